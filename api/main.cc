@@ -1,0 +1,33 @@
+// sluice: the one binary. Subcommands: run, validate (and serve, sync).
+#include <CLI/CLI.hpp>
+
+#include "api/commands.h"
+#include "core/logging.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Sluice: change-data-capture replication (PostgreSQL, MySQL/MariaDB, Kafka)"};
+  app.require_subcommand(1);
+  std::string log_level = "info";
+  app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  sluice::api::RunOptions run;
+  CLI::App* run_cmd = app.add_subcommand("run", "run one pipeline in the foreground");
+  run_cmd->add_option("config", run.config_path, "connector config (JSON)")->required();
+  run_cmd->add_option("--state", run.state_path, "state file (SQLite)");
+
+  std::string validate_path;
+  CLI::App* validate_cmd = app.add_subcommand("validate", "check a config and its connections");
+  validate_cmd->add_option("config", validate_path, "connector config (JSON)")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  sluice::core::InitLogging(log_level);
+  if (*run_cmd) return sluice::api::RunCommand(run);
+  if (*validate_cmd) return sluice::api::ValidateCommand(validate_path);
+  return 2;
+}

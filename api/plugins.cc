@@ -1,0 +1,101 @@
+#include "api/plugins.h"
+
+#include "connectors/kafka/kafka_source.h"
+#include "connectors/mysql/mysql_source.h"
+#include "connectors/postgres/postgres_source.h"
+#include "core/logging.h"
+#include "sinks/file/file_sink.h"
+#include "sinks/kafka/kafka_sink.h"
+#include "sinks/mysql/mysql_sink.h"
+#include "sinks/postgres/postgres_sink.h"
+
+namespace sluice::api {
+
+const std::vector<SourcePlugin>& SourcePlugins() {
+  static const std::vector<SourcePlugin> plugins = {
+      {"postgres", "io.debezium.connector.postgresql.PostgresConnector", "0.1.0",
+       &pg::SourceConfigKeys, &pg::MakePostgresSource},
+      {"mysql", "io.debezium.connector.mysql.MySqlConnector", "0.1.0", &mysql::SourceConfigKeys,
+       &mysql::MakeMysqlSource},
+      {"kafka", "sluice.kafka.KafkaSourceConnector", "0.1.0", &kafka::SourceConfigKeys,
+       &kafka::MakeKafkaSource},
+  };
+  return plugins;
+}
+
+const std::vector<SinkPlugin>& SinkPlugins() {
+  static const std::vector<SinkPlugin> plugins = {
+      {"file", &sinks::FileSinkConfigKeys, &sinks::MakeFileSink},
+      {"postgres", &sinks::PostgresSinkConfigKeys, &sinks::MakePostgresSink},
+      {"mysql", &sinks::MysqlSinkConfigKeys, &sinks::MakeMysqlSink},
+      {"kafka", &sinks::KafkaSinkConfigKeys, &sinks::MakeKafkaSink},
+  };
+  return plugins;
+}
+
+const SourcePlugin* FindSourcePlugin(const std::string& connector_class) {
+  auto canonical = core::CanonicalConnectorClass(connector_class);
+  if (!canonical) return nullptr;
+  for (const auto& p : SourcePlugins()) {
+    if (p.connector_class == *canonical) return &p;
+  }
+  return nullptr;
+}
+
+const SinkPlugin* FindSinkPlugin(const std::string& type) {
+  for (const auto& p : SinkPlugins()) {
+    if (p.type == type) return &p;
+  }
+  return nullptr;
+}
+
+core::ConfigDef ConfigDefFor(const core::ConnectorConfig& config) {
+  core::ConfigDef def;
+  def.AddAll(core::CommonConfigKeys());
+  if (const SourcePlugin* source = FindSourcePlugin(config.Get("connector.class"))) {
+    def.AddAll(source->keys());
+  }
+  if (const SinkPlugin* sink = FindSinkPlugin(config.Get("sink.type"))) {
+    def.AddAll(sink->keys());
+  }
+  return def;
+}
+
+core::Status ValidateConfig(const core::ConnectorConfig& config) {
+  return ConfigDefFor(config).Validate(config);
+}
+
+core::Result<BuiltConnector> BuildConnector(const core::ConnectorConfig& config,
+                                            core::MetricsRegistry* metrics,
+                                            core::ProgressTracker* progress) {
+  core::ConfigDef def = ConfigDefFor(config);
+  SLUICE_RETURN_IF_ERROR(def.Validate(config));
+  auto logger = core::ConnectorLogger(config.name().empty() ? "sluice" : config.name());
+  for (const auto& warning : def.Warnings(config)) logger->warn("{}", warning.message);
+
+  // Fill in defaults so that modules read one complete config.
+  core::ConnectorConfig full = config;
+  for (const auto& key : def.keys()) {
+    if (!key.is_prefix && !key.default_value.empty() && !full.Has(key.name)) {
+      full.mutable_values()[key.name] = key.default_value;
+    }
+  }
+  const SourcePlugin* source_plugin = FindSourcePlugin(full.Get("connector.class"));
+  const SinkPlugin* sink_plugin = FindSinkPlugin(full.Get("sink.type"));
+  if (source_plugin == nullptr) {
+    return core::InvalidArgumentError("connector.class '" + full.Get("connector.class") +
+                                      "' is not known; use postgres, mysql or kafka");
+  }
+  if (sink_plugin == nullptr) {
+    return core::InvalidArgumentError("sink.type '" + full.Get("sink.type") +
+                                      "' is not known; use file, postgres, mysql or kafka");
+  }
+  core::ConnectorContext ctx{full, metrics, progress, logger};
+  BuiltConnector built;
+  SLUICE_ASSIGN_OR_RETURN(built.source, source_plugin->make(ctx));
+  SLUICE_ASSIGN_OR_RETURN(built.sink, sink_plugin->make(ctx));
+  SLUICE_ASSIGN_OR_RETURN(built.options, core::PipelineOptionsFromConfig(full));
+  return built;
+}
+
+}  // namespace sluice::api

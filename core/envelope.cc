@@ -1,0 +1,296 @@
+#include "core/envelope.h"
+
+#include <charconv>
+
+#include "core/value_text.h"
+
+namespace sluice::core {
+
+namespace {
+
+void AppendInt(std::string& out, int64_t v) {
+  char buf[24];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, p);
+}
+
+void AppendUInt(std::string& out, uint64_t v) {
+  char buf[24];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, p);
+}
+
+// A number as JSON when it is one; otherwise (NaN, Infinity, unexpected text) a JSON string.
+void AppendNumberOrString(std::string& out, std::string_view text) {
+  if (IsJsonNumber(text)) {
+    out += text;
+  } else {
+    AppendJsonString(out, text);
+  }
+}
+
+}  // namespace
+
+void AppendEnvelopeValue(std::string& out, const Column& column, const RowView& row, uint32_t i) {
+  if (i >= row.size() || row.is_null(i)) {
+    out += "null";
+    return;
+  }
+  if (row.is_unchanged(i)) {
+    AppendJsonString(out, kUnavailableValuePlaceholder);
+    return;
+  }
+  std::string_view t = row.text(i);
+  switch (column.type) {
+    case LogicalType::kBool:
+      out += (t == "t" || t == "true" || t == "1") ? "true" : "false";
+      return;
+    case LogicalType::kInt16:
+    case LogicalType::kInt32:
+    case LogicalType::kInt64:
+    case LogicalType::kFloat32:
+    case LogicalType::kFloat64:
+      AppendNumberOrString(out, t);
+      return;
+    case LogicalType::kBytes:
+      out += '"';
+      AppendBase64(out, t);
+      out += '"';
+      return;
+    case LogicalType::kDate:
+      if (auto d = DateToEpochDays(t)) {
+        AppendInt(out, *d);
+      } else {
+        AppendJsonString(out, t);
+      }
+      return;
+    case LogicalType::kTime:
+      if (auto m = TimeToMicros(t)) {
+        AppendInt(out, *m);
+      } else {
+        AppendJsonString(out, t);
+      }
+      return;
+    case LogicalType::kTimestamp:
+      if (auto m = TimestampToEpochMicros(t)) {
+        AppendInt(out, *m);
+      } else {
+        AppendJsonString(out, t);
+      }
+      return;
+    case LogicalType::kTimestampTz:
+      AppendJsonString(out, TimestampTzToIso(t));
+      return;
+    case LogicalType::kArray:
+      // Canonical array text is already JSON.
+      if (!t.empty() && t.front() == '[') {
+        out += t;
+      } else {
+        AppendJsonString(out, t);
+      }
+      return;
+    default:
+      AppendJsonString(out, t);
+      return;
+  }
+}
+
+void AppendRowJson(std::string& out, const TableSchema& schema, const RowView& row) {
+  out += '{';
+  for (uint32_t i = 0; i < schema.columns.size(); ++i) {
+    if (i) out += ',';
+    AppendJsonString(out, schema.columns[i].name);
+    out += ':';
+    AppendEnvelopeValue(out, schema.columns[i], row, i);
+  }
+  out += '}';
+}
+
+void AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent& event) {
+  const TableSchema& schema = *event.table;
+  uint32_t row_index = event.after != kNoRow ? event.after : event.before;
+  if (!schema.HasKey() || row_index == kNoRow) {
+    out += "null";
+    return;
+  }
+  RowView row = batch.row(row_index);
+  // An update whose key columns were not sent in the new image (cannot happen for keys, but be
+  // safe) falls back to the old image.
+  if (event.after != kNoRow && event.before != kNoRow) {
+    for (uint32_t k : schema.key) {
+      if (k < row.size() && row.is_unchanged(k)) {
+        row = batch.row(event.before);
+        break;
+      }
+    }
+  }
+  out += '{';
+  bool first = true;
+  for (uint32_t k : schema.key) {
+    if (!first) out += ',';
+    first = false;
+    AppendJsonString(out, schema.columns[k].name);
+    out += ':';
+    AppendEnvelopeValue(out, schema.columns[k], row, k);
+  }
+  out += '}';
+}
+
+void AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
+                        const EnvelopeOptions& options, int64_t now_ms) {
+  const TableSchema& schema = *event.table;
+  const TxnInfo& txn = batch.txn(event.txn);
+  if (options.include_schema) {
+    out += "{\"schema\":";
+    AppendEnvelopeSchemaJson(out, schema, options);
+    out += ",\"payload\":";
+  }
+  out += "{\"before\":";
+  if (event.before != kNoRow) {
+    AppendRowJson(out, schema, batch.row(event.before));
+  } else {
+    out += "null";
+  }
+  out += ",\"after\":";
+  if (event.after != kNoRow) {
+    AppendRowJson(out, schema, batch.row(event.after));
+  } else {
+    out += "null";
+  }
+  out += ",\"source\":{\"version\":";
+  AppendJsonString(out, options.version);
+  out += ",\"connector\":";
+  AppendJsonString(out, options.connector);
+  out += ",\"name\":";
+  AppendJsonString(out, options.name);
+  out += ",\"ts_ms\":";
+  AppendInt(out, txn.ts_ms);
+  out += ",\"snapshot\":";
+  out += txn.snapshot ? (txn.last_snapshot_event ? "\"last\"" : "\"true\"") : "\"false\"";
+  out += ",\"db\":";
+  AppendJsonString(out, schema.database);
+  if (options.connector == "mysql") {
+    out += ",\"table\":";
+    AppendJsonString(out, schema.id.table);
+    out += ",\"server_id\":0,\"gtid\":";
+    if (txn.gtid.empty()) {
+      out += "null";
+    } else {
+      AppendJsonString(out, txn.gtid);
+    }
+    out += ",\"file\":";
+    AppendJsonString(out, txn.file);
+    out += ",\"pos\":";
+    AppendUInt(out, txn.pos);
+    out += ",\"row\":0";
+  } else {
+    out += ",\"schema\":";
+    AppendJsonString(out, schema.id.schema);
+    out += ",\"table\":";
+    AppendJsonString(out, schema.id.table);
+    out += ",\"txId\":";
+    if (txn.txid) {
+      AppendUInt(out, txn.txid);
+    } else {
+      out += "null";
+    }
+    out += ",\"lsn\":";
+    if (txn.lsn) {
+      AppendUInt(out, txn.lsn);
+    } else {
+      out += "null";
+    }
+  }
+  out += "},\"op\":\"";
+  out += static_cast<char>(event.op);
+  out += "\",\"ts_ms\":";
+  AppendInt(out, now_ms);
+  out += ",\"transaction\":null}";
+  if (options.include_schema) out += '}';
+}
+
+namespace {
+
+void AppendFieldSchema(std::string& out, const Column& c) {
+  const char* type = "string";
+  const char* name = nullptr;
+  switch (c.type) {
+    case LogicalType::kBool: type = "boolean"; break;
+    case LogicalType::kInt16: type = "int16"; break;
+    case LogicalType::kInt32: type = "int32"; break;
+    case LogicalType::kInt64: type = "int64"; break;
+    case LogicalType::kFloat32: type = "float"; break;
+    case LogicalType::kFloat64: type = "double"; break;
+    case LogicalType::kBytes: type = "bytes"; break;
+    case LogicalType::kDate: type = "int32"; name = "io.debezium.time.Date"; break;
+    case LogicalType::kTime: type = "int64"; name = "io.debezium.time.MicroTime"; break;
+    case LogicalType::kTimestamp: type = "int64"; name = "io.debezium.time.MicroTimestamp"; break;
+    case LogicalType::kTimestampTz: name = "io.debezium.time.ZonedTimestamp"; break;
+    case LogicalType::kInterval: name = "io.debezium.time.Interval"; break;
+    case LogicalType::kJson: name = "io.debezium.data.Json"; break;
+    case LogicalType::kUuid: name = "io.debezium.data.Uuid"; break;
+    case LogicalType::kEnum: name = "io.debezium.data.Enum"; break;
+    case LogicalType::kDecimal: name = "io.debezium.data.VariableScaleDecimal"; break;
+    case LogicalType::kArray: type = "array"; break;
+    default: break;
+  }
+  out += "{\"type\":\"";
+  out += type;
+  out += "\",\"optional\":";
+  out += c.nullable ? "true" : "false";
+  if (name) {
+    out += ",\"name\":\"";
+    out += name;
+    out += '"';
+  }
+  if (c.type == LogicalType::kArray) out += ",\"items\":{\"type\":\"string\",\"optional\":true}";
+  out += ",\"field\":";
+  AppendJsonString(out, c.name);
+  out += '}';
+}
+
+}  // namespace
+
+void AppendEnvelopeSchemaJson(std::string& out, const TableSchema& schema,
+                              const EnvelopeOptions& options) {
+  std::string record_name = options.name + "." + schema.id.schema + "." + schema.id.table;
+  auto row_schema = [&](const char* field) {
+    out += "{\"type\":\"struct\",\"fields\":[";
+    for (size_t i = 0; i < schema.columns.size(); ++i) {
+      if (i) out += ',';
+      AppendFieldSchema(out, schema.columns[i]);
+    }
+    out += "],\"optional\":true,\"name\":";
+    AppendJsonString(out, record_name + ".Value");
+    out += ",\"field\":\"";
+    out += field;
+    out += "\"}";
+  };
+  out += "{\"type\":\"struct\",\"fields\":[";
+  row_schema("before");
+  out += ',';
+  row_schema("after");
+  out += ",{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"version\"},"
+         "{\"type\":\"string\",\"optional\":false,\"field\":\"connector\"},"
+         "{\"type\":\"string\",\"optional\":false,\"field\":\"name\"},"
+         "{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"},"
+         "{\"type\":\"string\",\"optional\":true,\"field\":\"snapshot\"},"
+         "{\"type\":\"string\",\"optional\":false,\"field\":\"db\"},"
+         "{\"type\":\"string\",\"optional\":true,\"field\":\"schema\"},"
+         "{\"type\":\"string\",\"optional\":true,\"field\":\"table\"},"
+         "{\"type\":\"int64\",\"optional\":true,\"field\":\"txId\"},"
+         "{\"type\":\"int64\",\"optional\":true,\"field\":\"lsn\"},"
+         "{\"type\":\"string\",\"optional\":true,\"field\":\"file\"},"
+         "{\"type\":\"int64\",\"optional\":true,\"field\":\"pos\"},"
+         "{\"type\":\"string\",\"optional\":true,\"field\":\"gtid\"}],"
+         "\"optional\":false,\"name\":\"io.debezium.connector.";
+  out += options.connector;
+  out += ".Source\",\"field\":\"source\"},"
+         "{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
+         "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"}],"
+         "\"optional\":false,\"name\":";
+  AppendJsonString(out, record_name + ".Envelope");
+  out += '}';
+}
+
+}  // namespace sluice::core

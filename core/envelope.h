@@ -1,0 +1,54 @@
+// Debezium-compatible JSON envelopes for change events, shared by the file and Kafka sinks.
+//
+//   key:   {"<pk column>": value, ...}
+//   value: {"before": {...}|null, "after": {...}|null, "source": {...}, "op": "c|u|d|r|t",
+//           "ts_ms": <processing time>, "transaction": null}
+//
+// Value representations follow Debezium's defaults where they are lossless and its documented
+// alternative modes where not: integers and booleans as JSON numbers/booleans; floats as numbers
+// ("NaN"/"Infinity" as strings); decimal as a string (decimal.handling.mode=string); bytes as
+// base64 (binary.handling.mode=base64); date as days since the epoch (io.debezium.time.Date);
+// time as microseconds (MicroTime); timestamp as microseconds since the epoch (MicroTimestamp);
+// timestamptz as an ISO-8601 string in UTC (ZonedTimestamp); interval as an ISO-8601 string
+// (interval.handling.mode=string); json, uuid, enum as strings; arrays as JSON arrays. Columns
+// left *unchanged* by the source (unchanged TOAST) are written as Debezium does for PostgreSQL:
+// the placeholder "__debezium_unavailable_value".
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/event.h"
+
+namespace sluice::core {
+
+inline constexpr std::string_view kUnavailableValuePlaceholder = "__debezium_unavailable_value";
+
+struct EnvelopeOptions {
+  std::string connector = "postgresql";  // source.connector: "postgresql" or "mysql"
+  std::string name;                      // source.name: topic.prefix
+  std::string version = "0.1.0";         // source.version
+  bool include_schema = false;           // wrap as {"schema": …, "payload": …}
+};
+
+// Appends one value in its envelope representation (see above).
+void AppendEnvelopeValue(std::string& out, const Column& column, const RowView& row, uint32_t i);
+
+// Appends {"col": value, ...} for every column of the row.
+void AppendRowJson(std::string& out, const TableSchema& schema, const RowView& row);
+
+// Appends the key object (primary-key columns of the after row, else the before row). Appends
+// "null" for a table without a key or for truncate.
+void AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent& event);
+
+// Appends the value envelope.
+void AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
+                        const EnvelopeOptions& options, int64_t now_ms);
+
+// Appends the Kafka Connect schema block describing the envelope of `schema`'s table.
+void AppendEnvelopeSchemaJson(std::string& out, const TableSchema& schema,
+                              const EnvelopeOptions& options);
+
+}  // namespace sluice::core

@@ -1,0 +1,113 @@
+#include "core/event.h"
+
+#include <array>
+#include <cassert>
+
+namespace sluice::core {
+
+namespace {
+constexpr std::array<std::string_view, 19> kTypeNames = {
+    "bool", "int16", "int32", "int64", "float32", "float64", "decimal", "string", "bytes",  "json",
+    "uuid", "date",  "time",  "timestamp", "timestamptz", "interval", "enum", "array", "unknown"};
+}  // namespace
+
+std::string_view LogicalTypeName(LogicalType type) {
+  return kTypeNames[static_cast<size_t>(type)];
+}
+
+std::optional<LogicalType> LogicalTypeFromName(std::string_view name) {
+  for (size_t i = 0; i < kTypeNames.size(); ++i) {
+    if (kTypeNames[i] == name) return static_cast<LogicalType>(i);
+  }
+  return std::nullopt;
+}
+
+int TableSchema::FindColumn(std::string_view name) const {
+  for (size_t i = 0; i < columns.size(); ++i) {
+    if (columns[i].name == name) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+void EventBatch::Clear() {
+  data_.clear();
+  cells_.clear();
+  rows_.clear();
+  txns_.clear();
+  events_.clear();
+  checkpoint_.value.clear();
+  row_open_ = false;
+}
+
+uint32_t EventBatch::BeginRow() {
+  assert(!row_open_);
+  row_open_ = true;
+  open_row_first_cell_ = static_cast<uint32_t>(cells_.size());
+  return static_cast<uint32_t>(rows_.size());
+}
+
+void EventBatch::AppendValue(std::string_view text) {
+  auto offset = static_cast<uint32_t>(data_.size());
+  data_.append(text);
+  AppendCell(CellState::kPresent, offset, static_cast<uint32_t>(text.size()));
+}
+
+char* EventBatch::AppendValueSpace(uint32_t n) {
+  auto offset = static_cast<uint32_t>(data_.size());
+  data_.resize(data_.size() + n);
+  AppendCell(CellState::kPresent, offset, n);
+  return data_.data() + offset;
+}
+
+void EventBatch::ShrinkLastValue(uint32_t actual_length) {
+  Cell& cell = cells_.back();
+  assert(actual_length <= cell.length);
+  data_.resize(cell.offset + actual_length);
+  cell.length = actual_length;
+}
+
+void EventBatch::ExtendLastValue(std::string_view suffix) {
+  Cell& cell = cells_.back();
+  assert(cell.state == CellState::kPresent && cell.offset + cell.length == data_.size());
+  data_.append(suffix);
+  cell.length += static_cast<uint32_t>(suffix.size());
+}
+
+void EventBatch::EndRow() {
+  assert(row_open_);
+  row_open_ = false;
+  rows_.push_back(RowSpan{open_row_first_cell_,
+                          static_cast<uint32_t>(cells_.size()) - open_row_first_cell_});
+}
+
+void EventBatch::AbandonRow() {
+  assert(row_open_);
+  row_open_ = false;
+  if (open_row_first_cell_ < cells_.size()) {
+    // Values are appended in order, so the row's bytes start at its first present cell.
+    for (size_t i = open_row_first_cell_; i < cells_.size(); ++i) {
+      if (cells_[i].state == CellState::kPresent) {
+        data_.resize(cells_[i].offset);
+        break;
+      }
+    }
+    cells_.resize(open_row_first_cell_);
+  }
+}
+
+RowView EventBatch::row(uint32_t index) const {
+  const RowSpan& span = rows_[index];
+  return RowView(cells_.data() + span.first_cell, span.cell_count, data_.data());
+}
+
+uint32_t EventBatch::AddTxn(TxnInfo info) {
+  txns_.push_back(std::move(info));
+  return static_cast<uint32_t>(txns_.size() - 1);
+}
+
+size_t EventBatch::ByteSize() const {
+  return data_.size() + cells_.size() * sizeof(Cell) + rows_.size() * sizeof(RowSpan) +
+         events_.size() * sizeof(ChangeEvent) + txns_.size() * sizeof(TxnInfo);
+}
+
+}  // namespace sluice::core

@@ -1,0 +1,244 @@
+// The change-event model shared by every source and sink.
+//
+// Values travel as canonical text (see LogicalType below) in one byte buffer per batch: a batch
+// of N rows costs a handful of allocations, not one per value. Table schemas are immutable and
+// shared (std::shared_ptr<const TableSchema>); a schema change produces a new schema with a
+// higher version.
+//
+// Thread-safety: an EventBatch is owned by one thread at a time (the source fills it, the queue
+// hands it to the sink thread). TableSchema is immutable and may be shared freely.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace sluice::core {
+
+// Logical types, close to Debezium's. Canonical text of a present value, by type:
+//   kBool          "t" or "f"
+//   kInt16/32/64   decimal digits with optional '-'
+//   kFloat32/64    shortest round-trip decimal, or "NaN", "Infinity", "-Infinity"
+//   kDecimal       exact decimal text ("-12.3400"), or "NaN", "Infinity", "-Infinity"
+//   kString, kEnum, kUnknown  UTF-8 text as the source has it (unknown: the source's text form)
+//   kBytes         the raw bytes (not hex, not base64)
+//   kJson          JSON text
+//   kUuid          8-4-4-4-12 lowercase hex
+//   kDate          "YYYY-MM-DD" (a year past 9999 has more digits, BC dates end in " BC"),
+//                  or "infinity" / "-infinity"
+//   kTime          "HH:MM:SS[.ffffff]"
+//   kTimestamp     "YYYY-MM-DD HH:MM:SS[.ffffff]" (no zone), or "infinity" / "-infinity"
+//   kTimestampTz   "YYYY-MM-DD HH:MM:SS[.ffffff]+00" always in UTC, or "infinity" / "-infinity"
+//   kInterval      ISO 8601 duration "P1Y2M3DT4H5M6.5S" (PostgreSQL's iso_8601 style)
+//   kArray         JSON array text, elements in their canonical form as JSON values
+enum class LogicalType : uint8_t {
+  kBool,
+  kInt16,
+  kInt32,
+  kInt64,
+  kFloat32,
+  kFloat64,
+  kDecimal,
+  kString,
+  kBytes,
+  kJson,
+  kUuid,
+  kDate,
+  kTime,
+  kTimestamp,
+  kTimestampTz,
+  kInterval,
+  kEnum,
+  kArray,
+  kUnknown,
+};
+
+std::string_view LogicalTypeName(LogicalType type);
+// Parses a name produced by LogicalTypeName; nullopt when unknown.
+std::optional<LogicalType> LogicalTypeFromName(std::string_view name);
+
+struct TableId {
+  std::string schema;  // PostgreSQL schema; for MySQL sources, the database
+  std::string table;
+
+  std::string ToString() const { return schema + "." + table; }
+  friend bool operator==(const TableId&, const TableId&) = default;
+  friend auto operator<=>(const TableId&, const TableId&) = default;
+};
+
+struct Column {
+  std::string name;
+  LogicalType type = LogicalType::kString;
+  std::string source_type;  // the source's own type text, e.g. "numeric(12,2)", "varchar(64)"
+  bool nullable = true;
+  // Optional type details from the source, 0 when not known.
+  int32_t length = 0;     // character/byte length (varchar(n), char(n), binary(n))
+  int32_t precision = 0;  // numeric precision, or fractional-second digits for temporal types
+  int32_t scale = 0;      // numeric scale
+  bool is_unsigned = false;  // MySQL UNSIGNED integers
+  std::vector<std::string> enum_values;  // kEnum: the allowed labels, when known
+};
+
+// Immutable once published; share it as std::shared_ptr<const TableSchema>.
+struct TableSchema {
+  TableId id;
+  std::string database;         // source database name (source.db in the envelope)
+  std::vector<Column> columns;
+  std::vector<uint32_t> key;    // indexes into columns: primary key (or replica identity)
+  uint64_t version = 1;         // bumped on every change of columns or key
+
+  // Index of the column named `name`, or -1.
+  int FindColumn(std::string_view name) const;
+  bool HasKey() const { return !key.empty(); }
+};
+
+using TableSchemaPtr = std::shared_ptr<const TableSchema>;
+
+enum class Op : char {
+  kRead = 'r',      // snapshot read
+  kCreate = 'c',
+  kUpdate = 'u',
+  kDelete = 'd',
+  kTruncate = 't',
+};
+
+// The state of one value in a row.
+enum class CellState : uint8_t {
+  kNull,       // SQL NULL
+  kUnchanged,  // the source did not send it (unchanged TOAST): sinks leave the target as it is
+  kPresent,    // text in the batch buffer
+};
+
+struct Cell {
+  uint32_t offset = 0;
+  uint32_t length = 0;
+  CellState state = CellState::kNull;
+};
+
+// An opaque, source-defined resume position (serialized text, typically JSON). Sinks store it
+// verbatim; only the source that produced it interprets it. Totally ordered within a connector.
+struct SourcePosition {
+  std::string value;
+
+  bool empty() const { return value.empty(); }
+  friend bool operator==(const SourcePosition&, const SourcePosition&) = default;
+};
+
+// Source metadata shared by every event of one transaction (or one snapshot chunk); goes into
+// the envelope's "source" block.
+struct TxnInfo {
+  int64_t ts_ms = 0;      // commit time at the source, ms since epoch (snapshot: its start)
+  bool snapshot = false;  // part of the initial snapshot
+  bool last_snapshot_event = false;
+  uint64_t txid = 0;      // PostgreSQL xid; 0 when none
+  uint64_t lsn = 0;       // PostgreSQL: LSN of the change (stream) or consistent point (snapshot)
+  std::string file;       // MySQL binlog file
+  uint64_t pos = 0;       // MySQL binlog position of the transaction's start
+  std::string gtid;       // MySQL/MariaDB GTID of the transaction, empty when none
+};
+
+inline constexpr uint32_t kNoRow = UINT32_MAX;
+
+struct ChangeEvent {
+  Op op = Op::kCreate;
+  uint32_t before = kNoRow;  // row index in the batch, or kNoRow
+  uint32_t after = kNoRow;
+  uint32_t txn = 0;          // index into EventBatch::txns()
+  TableSchemaPtr table;
+};
+
+class EventBatch;
+
+// Read access to one row of a batch; valid while the batch is not modified.
+class RowView {
+ public:
+  RowView(const Cell* cells, uint32_t size, const char* data)
+      : cells_(cells), size_(size), data_(data) {}
+  uint32_t size() const { return size_; }
+  CellState state(uint32_t i) const { return cells_[i].state; }
+  bool is_null(uint32_t i) const { return cells_[i].state == CellState::kNull; }
+  bool is_unchanged(uint32_t i) const { return cells_[i].state == CellState::kUnchanged; }
+  bool is_present(uint32_t i) const { return cells_[i].state == CellState::kPresent; }
+  // The canonical text of a present value (empty for null/unchanged).
+  std::string_view text(uint32_t i) const {
+    return {data_ + cells_[i].offset, cells_[i].length};
+  }
+
+ private:
+  const Cell* cells_;
+  uint32_t size_;
+  const char* data_;
+};
+
+// A batch of change events with their rows and transaction metadata. Reused: Clear() keeps the
+// capacity of its buffers, so a steady pipeline allocates nothing per batch.
+//
+// Building a row:
+//   uint32_t row = batch.BeginRow();
+//   batch.AppendValue("42"); batch.AppendNull(); batch.AppendUnchanged();
+//   batch.EndRow();
+//   batch.AddEvent({Op::kCreate, kNoRow, row, txn, schema});
+class EventBatch {
+ public:
+  void Clear();
+
+  // Rows.
+  uint32_t BeginRow();
+  void AppendNull() { AppendCell(CellState::kNull, 0, 0); }
+  void AppendUnchanged() { AppendCell(CellState::kUnchanged, 0, 0); }
+  void AppendValue(std::string_view text);
+  // Reserves `n` bytes for a value written in place; the pointer is valid until the next
+  // Append*/BeginRow call. Use ShrinkLastValue() when fewer bytes were written.
+  char* AppendValueSpace(uint32_t n);
+  void ShrinkLastValue(uint32_t actual_length);
+  // Appends `suffix` to the last appended present value (values built in pieces).
+  void ExtendLastValue(std::string_view suffix);
+  void EndRow();
+  // Drops the row begun last (e.g. a decode error half way).
+  void AbandonRow();
+  RowView row(uint32_t index) const;
+  uint32_t row_count() const { return static_cast<uint32_t>(rows_.size()); }
+
+  // Transactions.
+  uint32_t AddTxn(TxnInfo info);
+  const TxnInfo& txn(uint32_t index) const { return txns_[index]; }
+  const std::vector<TxnInfo>& txns() const { return txns_; }
+
+  // Events.
+  void AddEvent(ChangeEvent event) { events_.push_back(std::move(event)); }
+  const std::vector<ChangeEvent>& events() const { return events_; }
+  size_t size() const { return events_.size(); }
+  bool empty() const { return events_.empty(); }
+
+  // The position that is safe to resume from once every event of this batch (and all before
+  // it) is durable; empty when the batch ends inside a transaction that cannot be resumed
+  // mid-way (the previous checkpoint then stays in force).
+  const SourcePosition& checkpoint() const { return checkpoint_; }
+  void set_checkpoint(SourcePosition position) { checkpoint_ = std::move(position); }
+
+  // Approximate memory held by the batch's contents, for the queue's byte bound.
+  size_t ByteSize() const;
+
+ private:
+  struct RowSpan {
+    uint32_t first_cell;
+    uint32_t cell_count;
+  };
+  void AppendCell(CellState state, uint32_t offset, uint32_t length) {
+    cells_.push_back(Cell{offset, length, state});
+  }
+
+  std::string data_;
+  std::vector<Cell> cells_;
+  std::vector<RowSpan> rows_;
+  std::vector<TxnInfo> txns_;
+  std::vector<ChangeEvent> events_;
+  SourcePosition checkpoint_;
+  uint32_t open_row_first_cell_ = 0;
+  bool row_open_ = false;
+};
+
+}  // namespace sluice::core

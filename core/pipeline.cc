@@ -1,0 +1,403 @@
+#include "core/pipeline.h"
+
+#include <algorithm>
+#include <condition_variable>
+
+#include <spdlog/spdlog.h>
+
+namespace sluice::core {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+std::string_view PipelineStateName(PipelineState state) {
+  switch (state) {
+    case PipelineState::kCreated: return "CREATED";
+    case PipelineState::kStarting: return "STARTING";
+    case PipelineState::kRunning: return "RUNNING";
+    case PipelineState::kFinished: return "FINISHED";
+    case PipelineState::kStopped: return "STOPPED";
+    case PipelineState::kFailed: return "FAILED";
+  }
+  return "UNKNOWN";
+}
+
+Result<PipelineOptions> PipelineOptionsFromConfig(const ConnectorConfig& config) {
+  PipelineOptions o;
+  SLUICE_ASSIGN_OR_RETURN(int64_t batch, config.GetInt("sink.batch.size", 10000));
+  SLUICE_ASSIGN_OR_RETURN(int64_t batch_ms, config.GetInt("sink.batch.ms", 500));
+  SLUICE_ASSIGN_OR_RETURN(int64_t poll, config.GetInt("max.batch.size", 4096));
+  SLUICE_ASSIGN_OR_RETURN(int64_t queue, config.GetInt("max.queue.size", 100000));
+  SLUICE_ASSIGN_OR_RETURN(int64_t queue_bytes, config.GetInt("max.queue.size.in.bytes", 256 << 20));
+  SLUICE_ASSIGN_OR_RETURN(int64_t retry, config.GetInt("errors.retry.timeout", 300000));
+  if (batch < 1) return InvalidArgumentError("sink.batch.size must be at least 1");
+  if (batch_ms < 0) return InvalidArgumentError("sink.batch.ms must not be negative");
+  if (poll < 1) return InvalidArgumentError("max.batch.size must be at least 1");
+  if (queue < 1) return InvalidArgumentError("max.queue.size must be at least 1");
+  if (queue_bytes < 1024) return InvalidArgumentError("max.queue.size.in.bytes must be at least 1024");
+  o.batch_events = static_cast<size_t>(batch);
+  o.batch_wait = milliseconds(batch_ms);
+  o.poll.max_events = static_cast<size_t>(std::min(poll, batch));
+  o.poll.max_bytes = std::max<size_t>(static_cast<size_t>(queue_bytes) / 8, 1024);
+  o.queue_max_events = static_cast<size_t>(queue);
+  o.queue_max_bytes = static_cast<size_t>(queue_bytes);
+  o.retry_max_total = milliseconds(retry < 0 ? INT64_MAX / 2 : retry);
+  return o;
+}
+
+Pipeline::Pipeline(std::string name, std::unique_ptr<Source> source, std::unique_ptr<Sink> sink,
+                   PositionStore* positions, PipelineOptions options, MetricsRegistry* metrics,
+                   std::shared_ptr<spdlog::logger> logger)
+    : name_(std::move(name)),
+      source_(std::move(source)),
+      sink_(std::move(sink)),
+      positions_(positions),
+      options_(std::move(options)),
+      logger_(logger ? std::move(logger) : spdlog::default_logger()),
+      queue_(options_.queue_max_events, options_.queue_max_bytes) {
+  static MetricsRegistry fallback_registry;  // tests without a registry
+  metrics_ = std::make_unique<ConnectorMetrics>(metrics ? *metrics : fallback_registry, name_);
+}
+
+Pipeline::~Pipeline() {
+  RequestStop();
+  if (sink_thread_.joinable()) sink_thread_.join();
+  if (source_thread_.joinable()) source_thread_.join();
+}
+
+void Pipeline::Start() {
+  state_ = PipelineState::kStarting;
+  {
+    std::lock_guard lock(done_mu_);
+    threads_running_ = 1;
+  }
+  sink_thread_ = std::jthread([this] { SinkLoop(stop_.get_token()); });
+}
+
+void Pipeline::RequestStop() {
+  stop_.request_stop();
+  source_->RequestStop();
+}
+
+Status Pipeline::Wait() {
+  if (sink_thread_.joinable()) sink_thread_.join();
+  return last_error();
+}
+
+bool Pipeline::WaitFor(milliseconds timeout) {
+  std::unique_lock lock(done_mu_);
+  return done_cv_.wait_for(lock, timeout, [&] { return threads_running_ == 0; });
+}
+
+Status Pipeline::last_error() const {
+  std::lock_guard lock(mu_);
+  return error_;
+}
+
+std::optional<SourcePosition> Pipeline::last_committed() const {
+  std::lock_guard lock(mu_);
+  return committed_;
+}
+
+void Pipeline::Fail(Status status) {
+  {
+    std::lock_guard lock(mu_);
+    if (error_.ok()) error_ = status;
+  }
+  metrics_->errors->Increment();
+  logger_->error("connector failed: {}", status.ToString());
+  RequestStop();
+}
+
+Status Pipeline::Fault(PipelineOptions::Step step) {
+  if (!options_.fault_hook) return Status::Ok();
+  Status s = options_.fault_hook(step);
+  if (!s.ok()) crashed_ = true;
+  return s;
+}
+
+bool Pipeline::Backoff(std::stop_token stop, milliseconds& delay, Clock::time_point first_failure,
+                       const Status& why) {
+  metrics_->errors->Increment();
+  if (Clock::now() - first_failure > options_.retry_max_total) {
+    logger_->error("giving up after retrying for {} ms: {}", options_.retry_max_total.count(),
+                   why.ToString());
+    return false;
+  }
+  metrics_->retries->Increment();
+  logger_->warn("retrying in {} ms after: {}", delay.count(), why.ToString());
+  std::mutex m;
+  std::condition_variable_any cv;
+  std::unique_lock lock(m);
+  cv.wait_for(lock, stop, delay, [] { return false; });
+  delay = std::min(delay * 2, options_.retry_max_backoff);
+  return !stop.stop_requested();
+}
+
+Status Pipeline::StartSource(std::stop_token stop, const std::optional<SourcePosition>& resume) {
+  milliseconds delay = options_.retry_initial;
+  auto first_failure = Clock::now();
+  while (true) {
+    Status s = source_->Start(resume);
+    if (s.ok()) return s;
+    source_->Close();
+    if (!s.IsRetriable()) return s.WithContext("starting source");
+    if (!Backoff(stop, delay, first_failure, s)) {
+      return stop.stop_requested() ? CancelledError("stopped while starting the source") : s;
+    }
+  }
+}
+
+void Pipeline::SourceLoop(std::stop_token stop) {
+  std::optional<SourcePosition> resume;
+  {
+    std::lock_guard lock(mu_);
+    resume = resume_;
+  }
+  Status s = StartSource(stop, resume);
+  if (!s.ok()) {
+    if (s.code() != StatusCode::kCancelled) Fail(s);
+    source_->Close();
+    queue_.Close();
+    return;
+  }
+  state_ = PipelineState::kRunning;
+  milliseconds delay = options_.retry_initial;
+  std::optional<Clock::time_point> first_failure;
+  while (!stop.stop_requested()) {
+    std::unique_ptr<EventBatch> batch;
+    {
+      std::lock_guard lock(pool_mu_);
+      if (!pool_.empty()) {
+        batch = std::move(pool_.back());
+        pool_.pop_back();
+      }
+    }
+    if (!batch) batch = std::make_unique<EventBatch>();
+    batch->Clear();
+    Result<PollStatus> polled = source_->Poll(*batch, options_.poll);
+    if (!polled.ok()) {
+      const Status& err = polled.status();
+      if (stop.stop_requested()) break;
+      if (!err.IsRetriable()) {
+        Fail(err);
+        break;
+      }
+      // Reconnect from the last durable position; what was read since is read again.
+      source_->Close();
+      if (!first_failure) first_failure = Clock::now();
+      if (!Backoff(stop, delay, *first_failure, err)) {
+        if (!stop.stop_requested()) Fail(err);
+        break;
+      }
+      std::optional<SourcePosition> from = last_committed();
+      Status restarted = StartSource(stop, from);
+      if (!restarted.ok()) {
+        if (restarted.code() != StatusCode::kCancelled) Fail(restarted);
+        break;
+      }
+      continue;
+    }
+    first_failure.reset();
+    delay = options_.retry_initial;
+    if (!batch->empty() || !batch->checkpoint().empty()) {
+      size_t events = std::max<size_t>(batch->size(), 1);
+      size_t bytes = batch->ByteSize();
+      if (!queue_.Push(batch, events, bytes, stop)) break;
+      metrics_->queue_events->Set(static_cast<double>(queue_.items()));
+      metrics_->queue_bytes->Set(static_cast<double>(queue_.bytes()));
+    }
+    if (*polled == PollStatus::kFinished) {
+      source_done_ = true;
+      break;
+    }
+  }
+  source_->Close();
+  queue_.Close();
+}
+
+Status Pipeline::OpenSinkAndResume(std::stop_token stop, std::optional<SourcePosition>& resume) {
+  milliseconds delay = options_.retry_initial;
+  auto first_failure = Clock::now();
+  while (true) {
+    Status s = sink_->Open();
+    if (s.ok()) break;
+    if (!s.IsRetriable()) return s.WithContext("opening sink");
+    if (!Backoff(stop, delay, first_failure, s)) {
+      return stop.stop_requested() ? CancelledError("stopped while opening the sink")
+                                   : s.WithContext("opening sink");
+    }
+  }
+  auto from_sink = sink_->LoadCommittedPosition();
+  if (!from_sink.ok()) return from_sink.status().WithContext("reading the sink's committed position");
+  if (from_sink->has_value()) {
+    resume = **from_sink;
+    logger_->info("resuming from the position stored in the target: {}", resume->value);
+    return Status::Ok();
+  }
+  if (positions_ != nullptr) {
+    auto stored = positions_->LoadPosition(name_);
+    if (!stored.ok()) return stored.status().WithContext("reading the committed position");
+    resume = *stored;
+    if (resume) logger_->info("resuming from the committed position: {}", resume->value);
+  }
+  return Status::Ok();
+}
+
+void Pipeline::RecordEvents(const EventBatch& batch) {
+  int64_t newest_ts = 0;
+  for (const ChangeEvent& e : batch.events()) {
+    switch (e.op) {
+      case Op::kRead: metrics_->events_read->Increment(); break;
+      case Op::kCreate: metrics_->events_created->Increment(); break;
+      case Op::kUpdate: metrics_->events_updated->Increment(); break;
+      case Op::kDelete: metrics_->events_deleted->Increment(); break;
+      case Op::kTruncate: metrics_->events_truncated->Increment(); break;
+    }
+  }
+  for (const TxnInfo& t : batch.txns()) newest_ts = std::max(newest_ts, t.ts_ms);
+  metrics_->bytes->Increment(batch.ByteSize());
+  if (newest_ts > 0) {
+    metrics_->lag_ms->Set(static_cast<double>(std::max<int64_t>(0, NowUnixMs() - newest_ts)));
+  }
+}
+
+Status Pipeline::FlushPending(std::stop_token stop) {
+  if (pending_.empty()) return Status::Ok();
+  auto started = Clock::now();
+  milliseconds delay = options_.retry_initial;
+  std::optional<Clock::time_point> first_failure;
+  // After a failed Write the sink may hold a partial batch: reset and write everything again.
+  bool rewrite = needs_rewrite_;
+  Result<std::optional<SourcePosition>> flushed = std::optional<SourcePosition>();
+  while (true) {
+    Status s;
+    if (rewrite) {
+      s = sink_->Reset();
+      for (size_t i = 0; s.ok() && i < pending_.size(); ++i) s = sink_->Write(*pending_[i]);
+    }
+    if (s.ok()) {
+      flushed = sink_->Flush();
+      s = flushed.status();
+    }
+    if (s.ok()) break;
+    if (!s.IsRetriable()) return s.WithContext("sink");
+    needs_rewrite_ = true;
+    if (!first_failure) first_failure = Clock::now();
+    // A stop during a retry keeps nothing: the batches are replayed from the last position.
+    if (!Backoff(stop, delay, *first_failure, s)) {
+      return stop.stop_requested() ? CancelledError("stopped while retrying the sink") : s;
+    }
+    rewrite = true;
+  }
+  needs_rewrite_ = false;
+  SLUICE_RETURN_IF_ERROR(Fault(PipelineOptions::Step::kAfterFlush));
+  if (flushed->has_value()) {
+    const SourcePosition& position = **flushed;
+    if (positions_ != nullptr) {
+      Status saved = positions_->SavePosition(name_, position);
+      if (!saved.ok()) return saved.WithContext("saving the committed position");
+    }
+    SLUICE_RETURN_IF_ERROR(Fault(PipelineOptions::Step::kAfterSave));
+    source_->Acknowledge(position);
+    SLUICE_RETURN_IF_ERROR(Fault(PipelineOptions::Step::kAfterAcknowledge));
+    std::lock_guard lock(mu_);
+    committed_ = position;
+  }
+  uint64_t events = 0;
+  for (const auto& b : pending_) events += b->size();
+  events_written_ += events;
+  metrics_->batches->Increment();
+  metrics_->flush_seconds->Observe(std::chrono::duration<double>(Clock::now() - started).count());
+  metrics_->last_flush_unix_s->Set(static_cast<double>(NowUnixMs()) / 1000.0);
+  {
+    std::lock_guard lock(pool_mu_);
+    for (auto& b : pending_) {
+      if (pool_.size() < 8) pool_.push_back(std::move(b));
+    }
+  }
+  pending_.clear();
+  pending_events_ = 0;
+  return Status::Ok();
+}
+
+void Pipeline::SinkLoop(std::stop_token stop) {
+  std::optional<SourcePosition> resume;
+  Status s = OpenSinkAndResume(stop, resume);
+  if (!s.ok()) {
+    if (s.code() != StatusCode::kCancelled) Fail(s);
+  } else if (!stop.stop_requested()) {
+    {
+      std::lock_guard lock(mu_);
+      resume_ = resume;
+      committed_ = resume;
+    }
+    source_thread_ = std::jthread([this] { SourceLoop(stop_.get_token()); });
+    std::optional<Clock::time_point> deadline;
+    // The sink drains the queue even after a stop request, so that what was read is committed;
+    // it ends when the source has closed the queue and it is empty.
+    std::stop_source never;
+    while (true) {
+      milliseconds wait(200);
+      if (deadline) {
+        wait = std::max(milliseconds(0),
+                        std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
+      }
+      std::optional<std::unique_ptr<EventBatch>> popped = queue_.Pop(wait, never.get_token());
+      bool drained = !popped && queue_.closed_and_empty();
+      if (popped) {
+        EventBatch& batch = **popped;
+        metrics_->queue_events->Set(static_cast<double>(queue_.items()));
+        metrics_->queue_bytes->Set(static_cast<double>(queue_.bytes()));
+        s = sink_->Write(batch);
+        RecordEvents(batch);
+        pending_events_ += batch.size();
+        pending_.push_back(std::move(*popped));
+        if (!deadline) deadline = Clock::now() + options_.batch_wait;
+        if (!s.ok() && !s.IsRetriable()) {
+          Fail(s.WithContext("sink"));
+          break;
+        }
+        if (Status f = Fault(PipelineOptions::Step::kAfterWrite); !f.ok()) {
+          Fail(f);
+          break;
+        }
+        // A retriable write error is handled by the flush: reset, rewrite all pending, flush.
+        if (!s.ok()) needs_rewrite_ = true;
+      }
+      bool due = pending_events_ >= options_.batch_events || needs_rewrite_ ||
+                 (deadline && Clock::now() >= *deadline) || drained;
+      if (due && !pending_.empty()) {
+        s = FlushPending(stop);
+        if (!s.ok()) {
+          if (s.code() != StatusCode::kCancelled || crashed_) Fail(s);
+          break;
+        }
+        deadline.reset();
+      }
+      if (drained) break;
+    }
+    if (!crashed_) sink_->Close();
+  }
+  RequestStop();
+  if (source_thread_.joinable()) source_thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    if (!error_.ok()) {
+      state_ = PipelineState::kFailed;
+    } else if (source_done_) {
+      state_ = PipelineState::kFinished;
+    } else {
+      state_ = PipelineState::kStopped;
+    }
+  }
+  logger_->info("pipeline {} ({} events written)", PipelineStateName(state_.load()),
+                events_written_.load());
+  {
+    std::lock_guard lock(done_mu_);
+    threads_running_ = 0;
+  }
+  done_cv_.notify_all();
+}
+
+}  // namespace sluice::core

@@ -1,0 +1,132 @@
+// Pipeline: one source thread, a bounded queue, one sink thread, and the commit protocol.
+//
+//   source thread: Poll -> push batch to the queue (blocks when full)
+//   sink thread:   pop batches until sink.batch.size events or sink.batch.ms elapsed,
+//                  Write each, Flush, save the returned position, then Acknowledge it
+//                  to the source.
+//
+// A crash anywhere means replay from the last saved position: duplicates possible, gaps never.
+// Resume position: the sink's own committed position (exactly-once sinks) when it has one,
+// else the state store's.
+// Retriable sink errors (kUnavailable, kAborted) reset the sink and write every batch since the
+// last flush again, with exponential backoff, up to `retry_max_ms`; a retriable source error
+// closes and restarts the source from the last saved position. Anything else stops the pipeline
+// with that status.
+//
+// Thread-safety: Start/RequestStop/Wait/state/last_error from any thread; Start once.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "core/bounded_queue.h"
+#include "core/event.h"
+#include "core/metrics.h"
+#include "core/sink.h"
+#include "core/source.h"
+#include "core/state_store.h"
+#include "core/status.h"
+
+namespace sluice::core {
+
+struct PipelineOptions {
+  size_t batch_events = 10000;        // sink.batch.size: events per flush
+  std::chrono::milliseconds batch_wait{500};  // sink.batch.ms: longest wait before a flush
+  PollLimits poll;                    // per source poll (max.batch.size)
+  size_t queue_max_events = 100000;   // max.queue.size
+  size_t queue_max_bytes = 256u << 20;  // max.queue.size.in.bytes
+  std::chrono::milliseconds retry_initial{200};
+  std::chrono::milliseconds retry_max_backoff{10000};
+  std::chrono::milliseconds retry_max_total{300000};  // give up (FAILED) after this long
+
+  // Steps of the commit protocol, for fault injection in tests: a hook returning an error at a
+  // step makes the pipeline stop right there as if the process died (nothing after it runs).
+  enum class Step { kAfterWrite, kAfterFlush, kAfterSave, kAfterAcknowledge };
+  std::function<Status(Step)> fault_hook;
+};
+
+// Reads PipelineOptions from the config keys (sink.batch.size, sink.batch.ms, max.batch.size,
+// max.queue.size, max.queue.size.in.bytes, errors.retry.timeout).
+Result<PipelineOptions> PipelineOptionsFromConfig(const ConnectorConfig& config);
+
+enum class PipelineState { kCreated, kStarting, kRunning, kFinished, kStopped, kFailed };
+std::string_view PipelineStateName(PipelineState state);
+
+class Pipeline {
+ public:
+  // `positions` may be null (no state store: the sink's position or a fresh start).
+  Pipeline(std::string name, std::unique_ptr<Source> source, std::unique_ptr<Sink> sink,
+           PositionStore* positions, PipelineOptions options, MetricsRegistry* metrics,
+           std::shared_ptr<spdlog::logger> logger);
+  ~Pipeline();  // requests stop and joins
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Starts both threads; returns at once.
+  void Start();
+  // Stop: the source stops reading, the sink flushes what it has and saves the position.
+  void RequestStop();
+  // Blocks until both threads ended. OK when finished or stopped; the failure otherwise.
+  Status Wait();
+  // Waits up to `timeout`; true when the pipeline has ended.
+  bool WaitFor(std::chrono::milliseconds timeout);
+
+  PipelineState state() const { return state_.load(); }
+  Status last_error() const;
+  uint64_t events_written() const { return events_written_.load(); }
+  std::optional<SourcePosition> last_committed() const;
+
+ private:
+  void SourceLoop(std::stop_token stop);
+  void SinkLoop(std::stop_token stop);
+  Status OpenSinkAndResume(std::stop_token stop, std::optional<SourcePosition>& resume);
+  Status StartSource(std::stop_token stop, const std::optional<SourcePosition>& resume);
+  // Writes and flushes `pending`, retrying retriable errors; commits the position.
+  Status FlushPending(std::stop_token stop);
+  Status Fault(PipelineOptions::Step step);
+  void Fail(Status status);
+  bool Backoff(std::stop_token stop, std::chrono::milliseconds& delay,
+               std::chrono::steady_clock::time_point first_failure, const Status& why);
+  void RecordEvents(const EventBatch& batch);
+
+  std::string name_;
+  std::unique_ptr<Source> source_;
+  std::unique_ptr<Sink> sink_;
+  PositionStore* positions_;
+  PipelineOptions options_;
+  std::unique_ptr<ConnectorMetrics> metrics_;
+  std::shared_ptr<spdlog::logger> logger_;
+
+  BoundedQueue<std::unique_ptr<EventBatch>> queue_;
+  std::vector<std::unique_ptr<EventBatch>> pending_;  // written since the last flush (sink thread)
+  size_t pending_events_ = 0;
+  bool needs_rewrite_ = false;  // a Write failed: Reset and write all pending before flushing
+
+  // Batches flow back from the sink thread to the source thread for reuse.
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<EventBatch>> pool_;
+
+  std::atomic<PipelineState> state_{PipelineState::kCreated};
+  mutable std::mutex mu_;
+  Status error_;
+  std::optional<SourcePosition> committed_;
+  std::optional<SourcePosition> resume_;
+  std::atomic<bool> source_ready_{false};
+  std::atomic<bool> source_done_{false};
+  std::atomic<bool> crashed_{false};
+  std::atomic<uint64_t> events_written_{0};
+  std::stop_source stop_;
+  std::jthread source_thread_;
+  std::jthread sink_thread_;
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  int threads_running_ = 0;
+};
+
+}  // namespace sluice::core

@@ -1,0 +1,84 @@
+// Source: the interface every source connector implements (PostgreSQL, MySQL, Kafka).
+//
+// Lifecycle, all on the source thread unless stated:
+//   Start(resume) -> Poll()* -> Close()
+// States a source moves through: snapshotting -> streaming (Poll returns kHaveMore or kIdle;
+// kIdle means caught up, NOT finished) -> finished (kFinished, only for one-shot modes such as
+// snapshot.mode=initial_only). A source resumed from a position must continue exactly after it:
+// a position the server no longer has (purged binlog, missing slot) is an error
+// (kFailedPrecondition or kDataLoss), never a silent skip.
+//
+// Thread-safety: Acknowledge(), RequestStop() and Progress() may be called from any thread;
+// everything else only from the source thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "core/config.h"
+#include "core/event.h"
+#include "core/status.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace sluice::core {
+
+class MetricsRegistry;
+class ProgressTracker;
+
+enum class PollStatus {
+  kHaveMore,  // more data is available right away
+  kIdle,      // caught up with the source; poll again
+  kFinished,  // nothing more will come (one-shot snapshot done); the pipeline drains and ends
+};
+
+struct PollLimits {
+  size_t max_events = 4096;
+  size_t max_bytes = 8 << 20;
+  std::chrono::milliseconds max_wait{200};  // how long Poll may block waiting for data
+};
+
+// What a source or sink gets at construction. The pointers outlive the connector.
+struct ConnectorContext {
+  ConnectorConfig config;
+  MetricsRegistry* metrics = nullptr;    // never null in production; may be null in tests
+  ProgressTracker* progress = nullptr;   // snapshot progress per table; may be null
+  std::shared_ptr<spdlog::logger> logger;  // named after the connector; never null
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+
+  // Connects, checks server settings, and positions the source: at `resume` when given (the last
+  // position the sink made durable), else as snapshot.mode says. Blocks. Errors:
+  // kFailedPrecondition (server setting or missing privilege: tell the operator),
+  // kUnauthenticated, kInvalidArgument (config), kUnavailable (retry with backoff),
+  // kDataLoss (the resume position is gone).
+  virtual Status Start(const std::optional<SourcePosition>& resume) = 0;
+
+  // Appends events to `batch` (cleared by the caller) within `limits`, setting the batch's
+  // checkpoint when it ends at a resumable point. Blocks at most limits.max_wait when there is
+  // nothing to read. kUnavailable: the connection was lost — the pipeline calls Close() and
+  // Start() again from the last durable position. Other errors stop the connector.
+  virtual Result<PollStatus> Poll(EventBatch& batch, const PollLimits& limits) = 0;
+
+  // Everything up to and including `position` is durable downstream: the source may release it
+  // (PostgreSQL: confirmed flush LSN on the next standby status update). Non-blocking.
+  virtual void Acknowledge(const SourcePosition& position) = 0;
+
+  // Makes a blocked Poll() return promptly. Non-blocking; any thread.
+  virtual void RequestStop() = 0;
+
+  // Releases connections. Safe to call more than once; Start() may follow.
+  virtual void Close() = 0;
+
+  // Connects and checks settings and privileges without changing anything (sluice validate).
+  virtual Status Check() = 0;
+};
+
+}  // namespace sluice::core

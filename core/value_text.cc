@@ -1,0 +1,326 @@
+#include "core/value_text.h"
+
+#include <charconv>
+#include <cstdio>
+
+namespace sluice::core {
+
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when invalid.
+size_t Utf8SequenceLength(std::string_view s, size_t i) {
+  auto c = static_cast<unsigned char>(s[i]);
+  size_t n;
+  uint32_t min;
+  if (c < 0x80) return 1;
+  if ((c & 0xE0) == 0xC0) { n = 2; min = 0x80; }
+  else if ((c & 0xF0) == 0xE0) { n = 3; min = 0x800; }
+  else if ((c & 0xF8) == 0xF0) { n = 4; min = 0x10000; }
+  else return 0;
+  if (i + n > s.size()) return 0;
+  uint32_t cp = c & (0x7F >> n);
+  for (size_t k = 1; k < n; ++k) {
+    auto cc = static_cast<unsigned char>(s[i + k]);
+    if ((cc & 0xC0) != 0x80) return 0;
+    cp = (cp << 6) | (cc & 0x3F);
+  }
+  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+  return n;
+}
+
+bool ParseDigits(std::string_view s, size_t pos, size_t n, int64_t& out) {
+  if (pos + n > s.size()) return false;
+  out = 0;
+  for (size_t i = 0; i < n; ++i) {
+    char c = s[pos + i];
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + (c - '0');
+  }
+  return true;
+}
+
+// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's algorithm).
+int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+void CivilFromDays(int64_t z, int64_t& y, int64_t& m, int64_t& d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  y = yoe + era * 400;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp + (mp < 10 ? 3 : -9);
+  y += m <= 2;
+}
+
+// Parses "YYYY-MM-DD" at the start of s (year may have more than 4 digits); returns chars used.
+size_t ParseDate(std::string_view s, int64_t& days) {
+  size_t dash = s.find('-');
+  if (dash == std::string_view::npos || dash < 4) return 0;
+  int64_t y, m, d;
+  if (!ParseDigits(s, 0, dash, y) || !ParseDigits(s, dash + 1, 2, m) || s.size() < dash + 6 ||
+      s[dash + 3] != '-' || !ParseDigits(s, dash + 4, 2, d)) {
+    return 0;
+  }
+  if (m < 1 || m > 12 || d < 1 || d > 31) return 0;
+  size_t used = dash + 6;
+  if (s.substr(used).find(" BC") != std::string_view::npos) y = 1 - y;  // 1 BC is year 0
+  days = DaysFromCivil(y, m, d);
+  return used;
+}
+
+// Parses "HH:MM:SS[.ffffff]" at s[pos]; returns chars used or 0.
+size_t ParseTime(std::string_view s, size_t pos, int64_t& micros) {
+  int64_t h, mi, sec;
+  if (!ParseDigits(s, pos, 2, h) || s.size() < pos + 8 || s[pos + 2] != ':' ||
+      !ParseDigits(s, pos + 3, 2, mi) || s[pos + 5] != ':' || !ParseDigits(s, pos + 6, 2, sec)) {
+    return 0;
+  }
+  size_t i = pos + 8;
+  int64_t frac = 0;
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    int digits = 0;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
+      if (digits < 6) {
+        frac = frac * 10 + (s[i] - '0');
+        ++digits;
+      }
+      ++i;
+    }
+    while (digits < 6) {
+      frac *= 10;
+      ++digits;
+    }
+  }
+  micros = ((h * 60 + mi) * 60 + sec) * 1000000 + frac;
+  return i - pos;
+}
+
+void AppendFraction(std::string& out, int64_t micros) {
+  if (micros == 0) return;
+  char buf[8];
+  std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(micros));
+  std::string_view f(buf);
+  while (f.back() == '0') f.remove_suffix(1);
+  out += f;
+}
+
+}  // namespace
+
+void AppendJsonString(std::string& out, std::string_view text) {
+  out += '"';
+  size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+      size_t j = i + 1;
+      while (j < text.size()) {
+        auto cj = static_cast<unsigned char>(text[j]);
+        if (cj < 0x20 || cj == '"' || cj == '\\' || cj >= 0x80) break;
+        ++j;
+      }
+      out.append(text.data() + i, j - i);
+      i = j;
+      continue;
+    }
+    if (c >= 0x80) {
+      size_t n = Utf8SequenceLength(text, i);
+      if (n == 0) {
+        out += "\xEF\xBF\xBD";
+        ++i;
+      } else {
+        out.append(text.data() + i, n);
+        i += n;
+      }
+      continue;
+    }
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        out += "\\u00";
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+    }
+    ++i;
+  }
+  out += '"';
+}
+
+void AppendBase64(std::string& out, std::string_view bytes) {
+  size_t i = 0;
+  auto b = [&](size_t k) { return static_cast<unsigned char>(bytes[k]); };
+  for (; i + 3 <= bytes.size(); i += 3) {
+    uint32_t v = (b(i) << 16) | (b(i + 1) << 8) | b(i + 2);
+    out += kB64[v >> 18];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+    out += kB64[v & 63];
+  }
+  if (i + 1 == bytes.size()) {
+    uint32_t v = b(i) << 16;
+    out += kB64[v >> 18];
+    out += kB64[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == bytes.size()) {
+    uint32_t v = (b(i) << 16) | (b(i + 1) << 8);
+    out += kB64[v >> 18];
+    out += kB64[(v >> 12) & 63];
+    out += kB64[(v >> 6) & 63];
+    out += '=';
+  }
+}
+
+std::optional<std::string> DecodeBase64(std::string_view text) {
+  auto val = [](char c) -> int {
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+' || c == '-') return 62;
+    if (c == '/' || c == '_') return 63;
+    return -1;
+  };
+  while (!text.empty() && text.back() == '=') text.remove_suffix(1);
+  if (text.size() % 4 == 1) return std::nullopt;
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : text) {
+    int v = val(c);
+    if (v < 0) return std::nullopt;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+std::optional<int64_t> DateToEpochDays(std::string_view date) {
+  if (date == "infinity") return kInfinityDays;
+  if (date == "-infinity") return -static_cast<int64_t>(kInfinityDays);
+  int64_t days;
+  if (ParseDate(date, days) == 0) return std::nullopt;
+  return days;
+}
+
+std::optional<int64_t> TimeToMicros(std::string_view time) {
+  int64_t micros;
+  if (ParseTime(time, 0, micros) == 0) return std::nullopt;
+  return micros;
+}
+
+std::optional<int64_t> TimestampToEpochMicros(std::string_view ts) {
+  if (ts == "infinity") return kInfinityMicros;
+  if (ts == "-infinity") return -kInfinityMicros;
+  int64_t days;
+  size_t used = ParseDate(ts, days);
+  if (used == 0 || used >= ts.size() || (ts[used] != ' ' && ts[used] != 'T')) return std::nullopt;
+  int64_t micros;
+  size_t tused = ParseTime(ts, used + 1, micros);
+  if (tused == 0) return std::nullopt;
+  size_t i = used + 1 + tused;
+  int64_t offset_s = 0;
+  if (i < ts.size() && (ts[i] == '+' || ts[i] == '-')) {
+    int sign = ts[i] == '-' ? -1 : 1;
+    int64_t oh = 0, om = 0, os = 0;
+    if (!ParseDigits(ts, i + 1, 2, oh)) return std::nullopt;
+    size_t j = i + 3;
+    if (j < ts.size() && ts[j] == ':') {
+      if (!ParseDigits(ts, j + 1, 2, om)) return std::nullopt;
+      j += 3;
+      if (j < ts.size() && ts[j] == ':') {
+        if (!ParseDigits(ts, j + 1, 2, os)) return std::nullopt;
+      }
+    }
+    offset_s = sign * (oh * 3600 + om * 60 + os);
+  } else if (i < ts.size() && ts[i] == 'Z') {
+    offset_s = 0;
+  }
+  return days * 86400000000LL + micros - offset_s * 1000000;
+}
+
+std::string EpochDaysToDate(int64_t days) {
+  int64_t y, m, d;
+  CivilFromDays(days, y, m, d);
+  char buf[32];
+  bool bc = y <= 0;
+  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld%s", static_cast<long long>(bc ? 1 - y : y),
+                static_cast<long long>(m), static_cast<long long>(d), bc ? " BC" : "");
+  return buf;
+}
+
+std::string MicrosToTime(int64_t micros) {
+  int64_t s = micros / 1000000;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", static_cast<long long>(s / 3600),
+                static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
+  std::string out(buf);
+  AppendFraction(out, micros % 1000000);
+  return out;
+}
+
+std::string EpochMicrosToTimestamp(int64_t micros) {
+  int64_t days = micros >= 0 ? micros / 86400000000LL : -((-micros + 86400000000LL - 1) / 86400000000LL);
+  int64_t rest = micros - days * 86400000000LL;
+  return EpochDaysToDate(days) + " " + MicrosToTime(rest);
+}
+
+std::string TimestampTzToIso(std::string_view ts) {
+  auto micros = TimestampToEpochMicros(ts);
+  if (!micros || *micros == kInfinityMicros || *micros == -kInfinityMicros) return std::string(ts);
+  std::string s = EpochMicrosToTimestamp(*micros);
+  if (s.size() > 10 && s[10] == ' ') s[10] = 'T';
+  return s + "Z";
+}
+
+bool IsJsonNumber(std::string_view t) {
+  if (t.empty()) return false;
+  size_t i = 0;
+  if (t[i] == '-') ++i;
+  if (i >= t.size()) return false;
+  if (t[i] == '0') {
+    ++i;
+  } else if (t[i] >= '1' && t[i] <= '9') {
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+  } else {
+    return false;
+  }
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    size_t start = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    if (i == start) return false;
+  }
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < t.size() && (t[i] == '+' || t[i] == '-')) ++i;
+    size_t start = i;
+    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
+    if (i == start) return false;
+  }
+  return i == t.size();
+}
+
+}  // namespace sluice::core

@@ -96,26 +96,21 @@ bool IsSecretKey(std::string_view key) {
 }
 
 std::string RedactUrl(std::string_view url) {
+  static const std::regex kPasswordParam("(password=)[^&\\s]*");
+  std::string out(url);
   size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
-  size_t auth_start = scheme + 3;
-  size_t at = url.find('@', auth_start);
-  size_t slash = url.find('/', auth_start);
-  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) {
-    std::string out(url);
-    // Also redact password=… query parameters.
-    static const std::regex kPw("(password=)[^&]*");
-    return std::regex_replace(out, kPw, "$1****");
+  if (scheme != std::string_view::npos) {
+    size_t auth_start = scheme + 3;
+    size_t at = url.find('@', auth_start);
+    size_t slash = url.find('/', auth_start);
+    size_t colon = url.find(':', auth_start);
+    if (at != std::string_view::npos && (slash == std::string_view::npos || at < slash) &&
+        colon != std::string_view::npos && colon < at) {
+      out = std::string(url.substr(0, colon + 1)) + "****" + std::string(url.substr(at));
+    }
   }
-  size_t colon = url.find(':', auth_start);
-  std::string out;
-  if (colon != std::string_view::npos && colon < at) {
-    out = std::string(url.substr(0, colon + 1)) + "****" + std::string(url.substr(at));
-  } else {
-    out = std::string(url);
-  }
-  static const std::regex kPw("(password=)[^&]*");
-  return std::regex_replace(out, kPw, "$1****");
+  // Query parameters and libpq key=value strings.
+  return std::regex_replace(out, kPasswordParam, "$1****");
 }
 
 std::optional<std::string> CanonicalConnectorClass(std::string_view value) {
@@ -351,7 +346,7 @@ nlohmann::json ConnectorConfig::RedactedJson() const {
   for (const auto& [k, v] : values_) {
     if (IsSecretKey(k)) {
       j[k] = "********";
-    } else if (v.find("://") != std::string::npos) {
+    } else if (v.find("://") != std::string::npos || v.find("password=") != std::string::npos) {
       j[k] = RedactUrl(v);
     } else {
       j[k] = v;

@@ -96,7 +96,7 @@ core::Result<FileSink::TableFile*> FileSink::FileFor(const core::TableId& table)
   if (it != files_.end()) return &it->second;
   TableFile f;
   f.path = PathFor(table);
-  f.fd = ::open(f.path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  f.fd = ::open(f.path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (f.fd < 0) return ErrnoError("file sink: open " + f.path);
   struct stat st {};
   if (::fstat(f.fd, &st) != 0) return ErrnoError("file sink: stat " + f.path);

@@ -1,0 +1,85 @@
+#include "core/event.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace sluice::core {
+namespace {
+
+TEST(EventBatchTest, RowsHoldValuesNullsAndUnchanged) {
+  EventBatch b;
+  uint32_t r = b.BeginRow();
+  b.AppendValue("42");
+  b.AppendNull();
+  b.AppendUnchanged();
+  b.AppendValue(std::string_view("a\0b", 3));
+  b.EndRow();
+  RowView row = b.row(r);
+  ASSERT_EQ(row.size(), 4u);
+  EXPECT_EQ(row.text(0), "42");
+  EXPECT_TRUE(row.is_null(1));
+  EXPECT_TRUE(row.is_unchanged(2));
+  EXPECT_EQ(row.text(3), std::string_view("a\0b", 3));
+}
+
+TEST(EventBatchTest, ValuesWrittenInPlaceAndExtended) {
+  EventBatch b;
+  b.BeginRow();
+  char* p = b.AppendValueSpace(10);
+  std::memcpy(p, "hello", 5);
+  b.ShrinkLastValue(5);
+  b.ExtendLastValue(" world");
+  b.EndRow();
+  EXPECT_EQ(b.row(0).text(0), "hello world");
+}
+
+TEST(EventBatchTest, AbandonedRowLeavesNoTrace) {
+  EventBatch b;
+  b.BeginRow();
+  b.AppendValue("keep");
+  b.EndRow();
+  b.BeginRow();
+  b.AppendValue("drop-me");
+  b.AbandonRow();
+  uint32_t r = b.BeginRow();
+  b.AppendValue("next");
+  b.EndRow();
+  EXPECT_EQ(b.row_count(), 2u);
+  EXPECT_EQ(b.row(r).text(0), "next");
+  EXPECT_EQ(b.row(0).text(0), "keep");
+}
+
+TEST(EventBatchTest, ClearKeepsNothingButCapacity) {
+  EventBatch b;
+  b.AddTxn({});
+  b.BeginRow();
+  b.AppendValue("x");
+  b.EndRow();
+  b.AddEvent({Op::kCreate, kNoRow, 0, 0, nullptr});
+  b.set_checkpoint({"p"});
+  EXPECT_GT(b.ByteSize(), 0u);
+  b.Clear();
+  EXPECT_TRUE(b.empty());
+  EXPECT_EQ(b.row_count(), 0u);
+  EXPECT_TRUE(b.checkpoint().empty());
+  EXPECT_TRUE(b.txns().empty());
+}
+
+TEST(LogicalTypeTest, NamesRoundTrip) {
+  for (int i = 0; i <= static_cast<int>(LogicalType::kUnknown); ++i) {
+    auto t = static_cast<LogicalType>(i);
+    EXPECT_EQ(LogicalTypeFromName(LogicalTypeName(t)), t);
+  }
+  EXPECT_EQ(LogicalTypeFromName("varchar"), std::nullopt);
+}
+
+TEST(TableSchemaTest, FindColumn) {
+  TableSchema s;
+  s.columns = {{"a"}, {"b"}};
+  EXPECT_EQ(s.FindColumn("b"), 1);
+  EXPECT_EQ(s.FindColumn("c"), -1);
+}
+
+}  // namespace
+}  // namespace sluice::core

@@ -1,0 +1,228 @@
+// Test doubles for the pipeline: a scripted FakeSource and a RecordingSink that can fail on
+// demand. Positions are the index of the last event of a transaction ("12" = events 0..12 are
+// durable); the source resumes after it, so replays and gaps are visible in what the sink saw.
+//
+// Thread-safety: FakeSource's Acknowledge/RequestStop and the recording accessors are
+// thread-safe; the rest runs on the pipeline's threads as the interfaces say.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/sink.h"
+#include "core/source.h"
+
+namespace sluice::testing {
+
+inline core::TableSchemaPtr TestSchema() {
+  auto s = std::make_shared<core::TableSchema>();
+  s->id = {"public", "items"};
+  s->database = "db";
+  s->columns = {{"id", core::LogicalType::kInt64, "bigint", false},
+                {"name", core::LogicalType::kString, "text", true}};
+  s->key = {0};
+  return s;
+}
+
+class FakeSource : public core::Source {
+ public:
+  // `events` events in transactions of `txn_size`; ids are 0..events-1.
+  FakeSource(int events, int txn_size) : total_(events), txn_size_(txn_size), schema_(TestSchema()) {}
+
+  // Poll blocks (until RequestStop) once every event was emitted, instead of finishing.
+  void set_block_when_done(bool v) { block_when_done_ = v; }
+  // Poll fails with `status` the next `times` calls.
+  void FailPolls(core::Status status, int times) {
+    std::lock_guard lock(mu_);
+    poll_error_ = std::move(status);
+    poll_failures_ = times;
+  }
+
+  core::Status Start(const std::optional<core::SourcePosition>& resume) override {
+    ++starts_;
+    next_ = resume ? std::stoi(resume->value) + 1 : 0;
+    started_from_.push_back(next_);
+    stop_ = false;
+    return core::Status::Ok();
+  }
+
+  core::Result<core::PollStatus> Poll(core::EventBatch& batch, const core::PollLimits& limits) override {
+    {
+      std::lock_guard lock(mu_);
+      if (poll_failures_ > 0) {
+        --poll_failures_;
+        return poll_error_;
+      }
+    }
+    if (next_ >= total_) {
+      if (!block_when_done_) return core::PollStatus::kFinished;
+      std::unique_lock lock(mu_);
+      blocked_ = true;
+      cv_.wait(lock, [&] { return stop_.load(); });
+      return core::PollStatus::kIdle;
+    }
+    while (next_ < total_ && batch.size() + txn_size_ <= std::max<size_t>(limits.max_events, txn_size_)) {
+      uint32_t txn = batch.AddTxn(core::TxnInfo{core::NowUnixMs(), false, false, 1, 0, "", 0, ""});
+      int end = std::min(next_ + txn_size_, total_);
+      for (; next_ < end; ++next_) {
+        uint32_t row = batch.BeginRow();
+        batch.AppendValue(std::to_string(next_));
+        batch.AppendValue("name-" + std::to_string(next_));
+        batch.EndRow();
+        batch.AddEvent({core::Op::kCreate, core::kNoRow, row, txn, schema_});
+      }
+      batch.set_checkpoint(core::SourcePosition{std::to_string(next_ - 1)});
+      if (batch.size() >= limits.max_events) break;
+    }
+    return next_ >= total_ && !block_when_done_ ? core::PollStatus::kFinished : core::PollStatus::kHaveMore;
+  }
+
+  void Acknowledge(const core::SourcePosition& position) override {
+    std::lock_guard lock(mu_);
+    acked_.push_back(position.value);
+  }
+  void RequestStop() override {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    cv_.notify_all();
+  }
+  void Close() override { ++closes_; }
+  core::Status Check() override { return core::Status::Ok(); }
+
+  std::vector<std::string> acked() const {
+    std::lock_guard lock(mu_);
+    return acked_;
+  }
+  bool blocked() const {
+    std::lock_guard lock(mu_);
+    return blocked_;
+  }
+  int starts() const { return starts_; }
+  std::vector<int> started_from() const { return started_from_; }
+
+ private:
+  int total_;
+  int txn_size_;
+  core::TableSchemaPtr schema_;
+  int next_ = 0;
+  bool block_when_done_ = false;
+  std::atomic<int> starts_{0};
+  std::atomic<int> closes_{0};
+  std::vector<int> started_from_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::atomic<bool> stop_{false};
+  bool blocked_ = false;
+  std::vector<std::string> acked_;
+  core::Status poll_error_;
+  int poll_failures_ = 0;
+};
+
+// What a RecordingSink made durable; shared across "process restarts" so tests can check
+// what survived.
+struct DurableLog {
+  std::mutex mu;
+  std::vector<int> ids;                        // flushed event ids, in order
+  std::optional<core::SourcePosition> stored;  // for exactly-once mode
+};
+
+class RecordingSink : public core::Sink {
+ public:
+  explicit RecordingSink(DurableLog* log, bool exactly_once = false)
+      : log_(log), exactly_once_(exactly_once) {}
+
+  void FailNextWrites(core::Status s, int times) { std::lock_guard l(mu_); write_error_ = s; write_failures_ = times; }
+  void FailNextFlushes(core::Status s, int times) { std::lock_guard l(mu_); flush_error_ = s; flush_failures_ = times; }
+  void set_write_delay(std::chrono::milliseconds d) { write_delay_ = d; }
+  int resets() const { return resets_; }
+
+  core::Status Open() override { return core::Status::Ok(); }
+  core::Result<std::optional<core::SourcePosition>> LoadCommittedPosition() override {
+    std::lock_guard lock(log_->mu);
+    return exactly_once_ ? log_->stored : std::nullopt;
+  }
+  core::Status Write(const core::EventBatch& batch) override {
+    if (write_delay_.count() > 0) std::this_thread::sleep_for(write_delay_);
+    {
+      std::lock_guard l(mu_);
+      if (write_failures_ > 0) {
+        --write_failures_;
+        // A failed write may have applied part of the batch: record half of it.
+        for (size_t i = 0; i < batch.size() / 2; ++i) unflushed_.push_back(IdOf(batch, i));
+        return write_error_;
+      }
+    }
+    for (size_t i = 0; i < batch.size(); ++i) unflushed_.push_back(IdOf(batch, i));
+    if (!batch.checkpoint().empty()) checkpoint_ = batch.checkpoint();
+    return core::Status::Ok();
+  }
+  core::Result<std::optional<core::SourcePosition>> Flush() override {
+    {
+      std::lock_guard l(mu_);
+      if (flush_failures_ > 0) {
+        --flush_failures_;
+        return flush_error_;
+      }
+    }
+    std::lock_guard lock(log_->mu);
+    log_->ids.insert(log_->ids.end(), unflushed_.begin(), unflushed_.end());
+    unflushed_.clear();
+    auto out = checkpoint_;
+    checkpoint_.reset();
+    if (exactly_once_ && out) log_->stored = out;
+    return out;
+  }
+  core::Status Reset() override {
+    ++resets_;
+    unflushed_.clear();
+    checkpoint_.reset();
+    return core::Status::Ok();
+  }
+  core::Status Check() override { return core::Status::Ok(); }
+  void Close() override {}
+
+ private:
+  static int IdOf(const core::EventBatch& batch, size_t i) {
+    return std::stoi(std::string(batch.row(batch.events()[i].after).text(0)));
+  }
+  DurableLog* log_;
+  bool exactly_once_;
+  std::mutex mu_;
+  core::Status write_error_, flush_error_;
+  int write_failures_ = 0, flush_failures_ = 0;
+  std::chrono::milliseconds write_delay_{0};
+  std::vector<int> unflushed_;
+  std::optional<core::SourcePosition> checkpoint_;
+  std::atomic<int> resets_{0};
+};
+
+// An in-memory PositionStore that can be told to fail.
+class MemoryPositionStore : public core::PositionStore {
+ public:
+  core::Result<std::optional<core::SourcePosition>> LoadPosition(const std::string&) override {
+    std::lock_guard l(mu_);
+    return position_;
+  }
+  core::Status SavePosition(const std::string&, const core::SourcePosition& p) override {
+    std::lock_guard l(mu_);
+    position_ = p;
+    ++saves_;
+    return core::Status::Ok();
+  }
+  std::optional<core::SourcePosition> position() { std::lock_guard l(mu_); return position_; }
+  int saves() { std::lock_guard l(mu_); return saves_; }
+
+ private:
+  std::mutex mu_;
+  std::optional<core::SourcePosition> position_;
+  int saves_ = 0;
+};
+
+}  // namespace sluice::testing

@@ -1,0 +1,267 @@
+// The pipeline's commit protocol: nothing lost across crashes at every step, retries, bounds,
+// prompt stop.
+#include "core/pipeline.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "tests/core/fakes.h"
+
+namespace sluice::core {
+namespace {
+
+using sluice::testing::DurableLog;
+using sluice::testing::FakeSource;
+using sluice::testing::MemoryPositionStore;
+using sluice::testing::RecordingSink;
+using namespace std::chrono_literals;
+
+PipelineOptions FastOptions() {
+  PipelineOptions o;
+  o.batch_events = 100;
+  o.batch_wait = 5ms;
+  o.poll.max_events = 50;
+  o.retry_initial = 1ms;
+  o.retry_max_backoff = 5ms;
+  o.retry_max_total = 5s;
+  return o;
+}
+
+// A script-like fixture: build a pipeline over a fake source and a recording sink, run it,
+// "crash" it, restart it, and check what the sink made durable.
+class PipelineTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<Pipeline> MakePipeline(int events, int txn_size, PipelineOptions options,
+                                         FakeSource** source_out = nullptr,
+                                         RecordingSink** sink_out = nullptr, bool exactly_once = false) {
+    auto source = std::make_unique<FakeSource>(events, txn_size);
+    auto sink = std::make_unique<RecordingSink>(&log_, exactly_once);
+    if (source_out) *source_out = source.get();
+    if (sink_out) *sink_out = sink.get();
+    return std::make_unique<Pipeline>("test", std::move(source), std::move(sink), &positions_,
+                                      std::move(options), &metrics_, nullptr);
+  }
+
+  // Every id in [0, n) was made durable at least once, and ids appear in source order apart
+  // from replays (a replay restarts at an earlier id).
+  void ExpectNoGap(int n) {
+    std::lock_guard lock(log_.mu);
+    std::set<int> seen(log_.ids.begin(), log_.ids.end());
+    ASSERT_EQ(static_cast<int>(seen.size()), n) << "events lost";
+    EXPECT_EQ(*seen.begin(), 0);
+    EXPECT_EQ(*seen.rbegin(), n - 1);
+    for (size_t i = 1; i < log_.ids.size(); ++i) {
+      if (log_.ids[i] != log_.ids[i - 1] + 1) {
+        // Only a replay may break the sequence: it goes back, never forward.
+        EXPECT_LT(log_.ids[i], log_.ids[i - 1]) << "gap after id " << log_.ids[i - 1];
+      }
+    }
+  }
+
+  DurableLog log_;
+  MemoryPositionStore positions_;
+  MetricsRegistry metrics_;
+};
+
+TEST_F(PipelineTest, DeliversEveryEventAndCommitsTheLastPosition) {
+  FakeSource* source;
+  auto p = MakePipeline(1000, 7, FastOptions(), &source);
+  p->Start();
+  ASSERT_TRUE(p->Wait().ok()) << p->last_error().ToString();
+  EXPECT_EQ(p->state(), PipelineState::kFinished);
+  ExpectNoGap(1000);
+  EXPECT_EQ(log_.ids.size(), 1000u) << "no replays without failures";
+  ASSERT_TRUE(positions_.position().has_value());
+  EXPECT_EQ(positions_.position()->value, "999");
+  ASSERT_FALSE(source->acked().empty());
+  EXPECT_EQ(source->acked().back(), "999");
+  EXPECT_EQ(p->events_written(), 1000u);
+}
+
+class CrashAtStepTest : public PipelineTest,
+                        public ::testing::WithParamInterface<PipelineOptions::Step> {};
+
+TEST_P(CrashAtStepTest, RestartAfterCrashLosesNothing) {
+  const PipelineOptions::Step crash_step = GetParam();
+  // Crash at the given step of the 3rd occurrence, restart, repeat a few times.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    PipelineOptions o = FastOptions();
+    auto hits = std::make_shared<std::atomic<int>>(0);
+    o.fault_hook = [crash_step, hits](PipelineOptions::Step step) {
+      if (step == crash_step && ++*hits == 3) return InternalError("simulated crash");
+      return Status::Ok();
+    };
+    auto p = MakePipeline(2000, 3, o);
+    p->Start();
+    Status s = p->Wait();
+    if (s.ok()) break;  // finished before the 3rd hit
+    EXPECT_EQ(p->state(), PipelineState::kFailed);
+    EXPECT_EQ(s.message(), "simulated crash");
+  }
+  // The run after the crashes finishes cleanly.
+  auto p = MakePipeline(2000, 3, FastOptions());
+  p->Start();
+  ASSERT_TRUE(p->Wait().ok()) << p->last_error().ToString();
+  ExpectNoGap(2000);
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryStep, CrashAtStepTest,
+                         ::testing::Values(PipelineOptions::Step::kAfterWrite,
+                                           PipelineOptions::Step::kAfterFlush,
+                                           PipelineOptions::Step::kAfterSave,
+                                           PipelineOptions::Step::kAfterAcknowledge));
+
+TEST_F(PipelineTest, ResumesFromTheSavedPosition) {
+  FakeSource* source;
+  PipelineOptions o = FastOptions();
+  auto hits = std::make_shared<std::atomic<int>>(0);
+  o.fault_hook = [hits](PipelineOptions::Step step) {
+    if (step == PipelineOptions::Step::kAfterAcknowledge && ++*hits == 5) {
+      return InternalError("simulated crash");
+    }
+    return Status::Ok();
+  };
+  auto first = MakePipeline(5000, 10, o);
+  first->Start();
+  EXPECT_FALSE(first->Wait().ok());
+  ASSERT_TRUE(positions_.position().has_value());
+  int saved = std::stoi(positions_.position()->value);
+
+  auto second = MakePipeline(5000, 10, FastOptions(), &source);
+  second->Start();
+  ASSERT_TRUE(second->Wait().ok());
+  ASSERT_FALSE(source->started_from().empty());
+  EXPECT_EQ(source->started_from().front(), saved + 1);
+  ExpectNoGap(5000);
+}
+
+TEST_F(PipelineTest, PrefersThePositionStoredInAnExactlyOnceSink) {
+  log_.stored = SourcePosition{"499"};
+  positions_.SavePosition("test", SourcePosition{"99"}).ok();
+  FakeSource* source;
+  auto p = MakePipeline(1000, 10, FastOptions(), &source, nullptr, /*exactly_once=*/true);
+  p->Start();
+  ASSERT_TRUE(p->Wait().ok());
+  EXPECT_EQ(source->started_from().front(), 500);
+}
+
+TEST_F(PipelineTest, SinkThatFailsThenRecoversGetsEverythingAgain) {
+  RecordingSink* sink;
+  auto p = MakePipeline(3000, 5, FastOptions(), nullptr, &sink);
+  sink->FailNextWrites(UnavailableError("connection lost"), 3);
+  sink->FailNextFlushes(AbortedError("deadlock"), 2);
+  p->Start();
+  ASSERT_TRUE(p->Wait().ok()) << p->last_error().ToString();
+  EXPECT_GE(sink->resets(), 3);
+  ExpectNoGap(3000);
+  EXPECT_GT(metrics_.GetCounter("sluice_retries_total", "", {{"connector", "test"}}).value(), 0u);
+}
+
+TEST_F(PipelineTest, FatalSinkErrorStopsThePipelineWithTheReason) {
+  RecordingSink* sink;
+  auto p = MakePipeline(3000, 5, FastOptions(), nullptr, &sink);
+  sink->FailNextWrites(InvalidArgumentError("value out of range for column x of shop.orders"), 1);
+  p->Start();
+  Status s = p->Wait();
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("shop.orders"), std::string::npos);
+  EXPECT_EQ(p->state(), PipelineState::kFailed);
+}
+
+TEST_F(PipelineTest, RetriableErrorsGiveUpAfterTheRetryTimeout) {
+  RecordingSink* sink;
+  PipelineOptions o = FastOptions();
+  o.retry_max_total = 50ms;
+  auto p = MakePipeline(100, 5, o, nullptr, &sink);
+  sink->FailNextFlushes(UnavailableError("target down"), 1000000);
+  p->Start();
+  Status s = p->Wait();
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable);
+  EXPECT_EQ(p->state(), PipelineState::kFailed);
+}
+
+TEST_F(PipelineTest, RetriableSourceErrorRestartsFromTheCommittedPosition) {
+  FakeSource* source;
+  auto p = MakePipeline(2000, 4, FastOptions(), &source);
+  source->FailPolls(UnavailableError("replication connection lost"), 2);
+  p->Start();
+  ASSERT_TRUE(p->Wait().ok()) << p->last_error().ToString();
+  EXPECT_GE(source->starts(), 3);
+  ExpectNoGap(2000);
+}
+
+TEST_F(PipelineTest, SlowSinkKeepsTheQueueWithinItsBounds) {
+  RecordingSink* sink;
+  PipelineOptions o = FastOptions();
+  o.queue_max_events = 200;
+  o.queue_max_bytes = 1 << 20;
+  o.poll.max_events = 50;
+  auto p = MakePipeline(3000, 1, o, nullptr, &sink);
+  sink->set_write_delay(2ms);
+  p->Start();
+  double max_events = 0;
+  while (!p->WaitFor(1ms)) {
+    max_events = std::max(
+        max_events, metrics_.GetGauge("sluice_queue_events", "", {{"connector", "test"}}).value());
+  }
+  ASSERT_TRUE(p->Wait().ok());
+  EXPECT_LE(max_events, 200.0);
+  EXPECT_GT(max_events, 0.0) << "the queue never filled: the test did not exercise the bound";
+  ExpectNoGap(3000);
+}
+
+TEST_F(PipelineTest, StopWakesABlockedPollPromptly) {
+  FakeSource* source;
+  PipelineOptions o = FastOptions();
+  o.poll.max_wait = std::chrono::hours(1);
+  auto p = MakePipeline(10, 5, o, &source);
+  source->set_block_when_done(true);
+  p->Start();
+  while (!source->blocked()) std::this_thread::sleep_for(1ms);
+  auto start = std::chrono::steady_clock::now();
+  p->RequestStop();
+  ASSERT_TRUE(p->Wait().ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  EXPECT_EQ(p->state(), PipelineState::kStopped);
+  ExpectNoGap(10);
+  EXPECT_EQ(positions_.position()->value, "9") << "stop flushes and commits what was read";
+}
+
+TEST(BoundedQueueTest, AdmitsOneOversizedItemIntoAnEmptyQueue) {
+  BoundedQueue<int> q(10, 100);
+  std::stop_source stop;
+  int big = 1;
+  ASSERT_TRUE(q.Push(big, 50, 1000, stop.get_token()));
+  auto v = q.Pop(1ms, stop.get_token());
+  ASSERT_TRUE(v.has_value());
+  EXPECT_EQ(*v, 1);
+}
+
+TEST(BoundedQueueTest, PushBlocksWhenFullUntilStop) {
+  BoundedQueue<int> q(1, 100);
+  std::stop_source stop;
+  int a = 1, b = 2;
+  ASSERT_TRUE(q.Push(a, 1, 1, stop.get_token()));
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(20ms);
+    stop.request_stop();
+  });
+  EXPECT_FALSE(q.Push(b, 1, 1, stop.get_token()));
+  stopper.join();
+}
+
+TEST(PipelineOptionsTest, ReadsTheBatchingKeys) {
+  ConnectorConfig c("x", {{"sink.batch.size", "123"}, {"sink.batch.ms", "7"}, {"max.queue.size", "999"}});
+  auto o = PipelineOptionsFromConfig(c);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->batch_events, 123u);
+  EXPECT_EQ(o->batch_wait, 7ms);
+  EXPECT_EQ(o->queue_max_events, 999u);
+  ConnectorConfig bad("x", {{"sink.batch.size", "lots"}});
+  EXPECT_EQ(PipelineOptionsFromConfig(bad).status().code(), StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace sluice::core

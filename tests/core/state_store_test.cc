@@ -1,0 +1,109 @@
+#include "core/state_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace sluice::core {
+namespace {
+
+class StateStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("sluice-state-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "state.db").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+TEST_F(StateStoreTest, ConnectorsPositionsAndHistorySurviveReopen) {
+  {
+    auto s = StateStore::Open(path_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_TRUE((*s)->PutConnector({"a", "{\"x\":\"1\"}", "RUNNING", 0}).ok());
+    ASSERT_TRUE((*s)->PutConnector({"b", "{}", "PAUSED", 0}).ok());
+    ASSERT_TRUE((*s)->SavePosition("a", {"{\"lsn\":\"0/1\"}"}).ok());
+    ASSERT_TRUE((*s)->SavePosition("a", {"{\"lsn\":\"0/2\"}"}).ok());
+    ASSERT_TRUE((*s)->AppendStatus("a", {0, "FAILED", "boom"}).ok());
+    ASSERT_TRUE((*s)->PutSync({"s1", "{}", "RUNNING", "{}", "", 1, 0}).ok());
+  }
+  auto s = StateStore::Open(path_);
+  ASSERT_TRUE(s.ok());
+  auto list = (*s)->ListConnectors();
+  ASSERT_TRUE(list.ok());
+  ASSERT_EQ(list->size(), 2u);
+  EXPECT_EQ((*list)[0].name, "a");
+  EXPECT_EQ((*list)[1].target_state, "PAUSED");
+  auto pos = (*s)->LoadPosition("a");
+  ASSERT_TRUE(pos.ok() && pos->has_value());
+  EXPECT_EQ((*pos)->value, "{\"lsn\":\"0/2\"}");
+  auto hist = (*s)->StatusHistory("a", 10);
+  ASSERT_EQ(hist->size(), 1u);
+  EXPECT_EQ((*hist)[0].trace, "boom");
+  auto sync = (*s)->GetSync("s1");
+  ASSERT_TRUE(sync->has_value());
+  EXPECT_EQ((*sync)->state, "RUNNING");
+
+  ASSERT_TRUE((*s)->DeleteConnector("a").ok());
+  EXPECT_FALSE((*s)->LoadPosition("a")->has_value());
+  EXPECT_FALSE((*s)->GetConnector("a")->has_value());
+  EXPECT_TRUE((*s)->StatusHistory("a", 10)->empty());
+}
+
+TEST_F(StateStoreTest, HistoryIsBounded) {
+  auto s = StateStore::Open(path_);
+  for (int i = 0; i < 130; ++i) ASSERT_TRUE((*s)->AppendStatus("a", {0, "RUNNING", std::to_string(i)}).ok());
+  auto hist = (*s)->StatusHistory("a", 1000);
+  ASSERT_EQ(hist->size(), 100u);
+  EXPECT_EQ((*hist)[0].trace, "129");
+}
+
+TEST_F(StateStoreTest, KilledWriterLeavesTheLastCommittedPosition) {
+  // A child process saves increasing positions as fast as it can and is killed with SIGKILL
+  // mid-way; the store must reopen cleanly with one of the positions it wrote.
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    auto s = StateStore::Open(path_);
+    if (!s.ok()) ::_exit(3);
+    for (int i = 0;; ++i) {
+      if (!(*s)->SavePosition("a", {std::to_string(i)}).ok()) ::_exit(4);
+      if (!(*s)->AppendStatus("a", {0, "RUNNING", std::string(100, 'x')}).ok()) ::_exit(5);
+    }
+  }
+  ::usleep(300 * 1000);
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with " << WEXITSTATUS(status);
+  auto s = StateStore::Open(path_);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  auto pos = (*s)->LoadPosition("a");
+  ASSERT_TRUE(pos.ok()) << pos.status().ToString();
+  ASSERT_TRUE(pos->has_value());
+  EXPECT_GE(std::stoi((*pos)->value), 0);
+}
+
+TEST_F(StateStoreTest, RejectsAFileThatIsNotAStateStore) {
+  {
+    FILE* f = std::fopen(path_.c_str(), "w");
+    std::fputs("this is not sqlite, just some text that is long enough to look like a header", f);
+    std::fclose(f);
+  }
+  auto s = StateStore::Open(path_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.status().message().find("not a Sluice state file"), std::string::npos)
+      << s.status().message();
+}
+
+}  // namespace
+}  // namespace sluice::core

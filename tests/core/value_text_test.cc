@@ -1,0 +1,74 @@
+#include "core/value_text.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::core {
+namespace {
+
+std::string Json(std::string_view s) {
+  std::string out;
+  AppendJsonString(out, s);
+  return out;
+}
+
+TEST(ValueTextTest, JsonStringEscapesAndRepairsUtf8) {
+  EXPECT_EQ(Json("a\"b\\c\n\t\x01"), "\"a\\\"b\\\\c\\n\\t\\u0001\"");
+  EXPECT_EQ(Json("h\xC3\xA9llo \xF0\x9F\x98\x80"), "\"h\xC3\xA9llo \xF0\x9F\x98\x80\"");
+  EXPECT_EQ(Json("bad\xFF"), "\"bad\xEF\xBF\xBD\"");
+  EXPECT_EQ(Json("trunc\xE2\x82"), "\"trunc\xEF\xBF\xBD\xEF\xBF\xBD\"");
+}
+
+TEST(ValueTextTest, Base64RoundTrips) {
+  for (std::string s : std::vector<std::string>{"", "f", "fo", "foo", "foob", "fooba", "foobar",
+                                                std::string("\0\xff\x10", 3)}) {
+    std::string enc;
+    AppendBase64(enc, s);
+    auto dec = DecodeBase64(enc);
+    ASSERT_TRUE(dec.has_value()) << enc;
+    EXPECT_EQ(*dec, s);
+  }
+  std::string enc;
+  AppendBase64(enc, "foobar");
+  EXPECT_EQ(enc, "Zm9vYmFy");
+  EXPECT_FALSE(DecodeBase64("Zm9v!").has_value());
+}
+
+TEST(ValueTextTest, DatesToEpochDaysAndBack) {
+  EXPECT_EQ(DateToEpochDays("1970-01-01"), 0);
+  EXPECT_EQ(DateToEpochDays("2024-02-29"), 19782);
+  EXPECT_EQ(DateToEpochDays("1969-12-31"), -1);
+  EXPECT_EQ(DateToEpochDays("infinity"), kInfinityDays);
+  EXPECT_EQ(DateToEpochDays("0001-01-01 BC"), DateToEpochDays("0001-01-01").value() - 366);
+  EXPECT_EQ(EpochDaysToDate(19782), "2024-02-29");
+  EXPECT_EQ(EpochDaysToDate(-1), "1969-12-31");
+  EXPECT_EQ(DateToEpochDays("12345-01-01").has_value(), true);
+  EXPECT_FALSE(DateToEpochDays("2024-13-01").has_value());
+  EXPECT_FALSE(DateToEpochDays("garbage").has_value());
+}
+
+TEST(ValueTextTest, TimesAndTimestamps) {
+  EXPECT_EQ(TimeToMicros("00:00:01.5"), 1500000);
+  EXPECT_EQ(TimeToMicros("23:59:59.999999"), 86399999999);
+  EXPECT_EQ(MicrosToTime(1500000), "00:00:01.5");
+  EXPECT_EQ(TimestampToEpochMicros("1970-01-01 00:00:00"), 0);
+  EXPECT_EQ(TimestampToEpochMicros("1970-01-01 01:00:00+01"), 0);
+  EXPECT_EQ(TimestampToEpochMicros("1970-01-01 00:00:00-05:30"), 19800000000LL);
+  EXPECT_EQ(TimestampToEpochMicros("1969-12-31 23:59:59.999999"), -1);
+  EXPECT_EQ(EpochMicrosToTimestamp(-1), "1969-12-31 23:59:59.999999");
+  EXPECT_EQ(EpochMicrosToTimestamp(1700000000123456LL), "2023-11-14 22:13:20.123456");
+  EXPECT_EQ(TimestampTzToIso("2023-11-14 22:13:20.5+00"), "2023-11-14T22:13:20.5Z");
+  EXPECT_EQ(TimestampTzToIso("infinity"), "infinity");
+  EXPECT_FALSE(TimestampToEpochMicros("2023-11-14").has_value());
+}
+
+TEST(ValueTextTest, JsonNumbers) {
+  EXPECT_TRUE(IsJsonNumber("0"));
+  EXPECT_TRUE(IsJsonNumber("-12.5e+3"));
+  EXPECT_FALSE(IsJsonNumber("NaN"));
+  EXPECT_FALSE(IsJsonNumber("01"));
+  EXPECT_FALSE(IsJsonNumber("1."));
+  EXPECT_FALSE(IsJsonNumber(""));
+}
+
+}  // namespace
+}  // namespace sluice::core

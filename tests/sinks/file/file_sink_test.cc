@@ -1,0 +1,139 @@
+#include "sinks/file/file_sink.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace sluice::sinks {
+namespace {
+
+core::TableSchemaPtr Schema(const std::string& table) {
+  auto s = std::make_shared<core::TableSchema>();
+  s->id = {"public", table};
+  s->database = "db";
+  s->columns = {{"id", core::LogicalType::kInt64}, {"v", core::LogicalType::kString}};
+  s->key = {0};
+  return s;
+}
+
+void AddInsert(core::EventBatch& b, const core::TableSchemaPtr& schema, int id, std::string v) {
+  uint32_t txn = b.txns().empty() ? b.AddTxn({}) : 0;
+  uint32_t row = b.BeginRow();
+  b.AppendValue(std::to_string(id));
+  b.AppendValue(v);
+  b.EndRow();
+  b.AddEvent({core::Op::kCreate, core::kNoRow, row, txn, schema});
+}
+
+std::vector<nlohmann::json> ReadLines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<nlohmann::json> out;
+  std::string line;
+  while (std::getline(in, line)) out.push_back(nlohmann::json::parse(line));
+  return out;
+}
+
+class FileSinkTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = (std::filesystem::temp_directory_path() /
+            ("sluice-file-sink-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name()))
+               .string();
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::unique_ptr<FileSink> Make() {
+    core::EnvelopeOptions o;
+    o.name = "srv";
+    auto sink = std::make_unique<FileSink>(dir_, o, true);
+    EXPECT_TRUE(sink->Open().ok());
+    return sink;
+  }
+  std::string dir_;
+};
+
+TEST_F(FileSinkTest, OneFilePerTableAndFlushReturnsTheCheckpoint) {
+  auto sink = Make();
+  auto a = Schema("a"), b = Schema("b");
+  core::EventBatch batch;
+  AddInsert(batch, a, 1, "x");
+  AddInsert(batch, b, 2, "y\nwith newline");
+  AddInsert(batch, a, 3, "z");
+  batch.set_checkpoint({"pos-1"});
+  ASSERT_TRUE(sink->Write(batch).ok());
+  auto flushed = sink->Flush();
+  ASSERT_TRUE(flushed.ok());
+  ASSERT_TRUE(flushed->has_value());
+  EXPECT_EQ((*flushed)->value, "pos-1");
+  auto lines_a = ReadLines(sink->PathFor(a->id));
+  ASSERT_EQ(lines_a.size(), 2u);
+  EXPECT_EQ(lines_a[0]["after"]["id"], 1);
+  EXPECT_EQ(lines_a[1]["after"]["v"], "z");
+  auto lines_b = ReadLines(sink->PathFor(b->id));
+  ASSERT_EQ(lines_b.size(), 1u);
+  EXPECT_EQ(lines_b[0]["after"]["v"], "y\nwith newline");
+  // A flush with nothing new carries no checkpoint.
+  auto again = sink->Flush();
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->has_value());
+}
+
+TEST_F(FileSinkTest, ResetDropsWhatWasNotFlushed) {
+  auto sink = Make();
+  auto a = Schema("a");
+  core::EventBatch batch;
+  AddInsert(batch, a, 1, "durable");
+  ASSERT_TRUE(sink->Write(batch).ok());
+  ASSERT_TRUE(sink->Flush().ok());
+  core::EventBatch more;
+  for (int i = 0; i < 20000; ++i) AddInsert(more, a, i + 2, std::string(100, 'q'));  // > 1 MiB: hits the disk
+  ASSERT_TRUE(sink->Write(more).ok());
+  ASSERT_TRUE(sink->Reset().ok());
+  ASSERT_TRUE(sink->Flush().ok());
+  EXPECT_EQ(ReadLines(sink->PathFor(a->id)).size(), 1u);
+}
+
+TEST_F(FileSinkTest, PartialLastLineFromACrashIsCutOnOpen) {
+  auto a = Schema("a");
+  {
+    auto sink = Make();
+    core::EventBatch batch;
+    AddInsert(batch, a, 1, "whole");
+    ASSERT_TRUE(sink->Write(batch).ok());
+    ASSERT_TRUE(sink->Flush().ok());
+    std::ofstream out(sink->PathFor(a->id), std::ios::app);
+    out << "{\"before\":null,\"after\":{\"id\":2,";  // a crash mid-line
+  }
+  auto sink = Make();
+  core::EventBatch batch;
+  AddInsert(batch, a, 3, "after restart");
+  ASSERT_TRUE(sink->Write(batch).ok());
+  ASSERT_TRUE(sink->Flush().ok());
+  auto lines = ReadLines(sink->PathFor(a->id));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[1]["after"]["id"], 3);
+}
+
+TEST_F(FileSinkTest, HostileTableNamesStayInsideTheDirectory) {
+  auto sink = Make();
+  auto evil = std::make_shared<core::TableSchema>(*Schema("../../etc/passwd"));
+  evil->id.schema = "..";
+  std::string path = sink->PathFor(evil->id);
+  EXPECT_EQ(path.find("/../"), std::string::npos) << path;
+  EXPECT_EQ(std::filesystem::path(path).parent_path().string(), dir_);
+}
+
+TEST_F(FileSinkTest, FactoryValidatesTheDirectory) {
+  core::ConnectorContext ctx;
+  ctx.config = core::ConnectorConfig("c", {{"connector.class", "postgres"}});
+  EXPECT_EQ(MakeFileSink(ctx).status().code(), core::StatusCode::kInvalidArgument);
+  ctx.config.mutable_values()["sink.url"] = dir_;
+  EXPECT_TRUE(MakeFileSink(ctx).ok());
+}
+
+}  // namespace
+}  // namespace sluice::sinks

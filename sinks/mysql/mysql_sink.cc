@@ -1,11 +1,483 @@
 #include "sinks/mysql/mysql_sink.h"
 
+#include <algorithm>
+#include <charconv>
+
 namespace sluice::sinks {
 
-std::vector<core::ConfigKey> MysqlSinkConfigKeys() { return {}; }
+namespace {
 
-core::Result<std::unique_ptr<core::Sink>> MakeMysqlSink(const core::ConnectorContext&) {
-  return core::UnimplementedError("sinks/mysql is not implemented yet (issue 4)");
+core::ConfigKey Key(std::string name, core::ConfigType type, std::string default_value,
+                    std::string doc) {
+  core::ConfigKey k;
+  k.name = std::move(name);
+  k.type = type;
+  k.default_value = std::move(default_value);
+  k.doc = std::move(doc);
+  return k;
+}
+
+}  // namespace
+
+std::vector<core::ConfigKey> MysqlSinkConfigKeys() {
+  std::vector<core::ConfigKey> keys;
+  keys.push_back(Key("sink.offsets.table", core::ConfigType::kString, "sluice_offsets",
+                     "table in the target database that holds the source position, written in "
+                     "the same transaction as the rows"));
+  core::ConfigKey drop = Key("sink.columns.drop", core::ConfigType::kEnum, "keep",
+                             "a column dropped at the source: keep (made nullable) or drop it in "
+                             "the target");
+  drop.allowed = {"keep", "drop"};
+  keys.push_back(drop);
+  core::ConfigKey numeric = Key("sink.mysql.numeric.unbounded", core::ConfigType::kEnum, "decimal",
+                                "PostgreSQL numeric without precision: decimal (DECIMAL(65,30); a "
+                                "value that does not fit fails the connector) or text (LONGTEXT, "
+                                "every value kept, NaN included)");
+  numeric.allowed = {"decimal", "text"};
+  keys.push_back(numeric);
+  core::ConfigKey stmt = Key("sink.mysql.statement.bytes", core::ConfigType::kInt, "4194304",
+                             "largest multi-row statement sent (capped by max_allowed_packet)");
+  stmt.min = 65536;
+  stmt.max = 1 << 30;
+  keys.push_back(stmt);
+  return keys;
+}
+
+namespace mysql_sink {
+
+core::Result<MysqlSinkOptions> MysqlSinkOptionsFromConfig(const core::ConnectorConfig& config) {
+  MysqlSinkOptions o;
+  if (!config.Has("sink.url")) {
+    return core::InvalidArgumentError(
+        "sink.url is required for sink.type=mysql (mysql://user:password@host:port/database)");
+  }
+  SLUICE_ASSIGN_OR_RETURN(o.url, ParseMysqlUrl(config.Get("sink.url")));
+  o.connector_name = config.name().empty() ? config.Get("topic.prefix", "sluice") : config.name();
+  o.offsets_table = config.Get("sink.offsets.table", "sluice_offsets");
+  if (o.offsets_table.empty() || o.offsets_table.size() > 64) {
+    return core::InvalidArgumentError("sink.offsets.table must be a table name of 1 to 64 characters");
+  }
+  o.table_name_format = config.Get("sink.table.name.format");
+  std::string drop = config.Get("sink.columns.drop", "keep");
+  if (drop == "drop") {
+    o.drop_columns = DropColumns::kDrop;
+  } else if (drop != "keep") {
+    return core::InvalidArgumentError("sink.columns.drop must be keep or drop");
+  }
+  std::string numeric = config.Get("sink.mysql.numeric.unbounded", "decimal");
+  if (numeric == "text") {
+    o.types.unbounded_numeric = UnboundedNumeric::kText;
+  } else if (numeric != "decimal") {
+    return core::InvalidArgumentError("sink.mysql.numeric.unbounded must be decimal or text");
+  }
+  SLUICE_ASSIGN_OR_RETURN(int64_t stmt, config.GetInt("sink.mysql.statement.bytes", 4 << 20));
+  o.max_statement_bytes = static_cast<size_t>(std::max<int64_t>(stmt, 65536));
+  // A MySQL source's column types are MySQL's own: reuse them verbatim.
+  o.types.reuse_source_type = config.connector_class() == "mysql";
+  return o;
+}
+
+MysqlSink::MysqlSink(MysqlSinkOptions options) : options_(std::move(options)) {}
+
+MysqlSink::~MysqlSink() { Close(); }
+
+core::Status MysqlSink::Connect() {
+  SLUICE_RETURN_IF_ERROR(client_.Connect(options_.url));
+  // Read committed: upserts take no gap locks, so concurrent readers of the target rarely
+  // deadlock with the sink.
+  SLUICE_RETURN_IF_ERROR(
+      client_.Execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"));
+  if (collation_.empty()) {
+    if (client_.is_mariadb()) {
+      collation_ = "utf8mb4_nopad_bin";  // byte order, trailing spaces significant, as PostgreSQL
+    } else if (!client_.server_version().empty() && client_.server_version()[0] >= '8') {
+      collation_ = "utf8mb4_0900_bin";
+    } else {
+      collation_ = "utf8mb4_bin";
+    }
+    SLUICE_ASSIGN_OR_RETURN(auto rows, client_.Query("SELECT @@max_allowed_packet"));
+    if (!rows.empty() && rows[0][0]) {
+      size_t packet = 0;
+      const std::string& v = *rows[0][0];
+      std::from_chars(v.data(), v.data() + v.size(), packet);
+      if (packet > 0) options_.max_statement_bytes = std::min(options_.max_statement_bytes, packet / 2);
+    }
+    client_.Rollback();
+  }
+  return core::Status::Ok();
+}
+
+core::Status MysqlSink::EnsureDatabase() {
+  const std::string& db = options_.url.database;
+  SLUICE_RETURN_IF_ERROR(ExecuteDdl("CREATE DATABASE IF NOT EXISTS " + QuoteIdentifier(db) +
+                                        " CHARACTER SET utf8mb4 COLLATE " + collation_,
+                                    "creating database " + QuoteIdentifier(db)));
+  offsets_qualified_ = QuoteIdentifier(db) + "." + QuoteIdentifier(options_.offsets_table);
+  return ExecuteDdl("CREATE TABLE IF NOT EXISTS " + offsets_qualified_ +
+                        " (connector VARCHAR(255) NOT NULL PRIMARY KEY, position LONGTEXT NOT NULL,"
+                        " updated_at DATETIME(6) NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+                        " COLLATE=" + collation_,
+                    "creating offsets table " + offsets_qualified_);
+}
+
+core::Status MysqlSink::ExecuteDdl(const std::string& sql, const std::string& what) {
+  core::Status s = client_.Execute(sql);
+  if (!s.ok()) return s.WithContext(what);
+  return core::Status::Ok();
+}
+
+core::Status MysqlSink::Open() {
+  SLUICE_RETURN_IF_ERROR(Connect());
+  return EnsureDatabase();
+}
+
+core::Result<std::optional<core::SourcePosition>> MysqlSink::LoadCommittedPosition() {
+  auto rows = client_.Query("SELECT position FROM " + offsets_qualified_ + " WHERE connector = " +
+                            QuoteString(options_.connector_name));
+  client_.Rollback();  // end the read's transaction
+  if (!rows.ok()) return rows.status().WithContext("reading " + offsets_qualified_);
+  if (rows->empty() || !(*rows)[0][0] || (*rows)[0][0]->empty()) {
+    return std::optional<core::SourcePosition>();
+  }
+  return std::optional<core::SourcePosition>(core::SourcePosition{*(*rows)[0][0]});
+}
+
+core::Status MysqlSink::LoadTargetColumns(TargetTable& target) {
+  auto rows = client_.Query(
+      "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS WHERE "
+      "TABLE_SCHEMA = " + QuoteString(options_.url.database) + " AND TABLE_NAME = " +
+      QuoteString(target.name));
+  if (!rows.ok()) return rows.status().WithContext("reading the columns of " + target.name);
+  target.columns.clear();
+  for (const MysqlRow& r : *rows) {
+    if (r.size() < 3 || !r[0]) continue;
+    target.columns[*r[0]] = {r[1].value_or(""), r[2].value_or("YES") == "YES"};
+  }
+  target.loaded = true;
+  return core::Status::Ok();
+}
+
+core::Status MysqlSink::ApplySchema(const core::EventBatch& batch, TargetTable& target,
+                                    const core::TableSchemaPtr& schema) {
+  (void)batch;
+  const std::string qualified = QuoteIdentifier(options_.url.database) + "." +
+                                QuoteIdentifier(target.name);
+  if (!target.loaded) SLUICE_RETURN_IF_ERROR(LoadTargetColumns(target));
+  if (target.columns.empty()) {
+    // DDL commits implicitly: rows applied so far in this transaction become durable without the
+    // checkpoint, which is harmless because applying them again is idempotent.
+    SLUICE_RETURN_IF_ERROR(ExecuteDdl(CreateTableSql(options_.url.database, target.name, *schema,
+                                                     options_.types, collation_),
+                                      "creating table " + qualified));
+    SLUICE_RETURN_IF_ERROR(LoadTargetColumns(target));
+    target.applied = schema;
+    return core::Status::Ok();
+  }
+  for (size_t i = 0; i < schema->columns.size(); ++i) {
+    const std::string& name = schema->columns[i].name;
+    if (target.columns.count(name)) continue;
+    // Added at the source: nullable at the target, since existing rows have no value for it.
+    SLUICE_RETURN_IF_ERROR(ExecuteDdl(
+        "ALTER TABLE " + qualified + " ADD COLUMN " +
+            ColumnDefinition(*schema, i, options_.types, /*force_nullable=*/true),
+        "adding column " + QuoteIdentifier(name) + " to " + qualified));
+    target.columns[name] = {"", true};
+  }
+  std::vector<std::string> gone;
+  for (const auto& [name, column] : target.columns) {
+    if (schema->FindColumn(name) < 0) gone.push_back(name);
+  }
+  bool newer = !target.applied || schema->version > target.applied->version;
+  for (const std::string& name : gone) {
+    TargetTable::Column& column = target.columns[name];
+    // Only a drop seen as a transition to a newer version drops data: an older schema replayed
+    // after a restart must not remove a column added since.
+    bool was_in_previous = target.applied && target.applied->FindColumn(name) >= 0;
+    if (options_.drop_columns == DropColumns::kDrop && newer && was_in_previous) {
+      SLUICE_RETURN_IF_ERROR(ExecuteDdl("ALTER TABLE " + qualified + " DROP COLUMN " +
+                                            QuoteIdentifier(name),
+                                        "dropping column " + QuoteIdentifier(name) + " of " +
+                                            qualified));
+      target.columns.erase(name);
+    } else if (!column.nullable && !column.type.empty()) {
+      // Kept: new rows have no value for it, so it must accept NULL.
+      SLUICE_RETURN_IF_ERROR(ExecuteDdl("ALTER TABLE " + qualified + " MODIFY COLUMN " +
+                                            QuoteIdentifier(name) + " " + column.type + " NULL",
+                                        "making kept column " + QuoteIdentifier(name) + " of " +
+                                            qualified + " nullable"));
+      column.nullable = true;
+    }
+  }
+  if (newer) target.applied = schema;
+  return core::Status::Ok();
+}
+
+core::Result<const TablePlan*> MysqlSink::PlanFor(const core::EventBatch& batch,
+                                                  const core::TableSchemaPtr& schema) {
+  auto it = targets_.find(schema->id);
+  if (it == targets_.end()) {
+    TargetTable t;
+    t.name = TargetTableName(options_.table_name_format, schema->id);
+    if (t.name.empty() || t.name.size() > 64) {
+      return core::InvalidArgumentError("mysql sink: target table name '" + t.name + "' for " +
+                                        schema->id.ToString() +
+                                        " must have 1 to 64 characters; set sink.table.name.format");
+    }
+    it = targets_.emplace(schema->id, std::move(t)).first;
+  }
+  TargetTable& target = it->second;
+  auto plan = target.plans.find(schema.get());
+  if (plan != target.plans.end()) return plan->second.get();
+  // A schema not seen yet: finish the statement in progress before any DDL.
+  SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
+  SLUICE_RETURN_IF_ERROR(ApplySchema(batch, target, schema));
+  if (target.plans.size() >= 8) target.plans.clear();
+  auto built = std::make_unique<TablePlan>(
+      BuildTablePlan(schema, options_.url.database, target.name, options_.types));
+  const TablePlan* out = built.get();
+  target.plans.emplace(schema.get(), std::move(built));
+  return out;
+}
+
+core::Status MysqlSink::ValueFailure(const TablePlan& plan, const core::RowView& row,
+                                     ValueError error) {
+  const core::TableSchema& schema = *plan.schema;
+  std::string column = error.column < schema.columns.size() ? schema.columns[error.column].name : "?";
+  return core::FailedPreconditionError(
+      "mysql sink: table " + plan.qualified + " key (" + DescribeKey(schema, row) + ") column " +
+      QuoteIdentifier(column) + ": " + error.reason);
+}
+
+core::Status MysqlSink::ExecuteStatement(const std::string& sql, const core::EventBatch& batch,
+                                         const TablePlan& plan, const std::vector<uint32_t>& rows) {
+  core::Status s = client_.Execute(sql);
+  if (s.ok()) return s;
+  int code = client_.last_error_code();
+  if (ClassifyMysqlError(code) != MysqlErrorClass::kData || rows.empty()) {
+    return s.WithContext("table " + plan.qualified);
+  }
+  // Name the row: MySQL says "... at row N" (1-based within the statement) for most data errors.
+  const std::string& message = client_.last_error_message();
+  size_t row_in_statement = 0;
+  if (size_t at = message.rfind("at row "); at != std::string::npos) {
+    std::from_chars(message.data() + at + 7, message.data() + message.size(), row_in_statement);
+  }
+  std::string where;
+  uint32_t row = rows[0];
+  if (row_in_statement >= 1 && row_in_statement <= rows.size()) {
+    row = rows[row_in_statement - 1];
+  } else if (rows.size() > 1) {
+    where = " (in a statement of " + std::to_string(rows.size()) + " rows starting at this key)";
+  }
+  return core::FailedPreconditionError(
+      "mysql sink: table " + plan.qualified + " key (" + DescribeKey(*plan.schema, batch.row(row)) +
+      ")" + where + ": " + message + " (mysql error " + std::to_string(code) +
+      "); the target rejects the value: widen the target column or fix the source row");
+}
+
+core::Status MysqlSink::ExecutePending(const core::EventBatch& batch) {
+  if (pending_ == Pending::kNone) return core::Status::Ok();
+  const TablePlan& plan = *pending_plan_;
+  if (pending_ == Pending::kUpsert) {
+    sql_ += plan.upsert_suffix;
+  } else if (plan.schema->key.size() == 1) {
+    sql_ += ')';
+  }
+  pending_ = Pending::kNone;
+  pending_plan_ = nullptr;
+  core::Status s = ExecuteStatement(sql_, batch, plan, sql_rows_);
+  sql_.clear();
+  sql_rows_.clear();
+  return s;
+}
+
+core::Status MysqlSink::AddUpsert(const core::EventBatch& batch, const TablePlan& plan,
+                                  uint32_t row) {
+  if (pending_ != Pending::kUpsert || pending_plan_ != &plan ||
+      sql_.size() >= options_.max_statement_bytes) {
+    SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
+    sql_ = plan.insert_prefix;
+    pending_ = Pending::kUpsert;
+    pending_plan_ = &plan;
+  } else {
+    sql_ += ',';
+  }
+  core::RowView view = batch.row(row);
+  ValueError e = AppendRowValues(sql_, plan, view);
+  if (!e.ok()) return ValueFailure(plan, view, e);
+  sql_rows_.push_back(row);
+  return core::Status::Ok();
+}
+
+core::Status MysqlSink::AddDelete(const core::EventBatch& batch, const TablePlan& plan,
+                                  uint32_t row) {
+  core::RowView view = batch.row(row);
+  const core::TableSchema& schema = *plan.schema;
+  if (!schema.HasKey()) {
+    // No key: delete one row equal to the full before image.
+    SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
+    scratch_ = "DELETE FROM " + plan.qualified + " WHERE ";
+    ValueError e = AppendKeyPredicate(scratch_, plan, view);
+    if (!e.ok()) return ValueFailure(plan, view, e);
+    scratch_ += " LIMIT 1";
+    return ExecuteStatement(scratch_, batch, plan, {row});
+  }
+  bool single = schema.key.size() == 1;
+  if (pending_ != Pending::kDelete || pending_plan_ != &plan ||
+      sql_.size() >= options_.max_statement_bytes) {
+    SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
+    sql_ = "DELETE FROM " + plan.qualified + " WHERE ";
+    if (single) sql_ += plan.quoted[schema.key[0]] + " IN (";
+    pending_ = Pending::kDelete;
+    pending_plan_ = &plan;
+  } else {
+    sql_ += single ? "," : " OR ";
+  }
+  ValueError e;
+  if (single) {
+    uint32_t k = schema.key[0];
+    if (view.is_present(k)) {
+      e = {k, AppendLiteral(sql_, plan.kinds[k], view.text(k))};
+    } else {
+      sql_ += "NULL";
+    }
+  } else {
+    sql_ += '(';
+    e = AppendKeyPredicate(sql_, plan, view);
+    sql_ += ')';
+  }
+  if (!e.ok()) return ValueFailure(plan, view, e);
+  sql_rows_.push_back(row);
+  return core::Status::Ok();
+}
+
+core::Status MysqlSink::RunUpdate(const core::EventBatch& batch, const TablePlan& plan,
+                                  uint32_t row, uint32_t key_row, bool set_key) {
+  SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
+  core::RowView view = batch.row(row);
+  ValueError e = BuildUpdateStatement(scratch_, plan, view, batch.row(key_row), set_key);
+  if (!e.ok()) return ValueFailure(plan, view, e);
+  if (scratch_.empty()) return core::Status::Ok();
+  return ExecuteStatement(scratch_, batch, plan, {row});
+}
+
+core::Status MysqlSink::ApplyEvent(const core::EventBatch& batch, const core::ChangeEvent& event) {
+  if (!event.table) return core::InvalidArgumentError("mysql sink: event without a table schema");
+  SLUICE_ASSIGN_OR_RETURN(const TablePlan* plan, PlanFor(batch, event.table));
+  const core::TableSchema& schema = *event.table;
+  switch (event.op) {
+    case core::Op::kRead:
+    case core::Op::kCreate:
+      if (event.after == core::kNoRow) return core::Status::Ok();
+      return AddUpsert(batch, *plan, event.after);
+    case core::Op::kUpdate: {
+      if (event.after == core::kNoRow) return core::Status::Ok();
+      core::RowView after = batch.row(event.after);
+      bool unchanged = false;
+      for (uint32_t i = 0; i < after.size(); ++i) unchanged |= after.is_unchanged(i);
+      bool key_changed = schema.HasKey() && event.before != core::kNoRow &&
+                         !SameKey(schema, batch.row(event.before), after);
+      if (!schema.HasKey()) {
+        // Keyless: update the row equal to the full before image when there is one.
+        if (event.before == core::kNoRow) return AddUpsert(batch, *plan, event.after);
+        return RunUpdate(batch, *plan, event.after, event.before, /*set_key=*/true);
+      }
+      if (unchanged) {
+        return RunUpdate(batch, *plan, event.after, key_changed ? event.before : event.after,
+                         key_changed);
+      }
+      if (key_changed) SLUICE_RETURN_IF_ERROR(AddDelete(batch, *plan, event.before));
+      return AddUpsert(batch, *plan, event.after);
+    }
+    case core::Op::kDelete: {
+      uint32_t row = event.before != core::kNoRow ? event.before : event.after;
+      if (row == core::kNoRow) return core::Status::Ok();
+      return AddDelete(batch, *plan, row);
+    }
+    case core::Op::kTruncate: {
+      SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
+      // DELETE, not TRUNCATE: TRUNCATE commits implicitly and would break the batch's atomicity.
+      return ExecuteStatement("DELETE FROM " + plan->qualified, batch, *plan, {});
+    }
+  }
+  return core::Status::Ok();
+}
+
+core::Status MysqlSink::Write(const core::EventBatch& batch) {
+  if (!client_.connected()) return core::UnavailableError("mysql sink: not connected; reset");
+  in_transaction_ = true;
+  core::Status s;
+  for (const core::ChangeEvent& event : batch.events()) {
+    s = ApplyEvent(batch, event);
+    if (!s.ok()) break;
+  }
+  if (s.ok()) s = ExecutePending(batch);
+  if (!s.ok()) {
+    pending_ = Pending::kNone;
+    pending_plan_ = nullptr;
+    sql_.clear();
+    sql_rows_.clear();
+    return s;
+  }
+  if (!batch.checkpoint().empty()) pending_checkpoint_ = batch.checkpoint();
+  return core::Status::Ok();
+}
+
+core::Result<std::optional<core::SourcePosition>> MysqlSink::Flush() {
+  if (!client_.connected()) return core::UnavailableError("mysql sink: not connected; reset");
+  if (pending_checkpoint_) {
+    core::Status s = client_.Execute(
+        "INSERT INTO " + offsets_qualified_ + " (connector, position, updated_at) VALUES (" +
+        QuoteString(options_.connector_name) + "," + QuoteString(pending_checkpoint_->value) +
+        ",UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE position=VALUES(position),"
+        " updated_at=VALUES(updated_at)");
+    if (!s.ok()) return s.WithContext("writing the position to " + offsets_qualified_);
+  }
+  if (in_transaction_) SLUICE_RETURN_IF_ERROR(client_.Commit());
+  in_transaction_ = false;
+  std::optional<core::SourcePosition> out = std::move(pending_checkpoint_);
+  pending_checkpoint_.reset();
+  return out;
+}
+
+core::Status MysqlSink::Reset() {
+  pending_ = Pending::kNone;
+  pending_plan_ = nullptr;
+  sql_.clear();
+  sql_rows_.clear();
+  pending_checkpoint_.reset();
+  in_transaction_ = false;
+  client_.Rollback();
+  client_.Close();
+  // A DDL statement may have completed on the server while its reply was lost: read the target
+  // tables again before the next change.
+  for (auto& [id, target] : targets_) {
+    target.loaded = false;
+    target.plans.clear();
+  }
+  return Open();
+}
+
+core::Status MysqlSink::Check() {
+  SLUICE_RETURN_IF_ERROR(Connect());
+  auto rows = client_.Query("SELECT 1");
+  client_.Rollback();
+  client_.Close();
+  if (!rows.ok()) return rows.status();
+  return core::Status::Ok();
+}
+
+void MysqlSink::Close() {
+  if (client_.connected()) client_.Rollback();
+  client_.Close();
+}
+
+}  // namespace mysql_sink
+
+core::Result<std::unique_ptr<core::Sink>> MakeMysqlSink(const core::ConnectorContext& context) {
+  SLUICE_ASSIGN_OR_RETURN(mysql_sink::MysqlSinkOptions options,
+                          mysql_sink::MysqlSinkOptionsFromConfig(context.config));
+  return std::unique_ptr<core::Sink>(new mysql_sink::MysqlSink(std::move(options)));
 }
 
 }  // namespace sluice::sinks

@@ -1,0 +1,319 @@
+#include "sinks/mysql/mysql_client.h"
+
+#include <cppconn/connection.h>
+#include <cppconn/driver.h>
+#include <cppconn/exception.h>
+#include <cppconn/resultset.h>
+#include <cppconn/resultset_metadata.h>
+#include <cppconn/statement.h>
+#include <mysql_driver.h>
+
+#include <charconv>
+#include <exception>
+#include <mutex>
+
+namespace sluice::sinks::mysql_sink {
+
+namespace {
+
+std::optional<std::string> PercentDecode(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '%') {
+      out += s[i];
+      continue;
+    }
+    if (i + 2 >= s.size()) return std::nullopt;
+    int v = 0;
+    auto r = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
+    if (r.ec != std::errc() || r.ptr != s.data() + i + 3) return std::nullopt;
+    out += static_cast<char>(v);
+    i += 2;
+  }
+  return out;
+}
+
+bool ParseInt(std::string_view s, int& out) {
+  auto r = std::from_chars(s.data(), s.data() + s.size(), out);
+  return r.ec == std::errc() && r.ptr == s.data() + s.size();
+}
+
+}  // namespace
+
+core::Result<MysqlUrl> ParseMysqlUrl(std::string_view url) {
+  constexpr std::string_view kScheme = "mysql://";
+  constexpr std::string_view kScheme2 = "mariadb://";
+  MysqlUrl out;
+  if (url.substr(0, kScheme.size()) == kScheme) {
+    url.remove_prefix(kScheme.size());
+  } else if (url.substr(0, kScheme2.size()) == kScheme2) {
+    url.remove_prefix(kScheme2.size());
+  } else {
+    return core::InvalidArgumentError(
+        "sink.url must look like mysql://user:password@host:port/database");
+  }
+  std::string_view query;
+  if (size_t q = url.find('?'); q != std::string_view::npos) {
+    query = url.substr(q + 1);
+    url = url.substr(0, q);
+  }
+  std::string_view path;
+  if (size_t slash = url.find('/'); slash != std::string_view::npos) {
+    path = url.substr(slash + 1);
+    url = url.substr(0, slash);
+  }
+  if (size_t at = url.rfind('@'); at != std::string_view::npos) {
+    std::string_view userinfo = url.substr(0, at);
+    url = url.substr(at + 1);
+    std::string_view user = userinfo, pw;
+    if (size_t colon = userinfo.find(':'); colon != std::string_view::npos) {
+      user = userinfo.substr(0, colon);
+      pw = userinfo.substr(colon + 1);
+    }
+    auto u = PercentDecode(user);
+    auto p = PercentDecode(pw);
+    if (!u || !p) return core::InvalidArgumentError("sink.url: bad percent-encoding in the user or password");
+    out.user = *u;
+    out.password = *p;
+  }
+  if (!url.empty()) {
+    std::string_view host = url;
+    if (url.front() == '[') {  // [ipv6]:port
+      size_t close = url.find(']');
+      if (close == std::string_view::npos) return core::InvalidArgumentError("sink.url: unclosed '[' in host");
+      host = url.substr(1, close - 1);
+      url = url.substr(close + 1);
+      if (!url.empty() && url.front() == ':') {
+        if (!ParseInt(url.substr(1), out.port)) return core::InvalidArgumentError("sink.url: bad port");
+      }
+    } else if (size_t colon = url.rfind(':'); colon != std::string_view::npos) {
+      host = url.substr(0, colon);
+      if (!ParseInt(url.substr(colon + 1), out.port) || out.port <= 0 || out.port > 65535) {
+        return core::InvalidArgumentError("sink.url: bad port '" + std::string(url.substr(colon + 1)) + "'");
+      }
+    }
+    if (!host.empty()) out.host = std::string(host);
+  }
+  auto db = PercentDecode(path);
+  if (!db || db->empty()) {
+    return core::InvalidArgumentError(
+        "sink.url must name the target database: mysql://user:password@host:port/database");
+  }
+  out.database = *db;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view item = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+    size_t eq = item.find('=');
+    std::string_view key = item.substr(0, eq);
+    auto value = PercentDecode(eq == std::string_view::npos ? "" : item.substr(eq + 1));
+    if (!value) return core::InvalidArgumentError("sink.url: bad percent-encoding in '" + std::string(key) + "'");
+    if (key == "socket") {
+      out.socket = *value;
+    } else if (key == "connect_timeout") {
+      if (!ParseInt(*value, out.connect_timeout_s) || out.connect_timeout_s <= 0) {
+        return core::InvalidArgumentError("sink.url: connect_timeout must be a positive number of seconds");
+      }
+    } else {
+      return core::InvalidArgumentError("sink.url: unknown parameter '" + std::string(key) +
+                                        "' (known: socket, connect_timeout)");
+    }
+  }
+  return out;
+}
+
+MysqlErrorClass ClassifyMysqlError(int code) {
+  switch (code) {
+    case 1040:  // too many connections
+    case 1053:  // server shutdown in progress
+    case 1152: case 1153: case 1154: case 1155: case 1156: case 1157: case 1158: case 1159:
+    case 1160: case 1161:  // network read/write errors
+    case 1205:  // lock wait timeout
+    case 1213:  // deadlock
+    case 1317:  // query interrupted
+    case 1927:  // MariaDB: connection killed
+    case 2002: case 2003: case 2005: case 2006: case 2013: case 2014: case 2026: case 2055:
+      return MysqlErrorClass::kRetriable;
+    case 1045:  // access denied
+    case 1044:  // access denied to database
+    case 1142: case 1143:  // command/column denied
+      return MysqlErrorClass::kAuth;
+    case 1048:  // column cannot be null
+    case 1101:  // blob/text can't have a default
+    case 1138:  // invalid use of NULL
+    case 1264:  // out of range
+    case 1265:  // data truncated
+    case 1292:  // incorrect datetime/date value
+    case 1300:  // invalid character string
+    case 1366:  // incorrect value
+    case 1367:  // illegal value
+    case 1406:  // data too long
+    case 1411:  // incorrect value for function
+    case 1690:  // value out of range
+    case 3140:  // MySQL: invalid JSON
+    case 4025:  // MariaDB: CHECK constraint failed (JSON_VALID)
+    case 1062:  // duplicate key (a unique index other than the primary key)
+    case 1451: case 1452:  // foreign key
+      return MysqlErrorClass::kData;
+    default:
+      return MysqlErrorClass::kOther;
+  }
+}
+
+core::Status MapMysqlError(int code, std::string_view message, std::string_view context) {
+  std::string text = std::string(context) + ": " + std::string(message) + " (mysql error " +
+                     std::to_string(code) + ")";
+  switch (ClassifyMysqlError(code)) {
+    case MysqlErrorClass::kRetriable: return core::UnavailableError(std::move(text));
+    case MysqlErrorClass::kAuth:
+      return core::PermissionDeniedError(text + "; check the user and its privileges");
+    case MysqlErrorClass::kData: return core::FailedPreconditionError(std::move(text));
+    case MysqlErrorClass::kOther: break;
+  }
+  // Client-side errors without a server code (0) usually mean the connection is unusable.
+  if (code == 0) return core::UnavailableError(std::move(text));
+  return core::FailedPreconditionError(std::move(text));
+}
+
+MysqlClient::MysqlClient() = default;
+MysqlClient::~MysqlClient() { Close(); }
+
+core::Status MysqlClient::Connect(const MysqlUrl& url) {
+  Close();
+  std::string where = "mysql sink: connecting to " + url.user + "@" +
+                      (url.socket.empty() ? url.host + ":" + std::to_string(url.port) : url.socket);
+  try {
+    // get_driver_instance() is not thread-safe on first use.
+    static std::mutex driver_mu;
+    sql::mysql::MySQL_Driver* driver;
+    {
+      std::lock_guard<std::mutex> lock(driver_mu);
+      driver = sql::mysql::get_mysql_driver_instance();
+    }
+    sql::ConnectOptionsMap options;
+    options["hostName"] = sql::SQLString(url.host);
+    options["port"] = url.port;
+    options["userName"] = sql::SQLString(url.user);
+    options["password"] = sql::SQLString(url.password);
+    if (!url.socket.empty()) options["socket"] = sql::SQLString(url.socket);
+    options["OPT_CONNECT_TIMEOUT"] = url.connect_timeout_s;
+    options["OPT_READ_TIMEOUT"] = 3600;
+    options["OPT_WRITE_TIMEOUT"] = 3600;
+    options["OPT_RECONNECT"] = false;  // a silent reconnect would lose the open transaction
+    options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
+    options["CLIENT_MULTI_STATEMENTS"] = false;
+    conn_.reset(driver->connect(options));
+    conn_->setAutoCommit(false);
+    std::unique_ptr<sql::Statement> st(conn_->createStatement());
+    st->execute(
+        "SET SESSION sql_mode='STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES,NO_ENGINE_SUBSTITUTION',"
+        " time_zone='+00:00', NAMES utf8mb4");
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT CONNECTION_ID(), VERSION()"));
+    if (rs->next()) {
+      connection_id_ = rs->getUInt64(1);
+      server_version_ = rs->getString(2);
+    }
+  } catch (const sql::SQLException& e) {
+    conn_.reset();
+    last_error_code_ = e.getErrorCode();
+    last_error_message_ = e.what();
+    core::Status s = MapMysqlError(e.getErrorCode(), e.what(), where);
+    // A connect failure that is not about credentials is worth retrying (server starting).
+    if (s.code() == core::StatusCode::kPermissionDenied && e.getErrorCode() == 1045) {
+      return core::UnauthenticatedError(s.message());
+    }
+    if (s.code() == core::StatusCode::kFailedPrecondition) return core::UnavailableError(s.message());
+    return s;
+  } catch (const std::exception& e) {
+    conn_.reset();
+    return core::UnavailableError(where + ": " + e.what());
+  }
+  return core::Status::Ok();
+}
+
+core::Status MysqlClient::Execute(const std::string& sql) {
+  last_error_code_ = 0;
+  if (!conn_) return core::UnavailableError("mysql sink: not connected");
+  try {
+    std::unique_ptr<sql::Statement> st(conn_->createStatement());
+    st->execute(sql::SQLString(sql));
+    // Drain any result set so the connection is ready for the next statement.
+    std::unique_ptr<sql::ResultSet> rs(st->getResultSet());
+    return core::Status::Ok();
+  } catch (const sql::SQLException& e) {
+    last_error_code_ = e.getErrorCode();
+    last_error_message_ = e.what();
+    return MapMysqlError(e.getErrorCode(), e.what(), "mysql sink");
+  } catch (const std::exception& e) {
+    last_error_code_ = 0;
+    last_error_message_ = e.what();
+    return core::UnavailableError(std::string("mysql sink: ") + e.what());
+  }
+}
+
+core::Result<std::vector<MysqlRow>> MysqlClient::Query(const std::string& sql) {
+  last_error_code_ = 0;
+  if (!conn_) return core::UnavailableError("mysql sink: not connected");
+  try {
+    std::unique_ptr<sql::Statement> st(conn_->createStatement());
+    std::unique_ptr<sql::ResultSet> rs(st->executeQuery(sql::SQLString(sql)));
+    std::vector<MysqlRow> rows;
+    unsigned int columns = rs->getMetaData()->getColumnCount();
+    while (rs->next()) {
+      MysqlRow row;
+      row.reserve(columns);
+      for (unsigned int i = 1; i <= columns; ++i) {
+        std::string v = rs->getString(i);
+        if (rs->wasNull()) {
+          row.emplace_back(std::nullopt);
+        } else {
+          row.emplace_back(std::move(v));
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  } catch (const sql::SQLException& e) {
+    last_error_code_ = e.getErrorCode();
+    last_error_message_ = e.what();
+    return MapMysqlError(e.getErrorCode(), e.what(), "mysql sink");
+  } catch (const std::exception& e) {
+    last_error_message_ = e.what();
+    return core::UnavailableError(std::string("mysql sink: ") + e.what());
+  }
+}
+
+core::Status MysqlClient::Commit() {
+  if (!conn_) return core::UnavailableError("mysql sink: not connected");
+  try {
+    conn_->commit();
+    return core::Status::Ok();
+  } catch (const sql::SQLException& e) {
+    last_error_code_ = e.getErrorCode();
+    last_error_message_ = e.what();
+    return MapMysqlError(e.getErrorCode(), e.what(), "mysql sink: commit");
+  } catch (const std::exception& e) {
+    return core::UnavailableError(std::string("mysql sink: commit: ") + e.what());
+  }
+}
+
+void MysqlClient::Rollback() {
+  if (!conn_) return;
+  try {
+    conn_->rollback();
+  } catch (const std::exception&) {
+  }
+}
+
+void MysqlClient::Close() {
+  if (!conn_) return;
+  try {
+    conn_->close();
+  } catch (const std::exception&) {
+  }
+  conn_.reset();
+  connection_id_ = 0;
+}
+
+}  // namespace sluice::sinks::mysql_sink

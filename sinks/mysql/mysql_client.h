@@ -1,0 +1,94 @@
+// MysqlClient: a thin RAII wrapper over one mysql-connector-c++ (cppconn 1.1) connection, the
+// seam between the MySQL sink and the client library. Every sql::SQLException is caught here
+// and returned as a Status whose code says what the caller should do (MapMysqlError).
+//
+// Lifecycle: Connect() -> Execute()/Query()/Commit()/Rollback()* -> Close() (or destruction).
+// The session runs with autocommit off, sql_mode STRICT_ALL_TABLES + NO_BACKSLASH_ESCAPES,
+// time_zone '+00:00' and utf8mb4.
+// Thread-safety: one thread at a time.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace sql {
+class Connection;
+}  // namespace sql
+
+namespace sluice::sinks::mysql_sink {
+
+// The parts of mysql://user:password@host:port/database[?socket=/path&connect_timeout=10].
+struct MysqlUrl {
+  std::string host = "127.0.0.1";
+  int port = 3306;
+  std::string user = "root";
+  std::string password;
+  std::string database;
+  std::string socket;
+  int connect_timeout_s = 10;
+};
+
+// Parses sink.url; kInvalidArgument naming what is wrong (the password never appears).
+core::Result<MysqlUrl> ParseMysqlUrl(std::string_view url);
+
+// Classes of server/client errors, by what the caller does.
+enum class MysqlErrorClass {
+  kRetriable,  // connection lost, deadlock, lock wait timeout: reset and replay
+  kData,       // the target rejects a value (out of range, too long, bad value): fatal, name the row
+  kAuth,       // access denied
+  kOther,      // anything else: fatal
+};
+MysqlErrorClass ClassifyMysqlError(int code);
+
+// Status for error `code` with `message`, prefixed by `context`.
+core::Status MapMysqlError(int code, std::string_view message, std::string_view context);
+
+using MysqlRow = std::vector<std::optional<std::string>>;
+
+class MysqlClient {
+ public:
+  MysqlClient();
+  ~MysqlClient();
+  MysqlClient(const MysqlClient&) = delete;
+  MysqlClient& operator=(const MysqlClient&) = delete;
+
+  // Connects (without selecting a database) and sets the session. kUnavailable when the server
+  // cannot be reached (retry), kUnauthenticated on bad credentials.
+  core::Status Connect(const MysqlUrl& url);
+  bool connected() const { return conn_ != nullptr; }
+
+  // Runs one statement (its result, if any, is discarded). On failure last_error_code() holds
+  // the server/client error number.
+  core::Status Execute(const std::string& sql);
+  // Runs a query and returns every row as text (NULL -> nullopt).
+  core::Result<std::vector<MysqlRow>> Query(const std::string& sql);
+
+  core::Status Commit();
+  // Best effort: errors are ignored (the connection may be gone).
+  void Rollback();
+
+  // The server's connection id (for KILL in tests), 0 when unknown.
+  uint64_t connection_id() const { return connection_id_; }
+  // The server version text, e.g. "10.11.6-MariaDB-0+deb12u1".
+  const std::string& server_version() const { return server_version_; }
+  bool is_mariadb() const { return server_version_.find("MariaDB") != std::string::npos; }
+  int last_error_code() const { return last_error_code_; }
+  const std::string& last_error_message() const { return last_error_message_; }
+
+  void Close();
+
+ private:
+  std::unique_ptr<sql::Connection> conn_;
+  uint64_t connection_id_ = 0;
+  std::string server_version_;
+  int last_error_code_ = 0;
+  std::string last_error_message_;
+};
+
+}  // namespace sluice::sinks::mysql_sink

@@ -1,0 +1,259 @@
+#include "sinks/mysql/mysql_sql.h"
+
+#include <algorithm>
+
+namespace sluice::sinks::mysql_sink {
+
+void AppendIdentifier(std::string& out, std::string_view name) {
+  out += '`';
+  for (char c : name) {
+    if (c == '`') out += '`';
+    out += c;
+  }
+  out += '`';
+}
+
+std::string QuoteIdentifier(std::string_view name) {
+  std::string out;
+  AppendIdentifier(out, name);
+  return out;
+}
+
+std::string QuoteString(std::string_view text) {
+  std::string out;
+  AppendLiteral(out, LiteralKind::kString, text);
+  return out;
+}
+
+std::string TargetTableName(std::string_view format, const core::TableId& id) {
+  if (format.empty()) return id.table;
+  std::string out;
+  while (!format.empty()) {
+    if (format.substr(0, 9) == "${schema}") {
+      out += id.schema;
+      format.remove_prefix(9);
+    } else if (format.substr(0, 8) == "${table}") {
+      out += id.table;
+      format.remove_prefix(8);
+    } else {
+      out += format.front();
+      format.remove_prefix(1);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+bool IsKey(const core::TableSchema& schema, size_t column) {
+  return std::find(schema.key.begin(), schema.key.end(), column) != schema.key.end();
+}
+
+}  // namespace
+
+int KeyChars(const core::TableSchema& schema, const TypeOptions& options) {
+  int fixed = 0;
+  int weight = 0;
+  for (uint32_t k : schema.key) {
+    if (k >= schema.columns.size()) continue;
+    const core::Column& c = schema.columns[k];
+    int bytes = FixedKeyBytes(c, options);
+    if (bytes > 0) {
+      fixed += bytes;
+    } else {
+      weight += c.type == core::LogicalType::kBytes ? 1 : 4;
+    }
+  }
+  if (weight == 0) return 255;
+  return std::max(16, (kMaxKeyBytes - fixed) / weight);
+}
+
+std::string ColumnDefinition(const core::TableSchema& schema, size_t column,
+                             const TypeOptions& options, bool force_nullable) {
+  const core::Column& c = schema.columns[column];
+  bool key = IsKey(schema, column);
+  std::string out;
+  AppendIdentifier(out, c.name);
+  out += ' ';
+  out += MysqlColumnType(c, key, KeyChars(schema, options), options);
+  out += (c.nullable && !key) || force_nullable ? " NULL" : " NOT NULL";
+  return out;
+}
+
+std::string CreateTableSql(std::string_view database, std::string_view table,
+                           const core::TableSchema& schema, const TypeOptions& options,
+                           std::string_view collation) {
+  std::string out = "CREATE TABLE IF NOT EXISTS ";
+  AppendIdentifier(out, database);
+  out += '.';
+  AppendIdentifier(out, table);
+  out += " (";
+  for (size_t i = 0; i < schema.columns.size(); ++i) {
+    if (i > 0) out += ", ";
+    out += ColumnDefinition(schema, i, options);
+  }
+  if (schema.HasKey()) {
+    out += ", PRIMARY KEY (";
+    for (size_t i = 0; i < schema.key.size(); ++i) {
+      if (i > 0) out += ',';
+      AppendIdentifier(out, schema.columns[schema.key[i]].name);
+    }
+    out += ')';
+  }
+  out += ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=";
+  out += collation;
+  return out;
+}
+
+TablePlan BuildTablePlan(core::TableSchemaPtr schema, std::string_view database,
+                         std::string_view table, const TypeOptions& options) {
+  TablePlan plan;
+  AppendIdentifier(plan.qualified, database);
+  plan.qualified += '.';
+  AppendIdentifier(plan.qualified, table);
+  plan.insert_prefix = "INSERT INTO " + plan.qualified + " (";
+  for (size_t i = 0; i < schema->columns.size(); ++i) {
+    const core::Column& c = schema->columns[i];
+    plan.kinds.push_back(LiteralKindFor(c, options));
+    plan.quoted.push_back(QuoteIdentifier(c.name));
+    if (i > 0) plan.insert_prefix += ',';
+    plan.insert_prefix += plan.quoted.back();
+  }
+  plan.insert_prefix += ") VALUES ";
+  if (schema->HasKey()) {
+    plan.upsert_suffix = " ON DUPLICATE KEY UPDATE ";
+    bool any = false;
+    for (size_t i = 0; i < schema->columns.size(); ++i) {
+      if (IsKey(*schema, i)) continue;
+      if (any) plan.upsert_suffix += ',';
+      plan.upsert_suffix += plan.quoted[i] + "=VALUES(" + plan.quoted[i] + ")";
+      any = true;
+    }
+    if (!any) {  // every column is in the key: a duplicate changes nothing
+      const std::string& k = plan.quoted[schema->key[0]];
+      plan.upsert_suffix += k + "=" + k;
+    }
+  }
+  plan.schema = std::move(schema);
+  return plan;
+}
+
+namespace {
+
+ValueError AppendCell(std::string& out, const TablePlan& plan, const core::RowView& row,
+                      uint32_t i) {
+  if (!row.is_present(i)) {
+    out += "NULL";
+    return {};
+  }
+  return {i, AppendLiteral(out, plan.kinds[i], row.text(i))};
+}
+
+}  // namespace
+
+ValueError AppendRowValues(std::string& out, const TablePlan& plan, const core::RowView& row) {
+  out += '(';
+  uint32_t n = std::min<uint32_t>(row.size(), static_cast<uint32_t>(plan.kinds.size()));
+  for (uint32_t i = 0; i < n; ++i) {
+    if (i > 0) out += ',';
+    ValueError e = AppendCell(out, plan, row, i);
+    if (!e.ok()) return e;
+  }
+  // A row shorter than the schema (should not happen): the rest is NULL.
+  for (uint32_t i = n; i < plan.kinds.size(); ++i) out += ",NULL";
+  out += ')';
+  return {};
+}
+
+ValueError AppendKeyPredicate(std::string& out, const TablePlan& plan, const core::RowView& row) {
+  const core::TableSchema& schema = *plan.schema;
+  bool first = true;
+  auto add = [&](uint32_t i) -> ValueError {
+    if (i >= row.size() || row.is_unchanged(i)) return {};
+    if (!first) out += " AND ";
+    first = false;
+    out += plan.quoted[i];
+    out += "<=>";
+    return AppendCell(out, plan, row, i);
+  };
+  if (schema.HasKey()) {
+    for (uint32_t k : schema.key) {
+      ValueError e = add(k);
+      if (!e.ok()) return e;
+    }
+  } else {
+    for (uint32_t i = 0; i < plan.kinds.size(); ++i) {
+      // Floating-point and LOB columns make poor equality keys but a full image is all we have.
+      ValueError e = add(i);
+      if (!e.ok()) return e;
+    }
+  }
+  if (first) out += "FALSE";
+  return {};
+}
+
+ValueError BuildUpdateStatement(std::string& out, const TablePlan& plan, const core::RowView& row,
+                                const core::RowView& key_row, bool set_key) {
+  out.clear();
+  out = "UPDATE " + plan.qualified + " SET ";
+  bool any = false;
+  for (uint32_t i = 0; i < row.size() && i < plan.kinds.size(); ++i) {
+    if (row.is_unchanged(i)) continue;
+    if (!set_key && plan.schema->HasKey() && IsKey(*plan.schema, i)) continue;
+    if (any) out += ',';
+    any = true;
+    out += plan.quoted[i];
+    out += '=';
+    ValueError e = AppendCell(out, plan, row, i);
+    if (!e.ok()) return e;
+  }
+  if (!any) {
+    out.clear();
+    return {};
+  }
+  out += " WHERE ";
+  ValueError e = AppendKeyPredicate(out, plan, key_row);
+  if (!e.ok()) return e;
+  if (!plan.schema->HasKey()) out += " LIMIT 1";
+  return {};
+}
+
+std::string DescribeKey(const core::TableSchema& schema, const core::RowView& row) {
+  std::string out;
+  auto describe = [&](uint32_t i) {
+    if (i >= row.size() || i >= schema.columns.size()) return;
+    if (!out.empty()) out += ", ";
+    out += schema.columns[i].name;
+    out += '=';
+    if (row.is_null(i)) {
+      out += "NULL";
+    } else if (row.is_unchanged(i)) {
+      out += "(unchanged)";
+    } else {
+      std::string_view v = row.text(i);
+      if (schema.columns[i].type == core::LogicalType::kBytes) {
+        out += "(" + std::to_string(v.size()) + " bytes)";
+      } else {
+        out += QuoteString(v.substr(0, 64));
+        if (v.size() > 64) out += "...";
+      }
+    }
+  };
+  if (schema.HasKey()) {
+    for (uint32_t k : schema.key) describe(k);
+  } else {
+    for (uint32_t i = 0; i < schema.columns.size() && i < 4; ++i) describe(i);
+  }
+  return out;
+}
+
+bool SameKey(const core::TableSchema& schema, const core::RowView& a, const core::RowView& b) {
+  for (uint32_t k : schema.key) {
+    if (k >= a.size() || k >= b.size()) return false;
+    if (a.state(k) != b.state(k)) return false;
+    if (a.is_present(k) && a.text(k) != b.text(k)) return false;
+  }
+  return true;
+}
+
+}  // namespace sluice::sinks::mysql_sink

@@ -1,0 +1,262 @@
+#include "sinks/mysql/mysql_types.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+
+namespace sluice::sinks::mysql_sink {
+
+namespace {
+
+using core::LogicalType;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// A MySQL source type that cannot be a primary key column without a prefix length.
+bool IsLobType(std::string_view lower) {
+  return lower.find("text") != std::string_view::npos ||
+         lower.find("blob") != std::string_view::npos || lower == "json" ||
+         lower == "longtext";
+}
+
+bool DecimalFits(const core::Column& c) {
+  return c.precision > 0 && c.precision <= 65 && c.scale >= 0 && c.scale <= 30 &&
+         c.scale <= c.precision;
+}
+
+// Non-key strings longer than this become LONGTEXT: a wide table of VARCHAR(n) columns would
+// pass InnoDB's 65,535-byte row size limit (4 bytes per utf8mb4 character).
+constexpr int kMaxInlineVarchar = 255;
+
+}  // namespace
+
+int FixedKeyBytes(const core::Column& c, const TypeOptions& options) {
+  switch (c.type) {
+    case LogicalType::kBool: return 1;
+    case LogicalType::kInt16: return 2;
+    case LogicalType::kInt32: return 4;
+    case LogicalType::kInt64: return 8;
+    case LogicalType::kFloat32: return 4;
+    case LogicalType::kFloat64: return 8;
+    case LogicalType::kDecimal:
+      if (DecimalFits(c) || options.unbounded_numeric == UnboundedNumeric::kDecimal) return 30;
+      return 0;
+    case LogicalType::kUuid: return 36 * 4;
+    case LogicalType::kDate: return 3;
+    case LogicalType::kTime: return 6;
+    case LogicalType::kTimestamp:
+    case LogicalType::kTimestampTz: return 8;
+    case LogicalType::kString:
+      if (c.length > 0 && c.length <= kMaxKeyBytes / 4 / 2) return c.length * 4;
+      return 0;
+    case LogicalType::kEnum:
+    case LogicalType::kInterval: return 255 * 4;
+    default: return 0;
+  }
+}
+
+std::string MysqlColumnType(const core::Column& c, bool is_key, int key_chars,
+                            const TypeOptions& options) {
+  if (options.reuse_source_type && !c.source_type.empty()) {
+    std::string lower = Lower(c.source_type);
+    if (!is_key || !IsLobType(lower)) return c.source_type;
+  }
+  const std::string key_len = std::to_string(std::max(1, key_chars));
+  switch (c.type) {
+    case LogicalType::kBool: return "BOOLEAN";
+    case LogicalType::kInt16: return c.is_unsigned ? "SMALLINT UNSIGNED" : "SMALLINT";
+    case LogicalType::kInt32: return c.is_unsigned ? "INT UNSIGNED" : "INT";
+    case LogicalType::kInt64: return c.is_unsigned ? "BIGINT UNSIGNED" : "BIGINT";
+    case LogicalType::kFloat32: return "FLOAT";
+    case LogicalType::kFloat64: return "DOUBLE";
+    case LogicalType::kDecimal:
+      if (DecimalFits(c)) {
+        return "DECIMAL(" + std::to_string(c.precision) + "," + std::to_string(c.scale) + ")";
+      }
+      if (options.unbounded_numeric == UnboundedNumeric::kDecimal) return "DECIMAL(65,30)";
+      return is_key ? "VARCHAR(" + key_len + ")" : "LONGTEXT";
+    case LogicalType::kString: {
+      if (c.length > 0 && c.length <= (is_key ? kMaxKeyBytes / 4 / 2 : kMaxInlineVarchar)) {
+        return "VARCHAR(" + std::to_string(c.length) + ")";
+      }
+      return is_key ? "VARCHAR(" + key_len + ")" : "LONGTEXT";
+    }
+    case LogicalType::kBytes:
+      if (is_key) return "VARBINARY(" + key_len + ")";
+      return "LONGBLOB";
+    case LogicalType::kJson:
+    case LogicalType::kArray:
+      return is_key ? "VARCHAR(" + key_len + ")" : "JSON";
+    case LogicalType::kUuid: return "CHAR(36)";
+    case LogicalType::kDate: return "DATE";
+    case LogicalType::kTime: return "TIME(6)";
+    case LogicalType::kTimestamp:
+    case LogicalType::kTimestampTz: return "DATETIME(6)";
+    case LogicalType::kInterval:
+    case LogicalType::kEnum: return "VARCHAR(255)";
+    case LogicalType::kUnknown: return is_key ? "VARCHAR(" + key_len + ")" : "LONGTEXT";
+  }
+  return "LONGTEXT";
+}
+
+LiteralKind LiteralKindFor(const core::Column& c, const TypeOptions& options) {
+  switch (c.type) {
+    case LogicalType::kBool: return LiteralKind::kBool;
+    case LogicalType::kInt16:
+    case LogicalType::kInt32:
+    case LogicalType::kInt64: return LiteralKind::kNumber;
+    case LogicalType::kFloat32:
+    case LogicalType::kFloat64: return LiteralKind::kFloat;
+    case LogicalType::kDecimal:
+      if (options.reuse_source_type && !c.source_type.empty()) return LiteralKind::kDecimal;
+      if (DecimalFits(c)) return LiteralKind::kDecimal;
+      return options.unbounded_numeric == UnboundedNumeric::kDecimal ? LiteralKind::kDecimalWide
+                                                                   : LiteralKind::kDecimalText;
+    case LogicalType::kBytes: return LiteralKind::kBytes;
+    case LogicalType::kDate: return LiteralKind::kDate;
+    case LogicalType::kTimestamp: return LiteralKind::kDateTime;
+    case LogicalType::kTimestampTz: return LiteralKind::kDateTimeTz;
+    default: return LiteralKind::kString;
+  }
+}
+
+namespace {
+
+void AppendQuoted(std::string& out, std::string_view text) {
+  out.reserve(out.size() + text.size() + 2);
+  out += '\'';
+  // NO_BACKSLASH_ESCAPES is set on the session: a quote doubled is the only escape needed.
+  while (true) {
+    const void* q = std::memchr(text.data(), '\'', text.size());
+    if (q == nullptr) {
+      out.append(text);
+      break;
+    }
+    size_t n = static_cast<const char*>(q) - text.data();
+    out.append(text.data(), n + 1);
+    out += '\'';
+    text.remove_prefix(n + 1);
+  }
+  out += '\'';
+}
+
+bool IsNonFinite(std::string_view t) {
+  return t == "NaN" || t == "Infinity" || t == "-Infinity" || t == "inf" || t == "-inf" ||
+         t == "nan";
+}
+
+// Digits with an optional sign, fraction and exponent; nothing else can reach the SQL text bare.
+bool IsPlainNumber(std::string_view t, bool allow_fraction) {
+  if (t.empty()) return false;
+  size_t i = 0;
+  if (t[0] == '-' || t[0] == '+') i = 1;
+  bool digit = false;
+  for (; i < t.size(); ++i) {
+    char c = t[i];
+    if (c >= '0' && c <= '9') {
+      digit = true;
+    } else if (allow_fraction && (c == '.' || c == 'e' || c == 'E' ||
+                                  ((c == '-' || c == '+') && (t[i - 1] == 'e' || t[i - 1] == 'E')))) {
+    } else {
+      return false;
+    }
+  }
+  return digit;
+}
+
+// A date or timestamp MySQL can hold: 4-digit year, not BC, not infinity.
+const char* CheckDate(std::string_view t) {
+  if (t == "infinity" || t == "-infinity") return "infinity has no MySQL date/time equivalent";
+  if (t.size() < 10 || t[4] != '-' || !std::isdigit(static_cast<unsigned char>(t[0]))) {
+    return "not a date MySQL can hold (years 0000-9999 only)";
+  }
+  if (t.size() >= 3 && t.substr(t.size() - 3) == " BC") return "BC dates have no MySQL equivalent";
+  return nullptr;
+}
+
+}  // namespace
+
+const char* AppendLiteral(std::string& out, LiteralKind kind, std::string_view t) {
+  switch (kind) {
+    case LiteralKind::kNumber:
+      if (!IsPlainNumber(t, false)) return "not an integer";
+      out.append(t);
+      return nullptr;
+    case LiteralKind::kBool:
+      if (t == "t" || t == "true" || t == "1") {
+        out += '1';
+      } else if (t == "f" || t == "false" || t == "0") {
+        out += '0';
+      } else {
+        return "not a boolean";
+      }
+      return nullptr;
+    case LiteralKind::kFloat:
+      if (IsNonFinite(t)) return "NaN and infinity have no MySQL floating-point equivalent";
+      if (!IsPlainNumber(t, true)) return "not a number";
+      out.append(t);
+      return nullptr;
+    case LiteralKind::kDecimal:
+    case LiteralKind::kDecimalWide: {
+      if (IsNonFinite(t)) return "NaN and infinity have no MySQL DECIMAL equivalent "
+                                 "(set sink.mysql.numeric.unbounded=text to keep them as text)";
+      if (!IsPlainNumber(t, true)) return "not a decimal number";
+      if (kind == LiteralKind::kDecimalWide) {
+        size_t dot = t.find('.');
+        size_t int_digits = (dot == std::string_view::npos ? t.size() : dot) -
+                            ((t[0] == '-' || t[0] == '+') ? 1 : 0);
+        size_t frac_digits = dot == std::string_view::npos ? 0 : t.size() - dot - 1;
+        if (t.find_first_of("eE") != std::string_view::npos || int_digits > 35 ||
+            frac_digits > 30) {
+          return "more digits than DECIMAL(65,30) holds (set sink.mysql.numeric.unbounded=text "
+                 "to keep unbounded numerics as text)";
+        }
+      }
+      out.append(t);
+      return nullptr;
+    }
+    case LiteralKind::kDecimalText:
+    case LiteralKind::kString:
+      AppendQuoted(out, t);
+      return nullptr;
+    case LiteralKind::kBytes: {
+      static const char kHex[] = "0123456789ABCDEF";
+      out.reserve(out.size() + t.size() * 2 + 3);
+      out += "X'";
+      for (unsigned char c : t) {
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      }
+      out += '\'';
+      return nullptr;
+    }
+    case LiteralKind::kDate:
+    case LiteralKind::kDateTime:
+      if (const char* why = CheckDate(t)) return why;
+      AppendQuoted(out, t);
+      return nullptr;
+    case LiteralKind::kDateTimeTz: {
+      if (const char* why = CheckDate(t)) return why;
+      // Canonical text is UTC with a "+00" suffix; the target column holds the UTC wall clock.
+      size_t zone = t.find_first_of("+-", 19);
+      if (zone != std::string_view::npos) {
+        std::string_view offset = t.substr(zone);
+        if (offset != "+00" && offset != "+00:00" && offset != "-00") {
+          return "timestamp with time zone not in UTC";
+        }
+        t = t.substr(0, zone);
+      } else if (!t.empty() && t.back() == 'Z') {
+        t.remove_suffix(1);
+      }
+      AppendQuoted(out, t);
+      return nullptr;
+    }
+  }
+  return "unsupported type";
+}
+
+}  // namespace sluice::sinks::mysql_sink

@@ -1,0 +1,63 @@
+// Type mapping for the MySQL/MariaDB sink: the target column type for a source column, and the
+// check/conversion of one canonical value (core/event.h) into a MySQL literal.
+//
+// The mapping (README.md has the table) picks the closest lossless MySQL type; where MySQL has
+// no lossless equivalent for a value (NaN, infinity, BC dates) writing it fails with a message
+// that names the value, never a silent change.
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/event.h"
+
+namespace sluice::sinks::mysql_sink {
+
+// How a PostgreSQL numeric without precision maps (sink.mysql.numeric.unbounded).
+enum class UnboundedNumeric {
+  kDecimal,  // DECIMAL(65,30); a value with more digits than that fails the connector
+  kText,     // LONGTEXT (VARCHAR for keys): every value, NaN included, kept as text
+};
+
+struct TypeOptions {
+  UnboundedNumeric unbounded_numeric = UnboundedNumeric::kDecimal;
+  // The source's own type text is reused verbatim (a MySQL/MariaDB source).
+  bool reuse_source_type = false;
+};
+
+// Longest key, in bytes, InnoDB indexes (DYNAMIC row format).
+inline constexpr int kMaxKeyBytes = 3072;
+
+// The MySQL column type for `column` (without NULL/NOT NULL). `key_chars` is the length to give
+// an unbounded string/bytes column that is part of the primary key (VARCHAR/VARBINARY need one).
+std::string MysqlColumnType(const core::Column& column, bool is_key, int key_chars,
+                            const TypeOptions& options);
+
+// Bytes a key column of this type takes at most in an index, 0 when it is an unbounded
+// string/bytes column that shares the remaining key budget.
+int FixedKeyBytes(const core::Column& column, const TypeOptions& options);
+
+// How a value of a column is written as a literal.
+enum class LiteralKind : uint8_t {
+  kNumber,       // validated digits, written bare
+  kBool,         // "t"/"f" -> 1/0
+  kString,       // quoted, ' doubled (NO_BACKSLASH_ESCAPES)
+  kBytes,        // X'hex'
+  kDecimal,      // exact text, bare; NaN/Infinity rejected
+  kDecimalWide,  // into DECIMAL(65,30): also rejects more than 35 integer or 30 fraction digits
+  kDecimalText,  // kept as quoted text
+  kFloat,        // bare; NaN/Infinity rejected
+  kDate,         // quoted; infinity/BC rejected
+  kDateTime,     // quoted; infinity/BC rejected
+  kDateTimeTz,   // "+00" suffix dropped (stored in UTC)
+};
+
+LiteralKind LiteralKindFor(const core::Column& column, const TypeOptions& options);
+
+// Appends `text` (canonical form) as a MySQL literal of `kind`. Returns nullptr on success, or
+// a static reason why MySQL cannot hold the value (nothing useful appended then).
+const char* AppendLiteral(std::string& out, LiteralKind kind, std::string_view text);
+
+}  // namespace sluice::sinks::mysql_sink

@@ -1,0 +1,116 @@
+// MySQL/MariaDB type mapping: information_schema column rows -> core::Column, and the canonical
+// text of MySQL values (binary row-event encodings and text-protocol fix-ups).
+//
+// Mapping (see README.md): integers by width and signedness (BIGINT UNSIGNED -> kDecimal so it is
+// lossless), DECIMAL -> kDecimal (exact text), FLOAT/DOUBLE -> kFloat32/kFloat64 (shortest
+// round-trip), BIT(1) -> kBool, BIT(n>1) -> kBytes (big-endian bytes), YEAR -> kInt16,
+// DATE -> kDate, TIME -> kTime, DATETIME -> kTimestamp, TIMESTAMP -> kTimestampTz (UTC, "+00"),
+// CHAR/VARCHAR/TEXT -> kString (UTF-8), BINARY/VARBINARY/BLOB -> kBytes, ENUM -> kEnum,
+// SET -> kString (comma-joined labels), JSON -> kJson, GEOMETRY -> kBytes (MySQL internal form:
+// 4-byte SRID + WKB). Zero dates ('0000-00-00') become NULL, as Debezium does.
+//
+// Thread-safety: pure functions and immutable tables.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/event.h"
+
+namespace sluice::mysql {
+
+// Binlog column type codes (enum_field_types, MySQL include/field_types.h).
+enum FieldType : uint8_t {
+  kTypeDecimal = 0,
+  kTypeTiny = 1,
+  kTypeShort = 2,
+  kTypeLong = 3,
+  kTypeFloat = 4,
+  kTypeDouble = 5,
+  kTypeNull = 6,
+  kTypeTimestamp = 7,
+  kTypeLongLong = 8,
+  kTypeInt24 = 9,
+  kTypeDate = 10,
+  kTypeTime = 11,
+  kTypeDateTime = 12,
+  kTypeYear = 13,
+  kTypeNewDate = 14,
+  kTypeVarchar = 15,
+  kTypeBit = 16,
+  kTypeTimestamp2 = 17,
+  kTypeDateTime2 = 18,
+  kTypeTime2 = 19,
+  kTypeJson = 245,
+  kTypeNewDecimal = 246,
+  kTypeEnum = 247,
+  kTypeSet = 248,
+  kTypeTinyBlob = 249,
+  kTypeMediumBlob = 250,
+  kTypeLongBlob = 251,
+  kTypeBlob = 252,
+  kTypeVarString = 253,
+  kTypeString = 254,
+  kTypeGeometry = 255,
+};
+
+// How the bytes of a character column are turned into UTF-8.
+enum class CharsetKind : uint8_t {
+  kUtf8,    // utf8mb3, utf8mb4, ascii: copied as is
+  kLatin1,  // MySQL latin1 (= cp1252): converted to UTF-8
+  kBinary,  // binary: raw bytes
+  kOther,   // any other charset: copied as is (documented limit), warned once
+};
+
+CharsetKind CharsetKindFromName(std::string_view charset_name);
+// Collation id (binlog TABLE_MAP charset metadata) -> kind, for the common collations of MySQL
+// 8 and MariaDB 10.x; kOther for ids it does not know.
+CharsetKind CharsetKindFromCollationId(uint32_t collation_id);
+
+// One row of information_schema.COLUMNS, as the schema loader reads it.
+struct InformationSchemaColumn {
+  std::string name;
+  std::string data_type;    // DATA_TYPE, e.g. "int", "varchar", "longtext"
+  std::string column_type;  // COLUMN_TYPE, e.g. "int(10) unsigned", "enum('a','b')"
+  bool nullable = true;
+  std::string charset;      // CHARACTER_SET_NAME, empty for non-character columns
+  int64_t char_max_length = 0;
+  int64_t numeric_precision = 0;
+  int64_t numeric_scale = 0;
+  int64_t datetime_precision = 0;
+  bool is_json = false;     // MariaDB JSON: LONGTEXT with a json_valid() check
+};
+
+// The core column for an information_schema row (logical type, source_type, details).
+core::Column MapColumn(const InformationSchemaColumn& c);
+// Labels of "enum('a','b')" / "set('x','y')" (quotes doubled inside labels are undone).
+std::vector<std::string> ParseEnumLabels(std::string_view column_type);
+
+// Appends the UTF-8 form of `bytes` in `charset` to `out`.
+void AppendUtf8(std::string& out, std::string_view bytes, CharsetKind charset);
+
+// Binary encodings of row events (MySQL "Binary Log" docs, Rows_event value formats;
+// sql-common/my_time.cc and strings/decimal.c for the packed forms). Each returns false when
+// `in` is too short or malformed; `used` gets the bytes consumed.
+//
+// NEWDECIMAL(precision, scale): the packed decimal of decimal2bin(), as exact text.
+bool DecodeDecimal(std::string_view in, int precision, int scale, std::string& out, size_t& used);
+// Byte size of a packed NEWDECIMAL(precision, scale).
+size_t DecimalBinarySize(int precision, int scale);
+// Fractional-second digits of a TIME2/DATETIME2/TIMESTAMP2 value as microseconds; `fsp` 0..6.
+size_t FractionBytes(int fsp);
+
+// Formats civil date/time pieces as canonical text with exactly `fsp` fractional digits.
+void AppendDate(std::string& out, int year, int month, int day);
+void AppendTime(std::string& out, bool negative, int64_t hours, int minutes, int seconds,
+                int64_t micros, int fsp);
+// Seconds since the epoch (UTC) -> "YYYY-MM-DD HH:MM:SS[.f]+00".
+void AppendUtcTimestamp(std::string& out, int64_t seconds, int64_t micros, int fsp);
+
+// The text protocol gives "0000-00-00" for zero dates: true when `text` is one (date,
+// datetime or timestamp with any fraction).
+bool IsZeroDateText(std::string_view text);
+
+}  // namespace sluice::mysql

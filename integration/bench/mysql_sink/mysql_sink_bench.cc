@@ -1,0 +1,143 @@
+// Benchmark: snapshot load rate of the MySQL sink (multi-row INSERT ... ON DUPLICATE KEY UPDATE
+// through core::Sink, as the pipeline drives it) against the `mariadb` client's
+// LOAD DATA LOCAL INFILE of the same rows into an identical empty table, in the same run.
+//
+// usage: mysql_sink_bench [ROWS] (default 200000), with the SLUICE_TEST_MYSQL_* variables of
+// servers.env exported. Rows look like pgbench_accounts (aid, bid, abalance, filler char(84)).
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include "core/config.h"
+#include "core/event.h"
+#include "integration/common/itest.h"
+#include "sinks/mysql/mysql_sink.h"
+
+namespace {
+
+using namespace sluice;
+using Clock = std::chrono::steady_clock;
+
+core::TableSchemaPtr AccountsSchema() {
+  auto s = std::make_shared<core::TableSchema>();
+  s->id = {"public", "accounts"};
+  auto col = [](std::string name, core::LogicalType type, std::string source_type, int length,
+                bool nullable) {
+    core::Column c;
+    c.name = std::move(name);
+    c.type = type;
+    c.source_type = std::move(source_type);
+    c.length = length;
+    c.nullable = nullable;
+    return c;
+  };
+  s->columns = {col("aid", core::LogicalType::kInt32, "integer", 0, false),
+                col("bid", core::LogicalType::kInt32, "integer", 0, true),
+                col("abalance", core::LogicalType::kInt32, "integer", 0, true),
+                col("filler", core::LogicalType::kString, "character(84)", 84, true)};
+  s->key = {0};
+  return s;
+}
+
+int Run(int64_t rows) {
+  std::string db = itest::UniqueName("bench_mysql_sink");
+  itest::MysqlClient admin;
+  std::string url = itest::MysqlClient(db).Url();
+  const std::string filler(84, ' ');
+  auto schema = AccountsSchema();
+
+  // 1. The sink, as the pipeline drives it: batches of 4096 events, a flush every 10000.
+  core::ConnectorConfig config("bench", {{"connector.class", "postgres"},
+                                         {"sink.type", "mysql"},
+                                         {"sink.url", url}});
+  auto options = sinks::mysql_sink::MysqlSinkOptionsFromConfig(config);
+  if (!options.ok()) {
+    std::cerr << options.status().ToString() << "\n";
+    return 1;
+  }
+  sinks::mysql_sink::MysqlSink sink(*options);
+  auto started = Clock::now();
+  if (core::Status s = sink.Open(); !s.ok()) {
+    std::cerr << s.ToString() << "\n";
+    return 1;
+  }
+  core::EventBatch batch;
+  int64_t since_flush = 0;
+  for (int64_t aid = 1; aid <= rows;) {
+    batch.Clear();
+    uint32_t txn = batch.AddTxn(core::TxnInfo{.snapshot = true});
+    for (int i = 0; i < 4096 && aid <= rows; ++i, ++aid) {
+      uint32_t row = batch.BeginRow();
+      batch.AppendValue(std::to_string(aid));
+      batch.AppendValue(std::to_string((aid - 1) / 100000 + 1));
+      batch.AppendValue("0");
+      batch.AppendValue(filler);
+      batch.EndRow();
+      batch.AddEvent({core::Op::kRead, core::kNoRow, row, txn, schema});
+    }
+    batch.set_checkpoint({"{\"aid\":" + std::to_string(aid) + "}"});
+    if (core::Status s = sink.Write(batch); !s.ok()) {
+      std::cerr << s.ToString() << "\n";
+      return 1;
+    }
+    since_flush += static_cast<int64_t>(batch.size());
+    if (since_flush >= 10000 || aid > rows) {
+      auto f = sink.Flush();
+      if (!f.ok()) {
+        std::cerr << f.status().ToString() << "\n";
+        return 1;
+      }
+      since_flush = 0;
+    }
+  }
+  double sink_s = std::chrono::duration<double>(Clock::now() - started).count();
+  sink.Close();
+
+  // 2. The reference: the same rows as a TSV file, LOAD DATA LOCAL INFILE by the mariadb client
+  //    into an identical empty table (file written before the clock starts).
+  itest::TempDir tmp("bench-mysql-sink");
+  std::filesystem::path tsv = tmp / "accounts.tsv";
+  {
+    std::ofstream out(tsv);
+    for (int64_t aid = 1; aid <= rows; ++aid) {
+      out << aid << '\t' << (aid - 1) / 100000 + 1 << "\t0\t" << filler << '\n';
+    }
+  }
+  itest::MysqlClient target(db);
+  target.Exec("CREATE TABLE accounts_ref LIKE accounts");
+  started = Clock::now();
+  itest::CommandResult load = itest::RunCommand(
+      {"mariadb", "--no-defaults", "--local-infile=1", "-h", itest::TestEnv::MysqlHost(), "-P",
+       std::to_string(itest::TestEnv::MysqlPort()), "-u", itest::TestEnv::MysqlUser(), db, "-e",
+       "LOAD DATA LOCAL INFILE '" + tsv.string() + "' INTO TABLE accounts_ref"});
+  double ref_s = std::chrono::duration<double>(Clock::now() - started).count();
+  if (!load.Success()) {
+    std::cerr << "reference load failed: " << load.Describe({"mariadb"}) << "\n";
+    return 1;
+  }
+
+  std::string a = target.QueryValue("SELECT CONCAT(COUNT(*), ':', SUM(CRC32(CONCAT_WS('|', aid, bid, abalance, filler)))) FROM accounts");
+  std::string b = target.QueryValue("SELECT CONCAT(COUNT(*), ':', SUM(CRC32(CONCAT_WS('|', aid, bid, abalance, filler)))) FROM accounts_ref");
+  admin.TryQuery("DROP DATABASE `" + db + "`");
+  std::printf("rows: %lld\n", static_cast<long long>(rows));
+  std::printf("sluice mysql sink (multi-row upsert): %.2f s, %.0f rows/s\n", sink_s, rows / sink_s);
+  std::printf("mariadb LOAD DATA LOCAL INFILE:       %.2f s, %.0f rows/s\n", ref_s, rows / ref_s);
+  std::printf("ratio (sink rate / LOAD DATA rate):   %.2f\n", ref_s / sink_s);
+  std::printf("tables equal: %s (%s vs %s)\n", a == b ? "yes" : "NO", a.c_str(), b.c_str());
+  return a == b ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int64_t rows = argc > 1 ? std::stoll(argv[1]) : 200000;
+  try {
+    return Run(rows);
+  } catch (const std::exception& e) {
+    std::cerr << "mysql_sink_bench: " << e.what() << "\n";
+    return 1;
+  }
+}

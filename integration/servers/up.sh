@@ -99,6 +99,8 @@ EOF
 
   for attempt in 1 2 3 4 5; do
     port=$(sluice_free_port)
+    : >"$pgdir/postgres.log"
+    chown "$pg_owner" "$pgdir/postgres.log"
     if (cd "$pgdir" && as_pg "$pg_bin/pg_ctl" -D "$pgdir/data" -l "$pgdir/postgres.log" \
       -o "-p $port" -w -t "$start_timeout_s" start) >"$pgdir/pg_ctl.log" 2>&1; then
       break
@@ -174,8 +176,12 @@ start_mariadb() {
       port=
       continue
     fi
-    kill -KILL "$pid" 2>/dev/null || true
-    sluice_log "mariadb: did not start within ${start_timeout_s}s"
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -KILL "$pid" 2>/dev/null || true
+      sluice_log "mariadb: did not accept connections within ${start_timeout_s}s"
+    else
+      sluice_log "mariadb: mariadbd exited during start-up"
+    fi
     sluice_log_tail "$mydir/error.log"
     return 1
   done
@@ -217,8 +223,14 @@ start_broker() {
     fi
     sleep 0.05
   done
-  kill -KILL "$pid" 2>/dev/null || true
-  sluice_log "kafka broker: did not start within ${start_timeout_s}s"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -KILL "$pid" 2>/dev/null || true
+    sluice_log "kafka broker: did not accept connections within ${start_timeout_s}s"
+  else
+    local status=0
+    wait "$pid" || status=$?
+    sluice_log "kafka broker ($broker) exited during start-up with status $status"
+  fi
   sluice_log_tail "$kdir/broker.log"
   return 1
 }

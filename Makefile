@@ -1,0 +1,45 @@
+# Sluice: developer and CI entry points.
+#
+#   make deps          install the Debian 12 packages below that are missing (root or sudo)
+#   make build         configure and build everything in build/
+#   make test          deps, build/ + build-asan/, unit tests (ASan), throwaway servers,
+#                      integration tests, servers stopped whatever happens
+#   make servers-up    start PostgreSQL, MariaDB and the Kafka broker in .servers/ for manual
+#                      runs; then: set -a; . .servers/servers.env; set +a
+#   make servers-down  stop them
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+BUILD_DIR ?= build
+SERVERS_DIR ?= .servers
+CMAKE_BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+
+# Debian 12 packages for building and testing. Append with `DEBIAN_PACKAGES += name`.
+DEBIAN_PACKAGES := g++ make cmake pkg-config libpq-dev libmariadb-dev libmysqlcppconn-dev \
+  librdkafka-dev libboost-dev nlohmann-json3-dev libgtest-dev libgmock-dev libsqlite3-dev \
+  libspdlog-dev libfmt-dev libcli11-dev postgresql-15 mariadb-server-core mariadb-client kcat \
+  curl ca-certificates procps iproute2
+
+.PHONY: deps build test servers-up servers-down
+
+deps:
+	@integration/servers/install_deps.sh $(DEBIAN_PACKAGES)
+
+build:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE)
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: deps
+	@SLUICE_BUILD_DIR=$(BUILD_DIR) SLUICE_JOBS=$(JOBS) CMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) \
+	  integration/servers/run_tests.sh
+
+servers-up:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target sluice_mock_broker
+	integration/servers/up.sh $(SERVERS_DIR) $(abspath $(BUILD_DIR))/integration/broker/sluice_mock_broker
+	@echo "export the servers' variables with: set -a; . $(SERVERS_DIR)/servers.env; set +a"
+
+servers-down:
+	integration/servers/down.sh $(SERVERS_DIR)

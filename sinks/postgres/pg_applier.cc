@@ -1,0 +1,660 @@
+#include "sinks/postgres/pg_applier.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <set>
+
+namespace sluice::sinks::pgsink {
+
+using core::EventBatch;
+using core::Op;
+using core::Status;
+
+namespace {
+
+constexpr size_t kStatementsPerSync = 1000;
+constexpr size_t kCopyChunkBytes = 1 << 20;
+constexpr uint32_t kNullParam = UINT32_MAX;
+
+TargetName SplitTableName(const std::string& name) {
+  size_t dot = name.find('.');
+  if (dot == std::string::npos) return {"public", name};
+  return {name.substr(0, dot), name.substr(dot + 1)};
+}
+
+bool IsKeyColumn(const core::TableSchema& schema, uint32_t column) {
+  for (uint32_t k : schema.key) {
+    if (k == column) return true;
+  }
+  return false;
+}
+
+// The row number in COPY's error context ("COPY t, line 3, column x: …"), 0 when absent.
+size_t CopyErrorLine(const PGresult* result) {
+  if (result == nullptr) return 0;
+  const char* context = PQresultErrorField(result, PG_DIAG_CONTEXT);
+  if (context == nullptr) return 0;
+  const char* line = std::strstr(context, ", line ");
+  if (line == nullptr) return 0;
+  return static_cast<size_t>(std::strtoul(line + 7, nullptr, 10));
+}
+
+}  // namespace
+
+PgApplier::PgApplier(const PostgresSinkOptions& options, std::shared_ptr<spdlog::logger> logger)
+    : options_(options), logger_(std::move(logger)), offsets_(SplitTableName(options.offsets_table)) {}
+
+PgApplier::~PgApplier() { Disconnect(); }
+
+Status PgApplier::Connect() {
+  Disconnect();
+  SLUICE_RETURN_IF_ERROR(conn_.Connect(options_.url));
+  auto exists = conn_.ExecParams("SELECT 1 FROM pg_namespace WHERE nspname = $1",
+                                 {offsets_.schema.c_str()});
+  if (!exists.ok()) return exists.status().WithContext("postgres sink: offsets table");
+  if (PQntuples(exists->get()) == 0) {
+    auto r = conn_.Exec("CREATE SCHEMA IF NOT EXISTS " + PgConnection::QuoteIdent(offsets_.schema));
+    if (!r.ok()) return r.status().WithContext("postgres sink: creating offsets schema");
+  }
+  auto r = conn_.Exec(CreateOffsetsTableSql(offsets_));
+  if (!r.ok()) {
+    return r.status().WithContext("postgres sink: creating offsets table " + offsets_.Qualified());
+  }
+  return Status::Ok();
+}
+
+void PgApplier::Disconnect() {
+  conn_.Close();
+  in_txn_ = false;
+  in_pipeline_ = false;
+  pending_.clear();
+  sent_since_sync_ = 0;
+  tables_.clear();
+  last_table_ = nullptr;
+}
+
+core::Result<std::optional<std::string>> PgApplier::LoadOffset() {
+  auto r = conn_.ExecParams(LoadOffsetSql(offsets_), {options_.connector_name.c_str()});
+  if (!r.ok()) return r.status().WithContext("postgres sink: reading " + offsets_.Qualified());
+  if (PQntuples(r->get()) == 0) return std::optional<std::string>();
+  return std::optional<std::string>(PQgetvalue(r->get(), 0, 0));
+}
+
+Status PgApplier::Begin() {
+  if (in_txn_) return Status::Ok();
+  auto r = conn_.Exec("BEGIN");
+  if (!r.ok()) return r.status();
+  in_txn_ = true;
+  return Status::Ok();
+}
+
+Status PgApplier::Commit(const std::optional<core::SourcePosition>& checkpoint) {
+  if (in_pipeline_) return core::InternalError("postgres sink: commit inside a pipeline");
+  if (!in_txn_ && !checkpoint) return Status::Ok();
+  SLUICE_RETURN_IF_ERROR(Begin());
+  if (checkpoint) {
+    auto r = conn_.ExecParams(SaveOffsetSql(offsets_),
+                              {options_.connector_name.c_str(), checkpoint->value.c_str()});
+    if (!r.ok()) return r.status().WithContext("postgres sink: saving position");
+  }
+  in_txn_ = false;
+  for (auto& [id, t] : tables_) {
+    t->stage_created = false;
+    t->use_stage = false;
+  }
+  auto r = conn_.Exec("COMMIT");
+  if (!r.ok()) return r.status().WithContext("postgres sink: commit");
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tables
+
+core::Result<PgApplier::TableState*> PgApplier::Ensure(const core::TableSchemaPtr& schema,
+                                                       const EventBatch& batch) {
+  if (last_table_ != nullptr && last_table_->schema.get() == schema.get()) return last_table_;
+  auto it = tables_.find(schema->id);
+  if (it != tables_.end()) {
+    TableState* t = it->second.get();
+    if (t->schema.get() == schema.get() || t->schema->version == schema->version) {
+      t->schema = schema;
+      last_table_ = t;
+      return t;
+    }
+  }
+  // Catalog work runs as plain statements: leave pipeline mode first.
+  SLUICE_RETURN_IF_ERROR(ExitPipeline(batch));
+  auto state = std::make_unique<TableState>();
+  state->schema = schema;
+  state->target = ResolveTargetName(options_.table_name_format, schema->id);
+  state->qualified = state->target.Qualified();
+  state->stage = "sluice_stage_" + std::to_string(++stage_counter_);
+  for (uint32_t i = 0; i < schema->columns.size(); ++i) {
+    state->kinds.push_back(KindOf(schema->columns[i], options_.pg_source));
+    state->all_columns.push_back(i);
+  }
+  SLUICE_RETURN_IF_ERROR(CreateOrEvolve(*state));
+  if (!schema->HasKey() && logger_) {
+    logger_->warn(
+        "postgres sink: {} has no primary key: inserts append, updates and deletes change one "
+        "equal row (needs REPLICA IDENTITY FULL at the source), a replayed snapshot may "
+        "duplicate rows",
+        schema->id.ToString());
+  }
+  TableState* t = state.get();
+  tables_[schema->id] = std::move(state);
+  last_table_ = t;
+  return t;
+}
+
+Status PgApplier::EnsureEnumType(const core::Column& column) {
+  if (!options_.pg_source || column.type != core::LogicalType::kEnum ||
+      column.enum_values.empty()) {
+    return Status::Ok();
+  }
+  auto type = TargetType(column, true);
+  if (!type) return Status::Ok();
+  auto r = conn_.ExecParams("SELECT to_regtype($1) IS NOT NULL", {type->c_str()});
+  if (!r.ok()) return r.status();
+  if (std::string_view(PQgetvalue(r->get(), 0, 0)) == "t") return Status::Ok();
+  std::string sql = "CREATE TYPE " + *type + " AS ENUM (";
+  for (size_t i = 0; i < column.enum_values.size(); ++i) {
+    if (i > 0) sql += ", ";
+    sql += PgConnection::QuoteLiteral(column.enum_values[i]);
+  }
+  sql += ")";
+  auto c = conn_.Exec(sql);
+  if (!c.ok()) return c.status().WithContext("creating enum type " + *type);
+  return Status::Ok();
+}
+
+Status PgApplier::CreateOrEvolve(TableState& t) {
+  const core::TableSchema& schema = *t.schema;
+  std::string where = "postgres sink: table " + t.qualified;
+  std::vector<std::string> types;
+  for (const auto& c : schema.columns) {
+    auto type = TargetType(c, options_.pg_source);
+    if (!type) {
+      return core::FailedPreconditionError(where + ": column " + c.name + " has type text '" +
+                                           c.source_type + "' that is not a type expression");
+    }
+    types.push_back(*type);
+  }
+  SLUICE_RETURN_IF_ERROR(Begin());
+  auto exists = conn_.ExecParams("SELECT to_regclass($1) IS NOT NULL", {t.qualified.c_str()});
+  if (!exists.ok()) return exists.status().WithContext(where);
+  if (std::string_view(PQgetvalue(exists->get(), 0, 0)) != "t") {
+    auto ns = conn_.ExecParams("SELECT 1 FROM pg_namespace WHERE nspname = $1",
+                               {t.target.schema.c_str()});
+    if (!ns.ok()) return ns.status().WithContext(where);
+    if (PQntuples(ns->get()) == 0) {
+      auto r = conn_.Exec("CREATE SCHEMA IF NOT EXISTS " + PgConnection::QuoteIdent(t.target.schema));
+      if (!r.ok()) return r.status().WithContext(where + ": creating its schema");
+    }
+    for (const auto& c : schema.columns) {
+      Status s = EnsureEnumType(c);
+      if (!s.ok()) return s.WithContext(where);
+    }
+    auto r = conn_.Exec(CreateTableSql(t.target, schema, types));
+    if (!r.ok()) return r.status().WithContext(where + ": create table");
+    if (logger_) logger_->info("postgres sink: created table {}", t.qualified);
+    return Status::Ok();
+  }
+  // The table exists: add the columns it lacks, drop or keep those the source no longer has.
+  auto cols = conn_.ExecParams(
+      "SELECT a.attname, a.attnotnull, EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = "
+      "a.attrelid AND i.indisprimary AND a.attnum = ANY (i.indkey)) FROM pg_attribute a WHERE "
+      "a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped",
+      {t.qualified.c_str()});
+  if (!cols.ok()) return cols.status().WithContext(where);
+  std::set<std::string> existing;
+  for (int i = 0; i < PQntuples(cols->get()); ++i) {
+    std::string name = PQgetvalue(cols->get(), i, 0);
+    existing.insert(name);
+    if (schema.FindColumn(name) >= 0) continue;
+    bool not_null = std::string_view(PQgetvalue(cols->get(), i, 1)) == "t";
+    bool in_pk = std::string_view(PQgetvalue(cols->get(), i, 2)) == "t";
+    std::string sql;
+    if (options_.drop_columns) {
+      sql = "ALTER TABLE " + t.qualified + " DROP COLUMN IF EXISTS " + PgConnection::QuoteIdent(name);
+    } else if (not_null && !in_pk) {
+      // Kept columns get no more values: they must accept NULL for new rows.
+      sql = "ALTER TABLE " + t.qualified + " ALTER COLUMN " + PgConnection::QuoteIdent(name) +
+            " DROP NOT NULL";
+    }
+    if (!sql.empty()) {
+      auto r = conn_.Exec(sql);
+      if (!r.ok()) return r.status().WithContext(where + ": column " + name);
+      if (logger_) logger_->info("postgres sink: {}: {}", t.qualified, sql);
+    }
+  }
+  for (size_t i = 0; i < schema.columns.size(); ++i) {
+    const auto& c = schema.columns[i];
+    if (existing.count(c.name)) continue;
+    Status s = EnsureEnumType(c);
+    if (!s.ok()) return s.WithContext(where);
+    std::string sql = "ALTER TABLE " + t.qualified + " ADD COLUMN IF NOT EXISTS " +
+                      PgConnection::QuoteIdent(c.name) + " " + types[i];
+    auto r = conn_.Exec(sql);
+    if (!r.ok()) return r.status().WithContext(where + ": adding column " + c.name);
+    if (logger_) logger_->info("postgres sink: {}: added column {}", t.qualified, c.name);
+  }
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Applying a batch
+
+Status PgApplier::Apply(const EventBatch& batch) {
+  SLUICE_RETURN_IF_ERROR(Begin());
+  const auto& events = batch.events();
+  size_t i = 0;
+  while (i < events.size()) {
+    const core::ChangeEvent& e = events[i];
+    SLUICE_ASSIGN_OR_RETURN(TableState * t, Ensure(e.table, batch));
+    if (e.op == Op::kRead) {
+      size_t j = i + 1;
+      while (j < events.size() && events[j].op == Op::kRead && events[j].table == e.table) ++j;
+      bool unchanged = false;
+      for (size_t k = i; k < j && !unchanged; ++k) {
+        core::RowView row = batch.row(events[k].after);
+        for (uint32_t c = 0; c < row.size(); ++c) unchanged |= row.is_unchanged(c);
+      }
+      if (!unchanged) {
+        SLUICE_RETURN_IF_ERROR(ExitPipeline(batch));
+        SLUICE_RETURN_IF_ERROR(ApplyReads(batch, *t, i, j));
+      } else {
+        for (size_t k = i; k < j; ++k) {
+          SLUICE_RETURN_IF_ERROR(
+              SendUpsert(batch, *t, static_cast<uint32_t>(k), events[k].after));
+        }
+      }
+      i = j;
+      continue;
+    }
+    uint32_t index = static_cast<uint32_t>(i);
+    switch (e.op) {
+      case Op::kCreate:
+        if (e.after == core::kNoRow) {
+          return core::InvalidArgumentError("postgres sink: insert without a row: " +
+                                            Describe(batch, index));
+        }
+        SLUICE_RETURN_IF_ERROR(SendUpsert(batch, *t, index, e.after));
+        break;
+      case Op::kUpdate:
+        SLUICE_RETURN_IF_ERROR(SendUpdate(batch, *t, index));
+        break;
+      case Op::kDelete:
+        SLUICE_RETURN_IF_ERROR(SendDelete(batch, *t, index));
+        break;
+      case Op::kTruncate:
+        SLUICE_RETURN_IF_ERROR(SendTruncate(*t, index));
+        break;
+      case Op::kRead:
+        break;
+    }
+    ++i;
+  }
+  return ExitPipeline(batch);
+}
+
+Status PgApplier::ApplyReads(const EventBatch& batch, TableState& t, size_t begin, size_t end) {
+  if (!t.schema->HasKey()) return CopyRows(batch, t, t.qualified, begin, end);
+  if (!t.use_stage) {
+    // Fast path: straight COPY. Rows already present (a replayed snapshot) fail it with a unique
+    // violation; the savepoint undoes the partial COPY and the rows take the upsert path.
+    auto sp = conn_.Exec("SAVEPOINT sluice_copy");
+    if (!sp.ok()) return sp.status();
+    Status s = CopyRows(batch, t, t.qualified, begin, end);
+    if (s.ok()) {
+      auto r = conn_.Exec("RELEASE SAVEPOINT sluice_copy");
+      return r.ok() ? Status::Ok() : r.status();
+    }
+    if (conn_.last_sqlstate() != "23505") return s;
+    auto r = conn_.Exec("ROLLBACK TO SAVEPOINT sluice_copy; RELEASE SAVEPOINT sluice_copy");
+    if (!r.ok()) return r.status();
+    t.use_stage = true;
+    if (logger_) {
+      logger_->info("postgres sink: {} already holds snapshot rows (replay): upserting them",
+                    t.qualified);
+    }
+  }
+  if (!t.stage_created) {
+    auto r = conn_.Exec(CreateStageSql(t.stage, t.target, *t.schema, t.all_columns));
+    if (!r.ok()) return r.status().WithContext("postgres sink: staging for " + t.qualified);
+    t.stage_created = true;
+  }
+  std::string stage = PgConnection::QuoteIdent(t.stage);
+  SLUICE_RETURN_IF_ERROR(CopyRows(batch, t, stage, begin, end));
+  auto r = conn_.Exec(UpsertFromStageSql(t.stage, t.target, *t.schema, t.all_columns));
+  if (!r.ok()) {
+    return r.status().WithContext("postgres sink: table " + t.qualified +
+                                  ": upserting replayed snapshot rows");
+  }
+  auto tr = conn_.Exec("TRUNCATE " + stage);
+  return tr.ok() ? Status::Ok() : tr.status();
+}
+
+Status PgApplier::CopyRows(const EventBatch& batch, TableState& t, const std::string& into,
+                           size_t begin, size_t end) {
+  SLUICE_RETURN_IF_ERROR(conn_.BeginCopy(CopySql(into, *t.schema, t.all_columns)));
+  const auto& events = batch.events();
+  copy_buf_.clear();
+  Status put;
+  for (size_t k = begin; k < end && put.ok(); ++k) {
+    core::RowView row = batch.row(events[k].after);
+    for (uint32_t c = 0; c < row.size(); ++c) {
+      if (c > 0) copy_buf_.push_back('\t');
+      if (!row.is_present(c)) {
+        copy_buf_.append("\\N");
+        continue;
+      }
+      if (t.kinds[c] == ValueKind::kPlain) {
+        AppendCopyEscaped(row.text(c), copy_buf_);
+        continue;
+      }
+      value_buf_.clear();
+      if (!AppendPgText(t.kinds[c], row.text(c), value_buf_)) {
+        PQputCopyEnd(conn_.raw(), "malformed value");
+        while (PGresult* r = PQgetResult(conn_.raw())) PQclear(r);
+        return core::FailedPreconditionError(
+            "postgres sink: " + Describe(batch, static_cast<uint32_t>(k)) + ": column " +
+            t.schema->columns[c].name + ": value is not a JSON array");
+      }
+      AppendCopyEscaped(value_buf_, copy_buf_);
+    }
+    copy_buf_.push_back('\n');
+    if (copy_buf_.size() >= kCopyChunkBytes) {
+      put = conn_.PutCopy(copy_buf_);
+      copy_buf_.clear();
+    }
+  }
+  if (put.ok()) put = conn_.PutCopy(copy_buf_);
+  copy_buf_.clear();
+  if (!put.ok()) return put;
+  // EndCopy keeps the server's SQLSTATE; name the row when the error says which line failed.
+  if (PQputCopyEnd(conn_.raw(), nullptr) != 1) return conn_.ConnectionError("postgres sink copy");
+  Status result;
+  bool failed = false;
+  while (PGresult* raw = PQgetResult(conn_.raw())) {
+    PgResult r(raw);
+    if (PQresultStatus(raw) == PGRES_COMMAND_OK || failed) continue;
+    failed = true;
+    size_t line = CopyErrorLine(raw);
+    std::string what = "postgres sink: table " + t.qualified;
+    if (line > 0 && begin + line - 1 < end) {
+      what = "postgres sink: " + Describe(batch, static_cast<uint32_t>(begin + line - 1));
+    }
+    result = conn_.ErrorFrom(raw, what);
+  }
+  if (!failed && !conn_.connected()) return conn_.ConnectionError("postgres sink copy");
+  return result;
+}
+
+void PgApplier::ClearParams() {
+  param_buf_.clear();
+  param_offsets_.clear();
+}
+
+Status PgApplier::AddParam(const EventBatch& batch, const TableState& t, uint32_t row_index,
+                           uint32_t column, uint32_t event_index) {
+  core::RowView row = batch.row(row_index);
+  if (!row.is_present(column)) {
+    param_offsets_.push_back(kNullParam);
+    return Status::Ok();
+  }
+  param_offsets_.push_back(static_cast<uint32_t>(param_buf_.size()));
+  if (!AppendPgText(t.kinds[column], row.text(column), param_buf_)) {
+    return core::FailedPreconditionError("postgres sink: " + Describe(batch, event_index) +
+                                         ": column " + t.schema->columns[column].name +
+                                         ": value is not a JSON array");
+  }
+  param_buf_.push_back('\0');
+  return Status::Ok();
+}
+
+Status PgApplier::EnterPipeline() {
+  if (in_pipeline_) return Status::Ok();
+  if (PQenterPipelineMode(conn_.raw()) != 1) return conn_.ConnectionError("postgres sink pipeline");
+  in_pipeline_ = true;
+  return Status::Ok();
+}
+
+template <typename MakeSql>
+Status PgApplier::SendCached(TableState& t, const std::string& key, MakeSql make_sql,
+                             uint32_t event_index) {
+  SLUICE_RETURN_IF_ERROR(EnterPipeline());
+  auto it = t.statements.find(key);
+  if (it == t.statements.end()) {
+    std::string name = "sluice_" + std::to_string(++statement_counter_);
+    std::string sql = make_sql();
+    if (PQsendPrepare(conn_.raw(), name.c_str(), sql.c_str(), 0, nullptr) != 1) {
+      return conn_.ConnectionError("postgres sink: preparing for " + t.qualified);
+    }
+    pending_.push_back({PendingResult::kPrepare, event_index, &t});
+    it = t.statements.emplace(key, std::move(name)).first;
+  }
+  param_values_.clear();
+  for (uint32_t off : param_offsets_) {
+    param_values_.push_back(off == kNullParam ? nullptr : param_buf_.data() + off);
+  }
+  if (PQsendQueryPrepared(conn_.raw(), it->second.c_str(), static_cast<int>(param_values_.size()),
+                          param_values_.data(), nullptr, nullptr, 0) != 1) {
+    return conn_.ConnectionError("postgres sink: sending to " + t.qualified);
+  }
+  pending_.push_back({PendingResult::kExec, event_index, &t});
+  if (++sent_since_sync_ >= kStatementsPerSync) {
+    // Bounded in-flight results: the server never blocks on a full socket we do not read.
+    if (PQpipelineSync(conn_.raw()) != 1) return conn_.ConnectionError("postgres sink pipeline");
+    pending_.push_back({PendingResult::kSync, 0, nullptr});
+    sent_since_sync_ = 0;
+  }
+  return Status::Ok();
+}
+
+Status PgApplier::SendUpsert(const EventBatch& batch, TableState& t, uint32_t event_index,
+                             uint32_t row_index) {
+  core::RowView row = batch.row(row_index);
+  columns_.clear();
+  bool all = true;
+  for (uint32_t c = 0; c < row.size(); ++c) {
+    if (row.is_unchanged(c)) {
+      all = false;
+    } else {
+      columns_.push_back(c);
+    }
+  }
+  ClearParams();
+  for (uint32_t c : columns_) SLUICE_RETURN_IF_ERROR(AddParam(batch, t, row_index, c, event_index));
+  key_.assign(all ? "U" : "U:");
+  if (!all) {
+    for (uint32_t c : columns_) key_ += std::to_string(c) + ",";
+  }
+  return SendCached(
+      t, key_, [&] { return UpsertSql(t.target, *t.schema, columns_); }, event_index);
+}
+
+Status PgApplier::SendUpdate(const EventBatch& batch, TableState& t, uint32_t event_index) {
+  const core::ChangeEvent& e = batch.events()[event_index];
+  const core::TableSchema& schema = *t.schema;
+  if (e.after == core::kNoRow) {
+    return core::InvalidArgumentError("postgres sink: update without a new row: " +
+                                      Describe(batch, event_index));
+  }
+  core::RowView after = batch.row(e.after);
+  if (!schema.HasKey()) {
+    if (e.before == core::kNoRow) {
+      return core::FailedPreconditionError(
+          "postgres sink: " + Describe(batch, event_index) +
+          ": the table has no primary key and the update carries no old row; set REPLICA "
+          "IDENTITY FULL on the source table");
+    }
+    core::RowView before = batch.row(e.before);
+    columns_.clear();
+    columns2_.clear();
+    for (uint32_t c = 0; c < before.size(); ++c) {
+      if (!before.is_unchanged(c)) columns_.push_back(c);
+    }
+    for (uint32_t c = 0; c < after.size(); ++c) {
+      if (!after.is_unchanged(c)) columns2_.push_back(c);
+    }
+    ClearParams();
+    for (uint32_t c : columns_) SLUICE_RETURN_IF_ERROR(AddParam(batch, t, e.before, c, event_index));
+    for (uint32_t c : columns2_) SLUICE_RETURN_IF_ERROR(AddParam(batch, t, e.after, c, event_index));
+    key_.assign("N:");
+    for (uint32_t c : columns_) key_ += std::to_string(c) + ",";
+    key_ += ":";
+    for (uint32_t c : columns2_) key_ += std::to_string(c) + ",";
+    return SendCached(
+        t, key_, [&] { return UpdateOneRowSql(t.target, schema, columns_, columns2_); },
+        event_index);
+  }
+  // Did the key change? Then update the old row in place (its key included).
+  uint32_t key_row = e.after;
+  if (e.before != core::kNoRow) {
+    core::RowView before = batch.row(e.before);
+    for (uint32_t k : schema.key) {
+      if (before.state(k) != after.state(k) || before.text(k) != after.text(k)) {
+        key_row = e.before;
+        break;
+      }
+    }
+  }
+  bool unchanged = false;
+  for (uint32_t c = 0; c < after.size(); ++c) unchanged |= after.is_unchanged(c);
+  if (key_row == e.after && !unchanged) return SendUpsert(batch, t, event_index, e.after);
+
+  columns_.clear();
+  for (uint32_t c = 0; c < after.size(); ++c) {
+    if (after.is_unchanged(c)) continue;
+    if (key_row == e.after && IsKeyColumn(schema, c)) continue;
+    columns_.push_back(c);
+  }
+  if (columns_.empty()) return Status::Ok();  // only unchanged values besides the key
+  ClearParams();
+  for (uint32_t c : columns_) SLUICE_RETURN_IF_ERROR(AddParam(batch, t, e.after, c, event_index));
+  for (uint32_t k : schema.key) SLUICE_RETURN_IF_ERROR(AddParam(batch, t, key_row, k, event_index));
+  key_.assign("K:");
+  for (uint32_t c : columns_) key_ += std::to_string(c) + ",";
+  return SendCached(
+      t, key_, [&] { return UpdateByKeySql(t.target, schema, columns_); }, event_index);
+}
+
+Status PgApplier::SendDelete(const EventBatch& batch, TableState& t, uint32_t event_index) {
+  const core::ChangeEvent& e = batch.events()[event_index];
+  const core::TableSchema& schema = *t.schema;
+  uint32_t row_index = e.before != core::kNoRow ? e.before : e.after;
+  if (row_index == core::kNoRow) {
+    return core::InvalidArgumentError("postgres sink: delete without a row: " +
+                                      Describe(batch, event_index));
+  }
+  ClearParams();
+  if (!schema.HasKey()) {
+    if (e.before == core::kNoRow) {
+      return core::FailedPreconditionError(
+          "postgres sink: " + Describe(batch, event_index) +
+          ": the table has no primary key and the delete carries no old row; set REPLICA "
+          "IDENTITY FULL on the source table");
+    }
+    core::RowView before = batch.row(e.before);
+    columns_.clear();
+    for (uint32_t c = 0; c < before.size(); ++c) {
+      if (!before.is_unchanged(c)) columns_.push_back(c);
+    }
+    for (uint32_t c : columns_) SLUICE_RETURN_IF_ERROR(AddParam(batch, t, e.before, c, event_index));
+    key_.assign("M:");
+    for (uint32_t c : columns_) key_ += std::to_string(c) + ",";
+    return SendCached(
+        t, key_, [&] { return DeleteOneRowSql(t.target, schema, columns_); }, event_index);
+  }
+  for (uint32_t k : schema.key) SLUICE_RETURN_IF_ERROR(AddParam(batch, t, row_index, k, event_index));
+  key_.assign("D");
+  return SendCached(t, key_, [&] { return DeleteByKeySql(t.target, schema); }, event_index);
+}
+
+Status PgApplier::SendTruncate(TableState& t, uint32_t event_index) {
+  ClearParams();
+  key_.assign("T");
+  return SendCached(t, key_, [&] { return "TRUNCATE " + t.qualified; }, event_index);
+}
+
+Status PgApplier::SyncAndDrain(const EventBatch& batch) {
+  if (!in_pipeline_) return Status::Ok();
+  if (pending_.empty() || pending_.back().kind != PendingResult::kSync) {
+    if (PQpipelineSync(conn_.raw()) != 1) return conn_.ConnectionError("postgres sink pipeline");
+    pending_.push_back({PendingResult::kSync, 0, nullptr});
+  }
+  sent_since_sync_ = 0;
+  Status first;
+  PGconn* c = conn_.raw();
+  for (const PendingResult& p : pending_) {
+    if (p.kind == PendingResult::kSync) {
+      PGresult* r = PQgetResult(c);
+      if (r == nullptr) r = PQgetResult(c);
+      if (r == nullptr) {
+        if (first.ok()) first = conn_.ConnectionError("postgres sink pipeline");
+        break;
+      }
+      bool sync = PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+      PQclear(r);
+      if (!sync) {
+        if (first.ok()) first = conn_.ConnectionError("postgres sink pipeline: lost sync");
+        break;
+      }
+      continue;
+    }
+    bool got = false;
+    while (PGresult* r = PQgetResult(c)) {
+      got = true;
+      ExecStatusType st = PQresultStatus(r);
+      if (st == PGRES_FATAL_ERROR && first.ok()) {
+        std::string what = "postgres sink: " + Describe(batch, p.event);
+        if (p.kind == PendingResult::kPrepare) what += ": preparing a statement";
+        first = conn_.ErrorFrom(r, what);
+      }
+      PQclear(r);
+    }
+    if (!got && !conn_.connected()) {
+      if (first.ok()) first = conn_.ConnectionError("postgres sink pipeline");
+      break;
+    }
+  }
+  pending_.clear();
+  return first;
+}
+
+Status PgApplier::ExitPipeline(const EventBatch& batch) {
+  if (!in_pipeline_) return Status::Ok();
+  Status s = SyncAndDrain(batch);
+  if (!s.ok()) return s;
+  if (PQexitPipelineMode(conn_.raw()) != 1) return conn_.ConnectionError("postgres sink pipeline");
+  in_pipeline_ = false;
+  return Status::Ok();
+}
+
+std::string PgApplier::Describe(const EventBatch& batch, uint32_t event_index) const {
+  if (event_index >= batch.events().size()) return "batch";
+  const core::ChangeEvent& e = batch.events()[event_index];
+  std::string out = "table " + e.table->id.ToString();
+  uint32_t row_index = e.before != core::kNoRow ? e.before : e.after;
+  if (row_index == core::kNoRow || !e.table->HasKey()) return out;
+  core::RowView row = batch.row(row_index);
+  out += ", key (";
+  for (size_t i = 0; i < e.table->key.size(); ++i) {
+    uint32_t k = e.table->key[i];
+    if (i > 0) out += ", ";
+    out += e.table->columns[k].name + "=";
+    if (k >= row.size() || !row.is_present(k)) {
+      out += "NULL";
+    } else {
+      std::string_view v = row.text(k);
+      if (v.size() > 64) v = v.substr(0, 64);
+      out.append(v);
+    }
+  }
+  out += ")";
+  return out;
+}
+
+}  // namespace sluice::sinks::pgsink

@@ -1,0 +1,127 @@
+// PgApplier: the PostgreSQL sink's engine. Owns the target connection and one open transaction,
+// keeps each target table in step with its source schema (create, add/drop columns), and turns
+// a batch's events into COPY (snapshot rows) or pipelined prepared statements (changes).
+//
+// Lifecycle: Connect() -> (Apply()* Commit())* -> Disconnect(). After any error the transaction
+// is lost: the owner calls Disconnect() + Connect() (Reset) before applying again; the table
+// cache is cleared then, since DDL of the lost transaction was rolled back too.
+// Thread-safety: none; one thread at a time (the sink thread).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/status.h"
+#include "sinks/postgres/pg_connection.h"
+#include "sinks/postgres/postgres_sink.h"
+#include "sinks/postgres/postgres_sql.h"
+#include "sinks/postgres/postgres_types.h"
+
+namespace sluice::sinks::pgsink {
+
+class PgApplier {
+ public:
+  PgApplier(const PostgresSinkOptions& options, std::shared_ptr<spdlog::logger> logger);
+  ~PgApplier();
+
+  // Connects and creates the offsets table when missing (autocommit).
+  core::Status Connect();
+  void Disconnect();
+  bool connected() const { return conn_.connected(); }
+
+  // The position stored for this connector, nullopt when none.
+  core::Result<std::optional<std::string>> LoadOffset();
+
+  // Applies every event of `batch` inside the open transaction (begun when none is open).
+  core::Status Apply(const core::EventBatch& batch);
+
+  // Stores `checkpoint` (when given) in the offsets table and commits.
+  core::Status Commit(const std::optional<core::SourcePosition>& checkpoint);
+
+ private:
+  struct TableState {
+    core::TableSchemaPtr schema;
+    TargetName target;
+    std::string qualified;
+    std::vector<ValueKind> kinds;
+    std::vector<uint32_t> all_columns;
+    std::map<std::string, std::string> statements;  // variant key -> prepared statement name
+    std::string stage;            // temporary staging table for replayed snapshot rows
+    bool stage_created = false;   // in the current transaction
+    bool use_stage = false;       // COPY hit existing rows in this transaction
+  };
+  struct PendingResult {
+    enum Kind : uint8_t { kPrepare, kExec, kSync } kind;
+    uint32_t event;
+    TableState* table;
+  };
+
+  core::Status Begin();
+  core::Result<TableState*> Ensure(const core::TableSchemaPtr& schema,
+                                   const core::EventBatch& batch);
+  core::Status CreateOrEvolve(TableState& state);
+  core::Status EnsureEnumType(const core::Column& column);
+
+  // Snapshot rows [begin, end) of one table.
+  core::Status ApplyReads(const core::EventBatch& batch, TableState& t, size_t begin, size_t end);
+  core::Status CopyRows(const core::EventBatch& batch, TableState& t, const std::string& into,
+                        size_t begin, size_t end);
+
+  // Change events, pipelined.
+  core::Status SendUpsert(const core::EventBatch& batch, TableState& t, uint32_t event_index,
+                          uint32_t row);
+  core::Status SendUpdate(const core::EventBatch& batch, TableState& t, uint32_t event_index);
+  core::Status SendDelete(const core::EventBatch& batch, TableState& t, uint32_t event_index);
+  core::Status SendTruncate(TableState& t, uint32_t event_index);
+  // Sends the statement `key` of table `t` (prepared from `sql` on first use) with the
+  // parameters collected in params_.
+  core::Status SendPrepared(TableState& t, const std::string& key, const std::string& sql,
+                            uint32_t event_index);
+  template <typename MakeSql>
+  core::Status SendCached(TableState& t, const std::string& key, MakeSql make_sql,
+                          uint32_t event_index);
+
+  // Parameters: NUL-terminated values in one buffer, pointers computed at send time.
+  void ClearParams();
+  core::Status AddParam(const core::EventBatch& batch, const TableState& t, uint32_t row,
+                        uint32_t column, uint32_t event_index);
+
+  core::Status EnterPipeline();
+  // Syncs, reads every pending result and leaves pipeline mode; the first failure, described
+  // with the event it belongs to.
+  core::Status SyncAndDrain(const core::EventBatch& batch);
+  core::Status ExitPipeline(const core::EventBatch& batch);
+
+  // "table s.t, key (a=1, b=x)" for error messages.
+  std::string Describe(const core::EventBatch& batch, uint32_t event_index) const;
+
+  PostgresSinkOptions options_;
+  std::shared_ptr<spdlog::logger> logger_;
+  PgConnection conn_;
+  TargetName offsets_;
+  bool in_txn_ = false;
+  bool in_pipeline_ = false;
+  std::vector<PendingResult> pending_;
+  size_t sent_since_sync_ = 0;
+  uint64_t statement_counter_ = 0;
+  uint64_t stage_counter_ = 0;
+
+  std::map<core::TableId, std::unique_ptr<TableState>> tables_;
+  TableState* last_table_ = nullptr;
+
+  // Reused scratch buffers (no allocation per value once warm).
+  std::string param_buf_;
+  std::vector<uint32_t> param_offsets_;  // UINT32_MAX = NULL
+  std::vector<const char*> param_values_;
+  std::vector<uint32_t> columns_;
+  std::vector<uint32_t> columns2_;
+  std::string key_;
+  std::string copy_buf_;
+  std::string value_buf_;
+};
+
+}  // namespace sluice::sinks::pgsink

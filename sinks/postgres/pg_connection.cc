@@ -1,0 +1,154 @@
+#include "sinks/postgres/pg_connection.h"
+
+#include <cstring>
+
+namespace sluice::sinks::pgsink {
+
+using core::Status;
+using core::StatusCode;
+
+StatusCode ClassifySqlState(std::string_view sqlstate, bool connection_bad) {
+  if (connection_bad) return StatusCode::kUnavailable;
+  if (sqlstate.size() != 5) return StatusCode::kUnavailable;  // no server answer: the link
+  if (sqlstate.substr(0, 2) == "08") return StatusCode::kUnavailable;
+  if (sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") {
+    return StatusCode::kUnavailable;
+  }
+  if (sqlstate == "40P01" || sqlstate == "40001" || sqlstate == "55P03") {
+    return StatusCode::kAborted;
+  }
+  if (sqlstate.substr(0, 2) == "53") return StatusCode::kAborted;
+  return StatusCode::kFailedPrecondition;
+}
+
+Status PgConnection::Connect(const std::string& url) {
+  Close();
+  conn_ = PQconnectdb(url.c_str());
+  if (conn_ == nullptr) return core::ResourceExhaustedError("libpq could not allocate a connection");
+  if (PQstatus(conn_) != CONNECTION_OK) {
+    std::string message = PQerrorMessage(conn_);
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    Close();
+    if (message.find("password authentication failed") != std::string::npos ||
+        message.find("no password supplied") != std::string::npos) {
+      return core::UnauthenticatedError("postgres sink: " + message);
+    }
+    if (message.find("invalid URI") != std::string::npos ||
+        message.find("invalid connection option") != std::string::npos ||
+        message.find("missing \"=\"") != std::string::npos) {
+      return core::InvalidArgumentError("postgres sink: bad sink.url: " + message);
+    }
+    return core::UnavailableError("postgres sink: cannot connect: " + message);
+  }
+  // Canonical value texts are UTC and ISO; make the session agree whatever the server default.
+  auto r = Exec(
+      "SET client_encoding = 'UTF8'; SET datestyle = 'ISO, YMD'; SET intervalstyle = "
+      "'iso_8601'; SET timezone = 'UTC'; SET extra_float_digits = 3");
+  if (!r.ok()) return r.status();
+  return Status::Ok();
+}
+
+void PgConnection::Close() {
+  if (conn_ != nullptr) {
+    PQfinish(conn_);
+    conn_ = nullptr;
+  }
+}
+
+Status PgConnection::ErrorFrom(const PGresult* result, std::string_view what) {
+  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
+  last_sqlstate_ = state ? state : "";
+  std::string message = result ? PQresultErrorMessage(result) : "";
+  if (message.empty() && conn_ != nullptr) message = PQerrorMessage(conn_);
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  bool bad = conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK;
+  StatusCode code = ClassifySqlState(last_sqlstate_, bad);
+  std::string text = std::string(what) + ": " + message;
+  if (!last_sqlstate_.empty()) text += " (sqlstate " + last_sqlstate_ + ")";
+  return Status(code, std::move(text));
+}
+
+Status PgConnection::ConnectionError(std::string_view what) {
+  last_sqlstate_.clear();
+  std::string message = conn_ ? PQerrorMessage(conn_) : "not connected";
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+  return core::UnavailableError(std::string(what) + ": " + message);
+}
+
+core::Result<PgResult> PgConnection::Exec(const std::string& sql) {
+  if (conn_ == nullptr) return core::UnavailableError("postgres sink: not connected");
+  PgResult r(PQexec(conn_, sql.c_str()));
+  if (!r) return ConnectionError("postgres sink");
+  auto st = PQresultStatus(r.get());
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return ErrorFrom(r.get(), "postgres sink");
+  return r;
+}
+
+core::Result<PgResult> PgConnection::ExecParams(const std::string& sql,
+                                                const std::vector<const char*>& params) {
+  if (conn_ == nullptr) return core::UnavailableError("postgres sink: not connected");
+  PgResult r(PQexecParams(conn_, sql.c_str(), static_cast<int>(params.size()), nullptr,
+                          params.data(), nullptr, nullptr, 0));
+  if (!r) return ConnectionError("postgres sink");
+  auto st = PQresultStatus(r.get());
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return ErrorFrom(r.get(), "postgres sink");
+  return r;
+}
+
+Status PgConnection::BeginCopy(const std::string& copy_sql) {
+  if (conn_ == nullptr) return core::UnavailableError("postgres sink: not connected");
+  PgResult r(PQexec(conn_, copy_sql.c_str()));
+  if (!r) return ConnectionError("postgres sink copy");
+  if (PQresultStatus(r.get()) != PGRES_COPY_IN) return ErrorFrom(r.get(), "postgres sink copy");
+  return Status::Ok();
+}
+
+Status PgConnection::PutCopy(std::string_view data) {
+  if (data.empty()) return Status::Ok();
+  if (PQputCopyData(conn_, data.data(), static_cast<int>(data.size())) != 1) {
+    return ConnectionError("postgres sink copy");
+  }
+  return Status::Ok();
+}
+
+Status PgConnection::EndCopy() {
+  if (PQputCopyEnd(conn_, nullptr) != 1) return ConnectionError("postgres sink copy");
+  Status result;
+  bool have_error = false;
+  while (PGresult* raw = PQgetResult(conn_)) {
+    PgResult r(raw);
+    if (PQresultStatus(raw) != PGRES_COMMAND_OK && !have_error) {
+      result = ErrorFrom(raw, "postgres sink copy");
+      have_error = true;
+    }
+  }
+  if (!have_error && PQstatus(conn_) != CONNECTION_OK) return ConnectionError("postgres sink copy");
+  return result;
+}
+
+std::string PgConnection::QuoteIdent(std::string_view name) {
+  std::string out;
+  out.reserve(name.size() + 2);
+  out.push_back('"');
+  for (char c : name) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+  return out;
+}
+
+std::string PgConnection::QuoteLiteral(std::string_view text) {
+  // E'' with backslashes doubled: correct whatever standard_conforming_strings says.
+  std::string out;
+  out.reserve(text.size() + 3);
+  out += "E'";
+  for (char c : text) {
+    if (c == '\'' || c == '\\') out.push_back(c);
+    out.push_back(c);
+  }
+  out.push_back('\'');
+  return out;
+}
+
+}  // namespace sluice::sinks::pgsink

@@ -1,0 +1,404 @@
+#include "sinks/postgres/postgres_types.h"
+
+#include <cstdint>
+
+namespace sluice::sinks::pgsink {
+
+using core::LogicalType;
+
+namespace {
+
+// PostgreSQL's largest varchar length.
+constexpr int32_t kMaxVarcharLength = 10485760;
+
+bool StartsWithNoCase(std::string_view text, std::string_view prefix) {
+  if (text.size() < prefix.size()) return false;
+  for (size_t i = 0; i < prefix.size(); ++i) {
+    char a = text[i];
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
+    if (a != prefix[i]) return false;
+  }
+  return true;
+}
+
+// True when `type` can be spliced into DDL as a type expression: no statement separator or
+// comment outside double-quoted identifiers. format_type() output always passes.
+bool IsSafeTypeExpression(std::string_view type) {
+  if (type.empty()) return false;
+  bool quoted = false;
+  for (size_t i = 0; i < type.size(); ++i) {
+    char c = type[i];
+    if (c == '"') {
+      quoted = !quoted;
+      continue;
+    }
+    if (quoted) continue;
+    if (c == ';' || c == '\'' || c == '\\' || c == '$') return false;
+    if (c == '-' && i + 1 < type.size() && type[i + 1] == '-') return false;
+    if (c == '/' && i + 1 < type.size() && type[i + 1] == '*') return false;
+  }
+  return !quoted;
+}
+
+std::string WithPrecision(const char* base, int32_t precision) {
+  if (precision > 0 && precision <= 6) {
+    return std::string(base) + "(" + std::to_string(precision) + ")";
+  }
+  return base;
+}
+
+std::string NonPgType(const core::Column& c) {
+  switch (c.type) {
+    case LogicalType::kBool:
+      return "boolean";
+    case LogicalType::kInt16:
+      return c.is_unsigned ? "integer" : "smallint";
+    case LogicalType::kInt32:
+      return c.is_unsigned ? "bigint" : "integer";
+    case LogicalType::kInt64:
+      return c.is_unsigned ? "numeric(20,0)" : "bigint";
+    case LogicalType::kFloat32:
+      return "real";
+    case LogicalType::kFloat64:
+      return "double precision";
+    case LogicalType::kDecimal:
+      if (c.precision > 0 && c.precision <= 1000 && c.scale >= 0 && c.scale <= c.precision) {
+        return "numeric(" + std::to_string(c.precision) + "," + std::to_string(c.scale) + ")";
+      }
+      return "numeric";
+    case LogicalType::kString:
+      // MySQL CHAR(n) drops trailing spaces on read: varchar keeps exactly what arrives.
+      if (c.length > 0 && c.length <= kMaxVarcharLength &&
+          (StartsWithNoCase(c.source_type, "varchar") || StartsWithNoCase(c.source_type, "char") ||
+           StartsWithNoCase(c.source_type, "character"))) {
+        return "varchar(" + std::to_string(c.length) + ")";
+      }
+      return "text";
+    case LogicalType::kBytes:
+      return "bytea";
+    case LogicalType::kJson:
+      return "jsonb";
+    case LogicalType::kUuid:
+      return "uuid";
+    case LogicalType::kDate:
+      return "date";
+    case LogicalType::kTime:
+      return WithPrecision("time", c.precision);
+    case LogicalType::kTimestamp:
+      return WithPrecision("timestamp", c.precision);
+    case LogicalType::kTimestampTz:
+      return WithPrecision("timestamptz", c.precision);
+    case LogicalType::kInterval:
+      return "interval";
+    case LogicalType::kEnum:
+      return "text";
+    case LogicalType::kArray:
+      return "jsonb";
+    case LogicalType::kUnknown:
+      return "text";
+  }
+  return "text";
+}
+
+void AppendUtf8(uint32_t cp, std::string& out) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Recursive-descent reader of a JSON array that writes the PostgreSQL array literal.
+class ArrayConverter {
+ public:
+  ArrayConverter(std::string_view in, std::string& out) : in_(in), out_(out) {}
+
+  bool Run() {
+    SkipSpace();
+    if (pos_ >= in_.size() || in_[pos_] != '[') return false;
+    if (!Array(0)) return false;
+    SkipSpace();
+    return pos_ == in_.size();
+  }
+
+ private:
+  static constexpr int kMaxDepth = 64;
+
+  void SkipSpace() {
+    while (pos_ < in_.size() &&
+           (in_[pos_] == ' ' || in_[pos_] == '\t' || in_[pos_] == '\n' || in_[pos_] == '\r')) {
+      ++pos_;
+    }
+  }
+
+  bool Array(int depth) {
+    if (depth > kMaxDepth) return false;
+    ++pos_;  // '['
+    out_.push_back('{');
+    SkipSpace();
+    if (pos_ < in_.size() && in_[pos_] == ']') {
+      ++pos_;
+      out_.push_back('}');
+      return true;
+    }
+    while (true) {
+      SkipSpace();
+      if (!Element(depth)) return false;
+      SkipSpace();
+      if (pos_ >= in_.size()) return false;
+      if (in_[pos_] == ',') {
+        out_.push_back(',');
+        ++pos_;
+        continue;
+      }
+      if (in_[pos_] == ']') {
+        ++pos_;
+        out_.push_back('}');
+        return true;
+      }
+      return false;
+    }
+  }
+
+  bool Literal(std::string_view word, std::string_view replacement) {
+    if (in_.substr(pos_, word.size()) != word) return false;
+    pos_ += word.size();
+    out_.append(replacement);
+    return true;
+  }
+
+  bool Element(int depth) {
+    if (pos_ >= in_.size()) return false;
+    char c = in_[pos_];
+    switch (c) {
+      case '[':
+        return Array(depth + 1);
+      case '"':
+        out_.push_back('"');
+        if (!String()) return false;
+        out_.push_back('"');
+        return true;
+      case '{': {
+        size_t start = pos_;
+        if (!SkipObject(depth + 1)) return false;
+        out_.push_back('"');
+        AppendQuotedElement(in_.substr(start, pos_ - start));
+        out_.push_back('"');
+        return true;
+      }
+      case 'n':
+        return Literal("null", "NULL");
+      case 't':
+        return Literal("true", "t");
+      case 'f':
+        return Literal("false", "f");
+      default:
+        return Number();
+    }
+  }
+
+  bool Number() {
+    size_t start = pos_;
+    while (pos_ < in_.size()) {
+      char c = in_[pos_];
+      if ((c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E') {
+        ++pos_;
+      } else {
+        break;
+      }
+    }
+    if (pos_ == start) return false;
+    out_.append(in_.substr(start, pos_ - start));
+    return true;
+  }
+
+  // Writes c escaped for inside a double-quoted array element.
+  void PutEscaped(char c) {
+    if (c == '"' || c == '\\') out_.push_back('\\');
+    out_.push_back(c);
+  }
+  void AppendQuotedElement(std::string_view text) {
+    for (char c : text) PutEscaped(c);
+  }
+
+  // A JSON string at pos_ ('"'), unescaped and re-escaped for the array element.
+  bool String() {
+    ++pos_;
+    while (pos_ < in_.size()) {
+      char c = in_[pos_++];
+      if (c == '"') return true;
+      if (c != '\\') {
+        PutEscaped(c);
+        continue;
+      }
+      if (pos_ >= in_.size()) return false;
+      char e = in_[pos_++];
+      switch (e) {
+        case '"': PutEscaped('"'); break;
+        case '\\': PutEscaped('\\'); break;
+        case '/': out_.push_back('/'); break;
+        case 'b': out_.push_back('\b'); break;
+        case 'f': out_.push_back('\f'); break;
+        case 'n': out_.push_back('\n'); break;
+        case 'r': out_.push_back('\r'); break;
+        case 't': out_.push_back('\t'); break;
+        case 'u': {
+          uint32_t cp = 0;
+          if (!Hex4(cp)) return false;
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            uint32_t low = 0;
+            if (pos_ + 1 >= in_.size() || in_[pos_] != '\\' || in_[pos_ + 1] != 'u') return false;
+            pos_ += 2;
+            if (!Hex4(low) || low < 0xDC00 || low > 0xDFFF) return false;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            return false;
+          }
+          if (cp == 0) return false;  // PostgreSQL text cannot hold NUL
+          std::string utf8;
+          AppendUtf8(cp, utf8);
+          AppendQuotedElement(utf8);
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+    return false;
+  }
+
+  bool Hex4(uint32_t& cp) {
+    if (pos_ + 4 > in_.size()) return false;
+    cp = 0;
+    for (int i = 0; i < 4; ++i) {
+      int v = HexValue(in_[pos_++]);
+      if (v < 0) return false;
+      cp = cp * 16 + static_cast<uint32_t>(v);
+    }
+    return true;
+  }
+
+  // Skips a balanced JSON object or array at pos_, honouring strings.
+  bool SkipObject(int depth) {
+    if (depth > kMaxDepth) return false;
+    int level = 0;
+    bool in_string = false;
+    while (pos_ < in_.size()) {
+      char c = in_[pos_++];
+      if (in_string) {
+        if (c == '\\') {
+          ++pos_;
+        } else if (c == '"') {
+          in_string = false;
+        }
+        continue;
+      }
+      if (c == '"') {
+        in_string = true;
+      } else if (c == '{' || c == '[') {
+        ++level;
+      } else if (c == '}' || c == ']') {
+        if (--level == 0) return true;
+      }
+    }
+    return false;
+  }
+
+  std::string_view in_;
+  std::string& out_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::optional<std::string> TargetType(const core::Column& column, bool pg_source) {
+  if (pg_source && !column.source_type.empty()) {
+    if (!IsSafeTypeExpression(column.source_type)) return std::nullopt;
+    return column.source_type;
+  }
+  return NonPgType(column);
+}
+
+ValueKind KindOf(const core::Column& column, bool pg_source) {
+  switch (column.type) {
+    case LogicalType::kBytes:
+      return ValueKind::kBytes;
+    case LogicalType::kArray:
+      // A PostgreSQL array column takes array literals; elsewhere arrays become jsonb.
+      return pg_source && !column.source_type.empty() ? ValueKind::kArray : ValueKind::kPlain;
+    default:
+      return ValueKind::kPlain;
+  }
+}
+
+bool AppendPgText(ValueKind kind, std::string_view canonical, std::string& out) {
+  switch (kind) {
+    case ValueKind::kPlain:
+      out.append(canonical);
+      return true;
+    case ValueKind::kBytes: {
+      static constexpr char kHex[] = "0123456789abcdef";
+      size_t at = out.size();
+      out.resize(at + 2 + canonical.size() * 2);
+      char* p = out.data() + at;
+      *p++ = '\\';
+      *p++ = 'x';
+      for (unsigned char c : canonical) {
+        *p++ = kHex[c >> 4];
+        *p++ = kHex[c & 15];
+      }
+      return true;
+    }
+    case ValueKind::kArray:
+      return JsonArrayToPgArray(canonical, out);
+  }
+  return false;
+}
+
+bool JsonArrayToPgArray(std::string_view json, std::string& out) {
+  size_t at = out.size();
+  ArrayConverter converter(json, out);
+  if (!converter.Run()) {
+    out.resize(at);
+    return false;
+  }
+  return true;
+}
+
+void AppendCopyEscaped(std::string_view text, std::string& out) {
+  size_t run = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    const char* esc = nullptr;
+    switch (c) {
+      case '\\': esc = "\\\\"; break;
+      case '\t': esc = "\\t"; break;
+      case '\n': esc = "\\n"; break;
+      case '\r': esc = "\\r"; break;
+      default: continue;
+    }
+    out.append(text.data() + run, i - run);
+    out.append(esc);
+    run = i + 1;
+  }
+  out.append(text.data() + run, text.size() - run);
+}
+
+}  // namespace sluice::sinks::pgsink

@@ -1,0 +1,92 @@
+#include "sinks/postgres/postgres_sql.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::sinks::pgsink {
+namespace {
+
+core::TableSchema Orders() {
+  core::TableSchema s;
+  s.id = {"shop", "orders"};
+  s.columns = {{.name = "id", .type = core::LogicalType::kInt64, .source_type = "bigint",
+                .nullable = false},
+               {.name = "region", .type = core::LogicalType::kString, .source_type = "text",
+                .nullable = false},
+               {.name = "note\"x", .type = core::LogicalType::kString, .source_type = "text"},
+               {.name = "doc", .type = core::LogicalType::kJson, .source_type = "json"}};
+  s.key = {0, 1};
+  return s;
+}
+
+const TargetName kTarget{"shop", "orders"};
+
+TEST(ResolveTargetName, KeepsSourceNamesOrAppliesTheFormat) {
+  core::TableId id{"s", "t"};
+  EXPECT_EQ(ResolveTargetName("", id).Qualified(), "\"s\".\"t\"");
+  EXPECT_EQ(ResolveTargetName("${schema}_${table}", id).Qualified(), "\"s\".\"s_t\"");
+  EXPECT_EQ(ResolveTargetName("archive.${table}", id).Qualified(), "\"archive\".\"t\"");
+  core::TableId dotted{"a.b", "c.d"};
+  EXPECT_EQ(ResolveTargetName("${schema}.${table}", dotted).Qualified(), "\"a.b\".\"c.d\"");
+}
+
+TEST(CreateTableSql, QuotesNamesAndCarriesTheKey) {
+  auto s = Orders();
+  EXPECT_EQ(CreateTableSql(kTarget, s, {"bigint", "text", "text", "json"}),
+            "CREATE TABLE IF NOT EXISTS \"shop\".\"orders\" (\"id\" bigint NOT NULL, \"region\" "
+            "text NOT NULL, \"note\"\"x\" text, \"doc\" json, PRIMARY KEY (\"id\", \"region\"))");
+}
+
+TEST(UpsertSql, UpdatesNonKeyColumnsOnConflict) {
+  auto s = Orders();
+  EXPECT_EQ(UpsertSql(kTarget, s, {0, 1, 2}),
+            "INSERT INTO \"shop\".\"orders\" (\"id\", \"region\", \"note\"\"x\") VALUES ($1, $2, "
+            "$3) ON CONFLICT (\"id\", \"region\") DO UPDATE SET \"note\"\"x\" = "
+            "EXCLUDED.\"note\"\"x\"");
+  EXPECT_EQ(UpsertSql(kTarget, s, {0, 1}),
+            "INSERT INTO \"shop\".\"orders\" (\"id\", \"region\") VALUES ($1, $2) ON CONFLICT "
+            "(\"id\", \"region\") DO NOTHING");
+  s.key.clear();
+  EXPECT_EQ(UpsertSql(kTarget, s, {0}), "INSERT INTO \"shop\".\"orders\" (\"id\") VALUES ($1)");
+}
+
+TEST(UpdateAndDelete, MatchByKeyWithParametersAfterTheSetList) {
+  auto s = Orders();
+  EXPECT_EQ(UpdateByKeySql(kTarget, s, {2}),
+            "UPDATE \"shop\".\"orders\" SET \"note\"\"x\" = $1 WHERE \"id\" = $2 AND \"region\" = $3");
+  EXPECT_EQ(DeleteByKeySql(kTarget, s),
+            "DELETE FROM \"shop\".\"orders\" WHERE \"id\" = $1 AND \"region\" = $2");
+}
+
+TEST(KeylessTables, ChangeOneEqualRowComparingJsonAsJsonb) {
+  auto s = Orders();
+  s.key.clear();
+  EXPECT_EQ(DeleteOneRowSql(kTarget, s, {0, 3}),
+            "DELETE FROM \"shop\".\"orders\" WHERE ctid = (SELECT ctid FROM \"shop\".\"orders\" "
+            "WHERE \"id\" IS NOT DISTINCT FROM $1 AND \"doc\"::jsonb IS NOT DISTINCT FROM "
+            "$2::jsonb LIMIT 1)");
+  EXPECT_EQ(UpdateOneRowSql(kTarget, s, {0}, {2}),
+            "UPDATE \"shop\".\"orders\" SET \"note\"\"x\" = $2 WHERE ctid = (SELECT ctid FROM "
+            "\"shop\".\"orders\" WHERE \"id\" IS NOT DISTINCT FROM $1 LIMIT 1)");
+}
+
+TEST(SnapshotStatements, CopyAndStageUpsert) {
+  auto s = Orders();
+  EXPECT_EQ(CopySql(kTarget.Qualified(), s, {0, 2}),
+            "COPY \"shop\".\"orders\" (\"id\", \"note\"\"x\") FROM STDIN");
+  EXPECT_EQ(CreateStageSql("st", kTarget, s, {0, 1}),
+            "CREATE TEMPORARY TABLE \"st\" ON COMMIT DROP AS SELECT \"id\", \"region\" FROM "
+            "\"shop\".\"orders\" WITH NO DATA");
+  EXPECT_EQ(UpsertFromStageSql("st", kTarget, s, {0, 1, 2}),
+            "INSERT INTO \"shop\".\"orders\" (\"id\", \"region\", \"note\"\"x\") SELECT \"id\", "
+            "\"region\", \"note\"\"x\" FROM \"st\" ON CONFLICT (\"id\", \"region\") DO UPDATE SET "
+            "\"note\"\"x\" = EXCLUDED.\"note\"\"x\"");
+}
+
+TEST(Offsets, OneRowPerConnector) {
+  TargetName o{"public", "sluice_offsets"};
+  EXPECT_EQ(LoadOffsetSql(o), "SELECT position FROM \"public\".\"sluice_offsets\" WHERE connector = $1");
+  EXPECT_NE(SaveOffsetSql(o).find("ON CONFLICT (connector) DO UPDATE"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::sinks::pgsink

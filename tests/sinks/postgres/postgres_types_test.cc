@@ -1,0 +1,147 @@
+#include "sinks/postgres/postgres_types.h"
+
+#include <gtest/gtest.h>
+
+#include "sinks/postgres/pg_connection.h"
+
+namespace sluice::sinks::pgsink {
+namespace {
+
+using core::Column;
+using core::LogicalType;
+
+std::string Array(std::string_view json) {
+  std::string out = "prefix:";
+  if (!JsonArrayToPgArray(json, out)) return "<error>";
+  return out.substr(7);
+}
+
+Column Col(LogicalType type, std::string source_type = "") {
+  Column c;
+  c.name = "c";
+  c.type = type;
+  c.source_type = std::move(source_type);
+  return c;
+}
+
+TEST(JsonArrayToPgArray, ConvertsScalarsNullsAndBooleans) {
+  EXPECT_EQ(Array("[]"), "{}");
+  EXPECT_EQ(Array("[1,2,3]"), "{1,2,3}");
+  EXPECT_EQ(Array(" [ 1 , null , -2.5e3 ] "), "{1,NULL,-2.5e3}");
+  EXPECT_EQ(Array("[true,false]"), "{t,f}");
+}
+
+TEST(JsonArrayToPgArray, QuotesStringsSoNullStaysText) {
+  EXPECT_EQ(Array(R"(["a b","NULL",""])"), R"({"a b","NULL",""})");
+  EXPECT_EQ(Array(R"(["q\"uote","back\\slash"])"), R"({"q\"uote","back\\slash"})");
+  EXPECT_EQ(Array(R"(["{braces},comma"])"), R"({"{braces},comma"})");
+}
+
+TEST(JsonArrayToPgArray, DecodesJsonEscapesToUtf8) {
+  EXPECT_EQ(Array(R"(["line\nbreak\ttab"])"), "{\"line\nbreak\ttab\"}");
+  EXPECT_EQ(Array(R"(["\u00e9\u4e2d"])"), "{\"\xc3\xa9\xe4\xb8\xad\"}");
+  EXPECT_EQ(Array(R"(["\ud83d\ude00"])"), "{\"\xf0\x9f\x98\x80\"}");
+  EXPECT_EQ(Array("[\"h\xc3\xa9\"]"), "{\"h\xc3\xa9\"}");
+}
+
+TEST(JsonArrayToPgArray, NestsMultidimensionalArrays) {
+  EXPECT_EQ(Array("[[1,2],[3,4]]"), "{{1,2},{3,4}}");
+  EXPECT_EQ(Array(R"([["a"],[null]])"), R"({{"a"},{NULL}})");
+}
+
+TEST(JsonArrayToPgArray, KeepsObjectsAsQuotedJson) {
+  EXPECT_EQ(Array(R"([{"k":"v"},{"a":[1,2]}])"), R"({"{\"k\":\"v\"}","{\"a\":[1,2]}"})");
+}
+
+TEST(JsonArrayToPgArray, RejectsMalformedInputWithoutCrashing) {
+  for (std::string_view bad : {"", "1", "[", "[1,", "[1 2]", "[\"abc", "[\"\\u12\"]",
+                               "[\"\\ud800\"]", "[\"\\u0000\"]", "[nul]", "[1]x", "{}",
+                               "[{\"a\":1]", "[\"\\q\"]"}) {
+    EXPECT_EQ(Array(bad), "<error>") << bad;
+  }
+  std::string deep(100, '[');
+  deep += std::string(100, ']');
+  EXPECT_EQ(Array(deep), "<error>");
+}
+
+TEST(AppendPgText, BytesBecomeHexAndPlainPassesThrough) {
+  std::string out;
+  ASSERT_TRUE(AppendPgText(ValueKind::kBytes, std::string_view("\x00\xff\x10", 3), out));
+  EXPECT_EQ(out, "\\x00ff10");
+  out.clear();
+  ASSERT_TRUE(AppendPgText(ValueKind::kPlain, "12.50", out));
+  EXPECT_EQ(out, "12.50");
+  out.clear();
+  ASSERT_TRUE(AppendPgText(ValueKind::kArray, "[1,2]", out));
+  EXPECT_EQ(out, "{1,2}");
+  EXPECT_FALSE(AppendPgText(ValueKind::kArray, "nope", out));
+}
+
+TEST(AppendCopyEscaped, EscapesCopyTextSpecials) {
+  std::string out;
+  AppendCopyEscaped("a\tb\nc\rd\\e", out);
+  EXPECT_EQ(out, "a\\tb\\nc\\rd\\\\e");
+  out.clear();
+  AppendCopyEscaped("\\N", out);
+  EXPECT_EQ(out, "\\\\N");  // the text \N, not NULL
+}
+
+TEST(TargetType, PostgresSourceKeepsItsTypeText) {
+  EXPECT_EQ(TargetType(Col(LogicalType::kDecimal, "numeric(12,2)"), true), "numeric(12,2)");
+  EXPECT_EQ(TargetType(Col(LogicalType::kArray, "integer[]"), true), "integer[]");
+  EXPECT_EQ(TargetType(Col(LogicalType::kEnum, "\"My Mood\""), true), "\"My Mood\"");
+  EXPECT_EQ(TargetType(Col(LogicalType::kEnum, "\"a;b\""), true), "\"a;b\"");
+  EXPECT_EQ(TargetType(Col(LogicalType::kString, "text; DROP TABLE x"), true), std::nullopt);
+  EXPECT_EQ(TargetType(Col(LogicalType::kString, "text -- x"), true), std::nullopt);
+}
+
+TEST(TargetType, OtherSourcesMapFromTheLogicalType) {
+  Column u = Col(LogicalType::kInt64, "bigint(20) unsigned");
+  u.is_unsigned = true;
+  EXPECT_EQ(TargetType(u, false), "numeric(20,0)");
+  Column i = Col(LogicalType::kInt32, "int(10) unsigned");
+  i.is_unsigned = true;
+  EXPECT_EQ(TargetType(i, false), "bigint");
+  Column d = Col(LogicalType::kDecimal, "decimal(10,3)");
+  d.precision = 10;
+  d.scale = 3;
+  EXPECT_EQ(TargetType(d, false), "numeric(10,3)");
+  Column v = Col(LogicalType::kString, "varchar(255)");
+  v.length = 255;
+  EXPECT_EQ(TargetType(v, false), "varchar(255)");
+  EXPECT_EQ(TargetType(Col(LogicalType::kString, "longtext"), false), "text");
+  Column ts = Col(LogicalType::kTimestamp, "datetime(6)");
+  ts.precision = 6;
+  EXPECT_EQ(TargetType(ts, false), "timestamp(6)");
+  EXPECT_EQ(TargetType(Col(LogicalType::kEnum, "enum('a','b')"), false), "text");
+  EXPECT_EQ(TargetType(Col(LogicalType::kBytes, "blob"), false), "bytea");
+  EXPECT_EQ(TargetType(Col(LogicalType::kJson, "json"), false), "jsonb");
+  EXPECT_EQ(TargetType(Col(LogicalType::kArray, ""), false), "jsonb");
+}
+
+TEST(KindOf, ArraysAreLiteralsOnlyForPostgresArrayColumns) {
+  EXPECT_EQ(KindOf(Col(LogicalType::kArray, "text[]"), true), ValueKind::kArray);
+  EXPECT_EQ(KindOf(Col(LogicalType::kArray, "text[]"), false), ValueKind::kPlain);
+  EXPECT_EQ(KindOf(Col(LogicalType::kBytes, "bytea"), true), ValueKind::kBytes);
+  EXPECT_EQ(KindOf(Col(LogicalType::kInt32, "integer"), true), ValueKind::kPlain);
+}
+
+TEST(ClassifySqlState, RetriesConnectionAndConcurrencyFailuresOnly) {
+  using core::StatusCode;
+  EXPECT_EQ(ClassifySqlState("40P01", false), StatusCode::kAborted);
+  EXPECT_EQ(ClassifySqlState("40001", false), StatusCode::kAborted);
+  EXPECT_EQ(ClassifySqlState("57P01", false), StatusCode::kUnavailable);
+  EXPECT_EQ(ClassifySqlState("08006", false), StatusCode::kUnavailable);
+  EXPECT_EQ(ClassifySqlState("", false), StatusCode::kUnavailable);
+  EXPECT_EQ(ClassifySqlState("23505", true), StatusCode::kUnavailable);
+  EXPECT_EQ(ClassifySqlState("22003", false), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ClassifySqlState("23502", false), StatusCode::kFailedPrecondition);
+}
+
+TEST(Quoting, IdentifiersAndLiteralsDoubleTheirQuotes) {
+  EXPECT_EQ(PgConnection::QuoteIdent("\"; DROP TABLE x; --"), "\"\"\"; DROP TABLE x; --\"");
+  EXPECT_EQ(PgConnection::QuoteLiteral("it's \\ ok"), "E'it''s \\\\ ok'");
+}
+
+}  // namespace
+}  // namespace sluice::sinks::pgsink

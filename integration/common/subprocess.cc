@@ -119,9 +119,10 @@ Subprocess::Subprocess(ProcessOptions options) : argv_(options.argv) {
     throw HarnessError(std::string("fork: ") + strerror(error));
   }
   if (pid == 0) {
+    int report_fd = exec_pipe[1];
     auto fail = [&](int step) {
       int report[2] = {step, errno};
-      (void)!write(exec_pipe[1], report, sizeof(report));
+      (void)!write(report_fd, report, sizeof(report));
       _exit(127);
     };
     if (options.kill_with_parent) {
@@ -130,6 +131,13 @@ Subprocess::Subprocess(ProcessOptions options) : argv_(options.argv) {
     }
     // Own process group: a signal meant for the child never hits the test runner.
     setpgid(0, 0);
+    // Keep the report pipe at fd 3 and close every other inherited descriptor below, so that
+    // the child holds no socket or file of the test (a database connection the test closes
+    // must really close).
+    if (report_fd != 3) {
+      if (dup3(report_fd, 3, O_CLOEXEC) < 0) fail(7);
+      report_fd = 3;
+    }
     int in = open(stdin_path.c_str(), O_RDONLY);
     if (in < 0 || dup2(in, 0) < 0) fail(2);
     int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -137,6 +145,9 @@ Subprocess::Subprocess(ProcessOptions options) : argv_(options.argv) {
     int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (err < 0 || dup2(err, 2) < 0) fail(4);
     if (!work_dir.empty() && chdir(work_dir.c_str()) != 0) fail(5);
+    if (close_range(4, ~0U, 0) != 0) {
+      for (int fd = 4; fd < 4096; ++fd) close(fd);
+    }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -155,9 +166,9 @@ Subprocess::Subprocess(ProcessOptions options) : argv_(options.argv) {
     int raw = 0;
     waitpid(pid, &raw, 0);
     pid_ = -1;
-    static const char* const kSteps[] = {"",           "prctl", "open stdin", "open stdout",
-                                         "open stderr", "chdir", "execve"};
-    const char* step = report[0] >= 1 && report[0] <= 6 ? kSteps[report[0]] : "?";
+    static const char* const kSteps[] = {"",            "prctl", "open stdin", "open stdout",
+                                         "open stderr", "chdir", "execve",     "dup3"};
+    const char* step = report[0] >= 1 && report[0] <= 7 ? kSteps[report[0]] : "?";
     throw HarnessError("cannot start " + CommandLine() + ": " + step + ": " +
                        strerror(report[1]));
   }

@@ -455,5 +455,26 @@ TEST_F(MysqlSinkTest, TruncateAndKeylessTables) {
   EXPECT_EQ(Value("SELECT GROUP_CONCAT(CONCAT(a, b) ORDER BY a) FROM keyless"), "1x,2y");
 }
 
+TEST_F(MysqlSinkTest, LargeRowsAreSplitAcrossStatements) {
+  auto schema = Schema("large",
+                       {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false),
+                        Col("body", LogicalType::kString, "text")},
+                       {0});
+  std::string a(50000, 'a'), b(300000, '\''), c(1000, 'c');
+  auto sink = OpenSink({{"sink.mysql.statement.bytes", "65536"}});
+  core::EventBatch batch;
+  Event(batch, Op::kCreate, schema, {}, {"1", a.c_str()});
+  Event(batch, Op::kCreate, schema, {}, {"2", b.c_str()});
+  Event(batch, Op::kCreate, schema, {}, {"3", c.c_str()});
+  for (int i = 4; i < 400; ++i) {
+    std::string id = std::to_string(i);
+    Event(batch, Op::kCreate, schema, {}, {id.c_str(), c.c_str()});
+  }
+  WriteAndFlush(*sink, batch);
+  EXPECT_EQ(Value("SELECT CONCAT(COUNT(*), ':', SUM(LENGTH(body))) FROM large"),
+            "399:" + std::to_string(50000 + 300000 + 397 * 1000));
+  EXPECT_EQ(Value("SELECT COUNT(*) FROM large WHERE id = 2 AND body = REPEAT('''', 300000)"), "1");
+}
+
 }  // namespace
 }  // namespace sluice::sinks::mysql_sink

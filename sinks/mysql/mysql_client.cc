@@ -127,7 +127,7 @@ MysqlErrorClass ClassifyMysqlError(int code) {
   switch (code) {
     case 1040:  // too many connections
     case 1053:  // server shutdown in progress
-    case 1152: case 1153: case 1154: case 1155: case 1156: case 1157: case 1158: case 1159:
+    case 1152: case 1154: case 1155: case 1156: case 1157: case 1158: case 1159:
     case 1160: case 1161:  // network read/write errors
     case 1205:  // lock wait timeout
     case 1213:  // deadlock

@@ -100,7 +100,10 @@ core::Status MysqlSink::Connect() {
       size_t packet = 0;
       const std::string& v = *rows[0][0];
       std::from_chars(v.data(), v.data() + v.size(), packet);
-      if (packet > 0) options_.max_statement_bytes = std::min(options_.max_statement_bytes, packet / 2);
+      if (packet > 0) {
+        max_packet_bytes_ = packet;
+        options_.max_statement_bytes = std::min(options_.max_statement_bytes, packet / 2);
+      }
     }
     client_.Rollback();
   }
@@ -293,18 +296,33 @@ core::Status MysqlSink::ExecutePending(const core::EventBatch& batch) {
 
 core::Status MysqlSink::AddUpsert(const core::EventBatch& batch, const TablePlan& plan,
                                   uint32_t row) {
-  if (pending_ != Pending::kUpsert || pending_plan_ != &plan ||
-      sql_.size() >= options_.max_statement_bytes) {
+  bool continues = pending_ == Pending::kUpsert && pending_plan_ == &plan &&
+                   sql_.size() < options_.max_statement_bytes;
+  if (!continues) {
     SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
     sql_ = plan.insert_prefix;
     pending_ = Pending::kUpsert;
     pending_plan_ = &plan;
-  } else {
-    sql_ += ',';
   }
+  size_t before = sql_.size();
+  if (continues) sql_ += ',';
   core::RowView view = batch.row(row);
   ValueError e = AppendRowValues(sql_, plan, view);
   if (!e.ok()) return ValueFailure(plan, view, e);
+  // Keep every statement under max_allowed_packet: a large row starts a statement of its own.
+  const size_t hard_limit = max_packet_bytes_ - plan.upsert_suffix.size() - 1024;
+  if (sql_.size() > hard_limit) {
+    if (!continues) {
+      return core::FailedPreconditionError(
+          "mysql sink: table " + plan.qualified + " key (" + DescribeKey(*plan.schema, view) +
+          "): the row needs a statement of " + std::to_string(sql_.size()) +
+          " bytes, more than the server's max_allowed_packet (" +
+          std::to_string(max_packet_bytes_) + "); raise max_allowed_packet on the target");
+    }
+    sql_.resize(before);
+    SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
+    return AddUpsert(batch, plan, row);
+  }
   sql_rows_.push_back(row);
   return core::Status::Ok();
 }

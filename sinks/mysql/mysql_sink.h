@@ -107,6 +107,7 @@ class MysqlSink final : public core::Sink {
   MysqlClient client_;
   std::string collation_;
   std::string offsets_qualified_;
+  size_t max_packet_bytes_ = 16u << 20;  // the server's max_allowed_packet
   std::map<core::TableId, TargetTable> targets_;
 
   // The statement being built (always for the batch in Write()).

@@ -43,7 +43,8 @@ Status PgConnection::Connect(const std::string& url) {
   // Canonical value texts are UTC and ISO; make the session agree whatever the server default.
   auto r = Exec(
       "SET client_encoding = 'UTF8'; SET datestyle = 'ISO, YMD'; SET intervalstyle = "
-      "'iso_8601'; SET timezone = 'UTC'; SET extra_float_digits = 3");
+      "'iso_8601'; SET timezone = 'UTC'; SET extra_float_digits = 3; "
+      "SET client_min_messages = warning");
   if (!r.ok()) return r.status();
   return Status::Ok();
 }

@@ -83,10 +83,16 @@ MysqlSink::~MysqlSink() { Close(); }
 
 core::Status MysqlSink::Connect() {
   SLUICE_RETURN_IF_ERROR(client_.Connect(options_.url));
-  // Read committed: upserts take no gap locks, so concurrent readers of the target rarely
-  // deadlock with the sink.
-  SLUICE_RETURN_IF_ERROR(
-      client_.Execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"));
+  // Read committed: upserts and deletes take no gap locks, so concurrent writers of the target
+  // rarely deadlock with the sink. Not with statement-based binary logging, which refuses it.
+  SLUICE_ASSIGN_OR_RETURN(auto binlog, client_.Query("SELECT @@log_bin, @@binlog_format"));
+  bool statement_binlog = !binlog.empty() && binlog[0].size() == 2 &&
+                          binlog[0][0].value_or("0") == "1" &&
+                          binlog[0][1].value_or("") == "STATEMENT";
+  if (!statement_binlog) {
+    SLUICE_RETURN_IF_ERROR(
+        client_.Execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"));
+  }
   if (collation_.empty()) {
     if (client_.is_mariadb()) {
       collation_ = "utf8mb4_nopad_bin";  // byte order, trailing spaces significant, as PostgreSQL

@@ -223,6 +223,7 @@ core::Status MysqlSink::ApplySchema(const core::EventBatch& batch, TargetTable& 
 
 core::Result<const TablePlan*> MysqlSink::PlanFor(const core::EventBatch& batch,
                                                   const core::TableSchemaPtr& schema) {
+  if (schema.get() == last_schema_) return last_plan_;
   auto it = targets_.find(schema->id);
   if (it == targets_.end()) {
     TargetTable t;
@@ -236,7 +237,13 @@ core::Result<const TablePlan*> MysqlSink::PlanFor(const core::EventBatch& batch,
   }
   TargetTable& target = it->second;
   auto plan = target.plans.find(schema.get());
-  if (plan != target.plans.end()) return plan->second.get();
+  if (plan != target.plans.end()) {
+    last_schema_ = schema.get();
+    last_plan_ = plan->second.get();
+    return last_plan_;
+  }
+  last_schema_ = nullptr;
+  last_plan_ = nullptr;
   // A schema not seen yet: finish the statement in progress before any DDL.
   SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
   SLUICE_RETURN_IF_ERROR(ApplySchema(batch, target, schema));
@@ -245,6 +252,8 @@ core::Result<const TablePlan*> MysqlSink::PlanFor(const core::EventBatch& batch,
       BuildTablePlan(schema, options_.url.database, target.name, options_.types));
   const TablePlan* out = built.get();
   target.plans.emplace(schema.get(), std::move(built));
+  last_schema_ = schema.get();
+  last_plan_ = out;
   return out;
 }
 
@@ -479,6 +488,8 @@ core::Status MysqlSink::Reset() {
     target.loaded = false;
     target.plans.clear();
   }
+  last_schema_ = nullptr;
+  last_plan_ = nullptr;
   return Open();
 }
 

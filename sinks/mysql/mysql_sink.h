@@ -109,6 +109,9 @@ class MysqlSink final : public core::Sink {
   std::string offsets_qualified_;
   size_t max_packet_bytes_ = 16u << 20;  // the server's max_allowed_packet
   std::map<core::TableId, TargetTable> targets_;
+  // The plan of the previous event (most events follow one of the same table).
+  const core::TableSchema* last_schema_ = nullptr;
+  const TablePlan* last_plan_ = nullptr;
 
   // The statement being built (always for the batch in Write()).
   Pending pending_ = Pending::kNone;

@@ -379,6 +379,21 @@ TEST_F(MysqlSinkTest, OutOfRangeValueFailsNamingTableKeyAndReason) {
   EXPECT_NE(s.message().find("id='42'"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("Out of range"), std::string::npos) << s.message();
 
+  // A rejection without a row number (the JSON CHECK constraint) still names the row.
+  auto docs = Schema("docs",
+                     {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false),
+                      Col("doc", LogicalType::kJson, "jsonb")},
+                     {0});
+  ASSERT_TRUE(sink->Reset().ok());
+  core::EventBatch json;
+  Event(json, Op::kCreate, docs, {}, {"1", "{}"});
+  Event(json, Op::kCreate, docs, {}, {"2", "{not json"});
+  Event(json, Op::kCreate, docs, {}, {"3", "[]"});
+  s = sink->Write(json);
+  ASSERT_FALSE(s.ok());
+  EXPECT_FALSE(s.IsRetriable());
+  EXPECT_NE(s.message().find("id='2'"), std::string::npos) << s.message();
+
   // A value MySQL has no equivalent for is refused before it is sent.
   auto floats = Schema("floats",
                        {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false),

@@ -282,14 +282,33 @@ core::Status MysqlSink::ExecuteStatement(const std::string& sql, const core::Eve
   }
   std::string where;
   uint32_t row = rows[0];
+  std::string reason = message;
   if (row_in_statement >= 1 && row_in_statement <= rows.size()) {
     row = rows[row_in_statement - 1];
-  } else if (rows.size() > 1) {
-    where = " (in a statement of " + std::to_string(rows.size()) + " rows starting at this key)";
+  } else if (rows.size() > 1 && sql.starts_with(plan.insert_prefix)) {
+    // No row number (e.g. a CHECK constraint): find the row by trying them one at a time. The
+    // transaction is failing anyway; rows applied here are rolled back with it.
+    bool found = false;
+    std::string single;
+    for (uint32_t candidate : rows) {
+      single = plan.insert_prefix;
+      AppendRowValues(single, plan, batch.row(candidate));
+      single += plan.upsert_suffix;
+      if (!client_.Execute(single).ok()) {
+        row = candidate;
+        code = client_.last_error_code();
+        reason = client_.last_error_message();
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      where = " (in a statement of " + std::to_string(rows.size()) + " rows starting at this key)";
+    }
   }
   return core::FailedPreconditionError(
       "mysql sink: table " + plan.qualified + " key (" + DescribeKey(*plan.schema, batch.row(row)) +
-      ")" + where + ": " + message + " (mysql error " + std::to_string(code) +
+      ")" + where + ": " + reason + " (mysql error " + std::to_string(code) +
       "); the target rejects the value: widen the target column or fix the source row");
 }
 

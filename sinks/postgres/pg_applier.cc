@@ -13,9 +13,7 @@ using core::Status;
 
 namespace {
 
-constexpr size_t kStatementsPerSync = 1000;
 constexpr size_t kCopyChunkBytes = 1 << 20;
-constexpr uint32_t kNullParam = UINT32_MAX;
 
 TargetName SplitTableName(const std::string& name) {
   size_t dot = name.find('.');
@@ -72,6 +70,7 @@ void PgApplier::Disconnect() {
   sent_since_sync_ = 0;
   tables_.clear();
   last_table_ = nullptr;
+  run_ = Run();
 }
 
 core::Result<std::optional<std::string>> PgApplier::LoadOffset() {
@@ -99,6 +98,7 @@ Status PgApplier::Commit(const std::optional<core::SourcePosition>& checkpoint) 
     if (!r.ok()) return r.status().WithContext("postgres sink: saving position");
   }
   in_txn_ = false;
+  precise_ = false;
   for (auto& [id, t] : tables_) {
     t->stage_created = false;
     t->use_stage = false;
@@ -273,30 +273,40 @@ Status PgApplier::Apply(const EventBatch& batch) {
       i = j;
       continue;
     }
-    uint32_t index = static_cast<uint32_t>(i);
-    switch (e.op) {
-      case Op::kCreate:
-        if (e.after == core::kNoRow) {
-          return core::InvalidArgumentError("postgres sink: insert without a row: " +
-                                            Describe(batch, index));
-        }
-        SLUICE_RETURN_IF_ERROR(SendUpsert(batch, *t, index, e.after));
-        break;
-      case Op::kUpdate:
-        SLUICE_RETURN_IF_ERROR(SendUpdate(batch, *t, index));
-        break;
-      case Op::kDelete:
-        SLUICE_RETURN_IF_ERROR(SendDelete(batch, *t, index));
-        break;
-      case Op::kTruncate:
-        SLUICE_RETURN_IF_ERROR(SendTruncate(*t, index));
-        break;
-      case Op::kRead:
-        break;
+    size_t j = i + 1;
+    while (j < events.size() && events[j].op != Op::kRead) ++j;
+    if (!precise_) {
+      SLUICE_RETURN_IF_ERROR(ApplyGrouped(batch, i, j));
+    } else {
+      for (size_t k = i; k < j; ++k) {
+        SLUICE_ASSIGN_OR_RETURN(TableState * tk, Ensure(events[k].table, batch));
+        SLUICE_RETURN_IF_ERROR(ApplyOne(batch, *tk, static_cast<uint32_t>(k)));
+      }
     }
-    ++i;
+    i = j;
   }
   return ExitPipeline(batch);
+}
+
+Status PgApplier::ApplyOne(const EventBatch& batch, TableState& t, uint32_t index) {
+  const core::ChangeEvent& e = batch.events()[index];
+  switch (e.op) {
+    case Op::kCreate:
+      if (e.after == core::kNoRow) {
+        return core::InvalidArgumentError("postgres sink: insert without a row: " +
+                                          Describe(batch, index));
+      }
+      return SendUpsert(batch, t, index, e.after);
+    case Op::kUpdate:
+      return SendUpdate(batch, t, index);
+    case Op::kDelete:
+      return SendDelete(batch, t, index);
+    case Op::kTruncate:
+      return SendTruncate(t, index);
+    case Op::kRead:
+      return SendUpsert(batch, t, index, e.after);
+  }
+  return Status::Ok();
 }
 
 Status PgApplier::ApplyReads(const EventBatch& batch, TableState& t, size_t begin, size_t end) {
@@ -418,38 +428,6 @@ Status PgApplier::EnterPipeline() {
   if (in_pipeline_) return Status::Ok();
   if (PQenterPipelineMode(conn_.raw()) != 1) return conn_.ConnectionError("postgres sink pipeline");
   in_pipeline_ = true;
-  return Status::Ok();
-}
-
-template <typename MakeSql>
-Status PgApplier::SendCached(TableState& t, const std::string& key, MakeSql make_sql,
-                             uint32_t event_index) {
-  SLUICE_RETURN_IF_ERROR(EnterPipeline());
-  auto it = t.statements.find(key);
-  if (it == t.statements.end()) {
-    std::string name = "sluice_" + std::to_string(++statement_counter_);
-    std::string sql = make_sql();
-    if (PQsendPrepare(conn_.raw(), name.c_str(), sql.c_str(), 0, nullptr) != 1) {
-      return conn_.ConnectionError("postgres sink: preparing for " + t.qualified);
-    }
-    pending_.push_back({PendingResult::kPrepare, event_index, &t});
-    it = t.statements.emplace(key, std::move(name)).first;
-  }
-  param_values_.clear();
-  for (uint32_t off : param_offsets_) {
-    param_values_.push_back(off == kNullParam ? nullptr : param_buf_.data() + off);
-  }
-  if (PQsendQueryPrepared(conn_.raw(), it->second.c_str(), static_cast<int>(param_values_.size()),
-                          param_values_.data(), nullptr, nullptr, 0) != 1) {
-    return conn_.ConnectionError("postgres sink: sending to " + t.qualified);
-  }
-  pending_.push_back({PendingResult::kExec, event_index, &t});
-  if (++sent_since_sync_ >= kStatementsPerSync) {
-    // Bounded in-flight results: the server never blocks on a full socket we do not read.
-    if (PQpipelineSync(conn_.raw()) != 1) return conn_.ConnectionError("postgres sink pipeline");
-    pending_.push_back({PendingResult::kSync, 0, nullptr});
-    sent_since_sync_ = 0;
-  }
   return Status::Ok();
 }
 
@@ -611,7 +589,17 @@ Status PgApplier::SyncAndDrain(const EventBatch& batch) {
       if (st == PGRES_FATAL_ERROR && first.ok()) {
         std::string what = "postgres sink: " + Describe(batch, p.event);
         if (p.kind == PendingResult::kPrepare) what += ": preparing a statement";
+        if (p.kind == PendingResult::kExecMany) {
+          what = "postgres sink: table " + (p.table ? p.table->qualified : std::string("?")) +
+                 ": a multi-row statement";
+        }
         first = conn_.ErrorFrom(r, what);
+        if (p.kind == PendingResult::kExecMany && !first.IsRetriable()) {
+          // Which row? Replay the batches one statement per event: that names it.
+          precise_ = true;
+          first = core::AbortedError(first.message() +
+                                     "; replaying one statement per row to name the row");
+        }
       }
       PQclear(r);
     }

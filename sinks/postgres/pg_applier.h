@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/event.h"
@@ -55,9 +56,21 @@ class PgApplier {
     bool use_stage = false;       // COPY hit existing rows in this transaction
   };
   struct PendingResult {
-    enum Kind : uint8_t { kPrepare, kExec, kSync } kind;
+    enum Kind : uint8_t { kPrepare, kExec, kExecMany, kSync } kind;
     uint32_t event;
     TableState* table;
+  };
+  // Rows of one table collected for multi-row statements (fast mode).
+  enum class RunKind : uint8_t { kNone, kUpsert, kDelete, kAppend };
+  struct RunRow {
+    uint32_t event;
+    uint32_t row;
+  };
+  struct Run {
+    TableState* table = nullptr;
+    RunKind kind = RunKind::kNone;
+    std::vector<RunRow> rows;
+    std::unordered_map<uint64_t, uint32_t> slots;  // key hash -> index in rows
   };
 
   core::Status Begin();
@@ -71,6 +84,16 @@ class PgApplier {
   core::Status CopyRows(const core::EventBatch& batch, TableState& t, const std::string& into,
                         size_t begin, size_t end);
 
+  // One change event as one statement, in source order (precise mode).
+  core::Status ApplyOne(const core::EventBatch& batch, TableState& t, uint32_t event_index);
+  // Change events [begin, end) grouped per table (source order kept within each table), same-key
+  // rows coalesced and sent as multi-row statements (fast mode; pg_applier_grouped.cc).
+  core::Status ApplyGrouped(const core::EventBatch& batch, size_t begin, size_t end);
+  core::Status AddToRun(const core::EventBatch& batch, TableState& t, RunKind kind,
+                        uint32_t event_index, uint32_t row);
+  core::Status FlushRun(const core::EventBatch& batch);
+  uint64_t KeyHash(const core::RowView& row, const core::TableSchema& schema) const;
+
   // Change events, pipelined.
   core::Status SendUpsert(const core::EventBatch& batch, TableState& t, uint32_t event_index,
                           uint32_t row);
@@ -79,11 +102,9 @@ class PgApplier {
   core::Status SendTruncate(TableState& t, uint32_t event_index);
   // Sends the statement `key` of table `t` (prepared from `sql` on first use) with the
   // parameters collected in params_.
-  core::Status SendPrepared(TableState& t, const std::string& key, const std::string& sql,
-                            uint32_t event_index);
   template <typename MakeSql>
   core::Status SendCached(TableState& t, const std::string& key, MakeSql make_sql,
-                          uint32_t event_index);
+                          uint32_t event_index, bool many = false);
 
   // Parameters: NUL-terminated values in one buffer, pointers computed at send time.
   void ClearParams();
@@ -99,6 +120,9 @@ class PgApplier {
   // "table s.t, key (a=1, b=x)" for error messages.
   std::string Describe(const core::EventBatch& batch, uint32_t event_index) const;
 
+  static constexpr size_t kStatementsPerSync = 1000;
+  static constexpr uint32_t kNullParam = UINT32_MAX;
+
   PostgresSinkOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
   PgConnection conn_;
@@ -109,6 +133,12 @@ class PgApplier {
   size_t sent_since_sync_ = 0;
   uint64_t statement_counter_ = 0;
   uint64_t stage_counter_ = 0;
+
+  // After a multi-row statement failed: one statement per event (which names the failing row)
+  // until the next commit. Survives Connect() so that the pipeline's replay runs precise.
+  bool precise_ = false;
+  Run run_;
+  std::vector<std::pair<const core::TableSchema*, std::vector<uint32_t>>> groups_;
 
   std::map<core::TableId, std::unique_ptr<TableState>> tables_;
   TableState* last_table_ = nullptr;
@@ -123,5 +153,39 @@ class PgApplier {
   std::string copy_buf_;
   std::string value_buf_;
 };
+
+// Sends prepared statement `key` of table `t` (prepared from make_sql() on first use) with the
+// parameters collected by AddParam().
+template <typename MakeSql>
+core::Status PgApplier::SendCached(TableState& t, const std::string& key, MakeSql make_sql,
+                                     uint32_t event_index, bool many) {
+  SLUICE_RETURN_IF_ERROR(EnterPipeline());
+  auto it = t.statements.find(key);
+  if (it == t.statements.end()) {
+    std::string name = "sluice_" + std::to_string(++statement_counter_);
+    std::string sql = make_sql();
+    if (PQsendPrepare(conn_.raw(), name.c_str(), sql.c_str(), 0, nullptr) != 1) {
+      return conn_.ConnectionError("postgres sink: preparing for " + t.qualified);
+    }
+    pending_.push_back({PendingResult::kPrepare, event_index, &t});
+    it = t.statements.emplace(key, std::move(name)).first;
+  }
+  param_values_.clear();
+  for (uint32_t off : param_offsets_) {
+    param_values_.push_back(off == kNullParam ? nullptr : param_buf_.data() + off);
+  }
+  if (PQsendQueryPrepared(conn_.raw(), it->second.c_str(), static_cast<int>(param_values_.size()),
+                          param_values_.data(), nullptr, nullptr, 0) != 1) {
+    return conn_.ConnectionError("postgres sink: sending to " + t.qualified);
+  }
+  pending_.push_back({many ? PendingResult::kExecMany : PendingResult::kExec, event_index, &t});
+  if (++sent_since_sync_ >= kStatementsPerSync) {
+    // Bounded in-flight results: the server never blocks on a full socket we do not read.
+    if (PQpipelineSync(conn_.raw()) != 1) return conn_.ConnectionError("postgres sink pipeline");
+    pending_.push_back({PendingResult::kSync, 0, nullptr});
+    sent_since_sync_ = 0;
+  }
+  return core::Status::Ok();
+}
 
 }  // namespace sluice::sinks::pgsink

@@ -124,14 +124,17 @@ std::string CreateTableSql(const TargetName& target, const core::TableSchema& sc
 }
 
 std::string UpsertSql(const TargetName& target, const core::TableSchema& schema,
-                      const std::vector<uint32_t>& columns) {
+                      const std::vector<uint32_t>& columns, size_t rows) {
   std::string sql = "INSERT INTO " + target.Qualified() + " (" + ColumnList(schema, columns) +
-                    ") VALUES (";
-  for (size_t i = 0; i < columns.size(); ++i) {
-    if (i > 0) sql += ", ";
-    AppendParam(sql, i + 1);
+                    ") VALUES ";
+  for (size_t r = 0; r < rows; ++r) {
+    sql += r > 0 ? ", (" : "(";
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (i > 0) sql += ", ";
+      AppendParam(sql, r * columns.size() + i + 1);
+    }
+    sql += ")";
   }
-  sql += ")";
   if (schema.HasKey()) {
     sql += " ON CONFLICT (" + KeyList(schema) + ") DO ";
     if (HasNonKey(schema, columns)) {
@@ -158,9 +161,27 @@ std::string UpdateByKeySql(const TargetName& target, const core::TableSchema& sc
   return sql;
 }
 
-std::string DeleteByKeySql(const TargetName& target, const core::TableSchema& schema) {
+std::string DeleteByKeySql(const TargetName& target, const core::TableSchema& schema,
+                           size_t rows) {
   std::string sql = "DELETE FROM " + target.Qualified() + " WHERE ";
-  AppendKeyMatch(sql, schema, 1);
+  if (rows <= 1) {
+    AppendKeyMatch(sql, schema, 1);
+    return sql;
+  }
+  size_t n = schema.key.size();
+  sql += n == 1 ? "" : "(";
+  sql += KeyList(schema);
+  sql += n == 1 ? " IN (" : ") IN (";
+  for (size_t r = 0; r < rows; ++r) {
+    if (r > 0) sql += ", ";
+    if (n > 1) sql += "(";
+    for (size_t i = 0; i < n; ++i) {
+      if (i > 0) sql += ", ";
+      AppendParam(sql, r * n + i + 1);
+    }
+    if (n > 1) sql += ")";
+  }
+  sql += ")";
   return sql;
 }
 

@@ -35,15 +35,19 @@ std::string CreateTableSql(const TargetName& target, const core::TableSchema& sc
 
 // INSERT of `columns`; with a key, ON CONFLICT (key) DO UPDATE SET every non-key column listed
 // (DO NOTHING when only key columns are listed). Parameters $1.. follow `columns`.
+// With `rows` > 1: one VALUES list per row, parameters row by row (row r, column i is
+// $(r * columns.size() + i + 1)); the keys of the rows must differ.
 std::string UpsertSql(const TargetName& target, const core::TableSchema& schema,
-                      const std::vector<uint32_t>& columns);
+                      const std::vector<uint32_t>& columns, size_t rows = 1);
 
 // UPDATE SET `set_columns` ($1..) WHERE key columns = ($k..), k following the set columns.
 std::string UpdateByKeySql(const TargetName& target, const core::TableSchema& schema,
                            const std::vector<uint32_t>& set_columns);
 
 // DELETE WHERE key columns = $1...
-std::string DeleteByKeySql(const TargetName& target, const core::TableSchema& schema);
+// With `rows` > 1: WHERE (key) IN ((…), (…)), parameters row by row.
+std::string DeleteByKeySql(const TargetName& target, const core::TableSchema& schema,
+                           size_t rows = 1);
 
 // Keyless tables: change exactly one row equal (IS NOT DISTINCT FROM) to the before image in
 // every column of `match_columns` ($1..), found by ctid. Update sets `set_columns` with the

@@ -57,6 +57,19 @@ TEST(UpdateAndDelete, MatchByKeyWithParametersAfterTheSetList) {
             "DELETE FROM \"shop\".\"orders\" WHERE \"id\" = $1 AND \"region\" = $2");
 }
 
+TEST(MultiRow, UpsertAndDeleteNumberParametersRowByRow) {
+  auto s = Orders();
+  EXPECT_EQ(UpsertSql(kTarget, s, {0, 1, 2}, 2),
+            "INSERT INTO \"shop\".\"orders\" (\"id\", \"region\", \"note\"\"x\") VALUES ($1, $2, "
+            "$3), ($4, $5, $6) ON CONFLICT (\"id\", \"region\") DO UPDATE SET \"note\"\"x\" = "
+            "EXCLUDED.\"note\"\"x\"");
+  EXPECT_EQ(DeleteByKeySql(kTarget, s, 2),
+            "DELETE FROM \"shop\".\"orders\" WHERE (\"id\", \"region\") IN (($1, $2), ($3, $4))");
+  s.key = {0};
+  EXPECT_EQ(DeleteByKeySql(kTarget, s, 3),
+            "DELETE FROM \"shop\".\"orders\" WHERE \"id\" IN ($1, $2, $3)");
+}
+
 TEST(KeylessTables, ChangeOneEqualRowComparingJsonAsJsonb) {
   auto s = Orders();
   s.key.clear();

@@ -59,11 +59,31 @@ int FixedKeyBytes(const core::Column& c, const TypeOptions& options) {
   }
 }
 
+// A MySQL source type text that is a complete column type (a binlog-only schema may say just
+// "varchar" or "datetime", without the length or fractional digits).
+bool IsCompleteMysqlType(std::string_view lower) {
+  if (lower.empty() || lower == "unknown") return false;
+  bool has_args = lower.find('(') != std::string_view::npos;
+  for (std::string_view needs_args : {"varchar", "varbinary", "char", "binary", "enum", "set",
+                                      "bit", "decimal", "numeric", "datetime", "timestamp",
+                                      "time"}) {
+    if (lower.substr(0, needs_args.size()) == needs_args && !has_args) return false;
+  }
+  return true;
+}
+
 std::string MysqlColumnType(const core::Column& c, bool is_key, int key_chars,
                             const TypeOptions& options) {
   if (options.reuse_source_type && !c.source_type.empty()) {
     std::string lower = Lower(c.source_type);
-    if (!is_key || !IsLobType(lower)) return c.source_type;
+    if (IsCompleteMysqlType(lower) && (!is_key || !IsLobType(lower))) {
+      bool numeric = lower.find("int") != std::string::npos || lower.starts_with("decimal") ||
+                     lower.starts_with("float") || lower.starts_with("double");
+      if (c.is_unsigned && numeric && lower.find("unsigned") == std::string::npos) {
+        return c.source_type + " unsigned";
+      }
+      return c.source_type;
+    }
   }
   const std::string key_len = std::to_string(std::max(1, key_chars));
   switch (c.type) {

@@ -30,6 +30,9 @@ struct TypeOptions {
 // Longest key, in bytes, InnoDB indexes (DYNAMIC row format).
 inline constexpr int kMaxKeyBytes = 3072;
 
+// True when a MySQL source's type text is a whole column type ("varchar(10)", not "varchar").
+bool IsCompleteMysqlType(std::string_view lower_type);
+
 // The MySQL column type for `column` (without NULL/NOT NULL). `key_chars` is the length to give
 // an unbounded string/bytes column that is part of the primary key (VARCHAR/VARBINARY need one).
 std::string MysqlColumnType(const core::Column& column, bool is_key, int key_chars,

@@ -131,6 +131,14 @@ TEST(MysqlTypesTest, MysqlSourceTypesAreReusedExceptLobKeys) {
   EXPECT_EQ(MysqlColumnType(Col("a", LogicalType::kEnum, "enum('a','b')"), false, 0, o),
             "enum('a','b')");
   EXPECT_EQ(MysqlColumnType(Col("a", LogicalType::kString, "text"), true, 100, o), "VARCHAR(100)");
+  // Incomplete type texts (a binlog-only schema) fall back to the mapping.
+  EXPECT_EQ(MysqlColumnType(Col("a", LogicalType::kString, "varchar", 0), false, 0, o), "LONGTEXT");
+  EXPECT_EQ(MysqlColumnType(Col("a", LogicalType::kTimestamp, "datetime"), false, 0, o), "DATETIME(6)");
+  EXPECT_EQ(MysqlColumnType(Col("a", LogicalType::kTimestamp, "datetime(3)"), false, 0, o), "datetime(3)");
+  EXPECT_EQ(MysqlColumnType(Col("a", LogicalType::kEnum, "enum"), false, 0, o), "VARCHAR(255)");
+  Column u = Col("a", LogicalType::kInt64, "int");
+  u.is_unsigned = true;
+  EXPECT_EQ(MysqlColumnType(u, false, 0, o), "int unsigned");
 }
 
 core::TableSchemaPtr Schema() {

@@ -229,6 +229,28 @@ TEST_F(MysqlSinkTest, CompositeKeyUpsertsKeyChangesAndDeletesInOrder) {
   EXPECT_EQ(*rows[3][1], "4");
 }
 
+TEST_F(MysqlSinkTest, InterleavedTablesKeepPerKeyOrder) {
+  auto a = Schema("ta", {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false),
+                         Col("v", LogicalType::kString, "text")}, {0});
+  auto b = Schema("tb", {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false),
+                         Col("v", LogicalType::kString, "text")}, {0});
+  auto sink = OpenSink();
+  core::EventBatch batch;
+  for (int round = 0; round < 50; ++round) {
+    std::string r = std::to_string(round);
+    Event(batch, Op::kCreate, a, {}, {"1", r.c_str()});
+    Event(batch, Op::kUpdate, b, {}, {"1", r.c_str()});
+    Event(batch, Op::kDelete, a, {"1", nullptr}, {});
+    Event(batch, Op::kCreate, b, {}, {r.c_str(), "x"});
+    Event(batch, Op::kCreate, a, {}, {"1", ("after " + r).c_str()});
+  }
+  Event(batch, Op::kDelete, b, {"0", nullptr}, {});
+  WriteAndFlush(*sink, batch);
+  EXPECT_EQ(Value("SELECT GROUP_CONCAT(CONCAT(id, '=', v)) FROM ta"), "1=after 49");
+  EXPECT_EQ(Value("SELECT CONCAT(COUNT(*), ':', MIN(id), ':', MAX(id)) FROM tb"), "49:1:49");
+  EXPECT_EQ(Value("SELECT v FROM tb WHERE id = 1"), "49");  // the update of round 49 came last
+}
+
 TEST_F(MysqlSinkTest, HostileIdentifiersReplicate) {
   const std::string hostile = "\"; DROP TABLE x; --";
   itest::MysqlClient().Exec("CREATE DATABASE IF NOT EXISTS `" + db_ + "`");

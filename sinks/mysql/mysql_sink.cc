@@ -459,9 +459,43 @@ core::Status MysqlSink::Write(const core::EventBatch& batch) {
   if (!client_.connected()) return core::UnavailableError("mysql sink: not connected; reset");
   in_transaction_ = true;
   core::Status s;
-  for (const core::ChangeEvent& event : batch.events()) {
-    s = ApplyEvent(batch, event);
-    if (!s.ok()) break;
+  const std::vector<core::ChangeEvent>& events = batch.events();
+  // Events are applied table by table, in order within each table: per-key order is kept and
+  // interleaved transactions still become a few multi-row statements. The whole batch commits
+  // at once, so the order between tables is not observable.
+  group_tables_.clear();
+  event_group_.resize(events.size());
+  const core::TableSchema* last = nullptr;
+  uint32_t last_group = 0;
+  for (size_t i = 0; i < events.size(); ++i) {
+    const core::TableSchema* t = events[i].table.get();
+    if (t != last && t != nullptr) {
+      last = t;
+      last_group = 0;
+      while (last_group < group_tables_.size() && !(group_tables_[last_group]->id == t->id)) {
+        ++last_group;
+      }
+      if (last_group == group_tables_.size()) group_tables_.push_back(t);
+    }
+    event_group_[i] = last_group;
+  }
+  if (group_tables_.size() <= 1) {
+    for (const core::ChangeEvent& event : events) {
+      s = ApplyEvent(batch, event);
+      if (!s.ok()) break;
+    }
+  } else {
+    group_start_.assign(group_tables_.size() + 1, 0);
+    for (uint32_t g : event_group_) ++group_start_[g + 1];
+    for (size_t g = 1; g < group_start_.size(); ++g) group_start_[g] += group_start_[g - 1];
+    order_.resize(events.size());
+    for (size_t i = 0; i < events.size(); ++i) {
+      order_[group_start_[event_group_[i]]++] = static_cast<uint32_t>(i);
+    }
+    for (uint32_t i : order_) {
+      s = ApplyEvent(batch, events[i]);
+      if (!s.ok()) break;
+    }
   }
   if (s.ok()) s = ExecutePending(batch);
   if (!s.ok()) {

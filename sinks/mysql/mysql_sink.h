@@ -5,10 +5,10 @@
 // (default ${table}); the database and missing tables are created with the types of
 // mysql_types.h, columns added at the source are added, dropped ones kept (nullable) or dropped
 // per sink.columns.drop.
-// Write() applies events in order inside one open transaction: runs of inserts/updates/snapshot
-// rows of one table become one multi-row INSERT ... ON DUPLICATE KEY UPDATE, runs of deletes one
-// DELETE; an update with unchanged (TOAST) cells becomes an UPDATE that leaves those columns
-// out; a truncate is a DELETE (TRUNCATE would commit). Flush() writes the batch checkpoint into
+// Write() applies a batch inside one open transaction, table by table and in order within each
+// table: runs of inserts/updates/snapshot rows of a table become one multi-row
+// INSERT ... ON DUPLICATE KEY UPDATE, runs of deletes one DELETE; an update with unchanged
+// (TOAST) cells becomes an UPDATE that leaves those columns out; a truncate is a DELETE (TRUNCATE would commit). Flush() writes the batch checkpoint into
 // the offsets table and commits, so rows and position become durable together.
 //
 // Errors: connection lost, deadlock, lock wait timeout -> kUnavailable (the pipeline calls
@@ -119,6 +119,11 @@ class MysqlSink final : public core::Sink {
   std::string sql_;
   std::vector<uint32_t> sql_rows_;
   std::string scratch_;
+  // Grouping of a batch's events by table (reused between batches).
+  std::vector<const core::TableSchema*> group_tables_;
+  std::vector<uint32_t> event_group_;
+  std::vector<uint32_t> group_start_;
+  std::vector<uint32_t> order_;
 
   bool in_transaction_ = false;
   std::optional<core::SourcePosition> pending_checkpoint_;

@@ -77,7 +77,8 @@ core::Result<MysqlSinkOptions> MysqlSinkOptionsFromConfig(const core::ConnectorC
   return o;
 }
 
-MysqlSink::MysqlSink(MysqlSinkOptions options) : options_(std::move(options)) {}
+MysqlSink::MysqlSink(MysqlSinkOptions options, std::shared_ptr<spdlog::logger> logger)
+    : options_(std::move(options)), logger_(std::move(logger)) {}
 
 MysqlSink::~MysqlSink() { Close(); }
 
@@ -132,6 +133,10 @@ core::Status MysqlSink::EnsureDatabase() {
 core::Status MysqlSink::ExecuteDdl(const std::string& sql, const std::string& what) {
   core::Status s = client_.Execute(sql);
   if (!s.ok()) return s.WithContext(what);
+  // Table DDL is worth a line in the log; the IF NOT EXISTS set-up of Open() is not.
+  if (logger_ && !what.starts_with("creating database") && !what.starts_with("creating offsets")) {
+    logger_->info("mysql sink: {}", what);
+  }
   return core::Status::Ok();
 }
 
@@ -565,7 +570,7 @@ void MysqlSink::Close() {
 core::Result<std::unique_ptr<core::Sink>> MakeMysqlSink(const core::ConnectorContext& context) {
   SLUICE_ASSIGN_OR_RETURN(mysql_sink::MysqlSinkOptions options,
                           mysql_sink::MysqlSinkOptionsFromConfig(context.config));
-  return std::unique_ptr<core::Sink>(new mysql_sink::MysqlSink(std::move(options)));
+  return std::unique_ptr<core::Sink>(new mysql_sink::MysqlSink(std::move(options), context.logger));
 }
 
 }  // namespace sluice::sinks

@@ -24,6 +24,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "core/config.h"
 #include "core/sink.h"
 #include "core/source.h"
@@ -55,7 +57,8 @@ core::Result<MysqlSinkOptions> MysqlSinkOptionsFromConfig(const core::ConnectorC
 
 class MysqlSink final : public core::Sink {
  public:
-  explicit MysqlSink(MysqlSinkOptions options);
+  // `logger` may be null (a quiet sink, as in tests).
+  explicit MysqlSink(MysqlSinkOptions options, std::shared_ptr<spdlog::logger> logger = nullptr);
   ~MysqlSink() override;
 
   core::Status Open() override;
@@ -104,6 +107,7 @@ class MysqlSink final : public core::Sink {
   core::Status ValueFailure(const TablePlan& plan, const core::RowView& row, ValueError error);
 
   MysqlSinkOptions options_;
+  std::shared_ptr<spdlog::logger> logger_;
   MysqlClient client_;
   std::string collation_;
   std::string offsets_qualified_;

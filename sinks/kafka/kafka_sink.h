@@ -1,15 +1,102 @@
-// Placeholder factory for the sink in sinks/kafka/ (issue 6); replaced by the real connector.
+// KafkaSink: writes change events to Kafka as Debezium-compatible JSON records, one topic per
+// table (<topic.prefix>.<schema>.<table>), keyed by the primary key so that every change of one
+// row lands in one partition, in order.
+//
+// Delivery: an idempotent producer (enable.idempotence=true, acks=all). Write() produces
+// asynchronously; Flush() waits for the delivery report of every message produced since the last
+// flush and fails if any failed, so the pipeline commits a position only once everything up to
+// it is acknowledged by the brokers (at-least-once: after a crash the records since the last
+// committed position are produced again). With sink.kafka.transactional.id every flush is one
+// Kafka transaction holding the records and the checkpoint (written to the compacted offsets
+// topic, key = connector name); LoadCommittedPosition() reads that checkpoint back, so consumers
+// with isolation.level=read_committed see each record exactly once.
+//
+// Lifecycle: Open() -> LoadCommittedPosition() -> (Write()* Flush())* -> Close(); Reset()
+// discards the unflushed work (aborts the open transaction) and recreates the producer.
+// Thread-safety: one thread (the sink thread). librdkafka's delivery callbacks run inside
+// Write()/Flush() on that thread.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <optional>
+#include <string>
 #include <vector>
 
 #include "core/config.h"
+#include "core/envelope.h"
 #include "core/sink.h"
+#include "sinks/kafka/kafka_envelope.h"
+#include "sinks/kafka/kafka_producer.h"
 
 namespace sluice::sinks {
 
 std::vector<core::ConfigKey> KafkaSinkConfigKeys();
 core::Result<std::unique_ptr<core::Sink>> MakeKafkaSink(const core::ConnectorContext& context);
+
+struct KafkaSinkOptions {
+  std::string connector_name;                   // key of the checkpoint record
+  std::map<std::string, std::string> librdkafka;  // producer properties, incl. bootstrap.servers
+  core::EnvelopeOptions envelope;               // source.connector and source.name (topic.prefix)
+  bool schemas_enable = false;                  // {"schema", "payload"} records
+  bool tombstones_on_delete = true;
+  std::string topic_format = std::string(kafka_sink::kDefaultTopicFormat);
+  std::string transactional_id;                 // empty: no transactions
+  std::string offsets_topic;                    // transactions: where checkpoints go
+  int flush_timeout_ms = 60000;
+};
+
+// Reads KafkaSinkOptions from the connector config (sink.kafka.* keys).
+core::Result<KafkaSinkOptions> KafkaSinkOptionsFromConfig(const core::ConnectorConfig& config);
+
+class KafkaSink final : public core::Sink {
+ public:
+  explicit KafkaSink(KafkaSinkOptions options, std::shared_ptr<spdlog::logger> logger = nullptr);
+  ~KafkaSink() override;
+
+  // Creates the producer and checks that a broker answers (kUnavailable otherwise); with
+  // transactions, creates the offsets topic if missing and initialises the transactional id
+  // (fencing an older producer that uses it).
+  core::Status Open() override;
+  // Transactions: the newest committed checkpoint in the offsets topic (read_committed), nullopt
+  // when there is none. Without transactions: nullopt (the state store keeps the position).
+  core::Result<std::optional<core::SourcePosition>> LoadCommittedPosition() override;
+  // Produces every event of the batch (and a tombstone after each delete); blocks only while
+  // librdkafka's queue is full. kFailedPrecondition for a record larger than message.max.bytes.
+  core::Status Write(const core::EventBatch& batch) override;
+  // Waits for all delivery reports (or commits the transaction). kUnavailable on timeout or a
+  // retriable delivery failure, kAborted when the transaction must be replayed.
+  core::Result<std::optional<core::SourcePosition>> Flush() override;
+  core::Status Reset() override;
+  core::Status Check() override;
+  void Close() override;
+
+  const KafkaSinkOptions& options() const { return options_; }
+
+ private:
+  static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
+  core::Result<kafka_sink::KafkaHandle> NewProducer(bool for_check);
+  core::Result<rd_kafka_topic_t*> TopicFor(const core::TableSchemaPtr& table);
+  core::Result<rd_kafka_topic_t*> TopicNamed(const std::string& name);
+  // Produces one record, polling while the queue is full. `table` and `key` name the row in
+  // errors. A null `value` is a tombstone.
+  core::Status Produce(rd_kafka_topic_t* topic, const std::string* key, const std::string* value,
+                       const core::TableSchema* table);
+  core::Status BeginTransactionIfNeeded();
+  core::Status EnsureOffsetsTopic();
+  void DestroyProducer();
+
+  KafkaSinkOptions options_;
+  std::shared_ptr<spdlog::logger> logger_;
+  kafka_sink::RecordEncoder encoder_;
+  kafka_sink::KafkaHandle producer_;
+  std::map<std::string, kafka_sink::KafkaTopic> topics_;
+  std::map<const core::TableSchema*, std::pair<core::TableSchemaPtr, rd_kafka_topic_t*>> table_topics_;
+  std::optional<core::SourcePosition> pending_checkpoint_;
+  bool in_transaction_ = false;
+  // First failed delivery since the last Reset (set by OnDelivery).
+  core::Status delivery_error_;
+  uint64_t failed_deliveries_ = 0;
+};
 
 }  // namespace sluice::sinks

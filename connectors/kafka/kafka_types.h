@@ -1,0 +1,79 @@
+// Type mapping for the Kafka source: Kafka Connect / Debezium field schemas to LogicalType, and
+// JSON values of Debezium envelopes back to Sluice's canonical text (core/event.h).
+//
+//   Connect schema (type, name)                           LogicalType   value in the record
+//   boolean                                               kBool         true/false
+//   int8, int16 / int32 / int64                           kInt16/32/64  number
+//   float / double                                        kFloat32/64   number or "NaN"/"Infinity"
+//   string                                                kString       string
+//   bytes                                                 kBytes        base64
+//   org.apache.kafka.connect.data.Decimal (bytes)         kDecimal      base64 two's complement, scale parameter
+//   io.debezium.data.VariableScaleDecimal (struct)        kDecimal      {"scale", "value"}
+//   string without name holding a decimal                 kString       (decimal.handling.mode=string: the
+//                                                                       target gets text; see README)
+//   io.debezium.time.Date, connect.data.Date              kDate         days since the epoch
+//   io.debezium.time.Time / MicroTime / NanoTime          kTime         ms / µs / ns since midnight
+//   connect.data.Time                                     kTime         ms since midnight
+//   io.debezium.time.Timestamp / MicroTimestamp / Nano…   kTimestamp    ms / µs / ns since the epoch
+//   connect.data.Timestamp                                kTimestamp    ms since the epoch
+//   io.debezium.time.ZonedTimestamp                       kTimestampTz  ISO-8601 string with offset
+//   io.debezium.time.Interval / MicroDuration             kInterval     ISO-8601 string / µs
+//   io.debezium.time.Year                                 kInt32        number
+//   io.debezium.data.Json / Uuid / Enum                   kJson / kUuid / kEnum   string
+//   array                                                 kArray        JSON array
+//   struct, map, anything else                            kJson         the JSON value as text
+//
+// Thread-safety: pure functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+
+#include "core/event.h"
+#include "core/status.h"
+
+namespace sluice::kafka {
+
+// How a JSON value of a column is turned back into canonical text.
+enum class Encoding : uint8_t {
+  kAsIs,             // strings as they are; other JSON values as their JSON text
+  kBool,
+  kBase64,           // bytes
+  kDecimalBytes,     // Connect Decimal: base64 unscaled big-endian two's complement
+  kVariableDecimal,  // {"scale": n, "value": base64}
+  kDays,
+  kMillisOfDay,
+  kMicrosOfDay,
+  kNanosOfDay,
+  kEpochMillis,
+  kEpochMicros,
+  kEpochNanos,
+  kZoned,            // ISO-8601 with offset -> UTC "…+00"
+  kMicroDuration,    // µs -> ISO-8601 duration
+};
+
+struct ColumnCodec {
+  core::Column column;
+  Encoding encoding = Encoding::kAsIs;
+  int32_t scale = 0;  // kDecimalBytes
+};
+
+// Maps one Connect field schema ({"type", "name", "optional", "parameters", "field"}).
+ColumnCodec CodecFromFieldSchema(const nlohmann::ordered_json& field);
+// Infers a column from a JSON value when the record has no schema block.
+ColumnCodec CodecFromValue(const std::string& name, const nlohmann::ordered_json& value);
+
+// Appends the canonical text of `value` for `codec` to `batch` (null, unchanged, or present).
+// kInvalidArgument (naming the column) when the value does not fit the declared type.
+core::Status AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec,
+                             const nlohmann::ordered_json& value);
+
+// Unscaled two's complement big-endian integer with `scale` -> exact decimal text.
+std::string DecimalFromBytes(std::string_view bytes, int32_t scale);
+// "2024-01-02T03:04:05.5+02:00" / "…Z" -> "2024-01-02 01:04:05.5+00"; nullopt when malformed.
+std::optional<std::string> ZonedToCanonical(std::string_view iso);
+// Microseconds -> "PT…S" (ISO-8601 duration).
+std::string MicrosToIsoDuration(int64_t micros);
+
+}  // namespace sluice::kafka

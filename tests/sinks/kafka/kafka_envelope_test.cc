@@ -1,0 +1,197 @@
+#include "sinks/kafka/kafka_envelope.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "core/config.h"
+#include "sinks/kafka/kafka_sink.h"
+
+namespace sluice::sinks::kafka_sink {
+namespace {
+
+using core::LogicalType;
+using nlohmann::json;
+
+core::TableSchemaPtr Orders() {
+  auto s = std::make_shared<core::TableSchema>();
+  s->id = {"public", "orders"};
+  s->database = "shop";
+  core::Column id{"id", LogicalType::kInt64, "bigint", false};
+  core::Column price{"price", LogicalType::kDecimal, "numeric(12,2)"};
+  price.precision = 12;
+  price.scale = 2;
+  core::Column tags{"tags", LogicalType::kArray, "integer[]"};
+  core::Column d{"d", LogicalType::kDate, "date"};
+  core::Column mood{"mood", LogicalType::kEnum, "mood"};
+  mood.enum_values = {"sad", "ok"};
+  s->columns = {id, price, tags, d, mood};
+  s->key = {0};
+  return s;
+}
+
+TEST(TopicNameTest, DefaultFormatAndSanitizing) {
+  EXPECT_EQ(TopicName(kDefaultTopicFormat, "srv", {"public", "orders"}), "srv.public.orders");
+  EXPECT_EQ(TopicName(kDefaultTopicFormat, "srv", {"my schema", "t/1$"}), "srv.my_schema.t_1_");
+  EXPECT_EQ(TopicName("cdc-${table}", "srv", {"s", "t"}), "cdc-t");
+  EXPECT_EQ(TopicName("${prefix}_${schema}__${table}", "p", {"s", "t"}), "p_s__t");
+}
+
+TEST(RecordEncoderTest, PlainRecordsHaveNoSchemaBlock) {
+  core::EventBatch b;
+  uint32_t txn = b.AddTxn({1700000000000, false, false, 5, 99, "", 0, ""});
+  uint32_t row = b.BeginRow();
+  for (auto v : {"1", "12.50", "[1,2]", "2024-01-02", "ok"}) b.AppendValue(v);
+  b.EndRow();
+  core::ChangeEvent e{core::Op::kCreate, core::kNoRow, row, txn, Orders()};
+  core::EnvelopeOptions o;
+  o.name = "srv";
+  RecordEncoder enc(o, false);
+  ASSERT_TRUE(enc.EncodeKey(b, e));
+  EXPECT_EQ(json::parse(enc.key()), json({{"id", 1}}));
+  enc.EncodeValue(b, e, 7);
+  json v = json::parse(enc.value());
+  EXPECT_FALSE(v.contains("schema"));
+  EXPECT_EQ(v["op"], "c");
+  EXPECT_EQ(v["after"]["price"], "12.50");
+  EXPECT_EQ(v["after"]["d"], 19724);
+  EXPECT_TRUE(v["before"].is_null());
+}
+
+TEST(RecordEncoderTest, SchemaBlocksFollowDebezium) {
+  core::EventBatch b;
+  uint32_t txn = b.AddTxn({});
+  uint32_t row = b.BeginRow();
+  for (auto v : {"1", "12.50", "[1,2]", "2024-01-02", "ok"}) b.AppendValue(v);
+  b.EndRow();
+  core::ChangeEvent e{core::Op::kUpdate, core::kNoRow, row, txn, Orders()};
+  core::EnvelopeOptions o;
+  o.name = "srv";
+  RecordEncoder enc(o, true);
+  ASSERT_TRUE(enc.EncodeKey(b, e));
+  json k = json::parse(enc.key());
+  EXPECT_EQ(k["payload"], json({{"id", 1}}));
+  EXPECT_EQ(k["schema"]["name"], "srv.public.orders.Key");
+  EXPECT_EQ(k["schema"]["fields"][0]["type"], "int64");
+  EXPECT_EQ(k["schema"]["fields"][0]["optional"], false);
+
+  enc.EncodeValue(b, e, 7);
+  json v = json::parse(enc.value());
+  EXPECT_EQ(v["payload"]["op"], "u");
+  EXPECT_EQ(v["schema"]["name"], "srv.public.orders.Envelope");
+  const json& after = v["schema"]["fields"][1];
+  EXPECT_EQ(after["field"], "after");
+  EXPECT_EQ(after["name"], "srv.public.orders.Value");
+  // decimal.handling.mode=string: a plain string without a logical name.
+  EXPECT_EQ(after["fields"][1]["type"], "string");
+  EXPECT_FALSE(after["fields"][1].contains("name"));
+  EXPECT_EQ(after["fields"][1]["parameters"]["__debezium.source.column.type"], "NUMERIC");
+  EXPECT_EQ(after["fields"][1]["parameters"]["__debezium.source.column.length"], "12");
+  EXPECT_EQ(after["fields"][1]["parameters"]["__debezium.source.column.scale"], "2");
+  EXPECT_EQ(after["fields"][2]["items"]["type"], "int32");
+  EXPECT_EQ(after["fields"][3]["name"], "io.debezium.time.Date");
+  EXPECT_EQ(after["fields"][4]["name"], "io.debezium.data.Enum");
+  EXPECT_EQ(after["fields"][4]["parameters"]["allowed"], "sad,ok");
+  const json& source = v["schema"]["fields"][2];
+  EXPECT_EQ(source["name"], "io.debezium.connector.postgresql.Source");
+  // Every payload field of the source block is declared in its schema.
+  std::set<std::string> declared;
+  for (const auto& f : source["fields"]) declared.insert(f["field"].get<std::string>());
+  for (const auto& [name, value] : v["payload"]["source"].items()) {
+    EXPECT_TRUE(declared.contains(name)) << name;
+  }
+}
+
+TEST(RecordEncoderTest, MysqlSourceBlockDeclaresItsFields) {
+  core::EventBatch b;
+  uint32_t txn = b.AddTxn({1, false, false, 0, 0, "bin.000001", 154, "0-1-5"});
+  uint32_t row = b.BeginRow();
+  for (auto v : {"1", "1.00", "[]", "2024-01-02", "ok"}) b.AppendValue(v);
+  b.EndRow();
+  core::ChangeEvent e{core::Op::kCreate, core::kNoRow, row, txn, Orders()};
+  core::EnvelopeOptions o;
+  o.name = "srv";
+  o.connector = "mysql";
+  RecordEncoder enc(o, true);
+  enc.EncodeValue(b, e, 7);
+  json v = json::parse(enc.value());
+  const json& source = v["schema"]["fields"][2];
+  EXPECT_EQ(source["name"], "io.debezium.connector.mysql.Source");
+  std::set<std::string> declared;
+  for (const auto& f : source["fields"]) declared.insert(f["field"].get<std::string>());
+  for (const auto& [name, value] : v["payload"]["source"].items()) {
+    EXPECT_TRUE(declared.contains(name)) << name;
+  }
+  EXPECT_EQ(v["payload"]["source"]["file"], "bin.000001");
+  EXPECT_EQ(v["payload"]["source"]["pos"], 154);
+}
+
+TEST(RecordEncoderTest, TruncateAndKeylessTablesHaveNullKeys) {
+  core::EventBatch b;
+  uint32_t txn = b.AddTxn({});
+  core::ChangeEvent t{core::Op::kTruncate, core::kNoRow, core::kNoRow, txn, Orders()};
+  core::EnvelopeOptions o;
+  o.name = "srv";
+  RecordEncoder enc(o, false);
+  EXPECT_FALSE(enc.EncodeKey(b, t));
+  enc.EncodeValue(b, t, 1);
+  json v = json::parse(enc.value());
+  EXPECT_EQ(v["op"], "t");
+  EXPECT_TRUE(v["before"].is_null());
+  EXPECT_TRUE(v["after"].is_null());
+
+  auto keyless = std::make_shared<core::TableSchema>(*Orders());
+  keyless->key.clear();
+  uint32_t row = b.BeginRow();
+  for (auto val : {"1", "1", "[]", "2024-01-02", "ok"}) b.AppendValue(val);
+  b.EndRow();
+  core::ChangeEvent c{core::Op::kCreate, core::kNoRow, row, txn, keyless};
+  EXPECT_FALSE(enc.EncodeKey(b, c));
+}
+
+TEST(KafkaSinkConfigTest, OwnKeysAreNotPassedToLibrdkafka) {
+  core::ConnectorConfig config("c1", {{"connector.class", "postgres"},
+                                      {"topic.prefix", "srv"},
+                                      {"sink.type", "kafka"},
+                                      {"sink.kafka.bootstrap.servers", "127.0.0.1:9"},
+                                      {"sink.kafka.schemas.enable", "true"},
+                                      {"sink.kafka.tombstones.on.delete", "false"},
+                                      {"sink.kafka.compression.type", "lz4"}});
+  auto o = KafkaSinkOptionsFromConfig(config);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_TRUE(o->schemas_enable);
+  EXPECT_FALSE(o->tombstones_on_delete);
+  EXPECT_EQ(o->librdkafka.size(), 2u);
+  EXPECT_EQ(o->librdkafka.at("compression.type"), "lz4");
+  EXPECT_EQ(o->offsets_topic, "srv.sluice_offsets");
+  EXPECT_EQ(o->envelope.connector, "postgresql");
+}
+
+TEST(KafkaSinkConfigTest, ValidationTypesOwnKeysAndAcceptsPassThrough) {
+  core::ConfigDef def;
+  def.AddAll(core::CommonConfigKeys()).AddAll(KafkaSinkConfigKeys());
+  core::ConnectorConfig good("c1", {{"connector.class", "postgres"},
+                                    {"sink.type", "kafka"},
+                                    {"sink.kafka.bootstrap.servers", "127.0.0.1:9"},
+                                    {"sink.kafka.linger.ms", "20"}});
+  EXPECT_TRUE(def.Validate(good).ok());
+  core::ConnectorConfig bad = good;
+  bad.mutable_values()["sink.kafka.schemas.enable"] = "yes";
+  EXPECT_EQ(def.Validate(bad).code(), core::StatusCode::kInvalidArgument);
+  core::ConnectorConfig missing("c1", {{"connector.class", "postgres"}, {"sink.type", "kafka"}});
+  EXPECT_FALSE(def.Validate(missing).ok());
+}
+
+TEST(KafkaSinkConfigTest, BadLibrdkafkaPropertyIsRejectedWithItsKey) {
+  core::ConnectorContext ctx;
+  ctx.config = core::ConnectorConfig("c1", {{"connector.class", "postgres"},
+                                            {"sink.type", "kafka"},
+                                            {"sink.kafka.bootstrap.servers", "127.0.0.1:9"},
+                                            {"sink.kafka.no.such.property", "1"}});
+  auto sink = MakeKafkaSink(ctx);
+  ASSERT_FALSE(sink.ok());
+  EXPECT_EQ(sink.status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_NE(sink.status().message().find("sink.kafka.no.such.property"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::sinks::kafka_sink

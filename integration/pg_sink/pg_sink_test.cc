@@ -107,6 +107,29 @@ class PgSinkTest : public ::testing::Test {
     ASSERT_TRUE(flushed.ok()) << flushed.status().ToString();
   }
 
+  // What the pipeline does: write the batches and flush; on a retriable error Reset() and write
+  // every batch since the last flush again. Returns the final status.
+  static core::Status WriteAndFlushLikeThePipeline(core::Sink& sink,
+                                                   const std::vector<const core::EventBatch*>& batches,
+                                                   int* retries = nullptr) {
+    core::Status s;
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      if (attempt > 0) {
+        if (retries) ++*retries;
+        s = sink.Reset();
+        if (!s.ok()) return s;
+      }
+      s = core::Status::Ok();
+      for (const core::EventBatch* b : batches) {
+        s = sink.Write(*b);
+        if (!s.ok()) break;
+      }
+      if (s.ok()) s = sink.Flush().status();
+      if (s.ok() || !s.IsRetriable()) return s;
+    }
+    return s;
+  }
+
   SqlRows Query(const std::string& sql) const { return sql_.Query(sql); }
   std::string Value(const std::string& sql) const { return sql_.QueryValue(sql); }
 
@@ -288,10 +311,17 @@ TEST_F(PgSinkTest, ReplayedSnapshotAndStreamChangeNothing) {
   stream.set_checkpoint({"l1"});
   WriteAndFlush(sink, stream);
   // A crash mid-snapshot restarts the snapshot: the same rows (and some new) come again, then
-  // the stream from an older point.
-  WriteAndFlush(sink, NumberedRows(schema, Op::kRead, 0, 6000, "s2"));
+  // the stream from an older point. The COPY meets existing rows: one replay as upserts.
+  core::EventBatch again1 = NumberedRows(schema, Op::kRead, 0, 4000, "s2");
+  core::EventBatch again2 = NumberedRows(schema, Op::kRead, 4000, 6000, "s3");
+  int retries = 0;
+  core::Status s = WriteAndFlushLikeThePipeline(sink, {&again1, &again2}, &retries);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(retries, 1);
   WriteAndFlush(sink, stream);
-  sql_.Exec("CREATE TABLE ref AS SELECT i::bigint AS id, 'v' || i AS v FROM generate_series(0, 5999) i; "
+  // New rows after the replayed range take the COPY path again.
+  WriteAndFlush(sink, NumberedRows(schema, Op::kRead, 6000, 7000, "s4"));
+  sql_.Exec("CREATE TABLE ref AS SELECT i::bigint AS id, 'v' || i AS v FROM generate_series(0, 6999) i; "
             "UPDATE ref SET v = 'changed' WHERE id = 7; DELETE FROM ref WHERE id = 8");
   itest::ExpectTablesEqual(Query("SELECT * FROM ref"), Query("SELECT * FROM items"));
 }
@@ -350,10 +380,23 @@ TEST_F(PgSinkTest, RetriesAfterTheConnectionIsKilled) {
   EXPECT_TRUE(s.IsRetriable()) << s.ToString();
   // What the pipeline does: Reset, then write every batch since the last flush again.
   ASSERT_TRUE(sink.Reset().ok());
-  ASSERT_TRUE(sink.Write(b1).ok());
-  WriteAndFlush(sink, b2);
-  EXPECT_EQ(Value("SELECT position FROM sluice_offsets"), "c");
-  sql_.Exec("CREATE TABLE ref AS SELECT i::bigint AS id, 'v' || i AS v FROM generate_series(0, 299) i");
+  s = WriteAndFlushLikeThePipeline(sink, {&b1, &b2});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  // Killed in the middle of a streaming COPY too.
+  core::EventBatch b3 = NumberedRows(schema, Op::kRead, 300, 400, "d");
+  ASSERT_TRUE(sink.Write(b3).ok());
+  sql_.Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '" + db_ +
+            "' AND pid <> pg_backend_pid()");
+  core::EventBatch b4 = NumberedRows(schema, Op::kRead, 400, 500, "e");
+  s = sink.Write(b4);
+  if (s.ok()) s = sink.Flush().status();
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(s.IsRetriable()) << s.ToString();
+  ASSERT_TRUE(sink.Reset().ok());
+  s = WriteAndFlushLikeThePipeline(sink, {&b3, &b4});
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Value("SELECT position FROM sluice_offsets"), "e");
+  sql_.Exec("CREATE TABLE ref AS SELECT i::bigint AS id, 'v' || i AS v FROM generate_series(0, 499) i");
   itest::ExpectTablesEqual(Query("SELECT * FROM ref"), Query("SELECT * FROM items"));
 }
 
@@ -384,7 +427,7 @@ TEST_F(PgSinkTest, RejectedRowFailsNamingTableKeyAndReason) {
   core::EventBatch snap;
   Event(snap, Op::kRead, schema, {}, {"5", "ok"});
   Event(snap, Op::kRead, schema, {}, {"6", "waytoolong"});
-  s = sink.Write(snap);
+  s = WriteAndFlushLikeThePipeline(sink, {&snap});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), core::StatusCode::kFailedPrecondition) << s.ToString();
   EXPECT_NE(s.message().find("id=6"), std::string::npos) << s.message();
@@ -409,8 +452,7 @@ TEST_F(PgSinkTest, RejectedRowInAMultiRowStatementIsNamedOnReplay) {
   // runs one statement per row and fails naming it.
   ASSERT_TRUE(s.IsRetriable()) << s.ToString();
   ASSERT_TRUE(sink.Reset().ok());
-  s = sink.Write(stream);
-  if (s.ok()) s = sink.Flush().status();
+  s = WriteAndFlushLikeThePipeline(sink, {&stream});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), core::StatusCode::kFailedPrecondition) << s.ToString();
   EXPECT_NE(s.message().find("id=17"), std::string::npos) << s.message();

@@ -13,7 +13,6 @@ using core::Status;
 
 namespace {
 
-constexpr size_t kCopyChunkBytes = 1 << 20;
 
 TargetName SplitTableName(const std::string& name) {
   size_t dot = name.find('.');
@@ -26,16 +25,6 @@ bool IsKeyColumn(const core::TableSchema& schema, uint32_t column) {
     if (k == column) return true;
   }
   return false;
-}
-
-// The row number in COPY's error context ("COPY t, line 3, column x: …"), 0 when absent.
-size_t CopyErrorLine(const PGresult* result) {
-  if (result == nullptr) return 0;
-  const char* context = PQresultErrorField(result, PG_DIAG_CONTEXT);
-  if (context == nullptr) return 0;
-  const char* line = std::strstr(context, ", line ");
-  if (line == nullptr) return 0;
-  return static_cast<size_t>(std::strtoul(line + 7, nullptr, 10));
 }
 
 }  // namespace
@@ -71,6 +60,7 @@ void PgApplier::Disconnect() {
   tables_.clear();
   last_table_ = nullptr;
   run_ = Run();
+  copy_table_ = nullptr;
 }
 
 core::Result<std::optional<std::string>> PgApplier::LoadOffset() {
@@ -90,6 +80,7 @@ Status PgApplier::Begin() {
 
 Status PgApplier::Commit(const std::optional<core::SourcePosition>& checkpoint) {
   if (in_pipeline_) return core::InternalError("postgres sink: commit inside a pipeline");
+  SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
   if (!in_txn_ && !checkpoint) return Status::Ok();
   SLUICE_RETURN_IF_ERROR(Begin());
   if (checkpoint) {
@@ -99,10 +90,7 @@ Status PgApplier::Commit(const std::optional<core::SourcePosition>& checkpoint) 
   }
   in_txn_ = false;
   precise_ = false;
-  for (auto& [id, t] : tables_) {
-    t->stage_created = false;
-    t->use_stage = false;
-  }
+  for (auto& [id, t] : tables_) t->stage_created = false;
   auto r = conn_.Exec("COMMIT");
   if (!r.ok()) return r.status().WithContext("postgres sink: commit");
   return Status::Ok();
@@ -123,7 +111,8 @@ core::Result<PgApplier::TableState*> PgApplier::Ensure(const core::TableSchemaPt
       return t;
     }
   }
-  // Catalog work runs as plain statements: leave pipeline mode first.
+  // Catalog work runs as plain statements: end a COPY, leave pipeline mode first.
+  SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
   SLUICE_RETURN_IF_ERROR(ExitPipeline(batch));
   auto state = std::make_unique<TableState>();
   state->schema = schema;
@@ -265,6 +254,7 @@ Status PgApplier::Apply(const EventBatch& batch) {
         SLUICE_RETURN_IF_ERROR(ExitPipeline(batch));
         SLUICE_RETURN_IF_ERROR(ApplyReads(batch, *t, i, j));
       } else {
+        SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
         for (size_t k = i; k < j; ++k) {
           SLUICE_RETURN_IF_ERROR(
               SendUpsert(batch, *t, static_cast<uint32_t>(k), events[k].after));
@@ -275,6 +265,7 @@ Status PgApplier::Apply(const EventBatch& batch) {
     }
     size_t j = i + 1;
     while (j < events.size() && events[j].op != Op::kRead) ++j;
+    SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
     if (!precise_) {
       SLUICE_RETURN_IF_ERROR(ApplyGrouped(batch, i, j));
     } else {
@@ -307,99 +298,6 @@ Status PgApplier::ApplyOne(const EventBatch& batch, TableState& t, uint32_t inde
       return SendUpsert(batch, t, index, e.after);
   }
   return Status::Ok();
-}
-
-Status PgApplier::ApplyReads(const EventBatch& batch, TableState& t, size_t begin, size_t end) {
-  if (!t.schema->HasKey()) return CopyRows(batch, t, t.qualified, begin, end);
-  if (!t.use_stage) {
-    // Fast path: straight COPY. Rows already present (a replayed snapshot) fail it with a unique
-    // violation; the savepoint undoes the partial COPY and the rows take the upsert path.
-    auto sp = conn_.Exec("SAVEPOINT sluice_copy");
-    if (!sp.ok()) return sp.status();
-    Status s = CopyRows(batch, t, t.qualified, begin, end);
-    if (s.ok()) {
-      auto r = conn_.Exec("RELEASE SAVEPOINT sluice_copy");
-      return r.ok() ? Status::Ok() : r.status();
-    }
-    if (conn_.last_sqlstate() != "23505") return s;
-    auto r = conn_.Exec("ROLLBACK TO SAVEPOINT sluice_copy; RELEASE SAVEPOINT sluice_copy");
-    if (!r.ok()) return r.status();
-    t.use_stage = true;
-    if (logger_) {
-      logger_->info("postgres sink: {} already holds snapshot rows (replay): upserting them",
-                    t.qualified);
-    }
-  }
-  if (!t.stage_created) {
-    auto r = conn_.Exec(CreateStageSql(t.stage, t.target, *t.schema, t.all_columns));
-    if (!r.ok()) return r.status().WithContext("postgres sink: staging for " + t.qualified);
-    t.stage_created = true;
-  }
-  std::string stage = PgConnection::QuoteIdent(t.stage);
-  SLUICE_RETURN_IF_ERROR(CopyRows(batch, t, stage, begin, end));
-  auto r = conn_.Exec(UpsertFromStageSql(t.stage, t.target, *t.schema, t.all_columns));
-  if (!r.ok()) {
-    return r.status().WithContext("postgres sink: table " + t.qualified +
-                                  ": upserting replayed snapshot rows");
-  }
-  auto tr = conn_.Exec("TRUNCATE " + stage);
-  return tr.ok() ? Status::Ok() : tr.status();
-}
-
-Status PgApplier::CopyRows(const EventBatch& batch, TableState& t, const std::string& into,
-                           size_t begin, size_t end) {
-  SLUICE_RETURN_IF_ERROR(conn_.BeginCopy(CopySql(into, *t.schema, t.all_columns)));
-  const auto& events = batch.events();
-  copy_buf_.clear();
-  Status put;
-  for (size_t k = begin; k < end && put.ok(); ++k) {
-    core::RowView row = batch.row(events[k].after);
-    for (uint32_t c = 0; c < row.size(); ++c) {
-      if (c > 0) copy_buf_.push_back('\t');
-      if (!row.is_present(c)) {
-        copy_buf_.append("\\N");
-        continue;
-      }
-      if (t.kinds[c] == ValueKind::kPlain) {
-        AppendCopyEscaped(row.text(c), copy_buf_);
-        continue;
-      }
-      value_buf_.clear();
-      if (!AppendPgText(t.kinds[c], row.text(c), value_buf_)) {
-        PQputCopyEnd(conn_.raw(), "malformed value");
-        while (PGresult* r = PQgetResult(conn_.raw())) PQclear(r);
-        return core::FailedPreconditionError(
-            "postgres sink: " + Describe(batch, static_cast<uint32_t>(k)) + ": column " +
-            t.schema->columns[c].name + ": value is not a JSON array");
-      }
-      AppendCopyEscaped(value_buf_, copy_buf_);
-    }
-    copy_buf_.push_back('\n');
-    if (copy_buf_.size() >= kCopyChunkBytes) {
-      put = conn_.PutCopy(copy_buf_);
-      copy_buf_.clear();
-    }
-  }
-  if (put.ok()) put = conn_.PutCopy(copy_buf_);
-  copy_buf_.clear();
-  if (!put.ok()) return put;
-  // EndCopy keeps the server's SQLSTATE; name the row when the error says which line failed.
-  if (PQputCopyEnd(conn_.raw(), nullptr) != 1) return conn_.ConnectionError("postgres sink copy");
-  Status result;
-  bool failed = false;
-  while (PGresult* raw = PQgetResult(conn_.raw())) {
-    PgResult r(raw);
-    if (PQresultStatus(raw) == PGRES_COMMAND_OK || failed) continue;
-    failed = true;
-    size_t line = CopyErrorLine(raw);
-    std::string what = "postgres sink: table " + t.qualified;
-    if (line > 0 && begin + line - 1 < end) {
-      what = "postgres sink: " + Describe(batch, static_cast<uint32_t>(begin + line - 1));
-    }
-    result = conn_.ErrorFrom(raw, what);
-  }
-  if (!failed && !conn_.connected()) return conn_.ConnectionError("postgres sink copy");
-  return result;
 }
 
 void PgApplier::ClearParams() {

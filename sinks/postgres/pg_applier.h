@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -53,7 +54,6 @@ class PgApplier {
     std::map<std::string, std::string> statements;  // variant key -> prepared statement name
     std::string stage;            // temporary staging table for replayed snapshot rows
     bool stage_created = false;   // in the current transaction
-    bool use_stage = false;       // COPY hit existing rows in this transaction
   };
   struct PendingResult {
     enum Kind : uint8_t { kPrepare, kExec, kExecMany, kSync } kind;
@@ -79,10 +79,20 @@ class PgApplier {
   core::Status CreateOrEvolve(TableState& state);
   core::Status EnsureEnumType(const core::Column& column);
 
-  // Snapshot rows [begin, end) of one table.
+  // Snapshot rows [begin, end) of one table (pg_applier_copy.cc). Fast mode streams them into
+  // one COPY that stays open across batches; a table whose rows are (partly) there already
+  // goes through the staging upsert; precise mode copies each batch on its own (savepoint).
   core::Status ApplyReads(const core::EventBatch& batch, TableState& t, size_t begin, size_t end);
+  core::Status StreamReads(const core::EventBatch& batch, TableState& t, size_t begin, size_t end);
+  core::Status StagedReads(const core::EventBatch& batch, TableState& t, size_t begin, size_t end);
   core::Status CopyRows(const core::EventBatch& batch, TableState& t, const std::string& into,
                         size_t begin, size_t end);
+  // Appends rows [begin, end) in COPY text format to copy_buf_, sending full chunks.
+  core::Status FormatCopyRows(const core::EventBatch& batch, TableState& t, size_t begin,
+                              size_t end);
+  // Ends the open streaming COPY: a unique violation marks the table staged, another server
+  // error switches to precise mode; both return kAborted so that the pipeline replays.
+  core::Status EndStreamingCopy();
 
   // One change event as one statement, in source order (precise mode).
   core::Status ApplyOne(const core::EventBatch& batch, TableState& t, uint32_t event_index);
@@ -137,6 +147,11 @@ class PgApplier {
   // After a multi-row statement failed: one statement per event (which names the failing row)
   // until the next commit. Survives Connect() so that the pipeline's replay runs precise.
   bool precise_ = false;
+  // Tables whose snapshot rows go through the staging upsert (some were there already); a
+  // staged chunk that inserted every row puts the table back on the COPY path. Survives
+  // Connect() like precise_.
+  std::set<core::TableId> staged_;
+  TableState* copy_table_ = nullptr;  // the table of the open streaming COPY
   Run run_;
   std::vector<std::pair<const core::TableSchema*, std::vector<uint32_t>>> groups_;
 

@@ -119,8 +119,10 @@ double SluiceSink(const std::string& src_url, const std::string& dst_url, long* 
   sluice::core::EventBatch batch;
   size_t since_flush = 0;
   long rows = 0;
+  double in_sink = 0;
   auto write = [&] {
     batch.set_checkpoint({"{\"snapshot_rows\":" + std::to_string(rows) + "}"});
+    auto t0 = Clock::now();
     check(sink->Write(batch));
     since_flush += batch.size();
     batch.Clear();
@@ -128,6 +130,7 @@ double SluiceSink(const std::string& src_url, const std::string& dst_url, long* 
       check(sink->Flush().status());
       since_flush = 0;
     }
+    in_sink += Seconds(t0);
   };
   char* buf = nullptr;
   int n;
@@ -160,6 +163,7 @@ double SluiceSink(const std::string& src_url, const std::string& dst_url, long* 
   check(sink->Flush().status());
   sink->Close();
   *rows_out = rows;
+  std::printf("  (of which inside Sink::Write/Flush: %.2f s)\n", in_sink);
   return Seconds(start);
 }
 

@@ -1,0 +1,196 @@
+// PgApplier's snapshot path: COPY of snapshot rows, kept replay-safe.
+//
+// Fast mode: the rows of consecutive batches stream into one open COPY (the server parses and
+// indexes while the next batch is read); it ends before any other statement and at commit.
+// If it fails with a unique violation the rows were there already (a snapshot replayed after a
+// restart): the table is marked staged and kAborted makes the pipeline write the batches again,
+// this time through a temporary staging table and INSERT … SELECT … ON CONFLICT DO UPDATE.
+// Any other COPY error switches to precise mode (one COPY per batch inside a savepoint, errors
+// mapped to the failing row) for the replay, which then names the row.
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "sinks/postgres/pg_applier.h"
+
+namespace sluice::sinks::pgsink {
+
+using core::EventBatch;
+using core::Status;
+
+namespace {
+
+constexpr size_t kCopyChunkBytes = 1 << 20;
+
+// The row number in COPY's error context ("COPY t, line 3, column x: …"), 0 when absent.
+size_t CopyErrorLine(const PGresult* result) {
+  if (result == nullptr) return 0;
+  const char* context = PQresultErrorField(result, PG_DIAG_CONTEXT);
+  if (context == nullptr) return 0;
+  const char* line = std::strstr(context, ", line ");
+  if (line == nullptr) return 0;
+  return static_cast<size_t>(std::strtoul(line + 7, nullptr, 10));
+}
+
+}  // namespace
+
+Status PgApplier::ApplyReads(const EventBatch& batch, TableState& t, size_t begin, size_t end) {
+  bool staged = t.schema->HasKey() && staged_.count(t.schema->id) > 0;
+  if (!precise_ && !staged) return StreamReads(batch, t, begin, end);
+  SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
+  if (!t.schema->HasKey()) return CopyRows(batch, t, t.qualified, begin, end);
+  if (!staged) {
+    auto sp = conn_.Exec("SAVEPOINT sluice_copy");
+    if (!sp.ok()) return sp.status();
+    Status s = CopyRows(batch, t, t.qualified, begin, end);
+    if (s.ok()) {
+      auto r = conn_.Exec("RELEASE SAVEPOINT sluice_copy");
+      return r.ok() ? Status::Ok() : r.status();
+    }
+    if (conn_.last_sqlstate() != "23505") return s;
+    auto r = conn_.Exec("ROLLBACK TO SAVEPOINT sluice_copy; RELEASE SAVEPOINT sluice_copy");
+    if (!r.ok()) return r.status();
+    staged_.insert(t.schema->id);
+  }
+  return StagedReads(batch, t, begin, end);
+}
+
+Status PgApplier::StreamReads(const EventBatch& batch, TableState& t, size_t begin, size_t end) {
+  if (copy_table_ != &t) {
+    SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
+    SLUICE_RETURN_IF_ERROR(conn_.BeginCopy(CopySql(t.qualified, *t.schema, t.all_columns)));
+    copy_table_ = &t;
+  }
+  copy_buf_.clear();
+  Status s = FormatCopyRows(batch, t, begin, end);
+  if (s.ok()) s = conn_.PutCopy(copy_buf_);
+  copy_buf_.clear();
+  if (!s.ok() && copy_table_ != nullptr) {
+    copy_table_ = nullptr;
+    PQputCopyEnd(conn_.raw(), "sluice: batch rejected");
+    while (PGresult* r = PQgetResult(conn_.raw())) PQclear(r);
+  }
+  return s;
+}
+
+Status PgApplier::EndStreamingCopy() {
+  if (copy_table_ == nullptr) return Status::Ok();
+  TableState* t = copy_table_;
+  copy_table_ = nullptr;
+  if (PQputCopyEnd(conn_.raw(), nullptr) != 1) return conn_.ConnectionError("postgres sink copy");
+  Status result;
+  bool failed = false;
+  while (PGresult* raw = PQgetResult(conn_.raw())) {
+    PgResult r(raw);
+    if (PQresultStatus(raw) == PGRES_COMMAND_OK || failed) continue;
+    failed = true;
+    result = conn_.ErrorFrom(raw, "postgres sink: table " + t->qualified + ": snapshot copy");
+  }
+  if (!failed) {
+    return conn_.connected() ? Status::Ok() : conn_.ConnectionError("postgres sink copy");
+  }
+  if (conn_.last_sqlstate() == "23505") {
+    staged_.insert(t->schema->id);
+    if (logger_) {
+      logger_->info(
+          "postgres sink: {} already holds some snapshot rows (a snapshot replayed after a "
+          "restart): writing them again through an upsert",
+          t->qualified);
+    }
+    return core::AbortedError("postgres sink: table " + t->qualified +
+                              " already holds some snapshot rows: replaying them as upserts");
+  }
+  if (result.IsRetriable()) return result;
+  precise_ = true;
+  return core::AbortedError(result.message() + "; replaying one batch at a time to name the row");
+}
+
+Status PgApplier::StagedReads(const EventBatch& batch, TableState& t, size_t begin, size_t end) {
+  if (!t.stage_created) {
+    auto r = conn_.Exec(CreateStageSql(t.stage, t.target, *t.schema, t.all_columns));
+    if (!r.ok()) return r.status().WithContext("postgres sink: staging for " + t.qualified);
+    t.stage_created = true;
+  }
+  std::string stage = PgConnection::QuoteIdent(t.stage);
+  SLUICE_RETURN_IF_ERROR(CopyRows(batch, t, stage, begin, end));
+  auto r = conn_.Exec("WITH up AS (" +
+                      UpsertFromStageSql(t.stage, t.target, *t.schema, t.all_columns) +
+                      " RETURNING xmax::text = '0' AS inserted) SELECT count(*) FILTER (WHERE "
+                      "inserted) FROM up");
+  if (!r.ok()) {
+    return r.status().WithContext("postgres sink: table " + t.qualified +
+                                  ": upserting replayed snapshot rows");
+  }
+  // Every row new: the replayed range is behind us, back to the COPY path.
+  if (std::strtoull(PQgetvalue(r->get(), 0, 0), nullptr, 10) == end - begin) {
+    staged_.erase(t.schema->id);
+  }
+  auto tr = conn_.Exec("TRUNCATE " + stage);
+  return tr.ok() ? Status::Ok() : tr.status();
+}
+
+Status PgApplier::FormatCopyRows(const EventBatch& batch, TableState& t, size_t begin,
+                                 size_t end) {
+  const auto& events = batch.events();
+  for (size_t k = begin; k < end; ++k) {
+    core::RowView row = batch.row(events[k].after);
+    for (uint32_t c = 0; c < row.size(); ++c) {
+      if (c > 0) copy_buf_.push_back('\t');
+      if (!row.is_present(c)) {
+        copy_buf_.append("\\N");
+        continue;
+      }
+      if (t.kinds[c] == ValueKind::kPlain) {
+        AppendCopyEscaped(row.text(c), copy_buf_);
+        continue;
+      }
+      value_buf_.clear();
+      if (!AppendPgText(t.kinds[c], row.text(c), value_buf_)) {
+        return core::FailedPreconditionError(
+            "postgres sink: " + Describe(batch, static_cast<uint32_t>(k)) + ": column " +
+            t.schema->columns[c].name + ": value is not a JSON array");
+      }
+      AppendCopyEscaped(value_buf_, copy_buf_);
+    }
+    copy_buf_.push_back('\n');
+    if (copy_buf_.size() >= kCopyChunkBytes) {
+      SLUICE_RETURN_IF_ERROR(conn_.PutCopy(copy_buf_));
+      copy_buf_.clear();
+    }
+  }
+  return Status::Ok();
+}
+
+Status PgApplier::CopyRows(const EventBatch& batch, TableState& t, const std::string& into,
+                           size_t begin, size_t end) {
+  SLUICE_RETURN_IF_ERROR(conn_.BeginCopy(CopySql(into, *t.schema, t.all_columns)));
+  copy_buf_.clear();
+  Status put = FormatCopyRows(batch, t, begin, end);
+  if (put.ok()) put = conn_.PutCopy(copy_buf_);
+  copy_buf_.clear();
+  if (!put.ok()) {
+    PQputCopyEnd(conn_.raw(), "sluice: batch rejected");
+    while (PGresult* r = PQgetResult(conn_.raw())) PQclear(r);
+    return put;
+  }
+  // The server's SQLSTATE is kept; name the row when the error says which line failed.
+  if (PQputCopyEnd(conn_.raw(), nullptr) != 1) return conn_.ConnectionError("postgres sink copy");
+  Status result;
+  bool failed = false;
+  while (PGresult* raw = PQgetResult(conn_.raw())) {
+    PgResult r(raw);
+    if (PQresultStatus(raw) == PGRES_COMMAND_OK || failed) continue;
+    failed = true;
+    size_t line = CopyErrorLine(raw);
+    std::string what = "postgres sink: table " + t.qualified;
+    if (line > 0 && begin + line - 1 < end) {
+      what = "postgres sink: " + Describe(batch, static_cast<uint32_t>(begin + line - 1));
+    }
+    result = conn_.ErrorFrom(raw, what);
+  }
+  if (!failed && !conn_.connected()) return conn_.ConnectionError("postgres sink copy");
+  return result;
+}
+
+}  // namespace sluice::sinks::pgsink

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# PostgreSQL sink benchmarks, every figure a ratio against a reference measured in the same run.
+#
+#   1. pg_sink_bench: the sink alone (Sink interface) — snapshot load vs a binary COPY pipe, and
+#      streaming apply of a pgbench backlog vs native logical replication catching up.
+#   2. End to end with the `sluice` binary (needs the PostgreSQL source):
+#      - snapshot: `sluice sync` (PG -> PG) of a pgbench database vs a binary
+#        `COPY … TO STDOUT | COPY … FROM STDIN` pipe into identical empty tables (goal >= 0.9x)
+#        and vs `pgcopydb clone` (Debian package pgcopydb; goal: faster);
+#      - streaming: `sluice run` catching up a pgbench backlog vs CREATE SUBSCRIPTION catching up
+#        the same backlog (synchronous_commit on for both; goal >= 1.0x).
+#
+# usage: integration/bench/pg_sink/run.sh [SCALE [TRANSACTIONS]]
+#        SCALE: pgbench scale, 100 000 accounts each (default 5; the issue's figure: 20 = 2 M)
+#        TRANSACTIONS: pgbench transactions of the streaming backlog (default 20000)
+#        BUILD=build dir (default build). Uses the servers of $SLUICE_TEST_PG_* when exported,
+#        else starts throwaway ones and stops them.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/../../.." && pwd)
+build=${BUILD:-$repo/build}
+scale=${1:-5}
+txns=${2:-20000}
+
+bench=$build/integration/bench/pg_sink/pg_sink_bench
+sluice=$build/api/sluice
+[[ -x $bench ]] || cmake --build "$build" --target pg_sink_bench -j2 >/dev/null
+[[ -x $sluice ]] || cmake --build "$build" --target sluice -j2 >/dev/null
+command -v pgcopydb >/dev/null || { echo "pgcopydb not found: apt-get install pgcopydb" >&2; exit 1; }
+
+if [[ -z ${SLUICE_TEST_PG_PORT:-} ]]; then
+  servers=$(mktemp -d /tmp/sluice-bench-XXXXXX)
+  chmod 755 "$servers"
+  trap '"$repo/integration/servers/down.sh" "$servers" >/dev/null 2>&1 || true; rm -rf "$servers"' EXIT
+  "$repo/integration/servers/up.sh" "$servers" "$build/integration/broker/sluice_mock_broker" >&2
+  set -a
+  # shellcheck disable=SC1091
+  source "$servers/servers.env"
+  set +a
+fi
+host=$SLUICE_TEST_PG_HOST port=$SLUICE_TEST_PG_PORT user=$SLUICE_TEST_PG_USER
+url() { echo "postgresql://$user@$host:$port/$1"; }
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -h "$host" -p "$port" -U "$user" -d "$@"; }
+now() { date +%s.%N; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2fx", a / b }'; }
+work=$(mktemp -d /tmp/sluice-pgbench-XXXXXX)
+tag=$$
+dbs=()
+newdb() { q postgres -c "CREATE DATABASE $1" >/dev/null; dbs+=("$1"); }
+cleanup_dbs() {
+  for d in "${dbs[@]}"; do q postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1 || true; done
+  q postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE '%_$tag'" >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap 'cleanup_dbs; ${servers:+"$repo/integration/servers/down.sh" "$servers" >/dev/null 2>&1; rm -rf "$servers"}' EXIT
+
+echo "== 1. the sink alone (pg_sink_bench $scale $txns)"
+"$bench" "$scale" "$txns" 2>/dev/null
+
+echo "== 2. end to end, pgbench scale $scale"
+src=bsrc_$tag pipe=bpipe_$tag copydb=bcopydb_$tag snap=bsnap_$tag
+newdb "$src"; newdb "$pipe"; newdb "$copydb"; newdb "$snap"
+pgbench -q -i -s "$scale" -h "$host" -p "$port" -U "$user" "$src" >/dev/null 2>&1
+tables="pgbench_accounts pgbench_branches pgbench_history pgbench_tellers"
+checksum() {
+  q "$1" -c "SELECT (SELECT count(*) || ':' || sum(hashtext(aid || '|' || bid || '|' || abalance || '|' || filler)) FROM pgbench_accounts) || '/' || (SELECT sum(tbalance) FROM pgbench_tellers) || '/' || (SELECT sum(bbalance) FROM pgbench_branches) || '/' || (SELECT count(*) FROM pgbench_history)"
+}
+
+# Reference: identical empty tables (schema with keys from pg_dump), binary COPY pipes.
+pg_dump -s -h "$host" -p "$port" -U "$user" "$src" | q "$pipe" >/dev/null
+t0=$(now)
+for t in $tables; do
+  q "$src" -c "COPY $t TO STDOUT (FORMAT binary)" | q "$pipe" -c "COPY $t FROM STDIN (FORMAT binary)"
+done
+t_pipe=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
+
+t0=$(now)
+pgcopydb clone --source "$(url "$src")" --target "$(url "$copydb")" --dir "$work/pgcopydb" \
+  --no-owner --no-acl >"$work/pgcopydb.log" 2>&1 || { tail -20 "$work/pgcopydb.log" >&2; exit 1; }
+t_copydb=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
+
+cat >"$work/sync.json" <<EOF
+{"name": "bench_sync_$tag", "connector.class": "postgres", "database.hostname": "$host",
+ "database.port": "$port", "database.user": "$user", "database.dbname": "$src",
+ "slot.name": "bsync_$tag", "publication.name": "bsync_$tag", "snapshot.mode": "initial_only",
+ "sink.type": "postgres", "sink.url": "$(url "$snap")"}
+EOF
+t0=$(now)
+if ! (cd "$work" && "$sluice" sync "$work/sync.json" >"$work/sync.log" 2>&1); then
+  echo "sluice sync failed (is the PostgreSQL source implemented?):" >&2
+  tail -5 "$work/sync.log" >&2
+  exit 1
+fi
+t_sluice=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
+want=$(checksum "$src")
+for d in "$pipe" "$copydb" "$snap"; do
+  [[ $(checksum "$d") == "$want" ]] || { echo "target $d differs from the source" >&2; exit 1; }
+done
+printf 'snapshot: binary COPY pipe %.2f s, pgcopydb clone %.2f s, sluice sync %.2f s\n' \
+  "$t_pipe" "$t_copydb" "$t_sluice"
+echo "  sluice vs COPY pipe : $(ratio "$t_pipe" "$t_sluice") (goal >= 0.9x)"
+echo "  sluice vs pgcopydb  : $(ratio "$t_copydb" "$t_sluice") (goal > 1x)"
+
+# Streaming: both targets start equal to the source; the backlog is written while nothing
+# consumes it; then each catches up alone.
+ssrc=bssrc_$tag stgt=bstgt_$tag nat=bnat_$tag
+newdb "$ssrc"; newdb "$stgt"; newdb "$nat"
+pgbench -q -i -s "$scale" -h "$host" -p "$port" -U "$user" "$ssrc" >/dev/null 2>&1
+pgbench -q -i -s "$scale" -h "$host" -p "$port" -U "$user" "$nat" >/dev/null 2>&1
+cat >"$work/run.json" <<EOF
+{"name": "bench_run_$tag", "connector.class": "postgres", "database.hostname": "$host",
+ "database.port": "$port", "database.user": "$user", "database.dbname": "$ssrc",
+ "slot.name": "brun_$tag", "publication.name": "brun_$tag", "snapshot.mode": "initial",
+ "sink.type": "postgres", "sink.url": "$(url "$stgt")"}
+EOF
+(cd "$work" && exec "$sluice" run "$work/run.json" >"$work/run1.log" 2>&1) &
+pid=$!
+want=$(checksum "$ssrc")
+for _ in $(seq 1 600); do
+  [[ $(checksum "$stgt" 2>/dev/null || true) == "$want" ]] && break
+  sleep 0.5
+done
+[[ $(checksum "$stgt") == "$want" ]] || { echo "sluice snapshot did not finish" >&2; tail "$work/run1.log" >&2; exit 1; }
+sleep 1
+kill -TERM "$pid"; wait "$pid" || true
+q "$ssrc" -c "CREATE PUBLICATION bnat_$tag FOR ALL TABLES" >/dev/null
+q "$ssrc" -c "SELECT pg_create_logical_replication_slot('bnat_$tag', 'pgoutput')" >/dev/null
+pgbench -n -c 1 -t "$txns" -h "$host" -p "$port" -U "$user" "$ssrc" >/dev/null 2>&1
+want=$(checksum "$ssrc")
+
+t0=$(now)
+(cd "$work" && exec "$sluice" run "$work/run.json" >"$work/run2.log" 2>&1) &
+pid=$!
+until [[ $(checksum "$stgt") == "$want" ]]; do sleep 0.05; done
+t_stream=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
+kill -TERM "$pid"; wait "$pid" || true
+
+t0=$(now)
+q "$nat" -c "CREATE SUBSCRIPTION bnat_$tag CONNECTION 'host=$host port=$port user=$user dbname=$ssrc' PUBLICATION bnat_$tag WITH (create_slot = false, slot_name = 'bnat_$tag', copy_data = false, synchronous_commit = 'on')" >/dev/null
+until [[ $(checksum "$nat") == "$want" ]]; do sleep 0.05; done
+t_native=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
+q "$nat" -c "ALTER SUBSCRIPTION bnat_$tag DISABLE" -c "ALTER SUBSCRIPTION bnat_$tag SET (slot_name = NONE)" -c "DROP SUBSCRIPTION bnat_$tag" >/dev/null
+printf 'streaming %s pgbench transactions: native subscription %.2f s, sluice %.2f s\n' \
+  "$txns" "$t_native" "$t_stream"
+echo "  sluice vs native logical replication: $(ratio "$t_native" "$t_stream") (goal >= 1.0x, stretch 1.3x)"

@@ -90,7 +90,8 @@ Status PgApplier::EndStreamingCopy() {
   if (!failed) {
     return conn_.connected() ? Status::Ok() : conn_.ConnectionError("postgres sink copy");
   }
-  if (conn_.last_sqlstate() == "23505") {
+  // (A keyless table has no replay-safe path: its unique violation is reported like any error.)
+  if (conn_.last_sqlstate() == "23505" && t->schema->HasKey()) {
     staged_.insert(t->schema->id);
     if (logger_) {
       logger_->info(

@@ -1,11 +1,245 @@
 #include "connectors/mysql/mysql_source.h"
 
+#include <atomic>
+#include <functional>
+#include <mutex>
+
+#include <spdlog/spdlog.h>
+
+#include "connectors/mysql/mysql_connection.h"
+#include "connectors/mysql/mysql_position.h"
+#include "connectors/mysql/mysql_schema.h"
+#include "connectors/mysql/snapshot_reader.h"
+#include "connectors/mysql/stream_reader.h"
+#include "core/progress.h"
+
 namespace sluice::mysql {
+namespace {
 
-std::vector<core::ConfigKey> SourceConfigKeys() { return {}; }
+core::ConfigKey Key(std::string name, core::ConfigType type, std::string def, std::string doc) {
+  core::ConfigKey k;
+  k.name = std::move(name);
+  k.type = type;
+  k.default_value = std::move(def);
+  k.doc = std::move(doc);
+  return k;
+}
 
-core::Result<std::unique_ptr<core::Source>> MakeMysqlSource(const core::ConnectorContext&) {
-  return core::UnimplementedError("connectors/mysql is not implemented yet (issue 5)");
+// Default replica server id: 5400 + a hash of the connector name, so that two connectors on one
+// server do not evict each other (a second reader with the same id kills the first).
+uint32_t DefaultServerId(const std::string& name) {
+  uint32_t h = 2166136261u;
+  for (char c : name) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+  return 5400 + h % 100000;
+}
+
+class MysqlSource final : public core::Source {
+ public:
+  explicit MysqlSource(const core::ConnectorContext& ctx) : ctx_(ctx), logger_(ctx.logger) {}
+  ~MysqlSource() override { Close(); }
+
+  core::Status Configure() {
+    const auto& c = ctx_.config;
+    params_.host = c.Get("database.hostname", "127.0.0.1");
+    SLUICE_ASSIGN_OR_RETURN(int64_t port, c.GetInt("database.port", 3306));
+    params_.port = static_cast<int>(port);
+    params_.user = c.Get("database.user");
+    params_.password = c.Get("database.password");
+    params_.ssl_mode = c.Get("database.sslmode", "preferred");
+    SLUICE_ASSIGN_OR_RETURN(int64_t timeout, c.GetInt("connect.timeout.ms", 30000));
+    params_.connect_timeout_s = static_cast<int>(std::max<int64_t>(1, timeout / 1000));
+    int64_t default_id = DefaultServerId(c.name());
+    SLUICE_ASSIGN_OR_RETURN(int64_t server_id, c.GetInt("database.server.id", default_id));
+    stream_options_.server_id = static_cast<uint32_t>(server_id);
+    SLUICE_ASSIGN_OR_RETURN(int64_t hb, c.GetInt("heartbeat.interval.ms", 1000));
+    stream_options_.heartbeat_ms = static_cast<int>(hb);
+    mode_ = c.Get("snapshot.mode", "initial");
+    SLUICE_ASSIGN_OR_RETURN(filter_, CaptureFilter::FromConfig(c));
+    return core::Status::Ok();
+  }
+
+  core::Status Start(const std::optional<core::SourcePosition>& resume) override {
+    Close();
+    stop_.store(false);
+    SLUICE_RETURN_IF_ERROR(Check());
+    std::optional<BinlogPosition> from;
+    if (resume && !resume->empty()) {
+      SLUICE_ASSIGN_OR_RETURN(BinlogPosition p, BinlogPosition::Parse(resume->value));
+      from = p;
+    }
+    if (from && from->snapshot_running) {
+      logger_->warn("mysql: the previous snapshot did not finish; starting a new one "
+                    "(each table is truncated then re-read)");
+      return StartSnapshot(true);
+    }
+    if (from) {
+      core::Status st = StartStream(*from);
+      if (st.code() == core::StatusCode::kFailedPrecondition && mode_ == "when_needed" &&
+          st.message().find("purged") != std::string::npos) {
+        logger_->warn("{}; snapshot.mode=when_needed: taking a new snapshot", st.message());
+        return StartSnapshot(true);
+      }
+      return st;
+    }
+    if (mode_ == "never" || mode_ == "no_data") {
+      MysqlConnection conn;
+      SLUICE_RETURN_IF_ERROR(conn.Connect(params_));
+      SLUICE_ASSIGN_OR_RETURN(auto master, conn.Query("SHOW MASTER STATUS"));
+      if (master.empty()) return core::FailedPreconditionError("mysql: binary logging is off");
+      BinlogPosition p;
+      p.file = master[0][0].value_or("");
+      p.pos = std::stoull(master[0][1].value_or("4"));
+      return StartStream(p);
+    }
+    return StartSnapshot(false);
+  }
+
+  core::Result<core::PollStatus> Poll(core::EventBatch& batch, const core::PollLimits& limits) override {
+    if (stop_.load()) return core::PollStatus::kIdle;
+    if (snapshot_) {
+      SLUICE_ASSIGN_OR_RETURN(bool done, snapshot_->Next(batch, limits));
+      if (!done) return core::PollStatus::kHaveMore;
+      BinlogPosition at = snapshot_->position();
+      logger_->info("mysql snapshot finished at {}:{}", at.file, at.pos);
+      {
+        std::lock_guard lock(mu_);
+        snapshot_.reset();
+      }
+      if (mode_ == "initial_only") {
+        if (ctx_.progress) ctx_.progress->SetPhase("finished");
+        finished_ = true;
+        return core::PollStatus::kFinished;
+      }
+      SLUICE_RETURN_IF_ERROR(StartStream(at));
+      return core::PollStatus::kHaveMore;
+    }
+    if (finished_) return core::PollStatus::kFinished;
+    if (!stream_) return core::UnavailableError("mysql source is not started");
+    auto res = stream_->Poll(batch, limits);
+    if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
+    return res;
+  }
+
+  void Acknowledge(const core::SourcePosition&) override {}  // the binlog needs no release
+
+  void RequestStop() override {
+    stop_.store(true);
+    std::lock_guard lock(mu_);
+    if (stream_) stream_->Cancel();
+    if (snapshot_) snapshot_->Cancel();
+  }
+
+  void Close() override {
+    std::lock_guard lock(mu_);
+    stream_.reset();
+    snapshot_.reset();
+  }
+
+  core::Status Check() override {
+    MysqlConnection conn;
+    SLUICE_RETURN_IF_ERROR(conn.Connect(params_));
+    SLUICE_ASSIGN_OR_RETURN(auto rows, conn.Query(
+        "SELECT @@global.log_bin, @@global.binlog_format, @@global.binlog_row_image"));
+    if (rows.empty()) return core::InternalError("mysql: cannot read server settings");
+    const auto& r = rows[0];
+    if (r[0].value_or("0") != "1" && r[0].value_or("OFF") != "ON") {
+      return core::FailedPreconditionError(
+          "mysql server has binary logging off: start it with log_bin (e.g. --log-bin=mysql-bin) "
+          "and binlog_format=ROW, binlog_row_image=FULL");
+    }
+    if (r[1].value_or("") != "ROW") {
+      return core::FailedPreconditionError(
+          "mysql server has binlog_format=" + r[1].value_or("") +
+          "; set binlog_format=ROW (SET GLOBAL binlog_format='ROW' and in the server config)");
+    }
+    if (r[2].value_or("") != "FULL") {
+      return core::FailedPreconditionError(
+          "mysql server has binlog_row_image=" + r[2].value_or("") +
+          "; set binlog_row_image=FULL (SET GLOBAL binlog_row_image='FULL' and in the server "
+          "config)");
+    }
+    auto master = conn.Query("SHOW MASTER STATUS");
+    if (!master.ok()) return master.status();
+    return core::Status::Ok();
+  }
+
+ private:
+  core::Status StartSnapshot(bool restarted) {
+    auto reader = std::make_unique<SnapshotReader>(params_, &filter_, logger_, ctx_.progress);
+    SLUICE_RETURN_IF_ERROR(reader->Open(restarted));
+    std::lock_guard lock(mu_);
+    snapshot_ = std::move(reader);
+    return core::Status::Ok();
+  }
+
+  core::Status StartStream(const BinlogPosition& from) {
+    auto reader = std::make_unique<StreamReader>(params_, &filter_, stream_options_, logger_);
+    SLUICE_RETURN_IF_ERROR(reader->Open(from));
+    if (ctx_.progress) ctx_.progress->SetPhase("streaming");
+    std::lock_guard lock(mu_);
+    stream_ = std::move(reader);
+    return core::Status::Ok();
+  }
+
+  core::ConnectorContext ctx_;
+  std::shared_ptr<spdlog::logger> logger_;
+  ConnectionParams params_;
+  StreamOptions stream_options_;
+  std::string mode_;
+  CaptureFilter filter_;
+  std::mutex mu_;  // guards the reader pointers against RequestStop from another thread
+  std::unique_ptr<SnapshotReader> snapshot_;
+  std::unique_ptr<StreamReader> stream_;
+  std::atomic<bool> stop_{false};
+  bool finished_ = false;
+};
+
+}  // namespace
+
+std::vector<core::ConfigKey> SourceConfigKeys() {
+  using core::ConfigType;
+  std::vector<core::ConfigKey> keys;
+  auto host = Key("database.hostname", ConfigType::kString, "", "MySQL/MariaDB host");
+  host.required = true;
+  keys.push_back(host);
+  auto port = Key("database.port", ConfigType::kInt, "3306", "MySQL/MariaDB port");
+  port.min = 1;
+  port.max = 65535;
+  keys.push_back(port);
+  auto user = Key("database.user", ConfigType::kString, "", "user with SELECT, RELOAD, "
+                  "REPLICATION SLAVE, REPLICATION CLIENT (BINLOG MONITOR on MariaDB)");
+  user.required = true;
+  keys.push_back(user);
+  keys.push_back(Key("database.password", ConfigType::kPassword, "", "password of database.user"));
+  auto sid = Key("database.server.id", ConfigType::kInt, "",
+                 "replica server id of the binlog reader, unique among the server's replicas; "
+                 "default 5400 + a hash of the connector name");
+  sid.min = 1;
+  sid.max = 4294967295LL;
+  keys.push_back(sid);
+  keys.push_back(Key("database.include.list", ConfigType::kRegexList, "",
+                     "regexes on database names to capture; empty captures all but system ones"));
+  keys.push_back(Key("database.exclude.list", ConfigType::kRegexList, "",
+                     "regexes on database names not to capture"));
+  auto ssl = Key("database.sslmode", ConfigType::kEnum, "preferred",
+                 "disabled, preferred, required, verify_ca, verify_identity");
+  ssl.allowed = {"disabled", "preferred", "required", "verify_ca", "verify_identity"};
+  keys.push_back(ssl);
+  auto hb = Key("heartbeat.interval.ms", ConfigType::kInt, "1000",
+                "binlog heartbeat period asked of the server while idle");
+  hb.min = 100;
+  hb.max = 3600000;
+  keys.push_back(hb);
+  auto ct = Key("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");
+  ct.min = 1000;
+  keys.push_back(ct);
+  return keys;
+}
+
+core::Result<std::unique_ptr<core::Source>> MakeMysqlSource(const core::ConnectorContext& context) {
+  auto source = std::make_unique<MysqlSource>(context);
+  SLUICE_RETURN_IF_ERROR(source->Configure());
+  return std::unique_ptr<core::Source>(std::move(source));
 }
 
 }  // namespace sluice::mysql

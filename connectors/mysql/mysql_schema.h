@@ -1,0 +1,64 @@
+// Table discovery and schema loading from information_schema, shared by the snapshot and stream
+// readers; plus the small DDL classifier the stream reader uses on QUERY events.
+//
+// Thread-safety: SchemaLoader uses the connection it is given; one thread at a time.
+#pragma once
+
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "connectors/mysql/binlog_decoder.h"
+#include "connectors/mysql/mysql_connection.h"
+#include "connectors/mysql/mysql_types.h"
+#include "core/event.h"
+#include "core/table_filter.h"
+
+namespace sluice::mysql {
+
+// A table as loaded: the emitted schema (excluded columns left out) and per-column details of
+// every column in table order.
+struct LoadedTable {
+  core::TableSchemaPtr schema;
+  std::vector<InformationSchemaColumn> columns;  // every column, table order
+  std::vector<SchemaColumnInfo> info;            // every column
+  std::vector<bool> excluded;                    // every column
+};
+
+// Database-level filters (database.include.list / database.exclude.list) plus the table filter.
+class CaptureFilter {
+ public:
+  static core::Result<CaptureFilter> FromConfig(const core::ConnectorConfig& config);
+  bool IncludesDatabase(const std::string& db) const;
+  bool IncludesTable(const core::TableId& id) const;
+  const core::TableFilter& tables() const { return tables_; }
+
+ private:
+  std::vector<std::regex> db_include_;
+  std::vector<std::regex> db_exclude_;
+  core::TableFilter tables_;
+};
+
+class SchemaLoader {
+ public:
+  SchemaLoader(MysqlConnection* conn, const CaptureFilter* filter) : conn_(conn), filter_(filter) {}
+
+  // Every base table the filters include (system databases never).
+  core::Result<std::vector<core::TableId>> ListTables();
+  // Loads one table; kNotFound when it does not exist (any more).
+  core::Result<LoadedTable> Load(const core::TableId& id, uint64_t version);
+
+ private:
+  MysqlConnection* conn_;
+  const CaptureFilter* filter_;
+};
+
+// What a QUERY event's SQL does to tables, as far as a light parse can tell.
+struct DdlInfo {
+  enum class Kind { kNone, kTruncate, kAlter, kCreate, kDrop, kRename, kOther };
+  Kind kind = Kind::kNone;      // kNone: not DDL (BEGIN, COMMIT, DML in statement form)
+  std::vector<core::TableId> tables;  // tables named (database defaults to the event's)
+};
+DdlInfo ClassifyDdl(std::string_view sql, std::string_view default_database);
+
+}  // namespace sluice::mysql

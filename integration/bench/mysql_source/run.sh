@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# MySQL source benchmarks against the test servers (integration/servers/up.sh DIR):
+#   1. binlog decode rate: Sluice's decoder vs `mariadb-binlog -v` on the same sysbench-like
+#      backlog (goal >= 3x);
+#   2. MariaDB -> PostgreSQL snapshot: `sluice run` (snapshot.mode=initial_only) vs a
+#      `mariadb --quick | psql COPY FROM STDIN` pipe (goal >= 0.8x) and vs pgloader (goal >= 3x;
+#      Debian package pgloader: apt-get install pgloader).
+#
+# usage: set -a; . DIR/servers.env; set +a
+#        SLUICE_BIN=build/api/sluice BENCH_BIN=build/integration/bench/mysql_source/mysql_binlog_decode_bench \
+#        integration/bench/mysql_source/run.sh [ROWS]   (default 200000)
+set -euo pipefail
+rows=${1:-200000}
+: "${SLUICE_TEST_MYSQL_HOST:?source servers.env}" "${SLUICE_TEST_PG_HOST:?}" "${SLUICE_BIN:?}" "${BENCH_BIN:?}"
+my=(mariadb --no-defaults -h "$SLUICE_TEST_MYSQL_HOST" -P "$SLUICE_TEST_MYSQL_PORT" -u "$SLUICE_TEST_MYSQL_USER")
+pg=(psql -X -q -h "$SLUICE_TEST_PG_HOST" -p "$SLUICE_TEST_PG_PORT" -U "$SLUICE_TEST_PG_USER")
+db=bench_mysrc
+work=$(mktemp -d /tmp/sluice-bench-mysql.XXXXXX)
+now() { date +%s.%N; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+
+echo "== setup: $rows rows (sysbench-like sbtest1)"
+"${my[@]}" -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db;
+  CREATE TABLE $db.sbtest1 (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL DEFAULT 0,
+    c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', KEY k_1 (k)) ENGINE=InnoDB;
+  FLUSH BINARY LOGS;"
+first=$("${my[@]}" -N -e "SHOW MASTER STATUS" | cut -f1)
+# Backlog: inserts in 1000-row transactions, then index/non-index updates and deletes.
+for ((off = 0; off < rows; off += 1000)); do
+  echo "INSERT INTO $db.sbtest1 (k, c, pad) SELECT FLOOR(RAND() * $rows), MD5(seq), SHA1(seq) FROM seq_1_to_1000;"
+done | "${my[@]}"
+"${my[@]}" -e "UPDATE $db.sbtest1 SET k = k + 1 WHERE id % 4 = 0; UPDATE $db.sbtest1 SET c = MD5(c) WHERE id % 4 = 1;
+  DELETE FROM $db.sbtest1 WHERE id % 10 = 9; FLUSH BINARY LOGS;"
+base=$("${my[@]}" -N -e "SELECT @@log_bin_basename")
+files=()
+while read -r name _; do
+  [[ $name < $first ]] && continue
+  files+=("$(dirname "$base")/$name")
+done < <("${my[@]}" -N -e "SHOW BINARY LOGS")
+unset 'files[${#files[@]}-1]'  # the new, empty current file
+echo "binlog backlog: ${files[*]} ($(du -cb "${files[@]}" | tail -1 | cut -f1) bytes)"
+
+echo "== 1. binlog decode"
+t0=$(now); mariadb-binlog --no-defaults -v --base64-output=decode-rows "${files[@]}" > /dev/null; t1=$(now)
+ref=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+echo "mariadb-binlog -v: ${ref} s"
+out=$("$BENCH_BIN" "${files[@]}")
+echo "$out" | head -1
+ours=$(echo "$out" | sed -n 's/^seconds=//p')
+echo "RESULT decode: sluice is $(ratio "$ref" "$ours")x mariadb-binlog -v (goal >= 3x)"
+
+echo "== 2. snapshot MariaDB -> PostgreSQL ($("${my[@]}" -N -e "SELECT COUNT(*) FROM $db.sbtest1") rows)"
+"${pg[@]}" -d postgres -c "DROP DATABASE IF EXISTS bench_target WITH (FORCE)" -c "CREATE DATABASE bench_target"
+cat > "$work/config.json" <<JSON
+{"name": "bench_mysrc", "connector.class": "mysql", "database.hostname": "$SLUICE_TEST_MYSQL_HOST",
+ "database.port": "$SLUICE_TEST_MYSQL_PORT", "database.user": "$SLUICE_TEST_MYSQL_USER",
+ "database.include.list": "$db", "snapshot.mode": "initial_only", "sink.type": "postgres",
+ "sink.url": "postgresql://$SLUICE_TEST_PG_USER@$SLUICE_TEST_PG_HOST:$SLUICE_TEST_PG_PORT/bench_target"}
+JSON
+t0=$(now); (cd "$work" && "$SLUICE_BIN" run config.json > sluice.log 2>&1); t1=$(now)
+sl=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+echo "sluice run (initial_only): ${sl} s, target rows: $("${pg[@]}" -d bench_target -At -c "SELECT count(*) FROM $db.sbtest1")"
+
+"${pg[@]}" -d bench_target -c "CREATE TABLE pipe_sbtest1 (id int PRIMARY KEY, k int NOT NULL, c char(120) NOT NULL, pad char(60) NOT NULL)"
+t0=$(now)
+"${my[@]}" --quick -N -B -e "SELECT id, k, c, pad FROM $db.sbtest1" |
+  "${pg[@]}" -d bench_target -c "COPY pipe_sbtest1 FROM STDIN WITH (NULL 'NULL')"
+t1=$(now)
+pipe=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+echo "mariadb --quick | COPY FROM STDIN: ${pipe} s"
+echo "RESULT snapshot: sluice is $(ratio "$pipe" "$sl")x the mariadb|COPY pipe (goal >= 0.8x)"
+
+if command -v pgloader > /dev/null; then
+  "${pg[@]}" -d postgres -c "DROP DATABASE IF EXISTS bench_pgloader WITH (FORCE)" -c "CREATE DATABASE bench_pgloader"
+  t0=$(now)
+  pgloader --quiet "mysql://$SLUICE_TEST_MYSQL_USER@$SLUICE_TEST_MYSQL_HOST:$SLUICE_TEST_MYSQL_PORT/$db" \
+    "postgresql://$SLUICE_TEST_PG_USER@$SLUICE_TEST_PG_HOST:$SLUICE_TEST_PG_PORT/bench_pgloader" > "$work/pgloader.log" 2>&1 || echo "pgloader failed: see $work/pgloader.log"
+  t1=$(now)
+  pgl=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
+  echo "pgloader: ${pgl} s"
+  echo "RESULT snapshot: sluice is $(ratio "$pgl" "$sl")x pgloader (goal >= 3x)"
+else
+  echo "pgloader not installed (apt-get install pgloader): skipped that reference"
+fi
+"${my[@]}" -e "DROP DATABASE $db"
+"${pg[@]}" -d postgres -c "DROP DATABASE IF EXISTS bench_target WITH (FORCE)" -c "DROP DATABASE IF EXISTS bench_pgloader WITH (FORCE)"
+rm -rf "$work"

@@ -1,0 +1,369 @@
+// The Kafka sink against the test broker (sluice_mock_broker), checked with kcat, and the Kafka
+// source applying topics to MariaDB with the sluice binary.
+//
+// The PostgreSQL -> Kafka leg is driven through the Sink interface with batches built from rows
+// that the test also writes into PostgreSQL (the reference); the Kafka -> MariaDB leg runs
+// `sluice run` with connector.class=kafka, and each test ends with the one comparator between
+// the PostgreSQL reference and the MariaDB target.
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "integration/common/itest.h"
+#include "sinks/kafka/kafka_sink.h"
+
+namespace sluice::itest {
+namespace {
+
+using namespace std::chrono_literals;
+using core::LogicalType;
+using nlohmann::json;
+
+// public.<table> (id bigint PK, name text, amount numeric(12,2), created timestamp)
+core::TableSchemaPtr OrdersSchema(const std::string& table) {
+  auto s = std::make_shared<core::TableSchema>();
+  s->id = {"public", table};
+  s->database = "shop";
+  core::Column id{"id", LogicalType::kInt64, "bigint", false};
+  core::Column name{"name", LogicalType::kString, "text"};
+  core::Column amount{"amount", LogicalType::kDecimal, "numeric(12,2)"};
+  amount.precision = 12;
+  amount.scale = 2;
+  core::Column created{"created", LogicalType::kTimestamp, "timestamp without time zone"};
+  created.precision = 6;
+  s->columns = {id, name, amount, created};
+  s->key = {0};
+  return s;
+}
+
+class KafkaTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    prefix_ = UniqueName("k");
+    table_ = "orders";
+    schema_ = OrdersSchema(table_);
+    topic_ = prefix_ + ".public." + table_;
+  }
+
+  void TearDown() override {
+    if (sluice_) sluice_->Kill();
+    sluice_.reset();
+    if (!pg_db_.empty()) PgClient("postgres").TryQuery("DROP DATABASE IF EXISTS " + pg_db_ + " WITH (FORCE)");
+    if (!my_db_.empty()) MysqlClient().TryQuery("DROP DATABASE IF EXISTS `" + my_db_ + "`");
+  }
+
+  std::unique_ptr<sinks::KafkaSink> OpenSink(bool schemas) {
+    sinks::KafkaSinkOptions o;
+    o.connector_name = prefix_;
+    o.librdkafka = {{"bootstrap.servers", TestEnv::KafkaBootstrap()}};
+    o.envelope.name = prefix_;
+    o.schemas_enable = schemas;
+    o.offsets_topic = prefix_ + ".sluice_offsets";
+    auto sink = std::make_unique<sinks::KafkaSink>(o);
+    core::Status s = sink->Open();
+    if (!s.ok()) throw HarnessError("kafka sink open: " + s.ToString());
+    return sink;
+  }
+
+  // Appends one change of public.orders to `b`; values in canonical text, nullptr = NULL.
+  void Change(core::EventBatch& b, core::Op op, int64_t id, const char* name = nullptr,
+              const char* amount = nullptr, const char* created = nullptr) {
+    uint32_t txn = b.txns().empty() ? b.AddTxn({1700000000000, op == core::Op::kRead, false,
+                                                 ++txid_, 1000 + txid_, "", 0, ""})
+                                    : 0;
+    auto row = [&](bool key_only) {
+      uint32_t r = b.BeginRow();
+      b.AppendValue(std::to_string(id));
+      for (const char* v : {name, amount, created}) {
+        if (v && !key_only) {
+          b.AppendValue(v);
+        } else {
+          b.AppendNull();
+        }
+      }
+      b.EndRow();
+      return r;
+    };
+    if (op == core::Op::kDelete) {
+      b.AddEvent({op, row(true), core::kNoRow, txn, schema_});
+    } else {
+      b.AddEvent({op, core::kNoRow, row(false), txn, schema_});
+    }
+  }
+
+  void WriteAndFlush(sinks::KafkaSink& sink, core::EventBatch& b) {
+    b.set_checkpoint({"pos-" + std::to_string(++txid_)});
+    core::Status w = sink.Write(b);
+    ASSERT_TRUE(w.ok()) << w.ToString();
+    auto f = sink.Flush();
+    ASSERT_TRUE(f.ok()) << f.status().ToString();
+    b.Clear();
+  }
+
+  // The same rows in the PostgreSQL reference and, as change events, in Kafka.
+  void ReferenceInsert(sinks::KafkaSink& sink, int from, int to, core::Op op = core::Op::kCreate) {
+    pg_.Exec("INSERT INTO orders SELECT i, 'name ' || i || ' é', (i * 1.25)::numeric(12,2),"
+             " '2024-01-01 00:00:00'::timestamp + i * interval '1.5 second' FROM generate_series(" +
+             std::to_string(from) + ", " + std::to_string(to) + ") i");
+    core::EventBatch b;
+    // Build the events from one query (canonical text == PostgreSQL's ISO output here).
+    SqlRows rows = pg_.Query("SELECT id::text, name, amount::text, created::text FROM orders WHERE id BETWEEN " +
+                             std::to_string(from) + " AND " + std::to_string(to) + " ORDER BY id");
+    for (const auto& r : rows) {
+      Change(b, op, std::stoll(*r[0]), r[1]->c_str(), r[2]->c_str(), r[3]->c_str());
+    }
+    WriteAndFlush(sink, b);
+  }
+
+  void ReferenceUpdateAndDelete(sinks::KafkaSink& sink, int from, int to) {
+    pg_.Exec("UPDATE orders SET name = name || ' upd', amount = amount + 1 WHERE id BETWEEN " +
+             std::to_string(from) + " AND " + std::to_string(to) + " AND id % 3 = 0;"
+             "DELETE FROM orders WHERE id BETWEEN " + std::to_string(from) + " AND " +
+             std::to_string(to) + " AND id % 7 = 0");
+    core::EventBatch b;
+    SqlRows rows = pg_.Query("SELECT id::text, name, amount::text, created::text FROM orders WHERE id BETWEEN " +
+                             std::to_string(from) + " AND " + std::to_string(to) + " AND id % 3 = 0 ORDER BY id");
+    for (const auto& r : rows) {
+      Change(b, core::Op::kUpdate, std::stoll(*r[0]), r[1]->c_str(), r[2]->c_str(), r[3]->c_str());
+    }
+    for (int i = from; i <= to; ++i) {
+      if (i % 7 == 0) Change(b, core::Op::kDelete, i);
+    }
+    WriteAndFlush(sink, b);
+  }
+
+  void CreateReference() {
+    pg_db_ = CreateScratchPgDatabase("kref");
+    pg_ = PgClient(pg_db_);
+    pg_.Exec("CREATE TABLE orders (id bigint PRIMARY KEY, name text, amount numeric(12,2), created timestamp)");
+    my_db_ = UniqueName("ktarget");
+  }
+
+  json KafkaToMysqlConfig() const {
+    return {{"name", prefix_ + "_apply"},
+            {"connector.class", "kafka"},
+            {"kafka.bootstrap.servers", TestEnv::KafkaBootstrap()},
+            {"kafka.topics", topic_},
+            {"kafka.group.id", prefix_ + "_group"},
+            {"sink.type", "mysql"},
+            {"sink.url", MysqlClient(my_db_).Url()},
+            {"sink.table.name.format", "${table}"},
+            {"kafka.consumer.session.timeout.ms", "6000"},
+            {"sink.batch.ms", "100"}};
+  }
+
+  ::testing::AssertionResult TargetMatches() const {
+    SqlResult target = MysqlClient(my_db_).TryQuery(
+        "SELECT id, name, CAST(amount AS CHAR), DATE_FORMAT(created, '%Y-%m-%d %H:%i:%s.%f') FROM orders");
+    if (!target.ok) return ::testing::AssertionFailure() << "target not ready: " << target.error;
+    return TablesMatch(pg_.Query("SELECT id::text, name, amount::text, "
+                                 "to_char(created, 'YYYY-MM-DD HH24:MI:SS.US') FROM orders"),
+                       target.rows);
+  }
+
+  void WaitForMatch(std::chrono::milliseconds timeout = 90s) {
+    WaitUntil(
+        [&] {
+          if (!sluice_->IsRunning()) throw HarnessError("sluice exited:\n" + sluice_->LogTail());
+          return TargetMatches();
+        },
+        timeout, "MariaDB target equals the PostgreSQL reference", 300ms);
+  }
+
+  std::string prefix_, table_, topic_, pg_db_, my_db_;
+  core::TableSchemaPtr schema_;
+  uint64_t txid_ = 0;
+  PgClient pg_;
+  std::optional<SluiceProcess> sluice_;
+};
+
+TEST_F(KafkaTest, EnvelopeShapesForEveryOpAndTombstonesReadWithKcat) {
+  auto sink = OpenSink(false);
+  core::EventBatch b;
+  Change(b, core::Op::kRead, 1, "snap", "1.50", "2024-01-01 00:00:00");
+  Change(b, core::Op::kCreate, 2, "new", "-2.25", "2024-02-29 12:30:00.5");
+  Change(b, core::Op::kUpdate, 2, "changed", "3.00", "2024-02-29 12:30:00.5");
+  Change(b, core::Op::kDelete, 1);
+  b.AddEvent({core::Op::kTruncate, core::kNoRow, core::kNoRow, 0, schema_});
+  WriteAndFlush(*sink, b);
+
+  // All keys hash to partitions; read everything and restore the per-key order by offset.
+  auto messages = WaitForMessages(topic_, 6, 30s);
+  ASSERT_EQ(messages.size(), 6u);
+  std::vector<json> values;
+  int tombstones = 0;
+  const KafkaMessage* truncate = nullptr;
+  for (const auto& m : messages) {
+    if (!m.value) {
+      ++tombstones;
+      ASSERT_TRUE(m.key.has_value());
+      EXPECT_EQ(json::parse(*m.key), json({{"id", 1}}));
+      continue;
+    }
+    json v = json::parse(*m.value);
+    if (v["op"] == "t") truncate = &m;
+    values.push_back(v);
+  }
+  EXPECT_EQ(tombstones, 1);
+  ASSERT_NE(truncate, nullptr);
+  EXPECT_FALSE(truncate->key.has_value());
+  std::map<std::string, json> by_op;
+  for (const auto& v : values) by_op[v["op"].get<std::string>()] = v;
+  ASSERT_EQ(by_op.size(), 5u);
+  EXPECT_EQ(by_op["r"]["source"]["snapshot"], "true");
+  EXPECT_EQ(by_op["r"]["after"]["amount"], "1.50");
+  EXPECT_EQ(by_op["c"]["after"]["created"], 1709209800500000);  // MicroTimestamp
+  EXPECT_TRUE(by_op["c"]["before"].is_null());
+  EXPECT_EQ(by_op["u"]["after"]["name"], "changed");
+  EXPECT_EQ(by_op["d"]["before"]["id"], 1);
+  EXPECT_TRUE(by_op["d"]["after"].is_null());
+  EXPECT_TRUE(by_op["t"]["before"].is_null());
+  EXPECT_EQ(by_op["c"]["source"]["connector"], "postgresql");
+  EXPECT_EQ(by_op["c"]["source"]["name"], prefix_);
+  EXPECT_EQ(by_op["c"]["source"]["schema"], "public");
+  EXPECT_EQ(by_op["c"]["source"]["table"], "orders");
+  // The delete precedes its tombstone in their partition.
+  for (size_t i = 0; i + 1 < messages.size(); ++i) {
+    if (!messages[i + 1].value) {
+      ASSERT_TRUE(messages[i].value.has_value());
+      EXPECT_EQ(json::parse(*messages[i].value)["op"], "d");
+      EXPECT_EQ(messages[i].partition, messages[i + 1].partition);
+    }
+  }
+}
+
+TEST_F(KafkaTest, SchemaBlocksWhenEnabled) {
+  auto sink = OpenSink(true);
+  core::EventBatch b;
+  Change(b, core::Op::kCreate, 7, "x", "9.99", "2024-01-01 00:00:00");
+  WriteAndFlush(*sink, b);
+  auto messages = WaitForMessages(topic_, 1, 30s);
+  ASSERT_EQ(messages.size(), 1u);
+  json k = json::parse(*messages[0].key);
+  json v = json::parse(*messages[0].value);
+  EXPECT_EQ(k["payload"], json({{"id", 7}}));
+  EXPECT_EQ(k["schema"]["name"], topic_ + ".Key");
+  EXPECT_EQ(v["schema"]["name"], topic_ + ".Envelope");
+  EXPECT_EQ(v["payload"]["after"]["amount"], "9.99");
+  EXPECT_EQ(v["schema"]["fields"][1]["fields"][3]["name"], "io.debezium.time.MicroTimestamp");
+}
+
+TEST_F(KafkaTest, EveryChangeOfAKeyStaysInOrderInOnePartition) {
+  CreateKafkaTopic(topic_, 4);
+  auto sink = OpenSink(false);
+  core::EventBatch b;
+  const int kChanges = 600, kKeys = 12;
+  for (int i = 0; i < kChanges; ++i) {
+    std::string name = std::to_string(i);
+    Change(b, core::Op::kUpdate, i % kKeys, name.c_str(), "1.00", "2024-01-01 00:00:00");
+    if (b.size() == 100) WriteAndFlush(*sink, b);
+  }
+  auto messages = WaitForMessages(topic_, kChanges, 60s);
+  ASSERT_EQ(messages.size(), static_cast<size_t>(kChanges));
+  std::map<int, int32_t> partition_of;
+  std::map<int, int> last_seen;
+  std::set<int32_t> partitions;
+  for (const auto& m : messages) {  // ordered by partition, then offset
+    json v = json::parse(*m.value);
+    int id = v["after"]["id"];
+    int seq = std::stoi(v["after"]["name"].get<std::string>());
+    auto [it, fresh] = partition_of.emplace(id, m.partition);
+    EXPECT_EQ(it->second, m.partition) << "key " << id << " in two partitions";
+    if (last_seen.count(id)) EXPECT_GT(seq, last_seen[id]) << "key " << id << " out of order";
+    last_seen[id] = seq;
+    partitions.insert(m.partition);
+  }
+  EXPECT_GT(partitions.size(), 1u);
+  EXPECT_EQ(last_seen.size(), static_cast<size_t>(kKeys));
+}
+
+TEST_F(KafkaTest, KafkaSourceAppliesTopicToMariaDbEqualToSource) {
+  CreateReference();
+  auto sink = OpenSink(true);
+  ReferenceInsert(*sink, 1, 500, core::Op::kRead);
+  ReferenceInsert(*sink, 501, 800);
+  ReferenceUpdateAndDelete(*sink, 1, 800);
+  sluice_.emplace(SluiceProcess::Run(KafkaToMysqlConfig()));
+  WaitForMatch();
+  // Streaming: more changes while it runs, a truncate-free tail.
+  ReferenceInsert(*sink, 801, 900);
+  ReferenceUpdateAndDelete(*sink, 700, 900);
+  WaitForMatch();
+  EXPECT_TRUE(TargetMatches());
+}
+
+TEST_F(KafkaTest, KafkaSourceKilledAndRestartedMissesNothing) {
+  CreateReference();
+  auto sink = OpenSink(true);
+  for (int i = 0; i < 10; ++i) ReferenceInsert(*sink, i * 300 + 1, i * 300 + 300);
+  sluice_.emplace(SluiceProcess::Run(KafkaToMysqlConfig()));
+  // Kill -9 once some rows arrived, while it is still applying.
+  WaitUntil(
+      [&] {
+        SqlResult r = MysqlClient(my_db_).TryQuery("SELECT COUNT(*) FROM orders");
+        return r.ok && !r.rows.empty() && r.rows[0][0] && std::stoi(*r.rows[0][0]) > 0;
+      },
+      60s, "first rows in MariaDB", 50ms);
+  sluice_->Kill();
+  ReferenceUpdateAndDelete(*sink, 1, 3000);
+  ReferenceInsert(*sink, 3001, 3300);
+  sluice_->Restart();
+  WaitForMatch();
+  EXPECT_TRUE(TargetMatches());
+}
+
+// The Kafka sink under `sluice run` (fed by the Kafka source: topic -> topic), killed with
+// SIGKILL while producing and restarted: every change of the input is in the output topic
+// (duplicates allowed: no transactions).
+TEST_F(KafkaTest, KafkaSinkKilledAndRestartedLosesNoMessage) {
+  auto sink = OpenSink(true);
+  const int kRows = 4000;
+  core::EventBatch b;
+  for (int i = 1; i <= kRows; ++i) {
+    std::string name = "n" + std::to_string(i);
+    Change(b, core::Op::kCreate, i, name.c_str(), "1.00", "2024-01-01 00:00:00");
+    if (b.size() == 500) WriteAndFlush(*sink, b);
+  }
+  std::string out_prefix = prefix_ + "_out";
+  std::string out_topic = out_prefix + ".public.orders";
+  json config = {{"name", prefix_ + "_relay"},
+                 {"connector.class", "kafka"},
+                 {"kafka.bootstrap.servers", TestEnv::KafkaBootstrap()},
+                 {"kafka.topics", topic_},
+                 {"kafka.group.id", prefix_ + "_relay"},
+                 {"kafka.consumer.session.timeout.ms", "6000"},
+                 {"max.batch.size", "200"},
+                 {"topic.prefix", out_prefix},
+                 {"sink.type", "kafka"},
+                 {"sink.kafka.bootstrap.servers", TestEnv::KafkaBootstrap()},
+                 {"sink.batch.size", "200"},
+                 {"sink.batch.ms", "50"}};
+  sluice_.emplace(SluiceProcess::Run(config));
+  WaitUntil([&] { return ConsumeTopic(out_topic).size() >= 200; }, 60s, "first records relayed",
+            20ms);
+  sluice_->Kill();
+  size_t before_restart = ConsumeTopic(out_topic).size();
+  sluice_->Restart();
+  std::set<int> ids;
+  WaitUntil(
+      [&] {
+        if (!sluice_->IsRunning()) throw HarnessError("sluice exited:\n" + sluice_->LogTail());
+        ids.clear();
+        for (const auto& m : ConsumeTopic(out_topic)) {
+          if (m.value) ids.insert(json::parse(*m.value)["after"]["id"].get<int>());
+        }
+        return ids.size() == static_cast<size_t>(kRows);
+      },
+      90s, "every input change in the output topic", 300ms);
+  EXPECT_EQ(*ids.begin(), 1);
+  EXPECT_EQ(*ids.rbegin(), kRows);
+  EXPECT_LT(before_restart, static_cast<size_t>(kRows)) << "the kill came after everything was relayed";
+}
+
+}  // namespace
+}  // namespace sluice::itest

@@ -4,6 +4,8 @@
 #include <charconv>
 #include <cstring>
 
+#include <zlib.h>
+
 namespace sluice::mysql {
 namespace {
 
@@ -79,16 +81,6 @@ uint64_t BigEndian(const char* p, size_t n) {
   return v;
 }
 
-constexpr std::array<uint32_t, 256> MakeCrcTable() {
-  std::array<uint32_t, 256> t{};
-  for (uint32_t i = 0; i < 256; ++i) {
-    uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    t[i] = c;
-  }
-  return t;
-}
-constexpr std::array<uint32_t, 256> kCrcTable = MakeCrcTable();
 
 // Metadata bytes per binlog type in TABLE_MAP (MySQL docs "Table_map_event" column metadata).
 int MetadataSize(uint8_t type) {
@@ -489,9 +481,9 @@ std::string BinlogLocation::ToString() const {
 }
 
 uint32_t Crc32(std::string_view data) {
-  uint32_t c = 0xFFFFFFFFu;
-  for (char ch : data) c = kCrcTable[(c ^ static_cast<uint8_t>(ch)) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
+  // zlib's crc32 is the same CRC (IEEE 802.3) and several times faster than a byte table.
+  return static_cast<uint32_t>(
+      crc32(0L, reinterpret_cast<const Bytef*>(data.data()), static_cast<uInt>(data.size())));
 }
 
 Result<RawEvent> SplitEvent(std::string_view event, bool has_checksum, const BinlogLocation& at) {

@@ -22,10 +22,10 @@ int main(int argc, char** argv) {
   auto start = std::chrono::steady_clock::now();
   core::EventBatch batch;
   for (int f = 1; f < argc; ++f) {
-    std::ifstream in(argv[f], std::ios::binary);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string data = ss.str();
+    std::ifstream in(argv[f], std::ios::binary | std::ios::ate);
+    std::string data(static_cast<size_t>(in.tellg()), '\0');
+    in.seekg(0);
+    in.read(data.data(), static_cast<std::streamsize>(data.size()));
     bytes += data.size();
     std::map<uint64_t, std::shared_ptr<const mysql::RowsPlan>> plans;
     std::map<uint64_t, mysql::TableMap> maps;

@@ -26,10 +26,10 @@ echo "== setup: $rows rows (sysbench-like sbtest1)"
   FLUSH BINARY LOGS;"
 first=$("${my[@]}" -N -e "SHOW MASTER STATUS" | cut -f1)
 # Backlog: inserts in 1000-row transactions, then index/non-index updates and deletes.
-for ((off = 0; off < rows; off += 1000)); do
+{ echo "USE $db;"; for ((off = 0; off < rows; off += 1000)); do
   echo "INSERT INTO $db.sbtest1 (k, c, pad) SELECT FLOOR(RAND() * $rows), MD5(seq), SHA1(seq) FROM seq_1_to_1000;"
-done | "${my[@]}"
-"${my[@]}" -e "UPDATE $db.sbtest1 SET k = k + 1 WHERE id % 4 = 0; UPDATE $db.sbtest1 SET c = MD5(c) WHERE id % 4 = 1;
+done; } | "${my[@]}"
+"${my[@]}" -D "$db" -e "UPDATE $db.sbtest1 SET k = k + 1 WHERE id % 4 = 0; UPDATE $db.sbtest1 SET c = MD5(c) WHERE id % 4 = 1;
   DELETE FROM $db.sbtest1 WHERE id % 10 = 9; FLUSH BINARY LOGS;"
 base=$("${my[@]}" -N -e "SELECT @@log_bin_basename")
 files=()

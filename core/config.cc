@@ -125,15 +125,18 @@ std::optional<std::string> CanonicalConnectorClass(std::string_view value) {
   return std::nullopt;
 }
 
+ConfigKey MakeConfigKey(std::string name, ConfigType type, std::string default_value,
+                        std::string doc) {
+  ConfigKey key;
+  key.name = std::move(name);
+  key.type = type;
+  key.default_value = std::move(default_value);
+  key.doc = std::move(doc);
+  return key;
+}
+
 std::vector<ConfigKey> CommonConfigKeys() {
-  auto k = [](std::string name, ConfigType type, std::string def, std::string doc) {
-    ConfigKey key;
-    key.name = std::move(name);
-    key.type = type;
-    key.default_value = std::move(def);
-    key.doc = std::move(doc);
-    return key;
-  };
+  const auto k = MakeConfigKey;
   std::vector<ConfigKey> keys;
   keys.push_back(k("name", ConfigType::kString, "", "connector name"));
   ConfigKey cls = k("connector.class", ConfigType::kString, "",

@@ -43,6 +43,11 @@ struct ConfigKey {
   bool is_prefix = false;              // `name` is a prefix ("sink.kafka."): any key under it passes
 };
 
+// A key with its type, default (empty: none) and documentation; set `required`, `allowed`,
+// `min`/`max` or `is_prefix` on the result as needed.
+ConfigKey MakeConfigKey(std::string name, ConfigType type, std::string default_value,
+                        std::string doc);
+
 struct ConfigIssue {
   std::string key;
   std::string message;

@@ -1,11 +1,524 @@
 #include "connectors/postgres/postgres_source.h"
 
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "connectors/postgres/pg_connection.h"
+#include "connectors/postgres/pg_position.h"
+#include "connectors/postgres/pg_schema.h"
+#include "connectors/postgres/snapshot_reader.h"
+#include "connectors/postgres/stream_reader.h"
+#include "core/progress.h"
+#include "core/table_filter.h"
+
 namespace sluice::pg {
+namespace {
 
-std::vector<core::ConfigKey> SourceConfigKeys() { return {}; }
+core::ConfigKey Key(std::string name, core::ConfigType type, std::string def, std::string doc) {
+  core::ConfigKey k;
+  k.name = std::move(name);
+  k.type = type;
+  k.default_value = std::move(def);
+  k.doc = std::move(doc);
+  return k;
+}
 
-core::Result<std::unique_ptr<core::Source>> MakePostgresSource(const core::ConnectorContext&) {
-  return core::UnimplementedError("connectors/postgres is not implemented yet (issue 3)");
+// Slot names allow only [a-z0-9_] and at most 63 characters.
+std::string SanitizeSlot(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    out += (std::isalnum(static_cast<unsigned char>(l)) || l == '_') ? l : '_';
+  }
+  if (out.size() > 63) out.resize(63);
+  return out;
+}
+
+struct SlotState {
+  bool exists = false;
+  bool active = false;
+  std::string active_pid;
+  std::string wal_status;
+  std::string plugin;
+  std::string database;
+  uint64_t confirmed_flush = 0;
+};
+
+core::Result<SlotState> ReadSlot(PgConnection& conn, const std::string& slot) {
+  SLUICE_ASSIGN_OR_RETURN(
+      PgRows rows,
+      conn.Query("SELECT active, coalesce(active_pid::text, ''), coalesce(wal_status, ''), "
+                 "coalesce(plugin, ''), coalesce(database, ''), "
+                 "coalesce(confirmed_flush_lsn::text, '0/0') FROM pg_replication_slots WHERE "
+                 "slot_name = " + QuoteLiteral(slot)));
+  SlotState s;
+  if (rows.empty()) return s;
+  s.exists = true;
+  s.active = rows[0][0].value_or("f") == "t";
+  s.active_pid = rows[0][1].value_or("");
+  s.wal_status = rows[0][2].value_or("");
+  s.plugin = rows[0][3].value_or("");
+  s.database = rows[0][4].value_or("");
+  ParseLsn(rows[0][5].value_or("0/0"), s.confirmed_flush);
+  return s;
+}
+
+class PostgresSource final : public core::Source {
+ public:
+  explicit PostgresSource(const core::ConnectorContext& ctx) : ctx_(ctx), logger_(ctx.logger) {}
+  ~PostgresSource() override { Close(); }
+
+  core::Status Configure() {
+    const auto& c = ctx_.config;
+    params_.host = c.Get("database.hostname", "127.0.0.1");
+    SLUICE_ASSIGN_OR_RETURN(int64_t port, c.GetInt("database.port", 5432));
+    params_.port = static_cast<int>(port);
+    params_.user = c.Get("database.user", "postgres");
+    params_.password = c.Get("database.password");
+    params_.dbname = c.Get("database.dbname");
+    if (params_.dbname.empty()) {
+      return core::InvalidArgumentError("database.dbname is required for connector.class=postgres");
+    }
+    params_.sslmode = c.Get("database.sslmode");
+    SLUICE_ASSIGN_OR_RETURN(int64_t timeout, c.GetInt("connect.timeout.ms", 30000));
+    params_.connect_timeout_s = static_cast<int>(std::max<int64_t>(2, timeout / 1000));
+    params_.application_name = "sluice_" + SanitizeSlot(c.name());
+    slot_ = c.Get("slot.name", "sluice_" + SanitizeSlot(c.name().empty() ? "connector" : c.name()));
+    publication_ = c.Get("publication.name", "sluice_pub_" + SanitizeSlot(c.name()));
+    pub_mode_ = c.Get("publication.autocreate.mode", "filtered");
+    mode_ = c.Get("snapshot.mode", "initial");
+    SLUICE_ASSIGN_OR_RETURN(int64_t threads, c.GetInt("snapshot.max.threads", 2));
+    snap_options_.threads = static_cast<int>(threads);
+    SLUICE_ASSIGN_OR_RETURN(int64_t pages, c.GetInt("snapshot.chunk.pages", 16384));
+    snap_options_.chunk_pages = static_cast<uint64_t>(pages);
+    SLUICE_ASSIGN_OR_RETURN(drop_on_stop_, c.GetBool("slot.drop.on.stop", false));
+    SLUICE_ASSIGN_OR_RETURN(int64_t interval, c.GetInt("status.update.interval.ms", 10000));
+    stream_options_.status_interval_ms = interval;
+    stream_options_.slot = slot_;
+    stream_options_.publication = publication_;
+    stream_options_.database = params_.dbname;
+    SLUICE_ASSIGN_OR_RETURN(filter_, core::TableFilter::FromConfig(c));
+    return core::Status::Ok();
+  }
+
+  core::Status Start(const std::optional<core::SourcePosition>& resume) override {
+    Close();
+    stop_.store(false);
+    finished_ = false;
+    std::optional<PgPosition> from;
+    if (resume && !resume->empty()) {
+      SLUICE_ASSIGN_OR_RETURN(PgPosition p, PgPosition::Parse(resume->value));
+      from = p;
+    }
+    SLUICE_RETURN_IF_ERROR(CheckServer(/*for_start=*/true));
+    PgConnection conn;
+    SLUICE_RETURN_IF_ERROR(conn.Connect(params_, false));
+    SLUICE_ASSIGN_OR_RETURN(SlotState slot, WaitSlotInactive(conn));
+    if (from && from->snapshot_running) {
+      // The exported snapshot died with the previous replication connection: restart the
+      // snapshot on a new slot and truncate every table first, so the target converges.
+      logger_->warn("postgres: the previous snapshot did not finish; starting a new one (each "
+                    "table is truncated in the target, then re-read)");
+      if (slot.exists) SLUICE_RETURN_IF_ERROR(DropSlot(conn));
+      return StartSnapshot(conn, /*restarted=*/true);
+    }
+    if (from) {
+      bool lost = slot.exists && slot.wal_status == "lost";
+      if (!slot.exists || lost) {
+        std::string why = !slot.exists
+            ? "replication slot '" + slot_ + "' does not exist, so the changes after the stored "
+              "position " + LsnToString(from->lsn) + " are gone"
+            : "replication slot '" + slot_ + "' was invalidated (it fell behind "
+              "max_slot_wal_keep_size), so the changes after " + LsnToString(from->lsn) +
+              " are gone";
+        if (mode_ == "when_needed") {
+          logger_->warn("{}; snapshot.mode=when_needed: taking a new snapshot", why);
+          if (slot.exists) SLUICE_RETURN_IF_ERROR(DropSlot(conn));
+          return StartSnapshot(conn, /*restarted=*/true);
+        }
+        return core::FailedPreconditionError(
+            why + ": reset the connector's offsets (or set snapshot.mode=when_needed) to take a "
+                  "new snapshot");
+      }
+      SLUICE_RETURN_IF_ERROR(EnsurePublication(conn));
+      return StartStream(from->lsn, nullptr);
+    }
+    if (mode_ == "never" || mode_ == "no_data") {
+      SLUICE_RETURN_IF_ERROR(EnsurePublication(conn));
+      if (slot.exists) return StartStream(slot.confirmed_flush, nullptr);
+      auto repl = std::make_unique<PgConnection>();
+      SLUICE_RETURN_IF_ERROR(repl->Connect(params_, true));
+      SLUICE_ASSIGN_OR_RETURN(PgRows rows,
+                              repl->Query("CREATE_REPLICATION_SLOT " + QuoteIdent(slot_) +
+                                          " LOGICAL pgoutput NOEXPORT_SNAPSHOT"));
+      uint64_t lsn = 0;
+      if (rows.empty() || !ParseLsn(rows[0][1].value_or(""), lsn)) {
+        return core::InternalError("postgres CREATE_REPLICATION_SLOT returned no consistent point");
+      }
+      return StartStream(lsn, std::move(repl));
+    }
+    if (slot.exists && mode_ != "initial_only") {
+      return core::FailedPreconditionError(
+          "replication slot '" + slot_ + "' already exists but connector '" + ctx_.config.name() +
+          "' has no stored position, so a snapshot cannot line up with it: drop it (SELECT "
+          "pg_drop_replication_slot('" + slot_ + "')) or choose another slot.name");
+    }
+    return StartSnapshot(conn, /*restarted=*/false);
+  }
+
+  core::Result<core::PollStatus> Poll(core::EventBatch& batch,
+                                      const core::PollLimits& limits) override {
+    if (stop_.load()) return core::PollStatus::kIdle;
+    if (finished_) return core::PollStatus::kFinished;
+    if (snapshot_) {
+      auto done = snapshot_->Next(batch, limits);
+      if (!done.ok()) {
+        if (stop_.load()) return core::PollStatus::kIdle;
+        return done.status();
+      }
+      if (!*done) return core::PollStatus::kHaveMore;
+      {
+        std::lock_guard lock(mu_);
+        snapshot_.reset();
+      }
+      PgPosition pos;
+      pos.lsn = consistent_lsn_;
+      pos.slot = slot_;
+      if (mode_ == "initial_only") {
+        logger_->info("postgres snapshot finished (snapshot.mode=initial_only)");
+        if (ctx_.progress) ctx_.progress->SetPhase("finished");
+        snapshot_repl_.reset();  // drops the temporary slot
+        finished_ = true;
+        return core::PollStatus::kFinished;
+      }
+      // The snapshot is complete: from here on a restart streams from the consistent point.
+      batch.set_checkpoint(pos.ToSource());
+      SLUICE_RETURN_IF_ERROR(StartStream(consistent_lsn_, std::move(snapshot_repl_)));
+      return core::PollStatus::kHaveMore;
+    }
+    StreamReader* stream = stream_.get();
+    if (!stream) return core::UnavailableError("postgres source is not started");
+    auto res = stream->Poll(batch, limits);
+    if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
+    return res;
+  }
+
+  void Acknowledge(const core::SourcePosition& position) override {
+    auto p = PgPosition::Parse(position.value);
+    if (!p.ok() || p->snapshot_running) return;
+    std::lock_guard lock(mu_);
+    if (stream_) stream_->Acknowledge(p->lsn);
+  }
+
+  void RequestStop() override {
+    stop_.store(true);
+    std::lock_guard lock(mu_);
+    if (stream_) stream_->Cancel();
+    if (snapshot_) snapshot_->Cancel();
+  }
+
+  void Close() override {
+    std::unique_ptr<SnapshotReader> snap;
+    std::unique_ptr<StreamReader> stream;
+    {
+      std::lock_guard lock(mu_);
+      snap = std::move(snapshot_);
+      stream = std::move(stream_);
+    }
+    if (snap) snap->Cancel();
+    snap.reset();
+    stream.reset();
+    snapshot_repl_.reset();
+    if (drop_on_stop_ && stop_.load() && !slot_dropped_) {
+      PgConnection conn;
+      if (conn.Connect(params_, false).ok()) {
+        for (int i = 0; i < 20; ++i) {
+          auto s = ReadSlot(conn, slot_);
+          if (!s.ok() || !s->exists) break;
+          if (!s->active) {
+            if (DropSlot(conn).ok()) logger_->info("postgres: dropped slot {} (slot.drop.on.stop)", slot_);
+            break;
+          }
+          std::this_thread::sleep_for(std::chrono::milliseconds(250));
+        }
+      }
+      slot_dropped_ = true;
+    }
+  }
+
+  core::Status Check() override { return CheckServer(/*for_start=*/false); }
+
+ private:
+  // Read-only checks: credentials, wal_level, REPLICATION privilege, include list, slot state,
+  // publication. Nothing is created or changed.
+  core::Status CheckServer(bool for_start) {
+    PgConnection conn;
+    SLUICE_RETURN_IF_ERROR(conn.Connect(params_, false));
+    SLUICE_ASSIGN_OR_RETURN(PgRows rows,
+                            conn.Query("SELECT current_setting('wal_level'), "
+                                       "(SELECT rolreplication OR rolsuper FROM pg_roles WHERE "
+                                       "rolname = current_user), "
+                                       "current_setting('server_version_num')::int"));
+    std::string wal_level = rows.at(0)[0].value_or("");
+    if (wal_level != "logical") {
+      return core::FailedPreconditionError(
+          "postgres server has wal_level=" + wal_level +
+          "; logical replication needs wal_level=logical: ALTER SYSTEM SET wal_level = logical "
+          "and restart the server");
+    }
+    if (rows[0][1].value_or("f") != "t") {
+      return core::FailedPreconditionError(
+          "postgres user '" + params_.user + "' lacks the REPLICATION privilege: ALTER ROLE " +
+          QuoteIdent(params_.user) + " REPLICATION (or use a superuser)");
+    }
+    {
+      PgConnection repl;
+      SLUICE_RETURN_IF_ERROR(repl.Connect(params_, true));
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::vector<TableEntry> tables, ListCapturedTables(conn, filter_));
+    if (!for_start) {
+      SLUICE_ASSIGN_OR_RETURN(SlotState slot, ReadSlot(conn, slot_));
+      if (slot.exists && slot.active) return SlotActiveError(slot);
+      if (slot.exists && slot.wal_status == "lost" && mode_ != "when_needed") {
+        return core::FailedPreconditionError(
+            "replication slot '" + slot_ + "' was invalidated: drop it and take a new snapshot");
+      }
+      if (pub_mode_ == "disabled") {
+        SLUICE_ASSIGN_OR_RETURN(PgRows pub, conn.Query("SELECT 1 FROM pg_publication WHERE pubname = " +
+                                                       QuoteLiteral(publication_)));
+        if (pub.empty()) return MissingPublicationError();
+      }
+    }
+    for (const auto& t : tables) {
+      if (!t.has_primary_key && for_start) {
+        logger_->warn("postgres table {} has no primary key: {}", t.id.ToString(),
+                      t.replident == 'f'
+                          ? "REPLICA IDENTITY FULL sends whole before images, but the target "
+                            "has no key to apply updates and deletes by"
+                          : "its UPDATEs and DELETEs fail at the source unless it gets a "
+                            "REPLICA IDENTITY (USING INDEX or FULL); add a primary key");
+      }
+    }
+    return core::Status::Ok();
+  }
+
+  core::Status SlotActiveError(const SlotState& slot) {
+    return core::FailedPreconditionError(
+        "replication slot '" + slot_ + "' is in use by another process (pid " + slot.active_pid +
+        "): stop the other connector or client, or set a different slot.name");
+  }
+
+  core::Status MissingPublicationError() {
+    return core::FailedPreconditionError(
+        "postgres publication '" + publication_ + "' does not exist and "
+        "publication.autocreate.mode=disabled: create it (CREATE PUBLICATION ...) or change the "
+        "mode");
+  }
+
+  // A slot still marked active right after our own connection dropped is released within
+  // moments; wait a little before calling it a clash.
+  core::Result<SlotState> WaitSlotInactive(PgConnection& conn) {
+    for (int i = 0;; ++i) {
+      SLUICE_ASSIGN_OR_RETURN(SlotState slot, ReadSlot(conn, slot_));
+      if (slot.exists && !slot.database.empty() && slot.database != params_.dbname) {
+        return core::FailedPreconditionError("replication slot '" + slot_ + "' belongs to database '" +
+                                             slot.database + "': set a different slot.name");
+      }
+      if (slot.exists && !slot.plugin.empty() && slot.plugin != "pgoutput") {
+        return core::FailedPreconditionError("replication slot '" + slot_ + "' uses plugin '" +
+                                             slot.plugin + "', not pgoutput: set a different slot.name");
+      }
+      if (!slot.exists || !slot.active) return slot;
+      if (i >= 20 || stop_.load()) return SlotActiveError(slot);
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+  }
+
+  core::Status DropSlot(PgConnection& conn) {
+    return conn.Exec("SELECT pg_drop_replication_slot(" + QuoteLiteral(slot_) + ")")
+        .WithContext("dropping replication slot " + slot_);
+  }
+
+  // Creates or updates the publication before the slot is created: pgoutput reads it through
+  // the historic catalog at each change, so it must exist at the slot's consistent point.
+  core::Status EnsurePublication(PgConnection& conn) {
+    SLUICE_ASSIGN_OR_RETURN(PgRows pub, conn.Query("SELECT puballtables FROM pg_publication WHERE "
+                                                   "pubname = " + QuoteLiteral(publication_)));
+    if (pub_mode_ == "disabled") {
+      if (pub.empty()) return MissingPublicationError();
+      return core::Status::Ok();
+    }
+    std::string name = QuoteIdent(publication_);
+    if (pub_mode_ == "all_tables") {
+      if (pub.empty()) {
+        return conn.Exec("CREATE PUBLICATION " + name + " FOR ALL TABLES")
+            .WithContext("creating publication " + publication_ + " (needs a superuser)");
+      }
+      return core::Status::Ok();
+    }
+    SLUICE_ASSIGN_OR_RETURN(std::vector<TableEntry> tables, ListCapturedTables(conn, filter_));
+    std::string list;
+    for (const auto& t : tables) {
+      if (!list.empty()) list += ", ";
+      list += QuoteIdent(t.id.schema) + "." + QuoteIdent(t.id.table);
+    }
+    if (pub.empty()) {
+      return conn.Exec("CREATE PUBLICATION " + name + (list.empty() ? "" : " FOR TABLE " + list))
+          .WithContext("creating publication " + publication_);
+    }
+    if (pub[0][0].value_or("f") == "t") return core::Status::Ok();
+    SLUICE_ASSIGN_OR_RETURN(
+        PgRows have, conn.Query("SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) "
+                                "FROM pg_publication_tables WHERE pubname = " +
+                                QuoteLiteral(publication_) + " ORDER BY 1"));
+    std::vector<std::string> want_v, have_v;
+    for (const auto& t : tables) want_v.push_back(QuoteIdent(t.id.schema) + "." + QuoteIdent(t.id.table));
+    for (const auto& r : have) have_v.push_back(r[0].value_or(""));
+    std::sort(want_v.begin(), want_v.end());
+    if (want_v == have_v || list.empty()) return core::Status::Ok();
+    return conn.Exec("ALTER PUBLICATION " + name + " SET TABLE " + list)
+        .WithContext("updating publication " + publication_);
+  }
+
+  core::Status StartSnapshot(PgConnection& conn, bool restarted) {
+    SLUICE_RETURN_IF_ERROR(EnsurePublication(conn));
+    auto repl = std::make_unique<PgConnection>();
+    SLUICE_RETURN_IF_ERROR(repl->Connect(params_, true));
+    bool temporary = mode_ == "initial_only";
+    // Waits for every transaction running now to end; the snapshot it exports is the state at
+    // the consistent point, from which streaming continues.
+    SLUICE_ASSIGN_OR_RETURN(PgRows rows,
+                            repl->Query("CREATE_REPLICATION_SLOT " + QuoteIdent(slot_) +
+                                        (temporary ? " TEMPORARY" : "") +
+                                        " LOGICAL pgoutput EXPORT_SNAPSHOT"));
+    if (rows.empty() || !rows[0][2] || !ParseLsn(rows[0][1].value_or(""), consistent_lsn_)) {
+      return core::InternalError("postgres CREATE_REPLICATION_SLOT returned no snapshot");
+    }
+    std::string snapshot_name = *rows[0][2];
+    logger_->info("postgres: created slot {} at {} with snapshot {}", slot_,
+                  LsnToString(consistent_lsn_), snapshot_name);
+    // Tables and their columns as the snapshot sees them.
+    PgConnection cat;
+    SLUICE_RETURN_IF_ERROR(cat.Connect(params_, false));
+    SLUICE_RETURN_IF_ERROR(cat.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    SLUICE_RETURN_IF_ERROR(cat.Exec("SET TRANSACTION SNAPSHOT " + QuoteLiteral(snapshot_name)));
+    SLUICE_ASSIGN_OR_RETURN(std::vector<TableEntry> entries, ListCapturedTables(cat, filter_));
+    TypeResolver types(&cat);
+    std::vector<SnapshotTable> tables;
+    for (auto& e : entries) {
+      SLUICE_ASSIGN_OR_RETURN(RelationInfo rel,
+                              LoadRelation(cat, types, e, params_.dbname, filter_, schemas_));
+      tables.push_back({e, std::move(rel)});
+    }
+    SnapshotOptions opts = snap_options_;
+    opts.emit_truncates = restarted;
+    auto reader = std::make_unique<SnapshotReader>(params_, std::move(tables), snapshot_name,
+                                                   consistent_lsn_, slot_, opts, logger_,
+                                                   ctx_.progress, ctx_.metrics, ctx_.config.name());
+    SLUICE_RETURN_IF_ERROR(reader->Open());
+    cat.Exec("COMMIT").ok();
+    snapshot_repl_ = std::move(repl);
+    std::lock_guard lock(mu_);
+    snapshot_ = std::move(reader);
+    return core::Status::Ok();
+  }
+
+  core::Status StartStream(uint64_t lsn, std::unique_ptr<PgConnection> repl) {
+    if (!repl) {
+      repl = std::make_unique<PgConnection>();
+      SLUICE_RETURN_IF_ERROR(repl->Connect(params_, true));
+    }
+    auto reader = std::make_unique<StreamReader>(std::move(repl), params_, stream_options_,
+                                                 &filter_, &schemas_, logger_);
+    SLUICE_RETURN_IF_ERROR(reader->Open(lsn));
+    if (ctx_.progress) ctx_.progress->SetPhase("streaming");
+    std::lock_guard lock(mu_);
+    stream_ = std::move(reader);
+    return core::Status::Ok();
+  }
+
+  core::ConnectorContext ctx_;
+  std::shared_ptr<spdlog::logger> logger_;
+  ConnectionParams params_;
+  std::string slot_;
+  std::string publication_;
+  std::string pub_mode_;
+  std::string mode_;
+  bool drop_on_stop_ = false;
+  bool slot_dropped_ = false;
+  SnapshotOptions snap_options_;
+  StreamOptions stream_options_;
+  core::TableFilter filter_;
+  SchemaCache schemas_;
+  uint64_t consistent_lsn_ = 0;
+  std::unique_ptr<PgConnection> snapshot_repl_;  // the exporting connection, idle while snapshotting
+  std::mutex mu_;  // guards the reader pointers against calls from other threads
+  std::unique_ptr<SnapshotReader> snapshot_;
+  std::unique_ptr<StreamReader> stream_;
+  std::atomic<bool> stop_{false};
+  bool finished_ = false;
+};
+
+}  // namespace
+
+std::vector<core::ConfigKey> SourceConfigKeys() {
+  using core::ConfigType;
+  std::vector<core::ConfigKey> keys;
+  keys.push_back(Key("database.hostname", ConfigType::kString, "127.0.0.1", "PostgreSQL host"));
+  auto port = Key("database.port", ConfigType::kInt, "5432", "PostgreSQL port");
+  port.min = 1;
+  port.max = 65535;
+  keys.push_back(port);
+  keys.push_back(Key("database.user", ConfigType::kString, "postgres",
+                     "user with LOGIN and REPLICATION (and SELECT on the captured tables)"));
+  keys.push_back(Key("database.password", ConfigType::kPassword, "", "password of database.user"));
+  auto db = Key("database.dbname", ConfigType::kString, "", "the database to capture");
+  db.required = true;
+  keys.push_back(db);
+  auto ssl = Key("database.sslmode", ConfigType::kEnum, "prefer",
+                 "libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full");
+  ssl.allowed = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+  keys.push_back(ssl);
+  keys.push_back(Key("slot.name", ConfigType::kString, "",
+                     "logical replication slot (pgoutput); default sluice_<connector name>"));
+  keys.push_back(Key("publication.name", ConfigType::kString, "",
+                     "publication to stream; default sluice_pub_<connector name>"));
+  auto pub = Key("publication.autocreate.mode", ConfigType::kEnum, "filtered",
+                 "filtered: create/update the publication for the included tables; all_tables: "
+                 "FOR ALL TABLES (superuser); disabled: it must exist");
+  pub.allowed = {"filtered", "all_tables", "disabled"};
+  keys.push_back(pub);
+  auto threads = Key("snapshot.max.threads", ConfigType::kInt, "2",
+                     "connections reading the snapshot in parallel (tables and chunks)");
+  threads.min = 1;
+  threads.max = 64;
+  keys.push_back(threads);
+  auto pages = Key("snapshot.chunk.pages", ConfigType::kInt, "16384",
+                   "a table larger than this many 8 KiB pages is read in ctid-range chunks in "
+                   "parallel; 0 reads every table whole");
+  pages.min = 0;
+  keys.push_back(pages);
+  keys.push_back(Key("slot.drop.on.stop", ConfigType::kBool, "false",
+                     "drop the replication slot when the connector stops (testing only: changes "
+                     "made while stopped are lost)"));
+  auto interval = Key("status.update.interval.ms", ConfigType::kInt, "10000",
+                      "longest interval between standby status updates to the server");
+  interval.min = 100;
+  interval.max = 3600000;
+  keys.push_back(interval);
+  auto ct = Key("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");
+  ct.min = 1000;
+  keys.push_back(ct);
+  return keys;
+}
+
+core::Result<std::unique_ptr<core::Source>> MakePostgresSource(const core::ConnectorContext& context) {
+  auto source = std::make_unique<PostgresSource>(context);
+  SLUICE_RETURN_IF_ERROR(source->Configure());
+  return std::unique_ptr<core::Source>(std::move(source));
 }
 
 }  // namespace sluice::pg

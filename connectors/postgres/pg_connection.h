@@ -1,0 +1,91 @@
+// PgConnection: a thin RAII wrapper over one libpq connection (PGconn), the seam between the
+// PostgreSQL source and libpq. Regular connections run catalog queries and COPY; replication
+// connections (replication=database) run CREATE_REPLICATION_SLOT / START_REPLICATION and the
+// CopyBoth stream.
+//
+// Every connection is opened with canonical session settings (DateStyle=ISO, TimeZone=UTC,
+// IntervalStyle=iso_8601, extra_float_digits=3) passed as `options=-c …` in the conninfo, so a
+// walsender's pgoutput text values come out in the same form as a snapshot's COPY text.
+//
+// Lifecycle: Connect() once, then queries; the destructor closes. Cancel() may be called from
+// another thread (it uses a PGcancel object prepared at connect time) to interrupt a blocking
+// call; everything else is single-threaded.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace sluice::pg {
+
+struct ConnectionParams {
+  std::string host = "127.0.0.1";
+  int port = 5432;
+  std::string user;
+  std::string password;
+  std::string dbname;
+  std::string sslmode;  // empty: libpq default
+  int connect_timeout_s = 30;
+  std::string application_name = "sluice";
+};
+
+// A query result: rows of optional text values (nullopt = NULL).
+using PgRow = std::vector<std::optional<std::string>>;
+using PgRows = std::vector<PgRow>;
+
+struct PgResultDeleter {
+  void operator()(PGresult* r) const { PQclear(r); }
+};
+using PgResultPtr = std::unique_ptr<PGresult, PgResultDeleter>;
+
+// Quotes an SQL identifier ("a""b") / a literal ('it''s').
+std::string QuoteIdent(std::string_view ident);
+std::string QuoteLiteral(std::string_view text);
+
+class PgConnection {
+ public:
+  PgConnection() = default;
+  ~PgConnection() { Close(); }
+  PgConnection(const PgConnection&) = delete;
+  PgConnection& operator=(const PgConnection&) = delete;
+
+  // Connects; `replication` opens a logical replication connection. Errors:
+  // kUnauthenticated (password), kPermissionDenied (no REPLICATION privilege / pg_hba),
+  // kUnavailable (server unreachable), kFailedPrecondition (database missing).
+  core::Status Connect(const ConnectionParams& params, bool replication);
+  void Close();
+  bool connected() const { return conn_ != nullptr; }
+  PGconn* raw() { return conn_; }
+
+  // Runs a statement (simple query protocol); kUnavailable when the connection broke, else
+  // kInternal/kFailedPrecondition with the server's message.
+  core::Status Exec(std::string_view sql);
+  core::Result<PgRows> Query(std::string_view sql);
+  // Runs `sql` and returns the raw result (for commands such as CREATE_REPLICATION_SLOT).
+  core::Result<PgResultPtr> QueryRaw(std::string_view sql);
+
+  // Interrupts a running query from any thread; harmless when idle.
+  void Cancel();
+
+  // The server's message for the last failure on this connection.
+  std::string LastError() const;
+
+ private:
+  core::Status ResultStatus(PGresult* res, std::string_view sql);
+
+  PGconn* conn_ = nullptr;
+  std::mutex cancel_mu_;
+  PGcancel* cancel_ = nullptr;
+};
+
+// Maps a SQLSTATE / libpq message to a status code (connection loss is retriable).
+core::Status StatusFromPg(PGconn* conn, const PGresult* res, std::string_view context);
+
+}  // namespace sluice::pg

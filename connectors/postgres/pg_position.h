@@ -1,0 +1,31 @@
+// PgPosition: the resume position the PostgreSQL source stores (opaque to sinks), serialized
+// as JSON text:
+//   {"lsn":"0/16B3748","slot":"sluice_x"}                      streaming: resume after this LSN
+//   {"lsn":"0/16B3748","slot":"sluice_x","snapshot":"running"}  a snapshot was in progress
+// `lsn` is the end LSN of the last transaction made durable (or a keepalive's WAL end when
+// nothing was in flight), which is also the confirmed flush LSN reported to the slot. While a
+// snapshot runs, `lsn` is the slot's consistent point. Positions order by (snapshot first, lsn).
+//
+// Thread-safety: a value type.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/event.h"
+#include "core/status.h"
+
+namespace sluice::pg {
+
+struct PgPosition {
+  uint64_t lsn = 0;
+  std::string slot;
+  bool snapshot_running = false;
+
+  core::SourcePosition ToSource() const;
+  // kInvalidArgument when the text is not a position of this connector.
+  static core::Result<PgPosition> Parse(std::string_view text);
+};
+
+}  // namespace sluice::pg

@@ -1,0 +1,348 @@
+#include "connectors/postgres/snapshot_reader.h"
+
+#include <chrono>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "connectors/postgres/pg_position.h"
+
+namespace sluice::pg {
+namespace {
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// COPY text format escapes (PostgreSQL documentation, COPY, "Text Format").
+bool UnescapeCopy(std::string_view in, std::string& out) {
+  out.clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c != '\\') {
+      out += c;
+      continue;
+    }
+    if (++i >= in.size()) return false;
+    c = in[i];
+    switch (c) {
+      case 'b': out += '\b'; break;
+      case 'f': out += '\f'; break;
+      case 'n': out += '\n'; break;
+      case 'r': out += '\r'; break;
+      case 't': out += '\t'; break;
+      case 'v': out += '\v'; break;
+      case 'x': {
+        int v = 0, n = 0;
+        while (n < 2 && i + 1 < in.size() && std::isxdigit(static_cast<unsigned char>(in[i + 1]))) {
+          char h = in[++i];
+          v = v * 16 + (h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10);
+          ++n;
+        }
+        if (n == 0) return false;
+        out += static_cast<char>(v);
+        break;
+      }
+      default:
+        if (c >= '0' && c <= '7') {
+          int v = c - '0';
+          for (int n = 1; n < 3 && i + 1 < in.size() && in[i + 1] >= '0' && in[i + 1] <= '7'; ++n) {
+            v = v * 8 + (in[++i] - '0');
+          }
+          out += static_cast<char>(v);
+        } else {
+          out += c;
+        }
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+SnapshotReader::SnapshotReader(ConnectionParams params, std::vector<SnapshotTable> tables,
+                               std::string snapshot_name, uint64_t consistent_lsn,
+                               std::string slot, SnapshotOptions options,
+                               std::shared_ptr<spdlog::logger> logger,
+                               core::ProgressTracker* progress, core::MetricsRegistry* metrics,
+                               std::string connector)
+    : params_(std::move(params)),
+      tables_(std::move(tables)),
+      snapshot_name_(std::move(snapshot_name)),
+      lsn_(consistent_lsn),
+      slot_(std::move(slot)),
+      options_(options),
+      logger_(std::move(logger)),
+      progress_(progress),
+      metrics_(metrics),
+      connector_(std::move(connector)) {}
+
+SnapshotReader::~SnapshotReader() {
+  Cancel();
+  for (auto& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+core::Status SnapshotReader::Open() {
+  started_ms_ = NowMs();
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    const TableEntry& e = tables_[t].entry;
+    size_t before = chunks_.size();
+    if (options_.chunk_pages > 0 && e.pages > options_.chunk_pages) {
+      for (uint64_t from = 0; from < e.pages; from += options_.chunk_pages) {
+        uint64_t to = from + options_.chunk_pages;
+        // The last chunk is open-ended: pages added since pg_relation_size() was read are
+        // scanned too (their rows are invisible to the snapshot anyway).
+        chunks_.push_back({t, from, to >= e.pages ? 0 : to, false});
+      }
+    } else {
+      chunks_.push_back({t, 0, 0, true});
+    }
+    chunks_left_.push_back(std::make_unique<std::atomic<size_t>>(chunks_.size() - before));
+    rows_done_.push_back(std::make_unique<std::atomic<uint64_t>>(0));
+    std::string name = e.id.ToString();
+    if (progress_) {
+      if (options_.emit_truncates) progress_->ResetTable(name);
+      progress_->AddTable(name, e.estimated_rows);
+    }
+    if (metrics_) {
+      metrics_->GetGauge("sluice_snapshot_rows_estimated", "estimated rows of a table to snapshot",
+                         {{"connector", connector_}, {"table", name}})
+          .Set(static_cast<double>(e.estimated_rows));
+    }
+  }
+  if (progress_) progress_->SetPhase("snapshot");
+  int threads = std::max(1, std::min<int>(options_.threads, static_cast<int>(chunks_.size())));
+  for (int i = 0; i < threads; ++i) {
+    auto conn = std::make_unique<PgConnection>();
+    SLUICE_RETURN_IF_ERROR(conn->Connect(params_, false));
+    SLUICE_RETURN_IF_ERROR(conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    SLUICE_RETURN_IF_ERROR(
+        conn->Exec("SET TRANSACTION SNAPSHOT " + QuoteLiteral(snapshot_name_))
+            .WithContext("importing the slot's exported snapshot"));
+    conns_.push_back(std::move(conn));
+  }
+  logger_->info("postgres snapshot: {} tables in {} chunks on {} connections, consistent point {}",
+                tables_.size(), chunks_.size(), threads, LsnToString(lsn_));
+  {
+    std::lock_guard lock(mu_);
+    workers_running_ = threads;
+  }
+  for (int i = 0; i < threads; ++i) workers_.emplace_back([this, i] { Worker(i); });
+  return core::Status::Ok();
+}
+
+void SnapshotReader::Fail(core::Status status) {
+  std::lock_guard lock(mu_);
+  if (error_.ok()) error_ = std::move(status);
+  cv_.notify_all();
+}
+
+bool SnapshotReader::Push(std::unique_ptr<core::EventBatch> batch) {
+  std::unique_lock lock(mu_);
+  size_t max_ready = std::max<size_t>(2, workers_.size() * 2);
+  cv_.wait(lock, [&] { return stop_.load() || !error_.ok() || ready_.size() < max_ready; });
+  if (stop_.load() || !error_.ok()) return false;
+  ready_.push_back(std::move(batch));
+  cv_.notify_all();
+  return true;
+}
+
+void SnapshotReader::TableRowsDone(size_t table, uint64_t rows, uint64_t bytes) {
+  rows_done_[table]->fetch_add(rows);
+  const std::string name = tables_[table].entry.id.ToString();
+  if (progress_) progress_->AddRows(name, rows, bytes);
+  if (metrics_) {
+    metrics_->GetGauge("sluice_snapshot_rows_done", "rows of a table read by the snapshot",
+                       {{"connector", connector_}, {"table", name}})
+        .Set(static_cast<double>(rows_done_[table]->load()));
+  }
+}
+
+void SnapshotReader::Worker(size_t index) {
+  PgConnection& conn = *conns_[index];
+  std::unique_ptr<core::EventBatch> batch;
+  uint32_t txn = 0;
+  core::Status status;
+  while (!stop_.load()) {
+    size_t c = next_chunk_.fetch_add(1);
+    if (c >= chunks_.size()) break;
+    const Chunk& chunk = chunks_[c];
+    status = ReadChunk(conn, chunk, batch, txn);
+    if (!status.ok()) break;
+    if (chunks_left_[chunk.table]->fetch_sub(1) == 1) {
+      const TableEntry& e = tables_[chunk.table].entry;
+      if (progress_) progress_->MarkDone(e.id.ToString());
+      logger_->info("postgres snapshot of {}: {} rows", e.id.ToString(),
+                    rows_done_[chunk.table]->load());
+    }
+  }
+  if (status.ok() && batch && !batch->empty() && !Push(std::move(batch))) status = core::Status::Ok();
+  if (!status.ok() && !stop_.load()) Fail(status);
+  conn.Exec("COMMIT").ok();
+  std::lock_guard lock(mu_);
+  --workers_running_;
+  cv_.notify_all();
+}
+
+core::Status SnapshotReader::ReadChunk(PgConnection& conn, const Chunk& chunk,
+                                       std::unique_ptr<core::EventBatch>& batch_ptr, uint32_t& txn) {
+  const SnapshotTable& table = tables_[chunk.table];
+  const core::TableSchema& schema = *table.relation.schema;
+  const auto& codecs = table.relation.codecs;
+  std::string cols;
+  for (const auto& c : schema.columns) {
+    if (!cols.empty()) cols += ", ";
+    cols += QuoteIdent(c.name);
+  }
+  std::string rel = QuoteIdent(schema.id.schema) + "." + QuoteIdent(schema.id.table);
+  std::string sql;
+  if (chunk.whole) {
+    sql = "COPY " + rel + " (" + cols + ") TO STDOUT";
+  } else {
+    sql = "COPY (SELECT " + cols + " FROM " + rel + " WHERE ctid >= '(" +
+          std::to_string(chunk.from_page) + ",0)'::tid";
+    if (chunk.to_page) sql += " AND ctid < '(" + std::to_string(chunk.to_page) + ",0)'::tid";
+    sql += ") TO STDOUT";
+  }
+  std::string context = "postgres snapshot of " + schema.id.ToString();
+  SLUICE_ASSIGN_OR_RETURN(PgResultPtr res, conn.QueryRaw(sql));
+  if (PQresultStatus(res.get()) != PGRES_COPY_OUT) {
+    return core::InternalError(context + ": COPY did not start");
+  }
+  res.reset();
+  std::string unescaped, scratch;
+  uint64_t rows = 0, bytes = 0;
+  const size_t ncols = schema.columns.size();
+  auto new_batch = [&]() {
+    {
+      std::lock_guard lock(mu_);
+      if (!free_.empty()) {
+        batch_ptr = std::move(free_.back());
+        free_.pop_back();
+      }
+    }
+    if (!batch_ptr) batch_ptr = std::make_unique<core::EventBatch>();
+    batch_ptr->Clear();
+    core::TxnInfo info;
+    info.ts_ms = started_ms_;
+    info.snapshot = true;
+    info.lsn = lsn_;
+    txn = batch_ptr->AddTxn(info);
+  };
+  core::TableSchemaPtr schema_ptr = table.relation.schema;
+  while (true) {
+    char* buf = nullptr;
+    int n = PQgetCopyData(conn.raw(), &buf, 0);
+    if (n == -1) break;
+    if (n == -2) {
+      return core::UnavailableError(context + ": " + conn.LastError());
+    }
+    std::unique_ptr<char, void (*)(void*)> hold(buf, PQfreemem);
+    if (stop_.load()) return core::CancelledError(context + ": stopped");
+    if (!batch_ptr) new_batch();
+    core::EventBatch& batch = *batch_ptr;
+    std::string_view line(buf, n);
+    if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
+    uint32_t row = batch.BeginRow();
+    size_t pos = 0;
+    for (size_t i = 0; i < ncols; ++i) {
+      if (pos > line.size()) {
+        batch.AbandonRow();
+        return core::DataLossError(context + ": a COPY row has fewer columns than expected");
+      }
+      size_t tab = line.find('\t', pos);
+      if (tab == std::string_view::npos) tab = line.size();
+      std::string_view field = line.substr(pos, tab - pos);
+      pos = tab + 1;
+      if (field.size() == 2 && field[0] == '\\' && field[1] == 'N') {
+        batch.AppendNull();
+        continue;
+      }
+      bool ok;
+      if (std::memchr(field.data(), '\\', field.size()) == nullptr) {
+        ok = AppendCanonical(batch, codecs[i], field, scratch);
+      } else {
+        ok = UnescapeCopy(field, unescaped) && AppendCanonical(batch, codecs[i], unescaped, scratch);
+      }
+      if (!ok) {
+        batch.AbandonRow();
+        return core::DataLossError(context + ": malformed value of column " +
+                                   schema.columns[i].name + " (" + schema.columns[i].source_type +
+                                   ")");
+      }
+    }
+    batch.EndRow();
+    batch.AddEvent({core::Op::kRead, core::kNoRow, row, txn, schema_ptr});
+    ++rows;
+    bytes += static_cast<uint64_t>(n);
+    if (batch.size() >= options_.batch_events || batch.ByteSize() >= options_.batch_bytes) {
+      TableRowsDone(chunk.table, rows, bytes);
+      rows = bytes = 0;
+      if (!Push(std::move(batch_ptr))) return core::CancelledError(context + ": stopped");
+      batch_ptr.reset();
+    }
+  }
+  PgResultPtr end(PQgetResult(conn.raw()));
+  if (PQresultStatus(end.get()) != PGRES_COMMAND_OK) {
+    return StatusFromPg(conn.raw(), end.get(), context);
+  }
+  while (PGresult* extra = PQgetResult(conn.raw())) PQclear(extra);
+  TableRowsDone(chunk.table, rows, bytes);
+  return core::Status::Ok();
+}
+
+core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::PollLimits& limits) {
+  PgPosition pos;
+  pos.lsn = lsn_;
+  pos.slot = slot_;
+  pos.snapshot_running = true;
+  if (options_.emit_truncates && !truncates_sent_) {
+    truncates_sent_ = true;
+    core::TxnInfo info;
+    info.ts_ms = started_ms_;
+    info.snapshot = true;
+    info.lsn = lsn_;
+    uint32_t txn = batch.AddTxn(info);
+    for (const auto& t : tables_) {
+      batch.AddEvent({core::Op::kTruncate, core::kNoRow, core::kNoRow, txn, t.relation.schema});
+    }
+    batch.set_checkpoint(pos.ToSource());
+    return false;
+  }
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, limits.max_wait, [&] {
+    return !ready_.empty() || workers_running_ == 0 || !error_.ok() || stop_.load();
+  });
+  if (!error_.ok()) return error_;
+  if (stop_.load()) return core::CancelledError("postgres snapshot stopped");
+  if (!ready_.empty()) {
+    std::unique_ptr<core::EventBatch> b = std::move(ready_.front());
+    ready_.pop_front();
+    cv_.notify_all();
+    std::swap(batch, *b);
+    b->Clear();
+    free_.push_back(std::move(b));
+    batch.set_checkpoint(pos.ToSource());
+    return false;
+  }
+  if (workers_running_ == 0) {
+    logger_->info("postgres snapshot done in {} ms", NowMs() - started_ms_);
+    return true;
+  }
+  return false;
+}
+
+void SnapshotReader::Cancel() {
+  stop_.store(true);
+  {
+    std::lock_guard lock(mu_);
+    cv_.notify_all();
+  }
+  for (auto& c : conns_) c->Cancel();
+}
+
+}  // namespace sluice::pg

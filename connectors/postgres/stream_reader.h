@@ -1,0 +1,105 @@
+// StreamReader: tails a logical replication slot with pgoutput (proto_version 1) on a
+// replication connection and turns the decoded messages into change events.
+//
+//   Begin            opens a transaction (TxnInfo: commit time, xid, commit LSN)
+//   Relation         (re)builds the table's schema through the catalog (SchemaCache bumps the
+//                    version when columns change)
+//   Insert/Update/Delete  events; 'u' values become CellState::kUnchanged; a key-only old tuple
+//                    ('K') carries the key columns and marks the others unchanged
+//   Truncate         one Op::kTruncate event per captured table
+//   Commit           the batch checkpoint {lsn: commit end LSN}
+//
+// A batch that fills up mid-transaction keeps the checkpoint of the last commit it holds (or
+// none). When idle (nothing in flight) the reader emits an empty batch checkpointed at the
+// keepalive's WAL end at most every `idle_checkpoint_ms`, so the slot advances on an idle
+// database. Standby status updates report flush = the acknowledged LSN, on keepalives that ask
+// for a reply, when the acknowledgement advanced (at most once a second) and at least every
+// `status_interval_ms`.
+//
+// Lifecycle: Open() (START_REPLICATION) -> Poll()* -> destroy. Acknowledge() and Cancel() from
+// any thread; everything else from the source thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "connectors/postgres/pg_connection.h"
+#include "connectors/postgres/pg_schema.h"
+#include "connectors/postgres/pg_types.h"
+#include "connectors/postgres/pgoutput_decoder.h"
+#include "core/event.h"
+#include "core/source.h"
+#include "core/table_filter.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace sluice::pg {
+
+struct StreamOptions {
+  std::string slot;
+  std::string publication;
+  std::string database;
+  int64_t status_interval_ms = 10000;
+  int64_t idle_checkpoint_ms = 2000;
+};
+
+class StreamReader {
+ public:
+  // `repl` is a connected replication connection (possibly the one that created the slot);
+  // `catalog_params` opens a regular connection for catalog lookups.
+  StreamReader(std::unique_ptr<PgConnection> repl, ConnectionParams catalog_params,
+               StreamOptions options, const core::TableFilter* filter, SchemaCache* schemas,
+               std::shared_ptr<spdlog::logger> logger);
+  ~StreamReader();
+
+  // START_REPLICATION from `start_lsn` (transactions committed before it are skipped).
+  core::Status Open(uint64_t start_lsn);
+  core::Result<core::PollStatus> Poll(core::EventBatch& batch, const core::PollLimits& limits);
+  void Acknowledge(uint64_t lsn);
+  void Cancel();
+
+ private:
+  core::Status Handle(const CopyDataFrame& frame, core::EventBatch& batch);
+  core::Status HandleRow(core::EventBatch& batch);
+  core::Status AppendTuple(core::EventBatch& batch, const RelationInfo& rel,
+                           const std::vector<TupleValue>& tuple, bool key_only, uint32_t& row);
+  uint32_t CurrentTxn(core::EventBatch& batch);
+  core::Status SendStatus(bool force, bool reply_requested);
+  core::Status WaitReadable(std::chrono::steady_clock::time_point deadline, bool& timed_out);
+
+  std::unique_ptr<PgConnection> repl_;
+  ConnectionParams catalog_params_;
+  PgConnection catalog_;
+  TypeResolver types_{&catalog_};
+  StreamOptions options_;
+  const core::TableFilter* filter_;
+  SchemaCache* schemas_;
+  std::shared_ptr<spdlog::logger> logger_;
+  int wake_fd_ = -1;
+
+  std::map<uint32_t, RelationInfo> relations_;
+  PgoutputMessage msg_;
+  std::string scratch_;
+  uint64_t start_lsn_ = 0;
+  uint64_t received_lsn_ = 0;
+  uint64_t server_wal_end_ = 0;
+  uint64_t last_checkpoint_lsn_ = 0;
+  std::atomic<uint64_t> acked_lsn_{0};
+  uint64_t reported_lsn_ = 0;
+  std::chrono::steady_clock::time_point last_status_{};
+  std::chrono::steady_clock::time_point last_idle_checkpoint_{};
+
+  bool in_txn_ = false;
+  bool skip_txn_ = false;
+  core::TxnInfo txn_;
+  bool txn_added_ = false;  // txn_ is in the batch being filled (at txn_index_)
+  uint32_t txn_index_ = 0;
+  std::atomic<bool> stop_{false};
+};
+
+}  // namespace sluice::pg

@@ -1,6 +1,7 @@
 #include "sinks/kafka/kafka_envelope.h"
 
 #include <cctype>
+#include <charconv>
 
 #include "core/value_text.h"
 
@@ -219,6 +220,12 @@ const RecordEncoder::SchemaBlocks& RecordEncoder::BlocksFor(const core::TableSch
   SchemaBlocks b;
   AppendKeySchemaJson(b.key, *schema, record);
   AppendValueSchemaJson(b.value, *schema, record, options_.connector);
+  for (size_t i = 0; i < schema->columns.size(); ++i) {
+    std::string prefix = i ? "," : "";
+    core::AppendJsonString(prefix, schema->columns[i].name);
+    prefix += ':';
+    b.field_prefixes.push_back(std::move(prefix));
+  }
   if (blocks_.size() > 4096) blocks_.clear();  // schemas replaced many times: drop stale ones
   return blocks_.emplace(schema.get(), std::make_pair(schema, std::move(b))).first->second.second;
 }
@@ -244,15 +251,64 @@ bool RecordEncoder::EncodeKey(const core::EventBatch& batch, const core::ChangeE
 void RecordEncoder::EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event,
                                 int64_t now_ms) {
   value_.clear();
+  const SchemaBlocks& blocks = BlocksFor(event.table);
   if (schemas_enable_) {
     value_ += "{\"schema\":";
-    value_ += BlocksFor(event.table).value;
+    value_ += blocks.value;
     value_ += ",\"payload\":";
-    core::AppendEnvelopeJson(value_, batch, event, options_, now_ms);
+    AppendPayload(batch, event, blocks, now_ms);
     value_ += '}';
   } else {
-    core::AppendEnvelopeJson(value_, batch, event, options_, now_ms);
+    AppendPayload(batch, event, blocks, now_ms);
   }
+}
+
+void RecordEncoder::AppendRow(const core::TableSchema& schema, const SchemaBlocks& blocks,
+                              const core::RowView& row) {
+  value_ += '{';
+  for (uint32_t i = 0; i < schema.columns.size(); ++i) {
+    value_ += blocks.field_prefixes[i];
+    core::AppendEnvelopeValue(value_, schema.columns[i], row, i);
+  }
+  value_ += '}';
+}
+
+void RecordEncoder::AppendPayload(const core::EventBatch& batch, const core::ChangeEvent& event,
+                                  const SchemaBlocks& blocks, int64_t now_ms) {
+  const core::TableSchema& schema = *event.table;
+  value_ += "{\"before\":";
+  if (event.before != core::kNoRow) {
+    AppendRow(schema, blocks, batch.row(event.before));
+  } else {
+    value_ += "null";
+  }
+  value_ += ",\"after\":";
+  if (event.after != core::kNoRow) {
+    AppendRow(schema, blocks, batch.row(event.after));
+  } else {
+    value_ += "null";
+  }
+  if (event.txn != source_txn_ || event.table.get() != source_table_) {
+    // core writes the source block between ,"source": and ,"op": — reuse its exact text.
+    core::EventBatch empty;
+    core::ChangeEvent bare{event.op, core::kNoRow, core::kNoRow, 0, event.table};
+    empty.AddTxn(batch.txn(event.txn));
+    std::string full;
+    core::AppendEnvelopeJson(full, empty, bare, options_, 0);
+    size_t start = full.find(",\"source\":");
+    size_t end = full.rfind(",\"op\":\"");
+    source_json_.assign(full, start, end - start);
+    source_txn_ = event.txn;
+    source_table_ = event.table.get();
+  }
+  value_ += source_json_;
+  value_ += ",\"op\":\"";
+  value_ += static_cast<char>(event.op);
+  value_ += "\",\"ts_ms\":";
+  char buf[24];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, now_ms);
+  value_.append(buf, p);
+  value_ += ",\"transaction\":null}";
 }
 
 }  // namespace sluice::sinks::kafka_sink

@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/envelope.h"
 #include "core/event.h"
@@ -46,6 +47,10 @@ class RecordEncoder {
   RecordEncoder(core::EnvelopeOptions options, bool schemas_enable)
       : options_(std::move(options)), schemas_enable_(schemas_enable) {}
 
+  // Call before encoding the events of a new batch (cached per-transaction source blocks refer
+  // to the batch's transactions).
+  void BeginBatch() { source_txn_ = UINT32_MAX; source_table_ = nullptr; }
+
   // Encodes the key of `event` into key(); returns false when the record has no key (table
   // without a primary key, truncate): produce it with a null key.
   bool EncodeKey(const core::EventBatch& batch, const core::ChangeEvent& event);
@@ -60,14 +65,23 @@ class RecordEncoder {
   struct SchemaBlocks {
     std::string key;    // key schema JSON
     std::string value;  // value schema JSON
+    std::vector<std::string> field_prefixes;  // "\"col\":" (with a leading ',' after the first)
   };
+  // The payload, byte for byte what core::AppendEnvelopeJson writes (a unit test checks), with
+  // the source block built once per transaction and table and column names escaped once.
+  void AppendPayload(const core::EventBatch& batch, const core::ChangeEvent& event,
+                     const SchemaBlocks& blocks, int64_t now_ms);
+  void AppendRow(const core::TableSchema& schema, const SchemaBlocks& blocks,
+                 const core::RowView& row);
   const SchemaBlocks& BlocksFor(const core::TableSchemaPtr& schema);
 
   core::EnvelopeOptions options_;
   bool schemas_enable_;
   std::string key_;
   std::string value_;
-  std::string scratch_;
+  std::string source_json_;  // cached "source" object
+  uint32_t source_txn_ = UINT32_MAX;
+  const core::TableSchema* source_table_ = nullptr;
   // Keyed by the schema object; the shared_ptr keeps it alive so the address is never reused.
   std::map<const core::TableSchema*, std::pair<core::TableSchemaPtr, SchemaBlocks>> blocks_;
 };

@@ -369,6 +369,7 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
   if (!delivery_error_.ok()) return delivery_error_;
   SLUICE_RETURN_IF_ERROR(BeginTransactionIfNeeded());
   int64_t now_ms = core::NowUnixMs();
+  encoder_.BeginBatch();
   const core::TableSchema* last_table = nullptr;
   rd_kafka_topic_t* topic = nullptr;
   for (const core::ChangeEvent& event : batch.events()) {

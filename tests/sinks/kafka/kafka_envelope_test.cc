@@ -148,6 +148,46 @@ TEST(RecordEncoderTest, TruncateAndKeylessTablesHaveNullKeys) {
   EXPECT_FALSE(enc.EncodeKey(b, c));
 }
 
+// The encoder's cached fast path writes exactly what core::AppendEnvelopeJson writes.
+TEST(RecordEncoderTest, PayloadIsByteForByteCoreEnvelope) {
+  core::EventBatch b;
+  uint32_t t1 = b.AddTxn({1700000000000, false, false, 5, 99, "", 0, ""});
+  uint32_t t2 = b.AddTxn({1700000000001, true, true, 6, 100, "", 0, ""});
+  auto other = std::make_shared<core::TableSchema>(*Orders());
+  other->id.table = "other \"quoted\"";
+  std::vector<core::ChangeEvent> events;
+  for (uint32_t txn : {t1, t1, t2}) {
+    for (const auto& schema : {Orders(), core::TableSchemaPtr(other)}) {
+      uint32_t before = b.BeginRow();
+      for (auto v : {"1", "12.50", "[1,2]", "2024-01-02", "ok"}) b.AppendValue(v);
+      b.EndRow();
+      uint32_t after = b.BeginRow();
+      b.AppendValue("1");
+      b.AppendNull();
+      b.AppendUnchanged();
+      b.AppendValue("2024-01-03");
+      b.AppendValue("sad");
+      b.EndRow();
+      events.push_back({core::Op::kUpdate, before, after, txn, schema});
+      events.push_back({core::Op::kDelete, before, core::kNoRow, txn, schema});
+      events.push_back({core::Op::kTruncate, core::kNoRow, core::kNoRow, txn, schema});
+    }
+  }
+  for (const char* connector : {"postgresql", "mysql"}) {
+    core::EnvelopeOptions o;
+    o.name = "srv";
+    o.connector = connector;
+    RecordEncoder enc(o, false);
+    enc.BeginBatch();
+    for (const auto& e : events) {
+      std::string expected;
+      core::AppendEnvelopeJson(expected, b, e, o, 1234);
+      enc.EncodeValue(b, e, 1234);
+      EXPECT_EQ(enc.value(), expected);
+    }
+  }
+}
+
 TEST(KafkaSinkConfigTest, OwnKeysAreNotPassedToLibrdkafka) {
   core::ConnectorConfig config("c1", {{"connector.class", "postgres"},
                                       {"topic.prefix", "srv"},

@@ -43,3 +43,9 @@ servers-up:
 
 servers-down:
 	integration/servers/down.sh $(SERVERS_DIR)
+
+# PostgreSQL -> MariaDB through the REST API: servers, `sluice serve`, a connector, a write
+# workload with live progress and lag, target == source, curl examples; cleans up on exit.
+.PHONY: demo
+demo: deps build
+	@SLUICE_BUILD_DIR=$(BUILD_DIR) integration/demo/demo.sh

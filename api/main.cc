@@ -1,4 +1,4 @@
-// sluice: the one binary. Subcommands: run, validate (and serve, sync).
+// sluice: the one binary. Subcommands: serve, sync, run, validate.
 #include <CLI/CLI.hpp>
 
 #include "api/commands.h"
@@ -10,6 +10,19 @@ int main(int argc, char** argv) {
   std::string log_level = "info";
   app.add_option("--log-level", log_level, "trace, debug, info, warn, error, off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  sluice::api::ServeOptions serve;
+  CLI::App* serve_cmd = app.add_subcommand("serve", "REST service; connectors survive restarts");
+  serve_cmd->add_option("--listen", serve.listen, "HOST:PORT to listen on (default 127.0.0.1:8083)");
+  serve_cmd->add_option("--state", serve.state_path, "state file (SQLite, default sluice.db)");
+  serve_cmd->add_option("--token", serve.token,
+                        "require 'Authorization: Bearer TOKEN' (default: $SLUICE_TOKEN)");
+  serve_cmd->add_option("--max-body-bytes", serve.max_body_bytes,
+                        "largest request body accepted (default 1 MiB)");
+
+  std::string sync_path;
+  CLI::App* sync_cmd = app.add_subcommand("sync", "one-shot full sync with progress, then a summary");
+  sync_cmd->add_option("config", sync_path, "connector config (JSON)")->required();
 
   sluice::api::RunOptions run;
   CLI::App* run_cmd = app.add_subcommand("run", "run one pipeline in the foreground");
@@ -27,6 +40,8 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   sluice::core::InitLogging(log_level);
+  if (*serve_cmd) return sluice::api::ServeCommand(serve);
+  if (*sync_cmd) return sluice::api::SyncCommand(sync_path);
   if (*run_cmd) return sluice::api::RunCommand(run);
   if (*validate_cmd) return sluice::api::ValidateCommand(validate_path);
   return 2;

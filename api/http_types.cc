@@ -1,0 +1,62 @@
+#include "api/http_types.h"
+
+namespace sluice::api {
+
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool PercentDecode(std::string_view in, bool plus_is_space, std::string* out) {
+  out->clear();
+  out->reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '%') {
+      if (i + 2 >= in.size()) return false;
+      int hi = HexValue(in[i + 1]);
+      int lo = HexValue(in[i + 2]);
+      if (hi < 0 || lo < 0) return false;
+      out->push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else if (c == '+' && plus_is_space) {
+      out->push_back(' ');
+    } else {
+      out->push_back(c);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ParseTarget(const std::string& target, std::string* path,
+                 std::vector<std::pair<std::string, std::string>>* query) {
+  if (target.empty() || target[0] != '/') return false;
+  size_t q = target.find('?');
+  std::string_view raw_path = std::string_view(target).substr(0, q);
+  if (!PercentDecode(raw_path, false, path)) return false;
+  query->clear();
+  if (q == std::string::npos) return true;
+  std::string_view rest = std::string_view(target).substr(q + 1);
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view part = rest.substr(0, amp);
+    rest = amp == std::string_view::npos ? std::string_view() : rest.substr(amp + 1);
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    std::string key, value;
+    if (!PercentDecode(part.substr(0, eq), true, &key)) return false;
+    if (eq != std::string_view::npos && !PercentDecode(part.substr(eq + 1), true, &value)) {
+      return false;
+    }
+    query->emplace_back(std::move(key), std::move(value));
+  }
+  return true;
+}
+
+}  // namespace sluice::api

@@ -1,0 +1,459 @@
+#include "api/rest_api.h"
+
+#include <nlohmann/json.hpp>
+
+#include "api/plugins.h"
+#include "api/progress_view.h"
+#include "core/logging.h"
+
+#ifndef SLUICE_GIT_COMMIT
+#define SLUICE_GIT_COMMIT "unknown"
+#endif
+#ifndef SLUICE_VERSION
+#define SLUICE_VERSION "0.1.0"
+#endif
+
+namespace sluice::api {
+
+namespace {
+
+using nlohmann::json;
+
+HttpResponse Json(int status, const json& body) {
+  return {status, "application/json", body.dump()};
+}
+
+HttpResponse Error(int status, const std::string& message) {
+  return Json(status, {{"error_code", status}, {"message", message}});
+}
+
+HttpResponse NoContent(int status) { return {status, "application/json", ""}; }
+
+int HttpStatusFor(const core::Status& s) {
+  switch (s.code()) {
+    case core::StatusCode::kInvalidArgument: return 400;
+    case core::StatusCode::kNotFound: return 404;
+    case core::StatusCode::kAlreadyExists: return 409;
+    case core::StatusCode::kFailedPrecondition: return 409;
+    case core::StatusCode::kUnauthenticated: return 401;
+    case core::StatusCode::kPermissionDenied: return 403;
+    case core::StatusCode::kUnavailable: return 503;
+    default: return 500;
+  }
+}
+
+HttpResponse Error(const core::Status& s) { return Error(HttpStatusFor(s), s.message()); }
+
+HttpResponse MethodNotAllowed(const std::string& method, const std::string& path,
+                              const std::string& allowed) {
+  HttpResponse r = Error(405, "method " + method + " is not allowed on " + path +
+                                  "; allowed: " + allowed);
+  r.headers.emplace_back("Allow", allowed);
+  return r;
+}
+
+std::vector<std::string> SplitPath(const std::string& path) {
+  std::vector<std::string> parts;
+  size_t i = 0;
+  while (i < path.size()) {
+    size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    if (j > i) parts.push_back(path.substr(i, j - i));
+    i = j + 1;
+  }
+  return parts;
+}
+
+// Parses a request body; on failure sets *error to the 400 response.
+std::optional<json> ParseBody(const std::string& body, HttpResponse* error) {
+  if (body.empty()) {
+    *error = Error(400, "the request needs a JSON body");
+    return std::nullopt;
+  }
+  try {
+    return json::parse(body);
+  } catch (const json::exception& e) {
+    *error = Error(400, std::string("malformed JSON: ") + e.what());
+    return std::nullopt;
+  }
+}
+
+json RedactedConfig(const core::ConnectorConfig& config) {
+  json j = config.RedactedJson();
+  if (!config.name().empty()) j["name"] = config.name();
+  return j;
+}
+
+json InfoJson(const ConnectorView& v) {
+  return {{"name", v.name},
+          {"config", RedactedConfig(v.config)},
+          {"tasks", json::array({{{"connector", v.name}, {"task", 0}}})},
+          {"type", "source"}};
+}
+
+json TaskStatusJson(const ConnectorView& v) {
+  json task = {{"id", 0}, {"state", v.state}, {"worker_id", v.worker_id}};
+  if (!v.trace.empty()) task["trace"] = v.trace;
+  return task;
+}
+
+json StatusJson(const ConnectorView& v) {
+  json connector = {{"state", v.state}, {"worker_id", v.worker_id}};
+  if (!v.trace.empty()) connector["trace"] = v.trace;
+  return {{"name", v.name},
+          {"connector", connector},
+          {"tasks", json::array({TaskStatusJson(v)})},
+          {"type", "source"},
+          // Sluice's own additions (Kafka Connect clients ignore unknown fields).
+          {"events_written", v.events_written},
+          {"snapshot", ProgressToJson(v.progress)}};
+}
+
+json SyncJson(const core::SyncRecord& r) {
+  json j = {{"id", r.id}, {"state", r.state}, {"started_unix_ms", r.started_unix_ms}};
+  j["finished_unix_ms"] = r.finished_unix_ms ? json(r.finished_unix_ms) : json(nullptr);
+  auto config = core::ParseConnectorConfig(r.config_json);
+  j["config"] = config.ok() ? RedactedConfig(*config) : json(nullptr);
+  j["progress"] = json::parse(r.progress_json.empty() ? "null" : r.progress_json, nullptr, false);
+  j["result"] = json::parse(r.result_json.empty() ? "null" : r.result_json, nullptr, false);
+  if (j["progress"].is_discarded()) j["progress"] = nullptr;
+  if (j["result"].is_discarded()) j["result"] = nullptr;
+  return j;
+}
+
+bool TokenMatches(const std::string& header, const std::string& token) {
+  const std::string prefix = "Bearer ";
+  if (header.size() != prefix.size() + token.size() || header.compare(0, prefix.size(), prefix)) {
+    return false;
+  }
+  unsigned char diff = 0;  // constant time over the token's length
+  for (size_t i = 0; i < token.size(); ++i) {
+    diff |= static_cast<unsigned char>(header[prefix.size() + i] ^ token[i]);
+  }
+  return diff == 0;
+}
+
+}  // namespace
+
+RestApi::RestApi(Supervisor* supervisor, SyncManager* syncs, core::MetricsRegistry* metrics,
+                 RestApiOptions options)
+    : supervisor_(supervisor), syncs_(syncs), metrics_(metrics), options_(std::move(options)) {
+  if (!options_.check_connections) options_.check_connections = &CheckConnections;
+}
+
+HttpResponse RestApi::Handle(const HttpRequest& request) {
+  bool open_route = request.method == "GET" && request.path == "/healthz";
+  if (!options_.token.empty() && !open_route &&
+      !TokenMatches(request.Header("authorization"), options_.token)) {
+    HttpResponse r = Error(401, "missing or wrong bearer token; send 'Authorization: Bearer <token>'");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return r;
+  }
+  HttpResponse response;
+  try {
+    response = Route(request);
+  } catch (const std::exception& e) {
+    spdlog::error("{} {}: {}", request.method, request.path, e.what());
+    response = Error(500, std::string("internal error: ") + e.what());
+  }
+  spdlog::debug("{} {} -> {}", request.method, request.path, response.status);
+  return response;
+}
+
+HttpResponse RestApi::Route(const HttpRequest& request) {
+  const std::vector<std::string> parts = SplitPath(request.path);
+  const std::string& method = request.method;
+  if (parts.empty()) {
+    if (method != "GET") return MethodNotAllowed(method, request.path, "GET");
+    return Json(200, {{"version", SLUICE_VERSION},
+                      {"commit", SLUICE_GIT_COMMIT},
+                      {"kafka_cluster_id", nullptr}});
+  }
+  const std::string& root = parts[0];
+  if (root == "healthz" && parts.size() == 1) {
+    if (method != "GET") return MethodNotAllowed(method, request.path, "GET");
+    if (!supervisor_->accepting()) return Json(503, {{"status", "shutting down"}});
+    return Json(200, {{"status", "ok"}, {"connectors", supervisor_->Names().size()}});
+  }
+  if (root == "metrics" && parts.size() == 1) {
+    if (method != "GET") return MethodNotAllowed(method, request.path, "GET");
+    supervisor_->UpdateGauges();
+    return {200, "text/plain; version=0.0.4; charset=utf-8", metrics_->RenderPrometheus()};
+  }
+  if (root == "connectors") {
+    return parts.size() == 1 ? HandleConnectors(request, parts) : HandleConnector(request, parts);
+  }
+  if (root == "connector-plugins") return HandlePlugins(request, parts);
+  if (root == "syncs") return HandleSyncs(request, parts);
+  return Error(404, "no route for " + request.path);
+}
+
+HttpResponse RestApi::HandleConnectors(const HttpRequest& request,
+                                       const std::vector<std::string>&) {
+  if (request.method == "GET") {
+    std::vector<std::string> expand = request.QueryValues("expand");
+    bool status = false, info = false;
+    for (const auto& e : expand) {
+      if (e == "status") status = true;
+      else if (e == "info") info = true;
+      else return Error(400, "expand=" + e + " is not known; use status or info");
+    }
+    if (!status && !info) return Json(200, supervisor_->Names());
+    json out = json::object();
+    for (const auto& name : supervisor_->Names()) {
+      auto v = supervisor_->Get(name);
+      if (!v.ok()) continue;  // deleted meanwhile
+      json entry = json::object();
+      if (status) entry["status"] = StatusJson(*v);
+      if (info) entry["info"] = InfoJson(*v);
+      out[name] = entry;
+    }
+    return Json(200, out);
+  }
+  if (request.method == "POST") {
+    HttpResponse error;
+    auto body = ParseBody(request.body, &error);
+    if (!body) return error;
+    if (!body->is_object()) return Error(400, "the body must be {\"name\": …, \"config\": {…}}");
+    if (body->contains("config") && !(*body)["config"].is_object()) {
+      return Error(400, "'config' must be a JSON object of string values");
+    }
+    auto config = core::ConnectorConfigFromJson(*body);
+    if (!config.ok()) return Error(config.status());
+    if (config->name().empty()) return Error(400, "the connector needs a 'name'");
+    if (config->name().find('/') != std::string::npos) {
+      return Error(400, "connector name '" + config->name() + "' must not contain '/'");
+    }
+    auto view = supervisor_->Create(std::move(*config));
+    if (!view.ok()) return Error(view.status());
+    HttpResponse r = Json(201, InfoJson(*view));
+    r.headers.emplace_back("Location", "/connectors/" + view->name);
+    return r;
+  }
+  return MethodNotAllowed(request.method, request.path, "GET, POST");
+}
+
+HttpResponse RestApi::HandleConnector(const HttpRequest& request,
+                                      const std::vector<std::string>& parts) {
+  const std::string& name = parts[1];
+  const std::string& method = request.method;
+  const std::string sub = parts.size() > 2 ? parts[2] : "";
+
+  if (parts.size() == 2) {
+    if (method == "GET") {
+      auto v = supervisor_->Get(name);
+      return v.ok() ? Json(200, InfoJson(*v)) : Error(v.status());
+    }
+    if (method == "DELETE") {
+      core::Status s = supervisor_->Delete(name);
+      return s.ok() ? NoContent(204) : Error(s);
+    }
+    return MethodNotAllowed(method, request.path, "GET, DELETE");
+  }
+  if (sub == "config" && parts.size() == 3) {
+    if (method == "GET") {
+      auto v = supervisor_->Get(name);
+      return v.ok() ? Json(200, RedactedConfig(v->config)) : Error(v.status());
+    }
+    if (method != "PUT" && method != "PATCH") {
+      return MethodNotAllowed(method, request.path, "GET, PUT, PATCH");
+    }
+    HttpResponse error;
+    auto body = ParseBody(request.body, &error);
+    if (!body) return error;
+    if (!body->is_object()) return Error(400, "the body must be a JSON object of config values");
+    if (body->contains("name") && (*body)["name"].is_string() &&
+        (*body)["name"].get<std::string>() != name) {
+      return Error(400, "the config's name '" + (*body)["name"].get<std::string>() +
+                            "' differs from the connector's name '" + name + "' in the path");
+    }
+    core::ConnectorConfig config;
+    if (method == "PUT") {
+      auto parsed = core::ConnectorConfigFromJson(*body, name);
+      if (!parsed.ok()) return Error(parsed.status());
+      config = std::move(*parsed);
+    } else {
+      auto current = supervisor_->Get(name);
+      if (!current.ok()) return Error(current.status());
+      config = current->config;
+      for (const auto& [key, value] : body->items()) {
+        if (value.is_null()) {
+          config.mutable_values().erase(key);
+        } else if (value.is_string()) {
+          config.mutable_values()[key] = value.get<std::string>();
+        } else if (value.is_primitive()) {
+          config.mutable_values()[key] = value.dump();
+        } else {
+          return Error(400, "config key '" + key + "' must be a string, number, boolean or null");
+        }
+      }
+    }
+    bool created = false;
+    auto v = supervisor_->PutConfig(name, std::move(config), &created);
+    if (!v.ok()) return Error(v.status());
+    return Json(created ? 201 : 200, InfoJson(*v));
+  }
+  if (sub == "status" && parts.size() == 3) {
+    if (method != "GET") return MethodNotAllowed(method, request.path, "GET");
+    auto v = supervisor_->Get(name);
+    return v.ok() ? Json(200, StatusJson(*v)) : Error(v.status());
+  }
+  if ((sub == "pause" || sub == "resume" || sub == "stop") && parts.size() == 3) {
+    if (method != "PUT") return MethodNotAllowed(method, request.path, "PUT");
+    core::Status s = sub == "pause"    ? supervisor_->Pause(name)
+                     : sub == "resume" ? supervisor_->Resume(name)
+                                       : supervisor_->Stop(name);
+    return s.ok() ? NoContent(202) : Error(s);
+  }
+  if (sub == "restart" && parts.size() == 3) {
+    if (method != "POST") return MethodNotAllowed(method, request.path, "POST");
+    core::Status s = supervisor_->Restart(name);
+    return s.ok() ? NoContent(202) : Error(s);
+  }
+  if (sub == "offsets" && parts.size() == 3) return HandleOffsets(request, name);
+  if (sub == "tasks") {
+    auto v = supervisor_->Get(name);
+    if (!v.ok()) return Error(v.status());
+    if (parts.size() == 3) {
+      if (method != "GET") return MethodNotAllowed(method, request.path, "GET");
+      return Json(200, json::array({{{"id", {{"connector", name}, {"task", 0}}},
+                                     {"config", RedactedConfig(v->config)}}}));
+    }
+    if (parts[3] != "0") return Error(404, "connector " + name + " has only task 0");
+    if (parts.size() == 5 && parts[4] == "status") {
+      if (method != "GET") return MethodNotAllowed(method, request.path, "GET");
+      return Json(200, TaskStatusJson(*v));
+    }
+    if (parts.size() == 5 && parts[4] == "restart") {
+      if (method != "POST") return MethodNotAllowed(method, request.path, "POST");
+      core::Status s = supervisor_->Restart(name);
+      return s.ok() ? NoContent(204) : Error(s);
+    }
+  }
+  return Error(404, "no route for " + request.path);
+}
+
+HttpResponse RestApi::HandleOffsets(const HttpRequest& request, const std::string& name) {
+  const std::string& method = request.method;
+  if (method == "GET") {
+    auto position = supervisor_->GetOffset(name);
+    if (!position.ok()) return Error(position.status());
+    json offsets = json::array();
+    if (position->has_value()) {
+      offsets.push_back({{"partition", {{"server", name}}},
+                         {"offset", {{"position", (*position)->value}}}});
+    }
+    return Json(200, {{"offsets", offsets}});
+  }
+  if (method == "DELETE") {
+    core::Status s = supervisor_->ResetOffset(name);
+    if (!s.ok()) return Error(s);
+    return Json(200, {{"message", "The offsets for this connector have been reset successfully"}});
+  }
+  if (method == "PATCH") {
+    HttpResponse error;
+    auto body = ParseBody(request.body, &error);
+    if (!body) return error;
+    const char* shape =
+        "the body must be {\"offsets\": [{\"partition\": {\"server\": NAME}, "
+        "\"offset\": {\"position\": \"…\"} | null}]}";
+    if (!body->is_object() || !body->contains("offsets") || !(*body)["offsets"].is_array() ||
+        (*body)["offsets"].size() != 1 || !(*body)["offsets"][0].is_object()) {
+      return Error(400, shape);
+    }
+    const json& entry = (*body)["offsets"][0];
+    core::Status s;
+    if (!entry.contains("offset") || entry["offset"].is_null()) {
+      s = supervisor_->ResetOffset(name);
+    } else if (entry["offset"].is_object() && entry["offset"].contains("position") &&
+               entry["offset"]["position"].is_string() &&
+               !entry["offset"]["position"].get<std::string>().empty()) {
+      s = supervisor_->AlterOffset(name, {entry["offset"]["position"].get<std::string>()});
+    } else {
+      return Error(400, shape);
+    }
+    if (!s.ok()) return Error(s);
+    return Json(200,
+                {{"message", "The offsets for this connector have been altered successfully"}});
+  }
+  return MethodNotAllowed(method, request.path, "GET, DELETE, PATCH");
+}
+
+HttpResponse RestApi::HandlePlugins(const HttpRequest& request,
+                                    const std::vector<std::string>& parts) {
+  if (parts.size() == 1) {
+    if (request.method != "GET") return MethodNotAllowed(request.method, request.path, "GET");
+    json out = json::array();
+    for (const auto& p : SourcePlugins()) {
+      out.push_back({{"class", p.kafka_connect_class},
+                     {"type", "source"},
+                     {"version", p.version},
+                     {"alias", p.connector_class}});
+    }
+    return Json(200, out);
+  }
+  if (parts.size() == 4 && parts[2] == "config" && parts[3] == "validate") {
+    if (request.method != "PUT") return MethodNotAllowed(request.method, request.path, "PUT");
+    return Validate(parts[1], request.body);
+  }
+  if (parts.size() == 3 && parts[2] == "config") {
+    if (request.method != "GET") return MethodNotAllowed(request.method, request.path, "GET");
+    if (FindSourcePlugin(parts[1]) == nullptr) {
+      return Error(404, "connector plugin " + parts[1] + " not found");
+    }
+    core::ConnectorConfig probe({}, {{"connector.class", parts[1]}});
+    json out = json::array();
+    const core::ConfigDef def = ConfigDefFor(probe);
+    for (const auto& key : def.keys()) {
+      out.push_back({{"name", key.name},
+                     {"required", key.required},
+                     {"default_value", key.default_value},
+                     {"documentation", key.doc}});
+    }
+    return Json(200, out);
+  }
+  return Error(404, "no route for " + request.path);
+}
+
+HttpResponse RestApi::HandleSyncs(const HttpRequest& request,
+                                  const std::vector<std::string>& parts) {
+  const std::string& method = request.method;
+  if (parts.size() == 1) {
+    if (method == "GET") {
+      auto list = syncs_->List();
+      if (!list.ok()) return Error(list.status());
+      json out = json::array();
+      for (const auto& r : *list) out.push_back(SyncJson(r));
+      return Json(200, out);
+    }
+    if (method == "POST") {
+      HttpResponse error;
+      auto body = ParseBody(request.body, &error);
+      if (!body) return error;
+      auto config = core::ConnectorConfigFromJson(*body);
+      if (!config.ok()) return Error(config.status());
+      auto record = syncs_->Create(std::move(*config));
+      if (!record.ok()) return Error(record.status());
+      HttpResponse r = Json(201, SyncJson(*record));
+      r.headers.emplace_back("Location", "/syncs/" + record->id);
+      return r;
+    }
+    return MethodNotAllowed(method, request.path, "GET, POST");
+  }
+  if (parts.size() == 2) {
+    if (method == "GET") {
+      auto record = syncs_->Get(parts[1]);
+      return record.ok() ? Json(200, SyncJson(*record)) : Error(record.status());
+    }
+    if (method == "DELETE") {
+      core::Status s = syncs_->Cancel(parts[1]);
+      if (!s.ok()) return Error(s);
+      auto record = syncs_->Get(parts[1]);
+      return record.ok() ? Json(200, SyncJson(*record)) : Error(record.status());
+    }
+    return MethodNotAllowed(method, request.path, "GET, DELETE");
+  }
+  return Error(404, "no route for " + request.path);
+}
+
+}  // namespace sluice::api

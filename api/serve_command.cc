@@ -1,0 +1,111 @@
+// `sluice serve`: the REST service.
+#include <csignal>
+#include <cstdlib>
+#include <iostream>
+
+#include "api/commands.h"
+#include "api/http_server.h"
+#include "api/rest_api.h"
+#include "api/supervisor.h"
+#include "api/sync_manager.h"
+#include "core/logging.h"
+#include "core/metrics.h"
+#include "core/state_store.h"
+
+namespace sluice::api {
+
+namespace {
+
+// "host:port", "[v6]:port", ":port" or "port".
+bool ParseListen(const std::string& listen, std::string* host, uint16_t* port) {
+  std::string port_text = listen;
+  *host = "127.0.0.1";
+  if (!listen.empty() && listen[0] == '[') {
+    size_t close = listen.find(']');
+    if (close == std::string::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
+      return false;
+    }
+    *host = listen.substr(1, close - 1);
+    port_text = listen.substr(close + 2);
+  } else if (size_t colon = listen.rfind(':'); colon != std::string::npos) {
+    if (colon > 0) *host = listen.substr(0, colon);
+    port_text = listen.substr(colon + 1);
+  }
+  if (port_text.empty() || port_text.size() > 5) return false;
+  for (char c : port_text) {
+    if (c < '0' || c > '9') return false;
+  }
+  int p = std::stoi(port_text);
+  if (p > 65535) return false;
+  *port = static_cast<uint16_t>(p);
+  return true;
+}
+
+}  // namespace
+
+int ServeCommand(const ServeOptions& options) {
+  HttpServerOptions http;
+  if (!ParseListen(options.listen, &http.address, &http.port)) {
+    std::cerr << "sluice serve: --listen '" << options.listen
+              << "' is not HOST:PORT (e.g. 127.0.0.1:8083)\n";
+    return 2;
+  }
+  http.max_body_bytes = options.max_body_bytes;
+  std::string token = options.token;
+  if (token.empty()) {
+    if (const char* env = std::getenv("SLUICE_TOKEN")) token = env;
+  }
+
+  // Block the stop signals in every thread; this thread waits for them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  auto store = core::StateStore::Open(options.state_path);
+  if (!store.ok()) {
+    std::cerr << "sluice serve: " << store.status().message() << "\n";
+    return 1;
+  }
+  core::MetricsRegistry metrics;
+  SupervisorOptions supervisor_options;
+  supervisor_options.worker_id = http.address + ":" + std::to_string(http.port);
+  Supervisor supervisor(store->get(), &metrics, supervisor_options);
+  SyncManager syncs(store->get(), &metrics, nullptr, nullptr);
+  if (core::Status s = supervisor.Start(); !s.ok()) {
+    std::cerr << "sluice serve: cannot restore connectors: " << s.message() << "\n";
+    return 1;
+  }
+  if (core::Status s = syncs.Start(); !s.ok()) {
+    std::cerr << "sluice serve: cannot restore syncs: " << s.message() << "\n";
+    return 1;
+  }
+  RestApi api(&supervisor, &syncs, &metrics, RestApiOptions{token, nullptr});
+  auto server = HttpServer::Start(http, [&api](const HttpRequest& r) { return api.Handle(r); });
+  if (!server.ok()) {
+    std::cerr << "sluice serve: " << server.status().message() << "\n";
+    return server.status().code() == core::StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  spdlog::info("sluice serve: listening on http://{}:{} (state {}, {})", http.address,
+               (*server)->port(), options.state_path,
+               token.empty() ? "no authentication" : "bearer token required");
+  if (http.address != "127.0.0.1" && http.address != "::1" && token.empty()) {
+    spdlog::warn("listening on {} without a token: anyone who can reach it controls Sluice; "
+                 "set --token or SLUICE_TOKEN",
+                 http.address);
+  }
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  spdlog::info("signal {} received: refusing new work, stopping connectors (flush, commit)", sig);
+  // The gate: new mutations get 503 while the pipelines flush and commit.
+  supervisor.Shutdown();
+  syncs.Shutdown();
+  (*server)->Stop();
+  spdlog::info("sluice serve: stopped");
+  return 0;
+}
+
+}  // namespace sluice::api

@@ -1,0 +1,509 @@
+#include "api/supervisor.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/clock.h"
+#include "core/logging.h"
+
+namespace sluice::api {
+
+namespace {
+
+constexpr const char* kRunning = "RUNNING";
+constexpr const char* kPaused = "PAUSED";
+constexpr const char* kStopped = "STOPPED";
+constexpr auto kHealthyRunResetsBackoff = std::chrono::seconds(30);
+const char* const kStates[] = {"UNASSIGNED", "RUNNING", "PAUSED", "STOPPED", "FAILED"};
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// A client that GETs a config (secrets redacted) and PUTs it back must not overwrite the secrets
+// with their redacted text: such values keep the stored ones.
+void KeepRedactedSecrets(const core::ConnectorConfig& old_config, core::ConnectorConfig& config) {
+  nlohmann::json old_redacted = old_config.RedactedJson();
+  for (auto& [key, value] : config.mutable_values()) {
+    auto old_it = old_config.values().find(key);
+    if (old_it == old_config.values().end() || old_it->second == value) continue;
+    if (old_redacted.contains(key) && old_redacted[key].get<std::string>() == value) {
+      value = old_it->second;
+    }
+  }
+}
+
+}  // namespace
+
+struct Supervisor::Entry {
+  explicit Entry(std::string n) : name(std::move(n)) {}
+
+  const std::string name;
+  std::atomic<bool> removed{false};
+  std::mutex mu;  // guards everything below
+  core::ConnectorConfig config;
+  std::string target_state = kRunning;
+  int64_t created_unix_ms = 0;
+  std::unique_ptr<core::ProgressTracker> progress;  // of the current (or last) run
+  std::unique_ptr<core::Pipeline> pipeline;
+  bool stop_requested = false;   // RequestStop sent to the current pipeline
+  bool restart_pending = false;  // start a new pipeline once the current one ended
+  std::string failure;           // trace of the last failure; empty when none
+  bool failure_retriable = false;
+  std::chrono::steady_clock::time_point retry_at;
+  std::chrono::steady_clock::time_point started_at;
+  std::chrono::milliseconds backoff{0};
+  int attempts = 0;
+  uint64_t events_written = 0;  // over every run since the server started
+};
+
+Supervisor::Supervisor(core::StateStore* store, core::MetricsRegistry* metrics,
+                       SupervisorOptions options)
+    : store_(store), metrics_(metrics), options_(std::move(options)) {
+  if (!options_.builder) options_.builder = &BuildConnector;
+  if (!options_.validator) options_.validator = &ValidateConfig;
+}
+
+Supervisor::~Supervisor() { Shutdown(); }
+
+core::Status Supervisor::Start() {
+  SLUICE_ASSIGN_OR_RETURN(auto stored, store_->ListConnectors());
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& s : stored) {
+      auto e = std::make_shared<Entry>(s.name);
+      e->target_state = s.target_state.empty() ? kRunning : s.target_state;
+      e->created_unix_ms = s.created_unix_ms;
+      auto config = core::ParseConnectorConfig(s.config_json, s.name);
+      if (config.ok()) {
+        e->config = std::move(*config);
+        e->config.set_name(s.name);
+      } else {
+        e->config.set_name(s.name);
+        e->failure = "stored config is unreadable: " + config.status().message() +
+                     "; replace it with PUT /connectors/" + s.name + "/config";
+      }
+      spdlog::info("restored connector {} ({})", s.name, e->target_state);
+      entries_[s.name] = std::move(e);
+    }
+    started_ = true;
+  }
+  reconcile_thread_ = std::jthread([this](std::stop_token stop) { ReconcileLoop(stop); });
+  return core::Status::Ok();
+}
+
+std::shared_ptr<Supervisor::Entry> Supervisor::Find(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(name);
+  if (it == entries_.end() || it->second->removed.load()) return nullptr;
+  return it->second;
+}
+
+bool Supervisor::accepting() const {
+  std::lock_guard lock(mu_);
+  return accepting_;
+}
+
+core::Status Supervisor::CheckAccepting() const {
+  if (!accepting()) return core::UnavailableError("the server is shutting down");
+  return core::Status::Ok();
+}
+
+void Supervisor::Wake() {
+  {
+    std::lock_guard lock(wake_mu_);
+    wake_ = true;
+  }
+  wake_cv_.notify_all();
+}
+
+void Supervisor::RecordStatus(const std::string& name, const std::string& state,
+                              const std::string& trace) {
+  core::Status s = store_->AppendStatus(name, {NowMs(), state, trace});
+  if (!s.ok()) spdlog::warn("connector {}: cannot record status: {}", name, s.message());
+}
+
+ConnectorView Supervisor::ViewLocked(const Entry& e) const {
+  ConnectorView v;
+  v.name = e.name;
+  v.config = e.config;
+  v.target_state = e.target_state;
+  v.worker_id = options_.worker_id;
+  v.restart_attempts = e.attempts;
+  v.events_written = e.events_written + (e.pipeline ? e.pipeline->events_written() : 0);
+  if (e.progress) v.progress = e.progress->Snapshot();
+  if (e.target_state == kPaused) {
+    v.state = kPaused;
+  } else if (e.target_state == kStopped) {
+    v.state = kStopped;
+  } else if (e.pipeline) {
+    v.state = kRunning;
+  } else if (!e.failure.empty()) {
+    v.state = "FAILED";
+    v.trace = e.failure;
+    if (e.failure_retriable) {
+      auto wait = std::chrono::duration_cast<std::chrono::seconds>(
+          e.retry_at - std::chrono::steady_clock::now());
+      v.trace += "\n(retriable: automatic restart " + std::to_string(e.attempts) + " in " +
+                 std::to_string(std::max<int64_t>(0, wait.count())) + " s)";
+    }
+  } else {
+    v.state = "UNASSIGNED";
+  }
+  return v;
+}
+
+core::Result<ConnectorView> Supervisor::Create(core::ConnectorConfig config) {
+  SLUICE_RETURN_IF_ERROR(CheckAccepting());
+  if (config.name().empty()) return core::InvalidArgumentError("the connector needs a 'name'");
+  SLUICE_RETURN_IF_ERROR(options_.validator(config));
+  auto e = std::make_shared<Entry>(config.name());
+  e->config = std::move(config);
+  e->created_unix_ms = NowMs();
+  {
+    std::lock_guard lock(mu_);
+    auto it = entries_.find(e->name);
+    if (it != entries_.end()) {
+      return core::AlreadyExistsError(
+          it->second->removed.load() ? "connector " + e->name + " is being deleted; retry"
+                                     : "connector " + e->name + " already exists");
+    }
+    SLUICE_RETURN_IF_ERROR(store_->PutConnector(
+        {e->name, e->config.ToJson().dump(), kRunning, e->created_unix_ms}));
+    entries_[e->name] = e;
+  }
+  spdlog::info("created connector {}: {}", e->name, e->config.RedactedJson().dump());
+  Wake();
+  std::lock_guard lock(e->mu);
+  return ViewLocked(*e);
+}
+
+core::Result<ConnectorView> Supervisor::PutConfig(const std::string& name,
+                                                  core::ConnectorConfig config, bool* created) {
+  SLUICE_RETURN_IF_ERROR(CheckAccepting());
+  config.set_name(name);
+  config.mutable_values()["name"] = name;
+  std::shared_ptr<Entry> e = Find(name);
+  if (e == nullptr) {
+    *created = true;
+    return Create(std::move(config));
+  }
+  *created = false;
+  {
+    std::lock_guard lock(e->mu);
+    KeepRedactedSecrets(e->config, config);
+  }
+  SLUICE_RETURN_IF_ERROR(options_.validator(config));
+  std::lock_guard lock(e->mu);
+  SLUICE_RETURN_IF_ERROR(store_->PutConnector(
+      {name, config.ToJson().dump(), e->target_state, e->created_unix_ms}));
+  e->config = std::move(config);
+  e->restart_pending = e->pipeline != nullptr;
+  e->failure.clear();
+  e->backoff = std::chrono::milliseconds(0);
+  e->attempts = 0;
+  spdlog::info("reconfigured connector {}: {}", name, e->config.RedactedJson().dump());
+  Wake();
+  return ViewLocked(*e);
+}
+
+core::Result<ConnectorView> Supervisor::Get(const std::string& name) const {
+  std::shared_ptr<Entry> e = Find(name);
+  if (e == nullptr) return core::NotFoundError("connector " + name + " not found");
+  std::lock_guard lock(e->mu);
+  return ViewLocked(*e);
+}
+
+std::vector<std::string> Supervisor::Names() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, e] : entries_) {
+    if (!e->removed.load()) names.push_back(name);
+  }
+  return names;
+}
+
+core::Status Supervisor::SetTarget(const std::string& name, const std::string& target) {
+  SLUICE_RETURN_IF_ERROR(CheckAccepting());
+  std::shared_ptr<Entry> e = Find(name);
+  if (e == nullptr) return core::NotFoundError("connector " + name + " not found");
+  std::lock_guard lock(e->mu);
+  if (e->target_state != target) {
+    SLUICE_RETURN_IF_ERROR(store_->SetTargetState(name, target));
+    e->target_state = target;
+    RecordStatus(name, target, "");
+    spdlog::info("connector {}: target state {}", name, target);
+  }
+  if (target == kRunning && !e->pipeline) {
+    // Resuming a failed connector tries again at once.
+    e->failure.clear();
+    e->backoff = std::chrono::milliseconds(0);
+  }
+  Wake();
+  return core::Status::Ok();
+}
+
+core::Status Supervisor::Pause(const std::string& name) { return SetTarget(name, kPaused); }
+core::Status Supervisor::Resume(const std::string& name) { return SetTarget(name, kRunning); }
+core::Status Supervisor::Stop(const std::string& name) { return SetTarget(name, kStopped); }
+
+core::Status Supervisor::Restart(const std::string& name) {
+  SLUICE_RETURN_IF_ERROR(CheckAccepting());
+  std::shared_ptr<Entry> e = Find(name);
+  if (e == nullptr) return core::NotFoundError("connector " + name + " not found");
+  std::lock_guard lock(e->mu);
+  e->failure.clear();
+  e->backoff = std::chrono::milliseconds(0);
+  e->attempts = 0;
+  if (e->target_state == kRunning) e->restart_pending = true;
+  spdlog::info("connector {}: restart requested", name);
+  Wake();
+  return core::Status::Ok();
+}
+
+core::Status Supervisor::Delete(const std::string& name) {
+  SLUICE_RETURN_IF_ERROR(CheckAccepting());
+  std::shared_ptr<Entry> e = Find(name);
+  if (e == nullptr) return core::NotFoundError("connector " + name + " not found");
+  if (e->removed.exchange(true)) return core::NotFoundError("connector " + name + " not found");
+  std::unique_ptr<core::Pipeline> pipeline;
+  {
+    std::lock_guard lock(e->mu);
+    pipeline = std::move(e->pipeline);
+  }
+  if (pipeline) {
+    pipeline->RequestStop();
+    if (!pipeline->WaitFor(options_.stop_timeout)) {
+      spdlog::warn("connector {}: pipeline did not stop within {} ms; waiting", name,
+                   options_.stop_timeout.count());
+    }
+    pipeline.reset();
+  }
+  core::Status s = store_->DeleteConnector(name);
+  metrics_->RemoveSeriesWithLabel("connector", name);
+  {
+    std::lock_guard lock(mu_);
+    entries_.erase(name);
+  }
+  spdlog::info("deleted connector {}", name);
+  return s;
+}
+
+core::Result<std::optional<core::SourcePosition>> Supervisor::GetOffset(
+    const std::string& name) const {
+  if (Find(name) == nullptr) return core::NotFoundError("connector " + name + " not found");
+  return store_->LoadPosition(name);
+}
+
+namespace {
+core::Status RequireStopped(const std::string& name, const std::string& target, bool running) {
+  if (target != kStopped) {
+    return core::FailedPreconditionError("connector " + name + " is " + target +
+                                         "; stop it first (PUT /connectors/" + name + "/stop)");
+  }
+  if (running) {
+    return core::FailedPreconditionError("connector " + name + " is still stopping; retry");
+  }
+  return core::Status::Ok();
+}
+}  // namespace
+
+core::Status Supervisor::ResetOffset(const std::string& name) {
+  SLUICE_RETURN_IF_ERROR(CheckAccepting());
+  std::shared_ptr<Entry> e = Find(name);
+  if (e == nullptr) return core::NotFoundError("connector " + name + " not found");
+  std::lock_guard lock(e->mu);
+  SLUICE_RETURN_IF_ERROR(RequireStopped(name, e->target_state, e->pipeline != nullptr));
+  spdlog::info("connector {}: offsets reset", name);
+  return store_->ClearPosition(name);
+}
+
+core::Status Supervisor::AlterOffset(const std::string& name,
+                                     const core::SourcePosition& position) {
+  SLUICE_RETURN_IF_ERROR(CheckAccepting());
+  std::shared_ptr<Entry> e = Find(name);
+  if (e == nullptr) return core::NotFoundError("connector " + name + " not found");
+  std::lock_guard lock(e->mu);
+  SLUICE_RETURN_IF_ERROR(RequireStopped(name, e->target_state, e->pipeline != nullptr));
+  spdlog::info("connector {}: offsets altered", name);
+  return store_->SavePosition(name, position);
+}
+
+void Supervisor::UpdateGauges() {
+  std::vector<std::shared_ptr<Entry>> entries;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, e] : entries_) entries.push_back(e);
+  }
+  for (const auto& e : entries) {
+    if (e->removed.load()) continue;
+    ConnectorView v;
+    {
+      std::lock_guard lock(e->mu);
+      v = ViewLocked(*e);
+    }
+    for (const char* state : kStates) {
+      metrics_
+          ->GetGauge("sluice_connector_state",
+                     "1 for the connector's current state, 0 for the others",
+                     {{"connector", v.name}, {"state", state}})
+          .Set(v.state == state ? 1 : 0);
+    }
+    metrics_
+        ->GetGauge("sluice_connector_restart_attempts",
+                   "automatic restarts since the connector last ran healthy",
+                   {{"connector", v.name}})
+        .Set(v.restart_attempts);
+    for (const auto& t : v.progress.tables) {
+      core::Labels labels = {{"connector", v.name}, {"table", t.table}};
+      metrics_->GetGauge("sluice_snapshot_rows_done", "rows read by the snapshot", labels)
+          .Set(static_cast<double>(t.rows_done));
+      metrics_->GetGauge("sluice_snapshot_rows_total", "estimated rows of the table", labels)
+          .Set(static_cast<double>(t.rows_total));
+      metrics_->GetGauge("sluice_snapshot_bytes_done", "bytes read by the snapshot", labels)
+          .Set(static_cast<double>(t.bytes_done));
+      metrics_->GetGauge("sluice_snapshot_table_done", "1 when the table's snapshot is done",
+                         labels)
+          .Set(t.done ? 1 : 0);
+    }
+  }
+}
+
+void Supervisor::ReconcileLoop(std::stop_token stop) {
+  while (!stop.stop_requested()) {
+    std::vector<std::shared_ptr<Entry>> entries;
+    {
+      std::lock_guard lock(mu_);
+      for (const auto& [name, e] : entries_) entries.push_back(e);
+    }
+    for (const auto& e : entries) {
+      if (stop.stop_requested()) return;
+      if (e->removed.load()) continue;
+      std::lock_guard lock(e->mu);
+      if (!e->removed.load()) Reconcile(*e);
+    }
+    std::unique_lock lock(wake_mu_);
+    wake_cv_.wait_for(lock, stop, options_.reconcile_interval, [this] { return wake_; });
+    wake_ = false;
+  }
+}
+
+void Supervisor::Reconcile(Entry& e) {
+  auto now = std::chrono::steady_clock::now();
+  if (e.pipeline && e.pipeline->WaitFor(std::chrono::milliseconds(0))) {
+    core::Status result = e.pipeline->Wait();
+    core::PipelineState ended = e.pipeline->state();
+    e.events_written += e.pipeline->events_written();
+    e.pipeline.reset();
+    e.stop_requested = false;
+    if (!result.ok()) {
+      e.failure = result.ToString();
+      e.failure_retriable = result.IsRetriable();
+      if (e.failure_retriable) {
+        e.backoff = e.backoff.count() == 0
+                        ? options_.restart_backoff_initial
+                        : std::min(e.backoff * 2, options_.restart_backoff_max);
+        e.retry_at = now + e.backoff;
+        ++e.attempts;
+      }
+      e.restart_pending = false;
+      spdlog::error("connector {} failed: {}{}", e.name, e.failure,
+                    e.failure_retriable ? " (retriable: restarting with backoff)" : "");
+      RecordStatus(e.name, "FAILED", e.failure);
+    } else if (ended == core::PipelineState::kFinished && !e.restart_pending &&
+               e.target_state == kRunning) {
+      // A one-shot connector (snapshot.mode=initial_only) is done: do not run it again.
+      e.target_state = kStopped;
+      core::Status s = store_->SetTargetState(e.name, kStopped);
+      if (!s.ok()) spdlog::warn("connector {}: {}", e.name, s.message());
+      spdlog::info("connector {}: snapshot finished; connector stopped", e.name);
+      RecordStatus(e.name, kStopped, "");
+    }
+  }
+  if (e.pipeline) {
+    bool want_stop = e.target_state != kRunning || e.restart_pending;
+    if (want_stop && !e.stop_requested) {
+      e.pipeline->RequestStop();
+      e.stop_requested = true;
+    }
+    if (!e.stop_requested && e.attempts > 0 && now - e.started_at > kHealthyRunResetsBackoff) {
+      e.attempts = 0;
+      e.backoff = std::chrono::milliseconds(0);
+    }
+    return;
+  }
+  if (e.target_state != kRunning) {
+    e.restart_pending = false;
+    return;
+  }
+  if (!e.failure.empty() && !e.restart_pending) {
+    if (!e.failure_retriable || now < e.retry_at) return;
+  }
+  StartPipelineLocked(e);
+}
+
+void Supervisor::StartPipelineLocked(Entry& e) {
+  e.restart_pending = false;
+  e.failure.clear();
+  e.progress = std::make_unique<core::ProgressTracker>();
+  auto built = options_.builder(e.config, metrics_, e.progress.get());
+  if (!built.ok()) {
+    e.failure = built.status().ToString();
+    e.failure_retriable = built.status().IsRetriable();
+    if (e.failure_retriable) {
+      e.backoff = e.backoff.count() == 0 ? options_.restart_backoff_initial
+                                         : std::min(e.backoff * 2, options_.restart_backoff_max);
+      e.retry_at = std::chrono::steady_clock::now() + e.backoff;
+      ++e.attempts;
+    }
+    spdlog::error("connector {} cannot start: {}", e.name, e.failure);
+    RecordStatus(e.name, "FAILED", e.failure);
+    return;
+  }
+  e.pipeline = std::make_unique<core::Pipeline>(e.name, std::move(built->source),
+                                                std::move(built->sink), store_, built->options,
+                                                metrics_, core::ConnectorLogger(e.name));
+  e.pipeline->Start();
+  e.started_at = std::chrono::steady_clock::now();
+  e.stop_requested = false;
+  spdlog::info("connector {}: started", e.name);
+  RecordStatus(e.name, kRunning, "");
+}
+
+void Supervisor::Shutdown() {
+  {
+    std::lock_guard lock(mu_);
+    if (!accepting_) return;
+    accepting_ = false;
+  }
+  if (reconcile_thread_.joinable()) {
+    reconcile_thread_.request_stop();
+    reconcile_thread_.join();
+  }
+  std::vector<std::shared_ptr<Entry>> entries;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [name, e] : entries_) entries.push_back(e);
+  }
+  // Ask every pipeline first so that they flush in parallel, then wait for each.
+  for (const auto& e : entries) {
+    std::lock_guard lock(e->mu);
+    if (e->pipeline) e->pipeline->RequestStop();
+  }
+  for (const auto& e : entries) {
+    std::lock_guard lock(e->mu);
+    if (!e->pipeline) continue;
+    if (!e->pipeline->WaitFor(options_.stop_timeout)) {
+      spdlog::warn("connector {}: still flushing after {} ms; waiting", e->name,
+                   options_.stop_timeout.count());
+    }
+    core::Status s = e->pipeline->Wait();
+    if (!s.ok()) spdlog::warn("connector {} stopped with: {}", e->name, s.ToString());
+    e->pipeline.reset();
+    spdlog::info("connector {}: stopped for shutdown (desired state {} kept)", e->name,
+                 e->target_state);
+  }
+}
+
+}  // namespace sluice::api

@@ -1,0 +1,147 @@
+// Supervisor: owns the connectors of `sluice serve`. Each connector has its config, its desired
+// state (RUNNING, PAUSED, STOPPED, persisted in the StateStore so that it survives a restart of
+// the server), at most one core::Pipeline, a ProgressTracker, and its last error.
+//
+// A reconcile thread drives every connector toward its desired state: it starts a pipeline for a
+// RUNNING connector that has none, asks a pipeline to stop when the connector is paused, stopped,
+// reconfigured or restarted, and reaps pipelines that ended. A pipeline that ended with an error
+// makes the connector FAILED with the error as its trace; a retriable error (kUnavailable,
+// kAborted, kDeadlineExceeded) is retried automatically with exponential backoff (1 s doubling to
+// 60 s), anything else waits for POST /connectors/{name}/restart or a new config. A one-shot
+// connector (snapshot.mode=initial_only) that finished becomes STOPPED.
+// Pause and stop both stop the pipeline (it flushes and commits its position): Sluice keeps no
+// pipeline resources while paused, so PAUSED and STOPPED differ only in what they tell the
+// operator and in that offsets may be changed only when STOPPED.
+//
+// Shutdown() is the gate used on SIGTERM: it refuses new work (mutations return kUnavailable),
+// asks every pipeline to stop (they flush and commit) and waits for them, without changing the
+// desired states, so that the connectors come back as they were at the next start.
+//
+// Thread-safety: every public method is thread-safe; calls that stop a pipeline wait for it
+// (bounded) without holding locks that other calls need.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "api/plugins.h"
+#include "core/config.h"
+#include "core/metrics.h"
+#include "core/pipeline.h"
+#include "core/progress.h"
+#include "core/state_store.h"
+
+namespace sluice::api {
+
+// Builds a connector's source and sink from its config (BuildConnector in production; tests pass
+// fakes).
+using ConnectorBuilder = std::function<core::Result<BuiltConnector>(
+    const core::ConnectorConfig&, core::MetricsRegistry*, core::ProgressTracker*)>;
+
+// Validates a config's keys and values without building anything (ValidateConfig by default).
+using ConfigValidator = std::function<core::Status(const core::ConnectorConfig&)>;
+
+struct SupervisorOptions {
+  std::string worker_id = "127.0.0.1:8083";  // reported in statuses, as Kafka Connect does
+  ConnectorBuilder builder;                  // default: BuildConnector
+  ConfigValidator validator;                 // default: ValidateConfig
+  std::chrono::milliseconds restart_backoff_initial{1000};
+  std::chrono::milliseconds restart_backoff_max{60000};
+  std::chrono::milliseconds reconcile_interval{100};
+  std::chrono::milliseconds stop_timeout{60000};  // longest wait for a pipeline to stop
+};
+
+// What the API shows of one connector (a copy).
+struct ConnectorView {
+  std::string name;
+  core::ConnectorConfig config;  // unredacted: redact before showing
+  std::string target_state;      // RUNNING, PAUSED, STOPPED
+  std::string state;             // UNASSIGNED, RUNNING, PAUSED, STOPPED, FAILED
+  std::string trace;             // error text when FAILED
+  std::string worker_id;
+  core::ProgressSnapshot progress;
+  uint64_t events_written = 0;
+  int restart_attempts = 0;      // automatic restarts since the last healthy run
+};
+
+class Supervisor {
+ public:
+  Supervisor(core::StateStore* store, core::MetricsRegistry* metrics, SupervisorOptions options);
+  ~Supervisor();  // Shutdown()
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Loads the stored connectors and starts the reconcile thread (RUNNING connectors start and
+  // resume from their committed positions). Call once.
+  core::Status Start();
+
+  // kAlreadyExists when the name is taken, kInvalidArgument for a bad config (names the key).
+  core::Result<ConnectorView> Create(core::ConnectorConfig config);
+  // Create or replace (restarts a running connector). *created tells which.
+  core::Result<ConnectorView> PutConfig(const std::string& name, core::ConnectorConfig config,
+                                        bool* created);
+  core::Result<ConnectorView> Get(const std::string& name) const;
+  std::vector<std::string> Names() const;
+
+  // Lifecycle; kNotFound for an unknown name. They return at once: the reconcile thread does the
+  // work (a stopping pipeline flushes and commits first).
+  core::Status Pause(const std::string& name);
+  core::Status Resume(const std::string& name);
+  core::Status Stop(const std::string& name);
+  core::Status Restart(const std::string& name);
+  // Stops the pipeline (waits for it), removes the connector, its position, history and metrics.
+  core::Status Delete(const std::string& name);
+
+  // Offsets: the position committed in the state store. Changing it needs the connector STOPPED
+  // (kFailedPrecondition otherwise). An exactly-once database sink also stores the position in
+  // the target, and the pipeline resumes from that one: these calls do not change it.
+  core::Result<std::optional<core::SourcePosition>> GetOffset(const std::string& name) const;
+  core::Status ResetOffset(const std::string& name);
+  core::Status AlterOffset(const std::string& name, const core::SourcePosition& position);
+
+  // Sets the state and snapshot-progress gauges in the metrics registry (call before rendering).
+  void UpdateGauges();
+
+  // The SIGTERM gate (see the class comment). Idempotent.
+  void Shutdown();
+  bool accepting() const;
+
+  const std::string& worker_id() const { return options_.worker_id; }
+
+ private:
+  struct Entry;
+
+  std::shared_ptr<Entry> Find(const std::string& name) const;
+  core::Status CheckAccepting() const;
+  core::Status SetTarget(const std::string& name, const std::string& target);
+  ConnectorView ViewLocked(const Entry& e) const;
+  void ReconcileLoop(std::stop_token stop);
+  void Reconcile(Entry& e);
+  void StartPipelineLocked(Entry& e);
+  void RecordStatus(const std::string& name, const std::string& state, const std::string& trace);
+  void Wake();
+
+  core::StateStore* store_;
+  core::MetricsRegistry* metrics_;
+  SupervisorOptions options_;
+
+  mutable std::mutex mu_;  // guards entries_ and accepting_
+  std::map<std::string, std::shared_ptr<Entry>> entries_;
+  bool accepting_ = true;
+  bool started_ = false;
+
+  std::mutex wake_mu_;
+  std::condition_variable_any wake_cv_;
+  bool wake_ = false;
+  std::jthread reconcile_thread_;
+};
+
+}  // namespace sluice::api

@@ -1,5 +1,7 @@
 #include "connectors/mysql/binlog_decoder.h"
 
+#include "connectors/mysql/json_binary.h"
+
 #include <array>
 #include <charconv>
 #include <cstring>
@@ -464,10 +466,9 @@ ValueResult DecodeValue(Reader& r, const ColumnPlan& c, std::string& out) {
       AppendUtf8(out, s, c.type == kTypeGeometry ? CharsetKind::kBinary : c.charset);
       return ValueResult::kOk;
     }
-    case kTypeJson: {  // MySQL 8 binary JSON: raw bytes (see README: decoded as a limit)
+    case kTypeJson: {  // MySQL 8 binary JSON, decoded to text (json_binary.h)
       if (c.meta < 1 || c.meta > 4 || !r.Fixed(c.meta, u) || !r.Bytes(u, s)) return ValueResult::kBad;
-      out.append(s);
-      return ValueResult::kOk;
+      return AppendJsonFromBinary(s, out) ? ValueResult::kOk : ValueResult::kBad;
     }
     default:
       return ValueResult::kBad;

@@ -4,6 +4,7 @@
 
 #include <array>
 #include <charconv>
+#include <cmath>
 #include <cstring>
 
 #include <zlib.h>
@@ -238,16 +239,12 @@ void AppendUint(std::string& out, uint64_t v) {
 
 template <typename F>
 void AppendFloat(std::string& out, F v) {
-  if (v != v) {
+  if (std::isnan(v)) {
     out.append("NaN");
     return;
   }
-  if (v == static_cast<F>(1.0 / 0.0)) {
-    out.append("Infinity");
-    return;
-  }
-  if (v == static_cast<F>(-1.0 / 0.0)) {
-    out.append("-Infinity");
+  if (std::isinf(v)) {
+    out.append(v > 0 ? "Infinity" : "-Infinity");
     return;
   }
   char buf[40];

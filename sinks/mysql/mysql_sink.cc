@@ -130,8 +130,23 @@ core::Status MysqlSink::EnsureDatabase() {
                     "creating offsets table " + offsets_qualified_);
 }
 
-core::Status MysqlSink::ExecuteDdl(const std::string& sql, const std::string& what) {
-  core::Status s = client_.Execute(sql);
+core::Status MysqlSink::ExecuteDdl(const std::string& sql, const std::string& what,
+                                   const TargetTable* target) {
+  // DDL commits the open transaction implicitly. For a table this transaction has not written,
+  // run it on a second connection so the rows written so far stay uncommitted until Flush()
+  // commits them together with their checkpoint. (A table already written holds a metadata lock
+  // that DDL on another connection would wait for: that DDL runs here and commits early, which
+  // a replay makes harmless.)
+  MysqlClient* client = &client_;
+  if (target != nullptr && !target->touched) {
+    if (!ddl_client_.connected()) {
+      core::Status c = ddl_client_.Connect(options_.url);
+      if (!c.ok()) return c.WithContext(what);
+    }
+    client = &ddl_client_;
+  }
+  core::Status s = client->Execute(sql);
+  if (client == &ddl_client_) ddl_client_.Rollback();
   if (!s.ok()) return s.WithContext(what);
   // Table DDL is worth a line in the log; the IF NOT EXISTS set-up of Open() is not.
   if (logger_ && !what.starts_with("creating database") && !what.starts_with("creating offsets")) {
@@ -182,7 +197,7 @@ core::Status MysqlSink::ApplySchema(const core::EventBatch& batch, TargetTable& 
     // checkpoint, which is harmless because applying them again is idempotent.
     SLUICE_RETURN_IF_ERROR(ExecuteDdl(CreateTableSql(options_.url.database, target.name, *schema,
                                                      options_.types, collation_),
-                                      "creating table " + qualified));
+                                      "creating table " + qualified, &target));
     SLUICE_RETURN_IF_ERROR(LoadTargetColumns(target));
     target.applied = schema;
     return core::Status::Ok();
@@ -194,7 +209,7 @@ core::Status MysqlSink::ApplySchema(const core::EventBatch& batch, TargetTable& 
     SLUICE_RETURN_IF_ERROR(ExecuteDdl(
         "ALTER TABLE " + qualified + " ADD COLUMN " +
             ColumnDefinition(*schema, i, options_.types, /*force_nullable=*/true),
-        "adding column " + QuoteIdentifier(name) + " to " + qualified));
+        "adding column " + QuoteIdentifier(name) + " to " + qualified, &target));
     target.columns[name] = {"", true};
   }
   std::vector<std::string> gone;
@@ -211,14 +226,14 @@ core::Status MysqlSink::ApplySchema(const core::EventBatch& batch, TargetTable& 
       SLUICE_RETURN_IF_ERROR(ExecuteDdl("ALTER TABLE " + qualified + " DROP COLUMN " +
                                             QuoteIdentifier(name),
                                         "dropping column " + QuoteIdentifier(name) + " of " +
-                                            qualified));
+                                            qualified, &target));
       target.columns.erase(name);
     } else if (!column.nullable && !column.type.empty()) {
       // Kept: new rows have no value for it, so it must accept NULL.
       SLUICE_RETURN_IF_ERROR(ExecuteDdl("ALTER TABLE " + qualified + " MODIFY COLUMN " +
                                             QuoteIdentifier(name) + " " + column.type + " NULL",
                                         "making kept column " + QuoteIdentifier(name) + " of " +
-                                            qualified + " nullable"));
+                                            qualified + " nullable", &target));
       column.nullable = true;
     }
   }
@@ -245,6 +260,7 @@ core::Result<const TablePlan*> MysqlSink::PlanFor(const core::EventBatch& batch,
   if (plan != target.plans.end()) {
     last_schema_ = schema.get();
     last_plan_ = plan->second.get();
+    last_target_ = &target;
     return last_plan_;
   }
   last_schema_ = nullptr;
@@ -259,6 +275,7 @@ core::Result<const TablePlan*> MysqlSink::PlanFor(const core::EventBatch& batch,
   target.plans.emplace(schema.get(), std::move(built));
   last_schema_ = schema.get();
   last_plan_ = out;
+  last_target_ = &target;
   return out;
 }
 
@@ -421,6 +438,10 @@ core::Status MysqlSink::RunUpdate(const core::EventBatch& batch, const TablePlan
 core::Status MysqlSink::ApplyEvent(const core::EventBatch& batch, const core::ChangeEvent& event) {
   if (!event.table) return core::InvalidArgumentError("mysql sink: event without a table schema");
   SLUICE_ASSIGN_OR_RETURN(const TablePlan* plan, PlanFor(batch, event.table));
+  if (last_target_ != nullptr && !last_target_->touched) {
+    last_target_->touched = true;
+    touched_.push_back(last_target_);
+  }
   const core::TableSchema& schema = *event.table;
   switch (event.op) {
     case core::Op::kRead:
@@ -526,6 +547,7 @@ core::Result<std::optional<core::SourcePosition>> MysqlSink::Flush() {
   }
   if (in_transaction_) SLUICE_RETURN_IF_ERROR(client_.Commit());
   in_transaction_ = false;
+  ClearTouched();
   std::optional<core::SourcePosition> out = std::move(pending_checkpoint_);
   pending_checkpoint_.reset();
   return out;
@@ -538,8 +560,10 @@ core::Status MysqlSink::Reset() {
   sql_rows_.clear();
   pending_checkpoint_.reset();
   in_transaction_ = false;
+  ClearTouched();
   client_.Rollback();
   client_.Close();
+  ddl_client_.Close();
   // A DDL statement may have completed on the server while its reply was lost: read the target
   // tables again before the next change.
   for (auto& [id, target] : targets_) {
@@ -548,6 +572,7 @@ core::Status MysqlSink::Reset() {
   }
   last_schema_ = nullptr;
   last_plan_ = nullptr;
+  last_target_ = nullptr;
   return Open();
 }
 
@@ -560,9 +585,15 @@ core::Status MysqlSink::Check() {
   return core::Status::Ok();
 }
 
+void MysqlSink::ClearTouched() {
+  for (TargetTable* t : touched_) t->touched = false;
+  touched_.clear();
+}
+
 void MysqlSink::Close() {
   if (client_.connected()) client_.Rollback();
   client_.Close();
+  ddl_client_.Close();
 }
 
 }  // namespace mysql_sink

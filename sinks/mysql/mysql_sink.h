@@ -83,6 +83,7 @@ class MysqlSink final : public core::Sink {
     };
     std::map<std::string, Column> columns;             // the target's columns
     core::TableSchemaPtr applied;                      // newest schema whose DDL was applied
+    bool touched = false;                              // written in the open transaction
     std::unordered_map<const core::TableSchema*, std::unique_ptr<TablePlan>> plans;
   };
   enum class Pending { kNone, kUpsert, kDelete };
@@ -94,7 +95,10 @@ class MysqlSink final : public core::Sink {
   core::Status ApplySchema(const core::EventBatch& batch, TargetTable& target,
                            const core::TableSchemaPtr& schema);
   core::Status LoadTargetColumns(TargetTable& target);
-  core::Status ExecuteDdl(const std::string& sql, const std::string& what);
+  // `target`: the table the DDL changes (nullptr for the database/offsets set-up).
+  core::Status ExecuteDdl(const std::string& sql, const std::string& what,
+                          const TargetTable* target = nullptr);
+  void ClearTouched();
   core::Status RunUpdate(const core::EventBatch& batch, const TablePlan& plan, uint32_t row,
                          uint32_t key_row, bool set_key);
 
@@ -109,6 +113,8 @@ class MysqlSink final : public core::Sink {
   MysqlSinkOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
   MysqlClient client_;
+  MysqlClient ddl_client_;  // DDL for tables the open transaction has not written
+  std::vector<TargetTable*> touched_;
   std::string collation_;
   std::string offsets_qualified_;
   size_t max_packet_bytes_ = 16u << 20;  // the server's max_allowed_packet
@@ -116,6 +122,7 @@ class MysqlSink final : public core::Sink {
   // The plan of the previous event (most events follow one of the same table).
   const core::TableSchema* last_schema_ = nullptr;
   const TablePlan* last_plan_ = nullptr;
+  TargetTable* last_target_ = nullptr;
 
   // The statement being built (always for the batch in Write()).
   Pending pending_ = Pending::kNone;

@@ -20,9 +20,11 @@ JOBS ?= $(shell nproc)
 DEBIAN_PACKAGES := g++ make cmake pkg-config libpq-dev libmariadb-dev libmysqlcppconn-dev \
   librdkafka-dev libboost-dev nlohmann-json3-dev libgtest-dev libgmock-dev libsqlite3-dev \
   libspdlog-dev libfmt-dev libcli11-dev postgresql-15 mariadb-server-core mariadb-client kcat \
-  curl ca-certificates procps iproute2
+  curl ca-certificates procps iproute2 zlib1g-dev
+# Reference tools the benchmarks compare against (make bench only).
+BENCH_PACKAGES := pgcopydb pgloader
 
-.PHONY: deps build test servers-up servers-down
+.PHONY: deps build test bench servers-up servers-down
 
 deps:
 	@integration/servers/install_deps.sh $(DEBIAN_PACKAGES)
@@ -34,6 +36,13 @@ build:
 test: deps
 	@SLUICE_BUILD_DIR=$(BUILD_DIR) SLUICE_JOBS=$(JOBS) CMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE) \
 	  integration/servers/run_tests.sh
+
+# Every benchmark under integration/bench/*/run.sh, each printing ratios against a reference
+# measured in the same run (small default sizes; see each script for its arguments).
+bench: deps build
+	@integration/servers/install_deps.sh $(BENCH_PACKAGES)
+	@set -e; for script in integration/bench/*/run.sh; do \
+	  echo "==== $$script"; BUILD=$(abspath $(BUILD_DIR)) $$script; done
 
 servers-up:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE)

@@ -169,7 +169,7 @@ TEST_F(PgToMysqlTest, SnapshotThenStreamUnderConcurrentWrites) {
 
 TEST_F(PgToMysqlTest, ResumesAfterKillDuringSnapshot) {
   CreateTables();
-  SeedOrders(300000);
+  SeedOrders(100000);
   SeedOthers();
   StartSluice();
   // Kill once the target holds some but not all rows.

@@ -53,6 +53,9 @@ core::Result<KafkaSourceOptions> KafkaSourceOptionsFromConfig(const core::Connec
       // stored offset the broker no longer has is an error, never a silent skip.
       {"auto.offset.reset", "error"},
       {"client.id", "sluice-" + name},
+      // Topics created after the start (a regex, or a topic the producer has not written yet)
+      // are found within 10 s rather than librdkafka's 5 minutes.
+      {"topic.metadata.refresh.interval.ms", "10000"},
   };
   for (const auto& [k, v] : config.WithPrefix("kafka.consumer.")) o.librdkafka[k] = v;
   o.librdkafka["bootstrap.servers"] = config.Get("kafka.bootstrap.servers");

@@ -369,5 +369,121 @@ TEST_F(KafkaTest, KafkaSinkKilledAndRestartedLosesNoMessage) {
   EXPECT_LT(before_restart, static_cast<size_t>(kRows)) << "the kill came after everything was relayed";
 }
 
+// PostgreSQL -> Kafka with the sluice binary (PostgreSQL source, Kafka sink).
+class PgToKafkaTest : public KafkaTest {
+ protected:
+  void SetUp() override {
+    KafkaTest::SetUp();
+    CreateReference();
+    slot_ = prefix_ + "_slot";
+  }
+  void TearDown() override {
+    if (pg_sluice_) pg_sluice_->Kill();
+    pg_sluice_.reset();
+    PgClient("postgres").TryQuery(
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" +
+        slot_ + "'");
+    KafkaTest::TearDown();
+  }
+  json PgToKafkaConfig(bool schemas) const {
+    return {{"name", slot_},
+            {"connector.class", "postgres"},
+            {"database.hostname", TestEnv::PgHost()},
+            {"database.port", std::to_string(TestEnv::PgPort())},
+            {"database.user", TestEnv::PgUser()},
+            {"database.dbname", pg_db_},
+            {"slot.name", slot_},
+            {"publication.name", "pub_" + slot_},
+            {"table.include.list", "public\\..*"},
+            {"topic.prefix", prefix_},
+            {"sink.type", "kafka"},
+            {"sink.kafka.bootstrap.servers", TestEnv::KafkaBootstrap()},
+            {"sink.kafka.schemas.enable", schemas ? "true" : "false"},
+            {"sink.batch.ms", "100"}};
+  }
+  std::string slot_;
+  std::optional<SluiceProcess> pg_sluice_;
+};
+
+TEST_F(PgToKafkaTest, EnvelopeShapesForSnapshotInsertUpdateDeleteTruncate) {
+  pg_.Exec("INSERT INTO orders VALUES (1, 'a', 1.50, '2024-01-01 00:00:00'), (2, 'b', NULL, NULL)");
+  pg_sluice_.emplace(SluiceProcess::Run(PgToKafkaConfig(false)));
+  WaitForMessages(topic_, 2, 60s);
+  pg_.Exec("INSERT INTO orders VALUES (3, 'c', 3.00, '2024-02-29 12:30:00.5')");
+  pg_.Exec("UPDATE orders SET name = 'c2' WHERE id = 3");
+  pg_.Exec("DELETE FROM orders WHERE id = 1");
+  pg_.Exec("TRUNCATE orders");
+  auto messages = WaitForMessages(topic_, 7, 60s);
+  ASSERT_TRUE(pg_sluice_->IsRunning()) << pg_sluice_->LogTail();
+  std::multiset<std::string> ops;
+  std::map<std::string, json> by_op;
+  int tombstones = 0;
+  for (const auto& m : messages) {
+    if (!m.value) {
+      ++tombstones;
+      EXPECT_EQ(json::parse(*m.key), json({{"id", 1}}));
+      continue;
+    }
+    json v = json::parse(*m.value);
+    ops.insert(v["op"].get<std::string>());
+    by_op[v["op"].get<std::string>()] = v;
+    if (v["op"] == "t") EXPECT_FALSE(m.key.has_value());
+  }
+  EXPECT_EQ(ops, (std::multiset<std::string>{"r", "r", "c", "u", "d", "t"}));
+  EXPECT_EQ(tombstones, 1);
+  EXPECT_EQ(by_op["c"]["after"]["amount"], "3.00");
+  EXPECT_EQ(by_op["c"]["after"]["created"], 1709209800500000);
+  EXPECT_EQ(by_op["u"]["after"]["name"], "c2");
+  EXPECT_EQ(by_op["d"]["before"]["id"], 1);
+  EXPECT_TRUE(by_op["d"]["after"].is_null());
+  EXPECT_EQ(by_op["c"]["source"]["connector"], "postgresql");
+  EXPECT_EQ(by_op["c"]["source"]["db"], pg_db_);
+  EXPECT_TRUE(by_op["c"]["source"]["lsn"].is_number());
+  EXPECT_TRUE(by_op["r"]["source"]["snapshot"] == "true" || by_op["r"]["source"]["snapshot"] == "last");
+}
+
+TEST_F(PgToKafkaTest, PgToKafkaToMariaDbEqualsTheSource) {
+  pg_.Exec("INSERT INTO orders SELECT i, 'name ' || i, i * 1.25, '2024-01-01'::timestamp + i * interval '1 s'"
+           " FROM generate_series(1, 1500) i");
+  pg_sluice_.emplace(SluiceProcess::Run(PgToKafkaConfig(true)));
+  WaitForMessages(topic_, 1, 60s);
+  sluice_.emplace(SluiceProcess::Run(KafkaToMysqlConfig()));
+  for (int round = 0; round < 5; ++round) {
+    std::string r = std::to_string(round);
+    pg_.Exec("BEGIN; INSERT INTO orders SELECT i, 'w" + r + "', i, now()::timestamp FROM generate_series(" +
+             std::to_string(2000 + round * 100) + ", " + std::to_string(2099 + round * 100) + ") i;"
+             "UPDATE orders SET amount = amount + 1, name = name || '+' WHERE id % 11 = " + r + ";"
+             "DELETE FROM orders WHERE id % 13 = " + r + "; COMMIT;");
+  }
+  WaitForMatch(120s);
+  ASSERT_TRUE(pg_sluice_->IsRunning()) << pg_sluice_->LogTail();
+  EXPECT_TRUE(TargetMatches());
+}
+
+TEST_F(PgToKafkaTest, KilledMidStreamAndRestartedLosesNoChange) {
+  pg_sluice_.emplace(SluiceProcess::Run(PgToKafkaConfig(false)));
+  pg_.Exec("INSERT INTO orders VALUES (0, 'start', 0, NULL)");
+  WaitForMessages(topic_, 1, 60s);
+  const int kTxns = 40, kPerTxn = 250;
+  for (int t = 0; t < kTxns; ++t) {
+    if (t == kTxns / 2) pg_sluice_->Kill();
+    pg_.Exec("INSERT INTO orders SELECT i, 'n', 1, NULL FROM generate_series(" +
+             std::to_string(1 + t * kPerTxn) + ", " + std::to_string((t + 1) * kPerTxn) + ") i");
+  }
+  pg_sluice_->Restart();
+  std::set<int> ids;
+  WaitUntil(
+      [&] {
+        if (!pg_sluice_->IsRunning()) throw HarnessError("sluice exited:\n" + pg_sluice_->LogTail());
+        ids.clear();
+        for (const auto& m : ConsumeTopic(topic_)) {
+          if (m.value) ids.insert(json::parse(*m.value)["after"]["id"].get<int>());
+        }
+        return ids.size() == static_cast<size_t>(kTxns * kPerTxn + 1);
+      },
+      120s, "every inserted row in the topic", 500ms);
+  EXPECT_EQ(*ids.rbegin(), kTxns * kPerTxn);
+}
+
 }  // namespace
 }  // namespace sluice::itest

@@ -1,0 +1,293 @@
+// The PostgreSQL source end to end: `sluice run` (snapshot, then pgoutput streaming) into the
+// file sink; the JSON-lines files, replayed by key, must equal the source table. Scenarios:
+// concurrent writes during the snapshot, kill -9 during the snapshot and during streaming,
+// every common type, unchanged TOAST, truncate, added/dropped columns, a 1-million-row
+// transaction, and the set-up errors reported before anything is written.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "integration/common/itest.h"
+#include "integration/postgres/replay.h"
+
+namespace sluice::itest {
+namespace {
+
+using namespace std::chrono_literals;
+
+class PostgresSourceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = CreateScratchPgDatabase("pgsrc");
+    src_ = PgClient(db_);
+    slot_ = "s_" + db_;
+  }
+  void TearDown() override {
+    if (sluice_) sluice_->Kill();
+    PgClient admin;
+    admin.TryQuery("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE "
+                   "database = '" + db_ + "' AND active");
+    std::this_thread::sleep_for(200ms);
+    admin.TryQuery("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
+                   "database = '" + db_ + "'");
+    admin.TryQuery("DROP DATABASE IF EXISTS \"" + db_ + "\" WITH (FORCE)");
+  }
+
+  nlohmann::json Config(const std::string& out) const {
+    return {{"name", "pgsrc"},
+            {"connector.class", "postgres"},
+            {"database.hostname", src_.host()},
+            {"database.port", std::to_string(src_.port())},
+            {"database.user", src_.user()},
+            {"database.dbname", db_},
+            {"slot.name", slot_},
+            {"publication.name", "p_" + db_},
+            {"sink.type", "file"},
+            {"sink.url", out},
+            {"sink.file.fsync", "false"},
+            {"sink.batch.ms", "50"}};
+  }
+
+  void Run(const nlohmann::json& config) { sluice_.emplace(SluiceProcess::Run(config)); }
+
+  // The `items` table used by most scenarios: source and replayed target.
+  SqlRows SourceItems() const {
+    return src_.Query("SELECT id::text, name, qty::text, amount::text FROM items");
+  }
+  SqlRows TargetItems(const std::filesystem::path& out) const {
+    return ReplayTable(out, "public", "items", {"id"},
+                       {{"id"}, {"name"}, {"qty"}, {"amount"}});
+  }
+  void CreateItems(int rows) const {
+    src_.Exec("CREATE TABLE items (id int PRIMARY KEY, name text, qty int, amount numeric(12,2));"
+              "INSERT INTO items SELECT i, 'n' || i, i % 100, i * 1.25 FROM generate_series(1, " +
+              std::to_string(rows) + ") i");
+  }
+  void Churn(int round) const {
+    std::string r = std::to_string(round);
+    src_.Exec("INSERT INTO items SELECT i, 'w' || i, 1, 2.5 FROM generate_series(" +
+              std::to_string(1000000 + round * 50) + ", " + std::to_string(1000000 + round * 50 + 49) +
+              ") i; UPDATE items SET qty = qty + 1, name = name || 'u' WHERE id % 97 = " +
+              std::to_string(round % 97) + "; DELETE FROM items WHERE id % 89 = " +
+              std::to_string(round % 89));
+  }
+  void WaitForItems(const std::filesystem::path& out, std::chrono::milliseconds timeout) {
+    WaitUntil([&] { return TablesMatch(SourceItems(), TargetItems(out)); }, timeout,
+              "the replayed file equals the source; sluice log:\n" + sluice_->LogTail());
+  }
+
+  std::string db_, slot_;
+  PgClient src_;
+  std::optional<SluiceProcess> sluice_;
+};
+
+TEST_F(PostgresSourceTest, SnapshotThenStreamUnderConcurrentWrites) {
+  CreateItems(100000);
+  TempDir out;
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int round = 0; !stop.load(); ++round) Churn(round);
+  });
+  Run(Config(out.path()));
+  std::this_thread::sleep_for(4s);
+  stop = true;
+  writer.join();
+  src_.Exec("UPDATE items SET amount = amount + 1 WHERE id < 100; DELETE FROM items WHERE id < 50");
+  WaitForItems(out.path(), 90s);
+  EXPECT_GT(CountEvents(out.path(), "public", "items", "r"), 0u);
+  EXPECT_GT(CountEvents(out.path(), "public", "items", "u"), 0u);
+  ExpectTablesEqual(SourceItems(), TargetItems(out.path()));
+}
+
+TEST_F(PostgresSourceTest, ResumesAfterKillDuringSnapshot) {
+  CreateItems(400000);
+  src_.Exec("CREATE TABLE other (id int PRIMARY KEY, v text);"
+            "INSERT INTO other SELECT i, 'v' || i FROM generate_series(1, 1000) i");
+  TempDir out;
+  auto config = Config(out.path());
+  config["snapshot.max.threads"] = "1";
+  config["snapshot.chunk.pages"] = "200";
+  config["max.batch.size"] = "200";
+  config["sink.batch.size"] = "200";
+  config["sink.file.fsync"] = "true";
+  Run(config);
+  WaitUntil([&] { return CountEvents(out.path(), "public", "items", "r") > 2000; }, 60s,
+            "some snapshot rows written");
+  sluice_->Kill();
+  // Rows deleted and changed between the two attempts must not survive in the target.
+  src_.Exec("DELETE FROM items WHERE id <= 10000; UPDATE items SET name = 'x' WHERE id % 7 = 0;"
+            "DELETE FROM other WHERE id % 2 = 0");
+  sluice_->Restart();
+  WaitForItems(out.path(), 120s);
+  EXPECT_GT(CountEvents(out.path(), "public", "items", "t"), 0u);
+  ExpectTablesEqual(src_.Query("SELECT id::text, v FROM other"),
+                    ReplayTable(out.path(), "public", "other", {"id"}, {{"id"}, {"v"}}));
+}
+
+TEST_F(PostgresSourceTest, ResumesAfterKillDuringStreaming) {
+  CreateItems(1000);
+  TempDir out;
+  Run(Config(out.path()));
+  WaitForItems(out.path(), 60s);
+  std::atomic<bool> stop{false};
+  std::thread writer([&] {
+    for (int round = 0; !stop.load(); ++round) Churn(round);
+  });
+  std::this_thread::sleep_for(2s);
+  sluice_->Kill();
+  std::this_thread::sleep_for(1s);
+  stop = true;
+  writer.join();
+  src_.Exec("UPDATE items SET qty = -1 WHERE id % 3 = 0");
+  sluice_->Restart();
+  WaitForItems(out.path(), 90s);
+  // The slot advanced to what the sink made durable.
+  WaitUntil([&] {
+    return PgClient().QueryValue("SELECT confirmed_flush_lsn > '0/0' FROM pg_replication_slots "
+                                 "WHERE slot_name = '" + slot_ + "'") == "t";
+  }, 30s, "confirmed_flush_lsn advances");
+}
+
+TEST_F(PostgresSourceTest, EveryTypeRoundTrips) {
+  src_.Exec(
+      "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');"
+      "CREATE DOMAIN posint AS integer CHECK (VALUE > 0);"
+      "CREATE TABLE types (id int PRIMARY KEY, i2 smallint, i4 integer, i8 bigint, "
+      "n numeric(30,10), nu numeric, f4 real, f8 double precision, t text, vc varchar(20), "
+      "ch char(5), b boolean, by bytea, d date, tm time, ts timestamp(3), tz timestamptz, "
+      "iv interval, u uuid, j json, jb jsonb, ia integer[], ta text[], e mood, dom posint, "
+      "ip inet, cidr cidr, mac macaddr, m money, bits bit(4), vb varbit, pt point, tt timetz)");
+  const std::string values =
+      "(1, -32768, 2147483647, -9223372036854775808, 12345678901234567890.0123456789, "
+      "'NaN', 1.5, 'NaN', 'tab\tnew\nline \\ back \"q\" é😀', 'x', 'ab', true, "
+      "'\\x00ff5c0a'::bytea, '2024-02-29', '23:59:59.999999', '2024-01-02 03:04:05.678', "
+      "'2024-01-02 03:04:05.5+02', '1 year 2 mons 3 days 04:05:06.5', "
+      "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', '{\"a\": [1, 2]}', '{\"b\": null}', "
+      "'{1,NULL,3}', ARRAY['a b', NULL, 'q\"u,o{t}e'], 'happy', 42, '192.168.0.1/24', "
+      "'10.0.0.0/8', '08:00:2b:01:02:03', 12.34, B'1010', B'101', '(1,2)', '04:05:06+03'),"
+      "(2, 0, 0, 0, 0, 'Infinity', '-Infinity', 1e308, '', '', '', false, '', 'infinity', "
+      "'00:00', '-infinity', 'infinity', '-1 days', '00000000-0000-0000-0000-000000000000', "
+      "'[]', '[]', '{}', '{}', 'sad', 1, '::1', '::/0', 'ff:ff:ff:ff:ff:ff', -1, B'0000', "
+      "B'', '(0,0)', '00:00+00'),"
+      "(3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+      "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
+      "NULL, NULL, NULL)";
+  // Rows 1-3 come through the snapshot, 11-13 through the stream.
+  src_.Exec("INSERT INTO types VALUES " + values);
+  TempDir out;
+  Run(Config(out.path()));
+  WaitUntil([&] { return CountEvents(out.path(), "public", "types") >= 3; }, 60s, "snapshot rows");
+  std::string streamed = values;
+  for (auto [from, to] : {std::pair{"(1, ", "(11, "}, {"(2, ", "(12, "}, {"(3, ", "(13, "}}) {
+    streamed.replace(streamed.find(from), std::string(from).size(), to);
+  }
+  src_.Exec("INSERT INTO types VALUES " + streamed);
+  const std::string select =
+      "SET TimeZone = 'UTC'; SET DateStyle = 'ISO'; SET IntervalStyle = 'iso_8601'; "
+      "SET extra_float_digits = 1; SELECT id::text, i2::text, i4::text, i8::text, n::text, "
+      "nu::text, f4::text, f8::text, t, vc, ch, b::text, encode(by, 'hex'), d::text, tm::text, "
+      "ts::text, tz::text, iv::text, u::text, j::text, jb::text, array_to_json(ia)::text, "
+      "array_to_json(ta)::text, e::text, dom::text, nullif(format('%s', ip), ''), cidr::text, mac::text, m::text, "
+      "bits::text, vb::text, pt::text, tt::text FROM types";
+  std::vector<ReplayColumn> cols = {
+      {"id"}, {"i2"}, {"i4"}, {"i8"}, {"n"}, {"nu"}, {"f4"}, {"f8"}, {"t"}, {"vc"}, {"ch"},
+      {"b"}, {"by", Render::kBytesHex}, {"d", Render::kDate}, {"tm", Render::kTime},
+      {"ts", Render::kTimestamp}, {"tz", Render::kTimestampTz}, {"iv"}, {"u"}, {"j"}, {"jb"},
+      {"ia"}, {"ta"}, {"e"}, {"dom"}, {"ip"}, {"cidr"}, {"mac"}, {"m"}, {"bits"}, {"vb"},
+      {"pt"}, {"tt"}};
+  WaitUntil([&] { return CountEvents(out.path(), "public", "types") >= 6; }, 60s, "stream rows");
+  ExpectTablesEqual(src_.Query(select), ReplayTable(out.path(), "public", "types", {"id"}, cols));
+}
+
+TEST_F(PostgresSourceTest, ToastTruncateAndColumnChangesMidStream) {
+  src_.Exec("CREATE TABLE docs (id int PRIMARY KEY, big text, n int);"
+            "INSERT INTO docs SELECT i, (SELECT string_agg(md5(i::text || g::text), '') FROM "
+            "generate_series(1, 400) g), i FROM generate_series(1, 20) i;"
+            "CREATE TABLE gone (id int PRIMARY KEY); INSERT INTO gone SELECT generate_series(1, 10)");
+  TempDir out;
+  Run(Config(out.path()));
+  auto docs = [&] {
+    return ReplayTable(out.path(), "public", "docs", {"id"}, {{"id"}, {"big"}, {"n"}});
+  };
+  WaitUntil([&] { return TablesMatch(src_.Query("SELECT id::text, big, n::text FROM docs"), docs()); },
+            60s, "docs snapshot");
+  // An update that leaves the TOASTed column alone sends it as unchanged ('u').
+  src_.Exec("UPDATE docs SET n = n + 100");
+  WaitUntil([&] { return CountEvents(out.path(), "public", "docs", "u") >= 20; }, 30s, "updates");
+  ExpectTablesEqual(src_.Query("SELECT id::text, big, n::text FROM docs"), docs());
+  src_.Exec("TRUNCATE gone; INSERT INTO gone VALUES (99)");
+  WaitUntil([&] {
+    return TablesMatch(src_.Query("SELECT id::text FROM gone"),
+                       ReplayTable(out.path(), "public", "gone", {"id"}, {{"id"}}));
+  }, 30s, "truncate applied");
+  src_.Exec("ALTER TABLE docs ADD COLUMN extra text;"
+            "INSERT INTO docs (id, big, n, extra) VALUES (100, 'b', 1, 'added');"
+            "ALTER TABLE docs DROP COLUMN n; INSERT INTO docs (id, big, extra) VALUES (101, 'c', 'y');"
+            "UPDATE docs SET extra = 'z' WHERE id = 1");
+  WaitUntil([&] {
+    return TablesMatch(src_.Query("SELECT id::text, extra FROM docs"),
+                       ReplayTable(out.path(), "public", "docs", {"id"}, {{"id"}, {"extra"}}));
+  }, 30s, "column changes streamed");
+}
+
+TEST_F(PostgresSourceTest, MillionRowTransaction) {
+  src_.Exec("CREATE TABLE items (id int PRIMARY KEY, name text, qty int, amount numeric(12,2))");
+  TempDir out;
+  auto config = Config(out.path());
+  config["sink.batch.size"] = "50000";
+  config["sink.batch.ms"] = "500";
+  Run(config);
+  WaitUntil([&] {
+    return PgClient().QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" +
+                                 slot_ + "' AND active") == "1";
+  }, 30s, "streaming started");
+  src_.Exec("INSERT INTO items SELECT i, 'n' || i, i % 100, i * 1.25 FROM generate_series(1, 1000000) i");
+  WaitUntil([&] { return CountEvents(out.path(), "public", "items", "c") >= 1000000; }, 120s,
+            "a million inserts streamed");
+  ExpectTablesEqual(SourceItems(), TargetItems(out.path()));
+}
+
+TEST_F(PostgresSourceTest, SetupErrorsAreReportedBeforeAnythingIsWritten) {
+  CreateItems(10);
+  TempDir out;
+  auto expect_failure = [&](nlohmann::json config, const std::string& needle) {
+    auto result = SluiceProcess::RunToCompletion("run", config, 60s);
+    EXPECT_FALSE(result.Success()) << needle;
+    EXPECT_NE((result.err + result.out).find(needle), std::string::npos)
+        << "expected '" << needle << "' in:\n" << result.err << result.out;
+    EXPECT_FALSE(std::filesystem::exists(out.path() / "public.items.jsonl"));
+  };
+  auto wrong_pw = Config(out.path());
+  wrong_pw["database.user"] = kPasswordUser;
+  wrong_pw["database.password"] = "wrong";
+  expect_failure(wrong_pw, "password");
+  auto norepl = Config(out.path());
+  norepl["database.user"] = kNoReplicationUser;
+  norepl["database.password"] = kTestPassword;
+  expect_failure(norepl, "REPLICATION");
+  auto unknown = Config(out.path());
+  unknown["table.include.list"] = "public.items,public.nosuchtable";
+  expect_failure(unknown, "public.nosuchtable");
+  PgClient(db_).Exec("SELECT pg_create_logical_replication_slot('" + slot_ + "', 'pgoutput')");
+  expect_failure(Config(out.path()), "already exists");
+  // A slot held by another client is an error that says so.
+  ProcessOptions recv;
+  recv.argv = {"/usr/lib/postgresql/15/bin/pg_recvlogical", "-h", src_.host(), "-p", std::to_string(src_.port()), "-U",
+                     src_.user(), "-d", db_, "-S", slot_, "--start", "-o", "proto_version=1",
+                     "-o", "publication_names=x", "-f", "/dev/null"};
+  Subprocess holder(recv);
+  WaitUntil([&] {
+    return PgClient().QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" +
+                                 slot_ + "' AND active") == "1";
+  }, 30s, "pg_recvlogical holds the slot");
+  auto validate = SluiceProcess::RunToCompletion("validate", Config(out.path()), 60s);
+  EXPECT_FALSE(validate.Success());
+  EXPECT_NE((validate.err + validate.out).find("in use"), std::string::npos)
+      << validate.err << validate.out;
+  holder.Kill();
+}
+
+}  // namespace
+}  // namespace sluice::itest

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# PostgreSQL source benchmark (not a test). Needs a running server (make servers-up;
+# set -a; . .servers/servers.env) and SLUICE_BIN.
+#   snapshot: sluice (snapshot.mode=initial_only, file sink) vs COPY … TO STDOUT > /dev/null
+#   stream:   decoding a pgbench backlog: sluice (file sink) vs pg_recvlogical (pgoutput)
+# Usage: run.sh [rows=1000000] [pgbench_transactions=20000]
+set -euo pipefail
+rows=${1:-1000000}
+txns=${2:-20000}
+bin=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+export PGHOST=$SLUICE_TEST_PG_HOST PGPORT=$SLUICE_TEST_PG_PORT PGUSER=$SLUICE_TEST_PG_USER
+db=bench_pgsrc_$$
+work=$(mktemp -d)
+trap 'psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1; rm -rf "$work"' EXIT
+psql -X -q -d postgres -c "CREATE DATABASE $db"
+psql -X -q -d "$db" -c "CREATE TABLE t (id bigint PRIMARY KEY, name text, qty int, amount numeric(12,2), ts timestamptz);
+  INSERT INTO t SELECT i, 'name ' || i, i % 1000, i * 1.25, now() FROM generate_series(1, $rows) i"
+psql -X -q -d "$db" -c "VACUUM ANALYZE t"
+now() { date +%s.%N; }
+config() {  # mode outdir slot
+  cat <<JSON
+{"name":"bench","connector.class":"postgres","database.hostname":"$PGHOST","database.port":"$PGPORT",
+ "database.user":"$PGUSER","database.dbname":"$db","snapshot.mode":"$1","slot.name":"$3",
+ "publication.name":"bench_pub","sink.type":"file","sink.url":"$2","sink.file.fsync":"false",
+ "sink.batch.size":"20000","table.include.list":"$4"}
+JSON
+}
+t0=$(now); psql -X -q -d "$db" -c "COPY t TO STDOUT" > /dev/null; t1=$(now)
+copy_s=$(echo "$t1 - $t0" | bc)
+config initial_only "$work/snap" bench_snap public.t > "$work/snap.json"
+t0=$(now); (cd "$work" && "$SLUICE_BIN" run snap.json > snap.log 2>&1); t1=$(now)
+sluice_s=$(echo "$t1 - $t0" | bc)
+echo "snapshot of $rows rows: COPY TO /dev/null ${copy_s}s, sluice ${sluice_s}s, ratio (COPY/sluice) $(echo "scale=2; $copy_s / $sluice_s" | bc)"
+
+# Streaming backlog: two slots created before the pgbench run, each then drained.
+pgbench -q -i -s 1 "$db" >/dev/null 2>&1
+psql -X -q -d "$db" -c "CREATE PUBLICATION bench_pub2 FOR TABLE pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history"
+psql -X -q -d "$db" -c "SELECT pg_create_logical_replication_slot('bench_recv', 'pgoutput')" >/dev/null
+psql -X -q -d "$db" -c "SELECT pg_create_logical_replication_slot('bench_sluice', 'pgoutput')" >/dev/null
+pgbench -n -t "$txns" -c 1 "$db" >/dev/null 2>&1
+end=$(psql -X -A -t -d "$db" -c "SELECT pg_current_wal_lsn()")
+t0=$(now)
+"$bin/pg_recvlogical" -d "$db" -S bench_recv --start -o proto_version=1 -o publication_names=bench_pub2 -E "$end" -f /dev/null
+t1=$(now); recv_s=$(echo "$t1 - $t0" | bc)
+config never "$work/stream" bench_sluice 'public.pgbench_.*' | sed 's/"publication.name":"bench_pub"/"publication.name":"bench_pub2"/' > "$work/stream.json"
+t0=$(now)
+(cd "$work" && exec "$SLUICE_BIN" run stream.json > stream.log 2>&1) &
+spid=$!
+events=$((txns * 4))
+until [ "$(cat "$work"/stream/*.jsonl 2>/dev/null | wc -l)" -ge "$events" ]; do sleep 0.2; done
+t1=$(now); sluice_stream_s=$(echo "$t1 - $t0" | bc)
+kill -TERM "$spid" 2>/dev/null || true
+wait "$spid" 2>/dev/null || true
+echo "stream backlog of $txns pgbench transactions ($events changes): pg_recvlogical ${recv_s}s, sluice ${sluice_stream_s}s, ratio (recvlogical/sluice) $(echo "scale=2; $recv_s / $sluice_stream_s" | bc)"
+psql -X -q -d "$db" -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name IN ('bench_recv','bench_sluice')" >/dev/null 2>&1 || true

@@ -230,7 +230,8 @@ void AppendFieldSchema(std::string& out, const Column& c) {
     case LogicalType::kJson: name = "io.debezium.data.Json"; break;
     case LogicalType::kUuid: name = "io.debezium.data.Uuid"; break;
     case LogicalType::kEnum: name = "io.debezium.data.Enum"; break;
-    case LogicalType::kDecimal: name = "io.debezium.data.VariableScaleDecimal"; break;
+    // Decimals travel as exact strings (decimal.handling.mode=string): a plain string field.
+    case LogicalType::kDecimal: break;
     case LogicalType::kArray: type = "array"; break;
     default: break;
   }
@@ -282,7 +283,9 @@ void AppendEnvelopeSchemaJson(std::string& out, const TableSchema& schema,
          "{\"type\":\"int64\",\"optional\":true,\"field\":\"lsn\"},"
          "{\"type\":\"string\",\"optional\":true,\"field\":\"file\"},"
          "{\"type\":\"int64\",\"optional\":true,\"field\":\"pos\"},"
-         "{\"type\":\"string\",\"optional\":true,\"field\":\"gtid\"}],"
+         "{\"type\":\"string\",\"optional\":true,\"field\":\"gtid\"},"
+         "{\"type\":\"int64\",\"optional\":true,\"field\":\"server_id\"},"
+         "{\"type\":\"int32\",\"optional\":true,\"field\":\"row\"}],"
          "\"optional\":false,\"name\":\"io.debezium.connector.";
   out += options.connector;
   out += ".Source\",\"field\":\"source\"},"

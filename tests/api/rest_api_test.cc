@@ -368,7 +368,8 @@ TEST_F(RestApiTest, SyncRunsToCompletionWithProgress) {
 
 TEST_F(RestApiTest, ValidateInKafkaConnectShape) {
   json ok = CallJson("PUT", "/connector-plugins/postgres/config/validate", 200,
-                     R"({"connector.class":"postgres","sink.type":"file","sink.url":"/tmp/x"})");
+                     R"({"connector.class":"postgres","database.dbname":"d","sink.type":"file",
+                         "sink.url":"/tmp/x"})");
   EXPECT_EQ(ok["name"], "io.debezium.connector.postgresql.PostgresConnector");
   EXPECT_EQ(ok["error_count"], 0) << ok.dump();
   ASSERT_TRUE(ok["configs"].is_array());
@@ -396,7 +397,7 @@ TEST_F(RestApiTest, ValidateInKafkaConnectShape) {
   EXPECT_TRUE(found) << typo.dump();
 
   json unreachable = CallJson("PUT", "/connector-plugins/postgres/config/validate", 200,
-                              R"({"sink.type":"file","sink.url":"unreachable"})");
+                              R"({"sink.type":"file","database.dbname":"d","sink.url":"unreachable"})");
   EXPECT_EQ(unreachable["error_count"], 1);
   EXPECT_EQ(Call("PUT", "/connector-plugins/nosuch/config/validate", "{}").status, 404);
   EXPECT_EQ(Call("PUT", "/connector-plugins/postgres/config/validate",

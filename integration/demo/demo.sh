@@ -27,6 +27,7 @@ for tool in curl psql mariadb; do
 done
 
 work=$(mktemp -d /tmp/sluice-demo.XXXXXX)
+chmod 755 "$work"  # the postgres user must reach its data directory
 serve_pid=""
 workload_pid=""
 cleanup() {

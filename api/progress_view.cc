@@ -63,7 +63,8 @@ nlohmann::json ProgressToJson(const core::ProgressSnapshot& snapshot, bool compl
                       {"done", complete || r.done}});
   }
   nlohmann::json percent = nullptr;
-  if (complete || snapshot.phase == "finished") {
+  // Streaming means the snapshot is over, whatever the row estimates said.
+  if (complete || snapshot.phase == "finished" || snapshot.phase == "streaming") {
     percent = 100.0;
   } else if (all_known && rows_total > 0) {
     percent = NumberOrNull(std::min(99.9, 100.0 * static_cast<double>(rows_done) /

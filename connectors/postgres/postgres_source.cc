@@ -1,6 +1,7 @@
 #include "connectors/postgres/postgres_source.h"
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -108,6 +109,7 @@ class PostgresSource final : public core::Source {
     Close();
     stop_.store(false);
     finished_ = false;
+    announce_ = Announce::kNone;
     std::optional<PgPosition> from;
     if (resume && !resume->empty()) {
       SLUICE_ASSIGN_OR_RETURN(PgPosition p, PgPosition::Parse(resume->value));
@@ -137,7 +139,7 @@ class PostgresSource final : public core::Source {
         if (mode_ == "when_needed") {
           logger_->warn("{}; snapshot.mode=when_needed: taking a new snapshot", why);
           if (slot.exists) SLUICE_RETURN_IF_ERROR(DropSlot(conn));
-          return StartSnapshot(conn, /*restarted=*/true);
+          return AnnounceSnapshot(conn, /*restarted=*/true);
         }
         return core::FailedPreconditionError(
             why + ": reset the connector's offsets (or set snapshot.mode=when_needed) to take a "
@@ -166,13 +168,18 @@ class PostgresSource final : public core::Source {
           "' has no stored position, so a snapshot cannot line up with it: drop it (SELECT "
           "pg_drop_replication_slot('" + slot_ + "')) or choose another slot.name");
     }
-    return StartSnapshot(conn, /*restarted=*/false);
+    return AnnounceSnapshot(conn, /*restarted=*/false);
   }
 
   core::Result<core::PollStatus> Poll(core::EventBatch& batch,
                                       const core::PollLimits& limits) override {
     if (stop_.load()) return core::PollStatus::kIdle;
     if (finished_) return core::PollStatus::kFinished;
+    if (announce_ != Announce::kNone) {
+      SLUICE_ASSIGN_OR_RETURN(bool ready, PollAnnounce(batch, limits));
+      if (!ready) return batch.checkpoint().empty() ? core::PollStatus::kIdle
+                                                    : core::PollStatus::kHaveMore;
+    }
     if (snapshot_) {
       auto done = snapshot_->Next(batch, limits);
       if (!done.ok()) {
@@ -208,7 +215,11 @@ class PostgresSource final : public core::Source {
 
   void Acknowledge(const core::SourcePosition& position) override {
     auto p = PgPosition::Parse(position.value);
-    if (!p.ok() || p->snapshot_running) return;
+    if (!p.ok()) return;
+    if (p->snapshot_running) {
+      announce_acked_.store(true);
+      return;
+    }
     std::lock_guard lock(mu_);
     if (stream_) stream_->Acknowledge(p->lsn);
   }
@@ -383,6 +394,56 @@ class PostgresSource final : public core::Source {
         .WithContext("updating publication " + publication_);
   }
 
+  // A new snapshot (no stored position, or snapshot.mode=when_needed replacing a lost slot) is
+  // first announced: Poll emits an empty batch checkpointed with a "snapshot running" position
+  // and waits until the pipeline acknowledges it (it is durable) before the slot is created.
+  // Without this, a crash between creating the slot and the first durable checkpoint would
+  // leave a slot behind and no stored position (a restart then reports a slot clash) or, for
+  // when_needed, a new slot under an old streaming position (a restart would stream from the
+  // new slot and miss the snapshot). With it, any restart after the slot exists resumes from a
+  // "running" position: the slot is dropped and the snapshot restarts with truncates.
+  core::Status AnnounceSnapshot(PgConnection& conn, bool restarted) {
+    // Fail early (before anything is written) when the publication cannot be made.
+    SLUICE_RETURN_IF_ERROR(EnsurePublication(conn));
+    announce_ = Announce::kPending;
+    announce_restarted_ = restarted;
+    announce_acked_.store(false);
+    announce_started_ = std::chrono::steady_clock::now();
+    return core::Status::Ok();
+  }
+
+  // True when the slot and snapshot are now set up; false with a checkpointed empty batch (the
+  // announcement) or an empty batch (still waiting for its acknowledgement).
+  core::Result<bool> PollAnnounce(core::EventBatch& batch, const core::PollLimits& limits) {
+    if (announce_ == Announce::kPending) {
+      PgPosition pos;
+      pos.slot = slot_;
+      pos.snapshot_running = true;
+      batch.set_checkpoint(pos.ToSource());
+      announce_ = Announce::kSent;
+      return false;
+    }
+    auto deadline = std::chrono::steady_clock::now() + limits.max_wait;
+    while (!announce_acked_.load() && !stop_.load() &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (stop_.load()) return false;
+    if (!announce_acked_.load()) {
+      // A sink that never reports positions would wait forever: go ahead after a while.
+      if (std::chrono::steady_clock::now() - announce_started_ < std::chrono::seconds(30)) {
+        return false;
+      }
+      logger_->warn("postgres: the snapshot's start position was not acknowledged within 30 s; "
+                    "starting anyway");
+    }
+    announce_ = Announce::kNone;
+    PgConnection conn;
+    SLUICE_RETURN_IF_ERROR(conn.Connect(params_, false));
+    SLUICE_RETURN_IF_ERROR(StartSnapshot(conn, announce_restarted_));
+    return true;
+  }
+
   core::Status StartSnapshot(PgConnection& conn, bool restarted) {
     SLUICE_RETURN_IF_ERROR(EnsurePublication(conn));
     auto repl = std::make_unique<PgConnection>();
@@ -460,6 +521,11 @@ class PostgresSource final : public core::Source {
   std::unique_ptr<StreamReader> stream_;
   std::atomic<bool> stop_{false};
   bool finished_ = false;
+  enum class Announce { kNone, kPending, kSent };
+  Announce announce_ = Announce::kNone;
+  bool announce_restarted_ = false;
+  std::atomic<bool> announce_acked_{false};
+  std::chrono::steady_clock::time_point announce_started_{};
 };
 
 }  // namespace

@@ -4,7 +4,8 @@
 //   {"lsn":"0/16B3748","slot":"sluice_x","snapshot":"running"}  a snapshot was in progress
 // `lsn` is the end LSN of the last transaction made durable (or a keepalive's WAL end when
 // nothing was in flight), which is also the confirmed flush LSN reported to the slot. While a
-// snapshot runs, `lsn` is the slot's consistent point. Positions order by (snapshot first, lsn).
+// snapshot runs, `lsn` is the slot's consistent point (0/0 when announced before the slot
+// exists, see postgres_source.cc). Positions order by (snapshot first, lsn).
 //
 // Thread-safety: a value type.
 #pragma once

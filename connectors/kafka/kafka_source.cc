@@ -7,34 +7,21 @@
 
 namespace sluice::kafka {
 
-namespace {
-
-core::ConfigKey Key(std::string name, core::ConfigType type, std::string def, std::string doc) {
-  core::ConfigKey k;
-  k.name = std::move(name);
-  k.type = type;
-  k.default_value = std::move(def);
-  k.doc = std::move(doc);
-  return k;
-}
-
-}  // namespace
-
 std::vector<core::ConfigKey> SourceConfigKeys() {
   std::vector<core::ConfigKey> keys;
-  core::ConfigKey bootstrap = Key("kafka.bootstrap.servers", core::ConfigType::kString, "",
+  core::ConfigKey bootstrap = core::MakeConfigKey("kafka.bootstrap.servers", core::ConfigType::kString, "",
                                   "Kafka brokers to consume from, host:port[,host:port…]");
   bootstrap.required = true;
   keys.push_back(bootstrap);
-  keys.push_back(Key("kafka.topics", core::ConfigType::kList, "",
+  keys.push_back(core::MakeConfigKey("kafka.topics", core::ConfigType::kList, "",
                      "comma-separated topics of change envelopes (or use kafka.topic.regex)"));
-  keys.push_back(Key("kafka.topic.regex", core::ConfigType::kString, "",
+  keys.push_back(core::MakeConfigKey("kafka.topic.regex", core::ConfigType::kString, "",
                      "regular expression of the topics to consume, e.g. srv\\.public\\..*"));
-  keys.push_back(Key("kafka.group.id", core::ConfigType::kString, "",
+  keys.push_back(core::MakeConfigKey("kafka.group.id", core::ConfigType::kString, "",
                      "consumer group (default sluice-<connector name>)"));
-  keys.push_back(Key("kafka.skip.invalid.records", core::ConfigType::kBool, "false",
+  keys.push_back(core::MakeConfigKey("kafka.skip.invalid.records", core::ConfigType::kBool, "false",
                      "log and skip records that are not change envelopes instead of failing"));
-  core::ConfigKey pass = Key("kafka.consumer.", core::ConfigType::kString, "",
+  core::ConfigKey pass = core::MakeConfigKey("kafka.consumer.", core::ConfigType::kString, "",
                              "any librdkafka consumer property, e.g. "
                              "kafka.consumer.security.protocol=SSL");
   pass.is_prefix = true;

@@ -16,15 +16,6 @@
 namespace sluice::mysql {
 namespace {
 
-core::ConfigKey Key(std::string name, core::ConfigType type, std::string def, std::string doc) {
-  core::ConfigKey k;
-  k.name = std::move(name);
-  k.type = type;
-  k.default_value = std::move(def);
-  k.doc = std::move(doc);
-  return k;
-}
-
 // Default replica server id: 5400 + a hash of the connector name, so that two connectors on one
 // server do not evict each other (a second reader with the same id kills the first).
 uint32_t DefaultServerId(const std::string& name) {
@@ -199,38 +190,38 @@ class MysqlSource final : public core::Source {
 std::vector<core::ConfigKey> SourceConfigKeys() {
   using core::ConfigType;
   std::vector<core::ConfigKey> keys;
-  auto host = Key("database.hostname", ConfigType::kString, "", "MySQL/MariaDB host");
+  auto host = core::MakeConfigKey("database.hostname", ConfigType::kString, "", "MySQL/MariaDB host");
   host.required = true;
   keys.push_back(host);
-  auto port = Key("database.port", ConfigType::kInt, "3306", "MySQL/MariaDB port");
+  auto port = core::MakeConfigKey("database.port", ConfigType::kInt, "3306", "MySQL/MariaDB port");
   port.min = 1;
   port.max = 65535;
   keys.push_back(port);
-  auto user = Key("database.user", ConfigType::kString, "", "user with SELECT, RELOAD, "
+  auto user = core::MakeConfigKey("database.user", ConfigType::kString, "", "user with SELECT, RELOAD, "
                   "REPLICATION SLAVE, REPLICATION CLIENT (BINLOG MONITOR on MariaDB)");
   user.required = true;
   keys.push_back(user);
-  keys.push_back(Key("database.password", ConfigType::kPassword, "", "password of database.user"));
-  auto sid = Key("database.server.id", ConfigType::kInt, "",
+  keys.push_back(core::MakeConfigKey("database.password", ConfigType::kPassword, "", "password of database.user"));
+  auto sid = core::MakeConfigKey("database.server.id", ConfigType::kInt, "",
                  "replica server id of the binlog reader, unique among the server's replicas; "
                  "default 5400 + a hash of the connector name");
   sid.min = 1;
   sid.max = 4294967295LL;
   keys.push_back(sid);
-  keys.push_back(Key("database.include.list", ConfigType::kRegexList, "",
+  keys.push_back(core::MakeConfigKey("database.include.list", ConfigType::kRegexList, "",
                      "regexes on database names to capture; empty captures all but system ones"));
-  keys.push_back(Key("database.exclude.list", ConfigType::kRegexList, "",
+  keys.push_back(core::MakeConfigKey("database.exclude.list", ConfigType::kRegexList, "",
                      "regexes on database names not to capture"));
-  auto ssl = Key("database.sslmode", ConfigType::kEnum, "preferred",
+  auto ssl = core::MakeConfigKey("database.sslmode", ConfigType::kEnum, "preferred",
                  "disabled, preferred, required, verify_ca, verify_identity");
   ssl.allowed = {"disabled", "preferred", "required", "verify_ca", "verify_identity"};
   keys.push_back(ssl);
-  auto hb = Key("heartbeat.interval.ms", ConfigType::kInt, "1000",
+  auto hb = core::MakeConfigKey("heartbeat.interval.ms", ConfigType::kInt, "1000",
                 "binlog heartbeat period asked of the server while idle");
   hb.min = 100;
   hb.max = 3600000;
   keys.push_back(hb);
-  auto ct = Key("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");
+  auto ct = core::MakeConfigKey("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");
   ct.min = 1000;
   keys.push_back(ct);
   return keys;

@@ -35,42 +35,33 @@ std::string Excerpt(std::string_view s, size_t max = 200) {
   return std::string(s.substr(0, max)) + "…";
 }
 
-core::ConfigKey Key(std::string name, core::ConfigType type, std::string def, std::string doc) {
-  core::ConfigKey k;
-  k.name = std::move(name);
-  k.type = type;
-  k.default_value = std::move(def);
-  k.doc = std::move(doc);
-  return k;
-}
-
 }  // namespace
 
 std::vector<core::ConfigKey> KafkaSinkConfigKeys() {
   std::vector<core::ConfigKey> keys;
-  core::ConfigKey bootstrap = Key("sink.kafka.bootstrap.servers", core::ConfigType::kString, "",
+  core::ConfigKey bootstrap = core::MakeConfigKey("sink.kafka.bootstrap.servers", core::ConfigType::kString, "",
                                   "Kafka brokers, host:port[,host:port…]");
   bootstrap.required = true;
   keys.push_back(bootstrap);
-  keys.push_back(Key("sink.kafka.schemas.enable", core::ConfigType::kBool, "false",
+  keys.push_back(core::MakeConfigKey("sink.kafka.schemas.enable", core::ConfigType::kBool, "false",
                      "write {\"schema\", \"payload\"} records as JsonConverter with "
                      "schemas.enable=true does"));
-  keys.push_back(Key("sink.kafka.tombstones.on.delete", core::ConfigType::kBool, "true",
+  keys.push_back(core::MakeConfigKey("sink.kafka.tombstones.on.delete", core::ConfigType::kBool, "true",
                      "follow each delete by a tombstone (key, null value) for log compaction"));
-  keys.push_back(Key("sink.kafka.topic.format", core::ConfigType::kString,
+  keys.push_back(core::MakeConfigKey("sink.kafka.topic.format", core::ConfigType::kString,
                      std::string(kafka_sink::kDefaultTopicFormat),
                      "topic name with ${prefix}, ${schema}, ${table}"));
-  keys.push_back(Key("sink.kafka.transactional.id", core::ConfigType::kString, "",
+  keys.push_back(core::MakeConfigKey("sink.kafka.transactional.id", core::ConfigType::kString, "",
                      "enables exactly-once: each flush is one Kafka transaction that also "
                      "stores the position"));
-  keys.push_back(Key("sink.kafka.offsets.topic", core::ConfigType::kString, "",
+  keys.push_back(core::MakeConfigKey("sink.kafka.offsets.topic", core::ConfigType::kString, "",
                      "transactions: compacted topic for positions (default "
                      "<topic.prefix>.sluice_offsets)"));
-  core::ConfigKey timeout = Key("sink.kafka.flush.timeout.ms", core::ConfigType::kInt, "60000",
+  core::ConfigKey timeout = core::MakeConfigKey("sink.kafka.flush.timeout.ms", core::ConfigType::kInt, "60000",
                                 "longest wait for delivery reports in a flush");
   timeout.min = 100;
   keys.push_back(timeout);
-  core::ConfigKey pass = Key("sink.kafka.", core::ConfigType::kString, "",
+  core::ConfigKey pass = core::MakeConfigKey("sink.kafka.", core::ConfigType::kString, "",
                              "any other librdkafka producer property, e.g. "
                              "sink.kafka.compression.type=lz4");
   pass.is_prefix = true;

@@ -5,37 +5,23 @@
 
 namespace sluice::sinks {
 
-namespace {
-
-core::ConfigKey Key(std::string name, core::ConfigType type, std::string default_value,
-                    std::string doc) {
-  core::ConfigKey k;
-  k.name = std::move(name);
-  k.type = type;
-  k.default_value = std::move(default_value);
-  k.doc = std::move(doc);
-  return k;
-}
-
-}  // namespace
-
 std::vector<core::ConfigKey> MysqlSinkConfigKeys() {
   std::vector<core::ConfigKey> keys;
-  keys.push_back(Key("sink.offsets.table", core::ConfigType::kString, "sluice_offsets",
+  keys.push_back(core::MakeConfigKey("sink.offsets.table", core::ConfigType::kString, "sluice_offsets",
                      "table in the target database that holds the source position, written in "
                      "the same transaction as the rows"));
-  core::ConfigKey drop = Key("sink.columns.drop", core::ConfigType::kEnum, "keep",
+  core::ConfigKey drop = core::MakeConfigKey("sink.columns.drop", core::ConfigType::kEnum, "keep",
                              "a column dropped at the source: keep (made nullable) or drop it in "
                              "the target");
   drop.allowed = {"keep", "drop"};
   keys.push_back(drop);
-  core::ConfigKey numeric = Key("sink.mysql.numeric.unbounded", core::ConfigType::kEnum, "decimal",
+  core::ConfigKey numeric = core::MakeConfigKey("sink.mysql.numeric.unbounded", core::ConfigType::kEnum, "decimal",
                                 "PostgreSQL numeric without precision: decimal (DECIMAL(65,30); a "
                                 "value that does not fit fails the connector) or text (LONGTEXT, "
                                 "every value kept, NaN included)");
   numeric.allowed = {"decimal", "text"};
   keys.push_back(numeric);
-  core::ConfigKey stmt = Key("sink.mysql.statement.bytes", core::ConfigType::kInt, "4194304",
+  core::ConfigKey stmt = core::MakeConfigKey("sink.mysql.statement.bytes", core::ConfigType::kInt, "4194304",
                              "largest multi-row statement sent (capped by max_allowed_packet)");
   stmt.min = 65536;
   stmt.max = 1 << 30;

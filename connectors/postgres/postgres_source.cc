@@ -18,15 +18,6 @@
 namespace sluice::pg {
 namespace {
 
-core::ConfigKey Key(std::string name, core::ConfigType type, std::string def, std::string doc) {
-  core::ConfigKey k;
-  k.name = std::move(name);
-  k.type = type;
-  k.default_value = std::move(def);
-  k.doc = std::move(doc);
-  return k;
-}
-
 // Slot names allow only [a-z0-9_] and at most 63 characters.
 std::string SanitizeSlot(const std::string& text) {
   std::string out;
@@ -533,49 +524,49 @@ class PostgresSource final : public core::Source {
 std::vector<core::ConfigKey> SourceConfigKeys() {
   using core::ConfigType;
   std::vector<core::ConfigKey> keys;
-  keys.push_back(Key("database.hostname", ConfigType::kString, "127.0.0.1", "PostgreSQL host"));
-  auto port = Key("database.port", ConfigType::kInt, "5432", "PostgreSQL port");
+  keys.push_back(core::MakeConfigKey("database.hostname", ConfigType::kString, "127.0.0.1", "PostgreSQL host"));
+  auto port = core::MakeConfigKey("database.port", ConfigType::kInt, "5432", "PostgreSQL port");
   port.min = 1;
   port.max = 65535;
   keys.push_back(port);
-  keys.push_back(Key("database.user", ConfigType::kString, "postgres",
+  keys.push_back(core::MakeConfigKey("database.user", ConfigType::kString, "postgres",
                      "user with LOGIN and REPLICATION (and SELECT on the captured tables)"));
-  keys.push_back(Key("database.password", ConfigType::kPassword, "", "password of database.user"));
-  auto db = Key("database.dbname", ConfigType::kString, "", "the database to capture");
+  keys.push_back(core::MakeConfigKey("database.password", ConfigType::kPassword, "", "password of database.user"));
+  auto db = core::MakeConfigKey("database.dbname", ConfigType::kString, "", "the database to capture");
   db.required = true;
   keys.push_back(db);
-  auto ssl = Key("database.sslmode", ConfigType::kEnum, "prefer",
+  auto ssl = core::MakeConfigKey("database.sslmode", ConfigType::kEnum, "prefer",
                  "libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full");
   ssl.allowed = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
   keys.push_back(ssl);
-  keys.push_back(Key("slot.name", ConfigType::kString, "",
+  keys.push_back(core::MakeConfigKey("slot.name", ConfigType::kString, "",
                      "logical replication slot (pgoutput); default sluice_<connector name>"));
-  keys.push_back(Key("publication.name", ConfigType::kString, "",
+  keys.push_back(core::MakeConfigKey("publication.name", ConfigType::kString, "",
                      "publication to stream; default sluice_pub_<connector name>"));
-  auto pub = Key("publication.autocreate.mode", ConfigType::kEnum, "filtered",
+  auto pub = core::MakeConfigKey("publication.autocreate.mode", ConfigType::kEnum, "filtered",
                  "filtered: create/update the publication for the included tables; all_tables: "
                  "FOR ALL TABLES (superuser); disabled: it must exist");
   pub.allowed = {"filtered", "all_tables", "disabled"};
   keys.push_back(pub);
-  auto threads = Key("snapshot.max.threads", ConfigType::kInt, "2",
+  auto threads = core::MakeConfigKey("snapshot.max.threads", ConfigType::kInt, "2",
                      "connections reading the snapshot in parallel (tables and chunks)");
   threads.min = 1;
   threads.max = 64;
   keys.push_back(threads);
-  auto pages = Key("snapshot.chunk.pages", ConfigType::kInt, "16384",
+  auto pages = core::MakeConfigKey("snapshot.chunk.pages", ConfigType::kInt, "16384",
                    "a table larger than this many 8 KiB pages is read in ctid-range chunks in "
                    "parallel; 0 reads every table whole");
   pages.min = 0;
   keys.push_back(pages);
-  keys.push_back(Key("slot.drop.on.stop", ConfigType::kBool, "false",
+  keys.push_back(core::MakeConfigKey("slot.drop.on.stop", ConfigType::kBool, "false",
                      "drop the replication slot when the connector stops (testing only: changes "
                      "made while stopped are lost)"));
-  auto interval = Key("status.update.interval.ms", ConfigType::kInt, "10000",
+  auto interval = core::MakeConfigKey("status.update.interval.ms", ConfigType::kInt, "10000",
                       "longest interval between standby status updates to the server");
   interval.min = 100;
   interval.max = 3600000;
   keys.push_back(interval);
-  auto ct = Key("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");
+  auto ct = core::MakeConfigKey("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");
   ct.min = 1000;
   keys.push_back(ct);
   return keys;

@@ -132,7 +132,8 @@ core::Result<std::vector<TableEntry>> ListCapturedTables(PgConnection& conn,
   }
   for (size_t i = 0; i < pattern_used.size(); ++i) {
     if (!pattern_used[i]) {
-      return core::FailedPreconditionError(
+      // A bad config value (typo) rather than a server state: kInvalidArgument.
+      return core::InvalidArgumentError(
           "postgres table.include.list entry '" + filter.include_patterns()[i] +
           "' matches no table in the database: check its spelling (patterns match the whole "
           "'schema.table') or create the table first");

@@ -33,7 +33,7 @@ struct TableEntry {
   uint64_t pages = 0;  // current size in blocks
 };
 
-// Ordinary tables (and partitions) the filter includes, in name order. kFailedPrecondition when
+// Ordinary tables (and partitions) the filter includes, in name order. kInvalidArgument when
 // an include pattern matches no table (a typo would otherwise capture nothing silently).
 core::Result<std::vector<TableEntry>> ListCapturedTables(PgConnection& conn,
                                                          const core::TableFilter& filter);

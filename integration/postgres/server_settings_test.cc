@@ -161,5 +161,26 @@ TEST_F(PostgresSourceRecoveryTest, KillRightAfterSlotCreationRestartsTheSnapshot
   ExpectTablesEqual(Source(), Target(out.path()));
 }
 
+// On an idle database the slot still advances: WAL written elsewhere (another database) is
+// confirmed through the keepalive's WAL end once nothing is in flight, so it does not pile up.
+TEST_F(PostgresSourceRecoveryTest, IdleSlotAdvancesPastOtherDatabasesWal) {
+  TempDir out("pgsrc-rec");
+  sluice_.emplace(SluiceProcess::Run(Config(out.path())));
+  WaitConverged(out.path(), 60s);
+  std::string other = CreateScratchPgDatabase("pgsrc_other");
+  PgClient(other).Exec("CREATE TABLE noise (id int PRIMARY KEY, v text);"
+                       "INSERT INTO noise SELECT i, md5(i::text) FROM generate_series(1, 20000) i");
+  PgClient admin;
+  const std::string target = admin.QueryValue("SELECT pg_current_wal_lsn()::text");
+  WaitUntil([&] {
+    return admin.QueryValue("SELECT (confirmed_flush_lsn >= '" + target +
+                            "')::text FROM pg_replication_slots WHERE slot_name = '" + slot_ +
+                            "'") == "true";
+  }, 45s, "confirmed_flush_lsn passes the other database's WAL; sluice log:\n" +
+              sluice_->LogTail());
+  admin.TryQuery("DROP DATABASE IF EXISTS \"" + other + "\" WITH (FORCE)");
+  ExpectTablesEqual(Source(), Target(out.path()));
+}
+
 }  // namespace
 }  // namespace sluice::itest

@@ -211,7 +211,16 @@ class EventBatch {
   void AddEvent(ChangeEvent event) { events_.push_back(std::move(event)); }
   const std::vector<ChangeEvent>& events() const { return events_; }
   size_t size() const { return events_.size(); }
+  // True when the batch carries no event (it may still carry announced tables or a checkpoint).
   bool empty() const { return events_.empty(); }
+
+  // Tables the source announces without (or before) any row: a snapshot announces every table
+  // it is about to read, so that sinks that create tables do so even for an empty source
+  // table. Sinks that keep no schema ignore them; for the others an announcement means "make
+  // sure this table exists with this schema", and it is idempotent. Announcements are applied
+  // before the batch's events.
+  void AnnounceTable(TableSchemaPtr table) { announced_.push_back(std::move(table)); }
+  const std::vector<TableSchemaPtr>& announced_tables() const { return announced_; }
 
   // The position that is safe to resume from once every event of this batch (and all before
   // it) is durable; empty when the batch ends inside a transaction that cannot be resumed
@@ -236,6 +245,7 @@ class EventBatch {
   std::vector<RowSpan> rows_;
   std::vector<TxnInfo> txns_;
   std::vector<ChangeEvent> events_;
+  std::vector<TableSchemaPtr> announced_;
   SourcePosition checkpoint_;
   uint32_t open_row_first_cell_ = 0;
   bool row_open_ = false;

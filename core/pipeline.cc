@@ -200,7 +200,7 @@ void Pipeline::SourceLoop(std::stop_token stop) {
     }
     first_failure.reset();
     delay = options_.retry_initial;
-    if (!batch->empty() || !batch->checkpoint().empty()) {
+    if (!batch->empty() || !batch->checkpoint().empty() || !batch->announced_tables().empty()) {
       size_t events = std::max<size_t>(batch->size(), 1);
       size_t bytes = batch->ByteSize();
       if (!queue_.Push(batch, events, bytes, stop)) break;

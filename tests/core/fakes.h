@@ -36,6 +36,8 @@ class FakeSource : public core::Source {
   // `events` events in transactions of `txn_size`; ids are 0..events-1.
   FakeSource(int events, int txn_size) : total_(events), txn_size_(txn_size), schema_(TestSchema()) {}
 
+  // The first Poll after each Start returns a batch that only announces the table.
+  void set_announce_first(bool v) { announce_first_ = v; }
   // Poll blocks (until RequestStop) once every event was emitted, instead of finishing.
   void set_block_when_done(bool v) { block_when_done_ = v; }
   // Poll fails with `status` the next `times` calls.
@@ -49,6 +51,7 @@ class FakeSource : public core::Source {
     ++starts_;
     next_ = resume ? std::stoi(resume->value) + 1 : 0;
     started_from_.push_back(next_);
+    announce_pending_ = announce_first_;
     stop_ = false;
     return core::Status::Ok();
   }
@@ -60,6 +63,11 @@ class FakeSource : public core::Source {
         --poll_failures_;
         return poll_error_;
       }
+    }
+    if (announce_pending_) {
+      announce_pending_ = false;
+      batch.AnnounceTable(schema_);
+      return core::PollStatus::kHaveMore;
     }
     if (next_ >= total_) {
       if (!block_when_done_) return core::PollStatus::kFinished;
@@ -113,6 +121,8 @@ class FakeSource : public core::Source {
   core::TableSchemaPtr schema_;
   int next_ = 0;
   bool block_when_done_ = false;
+  bool announce_first_ = false;
+  bool announce_pending_ = false;
   std::atomic<int> starts_{0};
   std::atomic<int> closes_{0};
   std::vector<int> started_from_;
@@ -130,6 +140,7 @@ class FakeSource : public core::Source {
 struct DurableLog {
   std::mutex mu;
   std::vector<int> ids;                        // flushed event ids, in order
+  std::vector<std::string> announced;          // tables announced to the sink, "schema.table"
   std::optional<core::SourcePosition> stored;  // for exactly-once mode
 };
 
@@ -158,6 +169,10 @@ class RecordingSink : public core::Sink {
         for (size_t i = 0; i < batch.size() / 2; ++i) unflushed_.push_back(IdOf(batch, i));
         return write_error_;
       }
+    }
+    for (const core::TableSchemaPtr& t : batch.announced_tables()) {
+      std::lock_guard lock(log_->mu);
+      log_->announced.push_back(t->id.ToString());
     }
     for (size_t i = 0; i < batch.size(); ++i) unflushed_.push_back(IdOf(batch, i));
     if (!batch.checkpoint().empty()) checkpoint_ = batch.checkpoint();

@@ -79,6 +79,18 @@ TEST_F(PipelineTest, DeliversEveryEventAndCommitsTheLastPosition) {
   EXPECT_EQ(p->events_written(), 1000u);
 }
 
+TEST_F(PipelineTest, DeliversABatchThatOnlyAnnouncesATable) {
+  FakeSource* source;
+  auto p = MakePipeline(0, 1, FastOptions(), &source);
+  source->set_announce_first(true);
+  p->Start();
+  ASSERT_TRUE(p->Wait().ok()) << p->last_error().ToString();
+  std::lock_guard lock(log_.mu);
+  EXPECT_EQ(log_.announced, std::vector<std::string>{"public.items"})
+      << "an empty source table must still reach sinks that create tables";
+  EXPECT_TRUE(log_.ids.empty());
+}
+
 class CrashAtStepTest : public PipelineTest,
                         public ::testing::WithParamInterface<PipelineOptions::Step> {};
 

@@ -79,7 +79,7 @@ void AppendEnvelopeValue(std::string& out, const Column& column, const RowView& 
       }
       return;
     case LogicalType::kTimestampTz:
-      AppendJsonString(out, TimestampTzToIso(t));
+      AppendTimestampTzIsoJson(out, t);
       return;
     case LogicalType::kArray:
       // Canonical array text is already JSON.

@@ -333,27 +333,34 @@ void Pipeline::SinkLoop(std::stop_token stop) {
       committed_ = resume;
     }
     source_thread_ = std::jthread([this] { SourceLoop(stop_.get_token()); });
-    std::optional<Clock::time_point> deadline;
+    // When the oldest unflushed batch must be flushed (sink.batch.ms after it arrived);
+    // Clock::time_point::max() while nothing is pending.
+    Clock::time_point deadline = Clock::time_point::max();
     // The sink drains the queue even after a stop request, so that what was read is committed;
     // it ends when the source has closed the queue and it is empty.
     std::stop_source never;
     while (true) {
       milliseconds wait(200);
-      if (deadline) {
+      if (deadline != Clock::time_point::max()) {
         wait = std::max(milliseconds(0),
-                        std::chrono::duration_cast<milliseconds>(*deadline - Clock::now()));
+                        std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
       }
       std::optional<std::unique_ptr<EventBatch>> popped = queue_.Pop(wait, never.get_token());
       bool drained = !popped && queue_.closed_and_empty();
+      // A batch with a checkpoint but no event is a source marking progress without data: the
+      // start position of a snapshot it waits on, or an idle stream's position. Nothing is
+      // gained by waiting for more, and the source may be blocked on its acknowledgement.
+      bool prompt = false;
       if (popped) {
         EventBatch& batch = **popped;
+        prompt = batch.empty() && !batch.checkpoint().empty();
         metrics_->queue_events->Set(static_cast<double>(queue_.items()));
         metrics_->queue_bytes->Set(static_cast<double>(queue_.bytes()));
         s = sink_->Write(batch);
         RecordEvents(batch);
         pending_events_ += batch.size();
         pending_.push_back(std::move(*popped));
-        if (!deadline) deadline = Clock::now() + options_.batch_wait;
+        if (deadline == Clock::time_point::max()) deadline = Clock::now() + options_.batch_wait;
         if (!s.ok() && !s.IsRetriable()) {
           Fail(s.WithContext("sink"));
           break;
@@ -365,15 +372,15 @@ void Pipeline::SinkLoop(std::stop_token stop) {
         // A retriable write error is handled by the flush: reset, rewrite all pending, flush.
         if (!s.ok()) needs_rewrite_ = true;
       }
-      bool due = pending_events_ >= options_.batch_events || needs_rewrite_ ||
-                 (deadline && Clock::now() >= *deadline) || drained;
+      bool due = prompt || pending_events_ >= options_.batch_events || needs_rewrite_ ||
+                 Clock::now() >= deadline || drained;
       if (due && !pending_.empty()) {
         s = FlushPending(stop);
         if (!s.ok()) {
           if (s.code() != StatusCode::kCancelled || crashed_) Fail(s);
           break;
         }
-        deadline.reset();
+        deadline = Clock::time_point::max();
       }
       if (drained) break;
     }

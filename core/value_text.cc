@@ -111,11 +111,27 @@ size_t ParseTime(std::string_view s, size_t pos, int64_t& micros) {
 
 void AppendFraction(std::string& out, int64_t micros) {
   if (micros == 0) return;
-  char buf[8];
-  std::snprintf(buf, sizeof buf, ".%06lld", static_cast<long long>(micros));
-  std::string_view f(buf);
-  while (f.back() == '0') f.remove_suffix(1);
-  out += f;
+  char buf[7];
+  buf[0] = '.';
+  for (int i = 6; i >= 1; --i) {
+    buf[i] = static_cast<char>('0' + micros % 10);
+    micros /= 10;
+  }
+  size_t n = 7;
+  while (buf[n - 1] == '0') --n;
+  out.append(buf, n);
+}
+
+// Appends `v` (>= 0) zero-padded to at least `width` digits.
+void AppendPadded(std::string& out, int64_t v, int width) {
+  char buf[24];
+  int n = 0;
+  do {
+    buf[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v > 0);
+  while (n < width) buf[n++] = '0';
+  while (n > 0) out += buf[--n];
 }
 
 }  // namespace
@@ -261,38 +277,115 @@ std::optional<int64_t> TimestampToEpochMicros(std::string_view ts) {
   return days * 86400000000LL + micros - offset_s * 1000000;
 }
 
-std::string EpochDaysToDate(int64_t days) {
+void AppendEpochDaysAsDate(std::string& out, int64_t days) {
   int64_t y, m, d;
   CivilFromDays(days, y, m, d);
-  char buf[32];
   bool bc = y <= 0;
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld%s", static_cast<long long>(bc ? 1 - y : y),
-                static_cast<long long>(m), static_cast<long long>(d), bc ? " BC" : "");
-  return buf;
+  AppendPadded(out, bc ? 1 - y : y, 4);
+  out += '-';
+  AppendPadded(out, m, 2);
+  out += '-';
+  AppendPadded(out, d, 2);
+  if (bc) out += " BC";
+}
+
+void AppendMicrosAsTime(std::string& out, int64_t micros) {
+  int64_t s = micros / 1000000;
+  AppendPadded(out, s / 3600, 2);
+  out += ':';
+  AppendPadded(out, s / 60 % 60, 2);
+  out += ':';
+  AppendPadded(out, s % 60, 2);
+  AppendFraction(out, micros % 1000000);
+}
+
+void AppendEpochMicrosAsTimestamp(std::string& out, int64_t micros) {
+  int64_t days = micros >= 0 ? micros / 86400000000LL : -((-micros + 86400000000LL - 1) / 86400000000LL);
+  int64_t rest = micros - days * 86400000000LL;
+  AppendEpochDaysAsDate(out, days);
+  out += ' ';
+  AppendMicrosAsTime(out, rest);
+}
+
+std::string EpochDaysToDate(int64_t days) {
+  std::string out;
+  AppendEpochDaysAsDate(out, days);
+  return out;
 }
 
 std::string MicrosToTime(int64_t micros) {
-  int64_t s = micros / 1000000;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%02lld:%02lld:%02lld", static_cast<long long>(s / 3600),
-                static_cast<long long>(s / 60 % 60), static_cast<long long>(s % 60));
-  std::string out(buf);
-  AppendFraction(out, micros % 1000000);
+  std::string out;
+  AppendMicrosAsTime(out, micros);
   return out;
 }
 
 std::string EpochMicrosToTimestamp(int64_t micros) {
-  int64_t days = micros >= 0 ? micros / 86400000000LL : -((-micros + 86400000000LL - 1) / 86400000000LL);
-  int64_t rest = micros - days * 86400000000LL;
-  return EpochDaysToDate(days) + " " + MicrosToTime(rest);
+  std::string out;
+  AppendEpochMicrosAsTimestamp(out, micros);
+  return out;
+}
+
+namespace {
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+// The canonical UTC form "YYYY-MM-DD HH:MM:SS[.f{1,6}]+00" (AD years of four digits), which
+// converts to ISO by two character substitutions.
+bool IsCanonicalUtcTimestamp(std::string_view t) {
+  if (t.size() < 22 || t.size() > 29) return false;
+  static constexpr std::string_view kShape = "dddd-dd-dd dd:dd:dd";
+  for (size_t i = 0; i < kShape.size(); ++i) {
+    if (kShape[i] == 'd' ? !IsDigit(t[i]) : t[i] != kShape[i]) return false;
+  }
+  if (t.substr(t.size() - 3) != "+00") return false;
+  size_t end = t.size() - 3;
+  if (end == 19) return true;
+  if (t[19] != '.' || end == 20) return false;
+  for (size_t i = 20; i < end; ++i) {
+    if (!IsDigit(t[i])) return false;
+  }
+  return t[end - 1] != '0';  // canonical fractions carry no trailing zero
+}
+
+}  // namespace
+
+void AppendTimestampTzIsoJson(std::string& out, std::string_view ts) {
+  if (IsCanonicalUtcTimestamp(ts)) {
+    out += '"';
+    out.append(ts.data(), 10);
+    out += 'T';
+    out.append(ts.data() + 11, ts.size() - 14);
+    out += "Z\"";
+    return;
+  }
+  auto micros = TimestampToEpochMicros(ts);
+  if (!micros || *micros == kInfinityMicros || *micros == -kInfinityMicros) {
+    AppendJsonString(out, ts);
+    return;
+  }
+  // ISO 8601 with astronomical years, as java.time prints them: 1 BC is "0000", 44 BC "-0043".
+  int64_t days = *micros >= 0 ? *micros / 86400000000LL : -((-*micros + 86400000000LL - 1) / 86400000000LL);
+  int64_t y, m, d;
+  CivilFromDays(days, y, m, d);
+  out += '"';
+  if (y < 0) out += '-';
+  AppendPadded(out, y < 0 ? -y : y, 4);
+  out += '-';
+  AppendPadded(out, m, 2);
+  out += '-';
+  AppendPadded(out, d, 2);
+  out += 'T';
+  AppendMicrosAsTime(out, *micros - days * 86400000000LL);
+  out += "Z\"";
 }
 
 std::string TimestampTzToIso(std::string_view ts) {
-  auto micros = TimestampToEpochMicros(ts);
-  if (!micros || *micros == kInfinityMicros || *micros == -kInfinityMicros) return std::string(ts);
-  std::string s = EpochMicrosToTimestamp(*micros);
-  if (s.size() > 10 && s[10] == ' ') s[10] = 'T';
-  return s + "Z";
+  std::string out;
+  AppendTimestampTzIsoJson(out, ts);
+  if (out.size() >= 2 && out.front() == '"' && out.back() == '"' && out.find('\\') == std::string::npos) {
+    return out.substr(1, out.size() - 2);
+  }
+  return std::string(ts);
 }
 
 bool IsJsonNumber(std::string_view t) {

@@ -35,8 +35,15 @@ std::optional<int64_t> TimestampToEpochMicros(std::string_view ts);
 std::string EpochDaysToDate(int64_t days);
 std::string EpochMicrosToTimestamp(int64_t micros);
 std::string MicrosToTime(int64_t micros);
+// The same, appended to `out` (no allocation beyond `out`'s growth: the envelope's hot path).
+void AppendEpochDaysAsDate(std::string& out, int64_t days);
+void AppendEpochMicrosAsTimestamp(std::string& out, int64_t micros);
+void AppendMicrosAsTime(std::string& out, int64_t micros);
 // "2024-01-02 03:04:05.5+00" -> "2024-01-02T03:04:05.5Z" (ISO 8601, as Debezium's ZonedTimestamp).
 std::string TimestampTzToIso(std::string_view ts);
+// The same, appended to `out` as a JSON string (quoted); text that is not a timestamp is
+// appended as a JSON string unchanged.
+void AppendTimestampTzIsoJson(std::string& out, std::string_view ts);
 
 // True when `text` is a JSON number as canonical integer/float text produces (not NaN/Infinity).
 bool IsJsonNumber(std::string_view text);

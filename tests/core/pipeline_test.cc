@@ -91,6 +91,51 @@ TEST_F(PipelineTest, DeliversABatchThatOnlyAnnouncesATable) {
   EXPECT_TRUE(log_.ids.empty());
 }
 
+// A source that, like a snapshot about to start, emits a checkpoint without events and then
+// waits for its acknowledgement before going on.
+class WaitsForItsStartPosition : public Source {
+ public:
+  Status Start(const std::optional<SourcePosition>&) override { return Status::Ok(); }
+  Result<PollStatus> Poll(EventBatch& batch, const PollLimits&) override {
+    if (!sent_) {
+      sent_ = true;
+      batch.set_checkpoint(SourcePosition{"start"});
+      return PollStatus::kHaveMore;
+    }
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(5), [&] { return acked_; });
+    return acked_ ? PollStatus::kFinished : PollStatus::kIdle;
+  }
+  void Acknowledge(const SourcePosition&) override {
+    std::lock_guard lock(mu_);
+    acked_ = true;
+    cv_.notify_all();
+  }
+  void RequestStop() override {}
+  void Close() override {}
+  Status Check() override { return Status::Ok(); }
+
+ private:
+  bool sent_ = false;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool acked_ = false;
+};
+
+TEST_F(PipelineTest, ACheckpointWithoutEventsIsFlushedWithoutWaitingForTheBatchTime) {
+  PipelineOptions options = FastOptions();
+  options.batch_wait = std::chrono::seconds(30);
+  Pipeline p("test", std::make_unique<WaitsForItsStartPosition>(), std::make_unique<RecordingSink>(&log_),
+             &positions_, options, &metrics_, nullptr);
+  auto started = std::chrono::steady_clock::now();
+  p.Start();
+  ASSERT_TRUE(p.Wait().ok()) << p.last_error().ToString();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(2))
+      << "the source waited for sink.batch.ms before its start position was acknowledged";
+  ASSERT_TRUE(positions_.position().has_value());
+  EXPECT_EQ(positions_.position()->value, "start");
+}
+
 class CrashAtStepTest : public PipelineTest,
                         public ::testing::WithParamInterface<PipelineOptions::Step> {};
 

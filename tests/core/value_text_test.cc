@@ -58,6 +58,22 @@ TEST(ValueTextTest, TimesAndTimestamps) {
   EXPECT_EQ(EpochMicrosToTimestamp(1700000000123456LL), "2023-11-14 22:13:20.123456");
   EXPECT_EQ(TimestampTzToIso("2023-11-14 22:13:20.5+00"), "2023-11-14T22:13:20.5Z");
   EXPECT_EQ(TimestampTzToIso("infinity"), "infinity");
+  // The canonical fast path and the general path agree.
+  for (const char* ts : {"2023-11-14 22:13:20+00", "2023-11-14 22:13:20.123456+00", "0001-01-01 00:00:00.1+00",
+                         "9999-12-31 23:59:59.999999+00"}) {
+    std::string general = EpochMicrosToTimestamp(*TimestampToEpochMicros(ts));
+    general[10] = 'T';
+    EXPECT_EQ(TimestampTzToIso(ts), general + "Z") << ts;
+  }
+  EXPECT_EQ(TimestampTzToIso("2023-11-14 23:13:20.5+01"), "2023-11-14T22:13:20.5Z");
+  EXPECT_EQ(TimestampTzToIso("0044-03-15 12:00:00+00 BC"), "-0043-03-15T12:00:00Z");
+  std::string json = "x";
+  AppendTimestampTzIsoJson(json, "2023-11-14 22:13:20.25+00");
+  AppendTimestampTzIsoJson(json, "-infinity");
+  EXPECT_EQ(json, "x\"2023-11-14T22:13:20.25Z\"\"-infinity\"");
+  EXPECT_EQ(MicrosToTime(0), "00:00:00");
+  EXPECT_EQ(MicrosToTime(86400000000LL), "24:00:00");
+  EXPECT_EQ(EpochDaysToDate(-719528), "0001-01-01 BC");
   EXPECT_FALSE(TimestampToEpochMicros("2023-11-14").has_value());
 }
 

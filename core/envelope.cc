@@ -1,6 +1,8 @@
 #include "core/envelope.h"
 
+#include <array>
 #include <charconv>
+#include <vector>
 
 #include "core/value_text.h"
 
@@ -27,6 +29,48 @@ void AppendNumberOrString(std::string& out, std::string_view text) {
   } else {
     AppendJsonString(out, text);
   }
+}
+
+// The escaped `"name":` key of every column (with its leading comma), per table schema: the
+// part of a row's JSON that is the same on every row. A few schemas per thread are kept (a
+// stream interleaves tables); each entry holds its schema alive, so a pointer match is exact.
+class RowKeyCache {
+ public:
+  const std::vector<std::string>& KeysFor(const TableSchemaPtr& schema) {
+    for (Entry& e : entries_) {
+      if (e.schema == schema) return e.keys;
+    }
+    Entry& e = entries_[next_];
+    next_ = (next_ + 1) % entries_.size();
+    e.schema = schema;
+    e.keys.resize(schema->columns.size());
+    for (size_t i = 0; i < schema->columns.size(); ++i) {
+      std::string& key = e.keys[i];
+      key.clear();
+      if (i) key += ',';
+      AppendJsonString(key, schema->columns[i].name);
+      key += ':';
+    }
+    return e.keys;
+  }
+
+ private:
+  struct Entry {
+    TableSchemaPtr schema;
+    std::vector<std::string> keys;
+  };
+  std::array<Entry, 8> entries_;
+  size_t next_ = 0;
+};
+
+void AppendRowJsonWithKeys(std::string& out, const TableSchema& schema, const std::vector<std::string>& keys,
+                           const RowView& row) {
+  out += '{';
+  for (uint32_t i = 0; i < schema.columns.size(); ++i) {
+    out += keys[i];
+    AppendEnvelopeValue(out, schema.columns[i], row, i);
+  }
+  out += '}';
 }
 
 }  // namespace
@@ -145,15 +189,17 @@ void AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeE
     AppendEnvelopeSchemaJson(out, schema, options);
     out += ",\"payload\":";
   }
+  thread_local RowKeyCache key_cache;
+  const std::vector<std::string>& keys = key_cache.KeysFor(event.table);
   out += "{\"before\":";
   if (event.before != kNoRow) {
-    AppendRowJson(out, schema, batch.row(event.before));
+    AppendRowJsonWithKeys(out, schema, keys, batch.row(event.before));
   } else {
     out += "null";
   }
   out += ",\"after\":";
   if (event.after != kNoRow) {
-    AppendRowJson(out, schema, batch.row(event.after));
+    AppendRowJsonWithKeys(out, schema, keys, batch.row(event.after));
   } else {
     out += "null";
   }

@@ -45,6 +45,12 @@ core::Status SnapshotReader::Open(bool restarted) {
   }
   SchemaLoader loader(&conn_, filter_);
   SLUICE_ASSIGN_OR_RETURN(tables_, loader.ListTables());
+  loaded_.clear();
+  for (const auto& id : tables_) {
+    auto loaded = loader.Load(id, 1);
+    if (!loaded.ok()) return loaded.status().WithContext("mysql snapshot of " + id.ToString());
+    loaded_.push_back(std::move(*loaded));
+  }
   if (progress_ != nullptr) {
     progress_->SetPhase("snapshot");
     for (const auto& t : tables_) {
@@ -59,10 +65,7 @@ core::Status SnapshotReader::Open(bool restarted) {
 
 core::Status SnapshotReader::StartTable() {
   const core::TableId& id = tables_[next_table_];
-  SchemaLoader loader(&conn_, filter_);
-  auto loaded = loader.Load(id, 1);
-  if (!loaded.ok()) return loaded.status().WithContext("mysql snapshot of " + id.ToString());
-  current_ = std::move(*loaded);
+  current_ = loaded_[next_table_];
   fixes_.clear();
   std::string select = "SELECT ";
   bool first = true;
@@ -97,6 +100,10 @@ core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::Pol
   uint32_t txn = batch.AddTxn(info);
   BinlogPosition running = position_;
   running.snapshot_running = true;
+  if (!announced_) {
+    announced_ = true;
+    for (const auto& t : loaded_) batch.AnnounceTable(t.schema);
+  }
   while (next_table_ < tables_.size()) {
     if (!table_open_) {
       SLUICE_RETURN_IF_ERROR(StartTable());

@@ -57,6 +57,10 @@ class SnapshotReader {
   bool restarted_ = false;
   int64_t started_ms_ = 0;
   std::vector<core::TableId> tables_;
+  // Every table's schema, loaded at Open so that the first batch announces them all (empty
+  // tables too) before any row.
+  std::vector<LoadedTable> loaded_;
+  bool announced_ = false;
   size_t next_table_ = 0;
   bool table_open_ = false;
   LoadedTable current_;

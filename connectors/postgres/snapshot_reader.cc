@@ -300,6 +300,14 @@ core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::Pol
   pos.lsn = lsn_;
   pos.slot = slot_;
   pos.snapshot_running = true;
+  if (!announced_) {
+    // Every table first, empty ones included, so that sinks that create tables create them
+    // all (and before the restarted snapshot's truncates).
+    announced_ = true;
+    for (const auto& t : tables_) batch.AnnounceTable(t.relation.schema);
+    batch.set_checkpoint(pos.ToSource());
+    if (!options_.emit_truncates || truncates_sent_) return false;
+  }
   if (options_.emit_truncates && !truncates_sent_) {
     truncates_sent_ = true;
     core::TxnInfo info;

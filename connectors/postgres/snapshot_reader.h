@@ -108,6 +108,7 @@ class SnapshotReader {
   int workers_running_ = 0;
   core::Status error_;
   bool truncates_sent_ = false;
+  bool announced_ = false;  // the tables were announced to the sink (first Next)
   std::atomic<bool> stop_{false};
 };
 

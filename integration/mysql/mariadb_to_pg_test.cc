@@ -112,6 +112,7 @@ class MariadbToPgTest : public ::testing::Test {
 
 TEST_F(MariadbToPgTest, SnapshotThenStreamUnderConcurrentWritesWithRotationAndDdl) {
   CreateOrders(3000);
+  my_.Exec("CREATE TABLE empty_box (id INT PRIMARY KEY, label VARCHAR(20))");
   std::atomic<bool> stop{false};
   std::atomic<int> rounds{0};
   std::thread writer([&] {
@@ -141,6 +142,9 @@ TEST_F(MariadbToPgTest, SnapshotThenStreamUnderConcurrentWritesWithRotationAndDd
                "SELECT id::text, customer, amount::text, note,"
                " to_char(created, 'YYYY-MM-DD HH24:MI:SS.US'), qty::text FROM " + Target("orders"));
   WaitForMatch("SELECT id, tag FROM tags", "SELECT id::text, tag FROM " + Target("tags"));
+  // A table empty during the snapshot was created in the target by it.
+  EXPECT_TRUE(Matches("SELECT id, label FROM empty_box", "SELECT id::text, label FROM " + Target("empty_box")))
+      << "an empty source table must be created in the target by the snapshot";
 }
 
 TEST_F(MariadbToPgTest, ResumesAfterKillMidStream) {

@@ -26,6 +26,7 @@ const TablePair kOrders = {
     "to_char(created AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), flag::int::text FROM orders",
     "SELECT id, customer, CAST(amount AS CHAR), note, "
     "DATE_FORMAT(created, '%Y-%m-%d %H:%i:%s.%f'), flag FROM orders"};
+const TablePair kEmptyBox = {"SELECT id::text, label FROM empty_box", "SELECT id, label FROM empty_box"};
 const TablePair kPairs = {"SELECT k, n::text, v FROM pairs", "SELECT k, n, v FROM pairs"};
 const TablePair kHostile = {"SELECT \"id`\"::text, \"it's\", \"\"\"; DROP TABLE x; --\" FROM \"\"\"; DROP TABLE x; --\"",
                             "SELECT `id```, `it's`, `\"; DROP TABLE x; --` FROM `\"; DROP TABLE x; --`"};
@@ -96,7 +97,8 @@ class PgToMysqlTest : public ::testing::Test {
         "CREATE TABLE pairs (k text, n int, v text, PRIMARY KEY (k, n));"
         "CREATE TABLE \"\"\"; DROP TABLE x; --\" (\"id`\" int PRIMARY KEY, \"it's\" text,"
         " \"\"\"; DROP TABLE x; --\" text);"
-        "CREATE TABLE toasty (id int PRIMARY KEY, big text, n int);");
+        "CREATE TABLE toasty (id int PRIMARY KEY, big text, n int);"
+        "CREATE TABLE empty_box (id int PRIMARY KEY, label text);");
   }
 
   void SeedOrders(int rows) {
@@ -159,6 +161,13 @@ TEST_F(PgToMysqlTest, SnapshotThenStreamUnderConcurrentWrites) {
   WaitForMatch(kPairs);
   WaitForMatch(kHostile);
   WaitForMatch(kToasty);
+  // A table that was empty during the snapshot exists in the target, then streams.
+  EXPECT_EQ(my_.QueryValue("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
+                           "DATABASE() AND table_name = 'empty_box'"),
+            "1")
+      << "an empty source table must be created in the target by the snapshot";
+  pg_.Exec("INSERT INTO empty_box VALUES (1, 'first')");
+  WaitForMatch(kEmptyBox);
   pg_.Exec("TRUNCATE pairs");
   WaitForMatch(kPairs);
   ExpectRunning();

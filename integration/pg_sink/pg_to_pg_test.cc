@@ -21,6 +21,8 @@ const std::vector<std::string> kTables = {
     "SELECT id, name, amount::text, tags::text, doc::text, md5(body), born::text, seen::text, "
     "mood::text, data::text FROM public.items",
     "SELECT region, line, qty FROM shop.lines",
+    // Empty at the snapshot: the target must still have it (an error here means it is missing).
+    "SELECT id, label FROM shop.empty_box",
     "SELECT \"\"\"; DROP TABLE x; --\", \"Ünï 名\" FROM \"\"\"; DROP TABLE x; --\".\"\"\"; DROP "
     "TABLE x; --\"",
 };
@@ -38,6 +40,7 @@ class PgToPgTest : public ::testing::Test {
         "tags text[], doc jsonb, body text, born date, seen timestamptz, mood mood, data bytea);"
         "CREATE SCHEMA shop;"
         "CREATE TABLE shop.lines (region text, line int, qty int, PRIMARY KEY (region, line));"
+        "CREATE TABLE shop.empty_box (id int PRIMARY KEY, label text);"
         "CREATE SCHEMA \"\"\"; DROP TABLE x; --\";"
         "CREATE TABLE \"\"\"; DROP TABLE x; --\".\"\"\"; DROP TABLE x; --\" "
         "(\"\"\"; DROP TABLE x; --\" int PRIMARY KEY, \"Ünï 名\" text)");
@@ -131,6 +134,7 @@ TEST_F(PgToPgTest, SnapshotUnderConcurrentWritesThenStreaming) {
   // Streaming after the snapshot.
   for (int round = 0; round < 10; ++round) ChurnRows(100 + round);
   src_.Exec("TRUNCATE shop.lines");
+  src_.Exec("INSERT INTO shop.empty_box VALUES (1, 'first')");
   InsertRows(40000, 40500, "s");
   WaitForTargetToMatch(60s);
   EXPECT_TRUE(AllTablesMatch());

@@ -471,6 +471,11 @@ core::Status MysqlSink::Write(const core::EventBatch& batch) {
   if (!client_.connected()) return core::UnavailableError("mysql sink: not connected; reset");
   in_transaction_ = true;
   core::Status s;
+  // Announced tables (a snapshot's, even empty ones) are created or brought up to date first.
+  for (const core::TableSchemaPtr& table : batch.announced_tables()) {
+    auto plan = PlanFor(batch, table);
+    if (!plan.ok()) return plan.status();
+  }
   const std::vector<core::ChangeEvent>& events = batch.events();
   // Events are applied table by table, in order within each table: per-key order is kept and
   // interleaved transactions still become a few multi-row statements. The whole batch commits

@@ -237,6 +237,12 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
 
 Status PgApplier::Apply(const EventBatch& batch) {
   SLUICE_RETURN_IF_ERROR(Begin());
+  // Announced tables (a snapshot's, even empty ones) are created or brought up to date first,
+  // in the transaction that commits with the batch's position.
+  for (const core::TableSchemaPtr& table : batch.announced_tables()) {
+    SLUICE_ASSIGN_OR_RETURN(TableState * t, Ensure(table, batch));
+    (void)t;
+  }
   const auto& events = batch.events();
   size_t i = 0;
   while (i < events.size()) {

@@ -90,7 +90,9 @@ Status PostgresSink::Write(const core::EventBatch& batch) {
   if (!applier_ || !applier_->connected()) {
     return core::UnavailableError("postgres sink: not connected");
   }
-  if (!batch.empty()) SLUICE_RETURN_IF_ERROR(applier_->Apply(batch));
+  if (!batch.empty() || !batch.announced_tables().empty()) {
+    SLUICE_RETURN_IF_ERROR(applier_->Apply(batch));
+  }
   if (!batch.checkpoint().empty()) pending_checkpoint_ = batch.checkpoint();
   return Status::Ok();
 }

@@ -1,6 +1,8 @@
 #include "core/value_text.h"
 
+#include <array>
 #include <charconv>
+#include <cstring>
 #include <cstdio>
 
 namespace sluice::core {
@@ -136,30 +138,54 @@ void AppendPadded(std::string& out, int64_t v, int width) {
 
 }  // namespace
 
+namespace {
+
+// 1 for the bytes a JSON string may hold verbatim without a check: printable ASCII except '"'
+// and '\\'. Control characters, quotes, backslashes and UTF-8 bytes take the slow path.
+constexpr std::array<uint8_t, 256> kJsonVerbatim = [] {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0x20; c < 0x80; ++c) t[c] = 1;
+  t['"'] = 0;
+  t['\\'] = 0;
+  return t;
+}();
+
+}  // namespace
+
 void AppendJsonString(std::string& out, std::string_view text) {
-  out += '"';
+  const char* p = text.data();
+  size_t n = text.size();
   size_t i = 0;
-  while (i < text.size()) {
-    auto c = static_cast<unsigned char>(text[i]);
-    if (c >= 0x20 && c != '"' && c != '\\' && c < 0x80) {
+  while (i < n && kJsonVerbatim[static_cast<unsigned char>(p[i])]) ++i;
+  if (i == n) {
+    // The common case: one reservation, three copies.
+    size_t old = out.size();
+    out.resize(old + n + 2);
+    char* w = out.data() + old;
+    w[0] = '"';
+    std::memcpy(w + 1, p, n);
+    w[n + 1] = '"';
+    return;
+  }
+  out += '"';
+  out.append(p, i);
+  while (i < n) {
+    auto c = static_cast<unsigned char>(p[i]);
+    if (kJsonVerbatim[c]) {
       size_t j = i + 1;
-      while (j < text.size()) {
-        auto cj = static_cast<unsigned char>(text[j]);
-        if (cj < 0x20 || cj == '"' || cj == '\\' || cj >= 0x80) break;
-        ++j;
-      }
-      out.append(text.data() + i, j - i);
+      while (j < n && kJsonVerbatim[static_cast<unsigned char>(p[j])]) ++j;
+      out.append(p + i, j - i);
       i = j;
       continue;
     }
     if (c >= 0x80) {
-      size_t n = Utf8SequenceLength(text, i);
-      if (n == 0) {
+      size_t len = Utf8SequenceLength(text, i);
+      if (len == 0) {
         out += "\xEF\xBF\xBD";
         ++i;
       } else {
-        out.append(text.data() + i, n);
-        i += n;
+        out.append(p + i, len);
+        i += len;
       }
       continue;
     }

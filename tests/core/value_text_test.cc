@@ -16,6 +16,15 @@ TEST(ValueTextTest, JsonStringEscapesAndRepairsUtf8) {
   EXPECT_EQ(Json("h\xC3\xA9llo \xF0\x9F\x98\x80"), "\"h\xC3\xA9llo \xF0\x9F\x98\x80\"");
   EXPECT_EQ(Json("bad\xFF"), "\"bad\xEF\xBF\xBD\"");
   EXPECT_EQ(Json("trunc\xE2\x82"), "\"trunc\xEF\xBF\xBD\xEF\xBF\xBD\"");
+  // The all-verbatim fast path, the empty string, DEL, and text appended after existing output.
+  EXPECT_EQ(Json(""), "\"\"");
+  EXPECT_EQ(Json("plain text 123 ~"), "\"plain text 123 ~\"");
+  EXPECT_EQ(Json("\x7f"), "\"\x7f\"");
+  EXPECT_EQ(Json(std::string_view("nul\0x", 5)), "\"nul\\u0000x\"");
+  std::string out = "[";
+  AppendJsonString(out, "a");
+  AppendJsonString(out, "b\"");
+  EXPECT_EQ(out, "[\"a\"\"b\\\"\"");
 }
 
 TEST(ValueTextTest, Base64RoundTrips) {

@@ -180,30 +180,12 @@ void AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent&
   out += '}';
 }
 
-void AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
-                        const EnvelopeOptions& options, int64_t now_ms) {
-  const TableSchema& schema = *event.table;
-  const TxnInfo& txn = batch.txn(event.txn);
-  if (options.include_schema) {
-    out += "{\"schema\":";
-    AppendEnvelopeSchemaJson(out, schema, options);
-    out += ",\"payload\":";
-  }
-  thread_local RowKeyCache key_cache;
-  const std::vector<std::string>& keys = key_cache.KeysFor(event.table);
-  out += "{\"before\":";
-  if (event.before != kNoRow) {
-    AppendRowJsonWithKeys(out, schema, keys, batch.row(event.before));
-  } else {
-    out += "null";
-  }
-  out += ",\"after\":";
-  if (event.after != kNoRow) {
-    AppendRowJsonWithKeys(out, schema, keys, batch.row(event.after));
-  } else {
-    out += "null";
-  }
-  out += ",\"source\":{\"version\":";
+namespace {
+
+// The "source" object (without its closing brace) of an event of `schema` in transaction `txn`.
+void AppendSourceBlock(std::string& out, const TableSchema& schema, const TxnInfo& txn,
+                       const EnvelopeOptions& options) {
+  out += "{\"version\":";
   AppendJsonString(out, options.version);
   out += ",\"connector\":";
   AppendJsonString(out, options.connector);
@@ -247,6 +229,65 @@ void AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeE
       out += "null";
     }
   }
+}
+
+bool SameTxn(const TxnInfo& a, const TxnInfo& b) {
+  return a.ts_ms == b.ts_ms && a.snapshot == b.snapshot && a.last_snapshot_event == b.last_snapshot_event &&
+         a.txid == b.txid && a.lsn == b.lsn && a.pos == b.pos && a.file == b.file && a.gtid == b.gtid;
+}
+
+// The last source block written on this thread: every event of one transaction (a snapshot
+// chunk, a large transaction) on one table has the same one. The key holds the schema alive
+// and copies the transaction and options, so a match is exact.
+struct SourceBlockCache {
+  TableSchemaPtr schema;
+  TxnInfo txn;
+  std::string version, connector, name;
+  std::string block;
+
+  const std::string& For(const TableSchemaPtr& s, const TxnInfo& t, const EnvelopeOptions& o) {
+    if (schema != s || !SameTxn(txn, t) || version != o.version || connector != o.connector ||
+        name != o.name) {
+      schema = s;
+      txn = t;
+      version = o.version;
+      connector = o.connector;
+      name = o.name;
+      block.clear();
+      AppendSourceBlock(block, *s, t, o);
+    }
+    return block;
+  }
+};
+
+}  // namespace
+
+void AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
+                        const EnvelopeOptions& options, int64_t now_ms) {
+  const TableSchema& schema = *event.table;
+  const TxnInfo& txn = batch.txn(event.txn);
+  if (options.include_schema) {
+    out += "{\"schema\":";
+    AppendEnvelopeSchemaJson(out, schema, options);
+    out += ",\"payload\":";
+  }
+  thread_local RowKeyCache key_cache;
+  const std::vector<std::string>& keys = key_cache.KeysFor(event.table);
+  out += "{\"before\":";
+  if (event.before != kNoRow) {
+    AppendRowJsonWithKeys(out, schema, keys, batch.row(event.before));
+  } else {
+    out += "null";
+  }
+  out += ",\"after\":";
+  if (event.after != kNoRow) {
+    AppendRowJsonWithKeys(out, schema, keys, batch.row(event.after));
+  } else {
+    out += "null";
+  }
+  thread_local SourceBlockCache source_cache;
+  out += ",\"source\":";
+  out += source_cache.For(event.table, txn, options);
   out += "},\"op\":\"";
   out += static_cast<char>(event.op);
   out += "\",\"ts_ms\":";

@@ -281,7 +281,11 @@ core::Status Supervisor::Delete(const std::string& name) {
     pipeline.reset();
   }
   core::Status s = store_->DeleteConnector(name);
-  metrics_->RemoveSeriesWithLabel("connector", name);
+  {
+    // `removed` is set, so an UpdateGauges that starts after this block skips the connector.
+    std::lock_guard gauges(gauges_mu_);
+    metrics_->RemoveSeriesWithLabel("connector", name);
+  }
   {
     std::lock_guard lock(mu_);
     entries_.erase(name);
@@ -331,6 +335,7 @@ core::Status Supervisor::AlterOffset(const std::string& name,
 }
 
 void Supervisor::UpdateGauges() {
+  std::lock_guard gauges(gauges_mu_);
   std::vector<std::shared_ptr<Entry>> entries;
   {
     std::lock_guard lock(mu_);

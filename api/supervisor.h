@@ -134,6 +134,9 @@ class Supervisor {
   SupervisorOptions options_;
 
   mutable std::mutex mu_;  // guards entries_ and accepting_
+  // Serialises UpdateGauges with the removal of a deleted connector's series: GetGauge hands out
+  // references that RemoveSeriesWithLabel would free under a concurrent /metrics request.
+  std::mutex gauges_mu_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;
   bool accepting_ = true;
   bool started_ = false;

@@ -30,6 +30,8 @@ std::optional<int64_t> TimeToMicros(std::string_view time);
 // "YYYY-MM-DD HH:MM:SS[.ffffff][+HH[:MM]]" -> microseconds since the epoch (UTC when an offset
 // is given, else the wall-clock value as if UTC); "infinity" maps to +/-kInfinityMicros.
 std::optional<int64_t> TimestampToEpochMicros(std::string_view ts);
+// Days since 1970-01-01 -> proleptic Gregorian year (astronomical: 0 = 1 BC), month, day.
+void CivilFromDays(int64_t days, int64_t& y, int64_t& m, int64_t& d);
 // Epoch days -> "YYYY-MM-DD"; epoch micros -> "YYYY-MM-DD HH:MM:SS[.ffffff]"; micros since
 // midnight -> "HH:MM:SS[.ffffff]".
 std::string EpochDaysToDate(int64_t days);

@@ -242,6 +242,10 @@ core::Status TypeResolver::Describe(uint32_t oid, int32_t typmod, const std::str
   }
   column.type = type;
   if (type == LogicalType::kBytes) codec.codec = ValueCodec::kBytea;
+  // A domain is sent in its base type's binary format; an enum as its label.
+  codec.binary = type == LogicalType::kEnum    ? BinaryKind::kRaw
+                 : type == LogicalType::kArray ? BinaryKind::kNone
+                                               : BinaryKindForOid(base);
   if (typmod >= 0) {
     switch (base) {
       case 1042: case 1043: case 1560: case 1562:

@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "connectors/postgres/pg_binary.h"
 #include "connectors/postgres/pg_connection.h"
 #include "core/event.h"
 
@@ -52,6 +53,7 @@ enum class ElementKind : uint8_t { kNumber, kBool, kString };
 struct ColumnCodec {
   ValueCodec codec = ValueCodec::kPlain;
   ElementKind element = ElementKind::kString;
+  BinaryKind binary = BinaryKind::kNone;  // decoder for binary COPY (kNone: text COPY only)
 };
 
 // The built-in mapping for a base (non-domain, non-array, non-enum) type OID.

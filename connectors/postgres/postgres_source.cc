@@ -86,6 +86,7 @@ class PostgresSource final : public core::Source {
     snap_options_.threads = static_cast<int>(threads);
     SLUICE_ASSIGN_OR_RETURN(int64_t pages, c.GetInt("snapshot.chunk.pages", 16384));
     snap_options_.chunk_pages = static_cast<uint64_t>(pages);
+    snap_options_.binary = c.Get("snapshot.copy.format", "binary") == "binary";
     SLUICE_ASSIGN_OR_RETURN(drop_on_stop_, c.GetBool("slot.drop.on.stop", false));
     SLUICE_ASSIGN_OR_RETURN(int64_t interval, c.GetInt("status.update.interval.ms", 10000));
     stream_options_.status_interval_ms = interval;
@@ -558,6 +559,12 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
                    "parallel; 0 reads every table whole");
   pages.min = 0;
   keys.push_back(pages);
+  auto format = core::MakeConfigKey("snapshot.copy.format", ConfigType::kEnum, "binary",
+                    "binary: COPY in binary format (cheaper for the server) for every table whose "
+                    "column types all have a binary decoder, text COPY for the others; text: "
+                    "text COPY for every table");
+  format.allowed = {"binary", "text"};
+  keys.push_back(format);
   keys.push_back(core::MakeConfigKey("slot.drop.on.stop", ConfigType::kBool, "false",
                      "drop the replication slot when the connector stops (testing only: changes "
                      "made while stopped are lost)"));

@@ -1,5 +1,6 @@
 // SnapshotReader: reads every captured table inside the replication slot's exported snapshot,
-// in parallel, with COPY … TO STDOUT (text format), decoding rows straight into EventBatches.
+// in parallel, with COPY … TO STDOUT, decoding rows straight into EventBatches. Binary format
+// where every column of the table has a binary decoder (pg_binary.h), text format otherwise.
 //
 // Work is split into chunks: a table larger than `chunk_pages` blocks is read as ctid ranges
 // (TID range scans, PostgreSQL 14+), so several threads share one large table; smaller tables
@@ -43,6 +44,7 @@ struct SnapshotOptions {
   size_t batch_events = 4096;
   size_t batch_bytes = 8 << 20;
   bool emit_truncates = false;
+  bool binary = true;  // COPY (FORMAT binary) for tables whose columns all decode in binary
 };
 
 struct SnapshotTable {
@@ -95,6 +97,7 @@ class SnapshotReader {
   int64_t started_ms_ = 0;
 
   std::vector<Chunk> chunks_;
+  std::vector<uint8_t> binary_;  // per table: read with COPY (FORMAT binary)
   std::atomic<size_t> next_chunk_{0};
   std::vector<std::unique_ptr<std::atomic<size_t>>> chunks_left_;  // per table
   std::vector<std::unique_ptr<std::atomic<uint64_t>>> rows_done_;  // per table

@@ -7,6 +7,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <map>
 #include <thread>
 
 #include "integration/common/itest.h"
@@ -113,8 +115,13 @@ TEST_F(PostgresSourceTest, ResumesAfterKillDuringSnapshot) {
   config["sink.batch.size"] = "200";
   config["sink.file.fsync"] = "true";
   Run(config);
-  WaitUntil([&] { return CountEvents(out.path(), "public", "items", "r") > 2000; }, 60s,
-            "some snapshot rows written");
+  // The whole snapshot takes well under a second here: poll the file's size every few
+  // milliseconds (parsing it would be too slow) so that the kill lands mid-snapshot.
+  const std::filesystem::path items = out.path() / "public.items.jsonl";
+  WaitUntil([&] {
+    std::error_code ec;
+    return std::filesystem::file_size(items, ec) > 100000 && !ec;
+  }, 60s, "some snapshot rows written", 2ms);
   sluice_->Kill();
   // Rows deleted and changed between the two attempts must not survive in the target.
   src_.Exec("DELETE FROM items WHERE id <= 10000; UPDATE items SET name = 'x' WHERE id % 7 = 0;"
@@ -199,6 +206,80 @@ TEST_F(PostgresSourceTest, EveryTypeRoundTrips) {
       {"pt"}, {"tt"}};
   WaitUntil([&] { return CountEvents(out.path(), "public", "types") >= 6; }, 60s, "stream rows");
   ExpectTablesEqual(src_.Query(select), ReplayTable(out.path(), "public", "types", {"id"}, cols));
+}
+
+// Binary COPY (the default for tables whose types all decode in binary) must produce exactly
+// the canonical text that text COPY does, on the edge values of every binary-decoded type:
+// float notation thresholds, numeric scales and special values, BC and infinite dates and
+// timestamps, 24:00 times, unicode text, bytes with every escape-worthy byte.
+TEST_F(PostgresSourceTest, BinaryAndTextSnapshotsAgree) {
+  src_.Exec(
+      "CREATE TYPE hue AS ENUM ('red', 'grün');"
+      "CREATE DOMAIN price AS numeric(10,2);"
+      "CREATE TABLE edge (id int PRIMARY KEY, i2 smallint, i4 int, i8 bigint, o oid, f4 real, "
+      "f8 double precision, n numeric, n2 numeric(40,5), t text, vc varchar(10), ch char(4), "
+      "nm name, b boolean, by bytea, d date, tm time(3), ts timestamp, tz timestamptz, u uuid, "
+      "j json, jb jsonb, e hue, p price);"
+      "INSERT INTO edge VALUES "
+      "(1, -32768, -2147483648, -9223372036854775808, 0, 1e-5, 1e15, 0, 0, '', '', '', '', "
+      "false, '', '4713-01-01 BC', '00:00', '4713-01-01 00:00 BC', '0044-03-15 12:00:00+00 BC', "
+      "'00000000-0000-0000-0000-000000000000', '{}', '{}', 'red', 0),"
+      "(2, 32767, 2147483647, 9223372036854775807, 4294967295, 123456, 999999999999999, "
+      "-0.000001, -123456789012345.12345, 'tab\tnl\nbs\\ é😀', 'x', 'ab', 'nm', true, "
+      "'\\x00010a0d095c7f80ff'::bytea, 'infinity', '24:00', 'infinity', '-infinity', "
+      "'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"a\": [1, 2.50]}', '{\"b\": null, \"a\": 1}', "
+      "'grün', -12.5),"
+      "(3, 1, 1, 1, 1, 1234567, 0.0001, 'NaN', 0.1, 'x', 'y', 'z', 'n', true, '\\x41', "
+      "'-infinity', '23:59:59.999', '2000-01-01 00:00:00.000001', '1999-12-31 23:59:59.5+00', "
+      "'ffffffff-ffff-ffff-ffff-ffffffffffff', 'null', '[1, \"x\"]', 'red', 99999999.99),"
+      "(4, 0, 0, 0, 0, 'NaN', 'Infinity', 'Infinity', 1e14, 'a', 'b', 'c', 'd', false, '\\x', "
+      "'2024-02-29', '12:34:56.789', '294276-12-31 23:59:59.999999', '1970-01-01 00:00+00', "
+      "'123e4567-e89b-12d3-a456-426614174000', '1', '\"s\"', 'grün', NULL),"
+      "(5, NULL, NULL, NULL, NULL, '-Infinity', '-0', '-Infinity', 12345678901234567890.123, "
+      "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),"
+      "(6, 7, 7, 7, 7, 3.4028235e38, 1.7976931348623157e308, 1e-20, -0.5, 'q', 'q', 'q', 'q', "
+      "true, '\\x00', '0001-01-01', '00:00:00.001', '0001-01-01 00:00:00', "
+      "'2262-04-11 23:47:16.854775+00', '11111111-2222-3333-4444-555555555555', '[]', '[]', "
+      "'red', 0.01),"
+      "(7, 8, 8, 8, 8, 1.4e-45, 5e-324, 1000000, 1e-5, 'w', 'w', 'w', 'w', false, '\\xdeadbeef', "
+      "'1999-12-31', '01:02:03', '1900-02-28 01:02:03.4', '2100-03-01 00:00:00.25+00', "
+      "'abcdefab-cdef-abcd-efab-cdefabcdefab', '{\"k\": \"\\u00e9\"}', '{\"k\": \"\\u00e9\"}', "
+      "'grün', -0.01),"
+      "(8, 9, 9, 9, 9, 0.1, 0.1, 123.456, 100, 'v', 'v', 'v', 'v', true, '\\x0102', "
+      "'2000-01-01', '10:00', '2000-01-01 00:00', '2000-01-01 00:00+00', "
+      "'00000000-0000-0000-0000-000000000001', '2.5', '2.5', 'red', 1),"
+      "(9, 10, 10, 10, 10, 100000, 1e16, 10000, 0.00001, 'u', 'u', 'u', 'u', false, '\\x03', "
+      "'2000-03-01', '23:00', '2038-01-19 03:14:08', '2038-01-19 03:14:08+00', "
+      "'00000000-0000-0000-0000-000000000002', 'true', 'true', 'red', 2),"
+      "(10, 11, 11, 11, 11, 1000000, 123456789012345.6, 0.00000000000000000001, 1e-4, 's', 's', "
+      "'s', 's', true, '\\x04', '1000-01-01', '00:00:01', '1000-01-01 00:00:01', "
+      "'1000-01-01 00:00:01+00', '00000000-0000-0000-0000-000000000003', '{}', '{}', 'red', 3)");
+  auto snapshot = [&](const std::string& format, const std::string& slot) {
+    TempDir out;
+    nlohmann::json config = Config(out.path());
+    config["snapshot.mode"] = "initial_only";
+    config["snapshot.copy.format"] = format;
+    config["slot.name"] = slot;
+    CommandResult run = SluiceProcess::RunToCompletion("run", config, 120s);
+    EXPECT_TRUE(run.Success()) << run.err;
+    EXPECT_NE((run.out + run.err).find("binary COPY for " + std::string(format == "binary" ? "1" : "0") +
+                                       " of 1 tables"),
+              std::string::npos)
+        << run.out << run.err;
+    std::map<int, std::string> rows;
+    std::ifstream in(out.path() / "public.edge.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      nlohmann::json event = nlohmann::json::parse(line);
+      rows[event["after"]["id"].get<int>()] = event["after"].dump();
+    }
+    return rows;
+  };
+  std::map<int, std::string> binary = snapshot("binary", slot_ + "_b");
+  std::map<int, std::string> text = snapshot("text", slot_ + "_t");
+  ASSERT_EQ(binary.size(), 10u);
+  ASSERT_EQ(text.size(), 10u);
+  for (const auto& [id, after] : text) EXPECT_EQ(binary[id], after) << "row " << id;
+  EXPECT_NE(text[2].find("\"f4\":123456"), std::string::npos) << text[2];
 }
 
 TEST_F(PostgresSourceTest, ToastTruncateAndColumnChangesMidStream) {

@@ -80,6 +80,9 @@ SqlRows ReplayTable(const std::filesystem::path& dir, const std::string& schema,
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
+    // A line without its newline is still being written, or was torn by kill -9 (the sink cuts
+    // it off when it restarts): not an event yet.
+    if (in.eof()) break;
     nlohmann::json e;
     try {
       e = nlohmann::json::parse(line);

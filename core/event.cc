@@ -106,6 +106,13 @@ uint32_t EventBatch::AddTxn(TxnInfo info) {
   return static_cast<uint32_t>(txns_.size() - 1);
 }
 
+void EventBatch::MarkLastSnapshotEvent() {
+  if (events_.empty()) return;
+  TxnInfo info = txns_[events_.back().txn];
+  info.last_snapshot_event = true;
+  events_.back().txn = AddTxn(std::move(info));
+}
+
 size_t EventBatch::ByteSize() const {
   return data_.size() + cells_.size() * sizeof(Cell) + rows_.size() * sizeof(RowSpan) +
          events_.size() * sizeof(ChangeEvent) + txns_.size() * sizeof(TxnInfo);

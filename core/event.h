@@ -210,6 +210,9 @@ class EventBatch {
   // Events.
   void AddEvent(ChangeEvent event) { events_.push_back(std::move(event)); }
   const std::vector<ChangeEvent>& events() const { return events_; }
+  // Gives the last event a copy of its transaction info with last_snapshot_event set (a
+  // snapshot marks its final row this way, as Debezium's "snapshot":"last"). No-op when empty.
+  void MarkLastSnapshotEvent();
   size_t size() const { return events_.size(); }
   // True when the batch carries no event (it may still carry announced tables or a checkpoint).
   bool empty() const { return events_.empty(); }

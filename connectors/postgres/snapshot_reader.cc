@@ -148,6 +148,7 @@ core::Status SnapshotReader::Open() {
   {
     std::lock_guard lock(mu_);
     workers_running_ = threads;
+    workers_reading_ = threads;
   }
   for (int i = 0; i < threads; ++i) workers_.emplace_back([this, i] { Worker(i); });
   return core::Status::Ok();
@@ -159,12 +160,19 @@ void SnapshotReader::Fail(core::Status status) {
   cv_.notify_all();
 }
 
-bool SnapshotReader::Push(std::unique_ptr<core::EventBatch> batch) {
+bool SnapshotReader::Push(std::unique_ptr<core::EventBatch> batch, bool worker_done) {
   std::unique_lock lock(mu_);
   size_t max_ready = std::max<size_t>(2, workers_.size() * 2);
   cv_.wait(lock, [&] { return stop_.load() || !error_.ok() || ready_.size() < max_ready; });
   if (stop_.load() || !error_.ok()) return false;
-  ready_.push_back(std::move(batch));
+  if (batch && !batch->empty()) ready_.push_back(std::move(batch));
+  // The worker that finishes reading last holds the snapshot's final row: either in the batch
+  // it just queued or, when its remainder was empty, in the batch queued last (every other
+  // worker queued its rows before it finished). Marked under the lock, before Next() can take
+  // that batch; when Next() already took it, the mark is skipped.
+  if (worker_done && --workers_reading_ == 0 && !ready_.empty()) {
+    ready_.back()->MarkLastSnapshotEvent();
+  }
   cv_.notify_all();
   return true;
 }
@@ -198,7 +206,7 @@ void SnapshotReader::Worker(size_t index) {
                     rows_done_[chunk.table]->load());
     }
   }
-  if (status.ok() && batch && !batch->empty() && !Push(std::move(batch))) status = core::Status::Ok();
+  if (status.ok() && !Push(std::move(batch), true)) status = core::Status::Ok();
   if (!status.ok() && !stop_.load()) Fail(status);
   conn.Exec("COMMIT").ok();
   std::lock_guard lock(mu_);

@@ -80,7 +80,9 @@ class SnapshotReader {
   core::Status ReadChunk(PgConnection& conn, const Chunk& chunk,
                          std::unique_ptr<core::EventBatch>& batch,
                          uint32_t& txn);
-  bool Push(std::unique_ptr<core::EventBatch> batch);
+  // Queues a batch for Next() (waits for room); `worker_done` when it is the worker's last.
+  // False when the snapshot stops.
+  bool Push(std::unique_ptr<core::EventBatch> batch, bool worker_done = false);
   void TableRowsDone(size_t table, uint64_t rows, uint64_t bytes);
   void Fail(core::Status status);
 
@@ -109,6 +111,7 @@ class SnapshotReader {
   std::deque<std::unique_ptr<core::EventBatch>> ready_;
   std::vector<std::unique_ptr<core::EventBatch>> free_;
   int workers_running_ = 0;
+  int workers_reading_ = 0;  // workers that have not queued their last batch
   core::Status error_;
   bool truncates_sent_ = false;
   bool announced_ = false;  // the tables were announced to the sink (first Next)

@@ -5,6 +5,7 @@
 // transaction, and the set-up errors reported before anything is written.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -268,10 +269,15 @@ TEST_F(PostgresSourceTest, BinaryAndTextSnapshotsAgree) {
         << run.out << run.err;
     std::map<int, std::string> rows;
     std::ifstream in(out.path() / "public.edge.jsonl");
+    std::vector<std::string> snapshot_markers;
     for (std::string line; std::getline(in, line);) {
       nlohmann::json event = nlohmann::json::parse(line);
       rows[event["after"]["id"].get<int>()] = event["after"].dump();
+      snapshot_markers.push_back(event["source"]["snapshot"].get<std::string>());
     }
+    // Debezium's marker: "last" on the snapshot's final row only.
+    EXPECT_EQ(std::count(snapshot_markers.begin(), snapshot_markers.end(), "last"), 1);
+    EXPECT_EQ(snapshot_markers.back(), "last");
     return rows;
   };
   std::map<int, std::string> binary = snapshot("binary", slot_ + "_b");

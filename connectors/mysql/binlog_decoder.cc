@@ -255,6 +255,15 @@ void AppendFloat(std::string& out, F v) {
 // Result of decoding one value: appended to `out`, NULL (zero date), or malformed.
 enum class ValueResult { kOk, kNull, kBad };
 
+// Character data in the column's character set -> UTF-8; false for bytes invalid in that set.
+bool AppendText(std::string& out, std::string_view bytes, const ColumnPlan& c) {
+  if (c.charset != CharsetKind::kOther) {
+    AppendUtf8(out, bytes, c.charset);
+    return true;
+  }
+  return c.converter != nullptr && c.converter->Append(out, bytes);
+}
+
 // Decodes one value of column `c` from `r` into `out` (MySQL docs, "Rows_event" value formats;
 // sql-common/my_time.cc TIME_from_longlong_*_packed and my_*_packed_from_binary).
 ValueResult DecodeValue(Reader& r, const ColumnPlan& c, std::string& out) {
@@ -424,13 +433,11 @@ ValueResult DecodeValue(Reader& r, const ColumnPlan& c, std::string& out) {
     case kTypeVarchar:
     case kTypeVarString: {
       if (!r.Fixed(c.meta < 256 ? 1 : 2, u) || !r.Bytes(u, s)) return ValueResult::kBad;
-      AppendUtf8(out, s, c.charset);
-      return ValueResult::kOk;
+      return AppendText(out, s, c) ? ValueResult::kOk : ValueResult::kBad;
     }
     case kTypeString: {
       if (!r.Fixed(c.meta < 256 ? 1 : 2, u) || !r.Bytes(u, s)) return ValueResult::kBad;
-      AppendUtf8(out, s, c.charset);
-      return ValueResult::kOk;
+      return AppendText(out, s, c) ? ValueResult::kOk : ValueResult::kBad;
     }
     case kTypeEnum: {
       if (!r.Fixed(c.meta, u)) return ValueResult::kBad;
@@ -460,8 +467,8 @@ ValueResult DecodeValue(Reader& r, const ColumnPlan& c, std::string& out) {
     case kTypeBlob: case kTypeTinyBlob: case kTypeMediumBlob: case kTypeLongBlob:
     case kTypeGeometry: {
       if (c.meta < 1 || c.meta > 4 || !r.Fixed(c.meta, u) || !r.Bytes(u, s)) return ValueResult::kBad;
-      AppendUtf8(out, s, c.type == kTypeGeometry ? CharsetKind::kBinary : c.charset);
-      return ValueResult::kOk;
+      if (c.type == kTypeGeometry) return out.append(s), ValueResult::kOk;
+      return AppendText(out, s, c) ? ValueResult::kOk : ValueResult::kBad;
     }
     case kTypeJson: {  // MySQL 8 binary JSON, decoded to text (json_binary.h)
       if (c.meta < 1 || c.meta > 4 || !r.Fixed(c.meta, u) || !r.Bytes(u, s)) return ValueResult::kBad;
@@ -644,6 +651,13 @@ void SchemaFromTableMap(const TableMap& map, core::TableSchema& schema,
     SchemaColumnInfo ci;
     ci.is_unsigned = map.is_unsigned[i];
     ci.charset = map.collations[i] ? CharsetKindFromCollationId(map.collations[i]) : CharsetKind::kBinary;
+    if (ci.charset == CharsetKind::kOther) {
+      std::string_view name = CharsetNameForCollationId(map.collations[i]);
+      auto converter = name.empty() ? core::Result<std::shared_ptr<const CharsetConverter>>(
+                                          core::InvalidArgumentError("unknown collation"))
+                                    : ConverterForCharset(name);
+      if (converter.ok()) ci.converter = *converter;
+    }
     ci.labels = map.labels[i];
     uint8_t t = map.types[i];
     uint16_t meta = map.metadata[i];
@@ -723,6 +737,20 @@ Result<std::shared_ptr<const RowsPlan>> BuildRowsPlan(const TableMap& map,
     }
     c.is_unsigned = map.has_signedness ? map.is_unsigned[i] : info[i].is_unsigned;
     c.charset = info[i].charset;
+    if (c.charset == CharsetKind::kOther) {
+      if (info[i].converter) {
+        plan->owned_converters.push_back(info[i].converter);
+        c.converter = info[i].converter.get();
+      } else if (excluded[i]) {
+        c.charset = CharsetKind::kBinary;  // skipped anyway: no need to convert
+      } else {
+        return core::InvalidArgumentError(
+            "table " + map.database + "." + map.table + " column " +
+            (i < map.column_names.size() ? map.column_names[i] : "#" + std::to_string(i + 1)) +
+            " has a character set that cannot be converted to UTF-8; convert the column to "
+            "utf8mb4 or leave it out with column.exclude.list");
+      }
+    }
     c.as_bool = info[i].bit_as_bool;
     c.include = !excluded[i];
     const auto& labels = !map.labels[i].empty() ? map.labels[i] : info[i].labels;

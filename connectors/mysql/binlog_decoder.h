@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "connectors/mysql/charset_converter.h"
 #include "connectors/mysql/mysql_types.h"
 #include "core/event.h"
 #include "core/status.h"
@@ -117,6 +118,7 @@ struct ColumnPlan {
   bool include = true;       // false: column excluded (column.exclude.list) — not emitted
   bool as_bool = false;      // BIT(1) -> "t"/"f"
   CharsetKind charset = CharsetKind::kBinary;
+  const CharsetConverter* converter = nullptr;  // for CharsetKind::kOther, owned by the plan
   const std::vector<std::string>* labels = nullptr;  // ENUM/SET labels, owned by the plan
 };
 
@@ -125,6 +127,7 @@ struct RowsPlan {
   core::TableSchemaPtr schema;  // the emitted columns, in binlog order
   std::vector<ColumnPlan> columns;  // one per binlog column
   std::vector<std::vector<std::string>> owned_labels;
+  std::vector<std::shared_ptr<const CharsetConverter>> owned_converters;
 };
 
 // Combines a TABLE_MAP with the table's schema (from information_schema, columns named
@@ -134,6 +137,7 @@ struct RowsPlan {
 // `excluded[i]` marks schema columns left out of events.
 struct SchemaColumnInfo {
   CharsetKind charset = CharsetKind::kBinary;
+  std::shared_ptr<const CharsetConverter> converter;  // set for CharsetKind::kOther
   bool is_unsigned = false;
   bool bit_as_bool = false;
   std::vector<std::string> labels;

@@ -187,10 +187,18 @@ core::Result<LoadedTable> SchemaLoader::Load(const core::TableId& id, uint64_t v
     core::Column col = MapColumn(c);
     SchemaColumnInfo info;
     info.charset = CharsetKindFromName(c.charset);
+    bool excluded = !filter_->tables().IncludesColumn(id, c.name);
+    if (info.charset == CharsetKind::kOther) {
+      auto converter = ConverterForCharset(c.charset);
+      if (converter.ok()) {
+        info.converter = *converter;
+      } else if (!excluded) {
+        return converter.status().WithContext("column " + id.ToString() + "." + c.name);
+      }
+    }
     info.is_unsigned = col.is_unsigned;
     info.bit_as_bool = col.type == core::LogicalType::kBool;
     info.labels = col.enum_values;
-    bool excluded = !filter_->tables().IncludesColumn(id, c.name);
     if (!excluded) {
       emitted_index[i] = static_cast<int>(schema->columns.size());
       schema->columns.push_back(std::move(col));

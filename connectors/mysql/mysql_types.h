@@ -61,7 +61,7 @@ enum class CharsetKind : uint8_t {
   kUtf8,    // utf8mb3, utf8mb4, ascii: copied as is
   kLatin1,  // MySQL latin1 (= cp1252): converted to UTF-8
   kBinary,  // binary: raw bytes
-  kOther,   // any other charset: copied as is (documented limit), warned once
+  kOther,   // any other charset: converted with iconv (charset_converter.h)
 };
 
 CharsetKind CharsetKindFromName(std::string_view charset_name);

@@ -45,6 +45,10 @@ class MysqlSource final : public core::Source {
     SLUICE_ASSIGN_OR_RETURN(int64_t hb, c.GetInt("heartbeat.interval.ms", 1000));
     stream_options_.heartbeat_ms = static_cast<int>(hb);
     mode_ = c.Get("snapshot.mode", "initial");
+    SLUICE_ASSIGN_OR_RETURN(int64_t threads, c.GetInt("snapshot.max.threads", 2));
+    snapshot_options_.threads = static_cast<int>(threads);
+    SLUICE_ASSIGN_OR_RETURN(int64_t chunk_rows, c.GetInt("snapshot.chunk.rows", 200000));
+    snapshot_options_.chunk_rows = static_cast<uint64_t>(chunk_rows);
     SLUICE_ASSIGN_OR_RETURN(filter_, CaptureFilter::FromConfig(c));
     return core::Status::Ok();
   }
@@ -156,7 +160,8 @@ class MysqlSource final : public core::Source {
 
  private:
   core::Status StartSnapshot(bool restarted) {
-    auto reader = std::make_unique<SnapshotReader>(params_, &filter_, logger_, ctx_.progress);
+    auto reader = std::make_unique<SnapshotReader>(params_, &filter_, snapshot_options_, logger_,
+                                                   ctx_.progress);
     SLUICE_RETURN_IF_ERROR(reader->Open(restarted));
     std::lock_guard lock(mu_);
     snapshot_ = std::move(reader);
@@ -176,6 +181,7 @@ class MysqlSource final : public core::Source {
   std::shared_ptr<spdlog::logger> logger_;
   ConnectionParams params_;
   StreamOptions stream_options_;
+  SnapshotOptions snapshot_options_;
   std::string mode_;
   CaptureFilter filter_;
   std::mutex mu_;  // guards the reader pointers against RequestStop from another thread
@@ -224,6 +230,17 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   auto ct = core::MakeConfigKey("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");
   ct.min = 1000;
   keys.push_back(ct);
+  auto threads = core::MakeConfigKey("snapshot.max.threads", ConfigType::kInt, "2",
+                     "connections reading the snapshot in parallel (tables and primary-key "
+                     "ranges); more than one takes a brief FLUSH TABLES WITH READ LOCK (RELOAD)");
+  threads.min = 1;
+  threads.max = 64;
+  keys.push_back(threads);
+  auto chunk = core::MakeConfigKey("snapshot.chunk.rows", ConfigType::kInt, "200000",
+                   "a table with a single integer primary key and more rows than this is read "
+                   "in primary-key ranges of about this many rows, in parallel");
+  chunk.min = 1000;
+  keys.push_back(chunk);
   return keys;
 }
 

@@ -1,55 +1,158 @@
 #include "connectors/mysql/snapshot_reader.h"
 
+#include <algorithm>
+#include <charconv>
+
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
 
 namespace sluice::mysql {
+namespace {
+
+bool ParseInt64(const std::optional<std::string>& text, int64_t& out) {
+  if (!text) return false;
+  auto [p, ec] = std::from_chars(text->data(), text->data() + text->size(), out);
+  return ec == std::errc() && p == text->data() + text->size();
+}
+
+bool IsIntegerKey(const core::Column& c) {
+  return c.type == core::LogicalType::kInt16 || c.type == core::LogicalType::kInt32 ||
+         c.type == core::LogicalType::kInt64;
+}
+
+}  // namespace
 
 SnapshotReader::SnapshotReader(ConnectionParams params, const CaptureFilter* filter,
-                               std::shared_ptr<spdlog::logger> logger,
+                               SnapshotOptions options, std::shared_ptr<spdlog::logger> logger,
                                core::ProgressTracker* progress)
-    : params_(std::move(params)), filter_(filter), logger_(std::move(logger)),
+    : params_(std::move(params)), filter_(filter), options_(options), logger_(std::move(logger)),
       progress_(progress) {}
 
-core::Status SnapshotReader::Open(bool restarted) {
-  restarted_ = restarted;
-  SLUICE_RETURN_IF_ERROR(conn_.Connect(params_));
-  SLUICE_RETURN_IF_ERROR(conn_.Execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
-  started_ms_ = core::NowUnixMs();
-  SLUICE_RETURN_IF_ERROR(conn_.Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT"));
-  SLUICE_ASSIGN_OR_RETURN(auto status, conn_.Query("SHOW STATUS LIKE 'binlog_snapshot_%'"));
+SnapshotReader::~SnapshotReader() {
+  Cancel();
+  for (auto& t : workers_) {
+    if (t.joinable()) t.join();
+  }
+}
+
+// One connection: MariaDB's binlog_snapshot_* status needs no lock; MySQL takes a short global
+// read lock around the snapshot start.
+core::Status SnapshotReader::StartOneSnapshot(MysqlConnection& conn) {
+  SLUICE_RETURN_IF_ERROR(conn.Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT"));
+  SLUICE_ASSIGN_OR_RETURN(auto status, conn.Query("SHOW STATUS LIKE 'binlog_snapshot_%'"));
   for (const auto& r : status) {
     if (r[0] == "Binlog_snapshot_file") position_.file = r[1].value_or("");
     if (r[0] == "Binlog_snapshot_position") position_.pos = std::stoull(r[1].value_or("0"));
   }
-  if (position_.file.empty()) {
-    // MySQL: no snapshot status; hold a global read lock only while the snapshot starts.
-    SLUICE_RETURN_IF_ERROR(conn_.Execute("ROLLBACK"));
-    SLUICE_RETURN_IF_ERROR(conn_.Execute("FLUSH TABLES WITH READ LOCK"));
-    core::Status st = conn_.Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
-    auto master = st.ok() ? conn_.Query("SHOW MASTER STATUS") : core::Result<std::vector<ResultRow>>(st);
-    core::Status unlock = conn_.Execute("UNLOCK TABLES");
-    if (!master.ok()) return master.status();
-    SLUICE_RETURN_IF_ERROR(unlock);
-    if (master->empty()) {
-      return core::FailedPreconditionError("mysql: binary logging is off; start the server with "
-                                           "log_bin, binlog_format=ROW, binlog_row_image=FULL");
+  if (!position_.file.empty()) {
+    if (conn.is_mariadb()) {
+      // Read right after the snapshot started, in the same transaction: the GTID state of that
+      // position is what binlog_snapshot_* describes as long as nothing commits in between,
+      // which the stream tolerates (GTID positions are only used to reconnect).
+      auto gtid = conn.Query("SELECT @@global.gtid_binlog_pos");
+      if (gtid.ok() && !gtid->empty()) position_.gtid = (*gtid)[0][0].value_or("");
     }
-    position_.file = (*master)[0][0].value_or("");
-    position_.pos = std::stoull((*master)[0][1].value_or("4"));
+    return core::Status::Ok();
   }
-  if (conn_.is_mariadb()) {
-    auto gtid = conn_.Query("SELECT @@global.gtid_binlog_pos");
-    if (gtid.ok() && !gtid->empty()) position_.gtid = (*gtid)[0][0].value_or("");
+  SLUICE_RETURN_IF_ERROR(conn.Execute("ROLLBACK"));
+  SLUICE_RETURN_IF_ERROR(conn.Execute("FLUSH TABLES WITH READ LOCK"));
+  core::Status st = conn.Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+  auto master = st.ok() ? conn.Query("SHOW MASTER STATUS") : core::Result<std::vector<ResultRow>>(st);
+  core::Status unlock = conn.Execute("UNLOCK TABLES");
+  if (!master.ok()) return master.status();
+  SLUICE_RETURN_IF_ERROR(unlock);
+  if (master->empty()) {
+    return core::FailedPreconditionError("mysql: binary logging is off; start the server with "
+                                         "log_bin, binlog_format=ROW, binlog_row_image=FULL");
   }
-  SchemaLoader loader(&conn_, filter_);
+  position_.file = (*master)[0][0].value_or("");
+  position_.pos = std::stoull((*master)[0][1].value_or("4"));
+  return core::Status::Ok();
+}
+
+// Several connections: equal snapshots under a global read lock (see the header for why the
+// result is one consistent image at the position read under the lock).
+core::Status SnapshotReader::StartSnapshots(int workers) {
+  for (int i = 0; i < workers; ++i) {
+    auto conn = std::make_unique<MysqlConnection>();
+    SLUICE_RETURN_IF_ERROR(conn->Connect(params_));
+    SLUICE_RETURN_IF_ERROR(conn->Execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ"));
+    conns_.push_back(std::move(conn));
+  }
+  if (workers > 1) {
+    core::Status locked = control_.Execute("SET SESSION lock_wait_timeout = 10");
+    if (locked.ok()) locked = control_.Execute("FLUSH TABLES WITH READ LOCK");
+    if (locked.ok()) {
+      core::Status st;
+      for (auto& conn : conns_) {
+        if (st.ok()) st = conn->Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT");
+      }
+      core::Result<std::vector<ResultRow>> master =
+          st.ok() ? control_.Query("SHOW MASTER STATUS") : core::Result<std::vector<ResultRow>>(st);
+      core::Result<std::vector<ResultRow>> gtid = std::vector<ResultRow>();
+      if (master.ok() && control_.is_mariadb()) gtid = control_.Query("SELECT @@global.gtid_binlog_pos");
+      core::Status unlock = control_.Execute("UNLOCK TABLES");
+      if (!master.ok()) return master.status().WithContext("mysql snapshot under the global read lock");
+      if (!gtid.ok()) return gtid.status();
+      SLUICE_RETURN_IF_ERROR(unlock);
+      if (master->empty()) {
+        return core::FailedPreconditionError("mysql: binary logging is off; start the server with "
+                                             "log_bin, binlog_format=ROW, binlog_row_image=FULL");
+      }
+      position_.file = (*master)[0][0].value_or("");
+      position_.pos = std::stoull((*master)[0][1].value_or("4"));
+      if (!gtid->empty()) position_.gtid = (*gtid)[0][0].value_or("");
+      return core::Status::Ok();
+    }
+    logger_->warn("mysql snapshot: FLUSH TABLES WITH READ LOCK failed ({}); reading with one "
+                  "connection (grant RELOAD for a parallel snapshot)",
+                  locked.message());
+    conns_.resize(1);
+  }
+  return StartOneSnapshot(*conns_[0]);
+}
+
+core::Status SnapshotReader::Open(bool restarted) {
+  restarted_ = restarted;
+  SLUICE_RETURN_IF_ERROR(control_.Connect(params_));
+  SchemaLoader loader(&control_, filter_);
   SLUICE_ASSIGN_OR_RETURN(tables_, loader.ListTables());
+  // Schemas before the snapshot: information_schema is not transactional anyway, and a table
+  // changed in between is caught by the stream, which re-reads schemas at its TABLE_MAPs.
   loaded_.clear();
+  fixes_.clear();
   for (const auto& id : tables_) {
     auto loaded = loader.Load(id, 1);
     if (!loaded.ok()) return loaded.status().WithContext("mysql snapshot of " + id.ToString());
+    std::vector<Fix> fixes;
+    for (const auto& col : loaded->schema->columns) {
+      Fix f = Fix::kNone;
+      if (col.type == core::LogicalType::kDate || col.type == core::LogicalType::kTimestamp) f = Fix::kZeroDate;
+      if (col.type == core::LogicalType::kTimestampTz) f = Fix::kTimestampTz;
+      if (col.type == core::LogicalType::kBool) f = Fix::kBitBool;
+      if (col.source_type.rfind("year", 0) == 0) f = Fix::kYear;
+      fixes.push_back(f);
+    }
+    fixes_.push_back(std::move(fixes));
     loaded_.push_back(std::move(*loaded));
+  }
+  SLUICE_RETURN_IF_ERROR(EstimateTables());
+  // More connections than chunks would only hold the global read lock for nothing.
+  int64_t potential = 0;
+  for (int64_t rows : estimated_rows_) {
+    potential += rows > static_cast<int64_t>(options_.chunk_rows)
+                     ? rows / static_cast<int64_t>(options_.chunk_rows) + 1
+                     : 1;
+  }
+  started_ms_ = core::NowUnixMs();
+  int workers = static_cast<int>(std::clamp<int64_t>(potential, 1, std::max(1, options_.threads)));
+  SLUICE_RETURN_IF_ERROR(StartSnapshots(workers));
+  SLUICE_RETURN_IF_ERROR(PlanChunks());
+  workers = static_cast<int>(std::min(conns_.size(), std::max<size_t>(1, chunks_.size())));
+  conns_.resize(static_cast<size_t>(workers));  // spare connections end their snapshots here
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    rows_done_.push_back(std::make_unique<std::atomic<uint64_t>>(0));
   }
   if (progress_ != nullptr) {
     progress_->SetPhase("snapshot");
@@ -58,136 +161,229 @@ core::Status SnapshotReader::Open(bool restarted) {
       if (restarted_) progress_->ResetTable(t.ToString());
     }
   }
-  logger_->info("mysql snapshot of {} tables at {}:{}{}", tables_.size(), position_.file,
-                position_.pos, restarted_ ? " (restarted: tables are truncated first)" : "");
+  logger_->info("mysql snapshot of {} tables in {} chunks on {} connections at {}:{}{}",
+                tables_.size(), chunks_.size(), workers, position_.file, position_.pos,
+                restarted_ ? " (restarted: tables are truncated first)" : "");
+  batches_ = std::make_unique<core::SnapshotBatches>(workers, static_cast<size_t>(workers) * 2);
+  for (int i = 0; i < workers; ++i) workers_.emplace_back([this, i] { Worker(static_cast<size_t>(i)); });
   return core::Status::Ok();
 }
 
-core::Status SnapshotReader::StartTable() {
-  const core::TableId& id = tables_[next_table_];
-  current_ = loaded_[next_table_];
-  fixes_.clear();
-  std::string select = "SELECT ";
-  bool first = true;
-  for (size_t i = 0; i < current_.columns.size(); ++i) {
-    if (current_.excluded[i]) continue;
-    if (!first) select += ", ";
-    first = false;
-    select += QuoteIdentifier(current_.columns[i].name);
+// Primary-key ranges for big tables with a single integer key column, from MIN/MAX read inside
+// the first worker's snapshot (so the ranges cover every row that snapshot holds). Ranges are
+// half-open and the first and last are unbounded below/above: together they cover every key.
+core::Status SnapshotReader::PlanChunks() {
+  MysqlConnection& conn = *conns_[0];
+  chunks_.clear();
+  chunks_left_.clear();
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    const core::TableSchema& schema = *loaded_[t].schema;
+    size_t before = chunks_.size();
+    const int64_t rows = estimated_rows_[t];
+    if (conns_.size() > 1 && rows > static_cast<int64_t>(options_.chunk_rows)) {
+      const core::TableId& id = tables_[t];
+      std::string rel = QuoteIdentifier(id.schema) + "." + QuoteIdentifier(id.table);
+      std::string key = QuoteIdentifier(schema.columns[schema.key[0]].name);
+      {
+        SLUICE_ASSIGN_OR_RETURN(auto range, conn.Query("SELECT MIN(" + key + "), MAX(" + key + ") FROM " + rel));
+        int64_t lo = 0, hi = 0;
+        if (!range.empty() && ParseInt64(range[0][0], lo) && ParseInt64(range[0][1], hi) && hi > lo) {
+          int64_t n = std::max<int64_t>(2, rows / static_cast<int64_t>(options_.chunk_rows) + 1);
+          // In 128 bits: hi - lo may not fit in 64.
+          __int128 width = (static_cast<__int128>(hi) - lo + n) / n;
+          __int128 from = lo;
+          for (int64_t i = 0; i < n; ++i) {
+            __int128 to = from + width;
+            std::string where;
+            if (i > 0) where = key + " >= " + std::to_string(static_cast<int64_t>(from));
+            if (i + 1 < n && to <= hi) {
+              where += std::string(where.empty() ? "" : " AND ") + key + " < " +
+                       std::to_string(static_cast<int64_t>(to));
+            }
+            chunks_.push_back({t, where});
+            if (to > hi) break;
+            from = to;
+          }
+        }
+      }
+    }
+    if (chunks_.size() == before) chunks_.push_back({t, ""});
+    chunks_left_.push_back(std::make_unique<std::atomic<size_t>>(chunks_.size() - before));
   }
-  for (const auto& col : current_.schema->columns) {
-    Fix f = Fix::kNone;
-    if (col.type == core::LogicalType::kDate || col.type == core::LogicalType::kTimestamp) f = Fix::kZeroDate;
-    if (col.type == core::LogicalType::kTimestampTz) f = Fix::kTimestampTz;
-    if (col.type == core::LogicalType::kBool) f = Fix::kBitBool;
-    if (col.source_type.rfind("year", 0) == 0) f = Fix::kYear;
-    fixes_.push_back(f);
-  }
-  if (first) select += "1";  // every column excluded: still count rows
-  select += " FROM " + QuoteIdentifier(id.schema) + "." + QuoteIdentifier(id.table);
-  SLUICE_RETURN_IF_ERROR(conn_.StartStream(select));
-  table_open_ = true;
   return core::Status::Ok();
 }
 
-core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::PollLimits& limits) {
+// Row estimates (information_schema.TABLES.TABLE_ROWS) of the tables that can be read in
+// primary-key ranges: a single-column integer key.
+core::Status SnapshotReader::EstimateTables() {
+  estimated_rows_.assign(tables_.size(), -1);
+  for (size_t t = 0; t < tables_.size(); ++t) {
+    const core::TableSchema& schema = *loaded_[t].schema;
+    if (schema.key.size() != 1 || !IsIntegerKey(schema.columns[schema.key[0]])) continue;
+    const core::TableId& id = tables_[t];
+    SLUICE_ASSIGN_OR_RETURN(
+        auto est, control_.Query("SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
+                                 control_.Quote(id.schema) + " AND TABLE_NAME = " + control_.Quote(id.table)));
+    int64_t rows = 0;
+    if (!est.empty() && ParseInt64(est[0][0], rows)) estimated_rows_[t] = rows;
+  }
+  return core::Status::Ok();
+}
+
+core::TxnInfo SnapshotReader::SnapshotTxn() const {
   core::TxnInfo info;
   info.ts_ms = started_ms_;
   info.snapshot = true;
   info.file = position_.file;
   info.pos = position_.pos;
   info.gtid = position_.gtid;
-  uint32_t txn = batch.AddTxn(info);
+  return info;
+}
+
+void SnapshotReader::Worker(size_t index) {
+  MysqlConnection& conn = *conns_[index];
+  std::unique_ptr<core::EventBatch> batch;
+  uint32_t txn = 0;
+  core::Status status;
+  while (!stop_.load()) {
+    size_t c = next_chunk_.fetch_add(1);
+    if (c >= chunks_.size()) break;
+    const Chunk& chunk = chunks_[c];
+    status = ReadChunk(conn, chunk, batch, txn);
+    if (!status.ok()) break;
+    if (chunks_left_[chunk.table]->fetch_sub(1) == 1) {
+      const std::string name = tables_[chunk.table].ToString();
+      if (progress_ != nullptr) progress_->MarkDone(name);
+      logger_->info("mysql snapshot of {}: {} rows", name, rows_done_[chunk.table]->load());
+    }
+  }
+  if (status.ok() && !batches_->Push(std::move(batch), true)) status = core::Status::Ok();
+  if (!status.ok() && !stop_.load()) batches_->Fail(status);
+  (void)conn.Execute("COMMIT");
+  batches_->WorkerExited();
+}
+
+core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk,
+                                       std::unique_ptr<core::EventBatch>& batch, uint32_t& txn) {
+  const LoadedTable& table = loaded_[chunk.table];
+  const std::vector<Fix>& fixes = fixes_[chunk.table];
+  const core::TableId& id = tables_[chunk.table];
+  std::string select = "SELECT ";
+  bool first = true;
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    if (table.excluded[i]) continue;
+    if (!first) select += ", ";
+    first = false;
+    select += QuoteIdentifier(table.columns[i].name);
+  }
+  if (first) select += "1";  // every column excluded: still count rows
+  select += " FROM " + QuoteIdentifier(id.schema) + "." + QuoteIdentifier(id.table);
+  if (!chunk.where.empty()) select += " WHERE " + chunk.where;
+  SLUICE_RETURN_IF_ERROR(conn.StartStream(select));
+  const std::string table_name = id.ToString();
+  const size_t n = table.schema->columns.size();
+  uint64_t rows = 0, bytes = 0, zero_dates = 0;
+  auto report = [&] {
+    rows_done_[chunk.table]->fetch_add(rows);
+    if (progress_ != nullptr && rows > 0) progress_->AddRows(table_name, rows, bytes);
+    zero_dates_.fetch_add(zero_dates);
+    rows = bytes = zero_dates = 0;
+  };
+  char** values;
+  unsigned long* lengths;
+  while (conn.NextRow(values, lengths)) {
+    if (stop_.load()) return core::CancelledError("mysql snapshot stopped");
+    if (!batch) {
+      batch = batches_->Acquire();
+      txn = batch->AddTxn(SnapshotTxn());
+    }
+    uint32_t row = batch->BeginRow();
+    for (size_t i = 0; i < n; ++i) {
+      if (values[i] == nullptr) {
+        batch->AppendNull();
+        continue;
+      }
+      std::string_view v(values[i], lengths[i]);
+      bytes += v.size();
+      switch (fixes[i]) {
+        case Fix::kNone:
+          batch->AppendValue(v);
+          break;
+        case Fix::kZeroDate:
+        case Fix::kTimestampTz:
+          if (IsZeroDateText(v)) {
+            ++zero_dates;
+            batch->AppendNull();
+          } else {
+            batch->AppendValue(v);
+            if (fixes[i] == Fix::kTimestampTz) batch->ExtendLastValue("+00");
+          }
+          break;
+        case Fix::kYear: {
+          size_t k = 0;
+          while (k + 1 < v.size() && v[k] == '0') ++k;
+          batch->AppendValue(v.substr(k));
+          break;
+        }
+        case Fix::kBitBool: {
+          bool set = false;
+          for (char c : v) set = set || c != 0;
+          batch->AppendValue(set ? "t" : "f");
+          break;
+        }
+      }
+    }
+    batch->EndRow();
+    batch->AddEvent({core::Op::kRead, core::kNoRow, row, txn, table.schema});
+    ++rows;
+    if (batch->size() >= options_.batch_events || batch->ByteSize() >= options_.batch_bytes) {
+      report();
+      if (!batches_->Push(std::move(batch), false)) return core::CancelledError("mysql snapshot stopped");
+      batch.reset();
+    }
+  }
+  report();
+  SLUICE_RETURN_IF_ERROR(conn.stream_status().WithContext("mysql snapshot of " + table_name));
+  conn.EndStream();
+  return core::Status::Ok();
+}
+
+core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::PollLimits& limits) {
   BinlogPosition running = position_;
   running.snapshot_running = true;
   if (!announced_) {
+    // Every table first, empty ones included (sinks that create tables create them all), then
+    // a restarted snapshot's truncates, before any row.
     announced_ = true;
     for (const auto& t : loaded_) batch.AnnounceTable(t.schema);
-  }
-  while (next_table_ < tables_.size()) {
-    if (!table_open_) {
-      SLUICE_RETURN_IF_ERROR(StartTable());
-      if (restarted_) batch.AddEvent({core::Op::kTruncate, core::kNoRow, core::kNoRow, txn, current_.schema});
-    }
-    const std::string table_name = current_.schema->id.ToString();
-    size_t n = current_.schema->columns.size();
-    uint64_t rows = 0, bytes = 0;
-    char** values;
-    unsigned long* lengths;
-    bool more = true;
-    while (batch.size() < limits.max_events && batch.ByteSize() < limits.max_bytes) {
-      if (!conn_.NextRow(values, lengths)) {
-        more = false;
-        break;
+    if (restarted_) {
+      uint32_t txn = batch.AddTxn(SnapshotTxn());
+      for (const auto& t : loaded_) {
+        batch.AddEvent({core::Op::kTruncate, core::kNoRow, core::kNoRow, txn, t.schema});
       }
-      uint32_t row = batch.BeginRow();
-      for (size_t i = 0; i < n; ++i) {
-        if (values[i] == nullptr) {
-          batch.AppendNull();
-          continue;
-        }
-        std::string_view v(values[i], lengths[i]);
-        bytes += v.size();
-        switch (fixes_[i]) {
-          case Fix::kNone:
-            batch.AppendValue(v);
-            break;
-          case Fix::kZeroDate:
-            if (IsZeroDateText(v)) {
-              ++zero_dates_;
-              batch.AppendNull();
-            } else {
-              batch.AppendValue(v);
-            }
-            break;
-          case Fix::kTimestampTz:
-            if (IsZeroDateText(v)) {
-              ++zero_dates_;
-              batch.AppendNull();
-            } else {
-              batch.AppendValue(v);
-              batch.ExtendLastValue("+00");
-            }
-            break;
-          case Fix::kYear: {
-            size_t k = 0;
-            while (k + 1 < v.size() && v[k] == '0') ++k;
-            batch.AppendValue(v.substr(k));
-            break;
-          }
-          case Fix::kBitBool: {
-            bool set = false;
-            for (char c : v) set = set || c != 0;
-            batch.AppendValue(set ? "t" : "f");
-            break;
-          }
-        }
-      }
-      batch.EndRow();
-      batch.AddEvent({core::Op::kRead, core::kNoRow, row, txn, current_.schema});
-      ++rows;
     }
-    if (progress_ != nullptr && rows > 0) progress_->AddRows(table_name, rows, bytes);
-    if (more) {
-      batch.set_checkpoint({running.ToJson()});
-      return false;
-    }
-    SLUICE_RETURN_IF_ERROR(conn_.stream_status());
-    conn_.EndStream();
-    table_open_ = false;
-    ++next_table_;
-    if (progress_ != nullptr) progress_->MarkDone(table_name);
-    if (batch.size() >= limits.max_events) {
-      batch.set_checkpoint({running.ToJson()});
-      if (next_table_ < tables_.size()) return false;
-    }
+    batch.set_checkpoint({running.ToJson()});
+    return false;
   }
-  if (zero_dates_ > 0) {
-    logger_->warn("mysql snapshot: {} zero dates ('0000-00-00') were emitted as NULL", zero_dates_);
+  SLUICE_ASSIGN_OR_RETURN(core::SnapshotBatches::State state, batches_->Next(batch, limits.max_wait));
+  if (state == core::SnapshotBatches::State::kBatch) {
+    batch.set_checkpoint({running.ToJson()});
+    return false;
   }
-  (void)conn_.Execute("COMMIT");
+  if (state == core::SnapshotBatches::State::kEmpty) return false;
+  if (zero_dates_.load() > 0) {
+    logger_->warn("mysql snapshot: {} zero dates ('0000-00-00') were emitted as NULL", zero_dates_.load());
+  }
+  logger_->info("mysql snapshot done in {} ms", core::NowUnixMs() - started_ms_);
   batch.set_checkpoint({position_.ToJson()});
   return true;
+}
+
+void SnapshotReader::Cancel() {
+  stop_.store(true);
+  if (batches_) batches_->Stop();
+  for (auto& c : conns_) c->Cancel();
+  control_.Cancel();
 }
 
 }  // namespace sluice::mysql

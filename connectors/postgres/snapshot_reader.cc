@@ -145,36 +145,9 @@ core::Status SnapshotReader::Open() {
                 "binary COPY for {} of {} tables",
                 tables_.size(), chunks_.size(), threads, LsnToString(lsn_), binary_tables,
                 tables_.size());
-  {
-    std::lock_guard lock(mu_);
-    workers_running_ = threads;
-    workers_reading_ = threads;
-  }
+  batches_ = std::make_unique<core::SnapshotBatches>(threads, std::max<size_t>(2, threads * 2));
   for (int i = 0; i < threads; ++i) workers_.emplace_back([this, i] { Worker(i); });
   return core::Status::Ok();
-}
-
-void SnapshotReader::Fail(core::Status status) {
-  std::lock_guard lock(mu_);
-  if (error_.ok()) error_ = std::move(status);
-  cv_.notify_all();
-}
-
-bool SnapshotReader::Push(std::unique_ptr<core::EventBatch> batch, bool worker_done) {
-  std::unique_lock lock(mu_);
-  size_t max_ready = std::max<size_t>(2, workers_.size() * 2);
-  cv_.wait(lock, [&] { return stop_.load() || !error_.ok() || ready_.size() < max_ready; });
-  if (stop_.load() || !error_.ok()) return false;
-  if (batch && !batch->empty()) ready_.push_back(std::move(batch));
-  // The worker that finishes reading last holds the snapshot's final row: either in the batch
-  // it just queued or, when its remainder was empty, in the batch queued last (every other
-  // worker queued its rows before it finished). Marked under the lock, before Next() can take
-  // that batch; when Next() already took it, the mark is skipped.
-  if (worker_done && --workers_reading_ == 0 && !ready_.empty()) {
-    ready_.back()->MarkLastSnapshotEvent();
-  }
-  cv_.notify_all();
-  return true;
 }
 
 void SnapshotReader::TableRowsDone(size_t table, uint64_t rows, uint64_t bytes) {
@@ -206,12 +179,10 @@ void SnapshotReader::Worker(size_t index) {
                     rows_done_[chunk.table]->load());
     }
   }
-  if (status.ok() && !Push(std::move(batch), true)) status = core::Status::Ok();
-  if (!status.ok() && !stop_.load()) Fail(status);
+  if (status.ok() && !batches_->Push(std::move(batch), true)) status = core::Status::Ok();
+  if (!status.ok() && !stop_.load()) batches_->Fail(status);
   conn.Exec("COMMIT").ok();
-  std::lock_guard lock(mu_);
-  --workers_running_;
-  cv_.notify_all();
+  batches_->WorkerExited();
 }
 
 core::Status SnapshotReader::ReadChunk(PgConnection& conn, const Chunk& chunk,
@@ -248,15 +219,7 @@ core::Status SnapshotReader::ReadChunk(PgConnection& conn, const Chunk& chunk,
   core::TableSchemaPtr schema_ptr = table.relation.schema;
   auto ensure_batch = [&]() {
     if (batch_ptr) return;
-    {
-      std::lock_guard lock(mu_);
-      if (!free_.empty()) {
-        batch_ptr = std::move(free_.back());
-        free_.pop_back();
-      }
-    }
-    if (!batch_ptr) batch_ptr = std::make_unique<core::EventBatch>();
-    batch_ptr->Clear();
+    batch_ptr = batches_->Acquire();
     core::TxnInfo info;
     info.ts_ms = started_ms_;
     info.snapshot = true;
@@ -273,7 +236,7 @@ core::Status SnapshotReader::ReadChunk(PgConnection& conn, const Chunk& chunk,
     if (batch.size() >= options_.batch_events || batch.ByteSize() >= options_.batch_bytes) {
       TableRowsDone(chunk.table, rows, bytes);
       rows = bytes = 0;
-      if (!Push(std::move(batch_ptr))) return false;
+      if (!batches_->Push(std::move(batch_ptr), false)) return false;
       batch_ptr.reset();
     }
     return true;
@@ -437,23 +400,12 @@ core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::Pol
     batch.set_checkpoint(pos.ToSource());
     return false;
   }
-  std::unique_lock lock(mu_);
-  cv_.wait_for(lock, limits.max_wait, [&] {
-    return !ready_.empty() || workers_running_ == 0 || !error_.ok() || stop_.load();
-  });
-  if (!error_.ok()) return error_;
-  if (stop_.load()) return core::CancelledError("postgres snapshot stopped");
-  if (!ready_.empty()) {
-    std::unique_ptr<core::EventBatch> b = std::move(ready_.front());
-    ready_.pop_front();
-    cv_.notify_all();
-    std::swap(batch, *b);
-    b->Clear();
-    free_.push_back(std::move(b));
+  SLUICE_ASSIGN_OR_RETURN(core::SnapshotBatches::State state, batches_->Next(batch, limits.max_wait));
+  if (state == core::SnapshotBatches::State::kBatch) {
     batch.set_checkpoint(pos.ToSource());
     return false;
   }
-  if (workers_running_ == 0) {
+  if (state == core::SnapshotBatches::State::kFinished) {
     logger_->info("postgres snapshot done in {} ms", NowMs() - started_ms_);
     return true;
   }
@@ -462,10 +414,7 @@ core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::Pol
 
 void SnapshotReader::Cancel() {
   stop_.store(true);
-  {
-    std::lock_guard lock(mu_);
-    cv_.notify_all();
-  }
+  if (batches_) batches_->Stop();
   for (auto& c : conns_) c->Cancel();
 }
 

@@ -30,6 +30,7 @@
 #include "core/event.h"
 #include "core/metrics.h"
 #include "core/progress.h"
+#include "core/snapshot_batches.h"
 #include "core/source.h"
 
 namespace spdlog {
@@ -80,11 +81,7 @@ class SnapshotReader {
   core::Status ReadChunk(PgConnection& conn, const Chunk& chunk,
                          std::unique_ptr<core::EventBatch>& batch,
                          uint32_t& txn);
-  // Queues a batch for Next() (waits for room); `worker_done` when it is the worker's last.
-  // False when the snapshot stops.
-  bool Push(std::unique_ptr<core::EventBatch> batch, bool worker_done = false);
   void TableRowsDone(size_t table, uint64_t rows, uint64_t bytes);
-  void Fail(core::Status status);
 
   ConnectionParams params_;
   std::vector<SnapshotTable> tables_;
@@ -106,13 +103,7 @@ class SnapshotReader {
   std::vector<std::unique_ptr<PgConnection>> conns_;
   std::vector<std::thread> workers_;
 
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::unique_ptr<core::EventBatch>> ready_;
-  std::vector<std::unique_ptr<core::EventBatch>> free_;
-  int workers_running_ = 0;
-  int workers_reading_ = 0;  // workers that have not queued their last batch
-  core::Status error_;
+  std::unique_ptr<core::SnapshotBatches> batches_;  // created by Open()
   bool truncates_sent_ = false;
   bool announced_ = false;  // the tables were announced to the sink (first Next)
   std::atomic<bool> stop_{false};

@@ -45,6 +45,8 @@ class MariadbToPgTest : public ::testing::Test {
             {"database.server.id", std::to_string(server_id_)},
             {"database.include.list", my_db_},
             {"heartbeat.interval.ms", "200"},
+            // Small ranges, so that the snapshots here run in parallel primary-key chunks.
+            {"snapshot.chunk.rows", "5000"},
             {"sink.type", "postgres"},
             {"sink.url", pg_.Url()},
             {"sink.batch.ms", "100"}};
@@ -111,7 +113,8 @@ class MariadbToPgTest : public ::testing::Test {
 };
 
 TEST_F(MariadbToPgTest, SnapshotThenStreamUnderConcurrentWritesWithRotationAndDdl) {
-  CreateOrders(3000);
+  CreateOrders(30000);
+  my_.Exec("ANALYZE TABLE orders");  // row estimate for the chunk plan
   my_.Exec("CREATE TABLE empty_box (id INT PRIMARY KEY, label VARCHAR(20))");
   std::atomic<bool> stop{false};
   std::atomic<int> rounds{0};
@@ -145,6 +148,10 @@ TEST_F(MariadbToPgTest, SnapshotThenStreamUnderConcurrentWritesWithRotationAndDd
   // A table empty during the snapshot was created in the target by it.
   EXPECT_TRUE(Matches("SELECT id, label FROM empty_box", "SELECT id::text, label FROM " + Target("empty_box")))
       << "an empty source table must be created in the target by the snapshot";
+  // The snapshot ran in primary-key ranges on two connections.
+  std::string log = sluice_->LogTail(400);
+  EXPECT_NE(log.find("chunks on 2 connections"), std::string::npos) << log;
+  EXPECT_EQ(log.find("in 2 chunks on"), std::string::npos) << log;
 }
 
 TEST_F(MariadbToPgTest, ResumesAfterKillMidStream) {
@@ -166,6 +173,7 @@ TEST_F(MariadbToPgTest, ResumesAfterKillMidStream) {
 
 TEST_F(MariadbToPgTest, ResumesAfterKillDuringSnapshot) {
   CreateOrders(60000);
+  my_.Exec("ANALYZE TABLE orders");  // row estimate: the snapshot runs in primary-key ranges
   StartSluice();
   // Kill as soon as the target has some rows but not all.
   WaitUntil(
@@ -245,6 +253,23 @@ TEST_F(MariadbToPgTest, NonUtf8CharsetsArriveAsUtf8) {
   // The streamed rows really went through the binlog path.
   EXPECT_EQ(pg_.Query("SELECT ru FROM " + Target("texts") + " WHERE id = 11")[0][0].value_or(""),
             "Съешь же ещё");
+}
+
+// Without the RELOAD privilege there is no global read lock, so the parallel snapshot cannot
+// line its connections up: it says so and reads with one connection, still consistent.
+TEST_F(MariadbToPgTest, SnapshotWithoutReloadFallsBackToOneConnection) {
+  const std::string user = "noreload_" + std::to_string(server_id_);
+  MysqlClient().Exec("CREATE USER '" + user + "'@'%' IDENTIFIED BY '" + kTestPassword + "';"
+                     "GRANT SELECT, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '" + user + "'@'%'");
+  CreateOrders(20000);
+  nlohmann::json config = Config();
+  config["database.user"] = user;
+  sluice_.emplace(SluiceProcess::Run(config));
+  WaitForMatch(OrdersMy(), OrdersPg());
+  MysqlClient().TryQuery("DROP USER '" + user + "'@'%'");
+  EXPECT_NE(sluice_->LogTail(200).find("FLUSH TABLES WITH READ LOCK failed"), std::string::npos)
+      << sluice_->LogTail(200);
+  EXPECT_NE(sluice_->LogTail(200).find("on 1 connections"), std::string::npos);
 }
 
 }  // namespace

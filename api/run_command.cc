@@ -6,6 +6,7 @@
 
 #include "api/commands.h"
 #include "api/plugins.h"
+#include "api/stop_signals.h"
 #include "core/logging.h"
 #include "core/metrics.h"
 #include "core/progress.h"
@@ -33,12 +34,7 @@ int RunCommand(const RunOptions& options) {
     std::cerr << "sluice run: " << config.status().message() << "\n";
     return ExitCodeFor(config.status());
   }
-  // Block the stop signals in every thread; this thread waits for them with sigwait.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  BlockStopSignals();  // before any thread starts: only the watcher below receives them
 
   auto store = core::StateStore::Open(options.state_path);
   if (!store.ok()) {
@@ -58,20 +54,15 @@ int RunCommand(const RunOptions& options) {
                           store->get(), built->options, &metrics, logger);
   pipeline.Start();
 
-  // A helper thread turns a stop signal into RequestStop; the main thread waits for the end.
-  std::jthread signal_waiter([&pipeline, signals](std::stop_token stop) {
-    timespec tick{0, 200 * 1000 * 1000};
-    while (!stop.stop_requested()) {
-      int sig = sigtimedwait(&signals, nullptr, &tick);
-      if (sig == SIGINT || sig == SIGTERM) {
-        spdlog::info("signal {} received: flushing and stopping", sig);
-        pipeline.RequestStop();
-        return;
-      }
-    }
-  });
-  core::Status result = pipeline.Wait();
-  signal_waiter.request_stop();
+  core::Status result;
+  {
+    // A stop signal becomes RequestStop: the pipeline flushes, commits and ends.
+    StopSignalWatcher watcher([&pipeline](int sig) {
+      spdlog::info("signal {} received: flushing and stopping", sig);
+      pipeline.RequestStop();
+    });
+    result = pipeline.Wait();
+  }
   if (!result.ok()) {
     std::cerr << "sluice run: " << result.ToString() << "\n";
     return ExitCodeFor(result);

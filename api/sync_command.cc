@@ -5,11 +5,13 @@
 #include <csignal>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <thread>
 
 #include "api/commands.h"
 #include "api/plugins.h"
 #include "api/progress_view.h"
+#include "api/stop_signals.h"
 #include "core/logging.h"
 #include "core/metrics.h"
 #include "core/pipeline.h"
@@ -86,11 +88,7 @@ int SyncCommand(const std::string& config_path) {
     return 2;
   }
 
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  BlockStopSignals();  // before any thread starts: only the watcher below receives them
 
   core::MetricsRegistry metrics;
   core::ProgressTracker progress;
@@ -107,16 +105,10 @@ int SyncCommand(const std::string& config_path) {
   pipeline.Start();
 
   std::atomic<bool> cancelled{false};
-  std::jthread signal_waiter([&pipeline, &cancelled, signals](std::stop_token stop) {
-    timespec tick{0, 200 * 1000 * 1000};
-    while (!stop.stop_requested()) {
-      int sig = sigtimedwait(&signals, nullptr, &tick);
-      if (sig == SIGINT || sig == SIGTERM) {
-        cancelled = true;
-        pipeline.RequestStop();
-        return;
-      }
-    }
+  std::optional<StopSignalWatcher> watcher;
+  watcher.emplace([&pipeline, &cancelled](int) {
+    cancelled = true;
+    pipeline.RequestStop();
   });
 
   const bool tty = isatty(STDERR_FILENO) == 1;
@@ -130,7 +122,7 @@ int SyncCommand(const std::string& config_path) {
     }
   }
   core::Status result = pipeline.Wait();
-  signal_waiter.request_stop();
+  watcher.reset();
   core::ProgressSnapshot final_snapshot = progress.Snapshot();
   if (tty) {
     tty_display.Draw(final_snapshot);

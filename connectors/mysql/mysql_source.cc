@@ -45,7 +45,7 @@ class MysqlSource final : public core::Source {
     SLUICE_ASSIGN_OR_RETURN(int64_t hb, c.GetInt("heartbeat.interval.ms", 1000));
     stream_options_.heartbeat_ms = static_cast<int>(hb);
     mode_ = c.Get("snapshot.mode", "initial");
-    SLUICE_ASSIGN_OR_RETURN(int64_t threads, c.GetInt("snapshot.max.threads", 2));
+    SLUICE_ASSIGN_OR_RETURN(int64_t threads, c.GetInt("snapshot.max.threads", 1));
     snapshot_options_.threads = static_cast<int>(threads);
     SLUICE_ASSIGN_OR_RETURN(int64_t chunk_rows, c.GetInt("snapshot.chunk.rows", 200000));
     snapshot_options_.chunk_rows = static_cast<uint64_t>(chunk_rows);
@@ -230,9 +230,10 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   auto ct = core::MakeConfigKey("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");
   ct.min = 1000;
   keys.push_back(ct);
-  auto threads = core::MakeConfigKey("snapshot.max.threads", ConfigType::kInt, "2",
+  auto threads = core::MakeConfigKey("snapshot.max.threads", ConfigType::kInt, "1",
                      "connections reading the snapshot in parallel (tables and primary-key "
-                     "ranges); more than one takes a brief FLUSH TABLES WITH READ LOCK (RELOAD)");
+                     "ranges); more than one takes a brief FLUSH TABLES WITH READ LOCK (RELOAD), "
+                     "one needs no lock on MariaDB");
   threads.min = 1;
   threads.max = 64;
   keys.push_back(threads);

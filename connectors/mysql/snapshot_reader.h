@@ -51,7 +51,7 @@
 namespace sluice::mysql {
 
 struct SnapshotOptions {
-  int threads = 2;               // snapshot.max.threads
+  int threads = 1;               // snapshot.max.threads
   uint64_t chunk_rows = 200000;  // snapshot.chunk.rows: rows per primary-key range
   size_t batch_events = 4096;
   size_t batch_bytes = 8 << 20;

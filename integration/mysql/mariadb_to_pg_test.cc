@@ -45,7 +45,8 @@ class MariadbToPgTest : public ::testing::Test {
             {"database.server.id", std::to_string(server_id_)},
             {"database.include.list", my_db_},
             {"heartbeat.interval.ms", "200"},
-            // Small ranges, so that the snapshots here run in parallel primary-key chunks.
+            // Small ranges on two connections: the snapshots here run in parallel chunks.
+            {"snapshot.max.threads", "2"},
             {"snapshot.chunk.rows", "5000"},
             {"sink.type", "postgres"},
             {"sink.url", pg_.Url()},

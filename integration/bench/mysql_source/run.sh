@@ -98,7 +98,7 @@ if command -v pgloader > /dev/null; then
   t1=$(now)
   pgl=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
   echo "pgloader: ${pgl} s"
-  echo "RESULT snapshot: sluice is $(ratio "$pgl" "$sl")x pgloader (goal >= 3x)"
+  echo "RESULT snapshot: sluice is $(ratio "$pgl" "$sl1")x pgloader with 1 connection (the default), $(ratio "$pgl" "$sl")x with 2 (goal >= 3x)"
 else
   echo "pgloader not installed (apt-get install pgloader): skipped that reference"
 fi

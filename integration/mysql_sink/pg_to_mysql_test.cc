@@ -264,5 +264,30 @@ TEST_F(PgToMysqlTest, TypeMatrixReplicatesWithDocumentedMapping) {
   ExpectTablesEqual(pg_.Query(types.pg), my_.Query(types.my));
 }
 
+// Type changes and a primary-key change at the PostgreSQL source reach the MariaDB target
+// mid-stream (MODIFY COLUMN; DROP/ADD PRIMARY KEY), and the rows that need them land.
+TEST_F(PgToMysqlTest, TypeAndPrimaryKeyChangesMidStream) {
+  pg_.Exec("CREATE TABLE evolve (a int NOT NULL, b int NOT NULL, n int, note varchar(10), "
+           "PRIMARY KEY (a));"
+           "INSERT INTO evolve SELECT i, i % 3, i, 'v' || i FROM generate_series(1, 50) i");
+  StartSluice();
+  const TablePair evolve = {"SELECT a::text, b::text, n::text, note FROM evolve",
+                            "SELECT a, b, n, note FROM evolve"};
+  WaitForMatch(evolve);
+  pg_.Exec("ALTER TABLE evolve ALTER COLUMN n TYPE bigint, ALTER COLUMN note TYPE varchar(200);"
+           "UPDATE evolve SET n = 9000000000 + a, note = repeat('long ', 10) WHERE a <= 10;"
+           "ALTER TABLE evolve DROP CONSTRAINT evolve_pkey, ADD PRIMARY KEY (a, b);"
+           "INSERT INTO evolve VALUES (1, 7, 1, 'same a, new b');"
+           "UPDATE evolve SET note = 'by new key' WHERE a = 2 AND b = 2");
+  WaitForMatch(evolve);
+  EXPECT_EQ(my_.QueryValue("SELECT DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                           "DATABASE() AND TABLE_NAME = 'evolve' AND COLUMN_NAME = 'n'"),
+            "bigint");
+  EXPECT_EQ(my_.QueryValue("SELECT GROUP_CONCAT(COLUMN_NAME ORDER BY ORDINAL_POSITION) FROM "
+                           "information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = DATABASE() AND "
+                           "TABLE_NAME = 'evolve' AND CONSTRAINT_NAME = 'PRIMARY'"),
+            "a,b");
+}
+
 }  // namespace
 }  // namespace sluice::itest

@@ -179,5 +179,35 @@ TEST_F(PgToPgTest, ResumesAfterKillDuringStreaming) {
   EXPECT_EQ(dst_.QueryValue("SELECT count(*) FROM sluice_offsets WHERE connector = 'p2p'"), "1");
 }
 
+// Column type changes and a primary-key change at the source reach the target mid-stream: the
+// column is altered in place, the key constraint replaced, and the rows streamed afterwards
+// (which need the new type and upsert by the new key) land.
+TEST_F(PgToPgTest, TypeAndPrimaryKeyChangesMidStream) {
+  src_.Exec("CREATE TABLE shop.evolve (a int NOT NULL, b int NOT NULL, n int, note varchar(10), "
+            "PRIMARY KEY (a));"
+            "INSERT INTO shop.evolve SELECT i, i % 3, i, 'v' || i FROM generate_series(1, 50) i");
+  sluice_ = SluiceProcess::Run(Config());
+  const std::string evolve = "SELECT a, b, n::text, note FROM shop.evolve";
+  WaitUntil([&] { return TablesMatch(src_.Query(evolve), dst_.TryQuery(evolve).rows); }, 120s,
+            "snapshot of shop.evolve");
+  src_.Exec("ALTER TABLE shop.evolve ALTER COLUMN n TYPE bigint, ALTER COLUMN note TYPE text;"
+            "UPDATE shop.evolve SET n = 9000000000 + a, note = repeat('long ', 5) WHERE a <= 10;"
+            "ALTER TABLE shop.evolve DROP CONSTRAINT evolve_pkey, ADD PRIMARY KEY (a, b);"
+            "INSERT INTO shop.evolve VALUES (1, 7, 1, 'same a, new b');"
+            "UPDATE shop.evolve SET note = 'by new key' WHERE a = 2 AND b = 2");
+  WaitUntil([&] { return TablesMatch(src_.Query(evolve), dst_.TryQuery(evolve).rows); }, 120s,
+            "type and key changes streamed; sluice log:\n" + sluice_->LogTail());
+  auto type_of = [&](const std::string& column) {
+    return dst_.QueryValue("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+                           "attrelid = 'shop.evolve'::regclass AND attname = '" + column + "'");
+  };
+  EXPECT_EQ(type_of("n"), "bigint");
+  EXPECT_EQ(type_of("note"), "text");
+  EXPECT_EQ(dst_.QueryValue("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
+                            "'shop.evolve'::regclass AND contype = 'p'"),
+            "PRIMARY KEY (a, b)");
+  EXPECT_TRUE(AllTablesMatch());
+}
+
 }  // namespace
 }  // namespace sluice::itest

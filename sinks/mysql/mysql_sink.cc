@@ -223,8 +223,65 @@ core::Status MysqlSink::ApplySchema(const core::EventBatch& batch, TargetTable& 
       column.nullable = true;
     }
   }
+  if (newer && target.applied) SLUICE_RETURN_IF_ERROR(ApplyTypeAndKeyChanges(target, *schema));
   if (newer) target.applied = schema;
   return core::Status::Ok();
+}
+
+namespace {
+
+bool SameColumnType(const core::Column& a, const core::Column& b) {
+  return a.type == b.type && a.source_type == b.source_type && a.length == b.length &&
+         a.precision == b.precision && a.scale == b.scale && a.is_unsigned == b.is_unsigned &&
+         a.enum_values == b.enum_values;
+}
+
+std::vector<std::string> KeyNames(const core::TableSchema& schema) {
+  std::vector<std::string> names;
+  for (uint32_t k : schema.key) names.push_back(schema.columns[k].name);
+  return names;
+}
+
+}  // namespace
+
+// A column whose type changed between the schema applied last and `schema` is modified in
+// place (MODIFY COLUMN with the newly mapped type), and a changed primary key is replaced. Seen
+// as transitions of the source schema, so a target table the user shaped differently is left
+// alone at start-up. DDL commits implicitly in MySQL: the rows applied so far in this
+// transaction become durable without their checkpoint, which is harmless (replays are idempotent).
+core::Status MysqlSink::ApplyTypeAndKeyChanges(TargetTable& target, const core::TableSchema& schema) {
+  const core::TableSchema& before = *target.applied;
+  const std::string qualified = QuoteIdentifier(options_.url.database) + "." +
+                                QuoteIdentifier(target.name);
+  for (size_t i = 0; i < schema.columns.size(); ++i) {
+    const core::Column& c = schema.columns[i];
+    int old = before.FindColumn(c.name);
+    if (old < 0 || SameColumnType(before.columns[static_cast<size_t>(old)], c)) continue;
+    core::Status s = ExecuteDdl("ALTER TABLE " + qualified + " MODIFY COLUMN " +
+                                    ColumnDefinition(schema, i, options_.types),
+                                "changing the type of column " + QuoteIdentifier(c.name) + " of " +
+                                    qualified + " to " + c.source_type, &target);
+    if (!s.ok()) {
+      return core::FailedPreconditionError(
+          s.message() + "; change the target column by hand (ALTER TABLE … MODIFY COLUMN …) and "
+          "restart the connector");
+    }
+  }
+  std::vector<std::string> old_key = KeyNames(before), new_key = KeyNames(schema);
+  if (old_key == new_key || new_key.empty()) return core::Status::Ok();
+  // The new key's columns are redefined as key columns (NOT NULL; text types get the key's
+  // character length) in the same statement.
+  std::string sql = "ALTER TABLE " + qualified + (old_key.empty() ? "" : " DROP PRIMARY KEY,");
+  for (uint32_t k : schema.key) sql += " MODIFY COLUMN " + ColumnDefinition(schema, k, options_.types) + ",";
+  sql += " ADD PRIMARY KEY (";
+  for (size_t i = 0; i < new_key.size(); ++i) sql += (i ? ", " : "") + QuoteIdentifier(new_key[i]);
+  sql += ")";
+  core::Status s = ExecuteDdl(sql, "changing the primary key of " + qualified, &target);
+  if (!s.ok()) {
+    return core::FailedPreconditionError(
+        s.message() + "; fix the target table's primary key by hand and restart the connector");
+  }
+  return LoadTargetColumns(target);
 }
 
 core::Result<const TablePlan*> MysqlSink::PlanFor(const core::EventBatch& batch,

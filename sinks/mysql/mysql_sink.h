@@ -94,6 +94,7 @@ class MysqlSink final : public core::Sink {
                                          const core::TableSchemaPtr& schema);
   core::Status ApplySchema(const core::EventBatch& batch, TargetTable& target,
                            const core::TableSchemaPtr& schema);
+  core::Status ApplyTypeAndKeyChanges(TargetTable& target, const core::TableSchema& schema);
   core::Status LoadTargetColumns(TargetTable& target);
   // `target`: the table the DDL changes (nullptr for the database/offsets set-up).
   core::Status ExecuteDdl(const std::string& sql, const std::string& what,

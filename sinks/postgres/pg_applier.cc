@@ -229,6 +229,93 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
     if (!r.ok()) return r.status().WithContext(where + ": adding column " + c.name);
     if (logger_) logger_->info("postgres sink: {}: added column {}", t.qualified, c.name);
   }
+  SLUICE_RETURN_IF_ERROR(ChangeColumnTypes(t, types));
+  return ChangePrimaryKey(t);
+}
+
+// Columns whose type differs from the one the source schema maps to are altered in place.
+// The wanted types are resolved by the server itself (`SELECT NULL::type, …` and the result's
+// column type OIDs and modifiers), so aliases and spelling (varchar(20) / character varying(20),
+// timestamptz / timestamp with time zone, a schema-qualified enum) never look like a change.
+Status PgApplier::ChangeColumnTypes(TableState& t, const std::vector<std::string>& types) {
+  const core::TableSchema& schema = *t.schema;
+  std::string where = "postgres sink: table " + t.qualified;
+  if (schema.columns.empty()) return Status::Ok();
+  std::string probe = "SELECT ";
+  for (size_t i = 0; i < types.size(); ++i) probe += (i ? ", NULL::" : "NULL::") + types[i];
+  auto wanted = conn_.Exec(probe + " LIMIT 0");
+  if (!wanted.ok()) return wanted.status().WithContext(where + ": resolving column types");
+  auto have = conn_.ExecParams(
+      "SELECT attname, atttypid::bigint, atttypmod, format_type(atttypid, atttypmod) FROM "
+      "pg_attribute WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
+      {t.qualified.c_str()});
+  if (!have.ok()) return have.status().WithContext(where);
+  for (int r = 0; r < PQntuples(have->get()); ++r) {
+    std::string name = PQgetvalue(have->get(), r, 0);
+    int i = schema.FindColumn(name);
+    if (i < 0) continue;
+    auto oid = static_cast<Oid>(std::stoul(PQgetvalue(have->get(), r, 1)));
+    int typmod = std::stoi(PQgetvalue(have->get(), r, 2));
+    if (oid == PQftype(wanted->get(), i) && typmod == PQfmod(wanted->get(), i)) continue;
+    Status s = EnsureEnumType(schema.columns[i]);
+    if (!s.ok()) return s.WithContext(where);
+    std::string col = PgConnection::QuoteIdent(name);
+    std::string sql = "ALTER TABLE " + t.qualified + " ALTER COLUMN " + col + " TYPE " + types[i] +
+                      " USING " + col + "::" + types[i];
+    auto altered = conn_.Exec(sql);
+    if (!altered.ok()) {
+      return core::FailedPreconditionError(
+          where + ": cannot change column " + name + " from " + PQgetvalue(have->get(), r, 3) +
+          " to " + types[i] + " (" + altered.status().message() +
+          "); change the target column by hand (ALTER TABLE … ALTER COLUMN … TYPE … USING …) "
+          "and restart the connector");
+    }
+    if (logger_) {
+      logger_->info("postgres sink: {}: column {} changed from {} to {}", t.qualified, name,
+                    PQgetvalue(have->get(), r, 3), types[i]);
+    }
+  }
+  return Status::Ok();
+}
+
+// The target's primary key follows the source's: a different column list drops the old
+// constraint and adds the new one, in the batch's transaction. A source table that lost its
+// key leaves the target's key in place.
+Status PgApplier::ChangePrimaryKey(TableState& t) {
+  const core::TableSchema& schema = *t.schema;
+  std::string where = "postgres sink: table " + t.qualified;
+  auto pk = conn_.ExecParams(
+      "SELECT c.conname, array_to_string(ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH "
+      "ORDINALITY k(n, o) JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n "
+      "ORDER BY k.o), ',') FROM pg_constraint c WHERE c.conrelid = to_regclass($1) AND "
+      "c.contype = 'p'",
+      {t.qualified.c_str()});
+  if (!pk.ok()) return pk.status().WithContext(where);
+  std::string want;
+  for (uint32_t k : schema.key) want += (want.empty() ? "" : ",") + schema.columns[k].name;
+  std::string have = PQntuples(pk->get()) > 0 ? PQgetvalue(pk->get(), 0, 1) : "";
+  if (have == want) return Status::Ok();
+  if (want.empty()) {
+    // Keep what the target has: without a source key there is nothing better to enforce.
+    if (logger_) {
+      logger_->warn("postgres sink: {}: the source table has no primary key any more; the "
+                    "target keeps its key ({})", t.qualified, have);
+    }
+    return Status::Ok();
+  }
+  std::string sql = "ALTER TABLE " + t.qualified;
+  if (!have.empty()) sql += " DROP CONSTRAINT " + PgConnection::QuoteIdent(PQgetvalue(pk->get(), 0, 0));
+  if (!want.empty()) sql += std::string(have.empty() ? "" : ",") + " ADD PRIMARY KEY (" +
+                 ColumnList(schema, std::vector<uint32_t>(schema.key.begin(), schema.key.end())) + ")";
+  auto r = conn_.Exec(sql);
+  if (!r.ok()) {
+    return core::FailedPreconditionError(
+        where + ": cannot change the primary key from (" + have + ") to (" + want + ") (" +
+        r.status().message() + "); fix the target table by hand and restart the connector");
+  }
+  if (logger_) {
+    logger_->info("postgres sink: {}: primary key changed from ({}) to ({})", t.qualified, have, want);
+  }
   return Status::Ok();
 }
 

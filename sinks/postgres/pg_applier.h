@@ -77,6 +77,8 @@ class PgApplier {
   core::Result<TableState*> Ensure(const core::TableSchemaPtr& schema,
                                    const core::EventBatch& batch);
   core::Status CreateOrEvolve(TableState& state);
+  core::Status ChangeColumnTypes(TableState& state, const std::vector<std::string>& types);
+  core::Status ChangePrimaryKey(TableState& state);
   core::Status EnsureEnumType(const core::Column& column);
 
   // Snapshot rows [begin, end) of one table (pg_applier_copy.cc). Fast mode streams them into

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <set>
 
@@ -58,6 +59,7 @@ void PgApplier::Disconnect() {
   pending_.clear();
   sent_since_sync_ = 0;
   tables_.clear();
+  deferred_keys_.clear();  // a restart adds missing keys at once (ChangePrimaryKey)
   last_table_ = nullptr;
   run_ = Run();
   copy_table_ = nullptr;
@@ -185,9 +187,14 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
       Status s = EnsureEnumType(c);
       if (!s.ok()) return s.WithContext(where);
     }
-    auto r = conn_.Exec(CreateTableSql(t.target, schema, types));
+    const bool defer = announcing_ && options_.defer_snapshot_keys && schema.HasKey();
+    auto r = conn_.Exec(CreateTableSql(t.target, schema, types, !defer));
     if (!r.ok()) return r.status().WithContext(where + ": create table");
-    if (logger_) logger_->info("postgres sink: created table {}", t.qualified);
+    if (defer) deferred_keys_.insert(schema.id);
+    if (logger_) {
+      logger_->info("postgres sink: created table {}{}", t.qualified,
+                    defer ? " (primary key built after its snapshot rows are loaded)" : "");
+    }
     return Status::Ok();
   }
   // The table exists: add the columns it lacks, drop or keep those the source no longer has.
@@ -283,6 +290,7 @@ Status PgApplier::ChangeColumnTypes(TableState& t, const std::vector<std::string
 // key leaves the target's key in place.
 Status PgApplier::ChangePrimaryKey(TableState& t) {
   const core::TableSchema& schema = *t.schema;
+  if (deferred_keys_.count(schema.id) > 0) return Status::Ok();  // built after the snapshot
   std::string where = "postgres sink: table " + t.qualified;
   auto pk = conn_.ExecParams(
       "SELECT c.conname, array_to_string(ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH "
@@ -305,8 +313,7 @@ Status PgApplier::ChangePrimaryKey(TableState& t) {
   }
   std::string sql = "ALTER TABLE " + t.qualified;
   if (!have.empty()) sql += " DROP CONSTRAINT " + PgConnection::QuoteIdent(PQgetvalue(pk->get(), 0, 0));
-  if (!want.empty()) sql += std::string(have.empty() ? "" : ",") + " ADD PRIMARY KEY (" +
-                 ColumnList(schema, std::vector<uint32_t>(schema.key.begin(), schema.key.end())) + ")";
+  if (!want.empty()) sql += std::string(have.empty() ? "" : ",") + " ADD PRIMARY KEY (" + KeyColumns(schema) + ")";
   auto r = conn_.Exec(sql);
   if (!r.ok()) {
     return core::FailedPreconditionError(
@@ -326,10 +333,15 @@ Status PgApplier::Apply(const EventBatch& batch) {
   SLUICE_RETURN_IF_ERROR(Begin());
   // Announced tables (a snapshot's, even empty ones) are created or brought up to date first,
   // in the transaction that commits with the batch's position.
+  announcing_ = true;
   for (const core::TableSchemaPtr& table : batch.announced_tables()) {
-    SLUICE_ASSIGN_OR_RETURN(TableState * t, Ensure(table, batch));
-    (void)t;
+    auto t = Ensure(table, batch);
+    if (!t.ok()) {
+      announcing_ = false;
+      return t.status();
+    }
   }
+  announcing_ = false;
   const auto& events = batch.events();
   size_t i = 0;
   while (i < events.size()) {
@@ -347,6 +359,8 @@ Status PgApplier::Apply(const EventBatch& batch) {
         SLUICE_RETURN_IF_ERROR(ExitPipeline(batch));
         SLUICE_RETURN_IF_ERROR(ApplyReads(batch, *t, i, j));
       } else {
+        SLUICE_RETURN_IF_ERROR(ExitPipeline(batch));
+        SLUICE_RETURN_IF_ERROR(BuildDeferredKeys());  // upserts need the key
         SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
         for (size_t k = i; k < j; ++k) {
           SLUICE_RETURN_IF_ERROR(
@@ -358,6 +372,10 @@ Status PgApplier::Apply(const EventBatch& batch) {
     }
     size_t j = i + 1;
     while (j < events.size() && events[j].op != Op::kRead) ++j;
+    if (!deferred_keys_.empty()) {  // changes upsert and delete by key
+      SLUICE_RETURN_IF_ERROR(ExitPipeline(batch));
+      SLUICE_RETURN_IF_ERROR(BuildDeferredKeys());
+    }
     SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
     if (!precise_) {
       SLUICE_RETURN_IF_ERROR(ApplyGrouped(batch, i, j));
@@ -369,7 +387,46 @@ Status PgApplier::Apply(const EventBatch& batch) {
     }
     i = j;
   }
-  return ExitPipeline(batch);
+  SLUICE_RETURN_IF_ERROR(ExitPipeline(batch));
+  if (!deferred_keys_.empty()) {
+    for (const core::TxnInfo& txn : batch.txns()) {
+      if (txn.last_snapshot_event) return BuildDeferredKeys();  // the snapshot's rows are all in
+    }
+  }
+  return Status::Ok();
+}
+
+Status PgApplier::BuildDeferredKeys() {
+  if (deferred_keys_.empty()) return Status::Ok();
+  if (in_pipeline_) return core::InternalError("postgres sink: key build inside a pipeline");
+  SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
+  const bool own_transaction = !in_txn_;
+  SLUICE_RETURN_IF_ERROR(Begin());
+  // The index build sorts every key: in memory when it fits (the server default, 64 MB, spills
+  // a few million keys to disk). Only for this transaction.
+  auto mem = conn_.Exec("SET LOCAL maintenance_work_mem = '" + options_.key_build_memory + "'");
+  if (!mem.ok()) return mem.status().WithContext("postgres sink: sink.postgres.key.build.memory");
+  for (const core::TableId& id : deferred_keys_) {
+    auto it = tables_.find(id);
+    if (it == tables_.end()) continue;
+    const TableState& t = *it->second;
+    auto started = std::chrono::steady_clock::now();
+    auto r = conn_.Exec("ALTER TABLE " + t.qualified + " ADD PRIMARY KEY (" + KeyColumns(*t.schema) + ")");
+    if (!r.ok()) {
+      return core::FailedPreconditionError(
+          "postgres sink: table " + t.qualified + ": building its primary key after the snapshot "
+          "load failed (" + r.status().message() + "); drop the target table and restart the "
+          "connector to load it again");
+    }
+    if (logger_) {
+      logger_->info("postgres sink: {}: primary key built after the snapshot load in {} ms",
+                    t.qualified,
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - started).count());
+    }
+  }
+  deferred_keys_.clear();
+  return own_transaction ? Commit(std::nullopt) : Status::Ok();
 }
 
 Status PgApplier::ApplyOne(const EventBatch& batch, TableState& t, uint32_t index) {

@@ -44,6 +44,11 @@ class PgApplier {
   // Stores `checkpoint` (when given) in the offsets table and commits.
   core::Status Commit(const std::optional<core::SourcePosition>& checkpoint);
 
+  // Adds the primary keys of tables created without them for a snapshot load (the snapshot
+  // ended, a change for them arrived, or the sink closes), in the open transaction or, when
+  // none is open, in one of its own.
+  core::Status BuildDeferredKeys();
+
  private:
   struct TableState {
     core::TableSchemaPtr schema;
@@ -153,6 +158,11 @@ class PgApplier {
   // staged chunk that inserted every row puts the table back on the COPY path. Survives
   // Connect() like precise_.
   std::set<core::TableId> staged_;
+  // Tables created in this run for a snapshot, without their primary key yet (see
+  // PostgresSinkOptions::defer_snapshot_keys). A restart adds a missing key at once
+  // (ChangePrimaryKey), before any row: rows committed by one run are unique, so that succeeds.
+  std::set<core::TableId> deferred_keys_;
+  bool announcing_ = false;  // Ensure() runs for a snapshot's announced tables
   TableState* copy_table_ = nullptr;  // the table of the open streaming COPY
   Run run_;
   std::vector<std::pair<const core::TableSchema*, std::vector<uint32_t>>> groups_;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cctype>
+
 #include "sinks/postgres/pg_applier.h"
 #include "sinks/postgres/pg_connection.h"
 
@@ -13,6 +15,7 @@ namespace {
 
 constexpr const char* kDropColumnsKey = "sink.columns.drop";
 constexpr const char* kOffsetsTableKey = "sink.offsets.table";
+constexpr const char* kKeyBuildMemoryKey = "sink.postgres.key.build.memory";
 
 }  // namespace
 
@@ -35,6 +38,10 @@ std::vector<core::ConfigKey> PostgresSinkConfigKeys() {
       "database sinks: table holding each connector's committed source position (exactly-once); "
       "PostgreSQL accepts schema.table";
   keys.push_back(offsets);
+  keys.push_back(core::MakeConfigKey(
+      kKeyBuildMemoryKey, core::ConfigType::kString, "256MB",
+      "postgres sink: maintenance_work_mem for building the primary key of a table it created "
+      "for a snapshot, once the table's rows are loaded"));
   return keys;
 }
 
@@ -62,7 +69,17 @@ core::Result<std::unique_ptr<core::Sink>> MakePostgresSink(const core::Connector
                                       drop);
   }
   options.drop_columns = drop == "drop";
+  options.key_build_memory = config.Get(kKeyBuildMemoryKey, "256MB");
+  for (char c : options.key_build_memory) {
+    if (!std::isalnum(static_cast<unsigned char>(c))) {
+      return core::InvalidArgumentError(std::string(kKeyBuildMemoryKey) +
+                                        ": expected a size such as 256MB or 1GB, got " +
+                                        options.key_build_memory);
+    }
+  }
   options.pg_source = config.connector_class() == "postgres";
+  options.defer_snapshot_keys =
+      config.connector_class() == "postgres" || config.connector_class() == "mysql";
   return std::unique_ptr<core::Sink>(new PostgresSink(std::move(options), context.logger));
 }
 
@@ -136,6 +153,11 @@ Status PostgresSink::Check() {
 }
 
 void PostgresSink::Close() {
+  if (applier_ && applier_->connected()) {
+    // A snapshot of empty tables has no final row to trigger the key build: do it now.
+    core::Status s = applier_->BuildDeferredKeys();
+    if (!s.ok() && logger_) logger_->warn("{}", s.message());
+  }
   if (applier_) applier_->Disconnect();
   applier_.reset();
   pending_checkpoint_.reset();

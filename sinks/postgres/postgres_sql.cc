@@ -65,9 +65,6 @@ bool HasNonKey(const core::TableSchema& schema, const std::vector<uint32_t>& col
   return false;
 }
 
-std::string KeyList(const core::TableSchema& schema) {
-  return ColumnList(schema, std::vector<uint32_t>(schema.key.begin(), schema.key.end()));
-}
 
 std::string Replace(std::string text, std::string_view from, std::string_view to) {
   size_t at = 0;
@@ -106,8 +103,12 @@ std::string ColumnList(const core::TableSchema& schema, const std::vector<uint32
   return out;
 }
 
+std::string KeyColumns(const core::TableSchema& schema) {
+  return ColumnList(schema, std::vector<uint32_t>(schema.key.begin(), schema.key.end()));
+}
+
 std::string CreateTableSql(const TargetName& target, const core::TableSchema& schema,
-                           const std::vector<std::string>& types) {
+                           const std::vector<std::string>& types, bool with_key) {
   std::string sql = "CREATE TABLE IF NOT EXISTS " + target.Qualified() + " (";
   for (size_t i = 0; i < schema.columns.size(); ++i) {
     if (i > 0) sql += ", ";
@@ -116,8 +117,8 @@ std::string CreateTableSql(const TargetName& target, const core::TableSchema& sc
     sql += types[i];
     if (!schema.columns[i].nullable) sql += " NOT NULL";
   }
-  if (schema.HasKey()) {
-    sql += ", PRIMARY KEY (" + KeyList(schema) + ")";
+  if (schema.HasKey() && with_key) {
+    sql += ", PRIMARY KEY (" + KeyColumns(schema) + ")";
   }
   sql += ")";
   return sql;
@@ -136,7 +137,7 @@ std::string UpsertSql(const TargetName& target, const core::TableSchema& schema,
     sql += ")";
   }
   if (schema.HasKey()) {
-    sql += " ON CONFLICT (" + KeyList(schema) + ") DO ";
+    sql += " ON CONFLICT (" + KeyColumns(schema) + ") DO ";
     if (HasNonKey(schema, columns)) {
       sql += "UPDATE SET ";
       AppendUpdateSet(sql, schema, columns);
@@ -170,7 +171,7 @@ std::string DeleteByKeySql(const TargetName& target, const core::TableSchema& sc
   }
   size_t n = schema.key.size();
   sql += n == 1 ? "" : "(";
-  sql += KeyList(schema);
+  sql += KeyColumns(schema);
   sql += n == 1 ? " IN (" : ") IN (";
   for (size_t r = 0; r < rows; ++r) {
     if (r > 0) sql += ", ";
@@ -229,7 +230,7 @@ std::string UpsertFromStageSql(const std::string& stage, const TargetName& targe
   std::string sql = "INSERT INTO " + target.Qualified() + " (" + cols + ") SELECT " + cols +
                     " FROM " + Q(stage);
   if (schema.HasKey()) {
-    sql += " ON CONFLICT (" + KeyList(schema) + ") DO ";
+    sql += " ON CONFLICT (" + KeyColumns(schema) + ") DO ";
     if (HasNonKey(schema, columns)) {
       sql += "UPDATE SET ";
       AppendUpdateSet(sql, schema, columns);

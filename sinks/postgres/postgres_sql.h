@@ -27,11 +27,13 @@ TargetName ResolveTargetName(std::string_view format, const core::TableId& id);
 
 // "a", "b", "c" for the columns whose index is in `columns`.
 std::string ColumnList(const core::TableSchema& schema, const std::vector<uint32_t>& columns);
+// The primary-key columns, quoted, comma-separated.
+std::string KeyColumns(const core::TableSchema& schema);
 
 // CREATE TABLE IF NOT EXISTS with the given column types (aligned to schema.columns), NOT NULL
 // where the source says so, and the primary key from schema.key.
 std::string CreateTableSql(const TargetName& target, const core::TableSchema& schema,
-                           const std::vector<std::string>& types);
+                           const std::vector<std::string>& types, bool with_key = true);
 
 // INSERT of `columns`; with a key, ON CONFLICT (key) DO UPDATE SET every non-key column listed
 // (DO NOTHING when only key columns are listed). Parameters $1.. follow `columns`.

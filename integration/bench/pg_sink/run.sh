@@ -71,12 +71,15 @@ checksum() {
 
 # Reference: identical empty tables (schema with keys from pg_dump), binary COPY pipes.
 pg_dump -s -h "$host" -p "$port" -U "$user" "$src" | q "$pipe" >/dev/null
+# Each measured run starts after a CHECKPOINT, so that none pays for the WAL of the one before.
+q postgres -c "CHECKPOINT"
 t0=$(now)
 for t in $tables; do
   q "$src" -c "COPY $t TO STDOUT (FORMAT binary)" | q "$pipe" -c "COPY $t FROM STDIN (FORMAT binary)"
 done
 t_pipe=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
 
+q postgres -c "CHECKPOINT"
 t0=$(now)
 pgcopydb clone --source "$(url "$src")" --target "$(url "$copydb")" --dir "$work/pgcopydb" \
   --no-owner --no-acl >"$work/pgcopydb.log" 2>&1 || { tail -20 "$work/pgcopydb.log" >&2; exit 1; }
@@ -88,6 +91,7 @@ cat >"$work/sync.json" <<EOF
  "slot.name": "bsync_$tag", "publication.name": "bsync_$tag", "snapshot.mode": "initial_only",
  "sink.type": "postgres", "sink.url": "$(url "$snap")"}
 EOF
+q postgres -c "CHECKPOINT"
 t0=$(now)
 if ! (cd "$work" && "$sluice" sync "$work/sync.json" >"$work/sync.log" 2>&1); then
   echo "sluice sync failed (is the PostgreSQL source implemented?):" >&2
@@ -124,24 +128,42 @@ for _ in $(seq 1 600); do
   sleep 0.5
 done
 [[ $(checksum "$stgt") == "$want" ]] || { echo "sluice snapshot did not finish" >&2; tail "$work/run1.log" >&2; exit 1; }
-sleep 1
+# Let the running connector move its slot past the snapshot's WAL (the target's 2 M-row load
+# in the same cluster), as a connector streaming in steady state does: its restart_lsn only
+# advances at a running-transactions record, which CHECKPOINT writes. Otherwise its walsender
+# would re-read hundreds of MB of unrelated WAL that the subscription, created later, skips.
+mark=$(q postgres -c "CHECKPOINT" -c "SELECT pg_current_wal_lsn()")
+for _ in $(seq 1 300); do
+  [[ $(q postgres -c "SELECT restart_lsn >= '$mark' FROM pg_replication_slots WHERE slot_name = 'brun_$tag'") == t ]] && break
+  sleep 0.1
+  q postgres -c "SELECT pg_log_standby_snapshot()" >/dev/null 2>&1 || q postgres -c "CHECKPOINT" >/dev/null
+done
 kill -TERM "$pid"; wait "$pid" || true
 q "$ssrc" -c "CREATE PUBLICATION bnat_$tag FOR ALL TABLES" >/dev/null
 q "$ssrc" -c "SELECT pg_create_logical_replication_slot('bnat_$tag', 'pgoutput')" >/dev/null
 pgbench -n -c 1 -t "$txns" -h "$host" -p "$port" -U "$user" "$ssrc" >/dev/null 2>&1
 want=$(checksum "$ssrc")
+end=$(q "$ssrc" -c "SELECT pg_current_wal_lsn()")
+# Caught up = the slot's confirmed_flush_lsn reached the end of the backlog: both Sluice and the
+# subscription confirm a position only once the target has committed (and flushed) it. Polling
+# the slot costs nothing, unlike a checksum of the target; the checksums are compared after.
+caught_up() { [[ $(q postgres -c "SELECT confirmed_flush_lsn >= '$end' FROM pg_replication_slots WHERE slot_name = '$1'") == t ]]; }
 
+q postgres -c "CHECKPOINT"
 t0=$(now)
 (cd "$work" && exec "$sluice" run "$work/run.json" >"$work/run2.log" 2>&1) &
 pid=$!
-until [[ $(checksum "$stgt") == "$want" ]]; do sleep 0.05; done
+until caught_up "brun_$tag"; do sleep 0.02; done
 t_stream=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
 kill -TERM "$pid"; wait "$pid" || true
+[[ $(checksum "$stgt") == "$want" ]] || { echo "sluice target differs from the source" >&2; exit 1; }
 
+q postgres -c "CHECKPOINT"
 t0=$(now)
 q "$nat" -c "CREATE SUBSCRIPTION bnat_$tag CONNECTION 'host=$host port=$port user=$user dbname=$ssrc' PUBLICATION bnat_$tag WITH (create_slot = false, slot_name = 'bnat_$tag', copy_data = false, synchronous_commit = 'on')" >/dev/null
-until [[ $(checksum "$nat") == "$want" ]]; do sleep 0.05; done
+until caught_up "bnat_$tag"; do sleep 0.02; done
 t_native=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
+[[ $(checksum "$nat") == "$want" ]] || { echo "subscription target differs from the source" >&2; exit 1; }
 q "$nat" -c "ALTER SUBSCRIPTION bnat_$tag DISABLE" -c "ALTER SUBSCRIPTION bnat_$tag SET (slot_name = NONE)" -c "DROP SUBSCRIPTION bnat_$tag" >/dev/null
 printf 'streaming %s pgbench transactions: native subscription %.2f s, sluice %.2f s\n' \
   "$txns" "$t_native" "$t_stream"

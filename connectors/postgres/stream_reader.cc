@@ -11,6 +11,8 @@
 namespace sluice::pg {
 namespace {
 
+constexpr std::chrono::milliseconds kAckReportDelay{50};
+
 using Clock = std::chrono::steady_clock;
 
 int64_t UnixMicros() {
@@ -76,6 +78,12 @@ void StreamReader::Acknowledge(uint64_t lsn) {
   uint64_t cur = acked_lsn_.load();
   while (lsn > cur && !acked_lsn_.compare_exchange_weak(cur, lsn)) {
   }
+  // Wake a reader waiting for data, so that it reports the position (SendStatus).
+  if (lsn > cur && wake_fd_ >= 0) {
+    uint64_t one = 1;
+    ssize_t ignored = write(wake_fd_, &one, sizeof(one));
+    (void)ignored;
+  }
 }
 
 void StreamReader::Cancel() {
@@ -91,8 +99,10 @@ core::Status StreamReader::SendStatus(bool force, bool reply_requested) {
   auto now = Clock::now();
   uint64_t acked = acked_lsn_.load();
   auto since = now - last_status_;
+  // A newly acknowledged position goes out within kAckReportDelay: the server can then advance
+  // the slot (and recycle WAL) at once, and a caught-up connector is seen as caught up.
   bool due = force || since >= std::chrono::milliseconds(options_.status_interval_ms) ||
-             (acked > reported_lsn_ && since >= std::chrono::seconds(1));
+             (acked > reported_lsn_ && since >= kAckReportDelay);
   if (!due) return core::Status::Ok();
   uint64_t write_lsn = std::max(received_lsn_, acked);
   std::string msg = EncodeStandbyStatus(write_lsn, acked, acked, UnixMicros(), reply_requested);
@@ -109,14 +119,22 @@ core::Status StreamReader::SendStatus(bool force, bool reply_requested) {
 core::Status StreamReader::WaitReadable(Clock::time_point deadline, bool& timed_out) {
   timed_out = false;
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  // Wake at least every second to send due status updates.
-  int timeout = static_cast<int>(std::clamp<int64_t>(left.count(), 0, 1000));
+  // Wake in time to send due status updates: soon when an acknowledgement is waiting.
+  int64_t wake_ms = acked_lsn_.load() > reported_lsn_
+                        ? std::chrono::duration_cast<std::chrono::milliseconds>(kAckReportDelay).count()
+                        : 1000;
+  int timeout = static_cast<int>(std::clamp<int64_t>(left.count(), 0, wake_ms));
   pollfd fds[2] = {{PQsocket(repl_->raw()), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   int r = ::poll(fds, 2, timeout);
   if (r < 0 && errno != EINTR) {
     return core::UnavailableError("postgres replication connection: poll failed");
   }
   if (r == 0 && Clock::now() >= deadline) timed_out = true;
+  if (fds[1].revents & POLLIN) {  // an acknowledgement (or a stop): drain the eventfd
+    uint64_t count = 0;
+    ssize_t ignored = read(wake_fd_, &count, sizeof(count));
+    (void)ignored;
+  }
   if (fds[0].revents) {
     if (PQconsumeInput(repl_->raw()) != 1) {
       return core::UnavailableError("postgres replication connection of slot " + options_.slot +

@@ -275,7 +275,9 @@ TEST_F(KafkaTest, EveryChangeOfAKeyStaysInOrderInOnePartition) {
     int seq = std::stoi(v["after"]["name"].get<std::string>());
     auto [it, fresh] = partition_of.emplace(id, m.partition);
     EXPECT_EQ(it->second, m.partition) << "key " << id << " in two partitions";
-    if (last_seen.count(id)) EXPECT_GT(seq, last_seen[id]) << "key " << id << " out of order";
+    if (last_seen.count(id)) {
+      EXPECT_GT(seq, last_seen[id]) << "key " << id << " out of order";
+    }
     last_seen[id] = seq;
     partitions.insert(m.partition);
   }
@@ -429,7 +431,9 @@ TEST_F(PgToKafkaTest, EnvelopeShapesForSnapshotInsertUpdateDeleteTruncate) {
     json v = json::parse(*m.value);
     ops.insert(v["op"].get<std::string>());
     by_op[v["op"].get<std::string>()] = v;
-    if (v["op"] == "t") EXPECT_FALSE(m.key.has_value());
+    if (v["op"] == "t") {
+      EXPECT_FALSE(m.key.has_value());
+    }
   }
   EXPECT_EQ(ops, (std::multiset<std::string>{"r", "r", "c", "u", "d", "t"}));
   EXPECT_EQ(tombstones, 1);

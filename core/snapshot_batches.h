@@ -9,6 +9,7 @@
 // Thread-safety: thread-safe.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -60,5 +61,25 @@ class SnapshotBatches {
   Status error_;
   bool stopped_ = false;
 };
+
+// One worker's loop: takes chunk numbers from `next` until `count` (or `stop`), reads each with
+// `read(chunk, batch)` (which fills and Push()es batches, keeping a partly filled one in
+// `batch`), calls `done(chunk)` after each, then queues the remainder as its last batch or
+// records its error. The caller then ends its transaction and calls WorkerExited().
+template <typename Read, typename Done>
+void RunSnapshotWorker(SnapshotBatches& batches, std::atomic<size_t>& next, size_t count,
+                       const std::atomic<bool>& stop, Read read, Done done) {
+  std::unique_ptr<EventBatch> batch;
+  Status status;
+  while (!stop.load()) {
+    size_t chunk = next.fetch_add(1);
+    if (chunk >= count) break;
+    status = read(chunk, batch);
+    if (!status.ok()) break;
+    done(chunk);
+  }
+  if (status.ok() && !batches.Push(std::move(batch), true)) status = Status::Ok();
+  if (!status.ok() && !stop.load()) batches.Fail(status);
+}
 
 }  // namespace sluice::core

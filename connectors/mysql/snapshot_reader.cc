@@ -62,12 +62,16 @@ core::Status SnapshotReader::StartOneSnapshot(MysqlConnection& conn) {
   core::Status unlock = conn.Execute("UNLOCK TABLES");
   if (!master.ok()) return master.status();
   SLUICE_RETURN_IF_ERROR(unlock);
-  if (master->empty()) {
+  return SetPositionFromMasterStatus(*master);
+}
+
+core::Status SnapshotReader::SetPositionFromMasterStatus(const std::vector<ResultRow>& master) {
+  if (master.empty()) {
     return core::FailedPreconditionError("mysql: binary logging is off; start the server with "
                                          "log_bin, binlog_format=ROW, binlog_row_image=FULL");
   }
-  position_.file = (*master)[0][0].value_or("");
-  position_.pos = std::stoull((*master)[0][1].value_or("4"));
+  position_.file = master[0][0].value_or("");
+  position_.pos = std::stoull(master[0][1].value_or("4"));
   return core::Status::Ok();
 }
 
@@ -96,12 +100,7 @@ core::Status SnapshotReader::StartSnapshots(int workers) {
       if (!master.ok()) return master.status().WithContext("mysql snapshot under the global read lock");
       if (!gtid.ok()) return gtid.status();
       SLUICE_RETURN_IF_ERROR(unlock);
-      if (master->empty()) {
-        return core::FailedPreconditionError("mysql: binary logging is off; start the server with "
-                                             "log_bin, binlog_format=ROW, binlog_row_image=FULL");
-      }
-      position_.file = (*master)[0][0].value_or("");
-      position_.pos = std::stoull((*master)[0][1].value_or("4"));
+      SLUICE_RETURN_IF_ERROR(SetPositionFromMasterStatus(*master));
       if (!gtid->empty()) position_.gtid = (*gtid)[0][0].value_or("");
       return core::Status::Ok();
     }
@@ -242,23 +241,19 @@ core::TxnInfo SnapshotReader::SnapshotTxn() const {
 
 void SnapshotReader::Worker(size_t index) {
   MysqlConnection& conn = *conns_[index];
-  std::unique_ptr<core::EventBatch> batch;
   uint32_t txn = 0;
-  core::Status status;
-  while (!stop_.load()) {
-    size_t c = next_chunk_.fetch_add(1);
-    if (c >= chunks_.size()) break;
-    const Chunk& chunk = chunks_[c];
-    status = ReadChunk(conn, chunk, batch, txn);
-    if (!status.ok()) break;
-    if (chunks_left_[chunk.table]->fetch_sub(1) == 1) {
-      const std::string name = tables_[chunk.table].ToString();
-      if (progress_ != nullptr) progress_->MarkDone(name);
-      logger_->info("mysql snapshot of {}: {} rows", name, rows_done_[chunk.table]->load());
-    }
-  }
-  if (status.ok() && !batches_->Push(std::move(batch), true)) status = core::Status::Ok();
-  if (!status.ok() && !stop_.load()) batches_->Fail(status);
+  core::RunSnapshotWorker(
+      *batches_, next_chunk_, chunks_.size(), stop_,
+      [&](size_t c, std::unique_ptr<core::EventBatch>& batch) {
+        return ReadChunk(conn, chunks_[c], batch, txn);
+      },
+      [&](size_t c) {
+        const size_t table = chunks_[c].table;
+        if (chunks_left_[table]->fetch_sub(1) != 1) return;
+        const std::string name = tables_[table].ToString();
+        if (progress_ != nullptr) progress_->MarkDone(name);
+        logger_->info("mysql snapshot of {}: {} rows", name, rows_done_[table]->load());
+      });
   (void)conn.Execute("COMMIT");
   batches_->WorkerExited();
 }

@@ -83,6 +83,8 @@ class SnapshotReader {
   };
   core::Status StartSnapshots(int workers);
   core::Status StartOneSnapshot(MysqlConnection& conn);
+  // The binlog file/position of a SHOW MASTER STATUS result; an error when binlogging is off.
+  core::Status SetPositionFromMasterStatus(const std::vector<ResultRow>& master);
   core::Status EstimateTables();
   core::Status PlanChunks();
   void Worker(size_t index);

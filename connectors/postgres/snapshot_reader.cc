@@ -163,24 +163,19 @@ void SnapshotReader::TableRowsDone(size_t table, uint64_t rows, uint64_t bytes) 
 
 void SnapshotReader::Worker(size_t index) {
   PgConnection& conn = *conns_[index];
-  std::unique_ptr<core::EventBatch> batch;
   uint32_t txn = 0;
-  core::Status status;
-  while (!stop_.load()) {
-    size_t c = next_chunk_.fetch_add(1);
-    if (c >= chunks_.size()) break;
-    const Chunk& chunk = chunks_[c];
-    status = ReadChunk(conn, chunk, batch, txn);
-    if (!status.ok()) break;
-    if (chunks_left_[chunk.table]->fetch_sub(1) == 1) {
-      const TableEntry& e = tables_[chunk.table].entry;
-      if (progress_) progress_->MarkDone(e.id.ToString());
-      logger_->info("postgres snapshot of {}: {} rows", e.id.ToString(),
-                    rows_done_[chunk.table]->load());
-    }
-  }
-  if (status.ok() && !batches_->Push(std::move(batch), true)) status = core::Status::Ok();
-  if (!status.ok() && !stop_.load()) batches_->Fail(status);
+  core::RunSnapshotWorker(
+      *batches_, next_chunk_, chunks_.size(), stop_,
+      [&](size_t c, std::unique_ptr<core::EventBatch>& batch) {
+        return ReadChunk(conn, chunks_[c], batch, txn);
+      },
+      [&](size_t c) {
+        const size_t table = chunks_[c].table;
+        if (chunks_left_[table]->fetch_sub(1) != 1) return;
+        const std::string name = tables_[table].entry.id.ToString();
+        if (progress_) progress_->MarkDone(name);
+        logger_->info("postgres snapshot of {}: {} rows", name, rows_done_[table]->load());
+      });
   conn.Exec("COMMIT").ok();
   batches_->WorkerExited();
 }

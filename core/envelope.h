@@ -47,7 +47,16 @@ void AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent&
 void AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
                         const EnvelopeOptions& options, int64_t now_ms);
 
-// Appends the Kafka Connect schema block describing the envelope of `schema`'s table.
+// Kafka Connect schema blocks, as Debezium writes them (envelope_schema.cc).
+// The schema of one column.
+void AppendFieldSchemaJson(std::string& out, const Column& column);
+// {"type":"struct","fields":[key columns],"optional":false,"name":"<record>.Key"}
+void AppendKeySchemaJson(std::string& out, const TableSchema& schema, std::string_view record_name);
+// The envelope schema (before/after/source/op/ts_ms/transaction) named "<record>.Envelope";
+// `connector` picks the source block ("mysql" or PostgreSQL's).
+void AppendValueSchemaJson(std::string& out, const TableSchema& schema, std::string_view record_name,
+                           std::string_view connector);
+// The envelope schema of `schema`'s table, named "<options.name>.<schema>.<table>".
 void AppendEnvelopeSchemaJson(std::string& out, const TableSchema& schema,
                               const EnvelopeOptions& options);
 

@@ -1,13 +1,7 @@
 // Kafka record encoding for the Kafka sink: topic names, and the key and value bytes of each
 // change event in Debezium's JSON shapes (JsonConverter, with or without schemas).
 //
-// The payloads come from core/envelope.h. The optional Kafka Connect schema block is written
-// here rather than by core::AppendEnvelopeSchemaJson because Debezium consumers read the schema
-// strictly and core's block differs from Debezium's in a few places (see README.md, "Differences
-// from core/envelope.cc"): a decimal sent as a string (decimal.handling.mode=string) has no
-// logical name, array items carry the element type, the key has its own `<name>.Key` schema, the
-// MySQL source block declares server_id and row, and `snapshot` is the io.debezium.data.Enum
-// Debezium declares.
+// The payloads and the optional Kafka Connect schema blocks come from core/envelope.h.
 //
 // RecordEncoder caches the schema blocks per table schema (they are large and constant) and
 // reuses its buffers: encoding a record allocates nothing once warm.
@@ -32,15 +26,6 @@ namespace sluice::sinks::kafka_sink {
 // default is "${prefix}.${schema}.${table}".
 inline constexpr std::string_view kDefaultTopicFormat = "${prefix}.${schema}.${table}";
 std::string TopicName(std::string_view format, std::string_view prefix, const core::TableId& id);
-
-// The Connect schema of one column, as Debezium writes it for our canonical representation.
-void AppendFieldSchemaJson(std::string& out, const core::Column& column);
-// {"type":"struct","fields":[key columns],"optional":false,"name":"<record>.Key"}
-void AppendKeySchemaJson(std::string& out, const core::TableSchema& schema,
-                         std::string_view record_name);
-// The envelope schema (before/after/source/op/ts_ms/transaction).
-void AppendValueSchemaJson(std::string& out, const core::TableSchema& schema,
-                           std::string_view record_name, std::string_view connector);
 
 class RecordEncoder {
  public:

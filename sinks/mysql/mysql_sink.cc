@@ -257,8 +257,7 @@ core::Status MysqlSink::ApplyTypeAndKeyChanges(TargetTable& target, const core::
     const core::Column& c = schema.columns[i];
     int old = before.FindColumn(c.name);
     if (old < 0 || SameColumnType(before.columns[static_cast<size_t>(old)], c)) continue;
-    core::Status s = ExecuteDdl("ALTER TABLE " + qualified + " MODIFY COLUMN " +
-                                    ColumnDefinition(schema, i, options_.types),
+    core::Status s = ExecuteDdl(ModifyColumnSql(qualified, schema, i, options_.types),
                                 "changing the type of column " + QuoteIdentifier(c.name) + " of " +
                                     qualified + " to " + c.source_type, &target);
     if (!s.ok()) {
@@ -271,11 +270,7 @@ core::Status MysqlSink::ApplyTypeAndKeyChanges(TargetTable& target, const core::
   if (old_key == new_key || new_key.empty()) return core::Status::Ok();
   // The new key's columns are redefined as key columns (NOT NULL; text types get the key's
   // character length) in the same statement.
-  std::string sql = "ALTER TABLE " + qualified + (old_key.empty() ? "" : " DROP PRIMARY KEY,");
-  for (uint32_t k : schema.key) sql += " MODIFY COLUMN " + ColumnDefinition(schema, k, options_.types) + ",";
-  sql += " ADD PRIMARY KEY (";
-  for (size_t i = 0; i < new_key.size(); ++i) sql += (i ? ", " : "") + QuoteIdentifier(new_key[i]);
-  sql += ")";
+  std::string sql = ReplacePrimaryKeySql(qualified, schema, options_.types, !old_key.empty());
   core::Status s = ExecuteDdl(sql, "changing the primary key of " + qualified, &target);
   if (!s.ok()) {
     return core::FailedPreconditionError(

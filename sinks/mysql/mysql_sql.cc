@@ -105,6 +105,29 @@ std::string CreateTableSql(std::string_view database, std::string_view table,
   return out;
 }
 
+std::string ModifyColumnSql(std::string_view qualified, const core::TableSchema& schema,
+                            size_t column, const TypeOptions& options) {
+  std::string sql = "ALTER TABLE ";
+  sql += qualified;
+  return sql + " MODIFY COLUMN " + ColumnDefinition(schema, column, options);
+}
+
+std::string ReplacePrimaryKeySql(std::string_view qualified, const core::TableSchema& schema,
+                                 const TypeOptions& options, bool had_key) {
+  // The key's columns are redefined as key columns (NOT NULL; unbounded text gets the key's
+  // character length) in the same statement.
+  std::string sql = "ALTER TABLE ";
+  sql += qualified;
+  if (had_key) sql += " DROP PRIMARY KEY,";
+  for (uint32_t k : schema.key) sql += " MODIFY COLUMN " + ColumnDefinition(schema, k, options) + ",";
+  sql += " ADD PRIMARY KEY (";
+  for (size_t i = 0; i < schema.key.size(); ++i) {
+    if (i > 0) sql += ", ";
+    AppendIdentifier(sql, schema.columns[schema.key[i]].name);
+  }
+  return sql + ")";
+}
+
 TablePlan BuildTablePlan(core::TableSchemaPtr schema, std::string_view database,
                          std::string_view table, const TypeOptions& options) {
   TablePlan plan;

@@ -37,6 +37,15 @@ std::string CreateTableSql(std::string_view database, std::string_view table,
                            const core::TableSchema& schema, const TypeOptions& options,
                            std::string_view collation);
 
+// ALTER TABLE `qualified` MODIFY COLUMN <definition of `column`> (a source type change).
+std::string ModifyColumnSql(std::string_view qualified, const core::TableSchema& schema,
+                            size_t column, const TypeOptions& options);
+
+// ALTER TABLE `qualified` [DROP PRIMARY KEY,] MODIFY COLUMN <each key column, NOT NULL with the
+// key's length>, ADD PRIMARY KEY (…): one statement (`had_key`: the table has a key to drop).
+std::string ReplacePrimaryKeySql(std::string_view qualified, const core::TableSchema& schema,
+                                 const TypeOptions& options, bool had_key);
+
 // Statement fragments for one source schema version into one target table.
 struct TablePlan {
   core::TableSchemaPtr schema;

@@ -60,6 +60,7 @@ void PgApplier::Disconnect() {
   sent_since_sync_ = 0;
   tables_.clear();
   deferred_keys_.clear();  // a restart adds missing keys at once (ChangePrimaryKey)
+  unstage_.clear();        // the replay decides again
   last_table_ = nullptr;
   run_ = Run();
   copy_table_ = nullptr;
@@ -95,6 +96,8 @@ Status PgApplier::Commit(const std::optional<core::SourcePosition>& checkpoint) 
   for (auto& [id, t] : tables_) t->stage_created = false;
   auto r = conn_.Exec("COMMIT");
   if (!r.ok()) return r.status().WithContext("postgres sink: commit");
+  for (const core::TableId& id : unstage_) staged_.erase(id);
+  unstage_.clear();
   return Status::Ok();
 }
 
@@ -266,9 +269,7 @@ Status PgApplier::ChangeColumnTypes(TableState& t, const std::vector<std::string
     if (oid == PQftype(wanted->get(), i) && typmod == PQfmod(wanted->get(), i)) continue;
     Status s = EnsureEnumType(schema.columns[i]);
     if (!s.ok()) return s.WithContext(where);
-    std::string col = PgConnection::QuoteIdent(name);
-    std::string sql = "ALTER TABLE " + t.qualified + " ALTER COLUMN " + col + " TYPE " + types[i] +
-                      " USING " + col + "::" + types[i];
+    std::string sql = AlterColumnTypeSql(t.target, name, types[i]);
     auto altered = conn_.Exec(sql);
     if (!altered.ok()) {
       return core::FailedPreconditionError(
@@ -291,6 +292,17 @@ Status PgApplier::ChangeColumnTypes(TableState& t, const std::vector<std::string
 Status PgApplier::ChangePrimaryKey(TableState& t) {
   const core::TableSchema& schema = *t.schema;
   if (deferred_keys_.count(schema.id) > 0) return Status::Ok();  // built after the snapshot
+  // Another source table deferred the key of this same target table (sink.table.name.format
+  // maps both here): rows of two source tables may share a key, so no deferral — the key is
+  // added now and their snapshot rows meet it (COPY, then the staging upsert on a clash).
+  for (auto it = deferred_keys_.begin(); it != deferred_keys_.end();) {
+    auto other = tables_.find(*it);
+    if (other != tables_.end() && other->second->qualified == t.qualified) {
+      it = deferred_keys_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   std::string where = "postgres sink: table " + t.qualified;
   auto pk = conn_.ExecParams(
       "SELECT c.conname, array_to_string(ARRAY(SELECT a.attname FROM unnest(c.conkey) WITH "
@@ -311,9 +323,8 @@ Status PgApplier::ChangePrimaryKey(TableState& t) {
     }
     return Status::Ok();
   }
-  std::string sql = "ALTER TABLE " + t.qualified;
-  if (!have.empty()) sql += " DROP CONSTRAINT " + PgConnection::QuoteIdent(PQgetvalue(pk->get(), 0, 0));
-  if (!want.empty()) sql += std::string(have.empty() ? "" : ",") + " ADD PRIMARY KEY (" + KeyColumns(schema) + ")";
+  std::string sql =
+      ReplacePrimaryKeySql(t.target, schema, have.empty() ? "" : PQgetvalue(pk->get(), 0, 0));
   auto r = conn_.Exec(sql);
   if (!r.ok()) {
     return core::FailedPreconditionError(
@@ -331,6 +342,15 @@ Status PgApplier::ChangePrimaryKey(TableState& t) {
 
 Status PgApplier::Apply(const EventBatch& batch) {
   SLUICE_RETURN_IF_ERROR(Begin());
+  // A table announced again while its key is still deferred: a second snapshot attempt in this
+  // session (the pipeline restarted the source), which sends its rows again. Rule (1) in
+  // BuildDeferredKeys: the key is built now, over the first attempt's rows only.
+  for (const core::TableSchemaPtr& table : batch.announced_tables()) {
+    if (deferred_keys_.count(table->id) > 0) {
+      SLUICE_RETURN_IF_ERROR(BuildDeferredKeys());
+      break;
+    }
+  }
   // Announced tables (a snapshot's, even empty ones) are created or brought up to date first,
   // in the transaction that commits with the batch's position.
   announcing_ = true;
@@ -396,6 +416,34 @@ Status PgApplier::Apply(const EventBatch& batch) {
   return Status::Ok();
 }
 
+// Deferred primary keys: why the key build can never meet a duplicate, and why the key is
+// there before anything needs it. A table is deferred only when this session created it for a
+// snapshot's announcement (CreateOrEvolve) from a source whose snapshot reads each row once per
+// attempt (postgres, mysql; PostgresSinkOptions::defer_snapshot_keys) and no other source table
+// maps to the same target (ChangePrimaryKey). Rows reach a deferred table only as COPY of
+// snapshot rows; the key is built, in the open transaction, at the first of:
+//   (1) the table announced again: a second snapshot attempt without a process restart (the
+//       pipeline restarts a failed source from the committed position and it re-reads). Every
+//       snapshot announces its tables before its first row (core/event.h), so the key is built
+//       over the first attempt's rows, which are distinct; the second attempt's rows then meet
+//       the key (a restarted snapshot also truncates first, in which case none clash);
+//   (2) the batch holding the snapshot's final row (TxnInfo::last_snapshot_event) — all rows in;
+//   (3) a change event of any table (upserts and deletes go by key) or a snapshot row with
+//       unchanged values (an upsert), and a batch with a position but neither rows nor
+//       announcements (PostgresSink::Write: both sources end their snapshot with one, and an
+//       idle stream sends them): so the key exists before any change is applied and before a
+//       position past the snapshot commits, even when no row was marked last (empty tables);
+//   (4) Close() (a one-shot sync whose snapshot had no row at all).
+// Replays: after a retriable error the pipeline calls Reset(): the open transaction is rolled
+// back (with any key build or table creation in it) and Disconnect() forgets the deferral; the
+// replayed batches then find each table either absent (created again, deferred again, loaded
+// once by the replay) or present with committed rows only, whose missing key ChangePrimaryKey
+// adds at once, before any replayed row. After kill -9 the same holds at the next start.
+// Committed rows of a deferred table are distinct: each committed transaction holds rows of one
+// attempt (rule 1), each row once, and a second attempt truncates or meets the key. The only
+// way to a duplicate is a source that re-sends a snapshot row without announcing again; the
+// build then fails with kFailedPrecondition naming the table (nothing is lost: the position
+// past the snapshot is not committed).
 Status PgApplier::BuildDeferredKeys() {
   if (deferred_keys_.empty()) return Status::Ok();
   if (in_pipeline_) return core::InternalError("postgres sink: key build inside a pipeline");
@@ -410,8 +458,13 @@ Status PgApplier::BuildDeferredKeys() {
     auto it = tables_.find(id);
     if (it == tables_.end()) continue;
     const TableState& t = *it->second;
+    auto has_key = conn_.ExecParams(
+        "SELECT 1 FROM pg_constraint WHERE conrelid = to_regclass($1) AND contype = 'p'",
+        {t.qualified.c_str()});
+    if (!has_key.ok()) return has_key.status().WithContext("postgres sink: table " + t.qualified);
+    if (PQntuples(has_key->get()) > 0) continue;  // added meanwhile (ChangePrimaryKey)
     auto started = std::chrono::steady_clock::now();
-    auto r = conn_.Exec("ALTER TABLE " + t.qualified + " ADD PRIMARY KEY (" + KeyColumns(*t.schema) + ")");
+    auto r = conn_.Exec(ReplacePrimaryKeySql(t.target, *t.schema, ""));
     if (!r.ok()) {
       return core::FailedPreconditionError(
           "postgres sink: table " + t.qualified + ": building its primary key after the snapshot "

@@ -158,6 +158,8 @@ class PgApplier {
   // staged chunk that inserted every row puts the table back on the COPY path. Survives
   // Connect() like precise_.
   std::set<core::TableId> staged_;
+  // Staged tables whose last staged chunk inserted only new rows: back to COPY after the commit.
+  std::set<core::TableId> unstage_;
   // Tables created in this run for a snapshot, without their primary key yet (see
   // PostgresSinkOptions::defer_snapshot_keys). A restart adds a missing key at once
   // (ChangePrimaryKey), before any row: rows committed by one run are unique, so that succeeds.

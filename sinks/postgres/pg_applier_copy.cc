@@ -123,9 +123,14 @@ Status PgApplier::StagedReads(const EventBatch& batch, TableState& t, size_t beg
     return r.status().WithContext("postgres sink: table " + t.qualified +
                                   ": upserting replayed snapshot rows");
   }
-  // Every row new: the replayed range is behind us, back to the COPY path.
+  // Every row new: the replayed range is behind us, back to the COPY path — once this
+  // transaction commits. Until then a later batch of it may still repeat rows (the source was
+  // restarted and re-reads from the committed position), and going back to COPY at once would
+  // abort and replay the same batches forever.
   if (std::strtoull(PQgetvalue(r->get(), 0, 0), nullptr, 10) == end - begin) {
-    staged_.erase(t.schema->id);
+    unstage_.insert(t.schema->id);
+  } else {
+    unstage_.erase(t.schema->id);
   }
   auto tr = conn_.Exec("TRUNCATE " + stage);
   return tr.ok() ? Status::Ok() : tr.status();

@@ -109,6 +109,10 @@ Status PostgresSink::Write(const core::EventBatch& batch) {
   }
   if (!batch.empty() || !batch.announced_tables().empty()) {
     SLUICE_RETURN_IF_ERROR(applier_->Apply(batch));
+  } else if (!batch.checkpoint().empty()) {
+    // A position without rows may lie past the snapshot (a snapshot's end, an idle stream):
+    // keys deferred for the snapshot load are built before it commits (pg_applier.cc).
+    SLUICE_RETURN_IF_ERROR(applier_->BuildDeferredKeys());
   }
   if (!batch.checkpoint().empty()) pending_checkpoint_ = batch.checkpoint();
   return Status::Ok();

@@ -124,6 +124,19 @@ std::string CreateTableSql(const TargetName& target, const core::TableSchema& sc
   return sql;
 }
 
+std::string AlterColumnTypeSql(const TargetName& target, const std::string& column,
+                               const std::string& type) {
+  return "ALTER TABLE " + target.Qualified() + " ALTER COLUMN " + Q(column) + " TYPE " + type +
+         " USING " + Q(column) + "::" + type;
+}
+
+std::string ReplacePrimaryKeySql(const TargetName& target, const core::TableSchema& schema,
+                                 const std::string& old_constraint) {
+  std::string sql = "ALTER TABLE " + target.Qualified();
+  if (!old_constraint.empty()) sql += " DROP CONSTRAINT " + Q(old_constraint) + ",";
+  return sql + " ADD PRIMARY KEY (" + KeyColumns(schema) + ")";
+}
+
 std::string UpsertSql(const TargetName& target, const core::TableSchema& schema,
                       const std::vector<uint32_t>& columns, size_t rows) {
   std::string sql = "INSERT INTO " + target.Qualified() + " (" + ColumnList(schema, columns) +

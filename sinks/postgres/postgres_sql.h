@@ -35,6 +35,14 @@ std::string KeyColumns(const core::TableSchema& schema);
 std::string CreateTableSql(const TargetName& target, const core::TableSchema& schema,
                            const std::vector<std::string>& types, bool with_key = true);
 
+// ALTER TABLE … ALTER COLUMN c TYPE t USING c::t (a column whose type changed at the source).
+std::string AlterColumnTypeSql(const TargetName& target, const std::string& column,
+                               const std::string& type);
+// ALTER TABLE … [DROP CONSTRAINT old,] ADD PRIMARY KEY (key of `schema`): one statement, so the
+// table is never without a key in between. `old_constraint` empty: only ADD.
+std::string ReplacePrimaryKeySql(const TargetName& target, const core::TableSchema& schema,
+                                 const std::string& old_constraint);
+
 // INSERT of `columns`; with a key, ON CONFLICT (key) DO UPDATE SET every non-key column listed
 // (DO NOTHING when only key columns are listed). Parameters $1.. follow `columns`.
 // With `rows` > 1: one VALUES list per row, parameters row by row (row r, column i is

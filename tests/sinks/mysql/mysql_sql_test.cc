@@ -158,6 +158,28 @@ TEST(MysqlSqlTest, CreateTableQuotesAndKeepsTheKey) {
             "COLLATE=utf8mb4_nopad_bin");
 }
 
+TEST(MysqlSqlTest, ModifyColumnUsesTheNewlyMappedType) {
+  core::TableSchema s = *Schema();
+  s.columns[0] = Col("id", LogicalType::kInt64, "bigint", 0, 0, 0, false);
+  s.columns[1] = Col("name", LogicalType::kString, "character varying(200)", 200);
+  EXPECT_EQ(ModifyColumnSql("`db`.`we``ird`", s, 0, TypeOptions()),
+            "ALTER TABLE `db`.`we``ird` MODIFY COLUMN `id` BIGINT NOT NULL");
+  EXPECT_EQ(ModifyColumnSql("`db`.`we``ird`", s, 1, TypeOptions()),
+            "ALTER TABLE `db`.`we``ird` MODIFY COLUMN `name` VARCHAR(200) NULL");
+}
+
+TEST(MysqlSqlTest, ReplacePrimaryKeyRedefinesTheKeyColumnsInOneStatement) {
+  core::TableSchema s = *Schema();
+  s.key = {0, 1};  // (id, name): name becomes a bounded, NOT NULL key column
+  EXPECT_EQ(ReplacePrimaryKeySql("`db`.`t`", s, TypeOptions(), true),
+            "ALTER TABLE `db`.`t` DROP PRIMARY KEY, MODIFY COLUMN `id` INT NOT NULL, MODIFY COLUMN "
+            "`name` VARCHAR(767) NOT NULL, ADD PRIMARY KEY (`id`, `name`)");  // (3072 - 4) / 4
+  s.key = {1};
+  EXPECT_EQ(ReplacePrimaryKeySql("`db`.`t`", s, TypeOptions(), false),
+            "ALTER TABLE `db`.`t` MODIFY COLUMN `name` VARCHAR(768) NOT NULL, ADD PRIMARY KEY "
+            "(`name`)");
+}
+
 TEST(MysqlSqlTest, KeyBudgetIsSharedByUnboundedKeyColumns) {
   core::TableSchema s;
   s.columns = {Col("a", LogicalType::kString, "text"), Col("b", LogicalType::kString, "text"),

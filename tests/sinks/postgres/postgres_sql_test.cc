@@ -36,6 +36,34 @@ TEST(CreateTableSql, QuotesNamesAndCarriesTheKey) {
             "text NOT NULL, \"note\"\"x\" text, \"doc\" json, PRIMARY KEY (\"id\", \"region\"))");
 }
 
+TEST(CreateTableSql, WithoutKeyForADeferredBuild) {
+  auto s = Orders();
+  EXPECT_EQ(CreateTableSql(kTarget, s, {"bigint", "text", "text", "json"}, false),
+            "CREATE TABLE IF NOT EXISTS \"shop\".\"orders\" (\"id\" bigint NOT NULL, \"region\" "
+            "text NOT NULL, \"note\"\"x\" text, \"doc\" json)");
+}
+
+TEST(AlterColumnTypeSql, CastsTheOldValuesWithUsing) {
+  EXPECT_EQ(AlterColumnTypeSql(kTarget, "n", "bigint"),
+            "ALTER TABLE \"shop\".\"orders\" ALTER COLUMN \"n\" TYPE bigint USING \"n\"::bigint");
+  EXPECT_EQ(AlterColumnTypeSql(kTarget, "note\"x", "character varying(20)"),
+            "ALTER TABLE \"shop\".\"orders\" ALTER COLUMN \"note\"\"x\" TYPE character "
+            "varying(20) USING \"note\"\"x\"::character varying(20)");
+}
+
+TEST(ReplacePrimaryKeySql, DropsTheOldConstraintAndAddsTheNewKeyInOneStatement) {
+  auto s = Orders();
+  EXPECT_EQ(ReplacePrimaryKeySql(kTarget, s, "orders_pkey"),
+            "ALTER TABLE \"shop\".\"orders\" DROP CONSTRAINT \"orders_pkey\", ADD PRIMARY KEY "
+            "(\"id\", \"region\")");
+  s.key = {2};
+  EXPECT_EQ(ReplacePrimaryKeySql(kTarget, s, ""),
+            "ALTER TABLE \"shop\".\"orders\" ADD PRIMARY KEY (\"note\"\"x\")");
+  EXPECT_EQ(ReplacePrimaryKeySql(kTarget, s, "we\"ird"),
+            "ALTER TABLE \"shop\".\"orders\" DROP CONSTRAINT \"we\"\"ird\", ADD PRIMARY KEY "
+            "(\"note\"\"x\")");
+}
+
 TEST(UpsertSql, UpdatesNonKeyColumnsOnConflict) {
   auto s = Orders();
   EXPECT_EQ(UpsertSql(kTarget, s, {0, 1, 2}),

@@ -386,9 +386,11 @@ TEST_F(MysqlSinkTest, RetriesAfterTheConnectionIsKilled) {
 TEST_F(MysqlSinkTest, OutOfRangeValueFailsNamingTableKeyAndReason) {
   itest::MysqlClient().Exec("CREATE DATABASE IF NOT EXISTS `" + db_ + "`");
   sql_.Exec("CREATE TABLE narrow (id INT PRIMARY KEY, v SMALLINT)");
+  // (The target's types are the source's: a differing target column would be modified to the
+  // source's type at start-up.)
   auto schema = Schema("narrow",
                        {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false),
-                        Col("v", LogicalType::kInt32, "integer")},
+                        Col("v", LogicalType::kInt16, "smallint")},
                        {0});
   auto sink = OpenSink();
   core::EventBatch batch;

@@ -188,6 +188,9 @@ core::Status MysqlSink::ApplySchema(const core::EventBatch& batch, TargetTable& 
     target.applied = schema;
     return core::Status::Ok();
   }
+  // The first schema of an existing table in this session: types and key may have changed at
+  // the source while the connector was down (or killed between a change and its DDL here).
+  if (!target.applied) SLUICE_RETURN_IF_ERROR(ReconcileTypesAndKey(target, *schema));
   for (size_t i = 0; i < schema->columns.size(); ++i) {
     const std::string& name = schema->columns[i].name;
     if (target.columns.count(name)) continue;
@@ -246,8 +249,8 @@ std::vector<std::string> KeyNames(const core::TableSchema& schema) {
 
 // A column whose type changed between the schema applied last and `schema` is modified in
 // place (MODIFY COLUMN with the newly mapped type), and a changed primary key is replaced. Seen
-// as transitions of the source schema, so a target table the user shaped differently is left
-// alone at start-up. DDL commits implicitly in MySQL: the rows applied so far in this
+// as transitions of the source schema (at start-up ReconcileTypesAndKey compares with the
+// target's catalog instead). DDL commits implicitly in MySQL: the rows applied so far in this
 // transaction become durable without their checkpoint, which is harmless (replays are idempotent).
 core::Status MysqlSink::ApplyTypeAndKeyChanges(TargetTable& target, const core::TableSchema& schema) {
   const core::TableSchema& before = *target.applied;
@@ -277,6 +280,68 @@ core::Status MysqlSink::ApplyTypeAndKeyChanges(TargetTable& target, const core::
         s.message() + "; fix the target table's primary key by hand and restart the connector");
   }
   return LoadTargetColumns(target);
+}
+
+// Compares an existing table with the first source schema seen for it in this session. The
+// wanted column types are resolved by the server itself: a temporary table created with the
+// same definitions and read back with SHOW COLUMNS gives COLUMN_TYPE texts comparable with the
+// target's (int(11), longtext for JSON, ...), so spellings never look like a change. Columns
+// that differ are modified and a different primary key replaced, as ApplyTypeAndKeyChanges does.
+core::Status MysqlSink::ReconcileTypesAndKey(TargetTable& target, const core::TableSchema& schema) {
+  const std::string& db = options_.url.database;
+  const std::string qualified = QuoteIdentifier(db) + "." + QuoteIdentifier(target.name);
+  const std::string probe = QuoteIdentifier(db) + ".`sluice_type_probe`";
+  const std::string create = CreateTableSql(db, "sluice_type_probe", schema, options_.types, collation_);
+  const std::string prefix = "CREATE TABLE IF NOT EXISTS ";
+  if (create.rfind(prefix, 0) != 0) return core::InternalError("mysql sink: unexpected DDL " + create);
+  // CREATE / DROP TEMPORARY TABLE do not commit the open transaction.
+  SLUICE_RETURN_IF_ERROR(client_.Execute("DROP TEMPORARY TABLE IF EXISTS " + probe));
+  core::Status made = client_.Execute("CREATE TEMPORARY TABLE " + create.substr(prefix.size()));
+  if (!made.ok()) return made.WithContext("mysql sink: resolving the column types of " + qualified);
+  auto wanted = client_.Query("SHOW COLUMNS FROM " + probe);
+  SLUICE_RETURN_IF_ERROR(client_.Execute("DROP TEMPORARY TABLE IF EXISTS " + probe));
+  if (!wanted.ok()) return wanted.status().WithContext("mysql sink: column types of " + qualified);
+  bool changed = false;
+  for (const MysqlRow& r : *wanted) {
+    if (r.size() < 2 || !r[0] || !r[1]) continue;
+    auto have = target.columns.find(*r[0]);
+    int index = schema.FindColumn(*r[0]);
+    if (have == target.columns.end() || index < 0 || have->second.type == *r[1]) continue;
+    core::Status s = ExecuteDdl(ModifyColumnSql(qualified, schema, static_cast<size_t>(index),
+                                                options_.types),
+                                "changing the type of column " + QuoteIdentifier(*r[0]) + " of " +
+                                    qualified + " from " + have->second.type + " to " + *r[1],
+                                &target);
+    if (!s.ok()) {
+      return core::FailedPreconditionError(
+          s.message() + "; change the target column by hand (ALTER TABLE … MODIFY COLUMN …) and "
+          "restart the connector");
+    }
+    changed = true;
+  }
+  std::vector<std::string> want_key = KeyNames(schema);
+  if (!want_key.empty()) {
+    auto key = client_.Query(
+        "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = " +
+        QuoteString(db) + " AND TABLE_NAME = " + QuoteString(target.name) +
+        " AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION");
+    if (!key.ok()) return key.status().WithContext("mysql sink: primary key of " + qualified);
+    std::vector<std::string> have_key;
+    for (const MysqlRow& r : *key) {
+      if (!r.empty() && r[0]) have_key.push_back(*r[0]);
+    }
+    if (have_key != want_key) {
+      core::Status s = ExecuteDdl(ReplacePrimaryKeySql(qualified, schema, options_.types,
+                                                       !have_key.empty()),
+                                  "changing the primary key of " + qualified, &target);
+      if (!s.ok()) {
+        return core::FailedPreconditionError(
+            s.message() + "; fix the target table's primary key by hand and restart the connector");
+      }
+      changed = true;
+    }
+  }
+  return changed ? LoadTargetColumns(target) : core::Status::Ok();
 }
 
 core::Result<const TablePlan*> MysqlSink::PlanFor(const core::EventBatch& batch,

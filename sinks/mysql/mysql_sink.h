@@ -95,6 +95,9 @@ class MysqlSink final : public core::Sink {
   core::Status ApplySchema(const core::EventBatch& batch, TargetTable& target,
                            const core::TableSchemaPtr& schema);
   core::Status ApplyTypeAndKeyChanges(TargetTable& target, const core::TableSchema& schema);
+  // The first schema seen for an existing table: modify columns whose type differs from the
+  // mapped one and replace a different primary key (changes made while the connector was down).
+  core::Status ReconcileTypesAndKey(TargetTable& target, const core::TableSchema& schema);
   core::Status LoadTargetColumns(TargetTable& target);
   // `target`: the table the DDL changes (nullptr for the database/offsets set-up).
   core::Status ExecuteDdl(const std::string& sql, const std::string& what,

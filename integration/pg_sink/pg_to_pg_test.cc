@@ -220,5 +220,30 @@ TEST_F(PgToPgTest, TypeAndPrimaryKeyChangesMidStream) {
   EXPECT_TRUE(AllTablesMatch());
 }
 
+// The same changes made while the connector is stopped: at restart the sink compares the
+// existing table with the source schema and alters it before the rows that need it.
+TEST_F(PgToPgTest, TypeAndPrimaryKeyChangedWhileStoppedAreAppliedAtRestart) {
+  src_.Exec("CREATE TABLE shop.evolve (a int NOT NULL, b int NOT NULL, n int, note varchar(10), "
+            "PRIMARY KEY (a));"
+            "INSERT INTO shop.evolve SELECT i, i % 3, i, 'v' || i FROM generate_series(1, 50) i");
+  sluice_ = SluiceProcess::Run(Config());
+  const std::string evolve = "SELECT a, b, n::text, note FROM shop.evolve";
+  WaitUntil([&] { return TablesMatch(src_.Query(evolve), dst_.TryQuery(evolve).rows); }, 120s,
+            "snapshot of shop.evolve");
+  sluice_->Kill();
+  src_.Exec("ALTER TABLE shop.evolve ALTER COLUMN n TYPE bigint, ALTER COLUMN note TYPE text;"
+            "UPDATE shop.evolve SET n = 9000000000 + a, note = repeat('long ', 5) WHERE a <= 10;"
+            "ALTER TABLE shop.evolve DROP CONSTRAINT evolve_pkey, ADD PRIMARY KEY (a, b);"
+            "INSERT INTO shop.evolve VALUES (1, 7, 1, 'same a, new b')");
+  sluice_->Restart();
+  WaitUntil([&] { return TablesMatch(src_.Query(evolve), dst_.TryQuery(evolve).rows); }, 120s,
+            "changes made while stopped applied; sluice log:\n" + sluice_->LogTail());
+  EXPECT_EQ(dst_.QueryValue("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE "
+                            "attrelid = 'shop.evolve'::regclass AND attname = 'n'"),
+            "bigint");
+  ExpectPrimaryKeys();
+  ExpectTablesEqual(src_.Query(evolve), dst_.Query(evolve));
+}
+
 }  // namespace
 }  // namespace sluice::itest

@@ -439,8 +439,8 @@ Status PgApplier::Apply(const EventBatch& batch) {
 // replayed batches then find each table either absent (created again, deferred again, loaded
 // once by the replay) or present with committed rows only, whose missing key ChangePrimaryKey
 // adds at once, before any replayed row. After kill -9 the same holds at the next start.
-// Committed rows of a deferred table are distinct: each committed transaction holds rows of one
-// attempt (rule 1), each row once, and a second attempt truncates or meets the key. The only
+// So the rows loaded while a table has no key come from one snapshot attempt, each row once:
+// distinct. A second attempt's rows meet the key (rule 1), or a truncate comes first. The only
 // way to a duplicate is a source that re-sends a snapshot row without announcing again; the
 // build then fails with kFailedPrecondition naming the table (nothing is lost: the position
 // past the snapshot is not committed).

@@ -13,7 +13,9 @@
 # usage: integration/bench/pg_sink/run.sh [SCALE [TRANSACTIONS]]
 #        SCALE: pgbench scale, 100 000 accounts each (default 5; the issue's figure: 20 = 2 M)
 #        TRANSACTIONS: pgbench transactions of the streaming backlog (default 20000)
-#        BUILD=build dir (default build); SKIP_SINK_BENCH=1 skips part 1. Uses the servers of $SLUICE_TEST_PG_* when exported,
+#        BUILD=build dir (default build); SKIP_SINK_BENCH=1 skips part 1; SKIP_STREAM=1 stops
+#        after the snapshot; SYNC_BATCH_SIZES="10000 100000" runs one sync per sink.batch.size.
+#        Uses the servers of $SLUICE_TEST_PG_* when exported,
 #        else starts throwaway ones and stops them.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -60,8 +62,8 @@ if [[ -z ${SKIP_SINK_BENCH:-} ]]; then
 fi
 
 echo "== 2. end to end, pgbench scale $scale"
-src=bsrc_$tag pipe=bpipe_$tag copydb=bcopydb_$tag snap=bsnap_$tag
-newdb "$src"; newdb "$pipe"; newdb "$copydb"; newdb "$snap"
+src=bsrc_$tag pipe=bpipe_$tag copydb=bcopydb_$tag
+newdb "$src"; newdb "$pipe"; newdb "$copydb"
 pgbench -q -i -s "$scale" -h "$host" -p "$port" -U "$user" "$src" >/dev/null 2>&1
 tables="pgbench_accounts pgbench_branches pgbench_history pgbench_tellers"
 # (An empty source table sends no event, so a sluice target lacks it: counted as 0 rows.)
@@ -73,6 +75,7 @@ checksum() {
 pg_dump -s -h "$host" -p "$port" -U "$user" "$src" | q "$pipe" >/dev/null
 # Each measured run starts after a CHECKPOINT, so that none pays for the WAL of the one before.
 q postgres -c "CHECKPOINT"
+sync
 t0=$(now)
 for t in $tables; do
   q "$src" -c "COPY $t TO STDOUT (FORMAT binary)" | q "$pipe" -c "COPY $t FROM STDIN (FORMAT binary)"
@@ -80,33 +83,47 @@ done
 t_pipe=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
 
 q postgres -c "CHECKPOINT"
+sync
 t0=$(now)
 pgcopydb clone --source "$(url "$src")" --target "$(url "$copydb")" --dir "$work/pgcopydb" \
   --no-owner --no-acl >"$work/pgcopydb.log" 2>&1 || { tail -20 "$work/pgcopydb.log" >&2; exit 1; }
 t_copydb=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
 
-cat >"$work/sync.json" <<EOF
+want=$(checksum "$src")
+for d in "$pipe" "$copydb"; do
+  [[ $(checksum "$d") == "$want" ]] || { echo "target $d differs from the source" >&2; exit 1; }
+done
+printf 'snapshot (load %s): binary COPY pipe %.2f s, pgcopydb clone %.2f s\n' \
+  "$(cut -d' ' -f1 /proc/loadavg)" "$t_pipe" "$t_copydb"
+# One `sluice sync` per sink.batch.size (events per target transaction, so rows per COPY).
+n=0
+for size in ${SYNC_BATCH_SIZES:-10000}; do
+  n=$((n + 1))
+  snap=bsnap_${n}_$tag
+  newdb "$snap"
+  cat >"$work/sync.json" <<EOF
 {"name": "bench_sync_$tag", "connector.class": "postgres", "database.hostname": "$host",
  "database.port": "$port", "database.user": "$user", "database.dbname": "$src",
  "slot.name": "bsync_$tag", "publication.name": "bsync_$tag", "snapshot.mode": "initial_only",
- "sink.type": "postgres", "sink.url": "$(url "$snap")"}
+ "sink.type": "postgres", "sink.url": "$(url "$snap")", "sink.batch.size": "$size"}
 EOF
-q postgres -c "CHECKPOINT"
-t0=$(now)
-if ! (cd "$work" && "$sluice" sync "$work/sync.json" >"$work/sync.log" 2>&1); then
-  echo "sluice sync failed (is the PostgreSQL source implemented?):" >&2
-  tail -5 "$work/sync.log" >&2
-  exit 1
-fi
-t_sluice=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
-want=$(checksum "$src")
-for d in "$pipe" "$copydb" "$snap"; do
-  [[ $(checksum "$d") == "$want" ]] || { echo "target $d differs from the source" >&2; exit 1; }
+  q postgres -c "CHECKPOINT"
+  sync
+  t0=$(now)
+  if ! (cd "$work" && "$sluice" sync "$work/sync.json" >"$work/sync.log" 2>&1); then
+    echo "sluice sync failed (is the PostgreSQL source implemented?):" >&2
+    tail -5 "$work/sync.log" >&2
+    exit 1
+  fi
+  t_sluice=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
+  [[ $(checksum "$snap") == "$want" ]] || { echo "target $snap differs from the source" >&2; exit 1; }
+  grep -o "primary key built after the snapshot load in [0-9]* ms" "$work/sync.log" | sed "s/^/    /" || true
+  printf '  sluice sync, sink.batch.size=%s: %.2f s (load %s)\n' "$size" "$t_sluice" \
+    "$(cut -d' ' -f1 /proc/loadavg)"
+  echo "    sluice vs COPY pipe : $(ratio "$t_pipe" "$t_sluice") (goal >= 0.9x)"
+  echo "    sluice vs pgcopydb  : $(ratio "$t_copydb" "$t_sluice") (goal > 1x)"
 done
-printf 'snapshot: binary COPY pipe %.2f s, pgcopydb clone %.2f s, sluice sync %.2f s\n' \
-  "$t_pipe" "$t_copydb" "$t_sluice"
-echo "  sluice vs COPY pipe : $(ratio "$t_pipe" "$t_sluice") (goal >= 0.9x)"
-echo "  sluice vs pgcopydb  : $(ratio "$t_copydb" "$t_sluice") (goal > 1x)"
+[[ -z ${SKIP_STREAM:-} ]] || exit 0
 
 # Streaming: both targets start equal to the source; the backlog is written while nothing
 # consumes it; then each catches up alone.

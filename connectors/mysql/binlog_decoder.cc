@@ -226,6 +226,32 @@ bool ReadCharsets(Reader& r, const TableMap& map, bool is_default, bool for_enum
   return r.remaining() == 0;
 }
 
+// Converts ENUM/SET labels in the character set of `collation` to UTF-8 in place; false when
+// the set has no converter or a label is not valid in it.
+bool LabelsToUtf8(std::vector<std::string>& labels, uint32_t collation) {
+  CharsetKind kind = CharsetKindFromCollationId(collation);
+  if (kind == CharsetKind::kUtf8 || kind == CharsetKind::kBinary) return true;
+  std::shared_ptr<const CharsetConverter> converter;
+  if (kind == CharsetKind::kOther) {
+    std::string_view name = CharsetNameForCollationId(collation);
+    if (name.empty()) return false;
+    auto found = ConverterForCharset(name);
+    if (!found.ok()) return false;
+    converter = *found;
+  }
+  std::string utf8;
+  for (std::string& label : labels) {
+    utf8.clear();
+    if (converter) {
+      if (!converter->Append(utf8, label)) return false;
+    } else {
+      AppendUtf8(utf8, label, kind);
+    }
+    label.swap(utf8);
+  }
+  return true;
+}
+
 void AppendInt(std::string& out, int64_t v) {
   char buf[24];
   auto res = std::to_chars(buf, buf + sizeof buf, v);
@@ -252,8 +278,9 @@ void AppendFloat(std::string& out, F v) {
   out.append(buf, res.ptr);
 }
 
-// Result of decoding one value: appended to `out`, NULL (zero date), or malformed.
-enum class ValueResult { kOk, kNull, kBad };
+// Result of decoding one value: appended to `out`, NULL (zero date), malformed, or text whose
+// bytes are not valid in the column's character set.
+enum class ValueResult { kOk, kNull, kBad, kBadText };
 
 // Character data in the column's character set -> UTF-8; false for bytes invalid in that set.
 bool AppendText(std::string& out, std::string_view bytes, const ColumnPlan& c) {
@@ -433,11 +460,11 @@ ValueResult DecodeValue(Reader& r, const ColumnPlan& c, std::string& out) {
     case kTypeVarchar:
     case kTypeVarString: {
       if (!r.Fixed(c.meta < 256 ? 1 : 2, u) || !r.Bytes(u, s)) return ValueResult::kBad;
-      return AppendText(out, s, c) ? ValueResult::kOk : ValueResult::kBad;
+      return AppendText(out, s, c) ? ValueResult::kOk : ValueResult::kBadText;
     }
     case kTypeString: {
       if (!r.Fixed(c.meta < 256 ? 1 : 2, u) || !r.Bytes(u, s)) return ValueResult::kBad;
-      return AppendText(out, s, c) ? ValueResult::kOk : ValueResult::kBad;
+      return AppendText(out, s, c) ? ValueResult::kOk : ValueResult::kBadText;
     }
     case kTypeEnum: {
       if (!r.Fixed(c.meta, u)) return ValueResult::kBad;
@@ -468,7 +495,7 @@ ValueResult DecodeValue(Reader& r, const ColumnPlan& c, std::string& out) {
     case kTypeGeometry: {
       if (c.meta < 1 || c.meta > 4 || !r.Fixed(c.meta, u) || !r.Bytes(u, s)) return ValueResult::kBad;
       if (c.type == kTypeGeometry) return out.append(s), ValueResult::kOk;
-      return AppendText(out, s, c) ? ValueResult::kOk : ValueResult::kBad;
+      return AppendText(out, s, c) ? ValueResult::kOk : ValueResult::kBadText;
     }
     case kTypeJson: {  // MySQL 8 binary JSON, decoded to text (json_binary.h)
       if (c.meta < 1 || c.meta > 4 || !r.Fixed(c.meta, u) || !r.Bytes(u, s)) return ValueResult::kBad;
@@ -637,6 +664,17 @@ Result<TableMap> DecodeTableMap(std::string_view body, const BinlogLocation& at)
     }
     if (!ok) return Malformed(at, "TABLE_MAP optional metadata field " + std::to_string(type));
   }
+  // ENUM/SET labels arrive in their column's character set (the server writes the column's
+  // typelib as stored: sql/log_event_server.cc Table_map_log_event::init_set_str_value_field),
+  // while events carry UTF-8: convert them once here, not per value. A set without a converter
+  // or labels invalid in it leave the labels empty, so the plan uses information_schema's
+  // (already UTF-8) instead.
+  for (size_t i = 0; i < n; ++i) {
+    if (!map.labels[i].empty() && map.collations[i] != 0 &&
+        !LabelsToUtf8(map.labels[i], map.collations[i])) {
+      map.labels[i].clear();
+    }
+  }
   return map;
 }
 
@@ -724,6 +762,8 @@ Result<std::shared_ptr<const RowsPlan>> BuildRowsPlan(const TableMap& map,
   plan->schema = std::move(schema);
   plan->owned_labels.resize(map.types.size());
   plan->columns.resize(map.types.size());
+  plan->column_names.resize(map.types.size());
+  size_t emitted = 0;  // schema columns are the included binlog columns, in order
   for (size_t i = 0; i < map.types.size(); ++i) {
     ColumnPlan& c = plan->columns[i];
     c.type = map.types[i];
@@ -753,6 +793,12 @@ Result<std::shared_ptr<const RowsPlan>> BuildRowsPlan(const TableMap& map,
     }
     c.as_bool = info[i].bit_as_bool;
     c.include = !excluded[i];
+    if (i < map.column_names.size()) {
+      plan->column_names[i] = map.column_names[i];
+    } else if (c.include && plan->schema && emitted < plan->schema->columns.size()) {
+      plan->column_names[i] = plan->schema->columns[emitted].name;
+    }
+    emitted += c.include;
     const auto& labels = !map.labels[i].empty() ? map.labels[i] : info[i].labels;
     if (c.type == kTypeEnum || c.type == kTypeSet) {
       plan->owned_labels[i] = labels;
@@ -797,15 +843,17 @@ Result<RowsEvent> DecodeRowsHeader(uint8_t type, std::string_view body, const Bi
 
 namespace {
 
+constexpr size_t kNoColumn = static_cast<size_t>(-1);
+
 // Decodes one row image: null bitmap over the present columns, then their values.
 bool DecodeImage(Reader& r, const RowsEvent& ev, std::string_view present, const RowsPlan& plan,
                  core::EventBatch& batch, std::string& scratch, DecodeStats* stats,
-                 uint32_t& row, size_t& bad_column) {
+                 uint32_t& row, size_t& bad_column, ValueResult& bad) {
   size_t present_count = 0;
   for (uint32_t i = 0; i < ev.column_count; ++i) present_count += BitSet(present, i);
   std::string_view nulls;
   if (!r.Bytes((present_count + 7) / 8, nulls)) {
-    bad_column = 0;
+    bad_column = kNoColumn;
     return false;
   }
   row = batch.BeginRow();
@@ -823,9 +871,10 @@ bool DecodeImage(Reader& r, const RowsEvent& ev, std::string_view present, const
     }
     scratch.clear();
     ValueResult res = DecodeValue(r, c, scratch);
-    if (res == ValueResult::kBad) {
+    if (res == ValueResult::kBad || res == ValueResult::kBadText) {
       batch.AbandonRow();
-      bad_column = i + 1;
+      bad_column = i;
+      bad = res;
       return false;
     }
     if (!c.include) continue;
@@ -838,6 +887,28 @@ bool DecodeImage(Reader& r, const RowsEvent& ev, std::string_view present, const
   }
   batch.EndRow();
   return true;
+}
+
+// The error for a row DecodeImage refused: names the table, the column (by name when known)
+// and the binlog position. Text invalid in its character set is kFailedPrecondition (the stored
+// data does not match its declared set; retrying cannot help), anything else is malformed.
+Status BadRow(const RowsPlan& plan, const std::string& table, std::string_view image,
+              size_t column, ValueResult bad, size_t row_offset, const BinlogLocation& at) {
+  std::string name = column == kNoColumn ? std::string("(null bitmap)")
+                     : column < plan.column_names.size() && !plan.column_names[column].empty()
+                         ? plan.column_names[column]
+                         : "#" + std::to_string(column + 1);
+  if (bad == ValueResult::kBadText) {
+    const ColumnPlan& c = plan.columns[column];
+    std::string charset = c.converter ? c.converter->charset() : std::string("its character set");
+    return core::FailedPreconditionError(
+        "mysql: " + std::string(image) + " of " + table + " column " + name + " at binlog " +
+        at.ToString() + " (row data offset " + std::to_string(row_offset) +
+        ") holds bytes that are not valid " + charset +
+        " text; fix the value at the source (or exclude the column with column.exclude.list)");
+  }
+  return Malformed(at, std::string(image) + " of " + table + " truncated or invalid at column " +
+                           name);
 }
 
 }  // namespace
@@ -854,11 +925,11 @@ Status DecodeRows(const RowsEvent& ev, const RowsPlan& plan, uint32_t txn,
   while (r.remaining() > 0) {
     size_t row_start = r.pos();
     uint32_t before = core::kNoRow, after = core::kNoRow, row = 0;
-    size_t bad_column = 0;
+    size_t bad_column = kNoColumn;
+    ValueResult bad = ValueResult::kBad;
     std::string_view first = ev.op == core::Op::kCreate ? ev.present_after : ev.present_before;
-    if (!DecodeImage(r, ev, first, plan, batch, scratch, stats, row, bad_column)) {
-      return Malformed(at, "row of " + table + " truncated or invalid at column " +
-                               std::to_string(bad_column));
+    if (!DecodeImage(r, ev, first, plan, batch, scratch, stats, row, bad_column, bad)) {
+      return BadRow(plan, table, "row", bad_column, bad, row_start, at);
     }
     if (ev.op == core::Op::kCreate) {
       after = row;
@@ -866,9 +937,9 @@ Status DecodeRows(const RowsEvent& ev, const RowsPlan& plan, uint32_t txn,
       before = row;
     }
     if (ev.op == core::Op::kUpdate) {
-      if (!DecodeImage(r, ev, ev.present_after, plan, batch, scratch, stats, after, bad_column)) {
-        return Malformed(at, "after image of " + table + " truncated or invalid at column " +
-                                 std::to_string(bad_column));
+      if (!DecodeImage(r, ev, ev.present_after, plan, batch, scratch, stats, after, bad_column,
+                       bad)) {
+        return BadRow(plan, table, "after image", bad_column, bad, row_start, at);
       }
     }
     batch.AddEvent({ev.op, before, after, txn, plan.schema});

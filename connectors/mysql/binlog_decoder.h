@@ -102,7 +102,7 @@ struct TableMap {
   std::vector<std::string> column_names;
   std::vector<bool> is_unsigned;            // per column (false for non-numeric columns)
   std::vector<uint32_t> collations;         // per column; 0 when not a character column
-  std::vector<std::vector<std::string>> labels;  // per column: enum/set labels, else empty
+  std::vector<std::vector<std::string>> labels;  // per column: enum/set labels (UTF-8), else empty
   std::vector<uint32_t> primary_key;
   bool has_signedness = false;
   bool has_charsets = false;
@@ -127,6 +127,7 @@ struct RowsPlan {
   core::TableSchemaPtr schema;  // the emitted columns, in binlog order
   std::vector<ColumnPlan> columns;  // one per binlog column
   std::vector<std::vector<std::string>> owned_labels;
+  std::vector<std::string> column_names;  // one per binlog column, for error messages
   std::vector<std::shared_ptr<const CharsetConverter>> owned_converters;
 };
 

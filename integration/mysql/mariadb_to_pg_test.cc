@@ -211,6 +211,13 @@ TEST_F(MariadbToPgTest, TypeMatrixReplicatesSnapshotAndStream) {
   };
   my_.Exec("SET time_zone = '+00:00';" + ddl + "; INSERT INTO types VALUES " + values(1, 2) + ";");
   StartSluice();
+  WaitUntil(
+      [&] {
+        SqlResult r = pg_.TryQuery("SELECT count(*) FROM " + Target("types"));
+        return r.ok && !r.rows.empty() && r.rows[0][0] && *r.rows[0][0] == "2";
+      },
+      60s, "the snapshot's rows in the target", 50ms);
+  // Written after the snapshot: these come through the binlog decoder.
   my_.Exec("SET time_zone = '+00:00'; INSERT INTO types VALUES " + values(3, 4) +
            "; UPDATE types SET vc = 'changed', biu = 1 WHERE id = 1;");
   const std::string my_sql =
@@ -227,33 +234,41 @@ TEST_F(MariadbToPgTest, TypeMatrixReplicatesSnapshotAndStream) {
   WaitForMatch(my_sql, pg_sql, 60s);
 }
 
-// Columns in latin1, cp1251, gbk, big5 and utf16 arrive as the same UTF-8 text in the target,
-// whether they come through the snapshot (the server converts) or the binlog (raw bytes in the
-// column's character set, converted by Sluice with iconv).
+// Columns in latin1, cp1251, gbk, big5 and utf16 (and a cp1251 ENUM and SET) arrive as the
+// same UTF-8 text the server itself renders (CONVERT(... USING utf8mb4)), whether they come
+// through the snapshot (the server converts) or the binlog (raw bytes in the column's character
+// set, and ENUM/SET labels in the TABLE_MAP in that set, converted by Sluice with iconv). The
+// streamed rows are written only after the snapshot's rows are in the target, so they can only
+// have come through the binlog.
 TEST_F(MariadbToPgTest, NonUtf8CharsetsArriveAsUtf8) {
   my_.Exec(
       "CREATE TABLE texts (id INT PRIMARY KEY, l1 VARCHAR(20) CHARACTER SET latin1,"
       " ru VARCHAR(20) CHARACTER SET cp1251, ru_c CHAR(10) CHARACTER SET cp1251,"
       " zh TEXT CHARACTER SET gbk, tw VARCHAR(10) CHARACTER SET big5,"
-      " u16 VARCHAR(10) CHARACTER SET utf16, e ENUM('да','нет') CHARACTER SET cp1251)"
-      " CHARACTER SET utf8mb4;"
-      "INSERT INTO texts VALUES (1, 'café', 'Привет', 'мир', '中文字符', '中文', 'hé😀', 'да'),"
-      " (2, 'plain', 'ascii', 'x', 'y', 'z', 'w', 'нет'), (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL)");
-  StartSluice();
-  my_.Exec(
-      "INSERT INTO texts VALUES (11, 'naïve', 'Съешь же ещё', 'ёжик', '汉字测试', '漢字', 'ü', 'нет'),"
-      " (12, '', '', '', '', '', '', 'да');"
-      "UPDATE texts SET ru = 'Обновлено', zh = '更新' WHERE id = 2");
+      " u16 VARCHAR(10) CHARACTER SET utf16, e ENUM('да','нет') CHARACTER SET cp1251,"
+      " st SET('один','два') CHARACTER SET cp1251, bin VARBINARY(10)) CHARACTER SET utf8mb4;"
+      "INSERT INTO texts VALUES (1, 'café', 'Привет', 'мир', '中文字符', '中文', 'hé😀', 'да',"
+      " 'один,два', X'CFF0E8'),"
+      " (2, 'plain', 'ascii', 'x', 'y', 'z', 'w', 'нет', '', X'00'),"
+      " (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)");
   const std::string my_sql =
       "SELECT id, CONVERT(l1 USING utf8mb4), CONVERT(ru USING utf8mb4), CONVERT(ru_c USING utf8mb4),"
       " CONVERT(zh USING utf8mb4), CONVERT(tw USING utf8mb4), CONVERT(u16 USING utf8mb4),"
-      " CONVERT(e USING utf8mb4) FROM texts";
+      " CONVERT(e USING utf8mb4), CONVERT(st USING utf8mb4), HEX(bin) FROM texts";
   const std::string pg_sql =
-      "SELECT id::text, l1, ru, rtrim(ru_c), zh, tw, u16, e::text FROM " + Target("texts");
-  WaitForMatch(my_sql, pg_sql, 60s);
-  // The streamed rows really went through the binlog path.
-  EXPECT_EQ(pg_.Query("SELECT ru FROM " + Target("texts") + " WHERE id = 11")[0][0].value_or(""),
-            "Съешь же ещё");
+      "SELECT id::text, l1, ru, rtrim(ru_c), zh, tw, u16, e::text, st, upper(encode(bin, 'hex'))"
+      " FROM " + Target("texts");
+  StartSluice();
+  WaitForMatch(my_sql, pg_sql, 60s);  // the snapshot
+  my_.Exec(
+      "INSERT INTO texts VALUES (11, 'naïve', 'Съешь же ещё', 'ёжик', '汉字测试', '漢字', 'ü', 'нет',"
+      " 'два', X'CFF0'),"
+      " (12, '', '', '', '', '', '', 'да', '', X'');"
+      "UPDATE texts SET ru = 'Обновлено', zh = '更新', e = 'нет', st = 'один' WHERE id = 2");
+  WaitForMatch(my_sql, pg_sql, 60s);  // the binlog
+  EXPECT_EQ(pg_.Query("SELECT ru || '|' || e::text || '|' || st FROM " + Target("texts") +
+                      " WHERE id = 11")[0][0].value_or(""),
+            "Съешь же ещё|нет|два");
 }
 
 // Without the RELOAD privilege there is no global read lock, so the parallel snapshot cannot

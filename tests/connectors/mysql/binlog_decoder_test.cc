@@ -54,7 +54,7 @@ class CapturedBinlog : public ::testing::Test {
     std::map<uint64_t, TableMap> maps;
     uint32_t txn = batch_.AddTxn({});
     for (const auto& ev : events_) {
-      BinlogLocation at{"types.binlog", ev.pos};
+      BinlogLocation at{file_, ev.pos};
       auto raw = SplitEvent(ev.bytes, true, at);
       if (!raw.ok()) return raw.status();
       uint8_t type = raw->header.type;
@@ -89,6 +89,7 @@ class CapturedBinlog : public ::testing::Test {
     return std::string(row.text(i));
   }
 
+  std::string file_ = "types.binlog";
   std::vector<CapturedEvent> events_;
   core::EventBatch batch_;
   DecodeStats stats_;
@@ -381,6 +382,92 @@ TEST(MysqlTypes, MapsInformationSchemaColumns) {
   out.clear();
   AppendUtcTimestamp(out, 0, 5, 6);
   EXPECT_EQ(out, "1970-01-01 00:00:00.000005+00");
+}
+
+// tests/testdata/binlog/charsets.binlog (charsets_fixture.sql): latin1, cp1251, gbk, utf8mb4 and
+// binary columns and a cp1251 ENUM/SET, whose binlog values are raw bytes of their set.
+class CapturedCharsetBinlog : public CapturedBinlog {
+ protected:
+  void SetUp() override {
+    file_ = "charsets.binlog";
+    events_ = LoadBinlog(file_);
+    ASSERT_GT(events_.size(), 8u) << "tests/testdata/binlog/charsets.binlog missing";
+  }
+};
+
+TEST_F(CapturedCharsetBinlog, TextInEveryCharacterSetArrivesAsUtf8) {
+  ASSERT_TRUE(DecodeAll().ok()) << DecodeAll().ToString();
+  ASSERT_EQ(batch_.size(), 3u);  // insert 1, insert 2, update 2
+  const auto& ins = batch_.events()[0];
+  EXPECT_EQ(Text(ins, true, "l1"), "caf\xC3\xA9");                       // latin1 E9
+  EXPECT_EQ(Text(ins, true, "ru"), "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82");  // Привет
+  EXPECT_EQ(Text(ins, true, "ru_c"), "\xD0\xBC\xD0\xB8\xD1\x80");                // мир
+  EXPECT_EQ(Text(ins, true, "zh"), "\xE4\xB8\xAD\xE6\x96\x87");              // 中文 (GBK D6D0 CEC4)
+  EXPECT_EQ(Text(ins, true, "u8"), "ok \xE2\x82\xAC");
+  EXPECT_EQ(Text(ins, true, "bin"), "\xCF\xF0\xE8");  // binary stays bytes, not converted
+  // ENUM/SET labels come from the TABLE_MAP in cp1251 and are converted once.
+  EXPECT_EQ(Text(ins, true, "e"), "\xD0\xBD\xD0\xB5\xD1\x82");                // нет
+  EXPECT_EQ(Text(ins, true, "s"), "\xD0\xBE\xD0\xB4\xD0\xB8\xD0\xBD,\xD0\xB4\xD0\xB2\xD0\xB0");  // один,два
+  EXPECT_EQ(ins.table->columns[ins.table->FindColumn("e")].enum_values,
+            (std::vector<std::string>{"\xD0\xB4\xD0\xB0", "\xD0\xBD\xD0\xB5\xD1\x82"}));
+  const auto& upd = batch_.events()[2];
+  EXPECT_EQ(upd.op, core::Op::kUpdate);
+  EXPECT_EQ(Text(upd, false, "ru"), "ascii");
+  EXPECT_EQ(Text(upd, true, "zh"), "\xE6\x9B\xB4\xE6\x96\xB0");  // 更新
+  EXPECT_EQ(Text(upd, true, "e"), "\xD0\xB4\xD0\xB0");             // да
+  EXPECT_EQ(Text(upd, true, "s"), "");
+}
+
+// Replaces the first occurrence of `from` in a captured event (checksum dropped, size fixed).
+std::string PatchEvent(const std::string& with_crc, std::string_view from, std::string_view to) {
+  std::string ev = with_crc.substr(0, with_crc.size() - kChecksumSize);
+  size_t at = ev.find(from);
+  if (at == std::string::npos || from.size() != to.size()) return {};
+  ev.replace(at, from.size(), to);
+  uint32_t size = static_cast<uint32_t>(ev.size());
+  for (int i = 0; i < 4; ++i) ev[9 + i] = static_cast<char>((size >> (8 * i)) & 0xFF);
+  return ev;
+}
+
+// Bytes invalid in the column's set are an error naming the table, the column, the set and
+// the binlog position, never passed on as text.
+TEST_F(CapturedCharsetBinlog, InvalidBytesAreAnErrorNamingTableColumnAndPosition) {
+  auto* map_ev = FindEvent(events_, 19);
+  auto* ins = FindEvent(events_, 23);
+  ASSERT_TRUE(map_ev && ins);
+  auto map = DecodeTableMap(SplitEvent(map_ev->bytes, true, {})->body, {});
+  ASSERT_TRUE(map.ok()) << map.status().ToString();
+  auto schema = std::make_shared<core::TableSchema>();
+  schema->id = {map->database, map->table};
+  std::vector<SchemaColumnInfo> info;
+  SchemaFromTableMap(*map, *schema, info);
+  auto plan = BuildRowsPlan(*map, schema, info, std::vector<bool>(map->types.size(), false));
+  ASSERT_TRUE(plan.ok());
+  struct Case {
+    std::string_view from, to, column, charset;
+  } cases[] = {
+      {"\xD6\xD0\xCE\xC4", "\xFF\xD0\xCE\xC4", "zh", "gbk"},          // no GBK lead byte 0xFF
+      {"\x06\xCF\xF0\xE8\xE2", "\x06\xCF\x98\xE8\xE2", "ru", "cp1251"},  // 0x98 unassigned
+  };
+  for (const Case& c : cases) {
+    std::string bad = PatchEvent(ins->bytes, c.from, c.to);
+    ASSERT_FALSE(bad.empty()) << c.column;
+    BinlogLocation at{"mysql-bin.000042", ins->pos};
+    auto raw = SplitEvent(bad, false, at);
+    ASSERT_TRUE(raw.ok()) << raw.status().ToString();
+    auto rows = DecodeRowsHeader(raw->header.type, raw->body, at);
+    ASSERT_TRUE(rows.ok());
+    core::EventBatch batch;
+    core::Status st = DecodeRows(*rows, **plan, batch.AddTxn({}), batch, at, nullptr);
+    ASSERT_FALSE(st.ok()) << c.column;
+    EXPECT_EQ(st.code(), core::StatusCode::kFailedPrecondition);
+    const std::string& m = st.message();
+    EXPECT_NE(m.find("cs.texts"), std::string::npos) << m;
+    EXPECT_NE(m.find("column " + std::string(c.column)), std::string::npos) << m;
+    EXPECT_NE(m.find("not valid " + std::string(c.charset)), std::string::npos) << m;
+    EXPECT_NE(m.find("mysql-bin.000042:" + std::to_string(ins->pos)), std::string::npos) << m;
+    EXPECT_EQ(batch.size(), 0u);
+  }
 }
 
 }  // namespace

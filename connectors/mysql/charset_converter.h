@@ -1,7 +1,8 @@
 // CharsetConverter: turns text in a MySQL/MariaDB character set other than utf8/latin1 (cp1251,
 // gbk, big5, sjis, koi8r, latin2, utf16, …) into UTF-8 with glibc's iconv. The binlog carries
-// CHAR/VARCHAR/TEXT values in their column's character set; the snapshot needs none of this
-// (its connection asks the server for utf8mb4).
+// CHAR/VARCHAR/TEXT values (and the TABLE_MAP's ENUM/SET labels) in their column's character
+// set; the snapshot reads such columns as their raw bytes too (the server's own conversion
+// would turn bytes invalid in the set into '?' silently) and converts them here.
 //
 // Converters are shared per character set (ConverterForCharset caches them for the process).
 // Thread-safety: Append may be called from any thread (an iconv handle is stateful, so each
@@ -30,6 +31,9 @@ class CharsetConverter {
   // incomplete byte sequence.
   bool Append(std::string& out, std::string_view bytes) const;
   const std::string& charset() const { return charset_; }
+  // True when bytes below 0x80 are ASCII in this set (every set but UCS-2/UTF-16/UTF-32):
+  // pure-ASCII values then need no conversion.
+  bool ascii_compatible() const { return ascii_compatible_; }
 
  private:
   std::string charset_;

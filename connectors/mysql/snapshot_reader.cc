@@ -16,6 +16,29 @@ bool ParseInt64(const std::optional<std::string>& text, int64_t& out) {
   return ec == std::errc() && p == text->data() + text->size();
 }
 
+// Text of a key value for an error message: printable ASCII as is, other bytes as \xNN.
+std::string Printable(std::string_view v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char ch : v.substr(0, 64)) {
+    auto b = static_cast<unsigned char>(ch);
+    if (b >= 0x20 && b < 0x7F) {
+      out.push_back(ch);
+    } else {
+      out += "\\x";
+      out.push_back(kHex[b >> 4]);
+      out.push_back(kHex[b & 0xF]);
+    }
+  }
+  return out;
+}
+
+bool IsAscii(std::string_view v) {
+  unsigned char any = 0;
+  for (char ch : v) any |= static_cast<unsigned char>(ch);
+  return any < 0x80;
+}
+
 bool IsIntegerKey(const core::Column& c) {
   return c.type == core::LogicalType::kInt16 || c.type == core::LogicalType::kInt32 ||
          c.type == core::LogicalType::kInt64;
@@ -121,19 +144,27 @@ core::Status SnapshotReader::Open(bool restarted) {
   // changed in between is caught by the stream, which re-reads schemas at its TABLE_MAPs.
   loaded_.clear();
   fixes_.clear();
+  converters_.clear();
   for (const auto& id : tables_) {
     auto loaded = loader.Load(id, 1);
     if (!loaded.ok()) return loaded.status().WithContext("mysql snapshot of " + id.ToString());
     std::vector<Fix> fixes;
-    for (const auto& col : loaded->schema->columns) {
+    std::vector<const CharsetConverter*> converters;
+    for (size_t i = 0; i < loaded->columns.size(); ++i) {
+      if (loaded->excluded[i]) continue;
+      const core::Column& col = loaded->schema->columns[fixes.size()];
       Fix f = Fix::kNone;
       if (col.type == core::LogicalType::kDate || col.type == core::LogicalType::kTimestamp) f = Fix::kZeroDate;
       if (col.type == core::LogicalType::kTimestampTz) f = Fix::kTimestampTz;
       if (col.type == core::LogicalType::kBool) f = Fix::kBitBool;
       if (col.source_type.rfind("year", 0) == 0) f = Fix::kYear;
+      const SchemaColumnInfo& info = loaded->info[i];
+      if (info.charset == CharsetKind::kOther && info.converter) f = Fix::kConvert;
       fixes.push_back(f);
+      converters.push_back(f == Fix::kConvert ? info.converter.get() : nullptr);
     }
     fixes_.push_back(std::move(fixes));
+    converters_.push_back(std::move(converters));
     loaded_.push_back(std::move(*loaded));
   }
   SLUICE_RETURN_IF_ERROR(EstimateTables());
@@ -262,14 +293,19 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
                                        std::unique_ptr<core::EventBatch>& batch, uint32_t& txn) {
   const LoadedTable& table = loaded_[chunk.table];
   const std::vector<Fix>& fixes = fixes_[chunk.table];
+  const std::vector<const CharsetConverter*>& converters = converters_[chunk.table];
   const core::TableId& id = tables_[chunk.table];
   std::string select = "SELECT ";
   bool first = true;
-  for (size_t i = 0; i < table.columns.size(); ++i) {
+  for (size_t i = 0, k = 0; i < table.columns.size(); ++i) {
     if (table.excluded[i]) continue;
     if (!first) select += ", ";
     first = false;
-    select += QuoteIdentifier(table.columns[i].name);
+    if (fixes[k++] == Fix::kConvert) {
+      select += "CAST(" + QuoteIdentifier(table.columns[i].name) + " AS BINARY)";
+    } else {
+      select += QuoteIdentifier(table.columns[i].name);
+    }
   }
   if (first) select += "1";  // every column excluded: still count rows
   select += " FROM " + QuoteIdentifier(id.schema) + "." + QuoteIdentifier(id.table);
@@ -284,6 +320,7 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
     zero_dates_.fetch_add(zero_dates);
     rows = bytes = zero_dates = 0;
   };
+  std::string converted;  // reused: no allocation per value once it has grown
   char** values;
   unsigned long* lengths;
   while (conn.NextRow(values, lengths)) {
@@ -326,6 +363,20 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
           batch->AppendValue(set ? "t" : "f");
           break;
         }
+        case Fix::kConvert: {
+          const CharsetConverter& cv = *converters[i];
+          if (cv.ascii_compatible() && IsAscii(v)) {
+            batch->AppendValue(v);
+            break;
+          }
+          converted.clear();
+          if (!cv.Append(converted, v)) {
+            batch->AbandonRow();
+            return InvalidText(table, i, values, lengths, cv.charset());
+          }
+          batch->AppendValue(converted);
+          break;
+        }
       }
     }
     batch->EndRow();
@@ -341,6 +392,23 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
   SLUICE_RETURN_IF_ERROR(conn.stream_status().WithContext("mysql snapshot of " + table_name));
   conn.EndStream();
   return core::Status::Ok();
+}
+
+core::Status SnapshotReader::InvalidText(const LoadedTable& table, size_t column, char** values,
+                                         const unsigned long* lengths,
+                                         const std::string& charset) const {
+  const core::TableSchema& schema = *table.schema;
+  std::string key;
+  for (uint32_t k : schema.key) {
+    if (!key.empty()) key += ", ";
+    key += schema.columns[k].name + "=" +
+           (values[k] ? Printable(std::string_view(values[k], lengths[k])) : "NULL");
+  }
+  return core::FailedPreconditionError(
+      "mysql snapshot of " + schema.id.ToString() + ": column " + schema.columns[column].name +
+      " of the row " + (key.empty() ? std::string("(no primary key)") : "with " + key) +
+      " holds bytes that are not valid " + charset +
+      " text; fix the value at the source (or exclude the column with column.exclude.list)");
 }
 
 core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::PollLimits& limits) {

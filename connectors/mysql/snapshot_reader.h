@@ -22,8 +22,12 @@
 // the snapshot; other tables are one chunk each. Workers take chunks in order. Rows are streamed
 // (mysql_use_result, never buffered whole) in the text protocol, whose text is already the
 // canonical form for most types (fix-ups: TIMESTAMP gets "+00", zero dates become NULL, YEAR
-// loses leading zeros, BIT(1) becomes t/f); the connection's utf8mb4 character set makes the
-// server convert every other character set.
+// loses leading zeros, BIT(1) becomes t/f). The connection's character set is utf8mb4, so the
+// server converts latin1 (every byte maps) and the utf8 sets need nothing; text columns in any
+// other set (cp1251, gbk, utf16, …, ENUM/SET included) are selected as CAST(c AS BINARY) and
+// converted here with the binlog decoder's converters, because the server would replace bytes
+// invalid in the set by '?' without a word: such a value is an error naming the table, the
+// column and the row's key, exactly as the stream reports it.
 //
 // A restarted snapshot (the process died during a previous one) cannot continue the old
 // snapshot, so it re-reads every table from scratch in a new one, after a truncate event for
@@ -76,7 +80,7 @@ class SnapshotReader {
   void Cancel();
 
  private:
-  enum class Fix : uint8_t { kNone, kZeroDate, kTimestampTz, kYear, kBitBool };
+  enum class Fix : uint8_t { kNone, kZeroDate, kTimestampTz, kYear, kBitBool, kConvert };
   struct Chunk {
     size_t table;
     std::string where;  // empty: the whole table
@@ -91,6 +95,10 @@ class SnapshotReader {
   core::Status ReadChunk(MysqlConnection& conn, const Chunk& chunk,
                          std::unique_ptr<core::EventBatch>& batch, uint32_t& txn);
   core::TxnInfo SnapshotTxn() const;
+  // The error for a value of emitted `column` invalid in its character set, naming the row by
+  // its primary key.
+  core::Status InvalidText(const LoadedTable& table, size_t column, char** values,
+                           const unsigned long* lengths, const std::string& charset) const;
 
   ConnectionParams params_;
   const CaptureFilter* filter_;
@@ -107,6 +115,8 @@ class SnapshotReader {
   // tables too) before any row.
   std::vector<LoadedTable> loaded_;
   std::vector<std::vector<Fix>> fixes_;  // per table, per emitted column
+  // Per table, per emitted column: the converter of a kConvert column, else null.
+  std::vector<std::vector<const CharsetConverter*>> converters_;
   std::vector<int64_t> estimated_rows_;  // per table; -1 when it cannot be chunked
   std::vector<Chunk> chunks_;
   std::atomic<size_t> next_chunk_{0};

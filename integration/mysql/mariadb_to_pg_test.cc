@@ -271,6 +271,39 @@ TEST_F(MariadbToPgTest, NonUtf8CharsetsArriveAsUtf8) {
             "Съешь же ещё|нет|два");
 }
 
+// Bytes a column's character set does not define (MariaDB stores cp1251 0x98 as given, and its
+// own CONVERT shows '?') stop the connector with the table, the column and the row or binlog
+// position named, in the snapshot and in the stream, instead of passing on a wrong character.
+TEST_F(MariadbToPgTest, InvalidBytesInACharacterSetStopTheConnectorNamingTheColumn) {
+  my_.Exec("CREATE TABLE good (id INT PRIMARY KEY, ru VARCHAR(10) CHARACTER SET cp1251);"
+           "INSERT INTO good VALUES (1, 'да');");
+  StartSluice();
+  WaitForMatch("SELECT id, CONVERT(ru USING utf8mb4) FROM good",
+               "SELECT id::text, ru FROM " + Target("good"));
+  my_.Exec("SET SESSION sql_mode = ''; INSERT INTO good VALUES (2, X'41984142')");
+  auto exited = sluice_->WaitFor(60s);
+  ASSERT_TRUE(exited.has_value()) << "sluice kept running after an invalid cp1251 value\n"
+                                  << sluice_->LogTail();
+  std::string out = sluice_->Stdout() + sluice_->Stderr() + sluice_->LogTail(100);
+  EXPECT_NE(out.find(my_db_ + ".good column ru"), std::string::npos) << out;
+  EXPECT_NE(out.find("not valid cp1251"), std::string::npos) << out;
+  EXPECT_NE(out.find("at binlog mysql-bin."), std::string::npos) << out;
+  EXPECT_EQ(pg_.Query("SELECT count(*) FROM " + Target("good"))[0][0].value_or(""), "1");
+  sluice_.reset();
+
+  // The same value met by a new snapshot.
+  my_.Exec("CREATE TABLE bad (id INT PRIMARY KEY, ru VARCHAR(10) CHARACTER SET cp1251);"
+           "SET SESSION sql_mode = ''; INSERT INTO bad VALUES (7, X'41984142'), (8, 'ok');");
+  nlohmann::json config = Config();
+  config["name"] = "my2pg_bad_" + my_db_;
+  config["table.include.list"] = my_db_ + "\\.bad";
+  CommandResult r = SluiceProcess::RunToCompletion("run", config, 60s);
+  EXPECT_FALSE(r.Success());
+  EXPECT_NE((r.err + r.out).find("snapshot of " + my_db_ + ".bad: column ru of the row with id=7"),
+            std::string::npos) << r.err << r.out;
+  EXPECT_NE((r.err + r.out).find("not valid cp1251"), std::string::npos) << r.err << r.out;
+}
+
 // Without the RELOAD privilege there is no global read lock, so the parallel snapshot cannot
 // line its connections up: it says so and reads with one connection, still consistent.
 TEST_F(MariadbToPgTest, SnapshotWithoutReloadFallsBackToOneConnection) {

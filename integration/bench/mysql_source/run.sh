@@ -4,7 +4,9 @@
 #      backlog (goal >= 3x);
 #   2. MariaDB -> PostgreSQL snapshot: `sluice run` (snapshot.mode=initial_only) vs a
 #      `mariadb --quick | psql COPY FROM STDIN` pipe (goal >= 0.8x) and vs pgloader (goal >= 3x;
-#      Debian package pgloader: apt-get install pgloader).
+#      Debian package pgloader: apt-get install pgloader);
+#   3. snapshot reading alone (MariaDB -> file sink) on 1 and 2 connections vs bare
+#      `mariadb --quick` reads, to show what parallel primary-key ranges gain.
 #
 # usage: set -a; . DIR/servers.env; set +a
 #        SLUICE_BIN=build/api/sluice BENCH_BIN=build/integration/bench/mysql_source/mysql_binlog_decode_bench \
@@ -89,6 +91,41 @@ t1=$(now)
 pipe=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 echo "mariadb --quick | COPY FROM STDIN: ${pipe} s"
 echo "RESULT snapshot: sluice is $(ratio "$pipe" "$sl")x the mariadb|COPY pipe with 2 connections, $(ratio "$pipe" "$sl1")x with 1 (goal >= 0.8x)"
+
+echo "== 3. snapshot reading alone: MariaDB -> file sink, 1 vs 2 connections (best of 2 each)"
+# The PostgreSQL target bounds section 2 on a small machine; the file sink (no fsync) shows what
+# reading in parallel primary-key ranges gains by itself. Reference: the server's own text
+# protocol read, one `mariadb --quick > /dev/null` (and two of them on the two key halves).
+file_run() {  # file_run THREADS -> seconds
+  rm -rf "$work/out" "$work"/*.db "$work"/*.db-*
+  cat > "$work/config.json" <<JSON
+{"name": "bench_mysrc_file", "connector.class": "mysql", "database.hostname": "$SLUICE_TEST_MYSQL_HOST",
+ "database.port": "$SLUICE_TEST_MYSQL_PORT", "database.user": "$SLUICE_TEST_MYSQL_USER",
+ "database.include.list": "$db", "snapshot.mode": "initial_only", "sink.type": "file",
+ "sink.url": "$work/out", "sink.file.fsync": "false",
+ "snapshot.max.threads": "$1", "snapshot.chunk.rows": "50000"}
+JSON
+  local t0 t1
+  t0=$(now); (cd "$work" && "$SLUICE_BIN" run config.json > "file-$1.log" 2>&1); t1=$(now)
+  awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
+}
+best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b) ? a : b }'; }
+f1=$(best "$(file_run 1)" "$(file_run 1)")
+f2=$(best "$(file_run 2)" "$(file_run 2)")
+echo "sluice -> file, 1 connection: ${f1} s; 2 connections: ${f2} s ($(grep -o 'in [0-9]* chunks on [0-9]* connections' "$work/file-2.log"))"
+mid=$("${my[@]}" -N -e "SELECT (MIN(id) + MAX(id)) DIV 2 FROM $db.sbtest1")
+r1= r2=
+for _ in 1 2; do
+  t0=$(now); "${my[@]}" --quick -N -B -e "SELECT id, k, c, pad FROM $db.sbtest1" > /dev/null; t1=$(now)
+  r1=$(best "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "${r1:-1e9}")
+  t0=$(now)
+  "${my[@]}" --quick -N -B -e "SELECT id, k, c, pad FROM $db.sbtest1 WHERE id < $mid" > /dev/null &
+  "${my[@]}" --quick -N -B -e "SELECT id, k, c, pad FROM $db.sbtest1 WHERE id >= $mid" > /dev/null
+  wait; t1=$(now)
+  r2=$(best "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')" "${r2:-1e9}")
+done
+echo "mariadb --quick > /dev/null: ${r1} s; two halves at once: ${r2} s"
+echo "RESULT parallel snapshot: 2 connections take $(ratio "$f2" "$f1")x the time of 1 (file sink); sluice is $(ratio "$r1" "$f1")x a bare mariadb --quick read with 1 connection, $(ratio "$r2" "$f2")x two bare reads with 2"
 
 if command -v pgloader > /dev/null; then
   "${pg[@]}" -d postgres -c "DROP DATABASE IF EXISTS bench_pgloader WITH (FORCE)" -c "CREATE DATABASE bench_pgloader"

@@ -166,6 +166,10 @@ std::vector<ConfigKey> CommonConfigKeys() {
   ConfigKey bms = k("sink.batch.ms", ConfigType::kInt, "500", "longest wait before a flush");
   bms.min = 0;
   keys.push_back(bms);
+  ConfigKey bidle = k("sink.batch.idle.ms", ConfigType::kInt, "20",
+                      "flush early once the source has sent nothing for this long (caught up)");
+  bidle.min = 0;
+  keys.push_back(bidle);
   keys.push_back(k("sink.table.name.format", ConfigType::kString, "",
                    "target table name with ${schema} and ${table}"));
   ConfigKey mbs = k("max.batch.size", ConfigType::kInt, "4096", "events per source poll");

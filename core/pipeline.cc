@@ -26,17 +26,20 @@ Result<PipelineOptions> PipelineOptionsFromConfig(const ConnectorConfig& config)
   PipelineOptions o;
   SLUICE_ASSIGN_OR_RETURN(int64_t batch, config.GetInt("sink.batch.size", 10000));
   SLUICE_ASSIGN_OR_RETURN(int64_t batch_ms, config.GetInt("sink.batch.ms", 500));
+  SLUICE_ASSIGN_OR_RETURN(int64_t idle_ms, config.GetInt("sink.batch.idle.ms", 20));
   SLUICE_ASSIGN_OR_RETURN(int64_t poll, config.GetInt("max.batch.size", 4096));
   SLUICE_ASSIGN_OR_RETURN(int64_t queue, config.GetInt("max.queue.size", 100000));
   SLUICE_ASSIGN_OR_RETURN(int64_t queue_bytes, config.GetInt("max.queue.size.in.bytes", 256 << 20));
   SLUICE_ASSIGN_OR_RETURN(int64_t retry, config.GetInt("errors.retry.timeout", 300000));
   if (batch < 1) return InvalidArgumentError("sink.batch.size must be at least 1");
   if (batch_ms < 0) return InvalidArgumentError("sink.batch.ms must not be negative");
+  if (idle_ms < 0) return InvalidArgumentError("sink.batch.idle.ms must not be negative");
   if (poll < 1) return InvalidArgumentError("max.batch.size must be at least 1");
   if (queue < 1) return InvalidArgumentError("max.queue.size must be at least 1");
   if (queue_bytes < 1024) return InvalidArgumentError("max.queue.size.in.bytes must be at least 1024");
   o.batch_events = static_cast<size_t>(batch);
   o.batch_wait = milliseconds(batch_ms);
+  o.batch_idle = milliseconds(idle_ms);
   o.poll.max_events = static_cast<size_t>(std::min(poll, batch));
   o.poll.max_bytes = std::max<size_t>(static_cast<size_t>(queue_bytes) / 8, 1024);
   o.queue_max_events = static_cast<size_t>(queue);
@@ -348,19 +351,30 @@ void Pipeline::SinkLoop(std::stop_token stop) {
     std::stop_source never;
     while (true) {
       milliseconds wait(200);
+      bool idle_wait = false;  // the wait ends early for sink.batch.idle.ms
       if (deadline != Clock::time_point::max()) {
         wait = std::max(milliseconds(0),
                         std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
+        if (options_.batch_idle < wait) {
+          wait = options_.batch_idle;
+          idle_wait = true;
+        }
       }
       std::optional<std::unique_ptr<EventBatch>> popped = queue_.Pop(wait, never.get_token());
       bool drained = !popped && queue_.closed_and_empty();
-      // A batch with a checkpoint but no event is a source marking progress without data: the
-      // start position of a snapshot it waits on, or an idle stream's position. Nothing is
-      // gained by waiting for more, and the source may be blocked on its acknowledgement.
+      // Nothing came for sink.batch.idle.ms: the source has caught up (a stream's backlog is
+      // read, a snapshot is done); what is pending would only wait out sink.batch.ms.
+      bool idle = !popped && idle_wait;
+      // A batch with a checkpoint but no event, with nothing queued behind it, is a source
+      // marking progress without data: the start position of a snapshot it waits on, or an
+      // idle stream's position. Nothing is gained by waiting for more, and the source may be
+      // blocked on its acknowledgement. While batches are queued behind it (a stream catching
+      // up: a transaction's commit often arrives apart from its rows) it waits for the batch
+      // bounds like any other, or every such commit would be a target transaction of its own.
       bool prompt = false;
       if (popped) {
         EventBatch& batch = **popped;
-        prompt = batch.empty() && !batch.checkpoint().empty();
+        prompt = batch.empty() && !batch.checkpoint().empty() && queue_.items() == 0;
         metrics_->queue_events->Set(static_cast<double>(queue_.items()));
         metrics_->queue_bytes->Set(static_cast<double>(queue_.bytes()));
         s = sink_->Write(batch);
@@ -379,7 +393,7 @@ void Pipeline::SinkLoop(std::stop_token stop) {
         // A retriable write error is handled by the flush: reset, rewrite all pending, flush.
         if (!s.ok()) needs_rewrite_ = true;
       }
-      bool due = prompt || pending_events_ >= options_.batch_events || needs_rewrite_ ||
+      bool due = prompt || idle || pending_events_ >= options_.batch_events || needs_rewrite_ ||
                  Clock::now() >= deadline || drained;
       if (due && !pending_.empty()) {
         s = FlushPending(stop);

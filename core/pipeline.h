@@ -1,7 +1,8 @@
 // Pipeline: one source thread, a bounded queue, one sink thread, and the commit protocol.
 //
 //   source thread: Poll -> push batch to the queue (blocks when full)
-//   sink thread:   pop batches until sink.batch.size events or sink.batch.ms elapsed,
+//   sink thread:   pop batches until sink.batch.size events, sink.batch.ms elapsed or nothing
+//                  arrived for sink.batch.idle.ms,
 //                  Write each, Flush, save the returned position, then Acknowledge it
 //                  to the source.
 //
@@ -38,6 +39,9 @@ namespace sluice::core {
 struct PipelineOptions {
   size_t batch_events = 10000;        // sink.batch.size: events per flush
   std::chrono::milliseconds batch_wait{500};  // sink.batch.ms: longest wait before a flush
+  // sink.batch.idle.ms: pending events are flushed as soon as nothing has arrived for this
+  // long (the source caught up), instead of waiting out batch_wait.
+  std::chrono::milliseconds batch_idle{20};
   PollLimits poll;                    // per source poll (max.batch.size)
   size_t queue_max_events = 100000;   // max.queue.size
   size_t queue_max_bytes = 256u << 20;  // max.queue.size.in.bytes
@@ -51,7 +55,8 @@ struct PipelineOptions {
   std::function<Status(Step)> fault_hook;
 };
 
-// Reads PipelineOptions from the config keys (sink.batch.size, sink.batch.ms, max.batch.size,
+// Reads PipelineOptions from the config keys (sink.batch.size, sink.batch.ms,
+// sink.batch.idle.ms, max.batch.size,
 // max.queue.size, max.queue.size.in.bytes, errors.retry.timeout).
 Result<PipelineOptions> PipelineOptionsFromConfig(const ConnectorConfig& config);
 

@@ -415,8 +415,9 @@ TEST_F(PgSinkTest, RejectedRowFailsNamingTableKeyAndReason) {
   Event(stream, Op::kCreate, schema, {}, {"2", "ok"});
   Event(stream, Op::kCreate, schema, {}, {"42", "too long"});
   Event(stream, Op::kCreate, schema, {}, {"43", "ok"});
-  core::Status s = sink.Write(stream);
-  if (s.ok()) s = sink.Flush().status();
+  // Changes stay in flight until the commit, when their batch is gone: the first failure is
+  // retriable and the pipeline's replay (one statement per row, read per batch) names the row.
+  core::Status s = WriteAndFlushLikeThePipeline(sink, {&stream});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.code(), core::StatusCode::kFailedPrecondition) << s.ToString();
   EXPECT_NE(s.message().find("public.small"), std::string::npos) << s.message();

@@ -75,27 +75,48 @@ core::Result<std::optional<std::string>> PgApplier::LoadOffset() {
 
 Status PgApplier::Begin() {
   if (in_txn_) return Status::Ok();
-  auto r = conn_.Exec("BEGIN");
-  if (!r.ok()) return r.status();
+  if (in_pipeline_) {
+    SLUICE_RETURN_IF_ERROR(SendPlain("BEGIN"));
+  } else {
+    auto r = conn_.Exec("BEGIN");
+    if (!r.ok()) return r.status();
+  }
   in_txn_ = true;
   return Status::Ok();
 }
 
 Status PgApplier::Commit(const std::optional<core::SourcePosition>& checkpoint) {
-  if (in_pipeline_) return core::InternalError("postgres sink: commit inside a pipeline");
   SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
   if (!in_txn_ && !checkpoint) return Status::Ok();
-  SLUICE_RETURN_IF_ERROR(Begin());
-  if (checkpoint) {
-    auto r = conn_.ExecParams(SaveOffsetSql(offsets_),
-                              {options_.connector_name.c_str(), checkpoint->value.c_str()});
-    if (!r.ok()) return r.status().WithContext("postgres sink: saving position");
+  if (in_pipeline_) {
+    // The changes are in flight: the position and COMMIT follow them in the pipeline, and one
+    // round trip reads every result. A failure anywhere rolls the whole transaction back.
+    SLUICE_RETURN_IF_ERROR(Begin());
+    if (checkpoint) {
+      const char* values[2] = {options_.connector_name.c_str(), checkpoint->value.c_str()};
+      if (PQsendQueryParams(conn_.raw(), SaveOffsetSql(offsets_).c_str(), 2, nullptr, values,
+                            nullptr, nullptr, 0) != 1) {
+        return conn_.ConnectionError("postgres sink: saving position");
+      }
+      pending_.push_back({PendingResult::kExec, kNoEvent, nullptr, apply_seq_});
+    }
+    SLUICE_RETURN_IF_ERROR(SendPlain("COMMIT"));
+    in_txn_ = false;
+    Status s = ExitPipeline(nullptr);
+    if (!s.ok()) return s.WithContext("postgres sink: commit");
+  } else {
+    SLUICE_RETURN_IF_ERROR(Begin());
+    if (checkpoint) {
+      auto r = conn_.ExecParams(SaveOffsetSql(offsets_),
+                                {options_.connector_name.c_str(), checkpoint->value.c_str()});
+      if (!r.ok()) return r.status().WithContext("postgres sink: saving position");
+    }
+    in_txn_ = false;
+    auto r = conn_.Exec("COMMIT");
+    if (!r.ok()) return r.status().WithContext("postgres sink: commit");
   }
-  in_txn_ = false;
   precise_ = false;
   for (auto& [id, t] : tables_) t->stage_created = false;
-  auto r = conn_.Exec("COMMIT");
-  if (!r.ok()) return r.status().WithContext("postgres sink: commit");
   for (const core::TableId& id : unstage_) staged_.erase(id);
   unstage_.clear();
   return Status::Ok();
@@ -118,7 +139,7 @@ core::Result<PgApplier::TableState*> PgApplier::Ensure(const core::TableSchemaPt
   }
   // Catalog work runs as plain statements: end a COPY, leave pipeline mode first.
   SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
-  SLUICE_RETURN_IF_ERROR(ExitPipeline(batch));
+  SLUICE_RETURN_IF_ERROR(ExitPipeline(&batch));
   auto state = std::make_unique<TableState>();
   state->schema = schema;
   state->target = ResolveTargetName(options_.table_name_format, schema->id);
@@ -341,6 +362,9 @@ Status PgApplier::ChangePrimaryKey(TableState& t) {
 // Applying a batch
 
 Status PgApplier::Apply(const EventBatch& batch) {
+  ++apply_seq_;
+  // Fast mode: BEGIN goes out with the batch's first statements (no round trip of its own).
+  if (!in_txn_ && !precise_) SLUICE_RETURN_IF_ERROR(EnterPipeline());
   SLUICE_RETURN_IF_ERROR(Begin());
   // A table announced again while its key is still deferred: a second snapshot attempt in this
   // session (the pipeline restarted the source), which sends its rows again. Rule (1) in
@@ -376,10 +400,10 @@ Status PgApplier::Apply(const EventBatch& batch) {
         for (uint32_t c = 0; c < row.size(); ++c) unchanged |= row.is_unchanged(c);
       }
       if (!unchanged) {
-        SLUICE_RETURN_IF_ERROR(ExitPipeline(batch));
+        SLUICE_RETURN_IF_ERROR(ExitPipeline(&batch));
         SLUICE_RETURN_IF_ERROR(ApplyReads(batch, *t, i, j));
       } else {
-        SLUICE_RETURN_IF_ERROR(ExitPipeline(batch));
+        SLUICE_RETURN_IF_ERROR(ExitPipeline(&batch));
         SLUICE_RETURN_IF_ERROR(BuildDeferredKeys());  // upserts need the key
         SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
         for (size_t k = i; k < j; ++k) {
@@ -393,7 +417,7 @@ Status PgApplier::Apply(const EventBatch& batch) {
     size_t j = i + 1;
     while (j < events.size() && events[j].op != Op::kRead) ++j;
     if (!deferred_keys_.empty()) {  // changes upsert and delete by key
-      SLUICE_RETURN_IF_ERROR(ExitPipeline(batch));
+      SLUICE_RETURN_IF_ERROR(ExitPipeline(&batch));
       SLUICE_RETURN_IF_ERROR(BuildDeferredKeys());
     }
     SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
@@ -407,7 +431,12 @@ Status PgApplier::Apply(const EventBatch& batch) {
     }
     i = j;
   }
-  SLUICE_RETURN_IF_ERROR(ExitPipeline(batch));
+  if (precise_) {
+    // Each result read now, while the batch is here to name the row that failed.
+    SLUICE_RETURN_IF_ERROR(ExitPipeline(&batch));
+  } else if (in_pipeline_ && PQflush(conn_.raw()) != 0) {
+    return conn_.ConnectionError("postgres sink pipeline");
+  }
   if (!deferred_keys_.empty()) {
     for (const core::TxnInfo& txn : batch.txns()) {
       if (txn.last_snapshot_event) return BuildDeferredKeys();  // the snapshot's rows are all in
@@ -446,7 +475,7 @@ Status PgApplier::Apply(const EventBatch& batch) {
 // past the snapshot is not committed).
 Status PgApplier::BuildDeferredKeys() {
   if (deferred_keys_.empty()) return Status::Ok();
-  if (in_pipeline_) return core::InternalError("postgres sink: key build inside a pipeline");
+  SLUICE_RETURN_IF_ERROR(ExitPipeline(nullptr));
   SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
   const bool own_transaction = !in_txn_;
   SLUICE_RETURN_IF_ERROR(Begin());
@@ -529,6 +558,14 @@ Status PgApplier::EnterPipeline() {
   if (in_pipeline_) return Status::Ok();
   if (PQenterPipelineMode(conn_.raw()) != 1) return conn_.ConnectionError("postgres sink pipeline");
   in_pipeline_ = true;
+  return Status::Ok();
+}
+
+Status PgApplier::SendPlain(const char* sql) {
+  if (PQsendQueryParams(conn_.raw(), sql, 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+    return conn_.ConnectionError(std::string("postgres sink: sending ") + sql);
+  }
+  pending_.push_back({PendingResult::kExec, kNoEvent, nullptr, apply_seq_});
   return Status::Ok();
 }
 
@@ -658,11 +695,11 @@ Status PgApplier::SendTruncate(TableState& t, uint32_t event_index) {
   return SendCached(t, key_, [&] { return "TRUNCATE " + t.qualified; }, event_index);
 }
 
-Status PgApplier::SyncAndDrain(const EventBatch& batch) {
+Status PgApplier::SyncAndDrain(const EventBatch* batch) {
   if (!in_pipeline_) return Status::Ok();
   if (pending_.empty() || pending_.back().kind != PendingResult::kSync) {
     if (PQpipelineSync(conn_.raw()) != 1) return conn_.ConnectionError("postgres sink pipeline");
-    pending_.push_back({PendingResult::kSync, 0, nullptr});
+    pending_.push_back({PendingResult::kSync, 0, nullptr, apply_seq_});
   }
   sent_since_sync_ = 0;
   Status first;
@@ -688,14 +725,23 @@ Status PgApplier::SyncAndDrain(const EventBatch& batch) {
       got = true;
       ExecStatusType st = PQresultStatus(r);
       if (st == PGRES_FATAL_ERROR && first.ok()) {
-        std::string what = "postgres sink: " + Describe(batch, p.event);
+        // The event can be named only while its batch is here (the Apply() call that sent it).
+        bool named = batch != nullptr && p.seq == apply_seq_ && p.event != kNoEvent;
+        std::string what = "postgres sink";
+        if (named) {
+          what += ": " + Describe(*batch, p.event);
+        } else if (p.table != nullptr) {
+          what += ": table " + p.table->qualified;
+        }
         if (p.kind == PendingResult::kPrepare) what += ": preparing a statement";
         if (p.kind == PendingResult::kExecMany) {
           what = "postgres sink: table " + (p.table ? p.table->qualified : std::string("?")) +
                  ": a multi-row statement";
         }
         first = conn_.ErrorFrom(r, what);
-        if (p.kind == PendingResult::kExecMany && !first.IsRetriable()) {
+        bool unnamed_row = p.kind == PendingResult::kExecMany ||
+                           (p.kind == PendingResult::kExec && p.event != kNoEvent && !named);
+        if (unnamed_row && !first.IsRetriable()) {
           // Which row? Replay the batches one statement per event: that names it.
           precise_ = true;
           first = core::AbortedError(first.message() +
@@ -713,7 +759,7 @@ Status PgApplier::SyncAndDrain(const EventBatch& batch) {
   return first;
 }
 
-Status PgApplier::ExitPipeline(const EventBatch& batch) {
+Status PgApplier::ExitPipeline(const EventBatch* batch) {
   if (!in_pipeline_) return Status::Ok();
   Status s = SyncAndDrain(batch);
   if (!s.ok()) return s;

@@ -62,9 +62,11 @@ class PgApplier {
   };
   struct PendingResult {
     enum Kind : uint8_t { kPrepare, kExec, kExecMany, kSync } kind;
-    uint32_t event;
+    uint32_t event;      // in the batch of Apply() call `seq`; kNoEvent for BEGIN/offset/COMMIT
     TableState* table;
+    uint64_t seq = 0;
   };
+  static constexpr uint32_t kNoEvent = UINT32_MAX;
   // Rows of one table collected for multi-row statements (fast mode).
   enum class RunKind : uint8_t { kNone, kUpsert, kDelete, kAppend };
   struct RunRow {
@@ -129,10 +131,13 @@ class PgApplier {
                         uint32_t column, uint32_t event_index);
 
   core::Status EnterPipeline();
+  // Sends a statement without parameters into the pipeline (BEGIN, COMMIT).
+  core::Status SendPlain(const char* sql);
   // Syncs, reads every pending result and leaves pipeline mode; the first failure, described
-  // with the event it belongs to.
-  core::Status SyncAndDrain(const core::EventBatch& batch);
-  core::Status ExitPipeline(const core::EventBatch& batch);
+  // with the event it belongs to when that event is in `batch` (the batch being applied;
+  // nullptr at commit, when earlier batches are gone).
+  core::Status SyncAndDrain(const core::EventBatch* batch);
+  core::Status ExitPipeline(const core::EventBatch* batch);
 
   // "table s.t, key (a=1, b=x)" for error messages.
   std::string Describe(const core::EventBatch& batch, uint32_t event_index) const;
@@ -146,7 +151,11 @@ class PgApplier {
   TargetName offsets_;
   bool in_txn_ = false;
   bool in_pipeline_ = false;
+  // Statements sent and not yet read. In fast mode the pipeline stays open from the first
+  // change of a transaction to its COMMIT, across Apply() calls: the server executes one batch
+  // while the next is decoded and sent, and results are read once, at the commit.
   std::vector<PendingResult> pending_;
+  uint64_t apply_seq_ = 0;  // Apply() calls so far: tells whose events pending_ names
   size_t sent_since_sync_ = 0;
   uint64_t statement_counter_ = 0;
   uint64_t stage_counter_ = 0;
@@ -196,7 +205,7 @@ core::Status PgApplier::SendCached(TableState& t, const std::string& key, MakeSq
     if (PQsendPrepare(conn_.raw(), name.c_str(), sql.c_str(), 0, nullptr) != 1) {
       return conn_.ConnectionError("postgres sink: preparing for " + t.qualified);
     }
-    pending_.push_back({PendingResult::kPrepare, event_index, &t});
+    pending_.push_back({PendingResult::kPrepare, event_index, &t, apply_seq_});
     it = t.statements.emplace(key, std::move(name)).first;
   }
   param_values_.clear();
@@ -207,7 +216,8 @@ core::Status PgApplier::SendCached(TableState& t, const std::string& key, MakeSq
                           param_values_.data(), nullptr, nullptr, 0) != 1) {
     return conn_.ConnectionError("postgres sink: sending to " + t.qualified);
   }
-  pending_.push_back({many ? PendingResult::kExecMany : PendingResult::kExec, event_index, &t});
+  pending_.push_back(
+      {many ? PendingResult::kExecMany : PendingResult::kExec, event_index, &t, apply_seq_});
   if (++sent_since_sync_ >= kStatementsPerSync) {
     // Bounded in-flight results: the server never blocks on a full socket we do not read.
     if (PQpipelineSync(conn_.raw()) != 1) return conn_.ConnectionError("postgres sink pipeline");

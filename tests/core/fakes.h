@@ -153,6 +153,7 @@ class RecordingSink : public core::Sink {
   void FailNextFlushes(core::Status s, int times) { std::lock_guard l(mu_); flush_error_ = s; flush_failures_ = times; }
   void set_write_delay(std::chrono::milliseconds d) { write_delay_ = d; }
   int resets() const { return resets_; }
+  int flushes() const { return flushes_.load(); }
 
   core::Status Open() override { return core::Status::Ok(); }
   core::Result<std::optional<core::SourcePosition>> LoadCommittedPosition() override {
@@ -186,6 +187,7 @@ class RecordingSink : public core::Sink {
         return flush_error_;
       }
     }
+    ++flushes_;
     std::lock_guard lock(log_->mu);
     log_->ids.insert(log_->ids.end(), unflushed_.begin(), unflushed_.end());
     unflushed_.clear();
@@ -213,6 +215,7 @@ class RecordingSink : public core::Sink {
   core::Status write_error_, flush_error_;
   int write_failures_ = 0, flush_failures_ = 0;
   std::chrono::milliseconds write_delay_{0};
+  std::atomic<int> flushes_{0};
   std::vector<int> unflushed_;
   std::optional<core::SourcePosition> checkpoint_;
   std::atomic<int> resets_{0};

@@ -136,6 +136,79 @@ TEST_F(PipelineTest, ACheckpointWithoutEventsIsFlushedWithoutWaitingForTheBatchT
   EXPECT_EQ(positions_.position()->value, "start");
 }
 
+TEST_F(PipelineTest, PendingEventsAreFlushedOnceTheSourceGoesIdle) {
+  FakeSource* source;
+  RecordingSink* sink;
+  PipelineOptions o = FastOptions();
+  o.batch_events = 100000;
+  o.batch_wait = std::chrono::seconds(30);
+  o.batch_idle = 20ms;
+  auto p = MakePipeline(10, 5, o, &source, &sink);
+  source->set_block_when_done(true);  // caught up: nothing more, no end either
+  auto started = std::chrono::steady_clock::now();
+  p->Start();
+  while (!positions_.position().has_value() && std::chrono::steady_clock::now() - started < 5s) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s)
+      << "the last events waited for sink.batch.ms although the source had gone idle";
+  ASSERT_TRUE(positions_.position().has_value());
+  EXPECT_EQ(positions_.position()->value, "9");
+  EXPECT_EQ(sink->flushes(), 1);
+  p->RequestStop();
+  ASSERT_TRUE(p->Wait().ok());
+}
+
+// A stream catching up: a transaction's commit often arrives in a batch of its own, after
+// its rows. Such checkpoint-only batches are flushed at once only when nothing is queued
+// behind them; otherwise every commit would become a target transaction of its own.
+class CommitsApartFromTheirRows : public Source {
+ public:
+  explicit CommitsApartFromTheirRows(int txns) : txns_(txns), schema_(sluice::testing::TestSchema()) {}
+  Status Start(const std::optional<SourcePosition>&) override { return Status::Ok(); }
+  Result<PollStatus> Poll(EventBatch& batch, const PollLimits&) override {
+    if (next_ >= 2 * txns_) return PollStatus::kFinished;
+    int id = next_ / 2;
+    if (next_++ % 2 == 0) {
+      uint32_t txn = batch.AddTxn(TxnInfo{NowUnixMs(), false, false, 1, 0, "", 0, ""});
+      uint32_t row = batch.BeginRow();
+      batch.AppendValue(std::to_string(id));
+      batch.AppendValue("name");
+      batch.EndRow();
+      batch.AddEvent({Op::kCreate, kNoRow, row, txn, schema_});
+    } else {
+      batch.set_checkpoint(SourcePosition{std::to_string(id)});
+    }
+    return PollStatus::kHaveMore;
+  }
+  void Acknowledge(const SourcePosition&) override {}
+  void RequestStop() override {}
+  void Close() override {}
+  Status Check() override { return Status::Ok(); }
+
+ private:
+  int txns_;
+  int next_ = 0;
+  TableSchemaPtr schema_;
+};
+
+TEST_F(PipelineTest, CommitsQueuedBehindEachOtherAreBatched) {
+  PipelineOptions o = FastOptions();
+  o.batch_events = 100000;
+  o.batch_wait = 100ms;
+  o.batch_idle = std::chrono::seconds(10);
+  auto sink = std::make_unique<RecordingSink>(&log_);
+  RecordingSink* recording = sink.get();
+  recording->set_write_delay(1ms);  // the sink is the slower side: batches queue up
+  Pipeline p("test", std::make_unique<CommitsApartFromTheirRows>(300), std::move(sink),
+             &positions_, o, &metrics_, nullptr);
+  p.Start();
+  ASSERT_TRUE(p.Wait().ok()) << p.last_error().ToString();
+  ExpectNoGap(300);
+  EXPECT_EQ(positions_.position()->value, "299");
+  EXPECT_LT(recording->flushes(), 30) << "checkpoint-only batches were flushed one by one";
+}
+
 class CrashAtStepTest : public PipelineTest,
                         public ::testing::WithParamInterface<PipelineOptions::Step> {};
 
@@ -310,11 +383,17 @@ TEST(BoundedQueueTest, PushBlocksWhenFullUntilStop) {
 }
 
 TEST(PipelineOptionsTest, ReadsTheBatchingKeys) {
-  ConnectorConfig c("x", {{"sink.batch.size", "123"}, {"sink.batch.ms", "7"}, {"max.queue.size", "999"}});
+  ConnectorConfig c("x", {{"sink.batch.size", "123"}, {"sink.batch.ms", "7"},
+                          {"sink.batch.idle.ms", "3"}, {"max.queue.size", "999"}});
   auto o = PipelineOptionsFromConfig(c);
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->batch_events, 123u);
   EXPECT_EQ(o->batch_wait, 7ms);
+  EXPECT_EQ(o->batch_idle, 3ms);
+  EXPECT_EQ(PipelineOptionsFromConfig(ConnectorConfig("x", {{"sink.batch.idle.ms", "-1"}}))
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(o->queue_max_events, 999u);
   ConnectorConfig bad("x", {{"sink.batch.size", "lots"}});
   EXPECT_EQ(PipelineOptionsFromConfig(bad).status().code(), StatusCode::kInvalidArgument);

@@ -2,6 +2,8 @@
 
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <spdlog/spdlog.h>
@@ -12,6 +14,17 @@ namespace sluice::pg {
 namespace {
 
 constexpr std::chrono::milliseconds kAckReportDelay{50};
+
+// Wakeups while a backlog streams in. The walsender sends every pgoutput message on its own
+// (a few hundred bytes); a reader that sleeps in poll() after each read is woken for each, and
+// every such wakeup costs the walsender a cross-CPU wakeup — on a small machine most of the
+// walsender's time, which bounds the whole stream. In bulk mode the socket's SO_RCVLOWAT makes
+// the kernel wake the reader only once kBulkLowat bytes are queued, or at the latest after
+// kBulkWait (poll timeout, then whatever is there is read). A wait that brings nothing means
+// the stream is idle: the threshold goes back to one byte, so the next change wakes the reader
+// at once. Added latency: at most kBulkWait, only while data is flowing.
+constexpr int kBulkLowat = 64 * 1024;
+constexpr int kBulkWaitMs = 2;
 
 using Clock = std::chrono::steady_clock;
 
@@ -124,7 +137,9 @@ core::Status StreamReader::WaitReadable(Clock::time_point deadline, bool& timed_
                         ? std::chrono::duration_cast<std::chrono::milliseconds>(kAckReportDelay).count()
                         : 1000;
   int timeout = static_cast<int>(std::clamp<int64_t>(left.count(), 0, wake_ms));
-  pollfd fds[2] = {{PQsocket(repl_->raw()), POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+  if (bulk_) timeout = std::min(timeout, kBulkWaitMs);
+  int fd = PQsocket(repl_->raw());
+  pollfd fds[2] = {{fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   int r = ::poll(fds, 2, timeout);
   if (r < 0 && errno != EINTR) {
     return core::UnavailableError("postgres replication connection: poll failed");
@@ -135,13 +150,27 @@ core::Status StreamReader::WaitReadable(Clock::time_point deadline, bool& timed_
     ssize_t ignored = read(wake_fd_, &count, sizeof(count));
     (void)ignored;
   }
-  if (fds[0].revents) {
+  int queued = 0;
+  if (ioctl(fd, FIONREAD, &queued) != 0) queued = 0;
+  if (queued > 0 && !bulk_) {
+    SetBulk(true);
+  } else if (queued == 0 && bulk_ && !fds[0].revents) {
+    SetBulk(false);  // a wait without data: idle
+  }
+  if (fds[0].revents || queued > 0) {
     if (PQconsumeInput(repl_->raw()) != 1) {
       return core::UnavailableError("postgres replication connection of slot " + options_.slot +
                                     " lost: " + repl_->LastError());
     }
   }
   return core::Status::Ok();
+}
+
+void StreamReader::SetBulk(bool on) {
+  int lowat = on ? kBulkLowat : 1;
+  if (setsockopt(PQsocket(repl_->raw()), SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat)) == 0) {
+    bulk_ = on;
+  }
 }
 
 core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
@@ -166,11 +195,13 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
       if (!batch.empty() || !batch.checkpoint().empty()) return core::PollStatus::kHaveMore;
       auto now = Clock::now();
       if (!in_txn_ && server_wal_end_ > last_checkpoint_lsn_ &&
-          now - last_idle_checkpoint_ >= std::chrono::milliseconds(options_.idle_checkpoint_ms)) {
+          (commit_since_idle_checkpoint_ ||
+           now - last_idle_checkpoint_ >= std::chrono::milliseconds(options_.idle_checkpoint_ms))) {
         // Nothing in flight and every transaction committed before the keepalive's WAL end has
         // been received: confirming that position loses nothing (pg_recvlogical does the same).
         last_checkpoint_lsn_ = server_wal_end_;
         last_idle_checkpoint_ = now;
+        commit_since_idle_checkpoint_ = false;
         PgPosition pos;
         pos.lsn = server_wal_end_;
         pos.slot = options_.slot;
@@ -227,6 +258,7 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
       pos.lsn = msg_.end_lsn;
       pos.slot = options_.slot;
       last_checkpoint_lsn_ = std::max(last_checkpoint_lsn_, msg_.end_lsn);
+      commit_since_idle_checkpoint_ = true;
       received_lsn_ = std::max(received_lsn_, msg_.end_lsn);
       batch.set_checkpoint(pos.ToSource());
       return core::Status::Ok();

@@ -11,9 +11,12 @@
 //
 // A batch that fills up mid-transaction keeps the checkpoint of the last commit it holds (or
 // none). When idle (nothing in flight) the reader emits an empty batch checkpointed at the
-// keepalive's WAL end at most every `idle_checkpoint_ms`, so the slot advances on an idle
-// database. Standby status updates report flush = the acknowledged LSN, on keepalives that ask
-// for a reply, when the acknowledgement advanced (at most once a second) and at least every
+// keepalive's WAL end, so the slot advances on an idle database: at once after a commit (the
+// stream has caught up: WAL written after the last captured commit — other databases, a
+// checkpoint record — is confirmed with it), then at most every `idle_checkpoint_ms` (a
+// database sink in the same cluster writes WAL for each position it stores, which would
+// otherwise feed itself). Standby status updates report flush = the acknowledged LSN, on
+// keepalives that ask for a reply, within 50 ms of an acknowledgement and at least every
 // `status_interval_ms`.
 //
 // Lifecycle: Open() (START_REPLICATION) -> Poll()* -> destroy. Acknowledge() and Cancel() from
@@ -81,6 +84,9 @@ class StreamReader {
   SchemaCache* schemas_;
   std::shared_ptr<spdlog::logger> logger_;
   int wake_fd_ = -1;
+  // Bulk mode: SO_RCVLOWAT raised while a backlog streams in (see SetBulk in stream_reader.cc).
+  bool bulk_ = false;
+  void SetBulk(bool on);
 
   std::map<uint32_t, RelationInfo> relations_;
   PgoutputMessage msg_;
@@ -93,6 +99,7 @@ class StreamReader {
   uint64_t reported_lsn_ = 0;
   std::chrono::steady_clock::time_point last_status_{};
   std::chrono::steady_clock::time_point last_idle_checkpoint_{};
+  bool commit_since_idle_checkpoint_ = true;  // the next idle checkpoint need not wait
 
   bool in_txn_ = false;
   bool skip_txn_ = false;

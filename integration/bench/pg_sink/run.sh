@@ -52,6 +52,7 @@ newdb() { q postgres -c "CREATE DATABASE $1" >/dev/null; dbs+=("$1"); }
 cleanup_dbs() {
   for d in "${dbs[@]}"; do q postgres -c "DROP DATABASE IF EXISTS $d WITH (FORCE)" >/dev/null 2>&1 || true; done
   q postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE '%_$tag'" >/dev/null 2>&1 || true
+  [[ -n ${KEEP_LOGS:-} ]] && mkdir -p "$KEEP_LOGS" && cp "$work"/*.log "$KEEP_LOGS"/ 2>/dev/null
   rm -rf "$work"
 }
 trap 'cleanup_dbs; ${servers:+"$repo/integration/servers/down.sh" "$servers" >/dev/null 2>&1; rm -rf "$servers"}' EXIT
@@ -156,21 +157,25 @@ for _ in $(seq 1 300); do
   q postgres -c "SELECT pg_log_standby_snapshot()" >/dev/null 2>&1 || q postgres -c "CHECKPOINT" >/dev/null
 done
 kill -TERM "$pid"; wait "$pid" || true
+[[ -n ${VACUUM_TARGET:-} ]] && q "$stgt" -c "VACUUM ANALYZE" && echo "(sluice target vacuumed)"
 q "$ssrc" -c "CREATE PUBLICATION bnat_$tag FOR ALL TABLES" >/dev/null
 q "$ssrc" -c "SELECT pg_create_logical_replication_slot('bnat_$tag', 'pgoutput')" >/dev/null
 pgbench -n -c 1 -t "$txns" -h "$host" -p "$port" -U "$user" "$ssrc" >/dev/null 2>&1
 want=$(checksum "$ssrc")
 end=$(q "$ssrc" -c "SELECT pg_current_wal_lsn()")
 # Caught up = the slot's confirmed_flush_lsn reached the end of the backlog: both Sluice and the
-# subscription confirm a position only once the target has committed (and flushed) it. Polling
-# the slot costs nothing, unlike a checksum of the target; the checksums are compared after.
-caught_up() { [[ $(q postgres -c "SELECT confirmed_flush_lsn >= '$end' FROM pg_replication_slots WHERE slot_name = '$1'") == t ]]; }
+# subscription confirm a position only once the target has committed (and flushed) it. One
+# session polls the slot every 10 ms inside the server (a psql process per poll would take a
+# good part of a 2-core machine from both sides); the checksums are compared after.
+wait_caught_up() {
+  q postgres -c "DO \$\$ BEGIN WHILE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '$1' AND confirmed_flush_lsn >= '$end') LOOP PERFORM pg_sleep(0.01); END LOOP; END \$\$"
+}
 
 q postgres -c "CHECKPOINT"
 t0=$(now)
 (cd "$work" && exec "$sluice" run "$work/run.json" >"$work/run2.log" 2>&1) &
 pid=$!
-until caught_up "brun_$tag"; do sleep 0.02; done
+wait_caught_up "brun_$tag"
 t_stream=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
 kill -TERM "$pid"; wait "$pid" || true
 [[ $(checksum "$stgt") == "$want" ]] || { echo "sluice target differs from the source" >&2; exit 1; }
@@ -178,7 +183,7 @@ kill -TERM "$pid"; wait "$pid" || true
 q postgres -c "CHECKPOINT"
 t0=$(now)
 q "$nat" -c "CREATE SUBSCRIPTION bnat_$tag CONNECTION 'host=$host port=$port user=$user dbname=$ssrc' PUBLICATION bnat_$tag WITH (create_slot = false, slot_name = 'bnat_$tag', copy_data = false, synchronous_commit = 'on')" >/dev/null
-until caught_up "bnat_$tag"; do sleep 0.02; done
+wait_caught_up "bnat_$tag"
 t_native=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
 [[ $(checksum "$nat") == "$want" ]] || { echo "subscription target differs from the source" >&2; exit 1; }
 q "$nat" -c "ALTER SUBSCRIPTION bnat_$tag DISABLE" -c "ALTER SUBSCRIPTION bnat_$tag SET (slot_name = NONE)" -c "DROP SUBSCRIPTION bnat_$tag" >/dev/null

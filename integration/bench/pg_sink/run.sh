@@ -14,7 +14,10 @@
 #        SCALE: pgbench scale, 100 000 accounts each (default 5; the issue's figure: 20 = 2 M)
 #        TRANSACTIONS: pgbench transactions of the streaming backlog (default 20000)
 #        BUILD=build dir (default build); SKIP_SINK_BENCH=1 skips part 1; SKIP_STREAM=1 stops
-#        after the snapshot; SYNC_BATCH_SIZES="10000 100000" runs one sync per sink.batch.size.
+#        after the snapshot; SYNC_BATCH_SIZES="10000 100000" runs one sync per sink.batch.size;
+#        KEEP_LOGS=dir keeps sluice's logs; VACUUM_TARGET=1 runs VACUUM ANALYZE on Sluice's
+#        streaming target before the backlog (pgbench -i vacuums the subscription's target).
+#        ROUNDS=n snapshot rounds per side (default 3, best of each compared).
 #        Uses the servers of $SLUICE_TEST_PG_* when exported,
 #        else starts throwaway ones and stops them.
 set -euo pipefail
@@ -63,8 +66,8 @@ if [[ -z ${SKIP_SINK_BENCH:-} ]]; then
 fi
 
 echo "== 2. end to end, pgbench scale $scale"
-src=bsrc_$tag pipe=bpipe_$tag copydb=bcopydb_$tag
-newdb "$src"; newdb "$pipe"; newdb "$copydb"
+src=bsrc_$tag
+newdb "$src"
 pgbench -q -i -s "$scale" -h "$host" -p "$port" -U "$user" "$src" >/dev/null 2>&1
 tables="pgbench_accounts pgbench_branches pgbench_history pgbench_tellers"
 # (An empty source table sends no event, so a sluice target lacks it: counted as 0 rows.)
@@ -72,57 +75,91 @@ checksum() {
   q "$1" -c "SELECT (SELECT count(*) || ':' || sum(hashtext(aid || '|' || bid || '|' || abalance || '|' || filler)) FROM pgbench_accounts) || '/' || (SELECT sum(tbalance) FROM pgbench_tellers) || '/' || (SELECT sum(bbalance) FROM pgbench_branches) || '/' || (CASE WHEN to_regclass('pgbench_history') IS NULL THEN '0' ELSE (xpath('/row/c/text()', query_to_xml('SELECT count(*) AS c FROM pgbench_history', false, true, '')))[1]::text END)"
 }
 
-# Reference: identical empty tables (schema with keys from pg_dump), binary COPY pipes.
-pg_dump -s -h "$host" -p "$port" -U "$user" "$src" | q "$pipe" >/dev/null
-# Each measured run starts after a CHECKPOINT, so that none pays for the WAL of the one before.
-q postgres -c "CHECKPOINT"
-sync
-t0=$(now)
-for t in $tables; do
-  q "$src" -c "COPY $t TO STDOUT (FORMAT binary)" | q "$pipe" -c "COPY $t FROM STDIN (FORMAT binary)"
-done
-t_pipe=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
-
-q postgres -c "CHECKPOINT"
-sync
-t0=$(now)
-pgcopydb clone --source "$(url "$src")" --target "$(url "$copydb")" --dir "$work/pgcopydb" \
-  --no-owner --no-acl >"$work/pgcopydb.log" 2>&1 || { tail -20 "$work/pgcopydb.log" >&2; exit 1; }
-t_copydb=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
-
+# Each side runs ROUNDS times (default 3), the order rotating from round to round, into a fresh
+# database each time; the best time of each side is compared (as in bench/pg_source), so that
+# a burst of load on the shared machine does not decide the ratio.
 want=$(checksum "$src")
-for d in "$pipe" "$copydb"; do
-  [[ $(checksum "$d") == "$want" ]] || { echo "target $d differs from the source" >&2; exit 1; }
-done
-printf 'snapshot (load %s): binary COPY pipe %.2f s, pgcopydb clone %.2f s\n' \
-  "$(cut -d' ' -f1 /proc/loadavg)" "$t_pipe" "$t_copydb"
-# One `sluice sync` per sink.batch.size (events per target transaction, so rows per COPY).
-n=0
-for size in ${SYNC_BATCH_SIZES:-10000}; do
-  n=$((n + 1))
-  snap=bsnap_${n}_$tag
-  newdb "$snap"
+elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN { print a - b }'; }
+best() { awk -v a="$1" -v b="${2:-}" 'BEGIN { print (b == "" || a < b) ? a : b }'; }
+check_and_drop() {
+  [[ $(checksum "$1") == "$want" ]] || { echo "target $1 differs from the source" >&2; exit 1; }
+  q postgres -c "DROP DATABASE $1 WITH (FORCE)" >/dev/null
+}
+# Every measured run starts after a CHECKPOINT and sync(1), so that none pays for the WAL and
+# dirty pages of the one before.
+settle() { q postgres -c "CHECKPOINT" >/dev/null; sync; }
+run_pipe() {  # reference: identical empty tables (schema with keys from pg_dump), binary COPY pipes
+  local db=bpipe_${1}_$tag t0
+  newdb "$db"
+  pg_dump -s -h "$host" -p "$port" -U "$user" "$src" | q "$db" >/dev/null
+  settle
+  t0=$(now)
+  for t in $tables; do
+    q "$src" -c "COPY $t TO STDOUT (FORMAT binary)" | q "$db" -c "COPY $t FROM STDIN (FORMAT binary)"
+  done
+  t_run=$(elapsed "$t0")
+  check_and_drop "$db"
+}
+run_copydb() {
+  local db=bcopydb_${1}_$tag t0
+  newdb "$db"
+  rm -rf "$work/pgcopydb"
+  settle
+  t0=$(now)
+  pgcopydb clone --source "$(url "$src")" --target "$(url "$db")" --dir "$work/pgcopydb" \
+    --no-owner --no-acl >"$work/pgcopydb.log" 2>&1 || { tail -20 "$work/pgcopydb.log" >&2; exit 1; }
+  t_run=$(elapsed "$t0")
+  check_and_drop "$db"
+}
+run_sluice() {  # run_sluice ROUND BATCH_SIZE: one `sluice sync` (its own connector name and state)
+  local db=bsnap_${1}_$tag t0 name=bench_sync_${tag}_$1_$2
+  newdb "$db"
   cat >"$work/sync.json" <<EOF
-{"name": "bench_sync_$tag", "connector.class": "postgres", "database.hostname": "$host",
+{"name": "$name", "connector.class": "postgres", "database.hostname": "$host",
  "database.port": "$port", "database.user": "$user", "database.dbname": "$src",
  "slot.name": "bsync_$tag", "publication.name": "bsync_$tag", "snapshot.mode": "initial_only",
- "sink.type": "postgres", "sink.url": "$(url "$snap")", "sink.batch.size": "$size"}
+ "sink.type": "postgres", "sink.url": "$(url "$db")", "sink.batch.size": "$2"}
 EOF
-  q postgres -c "CHECKPOINT"
-  sync
+  settle
   t0=$(now)
   if ! (cd "$work" && "$sluice" sync "$work/sync.json" >"$work/sync.log" 2>&1); then
-    echo "sluice sync failed (is the PostgreSQL source implemented?):" >&2
+    echo "sluice sync failed:" >&2
     tail -5 "$work/sync.log" >&2
     exit 1
   fi
-  t_sluice=$(awk -v a="$(now)" -v b="$t0" 'BEGIN { print a - b }')
-  [[ $(checksum "$snap") == "$want" ]] || { echo "target $snap differs from the source" >&2; exit 1; }
-  grep -o "primary key built after the snapshot load in [0-9]* ms" "$work/sync.log" | sed "s/^/    /" || true
-  printf '  sluice sync, sink.batch.size=%s: %.2f s (load %s)\n' "$size" "$t_sluice" \
-    "$(cut -d' ' -f1 /proc/loadavg)"
-  echo "    sluice vs COPY pipe : $(ratio "$t_pipe" "$t_sluice") (goal >= 0.9x)"
-  echo "    sluice vs pgcopydb  : $(ratio "$t_copydb" "$t_sluice") (goal > 1x)"
+  t_run=$(elapsed "$t0")
+  key_ms=$(grep -o "primary key built after the snapshot load in [0-9]* ms" "$work/sync.log" |
+           grep -o "[0-9]* ms" | sort -n | tail -1)
+  check_and_drop "$db"
+}
+read -r -a sizes <<< "${SYNC_BATCH_SIZES:-10000}"
+declare -A t_sluice
+t_pipe= t_copydb=
+for round in $(seq 1 "${ROUNDS:-3}"); do
+  order=(pipe copydb sluice)
+  shift_by=$(( (round - 1) % 3 ))
+  order=("${order[@]:$shift_by}" "${order[@]:0:$shift_by}")
+  line="  round $round:"
+  for side in "${order[@]}"; do
+    case $side in
+      pipe) run_pipe "$round"; t_pipe=$(best "$t_run" "$t_pipe"); line+=" pipe ${t_run:0:5} s," ;;
+      copydb) run_copydb "$round"; t_copydb=$(best "$t_run" "$t_copydb"); line+=" pgcopydb ${t_run:0:5} s," ;;
+      sluice)
+        for size in "${sizes[@]}"; do
+          run_sluice "$round" "$size"
+          t_sluice[$size]=$(best "$t_run" "${t_sluice[$size]:-}")
+          line+=" sluice (batch $size) ${t_run:0:5} s (key build $key_ms),"
+        done ;;
+    esac
+  done
+  echo "$line load $(cut -d' ' -f1 /proc/loadavg)"
+done
+printf 'snapshot, best of %s: binary COPY pipe %.2f s, pgcopydb clone %.2f s\n' "${ROUNDS:-3}" \
+  "$t_pipe" "$t_copydb"
+for size in "${sizes[@]}"; do
+  printf '  sluice sync, sink.batch.size=%s: %.2f s\n' "$size" "${t_sluice[$size]}"
+  echo "    sluice vs COPY pipe : $(ratio "$t_pipe" "${t_sluice[$size]}") (goal >= 0.9x)"
+  echo "    sluice vs pgcopydb  : $(ratio "$t_copydb" "${t_sluice[$size]}") (goal > 1x)"
 done
 [[ -z ${SKIP_STREAM:-} ]] || exit 0
 

@@ -59,6 +59,10 @@ class PgApplier {
     std::map<std::string, std::string> statements;  // variant key -> prepared statement name
     std::string stage;            // temporary staging table for replayed snapshot rows
     bool stage_created = false;   // in the current transaction
+    // Binary COPY encoders by the target columns' types (pg_applier_copy.cc), looked up at the
+    // first snapshot COPY; empty when some column has none (text COPY).
+    std::vector<BinaryKind> binary;
+    bool binary_checked = false;
   };
   struct PendingResult {
     enum Kind : uint8_t { kPrepare, kExec, kExecMany, kSync } kind;
@@ -99,6 +103,12 @@ class PgApplier {
   // Appends rows [begin, end) in COPY text format to copy_buf_, sending full chunks.
   core::Status FormatCopyRows(const core::EventBatch& batch, TableState& t, size_t begin,
                               size_t end);
+  // The same in COPY binary format (t.binary); kAborted + precise mode when a value has no
+  // binary form here (the replay loads it as text, where the server names what is wrong).
+  core::Status FormatCopyRowsBinary(const core::EventBatch& batch, TableState& t, size_t begin,
+                                    size_t end);
+  // Fills t.binary from the target's column types (once per table state).
+  core::Status CheckBinaryCopy(TableState& t);
   // Ends the open streaming COPY: a unique violation marks the table staged, another server
   // error switches to precise mode; both return kAborted so that the pipeline replays.
   core::Status EndStreamingCopy();
@@ -175,6 +185,7 @@ class PgApplier {
   std::set<core::TableId> deferred_keys_;
   bool announcing_ = false;  // Ensure() runs for a snapshot's announced tables
   TableState* copy_table_ = nullptr;  // the table of the open streaming COPY
+  bool copy_binary_ = false;          // ... in binary format
   Run run_;
   std::vector<std::pair<const core::TableSchema*, std::vector<uint32_t>>> groups_;
 

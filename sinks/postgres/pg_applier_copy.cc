@@ -56,14 +56,57 @@ Status PgApplier::ApplyReads(const EventBatch& batch, TableState& t, size_t begi
   return StagedReads(batch, t, begin, end);
 }
 
+Status PgApplier::CheckBinaryCopy(TableState& t) {
+  if (t.binary_checked) return Status::Ok();
+  t.binary.clear();
+  std::vector<BinaryKind> kinds;
+  for (uint32_t c : t.all_columns) {
+    if (t.kinds[c] != ValueKind::kPlain) return Status::Ok();  // bytea, arrays: text
+  }
+  // The columns' types as the target has them (which may differ from the source's types in a
+  // table that existed before): a binary COPY converts nothing.
+  std::string sql = "SELECT ";
+  for (size_t i = 0; i < t.all_columns.size(); ++i) {
+    if (i > 0) sql += ", ";
+    sql += PgConnection::QuoteIdent(t.schema->columns[t.all_columns[i]].name);
+  }
+  auto r = conn_.Exec(sql + " FROM " + t.qualified + " LIMIT 0");
+  if (!r.ok()) return r.status().WithContext("postgres sink: table " + t.qualified);
+  for (int i = 0; i < PQnfields(r->get()); ++i) {
+    BinaryKind kind = BinaryKindOfOid(PQftype(r->get(), i));
+    if (kind == BinaryKind::kNone) return Status::Ok();
+    kinds.push_back(kind);
+  }
+  t.binary = std::move(kinds);
+  t.binary_checked = true;
+  return Status::Ok();
+}
+
 Status PgApplier::StreamReads(const EventBatch& batch, TableState& t, size_t begin, size_t end) {
   if (copy_table_ != &t) {
     SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
-    SLUICE_RETURN_IF_ERROR(conn_.BeginCopy(CopySql(t.qualified, *t.schema, t.all_columns)));
+    if (!t.binary_checked) {
+      SLUICE_RETURN_IF_ERROR(CheckBinaryCopy(t));
+      t.binary_checked = true;
+      if (logger_) {
+        logger_->info("postgres sink: {}: snapshot rows load with {} COPY", t.qualified,
+                      t.binary.empty() ? "text (a column type has no binary encoder)" : "binary");
+      }
+    }
+    copy_binary_ = !t.binary.empty();
+    std::string sql = CopySql(t.qualified, *t.schema, t.all_columns);
+    if (copy_binary_) sql += " (FORMAT binary)";
+    SLUICE_RETURN_IF_ERROR(conn_.BeginCopy(sql));
     copy_table_ = &t;
+    if (copy_binary_) {
+      copy_buf_.clear();
+      AppendCopyBinaryHeader(copy_buf_);
+      SLUICE_RETURN_IF_ERROR(conn_.PutCopy(copy_buf_));
+    }
   }
   copy_buf_.clear();
-  Status s = FormatCopyRows(batch, t, begin, end);
+  Status s = copy_binary_ ? FormatCopyRowsBinary(batch, t, begin, end)
+                          : FormatCopyRows(batch, t, begin, end);
   if (s.ok()) s = conn_.PutCopy(copy_buf_);
   copy_buf_.clear();
   if (!s.ok() && copy_table_ != nullptr) {
@@ -78,6 +121,13 @@ Status PgApplier::EndStreamingCopy() {
   if (copy_table_ == nullptr) return Status::Ok();
   TableState* t = copy_table_;
   copy_table_ = nullptr;
+  if (copy_binary_) {
+    copy_buf_.clear();
+    AppendCopyBinaryTrailer(copy_buf_);
+    Status put = conn_.PutCopy(copy_buf_);
+    copy_buf_.clear();
+    if (!put.ok()) return put;
+  }
   if (PQputCopyEnd(conn_.raw(), nullptr) != 1) return conn_.ConnectionError("postgres sink copy");
   Status result;
   bool failed = false;
@@ -160,6 +210,42 @@ Status PgApplier::FormatCopyRows(const EventBatch& batch, TableState& t, size_t 
       AppendCopyEscaped(value_buf_, copy_buf_);
     }
     copy_buf_.push_back('\n');
+    if (copy_buf_.size() >= kCopyChunkBytes) {
+      SLUICE_RETURN_IF_ERROR(conn_.PutCopy(copy_buf_));
+      copy_buf_.clear();
+    }
+  }
+  return Status::Ok();
+}
+
+Status PgApplier::FormatCopyRowsBinary(const EventBatch& batch, TableState& t, size_t begin,
+                                       size_t end) {
+  const auto& events = batch.events();
+  const uint16_t fields = static_cast<uint16_t>(t.binary.size());
+  for (size_t k = begin; k < end; ++k) {
+    core::RowView row = batch.row(events[k].after);
+    if (row.size() != fields) {
+      precise_ = true;
+      return core::AbortedError("postgres sink: " + Describe(batch, static_cast<uint32_t>(k)) +
+                                ": the row has " + std::to_string(row.size()) + " values for " +
+                                std::to_string(fields) + " columns; replaying as text");
+    }
+    AppendCopyBinaryFieldCount(fields, copy_buf_);
+    for (uint32_t c = 0; c < fields; ++c) {
+      if (!row.is_present(c)) {
+        AppendCopyBinaryNull(copy_buf_);
+        continue;
+      }
+      if (!AppendCopyBinaryField(t.binary[c], row.text(c), copy_buf_)) {
+        // Not a value of the target type as read here: the replay loads this table's rows as
+        // text, one batch at a time, and the server says what is wrong with which row.
+        precise_ = true;
+        return core::AbortedError("postgres sink: " + Describe(batch, static_cast<uint32_t>(k)) +
+                                  ": column " + t.schema->columns[c].name +
+                                  ": value has no binary form for the target type; replaying "
+                                  "the snapshot rows as text");
+      }
+    }
     if (copy_buf_.size() >= kCopyChunkBytes) {
       SLUICE_RETURN_IF_ERROR(conn_.PutCopy(copy_buf_));
       copy_buf_.clear();

@@ -138,6 +138,65 @@ TEST(ClassifySqlState, RetriesConnectionAndConcurrencyFailuresOnly) {
   EXPECT_EQ(ClassifySqlState("23502", false), StatusCode::kFailedPrecondition);
 }
 
+std::string Field(BinaryKind kind, std::string_view text) {
+  std::string out;
+  if (!AppendCopyBinaryField(kind, text, out)) return "<none>";
+  return out;
+}
+
+TEST(CopyBinary, HeaderAndTrailerFollowTheFormat) {
+  std::string out;
+  AppendCopyBinaryHeader(out);
+  EXPECT_EQ(out, std::string("PGCOPY\n\xff\r\n\0", 11) + std::string(8, '\0'));
+  out.clear();
+  AppendCopyBinaryFieldCount(4, out);
+  AppendCopyBinaryNull(out);
+  AppendCopyBinaryTrailer(out);
+  EXPECT_EQ(out, std::string("\x00\x04\xff\xff\xff\xff\xff\xff", 8));
+}
+
+TEST(CopyBinary, IntegersAreBigEndianAndRangeChecked) {
+  EXPECT_EQ(Field(BinaryKind::kInt4, "258"), std::string("\0\0\0\x04\0\0\x01\x02", 8));
+  EXPECT_EQ(Field(BinaryKind::kInt2, "-1"), std::string("\0\0\0\x02\xff\xff", 6));
+  EXPECT_EQ(Field(BinaryKind::kInt8, "-9223372036854775808"),
+            std::string("\0\0\0\x08\x80\0\0\0\0\0\0\0", 12));
+  EXPECT_EQ(Field(BinaryKind::kInt2, "32768"), "<none>");
+  EXPECT_EQ(Field(BinaryKind::kInt4, "2147483648"), "<none>");
+  EXPECT_EQ(Field(BinaryKind::kInt4, "12x"), "<none>");
+  EXPECT_EQ(Field(BinaryKind::kInt4, " 1"), "<none>");
+  EXPECT_EQ(Field(BinaryKind::kInt4, ""), "<none>");
+}
+
+TEST(CopyBinary, FloatsKeepEveryBitAndSpecialValues) {
+  EXPECT_EQ(Field(BinaryKind::kFloat8, "1.5"), std::string("\0\0\0\x08\x3f\xf8\0\0\0\0\0\0", 12));
+  EXPECT_EQ(Field(BinaryKind::kFloat4, "-2"), std::string("\0\0\0\x04\xc0\0\0\0", 8));
+  EXPECT_EQ(Field(BinaryKind::kFloat8, "Infinity"),
+            std::string("\0\0\0\x08\x7f\xf0\0\0\0\0\0\0", 12));
+  EXPECT_EQ(Field(BinaryKind::kFloat8, "-Infinity"),
+            std::string("\0\0\0\x08\xff\xf0\0\0\0\0\0\0", 12));
+  EXPECT_NE(Field(BinaryKind::kFloat8, "NaN"), "<none>");
+  // Shortest round-trip text (PostgreSQL's float8out) gives back the same double.
+  EXPECT_EQ(Field(BinaryKind::kFloat8, "0.1"), std::string("\0\0\0\x08\x3f\xb9\x99\x99\x99\x99\x99\x9a", 12));
+  EXPECT_EQ(Field(BinaryKind::kFloat8, "1e400"), "<none>");
+  EXPECT_EQ(Field(BinaryKind::kFloat8, "abc"), "<none>");
+}
+
+TEST(CopyBinary, BooleansAndTextAsTheyAre) {
+  EXPECT_EQ(Field(BinaryKind::kBool, "t"), std::string("\0\0\0\x01\x01", 5));
+  EXPECT_EQ(Field(BinaryKind::kBool, "false"), std::string("\0\0\0\x01\0", 5));
+  EXPECT_EQ(Field(BinaryKind::kBool, "maybe"), "<none>");
+  EXPECT_EQ(Field(BinaryKind::kText, "a\tb\\"), std::string("\0\0\0\x04" "a\tb\\", 8));
+  EXPECT_EQ(Field(BinaryKind::kText, ""), std::string("\0\0\0\0", 4));
+}
+
+TEST(CopyBinary, OnlyTypesWithAnExactEncoder) {
+  EXPECT_EQ(BinaryKindOfOid(23), BinaryKind::kInt4);
+  EXPECT_EQ(BinaryKindOfOid(1042), BinaryKind::kText);
+  EXPECT_EQ(BinaryKindOfOid(1700), BinaryKind::kNone);  // numeric
+  EXPECT_EQ(BinaryKindOfOid(1114), BinaryKind::kNone);  // timestamp
+  EXPECT_EQ(BinaryKindOfOid(17), BinaryKind::kNone);    // bytea
+}
+
 TEST(Quoting, IdentifiersAndLiteralsDoubleTheirQuotes) {
   EXPECT_EQ(PgConnection::QuoteIdent("\"; DROP TABLE x; --"), "\"\"\"; DROP TABLE x; --\"");
   EXPECT_EQ(PgConnection::QuoteLiteral("it's \\ ok"), "E'it''s \\\\ ok'");

@@ -185,7 +185,15 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
       std::unique_ptr<char, void (*)(void*)> hold(buf, PQfreemem);
       CopyDataFrame frame;
       SLUICE_RETURN_IF_ERROR(DecodeCopyData(std::string_view(buf, n), frame));
-      SLUICE_RETURN_IF_ERROR(Handle(frame, batch));
+      if (core::Status s = Handle(frame, batch); !s.ok()) {
+        // Name the WAL position of the message for every error decoding it (the decoder's own
+        // errors already do).
+        if (s.code() != core::StatusCode::kDataLoss || s.message().find(" lsn ") != std::string::npos) {
+          return s;
+        }
+        return core::DataLossError(s.message() + " (message at lsn " + LsnToString(frame.wal_start) +
+                                   ", slot " + options_.slot + ")");
+      }
       if (batch.size() >= limits.max_events || batch.ByteSize() >= limits.max_bytes) {
         return core::PollStatus::kHaveMore;
       }

@@ -95,6 +95,7 @@ SnapshotReader::~SnapshotReader() {
 
 core::Status SnapshotReader::Open() {
   started_ms_ = NowMs();
+  last_progress_log_ms_.store(started_ms_);
   for (size_t t = 0; t < tables_.size(); ++t) {
     const TableEntry& e = tables_[t].entry;
     size_t before = chunks_.size();
@@ -159,6 +160,20 @@ void SnapshotReader::TableRowsDone(size_t table, uint64_t rows, uint64_t bytes) 
                        {{"connector", connector_}, {"table", name}})
         .Set(static_cast<double>(rows_done_[table]->load()));
   }
+  // A progress line at most every kProgressLogMs, by whichever worker passes the mark first.
+  int64_t now = NowMs();
+  int64_t last = last_progress_log_ms_.load();
+  if (now - last >= kProgressLogMs && last_progress_log_ms_.compare_exchange_strong(last, now)) {
+    const uint64_t done = rows_done_[table]->load();
+    const uint64_t estimated = tables_[table].entry.estimated_rows;
+    if (estimated > 0) {
+      logger_->info("postgres snapshot of {}: {} of ~{} rows ({}%), {} s in", name, done,
+                    estimated, std::min<uint64_t>(99, done * 100 / estimated),
+                    (now - started_ms_) / 1000);
+    } else {
+      logger_->info("postgres snapshot of {}: {} rows, {} s in", name, done, (now - started_ms_) / 1000);
+    }
+  }
 }
 
 void SnapshotReader::Worker(size_t index) {
@@ -174,7 +189,8 @@ void SnapshotReader::Worker(size_t index) {
         if (chunks_left_[table]->fetch_sub(1) != 1) return;
         const std::string name = tables_[table].entry.id.ToString();
         if (progress_) progress_->MarkDone(name);
-        logger_->info("postgres snapshot of {}: {} rows", name, rows_done_[table]->load());
+        logger_->info("postgres snapshot of {}: {} rows (estimated {}), done", name,
+                      rows_done_[table]->load(), tables_[table].entry.estimated_rows);
       });
   conn.Exec("COMMIT").ok();
   batches_->WorkerExited();

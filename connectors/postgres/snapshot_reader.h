@@ -94,6 +94,8 @@ class SnapshotReader {
   core::MetricsRegistry* metrics_;
   std::string connector_;
   int64_t started_ms_ = 0;
+  static constexpr int64_t kProgressLogMs = 10000;
+  std::atomic<int64_t> last_progress_log_ms_{0};  // the first line 10 s after the start
 
   std::vector<Chunk> chunks_;
   std::vector<uint8_t> binary_;  // per table: read with COPY (FORMAT binary)

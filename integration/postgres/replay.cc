@@ -130,6 +130,20 @@ SqlRows ReplayTable(const std::filesystem::path& dir, const std::string& schema,
   return out;
 }
 
+std::vector<nlohmann::json> ReadEvents(const std::filesystem::path& dir, const std::string& schema,
+                                       const std::string& table, const std::string& op) {
+  std::vector<nlohmann::json> events;
+  std::ifstream in(FileOf(dir, schema, table));
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || in.eof()) continue;
+    nlohmann::json e = nlohmann::json::parse(line, nullptr, false);
+    if (e.is_discarded()) throw HarnessError("malformed line in " + FileOf(dir, schema, table).string());
+    if (op.empty() || e.value("op", "") == op) events.push_back(std::move(e));
+  }
+  return events;
+}
+
 size_t CountEvents(const std::filesystem::path& dir, const std::string& schema,
                    const std::string& table, const std::string& op) {
   std::ifstream in(FileOf(dir, schema, table));

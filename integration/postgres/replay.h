@@ -3,6 +3,7 @@
 #pragma once
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,10 @@ struct ReplayColumn {
 SqlRows ReplayTable(const std::filesystem::path& dir, const std::string& schema,
                     const std::string& table, const std::vector<std::string>& key,
                     const std::vector<ReplayColumn>& columns);
+
+// The table's complete events (lines with their newline), parsed; only those of `op` if given.
+std::vector<nlohmann::json> ReadEvents(const std::filesystem::path& dir, const std::string& schema,
+                                       const std::string& table, const std::string& op = "");
 
 // Number of lines (events) in the table's file.
 size_t CountEvents(const std::filesystem::path& dir, const std::string& schema,

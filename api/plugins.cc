@@ -28,7 +28,11 @@ const std::vector<SinkPlugin>& SinkPlugins() {
       {"file", &sinks::FileSinkConfigKeys, &sinks::MakeFileSink},
       {"postgres", &sinks::PostgresSinkConfigKeys, &sinks::MakePostgresSink},
       {"mysql", &sinks::MysqlSinkConfigKeys, &sinks::MakeMysqlSink},
-      {"kafka", &sinks::KafkaSinkConfigKeys, &sinks::MakeKafkaSink},
+      // A Kafka flush waits for the delivery report of every record in flight, and the sink
+      // thread produces nothing meanwhile: flushing every 10,000 records cost a PG -> Kafka
+      // snapshot of 1 M rows a third of its time (2.2 s vs 1.4-1.7 s with 100,000). A caught-up
+      // stream still flushes after sink.batch.idle.ms, so the position's lag is unchanged there.
+      {"kafka", &sinks::KafkaSinkConfigKeys, &sinks::MakeKafkaSink, {{"sink.batch.size", "100000"}}},
   };
   return plugins;
 }
@@ -75,6 +79,11 @@ core::Result<BuiltConnector> BuildConnector(const core::ConnectorConfig& config,
 
   // Fill in defaults so that modules read one complete config.
   core::ConnectorConfig full = config;
+  if (const SinkPlugin* sink = FindSinkPlugin(config.Get("sink.type"))) {
+    for (const auto& [key, value] : sink->pipeline_defaults) {
+      if (!full.Has(key)) full.mutable_values()[key] = value;
+    }
+  }
   for (const auto& key : def.keys()) {
     if (!key.is_prefix && !key.default_value.empty() && !full.Has(key.name)) {
       full.mutable_values()[key.name] = key.default_value;

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/config.h"
@@ -32,6 +33,8 @@ struct SinkPlugin {
   std::string type;  // file, postgres, mysql, kafka
   KeysFn keys;
   SinkFactory make;
+  // Pipeline defaults this sink type changes (applied when the config leaves the key out).
+  std::vector<std::pair<std::string, std::string>> pipeline_defaults = {};
 };
 
 const std::vector<SourcePlugin>& SourcePlugins();

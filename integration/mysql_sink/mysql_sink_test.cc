@@ -4,12 +4,15 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/config.h"
 #include "core/event.h"
 #include "integration/common/sql_client.h"
+#include "integration/common/table_compare.h"
 #include "integration/common/temp_dir.h"
+#include "integration/common/wait.h"
 #include "sinks/mysql/mysql_sink.h"
 
 namespace sluice::sinks::mysql_sink {
@@ -381,6 +384,67 @@ TEST_F(MysqlSinkTest, RetriesAfterTheConnectionIsKilled) {
   ASSERT_TRUE(flushed->has_value());
   EXPECT_EQ((*flushed)->value, "p2");
   EXPECT_EQ(Value("SELECT COUNT(*) FROM killed"), "200");
+}
+
+// A real deadlock between the sink's open transaction and an outside session: the sink holds
+// row 1 (first batch), the outside session locks row 2 and waits for row 1, then the sink's
+// second batch asks for row 2. InnoDB rolls back the lighter transaction: the outside session
+// has changed 2,000 rows of another table first, so the victim is the sink (error 1213). The
+// sink reports a retriable error, the replay writes both batches again, nothing lost or doubled.
+TEST_F(MysqlSinkTest, DeadlockWithAnOutsideSessionIsRetried) {
+  auto schema = Schema("dl",
+                       {Col("id", LogicalType::kInt64, "bigint", 0, 0, 0, false),
+                        Col("v", LogicalType::kString, "text")},
+                       {0});
+  core::EventBatch b0, b1, b2;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 10; ++i) ids.push_back(std::to_string(i));
+  for (const std::string& id : ids) Event(b0, Op::kCreate, schema, {}, {id.c_str(), "v"});
+  b0.set_checkpoint({"b0"});
+  Event(b1, Op::kUpdate, schema, {}, {"1", "sink one"});
+  Event(b1, Op::kCreate, schema, {}, {"10", "sink ten"});
+  b1.set_checkpoint({"b1"});
+  Event(b2, Op::kUpdate, schema, {}, {"2", "sink two"});
+  b2.set_checkpoint({"b2"});
+  auto sink = OpenSink();
+  WriteAndFlush(*sink, b0);
+  sql_.Exec("CREATE TABLE heavy (id INT PRIMARY KEY, n INT) ENGINE=InnoDB;"
+            "INSERT INTO heavy SELECT seq, 0 FROM seq_1_to_2000");
+  ASSERT_TRUE(sink->Write(b1).ok());  // holds row 1 until the flush
+  itest::SqlResult outside;
+  std::thread other([&] {
+    outside = itest::MysqlClient(db_).TryQuery(
+        "START TRANSACTION; UPDATE heavy SET n = n + 1; UPDATE dl SET v = 'outside' WHERE id = 2;"
+        " UPDATE dl SET v = 'outside' WHERE id = 1; COMMIT;");
+  });
+  itest::WaitUntil(
+      [&] {
+        return Value("SELECT COUNT(*) FROM information_schema.INNODB_TRX WHERE trx_state = "
+                     "'LOCK WAIT' AND trx_query LIKE '%outside%'") == "1";
+      },
+      std::chrono::seconds(20), "the outside session waits for row 1");
+  core::Status s = sink->Write(b2);
+  if (s.ok()) s = sink->Flush().status();
+  other.join();
+  ASSERT_FALSE(s.ok()) << "the sink's transaction must be the deadlock victim";
+  EXPECT_TRUE(s.IsRetriable()) << s.ToString();
+  EXPECT_NE(s.ToString().find("1213"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(outside.ok) << outside.error;
+  EXPECT_EQ(Value("SELECT GROUP_CONCAT(v ORDER BY id) FROM dl WHERE id IN (1, 2, 10)"),
+            "outside,outside");
+  // What the pipeline does: reset, write every batch since the last flush again, flush.
+  ASSERT_TRUE(sink->Reset().ok());
+  ASSERT_TRUE(sink->Write(b1).ok());
+  ASSERT_TRUE(sink->Write(b2).ok());
+  auto flushed = sink->Flush();
+  ASSERT_TRUE(flushed.ok()) << flushed.status().ToString();
+  ASSERT_TRUE(flushed->has_value());
+  EXPECT_EQ((*flushed)->value, "b2");
+  EXPECT_EQ(Value("SELECT position FROM sluice_offsets"), "b2");
+  itest::ExpectTablesEqual(
+      Query("SELECT seq, CASE seq WHEN 1 THEN 'sink one' WHEN 2 THEN 'sink two' WHEN 10 THEN "
+            "'sink ten' ELSE 'v' END FROM seq_0_to_10"),
+      Query("SELECT id, v FROM dl"));
 }
 
 TEST_F(MysqlSinkTest, OutOfRangeValueFailsNamingTableKeyAndReason) {

@@ -53,8 +53,8 @@ class PgToMysqlTest : public ::testing::Test {
     MysqlClient().TryQuery("DROP DATABASE IF EXISTS `" + my_db_ + "`");
   }
 
-  nlohmann::json Config() const {
-    return {{"name", slot_},
+  nlohmann::json Config(const nlohmann::json& extra = nlohmann::json::object()) const {
+    nlohmann::json config = {{"name", slot_},
             {"connector.class", "postgres"},
             {"database.hostname", TestEnv::PgHost()},
             {"database.port", std::to_string(TestEnv::PgPort())},
@@ -66,9 +66,13 @@ class PgToMysqlTest : public ::testing::Test {
             {"sink.type", "mysql"},
             {"sink.url", MysqlClient(my_db_).Url()},
             {"sink.batch.ms", "100"}};
+    config.update(extra);
+    return config;
   }
 
-  void StartSluice() { sluice_.emplace(SluiceProcess::Run(Config())); }
+  void StartSluice(const nlohmann::json& extra = nlohmann::json::object()) {
+    sluice_.emplace(SluiceProcess::Run(Config(extra)));
+  }
 
   // Fails the test when sluice has exited.
   void ExpectRunning() {
@@ -98,6 +102,9 @@ class PgToMysqlTest : public ::testing::Test {
         "CREATE TABLE \"\"\"; DROP TABLE x; --\" (\"id`\" int PRIMARY KEY, \"it's\" text,"
         " \"\"\"; DROP TABLE x; --\" text);"
         "CREATE TABLE toasty (id int PRIMARY KEY, big text, n int);"
+        // Out of line, uncompressed (and the values are incompressible): an UPDATE of n sends
+        // pgoutput's unchanged-TOAST marker for big.
+        "ALTER TABLE toasty ALTER COLUMN big SET STORAGE EXTERNAL;"
         "CREATE TABLE empty_box (id int PRIMARY KEY, label text);");
   }
 
@@ -151,6 +158,10 @@ TEST_F(PgToMysqlTest, SnapshotThenStreamUnderConcurrentWrites) {
   stop = true;
   writer.join();
   ASSERT_GT(rounds.load(), 0);
+  // big is stored out of line at the source, so the update of n below sends it as unchanged.
+  EXPECT_NE(pg_.QueryValue("SELECT count(*) FROM " + pg_.QueryValue("SELECT reltoastrelid::regclass "
+                           "FROM pg_class WHERE oid = 'toasty'::regclass")),
+            "0");
   // Streaming: composite key change, TOAST column untouched, hostile names, deletes, truncate.
   pg_.Exec("UPDATE pairs SET n = 5 WHERE k = 'a' AND n = 1;"
            "UPDATE toasty SET n = n + 1 WHERE id <= 10;"
@@ -161,6 +172,7 @@ TEST_F(PgToMysqlTest, SnapshotThenStreamUnderConcurrentWrites) {
   WaitForMatch(kPairs);
   WaitForMatch(kHostile);
   WaitForMatch(kToasty);
+  EXPECT_EQ(my_.QueryValue("SELECT COUNT(*) FROM toasty WHERE n = 1 AND CHAR_LENGTH(big) = 9600"), "10");
   // A table that was empty during the snapshot exists in the target, then streams.
   EXPECT_EQ(my_.QueryValue("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
                            "DATABASE() AND table_name = 'empty_box'"),
@@ -177,26 +189,30 @@ TEST_F(PgToMysqlTest, SnapshotThenStreamUnderConcurrentWrites) {
 }
 
 TEST_F(PgToMysqlTest, ResumesAfterKillDuringSnapshot) {
+  constexpr long kRows = 100000;
   CreateTables();
-  SeedOrders(100000);
+  SeedOrders(kRows);
   SeedOthers();
-  StartSluice();
-  // Kill once the target holds some but not all rows.
-  WaitUntil(
-      [&] {
-        SqlResult r = my_.TryQuery("SELECT COUNT(*) FROM orders");
-        return r.ok && !r.rows.empty() && r.rows[0][0] && *r.rows[0][0] != "0";
-      },
-      60s, "the snapshot starts arriving", 50ms);
+  // Small flushes: the target commits the snapshot in many steps, so the kill lands between.
+  StartSluice({{"sink.batch.size", "2000"}, {"max.batch.size", "1000"}});
+  auto target_rows = [&]() -> long {
+    SqlResult r = my_.TryQuery("SELECT COUNT(*) FROM orders");
+    return r.ok && !r.rows.empty() && r.rows[0][0] ? std::stol(*r.rows[0][0]) : 0;
+  };
+  WaitUntil([&] { return target_rows() > 0; }, 60s, "the snapshot starts arriving", 10ms);
   sluice_->Kill();
-  std::string partial = my_.QueryValue("SELECT COUNT(*) FROM orders");
-  EXPECT_NE(partial, "0");
+  // The kill landed mid-snapshot: some rows committed, not all.
+  const long partial = target_rows();
+  ASSERT_GT(partial, 0);
+  ASSERT_LT(partial, kRows) << "the snapshot finished before the kill; the test proves nothing";
   WriteSomeOrders(1);
+  pg_.Exec("UPDATE toasty SET n = n + 1 WHERE id <= 5");
   sluice_->Restart();
   WaitForMatch(kOrders, 150s);
-  WaitForMatch(kPairs);
-  WaitForMatch(kHostile);
-  ExpectTablesEqual(pg_.Query(kOrders.pg), my_.Query(kOrders.my));
+  for (const TablePair* t : {&kOrders, &kPairs, &kHostile, &kToasty, &kEmptyBox}) {
+    WaitForMatch(*t);
+    ExpectTablesEqual(pg_.Query(t->pg), my_.Query(t->my));
+  }
 }
 
 TEST_F(PgToMysqlTest, ResumesAfterKillMidStream) {
@@ -235,32 +251,37 @@ TEST_F(PgToMysqlTest, TypeMatrixReplicatesWithDocumentedMapping) {
       "CREATE TABLE types (id int PRIMARY KEY, s smallint, i int, b bigint, d numeric(10,3),"
       " u numeric, r real, f double precision, t text, vc varchar(20), c char(5), by bytea,"
       " j json, jb jsonb, id2 uuid, dt date, tm time, ts timestamp, tz timestamptz,"
-      " iv interval, e mood, a int[], flag boolean);"
+      " iv interval, e mood, a int[], flag boolean, ns numeric(3,5), nn numeric(3,-2));"
       "INSERT INTO types VALUES (1, -32768, 2147483647, -9223372036854775808, 1234567.125,"
       " 12345678901234567890.000000000000000000001, 1.5, 3.141592653589793,"
       " E'tab\\there \\\\ ''q'' \xF0\x9F\x98\x80', 'v', 'ab', '\\x00ff27'::bytea, '{\"a\": 1}',"
       " '{\"b\": [1, 2], \"a\": null}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2024-02-29',"
       " '23:59:59.999999', '1999-12-31 23:59:59.5', '2024-06-01 12:00:00.123456+02',"
-      " '1 year 2 mons 3 days 04:05:06.5', 'happy', '{1,2,3}', true),"
+      " '1 year 2 mons 3 days 04:05:06.5', 'happy', '{1,2,3}', true, 0.00999, 98765),"
       " (2, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
-      " NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);");
+      " NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);");
   const TablePair types = {
       "SET intervalstyle = iso_8601;"
       "SELECT id::text, s::text, i::text, b::text, d::text, trim_scale(u)::text, r::text, f::text,"
       " t, vc, c, encode(by, 'hex'), j::text, jb::text, id2::text, dt::text,"
       " to_char('2000-01-01'::date + tm, 'HH24:MI:SS.US'), to_char(ts, 'YYYY-MM-DD HH24:MI:SS.US'),"
       " to_char(tz AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US'), iv::text, e::text,"
-      " array_to_json(a)::text, flag::int::text FROM types",
+      " array_to_json(a)::text, flag::int::text, ns::text, trim_scale(nn)::text FROM types",
       "SELECT id, s, i, b, CAST(d AS CHAR),"
       " TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST(u AS CHAR))), r, f, t, vc, c,"
       " LOWER(HEX(`by`)), j, jb, id2, CAST(dt AS CHAR), TIME_FORMAT(tm, '%H:%i:%s.%f'),"
       " DATE_FORMAT(ts, '%Y-%m-%d %H:%i:%s.%f'), DATE_FORMAT(tz, '%Y-%m-%d %H:%i:%s.%f'), iv, e,"
-      " JSON_COMPACT(a), flag FROM types"};
+      " JSON_COMPACT(a), flag, CAST(ns AS CHAR),"
+      " TRIM(TRAILING '.' FROM TRIM(TRAILING '0' FROM CAST(nn AS CHAR))) FROM types"};
   StartSluice();
   WaitForMatch(types);
   pg_.Exec("UPDATE types SET t = 'changed', tz = '1970-01-01 00:00:00+00' WHERE id = 1;"
-           "INSERT INTO types (id, u, a) VALUES (3, 0.5, '{}');");
+           "INSERT INTO types (id, u, a, ns, nn) VALUES (3, 0.5, '{}', -0.00001, -99900);");
   WaitForMatch(types);
+  // PostgreSQL 15 scales outside 0..p: numeric(3,5) holds |v| < 0.01 with 5 fraction digits.
+  EXPECT_EQ(my_.QueryValue("SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA "
+                           "= DATABASE() AND TABLE_NAME = 'types' AND COLUMN_NAME = 'ns'"),
+            "decimal(5,5)");
   ExpectTablesEqual(pg_.Query(types.pg), my_.Query(types.my));
 }
 
@@ -321,6 +342,51 @@ TEST_F(PgToMysqlTest, TypeAndPrimaryKeyChangedWhileStoppedAreAppliedAtRestart) {
   EXPECT_EQ(log.find("changing the type of column `a`"), std::string::npos) << log;
   ExpectTablesEqual(pg_.Query(evolve.pg), my_.Query(evolve.my));
 }
+
+// ALTER TABLE at the PostgreSQL source mid-stream: a column added, one dropped, one retyped (a
+// cast that keeps every value, then values that need the new type), per sink.columns.drop.
+class PgToMysqlColumnsTest : public PgToMysqlTest,
+                             public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(PgToMysqlColumnsTest, ColumnsAddedDroppedAndRetypedMidStream) {
+  const std::string mode = GetParam();
+  pg_.Exec("CREATE TABLE cols (id int PRIMARY KEY, a int, gone text, re int);"
+           "INSERT INTO cols SELECT i, i, 'g' || i, i FROM generate_series(1, 200) i");
+  StartSluice({{"sink.columns.drop", mode}});
+  WaitForMatch({"SELECT id::text, a::text, gone, re::text FROM cols",
+                "SELECT id, a, gone, re FROM cols"});
+  pg_.Exec("ALTER TABLE cols ADD COLUMN extra text;"
+           "INSERT INTO cols VALUES (201, 201, 'g201', 201, 'new');"
+           "UPDATE cols SET extra = 'e' || id WHERE id % 3 = 0;"
+           "ALTER TABLE cols DROP COLUMN gone;"
+           "INSERT INTO cols (id, a, re, extra) VALUES (202, 202, 202, 'after drop');"
+           "UPDATE cols SET a = -a WHERE id % 5 = 0;"
+           "ALTER TABLE cols ALTER COLUMN re TYPE numeric(14,3);"
+           "UPDATE cols SET re = re + 0.125 WHERE id % 7 = 0;"
+           "INSERT INTO cols VALUES (203, 203, 12345678901.5, 'retyped');"
+           "DELETE FROM cols WHERE id = 4");
+  const TablePair after = {"SELECT id::text, a::text, extra, re::text FROM cols",
+                           "SELECT id, a, extra, CAST(re AS CHAR) FROM cols"};
+  WaitForMatch(after);
+  ExpectRunning();
+  EXPECT_EQ(my_.QueryValue("SELECT COLUMN_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA "
+                           "= DATABASE() AND TABLE_NAME = 'cols' AND COLUMN_NAME = 're'"),
+            "decimal(14,3)");
+  const std::string gone_exists =
+      "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND "
+      "TABLE_NAME = 'cols' AND COLUMN_NAME = 'gone'";
+  if (mode == "drop") {
+    EXPECT_EQ(my_.QueryValue(gone_exists), "0");
+  } else {
+    // Kept, nullable: the rows from before the drop keep their values, later ones have none.
+    EXPECT_EQ(my_.QueryValue(gone_exists), "1");
+    EXPECT_EQ(my_.QueryValue("SELECT COUNT(*) FROM cols WHERE gone = CONCAT('g', id)"), "200");
+    EXPECT_EQ(my_.QueryValue("SELECT COUNT(*) FROM cols WHERE gone IS NULL"), "2");
+  }
+  ExpectTablesEqual(pg_.Query(after.pg), my_.Query(after.my));
+}
+
+INSTANTIATE_TEST_SUITE_P(DropSetting, PgToMysqlColumnsTest, ::testing::Values("keep", "drop"));
 
 }  // namespace
 }  // namespace sluice::itest

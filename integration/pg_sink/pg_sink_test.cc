@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/config.h"
@@ -397,6 +398,61 @@ TEST_F(PgSinkTest, RetriesAfterTheConnectionIsKilled) {
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(Value("SELECT position FROM sluice_offsets"), "e");
   sql_.Exec("CREATE TABLE ref AS SELECT i::bigint AS id, 'v' || i AS v FROM generate_series(0, 499) i");
+  itest::ExpectTablesEqual(Query("SELECT * FROM ref"), Query("SELECT * FROM items"));
+}
+
+// A real deadlock between the sink's open transaction and an outside session: the sink holds
+// row 1 (first batch), the outside session locks row 2 and waits for row 1, then the sink's
+// second batch waits for row 2. The outside session waits with a 60 s deadlock_timeout, so the
+// sink's backend runs the check first (after 1 s) and is the one aborted with 40P01. The sink
+// reports a retriable error, the pipeline's replay writes both batches again, and the target
+// ends with the sink's rows: nothing lost, nothing doubled.
+TEST_F(PgSinkTest, DeadlockWithAnOutsideSessionIsRetried) {
+  auto schema = Items();
+  core::Sink& sink = OpenSink();
+  WriteAndFlush(sink, NumberedRows(schema, Op::kCreate, 0, 10, "a"));
+  core::EventBatch b1, b2;
+  Event(b1, Op::kUpdate, schema, {}, {"1", "sink one"});
+  Event(b1, Op::kCreate, schema, {}, {"10", "sink ten"});
+  b1.set_checkpoint({"b1"});
+  Event(b2, Op::kUpdate, schema, {}, {"2", "sink two"});
+  b2.set_checkpoint({"b2"});
+  ASSERT_TRUE(sink.Write(b1).ok());
+  // The sink's transaction holds row 1 (its pipeline runs on the server while Write returns).
+  itest::WaitUntil(
+      [&] { return !sql_.TryQuery("SELECT 1 FROM items WHERE id = 1 FOR UPDATE NOWAIT").ok; },
+      std::chrono::seconds(10), "the sink's transaction locks row 1", std::chrono::milliseconds(20));
+  itest::SqlResult outside;
+  std::thread other([&] {
+    outside = sql_.TryQuery(
+        "SET deadlock_timeout = '60s'; BEGIN; UPDATE items SET v = 'outside' WHERE id = 2; "
+        "UPDATE items SET v = 'outside' WHERE id = 1; COMMIT;");
+  });
+  itest::WaitUntil(
+      [&] {
+        return Value("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND "
+                     "query LIKE '%outside%' AND pid <> pg_backend_pid()") == "1";
+      },
+      std::chrono::seconds(10), "the outside session waits for row 1");
+  core::Status s = sink.Write(b2);
+  if (s.ok()) s = sink.Flush().status();
+  other.join();
+  ASSERT_FALSE(s.ok()) << "the sink's transaction must be the deadlock victim";
+  EXPECT_TRUE(s.IsRetriable()) << s.ToString();
+  EXPECT_NE(s.ToString().find("deadlock"), std::string::npos) << s.ToString();
+  EXPECT_TRUE(outside.ok) << outside.error;
+  // Rolled back: neither batch of the failed transaction is visible, the outside one is.
+  EXPECT_EQ(Value("SELECT string_agg(v, ',' ORDER BY id) FROM items WHERE id IN (1, 2, 10)"),
+            "outside,outside");
+  int retries = 0;
+  ASSERT_TRUE(sink.Reset().ok());
+  s = WriteAndFlushLikeThePipeline(sink, {&b1, &b2}, &retries);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(retries, 0);
+  EXPECT_EQ(Value("SELECT position FROM sluice_offsets"), "b2");
+  sql_.Exec("CREATE TABLE ref AS SELECT i::bigint AS id, CASE i WHEN 1 THEN 'sink one' WHEN 2 "
+            "THEN 'sink two' WHEN 10 THEN 'sink ten' ELSE 'v' || i END AS v FROM "
+            "generate_series(0, 10) i");
   itest::ExpectTablesEqual(Query("SELECT * FROM ref"), Query("SELECT * FROM items"));
 }
 

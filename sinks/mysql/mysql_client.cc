@@ -1,15 +1,8 @@
 #include "sinks/mysql/mysql_client.h"
 
-#include <cppconn/connection.h>
-#include <cppconn/driver.h>
-#include <cppconn/exception.h>
-#include <cppconn/resultset.h>
-#include <cppconn/resultset_metadata.h>
-#include <cppconn/statement.h>
-#include <mysql_driver.h>
+#include <mysql.h>
 
 #include <charconv>
-#include <exception>
 #include <mutex>
 
 namespace sluice::sinks::mysql_sink {
@@ -176,58 +169,88 @@ core::Status MapMysqlError(int code, std::string_view message, std::string_view 
   return core::FailedPreconditionError(std::move(text));
 }
 
+void MysqlHandleDeleter::operator()(MYSQL* mysql) const { mysql_close(mysql); }
+
+void StringEscaper::AppendQuoted(std::string& out, std::string_view text) const {
+  // mysql_real_escape_string writes at most 2 * length + 1 bytes; the statement buffer grows
+  // geometrically, so this allocates only when the statement outgrows its capacity.
+  const size_t at = out.size();
+  out.resize(at + 2 * text.size() + 3);
+  out[at] = '\'';
+  unsigned long n =
+      mysql_real_escape_string(mysql_, out.data() + at + 1, text.data(), text.size());
+  out[at + 1 + n] = '\'';
+  out.resize(at + n + 2);
+}
+
 MysqlClient::MysqlClient() = default;
 MysqlClient::~MysqlClient() { Close(); }
+
+core::Status MysqlClient::Fail(std::string_view context) {
+  last_error_code_ = static_cast<int>(mysql_errno(conn_.get()));
+  last_error_message_ = mysql_error(conn_.get());
+  return MapMysqlError(last_error_code_, last_error_message_, context);
+}
 
 core::Status MysqlClient::Connect(const MysqlUrl& url) {
   Close();
   std::string where = "mysql sink: connecting to " + url.user + "@" +
                       (url.socket.empty() ? url.host + ":" + std::to_string(url.port) : url.socket);
-  try {
-    // get_driver_instance() is not thread-safe on first use.
-    static std::mutex driver_mu;
-    sql::mysql::MySQL_Driver* driver;
-    {
-      std::lock_guard<std::mutex> lock(driver_mu);
-      driver = sql::mysql::get_mysql_driver_instance();
-    }
-    sql::ConnectOptionsMap options;
-    options["hostName"] = sql::SQLString(url.host);
-    options["port"] = url.port;
-    options["userName"] = sql::SQLString(url.user);
-    options["password"] = sql::SQLString(url.password);
-    if (!url.socket.empty()) options["socket"] = sql::SQLString(url.socket);
-    options["OPT_CONNECT_TIMEOUT"] = url.connect_timeout_s;
-    options["OPT_READ_TIMEOUT"] = 3600;
-    options["OPT_WRITE_TIMEOUT"] = 3600;
-    options["OPT_RECONNECT"] = false;  // a silent reconnect would lose the open transaction
-    options["OPT_CHARSET_NAME"] = sql::SQLString("utf8mb4");
-    options["CLIENT_MULTI_STATEMENTS"] = false;
-    conn_.reset(driver->connect(options));
-    conn_->setAutoCommit(false);
-    std::unique_ptr<sql::Statement> st(conn_->createStatement());
-    st->execute(
-        "SET SESSION sql_mode='STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES,NO_ENGINE_SUBSTITUTION',"
-        " time_zone='+00:00', NAMES utf8mb4");
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery("SELECT CONNECTION_ID(), VERSION()"));
-    if (rs->next()) {
-      connection_id_ = rs->getUInt64(1);
-      server_version_ = rs->getString(2);
-    }
-  } catch (const sql::SQLException& e) {
+  {
+    // mysql_init() initialises the library on first use, which is not thread-safe.
+    static std::mutex init_mu;
+    std::lock_guard<std::mutex> lock(init_mu);
+    conn_.reset(mysql_init(nullptr));
+  }
+  if (!conn_) return core::ResourceExhaustedError(where + ": mysql_init failed (out of memory)");
+  MYSQL* m = conn_.get();
+  unsigned int connect_timeout = static_cast<unsigned int>(url.connect_timeout_s);
+  unsigned int io_timeout = 3600;
+  my_bool no = 0;
+  mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
+  mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
+  mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout);
+  mysql_options(m, MYSQL_OPT_RECONNECT, &no);  // a silent reconnect would lose the transaction
+  mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  if (!url.socket.empty()) {
+    unsigned int protocol = MYSQL_PROTOCOL_SOCKET;
+    mysql_options(m, MYSQL_OPT_PROTOCOL, &protocol);
+  }
+  if (mysql_real_connect(m, url.socket.empty() ? url.host.c_str() : nullptr, url.user.c_str(),
+                         url.password.c_str(), nullptr, static_cast<unsigned int>(url.port),
+                         url.socket.empty() ? nullptr : url.socket.c_str(), 0) == nullptr) {
+    core::Status s = Fail(where);
     conn_.reset();
-    last_error_code_ = e.getErrorCode();
-    last_error_message_ = e.what();
-    core::Status s = MapMysqlError(e.getErrorCode(), e.what(), where);
     // A connect failure that is not about credentials is worth retrying (server starting).
-    if (s.code() == core::StatusCode::kPermissionDenied && e.getErrorCode() == 1045) {
+    if (s.code() == core::StatusCode::kPermissionDenied && last_error_code_ == 1045) {
       return core::UnauthenticatedError(s.message());
     }
     if (s.code() == core::StatusCode::kFailedPrecondition) return core::UnavailableError(s.message());
     return s;
-  } catch (const std::exception& e) {
+  }
+  core::Status s = Execute(
+      "SET SESSION sql_mode='STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES,NO_ENGINE_SUBSTITUTION',"
+      " time_zone='+00:00', NAMES utf8mb4, autocommit=0");
+  if (!s.ok()) {
     conn_.reset();
-    return core::UnavailableError(where + ": " + e.what());
+    return s.WithContext(where);
+  }
+  // The library's escaping follows the session: it must know the mode it escapes for.
+  if ((m->server_status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) == 0) {
+    conn_.reset();
+    return core::FailedPreconditionError(
+        where + ": the server did not report NO_BACKSLASH_ESCAPES after setting it; the client "
+                "library could not escape values for this session");
+  }
+  auto rows = Query("SELECT CONNECTION_ID(), VERSION()");
+  if (!rows.ok()) {
+    conn_.reset();
+    return rows.status().WithContext(where);
+  }
+  if (!rows->empty() && (*rows)[0].size() == 2 && (*rows)[0][0] && (*rows)[0][1]) {
+    std::from_chars((*rows)[0][0]->data(), (*rows)[0][0]->data() + (*rows)[0][0]->size(),
+                    connection_id_);
+    server_version_ = *(*rows)[0][1];
   }
   return core::Status::Ok();
 }
@@ -235,83 +258,60 @@ core::Status MysqlClient::Connect(const MysqlUrl& url) {
 core::Status MysqlClient::Execute(const std::string& sql) {
   last_error_code_ = 0;
   if (!conn_) return core::UnavailableError("mysql sink: not connected");
-  try {
-    std::unique_ptr<sql::Statement> st(conn_->createStatement());
-    st->execute(sql::SQLString(sql));
-    // Drain any result set so the connection is ready for the next statement.
-    std::unique_ptr<sql::ResultSet> rs(st->getResultSet());
-    return core::Status::Ok();
-  } catch (const sql::SQLException& e) {
-    last_error_code_ = e.getErrorCode();
-    last_error_message_ = e.what();
-    return MapMysqlError(e.getErrorCode(), e.what(), "mysql sink");
-  } catch (const std::exception& e) {
-    last_error_code_ = 0;
-    last_error_message_ = e.what();
-    return core::UnavailableError(std::string("mysql sink: ") + e.what());
+  MYSQL* m = conn_.get();
+  if (mysql_real_query(m, sql.data(), sql.size()) != 0) return Fail("mysql sink");
+  // Drain any result set so the connection is ready for the next statement.
+  if (MYSQL_RES* res = mysql_store_result(m)) {
+    mysql_free_result(res);
+  } else if (mysql_errno(m) != 0) {
+    return Fail("mysql sink");
   }
+  return core::Status::Ok();
 }
 
 core::Result<std::vector<MysqlRow>> MysqlClient::Query(const std::string& sql) {
   last_error_code_ = 0;
   if (!conn_) return core::UnavailableError("mysql sink: not connected");
-  try {
-    std::unique_ptr<sql::Statement> st(conn_->createStatement());
-    std::unique_ptr<sql::ResultSet> rs(st->executeQuery(sql::SQLString(sql)));
-    std::vector<MysqlRow> rows;
-    unsigned int columns = rs->getMetaData()->getColumnCount();
-    while (rs->next()) {
-      MysqlRow row;
-      row.reserve(columns);
-      for (unsigned int i = 1; i <= columns; ++i) {
-        std::string v = rs->getString(i);
-        if (rs->wasNull()) {
-          row.emplace_back(std::nullopt);
-        } else {
-          row.emplace_back(std::move(v));
-        }
-      }
-      rows.push_back(std::move(row));
-    }
-    return rows;
-  } catch (const sql::SQLException& e) {
-    last_error_code_ = e.getErrorCode();
-    last_error_message_ = e.what();
-    return MapMysqlError(e.getErrorCode(), e.what(), "mysql sink");
-  } catch (const std::exception& e) {
-    last_error_message_ = e.what();
-    return core::UnavailableError(std::string("mysql sink: ") + e.what());
+  MYSQL* m = conn_.get();
+  if (mysql_real_query(m, sql.data(), sql.size()) != 0) return Fail("mysql sink");
+  std::unique_ptr<MYSQL_RES, decltype(&mysql_free_result)> res(mysql_store_result(m),
+                                                               &mysql_free_result);
+  std::vector<MysqlRow> rows;
+  if (!res) {
+    if (mysql_errno(m) != 0) return Fail("mysql sink");
+    return rows;  // a statement without a result set
   }
+  const unsigned int columns = mysql_num_fields(res.get());
+  while (MYSQL_ROW r = mysql_fetch_row(res.get())) {
+    const unsigned long* lengths = mysql_fetch_lengths(res.get());
+    MysqlRow row;
+    row.reserve(columns);
+    for (unsigned int i = 0; i < columns; ++i) {
+      if (r[i] == nullptr) {
+        row.emplace_back(std::nullopt);
+      } else {
+        row.emplace_back(std::string(r[i], lengths[i]));
+      }
+    }
+    rows.push_back(std::move(row));
+  }
+  if (mysql_errno(m) != 0) return Fail("mysql sink");
+  return rows;
 }
 
 core::Status MysqlClient::Commit() {
   if (!conn_) return core::UnavailableError("mysql sink: not connected");
-  try {
-    conn_->commit();
-    return core::Status::Ok();
-  } catch (const sql::SQLException& e) {
-    last_error_code_ = e.getErrorCode();
-    last_error_message_ = e.what();
-    return MapMysqlError(e.getErrorCode(), e.what(), "mysql sink: commit");
-  } catch (const std::exception& e) {
-    return core::UnavailableError(std::string("mysql sink: commit: ") + e.what());
-  }
+  if (mysql_commit(conn_.get()) != 0) return Fail("mysql sink: commit");
+  return core::Status::Ok();
 }
 
 void MysqlClient::Rollback() {
-  if (!conn_) return;
-  try {
-    conn_->rollback();
-  } catch (const std::exception&) {
-  }
+  if (conn_) mysql_rollback(conn_.get());  // best effort: the connection may be gone
 }
 
+StringEscaper MysqlClient::escaper() const { return StringEscaper(conn_.get()); }
+
 void MysqlClient::Close() {
-  if (!conn_) return;
-  try {
-    conn_->close();
-  } catch (const std::exception&) {
-  }
   conn_.reset();
   connection_id_ = 0;
 }

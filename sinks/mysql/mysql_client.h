@@ -1,6 +1,9 @@
-// MysqlClient: a thin RAII wrapper over one mysql-connector-c++ (cppconn 1.1) connection, the
-// seam between the MySQL sink and the client library. Every sql::SQLException is caught here
-// and returned as a Status whose code says what the caller should do (MapMysqlError).
+// MysqlClient: a thin RAII wrapper over one libmariadb (MariaDB Connector/C) connection, the
+// seam between the MySQL sink and the client library. Every client error is returned here as a
+// Status whose code says what the caller should do (MapMysqlError). The C API, not
+// mysql-connector-c++, because the sink needs the connection's own escaping
+// (mysql_real_escape_string into the statement buffer), which cppconn 1.1 does not expose
+// without a string allocation per value, and because statements go out without a copy.
 //
 // Lifecycle: Connect() -> Execute()/Query()/Commit()/Rollback()* -> Close() (or destruction).
 // The session runs with autocommit off, sql_mode STRICT_ALL_TABLES + NO_BACKSLASH_ESCAPES,
@@ -16,10 +19,7 @@
 #include <vector>
 
 #include "core/status.h"
-
-namespace sql {
-class Connection;
-}  // namespace sql
+#include "sinks/mysql/mysql_types.h"
 
 namespace sluice::sinks::mysql_sink {
 
@@ -51,6 +51,10 @@ core::Status MapMysqlError(int code, std::string_view message, std::string_view 
 
 using MysqlRow = std::vector<std::optional<std::string>>;
 
+struct MysqlHandleDeleter {
+  void operator()(st_mysql* mysql) const;  // mysql_close
+};
+
 class MysqlClient {
  public:
   MysqlClient();
@@ -70,6 +74,9 @@ class MysqlClient {
   core::Result<std::vector<MysqlRow>> Query(const std::string& sql);
 
   core::Status Commit();
+  // Escapes string literals for this connection (its character set and sql_mode); valid until
+  // Close() or the next Connect().
+  StringEscaper escaper() const;
   // Best effort: errors are ignored (the connection may be gone).
   void Rollback();
 
@@ -84,7 +91,10 @@ class MysqlClient {
   void Close();
 
  private:
-  std::unique_ptr<sql::Connection> conn_;
+  // Records the connection's error and maps it, prefixed by `context`.
+  core::Status Fail(std::string_view context);
+
+  std::unique_ptr<st_mysql, MysqlHandleDeleter> conn_;
   uint64_t connection_id_ = 0;
   std::string server_version_;
   int last_error_code_ = 0;

@@ -148,7 +148,7 @@ core::Status MysqlSink::Open() {
 
 core::Result<std::optional<core::SourcePosition>> MysqlSink::LoadCommittedPosition() {
   auto rows = client_.Query("SELECT position FROM " + offsets_qualified_ + " WHERE connector = " +
-                            QuoteString(options_.connector_name));
+                            QuoteString(options_.connector_name, client_.escaper()));
   client_.Rollback();  // end the read's transaction
   if (!rows.ok()) return rows.status().WithContext("reading " + offsets_qualified_);
   if (rows->empty() || !(*rows)[0][0] || (*rows)[0][0]->empty()) {
@@ -160,8 +160,8 @@ core::Result<std::optional<core::SourcePosition>> MysqlSink::LoadCommittedPositi
 core::Status MysqlSink::LoadTargetColumns(TargetTable& target) {
   auto rows = client_.Query(
       "SELECT COLUMN_NAME, COLUMN_TYPE, IS_NULLABLE FROM information_schema.COLUMNS WHERE "
-      "TABLE_SCHEMA = " + QuoteString(options_.url.database) + " AND TABLE_NAME = " +
-      QuoteString(target.name));
+      "TABLE_SCHEMA = " + QuoteString(options_.url.database, client_.escaper()) + " AND TABLE_NAME = " +
+      QuoteString(target.name, client_.escaper()));
   if (!rows.ok()) return rows.status().WithContext("reading the columns of " + target.name);
   target.columns.clear();
   for (const MysqlRow& r : *rows) {
@@ -323,7 +323,7 @@ core::Status MysqlSink::ReconcileTypesAndKey(TargetTable& target, const core::Ta
   if (!want_key.empty()) {
     auto key = client_.Query(
         "SELECT COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE TABLE_SCHEMA = " +
-        QuoteString(db) + " AND TABLE_NAME = " + QuoteString(target.name) +
+        QuoteString(db, client_.escaper()) + " AND TABLE_NAME = " + QuoteString(target.name, client_.escaper()) +
         " AND CONSTRAINT_NAME = 'PRIMARY' ORDER BY ORDINAL_POSITION");
     if (!key.ok()) return key.status().WithContext("mysql sink: primary key of " + qualified);
     std::vector<std::string> have_key;
@@ -417,7 +417,7 @@ core::Status MysqlSink::ExecuteStatement(const std::string& sql, const core::Eve
     std::string single;
     for (uint32_t candidate : rows) {
       single = plan.insert_prefix;
-      AppendRowValues(single, plan, batch.row(candidate));
+      AppendRowValues(single, plan, batch.row(candidate), client_.escaper());
       single += plan.upsert_suffix;
       if (!client_.Execute(single).ok()) {
         row = candidate;
@@ -466,7 +466,7 @@ core::Status MysqlSink::AddUpsert(const core::EventBatch& batch, const TablePlan
   size_t before = sql_.size();
   if (continues) sql_ += ',';
   core::RowView view = batch.row(row);
-  ValueError e = AppendRowValues(sql_, plan, view);
+  ValueError e = AppendRowValues(sql_, plan, view, client_.escaper());
   if (!e.ok()) return ValueFailure(plan, view, e);
   // Keep every statement under max_allowed_packet: a large row starts a statement of its own.
   const size_t hard_limit = max_packet_bytes_ - plan.upsert_suffix.size() - 1024;
@@ -494,7 +494,7 @@ core::Status MysqlSink::AddDelete(const core::EventBatch& batch, const TablePlan
     // No key: delete one row equal to the full before image.
     SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
     scratch_ = "DELETE FROM " + plan.qualified + " WHERE ";
-    ValueError e = AppendKeyPredicate(scratch_, plan, view);
+    ValueError e = AppendKeyPredicate(scratch_, plan, view, client_.escaper());
     if (!e.ok()) return ValueFailure(plan, view, e);
     scratch_ += " LIMIT 1";
     return ExecuteStatement(scratch_, batch, plan, {row});
@@ -514,13 +514,13 @@ core::Status MysqlSink::AddDelete(const core::EventBatch& batch, const TablePlan
   if (single) {
     uint32_t k = schema.key[0];
     if (view.is_present(k)) {
-      e = {k, AppendLiteral(sql_, plan.kinds[k], view.text(k))};
+      e = {k, AppendLiteral(sql_, plan.kinds[k], view.text(k), client_.escaper())};
     } else {
       sql_ += "NULL";
     }
   } else {
     sql_ += '(';
-    e = AppendKeyPredicate(sql_, plan, view);
+    e = AppendKeyPredicate(sql_, plan, view, client_.escaper());
     sql_ += ')';
   }
   if (!e.ok()) return ValueFailure(plan, view, e);
@@ -532,7 +532,7 @@ core::Status MysqlSink::RunUpdate(const core::EventBatch& batch, const TablePlan
                                   uint32_t row, uint32_t key_row, bool set_key) {
   SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
   core::RowView view = batch.row(row);
-  ValueError e = BuildUpdateStatement(scratch_, plan, view, batch.row(key_row), set_key);
+  ValueError e = BuildUpdateStatement(scratch_, plan, view, batch.row(key_row), set_key, client_.escaper());
   if (!e.ok()) return ValueFailure(plan, view, e);
   if (scratch_.empty()) return core::Status::Ok();
   return ExecuteStatement(scratch_, batch, plan, {row});
@@ -648,7 +648,7 @@ core::Result<std::optional<core::SourcePosition>> MysqlSink::Flush() {
   if (pending_checkpoint_) {
     core::Status s = client_.Execute(
         "INSERT INTO " + offsets_qualified_ + " (connector, position, updated_at) VALUES (" +
-        QuoteString(options_.connector_name) + "," + QuoteString(pending_checkpoint_->value) +
+        QuoteString(options_.connector_name, client_.escaper()) + "," + QuoteString(pending_checkpoint_->value, client_.escaper()) +
         ",UTC_TIMESTAMP(6)) ON DUPLICATE KEY UPDATE position=VALUES(position),"
         " updated_at=VALUES(updated_at)");
     if (!s.ok()) return s.WithContext("writing the position to " + offsets_qualified_);

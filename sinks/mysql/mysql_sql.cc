@@ -19,9 +19,9 @@ std::string QuoteIdentifier(std::string_view name) {
   return out;
 }
 
-std::string QuoteString(std::string_view text) {
+std::string QuoteString(std::string_view text, const StringEscaper& escaper) {
   std::string out;
-  AppendLiteral(out, LiteralKind::kString, text);
+  escaper.AppendQuoted(out, text);
   return out;
 }
 
@@ -164,22 +164,23 @@ TablePlan BuildTablePlan(core::TableSchemaPtr schema, std::string_view database,
 namespace {
 
 ValueError AppendCell(std::string& out, const TablePlan& plan, const core::RowView& row,
-                      uint32_t i) {
+                      uint32_t i, const StringEscaper& escaper) {
   if (!row.is_present(i)) {
     out += "NULL";
     return {};
   }
-  return {i, AppendLiteral(out, plan.kinds[i], row.text(i))};
+  return {i, AppendLiteral(out, plan.kinds[i], row.text(i), escaper)};
 }
 
 }  // namespace
 
-ValueError AppendRowValues(std::string& out, const TablePlan& plan, const core::RowView& row) {
+ValueError AppendRowValues(std::string& out, const TablePlan& plan, const core::RowView& row,
+                           const StringEscaper& escaper) {
   out += '(';
   uint32_t n = std::min<uint32_t>(row.size(), static_cast<uint32_t>(plan.kinds.size()));
   for (uint32_t i = 0; i < n; ++i) {
     if (i > 0) out += ',';
-    ValueError e = AppendCell(out, plan, row, i);
+    ValueError e = AppendCell(out, plan, row, i, escaper);
     if (!e.ok()) return e;
   }
   // A row shorter than the schema (should not happen): the rest is NULL.
@@ -188,7 +189,8 @@ ValueError AppendRowValues(std::string& out, const TablePlan& plan, const core::
   return {};
 }
 
-ValueError AppendKeyPredicate(std::string& out, const TablePlan& plan, const core::RowView& row) {
+ValueError AppendKeyPredicate(std::string& out, const TablePlan& plan, const core::RowView& row,
+                              const StringEscaper& escaper) {
   const core::TableSchema& schema = *plan.schema;
   bool first = true;
   auto add = [&](uint32_t i) -> ValueError {
@@ -197,7 +199,7 @@ ValueError AppendKeyPredicate(std::string& out, const TablePlan& plan, const cor
     first = false;
     out += plan.quoted[i];
     out += "<=>";
-    return AppendCell(out, plan, row, i);
+    return AppendCell(out, plan, row, i, escaper);
   };
   if (schema.HasKey()) {
     for (uint32_t k : schema.key) {
@@ -216,7 +218,8 @@ ValueError AppendKeyPredicate(std::string& out, const TablePlan& plan, const cor
 }
 
 ValueError BuildUpdateStatement(std::string& out, const TablePlan& plan, const core::RowView& row,
-                                const core::RowView& key_row, bool set_key) {
+                                const core::RowView& key_row, bool set_key,
+                                const StringEscaper& escaper) {
   out.clear();
   out = "UPDATE " + plan.qualified + " SET ";
   bool any = false;
@@ -227,7 +230,7 @@ ValueError BuildUpdateStatement(std::string& out, const TablePlan& plan, const c
     any = true;
     out += plan.quoted[i];
     out += '=';
-    ValueError e = AppendCell(out, plan, row, i);
+    ValueError e = AppendCell(out, plan, row, i, escaper);
     if (!e.ok()) return e;
   }
   if (!any) {
@@ -235,7 +238,7 @@ ValueError BuildUpdateStatement(std::string& out, const TablePlan& plan, const c
     return {};
   }
   out += " WHERE ";
-  ValueError e = AppendKeyPredicate(out, plan, key_row);
+  ValueError e = AppendKeyPredicate(out, plan, key_row, escaper);
   if (!e.ok()) return e;
   if (!plan.schema->HasKey()) out += " LIMIT 1";
   return {};
@@ -257,7 +260,10 @@ std::string DescribeKey(const core::TableSchema& schema, const core::RowView& ro
       if (schema.columns[i].type == core::LogicalType::kBytes) {
         out += "(" + std::to_string(v.size()) + " bytes)";
       } else {
-        out += QuoteString(v.substr(0, 64));
+        // A message, not SQL: quoted for reading.
+        out += '\'';
+        out.append(v.substr(0, 64));
+        out += '\'';
         if (v.size() > 64) out += "...";
       }
     }

@@ -1,7 +1,7 @@
 // SQL text generation for the MySQL/MariaDB sink: quoted identifiers, DDL for target tables,
 // and multi-row upsert / delete / update statements whose values are escaped literals
-// (mysql_types.h). Identifiers are always backtick-quoted with backticks doubled; values are
-// escaped for a session with NO_BACKSLASH_ESCAPES (MysqlClient sets it).
+// (mysql_types.h). Identifiers are always backtick-quoted with backticks doubled; string values
+// are escaped by the client library for the connection that runs the statement (StringEscaper).
 //
 // Thread-safety: pure functions; a TablePlan is immutable once built.
 #pragma once
@@ -18,8 +18,8 @@ namespace sluice::sinks::mysql_sink {
 // `name` with backticks around it and backticks inside doubled.
 void AppendIdentifier(std::string& out, std::string_view name);
 std::string QuoteIdentifier(std::string_view name);
-// A quoted string literal ('' doubling; for NO_BACKSLASH_ESCAPES sessions).
-std::string QuoteString(std::string_view text);
+// A quoted string literal, escaped by the client library for the connection of `escaper`.
+std::string QuoteString(std::string_view text, const StringEscaper& escaper);
 
 // Target table name from sink.table.name.format (${schema}, ${table}); "${table}" when empty.
 std::string TargetTableName(std::string_view format, const core::TableId& id);
@@ -67,17 +67,20 @@ struct ValueError {
 };
 
 // Appends "(v1,v2,...)" for every column of `row` (unchanged cells must not occur here).
-ValueError AppendRowValues(std::string& out, const TablePlan& plan, const core::RowView& row);
+ValueError AppendRowValues(std::string& out, const TablePlan& plan, const core::RowView& row,
+                           const StringEscaper& escaper);
 
 // Appends a predicate matching the row's key ("`k1`<=>1 AND `k2`<=>'x'"), or every present
 // column of the row when the table has no key (a full before image).
-ValueError AppendKeyPredicate(std::string& out, const TablePlan& plan, const core::RowView& row);
+ValueError AppendKeyPredicate(std::string& out, const TablePlan& plan, const core::RowView& row,
+                              const StringEscaper& escaper);
 
 // UPDATE `db`.`t` SET <present columns> WHERE <key of key_row>: for rows with unchanged cells.
 // Key columns are set only when `set_key` (the key changed). Leaves `out` empty when there is
 // nothing to set.
 ValueError BuildUpdateStatement(std::string& out, const TablePlan& plan, const core::RowView& row,
-                                const core::RowView& key_row, bool set_key);
+                                const core::RowView& key_row, bool set_key,
+                                const StringEscaper& escaper);
 
 // "id=5, name='x'" for error messages (values cut at 64 bytes).
 std::string DescribeKey(const core::TableSchema& schema, const core::RowView& row);

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <optional>
 
 namespace sluice::sinks::mysql_sink {
 
@@ -23,10 +24,27 @@ bool IsLobType(std::string_view lower) {
          lower == "longtext";
 }
 
-bool DecimalFits(const core::Column& c) {
-  return c.precision > 0 && c.precision <= 65 && c.scale >= 0 && c.scale <= 30 &&
-         c.scale <= c.precision;
+// The DECIMAL(p,s) that holds every value of a bounded source decimal exactly, if MySQL has
+// one (p <= 65, 0 <= s <= 30, s <= p). PostgreSQL 15 also allows a scale above the precision
+// (numeric(3,5): |v| <= 0.00999, five fraction digits -> DECIMAL(5,5)) and a negative scale
+// (numeric(3,-2): integers rounded to hundreds, up to five digits -> DECIMAL(5,0)).
+struct DecimalShape {
+  int precision = 0;
+  int scale = 0;
+};
+std::optional<DecimalShape> MysqlDecimal(const core::Column& c) {
+  if (c.precision <= 0) return std::nullopt;  // unbounded
+  DecimalShape d{c.precision, c.scale};
+  if (c.scale < 0) {
+    d = {c.precision - c.scale, 0};
+  } else if (c.scale > c.precision) {
+    d = {c.scale, c.scale};
+  }
+  if (d.precision > 65 || d.scale > 30) return std::nullopt;
+  return d;
 }
+
+bool DecimalFits(const core::Column& c) { return MysqlDecimal(c).has_value(); }
 
 // Non-key strings longer than this become LONGTEXT: a wide table of VARCHAR(n) columns would
 // pass InnoDB's 65,535-byte row size limit (4 bytes per utf8mb4 character).
@@ -94,8 +112,8 @@ std::string MysqlColumnType(const core::Column& c, bool is_key, int key_chars,
     case LogicalType::kFloat32: return "FLOAT";
     case LogicalType::kFloat64: return "DOUBLE";
     case LogicalType::kDecimal:
-      if (DecimalFits(c)) {
-        return "DECIMAL(" + std::to_string(c.precision) + "," + std::to_string(c.scale) + ")";
+      if (std::optional<DecimalShape> d = MysqlDecimal(c)) {
+        return "DECIMAL(" + std::to_string(d->precision) + "," + std::to_string(d->scale) + ")";
       }
       if (options.unbounded_numeric == UnboundedNumeric::kDecimal) return "DECIMAL(65,30)";
       return is_key ? "VARCHAR(" + key_len + ")" : "LONGTEXT";
@@ -146,24 +164,6 @@ LiteralKind LiteralKindFor(const core::Column& c, const TypeOptions& options) {
 
 namespace {
 
-void AppendQuoted(std::string& out, std::string_view text) {
-  out.reserve(out.size() + text.size() + 2);
-  out += '\'';
-  // NO_BACKSLASH_ESCAPES is set on the session: a quote doubled is the only escape needed.
-  while (true) {
-    const void* q = std::memchr(text.data(), '\'', text.size());
-    if (q == nullptr) {
-      out.append(text);
-      break;
-    }
-    size_t n = static_cast<const char*>(q) - text.data();
-    out.append(text.data(), n + 1);
-    out += '\'';
-    text.remove_prefix(n + 1);
-  }
-  out += '\'';
-}
-
 bool IsNonFinite(std::string_view t) {
   return t == "NaN" || t == "Infinity" || t == "-Infinity" || t == "inf" || t == "-inf" ||
          t == "nan";
@@ -200,7 +200,8 @@ const char* CheckDate(std::string_view t) {
 
 }  // namespace
 
-const char* AppendLiteral(std::string& out, LiteralKind kind, std::string_view t) {
+const char* AppendLiteral(std::string& out, LiteralKind kind, std::string_view t,
+                          const StringEscaper& escaper) {
   switch (kind) {
     case LiteralKind::kNumber:
       if (!IsPlainNumber(t, false)) return "not an integer";
@@ -241,7 +242,7 @@ const char* AppendLiteral(std::string& out, LiteralKind kind, std::string_view t
     }
     case LiteralKind::kDecimalText:
     case LiteralKind::kString:
-      AppendQuoted(out, t);
+      escaper.AppendQuoted(out, t);
       return nullptr;
     case LiteralKind::kBytes: {
       static const char kHex[] = "0123456789ABCDEF";
@@ -257,7 +258,7 @@ const char* AppendLiteral(std::string& out, LiteralKind kind, std::string_view t
     case LiteralKind::kDate:
     case LiteralKind::kDateTime:
       if (const char* why = CheckDate(t)) return why;
-      AppendQuoted(out, t);
+      escaper.AppendQuoted(out, t);
       return nullptr;
     case LiteralKind::kDateTimeTz: {
       if (const char* why = CheckDate(t)) return why;
@@ -272,7 +273,7 @@ const char* AppendLiteral(std::string& out, LiteralKind kind, std::string_view t
       } else if (!t.empty() && t.back() == 'Z') {
         t.remove_suffix(1);
       }
-      AppendQuoted(out, t);
+      escaper.AppendQuoted(out, t);
       return nullptr;
     }
   }

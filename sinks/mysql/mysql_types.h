@@ -13,7 +13,23 @@
 
 #include "core/event.h"
 
+struct st_mysql;  // MYSQL of libmariadb (mysql.h)
+
 namespace sluice::sinks::mysql_sink {
+
+// Writes quoted string literals with the client library's escaping for one connection
+// (mysql_real_escape_string: the library knows the connection's character set and whether
+// the session has NO_BACKSLASH_ESCAPES, and escapes accordingly), straight into the statement
+// buffer. A view of the connection: cheap to copy, valid while the connection is; one thread.
+class StringEscaper {
+ public:
+  explicit StringEscaper(st_mysql* mysql) : mysql_(mysql) {}
+  // Appends 'text' quoted and escaped.
+  void AppendQuoted(std::string& out, std::string_view text) const;
+
+ private:
+  st_mysql* mysql_;
+};
 
 // How a PostgreSQL numeric without precision maps (sink.mysql.numeric.unbounded).
 enum class UnboundedNumeric {
@@ -46,7 +62,7 @@ int FixedKeyBytes(const core::Column& column, const TypeOptions& options);
 enum class LiteralKind : uint8_t {
   kNumber,       // validated digits, written bare
   kBool,         // "t"/"f" -> 1/0
-  kString,       // quoted, ' doubled (NO_BACKSLASH_ESCAPES)
+  kString,       // quoted, escaped by the client library (StringEscaper)
   kBytes,        // X'hex'
   kDecimal,      // exact text, bare; NaN/Infinity rejected
   kDecimalWide,  // into DECIMAL(65,30): also rejects more than 35 integer or 30 fraction digits
@@ -59,8 +75,10 @@ enum class LiteralKind : uint8_t {
 
 LiteralKind LiteralKindFor(const core::Column& column, const TypeOptions& options);
 
-// Appends `text` (canonical form) as a MySQL literal of `kind`. Returns nullptr on success, or
-// a static reason why MySQL cannot hold the value (nothing useful appended then).
-const char* AppendLiteral(std::string& out, LiteralKind kind, std::string_view text);
+// Appends `text` (canonical form) as a MySQL literal of `kind`, strings escaped by `escaper`.
+// Returns nullptr on success, or a static reason why MySQL cannot hold the value (nothing
+// useful appended then).
+const char* AppendLiteral(std::string& out, LiteralKind kind, std::string_view text,
+                          const StringEscaper& escaper);
 
 }  // namespace sluice::sinks::mysql_sink

@@ -1,6 +1,7 @@
 // Unit tests of the MySQL sink's SQL generation, type mapping, literal escaping and URL parsing
 // (no server).
 #include <gtest/gtest.h>
+#include <mysql.h>
 
 #include "core/config.h"
 #include "sinks/mysql/mysql_client.h"
@@ -27,9 +28,24 @@ Column Col(std::string name, LogicalType type, std::string source_type = "", int
   return c;
 }
 
+// An unconnected libmariadb handle in the state a sink connection is in after its SET sql_mode
+// (the server reports NO_BACKSLASH_ESCAPES in every OK packet; utf8mb4 is the default charset),
+// or, with `backslash_escapes`, a session without it.
+MYSQL* Handle(bool backslash_escapes = false) {
+  static MYSQL* quotes = [] {
+    MYSQL* m = mysql_init(nullptr);
+    m->server_status |= SERVER_STATUS_NO_BACKSLASH_ESCAPES;
+    return m;
+  }();
+  static MYSQL* backslashes = mysql_init(nullptr);
+  return backslash_escapes ? backslashes : quotes;
+}
+
+StringEscaper Escaper() { return StringEscaper(Handle()); }
+
 std::string Lit(LiteralKind kind, std::string_view text) {
   std::string out;
-  const char* why = AppendLiteral(out, kind, text);
+  const char* why = AppendLiteral(out, kind, text, Escaper());
   return why ? std::string("ERROR: ") + why : out;
 }
 
@@ -47,6 +63,19 @@ TEST(MysqlLiteralTest, StringsDoubleQuotesOnlyBecauseBackslashIsPlain) {
   EXPECT_EQ(Lit(LiteralKind::kString, ""), "''");
   EXPECT_EQ(Lit(LiteralKind::kString, "\xF0\x9F\x98\x80"), "'\xF0\x9F\x98\x80'");
   EXPECT_EQ(Lit(LiteralKind::kString, std::string_view("a\0b", 3)), std::string("'a\0b'", 5));
+}
+
+// The client library escapes for the session's mode; without NO_BACKSLASH_ESCAPES every special
+// byte is backslash-escaped (the library, not the sink, knows which).
+TEST(MysqlLiteralTest, StringsFollowTheSessionsEscapingMode) {
+  std::string out = "x=";
+  StringEscaper(Handle(true)).AppendQuoted(out, std::string_view("it's \\ \"\n\0", 10));
+  EXPECT_EQ(out, "x='it\\'s \\\\ \\\"\\n\\0'");
+  // Appends into the buffer after what is there, growing it.
+  std::string big(1000, 'a');
+  out.clear();
+  Escaper().AppendQuoted(out, big);
+  EXPECT_EQ(out, "'" + big + "'");
 }
 
 TEST(MysqlLiteralTest, BytesAreHex) {
@@ -101,6 +130,20 @@ TEST(MysqlTypesTest, MapsPostgresTypesToClosestLosslessMysqlTypes) {
             "DECIMAL(12,2)");
   EXPECT_EQ(MysqlColumnType(Col("a", LogicalType::kDecimal, "numeric"), false, 0, o), "DECIMAL(65,30)");
   EXPECT_EQ(MysqlColumnType(Col("a", LogicalType::kDecimal, "numeric(100,2)", 0, 100, 2), false, 0, o),
+            "DECIMAL(65,30)");
+  // PostgreSQL 15 scales outside 0..p map to the DECIMAL that holds every value exactly.
+  EXPECT_EQ(MysqlColumnType(Col("a", LogicalType::kDecimal, "numeric(3,5)", 0, 3, 5), false, 0, o),
+            "DECIMAL(5,5)");
+  EXPECT_EQ(MysqlColumnType(Col("a", LogicalType::kDecimal, "numeric(3,-2)", 0, 3, -2), false, 0, o),
+            "DECIMAL(5,0)");
+  EXPECT_EQ(LiteralKindFor(Col("a", LogicalType::kDecimal, "numeric(3,-2)", 0, 3, -2), o),
+            LiteralKind::kDecimal);
+  // Beyond DECIMAL's limits: the unbounded mapping, whose values are checked one by one.
+  EXPECT_EQ(MysqlColumnType(Col("a", LogicalType::kDecimal, "numeric(10,40)", 0, 10, 40), false, 0, o),
+            "DECIMAL(65,30)");
+  EXPECT_EQ(LiteralKindFor(Col("a", LogicalType::kDecimal, "numeric(10,40)", 0, 10, 40), o),
+            LiteralKind::kDecimalWide);
+  EXPECT_EQ(MysqlColumnType(Col("a", LogicalType::kDecimal, "numeric(60,-10)", 0, 60, -10), false, 0, o),
             "DECIMAL(65,30)");
   EXPECT_EQ(MysqlColumnType(Col("a", LogicalType::kString, "character varying(64)", 64), false, 0, o),
             "VARCHAR(64)");
@@ -201,14 +244,14 @@ TEST(MysqlSqlTest, UpsertRowsAndUpdateWithUnchangedColumns) {
   batch.AppendNull();
   batch.EndRow();
   std::string sql;
-  ASSERT_TRUE(AppendRowValues(sql, plan, batch.row(r)).ok());
+  ASSERT_TRUE(AppendRowValues(sql, plan, batch.row(r), Escaper()).ok());
   EXPECT_EQ(sql, "(7,'O''Brien',NULL)");
   uint32_t u = batch.BeginRow();
   batch.AppendValue("7");
   batch.AppendUnchanged();
   batch.AppendValue("ab");
   batch.EndRow();
-  ASSERT_TRUE(BuildUpdateStatement(sql, plan, batch.row(u), batch.row(u), false).ok());
+  ASSERT_TRUE(BuildUpdateStatement(sql, plan, batch.row(u), batch.row(u), false, Escaper()).ok());
   EXPECT_EQ(sql, "UPDATE `db`.`t` SET `blob`=X'6162' WHERE `id`<=>7");
   EXPECT_EQ(DescribeKey(*s, batch.row(u)), "id='7'");
 }
@@ -223,7 +266,7 @@ TEST(MysqlSqlTest, BadValueNamesTheColumn) {
   batch.AppendNull();
   batch.EndRow();
   std::string sql;
-  ValueError e = AppendRowValues(sql, plan, batch.row(r));
+  ValueError e = AppendRowValues(sql, plan, batch.row(r), Escaper());
   EXPECT_FALSE(e.ok());
   EXPECT_EQ(e.column, 0u);
 }

@@ -253,7 +253,8 @@ core::Status TypeResolver::Describe(uint32_t oid, int32_t typmod, const std::str
         break;
       case 1700:
         column.precision = ((typmod - 4) >> 16) & 0xffff;
-        column.scale = (typmod - 4) & 0xffff;
+        // PostgreSQL 15 keeps the scale in 11 signed bits (numeric(3,-2), numeric(3,5)).
+        column.scale = (((typmod - 4) & 0x7ff) ^ 1024) - 1024;
         break;
       case 1083: case 1114: case 1184: case 1266: case 1186:
         column.precision = typmod & 0xffff;

@@ -11,15 +11,7 @@ build=${BUILD:-$repo/build}
 rows=${1:-200000}
 
 bench=$build/integration/bench/mysql_sink/mysql_sink_bench
-if [[ ! -x $bench ]]; then
-  # integration/bench/ has no CMakeLists.txt yet: build the program against the build's libraries.
-  cmake --build "$build" --target sluice_mysql_sink sluice_itest_common -j2 >/dev/null
-  bench=$build/bench-mysql-sink/mysql_sink_bench
-  mkdir -p "$(dirname "$bench")"
-  g++ -std=c++20 -O2 -I"$repo" -DSPDLOG_FMT_EXTERNAL -o "$bench" "$here/mysql_sink_bench.cc" \
-    "$build/integration/common/libsluice_itest_common.a" "$build/sinks/mysql/libsluice_mysql_sink.a" \
-    "$build/core/libsluice_core.a" -lmysqlcppconn -lgtest -lspdlog -lfmt -lsqlite3 -lpthread
-fi
+[[ -x $bench ]] || cmake --build "$build" --target mysql_sink_bench -j2 >/dev/null
 
 if [[ -z ${SLUICE_TEST_MYSQL_PORT:-} ]]; then
   servers=$(mktemp -d /tmp/sluice-bench-XXXXXX)

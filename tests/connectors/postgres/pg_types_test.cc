@@ -35,6 +35,12 @@ TEST(PgTypes, DescribeNumericAndVarchar) {
   EXPECT_EQ(c.precision, 12);
   EXPECT_EQ(c.scale, 2);
   EXPECT_EQ(c.source_type, "numeric(12,2)");
+  // PostgreSQL 15 scales outside 0..precision: numeric(3,-2) and numeric(3,5).
+  ASSERT_TRUE(types.Describe(1700, ((3 << 16) | (-2 & 0x7ff)) + 4, "numeric(3,-2)", c, codec).ok());
+  EXPECT_EQ(c.precision, 3);
+  EXPECT_EQ(c.scale, -2);
+  ASSERT_TRUE(types.Describe(1700, ((3 << 16) | 5) + 4, "numeric(3,5)", c, codec).ok());
+  EXPECT_EQ(c.scale, 5);
   ASSERT_TRUE(types.Describe(1043, 64 + 4, "character varying(64)", c, codec).ok());
   EXPECT_EQ(c.length, 64);
   ASSERT_TRUE(types.Describe(17, -1, "bytea", c, codec).ok());

@@ -5,22 +5,23 @@
 // The connection is registered as a replica with its own server id (database.server.id), with
 // @master_binlog_checksum and @mariadb_slave_capability=4 set first, and a heartbeat period
 // (heartbeat.interval.ms): an idle server sends a heartbeat after each quiet period, and the
-// connection's read timeout is kMissedHeartbeats periods, so a half-open connection (nothing,
-// not even a heartbeat) is reported as kUnavailable instead of blocking forever. Transactions: GTID (MariaDB) or
-// BEGIN opens one, XID or COMMIT closes it; the batch checkpoint is the position after the last
-// closing event, never inside a transaction. ROTATE events switch files. DDL on captured tables
-// (QUERY events) invalidates the cached schema, which is re-read from information_schema at the
-// next TABLE_MAP (or rebuilt from the TABLE_MAP's own metadata when the server's current schema
-// no longer matches an old event); TRUNCATE emits a truncate event.
+// connection's read timeout is kMissedHeartbeats periods, so that a half-open connection
+// (nothing arrives, not even a heartbeat) is reported as kUnavailable instead of blocking
+// forever. Transactions: GTID (MariaDB) or BEGIN opens one, XID or COMMIT closes it; the batch
+// checkpoint is the position after the last closing event, never inside a transaction. ROTATE
+// events switch files. DDL on captured tables (QUERY events) invalidates the cached schema,
+// which is re-read from information_schema at the next TABLE_MAP (or rebuilt from the
+// TABLE_MAP's own metadata when the server's current schema no longer matches an old event);
+// TRUNCATE emits a truncate event.
 //
-// Poll's states: it returns kHaveMore with events, kIdle when caught up (a heartbeat came, or
-// the wait ran out with nothing to send). It returns within PollLimits::max_wait after the
-// event that was being read when the wait ran out, however many non-captured events follow, and
-// a batch may carry only a checkpoint: the position after transactions that touched no captured
-// table (at most one such batch per heartbeat period), so that the committed position advances on
-// a server busy with other tables. An idle server answers after at most one heartbeat period.
-// A stream that ends (end-of-stream packet, lost connection, a client-library replication
-// error) is never taken for "idle": see FetchFailureStatus.
+// Poll returns kHaveMore with events, kIdle when caught up (a heartbeat came, or the wait ran
+// out with nothing to send). The deadline (PollLimits::max_wait) is checked after every event,
+// so Poll returns in time however many non-captured events stream by; an idle server answers
+// within one heartbeat period. A batch may carry only a checkpoint: the position after
+// transactions that touched no captured table (at most one such batch per heartbeat period), so
+// that the committed position advances on a server busy with other tables. A fetch that
+// returns no event (end-of-stream packet, lost connection, a client-library replication error)
+// is never taken for "idle": see FetchFailureStatus.
 //
 // Lifecycle: Open() then Poll()*; Cancel() from any thread unblocks a blocked fetch.
 // Thread-safety: the source thread only, except Cancel().

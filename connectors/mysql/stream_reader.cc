@@ -3,6 +3,7 @@
 #include <mysql.h>
 #include <mariadb_rpl.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -12,6 +13,7 @@ namespace {
 
 // MySQL 8's TRANSACTION_PAYLOAD_EVENT (binlog_transaction_compression): not in libmariadb's enum.
 constexpr uint8_t kTransactionPayloadEvent = 40;
+constexpr int kSchemaReadTimeoutS = 60;
 
 std::string GtidText(const std::map<uint32_t, std::pair<uint32_t, uint64_t>>& state) {
   std::string out;
@@ -99,7 +101,12 @@ core::Status StreamReader::Open(const BinlogPosition& from) {
     if (end == std::string::npos) break;
     start = end + 1;
   }
-  SLUICE_RETURN_IF_ERROR(schema_conn_.Connect(params_));
+  // Metadata queries only (information_schema, SHOW BINARY LOGS): a generous read timeout, so
+  // that a server that stops answering cannot hang a schema lookup mid-stream either.
+  ConnectionParams schema_params = params_;
+  schema_params.read_timeout_s =
+      std::max(kSchemaReadTimeoutS, BinlogReadTimeoutSeconds(options_.heartbeat_ms));
+  SLUICE_RETURN_IF_ERROR(schema_conn_.Connect(schema_params));
   // The file must still exist: a purged binlog is a gap, never a silent skip.
   SLUICE_ASSIGN_OR_RETURN(auto logs, schema_conn_.Query("SHOW BINARY LOGS"));
   bool found = false;

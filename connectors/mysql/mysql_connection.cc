@@ -16,6 +16,17 @@ core::StatusCode CodeForMysqlError(unsigned int e) {
       return core::StatusCode::kFailedPrecondition;
     case 1236:  // ER_MASTER_FATAL_ERROR_READING_BINLOG (purged or unknown binlog)
       return core::StatusCode::kFailedPrecondition;
+    // libmariadb's binlog errors (errmsg.h, CER_MIN_ERROR 5000 and up).
+    case 5017:  // CR_ERR_BINLOG_UNCOMPRESS: a compressed event we cannot read
+    case 5019:  // CR_ERR_UNSUPPORTED_BINLOG_FORMAT
+    case 5020:  // CR_UNKNOWN_BINLOG_EVENT: an event type the client does not know, not ignorable
+    case 5022:  // CR_BINLOG_INVALID_FILE
+      return core::StatusCode::kFailedPrecondition;
+    case 5018:  // CR_ERR_CHECKSUM_VERIFICATION_ERROR
+      return core::StatusCode::kDataLoss;
+    case 5013:  // CR_ERR_NET_READ
+    case 5021:  // CR_BINLOG_ERROR ("packet corrupted"): read it again after reconnecting
+      return core::StatusCode::kUnavailable;
     case 1205:  // lock wait timeout
     case 1213:  // deadlock
     case 1040:  // too many connections
@@ -69,6 +80,10 @@ core::Status MysqlConnection::Connect(const ConnectionParams& p) {
   if (mysql_ == nullptr) return core::ResourceExhaustedError("mysql_init failed");
   unsigned int timeout = static_cast<unsigned int>(p.connect_timeout_s);
   mysql_optionsv(mysql_, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  if (p.read_timeout_s > 0) {
+    unsigned int read_timeout = static_cast<unsigned int>(p.read_timeout_s);
+    mysql_optionsv(mysql_, MYSQL_OPT_READ_TIMEOUT, &read_timeout);
+  }
   mysql_optionsv(mysql_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
   if (p.ssl_mode == "disabled") {
     my_bool off = 0;

@@ -27,6 +27,10 @@ struct ConnectionParams {
   std::string password;
   std::string ssl_mode = "preferred";  // disabled, preferred, required, verify_ca, verify_identity
   int connect_timeout_s = 30;
+  // Longest wait for one network read before the connection counts as lost (CR_SERVER_LOST,
+  // kUnavailable); 0 waits forever. The binlog connection sets it to a few heartbeat periods,
+  // so that a half-open connection (no event, no heartbeat) is noticed.
+  int read_timeout_s = 0;
 };
 
 // One row of a small result: NULL is nullopt.

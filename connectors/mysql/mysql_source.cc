@@ -133,26 +133,19 @@ class MysqlSource final : public core::Source {
   core::Status Check() override {
     MysqlConnection conn;
     SLUICE_RETURN_IF_ERROR(conn.Connect(params_));
-    SLUICE_ASSIGN_OR_RETURN(auto rows, conn.Query(
-        "SELECT @@global.log_bin, @@global.binlog_format, @@global.binlog_row_image"));
-    if (rows.empty()) return core::InternalError("mysql: cannot read server settings");
-    const auto& r = rows[0];
-    if (r[0].value_or("0") != "1" && r[0].value_or("OFF") != "ON") {
-      return core::FailedPreconditionError(
-          "mysql server has binary logging off: start it with log_bin (e.g. --log-bin=mysql-bin) "
-          "and binlog_format=ROW, binlog_row_image=FULL");
+    std::string sql = "SHOW GLOBAL VARIABLES WHERE Variable_name IN (";
+    bool first = true;
+    for (const auto& name : CheckedServerVariables()) {
+      sql += (first ? "'" : ", '") + name + "'";
+      first = false;
     }
-    if (r[1].value_or("") != "ROW") {
-      return core::FailedPreconditionError(
-          "mysql server has binlog_format=" + r[1].value_or("") +
-          "; set binlog_format=ROW (SET GLOBAL binlog_format='ROW' and in the server config)");
+    sql += ")";
+    SLUICE_ASSIGN_OR_RETURN(auto rows, conn.Query(sql));
+    std::map<std::string, std::string> variables;
+    for (const auto& r : rows) {
+      if (r.size() >= 2 && r[0]) variables[*r[0]] = r[1].value_or("");
     }
-    if (r[2].value_or("") != "FULL") {
-      return core::FailedPreconditionError(
-          "mysql server has binlog_row_image=" + r[2].value_or("") +
-          "; set binlog_row_image=FULL (SET GLOBAL binlog_row_image='FULL' and in the server "
-          "config)");
-    }
+    SLUICE_RETURN_IF_ERROR(CheckBinlogSettings(variables));
     auto master = conn.Query("SHOW MASTER STATUS");
     if (!master.ok()) return master.status();
     return core::Status::Ok();
@@ -243,6 +236,55 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   chunk.min = 1000;
   keys.push_back(chunk);
   return keys;
+}
+
+std::vector<std::string> CheckedServerVariables() {
+  return {"log_bin", "binlog_format", "binlog_row_image", "log_bin_compress",
+          "binlog_transaction_compression", "binlog_row_value_options"};
+}
+
+core::Status CheckBinlogSettings(const std::map<std::string, std::string>& v) {
+  auto get = [&](const char* name) -> std::string {
+    auto it = v.find(name);
+    return it == v.end() ? std::string() : it->second;
+  };
+  auto on = [](const std::string& value) { return value == "ON" || value == "1"; };
+  if (!on(get("log_bin"))) {
+    return core::FailedPreconditionError(
+        "mysql server has binary logging off: start it with log_bin (e.g. --log-bin=mysql-bin) "
+        "and binlog_format=ROW, binlog_row_image=FULL");
+  }
+  if (get("binlog_format") != "ROW") {
+    return core::FailedPreconditionError(
+        "mysql server has binlog_format=" + get("binlog_format") +
+        "; set binlog_format=ROW (SET GLOBAL binlog_format='ROW' and in the server config)");
+  }
+  if (get("binlog_row_image") != "FULL") {
+    return core::FailedPreconditionError(
+        "mysql server has binlog_row_image=" + get("binlog_row_image") +
+        "; set binlog_row_image=FULL (SET GLOBAL binlog_row_image='FULL' and in the server "
+        "config)");
+  }
+  if (on(get("log_bin_compress"))) {
+    return core::FailedPreconditionError(
+        "mysql server has log_bin_compress=ON: its compressed binlog events cannot be read; set "
+        "log_bin_compress=OFF (SET GLOBAL log_bin_compress=OFF and in the server config)");
+  }
+  if (on(get("binlog_transaction_compression"))) {
+    return core::FailedPreconditionError(
+        "mysql server has binlog_transaction_compression=ON: its compressed transactions "
+        "(TRANSACTION_PAYLOAD events) cannot be read; set binlog_transaction_compression=OFF "
+        "(SET GLOBAL binlog_transaction_compression=OFF and in the server config)");
+  }
+  std::string value_options = get("binlog_row_value_options");
+  if (!value_options.empty()) {
+    return core::FailedPreconditionError(
+        "mysql server has binlog_row_value_options=" + value_options +
+        ": partial JSON updates (PARTIAL_UPDATE_ROWS events) cannot be read; set "
+        "binlog_row_value_options='' (SET GLOBAL binlog_row_value_options='' and in the server "
+        "config)");
+  }
+  return core::Status::Ok();
 }
 
 core::Result<std::unique_ptr<core::Source>> MakeMysqlSource(const core::ConnectorContext& context) {

@@ -10,7 +10,9 @@
 // Thread-safety: as core::Source (Acknowledge/RequestStop from any thread).
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/config.h"
@@ -21,5 +23,18 @@ namespace sluice::mysql {
 // Every key this connector reads beyond core::CommonConfigKeys() (Debezium's names).
 std::vector<core::ConfigKey> SourceConfigKeys();
 core::Result<std::unique_ptr<core::Source>> MakeMysqlSource(const core::ConnectorContext& context);
+
+// The server variables the start-up check reads (SHOW GLOBAL VARIABLES); a variable the server
+// does not have (MariaDB has no binlog_transaction_compression, MySQL no log_bin_compress) is
+// simply absent.
+std::vector<std::string> CheckedServerVariables();
+
+// Pure: OK when the server's binlog settings (variable name -> value, as SHOW GLOBAL VARIABLES
+// prints them) let this connector read every change; else kFailedPrecondition naming the
+// setting and the fix: log_bin off, binlog_format other than ROW, binlog_row_image other than
+// FULL, log_bin_compress=ON (MariaDB compressed events), binlog_transaction_compression=ON
+// (MySQL 8 TRANSACTION_PAYLOAD events), binlog_row_value_options=PARTIAL_JSON (MySQL 8
+// partial JSON updates).
+core::Status CheckBinlogSettings(const std::map<std::string, std::string>& variables);
 
 }  // namespace sluice::mysql

@@ -3,12 +3,17 @@
 #include <mysql.h>
 #include <mariadb_rpl.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
 
 namespace sluice::mysql {
 namespace {
+
+// MySQL 8's TRANSACTION_PAYLOAD_EVENT (binlog_transaction_compression): not in libmariadb's enum.
+constexpr uint8_t kTransactionPayloadEvent = 40;
+constexpr int kSchemaReadTimeoutS = 60;
 
 std::string GtidText(const std::map<uint32_t, std::pair<uint32_t, uint64_t>>& state) {
   std::string out;
@@ -21,6 +26,52 @@ std::string GtidText(const std::map<uint32_t, std::pair<uint32_t, uint64_t>>& st
 
 }  // namespace
 
+int BinlogReadTimeoutSeconds(int heartbeat_ms) {
+  int64_t ms = static_cast<int64_t>(kMissedHeartbeats) * std::max(heartbeat_ms, 1);
+  return static_cast<int>(std::max<int64_t>(kMinReadTimeoutS, (ms + 999) / 1000));
+}
+
+core::Status FetchFailureStatus(const FetchFailure& f, const BinlogLocation& at) {
+  const std::string where = "mysql binlog stream at " + at.ToString();
+  if (f.cancelled) return core::CancelledError(where + ": stopped on request");
+  const std::string again = "; reconnecting and resuming from the last committed position";
+  unsigned int e = f.client_errno != 0 ? f.client_errno : f.rpl_errno;
+  const std::string& text = f.client_errno != 0 ? f.client_error : f.rpl_error;
+  if (e == 0) {
+    // libmariadb returns no event and records no error for the server's end-of-stream packet.
+    return core::UnavailableError(
+        where + " ended: the server sent end-of-stream (its binlog dump thread was killed, it is "
+        "shutting down, or another replica registered with the same database.server.id)" + again);
+  }
+  const std::string detail = text + " (error " + std::to_string(e) + ")";
+  core::StatusCode code = CodeForMysqlError(e);
+  bool lost = e == 2013 || e == 2006 || e == 2055 || e == 5013;
+  if (lost && f.read_timeout_s > 0 && f.silent_ms + 250 >= int64_t{f.read_timeout_s} * 1000) {
+    return core::UnavailableError(
+        where + ": nothing arrived from the server for " + std::to_string(f.silent_ms) +
+        " ms, not even a heartbeat (heartbeat.interval.ms=" + std::to_string(f.heartbeat_ms) +
+        "); the connection is taken as lost: " + detail + again);
+  }
+  if (e == 1236) {
+    return core::FailedPreconditionError(
+        where + ": the server cannot send the binlog from this position: " + detail +
+        "; if the file was purged, changes since then are lost: take a new snapshot "
+        "(snapshot.mode=when_needed) or reset the connector's offsets");
+  }
+  if (e == 5020 && text.find("(40)") != std::string::npos) {
+    return core::FailedPreconditionError(
+        where + ": " + detail + ": a MySQL compressed transaction (TRANSACTION_PAYLOAD); set "
+        "binlog_transaction_compression=OFF");
+  }
+  if (code == core::StatusCode::kUnavailable) return core::UnavailableError(where + ": " + detail + again);
+  if (code == core::StatusCode::kInternal) {
+    // An error this connector does not know: reconnecting re-reads from the committed position,
+    // and the pipeline gives up (and reports it) if it keeps coming back.
+    return core::UnavailableError(where + ": " + detail + again);
+  }
+  return {code, where + ": " + detail};
+}
+
 StreamReader::StreamReader(ConnectionParams params, const CaptureFilter* filter,
                            StreamOptions options, std::shared_ptr<spdlog::logger> logger)
     : params_(std::move(params)), filter_(filter), options_(options), logger_(std::move(logger)) {}
@@ -30,7 +81,10 @@ StreamReader::~StreamReader() {
   if (rpl_ != nullptr) mariadb_rpl_close(rpl_);
 }
 
-void StreamReader::Cancel() { conn_.Cancel(); }
+void StreamReader::Cancel() {
+  cancelled_.store(true);
+  conn_.Cancel();
+}
 
 core::Status StreamReader::Open(const BinlogPosition& from) {
   file_ = from.file;
@@ -47,7 +101,12 @@ core::Status StreamReader::Open(const BinlogPosition& from) {
     if (end == std::string::npos) break;
     start = end + 1;
   }
-  SLUICE_RETURN_IF_ERROR(schema_conn_.Connect(params_));
+  // Metadata queries only (information_schema, SHOW BINARY LOGS): a generous read timeout, so
+  // that a server that stops answering cannot hang a schema lookup mid-stream either.
+  ConnectionParams schema_params = params_;
+  schema_params.read_timeout_s =
+      std::max(kSchemaReadTimeoutS, BinlogReadTimeoutSeconds(options_.heartbeat_ms));
+  SLUICE_RETURN_IF_ERROR(schema_conn_.Connect(schema_params));
   // The file must still exist: a purged binlog is a gap, never a silent skip.
   SLUICE_ASSIGN_OR_RETURN(auto logs, schema_conn_.Query("SHOW BINARY LOGS"));
   bool found = false;
@@ -61,7 +120,10 @@ core::Status StreamReader::Open(const BinlogPosition& from) {
   SLUICE_ASSIGN_OR_RETURN(auto cs, schema_conn_.Query("SELECT @@global.binlog_checksum"));
   checksum_ = !cs.empty() && cs[0][0].value_or("NONE") != "NONE";
 
-  SLUICE_RETURN_IF_ERROR(conn_.Connect(params_));
+  ConnectionParams binlog_params = params_;
+  read_timeout_s_ = BinlogReadTimeoutSeconds(options_.heartbeat_ms);
+  binlog_params.read_timeout_s = read_timeout_s_;
+  SLUICE_RETURN_IF_ERROR(conn_.Connect(binlog_params));
   SLUICE_RETURN_IF_ERROR(conn_.Execute("SET @master_binlog_checksum = @@global.binlog_checksum"));
   SLUICE_RETURN_IF_ERROR(conn_.Execute("SET @mariadb_slave_capability = 4"));
   uint64_t heartbeat_ns = static_cast<uint64_t>(options_.heartbeat_ms) * 1000000ULL;
@@ -77,7 +139,9 @@ core::Status StreamReader::Open(const BinlogPosition& from) {
   if (mariadb_rpl_open(rpl_) != 0) {
     return conn_.Error("mysql binlog dump from " + file_ + ":" + std::to_string(pos_));
   }
-  logger_->info("mysql binlog stream from {}:{} as server id {}", file_, pos_, server_id);
+  last_event_at_ = std::chrono::steady_clock::now();
+  logger_->info("mysql binlog stream from {}:{} as server id {} (heartbeat {} ms, read timeout {} s)",
+                file_, pos_, server_id, options_.heartbeat_ms, read_timeout_s_);
   return core::Status::Ok();
 }
 
@@ -216,6 +280,48 @@ core::Status StreamReader::HandleQuery(const EventHeader& h, std::string_view bo
   return core::Status::Ok();
 }
 
+core::Status StreamReader::FetchFailed() {
+  FetchFailure f;
+  f.client_errno = mysql_errno(conn_.raw());
+  f.client_error = mysql_error(conn_.raw());
+  f.rpl_errno = mariadb_rpl_errno(rpl_);
+  f.rpl_error = mariadb_rpl_error(rpl_);
+  f.cancelled = cancelled_.load();
+  f.silent_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now() - last_event_at_).count();
+  f.heartbeat_ms = options_.heartbeat_ms;
+  f.read_timeout_s = read_timeout_s_;
+  return FetchFailureStatus(f, BinlogLocation{file_, pos_});
+}
+
+core::PollStatus StreamReader::Finish(core::EventBatch& batch, core::PollStatus status) {
+  auto now = std::chrono::steady_clock::now();
+  auto period = std::chrono::milliseconds(options_.heartbeat_ms);
+  if (!batch.empty()) {
+    // A held-back position precedes this batch's events: safe to resume from once they are
+    // durable. The batch's own checkpoint, when it has one, is past it.
+    if (batch.checkpoint().empty() && !pending_checkpoint_.empty()) {
+      batch.set_checkpoint(std::move(pending_checkpoint_));
+    }
+    pending_checkpoint_ = {};
+    return status;
+  }
+  // A batch with no event: only a position. One per heartbeat period is enough to keep the
+  // committed position moving on a server busy with tables we do not capture; more would only
+  // make the sink write its offset several times a second.
+  if (!batch.checkpoint().empty()) {
+    pending_checkpoint_ = batch.checkpoint();
+    batch.set_checkpoint({});
+  }
+  if (!pending_checkpoint_.empty() && now - last_checkpoint_only_at_ >= period) {
+    batch.set_checkpoint(std::move(pending_checkpoint_));
+    pending_checkpoint_ = {};
+    last_checkpoint_only_at_ = now;
+    return core::PollStatus::kHaveMore;
+  }
+  return core::PollStatus::kIdle;
+}
+
 core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
                                                   const core::PollLimits& limits) {
   auto deadline = std::chrono::steady_clock::now() + limits.max_wait;
@@ -227,11 +333,9 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
       event_ = nullptr;
     }
     event_ = mariadb_rpl_fetch(rpl_, nullptr);
-    if (event_ == nullptr) {
-      unsigned int e = mysql_errno(conn_.raw());
-      if (e == 0) return core::PollStatus::kIdle;  // end of stream (non-blocking) or cancelled
-      return conn_.Error("mysql binlog read at " + file_ + ":" + std::to_string(pos_));
-    }
+    if (event_ == nullptr) return FetchFailed();
+    auto now = std::chrono::steady_clock::now();
+    last_event_at_ = now;
     const unsigned char* data = event_->raw_data;
     size_t size = event_->raw_data_size;
     if (size == static_cast<size_t>(event_->event_length) + 1) {
@@ -244,10 +348,8 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
                              ? event_->next_event_pos - event_->event_length : pos_;
     BinlogLocation at{file_, event_pos};
     if (type == HEARTBEAT_LOG_EVENT) {
-      if (batch.empty() || std::chrono::steady_clock::now() >= deadline) {
-        return batch.empty() ? core::PollStatus::kIdle : core::PollStatus::kHaveMore;
-      }
-      continue;
+      // The server had nothing to send for a heartbeat period: we are caught up.
+      return Finish(batch, batch.empty() ? core::PollStatus::kIdle : core::PollStatus::kHaveMore);
     }
     bool artificial = (event_->flags & 0x20) != 0 || event_->next_event_pos == 0;
     // FORMAT_DESCRIPTION and artificial ROTATE events carry no checksum we can rely on.
@@ -264,7 +366,7 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
         file_ = std::string(r.file);
         pos_ = r.position;
         if (!artificial && !in_txn_) Commit(batch, pos_);
-        continue;
+        break;
       }
       case GTID_EVENT: {
         SLUICE_ASSIGN_OR_RETURN(MariaGtid g, DecodeMariaGtid(body, at));
@@ -275,20 +377,17 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
         txn_pos_ = event_pos;
         txn_ts_ms_ = static_cast<int64_t>(ev.header.timestamp) * 1000;
         txn_index_ = UINT32_MAX;
-        continue;
+        break;
       }
       case QUERY_EVENT:
         SLUICE_RETURN_IF_ERROR(HandleQuery(ev.header, body, at, batch));
-        continue;
+        break;
       case XID_EVENT:
         Commit(batch, ev.header.next_position);
-        if (std::chrono::steady_clock::now() >= deadline && !batch.empty()) {
-          return core::PollStatus::kHaveMore;
-        }
-        continue;
+        break;
       case TABLE_MAP_EVENT:
         SLUICE_RETURN_IF_ERROR(HandleTableMap(body, at));
-        continue;
+        break;
       case WRITE_ROWS_EVENT_V1: case UPDATE_ROWS_EVENT_V1: case DELETE_ROWS_EVENT_V1:
       case WRITE_ROWS_EVENT: case UPDATE_ROWS_EVENT: case DELETE_ROWS_EVENT: {
         SLUICE_ASSIGN_OR_RETURN(RowsEvent rows, DecodeRowsHeader(type, body, at));
@@ -297,7 +396,7 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
           return core::DataLossError("mysql rows event at " + at.ToString() +
                                      " refers to unknown table id " + std::to_string(rows.table_id));
         }
-        if (it->second.plan == nullptr) continue;  // not captured
+        if (it->second.plan == nullptr) break;  // not captured
         uint32_t txn = CurrentTxn(batch, ev.header, event_pos);
         SLUICE_RETURN_IF_ERROR(DecodeRows(rows, *it->second.plan, txn, batch, at, &stats_));
         ++events_decoded_;
@@ -305,7 +404,7 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
           logger_->warn("mysql: zero dates ('0000-00-00') emitted as NULL (at {})", at.ToString());
           zero_dates_warned_ = stats_.zero_dates;
         }
-        continue;
+        break;
       }
       case WRITE_ROWS_COMPRESSED_EVENT_V1: case UPDATE_ROWS_COMPRESSED_EVENT_V1:
       case DELETE_ROWS_COMPRESSED_EVENT_V1: case WRITE_ROWS_COMPRESSED_EVENT:
@@ -313,11 +412,21 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
       case QUERY_COMPRESSED_EVENT:
         return core::FailedPreconditionError("mysql binlog at " + at.ToString() +
                                              " is compressed (log_bin_compress=ON); turn it off");
+      case kTransactionPayloadEvent:
+        return core::FailedPreconditionError(
+            "mysql binlog at " + at.ToString() + " holds a compressed transaction "
+            "(TRANSACTION_PAYLOAD, MySQL binlog_transaction_compression=ON), which this connector "
+            "cannot read; set binlog_transaction_compression=OFF");
       default:
-        continue;  // FORMAT_DESCRIPTION, ANNOTATE_ROWS, checkpoints, GTID lists, ...
+        break;  // FORMAT_DESCRIPTION, ANNOTATE_ROWS, checkpoints, GTID lists, ...
+    }
+    // However busy the server is with tables we do not capture, Poll returns in time; mid-
+    // transaction too (the batch then has no checkpoint, or an earlier one).
+    if (now >= deadline) {
+      return Finish(batch, batch.empty() ? core::PollStatus::kIdle : core::PollStatus::kHaveMore);
     }
   }
-  return core::PollStatus::kHaveMore;
+  return Finish(batch, core::PollStatus::kHaveMore);
 }
 
 }  // namespace sluice::mysql

@@ -3,18 +3,32 @@
 // used: see ENVIRONMENT.md).
 //
 // The connection is registered as a replica with its own server id (database.server.id), with
-// @master_binlog_checksum and @mariadb_slave_capability=4 set first, and a heartbeat period so
-// that an idle server still answers within PollLimits::max_wait. Transactions: GTID (MariaDB) or
-// BEGIN opens one, XID or COMMIT closes it; the batch checkpoint is the position after the last
-// closing event, never inside a transaction. ROTATE events switch files. DDL on captured tables
-// (QUERY events) invalidates the cached schema, which is re-read from information_schema at the
-// next TABLE_MAP (or rebuilt from the TABLE_MAP's own metadata when the server's current schema
-// no longer matches an old event); TRUNCATE emits a truncate event.
+// @master_binlog_checksum and @mariadb_slave_capability=4 set first, and a heartbeat period
+// (heartbeat.interval.ms): an idle server sends a heartbeat after each quiet period, and the
+// connection's read timeout is kMissedHeartbeats periods, so that a half-open connection
+// (nothing arrives, not even a heartbeat) is reported as kUnavailable instead of blocking
+// forever. Transactions: GTID (MariaDB) or BEGIN opens one, XID or COMMIT closes it; the batch
+// checkpoint is the position after the last closing event, never inside a transaction. ROTATE
+// events switch files. DDL on captured tables (QUERY events) invalidates the cached schema,
+// which is re-read from information_schema at the next TABLE_MAP (or rebuilt from the
+// TABLE_MAP's own metadata when the server's current schema no longer matches an old event);
+// TRUNCATE emits a truncate event.
+//
+// Poll returns kHaveMore with events, kIdle when caught up (a heartbeat came, or the wait ran
+// out with nothing to send). The deadline (PollLimits::max_wait) is checked after every event,
+// so Poll returns in time however many non-captured events stream by; an idle server answers
+// within one heartbeat period. A batch may carry only a checkpoint: the position after
+// transactions that touched no captured table (at most one such batch per heartbeat period), so
+// that the committed position advances on a server busy with other tables. A fetch that
+// returns no event (end-of-stream packet, lost connection, a client-library replication error)
+// is never taken for "idle": see FetchFailureStatus.
 //
 // Lifecycle: Open() then Poll()*; Cancel() from any thread unblocks a blocked fetch.
 // Thread-safety: the source thread only, except Cancel().
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -34,6 +48,37 @@ struct StreamOptions {
   uint32_t server_id = 5400;
   int heartbeat_ms = 1000;
 };
+
+// A connection that delivers nothing, not even a heartbeat, for this many heartbeat periods
+// (and at least kMinReadTimeoutS seconds) counts as lost.
+inline constexpr int kMissedHeartbeats = 4;
+inline constexpr int kMinReadTimeoutS = 2;
+// The read timeout (seconds) of the binlog connection for a heartbeat period.
+int BinlogReadTimeoutSeconds(int heartbeat_ms);
+
+// What the client library recorded when mariadb_rpl_fetch returned no event.
+struct FetchFailure {
+  unsigned int client_errno = 0;  // mysql_errno() of the replication connection
+  std::string client_error;       // mysql_error()
+  unsigned int rpl_errno = 0;     // mariadb_rpl_errno(): errors libmariadb keeps in the handle
+  std::string rpl_error;          // mariadb_rpl_error()
+  bool cancelled = false;         // StreamReader::Cancel() was called
+  int64_t silent_ms = 0;          // since the last event or heartbeat arrived
+  int heartbeat_ms = 0;
+  int read_timeout_s = 0;
+};
+
+// Pure: the status Poll reports for a fetch that returned no event at `at` (the last committed
+// position). Never OK: a NULL fetch is never "idle".
+//   kCancelled           Cancel() was called (the source is stopping);
+//   kUnavailable         lost connection, read timeout (missed heartbeats), an end-of-stream
+//                        packet (dump thread killed, server shutting down, another replica with
+//                        the same server id): reconnect with backoff from the committed position;
+//   kFailedPrecondition  the server cannot send the binlog from here (error 1236: purged,
+//                        unknown file), an event type the client cannot read: tell the operator;
+//   kDataLoss            a checksum the client library verified did not match.
+// Every message names the binlog position.
+core::Status FetchFailureStatus(const FetchFailure& failure, const BinlogLocation& at);
 
 class StreamReader {
  public:
@@ -58,6 +103,10 @@ class StreamReader {
                            core::EventBatch& batch);
   uint32_t CurrentTxn(core::EventBatch& batch, const EventHeader& h, uint64_t event_pos);
   void Commit(core::EventBatch& batch, uint64_t next_pos);
+  // Decides whether the batch's checkpoint is sent now (see the class comment) and returns
+  // `status`.
+  core::PollStatus Finish(core::EventBatch& batch, core::PollStatus status);
+  core::Status FetchFailed();
   core::Result<std::shared_ptr<const LoadedTable>> Schema(const core::TableId& id);
 
   ConnectionParams params_;
@@ -69,6 +118,12 @@ class StreamReader {
   st_mariadb_rpl* rpl_ = nullptr;
   st_mariadb_rpl_event* event_ = nullptr;
   bool checksum_ = true;
+  std::atomic<bool> cancelled_{false};
+  int read_timeout_s_ = 0;
+  std::chrono::steady_clock::time_point last_event_at_{};
+  // A checkpoint held back from a checkpoint-only batch, and when one was last sent.
+  core::SourcePosition pending_checkpoint_;
+  std::chrono::steady_clock::time_point last_checkpoint_only_at_{};
 
   std::string file_;
   uint64_t pos_ = 0;

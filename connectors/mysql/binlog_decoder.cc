@@ -464,6 +464,14 @@ ValueResult DecodeValue(Reader& r, const ColumnPlan& c, std::string& out) {
     }
     case kTypeString: {
       if (!r.Fixed(c.meta < 256 ? 1 : 2, u) || !r.Bytes(u, s)) return ValueResult::kBad;
+      if (c.charset == CharsetKind::kBinary) {
+        // BINARY(n): the server logs the value without its trailing 0x00 pad bytes
+        // (Field_string::pack strips the charset's pad character), but stores and reads it
+        // right-padded to n bytes, as the snapshot sees it.
+        out.append(s);
+        if (s.size() < c.meta) out.append(c.meta - s.size(), '\0');
+        return ValueResult::kOk;
+      }
       return AppendText(out, s, c) ? ValueResult::kOk : ValueResult::kBadText;
     }
     case kTypeEnum: {

@@ -356,7 +356,7 @@ TEST(BinlogDecoder, DecimalEdgeCases) {
 }
 
 // Decodes one WRITE_ROWS image of hand-made values for a hand-made TABLE_MAP (every column
-// present, no NULLs): the canonical text of each column.
+// present, no NULLs): the canonical text of each column, "<null>" for a NULL result.
 std::vector<std::string> DecodeOneRow(const std::vector<uint8_t>& types,
                                       const std::vector<uint16_t>& metadata,
                                       const std::vector<uint32_t>& collations,
@@ -394,7 +394,9 @@ std::vector<std::string> DecodeOneRow(const std::vector<uint8_t>& types,
   std::vector<std::string> out;
   if (!st.ok() || batch.events().size() != 1) return out;
   auto row = batch.row(batch.events()[0].after);
-  for (size_t i = 0; i < types.size(); ++i) out.emplace_back(row.text(static_cast<uint32_t>(i)));
+  for (uint32_t i = 0; i < types.size(); ++i) {
+    out.emplace_back(row.is_null(i) ? "<null>" : std::string(row.text(i)));
+  }
   return out;
 }
 
@@ -436,6 +438,30 @@ TEST(BinlogDecoder, Time2OutsideOneDayAndNegative) {
   row = DecodeOneRow({kTypeTime2}, {0}, {0}, std::string("\x4b\x91\x06", 3));
   ASSERT_EQ(row.size(), 1u);
   EXPECT_EQ(row[0], "-838:59:58");
+}
+
+// Without NO_ZERO_DATE / NO_ZERO_IN_DATE the server stores '0000-00-00' and '2024-00-15';
+// no target type holds them, so both the binlog and the snapshot's text make them NULL.
+TEST(BinlogDecoder, ZeroDatesAndZeroInDatesAreNull) {
+  auto date = [](uint32_t year, uint32_t month, uint32_t day) {
+    uint32_t u = year << 9 | month << 5 | day;  // 3 bytes little-endian
+    return std::string{static_cast<char>(u & 0xff), static_cast<char>(u >> 8 & 0xff),
+                       static_cast<char>(u >> 16)};
+  };
+  EXPECT_EQ(DecodeOneRow({kTypeDate}, {0}, {0}, date(2024, 2, 29)),
+            std::vector<std::string>{"2024-02-29"});
+  for (auto bytes : {date(0, 0, 0), date(2024, 0, 15), date(2024, 3, 0)}) {
+    auto row = DecodeOneRow({kTypeDate}, {0}, {0}, bytes);
+    ASSERT_EQ(row.size(), 1u);
+    EXPECT_EQ(row[0], "<null>");
+  }
+  EXPECT_TRUE(IsZeroDateText("0000-00-00"));
+  EXPECT_TRUE(IsZeroDateText("0000-00-00 00:00:00.000"));
+  EXPECT_TRUE(IsZeroDateText("2024-00-15"));
+  EXPECT_TRUE(IsZeroDateText("2024-03-00 10:00:00"));
+  EXPECT_FALSE(IsZeroDateText("2024-03-01"));
+  EXPECT_FALSE(IsZeroDateText("2000-10-10 00:00:00"));
+  EXPECT_FALSE(IsZeroDateText("12:00"));
 }
 
 TEST(BinlogDecoder, RejectsUnknownRowsType) {

@@ -1,6 +1,7 @@
 // MariaDB -> PostgreSQL end to end with the sluice binary: snapshot then binlog streaming under
 // concurrent writes with FLUSH BINARY LOGS and ALTER TABLE mid-stream, kill -9 mid-stream and
-// mid-snapshot then restart, and a type matrix. Every test ends with the one comparator (count
+// mid-snapshot then restart, a type matrix and its edge values, DROP TABLE and an unparseable
+// DDL statement mid-stream. Every test ends with the one comparator (count
 // + checksum over all columns), each side's SQL normalising its own dialect's text.
 #include <gtest/gtest.h>
 
@@ -417,6 +418,42 @@ TEST_F(MariadbToPgTest, InvalidBytesInACharacterSetStopTheConnectorNamingTheColu
   EXPECT_NE((r.err + r.out).find("snapshot of " + my_db_ + ".bad: column ru of the row with id=7"),
             std::string::npos) << r.err << r.out;
   EXPECT_NE((r.err + r.out).find("not valid cp1251"), std::string::npos) << r.err << r.out;
+}
+
+// DROP TABLE of a captured table mid-stream: DDL is not applied to the target, so the target
+// keeps the table as the source had it at the DROP (the row inserted just before it included),
+// and the stream goes on: a later change to another table arrives.
+TEST_F(MariadbToPgTest, DropTableMidStreamKeepsItsLastRowsAndStreamGoesOn) {
+  my_.Exec("CREATE TABLE gone (id INT PRIMARY KEY, v VARCHAR(10));"
+           "INSERT INTO gone VALUES (1, 'a'), (2, 'b');"
+           "CREATE TABLE stay (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO stay VALUES (1, 'x')");
+  StartSluice();
+  WaitForMatch("SELECT id, v FROM gone", "SELECT id::text, v FROM " + Target("gone"));
+  my_.Exec("INSERT INTO gone VALUES (3, 'c'); UPDATE gone SET v = 'a2' WHERE id = 1");
+  SqlRows at_drop = my_.Query("SELECT id, v FROM gone");
+  my_.Exec("DROP TABLE gone; INSERT INTO stay VALUES (2, 'y')");
+  WaitForMatch("SELECT id, v FROM stay", "SELECT id::text, v FROM " + Target("stay"));
+  ExpectTablesEqual(at_drop, pg_.Query("SELECT id::text, v FROM " + Target("gone")));
+  EXPECT_NE(sluice_->LogTail(200).find("mysql DDL on " + my_db_ + ".gone"), std::string::npos)
+      << sluice_->LogTail(200);
+}
+
+// A statement the DDL classifier cannot parse (an executable comment: what ran depends on the
+// server's version) that adds a column to a captured table: every cached schema is re-read,
+// and the rows written after it, with the new column, arrive.
+TEST_F(MariadbToPgTest, UnparseableDdlOnCapturedTableRereadsSchemas) {
+  my_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO t VALUES (1, 'a')");
+  StartSluice();
+  WaitForMatch("SELECT id, v FROM t", "SELECT id::text, v FROM " + Target("t"));
+  my_.Exec("/*!50100 ALTER TABLE t ADD COLUMN extra DECIMAL(8,3) NULL */;"
+           "INSERT INTO t VALUES (2, 'b', 12.5); UPDATE t SET extra = -1.25 WHERE id = 1");
+  WaitForMatch("SELECT id, v, CAST(extra AS CHAR) FROM t",
+               "SELECT id::text, v, extra::text FROM " + Target("t"));
+  EXPECT_NE(sluice_->LogTail(200).find("not parsed; schemas are re-read"), std::string::npos)
+      << sluice_->LogTail(200);
+  // The re-read schema is information_schema's (decimal(8,3)), not the binlog's fallback.
+  EXPECT_EQ(sluice_->LogTail(200).find("binlog columns differ from information_schema"),
+            std::string::npos) << sluice_->LogTail(200);
 }
 
 // Without the RELOAD privilege there is no global read lock, so the parallel snapshot cannot

@@ -351,7 +351,7 @@ ValueResult DecodeValue(Reader& r, const ColumnPlan& c, std::string& out) {
       if (!r.Fixed(3, u)) return ValueResult::kBad;
       int day = static_cast<int>(u & 31), month = static_cast<int>((u >> 5) & 15);
       int year = static_cast<int>(u >> 9);
-      if (u == 0) return ValueResult::kNull;
+      if (month == 0 || day == 0) return ValueResult::kNull;  // zero date, or zero in date
       AppendDate(out, year, month, day);
       return ValueResult::kOk;
     }
@@ -400,8 +400,8 @@ ValueResult DecodeValue(Reader& r, const ColumnPlan& c, std::string& out) {
     }
     case kTypeDateTime: {  // pre-5.6 DATETIME: 8-byte YYYYMMDDhhmmss
       if (!r.Fixed(8, u)) return ValueResult::kBad;
-      if (u == 0) return ValueResult::kNull;
       uint64_t date = u / 1000000, time = u % 1000000;
+      if (date / 100 % 100 == 0 || date % 100 == 0) return ValueResult::kNull;
       AppendDate(out, static_cast<int>(date / 10000), static_cast<int>(date / 100 % 100),
                  static_cast<int>(date % 100));
       out.push_back(' ');
@@ -422,7 +422,7 @@ ValueResult DecodeValue(Reader& r, const ColumnPlan& c, std::string& out) {
       int64_t ym = ymd >> 5;
       int day = static_cast<int>(ymd % 32), month = static_cast<int>(ym % 13);
       int year = static_cast<int>(ym / 13);
-      if (year == 0 && month == 0 && day == 0) return ValueResult::kNull;
+      if (month == 0 || day == 0) return ValueResult::kNull;  // zero date, or zero in date
       AppendDate(out, year, month, day);
       out.push_back(' ');
       AppendTime(out, false, hms >> 12, static_cast<int>((hms >> 6) % 64),
@@ -464,6 +464,14 @@ ValueResult DecodeValue(Reader& r, const ColumnPlan& c, std::string& out) {
     }
     case kTypeString: {
       if (!r.Fixed(c.meta < 256 ? 1 : 2, u) || !r.Bytes(u, s)) return ValueResult::kBad;
+      if (c.charset == CharsetKind::kBinary) {
+        // BINARY(n): the server logs the value without its trailing 0x00 pad bytes
+        // (Field_string::pack strips the charset's pad character), but stores and reads it
+        // right-padded to n bytes, as the snapshot sees it.
+        out.append(s);
+        if (s.size() < c.meta) out.append(c.meta - s.size(), '\0');
+        return ValueResult::kOk;
+      }
       return AppendText(out, s, c) ? ValueResult::kOk : ValueResult::kBadText;
     }
     case kTypeEnum: {

@@ -1,5 +1,6 @@
 #include "connectors/mysql/mysql_schema.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace sluice::mysql {
@@ -29,6 +30,8 @@ std::string Upper(std::string_view s) {
   return out;
 }
 
+constexpr const char* kExecutableComment = "\x02/*!";
+
 // Tokenizer for DDL heads: words, `quoted` and "quoted" identifiers, dots; skips comments.
 std::vector<std::string> Tokens(std::string_view sql, size_t max_tokens) {
   std::vector<std::string> out;
@@ -38,6 +41,14 @@ std::vector<std::string> Tokens(std::string_view sql, size_t max_tokens) {
     if (std::isspace(static_cast<unsigned char>(c))) {
       ++i;
     } else if (c == '/' && i + 1 < sql.size() && sql[i + 1] == '*') {
+      // "/*! ... */" and "/*M! ... */" are executable comments: the server runs their text
+      // (depending on its version), so they are not comments to skip. The marker token makes
+      // ClassifyDdl treat the statement as one it cannot parse.
+      if ((i + 2 < sql.size() && sql[i + 2] == '!') ||
+          (i + 3 < sql.size() && sql[i + 2] == 'M' && sql[i + 3] == '!')) {
+        out.emplace_back(kExecutableComment);
+        return out;
+      }
       size_t end = sql.find("*/", i + 2);
       i = end == std::string_view::npos ? sql.size() : end + 2;
     } else if ((c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') || c == '#') {
@@ -179,9 +190,8 @@ core::Result<LoadedTable> SchemaLoader::Load(const core::TableId& id, uint64_t v
     c.numeric_scale = to_int(r[7]);
     c.datetime_precision = to_int(r[8]);
     if (c.data_type == "longtext") {
-      std::string needle = "json_valid(`" + c.name + "`)";
       for (const auto& chk : checks) {
-        if (chk[0] && chk[0]->find(needle) != std::string::npos) c.is_json = true;
+        if (chk[0] && IsJsonValidCheck(*chk[0], c.name)) c.is_json = true;
       }
     }
     core::Column col = MapColumn(c);
@@ -215,10 +225,24 @@ core::Result<LoadedTable> SchemaLoader::Load(const core::TableId& id, uint64_t v
   return out;
 }
 
+bool IsJsonValidCheck(std::string_view check_clause, std::string_view column) {
+  auto t = Tokens(check_clause, 4096);
+  for (size_t i = 0; i + 3 < t.size(); ++i) {
+    if (t[i][0] == '\x01' || Upper(t[i]) != "JSON_VALID" || t[i + 1] != "(") continue;
+    if (Ident(t[i + 2]) == column && t[i + 3] == ")") return true;
+  }
+  return false;
+}
+
 DdlInfo ClassifyDdl(std::string_view sql, std::string_view default_db) {
   DdlInfo info;
-  auto t = Tokens(sql, 64);
+  // Enough tokens for a long ALTER TABLE whose RENAME TO comes last; DDL is rare.
+  auto t = Tokens(sql, 4096);
   if (t.empty()) return info;
+  if (std::find(t.begin(), t.end(), kExecutableComment) != t.end()) {
+    info.kind = DdlInfo::Kind::kOther;
+    return info;
+  }
   std::string head = Upper(t[0]);
   if (head == "BEGIN" || head == "COMMIT" || head == "XA" || head == "SAVEPOINT" ||
       head == "ROLLBACK" || head == "INSERT" || head == "UPDATE" || head == "DELETE" ||
@@ -253,19 +277,20 @@ DdlInfo ClassifyDdl(std::string_view sql, std::string_view default_db) {
                                      : DdlInfo::Kind::kDrop;
       while (ReadTableName(t, k, default_db, id)) {
         info.tables.push_back(id);
-        // ALTER TABLE a RENAME TO b: the new name is affected as well.
         if (head != "DROP" || k >= t.size() || t[k] != ",") break;
         ++k;
       }
       if (head == "ALTER") {
+        // ALTER TABLE a RENAME [TO|AS] b: the new name is affected as well. RENAME COLUMN,
+        // RENAME INDEX and RENAME KEY rename something inside the table, not the table.
         for (size_t j = k; j + 1 < t.size(); ++j) {
-          if (Upper(t[j]) == "RENAME") {
-            size_t m = j + 1;
-            if (m < t.size() && (Upper(t[m]) == "TO" || Upper(t[m]) == "AS")) ++m;
-            if (m < t.size() && Upper(t[m]) == "COLUMN") break;
-            if (ReadTableName(t, m, default_db, id)) info.tables.push_back(id);
-            break;
-          }
+          if (t[j][0] == '\x01' || Upper(t[j]) != "RENAME") continue;
+          size_t m = j + 1;
+          std::string what = Upper(t[m]);
+          if (what == "COLUMN" || what == "INDEX" || what == "KEY") continue;
+          if (what == "TO" || what == "AS") ++m;
+          if (ReadTableName(t, m, default_db, id)) info.tables.push_back(id);
+          break;
         }
       }
       if (!info.tables.empty()) return info;

@@ -59,6 +59,12 @@ struct DdlInfo {
   Kind kind = Kind::kNone;      // kNone: not DDL (BEGIN, COMMIT, DML in statement form)
   std::vector<core::TableId> tables;  // tables named (database defaults to the event's)
 };
+// kOther also for a statement with an executable comment ("/*!50100 ...*/", "/*M!...*/"):
+// what the server ran depends on its version, so every cached schema must be re-read.
 DdlInfo ClassifyDdl(std::string_view sql, std::string_view default_database);
+
+// True when a CHECK clause contains json_valid(`column`) (MariaDB's JSON type is LONGTEXT with
+// that check, as information_schema.CHECK_CONSTRAINTS shows it): the column holds JSON.
+bool IsJsonValidCheck(std::string_view check_clause, std::string_view column);
 
 }  // namespace sluice::mysql

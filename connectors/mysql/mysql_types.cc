@@ -336,7 +336,10 @@ void AppendUtcTimestamp(std::string& out, int64_t seconds, int64_t micros, int f
 }
 
 bool IsZeroDateText(std::string_view text) {
-  return text.size() >= 10 && text.substr(0, 10) == "0000-00-00";
+  // "YYYY-MM-DD...": a zero month or day (sql_mode without NO_ZERO_IN_DATE lets the server
+  // store '2024-00-15') is no calendar date either; no target type can hold one.
+  return text.size() >= 10 && text[4] == '-' && text[7] == '-' &&
+         (text.substr(5, 2) == "00" || text.substr(8, 2) == "00");
 }
 
 }  // namespace sluice::mysql

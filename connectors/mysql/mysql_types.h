@@ -7,7 +7,8 @@
 // DATE -> kDate, TIME -> kTime, DATETIME -> kTimestamp, TIMESTAMP -> kTimestampTz (UTC, "+00"),
 // CHAR/VARCHAR/TEXT -> kString (UTF-8), BINARY/VARBINARY/BLOB -> kBytes, ENUM -> kEnum,
 // SET -> kString (comma-joined labels), JSON -> kJson, GEOMETRY -> kBytes (MySQL internal form:
-// 4-byte SRID + WKB). Zero dates ('0000-00-00') become NULL, as Debezium does.
+// 4-byte SRID + WKB). Zero dates ('0000-00-00', and dates with a zero month or day) become
+// NULL, as Debezium does.
 //
 // Thread-safety: pure functions and immutable tables.
 #pragma once
@@ -110,7 +111,8 @@ void AppendTime(std::string& out, bool negative, int64_t hours, int minutes, int
 void AppendUtcTimestamp(std::string& out, int64_t seconds, int64_t micros, int fsp);
 
 // The text protocol gives "0000-00-00" for zero dates: true when `text` is one (date,
-// datetime or timestamp with any fraction).
+// datetime or timestamp with any fraction), or has a zero month or day ("2024-00-15", stored
+// when sql_mode lacks NO_ZERO_IN_DATE). Such values become NULL.
 bool IsZeroDateText(std::string_view text);
 
 }  // namespace sluice::mysql

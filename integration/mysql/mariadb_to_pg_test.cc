@@ -1,6 +1,7 @@
 // MariaDB -> PostgreSQL end to end with the sluice binary: snapshot then binlog streaming under
 // concurrent writes with FLUSH BINARY LOGS and ALTER TABLE mid-stream, kill -9 mid-stream and
-// mid-snapshot then restart, and a type matrix. Every test ends with the one comparator (count
+// mid-snapshot then restart, a type matrix and its edge values, DROP TABLE and an unparseable
+// DDL statement mid-stream. Every test ends with the one comparator (count
 // + checksum over all columns), each side's SQL normalising its own dialect's text.
 #include <gtest/gtest.h>
 
@@ -234,6 +235,121 @@ TEST_F(MariadbToPgTest, TypeMatrixReplicatesSnapshotAndStream) {
   WaitForMatch(my_sql, pg_sql, 60s);
 }
 
+// The type matrix's edge values, through the snapshot and then the binlog: MariaDB JSON
+// (LONGTEXT + json_valid check -> jsonb), GEOMETRY (SRID + WKB bytes), BIT(n>1), MEDIUMINT,
+// BINARY(n) (right-padded: the binlog logs it without the pad), TINY/MEDIUM/LONG TEXT and BLOB
+// (1-, 3- and 4-byte lengths), TIME negative and beyond 24 h (PostgreSQL interval), CHAR(100)
+// utf8mb4 (up to 400 bytes: the binlog's long-CHAR length encoding), DATETIME/TIMESTAMP with
+// 1..6 fractional digits, DECIMAL(65,30), BIGINT UNSIGNED max, and zero dates (the session's
+// sql_mode allows them: they arrive as NULL, and so do dates with a zero month or day). Each
+// value is compared with the source's own text rendering.
+TEST_F(MariadbToPgTest, TypeMatrixEdgeValuesReplicateSnapshotAndStream) {
+  const std::string sql_mode =
+      "SET time_zone = '+00:00';"
+      "SET SESSION sql_mode = 'STRICT_TRANS_TABLES,ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION';";
+  my_.Exec(sql_mode +
+           "CREATE TABLE edge (id INT PRIMARY KEY, j JSON, g GEOMETRY, b10 BIT(10), b64 BIT(64),"
+           " mi MEDIUMINT, miu MEDIUMINT UNSIGNED, bn BINARY(4), tt TINYTEXT, mt MEDIUMTEXT,"
+           " lt LONGTEXT, tb TINYBLOB, mb MEDIUMBLOB, lb LONGBLOB, tneg TIME, tbig TIME(1),"
+           " t6 TIME(6), c100 CHAR(100), c5 CHAR(5), dt1 DATETIME(1), dt2 DATETIME(2),"
+           " dt3 DATETIME(3), dt4 DATETIME(4), dt5 DATETIME(5), dt6 DATETIME(6),"
+           " ts1 TIMESTAMP(1) NULL, ts2 TIMESTAMP(2) NULL, ts3 TIMESTAMP(3) NULL,"
+           " ts4 TIMESTAMP(4) NULL, ts5 TIMESTAMP(5) NULL, ts6 TIMESTAMP(6) NULL,"
+           " dec65 DECIMAL(65,30), biu BIGINT UNSIGNED, dz DATE, dtz DATETIME, tsz TIMESTAMP NULL,"
+           " dzin DATE) CHARACTER SET utf8mb4");
+  // Row a: extremes; row b: the other end and empty values; row c: NULLs. `%1` is the id base.
+  auto rows = [](int base) {
+    std::string a = std::to_string(base + 1), b = std::to_string(base + 2),
+                c = std::to_string(base + 3);
+    std::string frac = "'2024-01-02 03:04:05.123456'";
+    return "(" + a + ", '{\"a\": 1, \"b\": [true, null, \"\xC3\xA9\"]}',"
+           " ST_GeomFromText('POINT(1 2)', 4326), b'1010101010', b'1" + std::string(63, '1') +
+           "', -8388608, 16777215, X'AB00', 'tiny \xC3\xA9', REPEAT('m\xC3\xA9', 40000),"
+           " REPEAT('long ', 20), X'00FF', REPEAT(X'00FE', 40000), X'DEADBEEF00',"
+           " '-838:59:58', '100:00:00.5', '-00:00:00.000001',"
+           " CONCAT(REPEAT('\xC3\xA9\xE2\x82\xAC\xF0\x9F\x98\x80', 33), 'x'),"
+           " '\xC3\xB1\xC3\xBC\xE2\x82\xAC\xF0\x9F\x98\x80',"
+           " '2024-01-02 03:04:05.1', '2024-01-02 03:04:05.12', '2024-01-02 03:04:05.123',"
+           " '2024-01-02 03:04:05.1234', '2024-01-02 03:04:05.12345', " + frac + ","
+           " '2024-01-02 03:04:05.1', '2024-01-02 03:04:05.12', '2024-01-02 03:04:05.123',"
+           " '2024-01-02 03:04:05.1234', '2024-01-02 03:04:05.12345', " + frac + ","
+           " -12345678901234567890123456789012345.123456789012345678901234567890,"
+           " 18446744073709551615, '0000-00-00', '0000-00-00 00:00:00', '0000-00-00 00:00:00',"
+           " '2024-00-15'),"
+           "(" + b + ", '[1, 2.5, \"x\"]', ST_GeomFromText('LINESTRING(0 0, 1 1)'), b'0000000001',"
+           " b'0', 8388607, 0, X'', '', '', 'plain', X'', X'00', X'', '00:00:00', '24:00:00',"
+           " '838:59:59', 'a', '', '1000-01-01 00:00:00.9', '9999-12-31 23:59:59.99',"
+           " '1970-01-01 00:00:00', '2000-02-29 12:00:00.0001', '2000-02-29 12:00:00.00001',"
+           " '2000-02-29 12:00:00.000001', '1970-01-01 00:00:01.1', '2038-01-19 03:14:07.99',"
+           " '2000-02-29 12:00:00.001', '2000-02-29 12:00:00.0001', '2000-02-29 12:00:00.00001',"
+           " '2038-01-19 03:14:07.999999', 0.000000000000000000000000000001, 0, '2024-02-29',"
+           " '2000-01-01 00:00:00', '1970-01-01 00:00:01', '2024-12-31'),"
+           "(" + c + ", NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+           " NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,"
+           " NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)";
+  };
+  my_.Exec(sql_mode + "INSERT INTO edge VALUES " + rows(0));
+  auto my_time = [](const std::string& c) { return "TIME_FORMAT(" + c + ", '%H:%i:%s.%f')"; };
+  auto my_dt = [](const std::string& c) { return "DATE_FORMAT(" + c + ", '%Y-%m-%d %H:%i:%s.%f')"; };
+  // Zero dates and dates with a zero month or day arrive as NULL.
+  auto my_zero = [](const std::string& c, const std::string& render) {
+    return "IF(SUBSTR(CAST(" + c + " AS CHAR), 6, 2) = '00' OR SUBSTR(CAST(" + c +
+           " AS CHAR), 9, 2) = '00', NULL, " + render + ")";
+  };
+  // PostgreSQL interval -> MySQL's TIME_FORMAT text ([-]HH:MM:SS.ffffff, hours unbounded).
+  auto pg_time = [](const std::string& c) {
+    std::string e = "abs(extract(epoch FROM " + c + "))";
+    return "CASE WHEN " + c + " IS NULL THEN NULL ELSE (CASE WHEN " + c +
+           " < interval '0' THEN '-' ELSE '' END) || to_char(trunc(" + e + " / 3600), 'FM999999900')"
+           " || ':' || lpad((trunc(" + e + " / 60)::bigint % 60)::text, 2, '0') || ':' ||"
+           " to_char(" + e + " - trunc(" + e + " / 60) * 60, 'FM00.000000') END";
+  };
+  auto pg_dt = [](const std::string& c) { return "to_char(" + c + ", 'YYYY-MM-DD HH24:MI:SS.US')"; };
+  auto pg_ts = [](const std::string& c) {
+    return "to_char(" + c + " AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')";
+  };
+  std::string my_sql =
+      "SELECT id, j, HEX(g), LPAD(HEX(b10 + 0), 4, '0'), LPAD(HEX(b64 + 0), 16, '0'), mi, miu,"
+      " HEX(bn), tt, MD5(mt), lt, HEX(tb), MD5(mb), HEX(lb), " + my_time("tneg") + ", " +
+      my_time("tbig") + ", " + my_time("t6") + ", c100, c5";
+  std::string pg_sql =
+      "SELECT id::text, j::text, upper(encode(g, 'hex')), upper(encode(b10, 'hex')),"
+      " upper(encode(b64, 'hex')), mi::text, miu::text, upper(encode(bn, 'hex')), tt, md5(mt), lt,"
+      " upper(encode(tb, 'hex')), md5(mb), upper(encode(lb, 'hex')), " + pg_time("tneg") + ", " +
+      pg_time("tbig") + ", " + pg_time("t6") + ", c100, c5";
+  for (int i = 1; i <= 6; ++i) {
+    my_sql += ", " + my_dt("dt" + std::to_string(i));
+    pg_sql += ", " + pg_dt("dt" + std::to_string(i));
+  }
+  for (int i = 1; i <= 6; ++i) {
+    my_sql += ", " + my_dt("ts" + std::to_string(i));
+    pg_sql += ", " + pg_ts("ts" + std::to_string(i));
+  }
+  my_sql += ", CAST(dec65 AS CHAR), biu, " + my_zero("dz", "CAST(dz AS CHAR)") + ", " +
+            my_zero("dtz", my_dt("dtz")) + ", " + my_zero("tsz", my_dt("tsz")) + ", " +
+            my_zero("dzin", "CAST(dzin AS CHAR)") + " FROM edge";
+  pg_sql += ", dec65::text, biu::text, dz::text, " + pg_dt("dtz") + ", " + pg_ts("tsz") +
+            ", dzin::text FROM " + Target("edge");
+  StartSluice();
+  WaitForMatch(my_sql, pg_sql, 60s);  // the snapshot
+  // Written only after the snapshot's rows are in the target: these come through the binlog.
+  my_.Exec(sql_mode + "INSERT INTO edge VALUES " + rows(10) +
+           "; UPDATE edge SET tneg = '-01:02:03', bn = X'01', c100 = '\xC3\xBC', dec65 = -dec65,"
+           " j = '{}', b10 = b'1111111111', dt3 = '2001-02-03 04:05:06.7', dz = '0000-00-00'"
+           " WHERE id = 2");
+  WaitForMatch(my_sql, pg_sql, 60s);
+  // The target types that make these values fit.
+  SqlRows types = pg_.Query(
+      "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = '" +
+      my_db_ + "' AND table_name = 'edge' AND column_name IN ('j', 'tneg', 'tbig', 'g', 'c100')"
+      " ORDER BY column_name");
+  ExpectTablesEqual({{"c100", "character varying"}, {"g", "bytea"}, {"j", "jsonb"},
+                     {"tbig", "interval"}, {"tneg", "interval"}},
+                    types);
+  EXPECT_NE(sluice_->LogTail(400).find("zero dates"), std::string::npos)
+      << "zero dates made NULL must be logged\n" << sluice_->LogTail(400);
+}
+
 // Columns in latin1, cp1251, gbk, big5 and utf16 (and a cp1251 ENUM and SET) arrive as the
 // same UTF-8 text the server itself renders (CONVERT(... USING utf8mb4)), whether they come
 // through the snapshot (the server converts) or the binlog (raw bytes in the column's character
@@ -302,6 +418,42 @@ TEST_F(MariadbToPgTest, InvalidBytesInACharacterSetStopTheConnectorNamingTheColu
   EXPECT_NE((r.err + r.out).find("snapshot of " + my_db_ + ".bad: column ru of the row with id=7"),
             std::string::npos) << r.err << r.out;
   EXPECT_NE((r.err + r.out).find("not valid cp1251"), std::string::npos) << r.err << r.out;
+}
+
+// DROP TABLE of a captured table mid-stream: DDL is not applied to the target, so the target
+// keeps the table as the source had it at the DROP (the row inserted just before it included),
+// and the stream goes on: a later change to another table arrives.
+TEST_F(MariadbToPgTest, DropTableMidStreamKeepsItsLastRowsAndStreamGoesOn) {
+  my_.Exec("CREATE TABLE gone (id INT PRIMARY KEY, v VARCHAR(10));"
+           "INSERT INTO gone VALUES (1, 'a'), (2, 'b');"
+           "CREATE TABLE stay (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO stay VALUES (1, 'x')");
+  StartSluice();
+  WaitForMatch("SELECT id, v FROM gone", "SELECT id::text, v FROM " + Target("gone"));
+  my_.Exec("INSERT INTO gone VALUES (3, 'c'); UPDATE gone SET v = 'a2' WHERE id = 1");
+  SqlRows at_drop = my_.Query("SELECT id, v FROM gone");
+  my_.Exec("DROP TABLE gone; INSERT INTO stay VALUES (2, 'y')");
+  WaitForMatch("SELECT id, v FROM stay", "SELECT id::text, v FROM " + Target("stay"));
+  ExpectTablesEqual(at_drop, pg_.Query("SELECT id::text, v FROM " + Target("gone")));
+  EXPECT_NE(sluice_->LogTail(200).find("mysql DDL on " + my_db_ + ".gone"), std::string::npos)
+      << sluice_->LogTail(200);
+}
+
+// A statement the DDL classifier cannot parse (an executable comment: what ran depends on the
+// server's version) that adds a column to a captured table: every cached schema is re-read,
+// and the rows written after it, with the new column, arrive.
+TEST_F(MariadbToPgTest, UnparseableDdlOnCapturedTableRereadsSchemas) {
+  my_.Exec("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO t VALUES (1, 'a')");
+  StartSluice();
+  WaitForMatch("SELECT id, v FROM t", "SELECT id::text, v FROM " + Target("t"));
+  my_.Exec("/*!50100 ALTER TABLE t ADD COLUMN extra DECIMAL(8,3) NULL */;"
+           "INSERT INTO t VALUES (2, 'b', 12.5); UPDATE t SET extra = -1.25 WHERE id = 1");
+  WaitForMatch("SELECT id, v, CAST(extra AS CHAR) FROM t",
+               "SELECT id::text, v, extra::text FROM " + Target("t"));
+  EXPECT_NE(sluice_->LogTail(200).find("not parsed; schemas are re-read"), std::string::npos)
+      << sluice_->LogTail(200);
+  // The re-read schema is information_schema's (decimal(8,3)), not the binlog's fallback.
+  EXPECT_EQ(sluice_->LogTail(200).find("binlog columns differ from information_schema"),
+            std::string::npos) << sluice_->LogTail(200);
 }
 
 // Without the RELOAD privilege there is no global read lock, so the parallel snapshot cannot

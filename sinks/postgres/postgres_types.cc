@@ -336,6 +336,12 @@ std::optional<std::string> TargetType(const core::Column& column, bool pg_source
     if (!IsSafeTypeExpression(column.source_type)) return std::nullopt;
     return column.source_type;
   }
+  // Only PostgreSQL's own time is known to stay within a day. MySQL/MariaDB TIME is a duration
+  // from -838:59:59 to 838:59:59 (Debezium's MicroTime carries the same range), which `time`
+  // rejects; `interval` takes the canonical text as it is and keeps every value exactly.
+  if (!pg_source && column.type == LogicalType::kTime) {
+    return WithPrecision("interval", column.precision);
+  }
   return NonPgType(column);
 }
 

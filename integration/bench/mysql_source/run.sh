@@ -3,14 +3,16 @@
 #   1. binlog decode rate: Sluice's decoder vs `mariadb-binlog -v` on the same sysbench-like
 #      backlog (goal >= 3x);
 #   2. MariaDB -> PostgreSQL snapshot: `sluice run` (snapshot.mode=initial_only) vs a
-#      `mariadb --quick | psql COPY FROM STDIN` pipe (goal >= 0.8x) and vs pgloader (goal >= 3x;
-#      Debian package pgloader: apt-get install pgloader);
+#      `mariadb --quick | psql COPY FROM STDIN` pipe into a keyless table followed by ADD PRIMARY
+#      KEY, as Sluice's sink builds the key after the load (goal >= 0.8x), and vs pgloader (goal
+#      >= 3x; installed by integration/servers/install_deps.sh when missing); each side ROUNDS
+#      times (default 3) in rotating order after a CHECKPOINT, best of each compared;
 #   3. snapshot reading alone (MariaDB -> file sink) on 1 and 2 connections vs bare
 #      `mariadb --quick` reads, to show what parallel primary-key ranges gain.
 #
 # usage: set -a; . DIR/servers.env; set +a
 #        SLUICE_BIN=build/api/sluice BENCH_BIN=build/integration/bench/mysql_source/mysql_binlog_decode_bench \
-#        integration/bench/mysql_source/run.sh [ROWS]   (default 200000)
+#        [ROUNDS=3] integration/bench/mysql_source/run.sh [ROWS]   (default 200000)
 set -euo pipefail
 rows=${1:-200000}
 : "${SLUICE_TEST_MYSQL_HOST:?source servers.env}" "${SLUICE_TEST_PG_HOST:?}" "${SLUICE_BIN:?}" "${BENCH_BIN:?}"
@@ -23,7 +25,7 @@ work=$(mktemp -d /tmp/sluice-bench-mysql.XXXXXX)
 now() { date +%s.%N; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-echo "== setup: $rows rows (sysbench-like sbtest1)"
+echo "== setup: $rows rows (sysbench-like sbtest1); load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 "${my[@]}" -e "DROP DATABASE IF EXISTS $db; CREATE DATABASE $db;
   CREATE TABLE $db.sbtest1 (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, k INT NOT NULL DEFAULT 0,
     c CHAR(120) NOT NULL DEFAULT '', pad CHAR(60) NOT NULL DEFAULT '', KEY k_1 (k)) ENGINE=InnoDB;
@@ -58,14 +60,33 @@ done
 echo "mariadb-binlog -v: ${ref} s (best of 3)"
 echo "$out" | head -1
 echo "sluice decoder: ${ours} s (best of 3)"
+echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "RESULT decode: sluice is $(ratio "$ref" "$ours")x mariadb-binlog -v (goal >= 3x)"
 
 echo "== 2. snapshot MariaDB -> PostgreSQL ($("${my[@]}" -N -e "SELECT COUNT(*) FROM $db.sbtest1") rows)"
-"${pg[@]}" -d postgres -c "DROP DATABASE IF EXISTS bench_target WITH (FORCE)" -c "CREATE DATABASE bench_target"
-# One connection, then two connections reading primary-key ranges of 50,000 rows (parallel
-# snapshot under a brief global read lock); each from an empty target.
-snapshot_run() {  # snapshot_run THREADS -> seconds
-  "${pg[@]}" -d postgres -c "DROP DATABASE IF EXISTS bench_target WITH (FORCE)" -c "CREATE DATABASE bench_target" >/dev/null
+# Four sides, each run ROUNDS times (default 3) in an order rotating from round to round, each
+# into a fresh target database after a CHECKPOINT and sync(1) (so that none pays for the WAL and
+# dirty pages of the one before); the best time of each side is compared.
+#   sluice1 / sluice2: `sluice run` initial_only on 1 connection (the default) / 2 connections
+#     reading primary-key ranges of 50,000 rows; its PostgreSQL sink creates the table and builds
+#     the primary key after the load.
+#   pipe: `mariadb --quick | COPY FROM STDIN` into a table without a key, then ADD PRIMARY KEY
+#     (as the sink does; time included).
+#   pgloader: a full pgloader run (it also builds its indexes after the load).
+command -v pgloader > /dev/null || "$(dirname "$0")/../../servers/install_deps.sh" pgloader
+settle() { "${pg[@]}" -d postgres -c "CHECKPOINT" > /dev/null; sync; }
+newdb() { "${pg[@]}" -d postgres -c "DROP DATABASE IF EXISTS $1 WITH (FORCE)" -c "CREATE DATABASE $1" > /dev/null; }
+elapsed() { awk -v a="$(now)" -v b="$1" 'BEGIN { print a - b }'; }
+best() { awk -v a="$1" -v b="${2:-}" 'BEGIN { print (b == "" || a < b) ? a : b }'; }
+src_rows=$("${my[@]}" -N -e "SELECT COUNT(*) FROM $db.sbtest1")
+check_rows() {  # check_rows DB TABLE: the target holds every source row
+  local n
+  n=$("${pg[@]}" -d "$1" -At -c "SELECT count(*) FROM $2")
+  [[ $n == "$src_rows" ]] || { echo "$1.$2 has $n rows, the source $src_rows" >&2; exit 1; }
+}
+run_sluice() {  # run_sluice THREADS
+  local t0
+  newdb bench_target
   cat > "$work/config.json" <<JSON
 {"name": "bench_mysrc", "connector.class": "mysql", "database.hostname": "$SLUICE_TEST_MYSQL_HOST",
  "database.port": "$SLUICE_TEST_MYSQL_PORT", "database.user": "$SLUICE_TEST_MYSQL_USER",
@@ -74,23 +95,58 @@ snapshot_run() {  # snapshot_run THREADS -> seconds
  "sink.url": "postgresql://$SLUICE_TEST_PG_USER@$SLUICE_TEST_PG_HOST:$SLUICE_TEST_PG_PORT/bench_target"}
 JSON
   rm -f "$work"/*.db "$work"/*.db-*
-  local t0 t1
-  t0=$(now); (cd "$work" && "$SLUICE_BIN" run config.json > "sluice-$1.log" 2>&1); t1=$(now)
-  awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
+  settle
+  t0=$(now)
+  (cd "$work" && "$SLUICE_BIN" run config.json > "sluice-$1.log" 2>&1) ||
+    { echo "sluice run failed:" >&2; tail -5 "$work/sluice-$1.log" >&2; exit 1; }
+  t_run=$(elapsed "$t0")
+  check_rows bench_target "$db.sbtest1"
 }
-sl1=$(snapshot_run 1)
-echo "sluice run (initial_only, 1 connection): ${sl1} s, $(grep -o 'in [0-9]* chunks on [0-9]* connections' "$work/sluice-1.log")"
-sl=$(snapshot_run 2)
-echo "sluice run (initial_only, snapshot.max.threads=2): ${sl} s, $(grep -o 'in [0-9]* chunks on [0-9]* connections' "$work/sluice-2.log"), target rows: $("${pg[@]}" -d bench_target -At -c "SELECT count(*) FROM $db.sbtest1")"
-
-"${pg[@]}" -d bench_target -c "CREATE TABLE pipe_sbtest1 (id int PRIMARY KEY, k int NOT NULL, c char(120) NOT NULL, pad char(60) NOT NULL)"
-t0=$(now)
-"${my[@]}" --quick -N -B -e "SELECT id, k, c, pad FROM $db.sbtest1" |
-  "${pg[@]}" -d bench_target -c "COPY pipe_sbtest1 FROM STDIN WITH (NULL 'NULL')"
-t1=$(now)
-pipe=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
-echo "mariadb --quick | COPY FROM STDIN: ${pipe} s"
-echo "RESULT snapshot: sluice is $(ratio "$pipe" "$sl")x the mariadb|COPY pipe with 2 connections, $(ratio "$pipe" "$sl1")x with 1 (goal >= 0.8x)"
+run_pipe() {
+  local t0
+  newdb bench_pipe
+  "${pg[@]}" -d bench_pipe -c "CREATE TABLE sbtest1 (id int NOT NULL, k int NOT NULL, c char(120) NOT NULL, pad char(60) NOT NULL)"
+  settle
+  t0=$(now)
+  "${my[@]}" --quick -N -B -e "SELECT id, k, c, pad FROM $db.sbtest1" |
+    "${pg[@]}" -d bench_pipe -c "COPY sbtest1 FROM STDIN WITH (NULL 'NULL')"
+  "${pg[@]}" -d bench_pipe -c "ALTER TABLE sbtest1 ADD PRIMARY KEY (id)"
+  t_run=$(elapsed "$t0")
+  check_rows bench_pipe sbtest1
+}
+run_pgloader() {
+  local t0
+  newdb bench_pgloader
+  settle
+  t0=$(now)
+  pgloader --quiet "mysql://$SLUICE_TEST_MYSQL_USER@$SLUICE_TEST_MYSQL_HOST:$SLUICE_TEST_MYSQL_PORT/$db" \
+    "postgresql://$SLUICE_TEST_PG_USER@$SLUICE_TEST_PG_HOST:$SLUICE_TEST_PG_PORT/bench_pgloader" > "$work/pgloader.log" 2>&1 ||
+    { echo "pgloader failed:" >&2; tail -20 "$work/pgloader.log" >&2; exit 1; }
+  t_run=$(elapsed "$t0")
+  check_rows bench_pgloader "$db.sbtest1"
+}
+rounds=${ROUNDS:-3}
+t_sl1= t_sl2= t_pipe= t_pgl=
+for round in $(seq 1 "$rounds"); do
+  order=(sluice1 pipe sluice2 pgloader)
+  shift_by=$(( (round - 1) % ${#order[@]} ))
+  order=("${order[@]:$shift_by}" "${order[@]:0:$shift_by}")
+  line="  round $round:"
+  for side in "${order[@]}"; do
+    case $side in
+      sluice1) run_sluice 1; t_sl1=$(best "$t_run" "$t_sl1"); line+=" sluice(1 conn) ${t_run:0:5} s," ;;
+      sluice2) run_sluice 2; t_sl2=$(best "$t_run" "$t_sl2"); line+=" sluice(2 conn) ${t_run:0:5} s," ;;
+      pipe) run_pipe; t_pipe=$(best "$t_run" "$t_pipe"); line+=" pipe ${t_run:0:5} s," ;;
+      pgloader) run_pgloader; t_pgl=$(best "$t_run" "$t_pgl"); line+=" pgloader ${t_run:0:5} s," ;;
+    esac
+  done
+  echo "$line load $(cut -d' ' -f1-3 /proc/loadavg)"
+done
+echo "sluice run initial_only: $(grep -o 'in [0-9]* chunks on [0-9]* connections' "$work/sluice-2.log") with snapshot.max.threads=2"
+printf 'best of %s: sluice 1 connection %.3f s, 2 connections %.3f s; mariadb --quick | COPY + ADD PRIMARY KEY %.3f s; pgloader %.3f s\n' \
+  "$rounds" "$t_sl1" "$t_sl2" "$t_pipe" "$t_pgl"
+echo "RESULT snapshot: sluice is $(ratio "$t_pipe" "$t_sl1")x the mariadb|COPY pipe with 1 connection (the default), $(ratio "$t_pipe" "$t_sl2")x with 2 (goal >= 0.8x)"
+echo "RESULT snapshot: sluice is $(ratio "$t_pgl" "$t_sl1")x pgloader with 1 connection (the default), $(ratio "$t_pgl" "$t_sl2")x with 2 (goal >= 3x)"
 
 echo "== 3. snapshot reading alone: MariaDB -> file sink, 1 vs 2 connections (best of 2 each)"
 # The PostgreSQL target bounds section 2 on a small machine; the file sink (no fsync) shows what
@@ -109,7 +165,6 @@ JSON
   t0=$(now); (cd "$work" && "$SLUICE_BIN" run config.json > "file-$1.log" 2>&1); t1=$(now)
   awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }'
 }
-best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a < b) ? a : b }'; }
 f1=$(best "$(file_run 1)" "$(file_run 1)")
 f2=$(best "$(file_run 2)" "$(file_run 2)")
 echo "sluice -> file, 1 connection: ${f1} s; 2 connections: ${f2} s ($(grep -o 'in [0-9]* chunks on [0-9]* connections' "$work/file-2.log"))"
@@ -127,18 +182,7 @@ done
 echo "mariadb --quick > /dev/null: ${r1} s; two halves at once: ${r2} s"
 echo "RESULT parallel snapshot: 2 connections take $(ratio "$f2" "$f1")x the time of 1 (file sink); sluice is $(ratio "$r1" "$f1")x a bare mariadb --quick read with 1 connection, $(ratio "$r2" "$f2")x two bare reads with 2"
 
-if command -v pgloader > /dev/null; then
-  "${pg[@]}" -d postgres -c "DROP DATABASE IF EXISTS bench_pgloader WITH (FORCE)" -c "CREATE DATABASE bench_pgloader"
-  t0=$(now)
-  pgloader --quiet "mysql://$SLUICE_TEST_MYSQL_USER@$SLUICE_TEST_MYSQL_HOST:$SLUICE_TEST_MYSQL_PORT/$db" \
-    "postgresql://$SLUICE_TEST_PG_USER@$SLUICE_TEST_PG_HOST:$SLUICE_TEST_PG_PORT/bench_pgloader" > "$work/pgloader.log" 2>&1 || echo "pgloader failed: see $work/pgloader.log"
-  t1=$(now)
-  pgl=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
-  echo "pgloader: ${pgl} s"
-  echo "RESULT snapshot: sluice is $(ratio "$pgl" "$sl1")x pgloader with 1 connection (the default), $(ratio "$pgl" "$sl")x with 2 (goal >= 3x)"
-else
-  echo "pgloader not installed (apt-get install pgloader): skipped that reference"
-fi
 "${my[@]}" -e "DROP DATABASE $db"
-"${pg[@]}" -d postgres -c "DROP DATABASE IF EXISTS bench_target WITH (FORCE)" -c "DROP DATABASE IF EXISTS bench_pgloader WITH (FORCE)"
+"${pg[@]}" -d postgres -c "DROP DATABASE IF EXISTS bench_target WITH (FORCE)" -c "DROP DATABASE IF EXISTS bench_pipe WITH (FORCE)" \
+  -c "DROP DATABASE IF EXISTS bench_pgloader WITH (FORCE)"
 rm -rf "$work"

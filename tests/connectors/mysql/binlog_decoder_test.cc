@@ -355,6 +355,115 @@ TEST(BinlogDecoder, DecimalEdgeCases) {
   EXPECT_EQ(DecimalBinarySize(65, 30), 30u);
 }
 
+// Decodes one WRITE_ROWS image of hand-made values for a hand-made TABLE_MAP (every column
+// present, no NULLs): the canonical text of each column, "<null>" for a NULL result.
+std::vector<std::string> DecodeOneRow(const std::vector<uint8_t>& types,
+                                      const std::vector<uint16_t>& metadata,
+                                      const std::vector<uint32_t>& collations,
+                                      const std::string& values) {
+  TableMap map;
+  map.table_id = 7;
+  map.database = "db";
+  map.table = "t";
+  map.types = types;
+  map.metadata = metadata;
+  map.nullable.assign(types.size(), true);
+  map.is_unsigned.assign(types.size(), false);
+  map.collations = collations;
+  map.labels.resize(types.size());
+  auto schema = std::make_shared<core::TableSchema>();
+  schema->id = {"db", "t"};
+  std::vector<SchemaColumnInfo> info;
+  SchemaFromTableMap(map, *schema, info);
+  auto plan = BuildRowsPlan(map, schema, info, std::vector<bool>(types.size(), false));
+  EXPECT_TRUE(plan.ok()) << plan.status().ToString();
+  if (!plan.ok()) return {};
+  RowsEvent rows;
+  rows.table_id = 7;
+  rows.op = core::Op::kCreate;
+  rows.column_count = static_cast<uint32_t>(types.size());
+  std::string present((types.size() + 7) / 8, '\xff');
+  rows.present_before = present;
+  rows.present_after = present;  // DecodeRowsHeader puts a write's only image here
+  std::string data = std::string((types.size() + 7) / 8, '\0') + values;  // null bitmap: none
+  rows.rows = data;
+  core::EventBatch batch;
+  uint32_t txn = batch.AddTxn({});
+  core::Status st = DecodeRows(rows, **plan, txn, batch, {"hand", 4}, nullptr);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  std::vector<std::string> out;
+  if (!st.ok() || batch.events().size() != 1) return out;
+  auto row = batch.row(batch.events()[0].after);
+  for (uint32_t i = 0; i < types.size(); ++i) {
+    out.emplace_back(row.is_null(i) ? "<null>" : std::string(row.text(i)));
+  }
+  return out;
+}
+
+// BINARY(n) values arrive without their trailing 0x00 pad bytes (the server strips the pad
+// character when it logs a CHAR-type column) and must come out as the server stores them,
+// right-padded to n bytes: what the snapshot reads. CHAR(100) in utf8mb4 is up to 400 bytes:
+// the TABLE_MAP folds the length's high bits into the real-type byte (0xFE ^ 0x10 = 0xEE) and
+// the value has a 2-byte length.
+TEST(BinlogDecoder, BinaryIsRightPaddedAndLongCharUsesTwoLengthBytes) {
+  std::string text = "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80";
+  // BINARY(4) X'AB00' is stored as AB 00 00 00 and logged as the one byte AB.
+  std::string values("\x01\xab", 2);
+  values += static_cast<char>(text.size() & 0xff);
+  values += '\0';
+  values += text;
+  auto row = DecodeOneRow({kTypeString, kTypeString}, {0xFE04, 0xEE90}, {63, 45}, values);
+  ASSERT_EQ(row.size(), 2u);
+  EXPECT_EQ(row[0], std::string("\xab\0\0\0", 4));
+  EXPECT_EQ(row[1], text);
+  // A BINARY(4) value logged at full length is unchanged.
+  row = DecodeOneRow({kTypeString}, {0xFE04}, {63}, std::string("\x04" "a\0b\0", 5));
+  ASSERT_EQ(row.size(), 1u);
+  EXPECT_EQ(row[0], std::string("a\0b\0", 4));
+  // CHAR(2) in utf8mb4 keeps what was logged (trailing spaces are not significant for CHAR).
+  row = DecodeOneRow({kTypeString}, {0xFE08}, {45}, std::string("\x01" "x", 2));
+  ASSERT_EQ(row.size(), 1u);
+  EXPECT_EQ(row[0], "x");
+}
+
+// TIME2 (MySQL sql-common/my_time.cc my_time_packed_to_binary): a duration of up to
+// +-838:59:59, not a time of day; 3 bytes of (hours << 12 | minutes << 6 | seconds) + 0x800000,
+// then the fraction.
+TEST(BinlogDecoder, Time2OutsideOneDayAndNegative) {
+  // '100:00:00.5' TIME(1): hms = 100 << 12 = 0x64000 (+0x800000 = 0x864000), fraction 50/100.
+  auto row = DecodeOneRow({kTypeTime2}, {1}, {0}, std::string("\x86\x40\x00\x32", 4));
+  ASSERT_EQ(row.size(), 1u);
+  EXPECT_EQ(row[0], "100:00:00.5");
+  // '-838:59:58' TIME(0): 0x800000 - (838 << 12 | 59 << 6 | 58) = 0x4B9106.
+  row = DecodeOneRow({kTypeTime2}, {0}, {0}, std::string("\x4b\x91\x06", 3));
+  ASSERT_EQ(row.size(), 1u);
+  EXPECT_EQ(row[0], "-838:59:58");
+}
+
+// Without NO_ZERO_DATE / NO_ZERO_IN_DATE the server stores '0000-00-00' and '2024-00-15';
+// no target type holds them, so both the binlog and the snapshot's text make them NULL.
+TEST(BinlogDecoder, ZeroDatesAndZeroInDatesAreNull) {
+  auto date = [](uint32_t year, uint32_t month, uint32_t day) {
+    uint32_t u = year << 9 | month << 5 | day;  // 3 bytes little-endian
+    return std::string{static_cast<char>(u & 0xff), static_cast<char>(u >> 8 & 0xff),
+                       static_cast<char>(u >> 16)};
+  };
+  EXPECT_EQ(DecodeOneRow({kTypeDate}, {0}, {0}, date(2024, 2, 29)),
+            std::vector<std::string>{"2024-02-29"});
+  for (auto bytes : {date(0, 0, 0), date(2024, 0, 15), date(2024, 3, 0)}) {
+    auto row = DecodeOneRow({kTypeDate}, {0}, {0}, bytes);
+    ASSERT_EQ(row.size(), 1u);
+    EXPECT_EQ(row[0], "<null>");
+  }
+  EXPECT_TRUE(IsZeroDateText("0000-00-00"));
+  EXPECT_TRUE(IsZeroDateText("0000-00-00 00:00:00.000"));
+  EXPECT_TRUE(IsZeroDateText("2024-00-15"));
+  EXPECT_TRUE(IsZeroDateText("2024-03-00 10:00:00"));
+  EXPECT_FALSE(IsZeroDateText("2024-03-01"));
+  EXPECT_FALSE(IsZeroDateText("2000-10-10 00:00:00"));
+  EXPECT_FALSE(IsZeroDateText("12:00"));
+}
+
 TEST(BinlogDecoder, RejectsUnknownRowsType) {
   auto rows = DecodeRowsHeader(99, "", {"x", 1});
   EXPECT_FALSE(rows.ok());

@@ -44,6 +44,67 @@ TEST(ClassifyDdl, NonDdlAndUnknownStatements) {
   EXPECT_EQ(ClassifyDdl("`", "db").kind, Kind::kOther);
 }
 
+// RENAME INDEX/KEY/COLUMN rename something inside the table: only the altered table is named
+// (a table called "INDEX" or "a" would otherwise have its cached schema dropped, and the real
+// new table name missed when a table rename follows).
+TEST(ClassifyDdl, RenameInsideATableIsNotATableRename) {
+  auto d = ClassifyDdl("ALTER TABLE o RENAME INDEX a TO b", "db");
+  EXPECT_EQ(d.kind, Kind::kAlter);
+  ASSERT_EQ(d.tables.size(), 1u);
+  EXPECT_EQ(d.tables[0], (core::TableId{"db", "o"}));
+  d = ClassifyDdl("alter table `s`.`o` rename key `k1` to `k2`", "db");
+  ASSERT_EQ(d.tables.size(), 1u);
+  EXPECT_EQ(d.tables[0], (core::TableId{"s", "o"}));
+  d = ClassifyDdl("ALTER TABLE o RENAME COLUMN a TO b", "db");
+  ASSERT_EQ(d.tables.size(), 1u);
+  d = ClassifyDdl("ALTER TABLE o RENAME INDEX a TO b, RENAME TO p", "db");
+  ASSERT_EQ(d.tables.size(), 2u);
+  EXPECT_EQ(d.tables[1], (core::TableId{"db", "p"}));
+  d = ClassifyDdl("ALTER TABLE o RENAME AS other.p", "db");
+  ASSERT_EQ(d.tables.size(), 2u);
+  EXPECT_EQ(d.tables[1], (core::TableId{"other", "p"}));
+  // A column literally named `rename` is an identifier, not the keyword.
+  d = ClassifyDdl("ALTER TABLE o ADD COLUMN `rename` INT", "db");
+  ASSERT_EQ(d.tables.size(), 1u);
+}
+
+// A long ALTER TABLE still finds its RENAME TO at the end.
+TEST(ClassifyDdl, LongAlterFindsTheNewName) {
+  std::string sql = "ALTER TABLE o";
+  for (int i = 0; i < 60; ++i) sql += " ADD COLUMN c" + std::to_string(i) + " INT,";
+  sql += " RENAME TO p";
+  auto d = ClassifyDdl(sql, "db");
+  ASSERT_EQ(d.tables.size(), 2u);
+  EXPECT_EQ(d.tables[1], (core::TableId{"db", "p"}));
+}
+
+// The server runs the text of "/*!NNNNN ... */" and "/*M!NNNNNN ... */" depending on its
+// version, and logs the statement as written: the classifier cannot tell what ran, so such a
+// statement is kOther (every cached schema re-read), never kNone (was: skipped as a comment).
+TEST(ClassifyDdl, ExecutableCommentsAreNotSkipped) {
+  EXPECT_EQ(ClassifyDdl("/*!50100 ALTER TABLE o ADD COLUMN x INT */", "db").kind, Kind::kOther);
+  EXPECT_EQ(ClassifyDdl("/*M!100500 ALTER TABLE o ADD COLUMN x INT */", "db").kind, Kind::kOther);
+  EXPECT_EQ(ClassifyDdl("ALTER /*!50100 IGNORE */ TABLE o ADD x INT", "db").kind, Kind::kOther);
+  EXPECT_EQ(ClassifyDdl("/*!", "db").kind, Kind::kOther);
+  // A plain comment is still skipped.
+  EXPECT_EQ(ClassifyDdl("/* note */ ALTER TABLE o ADD x INT", "db").kind, Kind::kAlter);
+  EXPECT_EQ(ClassifyDdl("/* just a comment */", "db").kind, Kind::kNone);
+}
+
+// MariaDB's JSON is LONGTEXT with CHECK (json_valid(`col`)), shown so in
+// information_schema.CHECK_CONSTRAINTS; SchemaLoader marks such columns as JSON.
+TEST(IsJsonValidCheck, FindsTheColumnsCheck) {
+  EXPECT_TRUE(IsJsonValidCheck("json_valid(`j`)", "j"));
+  EXPECT_TRUE(IsJsonValidCheck("JSON_VALID( `doc` )", "doc"));
+  EXPECT_TRUE(IsJsonValidCheck("`a` > 0 and json_valid(`we``ird`)", "we`ird"));
+  EXPECT_TRUE(IsJsonValidCheck("json_valid(j)", "j"));
+  EXPECT_FALSE(IsJsonValidCheck("json_valid(`j`)", "jj"));
+  EXPECT_FALSE(IsJsonValidCheck("json_valid(`jj`)", "j"));
+  EXPECT_FALSE(IsJsonValidCheck("json_valid(concat(`j`, ''))", "j"));
+  EXPECT_FALSE(IsJsonValidCheck("`j` <> 'json_valid(`j`)'", "x"));
+  EXPECT_FALSE(IsJsonValidCheck("", "j"));
+}
+
 TEST(BinlogPosition, RoundTripsAndRejectsGarbage) {
   BinlogPosition p{"mysql-bin.000003", 1234, "0-1-42,1-2-7", false};
   auto back = BinlogPosition::Parse(p.ToJson());

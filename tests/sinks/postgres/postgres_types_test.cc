@@ -119,6 +119,23 @@ TEST(TargetType, OtherSourcesMapFromTheLogicalType) {
   EXPECT_EQ(TargetType(Col(LogicalType::kArray, ""), false), "jsonb");
 }
 
+// MySQL TIME spans -838:59:59..838:59:59: a non-PostgreSQL source's time becomes interval
+// (with its fractional digits), while a PostgreSQL source keeps its own time type.
+TEST(TargetType, NonPostgresTimeBecomesIntervalPostgresTimeStaysTime) {
+  Column my = Col(LogicalType::kTime, "time(3)");
+  my.precision = 3;
+  EXPECT_EQ(TargetType(my, false), "interval(3)");
+  EXPECT_EQ(TargetType(Col(LogicalType::kTime, "time"), false), "interval");
+  EXPECT_EQ(TargetType(Col(LogicalType::kTime, ""), false), "interval");
+  Column pg = Col(LogicalType::kTime, "time(3) without time zone");
+  pg.precision = 3;
+  EXPECT_EQ(TargetType(pg, true), "time(3) without time zone");
+  EXPECT_EQ(TargetType(Col(LogicalType::kTime, "time without time zone"), true),
+            "time without time zone");
+  // A PostgreSQL column without a source type still maps through the logical type: time.
+  EXPECT_EQ(TargetType(Col(LogicalType::kTime, ""), true), "time");
+}
+
 TEST(KindOf, ArraysAreLiteralsOnlyForPostgresArrayColumns) {
   EXPECT_EQ(KindOf(Col(LogicalType::kArray, "text[]"), true), ValueKind::kArray);
   EXPECT_EQ(KindOf(Col(LogicalType::kArray, "text[]"), false), ValueKind::kPlain);

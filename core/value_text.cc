@@ -269,9 +269,21 @@ std::optional<int64_t> DateToEpochDays(std::string_view date) {
 }
 
 std::optional<int64_t> TimeToMicros(std::string_view time) {
+  // A time of day (PostgreSQL, 00:00:00..24:00:00) or a MySQL TIME, which is a signed duration
+  // of up to three hour digits (-838:59:59.999999..838:59:59.999999): Debezium's MicroTime is
+  // negative for the latter's negative values.
+  bool negative = !time.empty() && time[0] == '-';
+  size_t pos = negative ? 1 : 0;
+  int64_t hundreds = 0;
+  if (time.size() > pos + 3 && time[pos + 3] == ':') {
+    if (!ParseDigits(time, pos, 1, hundreds)) return std::nullopt;
+    ++pos;
+  }
   int64_t micros;
-  if (ParseTime(time, 0, micros) == 0) return std::nullopt;
-  return micros;
+  size_t used = ParseTime(time, pos, micros);
+  if (used == 0 || pos + used != time.size()) return std::nullopt;
+  micros += hundreds * 100 * 3600 * 1000000LL;
+  return negative ? -micros : micros;
 }
 
 std::optional<int64_t> TimestampToEpochMicros(std::string_view ts) {
@@ -317,6 +329,10 @@ void AppendEpochDaysAsDate(std::string& out, int64_t days) {
 }
 
 void AppendMicrosAsTime(std::string& out, int64_t micros) {
+  if (micros < 0) {  // a MySQL TIME below zero: -HH:MM:SS[.ffffff]
+    out += '-';
+    micros = -micros;
+  }
   int64_t s = micros / 1000000;
   AppendPadded(out, s / 3600, 2);
   out += ':';

@@ -58,6 +58,15 @@ TEST(ValueTextTest, DatesToEpochDaysAndBack) {
 TEST(ValueTextTest, TimesAndTimestamps) {
   EXPECT_EQ(TimeToMicros("00:00:01.5"), 1500000);
   EXPECT_EQ(TimeToMicros("23:59:59.999999"), 86399999999);
+  // MySQL TIME: signed, up to 838 hours.
+  EXPECT_EQ(TimeToMicros("-838:59:58"), -(838LL * 3600 + 59 * 60 + 58) * 1000000);
+  EXPECT_EQ(TimeToMicros("100:00:00.5"), 360000500000);
+  EXPECT_EQ(TimeToMicros("-00:00:00.000001"), -1);
+  EXPECT_EQ(TimeToMicros("10:00:00+02"), std::nullopt);  // not a time of day / duration
+  EXPECT_EQ(TimeToMicros("x10:00:00"), std::nullopt);
+  EXPECT_EQ(MicrosToTime(-(838LL * 3600 + 59 * 60 + 58) * 1000000), "-838:59:58");
+  EXPECT_EQ(MicrosToTime(360000500000), "100:00:00.5");
+  EXPECT_EQ(MicrosToTime(-1), "-00:00:00.000001");
   EXPECT_EQ(MicrosToTime(1500000), "00:00:01.5");
   EXPECT_EQ(TimestampToEpochMicros("1970-01-01 00:00:00"), 0);
   EXPECT_EQ(TimestampToEpochMicros("1970-01-01 01:00:00+01"), 0);

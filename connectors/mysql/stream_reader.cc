@@ -4,12 +4,30 @@
 #include <mariadb_rpl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
 
 namespace sluice::mysql {
 namespace {
+
+// "CREATE [OR REPLACE] [TEMPORARY] TABLE IF NOT EXISTS …", in any case and spacing.
+bool HasIfNotExists(std::string_view sql) {
+  std::string head;
+  bool space = false;
+  for (char c : sql.substr(0, 160)) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+      space = true;
+      continue;
+    }
+    if (space && !head.empty()) head += ' ';
+    space = false;
+    head += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  size_t table = head.find(" TABLE ");
+  return table != std::string::npos && head.compare(table + 7, 14, "IF NOT EXISTS ") == 0;
+}
 
 // MySQL 8's TRANSACTION_PAYLOAD_EVENT (binlog_transaction_compression): not in libmariadb's enum.
 constexpr uint8_t kTransactionPayloadEvent = 40;
@@ -262,14 +280,20 @@ core::Status StreamReader::HandleQuery(const EventHeader& h, std::string_view bo
   for (const auto& id : ddl.tables) {
     if (!filter_->IncludesTable(id)) continue;
     schemas_.erase(id);
-    if (ddl.kind == DdlInfo::Kind::kTruncate) {
+    // A table created at the source starts empty, so the target's table of that name is
+    // emptied too: after DROP + CREATE of the same name (a rebuilt table) the dropped table's
+    // rows must not stay in the target. CREATE TABLE IF NOT EXISTS is logged even when the
+    // table existed and changed nothing, so it empties nothing.
+    const bool creates_empty = ddl.kind == DdlInfo::Kind::kCreate && !HasIfNotExists(sql);
+    if (ddl.kind == DdlInfo::Kind::kTruncate || creates_empty) {
       auto loaded = Schema(id);
       if (loaded.ok()) {
         uint32_t txn = CurrentTxn(batch, h, at.pos);
         batch.AddEvent({core::Op::kTruncate, core::kNoRow, core::kNoRow, txn, (*loaded)->schema});
       } else {
-        logger_->warn("mysql TRUNCATE of {} at {}: schema unavailable ({}); not emitted",
-                      id.ToString(), at.ToString(), loaded.status().ToString());
+        logger_->warn("mysql {} of {} at {}: schema unavailable ({}); no truncate emitted",
+                      creates_empty ? "CREATE" : "TRUNCATE", id.ToString(), at.ToString(),
+                      loaded.status().ToString());
       }
     } else {
       logger_->info("mysql DDL on {} at {}: schema will be re-read", id.ToString(), at.ToString());

@@ -423,7 +423,7 @@ TEST_F(MariadbToPgTest, InvalidBytesInACharacterSetStopTheConnectorNamingTheColu
 // DROP TABLE of a captured table mid-stream: DDL is not applied to the target, so the target
 // keeps the table as the source had it at the DROP (the row inserted just before it included),
 // and the stream goes on: a later change to another table arrives.
-TEST_F(MariadbToPgTest, DropTableMidStreamKeepsItsLastRowsAndStreamGoesOn) {
+TEST_F(MariadbToPgTest, DropTableKeepsItsLastRowsAndARecreatedTableStartsEmpty) {
   my_.Exec("CREATE TABLE gone (id INT PRIMARY KEY, v VARCHAR(10));"
            "INSERT INTO gone VALUES (1, 'a'), (2, 'b');"
            "CREATE TABLE stay (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO stay VALUES (1, 'x')");
@@ -436,6 +436,13 @@ TEST_F(MariadbToPgTest, DropTableMidStreamKeepsItsLastRowsAndStreamGoesOn) {
   ExpectTablesEqual(at_drop, pg_.Query("SELECT id::text, v FROM " + Target("gone")));
   EXPECT_NE(sluice_->LogTail(200).find("mysql DDL on " + my_db_ + ".gone"), std::string::npos)
       << sluice_->LogTail(200);
+  // Created again under the same name (a rebuilt table): it starts empty at the target too,
+  // and a CREATE TABLE IF NOT EXISTS that finds it changes nothing.
+  my_.Exec("CREATE TABLE gone (id INT PRIMARY KEY, v VARCHAR(10)); INSERT INTO gone VALUES (10, 'new');"
+           "CREATE TABLE IF NOT EXISTS gone (id INT PRIMARY KEY, v VARCHAR(10));"
+           "INSERT INTO gone VALUES (11, 'newer')");
+  WaitForMatch("SELECT id, v FROM gone", "SELECT id::text, v FROM " + Target("gone"));
+  ExpectTablesEqual(my_.Query("SELECT id, v FROM gone"), pg_.Query("SELECT id::text, v FROM " + Target("gone")));
 }
 
 // A statement the DDL classifier cannot parse (an executable comment: what ran depends on the

@@ -20,7 +20,7 @@ JOBS ?= $(shell nproc)
 DEBIAN_PACKAGES := g++ make cmake pkg-config libpq-dev libmariadb-dev libmysqlcppconn-dev \
   librdkafka-dev libboost-dev nlohmann-json3-dev libgtest-dev libgmock-dev libsqlite3-dev \
   libspdlog-dev libfmt-dev libcli11-dev postgresql-15 mariadb-server-core mariadb-client kcat \
-  curl ca-certificates procps iproute2 zlib1g-dev
+  curl ca-certificates procps iproute2 zlib1g-dev libdeflate-dev
 # Reference tools the benchmarks compare against (make bench only).
 BENCH_PACKAGES := pgcopydb pgloader
 

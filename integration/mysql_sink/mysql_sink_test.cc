@@ -112,6 +112,18 @@ class MysqlSinkTest : public ::testing::Test {
     ASSERT_TRUE(flushed.ok()) << flushed.status().ToString();
   }
 
+  // What the pipeline does after a retriable error: reset, write every batch since the last
+  // flush again, flush; the flushed position must be `position`.
+  static void ReplayAndFlush(MysqlSink& sink, std::initializer_list<const core::EventBatch*> batches,
+                             const std::string& position) {
+    ASSERT_TRUE(sink.Reset().ok());
+    for (const core::EventBatch* b : batches) ASSERT_TRUE(sink.Write(*b).ok());
+    auto flushed = sink.Flush();
+    ASSERT_TRUE(flushed.ok()) << flushed.status().ToString();
+    ASSERT_TRUE(flushed->has_value());
+    EXPECT_EQ((*flushed)->value, position);
+  }
+
   SqlRows Query(const std::string& sql) const { return sql_.Query(sql); }
   std::string Value(const std::string& sql) const { return sql_.QueryValue(sql); }
   std::string Checksum() const {
@@ -375,14 +387,7 @@ TEST_F(MysqlSinkTest, RetriesAfterTheConnectionIsKilled) {
   if (s.ok()) s = sink->Flush().status();
   ASSERT_FALSE(s.ok());
   EXPECT_TRUE(s.IsRetriable()) << s.ToString();
-  // What the pipeline does: reset, write every batch since the last flush again, flush.
-  ASSERT_TRUE(sink->Reset().ok());
-  ASSERT_TRUE(sink->Write(b1).ok());
-  ASSERT_TRUE(sink->Write(b2).ok());
-  auto flushed = sink->Flush();
-  ASSERT_TRUE(flushed.ok()) << flushed.status().ToString();
-  ASSERT_TRUE(flushed->has_value());
-  EXPECT_EQ((*flushed)->value, "p2");
+  ReplayAndFlush(*sink, {&b1, &b2}, "p2");
   EXPECT_EQ(Value("SELECT COUNT(*) FROM killed"), "200");
 }
 
@@ -432,14 +437,7 @@ TEST_F(MysqlSinkTest, DeadlockWithAnOutsideSessionIsRetried) {
   EXPECT_TRUE(outside.ok) << outside.error;
   EXPECT_EQ(Value("SELECT GROUP_CONCAT(v ORDER BY id) FROM dl WHERE id IN (1, 2, 10)"),
             "outside,outside");
-  // What the pipeline does: reset, write every batch since the last flush again, flush.
-  ASSERT_TRUE(sink->Reset().ok());
-  ASSERT_TRUE(sink->Write(b1).ok());
-  ASSERT_TRUE(sink->Write(b2).ok());
-  auto flushed = sink->Flush();
-  ASSERT_TRUE(flushed.ok()) << flushed.status().ToString();
-  ASSERT_TRUE(flushed->has_value());
-  EXPECT_EQ((*flushed)->value, "b2");
+  ReplayAndFlush(*sink, {&b1, &b2}, "b2");
   EXPECT_EQ(Value("SELECT position FROM sluice_offsets"), "b2");
   itest::ExpectTablesEqual(
       Query("SELECT seq, CASE seq WHEN 1 THEN 'sink one' WHEN 2 THEN 'sink two' WHEN 10 THEN "

@@ -23,20 +23,32 @@ class BoundedQueue {
   // Blocks while full; returns false (dropping nothing, item untouched) once `stop` is requested
   // or Close() was called.
   bool Push(T& item, size_t items, size_t bytes, std::stop_token stop) {
+    return PushFor(item, items, bytes, stop, std::chrono::milliseconds::max()) == PushResult::kPushed;
+  }
+
+  enum class PushResult { kPushed, kTimedOut, kStopped };
+  // As Push, but gives up after `timeout` while still full (kTimedOut, item untouched).
+  PushResult PushFor(T& item, size_t items, size_t bytes, std::stop_token stop,
+                     std::chrono::milliseconds timeout) {
     // The callback is registered before taking the lock: it runs at once if stop was already
     // requested, and it takes the lock itself.
     std::stop_callback wake(stop, [this] { NotifyAll(); });
     std::unique_lock lock(mu_);
-    not_full_.wait(lock, [&] {
+    auto room = [&] {
       return closed_ || stop.stop_requested() || queue_.empty() ||
              (items_ + items <= max_items_ && bytes_ + bytes <= max_bytes_);
-    });
-    if (closed_ || stop.stop_requested()) return false;
+    };
+    if (timeout == std::chrono::milliseconds::max()) {
+      not_full_.wait(lock, room);
+    } else if (!not_full_.wait_for(lock, timeout, room)) {
+      return PushResult::kTimedOut;
+    }
+    if (closed_ || stop.stop_requested()) return PushResult::kStopped;
     queue_.push_back(Entry{std::move(item), items, bytes});
     items_ += items;
     bytes_ += bytes;
     not_empty_.notify_one();
-    return true;
+    return PushResult::kPushed;
   }
 
   // Waits up to `timeout` for an item; nullopt on timeout, stop, or closed and empty.

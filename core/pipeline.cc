@@ -10,6 +10,11 @@ namespace sluice::core {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
+namespace {
+// How often a source blocked on a full queue gets its KeepAlive() call.
+constexpr milliseconds kKeepAliveInterval{1000};
+}  // namespace
+
 std::string_view PipelineStateName(PipelineState state) {
   switch (state) {
     case PipelineState::kCreated: return "CREATED";
@@ -206,7 +211,16 @@ void Pipeline::SourceLoop(std::stop_token stop) {
     if (!batch->empty() || !batch->checkpoint().empty() || !batch->announced_tables().empty()) {
       size_t events = std::max<size_t>(batch->size(), 1);
       size_t bytes = batch->ByteSize();
-      if (!queue_.Push(batch, events, bytes, stop)) break;
+      // While the queue is full (a slow sink) the source is not polled: let it keep its
+      // connection alive meanwhile.
+      auto pushed = queue_.PushFor(batch, events, bytes, stop, kKeepAliveInterval);
+      while (pushed == BatchQueue::PushResult::kTimedOut) {
+        if (Status alive = source_->KeepAlive(); !alive.ok()) {
+          logger_->warn("source keep-alive while the sink is slow: {}", alive.ToString());
+        }
+        pushed = queue_.PushFor(batch, events, bytes, stop, kKeepAliveInterval);
+      }
+      if (pushed != BatchQueue::PushResult::kPushed) break;
       metrics_->queue_events->Set(static_cast<double>(queue_.items()));
       metrics_->queue_bytes->Set(static_cast<double>(queue_.bytes()));
     }

@@ -108,7 +108,8 @@ class Pipeline {
   std::unique_ptr<ConnectorMetrics> metrics_;
   std::shared_ptr<spdlog::logger> logger_;
 
-  BoundedQueue<std::unique_ptr<EventBatch>> queue_;
+  using BatchQueue = BoundedQueue<std::unique_ptr<EventBatch>>;
+  BatchQueue queue_;
   std::vector<std::unique_ptr<EventBatch>> pending_;  // written since the last flush (sink thread)
   size_t pending_events_ = 0;
   bool needs_rewrite_ = false;  // a Write failed: Reset and write all pending before flushing

@@ -71,6 +71,12 @@ class Source {
   // (PostgreSQL: confirmed flush LSN on the next standby status update). Non-blocking.
   virtual void Acknowledge(const SourcePosition& position) = 0;
 
+  // Called on the source thread, about once a second, while the pipeline waits for room in the
+  // queue (a slow sink) instead of polling: keep the server from ending an idle-looking
+  // connection (PostgreSQL: a standby status update, so that wal_sender_timeout does not end
+  // the stream). Must not block. An error is logged only: the next Poll() meets it for real.
+  virtual Status KeepAlive() { return Status::Ok(); }
+
   // Makes a blocked Poll() return promptly. Non-blocking; any thread.
   virtual void RequestStop() = 0;
 

@@ -216,6 +216,12 @@ class PostgresSource final : public core::Source {
     if (stream_) stream_->Acknowledge(p->lsn);
   }
 
+  core::Status KeepAlive() override {
+    // stream_ changes only on this (the source) thread; mu_ guards it against Acknowledge().
+    std::lock_guard lock(mu_);
+    return stream_ ? stream_->KeepAlive() : core::Status::Ok();
+  }
+
   void RequestStop() override {
     stop_.store(true);
     std::lock_guard lock(mu_);

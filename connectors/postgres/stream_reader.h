@@ -65,6 +65,10 @@ class StreamReader {
   core::Result<core::PollStatus> Poll(core::EventBatch& batch, const core::PollLimits& limits);
   void Acknowledge(uint64_t lsn);
   void Cancel();
+  // Sends a standby status update when one is due (the acknowledgement advanced, or
+  // status.update.interval.ms passed), from the source thread while it is not polling; the
+  // server's wal_sender_timeout counts from the last one.
+  core::Status KeepAlive() { return SendStatus(false, false); }
 
  private:
   core::Status Handle(const CopyDataFrame& frame, core::EventBatch& batch);

@@ -468,5 +468,57 @@ TEST_P(PgToPgColumnsTest, ColumnsAddedDroppedAndRetypedMidStream) {
 
 INSTANTIATE_TEST_SUITE_P(DropSetting, PgToPgColumnsTest, ::testing::Values("keep", "drop"));
 
+// A target that takes no writes for longer than the server's wal_sender_timeout (an outside
+// lock): the source, blocked on the full queue, keeps its replication connection alive with
+// status updates (Source::KeepAlive), so the walsender is not ended for a timeout and no
+// reconnect happens; once the lock goes, the target catches up.
+TEST_F(PgToPgTest, SlowTargetDoesNotTimeOutTheReplicationStream) {
+  PgClient admin;
+  admin.Exec("ALTER SYSTEM SET wal_sender_timeout = '3s'");
+  admin.Exec("SELECT pg_reload_conf()");
+  struct Restore {
+    ~Restore() {
+      PgClient a;
+      a.TryQuery("ALTER SYSTEM RESET wal_sender_timeout");
+      a.TryQuery("SELECT pg_reload_conf()");
+    }
+  } restore;
+  src_.Exec("CREATE TABLE shop.slow (id int PRIMARY KEY, v text);"
+            "INSERT INTO shop.slow SELECT i, 'v' || i FROM generate_series(1, 10) i");
+  sluice_ = SluiceProcess::Run(Config({{"max.queue.size", "50"}, {"max.batch.size", "10"},
+                                       {"sink.batch.size", "10"}, {"status.update.interval.ms", "1000"}}));
+  const std::string slow = "SELECT id::text, v FROM shop.slow";
+  WaitUntil([&] { return TablesMatch(src_.Query(slow), dst_.TryQuery(slow).rows); }, 120s,
+            "snapshot of shop.slow");
+  const std::string slot = "p2p_" + src_db_;
+  auto walsender = [&] {
+    return admin.QueryValue("SELECT coalesce(active_pid::text, '') FROM pg_replication_slots "
+                            "WHERE slot_name = '" + slot + "'");
+  };
+  const std::string pid = walsender();
+  ASSERT_FALSE(pid.empty());
+  ProcessOptions lock;
+  lock.argv = {"psql", "-X", "-q", "-h", dst_.host(), "-p", std::to_string(dst_.port()), "-U",
+               dst_.user(), "-d", dst_db_, "-c",
+               "BEGIN; LOCK TABLE shop.slow IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(9); COMMIT;"};
+  Subprocess holder(lock);
+  WaitUntil([&] {
+    return admin.QueryValue("SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = "
+                            "l.database WHERE d.datname = '" + dst_db_ + "' AND l.mode = "
+                            "'AccessExclusiveLock' AND l.granted") != "0";
+  }, 30s, "the outside session holds the lock");
+  for (int i = 0; i < 20; ++i) {
+    src_.Exec("INSERT INTO shop.slow SELECT g, 'w' FROM generate_series(" + std::to_string(100 + i * 50) +
+              ", " + std::to_string(149 + i * 50) + ") g");
+  }
+  auto held = holder.WaitFor(60s);
+  ASSERT_TRUE(held.has_value() && held->Success()) << holder.Stderr();
+  WaitUntil([&] { return TablesMatch(src_.Query(slow), dst_.TryQuery(slow).rows); }, 60s,
+            "the target catches up after the lock; sluice log:\n" + sluice_->LogTail());
+  EXPECT_EQ(walsender(), pid) << "the replication connection was replaced; sluice log:\n"
+                              << sluice_->LogTail(80);
+  EXPECT_EQ(sluice_->Stderr().find("lost"), std::string::npos) << sluice_->LogTail(80);
+}
+
 }  // namespace
 }  // namespace sluice::itest

@@ -103,6 +103,11 @@ class FakeSource : public core::Source {
   }
   void Close() override { ++closes_; }
   core::Status Check() override { return core::Status::Ok(); }
+  core::Status KeepAlive() override {
+    ++keepalives_;
+    return core::Status::Ok();
+  }
+  int keepalives() const { return keepalives_; }
 
   std::vector<std::string> acked() const {
     std::lock_guard lock(mu_);
@@ -125,6 +130,7 @@ class FakeSource : public core::Source {
   bool announce_pending_ = false;
   std::atomic<int> starts_{0};
   std::atomic<int> closes_{0};
+  std::atomic<int> keepalives_{0};
   std::vector<int> started_from_;
   mutable std::mutex mu_;
   std::condition_variable cv_;

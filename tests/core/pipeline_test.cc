@@ -342,6 +342,24 @@ TEST_F(PipelineTest, SlowSinkKeepsTheQueueWithinItsBounds) {
   ExpectNoGap(3000);
 }
 
+// A source that waits for room in the queue is not polled, so it gets KeepAlive() calls about
+// once a second meanwhile (a PostgreSQL walsender would otherwise end the stream after
+// wal_sender_timeout); nothing is lost or repeated by them.
+TEST_F(PipelineTest, SourceBlockedOnAFullQueueIsKeptAlive) {
+  FakeSource* source;
+  RecordingSink* sink;
+  PipelineOptions o = FastOptions();
+  o.queue_max_events = 10;
+  o.poll.max_events = 10;
+  o.batch_events = 10;
+  auto p = MakePipeline(30, 1, o, &source, &sink);
+  sink->set_write_delay(1300ms);
+  p->Start();
+  ASSERT_TRUE(p->Wait().ok());
+  EXPECT_GE(source->keepalives(), 1) << "the source waited over a second for room";
+  ExpectNoGap(30);
+}
+
 TEST_F(PipelineTest, StopWakesABlockedPollPromptly) {
   FakeSource* source;
   PipelineOptions o = FastOptions();

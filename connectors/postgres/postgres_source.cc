@@ -217,9 +217,10 @@ class PostgresSource final : public core::Source {
   }
 
   core::Status KeepAlive() override {
-    // stream_ changes only on this (the source) thread; mu_ guards it against Acknowledge().
-    std::lock_guard lock(mu_);
-    return stream_ ? stream_->KeepAlive() : core::Status::Ok();
+    // On the source thread, which alone replaces stream_ (as in Poll): no lock, so that a
+    // status update that waits on the socket never holds up Acknowledge() on the sink thread.
+    StreamReader* stream = stream_.get();
+    return stream ? stream->KeepAlive() : core::Status::Ok();
   }
 
   void RequestStop() override {

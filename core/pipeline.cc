@@ -213,12 +213,12 @@ void Pipeline::SourceLoop(std::stop_token stop) {
       size_t bytes = batch->ByteSize();
       // While the queue is full (a slow sink) the source is not polled: let it keep its
       // connection alive meanwhile.
-      auto pushed = queue_.PushFor(batch, events, bytes, stop, kKeepAliveInterval);
-      while (pushed == BatchQueue::PushResult::kTimedOut) {
+      BatchQueue::PushResult pushed;
+      while ((pushed = queue_.PushFor(batch, events, bytes, stop, kKeepAliveInterval)) ==
+             BatchQueue::PushResult::kTimedOut) {
         if (Status alive = source_->KeepAlive(); !alive.ok()) {
           logger_->warn("source keep-alive while the sink is slow: {}", alive.ToString());
         }
-        pushed = queue_.PushFor(batch, events, bytes, stop, kKeepAliveInterval);
       }
       if (pushed != BatchQueue::PushResult::kPushed) break;
       metrics_->queue_events->Set(static_cast<double>(queue_.items()));

@@ -271,7 +271,9 @@ DdlInfo ClassifyDdl(std::string_view sql, std::string_view default_db) {
     skip_words({"ONLINE", "OFFLINE", "IGNORE", "OR", "REPLACE", "TEMPORARY"});
     if (k < t.size() && Upper(t[k]) == "TABLE") {
       ++k;
+      const size_t before_if = k;
       skip_words({"IF", "NOT", "EXISTS"});
+      info.if_not_exists = head == "CREATE" && k > before_if;
       info.kind = head == "ALTER" ? DdlInfo::Kind::kAlter
                   : head == "CREATE" ? DdlInfo::Kind::kCreate
                                      : DdlInfo::Kind::kDrop;

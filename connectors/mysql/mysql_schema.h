@@ -58,6 +58,7 @@ struct DdlInfo {
   enum class Kind { kNone, kTruncate, kAlter, kCreate, kDrop, kRename, kOther };
   Kind kind = Kind::kNone;      // kNone: not DDL (BEGIN, COMMIT, DML in statement form)
   std::vector<core::TableId> tables;  // tables named (database defaults to the event's)
+  bool if_not_exists = false;   // CREATE TABLE IF NOT EXISTS (logged even when it did nothing)
 };
 // kOther also for a statement with an executable comment ("/*!50100 ...*/", "/*M!...*/"):
 // what the server ran depends on its version, so every cached schema must be re-read.

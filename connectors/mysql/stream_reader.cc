@@ -4,30 +4,12 @@
 #include <mariadb_rpl.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
 
 namespace sluice::mysql {
 namespace {
-
-// "CREATE [OR REPLACE] [TEMPORARY] TABLE IF NOT EXISTS …", in any case and spacing.
-bool HasIfNotExists(std::string_view sql) {
-  std::string head;
-  bool space = false;
-  for (char c : sql.substr(0, 160)) {
-    if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-      space = true;
-      continue;
-    }
-    if (space && !head.empty()) head += ' ';
-    space = false;
-    head += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  }
-  size_t table = head.find(" TABLE ");
-  return table != std::string::npos && head.compare(table + 7, 14, "IF NOT EXISTS ") == 0;
-}
 
 // MySQL 8's TRANSACTION_PAYLOAD_EVENT (binlog_transaction_compression): not in libmariadb's enum.
 constexpr uint8_t kTransactionPayloadEvent = 40;
@@ -121,9 +103,9 @@ core::Status StreamReader::Open(const BinlogPosition& from) {
   }
   // Metadata queries only (information_schema, SHOW BINARY LOGS): a generous read timeout, so
   // that a server that stops answering cannot hang a schema lookup mid-stream either.
+  read_timeout_s_ = BinlogReadTimeoutSeconds(options_.heartbeat_ms);
   ConnectionParams schema_params = params_;
-  schema_params.read_timeout_s =
-      std::max(kSchemaReadTimeoutS, BinlogReadTimeoutSeconds(options_.heartbeat_ms));
+  schema_params.read_timeout_s = std::max(kSchemaReadTimeoutS, read_timeout_s_);
   SLUICE_RETURN_IF_ERROR(schema_conn_.Connect(schema_params));
   // The file must still exist: a purged binlog is a gap, never a silent skip.
   SLUICE_ASSIGN_OR_RETURN(auto logs, schema_conn_.Query("SHOW BINARY LOGS"));
@@ -139,7 +121,6 @@ core::Status StreamReader::Open(const BinlogPosition& from) {
   checksum_ = !cs.empty() && cs[0][0].value_or("NONE") != "NONE";
 
   ConnectionParams binlog_params = params_;
-  read_timeout_s_ = BinlogReadTimeoutSeconds(options_.heartbeat_ms);
   binlog_params.read_timeout_s = read_timeout_s_;
   SLUICE_RETURN_IF_ERROR(conn_.Connect(binlog_params));
   SLUICE_RETURN_IF_ERROR(conn_.Execute("SET @master_binlog_checksum = @@global.binlog_checksum"));
@@ -284,7 +265,7 @@ core::Status StreamReader::HandleQuery(const EventHeader& h, std::string_view bo
     // emptied too: after DROP + CREATE of the same name (a rebuilt table) the dropped table's
     // rows must not stay in the target. CREATE TABLE IF NOT EXISTS is logged even when the
     // table existed and changed nothing, so it empties nothing.
-    const bool creates_empty = ddl.kind == DdlInfo::Kind::kCreate && !HasIfNotExists(sql);
+    const bool creates_empty = ddl.kind == DdlInfo::Kind::kCreate && !ddl.if_not_exists;
     if (ddl.kind == DdlInfo::Kind::kTruncate || creates_empty) {
       auto loaded = Schema(id);
       if (loaded.ok()) {

@@ -185,15 +185,7 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
       std::unique_ptr<char, void (*)(void*)> hold(buf, PQfreemem);
       CopyDataFrame frame;
       SLUICE_RETURN_IF_ERROR(DecodeCopyData(std::string_view(buf, n), frame));
-      if (core::Status s = Handle(frame, batch); !s.ok()) {
-        // Name the WAL position of the message for every error decoding it (the decoder's own
-        // errors already do).
-        if (s.code() != core::StatusCode::kDataLoss || s.message().find(" lsn ") != std::string::npos) {
-          return s;
-        }
-        return core::DataLossError(s.message() + " (message at lsn " + LsnToString(frame.wal_start) +
-                                   ", slot " + options_.slot + ")");
-      }
+      SLUICE_RETURN_IF_ERROR(Handle(frame, batch));
       if (batch.size() >= limits.max_events || batch.ByteSize() >= limits.max_bytes) {
         return core::PollStatus::kHaveMore;
       }
@@ -230,6 +222,12 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
                                   " lost: " + repl_->LastError());
   }
   return core::PollStatus::kIdle;
+}
+
+core::Status StreamReader::AtMessage(core::Status status, const CopyDataFrame& frame) const {
+  if (status.ok()) return status;
+  return {status.code(), status.message() + " (message at lsn " + LsnToString(frame.wal_start) +
+                             ", slot " + options_.slot + ")"};
 }
 
 uint32_t StreamReader::CurrentTxn(core::EventBatch& batch) {
@@ -272,9 +270,10 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
       return core::Status::Ok();
     }
     case 'R': {
-      SLUICE_ASSIGN_OR_RETURN(
-          RelationInfo info,
-          RelationFromMessage(catalog_, types_, msg_, options_.database, *filter_, *schemas_));
+      auto relation =
+          RelationFromMessage(catalog_, types_, msg_, options_.database, *filter_, *schemas_);
+      if (!relation.ok()) return AtMessage(relation.status(), frame);
+      RelationInfo info = std::move(*relation);
       auto it = relations_.find(msg_.relid);
       if (info.captured && (it == relations_.end() || it->second.schema != info.schema)) {
         logger_->info("postgres relation {} (version {}): {} columns", info.schema->id.ToString(),
@@ -290,7 +289,7 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
     case 'U':
     case 'D':
       if (skip_txn_) return core::Status::Ok();
-      return HandleRow(batch);
+      return AtMessage(HandleRow(batch), frame);
     case 'T': {
       if (skip_txn_) return core::Status::Ok();
       for (uint32_t relid : msg_.relids) {

@@ -72,6 +72,9 @@ class StreamReader {
 
  private:
   core::Status Handle(const CopyDataFrame& frame, core::EventBatch& batch);
+  // `status` with the frame's WAL position and the slot appended, for the errors of handling a
+  // message whose own text does not name them (rows and Relation messages).
+  core::Status AtMessage(core::Status status, const CopyDataFrame& frame) const;
   core::Status HandleRow(core::EventBatch& batch);
   core::Status AppendTuple(core::EventBatch& batch, const RelationInfo& rel,
                            const std::vector<TupleValue>& tuple, bool key_only, uint32_t& row);

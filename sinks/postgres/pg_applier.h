@@ -107,7 +107,8 @@ class PgApplier {
   // binary form here (the replay loads it as text, where the server names what is wrong).
   core::Status FormatCopyRowsBinary(const core::EventBatch& batch, TableState& t, size_t begin,
                                     size_t end);
-  // Fills t.binary from the target's column types (once per table state).
+  // Fills t.binary from the target's column types and marks the table checked (the caller
+  // calls it once per table state); an error leaves it unchecked, to be tried again.
   core::Status CheckBinaryCopy(TableState& t);
   // Ends the open streaming COPY: a unique violation marks the table staged, another server
   // error switches to precise mode; both return kAborted so that the pipeline replays.

@@ -57,11 +57,12 @@ Status PgApplier::ApplyReads(const EventBatch& batch, TableState& t, size_t begi
 }
 
 Status PgApplier::CheckBinaryCopy(TableState& t) {
-  if (t.binary_checked) return Status::Ok();
-  t.binary.clear();
   std::vector<BinaryKind> kinds;
   for (uint32_t c : t.all_columns) {
-    if (t.kinds[c] != ValueKind::kPlain) return Status::Ok();  // bytea, arrays: text
+    if (t.kinds[c] != ValueKind::kPlain) {  // bytea, arrays: text
+      t.binary_checked = true;
+      return Status::Ok();
+    }
   }
   // The columns' types as the target has them (which may differ from the source's types in a
   // table that existed before): a binary COPY converts nothing.
@@ -72,13 +73,13 @@ Status PgApplier::CheckBinaryCopy(TableState& t) {
   }
   auto r = conn_.Exec(sql + " FROM " + t.qualified + " LIMIT 0");
   if (!r.ok()) return r.status().WithContext("postgres sink: table " + t.qualified);
+  t.binary_checked = true;
   for (int i = 0; i < PQnfields(r->get()); ++i) {
     BinaryKind kind = BinaryKindOfOid(PQftype(r->get(), i));
     if (kind == BinaryKind::kNone) return Status::Ok();
     kinds.push_back(kind);
   }
   t.binary = std::move(kinds);
-  t.binary_checked = true;
   return Status::Ok();
 }
 
@@ -87,7 +88,6 @@ Status PgApplier::StreamReads(const EventBatch& batch, TableState& t, size_t beg
     SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
     if (!t.binary_checked) {
       SLUICE_RETURN_IF_ERROR(CheckBinaryCopy(t));
-      t.binary_checked = true;
       if (logger_) {
         logger_->info("postgres sink: {}: snapshot rows load with {} COPY", t.qualified,
                       t.binary.empty() ? "text (a column type has no binary encoder)" : "binary");

@@ -1,9 +1,9 @@
 #include "sinks/postgres/postgres_types.h"
 
+#include <bit>
 #include <charconv>
 #include <cstdint>
-#include <cstring>
-#include <limits>
+#include <type_traits>
 
 namespace sluice::sinks::pgsink {
 
@@ -421,17 +421,20 @@ void AppendBigEndian(uint64_t v, int bytes, std::string& out) {
   out.append(buf, static_cast<size_t>(bytes));
 }
 
-bool ParseInt(std::string_view text, int64_t min, int64_t max, int64_t& value) {
+// One field of the fixed-size type T (int16/32/64, float, double) from the whole of `text`:
+// from_chars range-checks integers by their type and rounds floats correctly (as the server's
+// strtod-based input does; out of range fails, and the text path then has the server's error).
+template <typename T>
+bool AppendNumberField(std::string_view text, std::string& out) {
+  T v;
   const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  return ec == std::errc() && ptr == end && !text.empty() && value >= min && value <= max;
-}
-
-template <typename Float>
-bool ParseFloat(std::string_view text, Float& value) {
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, value);
-  return ec == std::errc() && ptr == end && !text.empty();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end) return false;
+  using Bits = std::conditional_t<sizeof(T) == 2, uint16_t,
+                                  std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>>;
+  AppendBigEndian(sizeof(T), 4, out);
+  AppendBigEndian(std::bit_cast<Bits>(v), sizeof(T), out);
+  return true;
 }
 
 }  // namespace
@@ -483,42 +486,11 @@ bool AppendCopyBinaryField(BinaryKind kind, std::string_view text, std::string& 
       out.push_back(v ? 1 : 0);
       return true;
     }
-    case BinaryKind::kInt2:
-    case BinaryKind::kInt4:
-    case BinaryKind::kInt8: {
-      int bytes = kind == BinaryKind::kInt2 ? 2 : kind == BinaryKind::kInt4 ? 4 : 8;
-      int64_t min = kind == BinaryKind::kInt2   ? std::numeric_limits<int16_t>::min()
-                    : kind == BinaryKind::kInt4 ? std::numeric_limits<int32_t>::min()
-                                                : std::numeric_limits<int64_t>::min();
-      int64_t max = kind == BinaryKind::kInt2   ? std::numeric_limits<int16_t>::max()
-                    : kind == BinaryKind::kInt4 ? std::numeric_limits<int32_t>::max()
-                                                : std::numeric_limits<int64_t>::max();
-      int64_t v;
-      if (!ParseInt(text, min, max, v)) return false;
-      AppendBigEndian(static_cast<uint64_t>(bytes), 4, out);
-      AppendBigEndian(static_cast<uint64_t>(v), bytes, out);
-      return true;
-    }
-    case BinaryKind::kFloat4: {
-      // from_chars rounds correctly, as strtof in float4in does; out of range fails (the
-      // server's error then comes from the text path).
-      float v;
-      if (!ParseFloat(text, v)) return false;
-      uint32_t bits;
-      std::memcpy(&bits, &v, sizeof(bits));
-      AppendBigEndian(4, 4, out);
-      AppendBigEndian(bits, 4, out);
-      return true;
-    }
-    case BinaryKind::kFloat8: {
-      double v;
-      if (!ParseFloat(text, v)) return false;
-      uint64_t bits;
-      std::memcpy(&bits, &v, sizeof(bits));
-      AppendBigEndian(8, 4, out);
-      AppendBigEndian(bits, 8, out);
-      return true;
-    }
+    case BinaryKind::kInt2: return AppendNumberField<int16_t>(text, out);
+    case BinaryKind::kInt4: return AppendNumberField<int32_t>(text, out);
+    case BinaryKind::kInt8: return AppendNumberField<int64_t>(text, out);
+    case BinaryKind::kFloat4: return AppendNumberField<float>(text, out);
+    case BinaryKind::kFloat8: return AppendNumberField<double>(text, out);
     case BinaryKind::kText:
       if (text.size() > 0x3fffffffu) return false;
       AppendBigEndian(text.size(), 4, out);

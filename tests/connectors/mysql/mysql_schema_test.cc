@@ -32,6 +32,12 @@ TEST(ClassifyDdl, RecognisesTableDdl) {
   EXPECT_EQ(d.tables.size(), 4u);
   d = ClassifyDdl("CREATE TABLE IF NOT EXISTS `we``ird` (id int)", "db");
   EXPECT_EQ(d.tables[0].table, "we`ird");
+  EXPECT_TRUE(d.if_not_exists);
+  d = ClassifyDdl("create or replace table /* c */ if  not\nexists t (id int)", "db");
+  EXPECT_EQ(d.kind, Kind::kCreate);
+  EXPECT_TRUE(d.if_not_exists);
+  EXPECT_FALSE(ClassifyDdl("CREATE TABLE t (id int)", "db").if_not_exists);
+  EXPECT_FALSE(ClassifyDdl("DROP TABLE IF EXISTS t", "db").if_not_exists);
 }
 
 TEST(ClassifyDdl, NonDdlAndUnknownStatements) {

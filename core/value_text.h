@@ -60,7 +60,7 @@ std::string TimestampTzToIso(std::string_view ts);
 // appended as a JSON string unchanged.
 void AppendTimestampTzIsoJson(std::string& out, std::string_view ts);
 
-// Any timestamp text TimestampToEpochMicros takes, with an offset or 'Z' ("…T…Z" ISO too) ->
+// Any timestamp text TimestampToEpochMicros takes ("…T…Z" ISO too; without an offset: UTC) ->
 // PostgreSQL's canonical UTC text "YYYY-MM-DD HH:MM:SS[.ffffff]+00[ BC]"; exact for every year.
 // nullopt when malformed; "infinity" and "-infinity" unchanged.
 std::optional<std::string> TimestampTzToCanonicalUtc(std::string_view ts);

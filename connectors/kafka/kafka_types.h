@@ -74,9 +74,9 @@ core::Status AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec,
 // Bounds of a decimal taken from a record, so that no record can make the decoder build an
 // unbounded string (a scale of 2^31 - 1 asked for 2 GB): PostgreSQL's own numeric limits,
 // 16383 digits after the point (NUMERIC_DSCALE_MAX) and 131072 before, whose unscaled value
-// needs at most 61,227 bytes.
+// needs at most 61,230 bytes (a sign bit and 489,835 bits).
 inline constexpr int32_t kMaxDecimalScale = 16383;
-inline constexpr size_t kMaxDecimalBytes = 61227;
+inline constexpr size_t kMaxDecimalBytes = 61230;
 
 // Unscaled two's complement big-endian integer with `scale` -> exact decimal text; nullopt when
 // |scale| > kMaxDecimalScale or the integer is longer than kMaxDecimalBytes.

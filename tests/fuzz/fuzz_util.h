@@ -23,15 +23,17 @@ inline void Check(bool ok, const char* what, std::string_view detail = "") {
   std::abort();
 }
 
-// Encodes every event of `batch` as the sinks do (key, value, and the value with its schema
-// block). Each must be valid JSON whatever the decoder produced; a value without an exact
-// representation must be reported by EnvelopeValueError with a message.
+// Encodes every event of `batch` as the sinks do (key, value; the first event also with its
+// schema block, which depends on the table only). Each must be valid JSON whatever the decoder
+// produced; a value without an exact representation must be reported by EnvelopeValueError.
 inline void EncodeAsSinksDo(const core::EventBatch& batch) {
   core::EnvelopeOptions options;
   options.name = "fuzz";
   std::string out;
+  bool first = true;
   for (const core::ChangeEvent& event : batch.events()) {
     for (bool with_schema : {false, true}) {
+      if (with_schema && !first) continue;
       options.include_schema = with_schema;
       options.connector = with_schema ? "mysql" : "postgresql";
       out.clear();
@@ -40,6 +42,7 @@ inline void EncodeAsSinksDo(const core::EventBatch& batch) {
       core::Status why = core::EnvelopeValueError(batch, event);
       Check(exact == why.ok(), "AppendEnvelopeJson and EnvelopeValueError disagree", why.message());
     }
+    first = false;
     out.clear();
     core::AppendKeyJson(out, batch, event);
     Check(nlohmann::json::accept(out), "key is not valid JSON", out);

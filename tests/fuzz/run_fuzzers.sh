@@ -9,8 +9,8 @@
 #   --work DIR   where the corpus copies, logs and crash inputs go (default: a fresh temporary
 #                directory, removed after a clean run); an existing DIR keeps what earlier runs
 #                found, so repeated `make fuzz` runs build on each other
-#   --merge      afterwards, add the inputs that cover something new to tests/fuzz/corpus/
-#                (libFuzzer -merge=1, which keeps the corpus minimal); review and commit them
+#   --merge      afterwards, add the inputs that cover new edges to tests/fuzz/corpus/
+#                (libFuzzer -set_cover_merge=1 -use_counters=0: a minimal set); review, commit them
 #   BUILD_DIR    default build-fuzz
 #
 # Prints per target the inputs executed (libFuzzer's stat::number_of_executed_units) and a closing
@@ -86,7 +86,8 @@ for t in "${targets[@]}"; do
   echo "$line"
   summary+=("$line")
   if ((merge && rc == 0)); then
-    (cd "$work" && "$build_dir/tests/fuzz/$t" -merge=1 -rss_limit_mb=2048 -timeout=10 "$here/corpus/$t" "$corpus") \
+    (cd "$work" && "$build_dir/tests/fuzz/$t" -set_cover_merge=1 -use_counters=0 -rss_limit_mb=2048 -timeout=10 \
+       "$here/corpus/$t" "$corpus") \
       >"$work/$t.merge.log" 2>&1
     echo "[fuzz] $t: tests/fuzz/corpus/$t now has $(find "$here/corpus/$t" -type f | wc -l) files"
   fi

@@ -113,7 +113,7 @@ bool AppendEnvelopeValue(std::string& out, const Column& column, const RowView& 
         return true;
       }
       // Text that is not a date keeps its string form; a date without an int32 day number (after
-      // 5874867 AD) is refused.
+      // 5881580-07-10, beyond PostgreSQL's 5874897-12-31; a Kafka source can carry one) is refused.
       AppendJsonString(out, t);
       return !d && !out_of_range;
     }

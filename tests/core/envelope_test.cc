@@ -148,6 +148,20 @@ TEST(EnvelopeTest, FarFutureTimestampIsExactOrRefusedByName) {
   out.clear();
   EXPECT_TRUE(AppendEnvelopeJson(out, b, e3, EnvelopeOptions{}, 0));
   EXPECT_NE(out.find("\"ts\":9223372036854775807"), std::string::npos) << out;
+  // Dates: the last int32 day number before the infinity marker is written; the next is refused.
+  for (auto [date, exact] : {std::pair{"5881580-07-10", true}, std::pair{"5881580-07-11", false},
+                             std::pair{"5881580-07-12", false}, std::pair{"5874897-12-31", true}}) {
+    uint32_t r = b.BeginRow();
+    b.AppendValue("45");
+    for (int i = 0; i < 3; ++i) b.AppendNull();
+    b.AppendValue(date);
+    for (int i = 0; i < 5; ++i) b.AppendNull();
+    b.EndRow();
+    ChangeEvent ev{Op::kCreate, kNoRow, r, txn, Schema()};
+    out.clear();
+    EXPECT_EQ(AppendEnvelopeJson(out, b, ev, EnvelopeOptions{}, 0), exact) << date << ": " << out;
+    EXPECT_EQ(EnvelopeValueError(b, ev).ok(), exact) << date;
+  }
 }
 
 }  // namespace

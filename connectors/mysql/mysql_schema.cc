@@ -208,6 +208,7 @@ core::Result<LoadedTable> SchemaLoader::Load(const core::TableId& id, uint64_t v
     }
     info.is_unsigned = col.is_unsigned;
     info.bit_as_bool = col.type == core::LogicalType::kBool;
+    info.text_form = FixedBinaryTextOf(c.data_type);
     info.labels = col.enum_values;
     if (!excluded) {
       emitted_index[i] = static_cast<int>(schema->columns.size());

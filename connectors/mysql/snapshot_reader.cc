@@ -158,6 +158,7 @@ core::Status SnapshotReader::Open(bool restarted) {
       if (col.type == core::LogicalType::kTimestampTz) f = Fix::kTimestampTz;
       if (col.type == core::LogicalType::kBool) f = Fix::kBitBool;
       if (col.source_type.rfind("year", 0) == 0) f = Fix::kYear;
+      if (col.type == core::LogicalType::kFloat32) f = Fix::kFloat;
       const SchemaColumnInfo& info = loaded->info[i];
       if (info.charset == CharsetKind::kOther && info.converter) f = Fix::kConvert;
       fixes.push_back(f);
@@ -301,8 +302,14 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
     if (table.excluded[i]) continue;
     if (!first) select += ", ";
     first = false;
-    if (fixes[k++] == Fix::kConvert) {
+    const Fix fix = fixes[k++];
+    if (fix == Fix::kConvert) {
       select += "CAST(" + QuoteIdentifier(table.columns[i].name) + " AS BINARY)";
+    } else if (fix == Fix::kFloat) {
+      // The text protocol prints FLOAT with 6 significant digits (16777216 as 16777200);
+      // as a DOUBLE the server prints the exact value, which is then shortened back to the
+      // float32's own shortest text (what the binlog path gives for the same value).
+      select += "CAST(" + QuoteIdentifier(table.columns[i].name) + " AS DOUBLE)";
     } else {
       select += QuoteIdentifier(table.columns[i].name);
     }
@@ -363,6 +370,16 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
           batch->AppendValue(set ? "t" : "f");
           break;
         }
+        case Fix::kFloat:
+          converted.clear();
+          if (!AppendFloat32FromDoubleText(converted, v)) {
+            batch->AbandonRow();
+            return core::DataLossError("mysql snapshot of " + table_name + ": column " +
+                                       table.schema->columns[i].name + " (FLOAT) read as \"" +
+                                       Printable(v) + "\", which is no float32 value");
+          }
+          batch->AppendValue(converted);
+          break;
         case Fix::kConvert: {
           const CharsetConverter& cv = *converters[i];
           if (cv.ascii_compatible() && IsAscii(v)) {

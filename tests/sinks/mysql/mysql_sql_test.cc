@@ -98,6 +98,23 @@ TEST(MysqlLiteralTest, NumbersAreValidatedBeforeGoingBare) {
   EXPECT_EQ(Lit(LiteralKind::kBool, "x"), "ERROR: not a boolean");
 }
 
+// A FLOAT column's values are written as the float32's exact double: MySQL reads literals as
+// DOUBLE, so "0.1" would never equal the stored FLOAT 0.1 in a WHERE clause, and FLT_MAX's
+// shortest text 3.4028235e38 is a double above FLT_MAX, which MariaDB refuses (error 1264).
+TEST(MysqlLiteralTest, Float32IsWrittenAsItsExactDouble) {
+  EXPECT_EQ(LiteralKindFor(Col("f", LogicalType::kFloat32), {}), LiteralKind::kFloat32);
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "0.1"), "0.10000000149011612");
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "3.4028235e+38"), "3.4028234663852886e+38");
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "-3.4028235e38"), "-3.4028234663852886e+38");
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "1.1754944e-38"), "1.1754943508222875e-38");
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "1e-45"), "1.401298464324817e-45");
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "16777216"), "16777216");
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "-0"), "-0");
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "3.5e38"), "ERROR: outside the range of a 4-byte FLOAT");
+  EXPECT_NE(Lit(LiteralKind::kFloat32, "NaN").find("ERROR"), std::string::npos);
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "1;DROP"), "ERROR: not a number");
+}
+
 TEST(MysqlLiteralTest, WideDecimalRejectsWhatDecimal65_30CannotHold) {
   EXPECT_EQ(Lit(LiteralKind::kDecimalWide, "12345678901234567890123456789012345.5"),
             "12345678901234567890123456789012345.5");

@@ -52,6 +52,10 @@ Status PgApplier::Connect() {
   return Status::Ok();
 }
 
+bool PgApplier::transaction_failed() const {
+  return conn_.raw() != nullptr && PQtransactionStatus(conn_.raw()) == PQTRANS_INERROR;
+}
+
 void PgApplier::Disconnect() {
   conn_.Close();
   in_txn_ = false;
@@ -150,6 +154,7 @@ core::Result<PgApplier::TableState*> PgApplier::Ensure(const core::TableSchemaPt
     state->all_columns.push_back(i);
   }
   SLUICE_RETURN_IF_ERROR(CreateOrEvolve(*state));
+  SLUICE_RETURN_IF_ERROR(LoadArrayDelimiters(*state));
   if (!schema->HasKey() && logger_) {
     logger_->warn(
         "postgres sink: {} has no primary key: inserts append, updates and deletes change one "
@@ -163,13 +168,65 @@ core::Result<PgApplier::TableState*> PgApplier::Ensure(const core::TableSchemaPt
   return t;
 }
 
+// Every type a new column needs must exist at the target (enums are created just before):
+// otherwise CREATE TABLE fails with `type "…" does not exist`, naming neither the column nor a
+// way past it. to_regtype() answers NULL instead of failing, so the transaction stays usable.
+Status PgApplier::CheckTypesExist(const TableState& t, const std::vector<size_t>& columns,
+                                  const std::vector<std::string>& types) {
+  if (columns.empty()) return Status::Ok();
+  std::string sql = "SELECT ";
+  std::vector<const char*> params;
+  for (size_t k = 0; k < columns.size(); ++k) {
+    sql += (k > 0 ? ", to_regtype($" : "to_regtype($") + std::to_string(k + 1) + ") IS NOT NULL";
+    params.push_back(types[columns[k]].c_str());
+  }
+  auto r = conn_.ExecParams(sql, params);
+  if (!r.ok()) return r.status().WithContext("postgres sink: table " + t.qualified);
+  for (size_t k = 0; k < columns.size(); ++k) {
+    if (std::string_view(PQgetvalue(r->get(), 0, static_cast<int>(k))) == "t") continue;
+    const core::TableSchema& schema = *t.schema;
+    const std::string& name = schema.columns[columns[k]].name;
+    return core::FailedPreconditionError(
+        "postgres sink: table " + t.qualified + ": column " + name + " has type " +
+        types[columns[k]] + ", which the target database does not have; create the type there "
+        "(CREATE TYPE, or CREATE EXTENSION for an extension's type), or leave the column out "
+        "with column.exclude.list (" + schema.id.ToString() + "." + name +
+        ") or the table with table.exclude.list");
+  }
+  return Status::Ok();
+}
+
+// Array literals separate elements with the element type's typdelim (';' for box[]), as the
+// target's column types say.
+Status PgApplier::LoadArrayDelimiters(TableState& t) {
+  t.delimiters.assign(t.schema->columns.size(), ',');
+  bool any = false;
+  for (ValueKind k : t.kinds) any = any || k == ValueKind::kArray;
+  if (!any) return Status::Ok();
+  auto r = conn_.ExecParams(
+      "SELECT a.attname, e.typdelim FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
+      "JOIN pg_type e ON e.oid = t.typelem WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 "
+      "AND NOT a.attisdropped AND t.typcategory = 'A'",
+      {t.qualified.c_str()});
+  if (!r.ok()) return r.status().WithContext("postgres sink: table " + t.qualified);
+  for (int i = 0; i < PQntuples(r->get()); ++i) {
+    int column = t.schema->FindColumn(PQgetvalue(r->get(), i, 0));
+    std::string_view delimiter = PQgetvalue(r->get(), i, 1);
+    if (column >= 0 && delimiter.size() == 1) t.delimiters[static_cast<size_t>(column)] = delimiter[0];
+  }
+  return Status::Ok();
+}
+
 Status PgApplier::EnsureEnumType(const core::Column& column) {
-  if (!options_.pg_source || column.type != core::LogicalType::kEnum ||
+  const bool is_array = column.type == core::LogicalType::kArray;
+  if (!options_.pg_source || (column.type != core::LogicalType::kEnum && !is_array) ||
       column.enum_values.empty()) {
     return Status::Ok();
   }
   auto type = TargetType(column, true);
   if (!type) return Status::Ok();
+  // enum[] (the source sends the element's labels and "schema.type[]"): create the element.
+  while (is_array && type->size() > 2 && type->ends_with("[]")) type->resize(type->size() - 2);
   auto r = conn_.ExecParams("SELECT to_regtype($1) IS NOT NULL", {type->c_str()});
   if (!r.ok()) return r.status();
   if (std::string_view(PQgetvalue(r->get(), 0, 0)) == "t") return Status::Ok();
@@ -196,6 +253,7 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
     }
     types.push_back(*type);
   }
+  t.types = types;
   SLUICE_RETURN_IF_ERROR(Begin());
   auto exists = conn_.ExecParams("SELECT to_regclass($1) IS NOT NULL", {t.qualified.c_str()});
   if (!exists.ok()) return exists.status().WithContext(where);
@@ -211,6 +269,9 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
       Status s = EnsureEnumType(c);
       if (!s.ok()) return s.WithContext(where);
     }
+    std::vector<size_t> all(schema.columns.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+    SLUICE_RETURN_IF_ERROR(CheckTypesExist(t, all, types));
     const bool defer = announcing_ && options_.defer_snapshot_keys && schema.HasKey();
     auto r = conn_.Exec(CreateTableSql(t.target, schema, types, !defer));
     if (!r.ok()) return r.status().WithContext(where + ": create table");
@@ -254,6 +315,7 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
     if (existing.count(c.name)) continue;
     Status s = EnsureEnumType(c);
     if (!s.ok()) return s.WithContext(where);
+    SLUICE_RETURN_IF_ERROR(CheckTypesExist(t, {i}, types));
     std::string sql = "ALTER TABLE " + t.qualified + " ADD COLUMN IF NOT EXISTS " +
                       PgConnection::QuoteIdent(c.name) + " " + types[i];
     auto r = conn_.Exec(sql);
@@ -545,7 +607,7 @@ Status PgApplier::AddParam(const EventBatch& batch, const TableState& t, uint32_
     return Status::Ok();
   }
   param_offsets_.push_back(static_cast<uint32_t>(param_buf_.size()));
-  if (!AppendPgText(t.kinds[column], row.text(column), param_buf_)) {
+  if (!AppendPgText(t.kinds[column], row.text(column), param_buf_, t.delimiters[column])) {
     return core::FailedPreconditionError("postgres sink: " + Describe(batch, event_index) +
                                          ": column " + t.schema->columns[column].name +
                                          ": value is not a JSON array");
@@ -623,7 +685,7 @@ Status PgApplier::SendUpdate(const EventBatch& batch, TableState& t, uint32_t ev
     key_ += ":";
     for (uint32_t c : columns2_) key_ += std::to_string(c) + ",";
     return SendCached(
-        t, key_, [&] { return UpdateOneRowSql(t.target, schema, columns_, columns2_); },
+        t, key_, [&] { return UpdateOneRowSql(t.target, schema, columns_, columns2_, t.types); },
         event_index);
   }
   // Did the key change? Then update the old row in place (its key included).
@@ -682,7 +744,7 @@ Status PgApplier::SendDelete(const EventBatch& batch, TableState& t, uint32_t ev
     key_.assign("M:");
     for (uint32_t c : columns_) key_ += std::to_string(c) + ",";
     return SendCached(
-        t, key_, [&] { return DeleteOneRowSql(t.target, schema, columns_); }, event_index);
+        t, key_, [&] { return DeleteOneRowSql(t.target, schema, columns_, t.types); }, event_index);
   }
   for (uint32_t k : schema.key) SLUICE_RETURN_IF_ERROR(AddParam(batch, t, row_index, k, event_index));
   key_.assign("D");

@@ -202,7 +202,7 @@ Status PgApplier::FormatCopyRows(const EventBatch& batch, TableState& t, size_t 
         continue;
       }
       value_buf_.clear();
-      if (!AppendPgText(t.kinds[c], row.text(c), value_buf_)) {
+      if (!AppendPgText(t.kinds[c], row.text(c), value_buf_, t.delimiters[c])) {
         return core::FailedPreconditionError(
             "postgres sink: " + Describe(batch, static_cast<uint32_t>(k)) + ": column " +
             t.schema->columns[c].name + ": value is not a JSON array");

@@ -157,7 +157,9 @@ Status PostgresSink::Check() {
 }
 
 void PostgresSink::Close() {
-  if (applier_ && applier_->connected()) {
+  // After a failed statement the open transaction is aborted and rolls back anyway: building
+  // keys in it would only add a misleading "current transaction is aborted" warning.
+  if (applier_ && applier_->connected() && !applier_->transaction_failed()) {
     // A snapshot of empty tables has no final row to trigger the key build: do it now.
     core::Status s = applier_->BuildDeferredKeys();
     if (!s.ok() && logger_) logger_->warn("{}", s.message());

@@ -61,12 +61,16 @@ std::string DeleteByKeySql(const TargetName& target, const core::TableSchema& sc
 
 // Keyless tables: change exactly one row equal (IS NOT DISTINCT FROM) to the before image in
 // every column of `match_columns` ($1..), found by ctid. Update sets `set_columns` with the
-// parameters after the match parameters.
+// parameters after the match parameters. `types`: the target column types, per schema column
+// (may be empty): string, unknown and array columns are compared as text through them, since
+// point, box, xml and their arrays have no equality operator.
 std::string DeleteOneRowSql(const TargetName& target, const core::TableSchema& schema,
-                            const std::vector<uint32_t>& match_columns);
+                            const std::vector<uint32_t>& match_columns,
+                            const std::vector<std::string>& types = {});
 std::string UpdateOneRowSql(const TargetName& target, const core::TableSchema& schema,
                             const std::vector<uint32_t>& match_columns,
-                            const std::vector<uint32_t>& set_columns);
+                            const std::vector<uint32_t>& set_columns,
+                            const std::vector<std::string>& types = {});
 
 // COPY "s"."t" (cols) FROM STDIN (text format).
 std::string CopySql(const std::string& qualified_table, const core::TableSchema& schema,

@@ -114,5 +114,52 @@ TEST_F(PgToMysqlValuesTest, RealKeysKeylessRowsAndExtremesArriveExact) {
                     my_.Query("SELECT ATAN2(f, -1), ATAN2(d, -1) FROM ext WHERE id = 7"));
 }
 
+// MariaDB identifiers are utf8mb3: a table or column name with an emoji cannot exist there. The
+// sync stops naming the table (once "Illegal mix of collations" while reading its columns) or
+// the column, and table.exclude.list / column.exclude.list get past them.
+TEST_F(PgToMysqlValuesTest, NamesMariadbCannotHoldAreRefusedByNameAndCanBeExcluded) {
+  pg_.Exec("CREATE TABLE \"t\xF0\x9F\x98\x80\" (id int PRIMARY KEY);"
+           "CREATE TABLE cols (id int PRIMARY KEY, \"c\xF0\x9F\x98\x80\" text, v text);"
+           "CREATE TABLE plain (id int PRIMARY KEY, v text);"
+           "INSERT INTO \"t\xF0\x9F\x98\x80\" VALUES (1);"
+           "INSERT INTO cols VALUES (1, 'x', 'a'), (2, NULL, 'b');"
+           "INSERT INTO plain VALUES (1, 'p')");
+  nlohmann::json config = {{"name", slot_},
+                           {"connector.class", "postgres"},
+                           {"database.hostname", TestEnv::PgHost()},
+                           {"database.port", std::to_string(TestEnv::PgPort())},
+                           {"database.user", TestEnv::PgUser()},
+                           {"database.dbname", pg_db_},
+                           {"slot.name", slot_},
+                           {"publication.name", "pub_" + slot_},
+                           {"table.include.list", "public\\..*"},
+                           {"sink.type", "mysql"},
+                           {"sink.url", MysqlClient(my_db_).Url()}};
+  // The column excluded: the table name stops the sync.
+  config["column.exclude.list"] = "public\\.cols\\.c.*";
+  CommandResult table = SluiceProcess::RunToCompletion("sync", config, 60s);
+  ASSERT_FALSE(table.Success()) << table.out << table.err;
+  EXPECT_NE((table.out + table.err)
+                .find("target table name 't\xF0\x9F\x98\x80' for public.t\xF0\x9F\x98\x80 has "
+                      "characters outside the Basic Multilingual Plane"),
+            std::string::npos)
+      << table.out << table.err;
+  // The table excluded: the column name stops the sync.
+  config.erase("column.exclude.list");
+  config["table.exclude.list"] = "public\\.t.*";
+  CommandResult column = SluiceProcess::RunToCompletion("sync", config, 60s);
+  ASSERT_FALSE(column.Success()) << column.out << column.err;
+  EXPECT_NE((column.out + column.err)
+                .find("column 'c\xF0\x9F\x98\x80' of public.cols has characters outside the Basic "
+                      "Multilingual Plane"),
+            std::string::npos)
+      << column.out << column.err;
+  config["column.exclude.list"] = "public\\.cols\\.c.*";  // both: the rest is synced
+  CommandResult synced = SluiceProcess::RunToCompletion("sync", config, 60s);
+  ASSERT_TRUE(synced.Success()) << synced.out << synced.err;
+  ExpectTablesEqual({{"1", "a"}, {"2", "b"}}, my_.Query("SELECT id, v FROM cols ORDER BY id"));
+  ExpectTablesEqual({{"1", "p"}}, my_.Query("SELECT id, v FROM plain"));
+}
+
 }  // namespace
 }  // namespace sluice::itest

@@ -56,6 +56,25 @@ TEST(MysqlIdentifierTest, QuotesWithBackticksAndDoublesThem) {
   EXPECT_EQ(QuoteIdentifier("``"), "``````");
 }
 
+// Names MySQL cannot hold are refused by name before any statement: an emoji in a table name
+// once failed with "Illegal mix of collations" while reading the table's columns.
+TEST(MysqlIdentifierTest, NamesMysqlCannotHoldAreRefused) {
+  EXPECT_EQ(IdentifierProblem("orders"), nullptr);
+  EXPECT_EQ(IdentifierProblem("Ünï 名"), nullptr);  // BMP characters are fine
+  EXPECT_EQ(IdentifierProblem(std::string(64, 'x')), nullptr);
+  std::string accented(32, 'x');
+  for (int i = 0; i < 32; ++i) accented += "\xC3\xA9";
+  EXPECT_EQ(IdentifierProblem(accented), nullptr);  // 64 characters in 96 bytes
+  EXPECT_NE(IdentifierProblem(accented + "\xC3\xA9"), nullptr);
+  ASSERT_NE(IdentifierProblem("t\xF0\x9F\x98\x80"), nullptr);
+  EXPECT_NE(std::string(IdentifierProblem("t\xF0\x9F\x98\x80")).find("Basic Multilingual Plane"),
+            std::string::npos);
+  EXPECT_NE(IdentifierProblem(std::string(65, 'x')), nullptr);
+  EXPECT_NE(IdentifierProblem("trailing "), nullptr);
+  EXPECT_NE(IdentifierProblem(""), nullptr);
+  EXPECT_NE(IdentifierProblem(std::string("a\0b", 3)), nullptr);
+}
+
 TEST(MysqlLiteralTest, StringsDoubleQuotesOnlyBecauseBackslashIsPlain) {
   EXPECT_EQ(Lit(LiteralKind::kString, "it's"), "'it''s'");
   EXPECT_EQ(Lit(LiteralKind::kString, "a\\b"), "'a\\b'");

@@ -124,7 +124,7 @@ void AppendTime(std::string& out, bool negative, int64_t hours, int minutes, int
 // Seconds since the epoch (UTC) -> "YYYY-MM-DD HH:MM:SS[.f]+00".
 void AppendUtcTimestamp(std::string& out, int64_t seconds, int64_t micros, int fsp);
 
-// A FLOAT value read as a DOUBLE (CAST(f AS DOUBLE), exact) -> the shortest text that reads
+// A FLOAT value read as a DOUBLE (f + 0E0, exact) -> the shortest text that reads
 // back as the same float32 ("3.1415927410125732" -> "3.1415927"), as the binlog path prints
 // FLOAT. False when `double_text` is no number or its value is not a float32 value.
 bool AppendFloat32FromDoubleText(std::string& out, std::string_view double_text);

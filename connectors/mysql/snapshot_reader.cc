@@ -308,8 +308,9 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
     } else if (fix == Fix::kFloat) {
       // The text protocol prints FLOAT with 6 significant digits (16777216 as 16777200);
       // as a DOUBLE the server prints the exact value, which is then shortened back to the
-      // float32's own shortest text (what the binlog path gives for the same value).
-      select += "CAST(" + QuoteIdentifier(table.columns[i].name) + " AS DOUBLE)";
+      // float32's own shortest text (what the binlog path gives for the same value). `+ 0E0`
+      // makes the DOUBLE on every MySQL and MariaDB version (CAST AS DOUBLE needs MySQL 8.0.17).
+      select += "(" + QuoteIdentifier(table.columns[i].name) + " + 0E0)";
     } else {
       select += QuoteIdentifier(table.columns[i].name);
     }

@@ -80,7 +80,7 @@ class SnapshotReader {
   void Cancel();
 
  private:
-  // kFloat: FLOAT read as CAST(... AS DOUBLE) (the text protocol prints FLOAT with six
+  // kFloat: FLOAT read as a DOUBLE (f + 0E0) (the text protocol prints FLOAT with six
   // significant digits) and written back as the shortest text of the float32 value.
   enum class Fix : uint8_t { kNone, kZeroDate, kTimestampTz, kYear, kBitBool, kConvert, kFloat };
   struct Chunk {

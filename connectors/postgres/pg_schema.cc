@@ -6,7 +6,9 @@ namespace sluice::pg {
 namespace {
 
 bool SameShape(const core::TableSchema& a, const core::TableSchema& b) {
-  if (a.key != b.key || a.columns.size() != b.columns.size()) return false;
+  if (a.key != b.key || a.columns.size() != b.columns.size() || a.generated != b.generated) {
+    return false;
+  }
   for (size_t i = 0; i < a.columns.size(); ++i) {
     const auto& x = a.columns[i];
     const auto& y = b.columns[i];
@@ -53,7 +55,6 @@ core::Result<RelationInfo> Build(PgConnection& conn, TypeResolver& types, uint32
                                  const std::vector<SourceColumn>& source,
                                  std::vector<std::string> key_names, const std::string& database,
                                  const core::TableFilter& filter, SchemaCache& cache) {
-  (void)conn;
   RelationInfo info;
   info.relid = relid;
   info.replident = replident;
@@ -84,6 +85,22 @@ core::Result<RelationInfo> Build(PgConnection& conn, TypeResolver& types, uint32
       break;
     }
     schema.key.push_back(static_cast<uint32_t>(idx));
+  }
+  if (info.captured) {
+    // Stored generated columns: pgoutput never sends them (nor does the snapshot read them), so
+    // they travel with the schema for a PostgreSQL target to recreate.
+    SLUICE_ASSIGN_OR_RETURN(
+        PgRows generated,
+        conn.Query("SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
+                   "pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a JOIN pg_attrdef d ON "
+                   "d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid = " +
+                   std::to_string(relid) + " AND a.attnum > 0 AND NOT a.attisdropped AND "
+                   "a.attgenerated = 's' ORDER BY a.attnum"));
+    for (const PgRow& r : generated) {
+      std::string name = r[0].value_or("");
+      if (!filter.IncludesColumn(id, name)) continue;
+      schema.generated.push_back({std::move(name), r[1].value_or(""), r[2].value_or("")});
+    }
   }
   info.schema = cache.Intern(std::move(schema));
   return info;

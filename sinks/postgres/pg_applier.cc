@@ -168,79 +168,6 @@ core::Result<PgApplier::TableState*> PgApplier::Ensure(const core::TableSchemaPt
   return t;
 }
 
-// Every type a new column needs must exist at the target (enums are created just before):
-// otherwise CREATE TABLE fails with `type "…" does not exist`, naming neither the column nor a
-// way past it. to_regtype() answers NULL instead of failing, so the transaction stays usable.
-Status PgApplier::CheckTypesExist(const TableState& t, const std::vector<size_t>& columns,
-                                  const std::vector<std::string>& types) {
-  if (columns.empty()) return Status::Ok();
-  std::string sql = "SELECT ";
-  std::vector<const char*> params;
-  for (size_t k = 0; k < columns.size(); ++k) {
-    sql += (k > 0 ? ", to_regtype($" : "to_regtype($") + std::to_string(k + 1) + ") IS NOT NULL";
-    params.push_back(types[columns[k]].c_str());
-  }
-  auto r = conn_.ExecParams(sql, params);
-  if (!r.ok()) return r.status().WithContext("postgres sink: table " + t.qualified);
-  for (size_t k = 0; k < columns.size(); ++k) {
-    if (std::string_view(PQgetvalue(r->get(), 0, static_cast<int>(k))) == "t") continue;
-    const core::TableSchema& schema = *t.schema;
-    const std::string& name = schema.columns[columns[k]].name;
-    return core::FailedPreconditionError(
-        "postgres sink: table " + t.qualified + ": column " + name + " has type " +
-        types[columns[k]] + ", which the target database does not have; create the type there "
-        "(CREATE TYPE, or CREATE EXTENSION for an extension's type), or leave the column out "
-        "with column.exclude.list (" + schema.id.ToString() + "." + name +
-        ") or the table with table.exclude.list");
-  }
-  return Status::Ok();
-}
-
-// Array literals separate elements with the element type's typdelim (';' for box[]), as the
-// target's column types say.
-Status PgApplier::LoadArrayDelimiters(TableState& t) {
-  t.delimiters.assign(t.schema->columns.size(), ',');
-  bool any = false;
-  for (ValueKind k : t.kinds) any = any || k == ValueKind::kArray;
-  if (!any) return Status::Ok();
-  auto r = conn_.ExecParams(
-      "SELECT a.attname, e.typdelim FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid "
-      "JOIN pg_type e ON e.oid = t.typelem WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 "
-      "AND NOT a.attisdropped AND t.typcategory = 'A'",
-      {t.qualified.c_str()});
-  if (!r.ok()) return r.status().WithContext("postgres sink: table " + t.qualified);
-  for (int i = 0; i < PQntuples(r->get()); ++i) {
-    int column = t.schema->FindColumn(PQgetvalue(r->get(), i, 0));
-    std::string_view delimiter = PQgetvalue(r->get(), i, 1);
-    if (column >= 0 && delimiter.size() == 1) t.delimiters[static_cast<size_t>(column)] = delimiter[0];
-  }
-  return Status::Ok();
-}
-
-Status PgApplier::EnsureEnumType(const core::Column& column) {
-  const bool is_array = column.type == core::LogicalType::kArray;
-  if (!options_.pg_source || (column.type != core::LogicalType::kEnum && !is_array) ||
-      column.enum_values.empty()) {
-    return Status::Ok();
-  }
-  auto type = TargetType(column, true);
-  if (!type) return Status::Ok();
-  // enum[] (the source sends the element's labels and "schema.type[]"): create the element.
-  while (is_array && type->size() > 2 && type->ends_with("[]")) type->resize(type->size() - 2);
-  auto r = conn_.ExecParams("SELECT to_regtype($1) IS NOT NULL", {type->c_str()});
-  if (!r.ok()) return r.status();
-  if (std::string_view(PQgetvalue(r->get(), 0, 0)) == "t") return Status::Ok();
-  std::string sql = "CREATE TYPE " + *type + " AS ENUM (";
-  for (size_t i = 0; i < column.enum_values.size(); ++i) {
-    if (i > 0) sql += ", ";
-    sql += PgConnection::QuoteLiteral(column.enum_values[i]);
-  }
-  sql += ")";
-  auto c = conn_.Exec(sql);
-  if (!c.ok()) return c.status().WithContext("creating enum type " + *type);
-  return Status::Ok();
-}
-
 Status PgApplier::CreateOrEvolve(TableState& t) {
   const core::TableSchema& schema = *t.schema;
   std::string where = "postgres sink: table " + t.qualified;
@@ -252,6 +179,15 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
                                            c.source_type + "' that is not a type expression");
     }
     types.push_back(*type);
+  }
+  for (const core::GeneratedColumn& g : schema.generated) {
+    core::Column as_column;
+    as_column.source_type = g.source_type;
+    if (!TargetType(as_column, true)) {
+      return core::FailedPreconditionError(where + ": generated column " + g.name +
+                                           " has type text '" + g.source_type +
+                                           "' that is not a type expression");
+    }
   }
   t.types = types;
   SLUICE_RETURN_IF_ERROR(Begin());
@@ -294,6 +230,9 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
     std::string name = PQgetvalue(cols->get(), i, 0);
     existing.insert(name);
     if (schema.FindColumn(name) >= 0) continue;
+    bool generated = false;
+    for (const core::GeneratedColumn& g : schema.generated) generated = generated || g.name == name;
+    if (generated) continue;
     bool not_null = std::string_view(PQgetvalue(cols->get(), i, 1)) == "t";
     bool in_pk = std::string_view(PQgetvalue(cols->get(), i, 2)) == "t";
     std::string sql;
@@ -321,6 +260,13 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
     auto r = conn_.Exec(sql);
     if (!r.ok()) return r.status().WithContext(where + ": adding column " + c.name);
     if (logger_) logger_->info("postgres sink: {}: added column {}", t.qualified, c.name);
+  }
+  for (const core::GeneratedColumn& g : schema.generated) {
+    if (existing.count(g.name)) continue;
+    auto r = conn_.Exec("ALTER TABLE " + t.qualified + " ADD COLUMN IF NOT EXISTS " +
+                        GeneratedColumnDefinition(g));
+    if (!r.ok()) return r.status().WithContext(where + ": adding generated column " + g.name);
+    if (logger_) logger_->info("postgres sink: {}: added generated column {}", t.qualified, g.name);
   }
   SLUICE_RETURN_IF_ERROR(ChangeColumnTypes(t, types));
   return ChangePrimaryKey(t);

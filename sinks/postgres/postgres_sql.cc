@@ -128,11 +128,19 @@ std::string CreateTableSql(const TargetName& target, const core::TableSchema& sc
     sql += types[i];
     if (!schema.columns[i].nullable) sql += " NOT NULL";
   }
+  for (const core::GeneratedColumn& g : schema.generated) {
+    sql += ", " + GeneratedColumnDefinition(g);
+  }
   if (schema.HasKey() && with_key) {
     sql += ", PRIMARY KEY (" + KeyColumns(schema) + ")";
   }
   sql += ")";
   return sql;
+}
+
+std::string GeneratedColumnDefinition(const core::GeneratedColumn& column) {
+  return Q(column.name) + " " + column.source_type + " GENERATED ALWAYS AS (" + column.expression +
+         ") STORED";
 }
 
 std::string AlterColumnTypeSql(const TargetName& target, const std::string& column,

@@ -35,6 +35,10 @@ std::string KeyColumns(const core::TableSchema& schema);
 std::string CreateTableSql(const TargetName& target, const core::TableSchema& schema,
                            const std::vector<std::string>& types, bool with_key = true);
 
+// `"g" integer GENERATED ALWAYS AS (expression) STORED`: a source's stored generated column,
+// part of CREATE TABLE (every generated column of `schema`) and ADD COLUMN.
+std::string GeneratedColumnDefinition(const core::GeneratedColumn& column);
+
 // ALTER TABLE … ALTER COLUMN c TYPE t USING c::t (a column whose type changed at the source).
 std::string AlterColumnTypeSql(const TargetName& target, const std::string& column,
                                const std::string& type);

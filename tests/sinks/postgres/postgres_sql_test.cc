@@ -137,6 +137,20 @@ TEST(KeylessTables, TypesWithoutEqualityCompareTheirText) {
             "LIMIT 1)");
 }
 
+TEST(GeneratedColumns, CreatedWithTheSourcesExpression) {
+  core::TableSchema s;
+  s.id = {"shop", "orders"};
+  core::Column id;
+  id.name = "id";
+  id.type = core::LogicalType::kInt32;
+  s.columns.push_back(id);
+  s.key = {0};
+  s.generated.push_back({"twice", "integer", "(id * 2)"});
+  EXPECT_EQ(CreateTableSql(kTarget, s, {"integer"}, true),
+            "CREATE TABLE IF NOT EXISTS \"shop\".\"orders\" (\"id\" integer, \"twice\" integer "
+            "GENERATED ALWAYS AS ((id * 2)) STORED, PRIMARY KEY (\"id\"))");
+}
+
 TEST(SnapshotStatements, CopyAndStageUpsert) {
   auto s = Orders();
   EXPECT_EQ(CopySql(kTarget.Qualified(), s, {0, 2}),

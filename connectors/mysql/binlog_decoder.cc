@@ -465,20 +465,20 @@ ValueResult DecodeValue(Reader& r, const ColumnPlan& c, std::string& out) {
     case kTypeString: {
       if (!r.Fixed(c.meta < 256 ? 1 : 2, u) || !r.Bytes(u, s)) return ValueResult::kBad;
       if (c.charset == CharsetKind::kBinary) {
-        // BINARY(n): the server logs the value without its trailing 0x00 pad bytes
-        // (Field_string::pack strips the charset's pad character), but stores and reads it
-        // right-padded to n bytes, as the snapshot sees it.
         if (c.text_form != FixedBinaryText::kNone) {
           // MariaDB INET4/INET6/UUID: the bytes (pad stripped as for BINARY(n)) -> the text
           // the server prints, which the snapshot reads.
           char bytes[16] = {};
           const size_t size = FixedBinarySize(c.text_form);
           if (s.size() > size) return ValueResult::kBad;
-          std::memcpy(bytes, s.data(), s.size());
+          if (!s.empty()) std::memcpy(bytes, s.data(), s.size());
           return AppendFixedBinaryText(out, std::string_view(bytes, size), c.text_form)
                      ? ValueResult::kOk
                      : ValueResult::kBad;
         }
+        // BINARY(n): the server logs the value without its trailing 0x00 pad bytes
+        // (Field_string::pack strips the charset's pad character), but stores and reads it
+        // right-padded to n bytes, as the snapshot sees it.
         out.append(s);
         if (s.size() < c.meta) out.append(c.meta - s.size(), '\0');
         return ValueResult::kOk;

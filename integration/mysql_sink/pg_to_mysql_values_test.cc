@@ -119,11 +119,13 @@ TEST_F(PgToMysqlValuesTest, RealKeysKeylessRowsAndExtremesArriveExact) {
 // dropped, so that v[0] had no counterpart), through the snapshot and the stream.
 TEST_F(PgToMysqlValuesTest, BoxArraysAndArrayBoundsArriveAsDocumented) {
   pg_.Exec("CREATE TABLE arr (id int PRIMARY KEY, a int[], bx box[]);"
-           "INSERT INTO arr VALUES (1, '[0:2]={7,8,9}', ARRAY[box '(1,1),(0,0)', box '(3,3),(2,2)'])");
+           "INSERT INTO arr VALUES (1, '[0:2]={7,8,9}',"
+           " ARRAY[box '(1,1),(0,0)', box '(3,3),(2,2)'])");
   StartSluice();
   const std::string my_sql = "SELECT id, a, bx FROM arr ORDER BY id";
   auto expected = [](const std::string& id) {
-    return SqlRow{id, R"({"lower_bounds":[0],"values":[7,8,9]})", R"x(["(1,1),(0,0)","(3,3),(2,2)"])x"};
+    return SqlRow{id, R"({"lower_bounds":[0],"values":[7,8,9]})",
+                  R"x(["(1,1),(0,0)","(3,3),(2,2)"])x"};
   };
   WaitUntil(
       [&] {
@@ -132,7 +134,8 @@ TEST_F(PgToMysqlValuesTest, BoxArraysAndArrayBoundsArriveAsDocumented) {
         return r.ok && r.rows.size() == 1;
       },
       60s, "the snapshot row of arr", 100ms);
-  pg_.Exec("INSERT INTO arr VALUES (2, '[0:2]={7,8,9}', ARRAY[box '(1,1),(0,0)', box '(3,3),(2,2)'])");
+  pg_.Exec("INSERT INTO arr VALUES (2, '[0:2]={7,8,9}',"
+           " ARRAY[box '(1,1),(0,0)', box '(3,3),(2,2)'])");
   WaitUntil(
       [&] {
         if (!sluice_->IsRunning()) throw HarnessError("sluice exited:\n" + sluice_->LogTail());

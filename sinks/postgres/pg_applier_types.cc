@@ -51,7 +51,9 @@ Status PgApplier::LoadArrayDelimiters(TableState& t) {
   for (int i = 0; i < PQntuples(r->get()); ++i) {
     int column = t.schema->FindColumn(PQgetvalue(r->get(), i, 0));
     std::string_view delimiter = PQgetvalue(r->get(), i, 1);
-    if (column >= 0 && delimiter.size() == 1) t.delimiters[static_cast<size_t>(column)] = delimiter[0];
+    if (column >= 0 && delimiter.size() == 1) {
+      t.delimiters[static_cast<size_t>(column)] = delimiter[0];
+    }
   }
   return Status::Ok();
 }

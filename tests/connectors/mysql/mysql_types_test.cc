@@ -103,10 +103,12 @@ TEST(MysqlTypes, Inet6TextIsTheServersText) {
 
 TEST(MysqlTypes, UuidAndInet4Text) {
   std::string out;
-  ASSERT_TRUE(AppendFixedBinaryText(out, Hex16("123E4567E89B12D3A456426655440000"), FixedBinaryText::kUuid));
+  ASSERT_TRUE(AppendFixedBinaryText(out, Hex16("123E4567E89B12D3A456426655440000"),
+                                    FixedBinaryText::kUuid));
   EXPECT_EQ(out, "123e4567-e89b-12d3-a456-426655440000");
   out.clear();
-  ASSERT_TRUE(AppendFixedBinaryText(out, Hex16("FFFFFFFFFFFFFFFFFFFF000000000001"), FixedBinaryText::kUuid));
+  ASSERT_TRUE(AppendFixedBinaryText(out, Hex16("FFFFFFFFFFFFFFFFFFFF000000000001"),
+                                    FixedBinaryText::kUuid));
   EXPECT_EQ(out, "ffffffff-ffff-ffff-ffff-000000000001");
   out.clear();
   ASSERT_TRUE(AppendFixedBinaryText(out, Hex16("0A00FF01"), FixedBinaryText::kInet4));

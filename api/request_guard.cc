@@ -264,15 +264,9 @@ std::optional<GuardRefusal> RequestGuard::CheckContentType(const HttpRequest& re
   if (m != "POST" && m != "PUT" && m != "PATCH") return std::nullopt;
   std::string type = request.Header("content-type");
   std::string media = Lower(Trim(std::string_view(type).substr(0, type.find(';'))));
-  if (media == "application/json") return std::nullopt;
-  if (request.body.empty() && m != "PATCH") {
-    std::string_view path = request.path;
-    while (!path.empty() && path.back() == '/') path.remove_suffix(1);
-    std::string_view last = path.substr(path.rfind('/') + 1);
-    if (last == "pause" || last == "resume" || last == "stop" || last == "restart") {
-      return std::nullopt;
-    }
-  }
+  // A bodyless call carries nothing to parse: lifecycle calls (pause, resume, stop, restart) are
+  // made that way, and routes that need a body answer 400 without one.
+  if (media == "application/json" || request.body.empty()) return std::nullopt;
   return GuardRefusal{415, "content type '" + SafeText(type, 100) + "' is not accepted for " +
                                m + "; send the body as 'Content-Type: application/json'"};
 }

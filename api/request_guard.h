@@ -78,8 +78,8 @@ class RequestGuard {
   // an --allowed-origin. Else 403.
   std::optional<GuardRefusal> CheckOrigin(const HttpRequest& request) const;
 
-  // POST, PUT and PATCH need Content-Type application/json (parameters such as charset allowed),
-  // except a bodyless lifecycle call (…/pause, …/resume, …/stop, …/restart). Else 415.
+  // A POST, PUT or PATCH with a body needs Content-Type application/json (parameters such as
+  // charset allowed); else 415. Bodyless calls (pause, resume, stop, restart) need none.
   static std::optional<GuardRefusal> CheckContentType(const HttpRequest& request);
 
   // The three checks above, in that order.

@@ -87,6 +87,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void DoRead() {
+    head_request_ = false;
     parser_.emplace();
     parser_->body_limit(context_->max_body_bytes);
     parser_->header_limit(kHeaderLimitBytes);
@@ -157,6 +158,7 @@ class Session : public std::enable_shared_from_this<Session> {
       request.body = std::move(req.body());
       unsigned version = req.version();
       bool keep_alive = req.keep_alive();
+      head_request_ = req.method() == http::verb::head;
       if (!ParseTarget(request.target, &request.path, &request.query)) {
         return Send({400, "application/json", ErrorBody(400, "malformed request target")}, version,
                     keep_alive, false);
@@ -186,9 +188,10 @@ class Session : public std::enable_shared_from_this<Session> {
     }
   }
 
+  // `head`: answer to a HEAD request, with the headers of the full answer and no body.
   static std::shared_ptr<http::response<http::string_body>> Build(HttpResponse& response,
                                                                   unsigned version,
-                                                                  bool keep_alive) {
+                                                                  bool keep_alive, bool head) {
     auto res = std::make_shared<http::response<http::string_body>>(
         static_cast<http::status>(response.status), version);
     res->set(http::field::server, "sluice");
@@ -207,6 +210,7 @@ class Session : public std::enable_shared_from_this<Session> {
     res->keep_alive(keep_alive);
     res->body() = std::move(response.body);
     res->prepare_payload();
+    if (head) res->body().clear();  // Content-Length stays that of the full answer
     return res;
   }
 
@@ -214,14 +218,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void Send(HttpResponse response, unsigned version, bool keep_alive, bool drain) {
     if (drain) keep_alive = false;
     try {
-      res_ = Build(response, version, keep_alive);
+      res_ = Build(response, version, keep_alive, head_request_);
     } catch (const std::exception& e) {
       spdlog::error("http: cannot build a {} response: {}", response.status, e.what());
       HttpResponse fallback{500, "application/json",
                             ErrorBody(500, "the response could not be built; see the server log")};
       try {
         keep_alive = false;
-        res_ = Build(fallback, version, false);
+        res_ = Build(fallback, version, false, head_request_);
       } catch (const std::exception&) {
         return DoClose();
       }
@@ -265,6 +269,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> res_;
+  bool head_request_ = false;  // the request being answered is a HEAD
   std::vector<char> drain_buffer_;
   size_t drained_ = 0;
   const ServerContext* context_;

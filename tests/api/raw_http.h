@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstdlib>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -79,6 +81,11 @@ class RawConnection {
     return fd_ >= 0;
   }
 
+  // Closes the sending side: the server reads the end of the stream after the request.
+  void HalfClose() {
+    if (fd_ >= 0) ::shutdown(fd_, SHUT_WR);
+  }
+
   // Reads until `received_` holds `marker` or the connection ends or the timeout passes.
   bool ReadUntil(const std::string& marker, std::chrono::milliseconds timeout) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
@@ -90,7 +97,9 @@ class RawConnection {
 
   // Reads one final response (1xx responses are skipped, kept in `head` of none): headers, then
   // Content-Length bytes or chunks or, without either, up to the end of the connection.
-  RawResponse ReadResponse(std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  // `head`: the answer to a HEAD request, which has no body whatever Content-Length says.
+  RawResponse ReadResponse(std::chrono::milliseconds timeout = std::chrono::seconds(10),
+                           bool head_request = false) {
     auto started = std::chrono::steady_clock::now();
     auto deadline = started + timeout;
     RawResponse r;
@@ -109,8 +118,10 @@ class RawConnection {
       r.head = head;
       std::string length = r.Header("content-length");
       bool chunked = r.Header("transfer-encoding").find("chunked") != std::string::npos;
-      if (!length.empty()) {
-        size_t want = std::stoul(length);
+      if (head_request) {
+        // nothing follows the headers
+      } else if (!length.empty()) {
+        size_t want = std::strtoul(length.c_str(), nullptr, 10);
         while (received_.size() < want) {
           if (!ReadSome(deadline)) return r;
         }
@@ -153,7 +164,7 @@ class RawConnection {
       while ((eol = received_.find("\r\n")) == std::string::npos) {
         if (!ReadSome(deadline)) return false;
       }
-      size_t size = std::stoul(received_.substr(0, eol), nullptr, 16);
+      size_t size = std::strtoul(received_.substr(0, eol).c_str(), nullptr, 16);
       while (received_.size() < eol + 2 + size + 2) {
         if (!ReadSome(deadline)) return false;
       }

@@ -30,6 +30,8 @@ namespace {
 
 constexpr size_t kHeaderLimitBytes = 64 * 1024;
 constexpr auto kReadTimeout = std::chrono::seconds(60);
+// Set again before each write: a slow-lane request may have used up the read's deadline.
+constexpr auto kWriteTimeout = std::chrono::seconds(60);
 // After an error answered before the body was read, the rest of the request is read and dropped
 // (up to this much, for this long) before closing, so that the client sees the answer rather
 // than a reset.
@@ -230,6 +232,7 @@ class Session : public std::enable_shared_from_this<Session> {
         return DoClose();
       }
     }
+    stream_.expires_after(kWriteTimeout);
     http::async_write(stream_, *res_,
                       beast::bind_front_handler(&Session::OnWrite, shared_from_this(),
                                                 res_->need_eof() || !keep_alive, drain));

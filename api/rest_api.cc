@@ -3,9 +3,9 @@
 #include <nlohmann/json.hpp>
 
 #include "api/plugins.h"
+#include "api/progress_view.h"
 #include "api/request_guard.h"
 #include "api/rest_json.h"
-#include "api/progress_view.h"
 #include "core/logging.h"
 
 #ifndef SLUICE_GIT_COMMIT

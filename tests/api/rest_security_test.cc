@@ -207,8 +207,15 @@ TEST_F(RestSecurityTest, RestartAndStopAnswerAsKafkaConnect) {
   EXPECT_EQ(restarted["name"], "kc");
   EXPECT_EQ(restarted["connector"]["state"], "RESTARTING");
   EXPECT_EQ(restarted["tasks"][0]["state"], "RESTARTING");
-  WaitForState("kc", "RUNNING");
-  int starts = world_.starts;
+  // Restarts are asynchronous: wait until the pipeline came back and stays up.
+  int starts = -1;
+  WaitFor([&] {
+    int now = world_.starts;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (now != world_.starts || State("kc") != "RUNNING") return false;
+    starts = now;
+    return true;
+  }, "the restarted connector to settle");
   json untouched = CallJson("POST", "/connectors/kc/restart?onlyFailed=true", 202);
   EXPECT_EQ(untouched["connector"]["state"], "RUNNING") << "only failed ones restart";
   for (const char* bad : {"includeTasks=yes", "onlyFailed=", "includeTasks=true&includeTasks=false",

@@ -29,9 +29,6 @@ using tcp = net::ip::tcp;
 namespace {
 
 constexpr size_t kHeaderLimitBytes = 64 * 1024;
-constexpr auto kReadTimeout = std::chrono::seconds(60);
-// Set again before each write: a slow-lane request may have used up the read's deadline.
-constexpr auto kWriteTimeout = std::chrono::seconds(60);
 // After an error answered before the body was read, the rest of the request is read and dropped
 // (up to this much, for this long) before closing, so that the client sees the answer rather
 // than a reset.
@@ -63,6 +60,9 @@ struct ServerContext {
   std::function<bool(const HttpRequest&)> may_block;
   std::unique_ptr<WorkerPool> slow_lane;
   size_t max_body_bytes = 0;
+  // Each read of a request and each write of an answer gets this long; set again before each
+  // write, since a slow-lane request may have used up the read's deadline.
+  std::chrono::milliseconds io_timeout{60000};
 };
 
 HttpResponse CallHandler(const ServerContext& context, const HttpRequest& request) {
@@ -93,7 +93,7 @@ class Session : public std::enable_shared_from_this<Session> {
     parser_.emplace();
     parser_->body_limit(context_->max_body_bytes);
     parser_->header_limit(kHeaderLimitBytes);
-    stream_.expires_after(kReadTimeout);
+    stream_.expires_after(context_->io_timeout);
     http::async_read_header(stream_, buffer_, *parser_,
                             beast::bind_front_handler(&Session::OnHeader, shared_from_this()));
   }
@@ -232,7 +232,7 @@ class Session : public std::enable_shared_from_this<Session> {
         return DoClose();
       }
     }
-    stream_.expires_after(kWriteTimeout);
+    stream_.expires_after(context_->io_timeout);
     http::async_write(stream_, *res_,
                       beast::bind_front_handler(&Session::OnWrite, shared_from_this(),
                                                 res_->need_eof() || !keep_alive, drain));
@@ -377,6 +377,7 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOpti
   impl->context.handler = std::move(handler);
   impl->context.may_block = options.may_block;
   impl->context.max_body_bytes = options.max_body_bytes;
+  impl->context.io_timeout = options.io_timeout;
   beast::error_code ec;
   net::ip::address address = net::ip::make_address(options.address, ec);
   if (ec) {

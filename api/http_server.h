@@ -22,6 +22,7 @@
 // must be thread-safe; Stop() from any thread but not from inside the handler.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,6 +38,8 @@ struct HttpServerOptions {
   uint16_t port = 8083;  // 0: any free port (see HttpServer::port())
   size_t max_body_bytes = 1u << 20;
   int threads = 4;
+  // How long a request may take to arrive, and an answer to be written.
+  std::chrono::milliseconds io_timeout{60000};
   int slow_threads = 4;
   size_t slow_max_pending = 64;
   // Requests that may wait go to the slow lane (RestApi::MayBlock). Unset: none.

@@ -159,5 +159,22 @@ TEST_F(HttpServerTest, BlockingRequestsRunOffTheIoThreads) {
   server_.reset();  // before the locals the handler refers to go
 }
 
+TEST_F(HttpServerTest, ASlowAnswerOutlastingTheReadDeadlineIsStillWritten) {
+  // The I/O timeout bounds reading a request and writing its answer, not the time a slow-lane
+  // handler takes to compute it (the write gets a deadline of its own).
+  HttpServerOptions options;
+  options.io_timeout = std::chrono::milliseconds(300);
+  options.may_block = [](const HttpRequest&) { return true; };
+  Start(
+      [](const HttpRequest& r) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(700));
+        return Echo(r);
+      },
+      options);
+  RawResponse r = Get("/slow");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "{\"bytes\":0}");
+}
+
 }  // namespace
 }  // namespace sluice::api

@@ -264,7 +264,7 @@ class Generator {
                    "Content-Length: 2\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
     Add("chunked", "POST /connectors HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: gzip, "
                    "chunked\r\nConnection: close\r\n\r\n2\r\n{}\r\n0\r\n\r\n");
-    for (const std::string& expect : {"100-continue", "100-Continue", "200-ok", ""}) {
+    for (const char* expect : {"100-continue", "100-Continue", "200-ok", ""}) {
       Add("expect", Raw("POST", "/connectors", Create("\"expected\""), {{"Expect", expect}}));
       Add("expect", Raw("PUT", "/connectors/victim/pause", "", {{"Expect", expect}}));
       Add("expect", Raw("POST", "/syncs", over, {{"Expect", expect}}));

@@ -81,7 +81,7 @@ TEST(SafeTextTest, EscapesControlsAndInvalidUtf8AndCuts) {
 }
 
 TEST_F(RestSecurityTest, BadNamesAre400OnEveryRouteThatTakesOne) {
-  for (const std::string name : {std::string("crlf\r\nSet-Cookie: injected=1"),
+  for (const std::string& name : {std::string("crlf\r\nSet-Cookie: injected=1"),
                                  std::string(300, 'n'), std::string("a\\b"), std::string("x\x01")}) {
     SCOPED_TRACE(SafeText(name));
     json e = ExpectJsonError(Call("POST", "/connectors", NamedBody(name)), 400);

@@ -113,8 +113,8 @@ TEST_F(ServeConnectors, LifecycleOffsetsAndRedactionOverHttp) {
   ASSERT_EQ(offsets["offsets"].size(), 1u) << offsets.dump();
   EXPECT_EQ(offsets["offsets"][0]["partition"]["server"], "items");
   EXPECT_THAT(offsets["offsets"][0]["offset"]["position"].get<std::string>(), HasSubstr(topic_));
-  EXPECT_EQ(api.Expect(409, "DELETE", "/connectors/items/offsets")["error_code"], 409);
-  EXPECT_EQ(api.Call("PUT", "/connectors/items/stop").status, 202);
+  EXPECT_EQ(api.Expect(400, "DELETE", "/connectors/items/offsets")["error_code"], 400);
+  EXPECT_EQ(api.Call("PUT", "/connectors/items/stop").status, 204);
   serve.WaitForState("items", "STOPPED");
   WaitUntil([&] { return api.Call("DELETE", "/connectors/items/offsets").status == 200; },
             std::chrono::seconds(30), "offsets reset once stopped");
@@ -123,7 +123,7 @@ TEST_F(ServeConnectors, LifecycleOffsetsAndRedactionOverHttp) {
   // Restart, reconfigure (PATCH), tasks.
   EXPECT_EQ(api.Call("PUT", "/connectors/items/resume").status, 202);
   serve.WaitForState("items", "RUNNING");
-  EXPECT_EQ(api.Call("POST", "/connectors/items/restart").status, 202);
+  EXPECT_EQ(api.Call("POST", "/connectors/items/restart").status, 204);
   serve.WaitForState("items", "RUNNING");
   auto patched = api.Expect(200, "PATCH", "/connectors/items/config",
                             R"({"sink.batch.size": "500"})");

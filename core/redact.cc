@@ -195,26 +195,30 @@ std::string RedactSecrets(std::string_view text, const std::vector<std::string>&
       pos += kRedactedText.size();
     }
   }
-  // Client libraries quote the token they choke on ("invalid integer value \"pa\" for connection
-  // option \"port\"" for postgresql://u:pa/ss@h): a double-quoted token that is a piece of a
-  // secret is hidden too, however short.
-  std::string result;
-  size_t pos = 0;
-  while (pos < out.size()) {
-    size_t open = out.find('"', pos);
-    size_t close = open == std::string::npos ? std::string::npos : out.find('"', open + 1);
-    if (close == std::string::npos) break;
-    std::string_view token(out.data() + open + 1, close - open - 1);
-    bool piece = !token.empty() && std::any_of(secrets.begin(), secrets.end(), [&](const std::string& s) {
-      return s.find(token) != std::string::npos;
-    });
-    result.append(out, pos, open + 1 - pos);
-    result.append(piece ? kRedactedText : token);
-    result += '"';
-    pos = close + 1;
+  // Client libraries and URL parsers quote the token they choke on (libpq's "invalid integer
+  // value \"pa\" for connection option \"port\"" for postgresql://u:pa/ss@h): a quoted token,
+  // in double or single quotes, that is a piece of a secret is hidden too, however short.
+  for (char quote : {'"', '\''}) {
+    std::string result;
+    size_t pos = 0;
+    while (pos < out.size()) {
+      size_t open = out.find(quote, pos);
+      size_t close = open == std::string::npos ? std::string::npos : out.find(quote, open + 1);
+      if (close == std::string::npos) break;
+      std::string_view token(out.data() + open + 1, close - open - 1);
+      bool piece = !token.empty() && token != kRedactedText &&
+                   std::any_of(secrets.begin(), secrets.end(), [&](const std::string& s) {
+                     return s.find(token) != std::string::npos;
+                   });
+      result.append(out, pos, open + 1 - pos);
+      result.append(piece ? kRedactedText : token);
+      result += quote;
+      pos = close + 1;
+    }
+    result.append(out, std::min(pos, out.size()), std::string::npos);
+    out = std::move(result);
   }
-  result.append(out, std::min(pos, out.size()), std::string::npos);
-  return result;
+  return out;
 }
 
 std::string RedactSecrets(std::string_view text, const ConnectorConfig& config) {

@@ -170,11 +170,13 @@ std::vector<std::string> ConfigSecrets(const ConnectorConfig& config) {
     }
   };
   for (const auto& [key, value] : config.values()) {
-    add(key, value);
-    // A stored config keeps ${env:…}/${file:…} references; what a running pipeline may quote
-    // in an error is the resolved value.
-    if (HasConfigReference(value)) {
-      if (auto resolved = ResolveConfigValue(key, value); resolved.ok()) add(key, *resolved);
+    // A stored config keeps ${env:…}/${file:…} references: the reference is not a secret (an
+    // error naming it must stay readable); what a running pipeline may quote is the resolved
+    // value.
+    if (!HasConfigReference(value)) {
+      add(key, value);
+    } else if (auto resolved = ResolveConfigValue(key, value); resolved.ok()) {
+      add(key, *resolved);
     }
   }
   return out;

@@ -124,6 +124,10 @@ TEST(RedactTest, SecretsBehindReferencesAreRedactedByTheirResolvedValue) {
                           {"sink.url", "postgresql://u:${env:SLUICE_REDACT_TEST_PW}@h/db"}});
   std::string out = RedactSecrets("auth failed with fromenv-pw", c);
   EXPECT_EQ(out.find("fromenv-pw"), std::string::npos) << out;
+  // The reference itself is not a secret: an error that names it stays readable.
+  const std::string unresolved =
+      "config key 'database.password': ${env:SLUICE_REDACT_TEST_PW}: not set";
+  EXPECT_EQ(RedactSecrets(unresolved, c), unresolved);
   ::unsetenv("SLUICE_REDACT_TEST_PW");
 }
 

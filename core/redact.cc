@@ -54,8 +54,10 @@ void KeywordPasswordSpans(std::string_view text, std::vector<Span>& out) {
       word = std::tolower(static_cast<unsigned char>(text[i + k])) == kWord[k];
     }
     if (!word) continue;
+    // The keyword's start, looked for at most 64 bytes back: a long run of keyword characters
+    // ("passwordpassword…" in a hostile log line) must not make this quadratic.
     size_t key_begin = i;
-    while (key_begin > 0 && IsKeywordChar(text[key_begin - 1])) --key_begin;
+    while (key_begin > 0 && i - key_begin < 64 && IsKeywordChar(text[key_begin - 1])) --key_begin;
     const bool query = key_begin > 0 && (text[key_begin - 1] == '?' || text[key_begin - 1] == '&');
     size_t j = i + kWord.size();
     while (j < text.size() && IsSpace(text[j])) ++j;

@@ -69,6 +69,19 @@ TEST(RedactTest, TextWithoutPasswordsIsUnchanged) {
   EXPECT_EQ(RedactUrl("postgresql://u:x@h"), "postgresql://u:****@h");
 }
 
+// Log lines can carry hostile text: redaction stays linear (this takes milliseconds, not
+// minutes) and still finds the password at the end.
+TEST(RedactTest, HostileTextIsRedactedInLinearTime) {
+  std::string text;
+  for (int i = 0; i < 20000; ++i) text += "password";
+  text += "=tail-secret ";
+  for (int i = 0; i < 20000; ++i) text += "x://";
+  text += " postgresql://u:end-secret@h";
+  std::string out = RedactConnectionStrings(text);
+  EXPECT_EQ(out.find("tail-secret"), std::string::npos);
+  EXPECT_EQ(out.find("end-secret"), std::string::npos);
+}
+
 TEST(RedactTest, UnterminatedQuoteHidesTheRest) {
   std::string out = RedactConnectionStrings("host=h password='p B port=1");
   EXPECT_EQ(out.find("p B"), std::string::npos) << out;

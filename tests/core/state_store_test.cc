@@ -149,5 +149,22 @@ TEST_F(StateStoreTest, ExistingReadableStateFileIsNarrowedTo0600) {
   EXPECT_EQ(list->size(), 1u);  // the data is untouched
 }
 
+// A state path that is a symlink to a file not yet created: SQLite creates the target, and Open
+// still leaves it owner-only.
+TEST_F(StateStoreTest, StateFileBehindADanglingSymlinkIsOwnerOnly) {
+  mode_t old_umask = ::umask(022);
+  const std::string target = (dir_ / "real.db").string();
+  std::filesystem::create_symlink(target, path_);
+  {
+    auto s = StateStore::Open(path_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_TRUE((*s)->PutConnector({"a", "{}", "RUNNING", 0}).ok());
+    EXPECT_EQ(ModeOf(target), 0600u);
+    ASSERT_TRUE(std::filesystem::exists(target + "-wal"));
+    EXPECT_EQ(ModeOf(target + "-wal"), 0600u);
+  }
+  ::umask(old_umask);
+}
+
 }  // namespace
 }  // namespace sluice::core

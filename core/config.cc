@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/config_providers.h"
 #include "core/redact.h"
 #include "core/user_regex.h"
 
@@ -334,7 +335,8 @@ nlohmann::json ConnectorConfig::RedactedJson() const {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [k, v] : values_) {
     if (IsSecretKey(k)) {
-      j[k] = "********";
+      // A reference (${env:…}, ${file:…}) names where the secret is, not the secret.
+      j[k] = IsOnlyConfigReferences(v) ? v : "********";
     } else {
       // URLs and keyword-form connection strings in any value (sink.url, a *.url, a conninfo).
       j[k] = RedactConnectionStrings(v);

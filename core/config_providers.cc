@@ -255,6 +255,16 @@ bool HasConfigReference(std::string_view value) {
   return FindReference(value, 0).begin != std::string_view::npos;
 }
 
+bool IsOnlyConfigReferences(std::string_view value) {
+  size_t pos = 0;
+  for (Reference ref = FindReference(value, 0); ref.begin != std::string_view::npos;
+       ref = FindReference(value, pos)) {
+    if (ref.begin != pos) return false;
+    pos = ref.end;
+  }
+  return pos > 0 && pos == value.size();
+}
+
 Result<std::string> ResolveConfigValue(std::string_view key, std::string_view value) {
   std::string out;
   size_t pos = 0;

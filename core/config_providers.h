@@ -32,6 +32,9 @@ Result<std::string> ResolveConfigValue(std::string_view key, std::string_view va
 
 // True when `value` holds at least one ${provider:…} reference.
 bool HasConfigReference(std::string_view value);
+// True when `value` is nothing but references ("${env:PW}", "${file:/a:k}${env:B}"): such a
+// value hides no secret and is shown as written, even under a secret key.
+bool IsOnlyConfigReferences(std::string_view value);
 
 // Parses Java properties text: "key=value", "key: value" or "key value" lines, '#' and '!'
 // comments, backslash line continuations and escapes (\t \n \r \f \uXXXX, "\=" for a literal).

@@ -88,6 +88,10 @@ std::vector<Span> PasswordSpans(std::string_view text) {
   UrlPasswordSpans(text, spans);
   KeywordPasswordSpans(text, spans);
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });
+  // A password written as a ${env:…}/${file:…} reference is not a secret: it stays readable.
+  std::erase_if(spans, [&](const Span& s) {
+    return IsOnlyConfigReferences(text.substr(s.begin, s.end - s.begin));
+  });
   std::vector<Span> merged;
   for (const Span& s : spans) {
     if (!merged.empty() && s.begin <= merged.back().end) {

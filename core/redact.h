@@ -12,6 +12,9 @@
 //    replaced wherever it appears, which also catches a client library that quotes a fragment of
 //    a connection string (libpq's "invalid percent-encoded token: …").
 //
+// A password written as nothing but ${env:…}/${file:…} references (core/config_providers.h) is
+// left as written by both passes: it says where the secret is, not what it is.
+//
 // Every path that shows a config or an error to a user or a log goes through these functions:
 // ConnectorConfig::RedactedJson for configs, RedactSecrets for status traces and errors, and the
 // log sink (core/logging.cc) for every log line.

@@ -82,6 +82,20 @@ TEST(RedactTest, HostileTextIsRedactedInLinearTime) {
   EXPECT_EQ(out.find("end-secret"), std::string::npos);
 }
 
+// A reference says where the secret is, not what it is: shown as written, in a URL, a keyword
+// value or under a secret key; a value that mixes a reference with literal text stays hidden.
+TEST(RedactTest, ReferencesAreShownAsWritten) {
+  for (std::string text : {"postgresql://app:${env:PG_PW}@h/db", "host=h password=${file:/run/s.properties:pw}",
+                           "password='${env:A}${env:B}' host=h"}) {
+    EXPECT_EQ(RedactConnectionStrings(text), text);
+  }
+  EXPECT_EQ(RedactConnectionStrings("postgresql://app:x${env:PG_PW}@h/db"), "postgresql://app:****@h/db");
+  ConnectorConfig c("c", {{"database.password", "${env:PG_PW}"}, {"sink.password", "pre-${env:PG_PW}"}});
+  nlohmann::json j = c.RedactedJson();
+  EXPECT_EQ(j["database.password"], "${env:PG_PW}");
+  EXPECT_EQ(j["sink.password"], "********");
+}
+
 TEST(RedactTest, UnterminatedQuoteHidesTheRest) {
   std::string out = RedactConnectionStrings("host=h password='p B port=1");
   EXPECT_EQ(out.find("p B"), std::string::npos) << out;

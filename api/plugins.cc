@@ -3,6 +3,7 @@
 #include "connectors/kafka/kafka_source.h"
 #include "connectors/mysql/mysql_source.h"
 #include "connectors/postgres/postgres_source.h"
+#include "core/config_providers.h"
 #include "core/logging.h"
 #include "sinks/file/file_sink.h"
 #include "sinks/kafka/kafka_sink.h"
@@ -69,9 +70,12 @@ core::Status ValidateConfig(const core::ConnectorConfig& config) {
   return ConfigDefFor(config).Validate(config);
 }
 
-core::Result<BuiltConnector> BuildConnector(const core::ConnectorConfig& config,
+core::Result<BuiltConnector> BuildConnector(const core::ConnectorConfig& stored,
                                             core::MetricsRegistry* metrics,
                                             core::ProgressTracker* progress) {
+  // ${env:…} and ${file:…} references resolve here, as a pipeline is built, never when a config
+  // is stored: the state store and the API keep the reference, not the secret.
+  SLUICE_ASSIGN_OR_RETURN(const core::ConnectorConfig config, core::ResolveConfigProviders(stored));
   core::ConfigDef def = ConfigDefFor(config);
   SLUICE_RETURN_IF_ERROR(def.Validate(config));
   auto logger = core::ConnectorLogger(config.name().empty() ? "sluice" : config.name());

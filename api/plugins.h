@@ -55,7 +55,8 @@ struct BuiltConnector {
   core::PipelineOptions options;
 };
 
-// Validates the config and builds its source and sink (no connection is opened yet).
+// Resolves the config's ${env:…}/${file:…} references (core/config_providers.h), validates it
+// and builds its source and sink (no connection is opened yet).
 core::Result<BuiltConnector> BuildConnector(const core::ConnectorConfig& config,
                                             core::MetricsRegistry* metrics,
                                             core::ProgressTracker* progress);

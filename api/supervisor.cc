@@ -4,6 +4,7 @@
 
 #include "core/clock.h"
 #include "core/logging.h"
+#include "core/redact.h"
 
 namespace sluice::api {
 
@@ -403,7 +404,7 @@ void Supervisor::Reconcile(Entry& e) {
     e.pipeline.reset();
     e.stop_requested = false;
     if (!result.ok()) {
-      e.failure = result.ToString();
+      e.failure = core::RedactSecrets(result.ToString(), e.config);
       e.failure_retriable = result.IsRetriable();
       if (e.failure_retriable) {
         e.backoff = e.backoff.count() == 0
@@ -454,7 +455,7 @@ void Supervisor::StartPipelineLocked(Entry& e) {
   e.progress = std::make_unique<core::ProgressTracker>();
   auto built = options_.builder(e.config, metrics_, e.progress.get());
   if (!built.ok()) {
-    e.failure = built.status().ToString();
+    e.failure = core::RedactSecrets(built.status().ToString(), e.config);
     e.failure_retriable = built.status().IsRetriable();
     if (e.failure_retriable) {
       e.backoff = e.backoff.count() == 0 ? options_.restart_backoff_initial

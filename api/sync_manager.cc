@@ -6,6 +6,7 @@
 
 #include "api/progress_view.h"
 #include "core/logging.h"
+#include "core/redact.h"
 
 namespace sluice::api {
 
@@ -99,7 +100,9 @@ core::Result<core::SyncRecord> SyncManager::Create(core::ConnectorConfig config)
     job->record.state = "FAILED";
     job->record.finished_unix_ms = NowMs();
     job->record.result_json =
-        nlohmann::json{{"status", "error"}, {"message", built.status().ToString()}}.dump();
+        nlohmann::json{{"status", "error"},
+                       {"message", core::RedactSecrets(built.status().ToString(), config)}}
+            .dump();
     job->record.progress_json = ProgressToJson(job->progress.Snapshot()).dump();
     SLUICE_RETURN_IF_ERROR(store_->PutSync(job->record));
     return job->record;
@@ -205,7 +208,9 @@ void SyncManager::Finish(Job& job) {
   } else if (!result.ok()) {
     job.record.state = "FAILED";
     r["status"] = "error";
-    r["message"] = result.ToString();
+    auto stored = core::ParseConnectorConfig(job.record.config_json);
+    r["message"] = stored.ok() ? core::RedactSecrets(result.ToString(), *stored)
+                               : core::RedactConnectionStrings(result.ToString());
   } else if (ended != core::PipelineState::kFinished) {
     job.record.state = "FAILED";
     r["status"] = "error";

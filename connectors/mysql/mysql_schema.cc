@@ -11,19 +11,6 @@ bool IsSystemDatabase(const std::string& db) {
          db == "sys";
 }
 
-core::Result<std::vector<std::regex>> CompileList(const core::ConnectorConfig& config,
-                                                  const std::string& key) {
-  std::vector<std::regex> out;
-  for (const auto& item : config.GetList(key)) {
-    try {
-      out.emplace_back(item, std::regex::ECMAScript | std::regex::optimize);
-    } catch (const std::regex_error& e) {
-      return core::InvalidArgumentError(key + ": bad regular expression \"" + item + "\"");
-    }
-  }
-  return out;
-}
-
 std::string Upper(std::string_view s) {
   std::string out(s);
   for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -109,23 +96,16 @@ bool ReadTableName(const std::vector<std::string>& t, size_t& k, std::string_vie
 
 core::Result<CaptureFilter> CaptureFilter::FromConfig(const core::ConnectorConfig& config) {
   CaptureFilter f;
-  SLUICE_ASSIGN_OR_RETURN(f.db_include_, CompileList(config, "database.include.list"));
-  SLUICE_ASSIGN_OR_RETURN(f.db_exclude_, CompileList(config, "database.exclude.list"));
+  SLUICE_ASSIGN_OR_RETURN(f.db_include_, core::CompileRegexList(config, "database.include.list"));
+  SLUICE_ASSIGN_OR_RETURN(f.db_exclude_, core::CompileRegexList(config, "database.exclude.list"));
   SLUICE_ASSIGN_OR_RETURN(f.tables_, core::TableFilter::FromConfig(config));
   return f;
 }
 
 bool CaptureFilter::IncludesDatabase(const std::string& db) const {
   if (IsSystemDatabase(db)) return false;
-  if (!db_include_.empty()) {
-    bool any = false;
-    for (const auto& re : db_include_) any = any || std::regex_match(db, re);
-    if (!any) return false;
-  }
-  for (const auto& re : db_exclude_) {
-    if (std::regex_match(db, re)) return false;
-  }
-  return true;
+  if (!db_include_.empty() && !core::AnyFullMatch(db_include_, db)) return false;
+  return !core::AnyFullMatch(db_exclude_, db);
 }
 
 bool CaptureFilter::IncludesTable(const core::TableId& id) const {

@@ -335,6 +335,21 @@ TEST(MysqlUrlTest, ParsesUserPasswordHostPortDatabase) {
   EXPECT_EQ(bad.status().message().find("secret"), std::string::npos);
 }
 
+// An unencoded '/' or '?' in the password ends the userinfo early; the parser then reads a piece
+// of the password as the port and must not quote it.
+TEST(MysqlUrlTest, PiecesOfAPasswordNeverAppearInErrors) {
+  for (const char* url : {"mysql://app:pa/ss@db/shop", "mysql://app:pa?ss@db/shop",
+                          "mysql://app:1x2y/z@db/shop"}) {
+    auto bad = ParseMysqlUrl(url);
+    ASSERT_FALSE(bad.ok()) << url;
+    EXPECT_EQ(bad.status().code(), core::StatusCode::kInvalidArgument) << url;
+    const std::string& m = bad.status().message();
+    EXPECT_EQ(m.find("'pa'"), std::string::npos) << m;
+    EXPECT_EQ(m.find("1x2y"), std::string::npos) << m;
+    EXPECT_NE(m.find("sink.url"), std::string::npos) << m;
+  }
+}
+
 TEST(MysqlErrorTest, ClassifiesByWhatTheCallerDoes) {
   EXPECT_EQ(MapMysqlError(2013, "lost", "x").code(), core::StatusCode::kUnavailable);
   EXPECT_EQ(MapMysqlError(2006, "gone", "x").code(), core::StatusCode::kUnavailable);

@@ -79,7 +79,7 @@ void Pipeline::Start() {
     std::lock_guard lock(done_mu_);
     threads_running_ = 1;
   }
-  sink_thread_ = std::jthread([this] { SinkLoop(stop_.get_token()); });
+  sink_thread_ = std::jthread([this] { SinkThread(stop_.get_token()); });
 }
 
 void Pipeline::RequestStop() {
@@ -154,6 +154,57 @@ Status Pipeline::StartSource(std::stop_token stop, const std::optional<SourcePos
       return stop.stop_requested() ? CancelledError("stopped while starting the source") : s;
     }
   }
+}
+
+void Pipeline::SourceThread(std::stop_token stop) {
+  try {
+    SourceLoop(stop);
+    return;
+  } catch (...) {
+    Fail(ExceptionToStatus("source thread", std::current_exception()));
+  }
+  // The source may be half-way through anything: release what it holds (guarded again, it may
+  // throw the same way) and end the queue so that the sink thread drains it and stops.
+  try {
+    source_->Close();
+  } catch (...) {
+    logger_->error("closing the source after an exception failed too");
+  }
+  queue_.Close();
+}
+
+void Pipeline::SinkThread(std::stop_token stop) {
+  try {
+    SinkLoop(stop);
+  } catch (...) {
+    Fail(ExceptionToStatus("sink thread", std::current_exception()));
+    try {
+      if (!crashed_) sink_->Close();
+    } catch (...) {
+      logger_->error("closing the sink after an exception failed too");
+    }
+  }
+  // Always: stop and join the source thread and publish the final state, or Wait() and
+  // WaitFor() would never see the pipeline end.
+  RequestStop();
+  if (source_thread_.joinable()) source_thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    if (!error_.ok()) {
+      state_ = PipelineState::kFailed;
+    } else if (source_done_) {
+      state_ = PipelineState::kFinished;
+    } else {
+      state_ = PipelineState::kStopped;
+    }
+  }
+  logger_->info("pipeline {} ({} events written)", PipelineStateName(state_.load()),
+                events_written_.load());
+  {
+    std::lock_guard lock(done_mu_);
+    threads_running_ = 0;
+  }
+  done_cv_.notify_all();
 }
 
 void Pipeline::SourceLoop(std::stop_token stop) {
@@ -356,7 +407,7 @@ void Pipeline::SinkLoop(std::stop_token stop) {
       resume_ = resume;
       committed_ = resume;
     }
-    source_thread_ = std::jthread([this] { SourceLoop(stop_.get_token()); });
+    source_thread_ = std::jthread([this] { SourceThread(stop_.get_token()); });
     // When the oldest unflushed batch must be flushed (sink.batch.ms after it arrived);
     // Clock::time_point::max() while nothing is pending.
     Clock::time_point deadline = Clock::time_point::max();
@@ -421,25 +472,6 @@ void Pipeline::SinkLoop(std::stop_token stop) {
     }
     if (!crashed_) sink_->Close();
   }
-  RequestStop();
-  if (source_thread_.joinable()) source_thread_.join();
-  {
-    std::lock_guard lock(mu_);
-    if (!error_.ok()) {
-      state_ = PipelineState::kFailed;
-    } else if (source_done_) {
-      state_ = PipelineState::kFinished;
-    } else {
-      state_ = PipelineState::kStopped;
-    }
-  }
-  logger_->info("pipeline {} ({} events written)", PipelineStateName(state_.load()),
-                events_written_.load());
-  {
-    std::lock_guard lock(done_mu_);
-    threads_running_ = 0;
-  }
-  done_cv_.notify_all();
 }
 
 }  // namespace sluice::core

@@ -88,6 +88,10 @@ class Pipeline {
   std::optional<SourcePosition> last_committed() const;
 
  private:
+  // Thread entries: run the loop and turn any exception that escapes it into the pipeline's
+  // failure (never std::terminate). SinkThread also joins the source and publishes the end.
+  void SourceThread(std::stop_token stop);
+  void SinkThread(std::stop_token stop);
   void SourceLoop(std::stop_token stop);
   void SinkLoop(std::stop_token stop);
   Status OpenSinkAndResume(std::stop_token stop, std::optional<SourcePosition>& resume);

@@ -1,4 +1,5 @@
 #include "core/state_store.h"
+#include "core/parse_number.h"
 
 #include <chrono>
 
@@ -102,7 +103,9 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
     Stmt st(db, "SELECT value FROM sluice_meta WHERE key='schema_version'");
     if (!st.ok()) return st.Error("read schema version");
     if (st.Step() == SQLITE_ROW) {
-      if (std::stoi(st.Text(0)) > kSchemaVersion) {
+      auto version = ParseNumber<int>(st.Text(0), "state store '" + path + "' schema_version");
+      if (!version.ok()) return version.status();
+      if (*version > kSchemaVersion) {
         return FailedPreconditionError("state store '" + path +
                                        "' was written by a newer Sluice; upgrade sluice");
       }

@@ -1,4 +1,5 @@
 #include "connectors/mysql/mysql_schema.h"
+#include "core/parse_number.h"
 
 #include <algorithm>
 #include <cctype>
@@ -165,11 +166,8 @@ core::Result<LoadedTable> SchemaLoader::Load(const core::TableId& id, uint64_t v
   }
   auto to_int = [](const std::optional<std::string>& v) -> int64_t {
     if (!v) return 0;
-    try {
-      return std::stoll(*v);
-    } catch (...) {
-      return 0;
-    }
+    auto n = core::ParseNumber<int64_t>(*v, "mysql information_schema number");
+    return n.ok() ? *n : 0;
   };
   LoadedTable out;
   auto schema = std::make_shared<core::TableSchema>();

@@ -1,5 +1,8 @@
 #include "api/supervisor.h"
 
+#include <algorithm>
+#include <ctime>
+
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
@@ -34,7 +37,57 @@ void KeepRedactedSecrets(const core::ConnectorConfig& old_config, core::Connecto
   }
 }
 
+// "2026-12-04T17:40:12Z"
+std::string FormatUtc(std::chrono::system_clock::time_point t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 }  // namespace
+
+SourceBuilder SourceBuilderFor(const ConnectorBuilder& builder) {
+  if (!builder) return &BuildSource;
+  return [builder](const core::ConnectorConfig& config, core::MetricsRegistry* metrics)
+             -> core::Result<std::unique_ptr<core::Source>> {
+    SLUICE_ASSIGN_OR_RETURN(BuiltConnector built, builder(config, metrics, nullptr));
+    return std::move(built.source);
+  };
+}
+
+std::string ReleaseConnectorObjects(const SourceBuilder& build, const core::ConnectorConfig& config,
+                                    const std::optional<core::SourcePosition>& stored, bool drop) {
+  const std::string& name = config.name();
+  core::MetricsRegistry scratch;
+  std::string report;
+  try {
+    auto source = build(config, &scratch);
+    if (!source.ok()) {
+      report = "nothing on the source server was dropped: its config cannot be read (" +
+               source.status().message() + ")";
+      spdlog::warn("connector {}: {}", name, report);
+      return report;
+    }
+    auto released = (*source)->ReleaseServerObjects(stored, drop);
+    if (!released.ok()) {
+      report = released.status().message();
+      spdlog::warn("connector {}: {}", name, report);
+      return report;
+    }
+    report = *released;
+  } catch (...) {
+    report = core::ExceptionToStatus("releasing the source's server objects",
+                                     std::current_exception())
+                 .message();
+    spdlog::warn("connector {}: {}", name, report);
+    return report;
+  }
+  if (!report.empty()) spdlog::info("connector {}: {}", name, report);
+  return report;
+}
 
 struct Supervisor::Entry {
   explicit Entry(std::string n) : name(std::move(n)) {}
@@ -56,11 +109,13 @@ struct Supervisor::Entry {
   std::chrono::milliseconds backoff{0};
   int attempts = 0;
   uint64_t events_written = 0;  // over every run since the server started
+  std::vector<std::string> exclusive;  // see ExclusiveObjects; guarded by Supervisor::mu_
 };
 
 Supervisor::Supervisor(core::StateStore* store, core::MetricsRegistry* metrics,
                        SupervisorOptions options)
     : store_(store), metrics_(metrics), options_(std::move(options)) {
+  if (!options_.source_builder) options_.source_builder = SourceBuilderFor(options_.builder);
   if (!options_.builder) options_.builder = &BuildConnector;
   if (!options_.validator) options_.validator = &ValidateConfig;
 }
@@ -69,6 +124,14 @@ Supervisor::~Supervisor() { Shutdown(); }
 
 core::Status Supervisor::Start() {
   SLUICE_ASSIGN_OR_RETURN(auto stored, store_->ListConnectors());
+  std::map<std::string, std::vector<std::string>> exclusive;
+  for (const auto& s : stored) {
+    auto config = core::ParseConnectorConfig(s.config_json, s.name);
+    if (!config.ok()) continue;
+    config->set_name(s.name);
+    auto position = store_->LoadPosition(s.name);
+    exclusive[s.name] = ExclusiveObjects(*config, position.ok() ? *position : std::nullopt);
+  }
   {
     std::lock_guard lock(mu_);
     for (const auto& s : stored) {
@@ -84,6 +147,7 @@ core::Status Supervisor::Start() {
         e->failure = "stored config is unreadable: " + config.status().message() +
                      "; replace it with PUT /connectors/" + s.name + "/config";
       }
+      e->exclusive = exclusive[s.name];
       spdlog::info("restored connector {} ({})", s.name, e->target_state);
       entries_[s.name] = std::move(e);
     }
@@ -139,15 +203,24 @@ ConnectorView Supervisor::ViewLocked(const Entry& e) const {
     v.state = kStopped;
   } else if (e.pipeline) {
     v.state = kRunning;
+    if (auto retry = e.pipeline->retry_status()) {
+      v.trace = "retrying the " + retry->side + " (attempt " + std::to_string(retry->attempt) +
+                ", next retry at " + FormatUtc(retry->next_retry) +
+                ") after: " + retry->error.ToString();
+    }
+  } else if (!e.failure.empty() && e.failure_retriable) {
+    // Waiting to restart: RUNNING with the retry in the trace, as Kafka Connect clients expect
+    // (FAILED tells them a person must act).
+    v.state = kRunning;
+    auto next = std::chrono::system_clock::now() +
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                    std::max(e.retry_at - std::chrono::steady_clock::now(),
+                             std::chrono::steady_clock::duration::zero()));
+    v.trace = "retrying: automatic restart (attempt " + std::to_string(e.attempts) +
+              ", next retry at " + FormatUtc(next) + ") after: " + e.failure;
   } else if (!e.failure.empty()) {
     v.state = "FAILED";
     v.trace = e.failure;
-    if (e.failure_retriable) {
-      auto wait = std::chrono::duration_cast<std::chrono::seconds>(
-          e.retry_at - std::chrono::steady_clock::now());
-      v.trace += "\n(retriable: automatic restart " + std::to_string(e.attempts) + " in " +
-                 std::to_string(std::max<int64_t>(0, wait.count())) + " s)";
-    }
   } else {
     v.state = "UNASSIGNED";
   }
@@ -161,6 +234,7 @@ core::Result<ConnectorView> Supervisor::Create(core::ConnectorConfig config) {
   auto e = std::make_shared<Entry>(config.name());
   e->config = std::move(config);
   e->created_unix_ms = NowMs();
+  std::vector<std::string> exclusive = ExclusiveObjects(e->config, std::nullopt);
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(e->name);
@@ -169,8 +243,10 @@ core::Result<ConnectorView> Supervisor::Create(core::ConnectorConfig config) {
           it->second->removed.load() ? "connector " + e->name + " is being deleted; retry"
                                      : "connector " + e->name + " already exists");
     }
+    SLUICE_RETURN_IF_ERROR(CheckNoClashLocked(e->name, exclusive, false, 0));
     SLUICE_RETURN_IF_ERROR(store_->PutConnector(
         {e->name, e->config.ToJson().dump(), kRunning, e->created_unix_ms}));
+    e->exclusive = std::move(exclusive);
     entries_[e->name] = e;
   }
   spdlog::info("created connector {}: {}", e->name, e->config.RedactedJson().dump());
@@ -195,9 +271,20 @@ core::Result<ConnectorView> Supervisor::PutConfig(const std::string& name,
     KeepRedactedSecrets(e->config, config);
   }
   SLUICE_RETURN_IF_ERROR(options_.validator(config));
+  auto stored = store_->LoadPosition(name);
+  std::vector<std::string> exclusive =
+      ExclusiveObjects(config, stored.ok() ? *stored : std::nullopt);
+  {
+    std::lock_guard lock(mu_);
+    SLUICE_RETURN_IF_ERROR(CheckNoClashLocked(name, exclusive, false, 0));
+  }
   std::lock_guard lock(e->mu);
   SLUICE_RETURN_IF_ERROR(store_->PutConnector(
       {name, config.ToJson().dump(), e->target_state, e->created_unix_ms}));
+  {
+    std::lock_guard lock_all(mu_);
+    e->exclusive = std::move(exclusive);
+  }
   e->config = std::move(config);
   e->restart_pending = e->pipeline != nullptr;
   e->failure.clear();
@@ -262,7 +349,7 @@ core::Status Supervisor::Restart(const std::string& name) {
   return core::Status::Ok();
 }
 
-core::Status Supervisor::Delete(const std::string& name) {
+core::Status Supervisor::Delete(const std::string& name, std::string* released) {
   SLUICE_RETURN_IF_ERROR(CheckAccepting());
   std::shared_ptr<Entry> e = Find(name);
   if (e == nullptr) return core::NotFoundError("connector " + name + " not found");
@@ -280,6 +367,18 @@ core::Status Supervisor::Delete(const std::string& name) {
     }
     pipeline.reset();
   }
+  core::ConnectorConfig config;
+  {
+    std::lock_guard lock(e->mu);
+    config = e->config;
+  }
+  // Before the stored position is deleted: a connector keeps the slot its position names.
+  auto stored = store_->LoadPosition(name);
+  auto drop = config.GetBool("slot.drop.on.delete", true);
+  std::string report = ReleaseConnectorObjects(options_.source_builder, config,
+                                               stored.ok() ? *stored : std::nullopt,
+                                               !drop.ok() || *drop);
+  if (released != nullptr) *released = report;
   core::Status s = store_->DeleteConnector(name);
   {
     // `removed` is set, so an UpdateGauges that starts after this block skips the connector.
@@ -290,7 +389,7 @@ core::Status Supervisor::Delete(const std::string& name) {
     std::lock_guard lock(mu_);
     entries_.erase(name);
   }
-  spdlog::info("deleted connector {}", name);
+  spdlog::info("deleted connector {}{}{}", name, report.empty() ? "" : ": ", report);
   return s;
 }
 
@@ -323,15 +422,117 @@ core::Status Supervisor::ResetOffset(const std::string& name) {
   return store_->ClearPosition(name);
 }
 
-core::Status Supervisor::AlterOffset(const std::string& name,
-                                     const core::SourcePosition& position) {
+core::Status Supervisor::AlterOffset(const std::string& name, const core::SourcePosition& position,
+                                     bool force) {
   SLUICE_RETURN_IF_ERROR(CheckAccepting());
   std::shared_ptr<Entry> e = Find(name);
   if (e == nullptr) return core::NotFoundError("connector " + name + " not found");
+  core::ConnectorConfig config;
+  {
+    std::lock_guard lock(e->mu);
+    SLUICE_RETURN_IF_ERROR(RequireStopped(name, e->target_state, e->pipeline != nullptr));
+    config = e->config;
+  }
+  // The check asks the source server: not under the entry's lock.
+  SLUICE_ASSIGN_OR_RETURN(std::optional<core::SourcePosition> stored, store_->LoadPosition(name));
+  {
+    auto source = options_.source_builder(config, &admin_metrics_);
+    if (!source.ok()) return source.status().WithContext("connector " + name);
+    core::Status checked;
+    try {
+      checked = (*source)->CheckOffset(position, stored, force);
+    } catch (...) {
+      checked = core::ExceptionToStatus("checking the offset", std::current_exception());
+    }
+    if (!checked.ok()) return checked.WithContext("connector " + name + ": offset refused");
+  }
   std::lock_guard lock(e->mu);
   SLUICE_RETURN_IF_ERROR(RequireStopped(name, e->target_state, e->pipeline != nullptr));
-  spdlog::info("connector {}: offsets altered", name);
+  spdlog::info("connector {}: offsets altered to {}{}", name, position.value,
+               force ? " (forced)" : "");
   return store_->SavePosition(name, position);
+}
+
+core::Status Supervisor::PatchOffsets(const std::string& name, const nlohmann::json& body) {
+  const std::string shape =
+      "the body must be {\"offsets\": [{\"partition\": {\"server\": \"" + name +
+      "\"}, \"offset\": {\"position\": \"…\"} | null}], \"force\": true|false}";
+  if (!body.is_object()) return core::InvalidArgumentError(shape);
+  bool force = false;
+  for (const auto& [key, value] : body.items()) {
+    if (key == "force") {
+      if (!value.is_boolean()) return core::InvalidArgumentError("'force' must be true or false");
+      force = value.get<bool>();
+    } else if (key != "offsets") {
+      return core::InvalidArgumentError("unknown key '" + key + "'; " + shape);
+    }
+  }
+  if (!body.contains("offsets") || !body["offsets"].is_array() || body["offsets"].size() != 1 ||
+      !body["offsets"][0].is_object()) {
+    return core::InvalidArgumentError(
+        "'offsets' must hold exactly one entry (a connector runs one task); " + shape);
+  }
+  const nlohmann::json& entry = body["offsets"][0];
+  for (const auto& [key, value] : entry.items()) {
+    if (key != "partition" && key != "offset") {
+      return core::InvalidArgumentError("unknown key '" + key + "' in the offset entry; " + shape);
+    }
+  }
+  if (!entry.contains("partition") || !entry["partition"].is_object() ||
+      entry["partition"].size() != 1 || !entry["partition"].contains("server") ||
+      !entry["partition"]["server"].is_string()) {
+    return core::InvalidArgumentError("the partition must be {\"server\": \"" + name + "\"}; " +
+                                      shape);
+  }
+  if (entry["partition"]["server"].get<std::string>() != name) {
+    return core::InvalidArgumentError("the partition names server '" +
+                                      entry["partition"]["server"].get<std::string>() +
+                                      "', not this connector '" + name + "'");
+  }
+  if (!entry.contains("offset") || entry["offset"].is_null()) return ResetOffset(name);
+  const nlohmann::json& offset = entry["offset"];
+  if (!offset.is_object() || offset.size() != 1 || !offset.contains("position") ||
+      !offset["position"].is_string() || offset["position"].get<std::string>().empty()) {
+    return core::InvalidArgumentError("the offset must be {\"position\": \"…\"} or null; " +
+                                      shape);
+  }
+  return AlterOffset(name, {offset["position"].get<std::string>()}, force);
+}
+
+std::vector<std::string> Supervisor::ExclusiveObjects(
+    const core::ConnectorConfig& config, const std::optional<core::SourcePosition>& stored) {
+  try {
+    auto source = options_.source_builder(config, &admin_metrics_);
+    if (!source.ok()) return {};  // the config's own errors are reported where it is used
+    return (*source)->ExclusiveServerObjects(stored);
+  } catch (...) {
+    spdlog::warn("connector {}: {}", config.name(),
+                 core::ExceptionToStatus("listing its server objects", std::current_exception())
+                     .message());
+    return {};
+  }
+}
+
+core::Status Supervisor::CheckNoClashLocked(const std::string& name,
+                                            const std::vector<std::string>& objects,
+                                            bool only_older, int64_t created_unix_ms) const {
+  for (const auto& [other_name, other] : entries_) {
+    if (other_name == name || other->removed.load()) continue;
+    if (only_older && (other->created_unix_ms > created_unix_ms ||
+                       (other->created_unix_ms == created_unix_ms && other_name > name))) {
+      continue;
+    }
+    for (const std::string& object : objects) {
+      if (std::find(other->exclusive.begin(), other->exclusive.end(), object) !=
+          other->exclusive.end()) {
+        return core::InvalidArgumentError(
+            "connector " + name + " would use the " + object + ", which connector " + other_name +
+            " already uses; set a different slot.name / publication.name, or delete connector " +
+            other_name + " first");
+      }
+    }
+  }
+  return core::Status::Ok();
 }
 
 void Supervisor::UpdateGauges() {
@@ -386,7 +587,20 @@ void Supervisor::ReconcileLoop(std::stop_token stop) {
       if (stop.stop_requested()) return;
       if (e->removed.load()) continue;
       std::lock_guard lock(e->mu);
-      if (!e->removed.load()) Reconcile(*e);
+      if (e->removed.load()) continue;
+      // An exception must not leave this thread (std::terminate would end every connector):
+      // it fails this connector only, and the others carry on.
+      try {
+        Reconcile(*e);
+      } catch (...) {
+        core::Status failed = core::ExceptionToStatus("supervising connector " + e->name,
+                                                      std::current_exception());
+        e->failure = failed.ToString();
+        e->failure_retriable = false;
+        e->restart_pending = false;
+        spdlog::error("connector {} failed: {}", e->name, e->failure);
+        RecordStatus(e->name, "FAILED", e->failure);
+      }
     }
     std::unique_lock lock(wake_mu_);
     wake_cv_.wait_for(lock, stop, options_.reconcile_interval, [this] { return wake_; });
@@ -462,6 +676,24 @@ void Supervisor::StartPipelineLocked(Entry& e) {
       e.retry_at = std::chrono::steady_clock::now() + e.backoff;
       ++e.attempts;
     }
+    spdlog::error("connector {} cannot start: {}", e.name, e.failure);
+    RecordStatus(e.name, "FAILED", e.failure);
+    return;
+  }
+  // Two connectors on one slot or publication take each other's changes: the one created
+  // later does not start.
+  auto stored = store_->LoadPosition(e.name);
+  std::vector<std::string> objects =
+      built->source->ExclusiveServerObjects(stored.ok() ? *stored : std::nullopt);
+  core::Status clash;
+  {
+    std::lock_guard lock(mu_);
+    clash = CheckNoClashLocked(e.name, objects, /*only_older=*/true, e.created_unix_ms);
+    if (clash.ok()) e.exclusive = objects;
+  }
+  if (!clash.ok()) {
+    e.failure = clash.ToString();
+    e.failure_retriable = false;
     spdlog::error("connector {} cannot start: {}", e.name, e.failure);
     RecordStatus(e.name, "FAILED", e.failure);
     return;

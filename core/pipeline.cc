@@ -124,8 +124,21 @@ Status Pipeline::Fault(PipelineOptions::Step step) {
   return s;
 }
 
-bool Pipeline::Backoff(std::stop_token stop, milliseconds& delay, Clock::time_point first_failure,
-                       const Status& why) {
+std::optional<RetryStatus> Pipeline::retry_status() const {
+  std::lock_guard lock(mu_);
+  return retry_[kSourceSide] ? retry_[kSourceSide] : retry_[kSinkSide];
+}
+
+void Pipeline::RetrySucceeded(Side side) {
+  std::lock_guard lock(mu_);
+  if (retry_[side]) {
+    logger_->info("{} recovered after {} retries", retry_[side]->side, retry_[side]->attempt);
+    retry_[side].reset();
+  }
+}
+
+bool Pipeline::Backoff(Side side, std::stop_token stop, milliseconds& delay,
+                       Clock::time_point first_failure, const Status& why) {
   metrics_->errors->Increment();
   if (Clock::now() - first_failure > options_.retry_max_total) {
     logger_->error("giving up after retrying for {} ms: {}", options_.retry_max_total.count(),
@@ -134,6 +147,12 @@ bool Pipeline::Backoff(std::stop_token stop, milliseconds& delay, Clock::time_po
   }
   metrics_->retries->Increment();
   logger_->warn("retrying in {} ms after: {}", delay.count(), why.ToString());
+  {
+    std::lock_guard lock(mu_);
+    int attempt = retry_[side] ? retry_[side]->attempt + 1 : 1;
+    retry_[side] = RetryStatus{side == kSourceSide ? "source" : "sink", attempt,
+                               std::chrono::system_clock::now() + delay, why};
+  }
   std::mutex m;
   std::condition_variable_any cv;
   std::unique_lock lock(m);
@@ -150,7 +169,7 @@ Status Pipeline::StartSource(std::stop_token stop, const std::optional<SourcePos
     if (s.ok()) return s;
     source_->Close();
     if (!s.IsRetriable()) return s.WithContext("starting source");
-    if (!Backoff(stop, delay, first_failure, s)) {
+    if (!Backoff(kSourceSide, stop, delay, first_failure, s)) {
       return stop.stop_requested() ? CancelledError("stopped while starting the source") : s;
     }
   }
@@ -221,6 +240,7 @@ void Pipeline::SourceLoop(std::stop_token stop) {
     return;
   }
   state_ = PipelineState::kRunning;
+  RetrySucceeded(kSourceSide);
   milliseconds delay = options_.retry_initial;
   std::optional<Clock::time_point> first_failure;
   while (!stop.stop_requested()) {
@@ -245,7 +265,7 @@ void Pipeline::SourceLoop(std::stop_token stop) {
       // Reconnect from the last durable position; what was read since is read again.
       source_->Close();
       if (!first_failure) first_failure = Clock::now();
-      if (!Backoff(stop, delay, *first_failure, err)) {
+      if (!Backoff(kSourceSide, stop, delay, *first_failure, err)) {
         if (!stop.stop_requested()) Fail(err);
         break;
       }
@@ -257,6 +277,7 @@ void Pipeline::SourceLoop(std::stop_token stop) {
       }
       continue;
     }
+    if (first_failure) RetrySucceeded(kSourceSide);
     first_failure.reset();
     delay = options_.retry_initial;
     if (!batch->empty() || !batch->checkpoint().empty() || !batch->announced_tables().empty()) {
@@ -289,9 +310,12 @@ Status Pipeline::OpenSinkAndResume(std::stop_token stop, std::optional<SourcePos
   auto first_failure = Clock::now();
   while (true) {
     Status s = sink_->Open();
-    if (s.ok()) break;
+    if (s.ok()) {
+      RetrySucceeded(kSinkSide);
+      break;
+    }
     if (!s.IsRetriable()) return s.WithContext("opening sink");
-    if (!Backoff(stop, delay, first_failure, s)) {
+    if (!Backoff(kSinkSide, stop, delay, first_failure, s)) {
       return stop.stop_requested() ? CancelledError("stopped while opening the sink")
                                    : s.WithContext("opening sink");
     }
@@ -360,12 +384,13 @@ Status Pipeline::FlushPending(std::stop_token stop) {
     needs_rewrite_ = true;
     if (!first_failure) first_failure = Clock::now();
     // A stop during a retry keeps nothing: the batches are replayed from the last position.
-    if (!Backoff(stop, delay, *first_failure, s)) {
+    if (!Backoff(kSinkSide, stop, delay, *first_failure, s)) {
       return stop.stop_requested() ? CancelledError("stopped while retrying the sink") : s;
     }
     rewrite = true;
   }
   needs_rewrite_ = false;
+  if (first_failure) RetrySucceeded(kSinkSide);
   SLUICE_RETURN_IF_ERROR(Fault(PipelineOptions::Step::kAfterFlush));
   if (flushed->has_value()) {
     const SourcePosition& position = **flushed;

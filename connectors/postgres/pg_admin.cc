@@ -159,12 +159,14 @@ core::Result<std::string> ReleaseOnServer(const AdminTarget& t, bool drop,
   std::string report;
   // The pipeline has stopped, but the walsender may take a moment to release the slot.
   SlotState slot;
-  for (int i = 0;; ++i) {
+  for (int i = 0; !t.temporary_slot; ++i) {
     SLUICE_ASSIGN_OR_RETURN(slot, ReadSlot(conn, t.names.slot));
     if (!slot.exists || !slot.active || i >= 40) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
-  if (!slot.exists) {
+  if (t.temporary_slot) {
+    report = "the temporary replication slot ended with the snapshot";
+  } else if (!slot.exists) {
     report = "replication slot '" + t.names.slot + "' did not exist";
   } else if (slot.active) {
     report = "left replication slot '" + t.names.slot + "': it is in use by pid " +

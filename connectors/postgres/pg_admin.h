@@ -41,6 +41,9 @@ struct AdminTarget {
   std::string connector;
   ServerObjectNames names;
   std::string publication_mode;  // publication.autocreate.mode
+  // snapshot.mode=initial_only: the slot is TEMPORARY and ends with its session, so a slot of
+  // that name found later is someone else's and is never dropped.
+  bool temporary_slot = false;
 };
 
 // The comment Sluice puts on a publication it creates for `connector`.

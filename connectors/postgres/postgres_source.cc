@@ -253,7 +253,7 @@ class PostgresSource final : public core::Source {
       if (p.ok()) stored_slot = p->slot;
     }
     return {params_, ctx_.config.name(), ResolveServerObjectNames(ctx_.config, stored_slot),
-            pub_mode_};
+            pub_mode_, mode_ == "initial_only"};
   }
 
   // Read-only checks: credentials, wal_level, REPLICATION privilege, include list, slot state,

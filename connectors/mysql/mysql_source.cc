@@ -154,6 +154,14 @@ class MysqlSource final : public core::Source {
     return core::Status::Ok();
   }
 
+  // Two binlog readers with one server id evict each other on the server, each reconnect
+  // ending the other's stream: no two connectors of a service may share one.
+  std::vector<std::string> ExclusiveServerObjects(
+      const std::optional<core::SourcePosition>& /*stored*/) const override {
+    return {"replica server id " + std::to_string(stream_options_.server_id) + " (database.server.id) on " +
+            params_.host + ":" + std::to_string(params_.port)};
+  }
+
   // Moving a binlog position needs no force: the server keeps its binlogs whatever a reader
   // stored, so a later PATCH can move it back.
   core::Status CheckOffset(const core::SourcePosition& proposed,

@@ -31,6 +31,14 @@ std::string LeftBehind(const AdminTarget& t) {
          DropPublicationSql(t.names.publication) + ")";
 }
 
+// How to start over with a new snapshot: without a stored position a connector whose slot exists
+// refuses to start (the snapshot could not line up with the slot), so the slot goes too.
+std::string NewSnapshotHint(const AdminTarget& t) {
+  return "to read everything again, reset the offsets (DELETE /connectors/" + t.connector +
+         "/offsets) and drop the slot (" + DropSlotSql(t.names.slot) +
+         ") so that the connector takes a new snapshot";
+}
+
 }  // namespace
 
 core::Result<SlotState> ReadSlot(PgConnection& conn, const std::string& slot) {
@@ -84,8 +92,7 @@ core::Status CheckOffsetOnServer(const AdminTarget& t, const core::SourcePositio
   for (const auto& [key, value] : j.items()) {
     if (key == "snapshot") {
       return core::InvalidArgumentError(
-          "an offset inside a running snapshot cannot be set; reset the offsets "
-          "(DELETE /connectors/" + t.connector + "/offsets) to take a new snapshot");
+          "an offset inside a running snapshot cannot be set; " + NewSnapshotHint(t));
     }
     if (key != "lsn" && key != "slot") {
       return core::InvalidArgumentError("the offset has an unknown key '" + key + "'; " + shape);
@@ -133,7 +140,7 @@ core::Status CheckOffsetOnServer(const AdminTarget& t, const core::SourcePositio
         "the offset's lsn " + LsnToString(position.lsn) + " is before the slot's confirmed "
         "position " + LsnToString(slot.confirmed_flush) + ": the server no longer has the "
         "changes in between and would resume from " + LsnToString(slot.confirmed_flush) +
-        " anyway; reset the offsets to take a new snapshot instead");
+        " anyway; " + NewSnapshotHint(t));
   }
   if (position.lsn > slot.confirmed_flush && !force) {
     return core::InvalidArgumentError(

@@ -252,7 +252,11 @@ class PostgresSource final : public core::Source {
       auto p = PgPosition::Parse(stored->value);
       if (p.ok()) stored_slot = p->slot;
     }
-    return {params_, ctx_.config.name(), ResolveServerObjectNames(ctx_.config, stored_slot),
+    // These calls run while a request waits (DELETE, PATCH offsets): a server that does not
+    // answer must not hold it for the whole connect.timeout.ms.
+    ConnectionParams params = params_;
+    params.connect_timeout_s = std::min(params.connect_timeout_s, 5);
+    return {params, ctx_.config.name(), ResolveServerObjectNames(ctx_.config, stored_slot),
             pub_mode_, mode_ == "initial_only"};
   }
 

@@ -158,8 +158,8 @@ class MysqlSource final : public core::Source {
   // ending the other's stream: no two connectors of a service may share one.
   std::vector<std::string> ExclusiveServerObjects(
       const std::optional<core::SourcePosition>& /*stored*/) const override {
-    return {"replica server id " + std::to_string(stream_options_.server_id) + " (database.server.id) on " +
-            params_.host + ":" + std::to_string(params_.port)};
+    return {"replica server id " + std::to_string(stream_options_.server_id) +
+            " (database.server.id) on " + params_.host + ":" + std::to_string(params_.port)};
   }
 
   // Moving a binlog position needs no force: the server keeps its binlogs whatever a reader

@@ -128,6 +128,31 @@ TEST_F(ServePgAdmin, NamesThatSanitizeAlikeGetTheirOwnSlotsAndStreamTheirOwnRows
   EXPECT_EQ(serve.State("orders_eu"), "RUNNING");
 }
 
+// A connector made by an earlier version streams from `sluice_legacy_x` (the old derivation of
+// "legacy-x"). Its config names no slot (emulated here by removing the explicit names after the
+// slot exists): it keeps streaming from the slot and publication its stored position belongs to,
+// and no new slot appears.
+TEST_F(ServePgAdmin, AConnectorKeepsTheSlotItsStoredPositionNames) {
+  std::string target_db = CreateScratchPgDatabase("adm_legacy");
+  ServeProcess serve;
+  RestClient& api = serve.client();
+  api.Expect(201, "POST", "/connectors",
+             Config("legacy-x", "eu_under", target_db,
+                    {{"slot.name", "sluice_legacy_x"}, {"publication.name", "sluice_pub_legacy_x"}})
+                 .dump());
+  WaitRows(target_db, "eu_under", 20);
+  StopWithOffset(serve, "legacy-x");
+  api.Expect(200, "PATCH", "/connectors/legacy-x/config",
+             R"({"slot.name": null, "publication.name": null})");
+  PgClient(source_db_).Exec("INSERT INTO public.eu_under VALUES (21, 'while stopped')");
+  api.Call("PUT", "/connectors/legacy-x/resume");
+  WaitRows(target_db, "eu_under", 21);
+  PgClient(source_db_).Exec("INSERT INTO public.eu_under VALUES (22, 'after')");
+  WaitRows(target_db, "eu_under", 22);
+  EXPECT_EQ(Slots(), (SqlRows{{"sluice_legacy_x"}}));
+  EXPECT_EQ(Publications(), (SqlRows{{"sluice_pub_legacy_x"}}));
+}
+
 TEST_F(ServePgAdmin, OffsetsPatchRefusesABadPositionAndKeepsTheSlotWhereItWas) {
   std::string target_db = CreateScratchPgDatabase("adm_off");
   ServeProcess serve;

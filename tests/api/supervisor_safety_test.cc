@@ -37,6 +37,14 @@ class AdminSource : public testing::FakeSource {
         config_(config),
         log_(log) {}
 
+  core::Result<core::PollStatus> Poll(core::EventBatch& batch,
+                                      const core::PollLimits& limits) override {
+    // As std::stoul on bad server text did on the source thread: std::terminate, every
+    // connector of the process gone.
+    if (config_.Get("fake.throw.poll") == "true") throw std::invalid_argument("stoul");
+    return FakeSource::Poll(batch, limits);
+  }
+
   std::vector<std::string> ExclusiveServerObjects(
       const std::optional<core::SourcePosition>&) const override {
     if (config_.Get("fake.slot").empty()) return {};
@@ -156,6 +164,22 @@ TEST_F(SupervisorSafetyTest, AnExceptionWhileStartingFailsThatConnectorOnly) {
   EXPECT_THAT(View("bad").trace, HasSubstr("json.exception.type_error"));
   WaitFor([&] { return View("good").state == "RUNNING" && world_.rows_written >= 50; },
           "good running");
+}
+
+TEST_F(SupervisorSafetyTest, AnExceptionOnASourceThreadFailsThatConnectorOnly) {
+  StartSupervisor();
+  ASSERT_TRUE(supervisor_->Create(Config("good")).ok());
+  ASSERT_TRUE(supervisor_->Create(Config("thrower", {{"fake.throw.poll", "true"}})).ok());
+  WaitFor([&] { return View("thrower").state == "FAILED"; }, "thrower FAILED");
+  EXPECT_THAT(View("thrower").trace, HasSubstr("source thread"));
+  EXPECT_THAT(View("thrower").trace, HasSubstr("stoul"));
+  WaitFor([&] { return View("good").state == "RUNNING" && world_.rows_written >= 50; },
+          "good running");
+  // It is not retried by itself: the exception is a bug, not a passing condition.
+  int starts = world_.starts;
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(View("thrower").state, "FAILED");
+  EXPECT_EQ(world_.starts, starts);
 }
 
 TEST_F(SupervisorSafetyTest, ARetriableFailureStaysRunningAndShowsTheRetryInTheTrace) {

@@ -1,9 +1,10 @@
 #include "core/state_store.h"
-#include "core/parse_number.h"
 
 #include <chrono>
 
 #include <sqlite3.h>
+
+#include "core/parse_number.h"
 
 namespace sluice::core {
 

@@ -1,8 +1,9 @@
 #include "connectors/mysql/mysql_schema.h"
-#include "core/parse_number.h"
 
 #include <algorithm>
 #include <cctype>
+
+#include "core/parse_number.h"
 
 namespace sluice::mysql {
 namespace {

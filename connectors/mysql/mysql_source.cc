@@ -12,8 +12,8 @@
 #include "connectors/mysql/mysql_schema.h"
 #include "connectors/mysql/snapshot_reader.h"
 #include "connectors/mysql/stream_reader.h"
-#include "core/progress.h"
 #include "core/parse_number.h"
+#include "core/progress.h"
 
 namespace sluice::mysql {
 namespace {

@@ -1,7 +1,8 @@
 #include "connectors/postgres/pg_schema.h"
-#include "core/parse_number.h"
 
 #include <set>
+
+#include "core/parse_number.h"
 
 namespace sluice::pg {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/value_text.h"
 #include "core/parse_number.h"
+#include "core/value_text.h"
 
 namespace sluice::pg {
 namespace {

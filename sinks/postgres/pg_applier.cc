@@ -1,11 +1,12 @@
 #include "sinks/postgres/pg_applier.h"
-#include "core/parse_number.h"
 
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <set>
+
+#include "core/parse_number.h"
 
 namespace sluice::sinks::pgsink {
 

@@ -12,8 +12,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "sinks/postgres/pg_applier.h"
 #include "core/parse_number.h"
+#include "sinks/postgres/pg_applier.h"
 
 namespace sluice::sinks::pgsink {
 

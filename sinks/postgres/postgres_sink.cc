@@ -4,9 +4,9 @@
 
 #include <cctype>
 
+#include "core/parse_number.h"
 #include "sinks/postgres/pg_applier.h"
 #include "sinks/postgres/pg_connection.h"
-#include "core/parse_number.h"
 
 namespace sluice::sinks {
 

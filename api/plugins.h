@@ -61,4 +61,9 @@ core::Result<BuiltConnector> BuildConnector(const core::ConnectorConfig& config,
                                             core::MetricsRegistry* metrics,
                                             core::ProgressTracker* progress);
 
+// Builds only the source of a config (no connection is opened), for administrative calls on a
+// connector that is not running (offset checks, cleanup on delete). `metrics` must outlive it.
+core::Result<std::unique_ptr<core::Source>> BuildSource(const core::ConnectorConfig& config,
+                                                       core::MetricsRegistry* metrics);
+
 }  // namespace sluice::api

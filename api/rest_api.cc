@@ -395,24 +395,8 @@ HttpResponse RestApi::HandleOffsets(const HttpRequest& request, const std::strin
     HttpResponse error;
     auto body = ParseBody(request.body, &error);
     if (!body) return error;
-    const char* shape =
-        "the body must be {\"offsets\": [{\"partition\": {\"server\": NAME}, "
-        "\"offset\": {\"position\": \"…\"} | null}]}";
-    if (!body->is_object() || !body->contains("offsets") || !(*body)["offsets"].is_array() ||
-        (*body)["offsets"].size() != 1 || !(*body)["offsets"][0].is_object()) {
-      return Error(400, shape);
-    }
-    const json& entry = (*body)["offsets"][0];
-    core::Status s;
-    if (!entry.contains("offset") || entry["offset"].is_null()) {
-      s = supervisor_->ResetOffset(name);
-    } else if (entry["offset"].is_object() && entry["offset"].contains("position") &&
-               entry["offset"]["position"].is_string() &&
-               !entry["offset"]["position"].get<std::string>().empty()) {
-      s = supervisor_->AlterOffset(name, {entry["offset"]["position"].get<std::string>()});
-    } else {
-      return Error(400, shape);
-    }
+    // The supervisor checks the body's shape, the partition and the position (kInvalidArgument).
+    core::Status s = supervisor_->PatchOffsets(name, *body);
     if (!s.ok()) return OffsetsError(s);
     return Json(200,
                 {{"message", "The offsets for this connector have been altered successfully"}});

@@ -10,6 +10,7 @@
 #include "api/sync_manager.h"
 #include "core/logging.h"
 #include "core/metrics.h"
+#include "core/parse_number.h"
 #include "core/state_store.h"
 
 namespace sluice::api {
@@ -31,13 +32,9 @@ bool ParseListen(const std::string& listen, std::string* host, uint16_t* port) {
     if (colon > 0) *host = listen.substr(0, colon);
     port_text = listen.substr(colon + 1);
   }
-  if (port_text.empty() || port_text.size() > 5) return false;
-  for (char c : port_text) {
-    if (c < '0' || c > '9') return false;
-  }
-  int p = std::stoi(port_text);
-  if (p > 65535) return false;
-  *port = static_cast<uint16_t>(p);
+  auto p = core::ParseNumber<uint16_t>(port_text, "--listen port");
+  if (!p.ok()) return false;
+  *port = *p;
   return true;
 }
 

@@ -173,6 +173,9 @@ std::vector<ConfigKey> CommonConfigKeys() {
                       "ms to keep retrying retriable errors before failing; -1 forever");
   retry.min = -1;
   keys.push_back(retry);
+  keys.push_back(k("slot.drop.on.delete", ConfigType::kBool, "true",
+                   "DELETE /connectors/{name} drops the replication slot and the publication the "
+                   "connector created (PostgreSQL); false keeps them"));
   return keys;
 }
 

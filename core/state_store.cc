@@ -14,6 +14,8 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include "core/parse_number.h"
+
 namespace sluice::core {
 
 namespace {
@@ -149,14 +151,9 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
     Stmt st(db, "SELECT value FROM sluice_meta WHERE key='schema_version'");
     if (!st.ok()) return st.Error("read schema version");
     if (st.Step() == SQLITE_ROW) {
-      const std::string text = st.Text(0);
-      int version = 0;
-      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), version);
-      if (ec != std::errc() || end != text.data() + text.size()) {
-        return FailedPreconditionError("state store '" + path + "' has a bad schema_version '" +
-                                       text + "'; it is not a Sluice state file");
-      }
-      if (version > kSchemaVersion) {
+      auto version = ParseNumber<int>(st.Text(0), "state store '" + path + "' schema_version");
+      if (!version.ok()) return version.status();
+      if (*version > kSchemaVersion) {
         return FailedPreconditionError("state store '" + path +
                                        "' was written by a newer Sluice; upgrade sluice");
       }

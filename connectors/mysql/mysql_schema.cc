@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/parse_number.h"
+
 namespace sluice::mysql {
 namespace {
 
@@ -145,11 +147,8 @@ core::Result<LoadedTable> SchemaLoader::Load(const core::TableId& id, uint64_t v
   }
   auto to_int = [](const std::optional<std::string>& v) -> int64_t {
     if (!v) return 0;
-    try {
-      return std::stoll(*v);
-    } catch (...) {
-      return 0;
-    }
+    auto n = core::ParseNumber<int64_t>(*v, "mysql information_schema number");
+    return n.ok() ? *n : 0;
   };
   LoadedTable out;
   auto schema = std::make_shared<core::TableSchema>();

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
+#include "core/parse_number.h"
 
 namespace sluice::mysql {
 namespace {
@@ -66,7 +67,11 @@ core::Status SnapshotReader::StartOneSnapshot(MysqlConnection& conn) {
   SLUICE_ASSIGN_OR_RETURN(auto status, conn.Query("SHOW STATUS LIKE 'binlog_snapshot_%'"));
   for (const auto& r : status) {
     if (r[0] == "Binlog_snapshot_file") position_.file = r[1].value_or("");
-    if (r[0] == "Binlog_snapshot_position") position_.pos = std::stoull(r[1].value_or("0"));
+    if (r[0] == "Binlog_snapshot_position") {
+      SLUICE_ASSIGN_OR_RETURN(position_.pos,
+                              core::ParseNumber<uint64_t>(r[1].value_or(""),
+                                                          "mysql Binlog_snapshot_position"));
+    }
   }
   if (!position_.file.empty()) {
     if (conn.is_mariadb()) {
@@ -94,7 +99,8 @@ core::Status SnapshotReader::SetPositionFromMasterStatus(const std::vector<Resul
                                          "log_bin, binlog_format=ROW, binlog_row_image=FULL");
   }
   position_.file = master[0][0].value_or("");
-  position_.pos = std::stoull(master[0][1].value_or("4"));
+  SLUICE_ASSIGN_OR_RETURN(position_.pos, core::ParseNumber<uint64_t>(master[0][1].value_or(""),
+                                                                     "mysql SHOW MASTER STATUS position"));
   return core::Status::Ok();
 }
 

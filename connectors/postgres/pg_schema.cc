@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "core/parse_number.h"
+
 namespace sluice::pg {
 namespace {
 
@@ -136,12 +138,14 @@ core::Result<std::vector<TableEntry>> ListCapturedTables(PgConnection& conn,
   std::vector<bool> pattern_used(filter.include_patterns().size(), false);
   for (const PgRow& r : rows) {
     TableEntry t;
-    t.relid = static_cast<uint32_t>(std::stoul(r[0].value_or("0")));
     t.id = {r[1].value_or(""), r[2].value_or("")};
+    const std::string what = "postgres pg_class of " + t.id.ToString();
+    SLUICE_ASSIGN_OR_RETURN(t.relid, core::ParseNumber<uint32_t>(r[0].value_or(""), what + ": oid"));
     t.replident = r[3].value_or("d")[0];
     t.has_primary_key = r[4].value_or("f") == "t";
-    t.estimated_rows = std::stoull(r[5].value_or("0"));
-    t.pages = std::stoull(r[6].value_or("0"));
+    SLUICE_ASSIGN_OR_RETURN(t.estimated_rows,
+                            core::ParseNumber<uint64_t>(r[5].value_or("0"), what + ": reltuples"));
+    SLUICE_ASSIGN_OR_RETURN(t.pages, core::ParseNumber<uint64_t>(r[6].value_or("0"), what + ": pages"));
     for (size_t i = 0; i < pattern_used.size(); ++i) {
       if (!pattern_used[i] && filter.PatternMatches(i, t.id)) pattern_used[i] = true;
     }
@@ -171,8 +175,11 @@ core::Result<RelationInfo> LoadRelation(PgConnection& conn, TypeResolver& types,
   for (const PgRow& r : rows) {
     SourceColumn c;
     c.name = r[0].value_or("");
-    c.type_oid = static_cast<uint32_t>(std::stoul(r[1].value_or("0")));
-    c.typmod = std::stoi(r[2].value_or("-1"));
+    const std::string what = "postgres pg_attribute of " + table.id.ToString() + "." + c.name;
+    SLUICE_ASSIGN_OR_RETURN(c.type_oid,
+                            core::ParseNumber<uint32_t>(r[1].value_or(""), what + ": atttypid"));
+    SLUICE_ASSIGN_OR_RETURN(c.typmod,
+                            core::ParseNumber<int32_t>(r[2].value_or("-1"), what + ": atttypmod"));
     c.format_type = r[3].value_or("");
     c.not_null = r[4].value_or("f") == "t";
     cols.push_back(std::move(c));

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/parse_number.h"
 #include "core/value_text.h"
 
 namespace sluice::pg {
@@ -204,9 +205,13 @@ core::Result<const PgTypeInfo*> TypeResolver::Get(uint32_t oid) {
     const PgRow& r = rows[0];
     info.typtype = r[0].value_or("b")[0];
     info.category = r[1].value_or("U")[0];
-    info.element = static_cast<uint32_t>(std::stoul(r[2].value_or("0")));
-    info.base = static_cast<uint32_t>(std::stoul(r[3].value_or("0")));
-    info.base_typmod = std::stoi(r[4].value_or("-1"));
+    const std::string what = "postgres pg_type of type " + std::to_string(oid);
+    SLUICE_ASSIGN_OR_RETURN(info.element,
+                            core::ParseNumber<uint32_t>(r[2].value_or("0"), what + ": typelem"));
+    SLUICE_ASSIGN_OR_RETURN(info.base,
+                            core::ParseNumber<uint32_t>(r[3].value_or("0"), what + ": typbasetype"));
+    SLUICE_ASSIGN_OR_RETURN(info.base_typmod,
+                            core::ParseNumber<int32_t>(r[4].value_or("-1"), what + ": typtypmod"));
     info.qualified_name = r[5].value_or("");
     std::string delimiter = r[7].value_or(",");
     info.delimiter = delimiter.size() == 1 ? delimiter[0] : ',';

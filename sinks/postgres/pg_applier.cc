@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <set>
 
+#include "core/parse_number.h"
+
 namespace sluice::sinks::pgsink {
 
 using core::EventBatch;
@@ -293,9 +295,13 @@ Status PgApplier::ChangeColumnTypes(TableState& t, const std::vector<std::string
     std::string name = PQgetvalue(have->get(), r, 0);
     int i = schema.FindColumn(name);
     if (i < 0) continue;
-    auto oid = static_cast<Oid>(std::stoul(PQgetvalue(have->get(), r, 1)));
-    int typmod = std::stoi(PQgetvalue(have->get(), r, 2));
-    if (oid == PQftype(wanted->get(), i) && typmod == PQfmod(wanted->get(), i)) continue;
+    auto oid = core::ParseNumber<Oid>(PQgetvalue(have->get(), r, 1),
+                                      where + ": atttypid of column " + name);
+    if (!oid.ok()) return oid.status();
+    auto typmod = core::ParseNumber<int>(PQgetvalue(have->get(), r, 2),
+                                         where + ": atttypmod of column " + name);
+    if (!typmod.ok()) return typmod.status();
+    if (*oid == PQftype(wanted->get(), i) && *typmod == PQfmod(wanted->get(), i)) continue;
     Status s = EnsureEnumType(schema.columns[i]);
     if (!s.ok()) return s.WithContext(where);
     std::string sql = AlterColumnTypeSql(t.target, name, types[i]);

@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+#include "core/parse_number.h"
 #include "sinks/postgres/pg_applier.h"
 #include "sinks/postgres/pg_connection.h"
 
@@ -142,7 +143,9 @@ Status PostgresSink::Check() {
       "SELECT current_setting('server_version_num')::int, "
       "has_database_privilege(current_database(), 'CREATE')");
   if (!r.ok()) return r.status().WithContext("postgres sink check");
-  int version = std::atoi(PQgetvalue(r->get(), 0, 0));
+  SLUICE_ASSIGN_OR_RETURN(int version,
+                          core::ParseNumber<int>(PQgetvalue(r->get(), 0, 0),
+                                                 "postgres sink: server_version_num"));
   if (version < 140000) {
     return core::FailedPreconditionError(
         "postgres sink: the target runs PostgreSQL " + std::to_string(version) +

@@ -188,10 +188,19 @@ TEST_F(RestApiTest, PermanentFailureShowsTraceUntilRestart) {
 TEST_F(RestApiTest, RetriableFailureRestartsWithBackoff) {
   world_.fail_builds = 3;
   CallJson("POST", "/connectors", 201, ConnectorBody("flaky"));
-  WaitForState("flaky", "FAILED");
+  // While it waits to retry it stays RUNNING (a state Kafka Connect clients understand), and
+  // the task trace shows the retry.
+  WaitFor([&] {
+    json status = CallJson("GET", "/connectors/flaky/status", 200);
+    return status["tasks"][0].contains("trace");
+  }, "a retry in the trace");
   json status = CallJson("GET", "/connectors/flaky/status", 200);
+  EXPECT_EQ(status["tasks"][0]["state"], "RUNNING");
   EXPECT_THAT(status["tasks"][0]["trace"].get<std::string>(), HasSubstr("automatic restart"));
-  WaitForState("flaky", "RUNNING");
+  WaitFor([&] {
+    return !CallJson("GET", "/connectors/flaky/status", 200)["tasks"][0].contains("trace");
+  }, "a healthy run (no trace)");
+  EXPECT_EQ(State("flaky"), "RUNNING");
   EXPECT_EQ(world_.fail_builds, 0);
   WaitFor([&] { return world_.starts >= 1; }, "the source to start");
 }

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <string>
+#include <vector>
 
 namespace sluice::api {
 
@@ -24,7 +25,18 @@ struct ServeOptions {
   std::string state_path = "sluice.db";
   std::string token;                      // empty: SLUICE_TOKEN, else no authentication
   size_t max_body_bytes = 1u << 20;
+  // Off loopback without a token, serve refuses to start unless this is set.
+  bool insecure_no_auth = false;
+  std::vector<std::string> allowed_origins;  // --allowed-origin, repeatable
+  std::vector<std::string> allowed_hosts;    // --allowed-host, repeatable
 };
+
+// True for 127.0.0.0/8 and ::1.
+bool IsLoopbackAddress(const std::string& address);
+// "" when `sluice serve` may listen on `address`; else why not (off loopback without a token and
+// without --insecure-no-auth), naming both options.
+std::string CheckListenSecurity(const std::string& address, const std::string& token,
+                                bool insecure_no_auth);
 
 // The REST service until SIGINT/SIGTERM; then the gate: refuse new work, stop the connectors
 // (they flush and commit), exit 0.

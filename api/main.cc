@@ -19,6 +19,17 @@ int main(int argc, char** argv) {
                         "require 'Authorization: Bearer TOKEN' (default: $SLUICE_TOKEN)");
   serve_cmd->add_option("--max-body-bytes", serve.max_body_bytes,
                         "largest request body accepted (default 1 MiB)");
+  serve_cmd->add_flag("--insecure-no-auth", serve.insecure_no_auth,
+                      "allow listening off loopback without a token (anyone who reaches the "
+                      "port controls Sluice)");
+  serve_cmd->add_option("--allowed-origin", serve.allowed_origins,
+                        "a browser origin (scheme://host[:port]) allowed to change connectors, "
+                        "besides the server's own; repeatable")
+      ->allow_extra_args(false);
+  serve_cmd->add_option("--allowed-host", serve.allowed_hosts,
+                        "a name accepted in the Host header besides the listen address (and "
+                        "localhost on loopback); repeatable")
+      ->allow_extra_args(false);
 
   std::string sync_path;
   CLI::App* sync_cmd = app.add_subcommand("sync", "one-shot full sync with progress, then a summary");

@@ -3,6 +3,7 @@
 #include "connectors/kafka/kafka_source.h"
 #include "connectors/mysql/mysql_source.h"
 #include "connectors/postgres/postgres_source.h"
+#include "core/config_providers.h"
 #include "core/logging.h"
 #include "sinks/file/file_sink.h"
 #include "sinks/kafka/kafka_sink.h"
@@ -69,15 +70,10 @@ core::Status ValidateConfig(const core::ConnectorConfig& config) {
   return ConfigDefFor(config).Validate(config);
 }
 
-core::Result<BuiltConnector> BuildConnector(const core::ConnectorConfig& config,
-                                            core::MetricsRegistry* metrics,
-                                            core::ProgressTracker* progress) {
-  core::ConfigDef def = ConfigDefFor(config);
-  SLUICE_RETURN_IF_ERROR(def.Validate(config));
-  auto logger = core::ConnectorLogger(config.name().empty() ? "sluice" : config.name());
-  for (const auto& warning : def.Warnings(config)) logger->warn("{}", warning.message);
+namespace {
 
-  // Fill in defaults so that modules read one complete config.
+// The config with every default filled in, so that modules read one complete config.
+core::ConnectorConfig WithDefaults(const core::ConfigDef& def, const core::ConnectorConfig& config) {
   core::ConnectorConfig full = config;
   if (const SinkPlugin* sink = FindSinkPlugin(config.Get("sink.type"))) {
     for (const auto& [key, value] : sink->pipeline_defaults) {
@@ -89,6 +85,37 @@ core::Result<BuiltConnector> BuildConnector(const core::ConnectorConfig& config,
       full.mutable_values()[key.name] = key.default_value;
     }
   }
+  return full;
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<core::Source>> BuildSource(const core::ConnectorConfig& stored,
+                                                       core::MetricsRegistry* metrics) {
+  SLUICE_ASSIGN_OR_RETURN(const core::ConnectorConfig config, core::ResolveConfigProviders(stored));
+  core::ConfigDef def = ConfigDefFor(config);
+  SLUICE_RETURN_IF_ERROR(def.Validate(config));
+  core::ConnectorConfig full = WithDefaults(def, config);
+  const SourcePlugin* source_plugin = FindSourcePlugin(full.Get("connector.class"));
+  if (source_plugin == nullptr) {
+    return core::InvalidArgumentError("connector.class '" + full.Get("connector.class") +
+                                      "' is not known; use postgres, mysql or kafka");
+  }
+  auto logger = core::ConnectorLogger(config.name().empty() ? "sluice" : config.name());
+  return source_plugin->make(core::ConnectorContext{full, metrics, nullptr, logger});
+}
+
+core::Result<BuiltConnector> BuildConnector(const core::ConnectorConfig& stored,
+                                            core::MetricsRegistry* metrics,
+                                            core::ProgressTracker* progress) {
+  // ${env:…} and ${file:…} references resolve here, as a pipeline is built, never when a config
+  // is stored: the state store and the API keep the reference, not the secret.
+  SLUICE_ASSIGN_OR_RETURN(const core::ConnectorConfig config, core::ResolveConfigProviders(stored));
+  core::ConfigDef def = ConfigDefFor(config);
+  SLUICE_RETURN_IF_ERROR(def.Validate(config));
+  auto logger = core::ConnectorLogger(config.name().empty() ? "sluice" : config.name());
+  for (const auto& warning : def.Warnings(config)) logger->warn("{}", warning.message);
+  core::ConnectorConfig full = WithDefaults(def, config);
   const SourcePlugin* source_plugin = FindSourcePlugin(full.Get("connector.class"));
   const SinkPlugin* sink_plugin = FindSinkPlugin(full.Get("sink.type"));
   if (source_plugin == nullptr) {

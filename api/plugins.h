@@ -55,9 +55,15 @@ struct BuiltConnector {
   core::PipelineOptions options;
 };
 
-// Validates the config and builds its source and sink (no connection is opened yet).
+// Resolves the config's ${env:…}/${file:…} references (core/config_providers.h), validates it
+// and builds its source and sink (no connection is opened yet).
 core::Result<BuiltConnector> BuildConnector(const core::ConnectorConfig& config,
                                             core::MetricsRegistry* metrics,
                                             core::ProgressTracker* progress);
+
+// Builds only the source of a config (no connection is opened), for administrative calls on a
+// connector that is not running (offset checks, cleanup on delete). `metrics` must outlive it.
+core::Result<std::unique_ptr<core::Source>> BuildSource(const core::ConnectorConfig& config,
+                                                       core::MetricsRegistry* metrics);
 
 }  // namespace sluice::api

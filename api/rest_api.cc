@@ -4,6 +4,8 @@
 
 #include "api/plugins.h"
 #include "api/progress_view.h"
+#include "api/request_guard.h"
+#include "api/rest_json.h"
 #include "core/logging.h"
 
 #ifndef SLUICE_GIT_COMMIT
@@ -18,39 +20,10 @@ namespace sluice::api {
 namespace {
 
 using nlohmann::json;
-
-HttpResponse Json(int status, const json& body) {
-  return {status, "application/json", body.dump()};
-}
-
-HttpResponse Error(int status, const std::string& message) {
-  return Json(status, {{"error_code", status}, {"message", message}});
-}
-
-HttpResponse NoContent(int status) { return {status, "application/json", ""}; }
-
-int HttpStatusFor(const core::Status& s) {
-  switch (s.code()) {
-    case core::StatusCode::kInvalidArgument: return 400;
-    case core::StatusCode::kNotFound: return 404;
-    case core::StatusCode::kAlreadyExists: return 409;
-    case core::StatusCode::kFailedPrecondition: return 409;
-    case core::StatusCode::kUnauthenticated: return 401;
-    case core::StatusCode::kPermissionDenied: return 403;
-    case core::StatusCode::kUnavailable: return 503;
-    default: return 500;
-  }
-}
-
-HttpResponse Error(const core::Status& s) { return Error(HttpStatusFor(s), s.message()); }
-
-HttpResponse MethodNotAllowed(const std::string& method, const std::string& path,
-                              const std::string& allowed) {
-  HttpResponse r = Error(405, "method " + method + " is not allowed on " + path +
-                                  "; allowed: " + allowed);
-  r.headers.emplace_back("Allow", allowed);
-  return r;
-}
+using rest::Error;
+using rest::Json;
+using rest::MethodNotAllowed;
+using rest::NoContent;
 
 std::vector<std::string> SplitPath(const std::string& path) {
   std::vector<std::string> parts;
@@ -133,30 +106,61 @@ bool TokenMatches(const std::string& header, const std::string& token) {
   return diff == 0;
 }
 
+bool ParseBoolParam(const HttpRequest& request, const std::string& key, bool* out,
+                    HttpResponse* error) {
+  std::vector<std::string> values = request.QueryValues(key);
+  *out = false;
+  if (values.empty()) return true;
+  std::string v = values.size() == 1 ? values[0] : "";
+  for (char& c : v) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (values.size() == 1 && (v == "true" || v == "false")) {
+    *out = v == "true";
+    return true;
+  }
+  *error = Error(400, "query parameter " + key + " must be given once as true or false, not '" +
+                          (values.size() == 1 ? values[0] : "repeated") + "'");
+  return false;
+}
+
 }  // namespace
 
 RestApi::RestApi(Supervisor* supervisor, SyncManager* syncs, core::MetricsRegistry* metrics,
                  RestApiOptions options)
-    : supervisor_(supervisor), syncs_(syncs), metrics_(metrics), options_(std::move(options)) {
+    : supervisor_(supervisor), syncs_(syncs), metrics_(metrics), options_(std::move(options)),
+      guard_(options_.guard),
+      check_pool_(std::make_unique<WorkerPool>("connection check", options_.check_threads,
+                                               options_.check_max_pending)) {
   if (!options_.check_connections) options_.check_connections = &CheckConnections;
 }
 
+RestApi::~RestApi() = default;
+
+bool RestApi::MayBlock(const HttpRequest& request) {
+  return request.method != "GET" && request.method != "HEAD";
+}
+
 HttpResponse RestApi::Handle(const HttpRequest& request) {
-  bool open_route = request.method == "GET" && request.path == "/healthz";
-  if (!options_.token.empty() && !open_route &&
-      !TokenMatches(request.Header("authorization"), options_.token)) {
-    HttpResponse r = Error(401, "missing or wrong bearer token; send 'Authorization: Bearer <token>'");
-    r.headers.emplace_back("WWW-Authenticate", "Bearer");
-    return r;
-  }
   HttpResponse response;
   try {
-    response = Route(request);
+    bool open_route = request.method == "GET" && request.path == "/healthz";
+    if (auto host = guard_.CheckHost(request)) {
+      response = Error(host->status, host->message);
+    } else if (auto origin = guard_.CheckOrigin(request)) {
+      response = Error(origin->status, origin->message);
+    } else if (!options_.token.empty() && !open_route &&
+               !TokenMatches(request.Header("authorization"), options_.token)) {
+      response = Error(401, "missing or wrong bearer token; send 'Authorization: Bearer <token>'");
+      response.headers.emplace_back("WWW-Authenticate", "Bearer");
+    } else if (auto type = RequestGuard::CheckContentType(request)) {
+      response = Error(type->status, type->message);
+    } else {
+      response = Route(request);
+    }
   } catch (const std::exception& e) {
-    spdlog::error("{} {}: {}", request.method, request.path, e.what());
+    spdlog::error("{} {}: {}", request.method, SafeText(request.path), SafeText(e.what()));
     response = Error(500, std::string("internal error: ") + e.what());
   }
-  spdlog::debug("{} {} -> {}", request.method, request.path, response.status);
+  spdlog::debug("{} {} -> {}", request.method, SafeText(request.path), response.status);
   return response;
 }
 
@@ -221,13 +225,11 @@ HttpResponse RestApi::HandleConnectors(const HttpRequest& request,
     auto config = core::ConnectorConfigFromJson(*body);
     if (!config.ok()) return Error(config.status());
     if (config->name().empty()) return Error(400, "the connector needs a 'name'");
-    if (config->name().find('/') != std::string::npos) {
-      return Error(400, "connector name '" + config->name() + "' must not contain '/'");
-    }
+    if (core::Status s = ValidateConnectorName(config->name()); !s.ok()) return Error(s);
     auto view = supervisor_->Create(std::move(*config));
     if (!view.ok()) return Error(view.status());
     HttpResponse r = Json(201, InfoJson(*view));
-    r.headers.emplace_back("Location", "/connectors/" + view->name);
+    r.headers.emplace_back("Location", "/connectors/" + PercentEncodeSegment(view->name));
     return r;
   }
   return MethodNotAllowed(request.method, request.path, "GET, POST");
@@ -258,6 +260,7 @@ HttpResponse RestApi::HandleConnector(const HttpRequest& request,
     if (method != "PUT" && method != "PATCH") {
       return MethodNotAllowed(method, request.path, "GET, PUT, PATCH");
     }
+    if (core::Status s = ValidateConnectorName(name); !s.ok()) return Error(s);
     HttpResponse error;
     auto body = ParseBody(request.body, &error);
     if (!body) return error;
@@ -303,12 +306,12 @@ HttpResponse RestApi::HandleConnector(const HttpRequest& request,
     core::Status s = sub == "pause"    ? supervisor_->Pause(name)
                      : sub == "resume" ? supervisor_->Resume(name)
                                        : supervisor_->Stop(name);
-    return s.ok() ? NoContent(202) : Error(s);
+    // Kafka Connect: pause and resume 202 Accepted, stop 204 No Content.
+    return s.ok() ? NoContent(sub == "stop" ? 204 : 202) : Error(s);
   }
   if (sub == "restart" && parts.size() == 3) {
     if (method != "POST") return MethodNotAllowed(method, request.path, "POST");
-    core::Status s = supervisor_->Restart(name);
-    return s.ok() ? NoContent(202) : Error(s);
+    return Restart(request, name);
   }
   if (sub == "offsets" && parts.size() == 3) return HandleOffsets(request, name);
   if (sub == "tasks") {
@@ -333,6 +336,44 @@ HttpResponse RestApi::HandleConnector(const HttpRequest& request,
   return Error(404, "no route for " + request.path);
 }
 
+// Kafka Connect: without includeTasks/onlyFailed (or both false) the old behaviour, 204; with
+// either true, 202 and the status with what is being restarted marked RESTARTING. onlyFailed
+// restarts only a FAILED connector (its one task fails with it).
+HttpResponse RestApi::Restart(const HttpRequest& request, const std::string& name) {
+  bool include_tasks = false, only_failed = false;
+  HttpResponse error;
+  if (!ParseBoolParam(request, "includeTasks", &include_tasks, &error) ||
+      !ParseBoolParam(request, "onlyFailed", &only_failed, &error)) {
+    return error;
+  }
+  if (!include_tasks && !only_failed) {
+    core::Status s = supervisor_->Restart(name);
+    return s.ok() ? NoContent(204) : Error(s);
+  }
+  auto view = supervisor_->Get(name);
+  if (!view.ok()) return Error(view.status());
+  bool restart = !only_failed || view->state == "FAILED";
+  if (restart) {
+    if (core::Status s = supervisor_->Restart(name); !s.ok()) return Error(s);
+  }
+  json status = StatusJson(*view);
+  if (restart) {
+    status["connector"]["state"] = "RESTARTING";
+    if (include_tasks) status["tasks"][0]["state"] = "RESTARTING";
+  }
+  return Json(202, status);
+}
+
+// Kafka Connect answers 400 when offsets cannot be changed (the connector is not STOPPED, or the
+// offsets are invalid); the supervisor says kFailedPrecondition or kInvalidArgument.
+static HttpResponse OffsetsError(const core::Status& s) {
+  if (s.code() == core::StatusCode::kFailedPrecondition ||
+      s.code() == core::StatusCode::kInvalidArgument) {
+    return Error(400, s.message());
+  }
+  return Error(s);
+}
+
 HttpResponse RestApi::HandleOffsets(const HttpRequest& request, const std::string& name) {
   const std::string& method = request.method;
   if (method == "GET") {
@@ -347,32 +388,16 @@ HttpResponse RestApi::HandleOffsets(const HttpRequest& request, const std::strin
   }
   if (method == "DELETE") {
     core::Status s = supervisor_->ResetOffset(name);
-    if (!s.ok()) return Error(s);
+    if (!s.ok()) return OffsetsError(s);
     return Json(200, {{"message", "The offsets for this connector have been reset successfully"}});
   }
   if (method == "PATCH") {
     HttpResponse error;
     auto body = ParseBody(request.body, &error);
     if (!body) return error;
-    const char* shape =
-        "the body must be {\"offsets\": [{\"partition\": {\"server\": NAME}, "
-        "\"offset\": {\"position\": \"…\"} | null}]}";
-    if (!body->is_object() || !body->contains("offsets") || !(*body)["offsets"].is_array() ||
-        (*body)["offsets"].size() != 1 || !(*body)["offsets"][0].is_object()) {
-      return Error(400, shape);
-    }
-    const json& entry = (*body)["offsets"][0];
-    core::Status s;
-    if (!entry.contains("offset") || entry["offset"].is_null()) {
-      s = supervisor_->ResetOffset(name);
-    } else if (entry["offset"].is_object() && entry["offset"].contains("position") &&
-               entry["offset"]["position"].is_string() &&
-               !entry["offset"]["position"].get<std::string>().empty()) {
-      s = supervisor_->AlterOffset(name, {entry["offset"]["position"].get<std::string>()});
-    } else {
-      return Error(400, shape);
-    }
-    if (!s.ok()) return Error(s);
+    // The supervisor checks the body's shape, the partition and the position (kInvalidArgument).
+    core::Status s = supervisor_->PatchOffsets(name, *body);
+    if (!s.ok()) return OffsetsError(s);
     return Json(200,
                 {{"message", "The offsets for this connector have been altered successfully"}});
   }
@@ -432,10 +457,13 @@ HttpResponse RestApi::HandleSyncs(const HttpRequest& request,
       if (!body) return error;
       auto config = core::ConnectorConfigFromJson(*body);
       if (!config.ok()) return Error(config.status());
+      if (!config->name().empty()) {
+        if (core::Status s = ValidateConnectorName(config->name()); !s.ok()) return Error(s);
+      }
       auto record = syncs_->Create(std::move(*config));
       if (!record.ok()) return Error(record.status());
       HttpResponse r = Json(201, SyncJson(*record));
-      r.headers.emplace_back("Location", "/syncs/" + record->id);
+      r.headers.emplace_back("Location", "/syncs/" + PercentEncodeSegment(record->id));
       return r;
     }
     return MethodNotAllowed(method, request.path, "GET, POST");

@@ -1,11 +1,16 @@
 // PUT /connector-plugins/{class}/config/validate: the config checked key by key, then the
-// connections tried, answered in Kafka Connect's ConfigInfos shape.
+// connections tried (on the check pool, with a deadline), answered in Kafka Connect's
+// ConfigInfos shape.
+#include <condition_variable>
+#include <mutex>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "api/plugins.h"
 #include "api/rest_api.h"
+#include "api/rest_json.h"
+#include "core/logging.h"
 #include "core/metrics.h"
 
 namespace sluice::api {
@@ -25,15 +30,69 @@ const char* TypeName(core::ConfigType type) {
   }
 }
 
-HttpResponse JsonResponse(int status, const json& body) {
-  return {status, "application/json", body.dump()};
+using rest::Error;
+using rest::Json;
+
+// The key a connection failure is reported under when it concerns the source.
+std::string SourceKey(const core::ConnectorConfig& config) {
+  return config.Has("database.hostname") ? "database.hostname" : "connector.class";
 }
 
-HttpResponse ErrorResponse(int status, const std::string& message) {
-  return JsonResponse(status, {{"error_code", status}, {"message", message}});
-}
+// One check handed to the pool: the validate call waits on it until its deadline; a check that
+// outlives the deadline finishes into this state, which the pool job keeps alive.
+struct CheckState {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  std::vector<std::pair<std::string, std::string>> errors;
+};
 
 }  // namespace
+
+core::ConnectorConfig BoundCheckTimeouts(const core::ConnectorConfig& config) {
+  core::ConnectorConfig bounded = config;
+  for (const char* key : {"connect.timeout.ms", "sink.kafka.flush.timeout.ms"}) {
+    if (!config.Has(key)) continue;
+    auto value = config.GetInt(key, kMaxCheckTimeoutMs);
+    if (value.ok() && *value > kMaxCheckTimeoutMs) {
+      bounded.mutable_values()[key] = std::to_string(kMaxCheckTimeoutMs);
+    }
+  }
+  return bounded;
+}
+
+std::vector<std::pair<std::string, std::string>> RestApi::RunConnectionChecks(
+    const core::ConnectorConfig& config) {
+  auto state = std::make_shared<CheckState>();
+  ConnectionChecker check = options_.check_connections;
+  core::ConnectorConfig bounded = BoundCheckTimeouts(config);
+  bool queued = check_pool_->TrySubmit([state, check, bounded] {
+    std::vector<std::pair<std::string, std::string>> errors;
+    try {
+      errors = check(bounded);
+    } catch (const std::exception& e) {
+      errors.emplace_back("connector.class", std::string("connection check failed: ") + e.what());
+    }
+    std::lock_guard lock(state->mu);
+    state->errors = std::move(errors);
+    state->done = true;
+    state->cv.notify_all();
+  });
+  if (!queued) {
+    return {{SourceKey(config),
+             "connection checks are busy (" + std::to_string(check_pool_->in_flight()) +
+                 " running or waiting); the connections were not tried, validate again later"}};
+  }
+  std::unique_lock lock(state->mu);
+  if (!state->cv.wait_for(lock, options_.check_deadline, [&] { return state->done; })) {
+    return {{SourceKey(config),
+             "the connection check did not finish within " +
+                 std::to_string(options_.check_deadline.count()) +
+                 " ms; is the host reachable and answering? (checks cap connect.timeout.ms at " +
+                 std::to_string(kMaxCheckTimeoutMs) + ")"}};
+  }
+  return state->errors;
+}
 
 std::vector<std::pair<std::string, std::string>> CheckConnections(
     const core::ConnectorConfig& config) {
@@ -44,8 +103,7 @@ std::vector<std::pair<std::string, std::string>> CheckConnections(
     errors.emplace_back("connector.class", built.status().message());
     return errors;
   }
-  const std::string source_key = config.Has("database.hostname") ? "database.hostname"
-                                                                 : "connector.class";
+  const std::string source_key = SourceKey(config);
   if (core::Status s = built->source->Check(); !s.ok()) {
     errors.emplace_back(source_key, "source: " + s.message());
   }
@@ -60,24 +118,24 @@ std::vector<std::pair<std::string, std::string>> CheckConnections(
 HttpResponse RestApi::Validate(const std::string& plugin_class, const std::string& body_text) {
   const SourcePlugin* plugin = FindSourcePlugin(plugin_class);
   if (plugin == nullptr) {
-    return ErrorResponse(404, "connector plugin " + plugin_class +
-                                  " not found; GET /connector-plugins lists them");
+    return Error(404, "connector plugin " + plugin_class +
+                          " not found; GET /connector-plugins lists them");
   }
   json body;
   try {
     body = json::parse(body_text);
   } catch (const json::exception& e) {
-    return ErrorResponse(400, std::string("malformed JSON: ") + e.what());
+    return Error(400, std::string("malformed JSON: ") + e.what());
   }
   auto parsed = core::ConnectorConfigFromJson(body);
-  if (!parsed.ok()) return ErrorResponse(400, parsed.status().message());
+  if (!parsed.ok()) return Error(400, parsed.status().message());
   core::ConnectorConfig config = std::move(*parsed);
   if (!config.Has("connector.class")) {
     config.mutable_values()["connector.class"] = plugin_class;
   } else if (core::CanonicalConnectorClass(config.Get("connector.class")) !=
              core::CanonicalConnectorClass(plugin_class)) {
-    return ErrorResponse(400, "connector.class '" + config.Get("connector.class") +
-                                  "' differs from the plugin '" + plugin_class + "' in the path");
+    return Error(400, "connector.class '" + config.Get("connector.class") +
+                          "' differs from the plugin '" + plugin_class + "' in the path");
   }
 
   std::set<std::string> common_keys, source_keys, sink_keys;
@@ -101,7 +159,7 @@ HttpResponse RestApi::Validate(const std::string& plugin_class, const std::strin
     ++error_count;
   }
   if (error_count == 0) {
-    for (const auto& [key, message] : options_.check_connections(config)) {
+    for (const auto& [key, message] : RunConnectionChecks(config)) {
       errors[key].push_back(message);
       ++error_count;
     }
@@ -163,7 +221,7 @@ HttpResponse RestApi::Validate(const std::string& plugin_class, const std::strin
            {"errors", errors.count(key) ? json(errors[key]) : json::array()},
            {"visible", true}}}});
   }
-  return JsonResponse(200, {{"name", plugin->kafka_connect_class},
+  return Json(200, {{"name", plugin->kafka_connect_class},
                             {"error_count", error_count},
                             {"groups", {"Common", "Source", "Sink", "Other"}},
                             {"configs", configs}});

@@ -10,6 +10,7 @@
 #include "core/logging.h"
 #include "core/metrics.h"
 #include "core/progress.h"
+#include "core/redact.h"
 #include "core/state_store.h"
 
 namespace sluice::api {
@@ -45,7 +46,7 @@ int RunCommand(const RunOptions& options) {
   core::ProgressTracker progress;
   auto built = BuildConnector(*config, &metrics, &progress);
   if (!built.ok()) {
-    std::cerr << "sluice run: " << built.status().message() << "\n";
+    std::cerr << "sluice run: " << core::RedactSecrets(built.status().message(), *config) << "\n";
     return ExitCodeFor(built.status());
   }
   auto logger = core::ConnectorLogger(config->name());
@@ -64,7 +65,7 @@ int RunCommand(const RunOptions& options) {
     result = pipeline.Wait();
   }
   if (!result.ok()) {
-    std::cerr << "sluice run: " << result.ToString() << "\n";
+    std::cerr << "sluice run: " << core::RedactSecrets(result.ToString(), *config) << "\n";
     return ExitCodeFor(result);
   }
   std::cerr << "sluice run: " << core::PipelineStateName(pipeline.state()) << ", "
@@ -88,19 +89,19 @@ int ValidateCommand(const std::string& config_path) {
   core::MetricsRegistry metrics;
   auto built = BuildConnector(*config, &metrics, nullptr);
   if (!built.ok()) {
-    std::cerr << "error: " << built.status().message() << "\n";
+    std::cerr << "error: " << core::RedactSecrets(built.status().message(), *config) << "\n";
     return ExitCodeFor(built.status());
   }
   int rc = 0;
   if (core::Status s = built->source->Check(); !s.ok()) {
-    std::cerr << "error: source: " << s.message() << "\n";
+    std::cerr << "error: source: " << core::RedactSecrets(s.message(), *config) << "\n";
     rc = ExitCodeFor(s);
   } else {
     std::cerr << "source: ok\n";
   }
   built->source->Close();
   if (core::Status s = built->sink->Check(); !s.ok()) {
-    std::cerr << "error: sink: " << s.message() << "\n";
+    std::cerr << "error: sink: " << core::RedactSecrets(s.message(), *config) << "\n";
     rc = rc ? rc : ExitCodeFor(s);
   } else {
     std::cerr << "sink: ok\n";

@@ -10,6 +10,7 @@
 #include "api/sync_manager.h"
 #include "core/logging.h"
 #include "core/metrics.h"
+#include "core/parse_number.h"
 #include "core/state_store.h"
 
 namespace sluice::api {
@@ -31,17 +32,26 @@ bool ParseListen(const std::string& listen, std::string* host, uint16_t* port) {
     if (colon > 0) *host = listen.substr(0, colon);
     port_text = listen.substr(colon + 1);
   }
-  if (port_text.empty() || port_text.size() > 5) return false;
-  for (char c : port_text) {
-    if (c < '0' || c > '9') return false;
-  }
-  int p = std::stoi(port_text);
-  if (p > 65535) return false;
-  *port = static_cast<uint16_t>(p);
+  auto p = core::ParseNumber<uint16_t>(port_text, "--listen port");
+  if (!p.ok()) return false;
+  *port = *p;
   return true;
 }
 
 }  // namespace
+
+bool IsLoopbackAddress(const std::string& address) {
+  return address == "::1" || address.rfind("127.", 0) == 0;
+}
+
+std::string CheckListenSecurity(const std::string& address, const std::string& token,
+                                bool insecure_no_auth) {
+  if (IsLoopbackAddress(address) || !token.empty() || insecure_no_auth) return "";
+  return "refusing to listen on " + address +
+         " without a token: anyone who can reach the port would control Sluice and read its "
+         "connectors; set --token TOKEN (or SLUICE_TOKEN), or pass --insecure-no-auth to accept "
+         "that";
+}
 
 int ServeCommand(const ServeOptions& options) {
   HttpServerOptions http;
@@ -54,6 +64,11 @@ int ServeCommand(const ServeOptions& options) {
   std::string token = options.token;
   if (token.empty()) {
     if (const char* env = std::getenv("SLUICE_TOKEN")) token = env;
+  }
+  if (std::string problem = CheckListenSecurity(http.address, token, options.insecure_no_auth);
+      !problem.empty()) {
+    std::cerr << "sluice serve: " << problem << "\n";
+    return 2;
   }
 
   // Block the stop signals in every thread; this thread waits for them with sigwait.
@@ -82,7 +97,14 @@ int ServeCommand(const ServeOptions& options) {
     std::cerr << "sluice serve: cannot restore syncs: " << s.message() << "\n";
     return 1;
   }
-  RestApi api(&supervisor, &syncs, &metrics, RestApiOptions{token, nullptr});
+  RestApiOptions api_options;
+  api_options.token = token;
+  api_options.guard.listen_host = http.address;
+  api_options.guard.listen_port = http.port;
+  api_options.guard.allowed_hosts = options.allowed_hosts;
+  api_options.guard.allowed_origins = options.allowed_origins;
+  RestApi api(&supervisor, &syncs, &metrics, std::move(api_options));
+  http.may_block = &RestApi::MayBlock;
   auto server = HttpServer::Start(http, [&api](const HttpRequest& r) { return api.Handle(r); });
   if (!server.ok()) {
     std::cerr << "sluice serve: " << server.status().message() << "\n";
@@ -91,9 +113,9 @@ int ServeCommand(const ServeOptions& options) {
   spdlog::info("sluice serve: listening on http://{}:{} (state {}, {})", http.address,
                (*server)->port(), options.state_path,
                token.empty() ? "no authentication" : "bearer token required");
-  if (http.address != "127.0.0.1" && http.address != "::1" && token.empty()) {
-    spdlog::warn("listening on {} without a token: anyone who can reach it controls Sluice; "
-                 "set --token or SLUICE_TOKEN",
+  if (!IsLoopbackAddress(http.address) && token.empty()) {
+    spdlog::warn("listening on {} without a token (--insecure-no-auth): anyone who can reach it "
+                 "controls Sluice",
                  http.address);
   }
 

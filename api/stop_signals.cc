@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <spdlog/spdlog.h>
+
 namespace sluice::api {
 
 sigset_t StopSignalSet() {
@@ -26,7 +28,15 @@ StopSignalWatcher::StopSignalWatcher(std::function<void(int)> on_signal)
         // watcher only waits to be woken.
         bool handled = false;
         while (sigwait(&set, &sig) == 0 && sig != SIGUSR1) {
-          if (!handled) on_signal(sig);
+          // No exception may leave this thread (std::terminate would skip the flush that the
+          // handler starts): log it and carry on waiting.
+          try {
+            if (!handled) on_signal(sig);
+          } catch (const std::exception& e) {
+            spdlog::error("handling signal {} failed: {}", sig, e.what());
+          } catch (...) {
+            spdlog::error("handling signal {} failed with an unknown exception", sig);
+          }
           handled = true;
         }
       }) {}

@@ -1,17 +1,19 @@
 #include "api/supervisor.h"
 
+#include <algorithm>
+#include <ctime>
+
 #include <nlohmann/json.hpp>
 
+#include "api/supervisor_entry.h"
 #include "core/clock.h"
 #include "core/logging.h"
+#include "core/redact.h"
 
 namespace sluice::api {
 
 namespace {
 
-constexpr const char* kRunning = "RUNNING";
-constexpr const char* kPaused = "PAUSED";
-constexpr const char* kStopped = "STOPPED";
 constexpr auto kHealthyRunResetsBackoff = std::chrono::seconds(30);
 const char* const kStates[] = {"UNASSIGNED", "RUNNING", "PAUSED", "STOPPED", "FAILED"};
 
@@ -34,33 +36,22 @@ void KeepRedactedSecrets(const core::ConnectorConfig& old_config, core::Connecto
   }
 }
 
+// "2026-12-04T17:40:12Z"
+std::string FormatUtc(std::chrono::system_clock::time_point t) {
+  std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
 }  // namespace
-
-struct Supervisor::Entry {
-  explicit Entry(std::string n) : name(std::move(n)) {}
-
-  const std::string name;
-  std::atomic<bool> removed{false};
-  std::mutex mu;  // guards everything below
-  core::ConnectorConfig config;
-  std::string target_state = kRunning;
-  int64_t created_unix_ms = 0;
-  std::unique_ptr<core::ProgressTracker> progress;  // of the current (or last) run
-  std::unique_ptr<core::Pipeline> pipeline;
-  bool stop_requested = false;   // RequestStop sent to the current pipeline
-  bool restart_pending = false;  // start a new pipeline once the current one ended
-  std::string failure;           // trace of the last failure; empty when none
-  bool failure_retriable = false;
-  std::chrono::steady_clock::time_point retry_at;
-  std::chrono::steady_clock::time_point started_at;
-  std::chrono::milliseconds backoff{0};
-  int attempts = 0;
-  uint64_t events_written = 0;  // over every run since the server started
-};
 
 Supervisor::Supervisor(core::StateStore* store, core::MetricsRegistry* metrics,
                        SupervisorOptions options)
     : store_(store), metrics_(metrics), options_(std::move(options)) {
+  if (!options_.source_builder) options_.source_builder = SourceBuilderFor(options_.builder);
   if (!options_.builder) options_.builder = &BuildConnector;
   if (!options_.validator) options_.validator = &ValidateConfig;
 }
@@ -69,6 +60,14 @@ Supervisor::~Supervisor() { Shutdown(); }
 
 core::Status Supervisor::Start() {
   SLUICE_ASSIGN_OR_RETURN(auto stored, store_->ListConnectors());
+  std::map<std::string, std::vector<std::string>> exclusive;
+  for (const auto& s : stored) {
+    auto config = core::ParseConnectorConfig(s.config_json, s.name);
+    if (!config.ok()) continue;
+    config->set_name(s.name);
+    auto position = store_->LoadPosition(s.name);
+    exclusive[s.name] = ExclusiveObjects(*config, position.ok() ? *position : std::nullopt);
+  }
   {
     std::lock_guard lock(mu_);
     for (const auto& s : stored) {
@@ -84,6 +83,7 @@ core::Status Supervisor::Start() {
         e->failure = "stored config is unreadable: " + config.status().message() +
                      "; replace it with PUT /connectors/" + s.name + "/config";
       }
+      e->exclusive = exclusive[s.name];
       spdlog::info("restored connector {} ({})", s.name, e->target_state);
       entries_[s.name] = std::move(e);
     }
@@ -139,15 +139,24 @@ ConnectorView Supervisor::ViewLocked(const Entry& e) const {
     v.state = kStopped;
   } else if (e.pipeline) {
     v.state = kRunning;
+    if (auto retry = e.pipeline->retry_status()) {
+      v.trace = "retrying the " + retry->side + " (attempt " + std::to_string(retry->attempt) +
+                ", next retry at " + FormatUtc(retry->next_retry) +
+                ") after: " + retry->error.ToString();
+    }
+  } else if (!e.failure.empty() && e.failure_retriable) {
+    // Waiting to restart: RUNNING with the retry in the trace, as Kafka Connect clients expect
+    // (FAILED tells them a person must act).
+    v.state = kRunning;
+    auto next = std::chrono::system_clock::now() +
+                std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                    std::max(e.retry_at - std::chrono::steady_clock::now(),
+                             std::chrono::steady_clock::duration::zero()));
+    v.trace = "retrying: automatic restart (attempt " + std::to_string(e.attempts) +
+              ", next retry at " + FormatUtc(next) + ") after: " + e.failure;
   } else if (!e.failure.empty()) {
     v.state = "FAILED";
     v.trace = e.failure;
-    if (e.failure_retriable) {
-      auto wait = std::chrono::duration_cast<std::chrono::seconds>(
-          e.retry_at - std::chrono::steady_clock::now());
-      v.trace += "\n(retriable: automatic restart " + std::to_string(e.attempts) + " in " +
-                 std::to_string(std::max<int64_t>(0, wait.count())) + " s)";
-    }
   } else {
     v.state = "UNASSIGNED";
   }
@@ -161,6 +170,7 @@ core::Result<ConnectorView> Supervisor::Create(core::ConnectorConfig config) {
   auto e = std::make_shared<Entry>(config.name());
   e->config = std::move(config);
   e->created_unix_ms = NowMs();
+  std::vector<std::string> exclusive = ExclusiveObjects(e->config, std::nullopt);
   {
     std::lock_guard lock(mu_);
     auto it = entries_.find(e->name);
@@ -169,8 +179,10 @@ core::Result<ConnectorView> Supervisor::Create(core::ConnectorConfig config) {
           it->second->removed.load() ? "connector " + e->name + " is being deleted; retry"
                                      : "connector " + e->name + " already exists");
     }
+    SLUICE_RETURN_IF_ERROR(CheckNoClashLocked(e->name, exclusive, false, 0));
     SLUICE_RETURN_IF_ERROR(store_->PutConnector(
         {e->name, e->config.ToJson().dump(), kRunning, e->created_unix_ms}));
+    e->exclusive = std::move(exclusive);
     entries_[e->name] = e;
   }
   spdlog::info("created connector {}: {}", e->name, e->config.RedactedJson().dump());
@@ -195,9 +207,20 @@ core::Result<ConnectorView> Supervisor::PutConfig(const std::string& name,
     KeepRedactedSecrets(e->config, config);
   }
   SLUICE_RETURN_IF_ERROR(options_.validator(config));
+  auto stored = store_->LoadPosition(name);
+  std::vector<std::string> exclusive =
+      ExclusiveObjects(config, stored.ok() ? *stored : std::nullopt);
+  {
+    std::lock_guard lock(mu_);
+    SLUICE_RETURN_IF_ERROR(CheckNoClashLocked(name, exclusive, false, 0));
+  }
   std::lock_guard lock(e->mu);
   SLUICE_RETURN_IF_ERROR(store_->PutConnector(
       {name, config.ToJson().dump(), e->target_state, e->created_unix_ms}));
+  {
+    std::lock_guard lock_all(mu_);
+    e->exclusive = std::move(exclusive);
+  }
   e->config = std::move(config);
   e->restart_pending = e->pipeline != nullptr;
   e->failure.clear();
@@ -262,7 +285,7 @@ core::Status Supervisor::Restart(const std::string& name) {
   return core::Status::Ok();
 }
 
-core::Status Supervisor::Delete(const std::string& name) {
+core::Status Supervisor::Delete(const std::string& name, std::string* released) {
   SLUICE_RETURN_IF_ERROR(CheckAccepting());
   std::shared_ptr<Entry> e = Find(name);
   if (e == nullptr) return core::NotFoundError("connector " + name + " not found");
@@ -280,6 +303,18 @@ core::Status Supervisor::Delete(const std::string& name) {
     }
     pipeline.reset();
   }
+  core::ConnectorConfig config;
+  {
+    std::lock_guard lock(e->mu);
+    config = e->config;
+  }
+  // Before the stored position is deleted: a connector keeps the slot its position names.
+  auto stored = store_->LoadPosition(name);
+  auto drop = config.GetBool("slot.drop.on.delete", true);
+  std::string report = ReleaseConnectorObjects(options_.source_builder, config,
+                                               stored.ok() ? *stored : std::nullopt,
+                                               !drop.ok() || *drop);
+  if (released != nullptr) *released = report;
   core::Status s = store_->DeleteConnector(name);
   {
     // `removed` is set, so an UpdateGauges that starts after this block skips the connector.
@@ -290,48 +325,8 @@ core::Status Supervisor::Delete(const std::string& name) {
     std::lock_guard lock(mu_);
     entries_.erase(name);
   }
-  spdlog::info("deleted connector {}", name);
+  spdlog::info("deleted connector {}{}{}", name, report.empty() ? "" : ": ", report);
   return s;
-}
-
-core::Result<std::optional<core::SourcePosition>> Supervisor::GetOffset(
-    const std::string& name) const {
-  if (Find(name) == nullptr) return core::NotFoundError("connector " + name + " not found");
-  return store_->LoadPosition(name);
-}
-
-namespace {
-core::Status RequireStopped(const std::string& name, const std::string& target, bool running) {
-  if (target != kStopped) {
-    return core::FailedPreconditionError("connector " + name + " is " + target +
-                                         "; stop it first (PUT /connectors/" + name + "/stop)");
-  }
-  if (running) {
-    return core::FailedPreconditionError("connector " + name + " is still stopping; retry");
-  }
-  return core::Status::Ok();
-}
-}  // namespace
-
-core::Status Supervisor::ResetOffset(const std::string& name) {
-  SLUICE_RETURN_IF_ERROR(CheckAccepting());
-  std::shared_ptr<Entry> e = Find(name);
-  if (e == nullptr) return core::NotFoundError("connector " + name + " not found");
-  std::lock_guard lock(e->mu);
-  SLUICE_RETURN_IF_ERROR(RequireStopped(name, e->target_state, e->pipeline != nullptr));
-  spdlog::info("connector {}: offsets reset", name);
-  return store_->ClearPosition(name);
-}
-
-core::Status Supervisor::AlterOffset(const std::string& name,
-                                     const core::SourcePosition& position) {
-  SLUICE_RETURN_IF_ERROR(CheckAccepting());
-  std::shared_ptr<Entry> e = Find(name);
-  if (e == nullptr) return core::NotFoundError("connector " + name + " not found");
-  std::lock_guard lock(e->mu);
-  SLUICE_RETURN_IF_ERROR(RequireStopped(name, e->target_state, e->pipeline != nullptr));
-  spdlog::info("connector {}: offsets altered", name);
-  return store_->SavePosition(name, position);
 }
 
 void Supervisor::UpdateGauges() {
@@ -386,7 +381,20 @@ void Supervisor::ReconcileLoop(std::stop_token stop) {
       if (stop.stop_requested()) return;
       if (e->removed.load()) continue;
       std::lock_guard lock(e->mu);
-      if (!e->removed.load()) Reconcile(*e);
+      if (e->removed.load()) continue;
+      // An exception must not leave this thread (std::terminate would end every connector):
+      // it fails this connector only, and the others carry on.
+      try {
+        Reconcile(*e);
+      } catch (...) {
+        core::Status failed = core::ExceptionToStatus("supervising connector " + e->name,
+                                                      std::current_exception());
+        e->failure = failed.ToString();
+        e->failure_retriable = false;
+        e->restart_pending = false;
+        spdlog::error("connector {} failed: {}", e->name, e->failure);
+        RecordStatus(e->name, "FAILED", e->failure);
+      }
     }
     std::unique_lock lock(wake_mu_);
     wake_cv_.wait_for(lock, stop, options_.reconcile_interval, [this] { return wake_; });
@@ -403,7 +411,7 @@ void Supervisor::Reconcile(Entry& e) {
     e.pipeline.reset();
     e.stop_requested = false;
     if (!result.ok()) {
-      e.failure = result.ToString();
+      e.failure = core::RedactSecrets(result.ToString(), e.config);
       e.failure_retriable = result.IsRetriable();
       if (e.failure_retriable) {
         e.backoff = e.backoff.count() == 0
@@ -454,7 +462,7 @@ void Supervisor::StartPipelineLocked(Entry& e) {
   e.progress = std::make_unique<core::ProgressTracker>();
   auto built = options_.builder(e.config, metrics_, e.progress.get());
   if (!built.ok()) {
-    e.failure = built.status().ToString();
+    e.failure = core::RedactSecrets(built.status().ToString(), e.config);
     e.failure_retriable = built.status().IsRetriable();
     if (e.failure_retriable) {
       e.backoff = e.backoff.count() == 0 ? options_.restart_backoff_initial
@@ -462,6 +470,24 @@ void Supervisor::StartPipelineLocked(Entry& e) {
       e.retry_at = std::chrono::steady_clock::now() + e.backoff;
       ++e.attempts;
     }
+    spdlog::error("connector {} cannot start: {}", e.name, e.failure);
+    RecordStatus(e.name, "FAILED", e.failure);
+    return;
+  }
+  // Two connectors on one slot or publication take each other's changes: the one created
+  // later does not start.
+  auto stored = store_->LoadPosition(e.name);
+  std::vector<std::string> objects =
+      built->source->ExclusiveServerObjects(stored.ok() ? *stored : std::nullopt);
+  core::Status clash;
+  {
+    std::lock_guard lock(mu_);
+    clash = CheckNoClashLocked(e.name, objects, /*only_older=*/true, e.created_unix_ms);
+    if (clash.ok()) e.exclusive = objects;
+  }
+  if (!clash.ok()) {
+    e.failure = clash.ToString();
+    e.failure_retriable = false;
     spdlog::error("connector {} cannot start: {}", e.name, e.failure);
     RecordStatus(e.name, "FAILED", e.failure);
     return;

@@ -7,8 +7,16 @@
 // reconfigured or restarted, and reaps pipelines that ended. A pipeline that ended with an error
 // makes the connector FAILED with the error as its trace; a retriable error (kUnavailable,
 // kAborted, kDeadlineExceeded) is retried automatically with exponential backoff (1 s doubling to
-// 60 s), anything else waits for POST /connectors/{name}/restart or a new config. A one-shot
-// connector (snapshot.mode=initial_only) that finished becomes STOPPED.
+// 60 s), anything else waits for POST /connectors/{name}/restart or a new config. While a retry
+// is pending (here, or inside a running pipeline) the connector stays RUNNING, a state Kafka
+// Connect clients understand, and the trace shows the attempt, the next retry time and the last
+// error. A one-shot connector (snapshot.mode=initial_only) that finished becomes STOPPED.
+//
+// Server objects: no two connectors may share a server object that one of them must own alone
+// (core::Source::ExclusiveServerObjects: a PostgreSQL slot or publication). Create and PUT
+// refuse such a config (kInvalidArgument naming the other connector); at start the connector
+// created later is refused (FAILED). Delete drops what the connector created on the source
+// unless slot.drop.on.delete=false, and logs what it left.
 // Pause and stop both stop the pipeline (it flushes and commits its position): Sluice keeps no
 // pipeline resources while paused, so PAUSED and STOPPED differ only in what they tell the
 // operator and in that offsets may be changed only when STOPPED.
@@ -32,6 +40,8 @@
 #include <thread>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "api/plugins.h"
 #include "core/config.h"
 #include "core/metrics.h"
@@ -49,10 +59,26 @@ using ConnectorBuilder = std::function<core::Result<BuiltConnector>(
 // Validates a config's keys and values without building anything (ValidateConfig by default).
 using ConfigValidator = std::function<core::Status(const core::ConnectorConfig&)>;
 
+// Builds a connector's source alone, for administrative calls on a connector that is not
+// running (see BuildSource). `metrics` outlives the source.
+using SourceBuilder = std::function<core::Result<std::unique_ptr<core::Source>>(
+    const core::ConnectorConfig&, core::MetricsRegistry*)>;
+
+// BuildSource when `builder` is empty (production), else the source of what `builder` builds
+// (tests pass fakes).
+SourceBuilder SourceBuilderFor(const ConnectorBuilder& builder);
+
+// Builds `config`'s source and releases the server objects it created (see
+// core::Source::ReleaseServerObjects); logs and returns what was dropped and what was left.
+// Never fails: an error (server unreachable) is logged as a warning with what was left.
+std::string ReleaseConnectorObjects(const SourceBuilder& build, const core::ConnectorConfig& config,
+                                    const std::optional<core::SourcePosition>& stored, bool drop);
+
 struct SupervisorOptions {
   std::string worker_id = "127.0.0.1:8083";  // reported in statuses, as Kafka Connect does
   ConnectorBuilder builder;                  // default: BuildConnector
   ConfigValidator validator;                 // default: ValidateConfig
+  SourceBuilder source_builder;              // default: SourceBuilderFor(builder)
   std::chrono::milliseconds restart_backoff_initial{1000};
   std::chrono::milliseconds restart_backoff_max{60000};
   std::chrono::milliseconds reconcile_interval{100};
@@ -97,15 +123,27 @@ class Supervisor {
   core::Status Resume(const std::string& name);
   core::Status Stop(const std::string& name);
   core::Status Restart(const std::string& name);
-  // Stops the pipeline (waits for it), removes the connector, its position, history and metrics.
-  core::Status Delete(const std::string& name);
+  // Stops the pipeline (waits for it), drops the server objects the connector created (unless
+  // slot.drop.on.delete=false; an unreachable source does not stop the deletion), removes the
+  // connector, its position, history and metrics. `*released` (optional) gets what was dropped
+  // and what was left on the source server.
+  core::Status Delete(const std::string& name, std::string* released = nullptr);
 
   // Offsets: the position committed in the state store. Changing it needs the connector STOPPED
   // (kFailedPrecondition otherwise). An exactly-once database sink also stores the position in
   // the target, and the pipeline resumes from that one: these calls do not change it.
   core::Result<std::optional<core::SourcePosition>> GetOffset(const std::string& name) const;
   core::Status ResetOffset(const std::string& name);
-  core::Status AlterOffset(const std::string& name, const core::SourcePosition& position);
+  // Checks the position with the source first (core::Source::CheckOffset: kInvalidArgument with
+  // the reason; `force` allows moving a PostgreSQL slot forward, which is irreversible).
+  core::Status AlterOffset(const std::string& name, const core::SourcePosition& position,
+                           bool force = false);
+  // PATCH /connectors/{name}/offsets: Kafka Connect's body
+  //   {"offsets": [{"partition": {"server": NAME}, "offset": {"position": "…"} | null}],
+  //    "force": true|false}
+  // (a null offset resets). kInvalidArgument for any other shape or a partition of another
+  // connector; then as ResetOffset / AlterOffset.
+  core::Status PatchOffsets(const std::string& name, const nlohmann::json& body);
 
   // Sets the state and snapshot-progress gauges in the metrics registry (call before rendering).
   void UpdateGauges();
@@ -126,6 +164,13 @@ class Supervisor {
   void ReconcileLoop(std::stop_token stop);
   void Reconcile(Entry& e);
   void StartPipelineLocked(Entry& e);
+  // The exclusive server objects of `config` (empty when its source cannot be built).
+  std::vector<std::string> ExclusiveObjects(const core::ConnectorConfig& config,
+                                            const std::optional<core::SourcePosition>& stored);
+  // kInvalidArgument when another connector (older than `created_unix_ms` only, when
+  // `only_older`) holds one of `objects`. Needs mu_.
+  core::Status CheckNoClashLocked(const std::string& name, const std::vector<std::string>& objects,
+                                  bool only_older, int64_t created_unix_ms) const;
   void RecordStatus(const std::string& name, const std::string& state, const std::string& trace);
   void Wake();
 
@@ -138,6 +183,8 @@ class Supervisor {
   // references that RemoveSeriesWithLabel would free under a concurrent /metrics request.
   std::mutex gauges_mu_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;
+  // For sources built only to answer administrative calls (their metrics are never shown).
+  core::MetricsRegistry admin_metrics_;
   bool accepting_ = true;
   bool started_ = false;
 

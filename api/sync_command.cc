@@ -12,6 +12,7 @@
 #include "api/plugins.h"
 #include "api/progress_view.h"
 #include "api/stop_signals.h"
+#include "api/supervisor.h"
 #include "core/logging.h"
 #include "core/metrics.h"
 #include "core/pipeline.h"
@@ -131,6 +132,9 @@ int SyncCommand(const std::string& config_path) {
   }
 
   std::cout << FormatSummaryTable(final_snapshot) << std::flush;
+  // Whatever the outcome, drop what the sync made on the source (its publication; the slot was
+  // temporary): nothing else would ever use it.
+  ReleaseConnectorObjects(SourceBuilderFor(nullptr), config, std::nullopt, /*drop=*/true);
   if (!result.ok()) {
     std::cerr << "sluice sync: failed: " << result.ToString() << "\n";
     return result.code() == core::StatusCode::kInvalidArgument ? 2 : 1;

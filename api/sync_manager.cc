@@ -6,6 +6,7 @@
 
 #include "api/progress_view.h"
 #include "core/logging.h"
+#include "core/redact.h"
 
 namespace sluice::api {
 
@@ -37,6 +38,7 @@ std::string NewSyncId() {
 struct SyncManager::Job {
   std::mutex mu;  // guards everything below
   core::SyncRecord record;
+  core::ConnectorConfig run_config;  // the config the pipeline runs, named after the sync id
   core::ProgressTracker progress;
   std::unique_ptr<core::Pipeline> pipeline;
   bool cancelled = false;
@@ -46,7 +48,7 @@ struct SyncManager::Job {
 SyncManager::SyncManager(core::StateStore* store, core::MetricsRegistry* metrics,
                          ConnectorBuilder builder, ConfigValidator validator)
     : store_(store), metrics_(metrics), builder_(std::move(builder)),
-      validator_(std::move(validator)) {
+      source_builder_(SourceBuilderFor(builder_)), validator_(std::move(validator)) {
   if (!builder_) builder_ = &BuildConnector;
   if (!validator_) validator_ = &ValidateConfig;
 }
@@ -89,17 +91,21 @@ core::Result<core::SyncRecord> SyncManager::Create(core::ConnectorConfig config)
   run_config.mutable_values()["name"] = id;
 
   auto job = std::make_shared<Job>();
+  job->run_config = run_config;
   job->record.id = id;
   job->record.config_json = config.ToJson().dump();
   job->record.state = "RUNNING";
   job->record.started_unix_ms = NowMs();
   auto built = builder_(run_config, metrics_, &job->progress);
   if (!built.ok()) {
+    metrics_->RemoveSeriesWithLabel("connector", id);
     if (built.status().code() == core::StatusCode::kInvalidArgument) return built.status();
     job->record.state = "FAILED";
     job->record.finished_unix_ms = NowMs();
     job->record.result_json =
-        nlohmann::json{{"status", "error"}, {"message", built.status().ToString()}}.dump();
+        nlohmann::json{{"status", "error"},
+                       {"message", core::RedactSecrets(built.status().ToString(), config)}}
+            .dump();
     job->record.progress_json = ProgressToJson(job->progress.Snapshot()).dump();
     SLUICE_RETURN_IF_ERROR(store_->PutSync(job->record));
     return job->record;
@@ -205,7 +211,9 @@ void SyncManager::Finish(Job& job) {
   } else if (!result.ok()) {
     job.record.state = "FAILED";
     r["status"] = "error";
-    r["message"] = result.ToString();
+    auto stored = core::ParseConnectorConfig(job.record.config_json);
+    r["message"] = stored.ok() ? core::RedactSecrets(result.ToString(), *stored)
+                               : core::RedactConnectionStrings(result.ToString());
   } else if (ended != core::PipelineState::kFinished) {
     job.record.state = "FAILED";
     r["status"] = "error";
@@ -219,6 +227,12 @@ void SyncManager::Finish(Job& job) {
     tables.push_back({{"table", t.table}, {"rows", t.rows_done}, {"bytes", t.bytes_done}});
   }
   r["tables"] = tables;
+  // A sync leaves nothing behind: its publication on the source (its slot was temporary) and
+  // its metric series, which would otherwise pile up with every sync.
+  std::string released = ReleaseConnectorObjects(source_builder_, job.run_config, std::nullopt,
+                                                 /*drop=*/true);
+  if (!released.empty()) r["source_cleanup"] = released;
+  metrics_->RemoveSeriesWithLabel("connector", job.record.id);
   job.record.result_json = r.dump();
   Persist(job);
   spdlog::info("sync {} {}: {}", job.record.id, job.record.state, r.dump());
@@ -236,13 +250,27 @@ void SyncManager::WatchLoop(std::stop_token stop) {
       bool done = false;
       {
         std::lock_guard lock(job->mu);
-        if (!job->pipeline) {
+        // No exception may leave this thread (std::terminate): it ends this sync as FAILED.
+        try {
+          if (!job->pipeline) {
+            done = true;
+          } else if (job->pipeline->WaitFor(std::chrono::milliseconds(0))) {
+            Finish(*job);
+            done = true;
+          } else if (now - job->last_persist > kPersistInterval) {
+            Persist(*job);
+          }
+        } catch (...) {
+          core::Status failed = core::ExceptionToStatus("watching sync " + job->record.id,
+                                                        std::current_exception());
+          spdlog::error("{}", failed.message());
+          job->record.state = "FAILED";
+          job->record.finished_unix_ms = NowMs();
+          job->record.result_json =
+              nlohmann::json{{"status", "error"}, {"message", failed.ToString()}}.dump();
+          core::Status saved = store_->PutSync(job->record);
+          if (!saved.ok()) spdlog::warn("sync {}: {}", job->record.id, saved.message());
           done = true;
-        } else if (job->pipeline->WaitFor(std::chrono::milliseconds(0))) {
-          Finish(*job);
-          done = true;
-        } else if (now - job->last_persist > kPersistInterval) {
-          Persist(*job);
         }
       }
       if (done) {

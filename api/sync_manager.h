@@ -5,6 +5,9 @@
 // syncs stay listed after a restart. A sync that was running when the server stopped is marked
 // FAILED ("interrupted") at the next start.
 //
+// When a sync ends (succeeded, failed or cancelled) what it made on the source server is dropped
+// (its publication; its slot is temporary) and its metric series are removed.
+//
 // States: RUNNING -> SUCCEEDED | FAILED | CANCELLED.
 // Thread-safety: every public method is thread-safe.
 #pragma once
@@ -56,6 +59,7 @@ class SyncManager {
   core::StateStore* store_;
   core::MetricsRegistry* metrics_;
   ConnectorBuilder builder_;
+  SourceBuilder source_builder_;
   ConfigValidator validator_;
 
   std::mutex mu_;

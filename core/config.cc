@@ -3,10 +3,13 @@
 #include <algorithm>
 #include <charconv>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "core/config_providers.h"
+#include "core/redact.h"
+#include "core/user_regex.h"
 
 namespace sluice::core {
 
@@ -95,23 +98,7 @@ bool IsSecretKey(std::string_view key) {
          has("private.key") || has("ssl.key.pem");
 }
 
-std::string RedactUrl(std::string_view url) {
-  static const std::regex kPasswordParam("(password=)[^&\\s]*");
-  std::string out(url);
-  size_t scheme = url.find("://");
-  if (scheme != std::string_view::npos) {
-    size_t auth_start = scheme + 3;
-    size_t at = url.find('@', auth_start);
-    size_t slash = url.find('/', auth_start);
-    size_t colon = url.find(':', auth_start);
-    if (at != std::string_view::npos && (slash == std::string_view::npos || at < slash) &&
-        colon != std::string_view::npos && colon < at) {
-      out = std::string(url.substr(0, colon + 1)) + "****" + std::string(url.substr(at));
-    }
-  }
-  // Query parameters and libpq key=value strings.
-  return std::regex_replace(out, kPasswordParam, "$1****");
-}
+std::string RedactUrl(std::string_view url) { return RedactConnectionStrings(url); }
 
 std::optional<std::string> CanonicalConnectorClass(std::string_view value) {
   if (value == "postgres" || value == "postgresql" ||
@@ -186,6 +173,9 @@ std::vector<ConfigKey> CommonConfigKeys() {
                       "ms to keep retrying retriable errors before failing; -1 forever");
   retry.min = -1;
   keys.push_back(retry);
+  keys.push_back(k("slot.drop.on.delete", ConfigType::kBool, "true",
+                   "DELETE /connectors/{name} drops the replication slot and the publication the "
+                   "connector created (PostgreSQL); false keeps them"));
   return keys;
 }
 
@@ -259,12 +249,8 @@ std::vector<ConfigIssue> ConfigDef::Check(const ConnectorConfig& config) const {
         }
         break;
       case ConfigType::kRegexList:
-        for (const auto& pattern : SplitList(value)) {
-          try {
-            std::regex re(pattern);
-          } catch (const std::regex_error& e) {
-            issues.push_back({key, key + ": invalid regular expression '" + pattern + "': " + e.what()});
-          }
+        if (auto compiled = CompileRegexList(key, value); !compiled.ok()) {
+          issues.push_back({key, compiled.status().message()});
         }
         break;
       default:
@@ -352,11 +338,11 @@ nlohmann::json ConnectorConfig::RedactedJson() const {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [k, v] : values_) {
     if (IsSecretKey(k)) {
-      j[k] = "********";
-    } else if (v.find("://") != std::string::npos || v.find("password=") != std::string::npos) {
-      j[k] = RedactUrl(v);
+      // A reference (${env:…}, ${file:…}) names where the secret is, not the secret.
+      j[k] = IsOnlyConfigReferences(v) ? v : "********";
     } else {
-      j[k] = v;
+      // URLs and keyword-form connection strings in any value (sink.url, a *.url, a conninfo).
+      j[k] = RedactConnectionStrings(v);
     }
   }
   return j;

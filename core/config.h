@@ -83,7 +83,8 @@ bool IsIgnoredCompatKey(std::string_view key);
 // True for keys that hold secrets ("*.password", "*secret*", "*token*", sasl.jaas.config).
 bool IsSecretKey(std::string_view key);
 
-// "postgresql://user:pw@host/db" -> "postgresql://user:****@host/db"; other text unchanged.
+// "postgresql://user:pw@host/db" -> "postgresql://user:****@host/db", "host=h password=pw" ->
+// "host=h password=****"; other text unchanged. Same as RedactConnectionStrings (core/redact.h).
 std::string RedactUrl(std::string_view url);
 
 // Canonical connector class for a value of `connector.class` ("postgres", "mysql", "kafka"),
@@ -115,8 +116,8 @@ class ConnectorConfig {
   // The connector class, canonical ("postgres", "mysql", "kafka").
   std::string connector_class() const;
 
-  // JSON object of the values with secrets replaced by "********" (URLs keep all but the
-  // password). Use for logs and API responses.
+  // JSON object of the values with secrets replaced by "********" (connection strings, URL or
+  // keyword form, in any value keep all but the password). Use for logs and API responses.
   nlohmann::json RedactedJson() const;
   nlohmann::json ToJson() const;
 

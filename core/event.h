@@ -82,12 +82,23 @@ struct Column {
   std::vector<std::string> enum_values;  // kEnum: the allowed labels, when known
 };
 
+// A stored generated column (PostgreSQL `GENERATED ALWAYS AS (expression) STORED`): computed by
+// the database and never part of the rows (pgoutput does not send it). A PostgreSQL target
+// recreates it from the expression; other targets do not have it.
+struct GeneratedColumn {
+  std::string name;
+  std::string source_type;  // the source's type text, e.g. "integer"
+  std::string expression;   // the source's expression text (pg_get_expr), in its SQL dialect
+  friend bool operator==(const GeneratedColumn&, const GeneratedColumn&) = default;
+};
+
 // Immutable once published; share it as std::shared_ptr<const TableSchema>.
 struct TableSchema {
   TableId id;
   std::string database;         // source database name (source.db in the envelope)
   std::vector<Column> columns;
   std::vector<uint32_t> key;    // indexes into columns: primary key (or replica identity)
+  std::vector<GeneratedColumn> generated;  // not in `columns`, never in rows
   uint64_t version = 1;         // bumped on every change of columns or key
 
   // Index of the column named `name`, or -1.

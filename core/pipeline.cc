@@ -79,7 +79,7 @@ void Pipeline::Start() {
     std::lock_guard lock(done_mu_);
     threads_running_ = 1;
   }
-  sink_thread_ = std::jthread([this] { SinkLoop(stop_.get_token()); });
+  sink_thread_ = std::jthread([this] { SinkThread(stop_.get_token()); });
 }
 
 void Pipeline::RequestStop() {
@@ -124,8 +124,21 @@ Status Pipeline::Fault(PipelineOptions::Step step) {
   return s;
 }
 
-bool Pipeline::Backoff(std::stop_token stop, milliseconds& delay, Clock::time_point first_failure,
-                       const Status& why) {
+std::optional<RetryStatus> Pipeline::retry_status() const {
+  std::lock_guard lock(mu_);
+  return retry_[kSourceSide] ? retry_[kSourceSide] : retry_[kSinkSide];
+}
+
+void Pipeline::RetrySucceeded(Side side) {
+  std::lock_guard lock(mu_);
+  if (retry_[side]) {
+    logger_->info("{} recovered after {} retries", retry_[side]->side, retry_[side]->attempt);
+    retry_[side].reset();
+  }
+}
+
+bool Pipeline::Backoff(Side side, std::stop_token stop, milliseconds& delay,
+                       Clock::time_point first_failure, const Status& why) {
   metrics_->errors->Increment();
   if (Clock::now() - first_failure > options_.retry_max_total) {
     logger_->error("giving up after retrying for {} ms: {}", options_.retry_max_total.count(),
@@ -134,6 +147,12 @@ bool Pipeline::Backoff(std::stop_token stop, milliseconds& delay, Clock::time_po
   }
   metrics_->retries->Increment();
   logger_->warn("retrying in {} ms after: {}", delay.count(), why.ToString());
+  {
+    std::lock_guard lock(mu_);
+    int attempt = retry_[side] ? retry_[side]->attempt + 1 : 1;
+    retry_[side] = RetryStatus{side == kSourceSide ? "source" : "sink", attempt,
+                               std::chrono::system_clock::now() + delay, why};
+  }
   std::mutex m;
   std::condition_variable_any cv;
   std::unique_lock lock(m);
@@ -150,10 +169,61 @@ Status Pipeline::StartSource(std::stop_token stop, const std::optional<SourcePos
     if (s.ok()) return s;
     source_->Close();
     if (!s.IsRetriable()) return s.WithContext("starting source");
-    if (!Backoff(stop, delay, first_failure, s)) {
+    if (!Backoff(kSourceSide, stop, delay, first_failure, s)) {
       return stop.stop_requested() ? CancelledError("stopped while starting the source") : s;
     }
   }
+}
+
+void Pipeline::SourceThread(std::stop_token stop) {
+  try {
+    SourceLoop(stop);
+    return;
+  } catch (...) {
+    Fail(ExceptionToStatus("source thread", std::current_exception()));
+  }
+  // The source may be half-way through anything: release what it holds (guarded again, it may
+  // throw the same way) and end the queue so that the sink thread drains it and stops.
+  try {
+    source_->Close();
+  } catch (...) {
+    logger_->error("closing the source after an exception failed too");
+  }
+  queue_.Close();
+}
+
+void Pipeline::SinkThread(std::stop_token stop) {
+  try {
+    SinkLoop(stop);
+  } catch (...) {
+    Fail(ExceptionToStatus("sink thread", std::current_exception()));
+    try {
+      if (!crashed_) sink_->Close();
+    } catch (...) {
+      logger_->error("closing the sink after an exception failed too");
+    }
+  }
+  // Always: stop and join the source thread and publish the final state, or Wait() and
+  // WaitFor() would never see the pipeline end.
+  RequestStop();
+  if (source_thread_.joinable()) source_thread_.join();
+  {
+    std::lock_guard lock(mu_);
+    if (!error_.ok()) {
+      state_ = PipelineState::kFailed;
+    } else if (source_done_) {
+      state_ = PipelineState::kFinished;
+    } else {
+      state_ = PipelineState::kStopped;
+    }
+  }
+  logger_->info("pipeline {} ({} events written)", PipelineStateName(state_.load()),
+                events_written_.load());
+  {
+    std::lock_guard lock(done_mu_);
+    threads_running_ = 0;
+  }
+  done_cv_.notify_all();
 }
 
 void Pipeline::SourceLoop(std::stop_token stop) {
@@ -170,6 +240,7 @@ void Pipeline::SourceLoop(std::stop_token stop) {
     return;
   }
   state_ = PipelineState::kRunning;
+  RetrySucceeded(kSourceSide);
   milliseconds delay = options_.retry_initial;
   std::optional<Clock::time_point> first_failure;
   while (!stop.stop_requested()) {
@@ -194,7 +265,7 @@ void Pipeline::SourceLoop(std::stop_token stop) {
       // Reconnect from the last durable position; what was read since is read again.
       source_->Close();
       if (!first_failure) first_failure = Clock::now();
-      if (!Backoff(stop, delay, *first_failure, err)) {
+      if (!Backoff(kSourceSide, stop, delay, *first_failure, err)) {
         if (!stop.stop_requested()) Fail(err);
         break;
       }
@@ -206,6 +277,7 @@ void Pipeline::SourceLoop(std::stop_token stop) {
       }
       continue;
     }
+    if (first_failure) RetrySucceeded(kSourceSide);
     first_failure.reset();
     delay = options_.retry_initial;
     if (!batch->empty() || !batch->checkpoint().empty() || !batch->announced_tables().empty()) {
@@ -238,9 +310,12 @@ Status Pipeline::OpenSinkAndResume(std::stop_token stop, std::optional<SourcePos
   auto first_failure = Clock::now();
   while (true) {
     Status s = sink_->Open();
-    if (s.ok()) break;
+    if (s.ok()) {
+      RetrySucceeded(kSinkSide);
+      break;
+    }
     if (!s.IsRetriable()) return s.WithContext("opening sink");
-    if (!Backoff(stop, delay, first_failure, s)) {
+    if (!Backoff(kSinkSide, stop, delay, first_failure, s)) {
       return stop.stop_requested() ? CancelledError("stopped while opening the sink")
                                    : s.WithContext("opening sink");
     }
@@ -309,12 +384,13 @@ Status Pipeline::FlushPending(std::stop_token stop) {
     needs_rewrite_ = true;
     if (!first_failure) first_failure = Clock::now();
     // A stop during a retry keeps nothing: the batches are replayed from the last position.
-    if (!Backoff(stop, delay, *first_failure, s)) {
+    if (!Backoff(kSinkSide, stop, delay, *first_failure, s)) {
       return stop.stop_requested() ? CancelledError("stopped while retrying the sink") : s;
     }
     rewrite = true;
   }
   needs_rewrite_ = false;
+  if (first_failure) RetrySucceeded(kSinkSide);
   SLUICE_RETURN_IF_ERROR(Fault(PipelineOptions::Step::kAfterFlush));
   if (flushed->has_value()) {
     const SourcePosition& position = **flushed;
@@ -356,7 +432,7 @@ void Pipeline::SinkLoop(std::stop_token stop) {
       resume_ = resume;
       committed_ = resume;
     }
-    source_thread_ = std::jthread([this] { SourceLoop(stop_.get_token()); });
+    source_thread_ = std::jthread([this] { SourceThread(stop_.get_token()); });
     // When the oldest unflushed batch must be flushed (sink.batch.ms after it arrived);
     // Clock::time_point::max() while nothing is pending.
     Clock::time_point deadline = Clock::time_point::max();
@@ -421,25 +497,6 @@ void Pipeline::SinkLoop(std::stop_token stop) {
     }
     if (!crashed_) sink_->Close();
   }
-  RequestStop();
-  if (source_thread_.joinable()) source_thread_.join();
-  {
-    std::lock_guard lock(mu_);
-    if (!error_.ok()) {
-      state_ = PipelineState::kFailed;
-    } else if (source_done_) {
-      state_ = PipelineState::kFinished;
-    } else {
-      state_ = PipelineState::kStopped;
-    }
-  }
-  logger_->info("pipeline {} ({} events written)", PipelineStateName(state_.load()),
-                events_written_.load());
-  {
-    std::lock_guard lock(done_mu_);
-    threads_running_ = 0;
-  }
-  done_cv_.notify_all();
 }
 
 }  // namespace sluice::core

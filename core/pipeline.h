@@ -60,6 +60,15 @@ struct PipelineOptions {
 // max.queue.size, max.queue.size.in.bytes, errors.retry.timeout).
 Result<PipelineOptions> PipelineOptionsFromConfig(const ConnectorConfig& config);
 
+// A retry in progress inside a running pipeline (a lost source connection, a sink that is down):
+// the pipeline keeps running and retries with backoff, and shows this meanwhile.
+struct RetryStatus {
+  std::string side;   // "source" or "sink"
+  int attempt = 0;    // retries of this trouble so far, 1 for the first
+  std::chrono::system_clock::time_point next_retry;
+  Status error;       // what failed last
+};
+
 enum class PipelineState { kCreated, kStarting, kRunning, kFinished, kStopped, kFailed };
 std::string_view PipelineStateName(PipelineState state);
 
@@ -86,8 +95,14 @@ class Pipeline {
   Status last_error() const;
   uint64_t events_written() const { return events_written_.load(); }
   std::optional<SourcePosition> last_committed() const;
+  // The retry in progress, if any (the source's when both retry).
+  std::optional<RetryStatus> retry_status() const;
 
  private:
+  // Thread entries: run the loop and turn any exception that escapes it into the pipeline's
+  // failure (never std::terminate). SinkThread also joins the source and publishes the end.
+  void SourceThread(std::stop_token stop);
+  void SinkThread(std::stop_token stop);
   void SourceLoop(std::stop_token stop);
   void SinkLoop(std::stop_token stop);
   Status OpenSinkAndResume(std::stop_token stop, std::optional<SourcePosition>& resume);
@@ -96,8 +111,10 @@ class Pipeline {
   Status FlushPending(std::stop_token stop);
   Status Fault(PipelineOptions::Step step);
   void Fail(Status status);
-  bool Backoff(std::stop_token stop, std::chrono::milliseconds& delay,
+  enum Side { kSourceSide = 0, kSinkSide = 1 };
+  bool Backoff(Side side, std::stop_token stop, std::chrono::milliseconds& delay,
                std::chrono::steady_clock::time_point first_failure, const Status& why);
+  void RetrySucceeded(Side side);
   void RecordEvents(const EventBatch& batch);
 
   std::string name_;
@@ -123,6 +140,7 @@ class Pipeline {
   Status error_;
   std::optional<SourcePosition> committed_;
   std::optional<SourcePosition> resume_;
+  std::optional<RetryStatus> retry_[2];  // by Side
   std::atomic<bool> source_ready_{false};
   std::atomic<bool> source_done_{false};
   std::atomic<bool> crashed_{false};

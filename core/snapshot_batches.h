@@ -74,9 +74,16 @@ void RunSnapshotWorker(SnapshotBatches& batches, std::atomic<size_t>& next, size
   while (!stop.load()) {
     size_t chunk = next.fetch_add(1);
     if (chunk >= count) break;
-    status = read(chunk, batch);
-    if (!status.ok()) break;
-    done(chunk);
+    // A worker thread must not let an exception escape (std::terminate): it becomes the
+    // snapshot's error.
+    try {
+      status = read(chunk, batch);
+      if (!status.ok()) break;
+      done(chunk);
+    } catch (...) {
+      status = ExceptionToStatus("snapshot worker", std::current_exception());
+      break;
+    }
   }
   if (status.ok() && !batches.Push(std::move(batch), true)) status = Status::Ok();
   if (!status.ok() && !stop.load()) batches.Fail(status);

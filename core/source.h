@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/config.h"
 #include "core/event.h"
@@ -85,6 +86,36 @@ class Source {
 
   // Connects and checks settings and privileges without changing anything (sluice validate).
   virtual Status Check() = 0;
+
+  // Administrative calls of the supervisor, made on a source that is built but not started
+  // (no pipeline runs the connector). The defaults suit a source that keeps nothing on the
+  // server. `stored` is the connector's committed position, if any.
+
+  // Keys naming the server objects this connector must not share with another connector of
+  // the service (a PostgreSQL replication slot and publication, qualified by the server), as
+  // readable text: two connectors whose keys intersect are refused. Does not connect.
+  virtual std::vector<std::string> ExclusiveServerObjects(
+      const std::optional<SourcePosition>& /*stored*/) const {
+    return {};
+  }
+
+  // Checks a position an operator wants to store (PATCH /connectors/{name}/offsets): only the
+  // keys this source's positions use, this connector's slot, a position that parses, is not
+  // beyond the server's current one and (PostgreSQL) does not move a slot forward unless
+  // `force`. kInvalidArgument with the reason; kUnavailable when the server cannot be asked.
+  // Connects; blocks.
+  virtual Status CheckOffset(const SourcePosition& /*proposed*/,
+                             const std::optional<SourcePosition>& /*stored*/, bool /*force*/) {
+    return Status::Ok();
+  }
+
+  // The connector is being deleted: drop the server objects it created (`drop`), or keep them.
+  // Returns what was dropped and what was left (with the SQL to drop it), for the log; an
+  // error (the server unreachable) says what was left behind and how to drop it. Blocks.
+  virtual Result<std::string> ReleaseServerObjects(
+      const std::optional<SourcePosition>& /*stored*/, bool /*drop*/) {
+    return std::string();
+  }
 };
 
 }  // namespace sluice::core

@@ -1,8 +1,20 @@
 #include "core/state_store.h"
 
-#include <chrono>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <vector>
+
+#include <spdlog/spdlog.h>
 #include <sqlite3.h>
+
+#include "core/parse_number.h"
 
 namespace sluice::core {
 
@@ -53,9 +65,46 @@ Status RunDone(Stmt& st, std::string_view what) {
   return Status::Ok();
 }
 
+// One file: narrowed to kStateFileMode when group or others can read it.
+void RestrictFileMode(const std::string& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return;
+  const mode_t mode = st.st_mode & 0777;
+  if ((mode & 077) == 0) return;
+  if (::chmod(file.c_str(), kStateFileMode) == 0) {
+    spdlog::warn("state file '{}' was readable by group or others (mode {:o}); changed it to "
+                 "600, as it holds connector configs and their passwords", file, mode);
+  } else {
+    spdlog::warn("state file '{}' is readable by group or others (mode {:o}) and cannot be "
+                 "changed to 600 ({}); it holds connector configs and their passwords: "
+                 "chmod 600 it", file, mode, std::strerror(errno));
+  }
+}
+
+// The state file holds connector configs with their passwords (unless they are ${env:…} or
+// ${file:…} references): only its owner may read it. A missing file is created 0600 before
+// SQLite opens it (SQLite gives its -wal, -shm and -journal files the database file's mode);
+// an existing file, or one of its companions, that group or others can read is set to 0600 with
+// a warning. A failure to change the mode is a warning, not an error: the file may belong to
+// another user who runs Sluice on purpose.
+void RestrictStateFileMode(const std::string& path) {
+  if (path.empty() || path == ":memory:" || path.starts_with("file:")) return;
+  int fd = ::open(path.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, kStateFileMode);
+  if (fd >= 0) ::close(fd);
+  // SQLite names its companions after the resolved path when `path` is a symlink.
+  std::vector<std::string> bases = {path};
+  std::error_code ec;
+  const std::filesystem::path resolved = std::filesystem::canonical(path, ec);
+  if (!ec && resolved.string() != path) bases.push_back(resolved.string());
+  for (const std::string& base : bases) {
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) RestrictFileMode(base + suffix);
+  }
+}
+
 }  // namespace
 
 Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
+  RestrictStateFileMode(path);
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db,
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
@@ -102,7 +151,9 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
     Stmt st(db, "SELECT value FROM sluice_meta WHERE key='schema_version'");
     if (!st.ok()) return st.Error("read schema version");
     if (st.Step() == SQLITE_ROW) {
-      if (std::stoi(st.Text(0)) > kSchemaVersion) {
+      auto version = ParseNumber<int>(st.Text(0), "state store '" + path + "' schema_version");
+      if (!version.ok()) return version.status();
+      if (*version > kSchemaVersion) {
         return FailedPreconditionError("state store '" + path +
                                        "' was written by a newer Sluice; upgrade sluice");
       }
@@ -112,6 +163,9 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
       SLUICE_RETURN_IF_ERROR(RunDone(ins, "write schema version"));
     }
   }
+  // Again now that SQLite has created its -wal and -shm files: a state file reached through a
+  // symlink that did not resolve to a file before is created by SQLite itself.
+  RestrictStateFileMode(path);
   return store;
 }
 

@@ -1,6 +1,10 @@
 // StateStore: the embedded SQLite database (WAL mode) that holds connector configs and their
 // desired state, committed source positions, status/error history, and one-shot sync jobs.
 // One file; every write is a transaction, so a crash mid-write leaves the previous state.
+// Configs are stored as given, passwords included (a ${env:…}/${file:…} reference is stored as
+// the reference, core/config_providers.h), so the file and its -wal/-shm/-journal companions are
+// created with mode 0600, and Open() narrows an existing file that group or others can read to
+// 0600 with a warning.
 //
 // Thread-safety: thread-safe (one connection behind a mutex).
 #pragma once
@@ -19,6 +23,9 @@
 struct sqlite3;
 
 namespace sluice::core {
+
+// Mode of the state file and its SQLite companions: owner read/write only.
+inline constexpr unsigned kStateFileMode = 0600;
 
 // Where committed positions live; the pipeline's only view of the state store (tests fake it).
 class PositionStore {

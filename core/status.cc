@@ -44,4 +44,16 @@ std::string Status::ToString() const {
   return s;
 }
 
+Status ExceptionToStatus(std::string_view where, std::exception_ptr error) {
+  std::string what = "unknown exception";
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+  }
+  return InternalError(std::string(where) + " failed with an unexpected exception: " + what +
+                       "; restart it, and report this as a bug");
+}
+
 }  // namespace sluice::core

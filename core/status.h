@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cassert>
+#include <exception>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,6 +85,12 @@ inline Status ResourceExhaustedError(std::string m) { return {StatusCode::kResou
 inline Status DeadlineExceededError(std::string m) { return {StatusCode::kDeadlineExceeded, std::move(m)}; }
 inline Status UnimplementedError(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
 inline Status InternalError(std::string m) { return {StatusCode::kInternal, std::move(m)}; }
+
+// An exception that escapes a thread's function calls std::terminate and ends every connector of
+// the process. Client libraries (nlohmann, libstdc++) do throw, so every thread entry catches
+// all (`catch (...)`) and turns what it caught into this kInternal status, which names `where`
+// and the exception's text.
+Status ExceptionToStatus(std::string_view where, std::exception_ptr error);
 
 // Result<T>: a T or a non-OK Status. (g++ 12 has no std::expected.)
 template <typename T>

@@ -2,44 +2,19 @@
 
 namespace sluice::core {
 
-namespace {
-Status CompileList(const ConnectorConfig& config, std::string_view key, std::vector<std::regex>& out,
-                   std::vector<std::string>* text) {
-  for (const std::string& pattern : config.GetList(key)) {
-    try {
-      out.emplace_back(pattern, std::regex::ECMAScript | std::regex::optimize);
-    } catch (const std::regex_error& e) {
-      return InvalidArgumentError(std::string(key) + ": invalid regular expression '" + pattern +
-                                  "': " + e.what());
-    }
-    if (text) text->push_back(pattern);
-  }
-  return Status::Ok();
-}
-}  // namespace
-
 Result<TableFilter> TableFilter::FromConfig(const ConnectorConfig& config) {
   TableFilter f;
-  SLUICE_RETURN_IF_ERROR(CompileList(config, "table.include.list", f.include_, &f.include_text_));
-  SLUICE_RETURN_IF_ERROR(CompileList(config, "table.exclude.list", f.exclude_, nullptr));
-  SLUICE_RETURN_IF_ERROR(CompileList(config, "column.exclude.list", f.column_exclude_, nullptr));
+  SLUICE_ASSIGN_OR_RETURN(f.include_, CompileRegexList(config, "table.include.list"));
+  SLUICE_ASSIGN_OR_RETURN(f.exclude_, CompileRegexList(config, "table.exclude.list"));
+  SLUICE_ASSIGN_OR_RETURN(f.column_exclude_, CompileRegexList(config, "column.exclude.list"));
+  for (const auto& re : f.include_) f.include_text_.push_back(re.pattern());
   return f;
 }
 
 bool TableFilter::IncludesTable(const TableId& id) const {
   const std::string name = id.ToString();
-  bool included = include_.empty();
-  for (const auto& re : include_) {
-    if (std::regex_match(name, re)) {
-      included = true;
-      break;
-    }
-  }
-  if (!included) return false;
-  for (const auto& re : exclude_) {
-    if (std::regex_match(name, re)) return false;
-  }
-  return true;
+  if (!include_.empty() && !AnyFullMatch(include_, name)) return false;
+  return !AnyFullMatch(exclude_, name);
 }
 
 bool TableFilter::IncludesColumn(const TableId& id, std::string_view column) const {
@@ -47,14 +22,11 @@ bool TableFilter::IncludesColumn(const TableId& id, std::string_view column) con
   std::string name = id.ToString();
   name += '.';
   name += column;
-  for (const auto& re : column_exclude_) {
-    if (std::regex_match(name, re)) return false;
-  }
-  return true;
+  return !AnyFullMatch(column_exclude_, name);
 }
 
 bool TableFilter::PatternMatches(size_t include_index, const TableId& id) const {
-  return std::regex_match(id.ToString(), include_[include_index]);
+  return include_[include_index].FullMatch(id.ToString());
 }
 
 }  // namespace sluice::core

@@ -1,11 +1,11 @@
 // TableFilter: table.include.list / table.exclude.list / column.exclude.list, as in Debezium:
 // comma-separated regular expressions matched against the whole "schema.table" (columns:
-// "schema.table.column"). An empty include list includes every table.
+// "schema.table.column"). An empty include list includes every table. Patterns use RE2 syntax
+// and limits (core/user_regex.h).
 //
 // Thread-safety: immutable after construction; const methods from any thread.
 #pragma once
 
-#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,13 +13,14 @@
 #include "core/config.h"
 #include "core/event.h"
 #include "core/status.h"
+#include "core/user_regex.h"
 
 namespace sluice::core {
 
 class TableFilter {
  public:
   TableFilter() = default;
-  // kInvalidArgument naming the key when a regex does not compile.
+  // kInvalidArgument naming the key when a regex is too long or does not compile.
   static Result<TableFilter> FromConfig(const ConnectorConfig& config);
 
   bool IncludesTable(const TableId& id) const;
@@ -31,9 +32,9 @@ class TableFilter {
 
  private:
   std::vector<std::string> include_text_;
-  std::vector<std::regex> include_;
-  std::vector<std::regex> exclude_;
-  std::vector<std::regex> column_exclude_;
+  std::vector<UserRegex> include_;
+  std::vector<UserRegex> exclude_;
+  std::vector<UserRegex> column_exclude_;
 };
 
 }  // namespace sluice::core

@@ -465,6 +465,17 @@ ValueResult DecodeValue(Reader& r, const ColumnPlan& c, std::string& out) {
     case kTypeString: {
       if (!r.Fixed(c.meta < 256 ? 1 : 2, u) || !r.Bytes(u, s)) return ValueResult::kBad;
       if (c.charset == CharsetKind::kBinary) {
+        if (c.text_form != FixedBinaryText::kNone) {
+          // MariaDB INET4/INET6/UUID: the bytes (pad stripped as for BINARY(n)) -> the text
+          // the server prints, which the snapshot reads.
+          char bytes[16] = {};
+          const size_t size = FixedBinarySize(c.text_form);
+          if (s.size() > size) return ValueResult::kBad;
+          if (!s.empty()) std::memcpy(bytes, s.data(), s.size());
+          return AppendFixedBinaryText(out, std::string_view(bytes, size), c.text_form)
+                     ? ValueResult::kOk
+                     : ValueResult::kBad;
+        }
         // BINARY(n): the server logs the value without its trailing 0x00 pad bytes
         // (Field_string::pack strips the charset's pad character), but stores and reads it
         // right-padded to n bytes, as the snapshot sees it.
@@ -800,6 +811,12 @@ Result<std::shared_ptr<const RowsPlan>> BuildRowsPlan(const TableMap& map,
       }
     }
     c.as_bool = info[i].bit_as_bool;
+    // Only a fixed binary string of the type's size is decoded as text; a TABLE_MAP that says
+    // otherwise (the column changed type since) keeps its bytes.
+    if (c.type == kTypeString && c.charset == CharsetKind::kBinary &&
+        c.meta == FixedBinarySize(info[i].text_form)) {
+      c.text_form = info[i].text_form;
+    }
     c.include = !excluded[i];
     if (i < map.column_names.size()) {
       plan->column_names[i] = map.column_names[i];

@@ -120,6 +120,7 @@ struct ColumnPlan {
   CharsetKind charset = CharsetKind::kBinary;
   const CharsetConverter* converter = nullptr;  // for CharsetKind::kOther, owned by the plan
   const std::vector<std::string>* labels = nullptr;  // ENUM/SET labels, owned by the plan
+  FixedBinaryText text_form = FixedBinaryText::kNone;  // INET4/INET6/UUID: bytes -> server text
 };
 
 struct RowsPlan {
@@ -142,6 +143,7 @@ struct SchemaColumnInfo {
   bool is_unsigned = false;
   bool bit_as_bool = false;
   std::vector<std::string> labels;
+  FixedBinaryText text_form = FixedBinaryText::kNone;  // MariaDB INET4/INET6/UUID
 };
 core::Result<std::shared_ptr<const RowsPlan>> BuildRowsPlan(
     const TableMap& map, core::TableSchemaPtr schema,

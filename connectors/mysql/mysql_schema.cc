@@ -3,25 +3,14 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/parse_number.h"
+
 namespace sluice::mysql {
 namespace {
 
 bool IsSystemDatabase(const std::string& db) {
   return db == "mysql" || db == "information_schema" || db == "performance_schema" ||
          db == "sys";
-}
-
-core::Result<std::vector<std::regex>> CompileList(const core::ConnectorConfig& config,
-                                                  const std::string& key) {
-  std::vector<std::regex> out;
-  for (const auto& item : config.GetList(key)) {
-    try {
-      out.emplace_back(item, std::regex::ECMAScript | std::regex::optimize);
-    } catch (const std::regex_error& e) {
-      return core::InvalidArgumentError(key + ": bad regular expression \"" + item + "\"");
-    }
-  }
-  return out;
 }
 
 std::string Upper(std::string_view s) {
@@ -109,23 +98,16 @@ bool ReadTableName(const std::vector<std::string>& t, size_t& k, std::string_vie
 
 core::Result<CaptureFilter> CaptureFilter::FromConfig(const core::ConnectorConfig& config) {
   CaptureFilter f;
-  SLUICE_ASSIGN_OR_RETURN(f.db_include_, CompileList(config, "database.include.list"));
-  SLUICE_ASSIGN_OR_RETURN(f.db_exclude_, CompileList(config, "database.exclude.list"));
+  SLUICE_ASSIGN_OR_RETURN(f.db_include_, core::CompileRegexList(config, "database.include.list"));
+  SLUICE_ASSIGN_OR_RETURN(f.db_exclude_, core::CompileRegexList(config, "database.exclude.list"));
   SLUICE_ASSIGN_OR_RETURN(f.tables_, core::TableFilter::FromConfig(config));
   return f;
 }
 
 bool CaptureFilter::IncludesDatabase(const std::string& db) const {
   if (IsSystemDatabase(db)) return false;
-  if (!db_include_.empty()) {
-    bool any = false;
-    for (const auto& re : db_include_) any = any || std::regex_match(db, re);
-    if (!any) return false;
-  }
-  for (const auto& re : db_exclude_) {
-    if (std::regex_match(db, re)) return false;
-  }
-  return true;
+  if (!db_include_.empty() && !core::AnyFullMatch(db_include_, db)) return false;
+  return !core::AnyFullMatch(db_exclude_, db);
 }
 
 bool CaptureFilter::IncludesTable(const core::TableId& id) const {
@@ -165,11 +147,8 @@ core::Result<LoadedTable> SchemaLoader::Load(const core::TableId& id, uint64_t v
   }
   auto to_int = [](const std::optional<std::string>& v) -> int64_t {
     if (!v) return 0;
-    try {
-      return std::stoll(*v);
-    } catch (...) {
-      return 0;
-    }
+    auto n = core::ParseNumber<int64_t>(*v, "mysql information_schema number");
+    return n.ok() ? *n : 0;
   };
   LoadedTable out;
   auto schema = std::make_shared<core::TableSchema>();
@@ -208,6 +187,7 @@ core::Result<LoadedTable> SchemaLoader::Load(const core::TableId& id, uint64_t v
     }
     info.is_unsigned = col.is_unsigned;
     info.bit_as_bool = col.type == core::LogicalType::kBool;
+    info.text_form = FixedBinaryTextOf(c.data_type);
     info.labels = col.enum_values;
     if (!excluded) {
       emitted_index[i] = static_cast<int>(schema->columns.size());

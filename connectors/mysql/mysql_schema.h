@@ -4,7 +4,6 @@
 // Thread-safety: SchemaLoader uses the connection it is given; one thread at a time.
 #pragma once
 
-#include <regex>
 #include <string>
 #include <vector>
 
@@ -13,6 +12,7 @@
 #include "connectors/mysql/mysql_types.h"
 #include "core/event.h"
 #include "core/table_filter.h"
+#include "core/user_regex.h"
 
 namespace sluice::mysql {
 
@@ -34,8 +34,8 @@ class CaptureFilter {
   const core::TableFilter& tables() const { return tables_; }
 
  private:
-  std::vector<std::regex> db_include_;
-  std::vector<std::regex> db_exclude_;
+  std::vector<core::UserRegex> db_include_;
+  std::vector<core::UserRegex> db_exclude_;
   core::TableFilter tables_;
 };
 

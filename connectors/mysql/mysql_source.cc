@@ -4,6 +4,7 @@
 #include <functional>
 #include <mutex>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "connectors/mysql/mysql_connection.h"
@@ -11,6 +12,7 @@
 #include "connectors/mysql/mysql_schema.h"
 #include "connectors/mysql/snapshot_reader.h"
 #include "connectors/mysql/stream_reader.h"
+#include "core/parse_number.h"
 #include "core/progress.h"
 
 namespace sluice::mysql {
@@ -83,7 +85,8 @@ class MysqlSource final : public core::Source {
       if (master.empty()) return core::FailedPreconditionError("mysql: binary logging is off");
       BinlogPosition p;
       p.file = master[0][0].value_or("");
-      p.pos = std::stoull(master[0][1].value_or("4"));
+      SLUICE_ASSIGN_OR_RETURN(p.pos, core::ParseNumber<uint64_t>(
+                                         master[0][1].value_or(""), "mysql SHOW MASTER STATUS position"));
       return StartStream(p);
     }
     return StartSnapshot(false);
@@ -149,6 +152,65 @@ class MysqlSource final : public core::Source {
     auto master = conn.Query("SHOW MASTER STATUS");
     if (!master.ok()) return master.status();
     return core::Status::Ok();
+  }
+
+  // Two binlog readers with one server id evict each other on the server, each reconnect
+  // ending the other's stream: no two connectors of a service may share one.
+  std::vector<std::string> ExclusiveServerObjects(
+      const std::optional<core::SourcePosition>& /*stored*/) const override {
+    return {"replica server id " + std::to_string(stream_options_.server_id) +
+            " (database.server.id) on " + params_.host + ":" + std::to_string(params_.port)};
+  }
+
+  // Moving a binlog position needs no force: the server keeps its binlogs whatever a reader
+  // stored, so a later PATCH can move it back.
+  core::Status CheckOffset(const core::SourcePosition& proposed,
+                           const std::optional<core::SourcePosition>& /*stored*/,
+                           bool /*force*/) override {
+    const std::string shape = "a mysql offset is {\"file\": \"binlog.000001\", \"pos\": 4, "
+                              "\"gtid\": \"…\"}";
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(proposed.value);
+    } catch (const std::exception& e) {
+      return core::InvalidArgumentError("the offset position is not JSON (" +
+                                        std::string(e.what()) + "); " + shape);
+    }
+    if (!j.is_object()) return core::InvalidArgumentError("the offset is not an object; " + shape);
+    for (const auto& [key, value] : j.items()) {
+      if (key == "snapshot") {
+        return core::InvalidArgumentError(
+            "an offset inside a running snapshot cannot be set; reset the offsets to take a "
+            "new snapshot");
+      }
+      if (key != "file" && key != "pos" && key != "gtid") {
+        return core::InvalidArgumentError("the offset has an unknown key '" + key + "'; " + shape);
+      }
+    }
+    SLUICE_ASSIGN_OR_RETURN(BinlogPosition position, BinlogPosition::Parse(proposed.value));
+    MysqlConnection conn;
+    core::Status connected = conn.Connect(params_);
+    if (!connected.ok()) {
+      return core::UnavailableError("cannot check the offset against " + params_.host + ":" +
+                                    std::to_string(params_.port) + ": " + connected.message() +
+                                    "; retry when the server is reachable");
+    }
+    SLUICE_ASSIGN_OR_RETURN(auto logs, conn.Query("SHOW BINARY LOGS"));
+    for (const auto& r : logs) {
+      if (r.size() < 2 || r[0].value_or("") != position.file) continue;
+      SLUICE_ASSIGN_OR_RETURN(uint64_t size, core::ParseNumber<uint64_t>(
+                                                 r[1].value_or(""), "mysql SHOW BINARY LOGS "
+                                                                    "size of " + position.file));
+      if (position.pos > size) {
+        return core::InvalidArgumentError(
+            "the offset's pos " + std::to_string(position.pos) + " is beyond the end of binlog " +
+            position.file + " (" + std::to_string(size) + " bytes) on the server");
+      }
+      return core::Status::Ok();
+    }
+    return core::InvalidArgumentError("binlog file '" + position.file +
+                                      "' is not on the server (SHOW BINARY LOGS): it was purged "
+                                      "or never existed; choose a listed file");
   }
 
  private:

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <cmath>
 
 namespace sluice::mysql {
 namespace {
@@ -192,6 +194,12 @@ core::Column MapColumn(const InformationSchemaColumn& c) {
   } else if (dt == "set") {
     col.type = LogicalType::kString;
     col.enum_values = ParseEnumLabels(c.column_type);
+  } else if (dt == "uuid") {
+    col.type = LogicalType::kUuid;
+  } else if (dt == "inet6" || dt == "inet4") {
+    // Text ("2001:db8::1", "1.2.3.4"), as the server prints it; a PostgreSQL target makes the
+    // column inet (sinks/postgres chooses by source_type).
+    col.type = LogicalType::kString;
   } else if (dt == "geometry" || dt == "point" || dt == "linestring" || dt == "polygon" ||
              dt == "multipoint" || dt == "multilinestring" || dt == "multipolygon" ||
              dt == "geometrycollection" || dt == "geomcollection") {
@@ -200,6 +208,104 @@ core::Column MapColumn(const InformationSchemaColumn& c) {
     col.type = LogicalType::kUnknown;
   }
   return col;
+}
+
+FixedBinaryText FixedBinaryTextOf(std::string_view data_type) {
+  std::string dt = Lower(data_type);
+  if (dt == "inet4") return FixedBinaryText::kInet4;
+  if (dt == "inet6") return FixedBinaryText::kInet6;
+  if (dt == "uuid") return FixedBinaryText::kUuid;
+  return FixedBinaryText::kNone;
+}
+
+size_t FixedBinarySize(FixedBinaryText kind) {
+  switch (kind) {
+    case FixedBinaryText::kInet4: return 4;
+    case FixedBinaryText::kInet6: return 16;
+    case FixedBinaryText::kUuid: return 16;
+    case FixedBinaryText::kNone: return 0;
+  }
+  return 0;
+}
+
+namespace {
+
+constexpr char kLowerHex[] = "0123456789abcdef";
+
+void AppendDottedQuad(std::string& out, const unsigned char* p) {
+  for (int i = 0; i < 4; ++i) {
+    if (i > 0) out.push_back('.');
+    AppendDigits(out, p[i], 1);
+  }
+}
+
+void AppendHexGroup(std::string& out, uint32_t v) {
+  char buf[4];
+  int n = 0;
+  do {
+    buf[n++] = kLowerHex[v & 0xF];
+    v >>= 4;
+  } while (v != 0);
+  while (n > 0) out.push_back(buf[--n]);
+}
+
+// sql/sql_type_inet.cc Inet6::to_string: the first longest run of zero groups (any length,
+// one included) becomes "::"; a run at the start of 6 groups, or of 5 followed by ffff, prints
+// the last 32 bits as a dotted quad.
+void AppendInet6(std::string& out, const unsigned char* p) {
+  uint32_t w[8];
+  for (int i = 0; i < 8; ++i) w[i] = static_cast<uint32_t>(p[2 * i] << 8 | p[2 * i + 1]);
+  int gap_pos = -1, gap_len = 0;
+  for (int i = 0; i < 8;) {
+    if (w[i] != 0) {
+      ++i;
+      continue;
+    }
+    int start = i;
+    while (i < 8 && w[i] == 0) ++i;
+    if (i - start > gap_len) {
+      gap_pos = start;
+      gap_len = i - start;
+    }
+  }
+  for (int i = 0; i < 8; ++i) {
+    if (i == gap_pos) {
+      if (i == 0) out.push_back(':');
+      out.push_back(':');
+      i += gap_len - 1;
+    } else if (i == 6 && gap_pos == 0 && (gap_len == 6 || (gap_len == 5 && w[5] == 0xFFFF))) {
+      AppendDottedQuad(out, p + 12);
+      return;
+    } else {
+      AppendHexGroup(out, w[i]);
+      if (i != 7) out.push_back(':');
+    }
+  }
+}
+
+}  // namespace
+
+bool AppendFixedBinaryText(std::string& out, std::string_view bytes, FixedBinaryText kind) {
+  if (kind == FixedBinaryText::kNone || bytes.size() != FixedBinarySize(kind)) return false;
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  switch (kind) {
+    case FixedBinaryText::kInet4:
+      AppendDottedQuad(out, p);
+      return true;
+    case FixedBinaryText::kInet6:
+      AppendInet6(out, p);
+      return true;
+    case FixedBinaryText::kUuid:
+      for (size_t i = 0; i < 16; ++i) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+        out.push_back(kLowerHex[p[i] >> 4]);
+        out.push_back(kLowerHex[p[i] & 0xF]);
+      }
+      return true;
+    case FixedBinaryText::kNone:
+      return false;
+  }
+  return false;
 }
 
 void AppendUtf8(std::string& out, std::string_view bytes, CharsetKind charset) {
@@ -333,6 +439,20 @@ void AppendUtcTimestamp(std::string& out, int64_t seconds, int64_t micros, int f
   AppendTime(out, false, rest / 3600, static_cast<int>(rest / 60 % 60),
              static_cast<int>(rest % 60), micros, fsp);
   out.append("+00");
+}
+
+bool AppendFloat32FromDoubleText(std::string& out, std::string_view double_text) {
+  double d;
+  const char* end = double_text.data() + double_text.size();
+  auto [p, ec] = std::from_chars(double_text.data(), end, d);
+  if (double_text.empty() || ec != std::errc() || p != end || !std::isfinite(d)) return false;
+  const auto f = static_cast<float>(d);
+  // Every FLOAT value is exactly a double: anything else did not come from a FLOAT column.
+  if (static_cast<double>(f) != d) return false;
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof buf, f);
+  out.append(buf, res.ptr);
+  return true;
 }
 
 bool IsZeroDateText(std::string_view text) {

@@ -89,6 +89,20 @@ core::Column MapColumn(const InformationSchemaColumn& c);
 // Labels of "enum('a','b')" / "set('x','y')" (quotes doubled inside labels are undone).
 std::vector<std::string> ParseEnumLabels(std::string_view column_type);
 
+// MariaDB's fixed-size binary types whose value text is not their bytes: INET4 (4 bytes),
+// INET6 (16 bytes) and UUID (16 bytes). The binlog carries the bytes; the text protocol (the
+// snapshot) prints the server's text, which AppendFixedBinaryText reproduces.
+enum class FixedBinaryText : uint8_t { kNone, kInet4, kInet6, kUuid };
+FixedBinaryText FixedBinaryTextOf(std::string_view data_type);
+size_t FixedBinarySize(FixedBinaryText kind);
+// Appends the server's text of `bytes` (exactly FixedBinarySize(kind) bytes; false otherwise):
+// INET4 dotted quad; INET6 as MariaDB's Inet6::to_string prints it (lower-case hex without
+// leading zeros, the first longest run of zero groups as "::" even when it is one group long,
+// "::a.b.c.d" / "::ffff:a.b.c.d" for IPv4-compatible and IPv4-mapped addresses); UUID as
+// 8-4-4-4-12 lower-case hex of the bytes in order (MariaDB's binlog carries the UUID in its
+// in-memory order, the text order, not the index-friendly record order).
+bool AppendFixedBinaryText(std::string& out, std::string_view bytes, FixedBinaryText kind);
+
 // Appends the UTF-8 form of `bytes` in `charset` to `out`.
 void AppendUtf8(std::string& out, std::string_view bytes, CharsetKind charset);
 
@@ -109,6 +123,11 @@ void AppendTime(std::string& out, bool negative, int64_t hours, int minutes, int
                 int64_t micros, int fsp);
 // Seconds since the epoch (UTC) -> "YYYY-MM-DD HH:MM:SS[.f]+00".
 void AppendUtcTimestamp(std::string& out, int64_t seconds, int64_t micros, int fsp);
+
+// A FLOAT value read as a DOUBLE (f + 0E0, exact) -> the shortest text that reads
+// back as the same float32 ("3.1415927410125732" -> "3.1415927"), as the binlog path prints
+// FLOAT. False when `double_text` is no number or its value is not a float32 value.
+bool AppendFloat32FromDoubleText(std::string& out, std::string_view double_text);
 
 // The text protocol gives "0000-00-00" for zero dates: true when `text` is one (date,
 // datetime or timestamp with any fraction), or has a zero month or day ("2024-00-15", stored

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
+#include "core/parse_number.h"
 
 namespace sluice::mysql {
 namespace {
@@ -66,7 +67,11 @@ core::Status SnapshotReader::StartOneSnapshot(MysqlConnection& conn) {
   SLUICE_ASSIGN_OR_RETURN(auto status, conn.Query("SHOW STATUS LIKE 'binlog_snapshot_%'"));
   for (const auto& r : status) {
     if (r[0] == "Binlog_snapshot_file") position_.file = r[1].value_or("");
-    if (r[0] == "Binlog_snapshot_position") position_.pos = std::stoull(r[1].value_or("0"));
+    if (r[0] == "Binlog_snapshot_position") {
+      SLUICE_ASSIGN_OR_RETURN(position_.pos,
+                              core::ParseNumber<uint64_t>(r[1].value_or(""),
+                                                          "mysql Binlog_snapshot_position"));
+    }
   }
   if (!position_.file.empty()) {
     if (conn.is_mariadb()) {
@@ -94,7 +99,8 @@ core::Status SnapshotReader::SetPositionFromMasterStatus(const std::vector<Resul
                                          "log_bin, binlog_format=ROW, binlog_row_image=FULL");
   }
   position_.file = master[0][0].value_or("");
-  position_.pos = std::stoull(master[0][1].value_or("4"));
+  SLUICE_ASSIGN_OR_RETURN(position_.pos, core::ParseNumber<uint64_t>(master[0][1].value_or(""),
+                                                                     "mysql SHOW MASTER STATUS position"));
   return core::Status::Ok();
 }
 
@@ -158,6 +164,7 @@ core::Status SnapshotReader::Open(bool restarted) {
       if (col.type == core::LogicalType::kTimestampTz) f = Fix::kTimestampTz;
       if (col.type == core::LogicalType::kBool) f = Fix::kBitBool;
       if (col.source_type.rfind("year", 0) == 0) f = Fix::kYear;
+      if (col.type == core::LogicalType::kFloat32) f = Fix::kFloat;
       const SchemaColumnInfo& info = loaded->info[i];
       if (info.charset == CharsetKind::kOther && info.converter) f = Fix::kConvert;
       fixes.push_back(f);
@@ -301,8 +308,15 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
     if (table.excluded[i]) continue;
     if (!first) select += ", ";
     first = false;
-    if (fixes[k++] == Fix::kConvert) {
+    const Fix fix = fixes[k++];
+    if (fix == Fix::kConvert) {
       select += "CAST(" + QuoteIdentifier(table.columns[i].name) + " AS BINARY)";
+    } else if (fix == Fix::kFloat) {
+      // The text protocol prints FLOAT with 6 significant digits (16777216 as 16777200);
+      // as a DOUBLE the server prints the exact value, which is then shortened back to the
+      // float32's own shortest text (what the binlog path gives for the same value). `+ 0E0`
+      // makes the DOUBLE on every MySQL and MariaDB version (CAST AS DOUBLE needs MySQL 8.0.17).
+      select += "(" + QuoteIdentifier(table.columns[i].name) + " + 0E0)";
     } else {
       select += QuoteIdentifier(table.columns[i].name);
     }
@@ -363,6 +377,16 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
           batch->AppendValue(set ? "t" : "f");
           break;
         }
+        case Fix::kFloat:
+          converted.clear();
+          if (!AppendFloat32FromDoubleText(converted, v)) {
+            batch->AbandonRow();
+            return core::DataLossError("mysql snapshot of " + table_name + ": column " +
+                                       table.schema->columns[i].name + " (FLOAT) read as \"" +
+                                       Printable(v) + "\", which is no float32 value");
+          }
+          batch->AppendValue(converted);
+          break;
         case Fix::kConvert: {
           const CharsetConverter& cv = *converters[i];
           if (cv.ascii_compatible() && IsAscii(v)) {

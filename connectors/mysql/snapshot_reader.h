@@ -80,7 +80,9 @@ class SnapshotReader {
   void Cancel();
 
  private:
-  enum class Fix : uint8_t { kNone, kZeroDate, kTimestampTz, kYear, kBitBool, kConvert };
+  // kFloat: FLOAT read as a DOUBLE (f + 0E0) (the text protocol prints FLOAT with six
+  // significant digits) and written back as the shortest text of the float32 value.
+  enum class Fix : uint8_t { kNone, kZeroDate, kTimestampTz, kYear, kBitBool, kConvert, kFloat };
   struct Chunk {
     size_t table;
     std::string where;  // empty: the whole table

@@ -2,11 +2,15 @@
 
 #include <set>
 
+#include "core/parse_number.h"
+
 namespace sluice::pg {
 namespace {
 
 bool SameShape(const core::TableSchema& a, const core::TableSchema& b) {
-  if (a.key != b.key || a.columns.size() != b.columns.size()) return false;
+  if (a.key != b.key || a.columns.size() != b.columns.size() || a.generated != b.generated) {
+    return false;
+  }
   for (size_t i = 0; i < a.columns.size(); ++i) {
     const auto& x = a.columns[i];
     const auto& y = b.columns[i];
@@ -53,7 +57,6 @@ core::Result<RelationInfo> Build(PgConnection& conn, TypeResolver& types, uint32
                                  const std::vector<SourceColumn>& source,
                                  std::vector<std::string> key_names, const std::string& database,
                                  const core::TableFilter& filter, SchemaCache& cache) {
-  (void)conn;
   RelationInfo info;
   info.relid = relid;
   info.replident = replident;
@@ -84,6 +87,22 @@ core::Result<RelationInfo> Build(PgConnection& conn, TypeResolver& types, uint32
       break;
     }
     schema.key.push_back(static_cast<uint32_t>(idx));
+  }
+  if (info.captured) {
+    // Stored generated columns: pgoutput never sends them (nor does the snapshot read them), so
+    // they travel with the schema for a PostgreSQL target to recreate.
+    SLUICE_ASSIGN_OR_RETURN(
+        PgRows generated,
+        conn.Query("SELECT a.attname, format_type(a.atttypid, a.atttypmod), "
+                   "pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a JOIN pg_attrdef d ON "
+                   "d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid = " +
+                   std::to_string(relid) + " AND a.attnum > 0 AND NOT a.attisdropped AND "
+                   "a.attgenerated = 's' ORDER BY a.attnum"));
+    for (const PgRow& r : generated) {
+      std::string name = r[0].value_or("");
+      if (!filter.IncludesColumn(id, name)) continue;
+      schema.generated.push_back({std::move(name), r[1].value_or(""), r[2].value_or("")});
+    }
   }
   info.schema = cache.Intern(std::move(schema));
   return info;
@@ -119,12 +138,14 @@ core::Result<std::vector<TableEntry>> ListCapturedTables(PgConnection& conn,
   std::vector<bool> pattern_used(filter.include_patterns().size(), false);
   for (const PgRow& r : rows) {
     TableEntry t;
-    t.relid = static_cast<uint32_t>(std::stoul(r[0].value_or("0")));
     t.id = {r[1].value_or(""), r[2].value_or("")};
+    const std::string what = "postgres pg_class of " + t.id.ToString();
+    SLUICE_ASSIGN_OR_RETURN(t.relid, core::ParseNumber<uint32_t>(r[0].value_or(""), what + ": oid"));
     t.replident = r[3].value_or("d")[0];
     t.has_primary_key = r[4].value_or("f") == "t";
-    t.estimated_rows = std::stoull(r[5].value_or("0"));
-    t.pages = std::stoull(r[6].value_or("0"));
+    SLUICE_ASSIGN_OR_RETURN(t.estimated_rows,
+                            core::ParseNumber<uint64_t>(r[5].value_or("0"), what + ": reltuples"));
+    SLUICE_ASSIGN_OR_RETURN(t.pages, core::ParseNumber<uint64_t>(r[6].value_or("0"), what + ": pages"));
     for (size_t i = 0; i < pattern_used.size(); ++i) {
       if (!pattern_used[i] && filter.PatternMatches(i, t.id)) pattern_used[i] = true;
     }
@@ -154,8 +175,11 @@ core::Result<RelationInfo> LoadRelation(PgConnection& conn, TypeResolver& types,
   for (const PgRow& r : rows) {
     SourceColumn c;
     c.name = r[0].value_or("");
-    c.type_oid = static_cast<uint32_t>(std::stoul(r[1].value_or("0")));
-    c.typmod = std::stoi(r[2].value_or("-1"));
+    const std::string what = "postgres pg_attribute of " + table.id.ToString() + "." + c.name;
+    SLUICE_ASSIGN_OR_RETURN(c.type_oid,
+                            core::ParseNumber<uint32_t>(r[1].value_or(""), what + ": atttypid"));
+    SLUICE_ASSIGN_OR_RETURN(c.typmod,
+                            core::ParseNumber<int32_t>(r[2].value_or("-1"), what + ": atttypmod"));
     c.format_type = r[3].value_or("");
     c.not_null = r[4].value_or("f") == "t";
     cols.push_back(std::move(c));

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/parse_number.h"
 #include "core/value_text.h"
 
 namespace sluice::pg {
@@ -21,16 +22,37 @@ bool IsBuiltin(uint32_t oid) { return oid < 10000 && LogicalTypeForOid(oid) != L
 // Array literal parser (PostgreSQL documentation, "8.15.6 Array Input and Output Syntax").
 class ArrayParser {
  public:
-  ArrayParser(std::string_view text, ElementKind kind, std::string& out)
-      : s_(text), kind_(kind), out_(out) {}
+  ArrayParser(std::string_view text, ElementKind kind, char delimiter, std::string& out)
+      : s_(text), kind_(kind), delimiter_(delimiter), out_(out) {}
 
+  // "[0:2]={7,8,9}" (PostgreSQL prints the bounds when a lower bound is not 1) becomes
+  // {"lower_bounds":[0],"values":[7,8,9]}, one lower bound per dimension, so that no target
+  // reads v[0] as NULL: the PostgreSQL sink writes the bounds back, other sinks keep the object.
   bool Parse() {
-    if (!s_.empty() && s_[0] == '[') {  // "[0:2]={…}": bounds other than 1 are dropped
-      size_t eq = s_.find('=');
-      if (eq == std::string_view::npos) return false;
-      i_ = eq + 1;
+    bool bounds = !s_.empty() && s_[0] == '[';
+    if (bounds) {
+      out_ += "{\"lower_bounds\":[";
+      for (bool first = true; i_ < s_.size() && s_[i_] == '['; first = false) {
+        size_t colon = s_.find(':', i_);
+        size_t close = s_.find(']', i_);
+        if (colon == std::string_view::npos || close == std::string_view::npos || colon > close) {
+          return false;
+        }
+        std::string_view lower = s_.substr(i_ + 1, colon - i_ - 1);
+        if (lower.empty() || !core::IsJsonNumber(lower) ||
+            lower.find_first_of(".eE") != std::string_view::npos) {
+          return false;
+        }
+        if (!first) out_ += ',';
+        out_ += lower;
+        i_ = close + 1;
+      }
+      if (i_ >= s_.size() || s_[i_] != '=') return false;
+      ++i_;
+      out_ += "],\"values\":";
     }
     if (!ParseArray()) return false;
+    if (bounds) out_ += '}';
     SkipSpace();
     return i_ == s_.size();
   }
@@ -64,7 +86,7 @@ class ArrayParser {
       }
       SkipSpace();
       if (i_ >= s_.size()) return false;
-      if (s_[i_] == ',') {
+      if (s_[i_] == delimiter_) {
         ++i_;
         continue;
       }
@@ -94,7 +116,7 @@ class ArrayParser {
 
   bool ParseBare() {
     elem_.clear();
-    while (i_ < s_.size() && s_[i_] != ',' && s_[i_] != '}') {
+    while (i_ < s_.size() && s_[i_] != delimiter_ && s_[i_] != '}') {
       if (s_[i_] == '\\') {
         if (++i_ >= s_.size()) return false;
       }
@@ -122,6 +144,7 @@ class ArrayParser {
 
   std::string_view s_;
   ElementKind kind_;
+  char delimiter_;  // the element type's pg_type.typdelim: ';' for box, ',' for the others
   std::string& out_;
   size_t i_ = 0;
   std::string elem_;
@@ -171,7 +194,7 @@ core::Result<const PgTypeInfo*> TypeResolver::Get(uint32_t oid) {
       conn_->Query("SELECT t.typtype, t.typcategory, t.typelem, t.typbasetype, t.typtypmod, "
                    "quote_ident(n.nspname) || '.' || quote_ident(t.typname), "
                    "coalesce((SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e "
-                   "WHERE e.enumtypid = t.oid)::text, '[]') "
+                   "WHERE e.enumtypid = t.oid)::text, '[]'), t.typdelim "
                    "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = " +
                    std::to_string(oid)));
   PgTypeInfo info;
@@ -182,10 +205,16 @@ core::Result<const PgTypeInfo*> TypeResolver::Get(uint32_t oid) {
     const PgRow& r = rows[0];
     info.typtype = r[0].value_or("b")[0];
     info.category = r[1].value_or("U")[0];
-    info.element = static_cast<uint32_t>(std::stoul(r[2].value_or("0")));
-    info.base = static_cast<uint32_t>(std::stoul(r[3].value_or("0")));
-    info.base_typmod = std::stoi(r[4].value_or("-1"));
+    const std::string what = "postgres pg_type of type " + std::to_string(oid);
+    SLUICE_ASSIGN_OR_RETURN(info.element,
+                            core::ParseNumber<uint32_t>(r[2].value_or("0"), what + ": typelem"));
+    SLUICE_ASSIGN_OR_RETURN(info.base,
+                            core::ParseNumber<uint32_t>(r[3].value_or("0"), what + ": typbasetype"));
+    SLUICE_ASSIGN_OR_RETURN(info.base_typmod,
+                            core::ParseNumber<int32_t>(r[4].value_or("-1"), what + ": typtypmod"));
     info.qualified_name = r[5].value_or("");
+    std::string delimiter = r[7].value_or(",");
+    info.delimiter = delimiter.size() == 1 ? delimiter[0] : ',';
     try {
       auto labels = nlohmann::json::parse(r[6].value_or("[]"));
       for (const auto& l : labels) info.enum_labels.push_back(l.get<std::string>());
@@ -229,7 +258,22 @@ core::Status TypeResolver::Describe(uint32_t oid, int32_t typmod, const std::str
       codec.codec = ValueCodec::kArray;
       int32_t elem_mod = -1;
       std::string elem_text;
-      SLUICE_ASSIGN_OR_RETURN(uint32_t elem, ResolveDomain(info->element, elem_mod, elem_text));
+      const uint32_t declared = info->element;
+      SLUICE_ASSIGN_OR_RETURN(uint32_t elem, ResolveDomain(declared, elem_mod, elem_text));
+      if (!IsBuiltin(elem)) {
+        SLUICE_ASSIGN_OR_RETURN(const PgTypeInfo* elem_info, Get(elem));
+        codec.delimiter = elem_info->delimiter;
+        if (elem_info->typtype == 'e') {
+          // enum[]: the labels and the schema-qualified element type travel with the column,
+          // so that a PostgreSQL target can create the enum before the mood[] column.
+          column.enum_values = elem_info->enum_labels;
+          column.source_type = elem_info->qualified_name + "[]";
+        } else if (elem != declared && !elem_text.empty()) {
+          column.source_type = elem_text + "[]";  // domain[]: its base type's array, as domains
+        }
+      } else if (elem != declared && !elem_text.empty()) {
+        column.source_type = elem_text + "[]";  // domain[] over a built-in type
+      }
       switch (LogicalTypeForOid(elem)) {
         case LogicalType::kInt16: case LogicalType::kInt32: case LogicalType::kInt64:
         case LogicalType::kFloat32: case LogicalType::kFloat64: case LogicalType::kDecimal:
@@ -276,9 +320,10 @@ bool DecodeByteaHex(std::string_view text, std::string& out) {
   return true;
 }
 
-bool PgArrayToJson(std::string_view text, ElementKind element, std::string& out) {
+bool PgArrayToJson(std::string_view text, ElementKind element, std::string& out,
+                   char delimiter) {
   out.clear();
-  return ArrayParser(text, element, out).Parse();
+  return ArrayParser(text, element, delimiter, out).Parse();
 }
 
 bool AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec, std::string_view text,
@@ -304,7 +349,7 @@ bool AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec, std::str
       return true;
     }
     case ValueCodec::kArray:
-      if (!PgArrayToJson(text, codec.element, scratch)) return false;
+      if (!PgArrayToJson(text, codec.element, scratch, codec.delimiter)) return false;
       batch.AppendValue(scratch);
       return true;
   }

@@ -18,7 +18,11 @@
 //   date / time / timestamp / tz       kDate / kTime / kTimestamp / kTimestampTz (UTC, +00)
 //   interval                           kInterval     ISO 8601 (P1Y2M3DT4H5M6S)
 //   enum types                         kEnum         label; enum_values = labels
-//   T[] (any array)                    kArray        JSON array (numbers bare, bool true/false)
+//   T[] (any array)                    kArray        JSON array (numbers bare, bool true/false);
+//                                                    with bounds other than 1:
+//                                                    {"lower_bounds":[…],"values":[…]}
+//   enum[] / domain[]                  kArray        source_type = schema.enum[] (enum_values =
+//                                                    labels) / the base type's array
 //   money, inet, cidr, macaddr(8),     kString       the server's text; source_type keeps the
 //   bit, varbit, timetz, xml                         exact type
 //   domains                            their base type (source_type = the base type's text)
@@ -54,6 +58,7 @@ struct ColumnCodec {
   ValueCodec codec = ValueCodec::kPlain;
   ElementKind element = ElementKind::kString;
   BinaryKind binary = BinaryKind::kNone;  // decoder for binary COPY (kNone: text COPY only)
+  char delimiter = ',';  // array element delimiter: the element type's pg_type.typdelim
 };
 
 // The built-in mapping for a base (non-domain, non-array, non-enum) type OID.
@@ -69,6 +74,7 @@ struct PgTypeInfo {
   int32_t base_typmod = -1;  // domain typmod
   std::string qualified_name;  // schema.name, quoted where needed
   std::vector<std::string> enum_labels;
+  char delimiter = ',';      // pg_type.typdelim: ';' for box, ',' for every other built-in
 };
 
 // Looks types up in pg_type on demand and caches them. Built-in types need no query.
@@ -96,6 +102,10 @@ bool AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec, std::str
 
 // Exposed for tests.
 bool DecodeByteaHex(std::string_view text, std::string& out);
-bool PgArrayToJson(std::string_view text, ElementKind element, std::string& out);
+// Array literal -> JSON array; with explicit bounds ("[0:2]={7,8,9}", printed when a lower
+// bound is not 1) -> {"lower_bounds":[0],"values":[7,8,9]}. `delimiter`: the element type's
+// typdelim (box[] is printed {(1,1),(0,0);(3,3),(2,2)}).
+bool PgArrayToJson(std::string_view text, ElementKind element, std::string& out,
+                   char delimiter = ',');
 
 }  // namespace sluice::pg

@@ -7,7 +7,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "connectors/postgres/pg_admin.h"
 #include "connectors/postgres/pg_connection.h"
+#include "connectors/postgres/pg_names.h"
 #include "connectors/postgres/pg_position.h"
 #include "connectors/postgres/pg_schema.h"
 #include "connectors/postgres/snapshot_reader.h"
@@ -17,46 +19,6 @@
 
 namespace sluice::pg {
 namespace {
-
-// Slot names allow only [a-z0-9_] and at most 63 characters.
-std::string SanitizeSlot(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    char l = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    out += (std::isalnum(static_cast<unsigned char>(l)) || l == '_') ? l : '_';
-  }
-  if (out.size() > 63) out.resize(63);
-  return out;
-}
-
-struct SlotState {
-  bool exists = false;
-  bool active = false;
-  std::string active_pid;
-  std::string wal_status;
-  std::string plugin;
-  std::string database;
-  uint64_t confirmed_flush = 0;
-};
-
-core::Result<SlotState> ReadSlot(PgConnection& conn, const std::string& slot) {
-  SLUICE_ASSIGN_OR_RETURN(
-      PgRows rows,
-      conn.Query("SELECT active, coalesce(active_pid::text, ''), coalesce(wal_status, ''), "
-                 "coalesce(plugin, ''), coalesce(database, ''), "
-                 "coalesce(confirmed_flush_lsn::text, '0/0') FROM pg_replication_slots WHERE "
-                 "slot_name = " + QuoteLiteral(slot)));
-  SlotState s;
-  if (rows.empty()) return s;
-  s.exists = true;
-  s.active = rows[0][0].value_or("f") == "t";
-  s.active_pid = rows[0][1].value_or("");
-  s.wal_status = rows[0][2].value_or("");
-  s.plugin = rows[0][3].value_or("");
-  s.database = rows[0][4].value_or("");
-  ParseLsn(rows[0][5].value_or("0/0"), s.confirmed_flush);
-  return s;
-}
 
 class PostgresSource final : public core::Source {
  public:
@@ -77,10 +39,9 @@ class PostgresSource final : public core::Source {
     params_.sslmode = c.Get("database.sslmode");
     SLUICE_ASSIGN_OR_RETURN(int64_t timeout, c.GetInt("connect.timeout.ms", 30000));
     params_.connect_timeout_s = static_cast<int>(std::max<int64_t>(2, timeout / 1000));
-    params_.application_name = "sluice_" + SanitizeSlot(c.name());
-    slot_ = c.Get("slot.name", "sluice_" + SanitizeSlot(c.name().empty() ? "connector" : c.name()));
-    publication_ = c.Get("publication.name", "sluice_pub_" + SanitizeSlot(c.name()));
+    params_.application_name = DeriveServerObjectName("sluice_", c.name());
     pub_mode_ = c.Get("publication.autocreate.mode", "filtered");
+    UseNames(ResolveServerObjectNames(c, ""));
     mode_ = c.Get("snapshot.mode", "initial");
     SLUICE_ASSIGN_OR_RETURN(int64_t threads, c.GetInt("snapshot.max.threads", 2));
     snap_options_.threads = static_cast<int>(threads);
@@ -90,8 +51,6 @@ class PostgresSource final : public core::Source {
     SLUICE_ASSIGN_OR_RETURN(drop_on_stop_, c.GetBool("slot.drop.on.stop", false));
     SLUICE_ASSIGN_OR_RETURN(int64_t interval, c.GetInt("status.update.interval.ms", 10000));
     stream_options_.status_interval_ms = interval;
-    stream_options_.slot = slot_;
-    stream_options_.publication = publication_;
     stream_options_.database = params_.dbname;
     SLUICE_ASSIGN_OR_RETURN(filter_, core::TableFilter::FromConfig(c));
     return core::Status::Ok();
@@ -107,6 +66,7 @@ class PostgresSource final : public core::Source {
       SLUICE_ASSIGN_OR_RETURN(PgPosition p, PgPosition::Parse(resume->value));
       from = p;
     }
+    UseNames(ResolveServerObjectNames(ctx_.config, from ? from->slot : ""));
     SLUICE_RETURN_IF_ERROR(CheckServer(/*for_start=*/true));
     PgConnection conn;
     SLUICE_RETURN_IF_ERROR(conn.Connect(params_, false));
@@ -261,7 +221,45 @@ class PostgresSource final : public core::Source {
 
   core::Status Check() override { return CheckServer(/*for_start=*/false); }
 
+  std::vector<std::string> ExclusiveServerObjects(
+      const std::optional<core::SourcePosition>& stored) const override {
+    return ExclusiveKeys(Admin(stored));
+  }
+
+  core::Status CheckOffset(const core::SourcePosition& proposed,
+                           const std::optional<core::SourcePosition>& stored,
+                           bool force) override {
+    return CheckOffsetOnServer(Admin(stored), proposed, force);
+  }
+
+  core::Result<std::string> ReleaseServerObjects(const std::optional<core::SourcePosition>& stored,
+                                                 bool drop) override {
+    return ReleaseOnServer(Admin(stored), drop, logger_);
+  }
+
  private:
+  void UseNames(const ServerObjectNames& names) {
+    slot_ = names.slot;
+    publication_ = names.publication;
+    stream_options_.slot = slot_;
+    stream_options_.publication = publication_;
+  }
+
+  // The names as they are for a connector whose committed position is `stored`.
+  AdminTarget Admin(const std::optional<core::SourcePosition>& stored) const {
+    std::string stored_slot;
+    if (stored && !stored->empty()) {
+      auto p = PgPosition::Parse(stored->value);
+      if (p.ok()) stored_slot = p->slot;
+    }
+    // These calls run while a request waits (DELETE, PATCH offsets): a server that does not
+    // answer must not hold it for the whole connect.timeout.ms.
+    ConnectionParams params = params_;
+    params.connect_timeout_s = std::min(params.connect_timeout_s, 5);
+    return {params, ctx_.config.name(), ResolveServerObjectNames(ctx_.config, stored_slot),
+            pub_mode_, mode_ == "initial_only"};
+  }
+
   // Read-only checks: credentials, wal_level, REPLICATION privilege, include list, slot state,
   // publication. Nothing is created or changed.
   core::Status CheckServer(bool for_start) {
@@ -362,10 +360,15 @@ class PostgresSource final : public core::Source {
       return core::Status::Ok();
     }
     std::string name = QuoteIdent(publication_);
+    // The comment marks the publication as Sluice's, to be dropped with the connector.
+    const std::string comment = "COMMENT ON PUBLICATION " + name + " IS " +
+                                QuoteLiteral(PublicationComment(ctx_.config.name()));
     if (pub_mode_ == "all_tables") {
       if (pub.empty()) {
-        return conn.Exec("CREATE PUBLICATION " + name + " FOR ALL TABLES")
-            .WithContext("creating publication " + publication_ + " (needs a superuser)");
+        SLUICE_RETURN_IF_ERROR(
+            conn.Exec("CREATE PUBLICATION " + name + " FOR ALL TABLES")
+                .WithContext("creating publication " + publication_ + " (needs a superuser)"));
+        return conn.Exec(comment).WithContext("commenting publication " + publication_);
       }
       return core::Status::Ok();
     }
@@ -376,8 +379,10 @@ class PostgresSource final : public core::Source {
       list += QuoteIdent(t.id.schema) + "." + QuoteIdent(t.id.table);
     }
     if (pub.empty()) {
-      return conn.Exec("CREATE PUBLICATION " + name + (list.empty() ? "" : " FOR TABLE " + list))
-          .WithContext("creating publication " + publication_);
+      SLUICE_RETURN_IF_ERROR(
+          conn.Exec("CREATE PUBLICATION " + name + (list.empty() ? "" : " FOR TABLE " + list))
+              .WithContext("creating publication " + publication_));
+      return conn.Exec(comment).WithContext("commenting publication " + publication_);
     }
     if (pub[0][0].value_or("f") == "t") return core::Status::Ok();
     SLUICE_ASSIGN_OR_RETURN(

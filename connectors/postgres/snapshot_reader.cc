@@ -112,6 +112,15 @@ core::Status SnapshotReader::Open() {
     chunks_left_.push_back(std::make_unique<std::atomic<size_t>>(chunks_.size() - before));
     rows_done_.push_back(std::make_unique<std::atomic<uint64_t>>(0));
     std::string name = e.id.ToString();
+    const auto& generated = tables_[t].relation.schema->generated;
+    if (!generated.empty()) {
+      std::string names;
+      for (const auto& g : generated) names += (names.empty() ? "" : ", ") + g.name;
+      logger_->warn("postgres table {}: generated columns ({}) are not in the change events "
+                    "(PostgreSQL's logical replication does not send them); a PostgreSQL target "
+                    "creates them with the same expression, other targets do not have them",
+                    name, names);
+    }
     if (progress_) {
       if (options_.emit_truncates) progress_->ResetTable(name);
       progress_->AddTable(name, e.estimated_rows);

@@ -9,6 +9,7 @@ namespace sluice::itest {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 TEST(ServeService, AnswersEveryRouteWithKafkaConnectShapes) {
   ServeProcess serve;
@@ -114,6 +115,49 @@ TEST(ServeService, RefusesABadListenAddress) {
                                 "--state", (TempDir() / "s.db").string()});
   EXPECT_EQ(r.status.exit_code, 2) << r.err;
   EXPECT_THAT(r.err, HasSubstr("--listen"));
+}
+
+// Issue 14: off loopback without a token, serve refused nothing; now it refuses unless told.
+TEST(ServeService, RefusesToListenOffLoopbackWithoutAToken) {
+  std::string port = std::to_string(FreeLoopbackPort());
+  CommandResult r = RunCommand({TestEnv::SluiceBin().string(), "serve", "--listen", "0.0.0.0:" + port,
+                                "--state", (TempDir() / "s.db").string()});
+  EXPECT_EQ(r.status.exit_code, 2) << r.err;
+  EXPECT_THAT(r.err, HasSubstr("--token"));
+  EXPECT_THAT(r.err, HasSubstr("--insecure-no-auth"));
+
+  // Accepted when asked explicitly (and still protected against rebinding and CSRF).
+  ServeProcess serve({"--insecure-no-auth", "--allowed-host", "sluice.test"});
+  EXPECT_EQ(serve.client().Call("GET", "/connectors", "", {"Host: sluice.test"}).status, 200);
+}
+
+// Issue 14: a cross-site text/plain POST created a connector, and a CRLF name became a real
+// Set-Cookie header. Checked with curl as the client.
+TEST(ServeService, RefusesCrossSiteRequestsAndHeaderInjection) {
+  ServeProcess serve;
+  RestClient& api = serve.client();
+  const std::string config =
+      R"({"connector.class":"postgres","database.dbname":"d","database.port":"1","sink.type":"file","sink.url":")" +
+      (TempDir() / "out").string() + "\"}";
+  HttpResult csrf = api.Call("POST", "/connectors", "{\"name\":\"csrf\",\"config\":" + config + "}",
+                             {"Origin: http://evil.example"});
+  EXPECT_EQ(csrf.status, 403) << csrf.body;
+  EXPECT_EQ(csrf.Json()["error_code"], 403);
+  HttpResult rebound = api.Call("GET", "/connectors", "", {"Host: evil.example:8083"});
+  EXPECT_EQ(rebound.status, 421) << rebound.body;
+  HttpResult crlf = api.Call(
+      "POST", "/connectors",
+      "{\"name\":\"crlf\\r\\nSet-Cookie: injected=1\",\"config\":" + config + "}");
+  EXPECT_EQ(crlf.status, 400) << crlf.body;
+  EXPECT_THAT(crlf.headers, Not(HasSubstr("Set-Cookie")));
+  HttpResult bad_utf8 = api.Call("GET", "/connectors/%ff");
+  EXPECT_EQ(bad_utf8.status, 404);
+  EXPECT_EQ(bad_utf8.Json()["error_code"], 404);
+  EXPECT_EQ(api.Expect(200, "GET", "/connectors"), nlohmann::json::array());
+  HttpResult created = api.Call("POST", "/connectors",
+                                "{\"name\":\"caf\u00e9 1\",\"config\":" + config + "}");
+  EXPECT_EQ(created.status, 201) << created.body;
+  EXPECT_THAT(created.headers, HasSubstr("Location: /connectors/caf%C3%A9%201"));
 }
 
 }  // namespace

@@ -87,5 +87,41 @@ TEST(CliTest, SecretsNeverReachTheLog) {
   EXPECT_EQ(r.out.find("hunter2-secret"), std::string::npos) << r.out;
 }
 
+// libpq quotes a URL token with a bad percent-escape, often the password; validate must not
+// print it.
+TEST(CliTest, ValidateNeverPrintsAPieceOfAUrlPassword) {
+  TempDir out;
+  nlohmann::json config = FileConfig(out);
+  config["sink.type"] = "postgres";
+  for (const char* url : {"postgresql://app:p%zzword@127.0.0.1:1/x",
+                          "postgresql://app:pa/zzword@127.0.0.1:1/x"}) {
+    config["sink.url"] = url;
+    CommandResult r = SluiceProcess::RunToCompletion("validate", config, 60s);
+    EXPECT_NE(r.status.exit_code, 0) << url;
+    EXPECT_EQ(r.err.find("zzword"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("sink"), std::string::npos) << r.err;
+  }
+}
+
+// ${file:…} and ${env:…} references resolve when the pipeline is built; one that cannot be
+// resolved names the key and the reference.
+TEST(CliTest, ConfigReferencesResolveOrNameTheKey) {
+  TempDir out;
+  TempDir secrets("sluice-cli-secrets");
+  std::ofstream(secrets / "sink.properties") << "# where the file sink writes\ndir=" << out.path().string() << "\n";
+  nlohmann::json config = FileConfig(out);
+  config["sink.url"] = "${file:" + (secrets / "sink.properties").string() + ":dir}";
+  CommandResult ok = SluiceProcess::RunToCompletion("validate", config, 60s);
+  EXPECT_EQ(ok.status.exit_code, 0) << ok.err;
+  EXPECT_NE(ok.out.find("config is valid"), std::string::npos) << ok.out << ok.err;
+
+  config["database.password"] = "${env:SLUICE_CLI_TEST_NEVER_SET}";
+  CommandResult missing = SluiceProcess::RunToCompletion("validate", config, 60s);
+  EXPECT_EQ(missing.status.exit_code, 2) << missing.err;
+  EXPECT_NE(missing.err.find("config key 'database.password': ${env:SLUICE_CLI_TEST_NEVER_SET}"),
+            std::string::npos)
+      << missing.err;
+}
+
 }  // namespace
 }  // namespace sluice::itest

@@ -4,8 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <map>
 #include <random>
 #include <string>
@@ -174,6 +176,56 @@ TEST_F(MariadbToFileTest, JsonLinesReplayEqualsSourceAfterSnapshotStreamAndTrunc
   WaitUntil([&] { return TablesMatch(my_.Query(kSourceSql), Replay(out.path())); }, 60s,
             "replayed JSON lines equal the source after TRUNCATE", 200ms);
   ExpectTablesEqual(my_.Query(kSourceSql), Replay(out.path()));
+}
+
+// MariaDB INET6, INET4 and UUID in the envelope: exactly the text the server prints, through
+// the snapshot (the server's text) and the binlog (16 raw bytes, decoded the server's way,
+// including its single-group "::" and the ::ffff:a.b.c.d form), which PostgreSQL's inet would
+// normalise away; and FLOAT values needing nine digits.
+TEST_F(MariadbToFileTest, Inet6AndUuidAreTheServersTextInSnapshotAndBinlog) {
+  const std::string values =
+      " VALUES (%1, '1::2:3:4:5:6:7', '10.0.0.1', '6ccd780c-baba-1026-9564-5b8c656024db', 16777216),"
+      " (%2, '::ffff:1.2.3.4', NULL, 'ff80c328-9fc3-28ff-80c3-28ff80c328ff', 3.1415927),"
+      " (%3, '4141:4141:4141:4141:4141:4141:4141:4141', '0.0.0.0', NULL, 123456792),"
+      " (%4, '1:0:0:2::3', NULL, NULL, NULL), (%5, '::1.2.3.4', NULL, NULL, NULL)";
+  auto rows = [&](int base) {
+    std::string v = values;
+    for (int i = 1; i <= 5; ++i) {
+      v.replace(v.find("%" + std::to_string(i)), 2, std::to_string(base + i));
+    }
+    return "INSERT INTO addr" + v;
+  };
+  my_.Exec("CREATE TABLE addr (id INT PRIMARY KEY, i6 INET6, i4 INET4, u UUID, f FLOAT);" + rows(0));
+  const std::string source_sql =
+      "SELECT id, CAST(i6 AS CHAR), CAST(i4 AS CHAR), CAST(u AS CHAR),"
+      " CAST(ROUND(f) AS CHAR) FROM addr";
+  auto replay = [&](const std::filesystem::path& dir) {
+    return ReplayTable(dir, "addr", {{"id", Text}, {"i6", Text}, {"i4", Text}, {"u", Text},
+                                     {"f", [](const nlohmann::json& v) -> SqlValue {
+                                        if (v.is_null()) return std::nullopt;
+                                        // The float32's shortest text, as a JSON number.
+                                        return std::to_string(std::llround(v.get<double>()));
+                                      }}});
+  };
+  TempDir out;
+  sluice_.emplace(SluiceProcess::Run(Config(out.path().string())));
+  WaitUntil([&] { return TablesMatch(my_.Query(source_sql), replay(out.path())); }, 60s,
+            "the snapshot's rows in the file", 200ms);
+  my_.Exec(rows(100));
+  WaitUntil([&] { return TablesMatch(my_.Query(source_sql), replay(out.path())); }, 60s,
+            "the binlog's rows in the file", 200ms);
+  SqlRows replayed = replay(out.path());
+  ASSERT_EQ(replayed.size(), 10u);
+  // Snapshot row 1 and binlog row 101, the same values: the same text, the server's.
+  EXPECT_EQ(replayed[0][1], SqlValue("1::2:3:4:5:6:7"));
+  EXPECT_EQ(replayed[5][1], SqlValue("1::2:3:4:5:6:7"));
+  EXPECT_EQ(replayed[6][1], SqlValue("::ffff:1.2.3.4"));
+  EXPECT_EQ(replayed[6][3], SqlValue("ff80c328-9fc3-28ff-80c3-28ff80c328ff"));
+  // FLOAT: the exact float, not the text protocol's six digits (123457000).
+  std::ifstream in(out.path() / (db_ + ".addr.jsonl"));
+  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(all.find("123457000"), std::string::npos) << all;
+  EXPECT_EQ(all.find("16777200"), std::string::npos) << all;
 }
 
 // The type matrix's edge values through the snapshot and then the binlog, as Debezium-style

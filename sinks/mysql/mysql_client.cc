@@ -5,6 +5,8 @@
 #include <charconv>
 #include <mutex>
 
+#include "core/redact.h"
+
 namespace sluice::sinks::mysql_sink {
 
 namespace {
@@ -32,9 +34,22 @@ bool ParseInt(std::string_view s, int& out) {
   return r.ec == std::errc() && r.ptr == s.data() + s.size();
 }
 
+core::Result<MysqlUrl> ParseMysqlUrlUnredacted(std::string_view url);
+
 }  // namespace
 
 core::Result<MysqlUrl> ParseMysqlUrl(std::string_view url) {
+  auto parsed = ParseMysqlUrlUnredacted(url);
+  if (parsed.ok()) return parsed;
+  // A password with an unencoded '/', '?' or '@' ends the userinfo early, and a piece of it is
+  // then quoted as a port or host: hide every piece of the URL's password.
+  return core::Status(parsed.status().code(),
+                      core::RedactSecrets(parsed.status().message(), core::ConnectionStringSecrets(url)));
+}
+
+namespace {
+
+core::Result<MysqlUrl> ParseMysqlUrlUnredacted(std::string_view url) {
   constexpr std::string_view kScheme = "mysql://";
   constexpr std::string_view kScheme2 = "mariadb://";
   MysqlUrl out;
@@ -115,6 +130,8 @@ core::Result<MysqlUrl> ParseMysqlUrl(std::string_view url) {
   }
   return out;
 }
+
+}  // namespace
 
 MysqlErrorClass ClassifyMysqlError(int code) {
   switch (code) {

@@ -177,6 +177,14 @@ core::Status MysqlSink::ApplySchema(const core::EventBatch& batch, TargetTable& 
   (void)batch;
   const std::string qualified = QuoteIdentifier(options_.url.database) + "." +
                                 QuoteIdentifier(target.name);
+  for (const core::Column& c : schema->columns) {
+    if (const char* why = IdentifierProblem(c.name)) {
+      return core::FailedPreconditionError(
+          "mysql sink: column '" + c.name + "' of " + schema->id.ToString() + " " + why +
+          "; leave the column out with column.exclude.list (" + schema->id.ToString() + "." +
+          c.name + ") or the table with table.exclude.list");
+    }
+  }
   if (!target.loaded) SLUICE_RETURN_IF_ERROR(LoadTargetColumns(target));
   if (target.columns.empty()) {
     // DDL commits implicitly: rows applied so far in this transaction become durable without the
@@ -351,10 +359,11 @@ core::Result<const TablePlan*> MysqlSink::PlanFor(const core::EventBatch& batch,
   if (it == targets_.end()) {
     TargetTable t;
     t.name = TargetTableName(options_.table_name_format, schema->id);
-    if (t.name.empty() || t.name.size() > 64) {
-      return core::InvalidArgumentError("mysql sink: target table name '" + t.name + "' for " +
-                                        schema->id.ToString() +
-                                        " must have 1 to 64 characters; set sink.table.name.format");
+    if (const char* why = IdentifierProblem(t.name)) {
+      return core::FailedPreconditionError(
+          "mysql sink: target table name '" + t.name + "' for " + schema->id.ToString() + " " +
+          why + "; name the target with sink.table.name.format or leave the table out with "
+          "table.exclude.list");
     }
     it = targets_.emplace(schema->id, std::move(t)).first;
   }

@@ -13,6 +13,20 @@ void AppendIdentifier(std::string& out, std::string_view name) {
   out += '`';
 }
 
+const char* IdentifierProblem(std::string_view name) {
+  if (name.empty()) return "is empty";
+  size_t characters = 0;
+  for (unsigned char c : name) {
+    if (c == 0) return "contains a NUL character";
+    if (c >= 0xF0) return "has characters outside the Basic Multilingual Plane (such as emoji), "
+                          "which MySQL and MariaDB identifiers (utf8mb3) cannot hold";
+    if ((c & 0xC0) != 0x80) ++characters;  // not a continuation byte: a new character
+  }
+  if (characters > 64) return "is longer than the 64 characters MySQL allows";
+  if (name.back() == ' ') return "ends with a space, which MySQL does not allow";
+  return nullptr;
+}
+
 std::string QuoteIdentifier(std::string_view name) {
   std::string out;
   AppendIdentifier(out, name);

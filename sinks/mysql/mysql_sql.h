@@ -17,6 +17,11 @@ namespace sluice::sinks::mysql_sink {
 
 // `name` with backticks around it and backticks inside doubled.
 void AppendIdentifier(std::string& out, std::string_view name);
+// Why MySQL/MariaDB cannot name a table or column `name`, or nullptr when it can. Identifiers
+// are utf8mb3 text of 1 to 64 characters: no character outside the Basic Multilingual Plane
+// (4-byte UTF-8, emoji), no trailing space, no NUL. Checked before the name reaches a statement,
+// where the server's answer would be a collation or charset error that names nothing.
+const char* IdentifierProblem(std::string_view name);
 std::string QuoteIdentifier(std::string_view name);
 // A quoted string literal, escaped by the client library for the connection of `escaper`.
 std::string QuoteString(std::string_view text, const StringEscaper& escaper);

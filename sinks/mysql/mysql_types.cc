@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cstring>
 #include <optional>
 
@@ -147,7 +148,7 @@ LiteralKind LiteralKindFor(const core::Column& c, const TypeOptions& options) {
     case LogicalType::kInt16:
     case LogicalType::kInt32:
     case LogicalType::kInt64: return LiteralKind::kNumber;
-    case LogicalType::kFloat32:
+    case LogicalType::kFloat32: return LiteralKind::kFloat32;
     case LogicalType::kFloat64: return LiteralKind::kFloat;
     case LogicalType::kDecimal:
       if (options.reuse_source_type && !c.source_type.empty()) return LiteralKind::kDecimal;
@@ -221,6 +222,21 @@ const char* AppendLiteral(std::string& out, LiteralKind kind, std::string_view t
       if (!IsPlainNumber(t, true)) return "not a number";
       out.append(t);
       return nullptr;
+    case LiteralKind::kFloat32: {
+      if (IsNonFinite(t)) return "NaN and infinity have no MySQL floating-point equivalent";
+      if (!IsPlainNumber(t, true)) return "not a number";
+      float f;
+      auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), f);
+      if (ec == std::errc::result_out_of_range) {
+        // Above FLT_MAX, or so small it would lose every digit: no FLOAT holds it.
+        return "outside the range of a 4-byte FLOAT";
+      }
+      if (ec != std::errc() || end != t.data() + t.size()) return "not a number";
+      char buf[32];
+      auto res = std::to_chars(buf, buf + sizeof buf, static_cast<double>(f));
+      out.append(buf, res.ptr);
+      return nullptr;
+    }
     case LiteralKind::kDecimal:
     case LiteralKind::kDecimalWide: {
       if (IsNonFinite(t)) return "NaN and infinity have no MySQL DECIMAL equivalent "

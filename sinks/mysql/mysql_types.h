@@ -68,6 +68,7 @@ enum class LiteralKind : uint8_t {
   kDecimalWide,  // into DECIMAL(65,30): also rejects more than 35 integer or 30 fraction digits
   kDecimalText,  // kept as quoted text
   kFloat,        // bare; NaN/Infinity rejected
+  kFloat32,      // the float32 value's exact double text, bare (see AppendLiteral)
   kDate,         // quoted; infinity/BC rejected
   kDateTime,     // quoted; infinity/BC rejected
   kDateTimeTz,   // "+00" suffix dropped (stored in UTC)
@@ -78,6 +79,12 @@ LiteralKind LiteralKindFor(const core::Column& column, const TypeOptions& option
 // Appends `text` (canonical form) as a MySQL literal of `kind`, strings escaped by `escaper`.
 // Returns nullptr on success, or a static reason why MySQL cannot hold the value (nothing
 // useful appended then).
+//
+// kFloat32: MySQL reads a literal as a DOUBLE and compares a FLOAT column as a DOUBLE, so the
+// float's shortest text is wrong twice: `f <=> 0.1` never finds the FLOAT 0.1, and
+// 3.4028235e38 (FLT_MAX's shortest text) is a double above FLT_MAX, refused as out of range.
+// The literal is the float32's value as a double, exactly (0.10000000149011612,
+// 3.4028234663852886e+38): stored as the same float, and equal to the stored FLOAT.
 const char* AppendLiteral(std::string& out, LiteralKind kind, std::string_view text,
                           const StringEscaper& escaper);
 

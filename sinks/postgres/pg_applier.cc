@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <set>
 
+#include "core/parse_number.h"
+
 namespace sluice::sinks::pgsink {
 
 using core::EventBatch;
@@ -50,6 +52,10 @@ Status PgApplier::Connect() {
     return r.status().WithContext("postgres sink: creating offsets table " + offsets_.Qualified());
   }
   return Status::Ok();
+}
+
+bool PgApplier::transaction_failed() const {
+  return conn_.raw() != nullptr && PQtransactionStatus(conn_.raw()) == PQTRANS_INERROR;
 }
 
 void PgApplier::Disconnect() {
@@ -150,6 +156,7 @@ core::Result<PgApplier::TableState*> PgApplier::Ensure(const core::TableSchemaPt
     state->all_columns.push_back(i);
   }
   SLUICE_RETURN_IF_ERROR(CreateOrEvolve(*state));
+  SLUICE_RETURN_IF_ERROR(LoadArrayDelimiters(*state));
   if (!schema->HasKey() && logger_) {
     logger_->warn(
         "postgres sink: {} has no primary key: inserts append, updates and deletes change one "
@@ -161,27 +168,6 @@ core::Result<PgApplier::TableState*> PgApplier::Ensure(const core::TableSchemaPt
   tables_[schema->id] = std::move(state);
   last_table_ = t;
   return t;
-}
-
-Status PgApplier::EnsureEnumType(const core::Column& column) {
-  if (!options_.pg_source || column.type != core::LogicalType::kEnum ||
-      column.enum_values.empty()) {
-    return Status::Ok();
-  }
-  auto type = TargetType(column, true);
-  if (!type) return Status::Ok();
-  auto r = conn_.ExecParams("SELECT to_regtype($1) IS NOT NULL", {type->c_str()});
-  if (!r.ok()) return r.status();
-  if (std::string_view(PQgetvalue(r->get(), 0, 0)) == "t") return Status::Ok();
-  std::string sql = "CREATE TYPE " + *type + " AS ENUM (";
-  for (size_t i = 0; i < column.enum_values.size(); ++i) {
-    if (i > 0) sql += ", ";
-    sql += PgConnection::QuoteLiteral(column.enum_values[i]);
-  }
-  sql += ")";
-  auto c = conn_.Exec(sql);
-  if (!c.ok()) return c.status().WithContext("creating enum type " + *type);
-  return Status::Ok();
 }
 
 Status PgApplier::CreateOrEvolve(TableState& t) {
@@ -196,6 +182,16 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
     }
     types.push_back(*type);
   }
+  for (const core::GeneratedColumn& g : schema.generated) {
+    core::Column as_column;
+    as_column.source_type = g.source_type;
+    if (!TargetType(as_column, true)) {
+      return core::FailedPreconditionError(where + ": generated column " + g.name +
+                                           " has type text '" + g.source_type +
+                                           "' that is not a type expression");
+    }
+  }
+  t.types = types;
   SLUICE_RETURN_IF_ERROR(Begin());
   auto exists = conn_.ExecParams("SELECT to_regclass($1) IS NOT NULL", {t.qualified.c_str()});
   if (!exists.ok()) return exists.status().WithContext(where);
@@ -211,6 +207,9 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
       Status s = EnsureEnumType(c);
       if (!s.ok()) return s.WithContext(where);
     }
+    std::vector<size_t> all(schema.columns.size());
+    for (size_t i = 0; i < all.size(); ++i) all[i] = i;
+    SLUICE_RETURN_IF_ERROR(CheckTypesExist(t, all, types));
     const bool defer = announcing_ && options_.defer_snapshot_keys && schema.HasKey();
     auto r = conn_.Exec(CreateTableSql(t.target, schema, types, !defer));
     if (!r.ok()) return r.status().WithContext(where + ": create table");
@@ -233,6 +232,9 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
     std::string name = PQgetvalue(cols->get(), i, 0);
     existing.insert(name);
     if (schema.FindColumn(name) >= 0) continue;
+    bool generated = false;
+    for (const core::GeneratedColumn& g : schema.generated) generated = generated || g.name == name;
+    if (generated) continue;
     bool not_null = std::string_view(PQgetvalue(cols->get(), i, 1)) == "t";
     bool in_pk = std::string_view(PQgetvalue(cols->get(), i, 2)) == "t";
     std::string sql;
@@ -254,11 +256,19 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
     if (existing.count(c.name)) continue;
     Status s = EnsureEnumType(c);
     if (!s.ok()) return s.WithContext(where);
+    SLUICE_RETURN_IF_ERROR(CheckTypesExist(t, {i}, types));
     std::string sql = "ALTER TABLE " + t.qualified + " ADD COLUMN IF NOT EXISTS " +
                       PgConnection::QuoteIdent(c.name) + " " + types[i];
     auto r = conn_.Exec(sql);
     if (!r.ok()) return r.status().WithContext(where + ": adding column " + c.name);
     if (logger_) logger_->info("postgres sink: {}: added column {}", t.qualified, c.name);
+  }
+  for (const core::GeneratedColumn& g : schema.generated) {
+    if (existing.count(g.name)) continue;
+    auto r = conn_.Exec("ALTER TABLE " + t.qualified + " ADD COLUMN IF NOT EXISTS " +
+                        GeneratedColumnDefinition(g));
+    if (!r.ok()) return r.status().WithContext(where + ": adding generated column " + g.name);
+    if (logger_) logger_->info("postgres sink: {}: added generated column {}", t.qualified, g.name);
   }
   SLUICE_RETURN_IF_ERROR(ChangeColumnTypes(t, types));
   return ChangePrimaryKey(t);
@@ -285,9 +295,13 @@ Status PgApplier::ChangeColumnTypes(TableState& t, const std::vector<std::string
     std::string name = PQgetvalue(have->get(), r, 0);
     int i = schema.FindColumn(name);
     if (i < 0) continue;
-    auto oid = static_cast<Oid>(std::stoul(PQgetvalue(have->get(), r, 1)));
-    int typmod = std::stoi(PQgetvalue(have->get(), r, 2));
-    if (oid == PQftype(wanted->get(), i) && typmod == PQfmod(wanted->get(), i)) continue;
+    auto oid = core::ParseNumber<Oid>(PQgetvalue(have->get(), r, 1),
+                                      where + ": atttypid of column " + name);
+    if (!oid.ok()) return oid.status();
+    auto typmod = core::ParseNumber<int>(PQgetvalue(have->get(), r, 2),
+                                         where + ": atttypmod of column " + name);
+    if (!typmod.ok()) return typmod.status();
+    if (*oid == PQftype(wanted->get(), i) && *typmod == PQfmod(wanted->get(), i)) continue;
     Status s = EnsureEnumType(schema.columns[i]);
     if (!s.ok()) return s.WithContext(where);
     std::string sql = AlterColumnTypeSql(t.target, name, types[i]);
@@ -545,7 +559,7 @@ Status PgApplier::AddParam(const EventBatch& batch, const TableState& t, uint32_
     return Status::Ok();
   }
   param_offsets_.push_back(static_cast<uint32_t>(param_buf_.size()));
-  if (!AppendPgText(t.kinds[column], row.text(column), param_buf_)) {
+  if (!AppendPgText(t.kinds[column], row.text(column), param_buf_, t.delimiters[column])) {
     return core::FailedPreconditionError("postgres sink: " + Describe(batch, event_index) +
                                          ": column " + t.schema->columns[column].name +
                                          ": value is not a JSON array");
@@ -623,7 +637,7 @@ Status PgApplier::SendUpdate(const EventBatch& batch, TableState& t, uint32_t ev
     key_ += ":";
     for (uint32_t c : columns2_) key_ += std::to_string(c) + ",";
     return SendCached(
-        t, key_, [&] { return UpdateOneRowSql(t.target, schema, columns_, columns2_); },
+        t, key_, [&] { return UpdateOneRowSql(t.target, schema, columns_, columns2_, t.types); },
         event_index);
   }
   // Did the key change? Then update the old row in place (its key included).
@@ -682,7 +696,7 @@ Status PgApplier::SendDelete(const EventBatch& batch, TableState& t, uint32_t ev
     key_.assign("M:");
     for (uint32_t c : columns_) key_ += std::to_string(c) + ",";
     return SendCached(
-        t, key_, [&] { return DeleteOneRowSql(t.target, schema, columns_); }, event_index);
+        t, key_, [&] { return DeleteOneRowSql(t.target, schema, columns_, t.types); }, event_index);
   }
   for (uint32_t k : schema.key) SLUICE_RETURN_IF_ERROR(AddParam(batch, t, row_index, k, event_index));
   key_.assign("D");

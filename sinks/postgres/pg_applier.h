@@ -34,6 +34,8 @@ class PgApplier {
   core::Status Connect();
   void Disconnect();
   bool connected() const { return conn_.connected(); }
+  // True when a statement failed in the open transaction (it can only be rolled back).
+  bool transaction_failed() const;
 
   // The position stored for this connector, nullopt when none.
   core::Result<std::optional<std::string>> LoadOffset();
@@ -55,6 +57,8 @@ class PgApplier {
     TargetName target;
     std::string qualified;
     std::vector<ValueKind> kinds;
+    std::vector<char> delimiters;  // per column: array element delimiter (pg_type.typdelim)
+    std::vector<std::string> types;  // per column: the target type (TargetType)
     std::vector<uint32_t> all_columns;
     std::map<std::string, std::string> statements;  // variant key -> prepared statement name
     std::string stage;            // temporary staging table for replayed snapshot rows
@@ -91,6 +95,9 @@ class PgApplier {
   core::Status ChangeColumnTypes(TableState& state, const std::vector<std::string>& types);
   core::Status ChangePrimaryKey(TableState& state);
   core::Status EnsureEnumType(const core::Column& column);
+  core::Status LoadArrayDelimiters(TableState& t);
+  core::Status CheckTypesExist(const TableState& t, const std::vector<size_t>& columns,
+                               const std::vector<std::string>& types);
 
   // Snapshot rows [begin, end) of one table (pg_applier_copy.cc). Fast mode streams them into
   // one COPY that stays open across batches; a table whose rows are (partly) there already

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/parse_number.h"
 #include "sinks/postgres/pg_applier.h"
 
 namespace sluice::sinks::pgsink {
@@ -30,7 +31,10 @@ size_t CopyErrorLine(const PGresult* result) {
   if (context == nullptr) return 0;
   const char* line = std::strstr(context, ", line ");
   if (line == nullptr) return 0;
-  return static_cast<size_t>(std::strtoul(line + 7, nullptr, 10));
+  std::string_view digits(line + 7);
+  digits = digits.substr(0, digits.find_first_not_of("0123456789"));
+  auto n = core::ParseNumber<size_t>(digits, "postgres COPY error context line number");
+  return n.ok() ? *n : 0;
 }
 
 }  // namespace
@@ -177,7 +181,10 @@ Status PgApplier::StagedReads(const EventBatch& batch, TableState& t, size_t beg
   // transaction commits. Until then a later batch of it may still repeat rows (the source was
   // restarted and re-reads from the committed position), and going back to COPY at once would
   // abort and replay the same batches forever.
-  if (std::strtoull(PQgetvalue(r->get(), 0, 0), nullptr, 10) == end - begin) {
+  auto inserted = core::ParseNumber<uint64_t>(PQgetvalue(r->get(), 0, 0),
+                                              "postgres sink: count of new rows in " + stage);
+  if (!inserted.ok()) return inserted.status();
+  if (*inserted == end - begin) {
     unstage_.insert(t.schema->id);
   } else {
     unstage_.erase(t.schema->id);
@@ -202,7 +209,7 @@ Status PgApplier::FormatCopyRows(const EventBatch& batch, TableState& t, size_t 
         continue;
       }
       value_buf_.clear();
-      if (!AppendPgText(t.kinds[c], row.text(c), value_buf_)) {
+      if (!AppendPgText(t.kinds[c], row.text(c), value_buf_, t.delimiters[c])) {
         return core::FailedPreconditionError(
             "postgres sink: " + Describe(batch, static_cast<uint32_t>(k)) + ": column " +
             t.schema->columns[c].name + ": value is not a JSON array");

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "core/redact.h"
+
 namespace sluice::sinks::pgsink {
 
 using core::Status;
@@ -29,6 +31,14 @@ Status PgConnection::Connect(const std::string& url) {
     std::string message = PQerrorMessage(conn_);
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
     Close();
+    // libpq quotes the whole token with a bad percent-escape, which is often the password.
+    if (message.find("invalid percent-encoded token") != std::string::npos) {
+      return core::InvalidArgumentError(
+          "postgres sink: bad sink.url: a percent-escape in it is malformed; write a literal '%' "
+          "as %25 (the URL is not shown: the bad escape may be in its password)");
+    }
+    // Other libpq errors may quote pieces of the URL, its password included.
+    message = core::RedactSecrets(message, core::ConnectionStringSecrets(url));
     if (message.find("password authentication failed") != std::string::npos ||
         message.find("no password supplied") != std::string::npos) {
       return core::UnauthenticatedError("postgres sink: " + message);

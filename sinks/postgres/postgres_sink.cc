@@ -4,6 +4,7 @@
 
 #include <cctype>
 
+#include "core/parse_number.h"
 #include "sinks/postgres/pg_applier.h"
 #include "sinks/postgres/pg_connection.h"
 
@@ -142,7 +143,9 @@ Status PostgresSink::Check() {
       "SELECT current_setting('server_version_num')::int, "
       "has_database_privilege(current_database(), 'CREATE')");
   if (!r.ok()) return r.status().WithContext("postgres sink check");
-  int version = std::atoi(PQgetvalue(r->get(), 0, 0));
+  SLUICE_ASSIGN_OR_RETURN(int version,
+                          core::ParseNumber<int>(PQgetvalue(r->get(), 0, 0),
+                                                 "postgres sink: server_version_num"));
   if (version < 140000) {
     return core::FailedPreconditionError(
         "postgres sink: the target runs PostgreSQL " + std::to_string(version) +
@@ -157,7 +160,9 @@ Status PostgresSink::Check() {
 }
 
 void PostgresSink::Close() {
-  if (applier_ && applier_->connected()) {
+  // After a failed statement the open transaction is aborted and rolls back anyway: building
+  // keys in it would only add a misleading "current transaction is aborted" warning.
+  if (applier_ && applier_->connected() && !applier_->transaction_failed()) {
     // A snapshot of empty tables has no final row to trigger the key build: do it now.
     core::Status s = applier_->BuildDeferredKeys();
     if (!s.ok() && logger_) logger_->warn("{}", s.message());

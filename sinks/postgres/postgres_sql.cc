@@ -31,17 +31,28 @@ void AppendKeyMatch(std::string& out, const core::TableSchema& schema, size_t fi
 }
 
 // Equality that also matches NULLs; json has no equality operator, compare it as jsonb.
+// Columns of the logical types that hold types without an equality operator (point, box,
+// polygon, xml, arrays of them: kString, kUnknown, kArray) compare their text instead, the
+// parameter read as the column's type and printed again, so both sides are the same type's
+// output in the same session: `"p"::text IS NOT DISTINCT FROM ($1::point)::text`.
 void AppendRowMatch(std::string& out, const core::TableSchema& schema,
-                    const std::vector<uint32_t>& columns, size_t first) {
+                    const std::vector<uint32_t>& columns, size_t first,
+                    const std::vector<std::string>& types) {
   for (size_t i = 0; i < columns.size(); ++i) {
     if (i > 0) out += " AND ";
     const core::Column& c = schema.columns[columns[i]];
     bool json = c.type == core::LogicalType::kJson;
+    bool as_text = !json && columns[i] < types.size() && !types[columns[i]].empty() &&
+                   (c.type == core::LogicalType::kString || c.type == core::LogicalType::kUnknown ||
+                    c.type == core::LogicalType::kArray);
     out += Q(c.name);
     if (json) out += "::jsonb";
+    if (as_text) out += "::text";
     out += " IS NOT DISTINCT FROM ";
+    if (as_text) out += "(";
     AppendParam(out, first + i);
     if (json) out += "::jsonb";
+    if (as_text) out += "::" + types[columns[i]] + ")::text";
   }
 }
 
@@ -117,11 +128,19 @@ std::string CreateTableSql(const TargetName& target, const core::TableSchema& sc
     sql += types[i];
     if (!schema.columns[i].nullable) sql += " NOT NULL";
   }
+  for (const core::GeneratedColumn& g : schema.generated) {
+    sql += ", " + GeneratedColumnDefinition(g);
+  }
   if (schema.HasKey() && with_key) {
     sql += ", PRIMARY KEY (" + KeyColumns(schema) + ")";
   }
   sql += ")";
   return sql;
+}
+
+std::string GeneratedColumnDefinition(const core::GeneratedColumn& column) {
+  return Q(column.name) + " " + column.source_type + " GENERATED ALWAYS AS (" + column.expression +
+         ") STORED";
 }
 
 std::string AlterColumnTypeSql(const TargetName& target, const std::string& column,
@@ -200,17 +219,19 @@ std::string DeleteByKeySql(const TargetName& target, const core::TableSchema& sc
 }
 
 std::string DeleteOneRowSql(const TargetName& target, const core::TableSchema& schema,
-                            const std::vector<uint32_t>& match_columns) {
+                            const std::vector<uint32_t>& match_columns,
+                            const std::vector<std::string>& types) {
   std::string q = target.Qualified();
   std::string sql = "DELETE FROM " + q + " WHERE ctid = (SELECT ctid FROM " + q + " WHERE ";
-  AppendRowMatch(sql, schema, match_columns, 1);
+  AppendRowMatch(sql, schema, match_columns, 1, types);
   sql += " LIMIT 1)";
   return sql;
 }
 
 std::string UpdateOneRowSql(const TargetName& target, const core::TableSchema& schema,
                             const std::vector<uint32_t>& match_columns,
-                            const std::vector<uint32_t>& set_columns) {
+                            const std::vector<uint32_t>& set_columns,
+                            const std::vector<std::string>& types) {
   std::string q = target.Qualified();
   std::string sql = "UPDATE " + q + " SET ";
   for (size_t i = 0; i < set_columns.size(); ++i) {
@@ -220,7 +241,7 @@ std::string UpdateOneRowSql(const TargetName& target, const core::TableSchema& s
     AppendParam(sql, match_columns.size() + i + 1);
   }
   sql += " WHERE ctid = (SELECT ctid FROM " + q + " WHERE ";
-  AppendRowMatch(sql, schema, match_columns, 1);
+  AppendRowMatch(sql, schema, match_columns, 1, types);
   sql += " LIMIT 1)";
   return sql;
 }

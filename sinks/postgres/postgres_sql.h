@@ -35,6 +35,10 @@ std::string KeyColumns(const core::TableSchema& schema);
 std::string CreateTableSql(const TargetName& target, const core::TableSchema& schema,
                            const std::vector<std::string>& types, bool with_key = true);
 
+// `"g" integer GENERATED ALWAYS AS (expression) STORED`: a source's stored generated column,
+// part of CREATE TABLE (every generated column of `schema`) and ADD COLUMN.
+std::string GeneratedColumnDefinition(const core::GeneratedColumn& column);
+
 // ALTER TABLE … ALTER COLUMN c TYPE t USING c::t (a column whose type changed at the source).
 std::string AlterColumnTypeSql(const TargetName& target, const std::string& column,
                                const std::string& type);
@@ -61,12 +65,16 @@ std::string DeleteByKeySql(const TargetName& target, const core::TableSchema& sc
 
 // Keyless tables: change exactly one row equal (IS NOT DISTINCT FROM) to the before image in
 // every column of `match_columns` ($1..), found by ctid. Update sets `set_columns` with the
-// parameters after the match parameters.
+// parameters after the match parameters. `types`: the target column types, per schema column
+// (may be empty): string, unknown and array columns are compared as text through them, since
+// point, box, xml and their arrays have no equality operator.
 std::string DeleteOneRowSql(const TargetName& target, const core::TableSchema& schema,
-                            const std::vector<uint32_t>& match_columns);
+                            const std::vector<uint32_t>& match_columns,
+                            const std::vector<std::string>& types = {});
 std::string UpdateOneRowSql(const TargetName& target, const core::TableSchema& schema,
                             const std::vector<uint32_t>& match_columns,
-                            const std::vector<uint32_t>& set_columns);
+                            const std::vector<uint32_t>& set_columns,
+                            const std::vector<std::string>& types = {});
 
 // COPY "s"."t" (cols) FROM STDIN (text format).
 std::string CopySql(const std::string& qualified_table, const core::TableSchema& schema,

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstdint>
 #include <type_traits>
+#include <vector>
 
 namespace sluice::sinks::pgsink {
 
@@ -70,6 +71,11 @@ std::string NonPgType(const core::Column& c) {
       }
       return "numeric";
     case LogicalType::kString:
+      // MariaDB INET4/INET6 text ("::ffff:1.2.3.4", "1::2:3:4:5:6:7"): PostgreSQL's inet
+      // reads every such text as the same address.
+      if (StartsWithNoCase(c.source_type, "inet6") || StartsWithNoCase(c.source_type, "inet4")) {
+        return "inet";
+      }
       // MySQL CHAR(n) drops trailing spaces on read: varchar keeps exactly what arrives.
       if (c.length > 0 && c.length <= kMaxVarcharLength &&
           (StartsWithNoCase(c.source_type, "varchar") || StartsWithNoCase(c.source_type, "char") ||
@@ -131,7 +137,8 @@ int HexValue(char c) {
 // Recursive-descent reader of a JSON array that writes the PostgreSQL array literal.
 class ArrayConverter {
  public:
-  ArrayConverter(std::string_view in, std::string& out) : in_(in), out_(out) {}
+  ArrayConverter(std::string_view in, char delimiter, std::string& out)
+      : in_(in), delimiter_(delimiter), out_(out) {}
 
   bool Run() {
     SkipSpace();
@@ -140,6 +147,10 @@ class ArrayConverter {
     SkipSpace();
     return pos_ == in_.size();
   }
+
+  // The length of the first array met at each depth: a PostgreSQL array is rectangular, so
+  // these are its dimensions.
+  const std::vector<size_t>& dimensions() const { return dims_; }
 
  private:
   static constexpr int kMaxDepth = 64;
@@ -156,24 +167,29 @@ class ArrayConverter {
     ++pos_;  // '['
     out_.push_back('{');
     SkipSpace();
+    const bool first_at_depth = dims_.size() == static_cast<size_t>(depth);
+    if (first_at_depth) dims_.push_back(0);
     if (pos_ < in_.size() && in_[pos_] == ']') {
       ++pos_;
       out_.push_back('}');
       return true;
     }
+    size_t count = 0;
     while (true) {
       SkipSpace();
       if (!Element(depth)) return false;
+      ++count;
       SkipSpace();
       if (pos_ >= in_.size()) return false;
       if (in_[pos_] == ',') {
-        out_.push_back(',');
+        out_.push_back(delimiter_);
         ++pos_;
         continue;
       }
       if (in_[pos_] == ']') {
         ++pos_;
         out_.push_back('}');
+        if (first_at_depth) dims_[static_cast<size_t>(depth)] = count;
         return true;
       }
       return false;
@@ -325,9 +341,47 @@ class ArrayConverter {
   }
 
   std::string_view in_;
+  char delimiter_;
   std::string& out_;
   size_t pos_ = 0;
+  std::vector<size_t> dims_;
 };
+
+// {"lower_bounds":[l1,…],"values":[…]} (the PostgreSQL source's form of an array whose lower
+// bounds are not all 1) -> "[l1:u1]…={…}". Exactly the form the source writes; anything else
+// is refused rather than guessed at.
+bool BoundedArrayToPgArray(std::string_view json, char delimiter, std::string& out) {
+  constexpr std::string_view kHead = "{\"lower_bounds\":[";
+  constexpr std::string_view kValues = "],\"values\":";
+  if (json.substr(0, kHead.size()) != kHead || json.back() != '}') return false;
+  size_t values_at = json.find(kValues);
+  if (values_at == std::string_view::npos) return false;
+  std::vector<int64_t> lower;
+  std::string_view list = json.substr(kHead.size(), values_at - kHead.size());
+  while (!list.empty()) {
+    size_t comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    int64_t v;
+    auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (ec != std::errc() || end != item.data() + item.size()) return false;
+    lower.push_back(v);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  std::string_view values = json.substr(values_at + kValues.size());
+  values.remove_suffix(1);  // the object's '}'
+  std::string literal;
+  ArrayConverter converter(values, delimiter, literal);
+  if (!converter.Run() || converter.dimensions().size() != lower.size()) return false;
+  for (size_t d = 0; d < lower.size(); ++d) {
+    const auto n = static_cast<int64_t>(converter.dimensions()[d]);
+    if (n == 0) return false;  // an empty array has no bounds
+    out += '[' + std::to_string(lower[d]) + ':' + std::to_string(lower[d] + n - 1) + ']';
+  }
+  out += '=';
+  out += literal;
+  return true;
+}
 
 }  // namespace
 
@@ -357,7 +411,7 @@ ValueKind KindOf(const core::Column& column, bool pg_source) {
   }
 }
 
-bool AppendPgText(ValueKind kind, std::string_view canonical, std::string& out) {
+bool AppendPgText(ValueKind kind, std::string_view canonical, std::string& out, char delimiter) {
   switch (kind) {
     case ValueKind::kPlain:
       out.append(canonical);
@@ -376,14 +430,19 @@ bool AppendPgText(ValueKind kind, std::string_view canonical, std::string& out) 
       return true;
     }
     case ValueKind::kArray:
-      return JsonArrayToPgArray(canonical, out);
+      return JsonArrayToPgArray(canonical, out, delimiter);
   }
   return false;
 }
 
-bool JsonArrayToPgArray(std::string_view json, std::string& out) {
+bool JsonArrayToPgArray(std::string_view json, std::string& out, char delimiter) {
   size_t at = out.size();
-  ArrayConverter converter(json, out);
+  if (!json.empty() && json[0] == '{') {
+    if (BoundedArrayToPgArray(json, delimiter, out)) return true;
+    out.resize(at);
+    return false;
+  }
+  ArrayConverter converter(json, delimiter, out);
   if (!converter.Run()) {
     out.resize(at);
     return false;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/event.h"
 
@@ -33,12 +34,16 @@ ValueKind KindOf(const core::Column& column, bool pg_source);
 
 // Appends the PostgreSQL input text of `canonical` to `out`. False when an array value is not a
 // well-formed JSON array (or holds a NUL character, which PostgreSQL text cannot store).
-bool AppendPgText(ValueKind kind, std::string_view canonical, std::string& out);
+// `delimiter`: the target array's element delimiter (pg_type.typdelim; ';' for box[]).
+bool AppendPgText(ValueKind kind, std::string_view canonical, std::string& out,
+                  char delimiter = ',');
 
 // JSON array text -> PostgreSQL array literal: [1,null,"a\"b",[2]] -> {1,NULL,"a\"b",{2}}.
 // Strings are always double-quoted (so "NULL" stays a string), true/false become t/f, JSON
 // objects inside (json[] elements) are kept as quoted JSON text. False on malformed input.
-bool JsonArrayToPgArray(std::string_view json, std::string& out);
+// {"lower_bounds":[0],"values":[7,8,9]} (an array with explicit bounds, from a PostgreSQL
+// source) -> [0:2]={7,8,9}. Elements are separated by `delimiter` (the element type's typdelim).
+bool JsonArrayToPgArray(std::string_view json, std::string& out, char delimiter = ',');
 
 // Appends `text` escaped for COPY … FROM STDIN in text format (backslash, tab, newline, CR).
 void AppendCopyEscaped(std::string_view text, std::string& out);

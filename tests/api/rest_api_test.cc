@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "tests/api/api_fakes.h"
+#include "tests/api/rest_fixture.h"
 
 namespace sluice::api {
 namespace {
@@ -18,126 +18,7 @@ namespace {
 using nlohmann::json;
 using ::testing::HasSubstr;
 
-// Accepts any key but `bad.key`, so that tests can use secrets of any module.
-core::Status TestValidator(const core::ConnectorConfig& config) {
-  if (config.Has("bad.key")) return core::InvalidArgumentError("unknown key 'bad.key'");
-  if (!config.Has("connector.class")) {
-    return core::InvalidArgumentError("missing required key 'connector.class'");
-  }
-  return core::Status::Ok();
-}
-
-class RestApiTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sluice-api-test-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    StartServer();
-  }
-  void TearDown() override {
-    StopServer();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void StartServer(std::string token = "") {
-    auto store = core::StateStore::Open((dir_ / "state.db").string());
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
-    metrics_ = std::make_unique<core::MetricsRegistry>();
-    SupervisorOptions options;
-    options.worker_id = "127.0.0.1:8083";
-    options.builder = testing::FakeBuilder(&world_);
-    options.validator = &TestValidator;
-    options.restart_backoff_initial = std::chrono::milliseconds(50);
-    options.restart_backoff_max = std::chrono::milliseconds(200);
-    options.reconcile_interval = std::chrono::milliseconds(10);
-    supervisor_ = std::make_unique<Supervisor>(store_.get(), metrics_.get(), options);
-    ASSERT_TRUE(supervisor_->Start().ok());
-    syncs_ = std::make_unique<SyncManager>(store_.get(), metrics_.get(),
-                                           testing::FakeBuilder(&world_), &TestValidator);
-    ASSERT_TRUE(syncs_->Start().ok());
-    RestApiOptions api_options;
-    api_options.token = std::move(token);
-    api_options.check_connections = [](const core::ConnectorConfig& c) {
-      std::vector<std::pair<std::string, std::string>> errors;
-      if (c.Get("sink.url") == "unreachable") errors.emplace_back("sink.url", "sink: refused");
-      return errors;
-    };
-    api_ = std::make_unique<RestApi>(supervisor_.get(), syncs_.get(), metrics_.get(),
-                                     api_options);
-  }
-
-  void StopServer() {
-    if (syncs_) syncs_->Shutdown();
-    if (supervisor_) supervisor_->Shutdown();
-    api_.reset();
-    syncs_.reset();
-    supervisor_.reset();
-    store_.reset();
-  }
-
-  HttpResponse Call(const std::string& method, const std::string& target,
-                    const std::string& body = "", const std::string& auth = "") {
-    HttpRequest r;
-    r.method = method;
-    r.target = target;
-    r.body = body;
-    if (!auth.empty()) r.headers["authorization"] = auth;
-    EXPECT_TRUE(ParseTarget(target, &r.path, &r.query)) << target;
-    return api_->Handle(r);
-  }
-  json CallJson(const std::string& method, const std::string& target, int expected_status,
-                const std::string& body = "") {
-    HttpResponse r = Call(method, target, body);
-    EXPECT_EQ(r.status, expected_status) << method << " " << target << ": " << r.body;
-    if (r.body.empty()) return nullptr;
-    return json::parse(r.body);
-  }
-
-  static std::string ConnectorBody(const std::string& name, const std::string& mode = "initial") {
-    return json{{"name", name},
-                {"config",
-                 {{"connector.class", "postgres"},
-                  {"database.password", "hunter2"},
-                  {"sink.type", "file"},
-                  {"sink.url", "postgresql://app:s3cret@db/x"},
-                  {"snapshot.mode", mode}}}}
-        .dump();
-  }
-
-  std::string State(const std::string& name) {
-    json status = CallJson("GET", "/connectors/" + name + "/status", 200);
-    return status["connector"]["state"].get<std::string>();
-  }
-
-  void WaitForState(const std::string& name, const std::string& state) {
-    for (int i = 0; i < 500; ++i) {
-      if (State(name) == state) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL() << name << " never reached " << state << "; last "
-           << Call("GET", "/connectors/" + name + "/status").body;
-  }
-
-  void WaitFor(const std::function<bool()>& predicate, const std::string& what) {
-    for (int i = 0; i < 500; ++i) {
-      if (predicate()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL() << "timed out waiting for " << what;
-  }
-
-  std::filesystem::path dir_;
-  testing::FakeWorld world_;
-  std::unique_ptr<core::StateStore> store_;
-  std::unique_ptr<core::MetricsRegistry> metrics_;
-  std::unique_ptr<Supervisor> supervisor_;
-  std::unique_ptr<SyncManager> syncs_;
-  std::unique_ptr<RestApi> api_;
-};
+class RestApiTest : public RestApiFixture {};
 
 TEST_F(RestApiTest, RootAndHealth) {
   json root = CallJson("GET", "/", 200);
@@ -210,12 +91,12 @@ TEST_F(RestApiTest, LifecycleTransitions) {
   WaitForState("life", "PAUSED");
   EXPECT_EQ(Call("PUT", "/connectors/life/resume").status, 202);
   WaitForState("life", "RUNNING");
-  EXPECT_EQ(Call("PUT", "/connectors/life/stop").status, 202);
+  EXPECT_EQ(Call("PUT", "/connectors/life/stop").status, 204);
   WaitForState("life", "STOPPED");
   EXPECT_EQ(Call("PUT", "/connectors/life/resume").status, 202);
   WaitForState("life", "RUNNING");
   int starts = world_.starts;
-  EXPECT_EQ(Call("POST", "/connectors/life/restart").status, 202);
+  EXPECT_EQ(Call("POST", "/connectors/life/restart").status, 204);
   WaitFor([&] { return world_.starts > starts; }, "a restart");
   WaitForState("life", "RUNNING");
   EXPECT_EQ(Call("POST", "/connectors/life/tasks/0/restart").status, 204);
@@ -266,8 +147,13 @@ TEST_F(RestApiTest, OffsetsNeedAStoppedConnector) {
   EXPECT_EQ(offsets["offsets"][0]["partition"]["server"], "off");
   EXPECT_EQ(offsets["offsets"][0]["offset"]["position"], "49");
 
-  EXPECT_EQ(CallJson("DELETE", "/connectors/off/offsets", 409)["error_code"], 409);
-  CallJson("PUT", "/connectors/off/stop", 202);
+  // Kafka Connect answers 400 when the connector is not STOPPED.
+  EXPECT_EQ(CallJson("DELETE", "/connectors/off/offsets", 400)["error_code"], 400);
+  EXPECT_EQ(CallJson("PATCH", "/connectors/off/offsets", 400,
+                     R"({"offsets":[{"partition":{"server":"off"},"offset":{"position":"1"}}]})")
+                ["error_code"],
+            400);
+  CallJson("PUT", "/connectors/off/stop", 204);
   WaitFor([&] { return Call("DELETE", "/connectors/off/offsets").status == 200; },
           "offsets reset once stopped");
   EXPECT_EQ(CallJson("GET", "/connectors/off/offsets", 200)["offsets"], json::array());
@@ -295,17 +181,26 @@ TEST_F(RestApiTest, PermanentFailureShowsTraceUntilRestart) {
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(world_.starts, starts) << "a non-retriable failure must not restart by itself";
   world_.fail_start = false;
-  CallJson("POST", "/connectors/broken/restart", 202);
+  CallJson("POST", "/connectors/broken/restart", 204);
   WaitForState("broken", "RUNNING");
 }
 
 TEST_F(RestApiTest, RetriableFailureRestartsWithBackoff) {
   world_.fail_builds = 3;
   CallJson("POST", "/connectors", 201, ConnectorBody("flaky"));
-  WaitForState("flaky", "FAILED");
+  // While it waits to retry it stays RUNNING (a state Kafka Connect clients understand), and
+  // the task trace shows the retry.
+  WaitFor([&] {
+    json status = CallJson("GET", "/connectors/flaky/status", 200);
+    return status["tasks"][0].contains("trace");
+  }, "a retry in the trace");
   json status = CallJson("GET", "/connectors/flaky/status", 200);
+  EXPECT_EQ(status["tasks"][0]["state"], "RUNNING");
   EXPECT_THAT(status["tasks"][0]["trace"].get<std::string>(), HasSubstr("automatic restart"));
-  WaitForState("flaky", "RUNNING");
+  WaitFor([&] {
+    return !CallJson("GET", "/connectors/flaky/status", 200)["tasks"][0].contains("trace");
+  }, "a healthy run (no trace)");
+  EXPECT_EQ(State("flaky"), "RUNNING");
   EXPECT_EQ(world_.fail_builds, 0);
   WaitFor([&] { return world_.starts >= 1; }, "the source to start");
 }

@@ -417,5 +417,96 @@ TEST(PipelineOptionsTest, ReadsTheBatchingKeys) {
   EXPECT_EQ(PipelineOptionsFromConfig(bad).status().code(), StatusCode::kInvalidArgument);
 }
 
+// A source whose Poll throws (as nlohmann or std::stoul on server text would): without the
+// thread entry's catch-all the exception calls std::terminate and the test process dies.
+class ThrowingSource : public FakeSource {
+ public:
+  ThrowingSource() : FakeSource(1000, 10) {}
+  Result<PollStatus> Poll(EventBatch& batch, const PollLimits& limits) override {
+    if (++polls_ == 3) throw std::out_of_range("stoul: bad relpages text 'x'");
+    return FakeSource::Poll(batch, limits);
+  }
+
+ private:
+  int polls_ = 0;
+};
+
+// A sink whose Write throws something that is not even a std::exception.
+class ThrowingSink : public RecordingSink {
+ public:
+  using RecordingSink::RecordingSink;
+  Status Write(const EventBatch& batch) override {
+    if (++writes_ == 2) throw 42;
+    return RecordingSink::Write(batch);
+  }
+
+ private:
+  int writes_ = 0;
+};
+
+TEST_F(PipelineTest, AnExceptionInTheSourceThreadFailsThePipelineWithItsMessage) {
+  Pipeline p("test", std::make_unique<ThrowingSource>(), std::make_unique<RecordingSink>(&log_),
+             &positions_, FastOptions(), &metrics_, nullptr);
+  p.Start();
+  Status s = p.Wait();
+  EXPECT_EQ(p.state(), PipelineState::kFailed);
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_NE(s.message().find("source thread"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("stoul: bad relpages text 'x'"), std::string::npos) << s.message();
+  // What was read before the throw is still committed: the sink drained the queue.
+  ASSERT_TRUE(positions_.position().has_value());
+}
+
+TEST_F(PipelineTest, AnExceptionInTheSinkThreadFailsThePipelineAndTheProcessGoesOn) {
+  Pipeline p("test", std::make_unique<FakeSource>(1000, 10),
+             std::make_unique<ThrowingSink>(&log_), &positions_, FastOptions(), &metrics_,
+             nullptr);
+  p.Start();
+  ASSERT_TRUE(p.WaitFor(10s)) << "the pipeline must end, not hang";
+  Status s = p.Wait();
+  EXPECT_EQ(p.state(), PipelineState::kFailed);
+  EXPECT_EQ(s.code(), StatusCode::kInternal);
+  EXPECT_NE(s.message().find("sink thread"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("unknown exception"), std::string::npos) << s.message();
+  // Another pipeline in the same process runs to the end.
+  auto q = MakePipeline(100, 10, FastOptions());
+  q->Start();
+  EXPECT_TRUE(q->Wait().ok());
+}
+
+TEST_F(PipelineTest, RetryStatusShowsTheAttemptAndLastErrorUntilTheSinkRecovers) {
+  PipelineOptions o = FastOptions();
+  o.retry_initial = 100ms;
+  o.retry_max_backoff = 100ms;
+  RecordingSink* sink = nullptr;
+  FakeSource* source = nullptr;
+  auto p = MakePipeline(50, 10, o, &source, &sink);
+  source->set_block_when_done(true);
+  sink->FailNextFlushes(UnavailableError("target down"), 3);
+  p->Start();
+  std::optional<RetryStatus> seen;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto r = p->retry_status();
+    if (r && r->attempt >= 2) {
+      seen = r;
+      break;
+    }
+    std::this_thread::sleep_for(5ms);
+  }
+  ASSERT_TRUE(seen.has_value()) << "no retry shown while the sink failed";
+  EXPECT_EQ(seen->side, "sink");
+  EXPECT_EQ(seen->error.message(), "target down");
+  EXPECT_GT(seen->next_retry, std::chrono::system_clock::now() - 1s);
+  EXPECT_EQ(p->state(), PipelineState::kRunning);
+  deadline = std::chrono::steady_clock::now() + 5s;
+  while (p->retry_status() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(5ms);
+  }
+  EXPECT_FALSE(p->retry_status().has_value()) << "the retry must clear once the flush succeeds";
+  p->RequestStop();
+  EXPECT_TRUE(p->Wait().ok());
+}
+
 }  // namespace
 }  // namespace sluice::core

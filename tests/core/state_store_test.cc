@@ -1,10 +1,12 @@
 #include "core/state_store.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 namespace sluice::core {
 namespace {
@@ -103,6 +105,65 @@ TEST_F(StateStoreTest, RejectsAFileThatIsNotAStateStore) {
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.status().message().find("not a Sluice state file"), std::string::npos)
       << s.status().message();
+}
+
+// The state file holds configs with their passwords: created 0600 whatever the umask, its WAL
+// and shared-memory files too.
+mode_t ModeOf(const std::string& path) {
+  struct stat st {};
+  EXPECT_EQ(::stat(path.c_str(), &st), 0) << path;
+  return st.st_mode & 0777;
+}
+
+TEST_F(StateStoreTest, NewStateFileAndItsWalAreOwnerOnly) {
+  mode_t old_umask = ::umask(022);
+  {
+    auto s = StateStore::Open(path_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_TRUE((*s)->PutConnector({"a", "{\"database.password\":\"pw\"}", "RUNNING", 0}).ok());
+    EXPECT_EQ(ModeOf(path_), 0600u);
+    ASSERT_TRUE(std::filesystem::exists(path_ + "-wal"));
+    EXPECT_EQ(ModeOf(path_ + "-wal"), 0600u);
+    ASSERT_TRUE(std::filesystem::exists(path_ + "-shm"));
+    EXPECT_EQ(ModeOf(path_ + "-shm"), 0600u);
+  }
+  ::umask(old_umask);
+}
+
+TEST_F(StateStoreTest, ExistingReadableStateFileIsNarrowedTo0600) {
+  {
+    auto s = StateStore::Open(path_);
+    ASSERT_TRUE(s.ok());
+    ASSERT_TRUE((*s)->PutConnector({"a", "{}", "RUNNING", 0}).ok());
+  }
+  ASSERT_EQ(::chmod(path_.c_str(), 0644), 0);
+  // A left-over companion file from an older, laxer Sluice.
+  { std::ofstream(path_ + "-journal") << ""; }
+  ASSERT_EQ(::chmod((path_ + "-journal").c_str(), 0666), 0);
+  auto s = StateStore::Open(path_);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  EXPECT_EQ(ModeOf(path_), 0600u);
+  EXPECT_EQ(ModeOf(path_ + "-journal"), 0600u);
+  auto list = (*s)->ListConnectors();
+  ASSERT_TRUE(list.ok());
+  EXPECT_EQ(list->size(), 1u);  // the data is untouched
+}
+
+// A state path that is a symlink to a file not yet created: SQLite creates the target, and Open
+// still leaves it owner-only.
+TEST_F(StateStoreTest, StateFileBehindADanglingSymlinkIsOwnerOnly) {
+  mode_t old_umask = ::umask(022);
+  const std::string target = (dir_ / "real.db").string();
+  std::filesystem::create_symlink(target, path_);
+  {
+    auto s = StateStore::Open(path_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ASSERT_TRUE((*s)->PutConnector({"a", "{}", "RUNNING", 0}).ok());
+    EXPECT_EQ(ModeOf(target), 0600u);
+    ASSERT_TRUE(std::filesystem::exists(target + "-wal"));
+    EXPECT_EQ(ModeOf(target + "-wal"), 0600u);
+  }
+  ::umask(old_umask);
 }
 
 }  // namespace

@@ -77,13 +77,43 @@ TEST(PgTypes, ArrayLiteralsToJson) {
   EXPECT_EQ(out, R"(["plain","a b","q\"uote","back\\slash","NULL",null])");
   ASSERT_TRUE(PgArrayToJson("{}", ElementKind::kString, out));
   EXPECT_EQ(out, "[]");
-  ASSERT_TRUE(PgArrayToJson("[0:1]={5,6}", ElementKind::kNumber, out));
-  EXPECT_EQ(out, "[5,6]");
   EXPECT_FALSE(PgArrayToJson("{1,2", ElementKind::kNumber, out));
   EXPECT_FALSE(PgArrayToJson("1,2}", ElementKind::kNumber, out));
   EXPECT_FALSE(PgArrayToJson("{\"open}", ElementKind::kString, out));
   EXPECT_FALSE(PgArrayToJson("{1}x", ElementKind::kNumber, out));
   EXPECT_FALSE(PgArrayToJson("{1,,2}", ElementKind::kNumber, out));
+}
+
+// PostgreSQL prints the bounds of an array whose lower bound is not 1; dropping them once made
+// v[0] NULL at the target. They travel as an object the PostgreSQL sink turns back into bounds.
+TEST(PgTypes, ArrayBoundsAreKept) {
+  std::string out;
+  ASSERT_TRUE(PgArrayToJson("[0:2]={7,8,9}", ElementKind::kNumber, out));
+  EXPECT_EQ(out, R"({"lower_bounds":[0],"values":[7,8,9]})");
+  ASSERT_TRUE(PgArrayToJson("[-2:-1][3:4]={{1,2},{3,4}}", ElementKind::kNumber, out));
+  EXPECT_EQ(out, R"({"lower_bounds":[-2,3],"values":[[1,2],[3,4]]})");
+  ASSERT_TRUE(PgArrayToJson(R"([5:5]={"a,b"})", ElementKind::kString, out));
+  EXPECT_EQ(out, R"({"lower_bounds":[5],"values":["a,b"]})");
+  EXPECT_FALSE(PgArrayToJson("[0:1]{5,6}", ElementKind::kNumber, out));
+  EXPECT_FALSE(PgArrayToJson("[x:1]={5,6}", ElementKind::kNumber, out));
+  EXPECT_FALSE(PgArrayToJson("[0:1", ElementKind::kNumber, out));
+}
+
+// box[] is printed with box's typdelim ';' between elements (a box's own text has commas).
+TEST(PgTypes, ArrayElementsSplitOnTheElementTypesDelimiter) {
+  std::string out;
+  ASSERT_TRUE(PgArrayToJson("{(1,1),(0,0);(3,3),(2,2);NULL}", ElementKind::kString, out, ';'));
+  EXPECT_EQ(out, R"x(["(1,1),(0,0)","(3,3),(2,2)",null])x");
+  ASSERT_TRUE(PgArrayToJson("{{(1,1),(0,0)};{(3,3),(2,2)}}", ElementKind::kString, out, ';'));
+  EXPECT_EQ(out, R"x([["(1,1),(0,0)"],["(3,3),(2,2)"]])x");
+  core::EventBatch batch;
+  batch.BeginRow();
+  std::string scratch;
+  ColumnCodec codec{ValueCodec::kArray, ElementKind::kString};
+  codec.delimiter = ';';
+  ASSERT_TRUE(AppendCanonical(batch, codec, "{(1,1),(0,0)}", scratch));
+  batch.EndRow();
+  EXPECT_EQ(batch.row(0).text(0), R"x(["(1,1),(0,0)"])x");
 }
 
 TEST(PgPosition, RoundTrip) {

@@ -56,6 +56,25 @@ TEST(MysqlIdentifierTest, QuotesWithBackticksAndDoublesThem) {
   EXPECT_EQ(QuoteIdentifier("``"), "``````");
 }
 
+// Names MySQL cannot hold are refused by name before any statement: an emoji in a table name
+// once failed with "Illegal mix of collations" while reading the table's columns.
+TEST(MysqlIdentifierTest, NamesMysqlCannotHoldAreRefused) {
+  EXPECT_EQ(IdentifierProblem("orders"), nullptr);
+  EXPECT_EQ(IdentifierProblem("Ünï 名"), nullptr);  // BMP characters are fine
+  EXPECT_EQ(IdentifierProblem(std::string(64, 'x')), nullptr);
+  std::string accented(32, 'x');
+  for (int i = 0; i < 32; ++i) accented += "\xC3\xA9";
+  EXPECT_EQ(IdentifierProblem(accented), nullptr);  // 64 characters in 96 bytes
+  EXPECT_NE(IdentifierProblem(accented + "\xC3\xA9"), nullptr);
+  ASSERT_NE(IdentifierProblem("t\xF0\x9F\x98\x80"), nullptr);
+  EXPECT_NE(std::string(IdentifierProblem("t\xF0\x9F\x98\x80")).find("Basic Multilingual Plane"),
+            std::string::npos);
+  EXPECT_NE(IdentifierProblem(std::string(65, 'x')), nullptr);
+  EXPECT_NE(IdentifierProblem("trailing "), nullptr);
+  EXPECT_NE(IdentifierProblem(""), nullptr);
+  EXPECT_NE(IdentifierProblem(std::string("a\0b", 3)), nullptr);
+}
+
 TEST(MysqlLiteralTest, StringsDoubleQuotesOnlyBecauseBackslashIsPlain) {
   EXPECT_EQ(Lit(LiteralKind::kString, "it's"), "'it''s'");
   EXPECT_EQ(Lit(LiteralKind::kString, "a\\b"), "'a\\b'");
@@ -96,6 +115,23 @@ TEST(MysqlLiteralTest, NumbersAreValidatedBeforeGoingBare) {
   EXPECT_EQ(Lit(LiteralKind::kBool, "t"), "1");
   EXPECT_EQ(Lit(LiteralKind::kBool, "f"), "0");
   EXPECT_EQ(Lit(LiteralKind::kBool, "x"), "ERROR: not a boolean");
+}
+
+// A FLOAT column's values are written as the float32's exact double: MySQL reads literals as
+// DOUBLE, so "0.1" would never equal the stored FLOAT 0.1 in a WHERE clause, and FLT_MAX's
+// shortest text 3.4028235e38 is a double above FLT_MAX, which MariaDB refuses (error 1264).
+TEST(MysqlLiteralTest, Float32IsWrittenAsItsExactDouble) {
+  EXPECT_EQ(LiteralKindFor(Col("f", LogicalType::kFloat32), {}), LiteralKind::kFloat32);
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "0.1"), "0.10000000149011612");
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "3.4028235e+38"), "3.4028234663852886e+38");
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "-3.4028235e38"), "-3.4028234663852886e+38");
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "1.1754944e-38"), "1.1754943508222875e-38");
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "1e-45"), "1.401298464324817e-45");
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "16777216"), "16777216");
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "-0"), "-0");
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "3.5e38"), "ERROR: outside the range of a 4-byte FLOAT");
+  EXPECT_NE(Lit(LiteralKind::kFloat32, "NaN").find("ERROR"), std::string::npos);
+  EXPECT_EQ(Lit(LiteralKind::kFloat32, "1;DROP"), "ERROR: not a number");
 }
 
 TEST(MysqlLiteralTest, WideDecimalRejectsWhatDecimal65_30CannotHold) {
@@ -297,6 +333,21 @@ TEST(MysqlUrlTest, ParsesUserPasswordHostPortDatabase) {
   auto bad = ParseMysqlUrl("mysql://u:secret@h/db?sslmode=x");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message().find("secret"), std::string::npos);
+}
+
+// An unencoded '/' or '?' in the password ends the userinfo early; the parser then reads a piece
+// of the password as the port and must not quote it.
+TEST(MysqlUrlTest, PiecesOfAPasswordNeverAppearInErrors) {
+  for (const char* url : {"mysql://app:pa/ss@db/shop", "mysql://app:pa?ss@db/shop",
+                          "mysql://app:1x2y/z@db/shop"}) {
+    auto bad = ParseMysqlUrl(url);
+    ASSERT_FALSE(bad.ok()) << url;
+    EXPECT_EQ(bad.status().code(), core::StatusCode::kInvalidArgument) << url;
+    const std::string& m = bad.status().message();
+    EXPECT_EQ(m.find("'pa'"), std::string::npos) << m;
+    EXPECT_EQ(m.find("1x2y"), std::string::npos) << m;
+    EXPECT_NE(m.find("sink.url"), std::string::npos) << m;
+  }
 }
 
 TEST(MysqlErrorTest, ClassifiesByWhatTheCallerDoes) {

@@ -110,6 +110,47 @@ TEST(KeylessTables, ChangeOneEqualRowComparingJsonAsJsonb) {
             "\"shop\".\"orders\" WHERE \"id\" IS NOT DISTINCT FROM $1 LIMIT 1)");
 }
 
+// point, box, xml and their arrays have no equality operator ("operator does not exist:
+// point = unknown" stopped a keyless table's first UPDATE): with the target types known, string,
+// unknown and array columns compare the text of the same type on both sides.
+TEST(KeylessTables, TypesWithoutEqualityCompareTheirText) {
+  core::TableSchema s;
+  s.id = {"shop", "places"};
+  for (auto [name, type] : {std::pair{"id", core::LogicalType::kInt32},
+                            std::pair{"p", core::LogicalType::kUnknown},
+                            std::pair{"x", core::LogicalType::kString},
+                            std::pair{"ps", core::LogicalType::kArray}}) {
+    core::Column c;
+    c.name = name;
+    c.type = type;
+    s.columns.push_back(c);
+  }
+  std::vector<std::string> types = {"integer", "point", "xml", "point[]"};
+  EXPECT_EQ(DeleteOneRowSql(kTarget, s, {0, 1, 2, 3}, types),
+            "DELETE FROM \"shop\".\"orders\" WHERE ctid = (SELECT ctid FROM \"shop\".\"orders\" "
+            "WHERE \"id\" IS NOT DISTINCT FROM $1 AND \"p\"::text IS NOT DISTINCT FROM "
+            "($2::point)::text AND \"x\"::text IS NOT DISTINCT FROM ($3::xml)::text AND "
+            "\"ps\"::text IS NOT DISTINCT FROM ($4::point[])::text LIMIT 1)");
+  EXPECT_EQ(UpdateOneRowSql(kTarget, s, {1}, {0}, types),
+            "UPDATE \"shop\".\"orders\" SET \"id\" = $2 WHERE ctid = (SELECT ctid FROM "
+            "\"shop\".\"orders\" WHERE \"p\"::text IS NOT DISTINCT FROM ($1::point)::text "
+            "LIMIT 1)");
+}
+
+TEST(GeneratedColumns, CreatedWithTheSourcesExpression) {
+  core::TableSchema s;
+  s.id = {"shop", "orders"};
+  core::Column id;
+  id.name = "id";
+  id.type = core::LogicalType::kInt32;
+  s.columns.push_back(id);
+  s.key = {0};
+  s.generated.push_back({"twice", "integer", "(id * 2)"});
+  EXPECT_EQ(CreateTableSql(kTarget, s, {"integer"}, true),
+            "CREATE TABLE IF NOT EXISTS \"shop\".\"orders\" (\"id\" integer, \"twice\" integer "
+            "GENERATED ALWAYS AS ((id * 2)) STORED, PRIMARY KEY (\"id\"))");
+}
+
 TEST(SnapshotStatements, CopyAndStageUpsert) {
   auto s = Orders();
   EXPECT_EQ(CopySql(kTarget.Qualified(), s, {0, 2}),

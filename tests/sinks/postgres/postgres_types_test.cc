@@ -64,6 +64,45 @@ TEST(JsonArrayToPgArray, RejectsMalformedInputWithoutCrashing) {
   EXPECT_EQ(Array(deep), "<error>");
 }
 
+// The PostgreSQL source's form of an array with explicit bounds becomes the bounds again
+// (dropping them made v[0] NULL at the target).
+TEST(JsonArrayToPgArray, WritesExplicitLowerBounds) {
+  EXPECT_EQ(Array(R"({"lower_bounds":[0],"values":[7,8,9]})"), "[0:2]={7,8,9}");
+  EXPECT_EQ(Array(R"({"lower_bounds":[0,-1],"values":[[1,2],[3,4]]})"),
+            "[0:1][-1:0]={{1,2},{3,4}}");
+  EXPECT_EQ(Array(R"({"lower_bounds":[5],"values":["a,b",null]})"), R"([5:6]={"a,b",NULL})");
+  EXPECT_EQ(Array(R"({"lower_bounds":[0],"values":[]})"), "<error>");  // no bounds when empty
+  EXPECT_EQ(Array(R"({"lower_bounds":[0,1],"values":[1]})"), "<error>");  // dimensions differ
+  EXPECT_EQ(Array(R"({"lower_bounds":[x],"values":[1]})"), "<error>");
+  EXPECT_EQ(Array(R"({"values":[1]})"), "<error>");
+}
+
+// box[] takes ';' between elements (box's typdelim): a comma would split each box.
+TEST(JsonArrayToPgArray, SeparatesElementsWithTheTargetsDelimiter) {
+  std::string out;
+  ASSERT_TRUE(JsonArrayToPgArray(R"x(["(1,1),(0,0)",null,"(3,3),(2,2)"])x", out, ';'));
+  EXPECT_EQ(out, R"x({"(1,1),(0,0)";NULL;"(3,3),(2,2)"})x");
+  out.clear();
+  ASSERT_TRUE(JsonArrayToPgArray(R"x([["(1,1),(0,0)"],["(2,2),(0,0)"]])x", out, ';'));
+  EXPECT_EQ(out, R"x({{"(1,1),(0,0)"};{"(2,2),(0,0)"}})x");
+  out.clear();
+  ASSERT_TRUE(AppendPgText(ValueKind::kArray, R"x({"lower_bounds":[2],"values":["(1,1),(0,0)","(2,2),(0,0)"]})x",
+                           out, ';'));
+  EXPECT_EQ(out, R"x([2:3]={"(1,1),(0,0)";"(2,2),(0,0)"})x");
+}
+
+TEST(TargetType, MariadbInetColumnsBecomeInet) {
+  core::Column c;
+  c.type = core::LogicalType::kString;
+  c.source_type = "inet6";
+  EXPECT_EQ(TargetType(c, false), "inet");
+  c.source_type = "inet4";
+  EXPECT_EQ(TargetType(c, false), "inet");
+  c.type = core::LogicalType::kUuid;
+  c.source_type = "uuid";
+  EXPECT_EQ(TargetType(c, false), "uuid");
+}
+
 TEST(AppendPgText, BytesBecomeHexAndPlainPassesThrough) {
   std::string out;
   ASSERT_TRUE(AppendPgText(ValueKind::kBytes, std::string_view("\x00\xff\x10", 3), out));

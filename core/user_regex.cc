@@ -1,0 +1,102 @@
+#include "core/user_regex.h"
+
+#include <re2/re2.h>
+
+#include "core/config.h"
+
+namespace sluice::core {
+
+namespace {
+
+// The pattern as it may appear in an error message: at most 64 bytes, printable ASCII kept and
+// every other byte as \xNN, so that a control character or invalid UTF-8 in a pattern can
+// neither forge a log line nor break the JSON of an error reply.
+std::string Excerpt(std::string_view pattern) {
+  constexpr size_t kMax = 64;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = 0; i < pattern.size() && i < kMax; ++i) {
+    unsigned char c = static_cast<unsigned char>(pattern[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    }
+  }
+  if (pattern.size() > kMax) out += "…";
+  return out;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+Result<UserRegex> UserRegex::Compile(std::string_view key, std::string_view pattern) {
+  if (pattern.size() > kMaxRegexPatternBytes) {
+    return InvalidArgumentError(std::string(key) + ": the regular expression '" + Excerpt(pattern) +
+                                "' is " + std::to_string(pattern.size()) +
+                                " bytes long; the limit is " + std::to_string(kMaxRegexPatternBytes) +
+                                " bytes per pattern: list simpler patterns");
+  }
+  RE2::Options options;
+  options.set_log_errors(false);  // errors come back to the caller, never to stderr
+  options.set_max_mem(kMaxRegexMemoryBytes);
+  auto re = std::make_shared<const RE2>(re2::StringPiece(pattern.data(), pattern.size()), options);
+  if (!re->ok()) {
+    std::string problem = re->error_code() == RE2::ErrorPatternTooLarge
+                              ? "it compiles to a program larger than the regex memory limit"
+                              : Excerpt(re->error());
+    return InvalidArgumentError(std::string(key) + ": invalid regular expression '" +
+                                Excerpt(pattern) + "': " + problem +
+                                " (RE2 syntax: no backreferences or lookaround)");
+  }
+  UserRegex out;
+  out.pattern_ = std::string(pattern);
+  out.re_ = std::move(re);
+  return out;
+}
+
+bool UserRegex::FullMatch(std::string_view text) const {
+  return re_ != nullptr && RE2::FullMatch(re2::StringPiece(text.data(), text.size()), *re_);
+}
+
+Result<std::vector<UserRegex>> CompileRegexList(std::string_view key, std::string_view value) {
+  if (value.size() > kMaxRegexListBytes) {
+    return InvalidArgumentError(std::string(key) + ": the list is " + std::to_string(value.size()) +
+                                " bytes long; the limit is " + std::to_string(kMaxRegexListBytes) +
+                                " bytes: list simpler patterns");
+  }
+  std::vector<UserRegex> out;
+  size_t start = 0;
+  while (start <= value.size()) {
+    size_t comma = value.find(',', start);
+    if (comma == std::string_view::npos) comma = value.size();
+    std::string_view item = Trim(value.substr(start, comma - start));
+    if (!item.empty()) {
+      auto re = UserRegex::Compile(key, item);
+      if (!re.ok()) return re.status();
+      out.push_back(std::move(*re));
+    }
+    start = comma + 1;
+  }
+  return out;
+}
+
+Result<std::vector<UserRegex>> CompileRegexList(const ConnectorConfig& config, std::string_view key) {
+  return CompileRegexList(key, config.Get(key));
+}
+
+bool AnyFullMatch(const std::vector<UserRegex>& patterns, std::string_view text) {
+  for (const auto& re : patterns) {
+    if (re.FullMatch(text)) return true;
+  }
+  return false;
+}
+
+}  // namespace sluice::core

@@ -202,7 +202,7 @@ def kafka(out):
     write(out, "fuzz_kafka_envelope", "typed-update-delete", b"\x1e".join([
         rec(key, dict(typed, payload=dict(typed["payload"], before=row, op="u"))),
         rec(key, dict(typed, payload=dict(typed["payload"], before=row, after=None, op="d"))),
-        rec(key, None) if False else key.encode() + b"\x00null"]))
+        key.encode() + b"\x00null"]))  # a JSON null value: a tombstone
     plain_key = json.dumps({"id": 1})
     v1 = {"before": None, "after": {"id": 1, "name": "a", "score": 1.5, "tags": [1, 2], "meta": {"x": 1},
                                     "ok": False}, "source": {"schema": "public", "table": "t"}, "op": "c"}

@@ -126,6 +126,9 @@ class MysqlSource final : public core::Source {
 
   void Close() override {
     std::lock_guard lock(mu_);
+    // What the stream handed over stays ours: a restart in this process skips it (the
+    // pipeline still holds it), see StreamReader::Emitted.
+    if (stream_) emitted_ = stream_->emitted();
     stream_.reset();
     snapshot_.reset();
   }
@@ -153,6 +156,8 @@ class MysqlSource final : public core::Source {
 
  private:
   core::Status StartSnapshot(bool restarted) {
+    // A snapshot (with truncates when restarted) supersedes whatever a stream handed over.
+    emitted_ = {};
     auto reader = std::make_unique<SnapshotReader>(params_, &filter_, snapshot_options_, logger_,
                                                    ctx_.progress);
     SLUICE_RETURN_IF_ERROR(reader->Open(restarted));
@@ -163,6 +168,7 @@ class MysqlSource final : public core::Source {
 
   core::Status StartStream(const BinlogPosition& from) {
     auto reader = std::make_unique<StreamReader>(params_, &filter_, stream_options_, logger_);
+    reader->SkipEmitted(emitted_);
     SLUICE_RETURN_IF_ERROR(reader->Open(from));
     if (ctx_.progress) ctx_.progress->SetPhase("streaming");
     std::lock_guard lock(mu_);
@@ -178,6 +184,7 @@ class MysqlSource final : public core::Source {
   std::string mode_;
   CaptureFilter filter_;
   std::mutex mu_;  // guards the reader pointers against RequestStop from another thread
+  StreamReader::Emitted emitted_;  // by the streams of this process (source thread)
   std::unique_ptr<SnapshotReader> snapshot_;
   std::unique_ptr<StreamReader> stream_;
   std::atomic<bool> stop_{false};

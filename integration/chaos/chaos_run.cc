@@ -176,7 +176,7 @@ nlohmann::json ChaosRun::Config() const {
     c.update({{"connector.class", "mysql"},
               {"database.user", kPasswordUser},
               {"database.password", kTestPassword},
-              {"database.server.id", std::to_string(4000 + settings_.seed % 1000)},
+              {"database.server.id", std::to_string(4000 + settings_.seed % 100000)},
               {"database.include.list", db_},
               {"heartbeat.interval.ms", "500"}});
   }
@@ -416,7 +416,11 @@ void ChaosRun::StreamPhase() {
       TargetOutage(plan);
       continue;
     }
+    const int before = std::accumulate(injected_.begin(), injected_.end(), 0);
     Inject(f);
+    if (std::accumulate(injected_.begin(), injected_.end(), 0) == before) {
+      plan.push_back(Fault::kKillInStream);  // nothing was open to cut: a kill instead
+    }
     // Some faults come in bursts (the next before the pipeline recovered from the last); the
     // others wait for the target to catch up first, which proves the recovery.
     if (Random(0, 9) < 4) {

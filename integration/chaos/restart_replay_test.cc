@@ -96,31 +96,38 @@ class RestartReplayTest : public ::testing::Test {
     EXPECT_NE(log.find("retrying"), std::string::npos) << "the source was never restarted:\n" << log;
   }
 
+  // PostgreSQL -> PostgreSQL (nokey, keyed) with the source behind proxy_; returns once the
+  // snapshot has created the target tables.
+  void StartPostgresToPostgres() {
+    src_db_ = CreateScratchPgDatabase("replay_src");
+    dst_db_ = CreateScratchPgDatabase("replay_dst");
+    PgClient src(src_db_), dst(dst_db_);
+    src.Exec("CREATE TABLE nokey (k int NOT NULL, v text); ALTER TABLE nokey REPLICA IDENTITY FULL;"
+             "CREATE TABLE keyed (id int PRIMARY KEY, v text)");
+    proxy_ = std::make_unique<TcpProxy>(TestEnv::PgPort());
+    sluice_.emplace(SluiceProcess::Run({{"name", "replay_pg"},
+                                        {"connector.class", "postgres"},
+                                        {"database.hostname", "127.0.0.1"},
+                                        {"database.port", std::to_string(proxy_->port())},
+                                        {"database.user", src.user()},
+                                        {"database.dbname", src_db_},
+                                        {"slot.name", "replay_" + src_db_},
+                                        {"publication.name", "replay_" + src_db_},
+                                        {"sink.type", "postgres"},
+                                        {"sink.url", dst.Url()},
+                                        {"sink.batch.ms", "100"}}));
+    WaitUntil([&] { return Count(dst.TryQuery("SELECT count(*) FROM nokey")) == 0; }, 60s,
+              "the snapshot creates the target tables");
+  }
+
   std::string src_db_, my_db_, dst_db_;
   std::unique_ptr<TcpProxy> proxy_;
   std::optional<SluiceProcess> sluice_;
 };
 
 TEST_F(RestartReplayTest, PostgresSourceCutMidTransactionDeliversEachRowOnce) {
-  src_db_ = CreateScratchPgDatabase("replay_src");
-  dst_db_ = CreateScratchPgDatabase("replay_dst");
+  StartPostgresToPostgres();
   PgClient src(src_db_), dst(dst_db_);
-  src.Exec("CREATE TABLE nokey (k int NOT NULL, v text); ALTER TABLE nokey REPLICA IDENTITY FULL;"
-           "CREATE TABLE keyed (id int PRIMARY KEY, v text)");
-  proxy_ = std::make_unique<TcpProxy>(TestEnv::PgPort());
-  sluice_.emplace(SluiceProcess::Run({{"name", "replay_pg"},
-                                      {"connector.class", "postgres"},
-                                      {"database.hostname", "127.0.0.1"},
-                                      {"database.port", std::to_string(proxy_->port())},
-                                      {"database.user", src.user()},
-                                      {"database.dbname", src_db_},
-                                      {"slot.name", "replay_" + src_db_},
-                                      {"publication.name", "replay_" + src_db_},
-                                      {"sink.type", "postgres"},
-                                      {"sink.url", dst.Url()},
-                                      {"sink.batch.ms", "100"}}));
-  WaitUntil([&] { return Count(dst.TryQuery("SELECT count(*) FROM nokey")) == 0; }, 60s,
-            "the snapshot creates the target tables");
   CutMidTransaction(
       [&] {
         src.Exec(InterleavedTransaction("BEGIN", [](int from, int to) {
@@ -173,6 +180,39 @@ TEST_F(RestartReplayTest, MariadbSourceCutMidTransactionDeliversEachRowOnce) {
         return dst.TryQuery(q);
       });
   EXPECT_EQ(Count(dst.TryQuery("SELECT count(*) FROM \"" + my_db_ + "\".keyed")), kRows);
+}
+
+
+// KNOWN BUG, kept as the regression test for its fix (enable it then): the pipeline flushes
+// (and a database sink commits) the first part of a transaction that is still arriving, with
+// the position of the transaction before it. After kill -9 the restart replays the transaction
+// from its start, and the keyless table gets the part committed before the kill twice (20467
+// rows for 20000 in one run). Keyed tables are unaffected (upserts). The fix belongs to the
+// pipeline / sink contract (core/pipeline: flush only at a checkpoint that ends the batch, or
+// sinks storing how far into the open transaction they got): see the chaos suite's report.
+TEST_F(RestartReplayTest, DISABLED_PostgresKillMidTransactionDeliversEachRowOnce) {
+  StartPostgresToPostgres();
+  PgClient src(src_db_), dst(dst_db_);
+  src.Exec(InterleavedTransaction("BEGIN", [](int from, int to) {
+    return "SELECT i, 'v' || i FROM generate_series(" + std::to_string(from) + ", " +
+           std::to_string(to) + ") i";
+  }));
+  proxy_->SetRateLimit(kBytesPerSecond);
+  int64_t at_kill = 0;
+  WaitUntil(
+      [&] {
+        at_kill = Count(dst.TryQuery("SELECT count(*) FROM nokey"));
+        return at_kill > 0;
+      },
+      60s, "part of the transaction is committed in the target", 20ms);
+  sluice_->Kill();
+  ASSERT_LT(at_kill, kRows) << "the kill came after the transaction: the test proves nothing";
+  proxy_->SetRateLimit(0);
+  sluice_->Restart();
+  WaitUntil([&] { return Count(dst.TryQuery("SELECT count(*) FROM keyed")) >= kRows; }, 120s,
+            "the whole transaction reaches the target; log:\n" + sluice_->LogTail());
+  std::this_thread::sleep_for(2s);  // anything repeated would arrive now
+  EXPECT_EQ(Count(dst.TryQuery("SELECT count(*) FROM nokey")), kRows);
 }
 
 }  // namespace

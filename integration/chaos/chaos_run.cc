@@ -326,6 +326,14 @@ void ChaosRun::Inject(Fault f) {
   }
 }
 
+void ChaosRun::InjectOrReplace(Fault f, std::vector<Fault>& plan) {
+  const int before = std::accumulate(injected_.begin(), injected_.end(), 0);
+  Inject(f);
+  if (std::accumulate(injected_.begin(), injected_.end(), 0) == before) {
+    plan.push_back(Fault::kKillInStream);  // nothing was open to cut: a kill later instead
+  }
+}
+
 void ChaosRun::TargetOutage(std::vector<Fault>& plan) {
   const int seconds = Random(settings_.outage_min_s, settings_.outage_max_s);
   const bool crash = Random(0, 1) == 1;
@@ -349,7 +357,7 @@ void ChaosRun::TargetOutage(std::vector<Fault>& plan) {
     auto at = down_at + 2s + std::chrono::milliseconds(slot_ms * static_cast<int>(i) +
                                                        Random(0, slot_ms / 2));
     while (Clock::now() < at) SleepMs(100, 100);
-    Inject(during[i]);
+    InjectOrReplace(during[i], plan);
   }
   while (Clock::now() < down_at + std::chrono::seconds(seconds)) SleepMs(100, 100);
   target_->Start();
@@ -416,11 +424,7 @@ void ChaosRun::StreamPhase() {
       TargetOutage(plan);
       continue;
     }
-    const int before = std::accumulate(injected_.begin(), injected_.end(), 0);
-    Inject(f);
-    if (std::accumulate(injected_.begin(), injected_.end(), 0) == before) {
-      plan.push_back(Fault::kKillInStream);  // nothing was open to cut: a kill instead
-    }
+    InjectOrReplace(f, plan);
     // Some faults come in bursts (the next before the pipeline recovered from the last); the
     // others wait for the target to catch up first, which proves the recovery.
     if (Random(0, 9) < 4) {

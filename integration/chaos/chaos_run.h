@@ -74,6 +74,8 @@ class ChaosRun {
   void SnapshotPhase();
   void StreamPhase();
   void Inject(Fault f);
+  // Inject(f); a cut that found no open connection is not counted: a kill joins the plan.
+  void InjectOrReplace(Fault f, std::vector<Fault>& plan);
   void TargetOutage(std::vector<Fault>& plan);
   void CutConnections(TcpProxy& proxy, Fault f);
   void Stall(TcpProxy& proxy, Fault f);

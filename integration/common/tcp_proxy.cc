@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <string_view>
 
 #include "integration/common/test_env.h"
 
@@ -20,6 +21,8 @@ struct TcpProxy::Connection {
   int server_fd = -1;
   std::atomic<bool> cut{false};
   std::atomic<int> finished{0};  // directions that have ended (2: both threads are done)
+  std::atomic<bool> cut_on_reply{false};  // CutAfterReplyTo matched on this connection
+  bool sent_after = false;                // it sent CutAfterReplyTo's `after` (under mu_)
   std::thread to_server;
   std::thread to_client;
 };
@@ -132,6 +135,30 @@ void TcpProxy::Forward(const std::shared_ptr<Connection>& conn, bool client_to_s
       std::unique_lock lock(mu_);
       resumed_.wait(lock, [&] { return !stalled_ || conn->cut || closing_; });
     }
+    if (!client_to_server && conn->cut_on_reply) {
+      // The reply to the armed request: let the server finish what it received, then cut
+      // without forwarding a byte of it.
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      conn->cut = true;
+      SetResetOnClose(conn->client_fd);
+      SetResetOnClose(conn->server_fd);
+      ++cut_after_reply_;
+      break;
+    }
+    if (client_to_server) {
+      // Marked before the bytes go out, so that no reply can slip through first.
+      std::lock_guard lock(mu_);
+      const std::string_view sent(buffer.data(), static_cast<size_t>(n));
+      if (!reply_cut_pattern_.empty()) {
+        if (reply_cut_after_.empty() || sent.find(reply_cut_after_) != std::string_view::npos) {
+          conn->sent_after = true;
+        }
+        if (conn->sent_after && sent.find(reply_cut_pattern_) != std::string_view::npos) {
+          reply_cut_pattern_.clear();
+          conn->cut_on_reply = true;
+        }
+      }
+    }
     if (conn->cut || !SendAll(to, buffer.data(), static_cast<size_t>(n))) break;
     if (rate > 0) std::this_thread::sleep_for(std::chrono::microseconds(n * 1'000'000 / rate));
   }
@@ -157,6 +184,13 @@ int TcpProxy::DropAll() {
   }
   resumed_.notify_all();
   return cut;
+}
+
+void TcpProxy::CutAfterReplyTo(std::string pattern, std::string after) {
+  std::lock_guard lock(mu_);
+  reply_cut_pattern_ = std::move(pattern);
+  reply_cut_after_ = std::move(after);
+  for (const auto& conn : connections_) conn->sent_after = false;
 }
 
 void TcpProxy::Stall() {

@@ -22,6 +22,10 @@ namespace sluice::itest {
 //   DropAll()  cuts every open connection with a reset (SO_LINGER 0); new ones are accepted.
 //   SetRateLimit(bytes_per_second)  a slow network: each direction of each connection
 //              forwards at most that many bytes a second (0: unlimited).
+//   CutAfterReplyTo(pattern, after)  the next client bytes containing `pattern` (e.g.
+//              "COMMIT"), on a connection that has sent `after` since (e.g. a table name; empty:
+//              any), are forwarded, and that connection is cut when the server's reply arrives,
+//              before it is forwarded: the server did the work, the client never hears of it.
 //   Stall()    stops forwarding: bytes read from either side are held, new connections are
 //              accepted and connected upstream but carry nothing, until Resume() (which
 //              forwards what was held) or DropAll().
@@ -42,6 +46,9 @@ class TcpProxy {
   // Returns the number of connections cut.
   int DropAll();
   void SetRateLimit(int64_t bytes_per_second) { rate_limit_.store(bytes_per_second); }
+  void CutAfterReplyTo(std::string pattern, std::string after = "");
+  // Connections cut by CutAfterReplyTo so far.
+  int cut_after_reply() const { return cut_after_reply_.load(); }
   void Stall();
   void Resume();
   bool stalled() const;
@@ -66,6 +73,9 @@ class TcpProxy {
   mutable std::mutex mu_;
   std::condition_variable resumed_;  // stalled_ cleared or a connection cut
   bool stalled_ = false;
+  std::string reply_cut_pattern_;  // armed by CutAfterReplyTo (empty: none)
+  std::string reply_cut_after_;
+  std::atomic<int> cut_after_reply_{0};
   std::vector<std::shared_ptr<Connection>> connections_;
   std::thread accept_thread_;
 };

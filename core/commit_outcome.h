@@ -33,10 +33,12 @@ class CommitOutcome {
   // After reconnecting, with the position the target now holds: true when the failed commit
   // went through. Either way the doubt is settled.
   bool Resolve(const std::optional<std::string>& stored) {
-    const bool happened = unsure_ && stored && *stored == *unsure_ && committed_ != unsure_;
-    if (happened) committed_ = unsure_;
+    if (!unsure_) return false;
+    std::string unsure = std::move(*unsure_);
     unsure_.reset();
-    return happened;
+    if (!stored || *stored != unsure || (committed_ && *committed_ == unsure)) return false;
+    committed_ = std::move(unsure);
+    return true;
   }
 
  private:

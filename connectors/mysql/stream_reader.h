@@ -34,6 +34,7 @@
 // Thread-safety: the source thread only, except Cancel().
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -104,6 +105,11 @@ class StreamReader {
   // Before Open(): what an earlier reader of this source handed over (see above).
   void SkipEmitted(const Emitted& emitted) { skip_ = emitted_ = progress_ = emitted; }
   const Emitted& emitted() const { return emitted_; }
+  // Schema versions: a reader numbers the schemas it loads after `last` (before Open(): the
+  // last version an earlier reader of this source gave, so that a version never names two
+  // shapes of a table within one process; sinks reuse what they know for a version).
+  void ContinueSchemaVersions(uint64_t last) { schema_version_ = std::max(schema_version_, last); }
+  uint64_t schema_version() const { return schema_version_; }
   core::Result<core::PollStatus> Poll(core::EventBatch& batch, const core::PollLimits& limits);
   void Cancel();
   uint64_t events_decoded() const { return events_decoded_; }

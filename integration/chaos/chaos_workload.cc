@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include "integration/common/test_env.h"
+
 namespace sluice::itest::chaos {
 namespace {
 
@@ -143,7 +145,13 @@ void Writer::Stop() {
 
 void Writer::AddColumnAndWait() {
   ddl_requested_ = true;
-  while (!ddl_done_.load()) std::this_thread::sleep_for(50ms);
+  const auto deadline = std::chrono::steady_clock::now() + 120s;
+  while (!ddl_done_.load()) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      throw HarnessError("ADD COLUMN did not commit at the source within 120 s: " + last_error());
+    }
+    std::this_thread::sleep_for(50ms);
+  }
 }
 
 std::string Writer::last_error() const {

@@ -66,7 +66,8 @@ class Writer {
   void Stop();
   // nokey gets writes from the next round on.
   void EnableKeyless() { keyless_ = true; }
-  // Runs ADD COLUMN between two rounds; returns once it has committed (retried until it does).
+  // Runs ADD COLUMN between two rounds; returns once it has committed (retried until it does;
+  // HarnessError after 120 s).
   void AddColumnAndWait();
   int64_t rounds_ok() const { return ok_.load(); }
   int64_t rounds_failed() const { return failed_.load(); }

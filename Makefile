@@ -4,6 +4,8 @@
 #   make build         configure and build everything in build/
 #   make test          deps, build/ + build-asan/, unit tests (ASan), throwaway servers,
 #                      integration tests, servers stopped whatever happens
+#   make fuzz          build the libFuzzer targets in build-fuzz/ (clang) and run each for
+#                      FUZZ_SECONDS (300); FUZZ_MERGE=1 adds what they find to tests/fuzz/corpus/
 #   make servers-up    start PostgreSQL, MariaDB and the Kafka broker in .servers/ for manual
 #                      runs; then: set -a; . .servers/servers.env; set +a
 #   make servers-down  stop them
@@ -26,7 +28,7 @@ DEBIAN_PACKAGES := g++ make cmake pkg-config libpq-dev libmariadb-dev librdkafka
 # Reference tools the benchmarks compare against (make bench only).
 BENCH_PACKAGES := pgcopydb pgloader
 
-.PHONY: deps build test bench servers-up servers-down
+.PHONY: deps build test bench fuzz servers-up servers-down
 
 deps:
 	@integration/servers/install_deps.sh $(DEBIAN_PACKAGES)
@@ -45,6 +47,14 @@ bench: deps build
 	@integration/servers/install_deps.sh $(BENCH_PACKAGES)
 	@set -e; for script in integration/bench/*/run.sh; do \
 	  echo "==== $$script"; BUILD=$(abspath $(BUILD_DIR)) $$script; done
+
+# Decoder and parser fuzzing (tests/fuzz/README.md): libFuzzer with ASan+UBSan, each target for
+# FUZZ_SECONDS on a copy of its corpus; what runs find accumulates in $(FUZZ_BUILD_DIR)/fuzz-work.
+FUZZ_BUILD_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	@tests/fuzz/run_fuzzers.sh --seconds $(FUZZ_SECONDS) --jobs $(JOBS) \
+	  --work $(FUZZ_BUILD_DIR)/fuzz-work $(if $(filter 1,$(FUZZ_MERGE)),--merge) $(FUZZ_BUILD_DIR)
 
 servers-up:
 	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE)

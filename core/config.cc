@@ -407,7 +407,7 @@ Result<ConnectorConfig> ParseConnectorConfig(std::string_view json_text,
     try {
       nlohmann::json ignored = nlohmann::json::parse(json_text);
       (void)ignored;
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for 1e999
       return InvalidArgumentError(std::string("malformed JSON: ") + e.what());
     }
     return InvalidArgumentError("malformed JSON");

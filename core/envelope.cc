@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <vector>
 
 #include "core/value_text.h"
@@ -63,68 +64,76 @@ class RowKeyCache {
   size_t next_ = 0;
 };
 
-void AppendRowJsonWithKeys(std::string& out, const TableSchema& schema, const std::vector<std::string>& keys,
+bool AppendRowJsonWithKeys(std::string& out, const TableSchema& schema, const std::vector<std::string>& keys,
                            const RowView& row) {
+  bool exact = true;
   out += '{';
   for (uint32_t i = 0; i < schema.columns.size(); ++i) {
     out += keys[i];
-    AppendEnvelopeValue(out, schema.columns[i], row, i);
+    exact &= AppendEnvelopeValue(out, schema.columns[i], row, i);
   }
   out += '}';
+  return exact;
 }
 
 }  // namespace
 
-void AppendEnvelopeValue(std::string& out, const Column& column, const RowView& row, uint32_t i) {
+bool AppendEnvelopeValue(std::string& out, const Column& column, const RowView& row, uint32_t i) {
   if (i >= row.size() || row.is_null(i)) {
     out += "null";
-    return;
+    return true;
   }
   if (row.is_unchanged(i)) {
     AppendJsonString(out, kUnavailableValuePlaceholder);
-    return;
+    return true;
   }
+  bool out_of_range = false;
   std::string_view t = row.text(i);
   switch (column.type) {
     case LogicalType::kBool:
       out += (t == "t" || t == "true" || t == "1") ? "true" : "false";
-      return;
+      return true;
     case LogicalType::kInt16:
     case LogicalType::kInt32:
     case LogicalType::kInt64:
     case LogicalType::kFloat32:
     case LogicalType::kFloat64:
       AppendNumberOrString(out, t);
-      return;
+      return true;
     case LogicalType::kBytes:
       out += '"';
       AppendBase64(out, t);
       out += '"';
-      return;
-    case LogicalType::kDate:
-      if (auto d = DateToEpochDays(t)) {
+      return true;
+    case LogicalType::kDate: {
+      // io.debezium.time.Date is an int32.
+      auto d = DateToEpochDays(t, &out_of_range);
+      if (d && *d >= INT32_MIN && *d <= INT32_MAX) {
         AppendInt(out, *d);
-      } else {
-        AppendJsonString(out, t);
+        return true;
       }
-      return;
+      // Text that is not a date keeps its string form; a date without an int32 day number (after
+      // 5881580-07-10, beyond PostgreSQL's 5874897-12-31; a Kafka source can carry one) is refused.
+      AppendJsonString(out, t);
+      return !d && !out_of_range;
+    }
     case LogicalType::kTime:
       if (auto m = TimeToMicros(t)) {
         AppendInt(out, *m);
       } else {
         AppendJsonString(out, t);
       }
-      return;
+      return true;
     case LogicalType::kTimestamp:
-      if (auto m = TimestampToEpochMicros(t)) {
+      if (auto m = TimestampToEpochMicros(t, &out_of_range)) {
         AppendInt(out, *m);
-      } else {
-        AppendJsonString(out, t);
+        return true;
       }
-      return;
+      AppendJsonString(out, t);
+      return !out_of_range;
     case LogicalType::kTimestampTz:
       AppendTimestampTzIsoJson(out, t);
-      return;
+      return true;
     case LogicalType::kArray:
       // Canonical array text is already JSON.
       if (!t.empty() && t.front() == '[') {
@@ -132,30 +141,32 @@ void AppendEnvelopeValue(std::string& out, const Column& column, const RowView& 
       } else {
         AppendJsonString(out, t);
       }
-      return;
+      return true;
     default:
       AppendJsonString(out, t);
-      return;
+      return true;
   }
 }
 
-void AppendRowJson(std::string& out, const TableSchema& schema, const RowView& row) {
+bool AppendRowJson(std::string& out, const TableSchema& schema, const RowView& row) {
+  bool exact = true;
   out += '{';
   for (uint32_t i = 0; i < schema.columns.size(); ++i) {
     if (i) out += ',';
     AppendJsonString(out, schema.columns[i].name);
     out += ':';
-    AppendEnvelopeValue(out, schema.columns[i], row, i);
+    exact &= AppendEnvelopeValue(out, schema.columns[i], row, i);
   }
   out += '}';
+  return exact;
 }
 
-void AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent& event) {
+bool AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent& event) {
   const TableSchema& schema = *event.table;
   uint32_t row_index = event.after != kNoRow ? event.after : event.before;
   if (!schema.HasKey() || row_index == kNoRow) {
     out += "null";
-    return;
+    return true;
   }
   RowView row = batch.row(row_index);
   // An update whose key columns were not sent in the new image (cannot happen for keys, but be
@@ -168,6 +179,7 @@ void AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent&
       }
     }
   }
+  bool exact = true;
   out += '{';
   bool first = true;
   for (uint32_t k : schema.key) {
@@ -175,9 +187,10 @@ void AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent&
     first = false;
     AppendJsonString(out, schema.columns[k].name);
     out += ':';
-    AppendEnvelopeValue(out, schema.columns[k], row, k);
+    exact &= AppendEnvelopeValue(out, schema.columns[k], row, k);
   }
   out += '}';
+  return exact;
 }
 
 namespace {
@@ -262,8 +275,9 @@ struct SourceBlockCache {
 
 }  // namespace
 
-void AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
+bool AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
                         const EnvelopeOptions& options, int64_t now_ms) {
+  bool exact = true;
   const TableSchema& schema = *event.table;
   const TxnInfo& txn = batch.txn(event.txn);
   if (options.include_schema) {
@@ -275,13 +289,13 @@ void AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeE
   const std::vector<std::string>& keys = key_cache.KeysFor(event.table);
   out += "{\"before\":";
   if (event.before != kNoRow) {
-    AppendRowJsonWithKeys(out, schema, keys, batch.row(event.before));
+    exact &= AppendRowJsonWithKeys(out, schema, keys, batch.row(event.before));
   } else {
     out += "null";
   }
   out += ",\"after\":";
   if (event.after != kNoRow) {
-    AppendRowJsonWithKeys(out, schema, keys, batch.row(event.after));
+    exact &= AppendRowJsonWithKeys(out, schema, keys, batch.row(event.after));
   } else {
     out += "null";
   }
@@ -294,6 +308,30 @@ void AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeE
   AppendInt(out, now_ms);
   out += ",\"transaction\":null}";
   if (options.include_schema) out += '}';
+  return exact;
+}
+
+Status EnvelopeValueError(const EventBatch& batch, const ChangeEvent& event) {
+  const TableSchema& schema = *event.table;
+  std::string scratch;
+  for (uint32_t row_index : {event.before, event.after}) {
+    if (row_index == kNoRow) continue;
+    RowView row = batch.row(row_index);
+    for (uint32_t i = 0; i < schema.columns.size(); ++i) {
+      scratch.clear();
+      if (AppendEnvelopeValue(scratch, schema.columns[i], row, i)) continue;
+      std::string key;
+      AppendKeyJson(key, batch, event);
+      return InvalidArgumentError(
+          "table " + schema.id.ToString() + ", key " + key + ", column " + schema.columns[i].name +
+          ": the " + std::string(LogicalTypeName(schema.columns[i].type)) + " value '" +
+          std::string(row.text(i)) +
+          "' has no exact representation in the envelope (date: int32 days, timestamp: int64 "
+          "microseconds since 1970, as Debezium's Date and MicroTimestamp); exclude the column "
+          "with column.exclude.list or change the value at the source");
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace sluice::core

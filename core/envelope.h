@@ -21,6 +21,7 @@
 #include <string_view>
 
 #include "core/event.h"
+#include "core/status.h"
 
 namespace sluice::core {
 
@@ -33,19 +34,28 @@ struct EnvelopeOptions {
   bool include_schema = false;           // wrap as {"schema": …, "payload": …}
 };
 
-// Appends one value in its envelope representation (see above).
-void AppendEnvelopeValue(std::string& out, const Column& column, const RowView& row, uint32_t i);
+// Appends one value in its envelope representation (see above). Returns false when the value
+// has no exact representation: a date beyond int32 days or a timestamp beyond int64
+// microseconds (PostgreSQL allows both), or one that would read back as +/-infinity. The text
+// is then appended as a JSON string, and the caller must refuse the event (EnvelopeValueError)
+// rather than write it: a sink never writes a value other than the source's.
+bool AppendEnvelopeValue(std::string& out, const Column& column, const RowView& row, uint32_t i);
 
-// Appends {"col": value, ...} for every column of the row.
-void AppendRowJson(std::string& out, const TableSchema& schema, const RowView& row);
+// Appends {"col": value, ...} for every column of the row; false as AppendEnvelopeValue.
+bool AppendRowJson(std::string& out, const TableSchema& schema, const RowView& row);
 
 // Appends the key object (primary-key columns of the after row, else the before row). Appends
-// "null" for a table without a key or for truncate.
-void AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent& event);
+// "null" for a table without a key or for truncate. False as AppendEnvelopeValue.
+bool AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent& event);
 
-// Appends the value envelope.
-void AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
+// Appends the value envelope; false as AppendEnvelopeValue.
+bool AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
                         const EnvelopeOptions& options, int64_t now_ms);
+
+// Why an event's envelope is not exact: kInvalidArgument naming the table, the key, the column
+// and the value, for a sink to return when one of the functions above returned false. OK when
+// every value is exact.
+Status EnvelopeValueError(const EventBatch& batch, const ChangeEvent& event);
 
 // Kafka Connect schema blocks, as Debezium writes them (envelope_schema.cc).
 // The schema of one column.

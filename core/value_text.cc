@@ -33,8 +33,16 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   return n;
 }
 
+// Years accepted in date text: far beyond PostgreSQL's (4713 BC .. 5874897 AD), MySQL's and
+// int64 microseconds' (about 292277 years either side of 1970) ranges, and small enough that no
+// day or microsecond arithmetic on them can overflow.
+constexpr int64_t kMaxYear = 100000000;
+constexpr int64_t kMicrosPerDay = 86400000000LL;
+
+// `n` decimal digits at s[pos]; false when absent or not digits. At most 18 digits, so the
+// value always fits.
 bool ParseDigits(std::string_view s, size_t pos, size_t n, int64_t& out) {
-  if (pos + n > s.size()) return false;
+  if (n == 0 || n > 18 || pos > s.size() || n > s.size() - pos) return false;
   out = 0;
   for (size_t i = 0; i < n; ++i) {
     char c = s[pos + i];
@@ -44,7 +52,8 @@ bool ParseDigits(std::string_view s, size_t pos, size_t n, int64_t& out) {
   return true;
 }
 
-// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's algorithm).
+// Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar (H. Hinnant's algorithm);
+// |y| <= kMaxYear.
 int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
   y -= m <= 2;
   const int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -54,28 +63,42 @@ int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
   return era * 146097 + doe - 719468;
 }
 
+int64_t DaysInMonth(int64_t y, int64_t m) {
+  static constexpr int8_t kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+  return m == 2 && leap ? 29 : kDays[m - 1];
+}
 
-// Parses "YYYY-MM-DD" at the start of s (year may have more than 4 digits); returns chars used.
-size_t ParseDate(std::string_view s, int64_t& days) {
-  size_t dash = s.find('-');
-  if (dash == std::string_view::npos || dash < 4) return 0;
+// Parses "YYYY-MM-DD" at the start of s: four or more year digits, optionally signed as ISO 8601
+// writes astronomical years ("+294276", "-0043" = 44 BC); a " BC" anywhere after the date (as
+// PostgreSQL appends it after the time and offset) counts years before 1 AD. Returns the chars
+// used (0 when malformed); `bc` tells whether a " BC" was seen.
+size_t ParseDate(std::string_view s, int64_t& days, bool& bc) {
+  size_t start = !s.empty() && (s[0] == '+' || s[0] == '-') ? 1 : 0;
+  size_t dash = s.find('-', start);
+  if (dash == std::string_view::npos || dash - start < 4 || dash - start > 9) return 0;
   int64_t y, m, d;
-  if (!ParseDigits(s, 0, dash, y) || !ParseDigits(s, dash + 1, 2, m) || s.size() < dash + 6 ||
-      s[dash + 3] != '-' || !ParseDigits(s, dash + 4, 2, d)) {
+  if (!ParseDigits(s, start, dash - start, y) || s.size() < dash + 6 ||
+      !ParseDigits(s, dash + 1, 2, m) || s[dash + 3] != '-' || !ParseDigits(s, dash + 4, 2, d)) {
     return 0;
   }
-  if (m < 1 || m > 12 || d < 1 || d > 31) return 0;
   size_t used = dash + 6;
-  if (s.substr(used).find(" BC") != std::string_view::npos) y = 1 - y;  // 1 BC is year 0
+  bc = s.substr(used).find(" BC") != std::string_view::npos;
+  if (y > kMaxYear || (bc && (start == 1 || y == 0))) return 0;
+  if (start == 1 && s[0] == '-') y = -y;
+  if (bc) y = 1 - y;  // 1 BC is year 0
+  if (m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, m)) return 0;
   days = DaysFromCivil(y, m, d);
   return used;
 }
 
-// Parses "HH:MM:SS[.ffffff]" at s[pos]; returns chars used or 0.
+// Parses "HH:MM:SS[.ffffff]" at s[pos] (two or three hour digits at the caller's choice: pos
+// points at the last two); returns chars used or 0. Digits beyond microseconds are dropped.
 size_t ParseTime(std::string_view s, size_t pos, int64_t& micros) {
   int64_t h, mi, sec;
   if (!ParseDigits(s, pos, 2, h) || s.size() < pos + 8 || s[pos + 2] != ':' ||
-      !ParseDigits(s, pos + 3, 2, mi) || s[pos + 5] != ':' || !ParseDigits(s, pos + 6, 2, sec)) {
+      !ParseDigits(s, pos + 3, 2, mi) || s[pos + 5] != ':' || !ParseDigits(s, pos + 6, 2, sec) ||
+      mi > 59 || sec > 59) {
     return 0;
   }
   size_t i = pos + 8;
@@ -90,6 +113,7 @@ size_t ParseTime(std::string_view s, size_t pos, int64_t& micros) {
       }
       ++i;
     }
+    if (digits == 0) return 0;
     while (digits < 6) {
       frac *= 10;
       ++digits;
@@ -99,7 +123,48 @@ size_t ParseTime(std::string_view s, size_t pos, int64_t& micros) {
   return i - pos;
 }
 
-void AppendFraction(std::string& out, int64_t micros) {
+// Parses "YYYY-MM-DD[ T]HH:MM:SS[.ffffff][Z|+HH[:MM[:SS]]][ BC]" into days since 1970-01-01 and
+// microseconds into that day (0 <= micros < one day; UTC when an offset is given). Never
+// overflows: the year bound keeps every step small.
+bool ParseTimestampParts(std::string_view ts, int64_t& days, int64_t& micros) {
+  bool bc = false;
+  size_t used = ParseDate(ts, days, bc);
+  if (used == 0 || used >= ts.size() || (ts[used] != ' ' && ts[used] != 'T')) return false;
+  size_t tused = ParseTime(ts, used + 1, micros);
+  if (tused == 0 || micros >= kMicrosPerDay) return false;
+  size_t i = used + 1 + tused;
+  int64_t offset_s = 0;
+  if (i < ts.size() && (ts[i] == '+' || ts[i] == '-')) {
+    int64_t sign = ts[i] == '-' ? -1 : 1;
+    int64_t oh = 0, om = 0, os = 0;
+    if (!ParseDigits(ts, i + 1, 2, oh)) return false;
+    i += 3;
+    if (i < ts.size() && ts[i] == ':') {
+      if (!ParseDigits(ts, i + 1, 2, om) || om > 59) return false;
+      i += 3;
+      if (i < ts.size() && ts[i] == ':') {
+        if (!ParseDigits(ts, i + 1, 2, os) || os > 59) return false;
+        i += 3;
+      }
+    }
+    offset_s = sign * (oh * 3600 + om * 60 + os);
+  } else if (i < ts.size() && ts[i] == 'Z') {
+    ++i;
+  }
+  if (ts.substr(i) != (bc ? " BC" : "")) return false;
+  micros -= offset_s * 1000000;  // |offset| < 100 h: at most a few days either way
+  while (micros < 0) {
+    micros += kMicrosPerDay;
+    --days;
+  }
+  while (micros >= kMicrosPerDay) {
+    micros -= kMicrosPerDay;
+    ++days;
+  }
+  return true;
+}
+
+void AppendFraction(std::string& out, uint64_t micros) {
   if (micros == 0) return;
   char buf[7];
   buf[0] = '.';
@@ -112,8 +177,8 @@ void AppendFraction(std::string& out, int64_t micros) {
   out.append(buf, n);
 }
 
-// Appends `v` (>= 0) zero-padded to at least `width` digits.
-void AppendPadded(std::string& out, int64_t v, int width) {
+// Appends `v` zero-padded to at least `width` digits.
+void AppendPadded(std::string& out, uint64_t v, int width) {
   char buf[24];
   int n = 0;
   do {
@@ -127,9 +192,17 @@ void AppendPadded(std::string& out, int64_t v, int width) {
 }  // namespace
 
 void CivilFromDays(int64_t z, int64_t& y, int64_t& m, int64_t& d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
+  // Floor-divide into 400-year eras before moving the epoch to 0000-03-01, so that no step
+  // overflows for any int64 `z`.
+  int64_t era = z / 146097;
+  int64_t r = z % 146097;
+  if (r < 0) {
+    r += 146097;
+    --era;
+  }
+  r += 719468;
+  era += r / 146097;
+  const int64_t doe = r % 146097;
   const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
   y = yoe + era * 400;
   const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
@@ -260,11 +333,18 @@ std::optional<std::string> DecodeBase64(std::string_view text) {
   return out;
 }
 
-std::optional<int64_t> DateToEpochDays(std::string_view date) {
+std::optional<int64_t> DateToEpochDays(std::string_view date, bool* out_of_range) {
   if (date == "infinity") return kInfinityDays;
   if (date == "-infinity") return -static_cast<int64_t>(kInfinityDays);
   int64_t days;
-  if (ParseDate(date, days) == 0) return std::nullopt;
+  bool bc = false;
+  size_t used = ParseDate(date, days, bc);
+  if (used == 0 || date.substr(used) != (bc ? " BC" : "")) return std::nullopt;
+  if (days == kInfinityDays || days == -static_cast<int64_t>(kInfinityDays)) {
+    // A real date that would read back as +/-infinity.
+    if (out_of_range != nullptr) *out_of_range = true;
+    return std::nullopt;
+  }
   return days;
 }
 
@@ -286,54 +366,43 @@ std::optional<int64_t> TimeToMicros(std::string_view time) {
   return negative ? -micros : micros;
 }
 
-std::optional<int64_t> TimestampToEpochMicros(std::string_view ts) {
+std::optional<int64_t> TimestampToEpochMicros(std::string_view ts, bool* out_of_range) {
   if (ts == "infinity") return kInfinityMicros;
   if (ts == "-infinity") return -kInfinityMicros;
-  int64_t days;
-  size_t used = ParseDate(ts, days);
-  if (used == 0 || used >= ts.size() || (ts[used] != ' ' && ts[used] != 'T')) return std::nullopt;
-  int64_t micros;
-  size_t tused = ParseTime(ts, used + 1, micros);
-  if (tused == 0) return std::nullopt;
-  size_t i = used + 1 + tused;
-  int64_t offset_s = 0;
-  if (i < ts.size() && (ts[i] == '+' || ts[i] == '-')) {
-    int sign = ts[i] == '-' ? -1 : 1;
-    int64_t oh = 0, om = 0, os = 0;
-    if (!ParseDigits(ts, i + 1, 2, oh)) return std::nullopt;
-    size_t j = i + 3;
-    if (j < ts.size() && ts[j] == ':') {
-      if (!ParseDigits(ts, j + 1, 2, om)) return std::nullopt;
-      j += 3;
-      if (j < ts.size() && ts[j] == ':') {
-        if (!ParseDigits(ts, j + 1, 2, os)) return std::nullopt;
-      }
-    }
-    offset_s = sign * (oh * 3600 + om * 60 + os);
-  } else if (i < ts.size() && ts[i] == 'Z') {
-    offset_s = 0;
+  int64_t days, micros;
+  if (!ParseTimestampParts(ts, days, micros)) return std::nullopt;
+  // days * D + micros without an intermediate overflow: for days < 0 the product of days + 1
+  // stays in range where the sum does (the last partial day before INT64_MIN).
+  if (days < 0) {
+    ++days;
+    micros -= kMicrosPerDay;
   }
-  return days * 86400000000LL + micros - offset_s * 1000000;
+  int64_t result;
+  if (__builtin_mul_overflow(days, kMicrosPerDay, &result) ||
+      __builtin_add_overflow(result, micros, &result) || result == kInfinityMicros ||
+      result == -kInfinityMicros) {
+    // Beyond int64 microseconds (after 294247-01-10 04:00:54.775807 or before 290308-12-21 BC),
+    // or a real timestamp that would read back as +/-infinity.
+    if (out_of_range != nullptr) *out_of_range = true;
+    return std::nullopt;
+  }
+  return result;
 }
 
-void AppendEpochDaysAsDate(std::string& out, int64_t days) {
-  int64_t y, m, d;
-  CivilFromDays(days, y, m, d);
-  bool bc = y <= 0;
-  AppendPadded(out, bc ? 1 - y : y, 4);
+namespace {
+
+// "YYYY-MM-DD" without the era (y <= 0 is written as 1 - y; the caller appends " BC").
+void AppendDateFields(std::string& out, int64_t y, int64_t m, int64_t d) {
+  AppendPadded(out, static_cast<uint64_t>(y <= 0 ? 1 - y : y), 4);
   out += '-';
-  AppendPadded(out, m, 2);
+  AppendPadded(out, static_cast<uint64_t>(m), 2);
   out += '-';
-  AppendPadded(out, d, 2);
-  if (bc) out += " BC";
+  AppendPadded(out, static_cast<uint64_t>(d), 2);
 }
 
-void AppendMicrosAsTime(std::string& out, int64_t micros) {
-  if (micros < 0) {  // a MySQL TIME below zero: -HH:MM:SS[.ffffff]
-    out += '-';
-    micros = -micros;
-  }
-  int64_t s = micros / 1000000;
+// Microseconds -> HH:MM:SS[.ffffff] (hours unbounded).
+void AppendUnsignedTime(std::string& out, uint64_t micros) {
+  uint64_t s = micros / 1000000;
   AppendPadded(out, s / 3600, 2);
   out += ':';
   AppendPadded(out, s / 60 % 60, 2);
@@ -342,12 +411,38 @@ void AppendMicrosAsTime(std::string& out, int64_t micros) {
   AppendFraction(out, micros % 1000000);
 }
 
+}  // namespace
+
+void AppendEpochDaysAsDate(std::string& out, int64_t days) {
+  int64_t y, m, d;
+  CivilFromDays(days, y, m, d);
+  AppendDateFields(out, y, m, d);
+  if (y <= 0) out += " BC";
+}
+
+void AppendMicrosAsTime(std::string& out, int64_t micros) {
+  if (micros < 0) {  // a MySQL TIME below zero: -HH:MM:SS[.ffffff]
+    out += '-';
+    // Two's complement negation in unsigned arithmetic: exact for INT64_MIN too.
+    AppendUnsignedTime(out, 0 - static_cast<uint64_t>(micros));
+  } else {
+    AppendUnsignedTime(out, static_cast<uint64_t>(micros));
+  }
+}
+
 void AppendEpochMicrosAsTimestamp(std::string& out, int64_t micros) {
-  int64_t days = micros >= 0 ? micros / 86400000000LL : -((-micros + 86400000000LL - 1) / 86400000000LL);
-  int64_t rest = micros - days * 86400000000LL;
-  AppendEpochDaysAsDate(out, days);
+  int64_t days = micros / kMicrosPerDay;
+  int64_t rest = micros % kMicrosPerDay;
+  if (rest < 0) {
+    rest += kMicrosPerDay;
+    --days;
+  }
+  int64_t y, m, d;
+  CivilFromDays(days, y, m, d);
+  AppendDateFields(out, y, m, d);
   out += ' ';
-  AppendMicrosAsTime(out, rest);
+  AppendUnsignedTime(out, static_cast<uint64_t>(rest));
+  if (y <= 0) out += " BC";  // PostgreSQL's place for the era: after the time
 }
 
 std::string EpochDaysToDate(int64_t days) {
@@ -401,25 +496,42 @@ void AppendTimestampTzIsoJson(std::string& out, std::string_view ts) {
     out += "Z\"";
     return;
   }
-  auto micros = TimestampToEpochMicros(ts);
-  if (!micros || *micros == kInfinityMicros || *micros == -kInfinityMicros) {
+  int64_t days, micros;
+  if (!ParseTimestampParts(ts, days, micros)) {
     AppendJsonString(out, ts);
     return;
   }
-  // ISO 8601 with astronomical years, as java.time prints them: 1 BC is "0000", 44 BC "-0043".
-  int64_t days = *micros >= 0 ? *micros / 86400000000LL : -((-*micros + 86400000000LL - 1) / 86400000000LL);
+  // ISO 8601 with astronomical years, as java.time prints them: 1 BC is "0000", 44 BC "-0043",
+  // and years beyond 9999 carry a '+'. Exact for every year PostgreSQL has (no int64 epoch
+  // microseconds in between, which end in 294247).
   int64_t y, m, d;
   CivilFromDays(days, y, m, d);
   out += '"';
   if (y < 0) out += '-';
-  AppendPadded(out, y < 0 ? -y : y, 4);
+  if (y > 9999) out += '+';
+  AppendPadded(out, static_cast<uint64_t>(y < 0 ? -y : y), 4);
   out += '-';
-  AppendPadded(out, m, 2);
+  AppendPadded(out, static_cast<uint64_t>(m), 2);
   out += '-';
-  AppendPadded(out, d, 2);
+  AppendPadded(out, static_cast<uint64_t>(d), 2);
   out += 'T';
-  AppendMicrosAsTime(out, *micros - days * 86400000000LL);
+  AppendUnsignedTime(out, static_cast<uint64_t>(micros));
   out += "Z\"";
+}
+
+std::optional<std::string> TimestampTzToCanonicalUtc(std::string_view ts) {
+  if (ts == "infinity" || ts == "-infinity") return std::string(ts);
+  int64_t days, micros;
+  if (!ParseTimestampParts(ts, days, micros)) return std::nullopt;
+  int64_t y, m, d;
+  CivilFromDays(days, y, m, d);
+  std::string out;
+  AppendDateFields(out, y, m, d);
+  out += ' ';
+  AppendUnsignedTime(out, static_cast<uint64_t>(micros));
+  out += "+00";
+  if (y <= 0) out += " BC";
+  return out;
 }
 
 std::string TimestampTzToIso(std::string_view ts) {

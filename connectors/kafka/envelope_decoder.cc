@@ -2,6 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <type_traits>
+
 namespace sluice::kafka {
 
 namespace {
@@ -25,12 +30,65 @@ std::string StringField(const json& obj, const char* name) {
   return it->get<std::string>();
 }
 
+// A number field as T; 0 when absent, not a number, or outside T's range ("ts_ms": 1e75, a
+// negative lsn): the cast would be undefined or change the value.
 template <typename T>
 T NumberField(const json& obj, const char* name) {
   if (!obj.is_object()) return 0;
   auto it = obj.find(name);
-  if (it == obj.end() || !it->is_number()) return 0;
-  return it->get<T>();
+  if (it == obj.end()) return 0;
+  if (it->is_number_unsigned()) {
+    uint64_t v = it->get<uint64_t>();
+    return v <= static_cast<uint64_t>(std::numeric_limits<T>::max()) ? static_cast<T>(v) : 0;
+  }
+  if (it->is_number_integer()) {
+    int64_t v = it->get<int64_t>();
+    if constexpr (std::is_unsigned_v<T>) {
+      return v >= 0 ? static_cast<T>(v) : 0;
+    } else {
+      return v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max() ? static_cast<T>(v) : 0;
+    }
+  }
+  if (it->is_number_float()) {
+    // [lower, 2^digits) is exactly T's range for int64 and uint64, and NaN fails both tests.
+    double v = it->get<double>();
+    double upper = std::ldexp(1.0, std::numeric_limits<T>::digits);
+    double lower = std::is_signed_v<T> ? -upper : 0.0;
+    return v >= lower && v < upper ? static_cast<T>(v) : 0;
+  }
+  return 0;
+}
+
+// Deepest JSON nesting accepted in a record. Serialising a value (dump) recurses once per level,
+// so a record of a million '[' would otherwise exhaust the stack; Jackson, which Kafka Connect's
+// JsonConverter uses, has the same default limit.
+constexpr int kMaxJsonDepth = 1000;
+
+json ParseRecordJson(const char* begin, const char* end, const char* what) {
+  // A scan of the brackets outside strings before parsing: cheaper than nlohmann's callback
+  // parser, which would report the depth too.
+  int depth = 0;
+  bool in_string = false;
+  for (const char* p = begin; p < end; ++p) {
+    char c = *p;
+    if (in_string) {
+      if (c == '\\') {
+        ++p;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) {
+        throw std::length_error(std::string("the ") + what + " nests JSON deeper than " +
+                                std::to_string(kMaxJsonDepth) + " levels");
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return json::parse(begin, end);
 }
 
 // The Connect schema of the row struct ("after", else "before") inside an envelope schema.
@@ -80,7 +138,7 @@ core::Result<DecodeOutcome> EnvelopeDecoder::Decode(const KafkaRecord& record,
 
 core::Result<DecodeOutcome> EnvelopeDecoder::DecodeJson(const KafkaRecord& record,
                                                         core::EventBatch& batch) {
-  json value_doc = json::parse(record.value, record.value + record.value_len);
+  json value_doc = ParseRecordJson(record.value, record.value + record.value_len, "value");
   const json* value_schema = nullptr;
   const json& payload = Unwrap(value_doc, &value_schema);
   if (payload.is_null()) return DecodeOutcome::kTombstone;
@@ -138,7 +196,7 @@ core::Result<DecodeOutcome> EnvelopeDecoder::DecodeJson(const KafkaRecord& recor
   // Key columns, in the key's order.
   std::vector<std::string> key_names;
   if (record.key != nullptr && record.key_len > 0) {
-    json key_doc = json::parse(record.key, record.key + record.key_len);
+    json key_doc = ParseRecordJson(record.key, record.key + record.key_len, "key");
     const json* key_schema = nullptr;
     const json& key = Unwrap(key_doc, &key_schema);
     if (key.is_object()) {

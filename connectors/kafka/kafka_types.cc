@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
+#include <cstdio>
 #include <vector>
 
 #include "core/envelope.h"
@@ -17,56 +19,109 @@ using json = nlohmann::ordered_json;
 // base64 of the placeholder, as Debezium writes unchanged TOAST values of bytea columns.
 constexpr std::string_view kUnavailableBase64 = "X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==";
 
+// An integer parameter of a field schema (a number, or a string holding one, as Debezium writes
+// them); 0 when absent, malformed or outside int32.
 int32_t IntParam(const json& params, const char* name) {
   if (!params.is_object()) return 0;
   auto it = params.find(name);
   if (it == params.end()) return 0;
-  if (it->is_number_integer()) return it->get<int32_t>();
+  int32_t v = 0;
+  if (it->is_number_unsigned()) {
+    uint64_t u = it->get<uint64_t>();
+    return u <= static_cast<uint64_t>(INT32_MAX) ? static_cast<int32_t>(u) : 0;
+  }
+  if (it->is_number_integer()) {
+    int64_t i = it->get<int64_t>();
+    return i >= INT32_MIN && i <= INT32_MAX ? static_cast<int32_t>(i) : 0;
+  }
   if (it->is_string()) {
-    int32_t v = 0;
     const std::string& s = it->get_ref<const std::string&>();
-    std::from_chars(s.data(), s.data() + s.size(), v);
-    return v;
+    auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return ec == std::errc() && end == s.data() + s.size() ? v : 0;
   }
   return 0;
 }
 
-core::Status Mismatch(const ColumnCodec& codec, const json& value) {
-  std::string text = value.dump();
-  if (text.size() > 80) text = text.substr(0, 80) + "…";
-  return core::InvalidArgumentError("column " + codec.column.name + ": value " + text +
-                                    " does not fit its declared type " +
-                                    std::string(core::LogicalTypeName(codec.column.type)));
+// `value` as an int64 when it is a JSON integer in int64's range (a JSON unsigned above
+// INT64_MAX is not: the cast would change its value).
+bool Int64Value(const json& value, int64_t& out) {
+  if (value.is_number_unsigned()) {
+    uint64_t u = value.get<uint64_t>();
+    if (u > static_cast<uint64_t>(INT64_MAX)) return false;
+    out = static_cast<int64_t>(u);
+    return true;
+  }
+  if (value.is_number_integer()) {
+    out = value.get<int64_t>();
+    return true;
+  }
+  return false;
+}
+
+// At most `max` bytes of `text`, cut at a UTF-8 character boundary (the result goes into error
+// messages, which must stay valid UTF-8 for the REST API's JSON).
+std::string Excerpt(const std::string& text, size_t max) {
+  if (text.size() <= max) return text;
+  size_t cut = max;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "…";
+}
+
+core::Status Mismatch(const ColumnCodec& codec, const json& value, std::string_view why = "") {
+  std::string message = "column " + codec.column.name + ": value " + Excerpt(value.dump(), 80) +
+                        " does not fit its declared type " +
+                        std::string(core::LogicalTypeName(codec.column.type));
+  if (!why.empty()) message += std::string(" (") + std::string(why) + ")";
+  return core::InvalidArgumentError(std::move(message));
+}
+
+std::string DecimalLimits(int64_t scale, size_t bytes) {
+  return "scale " + std::to_string(scale) + " and " + std::to_string(bytes) +
+         " bytes; the limits are a scale within +/-" + std::to_string(kMaxDecimalScale) + " and " +
+         std::to_string(kMaxDecimalBytes) + " bytes";
 }
 
 }  // namespace
 
-std::string DecimalFromBytes(std::string_view bytes, int32_t scale) {
+std::optional<std::string> DecimalFromBytes(std::string_view bytes, int32_t scale) {
+  if (scale > kMaxDecimalScale || scale < -kMaxDecimalScale || bytes.size() > kMaxDecimalBytes) {
+    return std::nullopt;
+  }
+  bool negative = !bytes.empty() && (static_cast<uint8_t>(bytes[0]) & 0x80);
+  // The magnitude as big-endian 32-bit limbs (two's complement undone: invert, add one).
   std::vector<uint8_t> mag(bytes.begin(), bytes.end());
-  bool negative = !mag.empty() && (mag[0] & 0x80);
-  if (negative) {  // two's complement: invert and add one
+  if (negative) {
     for (auto& b : mag) b = static_cast<uint8_t>(~b);
     for (size_t i = mag.size(); i-- > 0;) {
       if (++mag[i] != 0) break;
     }
   }
+  std::vector<uint32_t> limbs((mag.size() + 3) / 4, 0);
+  for (size_t i = 0; i < mag.size(); ++i) {
+    size_t from_end = mag.size() - 1 - i;
+    limbs[limbs.size() - 1 - from_end / 4] |= static_cast<uint32_t>(mag[i]) << (8 * (from_end % 4));
+  }
+  // Repeated division by 10^9: nine digits per pass over the limbs.
   std::string digits;
   size_t start = 0;
-  while (start < mag.size() && mag[start] == 0) ++start;
-  while (start < mag.size()) {
-    unsigned rem = 0;
-    for (size_t i = start; i < mag.size(); ++i) {
-      unsigned cur = rem * 256 + mag[i];
-      mag[i] = static_cast<uint8_t>(cur / 10);
-      rem = cur % 10;
+  while (start < limbs.size() && limbs[start] == 0) ++start;
+  while (start < limbs.size()) {
+    uint64_t rem = 0;
+    for (size_t i = start; i < limbs.size(); ++i) {
+      uint64_t cur = (rem << 32) | limbs[i];
+      limbs[i] = static_cast<uint32_t>(cur / 1000000000u);
+      rem = cur % 1000000000u;
     }
-    digits += static_cast<char>('0' + rem);
-    while (start < mag.size() && mag[start] == 0) ++start;
+    while (start < limbs.size() && limbs[start] == 0) ++start;
+    for (int k = 0; k < 9 && (rem != 0 || start < limbs.size()); ++k) {
+      digits += static_cast<char>('0' + rem % 10);
+      rem /= 10;
+    }
   }
   if (digits.empty()) digits = "0";
   std::reverse(digits.begin(), digits.end());
   if (scale < 0) {
-    if (digits != "0") digits.append(static_cast<size_t>(-scale), '0');
+    if (digits != "0") digits.append(static_cast<size_t>(-static_cast<int64_t>(scale)), '0');
   } else if (scale > 0) {
     if (digits.size() <= static_cast<size_t>(scale)) {
       digits.insert(0, static_cast<size_t>(scale) - digits.size() + 1, '0');
@@ -79,26 +134,28 @@ std::string DecimalFromBytes(std::string_view bytes, int32_t scale) {
 std::optional<std::string> ZonedToCanonical(std::string_view iso) {
   if (iso == "infinity" || iso == "-infinity") return std::string(iso);
   std::string s(iso);
-  if (s.size() > 10 && (s[10] == 'T' || s[10] == 't')) s[10] = ' ';
+  size_t t = s.find_first_of("Tt");
+  if (t != std::string::npos) s[t] = ' ';
   if (!s.empty() && (s.back() == 'Z' || s.back() == 'z')) {
     s.pop_back();
     s += "+00";
   }
-  auto micros = core::TimestampToEpochMicros(s);
-  if (!micros) return std::nullopt;
-  return core::EpochMicrosToTimestamp(*micros) + "+00";
+  // Not through int64 microseconds: PostgreSQL's timestamptz reaches 294276 AD, past their end.
+  return core::TimestampTzToCanonicalUtc(s);
 }
 
 std::string MicrosToIsoDuration(int64_t micros) {
   std::string out = "PT";
+  // The magnitude in unsigned arithmetic: exact for INT64_MIN too.
+  uint64_t magnitude = static_cast<uint64_t>(micros);
   if (micros < 0) {
     out += '-';
-    micros = -micros;
+    magnitude = 0 - magnitude;
   }
-  out += std::to_string(micros / 1000000);
-  if (int64_t frac = micros % 1000000) {
+  out += std::to_string(magnitude / 1000000);
+  if (uint64_t frac = magnitude % 1000000) {
     char buf[8];
-    std::snprintf(buf, sizeof buf, "%06lld", static_cast<long long>(frac));
+    std::snprintf(buf, sizeof buf, "%06llu", static_cast<unsigned long long>(frac));
     std::string f(buf);
     while (!f.empty() && f.back() == '0') f.pop_back();
     out += '.' + f;
@@ -226,13 +283,7 @@ core::Status AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec, 
       return core::Status::Ok();
     }
   }
-  auto integer = [&](int64_t& out) {
-    if (value.is_number_integer()) {
-      out = value.get<int64_t>();
-      return true;
-    }
-    return false;
-  };
+  auto integer = [&](int64_t& out) { return Int64Value(value, out); };
   int64_t n = 0;
   switch (codec.encoding) {
     case Encoding::kAsIs:
@@ -248,7 +299,7 @@ core::Status AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec, 
       if (value.is_boolean()) {
         batch.AppendValue(value.get<bool>() ? "t" : "f");
       } else if (value.is_number_integer()) {
-        batch.AppendValue(value.get<int64_t>() ? "t" : "f");
+        batch.AppendValue(value.get<int64_t>() != 0 ? "t" : "f");
       } else {
         return Mismatch(codec, value);
       }
@@ -268,7 +319,9 @@ core::Status AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec, 
       if (!value.is_string()) return Mismatch(codec, value);
       auto raw = core::DecodeBase64(value.get_ref<const std::string&>());
       if (!raw) return Mismatch(codec, value);
-      batch.AppendValue(DecimalFromBytes(*raw, codec.scale));
+      auto text = DecimalFromBytes(*raw, codec.scale);
+      if (!text) return Mismatch(codec, value, DecimalLimits(codec.scale, raw->size()));
+      batch.AppendValue(*text);
       return core::Status::Ok();
     }
     case Encoding::kVariableDecimal: {
@@ -277,10 +330,16 @@ core::Status AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec, 
       }
       auto raw = core::DecodeBase64(value["value"].get_ref<const std::string&>());
       if (!raw) return Mismatch(codec, value);
-      int32_t scale = value.contains("scale") && value["scale"].is_number_integer()
-                          ? value["scale"].get<int32_t>()
-                          : 0;
-      batch.AppendValue(DecimalFromBytes(*raw, scale));
+      int64_t scale = 0;
+      if (value.contains("scale") && !Int64Value(value["scale"], scale)) {
+        return Mismatch(codec, value, "the scale is not an integer");
+      }
+      std::optional<std::string> text;
+      if (scale >= -kMaxDecimalScale && scale <= kMaxDecimalScale) {
+        text = DecimalFromBytes(*raw, static_cast<int32_t>(scale));
+      }
+      if (!text) return Mismatch(codec, value, DecimalLimits(scale, raw->size()));
+      batch.AppendValue(*text);
       return core::Status::Ok();
     }
     case Encoding::kDays:
@@ -297,7 +356,9 @@ core::Status AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec, 
     case Encoding::kMicrosOfDay:
     case Encoding::kNanosOfDay:
       if (!integer(n)) break;
-      if (codec.encoding == Encoding::kMillisOfDay) n *= 1000;
+      if (codec.encoding == Encoding::kMillisOfDay && __builtin_mul_overflow(n, 1000, &n)) {
+        return Mismatch(codec, value, "milliseconds beyond int64 microseconds");
+      }
       if (codec.encoding == Encoding::kNanosOfDay) n /= 1000;
       batch.AppendValue(core::MicrosToTime(n));
       return core::Status::Ok();
@@ -309,7 +370,9 @@ core::Status AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec, 
         batch.AppendValue(n > 0 ? "infinity" : "-infinity");
         return core::Status::Ok();
       }
-      if (codec.encoding == Encoding::kEpochMillis) n *= 1000;
+      if (codec.encoding == Encoding::kEpochMillis && __builtin_mul_overflow(n, 1000, &n)) {
+        return Mismatch(codec, value, "milliseconds beyond int64 microseconds");
+      }
       if (codec.encoding == Encoding::kEpochNanos) n /= 1000;
       batch.AppendValue(core::EpochMicrosToTimestamp(n));
       return core::Status::Ok();

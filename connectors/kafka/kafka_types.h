@@ -28,7 +28,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/event.h"
 #include "core/status.h"
@@ -69,11 +71,19 @@ ColumnCodec CodecFromValue(const std::string& name, const nlohmann::ordered_json
 core::Status AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec,
                              const nlohmann::ordered_json& value);
 
-// Unscaled two's complement big-endian integer with `scale` -> exact decimal text.
-std::string DecimalFromBytes(std::string_view bytes, int32_t scale);
+// Bounds of a decimal taken from a record, so that no record can make the decoder build an
+// unbounded string (a scale of 2^31 - 1 asked for 2 GB): PostgreSQL's own numeric limits,
+// 16383 digits after the point (NUMERIC_DSCALE_MAX) and 131072 before, whose unscaled value
+// needs at most 61,230 bytes (a sign bit and 489,835 bits).
+inline constexpr int32_t kMaxDecimalScale = 16383;
+inline constexpr size_t kMaxDecimalBytes = 61230;
+
+// Unscaled two's complement big-endian integer with `scale` -> exact decimal text; nullopt when
+// |scale| > kMaxDecimalScale or the integer is longer than kMaxDecimalBytes.
+std::optional<std::string> DecimalFromBytes(std::string_view bytes, int32_t scale);
 // "2024-01-02T03:04:05.5+02:00" / "…Z" -> "2024-01-02 01:04:05.5+00"; nullopt when malformed.
 std::optional<std::string> ZonedToCanonical(std::string_view iso);
-// Microseconds -> "PT…S" (ISO-8601 duration).
+// Microseconds -> "PT…S" (ISO-8601 duration); exact for every int64.
 std::string MicrosToIsoDuration(int64_t micros);
 
 }  // namespace sluice::kafka

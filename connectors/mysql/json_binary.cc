@@ -115,9 +115,9 @@ bool Opaque(std::string_view d, std::string& out) {
   if ((field_type == kTypeDate || field_type == kTypeDateTime || field_type == kTypeTimestamp ||
        field_type == kTypeTime) && data.size() >= 8) {
     // Packed temporal (my_time.h TIME_to_longlong_*_packed): int part << 24 | microseconds.
-    auto packed = static_cast<int64_t>(Le(data.data(), 8));
-    bool neg = packed < 0;
-    uint64_t p = static_cast<uint64_t>(neg ? -packed : packed);
+    uint64_t raw = Le(data.data(), 8);
+    bool neg = static_cast<int64_t>(raw) < 0;
+    uint64_t p = neg ? 0 - raw : raw;  // the magnitude, exact for INT64_MIN too
     uint64_t micros = p % (1u << 24), intpart = p >> 24;
     std::string t;
     if (field_type == kTypeTime) {

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <thread>
 
@@ -213,7 +214,8 @@ TEST_F(PostgresSourceTest, EveryTypeRoundTrips) {
 // Binary COPY (the default for tables whose types all decode in binary) must produce exactly
 // the canonical text that text COPY does, on the edge values of every binary-decoded type:
 // float notation thresholds, numeric scales and special values, BC and infinite dates and
-// timestamps, 24:00 times, unicode text, bytes with every escape-worthy byte.
+// timestamps (up to the last one int64 microseconds hold: FarFutureTimestamps… below), 24:00
+// times, unicode text, bytes with every escape-worthy byte.
 TEST_F(PostgresSourceTest, BinaryAndTextSnapshotsAgree) {
   src_.Exec(
       "CREATE TYPE hue AS ENUM ('red', 'grün');"
@@ -235,7 +237,7 @@ TEST_F(PostgresSourceTest, BinaryAndTextSnapshotsAgree) {
       "'-infinity', '23:59:59.999', '2000-01-01 00:00:00.000001', '1999-12-31 23:59:59.5+00', "
       "'ffffffff-ffff-ffff-ffff-ffffffffffff', 'null', '[1, \"x\"]', 'red', 99999999.99),"
       "(4, 0, 0, 0, 0, 'NaN', 'Infinity', 'Infinity', 1e14, 'a', 'b', 'c', 'd', false, '\\x', "
-      "'2024-02-29', '12:34:56.789', '294276-12-31 23:59:59.999999', '1970-01-01 00:00+00', "
+      "'2024-02-29', '12:34:56.789', '294247-01-10 04:00:54.775807', '1970-01-01 00:00+00', "
       "'123e4567-e89b-12d3-a456-426614174000', '1', '\"s\"', 'grün', NULL),"
       "(5, NULL, NULL, NULL, NULL, '-Infinity', '-0', '-Infinity', 12345678901234567890.123, "
       "NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),"
@@ -287,6 +289,45 @@ TEST_F(PostgresSourceTest, BinaryAndTextSnapshotsAgree) {
   ASSERT_EQ(text.size(), 10u);
   for (const auto& [id, after] : text) EXPECT_EQ(binary[id], after) << "row " << id;
   EXPECT_NE(text[2].find("\"f4\":123456"), std::string::npos) << text[2];
+}
+
+// Issue 22 item 4: PostgreSQL's last timestamp was written as -9222426057709551617 and its
+// timestamptz as "-290278-12-14T15:58:10.448383Z". The timestamptz is now exact; the timestamp
+// has no int64 MicroTimestamp, so the run stops naming table, key and column, and writes no
+// wrong value.
+TEST_F(PostgresSourceTest, FarFutureTimestampsAreExactOrRefusedByName) {
+  src_.Exec("CREATE TABLE farz (id int PRIMARY KEY, tz timestamptz);"
+            "INSERT INTO farz VALUES (1, '294276-12-31 23:59:59.999999+00');"
+            "CREATE TABLE far (id int PRIMARY KEY, ts timestamp);"
+            "INSERT INTO far VALUES (7, '294276-12-31 23:59:59.999999');");
+  for (const char* format : {"binary", "text"}) {
+    SCOPED_TRACE(format);
+    TempDir out;
+    nlohmann::json config = Config(out.path());
+    config["snapshot.mode"] = "initial_only";
+    config["snapshot.copy.format"] = format;
+    config["slot.name"] = slot_ + "_" + format;
+    config["table.include.list"] = "public.farz";
+    CommandResult ok = SluiceProcess::RunToCompletion("run", config, 120s);
+    ASSERT_TRUE(ok.Success()) << ok.err;
+    std::ifstream in(out.path() / "public.farz.jsonl");
+    std::string line;
+    ASSERT_TRUE(std::getline(in, line));
+    EXPECT_EQ(nlohmann::json::parse(line)["after"]["tz"], "+294276-12-31T23:59:59.999999Z") << line;
+
+    config["table.include.list"] = "public.far";
+    config["slot.name"] = slot_ + "_" + format + "_2";
+    CommandResult refused = SluiceProcess::RunToCompletion("run", config, 120s);
+    EXPECT_FALSE(refused.Success());
+    for (const char* part : {"public.far", "{\"id\":7}", "column ts", "294276-12-31 23:59:59.999999"}) {
+      EXPECT_NE((refused.err + refused.out).find(part), std::string::npos)
+          << part << " in:\n" << refused.err << refused.out;
+    }
+    std::ifstream written(out.path() / "public.far.jsonl");
+    std::string content((std::istreambuf_iterator<char>(written)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(content.find("294276"), std::string::npos) << content;
+    EXPECT_EQ(content.find("-9222426057709551617"), std::string::npos) << content;
+  }
 }
 
 TEST_F(PostgresSourceTest, ToastTruncateAndColumnChangesMidStream) {

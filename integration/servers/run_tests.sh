@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The body of `make test` (after `make deps`):
 #   1. builds build/ (everything) and build-asan/ (unit tests under ASan+UBSan),
-#   2. runs the unit tests (label "unit") in build-asan/,
+#   2. runs the unit tests (label "unit") in build-asan/, then the libFuzzer targets in
+#      build-fuzz/ (clang, ASan+UBSan) for SLUICE_FUZZ_SECONDS (30) each (tests/fuzz/run_fuzzers.sh),
 #   3. starts throwaway servers in a fresh temporary directory (up.sh),
 #   4. runs the integration tests (label "integration") in build/ with the servers' variables,
 #   5. stops the servers whatever happens (EXIT/INT/TERM trap), and
 #   6. prints both ctest summary lines; exits non-zero if anything failed.
 #
 # Environment knobs: SLUICE_BUILD_DIR (build), SLUICE_ASAN_BUILD_DIR (build-asan),
+# SLUICE_FUZZ_BUILD_DIR (build-fuzz), SLUICE_FUZZ_SECONDS (30 per target),
 # SLUICE_JOBS (nproc), SLUICE_ITEST_JOBS (1: suites share the servers and slot creation waits
 # for every open transaction), SLUICE_KEEP_SERVERS=1 keeps the servers' directory (logs).
 set -euo pipefail
@@ -87,6 +89,15 @@ unit_status=0
 ctest --test-dir "$asan_dir" --output-on-failure --no-tests=error -L unit -j "$jobs" 2>&1 |
   tee "$logs_dir/unit.log" || unit_status=$?
 
+# --- fuzz -----------------------------------------------------------------------------------
+fuzz_dir=${SLUICE_FUZZ_BUILD_DIR:-build-fuzz}
+fuzz_seconds=${SLUICE_FUZZ_SECONDS:-30}
+section "fuzz ($fuzz_dir/, ${fuzz_seconds} s per target)"
+# On a temporary copy of tests/fuzz/corpus: CI never writes new inputs into the repository.
+fuzz_status=0
+tests/fuzz/run_fuzzers.sh --seconds "$fuzz_seconds" --jobs "$jobs" "$fuzz_dir" 2>&1 |
+  tee "$logs_dir/fuzz.log" || fuzz_status=$?
+
 # --- servers --------------------------------------------------------------------------------
 section "servers"
 servers_dir=$(mktemp -d "${TMPDIR:-/tmp}/sluice-servers.XXXXXX")
@@ -105,7 +116,9 @@ ctest --test-dir "$build_dir" --output-on-failure --no-tests=error -L integratio
 section "summary"
 printf 'unit        (%s): %s\n' "$asan_dir" "$(summary_line "$logs_dir/unit.log")"
 printf 'integration (%s): %s\n' "$build_dir" "$(summary_line "$logs_dir/integration.log")"
-if ((unit_status != 0 || integration_status != 0)); then
+printf 'fuzz        (%s): %s\n' "$fuzz_dir" \
+  "$(grep -E '^fuzz: ' "$logs_dir/fuzz.log" | tail -n 1 || echo "(the fuzz run printed no summary)")"
+if ((unit_status != 0 || integration_status != 0 || fuzz_status != 0)); then
   echo "[test] FAILED"
   exit 1
 fi

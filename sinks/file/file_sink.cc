@@ -164,7 +164,11 @@ core::Status FileSink::Write(const core::EventBatch& batch) {
       SLUICE_ASSIGN_OR_RETURN(file, FileFor(event.table->id));
       last_schema = event.table.get();
     }
-    core::AppendEnvelopeJson(file->buffer, batch, event, options_, now_ms);
+    size_t mark = file->buffer.size();
+    if (!core::AppendEnvelopeJson(file->buffer, batch, event, options_, now_ms)) {
+      file->buffer.resize(mark);  // never write a value other than the source's
+      return core::EnvelopeValueError(batch, event).WithContext("file sink");
+    }
     file->buffer += '\n';
     if (file->buffer.size() >= kWriteThreshold) SLUICE_RETURN_IF_ERROR(WriteBuffer(*file));
   }

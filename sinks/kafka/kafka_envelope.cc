@@ -75,7 +75,7 @@ bool RecordEncoder::EncodeKey(const core::EventBatch& batch, const core::ChangeE
   return true;
 }
 
-void RecordEncoder::EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event,
+bool RecordEncoder::EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event,
                                 int64_t now_ms) {
   value_.clear();
   const SchemaBlocks& blocks = BlocksFor(event.table);
@@ -83,35 +83,38 @@ void RecordEncoder::EncodeValue(const core::EventBatch& batch, const core::Chang
     value_ += "{\"schema\":";
     value_ += blocks.value;
     value_ += ",\"payload\":";
-    AppendPayload(batch, event, blocks, now_ms);
+    bool exact = AppendPayload(batch, event, blocks, now_ms);
     value_ += '}';
-  } else {
-    AppendPayload(batch, event, blocks, now_ms);
+    return exact;
   }
+  return AppendPayload(batch, event, blocks, now_ms);
 }
 
-void RecordEncoder::AppendRow(const core::TableSchema& schema, const SchemaBlocks& blocks,
+bool RecordEncoder::AppendRow(const core::TableSchema& schema, const SchemaBlocks& blocks,
                               const core::RowView& row) {
+  bool exact = true;
   value_ += '{';
   for (uint32_t i = 0; i < schema.columns.size(); ++i) {
     value_ += blocks.field_prefixes[i];
-    core::AppendEnvelopeValue(value_, schema.columns[i], row, i);
+    exact &= core::AppendEnvelopeValue(value_, schema.columns[i], row, i);
   }
   value_ += '}';
+  return exact;
 }
 
-void RecordEncoder::AppendPayload(const core::EventBatch& batch, const core::ChangeEvent& event,
+bool RecordEncoder::AppendPayload(const core::EventBatch& batch, const core::ChangeEvent& event,
                                   const SchemaBlocks& blocks, int64_t now_ms) {
   const core::TableSchema& schema = *event.table;
+  bool exact = true;
   value_ += "{\"before\":";
   if (event.before != core::kNoRow) {
-    AppendRow(schema, blocks, batch.row(event.before));
+    exact &= AppendRow(schema, blocks, batch.row(event.before));
   } else {
     value_ += "null";
   }
   value_ += ",\"after\":";
   if (event.after != core::kNoRow) {
-    AppendRow(schema, blocks, batch.row(event.after));
+    exact &= AppendRow(schema, blocks, batch.row(event.after));
   } else {
     value_ += "null";
   }
@@ -136,6 +139,7 @@ void RecordEncoder::AppendPayload(const core::EventBatch& batch, const core::Cha
   auto [p, ec] = std::to_chars(buf, buf + sizeof buf, now_ms);
   value_.append(buf, p);
   value_ += ",\"transaction\":null}";
+  return exact;
 }
 
 }  // namespace sluice::sinks::kafka_sink

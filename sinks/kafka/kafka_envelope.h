@@ -39,8 +39,10 @@ class RecordEncoder {
   // Encodes the key of `event` into key(); returns false when the record has no key (table
   // without a primary key, truncate): produce it with a null key.
   bool EncodeKey(const core::EventBatch& batch, const core::ChangeEvent& event);
-  // Encodes the value envelope of `event` into value().
-  void EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event, int64_t now_ms);
+  // Encodes the value envelope of `event` into value(). False when a value has no exact
+  // representation (core::AppendEnvelopeValue): refuse the event with core::EnvelopeValueError.
+  // The key holds only columns of the value's rows, so this check covers it too.
+  bool EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event, int64_t now_ms);
 
   const std::string& key() const { return key_; }
   const std::string& value() const { return value_; }
@@ -54,9 +56,9 @@ class RecordEncoder {
   };
   // The payload, byte for byte what core::AppendEnvelopeJson writes (a unit test checks), with
   // the source block built once per transaction and table and column names escaped once.
-  void AppendPayload(const core::EventBatch& batch, const core::ChangeEvent& event,
+  bool AppendPayload(const core::EventBatch& batch, const core::ChangeEvent& event,
                      const SchemaBlocks& blocks, int64_t now_ms);
-  void AppendRow(const core::TableSchema& schema, const SchemaBlocks& blocks,
+  bool AppendRow(const core::TableSchema& schema, const SchemaBlocks& blocks,
                  const core::RowView& row);
   const SchemaBlocks& BlocksFor(const core::TableSchemaPtr& schema);
 

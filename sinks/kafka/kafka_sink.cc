@@ -369,7 +369,9 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
       last_table = event.table.get();
     }
     bool has_key = encoder_.EncodeKey(batch, event);
-    encoder_.EncodeValue(batch, event, now_ms);
+    if (!encoder_.EncodeValue(batch, event, now_ms)) {
+      return core::EnvelopeValueError(batch, event).WithContext("kafka sink");
+    }
     const std::string* key = has_key ? &encoder_.key() : nullptr;
     SLUICE_RETURN_IF_ERROR(Produce(topic, key, &encoder_.value(), event.table.get()));
     if (event.op == core::Op::kDelete && options_.tombstones_on_delete && has_key) {

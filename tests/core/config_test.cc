@@ -104,6 +104,18 @@ TEST(ConfigTest, RejectsMalformedAndNestedConfigs) {
   EXPECT_FALSE(ParseConnectorConfig("[1,2]").ok());
 }
 
+// Found by fuzzing (tests/fuzz/fuzz_config): a number beyond double made nlohmann throw
+// out_of_range, not parse_error, out of ParseConnectorConfig (std::terminate in the fuzzer).
+TEST(ConfigTest, NumberOverflowIsMalformedJsonNotAnException) {
+  for (const char* body : {"66e466", R"({"sink.batch.size": 1e999})", "[-22337203681477592233e2037]"}) {
+    Result<ConnectorConfig> r = ConnectorConfig();
+    EXPECT_NO_THROW(r = ParseConnectorConfig(body)) << body;
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << body;
+    EXPECT_NE(r.status().message().find("malformed JSON"), std::string::npos) << r.status().message();
+  }
+}
+
 TEST(ConfigTest, SecretsAreRedacted) {
   ConnectorConfig c("c", {{"database.password", "hunter2"},
                           {"sink.url", "postgresql://u:hunter2@h:5432/db"},

@@ -102,5 +102,67 @@ TEST(EnvelopeTest, SchemaBlockIsValidJson) {
   EXPECT_EQ(j["fields"][1]["fields"][4]["name"], "io.debezium.time.Date");
 }
 
+// Issue 22 item 4: PostgreSQL's last timestamp (294276-12-31 23:59:59.999999) was written as
+// -9222426057709551617 and its timestamptz as "-290278-12-14T15:58:10.448383Z". Now the
+// timestamptz is exact and the timestamp, which has no int64 MicroTimestamp, is reported so
+// that the sink refuses the event naming table, key and column.
+TEST(EnvelopeTest, FarFutureTimestampIsExactOrRefusedByName) {
+  EventBatch b;
+  uint32_t txn = b.AddTxn({});
+  uint32_t row = b.BeginRow();
+  b.AppendValue("42");
+  for (int i = 0; i < 5; ++i) b.AppendNull();
+  b.AppendValue("294276-12-31 23:59:59.999999+00");
+  for (int i = 0; i < 3; ++i) b.AppendNull();
+  b.EndRow();
+  ChangeEvent e{Op::kCreate, kNoRow, row, txn, Schema()};
+  b.AddEvent(e);
+  std::string out;
+  EXPECT_TRUE(AppendEnvelopeJson(out, b, e, EnvelopeOptions{}, 0));
+  EXPECT_EQ(nlohmann::json::parse(out)["after"]["tz"], "+294276-12-31T23:59:59.999999Z");
+  EXPECT_TRUE(EnvelopeValueError(b, e).ok());
+
+  uint32_t row2 = b.BeginRow();
+  b.AppendValue("43");
+  for (int i = 0; i < 4; ++i) b.AppendNull();
+  b.AppendValue("294276-12-31 23:59:59.999999");
+  for (int i = 0; i < 4; ++i) b.AppendNull();
+  b.EndRow();
+  ChangeEvent e2{Op::kCreate, kNoRow, row2, txn, Schema()};
+  out.clear();
+  EXPECT_FALSE(AppendEnvelopeJson(out, b, e2, EnvelopeOptions{}, 0));
+  EXPECT_EQ(out.find("-9222426057709551617"), std::string::npos) << out;
+  Status why = EnvelopeValueError(b, e2);
+  EXPECT_EQ(why.code(), StatusCode::kInvalidArgument);
+  for (const char* part : {"table public.t", "key {\"id\":43}", "column ts", "294276-12-31 23:59:59.999999"}) {
+    EXPECT_NE(why.message().find(part), std::string::npos) << part << " in " << why.message();
+  }
+  // The last timestamp int64 microseconds hold is still written exactly.
+  uint32_t row3 = b.BeginRow();
+  b.AppendValue("44");
+  for (int i = 0; i < 4; ++i) b.AppendNull();
+  b.AppendValue("294247-01-10 04:00:54.775807");
+  for (int i = 0; i < 4; ++i) b.AppendNull();
+  b.EndRow();
+  ChangeEvent e3{Op::kCreate, kNoRow, row3, txn, Schema()};
+  out.clear();
+  EXPECT_TRUE(AppendEnvelopeJson(out, b, e3, EnvelopeOptions{}, 0));
+  EXPECT_NE(out.find("\"ts\":9223372036854775807"), std::string::npos) << out;
+  // Dates: the last int32 day number before the infinity marker is written; the next is refused.
+  for (auto [date, exact] : {std::pair{"5881580-07-10", true}, std::pair{"5881580-07-11", false},
+                             std::pair{"5881580-07-12", false}, std::pair{"5874897-12-31", true}}) {
+    uint32_t r = b.BeginRow();
+    b.AppendValue("45");
+    for (int i = 0; i < 3; ++i) b.AppendNull();
+    b.AppendValue(date);
+    for (int i = 0; i < 5; ++i) b.AppendNull();
+    b.EndRow();
+    ChangeEvent ev{Op::kCreate, kNoRow, r, txn, Schema()};
+    out.clear();
+    EXPECT_EQ(AppendEnvelopeJson(out, b, ev, EnvelopeOptions{}, 0), exact) << date << ": " << out;
+    EXPECT_EQ(EnvelopeValueError(b, ev).ok(), exact) << date;
+  }
+}
+
 }  // namespace
 }  // namespace sluice::core

@@ -64,5 +64,18 @@ TEST(JsonBinary, TruncatedAndCorruptedDocumentsFail) {
   EXPECT_EQ(Decode(Bytes({0x7F})), "<bad>");
 }
 
+// Found by fuzzing (UBSan): an opaque temporal value whose packed int64 is INT64_MIN was negated
+// to take its magnitude. Such bytes are not a real temporal value, but must decode without
+// undefined behaviour (to the fields its bits hold).
+TEST(JsonBinary, OpaqueTemporalAtInt64MinHasNoOverflow) {
+  EXPECT_EQ(Decode(Bytes({0x0F, 11, 0x08, 0, 0, 0, 0, 0, 0, 0, 0x80})), "\"-00:00:00\"");
+  EXPECT_EQ(Decode(Bytes({0x0F, 12, 0x08, 0, 0, 0, 0, 0, 0, 0, 0x80})), "\"10082-06-00 00:00:00\"");
+  // A real negative TIME still decodes: -01:02:03 packed is -(((1 << 12) | (2 << 6) | 3) << 24).
+  int64_t packed = -((((int64_t{1} << 12) | (2 << 6) | 3)) << 24);
+  std::string doc = Bytes({0x0F, 11, 0x08});
+  for (int i = 0; i < 8; ++i) doc.push_back(static_cast<char>(static_cast<uint64_t>(packed) >> (8 * i)));
+  EXPECT_EQ(Decode(doc), "\"-01:02:03\"");
+}
+
 }  // namespace
 }  // namespace sluice::mysql

@@ -135,5 +135,34 @@ TEST_F(FileSinkTest, FactoryValidatesTheDirectory) {
   EXPECT_TRUE(MakeFileSink(ctx).ok());
 }
 
+// Issue 22 item 4: a timestamp beyond int64 microseconds was written as a wrapped number; the
+// sink now refuses the event, naming table, key and column, and writes nothing of it.
+TEST_F(FileSinkTest, RefusesATimestampWithoutAnExactEncodingByName) {
+  auto sink = Make();
+  auto s = std::make_shared<core::TableSchema>();
+  s->id = {"public", "far"};
+  s->columns = {{"id", core::LogicalType::kInt64}, {"ts", core::LogicalType::kTimestamp}};
+  s->key = {0};
+  core::EventBatch batch;
+  uint32_t txn = batch.AddTxn({});
+  for (const char* ts : {"2024-01-01 00:00:00", "294276-12-31 23:59:59.999999"}) {
+    uint32_t row = batch.BeginRow();
+    batch.AppendValue(ts[0] == '2' && ts[1] == '0' ? "1" : "2");
+    batch.AppendValue(ts);
+    batch.EndRow();
+    batch.AddEvent({core::Op::kCreate, core::kNoRow, row, txn, s});
+  }
+  core::Status st = sink->Write(batch);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), core::StatusCode::kInvalidArgument);
+  for (const char* part : {"file sink", "public.far", "{\"id\":2}", "column ts"}) {
+    EXPECT_NE(st.message().find(part), std::string::npos) << part << " in " << st.message();
+  }
+  ASSERT_TRUE(sink->Flush().ok());
+  auto lines = ReadLines(sink->PathFor(s->id));
+  ASSERT_EQ(lines.size(), 1u);  // the first event only; nothing of the refused one
+  EXPECT_EQ(lines[0]["after"]["ts"], 1704067200000000LL);
+}
+
 }  // namespace
 }  // namespace sluice::sinks

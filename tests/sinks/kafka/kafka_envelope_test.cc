@@ -233,5 +233,33 @@ TEST(KafkaSinkConfigTest, BadLibrdkafkaPropertyIsRejectedWithItsKey) {
   EXPECT_NE(sink.status().message().find("sink.kafka.no.such.property"), std::string::npos);
 }
 
+// Issue 22 item 4: the encoder reports a timestamp beyond int64 microseconds (the sink then
+// refuses the event by name) and writes the far-future timestamptz exactly.
+TEST(RecordEncoderTest, ReportsValuesWithoutAnExactEncoding) {
+  auto s = std::make_shared<core::TableSchema>();
+  s->id = {"public", "far"};
+  s->columns = {{"id", LogicalType::kInt64}, {"ts", LogicalType::kTimestamp}, {"tz", LogicalType::kTimestampTz}};
+  s->key = {0};
+  core::EventBatch b;
+  uint32_t txn = b.AddTxn({});
+  uint32_t ok_row = b.BeginRow();
+  for (auto v : {"1", "294247-01-10 04:00:54.775807", "294276-12-31 23:59:59.999999+00"}) b.AppendValue(v);
+  b.EndRow();
+  uint32_t bad_row = b.BeginRow();
+  for (auto v : {"2", "294276-12-31 23:59:59.999999", "2024-01-01 00:00:00+00"}) b.AppendValue(v);
+  b.EndRow();
+  core::EnvelopeOptions o;
+  RecordEncoder enc(o, true);
+  core::ChangeEvent good{core::Op::kCreate, core::kNoRow, ok_row, txn, s};
+  ASSERT_TRUE(enc.EncodeValue(b, good, 7));
+  json v = json::parse(enc.value());
+  EXPECT_EQ(v["payload"]["after"]["ts"], INT64_MAX);
+  EXPECT_EQ(v["payload"]["after"]["tz"], "+294276-12-31T23:59:59.999999Z");
+  core::ChangeEvent bad{core::Op::kCreate, core::kNoRow, bad_row, txn, s};
+  EXPECT_FALSE(enc.EncodeValue(b, bad, 7));
+  core::Status why = core::EnvelopeValueError(b, bad);
+  EXPECT_NE(why.message().find("column ts"), std::string::npos) << why.message();
+}
+
 }  // namespace
 }  // namespace sluice::sinks::kafka_sink

@@ -9,6 +9,7 @@
 #   make servers-up    start PostgreSQL, MariaDB and the Kafka broker in .servers/ for manual
 #                      runs; then: set -a; . .servers/servers.env; set +a
 #   make servers-down  stop them
+#   make chaos         the chaos suite at length (200 faults per path, target outages of 30-60 s)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := build
@@ -69,3 +70,17 @@ servers-down:
 .PHONY: demo
 demo: deps build
 	@SLUICE_BUILD_DIR=$(BUILD_DIR) integration/demo/demo.sh
+
+# The chaos suite (integration/chaos/) at length: PG -> PG, PG -> MariaDB and MariaDB -> PG under
+# a write load with seeded faults, on scratch servers of its own (no servers-up needed). `make test`
+# runs it with 22 faults per path; knobs (environment): SLUICE_CHAOS_FAULTS (per path),
+# SLUICE_CHAOS_OUTAGES, SLUICE_CHAOS_OUTAGE_S (N or MIN-MAX seconds), SLUICE_CHAOS_SEED,
+# SLUICE_CHAOS_ROWS.
+.PHONY: chaos
+chaos: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target sluice chaos_test
+	SLUICE_BIN=$(abspath $(BUILD_DIR))/api/sluice \
+	  SLUICE_CHAOS_FAULTS=$${SLUICE_CHAOS_FAULTS:-200} SLUICE_CHAOS_OUTAGES=$${SLUICE_CHAOS_OUTAGES:-6} \
+	  SLUICE_CHAOS_OUTAGE_S=$${SLUICE_CHAOS_OUTAGE_S:-30-60} \
+	  $(BUILD_DIR)/integration/chaos/chaos_test

@@ -177,7 +177,7 @@ HttpResponse RestApi::Route(const HttpRequest& request) {
   if (root == "healthz" && parts.size() == 1) {
     if (method != "GET") return MethodNotAllowed(method, request.path, "GET");
     if (!supervisor_->accepting()) return Json(503, {{"status", "shutting down"}});
-    return Json(200, {{"status", "ok"}, {"connectors", supervisor_->Names().size()}});
+    return Json(200, {{"status", "ok"}, {"connectors", supervisor_->ConnectorCount()}});
   }
   if (root == "metrics" && parts.size() == 1) {
     if (method != "GET") return MethodNotAllowed(method, request.path, "GET");

@@ -86,6 +86,7 @@ core::Status Supervisor::Start() {
       e->exclusive = exclusive[s.name];
       spdlog::info("restored connector {} ({})", s.name, e->target_state);
       entries_[s.name] = std::move(e);
+      connector_count_ = entries_.size();
     }
     started_ = true;
   }
@@ -100,10 +101,7 @@ std::shared_ptr<Supervisor::Entry> Supervisor::Find(const std::string& name) con
   return it->second;
 }
 
-bool Supervisor::accepting() const {
-  std::lock_guard lock(mu_);
-  return accepting_;
-}
+bool Supervisor::accepting() const { return accepting_.load(); }
 
 core::Status Supervisor::CheckAccepting() const {
   if (!accepting()) return core::UnavailableError("the server is shutting down");
@@ -184,6 +182,7 @@ core::Result<ConnectorView> Supervisor::Create(core::ConnectorConfig config) {
         {e->name, e->config.ToJson().dump(), kRunning, e->created_unix_ms}));
     e->exclusive = std::move(exclusive);
     entries_[e->name] = e;
+    connector_count_ = entries_.size();
   }
   spdlog::info("created connector {}: {}", e->name, e->config.RedactedJson().dump());
   Wake();
@@ -324,6 +323,7 @@ core::Status Supervisor::Delete(const std::string& name, std::string* released) 
   {
     std::lock_guard lock(mu_);
     entries_.erase(name);
+    connector_count_ = entries_.size();
   }
   spdlog::info("deleted connector {}{}{}", name, report.empty() ? "" : ": ", report);
   return s;

@@ -29,6 +29,7 @@
 // (bounded) without holding locks that other calls need.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -151,6 +152,8 @@ class Supervisor {
   // The SIGTERM gate (see the class comment). Idempotent.
   void Shutdown();
   bool accepting() const;
+  // The number of connectors, read without the lock (for /healthz).
+  size_t ConnectorCount() const { return connector_count_.load(); }
 
   const std::string& worker_id() const { return options_.worker_id; }
 
@@ -178,14 +181,16 @@ class Supervisor {
   core::MetricsRegistry* metrics_;
   SupervisorOptions options_;
 
-  mutable std::mutex mu_;  // guards entries_ and accepting_
+  mutable std::mutex mu_;  // guards entries_; Shutdown also flips accepting_ under it
   // Serialises UpdateGauges with the removal of a deleted connector's series: GetGauge hands out
   // references that RemoveSeriesWithLabel would free under a concurrent /metrics request.
   std::mutex gauges_mu_;
   std::map<std::string, std::shared_ptr<Entry>> entries_;
   // For sources built only to answer administrative calls (their metrics are never shown).
   core::MetricsRegistry admin_metrics_;
-  bool accepting_ = true;
+  // Atomics so that /healthz answers without mu_, which Create holds across an fsync'd write.
+  std::atomic<bool> accepting_{true};
+  std::atomic<size_t> connector_count_{0};
   bool started_ = false;
 
   std::mutex wake_mu_;

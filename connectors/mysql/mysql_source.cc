@@ -129,6 +129,12 @@ class MysqlSource final : public core::Source {
 
   void Close() override {
     std::lock_guard lock(mu_);
+    // What the stream handed over stays ours: a restart in this process skips it (the
+    // pipeline still holds it), see StreamReader::Emitted.
+    if (stream_) {
+      emitted_ = stream_->emitted();
+      schema_version_ = stream_->schema_version();
+    }
     stream_.reset();
     snapshot_.reset();
   }
@@ -215,6 +221,8 @@ class MysqlSource final : public core::Source {
 
  private:
   core::Status StartSnapshot(bool restarted) {
+    // A snapshot (with truncates when restarted) supersedes whatever a stream handed over.
+    emitted_ = {};
     auto reader = std::make_unique<SnapshotReader>(params_, &filter_, snapshot_options_, logger_,
                                                    ctx_.progress);
     SLUICE_RETURN_IF_ERROR(reader->Open(restarted));
@@ -225,6 +233,8 @@ class MysqlSource final : public core::Source {
 
   core::Status StartStream(const BinlogPosition& from) {
     auto reader = std::make_unique<StreamReader>(params_, &filter_, stream_options_, logger_);
+    reader->SkipEmitted(emitted_);
+    reader->ContinueSchemaVersions(schema_version_);
     SLUICE_RETURN_IF_ERROR(reader->Open(from));
     if (ctx_.progress) ctx_.progress->SetPhase("streaming");
     std::lock_guard lock(mu_);
@@ -240,6 +250,8 @@ class MysqlSource final : public core::Source {
   std::string mode_;
   CaptureFilter filter_;
   std::mutex mu_;  // guards the reader pointers against RequestStop from another thread
+  StreamReader::Emitted emitted_;  // by the streams of this process (source thread)
+  uint64_t schema_version_ = 1;    // the last schema version a stream of this process gave
   std::unique_ptr<SnapshotReader> snapshot_;
   std::unique_ptr<StreamReader> stream_;
   std::atomic<bool> stop_{false};

@@ -268,7 +268,9 @@ core::Status StreamReader::HandleQuery(const EventHeader& h, std::string_view bo
     const bool creates_empty = ddl.kind == DdlInfo::Kind::kCreate && !ddl.if_not_exists;
     if (ddl.kind == DdlInfo::Kind::kTruncate || creates_empty) {
       auto loaded = Schema(id);
-      if (loaded.ok()) {
+      if (loaded.ok() && AlreadyEmitted(at)) {
+        // handed over by an earlier reader of this process
+      } else if (loaded.ok()) {
         uint32_t txn = CurrentTxn(batch, h, at.pos);
         batch.AddEvent({core::Op::kTruncate, core::kNoRow, core::kNoRow, txn, (*loaded)->schema});
       } else {
@@ -327,8 +329,36 @@ core::PollStatus StreamReader::Finish(core::EventBatch& batch, core::PollStatus 
   return core::PollStatus::kIdle;
 }
 
+namespace {
+
+// Binlog files of one server share a base name and differ in a numbered extension that grows
+// in length only past 999999: a longer name is a later file.
+bool AtOrBefore(std::string_view file, uint64_t pos, const std::string& ref_file, uint64_t ref_pos) {
+  if (ref_file.empty()) return false;
+  if (file.size() != ref_file.size()) return file.size() < ref_file.size();
+  if (file != ref_file) return file < ref_file;
+  return pos <= ref_pos;
+}
+
+}  // namespace
+
 core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
                                                   const core::PollLimits& limits) {
+  // The pipeline drops the batch of a failed Poll: only a successful one hands events over.
+  auto result = PollEvents(batch, limits);
+  if (result.ok()) emitted_ = progress_;
+  return result;
+}
+
+bool StreamReader::AlreadyEmitted(const BinlogLocation& at) {
+  if (AtOrBefore(at.file, at.pos, skip_.file, skip_.pos)) return true;
+  progress_.file = std::string(at.file);
+  progress_.pos = at.pos;
+  return false;
+}
+
+core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
+                                                        const core::PollLimits& limits) {
   auto deadline = std::chrono::steady_clock::now() + limits.max_wait;
   txn_index_ = UINT32_MAX;  // a new batch: transactions get a new TxnInfo entry
   while (batch.size() < limits.max_events && batch.ByteSize() < limits.max_bytes) {
@@ -401,7 +431,7 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
           return core::DataLossError("mysql rows event at " + at.ToString() +
                                      " refers to unknown table id " + std::to_string(rows.table_id));
         }
-        if (it->second.plan == nullptr) break;  // not captured
+        if (it->second.plan == nullptr || AlreadyEmitted(at)) break;  // not captured, or repeated
         uint32_t txn = CurrentTxn(batch, ev.header, event_pos);
         SLUICE_RETURN_IF_ERROR(DecodeRows(rows, *it->second.plan, txn, batch, at, &stats_));
         ++events_decoded_;

@@ -23,10 +23,18 @@
 // returns no event (end-of-stream packet, lost connection, a client-library replication error)
 // is never taken for "idle": see FetchFailureStatus.
 //
+// Restarted in the same process (the pipeline reopens a failed stream from the last committed
+// position while the batches read since are still on their way to the sink), a reader must not
+// hand those over a second time: a keyless table would get its rows twice. `Emitted` is the
+// binlog location of the last change-producing event (ROWS, or a TRUNCATE/CREATE query) that a
+// successful Poll returned; a reader given it with SkipEmitted() reads that far without emitting
+// (TABLE_MAPs, DDL and commits still count). A ROWS event is never split between batches.
+//
 // Lifecycle: Open() then Poll()*; Cancel() from any thread unblocks a blocked fetch.
 // Thread-safety: the source thread only, except Cancel().
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -82,6 +90,11 @@ core::Status FetchFailureStatus(const FetchFailure& failure, const BinlogLocatio
 
 class StreamReader {
  public:
+  struct Emitted {
+    std::string file;  // empty: nothing
+    uint64_t pos = 0;
+  };
+
   StreamReader(ConnectionParams params, const CaptureFilter* filter, StreamOptions options,
                std::shared_ptr<spdlog::logger> logger);
   ~StreamReader();
@@ -89,6 +102,14 @@ class StreamReader {
   // Starts reading at `from` (the end of a committed transaction). kFailedPrecondition when the
   // binlog file is gone (purged) or replication privileges are missing.
   core::Status Open(const BinlogPosition& from);
+  // Before Open(): what an earlier reader of this source handed over (see above).
+  void SkipEmitted(const Emitted& emitted) { skip_ = emitted_ = progress_ = emitted; }
+  const Emitted& emitted() const { return emitted_; }
+  // Schema versions: a reader numbers the schemas it loads after `last` (before Open(): the
+  // last version an earlier reader of this source gave, so that a version never names two
+  // shapes of a table within one process; sinks reuse what they know for a version).
+  void ContinueSchemaVersions(uint64_t last) { schema_version_ = std::max(schema_version_, last); }
+  uint64_t schema_version() const { return schema_version_; }
   core::Result<core::PollStatus> Poll(core::EventBatch& batch, const core::PollLimits& limits);
   void Cancel();
   uint64_t events_decoded() const { return events_decoded_; }
@@ -98,6 +119,11 @@ class StreamReader {
     TableMap map;
     std::shared_ptr<const RowsPlan> plan;  // null: table not captured
   };
+  core::Result<core::PollStatus> PollEvents(core::EventBatch& batch,
+                                            const core::PollLimits& limits);
+  // For a change-producing event at `at`: true when an earlier reader handed it over already;
+  // else records it as handed over (once this Poll succeeds).
+  bool AlreadyEmitted(const BinlogLocation& at);
   core::Status HandleTableMap(std::string_view body, const BinlogLocation& at);
   core::Status HandleQuery(const EventHeader& h, std::string_view body, const BinlogLocation& at,
                            core::EventBatch& batch);
@@ -124,6 +150,10 @@ class StreamReader {
   // A checkpoint held back from a checkpoint-only batch, and when one was last sent.
   core::SourcePosition pending_checkpoint_;
   std::chrono::steady_clock::time_point last_checkpoint_only_at_{};
+
+  Emitted skip_;      // what earlier readers handed over
+  Emitted emitted_;   // as of the last successful Poll
+  Emitted progress_;  // as of the events handled so far
 
   std::string file_;
   uint64_t pos_ = 0;

@@ -200,6 +200,9 @@ class PostgresSource final : public core::Source {
     }
     if (snap) snap->Cancel();
     snap.reset();
+    // What the stream handed over stays ours: a restart in this process skips it (the
+    // pipeline still holds it), see StreamReader::Emitted.
+    if (stream) emitted_ = stream->emitted();
     stream.reset();
     snapshot_repl_.reset();
     if (drop_on_stop_ && stop_.load() && !slot_dropped_) {
@@ -449,6 +452,8 @@ class PostgresSource final : public core::Source {
   }
 
   core::Status StartSnapshot(PgConnection& conn, bool restarted) {
+    // A snapshot (with truncates when restarted) supersedes whatever a stream handed over.
+    emitted_ = {};
     SLUICE_RETURN_IF_ERROR(EnsurePublication(conn));
     auto repl = std::make_unique<PgConnection>();
     SLUICE_RETURN_IF_ERROR(repl->Connect(params_, true));
@@ -498,6 +503,7 @@ class PostgresSource final : public core::Source {
     }
     auto reader = std::make_unique<StreamReader>(std::move(repl), params_, stream_options_,
                                                  &filter_, &schemas_, logger_);
+    reader->SkipEmitted(emitted_);
     SLUICE_RETURN_IF_ERROR(reader->Open(lsn));
     if (ctx_.progress) ctx_.progress->SetPhase("streaming");
     std::lock_guard lock(mu_);
@@ -523,6 +529,7 @@ class PostgresSource final : public core::Source {
   std::mutex mu_;  // guards the reader pointers against calls from other threads
   std::unique_ptr<SnapshotReader> snapshot_;
   std::unique_ptr<StreamReader> stream_;
+  StreamReader::Emitted emitted_;  // by the streams of this process (source thread)
   std::atomic<bool> stop_{false};
   bool finished_ = false;
   enum class Announce { kNone, kPending, kSent };

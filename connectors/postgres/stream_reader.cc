@@ -175,6 +175,20 @@ void StreamReader::SetBulk(bool on) {
 
 core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
                                                   const core::PollLimits& limits) {
+  // The pipeline drops the batch of a failed Poll: only a successful one hands events over.
+  auto result = PollFrames(batch, limits);
+  if (result.ok()) emitted_ = progress_;
+  return result;
+}
+
+bool StreamReader::AlreadyEmitted() {
+  ++txn_messages_;
+  if (txn_final_lsn_ <= skip_.done_final_lsn) return true;
+  return txn_final_lsn_ == skip_.open_final_lsn && txn_messages_ <= skip_.open_messages;
+}
+
+core::Result<core::PollStatus> StreamReader::PollFrames(core::EventBatch& batch,
+                                                        const core::PollLimits& limits) {
   txn_added_ = false;
   auto deadline = Clock::now() + limits.max_wait;
   while (!stop_.load()) {
@@ -250,6 +264,8 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
     case 'B':
       in_txn_ = true;
       skip_txn_ = msg_.final_lsn < start_lsn_;
+      txn_final_lsn_ = msg_.final_lsn;
+      txn_messages_ = 0;
       txn_ = core::TxnInfo{};
       txn_.ts_ms = (msg_.commit_time_us + kPgEpochUnixMicros) / 1000;
       txn_.txid = msg_.xid;
@@ -260,6 +276,9 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
       in_txn_ = false;
       skip_txn_ = false;
       txn_added_ = false;
+      progress_.done_final_lsn = std::max(progress_.done_final_lsn, txn_final_lsn_);
+      progress_.open_final_lsn = 0;
+      progress_.open_messages = 0;
       PgPosition pos;
       pos.lsn = msg_.end_lsn;
       pos.slot = options_.slot;
@@ -288,10 +307,14 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
     case 'I':
     case 'U':
     case 'D':
-      if (skip_txn_) return core::Status::Ok();
+      if (skip_txn_ || AlreadyEmitted()) return core::Status::Ok();
+      progress_.open_final_lsn = txn_final_lsn_;
+      progress_.open_messages = txn_messages_;
       return AtMessage(HandleRow(batch), frame);
     case 'T': {
-      if (skip_txn_) return core::Status::Ok();
+      if (skip_txn_ || AlreadyEmitted()) return core::Status::Ok();
+      progress_.open_final_lsn = txn_final_lsn_;
+      progress_.open_messages = txn_messages_;
       for (uint32_t relid : msg_.relids) {
         auto it = relations_.find(relid);
         if (it == relations_.end()) {

@@ -19,6 +19,14 @@
 // keepalives that ask for a reply, within 50 ms of an acknowledgement and at least every
 // `status_interval_ms`.
 //
+// Restarted in the same process (the pipeline reopens a failed stream from the last committed
+// position while the batches read since are still on their way to the sink), a reader must not
+// hand those over a second time: a keyless table would get its rows twice, and a replay into
+// the sink's open transaction is not harmless even by key. `Emitted` records what successful
+// Polls returned (whole transactions by commit LSN, then the change messages of one in part);
+// a reader given it with SkipEmitted() drops exactly that on the way. pgoutput (proto 1) sends
+// committed transactions whole, in commit order, so a re-read repeats them message by message.
+//
 // Lifecycle: Open() (START_REPLICATION) -> Poll()* -> destroy. Acknowledge() and Cancel() from
 // any thread; everything else from the source thread.
 #pragma once
@@ -53,6 +61,12 @@ struct StreamOptions {
 
 class StreamReader {
  public:
+  struct Emitted {
+    uint64_t done_final_lsn = 0;  // commit LSN of the last transaction handed over whole
+    uint64_t open_final_lsn = 0;  // the transaction handed over in part (0: none)
+    uint64_t open_messages = 0;   // its change messages (I/U/D/T) handed over
+  };
+
   // `repl` is a connected replication connection (possibly the one that created the slot);
   // `catalog_params` opens a regular connection for catalog lookups.
   StreamReader(std::unique_ptr<PgConnection> repl, ConnectionParams catalog_params,
@@ -62,6 +76,10 @@ class StreamReader {
 
   // START_REPLICATION from `start_lsn` (transactions committed before it are skipped).
   core::Status Open(uint64_t start_lsn);
+  // Before Open(): what an earlier reader of this source handed over (see above).
+  void SkipEmitted(const Emitted& emitted) { skip_ = emitted_ = progress_ = emitted; }
+  // What this reader (and, before it, the readers it was told to skip for) handed over.
+  const Emitted& emitted() const { return emitted_; }
   core::Result<core::PollStatus> Poll(core::EventBatch& batch, const core::PollLimits& limits);
   void Acknowledge(uint64_t lsn);
   void Cancel();
@@ -71,7 +89,11 @@ class StreamReader {
   core::Status KeepAlive() { return SendStatus(false, false); }
 
  private:
+  core::Result<core::PollStatus> PollFrames(core::EventBatch& batch,
+                                            const core::PollLimits& limits);
   core::Status Handle(const CopyDataFrame& frame, core::EventBatch& batch);
+  // For a change message: true when an earlier reader handed it over already.
+  bool AlreadyEmitted();
   // `status` with the frame's WAL position and the slot appended, for the errors of handling a
   // message whose own text does not name them (rows and Relation messages).
   core::Status AtMessage(core::Status status, const CopyDataFrame& frame) const;
@@ -110,6 +132,11 @@ class StreamReader {
 
   bool in_txn_ = false;
   bool skip_txn_ = false;
+  Emitted skip_;      // what earlier readers handed over
+  Emitted emitted_;   // as of the last successful Poll
+  Emitted progress_;  // as of the frames handled so far (becomes emitted_ when Poll succeeds)
+  uint64_t txn_final_lsn_ = 0;
+  uint64_t txn_messages_ = 0;  // change messages of the current transaction seen so far
   core::TxnInfo txn_;
   bool txn_added_ = false;  // txn_ is in the batch being filled (at txn_index_)
   uint32_t txn_index_ = 0;

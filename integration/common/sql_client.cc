@@ -161,6 +161,14 @@ PgClient::PgClient(std::string dbname, std::string user, std::string password)
       password_(std::move(password)),
       dbname_(std::move(dbname)) {}
 
+PgClient::PgClient(std::string host, int port, std::string dbname, std::string user,
+                   std::string password)
+    : host_(std::move(host)),
+      port_(port),
+      user_(std::move(user)),
+      password_(std::move(password)),
+      dbname_(std::move(dbname)) {}
+
 SqlResult PgClient::TryQuery(std::string_view sql) const {
   std::vector<std::string> argv = {
       "psql",      "-X", "-q", "-A", "-t", "-0", "-w", "-F", std::string(1, kFieldSeparator),
@@ -210,6 +218,14 @@ MysqlClient::MysqlClient(std::string dbname)
 MysqlClient::MysqlClient(std::string dbname, std::string user, std::string password)
     : host_(TestEnv::MysqlHost()),
       port_(TestEnv::MysqlPort()),
+      user_(std::move(user)),
+      password_(std::move(password)),
+      dbname_(std::move(dbname)) {}
+
+MysqlClient::MysqlClient(std::string host, int port, std::string dbname, std::string user,
+                         std::string password)
+    : host_(std::move(host)),
+      port_(port),
       user_(std::move(user)),
       password_(std::move(password)),
       dbname_(std::move(dbname)) {}

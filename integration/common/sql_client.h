@@ -31,6 +31,9 @@ class PgClient {
   explicit PgClient(std::string dbname = "postgres");
   // Another user, e.g. kPasswordUser / kTestPassword.
   PgClient(std::string dbname, std::string user, std::string password);
+  // Another server (a test's scratch server): `user` trusted when `password` is empty.
+  PgClient(std::string host, int port, std::string dbname, std::string user,
+           std::string password = "");
 
   // Rows of all result sets; throws HarnessError with psql's stderr on any error.
   SqlRows Query(std::string_view sql) const;
@@ -64,6 +67,9 @@ class MysqlClient {
   // The test superuser (SLUICE_TEST_MYSQL_USER, empty password); empty dbname = no default.
   explicit MysqlClient(std::string dbname = "");
   MysqlClient(std::string dbname, std::string user, std::string password);
+  // Another server (a test's scratch server).
+  MysqlClient(std::string host, int port, std::string dbname, std::string user,
+              std::string password = "");
 
   SqlRows Query(std::string_view sql) const;
   void Exec(std::string_view sql) const { Query(sql); }

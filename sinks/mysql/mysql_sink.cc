@@ -146,15 +146,23 @@ core::Status MysqlSink::Open() {
   return EnsureDatabase();
 }
 
-core::Result<std::optional<core::SourcePosition>> MysqlSink::LoadCommittedPosition() {
+core::Result<std::optional<std::string>> MysqlSink::StoredPosition() {
   auto rows = client_.Query("SELECT position FROM " + offsets_qualified_ + " WHERE connector = " +
                             QuoteString(options_.connector_name, client_.escaper()));
   client_.Rollback();  // end the read's transaction
   if (!rows.ok()) return rows.status().WithContext("reading " + offsets_qualified_);
   if (rows->empty() || !(*rows)[0][0] || (*rows)[0][0]->empty()) {
-    return std::optional<core::SourcePosition>();
+    return std::optional<std::string>();
   }
-  return std::optional<core::SourcePosition>(core::SourcePosition{*(*rows)[0][0]});
+  return std::optional<std::string>(*(*rows)[0][0]);
+}
+
+core::Result<std::optional<core::SourcePosition>> MysqlSink::LoadCommittedPosition() {
+  SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> stored, StoredPosition());
+  if (!stored) return std::optional<core::SourcePosition>();
+  std::optional<core::SourcePosition> position(core::SourcePosition{std::move(*stored)});
+  commit_.Committed(position);
+  return position;
 }
 
 core::Status MysqlSink::LoadTargetColumns(TargetTable& target) {
@@ -595,6 +603,10 @@ core::Status MysqlSink::ApplyEvent(const core::EventBatch& batch, const core::Ch
 
 core::Status MysqlSink::Write(const core::EventBatch& batch) {
   if (!client_.connected()) return core::UnavailableError("mysql sink: not connected; reset");
+  if (replaying_committed_) {
+    if (!batch.checkpoint().empty()) pending_checkpoint_ = batch.checkpoint();
+    return core::Status::Ok();
+  }
   in_transaction_ = true;
   core::Status s;
   // Announced tables (a snapshot's, even empty ones) are created or brought up to date first.
@@ -654,6 +666,13 @@ core::Status MysqlSink::Write(const core::EventBatch& batch) {
 
 core::Result<std::optional<core::SourcePosition>> MysqlSink::Flush() {
   if (!client_.connected()) return core::UnavailableError("mysql sink: not connected; reset");
+  if (replaying_committed_) {
+    replaying_committed_ = false;
+    commit_.Committed(pending_checkpoint_);
+    std::optional<core::SourcePosition> out = std::move(pending_checkpoint_);
+    pending_checkpoint_.reset();
+    return out;
+  }
   if (pending_checkpoint_) {
     core::Status s = client_.Execute(
         "INSERT INTO " + offsets_qualified_ + " (connector, position, updated_at) VALUES (" +
@@ -662,7 +681,13 @@ core::Result<std::optional<core::SourcePosition>> MysqlSink::Flush() {
         " updated_at=VALUES(updated_at)");
     if (!s.ok()) return s.WithContext("writing the position to " + offsets_qualified_);
   }
-  if (in_transaction_) SLUICE_RETURN_IF_ERROR(client_.Commit());
+  if (in_transaction_) {
+    if (core::Status s = client_.Commit(); !s.ok()) {
+      commit_.Failed(pending_checkpoint_);
+      return s;
+    }
+  }
+  commit_.Committed(pending_checkpoint_);
   in_transaction_ = false;
   ClearTouched();
   std::optional<core::SourcePosition> out = std::move(pending_checkpoint_);
@@ -690,7 +715,21 @@ core::Status MysqlSink::Reset() {
   last_schema_ = nullptr;
   last_plan_ = nullptr;
   last_target_ = nullptr;
-  return Open();
+  replaying_committed_ = false;
+  SLUICE_RETURN_IF_ERROR(Open());
+  if (commit_.unsure()) {
+    // The connection broke during a commit: if the target holds its checkpoint, it went
+    // through, and the batches the pipeline writes again must not be applied twice.
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> stored, StoredPosition());
+    if (commit_.Resolve(stored)) {
+      replaying_committed_ = true;
+      if (logger_) {
+        logger_->info("mysql sink: the commit at {} went through before its connection was lost; "
+                      "not applying it again", *stored);
+      }
+    }
+  }
+  return core::Status::Ok();
 }
 
 core::Status MysqlSink::Check() {

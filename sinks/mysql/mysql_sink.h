@@ -27,6 +27,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/config.h"
+#include "core/commit_outcome.h"
 #include "core/sink.h"
 #include "core/source.h"
 #include "sinks/mysql/mysql_client.h"
@@ -98,6 +99,8 @@ class MysqlSink final : public core::Sink {
   // The first schema seen for an existing table: modify columns whose type differs from the
   // mapped one and replace a different primary key (changes made while the connector was down).
   core::Status ReconcileTypesAndKey(TargetTable& target, const core::TableSchema& schema);
+  // The position the offsets table holds for this connector (none: no row).
+  core::Result<std::optional<std::string>> StoredPosition();
   core::Status LoadTargetColumns(TargetTable& target);
   // `target`: the table the DDL changes (nullptr for the database/offsets set-up).
   core::Status ExecuteDdl(const std::string& sql, const std::string& what,
@@ -142,6 +145,10 @@ class MysqlSink final : public core::Sink {
 
   bool in_transaction_ = false;
   std::optional<core::SourcePosition> pending_checkpoint_;
+  core::CommitOutcome commit_;
+  // The batches written since Reset() are a transaction that did commit (its reply was lost):
+  // they are not applied again, and Flush() only returns their checkpoint.
+  bool replaying_committed_ = false;
 };
 
 }  // namespace mysql_sink

@@ -101,12 +101,18 @@ core::Result<std::optional<core::SourcePosition>> PostgresSink::LoadCommittedPos
   }
   SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> value, applier_->LoadOffset());
   if (!value) return std::optional<core::SourcePosition>();
-  return std::optional<core::SourcePosition>(core::SourcePosition{std::move(*value)});
+  std::optional<core::SourcePosition> position(core::SourcePosition{std::move(*value)});
+  commit_.Committed(position);
+  return position;
 }
 
 Status PostgresSink::Write(const core::EventBatch& batch) {
   if (!applier_ || !applier_->connected()) {
     return core::UnavailableError("postgres sink: not connected");
+  }
+  if (replaying_committed_) {
+    if (!batch.checkpoint().empty()) pending_checkpoint_ = batch.checkpoint();
+    return Status::Ok();
   }
   if (!batch.empty() || !batch.announced_tables().empty()) {
     SLUICE_RETURN_IF_ERROR(applier_->Apply(batch));
@@ -123,7 +129,13 @@ core::Result<std::optional<core::SourcePosition>> PostgresSink::Flush() {
   if (!applier_ || !applier_->connected()) {
     return core::UnavailableError("postgres sink: not connected");
   }
-  SLUICE_RETURN_IF_ERROR(applier_->Commit(pending_checkpoint_));
+  if (replaying_committed_) {
+    replaying_committed_ = false;
+  } else if (Status s = applier_->Commit(pending_checkpoint_); !s.ok()) {
+    commit_.Failed(pending_checkpoint_);
+    return s;
+  }
+  commit_.Committed(pending_checkpoint_);
   std::optional<core::SourcePosition> done = std::move(pending_checkpoint_);
   pending_checkpoint_.reset();
   return done;
@@ -133,7 +145,21 @@ Status PostgresSink::Reset() {
   pending_checkpoint_.reset();
   if (!applier_) applier_ = std::make_unique<pgsink::PgApplier>(options_, logger_);
   // A fresh session: the lost transaction (and any DDL in it) is gone, caches with it.
-  return applier_->Connect();
+  replaying_committed_ = false;
+  SLUICE_RETURN_IF_ERROR(applier_->Connect());
+  if (commit_.unsure()) {
+    // The connection broke during a commit: if the target holds its checkpoint, it went
+    // through, and the batches the pipeline writes again must not be applied twice.
+    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> stored, applier_->LoadOffset());
+    if (commit_.Resolve(stored)) {
+      replaying_committed_ = true;
+      if (logger_) {
+        logger_->info("postgres sink: the commit at {} went through before its connection was "
+                      "lost; not applying it again", *stored);
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 Status PostgresSink::Check() {

@@ -32,6 +32,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/commit_outcome.h"
 #include "core/sink.h"
 
 namespace sluice::sinks {
@@ -75,6 +76,10 @@ class PostgresSink final : public core::Sink {
   std::shared_ptr<spdlog::logger> logger_;
   std::unique_ptr<pgsink::PgApplier> applier_;
   std::optional<core::SourcePosition> pending_checkpoint_;
+  core::CommitOutcome commit_;
+  // The batches written since Reset() are a transaction that did commit (its reply was lost):
+  // they are not applied again, and Flush() only returns their checkpoint.
+  bool replaying_committed_ = false;
 };
 
 }  // namespace sluice::sinks

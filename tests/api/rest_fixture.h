@@ -49,14 +49,14 @@ class RestApiFixture : public ::testing::Test {
     SupervisorOptions options;
     options.worker_id = "127.0.0.1:8083";
     options.builder = testing::FakeBuilder(&world_);
-    options.validator = &TestValidator;
+    options.validator = validator_;
     options.restart_backoff_initial = std::chrono::milliseconds(50);
     options.restart_backoff_max = std::chrono::milliseconds(200);
     options.reconcile_interval = std::chrono::milliseconds(10);
     supervisor_ = std::make_unique<Supervisor>(store_.get(), metrics_.get(), options);
     ASSERT_TRUE(supervisor_->Start().ok());
     syncs_ = std::make_unique<SyncManager>(store_.get(), metrics_.get(),
-                                           testing::FakeBuilder(&world_), &TestValidator);
+                                           testing::FakeBuilder(&world_), validator_);
     ASSERT_TRUE(syncs_->Start().ok());
     RestApiOptions api_options;
     api_options.token = std::move(token);
@@ -152,6 +152,8 @@ class RestApiFixture : public ::testing::Test {
   std::unique_ptr<RestApi> api_;
   // Set before StartServer() to change the RestApi's options.
   std::function<void(RestApiOptions*)> configure_api_;
+  // Set before SetUp() to check configs with other rules (the real ValidateConfig, say).
+  core::Status (*validator_)(const core::ConnectorConfig&) = &TestValidator;
 };
 
 }  // namespace sluice::api

@@ -12,6 +12,7 @@
 #include "api/plugins.h"
 #include "api/rest_api.h"
 #include "tests/api/api_fakes.h"
+#include "tests/api/rest_fixture.h"
 
 namespace sluice::api {
 namespace {
@@ -22,54 +23,11 @@ constexpr const char* kKeywordUrl = "host=db port=5432 password = 'pw A' dbname=
 constexpr const char* kUrlSecret = "pw A";
 constexpr const char* kDbPassword = "hunter22";
 
-class SecretsApiTest : public ::testing::Test {
+class SecretsApiTest : public RestApiFixture {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("sluice-secrets-api-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    auto store = core::StateStore::Open((dir_ / "state.db").string());
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(*store);
-    SupervisorOptions options;
-    options.worker_id = "127.0.0.1:8083";
-    options.builder = testing::FakeBuilder(&world_);
-    options.validator = &ValidateConfig;  // the real key and regex checks
-    options.restart_backoff_initial = std::chrono::milliseconds(50);
-    options.restart_backoff_max = std::chrono::milliseconds(200);
-    options.reconcile_interval = std::chrono::milliseconds(10);
-    supervisor_ = std::make_unique<Supervisor>(store_.get(), &metrics_, options);
-    ASSERT_TRUE(supervisor_->Start().ok());
-    syncs_ = std::make_unique<SyncManager>(store_.get(), &metrics_, testing::FakeBuilder(&world_),
-                                           &ValidateConfig);
-    ASSERT_TRUE(syncs_->Start().ok());
-    RestApiOptions api_options;
-    api_options.check_connections = [](const core::ConnectorConfig&) {
-      return std::vector<std::pair<std::string, std::string>>{};
-    };
-    api_ = std::make_unique<RestApi>(supervisor_.get(), syncs_.get(), &metrics_, api_options);
-  }
-  void TearDown() override {
-    syncs_->Shutdown();
-    supervisor_->Shutdown();
-    api_.reset();
-    syncs_.reset();
-    supervisor_.reset();
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  HttpResponse Call(const std::string& method, const std::string& target,
-                    const std::string& body = "") {
-    HttpRequest r;
-    r.method = method;
-    r.target = target;
-    r.body = body;
-    r.headers["content-type"] = "application/json";
-    EXPECT_TRUE(ParseTarget(target, &r.path, &r.query)) << target;
-    return api_->Handle(r);
+    validator_ = &ValidateConfig;  // the real key and regex checks
+    RestApiFixture::SetUp();
   }
 
   static json Config(json extra = json::object()) {
@@ -83,22 +41,6 @@ class SecretsApiTest : public ::testing::Test {
     c.update(extra);
     return c;
   }
-
-  void WaitFor(const std::function<bool()>& predicate, const std::string& what) {
-    for (int i = 0; i < 500; ++i) {
-      if (predicate()) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    FAIL() << "timed out waiting for " << what;
-  }
-
-  std::filesystem::path dir_;
-  testing::FakeWorld world_;
-  core::MetricsRegistry metrics_;
-  std::unique_ptr<core::StateStore> store_;
-  std::unique_ptr<Supervisor> supervisor_;
-  std::unique_ptr<SyncManager> syncs_;
-  std::unique_ptr<RestApi> api_;
 };
 
 TEST_F(SecretsApiTest, AValidConfigIsAccepted) {

@@ -365,12 +365,15 @@ HttpResponse RestApi::Restart(const HttpRequest& request, const std::string& nam
 }
 
 // Kafka Connect answers 400 when offsets cannot be changed (the connector is not STOPPED, or the
-// offsets are invalid); the supervisor says kFailedPrecondition or kInvalidArgument.
+// offsets are invalid); the supervisor says kFailedPrecondition or kInvalidArgument. A connector
+// that was stopped but is still flushing is kUnavailable: 409, retry in a moment (the service
+// itself is fine, so not 503).
 static HttpResponse OffsetsError(const core::Status& s) {
   if (s.code() == core::StatusCode::kFailedPrecondition ||
       s.code() == core::StatusCode::kInvalidArgument) {
     return Error(400, s.message());
   }
+  if (s.code() == core::StatusCode::kUnavailable) return Error(409, s.message());
   return Error(s);
 }
 

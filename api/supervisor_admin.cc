@@ -63,7 +63,8 @@ core::Status RequireStopped(const std::string& name, const std::string& target, 
                                          "; stop it first (PUT /connectors/" + name + "/stop)");
   }
   if (running) {
-    return core::FailedPreconditionError("connector " + name + " is still stopping; retry");
+    // Transient (409 at the API): the pipeline is flushing its last batch.
+    return core::UnavailableError("connector " + name + " is still stopping; retry in a moment");
   }
   return core::Status::Ok();
 }

@@ -227,7 +227,7 @@ TEST_F(ServeConnectors, MariaDbOffsetsPatchIsCheckedAgainstTheServersBinlogs) {
            o["offsets"][0]["offset"]["position"].get<std::string>().find("snapshot") ==
                std::string::npos;
   }, std::chrono::seconds(60), "a streaming offset");
-  api.Expect(202, "PUT", "/connectors/my_offs/stop");
+  api.Expect(204, "PUT", "/connectors/my_offs/stop");
   serve.WaitForState("my_offs", "STOPPED");
   // STOPPED is shown as soon as it is asked for; the pipeline may still be flushing, and
   // offsets change only once it ended (409 "still stopping" until then).

@@ -143,8 +143,11 @@ class SupervisorSafetyTest : public ::testing::Test {
 
   void StopAndWait(const std::string& name) {
     ASSERT_TRUE(supervisor_->Stop(name).ok());
-    WaitFor([&] { return supervisor_->ResetOffset(name).code() != core::StatusCode::kFailedPrecondition; },
-            name + " stopped");
+    // kFailedPrecondition until STOPPED is the target, kUnavailable while the pipeline flushes.
+    WaitFor([&] {
+      core::StatusCode c = supervisor_->ResetOffset(name).code();
+      return c != core::StatusCode::kFailedPrecondition && c != core::StatusCode::kUnavailable;
+    }, name + " stopped");
   }
 
   std::filesystem::path dir_;

@@ -12,68 +12,16 @@
 #include <thread>
 
 #include "integration/common/itest.h"
+#include "integration/mysql/mariadb_to_pg_fixture.h"
 
 namespace sluice::itest {
 namespace {
 
 using namespace std::chrono_literals;
 
-class MariadbToPgTest : public ::testing::Test {
+class MariadbToPgTest : public MariadbToPgFixture {
  protected:
-  void SetUp() override {
-    my_db_ = CreateScratchMysqlDatabase("my2pg");
-    pg_db_ = CreateScratchPgDatabase("my2pg_target");
-    my_ = MysqlClient(my_db_);
-    pg_ = PgClient(pg_db_);
-    std::random_device rd;
-    server_id_ = 100000 + rd() % 1000000;
-  }
-
-  void TearDown() override {
-    if (sluice_) sluice_->Kill();
-    sluice_.reset();
-    MysqlClient().TryQuery("DROP DATABASE IF EXISTS `" + my_db_ + "`");
-    PgClient("postgres").TryQuery("DROP DATABASE IF EXISTS " + pg_db_ + " WITH (FORCE)");
-  }
-
-  nlohmann::json Config() const {
-    return {{"name", "my2pg_" + my_db_},
-            {"connector.class", "mysql"},
-            {"database.hostname", TestEnv::MysqlHost()},
-            {"database.port", std::to_string(TestEnv::MysqlPort())},
-            {"database.user", kPasswordUser},
-            {"database.password", kTestPassword},
-            {"database.server.id", std::to_string(server_id_)},
-            {"database.include.list", my_db_},
-            {"heartbeat.interval.ms", "200"},
-            // Small ranges on two connections: the snapshots here run in parallel chunks.
-            {"snapshot.max.threads", "2"},
-            {"snapshot.chunk.rows", "5000"},
-            {"sink.type", "postgres"},
-            {"sink.url", pg_.Url()},
-            {"sink.batch.ms", "100"}};
-  }
-
-  void StartSluice() { sluice_.emplace(SluiceProcess::Run(Config())); }
-
-  // Target table name in PostgreSQL: the MySQL database plays the schema's role.
-  std::string Target(const std::string& table) const { return "\"" + my_db_ + "\"." + table; }
-
-  ::testing::AssertionResult Matches(const std::string& my_sql, const std::string& pg_sql) const {
-    SqlResult target = pg_.TryQuery(pg_sql);
-    if (!target.ok) return ::testing::AssertionFailure() << "target not ready: " << target.error;
-    return TablesMatch(my_.Query(my_sql), target.rows);
-  }
-
-  void WaitForMatch(const std::string& my_sql, const std::string& pg_sql,
-                    std::chrono::milliseconds timeout = 90s) {
-    WaitUntil(
-        [&] {
-          if (!sluice_->IsRunning()) throw HarnessError("sluice exited:\n" + sluice_->LogTail());
-          return Matches(my_sql, pg_sql);
-        },
-        timeout, "target equals source: " + my_sql, 300ms);
-  }
+  MariadbToPgTest() : MariadbToPgFixture("my2pg") {}
 
   void CreateOrders(int rows) {
     my_.Exec(
@@ -106,12 +54,6 @@ class MariadbToPgTest : public ::testing::Test {
              "DELETE FROM orders WHERE id % 97 = " + std::to_string(round % 97) + " AND id < 1000;"
              "COMMIT;");
   }
-
-  std::string my_db_, pg_db_;
-  MysqlClient my_;
-  PgClient pg_;
-  uint32_t server_id_ = 0;
-  std::optional<SluiceProcess> sluice_;
 };
 
 TEST_F(MariadbToPgTest, SnapshotThenStreamUnderConcurrentWritesWithRotationAndDdl) {

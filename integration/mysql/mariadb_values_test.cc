@@ -11,63 +11,16 @@
 #include <string>
 
 #include "integration/common/itest.h"
+#include "integration/mysql/mariadb_to_pg_fixture.h"
 
 namespace sluice::itest {
 namespace {
 
 using namespace std::chrono_literals;
 
-class MariadbValuesTest : public ::testing::Test {
+class MariadbValuesTest : public MariadbToPgFixture {
  protected:
-  void SetUp() override {
-    my_db_ = CreateScratchMysqlDatabase("myvals");
-    pg_db_ = CreateScratchPgDatabase("myvals_target");
-    my_ = MysqlClient(my_db_);
-    pg_ = PgClient(pg_db_);
-    std::random_device rd;
-    server_id_ = 100000 + rd() % 1000000;
-  }
-
-  void TearDown() override {
-    if (sluice_) sluice_->Kill();
-    sluice_.reset();
-    MysqlClient().TryQuery("DROP DATABASE IF EXISTS `" + my_db_ + "`");
-    PgClient("postgres").TryQuery("DROP DATABASE IF EXISTS " + pg_db_ + " WITH (FORCE)");
-  }
-
-  void StartSluice() {
-    sluice_.emplace(SluiceProcess::Run({{"name", "myvals_" + my_db_},
-                                        {"connector.class", "mysql"},
-                                        {"database.hostname", TestEnv::MysqlHost()},
-                                        {"database.port", std::to_string(TestEnv::MysqlPort())},
-                                        {"database.user", kPasswordUser},
-                                        {"database.password", kTestPassword},
-                                        {"database.server.id", std::to_string(server_id_)},
-                                        {"database.include.list", my_db_},
-                                        {"heartbeat.interval.ms", "200"},
-                                        {"sink.type", "postgres"},
-                                        {"sink.url", pg_.Url()},
-                                        {"sink.batch.ms", "100"}}));
-  }
-
-  std::string Target(const std::string& table) const { return "\"" + my_db_ + "\"." + table; }
-
-  // Waits until the target has `rows` rows in `table`.
-  void WaitForRows(const std::string& table, int rows) {
-    WaitUntil(
-        [&] {
-          if (!sluice_->IsRunning()) throw HarnessError("sluice exited:\n" + sluice_->LogTail());
-          SqlResult r = pg_.TryQuery("SELECT count(*) FROM " + Target(table));
-          return r.ok && !r.rows.empty() && r.rows[0][0] && *r.rows[0][0] == std::to_string(rows);
-        },
-        60s, "rows of " + table + " in the target", 50ms);
-  }
-
-  std::string my_db_, pg_db_;
-  MysqlClient my_;
-  PgClient pg_;
-  uint32_t server_id_ = 0;
-  std::optional<SluiceProcess> sluice_;
+  MariadbValuesTest() : MariadbToPgFixture("myvals") {}
 };
 
 // The double each FLOAT holds, as text both servers print alike (MariaDB writes "e38",

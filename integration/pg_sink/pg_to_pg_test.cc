@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "integration/common/itest.h"
+#include "integration/pg_sink/pg_to_pg_fixture.h"
 
 namespace sluice::itest {
 namespace {
@@ -27,13 +28,12 @@ const std::vector<std::string> kTables = {
     "TABLE x; --\"",
 };
 
-class PgToPgTest : public ::testing::Test {
+class PgToPgTest : public PgToPgFixture {
  protected:
+  PgToPgTest() : PgToPgFixture("p2p") {}
+
   void SetUp() override {
-    src_db_ = CreateScratchPgDatabase("p2p_src");
-    dst_db_ = CreateScratchPgDatabase("p2p_dst");
-    src_ = PgClient(src_db_);
-    dst_ = PgClient(dst_db_);
+    PgToPgFixture::SetUp();
     src_.Exec(
         "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');"
         "CREATE TABLE items (id bigint PRIMARY KEY, name varchar(64), amount numeric(12,2), "
@@ -48,31 +48,6 @@ class PgToPgTest : public ::testing::Test {
         "CREATE TABLE \"\"\"; DROP TABLE x; --\".\"\"\"; DROP TABLE x; --\" "
         "(\"\"\"; DROP TABLE x; --\" int PRIMARY KEY, \"Ünï 名\" text)");
   }
-  void TearDown() override {
-    if (sluice_) sluice_->Kill();
-    PgClient admin;
-    admin.TryQuery("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
-                   "database = '" + src_db_ + "'");
-    admin.TryQuery("DROP DATABASE IF EXISTS \"" + src_db_ + "\" WITH (FORCE)");
-    admin.TryQuery("DROP DATABASE IF EXISTS \"" + dst_db_ + "\" WITH (FORCE)");
-  }
-
-  nlohmann::json Config(const nlohmann::json& extra = nlohmann::json::object()) const {
-    nlohmann::json config = {{"name", "p2p"},
-            {"connector.class", "postgres"},
-            {"database.hostname", src_.host()},
-            {"database.port", std::to_string(src_.port())},
-            {"database.user", src_.user()},
-            {"database.dbname", src_db_},
-            {"slot.name", "p2p_" + src_db_},
-            {"publication.name", "p2p_" + src_db_},
-            {"sink.type", "postgres"},
-            {"sink.url", dst_.Url()},
-            {"sink.batch.ms", "100"}};
-    config.update(extra);
-    return config;
-  }
-
   // Rows [from, to) in every table; `tag` varies the values.
   void InsertRows(int from, int to, const std::string& tag = "a") const {
     src_.Exec(
@@ -124,10 +99,6 @@ class PgToPgTest : public ::testing::Test {
     WaitUntil([&] { return AllTablesMatch(); }, timeout,
               "target catches up with the source; sluice log:\n" + sluice_->LogTail());
   }
-
-  std::string src_db_, dst_db_;
-  PgClient src_, dst_;
-  std::optional<SluiceProcess> sluice_;
 };
 
 TEST_F(PgToPgTest, SnapshotUnderConcurrentWritesThenStreaming) {

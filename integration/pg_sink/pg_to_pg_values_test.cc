@@ -10,44 +10,16 @@
 #include <string>
 
 #include "integration/common/itest.h"
+#include "integration/pg_sink/pg_to_pg_fixture.h"
 
 namespace sluice::itest {
 namespace {
 
 using namespace std::chrono_literals;
 
-class PgToPgValuesTest : public ::testing::Test {
+class PgToPgValuesTest : public PgToPgFixture {
  protected:
-  void SetUp() override {
-    src_db_ = CreateScratchPgDatabase("p2pv_src");
-    dst_db_ = CreateScratchPgDatabase("p2pv_dst");
-    src_ = PgClient(src_db_);
-    dst_ = PgClient(dst_db_);
-  }
-  void TearDown() override {
-    if (sluice_) sluice_->Kill();
-    PgClient admin;
-    admin.TryQuery("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
-                   "database = '" + src_db_ + "'");
-    admin.TryQuery("DROP DATABASE IF EXISTS \"" + src_db_ + "\" WITH (FORCE)");
-    admin.TryQuery("DROP DATABASE IF EXISTS \"" + dst_db_ + "\" WITH (FORCE)");
-  }
-
-  void StartSluice(const nlohmann::json& extra = nlohmann::json::object()) {
-    nlohmann::json config = {{"name", "p2pv"},
-                             {"connector.class", "postgres"},
-                             {"database.hostname", src_.host()},
-                             {"database.port", std::to_string(src_.port())},
-                             {"database.user", src_.user()},
-                             {"database.dbname", src_db_},
-                             {"slot.name", "p2pv_" + src_db_},
-                             {"publication.name", "p2pv_" + src_db_},
-                             {"sink.type", "postgres"},
-                             {"sink.url", dst_.Url()},
-                             {"sink.batch.ms", "100"}};
-    config.update(extra);
-    sluice_.emplace(SluiceProcess::Run(config));
-  }
+  PgToPgValuesTest() : PgToPgFixture("p2pv") {}
 
   void WaitForMatch(const std::string& sql) {
     WaitUntil(
@@ -58,10 +30,6 @@ class PgToPgValuesTest : public ::testing::Test {
         },
         60s, "target equals source: " + sql, 200ms);
   }
-
-  std::string src_db_, dst_db_;
-  PgClient src_, dst_;
-  std::optional<SluiceProcess> sluice_;
 };
 
 TEST_F(PgToPgValuesTest, ArrayBoundsBoxArraysEnumAndDomainArrays) {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "integration/common/itest.h"
+#include "integration/mysql_sink/pg_to_mysql_fixture.h"
 
 namespace sluice::itest {
 namespace {
@@ -33,46 +34,9 @@ const TablePair kHostile = {"SELECT \"id`\"::text, \"it's\", \"\"\"; DROP TABLE 
 const TablePair kToasty = {"SELECT id::text, md5(big), length(big)::text, n::text FROM toasty",
                            "SELECT id, MD5(big), CHAR_LENGTH(big), n FROM toasty"};
 
-class PgToMysqlTest : public ::testing::Test {
+class PgToMysqlTest : public PgToMysqlFixture {
  protected:
-  void SetUp() override {
-    pg_db_ = CreateScratchPgDatabase("pg2my");
-    my_db_ = UniqueName("pg2my_target");
-    slot_ = UniqueName("slot_pg2my");
-    pg_ = PgClient(pg_db_);
-    my_ = MysqlClient(my_db_);
-  }
-
-  void TearDown() override {
-    if (sluice_) sluice_->Kill();
-    sluice_.reset();
-    PgClient admin("postgres");
-    admin.TryQuery("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" +
-                   slot_ + "'");
-    admin.TryQuery("DROP DATABASE IF EXISTS " + pg_db_ + " WITH (FORCE)");
-    MysqlClient().TryQuery("DROP DATABASE IF EXISTS `" + my_db_ + "`");
-  }
-
-  nlohmann::json Config(const nlohmann::json& extra = nlohmann::json::object()) const {
-    nlohmann::json config = {{"name", slot_},
-            {"connector.class", "postgres"},
-            {"database.hostname", TestEnv::PgHost()},
-            {"database.port", std::to_string(TestEnv::PgPort())},
-            {"database.user", TestEnv::PgUser()},
-            {"database.dbname", pg_db_},
-            {"slot.name", slot_},
-            {"publication.name", "pub_" + slot_},
-            {"table.include.list", "public\\..*"},
-            {"sink.type", "mysql"},
-            {"sink.url", MysqlClient(my_db_).Url()},
-            {"sink.batch.ms", "100"}};
-    config.update(extra);
-    return config;
-  }
-
-  void StartSluice(const nlohmann::json& extra = nlohmann::json::object()) {
-    sluice_.emplace(SluiceProcess::Run(Config(extra)));
-  }
+  PgToMysqlTest() : PgToMysqlFixture("pg2my") {}
 
   // Fails the test when sluice has exited.
   void ExpectRunning() {
@@ -134,11 +98,6 @@ class PgToMysqlTest : public ::testing::Test {
              "DELETE FROM orders WHERE id % 97 = " + std::to_string(round % 97) + " AND id < 1000;"
              "COMMIT;");
   }
-
-  std::string pg_db_, my_db_, slot_;
-  PgClient pg_;
-  MysqlClient my_;
-  std::optional<SluiceProcess> sluice_;
 };
 
 TEST_F(PgToMysqlTest, SnapshotThenStreamUnderConcurrentWrites) {

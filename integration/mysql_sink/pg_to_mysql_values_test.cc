@@ -8,46 +8,16 @@
 #include <string>
 
 #include "integration/common/itest.h"
+#include "integration/mysql_sink/pg_to_mysql_fixture.h"
 
 namespace sluice::itest {
 namespace {
 
 using namespace std::chrono_literals;
 
-class PgToMysqlValuesTest : public ::testing::Test {
+class PgToMysqlValuesTest : public PgToMysqlFixture {
  protected:
-  void SetUp() override {
-    pg_db_ = CreateScratchPgDatabase("pg2myv");
-    my_db_ = UniqueName("pg2myv_target");
-    slot_ = UniqueName("slot_pg2myv");
-    pg_ = PgClient(pg_db_);
-    my_ = MysqlClient(my_db_);
-  }
-
-  void TearDown() override {
-    if (sluice_) sluice_->Kill();
-    sluice_.reset();
-    PgClient admin("postgres");
-    admin.TryQuery("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
-                   "slot_name = '" + slot_ + "'");
-    admin.TryQuery("DROP DATABASE IF EXISTS " + pg_db_ + " WITH (FORCE)");
-    MysqlClient().TryQuery("DROP DATABASE IF EXISTS `" + my_db_ + "`");
-  }
-
-  void StartSluice() {
-    sluice_.emplace(SluiceProcess::Run({{"name", slot_},
-                                        {"connector.class", "postgres"},
-                                        {"database.hostname", TestEnv::PgHost()},
-                                        {"database.port", std::to_string(TestEnv::PgPort())},
-                                        {"database.user", TestEnv::PgUser()},
-                                        {"database.dbname", pg_db_},
-                                        {"slot.name", slot_},
-                                        {"publication.name", "pub_" + slot_},
-                                        {"table.include.list", "public\\..*"},
-                                        {"sink.type", "mysql"},
-                                        {"sink.url", MysqlClient(my_db_).Url()},
-                                        {"sink.batch.ms", "100"}}));
-  }
+  PgToMysqlValuesTest() : PgToMysqlFixture("pg2myv") {}
 
   void WaitForMatch(const std::string& pg_sql, const std::string& my_sql) {
     WaitUntil(
@@ -58,11 +28,6 @@ class PgToMysqlValuesTest : public ::testing::Test {
         },
         60s, "target equals source: " + pg_sql, 200ms);
   }
-
-  std::string pg_db_, my_db_, slot_;
-  PgClient pg_;
-  MysqlClient my_;
-  std::optional<SluiceProcess> sluice_;
 };
 
 // The exact double of a real/FLOAT on each side, printed alike: PostgreSQL's float8 text (+ 0

@@ -9,35 +9,6 @@ namespace sluice::api {
 
 namespace {
 
-// Decodes one UTF-8 sequence at text[i]; returns its length and sets *cp, or 0 when the bytes
-// there are not a valid sequence (overlong forms, surrogates and values above U+10FFFF are not).
-size_t DecodeUtf8(std::string_view text, size_t i, uint32_t* cp) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
-  unsigned char b0 = byte(i);
-  if (b0 < 0x80) {
-    *cp = b0;
-    return 1;
-  }
-  size_t len;
-  uint32_t min;
-  if ((b0 & 0xE0) == 0xC0) {
-    len = 2, min = 0x80, *cp = b0 & 0x1F;
-  } else if ((b0 & 0xF0) == 0xE0) {
-    len = 3, min = 0x800, *cp = b0 & 0x0F;
-  } else if ((b0 & 0xF8) == 0xF0) {
-    len = 4, min = 0x10000, *cp = b0 & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + len > text.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    *cp = (*cp << 6) | (byte(i + k) & 0x3F);
-  }
-  if (*cp < min || *cp > 0x10FFFF || (*cp >= 0xD800 && *cp <= 0xDFFF)) return 0;
-  return len;
-}
-
 bool IsControl(uint32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
 
 std::string Hex2(unsigned value) {
@@ -116,16 +87,6 @@ std::string NormalizeOrigin(std::string_view origin) {
 
 }  // namespace
 
-bool IsValidUtf8(std::string_view text) {
-  uint32_t cp;
-  for (size_t i = 0; i < text.size();) {
-    size_t n = DecodeUtf8(text, i, &cp);
-    if (n == 0) return false;
-    i += n;
-  }
-  return true;
-}
-
 core::Status ValidateConnectorName(std::string_view name) {
   if (name.empty()) return core::InvalidArgumentError("the connector name must not be empty");
   if (name.size() > kMaxConnectorNameBytes) {
@@ -139,7 +100,7 @@ core::Status ValidateConnectorName(std::string_view name) {
   }
   uint32_t cp;
   for (size_t i = 0; i < name.size();) {
-    size_t n = DecodeUtf8(name, i, &cp);
+    size_t n = core::DecodeUtf8(name, i, &cp);
     if (IsControl(cp)) {
       return core::InvalidArgumentError(
           "connector name '" + SafeText(name) + "' contains a control character (" +
@@ -157,30 +118,6 @@ core::Status ValidateConnectorName(std::string_view name) {
                                       "' cannot be addressed in a URL; choose another name");
   }
   return core::Status::Ok();
-}
-
-std::string SafeText(std::string_view text, size_t max_bytes) {
-  std::string out;
-  out.reserve(std::min(text.size(), max_bytes) + 8);
-  uint32_t cp;
-  for (size_t i = 0; i < text.size();) {
-    if (out.size() >= max_bytes) {
-      out += "…";
-      break;
-    }
-    size_t n = DecodeUtf8(text, i, &cp);
-    if (n == 0) {
-      out += "\\x" + Hex2(static_cast<unsigned char>(text[i]));
-      ++i;
-    } else if (IsControl(cp)) {
-      out += cp < 0x80 ? "\\x" + Hex2(cp) : "\\u00" + Hex2(cp);
-      i += n;
-    } else {
-      out.append(text.substr(i, n));
-      i += n;
-    }
-  }
-  return out;
 }
 
 std::string PercentEncodeSegment(std::string_view text) {

@@ -22,6 +22,7 @@
 
 #include "api/http_types.h"
 #include "core/status.h"
+#include "core/text_codec.h"
 
 namespace sluice::api {
 
@@ -36,11 +37,9 @@ inline constexpr size_t kMaxConnectorNameBytes = 200;
 // '/' or '\', or is "." or ".." (which a URL cannot address).
 core::Status ValidateConnectorName(std::string_view name);
 
-bool IsValidUtf8(std::string_view text);
-
-// `text` with control characters as \xNN (C1 as \u0080…), invalid UTF-8 bytes as \xNN, cut to
-// about `max_bytes` (an ellipsis marks the cut). Printable UTF-8 passes unchanged.
-std::string SafeText(std::string_view text, size_t max_bytes = 256);
+// The API escapes what it echoes with core's SafeText (core/text_codec.h).
+using core::IsValidUtf8;
+using core::SafeText;
 
 // Percent-encodes every byte but RFC 3986's unreserved characters (A-Z a-z 0-9 - . _ ~), so that
 // the result is printable ASCII and one path segment.

@@ -21,19 +21,6 @@ std::string_view Trim(std::string_view s) {
   return s;
 }
 
-std::vector<std::string> SplitList(std::string_view text) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string_view::npos) comma = text.size();
-    std::string_view item = Trim(text.substr(start, comma - start));
-    if (!item.empty()) out.emplace_back(item);
-    start = comma + 1;
-  }
-  return out;
-}
-
 bool ParseInt(std::string_view text, int64_t& out) {
   text = Trim(text);
   auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -67,6 +54,19 @@ constexpr std::string_view kIgnoredPrefixes[] = {"transforms.", "predicates.", "
                                                  "producer.override."};
 
 }  // namespace
+
+std::vector<std::string> SplitConfigList(std::string_view text) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string_view::npos) comma = text.size();
+    std::string_view item = Trim(text.substr(start, comma - start));
+    if (!item.empty()) out.emplace_back(item);
+    start = comma + 1;
+  }
+  return out;
+}
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -317,7 +317,7 @@ Result<bool> ConnectorConfig::GetBool(std::string_view key, bool fallback) const
 std::vector<std::string> ConnectorConfig::GetList(std::string_view key) const {
   auto it = values_.find(std::string(key));
   if (it == values_.end()) return {};
-  return SplitList(it->second);
+  return SplitConfigList(it->second);
 }
 
 std::map<std::string, std::string> ConnectorConfig::WithPrefix(std::string_view prefix) const {

@@ -53,6 +53,9 @@ struct ConfigIssue {
   std::string message;
 };
 
+// A comma-separated list value: items trimmed of blanks, empty items dropped.
+std::vector<std::string> SplitConfigList(std::string_view text);
+
 class ConnectorConfig;
 
 class ConfigDef {

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "core/text_codec.h"
+
 namespace sluice::core {
 
 namespace {
@@ -21,37 +23,12 @@ bool IsProviderNameChar(char c) {
 
 bool IsPropertiesSpace(char c) { return c == ' ' || c == '\t' || c == '\f'; }
 
-int Hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-void AppendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xc0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xe0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  } else {
-    out += static_cast<char>(0xf0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3f));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3f));
-    out += static_cast<char>(0x80 | (cp & 0x3f));
-  }
-}
-
 // Reads four hex digits at s[i..i+4); -1 when they are not there.
 int32_t Hex4(std::string_view s, size_t i) {
   if (i + 4 > s.size()) return -1;
   int32_t v = 0;
   for (size_t k = 0; k < 4; ++k) {
-    int h = Hex(s[i + k]);
+    int h = HexDigitValue(s[i + k]);
     if (h < 0) return -1;
     v = v * 16 + h;
   }

@@ -5,6 +5,7 @@
 
 #include "core/config.h"
 #include "core/config_providers.h"
+#include "core/text_codec.h"
 
 namespace sluice::core {
 
@@ -103,30 +104,6 @@ std::vector<Span> PasswordSpans(std::string_view text) {
   return merged;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// Percent-decoded, or the text unchanged when it holds a malformed escape.
-std::string PercentDecoded(std::string_view s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    int hi = i + 1 < s.size() ? HexValue(s[i + 1]) : -1;
-    int lo = i + 2 < s.size() ? HexValue(s[i + 2]) : -1;
-    if (hi < 0 || lo < 0) return std::string(s);
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
 std::string Unescaped(std::string_view s) {
   std::string out;
   for (size_t i = 0; i < s.size(); ++i) {
@@ -161,7 +138,8 @@ std::vector<std::string> ConnectionStringSecrets(std::string_view value) {
     std::string_view raw = value.substr(s.begin, s.end - s.begin);
     AddSecret(out, std::string(raw));
     AddSecret(out, Unescaped(raw));
-    AddSecret(out, PercentDecoded(raw));
+    // Percent-decoded as a URL parser would, or unchanged when it holds a malformed escape.
+    AddSecret(out, PercentDecode(raw).value_or(std::string(raw)));
   }
   return out;
 }

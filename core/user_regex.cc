@@ -3,37 +3,16 @@
 #include <re2/re2.h>
 
 #include "core/config.h"
+#include "core/text_codec.h"
 
 namespace sluice::core {
 
 namespace {
 
-// The pattern as it may appear in an error message: at most 64 bytes, printable ASCII kept and
-// every other byte as \xNN, so that a control character or invalid UTF-8 in a pattern can
-// neither forge a log line nor break the JSON of an error reply.
-std::string Excerpt(std::string_view pattern) {
-  constexpr size_t kMax = 64;
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (size_t i = 0; i < pattern.size() && i < kMax; ++i) {
-    unsigned char c = static_cast<unsigned char>(pattern[i]);
-    if (c >= 0x20 && c < 0x7f) {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  if (pattern.size() > kMax) out += "…";
-  return out;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\n')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n')) s.remove_suffix(1);
-  return s;
-}
+// The pattern (or RE2's message quoting it) as it may appear in an error message: control
+// characters and invalid UTF-8 escaped, so that they can neither forge a log line nor break the
+// JSON of an error reply.
+std::string Excerpt(std::string_view text) { return SafeText(text, 64); }
 
 }  // namespace
 
@@ -73,17 +52,10 @@ Result<std::vector<UserRegex>> CompileRegexList(std::string_view key, std::strin
                                 " bytes: list simpler patterns");
   }
   std::vector<UserRegex> out;
-  size_t start = 0;
-  while (start <= value.size()) {
-    size_t comma = value.find(',', start);
-    if (comma == std::string_view::npos) comma = value.size();
-    std::string_view item = Trim(value.substr(start, comma - start));
-    if (!item.empty()) {
-      auto re = UserRegex::Compile(key, item);
-      if (!re.ok()) return re.status();
-      out.push_back(std::move(*re));
-    }
-    start = comma + 1;
+  for (const std::string& item : SplitConfigList(value)) {
+    auto re = UserRegex::Compile(key, item);
+    if (!re.ok()) return re.status();
+    out.push_back(std::move(*re));
   }
   return out;
 }

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "core/text_codec.h"
+
 namespace sluice::mysql {
 namespace {
 
@@ -21,18 +23,6 @@ constexpr uint16_t kCp1252High[32] = {
     0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
     0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178};
 
-void AppendCodePoint(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 void AppendDigits(std::string& out, int64_t value, int width) {
   char buf[24];
@@ -318,9 +308,9 @@ void AppendUtf8(std::string& out, std::string_view bytes, CharsetKind charset) {
     if (b < 0x80) {
       out.push_back(ch);
     } else if (b < 0xA0) {
-      AppendCodePoint(out, kCp1252High[b - 0x80]);
+      core::AppendUtf8(out, kCp1252High[b - 0x80]);
     } else {
-      AppendCodePoint(out, b);
+      core::AppendUtf8(out, b);
     }
   }
 }

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/parse_number.h"
+#include "core/text_codec.h"
 #include "core/value_text.h"
 
 namespace sluice::pg {
@@ -10,12 +11,6 @@ namespace {
 
 using core::LogicalType;
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 bool IsBuiltin(uint32_t oid) { return oid < 10000 && LogicalTypeForOid(oid) != LogicalType::kUnknown; }
 
@@ -313,7 +308,7 @@ bool DecodeByteaHex(std::string_view text, std::string& out) {
   if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || (text.size() & 1) != 0) return false;
   out.resize((text.size() - 2) / 2);
   for (size_t i = 2, o = 0; i < text.size(); i += 2, ++o) {
-    int hi = HexDigit(text[i]), lo = HexDigit(text[i + 1]);
+    int hi = core::HexDigitValue(text[i]), lo = core::HexDigitValue(text[i + 1]);
     if (hi < 0 || lo < 0) return false;
     out[o] = static_cast<char>(hi << 4 | lo);
   }
@@ -339,7 +334,7 @@ bool AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec, std::str
       uint32_t n = static_cast<uint32_t>((text.size() - 2) / 2);
       char* dst = batch.AppendValueSpace(n);
       for (size_t i = 2, o = 0; i < text.size(); i += 2, ++o) {
-        int hi = HexDigit(text[i]), lo = HexDigit(text[i + 1]);
+        int hi = core::HexDigitValue(text[i]), lo = core::HexDigitValue(text[i + 1]);
         if (hi < 0 || lo < 0) {
           batch.ShrinkLastValue(0);
           return false;

@@ -3,6 +3,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/text_codec.h"
+
 namespace sluice::pg {
 namespace {
 
@@ -125,11 +127,8 @@ bool ParseLsn(std::string_view text, uint64_t& lsn) {
   for (size_t i = 0; i < text.size(); ++i) {
     if (i == slash) continue;
     char c = text[i];
-    int d;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    else return false;
+    int d = core::HexDigitValue(c);
+    if (d < 0) return false;
     uint64_t& part = i < slash ? hi : lo;
     part = part * 16 + d;
     if (part > 0xffffffffu) return false;

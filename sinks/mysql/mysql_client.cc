@@ -6,28 +6,11 @@
 #include <mutex>
 
 #include "core/redact.h"
+#include "core/text_codec.h"
 
 namespace sluice::sinks::mysql_sink {
 
 namespace {
-
-std::optional<std::string> PercentDecode(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '%') {
-      out += s[i];
-      continue;
-    }
-    if (i + 2 >= s.size()) return std::nullopt;
-    int v = 0;
-    auto r = std::from_chars(s.data() + i + 1, s.data() + i + 3, v, 16);
-    if (r.ec != std::errc() || r.ptr != s.data() + i + 3) return std::nullopt;
-    out += static_cast<char>(v);
-    i += 2;
-  }
-  return out;
-}
 
 bool ParseInt(std::string_view s, int& out) {
   auto r = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -79,8 +62,8 @@ core::Result<MysqlUrl> ParseMysqlUrlUnredacted(std::string_view url) {
       user = userinfo.substr(0, colon);
       pw = userinfo.substr(colon + 1);
     }
-    auto u = PercentDecode(user);
-    auto p = PercentDecode(pw);
+    auto u = core::PercentDecode(user);
+    auto p = core::PercentDecode(pw);
     if (!u || !p) return core::InvalidArgumentError("sink.url: bad percent-encoding in the user or password");
     out.user = *u;
     out.password = *p;
@@ -103,7 +86,7 @@ core::Result<MysqlUrl> ParseMysqlUrlUnredacted(std::string_view url) {
     }
     if (!host.empty()) out.host = std::string(host);
   }
-  auto db = PercentDecode(path);
+  auto db = core::PercentDecode(path);
   if (!db || db->empty()) {
     return core::InvalidArgumentError(
         "sink.url must name the target database: mysql://user:password@host:port/database");
@@ -115,7 +98,7 @@ core::Result<MysqlUrl> ParseMysqlUrlUnredacted(std::string_view url) {
     query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
     size_t eq = item.find('=');
     std::string_view key = item.substr(0, eq);
-    auto value = PercentDecode(eq == std::string_view::npos ? "" : item.substr(eq + 1));
+    auto value = core::PercentDecode(eq == std::string_view::npos ? "" : item.substr(eq + 1));
     if (!value) return core::InvalidArgumentError("sink.url: bad percent-encoding in '" + std::string(key) + "'");
     if (key == "socket") {
       out.socket = *value;

@@ -6,6 +6,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "core/text_codec.h"
+
 namespace sluice::sinks::pgsink {
 
 using core::LogicalType;
@@ -109,30 +111,6 @@ std::string NonPgType(const core::Column& c) {
   return "text";
 }
 
-void AppendUtf8(uint32_t cp, std::string& out) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // Recursive-descent reader of a JSON array that writes the PostgreSQL array literal.
 class ArrayConverter {
@@ -292,7 +270,7 @@ class ArrayConverter {
           }
           if (cp == 0) return false;  // PostgreSQL text cannot hold NUL
           std::string utf8;
-          AppendUtf8(cp, utf8);
+          core::AppendUtf8(utf8, cp);
           AppendQuotedElement(utf8);
           break;
         }
@@ -307,7 +285,7 @@ class ArrayConverter {
     if (pos_ + 4 > in_.size()) return false;
     cp = 0;
     for (int i = 0; i < 4; ++i) {
-      int v = HexValue(in_[pos_++]);
+      int v = core::HexDigitValue(in_[pos_++]);
       if (v < 0) return false;
       cp = cp * 16 + static_cast<uint32_t>(v);
     }

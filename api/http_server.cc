@@ -68,10 +68,9 @@ struct ServerContext {
 HttpResponse CallHandler(const ServerContext& context, const HttpRequest& request) {
   try {
     return context.handler(request);
-  } catch (const std::exception& e) {
-    spdlog::error("http handler for {} threw: {}", request.method, e.what());
   } catch (...) {
-    spdlog::error("http handler for {} threw a non-standard exception", request.method);
+    spdlog::error("{}", core::ExceptionToStatus("http handler for " + request.method,
+                                                std::current_exception()).message());
   }
   return {500, "application/json", ErrorBody(500, "internal error; see the server log")};
 }
@@ -401,10 +400,9 @@ core::Result<std::unique_ptr<HttpServer>> HttpServer::Start(const HttpServerOpti
         try {
           ioc->run();
           return;
-        } catch (const std::exception& e) {
-          spdlog::error("http: an I/O handler threw: {}", e.what());
         } catch (...) {
-          spdlog::error("http: an I/O handler threw a non-standard exception");
+          spdlog::error("{}", core::ExceptionToStatus("http: an I/O handler",
+                                                      std::current_exception()).message());
         }
       }
     });

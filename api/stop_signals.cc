@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/status.h"
+
 namespace sluice::api {
 
 sigset_t StopSignalSet() {
@@ -32,10 +34,9 @@ StopSignalWatcher::StopSignalWatcher(std::function<void(int)> on_signal)
           // handler starts): log it and carry on waiting.
           try {
             if (!handled) on_signal(sig);
-          } catch (const std::exception& e) {
-            spdlog::error("handling signal {} failed: {}", sig, e.what());
           } catch (...) {
-            spdlog::error("handling signal {} failed with an unknown exception", sig);
+            spdlog::error("{}", core::ExceptionToStatus("handling signal " + std::to_string(sig),
+                                                        std::current_exception()).message());
           }
           handled = true;
         }

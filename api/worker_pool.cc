@@ -4,6 +4,8 @@
 
 #include <exception>
 
+#include "core/status.h"
+
 namespace sluice::api {
 
 WorkerPool::WorkerPool(std::string name, int threads, size_t max_pending)
@@ -56,10 +58,9 @@ void WorkerPool::Run() {
     }
     try {
       job();
-    } catch (const std::exception& e) {
-      spdlog::error("{} worker: a job threw: {}", name_, e.what());
     } catch (...) {
-      spdlog::error("{} worker: a job threw a non-standard exception", name_);
+      spdlog::error("{}", core::ExceptionToStatus(name_ + " worker job",
+                                                  std::current_exception()).message());
     }
     job = nullptr;  // destroy the captures before counting the job as done
     std::lock_guard lock(mu_);

@@ -184,7 +184,10 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
 bool StreamReader::AlreadyEmitted() {
   ++txn_messages_;
   if (txn_final_lsn_ <= skip_.done_final_lsn) return true;
-  return txn_final_lsn_ == skip_.open_final_lsn && txn_messages_ <= skip_.open_messages;
+  if (txn_final_lsn_ == skip_.open_final_lsn && txn_messages_ <= skip_.open_messages) return true;
+  progress_.open_final_lsn = txn_final_lsn_;
+  progress_.open_messages = txn_messages_;
+  return false;
 }
 
 core::Result<core::PollStatus> StreamReader::PollFrames(core::EventBatch& batch,
@@ -308,13 +311,9 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
     case 'U':
     case 'D':
       if (skip_txn_ || AlreadyEmitted()) return core::Status::Ok();
-      progress_.open_final_lsn = txn_final_lsn_;
-      progress_.open_messages = txn_messages_;
       return AtMessage(HandleRow(batch), frame);
     case 'T': {
       if (skip_txn_ || AlreadyEmitted()) return core::Status::Ok();
-      progress_.open_final_lsn = txn_final_lsn_;
-      progress_.open_messages = txn_messages_;
       for (uint32_t relid : msg_.relids) {
         auto it = relations_.find(relid);
         if (it == relations_.end()) {

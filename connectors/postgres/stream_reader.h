@@ -92,7 +92,8 @@ class StreamReader {
   core::Result<core::PollStatus> PollFrames(core::EventBatch& batch,
                                             const core::PollLimits& limits);
   core::Status Handle(const CopyDataFrame& frame, core::EventBatch& batch);
-  // For a change message: true when an earlier reader handed it over already.
+  // For a change message: true when an earlier reader handed it over already; else records it
+  // as handed over (once this Poll succeeds).
   bool AlreadyEmitted();
   // `status` with the frame's WAL position and the slot appended, for the errors of handling a
   // message whose own text does not name them (rows and Relation messages).

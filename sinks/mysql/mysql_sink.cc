@@ -603,7 +603,7 @@ core::Status MysqlSink::ApplyEvent(const core::EventBatch& batch, const core::Ch
 
 core::Status MysqlSink::Write(const core::EventBatch& batch) {
   if (!client_.connected()) return core::UnavailableError("mysql sink: not connected; reset");
-  if (replaying_committed_) {
+  if (commit_.replaying()) {
     if (!batch.checkpoint().empty()) pending_checkpoint_ = batch.checkpoint();
     return core::Status::Ok();
   }
@@ -666,8 +666,7 @@ core::Status MysqlSink::Write(const core::EventBatch& batch) {
 
 core::Result<std::optional<core::SourcePosition>> MysqlSink::Flush() {
   if (!client_.connected()) return core::UnavailableError("mysql sink: not connected; reset");
-  if (replaying_committed_) {
-    replaying_committed_ = false;
+  if (commit_.replaying()) {
     commit_.Committed(pending_checkpoint_);
     std::optional<core::SourcePosition> out = std::move(pending_checkpoint_);
     pending_checkpoint_.reset();
@@ -715,19 +714,14 @@ core::Status MysqlSink::Reset() {
   last_schema_ = nullptr;
   last_plan_ = nullptr;
   last_target_ = nullptr;
-  replaying_committed_ = false;
   SLUICE_RETURN_IF_ERROR(Open());
-  if (commit_.unsure()) {
-    // The connection broke during a commit: if the target holds its checkpoint, it went
-    // through, and the batches the pipeline writes again must not be applied twice.
-    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> stored, StoredPosition());
-    if (commit_.Resolve(stored)) {
-      replaying_committed_ = true;
-      if (logger_) {
-        logger_->info("mysql sink: the commit at {} went through before its connection was lost; "
-                      "not applying it again", *stored);
-      }
-    }
+  // The connection broke during a commit: if the target holds its checkpoint, it went through,
+  // and the batches the pipeline writes again must not be applied twice.
+  SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> went_through,
+                          commit_.SettleAfterReconnect([this] { return StoredPosition(); }));
+  if (went_through && logger_) {
+    logger_->info("mysql sink: the commit at {} went through before its connection was lost; "
+                  "not applying it again", *went_through);
   }
   return core::Status::Ok();
 }

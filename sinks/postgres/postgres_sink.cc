@@ -110,7 +110,7 @@ Status PostgresSink::Write(const core::EventBatch& batch) {
   if (!applier_ || !applier_->connected()) {
     return core::UnavailableError("postgres sink: not connected");
   }
-  if (replaying_committed_) {
+  if (commit_.replaying()) {
     if (!batch.checkpoint().empty()) pending_checkpoint_ = batch.checkpoint();
     return Status::Ok();
   }
@@ -129,11 +129,11 @@ core::Result<std::optional<core::SourcePosition>> PostgresSink::Flush() {
   if (!applier_ || !applier_->connected()) {
     return core::UnavailableError("postgres sink: not connected");
   }
-  if (replaying_committed_) {
-    replaying_committed_ = false;
-  } else if (Status s = applier_->Commit(pending_checkpoint_); !s.ok()) {
-    commit_.Failed(pending_checkpoint_);
-    return s;
+  if (!commit_.replaying()) {
+    if (Status s = applier_->Commit(pending_checkpoint_); !s.ok()) {
+      commit_.Failed(pending_checkpoint_);
+      return s;
+    }
   }
   commit_.Committed(pending_checkpoint_);
   std::optional<core::SourcePosition> done = std::move(pending_checkpoint_);
@@ -145,19 +145,14 @@ Status PostgresSink::Reset() {
   pending_checkpoint_.reset();
   if (!applier_) applier_ = std::make_unique<pgsink::PgApplier>(options_, logger_);
   // A fresh session: the lost transaction (and any DDL in it) is gone, caches with it.
-  replaying_committed_ = false;
   SLUICE_RETURN_IF_ERROR(applier_->Connect());
-  if (commit_.unsure()) {
-    // The connection broke during a commit: if the target holds its checkpoint, it went
-    // through, and the batches the pipeline writes again must not be applied twice.
-    SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> stored, applier_->LoadOffset());
-    if (commit_.Resolve(stored)) {
-      replaying_committed_ = true;
-      if (logger_) {
-        logger_->info("postgres sink: the commit at {} went through before its connection was "
-                      "lost; not applying it again", *stored);
-      }
-    }
+  // The connection broke during a commit: if the target holds its checkpoint, it went through,
+  // and the batches the pipeline writes again must not be applied twice.
+  SLUICE_ASSIGN_OR_RETURN(std::optional<std::string> went_through,
+                          commit_.SettleAfterReconnect([this] { return applier_->LoadOffset(); }));
+  if (went_through && logger_) {
+    logger_->info("postgres sink: the commit at {} went through before its connection was "
+                  "lost; not applying it again", *went_through);
   }
   return Status::Ok();
 }

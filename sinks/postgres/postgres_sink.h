@@ -76,10 +76,9 @@ class PostgresSink final : public core::Sink {
   std::shared_ptr<spdlog::logger> logger_;
   std::unique_ptr<pgsink::PgApplier> applier_;
   std::optional<core::SourcePosition> pending_checkpoint_;
+  // The last commit, and whether the batches written since Reset() replay one that did commit
+  // (its reply was lost): they are then not applied again (commit_.replaying()).
   core::CommitOutcome commit_;
-  // The batches written since Reset() are a transaction that did commit (its reply was lost):
-  // they are not applied again, and Flush() only returns their checkpoint.
-  bool replaying_committed_ = false;
 };
 
 }  // namespace sluice::sinks

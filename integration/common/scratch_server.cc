@@ -159,16 +159,20 @@ ScratchMariadb::ScratchMariadb() : ScratchServer("scratch-my") {
       {.timeout = 120s});
   if (!installed.Success()) throw HarnessError("mariadb-install-db: " + installed.err + installed.out);
   Start();
+  CreateMariadbTestUsers(socket_, "the scratch mariadbd");
+}
+
+void CreateMariadbTestUsers(const std::string& socket, const std::string& server) {
   CommandResult setup = RunCommand(
-      {"mariadb", "--no-defaults", "-S", socket_, "-uroot"},
+      {"mariadb", "--no-defaults", "-S", socket, "-uroot"},
       {.stdin_data = "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';"
                      "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
                      "CREATE USER '" + std::string(kPasswordUser) + "'@'%' IDENTIFIED BY '" +
                      kTestPassword + "';"
                      "GRANT SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '" +
                      kPasswordUser + "'@'%'; FLUSH PRIVILEGES;\n",
-       .timeout = 60s});
-  if (!setup.Success()) throw HarnessError("creating users on the scratch mariadbd: " + setup.err);
+       .timeout = std::chrono::seconds(60)});
+  if (!setup.Success()) throw HarnessError("creating users on " + server + ": " + setup.err);
 }
 
 ScratchMariadb::~ScratchMariadb() { Stop(ServerStop::kCrash); }

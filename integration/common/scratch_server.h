@@ -80,6 +80,11 @@ class ScratchPostgres : public ScratchServer {
   bool as_postgres_ = false;
 };
 
+// On a freshly installed mariadbd reached through `socket`: root without password over TCP and
+// the CDC user kPasswordUser (SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT).
+// HarnessError naming `server` when that fails.
+void CreateMariadbTestUsers(const std::string& socket, const std::string& server);
+
 // MariaDB 10.11 with a ROW/FULL binlog, root without password over TCP, and the CDC user
 // kPasswordUser (SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT). Commits reach the OS at
 // each commit (innodb_flush_log_at_trx_commit=2), so a crash (SIGKILL) loses nothing committed.

@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "integration/common/itest.h"
+#include "integration/common/scratch_server.h"
 
 namespace sluice::itest {
 namespace {
@@ -62,16 +63,7 @@ class ThrowawayMariadb {
         throw HarnessError("mariadbd did not start on port " + std::to_string(port_) + ":\n" + log);
       }
     }
-    CommandResult setup = RunCommand(
-        {"mariadb", "--no-defaults", "-S", socket_, "-uroot"},
-        {.stdin_data = "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';"
-                       "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;"
-                       "CREATE USER '" + std::string(kPasswordUser) + "'@'%' IDENTIFIED BY '" +
-                       kTestPassword + "';"
-                       "GRANT SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO '" +
-                       kPasswordUser + "'@'%'; FLUSH PRIVILEGES;\n",
-         .timeout = 60s});
-    if (!setup.Success()) throw HarnessError("creating users on the throwaway mariadbd: " + setup.err);
+    CreateMariadbTestUsers(socket_, "the throwaway mariadbd");
   }
   ~ThrowawayMariadb() {
     if (server_) {

@@ -155,11 +155,8 @@ PgClient::PgClient(std::string dbname)
     : PgClient(std::move(dbname), TestEnv::PgUser(), "") {}
 
 PgClient::PgClient(std::string dbname, std::string user, std::string password)
-    : host_(TestEnv::PgHost()),
-      port_(TestEnv::PgPort()),
-      user_(std::move(user)),
-      password_(std::move(password)),
-      dbname_(std::move(dbname)) {}
+    : PgClient(TestEnv::PgHost(), TestEnv::PgPort(), std::move(dbname), std::move(user),
+            std::move(password)) {}
 
 PgClient::PgClient(std::string host, int port, std::string dbname, std::string user,
                    std::string password)
@@ -216,11 +213,8 @@ MysqlClient::MysqlClient(std::string dbname)
     : MysqlClient(std::move(dbname), TestEnv::MysqlUser(), "") {}
 
 MysqlClient::MysqlClient(std::string dbname, std::string user, std::string password)
-    : host_(TestEnv::MysqlHost()),
-      port_(TestEnv::MysqlPort()),
-      user_(std::move(user)),
-      password_(std::move(password)),
-      dbname_(std::move(dbname)) {}
+    : MysqlClient(TestEnv::MysqlHost(), TestEnv::MysqlPort(), std::move(dbname), std::move(user),
+            std::move(password)) {}
 
 MysqlClient::MysqlClient(std::string host, int port, std::string dbname, std::string user,
                          std::string password)

@@ -121,17 +121,7 @@ TEST_F(PgToMysqlValuesTest, NamesMariadbCannotHoldAreRefusedByNameAndCanBeExclud
            "INSERT INTO \"t\xF0\x9F\x98\x80\" VALUES (1);"
            "INSERT INTO cols VALUES (1, 'x', 'a'), (2, NULL, 'b');"
            "INSERT INTO plain VALUES (1, 'p')");
-  nlohmann::json config = {{"name", slot_},
-                           {"connector.class", "postgres"},
-                           {"database.hostname", TestEnv::PgHost()},
-                           {"database.port", std::to_string(TestEnv::PgPort())},
-                           {"database.user", TestEnv::PgUser()},
-                           {"database.dbname", pg_db_},
-                           {"slot.name", slot_},
-                           {"publication.name", "pub_" + slot_},
-                           {"table.include.list", "public\\..*"},
-                           {"sink.type", "mysql"},
-                           {"sink.url", MysqlClient(my_db_).Url()}};
+  nlohmann::json config = Config();
   // The column excluded: the table name stops the sync.
   config["column.exclude.list"] = "public\\.cols\\.c.*";
   CommandResult table = SluiceProcess::RunToCompletion("sync", config, 60s);

@@ -11,7 +11,7 @@
 #include "core/metrics.h"
 #include "core/progress.h"
 #include "core/redact.h"
-#include "core/state_store.h"
+#include "core/sqlite_state_store.h"
 
 namespace sluice::api {
 
@@ -37,11 +37,12 @@ int RunCommand(const RunOptions& options) {
   }
   BlockStopSignals();  // before any thread starts: only the watcher below receives them
 
-  auto store = core::StateStore::Open(options.state_path);
-  if (!store.ok()) {
-    std::cerr << "sluice run: " << store.status().message() << "\n";
+  auto opened = core::SqliteStateStore::Open(options.state_path);
+  if (!opened.ok()) {
+    std::cerr << "sluice run: " << opened.status().message() << "\n";
     return 1;
   }
+  std::unique_ptr<core::StateStore> store = std::move(*opened);
   core::MetricsRegistry metrics;
   core::ProgressTracker progress;
   auto built = BuildConnector(*config, &metrics, &progress);
@@ -52,7 +53,7 @@ int RunCommand(const RunOptions& options) {
   auto logger = core::ConnectorLogger(config->name());
   logger->info("starting: {}", config->RedactedJson().dump());
   core::Pipeline pipeline(config->name(), std::move(built->source), std::move(built->sink),
-                          store->get(), built->options, &metrics, logger);
+                          store.get(), built->options, &metrics, logger);
   pipeline.Start();
 
   core::Status result;

@@ -11,7 +11,7 @@
 #include "core/logging.h"
 #include "core/metrics.h"
 #include "core/parse_number.h"
-#include "core/state_store.h"
+#include "core/sqlite_state_store.h"
 
 namespace sluice::api {
 
@@ -79,16 +79,17 @@ int ServeCommand(const ServeOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto store = core::StateStore::Open(options.state_path);
-  if (!store.ok()) {
-    std::cerr << "sluice serve: " << store.status().message() << "\n";
+  auto opened = core::SqliteStateStore::Open(options.state_path);
+  if (!opened.ok()) {
+    std::cerr << "sluice serve: " << opened.status().message() << "\n";
     return 1;
   }
+  std::unique_ptr<core::StateStore> store = std::move(*opened);
   core::MetricsRegistry metrics;
   SupervisorOptions supervisor_options;
   supervisor_options.worker_id = http.address + ":" + std::to_string(http.port);
-  Supervisor supervisor(store->get(), &metrics, supervisor_options);
-  SyncManager syncs(store->get(), &metrics, nullptr, nullptr);
+  Supervisor supervisor(store.get(), &metrics, supervisor_options);
+  SyncManager syncs(store.get(), &metrics, nullptr, nullptr);
   if (core::Status s = supervisor.Start(); !s.ok()) {
     std::cerr << "sluice serve: cannot restore connectors: " << s.message() << "\n";
     return 1;

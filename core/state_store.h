@@ -1,17 +1,19 @@
-// StateStore: the embedded SQLite database (WAL mode) that holds connector configs and their
-// desired state, committed source positions, status/error history, and one-shot sync jobs.
-// One file; every write is a transaction, so a crash mid-write leaves the previous state.
-// Configs are stored as given, passwords included (a ${env:…}/${file:…} reference is stored as
-// the reference, core/config_providers.h), so the file and its -wal/-shm/-journal companions are
-// created with mode 0600, and Open() narrows an existing file that group or others can read to
-// 0600 with a warning.
+// StateStore: what Sluice keeps between runs — connector configs and their desired state,
+// committed source positions, status/error history, and one-shot sync jobs. An interface: the
+// single-process service uses SqliteStateStore (core/sqlite_state_store.h, one embedded file);
+// cluster mode will keep the same records in Kafka topics behind this same interface. Every
+// implementation passes tests/core/state_store_conformance_test.cc.
 //
-// Thread-safety: thread-safe (one connection behind a mutex).
+// Contract for every implementation:
+//   - configs are stored as given, passwords included (a ${env:…}/${file:…} reference is stored
+//     as the reference, core/config_providers.h): the storage must be readable by its owner only;
+//   - each call is atomic: a crash mid-call leaves the state of before or after the call;
+//   - DeleteConnector removes the connector, its position and its history together;
+//   - status history is bounded: the newest kStatusHistoryMax records per connector are kept;
+//   - thread-safe: any call from any thread.
 #pragma once
 
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -20,12 +22,7 @@
 #include "core/event.h"
 #include "core/status.h"
 
-struct sqlite3;
-
 namespace sluice::core {
-
-// Mode of the state file and its SQLite companions: owner read/write only.
-inline constexpr unsigned kStateFileMode = 0600;
 
 // Where committed positions live; the pipeline's only view of the state store (tests fake it).
 class PositionStore {
@@ -39,11 +36,11 @@ struct StoredConnector {
   std::string name;
   std::string config_json;   // the flat config object, unredacted
   std::string target_state;  // "RUNNING", "PAUSED", "STOPPED"
-  int64_t created_unix_ms = 0;
+  int64_t created_unix_ms = 0;  // 0 on PutConnector: now (kept when the connector exists)
 };
 
 struct StatusRecord {
-  int64_t ts_unix_ms = 0;
+  int64_t ts_unix_ms = 0;  // 0 on AppendStatus: now
   std::string state;  // RUNNING, FAILED, ...
   std::string trace;  // error text, empty when none
 };
@@ -58,47 +55,37 @@ struct SyncRecord {
   int64_t finished_unix_ms = 0;
 };
 
+// Status records kept per connector.
+inline constexpr size_t kStatusHistoryMax = 100;
+
 class StateStore : public PositionStore {
  public:
-  // Opens or creates the file; kFailedPrecondition when it is not a Sluice state file or is
-  // locked by another process, kInternal on other SQLite errors.
-  static Result<std::unique_ptr<StateStore>> Open(const std::string& path);
-  ~StateStore() override;
-  StateStore(const StateStore&) = delete;
-  StateStore& operator=(const StateStore&) = delete;
-
-  const std::string& path() const { return path_; }
+  ~StateStore() override = default;
 
   // Connectors.
-  Status PutConnector(const StoredConnector& connector);  // insert or replace
-  Result<std::optional<StoredConnector>> GetConnector(const std::string& name);
-  Result<std::vector<StoredConnector>> ListConnectors();
-  Status SetTargetState(const std::string& name, const std::string& target_state);
+  // Inserts, or replaces config and target state of an existing connector (its creation time
+  // stays).
+  virtual Status PutConnector(const StoredConnector& connector) = 0;
+  virtual Result<std::optional<StoredConnector>> GetConnector(const std::string& name) = 0;
+  // Ordered by name.
+  virtual Result<std::vector<StoredConnector>> ListConnectors() = 0;
+  // No-op for an unknown connector.
+  virtual Status SetTargetState(const std::string& name, const std::string& target_state) = 0;
   // Removes the connector, its position and its history.
-  Status DeleteConnector(const std::string& name);
+  virtual Status DeleteConnector(const std::string& name) = 0;
 
-  // Positions.
-  Result<std::optional<SourcePosition>> LoadPosition(const std::string& connector) override;
-  Status SavePosition(const std::string& connector, const SourcePosition& position) override;
-  Status ClearPosition(const std::string& connector);
+  // Positions (LoadPosition/SavePosition from PositionStore).
+  virtual Status ClearPosition(const std::string& connector) = 0;
 
-  // Status history (bounded: the newest 100 per connector are kept).
-  Status AppendStatus(const std::string& connector, const StatusRecord& record);
-  Result<std::vector<StatusRecord>> StatusHistory(const std::string& connector, size_t limit);
+  // Status history, newest first, at most `limit` records.
+  virtual Status AppendStatus(const std::string& connector, const StatusRecord& record) = 0;
+  virtual Result<std::vector<StatusRecord>> StatusHistory(const std::string& connector,
+                                                          size_t limit) = 0;
 
-  // Sync jobs.
-  Status PutSync(const SyncRecord& sync);
-  Result<std::optional<SyncRecord>> GetSync(const std::string& id);
-  Result<std::vector<SyncRecord>> ListSyncs();
-
- private:
-  StateStore(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
-  Status Exec(const char* sql);
-
-  std::string path_;
-  sqlite3* db_;
-  std::mutex mu_;
+  // Sync jobs. PutSync inserts or replaces by id; ListSyncs orders by start time, then id.
+  virtual Status PutSync(const SyncRecord& sync) = 0;
+  virtual Result<std::optional<SyncRecord>> GetSync(const std::string& id) = 0;
+  virtual Result<std::vector<SyncRecord>> ListSyncs() = 0;
 };
-
 
 }  // namespace sluice::core

@@ -24,7 +24,7 @@
 #include "api/supervisor.h"
 #include "api/sync_manager.h"
 #include "core/metrics.h"
-#include "core/state_store.h"
+#include "core/sqlite_state_store.h"
 
 namespace sluice::testing {
 
@@ -45,7 +45,7 @@ class LiveService {
 
   // Starts everything; a failed step is a test failure (check ::testing::Test::HasFatalFailure).
   void Start(api::RestApiOptions api_options = {}) {
-    auto store = core::StateStore::Open((dir_ / "state.db").string());
+    auto store = core::SqliteStateStore::Open((dir_ / "state.db").string());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
     api::SupervisorOptions options;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "api/rest_api.h"
+#include "core/sqlite_state_store.h"
 #include "tests/api/api_fakes.h"
 
 namespace sluice::api {
@@ -42,7 +43,7 @@ class RestApiFixture : public ::testing::Test {
   }
 
   void StartServer(std::string token = "") {
-    auto store = core::StateStore::Open((dir_ / "state.db").string());
+    auto store = core::SqliteStateStore::Open((dir_ / "state.db").string());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
     metrics_ = std::make_unique<core::MetricsRegistry>();

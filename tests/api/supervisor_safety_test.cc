@@ -11,6 +11,7 @@
 
 #include "api/supervisor.h"
 #include "api/sync_manager.h"
+#include "core/sqlite_state_store.h"
 #include "tests/api/api_fakes.h"
 
 namespace sluice::api {
@@ -81,7 +82,7 @@ class SupervisorSafetyTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    auto store = core::StateStore::Open((dir_ / "state.db").string());
+    auto store = core::SqliteStateStore::Open((dir_ / "state.db").string());
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
   }

@@ -1,4 +1,4 @@
-#include "core/state_store.h"
+#include "core/sqlite_state_store.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -103,7 +103,7 @@ void RestrictStateFileMode(const std::string& path) {
 
 }  // namespace
 
-Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
+Result<std::unique_ptr<SqliteStateStore>> SqliteStateStore::Open(const std::string& path) {
   RestrictStateFileMode(path);
   sqlite3* db = nullptr;
   int rc = sqlite3_open_v2(path.c_str(), &db,
@@ -115,7 +115,7 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
     return FailedPreconditionError("cannot open state store '" + path + "': " + msg);
   }
   sqlite3_busy_timeout(db, 5000);
-  std::unique_ptr<StateStore> store(new StateStore(path, db));
+  std::unique_ptr<SqliteStateStore> store(new SqliteStateStore(path, db));
   // WAL: readers never block the writer, and a crash mid-write rolls back to the last commit.
   // synchronous=FULL: a committed position survives power loss, not only a process crash.
   const char* setup =
@@ -169,9 +169,9 @@ Result<std::unique_ptr<StateStore>> StateStore::Open(const std::string& path) {
   return store;
 }
 
-StateStore::~StateStore() { sqlite3_close(db_); }
+SqliteStateStore::~SqliteStateStore() { sqlite3_close(db_); }
 
-Status StateStore::Exec(const char* sql) {
+Status SqliteStateStore::Exec(const char* sql) {
   char* err = nullptr;
   if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
     std::string msg = err ? err : "unknown";
@@ -181,7 +181,7 @@ Status StateStore::Exec(const char* sql) {
   return Status::Ok();
 }
 
-Status StateStore::PutConnector(const StoredConnector& c) {
+Status SqliteStateStore::PutConnector(const StoredConnector& c) {
   std::lock_guard lock(mu_);
   Stmt st(db_,
           "INSERT INTO connectors(name, config, target_state, created_ms) VALUES(?,?,?,?) "
@@ -192,7 +192,7 @@ Status StateStore::PutConnector(const StoredConnector& c) {
   return RunDone(st, "save connector " + c.name);
 }
 
-Result<std::optional<StoredConnector>> StateStore::GetConnector(const std::string& name) {
+Result<std::optional<StoredConnector>> SqliteStateStore::GetConnector(const std::string& name) {
   std::lock_guard lock(mu_);
   Stmt st(db_, "SELECT name, config, target_state, created_ms FROM connectors WHERE name=?");
   if (!st.ok()) return st.Error("read connector");
@@ -203,7 +203,7 @@ Result<std::optional<StoredConnector>> StateStore::GetConnector(const std::strin
   return std::optional<StoredConnector>(StoredConnector{st.Text(0), st.Text(1), st.Text(2), st.Int(3)});
 }
 
-Result<std::vector<StoredConnector>> StateStore::ListConnectors() {
+Result<std::vector<StoredConnector>> SqliteStateStore::ListConnectors() {
   std::lock_guard lock(mu_);
   Stmt st(db_, "SELECT name, config, target_state, created_ms FROM connectors ORDER BY name");
   if (!st.ok()) return st.Error("list connectors");
@@ -216,14 +216,14 @@ Result<std::vector<StoredConnector>> StateStore::ListConnectors() {
   return out;
 }
 
-Status StateStore::SetTargetState(const std::string& name, const std::string& target_state) {
+Status SqliteStateStore::SetTargetState(const std::string& name, const std::string& target_state) {
   std::lock_guard lock(mu_);
   Stmt st(db_, "UPDATE connectors SET target_state=? WHERE name=?");
   st.Bind(1, target_state).Bind(2, name);
   return RunDone(st, "set state of " + name);
 }
 
-Status StateStore::DeleteConnector(const std::string& name) {
+Status SqliteStateStore::DeleteConnector(const std::string& name) {
   std::lock_guard lock(mu_);
   SLUICE_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE"));
   for (const char* sql : {"DELETE FROM connectors WHERE name=?", "DELETE FROM positions WHERE connector=?",
@@ -239,7 +239,7 @@ Status StateStore::DeleteConnector(const std::string& name) {
   return Exec("COMMIT");
 }
 
-Result<std::optional<SourcePosition>> StateStore::LoadPosition(const std::string& connector) {
+Result<std::optional<SourcePosition>> SqliteStateStore::LoadPosition(const std::string& connector) {
   std::lock_guard lock(mu_);
   Stmt st(db_, "SELECT position FROM positions WHERE connector=?");
   if (!st.ok()) return st.Error("read position");
@@ -250,7 +250,8 @@ Result<std::optional<SourcePosition>> StateStore::LoadPosition(const std::string
   return std::optional<SourcePosition>(SourcePosition{st.Text(0)});
 }
 
-Status StateStore::SavePosition(const std::string& connector, const SourcePosition& position) {
+Status SqliteStateStore::SavePosition(const std::string& connector,
+                                      const SourcePosition& position) {
   std::lock_guard lock(mu_);
   Stmt st(db_,
           "INSERT INTO positions(connector, position, updated_ms) VALUES(?,?,?) "
@@ -260,14 +261,14 @@ Status StateStore::SavePosition(const std::string& connector, const SourcePositi
   return RunDone(st, "save position of " + connector);
 }
 
-Status StateStore::ClearPosition(const std::string& connector) {
+Status SqliteStateStore::ClearPosition(const std::string& connector) {
   std::lock_guard lock(mu_);
   Stmt st(db_, "DELETE FROM positions WHERE connector=?");
   st.Bind(1, connector);
   return RunDone(st, "clear position of " + connector);
 }
 
-Status StateStore::AppendStatus(const std::string& connector, const StatusRecord& r) {
+Status SqliteStateStore::AppendStatus(const std::string& connector, const StatusRecord& r) {
   std::lock_guard lock(mu_);
   Stmt st(db_, "INSERT INTO status_history(connector, ts_ms, state, trace) VALUES(?,?,?,?)");
   st.Bind(1, connector).Bind(2, r.ts_unix_ms ? r.ts_unix_ms : NowUnixMs()).Bind(3, r.state)
@@ -275,12 +276,12 @@ Status StateStore::AppendStatus(const std::string& connector, const StatusRecord
   SLUICE_RETURN_IF_ERROR(RunDone(st, "append status of " + connector));
   Stmt trim(db_,
             "DELETE FROM status_history WHERE connector=?1 AND id NOT IN (SELECT id FROM "
-            "status_history WHERE connector=?1 ORDER BY id DESC LIMIT 100)");
-  trim.Bind(1, connector);
+            "status_history WHERE connector=?1 ORDER BY id DESC LIMIT ?2)");
+  trim.Bind(1, connector).Bind(2, static_cast<int64_t>(kStatusHistoryMax));
   return RunDone(trim, "trim status history of " + connector);
 }
 
-Result<std::vector<StatusRecord>> StateStore::StatusHistory(const std::string& connector,
+Result<std::vector<StatusRecord>> SqliteStateStore::StatusHistory(const std::string& connector,
                                                             size_t limit) {
   std::lock_guard lock(mu_);
   Stmt st(db_,
@@ -295,7 +296,7 @@ Result<std::vector<StatusRecord>> StateStore::StatusHistory(const std::string& c
   return out;
 }
 
-Status StateStore::PutSync(const SyncRecord& s) {
+Status SqliteStateStore::PutSync(const SyncRecord& s) {
   std::lock_guard lock(mu_);
   Stmt st(db_,
           "INSERT OR REPLACE INTO syncs(id, config, state, progress, result, started_ms, "
@@ -311,7 +312,7 @@ SyncRecord ReadSync(const Stmt& st) {
 }
 }  // namespace
 
-Result<std::optional<SyncRecord>> StateStore::GetSync(const std::string& id) {
+Result<std::optional<SyncRecord>> SqliteStateStore::GetSync(const std::string& id) {
   std::lock_guard lock(mu_);
   Stmt st(db_,
           "SELECT id, config, state, progress, result, started_ms, finished_ms FROM syncs WHERE "
@@ -324,7 +325,7 @@ Result<std::optional<SyncRecord>> StateStore::GetSync(const std::string& id) {
   return std::optional<SyncRecord>(ReadSync(st));
 }
 
-Result<std::vector<SyncRecord>> StateStore::ListSyncs() {
+Result<std::vector<SyncRecord>> SqliteStateStore::ListSyncs() {
   std::lock_guard lock(mu_);
   Stmt st(db_,
           "SELECT id, config, state, progress, result, started_ms, finished_ms FROM syncs ORDER "

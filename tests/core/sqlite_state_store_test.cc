@@ -1,4 +1,7 @@
-#include "core/state_store.h"
+// What only the SQLite store promises beyond the StateStore contract (that part is
+// state_store_conformance_test.cc): crash safety of the file, refusal of a foreign file, and
+// owner-only file modes.
+#include "core/sqlite_state_store.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -11,7 +14,7 @@
 namespace sluice::core {
 namespace {
 
-class StateStoreTest : public ::testing::Test {
+class SqliteStateStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = std::filesystem::temp_directory_path() /
@@ -26,55 +29,13 @@ class StateStoreTest : public ::testing::Test {
   std::string path_;
 };
 
-TEST_F(StateStoreTest, ConnectorsPositionsAndHistorySurviveReopen) {
-  {
-    auto s = StateStore::Open(path_);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    ASSERT_TRUE((*s)->PutConnector({"a", "{\"x\":\"1\"}", "RUNNING", 0}).ok());
-    ASSERT_TRUE((*s)->PutConnector({"b", "{}", "PAUSED", 0}).ok());
-    ASSERT_TRUE((*s)->SavePosition("a", {"{\"lsn\":\"0/1\"}"}).ok());
-    ASSERT_TRUE((*s)->SavePosition("a", {"{\"lsn\":\"0/2\"}"}).ok());
-    ASSERT_TRUE((*s)->AppendStatus("a", {0, "FAILED", "boom"}).ok());
-    ASSERT_TRUE((*s)->PutSync({"s1", "{}", "RUNNING", "{}", "", 1, 0}).ok());
-  }
-  auto s = StateStore::Open(path_);
-  ASSERT_TRUE(s.ok());
-  auto list = (*s)->ListConnectors();
-  ASSERT_TRUE(list.ok());
-  ASSERT_EQ(list->size(), 2u);
-  EXPECT_EQ((*list)[0].name, "a");
-  EXPECT_EQ((*list)[1].target_state, "PAUSED");
-  auto pos = (*s)->LoadPosition("a");
-  ASSERT_TRUE(pos.ok() && pos->has_value());
-  EXPECT_EQ((*pos)->value, "{\"lsn\":\"0/2\"}");
-  auto hist = (*s)->StatusHistory("a", 10);
-  ASSERT_EQ(hist->size(), 1u);
-  EXPECT_EQ((*hist)[0].trace, "boom");
-  auto sync = (*s)->GetSync("s1");
-  ASSERT_TRUE(sync->has_value());
-  EXPECT_EQ((*sync)->state, "RUNNING");
-
-  ASSERT_TRUE((*s)->DeleteConnector("a").ok());
-  EXPECT_FALSE((*s)->LoadPosition("a")->has_value());
-  EXPECT_FALSE((*s)->GetConnector("a")->has_value());
-  EXPECT_TRUE((*s)->StatusHistory("a", 10)->empty());
-}
-
-TEST_F(StateStoreTest, HistoryIsBounded) {
-  auto s = StateStore::Open(path_);
-  for (int i = 0; i < 130; ++i) ASSERT_TRUE((*s)->AppendStatus("a", {0, "RUNNING", std::to_string(i)}).ok());
-  auto hist = (*s)->StatusHistory("a", 1000);
-  ASSERT_EQ(hist->size(), 100u);
-  EXPECT_EQ((*hist)[0].trace, "129");
-}
-
-TEST_F(StateStoreTest, KilledWriterLeavesTheLastCommittedPosition) {
+TEST_F(SqliteStateStoreTest, KilledWriterLeavesTheLastCommittedPosition) {
   // A child process saves increasing positions as fast as it can and is killed with SIGKILL
   // mid-way; the store must reopen cleanly with one of the positions it wrote.
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    auto s = StateStore::Open(path_);
+    auto s = SqliteStateStore::Open(path_);
     if (!s.ok()) ::_exit(3);
     for (int i = 0;; ++i) {
       if (!(*s)->SavePosition("a", {std::to_string(i)}).ok()) ::_exit(4);
@@ -86,7 +47,7 @@ TEST_F(StateStoreTest, KilledWriterLeavesTheLastCommittedPosition) {
   int status = 0;
   ::waitpid(child, &status, 0);
   ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with " << WEXITSTATUS(status);
-  auto s = StateStore::Open(path_);
+  auto s = SqliteStateStore::Open(path_);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   auto pos = (*s)->LoadPosition("a");
   ASSERT_TRUE(pos.ok()) << pos.status().ToString();
@@ -94,13 +55,13 @@ TEST_F(StateStoreTest, KilledWriterLeavesTheLastCommittedPosition) {
   EXPECT_GE(std::stoi((*pos)->value), 0);
 }
 
-TEST_F(StateStoreTest, RejectsAFileThatIsNotAStateStore) {
+TEST_F(SqliteStateStoreTest, RejectsAFileThatIsNotAStateStore) {
   {
     FILE* f = std::fopen(path_.c_str(), "w");
     std::fputs("this is not sqlite, just some text that is long enough to look like a header", f);
     std::fclose(f);
   }
-  auto s = StateStore::Open(path_);
+  auto s = SqliteStateStore::Open(path_);
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.status().code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.status().message().find("not a Sluice state file"), std::string::npos)
@@ -115,10 +76,10 @@ mode_t ModeOf(const std::string& path) {
   return st.st_mode & 0777;
 }
 
-TEST_F(StateStoreTest, NewStateFileAndItsWalAreOwnerOnly) {
+TEST_F(SqliteStateStoreTest, NewStateFileAndItsWalAreOwnerOnly) {
   mode_t old_umask = ::umask(022);
   {
-    auto s = StateStore::Open(path_);
+    auto s = SqliteStateStore::Open(path_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     ASSERT_TRUE((*s)->PutConnector({"a", "{\"database.password\":\"pw\"}", "RUNNING", 0}).ok());
     EXPECT_EQ(ModeOf(path_), 0600u);
@@ -130,9 +91,9 @@ TEST_F(StateStoreTest, NewStateFileAndItsWalAreOwnerOnly) {
   ::umask(old_umask);
 }
 
-TEST_F(StateStoreTest, ExistingReadableStateFileIsNarrowedTo0600) {
+TEST_F(SqliteStateStoreTest, ExistingReadableStateFileIsNarrowedTo0600) {
   {
-    auto s = StateStore::Open(path_);
+    auto s = SqliteStateStore::Open(path_);
     ASSERT_TRUE(s.ok());
     ASSERT_TRUE((*s)->PutConnector({"a", "{}", "RUNNING", 0}).ok());
   }
@@ -140,7 +101,7 @@ TEST_F(StateStoreTest, ExistingReadableStateFileIsNarrowedTo0600) {
   // A left-over companion file from an older, laxer Sluice.
   { std::ofstream(path_ + "-journal") << ""; }
   ASSERT_EQ(::chmod((path_ + "-journal").c_str(), 0666), 0);
-  auto s = StateStore::Open(path_);
+  auto s = SqliteStateStore::Open(path_);
   ASSERT_TRUE(s.ok()) << s.status().ToString();
   EXPECT_EQ(ModeOf(path_), 0600u);
   EXPECT_EQ(ModeOf(path_ + "-journal"), 0600u);
@@ -151,12 +112,12 @@ TEST_F(StateStoreTest, ExistingReadableStateFileIsNarrowedTo0600) {
 
 // A state path that is a symlink to a file not yet created: SQLite creates the target, and Open
 // still leaves it owner-only.
-TEST_F(StateStoreTest, StateFileBehindADanglingSymlinkIsOwnerOnly) {
+TEST_F(SqliteStateStoreTest, StateFileBehindADanglingSymlinkIsOwnerOnly) {
   mode_t old_umask = ::umask(022);
   const std::string target = (dir_ / "real.db").string();
   std::filesystem::create_symlink(target, path_);
   {
-    auto s = StateStore::Open(path_);
+    auto s = SqliteStateStore::Open(path_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     ASSERT_TRUE((*s)->PutConnector({"a", "{}", "RUNNING", 0}).ok());
     EXPECT_EQ(ModeOf(target), 0600u);

@@ -7,7 +7,7 @@
 
 namespace sluice::core {
 
-using Clock = std::chrono::steady_clock;
+using TimePoint = Clock::TimePoint;
 using std::chrono::milliseconds;
 
 namespace {
@@ -61,6 +61,7 @@ Pipeline::Pipeline(std::string name, std::unique_ptr<Source> source, std::unique
       sink_(std::move(sink)),
       positions_(positions),
       options_(std::move(options)),
+      clock_(options_.clock ? options_.clock : &SteadyClock::Get()),
       logger_(logger ? std::move(logger) : spdlog::default_logger()),
       queue_(options_.queue_max_events, options_.queue_max_bytes) {
   static MetricsRegistry fallback_registry;  // tests without a registry
@@ -138,9 +139,9 @@ void Pipeline::RetrySucceeded(Side side) {
 }
 
 bool Pipeline::Backoff(Side side, std::stop_token stop, milliseconds& delay,
-                       Clock::time_point first_failure, const Status& why) {
+                       TimePoint first_failure, const Status& why) {
   metrics_->errors->Increment();
-  if (Clock::now() - first_failure > options_.retry_max_total) {
+  if (clock_->Now() - first_failure > options_.retry_max_total) {
     logger_->error("giving up after retrying for {} ms: {}", options_.retry_max_total.count(),
                    why.ToString());
     return false;
@@ -151,19 +152,16 @@ bool Pipeline::Backoff(Side side, std::stop_token stop, milliseconds& delay,
     std::lock_guard lock(mu_);
     int attempt = retry_[side] ? retry_[side]->attempt + 1 : 1;
     retry_[side] = RetryStatus{side == kSourceSide ? "source" : "sink", attempt,
-                               std::chrono::system_clock::now() + delay, why};
+                               clock_->WallNow() + delay, why};
   }
-  std::mutex m;
-  std::condition_variable_any cv;
-  std::unique_lock lock(m);
-  cv.wait_for(lock, stop, delay, [] { return false; });
+  const bool slept = clock_->SleepFor(delay, stop);
   delay = std::min(delay * 2, options_.retry_max_backoff);
-  return !stop.stop_requested();
+  return slept;
 }
 
 Status Pipeline::StartSource(std::stop_token stop, const std::optional<SourcePosition>& resume) {
   milliseconds delay = options_.retry_initial;
-  auto first_failure = Clock::now();
+  auto first_failure = clock_->Now();
   while (true) {
     Status s = source_->Start(resume);
     if (s.ok()) return s;
@@ -242,7 +240,7 @@ void Pipeline::SourceLoop(std::stop_token stop) {
   state_ = PipelineState::kRunning;
   RetrySucceeded(kSourceSide);
   milliseconds delay = options_.retry_initial;
-  std::optional<Clock::time_point> first_failure;
+  std::optional<TimePoint> first_failure;
   while (!stop.stop_requested()) {
     std::unique_ptr<EventBatch> batch;
     {
@@ -264,7 +262,7 @@ void Pipeline::SourceLoop(std::stop_token stop) {
       }
       // Reconnect from the last durable position; what was read since is read again.
       source_->Close();
-      if (!first_failure) first_failure = Clock::now();
+      if (!first_failure) first_failure = clock_->Now();
       if (!Backoff(kSourceSide, stop, delay, *first_failure, err)) {
         if (!stop.stop_requested()) Fail(err);
         break;
@@ -286,8 +284,12 @@ void Pipeline::SourceLoop(std::stop_token stop) {
       // While the queue is full (a slow sink) the source is not polled: let it keep its
       // connection alive meanwhile.
       BatchQueue::PushResult pushed;
-      while ((pushed = queue_.PushFor(batch, events, bytes, stop, kKeepAliveInterval)) ==
+      const milliseconds push_wait = std::min(kKeepAliveInterval, clock_->MaxBlock());
+      TimePoint waiting_since = clock_->Now();
+      while ((pushed = queue_.PushFor(batch, events, bytes, stop, push_wait)) ==
              BatchQueue::PushResult::kTimedOut) {
+        if (clock_->Now() - waiting_since < kKeepAliveInterval) continue;
+        waiting_since = clock_->Now();
         if (Status alive = source_->KeepAlive(); !alive.ok()) {
           logger_->warn("source keep-alive while the sink is slow: {}", alive.ToString());
         }
@@ -307,7 +309,7 @@ void Pipeline::SourceLoop(std::stop_token stop) {
 
 Status Pipeline::OpenSinkAndResume(std::stop_token stop, std::optional<SourcePosition>& resume) {
   milliseconds delay = options_.retry_initial;
-  auto first_failure = Clock::now();
+  auto first_failure = clock_->Now();
   while (true) {
     Status s = sink_->Open();
     if (s.ok()) {
@@ -357,15 +359,16 @@ void Pipeline::RecordEvents(const EventBatch& batch) {
   for (const TxnInfo& t : batch.txns()) newest_ts = std::max(newest_ts, t.ts_ms);
   metrics_->bytes->Increment(batch.ByteSize());
   if (newest_ts > 0) {
-    metrics_->lag_ms->Set(static_cast<double>(std::max<int64_t>(0, NowUnixMs() - newest_ts)));
+    const int64_t lag = std::max<int64_t>(0, clock_->WallNowUnixMs() - newest_ts);
+    metrics_->lag_ms->Set(static_cast<double>(lag));
   }
 }
 
 Status Pipeline::FlushPending(std::stop_token stop) {
   if (pending_.empty()) return Status::Ok();
-  auto started = Clock::now();
+  auto started = clock_->Now();
   milliseconds delay = options_.retry_initial;
-  std::optional<Clock::time_point> first_failure;
+  std::optional<TimePoint> first_failure;
   // After a failed Write the sink may hold a partial batch: reset and write everything again.
   bool rewrite = needs_rewrite_;
   Result<std::optional<SourcePosition>> flushed = std::optional<SourcePosition>();
@@ -382,7 +385,7 @@ Status Pipeline::FlushPending(std::stop_token stop) {
     if (s.ok()) break;
     if (!s.IsRetriable()) return s.WithContext("sink");
     needs_rewrite_ = true;
-    if (!first_failure) first_failure = Clock::now();
+    if (!first_failure) first_failure = clock_->Now();
     // A stop during a retry keeps nothing: the batches are replayed from the last position.
     if (!Backoff(kSinkSide, stop, delay, *first_failure, s)) {
       return stop.stop_requested() ? CancelledError("stopped while retrying the sink") : s;
@@ -408,8 +411,8 @@ Status Pipeline::FlushPending(std::stop_token stop) {
   for (const auto& b : pending_) events += b->size();
   events_written_ += events;
   metrics_->batches->Increment();
-  metrics_->flush_seconds->Observe(std::chrono::duration<double>(Clock::now() - started).count());
-  metrics_->last_flush_unix_s->Set(static_cast<double>(NowUnixMs()) / 1000.0);
+  metrics_->flush_seconds->Observe(std::chrono::duration<double>(clock_->Now() - started).count());
+  metrics_->last_flush_unix_s->Set(static_cast<double>(clock_->WallNowUnixMs()) / 1000.0);
   {
     std::lock_guard lock(pool_mu_);
     for (auto& b : pending_) {
@@ -434,27 +437,32 @@ void Pipeline::SinkLoop(std::stop_token stop) {
     }
     source_thread_ = std::jthread([this] { SourceThread(stop_.get_token()); });
     // When the oldest unflushed batch must be flushed (sink.batch.ms after it arrived);
-    // Clock::time_point::max() while nothing is pending.
-    Clock::time_point deadline = Clock::time_point::max();
+    // TimePoint::max() while nothing is pending.
+    TimePoint deadline = TimePoint::max();
+    TimePoint last_arrival;  // of the newest pending batch
     // The sink drains the queue even after a stop request, so that what was read is committed;
     // it ends when the source has closed the queue and it is empty.
     std::stop_source never;
     while (true) {
       milliseconds wait(200);
       bool idle_wait = false;  // the wait ends early for sink.batch.idle.ms
-      if (deadline != Clock::time_point::max()) {
-        wait = std::max(milliseconds(0),
-                        std::chrono::duration_cast<milliseconds>(deadline - Clock::now()));
-        if (options_.batch_idle < wait) {
-          wait = options_.batch_idle;
+      if (deadline != TimePoint::max()) {
+        const TimePoint now = clock_->Now();
+        wait = std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(deadline - now));
+        const milliseconds until_idle = std::max(
+            milliseconds(0),
+            std::chrono::ceil<milliseconds>(last_arrival + options_.batch_idle - now));
+        if (until_idle < wait) {
+          wait = until_idle;
           idle_wait = true;
         }
+        wait = std::min(wait, clock_->MaxBlock());
       }
       std::optional<std::unique_ptr<EventBatch>> popped = queue_.Pop(wait, never.get_token());
       bool drained = !popped && queue_.closed_and_empty();
       // Nothing came for sink.batch.idle.ms: the source has caught up (a stream's backlog is
       // read, a snapshot is done); what is pending would only wait out sink.batch.ms.
-      bool idle = !popped && idle_wait;
+      bool idle = !popped && idle_wait && clock_->Now() - last_arrival >= options_.batch_idle;
       // A batch with a checkpoint but no event, with nothing queued behind it, is a source
       // marking progress without data: the start position of a snapshot it waits on, or an
       // idle stream's position. Nothing is gained by waiting for more, and the source may be
@@ -471,7 +479,8 @@ void Pipeline::SinkLoop(std::stop_token stop) {
         RecordEvents(batch);
         pending_events_ += batch.size();
         pending_.push_back(std::move(*popped));
-        if (deadline == Clock::time_point::max()) deadline = Clock::now() + options_.batch_wait;
+        last_arrival = clock_->Now();
+        if (deadline == TimePoint::max()) deadline = last_arrival + options_.batch_wait;
         if (!s.ok() && !s.IsRetriable()) {
           Fail(s.WithContext("sink"));
           break;
@@ -484,14 +493,14 @@ void Pipeline::SinkLoop(std::stop_token stop) {
         if (!s.ok()) needs_rewrite_ = true;
       }
       bool due = prompt || idle || pending_events_ >= options_.batch_events || needs_rewrite_ ||
-                 Clock::now() >= deadline || drained;
+                 (deadline != TimePoint::max() && clock_->Now() >= deadline) || drained;
       if (due && !pending_.empty()) {
         s = FlushPending(stop);
         if (!s.ok()) {
           if (s.code() != StatusCode::kCancelled || crashed_) Fail(s);
           break;
         }
-        deadline = Clock::time_point::max();
+        deadline = TimePoint::max();
       }
       if (drained) break;
     }

@@ -27,6 +27,7 @@
 #include <thread>
 
 #include "core/bounded_queue.h"
+#include "core/clock.h"
 #include "core/event.h"
 #include "core/metrics.h"
 #include "core/sink.h"
@@ -53,6 +54,9 @@ struct PipelineOptions {
   // step makes the pipeline stop right there as if the process died (nothing after it runs).
   enum class Step { kAfterWrite, kAfterFlush, kAfterSave, kAfterAcknowledge };
   std::function<Status(Step)> fault_hook;
+  // Time of the batching, idle, retry and keep-alive decisions; null: SteadyClock (tests
+  // inject a ManualClock). Not owned; outlives the pipeline.
+  Clock* clock = nullptr;
 };
 
 // Reads PipelineOptions from the config keys (sink.batch.size, sink.batch.ms,
@@ -113,7 +117,7 @@ class Pipeline {
   void Fail(Status status);
   enum Side { kSourceSide = 0, kSinkSide = 1 };
   bool Backoff(Side side, std::stop_token stop, std::chrono::milliseconds& delay,
-               std::chrono::steady_clock::time_point first_failure, const Status& why);
+               Clock::TimePoint first_failure, const Status& why);
   void RetrySucceeded(Side side);
   void RecordEvents(const EventBatch& batch);
 
@@ -122,6 +126,7 @@ class Pipeline {
   std::unique_ptr<Sink> sink_;
   PositionStore* positions_;
   PipelineOptions options_;
+  Clock* clock_;
   std::unique_ptr<ConnectorMetrics> metrics_;
   std::shared_ptr<spdlog::logger> logger_;
 

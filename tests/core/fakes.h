@@ -160,6 +160,8 @@ class RecordingSink : public core::Sink {
   void set_write_delay(std::chrono::milliseconds d) { write_delay_ = d; }
   int resets() const { return resets_; }
   int flushes() const { return flushes_.load(); }
+  // Events passed to a Write that succeeded.
+  int written() const { return written_.load(); }
 
   core::Status Open() override { return core::Status::Ok(); }
   core::Result<std::optional<core::SourcePosition>> LoadCommittedPosition() override {
@@ -183,6 +185,7 @@ class RecordingSink : public core::Sink {
     }
     for (size_t i = 0; i < batch.size(); ++i) unflushed_.push_back(IdOf(batch, i));
     if (!batch.checkpoint().empty()) checkpoint_ = batch.checkpoint();
+    written_ += static_cast<int>(batch.size());
     return core::Status::Ok();
   }
   core::Result<std::optional<core::SourcePosition>> Flush() override {
@@ -222,6 +225,7 @@ class RecordingSink : public core::Sink {
   int write_failures_ = 0, flush_failures_ = 0;
   std::chrono::milliseconds write_delay_{0};
   std::atomic<int> flushes_{0};
+  std::atomic<int> written_{0};
   std::vector<int> unflushed_;
   std::optional<core::SourcePosition> checkpoint_;
   std::atomic<int> resets_{0};

@@ -4,7 +4,17 @@
 
 #include <charconv>
 
+#include "connectors/kafka/client/kafka_client.h"
+
 namespace sluice::kafka {
+
+namespace {
+// The consumer's hints; an unlisted error keeps the code each call gives it.
+client::ErrorHints ConsumerHints(core::StatusCode otherwise) {
+  return {"check the kafka.consumer.sasl.* settings", "grant the consumer group the needed ACLs",
+          otherwise};
+}
+}  // namespace
 
 std::string SerializeOffsets(const OffsetMap& offsets) {
   nlohmann::json topics = nlohmann::json::object();
@@ -37,23 +47,17 @@ core::Result<OffsetMap> ParseOffsets(std::string_view text) {
 
 core::Result<std::unique_ptr<Consumer>> Consumer::Create(
     const std::map<std::string, std::string>& settings, const std::string& key_prefix) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char err[512];
-  for (const auto& [key, value] : settings) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK) {
-      rd_kafka_conf_destroy(conf);
-      return core::InvalidArgumentError(key_prefix + key + ": " + err);
-    }
-  }
-  rd_kafka_conf_set_rebalance_cb(conf, &Consumer::OnRebalance);
+  SLUICE_ASSIGN_OR_RETURN(client::KafkaConf conf, client::MakeConf(settings, key_prefix));
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &Consumer::OnRebalance);
   std::unique_ptr<Consumer> consumer(new Consumer(nullptr));
-  rd_kafka_conf_set_opaque(conf, consumer.get());
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  rd_kafka_conf_set_opaque(conf.get(), consumer.get());
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err);
   if (rk == nullptr) {
-    rd_kafka_conf_destroy(conf);
     consumer->closed_ = true;
     return core::InvalidArgumentError(std::string("kafka source: ") + err);
   }
+  conf.release();  // owned by rk now
   consumer->rk_ = rk;
   rd_kafka_poll_set_consumer(rk);
   return consumer;
@@ -95,9 +99,8 @@ core::Result<std::vector<std::string>> Consumer::ListTopics(int timeout_ms) {
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 1, nullptr, &md, timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return core::UnavailableError(std::string("kafka source: no broker answered at "
-                                              "kafka.bootstrap.servers: ") +
-                                  rd_kafka_err2str(err));
+    return client::MapError(err, "kafka source: no broker answered at kafka.bootstrap.servers",
+                            "", ConsumerHints(core::StatusCode::kUnavailable));
   }
   std::vector<std::string> names;
   for (int i = 0; i < md->topic_cnt; ++i) {
@@ -117,8 +120,8 @@ core::Status Consumer::Subscribe(const std::vector<std::string>& topics, OffsetM
   rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_, list);
   rd_kafka_topic_partition_list_destroy(list);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return core::InvalidArgumentError(std::string("kafka source: subscribe: ") +
-                                      rd_kafka_err2str(err));
+    return client::MapError(err, "kafka source: subscribe", "",
+                            ConsumerHints(core::StatusCode::kInvalidArgument));
   }
   return core::Status::Ok();
 }
@@ -135,8 +138,8 @@ core::Status Consumer::Commit(const OffsetMap& offsets, bool async) {
   rd_kafka_resp_err_t err = rd_kafka_commit(rk_, list, async ? 1 : 0);
   rd_kafka_topic_partition_list_destroy(list);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return core::UnavailableError(std::string("kafka source: commit offsets: ") +
-                                  rd_kafka_err2str(err));
+    return client::MapError(err, "kafka source: commit offsets", "",
+                            ConsumerHints(core::StatusCode::kUnavailable));
   }
   return core::Status::Ok();
 }

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 
+#include "connectors/kafka/client/kafka_client.h"
+
 namespace sluice::kafka {
 
 std::vector<core::ConfigKey> SourceConfigKeys() {
@@ -39,7 +41,7 @@ core::Result<KafkaSourceOptions> KafkaSourceOptionsFromConfig(const core::Connec
       // A partition without a stored offset starts at its beginning (set on assignment); a
       // stored offset the broker no longer has is an error, never a silent skip.
       {"auto.offset.reset", "error"},
-      {"client.id", "sluice-" + name},
+      {"client.id", client::ClientId(name)},
       // Topics created after the start (a regex, or a topic the producer has not written yet)
       // are found within 10 s rather than librdkafka's 5 minutes.
       {"topic.metadata.refresh.interval.ms", "10000"},

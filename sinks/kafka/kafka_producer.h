@@ -1,39 +1,27 @@
-// Producer: a thin RAII owner of a librdkafka producer handle (rd_kafka_t) for the Kafka sink,
-// with the configuration helpers and status mapping the sink needs. It is the seam between the
-// sink's logic and librdkafka.
+// Producer side of the Kafka client layer (connectors/kafka/client) for the Kafka sink: its
+// handles, configuration and error mapping, with the hints that name the sink's settings.
 //
-// Lifecycle: Create() -> produce/poll/flush through handle() -> destructor (rd_kafka_destroy,
-// which does not wait for undelivered messages: the sink flushes first).
+// Lifecycle: MakeConf() -> rd_kafka_new -> produce/poll/flush through the handle -> destructor
+// (rd_kafka_destroy, which does not wait for undelivered messages: the sink flushes first).
 // Thread-safety: librdkafka handles are thread-safe; the sink uses one from one thread.
 #pragma once
 
 #include <librdkafka/rdkafka.h>
 
-#include <map>
-#include <memory>
 #include <string>
 
+#include "connectors/kafka/client/kafka_client.h"
 #include "core/status.h"
 
 namespace sluice::sinks::kafka_sink {
 
-struct RdKafkaDeleter {
-  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
-  void operator()(rd_kafka_topic_t* rkt) const { rd_kafka_topic_destroy(rkt); }
-};
-using KafkaHandle = std::unique_ptr<rd_kafka_t, RdKafkaDeleter>;
-using KafkaConf = std::unique_ptr<rd_kafka_conf_t, RdKafkaDeleter>;
-using KafkaTopic = std::unique_ptr<rd_kafka_topic_t, RdKafkaDeleter>;
+using kafka::client::KafkaConf;
+using kafka::client::KafkaHandle;
+using kafka::client::KafkaTopic;
+using kafka::client::MakeConf;
 
-// Builds a librdkafka configuration from `settings` (librdkafka property names). An invalid
-// property or value is kInvalidArgument naming `key_prefix` + the property.
-core::Result<KafkaConf> MakeConf(const std::map<std::string, std::string>& settings,
-                                 const std::string& key_prefix);
-
-// Maps a librdkafka error code to a Status: retriable and transport errors -> kUnavailable,
-// authentication -> kUnauthenticated, authorization -> kPermissionDenied, fencing and fatal
-// producer errors -> kFailedPrecondition, the rest -> kInternal. `what` gives the context.
+// The shared error map (kafka::client::MapError) with the sink's hints: authentication points
+// at sink.kafka.sasl.*, authorization at the producer's ACLs; an unlisted error is kInternal.
 core::Status KafkaError(rd_kafka_resp_err_t err, const std::string& what,
                         const std::string& detail = "");
 // Same, from an rd_kafka_error_t (transactional API), which it destroys.

@@ -52,14 +52,9 @@ class RestartReplayTest : public ::testing::Test {
     if (sluice_) sluice_->Kill();
     sluice_.reset();
     proxy_.reset();
-    PgClient admin;
-    if (!src_db_.empty()) {
-      admin.TryQuery("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
-                     "database = '" + src_db_ + "'");
-      admin.TryQuery("DROP DATABASE IF EXISTS \"" + src_db_ + "\" WITH (FORCE)");
-    }
-    if (!my_db_.empty()) MysqlClient().TryQuery("DROP DATABASE IF EXISTS `" + my_db_ + "`");
-    admin.TryQuery("DROP DATABASE IF EXISTS \"" + dst_db_ + "\" WITH (FORCE)");
+    if (!src_db_.empty()) DropPgSourceDatabase(src_db_);
+    if (!my_db_.empty()) DropMysqlDatabase(my_db_);
+    DropPgDatabase(dst_db_);
   }
 
   // Streams one transaction of kRows keyless rows (and kRows keyed ones) through the slowed

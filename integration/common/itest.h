@@ -7,6 +7,7 @@
 #include "integration/common/sql_client.h"      // PgClient, MysqlClient, CreateScratch*Database
 #include "integration/common/subprocess.h"      // Subprocess, RunCommand
 #include "integration/common/table_compare.h"   // TablesMatch, ExpectTablesEqual
+#include "integration/common/teardown.h"        // DropPgSourceDatabase, DropMysqlDatabase
 #include "integration/common/temp_dir.h"        // TempDir, UniqueName, FreeLoopbackPort
 #include "integration/common/test_env.h"        // TestEnv, HarnessError, test users
 #include "integration/common/wait.h"            // WaitUntil

@@ -54,8 +54,8 @@ class KafkaTest : public ::testing::Test {
   void TearDown() override {
     if (sluice_) sluice_->Kill();
     sluice_.reset();
-    if (!pg_db_.empty()) PgClient("postgres").TryQuery("DROP DATABASE IF EXISTS " + pg_db_ + " WITH (FORCE)");
-    if (!my_db_.empty()) MysqlClient().TryQuery("DROP DATABASE IF EXISTS `" + my_db_ + "`");
+    if (!pg_db_.empty()) DropPgDatabase(pg_db_);
+    if (!my_db_.empty()) DropMysqlDatabase(my_db_);
   }
 
   std::unique_ptr<sinks::KafkaSink> OpenSink(bool schemas) {

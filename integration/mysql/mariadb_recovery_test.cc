@@ -146,7 +146,7 @@ class MariadbRecoveryTest : public ::testing::Test {
     if (sluice_) sluice_->Kill();
     sluice_.reset();
     server_.reset();
-    PgClient("postgres").TryQuery("DROP DATABASE IF EXISTS " + pg_db_ + " WITH (FORCE)");
+    DropPgDatabase(pg_db_);
   }
 
   nlohmann::json Config() const {

@@ -88,7 +88,7 @@ class MariadbToFileTest : public ::testing::Test {
   void TearDown() override {
     if (sluice_) sluice_->Kill();
     sluice_.reset();
-    MysqlClient().TryQuery("DROP DATABASE IF EXISTS `" + db_ + "`");
+    DropMysqlDatabase(db_);
   }
 
   nlohmann::json Config(const std::string& out_dir) const {

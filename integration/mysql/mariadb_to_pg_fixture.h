@@ -31,8 +31,8 @@ class MariadbToPgFixture : public ::testing::Test {
   void TearDown() override {
     if (sluice_) sluice_->Kill();
     sluice_.reset();
-    MysqlClient().TryQuery("DROP DATABASE IF EXISTS `" + my_db_ + "`");
-    PgClient("postgres").TryQuery("DROP DATABASE IF EXISTS " + pg_db_ + " WITH (FORCE)");
+    DropMysqlDatabase(my_db_);
+    DropPgDatabase(pg_db_);
   }
 
   nlohmann::json Config() const {

@@ -13,7 +13,9 @@
 #include "integration/common/table_compare.h"
 #include "integration/common/temp_dir.h"
 #include "integration/common/wait.h"
+#include "integration/common/teardown.h"
 #include "sinks/mysql/mysql_sink.h"
+#include "tests/common/schema_builders.h"
 
 namespace sluice::sinks::mysql_sink {
 namespace {
@@ -27,18 +29,7 @@ using itest::SqlRows;
 const char* const kU = "\x01unchanged";
 using Values = std::vector<const char*>;
 
-Column Col(std::string name, LogicalType type, std::string source_type = "", int32_t length = 0,
-           int32_t precision = 0, int32_t scale = 0, bool nullable = true) {
-  Column c;
-  c.name = std::move(name);
-  c.type = type;
-  c.source_type = std::move(source_type);
-  c.length = length;
-  c.precision = precision;
-  c.scale = scale;
-  c.nullable = nullable;
-  return c;
-}
+using sluice::testing::Col;
 
 core::TableSchemaPtr Schema(std::string table, std::vector<Column> columns,
                             std::vector<uint32_t> key, uint64_t version = 1) {
@@ -87,7 +78,7 @@ class MysqlSinkTest : public ::testing::Test {
     db_ = itest::UniqueName("mysql_sink");
     sql_ = itest::MysqlClient(db_);
   }
-  void TearDown() override { itest::MysqlClient().TryQuery("DROP DATABASE IF EXISTS `" + db_ + "`"); }
+  void TearDown() override { itest::DropMysqlDatabase(db_); }
 
   std::string Url() const { return itest::MysqlClient(db_).Url(); }
 

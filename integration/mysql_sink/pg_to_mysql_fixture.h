@@ -28,11 +28,9 @@ class PgToMysqlFixture : public ::testing::Test {
   void TearDown() override {
     if (sluice_) sluice_->Kill();
     sluice_.reset();
-    PgClient admin("postgres");
-    admin.TryQuery("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
-                   "slot_name = '" + slot_ + "'");
-    admin.TryQuery("DROP DATABASE IF EXISTS " + pg_db_ + " WITH (FORCE)");
-    MysqlClient().TryQuery("DROP DATABASE IF EXISTS `" + my_db_ + "`");
+    DropPgSlot(slot_);
+    DropPgDatabase(pg_db_);
+    DropMysqlDatabase(my_db_);
   }
 
   nlohmann::json Config(const nlohmann::json& extra = nlohmann::json::object()) const {

@@ -13,6 +13,7 @@
 #include "core/pipeline.h"
 #include "integration/common/itest.h"
 #include "sinks/postgres/postgres_sink.h"
+#include "tests/common/schema_builders.h"
 
 namespace sluice::sinks {
 namespace {
@@ -20,13 +21,7 @@ namespace {
 using core::Op;
 using namespace std::chrono_literals;
 
-core::Column Col(std::string name, core::LogicalType type, std::string source_type) {
-  core::Column c;
-  c.name = std::move(name);
-  c.type = type;
-  c.source_type = std::move(source_type);
-  return c;
-}
+using sluice::testing::Col;
 
 core::TableSchemaPtr Table(std::string name, bool keyed) {
   auto s = std::make_shared<core::TableSchema>();
@@ -88,7 +83,7 @@ class PgSinkPipelineTest : public ::testing::TestWithParam<core::PipelineOptions
  protected:
   void SetUp() override { db_ = itest::CreateScratchPgDatabase("pg_sink_pipe"); }
   void TearDown() override {
-    itest::PgClient().TryQuery("DROP DATABASE IF EXISTS \"" + db_ + "\" WITH (FORCE)");
+    itest::DropPgDatabase(db_);
   }
 
   std::unique_ptr<core::Pipeline> MakePipeline(core::PipelineOptions options) {

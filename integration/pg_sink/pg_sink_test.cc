@@ -14,6 +14,7 @@
 #include "core/logging.h"
 #include "integration/common/itest.h"
 #include "sinks/postgres/postgres_sink.h"
+#include "tests/common/schema_builders.h"
 
 namespace sluice::sinks {
 namespace {
@@ -28,14 +29,7 @@ const char* const kU = "\x01unchanged";
 using Values = std::vector<std::string_view>;
 const std::string_view kNull{};  // data() == nullptr
 
-Column Col(std::string name, LogicalType type, std::string source_type, bool nullable = true) {
-  Column c;
-  c.name = std::move(name);
-  c.type = type;
-  c.source_type = std::move(source_type);
-  c.nullable = nullable;
-  return c;
-}
+using sluice::testing::Col;
 
 core::TableSchemaPtr Schema(std::string schema, std::string table, std::vector<Column> columns,
                             std::vector<uint32_t> key, uint64_t version = 1) {
@@ -82,7 +76,7 @@ class PgSinkTest : public ::testing::Test {
   }
   void TearDown() override {
     sinks_.clear();
-    itest::PgClient().TryQuery("DROP DATABASE IF EXISTS \"" + db_ + "\" WITH (FORCE)");
+    itest::DropPgDatabase(db_);
   }
 
   core::Sink& OpenSink(std::map<std::string, std::string> extra = {},
@@ -144,7 +138,7 @@ class PgSinkTest : public ::testing::Test {
 TEST_F(PgSinkTest, TypeMatrixKeepsPostgresTypesExactly) {
   auto schema = Schema(
       "public", "types",
-      {Col("id", LogicalType::kInt32, "integer", false), Col("b", LogicalType::kBool, "boolean"),
+      {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false), Col("b", LogicalType::kBool, "boolean"),
        Col("s16", LogicalType::kInt16, "smallint"), Col("i64", LogicalType::kInt64, "bigint"),
        Col("f32", LogicalType::kFloat32, "real"), Col("f64", LogicalType::kFloat64, "double precision"),
        Col("dec", LogicalType::kDecimal, "numeric(12,2)"), Col("num", LogicalType::kDecimal, "numeric"),
@@ -217,8 +211,8 @@ TEST_F(PgSinkTest, TypeMatrixKeepsPostgresTypesExactly) {
 
 TEST_F(PgSinkTest, CompositeKeyUpsertsDeletesAndKeyChangesInOrder) {
   auto schema = Schema("shop", "lines",
-                       {Col("order_id", LogicalType::kInt64, "bigint", false),
-                        Col("line", LogicalType::kInt32, "integer", false),
+                       {Col("order_id", LogicalType::kInt64, "bigint", 0, 0, 0, false),
+                        Col("line", LogicalType::kInt32, "integer", 0, 0, 0, false),
                         Col("qty", LogicalType::kInt32, "integer")},
                        {0, 1});
   core::EventBatch b;
@@ -243,7 +237,7 @@ TEST_F(PgSinkTest, CompositeKeyUpsertsDeletesAndKeyChangesInOrder) {
 
 TEST_F(PgSinkTest, UnchangedToastValuesAreLeftAsTheyAre) {
   auto schema = Schema("public", "docs",
-                       {Col("id", LogicalType::kInt32, "integer", false),
+                       {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false),
                         Col("body", LogicalType::kString, "text"),
                         Col("n", LogicalType::kInt32, "integer")},
                        {0});
@@ -267,7 +261,7 @@ TEST_F(PgSinkTest, UnchangedToastValuesAreLeftAsTheyAre) {
 TEST_F(PgSinkTest, HostileIdentifiersUnicodeAndNullsReplicate) {
   const std::string hostile = "\"; DROP TABLE x; --";
   auto schema = Schema(hostile, hostile,
-                       {Col(hostile, LogicalType::kInt32, "integer", false),
+                       {Col(hostile, LogicalType::kInt32, "integer", 0, 0, 0, false),
                         Col("Ünïcødé 名前", LogicalType::kString, "text"),
                         Col("it's", LogicalType::kString, "text")},
                        {0});
@@ -297,7 +291,7 @@ core::EventBatch NumberedRows(const core::TableSchemaPtr& schema, Op op, int fro
 
 core::TableSchemaPtr Items() {
   return Schema("public", "items",
-                {Col("id", LogicalType::kInt64, "bigint", false),
+                {Col("id", LogicalType::kInt64, "bigint", 0, 0, 0, false),
                  Col("v", LogicalType::kString, "text")},
                 {0});
 }
@@ -462,7 +456,7 @@ TEST_F(PgSinkTest, DeadlockWithAnOutsideSessionIsRetried) {
 // named, by the replay that loads the rows as text.
 TEST_F(PgSinkTest, BinarySnapshotCopyLoadsExactValues) {
   auto schema = Schema("public", "bin",
-                       {Col("id", LogicalType::kInt32, "integer", false),
+                       {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false),
                         Col("b", LogicalType::kBool, "boolean"), Col("n", LogicalType::kInt16, "smallint"),
                         Col("r", LogicalType::kFloat32, "real"),
                         Col("d", LogicalType::kFloat64, "double precision"),
@@ -497,7 +491,7 @@ TEST_F(PgSinkTest, BinarySnapshotCopyLoadsExactValues) {
 
 TEST_F(PgSinkTest, RejectedRowFailsNamingTableKeyAndReason) {
   auto schema = Schema("public", "small",
-                       {Col("id", LogicalType::kInt32, "integer", false),
+                       {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false),
                         Col("code", LogicalType::kString, "character varying(3)")},
                        {0});
   core::Sink& sink = OpenSink();
@@ -533,7 +527,7 @@ TEST_F(PgSinkTest, RejectedRowFailsNamingTableKeyAndReason) {
 
 TEST_F(PgSinkTest, RejectedRowInAMultiRowStatementIsNamedOnReplay) {
   auto schema = Schema("public", "small",
-                       {Col("id", LogicalType::kInt32, "integer", false),
+                       {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false),
                         Col("code", LogicalType::kString, "character varying(3)")},
                        {0});
   core::Sink& sink = OpenSink();
@@ -556,9 +550,9 @@ TEST_F(PgSinkTest, RejectedRowInAMultiRowStatementIsNamedOnReplay) {
 }
 
 TEST_F(PgSinkTest, InterleavedTablesAndRepeatedKeysEndInTheSourceState) {
-  auto a = Schema("public", "a", {Col("id", LogicalType::kInt32, "integer", false),
+  auto a = Schema("public", "a", {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false),
                                   Col("n", LogicalType::kInt64, "bigint")}, {0});
-  auto b = Schema("public", "b", {Col("id", LogicalType::kInt32, "integer", false),
+  auto b = Schema("public", "b", {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false),
                                   Col("n", LogicalType::kInt64, "bigint")}, {0});
   sql_.Exec("CREATE TABLE ref_a (id int, n bigint); CREATE TABLE ref_b (id int, n bigint)");
   // A pgbench-like stream: every transaction updates a hot row of b and a cold row of a,
@@ -598,16 +592,16 @@ TEST_F(PgSinkTest, AddedColumnsAreAddedAndDroppedOnesKeptOrDropped) {
     SCOPED_TRACE(mode);
     std::string table = "evolve_" + mode;
     auto v1 = Schema("public", table,
-                     {Col("id", LogicalType::kInt32, "integer", false),
-                      Col("old", LogicalType::kString, "text", false)},
+                     {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false),
+                      Col("old", LogicalType::kString, "text", 0, 0, 0, false)},
                      {0}, 1);
     auto v2 = Schema("public", table,
-                     {Col("id", LogicalType::kInt32, "integer", false),
-                      Col("old", LogicalType::kString, "text", false),
+                     {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false),
+                      Col("old", LogicalType::kString, "text", 0, 0, 0, false),
                       Col("added", LogicalType::kDecimal, "numeric(5,1)")},
                      {0}, 2);
     auto v3 = Schema("public", table,
-                     {Col("id", LogicalType::kInt32, "integer", false),
+                     {Col("id", LogicalType::kInt32, "integer", 0, 0, 0, false),
                       Col("added", LogicalType::kDecimal, "numeric(5,1)")},
                      {0}, 3);
     core::Sink& sink = OpenSink({{"sink.columns.drop", mode}});
@@ -735,9 +729,9 @@ TEST_F(PgSinkTest, SnapshotAnnouncedAgainGetsItsKeyBeforeItsRowsComeAgain) {
 // Two source tables mapped to one target table (sink.table.name.format without ${schema}) may
 // share keys: that target gets its key at once, not after the load, and the rows converge.
 TEST_F(PgSinkTest, TwoSourceTablesIntoOneTargetAreNotLoadedWithoutAKey) {
-  auto a = Schema("a", "items", {Col("id", LogicalType::kInt64, "bigint", false),
+  auto a = Schema("a", "items", {Col("id", LogicalType::kInt64, "bigint", 0, 0, 0, false),
                                  Col("v", LogicalType::kString, "text")}, {0});
-  auto b = Schema("b", "items", {Col("id", LogicalType::kInt64, "bigint", false),
+  auto b = Schema("b", "items", {Col("id", LogicalType::kInt64, "bigint", 0, 0, 0, false),
                                  Col("v", LogicalType::kString, "text")}, {0});
   core::Sink& sink = OpenSink({{"sink.table.name.format", "merged.${table}"}});
   core::EventBatch announce;
@@ -760,8 +754,8 @@ TEST_F(PgSinkTest, TwoSourceTablesIntoOneTargetAreNotLoadedWithoutAKey) {
 // change the target refuses names the table, the column and what to do.
 TEST_F(PgSinkTest, ColumnTypeAndPrimaryKeyChangesAreApplied) {
   auto v1 = Schema("public", "evolve",
-                   {Col("a", LogicalType::kInt32, "integer", false),
-                    Col("b", LogicalType::kInt32, "integer", false),
+                   {Col("a", LogicalType::kInt32, "integer", 0, 0, 0, false),
+                    Col("b", LogicalType::kInt32, "integer", 0, 0, 0, false),
                     Col("n", LogicalType::kInt32, "integer"),
                     Col("note", LogicalType::kString, "character varying(4)")},
                    {0});
@@ -772,8 +766,8 @@ TEST_F(PgSinkTest, ColumnTypeAndPrimaryKeyChangesAreApplied) {
   first.set_checkpoint({"1"});
   WriteAndFlush(sink, first);
   auto v2 = Schema("public", "evolve",
-                   {Col("a", LogicalType::kInt32, "integer", false),
-                    Col("b", LogicalType::kInt32, "integer", false),
+                   {Col("a", LogicalType::kInt32, "integer", 0, 0, 0, false),
+                    Col("b", LogicalType::kInt32, "integer", 0, 0, 0, false),
                     Col("n", LogicalType::kInt64, "bigint"),
                     Col("note", LogicalType::kString, "text")},
                    {0, 1}, 2);
@@ -787,8 +781,8 @@ TEST_F(PgSinkTest, ColumnTypeAndPrimaryKeyChangesAreApplied) {
   EXPECT_EQ(PrimaryKeyOf(sql_, "evolve"), "PRIMARY KEY (a, b)");
   // text -> integer of a column holding text: refused, named.
   auto v3 = Schema("public", "evolve",
-                   {Col("a", LogicalType::kInt32, "integer", false),
-                    Col("b", LogicalType::kInt32, "integer", false),
+                   {Col("a", LogicalType::kInt32, "integer", 0, 0, 0, false),
+                    Col("b", LogicalType::kInt32, "integer", 0, 0, 0, false),
                     Col("n", LogicalType::kInt64, "bigint"),
                     Col("note", LogicalType::kInt32, "integer")},
                    {0, 1}, 3);

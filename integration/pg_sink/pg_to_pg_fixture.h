@@ -26,11 +26,8 @@ class PgToPgFixture : public ::testing::Test {
   }
   void TearDown() override {
     if (sluice_) sluice_->Kill();
-    PgClient admin;
-    admin.TryQuery("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
-                   "database = '" + src_db_ + "'");
-    admin.TryQuery("DROP DATABASE IF EXISTS \"" + src_db_ + "\" WITH (FORCE)");
-    admin.TryQuery("DROP DATABASE IF EXISTS \"" + dst_db_ + "\" WITH (FORCE)");
+    DropPgSourceDatabase(src_db_);
+    DropPgDatabase(dst_db_);
   }
 
   nlohmann::json Config(const nlohmann::json& extra = nlohmann::json::object()) const {

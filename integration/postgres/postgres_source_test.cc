@@ -31,13 +31,7 @@ class PostgresSourceTest : public ::testing::Test {
   }
   void TearDown() override {
     if (sluice_) sluice_->Kill();
-    PgClient admin;
-    admin.TryQuery("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE "
-                   "database = '" + db_ + "' AND active");
-    std::this_thread::sleep_for(200ms);
-    admin.TryQuery("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE "
-                   "database = '" + db_ + "'");
-    admin.TryQuery("DROP DATABASE IF EXISTS \"" + db_ + "\" WITH (FORCE)");
+    DropPgSourceDatabase(db_, /*terminate_active=*/true);
   }
 
   nlohmann::json Config(const std::string& out) const {

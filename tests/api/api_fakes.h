@@ -17,6 +17,7 @@
 #include "core/progress.h"
 #include "core/sink.h"
 #include "core/source.h"
+#include "tests/common/schema_builders.h"
 
 namespace sluice::testing {
 
@@ -35,12 +36,8 @@ struct FakeWorld {
 };
 
 inline core::TableSchemaPtr FakeSchema() {
-  auto s = std::make_shared<core::TableSchema>();
-  s->id = {"public", "items"};
-  s->database = "db";
-  s->columns = {{"id", core::LogicalType::kInt64, "bigint", false}};
-  s->key = {0};
-  return s;
+  return sluice::testing::MakeSchema(
+      "public", "items", {sluice::testing::Col("id", core::LogicalType::kInt64, "bigint", 0, 0, 0, false)});
 }
 
 class FakeSource : public core::Source {

@@ -3,20 +3,21 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "tests/common/schema_builders.h"
+
 namespace sluice::core {
 namespace {
 
 TableSchemaPtr Schema() {
-  auto s = std::make_shared<TableSchema>();
-  s->id = {"public", "t"};
-  s->database = "shop";
-  s->columns = {{"id", LogicalType::kInt64}, {"ok", LogicalType::kBool},
-                {"price", LogicalType::kDecimal}, {"blob", LogicalType::kBytes},
-                {"d", LogicalType::kDate}, {"ts", LogicalType::kTimestamp},
-                {"tz", LogicalType::kTimestampTz}, {"f", LogicalType::kFloat64},
-                {"tags", LogicalType::kArray}, {"big", LogicalType::kString}};
-  s->key = {0};
-  return s;
+  using sluice::testing::Col;
+  return sluice::testing::MakeSchema(
+      "public", "t",
+      {Col("id", LogicalType::kInt64), Col("ok", LogicalType::kBool),
+       Col("price", LogicalType::kDecimal), Col("blob", LogicalType::kBytes),
+       Col("d", LogicalType::kDate), Col("ts", LogicalType::kTimestamp),
+       Col("tz", LogicalType::kTimestampTz), Col("f", LogicalType::kFloat64),
+       Col("tags", LogicalType::kArray), Col("big", LogicalType::kString)},
+      {0}, "shop");
 }
 
 TEST(EnvelopeTest, WritesDebeziumShapesAndTypes) {

@@ -18,17 +18,14 @@
 #include "core/clock.h"
 #include "core/sink.h"
 #include "core/source.h"
+#include "tests/common/schema_builders.h"
 
 namespace sluice::testing {
 
 inline core::TableSchemaPtr TestSchema() {
-  auto s = std::make_shared<core::TableSchema>();
-  s->id = {"public", "items"};
-  s->database = "db";
-  s->columns = {{"id", core::LogicalType::kInt64, "bigint", false},
-                {"name", core::LogicalType::kString, "text", true}};
-  s->key = {0};
-  return s;
+  return MakeSchema("public", "items",
+                    {Col("id", core::LogicalType::kInt64, "bigint", 0, 0, 0, false),
+                     Col("name", core::LogicalType::kString, "text")});
 }
 
 class FakeSource : public core::Source {

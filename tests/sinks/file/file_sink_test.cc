@@ -7,16 +7,14 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/common/schema_builders.h"
+
 namespace sluice::sinks {
 namespace {
 
 core::TableSchemaPtr Schema(const std::string& table) {
-  auto s = std::make_shared<core::TableSchema>();
-  s->id = {"public", table};
-  s->database = "db";
-  s->columns = {{"id", core::LogicalType::kInt64}, {"v", core::LogicalType::kString}};
-  s->key = {0};
-  return s;
+  return testing::MakeSchema("public", table, {testing::Col("id", core::LogicalType::kInt64),
+                                               testing::Col("v", core::LogicalType::kString)});
 }
 
 void AddInsert(core::EventBatch& b, const core::TableSchemaPtr& schema, int id, std::string v) {

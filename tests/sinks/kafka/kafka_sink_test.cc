@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "tests/common/schema_builders.h"
+
 namespace sluice::sinks {
 namespace {
 
@@ -89,12 +91,10 @@ class MockCluster {
 };
 
 core::TableSchemaPtr Items() {
-  auto s = std::make_shared<core::TableSchema>();
-  s->id = {"public", "items"};
-  s->database = "shop";
-  s->columns = {{"id", LogicalType::kInt32}, {"name", LogicalType::kString}};
-  s->key = {0};
-  return s;
+  return testing::MakeSchema("public", "items",
+                             {testing::Col("id", LogicalType::kInt32),
+                              testing::Col("name", LogicalType::kString)},
+                             {0}, "shop");
 }
 
 KafkaSinkOptions Options(const MockCluster& mock) {

@@ -8,6 +8,7 @@
 #include "sinks/mysql/mysql_sink.h"
 #include "sinks/mysql/mysql_sql.h"
 #include "sinks/mysql/mysql_types.h"
+#include "tests/common/schema_builders.h"
 
 namespace sluice::sinks::mysql_sink {
 namespace {
@@ -15,18 +16,7 @@ namespace {
 using core::Column;
 using core::LogicalType;
 
-Column Col(std::string name, LogicalType type, std::string source_type = "", int32_t length = 0,
-           int32_t precision = 0, int32_t scale = 0, bool nullable = true) {
-  Column c;
-  c.name = std::move(name);
-  c.type = type;
-  c.source_type = std::move(source_type);
-  c.length = length;
-  c.precision = precision;
-  c.scale = scale;
-  c.nullable = nullable;
-  return c;
-}
+using sluice::testing::Col;
 
 // An unconnected libmariadb handle in the state a sink connection is in after its SET sql_mode
 // (the server reports NO_BACKSLASH_ESCAPES in every OK packet; utf8mb4 is the default charset),

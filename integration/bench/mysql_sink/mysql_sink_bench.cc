@@ -20,6 +20,7 @@
 #include "core/event.h"
 #include "integration/common/itest.h"
 #include "sinks/mysql/mysql_sink.h"
+#include "tests/common/schema_builders.h"
 
 namespace {
 
@@ -27,24 +28,14 @@ using namespace sluice;
 using Clock = std::chrono::steady_clock;
 
 core::TableSchemaPtr AccountsSchema() {
-  auto s = std::make_shared<core::TableSchema>();
-  s->id = {"public", "accounts"};
-  auto col = [](std::string name, core::LogicalType type, std::string source_type, int length,
-                bool nullable) {
-    core::Column c;
-    c.name = std::move(name);
-    c.type = type;
-    c.source_type = std::move(source_type);
-    c.length = length;
-    c.nullable = nullable;
-    return c;
-  };
-  s->columns = {col("aid", core::LogicalType::kInt32, "integer", 0, false),
-                col("bid", core::LogicalType::kInt32, "integer", 0, true),
-                col("abalance", core::LogicalType::kInt32, "integer", 0, true),
-                col("filler", core::LogicalType::kString, "character(84)", 84, true)};
-  s->key = {0};
-  return s;
+  using sluice::testing::Col;
+  return sluice::testing::MakeSchema(
+      "public", "accounts",
+      {Col("aid", core::LogicalType::kInt32, "integer", 0, 0, 0, false),
+       Col("bid", core::LogicalType::kInt32, "integer"),
+       Col("abalance", core::LogicalType::kInt32, "integer"),
+       Col("filler", core::LogicalType::kString, "character(84)", 84)},
+      {0}, "");
 }
 
 int Run(int64_t rows) {

@@ -1,0 +1,562 @@
+// The type matrix (issue #22): every type of the catalogue (matrix_catalogue.cc) through each
+// source -> database sink pair as a one-shot `sluice sync`, compared value by value with the
+// servers' own clients. Every cell is `exact` (the target prints the source's text), `mapped`
+// (equal after one of the documented lossless mappings below) or `refused` (the sync stopped
+// with a message naming the table and the column; the column is then excluded and the sync
+// repeated). Anything else fails the suite naming pair, type, value, expected and got.
+//
+// The README's mapping tables are generated from the outcomes: the suite writes them to
+// type_matrix.md in its working directory, and fails when README.md's block between the
+// type-matrix markers differs (SLUICE_MATRIX_WRITE_README=1 rewrites the block instead).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "integration/common/itest.h"
+#include "integration/matrix/matrix_catalogue.h"
+
+namespace sluice::itest::matrix {
+namespace {
+
+using namespace std::chrono_literals;
+
+enum class Dialect { kPg, kMariadb };
+
+std::string TableName(const Family& f) { return f.name == "odd_names" ? "Odd Table" : "t_" + f.name; }
+std::string ColumnName(const Family& f, const TypeCase& c) {
+  return f.name == "odd_names" ? c.label : "v_" + c.label;
+}
+std::string Quote(Dialect d, const std::string& name) {
+  std::string q = d == Dialect::kPg ? "\"" : "`";
+  std::string out = q;
+  for (char ch : name) {
+    out += ch;
+    if (ch == q[0]) out += ch;
+  }
+  return out + q;
+}
+std::string RegexEscape(const std::string& s) {
+  std::string out;
+  for (char ch : s) {
+    if (std::string("\\.^$|()[]{}*+?").find(ch) != std::string::npos) out += '\\';
+    out += ch;
+  }
+  return out;
+}
+
+// How each side's client prints a column of a given type so that equal values print alike.
+std::string ReadExpr(Dialect d, const std::string& column, const std::string& data_type) {
+  if (d == Dialect::kPg) {
+    if (data_type == "bytea") return "upper(encode(" + column + ", 'hex'))";
+    // inet's text cast always shows the netmask; its output function, as clients print it.
+    if (data_type == "inet" || data_type == "cidr") return "NULLIF(format('%s', " + column + "), '')";
+    return column + "::text";
+  }
+  if (data_type.find("binary") != std::string::npos || data_type.find("blob") != std::string::npos)
+    return "HEX(" + column + ")";
+  if (data_type == "bit") return "BIN(" + column + ")";
+  if (data_type == "float") return "CAST(" + column + " AS DOUBLE)";
+  if (data_type == "point" || data_type == "geometry" || data_type == "linestring")
+    return "ST_AsText(" + column + ")";
+  return column;
+}
+
+// A documented mapping: its README wording, and whether source text `s` (or `alt`, the source
+// value as JSON for PostgreSQL, as hex bytes for MariaDB) and target text `t` are the same value
+// under it, given both column types.
+struct Texts {
+  const std::string& s;
+  const std::string& t;
+  const SqlValue& alt;
+  const std::string& src_type;
+  const std::string& tgt_type;
+};
+struct Mapping {
+  std::string how;
+  std::function<bool(const Texts&)> same;
+};
+
+std::string StripFraction(std::string v) {
+  // "12:00:00.500000" and "12:00:00.5" are the same time.
+  size_t dot = v.find('.');
+  if (dot == std::string::npos) return v;
+  size_t end = dot + 1;
+  while (end < v.size() && isdigit(static_cast<unsigned char>(v[end]))) ++end;
+  size_t last = end;
+  while (last > dot + 1 && v[last - 1] == '0') --last;
+  if (last == dot + 1) last = dot;
+  return v.substr(0, last) + v.substr(end);
+}
+bool Contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
+
+const std::vector<Mapping>& Mappings() {
+  static const std::vector<Mapping> mappings = {
+      {"fraction digits padded", [](const Texts& x) {
+         return StripFraction(x.s) == StripFraction(x.t);
+       }},
+      {"boolean as 1/0", [](const Texts& x) {
+         return ((x.s == "true" || x.s == "t") && x.t == "1") ||
+                ((x.s == "false" || x.s == "f") && x.t == "0");
+       }},
+      {"BIT(1) as boolean", [](const Texts& x) {
+         return x.src_type == "bit" && ((x.s == "1" && x.t == "true") || (x.s == "0" && x.t == "false"));
+       }},
+      {"BIT(n) as big-endian bytes", [](const Texts& x) {
+         if (x.src_type != "bit" || x.tgt_type != "bytea") return false;
+         unsigned long long v = std::stoull(x.s, nullptr, 2);
+         char hex[17];
+         std::snprintf(hex, sizeof hex, "%016llX", v);
+         return std::string(hex).substr(16 - x.t.size()) == x.t;
+       }},
+      {"exponent spelled e+NN", [](const Texts& x) {
+         auto norm = [](std::string v) {
+           size_t e = v.find("e+");
+           if (e != std::string::npos) v.erase(e + 1, 1);
+           return v;
+         };
+         return norm(x.s) == norm(x.t);
+       }},
+      {"the same float32", [](const Texts& x) {
+         if (!(Contains(x.src_type, "real") || Contains(x.src_type, "float") ||
+               Contains(x.tgt_type, "real") || Contains(x.tgt_type, "float")))
+           return false;
+         return std::strtof(x.s.c_str(), nullptr) == std::strtof(x.t.c_str(), nullptr) &&
+                std::signbit(std::strtof(x.s.c_str(), nullptr)) == std::signbit(std::strtof(x.t.c_str(), nullptr));
+       }},
+      {"-0 stored as 0 (MariaDB has no -0)", [](const Texts& x) {
+         return x.s == "-0" && x.t == "0";
+       }},
+      {"char(n) padding kept", [](const Texts& x) {
+         std::string t = x.t;
+         while (!t.empty() && t.back() == ' ') t.pop_back();
+         return x.src_type == "character" && t == x.s;
+       }},
+      {"UTC instant, offset dropped", [](const Texts& x) {
+         return Contains(x.src_type, "with time zone") && x.s.size() > 3 &&
+                x.s.substr(x.s.size() - 3) == "+00" &&
+                StripFraction(x.s.substr(0, x.s.size() - 3)) == StripFraction(x.t);
+       }},
+      {"UTC instant as timestamptz", [](const Texts& x) {
+         return x.src_type == "timestamp" && Contains(x.tgt_type, "with time zone") &&
+                StripFraction(x.s) + "+00" == StripFraction(x.t);
+       }},
+      {"YEAR as smallint", [](const Texts& x) {
+         return x.src_type == "year" && std::stoi(x.s) == std::stoi(x.t);
+       }},
+      {"zero date as NULL (Debezium's rule, logged; lossy)", [](const Texts& x) {
+         return x.t.empty() && x.s.rfind("0000-00-00", 0) == 0;
+       }},
+      {"ISO-8601 duration", [](const Texts& x) {
+         if (x.src_type != "interval" || x.t.empty() || x.t[0] != 'P') return false;
+         SqlResult r = PgClient("postgres").TryQuery("SELECT '" + x.t + "'::interval::text");
+         return r.ok && r.rows.size() == 1 && r.rows[0][0] == x.s;
+       }},
+      {"array as JSON", [](const Texts& x) {
+         return Contains(x.src_type, "[]") && x.alt &&
+                nlohmann::json::parse(*x.alt)[0] == nlohmann::json::parse(x.t, nullptr, false);
+       }},
+      {"array as JSON of the elements' text", [](const Texts& x) {
+         return Contains(x.src_type, "[]") && x.alt &&
+                nlohmann::json::parse(*x.alt)[1] == nlohmann::json::parse(x.t, nullptr, false);
+       }},
+      {"array with lower bounds as {lower_bounds, values}", [](const Texts& x) {
+         if (!Contains(x.src_type, "[]") || !x.alt) return false;
+         auto t = nlohmann::json::parse(x.t, nullptr, false);
+         return t.is_object() && t.contains("lower_bounds") && t.contains("values") &&
+                t["values"] == nlohmann::json::parse(*x.alt)[0];
+       }},
+      {"geometry as MariaDB's bytes (SRID + WKB)", [](const Texts& x) {
+         return (x.src_type == "point" || x.src_type == "geometry") && x.alt && *x.alt == x.t;
+       }},
+  };
+  return mappings;
+}
+
+struct Cell {
+  std::string pair, phase, source_type, sample, target_type, outcome;  // outcome: exact|mapped: ..|refused: ..
+};
+
+struct Side {
+  Dialect dialect;
+  std::string db;       // database
+  std::string schema;   // PostgreSQL schema of the tables (target of a MariaDB source: its db)
+  SqlRows Query(const std::string& sql) const {
+    if (dialect == Dialect::kPg) return PgClient(db).Query(sql);
+    return MysqlClient(db).Query(sql);
+  }
+  std::string Table(const std::string& name) const {
+    return dialect == Dialect::kPg ? Quote(dialect, schema) + "." + Quote(dialect, name)
+                                   : Quote(dialect, name);
+  }
+  // column name -> data type (lowercase), of a table.
+  std::map<std::string, std::string> Types(const std::string& table, bool full) const {
+    std::map<std::string, std::string> out;
+    std::string sql =
+        dialect == Dialect::kPg
+            ? "SELECT a.attname, " +
+                  std::string(full ? "format_type(a.atttypid, a.atttypmod)"
+                                   : "CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, NULL) ELSE "
+                                     "format_type(a.atttypid, NULL) END") +
+                  " FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid WHERE a.attrelid = '" +
+                  Table(table) + "'::regclass AND a.attnum > 0 AND NOT a.attisdropped"
+            : "SELECT COLUMN_NAME, " + std::string(full ? "COLUMN_TYPE" : "DATA_TYPE") +
+                  " FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '" +
+                  table + "'";
+    for (const SqlRow& r : Query(sql)) out[*r[0]] = *r[1];
+    return out;
+  }
+};
+
+class TypeMatrixTest : public ::testing::Test {
+ protected:
+  static std::vector<Cell>& Cells() {
+    static std::vector<Cell> cells;
+    return cells;
+  }
+
+  // Creates the family tables of `families` in the source, one row per sample (and a row of
+  // NULLs, id 0).
+  static void CreateSource(const Side& src, const std::vector<Family>& families) {
+    for (const Family& f : families) {
+      std::string sql = f.setup;
+      std::string cols = "id integer PRIMARY KEY";
+      size_t rows = 0;
+      for (const TypeCase& c : f.cases) {
+        cols += ", " + Quote(src.dialect, ColumnName(f, c)) + " " + c.type;
+        rows = std::max(rows, c.values.size());
+      }
+      sql += "CREATE TABLE " + Quote(src.dialect, TableName(f)) + " (" + cols + ");";
+      sql += "INSERT INTO " + Quote(src.dialect, TableName(f)) + " (id) VALUES (0);";
+      for (size_t r = 0; r < rows; ++r) {
+        std::string names = "id", values = std::to_string(r + 1);
+        for (const TypeCase& c : f.cases) {
+          if (r >= c.values.size()) continue;
+          names += ", " + Quote(src.dialect, ColumnName(f, c));
+          values += ", " + c.values[r];
+        }
+        sql += "INSERT INTO " + Quote(src.dialect, TableName(f)) + " (" + names + ") VALUES (" +
+               values + ");";
+      }
+      src.Query(sql);
+    }
+  }
+
+  // Runs `sluice sync` until it succeeds, each refusal recorded and its column excluded.
+  // `reset_target` re-creates the target for each attempt and returns its sink.url. Returns the refused (table, column) -> message.
+  static std::map<std::pair<std::string, std::string>, std::string> SyncWithRefusals(
+      const std::vector<Family>& families, nlohmann::json config, const std::string& source_schema,
+      const std::function<std::string()>& reset_target) {
+    std::map<std::pair<std::string, std::string>, std::string> refused;
+    std::string excluded;
+    for (int attempt = 0; attempt < 40; ++attempt) {
+      config["sink.url"] = reset_target();
+      if (!excluded.empty()) config["column.exclude.list"] = excluded;
+      CommandResult r = SluiceProcess::RunToCompletion("sync", config, 120s);
+      if (r.Success()) return refused;
+      std::string text = r.out + "\n" + r.err;
+      // The refusal must name the table and the column.
+      const Family* family = nullptr;
+      const TypeCase* which = nullptr;
+      size_t best = 0;
+      for (const Family& f : families) {
+        if (text.find(TableName(f)) == std::string::npos) continue;
+        for (const TypeCase& c : f.cases) {
+          std::string col = ColumnName(f, c);
+          if (refused.count({TableName(f), col})) continue;
+          size_t at = text.find(col);
+          // The longest name found, and not as a prefix of a longer name.
+          while (at != std::string::npos && at + col.size() < text.size() &&
+                 (isalnum(static_cast<unsigned char>(text[at + col.size()])) || text[at + col.size()] == '_'))
+            at = text.find(col, at + 1);
+          if (at != std::string::npos && col.size() > best) {
+            best = col.size();
+            family = &f;
+            which = &c;
+          }
+        }
+      }
+      if (family == nullptr) {
+        ADD_FAILURE() << "sync failed without naming a table and column of the matrix:\n" << text;
+        return refused;
+      }
+      std::string col = ColumnName(*family, *which);
+      std::istringstream lines(text);
+      std::string line, message;
+      while (std::getline(lines, line)) {
+        if (line.find(col) != std::string::npos) message = line;
+      }
+      // The scratch databases' names vary from run to run.
+      message = std::regex_replace(message, std::regex("mx_[a-z_]+_[0-9]+_[0-9]+_[0-9]+"), "DB");
+      size_t from = message.find("sink: ");
+      if (from != std::string::npos) message = message.substr(from);
+      refused[{TableName(*family), col}] = message;
+      if (!excluded.empty()) excluded += ",";
+      excluded += RegexEscape(source_schema) + "\\." + RegexEscape(TableName(*family)) + "\\." +
+                  RegexEscape(col);
+    }
+    ADD_FAILURE() << "too many refusals";
+    return refused;
+  }
+
+  // Compares every cell of every family table, source against target.
+  static void Compare(const std::string& pair, const std::string& phase,
+                      const std::vector<Family>& families, const Side& src, const Side& tgt,
+                      const std::map<std::pair<std::string, std::string>, std::string>& refused) {
+    for (const Family& f : families) {
+      std::string table = TableName(f);
+      auto src_types = src.Types(table, false), src_full = src.Types(table, true);
+      auto tgt_types = tgt.Types(table, false), tgt_full = tgt.Types(table, true);
+      std::string src_sql = "SELECT id", tgt_sql = "SELECT id", alt_sql = "SELECT id";
+      std::vector<const TypeCase*> compared;
+      for (const TypeCase& c : f.cases) {
+        std::string col = ColumnName(f, c);
+        auto ref = refused.find({table, col});
+        if (ref != refused.end()) {
+          for (const std::string& v : c.values)
+            Cells().push_back({pair, phase, c.type, v, "-", "refused: " + ref->second});
+          continue;
+        }
+        if (!tgt_types.count(col)) {
+          ADD_FAILURE() << pair << ": column " << table << "." << col << " missing in the target";
+          continue;
+        }
+        compared.push_back(&c);
+        src_sql += ", " + ReadExpr(src.dialect, Quote(src.dialect, col), src_types[col]);
+        // The source value as JSON (PostgreSQL; arrays also as the JSON of their elements' text)
+        // or as hex bytes (MariaDB), for the mappings.
+        std::string q = Quote(src.dialect, col);
+        if (src.dialect == Dialect::kMariadb) {
+          alt_sql += ", HEX(" + q + ")";
+        } else if (src_types[col].find("[]") != std::string::npos) {
+          alt_sql += ", jsonb_build_array(to_jsonb(" + q + "), to_jsonb(" + q + "::text[]))::text";
+        } else {
+          alt_sql += ", to_jsonb(" + q + ")::text";
+        }
+        tgt_sql += ", " + ReadExpr(tgt.dialect, Quote(tgt.dialect, col), tgt_types[col]);
+      }
+      SqlRows s = src.Query(src_sql + " FROM " + src.Table(table) + " ORDER BY id");
+      SqlRows a = src.Query(alt_sql + " FROM " + src.Table(table) + " ORDER BY id");
+      SqlRows t = tgt.Query(tgt_sql + " FROM " + tgt.Table(table) + " ORDER BY id");
+      ASSERT_EQ(s.size(), t.size()) << pair << ": rows of " << table;
+      for (size_t r = 0; r < s.size(); ++r) {
+        ASSERT_EQ(s[r][0], t[r][0]) << pair << ": ids of " << table;
+        for (size_t i = 0; i < compared.size(); ++i) {
+          const TypeCase& c = *compared[i];
+          std::string col = ColumnName(f, c);
+          const SqlValue& sv = s[r][i + 1];
+          const SqlValue& tv = t[r][i + 1];
+          size_t row = std::stoul(*s[r][0]);
+          bool listed = row >= 1 && row <= c.values.size();
+          std::string sample = listed ? c.values[row - 1] : "NULL";
+          std::string outcome;
+          if (sv == tv) {
+            outcome = "exact";
+          } else if (sv) {
+            std::string got = tv.value_or("");
+            for (const Mapping& m : Mappings()) {
+              if ((tv || m.how.rfind("zero date", 0) == 0) &&
+                  m.same(Texts{*sv, got, a[r][i + 1], src_types[col], tgt_types[col]})) {
+                outcome = "mapped: " + m.how;
+                break;
+              }
+            }
+          }
+          if (outcome.empty()) {
+            ADD_FAILURE() << "silent difference: " << pair << " (" << phase << ") " << table << "."
+                          << col << " type " << src_full[col] << " value " << sample
+                          << ": expected " << sv.value_or("NULL") << ", got "
+                          << tv.value_or("NULL") << " (target type " << tgt_full[col] << ")";
+            outcome = "DIFFERENT";
+          }
+          if (!listed) continue;  // NULLs are checked, not listed
+          Cells().push_back({pair, phase, src_full[col], sample, tgt_full[col], outcome});
+        }
+      }
+    }
+  }
+};
+
+nlohmann::json PgSourceConfig(const std::string& db, const std::string& slot) {
+  return {{"name", slot},
+          {"connector.class", "postgres"},
+          {"database.hostname", TestEnv::PgHost()},
+          {"database.port", std::to_string(TestEnv::PgPort())},
+          {"database.user", TestEnv::PgUser()},
+          {"database.dbname", db},
+          {"slot.name", slot},
+          {"publication.name", "pub_" + slot},
+          {"table.include.list", "public\\..*"},
+          {"sink.batch.ms", "100"}};
+}
+
+nlohmann::json MariadbSourceConfig(const std::string& db) {
+  return {{"name", "matrix_" + db},
+          {"connector.class", "mysql"},
+          {"database.hostname", TestEnv::MysqlHost()},
+          {"database.port", std::to_string(TestEnv::MysqlPort())},
+          {"database.user", kPasswordUser},
+          {"database.password", kTestPassword},
+          {"database.server.id", std::to_string(100000 + std::rand() % 1000000)},
+          {"database.include.list", db},
+          {"sink.batch.ms", "100"}};
+}
+
+void DropSlot(const std::string& slot) {
+  PgClient("postgres").TryQuery(
+      "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" +
+      slot + "'");
+}
+
+std::string AllSetup(const std::vector<Family>& families) {
+  std::string sql;
+  for (const Family& f : families) sql += f.setup;
+  return sql;
+}
+
+TEST_F(TypeMatrixTest, PostgresToPostgres) {
+  std::string src_db = CreateScratchPgDatabase("mx_pp");
+  std::string slot = UniqueName("slot_mx_pp");
+  Side src{Dialect::kPg, src_db, "public"};
+  CreateSource(src, PgFamilies());
+  std::string tgt_db;
+  nlohmann::json config = PgSourceConfig(src_db, slot);
+  config["sink.type"] = "postgres";
+  auto refused = SyncWithRefusals(PgFamilies(), config, "public", [&] {
+    DropSlot(slot);
+    if (!tgt_db.empty()) PgClient("postgres").TryQuery("DROP DATABASE " + tgt_db + " WITH (FORCE)");
+    tgt_db = CreateScratchPgDatabase("mx_pp_t");
+    // A PostgreSQL target needs the source's user-defined types (else it refuses the column).
+    PgClient(tgt_db).Exec(AllSetup(PgFamilies()));
+    return PgClient(tgt_db).Url();
+  });
+  Compare("PostgreSQL → PostgreSQL", "sync", PgFamilies(), src, Side{Dialect::kPg, tgt_db, "public"},
+          refused);
+  DropSlot(slot);
+  PgClient("postgres").TryQuery("DROP DATABASE " + tgt_db + " WITH (FORCE)");
+  PgClient("postgres").TryQuery("DROP DATABASE " + src_db + " WITH (FORCE)");
+}
+
+TEST_F(TypeMatrixTest, PostgresToMariadb) {
+  std::string src_db = CreateScratchPgDatabase("mx_pm");
+  std::string slot = UniqueName("slot_mx_pm");
+  Side src{Dialect::kPg, src_db, "public"};
+  CreateSource(src, PgFamilies());
+  std::string tgt_db;
+  nlohmann::json config = PgSourceConfig(src_db, slot);
+  config["sink.type"] = "mysql";
+  auto refused = SyncWithRefusals(PgFamilies(), config, "public", [&] {
+    DropSlot(slot);
+    if (!tgt_db.empty()) MysqlClient().TryQuery("DROP DATABASE `" + tgt_db + "`");
+    tgt_db = CreateScratchMysqlDatabase("mx_pm_t");
+    return MysqlClient(tgt_db).Url();
+  });
+  Compare("PostgreSQL → MariaDB", "sync", PgFamilies(), src, Side{Dialect::kMariadb, tgt_db, ""},
+          refused);
+  DropSlot(slot);
+  MysqlClient().TryQuery("DROP DATABASE `" + tgt_db + "`");
+  PgClient("postgres").TryQuery("DROP DATABASE " + src_db + " WITH (FORCE)");
+}
+
+TEST_F(TypeMatrixTest, MariadbToPostgres) {
+  std::string src_db = CreateScratchMysqlDatabase("mx_mp");
+  Side src{Dialect::kMariadb, src_db, ""};
+
+  CreateSource(Side{Dialect::kMariadb, src_db, ""}, MariadbFamilies());
+  std::string tgt_db;
+  nlohmann::json config = MariadbSourceConfig(src_db);
+  config["sink.type"] = "postgres";
+  auto refused = SyncWithRefusals(MariadbFamilies(), config, src_db, [&] {
+    if (!tgt_db.empty()) PgClient("postgres").TryQuery("DROP DATABASE " + tgt_db + " WITH (FORCE)");
+    tgt_db = CreateScratchPgDatabase("mx_mp_t");
+    return PgClient(tgt_db).Url();
+  });
+  Compare("MariaDB → PostgreSQL", "sync", MariadbFamilies(), src,
+          Side{Dialect::kPg, tgt_db, src_db}, refused);
+  PgClient("postgres").TryQuery("DROP DATABASE " + tgt_db + " WITH (FORCE)");
+  MysqlClient().TryQuery("DROP DATABASE `" + src_db + "`");
+}
+
+// Runs last: the README block from the outcomes above.
+TEST_F(TypeMatrixTest, ReadmeTablesMatchTheRun) {
+  ASSERT_FALSE(Cells().empty());
+  // Collapse: one row per (pair, source type, target type, outcome), samples joined.
+  std::map<std::string, std::vector<std::string>> order;  // pair -> row keys in first-seen order
+  std::map<std::string, std::vector<std::string>> samples;
+  std::map<std::string, std::string> row_text;
+  std::map<std::string, std::map<std::string, int>> counts;
+  for (const Cell& c : Cells()) {
+    std::string outcome_kind = c.outcome.substr(0, c.outcome.find(':'));
+    counts[c.pair][outcome_kind]++;
+    std::string key = c.pair + "\x1f" + c.source_type + "\x1f" + c.target_type + "\x1f" + c.outcome;
+    if (!samples.count(key)) {
+      order[c.pair].push_back(key);
+      row_text[key] = c.source_type + "\x1f" + c.target_type + "\x1f" + c.outcome;
+    }
+    auto& list = samples[key];
+    if (std::find(list.begin(), list.end(), c.sample) == list.end()) list.push_back(c.sample);
+  }
+  auto cell = [](std::string s) {
+    std::string out;
+    for (char ch : s) {
+      if (ch == '|') out += "\\|";
+      else if (ch == '\n' || ch == '\t') out += ' ';
+      else out += ch;
+    }
+    if (out.size() > 300) out = out.substr(0, 297) + "...";
+    return out;
+  };
+  std::string md;
+  for (const auto& [pair, keys] : order) {
+    md += "\n**" + pair + "** (`sluice sync`): ";
+    bool first = true;
+    for (const auto& [kind, n] : counts[pair]) {
+      md += (first ? "" : ", ") + std::to_string(n) + " " + kind;
+      first = false;
+    }
+    md += "\n\n| source type | samples | target type | outcome |\n| --- | --- | --- | --- |\n";
+    for (const std::string& key : keys) {
+      std::vector<std::string> parts;
+      std::string rest = row_text[key];
+      for (size_t at; (at = rest.find('\x1f')) != std::string::npos; rest = rest.substr(at + 1))
+        parts.push_back(rest.substr(0, at));
+      parts.push_back(rest);
+      std::string joined;
+      for (const std::string& s : samples[key]) joined += (joined.empty() ? "" : ", ") + s;
+      md += "| " + cell(parts[0]) + " | `" + cell(joined) + "` | " + cell(parts[1]) + " | " +
+            cell(parts[2]) + " |\n";
+    }
+  }
+  std::ofstream("type_matrix.md") << md;
+  const char* src_dir = std::getenv("SLUICE_SOURCE_DIR");
+  ASSERT_NE(src_dir, nullptr);
+  std::string readme_path = std::string(src_dir) + "/README.md";
+  std::ifstream in(readme_path);
+  std::string readme((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string begin = "<!-- type-matrix:begin -->", end = "<!-- type-matrix:end -->";
+  size_t b = readme.find(begin), e = readme.find(end);
+  ASSERT_TRUE(b != std::string::npos && e != std::string::npos && b < e)
+      << "README.md has no " << begin << " ... " << end << " block";
+  std::string current = readme.substr(b + begin.size(), e - b - begin.size());
+  std::string wanted = md + "\n";
+  if (const char* w = std::getenv("SLUICE_MATRIX_WRITE_README"); w && std::string(w) == "1") {
+    readme.replace(b + begin.size(), e - b - begin.size(), wanted);
+    std::ofstream(readme_path) << readme;
+    return;
+  }
+  EXPECT_EQ(current, wanted) << "README.md's type-matrix block differs from this run's outcomes "
+                                "(rerun with SLUICE_MATRIX_WRITE_README=1 and review the diff)";
+}
+
+}  // namespace
+}  // namespace sluice::itest::matrix

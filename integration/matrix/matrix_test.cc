@@ -218,11 +218,99 @@ struct Side {
   }
 };
 
+// The catalogue row whose values row `id` holds (StreamPhase copies and moves rows).
+size_t SampleRow(size_t id) {
+  if (id == 6001) return 2;  // 1001 took row 2's values, then its key changed
+  if (id == 1002) return 1;
+  if (id >= 1000 && id < 2000) return id - 1000;
+  if (id == 9999) return 0;  // the marker: NULLs
+  return id;
+}
+
 class TypeMatrixTest : public ::testing::Test {
  protected:
   static std::vector<Cell>& Cells() {
     static std::vector<Cell> cells;
     return cells;
+  }
+  static int& StreamCells() {
+    static int n = 0;
+    return n;
+  }
+
+  // Snapshot + stream: `sluice run` copies the family tables, then the source changes them:
+  // every row inserted again (id + 1000), a whole-row update, single-column updates of rows
+  // holding large (TOASTed) values, a key change and a delete. The target is compared with the
+  // source once a marker row arrived; every value must get the outcome the sync gave it.
+  static void StreamPhase(const std::string& pair, const std::vector<Family>& families,
+                          const Side& src, nlohmann::json config, const std::string& excluded,
+                          const std::string& url, const Side& tgt,
+                          const std::map<std::pair<std::string, std::string>, std::string>& refused) {
+    config["sink.url"] = url;
+    if (!excluded.empty()) config["column.exclude.list"] = excluded;
+    SluiceProcess sluice = SluiceProcess::Run(config);
+    auto count = [](const Side& side, const std::string& table) {
+      return side.Query("SELECT count(*) FROM " + side.Table(table))[0][0].value_or("");
+    };
+    for (const Family& f : families) {
+      std::string want = count(src, TableName(f));
+      WaitUntil(
+          [&] {
+            if (!sluice.IsRunning()) throw HarnessError("sluice exited:\n" + sluice.LogTail());
+            try {
+              return count(tgt, TableName(f)) == want;
+            } catch (const HarnessError&) {
+              return false;  // table not created yet
+            }
+          },
+          90s, pair + ": snapshot of " + TableName(f), 100ms);
+    }
+    for (const Family& f : families) {
+      std::string t = src.Table(TableName(f));
+      std::vector<std::string> cols;
+      for (const TypeCase& c : f.cases) {
+        if (!refused.count({TableName(f), ColumnName(f, c)}))
+          cols.push_back(Quote(src.dialect, ColumnName(f, c)));
+      }
+      std::string list, from_b;
+      for (const std::string& c : cols) {
+        list += ", " + c;
+        from_b += std::string(from_b.empty() ? "" : ", ") + "a." + c + " = b." + c;
+      }
+      std::string sql = "INSERT INTO " + t + " (id" + list + ") SELECT id + 1000" + list +
+                        " FROM " + t + " WHERE id < 1000;";
+      // Whole row: 1001 takes row 2's values (and 1002 row 1's).
+      for (auto [to, from] : {std::pair{1001, 2}, std::pair{1002, 1}}) {
+        if (src.dialect == Dialect::kPg) {
+          std::string set, sel;
+          for (const std::string& c : cols) {
+            set += std::string(set.empty() ? "" : ", ") + c;
+            sel += std::string(sel.empty() ? "" : ", ") + "b." + c;
+          }
+          sql += "UPDATE " + t + " a SET (" + set + ") = (SELECT " + sel + " FROM " + t +
+                 " b WHERE b.id = " + std::to_string(from) + ") WHERE a.id = " +
+                 std::to_string(to) + ";";
+        } else {
+          sql += "UPDATE " + t + " a JOIN " + t + " b ON b.id = " + std::to_string(from) +
+                 " SET " + from_b + " WHERE a.id = " + std::to_string(to) + ";";
+        }
+      }
+      sql += "UPDATE " + t + " SET id = id + 5000 WHERE id = 1001;";     // key change
+      sql += "UPDATE " + t + " SET " + cols[0] + " = " + cols[0] + " WHERE id >= 1003;";  // one column
+      sql += "DELETE FROM " + t + " WHERE id = 1000;";
+      src.Query(sql);
+    }
+    std::string last = src.Table(TableName(families.back()));
+    src.Query("INSERT INTO " + last + " (id) VALUES (9999)");
+    WaitUntil(
+        [&] {
+          if (!sluice.IsRunning()) throw HarnessError("sluice exited:\n" + sluice.LogTail());
+          return tgt.Query("SELECT count(*) FROM " + tgt.Table(TableName(families.back())) +
+                           " WHERE id = 9999")[0][0] == "1";
+        },
+        90s, pair + ": the stream's marker row", 100ms);
+    sluice.Stop();
+    Compare(pair, "stream", families, src, tgt, refused);
   }
 
   // Creates the family tables of `families` in the source, one row per sample (and a row of
@@ -256,9 +344,9 @@ class TypeMatrixTest : public ::testing::Test {
   // `reset_target` re-creates the target for each attempt and returns its sink.url. Returns the refused (table, column) -> message.
   static std::map<std::pair<std::string, std::string>, std::string> SyncWithRefusals(
       const std::vector<Family>& families, nlohmann::json config, const std::string& source_schema,
-      const std::function<std::string()>& reset_target) {
+      const std::function<std::string()>& reset_target, std::string* excluded_out) {
     std::map<std::pair<std::string, std::string>, std::string> refused;
-    std::string excluded;
+    std::string& excluded = *excluded_out;
     for (int attempt = 0; attempt < 40; ++attempt) {
       config["sink.url"] = reset_target();
       if (!excluded.empty()) config["column.exclude.list"] = excluded;
@@ -323,8 +411,10 @@ class TypeMatrixTest : public ::testing::Test {
         std::string col = ColumnName(f, c);
         auto ref = refused.find({table, col});
         if (ref != refused.end()) {
-          for (const std::string& v : c.values)
-            Cells().push_back({pair, phase, c.type, v, "-", "refused: " + ref->second});
+          if (phase == "sync") {
+            for (const std::string& v : c.values)
+              Cells().push_back({pair, phase, c.type, v, "-", "refused: " + ref->second});
+          }
           continue;
         }
         if (!tgt_types.count(col)) {
@@ -356,7 +446,7 @@ class TypeMatrixTest : public ::testing::Test {
           std::string col = ColumnName(f, c);
           const SqlValue& sv = s[r][i + 1];
           const SqlValue& tv = t[r][i + 1];
-          size_t row = std::stoul(*s[r][0]);
+          size_t row = SampleRow(std::stoul(*s[r][0]));
           bool listed = row >= 1 && row <= c.values.size();
           std::string sample = listed ? c.values[row - 1] : "NULL";
           std::string outcome;
@@ -380,7 +470,20 @@ class TypeMatrixTest : public ::testing::Test {
             outcome = "DIFFERENT";
           }
           if (!listed) continue;  // NULLs are checked, not listed
-          Cells().push_back({pair, phase, src_full[col], sample, tgt_full[col], outcome});
+          Cell cell{pair, phase, src_full[col], sample, tgt_full[col], outcome};
+          if (phase == "sync") {
+            Cells().push_back(cell);
+            continue;
+          }
+          // The stream phase must give each value the outcome the sync gave it.
+          ++StreamCells();
+          auto same = std::find_if(Cells().begin(), Cells().end(), [&](const Cell& c) {
+            return c.pair == pair && c.source_type == cell.source_type && c.sample == sample &&
+                   c.outcome == outcome && c.target_type == cell.target_type;
+          });
+          EXPECT_NE(same, Cells().end()) << pair << " (" << phase << ") " << table << "." << col
+                                         << " value " << sample << ": " << outcome
+                                         << ", not the sync's outcome";
         }
       }
     }
@@ -432,16 +535,21 @@ TEST_F(TypeMatrixTest, PostgresToPostgres) {
   std::string tgt_db;
   nlohmann::json config = PgSourceConfig(src_db, slot);
   config["sink.type"] = "postgres";
-  auto refused = SyncWithRefusals(PgFamilies(), config, "public", [&] {
+  auto reset = [&] {
     DropSlot(slot);
     if (!tgt_db.empty()) PgClient("postgres").TryQuery("DROP DATABASE " + tgt_db + " WITH (FORCE)");
     tgt_db = CreateScratchPgDatabase("mx_pp_t");
     // A PostgreSQL target needs the source's user-defined types (else it refuses the column).
     PgClient(tgt_db).Exec(AllSetup(PgFamilies()));
     return PgClient(tgt_db).Url();
-  });
+  };
+  std::string excluded;
+  auto refused = SyncWithRefusals(PgFamilies(), config, "public", reset, &excluded);
   Compare("PostgreSQL → PostgreSQL", "sync", PgFamilies(), src, Side{Dialect::kPg, tgt_db, "public"},
           refused);
+  std::string url = reset();
+  StreamPhase("PostgreSQL → PostgreSQL", PgFamilies(), src, config, excluded, url,
+              Side{Dialect::kPg, tgt_db, "public"}, refused);
   DropSlot(slot);
   PgClient("postgres").TryQuery("DROP DATABASE " + tgt_db + " WITH (FORCE)");
   PgClient("postgres").TryQuery("DROP DATABASE " + src_db + " WITH (FORCE)");
@@ -455,14 +563,19 @@ TEST_F(TypeMatrixTest, PostgresToMariadb) {
   std::string tgt_db;
   nlohmann::json config = PgSourceConfig(src_db, slot);
   config["sink.type"] = "mysql";
-  auto refused = SyncWithRefusals(PgFamilies(), config, "public", [&] {
+  auto reset = [&] {
     DropSlot(slot);
     if (!tgt_db.empty()) MysqlClient().TryQuery("DROP DATABASE `" + tgt_db + "`");
     tgt_db = CreateScratchMysqlDatabase("mx_pm_t");
     return MysqlClient(tgt_db).Url();
-  });
+  };
+  std::string excluded;
+  auto refused = SyncWithRefusals(PgFamilies(), config, "public", reset, &excluded);
   Compare("PostgreSQL → MariaDB", "sync", PgFamilies(), src, Side{Dialect::kMariadb, tgt_db, ""},
           refused);
+  std::string url = reset();
+  StreamPhase("PostgreSQL → MariaDB", PgFamilies(), src, config, excluded, url,
+              Side{Dialect::kMariadb, tgt_db, ""}, refused);
   DropSlot(slot);
   MysqlClient().TryQuery("DROP DATABASE `" + tgt_db + "`");
   PgClient("postgres").TryQuery("DROP DATABASE " + src_db + " WITH (FORCE)");
@@ -476,13 +589,18 @@ TEST_F(TypeMatrixTest, MariadbToPostgres) {
   std::string tgt_db;
   nlohmann::json config = MariadbSourceConfig(src_db);
   config["sink.type"] = "postgres";
-  auto refused = SyncWithRefusals(MariadbFamilies(), config, src_db, [&] {
+  auto reset = [&] {
     if (!tgt_db.empty()) PgClient("postgres").TryQuery("DROP DATABASE " + tgt_db + " WITH (FORCE)");
     tgt_db = CreateScratchPgDatabase("mx_mp_t");
     return PgClient(tgt_db).Url();
-  });
+  };
+  std::string excluded;
+  auto refused = SyncWithRefusals(MariadbFamilies(), config, src_db, reset, &excluded);
   Compare("MariaDB → PostgreSQL", "sync", MariadbFamilies(), src,
           Side{Dialect::kPg, tgt_db, src_db}, refused);
+  std::string url = reset();
+  StreamPhase("MariaDB → PostgreSQL", MariadbFamilies(), src, config, excluded, url,
+              Side{Dialect::kPg, tgt_db, src_db}, refused);
   PgClient("postgres").TryQuery("DROP DATABASE " + tgt_db + " WITH (FORCE)");
   MysqlClient().TryQuery("DROP DATABASE `" + src_db + "`");
 }
@@ -518,7 +636,7 @@ TEST_F(TypeMatrixTest, ReadmeTablesMatchTheRun) {
   };
   std::string md;
   for (const auto& [pair, keys] : order) {
-    md += "\n**" + pair + "** (`sluice sync`): ";
+    md += "\n**" + pair + "** (`sluice sync`, and the same in `sluice run`'s snapshot + stream): ";
     bool first = true;
     for (const auto& [kind, n] : counts[pair]) {
       md += (first ? "" : ", ") + std::to_string(n) + " " + kind;
@@ -538,6 +656,8 @@ TEST_F(TypeMatrixTest, ReadmeTablesMatchTheRun) {
     }
   }
   std::ofstream("type_matrix.md") << md;
+  std::printf("type matrix: %zu sync cells, %d stream cells (each with the sync's outcome)\n",
+              Cells().size(), StreamCells());
   const char* src_dir = std::getenv("SLUICE_SOURCE_DIR");
   ASSERT_NE(src_dir, nullptr);
   std::string readme_path = std::string(src_dir) + "/README.md";

@@ -20,14 +20,14 @@ const SluiceCharts = (() => {
     return new Chart(canvas, {
       type: 'line',
       data: { datasets: [{ data: [], borderColor: color, backgroundColor: color + '33',
-                           fill: true, pointRadius: 0, borderWidth: 1.5, tension: 0.2 }] },
+                           fill: true, pointRadius: 2, borderWidth: 1.5, tension: 0.2 }] },
       options: {
         animation: false, responsive: true, maintainAspectRatio: false, parsing: false,
         normalized: true,
         plugins: { legend: { display: false },
                    tooltip: { callbacks: { title: (items) => timeLabel(items[0].parsed.x) } } },
         scales: {
-          x: { type: 'linear', ticks: { callback: (v) => timeLabel(v), maxTicksLimit: 6,
+          x: { type: 'linear', ticks: { callback: (v) => timeLabel(v), maxTicksLimit: 4,
                                         maxRotation: 0 } },
           y: { beginAtZero: true },
         },

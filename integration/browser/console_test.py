@@ -190,8 +190,9 @@ def main():
             fail("the console's first load transferred %d bytes (budget 200 KiB)" % weight)
         driver.find_element(By.CSS_SELECTOR, 'tr[data-connector="%s"] td.name a' % CONNECTOR).click()
         events = "const c = Chart.getChart('chart-events'); return c ? c.data.datasets[0].data : [];"
-        wait_for(lambda: any(p["y"] > 0 for p in driver.execute_script(events)), 40,
-                 "the events/s chart has a data point above 0")
+        wait_for(lambda: len(driver.execute_script(events)) >= 2 and
+                 any(p["y"] > 0 for p in driver.execute_script(events)), 40,
+                 "the events/s chart has two data points, one above 0")
         points = driver.execute_script(events)
         print("events/s chart: %d points, max %.1f" % (len(points), max(p["y"] for p in points)))
         shot(driver, "01-running")

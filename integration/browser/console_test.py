@@ -196,6 +196,12 @@ def main():
         points = driver.execute_script(events)
         print("events/s chart: %d points, max %.1f" % (len(points), max(p["y"] for p in points)))
         shot(driver, "01-running")
+        driver.set_window_size(390, 844)  # a phone: the table scrolls, the charts stack
+        time.sleep(0.5)
+        shot(driver, "01-running-phone")
+        if driver.execute_script("return document.documentElement.scrollWidth") > 400:
+            fail("the console is wider than a phone's screen")
+        driver.set_window_size(1280, 1100)
         passed += 1
 
         # 2. Pause and resume from the UI; the API agrees.

@@ -118,6 +118,7 @@ def start_browser():
             fail("%s not found: install the Debian package %s (make deps)" % (path, package))
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})  # CSP reports
     for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--window-size=1280,1100"):
         options.add_argument(arg)
@@ -196,6 +197,10 @@ def main():
         points = driver.execute_script(events)
         print("events/s chart: %d points, max %.1f" % (len(points), max(p["y"] for p in points)))
         shot(driver, "01-running")
+        refused = [e["message"] for e in driver.get_log("browser")
+                   if "Content Security Policy" in e["message"] or "Refused" in e["message"]]
+        if refused:
+            fail("the console broke its own Content-Security-Policy: %s" % refused)
         driver.set_window_size(390, 844)  # a phone: the table scrolls, the charts stack
         time.sleep(0.5)
         shot(driver, "01-running-phone")

@@ -5,9 +5,12 @@
 # `sluice serve`, creates a PostgreSQL -> MariaDB connector with one POST, runs a write workload
 # on PostgreSQL while showing progress and lag from the API, verifies that the target equals the
 # source (row count and checksum per table), prints curl examples, and cleans everything up on
-# exit. Set SLUICE_DEMO_KEEP=1 to keep the servers running and explore (Ctrl-C stops them).
+# exit. At the end it prints the web console's URL (http://127.0.0.1:PORT/ui/) and keeps
+# everything running until Ctrl-C when stdin is a terminal; DEMO_KEEP=0 exits at once,
+# DEMO_KEEP=1 (or SLUICE_DEMO_KEEP=1) keeps running even without a terminal.
 #
-# usage: integration/demo/demo.sh   (after `make build`; `make demo` does both)
+# usage: integration/demo/demo.sh   (after building `sluice` and `sluice_mock_broker`; `make demo`
+#        does both)
 #   SLUICE_BUILD_DIR  build directory (default: build)
 #   SLUICE_DEMO_ROWS  rows in the initial snapshot (default 20000)
 #   SLUICE_DEMO_SECONDS  length of the write workload (default 15)

@@ -24,7 +24,8 @@ DEBIAN_PACKAGES := g++ make cmake pkg-config libpq-dev libmariadb-dev librdkafka
   libboost-dev nlohmann-json3-dev libgtest-dev libgmock-dev libsqlite3-dev \
   libspdlog-dev libfmt-dev libcli11-dev postgresql-15 mariadb-server-core mariadb-client kcat \
   curl ca-certificates procps iproute2 zlib1g-dev libdeflate-dev libre2-dev ccache \
-  clang libclang-rt-14-dev
+  clang libclang-rt-14-dev \
+  libjs-chart.js chromium chromium-driver python3-selenium
 # Reference tools the benchmarks compare against (make bench only).
 BENCH_PACKAGES := pgcopydb pgloader
 
@@ -66,9 +67,13 @@ servers-down:
 	integration/servers/down.sh $(SERVERS_DIR)
 
 # PostgreSQL -> MariaDB through the REST API: servers, `sluice serve`, a connector, a write
-# workload with live progress and lag, target == source, curl examples; cleans up on exit.
+# workload with live progress and lag, target == source, curl examples, then the web console's
+# URL; keeps running until Ctrl-C when stdin is a terminal (DEMO_KEEP=0: exit at once,
+# DEMO_KEEP=1: keep even without a terminal). Builds only `sluice` and the test broker.
 .PHONY: demo
-demo: deps build
+demo: deps
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(CMAKE_BUILD_TYPE)
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target sluice sluice_mock_broker
 	@SLUICE_BUILD_DIR=$(BUILD_DIR) integration/demo/demo.sh
 
 # The chaos suite (integration/chaos/) at length: PG -> PG, PG -> MariaDB and MariaDB -> PG under

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "api/console.h"
 #include "api/plugins.h"
 #include "api/progress_view.h"
 #include "api/request_guard.h"
@@ -142,7 +143,9 @@ bool RestApi::MayBlock(const HttpRequest& request) {
 HttpResponse RestApi::Handle(const HttpRequest& request) {
   HttpResponse response;
   try {
-    bool open_route = request.method == "GET" && request.path == "/healthz";
+    // The console's assets hold no data: the page loads, then asks for the token.
+    bool console = IsConsolePath(request.path);
+    bool open_route = (request.method == "GET" && request.path == "/healthz") || console;
     if (auto host = guard_.CheckHost(request)) {
       response = Error(host->status, host->message);
     } else if (auto origin = guard_.CheckOrigin(request)) {
@@ -154,7 +157,7 @@ HttpResponse RestApi::Handle(const HttpRequest& request) {
     } else if (auto type = RequestGuard::CheckContentType(request)) {
       response = Error(type->status, type->message);
     } else {
-      response = Route(request);
+      response = console ? ServeConsole(request) : Route(request);
     }
   } catch (const std::exception& e) {
     spdlog::error("{} {}: {}", request.method, SafeText(request.path), SafeText(e.what()));
@@ -314,6 +317,13 @@ HttpResponse RestApi::HandleConnector(const HttpRequest& request,
     return Restart(request, name);
   }
   if (sub == "offsets" && parts.size() == 3) return HandleOffsets(request, name);
+  if (sub == "metrics" && parts.size() == 4 && parts[3] == "history") {
+    if (method != "GET") return MethodNotAllowed(method, request.path, "GET");
+    auto v = supervisor_->Get(name);
+    if (!v.ok()) return Error(v.status());
+    if (!options_.history) return Error(404, "this server keeps no metrics history");
+    return Json(200, options_.history->ToJson(name));
+  }
   if (sub == "tasks") {
     auto v = supervisor_->Get(name);
     if (!v.ok()) return Error(v.status());

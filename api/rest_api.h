@@ -11,6 +11,8 @@
 // validate call at most `check_deadline`, and never an HTTP I/O thread (the server runs every
 // request for which MayBlock() is true on its slow lane).
 //
+// GET/HEAD /ui/… is the web console (api/console.h): static assets, served without the token.
+//
 // Lifecycle: the destructor waits for running connection checks (each bounded by its capped
 // timeouts). Thread-safety: Handle() may be called concurrently from any thread.
 #pragma once
@@ -21,6 +23,7 @@
 #include <string>
 
 #include "api/http_types.h"
+#include "api/metrics_history.h"
 #include "api/request_guard.h"
 #include "api/supervisor.h"
 #include "api/sync_manager.h"
@@ -46,6 +49,8 @@ struct RestApiOptions {
   // A validate call answers with an error in its result when its connection check has not
   // finished by then (the check itself goes on in the pool until its own timeouts end it).
   std::chrono::milliseconds check_deadline{kMaxCheckTimeoutMs};
+  // Answers GET /connectors/{name}/metrics/history (the web console's plots); unset: 404.
+  const MetricsHistory* history = nullptr;
   int check_threads = 4;        // checks running at once
   size_t check_max_pending = 4;  // more than that waiting: validate says "busy" at once
 };

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "api/commands.h"
+#include "api/console.h"
 #include "api/http_server.h"
 #include "api/rest_api.h"
 #include "api/supervisor.h"
@@ -98,8 +99,14 @@ int ServeCommand(const ServeOptions& options) {
     std::cerr << "sluice serve: cannot restore syncs: " << s.message() << "\n";
     return 1;
   }
+  // The web console's plots: 720 samples x 5 s per connector (api/metrics_history.h).
+  MetricsHistory history;
+  HistorySampler sampler(&history, [&supervisor, &metrics] {
+    return ReadConnectors(supervisor, metrics);
+  });
   RestApiOptions api_options;
   api_options.token = token;
+  api_options.history = &history;
   api_options.guard.listen_host = http.address;
   api_options.guard.listen_port = http.port;
   api_options.guard.allowed_hosts = options.allowed_hosts;
@@ -111,8 +118,8 @@ int ServeCommand(const ServeOptions& options) {
     std::cerr << "sluice serve: " << server.status().message() << "\n";
     return server.status().code() == core::StatusCode::kInvalidArgument ? 2 : 1;
   }
-  spdlog::info("sluice serve: listening on http://{}:{} (state {}, {})", http.address,
-               (*server)->port(), options.state_path,
+  spdlog::info("sluice serve: listening on http://{}:{} (console /ui/, state {}, {})",
+               http.address, (*server)->port(), options.state_path,
                token.empty() ? "no authentication" : "bearer token required");
   if (!IsLoopbackAddress(http.address) && token.empty()) {
     spdlog::warn("listening on {} without a token (--insecure-no-auth): anyone who can reach it "

@@ -168,6 +168,21 @@ std::string MetricsRegistry::RenderPrometheus() const {
   return out;
 }
 
+double MetricsRegistry::SumWithLabel(std::string_view name, std::string_view key,
+                                     std::string_view value) const {
+  std::lock_guard lock(mu_);
+  auto it = families_.find(name);
+  if (it == families_.end()) return 0;
+  double sum = 0;
+  for (const auto& [labels, c] : it->second.counters) {
+    if (HasLabel(labels, key, value)) sum += static_cast<double>(c->value());
+  }
+  for (const auto& [labels, g] : it->second.gauges) {
+    if (HasLabel(labels, key, value)) sum += g->value();
+  }
+  return sum;
+}
+
 ConnectorMetrics::ConnectorMetrics(MetricsRegistry& r, const std::string& connector) {
   Labels base{{"connector", connector}};
   auto events = [&](const char* op) {

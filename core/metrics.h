@@ -71,6 +71,11 @@ class MetricsRegistry {
   // Prometheus text exposition format 0.0.4.
   std::string RenderPrometheus() const;
 
+  // The sum of the counter or gauge series of family `name` that carry label `key`=`value`
+  // (0 when there is none); read under the registry's lock, so safe against a concurrent
+  // RemoveSeriesWithLabel. For samplers (the console's metrics history), not for hot paths.
+  double SumWithLabel(std::string_view name, std::string_view key, std::string_view value) const;
+
  private:
   enum class Kind { kCounter, kGauge, kHistogram };
   struct Family {

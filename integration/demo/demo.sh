@@ -5,9 +5,12 @@
 # `sluice serve`, creates a PostgreSQL -> MariaDB connector with one POST, runs a write workload
 # on PostgreSQL while showing progress and lag from the API, verifies that the target equals the
 # source (row count and checksum per table), prints curl examples, and cleans everything up on
-# exit. Set SLUICE_DEMO_KEEP=1 to keep the servers running and explore (Ctrl-C stops them).
+# exit. At the end it prints the web console's URL (http://127.0.0.1:PORT/ui/) and keeps
+# everything running until Ctrl-C when stdin is a terminal; DEMO_KEEP=0 exits at once,
+# DEMO_KEEP=1 (or SLUICE_DEMO_KEEP=1) keeps running even without a terminal.
 #
-# usage: integration/demo/demo.sh   (after `make build`; `make demo` does both)
+# usage: integration/demo/demo.sh   (after building `sluice` and `sluice_mock_broker`; `make demo`
+#        does both)
 #   SLUICE_BUILD_DIR  build directory (default: build)
 #   SLUICE_DEMO_ROWS  rows in the initial snapshot (default 20000)
 #   SLUICE_DEMO_SECONDS  length of the write workload (default 15)
@@ -189,7 +192,7 @@ if [[ $target_sum != "$source_sum" || $customers_pg != "$customers_my" ]]; then
 fi
 printf '\n\033[1;32mthe MariaDB target equals the PostgreSQL source\033[0m\n'
 
-bold "explore (while the demo runs with SLUICE_DEMO_KEEP=1)"
+bold "explore (while the demo keeps running)"
 cat <<EOF2
   curl -s $api/connectors?expand=status | python3 -m json.tool
   curl -s $api/connectors/demo-pg-to-mariadb/config          # secrets redacted
@@ -202,7 +205,13 @@ cat <<EOF2
   psql -h $SLUICE_TEST_PG_HOST -p $SLUICE_TEST_PG_PORT -U $SLUICE_TEST_PG_USER demo
   mariadb -h $SLUICE_TEST_MYSQL_HOST -P $SLUICE_TEST_MYSQL_PORT -u $SLUICE_TEST_MYSQL_USER demo_copy
 EOF2
-if [[ ${SLUICE_DEMO_KEEP:-0} == 1 ]]; then
+keep=${DEMO_KEEP:-${SLUICE_DEMO_KEEP:-}}
+if [[ -z $keep ]]; then
+  keep=0
+  [[ -t 0 ]] && keep=1  # nobody at a terminal (CI, a pipe): exit as before
+fi
+printf '\n\033[1mweb console: %s/ui/\033[0m\n' "$api"
+if [[ $keep == 1 ]]; then
   echo "servers and sluice keep running; press Ctrl-C to stop and clean up"
   while kill -0 "$serve_pid" 2>/dev/null; do sleep 1; done
 fi

@@ -60,7 +60,12 @@ class Tally {
     }
     static const std::set<std::string> kKnown = {"server", "content-type", "content-length",
                                                  "location", "allow", "www-authenticate",
-                                                 "retry-after", "connection"};
+                                                 "retry-after", "connection",
+                                                 // The web console's answers (api/console.h).
+                                                 "content-security-policy",
+                                                 "x-content-type-options", "x-frame-options",
+                                                 "referrer-policy", "etag", "cache-control",
+                                                 "vary", "content-encoding"};
     for (const auto& [name, value] : r.headers) {
       if (!kKnown.count(name)) Fail(family, request, r, "unexpected response header " + name);
       if (name == "location") {

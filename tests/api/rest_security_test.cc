@@ -266,3 +266,30 @@ TEST(BoundCheckTimeoutsTest, CapsConnectAndFlushTimeouts) {
 
 }  // namespace
 }  // namespace sluice::api
+
+namespace sluice::api {
+namespace {
+
+// The console's assets load without the token (they hold no data); the history route, like
+// every data route, needs it.
+TEST_F(RestApiFixture, ConsoleAssetsAreOpenAndHistoryNeedsTheToken) {
+  StopServer();
+  MetricsHistory history;
+  configure_api_ = [&history](RestApiOptions* o) { o->history = &history; };
+  StartServer("s3cret");
+  EXPECT_EQ(Call("GET", "/ui/").status, 200);
+  EXPECT_EQ(Call("HEAD", "/ui/app.js").status, 200);
+  EXPECT_EQ(Call("GET", "/connectors/a/metrics/history").status, 401);
+  EXPECT_EQ(Call("POST", "/connectors", ConnectorBody("a"), "Bearer s3cret").status, 201);
+  history.Record(1000, {{"a", 0}});
+  history.Record(6000, {{"a", 50}});
+  HttpResponse r = Call("GET", "/connectors/a/metrics/history", "", "Bearer s3cret");
+  ASSERT_EQ(r.status, 200) << r.body;
+  auto j = nlohmann::json::parse(r.body);
+  EXPECT_EQ(j["series"]["events_per_s"][0], 10);
+  EXPECT_EQ(Call("GET", "/connectors/none/metrics/history", "", "Bearer s3cret").status, 404);
+  EXPECT_EQ(Call("POST", "/connectors/a/metrics/history", "", "Bearer s3cret").status, 405);
+}
+
+}  // namespace
+}  // namespace sluice::api

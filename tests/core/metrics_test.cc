@@ -53,3 +53,23 @@ TEST(ProgressTest, TracksTables) {
 
 }  // namespace
 }  // namespace sluice::core
+
+namespace sluice::core {
+namespace {
+
+TEST(MetricsRegistry, SumWithLabelAddsTheSeriesOfOneConnector) {
+  MetricsRegistry r;
+  r.GetCounter("events", "h", {{"connector", "a"}, {"op", "c"}}).Increment(3);
+  r.GetCounter("events", "h", {{"connector", "a"}, {"op", "u"}}).Increment(4);
+  r.GetCounter("events", "h", {{"connector", "b"}, {"op", "c"}}).Increment(100);
+  r.GetGauge("lag", "h", {{"connector", "a"}}).Set(2.5);
+  EXPECT_EQ(r.SumWithLabel("events", "connector", "a"), 7);
+  EXPECT_EQ(r.SumWithLabel("lag", "connector", "a"), 2.5);
+  EXPECT_EQ(r.SumWithLabel("lag", "connector", "b"), 0);
+  EXPECT_EQ(r.SumWithLabel("missing", "connector", "a"), 0);
+  r.RemoveSeriesWithLabel("connector", "a");
+  EXPECT_EQ(r.SumWithLabel("events", "connector", "a"), 0);
+}
+
+}  // namespace
+}  // namespace sluice::core

@@ -1,0 +1,62 @@
+// The connector detail plots: one Chart.js line chart per series of
+// GET /connectors/{name}/metrics/history, with a time axis (x = Unix ms, labelled HH:MM:SS).
+'use strict';
+
+const SluiceCharts = (() => {
+  const SERIES = [
+    ['chart-events', 'events_per_s', '#1f6feb'],
+    ['chart-rows', 'rows_per_s', '#8250df'],
+    ['chart-lag', 'lag_ms', '#bf3989'],
+    ['chart-queue', 'queue_events', '#1a7f37'],
+  ];
+  const charts = new Map();
+
+  function timeLabel(ms) {
+    const d = new Date(ms);
+    return d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  }
+
+  function make(canvas, color) {
+    return new Chart(canvas, {
+      type: 'line',
+      data: { datasets: [{ data: [], borderColor: color, backgroundColor: color + '33',
+                           fill: true, pointRadius: 2, borderWidth: 1.5, tension: 0.2 }] },
+      options: {
+        animation: false, responsive: true, maintainAspectRatio: false, parsing: false,
+        normalized: true,
+        plugins: { legend: { display: false },
+                   tooltip: { callbacks: { title: (items) => timeLabel(items[0].parsed.x) } } },
+        scales: {
+          x: { type: 'linear', ticks: { callback: (v) => timeLabel(v), maxTicksLimit: 4,
+                                        maxRotation: 0 } },
+          y: { beginAtZero: true },
+        },
+      },
+    });
+  }
+
+  // Shows `history` (the JSON of the history route) in the four charts.
+  function show(history) {
+    const t = history.series.unix_ms;
+    for (const [id, key, color] of SERIES) {
+      let chart = charts.get(id);
+      if (!chart) {
+        chart = make(document.getElementById(id), color);
+        charts.set(id, chart);
+      }
+      const values = history.series[key];
+      chart.data.datasets[0].data = t.map((x, i) => ({ x, y: values[i] }));
+      chart.update('none');
+    }
+  }
+
+  // Points per chart (the browser tests read it).
+  function points() {
+    const out = {};
+    for (const [id, chart] of charts) out[id] = chart.data.datasets[0].data.length;
+    return out;
+  }
+
+  return { show, points };
+})();
+window.SluiceCharts = SluiceCharts;

@@ -82,9 +82,17 @@ core::Result<KafkaSinkOptions> KafkaSinkOptionsFromConfig(const core::ConnectorC
   o.envelope.connector = config.connector_class() == "mysql" ? "mysql" : "postgresql";
   o.envelope.name = config.Get("topic.prefix", "sluice");
   o.envelope.include_schema = false;  // the encoder wraps records itself
-  SLUICE_ASSIGN_OR_RETURN(o.schemas_enable, config.GetBool("sink.kafka.schemas.enable", false));
-  SLUICE_ASSIGN_OR_RETURN(o.tombstones_on_delete,
+  // Kafka Connect's JsonConverter keys take precedence over sluice's own (the catalogue refuses
+  // them when they disagree); sluice's default stays false, Kafka Connect's is true.
+  SLUICE_ASSIGN_OR_RETURN(bool own_schemas, config.GetBool("sink.kafka.schemas.enable", false));
+  SLUICE_ASSIGN_OR_RETURN(bool key_schemas,
+                          config.GetBool("key.converter.schemas.enable", own_schemas));
+  SLUICE_ASSIGN_OR_RETURN(o.schemas_enable,
+                          config.GetBool("value.converter.schemas.enable", key_schemas));
+  SLUICE_ASSIGN_OR_RETURN(bool own_tombstones,
                           config.GetBool("sink.kafka.tombstones.on.delete", true));
+  SLUICE_ASSIGN_OR_RETURN(o.tombstones_on_delete,
+                          config.GetBool("tombstones.on.delete", own_tombstones));
   o.topic_format = config.Get("sink.kafka.topic.format", kafka_sink::kDefaultTopicFormat);
   if (o.topic_format.empty()) o.topic_format = kafka_sink::kDefaultTopicFormat;
   o.transactional_id = config.Get("sink.kafka.transactional.id");

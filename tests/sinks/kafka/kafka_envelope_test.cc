@@ -206,6 +206,25 @@ TEST(KafkaSinkConfigTest, OwnKeysAreNotPassedToLibrdkafka) {
   EXPECT_EQ(o->envelope.connector, "postgresql");
 }
 
+TEST(KafkaSinkConfigTest, DebeziumConverterAndTombstoneKeysAreHonoured) {
+  core::ConnectorConfig config("c1", {{"connector.class", "postgres"},
+                                      {"sink.type", "kafka"},
+                                      {"sink.kafka.bootstrap.servers", "127.0.0.1:9"},
+                                      {"sink.kafka.schemas.enable", "false"},  // a filled-in default
+                                      {"value.converter.schemas.enable", "true"},
+                                      {"tombstones.on.delete", "false"}});
+  auto o = KafkaSinkOptionsFromConfig(config);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_TRUE(o->schemas_enable);
+  EXPECT_FALSE(o->tombstones_on_delete);
+  EXPECT_EQ(o->librdkafka.count("tombstones.on.delete"), 0u);
+  config.mutable_values().erase("value.converter.schemas.enable");
+  config.mutable_values()["key.converter.schemas.enable"] = "true";
+  o = KafkaSinkOptionsFromConfig(config);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_TRUE(o->schemas_enable);
+}
+
 TEST(KafkaSinkConfigTest, ValidationTypesOwnKeysAndAcceptsPassThrough) {
   core::ConfigDef def;
   def.AddAll(core::CommonConfigKeys()).AddAll(KafkaSinkConfigKeys());

@@ -104,7 +104,7 @@ constexpr std::array kProperties = {
     // Value encodings.
     DebeziumProperty{"decimal.handling.mode", "both", kImpl, "string", "sluice writes decimals as strings; precise (Debezium's default) and double are not implemented yet"},
     DebeziumProperty{"time.precision.mode", "both", kRef, "", "sluice writes every time as MicroTime and every timestamp as MicroTimestamp, which no Debezium mode does; not implemented yet"},
-    DebeziumProperty{"binary.handling.mode", "both", kImpl, "base64", "sluice writes binary values as base64; bytes (Debezium's default), base64-url-safe and hex are not implemented yet"},
+    DebeziumProperty{"binary.handling.mode", "both", kImpl, "bytes", "Debezium's default (a bytes field, base64 in JSON); base64, base64-url-safe and hex are not implemented yet"},
     DebeziumProperty{"interval.handling.mode", "postgres", kImpl, "string", "sluice writes intervals as ISO-8601 strings; numeric (Debezium's default) is not implemented yet"},
     DebeziumProperty{"hstore.handling.mode", "postgres", kRef, "", "hstore columns are written as PostgreSQL's text; not implemented yet"},
     DebeziumProperty{"money.fraction.digits", "postgres", kRef, "", "money columns are written as PostgreSQL's text; not implemented yet"},

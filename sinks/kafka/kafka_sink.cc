@@ -367,7 +367,7 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
   if (!producer_) return core::FailedPreconditionError("kafka sink: Write before Open");
   if (!delivery_error_.ok()) return delivery_error_;
   SLUICE_RETURN_IF_ERROR(BeginTransactionIfNeeded());
-  int64_t now_ms = core::NowUnixMs();
+  int64_t now_ns = core::EnvelopeNowNs();
   encoder_.BeginBatch();
   const core::TableSchema* last_table = nullptr;
   rd_kafka_topic_t* topic = nullptr;
@@ -377,7 +377,7 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
       last_table = event.table.get();
     }
     bool has_key = encoder_.EncodeKey(batch, event);
-    if (!encoder_.EncodeValue(batch, event, now_ms)) {
+    if (!encoder_.EncodeValue(batch, event, now_ns)) {
       return core::EnvelopeValueError(batch, event).WithContext("kafka sink");
     }
     const std::string* key = has_key ? &encoder_.key() : nullptr;

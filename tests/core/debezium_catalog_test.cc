@@ -136,7 +136,7 @@ TEST(DebeziumCatalogTest, KeysThatChangeNothingOrAreImplementedAreAccepted) {
            {"tasks.max", "1"},
            {"plugin.name", "pgoutput"},
            {"decimal.handling.mode", "string"},
-           {"binary.handling.mode", "base64"},
+           {"binary.handling.mode", "bytes"},
            {"key.converter", "org.apache.kafka.connect.json.JsonConverter"},
            {"value.converter", "org.apache.kafka.connect.json.JsonConverter"},
            {"key.converter.schemas.enable", "true"},

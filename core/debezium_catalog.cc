@@ -181,28 +181,33 @@ constexpr std::array kProperties = {
     DebeziumProperty{"transaction.boundary", "connect", kRef, "", "use sink.kafka.transactional.id"},
 };
 
-bool InValues(std::string_view values, std::string_view value) {
+// The items of a comma-separated `values` list.
+std::vector<std::string_view> Values(std::string_view values) {
+  std::vector<std::string_view> out;
   size_t start = 0;
   while (start <= values.size()) {
     size_t comma = values.find(',', start);
     if (comma == std::string_view::npos) comma = values.size();
-    if (values.substr(start, comma - start) == value) return true;
+    out.push_back(values.substr(start, comma - start));
     start = comma + 1;
+  }
+  return out;
+}
+
+bool InValues(std::string_view values, std::string_view value) {
+  for (std::string_view v : Values(values)) {
+    if (v == value) return true;
   }
   return false;
 }
 
 std::string ValuesText(std::string_view values) {
   std::string out;
-  size_t start = 0;
-  while (start <= values.size()) {
-    size_t comma = values.find(',', start);
-    if (comma == std::string_view::npos) comma = values.size();
+  for (std::string_view v : Values(values)) {
     if (!out.empty()) out += " or ";
     out += "'";
-    out += values.substr(start, comma - start);
+    out += v;
     out += "'";
-    start = comma + 1;
   }
   return out;
 }

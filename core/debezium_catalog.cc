@@ -93,7 +93,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"column.include.list", "both", kRef, "", "not implemented yet; use column.exclude.list"},
     DebeziumProperty{"column.exclude.list", "both", kImpl, "", ""},
     DebeziumProperty{"skip.messages.without.change", "both", kNone, "false", kNotYet},
-    DebeziumProperty{"skipped.operations", "both", kImpl, "none", "sluice writes every operation, truncates too (Debezium's default is t: no truncate events); other values not implemented yet"},
+    DebeziumProperty{"skipped.operations", "both", kImpl, "none", "the Kafka sink takes c, u, d, t (other sinks only none); sluice's default is none, truncates are written (Debezium's is t)"},
     DebeziumProperty{"message.key.columns", "both", kRef, "", "keys are the primary key; not implemented yet"},
     DebeziumProperty{"column.truncate.to.", "both", kRef, "", kNotYet, true},
     DebeziumProperty{"column.mask.", "both", kRef, "", kNotYet, true},

@@ -48,6 +48,9 @@ std::vector<core::ConfigKey> KafkaSinkConfigKeys() {
                      "schemas.enable=true does"));
   keys.push_back(core::MakeConfigKey("sink.kafka.tombstones.on.delete", core::ConfigType::kBool, "true",
                      "follow each delete by a tombstone (key, null value) for log compaction"));
+  keys.push_back(core::MakeConfigKey("skipped.operations", core::ConfigType::kList, "none",
+                     "Debezium's key: operations not written, a comma-separated list of c, u, d, "
+                     "t, or none; sluice's default is none (Debezium's is t)"));
   keys.push_back(core::MakeConfigKey("sink.kafka.topic.format", core::ConfigType::kString,
                      std::string(kafka_sink::kDefaultTopicFormat),
                      "topic name with ${prefix}, ${schema}, ${table}"));
@@ -93,6 +96,14 @@ core::Result<KafkaSinkOptions> KafkaSinkOptionsFromConfig(const core::ConnectorC
                           config.GetBool("sink.kafka.tombstones.on.delete", true));
   SLUICE_ASSIGN_OR_RETURN(o.tombstones_on_delete,
                           config.GetBool("tombstones.on.delete", own_tombstones));
+  for (const std::string& op : config.GetList("skipped.operations")) {
+    if (op == "none") continue;
+    if (op != "c" && op != "u" && op != "d" && op != "t") {
+      return core::InvalidArgumentError("skipped.operations: '" + op +
+                                        "' is not an operation; use c, u, d, t or none");
+    }
+    o.skipped_ops += op;
+  }
   o.topic_format = config.Get("sink.kafka.topic.format", kafka_sink::kDefaultTopicFormat);
   if (o.topic_format.empty()) o.topic_format = kafka_sink::kDefaultTopicFormat;
   o.transactional_id = config.Get("sink.kafka.transactional.id");
@@ -372,6 +383,10 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
   const core::TableSchema* last_table = nullptr;
   rd_kafka_topic_t* topic = nullptr;
   for (const core::ChangeEvent& event : batch.events()) {
+    if (!options_.skipped_ops.empty() &&
+        options_.skipped_ops.find(static_cast<char>(event.op)) != std::string::npos) {
+      continue;
+    }
     if (event.table.get() != last_table) {
       SLUICE_ASSIGN_OR_RETURN(topic, TopicFor(event.table));
       last_table = event.table.get();

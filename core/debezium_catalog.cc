@@ -181,21 +181,8 @@ constexpr std::array kProperties = {
     DebeziumProperty{"transaction.boundary", "connect", kRef, "", "use sink.kafka.transactional.id"},
 };
 
-// The items of a comma-separated `values` list.
-std::vector<std::string_view> Values(std::string_view values) {
-  std::vector<std::string_view> out;
-  size_t start = 0;
-  while (start <= values.size()) {
-    size_t comma = values.find(',', start);
-    if (comma == std::string_view::npos) comma = values.size();
-    out.push_back(values.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return out;
-}
-
 bool InValues(std::string_view values, std::string_view value) {
-  for (std::string_view v : Values(values)) {
+  for (const std::string& v : SplitConfigList(values)) {
     if (v == value) return true;
   }
   return false;
@@ -203,7 +190,7 @@ bool InValues(std::string_view values, std::string_view value) {
 
 std::string ValuesText(std::string_view values) {
   std::string out;
-  for (std::string_view v : Values(values)) {
+  for (const std::string& v : SplitConfigList(values)) {
     if (!out.empty()) out += " or ";
     out += "'";
     out += v;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config_providers.h"
+#include "core/debezium_catalog.h"
 #include "core/redact.h"
 #include "core/user_regex.h"
 
@@ -35,23 +36,6 @@ std::string Join(const std::vector<std::string>& items) {
   }
   return s;
 }
-
-// Kafka Connect and Debezium keys that have no meaning in Sluice but appear in existing configs.
-constexpr std::string_view kIgnoredKeys[] = {
-    "tasks.max", "key.converter", "value.converter", "key.converter.schemas.enable",
-    "value.converter.schemas.enable", "plugin.name", "database.server.name",
-    "schema.history.internal.kafka.bootstrap.servers", "schema.history.internal.kafka.topic",
-    "include.schema.changes", "tombstones.on.delete.legacy", "provide.transaction.metadata",
-    "decimal.handling.mode", "time.precision.mode", "binary.handling.mode",
-    "heartbeat.interval.ms", "errors.tolerance", "errors.log.enable",
-    "errors.log.include.messages", "transforms", "predicates", "header.converter",
-    "offset.flush.interval.ms", "offset.flush.timeout.ms", "database.history.kafka.topic",
-    "database.history.kafka.bootstrap.servers", "snapshot.locking.mode", "event.processing.failure.handling.mode",
-};
-constexpr std::string_view kIgnoredPrefixes[] = {"transforms.", "predicates.", "key.converter.",
-                                                 "value.converter.", "schema.history.internal.",
-                                                 "database.history.", "consumer.override.",
-                                                 "producer.override."};
 
 }  // namespace
 
@@ -83,13 +67,8 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 }
 
 bool IsIgnoredCompatKey(std::string_view key) {
-  for (auto k : kIgnoredKeys) {
-    if (k == key) return true;
-  }
-  for (auto p : kIgnoredPrefixes) {
-    if (key.starts_with(p)) return true;
-  }
-  return false;
+  const DebeziumProperty* p = FindDebeziumProperty(key);
+  return p != nullptr && p->support == DebeziumSupport::kNoEffect;
 }
 
 bool IsSecretKey(std::string_view key) {
@@ -207,7 +186,13 @@ std::vector<ConfigIssue> ConfigDef::Check(const ConnectorConfig& config) const {
   for (const auto& [key, value] : config.values()) {
     const ConfigKey* def = Find(key);
     if (def == nullptr) {
-      if (IsIgnoredCompatKey(key)) continue;
+      // A Debezium / Kafka Connect key: refused, accepted for the values the catalogue lists,
+      // or (implemented by another module's ConfigDef) unknown here.
+      const DebeziumProperty* p = FindDebeziumProperty(key);
+      if (p != nullptr && (p->support != DebeziumSupport::kImplemented || !p->values.empty())) {
+        if (auto why = DebeziumRefusal(*p, key, value)) issues.push_back({key, *why});
+        continue;
+      }
       std::string best;
       size_t best_d = SIZE_MAX;
       for (const auto& k : keys_) {
@@ -262,6 +247,7 @@ std::vector<ConfigIssue> ConfigDef::Check(const ConnectorConfig& config) const {
       issues.push_back({k.name, "missing required key '" + k.name + "' (" + k.doc + ")"});
     }
   }
+  for (auto& issue : DebeziumConfigIssues(config)) issues.push_back(std::move(issue));
   if (config.Has("connector.class") && !CanonicalConnectorClass(config.Get("connector.class"))) {
     issues.push_back({"connector.class", "connector.class '" + config.Get("connector.class") +
                                              "' is not known; use postgres, mysql or kafka"});
@@ -281,7 +267,9 @@ std::vector<ConfigIssue> ConfigDef::Warnings(const ConnectorConfig& config) cons
   std::vector<ConfigIssue> out;
   for (const auto& [key, value] : config.values()) {
     if (Find(key) == nullptr && IsIgnoredCompatKey(key)) {
-      out.push_back({key, "ignoring Kafka Connect/Debezium key '" + key + "', which Sluice does not use"});
+      const DebeziumProperty* p = FindDebeziumProperty(key);
+      out.push_back({key, "accepting Kafka Connect/Debezium key '" + key +
+                              "', which changes nothing sluice writes: " + std::string(p->note)});
     }
   }
   return out;

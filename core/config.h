@@ -3,7 +3,9 @@
 // ConfigDef lists the keys a connector accepts (common keys here, connector- and sink-specific
 // keys from each module); Validate() rejects unknown keys (naming the closest known key),
 // missing required keys and bad values before anything starts. Kafka Connect / Debezium keys
-// that Sluice does not need are accepted with a warning.
+// are classified by core/debezium_catalog.h: those that change nothing Sluice writes are
+// accepted with a warning, those that would change the output and are not implemented are
+// refused.
 //
 // Thread-safety: ConnectorConfig and ConfigDef are values; const access from any thread.
 #pragma once
@@ -80,7 +82,8 @@ class ConfigDef {
 // batching, queue bounds). Modules add their own with ConfigDef::AddAll.
 std::vector<ConfigKey> CommonConfigKeys();
 
-// Kafka Connect / Debezium keys accepted with a warning, so existing configs load.
+// Kafka Connect / Debezium keys accepted with a warning because they change nothing Sluice
+// writes (core/debezium_catalog.h), so existing configs load.
 bool IsIgnoredCompatKey(std::string_view key);
 
 // True for keys that hold secrets ("*.password", "*secret*", "*token*", sasl.jaas.config).

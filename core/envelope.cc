@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
@@ -65,11 +66,15 @@ class RowKeyCache {
 };
 
 bool AppendRowJsonWithKeys(std::string& out, const TableSchema& schema, const std::vector<std::string>& keys,
-                           const RowView& row) {
+                           const RowView& row, bool before_image) {
   bool exact = true;
   out += '{';
   for (uint32_t i = 0; i < schema.columns.size(); ++i) {
     out += keys[i];
+    if (before_image && i < row.size() && row.is_unchanged(i)) {
+      out += "null";
+      continue;
+    }
     exact &= AppendEnvelopeValue(out, schema.columns[i], row, i);
   }
   out += '}';
@@ -148,13 +153,18 @@ bool AppendEnvelopeValue(std::string& out, const Column& column, const RowView& 
   }
 }
 
-bool AppendRowJson(std::string& out, const TableSchema& schema, const RowView& row) {
+bool AppendRowJson(std::string& out, const TableSchema& schema, const RowView& row,
+                   bool before_image) {
   bool exact = true;
   out += '{';
   for (uint32_t i = 0; i < schema.columns.size(); ++i) {
     if (i) out += ',';
     AppendJsonString(out, schema.columns[i].name);
     out += ':';
+    if (before_image && i < row.size() && row.is_unchanged(i)) {
+      out += "null";
+      continue;
+    }
     exact &= AppendEnvelopeValue(out, schema.columns[i], row, i);
   }
   out += '}';
@@ -210,6 +220,11 @@ void AppendSourceBlock(std::string& out, const TableSchema& schema, const TxnInf
   out += txn.snapshot ? (txn.last_snapshot_event ? "\"last\"" : "\"true\"") : "\"false\"";
   out += ",\"db\":";
   AppendJsonString(out, schema.database);
+  // The source's commit time has millisecond precision in TxnInfo (MySQL's binlog: seconds).
+  out += ",\"ts_us\":";
+  AppendInt(out, txn.ts_ms * 1000);
+  out += ",\"ts_ns\":";
+  AppendInt(out, txn.ts_ms * 1000000);
   if (options.connector == "mysql") {
     out += ",\"table\":";
     AppendJsonString(out, schema.id.table);
@@ -276,7 +291,7 @@ struct SourceBlockCache {
 }  // namespace
 
 bool AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
-                        const EnvelopeOptions& options, int64_t now_ms) {
+                        const EnvelopeOptions& options, int64_t now_ns) {
   bool exact = true;
   const TableSchema& schema = *event.table;
   const TxnInfo& txn = batch.txn(event.txn);
@@ -289,13 +304,13 @@ bool AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeE
   const std::vector<std::string>& keys = key_cache.KeysFor(event.table);
   out += "{\"before\":";
   if (event.before != kNoRow) {
-    exact &= AppendRowJsonWithKeys(out, schema, keys, batch.row(event.before));
+    exact &= AppendRowJsonWithKeys(out, schema, keys, batch.row(event.before), true);
   } else {
     out += "null";
   }
   out += ",\"after\":";
   if (event.after != kNoRow) {
-    exact &= AppendRowJsonWithKeys(out, schema, keys, batch.row(event.after));
+    exact &= AppendRowJsonWithKeys(out, schema, keys, batch.row(event.after), false);
   } else {
     out += "null";
   }
@@ -304,11 +319,26 @@ bool AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeE
   out += source_cache.For(event.table, txn, options);
   out += "},\"op\":\"";
   out += static_cast<char>(event.op);
-  out += "\",\"ts_ms\":";
-  AppendInt(out, now_ms);
+  out += '"';
+  AppendEnvelopeTimes(out, now_ns);
   out += ",\"transaction\":null}";
   if (options.include_schema) out += '}';
   return exact;
+}
+
+int64_t EnvelopeNowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void AppendEnvelopeTimes(std::string& out, int64_t now_ns) {
+  out += ",\"ts_ms\":";
+  AppendInt(out, now_ns / 1000000);
+  out += ",\"ts_us\":";
+  AppendInt(out, now_ns / 1000);
+  out += ",\"ts_ns\":";
+  AppendInt(out, now_ns);
 }
 
 Status EnvelopeValueError(const EventBatch& batch, const ChangeEvent& event) {

@@ -2,17 +2,18 @@
 //
 //   key:   {"<pk column>": value, ...}
 //   value: {"before": {...}|null, "after": {...}|null, "source": {...}, "op": "c|u|d|r|t",
-//           "ts_ms": <processing time>, "transaction": null}
+//           "ts_ms", "ts_us", "ts_ns": <processing time>, "transaction": null}
 //
 // Value representations follow Debezium's defaults where they are lossless and its documented
 // alternative modes where not: integers and booleans as JSON numbers/booleans; floats as numbers
 // ("NaN"/"Infinity" as strings); decimal as a string (decimal.handling.mode=string); bytes as
-// base64 (binary.handling.mode=base64); date as days since the epoch (io.debezium.time.Date);
-// time as microseconds (MicroTime); timestamp as microseconds since the epoch (MicroTimestamp);
-// timestamptz as an ISO-8601 string in UTC (ZonedTimestamp); interval as an ISO-8601 string
+// base64 in a bytes field (binary.handling.mode=bytes, as JsonConverter writes bytes); date as
+// days since the epoch (io.debezium.time.Date); time as microseconds (MicroTime); timestamp as
+// microseconds since the epoch (MicroTimestamp); timestamptz as an ISO-8601 string in UTC (ZonedTimestamp); interval as an ISO-8601 string
 // (interval.handling.mode=string); json, uuid, enum as strings; arrays as JSON arrays. Columns
-// left *unchanged* by the source (unchanged TOAST) are written as Debezium does for PostgreSQL:
-// the placeholder "__debezium_unavailable_value".
+// left *unchanged* by the source are written as Debezium does for PostgreSQL: in an `after`
+// image (unchanged TOAST) the placeholder "__debezium_unavailable_value"; in a `before` image
+// (a column outside REPLICA IDENTITY DEFAULT's key, which pgoutput does not send) null.
 //
 // Thread-safety: pure functions.
 #pragma once
@@ -42,15 +43,24 @@ struct EnvelopeOptions {
 bool AppendEnvelopeValue(std::string& out, const Column& column, const RowView& row, uint32_t i);
 
 // Appends {"col": value, ...} for every column of the row; false as AppendEnvelopeValue.
-bool AppendRowJson(std::string& out, const TableSchema& schema, const RowView& row);
+// `before_image`: unchanged cells (not sent by the source) are null, not the placeholder.
+bool AppendRowJson(std::string& out, const TableSchema& schema, const RowView& row,
+                   bool before_image = false);
 
 // Appends the key object (primary-key columns of the after row, else the before row). Appends
 // "null" for a table without a key or for truncate. False as AppendEnvelopeValue.
 bool AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent& event);
 
-// Appends the value envelope; false as AppendEnvelopeValue.
+// Appends the value envelope, with `now_ns` (processing time, ns since 1970) as the top-level
+// ts_ms/ts_us/ts_ns; false as AppendEnvelopeValue.
 bool AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
-                        const EnvelopeOptions& options, int64_t now_ms);
+                        const EnvelopeOptions& options, int64_t now_ns);
+
+// Nanoseconds since 1970 by the system clock: the `now_ns` of AppendEnvelopeJson.
+int64_t EnvelopeNowNs();
+
+// Appends ,"ts_ms":…,"ts_us":…,"ts_ns":… for `now_ns`.
+void AppendEnvelopeTimes(std::string& out, int64_t now_ns);
 
 // Why an event's envelope is not exact: kInvalidArgument naming the table, the key, the column
 // and the value, for a sink to return when one of the functions above returned false. OK when

@@ -156,7 +156,9 @@ void AppendValueSchemaJson(std::string& out, const TableSchema& schema,
          "\"parameters\":{\"allowed\":\"true,last,false,incremental\"},\"default\":\"false\","
          "\"field\":\"snapshot\"},"
          "{\"type\":\"string\",\"optional\":false,\"field\":\"db\"},"
-         "{\"type\":\"string\",\"optional\":true,\"field\":\"sequence\"},";
+         "{\"type\":\"string\",\"optional\":true,\"field\":\"sequence\"},"
+         "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_us\"},"
+         "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"},";
   if (connector == "mysql") {
     out += "{\"type\":\"string\",\"optional\":true,\"field\":\"table\"},"
            "{\"type\":\"int64\",\"optional\":false,\"field\":\"server_id\"},"
@@ -178,6 +180,8 @@ void AppendValueSchemaJson(std::string& out, const TableSchema& schema,
   out += ".Source\",\"field\":\"source\"},"
          "{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
          "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},"
+         "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_us\"},"
+         "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"},"
          "{\"type\":\"struct\",\"fields\":["
          "{\"type\":\"string\",\"optional\":false,\"field\":\"id\"},"
          "{\"type\":\"int64\",\"optional\":false,\"field\":\"total_order\"},"

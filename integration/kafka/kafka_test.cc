@@ -402,7 +402,11 @@ class PgToKafkaTest : public KafkaTest {
             {"topic.prefix", prefix_},
             {"sink.type", "kafka"},
             {"sink.kafka.bootstrap.servers", TestEnv::KafkaBootstrap()},
-            {"sink.kafka.schemas.enable", schemas ? "true" : "false"},
+            // Kafka Connect's JsonConverter keys, as a Debezium config has them.
+            {"key.converter", "org.apache.kafka.connect.json.JsonConverter"},
+            {"value.converter", "org.apache.kafka.connect.json.JsonConverter"},
+            {"key.converter.schemas.enable", schemas ? "true" : "false"},
+            {"value.converter.schemas.enable", schemas ? "true" : "false"},
             {"sink.batch.ms", "100"}};
   }
   std::string slot_;
@@ -441,7 +445,15 @@ TEST_F(PgToKafkaTest, EnvelopeShapesForSnapshotInsertUpdateDeleteTruncate) {
   EXPECT_EQ(by_op["c"]["after"]["created"], 1709209800500000);
   EXPECT_EQ(by_op["u"]["after"]["name"], "c2");
   EXPECT_EQ(by_op["d"]["before"]["id"], 1);
+  // REPLICA IDENTITY DEFAULT: only the key is sent; the other columns are null, as Debezium's.
+  for (const char* column : {"name", "amount", "created"}) {
+    EXPECT_TRUE(by_op["d"]["before"][column].is_null()) << column << ": " << by_op["d"].dump();
+  }
   EXPECT_TRUE(by_op["d"]["after"].is_null());
+  // Debezium 2.x times: processing time at the top level, commit time in the source block.
+  EXPECT_EQ(by_op["c"]["ts_us"].get<int64_t>() / 1000, by_op["c"]["ts_ms"].get<int64_t>());
+  EXPECT_EQ(by_op["c"]["ts_ns"].get<int64_t>() / 1000, by_op["c"]["ts_us"].get<int64_t>());
+  EXPECT_EQ(by_op["c"]["source"]["ts_us"], by_op["c"]["source"]["ts_ms"].get<int64_t>() * 1000);
   EXPECT_EQ(by_op["c"]["source"]["connector"], "postgresql");
   EXPECT_EQ(by_op["c"]["source"]["db"], pg_db_);
   EXPECT_TRUE(by_op["c"]["source"]["lsn"].is_number());

@@ -156,7 +156,7 @@ core::Status FileSink::WriteBuffer(TableFile& f) {
 }
 
 core::Status FileSink::Write(const core::EventBatch& batch) {
-  int64_t now_ms = core::NowUnixMs();
+  int64_t now_ns = core::EnvelopeNowNs();
   const core::TableSchema* last_schema = nullptr;
   TableFile* file = nullptr;
   for (const core::ChangeEvent& event : batch.events()) {
@@ -165,7 +165,7 @@ core::Status FileSink::Write(const core::EventBatch& batch) {
       last_schema = event.table.get();
     }
     size_t mark = file->buffer.size();
-    if (!core::AppendEnvelopeJson(file->buffer, batch, event, options_, now_ms)) {
+    if (!core::AppendEnvelopeJson(file->buffer, batch, event, options_, now_ns)) {
       file->buffer.resize(mark);  // never write a value other than the source's
       return core::EnvelopeValueError(batch, event).WithContext("file sink");
     }

@@ -76,26 +76,30 @@ bool RecordEncoder::EncodeKey(const core::EventBatch& batch, const core::ChangeE
 }
 
 bool RecordEncoder::EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event,
-                                int64_t now_ms) {
+                                int64_t now_ns) {
   value_.clear();
   const SchemaBlocks& blocks = BlocksFor(event.table);
   if (schemas_enable_) {
     value_ += "{\"schema\":";
     value_ += blocks.value;
     value_ += ",\"payload\":";
-    bool exact = AppendPayload(batch, event, blocks, now_ms);
+    bool exact = AppendPayload(batch, event, blocks, now_ns);
     value_ += '}';
     return exact;
   }
-  return AppendPayload(batch, event, blocks, now_ms);
+  return AppendPayload(batch, event, blocks, now_ns);
 }
 
 bool RecordEncoder::AppendRow(const core::TableSchema& schema, const SchemaBlocks& blocks,
-                              const core::RowView& row) {
+                              const core::RowView& row, bool before_image) {
   bool exact = true;
   value_ += '{';
   for (uint32_t i = 0; i < schema.columns.size(); ++i) {
     value_ += blocks.field_prefixes[i];
+    if (before_image && i < row.size() && row.is_unchanged(i)) {
+      value_ += "null";  // not sent by the source (REPLICA IDENTITY DEFAULT): as Debezium
+      continue;
+    }
     exact &= core::AppendEnvelopeValue(value_, schema.columns[i], row, i);
   }
   value_ += '}';
@@ -103,18 +107,18 @@ bool RecordEncoder::AppendRow(const core::TableSchema& schema, const SchemaBlock
 }
 
 bool RecordEncoder::AppendPayload(const core::EventBatch& batch, const core::ChangeEvent& event,
-                                  const SchemaBlocks& blocks, int64_t now_ms) {
+                                  const SchemaBlocks& blocks, int64_t now_ns) {
   const core::TableSchema& schema = *event.table;
   bool exact = true;
   value_ += "{\"before\":";
   if (event.before != core::kNoRow) {
-    exact &= AppendRow(schema, blocks, batch.row(event.before));
+    exact &= AppendRow(schema, blocks, batch.row(event.before), true);
   } else {
     value_ += "null";
   }
   value_ += ",\"after\":";
   if (event.after != core::kNoRow) {
-    exact &= AppendRow(schema, blocks, batch.row(event.after));
+    exact &= AppendRow(schema, blocks, batch.row(event.after), false);
   } else {
     value_ += "null";
   }
@@ -134,10 +138,8 @@ bool RecordEncoder::AppendPayload(const core::EventBatch& batch, const core::Cha
   value_ += source_json_;
   value_ += ",\"op\":\"";
   value_ += static_cast<char>(event.op);
-  value_ += "\",\"ts_ms\":";
-  char buf[24];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, now_ms);
-  value_.append(buf, p);
+  value_ += '"';
+  core::AppendEnvelopeTimes(value_, now_ns);
   value_ += ",\"transaction\":null}";
   return exact;
 }

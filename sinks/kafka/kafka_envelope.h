@@ -42,7 +42,7 @@ class RecordEncoder {
   // Encodes the value envelope of `event` into value(). False when a value has no exact
   // representation (core::AppendEnvelopeValue): refuse the event with core::EnvelopeValueError.
   // The key holds only columns of the value's rows, so this check covers it too.
-  bool EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event, int64_t now_ms);
+  bool EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event, int64_t now_ns);
 
   const std::string& key() const { return key_; }
   const std::string& value() const { return value_; }
@@ -57,9 +57,9 @@ class RecordEncoder {
   // The payload, byte for byte what core::AppendEnvelopeJson writes (a unit test checks), with
   // the source block built once per transaction and table and column names escaped once.
   bool AppendPayload(const core::EventBatch& batch, const core::ChangeEvent& event,
-                     const SchemaBlocks& blocks, int64_t now_ms);
+                     const SchemaBlocks& blocks, int64_t now_ns);
   bool AppendRow(const core::TableSchema& schema, const SchemaBlocks& blocks,
-                 const core::RowView& row);
+                 const core::RowView& row, bool before_image);
   const SchemaBlocks& BlocksFor(const core::TableSchemaPtr& schema);
 
   core::EnvelopeOptions options_;

@@ -48,6 +48,9 @@ std::vector<core::ConfigKey> KafkaSinkConfigKeys() {
                      "schemas.enable=true does"));
   keys.push_back(core::MakeConfigKey("sink.kafka.tombstones.on.delete", core::ConfigType::kBool, "true",
                      "follow each delete by a tombstone (key, null value) for log compaction"));
+  keys.push_back(core::MakeConfigKey("skipped.operations", core::ConfigType::kList, "none",
+                     "Debezium's key: operations not written, a comma-separated list of c, u, d, "
+                     "t, or none; sluice's default is none (Debezium's is t)"));
   keys.push_back(core::MakeConfigKey("sink.kafka.topic.format", core::ConfigType::kString,
                      std::string(kafka_sink::kDefaultTopicFormat),
                      "topic name with ${prefix}, ${schema}, ${table}"));
@@ -82,9 +85,25 @@ core::Result<KafkaSinkOptions> KafkaSinkOptionsFromConfig(const core::ConnectorC
   o.envelope.connector = config.connector_class() == "mysql" ? "mysql" : "postgresql";
   o.envelope.name = config.Get("topic.prefix", "sluice");
   o.envelope.include_schema = false;  // the encoder wraps records itself
-  SLUICE_ASSIGN_OR_RETURN(o.schemas_enable, config.GetBool("sink.kafka.schemas.enable", false));
-  SLUICE_ASSIGN_OR_RETURN(o.tombstones_on_delete,
+  // Kafka Connect's JsonConverter keys take precedence over sluice's own (the catalogue refuses
+  // them when they disagree); sluice's default stays false, Kafka Connect's is true.
+  SLUICE_ASSIGN_OR_RETURN(bool own_schemas, config.GetBool("sink.kafka.schemas.enable", false));
+  SLUICE_ASSIGN_OR_RETURN(bool key_schemas,
+                          config.GetBool("key.converter.schemas.enable", own_schemas));
+  SLUICE_ASSIGN_OR_RETURN(o.schemas_enable,
+                          config.GetBool("value.converter.schemas.enable", key_schemas));
+  SLUICE_ASSIGN_OR_RETURN(bool own_tombstones,
                           config.GetBool("sink.kafka.tombstones.on.delete", true));
+  SLUICE_ASSIGN_OR_RETURN(o.tombstones_on_delete,
+                          config.GetBool("tombstones.on.delete", own_tombstones));
+  for (const std::string& op : config.GetList("skipped.operations")) {
+    if (op == "none") continue;
+    if (op != "c" && op != "u" && op != "d" && op != "t") {
+      return core::InvalidArgumentError("skipped.operations: '" + op +
+                                        "' is not an operation; use c, u, d, t or none");
+    }
+    o.skipped_ops += op;
+  }
   o.topic_format = config.Get("sink.kafka.topic.format", kafka_sink::kDefaultTopicFormat);
   if (o.topic_format.empty()) o.topic_format = kafka_sink::kDefaultTopicFormat;
   o.transactional_id = config.Get("sink.kafka.transactional.id");
@@ -359,17 +378,21 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
   if (!producer_) return core::FailedPreconditionError("kafka sink: Write before Open");
   if (!delivery_error_.ok()) return delivery_error_;
   SLUICE_RETURN_IF_ERROR(BeginTransactionIfNeeded());
-  int64_t now_ms = core::NowUnixMs();
+  int64_t now_ns = core::EnvelopeNowNs();
   encoder_.BeginBatch();
   const core::TableSchema* last_table = nullptr;
   rd_kafka_topic_t* topic = nullptr;
   for (const core::ChangeEvent& event : batch.events()) {
+    if (!options_.skipped_ops.empty() &&
+        options_.skipped_ops.find(static_cast<char>(event.op)) != std::string::npos) {
+      continue;
+    }
     if (event.table.get() != last_table) {
       SLUICE_ASSIGN_OR_RETURN(topic, TopicFor(event.table));
       last_table = event.table.get();
     }
     bool has_key = encoder_.EncodeKey(batch, event);
-    if (!encoder_.EncodeValue(batch, event, now_ms)) {
+    if (!encoder_.EncodeValue(batch, event, now_ns)) {
       return core::EnvelopeValueError(batch, event).WithContext("kafka sink");
     }
     const std::string* key = has_key ? &encoder_.key() : nullptr;

@@ -40,6 +40,7 @@ struct KafkaSinkOptions {
   core::EnvelopeOptions envelope;               // source.connector and source.name (topic.prefix)
   bool schemas_enable = false;                  // {"schema", "payload"} records
   bool tombstones_on_delete = true;
+  std::string skipped_ops;                      // Debezium's skipped.operations: op letters
   std::string topic_format = std::string(kafka_sink::kDefaultTopicFormat);
   std::string transactional_id;                 // empty: no transactions
   std::string offsets_topic;                    // transactions: where checkpoints go

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "api/plugins.h"
 #include "tests/api/rest_fixture.h"
 
 namespace sluice::api {
@@ -78,6 +79,38 @@ TEST_F(RestApiTest, RejectsBadRequests) {
   EXPECT_EQ(Call("GET", "/connectors/x/pause").status, 405);
   EXPECT_EQ(Call("PUT", "/syncs").status, 405);
   EXPECT_EQ(Call("PUT", "/connectors/x/restart").status, 405);
+}
+
+// The real config checks (api/plugins.h ValidateConfig) with the Debezium catalogue.
+class DebeziumKeysApiTest : public RestApiTest {
+ protected:
+  void SetUp() override {
+    validator_ = &ValidateConfig;
+    RestApiTest::SetUp();
+  }
+};
+
+TEST_F(DebeziumKeysApiTest, KeysThatWouldChangeTheOutputAreRefusedNamingTheKey) {
+  json created = CallJson("POST", "/connectors", 400,
+                          R"({"name":"dbz","config":{"connector.class":"postgres","sink.type":"file",
+                              "database.dbname":"d","sink.url":"/tmp/a",
+                              "time.precision.mode":"connect"}})");
+  EXPECT_EQ(created["error_code"], 400);
+  EXPECT_THAT(created["message"].get<std::string>(), HasSubstr("time.precision.mode"));
+  json put = CallJson("PUT", "/connectors/dbz/config", 400,
+                      R"({"connector.class":"postgres","sink.type":"file","sink.url":"/tmp/a",
+                          "database.dbname":"d",
+                          "value.converter":"io.confluent.connect.avro.AvroConverter"})");
+  EXPECT_THAT(put["message"].get<std::string>(), HasSubstr("AvroConverter"));
+  json validated = CallJson("PUT", "/connector-plugins/postgres/config/validate", 200,
+                            R"({"connector.class":"postgres","database.dbname":"d",
+                                "sink.type":"file","sink.url":"/tmp/x","transforms":"unwrap"})");
+  EXPECT_EQ(validated["error_count"], 1) << validated.dump();
+  // Keys that change nothing sluice writes are accepted.
+  CallJson("POST", "/connectors", 201,
+           R"({"name":"dbz","config":{"connector.class":"postgres","sink.type":"file",
+               "database.dbname":"d","sink.url":"/tmp/a","tasks.max":"1","plugin.name":"pgoutput",
+               "decimal.handling.mode":"string","binary.handling.mode":"bytes"}})");
 }
 
 TEST_F(RestApiTest, LifecycleTransitions) {

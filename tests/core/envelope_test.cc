@@ -39,10 +39,13 @@ TEST(EnvelopeTest, WritesDebeziumShapesAndTypes) {
   std::string out;
   EnvelopeOptions o;
   o.name = "srv";
-  AppendEnvelopeJson(out, b, e, o, 42);
+  AppendEnvelopeJson(out, b, e, o, 42'000'123'456);
   auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["op"], "u");
-  EXPECT_EQ(j["ts_ms"], 42);
+  // Debezium 2.x: processing time in ms, us and ns.
+  EXPECT_EQ(j["ts_ms"], 42'000);
+  EXPECT_EQ(j["ts_us"], 42'000'123);
+  EXPECT_EQ(j["ts_ns"], 42'000'123'456);
   EXPECT_EQ(j["before"]["id"], 7);
   EXPECT_TRUE(j["before"]["ok"].is_null());
   const auto& a = j["after"];
@@ -91,6 +94,37 @@ TEST(EnvelopeTest, DeleteAndTruncate) {
   EXPECT_EQ(nlohmann::json::parse(out)["op"], "t");
   AppendKeyJson(key, b, trunc);
   EXPECT_EQ(key, "null");
+}
+
+TEST(EnvelopeTest, DeleteBeforeImageHasNullForColumnsTheSourceDidNotSend) {
+  // REPLICA IDENTITY DEFAULT: pgoutput sends only the key of a deleted row. Debezium writes the
+  // other columns as null, never the unavailable-value placeholder (which would not even be of
+  // the column's type).
+  EventBatch b;
+  TxnInfo info;
+  info.ts_ms = 1700000000123;
+  uint32_t txn = b.AddTxn(info);
+  uint32_t before = b.BeginRow();
+  b.AppendValue("9");
+  for (int i = 0; i < 9; ++i) b.AppendUnchanged();
+  b.EndRow();
+  ChangeEvent del{Op::kDelete, before, kNoRow, txn, Schema()};
+  std::string out;
+  AppendEnvelopeJson(out, b, del, {}, 0);
+  auto j = nlohmann::json::parse(out);
+  EXPECT_EQ(j["before"]["id"], 9);
+  for (const auto& [name, value] : j["before"].items()) {
+    if (name != "id") {
+      EXPECT_TRUE(value.is_null()) << name << ": " << value;
+    }
+  }
+  EXPECT_EQ(out.find(kUnavailableValuePlaceholder), std::string::npos) << out;
+  EXPECT_EQ(j["source"]["ts_ms"], 1700000000123);
+  EXPECT_EQ(j["source"]["ts_us"], 1700000000123000);
+  EXPECT_EQ(j["source"]["ts_ns"], 1700000000123000000);
+  std::string plain;
+  AppendRowJson(plain, *Schema(), b.row(before), /*before_image=*/true);
+  EXPECT_EQ(nlohmann::json::parse(plain), j["before"]);
 }
 
 TEST(EnvelopeTest, SchemaBlockIsValidJson) {

@@ -206,6 +206,35 @@ TEST(KafkaSinkConfigTest, OwnKeysAreNotPassedToLibrdkafka) {
   EXPECT_EQ(o->envelope.connector, "postgresql");
 }
 
+TEST(KafkaSinkConfigTest, DebeziumConverterAndTombstoneKeysAreHonoured) {
+  core::ConnectorConfig config("c1", {{"connector.class", "postgres"},
+                                      {"sink.type", "kafka"},
+                                      {"sink.kafka.bootstrap.servers", "127.0.0.1:9"},
+                                      {"sink.kafka.schemas.enable", "false"},  // a filled-in default
+                                      {"value.converter.schemas.enable", "true"},
+                                      {"tombstones.on.delete", "false"}});
+  auto o = KafkaSinkOptionsFromConfig(config);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_TRUE(o->schemas_enable);
+  EXPECT_FALSE(o->tombstones_on_delete);
+  EXPECT_EQ(o->librdkafka.count("tombstones.on.delete"), 0u);
+  EXPECT_EQ(o->skipped_ops, "");
+  config.mutable_values()["skipped.operations"] = "t, d";
+  o = KafkaSinkOptionsFromConfig(config);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->skipped_ops, "td");
+  config.mutable_values()["skipped.operations"] = "truncate";
+  o = KafkaSinkOptionsFromConfig(config);
+  EXPECT_EQ(o.status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_NE(o.status().message().find("skipped.operations"), std::string::npos);
+  config.mutable_values().erase("skipped.operations");
+  config.mutable_values().erase("value.converter.schemas.enable");
+  config.mutable_values()["key.converter.schemas.enable"] = "true";
+  o = KafkaSinkOptionsFromConfig(config);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_TRUE(o->schemas_enable);
+}
+
 TEST(KafkaSinkConfigTest, ValidationTypesOwnKeysAndAcceptsPassThrough) {
   core::ConfigDef def;
   def.AddAll(core::CommonConfigKeys()).AddAll(KafkaSinkConfigKeys());

@@ -161,6 +161,27 @@ TEST(KafkaSinkTest, DeleteIsFollowedByTombstoneAndTruncateHasNullKey) {
   EXPECT_FALSE(records[5].key.has_value());   // truncate: null key
 }
 
+TEST(KafkaSinkTest, SkippedOperationsAreNotWrittenAndDeletesKeepNoTombstone) {
+  MockCluster mock;
+  mock.CreateTopic("srv.public.items", 1);
+  KafkaSinkOptions o = Options(mock);
+  o.skipped_ops = "dt";  // skipped.operations=d,t
+  KafkaSink sink(o);
+  ASSERT_TRUE(sink.Open().ok());
+  auto t = Items();
+  core::EventBatch b;
+  AddRow(b, core::Op::kCreate, t, "1", "a");
+  AddRow(b, core::Op::kDelete, t, "1", nullptr);
+  b.AddEvent({core::Op::kTruncate, core::kNoRow, core::kNoRow, 0, t});
+  AddRow(b, core::Op::kUpdate, t, "2", "b");
+  ASSERT_TRUE(sink.Write(b).ok());
+  ASSERT_TRUE(sink.Flush().ok());
+  auto records = mock.ReadAll("srv.public.items", 1, 2);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(json::parse(*records[0].value)["op"], "c");
+  EXPECT_EQ(json::parse(*records[1].value)["op"], "u");
+}
+
 TEST(KafkaSinkTest, EveryChangeOfOneKeyLandsInOnePartitionInOrder) {
   MockCluster mock;
   mock.CreateTopic("srv.public.items", 4);

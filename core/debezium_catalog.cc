@@ -1,0 +1,264 @@
+#include "core/debezium_catalog.h"
+
+#include <array>
+
+#include "core/config.h"
+
+namespace sluice::core {
+
+namespace {
+
+using S = DebeziumSupport;
+constexpr S kImpl = S::kImplemented;
+constexpr S kNone = S::kNoEffect;
+constexpr S kRef = S::kRefused;
+
+constexpr std::string_view kNotYet = "not implemented yet";
+
+// The PostgreSQL and MySQL connector property tables of Debezium 2.x's reference documentation
+// (required, advanced, pass-through and schema-history properties), then the Kafka Connect keys
+// found in the same configs. Keep README.md's "Debezium properties" table in step.
+constexpr std::array kProperties = {
+    // Connection and identity.
+    DebeziumProperty{"name", "both", kImpl, "", "connector name"},
+    DebeziumProperty{"connector.class", "both", kImpl, "", "Debezium's class names are aliases of postgres / mysql"},
+    DebeziumProperty{"tasks.max", "both", kNone, "", "every connector runs as one task, as Debezium's do"},
+    DebeziumProperty{"database.hostname", "both", kImpl, "", ""},
+    DebeziumProperty{"database.port", "both", kImpl, "", ""},
+    DebeziumProperty{"database.user", "both", kImpl, "", ""},
+    DebeziumProperty{"database.password", "both", kImpl, "", ""},
+    DebeziumProperty{"database.dbname", "postgres", kImpl, "", ""},
+    DebeziumProperty{"topic.prefix", "both", kImpl, "", "topics are <prefix>.<schema>.<table>"},
+    DebeziumProperty{"database.server.name", "both", kRef, "", "Debezium 1.x key, removed in 2.x; use topic.prefix"},
+    DebeziumProperty{"database.server.id", "mysql", kImpl, "", ""},
+    DebeziumProperty{"database.sslmode", "postgres", kImpl, "", "sluice also takes it for MySQL (disabled, preferred, required, verify_ca, verify_identity)"},
+    DebeziumProperty{"database.sslcert", "postgres", kRef, "", "client certificates are not implemented yet; libpq's ~/.postgresql files apply"},
+    DebeziumProperty{"database.sslkey", "postgres", kRef, "", "client certificates are not implemented yet"},
+    DebeziumProperty{"database.sslpassword", "postgres", kRef, "", "client certificates are not implemented yet"},
+    DebeziumProperty{"database.sslrootcert", "postgres", kRef, "", "a custom root certificate is not implemented yet"},
+    DebeziumProperty{"database.sslfactory", "postgres", kRef, "", "a JDBC socket factory has no meaning in sluice"},
+    DebeziumProperty{"database.tcpKeepAlive", "postgres", kNone, "", "libpq keepalives are on"},
+    DebeziumProperty{"database.ssl.mode", "mysql", kRef, "", "use database.sslmode (disabled, preferred, required, verify_ca, verify_identity)"},
+    DebeziumProperty{"database.ssl.keystore", "mysql", kRef, "", "client certificates are not implemented yet"},
+    DebeziumProperty{"database.ssl.keystore.password", "mysql", kRef, "", "client certificates are not implemented yet"},
+    DebeziumProperty{"database.ssl.truststore", "mysql", kRef, "", "a custom trust store is not implemented yet"},
+    DebeziumProperty{"database.ssl.truststore.password", "mysql", kRef, "", "a custom trust store is not implemented yet"},
+    DebeziumProperty{"database.jdbc.driver", "mysql", kNone, "", "no JDBC: sluice speaks the protocol through libmariadb"},
+    DebeziumProperty{"database.protocol", "mysql", kNone, "", "no JDBC: sluice speaks the protocol through libmariadb"},
+    DebeziumProperty{"database.initial.statements", "both", kRef, "", "session statements could change the values read; not implemented yet"},
+    DebeziumProperty{"database.query.timeout.ms", "both", kNone, "", "changes no output"},
+    DebeziumProperty{"connect.timeout.ms", "mysql", kImpl, "", "sluice also takes it for PostgreSQL"},
+    DebeziumProperty{"connect.keep.alive", "mysql", kNone, "", "sluice reconnects with backoff"},
+    DebeziumProperty{"connect.keep.alive.interval.ms", "mysql", kNone, "", "sluice reconnects with backoff"},
+    DebeziumProperty{"use.nongraceful.disconnect", "mysql", kNone, "", "changes no output"},
+    // PostgreSQL replication.
+    DebeziumProperty{"plugin.name", "postgres", kNone, "pgoutput", "sluice decodes pgoutput only"},
+    DebeziumProperty{"slot.name", "postgres", kImpl, "", "default sluice_<connector name>"},
+    DebeziumProperty{"slot.drop.on.stop", "postgres", kImpl, "", ""},
+    DebeziumProperty{"slot.stream.params", "postgres", kRef, "", "pgoutput parameters are sluice's own; not implemented"},
+    DebeziumProperty{"slot.max.retries", "postgres", kNone, "", "sluice retries for errors.retry.timeout"},
+    DebeziumProperty{"slot.retry.delay.ms", "postgres", kNone, "", "sluice retries with backoff"},
+    DebeziumProperty{"publication.name", "postgres", kImpl, "", "default sluice_pub_<connector name>"},
+    DebeziumProperty{"publication.autocreate.mode", "postgres", kImpl, "", "filtered (sluice's default), all_tables, disabled"},
+    DebeziumProperty{"replica.identity.autoset.values", "postgres", kRef, "", kNotYet},
+    DebeziumProperty{"status.update.interval.ms", "postgres", kImpl, "", ""},
+    DebeziumProperty{"xmin.fetch.interval.ms", "postgres", kNone, "0", "source.xmin is not written; not implemented yet"},
+    DebeziumProperty{"flush.lsn.source", "postgres", kNone, "true", "sluice always confirms the flushed LSN to the slot"},
+    DebeziumProperty{"lsn.flush.timeout.ms", "postgres", kNone, "", "changes no output"},
+    DebeziumProperty{"schema.refresh.mode", "postgres", kNone, "", "sluice follows every relation message"},
+    DebeziumProperty{"message.prefix.include.list", "postgres", kRef, "", "logical decoding messages are not emitted; not implemented yet"},
+    DebeziumProperty{"message.prefix.exclude.list", "postgres", kRef, "", "logical decoding messages are not emitted; not implemented yet"},
+    // MySQL binlog.
+    DebeziumProperty{"gtid.source.includes", "mysql", kRef, "", kNotYet},
+    DebeziumProperty{"gtid.source.excludes", "mysql", kRef, "", kNotYet},
+    DebeziumProperty{"binlog.buffer.size", "mysql", kNone, "", "changes no output"},
+    DebeziumProperty{"table.ignore.builtin", "mysql", kNone, "true", "system databases are never captured"},
+    DebeziumProperty{"enable.time.adjuster", "mysql", kNone, "true", "two-digit years are not adjusted by the server protocol sluice reads"},
+    DebeziumProperty{"read.only", "mysql", kNone, "false", "read-only incremental snapshots are not implemented yet"},
+    DebeziumProperty{"min.row.count.to.stream.results", "mysql", kNone, "", "sluice always streams snapshot rows"},
+    DebeziumProperty{"include.query", "mysql", kNone, "false", "source.query is not written; not implemented yet"},
+    DebeziumProperty{"include.schema.changes", "mysql", kNone, "false", "the schema-change topic is not implemented yet (Debezium's default is true)"},
+    DebeziumProperty{"include.schema.comments", "mysql", kNone, "false", "the schema-change topic is not implemented yet"},
+    DebeziumProperty{"inconsistent.schema.handling.mode", "mysql", kNone, "fail", "sluice stops on a row it cannot map"},
+    DebeziumProperty{"event.deserialization.failure.handling.mode", "mysql", kNone, "fail", "sluice never skips an event"},
+    DebeziumProperty{"schema.history.internal.", "mysql", kNone, "", "sluice keeps table schemas itself; no history topic", true},
+    DebeziumProperty{"database.history.", "mysql", kNone, "", "Debezium 1.x schema history; sluice keeps schemas itself", true},
+    // Filters.
+    DebeziumProperty{"database.include.list", "mysql", kImpl, "", ""},
+    DebeziumProperty{"database.exclude.list", "mysql", kImpl, "", ""},
+    DebeziumProperty{"schema.include.list", "postgres", kRef, "", "not implemented yet; use table.include.list with <schema>\\..*"},
+    DebeziumProperty{"schema.exclude.list", "postgres", kRef, "", "not implemented yet; use table.exclude.list with <schema>\\..*"},
+    DebeziumProperty{"table.include.list", "both", kImpl, "", ""},
+    DebeziumProperty{"table.exclude.list", "both", kImpl, "", ""},
+    DebeziumProperty{"column.include.list", "both", kRef, "", "not implemented yet; use column.exclude.list"},
+    DebeziumProperty{"column.exclude.list", "both", kImpl, "", ""},
+    DebeziumProperty{"skip.messages.without.change", "both", kNone, "false", kNotYet},
+    DebeziumProperty{"skipped.operations", "both", kImpl, "none", "the Kafka sink takes c, u, d, t (other sinks only none); sluice's default is none, truncates are written (Debezium's is t)"},
+    DebeziumProperty{"message.key.columns", "both", kRef, "", "keys are the primary key; not implemented yet"},
+    DebeziumProperty{"column.truncate.to.", "both", kRef, "", kNotYet, true},
+    DebeziumProperty{"column.mask.", "both", kRef, "", kNotYet, true},
+    DebeziumProperty{"column.propagate.source.type", "both", kRef, "", "not implemented yet (the schema block always carries __debezium.source.column.type)"},
+    DebeziumProperty{"datatype.propagate.source.type", "both", kRef, "", "not implemented yet (the schema block always carries __debezium.source.column.type)"},
+    DebeziumProperty{"converters", "both", kRef, "", "custom converters have no meaning in sluice"},
+    DebeziumProperty{"post.processors", "both", kRef, "", kNotYet},
+    // Value encodings.
+    DebeziumProperty{"decimal.handling.mode", "both", kImpl, "string", "sluice writes decimals as strings; precise (Debezium's default) and double are not implemented yet"},
+    DebeziumProperty{"time.precision.mode", "both", kRef, "", "sluice writes every time as MicroTime and every timestamp as MicroTimestamp, which no Debezium mode does; not implemented yet"},
+    DebeziumProperty{"binary.handling.mode", "both", kImpl, "bytes", "Debezium's default (a bytes field, base64 in JSON); base64, base64-url-safe and hex are not implemented yet"},
+    DebeziumProperty{"interval.handling.mode", "postgres", kImpl, "string", "sluice writes intervals as ISO-8601 strings; numeric (Debezium's default) is not implemented yet"},
+    DebeziumProperty{"hstore.handling.mode", "postgres", kRef, "", "hstore columns are written as PostgreSQL's text; not implemented yet"},
+    DebeziumProperty{"money.fraction.digits", "postgres", kRef, "", "money columns are written as PostgreSQL's text; not implemented yet"},
+    DebeziumProperty{"bigint.unsigned.handling.mode", "mysql", kRef, "", "BIGINT UNSIGNED is written as a decimal string; not implemented yet"},
+    DebeziumProperty{"include.unknown.datatypes", "postgres", kRef, "", "columns of unknown types are written as their text; not implemented yet"},
+    DebeziumProperty{"unavailable.value.placeholder", "postgres", kImpl, "__debezium_unavailable_value", "other placeholders are not implemented yet"},
+    DebeziumProperty{"schema.name.adjustment.mode", "both", kImpl, "none", "avro adjustment is not implemented yet"},
+    DebeziumProperty{"field.name.adjustment.mode", "both", kImpl, "none", "avro adjustment is not implemented yet"},
+    DebeziumProperty{"tombstones.on.delete", "both", kImpl, "true,false", "also sink.kafka.tombstones.on.delete"},
+    // Topics.
+    DebeziumProperty{"topic.naming.strategy", "both", kImpl, "io.debezium.schema.SchemaTopicNamingStrategy,io.debezium.schema.DefaultTopicNamingStrategy", "other strategies are not implemented; see sink.kafka.topic.format"},
+    DebeziumProperty{"topic.delimiter", "both", kImpl, ".", "see sink.kafka.topic.format"},
+    DebeziumProperty{"topic.cache.size", "both", kNone, "", "changes no output"},
+    DebeziumProperty{"topic.heartbeat.prefix", "both", kNone, "", "no heartbeat topic is written"},
+    DebeziumProperty{"topic.transaction", "both", kNone, "", "no transaction topic is written"},
+    DebeziumProperty{"provide.transaction.metadata", "both", kNone, "false", "the transaction metadata topic is not implemented yet"},
+    DebeziumProperty{"heartbeat.interval.ms", "both", kNone, "0", "the heartbeat topic is not implemented yet (the MySQL source takes this key as its binlog heartbeat period)"},
+    DebeziumProperty{"heartbeat.action.query", "both", kRef, "", "the heartbeat topic is not implemented yet"},
+    // Snapshots.
+    DebeziumProperty{"snapshot.mode", "both", kImpl, "", "initial, initial_only, never, no_data, when_needed"},
+    DebeziumProperty{"snapshot.mode.custom.name", "both", kRef, "", "custom snapshotters have no meaning in sluice"},
+    DebeziumProperty{"snapshot.mode.configuration.based.", "both", kRef, "", kNotYet, true},
+    DebeziumProperty{"snapshot.locking.mode", "both", kNone, "", "sluice's snapshot is consistent without table locks (MySQL: see snapshot.max.threads)"},
+    DebeziumProperty{"snapshot.locking.mode.custom.name", "both", kRef, "", "custom lockers have no meaning in sluice"},
+    DebeziumProperty{"snapshot.query.mode", "both", kNone, "select_all", "other query modes are not implemented"},
+    DebeziumProperty{"snapshot.query.mode.custom.name", "both", kRef, "", "custom query modes have no meaning in sluice"},
+    DebeziumProperty{"snapshot.include.collection.list", "both", kRef, "", "not implemented yet; use table.include.list or an incremental snapshot"},
+    DebeziumProperty{"snapshot.select.statement.overrides", "both", kRef, "", kNotYet},
+    DebeziumProperty{"snapshot.lock.timeout.ms", "both", kNone, "", "sluice takes no table locks"},
+    DebeziumProperty{"snapshot.delay.ms", "both", kNone, "", "changes no output"},
+    DebeziumProperty{"streaming.delay.ms", "both", kNone, "", "changes no output"},
+    DebeziumProperty{"snapshot.fetch.size", "both", kNone, "", "sluice streams snapshot rows (COPY, unbuffered results)"},
+    DebeziumProperty{"query.fetch.size", "both", kNone, "", "changes no output"},
+    DebeziumProperty{"snapshot.max.threads", "both", kImpl, "", ""},
+    DebeziumProperty{"snapshot.tables.order.by.row.count", "both", kNone, "", "changes no output"},
+    DebeziumProperty{"incremental.snapshot.chunk.size", "both", kNone, "", "incremental snapshots are started through REST"},
+    DebeziumProperty{"incremental.snapshot.watermarking.strategy", "both", kNone, "", "changes no output"},
+    DebeziumProperty{"incremental.snapshot.allow.schema.changes", "mysql", kNone, "", "changes no output"},
+    DebeziumProperty{"signal.data.collection", "both", kRef, "", "signals are not implemented; start incremental snapshots through REST"},
+    DebeziumProperty{"signal.enabled.channels", "both", kNone, "source", "signals are not implemented"},
+    DebeziumProperty{"signal.kafka.", "both", kRef, "", "signals are not implemented", true},
+    DebeziumProperty{"notification.enabled.channels", "both", kRef, "", "notifications are not implemented yet"},
+    // Queue, polling, errors.
+    DebeziumProperty{"max.batch.size", "both", kImpl, "", ""},
+    DebeziumProperty{"max.queue.size", "both", kImpl, "", ""},
+    DebeziumProperty{"max.queue.size.in.bytes", "both", kImpl, "", ""},
+    DebeziumProperty{"poll.interval.ms", "both", kNone, "", "changes no output"},
+    DebeziumProperty{"event.processing.failure.handling.mode", "both", kNone, "fail", "sluice never skips an event"},
+    DebeziumProperty{"errors.max.retries", "both", kNone, "", "sluice retries for errors.retry.timeout"},
+    DebeziumProperty{"retriable.restart.connector.wait.ms", "both", kNone, "", "sluice retries with backoff"},
+    DebeziumProperty{"custom.metric.tags", "both", kNone, "", "changes no output"},
+    // Kafka Connect keys found in connector configs.
+    DebeziumProperty{"key.converter", "connect", kImpl, "org.apache.kafka.connect.json.JsonConverter", "sluice writes JSON only"},
+    DebeziumProperty{"value.converter", "connect", kImpl, "org.apache.kafka.connect.json.JsonConverter", "sluice writes JSON only"},
+    DebeziumProperty{"key.converter.schemas.enable", "connect", kImpl, "true,false", "must agree with value.converter.schemas.enable (sluice's default is false)"},
+    DebeziumProperty{"value.converter.schemas.enable", "connect", kImpl, "true,false", "sluice's default is false; Kafka Connect's is true"},
+    DebeziumProperty{"key.converter.", "connect", kRef, "", "other JsonConverter options are not implemented", true},
+    DebeziumProperty{"value.converter.", "connect", kRef, "", "other JsonConverter options are not implemented", true},
+    DebeziumProperty{"header.converter", "connect", kNone, "org.apache.kafka.connect.storage.SimpleHeaderConverter", "sluice writes no headers"},
+    DebeziumProperty{"transforms", "connect", kRef, "", "single message transforms are not implemented yet"},
+    DebeziumProperty{"transforms.", "connect", kRef, "", "single message transforms are not implemented yet", true},
+    DebeziumProperty{"predicates", "connect", kRef, "", "predicates are not implemented yet"},
+    DebeziumProperty{"predicates.", "connect", kRef, "", "predicates are not implemented yet", true},
+    DebeziumProperty{"errors.tolerance", "connect", kNone, "none", "sluice never skips a record"},
+    DebeziumProperty{"errors.log.enable", "connect", kNone, "", "errors are always logged"},
+    DebeziumProperty{"errors.log.include.messages", "connect", kNone, "", "changes no output"},
+    DebeziumProperty{"errors.retry.delay.max.ms", "connect", kNone, "", "sluice retries with backoff"},
+    DebeziumProperty{"offset.flush.interval.ms", "connect", kNone, "", "sluice commits after every flush"},
+    DebeziumProperty{"offset.flush.timeout.ms", "connect", kNone, "", "sluice commits after every flush"},
+    DebeziumProperty{"producer.override.", "connect", kRef, "", "use sink.kafka.<librdkafka property>", true},
+    DebeziumProperty{"consumer.override.", "connect", kRef, "", "use kafka.consumer.<librdkafka property> (Kafka source)", true},
+    DebeziumProperty{"topic.creation.", "connect", kRef, "", "topics are created by the broker's defaults; not implemented yet", true},
+    DebeziumProperty{"exactly.once.support", "connect", kRef, "", "use sink.kafka.transactional.id"},
+    DebeziumProperty{"transaction.boundary", "connect", kRef, "", "use sink.kafka.transactional.id"},
+};
+
+bool InValues(std::string_view values, std::string_view value) {
+  for (const std::string& v : SplitConfigList(values)) {
+    if (v == value) return true;
+  }
+  return false;
+}
+
+std::string ValuesText(std::string_view values) {
+  std::string out;
+  for (const std::string& v : SplitConfigList(values)) {
+    if (!out.empty()) out += " or ";
+    out += "'";
+    out += v;
+    out += "'";
+  }
+  return out;
+}
+
+}  // namespace
+
+std::span<const DebeziumProperty> DebeziumProperties() { return kProperties; }
+
+const DebeziumProperty* FindDebeziumProperty(std::string_view key) {
+  const DebeziumProperty* best = nullptr;
+  for (const auto& p : kProperties) {
+    if (!p.is_prefix && p.name == key) return &p;
+    if (p.is_prefix && key.starts_with(p.name) &&
+        (best == nullptr || p.name.size() > best->name.size())) {
+      best = &p;
+    }
+  }
+  return best;
+}
+
+std::optional<std::string> DebeziumRefusal(const DebeziumProperty& property, std::string_view key,
+                                           std::string_view value) {
+  std::string k(key);
+  if (property.support == DebeziumSupport::kRefused) {
+    return "Debezium key '" + k + "' is refused: " + std::string(property.note) +
+           " (sluice refuses what it would otherwise ignore, so that the output never differs "
+           "silently)";
+  }
+  // An implemented key without values is checked by its module's ConfigDef.
+  if (!property.values.empty() && !InValues(property.values, value)) {
+    return k + " must be " + ValuesText(property.values) + " in sluice, got '" +
+           std::string(value) + "': " + std::string(property.note);
+  }
+  return std::nullopt;
+}
+
+std::vector<ConfigIssue> DebeziumConfigIssues(const ConnectorConfig& config) {
+  std::vector<ConfigIssue> out;
+  // One schemas setting covers key and value records.
+  std::string key_schemas = config.Get("key.converter.schemas.enable");
+  std::string value_schemas = config.Get("value.converter.schemas.enable");
+  std::string own = config.Get("sink.kafka.schemas.enable");
+  if (!key_schemas.empty() && !value_schemas.empty() && key_schemas != value_schemas) {
+    out.push_back({"key.converter.schemas.enable",
+                   "key.converter.schemas.enable=" + key_schemas +
+                       " differs from value.converter.schemas.enable=" + value_schemas +
+                       "; sluice writes keys and values with the same setting: make them equal"});
+  }
+  std::string converter = value_schemas.empty() ? key_schemas : value_schemas;
+  if (!converter.empty() && !own.empty() && converter != own) {
+    out.push_back({"sink.kafka.schemas.enable",
+                   "sink.kafka.schemas.enable=" + own + " differs from the converter's schemas.enable=" +
+                       converter + "; set one of them"});
+  }
+  return out;
+}
+
+std::string_view DebeziumSupportName(DebeziumSupport support) {
+  switch (support) {
+    case DebeziumSupport::kImplemented: return "implemented";
+    case DebeziumSupport::kNoEffect: return "no effect";
+    case DebeziumSupport::kRefused: return "refused";
+  }
+  return "refused";
+}
+
+}  // namespace sluice::core

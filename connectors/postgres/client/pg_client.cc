@@ -35,7 +35,11 @@ std::string QuoteIdent(std::string_view ident) {
   return out;
 }
 
-std::string QuoteLiteral(std::string_view text) { return Quoted(text, "E'", true); }
+std::string QuoteLiteral(std::string_view text) {
+  // Without a backslash '...' reads the same under either standard_conforming_strings setting.
+  if (text.find('\\') == std::string_view::npos) return Quoted(text, "'", false);
+  return Quoted(text, "E'", true);
+}
 
 std::string QuoteReplicationLiteral(std::string_view text) { return Quoted(text, "'", false); }
 

@@ -28,9 +28,11 @@ using PgConnPtr = std::unique_ptr<PGconn, PgConnDeleter>;
 // Quotes an SQL identifier: "a""b". Correct for any UTF-8 text; no server round trip.
 std::string QuoteIdent(std::string_view ident);
 
-// Quotes an SQL string literal as E'...' with quotes and backslashes doubled. The E'' form reads
-// the same whatever the session's standard_conforming_strings says, so it needs no live
-// connection. Only for the SQL grammar: walsender commands take QuoteReplicationLiteral.
+// Quotes an SQL string literal so that it reads the same whatever the session's
+// standard_conforming_strings says (no live connection needed): text without a backslash as
+// '...' (quotes doubled; the form users see in the cleanup SQL we print), text with one as E'...'
+// (quotes and backslashes doubled). Only for the SQL grammar: walsender commands take
+// QuoteReplicationLiteral.
 std::string QuoteLiteral(std::string_view text);
 
 // Quotes a literal for a walsender (replication protocol) command such as START_REPLICATION's

@@ -52,7 +52,8 @@ TEST(Quoting, IdentifiersDoubleTheirQuotes) {
 TEST(Quoting, SqlLiteralsReadTheSameUnderEitherStandardConformingStrings) {
   // E'' treats backslashes as escapes whatever standard_conforming_strings says: doubled.
   EXPECT_EQ(QuoteLiteral("it's \\ ok"), "E'it''s \\\\ ok'");
-  EXPECT_EQ(QuoteLiteral(""), "E''");
+  EXPECT_EQ(QuoteLiteral("it's"), "'it''s'");  // no backslash: the plain form means the same
+  EXPECT_EQ(QuoteLiteral(""), "''");
 }
 
 TEST(Quoting, ReplicationLiteralsHaveNoEscapes) {

@@ -17,6 +17,7 @@
 #include "core/metrics.h"
 #include "core/pipeline.h"
 #include "core/progress.h"
+#include "core/snapshot_mode.h"
 
 namespace sluice::api {
 
@@ -77,12 +78,13 @@ int SyncCommand(const std::string& config_path) {
     return 2;
   }
   core::ConnectorConfig config = std::move(*loaded);
-  std::string mode = config.Get("snapshot.mode", "initial_only");
-  if (mode != "initial_only") {
+  const std::string one_shot(core::SnapshotModeName(core::SnapshotMode::kInitialOnly));
+  std::string mode = config.Get("snapshot.mode", one_shot);
+  if (mode != one_shot) {
     std::cerr << "sluice sync: snapshot.mode=" << mode
               << " replaced by initial_only (a sync copies the tables once)\n";
   }
-  config.mutable_values()["snapshot.mode"] = "initial_only";
+  config.mutable_values()["snapshot.mode"] = one_shot;
   if (config.name().empty()) config.set_name("sync");
   if (core::Status s = ValidateConfig(config); !s.ok()) {
     std::cerr << "sluice sync: " << config_path << ": " << s.message() << "\n";

@@ -7,6 +7,7 @@
 #include "api/progress_view.h"
 #include "core/logging.h"
 #include "core/redact.h"
+#include "core/snapshot_mode.h"
 
 namespace sluice::api {
 
@@ -77,11 +78,12 @@ core::Result<core::SyncRecord> SyncManager::Create(core::ConnectorConfig config)
     if (!accepting_) return core::UnavailableError("the server is shutting down");
   }
   std::string id = NewSyncId();
-  std::string requested_mode = config.Get("snapshot.mode", "initial_only");
-  config.mutable_values()["snapshot.mode"] = "initial_only";
+  const std::string one_shot(core::SnapshotModeName(core::SnapshotMode::kInitialOnly));
+  std::string requested_mode = config.Get("snapshot.mode", one_shot);
+  config.mutable_values()["snapshot.mode"] = one_shot;
   if (config.name().empty()) config.set_name(id);
   SLUICE_RETURN_IF_ERROR(validator_(config));
-  if (requested_mode != "initial_only") {
+  if (requested_mode != one_shot) {
     spdlog::warn("sync {}: snapshot.mode={} replaced by initial_only", id, requested_mode);
   }
   // The pipeline runs under the sync's id, so that its logs, metrics and any per-connector

@@ -14,6 +14,7 @@
 #include "connectors/mysql/stream_reader.h"
 #include "core/parse_number.h"
 #include "core/progress.h"
+#include "core/snapshot_mode.h"
 
 namespace sluice::mysql {
 namespace {
@@ -46,7 +47,7 @@ class MysqlSource final : public core::Source {
     stream_options_.server_id = static_cast<uint32_t>(server_id);
     SLUICE_ASSIGN_OR_RETURN(int64_t hb, c.GetInt("heartbeat.interval.ms", 1000));
     stream_options_.heartbeat_ms = static_cast<int>(hb);
-    mode_ = c.Get("snapshot.mode", "initial");
+    SLUICE_ASSIGN_OR_RETURN(mode_, core::ParseSnapshotMode(c.Get("snapshot.mode", "initial")));
     SLUICE_ASSIGN_OR_RETURN(int64_t threads, c.GetInt("snapshot.max.threads", 1));
     snapshot_options_.threads = static_cast<int>(threads);
     SLUICE_ASSIGN_OR_RETURN(int64_t chunk_rows, c.GetInt("snapshot.chunk.rows", 200000));
@@ -71,14 +72,15 @@ class MysqlSource final : public core::Source {
     }
     if (from) {
       core::Status st = StartStream(*from);
-      if (st.code() == core::StatusCode::kFailedPrecondition && mode_ == "when_needed" &&
+      if (st.code() == core::StatusCode::kFailedPrecondition &&
+          mode_ == core::SnapshotMode::kWhenNeeded &&
           st.message().find("purged") != std::string::npos) {
         logger_->warn("{}; snapshot.mode=when_needed: taking a new snapshot", st.message());
         return StartSnapshot(true);
       }
       return st;
     }
-    if (mode_ == "never" || mode_ == "no_data") {
+    if (core::SkipsSnapshot(mode_)) {
       MysqlConnection conn;
       SLUICE_RETURN_IF_ERROR(conn.Connect(params_));
       SLUICE_ASSIGN_OR_RETURN(auto master, conn.Query("SHOW MASTER STATUS"));
@@ -103,7 +105,7 @@ class MysqlSource final : public core::Source {
         std::lock_guard lock(mu_);
         snapshot_.reset();
       }
-      if (mode_ == "initial_only") {
+      if (mode_ == core::SnapshotMode::kInitialOnly) {
         if (ctx_.progress) ctx_.progress->SetPhase("finished");
         finished_ = true;
         return core::PollStatus::kFinished;
@@ -247,7 +249,7 @@ class MysqlSource final : public core::Source {
   ConnectionParams params_;
   StreamOptions stream_options_;
   SnapshotOptions snapshot_options_;
-  std::string mode_;
+  core::SnapshotMode mode_ = core::SnapshotMode::kInitial;
   CaptureFilter filter_;
   std::mutex mu_;  // guards the reader pointers against RequestStop from another thread
   StreamReader::Emitted emitted_;  // by the streams of this process (source thread)

@@ -28,27 +28,6 @@ std::string Trimmed(const char* msg) {
 
 }  // namespace
 
-std::string QuoteIdent(std::string_view ident) {
-  std::string out = "\"";
-  for (char c : ident) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += '"';
-  return out;
-}
-
-std::string QuoteLiteral(std::string_view text) {
-  // standard_conforming_strings is on (the default since 9.1): backslashes are literal.
-  std::string out = "'";
-  for (char c : text) {
-    if (c == '\'') out += '\'';
-    out += c;
-  }
-  out += '\'';
-  return out;
-}
-
 core::Status PgConnection::Connect(const ConnectionParams& p, bool replication) {
   Close();
   std::string ci = "host=" + ConnValue(p.host) + " port=" + std::to_string(p.port) +
@@ -116,22 +95,6 @@ void PgConnection::Cancel() {
 }
 
 std::string PgConnection::LastError() const { return conn_ ? Trimmed(PQerrorMessage(conn_)) : ""; }
-
-core::Status StatusFromPg(PGconn* conn, const PGresult* res, std::string_view context) {
-  std::string msg = Trimmed(res ? PQresultErrorMessage(res) : nullptr);
-  if (msg.empty() && conn) msg = Trimmed(PQerrorMessage(conn));
-  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
-  std::string sqlstate = state ? state : "";
-  std::string text = std::string(context) + ": " + msg;
-  if (conn && PQstatus(conn) == CONNECTION_BAD) return core::UnavailableError(text);
-  if (sqlstate.starts_with("08") || sqlstate.starts_with("57P") || sqlstate == "40001" ||
-      sqlstate == "40P01") {
-    return core::UnavailableError(text);
-  }
-  if (sqlstate == "42501") return core::FailedPreconditionError(text);
-  if (sqlstate == "57014") return core::CancelledError(text);
-  return core::InternalError(text);
-}
 
 core::Status PgConnection::ResultStatus(PGresult* res, std::string_view sql) {
   ExecStatusType st = PQresultStatus(res);

@@ -21,6 +21,7 @@
 #include <string_view>
 #include <vector>
 
+#include "connectors/postgres/client/pg_client.h"
 #include "core/status.h"
 
 namespace sluice::pg {
@@ -40,14 +41,8 @@ struct ConnectionParams {
 using PgRow = std::vector<std::optional<std::string>>;
 using PgRows = std::vector<PgRow>;
 
-struct PgResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using PgResultPtr = std::unique_ptr<PGresult, PgResultDeleter>;
-
-// Quotes an SQL identifier ("a""b") / a literal ('it''s').
-std::string QuoteIdent(std::string_view ident);
-std::string QuoteLiteral(std::string_view text);
+// PgResultPtr, QuoteIdent, QuoteLiteral and StatusFromPg come from the shared client layer
+// (client/pg_client.h).
 
 class PgConnection {
  public:
@@ -64,8 +59,9 @@ class PgConnection {
   bool connected() const { return conn_ != nullptr; }
   PGconn* raw() { return conn_; }
 
-  // Runs a statement (simple query protocol); kUnavailable when the connection broke, else
-  // kInternal/kFailedPrecondition with the server's message.
+  // Runs a statement (simple query protocol); a failure is coded by ClassifySqlState
+  // (client/pg_client.h): kUnavailable when the connection broke, kAborted on a deadlock or
+  // serialization failure, else kFailedPrecondition with the server's message.
   core::Status Exec(std::string_view sql);
   core::Result<PgRows> Query(std::string_view sql);
   // Runs `sql` and returns the raw result (for commands such as CREATE_REPLICATION_SLOT).
@@ -84,8 +80,5 @@ class PgConnection {
   std::mutex cancel_mu_;
   PGcancel* cancel_ = nullptr;
 };
-
-// Maps a SQLSTATE / libpq message to a status code (connection loss is retriable).
-core::Status StatusFromPg(PGconn* conn, const PGresult* res, std::string_view context);
 
 }  // namespace sluice::pg

@@ -15,6 +15,7 @@
 #include "connectors/postgres/snapshot_reader.h"
 #include "connectors/postgres/stream_reader.h"
 #include "core/progress.h"
+#include "core/snapshot_mode.h"
 #include "core/table_filter.h"
 
 namespace sluice::pg {
@@ -42,7 +43,7 @@ class PostgresSource final : public core::Source {
     params_.application_name = DeriveServerObjectName("sluice_", c.name());
     pub_mode_ = c.Get("publication.autocreate.mode", "filtered");
     UseNames(ResolveServerObjectNames(c, ""));
-    mode_ = c.Get("snapshot.mode", "initial");
+    SLUICE_ASSIGN_OR_RETURN(mode_, core::ParseSnapshotMode(c.Get("snapshot.mode", "initial")));
     SLUICE_ASSIGN_OR_RETURN(int64_t threads, c.GetInt("snapshot.max.threads", 2));
     snap_options_.threads = static_cast<int>(threads);
     SLUICE_ASSIGN_OR_RETURN(int64_t pages, c.GetInt("snapshot.chunk.pages", 16384));
@@ -88,7 +89,7 @@ class PostgresSource final : public core::Source {
             : "replication slot '" + slot_ + "' was invalidated (it fell behind "
               "max_slot_wal_keep_size), so the changes after " + LsnToString(from->lsn) +
               " are gone";
-        if (mode_ == "when_needed") {
+        if (mode_ == core::SnapshotMode::kWhenNeeded) {
           logger_->warn("{}; snapshot.mode=when_needed: taking a new snapshot", why);
           if (slot.exists) SLUICE_RETURN_IF_ERROR(DropSlot(conn));
           return AnnounceSnapshot(conn, /*restarted=*/true);
@@ -100,7 +101,7 @@ class PostgresSource final : public core::Source {
       SLUICE_RETURN_IF_ERROR(EnsurePublication(conn));
       return StartStream(from->lsn, nullptr);
     }
-    if (mode_ == "never" || mode_ == "no_data") {
+    if (core::SkipsSnapshot(mode_)) {
       SLUICE_RETURN_IF_ERROR(EnsurePublication(conn));
       if (slot.exists) return StartStream(slot.confirmed_flush, nullptr);
       auto repl = std::make_unique<PgConnection>();
@@ -114,7 +115,7 @@ class PostgresSource final : public core::Source {
       }
       return StartStream(lsn, std::move(repl));
     }
-    if (slot.exists && mode_ != "initial_only") {
+    if (slot.exists && mode_ != core::SnapshotMode::kInitialOnly) {
       return core::FailedPreconditionError(
           "replication slot '" + slot_ + "' already exists but connector '" + ctx_.config.name() +
           "' has no stored position, so a snapshot cannot line up with it: drop it (SELECT "
@@ -146,7 +147,7 @@ class PostgresSource final : public core::Source {
       PgPosition pos;
       pos.lsn = consistent_lsn_;
       pos.slot = slot_;
-      if (mode_ == "initial_only") {
+      if (mode_ == core::SnapshotMode::kInitialOnly) {
         logger_->info("postgres snapshot finished (snapshot.mode=initial_only)");
         if (ctx_.progress) ctx_.progress->SetPhase("finished");
         snapshot_repl_.reset();  // drops the temporary slot
@@ -260,7 +261,7 @@ class PostgresSource final : public core::Source {
     ConnectionParams params = params_;
     params.connect_timeout_s = std::min(params.connect_timeout_s, 5);
     return {params, ctx_.config.name(), ResolveServerObjectNames(ctx_.config, stored_slot),
-            pub_mode_, mode_ == "initial_only"};
+            pub_mode_, mode_ == core::SnapshotMode::kInitialOnly};
   }
 
   // Read-only checks: credentials, wal_level, REPLICATION privilege, include list, slot state,
@@ -293,7 +294,7 @@ class PostgresSource final : public core::Source {
     if (!for_start) {
       SLUICE_ASSIGN_OR_RETURN(SlotState slot, ReadSlot(conn, slot_));
       if (slot.exists && slot.active) return SlotActiveError(slot);
-      if (slot.exists && slot.wal_status == "lost" && mode_ != "when_needed") {
+      if (slot.exists && slot.wal_status == "lost" && mode_ != core::SnapshotMode::kWhenNeeded) {
         return core::FailedPreconditionError(
             "replication slot '" + slot_ + "' was invalidated: drop it and take a new snapshot");
       }
@@ -457,7 +458,7 @@ class PostgresSource final : public core::Source {
     SLUICE_RETURN_IF_ERROR(EnsurePublication(conn));
     auto repl = std::make_unique<PgConnection>();
     SLUICE_RETURN_IF_ERROR(repl->Connect(params_, true));
-    bool temporary = mode_ == "initial_only";
+    bool temporary = mode_ == core::SnapshotMode::kInitialOnly;
     // Waits for every transaction running now to end; the snapshot it exports is the state at
     // the consistent point, from which streaming continues.
     SLUICE_ASSIGN_OR_RETURN(PgRows rows,
@@ -517,7 +518,7 @@ class PostgresSource final : public core::Source {
   std::string slot_;
   std::string publication_;
   std::string pub_mode_;
-  std::string mode_;
+  core::SnapshotMode mode_ = core::SnapshotMode::kInitial;
   bool drop_on_stop_ = false;
   bool slot_dropped_ = false;
   SnapshotOptions snap_options_;

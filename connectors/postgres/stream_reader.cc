@@ -61,7 +61,7 @@ core::Status StreamReader::Open(uint64_t start_lsn) {
   SLUICE_RETURN_IF_ERROR(catalog_.Connect(catalog_params_, false));
   std::string sql = "START_REPLICATION SLOT " + QuoteIdent(options_.slot) + " LOGICAL " +
                     LsnToString(start_lsn) + " (proto_version '1', publication_names " +
-                    QuoteLiteral(QuoteIdent(options_.publication)) + ")";
+                    QuoteReplicationLiteral(QuoteIdent(options_.publication)) + ")";
   PgResultPtr res(PQexec(repl_->raw(), sql.c_str()));
   if (PQresultStatus(res.get()) != PGRES_COPY_BOTH) {
     core::Status st = StatusFromPg(repl_->raw(), res.get(),

@@ -44,7 +44,7 @@ Status PgApplier::Connect() {
                                  {offsets_.schema.c_str()});
   if (!exists.ok()) return exists.status().WithContext("postgres sink: offsets table");
   if (PQntuples(exists->get()) == 0) {
-    auto r = conn_.Exec("CREATE SCHEMA IF NOT EXISTS " + PgConnection::QuoteIdent(offsets_.schema));
+    auto r = conn_.Exec("CREATE SCHEMA IF NOT EXISTS " + sluice::pg::QuoteIdent(offsets_.schema));
     if (!r.ok()) return r.status().WithContext("postgres sink: creating offsets schema");
   }
   auto r = conn_.Exec(CreateOffsetsTableSql(offsets_));
@@ -200,7 +200,7 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
                                {t.target.schema.c_str()});
     if (!ns.ok()) return ns.status().WithContext(where);
     if (PQntuples(ns->get()) == 0) {
-      auto r = conn_.Exec("CREATE SCHEMA IF NOT EXISTS " + PgConnection::QuoteIdent(t.target.schema));
+      auto r = conn_.Exec("CREATE SCHEMA IF NOT EXISTS " + sluice::pg::QuoteIdent(t.target.schema));
       if (!r.ok()) return r.status().WithContext(where + ": creating its schema");
     }
     for (const auto& c : schema.columns) {
@@ -239,10 +239,10 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
     bool in_pk = std::string_view(PQgetvalue(cols->get(), i, 2)) == "t";
     std::string sql;
     if (options_.drop_columns) {
-      sql = "ALTER TABLE " + t.qualified + " DROP COLUMN IF EXISTS " + PgConnection::QuoteIdent(name);
+      sql = "ALTER TABLE " + t.qualified + " DROP COLUMN IF EXISTS " + sluice::pg::QuoteIdent(name);
     } else if (not_null && !in_pk) {
       // Kept columns get no more values: they must accept NULL for new rows.
-      sql = "ALTER TABLE " + t.qualified + " ALTER COLUMN " + PgConnection::QuoteIdent(name) +
+      sql = "ALTER TABLE " + t.qualified + " ALTER COLUMN " + sluice::pg::QuoteIdent(name) +
             " DROP NOT NULL";
     }
     if (!sql.empty()) {
@@ -258,7 +258,7 @@ Status PgApplier::CreateOrEvolve(TableState& t) {
     if (!s.ok()) return s.WithContext(where);
     SLUICE_RETURN_IF_ERROR(CheckTypesExist(t, {i}, types));
     std::string sql = "ALTER TABLE " + t.qualified + " ADD COLUMN IF NOT EXISTS " +
-                      PgConnection::QuoteIdent(c.name) + " " + types[i];
+                      sluice::pg::QuoteIdent(c.name) + " " + types[i];
     auto r = conn_.Exec(sql);
     if (!r.ok()) return r.status().WithContext(where + ": adding column " + c.name);
     if (logger_) logger_->info("postgres sink: {}: added column {}", t.qualified, c.name);

@@ -73,7 +73,7 @@ Status PgApplier::CheckBinaryCopy(TableState& t) {
   std::string sql = "SELECT ";
   for (size_t i = 0; i < t.all_columns.size(); ++i) {
     if (i > 0) sql += ", ";
-    sql += PgConnection::QuoteIdent(t.schema->columns[t.all_columns[i]].name);
+    sql += sluice::pg::QuoteIdent(t.schema->columns[t.all_columns[i]].name);
   }
   auto r = conn_.Exec(sql + " FROM " + t.qualified + " LIMIT 0");
   if (!r.ok()) return r.status().WithContext("postgres sink: table " + t.qualified);
@@ -132,18 +132,10 @@ Status PgApplier::EndStreamingCopy() {
     copy_buf_.clear();
     if (!put.ok()) return put;
   }
-  if (PQputCopyEnd(conn_.raw(), nullptr) != 1) return conn_.ConnectionError("postgres sink copy");
-  Status result;
-  bool failed = false;
-  while (PGresult* raw = PQgetResult(conn_.raw())) {
-    PgResult r(raw);
-    if (PQresultStatus(raw) == PGRES_COMMAND_OK || failed) continue;
-    failed = true;
-    result = conn_.ErrorFrom(raw, "postgres sink: table " + t->qualified + ": snapshot copy");
-  }
-  if (!failed) {
-    return conn_.connected() ? Status::Ok() : conn_.ConnectionError("postgres sink copy");
-  }
+  Status result = conn_.EndCopy([&](const PGresult*) {
+    return "postgres sink: table " + t->qualified + ": snapshot copy";
+  });
+  if (result.ok() || result.code() == core::StatusCode::kUnavailable) return result;
   // (A keyless table has no replay-safe path: its unique violation is reported like any error.)
   if (conn_.last_sqlstate() == "23505" && t->schema->HasKey()) {
     staged_.insert(t->schema->id);
@@ -167,7 +159,7 @@ Status PgApplier::StagedReads(const EventBatch& batch, TableState& t, size_t beg
     if (!r.ok()) return r.status().WithContext("postgres sink: staging for " + t.qualified);
     t.stage_created = true;
   }
-  std::string stage = PgConnection::QuoteIdent(t.stage);
+  std::string stage = sluice::pg::QuoteIdent(t.stage);
   SLUICE_RETURN_IF_ERROR(CopyRows(batch, t, stage, begin, end));
   auto r = conn_.Exec("WITH up AS (" +
                       UpsertFromStageSql(t.stage, t.target, *t.schema, t.all_columns) +
@@ -274,22 +266,13 @@ Status PgApplier::CopyRows(const EventBatch& batch, TableState& t, const std::st
     return put;
   }
   // The server's SQLSTATE is kept; name the row when the error says which line failed.
-  if (PQputCopyEnd(conn_.raw(), nullptr) != 1) return conn_.ConnectionError("postgres sink copy");
-  Status result;
-  bool failed = false;
-  while (PGresult* raw = PQgetResult(conn_.raw())) {
-    PgResult r(raw);
-    if (PQresultStatus(raw) == PGRES_COMMAND_OK || failed) continue;
-    failed = true;
-    size_t line = CopyErrorLine(raw);
-    std::string what = "postgres sink: table " + t.qualified;
+  return conn_.EndCopy([&](const PGresult* failed) {
+    size_t line = failed ? CopyErrorLine(failed) : 0;
     if (line > 0 && begin + line - 1 < end) {
-      what = "postgres sink: " + Describe(batch, static_cast<uint32_t>(begin + line - 1));
+      return "postgres sink: " + Describe(batch, static_cast<uint32_t>(begin + line - 1));
     }
-    result = conn_.ErrorFrom(raw, what);
-  }
-  if (!failed && !conn_.connected()) return conn_.ConnectionError("postgres sink copy");
-  return result;
+    return "postgres sink: table " + t.qualified;
+  });
 }
 
 }  // namespace sluice::sinks::pgsink

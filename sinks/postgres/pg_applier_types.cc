@@ -74,7 +74,7 @@ Status PgApplier::EnsureEnumType(const core::Column& column) {
   std::string sql = "CREATE TYPE " + *type + " AS ENUM (";
   for (size_t i = 0; i < column.enum_values.size(); ++i) {
     if (i > 0) sql += ", ";
-    sql += PgConnection::QuoteLiteral(column.enum_values[i]);
+    sql += sluice::pg::QuoteLiteral(column.enum_values[i]);
   }
   sql += ")";
   auto c = conn_.Exec(sql);

@@ -9,20 +9,6 @@ namespace sluice::sinks::pgsink {
 using core::Status;
 using core::StatusCode;
 
-StatusCode ClassifySqlState(std::string_view sqlstate, bool connection_bad) {
-  if (connection_bad) return StatusCode::kUnavailable;
-  if (sqlstate.size() != 5) return StatusCode::kUnavailable;  // no server answer: the link
-  if (sqlstate.substr(0, 2) == "08") return StatusCode::kUnavailable;
-  if (sqlstate == "57P01" || sqlstate == "57P02" || sqlstate == "57P03") {
-    return StatusCode::kUnavailable;
-  }
-  if (sqlstate == "40P01" || sqlstate == "40001" || sqlstate == "55P03") {
-    return StatusCode::kAborted;
-  }
-  if (sqlstate.substr(0, 2) == "53") return StatusCode::kAborted;
-  return StatusCode::kFailedPrecondition;
-}
-
 Status PgConnection::Connect(const std::string& url) {
   Close();
   conn_ = PQconnectdb(url.c_str());
@@ -67,23 +53,12 @@ void PgConnection::Close() {
 }
 
 Status PgConnection::ErrorFrom(const PGresult* result, std::string_view what) {
-  const char* state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : nullptr;
-  last_sqlstate_ = state ? state : "";
-  std::string message = result ? PQresultErrorMessage(result) : "";
-  if (message.empty() && conn_ != nullptr) message = PQerrorMessage(conn_);
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-  bool bad = conn_ == nullptr || PQstatus(conn_) != CONNECTION_OK;
-  StatusCode code = ClassifySqlState(last_sqlstate_, bad);
-  std::string text = std::string(what) + ": " + message;
-  if (!last_sqlstate_.empty()) text += " (sqlstate " + last_sqlstate_ + ")";
-  return Status(code, std::move(text));
+  return pg::StatusFromPg(conn_, result, what, &last_sqlstate_);
 }
 
 Status PgConnection::ConnectionError(std::string_view what) {
   last_sqlstate_.clear();
-  std::string message = conn_ ? PQerrorMessage(conn_) : "not connected";
-  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-  return core::UnavailableError(std::string(what) + ": " + message);
+  return core::UnavailableError(std::string(what) + ": " + pg::ConnectionMessage(conn_));
 }
 
 core::Result<PgResult> PgConnection::Exec(const std::string& sql) {
@@ -122,44 +97,8 @@ Status PgConnection::PutCopy(std::string_view data) {
   return Status::Ok();
 }
 
-Status PgConnection::EndCopy() {
-  if (PQputCopyEnd(conn_, nullptr) != 1) return ConnectionError("postgres sink copy");
-  Status result;
-  bool have_error = false;
-  while (PGresult* raw = PQgetResult(conn_)) {
-    PgResult r(raw);
-    if (PQresultStatus(raw) != PGRES_COMMAND_OK && !have_error) {
-      result = ErrorFrom(raw, "postgres sink copy");
-      have_error = true;
-    }
-  }
-  if (!have_error && PQstatus(conn_) != CONNECTION_OK) return ConnectionError("postgres sink copy");
-  return result;
-}
-
-std::string PgConnection::QuoteIdent(std::string_view name) {
-  std::string out;
-  out.reserve(name.size() + 2);
-  out.push_back('"');
-  for (char c : name) {
-    if (c == '"') out.push_back('"');
-    out.push_back(c);
-  }
-  out.push_back('"');
-  return out;
-}
-
-std::string PgConnection::QuoteLiteral(std::string_view text) {
-  // E'' with backslashes doubled: correct whatever standard_conforming_strings says.
-  std::string out;
-  out.reserve(text.size() + 3);
-  out += "E'";
-  for (char c : text) {
-    if (c == '\'' || c == '\\') out.push_back(c);
-    out.push_back(c);
-  }
-  out.push_back('\'');
-  return out;
+Status PgConnection::EndCopy(const std::function<std::string(const PGresult*)>& what) {
+  return pg::FinishCopyIn(conn_, what, &last_sqlstate_);
 }
 
 }  // namespace sluice::sinks::pgsink

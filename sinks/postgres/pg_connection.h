@@ -9,25 +9,20 @@
 
 #include <libpq-fe.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "connectors/postgres/client/pg_client.h"
 #include "core/status.h"
 
 namespace sluice::sinks::pgsink {
 
-struct PgResultDeleter {
-  void operator()(PGresult* r) const { PQclear(r); }
-};
-using PgResult = std::unique_ptr<PGresult, PgResultDeleter>;
-
-// Maps a failed result (or a broken connection) to a status code by what the caller should do:
-// connection failures (class 08, 57P01..57P03 admin shutdown, a dead socket) -> kUnavailable;
-// deadlock (40P01), serialization failure (40001), lock timeout (55P03), insufficient resources
-// (class 53) -> kAborted; everything else (a rejected row, a bad type) -> kFailedPrecondition.
-core::StatusCode ClassifySqlState(std::string_view sqlstate, bool connection_bad);
+// libpq handles, quoting and the SQLSTATE -> status code map are the shared client layer's
+// (connectors/postgres/client/pg_client.h).
+using PgResult = pg::PgResultPtr;
 
 class PgConnection {
  public:
@@ -50,10 +45,11 @@ class PgConnection {
                                     const std::vector<const char*>& params);
 
   // COPY FROM STDIN: starts `copy_sql`, then PutCopy() data, then EndCopy() which returns the
-  // COPY's outcome (the server's error, e.g. a unique violation, with its SQLSTATE kept).
+  // COPY's outcome (the server's error, e.g. a unique violation, with its SQLSTATE kept), named
+  // by `what` (called with the failed result, e.g. to name the rejected row).
   core::Status BeginCopy(const std::string& copy_sql);
   core::Status PutCopy(std::string_view data);
-  core::Status EndCopy();
+  core::Status EndCopy(const std::function<std::string(const PGresult*)>& what);
 
   // The status for a failed result, "<what>: <server message>"; keeps the SQLSTATE in
   // last_sqlstate().
@@ -61,12 +57,6 @@ class PgConnection {
   // The status for a failure without a result (the connection).
   core::Status ConnectionError(std::string_view what);
   const std::string& last_sqlstate() const { return last_sqlstate_; }
-
-  // Quotes an identifier ("a""b"); correct for any UTF-8 text, no server round trip.
-  static std::string QuoteIdent(std::string_view name);
-  // Quotes a string literal as E'...' (quotes and backslashes doubled), correct whatever
-  // standard_conforming_strings says. Use only for DDL (enum labels); values go as parameters or COPY data.
-  static std::string QuoteLiteral(std::string_view text);
 
  private:
   PGconn* conn_ = nullptr;

@@ -6,7 +6,7 @@ namespace sluice::sinks::pgsink {
 
 namespace {
 
-std::string Q(std::string_view name) { return PgConnection::QuoteIdent(name); }
+std::string Q(std::string_view name) { return sluice::pg::QuoteIdent(name); }
 
 void AppendParam(std::string& out, size_t n) {
   out += '$';

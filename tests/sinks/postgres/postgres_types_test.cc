@@ -182,18 +182,6 @@ TEST(KindOf, ArraysAreLiteralsOnlyForPostgresArrayColumns) {
   EXPECT_EQ(KindOf(Col(LogicalType::kInt32, "integer"), true), ValueKind::kPlain);
 }
 
-TEST(ClassifySqlState, RetriesConnectionAndConcurrencyFailuresOnly) {
-  using core::StatusCode;
-  EXPECT_EQ(ClassifySqlState("40P01", false), StatusCode::kAborted);
-  EXPECT_EQ(ClassifySqlState("40001", false), StatusCode::kAborted);
-  EXPECT_EQ(ClassifySqlState("57P01", false), StatusCode::kUnavailable);
-  EXPECT_EQ(ClassifySqlState("08006", false), StatusCode::kUnavailable);
-  EXPECT_EQ(ClassifySqlState("", false), StatusCode::kUnavailable);
-  EXPECT_EQ(ClassifySqlState("23505", true), StatusCode::kUnavailable);
-  EXPECT_EQ(ClassifySqlState("22003", false), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(ClassifySqlState("23502", false), StatusCode::kFailedPrecondition);
-}
-
 std::string Field(BinaryKind kind, std::string_view text) {
   std::string out;
   if (!AppendCopyBinaryField(kind, text, out)) return "<none>";
@@ -251,11 +239,6 @@ TEST(CopyBinary, OnlyTypesWithAnExactEncoder) {
   EXPECT_EQ(BinaryKindOfOid(1700), BinaryKind::kNone);  // numeric
   EXPECT_EQ(BinaryKindOfOid(1114), BinaryKind::kNone);  // timestamp
   EXPECT_EQ(BinaryKindOfOid(17), BinaryKind::kNone);    // bytea
-}
-
-TEST(Quoting, IdentifiersAndLiteralsDoubleTheirQuotes) {
-  EXPECT_EQ(PgConnection::QuoteIdent("\"; DROP TABLE x; --"), "\"\"\"; DROP TABLE x; --\"");
-  EXPECT_EQ(PgConnection::QuoteLiteral("it's \\ ok"), "E'it''s \\\\ ok'");
 }
 
 }  // namespace

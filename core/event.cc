@@ -118,4 +118,13 @@ size_t EventBatch::ByteSize() const {
          events_.size() * sizeof(ChangeEvent) + txns_.size() * sizeof(TxnInfo);
 }
 
+bool SameKey(const TableSchema& schema, const RowView& a, const RowView& b) {
+  for (uint32_t k : schema.key) {
+    if (k >= a.size() || k >= b.size()) return false;
+    if (a.state(k) != b.state(k)) return false;
+    if (a.is_present(k) && a.text(k) != b.text(k)) return false;
+  }
+  return true;
+}
+
 }  // namespace sluice::core

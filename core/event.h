@@ -184,6 +184,10 @@ class RowView {
   const char* data_;
 };
 
+// True when the key columns of `schema` hold the same values in `a` and `b` (same state, same
+// text). An update whose before and after images differ here moved its row to another key.
+bool SameKey(const TableSchema& schema, const RowView& a, const RowView& b);
+
 // A batch of change events with their rows and transaction metadata. Reused: Clear() keeps the
 // capacity of its buffers, so a steady pipeline allocates nothing per batch.
 //

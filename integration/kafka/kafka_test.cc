@@ -503,5 +503,39 @@ TEST_F(PgToKafkaTest, KilledMidStreamAndRestartedLosesNoChange) {
   EXPECT_EQ(*ids.rbegin(), kTxns * kPerTxn);
 }
 
+// A key change as Debezium writes it: a delete and a tombstone under the old key, then a create
+// under the new one, so a compacted topic keeps nothing under the old key.
+TEST_F(PgToKafkaTest, KeyChangeIsADeleteAndTombstoneUnderTheOldKeyThenACreate) {
+  pg_.Exec("INSERT INTO orders VALUES (1, 'a', 1.50, NULL)");
+  pg_sluice_.emplace(SluiceProcess::Run(PgToKafkaConfig(false)));
+  WaitForMessages(topic_, 1, 60s);
+  pg_.Exec("UPDATE orders SET id = 10, name = 'moved' WHERE id = 1");
+  auto messages = WaitForMessages(topic_, 4, 60s);
+  ASSERT_TRUE(pg_sluice_->IsRunning()) << pg_sluice_->LogTail();
+  ASSERT_EQ(messages.size(), 4u);
+  // Old and new key may sit in different partitions: check the order per key.
+  std::vector<std::optional<std::string>> old_key, new_key;
+  for (const auto& m : messages) {
+    json key = json::parse(m.key.value_or("null"));
+    if (key == json({{"id", 1}})) old_key.push_back(m.value);
+    else if (key == json({{"id", 10}})) new_key.push_back(m.value);
+    else ADD_FAILURE() << "unexpected key " << key.dump();
+  }
+  ASSERT_EQ(old_key.size(), 3u);  // snapshot read, delete, tombstone
+  ASSERT_EQ(new_key.size(), 1u);
+  EXPECT_EQ(json::parse(old_key[0].value_or("null"))["op"], "r");
+  json d = json::parse(old_key[1].value_or("null"));
+  EXPECT_EQ(d["op"], "d");
+  EXPECT_EQ(d["before"]["id"], 1);
+  EXPECT_TRUE(d["after"].is_null());
+  EXPECT_FALSE(old_key[2].has_value()) << "a tombstone after the delete";
+  json c = json::parse(new_key[0].value_or("null"));
+  EXPECT_EQ(c["op"], "c");
+  EXPECT_TRUE(c["before"].is_null());
+  EXPECT_EQ(c["after"]["id"], 10);
+  EXPECT_EQ(c["after"]["name"], "moved");
+  EXPECT_EQ(c["source"]["lsn"], d["source"]["lsn"]);
+}
+
 }  // namespace
 }  // namespace sluice::itest

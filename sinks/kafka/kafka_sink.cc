@@ -374,6 +374,20 @@ core::Status KafkaSink::BeginTransactionIfNeeded() {
   return core::Status::Ok();
 }
 
+core::Status KafkaSink::ProduceEvent(const core::EventBatch& batch, const core::ChangeEvent& event,
+                                     rd_kafka_topic_t* topic, int64_t now_ns) {
+  bool has_key = encoder_.EncodeKey(batch, event);
+  if (!encoder_.EncodeValue(batch, event, now_ns)) {
+    return core::EnvelopeValueError(batch, event).WithContext("kafka sink");
+  }
+  const std::string* key = has_key ? &encoder_.key() : nullptr;
+  SLUICE_RETURN_IF_ERROR(Produce(topic, key, &encoder_.value(), event.table.get()));
+  if (event.op == core::Op::kDelete && options_.tombstones_on_delete && has_key) {
+    SLUICE_RETURN_IF_ERROR(Produce(topic, key, nullptr, event.table.get()));
+  }
+  return core::Status::Ok();
+}
+
 core::Status KafkaSink::Write(const core::EventBatch& batch) {
   if (!producer_) return core::FailedPreconditionError("kafka sink: Write before Open");
   if (!delivery_error_.ok()) return delivery_error_;
@@ -391,15 +405,20 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
       SLUICE_ASSIGN_OR_RETURN(topic, TopicFor(event.table));
       last_table = event.table.get();
     }
-    bool has_key = encoder_.EncodeKey(batch, event);
-    if (!encoder_.EncodeValue(batch, event, now_ns)) {
-      return core::EnvelopeValueError(batch, event).WithContext("kafka sink");
+    if (event.op == core::Op::kUpdate && event.before != core::kNoRow &&
+        event.after != core::kNoRow && event.table->HasKey() &&
+        !core::SameKey(*event.table, batch.row(event.before), batch.row(event.after))) {
+      // A key change, as Debezium writes it: a delete (and its tombstone) under the old key,
+      // then a create under the new one, so a compacted topic keeps no row under the old key.
+      SLUICE_RETURN_IF_ERROR(ProduceEvent(
+          batch, {core::Op::kDelete, event.before, core::kNoRow, event.txn, event.table}, topic,
+          now_ns));
+      SLUICE_RETURN_IF_ERROR(ProduceEvent(
+          batch, {core::Op::kCreate, core::kNoRow, event.after, event.txn, event.table}, topic,
+          now_ns));
+      continue;
     }
-    const std::string* key = has_key ? &encoder_.key() : nullptr;
-    SLUICE_RETURN_IF_ERROR(Produce(topic, key, &encoder_.value(), event.table.get()));
-    if (event.op == core::Op::kDelete && options_.tombstones_on_delete && has_key) {
-      SLUICE_RETURN_IF_ERROR(Produce(topic, key, nullptr, event.table.get()));
-    }
+    SLUICE_RETURN_IF_ERROR(ProduceEvent(batch, event, topic, now_ns));
   }
   rd_kafka_poll(producer_.get(), 0);
   if (!delivery_error_.ok()) return delivery_error_;

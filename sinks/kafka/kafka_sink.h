@@ -62,8 +62,9 @@ class KafkaSink final : public core::Sink {
   // Transactions: the newest committed checkpoint in the offsets topic (read_committed), nullopt
   // when there is none. Without transactions: nullopt (the state store keeps the position).
   core::Result<std::optional<core::SourcePosition>> LoadCommittedPosition() override;
-  // Produces every event of the batch (and a tombstone after each delete); blocks only while
-  // librdkafka's queue is full. kFailedPrecondition for a record larger than message.max.bytes.
+  // Produces every event of the batch (and a tombstone after each delete; an update that changes
+  // the key becomes a delete + tombstone under the old key and a create under the new key, as
+  // Debezium writes it); blocks only while librdkafka's queue is full. kFailedPrecondition for a record larger than message.max.bytes.
   core::Status Write(const core::EventBatch& batch) override;
   // Waits for all delivery reports (or commits the transaction). kUnavailable on timeout or a
   // retriable delivery failure, kAborted when the transaction must be replayed.
@@ -79,6 +80,9 @@ class KafkaSink final : public core::Sink {
   core::Result<kafka_sink::KafkaHandle> NewProducer(bool for_check);
   core::Result<rd_kafka_topic_t*> TopicFor(const core::TableSchemaPtr& table);
   core::Result<rd_kafka_topic_t*> TopicNamed(const std::string& name);
+  // Encodes and produces one event (and the tombstone after a delete when enabled).
+  core::Status ProduceEvent(const core::EventBatch& batch, const core::ChangeEvent& event,
+                            rd_kafka_topic_t* topic, int64_t now_ns);
   // Produces one record, polling while the queue is full. `table` and `key` name the row in
   // errors. A null `value` is a tombstone.
   core::Status Produce(rd_kafka_topic_t* topic, const std::string* key, const std::string* value,

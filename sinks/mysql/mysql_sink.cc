@@ -574,7 +574,7 @@ core::Status MysqlSink::ApplyEvent(const core::EventBatch& batch, const core::Ch
       bool unchanged = false;
       for (uint32_t i = 0; i < after.size(); ++i) unchanged |= after.is_unchanged(i);
       bool key_changed = schema.HasKey() && event.before != core::kNoRow &&
-                         !SameKey(schema, batch.row(event.before), after);
+                         !core::SameKey(schema, batch.row(event.before), after);
       if (!schema.HasKey()) {
         // Keyless: update the row equal to the full before image when there is one.
         if (event.before == core::kNoRow) return AddUpsert(batch, *plan, event.after);

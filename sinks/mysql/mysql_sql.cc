@@ -290,13 +290,4 @@ std::string DescribeKey(const core::TableSchema& schema, const core::RowView& ro
   return out;
 }
 
-bool SameKey(const core::TableSchema& schema, const core::RowView& a, const core::RowView& b) {
-  for (uint32_t k : schema.key) {
-    if (k >= a.size() || k >= b.size()) return false;
-    if (a.state(k) != b.state(k)) return false;
-    if (a.is_present(k) && a.text(k) != b.text(k)) return false;
-  }
-  return true;
-}
-
 }  // namespace sluice::sinks::mysql_sink

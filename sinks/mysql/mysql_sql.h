@@ -90,7 +90,4 @@ ValueError BuildUpdateStatement(std::string& out, const TablePlan& plan, const c
 // "id=5, name='x'" for error messages (values cut at 64 bytes).
 std::string DescribeKey(const core::TableSchema& schema, const core::RowView& row);
 
-// True when both rows have the same key values.
-bool SameKey(const core::TableSchema& schema, const core::RowView& a, const core::RowView& b);
-
 }  // namespace sluice::sinks::mysql_sink

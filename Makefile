@@ -27,7 +27,7 @@ DEBIAN_PACKAGES := g++ make cmake pkg-config libpq-dev libmariadb-dev librdkafka
   clang libclang-rt-14-dev \
   libjs-chart.js chromium chromium-driver python3-selenium
 # Reference tools the benchmarks compare against (make bench only).
-BENCH_PACKAGES := pgcopydb pgloader
+BENCH_PACKAGES := pgcopydb pgloader time
 
 .PHONY: deps build test bench fuzz servers-up servers-down
 
@@ -46,8 +46,12 @@ test: deps
 # measured in the same run (small default sizes; see each script for its arguments).
 bench: deps build
 	@integration/servers/install_deps.sh $(BENCH_PACKAGES)
+	@rm -f $(BUILD_DIR)/bench-results.jsonl
 	@set -e; for script in integration/bench/*/run.sh; do \
-	  echo "==== $$script"; BUILD=$(abspath $(BUILD_DIR)) $$script; done
+	  echo "==== $$script"; BUILD=$(abspath $(BUILD_DIR)) \
+	  BENCH_RESULTS=$(abspath $(BUILD_DIR))/bench-results.jsonl $$script; done
+	@echo "==== every ratio (load average: $$(cut -d' ' -f1-3 /proc/loadavg))"
+	@integration/bench/summary.py $(BUILD_DIR)/bench-results.jsonl $(BUILD_DIR)/bench-results.json
 
 # Decoder and parser fuzzing (tests/fuzz/README.md): libFuzzer with ASan+UBSan, each target for
 # FUZZ_SECONDS on a copy of its corpus; what runs find accumulates in $(FUZZ_BUILD_DIR)/fuzz-work.

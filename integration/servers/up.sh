@@ -7,6 +7,7 @@
 # usage: up.sh DIR [PATH_TO_sluice_mock_broker]
 #   The broker defaults to $SLUICE_MOCK_BROKER, else build/integration/broker/sluice_mock_broker
 #   (run `make build` first). SLUICE_TEST_KAFKA_BROKERS=3 starts a three-broker cluster.
+#   SLUICE_PG_EXTRA_CONF: lines appended to postgresql.conf (the benchmarks' server settings).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -84,6 +85,10 @@ full_page_writes = off
 log_min_messages = warning
 log_connections = off
 EOF
+  # Extra settings, one per line (the benchmarks: shared_buffers, max_wal_size, autovacuum).
+  if [[ -n ${SLUICE_PG_EXTRA_CONF:-} ]]; then
+    printf '%s\n' "$SLUICE_PG_EXTRA_CONF" >>"$pgdir/data/postgresql.conf"
+  fi
   # First match wins: password users must authenticate over TCP; everyone else is trusted.
   local hba=$pgdir/data/pg_hba.conf
   {

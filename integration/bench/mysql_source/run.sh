@@ -10,18 +10,31 @@
 #   3. snapshot reading alone (MariaDB -> file sink) on 1 and 2 connections vs bare
 #      `mariadb --quick` reads, to show what parallel primary-key ranges gain.
 #
-# usage: set -a; . DIR/servers.env; set +a
-#        SLUICE_BIN=build/api/sluice BENCH_BIN=build/integration/bench/mysql_source/mysql_binlog_decode_bench \
-#        [ROUNDS=3] integration/bench/mysql_source/run.sh [ROWS]   (default 200000)
+# usage: [ROUNDS=3] integration/bench/mysql_source/run.sh [ROWS]   (default 200000)
+#        Uses the servers of $SLUICE_TEST_* when exported, else starts a source and a target set
+#        (integration/bench/lib.sh) and stops them on exit. SLUICE_BIN and BENCH_BIN default to
+#        BUILD's binaries.
 set -euo pipefail
 rows=${1:-200000}
-: "${SLUICE_TEST_MYSQL_HOST:?source servers.env}" "${SLUICE_TEST_PG_HOST:?}" "${SLUICE_BIN:?}" "${BENCH_BIN:?}"
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=integration/bench/lib.sh
+source "$here/../lib.sh"
+bench_init mysql_source
+SLUICE_BIN=${SLUICE_BIN:-$BENCH_SLUICE}
+BENCH_BIN=${BENCH_BIN:-$BENCH_BUILD/integration/bench/mysql_source/mysql_binlog_decode_bench}
+[[ -x $BENCH_BIN ]] || cmake --build "$BENCH_BUILD" --target mysql_binlog_decode_bench -j2 >/dev/null
+if [[ -z ${SLUICE_TEST_MYSQL_HOST:-} ]]; then
+  # As users run it: the MariaDB source and the PostgreSQL target in separate servers.
+  bench_servers_up
+  SLUICE_TEST_MYSQL_HOST=$SRC_MYSQL_HOST SLUICE_TEST_MYSQL_PORT=$SRC_MYSQL_PORT SLUICE_TEST_MYSQL_USER=$SRC_MYSQL_USER
+  SLUICE_TEST_PG_HOST=$TGT_PG_HOST SLUICE_TEST_PG_PORT=$TGT_PG_PORT SLUICE_TEST_PG_USER=$TGT_PG_USER
+fi
 SLUICE_BIN=$(realpath "$SLUICE_BIN")
 BENCH_BIN=$(realpath "$BENCH_BIN")
 my=(mariadb --no-defaults -h "$SLUICE_TEST_MYSQL_HOST" -P "$SLUICE_TEST_MYSQL_PORT" -u "$SLUICE_TEST_MYSQL_USER")
 pg=(psql -X -q -h "$SLUICE_TEST_PG_HOST" -p "$SLUICE_TEST_PG_PORT" -U "$SLUICE_TEST_PG_USER")
 db=bench_mysrc
-work=$(mktemp -d /tmp/sluice-bench-mysql.XXXXXX)
+work=$BENCH_WORK
 now() { date +%s.%N; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
@@ -62,6 +75,7 @@ echo "$out" | head -1
 echo "sluice decoder: ${ours} s (best of 3)"
 echo "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "RESULT decode: sluice is $(ratio "$ref" "$ours")x mariadb-binlog -v (goal >= 3x)"
+bench_record "MariaDB binlog decode ($rows rows)" "mariadb-binlog -v" "$ref" "$ours" 3 "$rows"
 
 echo "== 2. snapshot MariaDB -> PostgreSQL ($("${my[@]}" -N -e "SELECT COUNT(*) FROM $db.sbtest1") rows)"
 # Four sides, each run ROUNDS times (default 3) in an order rotating from round to round, each
@@ -147,6 +161,8 @@ printf 'best of %s: sluice 1 connection %.3f s, 2 connections %.3f s; mariadb --
   "$rounds" "$t_sl1" "$t_sl2" "$t_pipe" "$t_pgl"
 echo "RESULT snapshot: sluice is $(ratio "$t_pipe" "$t_sl1")x the mariadb|COPY pipe with 1 connection (the default), $(ratio "$t_pipe" "$t_sl2")x with 2 (goal >= 0.8x)"
 echo "RESULT snapshot: sluice is $(ratio "$t_pgl" "$t_sl1")x pgloader with 1 connection (the default), $(ratio "$t_pgl" "$t_sl2")x with 2 (goal >= 3x)"
+bench_record "MariaDB → PG snapshot ($rows rows, 1 connection)" "mariadb | COPY pipe" "$t_pipe" "$t_sl1" 0.8 "$rows"
+bench_record "MariaDB → PG snapshot ($rows rows, 1 connection)" "pgloader" "$t_pgl" "$t_sl1" 3 "$rows"
 
 echo "== 3. snapshot reading alone: MariaDB -> file sink, 1 vs 2 connections (best of 2 each)"
 # The PostgreSQL target bounds section 2 on a small machine; the file sink (no fsync) shows what

@@ -1,17 +1,29 @@
 #!/usr/bin/env bash
-# PostgreSQL source benchmark (not a test). Needs a running server (make servers-up;
-# set -a; . .servers/servers.env) and SLUICE_BIN.
+# PostgreSQL source benchmark (not a test), each figure a ratio against a reference measured in
+# the same run:
 #   snapshot: sluice (snapshot.mode=initial_only, file sink) vs COPY … TO STDOUT > /dev/null
 #   stream:   decoding a pgbench backlog: sluice (file sink) vs pg_recvlogical (pgoutput)
 # Usage: run.sh [rows=1000000] [pgbench_transactions=20000]
+# Uses the server of $SLUICE_TEST_PG_* when exported, else starts its own
+# (integration/bench/lib.sh) and stops it on exit. SLUICE_BIN defaults to BUILD's sluice.
 set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=integration/bench/lib.sh
+source "$here/../lib.sh"
+bench_init pg_source
 rows=${1:-1000000}
 txns=${2:-20000}
+SLUICE_BIN=${SLUICE_BIN:-$BENCH_SLUICE}
+if [[ -z ${SLUICE_TEST_PG_HOST:-} ]]; then
+  bench_servers_up
+  SLUICE_TEST_PG_HOST=$SRC_PG_HOST SLUICE_TEST_PG_PORT=$SRC_PG_PORT SLUICE_TEST_PG_USER=$SRC_PG_USER
+fi
 bin=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
 export PGHOST=$SLUICE_TEST_PG_HOST PGPORT=$SLUICE_TEST_PG_PORT PGUSER=$SLUICE_TEST_PG_USER
 db=bench_pgsrc_$$
-work=$(mktemp -d)
-trap 'psql -X -q -d postgres -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '"'"'$db'"'"' AND NOT active" >/dev/null 2>&1; psql -X -q -d postgres -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1; rm -rf "$work"' EXIT
+work=$BENCH_WORK
+bench_on_exit "psql -X -q -d postgres -c \"DROP DATABASE IF EXISTS $db WITH (FORCE)\""
+bench_on_exit "psql -X -q -d postgres -c \"SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '$db' AND NOT active\""
 psql -X -q -d postgres -c "CREATE DATABASE $db"
 psql -X -q -d "$db" -c "CREATE TABLE t (id bigint PRIMARY KEY, name text, qty int, amount numeric(12,2), ts timestamptz);
   INSERT INTO t SELECT i, 'name ' || i, i % 1000, i * 1.25, now() FROM generate_series(1, $rows) i"
@@ -40,6 +52,7 @@ for _ in 1 2 3; do
   sluice_s=$(min "$sluice_s" "$(echo "$t1 - $t0" | bc)")
 done
 echo "snapshot of $rows rows: COPY TO /dev/null ${copy_s}s, sluice ${sluice_s}s, ratio (COPY/sluice) $(echo "scale=2; $copy_s / $sluice_s" | bc), load $(cut -d' ' -f1 /proc/loadavg)"
+bench_record "PG source snapshot ($rows rows, file sink)" "COPY TO /dev/null" "$copy_s" "$sluice_s" null "$rows"
 
 # Streaming backlog: one pgbench run, decoded three times by each side, each time from its own
 # slot created before the backlog (so every run decodes exactly the same WAL), in the order
@@ -82,4 +95,5 @@ run_sluice() {
 }
 run_recv 1; run_sluice 1; run_sluice 2; run_recv 2; run_recv 3; run_sluice 3
 echo "stream backlog of $txns pgbench transactions ($((txns * 4)) changes), best of 3: pg_recvlogical ${recv_s}s, sluice ${sluice_stream_s}s, ratio (recvlogical/sluice) $(echo "scale=2; $recv_s / $sluice_stream_s" | bc), load $(cut -d' ' -f1 /proc/loadavg)"
+bench_record "PG source stream decode ($txns txns, file sink)" "pg_recvlogical" "$recv_s" "$sluice_stream_s" null $((txns * 4))
 psql -X -q -d "$db" -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE 'bench_recv_' OR slot_name LIKE 'bench_sluice_'" >/dev/null 2>&1 || true

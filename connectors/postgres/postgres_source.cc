@@ -299,8 +299,10 @@ class PostgresSource final : public core::Source {
     StreamOptions options = config_.stream;
     options.slot = slots_.slot();
     options.publication = slots_.publication();
-    auto reader = std::make_unique<StreamReader>(std::move(repl), config_.params, options,
-                                                 &config_.filter, &schemas_, logger_);
+    auto reader = std::make_unique<StreamReader>(
+        std::make_unique<PgReplicationStream>(std::move(repl), options.slot),
+        std::make_unique<PgRelationCatalog>(config_.params, &config_.filter, &schemas_), options,
+        logger_);
     reader->SkipEmitted(emitted_);
     SLUICE_RETURN_IF_ERROR(reader->Open(lsn));
     if (ctx_.progress) ctx_.progress->SetPhase("streaming");

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace sluice::pg {
 namespace {
@@ -69,7 +70,8 @@ core::Result<bool> PgReplicationStream::Wait(std::chrono::milliseconds timeout) 
   pollfd fds[2] = {{fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
   int r = ::poll(fds, 2, timeout_ms);
   if (r < 0 && errno != EINTR) {
-    return core::UnavailableError("postgres replication connection: poll failed");
+    return core::UnavailableError("postgres replication connection of slot " + slot_ +
+                                  ": poll failed: " + std::strerror(errno));
   }
   if (fds[1].revents & POLLIN) {  // a Wake(): drain the eventfd
     uint64_t count = 0;

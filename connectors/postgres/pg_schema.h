@@ -73,4 +73,37 @@ core::Result<RelationInfo> RelationFromMessage(PgConnection& conn, TypeResolver&
                                                const core::TableFilter& filter,
                                                SchemaCache& cache);
 
+// The stream reader's view of the catalog: what a pgoutput Relation message describes. A seam,
+// so that unit tests of the stream reader run without a server (one call per Relation message).
+// Single-threaded.
+class RelationCatalog {
+ public:
+  virtual ~RelationCatalog() = default;
+  // Before the first Describe(): connects (kUnavailable etc. as PgConnection::Connect).
+  virtual core::Status Open() = 0;
+  // As RelationFromMessage.
+  virtual core::Result<RelationInfo> Describe(const PgoutputMessage& relation) = 0;
+  // A pgoutput Type message: a type was (re)defined, so cached type lookups are stale.
+  virtual void TypesChanged() = 0;
+};
+
+// Over its own regular connection; `filter` and `cache` must outlive it.
+class PgRelationCatalog final : public RelationCatalog {
+ public:
+  PgRelationCatalog(ConnectionParams params, const core::TableFilter* filter, SchemaCache* cache)
+      : params_(std::move(params)), filter_(filter), cache_(cache) {}
+  core::Status Open() override { return conn_.Connect(params_, false); }
+  core::Result<RelationInfo> Describe(const PgoutputMessage& relation) override {
+    return RelationFromMessage(conn_, types_, relation, params_.dbname, *filter_, *cache_);
+  }
+  void TypesChanged() override { types_.Clear(); }
+
+ private:
+  ConnectionParams params_;
+  const core::TableFilter* filter_;
+  SchemaCache* cache_;
+  PgConnection conn_;
+  TypeResolver types_{&conn_};
+};
+
 }  // namespace sluice::pg

@@ -1,10 +1,6 @@
 #include "connectors/postgres/stream_reader.h"
 
-#include <poll.h>
-#include <sys/eventfd.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <algorithm>
 
 #include <spdlog/spdlog.h>
 
@@ -15,42 +11,18 @@ namespace {
 
 constexpr std::chrono::milliseconds kAckReportDelay{50};
 
-// Wakeups while a backlog streams in. The walsender sends every pgoutput message on its own
-// (a few hundred bytes); a reader that sleeps in poll() after each read is woken for each, and
-// every such wakeup costs the walsender a cross-CPU wakeup — on a small machine most of the
-// walsender's time, which bounds the whole stream. In bulk mode the socket's SO_RCVLOWAT makes
-// the kernel wake the reader only once kBulkLowat bytes are queued, or at the latest after
-// kBulkWait (poll timeout, then whatever is there is read). A wait that brings nothing means
-// the stream is idle: the threshold goes back to one byte, so the next change wakes the reader
-// at once. Added latency: at most kBulkWait, only while data is flowing.
-constexpr int kBulkLowat = 64 * 1024;
-constexpr int kBulkWaitMs = 2;
-
-using Clock = std::chrono::steady_clock;
-
-int64_t UnixMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 }  // namespace
 
-StreamReader::StreamReader(std::unique_ptr<PgConnection> repl, ConnectionParams catalog_params,
-                           StreamOptions options, const core::TableFilter* filter,
-                           SchemaCache* schemas, std::shared_ptr<spdlog::logger> logger)
-    : repl_(std::move(repl)),
-      catalog_params_(std::move(catalog_params)),
+StreamReader::StreamReader(std::unique_ptr<ReplicationStream> stream,
+                           std::unique_ptr<RelationCatalog> catalog, StreamOptions options,
+                           std::shared_ptr<spdlog::logger> logger, core::Clock* clock)
+    : stream_(std::move(stream)),
+      catalog_(std::move(catalog)),
       options_(std::move(options)),
-      filter_(filter),
-      schemas_(schemas),
-      logger_(std::move(logger)) {
-  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-}
+      logger_(std::move(logger)),
+      clock_(clock) {}
 
-StreamReader::~StreamReader() {
-  if (wake_fd_ >= 0) close(wake_fd_);
-}
+StreamReader::~StreamReader() = default;
 
 core::Status StreamReader::Open(uint64_t start_lsn) {
   start_lsn_ = start_lsn;
@@ -58,14 +30,11 @@ core::Status StreamReader::Open(uint64_t start_lsn) {
   received_lsn_ = start_lsn;
   reported_lsn_ = 0;
   acked_lsn_.store(start_lsn);
-  SLUICE_RETURN_IF_ERROR(catalog_.Connect(catalog_params_, false));
+  SLUICE_RETURN_IF_ERROR(catalog_->Open());
   std::string sql = "START_REPLICATION SLOT " + QuoteIdent(options_.slot) + " LOGICAL " +
                     LsnToString(start_lsn) + " (proto_version '1', publication_names " +
                     QuoteReplicationLiteral(QuoteIdent(options_.publication)) + ")";
-  PgResultPtr res(PQexec(repl_->raw(), sql.c_str()));
-  if (PQresultStatus(res.get()) != PGRES_COPY_BOTH) {
-    core::Status st = StatusFromPg(repl_->raw(), res.get(),
-                                   "postgres START_REPLICATION on slot " + options_.slot);
+  if (core::Status st = stream_->Start(sql); !st.ok()) {
     std::string msg = st.message();
     if (msg.find("does not exist") != std::string::npos && msg.find("publication") != std::string::npos) {
       return core::FailedPreconditionError(msg + "; create the publication or set "
@@ -82,8 +51,8 @@ core::Status StreamReader::Open(uint64_t start_lsn) {
     return st;
   }
   logger_->info("postgres streaming from slot {} at {}", options_.slot, LsnToString(start_lsn));
-  last_status_ = Clock::now();
-  last_idle_checkpoint_ = Clock::now();
+  last_status_ = clock_->Now();
+  last_idle_checkpoint_ = last_status_;
   return core::Status::Ok();
 }
 
@@ -92,24 +61,16 @@ void StreamReader::Acknowledge(uint64_t lsn) {
   while (lsn > cur && !acked_lsn_.compare_exchange_weak(cur, lsn)) {
   }
   // Wake a reader waiting for data, so that it reports the position (SendStatus).
-  if (lsn > cur && wake_fd_ >= 0) {
-    uint64_t one = 1;
-    ssize_t ignored = write(wake_fd_, &one, sizeof(one));
-    (void)ignored;
-  }
+  if (lsn > cur) stream_->Wake();
 }
 
 void StreamReader::Cancel() {
   stop_.store(true);
-  if (wake_fd_ >= 0) {
-    uint64_t one = 1;
-    ssize_t ignored = write(wake_fd_, &one, sizeof(one));
-    (void)ignored;
-  }
+  stream_->Wake();
 }
 
 core::Status StreamReader::SendStatus(bool force, bool reply_requested) {
-  auto now = Clock::now();
+  auto now = clock_->Now();
   uint64_t acked = acked_lsn_.load();
   auto since = now - last_status_;
   // A newly acknowledged position goes out within kAckReportDelay: the server can then advance
@@ -118,59 +79,26 @@ core::Status StreamReader::SendStatus(bool force, bool reply_requested) {
              (acked > reported_lsn_ && since >= kAckReportDelay);
   if (!due) return core::Status::Ok();
   uint64_t write_lsn = std::max(received_lsn_, acked);
-  std::string msg = EncodeStandbyStatus(write_lsn, acked, acked, UnixMicros(), reply_requested);
-  if (PQputCopyData(repl_->raw(), msg.data(), static_cast<int>(msg.size())) != 1 ||
-      PQflush(repl_->raw()) != 0) {
-    return core::UnavailableError("postgres standby status update on slot " + options_.slot +
-                                  ": " + repl_->LastError());
-  }
+  const int64_t now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             clock_->WallNow().time_since_epoch())
+                             .count();
+  SLUICE_RETURN_IF_ERROR(
+      stream_->Send(EncodeStandbyStatus(write_lsn, acked, acked, now_us, reply_requested)));
   reported_lsn_ = acked;
   last_status_ = now;
   return core::Status::Ok();
 }
 
-core::Status StreamReader::WaitReadable(Clock::time_point deadline, bool& timed_out) {
+core::Status StreamReader::WaitReadable(core::Clock::TimePoint deadline, bool& timed_out) {
   timed_out = false;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_->Now());
   // Wake in time to send due status updates: soon when an acknowledgement is waiting.
-  int64_t wake_ms = acked_lsn_.load() > reported_lsn_
-                        ? std::chrono::duration_cast<std::chrono::milliseconds>(kAckReportDelay).count()
-                        : 1000;
-  int timeout = static_cast<int>(std::clamp<int64_t>(left.count(), 0, wake_ms));
-  if (bulk_) timeout = std::min(timeout, kBulkWaitMs);
-  int fd = PQsocket(repl_->raw());
-  pollfd fds[2] = {{fd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
-  int r = ::poll(fds, 2, timeout);
-  if (r < 0 && errno != EINTR) {
-    return core::UnavailableError("postgres replication connection: poll failed");
-  }
-  if (r == 0 && Clock::now() >= deadline) timed_out = true;
-  if (fds[1].revents & POLLIN) {  // an acknowledgement (or a stop): drain the eventfd
-    uint64_t count = 0;
-    ssize_t ignored = read(wake_fd_, &count, sizeof(count));
-    (void)ignored;
-  }
-  int queued = 0;
-  if (ioctl(fd, FIONREAD, &queued) != 0) queued = 0;
-  if (queued > 0 && !bulk_) {
-    SetBulk(true);
-  } else if (queued == 0 && bulk_ && !fds[0].revents) {
-    SetBulk(false);  // a wait without data: idle
-  }
-  if (fds[0].revents || queued > 0) {
-    if (PQconsumeInput(repl_->raw()) != 1) {
-      return core::UnavailableError("postgres replication connection of slot " + options_.slot +
-                                    " lost: " + repl_->LastError());
-    }
-  }
+  int64_t wake_ms = acked_lsn_.load() > reported_lsn_ ? kAckReportDelay.count() : 1000;
+  SLUICE_ASSIGN_OR_RETURN(
+      bool woke,
+      stream_->Wait(std::chrono::milliseconds(std::clamp<int64_t>(left.count(), 0, wake_ms))));
+  if (!woke && clock_->Now() >= deadline) timed_out = true;
   return core::Status::Ok();
-}
-
-void StreamReader::SetBulk(bool on) {
-  int lowat = on ? kBulkLowat : 1;
-  if (setsockopt(PQsocket(repl_->raw()), SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat)) == 0) {
-    bulk_ = on;
-  }
 }
 
 core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
@@ -193,50 +121,39 @@ bool StreamReader::AlreadyEmitted() {
 core::Result<core::PollStatus> StreamReader::PollFrames(core::EventBatch& batch,
                                                         const core::PollLimits& limits) {
   txn_added_ = false;
-  auto deadline = Clock::now() + limits.max_wait;
+  auto deadline = clock_->Now() + limits.max_wait;
   while (!stop_.load()) {
     SLUICE_RETURN_IF_ERROR(SendStatus(false, false));
-    char* buf = nullptr;
-    int n = PQgetCopyData(repl_->raw(), &buf, 1);
-    if (n > 0) {
-      std::unique_ptr<char, void (*)(void*)> hold(buf, PQfreemem);
+    std::string_view bytes;
+    SLUICE_ASSIGN_OR_RETURN(bool got, stream_->TryRead(bytes));
+    if (got) {
       CopyDataFrame frame;
-      SLUICE_RETURN_IF_ERROR(DecodeCopyData(std::string_view(buf, n), frame));
+      SLUICE_RETURN_IF_ERROR(DecodeCopyData(bytes, frame));
       SLUICE_RETURN_IF_ERROR(Handle(frame, batch));
       if (batch.size() >= limits.max_events || batch.ByteSize() >= limits.max_bytes) {
         return core::PollStatus::kHaveMore;
       }
       continue;
     }
-    if (n == 0) {
-      if (!batch.empty() || !batch.checkpoint().empty()) return core::PollStatus::kHaveMore;
-      auto now = Clock::now();
-      if (!in_txn_ && server_wal_end_ > last_checkpoint_lsn_ &&
-          (commit_since_idle_checkpoint_ ||
-           now - last_idle_checkpoint_ >= std::chrono::milliseconds(options_.idle_checkpoint_ms))) {
-        // Nothing in flight and every transaction committed before the keepalive's WAL end has
-        // been received: confirming that position loses nothing (pg_recvlogical does the same).
-        last_checkpoint_lsn_ = server_wal_end_;
-        last_idle_checkpoint_ = now;
-        commit_since_idle_checkpoint_ = false;
-        PgPosition pos;
-        pos.lsn = server_wal_end_;
-        pos.slot = options_.slot;
-        batch.set_checkpoint(pos.ToSource());
-        return core::PollStatus::kIdle;
-      }
-      bool timed_out = false;
-      SLUICE_RETURN_IF_ERROR(WaitReadable(deadline, timed_out));
-      if (timed_out) return core::PollStatus::kIdle;
-      continue;
+    if (!batch.empty() || !batch.checkpoint().empty()) return core::PollStatus::kHaveMore;
+    auto now = clock_->Now();
+    if (!in_txn_ && server_wal_end_ > last_checkpoint_lsn_ &&
+        (commit_since_idle_checkpoint_ ||
+         now - last_idle_checkpoint_ >= std::chrono::milliseconds(options_.idle_checkpoint_ms))) {
+      // Nothing in flight and every transaction committed before the keepalive's WAL end has
+      // been received: confirming that position loses nothing (pg_recvlogical does the same).
+      last_checkpoint_lsn_ = server_wal_end_;
+      last_idle_checkpoint_ = now;
+      commit_since_idle_checkpoint_ = false;
+      PgPosition pos;
+      pos.lsn = server_wal_end_;
+      pos.slot = options_.slot;
+      batch.set_checkpoint(pos.ToSource());
+      return core::PollStatus::kIdle;
     }
-    if (n == -1) {
-      PgResultPtr res(PQgetResult(repl_->raw()));
-      return core::UnavailableError("postgres replication stream of slot " + options_.slot +
-                                    " ended: " + repl_->LastError());
-    }
-    return core::UnavailableError("postgres replication connection of slot " + options_.slot +
-                                  " lost: " + repl_->LastError());
+    bool timed_out = false;
+    SLUICE_RETURN_IF_ERROR(WaitReadable(deadline, timed_out));
+    if (timed_out) return core::PollStatus::kIdle;
   }
   return core::PollStatus::kIdle;
 }
@@ -292,8 +209,7 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
       return core::Status::Ok();
     }
     case 'R': {
-      auto relation =
-          RelationFromMessage(catalog_, types_, msg_, options_.database, *filter_, *schemas_);
+      auto relation = catalog_->Describe(msg_);
       if (!relation.ok()) return AtMessage(relation.status(), frame);
       RelationInfo info = std::move(*relation);
       auto it = relations_.find(msg_.relid);
@@ -305,7 +221,7 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
       return core::Status::Ok();
     }
     case 'Y':
-      types_.Clear();  // a type was (re)defined; look it up again
+      catalog_->TypesChanged();  // a type was (re)defined; look it up again
       return core::Status::Ok();
     case 'I':
     case 'U':

@@ -27,6 +27,11 @@
 // a reader given it with SkipEmitted() drops exactly that on the way. pgoutput (proto 1) sends
 // committed transactions whole, in commit order, so a re-read repeats them message by message.
 //
+// I/O goes through two seams, so that unit tests replay captured bytes without a server
+// (tests/connectors/postgres/stream_reader_test.cc): ReplicationStream (replication_stream.h:
+// start, read a CopyData message, wait, send a status update) and RelationCatalog (pg_schema.h:
+// a Relation message's schema). Time comes from a core::Clock.
+//
 // Lifecycle: Open() (START_REPLICATION) -> Poll()* -> destroy. Acknowledge() and Cancel() from
 // any thread; everything else from the source thread.
 #pragma once
@@ -37,13 +42,13 @@
 #include <memory>
 #include <string>
 
-#include "connectors/postgres/pg_connection.h"
+#include "connectors/postgres/replication_stream.h"
 #include "connectors/postgres/pg_schema.h"
 #include "connectors/postgres/pg_types.h"
 #include "connectors/postgres/pgoutput_decoder.h"
+#include "core/clock.h"
 #include "core/event.h"
 #include "core/source.h"
-#include "core/table_filter.h"
 
 namespace spdlog {
 class logger;
@@ -67,11 +72,11 @@ class StreamReader {
     uint64_t open_messages = 0;   // its change messages (I/U/D/T) handed over
   };
 
-  // `repl` is a connected replication connection (possibly the one that created the slot);
-  // `catalog_params` opens a regular connection for catalog lookups.
-  StreamReader(std::unique_ptr<PgConnection> repl, ConnectionParams catalog_params,
-               StreamOptions options, const core::TableFilter* filter, SchemaCache* schemas,
-               std::shared_ptr<spdlog::logger> logger);
+  // `stream`: over a connected replication connection (possibly the one that created the
+  // slot); `catalog`: describes Relation messages. `clock` must outlive the reader.
+  StreamReader(std::unique_ptr<ReplicationStream> stream, std::unique_ptr<RelationCatalog> catalog,
+               StreamOptions options, std::shared_ptr<spdlog::logger> logger,
+               core::Clock* clock = &core::SteadyClock::Get());
   ~StreamReader();
 
   // START_REPLICATION from `start_lsn` (transactions committed before it are skipped).
@@ -103,20 +108,13 @@ class StreamReader {
                            const std::vector<TupleValue>& tuple, bool key_only, uint32_t& row);
   uint32_t CurrentTxn(core::EventBatch& batch);
   core::Status SendStatus(bool force, bool reply_requested);
-  core::Status WaitReadable(std::chrono::steady_clock::time_point deadline, bool& timed_out);
+  core::Status WaitReadable(core::Clock::TimePoint deadline, bool& timed_out);
 
-  std::unique_ptr<PgConnection> repl_;
-  ConnectionParams catalog_params_;
-  PgConnection catalog_;
-  TypeResolver types_{&catalog_};
+  std::unique_ptr<ReplicationStream> stream_;
+  std::unique_ptr<RelationCatalog> catalog_;
   StreamOptions options_;
-  const core::TableFilter* filter_;
-  SchemaCache* schemas_;
   std::shared_ptr<spdlog::logger> logger_;
-  int wake_fd_ = -1;
-  // Bulk mode: SO_RCVLOWAT raised while a backlog streams in (see SetBulk in stream_reader.cc).
-  bool bulk_ = false;
-  void SetBulk(bool on);
+  core::Clock* clock_;
 
   std::map<uint32_t, RelationInfo> relations_;
   PgoutputMessage msg_;
@@ -127,8 +125,8 @@ class StreamReader {
   uint64_t last_checkpoint_lsn_ = 0;
   std::atomic<uint64_t> acked_lsn_{0};
   uint64_t reported_lsn_ = 0;
-  std::chrono::steady_clock::time_point last_status_{};
-  std::chrono::steady_clock::time_point last_idle_checkpoint_{};
+  core::Clock::TimePoint last_status_{};
+  core::Clock::TimePoint last_idle_checkpoint_{};
   bool commit_since_idle_checkpoint_ = true;  // the next idle checkpoint need not wait
 
   bool in_txn_ = false;

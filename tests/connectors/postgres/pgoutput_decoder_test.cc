@@ -10,42 +10,15 @@
 #include <string>
 #include <vector>
 
+#include "tests/connectors/postgres/pgoutput_capture.h"
+
 namespace sluice::pg {
 namespace {
 
-struct Captured {
-  uint64_t lsn;
-  std::string bytes;
-};
-
-std::string FromHex(const std::string& hex) {
-  std::string out;
-  for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
-  }
-  return out;
-}
-
-std::vector<Captured> LoadCapture() {
-  const char* dir = std::getenv("SLUICE_TESTDATA");
-  std::string path = std::string(dir ? dir : "tests/testdata") + "/pgoutput/basic.hex";
-  std::ifstream in(path);
-  EXPECT_TRUE(in.good()) << path;
-  std::vector<Captured> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    auto tab = line.find('\t');
-    if (tab == std::string::npos) continue;
-    Captured c;
-    EXPECT_TRUE(ParseLsn(line.substr(0, tab), c.lsn)) << line;
-    c.bytes = FromHex(line.substr(tab + 1));
-    out.push_back(std::move(c));
-  }
-  return out;
-}
+std::vector<Captured> LoadBasic() { return LoadCapture("basic.hex"); }
 
 TEST(PgoutputDecoder, DecodesEveryCapturedMessage) {
-  auto msgs = LoadCapture();
+  auto msgs = LoadBasic();
   ASSERT_EQ(msgs.size(), 26u);
   PgoutputMessage m;
   std::string types;
@@ -57,7 +30,7 @@ TEST(PgoutputDecoder, DecodesEveryCapturedMessage) {
 }
 
 TEST(PgoutputDecoder, BeginRelationInsertCommit) {
-  auto msgs = LoadCapture();
+  auto msgs = LoadBasic();
   PgoutputMessage m;
   ASSERT_TRUE(DecodePgoutput(msgs[0].bytes, msgs[0].lsn, m).ok());
   EXPECT_EQ(m.type, 'B');
@@ -91,7 +64,7 @@ TEST(PgoutputDecoder, BeginRelationInsertCommit) {
 }
 
 TEST(PgoutputDecoder, UpdateDeleteAndReplicaIdentityFull) {
-  auto msgs = LoadCapture();
+  auto msgs = LoadBasic();
   PgoutputMessage m;
   ASSERT_TRUE(DecodePgoutput(msgs[8].bytes, msgs[8].lsn, m).ok());
   EXPECT_EQ(m.type, 'D');
@@ -107,7 +80,7 @@ TEST(PgoutputDecoder, UpdateDeleteAndReplicaIdentityFull) {
 }
 
 TEST(PgoutputDecoder, AddedColumnAndTruncate) {
-  auto msgs = LoadCapture();
+  auto msgs = LoadBasic();
   PgoutputMessage m;
   ASSERT_TRUE(DecodePgoutput(msgs[18].bytes, msgs[18].lsn, m).ok());
   ASSERT_EQ(m.columns.size(), 9u);
@@ -128,7 +101,7 @@ TEST(PgoutputDecoder, UnchangedToastValue) {
 }
 
 TEST(PgoutputDecoder, TruncatedAndCorruptedInputsGiveErrorsNamingTheLsn) {
-  auto msgs = LoadCapture();
+  auto msgs = LoadBasic();
   PgoutputMessage m;
   for (const auto& c : msgs) {
     for (size_t cut = 0; cut < c.bytes.size(); cut += 1 + c.bytes.size() / 50) {

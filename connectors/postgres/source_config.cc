@@ -1,0 +1,98 @@
+#include "connectors/postgres/source_config.h"
+
+#include <algorithm>
+
+#include "connectors/postgres/pg_names.h"
+#include "connectors/postgres/postgres_source.h"
+
+namespace sluice::pg {
+
+core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
+  SourceConfig out;
+  ConnectionParams& params = out.params;
+  params.host = c.Get("database.hostname", "127.0.0.1");
+  SLUICE_ASSIGN_OR_RETURN(int64_t port, c.GetInt("database.port", 5432));
+  params.port = static_cast<int>(port);
+  params.user = c.Get("database.user", "postgres");
+  params.password = c.Get("database.password");
+  params.dbname = c.Get("database.dbname");
+  if (params.dbname.empty()) {
+    return core::InvalidArgumentError("database.dbname is required for connector.class=postgres");
+  }
+  params.sslmode = c.Get("database.sslmode");
+  SLUICE_ASSIGN_OR_RETURN(int64_t timeout, c.GetInt("connect.timeout.ms", 30000));
+  params.connect_timeout_s = static_cast<int>(std::max<int64_t>(2, timeout / 1000));
+  params.application_name = DeriveServerObjectName("sluice_", c.name());
+  out.publication_mode = c.Get("publication.autocreate.mode", "filtered");
+  SLUICE_ASSIGN_OR_RETURN(out.mode, core::ParseSnapshotMode(c.Get("snapshot.mode", "initial")));
+  SLUICE_ASSIGN_OR_RETURN(int64_t threads, c.GetInt("snapshot.max.threads", 2));
+  out.snapshot.threads = static_cast<int>(threads);
+  SLUICE_ASSIGN_OR_RETURN(int64_t pages, c.GetInt("snapshot.chunk.pages", 16384));
+  out.snapshot.chunk_pages = static_cast<uint64_t>(pages);
+  out.snapshot.binary = c.Get("snapshot.copy.format", "binary") == "binary";
+  SLUICE_ASSIGN_OR_RETURN(out.drop_on_stop, c.GetBool("slot.drop.on.stop", false));
+  SLUICE_ASSIGN_OR_RETURN(int64_t interval, c.GetInt("status.update.interval.ms", 10000));
+  out.stream.status_interval_ms = interval;
+  out.stream.database = params.dbname;
+  SLUICE_ASSIGN_OR_RETURN(out.filter, core::TableFilter::FromConfig(c));
+  return out;
+}
+
+std::vector<core::ConfigKey> SourceConfigKeys() {
+  using core::ConfigType;
+  std::vector<core::ConfigKey> keys;
+  keys.push_back(core::MakeConfigKey("database.hostname", ConfigType::kString, "127.0.0.1", "PostgreSQL host"));
+  auto port = core::MakeConfigKey("database.port", ConfigType::kInt, "5432", "PostgreSQL port");
+  port.min = 1;
+  port.max = 65535;
+  keys.push_back(port);
+  keys.push_back(core::MakeConfigKey("database.user", ConfigType::kString, "postgres",
+                     "user with LOGIN and REPLICATION (and SELECT on the captured tables)"));
+  keys.push_back(core::MakeConfigKey("database.password", ConfigType::kPassword, "", "password of database.user"));
+  auto db = core::MakeConfigKey("database.dbname", ConfigType::kString, "", "the database to capture");
+  db.required = true;
+  keys.push_back(db);
+  auto ssl = core::MakeConfigKey("database.sslmode", ConfigType::kEnum, "prefer",
+                 "libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full");
+  ssl.allowed = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
+  keys.push_back(ssl);
+  keys.push_back(core::MakeConfigKey("slot.name", ConfigType::kString, "",
+                     "logical replication slot (pgoutput); default sluice_<connector name>"));
+  keys.push_back(core::MakeConfigKey("publication.name", ConfigType::kString, "",
+                     "publication to stream; default sluice_pub_<connector name>"));
+  auto pub = core::MakeConfigKey("publication.autocreate.mode", ConfigType::kEnum, "filtered",
+                 "filtered: create/update the publication for the included tables; all_tables: "
+                 "FOR ALL TABLES (superuser); disabled: it must exist");
+  pub.allowed = {"filtered", "all_tables", "disabled"};
+  keys.push_back(pub);
+  auto threads = core::MakeConfigKey("snapshot.max.threads", ConfigType::kInt, "2",
+                     "connections reading the snapshot in parallel (tables and chunks)");
+  threads.min = 1;
+  threads.max = 64;
+  keys.push_back(threads);
+  auto pages = core::MakeConfigKey("snapshot.chunk.pages", ConfigType::kInt, "16384",
+                   "a table larger than this many 8 KiB pages is read in ctid-range chunks in "
+                   "parallel; 0 reads every table whole");
+  pages.min = 0;
+  keys.push_back(pages);
+  auto format = core::MakeConfigKey("snapshot.copy.format", ConfigType::kEnum, "binary",
+                    "binary: COPY in binary format (cheaper for the server) for every table whose "
+                    "column types all have a binary decoder, text COPY for the others; text: "
+                    "text COPY for every table");
+  format.allowed = {"binary", "text"};
+  keys.push_back(format);
+  keys.push_back(core::MakeConfigKey("slot.drop.on.stop", ConfigType::kBool, "false",
+                     "drop the replication slot when the connector stops (testing only: changes "
+                     "made while stopped are lost)"));
+  auto interval = core::MakeConfigKey("status.update.interval.ms", ConfigType::kInt, "10000",
+                      "longest interval between standby status updates to the server");
+  interval.min = 100;
+  interval.max = 3600000;
+  keys.push_back(interval);
+  auto ct = core::MakeConfigKey("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");
+  ct.min = 1000;
+  keys.push_back(ct);
+  return keys;
+}
+
+}  // namespace sluice::pg

@@ -1,0 +1,32 @@
+// The PostgreSQL source's configuration, parsed once from the connector's config (Debezium's
+// key names). SourceConfigKeys() (postgres_source.h) lists them with their defaults and ranges;
+// both live in source_config.cc.
+//
+// Thread-safety: a value type; the functions are pure.
+#pragma once
+
+#include <string>
+
+#include "connectors/postgres/pg_connection.h"
+#include "connectors/postgres/snapshot_reader.h"
+#include "connectors/postgres/stream_reader.h"
+#include "core/config.h"
+#include "core/snapshot_mode.h"
+#include "core/table_filter.h"
+
+namespace sluice::pg {
+
+struct SourceConfig {
+  ConnectionParams params;
+  std::string publication_mode = "filtered";  // publication.autocreate.mode
+  core::SnapshotMode mode = core::SnapshotMode::kInitial;
+  bool drop_on_stop = false;                  // slot.drop.on.stop
+  SnapshotOptions snapshot;
+  StreamOptions stream;  // slot and publication are filled in once the names are resolved
+  core::TableFilter filter;
+};
+
+// kInvalidArgument naming the key for a missing database.dbname or a malformed value.
+core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& config);
+
+}  // namespace sluice::pg

@@ -1,0 +1,94 @@
+// The PostgreSQL source's config parsing (source_config.h): defaults, derived values and the
+// errors for a missing or malformed key.
+#include "connectors/postgres/source_config.h"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "connectors/postgres/postgres_source.h"
+
+namespace sluice::pg {
+namespace {
+
+core::ConnectorConfig Config(std::map<std::string, std::string> extra) {
+  std::map<std::string, std::string> values = {{"connector.class", "postgres"},
+                                               {"database.dbname", "shop"}};
+  for (auto& [k, v] : extra) values[k] = v;
+  return core::ConnectorConfig("orders-eu", values);
+}
+
+TEST(SourceConfig, Defaults) {
+  auto c = ParseSourceConfig(Config({}));
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->params.host, "127.0.0.1");
+  EXPECT_EQ(c->params.port, 5432);
+  EXPECT_EQ(c->params.user, "postgres");
+  EXPECT_EQ(c->params.dbname, "shop");
+  EXPECT_EQ(c->params.connect_timeout_s, 30);
+  EXPECT_EQ(c->params.application_name.rfind("sluice_orders_eu", 0), 0u)
+      << c->params.application_name;
+  EXPECT_EQ(c->publication_mode, "filtered");
+  EXPECT_EQ(c->mode, core::SnapshotMode::kInitial);
+  EXPECT_FALSE(c->drop_on_stop);
+  EXPECT_EQ(c->snapshot.threads, 2);
+  EXPECT_EQ(c->snapshot.chunk_pages, 16384u);
+  EXPECT_TRUE(c->snapshot.binary);
+  EXPECT_EQ(c->stream.status_interval_ms, 10000);
+  EXPECT_EQ(c->stream.database, "shop");
+}
+
+TEST(SourceConfig, ExplicitValues) {
+  auto c = ParseSourceConfig(Config({{"database.hostname", "db.internal"},
+                                     {"database.port", "6543"},
+                                     {"connect.timeout.ms", "500"},
+                                     {"snapshot.mode", "when_needed"},
+                                     {"snapshot.copy.format", "text"},
+                                     {"snapshot.max.threads", "4"},
+                                     {"slot.drop.on.stop", "true"},
+                                     {"status.update.interval.ms", "2500"},
+                                     {"publication.autocreate.mode", "disabled"}}));
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->params.host, "db.internal");
+  EXPECT_EQ(c->params.port, 6543);
+  EXPECT_EQ(c->params.connect_timeout_s, 2) << "libpq's connect_timeout is at least 2 s";
+  EXPECT_EQ(c->mode, core::SnapshotMode::kWhenNeeded);
+  EXPECT_FALSE(c->snapshot.binary);
+  EXPECT_EQ(c->snapshot.threads, 4);
+  EXPECT_TRUE(c->drop_on_stop);
+  EXPECT_EQ(c->stream.status_interval_ms, 2500);
+  EXPECT_EQ(c->publication_mode, "disabled");
+}
+
+TEST(SourceConfig, ErrorsNameTheKey) {
+  core::ConnectorConfig no_db("c", {{"connector.class", "postgres"}});
+  auto missing = ParseSourceConfig(no_db);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_NE(missing.status().message().find("database.dbname"), std::string::npos);
+
+  auto port = ParseSourceConfig(Config({{"database.port", "fifty"}}));
+  ASSERT_FALSE(port.ok());
+  EXPECT_EQ(port.status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_NE(port.status().message().find("database.port"), std::string::npos);
+
+  auto mode = ParseSourceConfig(Config({{"snapshot.mode", "sometimes"}}));
+  ASSERT_FALSE(mode.ok());
+  EXPECT_EQ(mode.status().code(), core::StatusCode::kInvalidArgument);
+}
+
+TEST(SourceConfig, EveryParsedKeyIsDeclared) {
+  std::map<std::string, bool> declared;
+  for (const auto& k : SourceConfigKeys()) declared[k.name] = true;
+  for (const char* key : {"database.hostname", "database.port", "database.user",
+                          "database.password", "database.dbname", "database.sslmode",
+                          "slot.name", "publication.name", "publication.autocreate.mode",
+                          "snapshot.max.threads", "snapshot.chunk.pages", "snapshot.copy.format",
+                          "slot.drop.on.stop", "status.update.interval.ms", "connect.timeout.ms"}) {
+    EXPECT_TRUE(declared.count(key)) << key;
+  }
+}
+
+}  // namespace
+}  // namespace sluice::pg

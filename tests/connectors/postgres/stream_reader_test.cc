@@ -1,0 +1,413 @@
+// StreamReader without a server: captured pgoutput bytes (tests/testdata/pgoutput/stream.hex,
+// made by capture_stream.sh from PostgreSQL 15) replayed through FakeReplicationStream, Relation
+// messages described by FakeRelationCatalog, time from a ManualClock.
+#include "connectors/postgres/stream_reader.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/spdlog.h>
+
+#include "connectors/postgres/pg_position.h"
+#include "tests/connectors/postgres/fake_replication_stream.h"
+#include "tests/connectors/postgres/pgoutput_capture.h"
+
+namespace sluice::pg {
+namespace {
+
+using testing::FakeRelationCatalog;
+using testing::FakeReplicationStream;
+using testing::FakeWalSender;
+
+// One event as text: "c public.a (1,one,1.50)", "d public.a (2,~,~)->" (~ unchanged).
+std::string Render(const core::EventBatch& batch, const core::ChangeEvent& e) {
+  auto row = [&](uint32_t index) {
+    if (index == core::kNoRow) return std::string();
+    core::RowView r = batch.row(index);
+    std::string out = "(";
+    for (uint32_t i = 0; i < r.size(); ++i) {
+      if (i) out += ',';
+      out += r.is_null(i) ? "null" : r.is_unchanged(i) ? "~" : std::string(r.text(i));
+    }
+    return out + ")";
+  };
+  const char* op = e.op == core::Op::kCreate   ? "c"
+                   : e.op == core::Op::kUpdate ? "u"
+                   : e.op == core::Op::kDelete ? "d"
+                                               : "t";
+  std::string before = row(e.before);
+  return std::string(op) + " " + e.table->id.ToString() + " " +
+         (before.empty() ? row(e.after) : before + "->" + row(e.after));
+}
+
+uint64_t CheckpointLsn(const core::EventBatch& batch) {
+  if (batch.checkpoint().empty()) return 0;
+  auto p = PgPosition::Parse(batch.checkpoint().value);
+  EXPECT_TRUE(p.ok()) << batch.checkpoint().value;
+  return p.ok() ? p->lsn : 0;
+}
+
+const std::vector<std::string> kAllEvents = {
+    "c public.a (1,one,1.50)",   "c public.b (10,ten)",        "c public.a (2,two,null)",
+    "u public.b (10,TEN)",       "d public.a (2,~,~)->",       "c public.a (3,three,3.25)",
+    "c public.b (20,twenty)",    "c public.b (21,twenty-one)",
+};
+
+class StreamReaderTest : public ::testing::Test {
+ protected:
+  StreamReaderTest() {
+    capture_ = LoadCapture("stream.hex");
+    PgoutputMessage m;
+    for (const Captured& c : capture_) {
+      EXPECT_TRUE(DecodePgoutput(c.bytes, c.lsn, m).ok());
+      if (m.type == 'C') commit_ends_.push_back(m.end_lsn);
+      if (m.type == 'B') final_lsns_.push_back(m.final_lsn);
+    }
+    kStart = capture_.empty() ? 0 : capture_.front().lsn - 1;
+  }
+
+  // A reader over a fresh fake connection; `replay`: the server will send every captured
+  // message (else only what the test queues).
+  std::unique_ptr<StreamReader> NewReader(FakeWalSender& server, bool replay = true) {
+    if (replay) {
+      for (const Captured& c : capture_) server.XLogData(c.lsn, c.bytes);
+    }
+    StreamOptions options;
+    options.slot = "sluice_test";
+    options.publication = "sluice_pub_test";
+    options.database = "shop";
+    options.status_interval_ms = status_interval_ms_;
+    return std::make_unique<StreamReader>(std::make_unique<FakeReplicationStream>(&server),
+                                          std::make_unique<FakeRelationCatalog>(&schemas_),
+                                          options, logger_, &clock_);
+  }
+
+  // Polls until the reader is idle; every event of the successful polls, rendered.
+  std::vector<std::string> Drain(StreamReader& reader, uint64_t* checkpoint = nullptr,
+                                 size_t max_events = 4096) {
+    std::vector<std::string> out;
+    for (int i = 0; i < 100; ++i) {
+      core::EventBatch batch;
+      core::PollLimits limits;
+      limits.max_events = max_events;
+      auto status = reader.Poll(batch, limits);
+      EXPECT_TRUE(status.ok()) << status.status().message();
+      if (!status.ok()) break;
+      for (const auto& e : batch.events()) out.push_back(Render(batch, e));
+      if (checkpoint && CheckpointLsn(batch)) *checkpoint = CheckpointLsn(batch);
+      if (batch.empty() && batch.checkpoint().empty()) break;
+    }
+    return out;
+  }
+
+  core::ManualClock clock_;
+  SchemaCache schemas_;
+  std::shared_ptr<spdlog::logger> logger_ =
+      std::make_shared<spdlog::logger>("stream-reader-test",
+                                       std::make_shared<spdlog::sinks::null_sink_mt>());
+  int64_t status_interval_ms_ = 10000;
+  std::vector<Captured> capture_;
+  std::vector<uint64_t> commit_ends_;
+  std::vector<uint64_t> final_lsns_;  // per transaction, from its Begin
+  uint64_t kStart = 0;                // before the capture's first transaction
+};
+
+TEST_F(StreamReaderTest, CaptureHasThreeTransactions) {
+  ASSERT_EQ(capture_.size(), 16u);
+  ASSERT_EQ(commit_ends_.size(), 3u);
+}
+
+TEST_F(StreamReaderTest, MultiTableTransactionDecodesIntoEvents) {
+  FakeWalSender server(&clock_);
+  auto reader = NewReader(server);
+  ASSERT_TRUE(reader->Open(kStart).ok());
+  EXPECT_NE(server.start_command.find("START_REPLICATION SLOT \"sluice_test\" LOGICAL " +
+                                      LsnToString(kStart) + " (proto_version '1'"),
+            std::string::npos)
+      << server.start_command;
+
+  core::EventBatch batch;
+  auto status = reader->Poll(batch, core::PollLimits{});
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  EXPECT_EQ(*status, core::PollStatus::kHaveMore);
+  std::vector<std::string> events;
+  for (const auto& e : batch.events()) events.push_back(Render(batch, e));
+  EXPECT_EQ(events, kAllEvents);
+  // One transaction per Begin, events pointing at theirs; the batch ends at the last commit.
+  ASSERT_EQ(batch.txns().size(), 3u);
+  std::vector<uint32_t> txn_of;
+  for (const auto& e : batch.events()) txn_of.push_back(e.txn);
+  EXPECT_EQ(txn_of, (std::vector<uint32_t>{0, 0, 0, 0, 0, 1, 2, 2}));
+  EXPECT_EQ(batch.txn(0).lsn, final_lsns_[0]);  // the Begin's final LSN
+  EXPECT_EQ(CheckpointLsn(batch), commit_ends_[2]);
+  // Both tables have their schema (from the Relation messages), the key from the identity.
+  const auto& a = batch.events()[0].table;
+  const auto& b = batch.events()[1].table;
+  ASSERT_EQ(a->columns.size(), 3u);
+  EXPECT_EQ(a->columns[2].source_type, "numeric(10,2)");
+  EXPECT_EQ(a->key, (std::vector<uint32_t>{0}));
+  ASSERT_EQ(b->columns.size(), 2u);
+  EXPECT_EQ(b->columns[1].name, "note");
+}
+
+TEST_F(StreamReaderTest, FullBatchKeepsTheLastCommitsCheckpoint) {
+  FakeWalSender server(&clock_);
+  auto reader = NewReader(server);
+  ASSERT_TRUE(reader->Open(kStart).ok());
+  core::PollLimits limits;
+  limits.max_events = 6;  // txn 1 (5 events) and txn 2 (1) fit, txn 3 does not
+  core::EventBatch first;
+  ASSERT_TRUE(reader->Poll(first, limits).ok());
+  EXPECT_EQ(first.size(), 6u);
+  EXPECT_EQ(CheckpointLsn(first), commit_ends_[0]);  // txn 2's commit is not in it yet
+  uint64_t checkpoint = 0;
+  std::vector<std::string> rest = Drain(*reader, &checkpoint);
+  EXPECT_EQ(rest, std::vector<std::string>(kAllEvents.begin() + 6, kAllEvents.end()));
+  EXPECT_EQ(checkpoint, commit_ends_[2]);
+}
+
+TEST_F(StreamReaderTest, KeepaliveAskingForReplyIsAnsweredAtOnce) {
+  FakeWalSender server(&clock_);
+  auto reader = NewReader(server);
+  ASSERT_TRUE(reader->Open(kStart).ok());
+  ASSERT_EQ(Drain(*reader), kAllEvents);
+  server.sent.clear();  // the first report of the start position, 50 ms after Open
+
+  server.Keepalive(commit_ends_[2], /*reply_requested=*/false);
+  core::EventBatch quiet;
+  ASSERT_TRUE(reader->Poll(quiet, core::PollLimits{}).ok());
+  EXPECT_TRUE(server.sent.empty()) << "a keepalive without the reply flag needs no answer";
+
+  server.Keepalive(commit_ends_[2] + 0x100, /*reply_requested=*/true);
+  core::EventBatch batch;
+  ASSERT_TRUE(reader->Poll(batch, core::PollLimits{}).ok());
+  auto updates = server.Updates();
+  ASSERT_GE(updates.size(), 1u);
+  // Nothing acknowledged yet: flush stays at the start; write covers what was received.
+  EXPECT_EQ(updates[0].flush_lsn, kStart);
+  EXPECT_EQ(updates[0].apply_lsn, kStart);
+  EXPECT_EQ(updates[0].write_lsn, commit_ends_[2]);
+  EXPECT_FALSE(updates[0].reply_requested);
+}
+
+TEST_F(StreamReaderTest, AcknowledgedPositionIsReportedAsFlush) {
+  FakeWalSender server(&clock_);
+  auto reader = NewReader(server);
+  ASSERT_TRUE(reader->Open(kStart).ok());
+  ASSERT_EQ(Drain(*reader), kAllEvents);
+  server.sent.clear();
+
+  reader->Acknowledge(commit_ends_[1]);  // the sink made transactions 1 and 2 durable
+  core::EventBatch batch;
+  ASSERT_TRUE(reader->Poll(batch, core::PollLimits{}).ok());
+  auto updates = server.Updates();
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].flush_lsn, commit_ends_[1]);
+  EXPECT_EQ(updates[0].write_lsn, commit_ends_[2]);
+
+  // An older acknowledgement never moves the slot back; the same one is not sent again.
+  reader->Acknowledge(commit_ends_[0]);
+  core::EventBatch again;
+  ASSERT_TRUE(reader->Poll(again, core::PollLimits{}).ok());
+  EXPECT_EQ(server.Updates().size(), 1u);
+}
+
+TEST_F(StreamReaderTest, StatusUpdatesEveryIntervalWhileIdle) {
+  status_interval_ms_ = 1000;
+  FakeWalSender server(&clock_);
+  auto reader = NewReader(server);
+  ASSERT_TRUE(reader->Open(kStart).ok());
+  ASSERT_EQ(Drain(*reader), kAllEvents);
+  server.sent.clear();
+  core::PollLimits limits;
+  limits.max_wait = std::chrono::milliseconds(3500);
+  core::EventBatch batch;
+  auto status = reader->Poll(batch, limits);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(*status, core::PollStatus::kIdle);
+  // 3.5 s of (manual) time without data: one update a second, each with the unchanged flush.
+  auto updates = server.Updates();
+  ASSERT_EQ(updates.size(), 3u);
+  for (const auto& u : updates) EXPECT_EQ(u.flush_lsn, kStart);
+}
+
+TEST_F(StreamReaderTest, IdleCheckpointAtKeepaliveWalEndAfterCommitThenEveryInterval) {
+  FakeWalSender server(&clock_);
+  auto reader = NewReader(server);
+  ASSERT_TRUE(reader->Open(kStart).ok());
+  ASSERT_EQ(Drain(*reader), kAllEvents);
+
+  // Caught up after a commit: the keepalive's WAL end is confirmed at once.
+  const uint64_t wal_end = commit_ends_[2] + 0x200;
+  server.Keepalive(wal_end, false);
+  core::EventBatch idle;
+  auto status = reader->Poll(idle, core::PollLimits{});
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(*status, core::PollStatus::kIdle);
+  EXPECT_TRUE(idle.empty());
+  EXPECT_EQ(CheckpointLsn(idle), wal_end);
+
+  // Without a new commit, the next one waits for idle_checkpoint_ms (2 s).
+  server.Keepalive(wal_end + 0x100, false);
+  core::EventBatch early;
+  ASSERT_TRUE(reader->Poll(early, core::PollLimits{}).ok());  // 200 ms of manual time
+  EXPECT_TRUE(early.checkpoint().empty());
+  clock_.Advance(std::chrono::milliseconds(2000));
+  core::EventBatch later;
+  ASSERT_TRUE(reader->Poll(later, core::PollLimits{}).ok());
+  EXPECT_EQ(CheckpointLsn(later), wal_end + 0x100);
+}
+
+TEST_F(StreamReaderTest, NoIdleCheckpointInsideATransaction) {
+  FakeWalSender server(&clock_);
+  for (size_t i = 0; i < 5; ++i) server.XLogData(capture_[i].lsn, capture_[i].bytes);  // no commit
+  auto reader = NewReader(server, /*replay=*/false);
+  ASSERT_TRUE(reader->Open(kStart).ok());
+  core::EventBatch batch;
+  ASSERT_TRUE(reader->Poll(batch, core::PollLimits{}).ok());
+  EXPECT_EQ(batch.size(), 2u);
+  EXPECT_TRUE(batch.checkpoint().empty());
+  server.Keepalive(commit_ends_[2] + 0x1000, false);
+  clock_.Advance(std::chrono::milliseconds(5000));
+  core::EventBatch idle;
+  ASSERT_TRUE(reader->Poll(idle, core::PollLimits{}).ok());
+  EXPECT_TRUE(idle.checkpoint().empty()) << "confirming past an open transaction loses it";
+}
+
+// The connection drops in the middle of transaction 1, after a successful Poll handed over its
+// first two events and a failed one read two more (the pipeline drops a failed Poll's batch).
+// A new reader (as the pipeline reopens it, from the last durable position) skips exactly what
+// was handed over: every event once, in order.
+TEST_F(StreamReaderTest, ReconnectMidTransactionResumesWithoutDuplicateOrGap) {
+  FakeWalSender first_server(&clock_);
+  auto first = NewReader(first_server);
+  ASSERT_TRUE(first->Open(kStart).ok());
+  std::vector<std::string> delivered;
+  core::PollLimits limits;
+  limits.max_events = 2;
+  core::EventBatch part;
+  ASSERT_TRUE(first->Poll(part, limits).ok());
+  for (const auto& e : part.events()) delivered.push_back(Render(part, e));
+  ASSERT_EQ(delivered.size(), 2u);
+  EXPECT_TRUE(part.checkpoint().empty());
+  first_server.drop_after = 2;
+  core::EventBatch lost;
+  auto failed = first->Poll(lost, core::PollLimits{});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), core::StatusCode::kUnavailable);
+  StreamReader::Emitted emitted = first->emitted();
+  EXPECT_EQ(emitted.open_messages, 2u);
+  first.reset();
+
+  // The server replays from the stored position (none durable yet: the start).
+  FakeWalSender second_server(&clock_);
+  auto second = NewReader(second_server);
+  second->SkipEmitted(emitted);
+  ASSERT_TRUE(second->Open(kStart).ok());
+  uint64_t checkpoint = 0;
+  for (const std::string& e : Drain(*second, &checkpoint)) delivered.push_back(e);
+  EXPECT_EQ(delivered, kAllEvents);
+  EXPECT_EQ(checkpoint, commit_ends_[2]);
+}
+
+// Resuming from a stored commit position skips the transactions before it by LSN alone (a new
+// process has no Emitted), even when the server sends them again.
+TEST_F(StreamReaderTest, ResumeFromStoredPositionSkipsEarlierTransactions) {
+  FakeWalSender server(&clock_);
+  auto reader = NewReader(server);
+  ASSERT_TRUE(reader->Open(commit_ends_[0]).ok());
+  EXPECT_EQ(Drain(*reader), std::vector<std::string>(kAllEvents.begin() + 5, kAllEvents.end()));
+}
+
+// Malformed bytes: a clear kDataLoss naming what is wrong and where, never a crash.
+class StreamReaderMalformedTest : public StreamReaderTest {
+ protected:
+  // Polls the queued messages: a kDataLoss whose message mentions each of `mentions`.
+  void ExpectDataLoss(FakeWalSender& server, const std::vector<std::string>& mentions) {
+    auto reader = NewReader(server, /*replay=*/false);
+    ASSERT_TRUE(reader->Open(kStart).ok());
+    core::EventBatch batch;
+    auto result = reader->Poll(batch, core::PollLimits{});
+    ASSERT_FALSE(result.ok());
+    EXPECT_EQ(result.status().code(), core::StatusCode::kDataLoss);
+    for (const std::string& m : mentions) {
+      EXPECT_NE(result.status().message().find(m), std::string::npos)
+          << "'" << m << "' not in: " << result.status().message();
+    }
+  }
+};
+
+TEST_F(StreamReaderMalformedTest, TruncatedXLogDataHeader) {
+  FakeWalSender server(&clock_);
+  server.XLogData(capture_[0].lsn, capture_[0].bytes);
+  server.pending.back().resize(12);  // 'w' and part of the start LSN
+  ExpectDataLoss(server, {"copy data", "malformed replication data"});
+}
+
+TEST_F(StreamReaderMalformedTest, UnknownCopyDataKind) {
+  FakeWalSender server(&clock_);
+  server.pending.push_back("x0123456789");
+  ExpectDataLoss(server, {"unknown replication message kind"});
+}
+
+TEST_F(StreamReaderMalformedTest, TruncatedInsertNamesItsLsn) {
+  FakeWalSender server(&clock_);
+  for (size_t i = 0; i < 2; ++i) server.XLogData(capture_[i].lsn, capture_[i].bytes);  // B, R
+  std::string insert = capture_[2].bytes;
+  const uint64_t at = capture_[2].lsn + 0x11;
+  server.XLogData(at, insert.substr(0, insert.size() - 3));  // value cut short
+  ExpectDataLoss(server, {"lsn " + LsnToString(at), "ends early"});
+}
+
+TEST_F(StreamReaderMalformedTest, ChangeWithoutRelationMessage) {
+  FakeWalSender server(&clock_);
+  server.XLogData(capture_[0].lsn, capture_[0].bytes);  // B
+  server.XLogData(capture_[2].lsn, capture_[2].bytes);  // I on a relation never described
+  ExpectDataLoss(server, {"without a Relation message", "sluice_test"});
+}
+
+TEST_F(StreamReaderMalformedTest, TupleWithMoreColumnsThanItsRelation) {
+  FakeWalSender server(&clock_);
+  server.XLogData(capture_[0].lsn, capture_[0].bytes);  // B
+  server.XLogData(capture_[3].lsn, capture_[3].bytes);  // R b (2 columns)
+  // Table a's insert (3 columns) relabelled as table b's relation id.
+  std::string insert = capture_[2].bytes;
+  insert.replace(1, 4, capture_[4].bytes.substr(1, 4));
+  server.XLogData(capture_[2].lsn, insert);
+  ExpectDataLoss(server, {"public.b has 3 columns, its Relation message 2"});
+}
+
+TEST_F(StreamReaderTest, StartErrorsSayWhatToDo) {
+  FakeWalSender server(&clock_);
+  server.start_error = core::FailedPreconditionError(
+      "postgres START_REPLICATION on slot sluice_test: publication \"sluice_pub_test\" does not "
+      "exist");
+  auto reader = NewReader(server);
+  core::Status s = reader->Open(kStart);
+  EXPECT_EQ(s.code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("publication.autocreate.mode"), std::string::npos) << s.message();
+
+  FakeWalSender busy(&clock_);
+  busy.start_error = core::FailedPreconditionError("replication slot \"sluice_test\" is active for PID 7");
+  auto second = NewReader(busy);
+  EXPECT_EQ(second->Open(kStart).code(), core::StatusCode::kUnavailable);
+}
+
+TEST_F(StreamReaderTest, CancelEndsAPollAtOnce) {
+  FakeWalSender server(&clock_);
+  auto reader = NewReader(server);
+  ASSERT_TRUE(reader->Open(kStart).ok());
+  reader->Cancel();
+  core::EventBatch batch;
+  auto status = reader->Poll(batch, core::PollLimits{});
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(*status, core::PollStatus::kIdle);
+  EXPECT_TRUE(batch.empty());
+}
+
+}  // namespace
+}  // namespace sluice::pg

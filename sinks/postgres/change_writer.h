@@ -105,6 +105,8 @@ class ChangeWriter {
   core::Status UpsertRows(const core::EventBatch& batch, const TableState& t, size_t begin,
                           size_t end);
   void SessionLost();
+  // The table state `table_id` was replaced (a new schema version): its statements go.
+  void Forget(uint64_t table_id) { statements_.erase(table_id); }
 
  private:
   core::Status WriteOne(const core::EventBatch& batch, const TableState& t, uint32_t event);

@@ -109,7 +109,12 @@ core::Result<const TableState*> PgApplier::Ensure(const core::TableSchemaPtr& sc
                                                   const EventBatch& batch, bool for_snapshot) {
   if (const TableState* t = catalog_.Lookup(schema)) return t;
   SLUICE_RETURN_IF_ERROR(Activate(Role::kCatalog, &batch));
+  const uint64_t replaced = catalog_.LoadedId(schema->id);
   SLUICE_ASSIGN_OR_RETURN(TableState * t, catalog_.Load(schema, for_snapshot));
+  if (replaced != 0) {
+    loader_.Forget(replaced);
+    writer_.Forget(replaced);
+  }
   return static_cast<const TableState*>(t);
 }
 

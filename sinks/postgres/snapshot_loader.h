@@ -82,6 +82,8 @@ class SnapshotLoader {
   core::Status EndStream();
   void Committed();
   void SessionLost();
+  // The table state `table_id` was replaced (a new schema version): its state goes.
+  void Forget(uint64_t table_id) { targets_.erase(table_id); }
 
  private:
   // Per table state (by TableState::id).

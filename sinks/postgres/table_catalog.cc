@@ -37,6 +37,11 @@ TableState* TableCatalog::Lookup(const core::TableSchemaPtr& schema) {
   return t;
 }
 
+uint64_t TableCatalog::LoadedId(const core::TableId& table) const {
+  auto it = tables_.find(table);
+  return it == tables_.end() ? 0 : it->second->id;
+}
+
 core::Result<TableState*> TableCatalog::Load(const core::TableSchemaPtr& schema,
                                              bool for_snapshot) {
   auto state = std::make_unique<TableState>();

@@ -60,6 +60,8 @@ class TableCatalog {
   // Errors: kFailedPrecondition naming the table and column when the target refuses a change
   // or lacks a type; the server's status otherwise.
   core::Result<TableState*> Load(const core::TableSchemaPtr& schema, bool for_snapshot);
+  // The id of the state loaded for `table` (which the next Load() of it replaces), 0 when none.
+  uint64_t LoadedId(const core::TableId& table) const;
 
   bool has_deferred_keys() const { return !deferred_keys_.empty(); }
   bool key_deferred(const core::TableId& id) const { return deferred_keys_.count(id) > 0; }

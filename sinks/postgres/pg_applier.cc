@@ -87,21 +87,34 @@ Status PgApplier::Settle(Status status) {
   return status;
 }
 
-Status PgApplier::Activate(Role role, const EventBatch* batch) {
+RoleSwitch SwitchTo(Role role, bool keys_deferred) {
+  RoleSwitch s;
   switch (role) {
     case Role::kCommit:
-      return loader_.EndStream();
+      s.end_copy = true;  // the position and COMMIT may follow the pipeline's statements
+      break;
     case Role::kCatalog:
-      SLUICE_RETURN_IF_ERROR(loader_.EndStream());
-      return session_.ExitPipeline(batch);
+      s.end_copy = true;
+      s.exit_pipeline = true;
+      break;
     case Role::kLoader:
-      return session_.ExitPipeline(batch);
+      s.exit_pipeline = true;  // the loader ends or keeps its own COPY
+      break;
     case Role::kWriter:
       // Changes upsert and delete by key: a key deferred for a snapshot load is built first
       // (rule 3 in table_catalog.cc).
-      SLUICE_RETURN_IF_ERROR(BuildKeys(batch));
-      return loader_.EndStream();
+      s.build_deferred_keys = keys_deferred;
+      s.end_copy = true;
+      break;
   }
+  return s;
+}
+
+Status PgApplier::Activate(Role role, const EventBatch* batch) {
+  RoleSwitch s = SwitchTo(role, catalog_.has_deferred_keys());
+  if (s.build_deferred_keys) SLUICE_RETURN_IF_ERROR(BuildKeys(batch));
+  if (s.end_copy) SLUICE_RETURN_IF_ERROR(loader_.EndStream());
+  if (s.exit_pipeline) SLUICE_RETURN_IF_ERROR(session_.ExitPipeline(batch));
   return Status::Ok();
 }
 

@@ -58,6 +58,14 @@ enum class Role : uint8_t {
   kWriter,   // pipelined statements: no COPY, deferred keys built first (changes go by key)
 };
 
+// What the session must end before `role` may use it, in this order.
+struct RoleSwitch {
+  bool build_deferred_keys = false;
+  bool end_copy = false;
+  bool exit_pipeline = false;
+};
+RoleSwitch SwitchTo(Role role, bool keys_deferred);
+
 class PgApplier final : private TableResolver {
  public:
   PgApplier(const PostgresSinkOptions& options, std::shared_ptr<spdlog::logger> logger);

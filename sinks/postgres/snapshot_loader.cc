@@ -138,7 +138,8 @@ Status SnapshotLoader::StreamRows(const EventBatch& batch, const TableState& t, 
       SLUICE_RETURN_IF_ERROR(CheckBinaryCopy(t, target));
       if (logger_) {
         logger_->info("postgres sink: {}: snapshot rows load with {} COPY", t.qualified,
-                      target.binary.empty() ? "text (a column type has no binary encoder)" : "binary");
+                      target.binary.empty() ? "text (a column type has no binary encoder)"
+                                            : "binary");
       }
     }
     copy_binary_ = !target.binary.empty();
@@ -283,7 +284,8 @@ Status SnapshotLoader::FormatRowsBinary(const EventBatch& batch, const TableStat
         // Not a value of the target type as read here: the replay loads this table's rows as
         // text, one batch at a time, and the server says what is wrong with which row.
         session_.RequestPreciseReplay();
-        return core::AbortedError("postgres sink: " + DescribeEvent(batch, static_cast<uint32_t>(k)) +
+        return core::AbortedError("postgres sink: " +
+                                  DescribeEvent(batch, static_cast<uint32_t>(k)) +
                                   ": column " + t.schema->columns[c].name +
                                   ": value has no binary form for the target type; replaying "
                                   "the snapshot rows as text");

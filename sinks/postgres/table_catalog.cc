@@ -267,7 +267,8 @@ Status TableCatalog::ChangePrimaryKey(TableState& t) {
         r.status().message() + "); fix the target table by hand and restart the connector");
   }
   if (logger_) {
-    logger_->info("postgres sink: {}: primary key changed from ({}) to ({})", t.qualified, have, want);
+    logger_->info("postgres sink: {}: primary key changed from ({}) to ({})", t.qualified, have,
+                  want);
   }
   return Status::Ok();
 }

@@ -237,6 +237,27 @@ TEST(ApplyMode, PreciseAfterAnUnnamedFailureUntilTheNextCommit) {
   EXPECT_FALSE(mode.precise());
 }
 
+TEST(SwitchTo, ACopyAndThePipelineAreNeverOpenTogetherAndDdlMeetsNeither) {
+  for (bool deferred : {false, true}) {
+    RoleSwitch commit = SwitchTo(Role::kCommit, deferred);
+    EXPECT_TRUE(commit.end_copy);
+    EXPECT_FALSE(commit.exit_pipeline);  // COMMIT follows the statements in the pipeline
+    EXPECT_FALSE(commit.build_deferred_keys);
+    RoleSwitch catalog = SwitchTo(Role::kCatalog, deferred);
+    EXPECT_TRUE(catalog.end_copy);
+    EXPECT_TRUE(catalog.exit_pipeline);
+    EXPECT_FALSE(catalog.build_deferred_keys);
+    RoleSwitch loader = SwitchTo(Role::kLoader, deferred);
+    EXPECT_FALSE(loader.end_copy);  // its own streaming COPY stays open across batches
+    EXPECT_TRUE(loader.exit_pipeline);
+    EXPECT_FALSE(loader.build_deferred_keys);
+    RoleSwitch writer = SwitchTo(Role::kWriter, deferred);
+    EXPECT_TRUE(writer.end_copy);
+    EXPECT_FALSE(writer.exit_pipeline);  // changes go into the pipeline
+    EXPECT_EQ(writer.build_deferred_keys, deferred);  // changes go by key
+  }
+}
+
 TEST(PgSession, APreciseReplayRequestIsTakenOnce) {
   PgSession session;
   EXPECT_FALSE(session.TakePreciseReplayRequest());

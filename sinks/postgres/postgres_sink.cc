@@ -118,7 +118,7 @@ Status PostgresSink::Write(const core::EventBatch& batch) {
     SLUICE_RETURN_IF_ERROR(applier_->Apply(batch));
   } else if (!batch.checkpoint().empty()) {
     // A position without rows may lie past the snapshot (a snapshot's end, an idle stream):
-    // keys deferred for the snapshot load are built before it commits (pg_applier.cc).
+    // keys deferred for the snapshot load are built before it commits (table_catalog.cc).
     SLUICE_RETURN_IF_ERROR(applier_->BuildDeferredKeys());
   }
   if (!batch.checkpoint().empty()) pending_checkpoint_ = batch.checkpoint();

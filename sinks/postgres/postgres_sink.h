@@ -34,6 +34,7 @@
 #include "core/config.h"
 #include "core/commit_outcome.h"
 #include "core/sink.h"
+#include "sinks/postgres/pg_sink_options.h"
 
 namespace sluice::sinks {
 
@@ -43,20 +44,6 @@ core::Result<std::unique_ptr<core::Sink>> MakePostgresSink(const core::Connector
 namespace pgsink {
 class PgApplier;
 }
-
-struct PostgresSinkOptions {
-  std::string url;                         // sink.url
-  std::string connector_name;              // keys the row in the offsets table
-  std::string offsets_table = "sluice_offsets";  // sink.offsets.table ("schema.table" allowed)
-  std::string table_name_format;           // sink.table.name.format
-  bool drop_columns = false;               // sink.columns.drop=drop
-  bool pg_source = false;                  // connector.class=postgres: keep source types
-  // Tables created for a snapshot get their primary key after their rows are loaded (sorted
-  // index build instead of one insertion per row). Only for sources whose snapshot rows arrive
-  // exactly once per run (postgres, mysql): a row delivered twice would break the key build.
-  bool defer_snapshot_keys = false;
-  std::string key_build_memory = "256MB";  // maintenance_work_mem for those key builds
-};
 
 class PostgresSink final : public core::Sink {
  public:

@@ -76,6 +76,21 @@ bool HasNonKey(const core::TableSchema& schema, const std::vector<uint32_t>& col
   return false;
 }
 
+// The upsert tail shared by the row upsert and the staging upsert: with a key,
+// ON CONFLICT (key) DO UPDATE SET every non-key column of `columns` (DO NOTHING when only key
+// columns are listed); nothing for a keyless table.
+void AppendOnConflict(std::string& sql, const core::TableSchema& schema,
+                      const std::vector<uint32_t>& columns) {
+  if (!schema.HasKey()) return;
+  sql += " ON CONFLICT (" + KeyColumns(schema) + ") DO ";
+  if (!HasNonKey(schema, columns)) {
+    sql += "NOTHING";
+    return;
+  }
+  sql += "UPDATE SET ";
+  AppendUpdateSet(sql, schema, columns);
+}
+
 
 std::string Replace(std::string text, std::string_view from, std::string_view to) {
   size_t at = 0;
@@ -168,15 +183,7 @@ std::string UpsertSql(const TargetName& target, const core::TableSchema& schema,
     }
     sql += ")";
   }
-  if (schema.HasKey()) {
-    sql += " ON CONFLICT (" + KeyColumns(schema) + ") DO ";
-    if (HasNonKey(schema, columns)) {
-      sql += "UPDATE SET ";
-      AppendUpdateSet(sql, schema, columns);
-    } else {
-      sql += "NOTHING";
-    }
-  }
+  AppendOnConflict(sql, schema, columns);
   return sql;
 }
 
@@ -263,15 +270,7 @@ std::string UpsertFromStageSql(const std::string& stage, const TargetName& targe
   std::string cols = ColumnList(schema, columns);
   std::string sql = "INSERT INTO " + target.Qualified() + " (" + cols + ") SELECT " + cols +
                     " FROM " + Q(stage);
-  if (schema.HasKey()) {
-    sql += " ON CONFLICT (" + KeyColumns(schema) + ") DO ";
-    if (HasNonKey(schema, columns)) {
-      sql += "UPDATE SET ";
-      AppendUpdateSet(sql, schema, columns);
-    } else {
-      sql += "NOTHING";
-    }
-  }
+  AppendOnConflict(sql, schema, columns);
   return sql;
 }
 

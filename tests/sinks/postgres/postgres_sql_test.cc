@@ -164,6 +164,23 @@ TEST(SnapshotStatements, CopyAndStageUpsert) {
             "\"note\"\"x\" = EXCLUDED.\"note\"\"x\"");
 }
 
+TEST(SnapshotStatements, StageUpsertEndsLikeTheRowUpsert) {
+  auto s = Orders();
+  // The ON CONFLICT tail is the same for both upserts: key-only columns do nothing, a keyless
+  // table has no tail at all.
+  auto tail = [](const std::string& sql) { return sql.substr(sql.find(" ON CONFLICT")); };
+  EXPECT_EQ(tail(UpsertFromStageSql("st", kTarget, s, {0, 1, 2})),
+            tail(UpsertSql(kTarget, s, {0, 1, 2})));
+  EXPECT_EQ(tail(UpsertFromStageSql("st", kTarget, s, {0, 1})),
+            " ON CONFLICT (\"id\", \"region\") DO NOTHING");
+  EXPECT_EQ(tail(UpsertSql(kTarget, s, {0, 1}, 2)),
+            " ON CONFLICT (\"id\", \"region\") DO NOTHING");
+  s.key.clear();
+  EXPECT_EQ(UpsertFromStageSql("st", kTarget, s, {0, 3}),
+            "INSERT INTO \"shop\".\"orders\" (\"id\", \"doc\") SELECT \"id\", \"doc\" FROM "
+            "\"st\"");
+}
+
 TEST(Offsets, OneRowPerConnector) {
   TargetName o{"public", "sluice_offsets"};
   EXPECT_EQ(LoadOffsetSql(o), "SELECT position FROM \"public\".\"sluice_offsets\" WHERE connector = $1");

@@ -1,19 +1,12 @@
-// PgApplier's snapshot path: COPY of snapshot rows, kept replay-safe.
-//
-// Fast mode: the rows of consecutive batches stream into one open COPY (the server parses and
-// indexes while the next batch is read); it ends before any other statement and at commit.
-// If it fails with a unique violation the rows were there already (a snapshot replayed after a
-// restart): the table is marked staged and kAborted makes the pipeline write the batches again,
-// this time through a temporary staging table and INSERT … SELECT … ON CONFLICT DO UPDATE.
-// Any other COPY error switches to precise mode (one COPY per batch inside a savepoint, errors
-// mapped to the failing row) for the replay, which then names the row.
+// SnapshotLoader: COPY of snapshot rows, kept replay-safe (snapshot_loader.h).
+#include "sinks/postgres/snapshot_loader.h"
+
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
 #include <cstring>
 
 #include "core/parse_number.h"
-#include "sinks/postgres/pg_applier.h"
 
 namespace sluice::sinks::pgsink {
 
@@ -39,12 +32,61 @@ size_t CopyErrorLine(const PGresult* result) {
 
 }  // namespace
 
-Status PgApplier::ApplyReads(const EventBatch& batch, TableState& t, size_t begin, size_t end) {
-  bool staged = t.schema->HasKey() && staged_.count(t.schema->id) > 0;
-  if (!precise_ && !staged) return StreamReads(batch, t, begin, end);
-  SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
-  if (!t.schema->HasKey()) return CopyRows(batch, t, t.qualified, begin, end);
-  if (!staged) {
+SnapshotRoute RouteSnapshotRows(bool precise, bool has_key, bool staged) {
+  staged = staged && has_key;
+  if (!precise && !staged) return SnapshotRoute::kStream;
+  if (!has_key) return SnapshotRoute::kCopy;
+  return staged ? SnapshotRoute::kStaged : SnapshotRoute::kCopyInSavepoint;
+}
+
+CopyFailure ClassifyCopyFailure(bool unavailable, bool retriable, bool unique_violation,
+                                bool has_key) {
+  if (unavailable) return CopyFailure::kAsIs;
+  if (unique_violation && has_key) return CopyFailure::kStage;
+  return retriable ? CopyFailure::kAsIs : CopyFailure::kPrecise;
+}
+
+void StagedTables::ChunkUpserted(const core::TableId& id, uint64_t inserted, uint64_t rows) {
+  if (inserted == rows) {
+    unstage_.insert(id);
+  } else {
+    unstage_.erase(id);
+  }
+}
+
+void StagedTables::Committed() {
+  for (const core::TableId& id : unstage_) staged_.erase(id);
+  unstage_.clear();
+}
+
+SnapshotLoader::SnapshotLoader(std::shared_ptr<spdlog::logger> logger, PgSession& session)
+    : logger_(std::move(logger)), session_(session), conn_(session.conn()) {}
+
+SnapshotLoader::CopyTarget& SnapshotLoader::TargetOf(const TableState& t) {
+  auto [it, inserted] = targets_.try_emplace(t.id);
+  if (inserted) it->second.stage = "sluice_stage_" + std::to_string(t.id);
+  return it->second;
+}
+
+void SnapshotLoader::Committed() {
+  for (auto& [id, target] : targets_) target.stage_created = false;
+  staged_.Committed();
+}
+
+void SnapshotLoader::SessionLost() {
+  targets_.clear();
+  staged_.SessionLost();  // the replay decides again
+  copy_table_ = nullptr;
+}
+
+Status SnapshotLoader::Load(const EventBatch& batch, const TableState& t, size_t begin,
+                            size_t end, bool precise) {
+  SnapshotRoute route =
+      RouteSnapshotRows(precise, t.schema->HasKey(), staged_.staged(t.schema->id));
+  if (route == SnapshotRoute::kStream) return StreamRows(batch, t, begin, end);
+  SLUICE_RETURN_IF_ERROR(EndStream());
+  if (route == SnapshotRoute::kCopy) return CopyRows(batch, t, t.qualified, begin, end);
+  if (route == SnapshotRoute::kCopyInSavepoint) {
     auto sp = conn_.Exec("SAVEPOINT sluice_copy");
     if (!sp.ok()) return sp.status();
     Status s = CopyRows(batch, t, t.qualified, begin, end);
@@ -55,16 +97,16 @@ Status PgApplier::ApplyReads(const EventBatch& batch, TableState& t, size_t begi
     if (conn_.last_sqlstate() != "23505") return s;
     auto r = conn_.Exec("ROLLBACK TO SAVEPOINT sluice_copy; RELEASE SAVEPOINT sluice_copy");
     if (!r.ok()) return r.status();
-    staged_.insert(t.schema->id);
+    staged_.Stage(t.schema->id);
   }
-  return StagedReads(batch, t, begin, end);
+  return StagedRows(batch, t, begin, end);
 }
 
-Status PgApplier::CheckBinaryCopy(TableState& t) {
+Status SnapshotLoader::CheckBinaryCopy(const TableState& t, CopyTarget& target) {
   std::vector<BinaryKind> kinds;
   for (uint32_t c : t.all_columns) {
     if (t.kinds[c] != ValueKind::kPlain) {  // bytea, arrays: text
-      t.binary_checked = true;
+      target.binary_checked = true;
       return Status::Ok();
     }
   }
@@ -77,27 +119,30 @@ Status PgApplier::CheckBinaryCopy(TableState& t) {
   }
   auto r = conn_.Exec(sql + " FROM " + t.qualified + " LIMIT 0");
   if (!r.ok()) return r.status().WithContext("postgres sink: table " + t.qualified);
-  t.binary_checked = true;
+  target.binary_checked = true;
   for (int i = 0; i < PQnfields(r->get()); ++i) {
     BinaryKind kind = BinaryKindOfOid(PQftype(r->get(), i));
     if (kind == BinaryKind::kNone) return Status::Ok();
     kinds.push_back(kind);
   }
-  t.binary = std::move(kinds);
+  target.binary = std::move(kinds);
   return Status::Ok();
 }
 
-Status PgApplier::StreamReads(const EventBatch& batch, TableState& t, size_t begin, size_t end) {
+Status SnapshotLoader::StreamRows(const EventBatch& batch, const TableState& t, size_t begin,
+                                  size_t end) {
+  CopyTarget& target = TargetOf(t);
   if (copy_table_ != &t) {
-    SLUICE_RETURN_IF_ERROR(EndStreamingCopy());
-    if (!t.binary_checked) {
-      SLUICE_RETURN_IF_ERROR(CheckBinaryCopy(t));
+    SLUICE_RETURN_IF_ERROR(EndStream());
+    if (!target.binary_checked) {
+      SLUICE_RETURN_IF_ERROR(CheckBinaryCopy(t, target));
       if (logger_) {
         logger_->info("postgres sink: {}: snapshot rows load with {} COPY", t.qualified,
-                      t.binary.empty() ? "text (a column type has no binary encoder)" : "binary");
+                      target.binary.empty() ? "text (a column type has no binary encoder)"
+                                            : "binary");
       }
     }
-    copy_binary_ = !t.binary.empty();
+    copy_binary_ = !target.binary.empty();
     std::string sql = CopySql(t.qualified, *t.schema, t.all_columns);
     if (copy_binary_) sql += " (FORMAT binary)";
     SLUICE_RETURN_IF_ERROR(conn_.BeginCopy(sql));
@@ -109,8 +154,8 @@ Status PgApplier::StreamReads(const EventBatch& batch, TableState& t, size_t beg
     }
   }
   copy_buf_.clear();
-  Status s = copy_binary_ ? FormatCopyRowsBinary(batch, t, begin, end)
-                          : FormatCopyRows(batch, t, begin, end);
+  Status s = copy_binary_ ? FormatRowsBinary(batch, t, target.binary, begin, end)
+                          : FormatRows(batch, t, begin, end);
   if (s.ok()) s = conn_.PutCopy(copy_buf_);
   copy_buf_.clear();
   if (!s.ok() && copy_table_ != nullptr) {
@@ -121,9 +166,9 @@ Status PgApplier::StreamReads(const EventBatch& batch, TableState& t, size_t beg
   return s;
 }
 
-Status PgApplier::EndStreamingCopy() {
+Status SnapshotLoader::EndStream() {
   if (copy_table_ == nullptr) return Status::Ok();
-  TableState* t = copy_table_;
+  const TableState* t = copy_table_;
   copy_table_ = nullptr;
   if (copy_binary_) {
     copy_buf_.clear();
@@ -135,10 +180,15 @@ Status PgApplier::EndStreamingCopy() {
   Status result = conn_.EndCopy([&](const PGresult*) {
     return "postgres sink: table " + t->qualified + ": snapshot copy";
   });
-  if (result.ok() || result.code() == core::StatusCode::kUnavailable) return result;
+  if (result.ok()) return result;
   // (A keyless table has no replay-safe path: its unique violation is reported like any error.)
-  if (conn_.last_sqlstate() == "23505" && t->schema->HasKey()) {
-    staged_.insert(t->schema->id);
+  CopyFailure failure = ClassifyCopyFailure(result.code() == core::StatusCode::kUnavailable,
+                                            result.IsRetriable(),
+                                            conn_.last_sqlstate() == "23505",
+                                            t->schema->HasKey());
+  if (failure == CopyFailure::kAsIs) return result;
+  if (failure == CopyFailure::kStage) {
+    staged_.Stage(t->schema->id);
     if (logger_) {
       logger_->info(
           "postgres sink: {} already holds some snapshot rows (a snapshot replayed after a "
@@ -148,45 +198,39 @@ Status PgApplier::EndStreamingCopy() {
     return core::AbortedError("postgres sink: table " + t->qualified +
                               " already holds some snapshot rows: replaying them as upserts");
   }
-  if (result.IsRetriable()) return result;
-  precise_ = true;
+  session_.RequestPreciseReplay();
   return core::AbortedError(result.message() + "; replaying one batch at a time to name the row");
 }
 
-Status PgApplier::StagedReads(const EventBatch& batch, TableState& t, size_t begin, size_t end) {
-  if (!t.stage_created) {
-    auto r = conn_.Exec(CreateStageSql(t.stage, t.target, *t.schema, t.all_columns));
+Status SnapshotLoader::StagedRows(const EventBatch& batch, const TableState& t, size_t begin,
+                                  size_t end) {
+  CopyTarget& target = TargetOf(t);
+  if (!target.stage_created) {
+    auto r = conn_.Exec(CreateStageSql(target.stage, t.target, *t.schema, t.all_columns));
     if (!r.ok()) return r.status().WithContext("postgres sink: staging for " + t.qualified);
-    t.stage_created = true;
+    target.stage_created = true;
   }
-  std::string stage = sluice::pg::QuoteIdent(t.stage);
+  std::string stage = sluice::pg::QuoteIdent(target.stage);
   SLUICE_RETURN_IF_ERROR(CopyRows(batch, t, stage, begin, end));
   auto r = conn_.Exec("WITH up AS (" +
-                      UpsertFromStageSql(t.stage, t.target, *t.schema, t.all_columns) +
+                      UpsertFromStageSql(target.stage, t.target, *t.schema, t.all_columns) +
                       " RETURNING xmax::text = '0' AS inserted) SELECT count(*) FILTER (WHERE "
                       "inserted) FROM up");
   if (!r.ok()) {
     return r.status().WithContext("postgres sink: table " + t.qualified +
                                   ": upserting replayed snapshot rows");
   }
-  // Every row new: the replayed range is behind us, back to the COPY path — once this
-  // transaction commits. Until then a later batch of it may still repeat rows (the source was
-  // restarted and re-reads from the committed position), and going back to COPY at once would
-  // abort and replay the same batches forever.
+  // Every row new: the replayed range is behind us (back to COPY after the commit).
   auto inserted = core::ParseNumber<uint64_t>(PQgetvalue(r->get(), 0, 0),
                                               "postgres sink: count of new rows in " + stage);
   if (!inserted.ok()) return inserted.status();
-  if (*inserted == end - begin) {
-    unstage_.insert(t.schema->id);
-  } else {
-    unstage_.erase(t.schema->id);
-  }
+  staged_.ChunkUpserted(t.schema->id, *inserted, end - begin);
   auto tr = conn_.Exec("TRUNCATE " + stage);
   return tr.ok() ? Status::Ok() : tr.status();
 }
 
-Status PgApplier::FormatCopyRows(const EventBatch& batch, TableState& t, size_t begin,
-                                 size_t end) {
+Status SnapshotLoader::FormatRows(const EventBatch& batch, const TableState& t, size_t begin,
+                                  size_t end) {
   const auto& events = batch.events();
   for (size_t k = begin; k < end; ++k) {
     core::RowView row = batch.row(events[k].after);
@@ -203,7 +247,7 @@ Status PgApplier::FormatCopyRows(const EventBatch& batch, TableState& t, size_t 
       value_buf_.clear();
       if (!AppendPgText(t.kinds[c], row.text(c), value_buf_, t.delimiters[c])) {
         return core::FailedPreconditionError(
-            "postgres sink: " + Describe(batch, static_cast<uint32_t>(k)) + ": column " +
+            "postgres sink: " + DescribeEvent(batch, static_cast<uint32_t>(k)) + ": column " +
             t.schema->columns[c].name + ": value is not a JSON array");
       }
       AppendCopyEscaped(value_buf_, copy_buf_);
@@ -217,15 +261,16 @@ Status PgApplier::FormatCopyRows(const EventBatch& batch, TableState& t, size_t 
   return Status::Ok();
 }
 
-Status PgApplier::FormatCopyRowsBinary(const EventBatch& batch, TableState& t, size_t begin,
-                                       size_t end) {
+Status SnapshotLoader::FormatRowsBinary(const EventBatch& batch, const TableState& t,
+                                        const std::vector<BinaryKind>& binary, size_t begin,
+                                        size_t end) {
   const auto& events = batch.events();
-  const uint16_t fields = static_cast<uint16_t>(t.binary.size());
+  const uint16_t fields = static_cast<uint16_t>(binary.size());
   for (size_t k = begin; k < end; ++k) {
     core::RowView row = batch.row(events[k].after);
     if (row.size() != fields) {
-      precise_ = true;
-      return core::AbortedError("postgres sink: " + Describe(batch, static_cast<uint32_t>(k)) +
+      session_.RequestPreciseReplay();
+      return core::AbortedError("postgres sink: " + DescribeEvent(batch, static_cast<uint32_t>(k)) +
                                 ": the row has " + std::to_string(row.size()) + " values for " +
                                 std::to_string(fields) + " columns; replaying as text");
     }
@@ -235,11 +280,12 @@ Status PgApplier::FormatCopyRowsBinary(const EventBatch& batch, TableState& t, s
         AppendCopyBinaryNull(copy_buf_);
         continue;
       }
-      if (!AppendCopyBinaryField(t.binary[c], row.text(c), copy_buf_)) {
+      if (!AppendCopyBinaryField(binary[c], row.text(c), copy_buf_)) {
         // Not a value of the target type as read here: the replay loads this table's rows as
         // text, one batch at a time, and the server says what is wrong with which row.
-        precise_ = true;
-        return core::AbortedError("postgres sink: " + Describe(batch, static_cast<uint32_t>(k)) +
+        session_.RequestPreciseReplay();
+        return core::AbortedError("postgres sink: " +
+                                  DescribeEvent(batch, static_cast<uint32_t>(k)) +
                                   ": column " + t.schema->columns[c].name +
                                   ": value has no binary form for the target type; replaying "
                                   "the snapshot rows as text");
@@ -253,11 +299,11 @@ Status PgApplier::FormatCopyRowsBinary(const EventBatch& batch, TableState& t, s
   return Status::Ok();
 }
 
-Status PgApplier::CopyRows(const EventBatch& batch, TableState& t, const std::string& into,
-                           size_t begin, size_t end) {
+Status SnapshotLoader::CopyRows(const EventBatch& batch, const TableState& t,
+                                const std::string& into, size_t begin, size_t end) {
   SLUICE_RETURN_IF_ERROR(conn_.BeginCopy(CopySql(into, *t.schema, t.all_columns)));
   copy_buf_.clear();
-  Status put = FormatCopyRows(batch, t, begin, end);
+  Status put = FormatRows(batch, t, begin, end);
   if (put.ok()) put = conn_.PutCopy(copy_buf_);
   copy_buf_.clear();
   if (!put.ok()) {
@@ -269,7 +315,7 @@ Status PgApplier::CopyRows(const EventBatch& batch, TableState& t, const std::st
   return conn_.EndCopy([&](const PGresult* failed) {
     size_t line = failed ? CopyErrorLine(failed) : 0;
     if (line > 0 && begin + line - 1 < end) {
-      return "postgres sink: " + Describe(batch, static_cast<uint32_t>(begin + line - 1));
+      return "postgres sink: " + DescribeEvent(batch, static_cast<uint32_t>(begin + line - 1));
     }
     return "postgres sink: table " + t.qualified;
   });

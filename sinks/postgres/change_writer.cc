@@ -22,13 +22,6 @@ bool AnyUnchanged(const core::RowView& row) {
   return false;
 }
 
-bool SameKey(const core::RowView& a, const core::RowView& b, const core::TableSchema& schema) {
-  for (uint32_t k : schema.key) {
-    if (a.state(k) != b.state(k) || a.text(k) != b.text(k)) return false;
-  }
-  return true;
-}
-
 bool IsKeyColumn(const core::TableSchema& schema, uint32_t column) {
   return std::find(schema.key.begin(), schema.key.end(), column) != schema.key.end();
 }
@@ -69,7 +62,7 @@ ChangeRoute RouteChange(const EventBatch& batch, const core::ChangeEvent& e) {
       return {schema.HasKey() ? RunKind::kUpsert : RunKind::kAppend, e.after};
     case Op::kUpdate:
       if (!schema.HasKey() || e.after == core::kNoRow || AnyUnchanged(batch.row(e.after)) ||
-          (e.before != core::kNoRow && !SameKey(batch.row(e.before), batch.row(e.after), schema))) {
+          (e.before != core::kNoRow && !core::SameKey(schema, batch.row(e.before), batch.row(e.after)))) {
         return {};
       }
       return {RunKind::kUpsert, e.after};
@@ -100,7 +93,7 @@ ChangeRun::Added ChangeRun::Add(const EventBatch& batch, uint32_t event, uint32_
     auto [it, inserted] = slots_.try_emplace(h, static_cast<uint32_t>(rows_.size()));
     if (!inserted) {
       Row& prev = rows_[it->second];
-      if (!SameKey(batch.row(prev.row), view, schema)) return Added::kCollision;
+      if (!core::SameKey(schema, batch.row(prev.row), view)) return Added::kCollision;
       // Same key again: the later full row wins; a second delete adds nothing.
       if (kind_ == RunKind::kUpsert) prev = {event, row};
       return Added::kCoalesced;
@@ -362,7 +355,7 @@ Status ChangeWriter::SendUpdate(const EventBatch& batch, const TableState& t, ui
   core::RowView after = batch.row(e.after);
   // Did the key change? Then update the old row in place (its key included).
   uint32_t key_row = e.after;
-  if (e.before != core::kNoRow && !SameKey(batch.row(e.before), after, schema)) {
+  if (e.before != core::kNoRow && !core::SameKey(schema, batch.row(e.before), after)) {
     key_row = e.before;
   }
   if (key_row == e.after && !AnyUnchanged(after)) return SendUpsert(batch, t, event, e.after);

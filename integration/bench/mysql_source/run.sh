@@ -201,4 +201,3 @@ echo "RESULT parallel snapshot: 2 connections take $(ratio "$f2" "$f1")x the tim
 "${my[@]}" -e "DROP DATABASE $db"
 "${pg[@]}" -d postgres -c "DROP DATABASE IF EXISTS bench_target WITH (FORCE)" -c "DROP DATABASE IF EXISTS bench_pipe WITH (FORCE)" \
   -c "DROP DATABASE IF EXISTS bench_pgloader WITH (FORCE)"
-rm -rf "$work"

@@ -1,6 +1,7 @@
 // MysqlClient: a thin RAII wrapper over one libmariadb (MariaDB Connector/C) connection, the
-// seam between the MySQL sink and the client library. Every client error is returned here as a
-// Status whose code says what the caller should do (MapMysqlError). The C API, not
+// seam between the MySQL sink and the client library. Connecting, escaping and the error ->
+// status map are the shared client layer's (connectors/mysql/client, mysql::ClassifyMysqlError);
+// this class adds transactions and remembers the last error for naming a rejected row. The C API, not
 // mysql-connector-c++, because the sink needs the connection's own escaping
 // (mysql_real_escape_string into the statement buffer), which cppconn 1.1 does not expose
 // without a string allocation per value, and because statements go out without a copy.
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "connectors/mysql/client/mysql_client.h"
 #include "sinks/mysql/mysql_types.h"
 
 namespace sluice::sinks::mysql_sink {
@@ -37,23 +39,7 @@ struct MysqlUrl {
 // Parses sink.url; kInvalidArgument naming what is wrong (the password never appears).
 core::Result<MysqlUrl> ParseMysqlUrl(std::string_view url);
 
-// Classes of server/client errors, by what the caller does.
-enum class MysqlErrorClass {
-  kRetriable,  // connection lost, deadlock, lock wait timeout: reset and replay
-  kData,       // the target rejects a value (out of range, too long, bad value): fatal, name the row
-  kAuth,       // access denied
-  kOther,      // anything else: fatal
-};
-MysqlErrorClass ClassifyMysqlError(int code);
-
-// Status for error `code` with `message`, prefixed by `context`.
-core::Status MapMysqlError(int code, std::string_view message, std::string_view context);
-
 using MysqlRow = std::vector<std::optional<std::string>>;
-
-struct MysqlHandleDeleter {
-  void operator()(st_mysql* mysql) const;  // mysql_close
-};
 
 class MysqlClient {
  public:
@@ -62,8 +48,8 @@ class MysqlClient {
   MysqlClient(const MysqlClient&) = delete;
   MysqlClient& operator=(const MysqlClient&) = delete;
 
-  // Connects (without selecting a database) and sets the session. kUnavailable when the server
-  // cannot be reached (retry), kUnauthenticated on bad credentials.
+  // Connects (without selecting a database) and sets the session (mysql::ConnectMysql).
+  // kUnavailable when the server cannot be reached (retry), kUnauthenticated on bad credentials.
   core::Status Connect(const MysqlUrl& url);
   bool connected() const { return conn_ != nullptr; }
 
@@ -94,7 +80,7 @@ class MysqlClient {
   // Records the connection's error and maps it, prefixed by `context`.
   core::Status Fail(std::string_view context);
 
-  std::unique_ptr<st_mysql, MysqlHandleDeleter> conn_;
+  mysql::MysqlPtr conn_;
   uint64_t connection_id_ = 0;
   std::string server_version_;
   int last_error_code_ = 0;

@@ -413,7 +413,8 @@ core::Status MysqlSink::ExecuteStatement(const std::string& sql, const core::Eve
   core::Status s = client_.Execute(sql);
   if (s.ok()) return s;
   int code = client_.last_error_code();
-  if (ClassifyMysqlError(code) != MysqlErrorClass::kData || rows.empty()) {
+  if (mysql::ClassifyMysqlErrorKind(static_cast<unsigned int>(code)) != mysql::MysqlErrorKind::kData ||
+      rows.empty()) {
     return s.WithContext("table " + plan.qualified);
   }
   // Name the row: MySQL says "... at row N" (1-based within the statement) for most data errors.

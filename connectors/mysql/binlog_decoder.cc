@@ -1,72 +1,14 @@
 #include "connectors/mysql/binlog_decoder.h"
 
-#include "connectors/mysql/json_binary.h"
-
-#include <array>
-#include <charconv>
-#include <cmath>
-#include <cstring>
-
 #include <libdeflate.h>
+
+#include "connectors/mysql/binlog_values.h"
 
 namespace sluice::mysql {
 namespace {
 
 using core::Result;
 using core::Status;
-
-// Bounds-checked little-endian reader over one event body.
-class Reader {
- public:
-  explicit Reader(std::string_view data) : data_(data) {}
-
-  size_t remaining() const { return data_.size() - pos_; }
-  size_t pos() const { return pos_; }
-  std::string_view rest() const { return data_.substr(pos_); }
-
-  bool U8(uint8_t& v) {
-    if (remaining() < 1) return false;
-    v = static_cast<uint8_t>(data_[pos_++]);
-    return true;
-  }
-  bool Fixed(size_t n, uint64_t& v) {
-    if (remaining() < n || n > 8) return false;
-    v = 0;
-    for (size_t i = 0; i < n; ++i) {
-      v |= static_cast<uint64_t>(static_cast<uint8_t>(data_[pos_ + i])) << (8 * i);
-    }
-    pos_ += n;
-    return true;
-  }
-  bool Bytes(size_t n, std::string_view& out) {
-    if (remaining() < n) return false;
-    out = data_.substr(pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool Skip(size_t n) {
-    if (remaining() < n) return false;
-    pos_ += n;
-    return true;
-  }
-  // Length-encoded integer (MySQL protocol "int<lenenc>").
-  bool LenEnc(uint64_t& v) {
-    uint8_t first;
-    if (!U8(first)) return false;
-    if (first < 0xFB) {
-      v = first;
-      return true;
-    }
-    if (first == 0xFC) return Fixed(2, v);
-    if (first == 0xFD) return Fixed(3, v);
-    if (first == 0xFE) return Fixed(8, v);
-    return false;  // 0xFB (NULL) and 0xFF are not valid here
-  }
-
- private:
-  std::string_view data_;
-  size_t pos_ = 0;
-};
 
 Status Malformed(const BinlogLocation& at, std::string_view what) {
   return core::DataLossError("malformed binlog event at " + at.ToString() + ": " +
@@ -77,13 +19,6 @@ Status Malformed(const BinlogLocation& at, std::string_view what) {
 bool BitSet(std::string_view bitmap, size_t i) {
   return (static_cast<uint8_t>(bitmap[i / 8]) >> (i % 8)) & 1;
 }
-
-uint64_t BigEndian(const char* p, size_t n) {
-  uint64_t v = 0;
-  for (size_t i = 0; i < n; ++i) v = (v << 8) | static_cast<uint8_t>(p[i]);
-  return v;
-}
-
 
 // Metadata bytes per binlog type in TABLE_MAP (MySQL docs "Table_map_event" column metadata).
 int MetadataSize(uint8_t type) {
@@ -168,7 +103,7 @@ enum OptionalMeta : uint8_t {
   kColumnVisibility = 12,
 };
 
-bool ReadStrValues(Reader& r, const TableMap& map, uint8_t want,
+bool ReadStrValues(BinlogReader& r, const TableMap& map, uint8_t want,
                    std::vector<std::vector<std::string>>& labels) {
   for (size_t i = 0; i < map.types.size(); ++i) {
     if (!IsEnumOrSet(map.types[i], map.metadata[i], want)) continue;
@@ -185,7 +120,7 @@ bool ReadStrValues(Reader& r, const TableMap& map, uint8_t want,
   return r.remaining() == 0;
 }
 
-bool ReadCharsets(Reader& r, const TableMap& map, bool is_default, bool for_enum_set,
+bool ReadCharsets(BinlogReader& r, const TableMap& map, bool is_default, bool for_enum_set,
                   std::vector<uint32_t>& collations) {
   auto targets_of = [&](bool with_geometry) {
     std::vector<size_t> targets;
@@ -201,7 +136,7 @@ bool ReadCharsets(Reader& r, const TableMap& map, bool is_default, bool for_enum
   std::vector<size_t> targets = targets_of(true);
   if (!is_default && !for_enum_set) {
     // COLUMN_CHARSET: one collation per character column; the count tells the variant.
-    Reader probe = r;
+    BinlogReader probe = r;
     size_t count = 0;
     uint64_t ignored;
     while (probe.remaining() > 0 && probe.LenEnc(ignored)) ++count;
@@ -252,279 +187,6 @@ bool LabelsToUtf8(std::vector<std::string>& labels, uint32_t collation) {
   return true;
 }
 
-void AppendInt(std::string& out, int64_t v) {
-  char buf[24];
-  auto res = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, res.ptr);
-}
-void AppendUint(std::string& out, uint64_t v) {
-  char buf[24];
-  auto res = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, res.ptr);
-}
-
-template <typename F>
-void AppendFloat(std::string& out, F v) {
-  if (std::isnan(v)) {
-    out.append("NaN");
-    return;
-  }
-  if (std::isinf(v)) {
-    out.append(v > 0 ? "Infinity" : "-Infinity");
-    return;
-  }
-  char buf[40];
-  auto res = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, res.ptr);
-}
-
-// Result of decoding one value: appended to `out`, NULL (zero date), malformed, or text whose
-// bytes are not valid in the column's character set.
-enum class ValueResult { kOk, kNull, kBad, kBadText };
-
-// Character data in the column's character set -> UTF-8; false for bytes invalid in that set.
-bool AppendText(std::string& out, std::string_view bytes, const ColumnPlan& c) {
-  if (c.charset != CharsetKind::kOther) {
-    AppendUtf8(out, bytes, c.charset);
-    return true;
-  }
-  return c.converter != nullptr && c.converter->Append(out, bytes);
-}
-
-// Decodes one value of column `c` from `r` into `out` (MySQL docs, "Rows_event" value formats;
-// sql-common/my_time.cc TIME_from_longlong_*_packed and my_*_packed_from_binary).
-ValueResult DecodeValue(Reader& r, const ColumnPlan& c, std::string& out) {
-  uint64_t u;
-  std::string_view s;
-  switch (c.type) {
-    case kTypeTiny:
-      if (!r.Fixed(1, u)) return ValueResult::kBad;
-      c.is_unsigned ? AppendUint(out, u) : AppendInt(out, static_cast<int8_t>(u));
-      return ValueResult::kOk;
-    case kTypeShort:
-      if (!r.Fixed(2, u)) return ValueResult::kBad;
-      c.is_unsigned ? AppendUint(out, u) : AppendInt(out, static_cast<int16_t>(u));
-      return ValueResult::kOk;
-    case kTypeInt24:
-      if (!r.Fixed(3, u)) return ValueResult::kBad;
-      if (c.is_unsigned) {
-        AppendUint(out, u);
-      } else {
-        AppendInt(out, (u & 0x800000) ? static_cast<int64_t>(u) - 0x1000000 : static_cast<int64_t>(u));
-      }
-      return ValueResult::kOk;
-    case kTypeLong:
-      if (!r.Fixed(4, u)) return ValueResult::kBad;
-      c.is_unsigned ? AppendUint(out, u) : AppendInt(out, static_cast<int32_t>(u));
-      return ValueResult::kOk;
-    case kTypeLongLong:
-      if (!r.Fixed(8, u)) return ValueResult::kBad;
-      c.is_unsigned ? AppendUint(out, u) : AppendInt(out, static_cast<int64_t>(u));
-      return ValueResult::kOk;
-    case kTypeFloat: {
-      if (!r.Fixed(4, u)) return ValueResult::kBad;
-      float f;
-      auto bits = static_cast<uint32_t>(u);
-      std::memcpy(&f, &bits, 4);
-      AppendFloat(out, f);
-      return ValueResult::kOk;
-    }
-    case kTypeDouble: {
-      if (!r.Fixed(8, u)) return ValueResult::kBad;
-      double d;
-      std::memcpy(&d, &u, 8);
-      AppendFloat(out, d);
-      return ValueResult::kOk;
-    }
-    case kTypeNewDecimal: {
-      size_t used = 0;
-      if (!DecodeDecimal(r.rest(), c.meta >> 8, c.meta & 0xFF, out, used)) return ValueResult::kBad;
-      r.Skip(used);
-      return ValueResult::kOk;
-    }
-    case kTypeYear:
-      if (!r.Fixed(1, u)) return ValueResult::kBad;
-      AppendUint(out, u == 0 ? 0 : 1900 + u);
-      return ValueResult::kOk;
-    case kTypeDate:
-    case kTypeNewDate: {
-      if (!r.Fixed(3, u)) return ValueResult::kBad;
-      int day = static_cast<int>(u & 31), month = static_cast<int>((u >> 5) & 15);
-      int year = static_cast<int>(u >> 9);
-      if (month == 0 || day == 0) return ValueResult::kNull;  // zero date, or zero in date
-      AppendDate(out, year, month, day);
-      return ValueResult::kOk;
-    }
-    case kTypeTime: {  // pre-5.6 TIME: 3-byte signed HHMMSS
-      if (!r.Fixed(3, u)) return ValueResult::kBad;
-      int64_t v = (u & 0x800000) ? static_cast<int64_t>(u) - 0x1000000 : static_cast<int64_t>(u);
-      bool neg = v < 0;
-      if (neg) v = -v;
-      AppendTime(out, neg, v / 10000, static_cast<int>(v / 100 % 100), static_cast<int>(v % 100), 0, 0);
-      return ValueResult::kOk;
-    }
-    case kTypeTime2: {
-      int fsp = c.meta;
-      size_t n = 3 + FractionBytes(fsp);
-      if (!r.Bytes(n, s)) return ValueResult::kBad;
-      int64_t packed;  // (intpart << 24) + fraction, as MY_PACKED_TIME_MAKE
-      int64_t intpart = static_cast<int64_t>(BigEndian(s.data(), 3)) - 0x800000;
-      int64_t frac = 0;
-      if (fsp >= 5) {
-        packed = static_cast<int64_t>(BigEndian(s.data(), 6)) - 0x800000000000LL;
-      } else {
-        if (fsp >= 3) {
-          frac = static_cast<int64_t>(BigEndian(s.data() + 3, 2));
-          if (intpart < 0 && frac) {
-            ++intpart;
-            frac -= 0x10000;
-          }
-          frac *= 100;
-        } else if (fsp >= 1) {
-          frac = static_cast<uint8_t>(s[3]);
-          if (intpart < 0 && frac) {
-            ++intpart;
-            frac -= 0x100;
-          }
-          frac *= 10000;
-        }
-        packed = intpart * (int64_t{1} << 24) + frac;
-      }
-      bool neg = packed < 0;
-      if (neg) packed = -packed;
-      int64_t hms = packed >> 24;
-      int64_t micros = packed % (int64_t{1} << 24);
-      AppendTime(out, neg, (hms >> 12) % (1 << 10), static_cast<int>((hms >> 6) % 64),
-                 static_cast<int>(hms % 64), micros, fsp);
-      return ValueResult::kOk;
-    }
-    case kTypeDateTime: {  // pre-5.6 DATETIME: 8-byte YYYYMMDDhhmmss
-      if (!r.Fixed(8, u)) return ValueResult::kBad;
-      uint64_t date = u / 1000000, time = u % 1000000;
-      if (date / 100 % 100 == 0 || date % 100 == 0) return ValueResult::kNull;
-      AppendDate(out, static_cast<int>(date / 10000), static_cast<int>(date / 100 % 100),
-                 static_cast<int>(date % 100));
-      out.push_back(' ');
-      AppendTime(out, false, static_cast<int64_t>(time / 10000), static_cast<int>(time / 100 % 100),
-                 static_cast<int>(time % 100), 0, 0);
-      return ValueResult::kOk;
-    }
-    case kTypeDateTime2: {
-      int fsp = c.meta;
-      size_t fb = FractionBytes(fsp);
-      if (!r.Bytes(5 + fb, s)) return ValueResult::kBad;
-      int64_t intpart = static_cast<int64_t>(BigEndian(s.data(), 5)) - 0x8000000000LL;
-      int64_t frac = static_cast<int64_t>(BigEndian(s.data() + 5, fb));
-      if (fb == 1) frac *= 10000;
-      if (fb == 2) frac *= 100;
-      if (intpart < 0) return ValueResult::kBad;
-      int64_t ymd = intpart >> 17, hms = intpart % (1 << 17);
-      int64_t ym = ymd >> 5;
-      int day = static_cast<int>(ymd % 32), month = static_cast<int>(ym % 13);
-      int year = static_cast<int>(ym / 13);
-      if (month == 0 || day == 0) return ValueResult::kNull;  // zero date, or zero in date
-      AppendDate(out, year, month, day);
-      out.push_back(' ');
-      AppendTime(out, false, hms >> 12, static_cast<int>((hms >> 6) % 64),
-                 static_cast<int>(hms % 64), frac, fsp);
-      return ValueResult::kOk;
-    }
-    case kTypeTimestamp: {
-      if (!r.Fixed(4, u)) return ValueResult::kBad;
-      if (u == 0) return ValueResult::kNull;
-      AppendUtcTimestamp(out, static_cast<int64_t>(u), 0, 0);
-      return ValueResult::kOk;
-    }
-    case kTypeTimestamp2: {
-      int fsp = c.meta;
-      size_t fb = FractionBytes(fsp);
-      if (!r.Bytes(4 + fb, s)) return ValueResult::kBad;
-      auto secs = static_cast<int64_t>(BigEndian(s.data(), 4));
-      int64_t frac = static_cast<int64_t>(BigEndian(s.data() + 4, fb));
-      if (fb == 1) frac *= 10000;
-      if (fb == 2) frac *= 100;
-      if (secs == 0 && frac == 0) return ValueResult::kNull;
-      AppendUtcTimestamp(out, secs, frac, fsp);
-      return ValueResult::kOk;
-    }
-    case kTypeBit: {
-      size_t nbytes = (c.meta >> 8) + ((c.meta & 0xFF) ? 1 : 0);
-      if (!r.Bytes(nbytes, s)) return ValueResult::kBad;
-      if (c.as_bool) {
-        out.push_back(BigEndian(s.data(), std::min<size_t>(s.size(), 8)) ? 't' : 'f');
-      } else {
-        out.append(s);
-      }
-      return ValueResult::kOk;
-    }
-    case kTypeVarchar:
-    case kTypeVarString: {
-      if (!r.Fixed(c.meta < 256 ? 1 : 2, u) || !r.Bytes(u, s)) return ValueResult::kBad;
-      return AppendText(out, s, c) ? ValueResult::kOk : ValueResult::kBadText;
-    }
-    case kTypeString: {
-      if (!r.Fixed(c.meta < 256 ? 1 : 2, u) || !r.Bytes(u, s)) return ValueResult::kBad;
-      if (c.charset == CharsetKind::kBinary) {
-        if (c.text_form != FixedBinaryText::kNone) {
-          // MariaDB INET4/INET6/UUID: the bytes (pad stripped as for BINARY(n)) -> the text
-          // the server prints, which the snapshot reads.
-          char bytes[16] = {};
-          const size_t size = FixedBinarySize(c.text_form);
-          if (s.size() > size) return ValueResult::kBad;
-          if (!s.empty()) std::memcpy(bytes, s.data(), s.size());
-          return AppendFixedBinaryText(out, std::string_view(bytes, size), c.text_form)
-                     ? ValueResult::kOk
-                     : ValueResult::kBad;
-        }
-        // BINARY(n): the server logs the value without its trailing 0x00 pad bytes
-        // (Field_string::pack strips the charset's pad character), but stores and reads it
-        // right-padded to n bytes, as the snapshot sees it.
-        out.append(s);
-        if (s.size() < c.meta) out.append(c.meta - s.size(), '\0');
-        return ValueResult::kOk;
-      }
-      return AppendText(out, s, c) ? ValueResult::kOk : ValueResult::kBadText;
-    }
-    case kTypeEnum: {
-      if (!r.Fixed(c.meta, u)) return ValueResult::kBad;
-      if (u == 0) return ValueResult::kOk;  // the '' error value
-      if (c.labels == nullptr || u > c.labels->size()) {
-        AppendUint(out, u);  // labels unknown: the index, as the server would show it
-      } else {
-        out.append((*c.labels)[u - 1]);
-      }
-      return ValueResult::kOk;
-    }
-    case kTypeSet: {
-      if (!r.Fixed(c.meta, u)) return ValueResult::kBad;
-      bool first = true;
-      for (size_t bit = 0; bit < 64 && (u >> bit) != 0; ++bit) {
-        if (!((u >> bit) & 1)) continue;
-        if (!first) out.push_back(',');
-        first = false;
-        if (c.labels != nullptr && bit < c.labels->size()) {
-          out.append((*c.labels)[bit]);
-        } else {
-          AppendUint(out, bit + 1);
-        }
-      }
-      return ValueResult::kOk;
-    }
-    case kTypeBlob: case kTypeTinyBlob: case kTypeMediumBlob: case kTypeLongBlob:
-    case kTypeGeometry: {
-      if (c.meta < 1 || c.meta > 4 || !r.Fixed(c.meta, u) || !r.Bytes(u, s)) return ValueResult::kBad;
-      if (c.type == kTypeGeometry) return out.append(s), ValueResult::kOk;
-      return AppendText(out, s, c) ? ValueResult::kOk : ValueResult::kBadText;
-    }
-    case kTypeJson: {  // MySQL 8 binary JSON, decoded to text (json_binary.h)
-      if (c.meta < 1 || c.meta > 4 || !r.Fixed(c.meta, u) || !r.Bytes(u, s)) return ValueResult::kBad;
-      return AppendJsonFromBinary(s, out) ? ValueResult::kOk : ValueResult::kBad;
-    }
-    default:
-      return ValueResult::kBad;
-  }
-}
-
 }  // namespace
 
 std::string BinlogLocation::ToString() const {
@@ -538,7 +200,7 @@ uint32_t Crc32(std::string_view data) {
 }
 
 Result<RawEvent> SplitEvent(std::string_view event, bool has_checksum, const BinlogLocation& at) {
-  Reader r(event);
+  BinlogReader r(event);
   uint64_t ts, type, server, size, next, flags;
   if (!r.Fixed(4, ts) || !r.Fixed(1, type) || !r.Fixed(4, server) || !r.Fixed(4, size) ||
       !r.Fixed(4, next) || !r.Fixed(2, flags)) {
@@ -569,7 +231,7 @@ Result<RawEvent> SplitEvent(std::string_view event, bool has_checksum, const Bin
 }
 
 Result<TableMap> DecodeTableMap(std::string_view body, const BinlogLocation& at) {
-  Reader r(body);
+  BinlogReader r(body);
   TableMap map;
   uint64_t v;
   uint8_t len;
@@ -586,7 +248,7 @@ Result<TableMap> DecodeTableMap(std::string_view body, const BinlogLocation& at)
   uint64_t meta_len;
   std::string_view meta;
   if (!r.LenEnc(meta_len) || !r.Bytes(meta_len, meta)) return Malformed(at, "TABLE_MAP metadata");
-  Reader m(meta);
+  BinlogReader m(meta);
   map.metadata.assign(n, 0);
   for (size_t i = 0; i < n; ++i) {
     uint8_t t = map.types[i];
@@ -622,7 +284,7 @@ Result<TableMap> DecodeTableMap(std::string_view body, const BinlogLocation& at)
     if (!r.U8(type) || !r.LenEnc(flen) || !r.Bytes(flen, field)) {
       return Malformed(at, "TABLE_MAP optional metadata");
     }
-    Reader f(field);
+    BinlogReader f(field);
     bool ok = true;
     switch (type) {
       case kSignedness: {
@@ -846,7 +508,7 @@ Result<RowsEvent> DecodeRowsHeader(uint8_t type, std::string_view body, const Bi
     default:
       return Malformed(at, "event type " + std::to_string(type) + " is not a rows event");
   }
-  Reader r(body);
+  BinlogReader r(body);
   uint64_t flags, n;
   if (!r.Fixed(6, ev.table_id) || !r.Fixed(2, flags)) return Malformed(at, "ROWS post-header");
   ev.flags = static_cast<uint16_t>(flags);
@@ -871,7 +533,7 @@ namespace {
 constexpr size_t kNoColumn = static_cast<size_t>(-1);
 
 // Decodes one row image: null bitmap over the present columns, then their values.
-bool DecodeImage(Reader& r, const RowsEvent& ev, std::string_view present, const RowsPlan& plan,
+bool DecodeImage(BinlogReader& r, const RowsEvent& ev, std::string_view present, const RowsPlan& plan,
                  core::EventBatch& batch, std::string& scratch, DecodeStats* stats,
                  uint32_t& row, size_t& bad_column, ValueResult& bad) {
   size_t present_count = 0;
@@ -944,7 +606,7 @@ Status DecodeRows(const RowsEvent& ev, const RowsPlan& plan, uint32_t txn,
     return Malformed(at, "ROWS event has " + std::to_string(ev.column_count) +
                              " columns but its TABLE_MAP has " + std::to_string(plan.columns.size()));
   }
-  Reader r(ev.rows);
+  BinlogReader r(ev.rows);
   std::string scratch;
   const std::string table = plan.schema ? plan.schema->id.ToString() : "?";
   while (r.remaining() > 0) {
@@ -978,7 +640,7 @@ Status DecodeRows(const RowsEvent& ev, const RowsPlan& plan, uint32_t txn,
 Result<QueryEvent> DecodeQuery(std::string_view body, const BinlogLocation& at) {
   // Post-header: thread_id(4) exec_time(4) db_len(1) error_code(2) status_vars_len(2); then
   // status vars, db name, NUL, SQL text (MySQL docs "QUERY_EVENT").
-  Reader r(body);
+  BinlogReader r(body);
   uint64_t db_len, status_len;
   std::string_view db;
   if (!r.Skip(8) || !r.Fixed(1, db_len) || !r.Skip(2) || !r.Fixed(2, status_len) ||
@@ -989,7 +651,7 @@ Result<QueryEvent> DecodeQuery(std::string_view body, const BinlogLocation& at) 
 }
 
 Result<RotateEvent> DecodeRotate(std::string_view body, const BinlogLocation& at) {
-  Reader r(body);
+  BinlogReader r(body);
   RotateEvent ev;
   if (!r.Fixed(8, ev.position) || r.remaining() == 0) return Malformed(at, "ROTATE event");
   ev.file = r.rest();
@@ -997,7 +659,7 @@ Result<RotateEvent> DecodeRotate(std::string_view body, const BinlogLocation& at
 }
 
 Result<MariaGtid> DecodeMariaGtid(std::string_view body, const BinlogLocation& at) {
-  Reader r(body);
+  BinlogReader r(body);
   MariaGtid g;
   uint64_t domain;
   if (!r.Fixed(8, g.sequence) || !r.Fixed(4, domain) || !r.U8(g.flags)) {
@@ -1008,7 +670,7 @@ Result<MariaGtid> DecodeMariaGtid(std::string_view body, const BinlogLocation& a
 }
 
 Result<uint64_t> DecodeXid(std::string_view body, const BinlogLocation& at) {
-  Reader r(body);
+  BinlogReader r(body);
   uint64_t xid;
   if (!r.Fixed(8, xid)) return Malformed(at, "XID event");
   return xid;

@@ -52,6 +52,12 @@ bool AppendText(std::string& out, std::string_view bytes, const ColumnPlan& c) {
 
 }  // namespace
 
+core::Status MalformedEvent(const BinlogLocation& at, std::string_view what) {
+  return core::DataLossError("malformed binlog event at " + at.ToString() + ": " +
+                             std::string(what) +
+                             "; the binlog may be corrupt or use an unsupported format");
+}
+
 // Decodes one value of column `c` from `r` into `out` (MySQL docs, "Rows_event" value formats;
 // sql-common/my_time.cc TIME_from_longlong_*_packed and my_*_packed_from_binary).
 ValueResult DecodeValue(BinlogReader& r, const ColumnPlan& c, std::string& out) {

@@ -1,7 +1,9 @@
-// The value half of the binlog decoder: the bounds-checked byte reader over an event body and
-// DecodeValue, which turns one column value of a ROWS event into its canonical text (MySQL docs,
-// "Rows_event" value formats). Pure functions over bytes, no client library; binlog_decoder.cc
-// uses them for row images (and the TABLE_MAP/ROWS headers use the reader).
+// The value half of the binlog decoder: the bounds-checked byte reader over an event body (with
+// the malformed-event error and the bitmap test every event decoder shares) and DecodeValue,
+// which turns one column value of a ROWS event into its canonical text (MySQL docs, "Rows_event"
+// value formats). Pure functions over bytes, no client library. binlog_decoder.cc (event
+// framing, ROWS, QUERY, ROTATE, GTID, XID) and binlog_table_map.cc (TABLE_MAP, the schema and the
+// rows plan built from it) use them.
 //
 // Thread-safety: pure functions; a BinlogReader is one thread's cursor over bytes it does not own.
 #pragma once
@@ -67,6 +69,14 @@ class BinlogReader {
   std::string_view data_;
   size_t pos_ = 0;
 };
+
+// The error for bytes an event cannot hold: kDataLoss naming the position and what is wrong.
+core::Status MalformedEvent(const BinlogLocation& at, std::string_view what);
+
+// Bit `i` of a binlog bitmap (column presence, NULLs; least significant bit first).
+inline bool BitSet(std::string_view bitmap, size_t i) {
+  return (static_cast<uint8_t>(bitmap[i / 8]) >> (i % 8)) & 1;
+}
 
 // Result of decoding one value: appended to `out`, NULL (zero date), malformed, or text whose
 // bytes are not valid in the column's character set.

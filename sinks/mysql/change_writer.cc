@@ -4,14 +4,15 @@
 
 namespace sluice::sinks::mysql_sink {
 
-ChangeWriter::ChangeWriter(MysqlClient& client, TableCatalog& catalog)
-    : client_(client), catalog_(catalog) {}
+ChangeWriter::ChangeWriter(StatementRunner& runner, PlanSource& plans)
+    : runner_(runner), plans_(plans) {}
 
 core::Status ChangeWriter::Apply(const core::EventBatch& batch) {
   core::Status s;
+  escaper_ = runner_.escaper();
   // Announced tables (a snapshot's, even empty ones) are created or brought up to date first.
   for (const core::TableSchemaPtr& table : batch.announced_tables()) {
-    auto plan = catalog_.PlanFor(table, /*touch=*/false, [&] { return ExecutePending(batch); });
+    auto plan = plans_.PlanFor(table, /*touch=*/false, [&] { return ExecutePending(batch); });
     if (!plan.ok()) return plan.status();
   }
   const std::vector<core::ChangeEvent>& events = batch.events();
@@ -65,7 +66,7 @@ void ChangeWriter::Discard() {
 }
 
 core::Status ChangeWriter::ValueFailure(const TablePlan& plan, const core::RowView& row,
-                                     ValueError error) {
+                                        ValueError error) {
   const core::TableSchema& schema = *plan.schema;
   std::string column = error.column < schema.columns.size() ? schema.columns[error.column].name : "?";
   return core::FailedPreconditionError(
@@ -73,17 +74,18 @@ core::Status ChangeWriter::ValueFailure(const TablePlan& plan, const core::RowVi
       QuoteIdentifier(column) + ": " + error.reason);
 }
 
-core::Status ChangeWriter::ExecuteStatement(const std::string& sql, const core::EventBatch& batch,
-                                         const TablePlan& plan, const std::vector<uint32_t>& rows) {
-  core::Status s = client_.Execute(sql);
+core::Status ChangeWriter::ExecuteStatement(const std::string& sql,
+                                            const core::EventBatch& batch, const TablePlan& plan,
+                                            const std::vector<uint32_t>& rows) {
+  core::Status s = runner_.Execute(sql);
   if (s.ok()) return s;
-  int code = client_.last_error_code();
-  if (mysql::ClassifyMysqlErrorKind(static_cast<unsigned int>(code)) != mysql::MysqlErrorKind::kData ||
-      rows.empty()) {
+  int code = runner_.last_error_code();
+  const auto kind = mysql::ClassifyMysqlErrorKind(static_cast<unsigned int>(code));
+  if (kind != mysql::MysqlErrorKind::kData || rows.empty()) {
     return s.WithContext("table " + plan.qualified);
   }
   // Name the row: MySQL says "... at row N" (1-based within the statement) for most data errors.
-  const std::string& message = client_.last_error_message();
+  const std::string& message = runner_.last_error_message();
   size_t row_in_statement = 0;
   if (size_t at = message.rfind("at row "); at != std::string::npos) {
     std::from_chars(message.data() + at + 7, message.data() + message.size(), row_in_statement);
@@ -100,12 +102,12 @@ core::Status ChangeWriter::ExecuteStatement(const std::string& sql, const core::
     std::string single;
     for (uint32_t candidate : rows) {
       single = plan.insert_prefix;
-      AppendRowValues(single, plan, batch.row(candidate), client_.escaper());
+      AppendRowValues(single, plan, batch.row(candidate), escaper_);
       single += plan.upsert_suffix;
-      if (!client_.Execute(single).ok()) {
+      if (!runner_.Execute(single).ok()) {
         row = candidate;
-        code = client_.last_error_code();
-        reason = client_.last_error_message();
+        code = runner_.last_error_code();
+        reason = runner_.last_error_message();
         found = true;
         break;
       }
@@ -137,7 +139,7 @@ core::Status ChangeWriter::ExecutePending(const core::EventBatch& batch) {
 }
 
 core::Status ChangeWriter::AddUpsert(const core::EventBatch& batch, const TablePlan& plan,
-                                  uint32_t row) {
+                                     uint32_t row) {
   bool continues = pending_ == Pending::kUpsert && pending_plan_ == &plan &&
                    sql_.size() < max_statement_bytes_;
   if (!continues) {
@@ -149,7 +151,7 @@ core::Status ChangeWriter::AddUpsert(const core::EventBatch& batch, const TableP
   size_t before = sql_.size();
   if (continues) sql_ += ',';
   core::RowView view = batch.row(row);
-  ValueError e = AppendRowValues(sql_, plan, view, client_.escaper());
+  ValueError e = AppendRowValues(sql_, plan, view, escaper_);
   if (!e.ok()) return ValueFailure(plan, view, e);
   // Keep every statement under max_allowed_packet: a large row starts a statement of its own.
   const size_t hard_limit = max_packet_bytes_ - plan.upsert_suffix.size() - 1024;
@@ -170,14 +172,14 @@ core::Status ChangeWriter::AddUpsert(const core::EventBatch& batch, const TableP
 }
 
 core::Status ChangeWriter::AddDelete(const core::EventBatch& batch, const TablePlan& plan,
-                                  uint32_t row) {
+                                     uint32_t row) {
   core::RowView view = batch.row(row);
   const core::TableSchema& schema = *plan.schema;
   if (!schema.HasKey()) {
     // No key: delete one row equal to the full before image.
     SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
     scratch_ = "DELETE FROM " + plan.qualified + " WHERE ";
-    ValueError e = AppendKeyPredicate(scratch_, plan, view, client_.escaper());
+    ValueError e = AppendKeyPredicate(scratch_, plan, view, escaper_);
     if (!e.ok()) return ValueFailure(plan, view, e);
     scratch_ += " LIMIT 1";
     return ExecuteStatement(scratch_, batch, plan, {row});
@@ -197,13 +199,13 @@ core::Status ChangeWriter::AddDelete(const core::EventBatch& batch, const TableP
   if (single) {
     uint32_t k = schema.key[0];
     if (view.is_present(k)) {
-      e = {k, AppendLiteral(sql_, plan.kinds[k], view.text(k), client_.escaper())};
+      e = {k, AppendLiteral(sql_, plan.kinds[k], view.text(k), escaper_)};
     } else {
       sql_ += "NULL";
     }
   } else {
     sql_ += '(';
-    e = AppendKeyPredicate(sql_, plan, view, client_.escaper());
+    e = AppendKeyPredicate(sql_, plan, view, escaper_);
     sql_ += ')';
   }
   if (!e.ok()) return ValueFailure(plan, view, e);
@@ -212,10 +214,10 @@ core::Status ChangeWriter::AddDelete(const core::EventBatch& batch, const TableP
 }
 
 core::Status ChangeWriter::RunUpdate(const core::EventBatch& batch, const TablePlan& plan,
-                                  uint32_t row, uint32_t key_row, bool set_key) {
+                                     uint32_t row, uint32_t key_row, bool set_key) {
   SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
   core::RowView view = batch.row(row);
-  ValueError e = BuildUpdateStatement(scratch_, plan, view, batch.row(key_row), set_key, client_.escaper());
+  ValueError e = BuildUpdateStatement(scratch_, plan, view, batch.row(key_row), set_key, escaper_);
   if (!e.ok()) return ValueFailure(plan, view, e);
   if (scratch_.empty()) return core::Status::Ok();
   return ExecuteStatement(scratch_, batch, plan, {row});
@@ -224,7 +226,7 @@ core::Status ChangeWriter::RunUpdate(const core::EventBatch& batch, const TableP
 core::Status ChangeWriter::ApplyEvent(const core::EventBatch& batch, const core::ChangeEvent& event) {
   if (!event.table) return core::InvalidArgumentError("mysql sink: event without a table schema");
   SLUICE_ASSIGN_OR_RETURN(const TablePlan* plan,
-                          catalog_.PlanFor(event.table, /*touch=*/true,
+                          plans_.PlanFor(event.table, /*touch=*/true,
                                            [&] { return ExecutePending(batch); }));
   const core::TableSchema& schema = *event.table;
   switch (event.op) {

@@ -9,7 +9,8 @@
 //
 // Lifecycle: owned by MysqlSink; SetLimits() once connected, Apply() per batch, Discard() on
 // Reset(). It owns the statement being built; the catalog owns the tables, the sink the
-// transaction. Thread-safety: one thread at a time (the sink thread).
+// transaction. It sees both only through narrow seams (StatementRunner, PlanSource), which unit
+// tests replace with fakes. Thread-safety: one thread at a time (the sink thread).
 #pragma once
 
 #include <cstddef>
@@ -27,8 +28,8 @@ namespace sluice::sinks::mysql_sink {
 
 class ChangeWriter {
  public:
-  // `client` and `catalog` outlive the writer.
-  ChangeWriter(MysqlClient& client, TableCatalog& catalog);
+  // `runner` (the sink's connection) and `plans` (its table catalog) outlive the writer.
+  ChangeWriter(StatementRunner& runner, PlanSource& plans);
 
   // The largest multi-row statement to build and the server's max_allowed_packet.
   void SetLimits(size_t max_statement_bytes, size_t max_packet_bytes) {
@@ -55,8 +56,9 @@ class ChangeWriter {
                                 const TablePlan& plan, const std::vector<uint32_t>& rows);
   core::Status ValueFailure(const TablePlan& plan, const core::RowView& row, ValueError error);
 
-  MysqlClient& client_;
-  TableCatalog& catalog_;
+  StatementRunner& runner_;
+  PlanSource& plans_;
+  StringEscaper escaper_{nullptr};  // the runner's, taken once per Apply()
   size_t max_statement_bytes_ = 4u << 20;
   size_t max_packet_bytes_ = 16u << 20;  // the server's max_allowed_packet
 

@@ -41,10 +41,24 @@ core::Result<MysqlUrl> ParseMysqlUrl(std::string_view url);
 
 using MysqlRow = std::vector<std::optional<std::string>>;
 
-class MysqlClient {
+// The narrow seam through which statements of the open transaction run (MysqlClient in
+// production, a recording fake in unit tests of ChangeWriter). One call per statement, never per
+// value.
+class StatementRunner {
+ public:
+  virtual ~StatementRunner() = default;
+  // Runs one statement; on failure last_error_code()/last_error_message() hold the server's.
+  virtual core::Status Execute(const std::string& sql) = 0;
+  // Escapes literals for the connection the statements run on.
+  virtual StringEscaper escaper() const = 0;
+  virtual int last_error_code() const = 0;
+  virtual const std::string& last_error_message() const = 0;
+};
+
+class MysqlClient final : public StatementRunner {
  public:
   MysqlClient();
-  ~MysqlClient();
+  ~MysqlClient() override;
   MysqlClient(const MysqlClient&) = delete;
   MysqlClient& operator=(const MysqlClient&) = delete;
 
@@ -55,14 +69,14 @@ class MysqlClient {
 
   // Runs one statement (its result, if any, is discarded). On failure last_error_code() holds
   // the server/client error number.
-  core::Status Execute(const std::string& sql);
+  core::Status Execute(const std::string& sql) override;
   // Runs a query and returns every row as text (NULL -> nullopt).
   core::Result<std::vector<MysqlRow>> Query(const std::string& sql);
 
   core::Status Commit();
   // Escapes string literals for this connection (its character set and sql_mode); valid until
   // Close() or the next Connect().
-  StringEscaper escaper() const;
+  StringEscaper escaper() const override;
   // Best effort: errors are ignored (the connection may be gone).
   void Rollback();
 
@@ -71,8 +85,8 @@ class MysqlClient {
   // The server version text, e.g. "10.11.6-MariaDB-0+deb12u1".
   const std::string& server_version() const { return server_version_; }
   bool is_mariadb() const { return server_version_.find("MariaDB") != std::string::npos; }
-  int last_error_code() const { return last_error_code_; }
-  const std::string& last_error_message() const { return last_error_message_; }
+  int last_error_code() const override { return last_error_code_; }
+  const std::string& last_error_message() const override { return last_error_message_; }
 
   void Close();
 

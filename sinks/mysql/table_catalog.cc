@@ -22,7 +22,7 @@ core::Status TableCatalog::EnsureDatabase() {
 }
 
 core::Status TableCatalog::ExecuteDdl(const std::string& sql, const std::string& what,
-                                   const TargetTable* target) {
+                                      const TargetTable* target) {
   // DDL commits the open transaction implicitly. For a table this transaction has not written,
   // run it on a second connection so the rows written so far stay uncommitted until Flush()
   // commits them together with their checkpoint. (A table already written holds a metadata lock
@@ -240,7 +240,8 @@ core::Status TableCatalog::ReconcileTypesAndKey(TargetTable& target, const core:
 }
 
 core::Result<const TablePlan*> TableCatalog::PlanFor(
-    const core::TableSchemaPtr& schema, bool touch, const std::function<core::Status()>& before_ddl) {
+    const core::TableSchemaPtr& schema, bool touch,
+    const std::function<core::Status()>& before_ddl) {
   if (schema.get() == last_schema_) {
     if (touch) Touch(*last_target_);
     return last_plan_;

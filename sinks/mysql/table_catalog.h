@@ -32,7 +32,20 @@ namespace sluice::sinks::mysql_sink {
 
 struct MysqlSinkOptions;
 
-class TableCatalog {
+// The narrow seam through which ChangeWriter gets statement plans (TableCatalog in production,
+// plans built in memory in unit tests). Called per event; the virtual call is per event, never
+// per value.
+class PlanSource {
+ public:
+  virtual ~PlanSource() = default;
+  // The plan for `schema`; `before_ddl` runs before any DDL the plan needs (it ends the
+  // statement being built); `touch`: the open transaction writes the table.
+  virtual core::Result<const TablePlan*> PlanFor(
+      const core::TableSchemaPtr& schema, bool touch,
+      const std::function<core::Status()>& before_ddl) = 0;
+};
+
+class TableCatalog final : public PlanSource {
  public:
   // `client` is the sink's connection (its open transaction); `options` and `client` outlive
   // the catalog. `logger` may be null.
@@ -53,7 +66,7 @@ class TableCatalog {
   // `touch`: the open transaction writes the table (DDL for it then runs on the sink's own
   // connection). kFailedPrecondition for a name MySQL cannot take or DDL the target refuses.
   core::Result<const TablePlan*> PlanFor(const core::TableSchemaPtr& schema, bool touch,
-                                         const std::function<core::Status()>& before_ddl);
+                                         const std::function<core::Status()>& before_ddl) override;
 
   // After a commit: no table is written by an open transaction.
   void ClearTouched();

@@ -129,7 +129,9 @@ core::Result<MysqlPtr> ConnectMysql(const ConnectOptions& o, std::string_view wh
     std::lock_guard<std::mutex> lock(init_mu);
     conn.reset(mysql_init(nullptr));
   }
-  if (!conn) return core::ResourceExhaustedError(std::string(where) + ": mysql_init failed (out of memory)");
+  if (!conn) {
+    return core::ResourceExhaustedError(std::string(where) + ": mysql_init failed (out of memory)");
+  }
   MYSQL* m = conn.get();
   unsigned int connect_timeout = static_cast<unsigned int>(o.connect_timeout_s);
   mysql_optionsv(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);

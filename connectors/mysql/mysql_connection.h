@@ -1,7 +1,8 @@
 // MysqlConnection: a thin RAII wrapper over one libmariadb MYSQL handle — the seam between the
-// connector and the client library. Maps client errors to Status codes by what the caller should
-// do (access denied -> kUnauthenticated, missing privilege -> kFailedPrecondition, lost
-// connection -> kUnavailable).
+// connector and the client library. Connecting, quoting and the error -> status map are the
+// shared client layer's (connectors/mysql/client: access denied -> kUnauthenticated, missing
+// privilege -> kPermissionDenied, lost connection -> kUnavailable, deadlock -> kAborted); this
+// class adds the source's streamed reads, Cancel() and its operator hints.
 //
 // Lifecycle: Connect() once, then queries; the destructor closes. Thread-safety: one thread at a
 // time, except Cancel(), which may be called from any thread to unblock a blocked read.
@@ -13,25 +14,14 @@
 #include <string_view>
 #include <vector>
 
+#include "connectors/mysql/client/mysql_client.h"
 #include "core/status.h"
-
-struct st_mysql;
-struct st_mysql_res;
 
 namespace sluice::mysql {
 
-struct ConnectionParams {
-  std::string host = "127.0.0.1";
-  int port = 3306;
-  std::string user;
-  std::string password;
-  std::string ssl_mode = "preferred";  // disabled, preferred, required, verify_ca, verify_identity
-  int connect_timeout_s = 30;
-  // Longest wait for one network read before the connection counts as lost (CR_SERVER_LOST,
-  // kUnavailable); 0 waits forever. The binlog connection sets it to a few heartbeat periods,
-  // so that a half-open connection (no event, no heartbeat) is noticed.
-  int read_timeout_s = 0;
-};
+// Where to connect. The source's sessions keep the defaults of ConnectOptions: sql_mode '' (no
+// mode that changes how its queries parse or what they read), autocommit on, utf8mb4, UTC.
+using ConnectionParams = ConnectOptions;
 
 // One row of a small result: NULL is nullopt.
 using ResultRow = std::vector<std::optional<std::string>>;
@@ -43,7 +33,7 @@ class MysqlConnection {
   MysqlConnection(const MysqlConnection&) = delete;
   MysqlConnection& operator=(const MysqlConnection&) = delete;
 
-  // Connects with utf8mb4 and session time zone UTC. kUnauthenticated for a wrong password,
+  // Connects with the canonical session (ConnectMysql). kUnauthenticated for a wrong password,
   // kUnavailable when the server cannot be reached.
   core::Status Connect(const ConnectionParams& params);
 
@@ -68,23 +58,17 @@ class MysqlConnection {
   void Cancel();
 
   bool is_mariadb() const { return is_mariadb_; }
-  st_mysql* raw() { return mysql_; }
+  st_mysql* raw() { return mysql_.get(); }
 
   // The Status for the handle's current error, with `context`.
   core::Status Error(std::string_view context);
 
  private:
-  st_mysql* mysql_ = nullptr;
-  st_mysql_res* stream_ = nullptr;
+  MysqlPtr mysql_;
+  MysqlResultPtr stream_;
   unsigned int stream_fields_ = 0;
   core::Status stream_status_;
   bool is_mariadb_ = true;
 };
-
-// Maps a server/client error number to a status code.
-core::StatusCode CodeForMysqlError(unsigned int error_number);
-
-// Backtick-quotes an identifier: `a``b`.
-std::string QuoteIdentifier(std::string_view name);
 
 }  // namespace sluice::mysql

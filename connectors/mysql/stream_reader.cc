@@ -44,7 +44,8 @@ core::Status FetchFailureStatus(const FetchFailure& f, const BinlogLocation& at)
         "shutting down, or another replica registered with the same database.server.id)" + again);
   }
   const std::string detail = text + " (error " + std::to_string(e) + ")";
-  core::StatusCode code = CodeForMysqlError(e);
+  const MysqlErrorKind kind = ClassifyMysqlErrorKind(e);
+  const core::StatusCode code = ClassifyMysqlError(e);
   bool lost = e == 2013 || e == 2006 || e == 2055 || e == 5013;
   if (lost && f.read_timeout_s > 0 && f.silent_ms + 250 >= int64_t{f.read_timeout_s} * 1000) {
     return core::UnavailableError(
@@ -64,7 +65,7 @@ core::Status FetchFailureStatus(const FetchFailure& f, const BinlogLocation& at)
         "binlog_transaction_compression=OFF");
   }
   if (code == core::StatusCode::kUnavailable) return core::UnavailableError(where + ": " + detail + again);
-  if (code == core::StatusCode::kInternal) {
+  if (kind == MysqlErrorKind::kUnknown) {
     // An error this connector does not know: reconnecting re-reads from the committed position,
     // and the pipeline gives up (and reports it) if it keeps coming back.
     return core::UnavailableError(where + ": " + detail + again);

@@ -3,7 +3,6 @@
 #include <mysql.h>
 
 #include <charconv>
-#include <mutex>
 
 #include "core/redact.h"
 #include "core/text_codec.h"
@@ -18,6 +17,15 @@ bool ParseInt(std::string_view s, int& out) {
 }
 
 core::Result<MysqlUrl> ParseMysqlUrlUnredacted(std::string_view url);
+
+// The sink's advice for the operator, after the server's message.
+core::Status WithUserHint(core::Status s) {
+  if (s.code() == core::StatusCode::kUnauthenticated ||
+      s.code() == core::StatusCode::kPermissionDenied) {
+    return {s.code(), s.message() + "; check the user and its privileges"};
+  }
+  return s;
+}
 
 }  // namespace
 
@@ -116,132 +124,34 @@ core::Result<MysqlUrl> ParseMysqlUrlUnredacted(std::string_view url) {
 
 }  // namespace
 
-MysqlErrorClass ClassifyMysqlError(int code) {
-  switch (code) {
-    case 1040:  // too many connections
-    case 1053:  // server shutdown in progress
-    case 1152: case 1154: case 1155: case 1156: case 1157: case 1158: case 1159:
-    case 1160: case 1161:  // network read/write errors
-    case 1205:  // lock wait timeout
-    case 1213:  // deadlock
-    case 1317:  // query interrupted
-    case 1927:  // MariaDB: connection killed
-    case 2002: case 2003: case 2005: case 2006: case 2013: case 2014: case 2026: case 2055:
-      return MysqlErrorClass::kRetriable;
-    case 1045:  // access denied
-    case 1044:  // access denied to database
-    case 1142: case 1143:  // command/column denied
-      return MysqlErrorClass::kAuth;
-    case 1048:  // column cannot be null
-    case 1101:  // blob/text can't have a default
-    case 1138:  // invalid use of NULL
-    case 1264:  // out of range
-    case 1265:  // data truncated
-    case 1292:  // incorrect datetime/date value
-    case 1300:  // invalid character string
-    case 1366:  // incorrect value
-    case 1367:  // illegal value
-    case 1406:  // data too long
-    case 1411:  // incorrect value for function
-    case 1690:  // value out of range
-    case 3140:  // MySQL: invalid JSON
-    case 4025:  // MariaDB: CHECK constraint failed (JSON_VALID)
-    case 1062:  // duplicate key (a unique index other than the primary key)
-    case 1451: case 1452:  // foreign key
-      return MysqlErrorClass::kData;
-    default:
-      return MysqlErrorClass::kOther;
-  }
-}
-
-core::Status MapMysqlError(int code, std::string_view message, std::string_view context) {
-  std::string text = std::string(context) + ": " + std::string(message) + " (mysql error " +
-                     std::to_string(code) + ")";
-  switch (ClassifyMysqlError(code)) {
-    case MysqlErrorClass::kRetriable: return core::UnavailableError(std::move(text));
-    case MysqlErrorClass::kAuth:
-      return core::PermissionDeniedError(text + "; check the user and its privileges");
-    case MysqlErrorClass::kData: return core::FailedPreconditionError(std::move(text));
-    case MysqlErrorClass::kOther: break;
-  }
-  // Client-side errors without a server code (0) usually mean the connection is unusable.
-  if (code == 0) return core::UnavailableError(std::move(text));
-  return core::FailedPreconditionError(std::move(text));
-}
-
-void MysqlHandleDeleter::operator()(MYSQL* mysql) const { mysql_close(mysql); }
-
-void StringEscaper::AppendQuoted(std::string& out, std::string_view text) const {
-  // mysql_real_escape_string writes at most 2 * length + 1 bytes; the statement buffer grows
-  // geometrically, so this allocates only when the statement outgrows its capacity.
-  const size_t at = out.size();
-  out.resize(at + 2 * text.size() + 3);
-  out[at] = '\'';
-  unsigned long n =
-      mysql_real_escape_string(mysql_, out.data() + at + 1, text.data(), text.size());
-  out[at + 1 + n] = '\'';
-  out.resize(at + n + 2);
-}
-
 MysqlClient::MysqlClient() = default;
 MysqlClient::~MysqlClient() { Close(); }
 
 core::Status MysqlClient::Fail(std::string_view context) {
   last_error_code_ = static_cast<int>(mysql_errno(conn_.get()));
   last_error_message_ = mysql_error(conn_.get());
-  return MapMysqlError(last_error_code_, last_error_message_, context);
+  return WithUserHint(mysql::StatusFromMysql(static_cast<unsigned int>(last_error_code_),
+                                             last_error_message_, context));
 }
 
 core::Status MysqlClient::Connect(const MysqlUrl& url) {
   Close();
   std::string where = "mysql sink: connecting to " + url.user + "@" +
                       (url.socket.empty() ? url.host + ":" + std::to_string(url.port) : url.socket);
-  {
-    // mysql_init() initialises the library on first use, which is not thread-safe.
-    static std::mutex init_mu;
-    std::lock_guard<std::mutex> lock(init_mu);
-    conn_.reset(mysql_init(nullptr));
-  }
-  if (!conn_) return core::ResourceExhaustedError(where + ": mysql_init failed (out of memory)");
-  MYSQL* m = conn_.get();
-  unsigned int connect_timeout = static_cast<unsigned int>(url.connect_timeout_s);
-  unsigned int io_timeout = 3600;
-  my_bool no = 0;
-  mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout);
-  mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &io_timeout);
-  mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &io_timeout);
-  mysql_options(m, MYSQL_OPT_RECONNECT, &no);  // a silent reconnect would lose the transaction
-  mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
-  if (!url.socket.empty()) {
-    unsigned int protocol = MYSQL_PROTOCOL_SOCKET;
-    mysql_options(m, MYSQL_OPT_PROTOCOL, &protocol);
-  }
-  if (mysql_real_connect(m, url.socket.empty() ? url.host.c_str() : nullptr, url.user.c_str(),
-                         url.password.c_str(), nullptr, static_cast<unsigned int>(url.port),
-                         url.socket.empty() ? nullptr : url.socket.c_str(), 0) == nullptr) {
-    core::Status s = Fail(where);
-    conn_.reset();
-    // A connect failure that is not about credentials is worth retrying (server starting).
-    if (s.code() == core::StatusCode::kPermissionDenied && last_error_code_ == 1045) {
-      return core::UnauthenticatedError(s.message());
-    }
-    if (s.code() == core::StatusCode::kFailedPrecondition) return core::UnavailableError(s.message());
-    return s;
-  }
-  core::Status s = Execute(
-      "SET SESSION sql_mode='STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES,NO_ENGINE_SUBSTITUTION',"
-      " time_zone='+00:00', NAMES utf8mb4, autocommit=0");
-  if (!s.ok()) {
-    conn_.reset();
-    return s.WithContext(where);
-  }
-  // The library's escaping follows the session: it must know the mode it escapes for.
-  if ((m->server_status & SERVER_STATUS_NO_BACKSLASH_ESCAPES) == 0) {
-    conn_.reset();
-    return core::FailedPreconditionError(
-        where + ": the server did not report NO_BACKSLASH_ESCAPES after setting it; the client "
-                "library could not escape values for this session");
-  }
+  mysql::ConnectOptions options;
+  options.host = url.host;
+  options.port = url.port;
+  options.socket = url.socket;
+  options.user = url.user;
+  options.password = url.password;
+  options.connect_timeout_s = url.connect_timeout_s;
+  options.read_timeout_s = 3600;
+  options.write_timeout_s = 3600;
+  options.sql_mode = "STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES,NO_ENGINE_SUBSTITUTION";
+  options.autocommit = false;
+  auto conn = mysql::ConnectMysql(options, where);
+  if (!conn.ok()) return WithUserHint(conn.status());
+  conn_ = std::move(*conn);
   auto rows = Query("SELECT CONNECTION_ID(), VERSION()");
   if (!rows.ok()) {
     conn_.reset();

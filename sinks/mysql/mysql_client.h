@@ -1,6 +1,7 @@
 // MysqlClient: a thin RAII wrapper over one libmariadb (MariaDB Connector/C) connection, the
-// seam between the MySQL sink and the client library. Every client error is returned here as a
-// Status whose code says what the caller should do (MapMysqlError). The C API, not
+// seam between the MySQL sink and the client library. Connecting, escaping and the error ->
+// status map are the shared client layer's (connectors/mysql/client, mysql::ClassifyMysqlError);
+// this class adds transactions and remembers the last error for naming a rejected row. The C API, not
 // mysql-connector-c++, because the sink needs the connection's own escaping
 // (mysql_real_escape_string into the statement buffer), which cppconn 1.1 does not expose
 // without a string allocation per value, and because statements go out without a copy.
@@ -19,6 +20,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "connectors/mysql/client/mysql_client.h"
 #include "sinks/mysql/mysql_types.h"
 
 namespace sluice::sinks::mysql_sink {
@@ -37,46 +39,44 @@ struct MysqlUrl {
 // Parses sink.url; kInvalidArgument naming what is wrong (the password never appears).
 core::Result<MysqlUrl> ParseMysqlUrl(std::string_view url);
 
-// Classes of server/client errors, by what the caller does.
-enum class MysqlErrorClass {
-  kRetriable,  // connection lost, deadlock, lock wait timeout: reset and replay
-  kData,       // the target rejects a value (out of range, too long, bad value): fatal, name the row
-  kAuth,       // access denied
-  kOther,      // anything else: fatal
-};
-MysqlErrorClass ClassifyMysqlError(int code);
-
-// Status for error `code` with `message`, prefixed by `context`.
-core::Status MapMysqlError(int code, std::string_view message, std::string_view context);
-
 using MysqlRow = std::vector<std::optional<std::string>>;
 
-struct MysqlHandleDeleter {
-  void operator()(st_mysql* mysql) const;  // mysql_close
+// The narrow seam through which statements of the open transaction run (MysqlClient in
+// production, a recording fake in unit tests of ChangeWriter). One call per statement, never per
+// value.
+class StatementRunner {
+ public:
+  virtual ~StatementRunner() = default;
+  // Runs one statement; on failure last_error_code()/last_error_message() hold the server's.
+  virtual core::Status Execute(const std::string& sql) = 0;
+  // Escapes literals for the connection the statements run on.
+  virtual StringEscaper escaper() const = 0;
+  virtual int last_error_code() const = 0;
+  virtual const std::string& last_error_message() const = 0;
 };
 
-class MysqlClient {
+class MysqlClient final : public StatementRunner {
  public:
   MysqlClient();
-  ~MysqlClient();
+  ~MysqlClient() override;
   MysqlClient(const MysqlClient&) = delete;
   MysqlClient& operator=(const MysqlClient&) = delete;
 
-  // Connects (without selecting a database) and sets the session. kUnavailable when the server
-  // cannot be reached (retry), kUnauthenticated on bad credentials.
+  // Connects (without selecting a database) and sets the session (mysql::ConnectMysql).
+  // kUnavailable when the server cannot be reached (retry), kUnauthenticated on bad credentials.
   core::Status Connect(const MysqlUrl& url);
   bool connected() const { return conn_ != nullptr; }
 
   // Runs one statement (its result, if any, is discarded). On failure last_error_code() holds
   // the server/client error number.
-  core::Status Execute(const std::string& sql);
+  core::Status Execute(const std::string& sql) override;
   // Runs a query and returns every row as text (NULL -> nullopt).
   core::Result<std::vector<MysqlRow>> Query(const std::string& sql);
 
   core::Status Commit();
   // Escapes string literals for this connection (its character set and sql_mode); valid until
   // Close() or the next Connect().
-  StringEscaper escaper() const;
+  StringEscaper escaper() const override;
   // Best effort: errors are ignored (the connection may be gone).
   void Rollback();
 
@@ -85,8 +85,8 @@ class MysqlClient {
   // The server version text, e.g. "10.11.6-MariaDB-0+deb12u1".
   const std::string& server_version() const { return server_version_; }
   bool is_mariadb() const { return server_version_.find("MariaDB") != std::string::npos; }
-  int last_error_code() const { return last_error_code_; }
-  const std::string& last_error_message() const { return last_error_message_; }
+  int last_error_code() const override { return last_error_code_; }
+  const std::string& last_error_message() const override { return last_error_message_; }
 
   void Close();
 
@@ -94,7 +94,7 @@ class MysqlClient {
   // Records the connection's error and maps it, prefixed by `context`.
   core::Status Fail(std::string_view context);
 
-  std::unique_ptr<st_mysql, MysqlHandleDeleter> conn_;
+  mysql::MysqlPtr conn_;
   uint64_t connection_id_ = 0;
   std::string server_version_;
   int last_error_code_ = 0;

@@ -4,15 +4,6 @@
 
 namespace sluice::sinks::mysql_sink {
 
-void AppendIdentifier(std::string& out, std::string_view name) {
-  out += '`';
-  for (char c : name) {
-    if (c == '`') out += '`';
-    out += c;
-  }
-  out += '`';
-}
-
 const char* IdentifierProblem(std::string_view name) {
   if (name.empty()) return "is empty";
   size_t characters = 0;
@@ -25,12 +16,6 @@ const char* IdentifierProblem(std::string_view name) {
   if (characters > 64) return "is longer than the 64 characters MySQL allows";
   if (name.back() == ' ') return "ends with a space, which MySQL does not allow";
   return nullptr;
-}
-
-std::string QuoteIdentifier(std::string_view name) {
-  std::string out;
-  AppendIdentifier(out, name);
-  return out;
 }
 
 std::string QuoteString(std::string_view text, const StringEscaper& escaper) {
@@ -87,7 +72,7 @@ std::string ColumnDefinition(const core::TableSchema& schema, size_t column,
   const core::Column& c = schema.columns[column];
   bool key = IsKey(schema, column);
   std::string out;
-  AppendIdentifier(out, c.name);
+  AppendQuotedIdentifier(out, c.name);
   out += ' ';
   out += MysqlColumnType(c, key, KeyChars(schema, options), options);
   out += (c.nullable && !key) || force_nullable ? " NULL" : " NOT NULL";
@@ -98,9 +83,9 @@ std::string CreateTableSql(std::string_view database, std::string_view table,
                            const core::TableSchema& schema, const TypeOptions& options,
                            std::string_view collation) {
   std::string out = "CREATE TABLE IF NOT EXISTS ";
-  AppendIdentifier(out, database);
+  AppendQuotedIdentifier(out, database);
   out += '.';
-  AppendIdentifier(out, table);
+  AppendQuotedIdentifier(out, table);
   out += " (";
   for (size_t i = 0; i < schema.columns.size(); ++i) {
     if (i > 0) out += ", ";
@@ -110,7 +95,7 @@ std::string CreateTableSql(std::string_view database, std::string_view table,
     out += ", PRIMARY KEY (";
     for (size_t i = 0; i < schema.key.size(); ++i) {
       if (i > 0) out += ',';
-      AppendIdentifier(out, schema.columns[schema.key[i]].name);
+      AppendQuotedIdentifier(out, schema.columns[schema.key[i]].name);
     }
     out += ')';
   }
@@ -137,7 +122,7 @@ std::string ReplacePrimaryKeySql(std::string_view qualified, const core::TableSc
   sql += " ADD PRIMARY KEY (";
   for (size_t i = 0; i < schema.key.size(); ++i) {
     if (i > 0) sql += ", ";
-    AppendIdentifier(sql, schema.columns[schema.key[i]].name);
+    AppendQuotedIdentifier(sql, schema.columns[schema.key[i]].name);
   }
   return sql + ")";
 }
@@ -145,9 +130,9 @@ std::string ReplacePrimaryKeySql(std::string_view qualified, const core::TableSc
 TablePlan BuildTablePlan(core::TableSchemaPtr schema, std::string_view database,
                          std::string_view table, const TypeOptions& options) {
   TablePlan plan;
-  AppendIdentifier(plan.qualified, database);
+  AppendQuotedIdentifier(plan.qualified, database);
   plan.qualified += '.';
-  AppendIdentifier(plan.qualified, table);
+  AppendQuotedIdentifier(plan.qualified, table);
   plan.insert_prefix = "INSERT INTO " + plan.qualified + " (";
   for (size_t i = 0; i < schema->columns.size(); ++i) {
     const core::Column& c = schema->columns[i];

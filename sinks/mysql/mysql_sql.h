@@ -22,7 +22,9 @@ void AppendIdentifier(std::string& out, std::string_view name);
 // (4-byte UTF-8, emoji), no trailing space, no NUL. Checked before the name reaches a statement,
 // where the server's answer would be a collation or charset error that names nothing.
 const char* IdentifierProblem(std::string_view name);
-std::string QuoteIdentifier(std::string_view name);
+// Identifier quoting is the client layer's (connectors/mysql/client).
+using mysql::AppendQuotedIdentifier;
+using mysql::QuoteIdentifier;
 // A quoted string literal, escaped by the client library for the connection of `escaper`.
 std::string QuoteString(std::string_view text, const StringEscaper& escaper);
 

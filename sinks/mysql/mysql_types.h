@@ -11,25 +11,13 @@
 #include <string>
 #include <string_view>
 
+#include "connectors/mysql/client/mysql_client.h"
 #include "core/event.h"
-
-struct st_mysql;  // MYSQL of libmariadb (mysql.h)
 
 namespace sluice::sinks::mysql_sink {
 
-// Writes quoted string literals with the client library's escaping for one connection
-// (mysql_real_escape_string: the library knows the connection's character set and whether
-// the session has NO_BACKSLASH_ESCAPES, and escapes accordingly), straight into the statement
-// buffer. A view of the connection: cheap to copy, valid while the connection is; one thread.
-class StringEscaper {
- public:
-  explicit StringEscaper(st_mysql* mysql) : mysql_(mysql) {}
-  // Appends 'text' quoted and escaped.
-  void AppendQuoted(std::string& out, std::string_view text) const;
-
- private:
-  st_mysql* mysql_;
-};
+// Literal escaping for one live connection is the client layer's (connectors/mysql/client).
+using mysql::StringEscaper;
 
 // How a PostgreSQL numeric without precision maps (sink.mysql.numeric.unbounded).
 enum class UnboundedNumeric {

@@ -340,16 +340,6 @@ TEST(MysqlUrlTest, PiecesOfAPasswordNeverAppearInErrors) {
   }
 }
 
-TEST(MysqlErrorTest, ClassifiesByWhatTheCallerDoes) {
-  EXPECT_EQ(MapMysqlError(2013, "lost", "x").code(), core::StatusCode::kUnavailable);
-  EXPECT_EQ(MapMysqlError(2006, "gone", "x").code(), core::StatusCode::kUnavailable);
-  EXPECT_EQ(MapMysqlError(1213, "deadlock", "x").code(), core::StatusCode::kUnavailable);
-  EXPECT_EQ(MapMysqlError(1205, "lock wait", "x").code(), core::StatusCode::kUnavailable);
-  EXPECT_EQ(MapMysqlError(1264, "out of range", "x").code(), core::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(MapMysqlError(1406, "too long", "x").code(), core::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(ClassifyMysqlError(1366), MysqlErrorClass::kData);
-}
-
 TEST(MysqlSinkConfigTest, ReadsKeysAndRejectsBadValues) {
   core::ConnectorConfig config("c1", {{"connector.class", "postgres"},
                                       {"sink.type", "mysql"},

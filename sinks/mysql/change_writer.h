@@ -1,0 +1,78 @@
+// ChangeWriter: applies the events of one batch to the MySQL target inside the sink's open
+// transaction. Events are grouped table by table, in order within each table: runs of
+// inserts/updates/snapshot rows of a table become one multi-row INSERT ... ON DUPLICATE KEY
+// UPDATE, runs of deletes one DELETE (IN (...) for a one-column key); an update with unchanged
+// (TOAST) cells or of a keyless table becomes a precise UPDATE, a keyless delete a DELETE ...
+// LIMIT 1, a truncate a DELETE (TRUNCATE would commit). Statements stay under
+// sink.mysql.statement.bytes and the server's max_allowed_packet. A value the target rejects is
+// kFailedPrecondition naming the table, the key and the reason.
+//
+// Lifecycle: owned by MysqlSink; SetLimits() once connected, Apply() per batch, Discard() on
+// Reset(). It owns the statement being built; the catalog owns the tables, the sink the
+// transaction. It sees both only through narrow seams (StatementRunner, PlanSource), which unit
+// tests replace with fakes. Thread-safety: one thread at a time (the sink thread).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/event.h"
+#include "core/status.h"
+#include "sinks/mysql/mysql_client.h"
+#include "sinks/mysql/mysql_sql.h"
+#include "sinks/mysql/table_catalog.h"
+
+namespace sluice::sinks::mysql_sink {
+
+class ChangeWriter {
+ public:
+  // `runner` (the sink's connection) and `plans` (its table catalog) outlive the writer.
+  ChangeWriter(StatementRunner& runner, PlanSource& plans);
+
+  // The largest multi-row statement to build and the server's max_allowed_packet.
+  void SetLimits(size_t max_statement_bytes, size_t max_packet_bytes) {
+    max_statement_bytes_ = max_statement_bytes;
+    max_packet_bytes_ = max_packet_bytes;
+  }
+
+  // Creates or updates the batch's announced tables, then applies its events. On an error the
+  // statement in progress is dropped; the caller rolls back (the pipeline resets the sink).
+  core::Status Apply(const core::EventBatch& batch);
+  // Drops the statement in progress (after a reset).
+  void Discard();
+
+ private:
+  enum class Pending { kNone, kUpsert, kDelete };
+
+  core::Status ApplyEvent(const core::EventBatch& batch, const core::ChangeEvent& event);
+  core::Status AddUpsert(const core::EventBatch& batch, const TablePlan& plan, uint32_t row);
+  core::Status AddDelete(const core::EventBatch& batch, const TablePlan& plan, uint32_t row);
+  core::Status RunUpdate(const core::EventBatch& batch, const TablePlan& plan, uint32_t row,
+                         uint32_t key_row, bool set_key);
+  core::Status ExecutePending(const core::EventBatch& batch);
+  core::Status ExecuteStatement(const std::string& sql, const core::EventBatch& batch,
+                                const TablePlan& plan, const std::vector<uint32_t>& rows);
+  core::Status ValueFailure(const TablePlan& plan, const core::RowView& row, ValueError error);
+
+  StatementRunner& runner_;
+  PlanSource& plans_;
+  StringEscaper escaper_{nullptr};  // the runner's, taken once per Apply()
+  size_t max_statement_bytes_ = 4u << 20;
+  size_t max_packet_bytes_ = 16u << 20;  // the server's max_allowed_packet
+
+  // The statement being built (always for the batch in Apply()).
+  Pending pending_ = Pending::kNone;
+  const TablePlan* pending_plan_ = nullptr;
+  std::string sql_;
+  std::vector<uint32_t> sql_rows_;
+  std::string scratch_;
+  // Grouping of a batch's events by table (reused between batches).
+  std::vector<const core::TableSchema*> group_tables_;
+  std::vector<uint32_t> event_group_;
+  std::vector<uint32_t> group_start_;
+  std::vector<uint32_t> order_;
+};
+
+}  // namespace sluice::sinks::mysql_sink

@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "core/text_codec.h"
+
 namespace sluice::sinks::mysql_sink {
 
 ChangeWriter::ChangeWriter(StatementRunner& runner, PlanSource& plans)
@@ -69,9 +71,12 @@ core::Status ChangeWriter::ValueFailure(const TablePlan& plan, const core::RowVi
                                         ValueError error) {
   const core::TableSchema& schema = *plan.schema;
   std::string column = error.column < schema.columns.size() ? schema.columns[error.column].name : "?";
+  std::string value = error.column < row.size() && row.is_present(error.column)
+                          ? " value '" + core::SafeText(row.text(error.column), 120) + "'"
+                          : "";
   return core::FailedPreconditionError(
       "mysql sink: table " + plan.qualified + " key (" + DescribeKey(schema, row) + ") column " +
-      QuoteIdentifier(column) + ": " + error.reason);
+      QuoteIdentifier(column) + value + ": " + error.reason);
 }
 
 core::Status ChangeWriter::ExecuteStatement(const std::string& sql,

@@ -85,6 +85,7 @@ core::Result<KafkaSinkOptions> KafkaSinkOptionsFromConfig(const core::ConnectorC
   o.envelope.connector = config.connector_class() == "mysql" ? "mysql" : "postgresql";
   o.envelope.name = config.Get("topic.prefix", "sluice");
   o.envelope.include_schema = false;  // the encoder wraps records itself
+  SLUICE_ASSIGN_OR_RETURN(o.envelope.modes, core::ValueModesFromConfig(config));
   // Kafka Connect's JsonConverter keys take precedence over sluice's own (the catalogue refuses
   // them when they disagree); sluice's default stays false, Kafka Connect's is true.
   SLUICE_ASSIGN_OR_RETURN(bool own_schemas, config.GetBool("sink.kafka.schemas.enable", false));
@@ -393,7 +394,7 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
     }
     bool has_key = encoder_.EncodeKey(batch, event);
     if (!encoder_.EncodeValue(batch, event, now_ns)) {
-      return core::EnvelopeValueError(batch, event).WithContext("kafka sink");
+      return core::EnvelopeValueError(batch, event, options_.envelope.modes).WithContext("kafka sink");
     }
     const std::string* key = has_key ? &encoder_.key() : nullptr;
     SLUICE_RETURN_IF_ERROR(Produce(topic, key, &encoder_.value(), event.table.get()));

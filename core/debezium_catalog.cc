@@ -234,15 +234,20 @@ std::optional<std::string> DebeziumRefusal(const DebeziumProperty& property, std
 std::vector<ConfigIssue> DebeziumConfigIssues(const ConnectorConfig& config) {
   std::vector<ConfigIssue> out;
   // The value encodings shape the Kafka sink's envelopes; the file sink writes sluice's own
-  // representation, so a mode there would be ignored: refused instead.
+  // representation (core::kSluiceText), so only the values that describe it are accepted there.
   if (config.Get("sink.type") == "file") {
-    for (std::string_view key : {"decimal.handling.mode", "time.precision.mode", "binary.handling.mode",
-                                 "interval.handling.mode", "bigint.unsigned.handling.mode"}) {
-      if (config.Get(key).empty()) continue;
-      out.push_back({std::string(key), std::string(key) +
-                                           " applies to the Kafka sink; the file sink writes "
-                                           "sluice's own value representation (README.md, file "
-                                           "sink): remove the key or use sink.type=kafka"});
+    for (auto [key, same] : {std::pair<std::string_view, std::string_view>{"decimal.handling.mode", "string"},
+                             {"interval.handling.mode", "string"},
+                             {"binary.handling.mode", "bytes"},
+                             {"time.precision.mode", ""},
+                             {"bigint.unsigned.handling.mode", ""}}) {
+      std::string value = config.Get(key);
+      if (value.empty() || value == same) continue;
+      out.push_back({std::string(key),
+                     std::string(key) + "=" + value +
+                         " applies to the Kafka sink; the file sink writes sluice's own value "
+                         "representation (decimals and intervals as text, bytes as base64, every "
+                         "time in microseconds): remove the key or use sink.type=kafka"});
     }
   }
   // One schemas setting covers key and value records.

@@ -138,7 +138,7 @@ TEST(DebeziumCatalogTest, ValueEncodingKeysAreRefusedWithTheFileSink) {
            {"time.precision.mode", "connect"},
            {"decimal.handling.mode", "double"},
            {"binary.handling.mode", "base64-url-safe"},
-           {"interval.handling.mode", "string"},
+           {"interval.handling.mode", "numeric"},
            {"bigint.unsigned.handling.mode", "precise"}}) {
     ConnectorConfig c = Valid();
     c.mutable_values()[key] = value;
@@ -149,6 +149,14 @@ TEST(DebeziumCatalogTest, ValueEncodingKeysAreRefusedWithTheFileSink) {
     c.mutable_values()["sink.type"] = "postgres";
     EXPECT_TRUE(Def().Validate(c).ok()) << key << ": " << Def().Validate(c).message();
   }
+}
+
+TEST(DebeziumCatalogTest, FileSinkAcceptsTheModesItWrites) {
+  ConnectorConfig c = Valid();
+  c.mutable_values()["decimal.handling.mode"] = "string";
+  c.mutable_values()["interval.handling.mode"] = "string";
+  c.mutable_values()["binary.handling.mode"] = "bytes";
+  EXPECT_TRUE(Def().Validate(c).ok()) << Def().Validate(c).message();
 }
 
 TEST(DebeziumCatalogTest, KeysThatChangeNothingOrAreImplementedAreAccepted) {

@@ -76,6 +76,14 @@ void AppendFieldSchemaJson(std::string& out, const Column& c, const ValueModes& 
   if (kind == EnvelopeKind::kVariableDecimal) {
     out += ",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"scale\"},"
            "{\"type\":\"bytes\",\"optional\":false,\"field\":\"value\"}]";
+  } else if (kind == EnvelopeKind::kGeometry) {
+    out += ",\"fields\":[{\"type\":\"bytes\",\"optional\":false,\"field\":\"wkb\"},"
+           "{\"type\":\"int32\",\"optional\":true,\"field\":\"srid\"}]";
+  } else if (kind == EnvelopeKind::kPoint) {
+    out += ",\"fields\":[{\"type\":\"double\",\"optional\":false,\"field\":\"x\"},"
+           "{\"type\":\"double\",\"optional\":false,\"field\":\"y\"},"
+           "{\"type\":\"bytes\",\"optional\":true,\"field\":\"wkb\"},"
+           "{\"type\":\"int32\",\"optional\":true,\"field\":\"srid\"}]";
   }
   out += ",\"optional\":";
   out += c.nullable ? "true" : "false";

@@ -34,6 +34,14 @@ bool IsPgBit(const Column& c) {
          (c.source_type.size() == 3 || c.source_type[3] == '(' || c.source_type[3] == ' ');
 }
 
+bool IsMysqlGeometry(std::string_view t) {
+  for (std::string_view g : {"geometry", "point", "linestring", "polygon", "multipoint",
+                             "multilinestring", "multipolygon", "geometrycollection", "geomcollection"}) {
+    if (t.size() == g.size() && StartsWithNoCase(t, g)) return true;
+  }
+  return false;
+}
+
 template <typename Mode>
 Result<Mode> Pick(const ConnectorConfig& config, std::string_view key, Mode fallback,
                   std::initializer_list<std::pair<std::string_view, Mode>> names) {
@@ -108,6 +116,7 @@ EnvelopeKind EnvelopeKindOf(const Column& c, const ValueModes& m) {
   switch (c.type) {
     case LogicalType::kBytes:
       if (m.debezium_types && StartsWithNoCase(c.source_type, "bit")) return K::kBitsFromBytes;
+      if (m.debezium_types && IsMysqlGeometry(c.source_type)) return K::kGeometry;
       return m.binary == BinaryMode::kBytes ? K::kBytes : K::kBytesText;
     case LogicalType::kDecimal:
       if (m.debezium_types && c.is_unsigned && StartsWithNoCase(c.source_type, "bigint")) {
@@ -142,6 +151,8 @@ EnvelopeKind EnvelopeKindOf(const Column& c, const ValueModes& m) {
                    : K::kBitsFromText;
       }
       return K::kAsType;
+    case LogicalType::kUnknown:
+      return m.debezium_types && c.source_type == "point" ? K::kPoint : K::kAsType;
     default:
       return K::kAsType;
   }
@@ -166,6 +177,8 @@ const char* EnvelopeSchemaName(EnvelopeKind kind, const ValueModes& m) {
     case EnvelopeKind::kEnumSet: return "io.debezium.data.EnumSet";
     case EnvelopeKind::kBitsFromText:
     case EnvelopeKind::kBitsFromBytes: return "io.debezium.data.Bits";
+    case EnvelopeKind::kGeometry: return "io.debezium.data.geometry.Geometry";
+    case EnvelopeKind::kPoint: return "io.debezium.data.geometry.Point";
     default: return nullptr;
   }
 }
@@ -178,7 +191,9 @@ const char* EnvelopeSchemaType(EnvelopeKind kind, const Column& c) {
     case EnvelopeKind::kBitsFromText:
     case EnvelopeKind::kBitsFromBytes: return "bytes";
     case EnvelopeKind::kDecimalDouble: return "double";
-    case EnvelopeKind::kVariableDecimal: return "struct";
+    case EnvelopeKind::kVariableDecimal:
+    case EnvelopeKind::kGeometry:
+    case EnvelopeKind::kPoint: return "struct";
     case EnvelopeKind::kUnsignedLong:
     case EnvelopeKind::kTimeMicros:
     case EnvelopeKind::kTimestampMillis:

@@ -36,6 +36,8 @@ enum class EnvelopeKind : uint8_t {
   kBitsFromText,     // PostgreSQL bit(n>1)/varbit text "0101" -> io.debezium.data.Bits
   kBitFromText,      // PostgreSQL bit(1) -> boolean
   kBitsFromBytes,    // MySQL BIT(n>1) big-endian bytes -> io.debezium.data.Bits (little-endian)
+  kGeometry,         // MySQL geometry (SRID + WKB) -> io.debezium.data.geometry.Geometry {wkb, srid}
+  kPoint,            // PostgreSQL point "(x,y)" -> io.debezium.data.geometry.Point {x, y, wkb, srid}
 };
 
 EnvelopeKind EnvelopeKindOf(const Column& column, const ValueModes& modes);

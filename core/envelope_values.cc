@@ -1,7 +1,9 @@
 // One value in its envelope representation under the value modes (core/envelope_modes.h).
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -118,7 +120,10 @@ bool ParseIsoNumber(std::string_view& t, bool fraction, __int128& whole_micros) 
   }
   __int128 v = 0;
   size_t n = 0;
-  while (n < t.size() && t[n] >= '0' && t[n] <= '9' && n < 30) v = v * 10 + (t[n++] - '0');
+  while (n < t.size() && t[n] >= '0' && t[n] <= '9') {
+    if (n == 18) return false;  // beyond 10^18 units: no int64 microseconds hold it anyway
+    v = v * 10 + (t[n++] - '0');
+  }
   if (n == 0) return false;
   t.remove_prefix(n);
   __int128 micros = v * 1000000;
@@ -340,7 +345,7 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
     }
     case EnvelopeKind::kBitsFromBytes: {
       // MySQL's big-endian bytes -> little-endian, sized to the column's bit count.
-      size_t size = (static_cast<size_t>(BitsLength(column)) + 7) / 8;
+      size_t size = std::min((static_cast<size_t>(BitsLength(column)) + 7) / 8, t.size() + 8);
       bytes.assign(size, '\0');
       for (size_t j = 0; j < t.size(); ++j) {
         char c = t[t.size() - 1 - j];
@@ -354,6 +359,54 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
       out += '"';
       AppendBase64(out, bytes);
       out += '"';
+      return true;
+    }
+    case EnvelopeKind::kGeometry: {
+      // MariaDB's value: the SRID (4 bytes, little-endian), then the WKB.
+      if (t.size() < 5) {
+        AppendJsonString(out, t);
+        return false;
+      }
+      uint32_t srid = 0;
+      for (int k = 3; k >= 0; --k) srid = srid << 8 | static_cast<uint8_t>(t[static_cast<size_t>(k)]);
+      out += "{\"wkb\":\"";
+      AppendBase64(out, t.substr(4));
+      out += "\",\"srid\":";
+      AppendInt(out, static_cast<int32_t>(srid));
+      out += '}';
+      return true;
+    }
+    case EnvelopeKind::kPoint: {
+      // "(x,y)" -> {"x","y","wkb": little-endian WKB point, "srid": null}, as Debezium's Point.
+      double xy[2];
+      std::string_view rest = t;
+      bool ok = rest.size() >= 5 && rest.front() == '(' && rest.back() == ')';
+      if (ok) rest = rest.substr(1, rest.size() - 2);
+      size_t comma = rest.find(',');
+      ok = ok && comma != std::string_view::npos;
+      for (int k = 0; ok && k < 2; ++k) {
+        std::string_view part = k == 0 ? rest.substr(0, comma) : rest.substr(comma + 1);
+        auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), xy[k]);
+        ok = ec == std::errc() && end == part.data() + part.size() && std::isfinite(xy[k]);
+      }
+      if (!ok) {
+        AppendJsonString(out, t);
+        return false;
+      }
+      bytes.assign("\x01\x01\x00\x00\x00", 5);
+      for (double v : xy) {
+        uint64_t u;
+        std::memcpy(&u, &v, sizeof u);
+        for (int k = 0; k < 8; ++k) bytes += static_cast<char>(u >> (8 * k));
+      }
+      char buf[32];
+      out += "{\"x\":";
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, xy[0]).ptr);
+      out += ",\"y\":";
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, xy[1]).ptr);
+      out += ",\"wkb\":\"";
+      AppendBase64(out, bytes);
+      out += "\",\"srid\":null}";
       return true;
     }
     case EnvelopeKind::kIntervalString:
@@ -419,6 +472,8 @@ std::string_view EnvelopeValueProblem(const Column& column, std::string_view tex
     case EnvelopeKind::kBitFromText:
     case EnvelopeKind::kBitsFromText:
     case EnvelopeKind::kBitsFromBytes: return "the bit string does not fit the column's length";
+    case EnvelopeKind::kGeometry: return "a geometry is MariaDB's SRID and WKB";
+    case EnvelopeKind::kPoint: return "a point's coordinates are finite doubles";
     default: return "the value has no representation in the envelope";
   }
 }

@@ -250,6 +250,10 @@ ColumnCodec CodecFromFieldSchema(const json& field, const DecodeHints& hints) {
   } else if (name == "io.debezium.data.EnumSet") {
     set(LogicalType::kString, Encoding::kAsIs);
     c.column.enum_values = SplitAllowed(params);
+  } else if (name == "io.debezium.data.geometry.Geometry") {
+    set(LogicalType::kBytes, Encoding::kGeometry);
+  } else if (name == "io.debezium.data.geometry.Point") {
+    set(LogicalType::kString, Encoding::kPoint);
   } else if (name == "io.debezium.data.Bits") {
     c.bits = IntParam(params, "length");
     if (hints.mysql) {
@@ -364,6 +368,36 @@ core::Status AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec, 
         raw[i] = static_cast<char>(hi << 4 | lo);
       }
       batch.AppendValue(raw);
+      return core::Status::Ok();
+    }
+    case Encoding::kGeometry: {
+      if (!value.is_object() || !value.contains("wkb") || !value["wkb"].is_string()) {
+        return Mismatch(codec, value);
+      }
+      auto wkb = core::DecodeBase64(value["wkb"].get_ref<const std::string&>());
+      int64_t srid = 0;
+      if (!wkb || (value.contains("srid") && !value["srid"].is_null() && !Int64Value(value["srid"], srid)) ||
+          srid < INT32_MIN || srid > UINT32_MAX) {
+        return Mismatch(codec, value);
+      }
+      std::string out;
+      for (int k = 0; k < 4; ++k) out += static_cast<char>(static_cast<uint64_t>(srid) >> (8 * k));
+      out += *wkb;
+      batch.AppendValue(out);
+      return core::Status::Ok();
+    }
+    case Encoding::kPoint: {
+      if (!value.is_object() || !value.contains("x") || !value.contains("y") ||
+          !value["x"].is_number() || !value["y"].is_number()) {
+        return Mismatch(codec, value);
+      }
+      char buf[32];
+      std::string out = "(";
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, value["x"].get<double>()).ptr);
+      out += ',';
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, value["y"].get<double>()).ptr);
+      out += ')';
+      batch.AppendValue(out);
       return core::Status::Ok();
     }
     case Encoding::kBitsToText:

@@ -27,6 +27,8 @@
 //   io.debezium.time.Year                                 kInt32        number
 //   io.debezium.data.Json / Uuid / Enum                   kJson / kUuid / kEnum   string
 //   io.debezium.data.EnumSet                              kString       string (allowed -> enum_values)
+//   io.debezium.data.geometry.Geometry (struct)           kBytes        {wkb, srid} -> SRID (LE) + WKB
+//   io.debezium.data.geometry.Point (struct)              kString       {x, y} -> "(x,y)"
 //   array                                                 kArray        JSON array
 //   struct, map, anything else                            kJson         the JSON value as text
 //
@@ -64,6 +66,8 @@ enum class Encoding : uint8_t {
   kHex,              // bytes as a hex string (binary.handling.mode=hex)
   kBitsToText,       // io.debezium.data.Bits (little-endian) -> PostgreSQL's "0101" of `length` bits
   kBitsToBytes,      // io.debezium.data.Bits (little-endian) -> MySQL's big-endian bytes
+  kGeometry,         // io.debezium.data.geometry.Geometry {wkb, srid} -> MariaDB's SRID + WKB bytes
+  kPoint,            // io.debezium.data.geometry.Point {x, y, …} -> PostgreSQL's "(x,y)"
 };
 
 // What a field schema alone does not say: how the producer wrote binary columns as strings

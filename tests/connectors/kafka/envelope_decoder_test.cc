@@ -322,6 +322,49 @@ TEST(EnvelopeRoundTripTest, AlternativeModesDecodeToTheSameValues) {
             {{4, "-1234.5"}, {15, "-9.876543210987654e+19"}});
 }
 
+// Debezium's geometry structs: MariaDB's SRID + WKB bytes and PostgreSQL's point come back.
+TEST(EnvelopeRoundTripTest, GeometryAndPointDecodeToTheSameValues) {
+  auto s = std::make_shared<core::TableSchema>();
+  s->id = {"public", "g"};
+  core::Column id, geo, pt;
+  id.name = "id";
+  id.type = LogicalType::kInt64;
+  geo.name = "geo";
+  geo.type = LogicalType::kBytes;
+  geo.source_type = "linestring";
+  pt.name = "pt";
+  pt.type = LogicalType::kUnknown;
+  pt.source_type = "point";
+  s->columns = {id, geo, pt};
+  s->key = {0};
+  // SRID 4326, then WKB LINESTRING(0 0,1 1).
+  std::string wkb("\xe6\x10\x00\x00\x01\x02\x00\x00\x00\x02\x00\x00\x00", 13);
+  wkb += std::string(16, '\0');
+  wkb += std::string("\x00\x00\x00\x00\x00\x00\xf0\x3f\x00\x00\x00\x00\x00\x00\xf0\x3f", 16);
+  core::EventBatch in;
+  uint32_t txn = in.AddTxn({});
+  uint32_t row = in.BeginRow();
+  in.AppendValue("1");
+  in.AppendValue(wkb);
+  in.AppendValue("(1.5,-2)");
+  in.EndRow();
+  core::ChangeEvent e{core::Op::kCreate, core::kNoRow, row, txn, s};
+  core::EnvelopeOptions o;
+  sinks::kafka_sink::RecordEncoder enc(o, true);
+  ASSERT_TRUE(enc.EncodeValue(in, e, 1));
+  auto v = nlohmann::json::parse(enc.value());
+  EXPECT_EQ(v["payload"]["after"]["geo"]["srid"], 4326);
+  EXPECT_EQ(v["payload"]["after"]["pt"]["x"], 1.5);
+  EXPECT_EQ(v["schema"]["fields"][1]["fields"][1]["name"], "io.debezium.data.geometry.Geometry");
+  std::string key = "{\"id\":1}", value = enc.value();
+  EnvelopeDecoder d;
+  core::EventBatch out;
+  ASSERT_TRUE(d.Decode(Rec("srv.public.g", &key, &value), out).ok());
+  auto texts = Texts(out, out.events()[0].after);
+  EXPECT_EQ(texts[1], wkb);
+  EXPECT_EQ(texts[2], "(1.5,-2)");
+}
+
 // time.precision.mode=connect has no sub-millisecond digits: refused naming the column (Debezium
 // would drop them), exact otherwise.
 TEST(EnvelopeRoundTripTest, ConnectModeRefusesSubMillisecondDigits) {

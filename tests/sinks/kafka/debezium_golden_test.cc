@@ -10,6 +10,7 @@
 
 #include "core/config.h"
 #include "core/envelope.h"
+#include "core/value_text.h"
 
 namespace sluice::core {
 namespace {
@@ -50,7 +51,11 @@ std::pair<json, json> Encode(const json& entry, const std::string& connector) {
   AppendFieldSchemaJson(schema, c, modes);
   EventBatch b;
   uint32_t row = b.BeginRow();
-  b.AppendValue(entry["text"].get<std::string>());
+  // Bytes that are not UTF-8 (MariaDB's geometry) come as text_base64.
+  std::string text = entry.contains("text_base64")
+                         ? DecodeBase64(entry["text_base64"].get<std::string>()).value_or("")
+                         : entry["text"].get<std::string>();
+  b.AppendValue(text);
   b.EndRow();
   std::string value;
   EXPECT_TRUE(AppendEnvelopeValue(value, c, b.row(row), 0, modes)) << entry.dump();

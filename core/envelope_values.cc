@@ -198,7 +198,8 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
   thread_local std::string digits, bytes;
   thread_local std::vector<uint32_t> limbs;
   bool out_of_range = false;
-  switch (EnvelopeKindOf(column, modes)) {
+  const EnvelopeKind kind = EnvelopeKindOf(column, modes);
+  switch (kind) {
     case EnvelopeKind::kBytes:
       out += '"';
       AppendBase64(out, t);
@@ -238,7 +239,7 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
     }
     case EnvelopeKind::kDecimal:
     case EnvelopeKind::kUnsignedDecimal: {
-      int32_t scale = EnvelopeKindOf(column, modes) == EnvelopeKind::kDecimal ? column.scale : 0;
+      int32_t scale = kind == EnvelopeKind::kDecimal ? column.scale : 0;
       if (IsDecimalSpecial(t) || !UnscaledBytes(t, scale, false, nullptr, digits, limbs, bytes)) {
         AppendJsonString(out, t);
         return false;
@@ -290,7 +291,7 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
         AppendJsonString(out, t);
         return true;
       }
-      if (EnvelopeKindOf(column, modes) == EnvelopeKind::kTimeMicros) {
+      if (kind == EnvelopeKind::kTimeMicros) {
         AppendInt(out, *m);
         return true;
       }
@@ -305,7 +306,7 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
         AppendJsonString(out, t);
         return !out_of_range;
       }
-      if (EnvelopeKindOf(column, modes) == EnvelopeKind::kTimestampMicros) {
+      if (kind == EnvelopeKind::kTimestampMicros) {
         AppendInt(out, *m);
         return true;
       }

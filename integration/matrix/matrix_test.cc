@@ -283,6 +283,48 @@ const std::vector<Mapping>& Mappings() {
          };
          return strip(bits) == strip(x.s);
        }},
+      {"Point {x, y, wkb: little-endian WKB, srid: null}", [](const Texts& x) {
+         if (x.src_type != "point") return false;
+         auto j = nlohmann::json::parse(x.t, nullptr, false);
+         if (!j.is_object() || !j.contains("x") || !j.contains("y") || !j.contains("wkb") ||
+             !j["x"].is_number() || !j["y"].is_number() || !j["srid"].is_null()) {
+           return false;
+         }
+         std::string px = nlohmann::json(j["x"]).dump(), py = nlohmann::json(j["y"]).dump();
+         // PostgreSQL: the same point, and the WKB's doubles (float8send is big-endian).
+         SqlValue r = PgEval("SELECT (point(" + px + ", " + py + ") ~= '" + x.s + "'::point)::text || ' ' || "
+                             "encode(float8send(" + px + "), 'hex') || encode(float8send(" + py +
+                             "), 'hex') || ' ' || encode(decode('" + j["wkb"].get<std::string>() +
+                             "', 'base64'), 'hex')");
+         if (!r || r->rfind("true ", 0) != 0) return false;
+         std::string be = r->substr(5, 32), wkb = r->substr(38);
+         auto le = [](const std::string& h) {
+           std::string out;
+           for (size_t i = h.size(); i >= 2; i -= 2) out += h.substr(i - 2, 2);
+           return out;
+         };
+         return wkb == "0101000000" + le(be.substr(0, 16)) + le(be.substr(16, 16));
+       }},
+      {"Geometry {wkb, srid}", [](const Texts& x) {
+         if (!x.alt) return false;
+         auto j = nlohmann::json::parse(x.t, nullptr, false);
+         if (!j.is_object() || !j.contains("wkb") || !j.contains("srid") || !j["srid"].is_number()) return false;
+         // MariaDB's value is the SRID (4 bytes, little-endian), then the WKB.
+         SqlValue hex = PgEval("SELECT upper(encode(int4send(" + std::to_string(j["srid"].get<int64_t>()) +
+                               "), 'hex') || encode(decode('" + j["wkb"].get<std::string>() +
+                               "', 'base64'), 'hex'))");
+         if (!hex || hex->size() < 8) return false;
+         std::string le = hex->substr(6, 2) + hex->substr(4, 2) + hex->substr(2, 2) + hex->substr(0, 2);
+         return le + hex->substr(8) == *x.alt;
+       }},
+      {"BIT(n) as big-endian bytes, base64 (file sink)", [](const Texts& x) {
+         if (x.src_type != "bit") return false;
+         SqlValue hex = PgEval("SELECT upper(encode(decode('" + x.t + "', 'base64'), 'hex'))");
+         if (!hex || hex->empty() || hex->size() > 16) return false;
+         char want[17];
+         std::snprintf(want, sizeof want, "%016llX", std::stoull(x.s, nullptr, 2));
+         return std::string(want).substr(16 - hex->size()) == *hex;
+       }},
       {"bytes as base64", [](const Texts& x) {
          return PgEval("SELECT upper(encode(decode('" + x.t + "', 'base64'), 'hex'))") == x.s ||
                 (x.alt && PgEval("SELECT upper(encode(decode('" + x.t + "', 'base64'), 'hex'))") == *x.alt);

@@ -107,7 +107,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"binary.handling.mode", "both", kImpl, "bytes,base64,base64-url-safe,hex", "Kafka sink and Kafka source"},
     DebeziumProperty{"interval.handling.mode", "postgres", kImpl, "numeric,string", "Kafka sink; numeric is MicroDuration with 365.25/12-day months"},
     DebeziumProperty{"hstore.handling.mode", "postgres", kRef, "", "hstore columns are written as PostgreSQL's text; not implemented yet"},
-    DebeziumProperty{"money.fraction.digits", "postgres", kRef, "", "money columns are written as PostgreSQL's text; not implemented yet"},
+    DebeziumProperty{"money.fraction.digits", "postgres", kImpl, "2", "Kafka sink: money is a decimal of scale 2 (PostgreSQL's C / en_US money); other digits are not implemented"},
     DebeziumProperty{"bigint.unsigned.handling.mode", "mysql", kImpl, "long,precise", "Kafka sink; long refuses a value above 2^63-1 (Debezium wraps it)"},
     DebeziumProperty{"include.unknown.datatypes", "postgres", kRef, "", "columns of unknown types are written as their text; not implemented yet"},
     DebeziumProperty{"unavailable.value.placeholder", "postgres", kImpl, "__debezium_unavailable_value", "other placeholders are not implemented yet"},
@@ -240,7 +240,8 @@ std::vector<ConfigIssue> DebeziumConfigIssues(const ConnectorConfig& config) {
                              {"interval.handling.mode", "string"},
                              {"binary.handling.mode", "bytes"},
                              {"time.precision.mode", ""},
-                             {"bigint.unsigned.handling.mode", ""}}) {
+                             {"bigint.unsigned.handling.mode", ""},
+                             {"money.fraction.digits", ""}}) {
       std::string value = config.Get(key);
       if (value.empty() || value == same) continue;
       out.push_back({std::string(key),

@@ -60,7 +60,7 @@ void AppendSourceTypeParameters(std::string& out, const Column& c, bool has_more
 
 void AppendFieldSchemaJson(std::string& out, const Column& c, const ValueModes& modes) {
   EnvelopeKind kind = EnvelopeKindOf(c, modes);
-  const char* type = EnvelopeSchemaType(kind, c);
+  const char* type = EnvelopeSchemaType(kind, c, modes);
   const char* name = EnvelopeSchemaName(kind, modes);
   if (kind == EnvelopeKind::kAsType) {
     switch (c.type) {
@@ -106,6 +106,8 @@ void AppendFieldSchemaJson(std::string& out, const Column& c, const ValueModes& 
     param("connect.decimal.precision", std::to_string(c.precision));
   } else if (kind == EnvelopeKind::kUnsignedDecimal) {
     param("scale", "0");
+  } else if (kind == EnvelopeKind::kMoney && modes.decimal == DecimalMode::kPrecise) {
+    param("scale", "2");  // money.fraction.digits' default, PostgreSQL's C / en_US money
   } else if (kind == EnvelopeKind::kBitsFromText || kind == EnvelopeKind::kBitsFromBytes) {
     param("length", std::to_string(BitsLength(c)));
   }

@@ -93,6 +93,35 @@ Result<ValueModes> ValueModesFromConfig(const ConnectorConfig& config) {
   return m;
 }
 
+bool MoneyToDecimal(std::string_view t, std::string& out) {
+  out.clear();
+  if (!t.empty() && t.front() == '-') {
+    out += '-';
+    t.remove_prefix(1);
+  }
+  if (!t.empty() && t.front() == '$') t.remove_prefix(1);
+  size_t dot = t.find('.');
+  std::string_view whole = t.substr(0, dot);
+  if (whole.empty() || whole.front() == ',' || whole.back() == ',') return false;
+  for (char c : whole) {
+    if (c >= '0' && c <= '9') {
+      out += c;
+    } else if (c != ',') {
+      return false;
+    }
+  }
+  if (dot != std::string_view::npos) {
+    std::string_view frac = t.substr(dot + 1);
+    if (frac.empty()) return false;
+    out += '.';
+    for (char c : frac) {
+      if (c < '0' || c > '9') return false;
+      out += c;
+    }
+  }
+  return true;
+}
+
 int FractionalDigits(const Column& c) {
   int p = ParenNumber(c.source_type);
   if (p >= 0) return p;
@@ -145,6 +174,7 @@ EnvelopeKind EnvelopeKindOf(const Column& c, const ValueModes& m) {
     case LogicalType::kString:
       if (!m.debezium_types) return K::kAsType;
       if (StartsWithNoCase(c.source_type, "set(")) return K::kEnumSet;
+      if (c.source_type == "money") return K::kMoney;
       if (IsPgBit(c)) {
         return BitsLength(c) == 1 && c.source_type.find("varying") == std::string::npos
                    ? K::kBitFromText
@@ -179,12 +209,18 @@ const char* EnvelopeSchemaName(EnvelopeKind kind, const ValueModes& m) {
     case EnvelopeKind::kBitsFromBytes: return "io.debezium.data.Bits";
     case EnvelopeKind::kGeometry: return "io.debezium.data.geometry.Geometry";
     case EnvelopeKind::kPoint: return "io.debezium.data.geometry.Point";
+    case EnvelopeKind::kMoney:
+      return m.decimal == DecimalMode::kPrecise ? "org.apache.kafka.connect.data.Decimal" : nullptr;
     default: return nullptr;
   }
 }
 
-const char* EnvelopeSchemaType(EnvelopeKind kind, const Column& c) {
+const char* EnvelopeSchemaType(EnvelopeKind kind, const Column& c, const ValueModes& m) {
   switch (kind) {
+    case EnvelopeKind::kMoney:
+      return m.decimal == DecimalMode::kPrecise ? "bytes"
+             : m.decimal == DecimalMode::kDouble ? "double"
+                                                 : "string";
     case EnvelopeKind::kBytes:
     case EnvelopeKind::kDecimal:
     case EnvelopeKind::kUnsignedDecimal:

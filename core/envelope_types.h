@@ -38,6 +38,7 @@ enum class EnvelopeKind : uint8_t {
   kBitsFromBytes,    // MySQL BIT(n>1) big-endian bytes -> io.debezium.data.Bits (little-endian)
   kGeometry,         // MySQL geometry (SRID + WKB) -> io.debezium.data.geometry.Geometry {wkb, srid}
   kPoint,            // PostgreSQL point "(x,y)" -> io.debezium.data.geometry.Point {x, y, wkb, srid}
+  kMoney,            // PostgreSQL money "-$1,234.56" -> a decimal of scale 2, as decimal.handling.mode
 };
 
 EnvelopeKind EnvelopeKindOf(const Column& column, const ValueModes& modes);
@@ -51,6 +52,10 @@ int32_t BitsLength(const Column& column);
 
 // The Connect schema name of a kind under `modes` (nullptr: none), and its Connect type.
 const char* EnvelopeSchemaName(EnvelopeKind kind, const ValueModes& modes);
-const char* EnvelopeSchemaType(EnvelopeKind kind, const Column& column);
+const char* EnvelopeSchemaType(EnvelopeKind kind, const Column& column, const ValueModes& modes);
+
+// PostgreSQL's money text in its C / en_US format ("-$92,233,720,368,547,758.08", "$0.00") ->
+// plain decimal text in `out`; false for any other format (another lc_monetary).
+bool MoneyToDecimal(std::string_view money, std::string& out);
 
 }  // namespace sluice::core

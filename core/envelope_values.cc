@@ -195,7 +195,7 @@ bool AppendEnvelopeValue(std::string& out, const Column& column, const RowView& 
 
 bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view t,
                         const ValueModes& modes) {
-  thread_local std::string digits, bytes;
+  thread_local std::string digits, bytes, plain;
   thread_local std::vector<uint32_t> limbs;
   bool out_of_range = false;
   const EnvelopeKind kind = EnvelopeKindOf(column, modes);
@@ -362,6 +362,31 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
       out += '"';
       return true;
     }
+    case EnvelopeKind::kMoney: {
+      if (!MoneyToDecimal(t, plain)) {
+        AppendJsonString(out, t);
+        return false;
+      }
+      if (modes.decimal == DecimalMode::kString) {
+        AppendJsonString(out, plain);
+        return true;
+      }
+      if (modes.decimal == DecimalMode::kDouble) {
+        double d = 0;
+        std::from_chars(plain.data(), plain.data() + plain.size(), d);
+        char buf[32];
+        out.append(buf, std::to_chars(buf, buf + sizeof buf, d).ptr);
+        return true;
+      }
+      if (!UnscaledBytes(plain, 2, false, nullptr, digits, limbs, bytes)) {
+        AppendJsonString(out, t);
+        return false;
+      }
+      out += '"';
+      AppendBase64(out, bytes);
+      out += '"';
+      return true;
+    }
     case EnvelopeKind::kGeometry: {
       // MariaDB's value: the SRID (4 bytes, little-endian), then the WKB.
       if (t.size() < 5) {
@@ -475,6 +500,9 @@ std::string_view EnvelopeValueProblem(const Column& column, std::string_view tex
     case EnvelopeKind::kBitsFromBytes: return "the bit string does not fit the column's length";
     case EnvelopeKind::kGeometry: return "a geometry is MariaDB's SRID and WKB";
     case EnvelopeKind::kPoint: return "a point's coordinates are finite doubles";
+    case EnvelopeKind::kMoney:
+      return "money is read in PostgreSQL's C / en_US format (-$1,234.56) with 2 fraction digits; "
+             "set lc_monetary=C on the server, or use column.exclude.list";
     default: return "the value has no representation in the envelope";
   }
 }

@@ -279,7 +279,7 @@ ColumnCodec CodecFromFieldSchema(const json& field, const DecodeHints& hints) {
     set(LogicalType::kFloat32, Encoding::kAsIs);
   } else if (type == "double") {
     set(LogicalType::kFloat64, Encoding::kAsIs);
-    if (source_type == "NUMERIC" || source_type == "DECIMAL") {  // decimal.handling.mode=double
+    if (source_type == "NUMERIC" || source_type == "DECIMAL" || source_type == "MONEY") {  // double mode
       c.column.type = LogicalType::kDecimal;
       c.column.precision = c.column.length;
       c.column.length = 0;
@@ -296,7 +296,7 @@ ColumnCodec CodecFromFieldSchema(const json& field, const DecodeHints& hints) {
     set(LogicalType::kString, Encoding::kAsIs);
     // Our own sink (and Debezium with column.propagate.source.type) says when a string holds a
     // decimal (decimal.handling.mode=string): keep it exact as kDecimal.
-    if (source_type == "NUMERIC" || source_type == "DECIMAL") {
+    if (source_type == "NUMERIC" || source_type == "DECIMAL" || source_type == "MONEY") {
       c.column.type = LogicalType::kDecimal;
       c.column.precision = c.column.length;
       c.column.length = 0;

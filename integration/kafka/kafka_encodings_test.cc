@@ -87,16 +87,17 @@ class KafkaTypesTest : public ::testing::Test {
     PgClient(src).Exec(
         "CREATE TABLE types (id int PRIMARY KEY, n numeric, n2 numeric(12,2), t3 time(3), t6 time,"
         " ts3 timestamp(3), ts timestamp, tz timestamptz, d date, b bytea, bits bit(10), p point,"
-        " u uuid, j jsonb, iv interval);"
+        " u uuid, j jsonb, iv interval, m money);"
         "INSERT INTO types VALUES"
         " (1, '-98765432109876543210.0012300', '-12.34', '12:00:00.5', '23:59:59.999999',"
         "  '2024-02-29 12:00:00.123', '2024-02-29 12:00:00.654321', '2024-02-29 12:00:00.5+02',"
         "  '2024-02-29', '\\x00fbff', B'1000000001', '(1.5,-2)',"
-        "  'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"a\": [1, 2.50]}', '3 days 04:05:06.5'),"
+        "  'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '{\"a\": [1, 2.50]}', '3 days 04:05:06.5',"
+        "  '-92233720368547758.08'),"
         " (2, '0', '0.01', '00:00:00', '00:00:00', '1970-01-01 00:00:00', 'infinity',"
         "  '1999-12-31 23:00:00-05', '0001-01-01', '\\x', B'0000000000', '(0,0)',"
-        "  '00000000-0000-0000-0000-000000000000', '[]', '-00:00:01'),"
-        " (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)");
+        "  '00000000-0000-0000-0000-000000000000', '[]', '-00:00:01', '1234.5'),"
+        " (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)");
     slot_ = UniqueName("kt_slot");
     json source = {{"name", slot_},
                    {"connector.class", "postgres"},
@@ -110,7 +111,7 @@ class KafkaTypesTest : public ::testing::Test {
     const std::string select =
         "SELECT id::text, n::text, n2::text, t3::text, t6::text, ts3::text, ts::text, tz::text,"
         " d::text, encode(b, 'hex'), bits::text, p::text, u::text, j::text,"
-        " extract(epoch FROM iv)::text FROM types ORDER BY id";
+        " extract(epoch FROM iv)::text, m::numeric::text FROM types ORDER BY id";
     Relay(source, {{"sink.type", "postgres"}, {"sink.url", PgClient(tgt).Url()}}, modes, [&] {
       SqlResult target = PgClient(tgt).TryQuery(select);
       if (!target.ok) return ::testing::AssertionFailure() << "target not ready: " << target.error;

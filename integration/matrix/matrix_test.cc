@@ -120,14 +120,15 @@ bool IsBase64(const std::string& t) {
 
 // Whether the base64 big-endian two's complement integer `b64`, scaled by 10^-scale, is the
 // decimal `value`: PostgreSQL computes it.
-bool PgUnscaledEquals(const std::string& b64, int scale, const std::string& value) {
+bool PgUnscaledEquals(const std::string& b64, int scale, const std::string& value,
+                      const std::string& cast = "::numeric") {
   if (!IsBase64(b64) || b64.empty()) return false;
   std::string unscaled =
       "(SELECT COALESCE(sum(get_byte(b, i)::numeric * 256::numeric ^ (length(b) - 1 - i)), 0) - "
       "CASE WHEN get_byte(b, 0) >= 128 THEN 256::numeric ^ length(b) ELSE 0 END "
       "FROM (SELECT decode('" + b64 + "', 'base64') AS b) q, generate_series(0, length(b) - 1) i "
       "GROUP BY b)";
-  return PgEval("SELECT (" + unscaled + " = '" + value + "'::numeric * 10::numeric ^ " +
+  return PgEval("SELECT (" + unscaled + " = '" + value + "'" + cast + "::numeric * 10::numeric ^ " +
                 std::to_string(scale) + ")::text") == "true";
 }
 
@@ -254,6 +255,9 @@ const std::vector<Mapping>& Mappings() {
            return false;
          }
          return PgUnscaledEquals(x.t, scale, x.s);
+       }},
+      {"money as Decimal, scale 2", [](const Texts& x) {
+         return x.src_type == "money" && PgUnscaledEquals(x.t, 2, x.s, "::money");
        }},
       {"VariableScaleDecimal {scale, value}", [](const Texts& x) {
          auto j = nlohmann::json::parse(x.t, nullptr, false);

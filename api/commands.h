@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,7 @@ struct VerifyOptions {
   std::string mode = "checksum";  // count, checksum, rows
   int rechecks = 0;             // re-read differing ranges this many times (replication running)
   bool json = false;            // print the report as JSON
+  int64_t chunk_rows = 10000;   // rows per key range
 };
 
 // Compares the config's target with its source (api/verify_job.h); exit 0 equal, 1 differences

@@ -52,6 +52,7 @@ int main(int argc, char** argv) {
   verify_cmd->add_option("--mode", verify.mode, "count, checksum (default) or rows");
   verify_cmd->add_option("--rechecks", verify.rechecks,
                          "re-read ranges that differ this many times (while replication runs)");
+  verify_cmd->add_option("--chunk-rows", verify.chunk_rows, "rows per key range (default 10000)");
   verify_cmd->add_flag("--json", verify.json, "print the report as JSON");
 
   try {

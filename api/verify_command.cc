@@ -21,7 +21,9 @@ int VerifyCommand(const VerifyOptions& options) {
     std::cerr << "sluice verify: " << options.config_path << ": " << s.message() << "\n";
     return 2;
   }
-  nlohmann::json body = {{"mode", options.mode}, {"rechecks", options.rechecks}};
+  nlohmann::json body = {{"mode", options.mode},
+                         {"rechecks", options.rechecks},
+                         {"chunk_rows", options.chunk_rows}};
   if (!options.tables.empty()) body["tables"] = options.tables;
   auto request = ParseVerifyRequest(body);
   if (!request.ok()) {

@@ -134,9 +134,14 @@ core::Result<VerifyRequest> ParseVerifyRequest(const nlohmann::json& body) {
         return core::InvalidArgumentError("\"recheck_delay_ms\" must be an integer from 0 to 600000");
       }
       r.recheck_delay_ms = value.get<int>();
+    } else if (key == "chunk_rows") {
+      if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > 10000000) {
+        return core::InvalidArgumentError("\"chunk_rows\" must be an integer from 1 to 10000000");
+      }
+      r.chunk_rows = value.get<uint64_t>();
     } else {
       return core::InvalidArgumentError("unknown field \"" + key +
-                                        "\" (known: tables, mode, rechecks, recheck_delay_ms)");
+                                        "\" (known: tables, mode, rechecks, recheck_delay_ms, chunk_rows)");
     }
   }
   return r;
@@ -193,6 +198,8 @@ core::Status VerifyJob::RunLocked() {
     options.mode = request_.mode;
     options.rechecks = request_.rechecks;
     options.recheck_delay_ms = request_.recheck_delay_ms;
+    options.chunk_rows = request_.chunk_rows;
+    options.leaf_rows = std::max<uint64_t>(1, std::min<uint64_t>(1000, request_.chunk_rows / 8));
     options.cancel = &cancel_;
     options.progress = [this, i](uint64_t done, uint64_t total) {
       std::lock_guard<std::mutex> lock(mu_);

@@ -26,9 +26,11 @@ struct VerifyRequest {
   core::VerifyMode mode = core::VerifyMode::kChecksum;
   int rechecks = 0;                 // re-read differing ranges (verify while replicating)
   int recheck_delay_ms = 2000;
+  uint64_t chunk_rows = 10000;      // rows per key range
 };
 
-// Parses the REST body / CLI options: {"tables": [..] | "a,b", "mode": "...", "rechecks": n}.
+// Parses the REST body / CLI options: {"tables": [..] | "a,b", "mode": "...", "rechecks": n,
+// "recheck_delay_ms": n, "chunk_rows": n}.
 // kInvalidArgument naming the field.
 core::Result<VerifyRequest> ParseVerifyRequest(const nlohmann::json& body);
 

@@ -43,6 +43,11 @@ bool IsIntegerType(LogicalType t) {
   return t == LogicalType::kInt16 || t == LogicalType::kInt32 || t == LogicalType::kInt64;
 }
 
+// An integer column, or a decimal without fraction (an unsigned integer mapped to numeric(20,0)).
+bool IsIntegralKey(const Column& c) {
+  return IsIntegerType(c.type) || (c.type == LogicalType::kDecimal && c.precision > 0 && c.scale == 0);
+}
+
 bool SameName(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
@@ -129,7 +134,7 @@ class TableVerifier {
   Result<std::vector<KeyRange>> PlanRanges() {
     std::vector<KeyRange> ranges;
     if (src_schema_->key.size() != 1 || !IsIntegerType(src_schema_->columns[src_schema_->key[0]].type) ||
-        !IsIntegerType(tgt_schema_->columns[tgt_cols_[key_pos_[0]]].type)) {
+        !IsIntegralKey(tgt_schema_->columns[tgt_cols_[key_pos_[0]]])) {
       ranges.push_back(KeyRange{});
       return ranges;
     }

@@ -54,6 +54,7 @@ struct VerifyOptions {
   int rechecks = 0;             // re-read differing ranges this many times (replication running)
   bool json = false;            // print the report as JSON
   int64_t chunk_rows = 10000;   // rows per key range
+  bool repair = false;          // write the differing rows through the sink, then compare again
 };
 
 // Compares the config's target with its source (api/verify_job.h); exit 0 equal, 1 differences

@@ -53,6 +53,8 @@ int main(int argc, char** argv) {
   verify_cmd->add_option("--rechecks", verify.rechecks,
                          "re-read ranges that differ this many times (while replication runs)");
   verify_cmd->add_option("--chunk-rows", verify.chunk_rows, "rows per key range (default 10000)");
+  verify_cmd->add_flag("--repair", verify.repair,
+                       "write the differing rows through the sink, then compare them again");
   verify_cmd->add_flag("--json", verify.json, "print the report as JSON");
 
   try {

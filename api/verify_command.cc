@@ -23,7 +23,8 @@ int VerifyCommand(const VerifyOptions& options) {
   }
   nlohmann::json body = {{"mode", options.mode},
                          {"rechecks", options.rechecks},
-                         {"chunk_rows", options.chunk_rows}};
+                         {"chunk_rows", options.chunk_rows},
+                         {"repair", options.repair}};
   if (!options.tables.empty()) body["tables"] = options.tables;
   auto request = ParseVerifyRequest(body);
   if (!request.ok()) {
@@ -46,17 +47,21 @@ int VerifyCommand(const VerifyOptions& options) {
       std::cout << r.source.ToString() << " -> " << r.target.ToString() << ": "
                 << (r.equal() ? "equal" : "DIFFERENT") << " (source " << r.source_rows
                 << " rows, target " << r.target_rows << " rows, " << r.rows_compared
-                << " compared)\n";
+                << " compared";
+      if (r.repaired > 0) std::cout << ", " << r.repaired << " rows repaired";
+      std::cout << ")\n";
       for (const std::string& p : r.problems) std::cout << "  " << p << "\n";
-      for (const core::RowDiff& d : r.diffs) {
-        std::cout << "  " << core::DiffKindName(d.kind) << ": " << d.key;
+      auto print = [](const char* prefix, const core::RowDiff& d) {
+        std::cout << "  " << prefix << core::DiffKindName(d.kind) << ": " << d.key;
         if (!d.columns.empty()) {
           std::cout << " columns";
           for (size_t i = 0; i < d.columns.size(); ++i) std::cout << (i ? ", " : " ") << d.columns[i];
         }
         if (!d.detail.empty()) std::cout << " (" << d.detail << ")";
         std::cout << "\n";
-      }
+      };
+      for (const core::RowDiff& d : r.repairs) print("repaired ", d);
+      for (const core::RowDiff& d : r.diffs) print("", d);
       const uint64_t shown = r.diffs.size();
       if (r.differences + r.documented > shown) {
         std::cout << "  … and " << (r.differences + r.documented - shown) << " more\n";

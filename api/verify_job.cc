@@ -1,5 +1,8 @@
 #include "api/verify_job.h"
 
+#include "api/plugins.h"
+#include "core/sink.h"
+
 #include <algorithm>
 
 #include "connectors/mysql/verify_side.h"
@@ -93,6 +96,30 @@ core::Result<Sides> BuildSides(const core::ConnectorConfig& c) {
   return sides;
 }
 
+// Repairs through the connector's own sink: its naming, type mapping and upsert/delete by key.
+// Writes no source position (the batches carry no checkpoint), so the connector's committed
+// position in the target is left as it is.
+class SinkRepairer final : public core::VerifyRepairer {
+ public:
+  explicit SinkRepairer(std::unique_ptr<core::Sink> sink) : sink_(std::move(sink)) {}
+  ~SinkRepairer() override {
+    if (open_) sink_->Close();
+  }
+  core::Status Apply(const core::EventBatch& batch) override {
+    if (!open_) {
+      SLUICE_RETURN_IF_ERROR(sink_->Open());
+      open_ = true;
+    }
+    SLUICE_RETURN_IF_ERROR(sink_->Write(batch));
+    auto flushed = sink_->Flush();
+    return flushed.ok() ? core::Status::Ok() : flushed.status();
+  }
+
+ private:
+  std::unique_ptr<core::Sink> sink_;
+  bool open_ = false;
+};
+
 }  // namespace
 
 core::Result<VerifyRequest> ParseVerifyRequest(const nlohmann::json& body) {
@@ -134,6 +161,9 @@ core::Result<VerifyRequest> ParseVerifyRequest(const nlohmann::json& body) {
         return core::InvalidArgumentError("\"recheck_delay_ms\" must be an integer from 0 to 600000");
       }
       r.recheck_delay_ms = value.get<int>();
+    } else if (key == "repair") {
+      if (!value.is_boolean()) return core::InvalidArgumentError("\"repair\" must be true or false");
+      r.repair = value.get<bool>();
     } else if (key == "chunk_rows") {
       if (!value.is_number_integer() || value.get<int64_t>() < 1 || value.get<int64_t>() > 10000000) {
         return core::InvalidArgumentError("\"chunk_rows\" must be an integer from 1 to 10000000");
@@ -141,7 +171,7 @@ core::Result<VerifyRequest> ParseVerifyRequest(const nlohmann::json& body) {
       r.chunk_rows = value.get<uint64_t>();
     } else {
       return core::InvalidArgumentError("unknown field \"" + key +
-                                        "\" (known: tables, mode, rechecks, recheck_delay_ms, chunk_rows)");
+                                        "\" (known: tables, mode, rechecks, recheck_delay_ms, chunk_rows, repair)");
     }
   }
   return r;
@@ -193,12 +223,20 @@ core::Status VerifyJob::RunLocked() {
     }
   }
   const std::string connector = config.name().empty() ? "verify" : config.name();
+  core::MetricsRegistry local_metrics;
+  std::unique_ptr<SinkRepairer> repairer;
+  if (request_.repair) {
+    SLUICE_ASSIGN_OR_RETURN(BuiltConnector built,
+                            BuildConnector(config, metrics_ ? metrics_ : &local_metrics, nullptr));
+    repairer = std::make_unique<SinkRepairer>(std::move(built.sink));
+  }
   for (size_t i = 0; i < tables.size(); ++i) {
     core::VerifyOptions options;
     options.mode = request_.mode;
     options.rechecks = request_.rechecks;
     options.recheck_delay_ms = request_.recheck_delay_ms;
     options.chunk_rows = request_.chunk_rows;
+    options.repairer = repairer.get();
     options.leaf_rows = std::max<uint64_t>(1, std::min<uint64_t>(1000, request_.chunk_rows / 8));
     options.cancel = &cancel_;
     options.progress = [this, i](uint64_t done, uint64_t total) {
@@ -238,18 +276,29 @@ bool VerifyJob::equal() const {
                      [](const core::TableReport& r) { return r.equal(); });
 }
 
-nlohmann::json TableReportJson(const core::TableReport& r) {
+namespace {
+
+nlohmann::json DiffsJson(const std::vector<core::RowDiff>& list) {
   nlohmann::json diffs = nlohmann::json::array();
-  for (const auto& d : r.diffs) {
+  for (const auto& d : list) {
     nlohmann::json j = {{"kind", std::string(core::DiffKindName(d.kind))}, {"key", d.key}};
     if (!d.columns.empty()) j["columns"] = d.columns;
     if (!d.detail.empty()) j["detail"] = d.detail;
     diffs.push_back(std::move(j));
   }
+  return diffs;
+}
+
+}  // namespace
+
+nlohmann::json TableReportJson(const core::TableReport& r) {
+  nlohmann::json diffs = DiffsJson(r.diffs);
   return {{"source_rows", r.source_rows},   {"target_rows", r.target_rows},
           {"rows_compared", r.rows_compared}, {"ranges", r.ranges},
           {"ranges_differing", r.ranges_differing}, {"differences", r.differences},
-          {"documented", r.documented},     {"diffs", std::move(diffs)},
+          {"documented", r.documented},     {"repaired", r.repaired},
+          {"repairs", DiffsJson(r.repairs)},
+          {"diffs", std::move(diffs)},
           {"problems", r.problems},         {"equal", r.equal()}};
 }
 

@@ -27,10 +27,11 @@ struct VerifyRequest {
   int rechecks = 0;                 // re-read differing ranges (verify while replicating)
   int recheck_delay_ms = 2000;
   uint64_t chunk_rows = 10000;      // rows per key range
+  bool repair = false;              // write differing rows through the sink, then compare again
 };
 
 // Parses the REST body / CLI options: {"tables": [..] | "a,b", "mode": "...", "rechecks": n,
-// "recheck_delay_ms": n, "chunk_rows": n}.
+// "recheck_delay_ms": n, "chunk_rows": n, "repair": bool}.
 // kInvalidArgument naming the field.
 core::Result<VerifyRequest> ParseVerifyRequest(const nlohmann::json& body);
 

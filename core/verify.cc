@@ -63,7 +63,10 @@ bool SameName(std::string_view a, std::string_view b) {
 struct RangeDiffs {
   std::vector<RowDiff> diffs;
   std::vector<std::string> match_keys;  // per diff: kind + key form, for rechecks
+  std::vector<uint32_t> rows_of;        // per diff: its row in `source` (extra: in `target`)
   uint64_t rows = 0;
+  EventBatch source;
+  EventBatch target;
 };
 
 class TableVerifier {
@@ -192,7 +195,8 @@ class TableVerifier {
   }
 
   Status Diff(const KeyRange& range, RangeDiffs& out) {
-    EventBatch s, t;
+    EventBatch& s = out.source;
+    EventBatch& t = out.target;
     SLUICE_RETURN_IF_ERROR(source_.ReadRows(report_.source, src_cols_, src_key_, range, s));
     SLUICE_RETURN_IF_ERROR(target_.ReadRows(report_.target, tgt_cols_, tgt_key_, range, t));
     std::unordered_map<std::string, uint32_t> target_rows;
@@ -215,7 +219,7 @@ class TableVerifier {
       RowView sr = s.row(r);
       auto it = target_rows.find(key_form(sr, true));
       if (it == target_rows.end()) {
-        Add(out, DiffKind::kMissing, sr, {}, "");
+        Add(out, DiffKind::kMissing, sr, r, {}, "");
         continue;
       }
       matched[it->second] = true;
@@ -232,13 +236,13 @@ class TableVerifier {
         detail += sc.name + ": source " + Shown(sr, i) + ", target " + Shown(tr, i);
       }
       if (!different.empty()) {
-        Add(out, DiffKind::kDifferent, sr, std::move(different), detail);
+        Add(out, DiffKind::kDifferent, sr, r, std::move(different), detail);
       } else if (!documented.empty()) {
-        Add(out, DiffKind::kDocumented, sr, std::move(documented), detail);
+        Add(out, DiffKind::kDocumented, sr, r, std::move(documented), detail);
       }
     }
     for (uint32_t r = 0; r < t.row_count(); ++r) {
-      if (!matched[r]) Add(out, DiffKind::kExtra, t.row(r), {}, "");
+      if (!matched[r]) Add(out, DiffKind::kExtra, t.row(r), r, {}, "");
     }
     return Status::Ok();
   }
@@ -248,8 +252,9 @@ class TableVerifier {
     return "\"" + Truncated(row.text(i), options_.max_value_chars) + "\"";
   }
 
-  void Add(RangeDiffs& out, DiffKind kind, const RowView& row, std::vector<std::string> columns,
-           std::string detail) {
+  void Add(RangeDiffs& out, DiffKind kind, const RowView& row, uint32_t row_index,
+           std::vector<std::string> columns, std::string detail) {
+    out.rows_of.push_back(row_index);
     RowDiff d;
     d.kind = kind;
     std::string match = std::string(DiffKindName(kind)) + '\0';
@@ -277,16 +282,22 @@ class TableVerifier {
       SLUICE_RETURN_IF_ERROR(Cancelled());
       RangeDiffs again;
       SLUICE_RETURN_IF_ERROR(Diff(range, again));
-      RangeDiffs kept;
-      kept.rows = again.rows;
+      std::vector<RowDiff> diffs;
+      std::vector<std::string> keys;
+      std::vector<uint32_t> rows_of;
       for (size_t d = 0; d < again.diffs.size(); ++d) {
         auto pos = std::find(found.match_keys.begin(), found.match_keys.end(), again.match_keys[d]);
         if (pos == found.match_keys.end()) continue;
-        kept.diffs.push_back(std::move(again.diffs[d]));
-        kept.match_keys.push_back(again.match_keys[d]);
+        diffs.push_back(std::move(again.diffs[d]));
+        keys.push_back(again.match_keys[d]);
+        rows_of.push_back(again.rows_of[d]);
       }
-      found = std::move(kept);
+      again.diffs = std::move(diffs);
+      again.match_keys = std::move(keys);
+      again.rows_of = std::move(rows_of);
+      found = std::move(again);
     }
+    if (options_.repairer != nullptr) SLUICE_RETURN_IF_ERROR(Repair(range, found));
     report_.rows_compared += found.rows;
     Progress(found.rows);
     for (RowDiff& d : found.diffs) {
@@ -297,6 +308,54 @@ class TableVerifier {
       }
       if (report_.diffs.size() < options_.max_reported) report_.diffs.push_back(std::move(d));
     }
+    return Status::Ok();
+  }
+
+  // Writes the differing rows of `found` through the repairer, then compares the range again;
+  // `found` becomes what still differs.
+  Status Repair(const KeyRange& range, RangeDiffs& found) {
+    size_t to_repair = 0;
+    for (const RowDiff& d : found.diffs) to_repair += d.kind != DiffKind::kDocumented;
+    if (to_repair == 0) return Status::Ok();
+    if (src_cols_.size() != src_schema_->columns.size()) {
+      report_.problems.push_back("not repaired: the target lacks columns of the source");
+      return Status::Ok();
+    }
+    EventBatch batch;
+    const uint32_t txn = batch.AddTxn(TxnInfo{});
+    for (size_t d = 0; d < found.diffs.size(); ++d) {
+      const DiffKind kind = found.diffs[d].kind;
+      if (kind == DiffKind::kDocumented) continue;
+      const bool extra = kind == DiffKind::kExtra;
+      RowView row = extra ? found.target.row(found.rows_of[d]) : found.source.row(found.rows_of[d]);
+      const uint32_t r = batch.BeginRow();
+      for (uint32_t i = 0; i < row.size(); ++i) {
+        if (row.is_present(i)) {
+          batch.AppendValue(row.text(i));
+        } else {
+          batch.AppendNull();
+        }
+      }
+      batch.EndRow();
+      if (extra) {
+        batch.AddEvent({Op::kDelete, r, kNoRow, txn, src_schema_});
+      } else {
+        batch.AddEvent({Op::kCreate, kNoRow, r, txn, src_schema_});
+      }
+    }
+    SLUICE_RETURN_IF_ERROR(options_.repairer->Apply(batch).WithContext(
+        "repair of " + report_.target.ToString()));
+    RangeDiffs after;
+    SLUICE_RETURN_IF_ERROR(Diff(range, after));
+    size_t left = 0;
+    for (const RowDiff& d : after.diffs) left += d.kind != DiffKind::kDocumented;
+    report_.repaired += to_repair > left ? to_repair - left : 0;
+    for (RowDiff& d : found.diffs) {
+      if (d.kind != DiffKind::kDocumented && report_.repairs.size() < options_.max_reported) {
+        report_.repairs.push_back(std::move(d));
+      }
+    }
+    found = std::move(after);
     return Status::Ok();
   }
 

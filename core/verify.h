@@ -17,6 +17,8 @@
 //      mode kChecksum across engines, and mode kRows: each range's rows are read from both sides
 //      and compared value by value (CompareCells, verify_values.h): an exact comparison, no hash.
 //   3. Rows are matched by key (AppendKeyForm), so the two engines' sort orders do not matter.
+//   5. Repair (optional): the differing rows of a range are written through a VerifyRepairer
+//      (the connector's sink), then the range is compared again.
 //   4. Recheck (verify while replication runs): every range with differences is read again
 //      after `recheck_delay_ms`, up to `rechecks` times; only differences present in every
 //      reading are reported, so a row that was merely in flight is not.
@@ -75,6 +77,16 @@ class VerifySide {
                           uint32_t key, const KeyRange& range, EventBatch& out) = 0;
 };
 
+// Applies repairs: change events of the source table's schema that make the target rows equal
+// the source again (kCreate = upsert of the source row for a missing or different row, kDelete
+// of the target's row for an extra one), durable when Apply returns Ok. Implemented in api/ over
+// the connector's own sink, so the sink's naming and type mapping apply.
+class VerifyRepairer {
+ public:
+  virtual ~VerifyRepairer() = default;
+  virtual Status Apply(const EventBatch& batch) = 0;
+};
+
 enum class VerifyMode { kCount, kChecksum, kRows };
 std::string_view VerifyModeName(VerifyMode mode);
 Result<VerifyMode> ParseVerifyMode(std::string_view text);
@@ -99,7 +111,9 @@ struct TableReport {
   uint64_t ranges_differing = 0;
   uint64_t differences = 0;         // missing + extra + different (documented not included)
   uint64_t documented = 0;
+  uint64_t repaired = 0;            // rows written by the repairer and verified equal after
   std::vector<RowDiff> diffs;       // the first `max_reported` of every kind
+  std::vector<RowDiff> repairs;     // the first `max_reported` rows the repairer wrote
   std::vector<std::string> problems;  // table-level differences (schema, counts)
   bool equal() const { return differences == 0 && problems.empty(); }
 };
@@ -113,6 +127,9 @@ struct VerifyOptions {
   int rechecks = 0;
   int recheck_delay_ms = 1000;
   const std::atomic<bool>* cancel = nullptr;
+  // When set, every range with missing, extra or different rows is repaired, then compared
+  // again: only what still differs is reported.
+  VerifyRepairer* repairer = nullptr;
   // Called after each range with the rows covered so far (may be null).
   std::function<void(uint64_t rows_done, uint64_t rows_total)> progress;
 };

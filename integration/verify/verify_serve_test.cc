@@ -95,8 +95,8 @@ TEST_F(VerifyServeTest, VerifiesWhileStreamingAndRepairsWhatWasDamaged) {
                   "DELETE FROM items WHERE id = " + std::to_string(100000 + n - 1) + ";");
     }
   });
-  for (int run = 0; run < 3; ++run) {
-    json busy = RunVerify({{"mode", "rows"}, {"rechecks", 3}, {"recheck_delay_ms", 1000}, {"chunk_rows", 500}});
+  for (int run = 0; run < 10; ++run) {
+    json busy = RunVerify({{"mode", "rows"}, {"rechecks", 3}, {"recheck_delay_ms", 500}, {"chunk_rows", 500}});
     EXPECT_TRUE(busy.value("equal", false)) << "run " << run << ": " << busy.dump(2);
   }
   stop = true;

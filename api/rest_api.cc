@@ -7,6 +7,7 @@
 #include "api/progress_view.h"
 #include "api/request_guard.h"
 #include "api/rest_json.h"
+#include "api/verify_manager.h"
 #include "core/logging.h"
 
 #ifndef SLUICE_GIT_COMMIT
@@ -302,7 +303,12 @@ HttpResponse RestApi::HandleConnector(const HttpRequest& request,
   if (sub == "status" && parts.size() == 3) {
     if (method != "GET") return MethodNotAllowed(method, request.path, "GET");
     auto v = supervisor_->Get(name);
-    return v.ok() ? Json(200, StatusJson(*v)) : Error(v.status());
+    if (!v.ok()) return Error(v.status());
+    json status = StatusJson(*v);
+    if (options_.verify != nullptr) {
+      if (auto last = options_.verify->LastResult(name)) status["verify"] = std::move(*last);
+    }
+    return Json(200, status);
   }
   if ((sub == "pause" || sub == "resume" || sub == "stop") && parts.size() == 3) {
     if (method != "PUT") return MethodNotAllowed(method, request.path, "PUT");

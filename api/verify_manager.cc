@@ -117,6 +117,26 @@ nlohmann::json VerifyManager::List(const std::string& connector) {
   return out;
 }
 
+std::optional<nlohmann::json> VerifyManager::LastResult(const std::string& connector) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = jobs_.find(connector);
+  if (it == jobs_.end()) return std::nullopt;
+  for (auto e = it->second.rbegin(); e != it->second.rend(); ++e) {
+    const int64_t finished = (*e)->finished_ms.load();
+    if (finished == 0) continue;
+    nlohmann::json full = (*e)->job->ToJson();
+    uint64_t differences = 0;
+    for (const auto& t : full["tables"]) {
+      differences += t.value("differences", uint64_t{0}) + t.value("problems", nlohmann::json::array()).size();
+    }
+    nlohmann::json out = {{"id", (*e)->id}, {"state", full["state"]}, {"differences", differences},
+                          {"finished_ms", finished}};
+    if (full.contains("equal")) out["equal"] = full["equal"];
+    return out;
+  }
+  return std::nullopt;
+}
+
 core::Status VerifyManager::Cancel(const std::string& connector, const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = jobs_.find(connector);

@@ -42,6 +42,9 @@ class VerifyManager {
   core::Result<nlohmann::json> Get(const std::string& connector, const std::string& id);
   // Every kept job of the connector, newest first.
   nlohmann::json List(const std::string& connector);
+  // The newest finished job of the connector in brief ({"id", "state", "equal", "differences",
+  // "finished_ms"}), for the connector's status; nullopt when none finished.
+  std::optional<nlohmann::json> LastResult(const std::string& connector);
   // Requests cancellation (the job ends at its next range); kNotFound for an unknown id.
   core::Status Cancel(const std::string& connector, const std::string& id);
   // Forgets the connector's jobs (it was deleted), cancelling a running one.

@@ -87,7 +87,12 @@ core::Result<std::optional<core::RangeDigest>> MysqlVerifySide::Digest(
   // 'v' + value for a value, 'N' for NULL: NULL never hashes like any text.
   std::string row = "CONCAT_WS(0x1f";
   for (uint32_t c : columns) {
-    row += ", IFNULL(CONCAT('v', " + QuoteIdentifier(t->schema->columns[c].name) + "), 'N')";
+    const core::Column& col = t->schema->columns[c];
+    // Floats as DOUBLE: in a string context FLOAT prints 6 significant digits, which would hide
+    // a difference in the 7th.
+    const bool is_float = col.type == core::LogicalType::kFloat32 || col.type == core::LogicalType::kFloat64;
+    const std::string value = is_float ? "(" + QuoteIdentifier(col.name) + " + 0E0)" : QuoteIdentifier(col.name);
+    row += ", IFNULL(CONCAT('v', " + value + "), 'N')";
   }
   row += ")";
   SLUICE_ASSIGN_OR_RETURN(

@@ -118,6 +118,11 @@ TEST_F(VerifyServeTest, VerifiesWhileStreamingAndRepairsWhatWasDamaged) {
   EXPECT_TRUE(RunVerify(json::object()).at("equal").get<bool>());
   EXPECT_EQ(target.QueryValue("SELECT count(*) FROM public.items WHERE id = 10"), "1");
 
+  // The connector's status shows the last result.
+  json status = c.Expect(200, "GET", "/connectors/vfy/status");
+  EXPECT_TRUE(status.at("verify").at("equal").get<bool>()) << status.dump(2);
+  EXPECT_EQ(status.at("verify").at("differences"), 0) << status.dump(2);
+
   // The job list, cancel, metrics.
   json list = c.Expect(200, "GET", "/connectors/vfy/verify");
   EXPECT_GE(list.size(), 6u);

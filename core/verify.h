@@ -23,7 +23,9 @@
 //      after `recheck_delay_ms`, up to `rechecks` times; only differences present in every
 //      reading are reported, so a row that was merely in flight is not.
 //
-// Thread-safety: VerifyTable runs on the caller's thread and uses the two sides it is given.
+// Thread-safety: VerifyTable runs on the caller's thread; it queries the source side on a helper
+// thread while the target side is queried on the caller's, so each side is used by one thread at
+// a time, not always the same one. Both sides' queries of a range run at once.
 #pragma once
 
 #include <atomic>

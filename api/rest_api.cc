@@ -252,6 +252,7 @@ HttpResponse RestApi::HandleConnector(const HttpRequest& request,
     }
     if (method == "DELETE") {
       core::Status s = supervisor_->Delete(name);
+      if (s.ok() && options_.verify != nullptr) options_.verify->Forget(name);
       return s.ok() ? NoContent(204) : Error(s);
     }
     return MethodNotAllowed(method, request.path, "GET, DELETE");

@@ -2,19 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
-#include <chrono>
+
+#include "core/clock.h"
 
 namespace sluice::api {
-
-namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 VerifyManager::VerifyManager(core::MetricsRegistry* metrics, size_t max_running)
     : metrics_(metrics), max_running_(max_running) {}
@@ -46,14 +37,14 @@ core::Result<std::string> VerifyManager::Start(const std::string& connector,
   auto entry = std::make_shared<Entry>();
   entry->id = std::to_string(next_id_++);
   entry->connector = connector;
-  entry->started_ms = NowMs();
+  entry->started_ms = core::NowUnixMs();
   if (config.name().empty()) config.set_name(connector);
   entry->job = std::make_unique<VerifyJob>(std::move(config), std::move(request), metrics_);
   Entry* raw = entry.get();
   entry->thread = std::thread([raw] {
     // VerifyJob::Run catches everything: nothing escapes this thread.
     (void)raw->job->Run();
-    raw->finished_ms.store(NowMs());
+    raw->finished_ms.store(core::NowUnixMs());
   });
   auto& list = jobs_[connector];
   list.push_back(entry);
@@ -89,7 +80,7 @@ nlohmann::json VerifyManager::EntryJson(const Entry& e) const {
       done += t.value("rows_done", uint64_t{0});
       total += t.value("rows_total", uint64_t{0});
     }
-    const int64_t elapsed = NowMs() - e.started_ms;
+    const int64_t elapsed = core::NowUnixMs() - e.started_ms;
     if (done > 0 && total > done) {
       out["eta_ms"] = static_cast<int64_t>(static_cast<double>(elapsed) * (total - done) / done);
     }

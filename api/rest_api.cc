@@ -502,6 +502,9 @@ HttpResponse RestApi::HandleSyncs(const HttpRequest& request,
     }
     return MethodNotAllowed(method, request.path, "GET, DELETE");
   }
+  if ((parts.size() == 3 || parts.size() == 4) && parts[2] == "verify") {
+    return HandleSyncVerify(request, parts);
+  }
   return Error(404, "no route for " + request.path);
 }
 

@@ -135,6 +135,30 @@ TEST_F(VerifyServeTest, VerifiesWhileStreamingAndRepairsWhatWasDamaged) {
       << metrics.body.substr(0, 4000);
 }
 
+TEST_F(VerifyServeTest, VerifiesAFinishedOneShotSync) {
+  RestClient& c = serve_->client();
+  json sync = c.Expect(201, "POST", "/syncs", Connector().dump());
+  const std::string id = sync.at("id");
+  WaitUntil([&] { return c.Expect(200, "GET", "/syncs/" + id).at("state") != "RUNNING"; }, 60s,
+            "the sync ends");
+  ASSERT_EQ(c.Expect(200, "GET", "/syncs/" + id).at("state"), "SUCCEEDED");
+  PgClient(dst_).Exec("UPDATE public.items SET name = NULL WHERE id = 7");
+  json started = c.Expect(202, "POST", "/syncs/" + id + "/verify", "{\"mode\": \"rows\"}");
+  const std::string job_id = started.at("id");
+  json job;
+  WaitUntil([&] {
+    job = c.Expect(200, "GET", "/syncs/" + id + "/verify/" + job_id);
+    return job.at("state") != "running";
+  }, 60s, "the verification ends");
+  EXPECT_FALSE(job.at("equal").get<bool>()) << job.dump(2);
+  ASSERT_EQ(job.at("tables")[0].at("diffs").size(), 1u) << job.dump(2);
+  EXPECT_EQ(job.at("tables")[0].at("diffs")[0].at("key"), "id=7");
+  EXPECT_EQ(job.at("tables")[0].at("diffs")[0].at("columns"), json::array({"name"}));
+  EXPECT_EQ(c.Expect(200, "GET", "/syncs/" + id + "/verify").size(), 1u);
+  HttpResult unknown = c.Call("POST", "/syncs/nope/verify", "{}");
+  EXPECT_EQ(unknown.status, 404) << unknown.body;
+}
+
 TEST_F(VerifyServeTest, EveryErrorIsAJson4xxNamingTheProblem) {
   RestClient& c = serve_->client();
   c.Expect(201, "POST", "/connectors", Connector().dump());

@@ -30,6 +30,12 @@ const LoadedTable* MysqlVerifySide::Find(const core::TableId& table) const {
   return it == tables_.end() ? nullptr : &it->second;
 }
 
+core::Result<const LoadedTable*> MysqlVerifySide::Described(const core::TableId& table) const {
+  const LoadedTable* t = Find(table);
+  if (t == nullptr) return core::InternalError("verify: " + table.ToString() + " not described");
+  return t;
+}
+
 core::Result<core::TableSchemaPtr> MysqlVerifySide::Describe(const core::TableId& table) {
   if (const LoadedTable* t = Find(table)) return t->schema;
   SchemaLoader loader(&conn_, &filter_);
@@ -54,8 +60,7 @@ std::string MysqlVerifySide::Where(const LoadedTable& t, uint32_t key,
 
 core::Result<std::optional<std::pair<int64_t, int64_t>>> MysqlVerifySide::KeyBounds(
     const core::TableId& table, uint32_t key) {
-  const LoadedTable* t = Find(table);
-  if (t == nullptr) return core::InternalError("verify: " + table.ToString() + " not described");
+  SLUICE_ASSIGN_OR_RETURN(const LoadedTable* t, Described(table));
   const std::string col = QuoteIdentifier(t->schema->columns[key].name);
   SLUICE_ASSIGN_OR_RETURN(auto rows, conn_.Query("SELECT MIN(" + col + "), MAX(" + col +
                                                  ") FROM " + Qualified(table)));
@@ -72,8 +77,7 @@ core::Result<std::optional<std::pair<int64_t, int64_t>>> MysqlVerifySide::KeyBou
 
 core::Result<uint64_t> MysqlVerifySide::CountRows(const core::TableId& table, uint32_t key,
                                                   const core::KeyRange& range) {
-  const LoadedTable* t = Find(table);
-  if (t == nullptr) return core::InternalError("verify: " + table.ToString() + " not described");
+  SLUICE_ASSIGN_OR_RETURN(const LoadedTable* t, Described(table));
   SLUICE_ASSIGN_OR_RETURN(auto rows, conn_.Query("SELECT COUNT(*) FROM " + Qualified(table) +
                                                  Where(*t, key, range)));
   return core::ParseNumber<uint64_t>(rows.at(0).at(0).value_or("0"), "COUNT(*)");
@@ -82,8 +86,7 @@ core::Result<uint64_t> MysqlVerifySide::CountRows(const core::TableId& table, ui
 core::Result<std::optional<core::RangeDigest>> MysqlVerifySide::Digest(
     const core::TableId& table, const std::vector<uint32_t>& columns, uint32_t key,
     const core::KeyRange& range) {
-  const LoadedTable* t = Find(table);
-  if (t == nullptr) return core::InternalError("verify: " + table.ToString() + " not described");
+  SLUICE_ASSIGN_OR_RETURN(const LoadedTable* t, Described(table));
   // 'v' + value for a value, 'N' for NULL: NULL never hashes like any text.
   std::string row = "CONCAT_WS(0x1f";
   for (uint32_t c : columns) {
@@ -109,8 +112,7 @@ core::Result<std::optional<core::RangeDigest>> MysqlVerifySide::Digest(
 core::Status MysqlVerifySide::ReadRows(const core::TableId& table,
                                        const std::vector<uint32_t>& columns, uint32_t key,
                                        const core::KeyRange& range, core::EventBatch& out) {
-  const LoadedTable* t = Find(table);
-  if (t == nullptr) return core::InternalError("verify: " + table.ToString() + " not described");
+  SLUICE_ASSIGN_OR_RETURN(const LoadedTable* t, Described(table));
   const auto& cols = t->schema->columns;
   std::string select = "SELECT ";
   for (size_t i = 0; i < columns.size(); ++i) {

@@ -47,6 +47,8 @@ class MysqlVerifySide final : public core::VerifySide {
 
  private:
   const LoadedTable* Find(const core::TableId& table) const;
+  // Find, or kInternal when the table was not described first.
+  core::Result<const LoadedTable*> Described(const core::TableId& table) const;
   std::string Where(const LoadedTable& t, uint32_t key, const core::KeyRange& range) const;
   static std::string Qualified(const core::TableId& table);
 

@@ -63,6 +63,12 @@ const RelationInfo* PgVerifySide::Find(const core::TableId& table) const {
   return it == relations_.end() ? nullptr : &it->second;
 }
 
+core::Result<const RelationInfo*> PgVerifySide::Described(const core::TableId& table) const {
+  const RelationInfo* rel = Find(table);
+  if (rel == nullptr) return core::InternalError("verify: " + table.ToString() + " not described");
+  return rel;
+}
+
 core::Result<core::TableSchemaPtr> PgVerifySide::Describe(const core::TableId& table) {
   if (const RelationInfo* rel = Find(table)) return rel->schema;
   SLUICE_ASSIGN_OR_RETURN(
@@ -92,8 +98,7 @@ std::string PgVerifySide::Where(const RelationInfo& rel, uint32_t key,
 
 core::Result<std::optional<std::pair<int64_t, int64_t>>> PgVerifySide::KeyBounds(
     const core::TableId& table, uint32_t key) {
-  const RelationInfo* rel = Find(table);
-  if (rel == nullptr) return core::InternalError("verify: " + table.ToString() + " not described");
+  SLUICE_ASSIGN_OR_RETURN(const RelationInfo* rel, Described(table));
   const std::string col = QuoteIdent(rel->schema->columns[key].name);
   SLUICE_ASSIGN_OR_RETURN(PgRows rows, conn_.Query("SELECT min(" + col + ")::text, max(" + col +
                                                    ")::text FROM " + Qualified(table)));
@@ -105,8 +110,7 @@ core::Result<std::optional<std::pair<int64_t, int64_t>>> PgVerifySide::KeyBounds
 
 core::Result<uint64_t> PgVerifySide::CountRows(const core::TableId& table, uint32_t key,
                                                const core::KeyRange& range) {
-  const RelationInfo* rel = Find(table);
-  if (rel == nullptr) return core::InternalError("verify: " + table.ToString() + " not described");
+  SLUICE_ASSIGN_OR_RETURN(const RelationInfo* rel, Described(table));
   SLUICE_ASSIGN_OR_RETURN(PgRows rows, conn_.Query("SELECT count(*) FROM " + Qualified(table) +
                                                    Where(*rel, key, range)));
   return core::ParseNumber<uint64_t>(rows.at(0).at(0).value_or("0"), "count(*)");
@@ -115,8 +119,7 @@ core::Result<uint64_t> PgVerifySide::CountRows(const core::TableId& table, uint3
 core::Result<std::optional<core::RangeDigest>> PgVerifySide::Digest(
     const core::TableId& table, const std::vector<uint32_t>& columns, uint32_t key,
     const core::KeyRange& range) {
-  const RelationInfo* rel = Find(table);
-  if (rel == nullptr) return core::InternalError("verify: " + table.ToString() + " not described");
+  SLUICE_ASSIGN_OR_RETURN(const RelationInfo* rel, Described(table));
   std::string row = "ROW(";
   for (size_t i = 0; i < columns.size(); ++i) {
     if (i > 0) row += ", ";
@@ -136,8 +139,7 @@ core::Result<std::optional<core::RangeDigest>> PgVerifySide::Digest(
 core::Status PgVerifySide::ReadRows(const core::TableId& table, const std::vector<uint32_t>& columns,
                                     uint32_t key, const core::KeyRange& range,
                                     core::EventBatch& out) {
-  const RelationInfo* rel = Find(table);
-  if (rel == nullptr) return core::InternalError("verify: " + table.ToString() + " not described");
+  SLUICE_ASSIGN_OR_RETURN(const RelationInfo* rel, Described(table));
   std::string select = "SELECT ";
   for (size_t i = 0; i < columns.size(); ++i) {
     if (i > 0) select += ", ";

@@ -52,6 +52,8 @@ class PgVerifySide final : public core::VerifySide {
 
  private:
   const RelationInfo* Find(const core::TableId& table) const;
+  // Find, or kInternal when the table was not described first.
+  core::Result<const RelationInfo*> Described(const core::TableId& table) const;
   std::string Where(const RelationInfo& rel, uint32_t key, const core::KeyRange& range) const;
   static std::string Qualified(const core::TableId& table);
 

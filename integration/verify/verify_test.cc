@@ -66,24 +66,19 @@ void CreateMysqlSource(const MysqlClient& my) {
 // "kind|key|columns".
 std::set<std::string> Damage(Engine target, const std::string& items, const std::string& tags,
                              const PgClient* pg, const MysqlClient* my) {
+  const std::string shift = target == Engine::kPg ? "interval '1 microsecond'" : "INTERVAL 1 MICROSECOND";
+  const std::string sql = "DELETE FROM " + items + " WHERE id = 10;"
+                          "INSERT INTO " + items + " (id, name) VALUES (100000, 'extra');"
+                          "UPDATE " + items + " SET name = 'changed' WHERE id = 20;"
+                          "UPDATE " + items + " SET note = '' WHERE id = 30;"
+                          "UPDATE " + items + " SET ts = ts + " + shift + " WHERE id = 40;"
+                          "UPDATE " + items + " SET price = price + 0.001 WHERE id = 50;"
+                          "UPDATE " + tags + " SET weight = 0 WHERE name = 'tag7';"
+                          "DELETE FROM " + tags + " WHERE name = 'tag9';";
   if (target == Engine::kPg) {
-    pg->Exec("DELETE FROM " + items + " WHERE id = 10;"
-             "INSERT INTO " + items + " (id, name) VALUES (100000, 'extra');"
-             "UPDATE " + items + " SET name = 'changed' WHERE id = 20;"
-             "UPDATE " + items + " SET note = '' WHERE id = 30;"
-             "UPDATE " + items + " SET ts = ts + interval '1 microsecond' WHERE id = 40;"
-             "UPDATE " + items + " SET price = price + 0.001 WHERE id = 50;"
-             "UPDATE " + tags + " SET weight = 0 WHERE name = 'tag7';"
-             "DELETE FROM " + tags + " WHERE name = 'tag9';");
+    pg->Exec(sql);
   } else {
-    my->Exec("DELETE FROM " + items + " WHERE id = 10;"
-             "INSERT INTO " + items + " (id, name) VALUES (100000, 'extra');"
-             "UPDATE " + items + " SET name = 'changed' WHERE id = 20;"
-             "UPDATE " + items + " SET note = '' WHERE id = 30;"
-             "UPDATE " + items + " SET ts = ts + INTERVAL 1 MICROSECOND WHERE id = 40;"
-             "UPDATE " + items + " SET price = price + 0.001 WHERE id = 50;"
-             "UPDATE " + tags + " SET weight = 0 WHERE name = 'tag7';"
-             "DELETE FROM " + tags + " WHERE name = 'tag9';");
+    my->Exec(sql);
   }
   return {"missing|id=10|",          "extra|id=100000|",        "different|id=20|name",
           "different|id=30|note",    "different|id=40|ts",      "different|id=50|price",

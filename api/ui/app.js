@@ -224,6 +224,16 @@
       $('detail-interval').textContent = String(history.interval_ms / 1000);
       SluiceCharts.show(history);
     }
+    const slot = list[selected].status && list[selected].status.slot;
+    const slotLine = $('detail-slot');
+    slotLine.classList.toggle('hidden', !slot);
+    if (slot) {
+      slotLine.className = slot.level === 'ok' ? 'muted' : (slot.level === 'critical' ? 'error' : 'warning');
+      slotLine.textContent = 'Slot ' + slot.name + ': wal_status ' + slot.wal_status + ', retained ' +
+        bytes(slot.retained_bytes) + ', safe ' + (slot.safe_wal_size === null ? 'unlimited' : bytes(slot.safe_wal_size)) +
+        (slot.time_left_s === null ? '' : ', dropped by the server in about ' + duration(slot.time_left_s)) +
+        (slot.warning ? ' — ' + slot.warning : '');
+    }
     const snapshot = list[selected].status && list[selected].status.snapshot;
     $('detail-tables').replaceChildren(tablesTable(snapshot && snapshot.tables));
     if (editLoadedFor !== selected) {

@@ -33,6 +33,8 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SLUICE_ASSIGN_OR_RETURN(out.drop_on_stop, c.GetBool("slot.drop.on.stop", false));
   SLUICE_ASSIGN_OR_RETURN(int64_t interval, c.GetInt("status.update.interval.ms", 10000));
   out.stream.status_interval_ms = interval;
+  SLUICE_ASSIGN_OR_RETURN(out.slot_health_interval_ms, c.GetInt("slot.health.interval.ms", 10000));
+  SLUICE_ASSIGN_OR_RETURN(out.slot_warn_bytes, c.GetInt("slot.retained.warn.bytes", int64_t{1} << 30));
   out.stream.database = params.dbname;
   SLUICE_ASSIGN_OR_RETURN(out.filter, core::TableFilter::FromConfig(c));
   return out;
@@ -89,6 +91,17 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   interval.min = 100;
   interval.max = 3600000;
   keys.push_back(interval);
+  auto health = core::MakeConfigKey("slot.health.interval.ms", ConfigType::kInt, "10000",
+                    "how often the replication slot's retention (retained WAL, wal_status, "
+                    "safe_wal_size) is sampled while streaming, on a connection of its own");
+  health.min = 100;
+  health.max = 3600000;
+  keys.push_back(health);
+  auto warn = core::MakeConfigKey("slot.retained.warn.bytes", ConfigType::kInt, "1073741824",
+                  "status and log warn when the slot retains at least this many WAL bytes; 0 "
+                  "turns this warning off");
+  warn.min = 0;
+  keys.push_back(warn);
   auto ct = core::MakeConfigKey("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");
   ct.min = 1000;
   keys.push_back(ct);

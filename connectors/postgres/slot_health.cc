@@ -159,20 +159,20 @@ SlotHealthMonitor::SlotHealthMonitor(SlotHealthOptions options, core::MetricsReg
   options_.params.connect_timeout_s = std::min(options_.params.connect_timeout_s, 5);
   if (!metrics) return;
   const core::Labels labels{{"connector", options_.connector}, {"slot", options_.slot}};
-  retained_ = &metrics->GetGauge("sluice_source_slot_retained_bytes",
-                                 "WAL bytes the replication slot holds back "
-                                 "(pg_current_wal_lsn() - restart_lsn)", labels);
-  safe_ = &metrics->GetGauge("sluice_source_slot_safe_wal_bytes",
-                             "WAL bytes that can still be written before the server drops the "
-                             "slot (safe_wal_size); -1 when unlimited", labels);
-  wal_status_ = &metrics->GetGauge("sluice_source_slot_wal_status",
-                                   "The slot's wal_status: 0 reserved, 1 extended, 2 unreserved, "
-                                   "3 lost, -1 missing", labels);
-  time_left_ = &metrics->GetGauge("sluice_source_slot_time_left_seconds",
-                                  "Estimated seconds before the server drops the slot at the "
-                                  "recent WAL rate; -1 when unknown or unlimited", labels);
-  level_ = &metrics->GetGauge("sluice_source_slot_health",
-                              "Slot retention level: 0 ok, 1 warning, 2 critical", labels);
+  auto gauge = [&](const char* name, const char* help) {
+    return &metrics->GetGauge(name, help, labels);
+  };
+  retained_ = gauge("sluice_source_slot_retained_bytes",
+                    "WAL bytes the replication slot holds back (pg_current_wal_lsn() - restart_lsn)");
+  safe_ = gauge("sluice_source_slot_safe_wal_bytes",
+                "WAL bytes that can still be written before the server drops the slot "
+                "(safe_wal_size); -1 when unlimited");
+  wal_status_ = gauge("sluice_source_slot_wal_status",
+                      "The slot's wal_status: 0 reserved, 1 extended, 2 unreserved, 3 lost, -1 missing");
+  time_left_ = gauge("sluice_source_slot_time_left_seconds",
+                     "Estimated seconds before the server drops the slot at the recent WAL rate; "
+                     "-1 when unknown or unlimited");
+  level_ = gauge("sluice_source_slot_health", "Slot retention level: 0 ok, 1 warning, 2 critical");
 }
 
 SlotHealthMonitor::~SlotHealthMonitor() { Stop(); }

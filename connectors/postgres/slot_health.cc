@@ -19,6 +19,7 @@ constexpr double kRateWindowS = 300;      // retained growth is measured over th
 constexpr double kCriticalLeftS = 3600;   // dropped within an hour: critical
 constexpr double kWarningLeftS = 86400;   // within a day: warning
 constexpr int kStatementTimeoutMs = 5000;
+constexpr double kWarnLogIntervalS = 60;
 
 std::string Bytes(int64_t b) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -233,7 +234,15 @@ void SlotHealthMonitor::Publish(const SlotSample& sample) {
                             .count();
     progress_->SetDetail("slot", SlotHealthJson(options_.slot, sample, h, now_ms));
   }
-  if (h.level != SlotHealthLevel::kOk) logger_->warn("postgres: {}", h.warning);
+  // Logged when the level changes, then at most once a minute while it lasts.
+  if (h.level != SlotHealthLevel::kOk &&
+      (h.level != logged_level_ || sample.at_s - logged_at_s_ >= kWarnLogIntervalS)) {
+    logger_->warn("postgres: {}", h.warning);
+    logged_at_s_ = sample.at_s;
+  } else if (h.level == SlotHealthLevel::kOk && logged_level_ != SlotHealthLevel::kOk) {
+    logger_->info("postgres: replication slot {} retention is back to normal", options_.slot);
+  }
+  logged_level_ = h.level;
 }
 
 void SlotHealthMonitor::Run(std::stop_token stop) {

@@ -129,6 +129,8 @@ class SlotHealthMonitor {
   PgConnection conn_;  // the sampling thread's
   std::deque<SlotSample> window_;
   bool failing_ = false;
+  SlotHealthLevel logged_level_ = SlotHealthLevel::kOk;
+  double logged_at_s_ = 0;
   std::atomic<bool> lost_{false};
   std::mutex mu_;
   std::optional<SlotSample> lost_sample_;

@@ -59,6 +59,7 @@ void MetricsHistory::Record(int64_t unix_ms, const std::vector<ConnectorReading>
     sample.lag_ms = static_cast<float>(r.lag_ms);
     sample.queue_events = static_cast<float>(r.queue_events);
     sample.queue_bytes = static_cast<float>(r.queue_bytes);
+    sample.slot_retained_bytes = static_cast<float>(r.slot_retained_bytes);
     s.ring.Push(sample);
     s.last = r;
     s.last_unix_ms = unix_ms;
@@ -77,7 +78,8 @@ nlohmann::json MetricsHistory::ToJson(const std::string& name) const {
   using nlohmann::json;
   std::vector<HistorySample> samples = Get(name).value_or(std::vector<HistorySample>{});
   json t = json::array(), events = json::array(), rows = json::array(), bytes = json::array(),
-       lag = json::array(), queue = json::array(), queue_bytes = json::array();
+       lag = json::array(), queue = json::array(), queue_bytes = json::array(),
+       retained = json::array();
   for (const HistorySample& s : samples) {
     t.push_back(s.unix_ms);
     events.push_back(s.events_per_s);
@@ -86,6 +88,7 @@ nlohmann::json MetricsHistory::ToJson(const std::string& name) const {
     lag.push_back(s.lag_ms);
     queue.push_back(s.queue_events);
     queue_bytes.push_back(s.queue_bytes);
+    retained.push_back(s.slot_retained_bytes >= 0 ? json(s.slot_retained_bytes) : json(nullptr));
   }
   return {{"name", name},
           {"interval_ms", interval_.count()},
@@ -98,7 +101,8 @@ nlohmann::json MetricsHistory::ToJson(const std::string& name) const {
             {"bytes_per_s", bytes},
             {"lag_ms", lag},
             {"queue_events", queue},
-            {"queue_bytes", queue_bytes}}}};
+            {"queue_bytes", queue_bytes},
+            {"slot_retained_bytes", retained}}}};
 }
 
 HistorySampler::HistorySampler(MetricsHistory* history,

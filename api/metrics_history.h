@@ -40,8 +40,9 @@ struct HistorySample {
   float lag_ms = 0;        // source commit -> sink write of the last event
   float queue_events = 0;  // events waiting between source and sink
   float queue_bytes = 0;
+  float slot_retained_bytes = -1;  // PostgreSQL: WAL the replication slot holds back; -1: none
 };
-static_assert(sizeof(HistorySample) == 32, "the documented memory bound assumes 32 bytes");
+static_assert(sizeof(HistorySample) == 40, "the documented memory bound assumes 40 bytes");
 
 // A fixed-capacity ring of samples: Push() overwrites the oldest when full.
 class SampleRing {
@@ -68,6 +69,7 @@ struct ConnectorReading {
   double lag_ms = 0;
   double queue_events = 0;
   double queue_bytes = 0;
+  double slot_retained_bytes = -1;  // -1: the source has no replication slot (not sampled)
 };
 
 class MetricsHistory {
@@ -88,8 +90,9 @@ class MetricsHistory {
 
   // {"name", "interval_ms", "capacity", "bytes_per_connector",
   //  "series": {"unix_ms": [...], "events_per_s": [...], "rows_per_s": [...], "bytes_per_s":
-  //  [...], "lag_ms": [...], "queue_events": [...], "queue_bytes": [...]}} (columns, oldest
-  // first; empty arrays when nothing was sampled yet).
+  //  [...], "lag_ms": [...], "queue_events": [...], "queue_bytes": [...],
+  //  "slot_retained_bytes": [... or null where the source has no slot sample]}} (columns,
+  // oldest first; empty arrays when nothing was sampled yet).
   nlohmann::json ToJson(const std::string& name) const;
 
   size_t capacity() const { return capacity_; }

@@ -75,13 +75,19 @@ json TaskStatusJson(const ConnectorView& v) {
 json StatusJson(const ConnectorView& v) {
   json connector = {{"state", v.state}, {"worker_id", v.worker_id}};
   if (!v.trace.empty()) connector["trace"] = v.trace;
-  return {{"name", v.name},
-          {"connector", connector},
-          {"tasks", json::array({TaskStatusJson(v)})},
-          {"type", "source"},
-          // Sluice's own additions (Kafka Connect clients ignore unknown fields).
-          {"events_written", v.events_written},
-          {"snapshot", ProgressToJson(v.progress)}};
+  json status = {{"name", v.name},
+                 {"connector", connector},
+                 {"tasks", json::array({TaskStatusJson(v)})},
+                 {"type", "source"},
+                 // Sluice's own additions (Kafka Connect clients ignore unknown fields).
+                 {"events_written", v.events_written},
+                 {"snapshot", ProgressToJson(v.progress)}};
+  // Source-specific objects (PostgreSQL: "slot", the replication slot's retention).
+  for (const auto& [key, text] : v.progress.details) {
+    json detail = json::parse(text, nullptr, false);
+    if (!detail.is_discarded() && !status.contains(key)) status[key] = std::move(detail);
+  }
+  return status;
 }
 
 json SyncJson(const core::SyncRecord& r) {

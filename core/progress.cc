@@ -55,7 +55,16 @@ void ProgressTracker::ResetTable(const std::string& table) {
 
 ProgressSnapshot ProgressTracker::Snapshot() const {
   std::lock_guard lock(mu_);
-  return ProgressSnapshot{phase_, tables_, Now()};
+  return ProgressSnapshot{phase_, tables_, Now(), details_};
+}
+
+void ProgressTracker::SetDetail(const std::string& key, std::string json) {
+  std::lock_guard lock(mu_);
+  if (json.empty()) {
+    details_.erase(key);
+  } else {
+    details_[key] = std::move(json);
+  }
 }
 
 }  // namespace sluice::core

@@ -1,11 +1,13 @@
 // ProgressTracker: what a connector reports about its snapshot, table by table, for the log,
-// metrics, `sluice sync`'s progress display and GET /syncs/{id}.
+// metrics, `sluice sync`'s progress display and GET /syncs/{id}; and source-specific status
+// objects (the PostgreSQL slot's health) that GET /connectors/{name}/status shows as they are.
 //
 // Thread-safety: thread-safe; the source updates, readers take copies with Snapshot().
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -26,6 +28,9 @@ struct ProgressSnapshot {
   std::string phase;  // "starting", "snapshot", "streaming", "finished", "failed"
   std::vector<TableProgress> tables;
   double elapsed_s = 0;
+  // Source-specific status objects by key ("slot"): JSON object text, shown in the connector
+  // status under that key.
+  std::map<std::string, std::string> details;
 };
 
 class ProgressTracker {
@@ -38,6 +43,8 @@ class ProgressTracker {
   void MarkDone(const std::string& table);
   // Marks a table as being re-read from scratch (restarted snapshot).
   void ResetTable(const std::string& table);
+  // Sets (or with empty text removes) the status object `key`: `json` is a JSON object's text.
+  void SetDetail(const std::string& key, std::string json);
   ProgressSnapshot Snapshot() const;
 
  private:
@@ -48,6 +55,7 @@ class ProgressTracker {
   std::chrono::steady_clock::time_point start_;
   std::string phase_ = "starting";
   std::vector<TableProgress> tables_;
+  std::map<std::string, std::string> details_;
 };
 
 }  // namespace sluice::core

@@ -224,6 +224,20 @@
       $('detail-interval').textContent = String(history.interval_ms / 1000);
       SluiceCharts.show(history);
     }
+    const slot = list[selected].status && list[selected].status.slot;
+    const slotLine = $('detail-slot');
+    slotLine.classList.toggle('hidden', !slot);
+    if (slot) {
+      slotLine.className = slot.level === 'ok' ? 'muted' : (slot.level === 'critical' ? 'error' : 'warning');
+      slotLine.textContent = 'Slot ' + slot.name + ': wal_status ' + slot.wal_status + ', retained ' +
+        bytes(slot.retained_bytes) + ', safe ' + (slot.safe_wal_size === null ? 'unlimited' : bytes(slot.safe_wal_size)) +
+        (slot.time_left_s === null ? '' : ', dropped by the server in about ' + duration(slot.time_left_s)) +
+        (slot.warning ? ' — ' + slot.warning : '') +
+        // Only a streaming connector samples its slot: say how old an older figure is.
+        (Date.now() - slot.sampled_unix_ms > 60000
+          ? ' (sampled at ' + new Date(slot.sampled_unix_ms).toLocaleTimeString() + ', not since: the connector is not streaming)'
+          : '');
+    }
     const snapshot = list[selected].status && list[selected].status.snapshot;
     $('detail-tables').replaceChildren(tablesTable(snapshot && snapshot.tables));
     if (editLoadedFor !== selected) {

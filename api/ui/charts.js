@@ -8,6 +8,8 @@ const SluiceCharts = (() => {
     ['chart-rows', 'rows_per_s', '#8250df'],
     ['chart-lag', 'lag_ms', '#bf3989'],
     ['chart-queue', 'queue_events', '#1a7f37'],
+    // PostgreSQL sources only (null elsewhere): its figure shows once a sample has a value.
+    ['chart-retained', 'slot_retained_bytes', '#9a6700', 'figure-retained'],
   ];
   const charts = new Map();
 
@@ -35,17 +37,22 @@ const SluiceCharts = (() => {
     });
   }
 
-  // Shows `history` (the JSON of the history route) in the four charts.
+  // Shows `history` (the JSON of the history route) in the charts; null values (a series the
+  // connector does not have) are left out.
   function show(history) {
     const t = history.series.unix_ms;
-    for (const [id, key, color] of SERIES) {
+    for (const [id, key, color, figure] of SERIES) {
+      const values = history.series[key] || [];
+      const data = [];
+      t.forEach((x, i) => { if (values[i] !== null && values[i] !== undefined) data.push({ x, y: values[i] }); });
+      if (figure) document.getElementById(figure).classList.toggle('hidden', data.length === 0);
       let chart = charts.get(id);
       if (!chart) {
+        if (!data.length) continue;  // a chart in a hidden figure would get no size
         chart = make(document.getElementById(id), color);
         charts.set(id, chart);
       }
-      const values = history.series[key];
-      chart.data.datasets[0].data = t.map((x, i) => ({ x, y: values[i] }));
+      chart.data.datasets[0].data = data;
       chart.update('none');
     }
   }

@@ -12,6 +12,7 @@
 #include "connectors/postgres/pg_names.h"
 #include "connectors/postgres/pg_position.h"
 #include "connectors/postgres/pg_schema.h"
+#include "connectors/postgres/slot_health.h"
 #include "connectors/postgres/slot_manager.h"
 #include "connectors/postgres/source_config.h"
 #include "connectors/postgres/start_decision.h"
@@ -111,6 +112,7 @@ class PostgresSource final : public core::Source {
     }
     StreamReader* stream = stream_.get();
     if (!stream) return core::UnavailableError("postgres source is not started");
+    if (health_ && health_->lost()) return SlotLostWhileStreaming();
     auto res = stream->Poll(batch, limits);
     if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
     return res;
@@ -123,6 +125,7 @@ class PostgresSource final : public core::Source {
       announce_acked_.store(true);
       return;
     }
+    acked_lsn_.store(p->lsn);
     std::lock_guard lock(mu_);
     if (stream_) stream_->Acknowledge(p->lsn);
   }
@@ -151,6 +154,7 @@ class PostgresSource final : public core::Source {
     }
     if (snap) snap->Cancel();
     snap.reset();
+    health_.reset();  // stops its thread
     // What the stream handed over stays ours: a restart in this process skips it (the
     // pipeline still holds it), see StreamReader::Emitted.
     if (stream) emitted_ = stream->emitted();
@@ -306,9 +310,35 @@ class PostgresSource final : public core::Source {
     reader->SkipEmitted(emitted_);
     SLUICE_RETURN_IF_ERROR(reader->Open(lsn));
     if (ctx_.progress) ctx_.progress->SetPhase("streaming");
-    std::lock_guard lock(mu_);
-    stream_ = std::move(reader);
+    acked_lsn_.store(lsn);
+    {
+      std::lock_guard lock(mu_);
+      stream_ = std::move(reader);
+    }
+    SlotHealthOptions health{config_.params, ctx_.config.name(), slots_.slot(),
+                             config_.slot_health_interval_ms, config_.slot_warn_bytes};
+    health_ = std::make_unique<SlotHealthMonitor>(std::move(health), ctx_.metrics, ctx_.progress,
+                                                  logger_);
+    health_->Start();
     return core::Status::Ok();
+  }
+
+  // The health monitor found the slot invalidated or missing while streaming: the same
+  // decision as at start (DecideStart). By default FAILED, naming the slot and the fix; with
+  // snapshot.mode=when_needed, kUnavailable, so that the pipeline restarts the source and
+  // Start() takes a new snapshot.
+  core::Status SlotLostWhileStreaming() {
+    std::optional<SlotSample> sample = health_->TakeLost();
+    SlotState state;
+    state.exists = sample && sample->exists;
+    state.wal_status = sample ? sample->wal_status : "";
+    PgPosition stored;
+    stored.lsn = acked_lsn_.load();
+    stored.slot = slots_.slot();
+    auto decision = DecideStart(stored, state, config_.mode, slots_.slot(), ctx_.config.name());
+    if (!decision.ok()) return decision.status();
+    logger_->warn("{}", decision->warning);
+    return core::UnavailableError("postgres: " + decision->warning);
   }
 
   core::ConnectorContext ctx_;
@@ -322,6 +352,8 @@ class PostgresSource final : public core::Source {
   std::mutex mu_;  // guards the reader pointers against calls from other threads
   std::unique_ptr<SnapshotReader> snapshot_;
   std::unique_ptr<StreamReader> stream_;
+  std::unique_ptr<SlotHealthMonitor> health_;  // while streaming (source thread)
+  std::atomic<uint64_t> acked_lsn_{0};          // the last acknowledged LSN, for messages
   StreamReader::Emitted emitted_;  // by the streams of this process (source thread)
   std::atomic<bool> stop_{false};
   bool finished_ = false;

@@ -1,6 +1,7 @@
 #include "connectors/postgres/source_config.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "connectors/postgres/pg_names.h"
 #include "connectors/postgres/postgres_source.h"
@@ -33,6 +34,8 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SLUICE_ASSIGN_OR_RETURN(out.drop_on_stop, c.GetBool("slot.drop.on.stop", false));
   SLUICE_ASSIGN_OR_RETURN(int64_t interval, c.GetInt("status.update.interval.ms", 10000));
   out.stream.status_interval_ms = interval;
+  SLUICE_ASSIGN_OR_RETURN(out.slot_health_interval_ms, c.GetInt("slot.health.interval.ms", 10000));
+  SLUICE_ASSIGN_OR_RETURN(out.slot_warn_bytes, c.GetInt("slot.retained.warn.bytes", int64_t{1} << 30));
   out.stream.database = params.dbname;
   SLUICE_ASSIGN_OR_RETURN(out.filter, core::TableFilter::FromConfig(c));
   return out;
@@ -65,16 +68,19 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
                  "FOR ALL TABLES (superuser); disabled: it must exist");
   pub.allowed = {"filtered", "all_tables", "disabled"};
   keys.push_back(pub);
-  auto threads = core::MakeConfigKey("snapshot.max.threads", ConfigType::kInt, "2",
-                     "connections reading the snapshot in parallel (tables and chunks)");
-  threads.min = 1;
-  threads.max = 64;
-  keys.push_back(threads);
-  auto pages = core::MakeConfigKey("snapshot.chunk.pages", ConfigType::kInt, "16384",
-                   "a table larger than this many 8 KiB pages is read in ctid-range chunks in "
-                   "parallel; 0 reads every table whole");
-  pages.min = 0;
-  keys.push_back(pages);
+  // An integer key with bounds (std::nullopt: unbounded above).
+  auto int_key = [&](const char* name, const char* default_value, const char* doc, int64_t min,
+                     std::optional<int64_t> max) {
+    auto key = core::MakeConfigKey(name, ConfigType::kInt, default_value, doc);
+    key.min = min;
+    if (max) key.max = *max;
+    keys.push_back(std::move(key));
+  };
+  int_key("snapshot.max.threads", "2",
+          "connections reading the snapshot in parallel (tables and chunks)", 1, 64);
+  int_key("snapshot.chunk.pages", "16384",
+          "a table larger than this many 8 KiB pages is read in ctid-range chunks in parallel; 0 "
+          "reads every table whole", 0, std::nullopt);
   auto format = core::MakeConfigKey("snapshot.copy.format", ConfigType::kEnum, "binary",
                     "binary: COPY in binary format (cheaper for the server) for every table whose "
                     "column types all have a binary decoder, text COPY for the others; text: "
@@ -84,14 +90,15 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   keys.push_back(core::MakeConfigKey("slot.drop.on.stop", ConfigType::kBool, "false",
                      "drop the replication slot when the connector stops (testing only: changes "
                      "made while stopped are lost)"));
-  auto interval = core::MakeConfigKey("status.update.interval.ms", ConfigType::kInt, "10000",
-                      "longest interval between standby status updates to the server");
-  interval.min = 100;
-  interval.max = 3600000;
-  keys.push_back(interval);
-  auto ct = core::MakeConfigKey("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");
-  ct.min = 1000;
-  keys.push_back(ct);
+  int_key("status.update.interval.ms", "10000",
+          "longest interval between standby status updates to the server", 100, 3600000);
+  int_key("slot.health.interval.ms", "10000",
+          "how often the replication slot's retention (retained WAL, wal_status, safe_wal_size) "
+          "is sampled while streaming, on a connection of its own", 100, 3600000);
+  int_key("slot.retained.warn.bytes", "1073741824",
+          "status and log warn when the slot retains at least this many WAL bytes; 0 turns this "
+          "warning off", 0, std::nullopt);
+  int_key("connect.timeout.ms", "30000", "connection timeout", 1000, std::nullopt);
   return keys;
 }
 

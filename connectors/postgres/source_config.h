@@ -21,6 +21,8 @@ struct SourceConfig {
   std::string publication_mode = "filtered";  // publication.autocreate.mode
   core::SnapshotMode mode = core::SnapshotMode::kInitial;
   bool drop_on_stop = false;                  // slot.drop.on.stop
+  int64_t slot_health_interval_ms = 10000;    // slot.health.interval.ms
+  int64_t slot_warn_bytes = int64_t{1} << 30;  // slot.retained.warn.bytes
   SnapshotOptions snapshot;
   StreamOptions stream;  // slot and publication are filled in once the names are resolved
   core::TableFilter filter;

@@ -2,7 +2,7 @@
 """The web console (GET /ui/) in headless Chromium against a real `sluice serve`.
 
 A PostgreSQL -> PostgreSQL connector with a writer running: the console shows it RUNNING with
-an events/s plot that has data points; pause and resume from the UI (checked in the UI and
+an events/s plot that has data points and a replication-slot retained bytes plot with data; pause and resume from the UI (checked in the UI and
 through the API); a sync started from the form reaches 100 %; an invalid config names the
 offending key; delete with confirmation; with --token the console is refused until the token
 is entered. Prints the first load's transferred size. Needs the servers' variables
@@ -196,6 +196,15 @@ def main():
                  "the events/s chart has two data points, one above 0")
         points = driver.execute_script(events)
         print("events/s chart: %d points, max %.1f" % (len(points), max(p["y"] for p in points)))
+        # The PostgreSQL source samples its replication slot: the retained-WAL plot has data and
+        # the detail names the slot.
+        retained = "const c = Chart.getChart('chart-retained'); return c ? c.data.datasets[0].data : [];"
+        wait_for(lambda: len(driver.execute_script(retained)) >= 1, 30,
+                 "the slot retained bytes chart has a data point")
+        slot_line = driver.find_element(By.ID, "detail-slot").text
+        if "Slot " not in slot_line or "wal_status" not in slot_line:
+            fail("the connector detail does not show the slot: %r" % slot_line)
+        print("slot retained chart: %d points; %s" % (len(driver.execute_script(retained)), slot_line))
         shot(driver, "01-running")
         refused = [e["message"] for e in driver.get_log("browser")
                    if "Content Security Policy" in e["message"] or "Refused" in e["message"]]

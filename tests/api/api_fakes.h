@@ -57,6 +57,11 @@ class FakeSource : public core::Source {
     if (progress_) {
       progress_->SetPhase("snapshot");
       progress_->AddTable("public.items", total_);
+      // A source-specific status object (as the PostgreSQL source's "slot"); "name" may not
+      // replace the status's own field.
+      progress_->SetDetail("slot", R"({"name":"fake_slot","retained_bytes":42})");
+      progress_->SetDetail("name", R"({"not":"shown"})");
+      progress_->SetDetail("broken", "{not json");
     }
     return core::Status::Ok();
   }

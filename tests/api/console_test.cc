@@ -51,7 +51,7 @@ TEST(MetricsHistory, TurnsCountersIntoRatesAndForgetsDeletedConnectors) {
 
   nlohmann::json j = history.ToJson("a");
   EXPECT_EQ(j["interval_ms"], 5000);
-  EXPECT_EQ(j["bytes_per_connector"], 720 * 32);
+  EXPECT_EQ(j["bytes_per_connector"], 720 * 40);
   EXPECT_EQ(j["series"]["unix_ms"].size(), 2u);
   EXPECT_EQ(j["series"]["events_per_s"][0], 100);
 
@@ -68,7 +68,7 @@ TEST(MetricsHistory, MemoryIsBoundedByCapacity) {
     history.Record(i * 1000, {r});
   }
   EXPECT_EQ(history.Get("c")->size(), 4u);
-  EXPECT_EQ(MetricsHistory::BytesPerConnector(720), 23040u);
+  EXPECT_EQ(MetricsHistory::BytesPerConnector(720), 28800u);
 }
 
 HttpRequest Get(const std::string& path, const std::string& method = "GET") {

@@ -119,6 +119,11 @@ TEST_F(RestApiTest, LifecycleTransitions) {
   json status = CallJson("GET", "/connectors/life/status", 200);
   EXPECT_EQ(status["tasks"][0]["id"], 0);
   EXPECT_EQ(status["connector"]["worker_id"], "127.0.0.1:8083");
+  // What the source reports of its own is shown under its key, never over the status's fields.
+  EXPECT_EQ(status["slot"]["name"], "fake_slot") << status.dump();
+  EXPECT_EQ(status["slot"]["retained_bytes"], 42);
+  EXPECT_EQ(status["name"], "life");
+  EXPECT_FALSE(status.contains("broken")) << "a detail that is not JSON is left out";
 
   EXPECT_EQ(Call("PUT", "/connectors/life/pause").status, 202);
   WaitForState("life", "PAUSED");

@@ -36,6 +36,8 @@ TEST(SourceConfig, Defaults) {
   EXPECT_EQ(c->snapshot.chunk_pages, 16384u);
   EXPECT_TRUE(c->snapshot.binary);
   EXPECT_EQ(c->stream.status_interval_ms, 10000);
+  EXPECT_EQ(c->slot_health_interval_ms, 10000);
+  EXPECT_EQ(c->slot_warn_bytes, int64_t{1} << 30);
   EXPECT_EQ(c->stream.database, "shop");
 }
 
@@ -48,6 +50,8 @@ TEST(SourceConfig, ExplicitValues) {
                                      {"snapshot.max.threads", "4"},
                                      {"slot.drop.on.stop", "true"},
                                      {"status.update.interval.ms", "2500"},
+                                     {"slot.health.interval.ms", "750"},
+                                     {"slot.retained.warn.bytes", "1048576"},
                                      {"publication.autocreate.mode", "disabled"}}));
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->params.host, "db.internal");
@@ -58,6 +62,8 @@ TEST(SourceConfig, ExplicitValues) {
   EXPECT_EQ(c->snapshot.threads, 4);
   EXPECT_TRUE(c->drop_on_stop);
   EXPECT_EQ(c->stream.status_interval_ms, 2500);
+  EXPECT_EQ(c->slot_health_interval_ms, 750);
+  EXPECT_EQ(c->slot_warn_bytes, 1048576);
   EXPECT_EQ(c->publication_mode, "disabled");
 }
 
@@ -85,7 +91,8 @@ TEST(SourceConfig, EveryParsedKeyIsDeclared) {
                           "database.password", "database.dbname", "database.sslmode",
                           "slot.name", "publication.name", "publication.autocreate.mode",
                           "snapshot.max.threads", "snapshot.chunk.pages", "snapshot.copy.format",
-                          "slot.drop.on.stop", "status.update.interval.ms", "connect.timeout.ms"}) {
+                          "slot.drop.on.stop", "status.update.interval.ms", "connect.timeout.ms",
+                          "slot.health.interval.ms", "slot.retained.warn.bytes"}) {
     EXPECT_TRUE(declared.count(key)) << key;
   }
 }

@@ -1,0 +1,283 @@
+#include "connectors/postgres/slot_health.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "core/metrics.h"
+#include "core/parse_number.h"
+#include "core/progress.h"
+
+namespace sluice::pg {
+namespace {
+
+constexpr double kRateWindowS = 300;      // retained growth is measured over the last 5 minutes
+constexpr double kCriticalLeftS = 3600;   // dropped within an hour: critical
+constexpr double kWarningLeftS = 86400;   // within a day: warning
+constexpr int kStatementTimeoutMs = 5000;
+constexpr double kWarnLogIntervalS = 60;
+
+std::string Bytes(int64_t b) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(b);
+  int u = 0;
+  while (std::fabs(v) >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.1f} {}", v, units[u]);
+}
+
+std::string Duration(double s) {
+  const auto total = static_cast<int64_t>(s);
+  if (total >= 3600) return fmt::format("{}h{:02}m", total / 3600, total % 3600 / 60);
+  if (total >= 60) return fmt::format("{}m{:02}s", total / 60, total % 60);
+  return fmt::format("{}s", total);
+}
+
+std::optional<int64_t> ParseInt(const std::optional<std::string>& v) {
+  if (!v) return std::nullopt;
+  auto out = core::ParseNumber<int64_t>(*v, "postgres slot health");
+  if (!out.ok()) return std::nullopt;
+  return *out;
+}
+
+}  // namespace
+
+double WalStatusCode(const SlotSample& s) {
+  if (!s.exists) return -1;
+  if (s.wal_status == "reserved") return 0;
+  if (s.wal_status == "extended") return 1;
+  if (s.wal_status == "unreserved") return 2;
+  if (s.wal_status == "lost") return 3;
+  return -1;
+}
+
+SlotHealth AssessSlot(const std::string& slot, const SlotSample& now, const SlotSample& oldest,
+                      int64_t warn_bytes) {
+  SlotHealth h;
+  const std::string name = "replication slot '" + slot + "'";
+  std::vector<std::string> messages;
+  auto raise = [&](SlotHealthLevel level, std::string text) {
+    h.level = std::max(h.level, level);
+    messages.push_back(std::move(text));
+  };
+  if (!now.exists) {
+    raise(SlotHealthLevel::kCritical, name + " does not exist: the changes it held are gone");
+  } else if (now.wal_status == "lost") {
+    raise(SlotHealthLevel::kCritical,
+          name + " was invalidated (wal_status=lost, it fell behind max_slot_wal_keep_size): "
+                 "the changes it held are gone");
+  } else {
+    const double dt = now.at_s - oldest.at_s;
+    if (dt >= 1 && now.retained_bytes >= 0 && oldest.retained_bytes >= 0) {
+      h.growth_bytes_per_s = static_cast<double>(now.retained_bytes - oldest.retained_bytes) / dt;
+    }
+    if (now.safe_wal_bytes >= 0 || now.wal_status == "unreserved") {
+      if (now.wal_status == "unreserved" || now.safe_wal_bytes <= 0) {
+        h.time_left_s = 0;
+      } else if (h.growth_bytes_per_s > 0) {
+        h.time_left_s = static_cast<double>(now.safe_wal_bytes) / h.growth_bytes_per_s;
+      }
+    }
+    if (now.wal_status == "unreserved") {
+      raise(SlotHealthLevel::kCritical,
+            name + " holds more WAL than max_slot_wal_keep_size (" + Bytes(now.max_keep_bytes) +
+                "): the server drops it at its next checkpoint unless the connector catches up; "
+                "resume the connector or speed up its sink, or raise max_slot_wal_keep_size");
+    } else if (h.time_left_s >= 0 && h.time_left_s < kWarningLeftS) {
+      raise(h.time_left_s < kCriticalLeftS ? SlotHealthLevel::kCritical : SlotHealthLevel::kWarning,
+            "at the recent rate (" + Bytes(static_cast<int64_t>(h.growth_bytes_per_s)) +
+                "/s) the server drops " + name + " in about " + Duration(h.time_left_s) +
+                " (max_slot_wal_keep_size " + Bytes(now.max_keep_bytes) +
+                "); resume the connector or speed up its sink, or raise max_slot_wal_keep_size");
+    }
+    if (now.wal_status == "extended") {
+      raise(SlotHealthLevel::kWarning,
+            name + " holds more WAL than max_wal_size (wal_status=extended)");
+    }
+    if (warn_bytes > 0 && now.retained_bytes >= warn_bytes) {
+      raise(SlotHealthLevel::kWarning,
+            name + " retains " + Bytes(now.retained_bytes) + " of WAL (slot.retained.warn.bytes " +
+                Bytes(warn_bytes) + "): the connector is paused or stopped, or its sink is slower "
+                "than the source; the server keeps this WAL on disk until the connector catches up");
+    }
+  }
+  for (const auto& m : messages) h.warning += (h.warning.empty() ? "" : "; ") + m;
+  return h;
+}
+
+std::string SlotHealthJson(const std::string& slot, const SlotSample& s, const SlotHealth& h,
+                           int64_t sampled_unix_ms) {
+  using nlohmann::json;
+  auto bytes_or_null = [](int64_t v) { return v >= 0 ? json(v) : json(nullptr); };
+  static const char* kLevels[] = {"ok", "warning", "critical"};
+  json j = {{"name", slot},
+            {"wal_status", s.exists ? json(s.wal_status) : json("missing")},
+            {"retained_bytes", bytes_or_null(s.retained_bytes)},
+            {"safe_wal_size", bytes_or_null(s.safe_wal_bytes)},
+            {"max_slot_wal_keep_size", bytes_or_null(s.max_keep_bytes)},
+            {"growth_bytes_per_s", h.growth_bytes_per_s},
+            {"time_left_s", h.time_left_s >= 0 ? json(h.time_left_s) : json(nullptr)},
+            {"level", kLevels[static_cast<int>(h.level)]},
+            {"warning", h.warning.empty() ? json(nullptr) : json(h.warning)},
+            {"sampled_unix_ms", sampled_unix_ms}};
+  return j.dump();
+}
+
+std::string SlotSampleQuery(const std::string& slot) {
+  return "SELECT s.slot_name IS NOT NULL, s.wal_status, "
+         "(pg_current_wal_lsn() - s.restart_lsn)::bigint, s.safe_wal_size, "
+         "(SELECT setting FROM pg_settings WHERE name = 'max_slot_wal_keep_size') "
+         "FROM (SELECT 1) AS one LEFT JOIN pg_replication_slots s ON s.slot_name = " +
+         QuoteLiteral(slot);
+}
+
+core::Result<SlotSample> ParseSlotSample(const PgRow& row) {
+  if (row.size() != 5 || !row[0]) {
+    return core::InternalError("postgres slot health: unexpected row shape");
+  }
+  SlotSample s;
+  s.exists = *row[0] == "t";
+  if (!s.exists) return s;
+  s.wal_status = row[1].value_or("");
+  s.retained_bytes = ParseInt(row[2]).value_or(-1);
+  s.safe_wal_bytes = ParseInt(row[3]).value_or(-1);
+  const int64_t keep_mb = ParseInt(row[4]).value_or(-1);
+  s.max_keep_bytes = keep_mb >= 0 ? keep_mb * 1024 * 1024 : -1;
+  return s;
+}
+
+SlotHealthMonitor::SlotHealthMonitor(SlotHealthOptions options, core::MetricsRegistry* metrics,
+                                     core::ProgressTracker* progress,
+                                     std::shared_ptr<spdlog::logger> logger)
+    : options_(std::move(options)), progress_(progress), logger_(std::move(logger)) {
+  // A peer that never answers must not hold the sampling thread (and Stop) for long.
+  options_.params.connect_timeout_s = std::min(options_.params.connect_timeout_s, 5);
+  if (!metrics) return;
+  const core::Labels labels{{"connector", options_.connector}, {"slot", options_.slot}};
+  auto gauge = [&](const char* name, const char* help) {
+    return &metrics->GetGauge(name, help, labels);
+  };
+  retained_ = gauge("sluice_source_slot_retained_bytes",
+                    "WAL bytes the replication slot holds back (pg_current_wal_lsn() - restart_lsn)");
+  safe_ = gauge("sluice_source_slot_safe_wal_bytes",
+                "WAL bytes that can still be written before the server drops the slot "
+                "(safe_wal_size); -1 when unlimited");
+  wal_status_ = gauge("sluice_source_slot_wal_status",
+                      "The slot's wal_status: 0 reserved, 1 extended, 2 unreserved, 3 lost, -1 missing");
+  time_left_ = gauge("sluice_source_slot_time_left_seconds",
+                     "Estimated seconds before the server drops the slot at the recent WAL rate; "
+                     "-1 when unknown or unlimited");
+  level_ = gauge("sluice_source_slot_health", "Slot retention level: 0 ok, 1 warning, 2 critical");
+}
+
+SlotHealthMonitor::~SlotHealthMonitor() { Stop(); }
+
+void SlotHealthMonitor::Start() {
+  if (thread_.joinable()) return;
+  thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+}
+
+void SlotHealthMonitor::Stop() {
+  if (!thread_.joinable()) return;
+  thread_.request_stop();
+  {
+    std::lock_guard lock(mu_);
+    wake_.notify_all();
+  }
+  conn_.Cancel();
+  thread_.join();
+}
+
+std::optional<SlotSample> SlotHealthMonitor::TakeLost() {
+  std::lock_guard lock(mu_);
+  return std::exchange(lost_sample_, std::nullopt);
+}
+
+core::Result<SlotSample> SlotHealthMonitor::SampleOnce() {
+  if (!conn_.connected()) {
+    SLUICE_RETURN_IF_ERROR(conn_.Connect(options_.params, false));
+    core::Status st = conn_.Exec(fmt::format("SET statement_timeout = {}", kStatementTimeoutMs));
+    if (!st.ok()) {
+      conn_.Close();
+      return st;
+    }
+  }
+  auto rows = conn_.Query(SlotSampleQuery(options_.slot));
+  if (!rows.ok()) {
+    conn_.Close();  // reconnect next time: the connection may be broken
+    return rows.status();
+  }
+  if (rows->size() != 1) return core::InternalError("postgres slot health: expected one row");
+  return ParseSlotSample(rows->front());
+}
+
+void SlotHealthMonitor::Publish(const SlotSample& sample) {
+  window_.push_back(sample);
+  while (window_.size() > 2 && sample.at_s - window_[1].at_s >= kRateWindowS) window_.pop_front();
+  const SlotHealth h = AssessSlot(options_.slot, sample, window_.front(), options_.warn_bytes);
+  if (retained_) {
+    retained_->Set(static_cast<double>(std::max<int64_t>(sample.retained_bytes, 0)));
+    safe_->Set(static_cast<double>(sample.safe_wal_bytes));
+    wal_status_->Set(WalStatusCode(sample));
+    time_left_->Set(h.time_left_s);
+    level_->Set(static_cast<double>(h.level));
+  }
+  if (progress_) {
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    progress_->SetDetail("slot", SlotHealthJson(options_.slot, sample, h, now_ms));
+  }
+  // Logged when the level changes, then at most once a minute while it lasts.
+  if (h.level != SlotHealthLevel::kOk &&
+      (h.level != logged_level_ || sample.at_s - logged_at_s_ >= kWarnLogIntervalS)) {
+    logger_->warn("postgres: {}", h.warning);
+    logged_at_s_ = sample.at_s;
+  } else if (h.level == SlotHealthLevel::kOk && logged_level_ != SlotHealthLevel::kOk) {
+    logger_->info("postgres: replication slot {} retention is back to normal", options_.slot);
+  }
+  logged_level_ = h.level;
+}
+
+void SlotHealthMonitor::Run(std::stop_token stop) {
+  // Nothing may escape a thread: a surprise here must not take the process down.
+  try {
+    while (!stop.stop_requested()) {
+      auto sample = SampleOnce();
+      if (stop.stop_requested()) break;
+      if (sample.ok()) {
+        if (failing_) logger_->info("postgres: slot health sampling of {} works again", options_.slot);
+        failing_ = false;
+        sample->at_s = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now().time_since_epoch())
+                           .count();
+        Publish(*sample);
+        if (!sample->exists || sample->wal_status == "lost") {
+          std::lock_guard lock(mu_);
+          lost_sample_ = *sample;
+          lost_.store(true);
+          break;
+        }
+      } else if (!failing_) {
+        failing_ = true;
+        logger_->warn("postgres: sampling the health of slot {} failed (retrying every {} ms; the "
+                      "stream goes on): {}", options_.slot, options_.interval_ms,
+                      sample.status().ToString());
+      }
+      std::unique_lock lock(mu_);
+      wake_.wait_for(lock, stop, std::chrono::milliseconds(options_.interval_ms),
+                     [] { return false; });
+    }
+  } catch (const std::exception& e) {
+    logger_->error("postgres: slot health sampling of {} stopped: {}", options_.slot, e.what());
+  }
+  conn_.Close();
+}
+
+}  // namespace sluice::pg

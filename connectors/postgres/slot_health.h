@@ -1,0 +1,141 @@
+// Retention guardrails for the PostgreSQL source's replication slot: how much WAL the slot holds
+// back, how close it is to being dropped by the server, and what the operator should do.
+//
+// `AssessSlot` and `SlotHealthJson` are pure (unit-tested); `SlotHealthMonitor` samples the slot
+// on a regular (non-replication) connection of its own, on its own thread, every
+// `slot.health.interval.ms` while the source streams, so the per-event path never waits on it.
+//
+// Levels (the `level` field of the status object and the `sluice_source_slot_health` gauge):
+//   ok (0)       nothing to do;
+//   warning (1)  retained bytes >= slot.retained.warn.bytes, or wal_status = extended (the slot
+//                holds more than max_wal_size; kept only because of max_slot_wal_keep_size or
+//                wal_keep_size), or the server would drop the slot within 24 h at the recent rate;
+//   critical (2) wal_status = unreserved (the server drops the slot at its next checkpoint unless
+//                the connector catches up), or it would drop it within 1 h, or lost / missing.
+//
+// Thread-safety: SlotHealthMonitor's Start/Stop from one thread (the source thread);
+// lost() and TakeLost() from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+#include "connectors/postgres/pg_connection.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace sluice::core {
+class Gauge;
+class MetricsRegistry;
+class ProgressTracker;
+}  // namespace sluice::core
+
+namespace sluice::pg {
+
+// One reading of pg_replication_slots for the connector's slot.
+struct SlotSample {
+  bool exists = false;
+  std::string wal_status;       // reserved, extended, unreserved, lost; empty when missing
+  int64_t retained_bytes = -1;  // pg_current_wal_lsn() - restart_lsn; -1 when unknown
+  int64_t safe_wal_bytes = -1;  // safe_wal_size; -1 when unlimited (NULL)
+  int64_t max_keep_bytes = -1;  // max_slot_wal_keep_size in bytes; -1 when unlimited
+  double at_s = 0;              // monotonic seconds, for rates
+};
+
+enum class SlotHealthLevel { kOk = 0, kWarning = 1, kCritical = 2 };
+
+struct SlotHealth {
+  SlotHealthLevel level = SlotHealthLevel::kOk;
+  std::string warning;            // empty when ok
+  double growth_bytes_per_s = 0;  // retained growth over the rate window; 0 when unknown
+  double time_left_s = -1;        // before the server drops the slot; -1 unknown or unlimited
+};
+
+// wal_status as a number for the gauge: reserved 0, extended 1, unreserved 2, lost 3,
+// missing -1 (documented in README.md).
+double WalStatusCode(const SlotSample& s);
+
+// Assesses `now`; `oldest` is the oldest sample of the rate window (the last few minutes), the
+// same sample as `now` when there is no history. Pure.
+SlotHealth AssessSlot(const std::string& slot, const SlotSample& now, const SlotSample& oldest,
+                      int64_t warn_bytes);
+
+// The connector status's "slot" object:
+// {"name", "wal_status", "retained_bytes", "safe_wal_size" (null: unlimited),
+//  "max_slot_wal_keep_size" (null: unlimited), "growth_bytes_per_s", "time_left_s" (null:
+//  unknown or unlimited), "level" (ok, warning, critical), "warning" (null when ok),
+//  "sampled_unix_ms"}. Pure.
+std::string SlotHealthJson(const std::string& slot, const SlotSample& sample,
+                           const SlotHealth& health, int64_t sampled_unix_ms);
+
+// The query that reads one sample (a row even when the slot is missing). Columns: exists,
+// wal_status, retained bytes, safe_wal_size, max_slot_wal_keep_size in MB.
+std::string SlotSampleQuery(const std::string& slot);
+// Parses that query's row; kInternal on a malformed row.
+core::Result<SlotSample> ParseSlotSample(const PgRow& row);
+
+struct SlotHealthOptions {
+  ConnectionParams params;
+  std::string connector;
+  std::string slot;
+  int64_t interval_ms = 10000;               // slot.health.interval.ms
+  int64_t warn_bytes = int64_t{1} << 30;     // slot.retained.warn.bytes
+};
+
+class SlotHealthMonitor {
+ public:
+  SlotHealthMonitor(SlotHealthOptions options, core::MetricsRegistry* metrics,
+                    core::ProgressTracker* progress, std::shared_ptr<spdlog::logger> logger);
+  ~SlotHealthMonitor();  // Stop()
+  SlotHealthMonitor(const SlotHealthMonitor&) = delete;
+  SlotHealthMonitor& operator=(const SlotHealthMonitor&) = delete;
+
+  // Starts sampling (the first sample right away). A failed sample is logged once (until one
+  // succeeds again) and retried at the next interval; it never stops the stream.
+  void Start();
+  // Stops the thread; interrupts a running query. Returns promptly.
+  void Stop();
+
+  // True once a sample found the slot invalidated (wal_status = lost) or missing. One atomic
+  // load: cheap enough for every Poll.
+  bool lost() const { return lost_.load(std::memory_order_relaxed); }
+  // The sample that found it, once.
+  std::optional<SlotSample> TakeLost();
+
+ private:
+  void Run(std::stop_token stop);
+  core::Result<SlotSample> SampleOnce();
+  void Publish(const SlotSample& sample);
+
+  SlotHealthOptions options_;
+  core::ProgressTracker* progress_;
+  std::shared_ptr<spdlog::logger> logger_;
+  core::Gauge* retained_ = nullptr;
+  core::Gauge* safe_ = nullptr;
+  core::Gauge* wal_status_ = nullptr;
+  core::Gauge* time_left_ = nullptr;
+  core::Gauge* level_ = nullptr;
+
+  PgConnection conn_;  // the sampling thread's
+  std::deque<SlotSample> window_;
+  bool failing_ = false;
+  SlotHealthLevel logged_level_ = SlotHealthLevel::kOk;
+  double logged_at_s_ = 0;
+  std::atomic<bool> lost_{false};
+  std::mutex mu_;
+  std::optional<SlotSample> lost_sample_;
+  std::condition_variable_any wake_;
+  std::jthread thread_;
+};
+
+}  // namespace sluice::pg

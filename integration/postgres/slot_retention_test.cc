@@ -1,0 +1,181 @@
+// Retention guardrails of the PostgreSQL source against a throwaway server of the test's own
+// (max_slot_wal_keep_size is server-wide: the shared test server must not get it): while the
+// connector streams, a long-open transaction holds the slot's restart_lsn back and WAL is
+// generated, so the slot's retained bytes grow and show in /metrics, in the connector status
+// (with the warning past slot.retained.warn.bytes and a time-left estimate) and in the console's
+// metrics history; then more WAL and a CHECKPOINT make the server invalidate the slot, and the
+// connector goes FAILED naming the slot and the fix. With snapshot.mode=when_needed it then
+// re-snapshots on a new slot.
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "integration/api/serve_fixture.h"
+#include "integration/common/scratch_server.h"
+
+namespace sluice::itest {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+// The value of `family`'s series for connector `name` in Prometheus text; nullopt when absent.
+std::optional<double> MetricValue(const std::string& text, const std::string& family,
+                                  const std::string& name) {
+  std::istringstream in(text);
+  std::string line;
+  const std::string prefix = family + "{connector=\"" + name + "\"";
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) != 0) continue;
+    return std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return std::nullopt;
+}
+
+class SlotRetentionTest : public ::testing::Test {
+ protected:
+  static constexpr int64_t kWarnBytes = 8 << 20;
+
+  SlotRetentionTest()
+      : server_("max_slot_wal_keep_size = 64MB\nmax_wal_size = 32MB\nmin_wal_size = 32MB\n") {}
+
+  void SetUp() override {
+    server_.Client().Exec("CREATE DATABASE shop");
+    Db().Exec("CREATE TABLE items (id int PRIMARY KEY, name text);"
+              "INSERT INTO items SELECT g, 'n' || g FROM generate_series(1, 1000) g;"
+              "CREATE TABLE filler (id int, pad text); CREATE TABLE hold (id int)");
+  }
+
+  PgClient Db() const { return server_.Client("shop"); }
+
+  json Config(const std::string& mode) const {
+    return {{"connector.class", "postgres"},
+            {"database.hostname", "127.0.0.1"},
+            {"database.port", std::to_string(server_.port())},
+            {"database.user", "postgres"},
+            {"database.dbname", "shop"},
+            {"slot.name", "retained_slot"},
+            {"table.include.list", "public\\.items"},
+            {"snapshot.mode", mode},
+            {"slot.health.interval.ms", "500"},
+            {"slot.retained.warn.bytes", std::to_string(kWarnBytes)},
+            {"sink.type", "file"},
+            {"sink.url", out_.path().string()},
+            {"sink.file.fsync", "false"},
+            {"sink.batch.ms", "50"},
+            {"status.update.interval.ms", "200"}};
+  }
+
+  // About 13 MB of WAL in a table outside the publication, then a new segment.
+  void GenerateWal(int rounds) {
+    for (int i = 0; i < rounds; ++i) {
+      Db().Exec("INSERT INTO filler SELECT g, repeat('x', 200) FROM generate_series(1, 50000) g;"
+                "SELECT pg_switch_wal()");
+    }
+  }
+
+  // A transaction that wrote and stays open: logical decoding cannot move the slot's
+  // restart_lsn past its start, so the slot retains every WAL byte written after it.
+  void HoldRestartLsn() {
+    ProcessOptions o;
+    o.argv = {"psql", "-X", "-q", "-h", "127.0.0.1", "-p", std::to_string(server_.port()), "-U",
+              "postgres", "-d", "shop", "-c",
+              "BEGIN; INSERT INTO hold VALUES (1); SELECT pg_sleep(600); COMMIT"};
+    holder_.emplace(o);
+    WaitUntil([&] {
+      return Db().QueryValue("SELECT count(*) FROM pg_stat_activity WHERE backend_xid IS NOT NULL "
+                             "AND query LIKE '%pg_sleep(600)%'") == "1";
+    }, 30s, "the holding transaction is open");
+  }
+
+  void ReleaseRestartLsn() {
+    Db().Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE "
+              "'%pg_sleep(600)%' AND pid <> pg_backend_pid()");
+    holder_.reset();
+  }
+
+  ScratchPostgres server_;
+  TempDir out_{"slot-retention"};
+  std::optional<Subprocess> holder_;
+};
+
+TEST_F(SlotRetentionTest, RetainedWalShowsInMetricsAndStatusThenInvalidationFailsNamingTheSlot) {
+  ServeProcess serve;
+  RestClient& api = serve.client();
+  api.Expect(201, "POST", "/connectors", json{{"name", "ret"}, {"config", Config("initial")}}.dump());
+  serve.WaitForState("ret", "RUNNING");
+  WaitUntil([&] {
+    json s = api.Expect(200, "GET", "/connectors/ret/status");
+    return s.contains("slot") && s["slot"]["wal_status"] == "reserved";
+  }, 60s, "the status has a slot object once streaming");
+  json slot = api.Expect(200, "GET", "/connectors/ret/status")["slot"];
+  EXPECT_EQ(slot["name"], "retained_slot");
+  EXPECT_EQ(slot["max_slot_wal_keep_size"], 64 << 20);
+  EXPECT_TRUE(slot["safe_wal_size"].is_number()) << slot.dump();
+
+  // (a) Retained bytes grow while the stream runs (the changes still arrive).
+  HoldRestartLsn();
+  GenerateWal(2);
+  Db().Exec("INSERT INTO items VALUES (5000, 'during')");
+  double retained = 0;
+  WaitUntil([&] {
+    auto v = MetricValue(api.Call("GET", "/metrics").body, "sluice_source_slot_retained_bytes", "ret");
+    retained = v.value_or(0);
+    return retained > kWarnBytes;
+  }, 60s, "sluice_source_slot_retained_bytes passes slot.retained.warn.bytes");
+  std::string metrics = api.Call("GET", "/metrics").body;
+  EXPECT_TRUE(MetricValue(metrics, "sluice_source_slot_safe_wal_bytes", "ret").has_value()) << metrics;
+  EXPECT_TRUE(MetricValue(metrics, "sluice_source_slot_wal_status", "ret").has_value()) << metrics;
+  WaitUntil([&] {
+    json s = api.Expect(200, "GET", "/connectors/ret/status");
+    slot = s["slot"];
+    return slot["level"] != "ok" && slot["warning"].is_string() &&
+           slot["retained_bytes"].get<double>() > kWarnBytes;
+  }, 30s, "the status warns about the retained WAL");
+  EXPECT_NE(slot["warning"].get<std::string>().find("slot.retained.warn.bytes"), std::string::npos)
+      << slot.dump();
+  EXPECT_EQ(serve.State("ret"), "RUNNING") << "a warning does not stop the stream";
+  // Growth at the recent rate against a finite max_slot_wal_keep_size: a time left. (No more
+  // WAL here: the slot must not reach the limit before part (b).)
+  WaitUntil([&] {
+    slot = api.Expect(200, "GET", "/connectors/ret/status")["slot"];
+    return slot["time_left_s"].is_number();
+  }, 60s, "the status estimates the time left before the server drops the slot");
+  WaitUntil([&] {
+    json h = api.Expect(200, "GET", "/connectors/ret/metrics/history");
+    for (const auto& v : h["series"]["slot_retained_bytes"]) {
+      if (v.is_number() && v.get<double>() > 0) return true;
+    }
+    return false;
+  }, 30s, "the console's history has slot retained bytes");
+
+  // (b) Past max_slot_wal_keep_size the checkpoint invalidates the slot: FAILED, slot named.
+  GenerateWal(6);
+  Db().Exec("CHECKPOINT");
+  WaitUntil([&] {
+    return Db().QueryValue("SELECT coalesce((SELECT wal_status FROM pg_replication_slots WHERE "
+                           "slot_name = 'retained_slot'), 'missing')") == "lost";
+  }, 60s, "the server invalidated the slot");
+  serve.WaitForState("ret", "FAILED", 90s);
+  json status = api.Expect(200, "GET", "/connectors/ret/status");
+  const std::string trace = status["connector"].value("trace", "");
+  EXPECT_NE(trace.find("retained_slot"), std::string::npos) << status.dump();
+  EXPECT_NE(trace.find("invalidated"), std::string::npos) << status.dump();
+  EXPECT_NE(trace.find("when_needed"), std::string::npos) << "the fix is named: " << status.dump();
+
+  // With when_needed the connector takes a new snapshot on a new slot and streams again.
+  ReleaseRestartLsn();
+  api.Expect(200, "PUT", "/connectors/ret/config", Config("when_needed").dump());
+  api.Call("POST", "/connectors/ret/restart");
+  serve.WaitForState("ret", "RUNNING", 90s);
+  WaitUntil([&] {
+    json s = api.Expect(200, "GET", "/connectors/ret/status");
+    return s["connector"]["state"] == "RUNNING" && s.contains("slot") &&
+           s["slot"]["wal_status"] == "reserved";
+  }, 120s, "a new slot streams after the re-snapshot");
+  EXPECT_EQ(Db().QueryValue("SELECT wal_status FROM pg_replication_slots WHERE slot_name = "
+                            "'retained_slot'"), "reserved");
+}
+
+}  // namespace
+}  // namespace sluice::itest

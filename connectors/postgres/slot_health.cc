@@ -276,6 +276,8 @@ void SlotHealthMonitor::Run(std::stop_token stop) {
     }
   } catch (const std::exception& e) {
     logger_->error("postgres: slot health sampling of {} stopped: {}", options_.slot, e.what());
+  } catch (...) {
+    logger_->error("postgres: slot health sampling of {} stopped: unknown exception", options_.slot);
   }
   conn_.Close();
 }

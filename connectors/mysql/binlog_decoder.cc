@@ -114,14 +114,15 @@ bool DecodeImage(BinlogReader& r, const RowsEvent& ev, std::string_view present,
     }
     scratch.clear();
     ValueResult res = DecodeValue(r, c, scratch);
-    if (res == ValueResult::kBad || res == ValueResult::kBadText) {
-      batch.AbandonRow();
+    if (res == ValueResult::kBad || res == ValueResult::kBadText ||
+        (res == ValueResult::kZeroDate && c.include && plan.zero_dates == ZeroDateMode::kFail)) {
+      batch.AbandonRow();  // `scratch` keeps a refused zero date's text for the message
       bad_column = i;
       bad = res;
       return false;
     }
     if (!c.include) continue;
-    if (res == ValueResult::kNull) {
+    if (res == ValueResult::kZeroDate) {
       if (stats) ++stats->zero_dates;
       batch.AppendNull();
     } else {
@@ -133,22 +134,30 @@ bool DecodeImage(BinlogReader& r, const RowsEvent& ev, std::string_view present,
 }
 
 // The error for a row DecodeImage refused: names the table, the column (by name when known)
-// and the binlog position. Text invalid in its character set is kFailedPrecondition (the stored
-// data does not match its declared set; retrying cannot help), anything else is malformed.
+// and the binlog position. Text invalid in its character set and a refused zero date (`value`,
+// as the server prints it) are kFailedPrecondition (the stored data has no exact image;
+// retrying cannot help), anything else is malformed.
 Status BadRow(const RowsPlan& plan, const std::string& table, std::string_view image,
-              size_t column, ValueResult bad, size_t row_offset, const BinlogLocation& at) {
+              size_t column, ValueResult bad, std::string_view value, size_t row_offset,
+              const BinlogLocation& at) {
   std::string name = column == kNoColumn ? std::string("(null bitmap)")
                      : column < plan.column_names.size() && !plan.column_names[column].empty()
                          ? plan.column_names[column]
                          : "#" + std::to_string(column + 1);
-  if (bad == ValueResult::kBadText) {
-    const ColumnPlan& c = plan.columns[column];
-    std::string charset = c.converter ? c.converter->charset() : std::string("its character set");
-    return core::FailedPreconditionError(
-        "mysql: " + std::string(image) + " of " + table + " column " + name + " at binlog " +
-        at.ToString() + " (row data offset " + std::to_string(row_offset) +
-        ") holds bytes that are not valid " + charset +
-        " text; fix the value at the source (or exclude the column with column.exclude.list)");
+  if (bad == ValueResult::kBadText || bad == ValueResult::kZeroDate) {
+    std::string what;
+    if (bad == ValueResult::kZeroDate) {
+      what = ZeroDateRefusal(value);
+    } else {
+      const ColumnPlan& c = plan.columns[column];
+      what = "holds bytes that are not valid " +
+             (c.converter ? c.converter->charset() : std::string("its character set")) +
+             " text; fix the value at the source (or exclude the column with column.exclude.list)";
+    }
+    return core::FailedPreconditionError("mysql: " + std::string(image) + " of " + table +
+                                         " column " + name + " at binlog " + at.ToString() +
+                                         " (row data offset " + std::to_string(row_offset) +
+                                         ") " + what);
   }
   return MalformedEvent(at, std::string(image) + " of " + table + " truncated or invalid at column " +
                            name);
@@ -172,7 +181,7 @@ Status DecodeRows(const RowsEvent& ev, const RowsPlan& plan, uint32_t txn,
     ValueResult bad = ValueResult::kBad;
     std::string_view first = ev.op == core::Op::kCreate ? ev.present_after : ev.present_before;
     if (!DecodeImage(r, ev, first, plan, batch, scratch, stats, row, bad_column, bad)) {
-      return BadRow(plan, table, "row", bad_column, bad, row_start, at);
+      return BadRow(plan, table, "row", bad_column, bad, scratch, row_start, at);
     }
     if (ev.op == core::Op::kCreate) {
       after = row;
@@ -182,7 +191,7 @@ Status DecodeRows(const RowsEvent& ev, const RowsPlan& plan, uint32_t txn,
     if (ev.op == core::Op::kUpdate) {
       if (!DecodeImage(r, ev, ev.present_after, plan, batch, scratch, stats, after, bad_column,
                        bad)) {
-        return BadRow(plan, table, "after image", bad_column, bad, row_start, at);
+        return BadRow(plan, table, "after image", bad_column, bad, scratch, row_start, at);
       }
     }
     batch.AddEvent({ev.op, before, after, txn, plan.schema});

@@ -452,4 +452,19 @@ bool IsZeroDateText(std::string_view text) {
          (text.substr(5, 2) == "00" || text.substr(8, 2) == "00");
 }
 
+core::Result<ZeroDateMode> ParseZeroDateMode(std::string_view text) {
+  if (text == "fail") return ZeroDateMode::kFail;
+  if (text == "null") return ZeroDateMode::kNull;
+  return core::InvalidArgumentError(std::string(kZeroDateModeKey) + " must be one of fail, null, got '" +
+                                    std::string(text) + "'");
+}
+
+std::string ZeroDateRefusal(std::string_view value) {
+  return "holds the date '" + std::string(value) +
+         "', whose month or day is zero: no target type holds it exactly; set " +
+         kZeroDateModeKey +
+         "=null to emit such dates as NULL (Debezium's behaviour), or exclude the column with "
+         "column.exclude.list, or fix the data";
+}
+
 }  // namespace sluice::mysql

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "core/status.h"
 
 namespace sluice::mysql {
 
@@ -131,7 +132,20 @@ bool AppendFloat32FromDoubleText(std::string& out, std::string_view double_text)
 
 // The text protocol gives "0000-00-00" for zero dates: true when `text` is one (date,
 // datetime or timestamp with any fraction), or has a zero month or day ("2024-00-15", stored
-// when sql_mode lacks NO_ZERO_IN_DATE). Such values become NULL.
+// when sql_mode lacks NO_ZERO_IN_DATE). No target type holds such a value: see ZeroDateMode.
 bool IsZeroDateText(std::string_view text);
+
+// zero.date.handling.mode: what the source does with a zero date or a date with a zero month
+// or day, which no target type can hold. kFail (the default) stops the snapshot or stream with
+// kFailedPrecondition naming the table, the row, the column and the value; kNull emits NULL
+// and logs a warning (Debezium's behaviour; lossy).
+enum class ZeroDateMode : uint8_t { kFail, kNull };
+inline constexpr const char* kZeroDateModeKey = "zero.date.handling.mode";
+// "fail" or "null"; anything else is kInvalidArgument naming the accepted values.
+core::Result<ZeroDateMode> ParseZeroDateMode(std::string_view text);
+// The end of the refusal of zero date `value` (as the server prints it, e.g. 2024-00-15):
+// "holds the date '2024-00-15', …; set zero.date.handling.mode=null …". The caller puts the
+// table, the row and the column in front.
+std::string ZeroDateRefusal(std::string_view value);
 
 }  // namespace sluice::mysql

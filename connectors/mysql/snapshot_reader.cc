@@ -358,6 +358,10 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
         case Fix::kZeroDate:
         case Fix::kTimestampTz:
           if (IsZeroDateText(v)) {
+            if (options_.zero_dates == ZeroDateMode::kFail) {
+              batch->AbandonRow();
+              return RefusedValue(table, i, values, lengths, ZeroDateRefusal(v));
+            }
             ++zero_dates;
             batch->AppendNull();
           } else {
@@ -396,7 +400,10 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
           converted.clear();
           if (!cv.Append(converted, v)) {
             batch->AbandonRow();
-            return InvalidText(table, i, values, lengths, cv.charset());
+            return RefusedValue(table, i, values, lengths,
+                                "holds bytes that are not valid " + cv.charset() +
+                                    " text; fix the value at the source (or exclude the column "
+                                    "with column.exclude.list)");
           }
           batch->AppendValue(converted);
           break;
@@ -418,9 +425,9 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
   return core::Status::Ok();
 }
 
-core::Status SnapshotReader::InvalidText(const LoadedTable& table, size_t column, char** values,
-                                         const unsigned long* lengths,
-                                         const std::string& charset) const {
+core::Status SnapshotReader::RefusedValue(const LoadedTable& table, size_t column, char** values,
+                                          const unsigned long* lengths,
+                                          const std::string& what) const {
   const core::TableSchema& schema = *table.schema;
   std::string key;
   for (uint32_t k : schema.key) {
@@ -430,9 +437,8 @@ core::Status SnapshotReader::InvalidText(const LoadedTable& table, size_t column
   }
   return core::FailedPreconditionError(
       "mysql snapshot of " + schema.id.ToString() + ": column " + schema.columns[column].name +
-      " of the row " + (key.empty() ? std::string("(no primary key)") : "with " + key) +
-      " holds bytes that are not valid " + charset +
-      " text; fix the value at the source (or exclude the column with column.exclude.list)");
+      " of the row " + (key.empty() ? std::string("(no primary key)") : "with " + key) + " " +
+      what);
 }
 
 core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::PollLimits& limits) {
@@ -459,7 +465,8 @@ core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::Pol
   }
   if (state == core::SnapshotBatches::State::kEmpty) return false;
   if (zero_dates_.load() > 0) {
-    logger_->warn("mysql snapshot: {} zero dates ('0000-00-00') were emitted as NULL", zero_dates_.load());
+    logger_->warn("mysql snapshot: {} zero dates ('0000-00-00') were emitted as NULL "
+                  "(zero.date.handling.mode=null)", zero_dates_.load());
   }
   logger_->info("mysql snapshot done in {} ms", core::NowUnixMs() - started_ms_);
   batch.set_checkpoint({position_.ToJson()});

@@ -7,8 +7,8 @@
 // DATE -> kDate, TIME -> kTime, DATETIME -> kTimestamp, TIMESTAMP -> kTimestampTz (UTC, "+00"),
 // CHAR/VARCHAR/TEXT -> kString (UTF-8), BINARY/VARBINARY/BLOB -> kBytes, ENUM -> kEnum,
 // SET -> kString (comma-joined labels), JSON -> kJson, GEOMETRY -> kBytes (MySQL internal form:
-// 4-byte SRID + WKB). Zero dates ('0000-00-00', and dates with a zero month or day) become
-// NULL, as Debezium does.
+// 4-byte SRID + WKB). Zero dates ('0000-00-00', and dates with a zero month or day) are
+// refused, or NULL as Debezium makes them (ZeroDateMode).
 //
 // Thread-safety: pure functions and immutable tables.
 #pragma once

@@ -135,6 +135,10 @@ bool AppendFloat32FromDoubleText(std::string& out, std::string_view double_text)
 // when sql_mode lacks NO_ZERO_IN_DATE). No target type holds such a value: see ZeroDateMode.
 bool IsZeroDateText(std::string_view text);
 
+// Text of a key value for an error message: printable ASCII as is, other bytes as \xNN (the
+// first 64 bytes).
+std::string Printable(std::string_view v);
+
 // zero.date.handling.mode: what the source does with a zero date or a date with a zero month
 // or day, which no target type can hold. kFail (the default) stops the snapshot or stream with
 // kFailedPrecondition naming the table, the row, the column and the value; kNull emits NULL

@@ -17,23 +17,6 @@ bool ParseInt64(const std::optional<std::string>& text, int64_t& out) {
   return ec == std::errc() && p == text->data() + text->size();
 }
 
-// Text of a key value for an error message: printable ASCII as is, other bytes as \xNN.
-std::string Printable(std::string_view v) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (char ch : v.substr(0, 64)) {
-    auto b = static_cast<unsigned char>(ch);
-    if (b >= 0x20 && b < 0x7F) {
-      out.push_back(ch);
-    } else {
-      out += "\\x";
-      out.push_back(kHex[b >> 4]);
-      out.push_back(kHex[b & 0xF]);
-    }
-  }
-  return out;
-}
-
 bool IsAscii(std::string_view v) {
   unsigned char any = 0;
   for (char ch : v) any |= static_cast<unsigned char>(ch);

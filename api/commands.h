@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -45,5 +46,19 @@ int ServeCommand(const ServeOptions& options);
 // A one-shot full sync (snapshot.mode=initial_only) in the foreground with per-table progress
 // (bars on a terminal, plain lines otherwise) and a summary table on stdout; exit 0 on success.
 int SyncCommand(const std::string& config_path);
+
+struct VerifyOptions {
+  std::string config_path;
+  std::string tables;           // comma-separated schema.table; empty: every captured table
+  std::string mode = "checksum";  // count, checksum, rows
+  int rechecks = 0;             // re-read differing ranges this many times (replication running)
+  bool json = false;            // print the report as JSON
+  int64_t chunk_rows = 10000;   // rows per key range
+  bool repair = false;          // write the differing rows through the sink, then compare again
+};
+
+// Compares the config's target with its source (api/verify_job.h); exit 0 equal, 1 differences
+// (or a failure), 2 bad config or usage.
+int VerifyCommand(const VerifyOptions& options);
 
 }  // namespace sluice::api

@@ -1,4 +1,4 @@
-// sluice: the one binary. Subcommands: serve, sync, run, validate.
+// sluice: the one binary. Subcommands: serve, sync, run, validate, verify.
 #include <CLI/CLI.hpp>
 
 #include "api/commands.h"
@@ -44,6 +44,19 @@ int main(int argc, char** argv) {
   CLI::App* validate_cmd = app.add_subcommand("validate", "check a config and its connections");
   validate_cmd->add_option("config", validate_path, "connector config (JSON)")->required();
 
+  sluice::api::VerifyOptions verify;
+  CLI::App* verify_cmd =
+      app.add_subcommand("verify", "compare the target with the source (exit 0 equal, 1 differences)");
+  verify_cmd->add_option("config", verify.config_path, "connector config (JSON)")->required();
+  verify_cmd->add_option("--tables", verify.tables, "comma-separated schema.table (default: all captured)");
+  verify_cmd->add_option("--mode", verify.mode, "count, checksum (default) or rows");
+  verify_cmd->add_option("--rechecks", verify.rechecks,
+                         "re-read ranges that differ this many times (while replication runs)");
+  verify_cmd->add_option("--chunk-rows", verify.chunk_rows, "rows per key range (default 10000)");
+  verify_cmd->add_flag("--repair", verify.repair,
+                       "write the differing rows through the sink, then compare them again");
+  verify_cmd->add_flag("--json", verify.json, "print the report as JSON");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -55,5 +68,6 @@ int main(int argc, char** argv) {
   if (*sync_cmd) return sluice::api::SyncCommand(sync_path);
   if (*run_cmd) return sluice::api::RunCommand(run);
   if (*validate_cmd) return sluice::api::ValidateCommand(validate_path);
+  if (*verify_cmd) return sluice::api::VerifyCommand(verify);
   return 2;
 }

@@ -7,6 +7,7 @@
 #include "api/progress_view.h"
 #include "api/request_guard.h"
 #include "api/rest_json.h"
+#include "api/verify_manager.h"
 #include "core/logging.h"
 
 #ifndef SLUICE_GIT_COMMIT
@@ -251,6 +252,7 @@ HttpResponse RestApi::HandleConnector(const HttpRequest& request,
     }
     if (method == "DELETE") {
       core::Status s = supervisor_->Delete(name);
+      if (s.ok() && options_.verify != nullptr) options_.verify->Forget(name);
       return s.ok() ? NoContent(204) : Error(s);
     }
     return MethodNotAllowed(method, request.path, "GET, DELETE");
@@ -302,7 +304,12 @@ HttpResponse RestApi::HandleConnector(const HttpRequest& request,
   if (sub == "status" && parts.size() == 3) {
     if (method != "GET") return MethodNotAllowed(method, request.path, "GET");
     auto v = supervisor_->Get(name);
-    return v.ok() ? Json(200, StatusJson(*v)) : Error(v.status());
+    if (!v.ok()) return Error(v.status());
+    json status = StatusJson(*v);
+    if (options_.verify != nullptr) {
+      if (auto last = options_.verify->LastResult(name)) status["verify"] = std::move(*last);
+    }
+    return Json(200, status);
   }
   if ((sub == "pause" || sub == "resume" || sub == "stop") && parts.size() == 3) {
     if (method != "PUT") return MethodNotAllowed(method, request.path, "PUT");
@@ -317,6 +324,7 @@ HttpResponse RestApi::HandleConnector(const HttpRequest& request,
     return Restart(request, name);
   }
   if (sub == "offsets" && parts.size() == 3) return HandleOffsets(request, name);
+  if (sub == "verify" && (parts.size() == 3 || parts.size() == 4)) return HandleVerify(request, parts);
   if (sub == "metrics" && parts.size() == 4 && parts[3] == "history") {
     if (method != "GET") return MethodNotAllowed(method, request.path, "GET");
     auto v = supervisor_->Get(name);
@@ -493,6 +501,9 @@ HttpResponse RestApi::HandleSyncs(const HttpRequest& request,
       return record.ok() ? Json(200, SyncJson(*record)) : Error(record.status());
     }
     return MethodNotAllowed(method, request.path, "GET, DELETE");
+  }
+  if ((parts.size() == 3 || parts.size() == 4) && parts[2] == "verify") {
+    return HandleSyncVerify(request, parts);
   }
   return Error(404, "no route for " + request.path);
 }

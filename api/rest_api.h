@@ -32,6 +32,8 @@
 
 namespace sluice::api {
 
+class VerifyManager;
+
 // The longest a connection check in validate may take, and the cap put on connect.timeout.ms
 // and sink.kafka.flush.timeout.ms for the check.
 inline constexpr int64_t kMaxCheckTimeoutMs = 30000;
@@ -51,6 +53,8 @@ struct RestApiOptions {
   std::chrono::milliseconds check_deadline{kMaxCheckTimeoutMs};
   // Answers GET /connectors/{name}/metrics/history (the web console's plots); unset: 404.
   const MetricsHistory* history = nullptr;
+  // Runs POST/GET/DELETE /connectors/{name}/verify jobs (api/verify_manager.h); unset: 404.
+  VerifyManager* verify = nullptr;
   int check_threads = 4;        // checks running at once
   size_t check_max_pending = 4;  // more than that waiting: validate says "busy" at once
 };
@@ -73,6 +77,8 @@ class RestApi {
   HttpResponse HandleConnector(const HttpRequest& request, const std::vector<std::string>& parts);
   HttpResponse HandleOffsets(const HttpRequest& request, const std::string& name);
   HttpResponse HandlePlugins(const HttpRequest& request, const std::vector<std::string>& parts);
+  HttpResponse HandleVerify(const HttpRequest& request, const std::vector<std::string>& parts);
+  HttpResponse HandleSyncVerify(const HttpRequest& request, const std::vector<std::string>& parts);
   HttpResponse HandleSyncs(const HttpRequest& request, const std::vector<std::string>& parts);
   HttpResponse Restart(const HttpRequest& request, const std::string& name);
   HttpResponse Validate(const std::string& plugin_class, const std::string& body);

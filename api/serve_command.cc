@@ -7,6 +7,7 @@
 #include "api/console.h"
 #include "api/http_server.h"
 #include "api/rest_api.h"
+#include "api/verify_manager.h"
 #include "api/supervisor.h"
 #include "api/sync_manager.h"
 #include "core/logging.h"
@@ -104,8 +105,10 @@ int ServeCommand(const ServeOptions& options) {
   HistorySampler sampler(&history, [&supervisor, &metrics] {
     return ReadConnectors(supervisor, metrics);
   });
+  VerifyManager verifies(&metrics);
   RestApiOptions api_options;
   api_options.token = token;
+  api_options.verify = &verifies;
   api_options.history = &history;
   api_options.guard.listen_host = http.address;
   api_options.guard.listen_port = http.port;

@@ -103,6 +103,7 @@ int SyncCommand(const std::string& config_path) {
   auto logger = core::ConnectorLogger(config.name());
   logger->info("sync starting: {}", config.RedactedJson().dump());
   // No position store: a sync copies everything from scratch.
+  built->options.one_shot = true;  // copies from the start whatever the target holds
   core::Pipeline pipeline(config.name(), std::move(built->source), std::move(built->sink), nullptr,
                           built->options, &metrics, logger);
   pipeline.Start();

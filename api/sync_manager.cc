@@ -114,7 +114,9 @@ core::Result<core::SyncRecord> SyncManager::Create(core::ConnectorConfig config)
   }
   job->record.progress_json = ProgressToJson(job->progress.Snapshot()).dump();
   SLUICE_RETURN_IF_ERROR(store_->PutSync(job->record));
-  // No position store: a sync always starts from scratch.
+  // No position store, and any position in the target ignored: a sync always starts from
+  // scratch.
+  built->options.one_shot = true;
   job->pipeline = std::make_unique<core::Pipeline>(id, std::move(built->source),
                                                    std::move(built->sink), nullptr,
                                                    built->options, metrics_,

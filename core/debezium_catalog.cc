@@ -102,13 +102,13 @@ constexpr std::array kProperties = {
     DebeziumProperty{"converters", "both", kRef, "", "custom converters have no meaning in sluice"},
     DebeziumProperty{"post.processors", "both", kRef, "", kNotYet},
     // Value encodings.
-    DebeziumProperty{"decimal.handling.mode", "both", kImpl, "string", "sluice writes decimals as strings; precise (Debezium's default) and double are not implemented yet"},
-    DebeziumProperty{"time.precision.mode", "both", kRef, "", "sluice writes every time as MicroTime and every timestamp as MicroTimestamp, which no Debezium mode does; not implemented yet"},
-    DebeziumProperty{"binary.handling.mode", "both", kImpl, "bytes", "Debezium's default (a bytes field, base64 in JSON); base64, base64-url-safe and hex are not implemented yet"},
-    DebeziumProperty{"interval.handling.mode", "postgres", kImpl, "string", "sluice writes intervals as ISO-8601 strings; numeric (Debezium's default) is not implemented yet"},
+    DebeziumProperty{"decimal.handling.mode", "both", kImpl, "precise,double,string", "Kafka sink; precise (Debezium's default) refuses NaN/Infinity, which it has no form for"},
+    DebeziumProperty{"time.precision.mode", "both", kImpl, "adaptive,adaptive_time_microseconds,connect", "Kafka sink; connect refuses a value with sub-millisecond digits instead of dropping them"},
+    DebeziumProperty{"binary.handling.mode", "both", kImpl, "bytes,base64,base64-url-safe,hex", "Kafka sink and Kafka source"},
+    DebeziumProperty{"interval.handling.mode", "postgres", kImpl, "numeric,string", "Kafka sink; numeric is MicroDuration with 365.25/12-day months"},
     DebeziumProperty{"hstore.handling.mode", "postgres", kRef, "", "hstore columns are written as PostgreSQL's text; not implemented yet"},
-    DebeziumProperty{"money.fraction.digits", "postgres", kRef, "", "money columns are written as PostgreSQL's text; not implemented yet"},
-    DebeziumProperty{"bigint.unsigned.handling.mode", "mysql", kRef, "", "BIGINT UNSIGNED is written as a decimal string; not implemented yet"},
+    DebeziumProperty{"money.fraction.digits", "postgres", kImpl, "2", "Kafka sink: money is a decimal of scale 2 (PostgreSQL's C / en_US money); other digits are not implemented"},
+    DebeziumProperty{"bigint.unsigned.handling.mode", "mysql", kImpl, "long,precise", "Kafka sink; long refuses a value above 2^63-1 (Debezium wraps it)"},
     DebeziumProperty{"include.unknown.datatypes", "postgres", kRef, "", "columns of unknown types are written as their text; not implemented yet"},
     DebeziumProperty{"unavailable.value.placeholder", "postgres", kImpl, "__debezium_unavailable_value", "other placeholders are not implemented yet"},
     DebeziumProperty{"schema.name.adjustment.mode", "both", kImpl, "none", "avro adjustment is not implemented yet"},
@@ -233,6 +233,24 @@ std::optional<std::string> DebeziumRefusal(const DebeziumProperty& property, std
 
 std::vector<ConfigIssue> DebeziumConfigIssues(const ConnectorConfig& config) {
   std::vector<ConfigIssue> out;
+  // The value encodings shape the Kafka sink's envelopes; the file sink writes sluice's own
+  // representation (core::kSluiceText), so only the values that describe it are accepted there.
+  if (config.Get("sink.type") == "file") {
+    for (auto [key, same] : {std::pair<std::string_view, std::string_view>{"decimal.handling.mode", "string"},
+                             {"interval.handling.mode", "string"},
+                             {"binary.handling.mode", "bytes"},
+                             {"time.precision.mode", ""},
+                             {"bigint.unsigned.handling.mode", ""},
+                             {"money.fraction.digits", ""}}) {
+      std::string value = config.Get(key);
+      if (value.empty() || value == same) continue;
+      out.push_back({std::string(key),
+                     std::string(key) + "=" + value +
+                         " applies to the Kafka sink; the file sink writes sluice's own value "
+                         "representation (decimals and intervals as text, bytes as base64, every "
+                         "time in microseconds): remove the key or use sink.type=kafka"});
+    }
+  }
   // One schemas setting covers key and value records.
   std::string key_schemas = config.Get("key.converter.schemas.enable");
   std::string value_schemas = config.Get("value.converter.schemas.enable");

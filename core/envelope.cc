@@ -24,15 +24,6 @@ void AppendUInt(std::string& out, uint64_t v) {
   out.append(buf, p);
 }
 
-// A number as JSON when it is one; otherwise (NaN, Infinity, unexpected text) a JSON string.
-void AppendNumberOrString(std::string& out, std::string_view text) {
-  if (IsJsonNumber(text)) {
-    out += text;
-  } else {
-    AppendJsonString(out, text);
-  }
-}
-
 // The escaped `"name":` key of every column (with its leading comma), per table schema: the
 // part of a row's JSON that is the same on every row. A few schemas per thread are kept (a
 // stream interleaves tables); each entry holds its schema alive, so a pointer match is exact.
@@ -66,7 +57,7 @@ class RowKeyCache {
 };
 
 bool AppendRowJsonWithKeys(std::string& out, const TableSchema& schema, const std::vector<std::string>& keys,
-                           const RowView& row, bool before_image) {
+                           const RowView& row, bool before_image, const ValueModes& modes) {
   bool exact = true;
   out += '{';
   for (uint32_t i = 0; i < schema.columns.size(); ++i) {
@@ -75,7 +66,7 @@ bool AppendRowJsonWithKeys(std::string& out, const TableSchema& schema, const st
       out += "null";
       continue;
     }
-    exact &= AppendEnvelopeValue(out, schema.columns[i], row, i);
+    exact &= AppendEnvelopeValue(out, schema.columns[i], row, i, modes);
   }
   out += '}';
   return exact;
@@ -83,78 +74,8 @@ bool AppendRowJsonWithKeys(std::string& out, const TableSchema& schema, const st
 
 }  // namespace
 
-bool AppendEnvelopeValue(std::string& out, const Column& column, const RowView& row, uint32_t i) {
-  if (i >= row.size() || row.is_null(i)) {
-    out += "null";
-    return true;
-  }
-  if (row.is_unchanged(i)) {
-    AppendJsonString(out, kUnavailableValuePlaceholder);
-    return true;
-  }
-  bool out_of_range = false;
-  std::string_view t = row.text(i);
-  switch (column.type) {
-    case LogicalType::kBool:
-      out += (t == "t" || t == "true" || t == "1") ? "true" : "false";
-      return true;
-    case LogicalType::kInt16:
-    case LogicalType::kInt32:
-    case LogicalType::kInt64:
-    case LogicalType::kFloat32:
-    case LogicalType::kFloat64:
-      AppendNumberOrString(out, t);
-      return true;
-    case LogicalType::kBytes:
-      out += '"';
-      AppendBase64(out, t);
-      out += '"';
-      return true;
-    case LogicalType::kDate: {
-      // io.debezium.time.Date is an int32.
-      auto d = DateToEpochDays(t, &out_of_range);
-      if (d && *d >= INT32_MIN && *d <= INT32_MAX) {
-        AppendInt(out, *d);
-        return true;
-      }
-      // Text that is not a date keeps its string form; a date without an int32 day number (after
-      // 5881580-07-10, beyond PostgreSQL's 5874897-12-31; a Kafka source can carry one) is refused.
-      AppendJsonString(out, t);
-      return !d && !out_of_range;
-    }
-    case LogicalType::kTime:
-      if (auto m = TimeToMicros(t)) {
-        AppendInt(out, *m);
-      } else {
-        AppendJsonString(out, t);
-      }
-      return true;
-    case LogicalType::kTimestamp:
-      if (auto m = TimestampToEpochMicros(t, &out_of_range)) {
-        AppendInt(out, *m);
-        return true;
-      }
-      AppendJsonString(out, t);
-      return !out_of_range;
-    case LogicalType::kTimestampTz:
-      AppendTimestampTzIsoJson(out, t);
-      return true;
-    case LogicalType::kArray:
-      // Canonical array text is already JSON.
-      if (!t.empty() && t.front() == '[') {
-        out += t;
-      } else {
-        AppendJsonString(out, t);
-      }
-      return true;
-    default:
-      AppendJsonString(out, t);
-      return true;
-  }
-}
-
 bool AppendRowJson(std::string& out, const TableSchema& schema, const RowView& row,
-                   bool before_image) {
+                   bool before_image, const ValueModes& modes) {
   bool exact = true;
   out += '{';
   for (uint32_t i = 0; i < schema.columns.size(); ++i) {
@@ -165,13 +86,14 @@ bool AppendRowJson(std::string& out, const TableSchema& schema, const RowView& r
       out += "null";
       continue;
     }
-    exact &= AppendEnvelopeValue(out, schema.columns[i], row, i);
+    exact &= AppendEnvelopeValue(out, schema.columns[i], row, i, modes);
   }
   out += '}';
   return exact;
 }
 
-bool AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent& event) {
+bool AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
+                   const ValueModes& modes) {
   const TableSchema& schema = *event.table;
   uint32_t row_index = event.after != kNoRow ? event.after : event.before;
   if (!schema.HasKey() || row_index == kNoRow) {
@@ -197,7 +119,7 @@ bool AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent&
     first = false;
     AppendJsonString(out, schema.columns[k].name);
     out += ':';
-    exact &= AppendEnvelopeValue(out, schema.columns[k], row, k);
+    exact &= AppendEnvelopeValue(out, schema.columns[k], row, k, modes);
   }
   out += '}';
   return exact;
@@ -304,13 +226,13 @@ bool AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeE
   const std::vector<std::string>& keys = key_cache.KeysFor(event.table);
   out += "{\"before\":";
   if (event.before != kNoRow) {
-    exact &= AppendRowJsonWithKeys(out, schema, keys, batch.row(event.before), true);
+    exact &= AppendRowJsonWithKeys(out, schema, keys, batch.row(event.before), true, options.modes);
   } else {
     out += "null";
   }
   out += ",\"after\":";
   if (event.after != kNoRow) {
-    exact &= AppendRowJsonWithKeys(out, schema, keys, batch.row(event.after), false);
+    exact &= AppendRowJsonWithKeys(out, schema, keys, batch.row(event.after), false, options.modes);
   } else {
     out += "null";
   }
@@ -341,7 +263,8 @@ void AppendEnvelopeTimes(std::string& out, int64_t now_ns) {
   AppendInt(out, now_ns);
 }
 
-Status EnvelopeValueError(const EventBatch& batch, const ChangeEvent& event) {
+Status EnvelopeValueError(const EventBatch& batch, const ChangeEvent& event,
+                          const ValueModes& modes) {
   const TableSchema& schema = *event.table;
   std::string scratch;
   for (uint32_t row_index : {event.before, event.after}) {
@@ -349,16 +272,16 @@ Status EnvelopeValueError(const EventBatch& batch, const ChangeEvent& event) {
     RowView row = batch.row(row_index);
     for (uint32_t i = 0; i < schema.columns.size(); ++i) {
       scratch.clear();
-      if (AppendEnvelopeValue(scratch, schema.columns[i], row, i)) continue;
+      if (AppendEnvelopeValue(scratch, schema.columns[i], row, i, modes)) continue;
       std::string key;
-      AppendKeyJson(key, batch, event);
+      AppendKeyJson(key, batch, event, modes);
       return InvalidArgumentError(
           "table " + schema.id.ToString() + ", key " + key + ", column " + schema.columns[i].name +
           ": the " + std::string(LogicalTypeName(schema.columns[i].type)) + " value '" +
-          std::string(row.text(i)) +
-          "' has no exact representation in the envelope (date: int32 days, timestamp: int64 "
-          "microseconds since 1970, as Debezium's Date and MicroTimestamp); exclude the column "
-          "with column.exclude.list or change the value at the source");
+          std::string(row.text(i)) + "' has no exact representation in the envelope (" +
+          std::string(EnvelopeValueProblem(schema.columns[i], row.text(i), modes)) +
+          "); exclude the column with column.exclude.list, change the mode, or change the value "
+          "at the source");
     }
   }
   return Status::Ok();

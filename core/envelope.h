@@ -4,13 +4,13 @@
 //   value: {"before": {...}|null, "after": {...}|null, "source": {...}, "op": "c|u|d|r|t",
 //           "ts_ms", "ts_us", "ts_ns": <processing time>, "transaction": null}
 //
-// Value representations follow Debezium's defaults where they are lossless and its documented
-// alternative modes where not: integers and booleans as JSON numbers/booleans; floats as numbers
-// ("NaN"/"Infinity" as strings); decimal as a string (decimal.handling.mode=string); bytes as
-// base64 in a bytes field (binary.handling.mode=bytes, as JsonConverter writes bytes); date as
-// days since the epoch (io.debezium.time.Date); time as microseconds (MicroTime); timestamp as
-// microseconds since the epoch (MicroTimestamp); timestamptz as an ISO-8601 string in UTC (ZonedTimestamp); interval as an ISO-8601 string
-// (interval.handling.mode=string); json, uuid, enum as strings; arrays as JSON arrays. Columns
+// Value representations follow Debezium's, under the modes of EnvelopeOptions::modes (see
+// core/envelope_modes.h; the defaults are Debezium's): integers and booleans as JSON
+// numbers/booleans; floats as numbers ("NaN"/"Infinity" as strings); decimals, times,
+// timestamps, intervals, bytes as the modes say; timestamptz as an ISO-8601 string in UTC
+// (ZonedTimestamp); json, uuid, enum as strings; YEAR as io.debezium.time.Year, SET as EnumSet,
+// bit strings as io.debezium.data.Bits; arrays as JSON arrays. The file sink uses kSluiceText
+// (decimals and intervals as text, every time in microseconds). Columns
 // left *unchanged* by the source are written as Debezium does for PostgreSQL: in an `after`
 // image (unchanged TOAST) the placeholder "__debezium_unavailable_value"; in a `before` image
 // (a column outside REPLICA IDENTITY DEFAULT's key, which pgoutput does not send) null.
@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/envelope_modes.h"
 #include "core/event.h"
 #include "core/status.h"
 
@@ -33,23 +34,37 @@ struct EnvelopeOptions {
   std::string name;                      // source.name: topic.prefix
   std::string version = "0.1.0";         // source.version
   bool include_schema = false;           // wrap as {"schema": …, "payload": …}
+  ValueModes modes;                      // Debezium's value encodings (its defaults)
 };
 
-// Appends one value in its envelope representation (see above). Returns false when the value
-// has no exact representation: a date beyond int32 days or a timestamp beyond int64
-// microseconds (PostgreSQL allows both), or one that would read back as +/-infinity. The text
-// is then appended as a JSON string, and the caller must refuse the event (EnvelopeValueError)
-// rather than write it: a sink never writes a value other than the source's.
-bool AppendEnvelopeValue(std::string& out, const Column& column, const RowView& row, uint32_t i);
+// Appends one value in its envelope representation (see above) under `modes`. Returns false
+// when the value has no exact representation: a date beyond int32 days or a timestamp beyond
+// int64 microseconds (PostgreSQL allows both), one that would read back as +/-infinity, a
+// NaN/Infinity decimal under decimal.handling.mode=precise, sub-millisecond digits in a
+// millisecond field, a BIGINT UNSIGNED above 2^63-1 under bigint.unsigned.handling.mode=long.
+// Something is then appended (the text as a JSON string), and the caller must refuse the event
+// (EnvelopeValueError) rather than write it: a sink never writes a value other than the source's.
+bool AppendEnvelopeValue(std::string& out, const Column& column, const RowView& row, uint32_t i,
+                         const ValueModes& modes = {});
+// The same for a present value's canonical text.
+bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view text,
+                        const ValueModes& modes = {});
+// Why AppendEnvelopeText refused `text` (what the field holds, and the mode that would keep it).
+std::string_view EnvelopeValueProblem(const Column& column, std::string_view text,
+                                      const ValueModes& modes);
+// ISO-8601 duration -> microseconds, a month being 365.25 / 12 days as Debezium's MicroDuration
+// documents (a year 365.25 days); false when malformed or beyond int64.
+bool IsoDurationToMicros(std::string_view iso, int64_t& out);
 
 // Appends {"col": value, ...} for every column of the row; false as AppendEnvelopeValue.
 // `before_image`: unchanged cells (not sent by the source) are null, not the placeholder.
 bool AppendRowJson(std::string& out, const TableSchema& schema, const RowView& row,
-                   bool before_image = false);
+                   bool before_image = false, const ValueModes& modes = {});
 
 // Appends the key object (primary-key columns of the after row, else the before row). Appends
 // "null" for a table without a key or for truncate. False as AppendEnvelopeValue.
-bool AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent& event);
+bool AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
+                   const ValueModes& modes = {});
 
 // Appends the value envelope, with `now_ns` (processing time, ns since 1970) as the top-level
 // ts_ms/ts_us/ts_ns; false as AppendEnvelopeValue.
@@ -65,17 +80,19 @@ void AppendEnvelopeTimes(std::string& out, int64_t now_ns);
 // Why an event's envelope is not exact: kInvalidArgument naming the table, the key, the column
 // and the value, for a sink to return when one of the functions above returned false. OK when
 // every value is exact.
-Status EnvelopeValueError(const EventBatch& batch, const ChangeEvent& event);
+Status EnvelopeValueError(const EventBatch& batch, const ChangeEvent& event,
+                          const ValueModes& modes = {});
 
 // Kafka Connect schema blocks, as Debezium writes them (envelope_schema.cc).
 // The schema of one column.
-void AppendFieldSchemaJson(std::string& out, const Column& column);
+void AppendFieldSchemaJson(std::string& out, const Column& column, const ValueModes& modes = {});
 // {"type":"struct","fields":[key columns],"optional":false,"name":"<record>.Key"}
-void AppendKeySchemaJson(std::string& out, const TableSchema& schema, std::string_view record_name);
+void AppendKeySchemaJson(std::string& out, const TableSchema& schema, std::string_view record_name,
+                         const ValueModes& modes = {});
 // The envelope schema (before/after/source/op/ts_ms/transaction) named "<record>.Envelope";
 // `connector` picks the source block ("mysql" or PostgreSQL's).
 void AppendValueSchemaJson(std::string& out, const TableSchema& schema, std::string_view record_name,
-                           std::string_view connector);
+                           std::string_view connector, const ValueModes& modes = {});
 // The envelope schema of `schema`'s table, named "<options.name>.<schema>.<table>".
 void AppendEnvelopeSchemaJson(std::string& out, const TableSchema& schema,
                               const EnvelopeOptions& options);

@@ -1,7 +1,8 @@
 // The Kafka Connect schema blocks of the Debezium envelope (JsonConverter with schemas): one
 // per column, the key's, and the whole value envelope's. Written as Debezium writes them for
-// our canonical representation, so that Debezium consumers, which read schemas strictly, accept
-// them: a decimal sent as a string has no logical name (decimal.handling.mode=string), array
+// the value modes, so that Debezium consumers, which read schemas strictly, accept them: the
+// logical names and parameters of envelope_types.h (Decimal's scale and connect.decimal.precision,
+// Bits' length, Enum/EnumSet's allowed; a decimal.handling.mode=string decimal has none), array
 // items carry their element type, the key has its own `<record>.Key` schema, the MySQL source
 // block declares server_id and row, `snapshot` is the io.debezium.data.Enum Debezium declares,
 // and source column types travel as column.propagate.source.type parameters.
@@ -10,6 +11,7 @@
 #include <string_view>
 
 #include "core/envelope.h"
+#include "core/envelope_types.h"
 #include "core/value_text.h"
 
 namespace sluice::core {
@@ -41,7 +43,9 @@ void AppendSourceTypeParameters(std::string& out, const Column& c, bool has_more
   std::string_view base = t.substr(0, paren);
   while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
   out += "\"__debezium.source.column.type\":";
-  AppendJsonString(out, Upper(base));
+  std::string upper = Upper(base);
+  if (c.is_unsigned && upper.find("UNSIGNED") == std::string::npos) upper += " UNSIGNED";
+  AppendJsonString(out, upper);
   int32_t length = c.type == LogicalType::kDecimal ? c.precision : c.length;
   if (length > 0) {
     out += ",\"__debezium.source.column.length\":\"" + std::to_string(length) + "\"";
@@ -54,54 +58,73 @@ void AppendSourceTypeParameters(std::string& out, const Column& c, bool has_more
 
 }  // namespace
 
-void AppendFieldSchemaJson(std::string& out, const Column& c) {
-  const char* type = "string";
-  const char* name = nullptr;
-  switch (c.type) {
-    case LogicalType::kBool: type = "boolean"; break;
-    case LogicalType::kInt16: type = "int16"; break;
-    case LogicalType::kInt32: type = "int32"; break;
-    case LogicalType::kInt64: type = "int64"; break;
-    case LogicalType::kFloat32: type = "float"; break;
-    case LogicalType::kFloat64: type = "double"; break;
-    case LogicalType::kBytes: type = "bytes"; break;
-    case LogicalType::kDate: type = "int32"; name = "io.debezium.time.Date"; break;
-    case LogicalType::kTime: type = "int64"; name = "io.debezium.time.MicroTime"; break;
-    case LogicalType::kTimestamp: type = "int64"; name = "io.debezium.time.MicroTimestamp"; break;
-    case LogicalType::kTimestampTz: name = "io.debezium.time.ZonedTimestamp"; break;
-    case LogicalType::kInterval: name = "io.debezium.time.Interval"; break;
-    case LogicalType::kJson: name = "io.debezium.data.Json"; break;
-    case LogicalType::kUuid: name = "io.debezium.data.Uuid"; break;
-    case LogicalType::kEnum: name = "io.debezium.data.Enum"; break;
-    // decimal.handling.mode=string: a plain string, no logical name.
-    case LogicalType::kDecimal: break;
-    case LogicalType::kArray: type = "array"; break;
-    default: break;
+void AppendFieldSchemaJson(std::string& out, const Column& c, const ValueModes& modes) {
+  EnvelopeKind kind = EnvelopeKindOf(c, modes);
+  const char* type = EnvelopeSchemaType(kind, c, modes);
+  const char* name = EnvelopeSchemaName(kind, modes);
+  if (kind == EnvelopeKind::kAsType) {
+    switch (c.type) {
+      case LogicalType::kJson: name = "io.debezium.data.Json"; break;
+      case LogicalType::kUuid: name = "io.debezium.data.Uuid"; break;
+      case LogicalType::kEnum: name = "io.debezium.data.Enum"; break;
+      default: break;
+    }
   }
   out += "{\"type\":\"";
   out += type;
-  out += "\",\"optional\":";
+  out += '"';
+  if (kind == EnvelopeKind::kVariableDecimal) {
+    out += ",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"scale\"},"
+           "{\"type\":\"bytes\",\"optional\":false,\"field\":\"value\"}]";
+  } else if (kind == EnvelopeKind::kGeometry) {
+    out += ",\"fields\":[{\"type\":\"bytes\",\"optional\":false,\"field\":\"wkb\"},"
+           "{\"type\":\"int32\",\"optional\":true,\"field\":\"srid\"}]";
+  } else if (kind == EnvelopeKind::kPoint) {
+    out += ",\"fields\":[{\"type\":\"double\",\"optional\":false,\"field\":\"x\"},"
+           "{\"type\":\"double\",\"optional\":false,\"field\":\"y\"},"
+           "{\"type\":\"bytes\",\"optional\":true,\"field\":\"wkb\"},"
+           "{\"type\":\"int32\",\"optional\":true,\"field\":\"srid\"}]";
+  }
+  out += ",\"optional\":";
   out += c.nullable ? "true" : "false";
   if (name) {
     out += ",\"name\":\"";
     out += name;
     out += "\",\"version\":1";
   }
-  bool enum_values = c.type == LogicalType::kEnum && !c.enum_values.empty();
-  if (enum_values || !c.source_type.empty()) {
-    out += ",\"parameters\":{";
-    if (!c.source_type.empty()) AppendSourceTypeParameters(out, c, enum_values);
-    if (enum_values) {
-      std::string allowed;
-      for (const auto& v : c.enum_values) {
-        if (!allowed.empty()) allowed += ',';
-        allowed += v;
-      }
-      out += "\"allowed\":";
-      AppendJsonString(out, allowed);
-    }
-    out += '}';
+  // Parameters: the logical type's (Debezium's), then column.propagate.source.type's.
+  bool first = true;
+  auto param = [&](std::string_view key, const std::string& value) {
+    out += first ? ",\"parameters\":{" : ",";
+    first = false;
+    AppendJsonString(out, key);
+    out += ':';
+    AppendJsonString(out, value);
+  };
+  if (kind == EnvelopeKind::kDecimal) {
+    param("scale", std::to_string(c.scale));
+    param("connect.decimal.precision", std::to_string(c.precision));
+  } else if (kind == EnvelopeKind::kUnsignedDecimal) {
+    param("scale", "0");
+  } else if (kind == EnvelopeKind::kMoney && modes.decimal == DecimalMode::kPrecise) {
+    param("scale", "2");  // money.fraction.digits' default, PostgreSQL's C / en_US money
+  } else if (kind == EnvelopeKind::kBitsFromText || kind == EnvelopeKind::kBitsFromBytes) {
+    param("length", std::to_string(BitsLength(c)));
   }
+  if ((c.type == LogicalType::kEnum || kind == EnvelopeKind::kEnumSet) && !c.enum_values.empty()) {
+    std::string allowed;
+    for (const auto& v : c.enum_values) {
+      if (!allowed.empty()) allowed += ',';
+      allowed += v;
+    }
+    param("allowed", allowed);
+  }
+  if (!c.source_type.empty()) {
+    out += first ? ",\"parameters\":{" : ",";
+    first = false;
+    AppendSourceTypeParameters(out, c, false);
+  }
+  if (!first) out += '}';
   if (c.type == LogicalType::kArray) {
     out += ",\"items\":{\"type\":\"";
     out += ArrayItemType(c.source_type);
@@ -113,7 +136,7 @@ void AppendFieldSchemaJson(std::string& out, const Column& c) {
 }
 
 void AppendKeySchemaJson(std::string& out, const TableSchema& schema,
-                         std::string_view record_name) {
+                         std::string_view record_name, const ValueModes& modes) {
   out += "{\"type\":\"struct\",\"fields\":[";
   bool first = true;
   for (uint32_t k : schema.key) {
@@ -122,7 +145,7 @@ void AppendKeySchemaJson(std::string& out, const TableSchema& schema,
     first = false;
     Column c = schema.columns[k];
     c.nullable = false;
-    AppendFieldSchemaJson(out, c);
+    AppendFieldSchemaJson(out, c, modes);
   }
   out += "],\"optional\":false,\"name\":";
   AppendJsonString(out, std::string(record_name) + ".Key");
@@ -130,12 +153,13 @@ void AppendKeySchemaJson(std::string& out, const TableSchema& schema,
 }
 
 void AppendValueSchemaJson(std::string& out, const TableSchema& schema,
-                           std::string_view record_name, std::string_view connector) {
+                           std::string_view record_name, std::string_view connector,
+                           const ValueModes& modes) {
   auto row_schema = [&](const char* field) {
     out += "{\"type\":\"struct\",\"fields\":[";
     for (size_t i = 0; i < schema.columns.size(); ++i) {
       if (i) out += ',';
-      AppendFieldSchemaJson(out, schema.columns[i]);
+      AppendFieldSchemaJson(out, schema.columns[i], modes);
     }
     out += "],\"optional\":true,\"name\":";
     AppendJsonString(out, std::string(record_name) + ".Value");
@@ -195,7 +219,7 @@ void AppendValueSchemaJson(std::string& out, const TableSchema& schema,
 void AppendEnvelopeSchemaJson(std::string& out, const TableSchema& schema,
                               const EnvelopeOptions& options) {
   AppendValueSchemaJson(out, schema, options.name + "." + schema.id.schema + "." + schema.id.table,
-                        options.connector);
+                        options.connector, options.modes);
 }
 
 }  // namespace sluice::core

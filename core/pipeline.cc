@@ -324,6 +324,13 @@ Status Pipeline::OpenSinkAndResume(std::stop_token stop, std::optional<SourcePos
   }
   auto from_sink = sink_->LoadCommittedPosition();
   if (!from_sink.ok()) return from_sink.status().WithContext("reading the sink's committed position");
+  if (options_.one_shot) {
+    if (from_sink->has_value()) {
+      logger_->info("one-shot sync: the position the target holds from an earlier run ({}) is "
+                    "ignored; copying from the start", (*from_sink)->value);
+    }
+    return Status::Ok();
+  }
   if (from_sink->has_value()) {
     resume = **from_sink;
     logger_->info("resuming from the position stored in the target: {}", resume->value);

@@ -57,6 +57,10 @@ struct PipelineOptions {
   // Time of the batching, idle, retry and keep-alive decisions; null: SteadyClock (tests
   // inject a ManualClock). Not owned; outlives the pipeline.
   Clock* clock = nullptr;
+  // A one-shot sync (`sluice sync`, POST /syncs): always copies from the start, so a position
+  // the target or the state holds from an earlier run with the same name is ignored (logged),
+  // instead of resuming a stream that a one-shot run would never finish.
+  bool one_shot = false;
 };
 
 // Reads PipelineOptions from the config keys (sink.batch.size, sink.batch.ms,

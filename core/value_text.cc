@@ -10,7 +10,8 @@ namespace sluice::core {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
-constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kB64Std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+constexpr char kB64Url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 // Length of the valid UTF-8 sequence at s[i], or 0 when invalid.
 size_t Utf8SequenceLength(std::string_view s, size_t i) {
@@ -281,7 +282,8 @@ void AppendJsonString(std::string& out, std::string_view text) {
   out += '"';
 }
 
-void AppendBase64(std::string& out, std::string_view bytes) {
+void AppendBase64(std::string& out, std::string_view bytes, bool url_safe) {
+  const char* kB64 = url_safe ? kB64Url : kB64Std;
   size_t i = 0;
   auto b = [&](size_t k) { return static_cast<unsigned char>(bytes[k]); };
   for (; i + 3 <= bytes.size(); i += 3) {

@@ -15,8 +15,9 @@ namespace sluice::core {
 // Invalid UTF-8 bytes are replaced by U+FFFD so the output is always valid JSON.
 void AppendJsonString(std::string& out, std::string_view text);
 
-void AppendBase64(std::string& out, std::string_view bytes);
-// Decodes standard base64 (padding optional); nullopt when malformed.
+// Standard base64 with padding; `url_safe`: RFC 4648's URL-safe alphabet ('-', '_'), padded.
+void AppendBase64(std::string& out, std::string_view bytes, bool url_safe = false);
+// Decodes base64, standard or URL-safe (padding optional); nullopt when malformed.
 std::optional<std::string> DecodeBase64(std::string_view text);
 
 // Microseconds that stand for +/- infinity in integer temporal encodings (as Debezium does).

@@ -204,6 +204,9 @@ core::Result<DecodeOutcome> EnvelopeDecoder::DecodeJson(const KafkaRecord& recor
     }
   }
 
+  DecodeHints hints;
+  hints.binary = binary_mode_;
+  hints.mysql = StringField(source, "connector") == "mysql";
   // Columns: from the schema block, else from the row values.
   std::vector<ColumnCodec> codecs;
   std::string signature;
@@ -211,7 +214,7 @@ core::Result<DecodeOutcome> EnvelopeDecoder::DecodeJson(const KafkaRecord& recor
   auto it = tables_.find(id);
   if (row_schema != nullptr) {
     for (const auto& f : (*row_schema)["fields"]) {
-      codecs.push_back(CodecFromFieldSchema(f));
+      codecs.push_back(CodecFromFieldSchema(f, hints));
     }
   } else {
     const json& row = !after.is_null() ? after : before;

@@ -56,6 +56,9 @@ class EnvelopeDecoder {
   // Tables the filter excludes are decoded no further (kFiltered). Not owned; may be null.
   void set_filter(const core::TableFilter* filter) { filter_ = filter; }
 
+  // How the producer wrote binary columns as strings (binary.handling.mode); default bytes.
+  void set_binary_mode(core::BinaryMode mode) { binary_mode_ = mode; }
+
   // The current schema of a table, or null.
   core::TableSchemaPtr SchemaOf(const core::TableId& id) const;
 
@@ -69,6 +72,7 @@ class EnvelopeDecoder {
 
   std::map<core::TableId, TableState> tables_;
   const core::TableFilter* filter_ = nullptr;
+  core::BinaryMode binary_mode_ = core::BinaryMode::kBytes;
 };
 
 }  // namespace sluice::kafka

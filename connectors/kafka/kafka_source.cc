@@ -68,6 +68,7 @@ core::Result<KafkaSourceOptions> KafkaSourceOptionsFromConfig(const core::Connec
         "connector.class=kafka needs kafka.topics or kafka.topic.regex");
   }
   SLUICE_ASSIGN_OR_RETURN(o.skip_invalid, config.GetBool("kafka.skip.invalid.records", false));
+  SLUICE_ASSIGN_OR_RETURN(o.binary, core::BinaryModeFromName(config.Get("binary.handling.mode")));
   return o;
 }
 
@@ -82,6 +83,7 @@ KafkaSource::KafkaSource(KafkaSourceOptions options, core::TableFilter filter,
                          std::shared_ptr<spdlog::logger> logger)
     : options_(std::move(options)), filter_(std::move(filter)), logger_(std::move(logger)) {
   decoder_.set_filter(&filter_);
+  decoder_.set_binary_mode(options_.binary);
 }
 
 KafkaSource::~KafkaSource() { Close(); }

@@ -34,6 +34,7 @@ struct KafkaSourceOptions {
   std::map<std::string, std::string> librdkafka;  // consumer properties incl. bootstrap.servers
   std::vector<std::string> topics;                // names, or one "^regex"
   bool skip_invalid = false;                      // log and skip records that are not envelopes
+  core::BinaryMode binary = core::BinaryMode::kBytes;  // the producer's binary.handling.mode
 };
 
 core::Result<KafkaSourceOptions> KafkaSourceOptionsFromConfig(const core::ConnectorConfig& config);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/envelope.h"
+#include "core/text_codec.h"
 #include "core/value_text.h"
 
 namespace sluice::kafka {
@@ -164,7 +165,30 @@ std::string MicrosToIsoDuration(int64_t micros) {
   return out;
 }
 
-ColumnCodec CodecFromFieldSchema(const json& field) {
+namespace {
+
+bool IsBinarySourceType(std::string_view t) {
+  return t == "BYTEA" || t == "BLOB" || t == "TINYBLOB" || t == "MEDIUMBLOB" || t == "LONGBLOB" ||
+         t == "BINARY" || t == "VARBINARY";
+}
+
+std::vector<std::string> SplitAllowed(const json& params) {
+  std::vector<std::string> out;
+  if (!params.is_object() || !params.contains("allowed") || !params["allowed"].is_string()) return out;
+  std::string allowed = params["allowed"].get<std::string>();
+  size_t start = 0;
+  while (start <= allowed.size()) {
+    size_t comma = allowed.find(',', start);
+    if (comma == std::string::npos) comma = allowed.size();
+    out.push_back(allowed.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+ColumnCodec CodecFromFieldSchema(const json& field, const DecodeHints& hints) {
   ColumnCodec c;
   c.column.name = field.value("field", "");
   c.column.nullable = field.value("optional", true);
@@ -172,6 +196,12 @@ ColumnCodec CodecFromFieldSchema(const json& field) {
   std::string name = field.contains("name") && field["name"].is_string() ? field["name"].get<std::string>() : "";
   const json params = field.contains("parameters") ? field["parameters"] : json();
   c.column.length = IntParam(params, "__debezium.source.column.length");
+  // column.propagate.source.type's type name ("NUMERIC", "BIGINT UNSIGNED", "BYTEA").
+  const std::string source_type =
+      params.is_object() && params.contains("__debezium.source.column.type") &&
+              params["__debezium.source.column.type"].is_string()
+          ? params["__debezium.source.column.type"].get<std::string>()
+          : "";
   auto set = [&](LogicalType t, Encoding e) {
     c.column.type = t;
     c.encoding = e;
@@ -204,6 +234,10 @@ ColumnCodec CodecFromFieldSchema(const json& field) {
     c.scale = IntParam(params, "scale");
     c.column.scale = c.scale;
     c.column.precision = IntParam(params, "connect.decimal.precision");
+    if (source_type == "BIGINT UNSIGNED") {  // bigint.unsigned.handling.mode=precise
+      c.column.precision = 20;
+      c.column.is_unsigned = true;
+    }
   } else if (name == "io.debezium.data.VariableScaleDecimal") {
     set(LogicalType::kDecimal, Encoding::kVariableDecimal);
   } else if (name == "io.debezium.data.Json") {
@@ -212,16 +246,22 @@ ColumnCodec CodecFromFieldSchema(const json& field) {
     set(LogicalType::kUuid, Encoding::kAsIs);
   } else if (name == "io.debezium.data.Enum") {
     set(LogicalType::kEnum, Encoding::kAsIs);
-    if (params.is_object() && params.contains("allowed") && params["allowed"].is_string()) {
-      std::string allowed = params["allowed"].get<std::string>();
-      size_t start = 0;
-      while (start <= allowed.size()) {
-        size_t comma = allowed.find(',', start);
-        if (comma == std::string::npos) comma = allowed.size();
-        c.column.enum_values.push_back(allowed.substr(start, comma - start));
-        start = comma + 1;
-      }
+    c.column.enum_values = SplitAllowed(params);
+  } else if (name == "io.debezium.data.EnumSet") {
+    set(LogicalType::kString, Encoding::kAsIs);
+    c.column.enum_values = SplitAllowed(params);
+  } else if (name == "io.debezium.data.geometry.Geometry") {
+    set(LogicalType::kBytes, Encoding::kGeometry);
+  } else if (name == "io.debezium.data.geometry.Point") {
+    set(LogicalType::kString, Encoding::kPoint);
+  } else if (name == "io.debezium.data.Bits") {
+    c.bits = IntParam(params, "length");
+    if (hints.mysql) {
+      set(LogicalType::kBytes, Encoding::kBitsToBytes);
+    } else {
+      set(LogicalType::kString, Encoding::kBitsToText);
     }
+    c.column.length = c.bits;
   } else if (type == "boolean") {
     set(LogicalType::kBool, Encoding::kBool);
   } else if (type == "int8" || type == "int16") {
@@ -230,20 +270,33 @@ ColumnCodec CodecFromFieldSchema(const json& field) {
     set(LogicalType::kInt32, Encoding::kAsIs);
   } else if (type == "int64") {
     set(LogicalType::kInt64, Encoding::kAsIs);
+    if (source_type == "BIGINT UNSIGNED") {  // bigint.unsigned.handling.mode=long
+      c.column.type = LogicalType::kDecimal;
+      c.column.precision = 20;
+      c.column.is_unsigned = true;
+    }
   } else if (type == "float") {
     set(LogicalType::kFloat32, Encoding::kAsIs);
   } else if (type == "double") {
     set(LogicalType::kFloat64, Encoding::kAsIs);
+    if (source_type == "NUMERIC" || source_type == "DECIMAL" || source_type == "MONEY") {  // double mode
+      c.column.type = LogicalType::kDecimal;
+      c.column.precision = c.column.length;
+      c.column.length = 0;
+      c.column.scale = IntParam(params, "__debezium.source.column.scale");
+    }
   } else if (type == "bytes") {
     set(LogicalType::kBytes, Encoding::kBase64);
+  } else if (type == "string" && IsBinarySourceType(source_type) &&
+             hints.binary != core::BinaryMode::kBytes) {
+    set(LogicalType::kBytes, hints.binary == core::BinaryMode::kHex ? Encoding::kHex : Encoding::kBase64);
   } else if (type == "array") {
     set(LogicalType::kArray, Encoding::kAsIs);
   } else if (type == "string") {
     set(LogicalType::kString, Encoding::kAsIs);
     // Our own sink (and Debezium with column.propagate.source.type) says when a string holds a
     // decimal (decimal.handling.mode=string): keep it exact as kDecimal.
-    std::string source_type = params.is_object() ? params.value("__debezium.source.column.type", "") : "";
-    if (source_type == "NUMERIC" || source_type == "DECIMAL") {
+    if (source_type == "NUMERIC" || source_type == "DECIMAL" || source_type == "MONEY") {
       c.column.type = LogicalType::kDecimal;
       c.column.precision = c.column.length;
       c.column.length = 0;
@@ -304,6 +357,72 @@ core::Status AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec, 
         return Mismatch(codec, value);
       }
       return core::Status::Ok();
+    case Encoding::kHex: {
+      if (!value.is_string()) return Mismatch(codec, value);
+      const std::string& hex = value.get_ref<const std::string&>();
+      if (hex.size() % 2 != 0) return Mismatch(codec, value, "odd number of hex digits");
+      std::string raw(hex.size() / 2, '\0');
+      for (size_t i = 0; i < raw.size(); ++i) {
+        int hi = core::HexDigitValue(hex[2 * i]), lo = core::HexDigitValue(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) return Mismatch(codec, value, "not hex");
+        raw[i] = static_cast<char>(hi << 4 | lo);
+      }
+      batch.AppendValue(raw);
+      return core::Status::Ok();
+    }
+    case Encoding::kGeometry: {
+      if (!value.is_object() || !value.contains("wkb") || !value["wkb"].is_string()) {
+        return Mismatch(codec, value);
+      }
+      auto wkb = core::DecodeBase64(value["wkb"].get_ref<const std::string&>());
+      int64_t srid = 0;
+      if (!wkb || (value.contains("srid") && !value["srid"].is_null() && !Int64Value(value["srid"], srid)) ||
+          srid < INT32_MIN || srid > UINT32_MAX) {
+        return Mismatch(codec, value);
+      }
+      std::string out;
+      for (int k = 0; k < 4; ++k) out += static_cast<char>(static_cast<uint64_t>(srid) >> (8 * k));
+      out += *wkb;
+      batch.AppendValue(out);
+      return core::Status::Ok();
+    }
+    case Encoding::kPoint: {
+      if (!value.is_object() || !value.contains("x") || !value.contains("y") ||
+          !value["x"].is_number() || !value["y"].is_number()) {
+        return Mismatch(codec, value);
+      }
+      char buf[32];
+      std::string out = "(";
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, value["x"].get<double>()).ptr);
+      out += ',';
+      out.append(buf, std::to_chars(buf, buf + sizeof buf, value["y"].get<double>()).ptr);
+      out += ')';
+      batch.AppendValue(out);
+      return core::Status::Ok();
+    }
+    case Encoding::kBitsToText:
+    case Encoding::kBitsToBytes: {
+      if (!value.is_string()) return Mismatch(codec, value);
+      auto raw = core::DecodeBase64(value.get_ref<const std::string&>());
+      if (!raw) return Mismatch(codec, value);
+      // Little-endian bytes; the bit count is the length parameter (varbit without one: the
+      // bytes' bits).
+      size_t bits = codec.bits > 0 && static_cast<size_t>(codec.bits) <= raw->size() * 8
+                        ? static_cast<size_t>(codec.bits)
+                        : raw->size() * 8;
+      std::string out;
+      if (codec.encoding == Encoding::kBitsToBytes) {
+        out.assign(raw->rbegin(), raw->rend());
+      } else {
+        out.resize(bits);
+        for (size_t j = 0; j < bits; ++j) {
+          bool set = (static_cast<uint8_t>((*raw)[j / 8]) >> (j % 8)) & 1;
+          out[bits - 1 - j] = set ? '1' : '0';
+        }
+      }
+      batch.AppendValue(out);
+      return core::Status::Ok();
+    }
     case Encoding::kBase64: {
       if (!value.is_string()) return Mismatch(codec, value);
       auto raw = core::DecodeBase64(value.get_ref<const std::string&>());
@@ -366,7 +485,9 @@ core::Status AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec, 
     case Encoding::kEpochMicros:
     case Encoding::kEpochNanos:
       if (!integer(n)) break;
-      if (n == core::kInfinityMicros || n == -core::kInfinityMicros) {
+      if (n == core::kInfinityMicros || n == -core::kInfinityMicros ||
+          (codec.encoding == Encoding::kEpochMillis &&
+           (n == core::kInfinityMicros / 1000 || n == -core::kInfinityMicros / 1000))) {
         batch.AppendValue(n > 0 ? "infinity" : "-infinity");
         return core::Status::Ok();
       }

@@ -7,6 +7,12 @@
 //   float / double                                        kFloat32/64   number or "NaN"/"Infinity"
 //   string                                                kString       string
 //   bytes                                                 kBytes        base64
+//   string of a binary source type (BYTEA, BLOB, …)      kBytes        base64 / URL-safe / hex, as the
+//                                                                       source's binary.handling.mode says
+//   io.debezium.data.Bits (bytes, length)                 kString/kBytes  little-endian bits -> PostgreSQL's
+//                                                                       "0101" text / MySQL's big-endian bytes
+//   double / int64 of a NUMERIC / BIGINT UNSIGNED column  kDecimal      decimal.handling.mode=double (its
+//                                                                       double's digits) / bigint long
 //   org.apache.kafka.connect.data.Decimal (bytes)         kDecimal      base64 two's complement, scale parameter
 //   io.debezium.data.VariableScaleDecimal (struct)        kDecimal      {"scale", "value"}
 //   string without name holding a decimal                 kString       (decimal.handling.mode=string: the
@@ -20,6 +26,9 @@
 //   io.debezium.time.Interval / MicroDuration             kInterval     ISO-8601 string / µs
 //   io.debezium.time.Year                                 kInt32        number
 //   io.debezium.data.Json / Uuid / Enum                   kJson / kUuid / kEnum   string
+//   io.debezium.data.EnumSet                              kString       string (allowed -> enum_values)
+//   io.debezium.data.geometry.Geometry (struct)           kBytes        {wkb, srid} -> SRID (LE) + WKB
+//   io.debezium.data.geometry.Point (struct)              kString       {x, y} -> "(x,y)"
 //   array                                                 kArray        JSON array
 //   struct, map, anything else                            kJson         the JSON value as text
 //
@@ -32,6 +41,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/envelope_modes.h"
 #include "core/event.h"
 #include "core/status.h"
 
@@ -53,16 +63,30 @@ enum class Encoding : uint8_t {
   kEpochNanos,
   kZoned,            // ISO-8601 with offset -> UTC "…+00"
   kMicroDuration,    // µs -> ISO-8601 duration
+  kHex,              // bytes as a hex string (binary.handling.mode=hex)
+  kBitsToText,       // io.debezium.data.Bits (little-endian) -> PostgreSQL's "0101" of `length` bits
+  kBitsToBytes,      // io.debezium.data.Bits (little-endian) -> MySQL's big-endian bytes
+  kGeometry,         // io.debezium.data.geometry.Geometry {wkb, srid} -> MariaDB's SRID + WKB bytes
+  kPoint,            // io.debezium.data.geometry.Point {x, y, …} -> PostgreSQL's "(x,y)"
+};
+
+// What a field schema alone does not say: how the producer wrote binary columns as strings
+// (binary.handling.mode), and whether the record came from MySQL (source.connector), whose bit
+// strings are bytes where PostgreSQL's are text.
+struct DecodeHints {
+  core::BinaryMode binary = core::BinaryMode::kBytes;
+  bool mysql = false;
 };
 
 struct ColumnCodec {
   core::Column column;
   Encoding encoding = Encoding::kAsIs;
   int32_t scale = 0;  // kDecimalBytes
+  int32_t bits = 0;   // kBitsToText, kBitsToBytes: the bit count (`length` parameter)
 };
 
 // Maps one Connect field schema ({"type", "name", "optional", "parameters", "field"}).
-ColumnCodec CodecFromFieldSchema(const nlohmann::ordered_json& field);
+ColumnCodec CodecFromFieldSchema(const nlohmann::ordered_json& field, const DecodeHints& hints = {});
 // Infers a column from a JSON value when the record has no schema block.
 ColumnCodec CodecFromValue(const std::string& name, const nlohmann::ordered_json& value);
 

@@ -4,7 +4,8 @@
 # Starts throwaway PostgreSQL and MariaDB servers (integration/servers/up.sh), starts
 # `sluice serve`, creates a PostgreSQL -> MariaDB connector with one POST, runs a write workload
 # on PostgreSQL while showing progress and lag from the API, verifies that the target equals the
-# source (row count and checksum per table), prints curl examples, and cleans everything up on
+# source (row count and checksum per table, then `sluice verify` through the REST API, which also
+# finds a deliberate damage of the target and repairs it with one call), prints curl examples, and cleans everything up on
 # exit. At the end it prints the web console's URL (http://127.0.0.1:PORT/ui/) and keeps
 # everything running until Ctrl-C when stdin is a terminal; DEMO_KEEP=0 exits at once,
 # DEMO_KEEP=1 (or SLUICE_DEMO_KEEP=1) keeps running even without a terminal.
@@ -192,6 +193,45 @@ if [[ $target_sum != "$source_sum" || $customers_pg != "$customers_my" ]]; then
 fi
 printf '\n\033[1;32mthe MariaDB target equals the PostgreSQL source\033[0m\n'
 
+verify_job() {  # verify_job BODY: POST a verification, wait for it, print and return its result
+  local started id job state
+  started=$(curl -fsS -X POST -H 'Content-Type: application/json' --data "$1" \
+    "$api/connectors/demo-pg-to-mariadb/verify")
+  id=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])' <<<"$started")
+  for _ in $(seq 1 600); do
+    job=$(curl -fsS "$api/connectors/demo-pg-to-mariadb/verify/$id")
+    state=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' <<<"$job")
+    [[ $state != running ]] && break
+    sleep 0.2
+  done
+  python3 - "$job" <<'PY'
+import json, sys
+job = json.loads(sys.argv[1])
+for t in job["tables"]:
+    print(f'  {t["table"]} -> {t["target"]}: {"equal" if t.get("equal") else "DIFFERENT"}'
+          f' ({t.get("source_rows")} rows, {t.get("rows_compared")} compared, {t.get("repaired", 0)} repaired)')
+    for d in t.get("repairs", []):
+        print(f'    repaired {d["kind"]}: {d["key"]}')
+    for d in t.get("diffs", []):
+        print(f'    {d["kind"]}: {d["key"]} {",".join(d.get("columns", []))}')
+if job.get("error"):
+    print("  error:", job["error"])
+PY
+  python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin).get("equal") else 1)' <<<"$job"
+}
+
+bold "sluice verification: POST /connectors/demo-pg-to-mariadb/verify (checksum per key range)"
+verify_job '{"rechecks": 3}' || { echo "demo: FAILED: verification found differences" >&2; exit 1; }
+
+bold "damaging the target with the mariadb client (one row deleted, one amount changed)"
+my demo_copy -e "SET @lo = (SELECT MIN(id) FROM orders), @hi = (SELECT MAX(id) FROM orders);
+  DELETE FROM orders WHERE id = @hi; UPDATE orders SET amount = amount + 0.01 WHERE id = @lo"
+verify_job '{}' && { echo "demo: FAILED: verification missed the damage" >&2; exit 1; }
+
+bold "one call repairs it: POST …/verify {\"repair\": true}"
+verify_job '{"repair": true}' || { echo "demo: FAILED: the repair left differences" >&2; exit 1; }
+printf '\n\033[1;32msluice verify: the target equals the source\033[0m\n'
+
 bold "explore (while the demo keeps running)"
 cat <<EOF2
   curl -s $api/connectors?expand=status | python3 -m json.tool
@@ -200,6 +240,7 @@ cat <<EOF2
   curl -s -X PUT $api/connectors/demo-pg-to-mariadb/resume
   curl -s $api/connectors/demo-pg-to-mariadb/offsets
   curl -s $api/metrics | grep demo-pg-to-mariadb
+  curl -s -X POST -H 'Content-Type: application/json' $api/connectors/demo-pg-to-mariadb/verify -d '{}'
   curl -s -X POST -H 'Content-Type: application/json' $api/syncs \\
        -d '{"name":"copy","config":{...same keys..., "sink.url":"mysql://.../other_db"}}'
   psql -h $SLUICE_TEST_PG_HOST -p $SLUICE_TEST_PG_PORT -U $SLUICE_TEST_PG_USER demo

@@ -83,6 +83,7 @@ struct Texts {
   const SqlValue& alt;
   const std::string& src_type;
   const std::string& tgt_type;
+  const std::string& src_full;  // with length/precision/scale: "numeric(12,2)"
 };
 struct Mapping {
   std::string how;
@@ -110,6 +111,26 @@ std::string StripFraction(std::string v) {
   return v.substr(0, last) + v.substr(end);
 }
 bool Contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
+
+bool IsBase64(const std::string& t) {
+  return std::all_of(t.begin(), t.end(), [](char c) {
+    return isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '/' || c == '=';
+  });
+}
+
+// Whether the base64 big-endian two's complement integer `b64`, scaled by 10^-scale, is the
+// decimal `value`: PostgreSQL computes it.
+bool PgUnscaledEquals(const std::string& b64, int scale, const std::string& value,
+                      const std::string& cast = "::numeric") {
+  if (!IsBase64(b64) || b64.empty()) return false;
+  std::string unscaled =
+      "(SELECT COALESCE(sum(get_byte(b, i)::numeric * 256::numeric ^ (length(b) - 1 - i)), 0) - "
+      "CASE WHEN get_byte(b, 0) >= 128 THEN 256::numeric ^ length(b) ELSE 0 END "
+      "FROM (SELECT decode('" + b64 + "', 'base64') AS b) q, generate_series(0, length(b) - 1) i "
+      "GROUP BY b)";
+  return PgEval("SELECT (" + unscaled + " = '" + value + "'" + cast + "::numeric * 10::numeric ^ " +
+                std::to_string(scale) + ")::text") == "true";
+}
 
 const std::vector<Mapping>& Mappings() {
   static const std::vector<Mapping> mappings = {
@@ -220,7 +241,84 @@ const std::vector<Mapping>& Mappings() {
          if (x.s == "-infinity") return x.t == (days ? "-2147483647" : "-9223372036825200000");
          return false;
        }},
-      {"BIT(n) as big-endian bytes, base64", [](const Texts& x) {
+      // Debezium's value encodings (core/envelope_modes.h), defaults.
+      {"Decimal: base64 unscaled two's complement, the column's scale", [](const Texts& x) {
+         std::smatch m;
+         static const std::regex scaled("\\((\\d+), *(-?\\d+)\\)");
+         int scale = 0;
+         if (std::regex_search(x.src_full, m, scaled)) {
+           scale = std::stoi(m[2]);
+         } else if (!Contains(x.src_full, "bigint") || !Contains(x.src_full, "unsigned")) {
+           return false;
+         }
+         return PgUnscaledEquals(x.t, scale, x.s);
+       }},
+      {"money as Decimal, scale 2", [](const Texts& x) {
+         return x.src_type == "money" && PgUnscaledEquals(x.t, 2, x.s, "::money");
+       }},
+      {"VariableScaleDecimal {scale, value}", [](const Texts& x) {
+         auto j = nlohmann::json::parse(x.t, nullptr, false);
+         if (!j.is_object() || !j.contains("scale") || !j.contains("value")) return false;
+         return PgUnscaledEquals(j["value"].get<std::string>(), j["scale"].get<int>(), x.s);
+       }},
+      {"MicroDuration: µs, a month = 30.4375 days", [](const Texts& x) {
+         if (x.src_type != "interval" || x.t.empty() || x.t[0] == 'P') return false;
+         return PgEval("SELECT (((extract(year FROM i) * 12 + extract(month FROM i)) * 2629800 + "
+                       "extract(day FROM i) * 86400 + extract(hour FROM i) * 3600 + "
+                       "extract(minute FROM i) * 60 + extract(second FROM i)) * 1000000)"
+                       "::numeric(40,0)::text FROM (SELECT '" + x.s + "'::interval AS i) q") == x.t;
+       }},
+      {"Bits: little-endian bytes, base64", [](const Texts& x) {
+         if (x.src_type != "bit" && x.src_type != "bit varying") return false;
+         if (!IsBase64(x.t)) return false;
+         SqlValue hex = PgEval("SELECT encode(decode('" + x.t + "', 'base64'), 'hex')");
+         if (!hex) return false;
+         std::string bits;  // most significant first
+         for (size_t i = hex->size(); i >= 2; i -= 2) {
+           int byte = std::stoi(hex->substr(i - 2, 2), nullptr, 16);
+           for (int b = 7; b >= 0; --b) bits += (byte >> b) & 1 ? '1' : '0';
+         }
+         auto strip = [](std::string v) {
+           v.erase(0, std::min(v.find_first_not_of('0'), v.size()));
+           return v.empty() ? std::string("0") : v;
+         };
+         return strip(bits) == strip(x.s);
+       }},
+      {"Point {x, y, wkb: little-endian WKB, srid: null}", [](const Texts& x) {
+         if (x.src_type != "point") return false;
+         auto j = nlohmann::json::parse(x.t, nullptr, false);
+         if (!j.is_object() || !j.contains("x") || !j.contains("y") || !j.contains("wkb") ||
+             !j["x"].is_number() || !j["y"].is_number() || !j["srid"].is_null()) {
+           return false;
+         }
+         std::string px = nlohmann::json(j["x"]).dump(), py = nlohmann::json(j["y"]).dump();
+         // PostgreSQL: the same point, and the WKB's doubles (float8send is big-endian).
+         SqlValue r = PgEval("SELECT (point(" + px + ", " + py + ") ~= '" + x.s + "'::point)::text || ' ' || "
+                             "encode(float8send(" + px + "), 'hex') || encode(float8send(" + py +
+                             "), 'hex') || ' ' || encode(decode('" + j["wkb"].get<std::string>() +
+                             "', 'base64'), 'hex')");
+         if (!r || r->rfind("true ", 0) != 0) return false;
+         std::string be = r->substr(5, 32), wkb = r->substr(38);
+         auto le = [](const std::string& h) {
+           std::string out;
+           for (size_t i = h.size(); i >= 2; i -= 2) out += h.substr(i - 2, 2);
+           return out;
+         };
+         return wkb == "0101000000" + le(be.substr(0, 16)) + le(be.substr(16, 16));
+       }},
+      {"Geometry {wkb, srid}", [](const Texts& x) {
+         if (!x.alt) return false;
+         auto j = nlohmann::json::parse(x.t, nullptr, false);
+         if (!j.is_object() || !j.contains("wkb") || !j.contains("srid") || !j["srid"].is_number()) return false;
+         // MariaDB's value is the SRID (4 bytes, little-endian), then the WKB.
+         SqlValue hex = PgEval("SELECT upper(encode(int4send(" + std::to_string(j["srid"].get<int64_t>()) +
+                               "), 'hex') || encode(decode('" + j["wkb"].get<std::string>() +
+                               "', 'base64'), 'hex'))");
+         if (!hex || hex->size() < 8) return false;
+         std::string le = hex->substr(6, 2) + hex->substr(4, 2) + hex->substr(2, 2) + hex->substr(0, 2);
+         return le + hex->substr(8) == *x.alt;
+       }},
+      {"BIT(n) as big-endian bytes, base64 (file sink)", [](const Texts& x) {
          if (x.src_type != "bit") return false;
          SqlValue hex = PgEval("SELECT upper(encode(decode('" + x.t + "', 'base64'), 'hex'))");
          if (!hex || hex->empty() || hex->size() > 16) return false;
@@ -644,7 +742,8 @@ class TypeMatrixTest : public ::testing::Test {
           } else if (sv) {
             std::string got = tv.value_or("");
             for (const Mapping& m : Mappings()) {
-              if (tv && m.same(Texts{*sv, got, a[r][i + 1], src_types[col], tgt_types[col]})) {
+              if (tv && m.same(Texts{*sv, got, a[r][i + 1], src_types[col], tgt_types[col],
+                                     src_full[col]})) {
                 outcome = "mapped: " + m.how;
                 break;
               }

@@ -65,6 +65,7 @@ core::Result<std::unique_ptr<core::Sink>> MakeFileSink(const core::ConnectorCont
   core::EnvelopeOptions options;
   options.connector = config.connector_class() == "mysql" ? "mysql" : "postgresql";
   options.name = config.Get("topic.prefix", "sluice");
+  options.modes = core::kSluiceText;  // sluice's own representation (Debezium's keys are refused)
   return std::unique_ptr<core::Sink>(new FileSink(dir, options, fsync));
 }
 
@@ -167,7 +168,7 @@ core::Status FileSink::Write(const core::EventBatch& batch) {
     size_t mark = file->buffer.size();
     if (!core::AppendEnvelopeJson(file->buffer, batch, event, options_, now_ns)) {
       file->buffer.resize(mark);  // never write a value other than the source's
-      return core::EnvelopeValueError(batch, event).WithContext("file sink");
+      return core::EnvelopeValueError(batch, event, options_.modes).WithContext("file sink");
     }
     file->buffer += '\n';
     if (file->buffer.size() >= kWriteThreshold) SLUICE_RETURN_IF_ERROR(WriteBuffer(*file));

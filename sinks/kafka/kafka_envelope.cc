@@ -45,8 +45,8 @@ const RecordEncoder::SchemaBlocks& RecordEncoder::BlocksFor(const core::TableSch
   // Debezium names records after the topic: <prefix>.<schema>.<table>.
   std::string record = TopicName(kDefaultTopicFormat, options_.name, schema->id);
   SchemaBlocks b;
-  core::AppendKeySchemaJson(b.key, *schema, record);
-  core::AppendValueSchemaJson(b.value, *schema, record, options_.connector);
+  core::AppendKeySchemaJson(b.key, *schema, record, options_.modes);
+  core::AppendValueSchemaJson(b.value, *schema, record, options_.connector, options_.modes);
   for (size_t i = 0; i < schema->columns.size(); ++i) {
     std::string prefix = i ? "," : "";
     core::AppendJsonString(prefix, schema->columns[i].name);
@@ -67,10 +67,10 @@ bool RecordEncoder::EncodeKey(const core::EventBatch& batch, const core::ChangeE
     key_ += "{\"schema\":";
     key_ += BlocksFor(event.table).key;
     key_ += ",\"payload\":";
-    core::AppendKeyJson(key_, batch, event);
+    core::AppendKeyJson(key_, batch, event, options_.modes);
     key_ += '}';
   } else {
-    core::AppendKeyJson(key_, batch, event);
+    core::AppendKeyJson(key_, batch, event, options_.modes);
   }
   return true;
 }
@@ -100,7 +100,7 @@ bool RecordEncoder::AppendRow(const core::TableSchema& schema, const SchemaBlock
       value_ += "null";  // not sent by the source (REPLICA IDENTITY DEFAULT): as Debezium
       continue;
     }
-    exact &= core::AppendEnvelopeValue(value_, schema.columns[i], row, i);
+    exact &= core::AppendEnvelopeValue(value_, schema.columns[i], row, i, options_.modes);
   }
   value_ += '}';
   return exact;

@@ -85,6 +85,7 @@ core::Result<KafkaSinkOptions> KafkaSinkOptionsFromConfig(const core::ConnectorC
   o.envelope.connector = config.connector_class() == "mysql" ? "mysql" : "postgresql";
   o.envelope.name = config.Get("topic.prefix", "sluice");
   o.envelope.include_schema = false;  // the encoder wraps records itself
+  SLUICE_ASSIGN_OR_RETURN(o.envelope.modes, core::ValueModesFromConfig(config));
   // Kafka Connect's JsonConverter keys take precedence over sluice's own (the catalogue refuses
   // them when they disagree); sluice's default stays false, Kafka Connect's is true.
   SLUICE_ASSIGN_OR_RETURN(bool own_schemas, config.GetBool("sink.kafka.schemas.enable", false));
@@ -378,7 +379,7 @@ core::Status KafkaSink::ProduceEvent(const core::EventBatch& batch, const core::
                                      rd_kafka_topic_t* topic, int64_t now_ns) {
   bool has_key = encoder_.EncodeKey(batch, event);
   if (!encoder_.EncodeValue(batch, event, now_ns)) {
-    return core::EnvelopeValueError(batch, event).WithContext("kafka sink");
+    return core::EnvelopeValueError(batch, event, options_.envelope.modes).WithContext("kafka sink");
   }
   const std::string* key = has_key ? &encoder_.key() : nullptr;
   SLUICE_RETURN_IF_ERROR(Produce(topic, key, &encoder_.value(), event.table.get()));
@@ -396,29 +397,38 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
   encoder_.BeginBatch();
   const core::TableSchema* last_table = nullptr;
   rd_kafka_topic_t* topic = nullptr;
+  auto skipped = [&](core::Op op) {
+    return !options_.skipped_ops.empty() &&
+           options_.skipped_ops.find(static_cast<char>(op)) != std::string::npos;
+  };
   for (const core::ChangeEvent& event : batch.events()) {
-    if (!options_.skipped_ops.empty() &&
-        options_.skipped_ops.find(static_cast<char>(event.op)) != std::string::npos) {
+    // A key change, as Debezium writes it: a delete (and its tombstone) under the old key, then
+    // a create under the new one, so a compacted topic keeps no row under the old key. Each of
+    // the two is skipped by its own operation (skipped.operations=d keeps the create).
+    bool key_change = event.op == core::Op::kUpdate && event.before != core::kNoRow &&
+                      event.after != core::kNoRow && event.table->HasKey() &&
+                      !core::SameKey(*event.table, batch.row(event.before), batch.row(event.after));
+    if (key_change ? skipped(core::Op::kDelete) && skipped(core::Op::kCreate) : skipped(event.op)) {
       continue;
     }
     if (event.table.get() != last_table) {
       SLUICE_ASSIGN_OR_RETURN(topic, TopicFor(event.table));
       last_table = event.table.get();
     }
-    if (event.op == core::Op::kUpdate && event.before != core::kNoRow &&
-        event.after != core::kNoRow && event.table->HasKey() &&
-        !core::SameKey(*event.table, batch.row(event.before), batch.row(event.after))) {
-      // A key change, as Debezium writes it: a delete (and its tombstone) under the old key,
-      // then a create under the new one, so a compacted topic keeps no row under the old key.
+    if (!key_change) {
+      SLUICE_RETURN_IF_ERROR(ProduceEvent(batch, event, topic, now_ns));
+      continue;
+    }
+    if (!skipped(core::Op::kDelete)) {
       SLUICE_RETURN_IF_ERROR(ProduceEvent(
           batch, {core::Op::kDelete, event.before, core::kNoRow, event.txn, event.table}, topic,
           now_ns));
+    }
+    if (!skipped(core::Op::kCreate)) {
       SLUICE_RETURN_IF_ERROR(ProduceEvent(
           batch, {core::Op::kCreate, core::kNoRow, event.after, event.txn, event.table}, topic,
           now_ns));
-      continue;
     }
-    SLUICE_RETURN_IF_ERROR(ProduceEvent(batch, event, topic, now_ns));
   }
   rd_kafka_poll(producer_.get(), 0);
   if (!delivery_error_.ok()) return delivery_error_;

@@ -105,10 +105,11 @@ TEST(DebeziumCatalogTest, NamesAreUniqueAndPrefixesEndWithADot) {
 
 TEST(DebeziumCatalogTest, OutputChangingKeysAreRefusedNamingTheKey) {
   for (auto [key, value] : std::vector<std::pair<std::string, std::string>>{
-           {"time.precision.mode", "adaptive"},
-           {"decimal.handling.mode", "precise"},
-           {"binary.handling.mode", "hex"},
-           {"interval.handling.mode", "numeric"},
+           {"time.precision.mode", "nano"},
+           {"decimal.handling.mode", "exact"},
+           {"binary.handling.mode", "base32"},
+           {"interval.handling.mode", "text"},
+           {"bigint.unsigned.handling.mode", "string"},
            {"provide.transaction.metadata", "true"},
            {"transforms", "unwrap"},
            {"transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState"},
@@ -130,8 +131,37 @@ TEST(DebeziumCatalogTest, OutputChangingKeysAreRefusedNamingTheKey) {
   EXPECT_NE(Def().Validate(c).message().find("StringConverter"), std::string::npos);
 }
 
+// The value encodings shape the Kafka sink's envelopes: accepted with it (and with database
+// sinks, whose rows they do not touch), refused with the file sink, which would ignore them.
+TEST(DebeziumCatalogTest, ValueEncodingKeysAreRefusedWithTheFileSink) {
+  for (auto [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"time.precision.mode", "connect"},
+           {"decimal.handling.mode", "double"},
+           {"binary.handling.mode", "base64-url-safe"},
+           {"interval.handling.mode", "numeric"},
+           {"bigint.unsigned.handling.mode", "precise"}}) {
+    ConnectorConfig c = Valid();
+    c.mutable_values()[key] = value;
+    Status s = Def().Validate(c);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << key;
+    EXPECT_NE(s.message().find(key), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("file sink"), std::string::npos) << s.message();
+    c.mutable_values()["sink.type"] = "postgres";
+    EXPECT_TRUE(Def().Validate(c).ok()) << key << ": " << Def().Validate(c).message();
+  }
+}
+
+TEST(DebeziumCatalogTest, FileSinkAcceptsTheModesItWrites) {
+  ConnectorConfig c = Valid();
+  c.mutable_values()["decimal.handling.mode"] = "string";
+  c.mutable_values()["interval.handling.mode"] = "string";
+  c.mutable_values()["binary.handling.mode"] = "bytes";
+  EXPECT_TRUE(Def().Validate(c).ok()) << Def().Validate(c).message();
+}
+
 TEST(DebeziumCatalogTest, KeysThatChangeNothingOrAreImplementedAreAccepted) {
   ConnectorConfig c = Valid();
+  c.mutable_values()["sink.type"] = "postgres";
   for (auto [key, value] : std::vector<std::pair<std::string, std::string>>{
            {"tasks.max", "1"},
            {"plugin.name", "pgoutput"},

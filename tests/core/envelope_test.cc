@@ -50,7 +50,9 @@ TEST(EnvelopeTest, WritesDebeziumShapesAndTypes) {
   EXPECT_TRUE(j["before"]["ok"].is_null());
   const auto& a = j["after"];
   EXPECT_EQ(a["ok"], true);
-  EXPECT_EQ(a["price"], "12.3400");
+  // decimal.handling.mode=precise (Debezium's default); numeric without a scale:
+  // VariableScaleDecimal, 123400 = 0x01E208.
+  EXPECT_EQ(a["price"], nlohmann::json({{"scale", 4}, {"value", "AeII"}}));
   EXPECT_EQ(a["blob"], "AQI=");
   EXPECT_EQ(a["d"], 19782);
   EXPECT_EQ(a["ts"], 1500000);
@@ -197,6 +199,67 @@ TEST(EnvelopeTest, FarFutureTimestampIsExactOrRefusedByName) {
     EXPECT_EQ(AppendEnvelopeJson(out, b, ev, EnvelopeOptions{}, 0), exact) << date << ": " << out;
     EXPECT_EQ(EnvelopeValueError(b, ev).ok(), exact) << date;
   }
+}
+
+// Values a mode has no exact form for are refused by name, with the mode that keeps them.
+TEST(EnvelopeModesTest, ValuesWithoutAnExactFormInTheModeAreRefusedNamingTheMode) {
+  Column num;
+  num.name = "n";
+  num.type = LogicalType::kDecimal;
+  num.source_type = "numeric";
+  Column big;
+  big.name = "u";
+  big.type = LogicalType::kDecimal;
+  big.source_type = "bigint(20) unsigned";
+  big.is_unsigned = true;
+  big.precision = 20;
+  Column t3;
+  t3.name = "t";
+  t3.type = LogicalType::kTime;
+  t3.source_type = "time(3) without time zone";
+  std::string out;
+  ValueModes defaults;
+  EXPECT_FALSE(AppendEnvelopeText(out, num, "NaN", defaults));
+  EXPECT_NE(EnvelopeValueProblem(num, "NaN", defaults).find("decimal.handling.mode=string"),
+            std::string_view::npos);
+  ValueModes text = defaults;
+  text.decimal = DecimalMode::kString;
+  out.clear();
+  EXPECT_TRUE(AppendEnvelopeText(out, num, "NaN", text));
+  EXPECT_EQ(out, "\"NaN\"");
+  out.clear();
+  EXPECT_TRUE(AppendEnvelopeText(out, big, "9223372036854775807", defaults));
+  EXPECT_EQ(out, "9223372036854775807");
+  out.clear();
+  EXPECT_FALSE(AppendEnvelopeText(out, big, "9223372036854775808", defaults));
+  EXPECT_NE(EnvelopeValueProblem(big, "9223372036854775808", defaults).find("precise"),
+            std::string_view::npos);
+  ValueModes precise = defaults;
+  precise.bigint_unsigned = BigintUnsignedMode::kPrecise;
+  out.clear();
+  EXPECT_TRUE(AppendEnvelopeText(out, big, "9223372036854775808", precise));
+  EXPECT_EQ(out, "\"AIAAAAAAAAAA\"");  // 0x00 0x80 00..00
+  // time(3): Time in int32 ms; a fourth digit has no place (only a Kafka source could carry it).
+  out.clear();
+  EXPECT_TRUE(AppendEnvelopeText(out, t3, "00:00:01.5", defaults));
+  EXPECT_EQ(out, "1500");
+  out.clear();
+  EXPECT_FALSE(AppendEnvelopeText(out, t3, "00:00:01.5001", defaults));
+}
+
+TEST(EnvelopeModesTest, IsoDurationsAsDebeziumsMicroDuration) {
+  int64_t us = 0;
+  ASSERT_TRUE(IsoDurationToMicros("P1M", us));
+  EXPECT_EQ(us, 2629800LL * 1000000);  // 365.25 / 12 days
+  ASSERT_TRUE(IsoDurationToMicros("P1Y", us));
+  EXPECT_EQ(us, 31557600LL * 1000000);  // 365.25 days
+  ASSERT_TRUE(IsoDurationToMicros("P-1DT2H-0.5S", us));
+  EXPECT_EQ(us, -86400LL * 1000000 + 7200LL * 1000000 - 500000);
+  ASSERT_TRUE(IsoDurationToMicros("PT0S", us));
+  EXPECT_EQ(us, 0);
+  EXPECT_FALSE(IsoDurationToMicros("P178000000Y", us));  // beyond int64 microseconds
+  EXPECT_FALSE(IsoDurationToMicros("1 day", us));
+  EXPECT_FALSE(IsoDurationToMicros("PT0.0000001S", us));  // below a microsecond
 }
 
 }  // namespace

@@ -159,6 +159,18 @@ TEST_F(PipelineTest, PrefersThePositionStoredInAnExactlyOnceSink) {
   EXPECT_EQ(source->started_from().front(), 500);
 }
 
+TEST_F(PipelineTest, AOneShotSyncIgnoresThePositionTheTargetHoldsFromAnEarlierRun) {
+  log_.stored = SourcePosition{"499"};
+  FakeSource* source;
+  PipelineOptions o = FastOptions();
+  o.one_shot = true;
+  auto p = MakePipeline(1000, 10, o, &source, nullptr, /*exactly_once=*/true);
+  p->Start();
+  ASSERT_TRUE(p->Wait().ok());
+  EXPECT_EQ(source->started_from().front(), 0) << "a sync copies from the start";
+  ExpectNoGap(1000);
+}
+
 TEST_F(PipelineTest, SinkThatFailsThenRecoversGetsEverythingAgain) {
   RecordingSink* sink;
   auto p = MakePipeline(3000, 5, FastOptions(), nullptr, &sink);

@@ -39,7 +39,7 @@ inline void EncodeAsSinksDo(const core::EventBatch& batch) {
       out.clear();
       bool exact = core::AppendEnvelopeJson(out, batch, event, options, 1700000000000);
       Check(nlohmann::json::accept(out), "envelope is not valid JSON", out);
-      core::Status why = core::EnvelopeValueError(batch, event);
+      core::Status why = core::EnvelopeValueError(batch, event, options.modes);
       Check(exact == why.ok(), "AppendEnvelopeJson and EnvelopeValueError disagree", why.message());
     }
     first = false;

@@ -52,7 +52,8 @@ TEST(RecordEncoderTest, PlainRecordsHaveNoSchemaBlock) {
   json v = json::parse(enc.value());
   EXPECT_FALSE(v.contains("schema"));
   EXPECT_EQ(v["op"], "c");
-  EXPECT_EQ(v["after"]["price"], "12.50");
+  // decimal.handling.mode=precise: 1250 = 0x04E2, base64.
+  EXPECT_EQ(v["after"]["price"], "BOI=");
   EXPECT_EQ(v["after"]["d"], 19724);
   EXPECT_TRUE(v["before"].is_null());
 }
@@ -81,9 +82,11 @@ TEST(RecordEncoderTest, SchemaBlocksFollowDebezium) {
   const json& after = v["schema"]["fields"][1];
   EXPECT_EQ(after["field"], "after");
   EXPECT_EQ(after["name"], "srv.public.orders.Value");
-  // decimal.handling.mode=string: a plain string without a logical name.
-  EXPECT_EQ(after["fields"][1]["type"], "string");
-  EXPECT_FALSE(after["fields"][1].contains("name"));
+  // decimal.handling.mode=precise: Connect's Decimal with its scale and precision.
+  EXPECT_EQ(after["fields"][1]["type"], "bytes");
+  EXPECT_EQ(after["fields"][1]["name"], "org.apache.kafka.connect.data.Decimal");
+  EXPECT_EQ(after["fields"][1]["parameters"]["scale"], "2");
+  EXPECT_EQ(after["fields"][1]["parameters"]["connect.decimal.precision"], "12");
   EXPECT_EQ(after["fields"][1]["parameters"]["__debezium.source.column.type"], "NUMERIC");
   EXPECT_EQ(after["fields"][1]["parameters"]["__debezium.source.column.length"], "12");
   EXPECT_EQ(after["fields"][1]["parameters"]["__debezium.source.column.scale"], "2");

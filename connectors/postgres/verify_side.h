@@ -1,0 +1,68 @@
+// PgVerifySide: one side of a verification (core/verify.h) on PostgreSQL, read through the same
+// catalog mapping and value codecs as the source connector (pg_schema.h, pg_types.h), so that a
+// PostgreSQL source and a PostgreSQL target give canonical text exactly as the snapshot does.
+//
+// Digest: count(*) and sum(hashtextextended(ROW(columns)::text, 0)) over the range, computed by
+// the server; only the two numbers cross the network. Reads: plain SELECTs of the range in the
+// text format, decoded with AppendCanonical.
+//
+// Lifecycle: Connect(), then the VerifySide calls. Thread-safety: one thread at a time.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "connectors/postgres/pg_connection.h"
+#include "connectors/postgres/pg_schema.h"
+#include "core/table_filter.h"
+#include "core/verify.h"
+
+namespace sluice::pg {
+
+// Connection parameters from a libpq URI or key=value string (a sink.url);
+// kInvalidArgument naming what is malformed.
+core::Result<ConnectionParams> ParamsFromUrl(const std::string& url);
+
+class PgVerifySide final : public core::VerifySide {
+ public:
+  // `filter`: the source connector's table and column filters (columns it excludes are not
+  // compared); a default TableFilter for a target.
+  PgVerifySide(ConnectionParams params, core::TableFilter filter);
+
+  core::Status Connect();
+  // Tables the filter captures, in name order (the source's table list).
+  core::Result<std::vector<core::TableId>> ListTables();
+
+  std::string engine() const override { return "postgres"; }
+  core::Result<core::TableSchemaPtr> Describe(const core::TableId& table) override;
+  core::Result<std::optional<std::pair<int64_t, int64_t>>> KeyBounds(const core::TableId& table,
+                                                                     uint32_t key) override;
+  core::Result<uint64_t> CountRows(const core::TableId& table, uint32_t key,
+                                   const core::KeyRange& range) override;
+  core::Result<std::optional<core::RangeDigest>> Digest(const core::TableId& table,
+                                                        const std::vector<uint32_t>& columns,
+                                                        uint32_t key,
+                                                        const core::KeyRange& range) override;
+  core::Status ReadRows(const core::TableId& table, const std::vector<uint32_t>& columns,
+                        uint32_t key, const core::KeyRange& range, core::EventBatch& out) override;
+
+  PgConnection& connection() { return conn_; }
+
+ private:
+  const RelationInfo* Find(const core::TableId& table) const;
+  // Find, or kInternal when the table was not described first.
+  core::Result<const RelationInfo*> Described(const core::TableId& table) const;
+  std::string Where(const RelationInfo& rel, uint32_t key, const core::KeyRange& range) const;
+  static std::string Qualified(const core::TableId& table);
+
+  ConnectionParams params_;
+  core::TableFilter filter_;
+  PgConnection conn_;
+  std::unique_ptr<TypeResolver> types_;
+  SchemaCache cache_;
+  std::map<core::TableId, RelationInfo> relations_;
+};
+
+}  // namespace sluice::pg

@@ -89,9 +89,10 @@ namespace {
 constexpr size_t kNoColumn = static_cast<size_t>(-1);
 
 // Decodes one row image: null bitmap over the present columns, then their values.
+// `zero_dates`: the plan's mode, or kNull for ImageKey's second look.
 bool DecodeImage(BinlogReader& r, const RowsEvent& ev, std::string_view present, const RowsPlan& plan,
-                 core::EventBatch& batch, std::string& scratch, DecodeStats* stats,
-                 uint32_t& row, size_t& bad_column, ValueResult& bad) {
+                 ZeroDateMode zero_dates, core::EventBatch& batch, std::string& scratch,
+                 DecodeStats* stats, uint32_t& row, size_t& bad_column, ValueResult& bad) {
   size_t present_count = 0;
   for (uint32_t i = 0; i < ev.column_count; ++i) present_count += BitSet(present, i);
   std::string_view nulls;
@@ -114,14 +115,15 @@ bool DecodeImage(BinlogReader& r, const RowsEvent& ev, std::string_view present,
     }
     scratch.clear();
     ValueResult res = DecodeValue(r, c, scratch);
-    if (res == ValueResult::kBad || res == ValueResult::kBadText) {
-      batch.AbandonRow();
+    if (res == ValueResult::kBad || res == ValueResult::kBadText ||
+        (res == ValueResult::kZeroDate && c.include && zero_dates == ZeroDateMode::kFail)) {
+      batch.AbandonRow();  // `scratch` keeps a refused zero date's text for the message
       bad_column = i;
       bad = res;
       return false;
     }
     if (!c.include) continue;
-    if (res == ValueResult::kNull) {
+    if (res == ValueResult::kZeroDate) {
       if (stats) ++stats->zero_dates;
       batch.AppendNull();
     } else {
@@ -132,23 +134,59 @@ bool DecodeImage(BinlogReader& r, const RowsEvent& ev, std::string_view present,
   return true;
 }
 
+// The primary key of the image that starts at `image_start` in `ev.rows`, as "id=7, k=x", for
+// the message of a refused zero date (the error path only: the image is decoded again with zero
+// dates as NULL, into a batch of its own). Empty when the table has no key.
+std::string ImageKey(const RowsEvent& ev, std::string_view present, const RowsPlan& plan,
+                     size_t image_start) {
+  if (!plan.schema || plan.schema->key.empty()) return {};
+  BinlogReader r(ev.rows);
+  core::EventBatch batch;
+  std::string scratch;
+  uint32_t row = 0;
+  size_t bad_column = kNoColumn;
+  ValueResult bad = ValueResult::kOk;
+  if (!r.Skip(image_start) || !DecodeImage(r, ev, present, plan, ZeroDateMode::kNull, batch,
+                                           scratch, nullptr, row, bad_column, bad)) {
+    return {};
+  }
+  core::RowView view = batch.row(row);
+  std::string key;
+  for (uint32_t k : plan.schema->key) {
+    if (k >= plan.schema->columns.size()) return {};
+    if (!key.empty()) key += ", ";
+    key += plan.schema->columns[k].name + "=" +
+           (view.is_present(k) ? Printable(view.text(k)) : std::string("NULL"));
+  }
+  return key;
+}
+
 // The error for a row DecodeImage refused: names the table, the column (by name when known)
-// and the binlog position. Text invalid in its character set is kFailedPrecondition (the stored
-// data does not match its declared set; retrying cannot help), anything else is malformed.
+// and the binlog position. Text invalid in its character set and a refused zero date (`value`,
+// as the server prints it) are kFailedPrecondition (the stored data has no exact image;
+// retrying cannot help), anything else is malformed.
 Status BadRow(const RowsPlan& plan, const std::string& table, std::string_view image,
-              size_t column, ValueResult bad, size_t row_offset, const BinlogLocation& at) {
+              size_t column, ValueResult bad, std::string_view value, const std::string& key,
+              size_t row_offset, const BinlogLocation& at) {
   std::string name = column == kNoColumn ? std::string("(null bitmap)")
                      : column < plan.column_names.size() && !plan.column_names[column].empty()
                          ? plan.column_names[column]
                          : "#" + std::to_string(column + 1);
-  if (bad == ValueResult::kBadText) {
-    const ColumnPlan& c = plan.columns[column];
-    std::string charset = c.converter ? c.converter->charset() : std::string("its character set");
-    return core::FailedPreconditionError(
-        "mysql: " + std::string(image) + " of " + table + " column " + name + " at binlog " +
-        at.ToString() + " (row data offset " + std::to_string(row_offset) +
-        ") holds bytes that are not valid " + charset +
-        " text; fix the value at the source (or exclude the column with column.exclude.list)");
+  if (bad == ValueResult::kBadText || bad == ValueResult::kZeroDate) {
+    std::string what;
+    if (bad == ValueResult::kZeroDate) {
+      what = ZeroDateRefusal(value);
+    } else {
+      const ColumnPlan& c = plan.columns[column];
+      what = "holds bytes that are not valid " +
+             (c.converter ? c.converter->charset() : std::string("its character set")) +
+             " text; fix the value at the source (or exclude the column with column.exclude.list)";
+    }
+    return core::FailedPreconditionError("mysql: " + std::string(image) + " of " + table +
+                                         (key.empty() ? "" : " with " + key) + " column " +
+                                         name + " at binlog " + at.ToString() +
+                                         " (row data offset " + std::to_string(row_offset) +
+                                         ") " + what);
   }
   return MalformedEvent(at, std::string(image) + " of " + table + " truncated or invalid at column " +
                            name);
@@ -171,8 +209,15 @@ Status DecodeRows(const RowsEvent& ev, const RowsPlan& plan, uint32_t txn,
     size_t bad_column = kNoColumn;
     ValueResult bad = ValueResult::kBad;
     std::string_view first = ev.op == core::Op::kCreate ? ev.present_after : ev.present_before;
-    if (!DecodeImage(r, ev, first, plan, batch, scratch, stats, row, bad_column, bad)) {
-      return BadRow(plan, table, "row", bad_column, bad, row_start, at);
+    // A refused zero date's message names the row by its key, decoded again from here.
+    auto key_of = [&](std::string_view present, size_t image_start) {
+      return bad == ValueResult::kZeroDate ? ImageKey(ev, present, plan, image_start)
+                                           : std::string();
+    };
+    if (!DecodeImage(r, ev, first, plan, plan.zero_dates, batch, scratch, stats, row, bad_column,
+                     bad)) {
+      return BadRow(plan, table, "row", bad_column, bad, scratch, key_of(first, row_start),
+                    row_start, at);
     }
     if (ev.op == core::Op::kCreate) {
       after = row;
@@ -180,9 +225,11 @@ Status DecodeRows(const RowsEvent& ev, const RowsPlan& plan, uint32_t txn,
       before = row;
     }
     if (ev.op == core::Op::kUpdate) {
-      if (!DecodeImage(r, ev, ev.present_after, plan, batch, scratch, stats, after, bad_column,
-                       bad)) {
-        return BadRow(plan, table, "after image", bad_column, bad, row_start, at);
+      size_t after_start = r.pos();
+      if (!DecodeImage(r, ev, ev.present_after, plan, plan.zero_dates, batch, scratch, stats,
+                       after, bad_column, bad)) {
+        return BadRow(plan, table, "after image", bad_column, bad, scratch,
+                      key_of(ev.present_after, after_start), row_start, at);
       }
     }
     batch.AddEvent({ev.op, before, after, txn, plan.schema});

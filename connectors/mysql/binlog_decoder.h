@@ -125,6 +125,7 @@ struct ColumnPlan {
 
 struct RowsPlan {
   uint64_t table_id = 0;
+  ZeroDateMode zero_dates = ZeroDateMode::kFail;  // zero.date.handling.mode
   core::TableSchemaPtr schema;  // the emitted columns, in binlog order
   std::vector<ColumnPlan> columns;  // one per binlog column
   std::vector<std::vector<std::string>> owned_labels;
@@ -136,7 +137,8 @@ struct RowsPlan {
 // `schema_columns` in table order, with their charset/unsigned/labels) into a plan. When the
 // binlog column count differs from the schema's, returns kFailedPrecondition (the caller
 // re-reads the schema or builds one from the TABLE_MAP with SchemaFromTableMap).
-// `excluded[i]` marks schema columns left out of events.
+// `excluded[i]` marks schema columns left out of events; `zero_dates` says what DecodeRows does
+// with a zero date (zero.date.handling.mode).
 struct SchemaColumnInfo {
   CharsetKind charset = CharsetKind::kBinary;
   std::shared_ptr<const CharsetConverter> converter;  // set for CharsetKind::kOther
@@ -147,7 +149,8 @@ struct SchemaColumnInfo {
 };
 core::Result<std::shared_ptr<const RowsPlan>> BuildRowsPlan(
     const TableMap& map, core::TableSchemaPtr schema,
-    const std::vector<SchemaColumnInfo>& info, const std::vector<bool>& excluded);
+    const std::vector<SchemaColumnInfo>& info, const std::vector<bool>& excluded,
+    ZeroDateMode zero_dates = ZeroDateMode::kFail);
 
 // A schema and column info made from the TABLE_MAP alone (names from FULL metadata, else
 // "col_<n>"), for when information_schema no longer matches an old event.
@@ -168,13 +171,16 @@ struct RowsEvent {
 core::Result<RowsEvent> DecodeRowsHeader(uint8_t type, std::string_view body,
                                          const BinlogLocation& at);
 
-// Counters of values the decoder changed on the way (zero dates made NULL).
+// Counters of values the decoder changed on the way (zero dates made NULL under
+// zero.date.handling.mode=null).
 struct DecodeStats {
   uint64_t zero_dates = 0;
 };
 
 // Appends every row of `rows` to `batch` as events (one per row; UPDATE: before+after), with
-// transaction index `txn`. On error the batch holds only whole rows appended before it.
+// transaction index `txn`. On error the batch holds only whole rows appended before it. A zero
+// date in an emitted column is NULL (counted in `stats`) when the plan's mode is kNull, else
+// kFailedPrecondition naming the table, the column, the value and the binlog position.
 core::Status DecodeRows(const RowsEvent& rows, const RowsPlan& plan, uint32_t txn,
                         core::EventBatch& batch, const BinlogLocation& at, DecodeStats* stats);
 

@@ -379,7 +379,8 @@ void SchemaFromTableMap(const TableMap& map, core::TableSchema& schema,
 Result<std::shared_ptr<const RowsPlan>> BuildRowsPlan(const TableMap& map,
                                                       core::TableSchemaPtr schema,
                                                       const std::vector<SchemaColumnInfo>& info,
-                                                      const std::vector<bool>& excluded) {
+                                                      const std::vector<bool>& excluded,
+                                                      ZeroDateMode zero_dates) {
   if (info.size() != map.types.size() || excluded.size() != map.types.size()) {
     return core::FailedPreconditionError(
         "table " + map.database + "." + map.table + " has " + std::to_string(map.types.size()) +
@@ -387,6 +388,7 @@ Result<std::shared_ptr<const RowsPlan>> BuildRowsPlan(const TableMap& map,
   }
   auto plan = std::make_shared<RowsPlan>();
   plan->table_id = map.table_id;
+  plan->zero_dates = zero_dates;
   plan->schema = std::move(schema);
   plan->owned_labels.resize(map.types.size());
   plan->columns.resize(map.types.size());

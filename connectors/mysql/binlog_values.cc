@@ -50,6 +50,14 @@ bool AppendText(std::string& out, std::string_view bytes, const ColumnPlan& c) {
   return c.converter != nullptr && c.converter->Append(out, bytes);
 }
 
+// The zero TIMESTAMP as the server prints it: "0000-00-00 00:00:00[.000…]" (`fsp` digits).
+ValueResult ZeroTimestamp(std::string& out, int fsp) {
+  AppendDate(out, 0, 0, 0);
+  out.push_back(' ');
+  AppendTime(out, false, 0, 0, 0, 0, fsp);
+  return ValueResult::kZeroDate;
+}
+
 }  // namespace
 
 core::Status MalformedEvent(const BinlogLocation& at, std::string_view what) {
@@ -118,9 +126,8 @@ ValueResult DecodeValue(BinlogReader& r, const ColumnPlan& c, std::string& out) 
       if (!r.Fixed(3, u)) return ValueResult::kBad;
       int day = static_cast<int>(u & 31), month = static_cast<int>((u >> 5) & 15);
       int year = static_cast<int>(u >> 9);
-      if (month == 0 || day == 0) return ValueResult::kNull;  // zero date, or zero in date
       AppendDate(out, year, month, day);
-      return ValueResult::kOk;
+      return month == 0 || day == 0 ? ValueResult::kZeroDate : ValueResult::kOk;
     }
     case kTypeTime: {  // pre-5.6 TIME: 3-byte signed HHMMSS
       if (!r.Fixed(3, u)) return ValueResult::kBad;
@@ -168,13 +175,12 @@ ValueResult DecodeValue(BinlogReader& r, const ColumnPlan& c, std::string& out) 
     case kTypeDateTime: {  // pre-5.6 DATETIME: 8-byte YYYYMMDDhhmmss
       if (!r.Fixed(8, u)) return ValueResult::kBad;
       uint64_t date = u / 1000000, time = u % 1000000;
-      if (date / 100 % 100 == 0 || date % 100 == 0) return ValueResult::kNull;
       AppendDate(out, static_cast<int>(date / 10000), static_cast<int>(date / 100 % 100),
                  static_cast<int>(date % 100));
       out.push_back(' ');
       AppendTime(out, false, static_cast<int64_t>(time / 10000), static_cast<int>(time / 100 % 100),
                  static_cast<int>(time % 100), 0, 0);
-      return ValueResult::kOk;
+      return date / 100 % 100 == 0 || date % 100 == 0 ? ValueResult::kZeroDate : ValueResult::kOk;
     }
     case kTypeDateTime2: {
       int fsp = c.meta;
@@ -189,16 +195,15 @@ ValueResult DecodeValue(BinlogReader& r, const ColumnPlan& c, std::string& out) 
       int64_t ym = ymd >> 5;
       int day = static_cast<int>(ymd % 32), month = static_cast<int>(ym % 13);
       int year = static_cast<int>(ym / 13);
-      if (month == 0 || day == 0) return ValueResult::kNull;  // zero date, or zero in date
       AppendDate(out, year, month, day);
       out.push_back(' ');
       AppendTime(out, false, hms >> 12, static_cast<int>((hms >> 6) % 64),
                  static_cast<int>(hms % 64), frac, fsp);
-      return ValueResult::kOk;
+      return month == 0 || day == 0 ? ValueResult::kZeroDate : ValueResult::kOk;
     }
     case kTypeTimestamp: {
       if (!r.Fixed(4, u)) return ValueResult::kBad;
-      if (u == 0) return ValueResult::kNull;
+      if (u == 0) return ZeroTimestamp(out, 0);
       AppendUtcTimestamp(out, static_cast<int64_t>(u), 0, 0);
       return ValueResult::kOk;
     }
@@ -210,7 +215,7 @@ ValueResult DecodeValue(BinlogReader& r, const ColumnPlan& c, std::string& out) 
       int64_t frac = static_cast<int64_t>(BigEndian(s.data() + 4, fb));
       if (fb == 1) frac *= 10000;
       if (fb == 2) frac *= 100;
-      if (secs == 0 && frac == 0) return ValueResult::kNull;
+      if (secs == 0 && frac == 0) return ZeroTimestamp(out, fsp);
       AppendUtcTimestamp(out, secs, frac, fsp);
       return ValueResult::kOk;
     }

@@ -78,9 +78,11 @@ inline bool BitSet(std::string_view bitmap, size_t i) {
   return (static_cast<uint8_t>(bitmap[i / 8]) >> (i % 8)) & 1;
 }
 
-// Result of decoding one value: appended to `out`, NULL (zero date), malformed, or text whose
-// bytes are not valid in the column's character set.
-enum class ValueResult { kOk, kNull, kBad, kBadText };
+// Result of decoding one value: appended to `out`; a zero date (or a date with a zero month
+// or day), also appended to `out` as the server prints it ("0000-00-00 00:00:00") for the
+// caller to refuse or make NULL (ZeroDateMode); malformed; or text whose bytes are not valid in
+// the column's character set.
+enum class ValueResult { kOk, kZeroDate, kBad, kBadText };
 
 // Decodes one value of column `c` from `r` into `out` (appended). Never reads past the reader's
 // bytes: a short or inconsistent value is kBad, text invalid in its character set kBadText.

@@ -52,6 +52,9 @@ class MysqlSource final : public core::Source {
     snapshot_options_.threads = static_cast<int>(threads);
     SLUICE_ASSIGN_OR_RETURN(int64_t chunk_rows, c.GetInt("snapshot.chunk.rows", 200000));
     snapshot_options_.chunk_rows = static_cast<uint64_t>(chunk_rows);
+    SLUICE_ASSIGN_OR_RETURN(ZeroDateMode zero_dates,
+                            ParseZeroDateMode(c.Get(kZeroDateModeKey, "fail")));
+    snapshot_options_.zero_dates = stream_options_.zero_dates = zero_dates;
     SLUICE_ASSIGN_OR_RETURN(filter_, CaptureFilter::FromConfig(c));
     return core::Status::Ok();
   }
@@ -311,6 +314,12 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
                    "in primary-key ranges of about this many rows, in parallel");
   chunk.min = 1000;
   keys.push_back(chunk);
+  auto zero = core::MakeConfigKey(kZeroDateModeKey, ConfigType::kEnum, "fail",
+                  "a zero date or a date with a zero month or day ('0000-00-00', '2024-00-15'), "
+                  "which no target holds: fail (stop, naming table, row, column and value) or "
+                  "null (emit NULL and log it, as Debezium does; lossy)");
+  zero.allowed = {"fail", "null"};
+  keys.push_back(zero);
   return keys;
 }
 

@@ -452,4 +452,36 @@ bool IsZeroDateText(std::string_view text) {
          (text.substr(5, 2) == "00" || text.substr(8, 2) == "00");
 }
 
+// Text of a key value for an error message: printable ASCII as is, other bytes as \xNN.
+std::string Printable(std::string_view v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char ch : v.substr(0, 64)) {
+    auto b = static_cast<unsigned char>(ch);
+    if (b >= 0x20 && b < 0x7F) {
+      out.push_back(ch);
+    } else {
+      out += "\\x";
+      out.push_back(kHex[b >> 4]);
+      out.push_back(kHex[b & 0xF]);
+    }
+  }
+  return out;
+}
+
+core::Result<ZeroDateMode> ParseZeroDateMode(std::string_view text) {
+  if (text == "fail") return ZeroDateMode::kFail;
+  if (text == "null") return ZeroDateMode::kNull;
+  return core::InvalidArgumentError(std::string(kZeroDateModeKey) +
+                                    " must be one of fail, null, got '" + std::string(text) + "'");
+}
+
+std::string ZeroDateRefusal(std::string_view value) {
+  return "holds the date '" + std::string(value) +
+         "', whose month or day is zero: no target type holds it exactly; set " +
+         kZeroDateModeKey +
+         "=null to emit such dates as NULL (Debezium's behaviour), or exclude the column with "
+         "column.exclude.list, or fix the data";
+}
+
 }  // namespace sluice::mysql

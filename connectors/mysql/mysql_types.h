@@ -7,8 +7,8 @@
 // DATE -> kDate, TIME -> kTime, DATETIME -> kTimestamp, TIMESTAMP -> kTimestampTz (UTC, "+00"),
 // CHAR/VARCHAR/TEXT -> kString (UTF-8), BINARY/VARBINARY/BLOB -> kBytes, ENUM -> kEnum,
 // SET -> kString (comma-joined labels), JSON -> kJson, GEOMETRY -> kBytes (MySQL internal form:
-// 4-byte SRID + WKB). Zero dates ('0000-00-00', and dates with a zero month or day) become
-// NULL, as Debezium does.
+// 4-byte SRID + WKB). Zero dates ('0000-00-00', and dates with a zero month or day) are
+// refused, or NULL as Debezium makes them (ZeroDateMode).
 //
 // Thread-safety: pure functions and immutable tables.
 #pragma once
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/event.h"
+#include "core/status.h"
 
 namespace sluice::mysql {
 
@@ -131,7 +132,24 @@ bool AppendFloat32FromDoubleText(std::string& out, std::string_view double_text)
 
 // The text protocol gives "0000-00-00" for zero dates: true when `text` is one (date,
 // datetime or timestamp with any fraction), or has a zero month or day ("2024-00-15", stored
-// when sql_mode lacks NO_ZERO_IN_DATE). Such values become NULL.
+// when sql_mode lacks NO_ZERO_IN_DATE). No target type holds such a value: see ZeroDateMode.
 bool IsZeroDateText(std::string_view text);
+
+// Text of a key value for an error message: printable ASCII as is, other bytes as \xNN (the
+// first 64 bytes).
+std::string Printable(std::string_view v);
+
+// zero.date.handling.mode: what the source does with a zero date or a date with a zero month
+// or day, which no target type can hold. kFail (the default) stops the snapshot or stream with
+// kFailedPrecondition naming the table, the row, the column and the value; kNull emits NULL
+// and logs a warning (Debezium's behaviour; lossy).
+enum class ZeroDateMode : uint8_t { kFail, kNull };
+inline constexpr const char* kZeroDateModeKey = "zero.date.handling.mode";
+// "fail" or "null"; anything else is kInvalidArgument naming the accepted values.
+core::Result<ZeroDateMode> ParseZeroDateMode(std::string_view text);
+// The end of the refusal of zero date `value` (as the server prints it, e.g. 2024-00-15):
+// "holds the date '2024-00-15', …; set zero.date.handling.mode=null …". The caller puts the
+// table, the row and the column in front.
+std::string ZeroDateRefusal(std::string_view value);
 
 }  // namespace sluice::mysql

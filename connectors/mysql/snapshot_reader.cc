@@ -17,23 +17,6 @@ bool ParseInt64(const std::optional<std::string>& text, int64_t& out) {
   return ec == std::errc() && p == text->data() + text->size();
 }
 
-// Text of a key value for an error message: printable ASCII as is, other bytes as \xNN.
-std::string Printable(std::string_view v) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (char ch : v.substr(0, 64)) {
-    auto b = static_cast<unsigned char>(ch);
-    if (b >= 0x20 && b < 0x7F) {
-      out.push_back(ch);
-    } else {
-      out += "\\x";
-      out.push_back(kHex[b >> 4]);
-      out.push_back(kHex[b & 0xF]);
-    }
-  }
-  return out;
-}
-
 bool IsAscii(std::string_view v) {
   unsigned char any = 0;
   for (char ch : v) any |= static_cast<unsigned char>(ch);
@@ -358,6 +341,10 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
         case Fix::kZeroDate:
         case Fix::kTimestampTz:
           if (IsZeroDateText(v)) {
+            if (options_.zero_dates == ZeroDateMode::kFail) {
+              batch->AbandonRow();
+              return RefusedValue(table, i, values, lengths, ZeroDateRefusal(v));
+            }
             ++zero_dates;
             batch->AppendNull();
           } else {
@@ -396,7 +383,10 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
           converted.clear();
           if (!cv.Append(converted, v)) {
             batch->AbandonRow();
-            return InvalidText(table, i, values, lengths, cv.charset());
+            return RefusedValue(table, i, values, lengths,
+                                "holds bytes that are not valid " + cv.charset() +
+                                    " text; fix the value at the source (or exclude the column "
+                                    "with column.exclude.list)");
           }
           batch->AppendValue(converted);
           break;
@@ -418,9 +408,9 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
   return core::Status::Ok();
 }
 
-core::Status SnapshotReader::InvalidText(const LoadedTable& table, size_t column, char** values,
-                                         const unsigned long* lengths,
-                                         const std::string& charset) const {
+core::Status SnapshotReader::RefusedValue(const LoadedTable& table, size_t column, char** values,
+                                          const unsigned long* lengths,
+                                          const std::string& what) const {
   const core::TableSchema& schema = *table.schema;
   std::string key;
   for (uint32_t k : schema.key) {
@@ -430,9 +420,8 @@ core::Status SnapshotReader::InvalidText(const LoadedTable& table, size_t column
   }
   return core::FailedPreconditionError(
       "mysql snapshot of " + schema.id.ToString() + ": column " + schema.columns[column].name +
-      " of the row " + (key.empty() ? std::string("(no primary key)") : "with " + key) +
-      " holds bytes that are not valid " + charset +
-      " text; fix the value at the source (or exclude the column with column.exclude.list)");
+      " of the row " + (key.empty() ? std::string("(no primary key)") : "with " + key) + " " +
+      what);
 }
 
 core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::PollLimits& limits) {
@@ -459,7 +448,8 @@ core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::Pol
   }
   if (state == core::SnapshotBatches::State::kEmpty) return false;
   if (zero_dates_.load() > 0) {
-    logger_->warn("mysql snapshot: {} zero dates ('0000-00-00') were emitted as NULL", zero_dates_.load());
+    logger_->warn("mysql snapshot: {} zero dates ('0000-00-00') were emitted as NULL "
+                  "(zero.date.handling.mode=null)", zero_dates_.load());
   }
   logger_->info("mysql snapshot done in {} ms", core::NowUnixMs() - started_ms_);
   batch.set_checkpoint({position_.ToJson()});

@@ -21,7 +21,7 @@
 // `chunk_rows` estimated rows is read as primary-key ranges [lo, hi) planned from MIN/MAX in
 // the snapshot; other tables are one chunk each. Workers take chunks in order. Rows are streamed
 // (mysql_use_result, never buffered whole) in the text protocol, whose text is already the
-// canonical form for most types (fix-ups: TIMESTAMP gets "+00", zero dates become NULL, YEAR
+// canonical form for most types (fix-ups: TIMESTAMP gets "+00", zero dates are refused or NULL, YEAR
 // loses leading zeros, BIT(1) becomes t/f). The connection's character set is utf8mb4, so the
 // server converts latin1 (every byte maps) and the utf8 sets need nothing; text columns in any
 // other set (cp1251, gbk, utf16, …, ENUM/SET included) are selected as CAST(c AS BINARY) and
@@ -59,6 +59,7 @@ struct SnapshotOptions {
   uint64_t chunk_rows = 200000;  // snapshot.chunk.rows: rows per primary-key range
   size_t batch_events = 4096;
   size_t batch_bytes = 8 << 20;
+  ZeroDateMode zero_dates = ZeroDateMode::kFail;  // zero.date.handling.mode
 };
 
 class SnapshotReader {
@@ -97,10 +98,10 @@ class SnapshotReader {
   core::Status ReadChunk(MysqlConnection& conn, const Chunk& chunk,
                          std::unique_ptr<core::EventBatch>& batch, uint32_t& txn);
   core::TxnInfo SnapshotTxn() const;
-  // The error for a value of emitted `column` invalid in its character set, naming the row by
-  // its primary key.
-  core::Status InvalidText(const LoadedTable& table, size_t column, char** values,
-                           const unsigned long* lengths, const std::string& charset) const;
+  // The error for a value of emitted `column` that has no exact image (`what`: why and what to
+  // do), naming the table, the row by its primary key, and the column.
+  core::Status RefusedValue(const LoadedTable& table, size_t column, char** values,
+                            const unsigned long* lengths, const std::string& what) const;
 
   ConnectionParams params_;
   const CaptureFilter* filter_;

@@ -178,7 +178,8 @@ core::Status StreamReader::HandleTableMap(std::string_view body, const BinlogLoc
       }
     }
     if (names_match) {
-      auto built = BuildRowsPlan(map, (*loaded)->schema, (*loaded)->info, (*loaded)->excluded);
+      auto built = BuildRowsPlan(map, (*loaded)->schema, (*loaded)->info, (*loaded)->excluded,
+                                 options_.zero_dates);
       if (built.ok()) plan = *built;
     }
     if (plan == nullptr) {
@@ -206,7 +207,7 @@ core::Status StreamReader::HandleTableMap(std::string_view body, const BinlogLoc
       for (uint32_t k : full->key) {
         if (remap[k] >= 0) schema->key.push_back(static_cast<uint32_t>(remap[k]));
       }
-      SLUICE_ASSIGN_OR_RETURN(plan, BuildRowsPlan(map, schema, info, excluded));
+      SLUICE_ASSIGN_OR_RETURN(plan, BuildRowsPlan(map, schema, info, excluded, options_.zero_dates));
     }
     state.plan = std::move(plan);
   }
@@ -437,7 +438,8 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
         SLUICE_RETURN_IF_ERROR(DecodeRows(rows, *it->second.plan, txn, batch, at, &stats_));
         ++events_decoded_;
         if (stats_.zero_dates > zero_dates_warned_) {
-          logger_->warn("mysql: zero dates ('0000-00-00') emitted as NULL (at {})", at.ToString());
+          logger_->warn("mysql: zero dates ('0000-00-00') emitted as NULL (at {}; "
+                        "zero.date.handling.mode=null)", at.ToString());
           zero_dates_warned_ = stats_.zero_dates;
         }
         break;

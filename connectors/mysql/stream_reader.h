@@ -55,6 +55,7 @@ namespace sluice::mysql {
 struct StreamOptions {
   uint32_t server_id = 5400;
   int heartbeat_ms = 1000;
+  ZeroDateMode zero_dates = ZeroDateMode::kFail;  // zero.date.handling.mode
 };
 
 // A connection that delivers nothing, not even a heartbeat, for this many heartbeat periods

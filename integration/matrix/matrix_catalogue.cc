@@ -135,11 +135,15 @@ const std::vector<Family>& MariadbFamilies() {
         {"double", "DOUBLE", {"1.7976931348623157e308", "4.9e-324", "0.1", "-0e0"}}}},
       {"datetime", "SET SESSION sql_mode = '';",
        {{"date", "DATE", {"'1000-01-01'", "'9999-12-31'", "'2024-02-29'"}},
+        // Zero dates and dates with a zero month or day: refused by the source under the
+        // default zero.date.handling.mode=fail (no target type holds them).
         {"date_zero", "DATE", {"'0000-00-00'"}},
+        {"date_zero_in", "DATE", {"'2024-00-15'", "'2024-03-00'"}},
         {"time", "TIME(6)", {"'-838:59:59.000000'", "'838:59:59.000000'", "'12:34:56.789012'", "'00:00:00'"}},
         {"datetime", "DATETIME(6)", {"'1000-01-01 00:00:00.000000'", "'9999-12-31 23:59:59.999999'", "'2024-01-01 12:34:56.5'"}},
         {"datetime_zero", "DATETIME", {"'0000-00-00 00:00:00'"}},
         {"timestamp", "TIMESTAMP(6) NULL", {"'1970-01-01 00:00:01.000000'", "'2038-01-19 03:14:07.999999'"}},
+        {"timestamp_zero", "TIMESTAMP NULL", {"'0000-00-00 00:00:00'"}},
         {"year", "YEAR", {"1901", "2155", "0"}}}},
       {"text", "",
        {{"char", "CHAR(10)", {"'ab'", "''", "'😀'"}},

@@ -183,8 +183,8 @@ TEST_F(MariadbToPgTest, TypeMatrixReplicatesSnapshotAndStream) {
 // (1-, 3- and 4-byte lengths), TIME negative and beyond 24 h (PostgreSQL interval), CHAR(100)
 // utf8mb4 (up to 400 bytes: the binlog's long-CHAR length encoding), DATETIME/TIMESTAMP with
 // 1..6 fractional digits, DECIMAL(65,30), BIGINT UNSIGNED max, and zero dates (the session's
-// sql_mode allows them: they arrive as NULL, and so do dates with a zero month or day). Each
-// value is compared with the source's own text rendering.
+// sql_mode allows them; with zero.date.handling.mode=null they arrive as NULL, and so do dates
+// with a zero month or day). Each value is compared with the source's own text rendering.
 TEST_F(MariadbToPgTest, TypeMatrixEdgeValuesReplicateSnapshotAndStream) {
   const std::string sql_mode =
       "SET time_zone = '+00:00';"
@@ -272,7 +272,9 @@ TEST_F(MariadbToPgTest, TypeMatrixEdgeValuesReplicateSnapshotAndStream) {
             my_zero("dzin", "CAST(dzin AS CHAR)") + " FROM edge";
   pg_sql += ", dec65::text, biu::text, dz::text, " + pg_dt("dtz") + ", " + pg_ts("tsz") +
             ", dzin::text FROM " + Target("edge");
-  StartSluice();
+  auto config = Config();
+  config["zero.date.handling.mode"] = "null";
+  sluice_.emplace(SluiceProcess::Run(config));
   WaitForMatch(my_sql, pg_sql, 60s);  // the snapshot
   // Written only after the snapshot's rows are in the target: these come through the binlog.
   my_.Exec(sql_mode + "INSERT INTO edge VALUES " + rows(10) +
@@ -316,7 +318,9 @@ TEST_F(MariadbToPgTest, NonUtf8CharsetsArriveAsUtf8) {
   const std::string pg_sql =
       "SELECT id::text, l1, ru, rtrim(ru_c), zh, tw, u16, e::text, st, upper(encode(bin, 'hex'))"
       " FROM " + Target("texts");
-  StartSluice();
+  auto config = Config();
+  config["zero.date.handling.mode"] = "null";
+  sluice_.emplace(SluiceProcess::Run(config));
   WaitForMatch(my_sql, pg_sql, 60s);  // the snapshot
   my_.Exec(
       "INSERT INTO texts VALUES (11, 'naïve', 'Съешь же ещё', 'ёжик', '汉字测试', '漢字', 'ü', 'нет',"

@@ -73,7 +73,8 @@ class CapturedBinlog : public ::testing::Test {
         std::vector<SchemaColumnInfo> info;
         SchemaFromTableMap(map, *schema, info);
         schemas_.push_back(schema);
-        auto plan = BuildRowsPlan(map, schema, info, std::vector<bool>(map.types.size(), false));
+        auto plan = BuildRowsPlan(map, schema, info, std::vector<bool>(map.types.size(), false),
+                                  zero_dates_);
         if (!plan.ok()) return plan.status();
         SLUICE_RETURN_IF_ERROR(DecodeRows(*rows, **plan, txn, batch_, at, &stats_));
       }
@@ -94,6 +95,7 @@ class CapturedBinlog : public ::testing::Test {
   core::EventBatch batch_;
   DecodeStats stats_;
   std::vector<core::TableSchemaPtr> schemas_;
+  ZeroDateMode zero_dates_ = ZeroDateMode::kNull;  // zero.date.handling.mode
 };
 
 TEST_F(CapturedBinlog, EveryEventHasAValidChecksum) {
@@ -164,7 +166,7 @@ TEST_F(CapturedBinlog, NullsZeroDatesUpdatesAndDeletes) {
   // INSERT (id) VALUES (2): every other column NULL.
   EXPECT_EQ(Text(events[1], true, "id"), "2");
   EXPECT_EQ(Text(events[1], true, "vc"), "<null>");
-  // Zero dates become NULL and are counted.
+  // With zero.date.handling.mode=null zero dates become NULL and are counted.
   EXPECT_EQ(Text(events[2], true, "dt"), "<null>");
   EXPECT_EQ(Text(events[2], true, "dtm"), "<null>");
   EXPECT_EQ(Text(events[2], true, "d1"), "0.50");
@@ -295,7 +297,9 @@ TEST_F(CapturedBinlog, TruncatedAndCorruptedEventsErrorNeverCrash) {
         auto schema = std::make_shared<core::TableSchema>();
         std::vector<SchemaColumnInfo> info;
         SchemaFromTableMap(map, *schema, info);
-        auto plan = BuildRowsPlan(map, schema, info, std::vector<bool>(map.types.size(), false));
+        // zero.date.handling.mode=null: the captured zero dates are not what is tested here.
+        auto plan = BuildRowsPlan(map, schema, info, std::vector<bool>(map.types.size(), false),
+                                  ZeroDateMode::kNull);
         core::EventBatch batch;
         auto st = DecodeRows(*rows, **plan, batch.AddTxn({}), batch, at, nullptr);
         // A cut that falls exactly on a row boundary decodes the rows before it.
@@ -357,10 +361,14 @@ TEST(BinlogDecoder, DecimalEdgeCases) {
 
 // Decodes one WRITE_ROWS image of hand-made values for a hand-made TABLE_MAP (every column
 // present, no NULLs): the canonical text of each column, "<null>" for a NULL result.
+// With `refused`, a decode error is stored there (and the batch checked to hold no row)
+// instead of failing the test.
 std::vector<std::string> DecodeOneRow(const std::vector<uint8_t>& types,
                                       const std::vector<uint16_t>& metadata,
                                       const std::vector<uint32_t>& collations,
-                                      const std::string& values) {
+                                      const std::string& values,
+                                      ZeroDateMode zero_dates = ZeroDateMode::kNull,
+                                      core::Status* refused = nullptr) {
   TableMap map;
   map.table_id = 7;
   map.database = "db";
@@ -375,7 +383,7 @@ std::vector<std::string> DecodeOneRow(const std::vector<uint8_t>& types,
   schema->id = {"db", "t"};
   std::vector<SchemaColumnInfo> info;
   SchemaFromTableMap(map, *schema, info);
-  auto plan = BuildRowsPlan(map, schema, info, std::vector<bool>(types.size(), false));
+  auto plan = BuildRowsPlan(map, schema, info, std::vector<bool>(types.size(), false), zero_dates);
   EXPECT_TRUE(plan.ok()) << plan.status().ToString();
   if (!plan.ok()) return {};
   RowsEvent rows;
@@ -390,6 +398,14 @@ std::vector<std::string> DecodeOneRow(const std::vector<uint8_t>& types,
   core::EventBatch batch;
   uint32_t txn = batch.AddTxn({});
   core::Status st = DecodeRows(rows, **plan, txn, batch, {"hand", 4}, nullptr);
+  if (refused != nullptr) {
+    *refused = st;
+    if (!st.ok()) {
+      EXPECT_EQ(batch.size(), 0u);
+      EXPECT_EQ(batch.row_count(), 0u) << "a refused row must leave no partial row";
+      return {};
+    }
+  }
   EXPECT_TRUE(st.ok()) << st.ToString();
   std::vector<std::string> out;
   if (!st.ok() || batch.events().size() != 1) return out;
@@ -440,14 +456,28 @@ TEST(BinlogDecoder, Time2OutsideOneDayAndNegative) {
   EXPECT_EQ(row[0], "-838:59:58");
 }
 
+// DATE: 3 bytes little-endian of year << 9 | month << 5 | day.
+std::string BinlogDate(uint32_t year, uint32_t month, uint32_t day) {
+  uint32_t u = year << 9 | month << 5 | day;
+  return std::string{static_cast<char>(u & 0xff), static_cast<char>(u >> 8 & 0xff),
+                     static_cast<char>(u >> 16)};
+}
+
+// DATETIME2(0): 5 bytes big-endian of ((year * 13 + month) << 5 | day) << 17 |
+// hour << 12 | minute << 6 | second, plus 0x8000000000.
+std::string BinlogDatetime2(int64_t year, int64_t month, int64_t day, int64_t h, int64_t m,
+                            int64_t sec) {
+  int64_t v = (((year * 13 + month) << 5 | day) << 17 | h << 12 | m << 6 | sec) + 0x8000000000LL;
+  std::string out;
+  for (int i = 4; i >= 0; --i) out.push_back(static_cast<char>(v >> (8 * i) & 0xff));
+  return out;
+}
+
 // Without NO_ZERO_DATE / NO_ZERO_IN_DATE the server stores '0000-00-00' and '2024-00-15';
-// no target type holds them, so both the binlog and the snapshot's text make them NULL.
-TEST(BinlogDecoder, ZeroDatesAndZeroInDatesAreNull) {
-  auto date = [](uint32_t year, uint32_t month, uint32_t day) {
-    uint32_t u = year << 9 | month << 5 | day;  // 3 bytes little-endian
-    return std::string{static_cast<char>(u & 0xff), static_cast<char>(u >> 8 & 0xff),
-                       static_cast<char>(u >> 16)};
-  };
+// no target type holds them. With zero.date.handling.mode=null both the binlog and the
+// snapshot's text make them NULL.
+TEST(BinlogDecoder, ZeroDatesAndZeroInDatesAreNullInNullMode) {
+  auto date = BinlogDate;
   EXPECT_EQ(DecodeOneRow({kTypeDate}, {0}, {0}, date(2024, 2, 29)),
             std::vector<std::string>{"2024-02-29"});
   for (auto bytes : {date(0, 0, 0), date(2024, 0, 15), date(2024, 3, 0)}) {
@@ -462,6 +492,70 @@ TEST(BinlogDecoder, ZeroDatesAndZeroInDatesAreNull) {
   EXPECT_FALSE(IsZeroDateText("2024-03-01"));
   EXPECT_FALSE(IsZeroDateText("2000-10-10 00:00:00"));
   EXPECT_FALSE(IsZeroDateText("12:00"));
+}
+
+// zero.date.handling.mode=fail (the default): a zero date is kFailedPrecondition naming the
+// table, the column, the value as the server prints it, the binlog position and the fix, and
+// the refused row leaves nothing in the batch. Valid dates still decode.
+TEST(BinlogDecoder, ZeroDatesAreRefusedByDefault) {
+  struct Case {
+    std::vector<uint8_t> types;
+    std::vector<uint16_t> meta;
+    std::string bytes, shown;
+  } cases[] = {
+      {{kTypeDate}, {0}, BinlogDate(0, 0, 0), "'0000-00-00'"},
+      {{kTypeDate}, {0}, BinlogDate(2024, 0, 15), "'2024-00-15'"},
+      {{kTypeDate}, {0}, BinlogDate(2024, 3, 0), "'2024-03-00'"},
+      {{kTypeDateTime2}, {0}, BinlogDatetime2(0, 0, 0, 0, 0, 0), "'0000-00-00 00:00:00'"},
+      {{kTypeDateTime2}, {0}, BinlogDatetime2(2024, 3, 0, 10, 11, 12), "'2024-03-00 10:11:12'"},
+      {{kTypeTimestamp2}, {0}, std::string(4, '\0'), "'0000-00-00 00:00:00'"},
+      {{kTypeTimestamp2}, {3}, std::string(6, '\0'), "'0000-00-00 00:00:00.000'"},
+      // A valid column before the zero date: the whole row is refused, not half of it.
+      {{kTypeLong, kTypeDate}, {0, 0}, std::string("\x07\0\0\0", 4) + BinlogDate(0, 0, 0),
+       "'0000-00-00'"},
+  };
+  for (const Case& c : cases) {
+    core::Status st;
+    std::vector<uint32_t> collations(c.types.size(), 0);
+    DecodeOneRow(c.types, c.meta, collations, c.bytes, ZeroDateMode::kFail, &st);
+    ASSERT_FALSE(st.ok()) << c.shown;
+    EXPECT_EQ(st.code(), core::StatusCode::kFailedPrecondition) << st.ToString();
+    const std::string& m = st.message();
+    EXPECT_NE(m.find("db.t"), std::string::npos) << m;
+    EXPECT_NE(m.find("column col_" + std::to_string(c.types.size())), std::string::npos) << m;
+    EXPECT_NE(m.find("holds the date " + c.shown + ","), std::string::npos) << m;
+    EXPECT_NE(m.find("hand:4"), std::string::npos) << m;
+    EXPECT_NE(m.find("set zero.date.handling.mode=null"), std::string::npos) << m;
+    EXPECT_NE(m.find("column.exclude.list"), std::string::npos) << m;
+  }
+  core::Status st;
+  auto row = DecodeOneRow({kTypeDate, kTypeDateTime2}, {0, 0}, {0, 0},
+                          BinlogDate(2024, 2, 29) + BinlogDatetime2(2024, 2, 29, 23, 59, 58),
+                          ZeroDateMode::kFail, &st);
+  ASSERT_TRUE(st.ok()) << st.ToString();
+  EXPECT_EQ(row, (std::vector<std::string>{"2024-02-29", "2024-02-29 23:59:58"}));
+  EXPECT_EQ(ParseZeroDateMode("fail").value(), ZeroDateMode::kFail);
+  EXPECT_EQ(ParseZeroDateMode("null").value(), ZeroDateMode::kNull);
+  auto bad = ParseZeroDateMode("skip");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("fail, null"), std::string::npos);
+}
+
+// The captured binlog's zero dates (a DATE and a DATETIME(6) in one row) stop decoding under the
+// default mode; the rows decoded before stay whole, the refused row leaves nothing.
+TEST_F(CapturedBinlog, ZeroDatesStopDecodingByDefault) {
+  zero_dates_ = ZeroDateMode::kFail;
+  core::Status st = DecodeAll();
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.code(), core::StatusCode::kFailedPrecondition) << st.ToString();
+  const std::string& m = st.message();
+  // The row is named by its primary key (decoded again for the message) and its position.
+  EXPECT_NE(m.find("row of fx.t with id=3 column dt at binlog " + file_ + ":"), std::string::npos)
+      << m;
+  EXPECT_NE(m.find("holds the date '0000-00-00',"), std::string::npos) << m;
+  EXPECT_EQ(batch_.size(), 2u);
+  EXPECT_EQ(batch_.row_count(), 2u);
 }
 
 TEST(BinlogDecoder, RejectsUnknownRowsType) {

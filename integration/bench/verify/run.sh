@@ -70,6 +70,7 @@ best_floor=""
 for round in 1 2 3; do  # best of three of each, alternating, so a burst of load does not decide
   f=$(floor)
   v=$(timed_verify "$work/pg_pg.json" --tables public.pgbench_accounts ${CHUNK:+--chunk-rows $CHUNK})
+  echo "  round $round: floor ${f}s, sluice verify ${v}s, ratio $(awk -v a="$f" -v b="$v" 'BEGIN { printf "%.2fx", a / b }'), load $(bench_load)"
   [[ -z $best_floor ]] || awk -v a="$f" -v b="$best_floor" 'BEGIN { exit !(a < b) }' && best_floor=$f
   [[ -z $best ]] || awk -v a="$v" -v b="$best" 'BEGIN { exit !(a < b) }' && best=$v
 done

@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "connectors/mysql/start_decision.h"
+
 namespace sluice::mysql {
 namespace {
 
@@ -118,12 +120,7 @@ core::Status StreamReader::Open(const BinlogPosition& from) {
   SLUICE_RETURN_IF_ERROR(catalog_->Connect(std::max(kSchemaReadTimeoutS, read_timeout_s_)));
   // The file must still exist: a purged binlog is a gap, never a silent skip.
   SLUICE_ASSIGN_OR_RETURN(auto logs, catalog_->BinaryLogs());
-  if (std::find(logs.begin(), logs.end(), file_) == logs.end()) {
-    return core::FailedPreconditionError(
-        "mysql binlog " + file_ + " (resume position " + file_ + ":" + std::to_string(pos_) +
-        ") is no longer on the server (purged); changes since then are lost: re-snapshot with "
-        "snapshot.mode=when_needed or reset the connector's offsets");
-  }
+  if (std::find(logs.begin(), logs.end(), file_) == logs.end()) return PurgedBinlogError(from);
   SLUICE_ASSIGN_OR_RETURN(checksum_, catalog_->ChecksumEnabled());
   const uint32_t server_id = options_.server_id;
   SLUICE_RETURN_IF_ERROR(

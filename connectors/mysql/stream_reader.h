@@ -1,6 +1,7 @@
-// StreamReader: tails the binlog through libmariadb's replication API (mariadb_rpl_*) and turns
-// ROWS events into change events with our own BinlogDecoder (mariadb_rpl_extract_rows is not
-// used: see ENVIRONMENT.md).
+// StreamReader: tails the binlog through a BinlogStream (binlog_stream.h: libmariadb's
+// mariadb_rpl_* in production, a replayed capture in unit tests) and turns ROWS events into
+// change events with our own BinlogDecoder (mariadb_rpl_extract_rows is not used: see
+// ENVIRONMENT.md).
 //
 // The connection is registered as a replica with its own server id (database.server.id), with
 // @master_binlog_checksum and @mariadb_slave_capability=4 set first, and a heartbeat period

@@ -11,6 +11,7 @@
 #include "connectors/mysql/mysql_position.h"
 #include "connectors/mysql/mysql_schema.h"
 #include "connectors/mysql/snapshot_reader.h"
+#include "connectors/mysql/start_decision.h"
 #include "connectors/mysql/stream_reader.h"
 #include "core/parse_number.h"
 #include "core/progress.h"
@@ -68,33 +69,40 @@ class MysqlSource final : public core::Source {
       SLUICE_ASSIGN_OR_RETURN(BinlogPosition p, BinlogPosition::Parse(resume->value));
       from = p;
     }
-    if (from && from->snapshot_running) {
-      logger_->warn("mysql: the previous snapshot did not finish; starting a new one "
-                    "(each table is truncated then re-read)");
-      return StartSnapshot(true);
+    bool file_on_server = false;
+    if (from && !from->snapshot_running) {
+      SLUICE_ASSIGN_OR_RETURN(file_on_server, BinlogFileOnServer(from->file));
     }
-    if (from) {
-      core::Status st = StartStream(*from);
-      if (st.code() == core::StatusCode::kFailedPrecondition &&
-          mode_ == core::SnapshotMode::kWhenNeeded &&
-          st.message().find("purged") != std::string::npos) {
-        logger_->warn("{}; snapshot.mode=when_needed: taking a new snapshot", st.message());
-        return StartSnapshot(true);
+    SLUICE_ASSIGN_OR_RETURN(StartDecision d, DecideStart(from, file_on_server, mode_));
+    if (!d.warning.empty()) logger_->warn("{}", d.warning);
+    switch (d.action) {
+      case StartAction::kSnapshot:
+        return StartSnapshot(d.restarted);
+      case StartAction::kStream: {
+        core::Status st = StartStream(d.from);
+        if (st.code() == core::StatusCode::kFailedPrecondition &&
+            mode_ == core::SnapshotMode::kWhenNeeded) {
+          // Purged since the look-up above: decide again with the file gone.
+          SLUICE_ASSIGN_OR_RETURN(bool still_there, BinlogFileOnServer(d.from.file));
+          if (still_there) return st;
+          SLUICE_ASSIGN_OR_RETURN(d, DecideStart(from, false, mode_));
+          logger_->warn("{}", d.warning);
+          return StartSnapshot(d.restarted);
+        }
+        return st;
       }
-      return st;
+      case StartAction::kStreamFromServer:
+        break;
     }
-    if (core::SkipsSnapshot(mode_)) {
-      MysqlConnection conn;
-      SLUICE_RETURN_IF_ERROR(conn.Connect(params_));
-      SLUICE_ASSIGN_OR_RETURN(auto master, conn.Query("SHOW MASTER STATUS"));
-      if (master.empty()) return core::FailedPreconditionError("mysql: binary logging is off");
-      BinlogPosition p;
-      p.file = master[0][0].value_or("");
-      SLUICE_ASSIGN_OR_RETURN(p.pos, core::ParseNumber<uint64_t>(
-                                         master[0][1].value_or(""), "mysql SHOW MASTER STATUS position"));
-      return StartStream(p);
-    }
-    return StartSnapshot(false);
+    MysqlConnection conn;
+    SLUICE_RETURN_IF_ERROR(conn.Connect(params_));
+    SLUICE_ASSIGN_OR_RETURN(auto master, conn.Query("SHOW MASTER STATUS"));
+    if (master.empty()) return core::FailedPreconditionError("mysql: binary logging is off");
+    BinlogPosition p;
+    p.file = master[0][0].value_or("");
+    SLUICE_ASSIGN_OR_RETURN(p.pos, core::ParseNumber<uint64_t>(
+                                       master[0][1].value_or(""), "mysql SHOW MASTER STATUS position"));
+    return StartStream(p);
   }
 
   core::Result<core::PollStatus> Poll(core::EventBatch& batch, const core::PollLimits& limits) override {
@@ -234,6 +242,17 @@ class MysqlSource final : public core::Source {
     std::lock_guard lock(mu_);
     snapshot_ = std::move(reader);
     return core::Status::Ok();
+  }
+
+  // Whether SHOW BINARY LOGS still lists `file`.
+  core::Result<bool> BinlogFileOnServer(const std::string& file) {
+    MysqlConnection conn;
+    SLUICE_RETURN_IF_ERROR(conn.Connect(params_));
+    SLUICE_ASSIGN_OR_RETURN(auto logs, conn.Query("SHOW BINARY LOGS"));
+    for (const auto& r : logs) {
+      if (!r.empty() && r[0].value_or("") == file) return true;
+    }
+    return false;
   }
 
   core::Status StartStream(const BinlogPosition& from) {

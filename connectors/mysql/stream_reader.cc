@@ -8,6 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "connectors/mysql/start_decision.h"
+
 namespace sluice::mysql {
 namespace {
 
@@ -75,16 +77,26 @@ core::Status FetchFailureStatus(const FetchFailure& f, const BinlogLocation& at)
 
 StreamReader::StreamReader(ConnectionParams params, const CaptureFilter* filter,
                            StreamOptions options, std::shared_ptr<spdlog::logger> logger)
-    : params_(std::move(params)), filter_(filter), options_(options), logger_(std::move(logger)) {}
+    : StreamReader(std::make_unique<MariadbBinlogStream>(params),
+                   std::make_unique<MysqlBinlogCatalog>(params, filter), filter, options,
+                   std::move(logger), &core::SteadyClock::Get()) {}
 
-StreamReader::~StreamReader() {
-  if (event_ != nullptr) mariadb_free_rpl_event(event_);
-  if (rpl_ != nullptr) mariadb_rpl_close(rpl_);
-}
+StreamReader::StreamReader(std::unique_ptr<BinlogStream> stream,
+                           std::unique_ptr<BinlogCatalog> catalog, const CaptureFilter* filter,
+                           StreamOptions options, std::shared_ptr<spdlog::logger> logger,
+                           core::Clock* clock)
+    : stream_(std::move(stream)),
+      catalog_(std::move(catalog)),
+      filter_(filter),
+      options_(options),
+      logger_(std::move(logger)),
+      clock_(clock) {}
+
+StreamReader::~StreamReader() = default;
 
 void StreamReader::Cancel() {
   cancelled_.store(true);
-  conn_.Cancel();
+  stream_->Cancel();
 }
 
 core::Status StreamReader::Open(const BinlogPosition& from) {
@@ -105,41 +117,15 @@ core::Status StreamReader::Open(const BinlogPosition& from) {
   // Metadata queries only (information_schema, SHOW BINARY LOGS): a generous read timeout, so
   // that a server that stops answering cannot hang a schema lookup mid-stream either.
   read_timeout_s_ = BinlogReadTimeoutSeconds(options_.heartbeat_ms);
-  ConnectionParams schema_params = params_;
-  schema_params.read_timeout_s = std::max(kSchemaReadTimeoutS, read_timeout_s_);
-  SLUICE_RETURN_IF_ERROR(schema_conn_.Connect(schema_params));
+  SLUICE_RETURN_IF_ERROR(catalog_->Connect(std::max(kSchemaReadTimeoutS, read_timeout_s_)));
   // The file must still exist: a purged binlog is a gap, never a silent skip.
-  SLUICE_ASSIGN_OR_RETURN(auto logs, schema_conn_.Query("SHOW BINARY LOGS"));
-  bool found = false;
-  for (const auto& r : logs) found = found || r[0] == file_;
-  if (!found) {
-    return core::FailedPreconditionError(
-        "mysql binlog " + file_ + " (resume position " + file_ + ":" + std::to_string(pos_) +
-        ") is no longer on the server (purged); changes since then are lost: re-snapshot with "
-        "snapshot.mode=when_needed or reset the connector's offsets");
-  }
-  SLUICE_ASSIGN_OR_RETURN(auto cs, schema_conn_.Query("SELECT @@global.binlog_checksum"));
-  checksum_ = !cs.empty() && cs[0][0].value_or("NONE") != "NONE";
-
-  ConnectionParams binlog_params = params_;
-  binlog_params.read_timeout_s = read_timeout_s_;
-  SLUICE_RETURN_IF_ERROR(conn_.Connect(binlog_params));
-  SLUICE_RETURN_IF_ERROR(conn_.Execute("SET @master_binlog_checksum = @@global.binlog_checksum"));
-  SLUICE_RETURN_IF_ERROR(conn_.Execute("SET @mariadb_slave_capability = 4"));
-  uint64_t heartbeat_ns = static_cast<uint64_t>(options_.heartbeat_ms) * 1000000ULL;
-  SLUICE_RETURN_IF_ERROR(conn_.Execute("SET @master_heartbeat_period = " + std::to_string(heartbeat_ns)));
-  rpl_ = mariadb_rpl_init(conn_.raw());
-  if (rpl_ == nullptr) return core::InternalError("mariadb_rpl_init failed");
-  uint32_t server_id = options_.server_id;
-  unsigned long start_pos = static_cast<unsigned long>(pos_);
-  mariadb_rpl_optionsv(rpl_, MARIADB_RPL_SERVER_ID, server_id);
-  mariadb_rpl_optionsv(rpl_, MARIADB_RPL_FILENAME, file_.c_str(), file_.size());
-  mariadb_rpl_optionsv(rpl_, MARIADB_RPL_START, start_pos);
-  mariadb_rpl_optionsv(rpl_, MARIADB_RPL_FLAGS, static_cast<unsigned int>(0));
-  if (mariadb_rpl_open(rpl_) != 0) {
-    return conn_.Error("mysql binlog dump from " + file_ + ":" + std::to_string(pos_));
-  }
-  last_event_at_ = std::chrono::steady_clock::now();
+  SLUICE_ASSIGN_OR_RETURN(auto logs, catalog_->BinaryLogs());
+  if (std::find(logs.begin(), logs.end(), file_) == logs.end()) return PurgedBinlogError(from);
+  SLUICE_ASSIGN_OR_RETURN(checksum_, catalog_->ChecksumEnabled());
+  const uint32_t server_id = options_.server_id;
+  SLUICE_RETURN_IF_ERROR(
+      stream_->Open({file_, pos_, server_id, options_.heartbeat_ms, read_timeout_s_}));
+  last_event_at_ = clock_->Now();
   logger_->info("mysql binlog stream from {}:{} as server id {} (heartbeat {} ms, read timeout {} s)",
                 file_, pos_, server_id, options_.heartbeat_ms, read_timeout_s_);
   return core::Status::Ok();
@@ -148,8 +134,7 @@ core::Status StreamReader::Open(const BinlogPosition& from) {
 core::Result<std::shared_ptr<const LoadedTable>> StreamReader::Schema(const core::TableId& id) {
   auto it = schemas_.find(id);
   if (it != schemas_.end()) return it->second;
-  SchemaLoader loader(&schema_conn_, filter_);
-  auto loaded = loader.Load(id, ++schema_version_);
+  auto loaded = catalog_->Load(id, ++schema_version_);
   if (!loaded.ok()) return loaded.status();
   auto ptr = std::make_shared<const LoadedTable>(std::move(*loaded));
   schemas_[id] = ptr;
@@ -290,21 +275,17 @@ core::Status StreamReader::HandleQuery(const EventHeader& h, std::string_view bo
 }
 
 core::Status StreamReader::FetchFailed() {
-  FetchFailure f;
-  f.client_errno = mysql_errno(conn_.raw());
-  f.client_error = mysql_error(conn_.raw());
-  f.rpl_errno = mariadb_rpl_errno(rpl_);
-  f.rpl_error = mariadb_rpl_error(rpl_);
+  FetchFailure f = stream_->Failure();
   f.cancelled = cancelled_.load();
   f.silent_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::steady_clock::now() - last_event_at_).count();
+                    clock_->Now() - last_event_at_).count();
   f.heartbeat_ms = options_.heartbeat_ms;
   f.read_timeout_s = read_timeout_s_;
   return FetchFailureStatus(f, BinlogLocation{file_, pos_});
 }
 
 core::PollStatus StreamReader::Finish(core::EventBatch& batch, core::PollStatus status) {
-  auto now = std::chrono::steady_clock::now();
+  auto now = clock_->Now();
   auto period = std::chrono::milliseconds(options_.heartbeat_ms);
   if (!batch.empty()) {
     // A held-back position precedes this batch's events: safe to resume from once they are
@@ -361,34 +342,22 @@ bool StreamReader::AlreadyEmitted(const BinlogLocation& at) {
 
 core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
                                                         const core::PollLimits& limits) {
-  auto deadline = std::chrono::steady_clock::now() + limits.max_wait;
+  auto deadline = clock_->Now() + limits.max_wait;
   txn_index_ = UINT32_MAX;  // a new batch: transactions get a new TxnInfo entry
   while (batch.size() < limits.max_events && batch.ByteSize() < limits.max_bytes) {
-    // Fetch with a null event: passing the previous one would reuse (and clobber) it.
-    if (event_ != nullptr) {
-      mariadb_free_rpl_event(event_);
-      event_ = nullptr;
-    }
-    event_ = mariadb_rpl_fetch(rpl_, nullptr);
-    if (event_ == nullptr) return FetchFailed();
-    auto now = std::chrono::steady_clock::now();
+    FetchedEvent event;
+    if (!stream_->Fetch(event)) return FetchFailed();
+    auto now = clock_->Now();
     last_event_at_ = now;
-    const unsigned char* data = event_->raw_data;
-    size_t size = event_->raw_data_size;
-    if (size == static_cast<size_t>(event_->event_length) + 1) {
-      ++data;  // the OK-packet marker byte
-      --size;
-    }
-    std::string_view raw(reinterpret_cast<const char*>(data), size);
-    uint8_t type = static_cast<uint8_t>(event_->event_type);
-    uint64_t event_pos = event_->next_event_pos >= event_->event_length
-                             ? event_->next_event_pos - event_->event_length : pos_;
+    std::string_view raw = event.raw;
+    uint8_t type = event.type;
+    uint64_t event_pos = event.next_pos >= event.length ? event.next_pos - event.length : pos_;
     BinlogLocation at{file_, event_pos};
     if (type == HEARTBEAT_LOG_EVENT) {
       // The server had nothing to send for a heartbeat period: we are caught up.
       return Finish(batch, batch.empty() ? core::PollStatus::kIdle : core::PollStatus::kHaveMore);
     }
-    bool artificial = (event_->flags & 0x20) != 0 || event_->next_event_pos == 0;
+    bool artificial = (event.flags & 0x20) != 0 || event.next_pos == 0;
     // FORMAT_DESCRIPTION and artificial ROTATE events carry no checksum we can rely on.
     bool verify = checksum_ && type != FORMAT_DESCRIPTION_EVENT && !artificial;
     SLUICE_ASSIGN_OR_RETURN(RawEvent ev, SplitEvent(raw, verify, at));

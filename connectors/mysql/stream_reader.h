@@ -1,6 +1,7 @@
-// StreamReader: tails the binlog through libmariadb's replication API (mariadb_rpl_*) and turns
-// ROWS events into change events with our own BinlogDecoder (mariadb_rpl_extract_rows is not
-// used: see ENVIRONMENT.md).
+// StreamReader: tails the binlog through a BinlogStream (binlog_stream.h: libmariadb's
+// mariadb_rpl_* in production, a replayed capture in unit tests) and turns ROWS events into
+// change events with our own BinlogDecoder (mariadb_rpl_extract_rows is not used: see
+// ENVIRONMENT.md).
 //
 // The connection is registered as a replica with its own server id (database.server.id), with
 // @master_binlog_checksum and @mariadb_slave_capability=4 set first, and a heartbeat period
@@ -42,13 +43,12 @@
 #include <string>
 
 #include "connectors/mysql/binlog_decoder.h"
+#include "connectors/mysql/binlog_stream.h"
 #include "connectors/mysql/mysql_connection.h"
 #include "connectors/mysql/mysql_position.h"
 #include "connectors/mysql/mysql_schema.h"
+#include "core/clock.h"
 #include "core/source.h"
-
-struct st_mariadb_rpl;
-struct st_mariadb_rpl_event;
 
 namespace sluice::mysql {
 
@@ -64,18 +64,6 @@ inline constexpr int kMissedHeartbeats = 4;
 inline constexpr int kMinReadTimeoutS = 2;
 // The read timeout (seconds) of the binlog connection for a heartbeat period.
 int BinlogReadTimeoutSeconds(int heartbeat_ms);
-
-// What the client library recorded when mariadb_rpl_fetch returned no event.
-struct FetchFailure {
-  unsigned int client_errno = 0;  // mysql_errno() of the replication connection
-  std::string client_error;       // mysql_error()
-  unsigned int rpl_errno = 0;     // mariadb_rpl_errno(): errors libmariadb keeps in the handle
-  std::string rpl_error;          // mariadb_rpl_error()
-  bool cancelled = false;         // StreamReader::Cancel() was called
-  int64_t silent_ms = 0;          // since the last event or heartbeat arrived
-  int heartbeat_ms = 0;
-  int read_timeout_s = 0;
-};
 
 // Pure: the status Poll reports for a fetch that returned no event at `at` (the last committed
 // position). Never OK: a NULL fetch is never "idle".
@@ -96,8 +84,14 @@ class StreamReader {
     uint64_t pos = 0;
   };
 
+  // Over the server: a MariadbBinlogStream and a MysqlBinlogCatalog.
   StreamReader(ConnectionParams params, const CaptureFilter* filter, StreamOptions options,
                std::shared_ptr<spdlog::logger> logger);
+  // Over the given seams (unit tests: fakes replaying captured binlogs, a manual clock, which
+  // is read once per event for Poll's deadline and the checkpoint-only rate).
+  StreamReader(std::unique_ptr<BinlogStream> stream, std::unique_ptr<BinlogCatalog> catalog,
+               const CaptureFilter* filter, StreamOptions options,
+               std::shared_ptr<spdlog::logger> logger, core::Clock* clock);
   ~StreamReader();
 
   // Starts reading at `from` (the end of a committed transaction). kFailedPrecondition when the
@@ -136,14 +130,12 @@ class StreamReader {
   core::Status FetchFailed();
   core::Result<std::shared_ptr<const LoadedTable>> Schema(const core::TableId& id);
 
-  ConnectionParams params_;
+  std::unique_ptr<BinlogStream> stream_;    // the replication connection
+  std::unique_ptr<BinlogCatalog> catalog_;  // information_schema lookups
   const CaptureFilter* filter_;
   StreamOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
-  MysqlConnection conn_;     // the replication connection
-  MysqlConnection schema_conn_;  // information_schema lookups
-  st_mariadb_rpl* rpl_ = nullptr;
-  st_mariadb_rpl_event* event_ = nullptr;
+  core::Clock* clock_;
   bool checksum_ = true;
   std::atomic<bool> cancelled_{false};
   int read_timeout_s_ = 0;

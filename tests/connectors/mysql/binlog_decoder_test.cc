@@ -11,34 +11,13 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/connectors/mysql/binlog_capture.h"
+
 namespace sluice::mysql {
 namespace {
 
-struct CapturedEvent {
-  uint64_t pos;
-  std::string bytes;
-};
-
-std::vector<CapturedEvent> LoadBinlog(const std::string& name) {
-  const char* dir = std::getenv("SLUICE_TESTDATA");
-  std::string path = std::string(dir ? dir : "tests/testdata") + "/binlog/" + name;
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string data = ss.str();
-  std::vector<CapturedEvent> events;
-  if (data.size() < 4 || data.compare(0, 4, "\xfe" "bin") != 0) return events;
-  size_t pos = 4;
-  while (pos + kEventHeaderSize <= data.size()) {
-    uint32_t size = static_cast<uint8_t>(data[pos + 9]) | static_cast<uint8_t>(data[pos + 10]) << 8 |
-                    static_cast<uint8_t>(data[pos + 11]) << 16 |
-                    static_cast<uint32_t>(static_cast<uint8_t>(data[pos + 12])) << 24;
-    if (size < kEventHeaderSize || pos + size > data.size()) break;
-    events.push_back({pos, data.substr(pos, size)});
-    pos += size;
-  }
-  return events;
-}
+using testing::CapturedEvent;
+using testing::LoadBinlog;
 
 // Decodes a whole captured binlog the way the stream reader does, with schemas built from the
 // TABLE_MAP metadata (binlog_row_metadata=FULL).

@@ -182,15 +182,19 @@ TEST(KafkaSinkTest, SkippedOperationsAreNotWrittenAndDeletesKeepNoTombstone) {
   EXPECT_EQ(json::parse(*records[1].value)["op"], "u");
 }
 
+KafkaSinkOptions UnwrapOptions(const MockCluster& mock, core::NewRecordStateOptions unwrap) {
+  KafkaSinkOptions o = Options(mock);
+  o.unwrap = std::move(unwrap);
+  return o;
+}
+
 // ExtractNewRecordState with Debezium's defaults (delete.handling.mode=drop,
 // drop.tombstones=true): flat rows only; a delete, its tombstone, a truncate and the delete half
 // of a key change give no record.
 TEST(KafkaSinkTest, UnwrapDefaultsWriteOnlyFlatRows) {
   MockCluster mock;
   mock.CreateTopic("srv.public.items", 1);
-  KafkaSinkOptions o = Options(mock);
-  o.unwrap = core::NewRecordStateOptions{};
-  KafkaSink sink(o);
+  KafkaSink sink(UnwrapOptions(mock, core::NewRecordStateOptions{}));
   ASSERT_TRUE(sink.Open().ok());
   auto t = Items();
   core::EventBatch b;
@@ -224,11 +228,10 @@ TEST(KafkaSinkTest, UnwrapDefaultsWriteOnlyFlatRows) {
 TEST(KafkaSinkTest, UnwrapNoneKeepsDeletesAndTombstones) {
   MockCluster mock;
   mock.CreateTopic("srv.public.items", 1);
-  KafkaSinkOptions o = Options(mock);
-  o.unwrap = core::NewRecordStateOptions{};
-  o.unwrap->deletes = core::NewRecordStateOptions::Deletes::kNone;
-  o.unwrap->drop_tombstones = false;
-  KafkaSink sink(o);
+  core::NewRecordStateOptions unwrap;
+  unwrap.deletes = core::NewRecordStateOptions::Deletes::kNone;
+  unwrap.drop_tombstones = false;
+  KafkaSink sink(UnwrapOptions(mock, unwrap));
   ASSERT_TRUE(sink.Open().ok());
   auto t = Items();
   core::EventBatch b;

@@ -3,6 +3,7 @@
 #include <array>
 
 #include "core/config.h"
+#include "core/debezium_transforms.h"
 
 namespace sluice::core {
 
@@ -164,8 +165,8 @@ constexpr std::array kProperties = {
     DebeziumProperty{"key.converter.", "connect", kRef, "", "other JsonConverter options are not implemented", true},
     DebeziumProperty{"value.converter.", "connect", kRef, "", "other JsonConverter options are not implemented", true},
     DebeziumProperty{"header.converter", "connect", kNone, "org.apache.kafka.connect.storage.SimpleHeaderConverter", "sluice writes no headers"},
-    DebeziumProperty{"transforms", "connect", kRef, "", "single message transforms are not implemented yet"},
-    DebeziumProperty{"transforms.", "connect", kRef, "", "single message transforms are not implemented yet", true},
+    DebeziumProperty{"transforms", "connect", kRef, "", "implemented by the Kafka sink only: one transform, io.debezium.transforms.ExtractNewRecordState"},
+    DebeziumProperty{"transforms.", "connect", kRef, "", "implemented by the Kafka sink only: ExtractNewRecordState's type, drop.tombstones, delete.handling.mode, add.fields, add.fields.prefix", true},
     DebeziumProperty{"predicates", "connect", kRef, "", "predicates are not implemented yet"},
     DebeziumProperty{"predicates.", "connect", kRef, "", "predicates are not implemented yet", true},
     DebeziumProperty{"errors.tolerance", "connect", kNone, "none", "sluice never skips a record"},
@@ -250,6 +251,13 @@ std::vector<ConfigIssue> DebeziumConfigIssues(const ConnectorConfig& config) {
                          "representation (decimals and intervals as text, bytes as base64, every "
                          "time in microseconds): remove the key or use sink.type=kafka"});
     }
+  }
+  // The Kafka sink declares transforms.* (other sinks refuse them key by key): the chain and its
+  // options are checked here.
+  if (config.Get("sink.type") == "kafka") {
+    std::optional<ConfigIssue> issue;
+    NewRecordStateFromConfig(config, issue);
+    if (issue) out.push_back(std::move(*issue));
   }
   // One schemas setting covers key and value records.
   std::string key_schemas = config.Get("key.converter.schemas.enable");

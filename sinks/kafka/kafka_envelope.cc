@@ -53,6 +53,7 @@ const RecordEncoder::SchemaBlocks& RecordEncoder::BlocksFor(const core::TableSch
     prefix += ':';
     b.field_prefixes.push_back(std::move(prefix));
   }
+  if (unwrap_ && schemas_enable_) AppendFlatSchemas(b, *schema, record);
   if (blocks_.size() > 4096) blocks_.clear();  // schemas replaced many times: drop stale ones
   return blocks_.emplace(schema.get(), std::make_pair(schema, std::move(b))).first->second.second;
 }
@@ -81,13 +82,22 @@ bool RecordEncoder::EncodeValue(const core::EventBatch& batch, const core::Chang
   const SchemaBlocks& blocks = BlocksFor(event.table);
   if (schemas_enable_) {
     value_ += "{\"schema\":";
-    value_ += blocks.value;
+    if (!unwrap_) {
+      value_ += blocks.value;
+    } else if (event.op == core::Op::kDelete &&
+               unwrap_->deletes == core::NewRecordStateOptions::Deletes::kNone) {
+      value_ += blocks.flat_null;
+    } else {
+      value_ += blocks.flat;
+    }
     value_ += ",\"payload\":";
-    bool exact = AppendPayload(batch, event, blocks, now_ns);
+    bool exact = unwrap_ ? AppendFlat(batch, event, blocks, now_ns)
+                         : AppendPayload(batch, event, blocks, now_ns);
     value_ += '}';
     return exact;
   }
-  return AppendPayload(batch, event, blocks, now_ns);
+  return unwrap_ ? AppendFlat(batch, event, blocks, now_ns)
+                 : AppendPayload(batch, event, blocks, now_ns);
 }
 
 bool RecordEncoder::AppendRow(const core::TableSchema& schema, const SchemaBlocks& blocks,
@@ -122,6 +132,17 @@ bool RecordEncoder::AppendPayload(const core::EventBatch& batch, const core::Cha
   } else {
     value_ += "null";
   }
+  value_ += SourceJson(batch, event);
+  value_ += ",\"op\":\"";
+  value_ += static_cast<char>(event.op);
+  value_ += '"';
+  core::AppendEnvelopeTimes(value_, now_ns);
+  value_ += ",\"transaction\":null}";
+  return exact;
+}
+
+const std::string& RecordEncoder::SourceJson(const core::EventBatch& batch,
+                                             const core::ChangeEvent& event) {
   if (event.txn != source_txn_ || event.table.get() != source_table_) {
     // core writes the source block between ,"source": and ,"op": — reuse its exact text.
     core::EventBatch empty;
@@ -135,13 +156,7 @@ bool RecordEncoder::AppendPayload(const core::EventBatch& batch, const core::Cha
     source_txn_ = event.txn;
     source_table_ = event.table.get();
   }
-  value_ += source_json_;
-  value_ += ",\"op\":\"";
-  value_ += static_cast<char>(event.op);
-  value_ += '"';
-  core::AppendEnvelopeTimes(value_, now_ns);
-  value_ += ",\"transaction\":null}";
-  return exact;
+  return source_json_;
 }
 
 }  // namespace sluice::sinks::kafka_sink

@@ -6,16 +6,23 @@
 // RecordEncoder caches the schema blocks per table schema (they are large and constant) and
 // reuses its buffers: encoding a record allocates nothing once warm.
 //
+// With Debezium's ExtractNewRecordState (core/debezium_transforms.h) the value is the flat row
+// instead: the `after` row (a delete's `before` row under delete.handling.mode=rewrite, with
+// "__deleted":"true"; "false" on other records), plus the add.fields; the key is unchanged.
+// Truncates and (delete.handling.mode=drop) deletes are dropped: DropsValue().
+//
 // Thread-safety: TopicName is pure; a RecordEncoder is used by one thread (the sink thread).
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/debezium_transforms.h"
 #include "core/envelope.h"
 #include "core/event.h"
 
@@ -29,8 +36,14 @@ std::string TopicName(std::string_view format, std::string_view prefix, const co
 
 class RecordEncoder {
  public:
-  RecordEncoder(core::EnvelopeOptions options, bool schemas_enable)
-      : options_(std::move(options)), schemas_enable_(schemas_enable) {}
+  RecordEncoder(core::EnvelopeOptions options, bool schemas_enable,
+                std::optional<core::NewRecordStateOptions> unwrap = std::nullopt)
+      : options_(std::move(options)), schemas_enable_(schemas_enable), unwrap_(std::move(unwrap)) {}
+
+  // ExtractNewRecordState: true when `event` gives no value record (a truncate; a delete under
+  // delete.handling.mode=drop), and when the tombstone after a delete is dropped.
+  bool DropsValue(const core::ChangeEvent& event) const;
+  bool DropsTombstones() const { return unwrap_ && unwrap_->drop_tombstones; }
 
   // Call before encoding the events of a new batch (cached per-transaction source blocks refer
   // to the batch's transactions).
@@ -53,7 +66,16 @@ class RecordEncoder {
     std::string key;    // key schema JSON
     std::string value;  // value schema JSON
     std::vector<std::string> field_prefixes;  // "\"col\":" (with a leading ',' after the first)
+    std::string flat;        // ExtractNewRecordState: the value schema of the flat row
+    std::string flat_null;   // ... of delete.handling.mode=none's null value (the after struct)
   };
+  // ExtractNewRecordState's value: the flat row and the added fields.
+  bool AppendFlat(const core::EventBatch& batch, const core::ChangeEvent& event,
+                  const SchemaBlocks& blocks, int64_t now_ns);
+  void AppendFlatSchemas(SchemaBlocks& b, const core::TableSchema& schema,
+                         std::string_view record);
+  // The cached ,"source":{...} text of `event`'s transaction and table.
+  const std::string& SourceJson(const core::EventBatch& batch, const core::ChangeEvent& event);
   // The payload, byte for byte what core::AppendEnvelopeJson writes (a unit test checks), with
   // the source block built once per transaction and table and column names escaped once.
   bool AppendPayload(const core::EventBatch& batch, const core::ChangeEvent& event,
@@ -64,6 +86,7 @@ class RecordEncoder {
 
   core::EnvelopeOptions options_;
   bool schemas_enable_;
+  std::optional<core::NewRecordStateOptions> unwrap_;
   std::string key_;
   std::string value_;
   std::string source_json_;  // cached "source" object

@@ -64,6 +64,15 @@ std::vector<core::ConfigKey> KafkaSinkConfigKeys() {
                                 "longest wait for delivery reports in a flush");
   timeout.min = 100;
   keys.push_back(timeout);
+  keys.push_back(core::MakeConfigKey("transforms", core::ConfigType::kList, "",
+                     "Kafka Connect's transform chain: one alias, whose type is "
+                     "io.debezium.transforms.ExtractNewRecordState"));
+  core::ConfigKey transform = core::MakeConfigKey(
+      "transforms.", core::ConfigType::kString, "",
+      "transforms.<alias>.type, .drop.tombstones, .delete.handling.mode, .add.fields, "
+      ".add.fields.prefix (checked with the chain)");
+  transform.is_prefix = true;
+  keys.push_back(transform);
   core::ConfigKey pass = core::MakeConfigKey("sink.kafka.", core::ConfigType::kString, "",
                              "any other librdkafka producer property, e.g. "
                              "sink.kafka.compression.type=lz4");
@@ -105,6 +114,9 @@ core::Result<KafkaSinkOptions> KafkaSinkOptionsFromConfig(const core::ConnectorC
     }
     o.skipped_ops += op;
   }
+  std::optional<core::ConfigIssue> issue;
+  o.unwrap = core::NewRecordStateFromConfig(config, issue);
+  if (issue) return core::InvalidArgumentError(issue->message);
   o.topic_format = config.Get("sink.kafka.topic.format", kafka_sink::kDefaultTopicFormat);
   if (o.topic_format.empty()) o.topic_format = kafka_sink::kDefaultTopicFormat;
   o.transactional_id = config.Get("sink.kafka.transactional.id");
@@ -126,7 +138,7 @@ core::Result<std::unique_ptr<core::Sink>> MakeKafkaSink(const core::ConnectorCon
 KafkaSink::KafkaSink(KafkaSinkOptions options, std::shared_ptr<spdlog::logger> logger)
     : options_(std::move(options)),
       logger_(std::move(logger)),
-      encoder_(options_.envelope, options_.schemas_enable) {}
+      encoder_(options_.envelope, options_.schemas_enable, options_.unwrap) {}
 
 KafkaSink::~KafkaSink() { Close(); }
 
@@ -378,12 +390,16 @@ core::Status KafkaSink::BeginTransactionIfNeeded() {
 core::Status KafkaSink::ProduceEvent(const core::EventBatch& batch, const core::ChangeEvent& event,
                                      rd_kafka_topic_t* topic, int64_t now_ns) {
   bool has_key = encoder_.EncodeKey(batch, event);
-  if (!encoder_.EncodeValue(batch, event, now_ns)) {
-    return core::EnvelopeValueError(batch, event, options_.envelope.modes).WithContext("kafka sink");
-  }
   const std::string* key = has_key ? &encoder_.key() : nullptr;
-  SLUICE_RETURN_IF_ERROR(Produce(topic, key, &encoder_.value(), event.table.get()));
-  if (event.op == core::Op::kDelete && options_.tombstones_on_delete && has_key) {
+  if (!encoder_.DropsValue(event)) {
+    if (!encoder_.EncodeValue(batch, event, now_ns)) {
+      return core::EnvelopeValueError(batch, event, options_.envelope.modes)
+          .WithContext("kafka sink");
+    }
+    SLUICE_RETURN_IF_ERROR(Produce(topic, key, &encoder_.value(), event.table.get()));
+  }
+  if (event.op == core::Op::kDelete && options_.tombstones_on_delete && has_key &&
+      !encoder_.DropsTombstones()) {
     SLUICE_RETURN_IF_ERROR(Produce(topic, key, nullptr, event.table.get()));
   }
   return core::Status::Ok();

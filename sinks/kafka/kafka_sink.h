@@ -42,6 +42,8 @@ struct KafkaSinkOptions {
   bool tombstones_on_delete = true;
   std::string skipped_ops;                      // Debezium's skipped.operations: op letters
   std::string topic_format = std::string(kafka_sink::kDefaultTopicFormat);
+  // transforms=<alias> with io.debezium.transforms.ExtractNewRecordState: flat row values.
+  std::optional<core::NewRecordStateOptions> unwrap;
   std::string transactional_id;                 // empty: no transactions
   std::string offsets_topic;                    // transactions: where checkpoints go
   int flush_timeout_ms = 60000;

@@ -195,6 +195,22 @@ TEST(DebeziumCatalogTest, DisagreeingConverterSchemaSettingsAreRefused) {
   EXPECT_NE(s.message().find("sink.kafka.schemas.enable"), std::string::npos) << s.message();
 }
 
+// ExtractNewRecordState is the Kafka sink's (which declares transforms.*, see
+// tests/sinks/kafka/kafka_unwrap_test.cc); every other sink refuses the keys, naming them.
+TEST(DebeziumCatalogTest, TransformsAreRefusedOutsideTheKafkaSink) {
+  for (auto [key, value] : std::vector<std::pair<std::string, std::string>>{
+           {"transforms", "unwrap"},
+           {"transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState"},
+           {"transforms.unwrap.delete.handling.mode", "rewrite"}}) {
+    ConnectorConfig c = Valid();
+    c.mutable_values()[key] = value;
+    Status s = Def().Validate(c);
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << key;
+    EXPECT_NE(s.message().find("'" + key + "'"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("Kafka sink only"), std::string::npos) << s.message();
+  }
+}
+
 TEST(DebeziumCatalogTest, KeysOfAnotherConnectorAreUnknown) {
   ConnectorConfig c = Valid();
   c.mutable_values()["database.server.id"] = "5400";  // MySQL's, not in this ConfigDef

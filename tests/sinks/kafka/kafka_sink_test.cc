@@ -182,6 +182,70 @@ TEST(KafkaSinkTest, SkippedOperationsAreNotWrittenAndDeletesKeepNoTombstone) {
   EXPECT_EQ(json::parse(*records[1].value)["op"], "u");
 }
 
+KafkaSinkOptions UnwrapOptions(const MockCluster& mock, core::NewRecordStateOptions unwrap) {
+  KafkaSinkOptions o = Options(mock);
+  o.unwrap = std::move(unwrap);
+  return o;
+}
+
+// ExtractNewRecordState with Debezium's defaults (delete.handling.mode=drop,
+// drop.tombstones=true): flat rows only; a delete, its tombstone, a truncate and the delete half
+// of a key change give no record.
+TEST(KafkaSinkTest, UnwrapDefaultsWriteOnlyFlatRows) {
+  MockCluster mock;
+  mock.CreateTopic("srv.public.items", 1);
+  KafkaSink sink(UnwrapOptions(mock, core::NewRecordStateOptions{}));
+  ASSERT_TRUE(sink.Open().ok());
+  auto t = Items();
+  core::EventBatch b;
+  AddRow(b, core::Op::kCreate, t, "1", "a");
+  AddRow(b, core::Op::kDelete, t, "1", nullptr);
+  b.AddEvent({core::Op::kTruncate, core::kNoRow, core::kNoRow, 0, t});
+  AddRow(b, core::Op::kCreate, t, "2", "b");
+  // UPDATE items SET id = 3 WHERE id = 2: a delete under {"id":2} (dropped), a create under 3.
+  uint32_t before = b.BeginRow();
+  b.AppendValue("2");
+  b.AppendValue("b");
+  b.EndRow();
+  uint32_t after = b.BeginRow();
+  b.AppendValue("3");
+  b.AppendValue("b");
+  b.EndRow();
+  b.AddEvent({core::Op::kUpdate, before, after, 0, t});
+  ASSERT_TRUE(sink.Write(b).ok());
+  ASSERT_TRUE(sink.Flush().ok());
+  auto records = mock.ReadAll("srv.public.items", 1, 3);
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(*records[0].key, R"({"id":1})");
+  EXPECT_EQ(*records[0].value, R"({"id":1,"name":"a"})");
+  EXPECT_EQ(*records[1].value, R"({"id":2,"name":"b"})");
+  EXPECT_EQ(*records[2].key, R"({"id":3})");
+  EXPECT_EQ(*records[2].value, R"({"id":3,"name":"b"})");
+}
+
+// delete.handling.mode=none with drop.tombstones=false: the delete is a record whose value is
+// JSON null, then the tombstone (no value).
+TEST(KafkaSinkTest, UnwrapNoneKeepsDeletesAndTombstones) {
+  MockCluster mock;
+  mock.CreateTopic("srv.public.items", 1);
+  core::NewRecordStateOptions unwrap;
+  unwrap.deletes = core::NewRecordStateOptions::Deletes::kNone;
+  unwrap.drop_tombstones = false;
+  KafkaSink sink(UnwrapOptions(mock, unwrap));
+  ASSERT_TRUE(sink.Open().ok());
+  auto t = Items();
+  core::EventBatch b;
+  AddRow(b, core::Op::kDelete, t, "1", nullptr);
+  ASSERT_TRUE(sink.Write(b).ok());
+  ASSERT_TRUE(sink.Flush().ok());
+  auto records = mock.ReadAll("srv.public.items", 1, 2);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(*records[0].key, R"({"id":1})");
+  EXPECT_EQ(records[0].value, std::optional<std::string>("null"));
+  EXPECT_EQ(records[1].key, records[0].key);
+  EXPECT_FALSE(records[1].value.has_value());
+}
+
 TEST(KafkaSinkTest, EveryChangeOfOneKeyLandsInOnePartitionInOrder) {
   MockCluster mock;
   mock.CreateTopic("srv.public.items", 4);

@@ -12,12 +12,6 @@ namespace sluice::core {
 
 namespace {
 
-void AppendInt(std::string& out, int64_t v) {
-  char buf[24];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, p);
-}
-
 void AppendUInt(std::string& out, uint64_t v) {
   char buf[24];
   auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);

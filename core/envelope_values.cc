@@ -15,12 +15,6 @@ namespace sluice::core {
 
 namespace {
 
-void AppendInt(std::string& out, int64_t v) {
-  char buf[24];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, p);
-}
-
 // A number as JSON when it is one; otherwise (NaN, Infinity, unexpected text) a JSON string.
 void AppendNumberOrString(std::string& out, std::string_view text) {
   if (IsJsonNumber(text)) {

@@ -4,12 +4,20 @@
 // Thread-safety: stateless.
 #pragma once
 
+#include <charconv>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace sluice::core {
+
+// Appends the decimal digits of `v` (no allocation beyond `out`'s growth).
+inline void AppendInt(std::string& out, int64_t v) {
+  char buf[24];
+  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, p);
+}
 
 // Appends `text` to `out` as a JSON string literal (with quotes), escaping control characters.
 // Invalid UTF-8 bytes are replaced by U+FFFD so the output is always valid JSON.

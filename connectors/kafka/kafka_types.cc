@@ -59,17 +59,8 @@ bool Int64Value(const json& value, int64_t& out) {
   return false;
 }
 
-// At most `max` bytes of `text`, cut at a UTF-8 character boundary (the result goes into error
-// messages, which must stay valid UTF-8 for the REST API's JSON).
-std::string Excerpt(const std::string& text, size_t max) {
-  if (text.size() <= max) return text;
-  size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return text.substr(0, cut) + "…";
-}
-
 core::Status Mismatch(const ColumnCodec& codec, const json& value, std::string_view why = "") {
-  std::string message = "column " + codec.column.name + ": value " + Excerpt(value.dump(), 80) +
+  std::string message = "column " + codec.column.name + ": value " + core::SafeText(value.dump(), 80) +
                         " does not fit its declared type " +
                         std::string(core::LogicalTypeName(codec.column.type));
   if (!why.empty()) message += std::string(" (") + std::string(why) + ")";

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "core/clock.h"
+#include "core/text_codec.h"
 
 namespace sluice::sinks {
 
@@ -29,11 +30,6 @@ const std::set<std::string, std::less<>> kProducerOnlyKeys = {
     "queue.buffering.max.kbytes", "retries", "message.send.max.retries", "retry.backoff.ms",
     "max.in.flight", "max.in.flight.requests.per.connection", "enable.gapless.guarantee",
     "sticky.partitioning.linger.ms", "request.timeout.ms", "message.copy.max.bytes"};
-
-std::string Excerpt(std::string_view s, size_t max = 200) {
-  if (s.size() <= max) return std::string(s);
-  return std::string(s.substr(0, max)) + "…";
-}
 
 }  // namespace
 
@@ -154,12 +150,12 @@ void KafkaSink::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void*
   if (message->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
     self->delivery_error_ = core::FailedPreconditionError(
         "kafka sink: the broker rejected a record of topic " + topic + " with key " +
-        Excerpt(key) + " (" + std::to_string(message->len) +
+        core::SafeText(key, 200) + " (" + std::to_string(message->len) +
         " bytes) as too large; raise the topic's max.message.bytes or exclude big columns");
     return;
   }
   self->delivery_error_ = KafkaError(message->err, "kafka sink: delivery to topic " + topic +
-                                                       " (key " + Excerpt(key) + ") failed");
+                                                       " (key " + core::SafeText(key, 200) + ") failed");
 }
 
 core::Result<kafka_sink::KafkaHandle> KafkaSink::NewProducer(bool for_check) {
@@ -364,7 +360,7 @@ core::Status KafkaSink::Produce(rd_kafka_topic_t* topic, const std::string* key,
       continue;
     }
     std::string row = table ? table->id.ToString() : std::string(rd_kafka_topic_name(topic));
-    std::string key_text = key ? Excerpt(*key) : "null";
+    std::string key_text = key ? core::SafeText(*key, 200) : "null";
     if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
       return core::FailedPreconditionError(
           "kafka sink: the change of " + row + " with key " + key_text + " is " +

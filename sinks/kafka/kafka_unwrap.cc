@@ -78,11 +78,7 @@ bool IsEnvelopeField(std::string_view field) {
   return field == "op" || field == "ts_ms" || field == "ts_us" || field == "ts_ns";
 }
 
-void AppendInt(std::string& out, int64_t v) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, end);
-}
+using core::AppendInt;
 
 }  // namespace
 

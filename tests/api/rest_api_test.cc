@@ -116,7 +116,14 @@ TEST_F(DebeziumKeysApiTest, KeysThatWouldChangeTheOutputAreRefusedNamingTheKey) 
 TEST_F(RestApiTest, LifecycleTransitions) {
   CallJson("POST", "/connectors", 201, ConnectorBody("life"));
   WaitForState("life", "RUNNING");
-  json status = CallJson("GET", "/connectors/life/status", 200);
+  // The source reports its details once it has started, a moment after the state turns RUNNING.
+  json status;
+  WaitFor(
+      [&] {
+        status = CallJson("GET", "/connectors/life/status", 200);
+        return status.contains("slot");
+      },
+      "the source's slot detail in the status");
   EXPECT_EQ(status["tasks"][0]["id"], 0);
   EXPECT_EQ(status["connector"]["worker_id"], "127.0.0.1:8083");
   // What the source reports of its own is shown under its key, never over the status's fields.

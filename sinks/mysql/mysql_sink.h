@@ -31,6 +31,7 @@
 #include "core/source.h"
 #include "sinks/mysql/change_writer.h"
 #include "sinks/mysql/mysql_client.h"
+#include "sinks/mysql/mysql_sink_options.h"
 #include "sinks/mysql/mysql_sql.h"
 #include "sinks/mysql/mysql_types.h"
 #include "sinks/mysql/table_catalog.h"
@@ -41,18 +42,6 @@ std::vector<core::ConfigKey> MysqlSinkConfigKeys();
 core::Result<std::unique_ptr<core::Sink>> MakeMysqlSink(const core::ConnectorContext& context);
 
 namespace mysql_sink {
-
-enum class DropColumns { kKeep, kDrop };
-
-struct MysqlSinkOptions {
-  MysqlUrl url;
-  std::string connector_name = "sluice";   // row key in the offsets table
-  std::string offsets_table = "sluice_offsets";
-  std::string table_name_format;           // empty: ${table}
-  DropColumns drop_columns = DropColumns::kKeep;
-  TypeOptions types;
-  size_t max_statement_bytes = 4u << 20;   // lowered to max_allowed_packet / 2 when smaller
-};
 
 // Reads the options from a connector config; kInvalidArgument naming the key.
 core::Result<MysqlSinkOptions> MysqlSinkOptionsFromConfig(const core::ConnectorConfig& config);

@@ -1,7 +1,5 @@
 #include "sinks/mysql/table_catalog.h"
 
-#include "sinks/mysql/mysql_sink.h"
-
 namespace sluice::sinks::mysql_sink {
 
 TableCatalog::TableCatalog(const MysqlSinkOptions& options, MysqlClient& client,

@@ -25,12 +25,11 @@
 #include "core/event.h"
 #include "core/status.h"
 #include "sinks/mysql/mysql_client.h"
+#include "sinks/mysql/mysql_sink_options.h"
 #include "sinks/mysql/mysql_sql.h"
 #include "sinks/mysql/mysql_types.h"
 
 namespace sluice::sinks::mysql_sink {
-
-struct MysqlSinkOptions;
 
 // The narrow seam through which ChangeWriter gets statement plans (TableCatalog in production,
 // plans built in memory in unit tests). Called per event; the virtual call is per event, never

@@ -1,0 +1,106 @@
+#include "connectors/mysql/source_config.h"
+
+#include <algorithm>
+
+#include "connectors/mysql/mysql_source.h"
+#include "connectors/mysql/mysql_types.h"
+
+namespace sluice::mysql {
+namespace {
+
+// Default replica server id: 5400 + a hash of the connector name, so that two connectors on one
+// server do not evict each other (a second reader with the same id kills the first).
+uint32_t DefaultServerId(const std::string& name) {
+  uint32_t h = 2166136261u;
+  for (char c : name) h = (h ^ static_cast<uint8_t>(c)) * 16777619u;
+  return 5400 + h % 100000;
+}
+
+}  // namespace
+
+core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
+  SourceConfig out;
+  out.params.host = c.Get("database.hostname", "127.0.0.1");
+  SLUICE_ASSIGN_OR_RETURN(int64_t port, c.GetInt("database.port", 3306));
+  out.params.port = static_cast<int>(port);
+  out.params.user = c.Get("database.user");
+  out.params.password = c.Get("database.password");
+  out.params.ssl_mode = c.Get("database.sslmode", "preferred");
+  SLUICE_ASSIGN_OR_RETURN(int64_t timeout, c.GetInt("connect.timeout.ms", 30000));
+  out.params.connect_timeout_s = static_cast<int>(std::max<int64_t>(1, timeout / 1000));
+  int64_t default_id = DefaultServerId(c.name());
+  SLUICE_ASSIGN_OR_RETURN(int64_t server_id, c.GetInt("database.server.id", default_id));
+  out.stream.server_id = static_cast<uint32_t>(server_id);
+  SLUICE_ASSIGN_OR_RETURN(int64_t hb, c.GetInt("heartbeat.interval.ms", 1000));
+  out.stream.heartbeat_ms = static_cast<int>(hb);
+  SLUICE_ASSIGN_OR_RETURN(out.mode, core::ParseSnapshotMode(c.Get("snapshot.mode", "initial")));
+  SLUICE_ASSIGN_OR_RETURN(int64_t threads, c.GetInt("snapshot.max.threads", 1));
+  out.snapshot.threads = static_cast<int>(threads);
+  SLUICE_ASSIGN_OR_RETURN(int64_t chunk_rows, c.GetInt("snapshot.chunk.rows", 200000));
+  out.snapshot.chunk_rows = static_cast<uint64_t>(chunk_rows);
+  SLUICE_ASSIGN_OR_RETURN(ZeroDateMode zero_dates,
+                          ParseZeroDateMode(c.Get(kZeroDateModeKey, "fail")));
+  out.snapshot.zero_dates = out.stream.zero_dates = zero_dates;
+  SLUICE_ASSIGN_OR_RETURN(out.filter, CaptureFilter::FromConfig(c));
+  return out;
+}
+
+std::vector<core::ConfigKey> SourceConfigKeys() {
+  using core::ConfigType;
+  std::vector<core::ConfigKey> keys;
+  auto host = core::MakeConfigKey("database.hostname", ConfigType::kString, "", "MySQL/MariaDB host");
+  host.required = true;
+  keys.push_back(host);
+  auto port = core::MakeConfigKey("database.port", ConfigType::kInt, "3306", "MySQL/MariaDB port");
+  port.min = 1;
+  port.max = 65535;
+  keys.push_back(port);
+  auto user = core::MakeConfigKey("database.user", ConfigType::kString, "", "user with SELECT, RELOAD, "
+                  "REPLICATION SLAVE, REPLICATION CLIENT (BINLOG MONITOR on MariaDB)");
+  user.required = true;
+  keys.push_back(user);
+  keys.push_back(core::MakeConfigKey("database.password", ConfigType::kPassword, "", "password of database.user"));
+  auto sid = core::MakeConfigKey("database.server.id", ConfigType::kInt, "",
+                 "replica server id of the binlog reader, unique among the server's replicas; "
+                 "default 5400 + a hash of the connector name");
+  sid.min = 1;
+  sid.max = 4294967295LL;
+  keys.push_back(sid);
+  keys.push_back(core::MakeConfigKey("database.include.list", ConfigType::kRegexList, "",
+                     "regexes on database names to capture; empty captures all but system ones"));
+  keys.push_back(core::MakeConfigKey("database.exclude.list", ConfigType::kRegexList, "",
+                     "regexes on database names not to capture"));
+  auto ssl = core::MakeConfigKey("database.sslmode", ConfigType::kEnum, "preferred",
+                 "disabled, preferred, required, verify_ca, verify_identity");
+  ssl.allowed = {"disabled", "preferred", "required", "verify_ca", "verify_identity"};
+  keys.push_back(ssl);
+  auto hb = core::MakeConfigKey("heartbeat.interval.ms", ConfigType::kInt, "1000",
+                "binlog heartbeat period asked of the server while idle");
+  hb.min = 100;
+  hb.max = 3600000;
+  keys.push_back(hb);
+  auto ct = core::MakeConfigKey("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");
+  ct.min = 1000;
+  keys.push_back(ct);
+  auto threads = core::MakeConfigKey("snapshot.max.threads", ConfigType::kInt, "1",
+                     "connections reading the snapshot in parallel (tables and primary-key "
+                     "ranges); more than one takes a brief FLUSH TABLES WITH READ LOCK (RELOAD), "
+                     "one needs no lock on MariaDB");
+  threads.min = 1;
+  threads.max = 64;
+  keys.push_back(threads);
+  auto chunk = core::MakeConfigKey("snapshot.chunk.rows", ConfigType::kInt, "200000",
+                   "a table with a single integer primary key and more rows than this is read "
+                   "in primary-key ranges of about this many rows, in parallel");
+  chunk.min = 1000;
+  keys.push_back(chunk);
+  auto zero = core::MakeConfigKey(kZeroDateModeKey, ConfigType::kEnum, "fail",
+                  "a zero date or a date with a zero month or day ('0000-00-00', '2024-00-15'), "
+                  "which no target holds: fail (stop, naming table, row, column and value) or "
+                  "null (emit NULL and log it, as Debezium does; lossy)");
+  zero.allowed = {"fail", "null"};
+  keys.push_back(zero);
+  return keys;
+}
+
+}  // namespace sluice::mysql

@@ -1,0 +1,28 @@
+// The MySQL/MariaDB source's configuration, parsed once from the connector's config (Debezium's
+// key names). SourceConfigKeys() (mysql_source.h) lists them with their defaults and ranges;
+// both live in source_config.cc, as the PostgreSQL source's do.
+//
+// Thread-safety: a value type; the functions are pure.
+#pragma once
+
+#include "connectors/mysql/mysql_connection.h"
+#include "connectors/mysql/mysql_schema.h"
+#include "connectors/mysql/snapshot_reader.h"
+#include "connectors/mysql/stream_reader.h"
+#include "core/config.h"
+#include "core/snapshot_mode.h"
+
+namespace sluice::mysql {
+
+struct SourceConfig {
+  ConnectionParams params;
+  StreamOptions stream;      // server id, heartbeat, zero dates
+  SnapshotOptions snapshot;  // threads, chunk rows, zero dates
+  core::SnapshotMode mode = core::SnapshotMode::kInitial;
+  CaptureFilter filter;
+};
+
+// kInvalidArgument naming the key for a malformed value.
+core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& config);
+
+}  // namespace sluice::mysql

@@ -404,14 +404,9 @@ static HttpResponse OffsetsError(const core::Status& s) {
 HttpResponse RestApi::HandleOffsets(const HttpRequest& request, const std::string& name) {
   const std::string& method = request.method;
   if (method == "GET") {
-    auto position = supervisor_->GetOffset(name);
-    if (!position.ok()) return Error(position.status());
-    json offsets = json::array();
-    if (position->has_value()) {
-      offsets.push_back({{"partition", {{"server", name}}},
-                         {"offset", {{"position", (*position)->value}}}});
-    }
-    return Json(200, {{"offsets", offsets}});
+    auto offsets = supervisor_->ShowOffsets(name);
+    if (!offsets.ok()) return Error(offsets.status());
+    return Json(200, {{"offsets", std::move(*offsets)}});
   }
   if (method == "DELETE") {
     core::Status s = supervisor_->ResetOffset(name);

@@ -139,11 +139,17 @@ class Supervisor {
   // the reason; `force` allows moving a PostgreSQL slot forward, which is irreversible).
   core::Status AlterOffset(const std::string& name, const core::SourcePosition& position,
                            bool force = false);
+  // GET /connectors/{name}/offsets: the "offsets" array of Kafka Connect's answer, empty or one
+  // {"partition", "offset"} entry in the source's shape (core::Source::ExportOffset: Debezium's
+  // for PostgreSQL and MySQL). kNotFound for an unknown name.
+  core::Result<nlohmann::json> ShowOffsets(const std::string& name);
   // PATCH /connectors/{name}/offsets: Kafka Connect's body
-  //   {"offsets": [{"partition": {"server": NAME}, "offset": {"position": "…"} | null}],
-  //    "force": true|false}
-  // (a null offset resets). kInvalidArgument for any other shape or a partition of another
-  // connector; then as ResetOffset / AlterOffset.
+  //   {"offsets": [{"partition": {"server": …}, "offset": {…} | null}], "force": true|false}
+  // with the offset as ShowOffsets gives it (or as Debezium's connector of the same kind holds
+  // it), or Sluice's own {"position": "<text>"}; the partition's server is the source's
+  // (topic.prefix) or the connector's name. A null offset resets. kInvalidArgument for any other
+  // shape, an offset the source cannot import, or a partition of another connector; then as
+  // ResetOffset / AlterOffset.
   core::Status PatchOffsets(const std::string& name, const nlohmann::json& body);
 
   // Sets the state and snapshot-progress gauges in the metrics registry (call before rendering).
@@ -161,6 +167,8 @@ class Supervisor {
   struct Entry;
 
   std::shared_ptr<Entry> Find(const std::string& name) const;
+  // A source built from the connector's config for the offsets calls (never started).
+  core::Result<std::unique_ptr<core::Source>> AdminSource(const std::string& name);
   core::Status CheckAccepting() const;
   core::Status SetTarget(const std::string& name, const std::string& target);
   ConnectorView ViewLocked(const Entry& e) const;

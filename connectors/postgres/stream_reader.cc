@@ -202,6 +202,8 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
       PgPosition pos;
       pos.lsn = msg_.end_lsn;
       pos.slot = options_.slot;
+      pos.txid = static_cast<uint32_t>(txn_.txid);
+      pos.ts_usec = msg_.commit_time_us + kPgEpochUnixMicros;
       last_checkpoint_lsn_ = std::max(last_checkpoint_lsn_, msg_.end_lsn);
       commit_since_idle_checkpoint_ = true;
       received_lsn_ = std::max(received_lsn_, msg_.end_lsn);

@@ -111,7 +111,10 @@ class Supervisor {
   core::Status Start();
 
   // kAlreadyExists when the name is taken, kInvalidArgument for a bad config (names the key).
-  core::Result<ConnectorView> Create(core::ConnectorConfig config);
+  // `initial_state` (RUNNING, PAUSED or STOPPED, as Kafka Connect's POST /connectors takes it):
+  // STOPPED lets offsets be set (PATCH …/offsets) before the connector first runs.
+  core::Result<ConnectorView> Create(core::ConnectorConfig config,
+                                     const std::string& initial_state = "RUNNING");
   // Create or replace (restarts a running connector). *created tells which.
   core::Result<ConnectorView> PutConfig(const std::string& name, core::ConnectorConfig config,
                                         bool* created);

@@ -190,5 +190,52 @@ TEST_F(DebeziumOffsets, MariaDbOffsetMovesToANewConnectorOnTheSameBinlog) {
   EXPECT_FALSE(offset.contains("snapshot")) << offset.dump();
 }
 
+// heartbeat.interval.ms with the Kafka sink: Debezium's heartbeat records on
+// __debezium-heartbeat.<topic.prefix> while nothing changes, read back with kcat.
+TEST(DebeziumHeartbeat, IdleConnectorWritesHeartbeatRecords) {
+  const std::string source_db = CreateScratchPgDatabase("dbz_hb");
+  PgClient source(source_db);
+  source.Exec("CREATE TABLE public.items (id int PRIMARY KEY, v text); "
+              "INSERT INTO public.items VALUES (1, 'a')");
+  const std::string prefix = UniqueName("dbz_hb");
+  const std::string topic = "__debezium-heartbeat." + prefix;
+  CreateKafkaTopic(topic, 1);
+  json config = {{"connector.class", "postgres"},
+                 {"database.hostname", source.host()},
+                 {"database.port", std::to_string(source.port())},
+                 {"database.user", source.user()},
+                 {"database.dbname", source_db},
+                 {"topic.prefix", prefix},
+                 {"heartbeat.interval.ms", "300"},
+                 {"sink.type", "kafka"},
+                 {"sink.kafka.bootstrap.servers", TestEnv::KafkaBootstrap()}};
+  ServeProcess serve;
+  RestClient& api = serve.client();
+  api.Expect(201, "POST", "/connectors", json{{"name", "dbz_hb"}, {"config", config}}.dump());
+  WaitForMessages(prefix + ".public.items", 1, std::chrono::seconds(30));
+  const int64_t since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  const size_t before = ConsumeTopic(topic).size();
+  // Idle now: heartbeats keep coming, about every 300 ms.
+  auto beats = WaitForMessages(topic, before + 3, std::chrono::seconds(20));
+  for (const auto& m : beats) {
+    ASSERT_TRUE(m.key && m.value) << m.topic << "@" << m.offset;
+    EXPECT_EQ(json::parse(*m.key), json({{"serverName", prefix}})) << *m.key;
+    json v = json::parse(*m.value);
+    EXPECT_EQ(v.size(), 1u) << *m.value;
+    EXPECT_TRUE(v["ts_ms"].is_number_integer()) << *m.value;
+  }
+  EXPECT_GE(json::parse(*beats.back().value)["ts_ms"].get<int64_t>(), since_ms);
+  // At most one per interval: 3 within 20 s means nothing about the rate, so check the spacing.
+  for (size_t i = before + 1; i < beats.size(); ++i) {
+    EXPECT_GE(json::parse(*beats[i].value)["ts_ms"].get<int64_t>() -
+                  json::parse(*beats[i - 1].value)["ts_ms"].get<int64_t>(),
+              250)
+        << "heartbeats closer than heartbeat.interval.ms";
+  }
+  api.Expect(204, "DELETE", "/connectors/dbz_hb");
+}
+
 }  // namespace
 }  // namespace sluice::itest

@@ -16,6 +16,15 @@ namespace {
 
 using nlohmann::json;
 
+// The connection keys of a PostgreSQL source on `source`'s database.
+json PgSourceConfig(const PgClient& source) {
+  return {{"connector.class", "postgres"},
+          {"database.hostname", source.host()},
+          {"database.port", std::to_string(source.port())},
+          {"database.user", source.user()},
+          {"database.dbname", source.dbname()}};
+}
+
 class DebeziumOffsets : public ::testing::Test {
  protected:
   void SetUp() override { target_db_ = CreateScratchPgDatabase("dbz_tgt"); }
@@ -54,18 +63,6 @@ class DebeziumOffsets : public ::testing::Test {
     return out;
   }
 
-  // Stops `name` and waits until its pipeline ended (offsets change only then: 409 before).
-  static void StopAndSettle(ServeProcess& serve, const std::string& name) {
-    RestClient& api = serve.client();
-    api.Expect(204, "PUT", "/connectors/" + name + "/stop");
-    serve.WaitForState(name, "STOPPED");
-    WaitUntil([&] {
-      json probe = {{"offsets", {{{"partition", {{"server", name}}},
-                                  {"offset", {{"position", "{}"}}}}}}};
-      return api.Call("PATCH", "/connectors/" + name + "/offsets", probe.dump()).status != 409;
-    }, std::chrono::seconds(30), "the pipeline of " + name + " to end");
-  }
-
   // A streams, stops, shows its offset and is deleted; `between` writes while nothing streams;
   // B takes the offset and streams on. Returns A's offset entry.
   json MoveOffsets(const json& config, const std::string& table,
@@ -78,7 +75,7 @@ class DebeziumOffsets : public ::testing::Test {
     AuditTarget(table);
     insert(11, 20);
     WaitTargetRows(table, 20);
-    StopAndSettle(serve, "dbz_a");
+    serve.StopAndSettle("dbz_a");
     json shown = api.Expect(200, "GET", "/connectors/dbz_a/offsets");
     EXPECT_EQ(shown["offsets"].size(), 1u) << shown.dump();
     EXPECT_EQ(shown["offsets"][0]["partition"], json({{"server", "dbz_shop"}})) << shown.dump();
@@ -116,12 +113,8 @@ TEST_F(DebeziumOffsets, PostgresOffsetMovesToANewConnectorOnTheSameSlot) {
   source.Exec("CREATE TABLE public.items (id int PRIMARY KEY, v text);"
               "INSERT INTO public.items SELECT g, 'v' || g FROM generate_series(1, 10) g");
   const std::string slot = UniqueName("dbz_slot");
-  json config = {{"connector.class", "postgres"},
-                 {"database.hostname", source.host()},
-                 {"database.port", std::to_string(source.port())},
-                 {"database.user", source.user()},
-                 {"database.dbname", source_db},
-                 {"table.include.list", "public\\.items"},
+  json config = PgSourceConfig(source);
+  config.update({{"table.include.list", "public\\.items"},
                  {"slot.name", slot},
                  {"publication.name", slot + "_pub"},
                  {"slot.drop.on.delete", "false"},
@@ -129,7 +122,7 @@ TEST_F(DebeziumOffsets, PostgresOffsetMovesToANewConnectorOnTheSameSlot) {
                  {"sink.type", "postgres"},
                  {"sink.url", PgClient(target_db_).Url()},
                  {"sink.batch.ms", "50"},
-                 {"status.update.interval.ms", "200"}};
+                 {"status.update.interval.ms", "200"}});
   auto insert = [&](int from, int to) {
     // One transaction per row: the offset moves transaction by transaction.
     for (int id = from; id <= to; ++id) {
@@ -200,15 +193,11 @@ TEST(DebeziumHeartbeat, IdleConnectorWritesHeartbeatRecords) {
   const std::string prefix = UniqueName("dbz_hb");
   const std::string topic = "__debezium-heartbeat." + prefix;
   CreateKafkaTopic(topic, 1);
-  json config = {{"connector.class", "postgres"},
-                 {"database.hostname", source.host()},
-                 {"database.port", std::to_string(source.port())},
-                 {"database.user", source.user()},
-                 {"database.dbname", source_db},
-                 {"topic.prefix", prefix},
+  json config = PgSourceConfig(source);
+  config.update({{"topic.prefix", prefix},
                  {"heartbeat.interval.ms", "300"},
                  {"sink.type", "kafka"},
-                 {"sink.kafka.bootstrap.servers", TestEnv::KafkaBootstrap()}};
+                 {"sink.kafka.bootstrap.servers", TestEnv::KafkaBootstrap()}});
   ServeProcess serve;
   RestClient& api = serve.client();
   api.Expect(201, "POST", "/connectors", json{{"name", "dbz_hb"}, {"config", config}}.dump());

@@ -75,15 +75,7 @@ class ServePgAdmin : public ::testing::Test {
       json o = api.Expect(200, "GET", "/connectors/" + name + "/offsets");
       return o["offsets"].size() == 1 && !o["offsets"][0]["offset"].contains("snapshot");
     }, std::chrono::seconds(60), name + " commits a streaming offset");
-    api.Call("PUT", "/connectors/" + name + "/stop");
-    serve.WaitForState(name, "STOPPED");
-    // STOPPED is shown as soon as it is asked for; the pipeline may still be flushing, and
-    // offsets change only once it ended (409 "still stopping" until then).
-    WaitUntil([&] {
-      json probe = {{"offsets", {{{"partition", {{"server", name}}},
-                                  {"offset", {{"position", "{}"}}}}}}};
-      return api.Call("PATCH", "/connectors/" + name + "/offsets", probe.dump()).status != 409;
-    }, std::chrono::seconds(30), "the pipeline of " + name + " to end");
+    serve.StopAndSettle(name);
     return api.Expect(200, "GET", "/connectors/" + name + "/offsets");
   }
 

@@ -140,12 +140,22 @@ start_mariadb() {
   local mydir=$dir/mysql port attempt pid i sock
   mkdir -p "$mydir/binlog" "$mydir/tmp"
   sock=$mydir/mysqld.sock
-  if ! mariadb-install-db --no-defaults --user=root --datadir="$mydir/data" \
-    --auth-root-authentication-method=normal --skip-test-db >"$mydir/install.log" 2>&1; then
-    sluice_log "mariadb: mariadb-install-db failed"
-    sluice_log_tail "$mydir/install.log"
-    return 1
-  fi
+  # The bootstrap server of mariadb-install-db has been seen to fail once on a loaded machine
+  # (system tables not installed, nothing wrong on the next try): three tries on a clean datadir.
+  for attempt in 1 2 3; do
+    rm -rf "$mydir/data"
+    if mariadb-install-db --no-defaults --user=root --datadir="$mydir/data" \
+      --auth-root-authentication-method=normal --skip-test-db >"$mydir/install.log" 2>&1; then
+      break
+    fi
+    if ((attempt == 3)); then
+      sluice_log "mariadb: mariadb-install-db failed 3 times"
+      sluice_log_tail "$mydir/install.log"
+      return 1
+    fi
+    sluice_log "mariadb: mariadb-install-db failed (try $attempt of 3), retrying"
+    cp "$mydir/install.log" "$mydir/install.$attempt.log"
+  done
   local user_args=()
   ((EUID == 0)) && user_args=(--user=root)
   for attempt in 1 2 3 4 5; do

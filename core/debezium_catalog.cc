@@ -141,7 +141,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"query.fetch.size", "both", kNone, "", "changes no output"},
     DebeziumProperty{"snapshot.max.threads", "both", kImpl, "", ""},
     DebeziumProperty{"snapshot.tables.order.by.row.count", "both", kNone, "", "changes no output"},
-    DebeziumProperty{"incremental.snapshot.chunk.size", "both", kNone, "", "incremental snapshots are started through REST"},
+    DebeziumProperty{"incremental.snapshot.chunk.size", "both", kNone, "", "implemented by the postgres source (its own key); mysql has no incremental snapshots yet"},
     DebeziumProperty{"incremental.snapshot.watermarking.strategy", "both", kNone, "", "changes no output"},
     DebeziumProperty{"incremental.snapshot.allow.schema.changes", "mysql", kNone, "", "changes no output"},
     DebeziumProperty{"signal.data.collection", "both", kRef, "", "signals are not implemented; start incremental snapshots through REST"},

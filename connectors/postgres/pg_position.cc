@@ -9,6 +9,7 @@ namespace sluice::pg {
 core::SourcePosition PgPosition::ToSource() const {
   nlohmann::json j = {{"lsn", LsnToString(lsn)}, {"slot", slot}};
   if (snapshot_running) j["snapshot"] = "running";
+  if (!incremental.empty()) j["incremental"] = nlohmann::json::parse(incremental, nullptr, false);
   return core::SourcePosition{j.dump()};
 }
 
@@ -26,6 +27,9 @@ core::Result<PgPosition> PgPosition::Parse(std::string_view text) {
     }
     if (j.contains("slot") && j["slot"].is_string()) p.slot = j["slot"].get<std::string>();
     p.snapshot_running = j.contains("snapshot") && j["snapshot"] == "running";
+    if (j.contains("incremental") && j["incremental"].is_array()) {
+      p.incremental = j["incremental"].dump();
+    }
   } catch (const std::exception& e) {
     return core::InvalidArgumentError("postgres position '" + std::string(text) +
                                       "' is not valid JSON: " + e.what());

@@ -5,7 +5,9 @@
 // `lsn` is the end LSN of the last transaction made durable (or a keepalive's WAL end when
 // nothing was in flight), which is also the confirmed flush LSN reported to the slot. While a
 // snapshot runs, `lsn` is the slot's consistent point (0/0 when announced before the slot
-// exists, see postgres_source.cc). Positions order by (snapshot first, lsn).
+// exists, see postgres_source.cc). Positions order by (snapshot first, lsn). A streaming
+// position may also carry "incremental": the progress of incremental snapshots, durable with
+// the chunks it counts (connectors/postgres/incremental_snapshot.h).
 //
 // Thread-safety: a value type.
 #pragma once
@@ -23,6 +25,9 @@ struct PgPosition {
   uint64_t lsn = 0;
   std::string slot;
   bool snapshot_running = false;
+  // Incremental snapshots in progress (core::IncrementalSnapshots::StateJson, a JSON array), as
+  // "incremental" in the JSON; empty when none.
+  std::string incremental;
 
   core::SourcePosition ToSource() const;
   // kInvalidArgument when the text is not a position of this connector.

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "connectors/postgres/incremental_snapshot.h"
 #include "connectors/postgres/pg_admin.h"
 #include "connectors/postgres/pg_connection.h"
 #include "connectors/postgres/pg_names.h"
@@ -33,6 +34,8 @@ class PostgresSource final : public core::Source {
   core::Status Configure() {
     SLUICE_ASSIGN_OR_RETURN(config_, ParseSourceConfig(ctx_.config));
     slots_.UseNames(ResolveServerObjectNames(ctx_.config, ""));
+    incremental_ = std::make_unique<PgIncrementalSnapshot>(
+        config_.params, &config_.filter, &schemas_, config_.incremental_chunk_rows, logger_);
     return core::Status::Ok();
   }
 
@@ -47,6 +50,8 @@ class PostgresSource final : public core::Source {
       from = p;
     }
     slots_.UseNames(ResolveServerObjectNames(ctx_.config, from ? from->slot : ""));
+    incremental_->SetPublication(slots_.publication());
+    SLUICE_RETURN_IF_ERROR(incremental_->Restart(from ? from->incremental : ""));
     SLUICE_RETURN_IF_ERROR(slots_.CheckServer(/*for_start=*/true));
     PgConnection conn;
     SLUICE_RETURN_IF_ERROR(conn.Connect(config_.params, false));
@@ -77,6 +82,16 @@ class PostgresSource final : public core::Source {
 
   core::Result<core::PollStatus> Poll(core::EventBatch& batch,
                                       const core::PollLimits& limits) override {
+    auto result = PollInner(batch, limits);
+    if (result.ok()) CarryIncrementalState(batch);
+    return result;
+  }
+
+  std::shared_ptr<core::IncrementalSnapshots> incremental_snapshots() const override {
+    return incremental_->tracker();
+  }
+
+  core::Result<core::PollStatus> PollInner(core::EventBatch& batch, const core::PollLimits& limits) {
     if (stop_.load()) return core::PollStatus::kIdle;
     if (finished_) return core::PollStatus::kFinished;
     if (announce_ != Announce::kNone) {
@@ -113,9 +128,46 @@ class PostgresSource final : public core::Source {
     StreamReader* stream = stream_.get();
     if (!stream) return core::UnavailableError("postgres source is not started");
     if (health_ && health_->lost()) return SlotLostWhileStreaming();
-    auto res = stream->Poll(batch, limits);
-    if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
+    if (!incremental_->Busy()) {
+      auto res = stream->Poll(batch, limits);
+      if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
+      return res;
+    }
+    return PollWithIncremental(*stream, batch, limits);
+  }
+
+  // A stream Poll with incremental snapshots running: a chunk is read first when none is held,
+  // and handed over inside the Poll or after it (connectors/postgres/incremental_snapshot.h).
+  core::Result<core::PollStatus> PollWithIncremental(StreamReader& stream, core::EventBatch& batch,
+                                                     const core::PollLimits& limits) {
+    core::Status prepared = incremental_->Prepare(stream);
+    if (!prepared.ok()) return stop_.load() ? core::Result<core::PollStatus>(core::PollStatus::kIdle)
+                                            : core::Result<core::PollStatus>(prepared);
+    core::PollLimits bounded = limits;
+    // A held chunk waits for a keepalive, not for the full idle wait.
+    if (incremental_->holding()) bounded.max_wait = std::min(limits.max_wait, kHeldChunkWait);
+    auto res = stream.Poll(batch, bounded);
+    if (!res.ok()) {
+      incremental_->PollFailed();
+      if (stop_.load()) return core::PollStatus::kIdle;
+      return res;
+    }
+    if (incremental_->AfterPoll(stream, batch)) return core::PollStatus::kHaveMore;
+    if (incremental_->Busy() && *res == core::PollStatus::kIdle) return core::PollStatus::kHaveMore;
     return res;
+  }
+
+  // Every streaming checkpoint carries the incremental snapshots' progress (or none), so that
+  // it is durable exactly with the chunks it counts.
+  void CarryIncrementalState(core::EventBatch& batch) {
+    if (batch.checkpoint().empty()) return;
+    std::string state = incremental_->tracker()->StateJson();
+    if (state.empty() && !carried_state_) return;
+    auto pos = PgPosition::Parse(batch.checkpoint().value);
+    if (!pos.ok() || pos->snapshot_running) return;
+    pos->incremental = state;
+    carried_state_ = !state.empty();
+    batch.set_checkpoint(pos->ToSource());
   }
 
   void Acknowledge(const core::SourcePosition& position) override {
@@ -139,6 +191,7 @@ class PostgresSource final : public core::Source {
 
   void RequestStop() override {
     stop_.store(true);
+    incremental_->Cancel();
     std::lock_guard lock(mu_);
     if (stream_) stream_->Cancel();
     if (snapshot_) snapshot_->Cancel();
@@ -154,6 +207,7 @@ class PostgresSource final : public core::Source {
     }
     if (snap) snap->Cancel();
     snap.reset();
+    if (incremental_) incremental_->Close();
     health_.reset();  // stops its thread
     // What the stream handed over stays ours: a restart in this process skips it (the
     // pipeline still holds it), see StreamReader::Emitted.
@@ -308,6 +362,7 @@ class PostgresSource final : public core::Source {
         std::make_unique<PgRelationCatalog>(config_.params, &config_.filter, &schemas_), options,
         logger_);
     reader->SkipEmitted(emitted_);
+    reader->SetObserver(incremental_.get());
     SLUICE_RETURN_IF_ERROR(reader->Open(lsn));
     if (ctx_.progress) ctx_.progress->SetPhase("streaming");
     acked_lsn_.store(lsn);
@@ -357,6 +412,9 @@ class PostgresSource final : public core::Source {
   StreamReader::Emitted emitted_;  // by the streams of this process (source thread)
   std::atomic<bool> stop_{false};
   bool finished_ = false;
+  static constexpr std::chrono::milliseconds kHeldChunkWait{10};
+  std::unique_ptr<PgIncrementalSnapshot> incremental_;  // created by Configure()
+  bool carried_state_ = false;  // the last checkpoint carried incremental progress
   enum class Announce { kNone, kPending, kSent };
   Announce announce_ = Announce::kNone;
   bool announce_restarted_ = false;

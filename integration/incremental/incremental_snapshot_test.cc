@@ -31,6 +31,7 @@ class IncrementalSnapshot : public ::testing::Test {
   void SetUp() override {
     source_db_ = CreateScratchPgDatabase("inc_src");
     target_db_ = CreateScratchPgDatabase("inc_dst");
+    name_ = source_db_;  // unique, and so is the slot named after it
     PgClient(source_db_).Exec(
         "CREATE TABLE public.live (id int PRIMARY KEY, v text);"
         "CREATE TABLE public.big (id int PRIMARY KEY, k2 text NOT NULL DEFAULT 'x', "
@@ -45,9 +46,15 @@ class IncrementalSnapshot : public ::testing::Test {
   void TearDown() override {
     writer_stop_.store(true);
     if (writer_.joinable()) writer_.join();
-    PgClient("postgres").TryQuery(
-        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '" +
-        source_db_ + "' AND NOT active");
+    // Slots outlive databases and hold WAL; a killed walsender takes a moment to let go.
+    const std::string slots = "FROM pg_replication_slots WHERE database = '" + source_db_ + "'";
+    for (int i = 0; i < 100; ++i) {
+      PgClient("postgres").TryQuery("SELECT pg_drop_replication_slot(slot_name) " + slots +
+                                    " AND NOT active");
+      SqlResult left = PgClient("postgres").TryQuery("SELECT count(*) " + slots);
+      if (left.ok && !left.rows.empty() && left.rows[0][0] == "0") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
   }
 
   json Config(const std::string& name, const std::string& include, int chunk) const {
@@ -72,7 +79,18 @@ class IncrementalSnapshot : public ::testing::Test {
                       int chunk) {
     serve.client().Expect(201, "POST", "/connectors", Config(name, include, chunk).dump());
     serve.WaitForState(name, "RUNNING");
+    WaitStreaming();
     MarkerArrives();
+  }
+
+  // The connector's slot is being read: changes committed from now on are streamed
+  // (snapshot.mode=no_data loses what was committed before the slot existed).
+  void WaitStreaming() {
+    WaitUntil([&] {
+      SqlResult r = PgClient("postgres").TryQuery(
+          "SELECT count(*) FROM pg_replication_slots WHERE active AND database = '" + source_db_ + "'");
+      return r.ok && !r.rows.empty() && r.rows[0][0] == "1";
+    }, std::chrono::seconds(60), "the connector reads its slot");
   }
 
   // A new row of public.live reaches the target: the stream has caught up to now.
@@ -146,7 +164,7 @@ class IncrementalSnapshot : public ::testing::Test {
     return last;
   }
 
-  std::string source_db_, target_db_;
+  std::string source_db_, target_db_, name_;
   int marker_ = 0;
   std::thread writer_;
   std::atomic<bool> writer_stop_{false};
@@ -155,14 +173,14 @@ class IncrementalSnapshot : public ::testing::Test {
 
 TEST_F(IncrementalSnapshot, TargetEqualsSourceUnderRandomWrites) {
   ServeProcess serve;
-  StartStreaming(serve, "inc", "public\\.live,public\\.big", 500);
+  StartStreaming(serve, name_, "public\\.live,public\\.big", 500);
   StartWriter();
-  json accepted = serve.client().Expect(202, "POST", "/connectors/inc/snapshots",
+  json accepted = serve.client().Expect(202, "POST", "/connectors/" + name_ + "/snapshots",
                                         R"({"tables": ["public.big"]})");
   EXPECT_EQ(Table(accepted, "public.big")["state"], "PENDING");
   // The stream keeps flowing while chunks are read.
   MarkerArrives();
-  json done = WaitDone(serve, "inc", "public.big");
+  json done = WaitDone(serve, name_, "public.big");
   EXPECT_GE(done["chunks"].get<int>(), Rows() / 500 / 2);
   EXPECT_GT(writer_rounds_.load(), 0);
   StopWriter();
@@ -171,83 +189,87 @@ TEST_F(IncrementalSnapshot, TargetEqualsSourceUnderRandomWrites) {
 
 TEST_F(IncrementalSnapshot, KillDuringSnapshotResumesFromTheLastChunk) {
   ServeProcess serve;
-  StartStreaming(serve, "inc", "public\\.live,public\\.big", 200);
+  StartStreaming(serve, name_, "public\\.live,public\\.big", 50);
   StartWriter();
-  serve.client().Expect(202, "POST", "/connectors/inc/snapshots", R"({"tables": ["public.big"]})");
+  serve.client().Expect(202, "POST", "/connectors/" + name_ + "/snapshots", R"({"tables": ["public.big"]})");
   // Several chunks in, and time for them to be flushed and committed (sink.batch.ms=50).
   WaitUntil([&] {
-    json t = Table(serve.client().Expect(200, "GET", "/connectors/inc/snapshots"), "public.big");
-    return !t.is_null() && t["chunks"].get<int>() >= 15;
-  }, std::chrono::seconds(60), "fifteen chunks are handed over");
-  std::this_thread::sleep_for(std::chrono::seconds(2));
+    json t = Table(serve.client().Expect(200, "GET", "/connectors/" + name_ + "/snapshots"), "public.big");
+    return !t.is_null() && t["chunks"].get<int>() >= 30;
+  }, std::chrono::seconds(60), "thirty chunks are handed over");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  json before = Table(serve.client().Expect(200, "GET", "/connectors/" + name_ + "/snapshots"), "public.big");
+  ASSERT_EQ(before["state"], "RUNNING") << before.dump();
   serve.process().Kill();
   serve.process().Restart();
   serve.WaitHealthy();
-  serve.WaitForState("inc", "RUNNING");
+  serve.WaitForState(name_, "RUNNING");
+  WaitStreaming();
   json resumed;
   WaitUntil([&] {
-    auto r = serve.client().Call("GET", "/connectors/inc/snapshots");
+    auto r = serve.client().Call("GET", "/connectors/" + name_ + "/snapshots");
     if (r.status != 200) return false;
     resumed = Table(r.Json(), "public.big");
     return !resumed.is_null();
   }, std::chrono::seconds(30), "the snapshot shows after the restart");
-  EXPECT_GE(resumed["chunks"].get<int>(), 5) << resumed.dump();  // not from the start
-  WaitDone(serve, "inc", "public.big");
+  EXPECT_GE(resumed["chunks"].get<int>(), 10) << resumed.dump();  // not from the start
+  WaitDone(serve, name_, "public.big");
   StopWriter();
   ExpectEqual("public.big", "id");
 }
 
 TEST_F(IncrementalSnapshot, CancelThenTriggerAgain) {
   ServeProcess serve;
-  StartStreaming(serve, "inc", "public\\.live,public\\.big", 100);
-  serve.client().Expect(202, "POST", "/connectors/inc/snapshots", R"({"tables": ["public.big"]})");
+  StartStreaming(serve, name_, "public\\.live,public\\.big", 100);
+  serve.client().Expect(202, "POST", "/connectors/" + name_ + "/snapshots", R"({"tables": ["public.big"]})");
   WaitUntil([&] {
-    json t = Table(serve.client().Expect(200, "GET", "/connectors/inc/snapshots"), "public.big");
+    json t = Table(serve.client().Expect(200, "GET", "/connectors/" + name_ + "/snapshots"), "public.big");
     return !t.is_null() && t["chunks"].get<int>() >= 3;
   }, std::chrono::seconds(60), "three chunks are read");
-  json cancelled = serve.client().Expect(202, "DELETE", "/connectors/inc/snapshots/public.big");
+  json cancelled = serve.client().Expect(202, "DELETE", "/connectors/" + name_ + "/snapshots/public.big");
   EXPECT_EQ(Table(cancelled, "public.big")["state"], "CANCELLED");
-  EXPECT_EQ(serve.client().Call("DELETE", "/connectors/inc/snapshots/public.big").status, 404);
+  EXPECT_EQ(serve.client().Call("DELETE", "/connectors/" + name_ + "/snapshots/public.big").status, 404);
   // A filtered re-trigger first: only its rows arrive.
   PgClient(target_db_).Exec("TRUNCATE public.big");
-  serve.client().Expect(202, "POST", "/connectors/inc/snapshots",
+  serve.client().Expect(202, "POST", "/connectors/" + name_ + "/snapshots",
                         R"({"tables": ["public.big"], "filter": "id % 10 = 3"})");
-  WaitDone(serve, "inc", "public.big");
+  WaitDone(serve, name_, "public.big");
   MarkerArrives();
   EXPECT_EQ(PgClient(target_db_).QueryValue("SELECT count(*) FROM public.big WHERE id % 10 <> 3"), "0");
   EXPECT_EQ(PgClient(target_db_).QueryValue("SELECT count(*) FROM public.big"),
             PgClient(source_db_).QueryValue("SELECT count(*) FROM public.big WHERE id % 10 = 3"));
   // Then the whole table.
-  serve.client().Expect(202, "POST", "/connectors/inc/snapshots", R"({"tables": ["public.big"]})");
-  WaitDone(serve, "inc", "public.big");
+  serve.client().Expect(202, "POST", "/connectors/" + name_ + "/snapshots", R"({"tables": ["public.big"]})");
+  WaitDone(serve, name_, "public.big");
   ExpectEqual("public.big", "id");
 }
 
 TEST_F(IncrementalSnapshot, TableAddedByPatchArrivesWhileOthersStream) {
   ServeProcess serve;
-  StartStreaming(serve, "inc", "public\\.live", 400);
-  serve.client().Expect(200, "PATCH", "/connectors/inc/config",
+  StartStreaming(serve, name_, "public\\.live", 400);
+  serve.client().Expect(200, "PATCH", "/connectors/" + name_ + "/config",
                         json{{"table.include.list", "public\\.live,public\\.later"}}.dump());
-  serve.WaitForState("inc", "RUNNING");
+  serve.WaitForState(name_, "RUNNING");
+  WaitStreaming();
   MarkerArrives();
   // The new table's keys are (name, id): a composite, text-first key order.
   WaitUntil([&] {
-    return serve.client().Call("POST", "/connectors/inc/snapshots",
+    return serve.client().Call("POST", "/connectors/" + name_ + "/snapshots",
                                R"({"tables": ["public.later"]})").status == 202;
   }, std::chrono::seconds(30), "the restarted connector takes the request");
   PgClient(source_db_).Exec("UPDATE public.later SET name = name || 'x' WHERE id % 100 = 0;"
                             "DELETE FROM public.later WHERE id % 101 = 0;");
-  WaitDone(serve, "inc", "public.later");
+  WaitDone(serve, name_, "public.later");
   ExpectEqual("public.later", "name, id");
   ExpectEqual("public.live", "id");
 }
 
 TEST_F(IncrementalSnapshot, BadRequestsAreRefusedWithJsonErrors) {
   ServeProcess serve;
-  StartStreaming(serve, "inc", "public\\.live,public\\.big,public\\.nokey", 1000);
+  StartStreaming(serve, name_, "public\\.live,public\\.big,public\\.nokey", 1000);
   RestClient& api = serve.client();
   auto expect = [&](int status, const std::string& body, const std::string& words) {
-    auto r = api.Call("POST", "/connectors/inc/snapshots", body);
+    auto r = api.Call("POST", "/connectors/" + name_ + "/snapshots", body);
     EXPECT_EQ(r.status, status) << body << " -> " << r.body;
     json j = r.Json();
     EXPECT_EQ(j["error_code"], status) << r.body;
@@ -263,12 +285,12 @@ TEST_F(IncrementalSnapshot, BadRequestsAreRefusedWithJsonErrors) {
          "filter");
   EXPECT_EQ(PgClient(source_db_).QueryValue("SELECT count(*) > 0 FROM public.big"), "t");
   EXPECT_EQ(api.Call("GET", "/connectors/nope/snapshots").status, 404);
-  EXPECT_EQ(api.Call("DELETE", "/connectors/inc/snapshots").status, 404);  // nothing running
-  api.Expect(202, "POST", "/connectors/inc/snapshots", R"({"tables": ["public.big"]})");
+  EXPECT_EQ(api.Call("DELETE", "/connectors/" + name_ + "/snapshots").status, 404);  // nothing running
+  api.Expect(202, "POST", "/connectors/" + name_ + "/snapshots", R"({"tables": ["public.big"]})");
   expect(409, R"({"tables": ["public.big"]})", "already");
-  WaitDone(serve, "inc", "public.big");
-  api.Call("PUT", "/connectors/inc/stop");
-  serve.WaitForState("inc", "STOPPED");
+  WaitDone(serve, name_, "public.big");
+  api.Call("PUT", "/connectors/" + name_ + "/stop");
+  serve.WaitForState(name_, "STOPPED");
   expect(409, R"({"tables": ["public.big"]})", "not running");
 }
 

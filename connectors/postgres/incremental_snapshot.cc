@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "connectors/postgres/pgoutput_decoder.h"
@@ -14,6 +16,10 @@ namespace {
 // Transactions handed over that a new chunk's snapshot is checked against. A transaction that
 // committed but was still in progress for the snapshot is among the very newest.
 constexpr size_t kHandedXidsKept = 1024;
+
+// The config keys that decide which tables are captured, kept in the position.
+constexpr const char* kFilterKeys[] = {"table.include.list", "table.exclude.list",
+                                       "schema.include.list", "schema.exclude.list"};
 
 int64_t NowUnixMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -78,18 +84,74 @@ void PgIncrementalSnapshot::SetPublication(const std::string& publication) {
   publication_ = publication;
 }
 
-core::Status PgIncrementalSnapshot::Restart(const std::string& state) {
+std::string PgIncrementalSnapshot::PositionField(const core::ConnectorConfig& config) const {
+  nlohmann::json field = nlohmann::json::object();
+  nlohmann::json filter = nlohmann::json::object();
+  for (const char* key : kFilterKeys) {
+    if (config.Has(key)) filter[key] = config.Get(key);
+  }
+  field["filter"] = std::move(filter);
+  std::string tables = tracker_->StateJson();
+  if (!tables.empty()) field["tables"] = nlohmann::json::parse(tables);
+  return field.dump();
+}
+
+core::Status PgIncrementalSnapshot::Restart(const std::string& field) {
   held_.reset();
   stop_.store(false);
   if (restored_) return core::Status::Ok();
   restored_ = true;
-  if (state.empty()) return core::Status::Ok();
-  SLUICE_RETURN_IF_ERROR(tracker_->Restore(state));
+  if (field.empty()) return core::Status::Ok();
+  nlohmann::json j = nlohmann::json::parse(field, nullptr, false);
+  if (!j.is_object()) {
+    return core::InvalidArgumentError("postgres position: \"incremental\" is malformed: " + field);
+  }
+  if (!j.contains("tables")) return core::Status::Ok();
+  SLUICE_RETURN_IF_ERROR(tracker_->Restore(j["tables"].dump()));
   for (const auto& p : tracker_->Progress()) {
     logger_->info("postgres incremental snapshot of {} resumes after {} chunks ({} rows)", p.table,
                   p.chunks, p.rows);
   }
   return core::Status::Ok();
+}
+
+void PgIncrementalSnapshot::RequestNewTables(PgConnection& conn, const std::string& field,
+                                             const core::ConnectorConfig& config) {
+  nlohmann::json j = nlohmann::json::parse(field.empty() ? "{}" : field, nullptr, false);
+  if (!j.is_object() || !j.contains("filter") || !j["filter"].is_object()) return;  // unknown
+  std::map<std::string, std::string> before_values;
+  bool same = true;
+  for (const char* key : kFilterKeys) {
+    if (j["filter"].contains(key)) before_values[key] = j["filter"][key].get<std::string>();
+    std::string now = config.Has(key) ? config.Get(key) : "";
+    std::string then = before_values.count(key) ? before_values[key] : "";
+    same &= now == then;
+  }
+  if (same) return;
+  auto before = core::TableFilter::FromConfig(core::ConnectorConfig("", before_values));
+  auto then_tables = before.ok() ? ListCapturedTables(conn, *before)
+                                 : core::Result<std::vector<TableEntry>>(before.status());
+  auto now_tables = ListCapturedTables(conn, *filter_);
+  if (!then_tables.ok() || !now_tables.ok()) {
+    logger_->warn("postgres: the table filter changed, but the tables it added could not be "
+                  "listed ({}); request their incremental snapshot with POST "
+                  "/connectors/{{name}}/snapshots",
+                  (then_tables.ok() ? now_tables.status() : then_tables.status()).message());
+    return;
+  }
+  for (const TableEntry& t : *now_tables) {
+    bool known = std::any_of(then_tables->begin(), then_tables->end(),
+                             [&](const TableEntry& o) { return o.id == t.id; });
+    if (known) continue;
+    core::Status st = tracker_->Request({{t.id.ToString()}, {}});
+    if (st.ok()) {
+      logger_->info("postgres: table {} was added to the captured tables: incremental snapshot "
+                    "requested", t.id.ToString());
+    } else {
+      logger_->warn("postgres: table {} was added to the captured tables; it is streamed, but "
+                    "not snapshotted: {}", t.id.ToString(), st.message());
+    }
+  }
 }
 
 core::Result<core::IncrementalTableInfo> PgIncrementalSnapshot::Check(const std::string& table,

@@ -57,10 +57,19 @@ class PgIncrementalSnapshot final : public TransactionObserver {
   // The publication the stream reads (checked for requested tables). Any thread.
   void SetPublication(const std::string& publication);
 
+  // The "incremental" field of a streaming position: the progress of queued and running tables,
+  // and the table filter (`config`'s table/schema include and exclude lists) it was taken
+  // under, so that a start under a wider filter knows which tables are new.
+  std::string PositionField(const core::ConnectorConfig& config) const;
   // The source (re)starts: a held chunk is dropped (it is read again), and on the first start
-  // in this process the progress stored in the resume position (`state`, may be empty) is
+  // in this process the progress stored in the resume position's field (may be empty) is
   // restored.
-  core::Status Restart(const std::string& state);
+  core::Status Restart(const std::string& field);
+  // Resuming a stream under `config` whose table filter is wider than the one stored in `field`:
+  // requests an incremental snapshot of each table it captures now and did not then. A table
+  // that cannot be snapshotted (no key) is logged and only streamed. Connects with `conn`.
+  void RequestNewTables(PgConnection& conn, const std::string& field,
+                        const core::ConnectorConfig& config);
   // True when a table is queued or a chunk is held.
   bool Busy() const { return held_.has_value() || tracker_->Active(); }
   bool holding() const { return held_.has_value(); }

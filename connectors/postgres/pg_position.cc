@@ -27,7 +27,7 @@ core::Result<PgPosition> PgPosition::Parse(std::string_view text) {
     }
     if (j.contains("slot") && j["slot"].is_string()) p.slot = j["slot"].get<std::string>();
     p.snapshot_running = j.contains("snapshot") && j["snapshot"] == "running";
-    if (j.contains("incremental") && j["incremental"].is_array()) {
+    if (j.contains("incremental") && j["incremental"].is_object()) {
       p.incremental = j["incremental"].dump();
     }
   } catch (const std::exception& e) {

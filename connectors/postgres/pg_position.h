@@ -25,8 +25,8 @@ struct PgPosition {
   uint64_t lsn = 0;
   std::string slot;
   bool snapshot_running = false;
-  // Incremental snapshots in progress (core::IncrementalSnapshots::StateJson, a JSON array), as
-  // "incremental" in the JSON; empty when none.
+  // "incremental" in the JSON, a JSON object: the incremental snapshots in progress and the
+  // table filter (PgIncrementalSnapshot::PositionField); empty when none.
   std::string incremental;
 
   core::SourcePosition ToSource() const;

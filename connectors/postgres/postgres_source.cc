@@ -67,6 +67,11 @@ class PostgresSource final : public core::Source {
         return AnnounceSnapshot(conn, decision.restarted);
       case StartAction::kStream:
         SLUICE_RETURN_IF_ERROR(slots_.EnsurePublication(conn));
+        if (from && (config_.mode == core::SnapshotMode::kInitial ||
+                     config_.mode == core::SnapshotMode::kWhenNeeded)) {
+          // Tables the filter captures now and did not when the position was taken.
+          incremental_->RequestNewTables(conn, from->incremental, ctx_.config);
+        }
         return StartStream(decision.lsn, nullptr);
       case StartAction::kStreamNewSlot: {
         SLUICE_RETURN_IF_ERROR(slots_.EnsurePublication(conn));
@@ -157,16 +162,13 @@ class PostgresSource final : public core::Source {
     return res;
   }
 
-  // Every streaming checkpoint carries the incremental snapshots' progress (or none), so that
-  // it is durable exactly with the chunks it counts.
+  // Every streaming checkpoint carries the incremental snapshots' progress and the table
+  // filter, so that they are durable exactly with the chunks they count.
   void CarryIncrementalState(core::EventBatch& batch) {
     if (batch.checkpoint().empty()) return;
-    std::string state = incremental_->tracker()->StateJson();
-    if (state.empty() && !carried_state_) return;
     auto pos = PgPosition::Parse(batch.checkpoint().value);
     if (!pos.ok() || pos->snapshot_running) return;
-    pos->incremental = state;
-    carried_state_ = !state.empty();
+    pos->incremental = incremental_->PositionField(ctx_.config);
     batch.set_checkpoint(pos->ToSource());
   }
 
@@ -414,7 +416,6 @@ class PostgresSource final : public core::Source {
   bool finished_ = false;
   static constexpr std::chrono::milliseconds kHeldChunkWait{10};
   std::unique_ptr<PgIncrementalSnapshot> incremental_;  // created by Configure()
-  bool carried_state_ = false;  // the last checkpoint carried incremental progress
   enum class Announce { kNone, kPending, kSent };
   Announce announce_ = Announce::kNone;
   bool announce_restarted_ = false;

@@ -12,6 +12,8 @@
 #include <atomic>
 #include <map>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "integration/api/serve_fixture.h"
@@ -66,7 +68,7 @@ class IncrementalSnapshot : public ::testing::Test {
                    {"database.user", source.user()},
                    {"database.dbname", source_db_},
                    {"table.include.list", include},
-                   {"snapshot.mode", "no_data"},
+                   {"snapshot.mode", mode_},
                    {"incremental.snapshot.chunk.size", std::to_string(chunk)},
                    {"sink.batch.ms", "50"},
                    {"status.update.interval.ms", "200"}};
@@ -196,6 +198,7 @@ class IncrementalSnapshot : public ::testing::Test {
 
   enum class Target { kPostgres, kMariadb, kKafka };
   Target target_ = Target::kPostgres;
+  std::string mode_ = "no_data";
   std::string mysql_db_ = CreateScratchMysqlDatabase("inc_dst");
   std::string prefix_ = UniqueName("inc");
   std::string source_db_, target_db_, name_;
@@ -334,24 +337,65 @@ TEST_F(IncrementalSnapshot, CancelThenTriggerAgain) {
   ExpectEqual("public.big", "id");
 }
 
+// With snapshot.mode=initial, a table that a config change adds to the captured tables is
+// snapshotted incrementally on its own, while the others keep streaming.
 TEST_F(IncrementalSnapshot, TableAddedByPatchArrivesWhileOthersStream) {
+  mode_ = "initial";
   ServeProcess serve;
   StartStreaming(serve, name_, "public\\.live", 400);
   serve.client().Expect(200, "PATCH", "/connectors/" + name_ + "/config",
                         json{{"table.include.list", "public\\.live,public\\.later"}}.dump());
   serve.WaitForState(name_, "RUNNING");
   WaitStreaming();
-  MarkerArrives();
   // The new table's keys are (name, id): a composite, text-first key order.
-  WaitUntil([&] {
-    return serve.client().Call("POST", "/connectors/" + name_ + "/snapshots",
-                               R"({"tables": ["public.later"]})").status == 202;
-  }, std::chrono::seconds(30), "the restarted connector takes the request");
   PgClient(source_db_).Exec("UPDATE public.later SET name = name || 'x' WHERE id % 100 = 0;"
                             "DELETE FROM public.later WHERE id % 101 = 0;");
-  WaitDone(serve, name_, "public.later");
+  MarkerArrives();
+  json done = WaitDone(serve, name_, "public.later");
+  EXPECT_GE(done["rows"].get<int>(), 2900);
   ExpectEqual("public.later", "name, id");
   ExpectEqual("public.live", "id");
+  // Not requested again at the next start: the position holds the filter it ran under.
+  serve.client().Call("POST", "/connectors/" + name_ + "/restart");
+  serve.WaitForState(name_, "RUNNING");
+  WaitStreaming();
+  MarkerArrives();
+  json after = Table(serve.client().Expect(200, "GET", "/connectors/" + name_ + "/snapshots"),
+                     "public.later");
+  EXPECT_TRUE(after.is_null()) << after.dump();
+}
+
+// `sluice run` has no REST API: a request written into the --snapshot-signal file starts it.
+TEST_F(IncrementalSnapshot, SluiceRunTakesARequestFromItsSignalFile) {
+  json config = Config(name_, "public\\.live,public\\.big", 700)["config"];
+  config["name"] = name_;
+  TempDir dir;
+  const std::string signal = (dir.path() / "snapshot.json").string();
+  SluiceProcess run = SluiceProcess::Run(config, {"--snapshot-signal", signal});
+  WaitStreaming();
+  MarkerArrives();
+  auto write = [&](const std::string& body) {
+    std::ofstream(signal + ".tmp") << body;
+    std::filesystem::rename(signal + ".tmp", signal);
+  };
+  write(R"({"tables": ["public.missing"]})");
+  WaitUntil([&] { return std::filesystem::exists(signal + ".error"); }, std::chrono::seconds(30),
+            "the bad request is refused");
+  std::ifstream error_file(signal + ".error");
+  std::string error((std::istreambuf_iterator<char>(error_file)), {});
+  EXPECT_THAT(error, HasSubstr("does not exist"));
+  StartWriter();
+  write(R"({"tables": ["public.big"]})");
+  WaitUntil([&] { return std::filesystem::exists(signal + ".accepted"); },
+            std::chrono::seconds(30), "the request is taken");
+  // Done when the log says so.
+  WaitUntil([&] {
+    if (!run.IsRunning()) throw HarnessError("sluice run exited: " + run.LogTail());
+    return run.Stdout().find("incremental snapshot of public.big finished") != std::string::npos ||
+           run.Stderr().find("incremental snapshot of public.big finished") != std::string::npos;
+  }, std::chrono::seconds(120), "the incremental snapshot finishes");
+  StopWriter();
+  ExpectEqual("public.big", "id");
 }
 
 TEST_F(IncrementalSnapshot, BadRequestsAreRefusedWithJsonErrors) {

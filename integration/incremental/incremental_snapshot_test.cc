@@ -175,6 +175,22 @@ class IncrementalSnapshot : public ::testing::Test {
     EXPECT_EQ(source, target) << table << ": source and target differ";
   }
 
+  // Streams, starts the writer, snapshots public.big in chunks of `chunk` rows while the writer
+  // goes on, stops the writer and waits until the stream has caught up. Returns the progress.
+  json SnapshotBigUnderWrites(ServeProcess& serve, int chunk) {
+    StartStreaming(serve, name_, "public\\.live,public\\.big", chunk);
+    StartWriter();
+    json accepted = serve.client().Expect(202, "POST", "/connectors/" + name_ + "/snapshots",
+                                          R"({"tables": ["public.big"]})");
+    EXPECT_EQ(Table(accepted, "public.big")["state"], "PENDING");
+    MarkerArrives();  // the stream keeps flowing while chunks are read
+    json done = WaitDone(serve, name_, "public.big");
+    EXPECT_GT(writer_rounds_.load(), 0);
+    StopWriter();
+    MarkerArrives();
+    return done;
+  }
+
   static json Table(const json& list, const std::string& table) {
     for (const auto& t : list["tables"]) {
       if (t["table"] == table) return t;
@@ -210,17 +226,8 @@ class IncrementalSnapshot : public ::testing::Test {
 
 TEST_F(IncrementalSnapshot, TargetEqualsSourceUnderRandomWrites) {
   ServeProcess serve;
-  StartStreaming(serve, name_, "public\\.live,public\\.big", 200);
-  StartWriter();
-  json accepted = serve.client().Expect(202, "POST", "/connectors/" + name_ + "/snapshots",
-                                        R"({"tables": ["public.big"]})");
-  EXPECT_EQ(Table(accepted, "public.big")["state"], "PENDING");
-  // The stream keeps flowing while chunks are read.
-  MarkerArrives();
-  json done = WaitDone(serve, name_, "public.big");
-  EXPECT_GE(done["chunks"].get<int>(), Rows() / 500 / 2);
-  EXPECT_GT(writer_rounds_.load(), 0);
-  StopWriter();
+  json done = SnapshotBigUnderWrites(serve, 200);
+  EXPECT_GE(done["chunks"].get<int>(), Rows() / 200 / 2);
   ExpectEqual("public.big", "id");
 }
 
@@ -228,13 +235,7 @@ TEST_F(IncrementalSnapshot, TargetEqualsSourceUnderRandomWrites) {
 TEST_F(IncrementalSnapshot, MariadbTargetEqualsSourceUnderRandomWrites) {
   target_ = Target::kMariadb;
   ServeProcess serve;
-  StartStreaming(serve, name_, "public\\.live,public\\.big", 300);
-  StartWriter();
-  serve.client().Expect(202, "POST", "/connectors/" + name_ + "/snapshots",
-                        R"({"tables": ["public.big"]})");
-  WaitDone(serve, name_, "public.big");
-  StopWriter();
-  MarkerArrives();
+  SnapshotBigUnderWrites(serve, 300);
   std::string source = PgClient(source_db_).QueryValue(
       "SELECT count(*) || ' ' || md5(string_agg(concat_ws(',', id, k2, v, n, to_char(ts AT TIME "
       "ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')), '|' ORDER BY id)) FROM public.big");
@@ -249,13 +250,7 @@ TEST_F(IncrementalSnapshot, MariadbTargetEqualsSourceUnderRandomWrites) {
 TEST_F(IncrementalSnapshot, KafkaTopicReplaysToTheSourceUnderRandomWrites) {
   target_ = Target::kKafka;
   ServeProcess serve;
-  StartStreaming(serve, name_, "public\\.live,public\\.big", 500);
-  StartWriter();
-  serve.client().Expect(202, "POST", "/connectors/" + name_ + "/snapshots",
-                        R"({"tables": ["public.big"]})");
-  WaitDone(serve, name_, "public.big");
-  StopWriter();
-  MarkerArrives();
+  SnapshotBigUnderWrites(serve, 500);
   std::map<int, std::string> replayed;
   bool saw_read = false;
   for (const auto& m : ConsumeTopic(prefix_ + ".public.big")) {

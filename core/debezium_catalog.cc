@@ -144,7 +144,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"incremental.snapshot.chunk.size", "both", kNone, "", "implemented by the postgres source (its own key); mysql has no incremental snapshots yet"},
     DebeziumProperty{"incremental.snapshot.watermarking.strategy", "both", kNone, "", "changes no output"},
     DebeziumProperty{"incremental.snapshot.allow.schema.changes", "mysql", kNone, "", "changes no output"},
-    DebeziumProperty{"signal.data.collection", "both", kRef, "", "signals are not implemented; start incremental snapshots through REST"},
+    DebeziumProperty{"signal.data.collection", "both", kRef, "", "the postgres source implements it (its own key: execute-snapshot signals); mysql has no signals yet"},
     DebeziumProperty{"signal.enabled.channels", "both", kNone, "source", "signals are not implemented"},
     DebeziumProperty{"signal.kafka.", "both", kRef, "", "signals are not implemented", true},
     DebeziumProperty{"notification.enabled.channels", "both", kRef, "", "notifications are not implemented yet"},

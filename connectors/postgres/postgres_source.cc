@@ -133,12 +133,13 @@ class PostgresSource final : public core::Source {
     StreamReader* stream = stream_.get();
     if (!stream) return core::UnavailableError("postgres source is not started");
     if (health_ && health_->lost()) return SlotLostWhileStreaming();
-    if (!incremental_->Busy()) {
-      auto res = stream->Poll(batch, limits);
-      if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
-      return res;
+    auto res = incremental_->Busy() ? PollWithIncremental(*stream, batch, limits)
+                                    : stream->Poll(batch, limits);
+    if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
+    if (res.ok() && config_.signal_table) {
+      incremental_->TakeSignals(batch, *config_.signal_table);
     }
-    return PollWithIncremental(*stream, batch, limits);
+    return res;
   }
 
   // A stream Poll with incremental snapshots running: a chunk is read first when none is held,

@@ -72,6 +72,7 @@ class IncrementalSnapshot : public ::testing::Test {
                    {"incremental.snapshot.chunk.size", std::to_string(chunk)},
                    {"sink.batch.ms", "50"},
                    {"status.update.interval.ms", "200"}};
+    config.update(extra_);
     switch (target_) {
       case Target::kPostgres:
         config.update({{"sink.type", "postgres"}, {"sink.url", PgClient(target_db_).Url()}});
@@ -215,6 +216,7 @@ class IncrementalSnapshot : public ::testing::Test {
   enum class Target { kPostgres, kMariadb, kKafka };
   Target target_ = Target::kPostgres;
   std::string mode_ = "no_data";
+  json extra_ = json::object();  // more config keys
   std::string mysql_db_ = CreateScratchMysqlDatabase("inc_dst");
   std::string prefix_ = UniqueName("inc");
   std::string source_db_, target_db_, name_;
@@ -391,6 +393,20 @@ TEST_F(IncrementalSnapshot, SluiceRunTakesARequestFromItsSignalFile) {
   }, std::chrono::seconds(120), "the incremental snapshot finishes");
   StopWriter();
   ExpectEqual("public.big", "id");
+}
+
+// Debezium's signalling table is accepted as another trigger (never required).
+TEST_F(IncrementalSnapshot, DebeziumSignalRowStartsASnapshot) {
+  PgClient(source_db_).Exec("CREATE TABLE public.dbz_signal (id varchar(42) PRIMARY KEY, "
+                            "type varchar(32) NOT NULL, data varchar(2048))");
+  extra_ = {{"signal.data.collection", "public.dbz_signal"}};
+  ServeProcess serve;
+  StartStreaming(serve, name_, "public\\.live,public\\.later,public\\.dbz_signal", 250);
+  PgClient(source_db_).Exec(
+      "INSERT INTO public.dbz_signal VALUES ('s1', 'execute-snapshot', "
+      "'{\"data-collections\": [\"public.later\"], \"type\": \"incremental\"}')");
+  WaitDone(serve, name_, "public.later");
+  ExpectEqual("public.later", "name, id");
 }
 
 TEST_F(IncrementalSnapshot, BadRequestsAreRefusedWithJsonErrors) {

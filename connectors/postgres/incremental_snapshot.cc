@@ -189,6 +189,14 @@ core::Result<core::IncrementalTableInfo> PgIncrementalSnapshot::Check(const std:
           "publication it created)");
     }
   }
+  SLUICE_ASSIGN_OR_RETURN(PgRows allowed,
+                          conn.Query("SELECT has_table_privilege(" + std::to_string(entry->relid) +
+                                     ", 'SELECT')"));
+  if (allowed.empty() || allowed[0][0].value_or("f") != "t") {
+    return core::PermissionDeniedError("user " + params.user + " may not read table " + table +
+                                       ": GRANT SELECT ON " + Relation(entry->id) + " TO " +
+                                       QuoteIdent(params.user));
+  }
   TypeResolver types(&conn);
   SLUICE_ASSIGN_OR_RETURN(RelationInfo rel,
                           LoadRelation(conn, types, *entry, params.dbname, *filter_, *schemas_));

@@ -395,6 +395,26 @@ TEST_F(IncrementalSnapshot, SluiceRunTakesARequestFromItsSignalFile) {
   ExpectEqual("public.big", "id");
 }
 
+// The connector's user has no write right on the source at all: REPLICATION and SELECT only, on
+// a publication made for it. An incremental snapshot under writes still converges.
+TEST_F(IncrementalSnapshot, ReadOnlyUserSnapshotsUnderWrites) {
+  const std::string user = "ro_" + name_;
+  PgClient(source_db_).Exec(
+      "CREATE ROLE " + user + " LOGIN REPLICATION; GRANT SELECT ON public.live, public.big TO " +
+      user + "; CREATE PUBLICATION pub_" + name_ + " FOR TABLE public.live, public.big;");
+  extra_ = {{"database.user", user}, {"publication.name", "pub_" + name_},
+            {"publication.autocreate.mode", "disabled"}};
+  ServeProcess serve;
+  SnapshotBigUnderWrites(serve, 400);
+  ExpectEqual("public.big", "id");
+  // A table it may not read is refused before anything starts (403).
+  PgClient(source_db_).Exec("REVOKE SELECT ON public.big FROM " + user);
+  auto r = serve.client().Call("POST", "/connectors/" + name_ + "/snapshots",
+                               R"({"tables": ["public.big"]})");
+  EXPECT_EQ(r.status, 403) << r.body;
+  EXPECT_THAT(r.body, HasSubstr("GRANT SELECT"));
+}
+
 // Debezium's signalling table is accepted as another trigger (never required).
 TEST_F(IncrementalSnapshot, DebeziumSignalRowStartsASnapshot) {
   PgClient(source_db_).Exec("CREATE TABLE public.dbz_signal (id varchar(42) PRIMARY KEY, "

@@ -12,6 +12,9 @@ namespace sluice::api {
 struct RunOptions {
   std::string config_path;
   std::string state_path = "sluice.db";
+  // Non-empty: a request written into this file starts an incremental snapshot
+  // (api/incremental_signal_file.h).
+  std::string snapshot_signal_path;
 };
 
 // One pipeline in the foreground until SIGINT/SIGTERM (then flush, commit, exit 0) or, with

@@ -39,6 +39,9 @@ int main(int argc, char** argv) {
   CLI::App* run_cmd = app.add_subcommand("run", "run one pipeline in the foreground");
   run_cmd->add_option("config", run.config_path, "connector config (JSON)")->required();
   run_cmd->add_option("--state", run.state_path, "state file (SQLite)");
+  run_cmd->add_option("--snapshot-signal", run.snapshot_signal_path,
+                      "file to watch: a request written into it ({\"tables\": [...]}) starts an "
+                      "incremental snapshot; renamed FILE.accepted, or FILE.error with the reason");
 
   std::string validate_path;
   CLI::App* validate_cmd = app.add_subcommand("validate", "check a config and its connections");

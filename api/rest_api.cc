@@ -339,6 +339,9 @@ HttpResponse RestApi::HandleConnector(const HttpRequest& request,
   }
   if (sub == "offsets" && parts.size() == 3) return HandleOffsets(request, name);
   if (sub == "verify" && (parts.size() == 3 || parts.size() == 4)) return HandleVerify(request, parts);
+  if (sub == "snapshots" && (parts.size() == 3 || parts.size() == 4)) {
+    return HandleSnapshots(request, parts);
+  }
   if (sub == "metrics" && parts.size() == 4 && parts[3] == "history") {
     if (method != "GET") return MethodNotAllowed(method, request.path, "GET");
     auto v = supervisor_->Get(name);

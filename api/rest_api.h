@@ -78,6 +78,7 @@ class RestApi {
   HttpResponse HandleOffsets(const HttpRequest& request, const std::string& name);
   HttpResponse HandlePlugins(const HttpRequest& request, const std::vector<std::string>& parts);
   HttpResponse HandleVerify(const HttpRequest& request, const std::vector<std::string>& parts);
+  HttpResponse HandleSnapshots(const HttpRequest& request, const std::vector<std::string>& parts);
   HttpResponse HandleSyncVerify(const HttpRequest& request, const std::vector<std::string>& parts);
   HttpResponse HandleSyncs(const HttpRequest& request, const std::vector<std::string>& parts);
   HttpResponse Restart(const HttpRequest& request, const std::string& name);

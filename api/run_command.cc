@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/commands.h"
+#include "api/incremental_signal_file.h"
 #include "api/plugins.h"
 #include "api/stop_signals.h"
 #include "core/logging.h"
@@ -58,6 +59,11 @@ int RunCommand(const RunOptions& options) {
 
   core::Status result;
   {
+    std::unique_ptr<IncrementalSignalFile> signal_file;
+    if (!options.snapshot_signal_path.empty()) {
+      signal_file = std::make_unique<IncrementalSignalFile>(
+          options.snapshot_signal_path, pipeline.incremental_snapshots(), logger);
+    }
     // A stop signal becomes RequestStop: the pipeline flushes, commits and ends.
     StopSignalWatcher watcher([&pipeline](int sig) {
       spdlog::info("signal {} received: flushing and stopping", sig);

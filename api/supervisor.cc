@@ -243,6 +243,26 @@ core::Result<ConnectorView> Supervisor::Get(const std::string& name) const {
   return ViewLocked(*e);
 }
 
+core::Result<std::shared_ptr<core::IncrementalSnapshots>> Supervisor::IncrementalSnapshots(
+    const std::string& name) const {
+  std::shared_ptr<Entry> e = Find(name);
+  if (e == nullptr) return core::NotFoundError("connector " + name + " not found");
+  std::lock_guard lock(e->mu);
+  core::PipelineState state = e->pipeline ? e->pipeline->state() : core::PipelineState::kStopped;
+  if (e->target_state != kRunning || e->stop_requested ||
+      (state != core::PipelineState::kRunning && state != core::PipelineState::kStarting)) {
+    return core::FailedPreconditionError("connector " + name + " is not running; incremental "
+                                         "snapshots run while it streams (resume it first)");
+  }
+  auto snapshots = e->pipeline->incremental_snapshots();
+  if (!snapshots) {
+    return core::InvalidArgumentError("connector " + name + " (connector.class=" +
+                                      e->config.Get("connector.class") +
+                                      ") has no incremental snapshots; the postgres source has them");
+  }
+  return snapshots;
+}
+
 std::vector<std::string> Supervisor::Names() const {
   std::lock_guard lock(mu_);
   std::vector<std::string> names;

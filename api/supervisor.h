@@ -155,6 +155,12 @@ class Supervisor {
   // ResetOffset / AlterOffset.
   core::Status PatchOffsets(const std::string& name, const nlohmann::json& body);
 
+  // The incremental snapshots of a running connector (POST/GET/DELETE …/snapshots).
+  // kNotFound for an unknown name; kFailedPrecondition when it is not running (nothing reads
+  // its source); kInvalidArgument when its source has no incremental snapshots.
+  core::Result<std::shared_ptr<core::IncrementalSnapshots>> IncrementalSnapshots(
+      const std::string& name) const;
+
   // Sets the state and snapshot-progress gauges in the metrics registry (call before rendering).
   void UpdateGauges();
 

@@ -103,6 +103,10 @@ class Pipeline {
   Status last_error() const;
   uint64_t events_written() const { return events_written_.load(); }
   std::optional<SourcePosition> last_committed() const;
+  // The source's incremental snapshots (null when it has none); any thread.
+  std::shared_ptr<IncrementalSnapshots> incremental_snapshots() const {
+    return source_->incremental_snapshots();
+  }
   // The retry in progress, if any (the source's when both retry).
   std::optional<RetryStatus> retry_status() const;
 

@@ -20,6 +20,7 @@
 
 #include "core/config.h"
 #include "core/event.h"
+#include "core/incremental_snapshot.h"
 #include "core/status.h"
 
 namespace spdlog {
@@ -86,6 +87,10 @@ class Source {
 
   // Connects and checks settings and privileges without changing anything (sluice validate).
   virtual Status Check() = 0;
+
+  // The incremental snapshots of this source (core/incremental_snapshot.h), or null when the
+  // source has none. The same object for the life of the source; any thread.
+  virtual std::shared_ptr<IncrementalSnapshots> incremental_snapshots() const { return nullptr; }
 
   // Administrative calls of the supervisor, made on a source that is built but not started
   // (no pipeline runs the connector). The defaults suit a source that keeps nothing on the

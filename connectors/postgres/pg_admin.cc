@@ -101,6 +101,13 @@ core::Status CheckOffsetOnServer(const AdminTarget& t, const core::SourcePositio
       }
       continue;
     }
+    if (key == "incremental") {  // incremental snapshots' progress and table filter, as stored
+      if (!value.is_object()) {
+        return core::InvalidArgumentError("the offset's 'incremental' must be an object, as GET "
+                                          "…/offsets shows it; " + shape);
+      }
+      continue;
+    }
     if (key != "lsn" && key != "slot") {
       return core::InvalidArgumentError("the offset has an unknown key '" + key + "'; " + shape);
     }

@@ -11,6 +11,7 @@ core::SourcePosition PgPosition::ToSource() const {
   if (snapshot_running) j["snapshot"] = "running";
   if (txid != 0) j["txid"] = txid;
   if (ts_usec != 0) j["ts_usec"] = ts_usec;
+  if (!incremental.empty()) j["incremental"] = nlohmann::json::parse(incremental, nullptr, false);
   return core::SourcePosition{j.dump()};
 }
 
@@ -31,6 +32,9 @@ core::Result<PgPosition> PgPosition::Parse(std::string_view text) {
     if (j.contains("txid") && j["txid"].is_number_unsigned()) p.txid = j["txid"].get<uint32_t>();
     if (j.contains("ts_usec") && j["ts_usec"].is_number_integer()) {
       p.ts_usec = j["ts_usec"].get<int64_t>();
+    }
+    if (j.contains("incremental") && j["incremental"].is_object()) {
+      p.incremental = j["incremental"].dump();
     }
   } catch (const std::exception& e) {
     return core::InvalidArgumentError("postgres position '" + std::string(text) +

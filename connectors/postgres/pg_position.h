@@ -7,7 +7,9 @@
 // commit the position also keeps that transaction's id and commit time ("txid", "ts_usec"), for
 // Debezium's offset shape. While a
 // snapshot runs, `lsn` is the slot's consistent point (0/0 when announced before the slot
-// exists, see postgres_source.cc). Positions order by (snapshot first, lsn).
+// exists, see postgres_source.cc). Positions order by (snapshot first, lsn). A streaming
+// position may also carry "incremental": the progress of incremental snapshots, durable with
+// the chunks it counts (connectors/postgres/incremental_snapshot.h).
 //
 // Thread-safety: a value type.
 #pragma once
@@ -29,6 +31,9 @@ struct PgPosition {
   bool snapshot_running = false;
   uint32_t txid = 0;    // 0: unknown (a snapshot, a keepalive)
   int64_t ts_usec = 0;  // commit time, Unix microseconds; 0: unknown
+  // "incremental" in the JSON, a JSON object: the incremental snapshots in progress and the
+  // table filter (PgIncrementalSnapshot::PositionField); empty when none.
+  std::string incremental;
 
   core::SourcePosition ToSource() const;
   // kInvalidArgument when the text is not a position of this connector.

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "connectors/postgres/incremental_snapshot.h"
 #include "connectors/postgres/pg_admin.h"
 #include "connectors/postgres/pg_connection.h"
 #include "connectors/postgres/pg_names.h"
@@ -34,6 +35,8 @@ class PostgresSource final : public core::Source {
   core::Status Configure() {
     SLUICE_ASSIGN_OR_RETURN(config_, ParseSourceConfig(ctx_.config));
     slots_.UseNames(ResolveServerObjectNames(ctx_.config, ""));
+    incremental_ = std::make_unique<PgIncrementalSnapshot>(
+        config_.params, &config_.filter, &schemas_, config_.incremental_chunk_rows, logger_);
     return core::Status::Ok();
   }
 
@@ -48,6 +51,8 @@ class PostgresSource final : public core::Source {
       from = p;
     }
     slots_.UseNames(ResolveServerObjectNames(ctx_.config, from ? from->slot : ""));
+    incremental_->SetPublication(slots_.publication());
+    SLUICE_RETURN_IF_ERROR(incremental_->Restart(from ? from->incremental : ""));
     SLUICE_RETURN_IF_ERROR(slots_.CheckServer(/*for_start=*/true));
     PgConnection conn;
     SLUICE_RETURN_IF_ERROR(conn.Connect(config_.params, false));
@@ -63,6 +68,11 @@ class PostgresSource final : public core::Source {
         return AnnounceSnapshot(conn, decision.restarted);
       case StartAction::kStream:
         SLUICE_RETURN_IF_ERROR(slots_.EnsurePublication(conn));
+        if (from && (config_.mode == core::SnapshotMode::kInitial ||
+                     config_.mode == core::SnapshotMode::kWhenNeeded)) {
+          // Tables the filter captures now and did not when the position was taken.
+          incremental_->RequestNewTables(conn, from->incremental, ctx_.config);
+        }
         return StartStream(decision.lsn, nullptr);
       case StartAction::kStreamNewSlot: {
         SLUICE_RETURN_IF_ERROR(slots_.EnsurePublication(conn));
@@ -78,6 +88,16 @@ class PostgresSource final : public core::Source {
 
   core::Result<core::PollStatus> Poll(core::EventBatch& batch,
                                       const core::PollLimits& limits) override {
+    auto result = PollInner(batch, limits);
+    if (result.ok()) CarryIncrementalState(batch);
+    return result;
+  }
+
+  std::shared_ptr<core::IncrementalSnapshots> incremental_snapshots() const override {
+    return incremental_->tracker();
+  }
+
+  core::Result<core::PollStatus> PollInner(core::EventBatch& batch, const core::PollLimits& limits) {
     if (stop_.load()) return core::PollStatus::kIdle;
     if (finished_) return core::PollStatus::kFinished;
     if (announce_ != Announce::kNone) {
@@ -114,9 +134,44 @@ class PostgresSource final : public core::Source {
     StreamReader* stream = stream_.get();
     if (!stream) return core::UnavailableError("postgres source is not started");
     if (health_ && health_->lost()) return SlotLostWhileStreaming();
-    auto res = stream->Poll(batch, limits);
+    auto res = incremental_->Busy() ? PollWithIncremental(*stream, batch, limits)
+                                    : stream->Poll(batch, limits);
     if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
+    if (res.ok() && config_.signal_table) {
+      incremental_->TakeSignals(batch, *config_.signal_table);
+    }
     return res;
+  }
+
+  // A stream Poll with incremental snapshots running: a chunk is read first when none is held,
+  // and handed over inside the Poll or after it (connectors/postgres/incremental_snapshot.h).
+  core::Result<core::PollStatus> PollWithIncremental(StreamReader& stream, core::EventBatch& batch,
+                                                     const core::PollLimits& limits) {
+    core::Status prepared = incremental_->Prepare(stream);
+    if (!prepared.ok()) return stop_.load() ? core::Result<core::PollStatus>(core::PollStatus::kIdle)
+                                            : core::Result<core::PollStatus>(prepared);
+    core::PollLimits bounded = limits;
+    // A held chunk waits for a keepalive, not for the full idle wait.
+    if (incremental_->holding()) bounded.max_wait = std::min(limits.max_wait, kHeldChunkWait);
+    auto res = stream.Poll(batch, bounded);
+    if (!res.ok()) {
+      incremental_->PollFailed();
+      if (stop_.load()) return core::PollStatus::kIdle;
+      return res;
+    }
+    if (incremental_->AfterPoll(stream, batch)) return core::PollStatus::kHaveMore;
+    if (incremental_->Busy() && *res == core::PollStatus::kIdle) return core::PollStatus::kHaveMore;
+    return res;
+  }
+
+  // Every streaming checkpoint carries the incremental snapshots' progress and the table
+  // filter, so that they are durable exactly with the chunks they count.
+  void CarryIncrementalState(core::EventBatch& batch) {
+    if (batch.checkpoint().empty()) return;
+    auto pos = PgPosition::Parse(batch.checkpoint().value);
+    if (!pos.ok() || pos->snapshot_running) return;
+    pos->incremental = incremental_->PositionField(ctx_.config);
+    batch.set_checkpoint(pos->ToSource());
   }
 
   void Acknowledge(const core::SourcePosition& position) override {
@@ -140,6 +195,7 @@ class PostgresSource final : public core::Source {
 
   void RequestStop() override {
     stop_.store(true);
+    incremental_->Cancel();
     std::lock_guard lock(mu_);
     if (stream_) stream_->Cancel();
     if (snapshot_) snapshot_->Cancel();
@@ -155,6 +211,7 @@ class PostgresSource final : public core::Source {
     }
     if (snap) snap->Cancel();
     snap.reset();
+    if (incremental_) incremental_->Close();
     health_.reset();  // stops its thread
     // What the stream handed over stays ours: a restart in this process skips it (the
     // pipeline still holds it), see StreamReader::Emitted.
@@ -325,6 +382,7 @@ class PostgresSource final : public core::Source {
         std::make_unique<PgRelationCatalog>(config_.params, &config_.filter, &schemas_), options,
         logger_);
     reader->SkipEmitted(emitted_);
+    reader->SetObserver(incremental_.get());
     SLUICE_RETURN_IF_ERROR(reader->Open(lsn));
     if (ctx_.progress) ctx_.progress->SetPhase("streaming");
     acked_lsn_.store(lsn);
@@ -374,6 +432,8 @@ class PostgresSource final : public core::Source {
   StreamReader::Emitted emitted_;  // by the streams of this process (source thread)
   std::atomic<bool> stop_{false};
   bool finished_ = false;
+  static constexpr std::chrono::milliseconds kHeldChunkWait{10};
+  std::unique_ptr<PgIncrementalSnapshot> incremental_;  // created by Configure()
   enum class Announce { kNone, kPending, kSent };
   Announce announce_ = Announce::kNone;
   bool announce_restarted_ = false;

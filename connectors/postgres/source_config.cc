@@ -31,6 +31,16 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SLUICE_ASSIGN_OR_RETURN(int64_t pages, c.GetInt("snapshot.chunk.pages", 16384));
   out.snapshot.chunk_pages = static_cast<uint64_t>(pages);
   out.snapshot.binary = c.Get("snapshot.copy.format", "binary") == "binary";
+  SLUICE_ASSIGN_OR_RETURN(int64_t chunk_rows, c.GetInt("incremental.snapshot.chunk.size", 1024));
+  out.incremental_chunk_rows = static_cast<size_t>(std::max<int64_t>(1, chunk_rows));
+  if (std::string signal = c.Get("signal.data.collection"); !signal.empty()) {
+    size_t dot = signal.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == signal.size()) {
+      return core::InvalidArgumentError("signal.data.collection '" + signal +
+                                        "' must name a table as schema.table");
+    }
+    out.signal_table = core::TableId{signal.substr(0, dot), signal.substr(dot + 1)};
+  }
   SLUICE_ASSIGN_OR_RETURN(out.drop_on_stop, c.GetBool("slot.drop.on.stop", false));
   SLUICE_ASSIGN_OR_RETURN(int64_t interval, c.GetInt("status.update.interval.ms", 10000));
   out.stream.status_interval_ms = interval;
@@ -81,6 +91,14 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   int_key("snapshot.chunk.pages", "16384",
           "a table larger than this many 8 KiB pages is read in ctid-range chunks in parallel; 0 "
           "reads every table whole", 0, std::nullopt);
+  int_key("incremental.snapshot.chunk.size", "1024",
+          "rows per chunk of an incremental snapshot (POST /connectors/{name}/snapshots); the "
+          "stream waits at most while one chunk is read", 1, 1000000);
+  keys.push_back(core::MakeConfigKey(
+      "signal.data.collection", ConfigType::kString, "",
+      "Debezium's signalling table (schema.table with columns id, type, data), captured by "
+      "table.include.list: an inserted 'execute-snapshot' row starts an incremental snapshot, as "
+      "POST /connectors/{name}/snapshots does; never required"));
   auto format = core::MakeConfigKey("snapshot.copy.format", ConfigType::kEnum, "binary",
                     "binary: COPY in binary format (cheaper for the server) for every table whose "
                     "column types all have a binary decoder, text COPY for the others; text: "

@@ -5,6 +5,7 @@
 // Thread-safety: a value type; the functions are pure.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "connectors/postgres/pg_connection.h"
@@ -24,6 +25,8 @@ struct SourceConfig {
   int64_t slot_health_interval_ms = 10000;    // slot.health.interval.ms
   int64_t slot_warn_bytes = int64_t{1} << 30;  // slot.retained.warn.bytes
   SnapshotOptions snapshot;
+  size_t incremental_chunk_rows = 1024;       // incremental.snapshot.chunk.size
+  std::optional<core::TableId> signal_table;  // signal.data.collection, when set
   StreamOptions stream;  // slot and publication are filled in once the names are resolved
   core::TableFilter filter;
 };

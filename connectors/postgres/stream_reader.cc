@@ -193,6 +193,11 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
       txn_.txid = msg_.xid;
       txn_.lsn = msg_.final_lsn;
       txn_added_ = false;
+      if (observer_) {
+        bool handed_over = txn_final_lsn_ <= skip_.done_final_lsn ||
+                           txn_final_lsn_ == skip_.open_final_lsn;
+        return observer_->BeforeTransaction(msg_.xid, !skip_txn_ && !handed_over, batch);
+      }
       return core::Status::Ok();
     case 'C': {
       in_txn_ = false;

@@ -64,6 +64,18 @@ struct StreamOptions {
   int64_t idle_checkpoint_ms = 2000;
 };
 
+// Told about every transaction the reader meets, at its Begin, before any of its changes are
+// appended (an incremental snapshot places its chunks there: connectors/postgres/
+// incremental_snapshot.h). Called on the source thread, inside StreamReader::Poll.
+class TransactionObserver {
+ public:
+  virtual ~TransactionObserver() = default;
+  // Transaction `xid` (top-level, 32 bits) begins. `may_emit`: the observer may append events
+  // to `batch` now, before the transaction's; false for a transaction that an earlier reader
+  // handed over already, in whole or in part (it is being skipped). An error fails the Poll.
+  virtual core::Status BeforeTransaction(uint32_t xid, bool may_emit, core::EventBatch& batch) = 0;
+};
+
 class StreamReader {
  public:
   struct Emitted {
@@ -88,6 +100,16 @@ class StreamReader {
   core::Result<core::PollStatus> Poll(core::EventBatch& batch, const core::PollLimits& limits);
   void Acknowledge(uint64_t lsn);
   void Cancel();
+  // Not owned; null: none. Before Poll().
+  void SetObserver(TransactionObserver* observer) { observer_ = observer; }
+  // True when the last Poll ended between transactions (not inside one).
+  bool between_transactions() const { return !in_txn_; }
+  // The server's WAL end as its last keepalive reported it: every transaction that committed
+  // before it has been received (and handled, when the last Poll read everything).
+  uint64_t server_wal_end() const { return server_wal_end_; }
+  // Sends a standby status update that asks the server for a keepalive at once (which reports
+  // its current WAL end). Source thread, while not polling.
+  core::Status RequestKeepalive() { return SendStatus(true, true); }
   // Sends a standby status update when one is due (the acknowledgement advanced, or
   // status.update.interval.ms passed), from the source thread while it is not polling; the
   // server's wal_sender_timeout counts from the last one.
@@ -142,6 +164,7 @@ class StreamReader {
   bool txn_added_ = false;  // txn_ is in the batch being filled (at txn_index_)
   uint32_t txn_index_ = 0;
   std::atomic<bool> stop_{false};
+  TransactionObserver* observer_ = nullptr;
 };
 
 }  // namespace sluice::pg

@@ -1,0 +1,136 @@
+// PgIncrementalSnapshot: incremental snapshots of the PostgreSQL source — chosen tables re-read
+// in key-ordered chunks while the stream runs, each chunk placed at the one point of the stream
+// where it is consistent, without writing anything to the source (README.md, "Incremental
+// snapshots", has the argument in full).
+//
+// A chunk is read on a connection of its own (never the replication connection) in a REPEATABLE
+// READ READ ONLY transaction that first takes pg_current_snapshot() and pg_current_wal_lsn():
+//   SELECT <columns>, <key>::text FROM t WHERE (<filter>) AND (<key>) > (<last key>)
+//   ORDER BY <key> LIMIT incremental.snapshot.chunk.size
+// The chunk is the table's state after exactly the transactions its snapshot sees. It is then
+// held, while the stream goes on, and handed over (op "r" rows, between two transactions):
+//   - just before the first streamed transaction the snapshot does not see (TransactionObserver:
+//     every transaction before it in the stream was visible, so the chunk holds their effects,
+//     and every later change to its rows is newer than the chunk and follows it), or
+//   - when the stream is between transactions and the server's WAL end (keepalive) has passed
+//     the LSN read with the snapshot: every transaction the snapshot saw has been streamed.
+// A chunk read while a transaction the snapshot does not see had already been handed over
+// (commit order and visibility order can differ by a hair in PostgreSQL) is thrown away and
+// read again. The stream waits only while one chunk is read.
+//
+// Progress (core::IncrementalSnapshots) advances when the Poll that handed a chunk over
+// succeeded, and is stored in the source position, so that it is durable with the chunk.
+//
+// Thread-safety: the tracker is thread-safe (REST calls); Cancel() from any thread; everything
+// else on the source thread.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "connectors/postgres/incremental_xid.h"
+#include "connectors/postgres/pg_connection.h"
+#include "connectors/postgres/pg_schema.h"
+#include "connectors/postgres/stream_reader.h"
+#include "core/incremental_snapshot.h"
+#include "core/table_filter.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace sluice::pg {
+
+class PgIncrementalSnapshot final : public TransactionObserver {
+ public:
+  // `filter` and `schemas` must outlive this object.
+  PgIncrementalSnapshot(ConnectionParams params, const core::TableFilter* filter,
+                        SchemaCache* schemas, size_t chunk_rows,
+                        std::shared_ptr<spdlog::logger> logger);
+  ~PgIncrementalSnapshot() override;
+
+  const std::shared_ptr<core::IncrementalSnapshots>& tracker() const { return tracker_; }
+  // The publication the stream reads (checked for requested tables). Any thread.
+  void SetPublication(const std::string& publication);
+
+  // The "incremental" field of a streaming position: the progress of queued and running tables,
+  // and the table filter (`config`'s table/schema include and exclude lists) it was taken
+  // under, so that a start under a wider filter knows which tables are new.
+  std::string PositionField(const core::ConnectorConfig& config) const;
+  // The source (re)starts: a held chunk is dropped (it is read again), and on the first start
+  // in this process the progress stored in the resume position's field (may be empty) is
+  // restored.
+  core::Status Restart(const std::string& field);
+  // Resuming a stream under `config` whose table filter is wider than the one stored in `field`:
+  // requests an incremental snapshot of each table it captures now and did not then. A table
+  // that cannot be snapshotted (no key) is logged and only streamed. Connects with `conn`.
+  void RequestNewTables(PgConnection& conn, const std::string& field,
+                        const core::ConnectorConfig& config);
+  // True when a table is queued or a chunk is held.
+  bool Busy() const { return held_.has_value() || tracker_->Active(); }
+  bool holding() const { return held_.has_value(); }
+
+  // Before a stream Poll: reads the next chunk when none is held (blocks for one chunk), and
+  // asks the server for a keepalive so that an idle stream learns its WAL end soon. kUnavailable
+  // when the connection broke (the source restarts); a table that cannot be read any more
+  // (dropped, filter no longer valid) is marked FAILED instead of failing the connector.
+  core::Status Prepare(StreamReader& stream);
+  core::Status BeforeTransaction(uint32_t xid, bool may_emit, core::EventBatch& batch) override;
+  // After a successful stream Poll: hands a held chunk over at the batch's end when the stream
+  // has passed every transaction the chunk's snapshot saw (see above), then records what this
+  // Poll handed over. True when it appended events.
+  bool AfterPoll(StreamReader& stream, core::EventBatch& batch);
+  // Debezium's signalling table (`signal.data.collection`): 'execute-snapshot' rows inserted into
+  // `table` in `batch` (a successful Poll's) are requested like POST …/snapshots; a refused one is
+  // logged. Blocks while the tables are checked.
+  void TakeSignals(const core::EventBatch& batch, const core::TableId& table);
+  // The stream Poll failed: its batch is dropped, so a chunk it carried is read again.
+  void PollFailed();
+  // Interrupts a chunk query; any thread.
+  void Cancel();
+  void Close();
+
+ private:
+  struct Held {
+    core::IncrementalSnapshots::Task task;
+    core::TableSchemaPtr schema;
+    core::EventBatch rows;  // the chunk's rows, in key order
+    core::KeyText last_key;
+    bool last = false;      // fewer rows than a chunk: the table's end
+    PgSnapshotXids xids;
+    uint64_t wal_lsn = 0;
+    int64_t read_unix_ms = 0;
+    bool handed_over = false;
+  };
+  // Reads the chunk after `task.last_key` (nullopt: it must be read again, see above).
+  core::Result<std::optional<Held>> ReadChunk(const core::IncrementalSnapshots::Task& task);
+  core::Status ReadRows(const std::string& sql, Held& held, const std::vector<ColumnCodec>& codecs);
+  void HandOver(core::EventBatch& batch);
+  // Checks a requested table (the tracker's checker), on a connection of its own.
+  core::Result<core::IncrementalTableInfo> Check(const std::string& table, const std::string& filter);
+
+  ConnectionParams params_;
+  const core::TableFilter* filter_;
+  SchemaCache* schemas_;
+  size_t chunk_rows_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<core::IncrementalSnapshots> tracker_;
+
+  std::mutex publication_mu_;
+  std::string publication_;
+
+  bool restored_ = false;
+  std::unique_ptr<PgConnection> conn_;  // chunk reads (source thread)
+  std::unique_ptr<TypeResolver> types_;
+  std::optional<Held> held_;
+  std::deque<uint32_t> handed_xids_;  // the newest transactions the stream handed over
+  std::string scratch_;
+  std::atomic<bool> stop_{false};
+  std::mutex conn_mu_;  // guards conn_ against Cancel()
+};
+
+}  // namespace sluice::pg

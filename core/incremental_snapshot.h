@@ -1,0 +1,120 @@
+// Incremental snapshots: re-reading chosen tables in key-ordered chunks while the stream keeps
+// running (POST /connectors/{name}/snapshots). This header is the seam between the REST API and
+// a source that implements them; core keeps the bookkeeping every source shares (which tables
+// are queued, how far each got, its persisted form), the source does the reading and decides
+// where in its stream each chunk belongs (connectors/postgres/incremental_snapshot.h).
+//
+// Persistence: the progress travels inside the source's resume position (IncrementalSnapshots::
+// StateJson), so it is durable exactly when the chunks it counts are durable in the sink, and a
+// restart resumes after the last chunk the sink made durable.
+//
+// Thread-safety: IncrementalSnapshots is thread-safe (REST threads request, list and cancel;
+// the source thread reads tasks and records chunks).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/status.h"
+
+namespace sluice::core {
+
+// A key as text: one value per key column in the source's own text form, nullopt for NULL.
+using KeyText = std::vector<std::optional<std::string>>;
+
+struct IncrementalSnapshotRequest {
+  std::vector<std::string> tables;             // "schema.table"
+  std::map<std::string, std::string> filters;  // table -> SQL condition on its rows (optional)
+};
+
+// Parses a request body: {"tables": ["s.t", …], "filter": "cond" | {"s.t": "cond", …}}, or
+// Debezium's execute-snapshot signal data {"data-collections": [...], "type": "incremental",
+// "additional-conditions": [{"data-collection": "s.t", "filter": "cond"}]}. kInvalidArgument
+// naming what is wrong.
+Result<IncrementalSnapshotRequest> ParseIncrementalSnapshotRequest(std::string_view json);
+
+// What a source found out about a requested table when it checked it.
+struct IncrementalTableInfo {
+  std::string table;  // canonical "schema.table"
+  uint64_t estimated_rows = 0;
+};
+
+struct IncrementalTableProgress {
+  std::string table;
+  std::string filter;
+  std::string state;  // PENDING, RUNNING, DONE, CANCELLED, FAILED
+  std::string error;  // FAILED: why
+  uint64_t chunks = 0;
+  uint64_t rows = 0;
+  uint64_t estimated_rows = 0;
+  KeyText last_key;  // of the last chunk handed over; empty before the first
+  int64_t requested_unix_ms = 0;
+  int64_t started_unix_ms = 0;   // first chunk read (0: not yet)
+  int64_t finished_unix_ms = 0;  // DONE or CANCELLED (0: not yet)
+  // Estimated time left from the rate so far; -1 when unknown.
+  int64_t EtaMs(int64_t now_unix_ms) const;
+};
+
+class IncrementalSnapshots {
+ public:
+  // Checks one table for a request: it exists, the connector captures it, it has a key, the
+  // filter is valid. kInvalidArgument / kNotFound naming the table and the fix; kUnavailable
+  // when the source server cannot be asked. May block (it connects).
+  using Checker =
+      std::function<Result<IncrementalTableInfo>(const std::string& table, const std::string& filter)>;
+
+  explicit IncrementalSnapshots(Checker checker) : checker_(std::move(checker)) {}
+
+  // Checks every table (all or nothing) and queues them in the order given. A table already
+  // queued or running is refused (kAlreadyExists): cancel it first. Blocks while checking.
+  Status Request(const IncrementalSnapshotRequest& request);
+  // Queued, running and recently finished tables, in request order.
+  std::vector<IncrementalTableProgress> Progress() const;
+  // Cancels one table ("schema.table") or, with an empty name, every queued or running one.
+  // kNotFound when nothing matches.
+  Status Cancel(const std::string& table);
+
+  // Source thread.
+  struct Task {
+    uint64_t id = 0;  // changes when the table is cancelled and requested again
+    std::string table;
+    std::string filter;
+    KeyText last_key;  // resume after this key; empty: from the start
+  };
+  // The table to read next (the oldest queued one), marked RUNNING; nullopt when none.
+  std::optional<Task> Next();
+  // False once `task` was cancelled.
+  bool Wanted(const Task& task) const;
+  // A chunk of `task` (rows up to `last_key`) was handed over to the pipeline; `done`: it was
+  // the table's last. No-op for a cancelled task.
+  void ChunkHandedOver(const Task& task, const KeyText& last_key, uint64_t rows, bool done);
+  // `task` cannot go on (its table was dropped, its filter no longer valid): FAILED with `error`.
+  void Fail(const Task& task, const std::string& error);
+  // A JSON array of the queued and running tables and their progress, for the resume position;
+  // empty text when there are none.
+  std::string StateJson() const;
+  // Restores StateJson() text (from a resume position). kInvalidArgument when malformed.
+  Status Restore(std::string_view json);
+  // True when anything is queued or running (cheap).
+  bool Active() const;
+
+ private:
+  struct Entry {
+    uint64_t id;
+    IncrementalTableProgress progress;
+  };
+  void TrimFinishedLocked();
+
+  Checker checker_;
+  mutable std::mutex mu_;
+  std::vector<Entry> entries_;  // in request order; the oldest finished ones are dropped
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace sluice::core

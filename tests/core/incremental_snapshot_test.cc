@@ -1,0 +1,152 @@
+#include "core/incremental_snapshot.h"
+
+#include <gtest/gtest.h>
+
+namespace sluice::core {
+namespace {
+
+IncrementalSnapshots::Checker AcceptAll() {
+  return [](const std::string& table, const std::string&) -> Result<IncrementalTableInfo> {
+    if (table == "public.nokey") return InvalidArgumentError("table public.nokey has no primary key");
+    return IncrementalTableInfo{table, 100};
+  };
+}
+
+TEST(IncrementalSnapshotRequestTest, ParsesTablesAndFilters) {
+  auto r = ParseIncrementalSnapshotRequest(
+      R"({"tables": ["public.a", "public.b"], "filter": {"public.b": "id > 5"}})");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->tables, (std::vector<std::string>{"public.a", "public.b"}));
+  EXPECT_EQ(r->filters.size(), 1u);
+  EXPECT_EQ(r->filters.at("public.b"), "id > 5");
+  auto one = ParseIncrementalSnapshotRequest(R"({"tables": ["public.a"], "filter": "x = 1"})");
+  ASSERT_TRUE(one.ok());
+  EXPECT_EQ(one->filters.at("public.a"), "x = 1");
+}
+
+TEST(IncrementalSnapshotRequestTest, AcceptsDebeziumSignalData) {
+  auto r = ParseIncrementalSnapshotRequest(
+      R"({"data-collections": ["public.a"], "type": "incremental",
+          "additional-conditions": [{"data-collection": "public.a", "filter": "id < 10"}]})");
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->filters.at("public.a"), "id < 10");
+}
+
+TEST(IncrementalSnapshotRequestTest, RefusesBadBodies) {
+  for (const char* body : {"", "[]", "{}", R"({"tables": []})", R"({"tables": [1]})",
+                           R"({"tables": ["a", "a"]})", R"({"tables": ["a"], "filter": 3})",
+                           R"({"tables": ["a"], "filter": {"b": "x"}})",
+                           R"({"tables": ["a"], "tabels": 1})",
+                           R"({"tables": ["a"], "type": "blocking"})"}) {
+    auto r = ParseIncrementalSnapshotRequest(body);
+    ASSERT_FALSE(r.ok()) << body;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << body;
+    EXPECT_FALSE(r.status().message().empty());
+  }
+}
+
+TEST(IncrementalSnapshotsTest, QueuesRunsAndFinishesInOrder) {
+  IncrementalSnapshots s(AcceptAll());
+  ASSERT_TRUE(s.Request({{"public.a", "public.b"}, {}}).ok());
+  EXPECT_TRUE(s.Active());
+  auto t = s.Next();
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->table, "public.a");
+  EXPECT_TRUE(t->last_key.empty());
+  s.ChunkHandedOver(*t, {std::string("10")}, 10, false);
+  auto again = s.Next();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->table, "public.a");
+  ASSERT_EQ(again->last_key.size(), 1u);
+  EXPECT_EQ(*again->last_key[0], "10");
+  s.ChunkHandedOver(*again, {std::string("15")}, 5, true);
+  auto b = s.Next();
+  ASSERT_TRUE(b);
+  EXPECT_EQ(b->table, "public.b");
+  s.ChunkHandedOver(*b, {}, 0, true);
+  EXPECT_FALSE(s.Next());
+  EXPECT_FALSE(s.Active());
+  auto progress = s.Progress();
+  ASSERT_EQ(progress.size(), 2u);
+  EXPECT_EQ(progress[0].table, "public.a");
+  EXPECT_EQ(progress[0].state, "DONE");
+  EXPECT_EQ(progress[0].rows, 15u);
+  EXPECT_EQ(progress[0].chunks, 2u);
+  EXPECT_EQ(s.StateJson(), "");
+}
+
+TEST(IncrementalSnapshotsTest, CheckerRefusalQueuesNothing) {
+  IncrementalSnapshots s(AcceptAll());
+  Status st = s.Request({{"public.a", "public.nokey"}, {}});
+  EXPECT_EQ(st.code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(s.Active());
+  EXPECT_TRUE(s.Progress().empty());
+}
+
+TEST(IncrementalSnapshotsTest, RefusesATableAlreadyRunningAndCancels) {
+  IncrementalSnapshots s(AcceptAll());
+  ASSERT_TRUE(s.Request({{"public.a"}, {}}).ok());
+  EXPECT_EQ(s.Request({{"public.a"}, {}}).code(), StatusCode::kAlreadyExists);
+  auto t = s.Next();
+  ASSERT_TRUE(t);
+  ASSERT_TRUE(s.Cancel("public.a").ok());
+  EXPECT_FALSE(s.Wanted(*t));
+  s.ChunkHandedOver(*t, {std::string("1")}, 1, false);  // a cancelled task's chunk counts nothing
+  EXPECT_EQ(s.Progress()[0].state, "CANCELLED");
+  EXPECT_EQ(s.Progress()[0].rows, 0u);
+  EXPECT_EQ(s.Cancel("public.a").code(), StatusCode::kNotFound);
+  // Requested again: starts from the beginning.
+  ASSERT_TRUE(s.Request({{"public.a"}, {}}).ok());
+  auto fresh = s.Next();
+  ASSERT_TRUE(fresh);
+  EXPECT_TRUE(fresh->last_key.empty());
+  EXPECT_NE(fresh->id, t->id);
+}
+
+TEST(IncrementalSnapshotsTest, StateRoundTripsThroughThePosition) {
+  IncrementalSnapshots s(AcceptAll());
+  ASSERT_TRUE(s.Request({{"public.a", "public.b"}, {{"public.b", "id > 'x'"}}}).ok());
+  auto t = s.Next();
+  s.ChunkHandedOver(*t, {std::string("7"), std::string("it's")}, 7, false);
+  std::string state = s.StateJson();
+  ASSERT_FALSE(state.empty());
+
+  IncrementalSnapshots restored(AcceptAll());
+  ASSERT_TRUE(restored.Restore(state).ok());
+  auto progress = restored.Progress();
+  ASSERT_EQ(progress.size(), 2u);
+  EXPECT_EQ(progress[0].state, "RUNNING");
+  EXPECT_EQ(progress[0].rows, 7u);
+  EXPECT_EQ(progress[1].state, "PENDING");
+  EXPECT_EQ(progress[1].filter, "id > 'x'");
+  auto r = restored.Next();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->table, "public.a");
+  ASSERT_EQ(r->last_key.size(), 2u);
+  EXPECT_EQ(*r->last_key[1], "it's");
+  EXPECT_EQ(restored.Restore("{").code(), StatusCode::kInvalidArgument);
+}
+
+TEST(IncrementalSnapshotsTest, FailedTableStopsAndSaysWhy) {
+  IncrementalSnapshots s(AcceptAll());
+  ASSERT_TRUE(s.Request({{"public.a"}, {}}).ok());
+  auto t = s.Next();
+  s.Fail(*t, "the table no longer exists");
+  EXPECT_FALSE(s.Active());
+  EXPECT_EQ(s.Progress()[0].state, "FAILED");
+  EXPECT_EQ(s.Progress()[0].error, "the table no longer exists");
+}
+
+TEST(IncrementalSnapshotsTest, EtaFromTheRateSoFar) {
+  IncrementalTableProgress p;
+  p.state = "RUNNING";
+  p.started_unix_ms = 1000;
+  p.rows = 100;
+  p.estimated_rows = 300;
+  EXPECT_EQ(p.EtaMs(2000), 2000);
+  p.rows = 0;
+  EXPECT_EQ(p.EtaMs(2000), -1);
+}
+
+}  // namespace
+}  // namespace sluice::core

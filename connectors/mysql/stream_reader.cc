@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "connectors/mysql/binlog_health.h"
 #include "connectors/mysql/start_decision.h"
 
 namespace sluice::mysql {
@@ -330,6 +331,9 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
   // The pipeline drops the batch of a failed Poll: only a successful one hands events over.
   auto result = PollEvents(batch, limits);
   if (result.ok()) emitted_ = progress_;
+  if (retention_ && file_last_event_unix_s_ > 0) {
+    retention_->FileRead(file_, file_last_event_unix_s_);
+  }
   return result;
 }
 
@@ -362,13 +366,19 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
     bool verify = checksum_ && type != FORMAT_DESCRIPTION_EVENT && !artificial;
     SLUICE_ASSIGN_OR_RETURN(RawEvent ev, SplitEvent(raw, verify, at));
     std::string_view body = ev.body;
+    if (!artificial && ev.header.timestamp != 0) file_last_event_unix_s_ = ev.header.timestamp;
     if (!verify && checksum_ && type != FORMAT_DESCRIPTION_EVENT && body.size() >= kChecksumSize) {
       body.remove_suffix(kChecksumSize);
     }
     switch (type) {
       case ROTATE_EVENT: {
         SLUICE_ASSIGN_OR_RETURN(RotateEvent r, DecodeRotate(body, at));
-        if (std::string(r.file) != file_) tables_.clear();
+        if (std::string(r.file) != file_) {
+          tables_.clear();
+          // A real ROTATE is the last event of the file it closes: written at its last write.
+          if (retention_ && !artificial) retention_->FileClosed(file_, ev.header.timestamp);
+          file_last_event_unix_s_ = 0;
+        }
         file_ = std::string(r.file);
         pos_ = r.position;
         if (!artificial && !in_txn_) Commit(batch, pos_);

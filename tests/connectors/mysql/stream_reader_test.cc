@@ -12,6 +12,7 @@
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "connectors/mysql/binlog_health.h"
 #include "tests/connectors/mysql/fake_binlog_stream.h"
 
 namespace sluice::mysql {
@@ -302,6 +303,48 @@ TEST_F(MysqlStreamReaderTest, UncapturedTransactionsAndHeartbeatsAdvanceThePosit
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(*status, core::PollStatus::kIdle);
   EXPECT_TRUE(idle.checkpoint().empty());
+}
+
+// Issue 17, retention guardrails: the reader reports when each binlog file was last written, so
+// that the sampler can estimate when the server's expiry may purge the file the connector needs:
+// the closing ROTATE's timestamp (exact) once the file is done, the newest event before that.
+TEST_F(MysqlStreamReaderTest, ReportsWhenEachFileWasLastWritten) {
+  const testing::CapturedEvent& rotate = server_.events.back();
+  ASSERT_EQ(TypeOf(rotate), kRotate);
+  auto ts = [](const testing::CapturedEvent& e) {
+    return static_cast<int64_t>(static_cast<uint8_t>(e.bytes[0]) |
+                                static_cast<uint8_t>(e.bytes[1]) << 8 |
+                                static_cast<uint8_t>(e.bytes[2]) << 16 |
+                                static_cast<uint32_t>(static_cast<uint8_t>(e.bytes[3])) << 24);
+  };
+  ASSERT_GT(ts(rotate), 0);
+  BinlogRetention retention;
+  retention.SetNeeded(server_.file, xid_ends_[0]);
+  auto reader = NewReader();
+  reader->TrackRetention(&retention);
+  ASSERT_TRUE(reader->Open(At(xid_ends_[0])).ok());
+  // One event per Poll: while the file is being read, its newest event so far is reported.
+  core::PollLimits one;
+  one.max_events = 1;
+  one.max_wait = std::chrono::milliseconds(0);
+  bool seen_open = false;
+  for (int i = 0; i < 200; ++i) {
+    core::EventBatch batch;
+    auto status = reader->Poll(batch, one);
+    ASSERT_TRUE(status.ok()) << status.status().message();
+    BinlogNeed need = retention.Need();
+    if (!need.closed && need.last_write_unix_s) {
+      seen_open = true;
+      EXPECT_LE(*need.last_write_unix_s, ts(rotate));
+    }
+    if (need.closed) break;
+  }
+  EXPECT_TRUE(seen_open) << "the file being read reports its newest event";
+  BinlogNeed need = retention.Need();
+  ASSERT_TRUE(need.closed) << "the closing ROTATE was reported";
+  ASSERT_TRUE(need.last_write_unix_s.has_value());
+  EXPECT_EQ(*need.last_write_unix_s, ts(rotate));
+  EXPECT_EQ(need.file, server_.file);
 }
 
 // Every event of the capture cut short, or with a flipped byte in its body, is an error naming

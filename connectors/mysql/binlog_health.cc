@@ -71,7 +71,8 @@ BinlogHealth AssessBinlog(const BinlogSample& now, const BinlogSample& oldest,
   BinlogHealth h;
   for (const auto& f : now.files) h.total_bytes += f.size_bytes;
   if (need.file.empty() || now.files.empty()) return h;
-  auto retained_in = [&](const BinlogSample& s) -> int64_t {
+  // Bytes of `s`'s files from the needed file on; -1 when the file is not there.
+  auto kept_in = [&](const BinlogSample& s) -> int64_t {
     int64_t sum = 0;
     bool found = false;
     for (const auto& f : s.files) {
@@ -80,12 +81,17 @@ BinlogHealth AssessBinlog(const BinlogSample& now, const BinlogSample& oldest,
     }
     return found ? sum : -1;
   };
+  auto retained_in = [&](const BinlogSample& s) -> int64_t {
+    const int64_t kept = kept_in(s);
+    return kept < 0 ? -1 : std::max<int64_t>(0, kept - static_cast<int64_t>(need.pos));
+  };
   std::vector<std::string> messages;
   auto raise = [&](BinlogHealthLevel level, std::string text) {
     h.level = std::max(h.level, level);
     messages.push_back(std::move(text));
   };
   const std::string needed = "binlog " + need.file;
+  h.kept_bytes = kept_in(now);
   h.retained_bytes = retained_in(now);
   if (h.retained_bytes < 0) {
     h.needed_purged = true;
@@ -120,9 +126,12 @@ BinlogHealth AssessBinlog(const BinlogSample& now, const BinlogSample& oldest,
     }
     if (warn_bytes > 0 && h.retained_bytes >= warn_bytes) {
       raise(BinlogHealthLevel::kWarning,
-            "the server keeps " + core::HumanBytes(h.retained_bytes) + " of binlog from " +
-                needed + " on (binlog.retained.warn.bytes " + core::HumanBytes(warn_bytes) +
-                "): the connector is paused or stopped, or its sink is slower than the source");
+            "the connector's committed position " + need.file + ":" + std::to_string(need.pos) +
+                " is " + core::HumanBytes(h.retained_bytes) +
+                " of binlog behind the server (binlog.retained.warn.bytes " +
+                core::HumanBytes(warn_bytes) + "), which keeps every file from " + need.file +
+                " on (" + core::HumanBytes(h.kept_bytes) + ") until the connector catches up: "
+                "the connector is paused or stopped, or its sink is slower than the source");
     }
   }
   for (const auto& m : messages) h.warning += (h.warning.empty() ? "" : "; ") + m;
@@ -144,6 +153,7 @@ std::string BinlogHealthJson(const BinlogSample& s, const BinlogNeed& need, cons
             {"newest_file", name_or_null(false)},
             {"files", s.files.size()},
             {"retained_bytes", h.retained_bytes >= 0 ? json(h.retained_bytes) : json(nullptr)},
+            {"needed_files_bytes", h.kept_bytes >= 0 ? json(h.kept_bytes) : json(nullptr)},
             {"total_bytes", h.total_bytes},
             {"expire_logs_seconds", s.expire_s > 0 ? json(s.expire_s) : json(nullptr)},
             {"needed_last_write_unix_s",
@@ -212,8 +222,8 @@ BinlogHealthMonitor::BinlogHealthMonitor(BinlogHealthOptions options,
     return &metrics->GetGauge(name, help, labels);
   };
   retained_ = gauge("sluice_source_binlog_retained_bytes",
-                    "Binlog bytes the server keeps from the file of the connector's committed "
-                    "position on (that file and every later one)");
+                    "Binlog bytes written after the connector's committed position (the server "
+                    "keeps every file from that position's file on)");
   time_left_ = gauge("sluice_source_binlog_time_left_seconds",
                      "Estimated seconds before the server's binlog expiry may purge the file of "
                      "the connector's committed position; -1 when unknown or never");

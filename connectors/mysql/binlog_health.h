@@ -1,6 +1,7 @@
 // Retention guardrails for the MySQL/MariaDB source: which binlog file the connector still needs
-// (the file of its committed position), how many bytes the server keeps from there on, and how
-// long before the server's expiry (binlog_expire_logs_seconds, or expire_logs_days) may purge it.
+// (the file of its committed position), how many binlog bytes were written after that position
+// (as PostgreSQL's pg_current_wal_lsn() - restart_lsn), what the server keeps from that file on,
+// and how long before the server's expiry (binlog_expire_logs_seconds, or expire_logs_days) may purge it.
 //
 // `AssessBinlog`, `BinlogHealthJson`, `ExpireSeconds` and `ParseBinaryLogs` are pure
 // (unit-tested). `BinlogRetention` is what the source knows between samples: the needed position
@@ -89,7 +90,10 @@ struct BinlogHealth {
   BinlogHealthLevel level = BinlogHealthLevel::kOk;
   std::string warning;            // empty when ok
   bool needed_purged = false;     // the needed file is not in SHOW BINARY LOGS
-  int64_t retained_bytes = -1;    // sizes of the needed file and every later one; -1 unknown
+  // Binlog written after the committed position (the needed file's size past its pos, and every
+  // later file): what the connector still has to read and commit; -1 unknown.
+  int64_t retained_bytes = -1;
+  int64_t kept_bytes = -1;        // the needed file whole and every later one: what the server keeps
   int64_t total_bytes = 0;        // every file the server keeps
   double growth_bytes_per_s = 0;  // retained growth over the rate window; 0 when unknown
   double time_left_s = -1;        // before the needed file may expire; -1 unknown or never
@@ -110,7 +114,7 @@ BinlogHealth AssessBinlog(const BinlogSample& now, const BinlogSample& oldest,
 
 // The connector status's "binlog" object:
 // {"needed_file", "needed_pos", "needed_on_server", "oldest_file", "newest_file", "files",
-//  "retained_bytes", "total_bytes", "expire_logs_seconds" (null: never), "needed_last_write_unix_s"
+//  "retained_bytes", "needed_files_bytes", "total_bytes", "expire_logs_seconds" (null: never), "needed_last_write_unix_s"
 //  (null: unknown), "growth_bytes_per_s", "time_left_s" (null: unknown or never), "level" (ok,
 //  warning, critical), "warning" (null when ok), "sampled_unix_ms"}. Pure.
 std::string BinlogHealthJson(const BinlogSample& sample, const BinlogNeed& need,

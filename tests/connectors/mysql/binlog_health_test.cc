@@ -38,7 +38,8 @@ const std::vector<BinlogFileInfo> kFiles = {
 TEST(BinlogHealth, RetainedBytesAreTheNeededFileAndEveryLaterOne) {
   BinlogSample s = Sample(kFiles, 0, 1'000'000);
   BinlogHealth h = AssessBinlog(s, s, Need("mysql-bin.000008", 4), kGiB);
-  EXPECT_EQ(h.retained_bytes, 305 * kMiB);
+  EXPECT_EQ(h.retained_bytes, 305 * kMiB - 4) << "written after the committed position";
+  EXPECT_EQ(h.kept_bytes, 305 * kMiB) << "the server keeps the needed file whole";
   EXPECT_EQ(h.total_bytes, 405 * kMiB);
   EXPECT_FALSE(h.needed_purged);
   EXPECT_EQ(h.level, BinlogHealthLevel::kOk);
@@ -46,8 +47,10 @@ TEST(BinlogHealth, RetainedBytesAreTheNeededFileAndEveryLaterOne) {
   EXPECT_EQ(h.time_left_s, -1) << "no expiry: files never expire by age";
   EXPECT_EQ(h.growth_bytes_per_s, 0) << "one sample gives no rate";
 
-  h = AssessBinlog(s, s, Need("mysql-bin.000009", 4), kGiB);
-  EXPECT_EQ(h.retained_bytes, 5 * kMiB) << "a caught-up connector needs only the newest file";
+  h = AssessBinlog(s, s, Need("mysql-bin.000009", 5 * kMiB), 4 * kMiB);
+  EXPECT_EQ(h.retained_bytes, 0) << "a caught-up connector is behind by nothing";
+  EXPECT_EQ(h.kept_bytes, 5 * kMiB) << "and needs only the newest file";
+  EXPECT_EQ(h.level, BinlogHealthLevel::kOk) << "however large the file it reads";
   h = AssessBinlog(s, s, BinlogNeed{}, kGiB);
   EXPECT_EQ(h.retained_bytes, -1) << "nothing needed yet: unknown";
   EXPECT_EQ(h.level, BinlogHealthLevel::kOk);
@@ -60,6 +63,7 @@ TEST(BinlogHealth, RetainedBytesPastTheThresholdWarnNamingTheFileAndKey) {
   EXPECT_NE(h.warning.find("mysql-bin.000007"), std::string::npos) << h.warning;
   EXPECT_NE(h.warning.find("binlog.retained.warn.bytes"), std::string::npos) << h.warning;
   EXPECT_NE(h.warning.find("405.0 MiB"), std::string::npos) << h.warning;
+  EXPECT_NE(h.warning.find("mysql-bin.000007:4"), std::string::npos) << h.warning;
   EXPECT_EQ(AssessBinlog(s, s, Need("mysql-bin.000007", 4), 0).level, BinlogHealthLevel::kOk)
       << "0 turns the byte warning off";
 }
@@ -132,7 +136,8 @@ TEST(BinlogHealth, StatusObjectHasEveryField) {
   EXPECT_EQ(j["oldest_file"], "mysql-bin.000007");
   EXPECT_EQ(j["newest_file"], "mysql-bin.000009");
   EXPECT_EQ(j["files"], 3);
-  EXPECT_EQ(j["retained_bytes"], 305 * kMiB);
+  EXPECT_EQ(j["retained_bytes"], 305 * kMiB - 42);
+  EXPECT_EQ(j["needed_files_bytes"], 305 * kMiB);
   EXPECT_EQ(j["total_bytes"], 405 * kMiB);
   EXPECT_EQ(j["expire_logs_seconds"], 7200);
   EXPECT_EQ(j["needed_last_write_unix_s"], 1'700'000'000 - 600);

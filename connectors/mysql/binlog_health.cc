@@ -108,14 +108,16 @@ BinlogHealth AssessBinlog(const BinlogSample& now, const BinlogSample& oldest,
       h.growth_bytes_per_s = static_cast<double>(h.retained_bytes - before) / dt;
     }
     if (now.expire_s > 0) {
-      if (need.file == now.files.back().name) {
+      if (need.file == now.files.back().name) {  // the server's current file
         h.time_left_s = static_cast<double>(now.expire_s);  // still written: ages once closed
       } else if (need.last_write_unix_s) {
         h.time_left_s = static_cast<double>(std::max<int64_t>(
             0, *need.last_write_unix_s + now.expire_s - now.server_unix_s));
       }
     }
-    if (h.time_left_s >= 0 && h.time_left_s < kWarningLeftS) {
+    // The file the server still writes cannot be purged: no warning until it is closed.
+    const bool active = need.file == now.files.back().name;
+    if (!active && h.time_left_s >= 0 && h.time_left_s < kWarningLeftS) {
       raise(h.time_left_s < kCriticalLeftS ? BinlogHealthLevel::kCritical
                                            : BinlogHealthLevel::kWarning,
             "the server may purge " + needed + " (the connector's committed position) in about " +

@@ -16,13 +16,13 @@
 // event that closed the file (written at the rotation, i.e. the file's last write); for the file
 // the stream is still reading, the newest event it read from it (a lower bound of its last write,
 // so the estimate errs early). The file the server still writes (the last one) cannot expire
-// before it is closed: its time left is at least the whole expiry. The estimate is the earliest
+// before it is closed: its time left is at least the whole expiry, and it never warns. The estimate is the earliest
 // moment the server may purge the file; the purge itself waits for the next rotation.
 //
 // Levels (the `level` field of the status object and the `sluice_source_binlog_health` gauge):
 //   ok (0)       nothing to do;
-//   warning (1)  retained bytes >= binlog.retained.warn.bytes, or the needed file may be purged
-//                within 24 h;
+//   warning (1)  retained bytes >= binlog.retained.warn.bytes, or the needed file (closed) may be
+//                purged within 24 h;
 //   critical (2) it may be purged within 1 h, or it is gone already (purged while streaming: the
 //                stream itself reads a later file and goes on, since the server never purges a
 //                file a dump thread reads; but until the connector commits a position in a kept

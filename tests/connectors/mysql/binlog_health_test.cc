@@ -98,6 +98,11 @@ TEST(BinlogHealth, TheFileTheServerStillWritesHasAtLeastTheWholeExpiry) {
   BinlogHealth h = AssessBinlog(s, s, Need("mysql-bin.000009", 4), 0);
   EXPECT_DOUBLE_EQ(h.time_left_s, 3 * 86400);
   EXPECT_EQ(h.level, BinlogHealthLevel::kOk);
+  // However short the expiry, the file the server still writes is never purged: no warning.
+  BinlogSample hour = Sample(kFiles, 1800, 1'700'000'000);
+  h = AssessBinlog(hour, hour, Need("mysql-bin.000009", 4), 0);
+  EXPECT_DOUBLE_EQ(h.time_left_s, 1800);
+  EXPECT_EQ(h.level, BinlogHealthLevel::kOk) << h.warning;
   // A closed file whose last write the stream never saw: unknown, never a guess.
   h = AssessBinlog(s, s, Need("mysql-bin.000008", 4), 0);
   EXPECT_EQ(h.time_left_s, -1);

@@ -161,6 +161,8 @@ class StreamReader {
   bool in_txn_ = false;
   uint64_t txn_pos_ = 0;
   int64_t txn_ts_ms_ = 0;
+  uint32_t txn_server_id_ = 0;  // of the event that opened the transaction
+  int64_t txn_thread_ = -1;     // of its BEGIN (or DDL) query event; -1: none (MariaDB GTID)
   uint32_t txn_index_ = UINT32_MAX;  // index in the current batch, or UINT32_MAX
   std::map<uint64_t, TableState> tables_;  // by table_id
   std::map<core::TableId, std::shared_ptr<const LoadedTable>> schemas_;

@@ -197,8 +197,8 @@ namespace {
 
 bool SameTxn(const TxnInfo& a, const TxnInfo& b) {
   return a.ts_ms == b.ts_ms && a.snapshot == b.snapshot && a.last_snapshot_event == b.last_snapshot_event &&
-         a.txid == b.txid && a.lsn == b.lsn && a.pos == b.pos && a.file == b.file && a.gtid == b.gtid &&
-         a.server_id == b.server_id && a.thread == b.thread;
+         a.txid == b.txid && a.lsn == b.lsn && a.pos == b.pos && a.file == b.file &&
+         a.gtid == b.gtid && a.server_id == b.server_id && a.thread == b.thread;
 }
 
 // The last source block written on this thread: every event of one transaction (a snapshot

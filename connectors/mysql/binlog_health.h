@@ -1,7 +1,8 @@
 // Retention guardrails for the MySQL/MariaDB source: which binlog file the connector still needs
 // (the file of its committed position), how many binlog bytes were written after that position
 // (as PostgreSQL's pg_current_wal_lsn() - restart_lsn), what the server keeps from that file on,
-// and how long before the server's expiry (binlog_expire_logs_seconds, or expire_logs_days) may purge it.
+// and how long before the server's expiry (binlog_expire_logs_seconds, or expire_logs_days) may
+// purge it.
 //
 // `AssessBinlog`, `BinlogHealthJson`, `ExpireSeconds` and `ParseBinaryLogs` are pure
 // (unit-tested). `BinlogRetention` is what the source knows between samples: the needed position
@@ -16,8 +17,9 @@
 // event that closed the file (written at the rotation, i.e. the file's last write); for the file
 // the stream is still reading, the newest event it read from it (a lower bound of its last write,
 // so the estimate errs early). The file the server still writes (the last one) cannot expire
-// before it is closed: its time left is at least the whole expiry, and it never warns. The estimate is the earliest
-// moment the server may purge the file; the purge itself waits for the next rotation.
+// before it is closed: its time left is at least the whole expiry, and it never warns. The
+// estimate is the earliest moment the server may purge the file; the purge itself waits for the
+// next rotation.
 //
 // Levels (the `level` field of the status object and the `sluice_source_binlog_health` gauge):
 //   ok (0)       nothing to do;
@@ -93,7 +95,7 @@ struct BinlogHealth {
   // Binlog written after the committed position (the needed file's size past its pos, and every
   // later file): what the connector still has to read and commit; -1 unknown.
   int64_t retained_bytes = -1;
-  int64_t kept_bytes = -1;        // the needed file whole and every later one: what the server keeps
+  int64_t kept_bytes = -1;        // the needed file whole and every later one (the server keeps)
   int64_t total_bytes = 0;        // every file the server keeps
   double growth_bytes_per_s = 0;  // retained growth over the rate window; 0 when unknown
   double time_left_s = -1;        // before the needed file may expire; -1 unknown or never
@@ -114,9 +116,10 @@ BinlogHealth AssessBinlog(const BinlogSample& now, const BinlogSample& oldest,
 
 // The connector status's "binlog" object:
 // {"needed_file", "needed_pos", "needed_on_server", "oldest_file", "newest_file", "files",
-//  "retained_bytes", "needed_files_bytes", "total_bytes", "expire_logs_seconds" (null: never), "needed_last_write_unix_s"
-//  (null: unknown), "growth_bytes_per_s", "time_left_s" (null: unknown or never), "level" (ok,
-//  warning, critical), "warning" (null when ok), "sampled_unix_ms"}. Pure.
+//  "retained_bytes", "needed_files_bytes", "total_bytes", "expire_logs_seconds" (null: never),
+//  "needed_last_write_unix_s" (null: unknown), "growth_bytes_per_s", "time_left_s" (null:
+//  unknown or never), "level" (ok, warning, critical), "warning" (null when ok),
+//  "sampled_unix_ms"}. Pure.
 std::string BinlogHealthJson(const BinlogSample& sample, const BinlogNeed& need,
                              const BinlogHealth& health, int64_t sampled_unix_ms);
 

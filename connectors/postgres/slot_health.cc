@@ -69,7 +69,8 @@ SlotHealth AssessSlot(const std::string& slot, const SlotSample& now, const Slot
     }
     if (now.wal_status == "unreserved") {
       raise(SlotHealthLevel::kCritical,
-            name + " holds more WAL than max_slot_wal_keep_size (" + core::HumanBytes(now.max_keep_bytes) +
+            name + " holds more WAL than max_slot_wal_keep_size (" +
+                core::HumanBytes(now.max_keep_bytes) +
                 "): the server drops it at its next checkpoint unless the connector catches up; "
                 "resume the connector or speed up its sink, or raise max_slot_wal_keep_size");
     } else if (h.time_left_s >= 0 && h.time_left_s < kWarningLeftS) {
@@ -85,8 +86,9 @@ SlotHealth AssessSlot(const std::string& slot, const SlotSample& now, const Slot
     }
     if (warn_bytes > 0 && now.retained_bytes >= warn_bytes) {
       raise(SlotHealthLevel::kWarning,
-            name + " retains " + core::HumanBytes(now.retained_bytes) + " of WAL (slot.retained.warn.bytes " +
-                core::HumanBytes(warn_bytes) + "): the connector is paused or stopped, or its sink is slower "
+            name + " retains " + core::HumanBytes(now.retained_bytes) +
+                " of WAL (slot.retained.warn.bytes " + core::HumanBytes(warn_bytes) +
+                "): the connector is paused or stopped, or its sink is slower "
                 "than the source; the server keeps this WAL on disk until the connector catches up");
     }
   }

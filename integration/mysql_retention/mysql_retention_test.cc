@@ -111,7 +111,8 @@ class MysqlRetentionTest : public ::testing::Test {
     ProcessOptions o;
     o.argv = {"psql", "-X", "-q", "-h", pg_.host(), "-p", std::to_string(pg_.port()), "-U",
               pg_.user(), "-d", pg_db_, "-c",
-              "BEGIN; LOCK TABLE shop.items IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600); COMMIT"};
+              "BEGIN; LOCK TABLE shop.items IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600); "
+              "COMMIT"};
     if (!pg_.password().empty()) o.env["PGPASSWORD"] = pg_.password();
     holder_.emplace(o);
     WaitUntil([&] {
@@ -136,7 +137,8 @@ class MysqlRetentionTest : public ::testing::Test {
 TEST_F(MysqlRetentionTest, RetainedBinlogShowsWhileTheSinkStallsThenPurgeFailsOrResnapshots) {
   serve_.emplace();
   RestClient& api = serve_->client();
-  api.Expect(201, "POST", "/connectors", json{{"name", "ret"}, {"config", Config("initial")}}.dump());
+  api.Expect(201, "POST", "/connectors",
+             json{{"name", "ret"}, {"config", Config("initial")}}.dump());
   serve_->WaitForState("ret", "RUNNING");
   WaitForMatch();
 

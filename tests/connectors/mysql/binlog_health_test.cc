@@ -33,7 +33,9 @@ BinlogNeed Need(const std::string& file, uint64_t pos, std::optional<int64_t> la
 }
 
 const std::vector<BinlogFileInfo> kFiles = {
-    {"mysql-bin.000007", 100 * kMiB}, {"mysql-bin.000008", 300 * kMiB}, {"mysql-bin.000009", 5 * kMiB}};
+    {"mysql-bin.000007", 100 * kMiB},
+    {"mysql-bin.000008", 300 * kMiB},
+    {"mysql-bin.000009", 5 * kMiB}};
 
 TEST(BinlogHealth, RetainedBytesAreTheNeededFileAndEveryLaterOne) {
   BinlogSample s = Sample(kFiles, 0, 1'000'000);
@@ -165,8 +167,10 @@ TEST(BinlogHealth, StatusObjectHasEveryField) {
 }
 
 TEST(BinlogHealth, ExpirySecondsWinOverDays) {
-  EXPECT_EQ(ExpireSeconds({{"binlog_expire_logs_seconds", "3600"}, {"expire_logs_days", "2"}}), 3600);
-  EXPECT_EQ(ExpireSeconds({{"binlog_expire_logs_seconds", "0"}, {"expire_logs_days", "2"}}), 172800);
+  EXPECT_EQ(ExpireSeconds({{"binlog_expire_logs_seconds", "3600"}, {"expire_logs_days", "2"}}),
+            3600);
+  EXPECT_EQ(ExpireSeconds({{"binlog_expire_logs_seconds", "0"}, {"expire_logs_days", "2"}}),
+            172800);
   EXPECT_EQ(ExpireSeconds({{"expire_logs_days", "0.500000"}}), 43200) << "MariaDB prints a fraction";
   EXPECT_EQ(ExpireSeconds({{"binlog_expire_logs_seconds", "0"}, {"expire_logs_days", "0"}}), 0);
   EXPECT_EQ(ExpireSeconds({}), 0);

@@ -11,8 +11,11 @@
 //   3. stopped, the binlog of its committed position purged: resumed, it goes FAILED naming the
 //      file and the fix, the target untouched; with snapshot.mode=when_needed it takes a new
 //      snapshot and the target equals the source (checked with independent clients).
+// And (issue #16) the Debezium source block of the file sink's envelopes against the server's
+// own SHOW BINLOG EVENTS and CONNECTION_ID().
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <sstream>
 
 #include "integration/api/serve_fixture.h"
@@ -246,6 +249,81 @@ TEST_F(MysqlRetentionTest, RetainedBinlogShowsWhileTheSinkStallsThenPurgeFailsOr
   WaitForMatch();
   Shop().Exec("UPDATE shop.items SET name = 'after' WHERE id <= 5");
   WaitForMatch();
+}
+
+// Issue #16, Debezium's MySQL source block against what the server itself says of its binlog
+// (SHOW BINLOG EVENTS, CONNECTION_ID()), through the file sink's envelopes: the rows of one
+// multi-row INSERT share the pos of their Write_rows event with rows 0, 1, 2, and server_id is the
+// server's; a TRUNCATE names the session that ran it as "thread"; snapshot reads have row 0.
+TEST_F(MysqlRetentionTest, SourceBlockMatchesTheServersBinlog) {
+  TempDir out("myret-file");
+  json config = Config("initial");
+  config["name"] = "srcblock";
+  config["sink.type"] = "file";
+  config["sink.url"] = out.path().string();
+  config["sink.file.fsync"] = "false";
+  SluiceProcess sluice = SluiceProcess::Run(config);
+  const std::filesystem::path file = out.path() / "shop.items.jsonl";
+  auto lines = [&] {
+    std::vector<json> events;
+    std::ifstream in(file);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.empty()) continue;
+      json e = json::parse(line);
+      if (e.is_object()) events.push_back(std::move(e));  // not a delete's tombstone
+    }
+    return events;
+  };
+  WaitUntil([&] {
+    if (!sluice.IsRunning()) throw HarnessError("sluice exited:\n" + sluice.LogTail());
+    return lines().size() >= 1000;
+  }, 60s, "the snapshot's 1000 rows in the file");
+  const json before = ServerPosition();
+  Shop().Exec("INSERT INTO shop.items VALUES (2001, 'x', ''), (2002, 'y', ''), (2003, 'z', '')");
+  const std::string session =
+      Shop().QueryValue("TRUNCATE TABLE shop.items; SELECT CONNECTION_ID()");
+  uint64_t rows_pos = 0;
+  std::string server_id;
+  for (const auto& r : my_.Client().Query("SHOW BINLOG EVENTS IN '" +
+                                          before["file"].get<std::string>() + "' FROM " +
+                                          std::to_string(before["pos"].get<uint64_t>()))) {
+    if (r.size() > 3 && r[2] && r[2]->rfind("Write_rows", 0) == 0) {
+      rows_pos = std::stoull(*r[1]);
+      server_id = *r[3];
+      break;
+    }
+  }
+  ASSERT_NE(rows_pos, 0u) << "no Write_rows event after " << before.dump();
+  std::vector<json> events;
+  WaitUntil([&] {
+    if (!sluice.IsRunning()) throw HarnessError("sluice exited:\n" + sluice.LogTail());
+    events = lines();
+    return !events.empty() && events.back().value("op", "") == "t";
+  }, 60s, "the inserts and the truncate in the file");
+  sluice.Kill();
+  std::vector<json> inserts;
+  for (const auto& e : events) {
+    if (e.value("op", "") == "r") {
+      EXPECT_EQ(e["source"]["row"], 0);
+      EXPECT_EQ(e["source"]["server_id"], 0) << "a snapshot read, as Debezium's";
+    }
+    if (e.value("op", "") == "c") inserts.push_back(e["source"]);
+  }
+  ASSERT_EQ(inserts.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(inserts[i]["pos"], rows_pos) << inserts[i].dump();
+    EXPECT_EQ(inserts[i]["row"], i) << inserts[i].dump();
+    EXPECT_EQ(inserts[i]["server_id"].dump(), server_id) << inserts[i].dump();
+    EXPECT_EQ(inserts[i]["file"], before["file"]) << inserts[i].dump();
+    EXPECT_TRUE(inserts[i]["gtid"].is_string()) << inserts[i].dump();
+    EXPECT_TRUE(inserts[i]["thread"].is_null()) << "MariaDB: a GTID event opens row changes";
+    EXPECT_TRUE(inserts[i].contains("query")) << inserts[i].dump();
+  }
+  const json truncate = events.back()["source"];
+  EXPECT_EQ(truncate["thread"].dump(), session) << truncate.dump();
+  EXPECT_EQ(truncate["server_id"].dump(), server_id) << truncate.dump();
+  EXPECT_GT(truncate["pos"].get<uint64_t>(), rows_pos) << truncate.dump();
 }
 
 }  // namespace

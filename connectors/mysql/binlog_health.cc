@@ -258,7 +258,15 @@ core::Result<BinlogSample> BinlogHealthMonitor::SampleOnce() {
   MysqlConnection* conn = nullptr;
   {
     std::lock_guard lock(conn_mu_);
-    if (!conn_) conn_ = std::make_unique<MysqlConnection>();
+    conn = conn_.get();
+  }
+  if (!conn) {
+    // Connected before Stop() can see it (a connect is bounded by its 5 s timeout), so that
+    // Cancel() never meets a handle being replaced.
+    auto fresh = std::make_unique<MysqlConnection>();
+    SLUICE_RETURN_IF_ERROR(fresh->Connect(options_.params));
+    std::lock_guard lock(conn_mu_);
+    conn_ = std::move(fresh);
     conn = conn_.get();
   }
   auto reset = [&](core::Status st) {
@@ -266,10 +274,6 @@ core::Result<BinlogSample> BinlogHealthMonitor::SampleOnce() {
     conn_.reset();  // reconnect next time: the connection may be broken
     return st;
   };
-  if (!conn->raw()) {
-    core::Status st = conn->Connect(options_.params);
-    if (!st.ok()) return reset(st);
-  }
   auto logs = conn->Query("SHOW BINARY LOGS");
   if (!logs.ok()) return reset(logs.status());
   auto vars = conn->Query("SHOW GLOBAL VARIABLES WHERE Variable_name IN "

@@ -178,8 +178,8 @@ class BinlogHealthMonitor {
   core::Gauge* time_left_ = nullptr;
   core::Gauge* level_ = nullptr;
 
-  std::unique_ptr<MysqlConnection> conn_;  // the sampling thread's; null when not connected
-  std::mutex conn_mu_;                     // guards conn_ against Stop's Cancel
+  std::unique_ptr<MysqlConnection> conn_;  // the sampling thread's; set only once connected
+  std::mutex conn_mu_;                     // guards conn_ (not its use) against Stop's Cancel
   std::deque<BinlogSample> window_;
   bool failing_ = false;
   BinlogHealthLevel logged_level_ = BinlogHealthLevel::kOk;

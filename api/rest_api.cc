@@ -236,7 +236,15 @@ HttpResponse RestApi::HandleConnectors(const HttpRequest& request,
     if (!config.ok()) return Error(config.status());
     if (config->name().empty()) return Error(400, "the connector needs a 'name'");
     if (core::Status s = ValidateConnectorName(config->name()); !s.ok()) return Error(s);
-    auto view = supervisor_->Create(std::move(*config));
+    // Kafka Connect's initial_state (KIP-980): STOPPED, to set offsets before the first run.
+    std::string initial_state = "RUNNING";
+    if (body->contains("initial_state")) {
+      if (!(*body)["initial_state"].is_string()) {
+        return Error(400, "'initial_state' must be \"RUNNING\", \"PAUSED\" or \"STOPPED\"");
+      }
+      initial_state = (*body)["initial_state"].get<std::string>();
+    }
+    auto view = supervisor_->Create(std::move(*config), initial_state);
     if (!view.ok()) return Error(view.status());
     HttpResponse r = Json(201, InfoJson(*view));
     r.headers.emplace_back("Location", "/connectors/" + PercentEncodeSegment(view->name));
@@ -404,14 +412,9 @@ static HttpResponse OffsetsError(const core::Status& s) {
 HttpResponse RestApi::HandleOffsets(const HttpRequest& request, const std::string& name) {
   const std::string& method = request.method;
   if (method == "GET") {
-    auto position = supervisor_->GetOffset(name);
-    if (!position.ok()) return Error(position.status());
-    json offsets = json::array();
-    if (position->has_value()) {
-      offsets.push_back({{"partition", {{"server", name}}},
-                         {"offset", {{"position", (*position)->value}}}});
-    }
-    return Json(200, {{"offsets", offsets}});
+    auto offsets = supervisor_->ShowOffsets(name);
+    if (!offsets.ok()) return Error(offsets.status());
+    return Json(200, {{"offsets", std::move(*offsets)}});
   }
   if (method == "DELETE") {
     core::Status s = supervisor_->ResetOffset(name);

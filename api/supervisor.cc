@@ -161,13 +161,19 @@ ConnectorView Supervisor::ViewLocked(const Entry& e) const {
   return v;
 }
 
-core::Result<ConnectorView> Supervisor::Create(core::ConnectorConfig config) {
+core::Result<ConnectorView> Supervisor::Create(core::ConnectorConfig config,
+                                               const std::string& initial_state) {
   SLUICE_RETURN_IF_ERROR(CheckAccepting());
   if (config.name().empty()) return core::InvalidArgumentError("the connector needs a 'name'");
+  if (initial_state != kRunning && initial_state != kPaused && initial_state != kStopped) {
+    return core::InvalidArgumentError("'initial_state' must be RUNNING, PAUSED or STOPPED, not '" +
+                                      initial_state + "'");
+  }
   SLUICE_RETURN_IF_ERROR(options_.validator(config));
   auto e = std::make_shared<Entry>(config.name());
   e->config = std::move(config);
   e->created_unix_ms = NowMs();
+  e->target_state = initial_state;
   std::vector<std::string> exclusive = ExclusiveObjects(e->config, std::nullopt);
   {
     std::lock_guard lock(mu_);
@@ -179,7 +185,7 @@ core::Result<ConnectorView> Supervisor::Create(core::ConnectorConfig config) {
     }
     SLUICE_RETURN_IF_ERROR(CheckNoClashLocked(e->name, exclusive, false, 0));
     SLUICE_RETURN_IF_ERROR(store_->PutConnector(
-        {e->name, e->config.ToJson().dump(), kRunning, e->created_unix_ms}));
+        {e->name, e->config.ToJson().dump(), initial_state, e->created_unix_ms}));
     e->exclusive = std::move(exclusive);
     entries_[e->name] = e;
     connector_count_ = entries_.size();

@@ -111,7 +111,10 @@ class Supervisor {
   core::Status Start();
 
   // kAlreadyExists when the name is taken, kInvalidArgument for a bad config (names the key).
-  core::Result<ConnectorView> Create(core::ConnectorConfig config);
+  // `initial_state` (RUNNING, PAUSED or STOPPED, as Kafka Connect's POST /connectors takes it):
+  // STOPPED lets offsets be set (PATCH …/offsets) before the connector first runs.
+  core::Result<ConnectorView> Create(core::ConnectorConfig config,
+                                     const std::string& initial_state = "RUNNING");
   // Create or replace (restarts a running connector). *created tells which.
   core::Result<ConnectorView> PutConfig(const std::string& name, core::ConnectorConfig config,
                                         bool* created);
@@ -139,11 +142,17 @@ class Supervisor {
   // the reason; `force` allows moving a PostgreSQL slot forward, which is irreversible).
   core::Status AlterOffset(const std::string& name, const core::SourcePosition& position,
                            bool force = false);
+  // GET /connectors/{name}/offsets: the "offsets" array of Kafka Connect's answer, empty or one
+  // {"partition", "offset"} entry in the source's shape (core::Source::ExportOffset: Debezium's
+  // for PostgreSQL and MySQL). kNotFound for an unknown name.
+  core::Result<nlohmann::json> ShowOffsets(const std::string& name);
   // PATCH /connectors/{name}/offsets: Kafka Connect's body
-  //   {"offsets": [{"partition": {"server": NAME}, "offset": {"position": "…"} | null}],
-  //    "force": true|false}
-  // (a null offset resets). kInvalidArgument for any other shape or a partition of another
-  // connector; then as ResetOffset / AlterOffset.
+  //   {"offsets": [{"partition": {"server": …}, "offset": {…} | null}], "force": true|false}
+  // with the offset as ShowOffsets gives it (or as Debezium's connector of the same kind holds
+  // it), or Sluice's own {"position": "<text>"}; the partition's server is the source's
+  // (topic.prefix) or the connector's name. A null offset resets. kInvalidArgument for any other
+  // shape, an offset the source cannot import, or a partition of another connector; then as
+  // ResetOffset / AlterOffset.
   core::Status PatchOffsets(const std::string& name, const nlohmann::json& body);
 
   // Sets the state and snapshot-progress gauges in the metrics registry (call before rendering).
@@ -161,6 +170,8 @@ class Supervisor {
   struct Entry;
 
   std::shared_ptr<Entry> Find(const std::string& name) const;
+  // A source built from the connector's config for the offsets calls (never started).
+  core::Result<std::unique_ptr<core::Source>> AdminSource(const std::string& name);
   core::Status CheckAccepting() const;
   core::Status SetTarget(const std::string& name, const std::string& target);
   ConnectorView ViewLocked(const Entry& e) const;

@@ -111,10 +111,53 @@ core::Status Supervisor::AlterOffset(const std::string& name, const core::Source
   return store_->SavePosition(name, position);
 }
 
+core::Result<std::unique_ptr<core::Source>> Supervisor::AdminSource(const std::string& name) {
+  std::shared_ptr<Entry> e = Find(name);
+  if (e == nullptr) return core::NotFoundError("connector " + name + " not found");
+  core::ConnectorConfig config;
+  {
+    std::lock_guard lock(e->mu);
+    config = e->config;
+  }
+  auto source = options_.source_builder(config, &admin_metrics_);
+  if (!source.ok()) return source.status().WithContext("connector " + name);
+  return std::move(*source);
+}
+
+core::Result<nlohmann::json> Supervisor::ShowOffsets(const std::string& name) {
+  if (Find(name) == nullptr) return core::NotFoundError("connector " + name + " not found");
+  SLUICE_ASSIGN_OR_RETURN(std::optional<core::SourcePosition> stored, store_->LoadPosition(name));
+  nlohmann::json offsets = nlohmann::json::array();
+  if (!stored) return offsets;
+  nlohmann::json partition = {{"server", name}};
+  core::Result<nlohmann::json> offset = core::InternalError("not exported");
+  try {
+    auto source = AdminSource(name);
+    if (source.ok()) {
+      partition = (*source)->OffsetPartition(name);
+      offset = (*source)->ExportOffset(*stored);
+    } else {
+      offset = source.status();
+    }
+  } catch (...) {
+    return core::ExceptionToStatus("showing the offsets", std::current_exception())
+        .WithContext("connector " + name);
+  }
+  if (!offset.ok()) {
+    // A position this source cannot map (written by an older Sluice) is still shown, as text.
+    spdlog::warn("connector {}: stored position shown as text: {}", name,
+                 offset.status().message());
+    offset = nlohmann::json{{"position", stored->value}};
+  }
+  offsets.push_back({{"partition", std::move(partition)}, {"offset", std::move(*offset)}});
+  return offsets;
+}
+
 core::Status Supervisor::PatchOffsets(const std::string& name, const nlohmann::json& body) {
   const std::string shape =
-      "the body must be {\"offsets\": [{\"partition\": {\"server\": \"" + name +
-      "\"}, \"offset\": {\"position\": \"…\"} | null}], \"force\": true|false}";
+      "the body must be {\"offsets\": [{\"partition\": {\"server\": …}, \"offset\": {…} | "
+      "null}], \"force\": true|false}, the offset as GET /connectors/" + name +
+      "/offsets shows it";
   if (!body.is_object()) return core::InvalidArgumentError(shape);
   bool force = false;
   for (const auto& [key, value] : body.items()) {
@@ -136,25 +179,42 @@ core::Status Supervisor::PatchOffsets(const std::string& name, const nlohmann::j
       return core::InvalidArgumentError("unknown key '" + key + "' in the offset entry; " + shape);
     }
   }
-  if (!entry.contains("partition") || !entry["partition"].is_object() ||
-      entry["partition"].size() != 1 || !entry["partition"].contains("server") ||
-      !entry["partition"]["server"].is_string()) {
-    return core::InvalidArgumentError("the partition must be {\"server\": \"" + name + "\"}; " +
-                                      shape);
+  SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<core::Source> source, AdminSource(name));
+  core::Result<core::SourcePosition> position = core::InternalError("no offset");
+  try {
+    // The partition is the source's ({"server": topic.prefix} for Debezium's shape); the
+    // connector's name, which older Sluice versions showed, is accepted too.
+    const nlohmann::json partition = source->OffsetPartition(name);
+    const std::string server = partition.value("server", name);
+    if (!entry.contains("partition") || !entry["partition"].is_object() ||
+        entry["partition"].size() != 1 || !entry["partition"].contains("server") ||
+        !entry["partition"]["server"].is_string()) {
+      return core::InvalidArgumentError("the partition must be {\"server\": \"" + server + "\"}; " +
+                                        shape);
+    }
+    const std::string given = entry["partition"]["server"].get<std::string>();
+    if (given != server && given != name) {
+      return core::InvalidArgumentError("the partition names server '" + given +
+                                        "', not this connector's '" + server + "'");
+    }
+    if (!entry.contains("offset") || entry["offset"].is_null()) return ResetOffset(name);
+    const nlohmann::json& offset = entry["offset"];
+    // Sluice's own shape, {"position": "<text>"}, is taken from every source.
+    if (offset.is_object() && offset.size() == 1 && offset.contains("position")) {
+      if (!offset["position"].is_string() || offset["position"].get<std::string>().empty()) {
+        return core::InvalidArgumentError("the offset's 'position' must be a non-empty string; " +
+                                          shape);
+      }
+      position = core::SourcePosition{offset["position"].get<std::string>()};
+    } else {
+      position = source->ImportOffset(offset);
+    }
+  } catch (...) {
+    return core::ExceptionToStatus("reading the offsets", std::current_exception())
+        .WithContext("connector " + name);
   }
-  if (entry["partition"]["server"].get<std::string>() != name) {
-    return core::InvalidArgumentError("the partition names server '" +
-                                      entry["partition"]["server"].get<std::string>() +
-                                      "', not this connector '" + name + "'");
-  }
-  if (!entry.contains("offset") || entry["offset"].is_null()) return ResetOffset(name);
-  const nlohmann::json& offset = entry["offset"];
-  if (!offset.is_object() || offset.size() != 1 || !offset.contains("position") ||
-      !offset["position"].is_string() || offset["position"].get<std::string>().empty()) {
-    return core::InvalidArgumentError("the offset must be {\"position\": \"…\"} or null; " +
-                                      shape);
-  }
-  return AlterOffset(name, {offset["position"].get<std::string>()}, force);
+  if (!position.ok()) return position.status().WithContext("connector " + name + ": offset refused");
+  return AlterOffset(name, *position, force);
 }
 
 std::vector<std::string> Supervisor::ExclusiveObjects(

@@ -119,10 +119,10 @@ constexpr std::array kProperties = {
     DebeziumProperty{"topic.naming.strategy", "both", kImpl, "io.debezium.schema.SchemaTopicNamingStrategy,io.debezium.schema.DefaultTopicNamingStrategy", "other strategies are not implemented; see sink.kafka.topic.format"},
     DebeziumProperty{"topic.delimiter", "both", kImpl, ".", "see sink.kafka.topic.format"},
     DebeziumProperty{"topic.cache.size", "both", kNone, "", "changes no output"},
-    DebeziumProperty{"topic.heartbeat.prefix", "both", kNone, "", "no heartbeat topic is written"},
+    DebeziumProperty{"topic.heartbeat.prefix", "both", kImpl, "", "the Kafka sink's heartbeat topic is <topic.heartbeat.prefix>.<topic.prefix> (default __debezium-heartbeat)"},
     DebeziumProperty{"topic.transaction", "both", kNone, "", "no transaction topic is written"},
     DebeziumProperty{"provide.transaction.metadata", "both", kNone, "false", "the transaction metadata topic is not implemented yet"},
-    DebeziumProperty{"heartbeat.interval.ms", "both", kNone, "0", "the heartbeat topic is not implemented yet (the MySQL source takes this key as its binlog heartbeat period)"},
+    DebeziumProperty{"heartbeat.interval.ms", "both", kImpl, "", "the Kafka sink writes Debezium's heartbeat records ({\"serverName\"} / {\"ts_ms\"}), also while idle; database and file sinks have no heartbeat topic; the MySQL source also takes it as its binlog heartbeat period (1000 ms when unset or 0)"},
     DebeziumProperty{"heartbeat.action.query", "both", kRef, "", "the heartbeat topic is not implemented yet"},
     // Snapshots.
     DebeziumProperty{"snapshot.mode", "both", kImpl, "", "initial, initial_only, never, no_data, when_needed"},

@@ -509,6 +509,17 @@ void Pipeline::SinkLoop(std::stop_token stop) {
         }
         deadline = TimePoint::max();
       }
+      if (!popped && !drained && pending_.empty()) {
+        // Nothing to flush: the sink's own periodic records (the Kafka sink's heartbeats).
+        if (Status h = sink_->Idle(); !h.ok()) {
+          if (!h.IsRetriable()) {
+            Fail(h.WithContext("sink"));
+            break;
+          }
+          logger_->warn("sink idle write failed, retried at the next one: {}", h.ToString());
+          (void)sink_->Reset();
+        }
+      }
       if (drained) break;
     }
     if (!crashed_) sink_->Close();

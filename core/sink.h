@@ -37,6 +37,11 @@ class Sink {
   // batch written since the last Flush carried one).
   virtual Result<std::optional<SourcePosition>> Flush() = 0;
 
+  // Called by the pipeline when nothing is waiting to be flushed (at least every 200 ms while
+  // idle): a sink that writes periodic records of its own (the Kafka sink's Debezium
+  // heartbeats) writes and flushes them here. An error is handled as a Flush error.
+  virtual Status Idle() { return Status::Ok(); }
+
   // Discards unflushed work and reconnects if needed, after a retriable error.
   virtual Status Reset() = 0;
 

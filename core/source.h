@@ -109,6 +109,16 @@ class Source {
     return Status::Ok();
   }
 
+  // Offsets as GET /connectors/{name}/offsets shows them and PATCH takes them (Kafka Connect's
+  // {"partition": …, "offset": …} entry). The PostgreSQL and MySQL sources answer Debezium's
+  // shapes (partition {"server": topic.prefix}; offset {"lsn", "lsn_commit", …} or {"file",
+  // "pos", "gtids", …}), so that offsets move between Debezium and Sluice; the defaults keep
+  // Sluice's own shape, {"server": <connector name>} and {"position": "<position text>"}.
+  // Pure: no server is asked. ImportOffset: kInvalidArgument naming what is wrong.
+  virtual nlohmann::json OffsetPartition(const std::string& connector) const;
+  virtual Result<nlohmann::json> ExportOffset(const SourcePosition& position) const;
+  virtual Result<SourcePosition> ImportOffset(const nlohmann::json& offset) const;
+
   // The connector is being deleted: drop the server objects it created (`drop`), or keep them.
   // Returns what was dropped and what was left (with the SQL to drop it), for the log; an
   // error (the server unreachable) says what was left behind and how to drop it. Blocks.

@@ -11,6 +11,8 @@
 #include <cstdint>
 #include <string>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "core/status.h"
 
 namespace sluice::mysql {
@@ -24,6 +26,17 @@ struct BinlogPosition {
   std::string ToJson() const;
   // kInvalidArgument when `text` is not a position this connector wrote.
   static core::Result<BinlogPosition> Parse(const std::string& text);
+
+  // Debezium's MySQL offset (MySqlOffsetContext): {"file", "pos", "gtids"} at a transaction
+  // boundary ("event" and "row", the events and rows to skip inside a transaction, are 0 and so
+  // left out, as Debezium does), with "snapshot": true while a snapshot runs.
+  nlohmann::json ToDebeziumOffset() const;
+  // The reverse. Resumes at file/pos. When "event" or "row" is non-zero Debezium stopped inside
+  // the transaction that starts at file/pos, and Sluice sends that transaction again in full
+  // (at-least-once). "ts_sec" and "server_id" are informational and dropped. kInvalidArgument
+  // for an unfinished snapshot, an incremental snapshot in progress, a missing file or pos, or a
+  // key Debezium does not write.
+  static core::Result<BinlogPosition> FromDebeziumOffset(const nlohmann::json& offset);
 };
 
 }  // namespace sluice::mysql

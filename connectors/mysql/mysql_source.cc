@@ -166,6 +166,20 @@ class MysqlSource final : public core::Source {
             " (database.server.id) on " + params_.host + ":" + std::to_string(params_.port)};
   }
 
+  nlohmann::json OffsetPartition(const std::string& /*connector*/) const override {
+    return {{"server", ctx_.config.Get("topic.prefix", "sluice")}};
+  }
+
+  core::Result<nlohmann::json> ExportOffset(const core::SourcePosition& position) const override {
+    SLUICE_ASSIGN_OR_RETURN(BinlogPosition p, BinlogPosition::Parse(position.value));
+    return p.ToDebeziumOffset();
+  }
+
+  core::Result<core::SourcePosition> ImportOffset(const nlohmann::json& offset) const override {
+    SLUICE_ASSIGN_OR_RETURN(BinlogPosition p, BinlogPosition::FromDebeziumOffset(offset));
+    return core::SourcePosition{p.ToJson()};
+  }
+
   // Moving a binlog position needs no force: the server keeps its binlogs whatever a reader
   // stored, so a later PATCH can move it back.
   core::Status CheckOffset(const core::SourcePosition& proposed,

@@ -32,7 +32,8 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SLUICE_ASSIGN_OR_RETURN(int64_t server_id, c.GetInt("database.server.id", default_id));
   out.stream.server_id = static_cast<uint32_t>(server_id);
   SLUICE_ASSIGN_OR_RETURN(int64_t hb, c.GetInt("heartbeat.interval.ms", 1000));
-  out.stream.heartbeat_ms = static_cast<int>(hb);
+  // 0 is Debezium's "no heartbeat records" (the Kafka sink's reading): the binlog keeps 1000.
+  out.stream.heartbeat_ms = static_cast<int>(hb == 0 ? 1000 : hb);
   SLUICE_ASSIGN_OR_RETURN(out.mode, core::ParseSnapshotMode(c.Get("snapshot.mode", "initial")));
   SLUICE_ASSIGN_OR_RETURN(int64_t threads, c.GetInt("snapshot.max.threads", 1));
   out.snapshot.threads = static_cast<int>(threads);
@@ -77,9 +78,12 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
                  "disabled, preferred, required, verify_ca, verify_identity");
   ssl.allowed = {"disabled", "preferred", "required", "verify_ca", "verify_identity"};
   keys.push_back(ssl);
-  auto hb = core::MakeConfigKey("heartbeat.interval.ms", ConfigType::kInt, "1000",
-                "binlog heartbeat period asked of the server while idle");
-  hb.min = 100;
+  // No default filled in: with the Kafka sink the key also asks for Debezium's heartbeat
+  // records, which are off unless set.
+  auto hb = core::MakeConfigKey("heartbeat.interval.ms", ConfigType::kInt, "",
+                "binlog heartbeat period asked of the server while idle (1000 when unset or 0); "
+                "with the Kafka sink also Debezium's heartbeat records");
+  hb.min = 0;
   hb.max = 3600000;
   keys.push_back(hb);
   auto ct = core::MakeConfigKey("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");

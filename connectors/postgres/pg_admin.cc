@@ -94,6 +94,13 @@ core::Status CheckOffsetOnServer(const AdminTarget& t, const core::SourcePositio
       return core::InvalidArgumentError(
           "an offset inside a running snapshot cannot be set; " + NewSnapshotHint(t));
     }
+    if (key == "txid" || key == "ts_usec") {
+      if (!value.is_number_integer()) {
+        return core::InvalidArgumentError("the offset's '" + key + "' must be an integer; " +
+                                          shape);
+      }
+      continue;
+    }
     if (key != "lsn" && key != "slot") {
       return core::InvalidArgumentError("the offset has an unknown key '" + key + "'; " + shape);
     }

@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "connectors/postgres/pg_admin.h"
@@ -177,6 +178,22 @@ class PostgresSource final : public core::Source {
                            const std::optional<core::SourcePosition>& stored,
                            bool force) override {
     return CheckOffsetOnServer(Admin(stored), proposed, force);
+  }
+
+  nlohmann::json OffsetPartition(const std::string& /*connector*/) const override {
+    return {{"server", ctx_.config.Get("topic.prefix", "sluice")}};
+  }
+
+  core::Result<nlohmann::json> ExportOffset(const core::SourcePosition& position) const override {
+    SLUICE_ASSIGN_OR_RETURN(PgPosition p, PgPosition::Parse(position.value));
+    return p.ToDebeziumOffset();
+  }
+
+  // Debezium's offsets do not name the slot: the imported position is for this connector's.
+  core::Result<core::SourcePosition> ImportOffset(const nlohmann::json& offset) const override {
+    SLUICE_ASSIGN_OR_RETURN(PgPosition p, PgPosition::FromDebeziumOffset(
+                                              offset, ResolveServerObjectNames(ctx_.config, "").slot));
+    return p.ToSource();
   }
 
   core::Result<std::string> ReleaseServerObjects(const std::optional<core::SourcePosition>& stored,

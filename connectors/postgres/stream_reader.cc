@@ -148,6 +148,8 @@ core::Result<core::PollStatus> StreamReader::PollFrames(core::EventBatch& batch,
       PgPosition pos;
       pos.lsn = server_wal_end_;
       pos.slot = options_.slot;
+      pos.txid = last_commit_txid_;
+      pos.ts_usec = last_commit_ts_usec_;
       batch.set_checkpoint(pos.ToSource());
       return core::PollStatus::kIdle;
     }
@@ -202,6 +204,8 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
       PgPosition pos;
       pos.lsn = msg_.end_lsn;
       pos.slot = options_.slot;
+      pos.txid = last_commit_txid_ = static_cast<uint32_t>(txn_.txid);
+      pos.ts_usec = last_commit_ts_usec_ = msg_.commit_time_us + kPgEpochUnixMicros;
       last_checkpoint_lsn_ = std::max(last_checkpoint_lsn_, msg_.end_lsn);
       commit_since_idle_checkpoint_ = true;
       received_lsn_ = std::max(received_lsn_, msg_.end_lsn);

@@ -123,6 +123,8 @@ class StreamReader {
   uint64_t received_lsn_ = 0;
   uint64_t server_wal_end_ = 0;
   uint64_t last_checkpoint_lsn_ = 0;
+  uint32_t last_commit_txid_ = 0;      // of the last committed transaction, kept in idle
+  int64_t last_commit_ts_usec_ = 0;    // checkpoints as Debezium's offsets keep txId/ts_usec
   std::atomic<uint64_t> acked_lsn_{0};
   uint64_t reported_lsn_ = 0;
   core::Clock::TimePoint last_status_{};

@@ -54,6 +54,20 @@ class ServeProcess {
     }, timeout, connector + " reaches " + state);
   }
 
+  // PUT …/stop, then waits until the pipeline ended: STOPPED is shown as soon as it is asked
+  // for, but offsets change only once the pipeline flushed its last batch (a PATCH answers 409
+  // "still stopping" until then; the probe's "{}" position is refused otherwise, never stored).
+  void StopAndSettle(const std::string& connector) {
+    client_.Call("PUT", "/connectors/" + connector + "/stop");
+    WaitForState(connector, "STOPPED");
+    const nlohmann::json probe = {{"offsets", {{{"partition", {{"server", connector}}},
+                                                {"offset", {{"position", "{}"}}}}}}};
+    WaitUntil([&] {
+      return client_.Call("PATCH", "/connectors/" + connector + "/offsets", probe.dump()).status !=
+             409;
+    }, std::chrono::seconds(30), "the pipeline of " + connector + " to end");
+  }
+
  private:
   static std::vector<std::string> Args(int port, std::vector<std::string> extra) {
     std::vector<std::string> args = {"serve", "--listen", "127.0.0.1:" + std::to_string(port),

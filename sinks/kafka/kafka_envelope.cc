@@ -3,6 +3,8 @@
 #include <cctype>
 #include <charconv>
 
+#include <nlohmann/json.hpp>
+
 #include "core/value_text.h"
 
 namespace sluice::sinks::kafka_sink {
@@ -164,6 +166,35 @@ const std::string& RecordEncoder::SourceJson(const core::EventBatch& batch,
   core::AppendSourceEventFields(source_event_json_, event, batch.txn(event.txn), options_);
   source_event_json_ += '}';
   return source_event_json_;
+}
+
+namespace {
+
+// JsonConverter's {"schema", "payload"} record of a one-field struct.
+std::string OneFieldRecord(const char* type, const char* field, const char* schema_name,
+                           nlohmann::json value, bool schemas_enable) {
+  nlohmann::json payload = nlohmann::json::object();
+  payload[field] = std::move(value);
+  if (!schemas_enable) return payload.dump();
+  nlohmann::ordered_json schema = {
+      {"type", "struct"},
+      {"fields", nlohmann::ordered_json::array(
+                     {{{"type", type}, {"optional", false}, {"field", field}}})},
+      {"optional", false},
+      {"name", schema_name}};
+  return "{\"schema\":" + schema.dump() + ",\"payload\":" + payload.dump() + "}";
+}
+
+}  // namespace
+
+std::string HeartbeatKey(std::string_view server_name, bool schemas_enable) {
+  return OneFieldRecord("string", "serverName", "io.debezium.connector.common.ServerNameKey",
+                        std::string(server_name), schemas_enable);
+}
+
+std::string HeartbeatValue(int64_t ts_ms, bool schemas_enable) {
+  return OneFieldRecord("int64", "ts_ms", "io.debezium.connector.common.Heartbeat", ts_ms,
+                        schemas_enable);
 }
 
 }  // namespace sluice::sinks::kafka_sink

@@ -34,6 +34,15 @@ namespace sluice::sinks::kafka_sink {
 inline constexpr std::string_view kDefaultTopicFormat = "${prefix}.${schema}.${table}";
 std::string TopicName(std::string_view format, std::string_view prefix, const core::TableId& id);
 
+// Debezium's heartbeat records (heartbeat.interval.ms), topic
+// <topic.heartbeat.prefix>.<topic.prefix>: key {"serverName": <topic.prefix>} (schema
+// io.debezium.connector.common.ServerNameKey), value {"ts_ms": <now>} (schema
+// io.debezium.connector.common.Heartbeat), each wrapped in {"schema", "payload"} when
+// `schemas_enable`.
+inline constexpr std::string_view kDefaultHeartbeatPrefix = "__debezium-heartbeat";
+std::string HeartbeatKey(std::string_view server_name, bool schemas_enable);
+std::string HeartbeatValue(int64_t ts_ms, bool schemas_enable);
+
 class RecordEncoder {
  public:
   RecordEncoder(core::EnvelopeOptions options, bool schemas_enable,

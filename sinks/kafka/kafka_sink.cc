@@ -60,6 +60,17 @@ std::vector<core::ConfigKey> KafkaSinkConfigKeys() {
                                 "longest wait for delivery reports in a flush");
   timeout.min = 100;
   keys.push_back(timeout);
+  core::ConfigKey heartbeat = core::MakeConfigKey(
+      "heartbeat.interval.ms", core::ConfigType::kInt, "",
+      "Debezium's heartbeat records on <topic.heartbeat.prefix>.<topic.prefix> at most every "
+      "this many ms (0 or unset: none); a MySQL source also takes it as its binlog heartbeat "
+      "period");
+  heartbeat.min = 0;
+  heartbeat.max = 3600000;
+  keys.push_back(heartbeat);
+  keys.push_back(core::MakeConfigKey("topic.heartbeat.prefix", core::ConfigType::kString,
+                                     std::string(kafka_sink::kDefaultHeartbeatPrefix),
+                                     "prefix of the heartbeat topic"));
   keys.push_back(core::MakeConfigKey("transforms", core::ConfigType::kList, "",
                      "Kafka Connect's transform chain: one alias, whose type is "
                      "io.debezium.transforms.ExtractNewRecordState"));
@@ -120,6 +131,13 @@ core::Result<KafkaSinkOptions> KafkaSinkOptionsFromConfig(const core::ConnectorC
   if (o.offsets_topic.empty()) o.offsets_topic = o.envelope.name + ".sluice_offsets";
   SLUICE_ASSIGN_OR_RETURN(int64_t timeout, config.GetInt("sink.kafka.flush.timeout.ms", 60000));
   o.flush_timeout_ms = static_cast<int>(timeout);
+  SLUICE_ASSIGN_OR_RETURN(o.heartbeat_interval_ms, config.GetInt("heartbeat.interval.ms", 0));
+  if (o.heartbeat_interval_ms < 0) {
+    return core::InvalidArgumentError("heartbeat.interval.ms must be 0 (no heartbeats) or more");
+  }
+  std::string heartbeat_prefix = config.Get("topic.heartbeat.prefix");
+  if (heartbeat_prefix.empty()) heartbeat_prefix = kafka_sink::kDefaultHeartbeatPrefix;
+  o.heartbeat_topic = heartbeat_prefix + "." + o.envelope.name;
   return o;
 }
 
@@ -442,10 +460,43 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
           now_ns));
     }
   }
+  bool heartbeat = false;
+  SLUICE_RETURN_IF_ERROR(MaybeProduceHeartbeat(&heartbeat));
   rd_kafka_poll(producer_.get(), 0);
   if (!delivery_error_.ok()) return delivery_error_;
   if (!batch.checkpoint().empty()) pending_checkpoint_ = batch.checkpoint();
   return core::Status::Ok();
+}
+
+core::Status KafkaSink::MaybeProduceHeartbeat(bool* produced) {
+  *produced = false;
+  if (options_.heartbeat_interval_ms <= 0) return core::Status::Ok();
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_heartbeat_ < std::chrono::milliseconds(options_.heartbeat_interval_ms)) {
+    return core::Status::Ok();
+  }
+  SLUICE_RETURN_IF_ERROR(BeginTransactionIfNeeded());
+  SLUICE_ASSIGN_OR_RETURN(rd_kafka_topic_t * topic, TopicNamed(options_.heartbeat_topic));
+  const std::string key = kafka_sink::HeartbeatKey(options_.envelope.name, options_.schemas_enable);
+  const std::string value = kafka_sink::HeartbeatValue(
+      std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::system_clock::now().time_since_epoch())
+          .count(),
+      options_.schemas_enable);
+  SLUICE_RETURN_IF_ERROR(Produce(topic, &key, &value, nullptr));
+  last_heartbeat_ = now;
+  *produced = true;
+  return core::Status::Ok();
+}
+
+core::Status KafkaSink::Idle() {
+  if (!producer_) return core::Status::Ok();
+  bool produced = false;
+  SLUICE_RETURN_IF_ERROR(MaybeProduceHeartbeat(&produced));
+  if (!produced) return core::Status::Ok();
+  // Nothing else is pending (the pipeline calls Idle only then): flushing makes the heartbeat
+  // durable and commits its transaction, and carries no checkpoint.
+  return Flush().status();
 }
 
 core::Result<std::optional<core::SourcePosition>> KafkaSink::Flush() {

@@ -17,6 +17,7 @@
 // Write()/Flush() on that thread.
 #pragma once
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <optional>
@@ -47,6 +48,10 @@ struct KafkaSinkOptions {
   std::string transactional_id;                 // empty: no transactions
   std::string offsets_topic;                    // transactions: where checkpoints go
   int flush_timeout_ms = 60000;
+  // Debezium's heartbeat.interval.ms (0: none) and its topic,
+  // <topic.heartbeat.prefix>.<topic.prefix>.
+  int64_t heartbeat_interval_ms = 0;
+  std::string heartbeat_topic;
 };
 
 // Reads KafkaSinkOptions from the connector config (sink.kafka.* keys).
@@ -71,6 +76,9 @@ class KafkaSink final : public core::Sink {
   // Waits for all delivery reports (or commits the transaction). kUnavailable on timeout or a
   // retriable delivery failure, kAborted when the transaction must be replayed.
   core::Result<std::optional<core::SourcePosition>> Flush() override;
+  // Produces and flushes a heartbeat record when heartbeat.interval.ms has passed since the last
+  // one (Write() also produces one when due, with the batch's records).
+  core::Status Idle() override;
   core::Status Reset() override;
   core::Status Check() override;
   void Close() override;
@@ -90,6 +98,8 @@ class KafkaSink final : public core::Sink {
   core::Status Produce(rd_kafka_topic_t* topic, const std::string* key, const std::string* value,
                        const core::TableSchema* table);
   core::Status BeginTransactionIfNeeded();
+  // Produces a heartbeat record when one is due (see Idle); `produced` tells whether it did.
+  core::Status MaybeProduceHeartbeat(bool* produced);
   core::Status EnsureOffsetsTopic();
   void DestroyProducer();
 
@@ -101,6 +111,7 @@ class KafkaSink final : public core::Sink {
   std::map<const core::TableSchema*, std::pair<core::TableSchemaPtr, rd_kafka_topic_t*>> table_topics_;
   std::optional<core::SourcePosition> pending_checkpoint_;
   bool in_transaction_ = false;
+  std::chrono::steady_clock::time_point last_heartbeat_{};
   // First failed delivery since the last Reset (set by OnDelivery).
   core::Status delivery_error_;
   uint64_t failed_deliveries_ = 0;

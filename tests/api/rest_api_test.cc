@@ -181,6 +181,25 @@ TEST_F(RestApiTest, PutAndPatchConfig) {
   EXPECT_EQ(Call("PATCH", "/connectors/cfg/config", R"({"bad.key":"1"})").status, 400);
 }
 
+// Kafka Connect's initial_state: created STOPPED, the connector writes nothing until resumed,
+// and its offsets can be set first.
+TEST_F(RestApiTest, CreateTakesKafkaConnectsInitialState) {
+  json body = json::parse(ConnectorBody("cold"));
+  body["initial_state"] = 7;
+  EXPECT_EQ(CallJson("POST", "/connectors", 400, body.dump())["error_code"], 400);
+  body["initial_state"] = "FROZEN";
+  EXPECT_THAT(CallJson("POST", "/connectors", 400, body.dump())["message"].get<std::string>(),
+              HasSubstr("initial_state"));
+  body["initial_state"] = "STOPPED";
+  CallJson("POST", "/connectors", 201, body.dump());
+  EXPECT_EQ(CallJson("GET", "/connectors/cold/status", 200)["connector"]["state"], "STOPPED");
+  CallJson("PATCH", "/connectors/cold/offsets", 200,
+           R"({"offsets":[{"partition":{"server":"cold"},"offset":{"position":"30"}}]})");
+  EXPECT_EQ(world_.rows_written.load(), 0) << "a STOPPED connector must not run";
+  CallJson("PUT", "/connectors/cold/resume", 202);
+  WaitFor([&] { return world_.rows_written > 0; }, "rows written after resume");
+}
+
 TEST_F(RestApiTest, OffsetsNeedAStoppedConnector) {
   CallJson("POST", "/connectors", 201, ConnectorBody("off"));
   WaitFor([&] { return world_.rows_written >= 50; }, "rows written");

@@ -271,6 +271,9 @@ TEST_F(SupervisorSafetyTest, OffsetsPatchChecksShapePartitionStateAndAsksTheSour
             core::StatusCode::kInvalidArgument);
   EXPECT_EQ(code(R"({"offsets":[{"partition":{"server":"off"},"offset":{"position":"9"}}],"extra":1})"),
             core::StatusCode::kInvalidArgument);
+  // A source without a Debezium counterpart takes only Sluice's own {"position"} shape.
+  EXPECT_EQ(code(R"({"offsets":[{"partition":{"server":"off"},"offset":{"lsn":1}}]})"),
+            core::StatusCode::kInvalidArgument);
   {
     std::lock_guard lock(admin_.mu);
     EXPECT_TRUE(admin_.checked.empty()) << "malformed bodies must not reach the source";
@@ -288,8 +291,25 @@ TEST_F(SupervisorSafetyTest, OffsetsPatchChecksShapePartitionStateAndAsksTheSour
   forced["force"] = true;
   ASSERT_TRUE(supervisor_->PatchOffsets("off", forced).ok());
   EXPECT_EQ((*supervisor_->GetOffset("off"))->value, "9");
+  auto shown = supervisor_->ShowOffsets("off");
+  ASSERT_TRUE(shown.ok()) << shown.status().ToString();
+  EXPECT_EQ(*shown, json::parse(R"([{"partition":{"server":"off"},"offset":{"position":"9"}}])"));
+  EXPECT_EQ(supervisor_->ShowOffsets("nobody").status().code(), core::StatusCode::kNotFound);
   std::lock_guard lock(admin_.mu);
   EXPECT_EQ(admin_.checked, (std::vector<std::string>{"9 force=0", "9 force=1"}));
+}
+
+// Kafka Connect's initial_state: a connector created STOPPED takes offsets before it first runs.
+TEST_F(SupervisorSafetyTest, CreateTakesAnInitialState) {
+  StartSupervisor();
+  EXPECT_EQ(supervisor_->Create(Config("bad"), "SLEEPING").status().code(),
+            core::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(supervisor_->Create(Config("cold"), "STOPPED").ok());
+  EXPECT_EQ(View("cold").state, "STOPPED");
+  json set = json::parse(R"({"offsets":[{"partition":{"server":"cold"},"offset":{"position":"7"}}]})");
+  core::Status patched = supervisor_->PatchOffsets("cold", set);
+  ASSERT_TRUE(patched.ok()) << patched.ToString();
+  EXPECT_EQ((*supervisor_->GetOffset("cold"))->value, "7");
 }
 
 TEST_F(SupervisorSafetyTest, DeleteReleasesServerObjectsUnlessToldToKeepThem) {

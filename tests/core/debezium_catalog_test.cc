@@ -116,7 +116,6 @@ TEST(DebeziumCatalogTest, OutputChangingKeysAreRefusedNamingTheKey) {
            {"key.converter", "io.confluent.connect.avro.AvroConverter"},
            {"value.converter", "org.apache.kafka.connect.storage.StringConverter"},
            {"plugin.name", "decoderbufs"},
-           {"heartbeat.interval.ms", "10000"},
            {"schema.include.list", "public"},
            {"column.mask.with.12.chars", "public.t.c"},
            {"database.server.name", "old"}}) {

@@ -293,5 +293,22 @@ TEST(RecordEncoderTest, ReportsValuesWithoutAnExactEncoding) {
   EXPECT_NE(why.message().find("column ts"), std::string::npos) << why.message();
 }
 
+// Debezium's heartbeat records (HeartbeatImpl: ServerNameKey / Heartbeat), as JsonConverter
+// writes them with and without schemas.
+TEST(KafkaEnvelopeTest, HeartbeatRecordsAreDebeziumsBytes) {
+  EXPECT_EQ(HeartbeatKey("shop", false), R"({"serverName":"shop"})");
+  EXPECT_EQ(HeartbeatValue(1700000000123, false), R"({"ts_ms":1700000000123})");
+  EXPECT_EQ(HeartbeatKey("shop", true),
+            R"({"schema":{"type":"struct","fields":[{"type":"string","optional":false,)"
+            R"("field":"serverName"}],"optional":false,)"
+            R"("name":"io.debezium.connector.common.ServerNameKey"},)"
+            R"("payload":{"serverName":"shop"}})");
+  EXPECT_EQ(HeartbeatValue(1700000000123, true),
+            R"({"schema":{"type":"struct","fields":[{"type":"int64","optional":false,)"
+            R"("field":"ts_ms"}],"optional":false,"name":"io.debezium.connector.common.Heartbeat"},)"
+            R"("payload":{"ts_ms":1700000000123}})");
+  EXPECT_EQ(HeartbeatKey("a\"b", false), R"({"serverName":"a\"b"})");
+}
+
 }  // namespace
 }  // namespace sluice::sinks::kafka_sink

@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/common/schema_builders.h"
@@ -335,6 +336,66 @@ TEST(KafkaSinkTest, TransactionsStoreThePositionWithTheRecords) {
   EXPECT_EQ((*pos)->value, "pos-2");
   auto records = mock.ReadAll("srv.public.items", 1, 2, "read_committed");
   EXPECT_EQ(records.size(), 2u);
+}
+
+// heartbeat.interval.ms: a heartbeat record on __debezium-heartbeat.<topic.prefix> while idle
+// (Idle) and with the records of a batch (Write), at most once per interval; none when unset.
+TEST(KafkaSinkTest, HeartbeatsGoToTheHeartbeatTopicAtMostOncePerInterval) {
+  MockCluster mock;
+  mock.CreateTopic("srv.public.items", 1);
+  mock.CreateTopic("__debezium-heartbeat.srv", 1);
+  KafkaSinkOptions o = Options(mock);
+  o.heartbeat_interval_ms = 300;
+  o.heartbeat_topic = "__debezium-heartbeat.srv";
+  KafkaSink sink(o);
+  ASSERT_TRUE(sink.Open().ok());
+  const int64_t before_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+  ASSERT_TRUE(sink.Idle().ok());  // the first is due at once
+  ASSERT_TRUE(sink.Idle().ok());  // not again within the interval
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  core::EventBatch b;
+  AddRow(b, core::Op::kCreate, Items(), "1", "a");
+  b.set_checkpoint({"pos-1"});
+  ASSERT_TRUE(sink.Write(b).ok());  // due again: written with the batch
+  auto flushed = sink.Flush();
+  ASSERT_TRUE(flushed.ok()) << flushed.status().ToString();
+  EXPECT_EQ((*flushed)->value, "pos-1");
+  ASSERT_TRUE(sink.Idle().ok());
+
+  auto beats = mock.ReadAll("__debezium-heartbeat.srv", 1, 2);
+  ASSERT_EQ(beats.size(), 2u);
+  for (const auto& r : beats) {
+    EXPECT_EQ(*r.key, R"({"serverName":"srv"})");
+    json v = json::parse(*r.value);
+    EXPECT_EQ(v.size(), 1u) << *r.value;
+    EXPECT_GE(v["ts_ms"].get<int64_t>(), before_ms) << *r.value;
+  }
+  EXPECT_EQ(mock.ReadAll("srv.public.items", 1, 1).size(), 1u);
+
+  KafkaSinkOptions off = Options(mock);
+  off.heartbeat_topic = "__debezium-heartbeat.quiet";
+  mock.CreateTopic("__debezium-heartbeat.quiet", 1);
+  KafkaSink quiet(off);
+  ASSERT_TRUE(quiet.Open().ok());
+  ASSERT_TRUE(quiet.Idle().ok());
+  EXPECT_TRUE(mock.ReadAll("__debezium-heartbeat.quiet", 1, 0).empty());
+}
+
+TEST(KafkaSinkTest, HeartbeatConfigFollowsDebeziumsKeys) {
+  core::ConnectorConfig c;
+  c.mutable_values() = {{"sink.kafka.bootstrap.servers", "x:1"}, {"topic.prefix", "shop"}};
+  auto none = KafkaSinkOptionsFromConfig(c);
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_EQ(none->heartbeat_interval_ms, 0);
+  EXPECT_EQ(none->heartbeat_topic, "__debezium-heartbeat.shop");
+  c.mutable_values()["heartbeat.interval.ms"] = "5000";
+  c.mutable_values()["topic.heartbeat.prefix"] = "hb";
+  auto set = KafkaSinkOptionsFromConfig(c);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  EXPECT_EQ(set->heartbeat_interval_ms, 5000);
+  EXPECT_EQ(set->heartbeat_topic, "hb.shop");
 }
 
 }  // namespace

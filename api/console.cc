@@ -87,10 +87,14 @@ std::vector<ConnectorReading> ReadConnectors(const Supervisor& supervisor,
     r.lag_ms = metrics.SumWithLabel("sluice_lag_ms", "connector", name);
     r.queue_events = metrics.SumWithLabel("sluice_queue_events", "connector", name);
     r.queue_bytes = metrics.SumWithLabel("sluice_queue_bytes", "connector", name);
-    // Only a source that samples a replication slot (PostgreSQL, while streaming) has one.
+    // Only a source that samples its retention has one: a PostgreSQL replication slot, or the
+    // binlog after a MySQL/MariaDB source's committed position (both while streaming).
     if (view->progress.details.count("slot")) {
       r.slot_retained_bytes =
           metrics.SumWithLabel("sluice_source_slot_retained_bytes", "connector", name);
+    } else if (view->progress.details.count("binlog")) {
+      r.slot_retained_bytes =
+          metrics.SumWithLabel("sluice_source_binlog_retained_bytes", "connector", name);
     }
     out.push_back(std::move(r));
   }

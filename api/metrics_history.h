@@ -40,7 +40,8 @@ struct HistorySample {
   float lag_ms = 0;        // source commit -> sink write of the last event
   float queue_events = 0;  // events waiting between source and sink
   float queue_bytes = 0;
-  float slot_retained_bytes = -1;  // PostgreSQL: WAL the replication slot holds back; -1: none
+  // WAL the slot holds back, or MySQL binlog after the committed position; -1: none.
+  float slot_retained_bytes = -1;
 };
 static_assert(sizeof(HistorySample) == 40, "the documented memory bound assumes 40 bytes");
 

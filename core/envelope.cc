@@ -144,7 +144,9 @@ void AppendSourceBlock(std::string& out, const TableSchema& schema, const TxnInf
   if (options.connector == "mysql") {
     out += ",\"table\":";
     AppendJsonString(out, schema.id.table);
-    out += ",\"server_id\":0,\"gtid\":";
+    out += ",\"server_id\":";
+    AppendUInt(out, txn.server_id);
+    out += ",\"gtid\":";
     if (txn.gtid.empty()) {
       out += "null";
     } else {
@@ -152,9 +154,7 @@ void AppendSourceBlock(std::string& out, const TableSchema& schema, const TxnInf
     }
     out += ",\"file\":";
     AppendJsonString(out, txn.file);
-    out += ",\"pos\":";
-    AppendUInt(out, txn.pos);
-    out += ",\"row\":0";
+    // "pos", "row", "thread" and "query" follow per event (AppendSourceEventFields).
   } else {
     out += ",\"schema\":";
     AppendJsonString(out, schema.id.schema);
@@ -175,9 +175,30 @@ void AppendSourceBlock(std::string& out, const TableSchema& schema, const TxnInf
   }
 }
 
+}  // namespace
+
+void AppendSourceEventFields(std::string& out, const ChangeEvent& event, const TxnInfo& txn,
+                             const EnvelopeOptions& options) {
+  if (options.connector != "mysql") return;
+  out += ",\"pos\":";
+  AppendUInt(out, event.source_pos != 0 ? event.source_pos : txn.pos);
+  out += ",\"row\":";
+  AppendUInt(out, event.source_row);
+  out += ",\"thread\":";
+  if (txn.thread >= 0) {
+    AppendInt(out, txn.thread);
+  } else {
+    out += "null";
+  }
+  out += ",\"query\":null";
+}
+
+namespace {
+
 bool SameTxn(const TxnInfo& a, const TxnInfo& b) {
   return a.ts_ms == b.ts_ms && a.snapshot == b.snapshot && a.last_snapshot_event == b.last_snapshot_event &&
-         a.txid == b.txid && a.lsn == b.lsn && a.pos == b.pos && a.file == b.file && a.gtid == b.gtid;
+         a.txid == b.txid && a.lsn == b.lsn && a.pos == b.pos && a.file == b.file &&
+         a.gtid == b.gtid && a.server_id == b.server_id && a.thread == b.thread;
 }
 
 // The last source block written on this thread: every event of one transaction (a snapshot
@@ -233,6 +254,7 @@ bool AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeE
   thread_local SourceBlockCache source_cache;
   out += ",\"source\":";
   out += source_cache.For(event.table, txn, options);
+  AppendSourceEventFields(out, event, txn, options);
   out += "},\"op\":\"";
   out += static_cast<char>(event.op);
   out += '"';

@@ -71,6 +71,13 @@ bool AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent&
 bool AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
                         const EnvelopeOptions& options, int64_t now_ns);
 
+// The fields of the "source" object that differ per event within one transaction, written
+// last in it (before its closing brace). MySQL: Debezium's "pos" (where the row's binlog event
+// starts), "row" (its index in that event), "thread" (null when unknown) and "query" (null: not
+// captured); other connectors: none.
+void AppendSourceEventFields(std::string& out, const ChangeEvent& event, const TxnInfo& txn,
+                             const EnvelopeOptions& options);
+
 // Nanoseconds since 1970 by the system clock: the `now_ns` of AppendEnvelopeJson.
 int64_t EnvelopeNowNs();
 

@@ -149,6 +149,8 @@ struct TxnInfo {
   std::string file;       // MySQL binlog file
   uint64_t pos = 0;       // MySQL binlog position of the transaction's start
   std::string gtid;       // MySQL/MariaDB GTID of the transaction, empty when none
+  uint32_t server_id = 0;  // MySQL: server id in the binlog event header of the transaction
+  int64_t thread = -1;     // MySQL: thread id of its BEGIN/DDL query event; -1 when unknown
 };
 
 inline constexpr uint32_t kNoRow = UINT32_MAX;
@@ -159,6 +161,10 @@ struct ChangeEvent {
   uint32_t after = kNoRow;
   uint32_t txn = 0;          // index into EventBatch::txns()
   TableSchemaPtr table;
+  // MySQL binlog: the row's index within its ROWS event, and where that event starts (0: the
+  // transaction's TxnInfo::pos). Debezium's source "row" and "pos".
+  uint32_t source_row = 0;
+  uint64_t source_pos = 0;
 };
 
 class EventBatch;

@@ -225,8 +225,19 @@
       SluiceCharts.show(history);
     }
     const slot = list[selected].status && list[selected].status.slot;
+    const binlog = list[selected].status && list[selected].status.binlog;
     const slotLine = $('detail-slot');
-    slotLine.classList.toggle('hidden', !slot);
+    slotLine.classList.toggle('hidden', !slot && !binlog);
+    if (binlog && !slot) {
+      slotLine.className = binlog.level === 'ok' ? 'muted' : (binlog.level === 'critical' ? 'error' : 'warning');
+      slotLine.textContent = 'Binlog: needs ' + binlog.needed_file + ' (oldest kept ' + binlog.oldest_file +
+        '), ' + bytes(binlog.retained_bytes) + ' behind' +
+        (binlog.time_left_s === null ? '' : ', may expire in about ' + duration(binlog.time_left_s)) +
+        (binlog.warning ? ' — ' + binlog.warning : '') +
+        (Date.now() - binlog.sampled_unix_ms > 60000
+          ? ' (sampled at ' + new Date(binlog.sampled_unix_ms).toLocaleTimeString() + ', not since: the connector is not streaming)'
+          : '');
+    }
     if (slot) {
       slotLine.className = slot.level === 'ok' ? 'muted' : (slot.level === 'critical' ? 'error' : 'warning');
       slotLine.textContent = 'Slot ' + slot.name + ': wal_status ' + slot.wal_status + ', retained ' +

@@ -203,6 +203,7 @@ Status DecodeRows(const RowsEvent& ev, const RowsPlan& plan, uint32_t txn,
   BinlogReader r(ev.rows);
   std::string scratch;
   const std::string table = plan.schema ? plan.schema->id.ToString() : "?";
+  uint32_t index = 0;  // the row's index within this event (Debezium's source "row")
   while (r.remaining() > 0) {
     size_t row_start = r.pos();
     uint32_t before = core::kNoRow, after = core::kNoRow, row = 0;
@@ -232,7 +233,7 @@ Status DecodeRows(const RowsEvent& ev, const RowsPlan& plan, uint32_t txn,
                       key_of(ev.present_after, after_start), row_start, at);
       }
     }
-    batch.AddEvent({ev.op, before, after, txn, plan.schema});
+    batch.AddEvent({ev.op, before, after, txn, plan.schema, index++, at.pos});
     if (r.pos() == row_start) {  // an empty column bitmap would loop forever
       return MalformedEvent(at, "row of " + table + " has no columns");
     }
@@ -244,13 +245,13 @@ Result<QueryEvent> DecodeQuery(std::string_view body, const BinlogLocation& at) 
   // Post-header: thread_id(4) exec_time(4) db_len(1) error_code(2) status_vars_len(2); then
   // status vars, db name, NUL, SQL text (MySQL docs "QUERY_EVENT").
   BinlogReader r(body);
-  uint64_t db_len, status_len;
+  uint64_t thread_id, db_len, status_len;
   std::string_view db;
-  if (!r.Skip(8) || !r.Fixed(1, db_len) || !r.Skip(2) || !r.Fixed(2, status_len) ||
-      !r.Skip(status_len) || !r.Bytes(db_len, db) || !r.Skip(1)) {
+  if (!r.Fixed(4, thread_id) || !r.Skip(4) || !r.Fixed(1, db_len) || !r.Skip(2) ||
+      !r.Fixed(2, status_len) || !r.Skip(status_len) || !r.Bytes(db_len, db) || !r.Skip(1)) {
     return MalformedEvent(at, "QUERY event header");
   }
-  return QueryEvent{db, r.rest()};
+  return QueryEvent{db, r.rest(), static_cast<uint32_t>(thread_id)};
 }
 
 Result<RotateEvent> DecodeRotate(std::string_view body, const BinlogLocation& at) {

@@ -178,15 +178,18 @@ struct DecodeStats {
 };
 
 // Appends every row of `rows` to `batch` as events (one per row; UPDATE: before+after), with
-// transaction index `txn`. On error the batch holds only whole rows appended before it. A zero
-// date in an emitted column is NULL (counted in `stats`) when the plan's mode is kNull, else
-// kFailedPrecondition naming the table, the column, the value and the binlog position.
+// transaction index `txn`, each with its index within the event and the event's position
+// (`at.pos`) as ChangeEvent::source_row / source_pos. On error the batch holds only whole rows
+// appended before it. A zero date in an emitted column is NULL (counted in `stats`) when the
+// plan's mode is kNull, else kFailedPrecondition naming the table, the column, the value and the
+// binlog position.
 core::Status DecodeRows(const RowsEvent& rows, const RowsPlan& plan, uint32_t txn,
                         core::EventBatch& batch, const BinlogLocation& at, DecodeStats* stats);
 
 struct QueryEvent {
   std::string_view database;  // default database of the statement
   std::string_view sql;
+  uint32_t thread_id = 0;     // the session that ran it (Debezium's source "thread")
 };
 core::Result<QueryEvent> DecodeQuery(std::string_view body, const BinlogLocation& at);
 

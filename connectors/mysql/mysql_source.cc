@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "connectors/mysql/binlog_health.h"
 #include "connectors/mysql/mysql_connection.h"
 #include "connectors/mysql/mysql_position.h"
 #include "connectors/mysql/mysql_schema.h"
@@ -33,6 +34,8 @@ class MysqlSource final : public core::Source {
     snapshot_options_ = config.snapshot;
     mode_ = config.mode;
     filter_ = std::move(config.filter);
+    health_interval_ms_ = config.health_interval_ms;
+    retained_warn_bytes_ = config.retained_warn_bytes;
     return core::Status::Ok();
   }
 
@@ -107,7 +110,12 @@ class MysqlSource final : public core::Source {
     return res;
   }
 
-  void Acknowledge(const core::SourcePosition&) override {}  // the binlog needs no release
+  // The binlog needs no release; the committed position is the file the retention guardrails
+  // watch (binlog_health.h).
+  void Acknowledge(const core::SourcePosition& position) override {
+    auto p = BinlogPosition::Parse(position.value);
+    if (p.ok() && !p->snapshot_running && !p->file.empty()) retention_->SetNeeded(p->file, p->pos);
+  }
 
   void RequestStop() override {
     stop_.store(true);
@@ -117,6 +125,7 @@ class MysqlSource final : public core::Source {
   }
 
   void Close() override {
+    health_.reset();  // stops its thread
     std::lock_guard lock(mu_);
     // What the stream handed over stays ours: a restart in this process skips it (the
     // pipeline still holds it), see StreamReader::Emitted.
@@ -249,10 +258,19 @@ class MysqlSource final : public core::Source {
     auto reader = std::make_unique<StreamReader>(params_, &filter_, stream_options_, logger_);
     reader->SkipEmitted(emitted_);
     reader->ContinueSchemaVersions(schema_version_);
+    reader->TrackRetention(retention_.get());
     SLUICE_RETURN_IF_ERROR(reader->Open(from));
     if (ctx_.progress) ctx_.progress->SetPhase("streaming");
-    std::lock_guard lock(mu_);
-    stream_ = std::move(reader);
+    retention_->SetNeeded(from.file, from.pos);
+    {
+      std::lock_guard lock(mu_);
+      stream_ = std::move(reader);
+    }
+    BinlogHealthOptions health{params_, ctx_.config.name(), health_interval_ms_,
+                               retained_warn_bytes_};
+    health_ = std::make_unique<BinlogHealthMonitor>(std::move(health), retention_, ctx_.metrics,
+                                                    ctx_.progress, logger_);
+    health_->Start();
     return core::Status::Ok();
   }
 
@@ -268,6 +286,11 @@ class MysqlSource final : public core::Source {
   uint64_t schema_version_ = 1;    // the last schema version a stream of this process gave
   std::unique_ptr<SnapshotReader> snapshot_;
   std::unique_ptr<StreamReader> stream_;
+  // Retention guardrails: what the source needs (any thread), sampled while streaming.
+  std::shared_ptr<BinlogRetention> retention_ = std::make_shared<BinlogRetention>();
+  std::unique_ptr<BinlogHealthMonitor> health_;  // source thread
+  int64_t health_interval_ms_ = 10000;
+  int64_t retained_warn_bytes_ = int64_t{1} << 30;
   std::atomic<bool> stop_{false};
   bool finished_ = false;
 };

@@ -43,6 +43,9 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
                           ParseZeroDateMode(c.Get(kZeroDateModeKey, "fail")));
   out.snapshot.zero_dates = out.stream.zero_dates = zero_dates;
   SLUICE_ASSIGN_OR_RETURN(out.filter, CaptureFilter::FromConfig(c));
+  SLUICE_ASSIGN_OR_RETURN(out.health_interval_ms, c.GetInt("binlog.health.interval.ms", 10000));
+  SLUICE_ASSIGN_OR_RETURN(out.retained_warn_bytes,
+                          c.GetInt("binlog.retained.warn.bytes", int64_t{1} << 30));
   return out;
 }
 
@@ -104,6 +107,17 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
                   "null (emit NULL and log it, as Debezium does; lossy)");
   zero.allowed = {"fail", "null"};
   keys.push_back(zero);
+  auto interval = core::MakeConfigKey("binlog.health.interval.ms", ConfigType::kInt, "10000",
+                      "how often the binlog retention (SHOW BINARY LOGS, the expiry settings) is "
+                      "sampled while streaming, on a connection of its own");
+  interval.min = 100;
+  interval.max = 3600000;
+  keys.push_back(interval);
+  auto warn = core::MakeConfigKey("binlog.retained.warn.bytes", ConfigType::kInt, "1073741824",
+                  "status and log warn when the server keeps at least this many binlog bytes "
+                  "from the file of the committed position on; 0 turns this warning off");
+  warn.min = 0;
+  keys.push_back(warn);
   return keys;
 }
 

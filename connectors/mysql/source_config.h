@@ -20,6 +20,8 @@ struct SourceConfig {
   SnapshotOptions snapshot;  // threads, chunk rows, zero dates
   core::SnapshotMode mode = core::SnapshotMode::kInitial;
   CaptureFilter filter;
+  int64_t health_interval_ms = 10000;            // binlog.health.interval.ms
+  int64_t retained_warn_bytes = int64_t{1} << 30;  // binlog.retained.warn.bytes
 };
 
 // kInvalidArgument naming the key for a malformed value.

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "connectors/mysql/binlog_health.h"
 #include "connectors/mysql/start_decision.h"
 
 namespace sluice::mysql {
@@ -208,6 +209,8 @@ uint32_t StreamReader::CurrentTxn(core::EventBatch& batch, const EventHeader& h,
     info.file = file_;
     info.pos = in_txn_ ? txn_pos_ : event_pos;
     info.gtid = gtid_;
+    info.server_id = in_txn_ ? txn_server_id_ : h.server_id;
+    info.thread = txn_thread_;
     txn_index_ = batch.AddTxn(info);
   }
   return txn_index_;
@@ -217,6 +220,7 @@ void StreamReader::Commit(core::EventBatch& batch, uint64_t next_pos) {
   pos_ = next_pos;
   in_txn_ = false;
   txn_index_ = UINT32_MAX;
+  txn_thread_ = -1;
   gtid_.clear();
   BinlogPosition p{file_, pos_, GtidText(gtid_state_), false};
   batch.set_checkpoint({p.ToJson()});
@@ -231,7 +235,9 @@ core::Status StreamReader::HandleQuery(const EventHeader& h, std::string_view bo
       in_txn_ = true;
       txn_pos_ = at.pos;
       txn_ts_ms_ = static_cast<int64_t>(h.timestamp) * 1000;
+      txn_server_id_ = h.server_id;
     }
+    txn_thread_ = q.thread_id;
     return core::Status::Ok();
   }
   if (sql == "COMMIT") {  // non-transactional engines end with COMMIT instead of XID
@@ -240,6 +246,7 @@ core::Status StreamReader::HandleQuery(const EventHeader& h, std::string_view bo
   }
   DdlInfo ddl = ClassifyDdl(sql, q.database);
   if (ddl.kind == DdlInfo::Kind::kNone) return core::Status::Ok();
+  txn_thread_ = q.thread_id;  // a truncate emitted below names the session that ran the DDL
   if (ddl.kind == DdlInfo::Kind::kOther) {
     logger_->info("mysql DDL at {} not parsed; schemas are re-read on next use: {}",
                   at.ToString(), std::string(sql.substr(0, 200)));
@@ -259,7 +266,8 @@ core::Status StreamReader::HandleQuery(const EventHeader& h, std::string_view bo
         // handed over by an earlier reader of this process
       } else if (loaded.ok()) {
         uint32_t txn = CurrentTxn(batch, h, at.pos);
-        batch.AddEvent({core::Op::kTruncate, core::kNoRow, core::kNoRow, txn, (*loaded)->schema});
+        batch.AddEvent(
+            {core::Op::kTruncate, core::kNoRow, core::kNoRow, txn, (*loaded)->schema, 0, at.pos});
       } else {
         logger_->warn("mysql {} of {} at {}: schema unavailable ({}); no truncate emitted",
                       creates_empty ? "CREATE" : "TRUNCATE", id.ToString(), at.ToString(),
@@ -330,6 +338,9 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
   // The pipeline drops the batch of a failed Poll: only a successful one hands events over.
   auto result = PollEvents(batch, limits);
   if (result.ok()) emitted_ = progress_;
+  if (retention_ && file_last_event_unix_s_ > 0) {
+    retention_->FileRead(file_, file_last_event_unix_s_);
+  }
   return result;
 }
 
@@ -362,13 +373,19 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
     bool verify = checksum_ && type != FORMAT_DESCRIPTION_EVENT && !artificial;
     SLUICE_ASSIGN_OR_RETURN(RawEvent ev, SplitEvent(raw, verify, at));
     std::string_view body = ev.body;
+    if (!artificial && ev.header.timestamp != 0) file_last_event_unix_s_ = ev.header.timestamp;
     if (!verify && checksum_ && type != FORMAT_DESCRIPTION_EVENT && body.size() >= kChecksumSize) {
       body.remove_suffix(kChecksumSize);
     }
     switch (type) {
       case ROTATE_EVENT: {
         SLUICE_ASSIGN_OR_RETURN(RotateEvent r, DecodeRotate(body, at));
-        if (std::string(r.file) != file_) tables_.clear();
+        if (std::string(r.file) != file_) {
+          tables_.clear();
+          // A real ROTATE is the last event of the file it closes: written at its last write.
+          if (retention_ && !artificial) retention_->FileClosed(file_, ev.header.timestamp);
+          file_last_event_unix_s_ = 0;
+        }
         file_ = std::string(r.file);
         pos_ = r.position;
         if (!artificial && !in_txn_) Commit(batch, pos_);
@@ -382,6 +399,8 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
         in_txn_ = true;
         txn_pos_ = event_pos;
         txn_ts_ms_ = static_cast<int64_t>(ev.header.timestamp) * 1000;
+        txn_server_id_ = ev.header.server_id;
+        txn_thread_ = -1;
         txn_index_ = UINT32_MAX;
         break;
       }

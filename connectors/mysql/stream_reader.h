@@ -52,6 +52,8 @@
 
 namespace sluice::mysql {
 
+class BinlogRetention;
+
 struct StreamOptions {
   uint32_t server_id = 5400;
   int heartbeat_ms = 1000;
@@ -105,6 +107,10 @@ class StreamReader {
   // shapes of a table within one process; sinks reuse what they know for a version).
   void ContinueSchemaVersions(uint64_t last) { schema_version_ = std::max(schema_version_, last); }
   uint64_t schema_version() const { return schema_version_; }
+  // Before Open(): where to report when each binlog file was last written (the ROTATE that
+  // closes it, once per file; the newest event of the file being read, once per Poll), for the
+  // retention guardrails (binlog_health.h). Not owned; may be null.
+  void TrackRetention(BinlogRetention* retention) { retention_ = retention; }
   core::Result<core::PollStatus> Poll(core::EventBatch& batch, const core::PollLimits& limits);
   void Cancel();
   uint64_t events_decoded() const { return events_decoded_; }
@@ -155,6 +161,8 @@ class StreamReader {
   bool in_txn_ = false;
   uint64_t txn_pos_ = 0;
   int64_t txn_ts_ms_ = 0;
+  uint32_t txn_server_id_ = 0;  // of the event that opened the transaction
+  int64_t txn_thread_ = -1;     // of its BEGIN (or DDL) query event; -1: none (MariaDB GTID)
   uint32_t txn_index_ = UINT32_MAX;  // index in the current batch, or UINT32_MAX
   std::map<uint64_t, TableState> tables_;  // by table_id
   std::map<core::TableId, std::shared_ptr<const LoadedTable>> schemas_;
@@ -162,6 +170,8 @@ class StreamReader {
   DecodeStats stats_;
   uint64_t zero_dates_warned_ = 0;
   uint64_t events_decoded_ = 0;
+  BinlogRetention* retention_ = nullptr;
+  int64_t file_last_event_unix_s_ = 0;  // newest event timestamp read from file_
 };
 
 }  // namespace sluice::mysql

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/human_units.h"
 #include "core/metrics.h"
 #include "core/parse_number.h"
 #include "core/progress.h"
@@ -20,24 +21,6 @@ constexpr double kCriticalLeftS = 3600;   // dropped within an hour: critical
 constexpr double kWarningLeftS = 86400;   // within a day: warning
 constexpr int kStatementTimeoutMs = 5000;
 constexpr double kWarnLogIntervalS = 60;
-
-std::string Bytes(int64_t b) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  double v = static_cast<double>(b);
-  int u = 0;
-  while (std::fabs(v) >= 1024 && u < 4) {
-    v /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{} B", b) : fmt::format("{:.1f} {}", v, units[u]);
-}
-
-std::string Duration(double s) {
-  const auto total = static_cast<int64_t>(s);
-  if (total >= 3600) return fmt::format("{}h{:02}m", total / 3600, total % 3600 / 60);
-  if (total >= 60) return fmt::format("{}m{:02}s", total / 60, total % 60);
-  return fmt::format("{}s", total);
-}
 
 std::optional<int64_t> ParseInt(const std::optional<std::string>& v) {
   if (!v) return std::nullopt;
@@ -86,14 +69,15 @@ SlotHealth AssessSlot(const std::string& slot, const SlotSample& now, const Slot
     }
     if (now.wal_status == "unreserved") {
       raise(SlotHealthLevel::kCritical,
-            name + " holds more WAL than max_slot_wal_keep_size (" + Bytes(now.max_keep_bytes) +
+            name + " holds more WAL than max_slot_wal_keep_size (" +
+                core::HumanBytes(now.max_keep_bytes) +
                 "): the server drops it at its next checkpoint unless the connector catches up; "
                 "resume the connector or speed up its sink, or raise max_slot_wal_keep_size");
     } else if (h.time_left_s >= 0 && h.time_left_s < kWarningLeftS) {
       raise(h.time_left_s < kCriticalLeftS ? SlotHealthLevel::kCritical : SlotHealthLevel::kWarning,
-            "at the recent rate (" + Bytes(static_cast<int64_t>(h.growth_bytes_per_s)) +
-                "/s) the server drops " + name + " in about " + Duration(h.time_left_s) +
-                " (max_slot_wal_keep_size " + Bytes(now.max_keep_bytes) +
+            "at the recent rate (" + core::HumanBytes(static_cast<int64_t>(h.growth_bytes_per_s)) +
+                "/s) the server drops " + name + " in about " + core::HumanDuration(h.time_left_s) +
+                " (max_slot_wal_keep_size " + core::HumanBytes(now.max_keep_bytes) +
                 "); resume the connector or speed up its sink, or raise max_slot_wal_keep_size");
     }
     if (now.wal_status == "extended") {
@@ -102,8 +86,9 @@ SlotHealth AssessSlot(const std::string& slot, const SlotSample& now, const Slot
     }
     if (warn_bytes > 0 && now.retained_bytes >= warn_bytes) {
       raise(SlotHealthLevel::kWarning,
-            name + " retains " + Bytes(now.retained_bytes) + " of WAL (slot.retained.warn.bytes " +
-                Bytes(warn_bytes) + "): the connector is paused or stopped, or its sink is slower "
+            name + " retains " + core::HumanBytes(now.retained_bytes) +
+                " of WAL (slot.retained.warn.bytes " + core::HumanBytes(warn_bytes) +
+                "): the connector is paused or stopped, or its sink is slower "
                 "than the source; the server keeps this WAL on disk until the connector catches up");
     }
   }

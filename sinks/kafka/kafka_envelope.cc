@@ -157,8 +157,15 @@ const std::string& RecordEncoder::SourceJson(const core::EventBatch& batch,
     source_json_.assign(full, start, end - start);
     source_txn_ = event.txn;
     source_table_ = event.table.get();
+    // What follows ,"pos": differs per event (MySQL): rewritten below for each event.
+    source_tail_at_ = options_.connector == "mysql" ? source_json_.rfind(",\"pos\":")
+                                                    : std::string::npos;
   }
-  return source_json_;
+  if (source_tail_at_ == std::string::npos) return source_json_;
+  source_event_json_.assign(source_json_, 0, source_tail_at_);
+  core::AppendSourceEventFields(source_event_json_, event, batch.txn(event.txn), options_);
+  source_event_json_ += '}';
+  return source_event_json_;
 }
 
 namespace {

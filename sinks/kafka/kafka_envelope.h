@@ -99,6 +99,8 @@ class RecordEncoder {
   std::string key_;
   std::string value_;
   std::string source_json_;  // cached "source" object
+  size_t source_tail_at_ = std::string::npos;  // where its per-event fields start (MySQL)
+  std::string source_event_json_;              // with this event's fields
   uint32_t source_txn_ = UINT32_MAX;
   const core::TableSchema* source_table_ = nullptr;
   // Keyed by the schema object; the shared_ptr keeps it alive so the address is never reused.

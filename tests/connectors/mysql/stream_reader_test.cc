@@ -9,9 +9,12 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
 #include <spdlog/sinks/null_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "connectors/mysql/binlog_health.h"
+#include "core/envelope.h"
 #include "tests/connectors/mysql/fake_binlog_stream.h"
 
 namespace sluice::mysql {
@@ -302,6 +305,104 @@ TEST_F(MysqlStreamReaderTest, UncapturedTransactionsAndHeartbeatsAdvanceThePosit
   ASSERT_TRUE(status.ok());
   EXPECT_EQ(*status, core::PollStatus::kIdle);
   EXPECT_TRUE(idle.checkpoint().empty());
+}
+
+// Issue 16, Debezium's MySQL source block: "server_id" from the binlog event header, "pos" where
+// the row's ROWS event starts and "row" its index in that event, "thread" from the query event
+// that ran it (the TRUNCATE; MariaDB DML has a GTID event instead of a BEGIN query: null).
+TEST_F(MysqlStreamReaderTest, SourceBlockCarriesServerIdEventPositionRowAndThread) {
+  std::vector<uint64_t> rows_events;  // positions of ROWS events (v1 and v2)
+  uint64_t truncate_pos = server_.events[server_.events.size() - 2].pos;
+  for (const auto& e : server_.events) {
+    const uint8_t t = TypeOf(e);
+    if (e.pos >= txn_starts_[0] && ((t >= 23 && t <= 25) || (t >= 30 && t <= 32))) {
+      rows_events.push_back(e.pos);
+    }
+  }
+  auto reader = NewReader();
+  ASSERT_TRUE(reader->Open(At(txn_starts_[0])).ok());
+  core::EventBatch batch;
+  auto status = reader->Poll(batch, core::PollLimits{});
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  ASSERT_EQ(batch.events().size(), kAll.size());
+  const auto& ev = batch.events();
+  // Txn A: customers (1 and 2) in one ROWS event, then orders, then the update.
+  EXPECT_EQ(ev[0].source_pos, rows_events[0]);
+  EXPECT_EQ(ev[0].source_row, 0u);
+  EXPECT_EQ(ev[1].source_pos, rows_events[0]);
+  EXPECT_EQ(ev[1].source_row, 1u);
+  EXPECT_EQ(ev[2].source_pos, rows_events[1]);
+  EXPECT_EQ(ev[2].source_row, 0u);
+  EXPECT_EQ(ev[3].source_pos, rows_events[2]);
+  EXPECT_GT(ev[0].source_pos, batch.txn(ev[0].txn).pos) << "the event, not the transaction";
+  EXPECT_EQ(ev[7].op, core::Op::kTruncate);
+  EXPECT_EQ(ev[7].source_pos, truncate_pos);
+  // The capture's server ran with --server-id=1.
+  for (const auto& txn : batch.txns()) EXPECT_EQ(txn.server_id, 1u);
+  EXPECT_EQ(batch.txn(ev[0].txn).thread, -1) << "MariaDB DML: no BEGIN query event";
+  EXPECT_GT(batch.txn(ev[7].txn).thread, 0) << "the TRUNCATE's session";
+
+  core::EnvelopeOptions options;
+  options.connector = "mysql";
+  options.name = "shopdb";
+  std::string json;
+  core::AppendEnvelopeJson(json, batch, ev[1], options, 0);
+  auto source = nlohmann::json::parse(json)["source"];
+  EXPECT_EQ(source["server_id"], 1);
+  EXPECT_EQ(source["file"], server_.file);
+  EXPECT_EQ(source["pos"], rows_events[0]);
+  EXPECT_EQ(source["row"], 1);
+  EXPECT_TRUE(source["thread"].is_null());
+  EXPECT_TRUE(source.contains("query"));
+  EXPECT_EQ(source["table"], "customers");
+  json.clear();
+  core::AppendEnvelopeJson(json, batch, ev[7], options, 0);
+  source = nlohmann::json::parse(json)["source"];
+  EXPECT_EQ(source["pos"], truncate_pos);
+  EXPECT_EQ(source["row"], 0);
+  EXPECT_EQ(source["thread"], batch.txn(ev[7].txn).thread);
+}
+
+// Issue 17, retention guardrails: the reader reports when each binlog file was last written, so
+// that the sampler can estimate when the server's expiry may purge the file the connector needs:
+// the closing ROTATE's timestamp (exact) once the file is done, the newest event before that.
+TEST_F(MysqlStreamReaderTest, ReportsWhenEachFileWasLastWritten) {
+  const testing::CapturedEvent& rotate = server_.events.back();
+  ASSERT_EQ(TypeOf(rotate), kRotate);
+  auto ts = [](const testing::CapturedEvent& e) {
+    return static_cast<int64_t>(static_cast<uint8_t>(e.bytes[0]) |
+                                static_cast<uint8_t>(e.bytes[1]) << 8 |
+                                static_cast<uint8_t>(e.bytes[2]) << 16 |
+                                static_cast<uint32_t>(static_cast<uint8_t>(e.bytes[3])) << 24);
+  };
+  ASSERT_GT(ts(rotate), 0);
+  BinlogRetention retention;
+  retention.SetNeeded(server_.file, xid_ends_[0]);
+  auto reader = NewReader();
+  reader->TrackRetention(&retention);
+  ASSERT_TRUE(reader->Open(At(xid_ends_[0])).ok());
+  // One event per Poll: while the file is being read, its newest event so far is reported.
+  core::PollLimits one;
+  one.max_events = 1;
+  one.max_wait = std::chrono::milliseconds(0);
+  bool seen_open = false;
+  for (int i = 0; i < 200; ++i) {
+    core::EventBatch batch;
+    auto status = reader->Poll(batch, one);
+    ASSERT_TRUE(status.ok()) << status.status().message();
+    BinlogNeed need = retention.Need();
+    if (!need.closed && need.last_write_unix_s) {
+      seen_open = true;
+      EXPECT_LE(*need.last_write_unix_s, ts(rotate));
+    }
+    if (need.closed) break;
+  }
+  EXPECT_TRUE(seen_open) << "the file being read reports its newest event";
+  BinlogNeed need = retention.Need();
+  ASSERT_TRUE(need.closed) << "the closing ROTATE was reported";
+  ASSERT_TRUE(need.last_write_unix_s.has_value());
+  EXPECT_EQ(*need.last_write_unix_s, ts(rotate));
+  EXPECT_EQ(need.file, server_.file);
 }
 
 // Every event of the capture cut short, or with a flipped byte in its body, is an error naming

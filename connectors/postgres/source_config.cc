@@ -55,6 +55,10 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   auto db = core::MakeConfigKey("database.dbname", ConfigType::kString, "", "the database to capture");
   db.required = true;
   keys.push_back(db);
+  keys.push_back(core::MakeConfigKey("schema.include.list", ConfigType::kRegexList, "",
+                                     "regexes on the schema name; empty includes all"));
+  keys.push_back(core::MakeConfigKey("schema.exclude.list", ConfigType::kRegexList, "",
+                                     "regexes on the schema name"));
   auto ssl = core::MakeConfigKey("database.sslmode", ConfigType::kEnum, "prefer",
                  "libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full");
   ssl.allowed = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};

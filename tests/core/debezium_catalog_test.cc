@@ -118,7 +118,7 @@ TEST(DebeziumCatalogTest, OutputChangingKeysAreRefusedNamingTheKey) {
            {"plugin.name", "decoderbufs"},
            {"heartbeat.interval.ms", "10000"},
            {"schema.include.list", "public"},
-           {"column.mask.with.12.chars", "public.t.c"},
+           {"hstore.handling.mode", "map"},
            {"database.server.name", "old"}}) {
     ConnectorConfig c = Valid();
     c.mutable_values()[key] = value;

@@ -11,6 +11,7 @@
 #include "core/config_providers.h"
 #include "core/debezium_catalog.h"
 #include "core/redact.h"
+#include "core/snapshot_mode.h"
 #include "core/table_filter.h"
 #include "core/user_regex.h"
 
@@ -112,8 +113,9 @@ std::vector<ConfigKey> CommonConfigKeys() {
   cls.required = true;
   keys.push_back(cls);
   ConfigKey mode = k("snapshot.mode", ConfigType::kEnum, "initial",
-                     "initial, initial_only, never, no_data, when_needed");
-  mode.allowed = {"initial", "initial_only", "never", "no_data", "when_needed"};
+                     "initial, initial_only, never, no_data (schema_only), when_needed, always, "
+                     "recovery (MySQL)");
+  mode.allowed = SplitConfigList(kSnapshotModeNames);
   keys.push_back(mode);
   keys.push_back(k("table.include.list", ConfigType::kRegexList, "",
                    "regexes on schema.table; empty includes all"));

@@ -125,7 +125,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"heartbeat.interval.ms", "both", kNone, "0", "the heartbeat topic is not implemented yet (the MySQL source takes this key as its binlog heartbeat period)"},
     DebeziumProperty{"heartbeat.action.query", "both", kRef, "", "the heartbeat topic is not implemented yet"},
     // Snapshots.
-    DebeziumProperty{"snapshot.mode", "both", kImpl, "", "initial, initial_only, never, no_data, when_needed"},
+    DebeziumProperty{"snapshot.mode", "both", kImpl, "", "initial, initial_only, never, no_data (alias schema_only), when_needed, always, recovery (MySQL; alias schema_only_recovery)"},
     DebeziumProperty{"snapshot.mode.custom.name", "both", kRef, "", "custom snapshotters have no meaning in sluice"},
     DebeziumProperty{"snapshot.mode.configuration.based.", "both", kRef, "", kNotYet, true},
     DebeziumProperty{"snapshot.locking.mode", "both", kNone, "", "sluice's snapshot is consistent without table locks (MySQL: see snapshot.max.threads)"},

@@ -19,6 +19,16 @@ core::Result<StartDecision> DecideStart(const std::optional<PgPosition>& stored,
                 "is truncated in the target, then re-read)";
     return d;
   }
+  if (stored && mode == core::SnapshotMode::kAlways) {
+    // A new snapshot needs a new slot with an exported snapshot; the old slot's changes are
+    // superseded by it, and each table is truncated first so that deleted rows go too.
+    d.action = StartAction::kAnnounceSnapshot;
+    d.drop_slot = slot.exists;
+    d.restarted = true;
+    d.warning = "postgres: snapshot.mode=always: taking a new snapshot (each table is truncated "
+                "in the target, then re-read)";
+    return d;
+  }
   if (stored) {
     const bool lost = slot.exists && slot.wal_status == "lost";
     if (!slot.exists || lost) {

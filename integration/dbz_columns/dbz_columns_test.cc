@@ -1,0 +1,177 @@
+// Debezium's column filters, masks and message keys with the sluice binary, checked with
+// independent clients: PostgreSQL -> Kafka read back with kcat (keys from message.key.columns,
+// masked, hashed and truncated values, a column and a schema filtered out), MariaDB ->
+// PostgreSQL read back with psql, and the refusals (an excluded key column, message.key.columns
+// with a database sink). Expected digests were computed with Java's MessageDigest over the bytes
+// Debezium hashes (ObjectOutputStream for v1, String.getBytes() for v2).
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "integration/common/itest.h"
+
+namespace sluice::itest {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+constexpr const char* kHelloV1 = "b4d39ab0d198fb4cac8b2f023da74f670bcaf192dcc79b5d6361b7ae6b2fafdf";
+constexpr const char* kWorldV1 = "0a8ade09d228232c9d17ab5ac73005c6b5d1848a007a2b2c0e04094406526861";
+constexpr const char* kHelloV2 = "e199871663d7739b7983b5b15bd4adc39157a5dd5a5274931e94659b760be53d";
+constexpr const char* kWorldV2 = "74af38ee11eaae1af61f73fa74911572019c9faad4f637963cc7a3d110cc2694";
+
+class DbzColumnsTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    if (sluice_) sluice_->Kill();
+    sluice_.reset();
+    if (!slot_.empty()) {
+      PgClient("postgres").TryQuery(
+          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" +
+          slot_ + "'");
+    }
+    if (!pg_db_.empty()) DropPgDatabase(pg_db_);
+    if (!target_db_.empty()) DropPgDatabase(target_db_);
+    if (!my_db_.empty()) MysqlClient().TryQuery("DROP DATABASE IF EXISTS `" + my_db_ + "`");
+  }
+
+  json PgSource(const std::string& name) {
+    slot_ = UniqueName(name + "_slot");
+    return {{"name", slot_},
+            {"connector.class", "postgres"},
+            {"database.hostname", TestEnv::PgHost()},
+            {"database.port", std::to_string(TestEnv::PgPort())},
+            {"database.user", TestEnv::PgUser()},
+            {"database.dbname", pg_db_},
+            {"slot.name", slot_},
+            {"publication.name", "pub_" + slot_},
+            {"sink.batch.ms", "100"}};
+  }
+
+  json MySource(const std::string& name) {
+    std::random_device rd;
+    return {{"name", UniqueName(name)},
+            {"connector.class", "mysql"},
+            {"database.hostname", TestEnv::MysqlHost()},
+            {"database.port", std::to_string(TestEnv::MysqlPort())},
+            {"database.user", TestEnv::MysqlUser()},
+            {"database.server.id", std::to_string(100000 + rd() % 1000000)},
+            {"database.include.list", my_db_},
+            {"sink.batch.ms", "100"}};
+  }
+
+  std::optional<SluiceProcess> sluice_;
+  std::string slot_, pg_db_, target_db_, my_db_;
+};
+
+TEST_F(DbzColumnsTest, PostgresToKafkaKeysMasksHashesTruncatesAndFilters) {
+  pg_db_ = CreateScratchPgDatabase("dbzc");
+  PgClient pg(pg_db_);
+  pg.Exec("CREATE TABLE customers (id int PRIMARY KEY, email text NOT NULL, name text, "
+          "code varchar(8), secret text, region text);"
+          "CREATE SCHEMA audit; CREATE TABLE audit.log (id int PRIMARY KEY, what text);"
+          "INSERT INTO customers VALUES (1, 'a@x', 'Ann', 'hello', 's1', 'Europe');"
+          "INSERT INTO audit.log VALUES (1, 'kept out')");
+  const std::string prefix = UniqueName("dbzc");
+  json config = PgSource("dbzc");
+  config.update({{"topic.prefix", prefix},
+                 {"sink.type", "kafka"},
+                 {"sink.kafka.bootstrap.servers", TestEnv::KafkaBootstrap()},
+                 {"schema.exclude.list", "audit"},
+                 {"column.include.list", "public\\.customers\\.(id|email|name|code|region)"},
+                 {"message.key.columns", "public\\.cust.*:email"},
+                 {"column.mask.with.4.chars", "public\\.customers\\.name"},
+                 {"column.mask.hash.SHA-256.with.salt.CzQMA0cB5K", "public\\.customers\\.code"},
+                 {"column.truncate.to.3.chars", "public\\.customers\\.region"}});
+  sluice_.emplace(SluiceProcess::Run(config));
+  const std::string topic = prefix + ".public.customers";
+  WaitForMessages(topic, 1, 60s);  // the snapshot row: streaming has started
+  pg.Exec("INSERT INTO customers VALUES (2, 'b@x', NULL, 'world', 's2', 'Asia');"
+          "INSERT INTO audit.log VALUES (2, 'still out')");
+  ASSERT_TRUE(sluice_->IsRunning()) << sluice_->LogTail();
+  auto messages = WaitForMessages(topic, 2, 60s);
+  ASSERT_EQ(messages.size(), 2u);
+
+  std::map<json, json> after_by_key;
+  for (const auto& m : messages) {
+    ASSERT_TRUE(m.key && m.value);
+    after_by_key[json::parse(*m.key)] = json::parse(*m.value).at("after");
+  }
+  // Keys come from message.key.columns; code keeps 8 hex digits (varchar(8)); secret is gone.
+  EXPECT_EQ(after_by_key[json({{"email", "a@x"}})],
+            json({{"id", 1}, {"email", "a@x"}, {"name", "****"},
+                  {"code", std::string(kHelloV1).substr(0, 8)}, {"region", "Eur"}}));
+  // A null is masked too (Debezium's mask is unconditional).
+  EXPECT_EQ(after_by_key[json({{"email", "b@x"}})],
+            json({{"id", 2}, {"email", "b@x"}, {"name", "****"},
+                  {"code", std::string(kWorldV1).substr(0, 8)}, {"region", "Asi"}}));
+  EXPECT_TRUE(ConsumeTopic(prefix + ".audit.log").empty());
+}
+
+TEST_F(DbzColumnsTest, MariadbToPostgresHashesV2AndTruncates) {
+  my_db_ = CreateScratchMysqlDatabase("dbzc");
+  MysqlClient my(my_db_);
+  my.Exec("CREATE TABLE people (id INT PRIMARY KEY, token VARCHAR(100), note TEXT, "
+          "hidden VARCHAR(10));"
+          "INSERT INTO people VALUES (1, 'hello', 'abcdef', 'h1')");
+  target_db_ = CreateScratchPgDatabase("dbzc_dst");
+  PgClient dst(target_db_);
+  json config = MySource("dbzc_my");
+  config.update({{"sink.type", "postgres"},
+                 {"sink.url", dst.Url()},
+                 {"column.exclude.list", my_db_ + "\\.people\\.hidden"},
+                 {"column.mask.hash.v2.SHA-256.with.salt.s", my_db_ + "\\.people\\.token"},
+                 {"column.truncate.to.2.chars", my_db_ + "\\.people\\.note"}});
+  sluice_.emplace(SluiceProcess::Run(config));
+  const std::string table = "\"" + my_db_ + "\".people";
+  auto rows = [&] {
+    auto r = dst.TryQuery("SELECT id, token, note FROM " + table + " ORDER BY id");
+    return r.ok ? r.rows : SqlRows{};
+  };
+  WaitUntil([&] { return rows().size() == 1; }, 60s, "the snapshot row");
+  my.Exec("INSERT INTO people VALUES (2, 'world', 'xyz', 'h2');"
+          "UPDATE people SET note = 'qrstu' WHERE id = 1");
+  WaitUntil([&] { return rows().size() == 2 && rows()[0][2] == SqlValue("qr"); }, 60s,
+            "the streamed rows");
+  ASSERT_TRUE(sluice_->IsRunning()) << sluice_->LogTail();
+  EXPECT_EQ(rows(), (SqlRows{{"1", kHelloV2, "qr"}, {"2", kWorldV2, "xy"}}));
+  auto hidden = dst.TryQuery("SELECT hidden FROM " + table);
+  EXPECT_FALSE(hidden.ok);  // the excluded column is not in the target
+}
+
+TEST_F(DbzColumnsTest, RefusesAnExcludedKeyColumnAndMessageKeysForADatabaseSink) {
+  pg_db_ = CreateScratchPgDatabase("dbzc_ref");
+  PgClient pg(pg_db_);
+  pg.Exec("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a')");
+  target_db_ = CreateScratchPgDatabase("dbzc_ref_dst");
+  json config = PgSource("dbzc_ref");
+  config.update({{"sink.type", "postgres"},
+                 {"sink.url", PgClient(target_db_).Url()},
+                 {"column.exclude.list", "public\\.t\\.id"}});
+  CommandResult sync = SluiceProcess::RunToCompletion("sync", config, 60s);
+  EXPECT_FALSE(sync.Success());
+  EXPECT_NE((sync.out + sync.err).find("column public.t.id is part of the table's key"),
+            std::string::npos)
+      << sync.out << sync.err;
+  EXPECT_EQ(PgClient(target_db_).QueryValue(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = 't'"),
+            "0");
+
+  config.erase("column.exclude.list");
+  config["message.key.columns"] = "public\\.t:v";
+  CommandResult validate = SluiceProcess::RunToCompletion("validate", config, 60s);
+  EXPECT_FALSE(validate.Success());
+  EXPECT_NE((validate.out + validate.err).find("message.key.columns"), std::string::npos)
+      << validate.out << validate.err;
+  EXPECT_NE((validate.out + validate.err).find("database sink"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::itest

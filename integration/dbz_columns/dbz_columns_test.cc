@@ -173,5 +173,61 @@ TEST_F(DbzColumnsTest, RefusesAnExcludedKeyColumnAndMessageKeysForADatabaseSink)
   EXPECT_NE((validate.out + validate.err).find("database sink"), std::string::npos);
 }
 
+// snapshot.mode=always: every start takes a new snapshot, truncating each table first, so that a
+// row deleted while the connector was stopped is gone from the target too.
+TEST_F(DbzColumnsTest, AlwaysSnapshotsAtEveryStartForPostgresAndMariadb) {
+  pg_db_ = CreateScratchPgDatabase("dbzc_alw");
+  PgClient pg(pg_db_);
+  pg.Exec("CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+  my_db_ = CreateScratchMysqlDatabase("dbzc_alw");
+  MysqlClient my(my_db_);
+  my.Exec("CREATE TABLE t (id INT PRIMARY KEY, v TEXT); INSERT INTO t VALUES (1, 'a'), (2, 'b')");
+  target_db_ = CreateScratchPgDatabase("dbzc_alw_dst");
+  PgClient dst(target_db_);
+
+  json pg_config = PgSource("dbzc_alw");
+  pg_config.update({{"sink.type", "postgres"}, {"sink.url", dst.Url()},
+                    {"snapshot.mode", "always"}});
+  json my_config = MySource("dbzc_alw_my");
+  my_config.update({{"sink.type", "postgres"}, {"sink.url", dst.Url()},
+                    {"snapshot.mode", "always"}});
+  auto rows = [&](const std::string& table) {
+    auto r = dst.TryQuery("SELECT id, v FROM " + table + " ORDER BY id");
+    return r.ok ? r.rows : SqlRows{};
+  };
+  const std::string pg_table = "public.t";
+  const std::string my_table = "\"" + my_db_ + "\".t";
+  for (auto* config : {&pg_config, &my_config}) {
+    const bool is_pg = config == &pg_config;
+    const std::string& table = is_pg ? pg_table : my_table;
+    auto source = [&](const std::string& sql) { is_pg ? pg.Exec(sql) : my.Exec(sql); };
+    SluiceProcess run = SluiceProcess::Run(*config);
+    WaitUntil([&] { return rows(table).size() == 2; }, 60s, "the first snapshot");
+    source("INSERT INTO t VALUES (3, 'c')");
+    WaitUntil([&] { return rows(table).size() == 3; }, 60s, "a streamed row");
+    ASSERT_TRUE(run.Stop().Success()) << run.LogTail();
+    source("DELETE FROM t WHERE id = 1");
+    source("UPDATE t SET v = 'B' WHERE id = 2");
+    run.Restart();
+    WaitUntil([&] { return rows(table) == SqlRows{{"2", "B"}, {"3", "c"}}; }, 60s,
+              "the second snapshot drops the deleted row");
+    source("INSERT INTO t VALUES (4, 'd')");
+    WaitUntil([&] { return rows(table).size() == 3; }, 60s, "streaming after the new snapshot");
+    EXPECT_NE(run.LogTail(200).find("snapshot.mode=always"), std::string::npos) << run.LogTail();
+    run.Stop();
+  }
+  // recovery: MySQL only, and only for a connector with a stored position.
+  json recovery = MySource("dbzc_rec");
+  recovery.update({{"sink.type", "postgres"}, {"sink.url", dst.Url()},
+                   {"snapshot.mode", "recovery"}});
+  CommandResult fresh = SluiceProcess::RunToCompletion("run", recovery, 60s);
+  EXPECT_FALSE(fresh.Success());
+  EXPECT_NE((fresh.out + fresh.err).find("snapshot.mode=recovery"), std::string::npos)
+      << fresh.out << fresh.err;
+  pg_config["snapshot.mode"] = "recovery";
+  CommandResult pg_recovery = SluiceProcess::RunToCompletion("validate", pg_config, 60s);
+  EXPECT_FALSE(pg_recovery.Success());
+}
+
 }  // namespace
 }  // namespace sluice::itest

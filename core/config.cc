@@ -12,6 +12,7 @@
 #include "core/debezium_catalog.h"
 #include "core/redact.h"
 #include "core/snapshot_mode.h"
+#include "core/snapshot_overrides.h"
 #include "core/table_filter.h"
 #include "core/user_regex.h"
 
@@ -125,6 +126,7 @@ std::vector<ConfigKey> CommonConfigKeys() {
   keys.push_back(k("column.include.list", ConfigType::kRegexList, "",
                    "regexes on schema.table.column; empty includes all"));
   for (auto& key : ColumnPolicyConfigKeys()) keys.push_back(std::move(key));
+  for (auto& key : SelectOverrideConfigKeys()) keys.push_back(std::move(key));
   keys.push_back(k("topic.prefix", ConfigType::kString, "sluice",
                    "logical source name; Kafka topics are <prefix>.<schema>.<table>"));
   ConfigKey sink = k("sink.type", ConfigType::kEnum, "", "kafka, postgres, mysql or file");
@@ -257,6 +259,7 @@ std::vector<ConfigIssue> ConfigDef::Check(const ConnectorConfig& config) const {
   for (auto& issue : DebeziumConfigIssues(config)) issues.push_back(std::move(issue));
   for (auto& issue : TableFilterIssues(config)) issues.push_back(std::move(issue));
   for (auto& issue : ColumnPolicyIssues(config)) issues.push_back(std::move(issue));
+  for (auto& issue : SelectOverrideIssues(config)) issues.push_back(std::move(issue));
   if (config.Has("connector.class") && !CanonicalConnectorClass(config.Get("connector.class"))) {
     issues.push_back({"connector.class", "connector.class '" + config.Get("connector.class") +
                                              "' is not known; use postgres, mysql or kafka"});

@@ -41,6 +41,7 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SLUICE_ASSIGN_OR_RETURN(int64_t pages, c.GetInt("snapshot.chunk.pages", 16384));
   out.snapshot.chunk_pages = static_cast<uint64_t>(pages);
   out.snapshot.binary = c.Get("snapshot.copy.format", "binary") == "binary";
+  SLUICE_ASSIGN_OR_RETURN(out.snapshot.select_overrides, core::SelectOverridesFromConfig(c));
   SLUICE_ASSIGN_OR_RETURN(out.drop_on_stop, c.GetBool("slot.drop.on.stop", false));
   SLUICE_ASSIGN_OR_RETURN(int64_t interval, c.GetInt("status.update.interval.ms", 10000));
   out.stream.status_interval_ms = interval;

@@ -234,6 +234,7 @@ Result<ColumnPlan> PlanColumns(const ColumnPolicy& policy, const TableSchemaPtr&
     }
   }
   if (key != schema->key) {
+    plan.custom_key = true;
     auto keyed = std::make_shared<TableSchema>(*schema);
     keyed->key = std::move(key);
     plan.schema = std::move(keyed);
@@ -259,10 +260,17 @@ Result<const ColumnPlan*> ColumnRewriter::PlanFor(const TableSchemaPtr& schema) 
 }
 
 Status ColumnRewriter::CopyRow(const RowView& row, const ColumnPlan& plan,
-                               const TableSchema& schema) {
+                               const TableSchema& schema, bool old_image) {
   out_.BeginRow();
+  const std::vector<uint32_t>& key = plan.schema->key;
   for (uint32_t i = 0; i < row.size(); ++i) {
     const int r = i < plan.rule_of.size() ? plan.rule_of[i] : -1;
+    if (old_image && plan.custom_key && row.is_unchanged(i) &&
+        std::find(key.begin(), key.end(), i) != key.end() &&
+        (r < 0 || policy_.rules()[r].kind != ColumnRuleKind::kMask)) {
+      out_.AppendNull();
+      continue;
+    }
     if (r < 0) {
       switch (row.state(i)) {
         case CellState::kNull: out_.AppendNull(); break;
@@ -333,7 +341,7 @@ Result<const EventBatch*> ColumnRewriter::Apply(const EventBatch& in) {
       for (uint32_t* row : {&copy.before, &copy.after}) {
         if (*row == kNoRow) continue;
         const uint32_t index = out_.row_count();
-        SLUICE_RETURN_IF_ERROR(CopyRow(in.row(*row), plan, *event.table));
+        SLUICE_RETURN_IF_ERROR(CopyRow(in.row(*row), plan, *event.table, row == &copy.before));
         *row = index;
       }
     }

@@ -23,7 +23,8 @@
 // rules apply to character columns (LogicalType::kString); one matching any other column, or a
 // column matched by two rules, stops the table with kInvalidArgument naming the column. A rule
 // that changes the values of a key column is refused with a database sink (it would merge rows).
-// An unchanged (TOASTed) value stays unchanged, except under a mask, which replaces it.
+// An unchanged (TOASTed) value stays unchanged, except under a mask, which replaces it, and in
+// a custom key column of an old image, where it becomes null.
 //
 // Plans are built once per table schema (the first event of that schema) and cached; applying
 // one copies the batch's rows with the rules applied: no per-value allocation or virtual call.
@@ -93,6 +94,10 @@ struct ColumnPlan {
   TableSchemaPtr schema;          // the output schema (the input's own when only values change)
   std::vector<int> rule_of;       // per column
   bool rewrites_values = false;
+  // message.key.columns chose the key: in an old image (a delete's, with PostgreSQL's default
+  // replica identity) a key column the source did not send becomes null, as in Debezium's
+  // before image, instead of the unavailable-value placeholder.
+  bool custom_key = false;
 };
 
 // The plan for `schema`; kInvalidArgument naming the table and column when a rule cannot apply.
@@ -116,7 +121,8 @@ class ColumnRewriter {
     ColumnPlan plan;
   };
   Result<const ColumnPlan*> PlanFor(const TableSchemaPtr& schema);
-  Status CopyRow(const RowView& row, const ColumnPlan& plan, const TableSchema& schema);
+  Status CopyRow(const RowView& row, const ColumnPlan& plan, const TableSchema& schema,
+                 bool old_image);
 
   ColumnPolicy policy_;
   std::map<const TableSchema*, Entry> plans_;

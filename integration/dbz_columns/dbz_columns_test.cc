@@ -115,6 +115,31 @@ TEST_F(DbzColumnsTest, PostgresToKafkaKeysMasksHashesTruncatesAndFilters) {
             json({{"id", 2}, {"email", "b@x"}, {"name", "****"},
                   {"code", std::string(kWorldV1).substr(0, 8)}, {"region", "Asi"}}));
   EXPECT_TRUE(ConsumeTopic(prefix + ".audit.log").empty());
+
+  // REPLICA IDENTITY DEFAULT: the delete carries the primary key only, so the message key's
+  // email is null, as in Debezium; the before image is masked as the rows were.
+  pg.Exec("DELETE FROM customers WHERE id = 2");
+  messages = WaitForMessages(topic, 4, 60s);  // the delete and its tombstone
+  ASSERT_EQ(messages.size(), 4u);
+  std::optional<json> del;
+  int tombstones = 0;
+  for (const auto& m : messages) {
+    ASSERT_TRUE(m.key.has_value());
+    if (!m.value) {
+      ++tombstones;
+      EXPECT_EQ(json::parse(*m.key), json({{"email", nullptr}}));
+      continue;
+    }
+    json value = json::parse(*m.value);
+    if (value.at("op") != "d") continue;
+    EXPECT_EQ(json::parse(*m.key), json({{"email", nullptr}}));
+    del = value;
+  }
+  EXPECT_EQ(tombstones, 1);
+  ASSERT_TRUE(del.has_value());
+  EXPECT_EQ(del->at("before").at("id"), 2);
+  EXPECT_EQ(del->at("before").at("email"), nullptr);
+  EXPECT_EQ(del->at("before").at("name"), "****");
 }
 
 TEST_F(DbzColumnsTest, MariadbToPostgresHashesV2AndTruncates) {

@@ -218,6 +218,23 @@ TEST_F(RewriterTest, MasksHashesAndTruncatesEveryRowOfTheTable) {
   EXPECT_EQ((*again)->events()[0].table, first);
 }
 
+TEST_F(RewriterTest, ACustomKeyColumnTheOldImageLacksBecomesNull) {
+  // A PostgreSQL delete under the default replica identity: only the primary key was sent.
+  ColumnRewriter rewriter(Policy({{"message.key.columns", "public\\.customers:email"}}));
+  EventBatch in;
+  uint32_t txn = in.AddTxn({});
+  uint32_t before = in.BeginRow();
+  in.AppendValue("7");
+  for (int i = 0; i < 4; ++i) in.AppendUnchanged();
+  in.EndRow();
+  in.AddEvent({Op::kDelete, before, kNoRow, txn, Customers()});
+  auto out = rewriter.Apply(in);
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  RowView row = (*out)->row((*out)->events()[0].before);
+  EXPECT_TRUE(row.is_null(1));       // the key column: null, not the unavailable placeholder
+  EXPECT_TRUE(row.is_unchanged(2));  // other columns as the source sent them
+}
+
 TEST_F(RewriterTest, LeavesUntouchedBatchesAsTheyAre) {
   ColumnRewriter rewriter(Policy({{"column.mask.with.4.chars", "other\\.t\\.c"}}));
   EventBatch in;

@@ -191,6 +191,21 @@ TEST_F(DbzColumnsTest, RefusesAnExcludedKeyColumnAndMessageKeysForADatabaseSink)
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = 't'"),
             "0");
 
+  // The same from MariaDB, with column.include.list leaving the key out.
+  my_db_ = CreateScratchMysqlDatabase("dbzc_ref");
+  MysqlClient(my_db_).Exec("CREATE TABLE k (id INT PRIMARY KEY, v TEXT); INSERT INTO k VALUES (1, 'a')");
+  json my_config = MySource("dbzc_ref_my");
+  my_config.update({{"sink.type", "postgres"},
+                    {"sink.url", PgClient(target_db_).Url()},
+                    {"column.include.list", my_db_ + "\\.k\\.v"}});
+  CommandResult my_sync = SluiceProcess::RunToCompletion("sync", my_config, 60s);
+  EXPECT_FALSE(my_sync.Success());
+  EXPECT_NE((my_sync.out + my_sync.err)
+                .find("column " + my_db_ + ".k.id is part of the table's key and "
+                      "column.include.list leaves it out"),
+            std::string::npos)
+      << my_sync.out << my_sync.err;
+
   config.erase("column.exclude.list");
   config["message.key.columns"] = "public\\.t:v";
   CommandResult validate = SluiceProcess::RunToCompletion("validate", config, 60s);

@@ -233,11 +233,30 @@ Result<ColumnPlan> PlanColumns(const ColumnPolicy& policy, const TableSchemaPtr&
       }
     }
   }
-  if (key != schema->key) {
-    plan.custom_key = true;
-    auto keyed = std::make_shared<TableSchema>(*schema);
-    keyed->key = std::move(key);
-    plan.schema = std::move(keyed);
+  // Debezium's mappers mark the field schema: masked=true (column.mask.*), and truncateLength
+  // where a value could be longer than the limit (column.truncate.to.*).
+  std::vector<std::vector<std::pair<std::string, std::string>>> parameters(schema->columns.size());
+  bool marked = false;
+  for (size_t c = 0; c < schema->columns.size(); ++c) {
+    if (plan.rule_of[c] < 0) continue;
+    const ColumnRule& rule = policy.rules()[plan.rule_of[c]];
+    const int32_t length = schema->columns[c].length;
+    if (rule.kind != ColumnRuleKind::kTruncate) {
+      parameters[c].emplace_back("masked", "true");
+    } else if (length <= 0 || static_cast<uint32_t>(length) > rule.chars) {
+      parameters[c].emplace_back("truncateLength", std::to_string(rule.chars));
+    }
+    marked = marked || !parameters[c].empty();
+  }
+  if (key != schema->key || marked) {
+    plan.custom_key = key != schema->key;
+    auto derived = std::make_shared<TableSchema>(*schema);
+    derived->key = std::move(key);
+    for (size_t c = 0; c < derived->columns.size(); ++c) {
+      auto& own = derived->columns[c].schema_parameters;
+      own.insert(own.end(), parameters[c].begin(), parameters[c].end());
+    }
+    plan.schema = std::move(derived);
   }
   return plan;
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/column_hash.h"
+#include "core/envelope.h"
 #include "core/table_filter.h"
 #include "tests/common/schema_builders.h"
 
@@ -200,6 +201,18 @@ TEST_F(RewriterTest, MasksHashesAndTruncatesEveryRowOfTheTable) {
   ASSERT_EQ(b.announced_tables().size(), 1u);
   EXPECT_EQ(b.announced_tables()[0], b.events()[0].table);
   EXPECT_EQ(b.events()[0].table->key, (std::vector<uint32_t>{1}));
+  // Debezium's mappers mark the field schemas.
+  using Params = std::vector<std::pair<std::string, std::string>>;
+  const auto& columns = b.events()[0].table->columns;
+  EXPECT_EQ(columns[0].schema_parameters, Params{});
+  EXPECT_EQ(columns[1].schema_parameters, (Params{{"masked", "true"}}));
+  EXPECT_EQ(columns[2].schema_parameters, (Params{{"masked", "true"}}));
+  EXPECT_EQ(columns[4].schema_parameters, (Params{{"truncateLength", "3"}}));
+  std::string field;
+  AppendFieldSchemaJson(field, columns[4], ValueModes{});
+  EXPECT_NE(field.find("\"parameters\":{\"truncateLength\":\"3\",\"__debezium.source.column.type\""),
+            std::string::npos)
+      << field;
   RowView r0 = b.row(b.events()[0].before);
   EXPECT_EQ(r0.text(0), "1");
   EXPECT_EQ(r0.text(1), "b4d39ab0d198fb4cac8b2f023da74f670bcaf192dcc79b5d6361b7ae6b2fafdf");

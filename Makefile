@@ -20,7 +20,7 @@ CMAKE_BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc)
 
 # Debian 12 packages for building and testing. Append with `DEBIAN_PACKAGES += name`.
-DEBIAN_PACKAGES := g++ make cmake pkg-config libpq-dev libmariadb-dev librdkafka-dev \
+DEBIAN_PACKAGES := g++ make cmake pkg-config libpq-dev libssl-dev libmariadb-dev librdkafka-dev \
   libboost-dev nlohmann-json3-dev libgtest-dev libgmock-dev libsqlite3-dev \
   libspdlog-dev libfmt-dev libcli11-dev postgresql-15 mariadb-server-core mariadb-client kcat \
   curl ca-certificates procps iproute2 zlib1g-dev libdeflate-dev libre2-dev ccache \

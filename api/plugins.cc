@@ -3,6 +3,7 @@
 #include "connectors/kafka/kafka_source.h"
 #include "connectors/mysql/mysql_source.h"
 #include "connectors/postgres/postgres_source.h"
+#include "core/column_policy.h"
 #include "core/config_providers.h"
 #include "core/logging.h"
 #include "sinks/file/file_sink.h"
@@ -130,6 +131,9 @@ core::Result<BuiltConnector> BuildConnector(const core::ConnectorConfig& stored,
   BuiltConnector built;
   SLUICE_ASSIGN_OR_RETURN(built.source, source_plugin->make(ctx));
   SLUICE_ASSIGN_OR_RETURN(built.sink, sink_plugin->make(ctx));
+  // message.key.columns and the column masks: one stage in front of every sink.
+  SLUICE_ASSIGN_OR_RETURN(core::ColumnPolicy policy, core::ColumnPolicy::FromConfig(full));
+  built.sink = core::WithColumnPolicy(std::move(policy), std::move(built.sink));
   SLUICE_ASSIGN_OR_RETURN(built.options, core::PipelineOptionsFromConfig(full));
   return built;
 }

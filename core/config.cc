@@ -7,9 +7,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/column_policy.h"
 #include "core/config_providers.h"
 #include "core/debezium_catalog.h"
 #include "core/redact.h"
+#include "core/snapshot_mode.h"
+#include "core/snapshot_overrides.h"
+#include "core/table_filter.h"
 #include "core/user_regex.h"
 
 namespace sluice::core {
@@ -110,14 +114,19 @@ std::vector<ConfigKey> CommonConfigKeys() {
   cls.required = true;
   keys.push_back(cls);
   ConfigKey mode = k("snapshot.mode", ConfigType::kEnum, "initial",
-                     "initial, initial_only, never, no_data, when_needed");
-  mode.allowed = {"initial", "initial_only", "never", "no_data", "when_needed"};
+                     "initial, initial_only, never, no_data (schema_only), when_needed, always, "
+                     "recovery (MySQL)");
+  mode.allowed = SplitConfigList(kSnapshotModeNames);
   keys.push_back(mode);
   keys.push_back(k("table.include.list", ConfigType::kRegexList, "",
                    "regexes on schema.table; empty includes all"));
   keys.push_back(k("table.exclude.list", ConfigType::kRegexList, "", "regexes on schema.table"));
   keys.push_back(k("column.exclude.list", ConfigType::kRegexList, "",
                    "regexes on schema.table.column"));
+  keys.push_back(k("column.include.list", ConfigType::kRegexList, "",
+                   "regexes on schema.table.column; empty includes all"));
+  for (auto& key : ColumnPolicyConfigKeys()) keys.push_back(std::move(key));
+  for (auto& key : SelectOverrideConfigKeys()) keys.push_back(std::move(key));
   keys.push_back(k("topic.prefix", ConfigType::kString, "sluice",
                    "logical source name; Kafka topics are <prefix>.<schema>.<table>"));
   ConfigKey sink = k("sink.type", ConfigType::kEnum, "", "kafka, postgres, mysql or file");
@@ -248,6 +257,9 @@ std::vector<ConfigIssue> ConfigDef::Check(const ConnectorConfig& config) const {
     }
   }
   for (auto& issue : DebeziumConfigIssues(config)) issues.push_back(std::move(issue));
+  for (auto& issue : TableFilterIssues(config)) issues.push_back(std::move(issue));
+  for (auto& issue : ColumnPolicyIssues(config)) issues.push_back(std::move(issue));
+  for (auto& issue : SelectOverrideIssues(config)) issues.push_back(std::move(issue));
   if (config.Has("connector.class") && !CanonicalConnectorClass(config.Get("connector.class"))) {
     issues.push_back({"connector.class", "connector.class '" + config.Get("connector.class") +
                                              "' is not known; use postgres, mysql or kafka"});

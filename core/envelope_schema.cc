@@ -119,6 +119,7 @@ void AppendFieldSchemaJson(std::string& out, const Column& c, const ValueModes& 
     }
     param("allowed", allowed);
   }
+  for (const auto& [key, value] : c.schema_parameters) param(key, value);
   if (!c.source_type.empty()) {
     out += first ? ",\"parameters\":{" : ",";
     first = false;

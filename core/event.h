@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace sluice::core {
@@ -80,6 +81,9 @@ struct Column {
   int32_t scale = 0;      // numeric scale
   bool is_unsigned = false;  // MySQL UNSIGNED integers
   std::vector<std::string> enum_values;  // kEnum: the allowed labels, when known
+  // Extra Kafka Connect schema parameters a column rule adds, in order (Debezium's column
+  // mappers: column.mask.* gives masked=true, column.truncate.to.* truncateLength=<n>).
+  std::vector<std::pair<std::string, std::string>> schema_parameters;
 };
 
 // A stored generated column (PostgreSQL `GENERATED ALWAYS AS (expression) STORED`): computed by

@@ -7,12 +7,17 @@
 namespace sluice::core {
 namespace {
 
-constexpr std::array<std::pair<SnapshotMode, std::string_view>, 5> kNames = {{
+// Canonical names first: SnapshotModeName returns the first name of a mode.
+constexpr std::array<std::pair<SnapshotMode, std::string_view>, 9> kNames = {{
     {SnapshotMode::kInitial, "initial"},
     {SnapshotMode::kInitialOnly, "initial_only"},
     {SnapshotMode::kNever, "never"},
     {SnapshotMode::kNoData, "no_data"},
     {SnapshotMode::kWhenNeeded, "when_needed"},
+    {SnapshotMode::kAlways, "always"},
+    {SnapshotMode::kRecovery, "recovery"},
+    {SnapshotMode::kNoData, "schema_only"},
+    {SnapshotMode::kRecovery, "schema_only_recovery"},
 }};
 
 }  // namespace
@@ -21,8 +26,8 @@ Result<SnapshotMode> ParseSnapshotMode(std::string_view text) {
   for (const auto& [mode, name] : kNames) {
     if (name == text) return mode;
   }
-  return InvalidArgumentError("snapshot.mode: '" + std::string(text) +
-                              "' is not one of initial, initial_only, never, no_data, when_needed");
+  return InvalidArgumentError("snapshot.mode: '" + std::string(text) + "' is not one of " +
+                              std::string(kSnapshotModeNames));
 }
 
 std::string_view SnapshotModeName(SnapshotMode mode) {

@@ -198,8 +198,14 @@ core::Result<LoadedTable> SchemaLoader::Load(const core::TableId& id, uint64_t v
     out.excluded.push_back(excluded);
   }
   for (const auto& k : keys) {
-    int idx = schema->FindColumn(k[0].value_or(""));
-    if (idx >= 0) schema->key.push_back(static_cast<uint32_t>(idx));
+    const std::string name = k[0].value_or("");
+    int idx = schema->FindColumn(name);
+    if (idx < 0) {
+      // A key column left out by the column filters: a partial key would merge rows.
+      return core::InvalidArgumentError(core::ExcludedKeyColumnMessage(
+          id, name, filter_->tables().ColumnExcludedBy(id, name)));
+    }
+    schema->key.push_back(static_cast<uint32_t>(idx));
   }
   out.schema = std::move(schema);
   return out;

@@ -241,6 +241,8 @@ core::Status SnapshotReader::EstimateTables() {
     const core::TableSchema& schema = *loaded_[t].schema;
     if (schema.key.size() != 1 || !IsIntegerKey(schema.columns[schema.key[0]])) continue;
     const core::TableId& id = tables_[t];
+    // A table read with its own SELECT (snapshot.select.statement.overrides) is one chunk.
+    if (options_.select_overrides.contains(id)) continue;
     SLUICE_ASSIGN_OR_RETURN(
         auto est, control_.Query("SELECT TABLE_ROWS FROM information_schema.TABLES WHERE TABLE_SCHEMA = " +
                                  control_.Quote(id.schema) + " AND TABLE_NAME = " + control_.Quote(id.table)));
@@ -305,9 +307,19 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
     }
   }
   if (first) select += "1";  // every column excluded: still count rows
-  select += " FROM " + QuoteIdentifier(id.schema) + "." + QuoteIdentifier(id.table);
+  const bool overridden = options_.select_overrides.contains(id);
+  if (overridden) {
+    select = core::OverrideQuery(options_.select_overrides, id, select.substr(7));
+  } else {
+    select += " FROM " + QuoteIdentifier(id.schema) + "." + QuoteIdentifier(id.table);
+  }
   if (!chunk.where.empty()) select += " WHERE " + chunk.where;
-  SLUICE_RETURN_IF_ERROR(conn.StartStream(select));
+  if (core::Status started = conn.StartStream(select); !started.ok()) {
+    if (!overridden) return started;
+    return started.WithContext("mysql snapshot of " + id.ToString() +
+                               " with snapshot.select.statement.overrides." + id.ToString() +
+                               " (the statement must return every captured column by name)");
+  }
   const std::string table_name = id.ToString();
   const size_t n = table.schema->columns.size();
   uint64_t rows = 0, bytes = 0, zero_dates = 0;

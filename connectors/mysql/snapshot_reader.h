@@ -50,6 +50,7 @@
 #include "connectors/mysql/mysql_schema.h"
 #include "core/progress.h"
 #include "core/snapshot_batches.h"
+#include "core/snapshot_overrides.h"
 #include "core/source.h"
 
 namespace sluice::mysql {
@@ -60,6 +61,7 @@ struct SnapshotOptions {
   size_t batch_events = 4096;
   size_t batch_bytes = 8 << 20;
   ZeroDateMode zero_dates = ZeroDateMode::kFail;  // zero.date.handling.mode
+  core::SelectOverrides select_overrides;  // snapshot.select.statement.overrides
 };
 
 class SnapshotReader {

@@ -39,6 +39,7 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   out.snapshot.threads = static_cast<int>(threads);
   SLUICE_ASSIGN_OR_RETURN(int64_t chunk_rows, c.GetInt("snapshot.chunk.rows", 200000));
   out.snapshot.chunk_rows = static_cast<uint64_t>(chunk_rows);
+  SLUICE_ASSIGN_OR_RETURN(out.snapshot.select_overrides, core::SelectOverridesFromConfig(c));
   SLUICE_ASSIGN_OR_RETURN(ZeroDateMode zero_dates,
                           ParseZeroDateMode(c.Get(kZeroDateModeKey, "fail")));
   out.snapshot.zero_dates = out.stream.zero_dates = zero_dates;

@@ -21,6 +21,13 @@ core::Result<StartDecision> DecideStart(const std::optional<BinlogPosition>& sto
                 "truncated then re-read)";
     return d;
   }
+  if (stored && mode == core::SnapshotMode::kAlways) {
+    d.action = StartAction::kSnapshot;
+    d.restarted = true;
+    d.warning = "mysql: snapshot.mode=always: taking a new snapshot (each table is truncated "
+                "then re-read)";
+    return d;
+  }
   if (stored) {
     if (file_on_server) {
       d.action = StartAction::kStream;
@@ -33,6 +40,13 @@ core::Result<StartDecision> DecideStart(const std::optional<BinlogPosition>& sto
     d.restarted = true;
     d.warning = purged.message() + "; snapshot.mode=when_needed: taking a new snapshot";
     return d;
+  }
+  if (mode == core::SnapshotMode::kRecovery) {
+    // Debezium's recovery rebuilds the schema history of a connector that has offsets; sluice
+    // reads schemas from the server and keeps no history, so there is nothing to recover.
+    return core::FailedPreconditionError(
+        "snapshot.mode=recovery resumes a connector from its stored position, and this one has "
+        "none: use initial (snapshot, then stream) or no_data (stream from now)");
   }
   d.action = core::SkipsSnapshot(mode) ? StartAction::kStreamFromServer : StartAction::kSnapshot;
   return d;

@@ -6,7 +6,9 @@
 //   stored position      its binlog file       mode                  decision
 //   "snapshot running"   (not looked up)       any                   snapshot again at once,
 //                                                                    each table truncated first
-//   streaming            on the server         any                   stream from the stored
+//   streaming            any                   always                snapshot again with
+//                                                                    truncates (warning)
+//   streaming            on the server         other                 stream from the stored
 //                                                                    file:pos (GTID state kept)
 //   streaming            purged                when_needed           snapshot again with
 //                                                                    truncates (warning)
@@ -14,7 +16,10 @@
 //                                                                    the file and what to do
 //   none                 -                     never/no_data         stream from the server's
 //                                                                    current position
-//   none                 -                     initial, initial_only, when_needed  snapshot
+//   none                 -                     recovery              kFailedPrecondition: there
+//                                                                    is nothing to recover
+//   none                 -                     initial, initial_only, when_needed, always
+//                                                                    snapshot
 //
 // A file purged after this decision (between the look-up and the dump) is caught again by
 // StreamReader::Open with the same error (PurgedBinlogError), and with when_needed the source

@@ -191,7 +191,12 @@ core::Status StreamReader::HandleTableMap(std::string_view body, const BinlogLoc
       }
       schema->key.clear();
       for (uint32_t k : full->key) {
-        if (remap[k] >= 0) schema->key.push_back(static_cast<uint32_t>(remap[k]));
+        if (remap[k] < 0) {
+          const std::string& name = full->columns[k].name;
+          return core::InvalidArgumentError(core::ExcludedKeyColumnMessage(
+              id, name, filter_->tables().ColumnExcludedBy(id, name)));
+        }
+        schema->key.push_back(static_cast<uint32_t>(remap[k]));
       }
       SLUICE_ASSIGN_OR_RETURN(plan, BuildRowsPlan(map, schema, info, excluded, options_.zero_dates));
     }

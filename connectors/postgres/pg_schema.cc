@@ -82,9 +82,11 @@ core::Result<RelationInfo> Build(PgConnection& conn, TypeResolver& types, uint32
   }
   for (const std::string& k : key_names) {
     int idx = schema.FindColumn(k);
-    if (idx < 0) {  // an excluded key column: the table has no usable key
-      schema.key.clear();
-      break;
+    if (idx < 0) {
+      // Debezium keeps an excluded key column in the message key (only the value loses it);
+      // a sluice row has one set of columns, so leaving it out would change every key.
+      return core::InvalidArgumentError(core::ExcludedKeyColumnMessage(
+          id, k, filter.ColumnExcludedBy(id, k)));
     }
     schema.key.push_back(static_cast<uint32_t>(idx));
   }

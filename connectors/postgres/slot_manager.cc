@@ -39,7 +39,8 @@ core::Status SlotManager::CheckServer(bool for_start) {
     SLUICE_ASSIGN_OR_RETURN(SlotState state, ReadSlot(conn, names_.slot));
     if (state.exists && state.active) return SlotActiveError(state);
     if (state.exists && state.wal_status == "lost" &&
-        config_->mode != core::SnapshotMode::kWhenNeeded) {
+        config_->mode != core::SnapshotMode::kWhenNeeded &&
+        config_->mode != core::SnapshotMode::kAlways) {
       return core::FailedPreconditionError("replication slot '" + names_.slot +
                                            "' was invalidated: drop it and take a new snapshot");
     }

@@ -99,7 +99,9 @@ core::Status SnapshotReader::Open() {
   for (size_t t = 0; t < tables_.size(); ++t) {
     const TableEntry& e = tables_[t].entry;
     size_t before = chunks_.size();
-    if (options_.chunk_pages > 0 && e.pages > options_.chunk_pages) {
+    // A table read with its own SELECT (snapshot.select.statement.overrides) is one chunk.
+    if (options_.chunk_pages > 0 && e.pages > options_.chunk_pages &&
+        !options_.select_overrides.contains(e.id)) {
       for (uint64_t from = 0; from < e.pages; from += options_.chunk_pages) {
         uint64_t to = from + options_.chunk_pages;
         // The last chunk is open-ended: pages added since pg_relation_size() was read are
@@ -218,7 +220,15 @@ core::Status SnapshotReader::ReadChunk(PgConnection& conn, const Chunk& chunk,
   }
   std::string rel = QuoteIdent(schema.id.schema) + "." + QuoteIdent(schema.id.table);
   std::string sql;
-  if (chunk.whole) {
+  std::string typed;  // each column cast to its type: the decoders expect exactly that type
+  for (const auto& c : schema.columns) {
+    if (!typed.empty()) typed += ", ";
+    typed += QuoteIdent(c.name) + "::" + c.source_type;
+  }
+  if (std::string query = core::OverrideQuery(options_.select_overrides, schema.id, typed);
+      !query.empty()) {
+    sql = "COPY (" + query + ") TO STDOUT";
+  } else if (chunk.whole) {
     sql = "COPY " + rel + " (" + cols + ") TO STDOUT";
   } else {
     sql = "COPY (SELECT " + cols + " FROM " + rel + " WHERE ctid >= '(" +
@@ -228,7 +238,13 @@ core::Status SnapshotReader::ReadChunk(PgConnection& conn, const Chunk& chunk,
   }
   if (binary) sql += " (FORMAT binary)";
   std::string context = "postgres snapshot of " + schema.id.ToString();
-  SLUICE_ASSIGN_OR_RETURN(PgResultPtr res, conn.QueryRaw(sql));
+  auto started = conn.QueryRaw(sql);
+  if (!started.ok() && options_.select_overrides.contains(schema.id)) {
+    return started.status().WithContext(
+        context + " with snapshot.select.statement.overrides." + schema.id.ToString() +
+        " (the statement must return every captured column by name)");
+  }
+  SLUICE_ASSIGN_OR_RETURN(PgResultPtr res, std::move(started));
   if (PQresultStatus(res.get()) != PGRES_COPY_OUT) {
     return core::InternalError(context + ": COPY did not start");
   }

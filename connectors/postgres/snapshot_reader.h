@@ -28,6 +28,7 @@
 #include "connectors/postgres/pg_connection.h"
 #include "connectors/postgres/pg_schema.h"
 #include "core/event.h"
+#include "core/snapshot_overrides.h"
 #include "core/metrics.h"
 #include "core/progress.h"
 #include "core/snapshot_batches.h"
@@ -46,6 +47,7 @@ struct SnapshotOptions {
   size_t batch_bytes = 8 << 20;
   bool emit_truncates = false;
   bool binary = true;  // COPY (FORMAT binary) for tables whose columns all decode in binary
+  core::SelectOverrides select_overrides;  // snapshot.select.statement.overrides
 };
 
 struct SnapshotTable {

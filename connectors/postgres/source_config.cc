@@ -7,6 +7,15 @@
 #include "connectors/postgres/postgres_source.h"
 
 namespace sluice::pg {
+namespace {
+
+core::Status RecoveryRefusal() {
+  return core::InvalidArgumentError(
+      "snapshot.mode=recovery is a MySQL mode (it rebuilds a lost schema history topic); the "
+      "PostgreSQL connector has none: use initial, no_data, when_needed or always");
+}
+
+}  // namespace
 
 core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SourceConfig out;
@@ -26,6 +35,7 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   params.application_name = DeriveServerObjectName("sluice_", c.name());
   out.publication_mode = c.Get("publication.autocreate.mode", "filtered");
   SLUICE_ASSIGN_OR_RETURN(out.mode, core::ParseSnapshotMode(c.Get("snapshot.mode", "initial")));
+  if (out.mode == core::SnapshotMode::kRecovery) return RecoveryRefusal();
   SLUICE_ASSIGN_OR_RETURN(int64_t threads, c.GetInt("snapshot.max.threads", 2));
   out.snapshot.threads = static_cast<int>(threads);
   SLUICE_ASSIGN_OR_RETURN(int64_t pages, c.GetInt("snapshot.chunk.pages", 16384));
@@ -41,6 +51,7 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
     }
     out.signal_table = core::TableId{signal.substr(0, dot), signal.substr(dot + 1)};
   }
+  SLUICE_ASSIGN_OR_RETURN(out.snapshot.select_overrides, core::SelectOverridesFromConfig(c));
   SLUICE_ASSIGN_OR_RETURN(out.drop_on_stop, c.GetBool("slot.drop.on.stop", false));
   SLUICE_ASSIGN_OR_RETURN(int64_t interval, c.GetInt("status.update.interval.ms", 10000));
   out.stream.status_interval_ms = interval;
@@ -65,6 +76,19 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   auto db = core::MakeConfigKey("database.dbname", ConfigType::kString, "", "the database to capture");
   db.required = true;
   keys.push_back(db);
+  // Debezium's PostgreSQL connector has no recovery mode (it keeps no schema history).
+  auto mode = core::MakeConfigKey("snapshot.mode", ConfigType::kEnum, "initial",
+                                  "initial, initial_only, never, no_data (schema_only), "
+                                  "when_needed, always");
+  for (const auto& name : core::SplitConfigList(core::kSnapshotModeNames)) {
+    auto parsed = core::ParseSnapshotMode(name);
+    if (parsed.ok() && *parsed != core::SnapshotMode::kRecovery) mode.allowed.push_back(name);
+  }
+  keys.push_back(mode);
+  keys.push_back(core::MakeConfigKey("schema.include.list", ConfigType::kRegexList, "",
+                                     "regexes on the schema name; empty includes all"));
+  keys.push_back(core::MakeConfigKey("schema.exclude.list", ConfigType::kRegexList, "",
+                                     "regexes on the schema name"));
   auto ssl = core::MakeConfigKey("database.sslmode", ConfigType::kEnum, "prefer",
                  "libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full");
   ssl.allowed = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};

@@ -9,15 +9,23 @@ core::Result<StartDecision> DecideStart(const std::optional<PgPosition>& stored,
                                         const std::string& slot_name,
                                         const std::string& connector) {
   StartDecision d;
-  if (stored && stored->snapshot_running) {
-    // The exported snapshot died with the previous replication connection: restart the
-    // snapshot on a new slot and truncate every table first, so the target converges.
-    d.action = StartAction::kSnapshotNow;
+  // A new snapshot over a target that holds rows already: on a new slot, each table truncated
+  // first so that the target converges (rows deleted meanwhile go too).
+  auto resnapshot = [&](StartAction action, std::string why) {
+    d.action = action;
     d.drop_slot = slot.exists;
     d.restarted = true;
-    d.warning = "postgres: the previous snapshot did not finish; starting a new one (each table "
-                "is truncated in the target, then re-read)";
+    d.warning = "postgres: " + why + " (each table is truncated in the target, then re-read)";
     return d;
+  };
+  if (stored && stored->snapshot_running) {
+    // The exported snapshot died with the previous replication connection.
+    return resnapshot(StartAction::kSnapshotNow,
+                      "the previous snapshot did not finish; starting a new one");
+  }
+  if (stored && mode == core::SnapshotMode::kAlways) {
+    return resnapshot(StartAction::kAnnounceSnapshot,
+                      "snapshot.mode=always: taking a new snapshot");
   }
   if (stored) {
     const bool lost = slot.exists && slot.wal_status == "lost";

@@ -6,14 +6,16 @@
 //   stored position        slot                 mode           decision
 //   "snapshot running"     any                  any            drop the slot (if any), snapshot
 //                                                              again at once with truncates
+//   streaming              any                  always         drop the slot (if any), announce a
+//                                                              new snapshot with truncates
 //   streaming              exists, not lost     any            stream from the stored LSN
 //   streaming              missing or lost      when_needed    drop (if lost), announce a new
 //                                                              snapshot with truncates
 //   streaming              missing or lost      other          kFailedPrecondition
 //   none                   exists               never/no_data  stream from confirmed_flush_lsn
 //   none                   missing              never/no_data  create a slot, stream from it
-//   none                   exists               initial/when_needed  kFailedPrecondition
-//   none                   missing (or initial_only)  initial… announce a new snapshot
+//   none                   exists               initial/when_needed/always  kFailedPrecondition
+//   none                   missing (or initial_only)  initial, always… announce a new snapshot
 //
 // Thread-safety: a pure function.
 #pragma once

@@ -117,7 +117,7 @@ TEST(DebeziumCatalogTest, OutputChangingKeysAreRefusedNamingTheKey) {
            {"value.converter", "org.apache.kafka.connect.storage.StringConverter"},
            {"plugin.name", "decoderbufs"},
            {"schema.include.list", "public"},
-           {"column.mask.with.12.chars", "public.t.c"},
+           {"hstore.handling.mode", "map"},
            {"database.server.name", "old"}}) {
     ConnectorConfig c = Valid();
     c.mutable_values()[key] = value;

@@ -87,5 +87,41 @@ TEST(MysqlStartDecision, NoStoredPositionSnapshotsUnlessTheModeSkipsIt) {
   }
 }
 
+TEST(MysqlStartDecision, AlwaysSnapshotsAgainWithTruncatesWhenAPositionIsStored) {
+  for (bool on_server : {true, false}) {
+    auto d = DecideStart(Streaming(), on_server, SnapshotMode::kAlways);
+    ASSERT_TRUE(d.ok());
+    EXPECT_EQ(d->action, StartAction::kSnapshot);
+    EXPECT_TRUE(d->restarted);
+    EXPECT_NE(d->warning.find("snapshot.mode=always"), std::string::npos) << d->warning;
+  }
+  auto first = DecideStart(std::nullopt, false, SnapshotMode::kAlways);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->action, StartAction::kSnapshot);
+  EXPECT_FALSE(first->restarted);  // nothing to truncate on a first start
+}
+
+TEST(MysqlStartDecision, RecoveryStreamsFromTheStoredPositionAndNeedsOne) {
+  auto d = DecideStart(Streaming(), true, SnapshotMode::kRecovery);
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->action, StartAction::kStream);
+  EXPECT_EQ(d->from.file, "mysql-bin.000007");
+  auto purged = DecideStart(Streaming(), false, SnapshotMode::kRecovery);
+  EXPECT_EQ(purged.status().code(), core::StatusCode::kFailedPrecondition);
+  auto none = DecideStart(std::nullopt, false, SnapshotMode::kRecovery);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_NE(none.status().message().find("no_data"), std::string::npos);
+}
+
+TEST(MysqlStartDecision, DebeziumsOldModeNamesAreAliases) {
+  EXPECT_EQ(*core::ParseSnapshotMode("schema_only"), SnapshotMode::kNoData);
+  EXPECT_EQ(*core::ParseSnapshotMode("schema_only_recovery"), SnapshotMode::kRecovery);
+  EXPECT_EQ(core::SnapshotModeName(SnapshotMode::kNoData), "no_data");
+  auto d = DecideStart(std::nullopt, false, *core::ParseSnapshotMode("schema_only"));
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->action, StartAction::kStreamFromServer);
+}
+
 }  // namespace
 }  // namespace sluice::mysql

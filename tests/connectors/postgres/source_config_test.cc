@@ -97,5 +97,29 @@ TEST(SourceConfig, EveryParsedKeyIsDeclared) {
   }
 }
 
+TEST(SourceConfig, SnapshotModesAndTheirDebeziumAliases) {
+  EXPECT_EQ(ParseSourceConfig(Config({{"snapshot.mode", "always"}}))->mode,
+            core::SnapshotMode::kAlways);
+  EXPECT_EQ(ParseSourceConfig(Config({{"snapshot.mode", "schema_only"}}))->mode,
+            core::SnapshotMode::kNoData);
+  // Recovery rebuilds a MySQL schema history; PostgreSQL has no such mode.
+  for (const char* mode : {"recovery", "schema_only_recovery"}) {
+    auto c = ParseSourceConfig(Config({{"snapshot.mode", mode}}));
+    ASSERT_FALSE(c.ok()) << mode;
+    EXPECT_EQ(c.status().code(), core::StatusCode::kInvalidArgument);
+    EXPECT_NE(c.status().message().find("MySQL mode"), std::string::npos);
+  }
+  core::ConfigDef def;
+  def.AddAll(core::CommonConfigKeys());
+  def.AddAll(SourceConfigKeys());
+  auto sink = [](std::map<std::string, std::string> extra) {
+    extra["sink.type"] = "file";
+    return Config(std::move(extra));
+  };
+  EXPECT_TRUE(def.Validate(sink({{"snapshot.mode", "always"}})).ok());
+  EXPECT_FALSE(def.Validate(sink({{"snapshot.mode", "recovery"}})).ok());
+  EXPECT_TRUE(def.Validate(sink({{"schema.include.list", "public"}})).ok());
+}
+
 }  // namespace
 }  // namespace sluice::pg

@@ -143,5 +143,27 @@ TEST(StartDecision, UnfinishedSnapshotRestartsAtOnceWithTruncatesInEveryMode) {
   }
 }
 
+TEST(StartDecision, AlwaysReplacesTheSlotAndSnapshotsWithTruncatesWhenAPositionIsStored) {
+  for (const SlotState& slot : {Slot(), Slot("lost"), NoSlot()}) {
+    auto d = Decide(Streaming(0x9000), slot, SnapshotMode::kAlways);
+    ASSERT_TRUE(d.ok()) << slot.wal_status;
+    EXPECT_EQ(d->action, StartAction::kAnnounceSnapshot);
+    EXPECT_EQ(d->drop_slot, slot.exists);
+    EXPECT_TRUE(d->restarted);
+    EXPECT_NE(d->warning.find("snapshot.mode=always"), std::string::npos) << d->warning;
+  }
+  auto first = Decide(std::nullopt, NoSlot(), SnapshotMode::kAlways);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->action, StartAction::kAnnounceSnapshot);
+  EXPECT_FALSE(first->restarted);
+  // A slot without a stored position is someone else's (or a leftover): refused as for initial.
+  EXPECT_EQ(Decide(std::nullopt, Slot(), SnapshotMode::kAlways).status().code(),
+            core::StatusCode::kFailedPrecondition);
+  // An unfinished snapshot restarts as in every mode.
+  auto running = Decide(SnapshotRunning(), Slot(), SnapshotMode::kAlways);
+  ASSERT_TRUE(running.ok());
+  EXPECT_EQ(running->action, StartAction::kSnapshotNow);
+}
+
 }  // namespace
 }  // namespace sluice::pg

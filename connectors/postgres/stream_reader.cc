@@ -174,6 +174,10 @@ uint32_t StreamReader::CurrentTxn(core::EventBatch& batch) {
   return txn_index_;
 }
 
+void StreamReader::AddBoundary(core::EventBatch& batch, bool begin, uint64_t lsn) {
+  batch.AddBoundary({static_cast<uint32_t>(batch.size()), begin, txn_.txid, lsn, txn_.ts_ms});
+}
+
 core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& batch) {
   if (frame.kind == 'k') {
     server_wal_end_ = std::max(server_wal_end_, frame.wal_end);
@@ -193,8 +197,10 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
       txn_.txid = msg_.xid;
       txn_.lsn = msg_.final_lsn;
       txn_added_ = false;
+      if (!skip_txn_) AddBoundary(batch, true, frame.wal_start);
       return core::Status::Ok();
     case 'C': {
+      if (!skip_txn_) AddBoundary(batch, false, frame.wal_start);
       in_txn_ = false;
       skip_txn_ = false;
       txn_added_ = false;
@@ -231,7 +237,7 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
     case 'U':
     case 'D':
       if (skip_txn_ || AlreadyEmitted()) return core::Status::Ok();
-      return AtMessage(HandleRow(batch), frame);
+      return AtMessage(HandleRow(batch, frame.wal_start), frame);
     case 'T': {
       if (skip_txn_ || AlreadyEmitted()) return core::Status::Ok();
       for (uint32_t relid : msg_.relids) {
@@ -243,7 +249,7 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
         }
         if (!it->second.captured) continue;
         batch.AddEvent({core::Op::kTruncate, core::kNoRow, core::kNoRow, CurrentTxn(batch),
-                        it->second.schema});
+                        it->second.schema, frame.wal_start});
       }
       return core::Status::Ok();
     }
@@ -252,7 +258,7 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
   }
 }
 
-core::Status StreamReader::HandleRow(core::EventBatch& batch) {
+core::Status StreamReader::HandleRow(core::EventBatch& batch, uint64_t lsn) {
   auto it = relations_.find(msg_.relid);
   if (it == relations_.end()) {
     return core::DataLossError("pgoutput change for relation " + std::to_string(msg_.relid) +
@@ -270,7 +276,7 @@ core::Status StreamReader::HandleRow(core::EventBatch& batch) {
   core::Op op = msg_.type == 'I' ? core::Op::kCreate
                 : msg_.type == 'U' ? core::Op::kUpdate
                                    : core::Op::kDelete;
-  batch.AddEvent({op, before, after, CurrentTxn(batch), rel.schema});
+  batch.AddEvent({op, before, after, CurrentTxn(batch), rel.schema, lsn});
   return core::Status::Ok();
 }
 

@@ -28,16 +28,11 @@ class DbzTxnTest : public ::testing::Test {
   void TearDown() override {
     if (sluice_) sluice_->Kill();
     sluice_.reset();
-    if (!slot_.empty()) {
-      PgClient("postgres").TryQuery(
-          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" +
-          slot_ + "'");
-    }
-    if (!db_.empty()) DropPgDatabase(db_);
+    if (!db_.empty()) DropPgSourceDatabase(db_, true);
   }
 
   std::optional<SluiceProcess> sluice_;
-  std::string slot_, db_;
+  std::string db_;
 };
 
 // "<xid>:<lsn>" -> xid.
@@ -51,18 +46,18 @@ TEST_F(DbzTxnTest, PostgresTransactionsGetBeginEndRecordsAndBlocks) {
   pg.Exec("CREATE TABLE a (id int PRIMARY KEY, xid text);"
           "CREATE TABLE b (id int PRIMARY KEY, xid text);"
           "INSERT INTO a VALUES (0, 'snapshot')");
-  slot_ = UniqueName("dtx_slot");
+  const std::string slot = UniqueName("dtx_slot");
   std::string prefix = UniqueName("dt");
   // One partition each, so that offsets give the order the sink produced in.
   for (const char* t : {".transaction", ".public.a", ".public.b"}) CreateKafkaTopic(prefix + t, 1);
-  json config = {{"name", slot_},
+  json config = {{"name", slot},
                  {"connector.class", "io.debezium.connector.postgresql.PostgresConnector"},
                  {"database.hostname", TestEnv::PgHost()},
                  {"database.port", std::to_string(TestEnv::PgPort())},
                  {"database.user", TestEnv::PgUser()},
                  {"database.dbname", db_},
-                 {"slot.name", slot_},
-                 {"publication.name", "pub_" + slot_},
+                 {"slot.name", slot},
+                 {"publication.name", "pub_" + slot},
                  {"table.include.list", "public\\.(a|b)"},
                  {"topic.prefix", prefix},
                  {"provide.transaction.metadata", "true"},

@@ -90,20 +90,26 @@ void TxnMetadata::EncodeKey(uint64_t lsn) {
   if (schemas_enable_) key_ += '}';
 }
 
-void TxnMetadata::Begin(const core::TxnBoundary& b) {
-  state_.in_progress = true;
-  state_.txid = b.txid;
-  state_.total = 0;
-  state_.used = 0;
-  EncodeKey(b.lsn);
+void TxnMetadata::StartValue(std::string_view status, uint64_t lsn) {
   value_.clear();
   if (schemas_enable_) {
     value_ += "{\"schema\":";
     value_ += kValueSchema;
     value_ += ",\"payload\":";
   }
-  value_ += "{\"status\":\"BEGIN\",\"id\":";
-  AppendId(value_, b.lsn);
+  value_ += "{\"status\":\"";
+  value_ += status;
+  value_ += "\",\"id\":";
+  AppendId(value_, lsn);
+}
+
+void TxnMetadata::Begin(const core::TxnBoundary& b) {
+  state_.in_progress = true;
+  state_.txid = b.txid;
+  state_.total = 0;
+  state_.used = 0;
+  EncodeKey(b.lsn);
+  StartValue("BEGIN", b.lsn);
   value_ += ",\"event_count\":null,\"data_collections\":null,\"ts_ms\":";
   core::AppendInt(value_, b.ts_ms);
   value_ += '}';
@@ -170,14 +176,7 @@ void TxnMetadata::End(const core::TxnBoundary& b) {
     return Bucket(s.collections[x].hash, s.hash_capacity) <
            Bucket(s.collections[y].hash, s.hash_capacity);
   });
-  value_.clear();
-  if (schemas_enable_) {
-    value_ += "{\"schema\":";
-    value_ += kValueSchema;
-    value_ += ",\"payload\":";
-  }
-  value_ += "{\"status\":\"END\",\"id\":";
-  AppendId(value_, b.lsn);
+  StartValue("END", b.lsn);
   value_ += ",\"event_count\":";
   core::AppendInt(value_, s.total);
   value_ += ",\"data_collections\":[";

@@ -70,6 +70,8 @@ class TxnMetadata {
   };
   void AppendId(std::string& out, uint64_t lsn) const;
   void EncodeKey(uint64_t lsn);
+  // value_ = the record's start: the schema when on, {"status":"<status>","id":<id>.
+  void StartValue(std::string_view status, uint64_t lsn);
 
   bool schemas_enable_;
   State state_;

@@ -1,7 +1,8 @@
 // Debezium's transaction metadata (provide.transaction.metadata=true) with the sluice binary:
 // PostgreSQL 15 -> Kafka (sluice_mock_broker), read back with kcat. Two multi-table
-// transactions (one with a primary-key change, written as delete + create) give one BEGIN and
-// one END each on <prefix>.transaction, END's per-table counts, and data records whose
+// transactions (one with a primary-key change, written as delete + create) and one on an
+// uncaptured table (publication all_tables, Debezium's default) give one BEGIN and one END each
+// on <prefix>.transaction, END's per-table counts, and data records whose
 // "transaction" blocks carry the transaction's xid (stored in the rows by PostgreSQL itself,
 // txid_current()), total_order 1..n and data_collection_order per table; the snapshot row has
 // "transaction": null.
@@ -45,6 +46,7 @@ TEST_F(DbzTxnTest, PostgresTransactionsGetBeginEndRecordsAndBlocks) {
   PgClient pg(db_);
   pg.Exec("CREATE TABLE a (id int PRIMARY KEY, xid text);"
           "CREATE TABLE b (id int PRIMARY KEY, xid text);"
+          "CREATE TABLE c (id int PRIMARY KEY);"  // published (all_tables), not captured
           "INSERT INTO a VALUES (0, 'snapshot')");
   const std::string slot = UniqueName("dtx_slot");
   std::string prefix = UniqueName("dt");
@@ -60,6 +62,7 @@ TEST_F(DbzTxnTest, PostgresTransactionsGetBeginEndRecordsAndBlocks) {
                  {"publication.name", "pub_" + slot},
                  {"table.include.list", "public\\.(a|b)"},
                  {"topic.prefix", prefix},
+                 {"publication.autocreate.mode", "all_tables"},
                  {"provide.transaction.metadata", "true"},
                  {"sink.type", "kafka"},
                  {"sink.kafka.bootstrap.servers", TestEnv::KafkaBootstrap()},
@@ -77,12 +80,14 @@ TEST_F(DbzTxnTest, PostgresTransactionsGetBeginEndRecordsAndBlocks) {
           "INSERT INTO b VALUES (2, txid_current()::text), (3, txid_current()::text);"
           "INSERT INTO a VALUES (4, txid_current()::text);"
           "COMMIT");
+  // T3: only the uncaptured table: BEGIN and END with no events, as Debezium writes them.
+  pg.Exec("INSERT INTO c VALUES (1)");
   ASSERT_TRUE(sluice_->IsRunning()) << sluice_->LogTail();
 
-  auto txns = WaitForMessages(prefix + ".transaction", 4, 60s);
+  auto txns = WaitForMessages(prefix + ".transaction", 6, 60s);
   auto a = WaitForMessages(prefix + ".public.a", 1 + 4 + 1 + 1, 60s);  // + the delete's tombstone
   auto b = WaitForMessages(prefix + ".public.b", 3, 60s);
-  ASSERT_EQ(txns.size(), 4u);
+  ASSERT_EQ(txns.size(), 6u);
 
   // Data records by xid (from the rows, as PostgreSQL wrote them), in production order.
   std::map<std::string, std::vector<json>> by_xid;
@@ -139,9 +144,11 @@ TEST_F(DbzTxnTest, PostgresTransactionsGetBeginEndRecordsAndBlocks) {
     for (const json& c : end["data_collections"]) listed[c["data_collection"]] = c["event_count"];
     EXPECT_EQ(listed, per_table) << end.dump();
   }
-  ASSERT_EQ(order.size(), 2u);
+  ASSERT_EQ(order.size(), 3u);
   EXPECT_EQ(by_xid[order[0]].size(), 5u);  // a: 2 inserts + delete + create, b: 1
   EXPECT_EQ(by_xid[order[1]].size(), 3u);
+  EXPECT_EQ(by_xid[order[2]].size(), 0u);
+  EXPECT_EQ(json::parse(*txns[5].value)["data_collections"], json::array());
 }
 
 }  // namespace

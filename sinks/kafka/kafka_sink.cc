@@ -153,6 +153,16 @@ core::Result<KafkaSinkOptions> KafkaSinkOptionsFromConfig(const core::ConnectorC
         "MySQL/MariaDB transaction ids (GTID, else file=<binlog>,pos=<restart position>) are not "
         "reproduced yet; remove the key or set it to false");
   }
+  if (o.transaction_metadata && !config.Has("publication.autocreate.mode")) {
+    // Which transactions reach the source decides which BEGIN/END records exist: Debezium's
+    // default publication (all_tables) also streams transactions that touch no captured table
+    // (BEGIN/END with event_count 0); sluice's default (filtered) does not.
+    return core::InvalidArgumentError(
+        "provide.transaction.metadata=true needs publication.autocreate.mode set explicitly: "
+        "Debezium's default, all_tables, also gives BEGIN/END records (event_count 0) for "
+        "transactions without captured changes, sluice's default, filtered, gives none; set "
+        "publication.autocreate.mode=all_tables (Debezium's default) or =filtered");
+  }
   std::string txn_topic = config.Get("topic.transaction");
   if (txn_topic.empty()) txn_topic = kafka_sink::kDefaultTransactionTopic;
   o.transaction_topic = o.envelope.name + "." + txn_topic;

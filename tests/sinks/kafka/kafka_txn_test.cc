@@ -157,6 +157,10 @@ TEST(TxnConfigTest, PostgresOnlyAndTopicName) {
   ASSERT_TRUE(off.ok()) << off.status().ToString();
   EXPECT_FALSE(off->transaction_metadata);
   c.mutable_values()["provide.transaction.metadata"] = "true";
+  auto implicit = KafkaSinkOptionsFromConfig(c);  // which transactions arrive is not said
+  ASSERT_FALSE(implicit.ok());
+  EXPECT_NE(implicit.status().message().find("publication.autocreate.mode"), std::string::npos);
+  c.mutable_values()["publication.autocreate.mode"] = "all_tables";
   auto on = KafkaSinkOptionsFromConfig(c);
   ASSERT_TRUE(on.ok()) << on.status().ToString();
   EXPECT_TRUE(on->transaction_metadata);

@@ -120,8 +120,8 @@ constexpr std::array kProperties = {
     DebeziumProperty{"topic.delimiter", "both", kImpl, ".", "see sink.kafka.topic.format"},
     DebeziumProperty{"topic.cache.size", "both", kNone, "", "changes no output"},
     DebeziumProperty{"topic.heartbeat.prefix", "both", kImpl, "", "the Kafka sink's heartbeat topic is <topic.heartbeat.prefix>.<topic.prefix> (default __debezium-heartbeat)"},
-    DebeziumProperty{"topic.transaction", "both", kNone, "", "no transaction topic is written"},
-    DebeziumProperty{"provide.transaction.metadata", "both", kNone, "false", "the transaction metadata topic is not implemented yet"},
+    DebeziumProperty{"topic.transaction", "both", kImpl, "", "the Kafka sink's transaction metadata topic is <topic.prefix>.<topic.transaction> (default transaction)"},
+    DebeziumProperty{"provide.transaction.metadata", "both", kImpl, "true,false", "the Kafka sink writes Debezium's BEGIN/END records and the envelope's transaction block for PostgreSQL sources; refused (true) for MySQL/MariaDB sources, whose transaction ids are not reproduced yet, and for the other sinks"},
     DebeziumProperty{"heartbeat.interval.ms", "both", kImpl, "", "the Kafka sink writes Debezium's heartbeat records ({\"serverName\"} / {\"ts_ms\"}), also while idle; database and file sinks have no heartbeat topic; the MySQL source also takes it as its binlog heartbeat period (1000 ms when unset or 0)"},
     DebeziumProperty{"heartbeat.action.query", "both", kRef, "", "the heartbeat topic is not implemented yet"},
     // Snapshots.
@@ -258,6 +258,13 @@ std::vector<ConfigIssue> DebeziumConfigIssues(const ConnectorConfig& config) {
     std::optional<ConfigIssue> issue;
     NewRecordStateFromConfig(config, issue);
     if (issue) out.push_back(std::move(*issue));
+  }
+  // Transaction metadata is written by the Kafka sink only (which checks the source).
+  if (config.Get("sink.type") != "kafka" && config.Get("provide.transaction.metadata") == "true") {
+    out.push_back({"provide.transaction.metadata",
+                   "provide.transaction.metadata=true needs sink.type=kafka: the other sinks have "
+                   "no transaction topic and write \"transaction\":null; remove the key or set it "
+                   "to false"});
   }
   // One schemas setting covers key and value records.
   std::string key_schemas = config.Get("key.converter.schemas.enable");

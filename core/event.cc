@@ -35,6 +35,7 @@ void EventBatch::Clear() {
   rows_.clear();
   txns_.clear();
   events_.clear();
+  boundaries_.clear();
   announced_.clear();
   checkpoint_.value.clear();
   row_open_ = false;

@@ -157,6 +157,18 @@ struct TxnInfo {
   int64_t thread = -1;     // MySQL: thread id of its BEGIN/DDL query event; -1 when unknown
 };
 
+// A transaction's BEGIN or COMMIT in a stream batch, for Debezium's transaction metadata
+// (provide.transaction.metadata). Sources that report them (PostgreSQL) add one for every
+// transaction they stream, also one without captured events, as Debezium writes BEGIN/END for
+// those too. `event_index`: how many of the batch's events come before the boundary.
+struct TxnBoundary {
+  uint32_t event_index = 0;
+  bool begin = true;  // false: the commit
+  uint64_t txid = 0;  // PostgreSQL xid
+  uint64_t lsn = 0;   // PostgreSQL: the LSN of the BEGIN / COMMIT message (its XLogData start)
+  int64_t ts_ms = 0;  // commit time at the source, ms since epoch
+};
+
 inline constexpr uint32_t kNoRow = UINT32_MAX;
 
 struct ChangeEvent {
@@ -165,6 +177,7 @@ struct ChangeEvent {
   uint32_t after = kNoRow;
   uint32_t txn = 0;          // index into EventBatch::txns()
   TableSchemaPtr table;
+  uint64_t lsn = 0;  // PostgreSQL stream: the LSN of the change's own message; 0 when none
   // MySQL binlog: the row's index within its ROWS event, and where that event starts (0: the
   // transaction's TxnInfo::pos). Debezium's source "row" and "pos".
   uint32_t source_row = 0;
@@ -232,6 +245,10 @@ class EventBatch {
   const TxnInfo& txn(uint32_t index) const { return txns_[index]; }
   const std::vector<TxnInfo>& txns() const { return txns_; }
 
+  // Transaction boundaries (see TxnBoundary), in event order.
+  void AddBoundary(TxnBoundary boundary) { boundaries_.push_back(boundary); }
+  const std::vector<TxnBoundary>& boundaries() const { return boundaries_; }
+
   // Events.
   void AddEvent(ChangeEvent event) { events_.push_back(std::move(event)); }
   const std::vector<ChangeEvent>& events() const { return events_; }
@@ -273,6 +290,7 @@ class EventBatch {
   std::vector<RowSpan> rows_;
   std::vector<TxnInfo> txns_;
   std::vector<ChangeEvent> events_;
+  std::vector<TxnBoundary> boundaries_;
   std::vector<TableSchemaPtr> announced_;
   SourcePosition checkpoint_;
   uint32_t open_row_first_cell_ = 0;

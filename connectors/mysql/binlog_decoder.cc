@@ -233,7 +233,8 @@ Status DecodeRows(const RowsEvent& ev, const RowsPlan& plan, uint32_t txn,
                       key_of(ev.present_after, after_start), row_start, at);
       }
     }
-    batch.AddEvent({ev.op, before, after, txn, plan.schema, index++, at.pos});
+    batch.AddEvent({.op = ev.op, .before = before, .after = after, .txn = txn, .table = plan.schema,
+                    .source_row = index++, .source_pos = at.pos});
     if (r.pos() == row_start) {  // an empty column bitmap would loop forever
       return MalformedEvent(at, "row of " + table + " has no columns");
     }

@@ -272,7 +272,7 @@ core::Status StreamReader::HandleQuery(const EventHeader& h, std::string_view bo
       } else if (loaded.ok()) {
         uint32_t txn = CurrentTxn(batch, h, at.pos);
         batch.AddEvent(
-            {core::Op::kTruncate, core::kNoRow, core::kNoRow, txn, (*loaded)->schema, 0, at.pos});
+            {.op = core::Op::kTruncate, .txn = txn, .table = (*loaded)->schema, .source_pos = at.pos});
       } else {
         logger_->warn("mysql {} of {} at {}: schema unavailable ({}); no truncate emitted",
                       creates_empty ? "CREATE" : "TRUNCATE", id.ToString(), at.ToString(),

@@ -174,6 +174,10 @@ uint32_t StreamReader::CurrentTxn(core::EventBatch& batch) {
   return txn_index_;
 }
 
+void StreamReader::AddBoundary(core::EventBatch& batch, bool begin, uint64_t lsn) {
+  batch.AddBoundary({static_cast<uint32_t>(batch.size()), begin, txn_.txid, lsn, txn_.ts_ms});
+}
+
 core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& batch) {
   if (frame.kind == 'k') {
     server_wal_end_ = std::max(server_wal_end_, frame.wal_end);
@@ -196,10 +200,14 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
       if (observer_) {
         bool handed_over = txn_final_lsn_ <= skip_.done_final_lsn ||
                            txn_final_lsn_ == skip_.open_final_lsn;
-        return observer_->BeforeTransaction(msg_.xid, !skip_txn_ && !handed_over, batch);
+        // A held incremental-snapshot chunk goes in before this transaction's BEGIN boundary.
+        SLUICE_RETURN_IF_ERROR(
+            observer_->BeforeTransaction(msg_.xid, !skip_txn_ && !handed_over, batch));
       }
+      if (!skip_txn_) AddBoundary(batch, true, frame.wal_start);
       return core::Status::Ok();
     case 'C': {
+      if (!skip_txn_) AddBoundary(batch, false, frame.wal_start);
       in_txn_ = false;
       skip_txn_ = false;
       txn_added_ = false;
@@ -236,7 +244,7 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
     case 'U':
     case 'D':
       if (skip_txn_ || AlreadyEmitted()) return core::Status::Ok();
-      return AtMessage(HandleRow(batch), frame);
+      return AtMessage(HandleRow(batch, frame.wal_start), frame);
     case 'T': {
       if (skip_txn_ || AlreadyEmitted()) return core::Status::Ok();
       for (uint32_t relid : msg_.relids) {
@@ -247,8 +255,8 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
                                      " without a Relation message");
         }
         if (!it->second.captured) continue;
-        batch.AddEvent({core::Op::kTruncate, core::kNoRow, core::kNoRow, CurrentTxn(batch),
-                        it->second.schema});
+        batch.AddEvent({.op = core::Op::kTruncate, .txn = CurrentTxn(batch),
+                        .table = it->second.schema, .lsn = frame.wal_start});
       }
       return core::Status::Ok();
     }
@@ -257,7 +265,7 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
   }
 }
 
-core::Status StreamReader::HandleRow(core::EventBatch& batch) {
+core::Status StreamReader::HandleRow(core::EventBatch& batch, uint64_t lsn) {
   auto it = relations_.find(msg_.relid);
   if (it == relations_.end()) {
     return core::DataLossError("pgoutput change for relation " + std::to_string(msg_.relid) +
@@ -275,7 +283,8 @@ core::Status StreamReader::HandleRow(core::EventBatch& batch) {
   core::Op op = msg_.type == 'I' ? core::Op::kCreate
                 : msg_.type == 'U' ? core::Op::kUpdate
                                    : core::Op::kDelete;
-  batch.AddEvent({op, before, after, CurrentTxn(batch), rel.schema});
+  batch.AddEvent(
+      {.op = op, .before = before, .after = after, .txn = CurrentTxn(batch), .table = rel.schema, .lsn = lsn});
   return core::Status::Ok();
 }
 

@@ -125,7 +125,9 @@ class StreamReader {
   // `status` with the frame's WAL position and the slot appended, for the errors of handling a
   // message whose own text does not name them (rows and Relation messages).
   core::Status AtMessage(core::Status status, const CopyDataFrame& frame) const;
-  core::Status HandleRow(core::EventBatch& batch);
+  core::Status HandleRow(core::EventBatch& batch, uint64_t lsn);
+  // Records the BEGIN (or COMMIT) of txn_, at message LSN `lsn`, for transaction metadata.
+  void AddBoundary(core::EventBatch& batch, bool begin, uint64_t lsn);
   core::Status AppendTuple(core::EventBatch& batch, const RelationInfo& rel,
                            const std::vector<TupleValue>& tuple, bool key_only, uint32_t& row);
   uint32_t CurrentTxn(core::EventBatch& batch);

@@ -139,7 +139,9 @@ bool RecordEncoder::AppendPayload(const core::EventBatch& batch, const core::Cha
   value_ += static_cast<char>(event.op);
   value_ += '"';
   core::AppendEnvelopeTimes(value_, now_ns);
-  value_ += ",\"transaction\":null}";
+  value_ += ",\"transaction\":";
+  value_ += transaction_block_ ? std::string_view(*transaction_block_) : std::string_view("null");
+  value_ += '}';
   return exact;
 }
 

@@ -66,6 +66,10 @@ class RecordEncoder {
   // The key holds only columns of the value's rows, so this check covers it too.
   bool EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event, int64_t now_ns);
 
+  // The envelope's "transaction" block for the next EncodeValue calls (provide.transaction.
+  // metadata): the JSON text, or nullptr for null. Must outlive those calls.
+  void set_transaction_block(const std::string* block) { transaction_block_ = block; }
+
   const std::string& key() const { return key_; }
   const std::string& value() const { return value_; }
   const core::EnvelopeOptions& options() const { return options_; }
@@ -101,6 +105,7 @@ class RecordEncoder {
   std::string source_json_;  // cached "source" object
   size_t source_tail_at_ = std::string::npos;  // where its per-event fields start (MySQL)
   std::string source_event_json_;              // with this event's fields
+  const std::string* transaction_block_ = nullptr;
   uint32_t source_txn_ = UINT32_MAX;
   const core::TableSchema* source_table_ = nullptr;
   // Keyed by the schema object; the shared_ptr keeps it alive so the address is never reused.

@@ -71,6 +71,13 @@ std::vector<core::ConfigKey> KafkaSinkConfigKeys() {
   keys.push_back(core::MakeConfigKey("topic.heartbeat.prefix", core::ConfigType::kString,
                                      std::string(kafka_sink::kDefaultHeartbeatPrefix),
                                      "prefix of the heartbeat topic"));
+  keys.push_back(core::MakeConfigKey(
+      "provide.transaction.metadata", core::ConfigType::kBool, "false",
+      "Debezium's transaction metadata: BEGIN/END records on <topic.prefix>.<topic.transaction> "
+      "and a \"transaction\" block in every streamed change (PostgreSQL sources)"));
+  keys.push_back(core::MakeConfigKey("topic.transaction", core::ConfigType::kString,
+                                     std::string(kafka_sink::kDefaultTransactionTopic),
+                                     "suffix of the transaction metadata topic"));
   keys.push_back(core::MakeConfigKey("transforms", core::ConfigType::kList, "",
                      "Kafka Connect's transform chain: one alias, whose type is "
                      "io.debezium.transforms.ExtractNewRecordState"));
@@ -138,6 +145,27 @@ core::Result<KafkaSinkOptions> KafkaSinkOptionsFromConfig(const core::ConnectorC
   std::string heartbeat_prefix = config.Get("topic.heartbeat.prefix");
   if (heartbeat_prefix.empty()) heartbeat_prefix = kafka_sink::kDefaultHeartbeatPrefix;
   o.heartbeat_topic = heartbeat_prefix + "." + o.envelope.name;
+  SLUICE_ASSIGN_OR_RETURN(o.transaction_metadata,
+                          config.GetBool("provide.transaction.metadata", false));
+  if (o.transaction_metadata && o.envelope.connector != "postgresql") {
+    return core::InvalidArgumentError(
+        "provide.transaction.metadata=true is implemented for PostgreSQL sources only: the "
+        "MySQL/MariaDB transaction ids (GTID, else file=<binlog>,pos=<restart position>) are not "
+        "reproduced yet; remove the key or set it to false");
+  }
+  if (o.transaction_metadata && !config.Has("publication.autocreate.mode")) {
+    // Which transactions reach the source decides which BEGIN/END records exist: Debezium's
+    // default publication (all_tables) also streams transactions that touch no captured table
+    // (BEGIN/END with event_count 0); sluice's default (filtered) does not.
+    return core::InvalidArgumentError(
+        "provide.transaction.metadata=true needs publication.autocreate.mode set explicitly: "
+        "Debezium's default, all_tables, also gives BEGIN/END records (event_count 0) for "
+        "transactions without captured changes, sluice's default, filtered, gives none; set "
+        "publication.autocreate.mode=all_tables (Debezium's default) or =filtered");
+  }
+  std::string txn_topic = config.Get("topic.transaction");
+  if (txn_topic.empty()) txn_topic = kafka_sink::kDefaultTransactionTopic;
+  o.transaction_topic = o.envelope.name + "." + txn_topic;
   return o;
 }
 
@@ -152,7 +180,8 @@ core::Result<std::unique_ptr<core::Sink>> MakeKafkaSink(const core::ConnectorCon
 KafkaSink::KafkaSink(KafkaSinkOptions options, std::shared_ptr<spdlog::logger> logger)
     : options_(std::move(options)),
       logger_(std::move(logger)),
-      encoder_(options_.envelope, options_.schemas_enable, options_.unwrap) {}
+      encoder_(options_.envelope, options_.schemas_enable, options_.unwrap),
+      txn_(options_.schemas_enable) {}
 
 KafkaSink::~KafkaSink() { Close(); }
 
@@ -403,6 +432,20 @@ core::Status KafkaSink::BeginTransactionIfNeeded() {
 
 core::Status KafkaSink::ProduceEvent(const core::EventBatch& batch, const core::ChangeEvent& event,
                                      rd_kafka_topic_t* topic, int64_t now_ns) {
+  if (options_.transaction_metadata) {
+    const core::TxnInfo& info = batch.txn(event.txn);
+    if (info.snapshot) {
+      encoder_.set_transaction_block(nullptr);
+    } else {
+      if (!txn_.in_progress()) {
+        // The source reported no BEGIN for it (never expected from PostgreSQL): begin here.
+        SLUICE_RETURN_IF_ERROR(
+            ProduceTxnRecord({0, true, info.txid, event.lsn, info.ts_ms}));
+      }
+      txn_.Event(*event.table, event.lsn);
+      encoder_.set_transaction_block(&txn_.block());
+    }
+  }
   bool has_key = encoder_.EncodeKey(batch, event);
   const std::string* key = has_key ? &encoder_.key() : nullptr;
   if (!encoder_.DropsValue(event)) {
@@ -419,6 +462,33 @@ core::Status KafkaSink::ProduceEvent(const core::EventBatch& batch, const core::
   return core::Status::Ok();
 }
 
+core::Status KafkaSink::ProduceTxnRecord(const core::TxnBoundary& boundary) {
+  SLUICE_ASSIGN_OR_RETURN(rd_kafka_topic_t * topic, TopicNamed(options_.transaction_topic));
+  if (boundary.begin) {
+    txn_.Begin(boundary);
+  } else {
+    if (!txn_.in_progress()) {
+      // A commit whose BEGIN was not seen (never expected): keep the records paired.
+      core::TxnBoundary begin = boundary;
+      begin.begin = true;
+      SLUICE_RETURN_IF_ERROR(ProduceTxnRecord(begin));
+    }
+    txn_.End(boundary);
+  }
+  return Produce(topic, &txn_.key(), &txn_.value(), nullptr);
+}
+
+core::Status KafkaSink::ProduceBoundaries(const core::EventBatch& batch, size_t& next,
+                                          size_t before_event) {
+  if (!options_.transaction_metadata) return core::Status::Ok();
+  const auto& boundaries = batch.boundaries();
+  while (next < boundaries.size() && boundaries[next].event_index <= before_event) {
+    SLUICE_RETURN_IF_ERROR(ProduceTxnRecord(boundaries[next]));
+    ++next;
+  }
+  return core::Status::Ok();
+}
+
 core::Status KafkaSink::Write(const core::EventBatch& batch) {
   if (!producer_) return core::FailedPreconditionError("kafka sink: Write before Open");
   if (!delivery_error_.ok()) return delivery_error_;
@@ -431,7 +501,10 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
     return !options_.skipped_ops.empty() &&
            options_.skipped_ops.find(static_cast<char>(op)) != std::string::npos;
   };
-  for (const core::ChangeEvent& event : batch.events()) {
+  size_t next_boundary = 0;
+  for (size_t i = 0; i < batch.events().size(); ++i) {
+    const core::ChangeEvent& event = batch.events()[i];
+    SLUICE_RETURN_IF_ERROR(ProduceBoundaries(batch, next_boundary, i));
     // A key change, as Debezium writes it: a delete (and its tombstone) under the old key, then
     // a create under the new one, so a compacted topic keeps no row under the old key. Each of
     // the two is skipped by its own operation (skipped.operations=d keeps the create).
@@ -450,16 +523,19 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
       continue;
     }
     if (!skipped(core::Op::kDelete)) {
-      SLUICE_RETURN_IF_ERROR(ProduceEvent(
-          batch, {core::Op::kDelete, event.before, core::kNoRow, event.txn, event.table}, topic,
-          now_ns));
+      core::ChangeEvent removed = event;  // keeps the source fields (lsn, MySQL row and pos)
+      removed.op = core::Op::kDelete;
+      removed.after = core::kNoRow;
+      SLUICE_RETURN_IF_ERROR(ProduceEvent(batch, removed, topic, now_ns));
     }
     if (!skipped(core::Op::kCreate)) {
-      SLUICE_RETURN_IF_ERROR(ProduceEvent(
-          batch, {core::Op::kCreate, core::kNoRow, event.after, event.txn, event.table}, topic,
-          now_ns));
+      core::ChangeEvent created = event;
+      created.op = core::Op::kCreate;
+      created.before = core::kNoRow;
+      SLUICE_RETURN_IF_ERROR(ProduceEvent(batch, created, topic, now_ns));
     }
   }
+  SLUICE_RETURN_IF_ERROR(ProduceBoundaries(batch, next_boundary, batch.events().size()));
   bool heartbeat = false;
   SLUICE_RETURN_IF_ERROR(MaybeProduceHeartbeat(&heartbeat));
   rd_kafka_poll(producer_.get(), 0);
@@ -529,6 +605,7 @@ core::Result<std::optional<core::SourcePosition>> KafkaSink::Flush() {
   }
   std::optional<core::SourcePosition> out = std::move(pending_checkpoint_);
   pending_checkpoint_.reset();
+  txn_.Save();
   return out;
 }
 
@@ -549,6 +626,7 @@ void KafkaSink::DestroyProducer() {
 
 core::Status KafkaSink::Reset() {
   pending_checkpoint_.reset();
+  txn_.Restore();  // the pipeline replays every batch since the last flush
   // A fresh producer: the simplest state that is certainly clean after any failure (fatal
   // idempotence errors, abortable transactions, purged queues).
   DestroyProducer();

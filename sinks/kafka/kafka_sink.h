@@ -29,6 +29,7 @@
 #include "core/sink.h"
 #include "sinks/kafka/kafka_envelope.h"
 #include "sinks/kafka/kafka_producer.h"
+#include "sinks/kafka/kafka_txn.h"
 
 namespace sluice::sinks {
 
@@ -52,6 +53,10 @@ struct KafkaSinkOptions {
   // <topic.heartbeat.prefix>.<topic.prefix>.
   int64_t heartbeat_interval_ms = 0;
   std::string heartbeat_topic;
+  // Debezium's provide.transaction.metadata (sinks/kafka/kafka_txn.h) and its topic,
+  // <topic.prefix>.<topic.transaction>.
+  bool transaction_metadata = false;
+  std::string transaction_topic;
 };
 
 // Reads KafkaSinkOptions from the connector config (sink.kafka.* keys).
@@ -98,6 +103,10 @@ class KafkaSink final : public core::Sink {
   core::Status Produce(rd_kafka_topic_t* topic, const std::string* key, const std::string* value,
                        const core::TableSchema* table);
   core::Status BeginTransactionIfNeeded();
+  // Transaction metadata: produces the BEGIN or END record of `boundary`.
+  core::Status ProduceTxnRecord(const core::TxnBoundary& boundary);
+  // Produces the batch's boundaries from `next` on that come before event `before_event`.
+  core::Status ProduceBoundaries(const core::EventBatch& batch, size_t& next, size_t before_event);
   // Produces a heartbeat record when one is due (see Idle); `produced` tells whether it did.
   core::Status MaybeProduceHeartbeat(bool* produced);
   core::Status EnsureOffsetsTopic();
@@ -106,6 +115,7 @@ class KafkaSink final : public core::Sink {
   KafkaSinkOptions options_;
   std::shared_ptr<spdlog::logger> logger_;
   kafka_sink::RecordEncoder encoder_;
+  kafka_sink::TxnMetadata txn_;
   kafka_sink::KafkaHandle producer_;
   std::map<std::string, kafka_sink::KafkaTopic> topics_;
   std::map<const core::TableSchema*, std::pair<core::TableSchemaPtr, rd_kafka_topic_t*>> table_topics_;

@@ -154,6 +154,35 @@ TEST_F(StreamReaderTest, MultiTableTransactionDecodesIntoEvents) {
   EXPECT_EQ(b->columns[1].name, "note");
 }
 
+// Transaction metadata: a BEGIN and a COMMIT boundary per transaction, placed between the
+// events, with the xid and commit time, and message LSNs ordered BEGIN <= changes < COMMIT.
+TEST_F(StreamReaderTest, TransactionBoundariesSurroundTheirEvents) {
+  FakeWalSender server(&clock_);
+  auto reader = NewReader(server);
+  ASSERT_TRUE(reader->Open(kStart).ok());
+  core::EventBatch batch;
+  ASSERT_TRUE(reader->Poll(batch, core::PollLimits{}).ok());
+  const auto& bs = batch.boundaries();
+  ASSERT_EQ(bs.size(), 6u);
+  std::vector<uint32_t> at;
+  for (const auto& b : bs) at.push_back(b.event_index);
+  EXPECT_EQ(at, (std::vector<uint32_t>{0, 5, 5, 6, 6, 8}));
+  for (size_t t = 0; t < 3; ++t) {
+    const core::TxnBoundary& begin = bs[2 * t];
+    const core::TxnBoundary& commit = bs[2 * t + 1];
+    EXPECT_TRUE(begin.begin);
+    EXPECT_FALSE(commit.begin);
+    EXPECT_EQ(begin.txid, batch.txn(static_cast<uint32_t>(t)).txid);
+    EXPECT_EQ(commit.txid, begin.txid);
+    EXPECT_EQ(begin.ts_ms, batch.txn(static_cast<uint32_t>(t)).ts_ms);
+    for (uint32_t e = begin.event_index; e < commit.event_index; ++e) {
+      EXPECT_LE(begin.lsn, batch.events()[e].lsn);
+      EXPECT_LT(batch.events()[e].lsn, commit.lsn);
+      EXPECT_GT(batch.events()[e].lsn, 0u);
+    }
+  }
+}
+
 TEST_F(StreamReaderTest, FullBatchKeepsTheLastCommitsCheckpoint) {
   FakeWalSender server(&clock_);
   auto reader = NewReader(server);

@@ -43,8 +43,8 @@ TEST(KafkaMysqlSourceTest, EachRowCarriesItsEventPositionAndIndex) {
     uint32_t row = b.BeginRow();
     b.AppendValue(std::to_string(i));
     b.EndRow();
-    events.push_back({core::Op::kCreate, core::kNoRow, row, txn, items, where[i].first,
-                      where[i].second});
+    events.push_back({.op = core::Op::kCreate, .after = row, .txn = txn, .table = items,
+                      .source_row = where[i].first, .source_pos = where[i].second});
   }
   core::EnvelopeOptions o;
   o.name = "srv";

@@ -142,6 +142,12 @@ ConnectorView Supervisor::ViewLocked(const Entry& e) const {
                 ", next retry at " + FormatUtc(retry->next_retry) +
                 ") after: " + retry->error.ToString();
     }
+  } else if (options_.owns && !options_.owns(e.name)) {
+    // Cluster mode: another worker runs it (or nobody yet).
+    auto remote = options_.remote_status ? options_.remote_status(e.name) : std::nullopt;
+    v.state = remote ? remote->state : "UNASSIGNED";
+    v.trace = remote ? remote->trace : "";
+    v.worker_id = remote ? remote->worker_id : "";
   } else if (!e.failure.empty() && e.failure_retriable) {
     // Waiting to restart: RUNNING with the retry in the trace, as Kafka Connect clients expect
     // (FAILED tells them a person must act).
@@ -434,8 +440,9 @@ void Supervisor::Reconcile(Entry& e) {
       RecordStatus(e.name, kStopped, "");
     }
   }
+  const bool owned = !options_.owns || options_.owns(e.name);
   if (e.pipeline) {
-    bool want_stop = e.target_state != kRunning || e.restart_pending;
+    bool want_stop = e.target_state != kRunning || e.restart_pending || !owned;
     if (want_stop && !e.stop_requested) {
       e.pipeline->RequestStop();
       e.stop_requested = true;
@@ -450,6 +457,7 @@ void Supervisor::Reconcile(Entry& e) {
     e.restart_pending = false;
     return;
   }
+  if (!owned) return;
   if (!e.failure.empty() && !e.restart_pending) {
     if (!e.failure_retriable || now < e.retry_at) return;
   }

@@ -75,8 +75,20 @@ SourceBuilder SourceBuilderFor(const ConnectorBuilder& builder);
 std::string ReleaseConnectorObjects(const SourceBuilder& build, const core::ConnectorConfig& config,
                                     const std::optional<core::SourcePosition>& stored, bool drop);
 
+// What another worker reported of a connector it runs (cluster mode).
+struct RemoteStatus {
+  std::string state;  // RUNNING, FAILED, UNASSIGNED, ...
+  std::string trace;
+  std::string worker_id;
+};
+
 struct SupervisorOptions {
   std::string worker_id = "127.0.0.1:8083";  // reported in statuses, as Kafka Connect does
+  // Cluster mode (api/cluster/cluster_worker.h). When `owns` is set, a pipeline runs here only
+  // for the connectors it returns true for; the others show what `remote_status` returns (or
+  // UNASSIGNED). Unset (single node): every connector runs here.
+  std::function<bool(const std::string&)> owns;
+  std::function<std::optional<RemoteStatus>(const std::string&)> remote_status;
   ConnectorBuilder builder;                  // default: BuildConnector
   ConfigValidator validator;                 // default: ValidateConfig
   SourceBuilder source_builder;              // default: SourceBuilderFor(builder)
@@ -145,6 +157,17 @@ class Supervisor {
   // (a null offset resets). kInvalidArgument for any other shape or a partition of another
   // connector; then as ResetOffset / AlterOffset.
   core::Status PatchOffsets(const std::string& name, const nlohmann::json& body);
+
+  // Cluster mode (api/cluster/supervisor_cluster.cc).
+  // Stops the pipelines of the connectors that `owns` no longer returns true for and waits for
+  // them (they flush and commit their positions): called before a worker gives up partitions.
+  void ReleaseUnowned();
+  // Brings the connector `name` in line with the state store after another worker changed it:
+  // adds it, applies a new config or target state, or stops and forgets a deleted one (the
+  // worker that took the DELETE releases the server objects).
+  void Reload(const std::string& name);
+  // The names of the connectors with a pipeline here.
+  std::vector<std::string> RunningHere() const;
 
   // Sets the state and snapshot-progress gauges in the metrics registry (call before rendering).
   void UpdateGauges();

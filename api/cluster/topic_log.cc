@@ -79,6 +79,7 @@ core::Status TopicLog::Connect(const std::map<std::string, std::string>& client,
                                const std::string& key_prefix,
                                const std::vector<std::string>& topics) {
   std::map<std::string, std::string> producer = client;
+  producer.erase("group.id");  // the reader's
   producer["enable.idempotence"] = "true";
   producer["acks"] = "all";
   producer["linger.ms"] = "0";

@@ -293,8 +293,11 @@ nlohmann::json ClusterWorker::ClusterJson() const {
                                                               : nlohmann::json(it->second)}};
     }
   }
+  std::vector<std::string> running =
+      supervisor_ ? supervisor_->RunningHere() : std::vector<std::string>{};
   return {{"group_id", options_.group_id},
           {"worker_id", worker_id_},
+          {"running", running},
           {"assignment_strategy", options_.assignment_strategy},
           {"assignments_topic", options_.assignments_topic},
           {"assignment_partitions", options_.assignment_partitions},

@@ -57,7 +57,8 @@ class ClusterWorker {
   // Idempotent.
   void Stop();
 
-  // GET /cluster: the workers, their partitions and connectors, and each connector's owner.
+  // GET /cluster: this worker and the connectors running here now ("running"), every worker's
+  // last heartbeat (partitions, connectors, "alive"), and each connector's partition and owner.
   nlohmann::json ClusterJson() const;
   bool Owns(const std::string& connector) const;
 

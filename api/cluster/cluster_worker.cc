@@ -118,6 +118,7 @@ core::Status ClusterWorker::Start(Supervisor* supervisor) {
                                   rd_kafka_err2str(sub));
   }
   membership_thread_ = std::jthread([this](std::stop_token stop) { MembershipLoop(stop); });
+  housekeeping_thread_ = std::jthread([this](std::stop_token stop) { HousekeepingLoop(stop); });
   spdlog::info("cluster worker {} joining group {} (topics {}, {}, {}, {}; {} partitions, {})",
                worker_id_, options_.group_id, options_.configs_topic, options_.offsets_topic,
                options_.status_topic, options_.assignments_topic,
@@ -140,6 +141,7 @@ void ClusterWorker::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 void ClusterWorker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                               rd_kafka_topic_partition_list_t* partitions) {
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  const auto began = std::chrono::steady_clock::now();
   std::vector<int32_t> changed;
   for (int i = 0; i < partitions->cnt; ++i) changed.push_back(partitions->elems[i].partition);
   metrics_->GetCounter("sluice_cluster_rebalances_total", "rebalances this worker took part in")
@@ -164,8 +166,11 @@ void ClusterWorker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
       spdlog::error("cluster: incremental assign failed: {}", rd_kafka_error_string(e));
       rd_kafka_error_destroy(e);
     }
-    spdlog::info("cluster worker {}: assigned {} partition(s) ({})", worker_id_, changed.size(),
-                 cooperative ? "cooperative" : "eager");
+    spdlog::info("cluster worker {}: assigned {} partition(s) ({}, {} ms)", worker_id_,
+                 changed.size(), cooperative ? "cooperative" : "eager",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - began)
+                     .count());
   } else {
     const bool lost = rd_kafka_assignment_lost(rk);
     {
@@ -191,11 +196,11 @@ void ClusterWorker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                  err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS ? "" : std::string(" after ") +
                                                                      rd_kafka_err2str(err));
   }
-  Heartbeat();
+  heartbeat_now_ = true;
 }
 
 void ClusterWorker::MembershipLoop(std::stop_token stop) {
-  auto next_heartbeat = std::chrono::steady_clock::now();
+  // Only the group: a rebalance callback must not wait behind a state-store write.
   while (!stop.stop_requested()) {
     try {
       if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), 100)) {
@@ -204,20 +209,32 @@ void ClusterWorker::MembershipLoop(std::stop_token stop) {
         }
         rd_kafka_message_destroy(m);
       }
+    } catch (...) {
+      core::Status s = core::ExceptionToStatus("cluster membership", std::current_exception());
+      spdlog::error("{}", s.ToString());
+    }
+  }
+}
+
+void ClusterWorker::HousekeepingLoop(std::stop_token stop) {
+  auto next_heartbeat = std::chrono::steady_clock::now();
+  while (!stop.stop_requested()) {
+    try {
       std::deque<std::string> reloads;
       {
         std::lock_guard lock(mu_);
         reloads.swap(reloads_);
       }
       for (const std::string& name : reloads) supervisor_->Reload(name);
-      if (std::chrono::steady_clock::now() >= next_heartbeat) {
+      if (heartbeat_now_.exchange(false) || std::chrono::steady_clock::now() >= next_heartbeat) {
         Heartbeat();
         next_heartbeat = std::chrono::steady_clock::now() + kHeartbeatInterval;
       }
     } catch (...) {
-      core::Status s = core::ExceptionToStatus("cluster membership", std::current_exception());
+      core::Status s = core::ExceptionToStatus("cluster housekeeping", std::current_exception());
       spdlog::error("{}", s.ToString());
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 
@@ -251,6 +268,10 @@ void ClusterWorker::Heartbeat() {
 
 void ClusterWorker::Stop() {
   if (stopped_.exchange(true)) return;
+  if (housekeeping_thread_.joinable()) {
+    housekeeping_thread_.request_stop();
+    housekeeping_thread_.join();
+  }
   if (membership_thread_.joinable()) {
     membership_thread_.request_stop();
     membership_thread_.join();

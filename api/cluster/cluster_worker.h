@@ -17,7 +17,8 @@
 // Lifecycle: Create() (topics checked, state read) -> ConfigureSupervisor() -> Start() ->
 // Stop() (after Supervisor::Shutdown: leaves the group, removes its heartbeat record).
 // Thread-safety: every public method is thread-safe; one membership thread polls the group
-// and runs the rebalance callbacks.
+// and runs the rebalance callbacks, a housekeeping thread applies other workers' changes and
+// writes the heartbeat.
 #pragma once
 
 #include <atomic>
@@ -70,6 +71,8 @@ class ClusterWorker {
   void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                  rd_kafka_topic_partition_list_t* partitions);
   void MembershipLoop(std::stop_token stop);
+  // Reloads changed connectors and writes the heartbeat record, off the membership thread.
+  void HousekeepingLoop(std::stop_token stop);
   void Heartbeat();
   std::optional<RemoteStatus> RemoteStatusOf(const std::string& connector) const;
   bool WorkerAlive(const nlohmann::json& record, int64_t now_ms) const;
@@ -85,7 +88,9 @@ class ClusterWorker {
   std::set<int32_t> owned_;
   std::deque<std::string> reloads_;  // connectors changed in the configs topic, to Reload
   std::atomic<bool> stopped_{false};
+  std::atomic<bool> heartbeat_now_{false};  // a rebalance changed what the heartbeat shows
   std::jthread membership_thread_;
+  std::jthread housekeeping_thread_;
 };
 
 }  // namespace sluice::api::cluster

@@ -138,11 +138,11 @@ TEST_F(ClusterFailoverTest, ConnectorsRunOnOneWorkerAndResumeAfterKillUnderLoad)
   WaitUntil([&] { return TargetsEqualSources(); }, 60s, "the snapshots reach the targets");
 
   // Load: every table gets inserts, updates and deletes until the failover is over.
-  std::atomic<bool> loading{true};
   std::atomic<int> batches{0};
-  std::jthread load([&] {
+  // The stop token ends the load on every path out of the test (a failed wait throws).
+  std::jthread load([&](std::stop_token stop) {
     int next = 1000;
-    while (loading.load()) {
+    while (!stop.stop_requested()) {
       std::string sql;
       for (int k = 0; k < kConnectors; ++k) {
         std::string t = "t" + std::to_string(k);
@@ -175,7 +175,7 @@ TEST_F(ClusterFailoverTest, ConnectorsRunOnOneWorkerAndResumeAfterKillUnderLoad)
             "the killed worker's connectors resume on the others");
   auto failover = std::chrono::steady_clock::now() - killed_at;
   std::this_thread::sleep_for(2s);
-  loading = false;
+  load.request_stop();
   load.join();
   EXPECT_GT(batches.load(), 20) << "the load ran during the failover";
 

@@ -39,6 +39,8 @@ int main(int argc, char** argv) {
                         "Kafka brokers of the cluster (HOST:PORT,...)");
   serve_cmd->add_option("--cluster.group.id", cluster.group_id,
                         "consumer group of the cluster's workers");
+  serve_cmd->add_option("--cluster.worker.id", cluster.worker_id,
+                        "this worker's id, unique in the group (default: the --listen HOST:PORT)");
   serve_cmd->add_option("--cluster.configs.topic", cluster.configs_topic,
                         "connector configs (default <group>-configs)");
   serve_cmd->add_option("--cluster.offsets.topic", cluster.offsets_topic,

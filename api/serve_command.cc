@@ -53,9 +53,11 @@ core::Result<std::unique_ptr<cluster::ClusterWorker>> StartClusterWorker(
     }
     cluster_options.client[property.substr(0, eq)] = property.substr(eq + 1);
   }
-  if (worker_id.ends_with(":0")) {
+  if (worker_id.ends_with(":0") || worker_id.rfind("0.0.0.0:", 0) == 0 ||
+      worker_id.rfind(":::", 0) == 0) {
     return core::InvalidArgumentError(
-        "--cluster needs a fixed --listen port: the port is part of the worker id");
+        "--cluster needs a unique worker id: set --cluster.worker.id HOST:PORT (the default, "
+        "the --listen address '" + worker_id + "', has no fixed port or host)");
   }
   return cluster::ClusterWorker::Create(std::move(cluster_options), worker_id, metrics);
 }
@@ -108,6 +110,9 @@ int ServeCommand(const ServeOptions& options) {
   std::unique_ptr<cluster::ClusterWorker> worker;
   core::StateStore* store = nullptr;
   if (options.cluster) {
+    if (!options.cluster_options.worker_id.empty()) {
+      supervisor_options.worker_id = options.cluster_options.worker_id;
+    }
     auto created = StartClusterWorker(options, supervisor_options.worker_id, &metrics);
     if (!created.ok()) {
       std::cerr << "sluice serve: " << created.status().message() << "\n";

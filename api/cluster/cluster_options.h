@@ -13,6 +13,9 @@ namespace sluice::api::cluster {
 struct ClusterOptions {
   std::string bootstrap_servers;  // cluster.bootstrap.servers (required)
   std::string group_id;           // cluster.group.id (required)
+  // cluster.worker.id: how the others name and reach this worker (unique in the group);
+  // empty: the --listen address, which is ambiguous behind 0.0.0.0 (containers).
+  std::string worker_id;
   // Topics; empty: <group>-configs, <group>-offsets, <group>-status, <group>-assignments.
   std::string configs_topic;
   std::string offsets_topic;

@@ -2,10 +2,11 @@
 // connectors created through different workers, each running on exactly one worker at any
 // moment (sampled every 100 ms), the owner shown by every worker's status, then kill -9 of a
 // worker under load: its connectors resume on the others within session.timeout.ms + 10 s and
-// every target equals its source.
+// every target equals its source. Then a graceful scale-out 1 -> 3 -> 1 under load.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "integration/cluster/cluster_fixture.h"
@@ -104,43 +105,8 @@ class ClusterFailoverTest : public ::testing::Test {
     return ::testing::AssertionSuccess();
   }
 
-  std::string group_;
-  std::string db_;
-  PgClient src_;
-  TempDir out_{"cluster-out"};
-  std::vector<std::unique_ptr<ClusterWorkerProcess>> workers_;
-};
-
-TEST_F(ClusterFailoverTest, ConnectorsRunOnOneWorkerAndResumeAfterKillUnderLoad) {
-  for (int i = 0; i < 3; ++i) {
-    workers_.push_back(std::make_unique<ClusterWorkerProcess>(group_, FreeLoopbackPort()));
-  }
-  for (auto& w : workers_) w->WaitHealthy();
-  // The group settles: every partition held, each worker with some.
-  WaitUntil([&] {
-    int held = 0;
-    for (auto& w : workers_) {
-      auto c = w->Cluster();
-      if (!c) return false;
-      for (const auto& rec : (*c)["workers"]) {
-        if (rec["worker_id"] == w->id()) held += static_cast<int>(rec["partitions"].size());
-      }
-    }
-    return held == kAssignmentPartitions;
-  }, 60s, "the three workers share the assignments topic's partitions");
-
-  OwnershipSampler sampler({workers_[0].get(), workers_[1].get(), workers_[2].get()});
-  for (int k = 0; k < kConnectors; ++k) {
-    workers_[k % 3]->client().Expect(201, "POST", "/connectors", Body(k).dump());
-  }
-  WaitUntil([&] { return AllPlacedOnLiveWorkers(); }, 60s, "every connector runs");
-  WaitUntil([&] { return StatusShowsOwners(); }, 20s, "every worker's status names the owner");
-  WaitUntil([&] { return TargetsEqualSources(); }, 60s, "the snapshots reach the targets");
-
-  // Load: every table gets inserts, updates and deletes until the failover is over.
-  std::atomic<int> batches{0};
-  // The stop token ends the load on every path out of the test (a failed wait throws).
-  std::jthread load([&](std::stop_token stop) {
+  // Inserts, updates and deletes in every table until stopped.
+  void Load(std::stop_token stop, std::atomic<int>& batches) {
     int next = 1000;
     while (!stop.stop_requested()) {
       std::string sql;
@@ -156,7 +122,58 @@ TEST_F(ClusterFailoverTest, ConnectorsRunOnOneWorkerAndResumeAfterKillUnderLoad)
       ++batches;
       std::this_thread::sleep_for(20ms);
     }
-  });
+  }
+
+  ClusterWorkerProcess& AddWorker() {
+    workers_.push_back(std::make_unique<ClusterWorkerProcess>(group_, FreeLoopbackPort()));
+    workers_.back()->WaitHealthy();
+    return *workers_.back();
+  }
+
+  // The group settles: the live workers hold every partition between them, each some.
+  void WaitGroupSettled() {
+    WaitUntil([&] {
+      int held = 0;
+      for (auto& w : workers_) {
+        if (!w->alive()) continue;
+        auto c = w->Cluster();
+        if (!c) return false;
+        for (const auto& rec : (*c)["workers"]) {
+          if (rec["worker_id"] != w->id()) continue;
+          if (rec["partitions"].empty()) return false;
+          held += static_cast<int>(rec["partitions"].size());
+        }
+      }
+      return held == kAssignmentPartitions;
+    }, 60s, "the live workers share the assignments topic's partitions");
+  }
+
+  std::string group_;
+  std::string db_;
+  PgClient src_;
+  TempDir out_{"cluster-out"};
+  std::vector<std::unique_ptr<ClusterWorkerProcess>> workers_;
+};
+
+TEST_F(ClusterFailoverTest, ConnectorsRunOnOneWorkerAndResumeAfterKillUnderLoad) {
+  for (int i = 0; i < 3; ++i) {
+    workers_.push_back(std::make_unique<ClusterWorkerProcess>(group_, FreeLoopbackPort()));
+  }
+  for (auto& w : workers_) w->WaitHealthy();
+  WaitGroupSettled();
+
+  OwnershipSampler sampler({workers_[0].get(), workers_[1].get(), workers_[2].get()});
+  for (int k = 0; k < kConnectors; ++k) {
+    workers_[k % 3]->client().Expect(201, "POST", "/connectors", Body(k).dump());
+  }
+  WaitUntil([&] { return AllPlacedOnLiveWorkers(); }, 60s, "every connector runs");
+  WaitUntil([&] { return StatusShowsOwners(); }, 20s, "every worker's status names the owner");
+  WaitUntil([&] { return TargetsEqualSources(); }, 60s, "the snapshots reach the targets");
+
+  // Load until the failover is over; the stop token ends it on every path out of the test (a
+  // failed wait throws).
+  std::atomic<int> batches{0};
+  std::jthread load([&](std::stop_token stop) { Load(stop, batches); });
 
   // The victim: the worker running the most connectors.
   auto placed = Placement();
@@ -196,6 +213,47 @@ TEST_F(ClusterFailoverTest, ConnectorsRunOnOneWorkerAndResumeAfterKillUnderLoad)
   for (auto& w : workers_) {
     if (w->alive()) EXPECT_TRUE(w->Stop().Success()) << w->process().LogTail();
   }
+}
+
+TEST_F(ClusterFailoverTest, GracefulScaleOutOneToThreeAndBackMovesConnectorsWithoutDoubleRuns) {
+  ClusterWorkerProcess& first = AddWorker();
+  WaitGroupSettled();
+  for (int k = 0; k < kConnectors; ++k) {
+    first.client().Expect(201, "POST", "/connectors", Body(k).dump());
+  }
+  WaitUntil([&] { return AllPlacedOnLiveWorkers(); }, 60s, "every connector runs on one worker");
+  WaitUntil([&] { return TargetsEqualSources(); }, 60s, "the snapshots reach the targets");
+
+  std::atomic<int> batches{0};
+  std::jthread load([&](std::stop_token stop) { Load(stop, batches); });
+  AddWorker();
+  AddWorker();
+  OwnershipSampler sampler({workers_[0].get(), workers_[1].get(), workers_[2].get()});
+  WaitGroupSettled();
+  WaitUntil([&] {
+    std::set<std::string> hosts;
+    for (const auto& [c, w] : Placement()) hosts.insert(w);
+    return Placement().size() == kConnectors && hosts.size() > 1;
+  }, 60s, "scale-out: the connectors spread over the workers");
+
+  // Back to one: SIGTERM stops and commits the connectors, then the worker leaves the group.
+  EXPECT_TRUE(workers_[2]->Stop().Success()) << workers_[2]->process().LogTail();
+  EXPECT_TRUE(workers_[1]->Stop().Success()) << workers_[1]->process().LogTail();
+  WaitGroupSettled();
+  WaitUntil([&] {
+    return first.Running().size() == static_cast<size_t>(kConnectors);
+  }, 60s, "scale-in: every connector runs on the remaining worker");
+  load.request_stop();
+  load.join();
+  EXPECT_GT(batches.load(), 20) << "the load ran during the rebalances";
+  WaitUntil([&] { return TargetsEqualSources(); }, 60s, "every target equals its source");
+  WaitUntil([&] { return StatusShowsOwners(); }, 20s, "the status names the remaining worker");
+  sampler.Stop();
+  auto violations = sampler.violations();
+  EXPECT_TRUE(violations.empty()) << violations.size() << " double runs, first: "
+                                  << (violations.empty() ? "" : violations.front());
+  EXPECT_GT(sampler.rounds(), 20);
+  EXPECT_TRUE(first.Stop().Success()) << first.process().LogTail();
 }
 
 }  // namespace

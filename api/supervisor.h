@@ -163,8 +163,9 @@ class Supervisor {
   // them (they flush and commit their positions): called before a worker gives up partitions.
   void ReleaseUnowned();
   // Brings the connector `name` in line with the state store after another worker changed it:
-  // adds it, applies a new config or target state, or stops and forgets a deleted one (the
-  // worker that took the DELETE releases the server objects).
+  // adds it, applies a new config or target state, or stops and forgets a deleted one (and, when
+  // it ran here, drops the server objects it created, as the worker that took the DELETE could
+  // not while this one streamed).
   void Reload(const std::string& name);
   // The names of the connectors with a pipeline here.
   std::vector<std::string> RunningHere() const;

@@ -61,14 +61,21 @@ void Supervisor::Reload(const std::string& name) {
   if (!stored->has_value()) {
     if (e == nullptr || e->removed.exchange(true)) return;
     std::unique_ptr<core::Pipeline> pipeline;
+    core::ConnectorConfig config;
     {
       std::lock_guard lock(e->mu);
       pipeline = std::move(e->pipeline);
+      config = e->config;
     }
     if (pipeline) {
       pipeline->RequestStop();
       pipeline->WaitFor(options_.stop_timeout);
       pipeline->Wait();
+      pipeline.reset();
+      // The worker that took the DELETE could not drop a slot this worker was streaming from:
+      // the owner drops it once its stream has stopped.
+      auto drop = config.GetBool("slot.drop.on.delete", true);
+      ReleaseConnectorObjects(options_.source_builder, config, std::nullopt, !drop.ok() || *drop);
     }
     {
       std::lock_guard gauges(gauges_mu_);

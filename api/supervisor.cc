@@ -510,6 +510,18 @@ void Supervisor::StartPipelineLocked(Entry& e) {
   RecordStatus(e.name, kRunning, "");
 }
 
+void Supervisor::FinishStopLocked(Entry& e) {
+  if (!e.pipeline->WaitFor(options_.stop_timeout)) {
+    spdlog::warn("connector {}: still flushing after {} ms; waiting", e.name,
+                 options_.stop_timeout.count());
+  }
+  core::Status s = e.pipeline->Wait();
+  if (!s.ok()) spdlog::warn("connector {} stopped with: {}", e.name, s.ToString());
+  e.events_written += e.pipeline->events_written();
+  e.pipeline.reset();
+  e.stop_requested = false;
+}
+
 void Supervisor::Shutdown() {
   {
     std::lock_guard lock(mu_);
@@ -533,13 +545,7 @@ void Supervisor::Shutdown() {
   for (const auto& e : entries) {
     std::lock_guard lock(e->mu);
     if (!e->pipeline) continue;
-    if (!e->pipeline->WaitFor(options_.stop_timeout)) {
-      spdlog::warn("connector {}: still flushing after {} ms; waiting", e->name,
-                   options_.stop_timeout.count());
-    }
-    core::Status s = e->pipeline->Wait();
-    if (!s.ok()) spdlog::warn("connector {} stopped with: {}", e->name, s.ToString());
-    e->pipeline.reset();
+    FinishStopLocked(*e);
     spdlog::info("connector {}: stopped for shutdown (desired state {} kept)", e->name,
                  e->target_state);
   }

@@ -191,6 +191,9 @@ class Supervisor {
   void ReconcileLoop(std::stop_token stop);
   void Reconcile(Entry& e);
   void StartPipelineLocked(Entry& e);
+  // Waits for a pipeline asked to stop (warning when it takes over stop_timeout), logs how it
+  // ended and drops it. Needs e.mu.
+  void FinishStopLocked(Entry& e);
   // The exclusive server objects of `config` (empty when its source cannot be built).
   std::vector<std::string> ExclusiveObjects(const core::ConnectorConfig& config,
                                             const std::optional<core::SourcePosition>& stored);

@@ -27,15 +27,7 @@ void Supervisor::ReleaseUnowned() {
   for (const auto& e : released) {
     std::lock_guard lock(e->mu);
     if (!e->pipeline) continue;
-    if (!e->pipeline->WaitFor(options_.stop_timeout)) {
-      spdlog::warn("connector {}: still flushing after {} ms; waiting", e->name,
-                   options_.stop_timeout.count());
-    }
-    core::Status s = e->pipeline->Wait();
-    if (!s.ok()) spdlog::warn("connector {} stopped with: {}", e->name, s.ToString());
-    e->events_written += e->pipeline->events_written();
-    e->pipeline.reset();
-    e->stop_requested = false;
+    FinishStopLocked(*e);
     spdlog::info("connector {}: released (its partition moved to another worker)", e->name);
     RecordStatus(e->name, "UNASSIGNED", "");
   }

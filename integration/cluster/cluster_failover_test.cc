@@ -124,6 +124,16 @@ class ClusterFailoverTest : public ::testing::Test {
     }
   }
 
+  // Stops the sampler; it must have sampled at least `min_rounds` times and seen no connector
+  // on two workers at once.
+  static void ExpectNoDoubleRuns(OwnershipSampler& sampler, int min_rounds) {
+    sampler.Stop();
+    auto violations = sampler.violations();
+    EXPECT_TRUE(violations.empty()) << violations.size() << " double runs, first: "
+                                    << (violations.empty() ? "" : violations.front());
+    EXPECT_GT(sampler.rounds(), min_rounds);
+  }
+
   ClusterWorkerProcess& AddWorker() {
     workers_.push_back(std::make_unique<ClusterWorkerProcess>(group_, FreeLoopbackPort()));
     workers_.back()->WaitHealthy();
@@ -198,11 +208,7 @@ TEST_F(ClusterFailoverTest, ConnectorsRunOnOneWorkerAndResumeAfterKillUnderLoad)
 
   WaitUntil([&] { return TargetsEqualSources(); }, 60s, "every target equals its source");
   WaitUntil([&] { return StatusShowsOwners(); }, 20s, "the survivors' status names the owners");
-  sampler.Stop();
-  EXPECT_GT(sampler.rounds(), 50);
-  auto violations = sampler.violations();
-  EXPECT_TRUE(violations.empty()) << violations.size() << " double runs, first: "
-                                  << (violations.empty() ? "" : violations.front());
+  ExpectNoDoubleRuns(sampler, 50);
   // Each slot is streaming again (PostgreSQL lets one walsender hold a slot: active_pid).
   EXPECT_EQ(src_.QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 's_" +
                             db_ + "_%' AND active_pid IS NOT NULL"),
@@ -248,11 +254,7 @@ TEST_F(ClusterFailoverTest, GracefulScaleOutOneToThreeAndBackMovesConnectorsWith
   EXPECT_GT(batches.load(), 20) << "the load ran during the rebalances";
   WaitUntil([&] { return TargetsEqualSources(); }, 60s, "every target equals its source");
   WaitUntil([&] { return StatusShowsOwners(); }, 20s, "the status names the remaining worker");
-  sampler.Stop();
-  auto violations = sampler.violations();
-  EXPECT_TRUE(violations.empty()) << violations.size() << " double runs, first: "
-                                  << (violations.empty() ? "" : violations.front());
-  EXPECT_GT(sampler.rounds(), 20);
+  ExpectNoDoubleRuns(sampler, 20);
   EXPECT_TRUE(first.Stop().Success()) << first.process().LogTail();
 }
 

@@ -418,7 +418,7 @@ void Supervisor::Reconcile(Entry& e) {
     e.stop_requested = false;
     if (!result.ok()) {
       e.failure = core::RedactSecrets(result.ToString(), e.config);
-      e.failure_retriable = result.IsRetriable();
+      e.failure_retriable = Retriable(result);
       if (e.failure_retriable) {
         e.backoff = e.backoff.count() == 0
                         ? options_.restart_backoff_initial
@@ -471,7 +471,7 @@ void Supervisor::StartPipelineLocked(Entry& e) {
   auto built = options_.builder(e.config, metrics_, e.progress.get());
   if (!built.ok()) {
     e.failure = core::RedactSecrets(built.status().ToString(), e.config);
-    e.failure_retriable = built.status().IsRetriable();
+    e.failure_retriable = Retriable(built.status());
     if (e.failure_retriable) {
       e.backoff = e.backoff.count() == 0 ? options_.restart_backoff_initial
                                          : std::min(e.backoff * 2, options_.restart_backoff_max);
@@ -508,6 +508,10 @@ void Supervisor::StartPipelineLocked(Entry& e) {
   e.stop_requested = false;
   spdlog::info("connector {}: started", e.name);
   RecordStatus(e.name, kRunning, "");
+}
+
+bool Supervisor::Retriable(const core::Status& status) const {
+  return options_.retriable ? options_.retriable(status) : status.IsRetriable();
 }
 
 void Supervisor::FinishStopLocked(Entry& e) {

@@ -89,6 +89,9 @@ struct SupervisorOptions {
   // UNASSIGNED). Unset (single node): every connector runs here.
   std::function<bool(const std::string&)> owns;
   std::function<std::optional<RemoteStatus>(const std::string&)> remote_status;
+  // Which failures restart with backoff; unset: core::Status::IsRetriable. Cluster mode adds a
+  // slot held by another process (the previous owner, until its stream ends).
+  std::function<bool(const core::Status&)> retriable;
   ConnectorBuilder builder;                  // default: BuildConnector
   ConfigValidator validator;                 // default: ValidateConfig
   SourceBuilder source_builder;              // default: SourceBuilderFor(builder)
@@ -194,6 +197,8 @@ class Supervisor {
   // Waits for a pipeline asked to stop (warning when it takes over stop_timeout), logs how it
   // ended and drops it. Needs e.mu.
   void FinishStopLocked(Entry& e);
+  // Whether a connector that failed with `status` restarts with backoff (options_.retriable).
+  bool Retriable(const core::Status& status) const;
   // The exclusive server objects of `config` (empty when its source cannot be built).
   std::vector<std::string> ExclusiveObjects(const core::ConnectorConfig& config,
                                             const std::optional<core::SourcePosition>& stored);

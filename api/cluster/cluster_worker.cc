@@ -27,6 +27,15 @@ std::map<std::string, std::string> ClientSettings(const ClusterOptions& o,
 
 }  // namespace
 
+bool ClusterRetriable(const core::Status& status) {
+  if (status.IsRetriable()) return true;
+  // The PostgreSQL source's refusal of a slot another walsender holds
+  // (connectors/postgres/slot_manager.cc, SlotActiveError): in a cluster, the previous owner's
+  // stream until it ends; that is the fence, and the new owner waits behind it.
+  return status.code() == core::StatusCode::kFailedPrecondition &&
+         status.message().find("is in use by another process") != std::string::npos;
+}
+
 core::Result<std::unique_ptr<ClusterWorker>> ClusterWorker::Create(
     ClusterOptions options, std::string worker_id, core::MetricsRegistry* metrics) {
   SLUICE_RETURN_IF_ERROR(FinishClusterOptions(options));
@@ -57,6 +66,7 @@ bool ClusterWorker::Owns(const std::string& connector) const {
 void ClusterWorker::ConfigureSupervisor(SupervisorOptions& options) {
   options.owns = [this](const std::string& name) { return Owns(name); };
   options.remote_status = [this](const std::string& name) { return RemoteStatusOf(name); };
+  options.retriable = &ClusterRetriable;
 }
 
 bool ClusterWorker::WorkerAlive(const nlohmann::json& record, int64_t now_ms) const {

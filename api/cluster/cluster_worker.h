@@ -39,6 +39,10 @@
 
 namespace sluice::api::cluster {
 
+// Which connector failures a worker retries with backoff: the retriable ones, and a PostgreSQL
+// slot held by another process (the previous owner, until its stream ends).
+bool ClusterRetriable(const core::Status& status);
+
 class ClusterWorker {
  public:
   // Checks (or creates) the topics and reads the cluster's state. kInvalidArgument for bad

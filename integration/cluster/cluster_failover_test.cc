@@ -2,7 +2,8 @@
 // connectors created through different workers, each running on exactly one worker at any
 // moment (sampled every 100 ms), the owner shown by every worker's status, then kill -9 of a
 // worker under load: its connectors resume on the others within session.timeout.ms + 10 s and
-// every target equals its source. Then a graceful scale-out 1 -> 3 -> 1 under load.
+// every target equals its source. Then a graceful scale-out 1 -> 3 -> 1 under load, and a worker
+// frozen with SIGSTOP, fenced by the slots it holds until it wakes and stops its connectors.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -256,6 +257,66 @@ TEST_F(ClusterFailoverTest, GracefulScaleOutOneToThreeAndBackMovesConnectorsWith
   WaitUntil([&] { return StatusShowsOwners(); }, 20s, "the status names the remaining worker");
   ExpectNoDoubleRuns(sampler, 20);
   EXPECT_TRUE(first.Stop().Success()) << first.process().LogTail();
+}
+
+// A worker that goes silent without dying (SIGSTOP: its Kafka and PostgreSQL connections stay
+// open, as behind a network partition) loses its connectors after the session timeout; the
+// new owners are fenced by the slots the frozen worker still holds until it wakes, finds its
+// membership lost and stops its connectors. No connector runs twice; targets equal sources.
+TEST_F(ClusterFailoverTest, SilentWorkerIsFencedBySlotsUntilItStopsItsConnectors) {
+  for (int i = 0; i < 3; ++i) {
+    workers_.push_back(std::make_unique<ClusterWorkerProcess>(group_, FreeLoopbackPort()));
+  }
+  for (auto& w : workers_) w->WaitHealthy();
+  WaitGroupSettled();
+  OwnershipSampler sampler({workers_[0].get(), workers_[1].get(), workers_[2].get()});
+  for (int k = 0; k < kConnectors; ++k) {
+    workers_[k % 3]->client().Expect(201, "POST", "/connectors", Body(k).dump());
+  }
+  WaitUntil([&] { return AllPlacedOnLiveWorkers(); }, 60s, "every connector runs");
+  WaitUntil([&] { return TargetsEqualSources(); }, 60s, "the snapshots reach the targets");
+
+  std::atomic<int> batches{0};
+  std::jthread load([&](std::stop_token stop) { Load(stop, batches); });
+  ClusterWorkerProcess* victim = nullptr;
+  std::set<std::string> moved;
+  for (auto& w : workers_) {
+    auto running = w->Running();
+    if (victim == nullptr || running.size() > moved.size()) {
+      victim = w.get();
+      moved = running;
+    }
+  }
+  ASSERT_FALSE(moved.empty());
+  victim->Freeze();
+  // After the session timeout the others own its connectors, but PostgreSQL refuses them the
+  // slots while the frozen worker's walsenders hold them.
+  WaitUntil([&]() -> ::testing::AssertionResult {
+    std::string seen;
+    for (auto& w : workers_) {
+      if (!w->alive()) continue;
+      for (const std::string& name : moved) {
+        auto r = w->client().Call("GET", "/connectors/" + name + "/status");
+        if (r.status == 200 && r.body.find("in use by another process") != std::string::npos &&
+            r.body.find("retrying") != std::string::npos) {
+          return ::testing::AssertionSuccess();
+        }
+        seen += w->id() + ": " + r.body + "\n";
+      }
+    }
+    return ::testing::AssertionFailure() << seen;
+  }, std::chrono::milliseconds(kSessionTimeoutMs) + 20s,
+     "a new owner is refused the slot the silent worker holds");
+  victim->Thaw();
+  WaitUntil([&] { return AllPlacedOnLiveWorkers(); },
+            std::chrono::milliseconds(kSessionTimeoutMs) + 40s,
+            "the woken worker gives its connectors up and the new owners stream");
+  load.request_stop();
+  load.join();
+  WaitUntil([&] { return TargetsEqualSources(); }, 60s, "every target equals its source");
+  WaitUntil([&] { return StatusShowsOwners(); }, 20s, "the status names the owners");
+  ExpectNoDoubleRuns(sampler, 20);
+  EXPECT_GT(batches.load(), 20);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 // 100 ms that no connector runs on two workers at once.
 #pragma once
 
+#include <signal.h>
+
 #include <atomic>
 #include <map>
 #include <memory>
@@ -50,6 +52,16 @@ class ClusterWorkerProcess {
   void Kill() {
     alive_ = false;
     process_.Kill();
+  }
+  // SIGSTOP: the worker goes silent as behind a network partition, its connections (Kafka,
+  // PostgreSQL) stay open. Thaw() is SIGCONT.
+  void Freeze() {
+    alive_ = false;
+    process_.process().Signal(SIGSTOP);
+  }
+  void Thaw() {
+    process_.process().Signal(SIGCONT);
+    alive_ = true;
   }
   ExitStatus Stop() {
     alive_ = false;

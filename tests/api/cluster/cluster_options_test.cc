@@ -1,6 +1,7 @@
 // ClusterOptions (api/cluster/cluster_options.h): defaults and refusals naming the key; the
 // connector -> partition map every worker must compute alike; compose's two-worker file.
 #include "api/cluster/cluster_options.h"
+#include "api/cluster/cluster_worker.h"
 
 #include <gtest/gtest.h>
 
@@ -85,6 +86,23 @@ TEST(ClusterComposeTest, TwoWorkersWithTheirOwnIdsTokenRequiredLoopbackPorts) {
   EXPECT_EQ(compose.find("--insecure-no-auth"), std::string::npos);
   EXPECT_NE(compose.find("ports: [\"127.0.0.1:8083:8083\"]"), std::string::npos);
   EXPECT_NE(compose.find("ports: [\"127.0.0.1:8084:8083\"]"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace sluice::api::cluster
+
+namespace sluice::api::cluster {
+namespace {
+
+TEST(ClusterRetriableTest, ASlotHeldByAnotherProcessIsRetriedInAClusterOnly) {
+  core::Status held = core::FailedPreconditionError(
+      "starting source: replication slot 's' is in use by another process (pid 42): stop the "
+      "other connector or client, or set a different slot.name");
+  EXPECT_FALSE(held.IsRetriable()) << "a single node reports it as a problem to fix";
+  EXPECT_TRUE(ClusterRetriable(held)) << "in a cluster: the previous owner, until it stops";
+  EXPECT_TRUE(ClusterRetriable(core::UnavailableError("source down")));
+  EXPECT_FALSE(ClusterRetriable(core::FailedPreconditionError("wal_level is replica")));
+  EXPECT_FALSE(ClusterRetriable(core::InvalidArgumentError("bad key")));
 }
 
 }  // namespace

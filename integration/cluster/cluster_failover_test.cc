@@ -72,8 +72,10 @@ class ClusterFailoverTest : public ::testing::Test {
   ::testing::AssertionResult AllPlacedOnLiveWorkers() {
     auto placed = Placement();
     if (placed.size() == kConnectors) return ::testing::AssertionSuccess();
-    return ::testing::AssertionFailure() << placed.size() << " of " << kConnectors
-                                         << " connectors running";
+    auto failure = ::testing::AssertionFailure();
+    failure << placed.size() << " of " << kConnectors << " connectors running:";
+    for (const auto& [c, w] : placed) failure << " " << c << "@" << w;
+    return failure;
   }
 
   // Every live worker's GET /connectors/{name}/status names the worker that runs it.
@@ -135,6 +137,23 @@ class ClusterFailoverTest : public ::testing::Test {
     EXPECT_GT(sampler.rounds(), min_rounds);
   }
 
+  void StartThreeWorkers() {
+    for (int i = 0; i < 3; ++i) {
+      workers_.push_back(std::make_unique<ClusterWorkerProcess>(group_, FreeLoopbackPort()));
+    }
+    for (auto& w : workers_) w->WaitHealthy();
+    WaitGroupSettled();
+  }
+
+  // Connector k is created through worker k % 3; waits until each runs and has snapshotted.
+  void CreateConnectorsThroughEachWorker() {
+    for (int k = 0; k < kConnectors; ++k) {
+      workers_[k % 3]->client().Expect(201, "POST", "/connectors", Body(k).dump());
+    }
+    WaitUntil([&] { return AllPlacedOnLiveWorkers(); }, 60s, "every connector runs");
+    WaitUntil([&] { return TargetsEqualSources(); }, 60s, "the snapshots reach the targets");
+  }
+
   ClusterWorkerProcess& AddWorker() {
     workers_.push_back(std::make_unique<ClusterWorkerProcess>(group_, FreeLoopbackPort()));
     workers_.back()->WaitHealthy();
@@ -167,19 +186,10 @@ class ClusterFailoverTest : public ::testing::Test {
 };
 
 TEST_F(ClusterFailoverTest, ConnectorsRunOnOneWorkerAndResumeAfterKillUnderLoad) {
-  for (int i = 0; i < 3; ++i) {
-    workers_.push_back(std::make_unique<ClusterWorkerProcess>(group_, FreeLoopbackPort()));
-  }
-  for (auto& w : workers_) w->WaitHealthy();
-  WaitGroupSettled();
-
+  StartThreeWorkers();
   OwnershipSampler sampler({workers_[0].get(), workers_[1].get(), workers_[2].get()});
-  for (int k = 0; k < kConnectors; ++k) {
-    workers_[k % 3]->client().Expect(201, "POST", "/connectors", Body(k).dump());
-  }
-  WaitUntil([&] { return AllPlacedOnLiveWorkers(); }, 60s, "every connector runs");
+  CreateConnectorsThroughEachWorker();
   WaitUntil([&] { return StatusShowsOwners(); }, 20s, "every worker's status names the owner");
-  WaitUntil([&] { return TargetsEqualSources(); }, 60s, "the snapshots reach the targets");
 
   // Load until the failover is over; the stop token ends it on every path out of the test (a
   // failed wait throws).
@@ -264,17 +274,9 @@ TEST_F(ClusterFailoverTest, GracefulScaleOutOneToThreeAndBackMovesConnectorsWith
 // new owners are fenced by the slots the frozen worker still holds until it wakes, finds its
 // membership lost and stops its connectors. No connector runs twice; targets equal sources.
 TEST_F(ClusterFailoverTest, SilentWorkerIsFencedBySlotsUntilItStopsItsConnectors) {
-  for (int i = 0; i < 3; ++i) {
-    workers_.push_back(std::make_unique<ClusterWorkerProcess>(group_, FreeLoopbackPort()));
-  }
-  for (auto& w : workers_) w->WaitHealthy();
-  WaitGroupSettled();
+  StartThreeWorkers();
   OwnershipSampler sampler({workers_[0].get(), workers_[1].get(), workers_[2].get()});
-  for (int k = 0; k < kConnectors; ++k) {
-    workers_[k % 3]->client().Expect(201, "POST", "/connectors", Body(k).dump());
-  }
-  WaitUntil([&] { return AllPlacedOnLiveWorkers(); }, 60s, "every connector runs");
-  WaitUntil([&] { return TargetsEqualSources(); }, 60s, "the snapshots reach the targets");
+  CreateConnectorsThroughEachWorker();
 
   std::atomic<int> batches{0};
   std::jthread load([&](std::stop_token stop) { Load(stop, batches); });
@@ -309,7 +311,9 @@ TEST_F(ClusterFailoverTest, SilentWorkerIsFencedBySlotsUntilItStopsItsConnectors
      "a new owner is refused the slot the silent worker holds");
   victim->Thaw();
   WaitUntil([&] { return AllPlacedOnLiveWorkers(); },
-            std::chrono::milliseconds(kSessionTimeoutMs) + 40s,
+            // One more backoff round of the new owners' retries (each waits up to 10 s for
+            // the slot) on a loaded machine.
+            std::chrono::milliseconds(kSessionTimeoutMs) + 60s,
             "the woken worker gives its connectors up and the new owners stream");
   load.request_stop();
   load.join();

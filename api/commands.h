@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "api/cluster/cluster_options.h"
+
 namespace sluice::api {
 
 struct RunOptions {
@@ -33,6 +35,11 @@ struct ServeOptions {
   bool insecure_no_auth = false;
   std::vector<std::string> allowed_origins;  // --allowed-origin, repeatable
   std::vector<std::string> allowed_hosts;    // --allowed-host, repeatable
+  // --cluster: a worker of a cluster (api/cluster/cluster_worker.h); state in Kafka topics
+  // instead of the SQLite file.
+  bool cluster = false;
+  cluster::ClusterOptions cluster_options;
+  std::vector<std::string> cluster_properties;  // --cluster.property KEY=VALUE, repeatable
 };
 
 // True for 127.0.0.0/8 and ::1.

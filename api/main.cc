@@ -31,6 +31,35 @@ int main(int argc, char** argv) {
                         "localhost on loopback); repeatable")
       ->allow_extra_args(false);
 
+  serve_cmd->add_flag("--cluster", serve.cluster,
+                      "run as a worker of a cluster coordinated through Kafka (README Cluster); "
+                      "state in Kafka topics instead of --state");
+  auto& cluster = serve.cluster_options;
+  serve_cmd->add_option("--cluster.bootstrap.servers", cluster.bootstrap_servers,
+                        "Kafka brokers of the cluster (HOST:PORT,...)");
+  serve_cmd->add_option("--cluster.group.id", cluster.group_id,
+                        "consumer group of the cluster's workers");
+  serve_cmd->add_option("--cluster.worker.id", cluster.worker_id,
+                        "this worker's id, unique in the group (default: the --listen HOST:PORT)");
+  serve_cmd->add_option("--cluster.configs.topic", cluster.configs_topic,
+                        "connector configs (default <group>-configs)");
+  serve_cmd->add_option("--cluster.offsets.topic", cluster.offsets_topic,
+                        "committed positions (default <group>-offsets)");
+  serve_cmd->add_option("--cluster.status.topic", cluster.status_topic,
+                        "statuses and worker heartbeats (default <group>-status)");
+  serve_cmd->add_option("--cluster.assignments.topic", cluster.assignments_topic,
+                        "the topic whose partitions the group assigns (default <group>-assignments)");
+  serve_cmd->add_option("--cluster.assignments.partitions", cluster.assignment_partitions,
+                        "partitions of the assignments topic (default 32)");
+  serve_cmd->add_option("--cluster.session.timeout.ms", cluster.session_timeout_ms,
+                        "a worker silent this long loses its connectors (default 10000)");
+  serve_cmd->add_option("--cluster.assignment.strategy", cluster.assignment_strategy,
+                        "cooperative-sticky (default), range or roundrobin");
+  serve_cmd->add_option("--cluster.property", serve.cluster_properties,
+                        "KEY=VALUE librdkafka property for the cluster's clients (security.protocol, "
+                        "sasl.*); repeatable")
+      ->allow_extra_args(false);
+
   std::string sync_path;
   CLI::App* sync_cmd = app.add_subcommand("sync", "one-shot full sync with progress, then a summary");
   sync_cmd->add_option("config", sync_path, "connector config (JSON)")->required();

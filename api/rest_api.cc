@@ -179,9 +179,15 @@ HttpResponse RestApi::Route(const HttpRequest& request) {
   const std::string& method = request.method;
   if (parts.empty()) {
     if (method != "GET") return MethodNotAllowed(method, request.path, "GET");
-    return Json(200, {{"version", SLUICE_VERSION},
-                      {"commit", SLUICE_GIT_COMMIT},
-                      {"kafka_cluster_id", nullptr}});
+    nlohmann::json root_info = {{"version", SLUICE_VERSION},
+                                {"commit", SLUICE_GIT_COMMIT},
+                                {"kafka_cluster_id", nullptr}};
+    if (options_.cluster) root_info["cluster"] = options_.cluster();
+    return Json(200, root_info);
+  }
+  if (parts[0] == "cluster" && parts.size() == 1 && options_.cluster) {
+    if (method != "GET") return MethodNotAllowed(method, request.path, "GET");
+    return Json(200, options_.cluster());
   }
   const std::string& root = parts[0];
   if (root == "healthz" && parts.size() == 1) {

@@ -55,6 +55,9 @@ struct RestApiOptions {
   const MetricsHistory* history = nullptr;
   // Runs POST/GET/DELETE /connectors/{name}/verify jobs (api/verify_manager.h); unset: 404.
   VerifyManager* verify = nullptr;
+  // Cluster mode: answers GET /cluster and adds "cluster" to GET / (api/cluster/
+  // cluster_worker.h); unset (single node): GET /cluster is 404.
+  std::function<nlohmann::json()> cluster;
   int check_threads = 4;        // checks running at once
   size_t check_max_pending = 4;  // more than that waiting: validate says "busy" at once
 };

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <iostream>
 
+#include "api/cluster/cluster_worker.h"
 #include "api/commands.h"
 #include "api/console.h"
 #include "api/http_server.h"
@@ -38,6 +39,27 @@ bool ParseListen(const std::string& listen, std::string* host, uint16_t* port) {
   if (!p.ok()) return false;
   *port = *p;
   return true;
+}
+
+// The worker of `serve --cluster`: options from the flags, topics checked, state read.
+core::Result<std::unique_ptr<cluster::ClusterWorker>> StartClusterWorker(
+    const ServeOptions& options, const std::string& worker_id, core::MetricsRegistry* metrics) {
+  cluster::ClusterOptions cluster_options = options.cluster_options;
+  for (const std::string& property : options.cluster_properties) {
+    size_t eq = property.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return core::InvalidArgumentError("--cluster.property '" + property +
+                                        "' is not KEY=VALUE");
+    }
+    cluster_options.client[property.substr(0, eq)] = property.substr(eq + 1);
+  }
+  if (worker_id.ends_with(":0") || worker_id.rfind("0.0.0.0:", 0) == 0 ||
+      worker_id.rfind(":::", 0) == 0) {
+    return core::InvalidArgumentError(
+        "--cluster needs a unique worker id: set --cluster.worker.id HOST:PORT (the default, "
+        "the --listen address '" + worker_id + "', has no fixed port or host)");
+  }
+  return cluster::ClusterWorker::Create(std::move(cluster_options), worker_id, metrics);
 }
 
 }  // namespace
@@ -81,17 +103,39 @@ int ServeCommand(const ServeOptions& options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  auto opened = core::SqliteStateStore::Open(options.state_path);
-  if (!opened.ok()) {
-    std::cerr << "sluice serve: " << opened.status().message() << "\n";
-    return 1;
-  }
-  std::unique_ptr<core::StateStore> store = std::move(*opened);
   core::MetricsRegistry metrics;
   SupervisorOptions supervisor_options;
   supervisor_options.worker_id = http.address + ":" + std::to_string(http.port);
-  Supervisor supervisor(store.get(), &metrics, supervisor_options);
-  SyncManager syncs(store.get(), &metrics, nullptr, nullptr);
+  std::unique_ptr<core::StateStore> owned_store;
+  std::unique_ptr<cluster::ClusterWorker> worker;
+  core::StateStore* store = nullptr;
+  if (options.cluster) {
+    if (!options.cluster_options.worker_id.empty()) {
+      supervisor_options.worker_id = options.cluster_options.worker_id;
+    }
+    auto created = StartClusterWorker(options, supervisor_options.worker_id, &metrics);
+    if (!created.ok()) {
+      std::cerr << "sluice serve: " << created.status().message() << "\n";
+      return created.status().code() == core::StatusCode::kInvalidArgument ? 2 : 1;
+    }
+    worker = std::move(*created);
+    worker->ConfigureSupervisor(supervisor_options);
+    store = worker->store();
+  } else {
+    auto opened = core::SqliteStateStore::Open(options.state_path);
+    if (!opened.ok()) {
+      std::cerr << "sluice serve: " << opened.status().message() << "\n";
+      return 1;
+    }
+    owned_store = std::move(*opened);
+    store = owned_store.get();
+  }
+  Supervisor supervisor(store, &metrics, supervisor_options);
+  // On every return below the worker leaves the group before the Supervisor goes (leaving
+  // revokes its partitions, which stops and commits their connectors first).
+  std::unique_ptr<cluster::ClusterWorker, void (*)(cluster::ClusterWorker*)> leave_group(
+      worker.get(), [](cluster::ClusterWorker* w) { w->Stop(); });
+  SyncManager syncs(store, &metrics, nullptr, nullptr);
   if (core::Status s = supervisor.Start(); !s.ok()) {
     std::cerr << "sluice serve: cannot restore connectors: " << s.message() << "\n";
     return 1;
@@ -99,6 +143,12 @@ int ServeCommand(const ServeOptions& options) {
   if (core::Status s = syncs.Start(); !s.ok()) {
     std::cerr << "sluice serve: cannot restore syncs: " << s.message() << "\n";
     return 1;
+  }
+  if (worker) {
+    if (core::Status s = worker->Start(&supervisor); !s.ok()) {
+      std::cerr << "sluice serve: " << s.message() << "\n";
+      return 1;
+    }
   }
   // The web console's plots: 720 samples x 5 s per connector (api/metrics_history.h).
   MetricsHistory history;
@@ -114,6 +164,7 @@ int ServeCommand(const ServeOptions& options) {
   api_options.guard.listen_port = http.port;
   api_options.guard.allowed_hosts = options.allowed_hosts;
   api_options.guard.allowed_origins = options.allowed_origins;
+  if (worker) api_options.cluster = [&worker] { return worker->ClusterJson(); };
   RestApi api(&supervisor, &syncs, &metrics, std::move(api_options));
   http.may_block = &RestApi::MayBlock;
   auto server = HttpServer::Start(http, [&api](const HttpRequest& r) { return api.Handle(r); });
@@ -122,7 +173,8 @@ int ServeCommand(const ServeOptions& options) {
     return server.status().code() == core::StatusCode::kInvalidArgument ? 2 : 1;
   }
   spdlog::info("sluice serve: listening on http://{}:{} (console /ui/, state {}, {})",
-               http.address, (*server)->port(), options.state_path,
+               http.address, (*server)->port(),
+               worker ? "in the cluster's Kafka topics" : options.state_path,
                token.empty() ? "no authentication" : "bearer token required");
   if (!IsLoopbackAddress(http.address) && token.empty()) {
     spdlog::warn("listening on {} without a token (--insecure-no-auth): anyone who can reach it "
@@ -136,6 +188,9 @@ int ServeCommand(const ServeOptions& options) {
   // The gate: new mutations get 503 while the pipelines flush and commit.
   supervisor.Shutdown();
   syncs.Shutdown();
+  // Leave the group after the connectors stopped and committed, so that no other worker
+  // starts one of them before.
+  if (worker) worker->Stop();
   (*server)->Stop();
   spdlog::info("sluice serve: stopped");
   return 0;

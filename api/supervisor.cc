@@ -142,6 +142,12 @@ ConnectorView Supervisor::ViewLocked(const Entry& e) const {
                 ", next retry at " + FormatUtc(retry->next_retry) +
                 ") after: " + retry->error.ToString();
     }
+  } else if (options_.owns && !options_.owns(e.name)) {
+    // Cluster mode: another worker runs it (or nobody yet).
+    auto remote = options_.remote_status ? options_.remote_status(e.name) : std::nullopt;
+    v.state = remote ? remote->state : "UNASSIGNED";
+    v.trace = remote ? remote->trace : "";
+    v.worker_id = remote ? remote->worker_id : "";
   } else if (!e.failure.empty() && e.failure_retriable) {
     // Waiting to restart: RUNNING with the retry in the trace, as Kafka Connect clients expect
     // (FAILED tells them a person must act).
@@ -438,7 +444,7 @@ void Supervisor::Reconcile(Entry& e) {
     e.stop_requested = false;
     if (!result.ok()) {
       e.failure = core::RedactSecrets(result.ToString(), e.config);
-      e.failure_retriable = result.IsRetriable();
+      e.failure_retriable = Retriable(result);
       if (e.failure_retriable) {
         e.backoff = e.backoff.count() == 0
                         ? options_.restart_backoff_initial
@@ -460,8 +466,9 @@ void Supervisor::Reconcile(Entry& e) {
       RecordStatus(e.name, kStopped, "");
     }
   }
+  const bool owned = !options_.owns || options_.owns(e.name);
   if (e.pipeline) {
-    bool want_stop = e.target_state != kRunning || e.restart_pending;
+    bool want_stop = e.target_state != kRunning || e.restart_pending || !owned;
     if (want_stop && !e.stop_requested) {
       e.pipeline->RequestStop();
       e.stop_requested = true;
@@ -476,6 +483,7 @@ void Supervisor::Reconcile(Entry& e) {
     e.restart_pending = false;
     return;
   }
+  if (!owned) return;
   if (!e.failure.empty() && !e.restart_pending) {
     if (!e.failure_retriable || now < e.retry_at) return;
   }
@@ -489,7 +497,7 @@ void Supervisor::StartPipelineLocked(Entry& e) {
   auto built = options_.builder(e.config, metrics_, e.progress.get());
   if (!built.ok()) {
     e.failure = core::RedactSecrets(built.status().ToString(), e.config);
-    e.failure_retriable = built.status().IsRetriable();
+    e.failure_retriable = Retriable(built.status());
     if (e.failure_retriable) {
       e.backoff = e.backoff.count() == 0 ? options_.restart_backoff_initial
                                          : std::min(e.backoff * 2, options_.restart_backoff_max);
@@ -528,6 +536,22 @@ void Supervisor::StartPipelineLocked(Entry& e) {
   RecordStatus(e.name, kRunning, "");
 }
 
+bool Supervisor::Retriable(const core::Status& status) const {
+  return options_.retriable ? options_.retriable(status) : status.IsRetriable();
+}
+
+void Supervisor::FinishStopLocked(Entry& e) {
+  if (!e.pipeline->WaitFor(options_.stop_timeout)) {
+    spdlog::warn("connector {}: still flushing after {} ms; waiting", e.name,
+                 options_.stop_timeout.count());
+  }
+  core::Status s = e.pipeline->Wait();
+  if (!s.ok()) spdlog::warn("connector {} stopped with: {}", e.name, s.ToString());
+  e.events_written += e.pipeline->events_written();
+  e.pipeline.reset();
+  e.stop_requested = false;
+}
+
 void Supervisor::Shutdown() {
   {
     std::lock_guard lock(mu_);
@@ -551,13 +575,7 @@ void Supervisor::Shutdown() {
   for (const auto& e : entries) {
     std::lock_guard lock(e->mu);
     if (!e->pipeline) continue;
-    if (!e->pipeline->WaitFor(options_.stop_timeout)) {
-      spdlog::warn("connector {}: still flushing after {} ms; waiting", e->name,
-                   options_.stop_timeout.count());
-    }
-    core::Status s = e->pipeline->Wait();
-    if (!s.ok()) spdlog::warn("connector {} stopped with: {}", e->name, s.ToString());
-    e->pipeline.reset();
+    FinishStopLocked(*e);
     spdlog::info("connector {}: stopped for shutdown (desired state {} kept)", e->name,
                  e->target_state);
   }

@@ -75,8 +75,23 @@ SourceBuilder SourceBuilderFor(const ConnectorBuilder& builder);
 std::string ReleaseConnectorObjects(const SourceBuilder& build, const core::ConnectorConfig& config,
                                     const std::optional<core::SourcePosition>& stored, bool drop);
 
+// What another worker reported of a connector it runs (cluster mode).
+struct RemoteStatus {
+  std::string state;  // RUNNING, FAILED, UNASSIGNED, ...
+  std::string trace;
+  std::string worker_id;
+};
+
 struct SupervisorOptions {
   std::string worker_id = "127.0.0.1:8083";  // reported in statuses, as Kafka Connect does
+  // Cluster mode (api/cluster/cluster_worker.h). When `owns` is set, a pipeline runs here only
+  // for the connectors it returns true for; the others show what `remote_status` returns (or
+  // UNASSIGNED). Unset (single node): every connector runs here.
+  std::function<bool(const std::string&)> owns;
+  std::function<std::optional<RemoteStatus>(const std::string&)> remote_status;
+  // Which failures restart with backoff; unset: core::Status::IsRetriable. Cluster mode adds a
+  // slot held by another process (the previous owner, until its stream ends).
+  std::function<bool(const core::Status&)> retriable;
   ConnectorBuilder builder;                  // default: BuildConnector
   ConfigValidator validator;                 // default: ValidateConfig
   SourceBuilder source_builder;              // default: SourceBuilderFor(builder)
@@ -161,6 +176,18 @@ class Supervisor {
   core::Result<std::shared_ptr<core::IncrementalSnapshots>> IncrementalSnapshots(
       const std::string& name) const;
 
+  // Cluster mode (api/cluster/supervisor_cluster.cc).
+  // Stops the pipelines of the connectors that `owns` no longer returns true for and waits for
+  // them (they flush and commit their positions): called before a worker gives up partitions.
+  void ReleaseUnowned();
+  // Brings the connector `name` in line with the state store after another worker changed it:
+  // adds it, applies a new config or target state, or stops and forgets a deleted one (and, when
+  // it ran here, drops the server objects it created, as the worker that took the DELETE could
+  // not while this one streamed).
+  void Reload(const std::string& name);
+  // The names of the connectors with a pipeline here.
+  std::vector<std::string> RunningHere() const;
+
   // Sets the state and snapshot-progress gauges in the metrics registry (call before rendering).
   void UpdateGauges();
 
@@ -184,6 +211,11 @@ class Supervisor {
   void ReconcileLoop(std::stop_token stop);
   void Reconcile(Entry& e);
   void StartPipelineLocked(Entry& e);
+  // Waits for a pipeline asked to stop (warning when it takes over stop_timeout), logs how it
+  // ended and drops it. Needs e.mu.
+  void FinishStopLocked(Entry& e);
+  // Whether a connector that failed with `status` restarts with backoff (options_.retriable).
+  bool Retriable(const core::Status& status) const;
   // The exclusive server objects of `config` (empty when its source cannot be built).
   std::vector<std::string> ExclusiveObjects(const core::ConnectorConfig& config,
                                             const std::optional<core::SourcePosition>& stored);

@@ -1,0 +1,339 @@
+#include "api/cluster/cluster_worker.h"
+
+#include <cstring>
+
+#include "api/cluster/cluster_topics.h"
+#include "core/logging.h"
+
+namespace sluice::api::cluster {
+
+namespace {
+
+constexpr auto kHeartbeatInterval = std::chrono::seconds(2);
+
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::map<std::string, std::string> ClientSettings(const ClusterOptions& o,
+                                                  const std::string& worker_id) {
+  std::map<std::string, std::string> client = o.client;
+  client["bootstrap.servers"] = o.bootstrap_servers;
+  client["client.id"] = "sluice-worker-" + worker_id;
+  return client;
+}
+
+}  // namespace
+
+bool ClusterRetriable(const core::Status& status) {
+  if (status.IsRetriable()) return true;
+  // The PostgreSQL source's refusal of a slot another walsender holds
+  // (connectors/postgres/slot_manager.cc, SlotActiveError): in a cluster, the previous owner's
+  // stream until it ends; that is the fence, and the new owner waits behind it.
+  return status.code() == core::StatusCode::kFailedPrecondition &&
+         status.message().find("is in use by another process") != std::string::npos;
+}
+
+core::Result<std::unique_ptr<ClusterWorker>> ClusterWorker::Create(
+    ClusterOptions options, std::string worker_id, core::MetricsRegistry* metrics) {
+  SLUICE_RETURN_IF_ERROR(FinishClusterOptions(options));
+  std::unique_ptr<ClusterWorker> worker(
+      new ClusterWorker(std::move(options), std::move(worker_id), metrics));
+  const ClusterOptions& o = worker->options_;
+  auto client = ClientSettings(o, worker->worker_id_);
+  SLUICE_RETURN_IF_ERROR(EnsureTopics(o, client));
+  KafkaStateStoreOptions store;
+  store.client = client;
+  store.client["group.id"] = o.group_id + "-state-reader";
+  store.configs_topic = o.configs_topic;
+  store.offsets_topic = o.offsets_topic;
+  store.status_topic = o.status_topic;
+  store.worker_id = worker->worker_id_;
+  SLUICE_ASSIGN_OR_RETURN(worker->store_, KafkaStateStore::Open(std::move(store)));
+  return worker;
+}
+
+ClusterWorker::~ClusterWorker() { Stop(); }
+
+bool ClusterWorker::Owns(const std::string& connector) const {
+  int32_t p = AssignmentPartition(connector, options_.assignment_partitions);
+  std::lock_guard lock(mu_);
+  return owned_.count(p) > 0;
+}
+
+void ClusterWorker::ConfigureSupervisor(SupervisorOptions& options) {
+  options.owns = [this](const std::string& name) { return Owns(name); };
+  options.remote_status = [this](const std::string& name) { return RemoteStatusOf(name); };
+  options.retriable = &ClusterRetriable;
+}
+
+bool ClusterWorker::WorkerAlive(const nlohmann::json& record, int64_t now_ms) const {
+  int64_t ts = record.value("ts_unix_ms", int64_t{0});
+  int64_t allowance = options_.session_timeout_ms +
+                      3 * std::chrono::milliseconds(kHeartbeatInterval).count();
+  return now_ms - ts <= allowance;
+}
+
+std::optional<RemoteStatus> ClusterWorker::RemoteStatusOf(const std::string& connector) const {
+  auto last = store_->LastStatus(connector);
+  if (!last) return std::nullopt;
+  RemoteStatus status{last->record.state, last->record.trace, last->worker_id};
+  if (status.state == "UNASSIGNED") {
+    status.worker_id.clear();
+    return status;
+  }
+  auto workers = store_->Workers();
+  auto it = workers.find(last->worker_id);
+  if (it == workers.end() || !WorkerAlive(it->second, NowMs())) {
+    // Its worker is gone: the group moves the connector once the session times out.
+    return RemoteStatus{"UNASSIGNED",
+                        "worker " + last->worker_id + " stopped heart-beating; the connector "
+                        "moves to another worker after cluster.session.timeout.ms",
+                        ""};
+  }
+  return status;
+}
+
+core::Status ClusterWorker::Start(Supervisor* supervisor) {
+  supervisor_ = supervisor;
+  store_->SetConnectorListener([this](const std::string& name) {
+    std::lock_guard lock(mu_);
+    reloads_.push_back(name);
+  });
+  std::map<std::string, std::string> settings = ClientSettings(options_, worker_id_);
+  settings["group.id"] = options_.group_id;
+  settings["partition.assignment.strategy"] = options_.assignment_strategy;
+  settings["session.timeout.ms"] = std::to_string(options_.session_timeout_ms);
+  settings["heartbeat.interval.ms"] = std::to_string(std::max(options_.session_timeout_ms / 5, 100));
+  settings["enable.auto.commit"] = "false";
+  settings["enable.auto.offset.store"] = "false";
+  SLUICE_ASSIGN_OR_RETURN(auto conf, kafka::client::MakeConf(settings, "cluster."));
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), &ClusterWorker::OnRebalance);
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err);
+  if (rk == nullptr) return core::InvalidArgumentError(std::string("cluster consumer: ") + err);
+  conf.release();
+  consumer_.reset(rk);
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* topics = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(topics, options_.assignments_topic.c_str(),
+                                    RD_KAFKA_PARTITION_UA);
+  rd_kafka_resp_err_t sub = rd_kafka_subscribe(rk, topics);
+  rd_kafka_topic_partition_list_destroy(topics);
+  if (sub != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return core::UnavailableError("cluster: joining group " + options_.group_id + ": " +
+                                  rd_kafka_err2str(sub));
+  }
+  membership_thread_ = std::jthread([this](std::stop_token stop) { MembershipLoop(stop); });
+  housekeeping_thread_ = std::jthread([this](std::stop_token stop) { HousekeepingLoop(stop); });
+  spdlog::info("cluster worker {} joining group {} (topics {}, {}, {}, {}; {} partitions, {})",
+               worker_id_, options_.group_id, options_.configs_topic, options_.offsets_topic,
+               options_.status_topic, options_.assignments_topic,
+               options_.assignment_partitions, options_.assignment_strategy);
+  return core::Status::Ok();
+}
+
+void ClusterWorker::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  auto* worker = static_cast<ClusterWorker*>(opaque);
+  // librdkafka calls this inside consumer_poll on the membership thread: nothing may escape.
+  try {
+    worker->Rebalance(rk, err, partitions);
+  } catch (...) {
+    core::Status s = core::ExceptionToStatus("cluster rebalance", std::current_exception());
+    spdlog::error("{}", s.ToString());
+  }
+}
+
+void ClusterWorker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                              rd_kafka_topic_partition_list_t* partitions) {
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  const auto began = std::chrono::steady_clock::now();
+  std::vector<int32_t> changed;
+  for (int i = 0; i < partitions->cnt; ++i) changed.push_back(partitions->elems[i].partition);
+  metrics_->GetCounter("sluice_cluster_rebalances_total", "rebalances this worker took part in")
+      .Increment();
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    // Resume from what the previous owners committed: read the state topics to their end first.
+    if (core::Status s = store_->CatchUp(std::chrono::seconds(30)); !s.ok()) {
+      spdlog::warn("cluster: state not caught up before starting connectors: {}", s.ToString());
+    }
+    {
+      std::lock_guard lock(mu_);
+      if (!cooperative) owned_.clear();
+      owned_.insert(changed.begin(), changed.end());
+    }
+    rd_kafka_error_t* e = nullptr;
+    if (cooperative) {
+      e = rd_kafka_incremental_assign(rk, partitions);
+    } else if (rd_kafka_resp_err_t a = rd_kafka_assign(rk, partitions); a) {
+      spdlog::error("cluster: assign failed: {}", rd_kafka_err2str(a));
+    }
+    if (e != nullptr) {
+      spdlog::error("cluster: incremental assign failed: {}", rd_kafka_error_string(e));
+      rd_kafka_error_destroy(e);
+    }
+    spdlog::info("cluster worker {}: assigned {} partition(s) ({}, {} ms)", worker_id_,
+                 changed.size(), cooperative ? "cooperative" : "eager",
+                 std::chrono::duration_cast<std::chrono::milliseconds>(
+                     std::chrono::steady_clock::now() - began)
+                     .count());
+  } else {
+    const bool lost = rd_kafka_assignment_lost(rk);
+    {
+      std::lock_guard lock(mu_);
+      if (!cooperative || err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+        owned_.clear();
+      } else {
+        for (int32_t p : changed) owned_.erase(p);
+      }
+    }
+    // Stop and commit before the partitions go: the next owner starts from that position.
+    if (supervisor_ != nullptr) supervisor_->ReleaseUnowned();
+    if (cooperative && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
+      if (rd_kafka_error_t* e = rd_kafka_incremental_unassign(rk, partitions)) {
+        spdlog::error("cluster: incremental unassign failed: {}", rd_kafka_error_string(e));
+        rd_kafka_error_destroy(e);
+      }
+    } else {
+      rd_kafka_assign(rk, nullptr);
+    }
+    spdlog::info("cluster worker {}: {} {} partition(s){}", worker_id_,
+                 lost ? "lost" : "gave up", changed.size(),
+                 err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS ? "" : std::string(" after ") +
+                                                                     rd_kafka_err2str(err));
+  }
+  heartbeat_now_ = true;
+}
+
+void ClusterWorker::MembershipLoop(std::stop_token stop) {
+  // Only the group: a rebalance callback must not wait behind a state-store write.
+  while (!stop.stop_requested()) {
+    try {
+      if (rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer_.get(), 100)) {
+        if (m->err && m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+          spdlog::warn("cluster group {}: {}", options_.group_id, rd_kafka_message_errstr(m));
+        }
+        rd_kafka_message_destroy(m);
+      }
+    } catch (...) {
+      core::Status s = core::ExceptionToStatus("cluster membership", std::current_exception());
+      spdlog::error("{}", s.ToString());
+    }
+  }
+}
+
+void ClusterWorker::HousekeepingLoop(std::stop_token stop) {
+  auto next_heartbeat = std::chrono::steady_clock::now();
+  while (!stop.stop_requested()) {
+    try {
+      std::deque<std::string> reloads;
+      {
+        std::lock_guard lock(mu_);
+        reloads.swap(reloads_);
+      }
+      for (const std::string& name : reloads) supervisor_->Reload(name);
+      if (heartbeat_now_.exchange(false) || std::chrono::steady_clock::now() >= next_heartbeat) {
+        Heartbeat();
+        next_heartbeat = std::chrono::steady_clock::now() + kHeartbeatInterval;
+      }
+    } catch (...) {
+      core::Status s = core::ExceptionToStatus("cluster housekeeping", std::current_exception());
+      spdlog::error("{}", s.ToString());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void ClusterWorker::Heartbeat() {
+  std::vector<int32_t> partitions;
+  {
+    std::lock_guard lock(mu_);
+    partitions.assign(owned_.begin(), owned_.end());
+  }
+  std::vector<std::string> running = supervisor_ ? supervisor_->RunningHere()
+                                                 : std::vector<std::string>{};
+  size_t assigned = 0;
+  if (supervisor_ != nullptr) {
+    for (const std::string& name : supervisor_->Names()) assigned += Owns(name) ? 1 : 0;
+  }
+  metrics_->GetGauge("sluice_cluster_connectors_assigned",
+                     "connectors whose partition this worker holds")
+      .Set(static_cast<double>(assigned));
+  metrics_->GetGauge("sluice_cluster_partitions_assigned",
+                     "partitions of the assignments topic this worker holds")
+      .Set(static_cast<double>(partitions.size()));
+  nlohmann::json record = {{"worker_id", worker_id_},
+                           {"partitions", partitions},
+                           {"connectors", running},
+                           {"ts_unix_ms", NowMs()}};
+  if (core::Status s = store_->PutWorker(record); !s.ok()) {
+    spdlog::warn("cluster worker {}: heartbeat record not written: {}", worker_id_,
+                 s.ToString());
+  }
+}
+
+void ClusterWorker::Stop() {
+  if (stopped_.exchange(true)) return;
+  if (housekeeping_thread_.joinable()) {
+    housekeeping_thread_.request_stop();
+    housekeeping_thread_.join();
+  }
+  if (membership_thread_.joinable()) {
+    membership_thread_.request_stop();
+    membership_thread_.join();
+  }
+  if (consumer_) {
+    // Leaves the group: the revocation callback runs here, the others rebalance at once.
+    rd_kafka_consumer_close(consumer_.get());
+    consumer_.reset();
+  }
+  if (store_) {
+    if (core::Status s = store_->RemoveWorker(); !s.ok()) {
+      spdlog::warn("cluster worker {}: heartbeat record not removed: {}", worker_id_,
+                   s.ToString());
+    }
+  }
+  spdlog::info("cluster worker {} left group {}", worker_id_, options_.group_id);
+}
+
+nlohmann::json ClusterWorker::ClusterJson() const {
+  const int64_t now = NowMs();
+  nlohmann::json workers = nlohmann::json::array();
+  std::map<int32_t, std::string> owner_of;
+  for (const auto& [id, record] : store_->Workers()) {
+    bool alive = WorkerAlive(record, now);
+    nlohmann::json w = record;
+    w["alive"] = alive;
+    workers.push_back(w);
+    if (!alive) continue;
+    for (const auto& p : record.value("partitions", nlohmann::json::array())) {
+      owner_of[p.get<int32_t>()] = id;
+    }
+  }
+  nlohmann::json assignments = nlohmann::json::object();
+  if (supervisor_ != nullptr) {
+    for (const std::string& name : supervisor_->Names()) {
+      int32_t p = AssignmentPartition(name, options_.assignment_partitions);
+      auto it = owner_of.find(p);
+      assignments[name] = {{"partition", p},
+                           {"worker_id", it == owner_of.end() ? nlohmann::json(nullptr)
+                                                              : nlohmann::json(it->second)}};
+    }
+  }
+  std::vector<std::string> running =
+      supervisor_ ? supervisor_->RunningHere() : std::vector<std::string>{};
+  return {{"group_id", options_.group_id},
+          {"worker_id", worker_id_},
+          {"running", running},
+          {"assignment_strategy", options_.assignment_strategy},
+          {"assignments_topic", options_.assignments_topic},
+          {"assignment_partitions", options_.assignment_partitions},
+          {"workers", workers},
+          {"assignments", assignments}};
+}
+
+}  // namespace sluice::api::cluster

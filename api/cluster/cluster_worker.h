@@ -1,0 +1,100 @@
+// ClusterWorker: one worker of `sluice serve --cluster`. It owns the cluster's state store
+// (api/cluster/kafka_state_store.h) and the worker's membership in the Kafka consumer group
+// cluster.group.id, subscribed to the assignments topic. The group protocol assigns partitions
+// of that topic to the workers; connector c runs on the worker that holds partition
+// AssignmentPartition(c). Nothing is ever produced to the assignments topic: its partitions are
+// only the unit of work the group protocol hands out.
+//
+// Rebalances: before giving up partitions (revocation, or an assignment the client declares
+// lost after session.timeout.ms without a heartbeat) the worker stops the connectors of those
+// partitions and waits until they flushed and committed their positions; before starting the
+// connectors of new partitions it catches its state view up with the topics, so it resumes
+// from the position the previous owner committed. Changes other workers write to the configs
+// topic reach the local Supervisor through Supervisor::Reload. Every few seconds the worker
+// writes a heartbeat record (its partitions and running connectors) to the status topic;
+// GET /cluster shows them.
+//
+// Lifecycle: Create() (topics checked, state read) -> ConfigureSupervisor() -> Start() ->
+// Stop() (after Supervisor::Shutdown: leaves the group, removes its heartbeat record).
+// Thread-safety: every public method is thread-safe; one membership thread polls the group
+// and runs the rebalance callbacks, a housekeeping thread applies other workers' changes and
+// writes the heartbeat.
+#pragma once
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "api/cluster/cluster_options.h"
+#include "api/cluster/kafka_state_store.h"
+#include "api/supervisor.h"
+#include "connectors/kafka/client/kafka_client.h"
+#include "core/metrics.h"
+
+namespace sluice::api::cluster {
+
+// Which connector failures a worker retries with backoff: the retriable ones, and a PostgreSQL
+// slot held by another process (the previous owner, until its stream ends).
+bool ClusterRetriable(const core::Status& status);
+
+class ClusterWorker {
+ public:
+  // Checks (or creates) the topics and reads the cluster's state. kInvalidArgument for bad
+  // options, kFailedPrecondition for a topic that is missing or set up wrong, kUnavailable when
+  // the brokers do not answer.
+  static core::Result<std::unique_ptr<ClusterWorker>> Create(ClusterOptions options,
+                                                             std::string worker_id,
+                                                             core::MetricsRegistry* metrics);
+  ~ClusterWorker();  // Stop()
+
+  KafkaStateStore* store() { return store_.get(); }
+  // Sets `owns` and `remote_status` of the Supervisor's options to this worker's.
+  void ConfigureSupervisor(SupervisorOptions& options);
+  // Joins the group. `supervisor` (started) must outlive Stop().
+  core::Status Start(Supervisor* supervisor);
+  // Leaves the group (the others take its partitions at once) and removes its heartbeat.
+  // Idempotent.
+  void Stop();
+
+  // GET /cluster: this worker and the connectors running here now ("running"), every worker's
+  // last heartbeat (partitions, connectors, "alive"), and each connector's partition and owner.
+  nlohmann::json ClusterJson() const;
+  bool Owns(const std::string& connector) const;
+
+ private:
+  ClusterWorker(ClusterOptions options, std::string worker_id, core::MetricsRegistry* metrics)
+      : options_(std::move(options)), worker_id_(std::move(worker_id)), metrics_(metrics) {}
+  static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                 rd_kafka_topic_partition_list_t* partitions);
+  void MembershipLoop(std::stop_token stop);
+  // Reloads changed connectors and writes the heartbeat record, off the membership thread.
+  void HousekeepingLoop(std::stop_token stop);
+  void Heartbeat();
+  std::optional<RemoteStatus> RemoteStatusOf(const std::string& connector) const;
+  bool WorkerAlive(const nlohmann::json& record, int64_t now_ms) const;
+
+  ClusterOptions options_;
+  const std::string worker_id_;
+  core::MetricsRegistry* metrics_;
+  std::unique_ptr<KafkaStateStore> store_;
+  kafka::client::KafkaHandle consumer_;
+  Supervisor* supervisor_ = nullptr;
+
+  mutable std::mutex mu_;  // guards owned_ and reloads_
+  std::set<int32_t> owned_;
+  std::deque<std::string> reloads_;  // connectors changed in the configs topic, to Reload
+  std::atomic<bool> stopped_{false};
+  std::atomic<bool> heartbeat_now_{false};  // a rebalance changed what the heartbeat shows
+  std::jthread membership_thread_;
+  std::jthread housekeeping_thread_;
+};
+
+}  // namespace sluice::api::cluster

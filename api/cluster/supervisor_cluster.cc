@@ -65,7 +65,9 @@ void Supervisor::Reload(const std::string& name) {
         spdlog::warn("connector {}: pipeline did not stop within {} ms; waiting", name,
                      options_.stop_timeout.count());
       }
-      pipeline->Wait();
+      if (core::Status ended = pipeline->Wait(); !ended.ok()) {
+        spdlog::info("connector {}: its pipeline ended with {}", name, ended.ToString());
+      }
       pipeline.reset();
       // The worker that took the DELETE could not drop a slot this worker was streaming from:
       // the owner drops it once its stream has stopped.

@@ -215,7 +215,13 @@ class PostgresSource final : public core::Source {
     health_.reset();  // stops its thread
     // What the stream handed over stays ours: a restart in this process skips it (the
     // pipeline still holds it), see StreamReader::Emitted.
-    if (stream) emitted_ = stream->emitted();
+    if (stream) {
+      emitted_ = stream->emitted();
+      if (core::Status reported = stream->ReportAcknowledged(); !reported.ok()) {
+        logger_->debug("postgres: the last acknowledged position was not reported to slot {}: {}",
+                       config_.stream.slot, reported.ToString());
+      }
+    }
     stream.reset();
     snapshot_repl_.reset();
     if (config_.drop_on_stop && stop_.load() && !slot_dropped_) {

@@ -114,6 +114,12 @@ class StreamReader {
   // status.update.interval.ms passed), from the source thread while it is not polling; the
   // server's wal_sender_timeout counts from the last one.
   core::Status KeepAlive() { return SendStatus(false, false); }
+  // Reports an acknowledged position the server has not been told yet, at once: called when the
+  // source closes, so that a stopped connector's slot shows what its target committed (an
+  // offset export then matches the slot). An error only means the slot lags; nothing is lost.
+  core::Status ReportAcknowledged() {
+    return acked_lsn_.load() > reported_lsn_ ? SendStatus(true, false) : core::Status::Ok();
+  }
 
  private:
   core::Result<core::PollStatus> PollFrames(core::EventBatch& batch,

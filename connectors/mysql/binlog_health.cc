@@ -14,11 +14,9 @@
 namespace sluice::mysql {
 namespace {
 
-constexpr double kRateWindowS = 300;     // retained growth is measured over the last 5 minutes
 constexpr double kCriticalLeftS = 3600;  // may be purged within an hour: critical
 constexpr double kWarningLeftS = 86400;  // within a day: warning
 constexpr int kQueryTimeoutS = 5;
-constexpr double kWarnLogIntervalS = 60;
 constexpr size_t kMaxClosedFiles = 4096;  // bounds BinlogRetention's map on a lagging stream
 
 // Binlog files of one server share a base name and differ in a numbered extension that grows in
@@ -298,7 +296,9 @@ core::Result<BinlogSample> BinlogHealthMonitor::SampleOnce() {
 
 void BinlogHealthMonitor::Publish(const BinlogSample& sample) {
   window_.push_back(sample);
-  while (window_.size() > 2 && sample.at_s - window_[1].at_s >= kRateWindowS) window_.pop_front();
+  while (window_.size() > 2 && sample.at_s - window_[1].at_s >= core::kRetentionRateWindowS) {
+    window_.pop_front();
+  }
   const BinlogNeed need = retention_->Need();
   const BinlogHealth h = AssessBinlog(sample, window_.front(), need, options_.warn_bytes);
   if (retained_) {
@@ -307,44 +307,28 @@ void BinlogHealthMonitor::Publish(const BinlogSample& sample) {
     level_->Set(static_cast<double>(h.level));
   }
   if (progress_) progress_->SetDetail("binlog", BinlogHealthJson(sample, need, h, NowUnixMs()));
-  // Logged when the level changes, then at most once a minute while it lasts.
-  if (h.level != BinlogHealthLevel::kOk &&
-      (h.level != logged_level_ || sample.at_s - logged_at_s_ >= kWarnLogIntervalS)) {
-    logger_->warn("mysql: {}", h.warning);
-    logged_at_s_ = sample.at_s;
-  } else if (h.level == BinlogHealthLevel::kOk && logged_level_ != BinlogHealthLevel::kOk) {
-    logger_->info("mysql: binlog retention is back to normal (needed file {})", need.file);
+  switch (log_.Next(static_cast<int>(h.level), sample.at_s)) {
+    case core::RetentionLog::Line::kWarn:
+      logger_->warn("mysql: {}", h.warning);
+      break;
+    case core::RetentionLog::Line::kBackToNormal:
+      logger_->info("mysql: binlog retention is back to normal (needed file {})", need.file);
+      break;
+    case core::RetentionLog::Line::kNone:
+      break;
   }
-  logged_level_ = h.level;
 }
 
 void BinlogHealthMonitor::Run(std::stop_token stop) {
-  // Nothing may escape a thread: a surprise here must not take the process down.
-  try {
-    while (!stop.stop_requested()) {
-      auto sample = SampleOnce();
-      if (stop.stop_requested()) break;
-      if (sample.ok()) {
-        if (failing_) logger_->info("mysql: binlog retention sampling works again");
-        failing_ = false;
-        sample->at_s = std::chrono::duration<double>(
-                           std::chrono::steady_clock::now().time_since_epoch())
-                           .count();
-        Publish(*sample);
-      } else if (!failing_) {
-        failing_ = true;
-        logger_->warn("mysql: sampling the binlog retention failed (retrying every {} ms; the "
-                      "stream goes on): {}", options_.interval_ms, sample.status().ToString());
-      }
-      std::unique_lock lock(mu_);
-      wake_.wait_for(lock, stop, std::chrono::milliseconds(options_.interval_ms),
-                     [] { return false; });
-    }
-  } catch (const std::exception& e) {
-    logger_->error("mysql: binlog retention sampling stopped: {}", e.what());
-  } catch (...) {
-    logger_->error("mysql: binlog retention sampling stopped: unknown exception");
-  }
+  core::RunSampling(stop, mu_, wake_, std::chrono::milliseconds(options_.interval_ms), *logger_,
+                    "mysql: binlog retention sampling", [&]() -> core::Result<bool> {
+                      SLUICE_ASSIGN_OR_RETURN(BinlogSample sample, SampleOnce());
+                      sample.at_s = std::chrono::duration<double>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count();
+                      Publish(sample);
+                      return true;
+                    });
   std::lock_guard lock(conn_mu_);
   conn_.reset();
 }

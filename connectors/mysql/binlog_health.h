@@ -50,6 +50,7 @@
 
 #include "connectors/mysql/mysql_connection.h"
 #include "connectors/mysql/mysql_position.h"
+#include "core/retention_sampling.h"
 
 namespace spdlog {
 class logger;
@@ -181,9 +182,7 @@ class BinlogHealthMonitor {
   std::unique_ptr<MysqlConnection> conn_;  // the sampling thread's; set only once connected
   std::mutex conn_mu_;                     // guards conn_ (not its use) against Stop's Cancel
   std::deque<BinlogSample> window_;
-  bool failing_ = false;
-  BinlogHealthLevel logged_level_ = BinlogHealthLevel::kOk;
-  double logged_at_s_ = 0;
+  core::RetentionLog log_;
   std::mutex mu_;
   std::condition_variable_any wake_;
   std::jthread thread_;

@@ -16,11 +16,9 @@
 namespace sluice::pg {
 namespace {
 
-constexpr double kRateWindowS = 300;      // retained growth is measured over the last 5 minutes
 constexpr double kCriticalLeftS = 3600;   // dropped within an hour: critical
 constexpr double kWarningLeftS = 86400;   // within a day: warning
 constexpr int kStatementTimeoutMs = 5000;
-constexpr double kWarnLogIntervalS = 60;
 
 std::optional<int64_t> ParseInt(const std::optional<std::string>& v) {
   if (!v) return std::nullopt;
@@ -204,7 +202,9 @@ core::Result<SlotSample> SlotHealthMonitor::SampleOnce() {
 
 void SlotHealthMonitor::Publish(const SlotSample& sample) {
   window_.push_back(sample);
-  while (window_.size() > 2 && sample.at_s - window_[1].at_s >= kRateWindowS) window_.pop_front();
+  while (window_.size() > 2 && sample.at_s - window_[1].at_s >= core::kRetentionRateWindowS) {
+    window_.pop_front();
+  }
   const SlotHealth h = AssessSlot(options_.slot, sample, window_.front(), options_.warn_bytes);
   if (retained_) {
     retained_->Set(static_cast<double>(std::max<int64_t>(sample.retained_bytes, 0)));
@@ -219,51 +219,33 @@ void SlotHealthMonitor::Publish(const SlotSample& sample) {
                             .count();
     progress_->SetDetail("slot", SlotHealthJson(options_.slot, sample, h, now_ms));
   }
-  // Logged when the level changes, then at most once a minute while it lasts.
-  if (h.level != SlotHealthLevel::kOk &&
-      (h.level != logged_level_ || sample.at_s - logged_at_s_ >= kWarnLogIntervalS)) {
-    logger_->warn("postgres: {}", h.warning);
-    logged_at_s_ = sample.at_s;
-  } else if (h.level == SlotHealthLevel::kOk && logged_level_ != SlotHealthLevel::kOk) {
-    logger_->info("postgres: replication slot {} retention is back to normal", options_.slot);
+  switch (log_.Next(static_cast<int>(h.level), sample.at_s)) {
+    case core::RetentionLog::Line::kWarn:
+      logger_->warn("postgres: {}", h.warning);
+      break;
+    case core::RetentionLog::Line::kBackToNormal:
+      logger_->info("postgres: replication slot {} retention is back to normal", options_.slot);
+      break;
+    case core::RetentionLog::Line::kNone:
+      break;
   }
-  logged_level_ = h.level;
 }
 
 void SlotHealthMonitor::Run(std::stop_token stop) {
-  // Nothing may escape a thread: a surprise here must not take the process down.
-  try {
-    while (!stop.stop_requested()) {
-      auto sample = SampleOnce();
-      if (stop.stop_requested()) break;
-      if (sample.ok()) {
-        if (failing_) logger_->info("postgres: slot health sampling of {} works again", options_.slot);
-        failing_ = false;
-        sample->at_s = std::chrono::duration<double>(
-                           std::chrono::steady_clock::now().time_since_epoch())
-                           .count();
-        Publish(*sample);
-        if (!sample->exists || sample->wal_status == "lost") {
-          std::lock_guard lock(mu_);
-          lost_sample_ = *sample;
-          lost_.store(true);
-          break;
-        }
-      } else if (!failing_) {
-        failing_ = true;
-        logger_->warn("postgres: sampling the health of slot {} failed (retrying every {} ms; the "
-                      "stream goes on): {}", options_.slot, options_.interval_ms,
-                      sample.status().ToString());
-      }
-      std::unique_lock lock(mu_);
-      wake_.wait_for(lock, stop, std::chrono::milliseconds(options_.interval_ms),
-                     [] { return false; });
-    }
-  } catch (const std::exception& e) {
-    logger_->error("postgres: slot health sampling of {} stopped: {}", options_.slot, e.what());
-  } catch (...) {
-    logger_->error("postgres: slot health sampling of {} stopped: unknown exception", options_.slot);
-  }
+  core::RunSampling(stop, mu_, wake_, std::chrono::milliseconds(options_.interval_ms), *logger_,
+                    "postgres: slot health sampling of " + options_.slot,
+                    [&]() -> core::Result<bool> {
+                      SLUICE_ASSIGN_OR_RETURN(SlotSample sample, SampleOnce());
+                      sample.at_s = std::chrono::duration<double>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count();
+                      Publish(sample);
+                      if (sample.exists && sample.wal_status != "lost") return true;
+                      std::lock_guard lock(mu_);
+                      lost_sample_ = sample;
+                      lost_.store(true);
+                      return false;
+                    });
   conn_.Close();
 }
 

@@ -29,6 +29,7 @@
 #include <thread>
 
 #include "connectors/postgres/pg_connection.h"
+#include "core/retention_sampling.h"
 
 namespace spdlog {
 class logger;
@@ -128,9 +129,7 @@ class SlotHealthMonitor {
 
   PgConnection conn_;  // the sampling thread's
   std::deque<SlotSample> window_;
-  bool failing_ = false;
-  SlotHealthLevel logged_level_ = SlotHealthLevel::kOk;
-  double logged_at_s_ = 0;
+  core::RetentionLog log_;
   std::atomic<bool> lost_{false};
   std::mutex mu_;
   std::optional<SlotSample> lost_sample_;

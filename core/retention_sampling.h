@@ -1,0 +1,83 @@
+// What the two retention samplers (connectors/postgres/slot_health: a replication slot's
+// retained WAL; connectors/mysql/binlog_health: the binlog files a connector still needs) share:
+// the sampling thread's loop and the cadence of their warnings. Each sampler keeps its own
+// queries, assessment and metrics.
+//
+// Thread-safety: RunSampling runs on the sampler's own thread; RetentionLog belongs to it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <stop_token>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "core/status.h"
+
+namespace sluice::core {
+
+// The samples' sliding window for growth rates: the last 5 minutes.
+inline constexpr double kRetentionRateWindowS = 300;
+
+// Calls `step` now and then every `interval` until `stop` (woken early through `wake` under
+// `mu`). `step()` returns Result<bool>: true to go on, false to end the loop (the sampler found
+// something that ends it), an error for a failed sample. A failed sample is logged once, as
+// "<what> failed (retrying …; the stream goes on)", until one succeeds again; it never ends the
+// loop. Nothing escapes: an exception ends the loop with an error line.
+template <class Step>
+void RunSampling(std::stop_token stop, std::mutex& mu, std::condition_variable_any& wake,
+                 std::chrono::milliseconds interval, spdlog::logger& logger,
+                 const std::string& what, Step&& step) {
+  bool failing = false;
+  try {
+    while (!stop.stop_requested()) {
+      Result<bool> more = step();
+      if (stop.stop_requested()) break;
+      if (more.ok()) {
+        if (failing) logger.info("{} works again", what);
+        failing = false;
+        if (!*more) break;
+      } else if (!failing) {
+        failing = true;
+        logger.warn("{} failed (retrying every {} ms; the stream goes on): {}", what,
+                    interval.count(), more.status().ToString());
+      }
+      std::unique_lock lock(mu);
+      wake.wait_for(lock, stop, interval, [] { return false; });
+    }
+  } catch (const std::exception& e) {
+    logger.error("{} stopped: {}", what, e.what());
+  } catch (...) {
+    logger.error("{} stopped: unknown exception", what);
+  }
+}
+
+// When a retention level (0 ok, 1 warning, 2 critical) is worth a log line: a warning when the
+// level rises or changes, then at most once a minute while it lasts; one line when it is back
+// to ok.
+class RetentionLog {
+ public:
+  enum class Line { kNone, kWarn, kBackToNormal };
+
+  Line Next(int level, double at_s) {
+    Line line = Line::kNone;
+    if (level != 0 && (level != level_ || at_s - at_s_ >= kIntervalS)) {
+      line = Line::kWarn;
+      at_s_ = at_s;
+    } else if (level == 0 && level_ != 0) {
+      line = Line::kBackToNormal;
+    }
+    level_ = level;
+    return line;
+  }
+
+ private:
+  static constexpr double kIntervalS = 60;
+  int level_ = 0;
+  double at_s_ = 0;
+};
+
+}  // namespace sluice::core

@@ -233,6 +233,8 @@ core::Result<ConnectorView> Supervisor::PutConfig(const std::string& name,
     e->exclusive = std::move(exclusive);
   }
   e->config = std::move(config);
+  e->idle_watch.reset();  // rebuilt from the new config
+  e->idle_watch_at = {};
   e->restart_pending = e->pipeline != nullptr;
   e->failure.clear();
   e->backoff = std::chrono::milliseconds(0);
@@ -322,10 +324,13 @@ core::Status Supervisor::Delete(const std::string& name, std::string* released) 
   if (e == nullptr) return core::NotFoundError("connector " + name + " not found");
   if (e->removed.exchange(true)) return core::NotFoundError("connector " + name + " not found");
   std::unique_ptr<core::Pipeline> pipeline;
+  std::unique_ptr<core::RetentionWatch> watch;
   {
     std::lock_guard lock(e->mu);
     pipeline = std::move(e->pipeline);
+    watch = std::move(e->idle_watch);
   }
+  watch.reset();  // before the slot goes: it would report it missing
   if (pipeline) {
     pipeline->RequestStop();
     if (!pipeline->WaitFor(options_.stop_timeout)) {
@@ -481,16 +486,44 @@ void Supervisor::Reconcile(Entry& e) {
   }
   if (e.target_state != kRunning) {
     e.restart_pending = false;
+    WatchIdleLocked(e, owned);
     return;
   }
-  if (!owned) return;
+  if (!owned) {
+    e.idle_watch.reset();
+    return;
+  }
   if (!e.failure.empty() && !e.restart_pending) {
-    if (!e.failure_retriable || now < e.retry_at) return;
+    if (!e.failure_retriable || now < e.retry_at) {
+      WatchIdleLocked(e, owned);
+      return;
+    }
   }
   StartPipelineLocked(e);
 }
 
+void Supervisor::WatchIdleLocked(Entry& e, bool owned) {
+  if (!owned) {
+    e.idle_watch.reset();
+    return;
+  }
+  const auto now = std::chrono::steady_clock::now();
+  if (e.idle_watch || now < e.idle_watch_at) return;
+  // Until a watch exists, one attempt a minute (building a source does not connect).
+  e.idle_watch_at = now + std::chrono::minutes(1);
+  auto stored = store_->LoadPosition(e.name);
+  if (!stored.ok() || !*stored) return;
+  // A config that does not build fails the connector's start, which says why.
+  auto source = options_.source_builder(e.config, metrics_);
+  if (!source.ok()) return;
+  if (!e.progress) e.progress = std::make_unique<core::ProgressTracker>();
+  e.idle_watch = (*source)->WatchRetention(*stored, e.progress.get());
+  if (e.idle_watch) spdlog::info("connector {}: watching its retention while it does not run", e.name);
+}
+
 void Supervisor::StartPipelineLocked(Entry& e) {
+  e.idle_watch.reset();  // the source's own monitor takes over, on a new ProgressTracker
+  e.idle_watch_at = {};
   e.restart_pending = false;
   e.failure.clear();
   e.progress = std::make_unique<core::ProgressTracker>();

@@ -211,6 +211,10 @@ class Supervisor {
   void ReconcileLoop(std::stop_token stop);
   void Reconcile(Entry& e);
   void StartPipelineLocked(Entry& e);
+  // Keeps the source's retention watch (core::Source::WatchRetention) for a connector that this
+  // worker owns and no pipeline runs: the slot's WAL keeps growing while it is paused, stopped
+  // or failed, and its status and metrics show it. Rebuilt at most once a minute when missing.
+  void WatchIdleLocked(Entry& e, bool owned);
   // Waits for a pipeline asked to stop (warning when it takes over stop_timeout), logs how it
   // ended and drops it. Needs e.mu.
   void FinishStopLocked(Entry& e);

@@ -77,6 +77,7 @@ core::Status Supervisor::ResetOffset(const std::string& name) {
   std::lock_guard lock(e->mu);
   SLUICE_RETURN_IF_ERROR(RequireStopped(name, e->target_state, e->pipeline != nullptr));
   spdlog::info("connector {}: offsets reset", name);
+  e->idle_watch.reset();  // nothing stored: nothing to watch
   return store_->ClearPosition(name);
 }
 
@@ -108,6 +109,8 @@ core::Status Supervisor::AlterOffset(const std::string& name, const core::Source
   SLUICE_RETURN_IF_ERROR(RequireStopped(name, e->target_state, e->pipeline != nullptr));
   spdlog::info("connector {}: offsets altered to {}{}", name, position.value,
                force ? " (forced)" : "");
+  e->idle_watch.reset();  // rebuilt from the new position
+  e->idle_watch_at = {};
   return store_->SavePosition(name, position);
 }
 

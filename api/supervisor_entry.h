@@ -38,6 +38,10 @@ struct Supervisor::Entry {
   int attempts = 0;
   uint64_t events_written = 0;  // over every run since the server started
   std::vector<std::string> exclusive;  // see ExclusiveObjects; guarded by Supervisor::mu_
+  // While no pipeline runs here: the source's watch on what the server keeps for it (slot,
+  // binlog files), see WatchIdleLocked; the next time one may be built.
+  std::unique_ptr<core::RetentionWatch> idle_watch;
+  std::chrono::steady_clock::time_point idle_watch_at;
 };
 
 }  // namespace sluice::api

@@ -32,6 +32,13 @@ namespace sluice::core {
 class MetricsRegistry;
 class ProgressTracker;
 
+// A handle on a source's retention watch (Source::WatchRetention): it samples on a thread of its
+// own until it is destroyed; the destructor stops it promptly.
+class RetentionWatch {
+ public:
+  virtual ~RetentionWatch() = default;
+};
+
 enum class PollStatus {
   kHaveMore,  // more data is available right away
   kIdle,      // caught up with the source; poll again
@@ -130,6 +137,17 @@ class Source {
   virtual Result<std::string> ReleaseServerObjects(
       const std::optional<SourcePosition>& /*stored*/, bool /*drop*/) {
     return std::string();
+  }
+
+  // What the server keeps for this connector while no pipeline runs it (paused, stopped,
+  // failed, waiting to retry) keeps growing: PostgreSQL's slot retains WAL, MySQL's binlog files
+  // from `stored` on must not be purged. The watch samples it as the streaming source does, into
+  // the same status object of `progress` and the same metrics, until it is destroyed. nullptr:
+  // nothing to watch (no slot yet, nothing stored, a source that keeps nothing). Does not
+  // connect; `progress` outlives the watch.
+  virtual std::unique_ptr<RetentionWatch> WatchRetention(
+      const std::optional<SourcePosition>& /*stored*/, ProgressTracker* /*progress*/) {
+    return nullptr;
   }
 };
 

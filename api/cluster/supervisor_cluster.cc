@@ -114,6 +114,8 @@ void Supervisor::Reload(const std::string& name) {
     std::lock_guard lock(e->mu);
     if (config.ok() && e->config.ToJson().dump() != config->ToJson().dump()) {
       e->config = *config;
+      e->idle_watch.reset();  // rebuilt from the new config
+      e->idle_watch_at = {};
       e->restart_pending = e->pipeline != nullptr;
       e->failure.clear();
       e->backoff = std::chrono::milliseconds(0);

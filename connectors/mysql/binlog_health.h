@@ -51,6 +51,7 @@
 #include "connectors/mysql/mysql_connection.h"
 #include "connectors/mysql/mysql_position.h"
 #include "core/retention_sampling.h"
+#include "core/source.h"
 
 namespace spdlog {
 class logger;
@@ -187,5 +188,13 @@ class BinlogHealthMonitor {
   std::condition_variable_any wake_;
   std::jthread thread_;
 };
+
+// A monitor sampling from now on, as a core::RetentionWatch: the source's watch while no
+// pipeline runs the connector (core::Source::WatchRetention); `retention` says which file and
+// position are needed.
+std::unique_ptr<core::RetentionWatch> WatchBinlog(
+    BinlogHealthOptions options, std::shared_ptr<const BinlogRetention> retention,
+    core::MetricsRegistry* metrics, core::ProgressTracker* progress,
+    std::shared_ptr<spdlog::logger> logger);
 
 }  // namespace sluice::mysql

@@ -117,6 +117,22 @@ class MysqlSource final : public core::Source {
     if (p.ok() && !p->snapshot_running && !p->file.empty()) retention_->SetNeeded(p->file, p->pos);
   }
 
+  // The binlog files from the stored position on: none before a position names a file, nor
+  // while a snapshot was running (its restart takes a new one).
+  std::unique_ptr<core::RetentionWatch> WatchRetention(
+      const std::optional<core::SourcePosition>& stored,
+      core::ProgressTracker* progress) override {
+    if (!stored || stored->empty()) return nullptr;
+    auto p = BinlogPosition::Parse(stored->value);
+    if (!p.ok() || p->snapshot_running || p->file.empty()) return nullptr;
+    auto needed = std::make_shared<BinlogRetention>();
+    needed->SetNeeded(p->file, p->pos);
+    ConnectionParams params = params_;
+    params.connect_timeout_s = std::min(params.connect_timeout_s, 5);
+    return WatchBinlog({params, ctx_.config.name(), health_interval_ms_, retained_warn_bytes_},
+                       std::move(needed), ctx_.metrics, progress, logger_);
+  }
+
   void RequestStop() override {
     stop_.store(true);
     std::lock_guard lock(mu_);

@@ -264,6 +264,20 @@ class PostgresSource final : public core::Source {
     return ReleaseOnServer(Admin(stored), drop, logger_);
   }
 
+  // The slot of the stored position: none before the connector has one, nor for a temporary
+  // slot (initial_only), which ends with the session that made it.
+  std::unique_ptr<core::RetentionWatch> WatchRetention(
+      const std::optional<core::SourcePosition>& stored,
+      core::ProgressTracker* progress) override {
+    if (!stored || stored->empty() || config_.mode == core::SnapshotMode::kInitialOnly) {
+      return nullptr;
+    }
+    AdminTarget t = Admin(stored);
+    return WatchSlot({t.params, ctx_.config.name(), t.names.slot,
+                      config_.slot_health_interval_ms, config_.slot_warn_bytes},
+                     ctx_.metrics, progress, logger_);
+  }
+
  private:
   // The names as they are for a connector whose committed position is `stored`.
   AdminTarget Admin(const std::optional<core::SourcePosition>& stored) const {

@@ -30,6 +30,7 @@
 
 #include "connectors/postgres/pg_connection.h"
 #include "core/retention_sampling.h"
+#include "core/source.h"
 
 namespace spdlog {
 class logger;
@@ -136,5 +137,12 @@ class SlotHealthMonitor {
   std::condition_variable_any wake_;
   std::jthread thread_;
 };
+
+// A monitor sampling from now on, as a core::RetentionWatch: the source's watch while no
+// pipeline runs the connector (core::Source::WatchRetention).
+std::unique_ptr<core::RetentionWatch> WatchSlot(SlotHealthOptions options,
+                                                core::MetricsRegistry* metrics,
+                                                core::ProgressTracker* progress,
+                                                std::shared_ptr<spdlog::logger> logger);
 
 }  // namespace sluice::pg

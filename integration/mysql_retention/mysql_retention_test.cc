@@ -231,6 +231,14 @@ TEST_F(MysqlRetentionTest, RetainedBinlogShowsWhileTheSinkStallsThenPurgeFailsOr
     my_.Client().Exec("PURGE BINARY LOGS TO '" + current + "'");
     return my_.Client().Query("SHOW BINARY LOGS").size() == 1;
   }, 30s, "the purge removes every binlog before " + current, 300ms);
+  // Stopped, the connector is still watched (the supervisor's idle watch): its status says the
+  // file it needs is gone before a resume finds out.
+  WaitUntil([&] {
+    binlog = Binlog();
+    return binlog.is_object() && binlog["needed_file"] == needed &&
+           binlog["needed_on_server"] == false && binlog["level"] == "critical";
+  }, 30s, "a stopped connector's status shows its needed binlog purged");
+  EXPECT_EQ(serve_->State("ret"), "STOPPED");
   api.Expect(202, "PUT", "/connectors/ret/resume");
   serve_->WaitForState("ret", "FAILED");
   json status = api.Expect(200, "GET", "/connectors/ret/status");

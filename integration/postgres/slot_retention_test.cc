@@ -177,5 +177,49 @@ TEST_F(SlotRetentionTest, RetainedWalShowsInMetricsAndStatusThenInvalidationFail
                             "'retained_slot'"), "reserved");
 }
 
+// The slot keeps WAL while its connector is paused, stopped or failed: that is when retention
+// grows, and the status and metrics keep showing it (the supervisor's idle watch).
+TEST_F(SlotRetentionTest, APausedConnectorsSlotIsStillSampled) {
+  ServeProcess serve;
+  RestClient& api = serve.client();
+  api.Expect(201, "POST", "/connectors", json{{"name", "idle"}, {"config", Config("initial")}}.dump());
+  serve.WaitForState("idle", "RUNNING");
+  WaitUntil([&] {
+    json s = api.Expect(200, "GET", "/connectors/idle/status");
+    return s.contains("slot") && s["slot"]["wal_status"] == "reserved";
+  }, 60s, "the status has a slot object once streaming");
+  api.Call("PUT", "/connectors/idle/pause");
+  serve.WaitForState("idle", "PAUSED");
+  json before = api.Expect(200, "GET", "/connectors/idle/status")["slot"];
+  WaitUntil([&] {
+    json slot = api.Expect(200, "GET", "/connectors/idle/status")["slot"];
+    return slot["sampled_unix_ms"].get<int64_t>() > before["sampled_unix_ms"].get<int64_t>();
+  }, 30s, "a paused connector's slot is sampled again");
+  GenerateWal(1);
+  json slot;
+  WaitUntil([&] {
+    slot = api.Expect(200, "GET", "/connectors/idle/status")["slot"];
+    return slot["retained_bytes"].get<double>() >
+           before["retained_bytes"].get<double>() + 10 * (1 << 20);
+  }, 60s, "the retained WAL of a paused connector's slot grows in its status");
+  EXPECT_EQ(slot["name"], "retained_slot");
+  EXPECT_EQ(serve.State("idle"), "PAUSED");
+  auto metric = MetricValue(api.Call("GET", "/metrics").body, "sluice_source_slot_retained_bytes",
+                            "idle");
+  ASSERT_TRUE(metric.has_value());
+  EXPECT_GT(*metric, before["retained_bytes"].get<double>() + 10 * (1 << 20));
+
+  // Resumed, the connector's own monitor takes over and the change made while paused arrives.
+  Db().Exec("INSERT INTO items VALUES (7000, 'while paused')");
+  api.Call("PUT", "/connectors/idle/resume");
+  serve.WaitForState("idle", "RUNNING");
+  WaitUntil([&] {
+    std::error_code ec;
+    if (!std::filesystem::exists(out_.path() / "public.items.jsonl", ec)) return false;
+    return ReadFile(out_.path() / "public.items.jsonl").find("while paused") !=
+           std::string::npos;
+  }, 60s, "the change made while paused arrives after resume");
+}
+
 }  // namespace
 }  // namespace sluice::itest

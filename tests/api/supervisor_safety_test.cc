@@ -27,6 +27,26 @@ struct AdminLog {
   std::vector<std::string> checked;   // "position force=0|1"
   std::vector<std::string> released;  // "connector drop=0|1"
   core::Status check_result;          // what CheckOffset answers
+  std::vector<std::string> watches;   // "watch <connector> at <position>", "unwatch <connector>"
+  std::atomic<int> watching{0};
+};
+
+// A retention watch that says in the connector's status that it samples, as the PostgreSQL
+// slot's does.
+class FakeWatch : public core::RetentionWatch {
+ public:
+  FakeWatch(std::string connector, AdminLog* log) : connector_(std::move(connector)), log_(log) {
+    ++log_->watching;
+  }
+  ~FakeWatch() override {
+    std::lock_guard lock(log_->mu);
+    log_->watches.push_back("unwatch " + connector_);
+    --log_->watching;
+  }
+
+ private:
+  std::string connector_;
+  AdminLog* log_;
 };
 
 // A FakeSource whose "slot" is the config's fake.slot and that records administrative calls.
@@ -62,6 +82,15 @@ class AdminSource : public testing::FakeSource {
     std::lock_guard lock(log_->mu);
     log_->released.push_back(config_.name() + " drop=" + std::to_string(drop));
     return std::string(drop ? "dropped fake slot" : "kept fake slot");
+  }
+  std::unique_ptr<core::RetentionWatch> WatchRetention(
+      const std::optional<core::SourcePosition>& stored,
+      core::ProgressTracker* progress) override {
+    if (!stored) return nullptr;
+    progress->SetDetail("slot", R"({"name":"fake_slot","watched_at":")" + stored->value + "\"}");
+    std::lock_guard lock(log_->mu);
+    log_->watches.push_back("watch " + config_.name() + " at " + stored->value);
+    return std::make_unique<FakeWatch>(config_.name(), log_);
   }
 
  private:
@@ -310,6 +339,38 @@ TEST_F(SupervisorSafetyTest, CreateTakesAnInitialState) {
   core::Status patched = supervisor_->PatchOffsets("cold", set);
   ASSERT_TRUE(patched.ok()) << patched.ToString();
   EXPECT_EQ((*supervisor_->GetOffset("cold"))->value, "7");
+}
+
+// A paused connector's slot keeps WAL: the source's retention watch runs while no pipeline does,
+// shows in its status, gives way to the pipeline on resume, and ends before DELETE drops the slot.
+TEST_F(SupervisorSafetyTest, RetentionIsWatchedWhileTheConnectorDoesNotRun) {
+  world_.rows_per_run = 30;
+  StartSupervisor();
+  ASSERT_TRUE(supervisor_->Create(Config("idle")).ok());
+  WaitFor([&] { return supervisor_->GetOffset("idle").ok() &&
+                       supervisor_->GetOffset("idle")->has_value() &&
+                       (*supervisor_->GetOffset("idle"))->value == "29"; }, "rows committed");
+  EXPECT_EQ(admin_.watching.load(), 0) << "a running pipeline has its own monitor";
+  ASSERT_TRUE(supervisor_->Pause("idle").ok());
+  WaitFor([&] { return admin_.watching.load() == 1; }, "the watch while paused");
+  ConnectorView paused = View("idle");
+  EXPECT_EQ(paused.state, "PAUSED");
+  ASSERT_TRUE(paused.progress.details.count("slot"));
+  EXPECT_THAT(paused.progress.details.at("slot"), HasSubstr("\"watched_at\":\"29\""));
+
+  ASSERT_TRUE(supervisor_->Resume("idle").ok());
+  WaitFor([&] { return admin_.watching.load() == 0; }, "the watch gone on resume");
+  WaitFor([&] { return View("idle").state == "RUNNING"; }, "running again");
+
+  ASSERT_TRUE(supervisor_->Pause("idle").ok());
+  WaitFor([&] { return admin_.watching.load() == 1; }, "the watch after the second pause");
+  std::string report;
+  ASSERT_TRUE(supervisor_->Delete("idle", &report).ok());
+  EXPECT_EQ(admin_.watching.load(), 0);
+  std::lock_guard lock(admin_.mu);
+  EXPECT_EQ(admin_.watches, (std::vector<std::string>{"watch idle at 29", "unwatch idle",
+                                                      "watch idle at 29", "unwatch idle"}));
+  ASSERT_EQ(admin_.released.size(), 1u);
 }
 
 TEST_F(SupervisorSafetyTest, DeleteReleasesServerObjectsUnlessToldToKeepThem) {

@@ -135,6 +135,14 @@ ConnectorView Supervisor::ViewLocked(const Entry& e) const {
     v.state = kPaused;
   } else if (e.target_state == kStopped) {
     v.state = kStopped;
+  } else if (e.pipeline && !e.pipeline->retry_status() &&
+             (e.pipeline->state() == core::PipelineState::kCreated ||
+              e.pipeline->state() == core::PipelineState::kStarting)) {
+    // Until the source's Start returns (slot creation, snapshot setup): not running yet, as
+    // Kafka Connect reports a task that has not started. A failed start ends as FAILED below
+    // (or RUNNING with the retry in the trace, as for any retried failure).
+    v.state = "UNASSIGNED";
+    v.trace = "starting: the source is connecting and preparing its stream";
   } else if (e.pipeline) {
     v.state = kRunning;
     if (auto retry = e.pipeline->retry_status()) {

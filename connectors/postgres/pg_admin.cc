@@ -46,8 +46,8 @@ core::Result<SlotState> ReadSlot(PgConnection& conn, const std::string& slot) {
       PgRows rows,
       conn.Query("SELECT active, coalesce(active_pid::text, ''), coalesce(wal_status, ''), "
                  "coalesce(plugin, ''), coalesce(database, ''), "
-                 "coalesce(confirmed_flush_lsn::text, '0/0') FROM pg_replication_slots WHERE "
-                 "slot_name = " + QuoteLiteral(slot)));
+                 "coalesce(confirmed_flush_lsn::text, '0/0'), slot_type FROM "
+                 "pg_replication_slots WHERE slot_name = " + QuoteLiteral(slot)));
   SlotState s;
   if (rows.empty()) return s;
   s.exists = true;
@@ -56,11 +56,33 @@ core::Result<SlotState> ReadSlot(PgConnection& conn, const std::string& slot) {
   s.wal_status = rows[0][2].value_or("");
   s.plugin = rows[0][3].value_or("");
   s.database = rows[0][4].value_or("");
+  s.slot_type = rows[0][6].value_or("");
   if (!ParseLsn(rows[0][5].value_or("0/0"), s.confirmed_flush)) {
     return core::InternalError("postgres slot '" + slot + "': unreadable confirmed_flush_lsn '" +
                                rows[0][5].value_or("") + "'");
   }
   return s;
+}
+
+core::Status CheckSlotOwner(const SlotState& slot, const std::string& dbname,
+                            const std::string& slot_name) {
+  if (!slot.exists) return core::Status::Ok();
+  std::string what;
+  if (slot.slot_type != "logical") {
+    what = "is a " + (slot.slot_type.empty() ? std::string("non-logical") : slot.slot_type) +
+           " replication slot (a standby's or a backup tool's), not a logical one";
+  } else if (slot.database != dbname) {
+    what = "is a logical slot of database '" + slot.database + "', not of " + dbname;
+  } else if (slot.plugin != "pgoutput") {
+    what = "is a logical slot of plugin '" + slot.plugin + "', not pgoutput";
+  } else {
+    return core::Status::Ok();
+  }
+  return core::FailedPreconditionError(
+      "replication slot '" + slot_name + "' " + what +
+      ", so it is not this connector's and Sluice neither uses nor drops it: set a different "
+      "slot.name, or, if nothing needs that slot any more, drop it yourself with " +
+      DropSlotSql(slot_name) + " (this discards the WAL it retains)");
 }
 
 std::string PublicationComment(const std::string& connector) {
@@ -144,10 +166,8 @@ core::Status CheckOffsetOnServer(const AdminTarget& t, const core::SourcePositio
         "replication slot '" + t.names.slot + "' does not exist on " + Server(t.params) +
         ", so no position in it can be resumed; reset the offsets to take a new snapshot");
   }
-  if (!slot.database.empty() && slot.database != t.params.dbname) {
-    return core::InvalidArgumentError("replication slot '" + t.names.slot +
-                                      "' belongs to database '" + slot.database + "', not " +
-                                      t.params.dbname);
+  if (core::Status owner = CheckSlotOwner(slot, t.params.dbname, t.names.slot); !owner.ok()) {
+    return core::InvalidArgumentError(owner.message());
   }
   if (position.lsn < slot.confirmed_flush) {
     return core::InvalidArgumentError(
@@ -192,9 +212,9 @@ core::Result<std::string> ReleaseOnServer(const AdminTarget& t, bool drop,
   } else if (slot.active) {
     report = "left replication slot '" + t.names.slot + "': it is in use by pid " +
              slot.active_pid + " (drop it when that ends: " + DropSlotSql(t.names.slot) + ")";
-  } else if (!slot.database.empty() && slot.database != t.params.dbname) {
-    report = "left replication slot '" + t.names.slot + "': it belongs to database " +
-             slot.database;
+  } else if (core::Status owner = CheckSlotOwner(slot, t.params.dbname, t.names.slot);
+             !owner.ok()) {
+    report = "left replication slot '" + t.names.slot + "': " + owner.message();
   } else if (core::Status s = conn.Exec(DropSlotSql(t.names.slot)); !s.ok()) {
     report = "could not drop replication slot '" + t.names.slot + "' (" + s.message() +
              "): drop it with " + DropSlotSql(t.names.slot);

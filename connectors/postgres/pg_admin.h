@@ -28,12 +28,21 @@ struct SlotState {
   bool active = false;
   std::string active_pid;
   std::string wal_status;
-  std::string plugin;
-  std::string database;
+  std::string slot_type;  // "logical" or "physical"
+  std::string plugin;     // "" for a physical slot
+  std::string database;   // "" for a physical slot
   uint64_t confirmed_flush = 0;
 };
 
 core::Result<SlotState> ReadSlot(PgConnection& conn, const std::string& slot);
+
+// Whether `slot` (named `slot_name`) can be a connector's on database `dbname`: Ok when it does
+// not exist or is a logical pgoutput slot of `dbname`. A physical slot, a logical slot of
+// another database or of another plugin belongs to something else: kFailedPrecondition naming
+// the slot, what it is, and what to do (another slot.name, or the SQL to drop it). Every path
+// that uses, checks or drops a slot it did not just create goes through this.
+core::Status CheckSlotOwner(const SlotState& slot, const std::string& dbname,
+                            const std::string& slot_name);
 
 // What the administration functions need to know of one connector.
 struct AdminTarget {

@@ -37,6 +37,7 @@ core::Status SlotManager::CheckServer(bool for_start) {
   SLUICE_ASSIGN_OR_RETURN(std::vector<TableEntry> tables, ListCapturedTables(conn, config_->filter));
   if (!for_start) {
     SLUICE_ASSIGN_OR_RETURN(SlotState state, ReadSlot(conn, names_.slot));
+    SLUICE_RETURN_IF_ERROR(CheckSlotOwner(state, params.dbname, names_.slot));
     if (state.exists && state.active) return SlotActiveError(state);
     if (state.exists && state.wal_status == "lost" &&
         config_->mode != core::SnapshotMode::kWhenNeeded &&
@@ -80,15 +81,7 @@ core::Result<SlotState> SlotManager::WaitSlotInactive(PgConnection& conn,
                                                       const std::atomic<bool>& stop) {
   for (int i = 0;; ++i) {
     SLUICE_ASSIGN_OR_RETURN(SlotState slot, ReadSlot(conn, names_.slot));
-    if (slot.exists && !slot.database.empty() && slot.database != config_->params.dbname) {
-      return core::FailedPreconditionError("replication slot '" + names_.slot +
-                                           "' belongs to database '" + slot.database +
-                                           "': set a different slot.name");
-    }
-    if (slot.exists && !slot.plugin.empty() && slot.plugin != "pgoutput") {
-      return core::FailedPreconditionError("replication slot '" + names_.slot + "' uses plugin '" +
-                                           slot.plugin + "', not pgoutput: set a different slot.name");
-    }
+    SLUICE_RETURN_IF_ERROR(CheckSlotOwner(slot, config_->params.dbname, names_.slot));
     if (!slot.exists || !slot.active) return slot;
     if (i >= 20 || stop.load()) return SlotActiveError(slot);
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -175,6 +168,11 @@ void SlotManager::DropWhenReleased() {
   for (int i = 0; i < 20; ++i) {
     auto s = ReadSlot(conn, names_.slot);
     if (!s.ok() || !s->exists) break;
+    if (core::Status owner = CheckSlotOwner(*s, config_->params.dbname, names_.slot);
+        !owner.ok()) {
+      logger_->warn("postgres: slot.drop.on.stop left the slot: {}", owner.message());
+      break;
+    }
     if (!s->active) {
       if (DropSlot(conn).ok()) {
         logger_->info("postgres: dropped slot {} (slot.drop.on.stop)", names_.slot);

@@ -34,15 +34,16 @@ class SlotManager {
   const std::string& publication() const { return names_.publication; }
 
   // Read-only checks: credentials, wal_level, REPLICATION privilege, a replication connection,
-  // the include list; for `sluice validate` (for_start=false) also the slot's state and a
+  // the include list; for `sluice validate` (for_start=false) also the slot's state (its owner
+  // as CheckSlotOwner sees it, in use, invalidated) and a
   // publication that must exist. kFailedPrecondition / kInvalidArgument say what to change;
   // with for_start, a table without a primary key is logged as a warning.
   core::Status CheckServer(bool for_start);
 
   // The slot's state once it is not in use: a slot still marked active right after our own
   // connection dropped is released within moments, so it waits about 10 s (or until `stop`)
-  // before calling it a clash (kFailedPrecondition). Also kFailedPrecondition for a slot of
-  // another database or plugin.
+  // before calling it a clash (kFailedPrecondition). Also kFailedPrecondition for a slot that
+  // is not a connector's (CheckSlotOwner: physical, another database or plugin).
   core::Result<SlotState> WaitSlotInactive(PgConnection& conn, const std::atomic<bool>& stop);
 
   core::Status DropSlot(PgConnection& conn);
@@ -63,7 +64,8 @@ class SlotManager {
   core::Result<CreatedSlot> CreateSlot(PgConnection& repl, SlotKind kind);
 
   // slot.drop.on.stop: drops the slot once the walsender has released it (a few seconds at
-  // most); failures are logged, not returned (the source is stopping).
+  // most), never one CheckSlotOwner refuses; failures are logged, not returned (the source is
+  // stopping).
   void DropWhenReleased();
 
   core::Status SlotActiveError(const SlotState& slot) const;

@@ -27,8 +27,8 @@ class ServePgAdmin : public ::testing::Test {
   void TearDown() override {
     // Slots outlive databases and hold WAL: never leave one behind, whatever the test did.
     PgClient("postgres").TryQuery(
-        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = '" +
-        source_db_ + "' AND NOT active");
+        "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE (database = '" +
+        source_db_ + "' OR slot_name LIKE '" + source_db_ + "\\_%') AND NOT active");
   }
 
   json Config(const std::string& name, const std::string& table, const std::string& target_db,
@@ -250,6 +250,58 @@ TEST_F(ServePgAdmin, DeleteOfAConnectorWhoseSourceIsDownStillRemovesItAndSaysWha
   EXPECT_THAT(log, HasSubstr("left behind"));
   EXPECT_THAT(log, HasSubstr("pg_drop_replication_slot('sluice_unreachable')"));
   EXPECT_THAT(log, HasSubstr("DROP PUBLICATION IF EXISTS \"sluice_pub_unreachable\""));
+}
+
+// Slots that are not a Sluice connector's: a physical slot (as a standby uses) and a logical
+// slot of plugin test_decoding. A connector whose slot.name names one refuses to start, saying
+// what the slot is, and neither slot.drop.on.stop, an offsets PATCH nor DELETE touches it.
+TEST_F(ServePgAdmin, ForeignSlotsAreRefusedAndNeverDropped) {
+  const std::string physical = source_db_ + "_phys";
+  const std::string decoding = source_db_ + "_td";
+  PgClient server("postgres");
+  server.Exec("SELECT pg_create_physical_replication_slot('" + physical + "')");
+  PgClient(source_db_).Exec("SELECT pg_create_logical_replication_slot('" + decoding +
+                            "', 'test_decoding')");
+  auto exists = [&](const std::string& slot) {
+    return server.QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" +
+                             slot + "'") == "1";
+  };
+  std::string target_db = CreateScratchPgDatabase("adm_foreign");
+  ServeProcess serve;
+  RestClient& api = serve.client();
+  struct Case {
+    std::string connector, slot, what;
+  };
+  for (const Case& c : {Case{"phys", physical, "is a physical replication slot"},
+                        Case{"td", decoding, "plugin 'test_decoding', not pgoutput"}}) {
+    SCOPED_TRACE(c.connector);
+    api.Expect(201, "POST", "/connectors",
+               Config(c.connector, "eu_dash", target_db,
+                      {{"slot.name", c.slot}, {"slot.drop.on.stop", "true"}})
+                   .dump());
+    serve.WaitForState(c.connector, "FAILED");
+    json status = api.Expect(200, "GET", "/connectors/" + c.connector + "/status");
+    const std::string trace = status.dump();  // the connector's and the task's trace
+    EXPECT_THAT(trace, HasSubstr("'" + c.slot + "' " ));
+    EXPECT_THAT(trace, HasSubstr(c.what));
+    EXPECT_THAT(trace, HasSubstr("SELECT pg_drop_replication_slot('" + c.slot + "')"));
+
+    serve.StopAndSettle(c.connector);
+    EXPECT_TRUE(exists(c.slot)) << "slot.drop.on.stop dropped " << c.slot;
+    const std::string lsn = PgClient(source_db_).QueryValue("SELECT pg_current_wal_lsn()::text");
+    json body = {{"offsets", {{{"partition", {{"server", c.connector}}},
+                               {"offset", {{"position", json{{"lsn", lsn}, {"slot", c.slot}}.dump()}}}}}}};
+    auto patched = api.Call("PATCH", "/connectors/" + c.connector + "/offsets", body.dump());
+    EXPECT_EQ(patched.status, 400) << patched.body;
+    EXPECT_THAT(patched.body, HasSubstr(c.what));
+
+    EXPECT_EQ(api.Call("DELETE", "/connectors/" + c.connector).status, 204);
+    EXPECT_TRUE(exists(c.slot)) << "DELETE dropped " << c.slot;
+    EXPECT_THAT(serve.process().LogTail(200), HasSubstr("left replication slot '" + c.slot + "'"));
+  }
+  server.Exec("SELECT pg_drop_replication_slot('" + physical + "')");
+  server.Exec("SELECT pg_drop_replication_slot('" + decoding + "')");
+  EXPECT_EQ(Slots(), SqlRows{}) << "a connector created a slot of its own";
 }
 
 TEST_F(ServePgAdmin, SyncsLeaveNoPublicationAndNoMetricSeries) {

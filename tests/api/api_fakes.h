@@ -29,6 +29,8 @@ struct FakeWorld {
   core::Status build_error = core::UnavailableError("target down");
   // Sources fail at Start with this (non-retriable) error while set.
   std::atomic<bool> fail_start{false};
+  // Sources wait in Start while set (a slow slot creation), until cleared or asked to stop.
+  std::atomic<bool> hold_start{false};
   std::atomic<int> starts{0};
   std::atomic<int> rows_written{0};
   std::mutex mu;
@@ -51,6 +53,7 @@ class FakeSource : public core::Source {
       std::lock_guard lock(world_->mu);
       world_->resumed_from.push_back(resume ? resume->value : "");
     }
+    while (world_->hold_start && !stop_) std::this_thread::sleep_for(std::chrono::milliseconds(2));
     if (world_->fail_start) return core::FailedPreconditionError("wal_level is not logical");
     next_ = resume ? std::stoi(resume->value) + 1 : 0;
     total_ = world_->rows_per_run;

@@ -240,6 +240,30 @@ TEST_F(SupervisorSafetyTest, ANonRetriableFailureIsStillFailed) {
   EXPECT_THAT(View("broken").trace, HasSubstr("wal_level is replica"));
 }
 
+TEST_F(SupervisorSafetyTest, AConnectorIsUnassignedUntilItsSourceHasStarted) {
+  StartSupervisor();
+  world_.hold_start = true;
+  ASSERT_TRUE(supervisor_->Create(Config("slow")).ok());
+  WaitFor([&] { return world_.starts >= 1; }, "the source's Start to be called");
+  std::this_thread::sleep_for(50ms);  // several reconcile rounds while Start still runs
+  ConnectorView starting = View("slow");
+  EXPECT_EQ(starting.state, "UNASSIGNED");
+  EXPECT_THAT(starting.trace, HasSubstr("starting"));
+  world_.hold_start = false;
+  WaitFor([&] { return View("slow").state == "RUNNING"; }, "slow RUNNING");
+  EXPECT_EQ(View("slow").trace, "");
+
+  // A start that fails after the wait ends FAILED, not RUNNING.
+  world_.hold_start = true;
+  world_.fail_start = true;
+  ASSERT_TRUE(supervisor_->Create(Config("refused")).ok());
+  WaitFor([&] { return world_.starts >= 2; }, "the second source's Start to be called");
+  EXPECT_EQ(View("refused").state, "UNASSIGNED");
+  world_.hold_start = false;
+  WaitFor([&] { return View("refused").state == "FAILED"; }, "refused FAILED");
+  EXPECT_THAT(View("refused").trace, HasSubstr("wal_level is not logical"));
+}
+
 TEST_F(SupervisorSafetyTest, CreateAndPutRefuseASlotAnotherConnectorUses) {
   StartSupervisor();
   ASSERT_TRUE(supervisor_->Create(Config("orders-eu", {{"fake.slot", "s1"}})).ok());

@@ -1,5 +1,6 @@
 #include "connectors/mysql/incremental_placement.h"
 
+#include <cctype>
 #include <string_view>
 
 #include "core/parse_number.h"
@@ -44,25 +45,57 @@ core::Result<int> CompareBinlogPoints(const BinlogPoint& a, const BinlogPoint& b
 
 core::Result<BinlogPoint> ParseBinlogSnapshotStatus(
     const std::map<std::string, std::string>& status) {
-  auto file = status.find("binlog_snapshot_file");
-  auto pos = status.find("binlog_snapshot_position");
-  if (file == status.end() || pos == status.end()) {
+  // MariaDB prints the names capitalized (Binlog_snapshot_file); match them in any case.
+  const std::string* file = nullptr;
+  const std::string* pos = nullptr;
+  for (const auto& [name, value] : status) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "binlog_snapshot_file") file = &value;
+    if (lower == "binlog_snapshot_position") pos = &value;
+  }
+  if (file == nullptr || pos == nullptr) {
     return core::FailedPreconditionError(
         "the server has no binlog_snapshot_file/binlog_snapshot_position status variables "
         "(MariaDB's binlog position of a consistent snapshot; MySQL 8 has none), so a chunk "
         "cannot be placed exactly in the binlog: incremental snapshots of a mysql source need "
         "MariaDB (10.0 or later); on MySQL re-sync a table with a full snapshot instead");
   }
-  if (file->second.empty()) {
+  if (file->empty()) {
     return core::FailedPreconditionError(
         "the server reports an empty binlog_snapshot_file: binary logging is off; start it with "
         "log_bin and binlog_format=ROW");
   }
   BinlogPoint out;
-  out.file = file->second;
+  out.file = *file;
   SLUICE_ASSIGN_OR_RETURN(out.pos,
-                          core::ParseNumber<uint64_t>(pos->second, "binlog_snapshot_position"));
+                          core::ParseNumber<uint64_t>(*pos, "binlog_snapshot_position"));
   return out;
+}
+
+std::string ChunkQuery(const std::string& select_list, const std::string& table,
+                       const std::vector<std::string>& key_columns, const std::string& filter,
+                       const std::vector<std::string>& last_key, size_t limit) {
+  std::string sql = "SELECT " + select_list;
+  std::string order;
+  for (const std::string& k : key_columns) {
+    sql += ", " + k;
+    order += (order.empty() ? "" : ", ") + k;
+  }
+  sql += " FROM " + table + " WHERE (" + (filter.empty() ? std::string("1") : filter) + ")";
+  if (!last_key.empty()) {
+    // k1 > v1 OR (k1 = v1 AND k2 > v2) OR (k1 = v1 AND k2 = v2 AND k3 > v3) ...
+    std::string after, equal;
+    for (size_t i = 0; i < key_columns.size() && i < last_key.size(); ++i) {
+      std::string term = key_columns[i] + " > " + last_key[i];
+      if (!equal.empty()) term = "(" + equal + " AND " + term + ")";
+      after += (after.empty() ? "" : " OR ") + term;
+      equal += (equal.empty() ? "" : " AND ") + key_columns[i] + " = " + last_key[i];
+    }
+    sql += " AND (" + after + ")";
+  }
+  sql += " ORDER BY " + order + " LIMIT " + std::to_string(limit);
+  return sql;
 }
 
 core::Result<ChunkPlacement::Verdict> ChunkPlacement::ChunkRead(const BinlogPoint& at) {

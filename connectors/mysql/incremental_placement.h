@@ -23,6 +23,8 @@
 // then would overwrite that newer change; the chunk is thrown away and read again (as the
 // PostgreSQL source does, connectors/postgres/incremental_snapshot.h), with a new P.
 //
+// `table` and `key_columns` are quoted identifiers.
+//
 // Thread-safety: value types; the functions are pure.
 #pragma once
 
@@ -30,6 +32,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/status.h"
 
@@ -46,11 +49,21 @@ struct BinlogPoint {
 // names have different base names (binlogs of another server, or renamed).
 core::Result<int> CompareBinlogPoints(const BinlogPoint& a, const BinlogPoint& b);
 
-// The chunk's binlog position from SHOW STATUS LIKE 'binlog_snapshot_%' (status name ->
-// value), read inside the chunk's consistent-snapshot transaction. kFailedPrecondition naming
+// The chunk's binlog position from SHOW STATUS LIKE 'binlog_snapshot_%' (status name, in any
+// case -> value), read inside the chunk's consistent-snapshot transaction. kFailedPrecondition naming
 // the missing server feature when the server has no binlog_snapshot_file/_position (MySQL 8:
 // incremental snapshots of such a source are refused, see README.md), or binary logging is off.
 core::Result<BinlogPoint> ParseBinlogSnapshotStatus(const std::map<std::string, std::string>& status);
+
+// The query of one chunk (pure): the rows of `table` that satisfy `filter` (empty: all) and
+// come after the key `last_key` (one SQL literal per key column, already quoted; empty: from
+// the start), in key order, at most `limit`; `select_list` (SnapshotRowCodec::SelectList) is
+// followed by the key columns themselves, whose text is the next chunk's `last_key`. The key
+// condition is spelled as a disjunction (a > x OR (a = x AND b > y)) rather than a row
+// comparison, which MariaDB does not turn into an index range.
+std::string ChunkQuery(const std::string& select_list, const std::string& table,
+                       const std::vector<std::string>& key_columns, const std::string& filter,
+                       const std::vector<std::string>& last_key, size_t limit);
 
 // The stream side of the placement, fed by the stream reader. One per stream; Reset() when the
 // stream is reopened.

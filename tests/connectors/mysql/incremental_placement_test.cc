@@ -31,8 +31,9 @@ TEST(MysqlBinlogPoints, RefuseNamesThatCannotBeOrdered) {
 }
 
 TEST(MysqlBinlogSnapshotStatus, MariadbStatusGivesThePosition) {
+  // As MariaDB 10.11 prints them.
   auto p = ParseBinlogSnapshotStatus(
-      {{"binlog_snapshot_file", "mysql-bin.000004"}, {"binlog_snapshot_position", "1234"}});
+      {{"Binlog_snapshot_file", "mysql-bin.000004"}, {"Binlog_snapshot_position", "1234"}});
   ASSERT_TRUE(p.ok()) << p.status().message();
   EXPECT_EQ(p->file, "mysql-bin.000004");
   EXPECT_EQ(p->pos, 1234u);
@@ -54,6 +55,20 @@ TEST(MysqlBinlogSnapshotStatus, BinaryLoggingOffAndGarbageAreRefused) {
   auto garbage = ParseBinlogSnapshotStatus(
       {{"binlog_snapshot_file", "mysql-bin.000001"}, {"binlog_snapshot_position", "12x"}});
   EXPECT_FALSE(garbage.ok());
+}
+
+TEST(MysqlChunkQuery, FirstChunkReadsFromTheStartInKeyOrder) {
+  EXPECT_EQ(ChunkQuery("`id`, `name`", "`shop`.`orders`", {"`id`"}, "", {}, 1024),
+            "SELECT `id`, `name`, `id` FROM `shop`.`orders` WHERE (1) ORDER BY `id` LIMIT 1024");
+}
+
+TEST(MysqlChunkQuery, NextChunkStartsAfterTheLastKeyWithAnIndexableCondition) {
+  EXPECT_EQ(ChunkQuery("`a`, `b`, `v`", "`s`.`t`", {"`a`", "`b`"}, "`v` > 3", {"'7'", "'x'"}, 10),
+            "SELECT `a`, `b`, `v`, `a`, `b` FROM `s`.`t` WHERE (`v` > 3) AND (`a` > '7' OR "
+            "(`a` = '7' AND `b` > 'x')) ORDER BY `a`, `b` LIMIT 10");
+  EXPECT_EQ(ChunkQuery("1", "`s`.`t`", {"`a`", "`b`", "`c`"}, "", {"1", "2", "3"}, 5),
+            "SELECT 1, `a`, `b`, `c` FROM `s`.`t` WHERE (1) AND (`a` > 1 OR (`a` = 1 AND `b` > 2) "
+            "OR (`a` = 1 AND `b` = 2 AND `c` > 3)) ORDER BY `a`, `b`, `c` LIMIT 5");
 }
 
 TEST(MysqlChunkPlacement, ChunkAheadOfTheStreamGoesBeforeTheFirstTransactionFromP) {

@@ -7,6 +7,10 @@ namespace sluice::mysql {
 std::string BinlogPosition::ToJson() const {
   nlohmann::json j = {{"file", file}, {"pos", pos}, {"gtid", gtid}};
   if (snapshot_running) j["snapshot"] = "running";
+  if (!incremental.empty()) {
+    nlohmann::json field = nlohmann::json::parse(incremental, nullptr, false);
+    if (field.is_object()) j["incremental"] = std::move(field);
+  }
   return j.dump();
 }
 
@@ -18,6 +22,10 @@ core::Result<BinlogPosition> BinlogPosition::Parse(const std::string& text) {
     p.pos = j.at("pos").get<uint64_t>();
     p.gtid = j.value("gtid", "");
     p.snapshot_running = j.value("snapshot", "") == "running";
+    if (j.contains("incremental")) {
+      if (!j["incremental"].is_object()) throw std::runtime_error("\"incremental\" is not an object");
+      p.incremental = j["incremental"].dump();
+    }
     if (p.file.empty() || p.pos < 4) throw std::runtime_error("empty file or position < 4");
     return p;
   } catch (const std::exception& e) {

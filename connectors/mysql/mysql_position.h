@@ -1,6 +1,7 @@
 // The MySQL source's resume position, serialized as JSON text in SourcePosition:
 //   {"file":"bin.000003","pos":1234,"gtid":"0-1-42"}                 streaming: resume here
 //   {"file":"bin.000003","pos":1234,"gtid":"","snapshot":"running"}  a snapshot was in progress
+// A streaming position may also carry "incremental" (an object): incremental-snapshot progress.
 // `file`/`pos` is the end of the last committed transaction (after its XID/COMMIT event);
 // `gtid` is the MariaDB GTID state (domain-server-sequence per domain) at that point, kept for
 // operators and GTID-aware tooling; resuming uses file/pos (see README).
@@ -22,6 +23,9 @@ struct BinlogPosition {
   uint64_t pos = 0;
   std::string gtid;
   bool snapshot_running = false;
+  // "incremental" in the JSON, a JSON object: the progress of incremental snapshots, durable with
+  // the chunks it counts (as the PostgreSQL source's, pg_position.h); empty when none.
+  std::string incremental;
 
   std::string ToJson() const;
   // kInvalidArgument when `text` is not a position this connector wrote.

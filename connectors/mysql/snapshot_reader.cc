@@ -17,12 +17,6 @@ bool ParseInt64(const std::optional<std::string>& text, int64_t& out) {
   return ec == std::errc() && p == text->data() + text->size();
 }
 
-bool IsAscii(std::string_view v) {
-  unsigned char any = 0;
-  for (char ch : v) any |= static_cast<unsigned char>(ch);
-  return any < 0x80;
-}
-
 bool IsIntegerKey(const core::Column& c) {
   return c.type == core::LogicalType::kInt16 || c.type == core::LogicalType::kInt32 ||
          c.type == core::LogicalType::kInt64;
@@ -132,31 +126,14 @@ core::Status SnapshotReader::Open(bool restarted) {
   // Schemas before the snapshot: information_schema is not transactional anyway, and a table
   // changed in between is caught by the stream, which re-reads schemas at its TABLE_MAPs.
   loaded_.clear();
-  fixes_.clear();
-  converters_.clear();
+  codecs_.clear();
   for (const auto& id : tables_) {
     auto loaded = loader.Load(id, 1);
     if (!loaded.ok()) return loaded.status().WithContext("mysql snapshot of " + id.ToString());
-    std::vector<Fix> fixes;
-    std::vector<const CharsetConverter*> converters;
-    for (size_t i = 0; i < loaded->columns.size(); ++i) {
-      if (loaded->excluded[i]) continue;
-      const core::Column& col = loaded->schema->columns[fixes.size()];
-      Fix f = Fix::kNone;
-      if (col.type == core::LogicalType::kDate || col.type == core::LogicalType::kTimestamp) f = Fix::kZeroDate;
-      if (col.type == core::LogicalType::kTimestampTz) f = Fix::kTimestampTz;
-      if (col.type == core::LogicalType::kBool) f = Fix::kBitBool;
-      if (col.source_type.rfind("year", 0) == 0) f = Fix::kYear;
-      if (col.type == core::LogicalType::kFloat32) f = Fix::kFloat;
-      const SchemaColumnInfo& info = loaded->info[i];
-      if (info.charset == CharsetKind::kOther && info.converter) f = Fix::kConvert;
-      fixes.push_back(f);
-      converters.push_back(f == Fix::kConvert ? info.converter.get() : nullptr);
-    }
-    fixes_.push_back(std::move(fixes));
-    converters_.push_back(std::move(converters));
     loaded_.push_back(std::move(*loaded));
   }
+  // After loaded_ is complete: each codec points into it.
+  for (const LoadedTable& t : loaded_) codecs_.emplace_back(&t, options_.zero_dates);
   SLUICE_RETURN_IF_ERROR(EstimateTables());
   // More connections than chunks would only hold the global read lock for nothing.
   int64_t potential = 0;
@@ -284,29 +261,9 @@ void SnapshotReader::Worker(size_t index) {
 core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk,
                                        std::unique_ptr<core::EventBatch>& batch, uint32_t& txn) {
   const LoadedTable& table = loaded_[chunk.table];
-  const std::vector<Fix>& fixes = fixes_[chunk.table];
-  const std::vector<const CharsetConverter*>& converters = converters_[chunk.table];
+  const SnapshotRowCodec& codec = codecs_[chunk.table];
   const core::TableId& id = tables_[chunk.table];
-  std::string select = "SELECT ";
-  bool first = true;
-  for (size_t i = 0, k = 0; i < table.columns.size(); ++i) {
-    if (table.excluded[i]) continue;
-    if (!first) select += ", ";
-    first = false;
-    const Fix fix = fixes[k++];
-    if (fix == Fix::kConvert) {
-      select += "CAST(" + QuoteIdentifier(table.columns[i].name) + " AS BINARY)";
-    } else if (fix == Fix::kFloat) {
-      // The text protocol prints FLOAT with 6 significant digits (16777216 as 16777200);
-      // as a DOUBLE the server prints the exact value, which is then shortened back to the
-      // float32's own shortest text (what the binlog path gives for the same value). `+ 0E0`
-      // makes the DOUBLE on every MySQL and MariaDB version (CAST AS DOUBLE needs MySQL 8.0.17).
-      select += "(" + QuoteIdentifier(table.columns[i].name) + " + 0E0)";
-    } else {
-      select += QuoteIdentifier(table.columns[i].name);
-    }
-  }
-  if (first) select += "1";  // every column excluded: still count rows
+  std::string select = "SELECT " + codec.SelectList();
   const bool overridden = options_.select_overrides.contains(id);
   if (overridden) {
     select = core::OverrideQuery(options_.select_overrides, id, select.substr(7));
@@ -321,7 +278,6 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
                                " (the statement must return every captured column by name)");
   }
   const std::string table_name = id.ToString();
-  const size_t n = table.schema->columns.size();
   uint64_t rows = 0, bytes = 0, zero_dates = 0;
   auto report = [&] {
     rows_done_[chunk.table]->fetch_add(rows);
@@ -339,72 +295,7 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
       txn = batch->AddTxn(SnapshotTxn());
     }
     uint32_t row = batch->BeginRow();
-    for (size_t i = 0; i < n; ++i) {
-      if (values[i] == nullptr) {
-        batch->AppendNull();
-        continue;
-      }
-      std::string_view v(values[i], lengths[i]);
-      bytes += v.size();
-      switch (fixes[i]) {
-        case Fix::kNone:
-          batch->AppendValue(v);
-          break;
-        case Fix::kZeroDate:
-        case Fix::kTimestampTz:
-          if (IsZeroDateText(v)) {
-            if (options_.zero_dates == ZeroDateMode::kFail) {
-              batch->AbandonRow();
-              return RefusedValue(table, i, values, lengths, ZeroDateRefusal(v));
-            }
-            ++zero_dates;
-            batch->AppendNull();
-          } else {
-            batch->AppendValue(v);
-            if (fixes[i] == Fix::kTimestampTz) batch->ExtendLastValue("+00");
-          }
-          break;
-        case Fix::kYear: {
-          size_t k = 0;
-          while (k + 1 < v.size() && v[k] == '0') ++k;
-          batch->AppendValue(v.substr(k));
-          break;
-        }
-        case Fix::kBitBool: {
-          bool set = false;
-          for (char c : v) set = set || c != 0;
-          batch->AppendValue(set ? "t" : "f");
-          break;
-        }
-        case Fix::kFloat:
-          converted.clear();
-          if (!AppendFloat32FromDoubleText(converted, v)) {
-            batch->AbandonRow();
-            return core::DataLossError("mysql snapshot of " + table_name + ": column " +
-                                       table.schema->columns[i].name + " (FLOAT) read as \"" +
-                                       Printable(v) + "\", which is no float32 value");
-          }
-          batch->AppendValue(converted);
-          break;
-        case Fix::kConvert: {
-          const CharsetConverter& cv = *converters[i];
-          if (cv.ascii_compatible() && IsAscii(v)) {
-            batch->AppendValue(v);
-            break;
-          }
-          converted.clear();
-          if (!cv.Append(converted, v)) {
-            batch->AbandonRow();
-            return RefusedValue(table, i, values, lengths,
-                                "holds bytes that are not valid " + cv.charset() +
-                                    " text; fix the value at the source (or exclude the column "
-                                    "with column.exclude.list)");
-          }
-          batch->AppendValue(converted);
-          break;
-        }
-      }
-    }
+    SLUICE_RETURN_IF_ERROR(codec.AppendRow(*batch, values, lengths, bytes, zero_dates, converted));
     batch->EndRow();
     batch->AddEvent({core::Op::kRead, core::kNoRow, row, txn, table.schema});
     ++rows;
@@ -418,22 +309,6 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
   SLUICE_RETURN_IF_ERROR(conn.stream_status().WithContext("mysql snapshot of " + table_name));
   conn.EndStream();
   return core::Status::Ok();
-}
-
-core::Status SnapshotReader::RefusedValue(const LoadedTable& table, size_t column, char** values,
-                                          const unsigned long* lengths,
-                                          const std::string& what) const {
-  const core::TableSchema& schema = *table.schema;
-  std::string key;
-  for (uint32_t k : schema.key) {
-    if (!key.empty()) key += ", ";
-    key += schema.columns[k].name + "=" +
-           (values[k] ? Printable(std::string_view(values[k], lengths[k])) : "NULL");
-  }
-  return core::FailedPreconditionError(
-      "mysql snapshot of " + schema.id.ToString() + ": column " + schema.columns[column].name +
-      " of the row " + (key.empty() ? std::string("(no primary key)") : "with " + key) + " " +
-      what);
 }
 
 core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::PollLimits& limits) {

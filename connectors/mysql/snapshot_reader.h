@@ -48,6 +48,7 @@
 #include "connectors/mysql/mysql_connection.h"
 #include "connectors/mysql/mysql_position.h"
 #include "connectors/mysql/mysql_schema.h"
+#include "connectors/mysql/snapshot_rows.h"
 #include "core/progress.h"
 #include "core/snapshot_batches.h"
 #include "core/snapshot_overrides.h"
@@ -83,9 +84,6 @@ class SnapshotReader {
   void Cancel();
 
  private:
-  // kFloat: FLOAT read as a DOUBLE (f + 0E0) (the text protocol prints FLOAT with six
-  // significant digits) and written back as the shortest text of the float32 value.
-  enum class Fix : uint8_t { kNone, kZeroDate, kTimestampTz, kYear, kBitBool, kConvert, kFloat };
   struct Chunk {
     size_t table;
     std::string where;  // empty: the whole table
@@ -100,10 +98,6 @@ class SnapshotReader {
   core::Status ReadChunk(MysqlConnection& conn, const Chunk& chunk,
                          std::unique_ptr<core::EventBatch>& batch, uint32_t& txn);
   core::TxnInfo SnapshotTxn() const;
-  // The error for a value of emitted `column` that has no exact image (`what`: why and what to
-  // do), naming the table, the row by its primary key, and the column.
-  core::Status RefusedValue(const LoadedTable& table, size_t column, char** values,
-                            const unsigned long* lengths, const std::string& what) const;
 
   ConnectionParams params_;
   const CaptureFilter* filter_;
@@ -119,9 +113,7 @@ class SnapshotReader {
   // Every table's schema, loaded at Open so that the first batch announces them all (empty
   // tables too) before any row.
   std::vector<LoadedTable> loaded_;
-  std::vector<std::vector<Fix>> fixes_;  // per table, per emitted column
-  // Per table, per emitted column: the converter of a kConvert column, else null.
-  std::vector<std::vector<const CharsetConverter*>> converters_;
+  std::vector<SnapshotRowCodec> codecs_;  // per table, into loaded_
   std::vector<int64_t> estimated_rows_;  // per table; -1 when it cannot be chunked
   std::vector<Chunk> chunks_;
   std::atomic<size_t> next_chunk_{0};

@@ -103,6 +103,7 @@ void StreamReader::Cancel() {
 core::Status StreamReader::Open(const BinlogPosition& from) {
   file_ = from.file;
   pos_ = from.pos;
+  read_to_ = from.pos;
   // Parse the GTID state "D-S-N,D-S-N" so that positions keep carrying it.
   gtid_state_.clear();
   size_t start = 0;
@@ -241,6 +242,7 @@ core::Status StreamReader::HandleQuery(const EventHeader& h, std::string_view bo
       txn_pos_ = at.pos;
       txn_ts_ms_ = static_cast<int64_t>(h.timestamp) * 1000;
       txn_server_id_ = h.server_id;
+      SLUICE_RETURN_IF_ERROR(NotifyObserver(at, batch));
     }
     txn_thread_ = q.thread_id;
     return core::Status::Ok();
@@ -349,6 +351,12 @@ core::Result<core::PollStatus> StreamReader::Poll(core::EventBatch& batch,
   return result;
 }
 
+core::Status StreamReader::NotifyObserver(const BinlogLocation& start, core::EventBatch& batch) {
+  if (!observer_) return core::Status::Ok();
+  const bool may_emit = !AtOrBefore(start.file, start.pos, skip_.file, skip_.pos);
+  return observer_->BeforeTransaction(start, may_emit, batch);
+}
+
 bool StreamReader::AlreadyEmitted(const BinlogLocation& at) {
   if (AtOrBefore(at.file, at.pos, skip_.file, skip_.pos)) return true;
   progress_.file = std::string(at.file);
@@ -370,10 +378,15 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
     uint64_t event_pos = event.next_pos >= event.length ? event.next_pos - event.length : pos_;
     BinlogLocation at{file_, event_pos};
     if (type == HEARTBEAT_LOG_EVENT) {
+      // Its body names the server's current binlog file, its log_pos the server's end in it.
+      std::string_view hb_file = raw.size() > kEventHeaderSize ? raw.substr(kEventHeaderSize) : "";
+      if (checksum_ && hb_file.size() >= kChecksumSize) hb_file.remove_suffix(kChecksumSize);
+      if (hb_file == file_) read_to_ = std::max(read_to_, event.next_pos);
       // The server had nothing to send for a heartbeat period: we are caught up.
       return Finish(batch, batch.empty() ? core::PollStatus::kIdle : core::PollStatus::kHaveMore);
     }
     bool artificial = (event.flags & 0x20) != 0 || event.next_pos == 0;
+    if (!artificial) read_to_ = std::max(read_to_, event.next_pos);
     // FORMAT_DESCRIPTION and artificial ROTATE events carry no checksum we can rely on.
     bool verify = checksum_ && type != FORMAT_DESCRIPTION_EVENT && !artificial;
     SLUICE_ASSIGN_OR_RETURN(RawEvent ev, SplitEvent(raw, verify, at));
@@ -391,6 +404,7 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
           if (retention_ && !artificial) retention_->FileClosed(file_, ev.header.timestamp);
           file_last_event_unix_s_ = 0;
         }
+        if (std::string(r.file) != file_) read_to_ = r.position;
         file_ = std::string(r.file);
         pos_ = r.position;
         if (!artificial && !in_txn_) Commit(batch, pos_);
@@ -407,6 +421,7 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
         txn_server_id_ = ev.header.server_id;
         txn_thread_ = -1;
         txn_index_ = UINT32_MAX;
+        SLUICE_RETURN_IF_ERROR(NotifyObserver(at, batch));
         break;
       }
       case QUERY_EVENT:

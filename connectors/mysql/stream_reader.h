@@ -79,6 +79,19 @@ int BinlogReadTimeoutSeconds(int heartbeat_ms);
 // Every message names the binlog position.
 core::Status FetchFailureStatus(const FetchFailure& failure, const BinlogLocation& at);
 
+// Told about every transaction the reader meets, at its start (MariaDB's GTID event, or BEGIN),
+// before any of its changes are appended: an incremental snapshot places its chunks there
+// (connectors/mysql/incremental_placement.h). Called on the source thread, inside Poll.
+class TransactionObserver {
+ public:
+  virtual ~TransactionObserver() = default;
+  // A transaction starts at `start` (its first event). `may_emit`: the observer may append
+  // events to `batch` now, before the transaction's; false for a transaction an earlier reader
+  // handed over already, in whole or in part (it is being skipped). An error fails the Poll.
+  virtual core::Status BeforeTransaction(const BinlogLocation& start, bool may_emit,
+                                         core::EventBatch& batch) = 0;
+};
+
 class StreamReader {
  public:
   struct Emitted {
@@ -113,6 +126,12 @@ class StreamReader {
   void TrackRetention(BinlogRetention* retention) { retention_ = retention; }
   core::Result<core::PollStatus> Poll(core::EventBatch& batch, const core::PollLimits& limits);
   void Cancel();
+  // Incremental snapshots (see TransactionObserver). Not owned; may be null.
+  void SetObserver(TransactionObserver* observer) { observer_ = observer; }
+  bool between_transactions() const { return !in_txn_; }
+  // How far the stream has read: the end of the last event, or the server's binlog position a
+  // heartbeat reported (the stream is caught up to it). The file view lives until the next Poll.
+  BinlogLocation read_to() const { return {file_, read_to_}; }
   uint64_t events_decoded() const { return events_decoded_; }
 
  private:
@@ -125,6 +144,8 @@ class StreamReader {
   // For a change-producing event at `at`: true when an earlier reader handed it over already;
   // else records it as handed over (once this Poll succeeds).
   bool AlreadyEmitted(const BinlogLocation& at);
+  // A transaction starts at `start`: tells the observer, if any.
+  core::Status NotifyObserver(const BinlogLocation& start, core::EventBatch& batch);
   core::Status HandleTableMap(std::string_view body, const BinlogLocation& at);
   core::Status HandleQuery(const EventHeader& h, std::string_view body, const BinlogLocation& at,
                            core::EventBatch& batch);
@@ -172,6 +193,8 @@ class StreamReader {
   uint64_t events_decoded_ = 0;
   BinlogRetention* retention_ = nullptr;
   int64_t file_last_event_unix_s_ = 0;  // newest event timestamp read from file_
+  TransactionObserver* observer_ = nullptr;
+  uint64_t read_to_ = 0;  // in file_, see read_to()
 };
 
 }  // namespace sluice::mysql

@@ -19,6 +19,27 @@ TEST(MysqlPositionTest, ExportsDebeziumOffset) {
             json::parse(R"({"file":"bin.000003","pos":1234,"snapshot":true})"));
 }
 
+// Issue 17: incremental-snapshot progress travels in the streaming position, durable with the
+// chunks it counts; a position without it (every older one) parses as before.
+TEST(MysqlPositionTest, CarriesIncrementalSnapshotProgress) {
+  BinlogPosition p{"bin.000003", 1234, "0-1-42", false};
+  p.incremental = R"({"filter":{"table.include.list":"shop.orders"},"tables":[{"table":"shop.orders","chunks":3}]})";
+  auto back = BinlogPosition::Parse(p.ToJson());
+  ASSERT_TRUE(back.ok()) << back.status().message();
+  EXPECT_EQ(json::parse(back->incremental), json::parse(p.incremental));
+  EXPECT_EQ(back->file, "bin.000003");
+  EXPECT_EQ(back->pos, 1234u);
+  auto old = BinlogPosition::Parse(R"({"file":"bin.000003","pos":1234,"gtid":"0-1-42"})");
+  ASSERT_TRUE(old.ok());
+  EXPECT_TRUE(old->incremental.empty());
+  EXPECT_EQ(old->ToJson(), BinlogPosition({"bin.000003", 1234, "0-1-42", false}).ToJson());
+  auto bad = BinlogPosition::Parse(R"({"file":"bin.000003","pos":1234,"incremental":[1]})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("incremental"), std::string::npos);
+  // Debezium's offset has no place for it: GET …/offsets leaves it out.
+  EXPECT_FALSE(p.ToDebeziumOffset().contains("incremental"));
+}
+
 TEST(MysqlPositionTest, RoundTripsThroughDebeziumShape) {
   BinlogPosition p{"bin.000003", 1234, "0-1-42,1-2-7", false};
   auto back = BinlogPosition::FromDebeziumOffset(p.ToDebeziumOffset());

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "connectors/mysql/binlog_health.h"
+#include "connectors/mysql/incremental_placement.h"
 #include "core/envelope.h"
 #include "tests/connectors/mysql/fake_binlog_stream.h"
 
@@ -158,6 +159,71 @@ TEST_F(MysqlStreamReaderTest, CaptureHoldsTheFixturesTransactions) {
   // The TRUNCATE, then FLUSH BINARY LOGS's ROTATE to the next file.
   ASSERT_EQ(TypeOf(server_.events.back()), kRotate);
   EXPECT_EQ(TypeOf(server_.events[server_.events.size() - 2]), kQuery);
+}
+
+// Issue 17: the observer an incremental snapshot places its chunks with hears of every
+// transaction at its start, before any of its changes, and a chunk consistent at D's start
+// (binlog_snapshot_position) goes between A and D.
+struct PlacingObserver : TransactionObserver {
+  core::Status BeforeTransaction(const BinlogLocation& start, bool may_emit,
+                                 core::EventBatch& batch) override {
+    starts.push_back(start.pos);
+    may.push_back(may_emit);
+    events_before.push_back(batch.events().size());
+    auto now = place.HandOverBefore({std::string(start.file), start.pos});
+    if (!now.ok()) return now.status();
+    if (*now) handed_at = static_cast<int>(batch.events().size());
+    return core::Status::Ok();
+  }
+  ChunkPlacement place;
+  std::vector<uint64_t> starts;
+  std::vector<bool> may;
+  std::vector<size_t> events_before;
+  int handed_at = -1;
+};
+
+TEST_F(MysqlStreamReaderTest, ObserverHearsEachTransactionStartBeforeItsChanges) {
+  PlacingObserver observer;
+  ASSERT_EQ(*observer.place.ChunkRead({server_.file, txn_starts_[3]}),
+            ChunkPlacement::Verdict::kHold);
+  auto reader = NewReader();
+  reader->SetObserver(&observer);
+  ASSERT_TRUE(reader->Open(At(txn_starts_[0])).ok());
+  core::EventBatch batch;
+  auto status = reader->Poll(batch, core::PollLimits{});
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  std::vector<uint64_t> expected;
+  for (size_t g : gtids_) {
+    if (server_.events[g].pos >= txn_starts_[0]) expected.push_back(server_.events[g].pos);
+  }
+  EXPECT_EQ(observer.starts, expected);  // A, B, C, D and the TRUNCATE
+  ASSERT_EQ(observer.events_before.size(), 5u);
+  EXPECT_EQ(observer.events_before.front(), 0u);
+  EXPECT_EQ(observer.events_before[3], kTxnA.size());
+  EXPECT_EQ(observer.events_before[4], kTxnA.size() + kTxnD.size());
+  EXPECT_EQ(observer.may, std::vector<bool>(5, true));
+  EXPECT_EQ(observer.handed_at, static_cast<int>(kTxnA.size()));
+  EXPECT_FALSE(observer.place.holding());
+  // Between transactions, read up to the next file's start (the ROTATE ends the capture).
+  EXPECT_TRUE(reader->between_transactions());
+  EXPECT_EQ(std::string(reader->read_to().file), "mysql-bin.000002");
+  EXPECT_EQ(reader->read_to().pos, 4u);
+}
+
+TEST_F(MysqlStreamReaderTest, ObserverMayNotEmitWhileAnEarlierReadersHandOverIsSkipped) {
+  std::vector<std::string> events;
+  auto first = NewReader();
+  ASSERT_TRUE(first->Open(At(txn_starts_[0])).ok());
+  ASSERT_TRUE(Drain(*first, events).ok());
+  PlacingObserver observer;
+  auto again = NewReader();
+  again->SkipEmitted(first->emitted());
+  again->SetObserver(&observer);
+  ASSERT_TRUE(again->Open(At(txn_starts_[0])).ok());
+  events.clear();
+  ASSERT_TRUE(Drain(*again, events).ok());
+  EXPECT_TRUE(events.empty());
+  EXPECT_EQ(observer.may, std::vector<bool>(5, false));
 }
 
 TEST_F(MysqlStreamReaderTest, MultiTableTransactionDecodesIntoEventsAndCheckpoint) {

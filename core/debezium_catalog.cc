@@ -121,7 +121,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"topic.cache.size", "both", kNone, "", "changes no output"},
     DebeziumProperty{"topic.heartbeat.prefix", "both", kImpl, "", "the Kafka sink's heartbeat topic is <topic.heartbeat.prefix>.<topic.prefix> (default __debezium-heartbeat)"},
     DebeziumProperty{"topic.transaction", "both", kImpl, "", "the Kafka sink's transaction metadata topic is <topic.prefix>.<topic.transaction> (default transaction)"},
-    DebeziumProperty{"provide.transaction.metadata", "both", kImpl, "true,false", "the Kafka sink writes Debezium's BEGIN/END records and the envelope's transaction block for PostgreSQL sources; refused (true) for MySQL/MariaDB sources, whose transaction ids are not reproduced yet, and for the other sinks"},
+    DebeziumProperty{"provide.transaction.metadata", "both", kImpl, "true,false", "the Kafka sink writes Debezium's BEGIN/END records and the envelope's transaction block (PostgreSQL, MySQL and MariaDB sources); refused (true) for the other sinks"},
     DebeziumProperty{"heartbeat.interval.ms", "both", kImpl, "", "the Kafka sink writes Debezium's heartbeat records ({\"serverName\"} / {\"ts_ms\"}), also while idle; database and file sinks have no heartbeat topic; the MySQL source also takes it as its binlog heartbeat period (1000 ms when unset or 0)"},
     DebeziumProperty{"heartbeat.action.query", "both", kRef, "", "the heartbeat topic is not implemented yet"},
     // Snapshots.

@@ -119,6 +119,15 @@ size_t EventBatch::ByteSize() const {
          events_.size() * sizeof(ChangeEvent) + txns_.size() * sizeof(TxnInfo);
 }
 
+std::string BinlogTransactionId(std::string_view gtid, std::string_view file, uint64_t pos) {
+  if (!gtid.empty()) return std::string(gtid);
+  std::string id = "file=";
+  id += file;
+  id += ",pos=";
+  id += std::to_string(pos);
+  return id;
+}
+
 bool SameKey(const TableSchema& schema, const RowView& a, const RowView& b) {
   for (uint32_t k : schema.key) {
     if (k >= a.size() || k >= b.size()) return false;

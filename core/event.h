@@ -158,16 +158,23 @@ struct TxnInfo {
 };
 
 // A transaction's BEGIN or COMMIT in a stream batch, for Debezium's transaction metadata
-// (provide.transaction.metadata). Sources that report them (PostgreSQL) add one for every
-// transaction they stream, also one without captured events, as Debezium writes BEGIN/END for
-// those too. `event_index`: how many of the batch's events come before the boundary.
+// (provide.transaction.metadata). Sources that report them (PostgreSQL, MySQL/MariaDB) add one
+// for every transaction they stream, also one without captured events, as Debezium writes
+// BEGIN/END for those too. `event_index`: how many of the batch's events come before the boundary.
 struct TxnBoundary {
   uint32_t event_index = 0;
   bool begin = true;  // false: the commit
   uint64_t txid = 0;  // PostgreSQL xid
   uint64_t lsn = 0;   // PostgreSQL: the LSN of the BEGIN / COMMIT message (its XLogData start)
-  int64_t ts_ms = 0;  // commit time at the source, ms since epoch
+  int64_t ts_ms = 0;  // BEGIN / COMMIT time at the source, ms since epoch
+  // The transaction's id as Debezium writes it, when the source has one of its own (MySQL:
+  // BinlogTransactionId); empty: PostgreSQL's "<txid>:<lsn>".
+  std::string id;
 };
+
+// Debezium's MySQL/MariaDB transaction id: the GTID when the transaction has one (MariaDB:
+// "<domain>-<server>-<seq>"), else "file=<binlog file>,pos=<position of its BEGIN>".
+std::string BinlogTransactionId(std::string_view gtid, std::string_view file, uint64_t pos);
 
 inline constexpr uint32_t kNoRow = UINT32_MAX;
 

@@ -222,9 +222,21 @@ uint32_t StreamReader::CurrentTxn(core::EventBatch& batch, const EventHeader& h,
   return txn_index_;
 }
 
+void StreamReader::AddBoundary(core::EventBatch& batch, bool begin, const EventHeader& h,
+                               const BinlogLocation& at) {
+  if (!begin && !boundary_open_) return;  // no BEGIN reported (MySQL DDL outside BEGIN)
+  boundary_open_ = begin;
+  if (AlreadyEmitted(at)) return;  // handed over by an earlier reader of this process
+  core::TxnBoundary b{static_cast<uint32_t>(batch.size()), begin, 0, 0,
+                      static_cast<int64_t>(h.timestamp) * 1000};
+  b.id = core::BinlogTransactionId(gtid_, file_, txn_pos_);
+  batch.AddBoundary(std::move(b));
+}
+
 void StreamReader::Commit(core::EventBatch& batch, uint64_t next_pos) {
   pos_ = next_pos;
   in_txn_ = false;
+  standalone_group_ = false;
   txn_index_ = UINT32_MAX;
   txn_thread_ = -1;
   gtid_.clear();
@@ -243,16 +255,24 @@ core::Status StreamReader::HandleQuery(const EventHeader& h, std::string_view bo
       txn_ts_ms_ = static_cast<int64_t>(h.timestamp) * 1000;
       txn_server_id_ = h.server_id;
       SLUICE_RETURN_IF_ERROR(NotifyObserver(at, batch));
+      AddBoundary(batch, true, h, at);
     }
     txn_thread_ = q.thread_id;
     return core::Status::Ok();
   }
   if (sql == "COMMIT") {  // non-transactional engines end with COMMIT instead of XID
+    AddBoundary(batch, false, h, at);
     Commit(batch, h.next_position);
     return core::Status::Ok();
   }
   DdlInfo ddl = ClassifyDdl(sql, q.database);
-  if (ddl.kind == DdlInfo::Kind::kNone) return core::Status::Ok();
+  if (ddl.kind == DdlInfo::Kind::kNone) {
+    // Not DDL we act on (GRANT, DDL of other databases...): still the whole of its group when
+    // a standalone GTID opened it (MariaDB), so its transaction ends here.
+    if (standalone_group_) AddBoundary(batch, false, h, at);
+    standalone_group_ = false;
+    return core::Status::Ok();
+  }
   txn_thread_ = q.thread_id;  // a truncate emitted below names the session that ran the DDL
   if (ddl.kind == DdlInfo::Kind::kOther) {
     logger_->info("mysql DDL at {} not parsed; schemas are re-read on next use: {}",
@@ -285,6 +305,7 @@ core::Status StreamReader::HandleQuery(const EventHeader& h, std::string_view bo
     }
   }
   // DDL is its own transaction (MariaDB: a standalone GTID, no XID): commit after it.
+  AddBoundary(batch, false, h, at);
   Commit(batch, h.next_position);
   return core::Status::Ok();
 }
@@ -422,12 +443,15 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
         txn_thread_ = -1;
         txn_index_ = UINT32_MAX;
         SLUICE_RETURN_IF_ERROR(NotifyObserver(at, batch));
+        standalone_group_ = g.standalone();
+        AddBoundary(batch, true, ev.header, at);
         break;
       }
       case QUERY_EVENT:
         SLUICE_RETURN_IF_ERROR(HandleQuery(ev.header, body, at, batch));
         break;
       case XID_EVENT:
+        AddBoundary(batch, false, ev.header, at);
         Commit(batch, ev.header.next_position);
         break;
       case TABLE_MAP_EVENT:

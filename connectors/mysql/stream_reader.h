@@ -8,7 +8,8 @@
 // (heartbeat.interval.ms): an idle server sends a heartbeat after each quiet period, and the
 // connection's read timeout is kMissedHeartbeats periods, so that a half-open connection
 // (nothing arrives, not even a heartbeat) is reported as kUnavailable instead of blocking
-// forever. Transactions: GTID (MariaDB) or BEGIN opens one, XID or COMMIT closes it; the batch
+// forever. Transactions: GTID (MariaDB) or BEGIN opens one, XID or COMMIT closes it (each also a
+// core::TxnBoundary of the batch, with Debezium's id, core::BinlogTransactionId); the batch
 // checkpoint is the position after the last closing event, never inside a transaction. ROTATE
 // events switch files. DDL on captured tables (QUERY events) invalidates the cached schema,
 // which is re-read from information_schema at the next TABLE_MAP (or rebuilt from the
@@ -27,9 +28,10 @@
 // Restarted in the same process (the pipeline reopens a failed stream from the last committed
 // position while the batches read since are still on their way to the sink), a reader must not
 // hand those over a second time: a keyless table would get its rows twice. `Emitted` is the
-// binlog location of the last change-producing event (ROWS, or a TRUNCATE/CREATE query) that a
-// successful Poll returned; a reader given it with SkipEmitted() reads that far without emitting
-// (TABLE_MAPs, DDL and commits still count). A ROWS event is never split between batches.
+// binlog location of the last change-producing event (ROWS, or a TRUNCATE/CREATE query) or
+// transaction boundary (GTID/BEGIN, XID/COMMIT) that a successful Poll returned; a reader given it
+// with SkipEmitted() reads that far without emitting (TABLE_MAPs, DDL and commits still count).
+// A ROWS event is never split between batches.
 //
 // Lifecycle: Open() then Poll()*; Cancel() from any thread unblocks a blocked fetch.
 // Thread-safety: the source thread only, except Cancel().
@@ -150,6 +152,10 @@ class StreamReader {
   core::Status HandleQuery(const EventHeader& h, std::string_view body, const BinlogLocation& at,
                            core::EventBatch& batch);
   uint32_t CurrentTxn(core::EventBatch& batch, const EventHeader& h, uint64_t event_pos);
+  // Reports the BEGIN (GTID event or BEGIN query) or COMMIT (XID, COMMIT, the end of a DDL
+  // group) of a transaction for Debezium's transaction metadata; a COMMIT only when its BEGIN was.
+  void AddBoundary(core::EventBatch& batch, bool begin, const EventHeader& h,
+                   const BinlogLocation& at);
   void Commit(core::EventBatch& batch, uint64_t next_pos);
   // Decides whether the batch's checkpoint is sent now (see the class comment) and returns
   // `status`.
@@ -185,6 +191,8 @@ class StreamReader {
   uint32_t txn_server_id_ = 0;  // of the event that opened the transaction
   int64_t txn_thread_ = -1;     // of its BEGIN (or DDL) query event; -1: none (MariaDB GTID)
   uint32_t txn_index_ = UINT32_MAX;  // index in the current batch, or UINT32_MAX
+  bool boundary_open_ = false;       // a BEGIN boundary was reported, its COMMIT not yet
+  bool standalone_group_ = false;    // the open transaction came from a standalone GTID (DDL)
   std::map<uint64_t, TableState> tables_;  // by table_id
   std::map<core::TableId, std::shared_ptr<const LoadedTable>> schemas_;
   uint64_t schema_version_ = 1;

@@ -74,7 +74,7 @@ std::vector<core::ConfigKey> KafkaSinkConfigKeys() {
   keys.push_back(core::MakeConfigKey(
       "provide.transaction.metadata", core::ConfigType::kBool, "false",
       "Debezium's transaction metadata: BEGIN/END records on <topic.prefix>.<topic.transaction> "
-      "and a \"transaction\" block in every streamed change (PostgreSQL sources)"));
+      "and a \"transaction\" block in every streamed change"));
   keys.push_back(core::MakeConfigKey("topic.transaction", core::ConfigType::kString,
                                      std::string(kafka_sink::kDefaultTransactionTopic),
                                      "suffix of the transaction metadata topic"));
@@ -147,13 +147,8 @@ core::Result<KafkaSinkOptions> KafkaSinkOptionsFromConfig(const core::ConnectorC
   o.heartbeat_topic = heartbeat_prefix + "." + o.envelope.name;
   SLUICE_ASSIGN_OR_RETURN(o.transaction_metadata,
                           config.GetBool("provide.transaction.metadata", false));
-  if (o.transaction_metadata && o.envelope.connector != "postgresql") {
-    return core::InvalidArgumentError(
-        "provide.transaction.metadata=true is implemented for PostgreSQL sources only: the "
-        "MySQL/MariaDB transaction ids (GTID, else file=<binlog>,pos=<restart position>) are not "
-        "reproduced yet; remove the key or set it to false");
-  }
-  if (o.transaction_metadata && !config.Has("publication.autocreate.mode")) {
+  if (o.transaction_metadata && o.envelope.connector == "postgresql" &&
+      !config.Has("publication.autocreate.mode")) {
     // Which transactions reach the source decides which BEGIN/END records exist: Debezium's
     // default publication (all_tables) also streams transactions that touch no captured table
     // (BEGIN/END with event_count 0); sluice's default (filtered) does not.
@@ -438,9 +433,12 @@ core::Status KafkaSink::ProduceEvent(const core::EventBatch& batch, const core::
       encoder_.set_transaction_block(nullptr);
     } else {
       if (!txn_.in_progress()) {
-        // The source reported no BEGIN for it (never expected from PostgreSQL): begin here.
-        SLUICE_RETURN_IF_ERROR(
-            ProduceTxnRecord({0, true, info.txid, event.lsn, info.ts_ms}));
+        // The source reported no BEGIN for it (never expected): begin here.
+        core::TxnBoundary begin{0, true, info.txid, event.lsn, info.ts_ms};
+        if (options_.envelope.connector != "postgresql") {
+          begin.id = core::BinlogTransactionId(info.gtid, info.file, info.pos);
+        }
+        SLUICE_RETURN_IF_ERROR(ProduceTxnRecord(begin));
       }
       txn_.Event(*event.table, event.lsn);
       encoder_.set_transaction_block(&txn_.block());

@@ -70,6 +70,10 @@ int32_t JavaStringHash(std::string_view text) {
 }
 
 void TxnMetadata::AppendId(std::string& out, uint64_t lsn) const {
+  if (!state_.id.empty()) {
+    core::AppendJsonString(out, state_.id);
+    return;
+  }
   out += '"';
   core::AppendInt(out, static_cast<int64_t>(state_.txid));
   out += ':';
@@ -106,6 +110,7 @@ void TxnMetadata::StartValue(std::string_view status, uint64_t lsn) {
 void TxnMetadata::Begin(const core::TxnBoundary& b) {
   state_.in_progress = true;
   state_.txid = b.txid;
+  state_.id.assign(b.id);
   state_.total = 0;
   state_.used = 0;
   EncodeKey(b.lsn);

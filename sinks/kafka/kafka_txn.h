@@ -12,7 +12,9 @@
 // from, as Debezium's PostgresTransactionMonitor writes them: the BEGIN message's for BEGIN, the
 // change's own for a data record, the COMMIT message's for END. END lists the tables in the
 // iteration order of the Java HashMap Debezium keeps the counts in (bucket of String.hashCode,
-// then insertion), so the bytes match.
+// then insertion), so the bytes match. A source with ids of its own (MySQL/MariaDB: the GTID, else
+// "file=<binlog>,pos=<BEGIN's position>", see core::BinlogTransactionId) sets TxnBoundary::id on
+// BEGIN; every record of that transaction then carries that id unchanged, as Debezium's.
 //
 // Counting follows Debezium's dispatcher: every data record counts (both halves of a key
 // change), tombstones and skipped.operations do not; snapshot records carry "transaction":null.
@@ -63,6 +65,7 @@ class TxnMetadata {
   struct State {
     bool in_progress = false;
     uint64_t txid = 0;
+    std::string id;  // the source's own id (TxnBoundary::id); empty: "<txid>:<lsn>"
     int64_t total = 0;
     std::vector<Collection> collections;  // [0, used) in insertion order; capacity reused
     size_t used = 0;

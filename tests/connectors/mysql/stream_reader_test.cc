@@ -267,6 +267,45 @@ TEST_F(MysqlStreamReaderTest, MultiTableTransactionDecodesIntoEventsAndCheckpoin
   EXPECT_EQ(reader->events_decoded(), 6u);  // ROWS events of captured tables
 }
 
+// Issue 16, provide.transaction.metadata: every transaction (also B and C, audit only, and the
+// TRUNCATE's standalone GTID group) is reported as a BEGIN and a COMMIT boundary at its place
+// among the events, with Debezium's MariaDB id "<domain>-<server>-<seq>" (its GTID).
+TEST_F(MysqlStreamReaderTest, EveryTransactionIsReportedAsBoundariesWithItsGtid) {
+  auto reader = NewReader();
+  ASSERT_TRUE(reader->Open(At(txn_starts_[0])).ok());
+  core::EventBatch batch;
+  auto status = reader->Poll(batch, core::PollLimits{});
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  ASSERT_EQ(batch.events().size(), kAll.size());
+  const auto& bs = batch.boundaries();
+  ASSERT_EQ(bs.size(), 10u);  // A, B, C, D, TRUNCATE
+  const std::vector<std::pair<uint32_t, uint32_t>> at = {{0, 4}, {4, 4}, {4, 4}, {4, 7}, {7, 8}};
+  const size_t first_gtid = gtids_.size() - 5;  // the fixture's setup has GTIDs before A
+  for (size_t t = 0; t < 5; ++t) {
+    const core::TxnBoundary& begin = bs[2 * t];
+    const core::TxnBoundary& commit = bs[2 * t + 1];
+    EXPECT_TRUE(begin.begin) << t;
+    EXPECT_FALSE(commit.begin) << t;
+    EXPECT_EQ(begin.event_index, at[t].first) << t;
+    EXPECT_EQ(commit.event_index, at[t].second) << t;
+    EXPECT_EQ(begin.id, "0-1-" + std::to_string(first_gtid + t + 1)) << t;
+    EXPECT_EQ(commit.id, begin.id) << t;
+    EXPECT_GT(begin.ts_ms, 0) << t;
+    EXPECT_GE(commit.ts_ms, begin.ts_ms) << t;
+  }
+  EXPECT_EQ(bs[0].id, batch.txn(0).gtid);  // A's changes carry the same GTID
+  EXPECT_EQ(bs[6].id, batch.txn(1).gtid);  // D's
+
+  // A reader of the same process resuming after what was handed over reports nothing twice.
+  auto again = NewReader();
+  again->SkipEmitted(reader->emitted());
+  ASSERT_TRUE(again->Open(At(txn_starts_[0])).ok());
+  core::EventBatch repeat;
+  ASSERT_TRUE(again->Poll(repeat, core::PollLimits{}).ok());
+  EXPECT_TRUE(repeat.events().empty());
+  EXPECT_TRUE(repeat.boundaries().empty());
+}
+
 TEST_F(MysqlStreamReaderTest, BatchFullMidTransactionCarriesNoCheckpointInsideIt) {
   auto reader = NewReader();
   ASSERT_TRUE(reader->Open(At(txn_starts_[0])).ok());

@@ -150,7 +150,7 @@ TEST(RecordEncoderTxnTest, EnvelopeCarriesTheBlockOrNull) {
   EXPECT_TRUE(enc.value().ends_with(R"(,"transaction":)" + block + "}")) << enc.value();
 }
 
-TEST(TxnConfigTest, PostgresOnlyAndTopicName) {
+TEST(TxnConfigTest, PublicationModeForPostgresAndTopicName) {
   core::ConnectorConfig c;
   c.mutable_values() = {{"sink.kafka.bootstrap.servers", "x:1"}, {"topic.prefix", "shop"}};
   auto off = KafkaSinkOptionsFromConfig(c);
@@ -167,10 +167,40 @@ TEST(TxnConfigTest, PostgresOnlyAndTopicName) {
   EXPECT_EQ(on->transaction_topic, "shop.transaction");
   c.mutable_values()["topic.transaction"] = "tx";
   EXPECT_EQ(KafkaSinkOptionsFromConfig(c)->transaction_topic, "shop.tx");
+  // MySQL/MariaDB: every transaction of the binlog reaches the reader, so no publication
+  // setting is needed (and none applies).
+  c.mutable_values().erase("publication.autocreate.mode");
   c.mutable_values()["connector.class"] = "mysql";
   auto mysql = KafkaSinkOptionsFromConfig(c);
-  ASSERT_FALSE(mysql.ok());
-  EXPECT_NE(mysql.status().message().find("PostgreSQL sources only"), std::string::npos);
+  ASSERT_TRUE(mysql.ok()) << mysql.status().ToString();
+  EXPECT_TRUE(mysql->transaction_metadata);
+}
+
+TEST(BinlogTransactionIdTest, GtidElseFileAndBeginPosition) {
+  EXPECT_EQ(core::BinlogTransactionId("0-1-42", "mysql-bin.000003", 4), "0-1-42");
+  EXPECT_EQ(core::BinlogTransactionId("3e11fa47-71ca-11e1-9e33-c80aa9429562:23", "b.1", 9),
+            "3e11fa47-71ca-11e1-9e33-c80aa9429562:23");
+  EXPECT_EQ(core::BinlogTransactionId("", "mysql-bin.000003", 1234), "file=mysql-bin.000003,pos=1234");
+}
+
+TEST(TxnMetadataTest, SourceIdIsCarriedUnchangedByEveryRecord) {
+  TxnMetadata t(false);
+  auto orders = Table("orders");
+  core::TxnBoundary begin{0, true, 0, 0, 1700000000000, "0-1-42"};
+  t.Begin(begin);
+  EXPECT_EQ(t.key(), R"({"id":"0-1-42"})");
+  EXPECT_EQ(t.value(), R"({"status":"BEGIN","id":"0-1-42","event_count":null,)"
+                       R"("data_collections":null,"ts_ms":1700000000000})");
+  t.Event(*orders, 0);
+  EXPECT_EQ(t.block(), R"({"id":"0-1-42","total_order":1,"data_collection_order":1})");
+  t.End({3, false, 0, 0, 1700000001000, "0-1-42"});
+  EXPECT_EQ(t.key(), R"({"id":"0-1-42"})");
+  EXPECT_EQ(t.value(), R"({"status":"END","id":"0-1-42","event_count":1,"data_collections":)"
+                       R"([{"data_collection":"public.orders","event_count":1}],)"
+                       R"("ts_ms":1700000001000})");
+  // The next transaction without an id of its own (PostgreSQL) is "<txid>:<lsn>" again.
+  t.Begin({0, true, 7, 100, 5});
+  EXPECT_EQ(t.key(), R"({"id":"7:100"})");
 }
 
 }  // namespace

@@ -7,7 +7,8 @@
 #      run by 1 worker and then by 3 workers (the same total load): rows/s.
 # Records: failover as reference "session.timeout" (its seconds) against the p50/p99 (ratio > 1:
 # faster than the timeout); throughput with 1 worker as the reference of 3 (ratio > 1: 3 faster).
-# Not part of `make test`; `make bench` runs it with the others.
+# PARTS=failover or PARTS=throughput runs one half. Not part of `make test`; `make bench` runs it
+# with the others.
 set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 bench_init cluster
@@ -15,6 +16,8 @@ bench_init cluster
 RUNS=${RUNS:-10}
 SESSION_MS=${SESSION_MS:-6000}
 ROWS=${ROWS:-50000}
+PARTS=${PARTS:-failover,throughput}
+export PGOPTIONS=--client-min-messages=warning
 PARTITIONS=12
 
 broker=$BENCH_BUILD/integration/broker/sluice_mock_broker
@@ -61,7 +64,7 @@ connector_body() {  # name table out
   cat <<JSON
 {"name": "$1", "config": {"connector.class": "postgres", "database.hostname": "$PG_HOST",
  "database.port": "$PG_PORT", "database.user": "$PG_USER", "database.dbname": "$DB",
- "table.include.list": "public.$2", "slot.name": "s_$1_$RANDOM", "publication.name": "p_$1_$RANDOM",
+ "table.include.list": "public.$2", "slot.name": "s_$1", "publication.name": "p_$1",
  "sink.type": "file", "sink.url": "$3", "sink.file.fsync": "false", "sink.batch.ms": "50"}}
 JSON
 }
@@ -71,6 +74,7 @@ stop_workers() { local p; for p in "$@"; do kill "${WORKER_PID[$p]}" 2>/dev/null
 
 DB=bench_cluster
 psql_db postgres -c "DROP DATABASE IF EXISTS $DB" -c "CREATE DATABASE $DB"
+if [[ ,$PARTS, == *,failover,* ]]; then
 echo "== cluster: failover (kill -9 of the owner), $RUNS runs, session.timeout.ms=$SESSION_MS, load $(bench_load)"
 latencies=()
 for run in $(seq "$RUNS"); do
@@ -79,14 +83,14 @@ for run in $(seq "$RUNS"); do
   out=$BENCH_WORK/fo-$run; ports=()
   for _ in 1 2 3; do start_worker "$group"; ports+=("$STARTED_PORT"); done
   sleep 2
-  connector_body fo f "$out" | curl -fs -X POST -H 'Content-Type: application/json' \
+  connector_body "fo$run" f "$out" | curl -fs -X POST -H 'Content-Type: application/json' \
     --data-binary @- "http://127.0.0.1:${ports[0]}/connectors" >/dev/null
   (i=0; while :; do i=$((i + 1)); psql_db "$DB" -c "INSERT INTO f VALUES ($i, 'x')"; sleep 0.05; done) &
   loader=$!
   bench_on_exit "kill $loader"
   owner=
   for _ in $(seq 600); do
-    for p in "${ports[@]}"; do [[ " $(running_on "$p") " == *" fo "* ]] && owner=$p; done
+    for p in "${ports[@]}"; do [[ " $(running_on "$p") " == *" fo$run "* ]] && owner=$p; done
     [[ -n $owner ]] && (( $(lines_in "$out") > 20 )) && break; sleep 0.1
   done
   [[ -n $owner ]] || { echo "run $run: the connector never ran" >&2; exit 1; }
@@ -100,7 +104,7 @@ for run in $(seq "$RUNS"); do
   latencies+=("$s")
   echo "  run $run: ${s} s (load $(bench_load))"
   others=(); for p in "${ports[@]}"; do [[ $p == "$owner" ]] || others+=("$p"); done
-  curl -fs -X DELETE "http://127.0.0.1:${others[0]}/connectors/fo" >/dev/null || true
+  curl -fs -X DELETE "http://127.0.0.1:${others[0]}/connectors/fo$run" >/dev/null || true
   stop_workers "${others[@]}"
 done
 read -r p50 p99 < <(printf '%s\n' "${latencies[@]}" | sort -n | awk '{ v[NR] = $1 } END {
@@ -109,6 +113,9 @@ echo "  failover to the first new row: p50 ${p50} s, p99 ${p99} s (session.timeo
 session_s=$(awk -v m="$SESSION_MS" 'BEGIN { print m / 1000 }')
 bench_record "cluster failover p50 (kill -9, $RUNS runs)" "session.timeout" "$session_s" "$p50" null 0
 bench_record "cluster failover p99 (kill -9, $RUNS runs)" "session.timeout" "$session_s" "$p99" null 0
+fi
+
+if [[ ,$PARTS, == *,throughput,* ]]; then
 
 echo "== cluster: 8 connectors x $ROWS rows, 1 worker vs 3 workers, load $(bench_load)"
 for k in $(seq 0 7); do
@@ -122,7 +129,7 @@ throughput() {  # workers -> $THROUGHPUT_S
   sleep 2; psql_db postgres -c CHECKPOINT >/dev/null; sync
   t0=$(bench_now)
   for k in $(seq 0 7); do
-    connector_body "tp$n-$k" "t$k" "$BENCH_WORK/tp$n-$k" | curl -fs -X POST \
+    connector_body "tp${n}_$k" "t$k" "$BENCH_WORK/tp$n-$k" | curl -fs -X POST \
       -H 'Content-Type: application/json' --data-binary @- \
       "http://127.0.0.1:${ports[$((k % n))]}/connectors" >/dev/null
   done
@@ -130,13 +137,17 @@ throughput() {  # workers -> $THROUGHPUT_S
     done_all=1
     for k in $(seq 0 7); do (( $(lines_in "$BENCH_WORK/tp$n-$k") >= ROWS )) || { done_all=0; break; }; done
     (( done_all )) && break; sleep 0.1
+    if curl -fs "http://127.0.0.1:${ports[0]}/connectors?expand=status" | grep -q '"FAILED"'; then
+      echo "$n worker(s): a connector FAILED; see $BENCH_WORK/w*/out.log" >&2; exit 1
+    fi
   done
   (( done_all )) || { echo "$n worker(s): the snapshots did not finish in 600 s" >&2; exit 1; }
   THROUGHPUT_S=$(awk -v a="$t0" -v b="$(bench_now)" 'BEGIN { printf "%.2f", b - a }')
-  for k in $(seq 0 7); do curl -fs -X DELETE "http://127.0.0.1:${ports[0]}/connectors/tp$n-$k" >/dev/null || true; done
+  for k in $(seq 0 7); do curl -fs -X DELETE "http://127.0.0.1:${ports[0]}/connectors/tp${n}_$k" >/dev/null || true; done
   stop_workers "${ports[@]}"
 }
 throughput 1; one=$THROUGHPUT_S; echo "  1 worker:  ${one} s, $(awk -v s="$one" -v r=$((8 * ROWS)) 'BEGIN { printf "%.0f", r / s }') rows/s (load $(bench_load))"
 throughput 3; three=$THROUGHPUT_S; echo "  3 workers: ${three} s, $(awk -v s="$three" -v r=$((8 * ROWS)) 'BEGIN { printf "%.0f", r / s }') rows/s (load $(bench_load))"
 bench_record "cluster 8 connectors, 3 workers vs 1" "1 worker" "$one" "$three" null $((8 * ROWS))
+fi
 echo "  uptime: $(uptime)"

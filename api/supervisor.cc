@@ -316,6 +316,9 @@ core::Status Supervisor::Restart(const std::string& name) {
   SLUICE_RETURN_IF_ERROR(CheckAccepting());
   std::shared_ptr<Entry> e = Find(name);
   if (e == nullptr) return core::NotFoundError("connector " + name + " not found");
+  if (options_.owns && options_.forward_restart && !options_.owns(name)) {
+    return options_.forward_restart(name);  // its pipeline runs on another worker
+  }
   std::lock_guard lock(e->mu);
   e->failure.clear();
   e->backoff = std::chrono::milliseconds(0);

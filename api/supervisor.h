@@ -89,6 +89,9 @@ struct SupervisorOptions {
   // UNASSIGNED). Unset (single node): every connector runs here.
   std::function<bool(const std::string&)> owns;
   std::function<std::optional<RemoteStatus>(const std::string&)> remote_status;
+  // Cluster mode: Restart of a connector that `owns` returns false for calls this instead (it
+  // asks the owning worker to restart it).
+  std::function<core::Status(const std::string&)> forward_restart;
   // Which failures restart with backoff; unset: core::Status::IsRetriable. Cluster mode adds a
   // slot held by another process (the previous owner, until its stream ends).
   std::function<bool(const core::Status&)> retriable;

@@ -67,6 +67,10 @@ void ClusterWorker::ConfigureSupervisor(SupervisorOptions& options) {
   options.owns = [this](const std::string& name) { return Owns(name); };
   options.remote_status = [this](const std::string& name) { return RemoteStatusOf(name); };
   options.retriable = &ClusterRetriable;
+  options.forward_restart = [this](const std::string& name) {
+    spdlog::info("connector {}: restart requested; its owner carries it out", name);
+    return store_->RequestRestart(name);
+  };
 }
 
 bool ClusterWorker::WorkerAlive(const nlohmann::json& record, int64_t now_ms) const {
@@ -101,6 +105,10 @@ core::Status ClusterWorker::Start(Supervisor* supervisor) {
   store_->SetConnectorListener([this](const std::string& name) {
     std::lock_guard lock(mu_);
     reloads_.push_back(name);
+  });
+  store_->SetRestartListener([this](const std::string& name) {
+    std::lock_guard lock(mu_);
+    restarts_.push_back(name);
   });
   std::map<std::string, std::string> settings = ClientSettings(options_, worker_id_);
   settings["group.id"] = options_.group_id;
@@ -165,6 +173,13 @@ void ClusterWorker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
       std::lock_guard lock(mu_);
       if (!cooperative) owned_.clear();
       owned_.insert(changed.begin(), changed.end());
+      std::set<int32_t> fresh(changed.begin(), changed.end());
+      for (const std::string& name : store_->PendingRestarts()) {
+        auto ts = store_->PendingRestart(name);
+        if (ts && fresh.count(AssignmentPartition(name, options_.assignment_partitions))) {
+          stale_restarts_.emplace_back(name, *ts);
+        }
+      }
     }
     rd_kafka_error_t* e = nullptr;
     if (cooperative) {
@@ -236,6 +251,7 @@ void ClusterWorker::HousekeepingLoop(std::stop_token stop) {
         reloads.swap(reloads_);
       }
       for (const std::string& name : reloads) supervisor_->Reload(name);
+      HandleRestarts();
       if (heartbeat_now_.exchange(false) || std::chrono::steady_clock::now() >= next_heartbeat) {
         Heartbeat();
         next_heartbeat = std::chrono::steady_clock::now() + kHeartbeatInterval;
@@ -245,6 +261,40 @@ void ClusterWorker::HousekeepingLoop(std::stop_token stop) {
       spdlog::error("{}", s.ToString());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void ClusterWorker::HandleRestarts() {
+  std::deque<std::string> restarts;
+  std::vector<std::pair<std::string, int64_t>> stale;
+  {
+    std::lock_guard lock(mu_);
+    restarts.swap(restarts_);
+    stale.swap(stale_restarts_);
+  }
+  auto clear = [this](const std::string& name, const char* why) {
+    if (core::Status s = store_->ClearRestart(name); !s.ok()) {
+      spdlog::warn("connector {}: restart request not tombstoned: {}", name, s.ToString());
+      return;
+    }
+    spdlog::info("connector {}: restart request {}", name, why);
+  };
+  for (const auto& [name, ts] : stale) {
+    // Only the request seen at assignment: a newer one is carried out below.
+    if (store_->PendingRestart(name) == ts) clear(name, "dropped (the connector starts here anew)");
+  }
+  for (const std::string& name : restarts) {
+    if (!store_->PendingRestart(name) || !Owns(name)) continue;  // done, or the owner's to do
+    auto stored = store_->GetConnector(name);
+    if (stored.ok() && !stored->has_value()) {
+      clear(name, "dropped (the connector was deleted)");
+      continue;
+    }
+    if (core::Status s = supervisor_->Restart(name); !s.ok()) {
+      spdlog::warn("connector {}: restart request from another worker failed: {}", name,
+                   s.ToString());
+    }
+    clear(name, "carried out");
   }
 }
 

@@ -14,6 +14,15 @@
 // writes a heartbeat record (its partitions and running connectors) to the status topic;
 // GET /cluster shows them.
 //
+// Restarts: POST …/restart on a worker that does not own the connector writes a restart request
+// to the configs topic (KafkaStateStore::RequestRestart, key "restart-connector-<name>", as
+// Kafka Connect does); the owner's housekeeping thread sees it, restarts the connector and
+// writes the request's tombstone. A request still pending when a worker takes the connector's
+// partition (a replay read at start-up, or one written while the owner was gone) is dropped
+// with a tombstone without a restart: the connector starts anew there anyway. A request for a
+// deleted connector is dropped too (DeleteConnector also tombstones it), so a request never
+// restarts a connector twice and never brings a deleted one back.
+//
 // Lifecycle: Create() (topics checked, state read) -> ConfigureSupervisor() -> Start() ->
 // Stop() (after Supervisor::Shutdown: leaves the group, removes its heartbeat record).
 // Thread-safety: every public method is thread-safe; one membership thread polls the group
@@ -78,6 +87,8 @@ class ClusterWorker {
   // Reloads changed connectors and writes the heartbeat record, off the membership thread.
   void HousekeepingLoop(std::stop_token stop);
   void Heartbeat();
+  // Carries out (or drops) the restart requests that arrived, on the housekeeping thread.
+  void HandleRestarts();
   std::optional<RemoteStatus> RemoteStatusOf(const std::string& connector) const;
   bool WorkerAlive(const nlohmann::json& record, int64_t now_ms) const;
 
@@ -88,9 +99,12 @@ class ClusterWorker {
   kafka::client::KafkaHandle consumer_;
   Supervisor* supervisor_ = nullptr;
 
-  mutable std::mutex mu_;  // guards owned_ and reloads_
+  mutable std::mutex mu_;  // guards owned_, reloads_, restarts_ and stale_restarts_
   std::set<int32_t> owned_;
   std::deque<std::string> reloads_;  // connectors changed in the configs topic, to Reload
+  std::deque<std::string> restarts_;  // connectors with a new restart request
+  // Requests pending when this worker took the connector's partition: name, requested_unix_ms.
+  std::vector<std::pair<std::string, int64_t>> stale_restarts_;
   std::atomic<bool> stopped_{false};
   std::atomic<bool> heartbeat_now_{false};  // a rebalance changed what the heartbeat shows
   std::jthread membership_thread_;

@@ -12,6 +12,7 @@ constexpr std::string_view kConnectorPrefix = "connector-";
 constexpr std::string_view kSyncPrefix = "sync-";
 constexpr std::string_view kStatusPrefix = "status-";
 constexpr std::string_view kWorkerPrefix = "worker-";
+constexpr std::string_view kRestartPrefix = "restart-connector-";
 
 int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -95,6 +96,20 @@ void KafkaStateStore::ApplyConfig(const TopicRecord& record) {
                   j.at("result").get<std::string>(),
                   j.at("started_unix_ms").get<int64_t>(),
                   j.at("finished_unix_ms").get<int64_t>()};
+  } else if (StartsWith(record.key, kRestartPrefix)) {
+    std::string name = record.key.substr(kRestartPrefix.size());
+    std::function<void(const std::string&)> listener;
+    {
+      std::lock_guard lock(mu_);
+      if (!record.value) {
+        restarts_.erase(name);
+        return;
+      }
+      auto j = nlohmann::json::parse(*record.value);
+      restarts_[name] = j.value("requested_unix_ms", int64_t{0});
+      listener = restart_listener_;
+    }
+    if (listener) listener(name);
   } else {
     spdlog::warn("cluster configs topic: unknown key {} (ignored)", record.key);
   }
@@ -192,6 +207,7 @@ core::Status KafkaStateStore::DeleteConnector(const std::string& name) {
   SLUICE_RETURN_IF_ERROR(log_->Write(options_.offsets_topic, name, std::nullopt));
   SLUICE_RETURN_IF_ERROR(
       log_->Write(options_.status_topic, std::string(kStatusPrefix) + name, std::nullopt));
+  SLUICE_RETURN_IF_ERROR(ClearRestart(name));
   return log_->Write(options_.configs_topic, std::string(kConnectorPrefix) + name, std::nullopt);
 }
 
@@ -287,6 +303,42 @@ std::map<std::string, nlohmann::json> KafkaStateStore::Workers() const {
 void KafkaStateStore::SetConnectorListener(std::function<void(const std::string&)> listener) {
   std::lock_guard lock(mu_);
   listener_ = std::move(listener);
+}
+
+core::Status KafkaStateStore::RequestRestart(const std::string& connector) {
+  // The worker that took the request already applied onlyFailed; the owner restarts the
+  // connector and its one task.
+  nlohmann::json value = {{"only-failed", false},
+                          {"include-tasks", true},
+                          {"requested_unix_ms", NowMs()},
+                          {"worker_id", options_.worker_id}};
+  return log_->Write(options_.configs_topic, std::string(kRestartPrefix) + connector,
+                     value.dump());
+}
+
+std::optional<int64_t> KafkaStateStore::PendingRestart(const std::string& connector) const {
+  std::lock_guard lock(mu_);
+  auto it = restarts_.find(connector);
+  if (it == restarts_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::string> KafkaStateStore::PendingRestarts() const {
+  std::lock_guard lock(mu_);
+  std::vector<std::string> names;
+  for (const auto& [name, ts] : restarts_) names.push_back(name);
+  return names;
+}
+
+core::Status KafkaStateStore::ClearRestart(const std::string& connector) {
+  if (!PendingRestart(connector)) return core::Status::Ok();
+  return log_->Write(options_.configs_topic, std::string(kRestartPrefix) + connector,
+                     std::nullopt);
+}
+
+void KafkaStateStore::SetRestartListener(std::function<void(const std::string&)> listener) {
+  std::lock_guard lock(mu_);
+  restart_listener_ = std::move(listener);
 }
 
 }  // namespace sluice::api::cluster

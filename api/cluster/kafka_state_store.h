@@ -2,7 +2,10 @@
 // topics in Kafka Connect's layout, with a materialized view in memory on every worker:
 //
 //   configs  key "connector-<name>": {"config": "<flat config JSON>", "target_state",
-//            "created_unix_ms"}; key "sync-<id>": a sync job; null value = deleted.
+//            "created_unix_ms"}; key "sync-<id>": a sync job; key "restart-connector-<name>":
+//            a restart request (Kafka Connect's KIP-745 key) {"only-failed", "include-tasks",
+//            "requested_unix_ms", "worker_id"}, tombstoned once the owner carried it out;
+//            null value = deleted.
 //   offsets  key = connector name, value = the committed SourcePosition text; null = cleared.
 //   status   key "status-<name>": {"state", "trace", "ts_unix_ms", "worker_id"}, one record
 //            per status change (the view keeps the newest kStatusHistoryMax per connector, read
@@ -97,6 +100,15 @@ class KafkaStateStore final : public core::StateStore {
   core::Status CatchUp(std::chrono::milliseconds timeout) { return log_->CatchUp(timeout); }
   const std::string& worker_id() const { return options_.worker_id; }
 
+  // Restart requests (cluster_worker.h says who writes and who carries them out).
+  core::Status RequestRestart(const std::string& connector);
+  // The pending request's requested_unix_ms, if any.
+  std::optional<int64_t> PendingRestart(const std::string& connector) const;
+  std::vector<std::string> PendingRestarts() const;
+  core::Status ClearRestart(const std::string& connector);
+  // Called with a connector's name when a restart request for it arrives (not for tombstones).
+  void SetRestartListener(std::function<void(const std::string&)> listener);
+
  private:
   struct StatusEntry {
     core::StatusRecord record;
@@ -120,6 +132,8 @@ class KafkaStateStore final : public core::StateStore {
   std::map<std::string, std::deque<StatusEntry>> statuses_;  // newest last
   std::map<std::string, nlohmann::json> workers_;
   std::function<void(const std::string&)> listener_;
+  std::map<std::string, int64_t> restarts_;  // pending restart requests: requested_unix_ms
+  std::function<void(const std::string&)> restart_listener_;
 };
 
 }  // namespace sluice::api::cluster

@@ -4,6 +4,8 @@
 // worker under load: its connectors resume on the others within session.timeout.ms + 10 s and
 // every target equals its source. Then a graceful scale-out 1 -> 3 -> 1 under load, and a worker
 // frozen with SIGSTOP, fenced by the slots it holds until it wakes and stops its connectors.
+// Restart, pause and resume sent to a worker that does not own the connector take effect on
+// the owner (a restart exactly once).
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -323,6 +325,67 @@ TEST_F(ClusterFailoverTest, SilentWorkerIsFencedBySlotsUntilItStopsItsConnectors
   WaitUntil([&] { return StatusShowsOwners(); }, 20s, "the status names the owners");
   ExpectNoDoubleRuns(sampler, 20);
   EXPECT_GT(batches.load(), 20);
+}
+
+// How often a worker's log says `needle`.
+size_t CountInLog(ClusterWorkerProcess& w, const std::string& needle) {
+  size_t n = 0;
+  for (const std::string& log : {w.process().Stderr(), w.process().Stdout()}) {
+    for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
+  }
+  return n;
+}
+
+// POST …/restart and PUT …/pause|resume through a worker that does not own the connector: the
+// restart request goes through the configs topic and the owner restarts the connector exactly
+// once (its pipeline starts once more, then no more); pause and resume act on the owner.
+TEST_F(ClusterFailoverTest, RestartAndPauseThroughAWorkerThatDoesNotOwnTheConnector) {
+  StartThreeWorkers();
+  workers_[0]->client().Expect(201, "POST", "/connectors", Body(0).dump());
+  WaitUntil([&] { return Placement().count(Name(0)) > 0; }, 60s, "c0 runs");
+  const std::string owner_id = Placement()[Name(0)];
+  ClusterWorkerProcess* owner = nullptr;
+  ClusterWorkerProcess* other = nullptr;
+  for (auto& w : workers_) (w->id() == owner_id ? owner : other) = w.get();
+  ASSERT_NE(owner, nullptr);
+  ASSERT_NE(other, nullptr);
+  const std::string started = "connector " + Name(0) + ": started";
+  WaitUntil([&] { return CountInLog(*owner, started) == 1; }, 30s, "c0 started once");
+  OwnershipSampler sampler({workers_[0].get(), workers_[1].get(), workers_[2].get()});
+
+  other->client().Expect(204, "POST", "/connectors/" + Name(0) + "/restart");
+  WaitUntil([&] { return CountInLog(*owner, started) == 2; }, 30s,
+            "the owner restarts c0 after a restart sent to another worker");
+  EXPECT_EQ(CountInLog(*owner, "restart request carried out"), 1u) << owner->process().LogTail();
+  // The Kafka Connect variant answers 202 with the status marked RESTARTING.
+  auto accepted = other->client().Expect(
+      202, "POST", "/connectors/" + Name(0) + "/restart?includeTasks=true&onlyFailed=false");
+  EXPECT_EQ(accepted["connector"]["state"], "RESTARTING") << accepted.dump();
+  WaitUntil([&] { return CountInLog(*owner, started) == 3; }, 30s, "the second restart");
+  std::this_thread::sleep_for(3s);  // nothing restarts it again (the requests are tombstoned)
+  EXPECT_EQ(CountInLog(*owner, started), 3u) << owner->process().LogTail();
+  for (auto& w : workers_) {
+    if (w.get() != owner) EXPECT_EQ(CountInLog(*w, started), 0u) << w->process().LogTail();
+  }
+  EXPECT_EQ(Placement()[Name(0)], owner_id);
+
+  other->client().Expect(202, "PUT", "/connectors/" + Name(0) + "/pause");
+  WaitUntil([&] { return !owner->Running().count(Name(0)); }, 30s,
+            "pause through another worker stops the owner's pipeline");
+  WaitUntil([&] {
+    auto status = owner->client().Call("GET", "/connectors/" + Name(0) + "/status");
+    return status.status == 200 && status.Json()["connector"]["state"] == "PAUSED";
+  }, 20s, "the owner shows c0 PAUSED");
+  other->client().Expect(202, "PUT", "/connectors/" + Name(0) + "/resume");
+  WaitUntil([&] { return owner->Running().count(Name(0)) > 0; }, 30s,
+            "resume through another worker starts it on the owner again");
+  src_.Exec("INSERT INTO t0 VALUES (5000, 'after')");
+  WaitUntil([&] {
+    auto source = src_.Query("SELECT id::text, v FROM t0");
+    auto target = ReplayTable(out_.path() / Name(0), "public", "t0", {"id"}, {{"id"}, {"v"}});
+    return static_cast<bool>(TablesMatch(source, target));
+  }, 60s, "c0's target equals its source after the restarts");
+  ExpectNoDoubleRuns(sampler, 10);
 }
 
 }  // namespace

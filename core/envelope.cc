@@ -121,9 +121,11 @@ bool AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent&
 
 namespace {
 
-// The "source" object (without its closing brace) of an event of `schema` in transaction `txn`.
-void AppendSourceBlock(std::string& out, const TableSchema& schema, const TxnInfo& txn,
-                       const EnvelopeOptions& options) {
+// The part of the "source" object of an event of `schema` in transaction `txn` that every event
+// of the transaction shares (without its closing brace). PostgreSQL: the per-event "sequence"
+// goes in at `sequence_at` (after "db"), "lsn" and "xmin" at the end; MySQL: sequence_at is npos.
+void AppendSourceBlock(std::string& out, size_t& sequence_at, const TableSchema& schema,
+                       const TxnInfo& txn, const EnvelopeOptions& options) {
   out += "{\"version\":";
   AppendJsonString(out, options.version);
   out += ",\"connector\":";
@@ -136,11 +138,13 @@ void AppendSourceBlock(std::string& out, const TableSchema& schema, const TxnInf
   out += txn.snapshot ? (txn.last_snapshot_event ? "\"last\"" : "\"true\"") : "\"false\"";
   out += ",\"db\":";
   AppendJsonString(out, schema.database);
-  // The source's commit time has millisecond precision in TxnInfo (MySQL's binlog: seconds).
+  sequence_at = options.connector == "mysql" ? std::string::npos : out.size();
+  // PostgreSQL's commit time has microseconds; MySQL's binlog seconds (ts_us 0: from ts_ms).
+  int64_t ts_us = txn.ts_us != 0 ? txn.ts_us : txn.ts_ms * 1000;
   out += ",\"ts_us\":";
-  AppendInt(out, txn.ts_ms * 1000);
+  AppendInt(out, ts_us);
   out += ",\"ts_ns\":";
-  AppendInt(out, txn.ts_ms * 1000000);
+  AppendInt(out, ts_us * 1000);
   if (options.connector == "mysql") {
     out += ",\"table\":";
     AppendJsonString(out, schema.id.table);
@@ -166,20 +170,53 @@ void AppendSourceBlock(std::string& out, const TableSchema& schema, const TxnInf
     } else {
       out += "null";
     }
-    out += ",\"lsn\":";
-    if (txn.lsn) {
-      AppendUInt(out, txn.lsn);
+    // "lsn" and "xmin" follow per event (AppendSourceEventFields).
+  }
+}
+
+// The LSN Debezium's PostgreSQL source names for `event`: its own message's (stream), else the
+// transaction's (the snapshot's consistent point); 0 when none.
+uint64_t EventLsn(const ChangeEvent& event, const TxnInfo& txn) {
+  return event.lsn != 0 ? event.lsn : txn.lsn;
+}
+
+void AppendLsnOrNull(std::string& out, uint64_t lsn) {
+  if (lsn) {
+    AppendUInt(out, lsn);
+  } else {
+    out += "null";
+  }
+}
+
+// Debezium's PostgreSQL "sequence": a JSON string holding ["<last commit lsn>","<event lsn>"],
+// decimal LSNs, either null when unknown.
+void AppendPgSequence(std::string& out, const ChangeEvent& event, const TxnInfo& txn) {
+  auto element = [&out](uint64_t lsn) {
+    if (lsn) {
+      out += "\\\"";
+      AppendUInt(out, lsn);
+      out += "\\\"";
     } else {
       out += "null";
     }
-  }
+  };
+  out += ",\"sequence\":\"[";
+  element(txn.last_commit_lsn);
+  out += ',';
+  element(EventLsn(event, txn));
+  out += "]\"";
 }
 
 }  // namespace
 
 void AppendSourceEventFields(std::string& out, const ChangeEvent& event, const TxnInfo& txn,
                              const EnvelopeOptions& options) {
-  if (options.connector != "mysql") return;
+  if (options.connector != "mysql") {
+    out += ",\"lsn\":";
+    AppendLsnOrNull(out, EventLsn(event, txn));
+    out += ",\"xmin\":null";  // Debezium's too unless xmin.fetch.interval.ms is set
+    return;
+  }
   out += ",\"pos\":";
   AppendUInt(out, event.source_pos != 0 ? event.source_pos : txn.pos);
   out += ",\"row\":";
@@ -197,7 +234,8 @@ namespace {
 
 bool SameTxn(const TxnInfo& a, const TxnInfo& b) {
   return a.ts_ms == b.ts_ms && a.snapshot == b.snapshot && a.last_snapshot_event == b.last_snapshot_event &&
-         a.txid == b.txid && a.lsn == b.lsn && a.pos == b.pos && a.file == b.file &&
+         a.ts_us == b.ts_us && a.txid == b.txid && a.lsn == b.lsn &&
+         a.last_commit_lsn == b.last_commit_lsn && a.pos == b.pos && a.file == b.file &&
          a.gtid == b.gtid && a.server_id == b.server_id && a.thread == b.thread;
 }
 
@@ -209,6 +247,7 @@ struct SourceBlockCache {
   TxnInfo txn;
   std::string version, connector, name;
   std::string block;
+  size_t sequence_at = std::string::npos;
 
   const std::string& For(const TableSchemaPtr& s, const TxnInfo& t, const EnvelopeOptions& o) {
     if (schema != s || !SameTxn(txn, t) || version != o.version || connector != o.connector ||
@@ -219,13 +258,29 @@ struct SourceBlockCache {
       connector = o.connector;
       name = o.name;
       block.clear();
-      AppendSourceBlock(block, *s, t, o);
+      AppendSourceBlock(block, sequence_at, *s, t, o);
     }
     return block;
   }
 };
 
 }  // namespace
+
+void AppendSourceJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
+                      const EnvelopeOptions& options) {
+  thread_local SourceBlockCache source_cache;
+  const TxnInfo& txn = batch.txn(event.txn);
+  const std::string& block = source_cache.For(event.table, txn, options);
+  if (source_cache.sequence_at == std::string::npos) {
+    out += block;
+  } else {
+    out.append(block, 0, source_cache.sequence_at);
+    AppendPgSequence(out, event, txn);
+    out.append(block, source_cache.sequence_at);
+  }
+  AppendSourceEventFields(out, event, txn, options);
+  out += '}';
+}
 
 bool AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
                         const EnvelopeOptions& options, int64_t now_ns) {
@@ -251,11 +306,9 @@ bool AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeE
   } else {
     out += "null";
   }
-  thread_local SourceBlockCache source_cache;
   out += ",\"source\":";
-  out += source_cache.For(event.table, txn, options);
-  AppendSourceEventFields(out, event, txn, options);
-  out += "},\"op\":\"";
+  AppendSourceJson(out, batch, event, options);
+  out += ",\"op\":\"";
   out += static_cast<char>(event.op);
   out += '"';
   AppendEnvelopeTimes(out, now_ns);

@@ -71,10 +71,17 @@ bool AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent&
 bool AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
                         const EnvelopeOptions& options, int64_t now_ns);
 
+// Appends the "source" object of `event`, as Debezium's connector writes it. The part every
+// event of a transaction shares is built once per thread, transaction and table.
+void AppendSourceJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
+                      const EnvelopeOptions& options);
+
 // The fields of the "source" object that differ per event within one transaction, written
 // last in it (before its closing brace). MySQL: Debezium's "pos" (where the row's binlog event
 // starts), "row" (its index in that event), "thread" (null when unknown) and "query" (null: not
-// captured); other connectors: none.
+// captured). PostgreSQL: "lsn" (the change's own WAL position; in a snapshot, the snapshot's)
+// and "xmin" (null, as Debezium without xmin.fetch.interval.ms). PostgreSQL's per-event
+// "sequence" sits earlier in the object; AppendSourceJson writes it.
 void AppendSourceEventFields(std::string& out, const ChangeEvent& event, const TxnInfo& txn,
                              const EnvelopeOptions& options);
 

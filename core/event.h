@@ -149,12 +149,16 @@ struct TxnInfo {
   bool snapshot = false;  // part of the initial snapshot
   bool last_snapshot_event = false;
   uint64_t txid = 0;      // PostgreSQL xid; 0 when none
-  uint64_t lsn = 0;       // PostgreSQL: LSN of the change (stream) or consistent point (snapshot)
+  uint64_t lsn = 0;       // PostgreSQL: the commit's LSN (stream) or consistent point (snapshot)
   std::string file;       // MySQL binlog file
   uint64_t pos = 0;       // MySQL binlog position of the transaction's start
   std::string gtid;       // MySQL/MariaDB GTID of the transaction, empty when none
   uint32_t server_id = 0;  // MySQL: server id in the binlog event header of the transaction
   int64_t thread = -1;     // MySQL: thread id of its BEGIN/DDL query event; -1 when unknown
+  int64_t ts_us = 0;  // commit time in microseconds when the source has them; 0: ts_ms * 1000
+  // PostgreSQL: where the last transaction committed before this one ends (the XLogData start
+  // of its Commit message; Debezium's lsn_commit, the first element of "sequence"); 0: unknown.
+  uint64_t last_commit_lsn = 0;
 };
 
 // A transaction's BEGIN or COMMIT in a stream batch, for Debezium's transaction metadata

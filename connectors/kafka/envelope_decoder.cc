@@ -107,7 +107,7 @@ const json* RowSchema(const json& envelope_schema) {
 }
 
 bool SameTxn(const core::TxnInfo& a, const core::TxnInfo& b) {
-  return a.ts_ms == b.ts_ms && a.snapshot == b.snapshot && a.txid == b.txid && a.lsn == b.lsn &&
+  return a.ts_ms == b.ts_ms && a.snapshot == b.snapshot && a.txid == b.txid &&
          a.file == b.file && a.pos == b.pos && a.gtid == b.gtid &&
          a.last_snapshot_event == b.last_snapshot_event;
 }
@@ -305,7 +305,8 @@ core::Result<DecodeOutcome> EnvelopeDecoder::DecodeJson(const KafkaRecord& recor
   txn.snapshot = (!snapshot.empty() && snapshot != "false") || kind == core::Op::kRead;
   txn.last_snapshot_event = snapshot == "last";
   txn.txid = NumberField<uint64_t>(source, "txId");
-  txn.lsn = NumberField<uint64_t>(source, "lsn");
+  // PostgreSQL's "lsn" is the change's own: per event, so it does not split the transaction.
+  event.lsn = NumberField<uint64_t>(source, "lsn");
   txn.file = StringField(source, "file");
   txn.pos = NumberField<uint64_t>(source, "pos");
   txn.gtid = StringField(source, "gtid");

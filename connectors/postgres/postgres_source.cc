@@ -73,14 +73,16 @@ class PostgresSource final : public core::Source {
           // Tables the filter captures now and did not when the position was taken.
           incremental_->RequestNewTables(conn, from->incremental, ctx_.config);
         }
-        return StartStream(decision.lsn, nullptr);
+        // The stored position is where the last committed transaction ended: Debezium's
+        // lsn_commit, which its "sequence" starts with until the next commit.
+        return StartStream(decision.lsn, nullptr, from ? decision.lsn : 0);
       case StartAction::kStreamNewSlot: {
         SLUICE_RETURN_IF_ERROR(slots_.EnsurePublication(conn));
         auto repl = std::make_unique<PgConnection>();
         SLUICE_RETURN_IF_ERROR(repl->Connect(config_.params, true));
         SLUICE_ASSIGN_OR_RETURN(SlotManager::CreatedSlot created,
                                 slots_.CreateSlot(*repl, SlotManager::SlotKind::kNoSnapshot));
-        return StartStream(created.consistent_lsn, std::move(repl));
+        return StartStream(created.consistent_lsn, std::move(repl), 0);
       }
     }
     return core::InternalError("postgres: unknown start decision");
@@ -128,7 +130,7 @@ class PostgresSource final : public core::Source {
       }
       // The snapshot is complete: from here on a restart streams from the consistent point.
       batch.set_checkpoint(pos.ToSource());
-      SLUICE_RETURN_IF_ERROR(StartStream(consistent_lsn_, std::move(snapshot_repl_)));
+      SLUICE_RETURN_IF_ERROR(StartStream(consistent_lsn_, std::move(snapshot_repl_), 0));
       return core::PollStatus::kHaveMore;
     }
     StreamReader* stream = stream_.get();
@@ -389,7 +391,10 @@ class PostgresSource final : public core::Source {
     return core::Status::Ok();
   }
 
-  core::Status StartStream(uint64_t lsn, std::unique_ptr<PgConnection> repl) {
+  // `last_commit_lsn`: where the transaction committed before `lsn` ends; 0 when unknown (after
+  // a snapshot, on a new slot), as Debezium's lsn_commit is then.
+  core::Status StartStream(uint64_t lsn, std::unique_ptr<PgConnection> repl,
+                           uint64_t last_commit_lsn) {
     if (!repl) {
       repl = std::make_unique<PgConnection>();
       SLUICE_RETURN_IF_ERROR(repl->Connect(config_.params, true));
@@ -403,6 +408,7 @@ class PostgresSource final : public core::Source {
         logger_);
     reader->SkipEmitted(emitted_);
     reader->SetObserver(incremental_.get());
+    reader->SetLastCommitLsn(last_commit_lsn);
     SLUICE_RETURN_IF_ERROR(reader->Open(lsn));
     if (ctx_.progress) ctx_.progress->SetPhase("streaming");
     acked_lsn_.store(lsn);

@@ -257,7 +257,8 @@ core::Status SnapshotReader::ReadChunk(PgConnection& conn, const Chunk& chunk,
     if (batch_ptr) return;
     batch_ptr = batches_->Acquire();
     core::TxnInfo info;
-    info.ts_ms = started_ms_;
+    // Debezium's snapshot source ts_ms is when the row was read: here its batch's first row.
+    info.ts_ms = NowMs();
     info.snapshot = true;
     info.lsn = lsn_;
     txn = batch_ptr->AddTxn(info);

@@ -193,9 +193,11 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
       txn_final_lsn_ = msg_.final_lsn;
       txn_messages_ = 0;
       txn_ = core::TxnInfo{};
-      txn_.ts_ms = (msg_.commit_time_us + kPgEpochUnixMicros) / 1000;
+      txn_.ts_us = msg_.commit_time_us + kPgEpochUnixMicros;
+      txn_.ts_ms = txn_.ts_us / 1000;
       txn_.txid = msg_.xid;
       txn_.lsn = msg_.final_lsn;
+      txn_.last_commit_lsn = last_commit_lsn_;
       txn_added_ = false;
       if (observer_) {
         bool handed_over = txn_final_lsn_ <= skip_.done_final_lsn ||
@@ -208,6 +210,8 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
       return core::Status::Ok();
     case 'C': {
       if (!skip_txn_) AddBoundary(batch, false, frame.wal_start);
+      // Debezium's lsn_commit: the Commit message's XLogData start, where its record ends.
+      last_commit_lsn_ = frame.wal_start;
       in_txn_ = false;
       skip_txn_ = false;
       txn_added_ = false;

@@ -93,6 +93,9 @@ class StreamReader {
 
   // START_REPLICATION from `start_lsn` (transactions committed before it are skipped).
   core::Status Open(uint64_t start_lsn);
+  // Where the last transaction committed before the start ends (the source's "sequence" starts
+  // with it until the first commit streamed); 0 when unknown. Call before the first Poll.
+  void SetLastCommitLsn(uint64_t lsn) { last_commit_lsn_ = lsn; }
   // Before Open(): what an earlier reader of this source handed over (see above).
   void SkipEmitted(const Emitted& emitted) { skip_ = emitted_ = progress_ = emitted; }
   // What this reader (and, before it, the readers it was told to skip for) handed over.
@@ -153,6 +156,7 @@ class StreamReader {
   uint64_t received_lsn_ = 0;
   uint64_t server_wal_end_ = 0;
   uint64_t last_checkpoint_lsn_ = 0;
+  uint64_t last_commit_lsn_ = 0;       // XLogData start of the last Commit message (its end)
   uint32_t last_commit_txid_ = 0;      // of the last committed transaction, kept in idle
   int64_t last_commit_ts_usec_ = 0;    // checkpoints as Debezium's offsets keep txId/ts_usec
   std::atomic<uint64_t> acked_lsn_{0};

@@ -458,11 +458,65 @@ TEST_F(PgToKafkaTest, EnvelopeShapesForSnapshotInsertUpdateDeleteTruncate) {
   // Debezium 2.x times: processing time at the top level, commit time in the source block.
   EXPECT_EQ(by_op["c"]["ts_us"].get<int64_t>() / 1000, by_op["c"]["ts_ms"].get<int64_t>());
   EXPECT_EQ(by_op["c"]["ts_ns"].get<int64_t>() / 1000, by_op["c"]["ts_us"].get<int64_t>());
-  EXPECT_EQ(by_op["c"]["source"]["ts_us"], by_op["c"]["source"]["ts_ms"].get<int64_t>() * 1000);
+  // The commit time keeps its microseconds (PostgreSQL has them), as Debezium's.
+  EXPECT_EQ(by_op["c"]["source"]["ts_us"].get<int64_t>() / 1000, by_op["c"]["source"]["ts_ms"]);
+  EXPECT_EQ(by_op["c"]["source"]["ts_ns"], by_op["c"]["source"]["ts_us"].get<int64_t>() * 1000);
   EXPECT_EQ(by_op["c"]["source"]["connector"], "postgresql");
   EXPECT_EQ(by_op["c"]["source"]["db"], pg_db_);
   EXPECT_TRUE(by_op["c"]["source"]["lsn"].is_number());
   EXPECT_TRUE(by_op["r"]["source"]["snapshot"] == "true" || by_op["r"]["source"]["snapshot"] == "last");
+}
+
+// Debezium 2.x's PostgreSQL source block: "lsn" is each change's own WAL position (distinct and
+// increasing within one transaction), "sequence" the JSON text ["<last commit lsn>","<lsn>"],
+// "xmin" null; a snapshot record has the snapshot's LSN.
+TEST_F(PgToKafkaTest, SourceLsnSequenceAndXminAreDebeziums) {
+  pg_.Exec("INSERT INTO orders VALUES (1, 'a', 1.50, NULL)");
+  pg_sluice_.emplace(SluiceProcess::Run(PgToKafkaConfig(false)));
+  WaitForMessages(topic_, 1, 60s);
+  pg_.Exec("INSERT INTO orders VALUES (2, 'b', NULL, NULL), (3, 'c', NULL, NULL), "
+           "(4, 'd', NULL, NULL)");
+  pg_.Exec("INSERT INTO orders VALUES (5, 'e', NULL, NULL)");
+  auto messages = WaitForMessages(topic_, 5, 60s);
+  ASSERT_TRUE(pg_sluice_->IsRunning()) << pg_sluice_->LogTail();
+  std::map<int64_t, json> source_of;  // by the row's id
+  for (const auto& m : messages) {
+    ASSERT_TRUE(m.value.has_value());
+    json v = json::parse(*m.value);
+    source_of[v["after"]["id"].get<int64_t>()] = v["source"];
+  }
+  ASSERT_EQ(source_of.size(), 5u);
+  auto sequence = [](const json& source) {
+    EXPECT_TRUE(source["sequence"].is_string()) << source.dump();
+    json seq = json::parse(source["sequence"].get<std::string>());
+    EXPECT_TRUE(seq.is_array() && seq.size() == 2) << source.dump();
+    return seq;
+  };
+  for (const auto& [id, source] : source_of) {
+    ASSERT_TRUE(source.contains("xmin")) << source.dump();
+    EXPECT_TRUE(source["xmin"].is_null()) << source.dump();
+    ASSERT_TRUE(source["lsn"].is_number()) << source.dump();
+    EXPECT_EQ(sequence(source)[1], std::to_string(source["lsn"].get<uint64_t>())) << source.dump();
+  }
+  // The snapshot record: the snapshot's LSN, no commit streamed before it.
+  const json& snap = source_of[1];
+  EXPECT_TRUE(snap["snapshot"] == "true" || snap["snapshot"] == "last") << snap.dump();
+  EXPECT_TRUE(sequence(snap)[0].is_null()) << snap.dump();
+  // One transaction of three rows: one txId, one last commit, three distinct increasing LSNs.
+  for (int64_t id : {3, 4}) {
+    EXPECT_EQ(source_of[id]["txId"], source_of[2]["txId"]);
+    EXPECT_EQ(sequence(source_of[id])[0], sequence(source_of[2])[0]);
+    EXPECT_GT(source_of[id]["lsn"].get<uint64_t>(), source_of[id - 1]["lsn"].get<uint64_t>());
+  }
+  EXPECT_GE(source_of[2]["lsn"].get<uint64_t>(), snap["lsn"].get<uint64_t>());
+  // The next transaction's sequence starts where that one committed: after its changes.
+  json next = sequence(source_of[5]);
+  ASSERT_TRUE(next[0].is_string()) << source_of[5].dump();
+  uint64_t last_commit = std::stoull(next[0].get<std::string>());
+  EXPECT_GT(last_commit, source_of[4]["lsn"].get<uint64_t>());
+  // The next record may start right where the commit record ends.
+  EXPECT_LE(last_commit, source_of[5]["lsn"].get<uint64_t>());
+  EXPECT_NE(source_of[5]["txId"], source_of[2]["txId"]);
 }
 
 TEST_F(PgToKafkaTest, PgToKafkaToMariaDbEqualsTheSource) { RunPgToKafkaToMariaDb({}); }

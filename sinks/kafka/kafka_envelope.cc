@@ -147,27 +147,9 @@ bool RecordEncoder::AppendPayload(const core::EventBatch& batch, const core::Cha
 
 const std::string& RecordEncoder::SourceJson(const core::EventBatch& batch,
                                              const core::ChangeEvent& event) {
-  if (event.txn != source_txn_ || event.table.get() != source_table_) {
-    // core writes the source block between ,"source": and ,"op": — reuse its exact text.
-    core::EventBatch empty;
-    core::ChangeEvent bare{event.op, core::kNoRow, core::kNoRow, 0, event.table};
-    empty.AddTxn(batch.txn(event.txn));
-    std::string full;
-    core::AppendEnvelopeJson(full, empty, bare, options_, 0);
-    size_t start = full.find(",\"source\":");
-    size_t end = full.rfind(",\"op\":\"");
-    source_json_.assign(full, start, end - start);
-    source_txn_ = event.txn;
-    source_table_ = event.table.get();
-    // What follows ,"pos": differs per event (MySQL): rewritten below for each event.
-    source_tail_at_ = options_.connector == "mysql" ? source_json_.rfind(",\"pos\":")
-                                                    : std::string::npos;
-  }
-  if (source_tail_at_ == std::string::npos) return source_json_;
-  source_event_json_.assign(source_json_, 0, source_tail_at_);
-  core::AppendSourceEventFields(source_event_json_, event, batch.txn(event.txn), options_);
-  source_event_json_ += '}';
-  return source_event_json_;
+  source_json_.assign(",\"source\":");
+  core::AppendSourceJson(source_json_, batch, event, options_);
+  return source_json_;
 }
 
 namespace {

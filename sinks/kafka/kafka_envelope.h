@@ -54,10 +54,6 @@ class RecordEncoder {
   bool DropsValue(const core::ChangeEvent& event) const;
   bool DropsTombstones() const { return unwrap_ && unwrap_->drop_tombstones; }
 
-  // Call before encoding the events of a new batch (cached per-transaction source blocks refer
-  // to the batch's transactions).
-  void BeginBatch() { source_txn_ = UINT32_MAX; source_table_ = nullptr; }
-
   // Encodes the key of `event` into key(); returns false when the record has no key (table
   // without a primary key, truncate): produce it with a null key.
   bool EncodeKey(const core::EventBatch& batch, const core::ChangeEvent& event);
@@ -87,7 +83,7 @@ class RecordEncoder {
                   const SchemaBlocks& blocks, int64_t now_ns);
   void AppendFlatSchemas(SchemaBlocks& b, const core::TableSchema& schema,
                          std::string_view record);
-  // The cached ,"source":{...} text of `event`'s transaction and table.
+  // The ,"source":{...} text of `event`.
   const std::string& SourceJson(const core::EventBatch& batch, const core::ChangeEvent& event);
   // The payload, byte for byte what core::AppendEnvelopeJson writes (a unit test checks), with
   // the source block built once per transaction and table and column names escaped once.
@@ -102,12 +98,8 @@ class RecordEncoder {
   std::optional<core::NewRecordStateOptions> unwrap_;
   std::string key_;
   std::string value_;
-  std::string source_json_;  // cached "source" object
-  size_t source_tail_at_ = std::string::npos;  // where its per-event fields start (MySQL)
-  std::string source_event_json_;              // with this event's fields
+  std::string source_json_;  // ,"source":{...} of the last event (core caches its shared part)
   const std::string* transaction_block_ = nullptr;
-  uint32_t source_txn_ = UINT32_MAX;
-  const core::TableSchema* source_table_ = nullptr;
   // Keyed by the schema object; the shared_ptr keeps it alive so the address is never reused.
   std::map<const core::TableSchema*, std::pair<core::TableSchemaPtr, SchemaBlocks>> blocks_;
 };

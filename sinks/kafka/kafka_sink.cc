@@ -492,7 +492,6 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
   if (!delivery_error_.ok()) return delivery_error_;
   SLUICE_RETURN_IF_ERROR(BeginTransactionIfNeeded());
   int64_t now_ns = core::EnvelopeNowNs();
-  encoder_.BeginBatch();
   const core::TableSchema* last_table = nullptr;
   rd_kafka_topic_t* topic = nullptr;
   auto skipped = [&](core::Op op) {

@@ -65,6 +65,7 @@ class StreamReaderTest : public ::testing::Test {
     for (const Captured& c : capture_) {
       EXPECT_TRUE(DecodePgoutput(c.bytes, c.lsn, m).ok());
       if (m.type == 'C') commit_ends_.push_back(m.end_lsn);
+      if (m.type == 'C') commit_starts_.push_back(c.lsn);
       if (m.type == 'B') final_lsns_.push_back(m.final_lsn);
     }
     kStart = capture_.empty() ? 0 : capture_.front().lsn - 1;
@@ -113,6 +114,7 @@ class StreamReaderTest : public ::testing::Test {
   std::vector<Captured> capture_;
   std::vector<uint64_t> commit_ends_;
   std::vector<uint64_t> final_lsns_;  // per transaction, from its Begin
+  std::vector<uint64_t> commit_starts_;  // XLogData start of each Commit message
   uint64_t kStart = 0;                // before the capture's first transaction
 };
 
@@ -180,6 +182,34 @@ TEST_F(StreamReaderTest, TransactionBoundariesSurroundTheirEvents) {
       EXPECT_LT(batch.events()[e].lsn, commit.lsn);
       EXPECT_GT(batch.events()[e].lsn, 0u);
     }
+  }
+}
+
+// Debezium's source "lsn" is each change's own WAL position and "sequence" starts with where the
+// previous transaction committed: the events carry the first, the transactions the second.
+TEST_F(StreamReaderTest, EventsCarryTheirOwnLsnAndTransactionsThePreviousCommit) {
+  FakeWalSender server(&clock_);
+  auto reader = NewReader(server);
+  const uint64_t resumed_after = kStart - 7;
+  reader->SetLastCommitLsn(resumed_after);
+  ASSERT_TRUE(reader->Open(kStart).ok());
+  core::EventBatch batch;
+  ASSERT_TRUE(reader->Poll(batch, core::PollLimits{}).ok());
+  ASSERT_EQ(batch.txns().size(), 3u);
+  ASSERT_EQ(commit_starts_.size(), 3u);
+  EXPECT_EQ(batch.txn(0).last_commit_lsn, resumed_after);
+  EXPECT_EQ(batch.txn(1).last_commit_lsn, commit_starts_[0]);
+  EXPECT_EQ(batch.txn(2).last_commit_lsn, commit_starts_[1]);
+  std::vector<uint64_t> txn0_lsns;
+  for (const auto& e : batch.events()) {
+    if (e.txn == 0) txn0_lsns.push_back(e.lsn);
+  }
+  ASSERT_EQ(txn0_lsns.size(), 5u);
+  for (size_t i = 1; i < txn0_lsns.size(); ++i) EXPECT_GT(txn0_lsns[i], txn0_lsns[i - 1]);
+  EXPECT_NE(txn0_lsns.front(), batch.txn(0).lsn);
+  for (const auto& t : batch.txns()) {
+    EXPECT_GT(t.ts_us, 0);
+    EXPECT_EQ(t.ts_us / 1000, t.ts_ms);  // the commit time keeps its microseconds
   }
 }
 

@@ -104,6 +104,67 @@ TEST(RecordEncoderTest, SchemaBlocksFollowDebezium) {
   }
 }
 
+// Debezium 2.x's PostgreSQL source: each change's own LSN, "sequence" as the JSON text of
+// ["<last commit lsn>","<change lsn>"], "xmin" null, ts_us/ts_ns from the commit time's
+// microseconds; the schema declares the fields in Debezium's order.
+TEST(RecordEncoderTest, PostgresSourceBlockIsDebeziums) {
+  core::EventBatch b;
+  core::TxnInfo streamed{1700000000123, false, false, 771, 5000};
+  streamed.ts_us = 1700000000123456;
+  streamed.last_commit_lsn = 4000;
+  uint32_t txn = b.AddTxn(streamed);
+  core::TxnInfo snapshot{1700000000000, true, false, 770, 3000};
+  uint32_t snap = b.AddTxn(snapshot);
+  std::vector<core::ChangeEvent> events;
+  for (uint64_t lsn : {4100, 4200}) {
+    uint32_t row = b.BeginRow();
+    for (auto v : {"1", "12.50", "[1,2]", "2024-01-02", "ok"}) b.AppendValue(v);
+    b.EndRow();
+    events.push_back({core::Op::kCreate, core::kNoRow, row, txn, Orders(), lsn});
+  }
+  events.push_back({core::Op::kRead, core::kNoRow, events[0].after, snap, Orders()});
+  core::EnvelopeOptions o;
+  o.name = "srv";
+  RecordEncoder enc(o, true);
+  std::vector<json> sources;
+  for (const auto& e : events) {
+    enc.EncodeValue(b, e, 7);
+    json v = json::parse(enc.value());
+    sources.push_back(v["payload"]["source"]);
+    std::vector<std::string> declared, written;
+    for (const auto& f : v["schema"]["fields"][2]["fields"]) declared.push_back(f["field"]);
+    EXPECT_EQ(declared, (std::vector<std::string>{"version", "connector", "name", "ts_ms",
+                                                  "snapshot", "db", "sequence", "ts_us", "ts_ns",
+                                                  "schema", "table", "txId", "lsn", "xmin"}));
+    // The payload writes them in the declared order (JsonConverter does).
+    std::string text = enc.value();
+    size_t at = text.find("\"payload\"");
+    for (const auto& name : declared) {
+      size_t next = text.find("\"" + name + "\":", at);
+      ASSERT_NE(next, std::string::npos) << name;
+      at = next;
+    }
+  }
+  EXPECT_EQ(sources[0]["lsn"], 4100);
+  EXPECT_EQ(sources[1]["lsn"], 4200);
+  EXPECT_EQ(sources[0]["sequence"], "[\"4000\",\"4100\"]");
+  EXPECT_EQ(sources[1]["sequence"], "[\"4000\",\"4200\"]");
+  EXPECT_EQ(json::parse(sources[1]["sequence"].get<std::string>()), json({"4000", "4200"}));
+  EXPECT_TRUE(sources[0].contains("xmin"));
+  EXPECT_TRUE(sources[0]["xmin"].is_null());
+  EXPECT_EQ(sources[0]["txId"], 771);
+  EXPECT_EQ(sources[0]["ts_ms"], 1700000000123);
+  EXPECT_EQ(sources[0]["ts_us"], 1700000000123456);
+  EXPECT_EQ(sources[0]["ts_ns"], 1700000000123456000);
+  // A snapshot record: the snapshot's LSN, no commit before it.
+  EXPECT_EQ(sources[2]["lsn"], 3000);
+  EXPECT_EQ(sources[2]["sequence"], "[null,\"3000\"]");
+  EXPECT_EQ(sources[2]["snapshot"], "true");
+  EXPECT_EQ(sources[2]["txId"], 770);
+  EXPECT_EQ(sources[2]["ts_us"], 1700000000000000);
+  EXPECT_TRUE(sources[2]["xmin"].is_null());
+}
+
 TEST(RecordEncoderTest, MysqlSourceBlockDeclaresItsFields) {
   core::EventBatch b;
   uint32_t txn = b.AddTxn({1, false, false, 0, 0, "bin.000001", 154, "0-1-5"});
@@ -171,7 +232,7 @@ TEST(RecordEncoderTest, PayloadIsByteForByteCoreEnvelope) {
       b.AppendValue("2024-01-03");
       b.AppendValue("sad");
       b.EndRow();
-      events.push_back({core::Op::kUpdate, before, after, txn, schema});
+      events.push_back({core::Op::kUpdate, before, after, txn, schema, 4096 + events.size()});
       events.push_back({core::Op::kDelete, before, core::kNoRow, txn, schema});
       events.push_back({core::Op::kTruncate, core::kNoRow, core::kNoRow, txn, schema});
     }
@@ -181,7 +242,6 @@ TEST(RecordEncoderTest, PayloadIsByteForByteCoreEnvelope) {
     o.name = "srv";
     o.connector = connector;
     RecordEncoder enc(o, false);
-    enc.BeginBatch();
     for (const auto& e : events) {
       std::string expected;
       core::AppendEnvelopeJson(expected, b, e, o, 1234);

@@ -50,7 +50,6 @@ TEST(KafkaMysqlSourceTest, EachRowCarriesItsEventPositionAndIndex) {
   o.name = "srv";
   o.connector = "mysql";
   RecordEncoder enc(o, false);
-  enc.BeginBatch();
   for (int i = 0; i < 4; ++i) {
     json s = Source(enc, b, events[i]);
     EXPECT_EQ(s["pos"], where[i].second) << i;
@@ -70,7 +69,6 @@ TEST(KafkaMysqlSourceTest, EachRowCarriesItsEventPositionAndIndex) {
   core::EnvelopeOptions pg;
   pg.name = "srv";
   RecordEncoder pg_enc(pg, false);
-  pg_enc.BeginBatch();
   s = Source(pg_enc, b, events[1]);
   EXPECT_FALSE(s.contains("row"));
   EXPECT_FALSE(s.contains("pos"));

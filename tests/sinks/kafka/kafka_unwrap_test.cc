@@ -70,7 +70,6 @@ core::NewRecordStateOptions Unwrap(Deletes deletes, std::vector<std::string> fie
 
 std::string Value(RecordEncoder& enc, Events& ev, core::Op op) {
   core::ChangeEvent e = ev.Event(op);
-  enc.BeginBatch();
   EXPECT_TRUE(enc.EncodeValue(ev.batch, e, 1700000000999000000));
   return enc.value();
 }

@@ -84,13 +84,25 @@ std::optional<RemoteStatus> ClusterWorker::RemoteStatusOf(const std::string& con
   auto last = store_->LastStatus(connector);
   if (!last) return std::nullopt;
   RemoteStatus status{last->record.state, last->record.trace, last->worker_id};
+  auto workers = store_->Workers();
+  const int64_t now = NowMs();
   if (status.state == "UNASSIGNED") {
+    // A worker that released the connector records UNASSIGNED once its pipeline has flushed,
+    // which can be after the new owner recorded RUNNING (a worker frozen past its session
+    // does so when it wakes): the live workers' heartbeats say where it runs now.
+    for (const auto& [id, record] : workers) {
+      if (!WorkerAlive(record, now)) continue;
+      for (const auto& running : record.value("connectors", nlohmann::json::array())) {
+        if (running.is_string() && running.get<std::string>() == connector) {
+          return RemoteStatus{"RUNNING", "", id};
+        }
+      }
+    }
     status.worker_id.clear();
     return status;
   }
-  auto workers = store_->Workers();
   auto it = workers.find(last->worker_id);
-  if (it == workers.end() || !WorkerAlive(it->second, NowMs())) {
+  if (it == workers.end() || !WorkerAlive(it->second, now)) {
     // Its worker is gone: the group moves the connector once the session times out.
     return RemoteStatus{"UNASSIGNED",
                         "worker " + last->worker_id + " stopped heart-beating; the connector "

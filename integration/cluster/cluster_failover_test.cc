@@ -365,7 +365,9 @@ TEST_F(ClusterFailoverTest, RestartAndPauseThroughAWorkerThatDoesNotOwnTheConnec
   std::this_thread::sleep_for(3s);  // nothing restarts it again (the requests are tombstoned)
   EXPECT_EQ(CountInLog(*owner, started), 3u) << owner->process().LogTail();
   for (auto& w : workers_) {
-    if (w.get() != owner) EXPECT_EQ(CountInLog(*w, started), 0u) << w->process().LogTail();
+    if (w.get() != owner) {
+      EXPECT_EQ(CountInLog(*w, started), 0u) << w->process().LogTail();
+    }
   }
   EXPECT_EQ(Placement()[Name(0)], owner_id);
 

@@ -12,9 +12,11 @@
 #include <mutex>
 #include <stop_token>
 #include <string>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
+#include "core/source.h"
 #include "core/status.h"
 
 namespace sluice::core {
@@ -54,6 +56,21 @@ void RunSampling(std::stop_token stop, std::mutex& mu, std::condition_variable_a
     logger.error("{} stopped: unknown exception", what);
   }
 }
+
+// A sampler (SlotHealthMonitor, BinlogHealthMonitor) as a core::RetentionWatch: built with the
+// monitor's own arguments, sampling from construction until destruction (the monitor's
+// destructor stops its thread).
+template <class Monitor>
+class MonitorWatch final : public RetentionWatch {
+ public:
+  template <class... Args>
+  explicit MonitorWatch(Args&&... args) : monitor_(std::forward<Args>(args)...) {
+    monitor_.Start();
+  }
+
+ private:
+  Monitor monitor_;
+};
 
 // When a retention level (0 ok, 1 warning, 2 critical) is worth a log line: a warning when the
 // level rises or changes, then at most once a minute while it lasts; one line when it is back

@@ -333,30 +333,12 @@ void BinlogHealthMonitor::Run(std::stop_token stop) {
   conn_.reset();
 }
 
-namespace {
-
-class BinlogWatch final : public core::RetentionWatch {
- public:
-  BinlogWatch(BinlogHealthOptions options, std::shared_ptr<const BinlogRetention> retention,
-              core::MetricsRegistry* metrics, core::ProgressTracker* progress,
-              std::shared_ptr<spdlog::logger> logger)
-      : monitor_(std::move(options), std::move(retention), metrics, progress,
-                 std::move(logger)) {
-    monitor_.Start();
-  }
-
- private:
-  BinlogHealthMonitor monitor_;
-};
-
-}  // namespace
-
 std::unique_ptr<core::RetentionWatch> WatchBinlog(
     BinlogHealthOptions options, std::shared_ptr<const BinlogRetention> retention,
     core::MetricsRegistry* metrics, core::ProgressTracker* progress,
     std::shared_ptr<spdlog::logger> logger) {
-  return std::make_unique<BinlogWatch>(std::move(options), std::move(retention), metrics,
-                                       progress, std::move(logger));
+  return std::make_unique<core::MonitorWatch<BinlogHealthMonitor>>(
+      std::move(options), std::move(retention), metrics, progress, std::move(logger));
 }
 
 }  // namespace sluice::mysql

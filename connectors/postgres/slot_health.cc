@@ -249,27 +249,12 @@ void SlotHealthMonitor::Run(std::stop_token stop) {
   conn_.Close();
 }
 
-namespace {
-
-class SlotWatch final : public core::RetentionWatch {
- public:
-  SlotWatch(SlotHealthOptions options, core::MetricsRegistry* metrics,
-            core::ProgressTracker* progress, std::shared_ptr<spdlog::logger> logger)
-      : monitor_(std::move(options), metrics, progress, std::move(logger)) {
-    monitor_.Start();
-  }
-
- private:
-  SlotHealthMonitor monitor_;
-};
-
-}  // namespace
-
 std::unique_ptr<core::RetentionWatch> WatchSlot(SlotHealthOptions options,
                                                 core::MetricsRegistry* metrics,
                                                 core::ProgressTracker* progress,
                                                 std::shared_ptr<spdlog::logger> logger) {
-  return std::make_unique<SlotWatch>(std::move(options), metrics, progress, std::move(logger));
+  return std::make_unique<core::MonitorWatch<SlotHealthMonitor>>(std::move(options), metrics,
+                                                                 progress, std::move(logger));
 }
 
 }  // namespace sluice::pg

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "integration/common/itest.h"
+#include "integration/dbz_txn/txn_orders.h"
 
 namespace sluice::itest {
 namespace {
@@ -121,21 +122,7 @@ TEST_F(DbzTxnMariadbTest, MariadbTransactionsGetGtidIdsBeginEndRecordsAndBlocks)
     EXPECT_TRUE(begin["event_count"].is_null());
     EXPECT_TRUE(begin["data_collections"].is_null());
     EXPECT_LE(begin["ts_ms"].get<int64_t>(), end["ts_ms"].get<int64_t>());
-    const auto& records = by_id[id];
-    EXPECT_EQ(end["event_count"], records.size());
-    std::map<std::string, int64_t> per_table;
-    std::vector<int64_t> totals;
-    for (const json& v : records) {
-      std::string table = v["source"]["db"].get<std::string>() + "." +
-                          v["source"]["table"].get<std::string>();
-      EXPECT_EQ(v["transaction"]["data_collection_order"], ++per_table[table]) << v.dump();
-      totals.push_back(v["transaction"]["total_order"]);
-    }
-    std::sort(totals.begin(), totals.end());
-    for (size_t k = 0; k < totals.size(); ++k) EXPECT_EQ(totals[k], static_cast<int64_t>(k + 1));
-    std::map<std::string, int64_t> listed;
-    for (const json& c : end["data_collections"]) listed[c["data_collection"]] = c["event_count"];
-    EXPECT_EQ(listed, per_table) << end.dump();
+    ExpectTransactionOrders(end, by_id[id], "db");
   }
   EXPECT_EQ(by_id[t1].size(), 5u);  // a: 2 inserts + delete + create, b: 1
   EXPECT_EQ(by_id[t2].size(), 3u);

@@ -274,7 +274,8 @@ core::Result<std::shared_ptr<core::IncrementalSnapshots>> Supervisor::Incrementa
   if (!snapshots) {
     return core::InvalidArgumentError("connector " + name + " (connector.class=" +
                                       e->config.Get("connector.class") +
-                                      ") has no incremental snapshots; the postgres source has them");
+                                      ") has no incremental snapshots; the postgres and mysql "
+                                      "(MariaDB) sources have them");
   }
   return snapshots;
 }

@@ -351,6 +351,10 @@ Result<const EventBatch*> ColumnRewriter::Apply(const EventBatch& in) {
   if (!touched) return &in;
   out_.Clear();
   for (const auto& txn : in.txns()) out_.AddTxn(txn);
+  // Events keep their order and count, so the BEGIN / COMMIT boundaries keep their indexes
+  // (provide.transaction.metadata would otherwise lose them for a rewritten batch).
+  for (const auto& boundary : in.boundaries()) out_.AddBoundary(boundary);
+  for (uint32_t q = 0; q < in.query_count(); ++q) out_.AddQuery(in.query(q));  // same indexes
   for (const auto& table : in.announced_tables()) out_.AnnounceTable(plans_.at(table.get()).plan.schema);
   for (const auto& event : in.events()) {
     ChangeEvent copy = event;

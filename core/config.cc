@@ -10,6 +10,7 @@
 #include "core/column_policy.h"
 #include "core/config_providers.h"
 #include "core/debezium_catalog.h"
+#include "core/human_units.h"
 #include "core/redact.h"
 #include "core/snapshot_mode.h"
 #include "core/snapshot_overrides.h"
@@ -145,6 +146,11 @@ std::vector<ConfigKey> CommonConfigKeys() {
                       "flush early once the source has sent nothing for this long (caught up)");
   bidle.min = 0;
   keys.push_back(bidle);
+  ConfigKey sbb = k("sink.snapshot.batch.bytes", ConfigType::kInt, "0",
+                    "while only snapshot rows are pending, flush once they reach this many bytes "
+                    "(or after 30 s, or sink.batch.ms without a new batch); 0: like other events");
+  sbb.min = 0;
+  keys.push_back(sbb);
   keys.push_back(k("sink.table.name.format", ConfigType::kString, "",
                    "target table name with ${schema} and ${table}"));
   ConfigKey mbs = k("max.batch.size", ConfigType::kInt, "4096", "events per source poll");
@@ -240,6 +246,13 @@ std::vector<ConfigIssue> ConfigDef::Check(const ConnectorConfig& config) const {
         if (std::find(def->allowed.begin(), def->allowed.end(), value) == def->allowed.end()) {
           issues.push_back({key, key + " must be one of " + Join(def->allowed) + ", got '" +
                                      value + "'"});
+        }
+        break;
+      case ConfigType::kBytes:
+        if (!value.empty()) {
+          if (auto bytes = ParseHumanBytes(value, key); !bytes.ok()) {
+            issues.push_back({key, bytes.status().message()});
+          }
         }
         break;
       case ConfigType::kRegexList:

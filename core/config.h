@@ -31,6 +31,7 @@ enum class ConfigType {
   kList,      // comma-separated strings
   kRegexList, // comma-separated regular expressions (each must compile)
   kPassword,  // a secret: never logged, redacted in API responses
+  kBytes,     // a byte count with an optional 1024-based unit (ParseHumanBytes); empty: unset
 };
 
 struct ConfigKey {

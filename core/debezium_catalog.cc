@@ -75,9 +75,9 @@ constexpr std::array kProperties = {
     DebeziumProperty{"binlog.buffer.size", "mysql", kNone, "", "changes no output"},
     DebeziumProperty{"table.ignore.builtin", "mysql", kNone, "true", "system databases are never captured"},
     DebeziumProperty{"enable.time.adjuster", "mysql", kNone, "true", "two-digit years are not adjusted by the server protocol sluice reads"},
-    DebeziumProperty{"read.only", "mysql", kNone, "false", "read-only incremental snapshots are not implemented yet"},
+    DebeziumProperty{"read.only", "mysql", kNone, "false", "incremental snapshots never write to the source (no signalling table), so there is nothing to switch"},
     DebeziumProperty{"min.row.count.to.stream.results", "mysql", kNone, "", "sluice always streams snapshot rows"},
-    DebeziumProperty{"include.query", "mysql", kNone, "false", "source.query is not written; not implemented yet"},
+    DebeziumProperty{"include.query", "mysql", kImpl, "", "source.query from ANNOTATE_ROWS (MariaDB) / ROWS_QUERY (MySQL) events; refused at start when the server does not log them"},
     DebeziumProperty{"include.schema.changes", "mysql", kNone, "false", "the schema-change topic is not implemented yet (Debezium's default is true)"},
     DebeziumProperty{"include.schema.comments", "mysql", kNone, "false", "the schema-change topic is not implemented yet"},
     DebeziumProperty{"inconsistent.schema.handling.mode", "mysql", kNone, "fail", "sluice stops on a row it cannot map"},
@@ -107,7 +107,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"time.precision.mode", "both", kImpl, "adaptive,adaptive_time_microseconds,connect", "Kafka sink; connect refuses a value with sub-millisecond digits instead of dropping them"},
     DebeziumProperty{"binary.handling.mode", "both", kImpl, "bytes,base64,base64-url-safe,hex", "Kafka sink and Kafka source"},
     DebeziumProperty{"interval.handling.mode", "postgres", kImpl, "numeric,string", "Kafka sink; numeric is MicroDuration with 365.25/12-day months"},
-    DebeziumProperty{"hstore.handling.mode", "postgres", kRef, "", "hstore columns are written as PostgreSQL's text; not implemented yet"},
+    DebeziumProperty{"hstore.handling.mode", "postgres", kImpl, "json,map", "Kafka sink; json: an io.debezium.data.Json object string, map: a map<string,string>; the Kafka source reads both back to hstore text"},
     DebeziumProperty{"money.fraction.digits", "postgres", kImpl, "2", "Kafka sink: money is a decimal of scale 2 (PostgreSQL's C / en_US money); other digits are not implemented"},
     DebeziumProperty{"bigint.unsigned.handling.mode", "mysql", kImpl, "long,precise", "Kafka sink; long refuses a value above 2^63-1 (Debezium wraps it)"},
     DebeziumProperty{"include.unknown.datatypes", "postgres", kRef, "", "columns of unknown types are written as their text; not implemented yet"},
@@ -141,7 +141,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"query.fetch.size", "both", kNone, "", "changes no output"},
     DebeziumProperty{"snapshot.max.threads", "both", kImpl, "", ""},
     DebeziumProperty{"snapshot.tables.order.by.row.count", "both", kNone, "", "changes no output"},
-    DebeziumProperty{"incremental.snapshot.chunk.size", "both", kNone, "", "implemented by the postgres source (its own key); mysql has no incremental snapshots yet"},
+    DebeziumProperty{"incremental.snapshot.chunk.size", "both", kNone, "", "implemented by both sources (their own key; MariaDB only among mysql servers)"},
     DebeziumProperty{"incremental.snapshot.watermarking.strategy", "both", kNone, "", "changes no output"},
     DebeziumProperty{"incremental.snapshot.allow.schema.changes", "mysql", kNone, "", "changes no output"},
     DebeziumProperty{"signal.data.collection", "both", kRef, "", "the postgres source implements it (its own key: execute-snapshot signals); mysql has no signals yet"},
@@ -242,6 +242,7 @@ std::vector<ConfigIssue> DebeziumConfigIssues(const ConnectorConfig& config) {
                              {"binary.handling.mode", "bytes"},
                              {"time.precision.mode", ""},
                              {"bigint.unsigned.handling.mode", ""},
+                             {"hstore.handling.mode", ""},
                              {"money.fraction.digits", ""}}) {
       std::string value = config.Get(key);
       if (value.empty() || value == same) continue;

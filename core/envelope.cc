@@ -210,7 +210,7 @@ void AppendPgSequence(std::string& out, const ChangeEvent& event, const TxnInfo&
 }  // namespace
 
 void AppendSourceEventFields(std::string& out, const ChangeEvent& event, const TxnInfo& txn,
-                             const EnvelopeOptions& options) {
+                             const EnvelopeOptions& options, const std::string_view* query) {
   if (options.connector != "mysql") {
     out += ",\"lsn\":";
     AppendLsnOrNull(out, EventLsn(event, txn));
@@ -227,7 +227,12 @@ void AppendSourceEventFields(std::string& out, const ChangeEvent& event, const T
   } else {
     out += "null";
   }
-  out += ",\"query\":null";
+  out += ",\"query\":";
+  if (query != nullptr) {
+    AppendJsonString(out, *query);
+  } else {
+    out += "null";
+  }
 }
 
 namespace {
@@ -278,7 +283,9 @@ void AppendSourceJson(std::string& out, const EventBatch& batch, const ChangeEve
     AppendPgSequence(out, event, txn);
     out.append(block, source_cache.sequence_at);
   }
-  AppendSourceEventFields(out, event, txn, options);
+  std::string_view query;
+  if (event.query != kNoQuery) query = batch.query(event.query);
+  AppendSourceEventFields(out, event, txn, options, event.query != kNoQuery ? &query : nullptr);
   out += '}';
 }
 
@@ -286,7 +293,6 @@ bool AppendEnvelopeJson(std::string& out, const EventBatch& batch, const ChangeE
                         const EnvelopeOptions& options, int64_t now_ns) {
   bool exact = true;
   const TableSchema& schema = *event.table;
-  const TxnInfo& txn = batch.txn(event.txn);
   if (options.include_schema) {
     out += "{\"schema\":";
     AppendEnvelopeSchemaJson(out, schema, options);

@@ -78,12 +78,14 @@ void AppendSourceJson(std::string& out, const EventBatch& batch, const ChangeEve
 
 // The fields of the "source" object that differ per event within one transaction, written
 // last in it (before its closing brace). MySQL: Debezium's "pos" (where the row's binlog event
-// starts), "row" (its index in that event), "thread" (null when unknown) and "query" (null: not
-// captured). PostgreSQL: "lsn" (the change's own WAL position; in a snapshot, the snapshot's)
+// starts), "row" (its index in that event), "thread" (null when unknown) and "query" (`query`,
+// the statement's SQL as include.query=true captures it; null when not captured, as in a
+// snapshot). PostgreSQL: "lsn" (the change's own WAL position; in a snapshot, the snapshot's)
 // and "xmin" (null, as Debezium without xmin.fetch.interval.ms). PostgreSQL's per-event
 // "sequence" sits earlier in the object; AppendSourceJson writes it.
 void AppendSourceEventFields(std::string& out, const ChangeEvent& event, const TxnInfo& txn,
-                             const EnvelopeOptions& options);
+                             const EnvelopeOptions& options,
+                             const std::string_view* query = nullptr);
 
 // Nanoseconds since 1970 by the system clock: the `now_ns` of AppendEnvelopeJson.
 int64_t EnvelopeNowNs();

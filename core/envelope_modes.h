@@ -1,6 +1,6 @@
 // Debezium's value-encoding modes (its connector keys decimal.handling.mode, time.precision.mode,
-// interval.handling.mode, binary.handling.mode, bigint.unsigned.handling.mode), as the envelope
-// encoder (core/envelope.h) applies them. The defaults are Debezium's defaults.
+// interval.handling.mode, binary.handling.mode, bigint.unsigned.handling.mode,
+// hstore.handling.mode), as the envelope encoder (core/envelope.h) applies them. The defaults are Debezium's defaults.
 //
 //   decimal   precise: org.apache.kafka.connect.data.Decimal (base64 of the unscaled big-endian
 //             two's complement; parameters scale, connect.decimal.precision); a PostgreSQL
@@ -19,6 +19,9 @@
 //             (lowercase): strings.
 //   bigint    MySQL BIGINT UNSIGNED. long: int64, a value above 2^63-1 is refused. precise:
 //             Decimal with scale 0.
+//   hstore    PostgreSQL hstore (core/pg_text_types.h). json: io.debezium.data.Json, the pairs as
+//             a JSON object string ({"k":"v","n":null}). map: a Connect map<string, string> with
+//             optional values, a JSON object in the envelope.
 //
 // kSluiceText is the file sink's own representation (decimals and intervals as text, every time
 // in µs, no Debezium-only logical types); it is not a Debezium mode and no key selects it.
@@ -39,6 +42,7 @@ enum class TimePrecisionMode : uint8_t { kAdaptive, kAdaptiveTimeMicroseconds, k
 enum class IntervalMode : uint8_t { kNumeric, kString };
 enum class BinaryMode : uint8_t { kBytes, kBase64, kBase64UrlSafe, kHex };
 enum class BigintUnsignedMode : uint8_t { kLong, kPrecise };
+enum class HstoreMode : uint8_t { kJson, kMap };
 
 struct ValueModes {
   DecimalMode decimal = DecimalMode::kPrecise;
@@ -46,13 +50,15 @@ struct ValueModes {
   IntervalMode interval = IntervalMode::kNumeric;
   BinaryMode binary = BinaryMode::kBytes;
   BigintUnsignedMode bigint_unsigned = BigintUnsignedMode::kLong;
-  // Debezium's Year, EnumSet, Bits and BIGINT UNSIGNED handling; off in kSluiceText.
+  // Debezium's Year, EnumSet, Bits, BIGINT UNSIGNED, ZonedTime and hstore handling; off in
+  // kSluiceText.
   bool debezium_types = true;
+  HstoreMode hstore = HstoreMode::kJson;
 };
 
 inline constexpr ValueModes kSluiceText{DecimalMode::kString, TimePrecisionMode::kMicros,
                                         IntervalMode::kString, BinaryMode::kBytes,
-                                        BigintUnsignedMode::kLong, false};
+                                        BigintUnsignedMode::kLong, false, HstoreMode::kJson};
 
 // The modes a config selects with Debezium's keys (absent keys: Debezium's defaults);
 // kInvalidArgument naming the key for an unknown value.

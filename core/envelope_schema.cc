@@ -17,6 +17,11 @@
 namespace sluice::core {
 namespace {
 
+// Debezium's hstore map(STRING, OPTIONAL_STRING): keys are never null, values may be.
+constexpr std::string_view kHstoreMapKeysValues =
+    "\"keys\":{\"type\":\"string\",\"optional\":false},"
+    "\"values\":{\"type\":\"string\",\"optional\":true}";
+
 // The Connect type of an array element, from PostgreSQL's format_type() text ("integer[]").
 const char* ArrayItemType(std::string_view source_type) {
   std::string_view t = source_type;
@@ -79,6 +84,9 @@ void AppendFieldSchemaJson(std::string& out, const Column& c, const ValueModes& 
   } else if (kind == EnvelopeKind::kGeometry) {
     out += ",\"fields\":[{\"type\":\"bytes\",\"optional\":false,\"field\":\"wkb\"},"
            "{\"type\":\"int32\",\"optional\":true,\"field\":\"srid\"}]";
+  } else if (kind == EnvelopeKind::kHstoreMap) {
+    out += ',';
+    out += kHstoreMapKeysValues;
   } else if (kind == EnvelopeKind::kPoint) {
     out += ",\"fields\":[{\"type\":\"double\",\"optional\":false,\"field\":\"x\"},"
            "{\"type\":\"double\",\"optional\":false,\"field\":\"y\"},"
@@ -126,7 +134,18 @@ void AppendFieldSchemaJson(std::string& out, const Column& c, const ValueModes& 
     AppendSourceTypeParameters(out, c, false);
   }
   if (!first) out += '}';
-  if (c.type == LogicalType::kArray) {
+  // Debezium's array converters of timetz[] and hstore[] declare their elements' logical types.
+  const char* item_name = kind == EnvelopeKind::kZonedTimeArray    ? "io.debezium.time.ZonedTime"
+                          : kind == EnvelopeKind::kHstoreJsonArray ? "io.debezium.data.Json"
+                                                                   : nullptr;
+  if (item_name) {
+    out += ",\"items\":{\"type\":\"string\",\"optional\":true,\"name\":\"";
+    out += item_name;
+    out += "\",\"version\":1}";
+  } else if (kind == EnvelopeKind::kHstoreMapArray) {
+    out += ",\"items\":{\"type\":\"map\"," + std::string(kHstoreMapKeysValues) +
+           ",\"optional\":true}";
+  } else if (c.type == LogicalType::kArray) {
     out += ",\"items\":{\"type\":\"";
     out += ArrayItemType(c.source_type);
     out += "\",\"optional\":true}";

@@ -56,6 +56,21 @@ Result<Mode> Pick(const ConnectorConfig& config, std::string_view key, Mode fall
   return InvalidArgumentError(std::string(key) + " must be one of " + known + ", got '" + v + "'");
 }
 
+// PostgreSQL's timetz: "time with time zone", "time(3) with time zone".
+bool IsTimetzType(std::string_view t) {
+  return StartsWithNoCase(t, "time") && !StartsWithNoCase(t, "timestamp") &&
+         t.ends_with(" with time zone");
+}
+
+// The hstore extension's type, by name (its OID differs per database): format_type() qualifies
+// it when its schema is not on the search_path ("extensions.hstore").
+bool IsHstoreType(std::string_view t) { return t == "hstore" || t.ends_with(".hstore"); }
+
+// The element type of PostgreSQL array type text ("hstore[]" -> "hstore"), or "" for another.
+std::string_view ArrayElementType(std::string_view t) {
+  return t.ends_with("[]") ? t.substr(0, t.size() - 2) : std::string_view();
+}
+
 }  // namespace
 
 Result<BinaryMode> BinaryModeFromName(std::string_view text) {
@@ -90,6 +105,8 @@ Result<ValueModes> ValueModesFromConfig(const ConnectorConfig& config) {
                           Pick(config, "bigint.unsigned.handling.mode", BigintUnsignedMode::kLong,
                                {{"long", BigintUnsignedMode::kLong},
                                 {"precise", BigintUnsignedMode::kPrecise}}));
+  SLUICE_ASSIGN_OR_RETURN(m.hstore, Pick(config, "hstore.handling.mode", HstoreMode::kJson,
+                                         {{"json", HstoreMode::kJson}, {"map", HstoreMode::kMap}}));
   return m;
 }
 
@@ -175,14 +192,28 @@ EnvelopeKind EnvelopeKindOf(const Column& c, const ValueModes& m) {
       if (!m.debezium_types) return K::kAsType;
       if (StartsWithNoCase(c.source_type, "set(")) return K::kEnumSet;
       if (c.source_type == "money") return K::kMoney;
+      if (IsTimetzType(c.source_type)) return K::kZonedTime;
       if (IsPgBit(c)) {
         return BitsLength(c) == 1 && c.source_type.find("varying") == std::string::npos
                    ? K::kBitFromText
                    : K::kBitsFromText;
       }
       return K::kAsType;
+    case LogicalType::kArray: {
+      std::string_view element = ArrayElementType(c.source_type);
+      if (!m.debezium_types || element.empty()) return K::kAsType;
+      if (IsTimetzType(element)) return K::kZonedTimeArray;
+      if (IsHstoreType(element)) {
+        return m.hstore == HstoreMode::kJson ? K::kHstoreJsonArray : K::kHstoreMapArray;
+      }
+      return K::kAsType;
+    }
     case LogicalType::kUnknown:
-      return m.debezium_types && c.source_type == "point" ? K::kPoint : K::kAsType;
+      if (!m.debezium_types) return K::kAsType;
+      if (IsHstoreType(c.source_type)) {
+        return m.hstore == HstoreMode::kJson ? K::kHstoreJson : K::kHstoreMap;
+      }
+      return c.source_type == "point" ? K::kPoint : K::kAsType;
     default:
       return K::kAsType;
   }
@@ -211,6 +242,8 @@ const char* EnvelopeSchemaName(EnvelopeKind kind, const ValueModes& m) {
     case EnvelopeKind::kPoint: return "io.debezium.data.geometry.Point";
     case EnvelopeKind::kMoney:
       return m.decimal == DecimalMode::kPrecise ? "org.apache.kafka.connect.data.Decimal" : nullptr;
+    case EnvelopeKind::kZonedTime: return "io.debezium.time.ZonedTime";
+    case EnvelopeKind::kHstoreJson: return "io.debezium.data.Json";
     default: return nullptr;
   }
 }
@@ -239,6 +272,10 @@ const char* EnvelopeSchemaType(EnvelopeKind kind, const Column& c, const ValueMo
     case EnvelopeKind::kTimeMillis:
     case EnvelopeKind::kYear: return "int32";
     case EnvelopeKind::kBitFromText: return "boolean";
+    case EnvelopeKind::kHstoreMap: return "map";
+    case EnvelopeKind::kZonedTimeArray:
+    case EnvelopeKind::kHstoreJsonArray:
+    case EnvelopeKind::kHstoreMapArray: return "array";
     case EnvelopeKind::kAsType: break;
     default: return "string";
   }

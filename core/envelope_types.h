@@ -39,6 +39,12 @@ enum class EnvelopeKind : uint8_t {
   kGeometry,         // MySQL geometry (SRID + WKB) -> io.debezium.data.geometry.Geometry {wkb, srid}
   kPoint,            // PostgreSQL point "(x,y)" -> io.debezium.data.geometry.Point {x, y, wkb, srid}
   kMoney,            // PostgreSQL money "-$1,234.56" -> a decimal of scale 2, as decimal.handling.mode
+  kZonedTime,        // PostgreSQL timetz -> io.debezium.time.ZonedTime, UTC ("06:30:00Z")
+  kHstoreJson,       // PostgreSQL hstore, hstore.handling.mode=json -> io.debezium.data.Json string
+  kHstoreMap,        // PostgreSQL hstore, hstore.handling.mode=map -> map<string, string>
+  kZonedTimeArray,   // timetz[]: an array of ZonedTime
+  kHstoreJsonArray,  // hstore[], json: an array of io.debezium.data.Json
+  kHstoreMapArray,   // hstore[], map: an array of map<string, string>
 };
 
 EnvelopeKind EnvelopeKindOf(const Column& column, const ValueModes& modes);

@@ -7,8 +7,11 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/envelope.h"
 #include "core/envelope_types.h"
+#include "core/pg_text_types.h"
 #include "core/value_text.h"
 
 namespace sluice::core {
@@ -133,6 +136,47 @@ bool ParseIsoNumber(std::string_view& t, bool fraction, __int128& whole_micros) 
     t.remove_prefix(k);
   }
   whole_micros = negative ? -micros : micros;
+  return true;
+}
+
+// timetz as ZonedTime, hstore as its json (a string) or map (an object) form: `text` as the
+// JSON value of `kind`; false (with `out` partly written) when `text` does not parse.
+bool AppendPgTextValue(std::string& out, EnvelopeKind kind, std::string_view text) {
+  thread_local std::string scratch;
+  thread_local std::vector<HstorePair> pairs;
+  scratch.clear();
+  if (kind == EnvelopeKind::kZonedTime) {
+    if (!TimetzToZonedTime(text, scratch)) return false;
+    AppendJsonString(out, scratch);
+    return true;
+  }
+  if (!ParseHstore(text, pairs)) return false;
+  OrderAsDebezium(pairs);  // java.util.HashMap's order
+  if (kind == EnvelopeKind::kHstoreJson) {
+    AppendHstoreJson(scratch, pairs);
+    AppendJsonString(out, scratch);
+    return true;
+  }
+  AppendHstoreJson(out, pairs, false);  // map: the object itself, escaped as the envelope is
+  return true;
+}
+
+// A (nested) JSON array of element texts, each element as AppendPgTextValue writes it.
+bool AppendPgTextArray(std::string& out, EnvelopeKind element, const nlohmann::json& array) {
+  out += '[';
+  for (size_t i = 0; i < array.size(); ++i) {
+    if (i) out += ',';
+    const nlohmann::json& e = array[i];
+    if (e.is_null()) {
+      out += "null";
+    } else if (e.is_array()) {
+      if (!AppendPgTextArray(out, element, e)) return false;
+    } else if (!e.is_string() ||
+               !AppendPgTextValue(out, element, e.get_ref<const std::string&>())) {
+      return false;
+    }
+  }
+  out += ']';
   return true;
 }
 
@@ -429,6 +473,35 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
       out += "\",\"srid\":null}";
       return true;
     }
+    case EnvelopeKind::kZonedTime:
+    case EnvelopeKind::kHstoreJson:
+    case EnvelopeKind::kHstoreMap:
+      if (!AppendPgTextValue(out, kind, t)) {
+        AppendJsonString(out, t);
+        return false;
+      }
+      return true;
+    case EnvelopeKind::kZonedTimeArray:
+    case EnvelopeKind::kHstoreJsonArray:
+    case EnvelopeKind::kHstoreMapArray: {
+      // Canonical array text: a JSON array of the elements' text (nested per dimension), or
+      // {"lower_bounds", "values"}, which Debezium has no form for and stays a string.
+      if (t.empty() || t.front() != '[') {
+        AppendJsonString(out, t);
+        return true;
+      }
+      nlohmann::json array = nlohmann::json::parse(t, nullptr, false);
+      const EnvelopeKind element = kind == EnvelopeKind::kZonedTimeArray  ? EnvelopeKind::kZonedTime
+                                   : kind == EnvelopeKind::kHstoreJsonArray ? EnvelopeKind::kHstoreJson
+                                                                            : EnvelopeKind::kHstoreMap;
+      const size_t start = out.size();
+      if (array.is_discarded() || !AppendPgTextArray(out, element, array)) {
+        out.resize(start);
+        AppendJsonString(out, t);
+        return false;
+      }
+      return true;
+    }
     case EnvelopeKind::kIntervalString:
     case EnvelopeKind::kEnumSet:
       AppendJsonString(out, t);
@@ -494,6 +567,19 @@ std::string_view EnvelopeValueProblem(const Column& column, std::string_view tex
     case EnvelopeKind::kBitsFromBytes: return "the bit string does not fit the column's length";
     case EnvelopeKind::kGeometry: return "a geometry is MariaDB's SRID and WKB";
     case EnvelopeKind::kPoint: return "a point's coordinates are finite doubles";
+    case EnvelopeKind::kZonedTime:
+      return "a timetz is read as PostgreSQL writes it (HH:MM:SS[.ffffff]+HH[:MM[:SS]]) and "
+             "written as io.debezium.time.ZonedTime in UTC";
+    case EnvelopeKind::kZonedTimeArray:
+      return "each element of a timetz[] is read as PostgreSQL writes a timetz and written as "
+             "io.debezium.time.ZonedTime in UTC";
+    case EnvelopeKind::kHstoreJsonArray:
+    case EnvelopeKind::kHstoreMapArray:
+      return "each element of an hstore[] is read in hstore's text syntax; one does not parse";
+    case EnvelopeKind::kHstoreJson:
+    case EnvelopeKind::kHstoreMap:
+      return "an hstore is read in hstore's text syntax (\"key\"=>\"value\", \"key\"=>NULL, "
+             "separated by commas); this value does not parse as one";
     case EnvelopeKind::kMoney:
       return "money is read in PostgreSQL's C / en_US format (-$1,234.56) with 2 fraction digits; "
              "set lc_monetary=C on the server, or use column.exclude.list";

@@ -37,6 +37,8 @@ void EventBatch::Clear() {
   events_.clear();
   boundaries_.clear();
   announced_.clear();
+  query_text_.clear();
+  query_spans_.clear();
   checkpoint_.value.clear();
   row_open_ = false;
 }
@@ -116,7 +118,14 @@ void EventBatch::MarkLastSnapshotEvent() {
 
 size_t EventBatch::ByteSize() const {
   return data_.size() + cells_.size() * sizeof(Cell) + rows_.size() * sizeof(RowSpan) +
-         events_.size() * sizeof(ChangeEvent) + txns_.size() * sizeof(TxnInfo);
+         events_.size() * sizeof(ChangeEvent) + txns_.size() * sizeof(TxnInfo) +
+         query_text_.size();
+}
+
+uint32_t EventBatch::AddQuery(std::string_view sql) {
+  query_spans_.emplace_back(static_cast<uint32_t>(query_text_.size()), static_cast<uint32_t>(sql.size()));
+  query_text_ += sql;
+  return static_cast<uint32_t>(query_spans_.size() - 1);
 }
 
 std::string BinlogTransactionId(std::string_view gtid, std::string_view file, uint64_t pos) {

@@ -181,6 +181,7 @@ struct TxnBoundary {
 std::string BinlogTransactionId(std::string_view gtid, std::string_view file, uint64_t pos);
 
 inline constexpr uint32_t kNoRow = UINT32_MAX;
+inline constexpr uint32_t kNoQuery = UINT32_MAX;  // ChangeEvent::query: no statement text
 
 struct ChangeEvent {
   Op op = Op::kCreate;
@@ -193,6 +194,9 @@ struct ChangeEvent {
   // transaction's TxnInfo::pos). Debezium's source "row" and "pos".
   uint32_t source_row = 0;
   uint64_t source_pos = 0;
+  // MySQL binlog with include.query=true: the SQL statement that made the change (index into
+  // EventBatch::query(), one entry per statement, shared by its rows), or kNoQuery.
+  uint32_t query = kNoQuery;
 };
 
 class EventBatch;
@@ -260,6 +264,14 @@ class EventBatch {
   void AddBoundary(TxnBoundary boundary) { boundaries_.push_back(boundary); }
   const std::vector<TxnBoundary>& boundaries() const { return boundaries_; }
 
+  // SQL statements of the source (MySQL's include.query), stored once per statement; events
+  // refer to them by index (ChangeEvent::query).
+  uint32_t AddQuery(std::string_view sql);
+  std::string_view query(uint32_t index) const {
+    return std::string_view(query_text_).substr(query_spans_[index].first, query_spans_[index].second);
+  }
+  uint32_t query_count() const { return static_cast<uint32_t>(query_spans_.size()); }
+
   // Events.
   void AddEvent(ChangeEvent event) { events_.push_back(std::move(event)); }
   const std::vector<ChangeEvent>& events() const { return events_; }
@@ -303,6 +315,8 @@ class EventBatch {
   std::vector<ChangeEvent> events_;
   std::vector<TxnBoundary> boundaries_;
   std::vector<TableSchemaPtr> announced_;
+  std::string query_text_;
+  std::vector<std::pair<uint32_t, uint32_t>> query_spans_;  // offset, length in query_text_
   SourcePosition checkpoint_;
   uint32_t open_row_first_cell_ = 0;
   bool row_open_ = false;

@@ -4,17 +4,12 @@
 #include <chrono>
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 namespace sluice::core {
 namespace {
 
 constexpr size_t kFinishedKept = 50;
-
-int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool IsActive(const IncrementalTableProgress& p) {
   return p.state == "PENDING" || p.state == "RUNNING";
@@ -280,6 +275,100 @@ void IncrementalSnapshots::TrimFinishedLocked() {
     entries_.erase(it);
     --finished;
   }
+}
+
+std::string IncrementalPositionField(const IncrementalSnapshots& tracker,
+                                     const ConnectorConfig& config,
+                                     const std::vector<std::string>& filter_keys) {
+  nlohmann::json field = nlohmann::json::object();
+  nlohmann::json filter = nlohmann::json::object();
+  for (const std::string& key : filter_keys) {
+    if (config.Has(key)) filter[key] = config.Get(key);
+  }
+  field["filter"] = std::move(filter);
+  std::string tables = tracker.StateJson();
+  if (!tables.empty()) field["tables"] = nlohmann::json::parse(tables);
+  return field.dump();
+}
+
+Status RestoreIncrementalPositionField(IncrementalSnapshots& tracker, const std::string& field,
+                                       std::string_view source, spdlog::logger& logger) {
+  if (field.empty()) return Status::Ok();
+  nlohmann::json j = nlohmann::json::parse(field, nullptr, false);
+  if (!j.is_object()) {
+    return InvalidArgumentError(std::string(source) + " position: \"incremental\" is malformed: " +
+                                field);
+  }
+  if (!j.contains("tables")) return Status::Ok();
+  SLUICE_RETURN_IF_ERROR(tracker.Restore(j["tables"].dump()));
+  for (const auto& p : tracker.Progress()) {
+    logger.info("{} incremental snapshot of {} resumes after {} chunks ({} rows)", source, p.table,
+                p.chunks, p.rows);
+  }
+  return Status::Ok();
+}
+
+std::optional<std::map<std::string, std::string>> IncrementalFilterBefore(
+    const std::string& field, const ConnectorConfig& config,
+    const std::vector<std::string>& filter_keys) {
+  nlohmann::json j = nlohmann::json::parse(field.empty() ? "{}" : field, nullptr, false);
+  if (!j.is_object() || !j.contains("filter") || !j["filter"].is_object()) return std::nullopt;
+  std::map<std::string, std::string> before;
+  bool same = true;
+  for (const std::string& key : filter_keys) {
+    const auto& stored = j["filter"];
+    if (stored.contains(key) && stored[key].is_string()) before[key] = stored[key].get<std::string>();
+    std::string now = config.Has(key) ? config.Get(key) : "";
+    std::string then = before.count(key) ? before[key] : "";
+    same &= now == then;
+  }
+  if (same) return std::nullopt;
+  return before;
+}
+
+void RequestAddedTables(IncrementalSnapshots& tracker, const std::vector<TableId>& added,
+                        spdlog::logger& logger, std::string_view source) {
+  for (const TableId& t : added) {
+    Status st = tracker.Request({{t.ToString()}, {}});
+    if (st.ok()) {
+      logger.info("{}: table {} was added to the captured tables: incremental snapshot requested",
+                  source, t.ToString());
+    } else {
+      logger.warn("{}: table {} was added to the captured tables; it is streamed, but not "
+                  "snapshotted: {}", source, t.ToString(), st.message());
+    }
+  }
+}
+
+void AppendChunkRows(EventBatch& batch, const EventBatch& rows, const TableSchemaPtr& schema,
+                     const TxnInfo& info) {
+  uint32_t txn = batch.AddTxn(info);
+  const uint32_t n = rows.row_count();
+  for (uint32_t i = 0; i < n; ++i) {
+    RowView v = rows.row(i);
+    uint32_t row = batch.BeginRow();
+    for (uint32_t c = 0; c < v.size(); ++c) {
+      if (v.is_present(c)) {
+        batch.AppendValue(v.text(c));
+      } else {
+        batch.AppendNull();
+      }
+    }
+    batch.EndRow();
+    batch.AddEvent({Op::kRead, kNoRow, row, txn, schema});
+  }
+}
+
+bool ChunkPacer::ReadNow(size_t sink_backlog_events) {
+  if (sink_backlog_events <= chunk_rows_) {
+    deferred_since_.reset();
+    return true;
+  }
+  const Clock::TimePoint now = clock_->Now();
+  if (!deferred_since_) deferred_since_ = now;
+  if (now - *deferred_since_ < kMaxDefer) return false;
+  deferred_since_.reset();
+  return true;
 }
 
 }  // namespace sluice::core

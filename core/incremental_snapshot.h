@@ -12,6 +12,7 @@
 // the source thread reads tasks and records chunks).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -21,7 +22,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/event.h"
 #include "core/status.h"
+
+namespace spdlog {
+class logger;
+}
 
 namespace sluice::core {
 
@@ -115,6 +123,51 @@ class IncrementalSnapshots {
   mutable std::mutex mu_;
   std::vector<Entry> entries_;  // in request order; the oldest finished ones are dropped
   uint64_t next_id_ = 1;
+};
+
+// What every source that implements incremental snapshots keeps in the "incremental" field of
+// its streaming position (a JSON object): the progress of queued and running tables, and the
+// values of `filter_keys` (the config keys that decide which tables are captured) it was taken
+// under, so that a start under a wider filter knows which tables are new.
+std::string IncrementalPositionField(const IncrementalSnapshots& tracker,
+                                     const ConnectorConfig& config,
+                                     const std::vector<std::string>& filter_keys);
+// Restores the progress kept in a position's field (may be empty) and logs each table that
+// resumes. kInvalidArgument naming `source` ("postgres", "mysql") when the field is malformed.
+Status RestoreIncrementalPositionField(IncrementalSnapshots& tracker, const std::string& field,
+                                       std::string_view source, spdlog::logger& logger);
+// The values of `filter_keys` stored in `field` when they differ from `config`'s (the tables
+// the position's filter captured are then to be compared with today's); nullopt when they are
+// the same, or when the field holds no filter (an older position: nothing is known).
+std::optional<std::map<std::string, std::string>> IncrementalFilterBefore(
+    const std::string& field, const ConnectorConfig& config,
+    const std::vector<std::string>& filter_keys);
+// Requests an incremental snapshot of each of `added` (tables a wider filter captures now),
+// logging each request or why a table is only streamed.
+void RequestAddedTables(IncrementalSnapshots& tracker, const std::vector<TableId>& added,
+                        spdlog::logger& logger, std::string_view source);
+// Appends a chunk (`rows`, one row per event, in key order) to `batch` as op "r" events of
+// `schema`, in one snapshot transaction described by `info`.
+void AppendChunkRows(EventBatch& batch, const EventBatch& rows, const TableSchemaPtr& schema,
+                     const TxnInfo& info);
+
+// When a source reads its next chunk. Not while more than a chunk's worth of events waits for
+// the sink (PollLimits::sink_backlog_events): the stream's changes would queue behind chunks,
+// and their latency with them. But never deferred for longer than kMaxDefer, so that a stream
+// that keeps the sink saturated does not starve the snapshot. Source thread only.
+class ChunkPacer {
+ public:
+  static constexpr std::chrono::milliseconds kMaxDefer{200};
+  // `clock` (not owned; the real one by default) must outlive this object.
+  explicit ChunkPacer(size_t chunk_rows, Clock* clock = &SteadyClock::Get())
+      : chunk_rows_(chunk_rows), clock_(clock) {}
+  // True: read the next chunk now. Called only when no chunk is held.
+  bool ReadNow(size_t sink_backlog_events);
+
+ private:
+  size_t chunk_rows_;
+  Clock* clock_;
+  std::optional<Clock::TimePoint> deferred_since_;
 };
 
 }  // namespace sluice::core

@@ -13,6 +13,20 @@ using std::chrono::milliseconds;
 namespace {
 // How often a source blocked on a full queue gets its KeepAlive() call.
 constexpr milliseconds kKeepAliveInterval{1000};
+// Batches the sink thread hands back to the source thread for reuse (beyond a snapshot flush).
+constexpr size_t kPoolBatches = 8;
+
+// Snapshot rows (op r only) whose checkpoint is the position already committed (a PostgreSQL
+// snapshot's: it moves only once the snapshot ends): committing them gains no resume point, so
+// such batches may wait for sink.snapshot.batch.bytes.
+bool SnapshotRowsAtCommitted(const EventBatch& batch,
+                             const std::optional<SourcePosition>& committed) {
+  if (batch.empty() || !committed || batch.checkpoint() != *committed) return false;
+  for (const ChangeEvent& e : batch.events()) {
+    if (e.op != Op::kRead) return false;
+  }
+  return true;
+}
 }  // namespace
 
 std::string_view PipelineStateName(PipelineState state) {
@@ -32,6 +46,7 @@ Result<PipelineOptions> PipelineOptionsFromConfig(const ConnectorConfig& config)
   SLUICE_ASSIGN_OR_RETURN(int64_t batch, config.GetInt("sink.batch.size", 10000));
   SLUICE_ASSIGN_OR_RETURN(int64_t batch_ms, config.GetInt("sink.batch.ms", 500));
   SLUICE_ASSIGN_OR_RETURN(int64_t idle_ms, config.GetInt("sink.batch.idle.ms", 20));
+  SLUICE_ASSIGN_OR_RETURN(int64_t snapshot_bytes, config.GetInt("sink.snapshot.batch.bytes", 0));
   SLUICE_ASSIGN_OR_RETURN(int64_t poll, config.GetInt("max.batch.size", 4096));
   SLUICE_ASSIGN_OR_RETURN(int64_t queue, config.GetInt("max.queue.size", 100000));
   SLUICE_ASSIGN_OR_RETURN(int64_t queue_bytes, config.GetInt("max.queue.size.in.bytes", 256 << 20));
@@ -39,12 +54,16 @@ Result<PipelineOptions> PipelineOptionsFromConfig(const ConnectorConfig& config)
   if (batch < 1) return InvalidArgumentError("sink.batch.size must be at least 1");
   if (batch_ms < 0) return InvalidArgumentError("sink.batch.ms must not be negative");
   if (idle_ms < 0) return InvalidArgumentError("sink.batch.idle.ms must not be negative");
+  if (snapshot_bytes < 0) {
+    return InvalidArgumentError("sink.snapshot.batch.bytes must not be negative (0 turns it off)");
+  }
   if (poll < 1) return InvalidArgumentError("max.batch.size must be at least 1");
   if (queue < 1) return InvalidArgumentError("max.queue.size must be at least 1");
   if (queue_bytes < 1024) return InvalidArgumentError("max.queue.size.in.bytes must be at least 1024");
   o.batch_events = static_cast<size_t>(batch);
   o.batch_wait = milliseconds(batch_ms);
   o.batch_idle = milliseconds(idle_ms);
+  o.snapshot_batch_bytes = static_cast<size_t>(snapshot_bytes);
   o.poll.max_events = static_cast<size_t>(std::min(poll, batch));
   o.poll.max_bytes = std::max<size_t>(static_cast<size_t>(queue_bytes) / 8, 1024);
   o.queue_max_events = static_cast<size_t>(queue);
@@ -252,7 +271,9 @@ void Pipeline::SourceLoop(std::stop_token stop) {
     }
     if (!batch) batch = std::make_unique<EventBatch>();
     batch->Clear();
-    Result<PollStatus> polled = source_->Poll(*batch, options_.poll);
+    PollLimits limits = options_.poll;
+    limits.sink_backlog_events = queue_.items();
+    Result<PollStatus> polled = source_->Poll(*batch, limits);
     if (!polled.ok()) {
       const Status& err = polled.status();
       if (stop.stop_requested()) break;
@@ -348,7 +369,7 @@ Status Pipeline::OpenSinkAndResume(std::stop_token stop, std::optional<SourcePos
   return Status::Ok();
 }
 
-void Pipeline::RecordEvents(const EventBatch& batch) {
+Pipeline::BatchKinds Pipeline::RecordEvents(const EventBatch& batch) {
   int64_t newest_ts = 0;
   // Counted locally, published once per batch: no atomic operation per event.
   uint64_t by_op[5] = {0, 0, 0, 0, 0};
@@ -372,6 +393,29 @@ void Pipeline::RecordEvents(const EventBatch& batch) {
     const int64_t lag = std::max<int64_t>(0, clock_->WallNowUnixMs() - newest_ts);
     metrics_->lag_ms->Set(static_cast<double>(lag));
   }
+  BatchKinds kinds;
+  kinds.reads = by_op[0] > 0;
+  kinds.changes = by_op[1] + by_op[2] + by_op[3] + by_op[4] > 0;
+  return kinds;
+}
+
+bool Pipeline::EndsInsideTransaction() const {
+  if (pending_.empty() || !pending_.back()->checkpoint().empty()) return false;
+  // Snapshot rows last (an incremental snapshot's chunk handed over between two transactions,
+  // or before a transaction's first change): no source transaction's changes would be split.
+  const EventBatch& last = *pending_.back();
+  return last.empty() || last.events().back().op != Op::kRead;
+}
+
+Clock::TimePoint Pipeline::LiveFlushAt() const {
+  if (!pending_reads_ || live_since_ == TimePoint::max() || EndsInsideTransaction()) {
+    return TimePoint::max();
+  }
+  return live_since_ + options_.batch_idle;
+}
+
+Clock::TimePoint Pipeline::TimedFlushAt(Clock::TimePoint deadline) const {
+  return EndsInsideTransaction() ? deadline + options_.transaction_hold : deadline;
 }
 
 Status Pipeline::FlushPending(std::stop_token stop) {
@@ -424,13 +468,23 @@ Status Pipeline::FlushPending(std::stop_token stop) {
   metrics_->flush_seconds->Observe(std::chrono::duration<double>(clock_->Now() - started).count());
   metrics_->last_flush_unix_s->Set(static_cast<double>(clock_->WallNowUnixMs()) / 1000.0);
   {
+    // A snapshot flush returns every batch: the source refills them at their grown capacity
+    // instead of growing new ones row by row. Otherwise the pool keeps 8 and frees the rest.
+    const size_t keep = pending_snapshot_only_ && options_.snapshot_batch_bytes > 0
+                            ? std::max<size_t>(kPoolBatches, pending_.size())
+                            : kPoolBatches;
     std::lock_guard lock(pool_mu_);
+    if (pool_.size() > keep) pool_.resize(keep);
     for (auto& b : pending_) {
-      if (pool_.size() < 8) pool_.push_back(std::move(b));
+      if (pool_.size() < keep) pool_.push_back(std::move(b));
     }
   }
   pending_.clear();
   pending_events_ = 0;
+  pending_bytes_ = 0;
+  pending_snapshot_only_ = true;
+  pending_reads_ = false;
+  live_since_ = TimePoint::max();
   return Status::Ok();
 }
 
@@ -456,15 +510,22 @@ void Pipeline::SinkLoop(std::stop_token stop) {
     while (true) {
       milliseconds wait(200);
       bool idle_wait = false;  // the wait ends early for sink.batch.idle.ms
+      // Snapshot rows alone wait for sink.snapshot.batch.bytes (PipelineOptions).
+      const bool snapshot_batch = options_.snapshot_batch_bytes > 0 && pending_snapshot_only_;
+      const milliseconds idle_after = snapshot_batch ? options_.batch_wait : options_.batch_idle;
       if (deadline != TimePoint::max()) {
         const TimePoint now = clock_->Now();
-        wait = std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(deadline - now));
+        wait = std::max(milliseconds(0),
+                        std::chrono::duration_cast<milliseconds>(TimedFlushAt(deadline) - now));
         const milliseconds until_idle = std::max(
-            milliseconds(0),
-            std::chrono::ceil<milliseconds>(last_arrival + options_.batch_idle - now));
-        if (until_idle < wait) {
+            milliseconds(0), std::chrono::ceil<milliseconds>(last_arrival + idle_after - now));
+        if (until_idle < wait && !EndsInsideTransaction()) {
           wait = until_idle;
           idle_wait = true;
+        }
+        if (const TimePoint live_at = LiveFlushAt(); live_at != TimePoint::max()) {
+          wait = std::min(wait, std::max(milliseconds(0),
+                                         std::chrono::ceil<milliseconds>(live_at - now)));
         }
         wait = std::min(wait, clock_->MaxBlock());
       }
@@ -472,7 +533,8 @@ void Pipeline::SinkLoop(std::stop_token stop) {
       bool drained = !popped && queue_.closed_and_empty();
       // Nothing came for sink.batch.idle.ms: the source has caught up (a stream's backlog is
       // read, a snapshot is done); what is pending would only wait out sink.batch.ms.
-      bool idle = !popped && idle_wait && clock_->Now() - last_arrival >= options_.batch_idle;
+      bool idle = !popped && idle_wait && clock_->Now() - last_arrival >= idle_after &&
+                  !EndsInsideTransaction();
       // A batch with a checkpoint but no event, with nothing queued behind it, is a source
       // marking progress without data: the start position of a snapshot it waits on, or an
       // idle stream's position. Nothing is gained by waiting for more, and the source may be
@@ -486,11 +548,25 @@ void Pipeline::SinkLoop(std::stop_token stop) {
         metrics_->queue_events->Set(static_cast<double>(queue_.items()));
         metrics_->queue_bytes->Set(static_cast<double>(queue_.bytes()));
         s = sink_->Write(batch);
-        RecordEvents(batch);
+        const BatchKinds kinds = RecordEvents(batch);
         pending_events_ += batch.size();
+        pending_bytes_ += batch.ByteSize();
+        const bool was_snapshot_batch =
+            options_.snapshot_batch_bytes > 0 && pending_snapshot_only_;
+        pending_snapshot_only_ =
+            pending_snapshot_only_ && SnapshotRowsAtCommitted(batch, last_committed());
         pending_.push_back(std::move(*popped));
         last_arrival = clock_->Now();
-        if (deadline == TimePoint::max()) deadline = last_arrival + options_.batch_wait;
+        pending_reads_ = pending_reads_ || kinds.reads;
+        if (kinds.changes && live_since_ == TimePoint::max()) live_since_ = last_arrival;
+        if (deadline == TimePoint::max()) {
+          deadline = last_arrival + (options_.snapshot_batch_bytes > 0 && pending_snapshot_only_
+                                         ? options_.snapshot_batch_wait
+                                         : options_.batch_wait);
+        } else if (was_snapshot_batch && !pending_snapshot_only_) {
+          // Other events joined the snapshot rows: the ordinary bound from now on.
+          deadline = std::min(deadline, last_arrival + options_.batch_wait);
+        }
         if (!s.ok() && !s.IsRetriable()) {
           Fail(s.WithContext("sink"));
           break;
@@ -502,8 +578,14 @@ void Pipeline::SinkLoop(std::stop_token stop) {
         // A retriable write error is handled by the flush: reset, rewrite all pending, flush.
         if (!s.ok()) needs_rewrite_ = true;
       }
-      bool due = prompt || idle || pending_events_ >= options_.batch_events || needs_rewrite_ ||
-                 (deadline != TimePoint::max() && clock_->Now() >= deadline) || drained;
+      const bool full = options_.snapshot_batch_bytes > 0 && pending_snapshot_only_
+                            ? pending_bytes_ >= options_.snapshot_batch_bytes
+                            : pending_events_ >= options_.batch_events;
+      // Changes interleaved with snapshot rows have waited sink.batch.idle.ms (see live_since_).
+      const bool live_due = clock_->Now() >= LiveFlushAt();
+      bool due = prompt || idle || full || needs_rewrite_ || live_due ||
+                 (deadline != TimePoint::max() && clock_->Now() >= TimedFlushAt(deadline)) ||
+                 drained;
       if (due && !pending_.empty()) {
         s = FlushPending(stop);
         if (!s.ok()) {

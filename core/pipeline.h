@@ -43,6 +43,21 @@ struct PipelineOptions {
   // sink.batch.idle.ms: pending events are flushed as soon as nothing has arrived for this
   // long (the source caught up), instead of waiting out batch_wait.
   std::chrono::milliseconds batch_idle{20};
+  // sink.snapshot.batch.bytes: while everything pending is snapshot rows (op r) whose
+  // checkpoint is the position already committed (a PostgreSQL snapshot's, until it ends),
+  // the flush waits for this many bytes of them instead of batch_events / batch_wait /
+  // batch_idle: committing them earlier gains no resume point, and a database target loads far
+  // faster in few long transactions (a PostgreSQL COPY shorter than its 16 MB buffer ring takes
+  // every page from the shared buffers' clock sweep). Bounded in time by snapshot_batch_wait
+  // after the oldest, and by batch_wait without a new batch. 0: they flush like any others.
+  size_t snapshot_batch_bytes = 0;
+  std::chrono::milliseconds snapshot_batch_wait{30000};
+  // When the newest pending batch ends inside a source transaction (no checkpoint), a flush by
+  // time (batch_wait, batch_idle) waits up to this much longer for the transaction's end, so
+  // that the target does not commit part of a transaction whose rows a replay would write again
+  // (a keyless table would hold them twice after a lost commit reply or kill -9). A transaction
+  // larger than batch_events is still split: only time-driven flushes wait.
+  std::chrono::milliseconds transaction_hold{5000};
   PollLimits poll;                    // per source poll (max.batch.size)
   size_t queue_max_events = 100000;   // max.queue.size
   size_t queue_max_bytes = 256u << 20;  // max.queue.size.in.bytes
@@ -64,7 +79,7 @@ struct PipelineOptions {
 };
 
 // Reads PipelineOptions from the config keys (sink.batch.size, sink.batch.ms,
-// sink.batch.idle.ms, max.batch.size,
+// sink.batch.idle.ms, sink.snapshot.batch.bytes, max.batch.size,
 // max.queue.size, max.queue.size.in.bytes, errors.retry.timeout).
 Result<PipelineOptions> PipelineOptionsFromConfig(const ConnectorConfig& config);
 
@@ -121,13 +136,28 @@ class Pipeline {
   Status StartSource(std::stop_token stop, const std::optional<SourcePosition>& resume);
   // Writes and flushes `pending`, retrying retriable errors; commits the position.
   Status FlushPending(std::stop_token stop);
+  // The newest pending batch ends inside a source transaction: it has no checkpoint, and its
+  // last event is not a snapshot row.
+  bool EndsInsideTransaction() const;
+  // When a time-driven flush of batches due at `deadline` happens (transaction_hold later
+  // while the pending batches end inside a transaction).
+  Clock::TimePoint TimedFlushAt(Clock::TimePoint deadline) const;
+  // When changes pending among snapshot rows are due (pending_reads_, live_since_):
+  // sink.batch.idle.ms after the first of them arrived; max() when none wait, or while the
+  // pending batches end inside a transaction.
+  Clock::TimePoint LiveFlushAt() const;
   Status Fault(PipelineOptions::Step step);
   void Fail(Status status);
   enum Side { kSourceSide = 0, kSinkSide = 1 };
   bool Backoff(Side side, std::stop_token stop, std::chrono::milliseconds& delay,
                Clock::TimePoint first_failure, const Status& why);
   void RetrySucceeded(Side side);
-  void RecordEvents(const EventBatch& batch);
+  // Counts the batch's events in the metrics; which kinds it holds.
+  struct BatchKinds {
+    bool reads = false;    // snapshot rows (op r)
+    bool changes = false;  // anything else
+  };
+  BatchKinds RecordEvents(const EventBatch& batch);
 
   std::string name_;
   std::unique_ptr<Source> source_;
@@ -142,6 +172,15 @@ class Pipeline {
   BatchQueue queue_;
   std::vector<std::unique_ptr<EventBatch>> pending_;  // written since the last flush (sink thread)
   size_t pending_events_ = 0;
+  size_t pending_bytes_ = 0;
+  // Every pending batch is snapshot rows at the committed position (or nothing is pending).
+  bool pending_snapshot_only_ = true;
+  // Snapshot rows are pending, and changes too since live_since_ (an incremental snapshot's
+  // chunks interleaved with the stream): the changes are flushed batch_idle after the first of
+  // them arrived although rows keep coming, so that the stream's latency stays close to that of
+  // an idle stream instead of waiting for batch_events of chunk rows. max(): no change pending.
+  bool pending_reads_ = false;
+  Clock::TimePoint live_since_ = Clock::TimePoint::max();
   bool needs_rewrite_ = false;  // a Write failed: Reset and write all pending before flushing
 
   // Batches flow back from the sink thread to the source thread for reuse.

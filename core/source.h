@@ -49,6 +49,10 @@ struct PollLimits {
   size_t max_events = 4096;
   size_t max_bytes = 8 << 20;
   std::chrono::milliseconds max_wait{200};  // how long Poll may block waiting for data
+  // Events read earlier that the sink has not taken yet (the pipeline's queue) when this Poll
+  // began. A source that chooses when to read extra data (an incremental snapshot's next chunk)
+  // defers it while this is above a chunk, so that stream changes do not queue behind chunks.
+  size_t sink_backlog_events = 0;
 };
 
 // What a source or sink gets at construction. The pointers outlive the connector.

@@ -243,8 +243,13 @@
       slotLine.textContent = 'Slot ' + slot.name + ': wal_status ' + slot.wal_status + ', retained ' +
         bytes(slot.retained_bytes) + ', safe ' + (slot.safe_wal_size === null ? 'unlimited' : bytes(slot.safe_wal_size)) +
         (slot.time_left_s === null ? '' : ', dropped by the server in about ' + duration(slot.time_left_s)) +
+        (slot.max_retained_wal == null ? '' : ', limit ' + bytes(slot.max_retained_wal) +
+          (slot.max_retained_wal_time_left_s == null ? ''
+            : slot.max_retained_wal_time_left_s === 0 ? ' (reached)'
+            : ' reached in about ' + duration(slot.max_retained_wal_time_left_s))) +
         (slot.warning ? ' — ' + slot.warning : '') +
-        // Only a streaming connector samples its slot: say how old an older figure is.
+        // A running source samples its slot, and so does serve while none runs: say how old
+        // an older figure is.
         (Date.now() - slot.sampled_unix_ms > 60000
           ? ' (sampled at ' + new Date(slot.sampled_unix_ms).toLocaleTimeString() + ', not since: the connector is not streaming)'
           : '');

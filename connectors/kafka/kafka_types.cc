@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/envelope.h"
+#include "core/pg_text_types.h"
 #include "core/text_codec.h"
 #include "core/value_text.h"
 
@@ -214,6 +215,11 @@ ColumnCodec CodecFromFieldSchema(const json& field, const DecodeHints& hints) {
     set(LogicalType::kTimestamp, Encoding::kEpochNanos);
   } else if (name == "io.debezium.time.ZonedTimestamp") {
     set(LogicalType::kTimestampTz, Encoding::kZoned);
+  } else if (name == "io.debezium.time.ZonedTime") {
+    set(LogicalType::kString, Encoding::kZonedTime);
+  } else if ((source_type == "HSTORE" || source_type.ends_with(".HSTORE")) &&
+             (name == "io.debezium.data.Json" || type == "map")) {
+    set(LogicalType::kString, Encoding::kHstore);
   } else if (name == "io.debezium.time.Interval") {
     set(LogicalType::kInterval, Encoding::kAsIs);
   } else if (name == "io.debezium.time.MicroDuration") {
@@ -493,6 +499,32 @@ core::Status AppendCanonical(core::EventBatch& batch, const ColumnCodec& codec, 
       auto text = ZonedToCanonical(value.get_ref<const std::string&>());
       if (!text) return Mismatch(codec, value);
       batch.AppendValue(*text);
+      return core::Status::Ok();
+    }
+    case Encoding::kZonedTime: {
+      if (!value.is_string()) return Mismatch(codec, value);
+      auto text = core::ZonedTimeToTimetz(value.get_ref<const std::string&>());
+      if (!text) return Mismatch(codec, value, "not an ISO-8601 time with an offset within a microsecond");
+      batch.AppendValue(*text);
+      return core::Status::Ok();
+    }
+    case Encoding::kHstore: {
+      // json mode: a string holding the object; map mode: the object.
+      json parsed;
+      const json* object = &value;
+      if (value.is_string()) {
+        parsed = json::parse(value.get_ref<const std::string&>(), nullptr, false);
+        object = &parsed;
+      }
+      if (!object->is_object()) return Mismatch(codec, value, "an hstore is a JSON object of strings");
+      std::vector<core::HstorePair> pairs;
+      for (const auto& [k, v] : object->items()) {
+        if (!v.is_string() && !v.is_null()) {
+          return Mismatch(codec, value, "an hstore value is a string or null");
+        }
+        pairs.push_back({k, v.is_null() ? std::nullopt : std::optional<std::string>(v.get<std::string>())});
+      }
+      batch.AppendValue(core::HstoreText(std::move(pairs)));
       return core::Status::Ok();
     }
     case Encoding::kMicroDuration:

@@ -23,6 +23,10 @@
 //   io.debezium.time.Timestamp / MicroTimestamp / Nano…   kTimestamp    ms / µs / ns since the epoch
 //   connect.data.Timestamp                                kTimestamp    ms since the epoch
 //   io.debezium.time.ZonedTimestamp                       kTimestampTz  ISO-8601 string with offset
+//   io.debezium.time.ZonedTime                            kString       ISO-8601 time with offset ->
+//                                                                       PostgreSQL timetz text in UTC
+//   io.debezium.data.Json or map of an HSTORE column      kString       JSON object (string) / map ->
+//                                                                       hstore text (hstore_out's form)
 //   io.debezium.time.Interval / MicroDuration             kInterval     ISO-8601 string / µs
 //   io.debezium.time.Year                                 kInt32        number
 //   io.debezium.data.Json / Uuid / Enum                   kJson / kUuid / kEnum   string
@@ -68,6 +72,8 @@ enum class Encoding : uint8_t {
   kBitsToBytes,      // io.debezium.data.Bits (little-endian) -> MySQL's big-endian bytes
   kGeometry,         // io.debezium.data.geometry.Geometry {wkb, srid} -> MariaDB's SRID + WKB bytes
   kPoint,            // io.debezium.data.geometry.Point {x, y, …} -> PostgreSQL's "(x,y)"
+  kZonedTime,        // io.debezium.time.ZonedTime "06:30:00Z" -> timetz text "06:30:00+00"
+  kHstore,           // hstore.handling.mode json (an object's text) or map (an object) -> hstore text
 };
 
 // What a field schema alone does not say: how the producer wrote binary columns as strings

@@ -195,7 +195,8 @@ Status BadRow(const RowsPlan& plan, const std::string& table, std::string_view i
 }  // namespace
 
 Status DecodeRows(const RowsEvent& ev, const RowsPlan& plan, uint32_t txn,
-                  core::EventBatch& batch, const BinlogLocation& at, DecodeStats* stats) {
+                  core::EventBatch& batch, const BinlogLocation& at, DecodeStats* stats,
+                  uint32_t query) {
   if (ev.column_count != plan.columns.size()) {
     return MalformedEvent(at, "ROWS event has " + std::to_string(ev.column_count) +
                              " columns but its TABLE_MAP has " + std::to_string(plan.columns.size()));
@@ -234,7 +235,7 @@ Status DecodeRows(const RowsEvent& ev, const RowsPlan& plan, uint32_t txn,
       }
     }
     batch.AddEvent({.op = ev.op, .before = before, .after = after, .txn = txn, .table = plan.schema,
-                    .source_row = index++, .source_pos = at.pos});
+                    .source_row = index++, .source_pos = at.pos, .query = query});
     if (r.pos() == row_start) {  // an empty column bitmap would loop forever
       return MalformedEvent(at, "row of " + table + " has no columns");
     }
@@ -253,6 +254,20 @@ Result<QueryEvent> DecodeQuery(std::string_view body, const BinlogLocation& at) 
     return MalformedEvent(at, "QUERY event header");
   }
   return QueryEvent{db, r.rest(), static_cast<uint32_t>(thread_id)};
+}
+
+Result<std::string_view> DecodeRowsQuery(uint8_t type, std::string_view body,
+                                        const BinlogLocation& at) {
+  switch (static_cast<EventType>(type)) {
+    case EventType::kAnnotateRows:
+      return body;
+    case EventType::kRowsQuery:
+      // The length byte holds only the low 8 bits of long statements: the text runs to the end.
+      if (body.empty()) return MalformedEvent(at, "ROWS_QUERY event without its length byte");
+      return body.substr(1);
+    default:
+      return MalformedEvent(at, "event type " + std::to_string(type) + " is not a rows query event");
+  }
 }
 
 Result<RotateEvent> DecodeRotate(std::string_view body, const BinlogLocation& at) {

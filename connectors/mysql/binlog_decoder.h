@@ -14,6 +14,10 @@
 //    table_id(6) flags(2) [v2: extra_data_len(2) extra data], column count, present-columns
 //    bitmap(s), then rows: null bitmap + values (MySQL docs "Rows_event"; value encodings in
 //    mysql_types.h).
+//  - ROWS_QUERY_LOG_EVENT (MySQL, type 29, binlog_rows_query_log_events=ON: length(1), then the
+//    statement text to the end, the length byte being truncated for long statements) and
+//    ANNOTATE_ROWS_EVENT (MariaDB, type 160, binlog_annotate_row_events=ON: the text is the
+//    whole body): the SQL statement of the ROWS events that follow, up to STMT_END_F.
 //  - QUERY_EVENT (schema + SQL text), ROTATE_EVENT, XID_EVENT, MariaDB GTID_EVENT (type 162:
 //    sequence(8) domain(4) flags(1)), FORMAT_DESCRIPTION_EVENT.
 //
@@ -49,6 +53,7 @@ enum class EventType : uint8_t {
   kWriteRowsV2 = 30,
   kUpdateRowsV2 = 31,
   kDeleteRowsV2 = 32,
+  kRowsQuery = 29,
   kMysqlGtid = 33,
   kAnnotateRows = 160,
   kBinlogCheckpoint = 161,
@@ -157,6 +162,9 @@ core::Result<std::shared_ptr<const RowsPlan>> BuildRowsPlan(
 void SchemaFromTableMap(const TableMap& map, core::TableSchema& schema,
                         std::vector<SchemaColumnInfo>& info);
 
+// ROWS event flag: the last ROWS event of its statement (MySQL's STMT_END_F).
+inline constexpr uint16_t kRowsStatementEnd = 0x0001;
+
 // The ROWS event's table and row image layout.
 struct RowsEvent {
   uint64_t table_id = 0;
@@ -182,9 +190,15 @@ struct DecodeStats {
 // (`at.pos`) as ChangeEvent::source_row / source_pos. On error the batch holds only whole rows
 // appended before it. A zero date in an emitted column is NULL (counted in `stats`) when the
 // plan's mode is kNull, else kFailedPrecondition naming the table, the column, the value and the
-// binlog position.
+// binlog position. Every event gets `query` (an EventBatch::AddQuery index) as its statement.
 core::Status DecodeRows(const RowsEvent& rows, const RowsPlan& plan, uint32_t txn,
-                        core::EventBatch& batch, const BinlogLocation& at, DecodeStats* stats);
+                        core::EventBatch& batch, const BinlogLocation& at, DecodeStats* stats,
+                        uint32_t query = core::kNoQuery);
+
+// The SQL text of a ROWS_QUERY_LOG_EVENT (`type` kRowsQuery) or ANNOTATE_ROWS_EVENT
+// (kAnnotateRows); a view into `body`.
+core::Result<std::string_view> DecodeRowsQuery(uint8_t type, std::string_view body,
+                                               const BinlogLocation& at);
 
 struct QueryEvent {
   std::string_view database;  // default database of the statement

@@ -25,7 +25,10 @@ core::Status MariadbBinlogStream::Open(const BinlogDumpRequest& request) {
   mariadb_rpl_optionsv(rpl_, MARIADB_RPL_SERVER_ID, server_id);
   mariadb_rpl_optionsv(rpl_, MARIADB_RPL_FILENAME, request.file.c_str(), request.file.size());
   mariadb_rpl_optionsv(rpl_, MARIADB_RPL_START, start_pos);
-  mariadb_rpl_optionsv(rpl_, MARIADB_RPL_FLAGS, static_cast<unsigned int>(0));
+  // MariaDB leaves out ANNOTATE_ROWS events unless the dump asks for them; MySQL ignores the
+  // flag and sends ROWS_QUERY events whenever they are logged.
+  const unsigned int flags = request.annotate_rows ? MARIADB_RPL_BINLOG_SEND_ANNOTATE_ROWS : 0;
+  mariadb_rpl_optionsv(rpl_, MARIADB_RPL_FLAGS, flags);
   if (mariadb_rpl_open(rpl_) != 0) {
     return conn_.Error("mysql binlog dump from " + request.file + ":" + std::to_string(request.pos));
   }

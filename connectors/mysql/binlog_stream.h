@@ -57,6 +57,7 @@ struct BinlogDumpRequest {
   uint32_t server_id = 0;
   int heartbeat_ms = 1000;
   int read_timeout_s = 0;  // of the replication connection
+  bool annotate_rows = false;  // ask MariaDB for ANNOTATE_ROWS events (BINLOG_SEND_ANNOTATE_ROWS)
 };
 
 class BinlogStream {

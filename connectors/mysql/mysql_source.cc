@@ -1,6 +1,8 @@
 #include "connectors/mysql/mysql_source.h"
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <mutex>
 
@@ -8,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "connectors/mysql/binlog_health.h"
+#include "connectors/mysql/incremental_snapshot.h"
 #include "connectors/mysql/mysql_connection.h"
 #include "connectors/mysql/mysql_position.h"
 #include "connectors/mysql/mysql_schema.h"
@@ -36,6 +39,9 @@ class MysqlSource final : public core::Source {
     filter_ = std::move(config.filter);
     health_interval_ms_ = config.health_interval_ms;
     retained_warn_bytes_ = config.retained_warn_bytes;
+    pacer_ = std::make_unique<core::ChunkPacer>(config.incremental_chunk_rows);
+    incremental_ = std::make_unique<MysqlIncrementalSnapshot>(
+        params_, &filter_, stream_options_.zero_dates, config.incremental_chunk_rows, logger_);
     return core::Status::Ok();
   }
 
@@ -48,6 +54,7 @@ class MysqlSource final : public core::Source {
       SLUICE_ASSIGN_OR_RETURN(BinlogPosition p, BinlogPosition::Parse(resume->value));
       from = p;
     }
+    SLUICE_RETURN_IF_ERROR(incremental_->Restart(from ? from->incremental : ""));
     bool file_on_server = false;
     if (from && !from->snapshot_running) {
       SLUICE_ASSIGN_OR_RETURN(file_on_server, BinlogFileOnServer(from->file));
@@ -58,6 +65,11 @@ class MysqlSource final : public core::Source {
       case StartAction::kSnapshot:
         return StartSnapshot(d.restarted);
       case StartAction::kStream: {
+        if (from && (mode_ == core::SnapshotMode::kInitial ||
+                     mode_ == core::SnapshotMode::kWhenNeeded)) {
+          // Tables the filter captures now and did not when the position was taken.
+          incremental_->RequestNewTables(from->incremental, ctx_.config);
+        }
         core::Status st = StartStream(d.from);
         if (st.code() == core::StatusCode::kFailedPrecondition &&
             mode_ == core::SnapshotMode::kWhenNeeded) {
@@ -85,6 +97,16 @@ class MysqlSource final : public core::Source {
   }
 
   core::Result<core::PollStatus> Poll(core::EventBatch& batch, const core::PollLimits& limits) override {
+    auto result = PollInner(batch, limits);
+    if (result.ok() && stream_) CarryIncrementalState(batch);
+    return result;
+  }
+
+  std::shared_ptr<core::IncrementalSnapshots> incremental_snapshots() const override {
+    return incremental_->tracker();
+  }
+
+  core::Result<core::PollStatus> PollInner(core::EventBatch& batch, const core::PollLimits& limits) {
     if (stop_.load()) return core::PollStatus::kIdle;
     if (snapshot_) {
       SLUICE_ASSIGN_OR_RETURN(bool done, snapshot_->Next(batch, limits));
@@ -105,9 +127,55 @@ class MysqlSource final : public core::Source {
     }
     if (finished_) return core::PollStatus::kFinished;
     if (!stream_) return core::UnavailableError("mysql source is not started");
-    auto res = stream_->Poll(batch, limits);
+    auto res = incremental_->Busy() ? PollWithIncremental(*stream_, batch, limits)
+                                    : stream_->Poll(batch, limits);
     if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
     return res;
+  }
+
+  // A stream Poll with incremental snapshots running: a chunk is read first when none is held,
+  // and handed over before polling, inside the Poll or after it (incremental_snapshot.h).
+  core::Result<core::PollStatus> PollWithIncremental(StreamReader& stream, core::EventBatch& batch,
+                                                     const core::PollLimits& limits) {
+    // While more than a chunk's worth of events waits for the sink, the next chunk waits (up
+    // to ChunkPacer::kMaxDefer), so that the stream's changes do not queue behind several
+    // chunks; the stream goes on meanwhile.
+    const bool defer = !incremental_->holding() && !pacer_->ReadNow(limits.sink_backlog_events);
+    if (!defer) {
+      auto ready = incremental_->Prepare(stream, batch);
+      if (!ready.ok()) {
+        if (stop_.load()) return core::PollStatus::kIdle;
+        return ready.status();
+      }
+      if (*ready) {
+        incremental_->AfterPoll(stream, batch);
+        return core::PollStatus::kHaveMore;
+      }
+    }
+    core::PollLimits bounded = limits;
+    // A held chunk waits for the next transaction or heartbeat, and a deferred one for the
+    // sink, not for the full idle wait.
+    if (incremental_->holding() || defer) {
+      bounded.max_wait = std::min(limits.max_wait, kHeldChunkWait);
+    }
+    auto res = stream.Poll(batch, bounded);
+    if (!res.ok()) {
+      incremental_->PollFailed();
+      return res;
+    }
+    if (incremental_->AfterPoll(stream, batch)) return core::PollStatus::kHaveMore;
+    if (incremental_->Busy() && *res == core::PollStatus::kIdle) return core::PollStatus::kHaveMore;
+    return res;
+  }
+
+  // Every streaming checkpoint carries the incremental snapshots' progress and the table
+  // filter, so that they are durable exactly with the chunks they count.
+  void CarryIncrementalState(core::EventBatch& batch) {
+    if (batch.checkpoint().empty()) return;
+    auto pos = BinlogPosition::Parse(batch.checkpoint().value);
+    if (!pos.ok() || pos->snapshot_running) return;
+    pos->incremental = incremental_->PositionField(ctx_.config);
+    batch.set_checkpoint({pos->ToJson()});
   }
 
   // The binlog needs no release; the committed position is the file the retention guardrails
@@ -135,6 +203,7 @@ class MysqlSource final : public core::Source {
 
   void RequestStop() override {
     stop_.store(true);
+    incremental_->Cancel();
     std::lock_guard lock(mu_);
     if (stream_) stream_->Cancel();
     if (snapshot_) snapshot_->Cancel();
@@ -151,6 +220,7 @@ class MysqlSource final : public core::Source {
     }
     stream_.reset();
     snapshot_.reset();
+    if (incremental_) incremental_->Close();
   }
 
   core::Status Check() override {
@@ -168,7 +238,7 @@ class MysqlSource final : public core::Source {
     for (const auto& r : rows) {
       if (r.size() >= 2 && r[0]) variables[*r[0]] = r[1].value_or("");
     }
-    SLUICE_RETURN_IF_ERROR(CheckBinlogSettings(variables));
+    SLUICE_RETURN_IF_ERROR(CheckBinlogSettings(variables, stream_options_.include_query));
     auto master = conn.Query("SHOW MASTER STATUS");
     if (!master.ok()) return master.status();
     return core::Status::Ok();
@@ -275,6 +345,7 @@ class MysqlSource final : public core::Source {
     reader->SkipEmitted(emitted_);
     reader->ContinueSchemaVersions(schema_version_);
     reader->TrackRetention(retention_.get());
+    reader->SetObserver(incremental_.get());
     SLUICE_RETURN_IF_ERROR(reader->Open(from));
     if (ctx_.progress) ctx_.progress->SetPhase("streaming");
     retention_->SetNeeded(from.file, from.pos);
@@ -307,18 +378,22 @@ class MysqlSource final : public core::Source {
   std::unique_ptr<BinlogHealthMonitor> health_;  // source thread
   int64_t health_interval_ms_ = 10000;
   int64_t retained_warn_bytes_ = int64_t{1} << 30;
+  std::unique_ptr<MysqlIncrementalSnapshot> incremental_;  // created by Configure()
   std::atomic<bool> stop_{false};
   bool finished_ = false;
+  static constexpr std::chrono::milliseconds kHeldChunkWait{10};
+  std::unique_ptr<core::ChunkPacer> pacer_;  // created by Configure()
 };
 
 }  // namespace
 
 std::vector<std::string> CheckedServerVariables() {
   return {"log_bin", "binlog_format", "binlog_row_image", "log_bin_compress",
-          "binlog_transaction_compression", "binlog_row_value_options"};
+          "binlog_transaction_compression", "binlog_row_value_options",
+          "binlog_annotate_row_events", "binlog_rows_query_log_events"};
 }
 
-core::Status CheckBinlogSettings(const std::map<std::string, std::string>& v) {
+core::Status CheckBinlogSettings(const std::map<std::string, std::string>& v, bool include_query) {
   auto get = [&](const char* name) -> std::string {
     auto it = v.find(name);
     return it == v.end() ? std::string() : it->second;
@@ -358,6 +433,27 @@ core::Status CheckBinlogSettings(const std::map<std::string, std::string>& v) {
         ": partial JSON updates (PARTIAL_UPDATE_ROWS events) cannot be read; set "
         "binlog_row_value_options='' (SET GLOBAL binlog_row_value_options='' and in the server "
         "config)");
+  }
+  if (include_query) {
+    // MariaDB logs the statement as ANNOTATE_ROWS (binlog_annotate_row_events), MySQL as
+    // ROWS_QUERY (binlog_rows_query_log_events); each server has only its own variable.
+    const char* variable = v.count("binlog_annotate_row_events") != 0 ? "binlog_annotate_row_events"
+                           : v.count("binlog_rows_query_log_events") != 0
+                               ? "binlog_rows_query_log_events"
+                               : nullptr;
+    if (variable == nullptr) {
+      return core::FailedPreconditionError(
+          "include.query=true needs the server to log each row change's SQL statement, but it "
+          "has neither binlog_annotate_row_events (MariaDB) nor binlog_rows_query_log_events "
+          "(MySQL 5.6+); set include.query=false");
+    }
+    if (!on(get(variable))) {
+      return core::FailedPreconditionError(
+          std::string("include.query=true needs the SQL statements in the binlog, but the mysql "
+                      "server has ") + variable + "=" + get(variable) + "; set " + variable +
+          "=ON (SET GLOBAL " + variable + "=ON and in the server config; sessions opened "
+          "before keep their own setting), or set include.query=false");
+    }
   }
   return core::Status::Ok();
 }

@@ -34,7 +34,10 @@ std::vector<std::string> CheckedServerVariables();
 // setting and the fix: log_bin off, binlog_format other than ROW, binlog_row_image other than
 // FULL, log_bin_compress=ON (MariaDB compressed events), binlog_transaction_compression=ON
 // (MySQL 8 TRANSACTION_PAYLOAD events), binlog_row_value_options=PARTIAL_JSON (MySQL 8
-// partial JSON updates).
-core::Status CheckBinlogSettings(const std::map<std::string, std::string>& variables);
+// partial JSON updates); with `include_query` (include.query=true) also the statement logging
+// its server has: binlog_annotate_row_events (MariaDB) or binlog_rows_query_log_events (MySQL)
+// off.
+core::Status CheckBinlogSettings(const std::map<std::string, std::string>& variables,
+                                 bool include_query = false);
 
 }  // namespace sluice::mysql

@@ -43,10 +43,14 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SLUICE_ASSIGN_OR_RETURN(ZeroDateMode zero_dates,
                           ParseZeroDateMode(c.Get(kZeroDateModeKey, "fail")));
   out.snapshot.zero_dates = out.stream.zero_dates = zero_dates;
+  SLUICE_ASSIGN_OR_RETURN(out.stream.include_query, c.GetBool("include.query", false));
   SLUICE_ASSIGN_OR_RETURN(out.filter, CaptureFilter::FromConfig(c));
   SLUICE_ASSIGN_OR_RETURN(out.health_interval_ms, c.GetInt("binlog.health.interval.ms", 10000));
   SLUICE_ASSIGN_OR_RETURN(out.retained_warn_bytes,
                           c.GetInt("binlog.retained.warn.bytes", int64_t{1} << 30));
+  SLUICE_ASSIGN_OR_RETURN(int64_t incremental_rows,
+                          c.GetInt("incremental.snapshot.chunk.size", 1024));
+  out.incremental_chunk_rows = static_cast<size_t>(std::max<int64_t>(1, incremental_rows));
   return out;
 }
 
@@ -108,6 +112,11 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
                   "null (emit NULL and log it, as Debezium does; lossy)");
   zero.allowed = {"fail", "null"};
   keys.push_back(zero);
+  keys.push_back(core::MakeConfigKey(
+      "include.query", ConfigType::kBool, "false",
+      "write each binlog change's SQL statement into source.query (Debezium's); needs "
+      "binlog_annotate_row_events=ON (MariaDB) or binlog_rows_query_log_events=ON (MySQL). "
+      "Snapshot records have query null"));
   auto interval = core::MakeConfigKey("binlog.health.interval.ms", ConfigType::kInt, "10000",
                       "how often the binlog retention (SHOW BINARY LOGS, the expiry settings) is "
                       "sampled while streaming, on a connection of its own");
@@ -119,6 +128,13 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
                   "from the file of the committed position on; 0 turns this warning off");
   warn.min = 0;
   keys.push_back(warn);
+  auto incremental = core::MakeConfigKey(
+      "incremental.snapshot.chunk.size", ConfigType::kInt, "1024",
+      "rows per chunk of an incremental snapshot (POST /connectors/{name}/snapshots, MariaDB "
+      "only); the stream waits at most while one chunk is read");
+  incremental.min = 1;
+  incremental.max = 1000000;
+  keys.push_back(incremental);
   return keys;
 }
 

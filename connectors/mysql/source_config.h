@@ -22,6 +22,7 @@ struct SourceConfig {
   CaptureFilter filter;
   int64_t health_interval_ms = 10000;            // binlog.health.interval.ms
   int64_t retained_warn_bytes = int64_t{1} << 30;  // binlog.retained.warn.bytes
+  size_t incremental_chunk_rows = 1024;            // incremental.snapshot.chunk.size
 };
 
 // kInvalidArgument naming the key for a malformed value.

@@ -126,7 +126,8 @@ core::Status StreamReader::Open(const BinlogPosition& from) {
   SLUICE_ASSIGN_OR_RETURN(checksum_, catalog_->ChecksumEnabled());
   const uint32_t server_id = options_.server_id;
   SLUICE_RETURN_IF_ERROR(
-      stream_->Open({file_, pos_, server_id, options_.heartbeat_ms, read_timeout_s_}));
+      stream_->Open({file_, pos_, server_id, options_.heartbeat_ms, read_timeout_s_,
+                     options_.include_query}));
   last_event_at_ = clock_->Now();
   logger_->info("mysql binlog stream from {}:{} as server id {} (heartbeat {} ms, read timeout {} s)",
                 file_, pos_, server_id, options_.heartbeat_ms, read_timeout_s_);
@@ -233,6 +234,10 @@ void StreamReader::AddBoundary(core::EventBatch& batch, bool begin, const EventH
   batch.AddBoundary(std::move(b));
 }
 
+BinlogPosition StreamReader::committed() const {
+  return BinlogPosition{file_, pos_, GtidText(gtid_state_), false};
+}
+
 void StreamReader::Commit(core::EventBatch& batch, uint64_t next_pos) {
   pos_ = next_pos;
   in_txn_ = false;
@@ -240,6 +245,8 @@ void StreamReader::Commit(core::EventBatch& batch, uint64_t next_pos) {
   txn_index_ = UINT32_MAX;
   txn_thread_ = -1;
   gtid_.clear();
+  statement_query_.clear();
+  statement_query_index_ = core::kNoQuery;
   BinlogPosition p{file_, pos_, GtidText(gtid_state_), false};
   batch.set_checkpoint({p.ToJson()});
 }
@@ -389,6 +396,7 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
                                                         const core::PollLimits& limits) {
   auto deadline = clock_->Now() + limits.max_wait;
   txn_index_ = UINT32_MAX;  // a new batch: transactions get a new TxnInfo entry
+  statement_query_index_ = core::kNoQuery;  // and statements a new query entry
   while (batch.size() < limits.max_events && batch.ByteSize() < limits.max_bytes) {
     FetchedEvent event;
     if (!stream_->Fetch(event)) return FetchFailed();
@@ -465,15 +473,34 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
           return core::DataLossError("mysql rows event at " + at.ToString() +
                                      " refers to unknown table id " + std::to_string(rows.table_id));
         }
-        if (it->second.plan == nullptr || AlreadyEmitted(at)) break;  // not captured, or repeated
+        const bool statement_end = (rows.flags & kRowsStatementEnd) != 0;
+        if (it->second.plan == nullptr || AlreadyEmitted(at)) {  // not captured, or repeated
+          if (statement_end) statement_query_.clear();
+          break;
+        }
         uint32_t txn = CurrentTxn(batch, ev.header, event_pos);
-        SLUICE_RETURN_IF_ERROR(DecodeRows(rows, *it->second.plan, txn, batch, at, &stats_));
+        if (!statement_query_.empty() && statement_query_index_ == core::kNoQuery) {
+          statement_query_index_ = batch.AddQuery(statement_query_);
+        }
+        SLUICE_RETURN_IF_ERROR(DecodeRows(rows, *it->second.plan, txn, batch, at, &stats_,
+                                          statement_query_index_));
         ++events_decoded_;
+        if (statement_end) {  // the statement's last ROWS event
+          statement_query_.clear();
+          statement_query_index_ = core::kNoQuery;
+        }
         if (stats_.zero_dates > zero_dates_warned_) {
           logger_->warn("mysql: zero dates ('0000-00-00') emitted as NULL (at {}; "
                         "zero.date.handling.mode=null)", at.ToString());
           zero_dates_warned_ = stats_.zero_dates;
         }
+        break;
+      }
+      case ROWS_QUERY_LOG_EVENT: case ANNOTATE_ROWS_EVENT: {
+        if (!options_.include_query) break;
+        SLUICE_ASSIGN_OR_RETURN(std::string_view sql, DecodeRowsQuery(type, body, at));
+        statement_query_.assign(sql);
+        statement_query_index_ = core::kNoQuery;
         break;
       }
       case WRITE_ROWS_COMPRESSED_EVENT_V1: case UPDATE_ROWS_COMPRESSED_EVENT_V1:
@@ -488,7 +515,7 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
             "(TRANSACTION_PAYLOAD, MySQL binlog_transaction_compression=ON), which this connector "
             "cannot read; set binlog_transaction_compression=OFF");
       default:
-        break;  // FORMAT_DESCRIPTION, ANNOTATE_ROWS, checkpoints, GTID lists, ...
+        break;  // FORMAT_DESCRIPTION, checkpoints, GTID lists, ...
     }
     // However busy the server is with tables we do not capture, Poll returns in time; mid-
     // transaction too (the batch then has no checkpoint, or an earlier one).

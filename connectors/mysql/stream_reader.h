@@ -60,6 +60,9 @@ struct StreamOptions {
   uint32_t server_id = 5400;
   int heartbeat_ms = 1000;
   ZeroDateMode zero_dates = ZeroDateMode::kFail;  // zero.date.handling.mode
+  // include.query: give each row event its statement's SQL (ROWS_QUERY / ANNOTATE_ROWS events;
+  // MariaDB sends the latter only when the dump asks for them).
+  bool include_query = false;
 };
 
 // A connection that delivers nothing, not even a heartbeat, for this many heartbeat periods
@@ -131,6 +134,15 @@ class StreamReader {
   // Incremental snapshots (see TransactionObserver). Not owned; may be null.
   void SetObserver(TransactionObserver* observer) { observer_ = observer; }
   bool between_transactions() const { return !in_txn_; }
+  // The end of the last committed transaction the stream read (a position to resume from).
+  BinlogPosition committed() const;
+  // The schema the stream gives table `id` (loaded now when it has none), so that snapshot rows
+  // of an incremental snapshot share it; kNotFound when the table is gone.
+  core::Result<std::shared_ptr<const LoadedTable>> CapturedSchema(const core::TableId& id) {
+    return Schema(id);
+  }
+  // A schema version no other schema of this process has (for a schema loaded elsewhere).
+  uint64_t TakeSchemaVersion() { return ++schema_version_; }
   // How far the stream has read: the end of the last event, or the server's binlog position a
   // heartbeat reported (the stream is caught up to it). The file view lives until the next Poll.
   BinlogLocation read_to() const { return {file_, read_to_}; }
@@ -203,6 +215,11 @@ class StreamReader {
   int64_t file_last_event_unix_s_ = 0;  // newest event timestamp read from file_
   TransactionObserver* observer_ = nullptr;
   uint64_t read_to_ = 0;  // in file_, see read_to()
+  // include.query: the SQL of the statement whose ROWS events follow (empty: none), and its
+  // EventBatch::AddQuery index in the current batch (kNoQuery: not added to it yet). One copy
+  // per statement and batch, shared by its rows.
+  std::string statement_query_;
+  uint32_t statement_query_index_ = core::kNoQuery;
 };
 
 }  // namespace sluice::mysql

@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
-#include <map>
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "connectors/postgres/pgoutput_decoder.h"
@@ -18,8 +16,8 @@ namespace {
 constexpr size_t kHandedXidsKept = 1024;
 
 // The config keys that decide which tables are captured, kept in the position.
-constexpr const char* kFilterKeys[] = {"table.include.list", "table.exclude.list",
-                                       "schema.include.list", "schema.exclude.list"};
+const std::vector<std::string> kFilterKeys = {"table.include.list", "table.exclude.list",
+                                              "schema.include.list", "schema.exclude.list"};
 
 int64_t NowUnixMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -85,15 +83,7 @@ void PgIncrementalSnapshot::SetPublication(const std::string& publication) {
 }
 
 std::string PgIncrementalSnapshot::PositionField(const core::ConnectorConfig& config) const {
-  nlohmann::json field = nlohmann::json::object();
-  nlohmann::json filter = nlohmann::json::object();
-  for (const char* key : kFilterKeys) {
-    if (config.Has(key)) filter[key] = config.Get(key);
-  }
-  field["filter"] = std::move(filter);
-  std::string tables = tracker_->StateJson();
-  if (!tables.empty()) field["tables"] = nlohmann::json::parse(tables);
-  return field.dump();
+  return core::IncrementalPositionField(*tracker_, config, kFilterKeys);
 }
 
 core::Status PgIncrementalSnapshot::Restart(const std::string& field) {
@@ -101,34 +91,14 @@ core::Status PgIncrementalSnapshot::Restart(const std::string& field) {
   stop_.store(false);
   if (restored_) return core::Status::Ok();
   restored_ = true;
-  if (field.empty()) return core::Status::Ok();
-  nlohmann::json j = nlohmann::json::parse(field, nullptr, false);
-  if (!j.is_object()) {
-    return core::InvalidArgumentError("postgres position: \"incremental\" is malformed: " + field);
-  }
-  if (!j.contains("tables")) return core::Status::Ok();
-  SLUICE_RETURN_IF_ERROR(tracker_->Restore(j["tables"].dump()));
-  for (const auto& p : tracker_->Progress()) {
-    logger_->info("postgres incremental snapshot of {} resumes after {} chunks ({} rows)", p.table,
-                  p.chunks, p.rows);
-  }
-  return core::Status::Ok();
+  return core::RestoreIncrementalPositionField(*tracker_, field, "postgres", *logger_);
 }
 
 void PgIncrementalSnapshot::RequestNewTables(PgConnection& conn, const std::string& field,
                                              const core::ConnectorConfig& config) {
-  nlohmann::json j = nlohmann::json::parse(field.empty() ? "{}" : field, nullptr, false);
-  if (!j.is_object() || !j.contains("filter") || !j["filter"].is_object()) return;  // unknown
-  std::map<std::string, std::string> before_values;
-  bool same = true;
-  for (const char* key : kFilterKeys) {
-    if (j["filter"].contains(key)) before_values[key] = j["filter"][key].get<std::string>();
-    std::string now = config.Has(key) ? config.Get(key) : "";
-    std::string then = before_values.count(key) ? before_values[key] : "";
-    same &= now == then;
-  }
-  if (same) return;
-  auto before = core::TableFilter::FromConfig(core::ConnectorConfig("", before_values));
+  auto before_values = core::IncrementalFilterBefore(field, config, kFilterKeys);
+  if (!before_values) return;
+  auto before = core::TableFilter::FromConfig(core::ConnectorConfig("", *before_values));
   auto then_tables = before.ok() ? ListCapturedTables(conn, *before)
                                  : core::Result<std::vector<TableEntry>>(before.status());
   auto now_tables = ListCapturedTables(conn, *filter_);
@@ -139,19 +109,13 @@ void PgIncrementalSnapshot::RequestNewTables(PgConnection& conn, const std::stri
                   (then_tables.ok() ? now_tables.status() : then_tables.status()).message());
     return;
   }
+  std::vector<core::TableId> added;
   for (const TableEntry& t : *now_tables) {
     bool known = std::any_of(then_tables->begin(), then_tables->end(),
                              [&](const TableEntry& o) { return o.id == t.id; });
-    if (known) continue;
-    core::Status st = tracker_->Request({{t.id.ToString()}, {}});
-    if (st.ok()) {
-      logger_->info("postgres: table {} was added to the captured tables: incremental snapshot "
-                    "requested", t.id.ToString());
-    } else {
-      logger_->warn("postgres: table {} was added to the captured tables; it is streamed, but "
-                    "not snapshotted: {}", t.id.ToString(), st.message());
-    }
+    if (!known) added.push_back(t.id);
   }
+  core::RequestAddedTables(*tracker_, added, *logger_, "postgres");
 }
 
 core::Result<core::IncrementalTableInfo> PgIncrementalSnapshot::Check(const std::string& table,
@@ -403,21 +367,7 @@ void PgIncrementalSnapshot::HandOver(core::EventBatch& batch) {
   info.ts_ms = h.read_unix_ms;
   info.snapshot = true;
   info.lsn = h.wal_lsn;
-  uint32_t txn = batch.AddTxn(info);
-  const uint32_t n = h.rows.row_count();
-  for (uint32_t i = 0; i < n; ++i) {
-    core::RowView v = h.rows.row(i);
-    uint32_t row = batch.BeginRow();
-    for (uint32_t c = 0; c < v.size(); ++c) {
-      if (v.is_present(c)) {
-        batch.AppendValue(v.text(c));
-      } else {
-        batch.AppendNull();
-      }
-    }
-    batch.EndRow();
-    batch.AddEvent({core::Op::kRead, core::kNoRow, row, txn, h.schema});
-  }
+  core::AppendChunkRows(batch, h.rows, h.schema, info);
   h.handed_over = true;
 }
 

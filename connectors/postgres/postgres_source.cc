@@ -37,6 +37,7 @@ class PostgresSource final : public core::Source {
     slots_.UseNames(ResolveServerObjectNames(ctx_.config, ""));
     incremental_ = std::make_unique<PgIncrementalSnapshot>(
         config_.params, &config_.filter, &schemas_, config_.incremental_chunk_rows, logger_);
+    pacer_ = std::make_unique<core::ChunkPacer>(config_.incremental_chunk_rows);
     return core::Status::Ok();
   }
 
@@ -108,6 +109,7 @@ class PostgresSource final : public core::Source {
                                                     : core::PollStatus::kHaveMore;
     }
     if (snapshot_) {
+      if (health_ && health_->lost()) return SlotLostDuringSnapshot();
       auto done = snapshot_->Next(batch, limits);
       if (!done.ok()) {
         if (stop_.load()) return core::PollStatus::kIdle;
@@ -124,6 +126,7 @@ class PostgresSource final : public core::Source {
       if (config_.mode == core::SnapshotMode::kInitialOnly) {
         logger_->info("postgres snapshot finished (snapshot.mode=initial_only)");
         if (ctx_.progress) ctx_.progress->SetPhase("finished");
+        health_.reset();  // before the slot goes, so that no sample reports it missing
         snapshot_repl_.reset();  // drops the temporary slot
         finished_ = true;
         return core::PollStatus::kFinished;
@@ -149,12 +152,23 @@ class PostgresSource final : public core::Source {
   // and handed over inside the Poll or after it (connectors/postgres/incremental_snapshot.h).
   core::Result<core::PollStatus> PollWithIncremental(StreamReader& stream, core::EventBatch& batch,
                                                      const core::PollLimits& limits) {
-    core::Status prepared = incremental_->Prepare(stream);
-    if (!prepared.ok()) return stop_.load() ? core::Result<core::PollStatus>(core::PollStatus::kIdle)
-                                            : core::Result<core::PollStatus>(prepared);
+    // While more than a chunk's worth of events waits for the sink, the next chunk waits (up
+    // to ChunkPacer::kMaxDefer), so that the stream's changes do not queue behind several
+    // chunks; the stream goes on meanwhile.
+    const bool defer = !incremental_->holding() && !pacer_->ReadNow(limits.sink_backlog_events);
+    if (!defer) {
+      core::Status prepared = incremental_->Prepare(stream);
+      if (!prepared.ok()) {
+        return stop_.load() ? core::Result<core::PollStatus>(core::PollStatus::kIdle)
+                            : core::Result<core::PollStatus>(prepared);
+      }
+    }
     core::PollLimits bounded = limits;
-    // A held chunk waits for a keepalive, not for the full idle wait.
-    if (incremental_->holding()) bounded.max_wait = std::min(limits.max_wait, kHeldChunkWait);
+    // A held chunk waits for a keepalive, and a deferred one for the sink, not for the full
+    // idle wait.
+    if (incremental_->holding() || defer) {
+      bounded.max_wait = std::min(limits.max_wait, kHeldChunkWait);
+    }
     auto res = stream.Poll(batch, bounded);
     if (!res.ok()) {
       incremental_->PollFailed();
@@ -275,12 +289,24 @@ class PostgresSource final : public core::Source {
       return nullptr;
     }
     AdminTarget t = Admin(stored);
-    return WatchSlot({t.params, ctx_.config.name(), t.names.slot,
-                      config_.slot_health_interval_ms, config_.slot_warn_bytes},
-                     ctx_.metrics, progress, logger_);
+    return WatchSlot(HealthOptions(t.params, t.names.slot), ctx_.metrics, progress, logger_);
   }
 
  private:
+  SlotHealthOptions HealthOptions(const ConnectionParams& params, const std::string& slot) const {
+    return {params, ctx_.config.name(), slot, config_.slot_health_interval_ms,
+            config_.slot_warn_bytes, config_.slot_max_retained_bytes};
+  }
+
+  // Samples the slot's retention from its creation on: through the snapshot (a long one makes
+  // the slot retain WAL too), then while streaming, with one monitor and its rate window.
+  void StartHealth() {
+    if (health_) return;
+    health_ = std::make_unique<SlotHealthMonitor>(HealthOptions(config_.params, slots_.slot()),
+                                                  ctx_.metrics, ctx_.progress, logger_);
+    health_->Start();
+  }
+
   // The names as they are for a connector whose committed position is `stored`.
   AdminTarget Admin(const std::optional<core::SourcePosition>& stored) const {
     std::string stored_slot;
@@ -386,6 +412,7 @@ class PostgresSource final : public core::Source {
     SLUICE_RETURN_IF_ERROR(reader->Open());
     cat.Exec("COMMIT").ok();
     snapshot_repl_ = std::move(repl);
+    StartHealth();
     std::lock_guard lock(mu_);
     snapshot_ = std::move(reader);
     return core::Status::Ok();
@@ -416,12 +443,26 @@ class PostgresSource final : public core::Source {
       std::lock_guard lock(mu_);
       stream_ = std::move(reader);
     }
-    SlotHealthOptions health{config_.params, ctx_.config.name(), slots_.slot(),
-                             config_.slot_health_interval_ms, config_.slot_warn_bytes};
-    health_ = std::make_unique<SlotHealthMonitor>(std::move(health), ctx_.metrics, ctx_.progress,
-                                                  logger_);
-    health_->Start();
+    StartHealth();  // running already after a snapshot
     return core::Status::Ok();
+  }
+
+  // The health monitor found the slot invalidated or missing while the initial snapshot ran:
+  // the stream cannot start at the snapshot's consistent point. kUnavailable, so that the
+  // pipeline restarts the source, which finds the "snapshot running" position and takes a new
+  // snapshot on a new slot (as after any unfinished snapshot).
+  core::Status SlotLostDuringSnapshot() {
+    std::optional<SlotSample> sample = health_->TakeLost();
+    const bool missing = !sample || !sample->exists;
+    std::string why =
+        "postgres: replication slot '" + slots_.slot() + "' " +
+        (missing ? std::string("disappeared")
+                 : "was invalidated (wal_status=lost, it fell behind max_slot_wal_keep_size)") +
+        " during the initial snapshot, so the snapshot cannot line up with the stream; "
+        "restarting the snapshot on a new slot (raise max_slot_wal_keep_size, or shorten the "
+        "snapshot with snapshot.max.threads or table.include.list, if this repeats)";
+    logger_->warn("{}", why);
+    return core::UnavailableError(why);
   }
 
   // The health monitor found the slot invalidated or missing while streaming: the same
@@ -453,13 +494,14 @@ class PostgresSource final : public core::Source {
   std::mutex mu_;  // guards the reader pointers against calls from other threads
   std::unique_ptr<SnapshotReader> snapshot_;
   std::unique_ptr<StreamReader> stream_;
-  std::unique_ptr<SlotHealthMonitor> health_;  // while streaming (source thread)
+  std::unique_ptr<SlotHealthMonitor> health_;  // from the slot's creation on (source thread)
   std::atomic<uint64_t> acked_lsn_{0};          // the last acknowledged LSN, for messages
   StreamReader::Emitted emitted_;  // by the streams of this process (source thread)
   std::atomic<bool> stop_{false};
   bool finished_ = false;
   static constexpr std::chrono::milliseconds kHeldChunkWait{10};
   std::unique_ptr<PgIncrementalSnapshot> incremental_;  // created by Configure()
+  std::unique_ptr<core::ChunkPacer> pacer_;              // created by Configure()
   enum class Announce { kNone, kPending, kSent };
   Announce announce_ = Announce::kNone;
   bool announce_restarted_ = false;

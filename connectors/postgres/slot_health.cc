@@ -39,7 +39,7 @@ double WalStatusCode(const SlotSample& s) {
 }
 
 SlotHealth AssessSlot(const std::string& slot, const SlotSample& now, const SlotSample& oldest,
-                      int64_t warn_bytes) {
+                      int64_t warn_bytes, int64_t max_retained_bytes) {
   SlotHealth h;
   const std::string name = "replication slot '" + slot + "'";
   std::vector<std::string> messages;
@@ -78,6 +78,32 @@ SlotHealth AssessSlot(const std::string& slot, const SlotSample& now, const Slot
                 " (max_slot_wal_keep_size " + core::HumanBytes(now.max_keep_bytes) +
                 "); resume the connector or speed up its sink, or raise max_slot_wal_keep_size");
     }
+    if (max_retained_bytes > 0 && now.retained_bytes >= 0) {
+      const int64_t room = max_retained_bytes - now.retained_bytes;
+      if (room <= 0) {
+        h.limit_time_left_s = 0;
+      } else if (h.growth_bytes_per_s > 0) {
+        h.limit_time_left_s = static_cast<double>(room) / h.growth_bytes_per_s;
+      }
+      const std::string limit = "slot.max.retained.wal (" + core::HumanBytes(max_retained_bytes) + ")";
+      const std::string fix =
+          "resume the connector or speed up its sink (or its snapshot: snapshot.max.threads), or "
+          "raise slot.max.retained.wal; if the connector is no longer needed, delete it to drop "
+          "the slot";
+      if (room <= 0) {
+        raise(SlotHealthLevel::kCritical,
+              name + " retains " + core::HumanBytes(now.retained_bytes) + " of WAL, past " +
+                  limit + "; the connector keeps streaming and the server keeps this WAL on "
+                  "disk until it catches up: " + fix);
+      } else if (h.limit_time_left_s >= 0 && h.limit_time_left_s < kWarningLeftS) {
+        raise(h.limit_time_left_s < kCriticalLeftS ? SlotHealthLevel::kCritical
+                                                   : SlotHealthLevel::kWarning,
+              name + " retains " + core::HumanBytes(now.retained_bytes) + " of WAL and reaches " +
+                  limit + " in about " + core::HumanDuration(h.limit_time_left_s) +
+                  " at the recent rate (" +
+                  core::HumanBytes(static_cast<int64_t>(h.growth_bytes_per_s)) + "/s): " + fix);
+      }
+    }
     if (now.wal_status == "extended") {
       raise(SlotHealthLevel::kWarning,
             name + " holds more WAL than max_wal_size (wal_status=extended)");
@@ -95,7 +121,7 @@ SlotHealth AssessSlot(const std::string& slot, const SlotSample& now, const Slot
 }
 
 std::string SlotHealthJson(const std::string& slot, const SlotSample& s, const SlotHealth& h,
-                           int64_t sampled_unix_ms) {
+                           int64_t sampled_unix_ms, int64_t max_retained_bytes) {
   using nlohmann::json;
   auto bytes_or_null = [](int64_t v) { return v >= 0 ? json(v) : json(nullptr); };
   static const char* kLevels[] = {"ok", "warning", "critical"};
@@ -106,6 +132,9 @@ std::string SlotHealthJson(const std::string& slot, const SlotSample& s, const S
             {"max_slot_wal_keep_size", bytes_or_null(s.max_keep_bytes)},
             {"growth_bytes_per_s", h.growth_bytes_per_s},
             {"time_left_s", h.time_left_s >= 0 ? json(h.time_left_s) : json(nullptr)},
+            {"max_retained_wal", max_retained_bytes > 0 ? json(max_retained_bytes) : json(nullptr)},
+            {"max_retained_wal_time_left_s",
+             h.limit_time_left_s >= 0 ? json(h.limit_time_left_s) : json(nullptr)},
             {"level", kLevels[static_cast<int>(h.level)]},
             {"warning", h.warning.empty() ? json(nullptr) : json(h.warning)},
             {"sampled_unix_ms", sampled_unix_ms}};
@@ -156,6 +185,9 @@ SlotHealthMonitor::SlotHealthMonitor(SlotHealthOptions options, core::MetricsReg
   time_left_ = gauge("sluice_source_slot_time_left_seconds",
                      "Estimated seconds before the server drops the slot at the recent WAL rate; "
                      "-1 when unknown or unlimited");
+  limit_time_left_ = gauge("sluice_source_slot_max_retained_time_left_seconds",
+                           "Estimated seconds before the slot retains slot.max.retained.wal at the "
+                           "recent WAL rate; 0 past it; -1 when unknown or no limit is set");
   level_ = gauge("sluice_source_slot_health", "Slot retention level: 0 ok, 1 warning, 2 critical");
 }
 
@@ -205,19 +237,21 @@ void SlotHealthMonitor::Publish(const SlotSample& sample) {
   while (window_.size() > 2 && sample.at_s - window_[1].at_s >= core::kRetentionRateWindowS) {
     window_.pop_front();
   }
-  const SlotHealth h = AssessSlot(options_.slot, sample, window_.front(), options_.warn_bytes);
+  const SlotHealth h = AssessSlot(options_.slot, sample, window_.front(), options_.warn_bytes,
+                                  options_.max_retained_bytes);
   if (retained_) {
     retained_->Set(static_cast<double>(std::max<int64_t>(sample.retained_bytes, 0)));
     safe_->Set(static_cast<double>(sample.safe_wal_bytes));
     wal_status_->Set(WalStatusCode(sample));
     time_left_->Set(h.time_left_s);
+    limit_time_left_->Set(h.limit_time_left_s);
     level_->Set(static_cast<double>(h.level));
   }
   if (progress_) {
     const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                             std::chrono::system_clock::now().time_since_epoch())
                             .count();
-    progress_->SetDetail("slot", SlotHealthJson(options_.slot, sample, h, now_ms));
+    progress_->SetDetail("slot", SlotHealthJson(options_.slot, sample, h, now_ms, options_.max_retained_bytes));
   }
   switch (log_.Next(static_cast<int>(h.level), sample.at_s)) {
     case core::RetentionLog::Line::kWarn:

@@ -3,15 +3,21 @@
 //
 // `AssessSlot` and `SlotHealthJson` are pure (unit-tested); `SlotHealthMonitor` samples the slot
 // on a regular (non-replication) connection of its own, on its own thread, every
-// `slot.health.interval.ms` while the source streams, so the per-event path never waits on it.
+// `slot.health.interval.ms` while the source runs (from the creation of the slot, through the
+// initial snapshot, while streaming), so the per-event path never waits on it.
 //
 // Levels (the `level` field of the status object and the `sluice_source_slot_health` gauge):
 //   ok (0)       nothing to do;
 //   warning (1)  retained bytes >= slot.retained.warn.bytes, or wal_status = extended (the slot
 //                holds more than max_wal_size; kept only because of max_slot_wal_keep_size or
-//                wal_keep_size), or the server would drop the slot within 24 h at the recent rate;
+//                wal_keep_size), or the server would drop the slot within 24 h at the recent rate,
+//                or the slot reaches slot.max.retained.wal within 24 h;
 //   critical (2) wal_status = unreserved (the server drops the slot at its next checkpoint unless
-//                the connector catches up), or it would drop it within 1 h, or lost / missing.
+//                the connector catches up), or it would drop it within 1 h, or lost / missing,
+//                or the slot retains slot.max.retained.wal or more, or reaches it within 1 h.
+// slot.max.retained.wal is the operator's own limit: reaching it changes the status and the
+// metrics only. The connector keeps streaming (stopping would make the slot retain more) and
+// never drops the slot (the server's max_slot_wal_keep_size is the limit that does).
 //
 // Thread-safety: SlotHealthMonitor's Start/Stop from one thread (the source thread);
 // lost() and TakeLost() from any thread.
@@ -61,6 +67,8 @@ struct SlotHealth {
   std::string warning;            // empty when ok
   double growth_bytes_per_s = 0;  // retained growth over the rate window; 0 when unknown
   double time_left_s = -1;        // before the server drops the slot; -1 unknown or unlimited
+  // Before the slot retains slot.max.retained.wal: 0 at or past it, -1 unknown or no limit.
+  double limit_time_left_s = -1;
 };
 
 // wal_status as a number for the gauge: reserved 0, extended 1, unreserved 2, lost 3,
@@ -68,17 +76,20 @@ struct SlotHealth {
 double WalStatusCode(const SlotSample& s);
 
 // Assesses `now`; `oldest` is the oldest sample of the rate window (the last few minutes), the
-// same sample as `now` when there is no history. Pure.
+// same sample as `now` when there is no history. `max_retained_bytes`: slot.max.retained.wal,
+// 0 for none. Pure.
 SlotHealth AssessSlot(const std::string& slot, const SlotSample& now, const SlotSample& oldest,
-                      int64_t warn_bytes);
+                      int64_t warn_bytes, int64_t max_retained_bytes = 0);
 
 // The connector status's "slot" object:
 // {"name", "wal_status", "retained_bytes", "safe_wal_size" (null: unlimited),
 //  "max_slot_wal_keep_size" (null: unlimited), "growth_bytes_per_s", "time_left_s" (null:
-//  unknown or unlimited), "level" (ok, warning, critical), "warning" (null when ok),
-//  "sampled_unix_ms"}. Pure.
+//  unknown or unlimited), "max_retained_wal" (slot.max.retained.wal in bytes; null: none),
+//  "max_retained_wal_time_left_s" (0 past it; null: unknown or no limit), "level" (ok,
+//  warning, critical), "warning" (null when ok), "sampled_unix_ms"}. Pure.
 std::string SlotHealthJson(const std::string& slot, const SlotSample& sample,
-                           const SlotHealth& health, int64_t sampled_unix_ms);
+                           const SlotHealth& health, int64_t sampled_unix_ms,
+                           int64_t max_retained_bytes = 0);
 
 // The query that reads one sample (a row even when the slot is missing). Columns: exists,
 // wal_status, retained bytes, safe_wal_size, max_slot_wal_keep_size in MB.
@@ -92,6 +103,7 @@ struct SlotHealthOptions {
   std::string slot;
   int64_t interval_ms = 10000;               // slot.health.interval.ms
   int64_t warn_bytes = int64_t{1} << 30;     // slot.retained.warn.bytes
+  int64_t max_retained_bytes = 0;            // slot.max.retained.wal; 0: none
 };
 
 class SlotHealthMonitor {
@@ -126,6 +138,7 @@ class SlotHealthMonitor {
   core::Gauge* safe_ = nullptr;
   core::Gauge* wal_status_ = nullptr;
   core::Gauge* time_left_ = nullptr;
+  core::Gauge* limit_time_left_ = nullptr;
   core::Gauge* level_ = nullptr;
 
   PgConnection conn_;  // the sampling thread's

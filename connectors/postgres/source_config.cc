@@ -5,6 +5,7 @@
 
 #include "connectors/postgres/pg_names.h"
 #include "connectors/postgres/postgres_source.h"
+#include "core/human_units.h"
 
 namespace sluice::pg {
 namespace {
@@ -57,6 +58,10 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   out.stream.status_interval_ms = interval;
   SLUICE_ASSIGN_OR_RETURN(out.slot_health_interval_ms, c.GetInt("slot.health.interval.ms", 10000));
   SLUICE_ASSIGN_OR_RETURN(out.slot_warn_bytes, c.GetInt("slot.retained.warn.bytes", int64_t{1} << 30));
+  if (std::string limit = c.Get("slot.max.retained.wal"); !limit.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(out.slot_max_retained_bytes,
+                            core::ParseHumanBytes(limit, "slot.max.retained.wal"));
+  }
   out.stream.database = params.dbname;
   SLUICE_ASSIGN_OR_RETURN(out.filter, core::TableFilter::FromConfig(c));
   return out;
@@ -140,6 +145,12 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   int_key("slot.retained.warn.bytes", "1073741824",
           "status and log warn when the slot retains at least this many WAL bytes; 0 turns this "
           "warning off", 0, std::nullopt);
+  keys.push_back(core::MakeConfigKey(
+      "slot.max.retained.wal", ConfigType::kBytes, "",
+      "the most WAL the slot may retain (bytes, or with a unit: 50GB, 512MB; 1024-based): status "
+      "shows the time left before it at the recent WAL rate, warns within a day and is critical "
+      "within an hour and past it; the connector keeps streaming (it never drops the slot: "
+      "max_slot_wal_keep_size on the server does that); empty or 0 turns it off"));
   int_key("connect.timeout.ms", "30000", "connection timeout", 1000, std::nullopt);
   return keys;
 }

@@ -24,6 +24,7 @@ struct SourceConfig {
   bool drop_on_stop = false;                  // slot.drop.on.stop
   int64_t slot_health_interval_ms = 10000;    // slot.health.interval.ms
   int64_t slot_warn_bytes = int64_t{1} << 30;  // slot.retained.warn.bytes
+  int64_t slot_max_retained_bytes = 0;         // slot.max.retained.wal; 0: no limit
   SnapshotOptions snapshot;
   size_t incremental_chunk_rows = 1024;       // incremental.snapshot.chunk.size
   std::optional<core::TableId> signal_table;  // signal.data.collection, when set

@@ -121,6 +121,7 @@ bool StreamReader::AlreadyEmitted() {
 core::Result<core::PollStatus> StreamReader::PollFrames(core::EventBatch& batch,
                                                         const core::PollLimits& limits) {
   txn_added_ = false;
+  keepalive_arrived_ = false;
   auto deadline = clock_->Now() + limits.max_wait;
   while (!stop_.load()) {
     SLUICE_RETURN_IF_ERROR(SendStatus(false, false));
@@ -153,6 +154,9 @@ core::Result<core::PollStatus> StreamReader::PollFrames(core::EventBatch& batch,
       batch.set_checkpoint(pos.ToSource());
       return core::PollStatus::kIdle;
     }
+    // The keepalive the caller asked for came and nothing else is there: its WAL end is what
+    // the caller waits for.
+    if (keepalive_arrived_) return core::PollStatus::kIdle;
     bool timed_out = false;
     SLUICE_RETURN_IF_ERROR(WaitReadable(deadline, timed_out));
     if (timed_out) return core::PollStatus::kIdle;
@@ -181,6 +185,10 @@ void StreamReader::AddBoundary(core::EventBatch& batch, bool begin, uint64_t lsn
 core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& batch) {
   if (frame.kind == 'k') {
     server_wal_end_ = std::max(server_wal_end_, frame.wal_end);
+    if (keepalive_wanted_) {
+      keepalive_wanted_ = false;
+      keepalive_arrived_ = true;
+    }
     if (frame.reply_requested) return SendStatus(true, false);
     return core::Status::Ok();
   }

@@ -111,8 +111,14 @@ class StreamReader {
   // before it has been received (and handled, when the last Poll read everything).
   uint64_t server_wal_end() const { return server_wal_end_; }
   // Sends a standby status update that asks the server for a keepalive at once (which reports
-  // its current WAL end). Source thread, while not polling.
-  core::Status RequestKeepalive() { return SendStatus(true, true); }
+  // its current WAL end). The next Poll that receives a keepalive returns once it has read what
+  // was there (kIdle when that was nothing), instead of waiting out its max_wait: the caller
+  // is waiting for the WAL end (an incremental snapshot's chunk). Source thread, while not
+  // polling.
+  core::Status RequestKeepalive() {
+    keepalive_wanted_ = true;
+    return SendStatus(true, true);
+  }
   // Sends a standby status update when one is due (the acknowledgement advanced, or
   // status.update.interval.ms passed), from the source thread while it is not polling; the
   // server's wal_sender_timeout counts from the last one.
@@ -155,6 +161,8 @@ class StreamReader {
   uint64_t start_lsn_ = 0;
   uint64_t received_lsn_ = 0;
   uint64_t server_wal_end_ = 0;
+  bool keepalive_wanted_ = false;   // RequestKeepalive() asked for one that has not come yet
+  bool keepalive_arrived_ = false;  // it came during this Poll
   uint64_t last_checkpoint_lsn_ = 0;
   uint64_t last_commit_lsn_ = 0;       // XLogData start of the last Commit message (its end)
   uint32_t last_commit_txid_ = 0;      // of the last committed transaction, kept in idle

@@ -15,6 +15,7 @@
 #   bench_record PATH REF_NAME REF_S SLUICE_S GOAL ROWS CPU_S RSS_KB
 #                             appends one JSON line to $BENCH_RESULTS (build/bench-results.jsonl)
 #   bench_load                the 1-minute load average
+#   bench_free_port           a free TCP port on 127.0.0.1
 #
 # Rounds rotate their order (round r starts with side r mod n) and each side keeps its best
 # time, so a burst of load on a shared machine does not decide a ratio; every script prints the
@@ -23,8 +24,9 @@
 bench_init() {
   BENCH_NAME=$1
   BENCH_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-  BENCH_BUILD=${BUILD:-$BENCH_REPO/build}
-  BENCH_SLUICE=${SLUICE_BIN:-$BENCH_BUILD/api/sluice}
+  # Absolute: the scripts run the binaries from their work directory (BUILD=build failed there).
+  BENCH_BUILD=$(realpath -m "${BUILD:-$BENCH_REPO/build}")
+  BENCH_SLUICE=$(realpath -m "${SLUICE_BIN:-$BENCH_BUILD/api/sluice}")
   BENCH_RESULTS=${BENCH_RESULTS:-$BENCH_BUILD/bench-results.jsonl}
   BENCH_WORK=$(mktemp -d "/tmp/sluice-bench-$BENCH_NAME-XXXXXX")
   chmod 755 "$BENCH_WORK"
@@ -89,6 +91,7 @@ bench_now() { date +%s.%N; }
 bench_best() { awk -v a="$1" -v b="${2:-}" 'BEGIN { print (b == "" || a < b) ? a : b }'; }
 bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 bench_load() { cut -d' ' -f1 /proc/loadavg; }
+bench_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 bench_record() {
   local path=$1 ref_name=$2 ref_s=$3 sluice_s=$4 goal=$5 rows=$6 cpu_s=${7:-} rss_kb=${8:-}

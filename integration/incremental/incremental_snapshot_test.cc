@@ -16,7 +16,7 @@
 #include <fstream>
 #include <thread>
 
-#include "integration/api/serve_fixture.h"
+#include "integration/incremental/snapshot_progress.h"
 
 namespace sluice::itest {
 namespace {
@@ -47,8 +47,7 @@ class IncrementalSnapshot : public ::testing::Test {
   }
 
   void TearDown() override {
-    writer_stop_.store(true);
-    if (writer_.joinable()) writer_.join();
+    writer_.Stop();
     // Slots outlive databases and hold WAL; a killed walsender takes a moment to let go.
     const std::string slots = "FROM pg_replication_slots WHERE database = '" + source_db_ + "'";
     for (int i = 0; i < 100; ++i) {
@@ -140,29 +139,19 @@ class IncrementalSnapshot : public ::testing::Test {
   // Updates, deletes and re-inserts random keys of public.big, one transaction each, until
   // StopWriter().
   void StartWriter() {
-    writer_ = std::thread([this] {
-      const std::string n = std::to_string(Rows());
-      const std::string body =
-          "DO $$ DECLARE k int; BEGIN FOR i IN 1..200 LOOP "
-          "  k := 1 + floor(random() * " + n + ")::int; "
-          "  CASE floor(random() * 3)::int "
-          "    WHEN 0 THEN UPDATE public.big SET v = md5(random()::text), n = n + 1 WHERE id = k; "
-          "    WHEN 1 THEN DELETE FROM public.big WHERE id = k; "
-          "    ELSE INSERT INTO public.big (id, v, n) VALUES (k, 're' || k, k) "
-          "         ON CONFLICT (id) DO UPDATE SET v = 'up' || k; "
-          "  END CASE; COMMIT; PERFORM pg_sleep(0.001); END LOOP; END $$;";
-      while (!writer_stop_.load()) {
-        PgClient(source_db_).TryQuery(body);
-        writer_rounds_.fetch_add(1);
-      }
-    });
-    WaitUntil([&] { return writer_rounds_.load() > 0; }, std::chrono::seconds(30),
-              "the writer commits");
+    const std::string n = std::to_string(Rows());
+    const std::string body =
+        "DO $$ DECLARE k int; BEGIN FOR i IN 1..200 LOOP "
+        "  k := 1 + floor(random() * " + n + ")::int; "
+        "  CASE floor(random() * 3)::int "
+        "    WHEN 0 THEN UPDATE public.big SET v = md5(random()::text), n = n + 1 WHERE id = k; "
+        "    WHEN 1 THEN DELETE FROM public.big WHERE id = k; "
+        "    ELSE INSERT INTO public.big (id, v, n) VALUES (k, 're' || k, k) "
+        "         ON CONFLICT (id) DO UPDATE SET v = 'up' || k; "
+        "  END CASE; COMMIT; PERFORM pg_sleep(0.001); END LOOP; END $$;";
+    writer_.Start([this, body] { PgClient(source_db_).TryQuery(body); });
   }
-  void StopWriter() {
-    writer_stop_.store(true);
-    if (writer_.joinable()) writer_.join();
-  }
+  void StopWriter() { writer_.Stop(); }
 
   static std::string Fingerprint(const std::string& db, const std::string& table,
                                  const std::string& order) {
@@ -186,31 +175,16 @@ class IncrementalSnapshot : public ::testing::Test {
     EXPECT_EQ(Table(accepted, "public.big")["state"], "PENDING");
     MarkerArrives();  // the stream keeps flowing while chunks are read
     json done = WaitDone(serve, name_, "public.big");
-    EXPECT_GT(writer_rounds_.load(), 0);
+    EXPECT_GT(writer_.rounds(), 0);
     StopWriter();
     MarkerArrives();
     return done;
   }
 
-  static json Table(const json& list, const std::string& table) {
-    for (const auto& t : list["tables"]) {
-      if (t["table"] == table) return t;
-    }
-    return json();
-  }
+  static json Table(const json& list, const std::string& table) { return SnapshotTable(list, table); }
   json WaitDone(ServeProcess& serve, const std::string& name, const std::string& table,
                 std::chrono::seconds timeout = std::chrono::seconds(120)) {
-    json last;
-    WaitUntil([&] {
-      auto r = serve.client().Call("GET", "/connectors/" + name + "/snapshots");
-      if (r.status != 200) return false;
-      last = Table(r.Json(), table);
-      if (!last.is_null() && last["state"] == "FAILED") {
-        throw HarnessError("snapshot of " + table + " failed: " + last.dump());
-      }
-      return !last.is_null() && last["state"] == "DONE";
-    }, timeout, "the incremental snapshot of " + table + " finishes");
-    return last;
+    return WaitSnapshotDone(serve.client(), name, table, timeout);
   }
 
   enum class Target { kPostgres, kMariadb, kKafka };
@@ -221,9 +195,7 @@ class IncrementalSnapshot : public ::testing::Test {
   std::string prefix_ = UniqueName("inc");
   std::string source_db_, target_db_, name_;
   int marker_ = 0;
-  std::thread writer_;
-  std::atomic<bool> writer_stop_{false};
-  std::atomic<int> writer_rounds_{0};
+  BackgroundWriter writer_;
 };
 
 TEST_F(IncrementalSnapshot, TargetEqualsSourceUnderRandomWrites) {
@@ -331,7 +303,11 @@ TEST_F(IncrementalSnapshot, CancelThenTriggerAgain) {
   json cancelled = serve.client().Expect(202, "DELETE", "/connectors/" + name_ + "/snapshots/public.big");
   EXPECT_EQ(Table(cancelled, "public.big")["state"], "CANCELLED");
   EXPECT_EQ(serve.client().Call("DELETE", "/connectors/" + name_ + "/snapshots/public.big").status, 404);
-  // A filtered re-trigger first: only its rows arrive.
+  // A filtered re-trigger first: only its rows arrive. The chunks counted as read may still be
+  // on their way to the target (the sink creates the table with its first flush).
+  WaitUntil([&] {
+    return PgClient(target_db_).QueryValue("SELECT to_regclass('public.big') IS NOT NULL") == "t";
+  }, std::chrono::seconds(60), "the target table public.big is created");
   PgClient(target_db_).Exec("TRUNCATE public.big");
   serve.client().Expect(202, "POST", "/connectors/" + name_ + "/snapshots",
                         R"({"tables": ["public.big"], "filter": "id % 10 = 3"})");

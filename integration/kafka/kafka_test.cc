@@ -414,6 +414,8 @@ class PgToKafkaTest : public KafkaTest {
   }
   // PostgreSQL -> Kafka (with Debezium's `modes` keys) -> MariaDB equals the source.
   void RunPgToKafkaToMariaDb(const std::map<std::string, std::string>& modes);
+  // timetz and hstore in the records, under hstore.handling.mode `mode` ("": the default).
+  void CheckTimetzAndHstore(const std::string& mode);
   std::string slot_;
   std::optional<SluiceProcess> pg_sluice_;
 };
@@ -465,6 +467,76 @@ TEST_F(PgToKafkaTest, EnvelopeShapesForSnapshotInsertUpdateDeleteTruncate) {
   EXPECT_EQ(by_op["c"]["source"]["db"], pg_db_);
   EXPECT_TRUE(by_op["c"]["source"]["lsn"].is_number());
   EXPECT_TRUE(by_op["r"]["source"]["snapshot"] == "true" || by_op["r"]["source"]["snapshot"] == "last");
+}
+
+// timetz is io.debezium.time.ZonedTime in UTC, hstore io.debezium.data.Json (a JSON object
+// string, keys in java.util.HashMap's order) or, with hstore.handling.mode=map, a Connect map,
+// in the snapshot and while streaming: the bytes Debezium writes, read with kcat.
+void PgToKafkaTest::CheckTimetzAndHstore(const std::string& mode) {
+  pg_.Exec("CREATE EXTENSION IF NOT EXISTS hstore");
+  pg_.Exec("CREATE TABLE zt (id int PRIMARY KEY, tt timetz, tt6 time(6) with time zone, h hstore,"
+           " tta timetz[], ha hstore[])");
+  pg_.Exec(R"(INSERT INTO zt VALUES (1, '12:00:00+05:30', '00:00:00.000001-15:59',
+                   E'"b"=>"2", "aa"=>NULL, ""=>"", "q\\"t"=>"x\\\\y", "é"=>"日本"',
+                   ARRAY['12:00:00+05:30'::timetz, NULL], ARRAY['b=>2, aa=>NULL'::hstore, '']))");
+  json config = PgToKafkaConfig(true);
+  config["table.include.list"] = "public\\.zt";
+  if (!mode.empty()) config["hstore.handling.mode"] = mode;
+  const std::string topic = prefix_ + ".public.zt";
+  pg_sluice_.emplace(SluiceProcess::Run(config));
+  WaitForMessages(topic, 1, 60s);
+  pg_.Exec("INSERT INTO zt VALUES (2, '24:00:00+15:59', '23:59:59.999999+00', '', '{}', NULL)");
+  auto messages = WaitForMessages(topic, 2, 60s);
+  ASSERT_TRUE(pg_sluice_->IsRunning()) << pg_sluice_->LogTail();
+  std::map<int64_t, json> by_id;
+  std::map<int64_t, std::string> raw;
+  json fields;
+  for (const auto& m : messages) {
+    ASSERT_TRUE(m.value.has_value());
+    json v = json::parse(*m.value);
+    int64_t id = v["payload"]["after"]["id"].get<int64_t>();
+    by_id[id] = v["payload"]["after"];
+    raw[id] = *m.value;
+    fields = v["schema"]["fields"][1]["fields"];  // "after"
+  }
+  ASSERT_EQ(by_id.size(), 2u);
+  EXPECT_EQ(by_id[1]["tt"], "06:30:00Z");
+  EXPECT_EQ(by_id[1]["tt6"], "15:59:00.000001Z");
+  EXPECT_EQ(by_id[2]["tt"], "08:01:00Z");
+  EXPECT_EQ(by_id[2]["tt6"], "23:59:59.999999Z");
+  ASSERT_EQ(fields.size(), 6u) << fields.dump();
+  EXPECT_EQ(fields[1]["name"], "io.debezium.time.ZonedTime");
+  EXPECT_EQ(fields[2]["name"], "io.debezium.time.ZonedTime");
+  // Arrays: element by element, as Debezium's array converters.
+  EXPECT_EQ(by_id[1]["tta"], json::parse(R"(["06:30:00Z",null])"));
+  EXPECT_EQ(by_id[2]["tta"], json::array());
+  EXPECT_TRUE(by_id[2]["ha"].is_null());
+  EXPECT_EQ(fields[4]["items"]["name"], "io.debezium.time.ZonedTime");
+  // Jackson's compact object in HashMap order (java.util.HashMap, checked with jshell).
+  const std::string object = R"({"":"","aa":null,"b":"2","q\"t":"x\\y","é":"日本"})";
+  if (mode != "map") {
+    EXPECT_EQ(by_id[1]["h"], object);
+    EXPECT_EQ(by_id[2]["h"], "{}");
+    EXPECT_EQ(fields[3]["type"], "string");
+    EXPECT_EQ(fields[3]["name"], "io.debezium.data.Json");
+    EXPECT_EQ(by_id[1]["ha"], json::parse(R"(["{\"aa\":null,\"b\":\"2\"}","{}"])"));
+    EXPECT_EQ(fields[5]["items"]["name"], "io.debezium.data.Json");
+  } else {
+    EXPECT_NE(raw[1].find("\"h\":" + object), std::string::npos) << raw[1];
+    EXPECT_NE(raw[2].find("\"h\":{}"), std::string::npos) << raw[2];
+    EXPECT_EQ(fields[3]["type"], "map");
+    EXPECT_FALSE(fields[3].contains("name"));
+    EXPECT_EQ(fields[3]["keys"], json({{"type", "string"}, {"optional", false}}));
+    EXPECT_EQ(fields[3]["values"], json({{"type", "string"}, {"optional", true}}));
+    EXPECT_NE(raw[1].find(R"("ha":[{"aa":null,"b":"2"},{}])"), std::string::npos) << raw[1];
+    EXPECT_EQ(fields[5]["items"]["type"], "map");
+  }
+}
+
+TEST_F(PgToKafkaTest, TimetzIsZonedTimeAndHstoreJsonByDefault) { CheckTimetzAndHstore(""); }
+
+TEST_F(PgToKafkaTest, HstoreIsAConnectMapWithHstoreHandlingModeMap) {
+  CheckTimetzAndHstore("map");
 }
 
 // Debezium 2.x's PostgreSQL source block: "lsn" is each change's own WAL position (distinct and

@@ -155,6 +155,14 @@ const std::vector<Mapping>& Mappings() {
                  !Contains(x.src_type, "with time zone")) &&
                 PgEval("SELECT (extract(epoch FROM '" + x.s + "'::interval) * 1000000)::numeric(40,0)::text") == x.t;
        }},
+      {"ZonedTime: the instant of day in UTC", [](const Texts& x) {
+         if (x.src_type.rfind("time", 0) != 0 || !Contains(x.src_type, "with time zone") ||
+             Contains(x.src_type, "stamp") || x.t.empty() || x.t.back() != 'Z') {
+           return false;
+         }
+         return PgEval("SELECT ('" + x.s + "'::timetz AT TIME ZONE 'UTC')::text") ==
+                x.t.substr(0, x.t.size() - 1) + "+00";
+       }},
       {"ISO-8601 instant in UTC", [](const Texts& x) {
          return (Contains(x.src_type, "with time zone") || x.src_type == "timestamp") && !x.t.empty() &&
                 PgEval("SELECT '" + x.t + "'::timestamptz = '" + x.s +

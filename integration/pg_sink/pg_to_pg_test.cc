@@ -130,8 +130,10 @@ TEST_F(PgToPgTest, ResumesAfterKillDuringSnapshot) {
   constexpr int kRows = 150000;
   InsertRows(0, kRows);
   // Small flushes, so that the target commits the snapshot in many steps and a kill can land
-  // between the first and the last of them.
-  sluice_ = SluiceProcess::Run(Config({{"sink.batch.size", "2000"}, {"max.batch.size", "1000"}}));
+  // between the first and the last of them (sink.snapshot.batch.bytes: the snapshot's rows
+  // would otherwise wait for 64 MiB).
+  sluice_ = SluiceProcess::Run(Config({{"sink.batch.size", "2000"}, {"max.batch.size", "1000"},
+                                       {"sink.snapshot.batch.bytes", "200000"}}));
   auto target_rows = [&]() -> long {
     SqlResult r = dst_.TryQuery("SELECT count(*) FROM items");
     return r.ok && !r.rows.empty() && r.rows[0][0] ? std::stol(*r.rows[0][0]) : 0;

@@ -5,7 +5,9 @@
 // (with the warning past slot.retained.warn.bytes and a time-left estimate) and in the console's
 // metrics history; then more WAL and a CHECKPOINT make the server invalidate the slot, and the
 // connector goes FAILED naming the slot and the fix. With snapshot.mode=when_needed it then
-// re-snapshots on a new slot.
+// re-snapshots on a new slot. A snapshot held open (its SELECT waits on an advisory lock the test
+// holds) shows that the slot is sampled during the initial snapshot too, with the time left
+// before slot.max.retained.wal and the critical level past it.
 #include <gtest/gtest.h>
 
 #include <sstream>
@@ -74,6 +76,12 @@ class SlotRetentionTest : public ::testing::Test {
     }
   }
 
+  // About 5 MB of WAL in a table outside the publication, without a segment switch (which would
+  // add up to a segment of padding: too coarse against a limit of a few segments).
+  void GenerateSomeWal() {
+    Db().Exec("INSERT INTO filler SELECT g, repeat('x', 200) FROM generate_series(1, 20000) g");
+  }
+
   // A transaction that wrote and stays open: logical decoding cannot move the slot's
   // restart_lsn past its start, so the slot retains every WAL byte written after it.
   void HoldRestartLsn() {
@@ -94,9 +102,31 @@ class SlotRetentionTest : public ::testing::Test {
     holder_.reset();
   }
 
+  // A session holding advisory lock kGate (no transaction id: it does not hold back the slot's
+  // creation); a snapshot SELECT that takes the lock waits until ReleaseGate().
+  static constexpr int kGate = 4242;
+  void HoldGate() {
+    ProcessOptions o;
+    o.argv = {"psql", "-X", "-q", "-h", "127.0.0.1", "-p", std::to_string(server_.port()), "-U",
+              "postgres", "-d", "shop", "-c",
+              "SELECT pg_advisory_lock(" + std::to_string(kGate) + "); SELECT pg_sleep(600)"};
+    gate_.emplace(o);
+    WaitUntil([&] {
+      return Db().QueryValue("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
+                             "objid = " + std::to_string(kGate) + " AND granted") == "1";
+    }, 30s, "the gate's advisory lock is held");
+  }
+
+  void ReleaseGate() {
+    Db().Exec("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE "
+              "'%pg_advisory_lock(" + std::to_string(kGate) + ")%' AND pid <> pg_backend_pid()");
+    gate_.reset();
+  }
+
   ScratchPostgres server_;
   TempDir out_{"slot-retention"};
   std::optional<Subprocess> holder_;
+  std::optional<Subprocess> gate_;
 };
 
 TEST_F(SlotRetentionTest, RetainedWalShowsInMetricsAndStatusThenInvalidationFailsNamingTheSlot) {
@@ -195,7 +225,8 @@ TEST_F(SlotRetentionTest, APausedConnectorsSlotIsStillSampled) {
     json slot = api.Expect(200, "GET", "/connectors/idle/status")["slot"];
     return slot["sampled_unix_ms"].get<int64_t>() > before["sampled_unix_ms"].get<int64_t>();
   }, 30s, "a paused connector's slot is sampled again");
-  GenerateWal(1);
+  GenerateSomeWal();
+  GenerateSomeWal();
   json slot;
   WaitUntil([&] {
     slot = api.Expect(200, "GET", "/connectors/idle/status")["slot"];
@@ -219,6 +250,73 @@ TEST_F(SlotRetentionTest, APausedConnectorsSlotIsStillSampled) {
     return ReadFile(out_.path() / "public.items.jsonl").find("while paused") !=
            std::string::npos;
   }, 60s, "the change made while paused arrives after resume");
+}
+
+// A long initial snapshot makes the slot retain WAL: it is sampled from its creation on, with the
+// time left before slot.max.retained.wal, then critical past it (the snapshot goes on).
+TEST_F(SlotRetentionTest, TheSlotIsSampledDuringTheSnapshotAgainstMaxRetainedWal) {
+  constexpr int64_t kLimit = 24 << 20;
+  HoldGate();
+  json config = Config("initial");
+  config["slot.max.retained.wal"] = "24MB";
+  config["snapshot.select.statement.overrides"] = "public.items";
+  config["snapshot.select.statement.overrides.public.items"] =
+      "SELECT * FROM public.items WHERE (SELECT 1 FROM (SELECT pg_advisory_lock_shared(" +
+      std::to_string(kGate) + ")) AS gate) = 1";
+  ServeProcess serve;
+  RestClient& api = serve.client();
+  api.Expect(201, "POST", "/connectors", json{{"name", "snap"}, {"config", config}}.dump());
+  json s;
+  WaitUntil([&] {
+    s = api.Expect(200, "GET", "/connectors/snap/status");
+    return s.contains("slot") && s["slot"]["wal_status"] == "reserved";
+  }, 60s, "the status has a slot object while the snapshot runs");
+  EXPECT_EQ(s["snapshot"]["phase"], "snapshot") << s.dump();
+  EXPECT_EQ(s["slot"]["max_retained_wal"], kLimit) << s.dump();
+
+  // Below the limit and growing: the time left before it, in status and /metrics.
+  GenerateSomeWal();
+  GenerateSomeWal();
+  json slot;
+  WaitUntil([&] {
+    slot = api.Expect(200, "GET", "/connectors/snap/status")["slot"];
+    return slot["retained_bytes"].get<double>() > 8 << 20 &&
+           slot["max_retained_wal_time_left_s"].is_number() &&
+           slot["max_retained_wal_time_left_s"].get<double>() > 0;
+  }, 30s, "the status shows the time left before slot.max.retained.wal during the snapshot");
+  auto left = MetricValue(api.Call("GET", "/metrics").body,
+                          "sluice_source_slot_max_retained_time_left_seconds", "snap");
+  ASSERT_TRUE(left.has_value());
+  EXPECT_GT(*left, 0);
+
+  // Past the limit: critical, naming the slot, the size, the limit and the fix; still running.
+  // (More WAL a step at a time, so that the slot stays well below max_slot_wal_keep_size.)
+  WaitUntil([&] {
+    slot = api.Expect(200, "GET", "/connectors/snap/status")["slot"];
+    if (slot["max_retained_wal_time_left_s"] == 0 && slot["level"] == "critical") return true;
+    if (slot["retained_bytes"].get<double>() < kLimit) GenerateSomeWal();
+    return false;
+  }, 30s, "the status is critical past slot.max.retained.wal", 1s);
+  const std::string warning = slot["warning"].get<std::string>();
+  for (const char* part : {"'retained_slot'", "slot.max.retained.wal (24.0 MiB)", "sink"}) {
+    EXPECT_NE(warning.find(part), std::string::npos) << part << " in " << warning;
+  }
+  EXPECT_EQ(MetricValue(api.Call("GET", "/metrics").body,
+                        "sluice_source_slot_max_retained_time_left_seconds", "snap"), 0);
+  s = api.Expect(200, "GET", "/connectors/snap/status");
+  EXPECT_EQ(s["snapshot"]["phase"], "snapshot") << "sampled while the snapshot runs";
+  EXPECT_EQ(serve.State("snap"), "RUNNING") << "the limit does not stop the connector";
+
+  // The snapshot then finishes and the same connector streams on.
+  ReleaseGate();
+  Db().Exec("INSERT INTO items VALUES (8000, 'after the snapshot')");
+  WaitUntil([&] {
+    std::error_code ec;
+    if (!std::filesystem::exists(out_.path() / "public.items.jsonl", ec)) return false;
+    return ReadFile(out_.path() / "public.items.jsonl").find("after the snapshot") !=
+           std::string::npos;
+  }, 60s, "the snapshot finishes and the stream delivers a later change");
+  EXPECT_EQ(api.Expect(200, "GET", "/connectors/snap/status")["slot"]["name"], "retained_slot");
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/java_hash.h"
 #include "core/value_text.h"
 
 namespace sluice::sinks::kafka_sink {
@@ -26,48 +27,7 @@ constexpr std::string_view kValueSchema =
     "\"optional\":false,\"name\":\"io.debezium.connector.common.TransactionMetadataValue\","
     "\"version\":1}";
 
-// java.util.HashMap's bucket of a key's hashCode in a table of `capacity` entries.
-uint32_t Bucket(int32_t hash, uint32_t capacity) {
-  uint32_t h = static_cast<uint32_t>(hash);
-  return (h ^ (h >> 16)) & (capacity - 1);
-}
-
 }  // namespace
-
-int32_t JavaStringHash(std::string_view text) {
-  uint32_t h = 0;
-  auto unit = [&](uint32_t u) { h = h * 31 + u; };
-  size_t i = 0;
-  while (i < text.size()) {
-    auto c = static_cast<unsigned char>(text[i]);
-    uint32_t cp = 0xFFFD;
-    size_t n = 1;
-    if (c < 0x80) {
-      cp = c;
-    } else if ((c >> 5) == 0x6 && i + 1 < text.size()) {
-      cp = ((c & 0x1Fu) << 6) | (static_cast<unsigned char>(text[i + 1]) & 0x3Fu);
-      n = 2;
-    } else if ((c >> 4) == 0xE && i + 2 < text.size()) {
-      cp = ((c & 0x0Fu) << 12) | ((static_cast<unsigned char>(text[i + 1]) & 0x3Fu) << 6) |
-           (static_cast<unsigned char>(text[i + 2]) & 0x3Fu);
-      n = 3;
-    } else if ((c >> 3) == 0x1E && i + 3 < text.size()) {
-      cp = ((c & 0x07u) << 18) | ((static_cast<unsigned char>(text[i + 1]) & 0x3Fu) << 12) |
-           ((static_cast<unsigned char>(text[i + 2]) & 0x3Fu) << 6) |
-           (static_cast<unsigned char>(text[i + 3]) & 0x3Fu);
-      n = 4;
-    }
-    if (cp >= 0x10000) {
-      cp -= 0x10000;
-      unit(0xD800 + (cp >> 10));
-      unit(0xDC00 + (cp & 0x3FF));
-    } else {
-      unit(cp);
-    }
-    i += n;
-  }
-  return static_cast<int32_t>(h);
-}
 
 void TxnMetadata::AppendId(std::string& out, uint64_t lsn) const {
   if (!state_.id.empty()) {
@@ -150,12 +110,13 @@ void TxnMetadata::Event(const core::TableSchema& table, uint64_t lsn) {
     c->name += '.';
     c->name += table.id.table;
     c->count = 0;
-    c->hash = JavaStringHash(c->name);
+    c->hash = core::JavaStringHash(c->name);
     // HashMap.putVal: a bin reaching 9 entries in a table under 64 doubles it; so does passing
     // three quarters of its capacity.
     uint32_t in_bin = 0;
     for (size_t i = 0; i < s.used; ++i) {
-      in_bin += Bucket(s.collections[i].hash, s.hash_capacity) == Bucket(c->hash, s.hash_capacity);
+      in_bin += core::JavaHashMapBucket(s.collections[i].hash, s.hash_capacity) ==
+                core::JavaHashMapBucket(c->hash, s.hash_capacity);
     }
     ++s.used;
     if (in_bin >= 8 && s.hash_capacity < 64) s.hash_capacity *= 2;
@@ -178,8 +139,8 @@ void TxnMetadata::End(const core::TxnBoundary& b) {
   order_.clear();
   for (uint32_t i = 0; i < s.used; ++i) order_.push_back(i);
   std::stable_sort(order_.begin(), order_.end(), [&](uint32_t x, uint32_t y) {
-    return Bucket(s.collections[x].hash, s.hash_capacity) <
-           Bucket(s.collections[y].hash, s.hash_capacity);
+    return core::JavaHashMapBucket(s.collections[x].hash, s.hash_capacity) <
+           core::JavaHashMapBucket(s.collections[y].hash, s.hash_capacity);
   });
   StartValue("END", b.lsn);
   value_ += ",\"event_count\":";

@@ -85,7 +85,4 @@ class TxnMetadata {
   std::string block_;
 };
 
-// Java's String.hashCode of UTF-8 `text` (over its UTF-16 code units).
-int32_t JavaStringHash(std::string_view text);
-
 }  // namespace sluice::sinks::kafka_sink

@@ -155,6 +155,27 @@ TEST_F(RestApiTest, LifecycleTransitions) {
   EXPECT_EQ(CallJson("GET", "/connectors", 200), json::array());
 }
 
+// slot.max.retained.wal is checked when the config is stored, not when the slot is first
+// sampled: POST, PUT and PATCH answer 400 naming the key and the value.
+TEST_F(DebeziumKeysApiTest, AByteSizeThatDoesNotParseIsRefusedAtPostPutAndPatch) {
+  const std::string base = R"("connector.class":"postgres","sink.type":"file",
+                              "database.dbname":"d","sink.url":"/tmp/a")";
+  json created = CallJson("POST", "/connectors", 400,
+                          R"({"name":"wal","config":{)" + base +
+                              R"(,"slot.max.retained.wal":"50XB"}})");
+  EXPECT_THAT(created["message"].get<std::string>(), HasSubstr("slot.max.retained.wal"));
+  EXPECT_THAT(created["message"].get<std::string>(), HasSubstr("unknown unit 'XB'"));
+  json put = CallJson("PUT", "/connectors/wal/config", 400,
+                      "{" + base + R"(,"slot.max.retained.wal":"-5GB"})");
+  EXPECT_THAT(put["message"].get<std::string>(), HasSubstr("is negative"));
+  CallJson("PUT", "/connectors/wal/config", 201,
+           "{" + base + R"(,"slot.max.retained.wal":"50GB"})");
+  json patched = CallJson("PATCH", "/connectors/wal/config", 400,
+                          R"({"slot.max.retained.wal":"a lot"})");
+  EXPECT_THAT(patched["message"].get<std::string>(), HasSubstr("'a lot'"));
+  EXPECT_EQ(CallJson("GET", "/connectors/wal/config", 200)["slot.max.retained.wal"], "50GB");
+}
+
 TEST_F(RestApiTest, PutAndPatchConfig) {
   json created = CallJson("PUT", "/connectors/cfg/config", 201,
                           R"({"connector.class":"postgres","sink.type":"file",

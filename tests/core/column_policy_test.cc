@@ -190,7 +190,9 @@ TEST_F(RewriterTest, MasksHashesAndTruncatesEveryRowOfTheTable) {
   in.AnnounceTable(schema);
   uint32_t before = Row(in, {"1", "hello", "Ann", "hello", "Europe"});
   uint32_t after = Row(in, {"1", std::nullopt, std::nullopt, "x", "Asia"}, 2);
+  in.AddBoundary({0, true, 42, 100, 1700000000000, ""});
   in.AddEvent({Op::kUpdate, before, after, txn, schema});
+  in.AddBoundary({1, false, 42, 200, 1700000000001, ""});
   in.set_checkpoint({"pos"});
 
   auto out = rewriter.Apply(in);
@@ -198,6 +200,13 @@ TEST_F(RewriterTest, MasksHashesAndTruncatesEveryRowOfTheTable) {
   const EventBatch& b = **out;
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(b.checkpoint().value, "pos");
+  // The transaction's BEGIN and COMMIT survive the rewrite (transaction metadata needs them).
+  ASSERT_EQ(b.boundaries().size(), 2u);
+  EXPECT_TRUE(b.boundaries()[0].begin);
+  EXPECT_EQ(b.boundaries()[0].event_index, 0u);
+  EXPECT_FALSE(b.boundaries()[1].begin);
+  EXPECT_EQ(b.boundaries()[1].event_index, 1u);
+  EXPECT_EQ(b.boundaries()[1].lsn, 200u);
   ASSERT_EQ(b.announced_tables().size(), 1u);
   EXPECT_EQ(b.announced_tables()[0], b.events()[0].table);
   EXPECT_EQ(b.events()[0].table->key, (std::vector<uint32_t>{1}));

@@ -15,6 +15,7 @@ ConfigDef Def() {
   def.Add(host);
   ConfigKey pw{"database.password", ConfigType::kPassword};
   def.Add(pw);
+  def.Add(MakeConfigKey("slot.max.retained.wal", ConfigType::kBytes, "", "a byte limit"));
   ConfigKey pass{"sink.kafka.", ConfigType::kString};
   pass.is_prefix = true;
   def.Add(pass);
@@ -27,6 +28,15 @@ ConnectorConfig Valid() {
 }
 
 TEST(ConfigTest, AcceptsAValidConfig) { EXPECT_TRUE(Def().Validate(Valid()).ok()); }
+
+// A byte-size key takes a count with a 1024-based unit, or nothing (unset).
+TEST(ConfigTest, ByteSizeKeysAcceptUnitsAndEmpty) {
+  for (const char* ok : {"", "0", "1073741824", "512kB", "50GB", "10 GiB", "1.5gb"}) {
+    ConnectorConfig c = Valid();
+    c.mutable_values()["slot.max.retained.wal"] = ok;
+    EXPECT_TRUE(Def().Validate(c).ok()) << "'" << ok << "': " << Def().Validate(c).message();
+  }
+}
 
 TEST(ConfigTest, UnknownKeyNamesTheClosestKnownKey) {
   ConnectorConfig c = Valid();
@@ -51,7 +61,10 @@ TEST(ConfigTest, BadValuesAreNamed) {
            {"snapshot.mode", "sometimes", "must be one of"},
            {"table.include.list", "public.(", "invalid regular expression"},
            {"connector.class", "oracle", "is not known"},
-           {"sink.type", "s3", "must be one of"}}) {
+           {"sink.type", "s3", "must be one of"},
+           {"slot.max.retained.wal", "50XB", "unknown unit 'XB'"},
+           {"slot.max.retained.wal", "-1GB", "is negative"},
+           {"slot.max.retained.wal", "lots", "does not start with a number"}}) {
     ConnectorConfig c = Valid();
     c.mutable_values()[key] = value;
     Status s = Def().Validate(c);

@@ -119,7 +119,7 @@ TEST(DebeziumCatalogTest, OutputChangingKeysAreRefusedNamingTheKey) {
            {"value.converter", "org.apache.kafka.connect.storage.StringConverter"},
            {"plugin.name", "decoderbufs"},
            {"schema.include.list", "public"},
-           {"hstore.handling.mode", "map"},
+           {"hstore.handling.mode", "text"},
            {"database.server.name", "old"}}) {
     ConnectorConfig c = Valid();
     c.mutable_values()[key] = value;
@@ -140,7 +140,9 @@ TEST(DebeziumCatalogTest, ValueEncodingKeysAreRefusedWithTheFileSink) {
            {"decimal.handling.mode", "double"},
            {"binary.handling.mode", "base64-url-safe"},
            {"interval.handling.mode", "numeric"},
-           {"bigint.unsigned.handling.mode", "precise"}}) {
+           {"bigint.unsigned.handling.mode", "precise"},
+           {"hstore.handling.mode", "map"},
+           {"hstore.handling.mode", "json"}}) {
     ConnectorConfig c = Valid();
     c.mutable_values()[key] = value;
     Status s = Def().Validate(c);

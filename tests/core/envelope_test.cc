@@ -20,6 +20,46 @@ TableSchemaPtr Schema() {
       {0}, "shop");
 }
 
+// MySQL's source block ends with "thread" then "query" (Debezium's MySQL SourceInfo order): the
+// statement's text as a JSON string when the source captured it (include.query=true), null
+// otherwise; rows of one statement share one stored copy.
+TEST(EnvelopeTest, MysqlSourceQueryIsLastAndNullWhenNotCaptured) {
+  EventBatch b;
+  TxnInfo info;
+  info.file = "bin.000001";
+  info.pos = 4;
+  info.thread = 12;
+  uint32_t txn = b.AddTxn(info);
+  uint32_t query = b.AddQuery("INSERT INTO t VALUES (1, 'a\"b')");
+  for (int i = 0; i < 3; ++i) {
+    uint32_t row = b.BeginRow();
+    b.AppendValue(std::to_string(i));
+    for (int c = 0; c < 9; ++c) b.AppendNull();
+    b.EndRow();
+    b.AddEvent({.op = Op::kCreate, .after = row, .txn = txn, .table = Schema(),
+                .source_row = static_cast<uint32_t>(i), .query = i < 2 ? query : kNoQuery});
+  }
+  EXPECT_EQ(b.query_count(), 1u);
+  EnvelopeOptions o;
+  o.connector = "mysql";
+  o.name = "db";
+  for (int i = 0; i < 3; ++i) {
+    std::string out;
+    AppendEnvelopeJson(out, b, b.events()[i], o, 0);
+    auto source = nlohmann::json::parse(out)["source"];
+    // nlohmann sorts keys: the order is checked in the text.
+    const size_t thread_at = out.find("\"thread\":12,\"query\":");
+    ASSERT_NE(thread_at, std::string::npos) << out;
+    EXPECT_EQ(out.find('}', out.find("\"query\":", thread_at) + 8) ,
+              out.find("},\"op\"")) << "query is the source block's last field: " << out;
+    if (i < 2) {
+      EXPECT_EQ(source["query"], "INSERT INTO t VALUES (1, 'a\"b')");
+    } else {
+      EXPECT_TRUE(source["query"].is_null());
+    }
+  }
+}
+
 TEST(EnvelopeTest, WritesDebeziumShapesAndTypes) {
   EventBatch b;
   uint32_t txn = b.AddTxn({1700000000000, false, false, 771, 0x16B3748, "", 0, ""});

@@ -37,6 +37,13 @@ class FakeSource : public core::Source {
   void set_announce_first(bool v) { announce_first_ = v; }
   // Poll blocks (until RequestStop) once every event was emitted, instead of finishing.
   void set_block_when_done(bool v) { block_when_done_ = v; }
+  // The op of every event (kCreate unless set; kRead makes snapshot rows).
+  void set_op(core::Op op) { op_ = op; }
+  // Every batch, the announcement too, carries this checkpoint (a snapshot's position, which
+  // stays put until it ends) instead of its last id.
+  void set_fixed_checkpoint(std::string value) { fixed_checkpoint_ = std::move(value); }
+  // Batches carry no checkpoint: they end inside a transaction whose commit has not come yet.
+  void set_no_checkpoint(bool v) { no_checkpoint_ = v; }
   // Poll fails with `status` the next `times` calls.
   void FailPolls(core::Status status, int times) {
     std::lock_guard lock(mu_);
@@ -64,6 +71,7 @@ class FakeSource : public core::Source {
     if (announce_pending_) {
       announce_pending_ = false;
       batch.AnnounceTable(schema_);
+      if (!fixed_checkpoint_.empty()) batch.set_checkpoint(core::SourcePosition{fixed_checkpoint_});
       return core::PollStatus::kHaveMore;
     }
     if (next_ >= total_) {
@@ -81,9 +89,12 @@ class FakeSource : public core::Source {
         batch.AppendValue(std::to_string(next_));
         batch.AppendValue("name-" + std::to_string(next_));
         batch.EndRow();
-        batch.AddEvent({core::Op::kCreate, core::kNoRow, row, txn, schema_});
+        batch.AddEvent({op_, core::kNoRow, row, txn, schema_});
       }
-      batch.set_checkpoint(core::SourcePosition{std::to_string(next_ - 1)});
+      if (!no_checkpoint_) {
+        batch.set_checkpoint(core::SourcePosition{
+            fixed_checkpoint_.empty() ? std::to_string(next_ - 1) : fixed_checkpoint_});
+      }
       if (batch.size() >= limits.max_events) break;
     }
     return next_ >= total_ && !block_when_done_ ? core::PollStatus::kFinished : core::PollStatus::kHaveMore;
@@ -123,6 +134,9 @@ class FakeSource : public core::Source {
   core::TableSchemaPtr schema_;
   int next_ = 0;
   bool block_when_done_ = false;
+  core::Op op_ = core::Op::kCreate;
+  std::string fixed_checkpoint_;
+  bool no_checkpoint_ = false;
   bool announce_first_ = false;
   bool announce_pending_ = false;
   std::atomic<int> starts_{0};
@@ -193,13 +207,17 @@ class RecordingSink : public core::Sink {
         return flush_error_;
       }
     }
+    std::optional<core::SourcePosition> out;
+    {
+      std::lock_guard lock(log_->mu);
+      log_->ids.insert(log_->ids.end(), unflushed_.begin(), unflushed_.end());
+      unflushed_.clear();
+      out = checkpoint_;
+      checkpoint_.reset();
+      if (exactly_once_ && out) log_->stored = out;
+    }
+    // Counted last: a test that sees the flush also sees its ids in the log.
     ++flushes_;
-    std::lock_guard lock(log_->mu);
-    log_->ids.insert(log_->ids.end(), unflushed_.begin(), unflushed_.end());
-    unflushed_.clear();
-    auto out = checkpoint_;
-    checkpoint_.reset();
-    if (exactly_once_ && out) log_->stored = out;
     return out;
   }
   core::Status Reset() override {

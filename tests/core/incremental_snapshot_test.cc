@@ -1,6 +1,7 @@
 #include "core/incremental_snapshot.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
 
 namespace sluice::core {
 namespace {
@@ -146,6 +147,92 @@ TEST(IncrementalSnapshotsTest, EtaFromTheRateSoFar) {
   EXPECT_EQ(p.EtaMs(2000), 2000);
   p.rows = 0;
   EXPECT_EQ(p.EtaMs(2000), -1);
+}
+
+TEST(IncrementalPositionFieldTest, CarriesProgressAndFilterAcrossARestart) {
+  const std::vector<std::string> keys = {"table.include.list", "table.exclude.list"};
+  ConnectorConfig config("c", {{"table.include.list", "db\\.a"}, {"other", "x"}});
+  IncrementalSnapshots s(AcceptAll());
+  ASSERT_TRUE(s.Request({{"db.a"}, {}}).ok());
+  auto t = s.Next();
+  s.ChunkHandedOver(*t, {std::string("42")}, 42, false);
+  const std::string field = IncrementalPositionField(s, config, keys);
+  auto logger = std::make_shared<spdlog::logger>("test");  // no sinks: silent
+
+  IncrementalSnapshots restored(AcceptAll());
+  ASSERT_TRUE(RestoreIncrementalPositionField(restored, field, "mysql", *logger).ok());
+  auto progress = restored.Progress();
+  ASSERT_EQ(progress.size(), 1u);
+  EXPECT_EQ(progress[0].rows, 42u);
+  EXPECT_EQ(*progress[0].last_key.at(0), "42");
+  EXPECT_TRUE(RestoreIncrementalPositionField(restored, "", "mysql", *logger).ok());
+  Status bad = RestoreIncrementalPositionField(restored, "[1]", "mysql", *logger);
+  EXPECT_EQ(bad.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.message().find("mysql position"), std::string::npos) << bad.message();
+
+  // The same filter: nothing new. A wider one: the stored values come back for comparison.
+  EXPECT_FALSE(IncrementalFilterBefore(field, config, keys));
+  ConnectorConfig wider("c", {{"table.include.list", "db\\.a,db\\.b"}});
+  auto before = IncrementalFilterBefore(field, wider, keys);
+  ASSERT_TRUE(before);
+  EXPECT_EQ(before->at("table.include.list"), "db\\.a");
+  EXPECT_EQ(before->count("table.exclude.list"), 0u);
+  // A position without a filter (older): unknown, so nothing is requested.
+  EXPECT_FALSE(IncrementalFilterBefore("", wider, keys));
+  EXPECT_FALSE(IncrementalFilterBefore(R"({"tables": []})", wider, keys));
+}
+
+TEST(AppendChunkRowsTest, AppendsReadEventsInOneSnapshotTransaction) {
+  auto schema = std::make_shared<TableSchema>();
+  schema->id = {"db", "t"};
+  schema->columns = {Column{.name = "id"}, Column{.name = "v"}};
+  schema->key = {0};
+  EventBatch rows;
+  rows.BeginRow();
+  rows.AppendValue("1");
+  rows.AppendNull();
+  rows.EndRow();
+  rows.BeginRow();
+  rows.AppendValue("2");
+  rows.AppendValue("b");
+  rows.EndRow();
+  EventBatch batch;
+  TxnInfo info;
+  info.snapshot = true;
+  info.file = "bin.000002";
+  info.pos = 77;
+  AppendChunkRows(batch, rows, schema, info);
+  ASSERT_EQ(batch.size(), 2u);
+  const ChangeEvent& second = batch.events()[1];
+  EXPECT_EQ(second.op, Op::kRead);
+  EXPECT_EQ(second.before, kNoRow);
+  EXPECT_EQ(second.table, schema);
+  EXPECT_EQ(batch.txn(second.txn).pos, 77u);
+  EXPECT_TRUE(batch.txn(second.txn).snapshot);
+  EXPECT_FALSE(batch.row(batch.events()[0].after).is_present(1));
+  EXPECT_EQ(batch.row(second.after).text(1), "b");
+}
+
+// The next chunk waits while more than a chunk's worth of events is queued for the sink, but
+// never longer than kMaxDefer: a saturated stream does not starve the snapshot.
+TEST(ChunkPacerTest, DefersWhileTheSinkIsBehindButNeverLongerThanMaxDefer) {
+  using namespace std::chrono_literals;
+  ManualClock clock;
+  ChunkPacer pacer(1024, &clock);
+  EXPECT_TRUE(pacer.ReadNow(0));
+  EXPECT_TRUE(pacer.ReadNow(1024)) << "one chunk queued: the next may be read";
+  EXPECT_FALSE(pacer.ReadNow(1025));
+  clock.Advance(ChunkPacer::kMaxDefer - 1ms);
+  EXPECT_FALSE(pacer.ReadNow(50000));
+  clock.Advance(1ms);
+  EXPECT_TRUE(pacer.ReadNow(50000)) << "deferred for kMaxDefer: read anyway";
+  // The wait starts again from the next deferral.
+  EXPECT_FALSE(pacer.ReadNow(50000));
+  clock.Advance(100ms);
+  EXPECT_TRUE(pacer.ReadNow(10)) << "the sink caught up";
+  EXPECT_FALSE(pacer.ReadNow(5000));
+  clock.Advance(ChunkPacer::kMaxDefer - 1ms);
+  EXPECT_FALSE(pacer.ReadNow(5000)) << "a catch-up restarts the wait";
 }
 
 }  // namespace

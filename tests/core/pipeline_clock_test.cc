@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <vector>
 
@@ -67,22 +68,34 @@ TEST_F(PipelineTest, ACheckpointWithoutEventsIsFlushedWithoutWaitingForTheBatchT
   EXPECT_EQ(positions_.position()->value, "start");
 }
 
+// The sink counts a batch as written before the pipeline reads the clock for its arrival (the
+// start of sink.batch.ms and sink.batch.idle.ms): a test that advanced the clock in between
+// would move the deadline with it. Once the pipeline went round its loop reading the clock,
+// the arrival is recorded.
+bool ArrivalSeen(ManualClock& clock) { return clock.WaitForReads(20, kHangGuard); }
+
+// A snapshot's position, committed before its rows (FakeSource resumes after id -1: from 0).
+constexpr const char* kSnapshotPosition = "-1";
+
 class PipelineClockTest : public PipelineTest {
  protected:
   // Ten events of a source that then goes quiet are written at once; their flush must come
   // exactly `due` after they arrived on the clock (`batch_wait` / `batch_idle` of `o`), not
   // 1 ms earlier.
+  // `op`: the events' op (kRead: snapshot rows).
   void ExpectFlushExactlyAfter(PipelineOptions o, std::chrono::milliseconds due,
-                               const char* what) {
+                               const char* what, Op op = Op::kCreate) {
     ManualClock clock;
     FakeSource* source;
     RecordingSink* sink;
     o.batch_events = 100000;
     o.clock = &clock;
     auto p = MakePipeline(10, 5, o, &source, &sink);
+    source->set_op(op);
     source->set_block_when_done(true);  // caught up: nothing more, no end either
     p->Start();
     ASSERT_TRUE(Eventually([&] { return sink->written() == 10; }));
+    ASSERT_TRUE(ArrivalSeen(clock));
     clock.Advance(due - 1ms);
     ASSERT_TRUE(clock.WaitForReads(20, kHangGuard));
     EXPECT_EQ(sink->flushes(), 0) << "flushed 1 ms before " << what;
@@ -91,6 +104,34 @@ class PipelineClockTest : public PipelineTest {
         << "no flush once " << what << " had passed";
     EXPECT_EQ(positions_.position()->value, "9");
     EXPECT_EQ(sink->flushes(), 1);
+    p->RequestStop();
+    ASSERT_TRUE(p->Wait().ok());
+  }
+
+  // The same for a snapshot: ten rows (sink.batch.size 5) whose checkpoint stays the committed
+  // position, as a PostgreSQL snapshot's does, wait exactly `due`.
+  void ExpectSnapshotFlushExactlyAfter(PipelineOptions o, std::chrono::milliseconds due,
+                                       const char* what) {
+    ManualClock clock;
+    FakeSource* source;
+    RecordingSink* sink;
+    o.batch_events = 5;
+    o.clock = &clock;
+    ASSERT_TRUE(positions_.SavePosition("test", SourcePosition{kSnapshotPosition}).ok());
+    auto p = MakePipeline(10, 5, o, &source, &sink);
+    source->set_op(Op::kRead);
+    source->set_fixed_checkpoint(kSnapshotPosition);
+    source->set_block_when_done(true);
+    p->Start();
+    ASSERT_TRUE(Eventually([&] { return sink->written() == 10; }));
+    ASSERT_TRUE(ArrivalSeen(clock));
+    clock.Advance(due - 1ms);
+    ASSERT_TRUE(clock.WaitForReads(20, kHangGuard));
+    EXPECT_EQ(sink->flushes(), 0) << "snapshot rows flushed 1 ms before " << what;
+    clock.Advance(1ms);
+    ASSERT_TRUE(Eventually([&] { return sink->flushes() == 1; }))
+        << "no flush once " << what << " had passed";
+    EXPECT_EQ(log_.ids.size(), 10u);
     p->RequestStop();
     ASSERT_TRUE(p->Wait().ok());
   }
@@ -112,6 +153,203 @@ TEST_F(PipelineClockTest, PendingEventsAreFlushedWhenSinkBatchMsHasPassed) {
   o.batch_wait = 500ms;
   o.batch_idle = std::chrono::hours(1);
   ExpectFlushExactlyAfter(o, o.batch_wait, "sink.batch.ms");
+}
+
+// Snapshot rows at the committed position (the announcement, flushed at once, committed it)
+// wait for sink.snapshot.batch.bytes: neither sink.batch.size (5 here, of 10 rows pending) nor
+// sink.batch.idle.ms flushes them; a source quiet for sink.batch.ms does.
+TEST_F(PipelineClockTest, SnapshotRowsWaitForSnapshotBatchBytesOrSinkBatchMsOfQuiet) {
+  PipelineOptions o = FastOptions();
+  o.batch_wait = 500ms;
+  o.batch_idle = 20ms;
+  o.snapshot_batch_bytes = 64 << 20;
+  o.snapshot_batch_wait = 30s;
+  ExpectSnapshotFlushExactlyAfter(o, o.batch_wait, "sink.batch.ms without a new batch");
+}
+
+// Events that end inside a source transaction (no checkpoint yet: its commit has not come) are
+// not committed by sink.batch.ms or sink.batch.idle.ms alone: the flush waits transaction_hold
+// longer for the transaction's end, so that the target never commits part of a transaction
+// that a replay would write again (a keyless table would then hold its rows twice).
+TEST_F(PipelineClockTest, ATimedFlushWaitsForTheOpenTransactionToEnd) {
+  ManualClock clock;
+  FakeSource* source;
+  RecordingSink* sink;
+  PipelineOptions o = FastOptions();
+  o.batch_events = 100000;
+  o.batch_wait = 500ms;
+  o.batch_idle = 20ms;
+  o.transaction_hold = 5s;
+  o.clock = &clock;
+  auto p = MakePipeline(10, 5, o, &source, &sink);
+  source->set_no_checkpoint(true);
+  source->set_block_when_done(true);
+  p->Start();
+  ASSERT_TRUE(Eventually([&] { return sink->written() == 10; }));
+  ASSERT_TRUE(ArrivalSeen(clock));
+  clock.Advance(o.batch_wait + o.transaction_hold - 1ms);
+  ASSERT_TRUE(clock.WaitForReads(20, kHangGuard));
+  EXPECT_EQ(sink->flushes(), 0) << "part of an open transaction was committed by time alone";
+  clock.Advance(1ms);
+  ASSERT_TRUE(Eventually([&] { return sink->flushes() == 1; }))
+      << "no flush once transaction_hold had passed too";
+  EXPECT_FALSE(positions_.position().has_value()) << "a flush inside a transaction saved a position";
+  p->RequestStop();
+  ASSERT_TRUE(p->Wait().ok());
+}
+
+// A source whose events the test hands out one at a time (Emit): each Poll returns the next
+// one, committed (a checkpoint per event), or waits for it.
+class StepSource : public Source {
+ public:
+  StepSource() : schema_(sluice::testing::TestSchema()) {}
+  // `checkpoint` false: the batch carries none (an incremental snapshot's chunk handed over
+  // between two stream transactions, without a new stream position).
+  void Emit(Op op, bool checkpoint = true) {
+    std::lock_guard lock(mu_);
+    ops_.push_back({op, checkpoint});
+    cv_.notify_all();
+  }
+  Status Start(const std::optional<SourcePosition>&) override { return Status::Ok(); }
+  Result<PollStatus> Poll(EventBatch& batch, const PollLimits&) override {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(5), [&] { return !ops_.empty() || stop_; });
+    if (ops_.empty()) return PollStatus::kIdle;
+    const auto [op, checkpoint] = ops_.front();
+    ops_.pop_front();
+    const int id = next_++;
+    uint32_t txn = batch.AddTxn(TxnInfo{});
+    uint32_t row = batch.BeginRow();
+    batch.AppendValue(std::to_string(id));
+    batch.AppendValue(op == Op::kRead ? "chunk" : "change");
+    batch.EndRow();
+    batch.AddEvent({op, kNoRow, row, txn, schema_});
+    if (checkpoint) batch.set_checkpoint(SourcePosition{std::to_string(id)});
+    return PollStatus::kHaveMore;
+  }
+  void Acknowledge(const SourcePosition&) override {}
+  void RequestStop() override {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    cv_.notify_all();
+  }
+  void Close() override {}
+  Status Check() override { return Status::Ok(); }
+
+ private:
+  TableSchemaPtr schema_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<Op, bool>> ops_;
+  int next_ = 0;
+  bool stop_ = false;
+};
+
+// An incremental snapshot's chunks keep arriving, so the source never looks idle and
+// sink.batch.idle.ms alone would not flush; a stream change among them is flushed
+// sink.batch.idle.ms after it arrived all the same, not after sink.batch.size rows of chunks or
+// sink.batch.ms.
+TEST_F(PipelineTest, AChangeAmongIncrementalSnapshotRowsWaitsOnlySinkBatchIdleMs) {
+  ManualClock clock;
+  PipelineOptions o = FastOptions();
+  o.batch_events = 100000;
+  o.batch_wait = 30s;
+  o.batch_idle = 20ms;
+  o.clock = &clock;
+  auto owned_source = std::make_unique<StepSource>();
+  StepSource* source = owned_source.get();
+  auto owned_sink = std::make_unique<RecordingSink>(&log_);
+  RecordingSink* sink = owned_sink.get();
+  Pipeline p("test", std::move(owned_source), std::move(owned_sink), &positions_, o, &metrics_,
+             nullptr);
+  p.Start();
+  // Chunk rows alone (no change) are not flushed by the rule: only by idle or size or time.
+  source->Emit(Op::kRead);
+  ASSERT_TRUE(Eventually([&] { return sink->written() == 1; }));
+  ASSERT_TRUE(ArrivalSeen(clock));
+  source->Emit(Op::kCreate);
+  ASSERT_TRUE(Eventually([&] { return sink->written() == 2; }));
+  ASSERT_TRUE(ArrivalSeen(clock));
+  clock.Advance(19ms);
+  // Rows keep coming, so the source never looks idle; a chunk carries no position of its own,
+  // which must not read as the middle of a transaction (that would hold the flush for
+  // transaction_hold).
+  source->Emit(Op::kRead, false);
+  ASSERT_TRUE(Eventually([&] { return sink->written() == 3; }));
+  ASSERT_TRUE(ArrivalSeen(clock));
+  EXPECT_EQ(sink->flushes(), 0) << "flushed 1 ms before sink.batch.idle.ms after the change";
+  clock.Advance(1ms);
+  source->Emit(Op::kRead, false);
+  ASSERT_TRUE(Eventually([&] { return sink->flushes() >= 1; }))
+      << "the change waited longer than sink.batch.idle.ms behind the chunk rows";
+  ASSERT_TRUE(Eventually([&] { return positions_.position().has_value(); }));
+  // The change (event 1) is the newest position: the chunk rows after it carry none.
+  EXPECT_EQ(positions_.position()->value, "1") << "the change was not committed";
+  p.RequestStop();
+  ASSERT_TRUE(p.Wait().ok()) << p.last_error().ToString();
+}
+
+// A snapshot that keeps trickling rows is flushed snapshot_batch_wait after the oldest.
+TEST_F(PipelineClockTest, SnapshotRowsAreFlushedOnceTheSnapshotBatchWaitHasPassed) {
+  PipelineOptions o = FastOptions();
+  o.batch_wait = std::chrono::hours(1);
+  o.batch_idle = 20ms;
+  o.snapshot_batch_bytes = 64 << 20;
+  o.snapshot_batch_wait = 2s;
+  ExpectSnapshotFlushExactlyAfter(o, o.snapshot_batch_wait, "the snapshot batch wait");
+}
+
+// Changes keep the ordinary bounds when sink.snapshot.batch.bytes is set.
+TEST_F(PipelineClockTest, ChangesIgnoreSnapshotBatchBytes) {
+  PipelineOptions o = FastOptions();
+  o.batch_wait = 30s;
+  o.batch_idle = 20ms;
+  o.snapshot_batch_bytes = 64 << 20;
+  ExpectFlushExactlyAfter(o, o.batch_idle, "sink.batch.idle.ms");
+}
+
+// So do snapshot rows whose position moves with them: each commit is a resume point.
+TEST_F(PipelineClockTest, SnapshotRowsWithAMovingPositionIgnoreSnapshotBatchBytes) {
+  PipelineOptions o = FastOptions();
+  o.batch_wait = 30s;
+  o.batch_idle = 20ms;
+  o.snapshot_batch_bytes = 64 << 20;
+  ExpectFlushExactlyAfter(o, o.batch_idle, "sink.batch.idle.ms", Op::kRead);
+}
+
+// Snapshot rows at the committed position reaching sink.snapshot.batch.bytes are flushed at
+// once, on a clock that never moves; each flush holds that many bytes.
+TEST_F(PipelineTest, SnapshotRowsAreFlushedOnceTheyReachTheSnapshotBatchBytes) {
+  ManualClock clock;
+  PipelineOptions o = FastOptions();
+  o.batch_events = 1;
+  o.batch_wait = 30s;
+  o.snapshot_batch_wait = 30s;
+  o.poll.max_events = 10;
+  o.clock = &clock;
+  EventBatch probe;  // the bytes of one source batch of 10 rows
+  {
+    FakeSource sizer(10, 10);
+    ASSERT_TRUE(sizer.Start(std::nullopt).ok());
+    ASSERT_TRUE(sizer.Poll(probe, o.poll).ok());
+  }
+  o.snapshot_batch_bytes = probe.ByteSize() * 25;
+  FakeSource* source;
+  RecordingSink* sink;
+  ASSERT_TRUE(positions_.SavePosition("test", SourcePosition{kSnapshotPosition}).ok());
+  auto p = MakePipeline(1000, 10, o, &source, &sink);
+  source->set_op(Op::kRead);
+  source->set_fixed_checkpoint(kSnapshotPosition);
+  source->set_block_when_done(true);
+  p->Start();
+  // 100 batches of 10 rows in 4 flushes of 25.
+  ASSERT_TRUE(Eventually([&] { return sink->flushes() == 4; }))
+      << "snapshot rows were not flushed at sink.snapshot.batch.bytes";
+  EXPECT_EQ(sink->written(), 1000);
+  EXPECT_EQ(log_.ids.size(), 1000u);
+  p->RequestStop();
+  ASSERT_TRUE(p->Wait().ok());
+  EXPECT_EQ(sink->flushes(), 4);
 }
 
 // The backoff doubles from retry_initial up to retry_max_backoff, and the pipeline gives up
@@ -217,6 +455,7 @@ TEST_F(PipelineTest, RetryStatusShowsTheAttemptAndLastErrorUntilTheSinkRecovers)
   sink->FailNextFlushes(UnavailableError("target down"), 3);
   p->Start();
   ASSERT_TRUE(Eventually([&] { return sink->written() == 50; }));
+  ASSERT_TRUE(ArrivalSeen(clock));
   clock.Advance(o.batch_wait);  // the flush is due
   for (int attempt = 1; attempt <= 3; ++attempt) {
     ASSERT_TRUE(clock.WaitForSleeps(attempt, kHangGuard)) << "attempt " << attempt;

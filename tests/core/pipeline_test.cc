@@ -267,9 +267,16 @@ TEST(BoundedQueueTest, PushBlocksWhenFullUntilStop) {
 
 TEST(PipelineOptionsTest, ReadsTheBatchingKeys) {
   ConnectorConfig c("x", {{"sink.batch.size", "123"}, {"sink.batch.ms", "7"},
-                          {"sink.batch.idle.ms", "3"}, {"max.queue.size", "999"}});
+                          {"sink.batch.idle.ms", "3"}, {"max.queue.size", "999"},
+                          {"sink.snapshot.batch.bytes", "4096"}});
   auto o = PipelineOptionsFromConfig(c);
   ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->snapshot_batch_bytes, 4096u);
+  EXPECT_EQ(PipelineOptionsFromConfig(ConnectorConfig("x", {}))->snapshot_batch_bytes, 0u);
+  EXPECT_EQ(PipelineOptionsFromConfig(ConnectorConfig("x", {{"sink.snapshot.batch.bytes", "-1"}}))
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
   EXPECT_EQ(o->batch_events, 123u);
   EXPECT_EQ(o->batch_wait, 7ms);
   EXPECT_EQ(o->batch_idle, 3ms);

@@ -46,6 +46,7 @@ void DecodeEvents(std::string_view in, bool has_checksum) {
   core::EventBatch batch;
   uint32_t txn = batch.AddTxn({});
   DecodeStats stats;
+  uint32_t query = core::kNoQuery;  // the statement of the rows that follow (include.query)
   size_t pos = 0;
   while (pos < in.size()) {
     size_t size = in.size() - pos;
@@ -94,7 +95,17 @@ void DecodeEvents(std::string_view in, bool has_checksum) {
         }
         auto plan = plans.find(rows->table_id);
         if (plan == plans.end()) break;
-        CheckError(DecodeRows(*rows, *plan->second, txn, batch, at, &stats));
+        CheckError(DecodeRows(*rows, *plan->second, txn, batch, at, &stats, query));
+        if (rows->flags & kRowsStatementEnd) query = core::kNoQuery;
+        break;
+      }
+      case EventType::kRowsQuery: case EventType::kAnnotateRows: {
+        auto sql = DecodeRowsQuery(raw->header.type, body, at);
+        if (sql.ok()) {
+          query = batch.AddQuery(*sql);
+        } else {
+          CheckError(sql.status());
+        }
         break;
       }
       case EventType::kQuery: case EventType::kQueryCompressed: {

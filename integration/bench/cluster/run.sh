@@ -44,11 +44,10 @@ create_group() {
   create_topic "$1-assignments" $PARTITIONS
 }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 declare -A WORKER_PID
 start_worker() {  # group -> $STARTED_PORT (not in $(…): the pid must reach the exit trap)
   local group=$1 port dir
-  port=$(free_port); dir=$BENCH_WORK/w$port; mkdir -p "$dir"
+  port=$(bench_free_port); dir=$BENCH_WORK/w$port; mkdir -p "$dir"
   (cd "$dir" && exec "$BENCH_SLUICE" serve --listen "127.0.0.1:$port" --cluster \
      --cluster.bootstrap.servers "$KAFKA" --cluster.group.id "$group" \
      --cluster.assignments.partitions $PARTITIONS --cluster.session.timeout.ms "$SESSION_MS" \

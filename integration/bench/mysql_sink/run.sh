@@ -11,8 +11,9 @@
 #
 # usage: integration/bench/mysql_sink/run.sh [ROWS [SCALE]]
 #        ROWS for part 1 (default 200000), SCALE for part 2 (default 5). BUILD=build dir;
-#        ROUNDS=n (default 3); SKIP_SINK_BENCH=1 skips part 1. Starts its own servers and stops
-#        everything it started on exit.
+#        ROUNDS=n (default 3); SKIP_SINK_BENCH=1 skips part 1; SYNC_EXTRA='"key": "value", …'
+#        adds settings to the sync's configuration (e.g. "sink.snapshot.batch.bytes":
+#        "67108864"). Starts its own servers and stops everything it started on exit.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=integration/bench/lib.sh
@@ -46,7 +47,7 @@ sync_config() {  # sync_config DB
  "database.port": "$SRC_PG_PORT", "database.user": "$SRC_PG_USER", "database.dbname": "$src",
  "table.include.list": "public.pgbench_accounts", "slot.name": "b_$1", "publication.name": "b_$1",
  "snapshot.mode": "initial_only", "sink.type": "mysql",
- "sink.url": "mysql://$TGT_MYSQL_USER@$TGT_MYSQL_HOST:$TGT_MYSQL_PORT/$1"}
+ "sink.url": "mysql://$TGT_MYSQL_USER@$TGT_MYSQL_HOST:$TGT_MYSQL_PORT/$1"${SYNC_EXTRA:+, $SYNC_EXTRA}}
 EOF
 }
 t_run=

@@ -1,5 +1,7 @@
 #include "connectors/kafka/envelope_decoder.h"
 
+#include <array>
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -363,6 +365,66 @@ TEST(EnvelopeRoundTripTest, GeometryAndPointDecodeToTheSameValues) {
   auto texts = Texts(out, out.events()[0].after);
   EXPECT_EQ(texts[1], wkb);
   EXPECT_EQ(texts[2], "(1.5,-2)");
+}
+
+// timetz as ZonedTime comes back as the same instant of day in UTC (its offset is gone); hstore,
+// in both hstore.handling.modes, comes back as hstore_out's text of the same pairs.
+TEST(EnvelopeRoundTripTest, TimetzAndHstoreDecodeToPostgresText) {
+  auto s = std::make_shared<core::TableSchema>();
+  s->id = {"public", "z"};
+  core::Column id, tt, tt3, h;
+  id.name = "id";
+  id.type = LogicalType::kInt64;
+  tt.name = "tt";
+  tt.type = LogicalType::kString;
+  tt.source_type = "time with time zone";
+  tt3 = tt;
+  tt3.name = "tt3";
+  tt3.source_type = "time(3) with time zone";
+  h.name = "h";
+  h.type = LogicalType::kUnknown;
+  h.source_type = "hstore";
+  s->columns = {id, tt, tt3, h};
+  s->key = {0};
+  const std::vector<std::array<std::string, 4>> rows = {
+      {"1", "12:00:00+05:30", "00:00:00.123-15:59",
+       R"(""=>"", "a"=>NULL, "é"=>"日本", "q\"t"=>"back\\slash\"", "zz"=>"NULL")"},
+      {"2", "24:00:00+15:59", "23:59:59.999+00", ""},
+      {"3", "00:00:00.000001+00", "12:34:56.5+01:02:03", R"("k"=>",=> \"")"}};
+  const std::vector<std::array<std::string, 3>> expected = {
+      {"06:30:00+00", "15:59:00.123+00",
+       R"(""=>"", "a"=>NULL, "zz"=>"NULL", "é"=>"日本", "q\"t"=>"back\\slash\"")"},
+      {"08:01:00+00", "23:59:59.999+00", ""},
+      {"00:00:00.000001+00", "11:32:53.5+00", R"("k"=>",=> \"")"}};
+  for (std::string hstore_mode : {"json", "map"}) {
+    SCOPED_TRACE(hstore_mode);
+    core::ConnectorConfig config("c", {{"hstore.handling.mode", hstore_mode}});
+    core::EnvelopeOptions o;
+    o.name = "srv";
+    o.modes = *core::ValueModesFromConfig(config);
+    sinks::kafka_sink::RecordEncoder enc(o, true);
+    for (size_t r = 0; r < rows.size(); ++r) {
+      core::EventBatch in;
+      uint32_t txn = in.AddTxn({});
+      uint32_t row = in.BeginRow();
+      for (const auto& v : rows[r]) in.AppendValue(v);
+      in.EndRow();
+      core::ChangeEvent e{core::Op::kCreate, core::kNoRow, row, txn, s};
+      ASSERT_TRUE(enc.EncodeValue(in, e, 1)) << rows[r][3];
+      std::string key = "{\"id\":" + rows[r][0] + "}", value = enc.value();
+      EnvelopeDecoder d;
+      core::EventBatch out;
+      auto decoded = d.Decode(Rec("srv.public.z", &key, &value), out);
+      ASSERT_TRUE(decoded.ok()) << decoded.status().ToString() << " " << value;
+      const auto& got = *out.events()[0].table;
+      EXPECT_EQ(got.columns[1].type, LogicalType::kString);
+      EXPECT_EQ(got.columns[3].type, LogicalType::kString);
+      auto texts = Texts(out, out.events()[0].after);
+      EXPECT_EQ(texts[1], expected[r][0]);
+      EXPECT_EQ(texts[2], expected[r][1]);
+      EXPECT_EQ(texts[3], expected[r][2]);
+    }
+  }
 }
 
 // time.precision.mode=connect has no sub-millisecond digits: refused naming the column (Debezium

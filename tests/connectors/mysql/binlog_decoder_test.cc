@@ -310,6 +310,36 @@ TEST_F(CapturedBinlog, TruncatedAndCorruptedEventsErrorNeverCrash) {
   EXPECT_GT(errors, 1000);
 }
 
+// MariaDB's ANNOTATE_ROWS event (captured: binlog_annotate_row_events=ON) is the statement text
+// alone; MySQL's ROWS_QUERY has a length byte first, which only holds the low 8 bits of a long
+// statement's length, so the text runs to the end of the body.
+TEST_F(CapturedBinlog, RowsQueryEventsGiveTheStatementText) {
+  std::vector<std::string> statements;
+  for (const auto& ev : events_) {
+    BinlogLocation at{file_, ev.pos};
+    auto raw = SplitEvent(ev.bytes, true, at);
+    ASSERT_TRUE(raw.ok()) << raw.status().message();
+    if (raw->header.type != static_cast<uint8_t>(EventType::kAnnotateRows)) continue;
+    auto sql = DecodeRowsQuery(raw->header.type, raw->body, at);
+    ASSERT_TRUE(sql.ok()) << sql.status().message();
+    statements.emplace_back(*sql);
+  }
+  ASSERT_GE(statements.size(), 2u);
+  EXPECT_EQ(statements[0].rfind("INSERT INTO t VALUES (1, -128, 255, ", 0), 0u) << statements[0];
+  EXPECT_EQ(statements[1], "INSERT INTO t (id) VALUES (2)");
+
+  std::string long_sql = "UPDATE t SET v = '" + std::string(300, 'x') + "'";
+  std::string body = std::string(1, static_cast<char>(long_sql.size() & 0xff)) + long_sql;
+  auto mysql = DecodeRowsQuery(static_cast<uint8_t>(EventType::kRowsQuery), body, {"f", 4});
+  ASSERT_TRUE(mysql.ok());
+  EXPECT_EQ(*mysql, long_sql);
+  auto empty = DecodeRowsQuery(static_cast<uint8_t>(EventType::kRowsQuery), "", {"f", 9});
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().code(), core::StatusCode::kDataLoss);
+  EXPECT_NE(empty.status().message().find("f:9"), std::string::npos);
+  EXPECT_FALSE(DecodeRowsQuery(static_cast<uint8_t>(EventType::kXid), "x", {"f", 9}).ok());
+}
+
 TEST(BinlogDecoder, CorruptedChecksumIsDataLoss) {
   auto events = LoadBinlog("types.binlog");
   ASSERT_FALSE(events.empty());

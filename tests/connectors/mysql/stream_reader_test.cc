@@ -114,8 +114,9 @@ class MysqlStreamReaderTest : public ::testing::Test {
     if (filter.ok()) filter_ = std::move(*filter);
   }
 
-  std::unique_ptr<StreamReader> NewReader() {
+  std::unique_ptr<StreamReader> NewReader(bool include_query = false) {
     StreamOptions options;
+    options.include_query = include_query;
     options.server_id = 5401;
     options.heartbeat_ms = kHeartbeatMs;
     return std::make_unique<StreamReader>(std::make_unique<FakeBinlogStream>(&server_),
@@ -466,6 +467,73 @@ TEST_F(MysqlStreamReaderTest, SourceBlockCarriesServerIdEventPositionRowAndThrea
   EXPECT_EQ(source["pos"], truncate_pos);
   EXPECT_EQ(source["row"], 0);
   EXPECT_EQ(source["thread"], batch.txn(ev[7].txn).thread);
+}
+
+// include.query: each row event carries the SQL of its statement, from MariaDB's ANNOTATE_ROWS
+// event (captured with binlog_annotate_row_events=ON, the 10.11 default), stored once per
+// statement and batch; without it the source block's query is null.
+const std::vector<std::string> kStatements = {
+    "INSERT INTO customers VALUES (1, 'ann'), (2, 'bob')", "INSERT INTO customers VALUES (1, 'ann'), (2, 'bob')",
+    "INSERT INTO orders VALUES (10, 1, 9.50)", "UPDATE customers SET name = 'anna' WHERE id = 1",
+    "INSERT INTO orders VALUES (11, 2, 1.00)", "INSERT INTO orders VALUES (12, 2, 2.00)",
+    "DELETE FROM customers WHERE id = 2", ""};  // the TRUNCATE: a DDL query event, no rows query
+
+TEST_F(MysqlStreamReaderTest, IncludeQueryGivesEachRowItsStatementOncePerStatement) {
+  auto reader = NewReader(true);
+  ASSERT_TRUE(reader->Open(At(txn_starts_[0])).ok());
+  core::EventBatch batch;
+  auto status = reader->Poll(batch, core::PollLimits{});
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  ASSERT_EQ(batch.events().size(), kStatements.size());
+  const auto& ev = batch.events();
+  for (size_t i = 0; i < ev.size(); ++i) {
+    if (kStatements[i].empty()) {
+      EXPECT_EQ(ev[i].query, core::kNoQuery) << i;
+    } else {
+      ASSERT_NE(ev[i].query, core::kNoQuery) << i;
+      EXPECT_EQ(batch.query(ev[i].query), kStatements[i]) << i;
+    }
+  }
+  EXPECT_EQ(ev[0].query, ev[1].query) << "rows of one statement share its text";
+  EXPECT_EQ(batch.query_count(), 6u) << "one entry per statement, none for the uncaptured audit";
+
+  core::EnvelopeOptions options;
+  options.connector = "mysql";
+  options.name = "shopdb";
+  std::string json;
+  core::AppendEnvelopeJson(json, batch, ev[2], options, 0);
+  EXPECT_EQ(nlohmann::json::parse(json)["source"]["query"], kStatements[2]);
+  EXPECT_NE(json.find("\"thread\":null,\"query\":\"INSERT INTO orders VALUES (10, 1, 9.50)\"}"),
+            std::string::npos) << json;
+  json.clear();
+  core::AppendEnvelopeJson(json, batch, ev[7], options, 0);
+  EXPECT_TRUE(nlohmann::json::parse(json)["source"]["query"].is_null());
+}
+
+TEST_F(MysqlStreamReaderTest, IncludeQueryCarriesTheStatementIntoTheNextBatch) {
+  auto reader = NewReader(true);
+  ASSERT_TRUE(reader->Open(At(txn_starts_[0])).ok());
+  std::vector<std::string> queries;
+  for (int i = 0; i < 100 && queries.size() < kStatements.size(); ++i) {
+    core::EventBatch batch;  // one event per batch: customers 1 and 2 come in two batches
+    auto status = reader->Poll(batch, core::PollLimits{.max_events = 1});
+    ASSERT_TRUE(status.ok()) << status.status().message();
+    for (const auto& e : batch.events()) {
+      queries.emplace_back(e.query == core::kNoQuery ? std::string_view() : batch.query(e.query));
+    }
+  }
+  EXPECT_EQ(queries, kStatements);
+}
+
+TEST_F(MysqlStreamReaderTest, WithoutIncludeQueryNoStatementIsKept) {
+  auto reader = NewReader();
+  ASSERT_TRUE(reader->Open(At(txn_starts_[0])).ok());
+  core::EventBatch batch;
+  auto status = reader->Poll(batch, core::PollLimits{});
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  ASSERT_FALSE(batch.events().empty());
+  for (const auto& e : batch.events()) EXPECT_EQ(e.query, core::kNoQuery);
+  EXPECT_EQ(batch.query_count(), 0u);
 }
 
 // Issue 17, retention guardrails: the reader reports when each binlog file was last written, so

@@ -152,6 +152,33 @@ TEST(CheckBinlogSettings, RefusesEachSettingWithTheFix) {
   ExpectRefused(v, "log_bin_compress=ON", "set log_bin_compress=OFF");
 }
 
+// include.query=true needs the statements logged: MariaDB's binlog_annotate_row_events, MySQL's
+// binlog_rows_query_log_events; the refusal names the variable, its value and the fix.
+TEST(CheckBinlogSettings, IncludeQueryNeedsTheServerToLogStatements) {
+  auto v = GoodMariadb();
+  v["binlog_annotate_row_events"] = "OFF";
+  EXPECT_TRUE(CheckBinlogSettings(v).ok()) << "only checked with include.query=true";
+  core::Status s = CheckBinlogSettings(v, true);
+  EXPECT_EQ(s.code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("binlog_annotate_row_events=OFF"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("SET GLOBAL binlog_annotate_row_events=ON"), std::string::npos);
+  EXPECT_NE(s.message().find("include.query=false"), std::string::npos);
+  v["binlog_annotate_row_events"] = "ON";
+  EXPECT_TRUE(CheckBinlogSettings(v, true).ok());
+
+  std::map<std::string, std::string> mysql8 = {
+      {"log_bin", "ON"}, {"binlog_format", "ROW"}, {"binlog_row_image", "FULL"},
+      {"binlog_rows_query_log_events", "OFF"}};
+  s = CheckBinlogSettings(mysql8, true);
+  EXPECT_NE(s.message().find("binlog_rows_query_log_events=OFF"), std::string::npos) << s.message();
+  mysql8["binlog_rows_query_log_events"] = "ON";
+  EXPECT_TRUE(CheckBinlogSettings(mysql8, true).ok());
+
+  s = CheckBinlogSettings(GoodMariadb(), true);  // a server with neither variable
+  EXPECT_EQ(s.code(), core::StatusCode::kFailedPrecondition);
+  EXPECT_NE(s.message().find("binlog_rows_query_log_events"), std::string::npos) << s.message();
+}
+
 TEST(CheckBinlogSettings, RefusesMysqlTransactionCompressionOnlyWhenOn) {
   auto v = GoodMariadb();  // MariaDB: the variable does not exist
   EXPECT_TRUE(CheckBinlogSettings(v).ok());

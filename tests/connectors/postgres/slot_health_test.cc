@@ -79,6 +79,50 @@ TEST(SlotHealth, TimeLeftIsSafeWalSizeOverTheRecentGrowth) {
   EXPECT_EQ(h.level, SlotHealthLevel::kOk);
 }
 
+TEST(SlotHealth, TimeLeftBeforeMaxRetainedWalAtTheRecentGrowth) {
+  // 1 MiB/s over 100 s; 10 GiB limit, 200 MiB retained: (10 GiB - 200 MiB) / 1 MiB/s left.
+  SlotSample old = Sample("reserved", 100 * kMiB, -1, -1, 1000);
+  SlotSample now = Sample("reserved", 200 * kMiB, -1, -1, 1100);
+  SlotHealth h = AssessSlot("orders_slot", now, old, 0, 10 * kGiB);
+  EXPECT_DOUBLE_EQ(h.limit_time_left_s, 10 * 1024 - 200);
+  EXPECT_EQ(h.time_left_s, -1) << "the server has no limit";
+  EXPECT_EQ(h.level, SlotHealthLevel::kWarning) << "within a day";
+  EXPECT_NE(h.warning.find("'orders_slot'"), std::string::npos) << h.warning;
+  EXPECT_NE(h.warning.find("slot.max.retained.wal (10.0 GiB)"), std::string::npos) << h.warning;
+  EXPECT_NE(h.warning.find("2h47m"), std::string::npos) << h.warning;
+
+  h = AssessSlot("s", now, old, 0, 1000 * kMiB);  // 800 s left: critical
+  EXPECT_DOUBLE_EQ(h.limit_time_left_s, 800);
+  EXPECT_EQ(h.level, SlotHealthLevel::kCritical);
+
+  EXPECT_EQ(AssessSlot("s", now, old, 0, 200 * kGiB).level, SlotHealthLevel::kOk)
+      << "more than a day left";
+  h = AssessSlot("s", now, old, 0, 0);
+  EXPECT_EQ(h.limit_time_left_s, -1) << "no limit";
+  h = AssessSlot("s", now, now, 0, 10 * kGiB);
+  EXPECT_EQ(h.limit_time_left_s, -1) << "one sample gives no rate";
+  EXPECT_EQ(h.level, SlotHealthLevel::kOk);
+}
+
+TEST(SlotHealth, PastMaxRetainedWalIsCriticalNamingSlotSizeLimitAndFix) {
+  SlotSample s = Sample("reserved", 12 * kGiB, -1, -1, 0);
+  SlotHealth h = AssessSlot("orders_slot", s, s, 0, 10 * kGiB);
+  EXPECT_EQ(h.level, SlotHealthLevel::kCritical);
+  EXPECT_EQ(h.limit_time_left_s, 0);
+  for (const char* part : {"'orders_slot'", "12.0 GiB", "slot.max.retained.wal (10.0 GiB)",
+                           "keeps streaming", "speed up its sink", "delete it"}) {
+    EXPECT_NE(h.warning.find(part), std::string::npos) << part << " in " << h.warning;
+  }
+  // Shrinking again (the connector catches up) but still past the limit: still critical.
+  SlotSample older = Sample("reserved", 13 * kGiB, -1, -1, -100);
+  EXPECT_EQ(AssessSlot("s", s, older, 0, 10 * kGiB).level, SlotHealthLevel::kCritical);
+
+  auto j = nlohmann::json::parse(SlotHealthJson("orders_slot", s, h, 0, 10 * kGiB));
+  EXPECT_EQ(j["max_retained_wal"], 10 * kGiB);
+  EXPECT_EQ(j["max_retained_wal_time_left_s"], 0);
+  EXPECT_EQ(j["level"], "critical");
+}
+
 TEST(SlotHealth, LostAndMissingAreCritical) {
   SlotSample lost = Sample("lost", -1, -1, kMiB, 0);
   SlotHealth h = AssessSlot("s9", lost, lost, kGiB);
@@ -108,6 +152,8 @@ TEST(SlotHealth, StatusObjectShape) {
   EXPECT_TRUE(j["warning"].is_string());
   EXPECT_EQ(j["sampled_unix_ms"], 1234);
   EXPECT_TRUE(j.contains("growth_bytes_per_s"));
+  EXPECT_TRUE(j["max_retained_wal"].is_null()) << "no slot.max.retained.wal";
+  EXPECT_TRUE(j["max_retained_wal_time_left_s"].is_null());
 
   SlotSample limited = Sample("reserved", kMiB, 63 * kMiB, 64 * kMiB, 0);
   j = nlohmann::json::parse(SlotHealthJson("s1", limited, AssessSlot("s1", limited, limited, kGiB), 0));

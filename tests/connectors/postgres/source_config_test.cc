@@ -92,9 +92,44 @@ TEST(SourceConfig, EveryParsedKeyIsDeclared) {
                           "slot.name", "publication.name", "publication.autocreate.mode",
                           "snapshot.max.threads", "snapshot.chunk.pages", "snapshot.copy.format",
                           "slot.drop.on.stop", "status.update.interval.ms", "connect.timeout.ms",
-                          "slot.health.interval.ms", "slot.retained.warn.bytes"}) {
+                          "slot.health.interval.ms", "slot.retained.warn.bytes",
+                          "slot.max.retained.wal"}) {
     EXPECT_TRUE(declared.count(key)) << key;
   }
+}
+
+TEST(SourceConfig, MaxRetainedWalTakesBytesWithPostgresUnits) {
+  auto bytes = [](const char* v) {
+    auto c = ParseSourceConfig(Config({{"slot.max.retained.wal", v}}));
+    EXPECT_TRUE(c.ok()) << v << ": " << c.status().message();
+    return c.ok() ? c->slot_max_retained_bytes : -2;
+  };
+  EXPECT_EQ(ParseSourceConfig(Config({}))->slot_max_retained_bytes, 0) << "no limit by default";
+  EXPECT_EQ(bytes("0"), 0);
+  EXPECT_EQ(bytes("1048576"), 1048576);
+  EXPECT_EQ(bytes("512kB"), 512 * 1024);
+  EXPECT_EQ(bytes("64MB"), 64 * 1024 * 1024);
+  EXPECT_EQ(bytes("50GB"), int64_t{50} << 30);
+  EXPECT_EQ(bytes("10 GiB"), int64_t{10} << 30);
+  EXPECT_EQ(bytes("1.5gb"), int64_t{3} << 29);
+  EXPECT_EQ(bytes("2TB"), int64_t{2} << 40);
+  EXPECT_EQ(bytes("100B"), 100);
+}
+
+TEST(SourceConfig, MaxRetainedWalRejectsBadValuesNamingTheKeyAndValue) {
+  for (const char* bad : {"-1GB", "lots", "50XB", "10 G B", "GB", "9999999TB",
+                          "99999999999999999999", "1.2.3MB"}) {
+    auto c = ParseSourceConfig(Config({{"slot.max.retained.wal", bad}}));
+    ASSERT_FALSE(c.ok()) << bad;
+    EXPECT_EQ(c.status().code(), core::StatusCode::kInvalidArgument) << bad;
+    const std::string& m = c.status().message();
+    EXPECT_NE(m.find("slot.max.retained.wal"), std::string::npos) << m;
+    EXPECT_NE(m.find(std::string("'") + bad + "'"), std::string::npos) << m;
+    EXPECT_NE(m.find("for example 50GB"), std::string::npos) << m;
+  }
+  auto c = ParseSourceConfig(Config({{"slot.max.retained.wal", "50XB"}}));
+  EXPECT_NE(c.status().message().find("unknown unit 'XB'"), std::string::npos)
+      << c.status().message();
 }
 
 TEST(SourceConfig, SnapshotModesAndTheirDebeziumAliases) {

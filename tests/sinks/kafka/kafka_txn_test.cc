@@ -22,13 +22,6 @@ core::TableSchemaPtr Table(const char* name) {
                              "shop");
 }
 
-TEST(JavaStringHashTest, MatchesStringHashCode) {
-  EXPECT_EQ(JavaStringHash("hello"), 99162322);
-  EXPECT_EQ(JavaStringHash("public.orders"), 762281482);
-  EXPECT_EQ(JavaStringHash("public.items"), -535079941);
-  EXPECT_EQ(JavaStringHash("\xC3\xA9\xF0\x9F\x98\x80"), 1996812);  // "é😀": a surrogate pair
-}
-
 TEST(TxnMetadataTest, RecordsWithoutSchemas) {
   TxnMetadata t(false);
   auto orders = Table("orders");

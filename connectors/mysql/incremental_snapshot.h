@@ -1,0 +1,132 @@
+// MysqlIncrementalSnapshot: incremental snapshots of a MariaDB source — chosen tables re-read in
+// key-ordered chunks while the binlog stream runs, each chunk placed at the one point of the
+// stream where it is consistent, without writing anything to the source (README.md of this
+// connector, "Incremental snapshots", has the argument in full; the placement rule and its proof
+// are in incremental_placement.h).
+//
+// A chunk is read on a connection of its own (never the binlog connection):
+//   START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY
+//   SHOW STATUS LIKE 'binlog_snapshot_%'          -> P, the binlog position of the snapshot
+//   SELECT <columns>, <key> FROM t WHERE (<filter>) AND <key after the last key>
+//     ORDER BY <key> LIMIT incremental.snapshot.chunk.size
+//   COMMIT
+// The chunk is the table's state at P. It is held while the stream goes on and handed over (op
+// "r" rows, between two transactions) just before the first streamed transaction that starts at
+// or after P, or at the end of a Poll that left the stream between transactions having read to P
+// or beyond. The stream waits only while one chunk is read.
+//
+// The bookkeeping (queue, progress, persisted form, REST) is core::IncrementalSnapshots';
+// progress advances when the Poll that handed a chunk over succeeded and travels in the source
+// position ("incremental"), so it is durable with the chunk.
+//
+// Servers: MariaDB 10.0+ (binlog_snapshot_file/_position). MySQL has no exact binlog position
+// of a consistent snapshot: requests are refused naming the missing status variables.
+//
+// Thread-safety: the tracker is thread-safe (REST calls); Cancel() from any thread; everything
+// else on the source thread.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "connectors/mysql/incremental_placement.h"
+#include "connectors/mysql/mysql_connection.h"
+#include "connectors/mysql/mysql_schema.h"
+#include "connectors/mysql/stream_reader.h"
+#include "core/incremental_snapshot.h"
+
+namespace spdlog {
+class logger;
+}
+
+namespace sluice::mysql {
+
+// The config keys that decide which tables a mysql source captures (kept in the position).
+const std::vector<std::string>& IncrementalFilterKeys();
+
+class MysqlIncrementalSnapshot final : public TransactionObserver {
+ public:
+  // `filter` must outlive this object.
+  MysqlIncrementalSnapshot(ConnectionParams params, const CaptureFilter* filter,
+                           ZeroDateMode zero_dates, size_t chunk_rows,
+                           std::shared_ptr<spdlog::logger> logger);
+  ~MysqlIncrementalSnapshot() override;
+
+  const std::shared_ptr<core::IncrementalSnapshots>& tracker() const { return tracker_; }
+
+  // The "incremental" field of a streaming position (core::IncrementalPositionField).
+  std::string PositionField(const core::ConnectorConfig& config) const;
+  // The source (re)starts with a new stream: a held chunk is dropped (it is read again), and on
+  // the first start in this process the progress stored in the position's field is restored.
+  core::Status Restart(const std::string& field);
+  // Resuming under `config`, whose table filter is wider than the one stored in `field`:
+  // requests an incremental snapshot of each table it captures now and did not then.
+  void RequestNewTables(const std::string& field, const core::ConnectorConfig& config);
+  // True when a table is queued or a chunk is held.
+  bool Busy() const { return held_.has_value() || tracker_->Active(); }
+  bool holding() const { return held_.has_value(); }
+
+  // Before a stream Poll: reads the next chunk when none is held (blocks for one chunk). Then,
+  // when the stream has already read every transaction the chunk's snapshot saw, hands it over
+  // into `batch` (with the stream's committed position as checkpoint when the batch has none)
+  // and returns true: the caller returns the batch without polling. kUnavailable when the
+  // chunk connection broke; a table that cannot be read any more is marked FAILED instead.
+  core::Result<bool> Prepare(StreamReader& stream, core::EventBatch& batch);
+  core::Status BeforeTransaction(const BinlogLocation& start, bool may_emit,
+                                 core::EventBatch& batch) override;
+  // After a successful stream Poll: hands a held chunk over at the batch's end when the stream
+  // is between transactions at or past P, then records what this Poll handed over. True when it
+  // appended events.
+  bool AfterPoll(StreamReader& stream, core::EventBatch& batch);
+  // The stream Poll failed: its batch is dropped, so a chunk it carried is read again.
+  void PollFailed();
+  // Interrupts a chunk query; any thread.
+  void Cancel();
+  void Close();
+
+ private:
+  struct Held {
+    core::IncrementalSnapshots::Task task;
+    core::TableSchemaPtr schema;
+    core::EventBatch rows;  // the chunk's rows, in key order
+    core::KeyText last_key;
+    bool last = false;  // fewer rows than a chunk: the table's end
+    BinlogPoint at;     // P
+    int64_t read_unix_ms = 0;
+    bool handed_over = false;
+  };
+  // Reads the chunk after `task.last_key`.
+  core::Result<Held> ReadChunk(const core::IncrementalSnapshots::Task& task, StreamReader& stream);
+  // The schema the chunk's rows are emitted with: the stream's when it has the shape just
+  // loaded, else the loaded one under a fresh version.
+  core::TableSchemaPtr EmittedSchema(const LoadedTable& loaded, StreamReader& stream);
+  void HandOver(core::EventBatch& batch);
+  // A held chunk is handed over at a Poll's end (see AfterPoll) or before polling (Prepare).
+  bool HandOverIfCaughtUp(StreamReader& stream, core::EventBatch& batch);
+  void Drop();
+  // Checks a requested table (the tracker's checker), on a connection of its own.
+  core::Result<core::IncrementalTableInfo> Check(const std::string& table, const std::string& filter);
+
+  ConnectionParams params_;
+  const CaptureFilter* filter_;
+  ZeroDateMode zero_dates_;
+  size_t chunk_rows_;
+  std::shared_ptr<spdlog::logger> logger_;
+  std::shared_ptr<core::IncrementalSnapshots> tracker_;
+
+  bool restored_ = false;
+  std::unique_ptr<MysqlConnection> conn_;  // chunk reads (source thread)
+  std::map<core::TableId, core::TableSchemaPtr> loaded_schemas_;  // by EmittedSchema
+  ChunkPlacement placement_;
+  std::optional<Held> held_;
+  std::string scratch_;
+  std::atomic<bool> stop_{false};
+  std::mutex conn_mu_;  // guards conn_ against Cancel()
+};
+
+}  // namespace sluice::mysql

@@ -210,8 +210,7 @@ TEST_F(ClusterFailoverTest, ConnectorsRunOnOneWorkerAndResumeAfterKillUnderLoad)
   std::this_thread::sleep_for(1s);
   victim->Kill();
   auto killed_at = std::chrono::steady_clock::now();
-  WaitUntil([&] { return AllPlacedOnLiveWorkers(); },
-            std::chrono::milliseconds(kSessionTimeoutMs) + 10s,
+  WaitUntil([&] { return AllPlacedOnLiveWorkers(); }, kFailoverBound,
             "the killed worker's connectors resume on the others");
   auto failover = std::chrono::steady_clock::now() - killed_at;
   std::this_thread::sleep_for(2s);
@@ -311,7 +310,7 @@ TEST_F(ClusterFailoverTest, SilentWorkerIsFencedBySlotsUntilItStopsItsConnectors
       }
     }
     return ::testing::AssertionFailure() << seen;
-  }, std::chrono::milliseconds(kSessionTimeoutMs) + 20s,
+  }, kFailoverBound + 4s,
      "a new owner is refused the slot the silent worker holds");
   victim->Thaw();
   WaitUntil([&] { return AllPlacedOnLiveWorkers(); },

@@ -7,6 +7,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,13 @@ namespace sluice::itest {
 
 inline constexpr int kSessionTimeoutMs = 6000;
 inline constexpr int kAssignmentPartitions = 12;
+// How long a dead worker's connectors may take to run elsewhere on the test broker: the session
+// timeout (the broker checks sessions once a second), then the broker's rebalance delay
+// (librdkafka's mock cluster waits session.timeout.ms - 1 s for members to rejoin before it
+// elects a leader, even when all of them have), then 10 s for the survivors to sync, read the
+// state topics to their end and start the connectors on a loaded 2-core machine.
+inline constexpr std::chrono::milliseconds kFailoverBound{kSessionTimeoutMs + 1000 +
+                                                          (kSessionTimeoutMs - 1000) + 10000};
 
 // One worker process. Not thread-safe except Running() (read by the sampler).
 class ClusterWorkerProcess {

@@ -190,6 +190,9 @@ class Supervisor {
   void Reload(const std::string& name);
   // The names of the connectors with a pipeline here.
   std::vector<std::string> RunningHere() const;
+  // Reconcile every connector now instead of at the next tick (cluster mode: this worker was
+  // just assigned partitions).
+  void Wake();
 
   // Sets the state and snapshot-progress gauges in the metrics registry (call before rendering).
   void UpdateGauges();
@@ -231,7 +234,6 @@ class Supervisor {
   core::Status CheckNoClashLocked(const std::string& name, const std::vector<std::string>& objects,
                                   bool only_older, int64_t created_unix_ms) const;
   void RecordStatus(const std::string& name, const std::string& state, const std::string& trace);
-  void Wake();
 
   core::StateStore* store_;
   core::MetricsRegistry* metrics_;

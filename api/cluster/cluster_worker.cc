@@ -203,6 +203,8 @@ void ClusterWorker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
       spdlog::error("cluster: incremental assign failed: {}", rd_kafka_error_string(e));
       rd_kafka_error_destroy(e);
     }
+    // Start the connectors of the new partitions now, not at the next reconcile tick.
+    if (supervisor_ != nullptr) supervisor_->Wake();
     spdlog::info("cluster worker {}: assigned {} partition(s) ({}, {} ms)", worker_id_,
                  changed.size(), cooperative ? "cooperative" : "eager",
                  std::chrono::duration_cast<std::chrono::milliseconds>(

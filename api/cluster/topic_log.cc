@@ -217,14 +217,30 @@ core::Status TopicLog::Write(const std::string& topic, const std::string& key,
 
 core::Status TopicLog::CatchUp(std::chrono::milliseconds timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Every partition's end offset in one ListOffsets request per broker (timestamp -1 asks for
+  // the latest offset), not one round trip per partition: a worker taking over connectors
+  // waits on this inside its rebalance callback.
+  std::unique_ptr<rd_kafka_topic_partition_list_t, decltype(&rd_kafka_topic_partition_list_destroy)>
+      ends(rd_kafka_topic_partition_list_new(static_cast<int>(partitions_.size())),
+           &rd_kafka_topic_partition_list_destroy);
   for (const Partition& p : partitions_) {
-    int64_t low = 0, high = 0;
-    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
-        reader_.get(), p.first.c_str(), p.second, &low, &high, static_cast<int>(timeout.count()));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return KafkaError(err, "cluster: reading the end offsets of " + p.first);
+    rd_kafka_topic_partition_list_add(ends.get(), p.first.c_str(), p.second)->offset =
+        RD_KAFKA_OFFSET_END;
+  }
+  rd_kafka_resp_err_t err =
+      rd_kafka_offsets_for_times(reader_.get(), ends.get(), static_cast<int>(timeout.count()));
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaError(err, "cluster: reading the end offsets of the state topics");
+  }
+  for (int i = 0; i < ends->cnt; ++i) {
+    const rd_kafka_topic_partition_t& end = ends->elems[i];
+    if (end.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return KafkaError(end.err, "cluster: reading the end offset of " + std::string(end.topic) +
+                                     "/" + std::to_string(end.partition));
     }
-    if (high > 0) SLUICE_RETURN_IF_ERROR(WaitApplied(p, high - 1, deadline));
+    if (end.offset > 0) {
+      SLUICE_RETURN_IF_ERROR(WaitApplied({end.topic, end.partition}, end.offset - 1, deadline));
+    }
   }
   return core::Status::Ok();
 }

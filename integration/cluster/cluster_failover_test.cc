@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -78,6 +79,23 @@ class ClusterFailoverTest : public ::testing::Test {
     failure << placed.size() << " of " << kConnectors << " connectors running:";
     for (const auto& [c, w] : placed) failure << " " << c << "@" << w;
     return failure;
+  }
+
+  // Whether the live workers other than `gone`, by their heartbeat records as a live worker
+  // sees them, hold every partition of the assignments topic.
+  bool SurvivorsHoldEveryPartition(const std::string& gone) {
+    for (auto& w : workers_) {
+      if (!w->alive()) continue;
+      auto cluster = w->Cluster();
+      if (!cluster) continue;
+      std::set<int> held;
+      for (const auto& record : (*cluster)["workers"]) {
+        if (record.value("worker_id", "") == gone) continue;
+        for (const auto& p : record["partitions"]) held.insert(p.get<int>());
+      }
+      return held.size() == static_cast<size_t>(kAssignmentPartitions);
+    }
+    return false;
   }
 
   // Every live worker's GET /connectors/{name}/status names the worker that runs it.
@@ -210,9 +228,22 @@ TEST_F(ClusterFailoverTest, ConnectorsRunOnOneWorkerAndResumeAfterKillUnderLoad)
   std::this_thread::sleep_for(1s);
   victim->Kill();
   auto killed_at = std::chrono::steady_clock::now();
-  WaitUntil([&] { return AllPlacedOnLiveWorkers(); }, kFailoverBound,
-            "the killed worker's connectors resume on the others");
-  auto failover = std::chrono::steady_clock::now() - killed_at;
+  // When the group has handed every partition to the survivors (their heartbeat records, which
+  // a worker writes as soon as a rebalance ends), and when the connectors run there.
+  std::optional<std::chrono::steady_clock::time_point> reassigned_at;
+  WaitUntil([&] {
+    if (!reassigned_at && SurvivorsHoldEveryPartition(victim->id())) {
+      reassigned_at = std::chrono::steady_clock::now();
+    }
+    return AllPlacedOnLiveWorkers();
+  }, kFailoverBound, "the killed worker's connectors resume on the others");
+  auto resumed_at = std::chrono::steady_clock::now();
+  auto failover = resumed_at - killed_at;
+  // The survivors can run the connectors before their heartbeat records show the partitions.
+  if (!reassigned_at) reassigned_at = resumed_at;
+  auto ours = std::chrono::duration_cast<std::chrono::milliseconds>(resumed_at - *reassigned_at);
+  EXPECT_LT(ours, kResumeAfterAssignment)
+      << "the connectors started " << ours.count() << " ms after the group reassigned them";
   std::this_thread::sleep_for(2s);
   load.request_stop();
   load.join();
@@ -227,7 +258,8 @@ TEST_F(ClusterFailoverTest, ConnectorsRunOnOneWorkerAndResumeAfterKillUnderLoad)
             std::to_string(kConnectors));
   std::cout << "failover took "
             << std::chrono::duration_cast<std::chrono::milliseconds>(failover).count()
-            << " ms; " << sampler.rounds() << " ownership samples\n";
+            << " ms, of which " << ours.count() << " ms after the group reassigned the "
+            << "partitions; " << sampler.rounds() << " ownership samples\n";
   for (auto& w : workers_) {
     if (w->alive()) {
       EXPECT_TRUE(w->Stop().Success()) << w->process().LogTail();
@@ -338,7 +370,7 @@ size_t CountInLog(ClusterWorkerProcess& w, const std::string& needle) {
 // POST …/restart and PUT …/pause|resume through a worker that does not own the connector: the
 // restart request goes through the configs topic and the owner restarts the connector exactly
 // once (its pipeline starts once more, then no more); pause and resume act on the owner.
-TEST_F(ClusterFailoverTest, RestartAndPauseThroughAWorkerThatDoesNotOwnTheConnector) {
+TEST_F(ClusterFailoverTest, RestartPauseAndDeleteThroughAWorkerThatDoesNotOwnTheConnector) {
   StartThreeWorkers();
   workers_[0]->client().Expect(201, "POST", "/connectors", Body(0).dump());
   WaitUntil([&] { return Placement().count(Name(0)) > 0; }, 60s, "c0 runs");
@@ -387,6 +419,28 @@ TEST_F(ClusterFailoverTest, RestartAndPauseThroughAWorkerThatDoesNotOwnTheConnec
     return static_cast<bool>(TablesMatch(source, target));
   }, 60s, "c0's target equals its source after the restarts");
   ExpectNoDoubleRuns(sampler, 10);
+
+  // DELETE through a worker that does not own c0: the owner stops the pipeline, then drops the
+  // slot and publication it created (the worker that took the DELETE could not drop a slot the
+  // owner streams from), and every worker forgets c0.
+  const std::string slot = "s_" + db_ + "_0";
+  EXPECT_EQ(src_.QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" +
+                            slot + "'"), "1");
+  other->client().Expect(204, "DELETE", "/connectors/" + Name(0));
+  WaitUntil([&] { return !owner->Running().count(Name(0)); }, 30s,
+            "the owner stops c0 after a DELETE sent to another worker");
+  WaitUntil([&] {
+    return src_.QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '" +
+                           slot + "'") == "0" &&
+           src_.QueryValue("SELECT count(*) FROM pg_publication WHERE pubname = 'p_" + db_ +
+                           "_0'") == "0";
+  }, 30s, "the owner drops c0's slot and publication");
+  for (auto& w : workers_) {
+    WaitUntil([&] { return w->client().Call("GET", "/connectors/" + Name(0)).status == 404; },
+              20s, "worker " + w->id() + " forgets c0");
+  }
+  EXPECT_EQ(CountInLog(*owner, "connector " + Name(0) + ": deleted on another worker"), 1u)
+      << owner->process().LogTail();
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <exception>
 #include <iostream>
 #include <random>
 #include <utility>
@@ -53,7 +54,10 @@ TempDir::~TempDir() { Release(); }
 void TempDir::Release() {
   if (path_.empty()) return;
   const char* keep = std::getenv("SLUICE_ITEST_KEEP_TMP");
-  if ((keep != nullptr && std::string(keep) == "1") || ::testing::Test::HasFailure()) {
+  // A test body that throws unwinds (and releases its directories) before GoogleTest records
+  // the failure: an exception in flight counts as a failure too.
+  if ((keep != nullptr && std::string(keep) == "1") || ::testing::Test::HasFailure() ||
+      std::uncaught_exceptions() > 0) {
     std::cerr << "[itest] kept " << path_.string() << " for inspection\n";
   } else {
     std::error_code ignored;

@@ -63,7 +63,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"publication.autocreate.mode", "postgres", kImpl, "", "filtered (sluice's default), all_tables, disabled"},
     DebeziumProperty{"replica.identity.autoset.values", "postgres", kRef, "", kNotYet},
     DebeziumProperty{"status.update.interval.ms", "postgres", kImpl, "", ""},
-    DebeziumProperty{"xmin.fetch.interval.ms", "postgres", kNone, "0", "source.xmin is always null, as with Debezium's default 0; other values not implemented yet"},
+    DebeziumProperty{"xmin.fetch.interval.ms", "postgres", kImpl, "", "source.xmin of streamed transactions: the slot's catalog_xmin, read at most once per interval on a connection of its own; 0 (the default) leaves it null"},
     DebeziumProperty{"flush.lsn.source", "postgres", kNone, "true", "sluice always confirms the flushed LSN to the slot"},
     DebeziumProperty{"lsn.flush.timeout.ms", "postgres", kNone, "", "changes no output"},
     DebeziumProperty{"schema.refresh.mode", "postgres", kNone, "", "sluice follows every relation message"},

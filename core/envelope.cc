@@ -214,7 +214,12 @@ void AppendSourceEventFields(std::string& out, const ChangeEvent& event, const T
   if (options.connector != "mysql") {
     out += ",\"lsn\":";
     AppendLsnOrNull(out, EventLsn(event, txn));
-    out += ",\"xmin\":null";  // Debezium's too unless xmin.fetch.interval.ms is set
+    out += ",\"xmin\":";  // null unless xmin.fetch.interval.ms is set, as Debezium's
+    if (txn.xmin != 0) {
+      AppendUInt(out, txn.xmin);
+    } else {
+      out += "null";
+    }
     return;
   }
   out += ",\"pos\":";

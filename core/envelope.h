@@ -81,7 +81,7 @@ void AppendSourceJson(std::string& out, const EventBatch& batch, const ChangeEve
 // starts), "row" (its index in that event), "thread" (null when unknown) and "query" (`query`,
 // the statement's SQL as include.query=true captures it; null when not captured, as in a
 // snapshot). PostgreSQL: "lsn" (the change's own WAL position; in a snapshot, the snapshot's)
-// and "xmin" (null, as Debezium without xmin.fetch.interval.ms). PostgreSQL's per-event
+// and "xmin" (TxnInfo::xmin; null when 0, as Debezium without xmin.fetch.interval.ms). PostgreSQL's per-event
 // "sequence" sits earlier in the object; AppendSourceJson writes it.
 void AppendSourceEventFields(std::string& out, const ChangeEvent& event, const TxnInfo& txn,
                              const EnvelopeOptions& options,

@@ -159,6 +159,9 @@ struct TxnInfo {
   // PostgreSQL: where the last transaction committed before this one ends (the XLogData start
   // of its Commit message; Debezium's lsn_commit, the first element of "sequence"); 0: unknown.
   uint64_t last_commit_lsn = 0;
+  // PostgreSQL with xmin.fetch.interval.ms: the replication slot's catalog_xmin as last read
+  // before the transaction's BEGIN (Debezium's source.xmin); 0: not tracked (null).
+  uint64_t xmin = 0;
 };
 
 // A transaction's BEGIN or COMMIT in a stream batch, for Debezium's transaction metadata

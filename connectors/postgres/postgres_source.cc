@@ -16,6 +16,7 @@
 #include "connectors/postgres/pg_schema.h"
 #include "connectors/postgres/slot_health.h"
 #include "connectors/postgres/slot_manager.h"
+#include "connectors/postgres/slot_xmin.h"
 #include "connectors/postgres/source_config.h"
 #include "connectors/postgres/start_decision.h"
 #include "connectors/postgres/snapshot_reader.h"
@@ -139,6 +140,7 @@ class PostgresSource final : public core::Source {
     StreamReader* stream = stream_.get();
     if (!stream) return core::UnavailableError("postgres source is not started");
     if (health_ && health_->lost()) return SlotLostWhileStreaming();
+    if (xmin_) stream->SetSlotXmin(xmin_->Current(std::chrono::steady_clock::now()));
     auto res = incremental_->Busy() ? PollWithIncremental(*stream, batch, limits)
                                     : stream->Poll(batch, limits);
     if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
@@ -436,6 +438,11 @@ class PostgresSource final : public core::Source {
     reader->SkipEmitted(emitted_);
     reader->SetObserver(incremental_.get());
     reader->SetLastCommitLsn(last_commit_lsn);
+    if (config_.xmin_fetch_interval_ms > 0) {
+      xmin_ = std::make_unique<SlotXminFetcher>(
+          std::chrono::milliseconds(config_.xmin_fetch_interval_ms),
+          CatalogXminQuery(config_.params, options.slot), logger_);
+    }
     SLUICE_RETURN_IF_ERROR(reader->Open(lsn));
     if (ctx_.progress) ctx_.progress->SetPhase("streaming");
     acked_lsn_.store(lsn);
@@ -495,6 +502,7 @@ class PostgresSource final : public core::Source {
   std::unique_ptr<SnapshotReader> snapshot_;
   std::unique_ptr<StreamReader> stream_;
   std::unique_ptr<SlotHealthMonitor> health_;  // from the slot's creation on (source thread)
+  std::unique_ptr<SlotXminFetcher> xmin_;      // xmin.fetch.interval.ms > 0, while streaming
   std::atomic<uint64_t> acked_lsn_{0};          // the last acknowledged LSN, for messages
   StreamReader::Emitted emitted_;  // by the streams of this process (source thread)
   std::atomic<bool> stop_{false};

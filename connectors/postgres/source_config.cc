@@ -57,6 +57,7 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SLUICE_ASSIGN_OR_RETURN(int64_t interval, c.GetInt("status.update.interval.ms", 10000));
   out.stream.status_interval_ms = interval;
   SLUICE_ASSIGN_OR_RETURN(out.slot_health_interval_ms, c.GetInt("slot.health.interval.ms", 10000));
+  SLUICE_ASSIGN_OR_RETURN(out.xmin_fetch_interval_ms, c.GetInt("xmin.fetch.interval.ms", 0));
   SLUICE_ASSIGN_OR_RETURN(out.slot_warn_bytes, c.GetInt("slot.retained.warn.bytes", int64_t{1} << 30));
   if (std::string limit = c.Get("slot.max.retained.wal"); !limit.empty()) {
     SLUICE_ASSIGN_OR_RETURN(out.slot_max_retained_bytes,
@@ -142,6 +143,10 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   int_key("slot.health.interval.ms", "10000",
           "how often the replication slot's retention (retained WAL, wal_status, safe_wal_size) "
           "is sampled while streaming, on a connection of its own", 100, 3600000);
+  int_key("xmin.fetch.interval.ms", "0",
+          "Debezium's key: how often the replication slot's catalog_xmin is read (on a "
+          "connection of its own) for source.xmin of the streamed transactions that begin after "
+          "the reading; 0 leaves source.xmin null, as Debezium's default", 0, 86400000);
   int_key("slot.retained.warn.bytes", "1073741824",
           "status and log warn when the slot retains at least this many WAL bytes; 0 turns this "
           "warning off", 0, std::nullopt);

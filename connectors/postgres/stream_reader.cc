@@ -206,6 +206,7 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
       txn_.txid = msg_.xid;
       txn_.lsn = msg_.final_lsn;
       txn_.last_commit_lsn = last_commit_lsn_;
+      txn_.xmin = slot_xmin_;
       txn_added_ = false;
       if (observer_) {
         bool handed_over = txn_final_lsn_ <= skip_.done_final_lsn ||

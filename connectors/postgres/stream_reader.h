@@ -96,6 +96,9 @@ class StreamReader {
   // Where the last transaction committed before the start ends (the source's "sequence" starts
   // with it until the first commit streamed); 0 when unknown. Call before the first Poll.
   void SetLastCommitLsn(uint64_t lsn) { last_commit_lsn_ = lsn; }
+  // The slot's catalog_xmin (xmin.fetch.interval.ms) for the transactions that begin from now
+  // on: TxnInfo::xmin, Debezium's source.xmin; 0: null.
+  void SetSlotXmin(uint64_t xmin) { slot_xmin_ = xmin; }
   // Before Open(): what an earlier reader of this source handed over (see above).
   void SkipEmitted(const Emitted& emitted) { skip_ = emitted_ = progress_ = emitted; }
   // What this reader (and, before it, the readers it was told to skip for) handed over.
@@ -164,6 +167,7 @@ class StreamReader {
   bool keepalive_wanted_ = false;   // RequestKeepalive() asked for one that has not come yet
   bool keepalive_arrived_ = false;  // it came during this Poll
   uint64_t last_checkpoint_lsn_ = 0;
+  uint64_t slot_xmin_ = 0;             // SetSlotXmin
   uint64_t last_commit_lsn_ = 0;       // XLogData start of the last Commit message (its end)
   uint32_t last_commit_txid_ = 0;      // of the last committed transaction, kept in idle
   int64_t last_commit_ts_usec_ = 0;    // checkpoints as Debezium's offsets keep txId/ts_usec

@@ -591,6 +591,48 @@ TEST_F(PgToKafkaTest, SourceLsnSequenceAndXminAreDebeziums) {
   EXPECT_NE(source_of[5]["txId"], source_of[2]["txId"]);
 }
 
+// xmin.fetch.interval.ms: streamed records carry the slot's catalog_xmin as last read (a number
+// no newer than the record's own transaction nor than the slot's catalog_xmin afterwards: it
+// only advances); snapshot records keep null, as Debezium's.
+TEST_F(PgToKafkaTest, SourceXminIsTheSlotsCatalogXminWithXminFetchIntervalMs) {
+  pg_.Exec("INSERT INTO orders VALUES (1, 'a', 1.50, NULL)");
+  json config = PgToKafkaConfig(false);
+  config["xmin.fetch.interval.ms"] = "100";
+  pg_sluice_.emplace(SluiceProcess::Run(config));
+  WaitForMessages(topic_, 1, 60s);
+  for (int id = 2; id <= 4; ++id) {
+    pg_.Exec("INSERT INTO orders VALUES (" + std::to_string(id) + ", 'x', NULL, NULL)");
+    std::this_thread::sleep_for(250ms);
+  }
+  auto messages = WaitForMessages(topic_, 4, 60s);
+  ASSERT_TRUE(pg_sluice_->IsRunning()) << pg_sluice_->LogTail();
+  const uint64_t catalog_xmin = std::stoull(PgClient("postgres").QueryValue(
+      "SELECT catalog_xmin::text FROM pg_replication_slots WHERE slot_name = '" + slot_ + "'"));
+  int streamed = 0;
+  for (const auto& m : messages) {
+    ASSERT_TRUE(m.value.has_value());
+    json source = json::parse(*m.value)["source"];
+    ASSERT_TRUE(source.contains("xmin")) << source.dump();
+    if (source["snapshot"] != "false") {
+      EXPECT_TRUE(source["xmin"].is_null()) << source.dump();
+      continue;
+    }
+    ++streamed;
+    ASSERT_TRUE(source["xmin"].is_number_unsigned()) << source.dump();
+    const uint64_t xmin = source["xmin"].get<uint64_t>();
+    EXPECT_GT(xmin, 0u) << source.dump();
+    EXPECT_LE(xmin, source["txId"].get<uint64_t>()) << source.dump();
+    EXPECT_LE(xmin, catalog_xmin) << source.dump();
+  }
+  EXPECT_EQ(streamed, 3);
+  // Out of range: refused when the connector is created, naming the key.
+  config["xmin.fetch.interval.ms"] = "-1";
+  CommandResult refused = SluiceProcess::RunToCompletion("validate", config, 30s);
+  EXPECT_FALSE(refused.Success());
+  EXPECT_NE((refused.out + refused.err).find("xmin.fetch.interval.ms"), std::string::npos)
+      << refused.out << refused.err;
+}
+
 TEST_F(PgToKafkaTest, PgToKafkaToMariaDbEqualsTheSource) { RunPgToKafkaToMariaDb({}); }
 
 // Debezium's alternative modes decode back as well.

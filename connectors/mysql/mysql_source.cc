@@ -18,6 +18,7 @@
 #include "connectors/mysql/source_config.h"
 #include "connectors/mysql/start_decision.h"
 #include "connectors/mysql/stream_reader.h"
+#include "core/incremental_poll.h"
 #include "core/parse_number.h"
 #include "core/progress.h"
 #include "core/snapshot_mode.h"
@@ -127,44 +128,10 @@ class MysqlSource final : public core::Source {
     }
     if (finished_) return core::PollStatus::kFinished;
     if (!stream_) return core::UnavailableError("mysql source is not started");
-    auto res = incremental_->Busy() ? PollWithIncremental(*stream_, batch, limits)
-                                    : stream_->Poll(batch, limits);
+    auto res = incremental_->Busy()
+                   ? core::PollWithIncremental(*incremental_, *pacer_, *stream_, batch, limits, stop_)
+                   : stream_->Poll(batch, limits);
     if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
-    return res;
-  }
-
-  // A stream Poll with incremental snapshots running: a chunk is read first when none is held,
-  // and handed over before polling, inside the Poll or after it (incremental_snapshot.h).
-  core::Result<core::PollStatus> PollWithIncremental(StreamReader& stream, core::EventBatch& batch,
-                                                     const core::PollLimits& limits) {
-    // While more than a chunk's worth of events waits for the sink, the next chunk waits (up
-    // to ChunkPacer::kMaxDefer), so that the stream's changes do not queue behind several
-    // chunks; the stream goes on meanwhile.
-    const bool defer = !incremental_->holding() && !pacer_->ReadNow(limits.sink_backlog_events);
-    if (!defer) {
-      auto ready = incremental_->Prepare(stream, batch);
-      if (!ready.ok()) {
-        if (stop_.load()) return core::PollStatus::kIdle;
-        return ready.status();
-      }
-      if (*ready) {
-        incremental_->AfterPoll(stream, batch);
-        return core::PollStatus::kHaveMore;
-      }
-    }
-    core::PollLimits bounded = limits;
-    // A held chunk waits for the next transaction or heartbeat, and a deferred one for the
-    // sink, not for the full idle wait.
-    if (incremental_->holding() || defer) {
-      bounded.max_wait = std::min(limits.max_wait, kHeldChunkWait);
-    }
-    auto res = stream.Poll(batch, bounded);
-    if (!res.ok()) {
-      incremental_->PollFailed();
-      return res;
-    }
-    if (incremental_->AfterPoll(stream, batch)) return core::PollStatus::kHaveMore;
-    if (incremental_->Busy() && *res == core::PollStatus::kIdle) return core::PollStatus::kHaveMore;
     return res;
   }
 
@@ -381,7 +348,6 @@ class MysqlSource final : public core::Source {
   std::unique_ptr<MysqlIncrementalSnapshot> incremental_;  // created by Configure()
   std::atomic<bool> stop_{false};
   bool finished_ = false;
-  static constexpr std::chrono::milliseconds kHeldChunkWait{10};
   std::unique_ptr<core::ChunkPacer> pacer_;  // created by Configure()
 };
 

@@ -79,6 +79,12 @@ class PgIncrementalSnapshot final : public TransactionObserver {
   // when the connection broke (the source restarts); a table that cannot be read any more
   // (dropped, filter no longer valid) is marked FAILED instead of failing the connector.
   core::Status Prepare(StreamReader& stream);
+  // Prepare as core::PollWithIncremental calls it: never hands a chunk over before polling (a
+  // chunk waits for the keepalive it asked for), so always false.
+  core::Result<bool> Prepare(StreamReader& stream, core::EventBatch& /*batch*/) {
+    SLUICE_RETURN_IF_ERROR(Prepare(stream));
+    return false;
+  }
   core::Status BeforeTransaction(uint32_t xid, bool may_emit, core::EventBatch& batch) override;
   // After a successful stream Poll: hands a held chunk over at the batch's end when the stream
   // has passed every transaction the chunk's snapshot saw (see above), then records what this

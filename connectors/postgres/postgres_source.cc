@@ -21,6 +21,7 @@
 #include "connectors/postgres/start_decision.h"
 #include "connectors/postgres/snapshot_reader.h"
 #include "connectors/postgres/stream_reader.h"
+#include "core/incremental_poll.h"
 #include "core/progress.h"
 #include "core/snapshot_mode.h"
 
@@ -141,44 +142,13 @@ class PostgresSource final : public core::Source {
     if (!stream) return core::UnavailableError("postgres source is not started");
     if (health_ && health_->lost()) return SlotLostWhileStreaming();
     if (xmin_) stream->SetSlotXmin(xmin_->Current(std::chrono::steady_clock::now()));
-    auto res = incremental_->Busy() ? PollWithIncremental(*stream, batch, limits)
-                                    : stream->Poll(batch, limits);
+    auto res = incremental_->Busy()
+                   ? core::PollWithIncremental(*incremental_, *pacer_, *stream, batch, limits, stop_)
+                   : stream->Poll(batch, limits);
     if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
     if (res.ok() && config_.signal_table) {
       incremental_->TakeSignals(batch, *config_.signal_table);
     }
-    return res;
-  }
-
-  // A stream Poll with incremental snapshots running: a chunk is read first when none is held,
-  // and handed over inside the Poll or after it (connectors/postgres/incremental_snapshot.h).
-  core::Result<core::PollStatus> PollWithIncremental(StreamReader& stream, core::EventBatch& batch,
-                                                     const core::PollLimits& limits) {
-    // While more than a chunk's worth of events waits for the sink, the next chunk waits (up
-    // to ChunkPacer::kMaxDefer), so that the stream's changes do not queue behind several
-    // chunks; the stream goes on meanwhile.
-    const bool defer = !incremental_->holding() && !pacer_->ReadNow(limits.sink_backlog_events);
-    if (!defer) {
-      core::Status prepared = incremental_->Prepare(stream);
-      if (!prepared.ok()) {
-        return stop_.load() ? core::Result<core::PollStatus>(core::PollStatus::kIdle)
-                            : core::Result<core::PollStatus>(prepared);
-      }
-    }
-    core::PollLimits bounded = limits;
-    // A held chunk waits for a keepalive, and a deferred one for the sink, not for the full
-    // idle wait.
-    if (incremental_->holding() || defer) {
-      bounded.max_wait = std::min(limits.max_wait, kHeldChunkWait);
-    }
-    auto res = stream.Poll(batch, bounded);
-    if (!res.ok()) {
-      incremental_->PollFailed();
-      if (stop_.load()) return core::PollStatus::kIdle;
-      return res;
-    }
-    if (incremental_->AfterPoll(stream, batch)) return core::PollStatus::kHaveMore;
-    if (incremental_->Busy() && *res == core::PollStatus::kIdle) return core::PollStatus::kHaveMore;
     return res;
   }
 
@@ -507,7 +477,6 @@ class PostgresSource final : public core::Source {
   StreamReader::Emitted emitted_;  // by the streams of this process (source thread)
   std::atomic<bool> stop_{false};
   bool finished_ = false;
-  static constexpr std::chrono::milliseconds kHeldChunkWait{10};
   std::unique_ptr<PgIncrementalSnapshot> incremental_;  // created by Configure()
   std::unique_ptr<core::ChunkPacer> pacer_;              // created by Configure()
   enum class Announce { kNone, kPending, kSent };

@@ -1,4 +1,5 @@
 #include "core/incremental_snapshot.h"
+#include "core/incremental_poll.h"
 
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
@@ -233,6 +234,115 @@ TEST(ChunkPacerTest, DefersWhileTheSinkIsBehindButNeverLongerThanMaxDefer) {
   EXPECT_FALSE(pacer.ReadNow(5000));
   clock.Advance(ChunkPacer::kMaxDefer - 1ms);
   EXPECT_FALSE(pacer.ReadNow(5000)) << "a catch-up restarts the wait";
+}
+
+// PollWithIncremental, on scripted stand-ins for a source's stream and incremental snapshots.
+struct ScriptedStream {
+  Result<PollStatus> result = PollStatus::kIdle;
+  std::vector<std::chrono::milliseconds> waits;  // max_wait of each Poll
+  Result<PollStatus> Poll(EventBatch& /*batch*/, const PollLimits& limits) {
+    waits.push_back(limits.max_wait);
+    return result;
+  }
+};
+
+struct ScriptedIncremental {
+  bool held = false;
+  bool busy = true;
+  Result<bool> prepare_result = false;
+  bool after_poll_appends = false;
+  int prepares = 0, after_polls = 0, poll_failures = 0;
+  bool holding() const { return held; }
+  bool Busy() const { return busy; }
+  Result<bool> Prepare(ScriptedStream& /*stream*/, EventBatch& /*batch*/) {
+    ++prepares;
+    return prepare_result;
+  }
+  bool AfterPoll(ScriptedStream& /*stream*/, EventBatch& /*batch*/) {
+    ++after_polls;
+    return after_poll_appends;
+  }
+  void PollFailed() { ++poll_failures; }
+};
+
+TEST(PollWithIncrementalTest, AChunkHandedOverBeforePollingEndsThePollWithoutPolling) {
+  using namespace std::chrono_literals;
+  ScriptedIncremental inc;
+  inc.prepare_result = true;
+  ScriptedStream stream;
+  ManualClock clock;
+  ChunkPacer pacer(1024, &clock);
+  EventBatch batch;
+  std::atomic<bool> stop{false};
+  auto r = PollWithIncremental(inc, pacer, stream, batch, PollLimits{}, stop);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(*r, PollStatus::kHaveMore);
+  EXPECT_TRUE(stream.waits.empty());
+  EXPECT_EQ(inc.after_polls, 1) << "AfterPoll records what was handed over";
+}
+
+TEST(PollWithIncrementalTest, AHeldOrDeferredChunkBoundsTheStreamWait) {
+  using namespace std::chrono_literals;
+  ManualClock clock;
+  ChunkPacer pacer(1024, &clock);
+  EventBatch batch;
+  std::atomic<bool> stop{false};
+  PollLimits limits;
+  limits.max_wait = 200ms;
+  {
+    ScriptedIncremental inc;
+    inc.held = true;
+    ScriptedStream stream;
+    ASSERT_TRUE(PollWithIncremental(inc, pacer, stream, batch, limits, stop).ok());
+    ASSERT_EQ(stream.waits.size(), 1u);
+    EXPECT_EQ(stream.waits[0], kHeldChunkWait);
+    EXPECT_EQ(inc.prepares, 1) << "a held chunk is still offered to Prepare";
+  }
+  {
+    ScriptedIncremental inc;  // nothing held, the sink 5000 events behind: the chunk waits
+    ScriptedStream stream;
+    limits.sink_backlog_events = 5000;
+    ASSERT_TRUE(PollWithIncremental(inc, pacer, stream, batch, limits, stop).ok());
+    EXPECT_EQ(inc.prepares, 0);
+    ASSERT_EQ(stream.waits.size(), 1u);
+    EXPECT_EQ(stream.waits[0], kHeldChunkWait);
+  }
+  {
+    ScriptedIncremental inc;  // nothing held, the sink caught up, no chunk to hold: full wait
+    ScriptedStream stream;
+    limits.sink_backlog_events = 0;
+    ASSERT_TRUE(PollWithIncremental(inc, pacer, stream, batch, limits, stop).ok());
+    EXPECT_EQ(inc.prepares, 1);
+    EXPECT_EQ(stream.waits.at(0), 200ms);
+  }
+}
+
+TEST(PollWithIncrementalTest, IdleStreamWithSnapshotsQueuedAsksForMoreAndFailuresAreReported) {
+  ManualClock clock;
+  ChunkPacer pacer(1024, &clock);
+  EventBatch batch;
+  std::atomic<bool> stop{false};
+  ScriptedIncremental inc;
+  ScriptedStream stream;
+  auto idle = PollWithIncremental(inc, pacer, stream, batch, PollLimits{}, stop);
+  ASSERT_TRUE(idle.ok());
+  EXPECT_EQ(*idle, PollStatus::kHaveMore) << "snapshots queued: poll again at once";
+  inc.busy = false;
+  idle = PollWithIncremental(inc, pacer, stream, batch, PollLimits{}, stop);
+  EXPECT_EQ(*idle, PollStatus::kIdle);
+
+  stream.result = UnavailableError("connection lost");
+  auto failed = PollWithIncremental(inc, pacer, stream, batch, PollLimits{}, stop);
+  EXPECT_EQ(failed.status().code(), StatusCode::kUnavailable);
+  EXPECT_EQ(inc.poll_failures, 1) << "a chunk the failed batch carried is read again";
+  stop = true;
+  auto stopping = PollWithIncremental(inc, pacer, stream, batch, PollLimits{}, stop);
+  ASSERT_TRUE(stopping.ok()) << "a failure while stopping is not reported";
+  EXPECT_EQ(*stopping, PollStatus::kIdle);
+  inc.prepare_result = UnavailableError("chunk connection lost");
+  stop = false;
+  EXPECT_EQ(PollWithIncremental(inc, pacer, stream, batch, PollLimits{}, stop).status().code(),
+            StatusCode::kUnavailable);
 }
 
 }  // namespace

@@ -42,6 +42,10 @@ core::Status PgConnection::Connect(const ConnectionParams& p, bool replication) 
   if (!p.user.empty()) ci += " user=" + ConnValue(p.user);
   if (!p.password.empty()) ci += " password=" + ConnValue(p.password);
   if (!p.sslmode.empty()) ci += " sslmode=" + ConnValue(p.sslmode);
+  if (!p.sslrootcert.empty()) ci += " sslrootcert=" + ConnValue(p.sslrootcert);
+  if (!p.sslcert.empty()) ci += " sslcert=" + ConnValue(p.sslcert);
+  if (!p.sslkey.empty()) ci += " sslkey=" + ConnValue(p.sslkey);
+  if (!p.sslpassword.empty()) ci += " sslpassword=" + ConnValue(p.sslpassword);
   if (replication) ci += " replication=database";
   PGconn* conn = PQconnectdb(ci.c_str());
   if (conn == nullptr) return core::ResourceExhaustedError("postgres: out of memory connecting");
@@ -60,6 +64,15 @@ core::Status PgConnection::Connect(const ConnectionParams& p, bool replication) 
       return core::FailedPreconditionError(
           where + ": " + msg + "; grant it with ALTER ROLE " + QuoteIdent(p.user) +
           " REPLICATION (or use a superuser)");
+    }
+    // TLS set-up: a certificate or key that cannot be read or does not verify, a server without
+    // TLS where it is required. Retrying would not help.
+    if (Contains(msg, "certificate") || Contains(msg, "private key") ||
+        Contains(msg, "does not support SSL") || Contains(msg, "sslpassword")) {
+      return core::FailedPreconditionError(
+          where + ": " + msg +
+          "; check database.sslmode, database.sslrootcert, database.sslcert, database.sslkey and "
+          "database.sslpassword");
     }
     if (Contains(msg, "pg_hba.conf")) {
       return core::FailedPreconditionError(where + ": " + msg +

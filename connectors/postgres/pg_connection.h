@@ -33,6 +33,12 @@ struct ConnectionParams {
   std::string password;
   std::string dbname;
   std::string sslmode;  // empty: libpq default
+  // Files for TLS (database.sslrootcert, database.sslcert, database.sslkey) and the client
+  // key's passphrase (database.sslpassword); empty: libpq's defaults (~/.postgresql/…).
+  std::string sslrootcert;
+  std::string sslcert;
+  std::string sslkey;
+  std::string sslpassword;
   int connect_timeout_s = 30;
   std::string application_name = "sluice";
 };

@@ -31,6 +31,10 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
     return core::InvalidArgumentError("database.dbname is required for connector.class=postgres");
   }
   params.sslmode = c.Get("database.sslmode");
+  params.sslrootcert = c.Get("database.sslrootcert");
+  params.sslcert = c.Get("database.sslcert");
+  params.sslkey = c.Get("database.sslkey");
+  params.sslpassword = c.Get("database.sslpassword");
   SLUICE_ASSIGN_OR_RETURN(int64_t timeout, c.GetInt("connect.timeout.ms", 30000));
   params.connect_timeout_s = static_cast<int>(std::max<int64_t>(2, timeout / 1000));
   params.application_name = DeriveServerObjectName("sluice_", c.name());
@@ -99,6 +103,19 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
                  "libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full");
   ssl.allowed = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};
   keys.push_back(ssl);
+  keys.push_back(core::MakeConfigKey(
+      "database.sslrootcert", ConfigType::kString, "",
+      "file of the certificate authorities that verify the server (verify-ca, verify-full); "
+      "empty: libpq's ~/.postgresql/root.crt"));
+  keys.push_back(core::MakeConfigKey(
+      "database.sslcert", ConfigType::kString, "",
+      "file of the client certificate (cert authentication); empty: ~/.postgresql/postgresql.crt"));
+  keys.push_back(core::MakeConfigKey(
+      "database.sslkey", ConfigType::kString, "",
+      "file of the client certificate's private key (mode 0600); empty: "
+      "~/.postgresql/postgresql.key"));
+  keys.push_back(core::MakeConfigKey("database.sslpassword", ConfigType::kPassword, "",
+                                     "passphrase of an encrypted database.sslkey"));
   keys.push_back(core::MakeConfigKey("slot.name", ConfigType::kString, "",
                      "logical replication slot (pgoutput); default sluice_<connector name>"));
   keys.push_back(core::MakeConfigKey("publication.name", ConfigType::kString, "",

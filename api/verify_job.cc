@@ -38,6 +38,10 @@ core::Result<Sides> BuildSides(const core::ConnectorConfig& c) {
     p.password = c.Get("database.password");
     p.dbname = c.Get("database.dbname");
     p.sslmode = c.Get("database.sslmode");
+    p.sslrootcert = c.Get("database.sslrootcert");
+    p.sslcert = c.Get("database.sslcert");
+    p.sslkey = c.Get("database.sslkey");
+    p.sslpassword = c.Get("database.sslpassword");
     p.application_name = "sluice_verify";
     SLUICE_ASSIGN_OR_RETURN(core::TableFilter filter, core::TableFilter::FromConfig(c));
     auto side = std::make_unique<pg::PgVerifySide>(p, std::move(filter));

@@ -26,6 +26,10 @@ core::Result<ConnectionParams> ParamsFromUrl(const std::string& url) {
     if (key == "password") params.password = val;
     if (key == "dbname") params.dbname = val;
     if (key == "sslmode") params.sslmode = val;
+    if (key == "sslrootcert") params.sslrootcert = val;
+    if (key == "sslcert") params.sslcert = val;
+    if (key == "sslkey") params.sslkey = val;
+    if (key == "sslpassword") params.sslpassword = val;
     if (key == "port") {
       auto port = core::ParseNumber<int>(val, "sink.url port");
       if (!port.ok()) status = port.status();

@@ -130,6 +130,23 @@ TEST(PostgresTls, ClientCertificateAndVerifyFullSnapshotAndStream) {
                              "(pid) WHERE a.usename = '" + user + "' AND NOT s.ssl"),
             "0");
   EXPECT_TRUE(run.Stop().Success()) << run.LogTail();
+
+  // A one-shot sync into PostgreSQL and a verification read the source over TLS as well.
+  const std::string target_db = CreateScratchPgDatabase("pgtls_dst");
+  struct DropTarget {
+    std::string db;
+    ~DropTarget() { DropPgDatabase(db); }
+  } drop_target{target_db};
+  nlohmann::json sync = config;
+  sync["name"] = "pgtls_sync";
+  sync["sink.type"] = "postgres";
+  sync["sink.url"] = PgClient(target_db).Url();
+  sync.erase("sink.file.fsync");
+  CommandResult synced = SluiceProcess::RunToCompletion("sync", sync, 120s);
+  ASSERT_TRUE(synced.Success()) << synced.out << synced.err;
+  CommandResult verified = SluiceProcess::RunToCompletion("verify", sync, 120s);
+  EXPECT_EQ(verified.status.exit_code, 0) << verified.out << verified.err;
+  EXPECT_NE(verified.out.find("the target equals the source"), std::string::npos) << verified.out;
 }
 
 }  // namespace

@@ -123,7 +123,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"topic.transaction", "both", kImpl, "", "the Kafka sink's transaction metadata topic is <topic.prefix>.<topic.transaction> (default transaction)"},
     DebeziumProperty{"provide.transaction.metadata", "both", kImpl, "true,false", "the Kafka sink writes Debezium's BEGIN/END records and the envelope's transaction block (PostgreSQL, MySQL and MariaDB sources); refused (true) for the other sinks"},
     DebeziumProperty{"heartbeat.interval.ms", "both", kImpl, "", "the Kafka sink writes Debezium's heartbeat records ({\"serverName\"} / {\"ts_ms\"}), also while idle; database and file sinks have no heartbeat topic; the MySQL source also takes it as its binlog heartbeat period (1000 ms when unset or 0)"},
-    DebeziumProperty{"heartbeat.action.query", "both", kRef, "", "the heartbeat topic is not implemented yet"},
+    DebeziumProperty{"heartbeat.action.query", "both", kImpl, "", "run on the source every heartbeat.interval.ms while streaming, on a connection of its own; needs heartbeat.interval.ms > 0"},
     // Snapshots.
     DebeziumProperty{"snapshot.mode", "both", kImpl, "", "initial, initial_only, never, no_data (alias schema_only), when_needed, always, recovery (MySQL; alias schema_only_recovery)"},
     DebeziumProperty{"snapshot.mode.custom.name", "both", kRef, "", "custom snapshotters have no meaning in sluice"},

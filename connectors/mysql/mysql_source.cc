@@ -18,6 +18,7 @@
 #include "connectors/mysql/source_config.h"
 #include "connectors/mysql/start_decision.h"
 #include "connectors/mysql/stream_reader.h"
+#include "core/heartbeat_action.h"
 #include "core/incremental_poll.h"
 #include "core/parse_number.h"
 #include "core/progress.h"
@@ -40,6 +41,21 @@ class MysqlSource final : public core::Source {
     filter_ = std::move(config.filter);
     health_interval_ms_ = config.health_interval_ms;
     retained_warn_bytes_ = config.retained_warn_bytes;
+    if (!config.heartbeat_action_query.empty()) {
+      auto conn = std::make_shared<std::unique_ptr<MysqlConnection>>();
+      heartbeat_ = std::make_unique<core::HeartbeatAction>(
+          config.heartbeat_action_query, std::chrono::milliseconds(config.heartbeat_action_ms),
+          [conn, params = params_](const std::string& query) {
+            if (!*conn) {
+              auto fresh = std::make_unique<MysqlConnection>();
+              SLUICE_RETURN_IF_ERROR(fresh->Connect(params));
+              *conn = std::move(fresh);
+            }
+            core::Status s = (*conn)->Execute(query);
+            if (!s.ok()) conn->reset();  // a new connection at the next run
+            return s;
+          });
+    }
     pacer_ = std::make_unique<core::ChunkPacer>(config.incremental_chunk_rows);
     incremental_ = std::make_unique<MysqlIncrementalSnapshot>(
         params_, &filter_, stream_options_.zero_dates, config.incremental_chunk_rows, logger_);
@@ -128,6 +144,12 @@ class MysqlSource final : public core::Source {
     }
     if (finished_) return core::PollStatus::kFinished;
     if (!stream_) return core::UnavailableError("mysql source is not started");
+    if (heartbeat_) {
+      if (core::Status beat = heartbeat_->MaybeRun(std::chrono::steady_clock::now()); !beat.ok()) {
+        if (stop_.load()) return core::PollStatus::kIdle;
+        return beat;
+      }
+    }
     auto res = incremental_->Busy()
                    ? core::PollWithIncremental(*incremental_, *pacer_, *stream_, batch, limits, stop_)
                    : stream_->Poll(batch, limits);
@@ -349,6 +371,7 @@ class MysqlSource final : public core::Source {
   std::atomic<bool> stop_{false};
   bool finished_ = false;
   std::unique_ptr<core::ChunkPacer> pacer_;  // created by Configure()
+  std::unique_ptr<core::HeartbeatAction> heartbeat_;  // heartbeat.action.query, streaming
 };
 
 }  // namespace

@@ -34,6 +34,12 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SLUICE_ASSIGN_OR_RETURN(int64_t hb, c.GetInt("heartbeat.interval.ms", 1000));
   // 0 is Debezium's "no heartbeat records" (the Kafka sink's reading): the binlog keeps 1000.
   out.stream.heartbeat_ms = static_cast<int>(hb == 0 ? 1000 : hb);
+  SLUICE_ASSIGN_OR_RETURN(out.heartbeat_action_ms, c.GetInt("heartbeat.interval.ms", 0));
+  out.heartbeat_action_query = c.Get("heartbeat.action.query");
+  if (!out.heartbeat_action_query.empty() && out.heartbeat_action_ms <= 0) {
+    return core::InvalidArgumentError(
+        "heartbeat.action.query runs at each heartbeat: set heartbeat.interval.ms above 0 too");
+  }
   SLUICE_ASSIGN_OR_RETURN(out.mode, core::ParseSnapshotMode(c.Get("snapshot.mode", "initial")));
   SLUICE_ASSIGN_OR_RETURN(int64_t threads, c.GetInt("snapshot.max.threads", 1));
   out.snapshot.threads = static_cast<int>(threads);
@@ -91,6 +97,11 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   hb.min = 0;
   hb.max = 3600000;
   keys.push_back(hb);
+  keys.push_back(core::MakeConfigKey(
+      "heartbeat.action.query", ConfigType::kString, "",
+      "Debezium's key: a statement run on the source every heartbeat.interval.ms while streaming, "
+      "on a connection of its own (e.g. an upsert into a heartbeat table); a failure fails the "
+      "connector (a broken connection is retried)"));
   auto ct = core::MakeConfigKey("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");
   ct.min = 1000;
   keys.push_back(ct);

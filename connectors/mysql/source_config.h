@@ -23,6 +23,8 @@ struct SourceConfig {
   int64_t health_interval_ms = 10000;            // binlog.health.interval.ms
   int64_t retained_warn_bytes = int64_t{1} << 30;  // binlog.retained.warn.bytes
   size_t incremental_chunk_rows = 1024;            // incremental.snapshot.chunk.size
+  std::string heartbeat_action_query;  // heartbeat.action.query; empty: none
+  int64_t heartbeat_action_ms = 0;     // heartbeat.interval.ms as set (the action's period)
 };
 
 // kInvalidArgument naming the key for a malformed value.

@@ -21,6 +21,7 @@
 #include "connectors/postgres/start_decision.h"
 #include "connectors/postgres/snapshot_reader.h"
 #include "connectors/postgres/stream_reader.h"
+#include "core/heartbeat_action.h"
 #include "core/incremental_poll.h"
 #include "core/progress.h"
 #include "core/snapshot_mode.h"
@@ -141,7 +142,14 @@ class PostgresSource final : public core::Source {
     StreamReader* stream = stream_.get();
     if (!stream) return core::UnavailableError("postgres source is not started");
     if (health_ && health_->lost()) return SlotLostWhileStreaming();
-    if (xmin_) stream->SetSlotXmin(xmin_->Current(std::chrono::steady_clock::now()));
+    const auto now = std::chrono::steady_clock::now();
+    if (heartbeat_) {
+      if (core::Status beat = heartbeat_->MaybeRun(now); !beat.ok()) {
+        if (stop_.load()) return core::PollStatus::kIdle;
+        return beat;
+      }
+    }
+    if (xmin_) stream->SetSlotXmin(xmin_->Current(now));
     auto res = incremental_->Busy()
                    ? core::PollWithIncremental(*incremental_, *pacer_, *stream, batch, limits, stop_)
                    : stream->Poll(batch, limits);
@@ -408,6 +416,17 @@ class PostgresSource final : public core::Source {
     reader->SkipEmitted(emitted_);
     reader->SetObserver(incremental_.get());
     reader->SetLastCommitLsn(last_commit_lsn);
+    if (!config_.heartbeat_action_query.empty()) {
+      auto conn = std::make_shared<PgConnection>();
+      heartbeat_ = std::make_unique<core::HeartbeatAction>(
+          config_.heartbeat_action_query, std::chrono::milliseconds(config_.heartbeat_interval_ms),
+          [conn, params = config_.params](const std::string& query) {
+            core::Status s = conn->connected() ? core::Status::Ok() : conn->Connect(params, false);
+            if (s.ok()) s = conn->Exec(query);
+            if (!s.ok()) conn->Close();  // a new connection at the next run
+            return s;
+          });
+    }
     if (config_.xmin_fetch_interval_ms > 0) {
       xmin_ = std::make_unique<SlotXminFetcher>(
           std::chrono::milliseconds(config_.xmin_fetch_interval_ms),
@@ -473,6 +492,7 @@ class PostgresSource final : public core::Source {
   std::unique_ptr<StreamReader> stream_;
   std::unique_ptr<SlotHealthMonitor> health_;  // from the slot's creation on (source thread)
   std::unique_ptr<SlotXminFetcher> xmin_;      // xmin.fetch.interval.ms > 0, while streaming
+  std::unique_ptr<core::HeartbeatAction> heartbeat_;  // heartbeat.action.query, streaming
   std::atomic<uint64_t> acked_lsn_{0};          // the last acknowledged LSN, for messages
   StreamReader::Emitted emitted_;  // by the streams of this process (source thread)
   std::atomic<bool> stop_{false};

@@ -10,12 +10,10 @@ namespace sluice::pg {
 
 SlotXminFetcher::SlotXminFetcher(std::chrono::milliseconds interval, Fetch fetch,
                                  std::shared_ptr<spdlog::logger> logger)
-    : interval_(interval), fetch_(std::move(fetch)), logger_(std::move(logger)) {}
+    : every_(interval), fetch_(std::move(fetch)), logger_(std::move(logger)) {}
 
 uint64_t SlotXminFetcher::Current(std::chrono::steady_clock::time_point now) {
-  if (attempted_ && now < next_) return xmin_;
-  attempted_ = true;
-  next_ = now + interval_;
+  if (!every_.Due(now)) return xmin_;
   core::Result<uint64_t> read = fetch_();
   if (read.ok()) {
     xmin_ = *read;

@@ -17,6 +17,7 @@
 #include <string>
 
 #include "connectors/postgres/pg_connection.h"
+#include "core/periodic.h"
 #include "core/status.h"
 
 namespace spdlog {
@@ -38,11 +39,9 @@ class SlotXminFetcher {
   uint64_t Current(std::chrono::steady_clock::time_point now);
 
  private:
-  std::chrono::milliseconds interval_;
+  core::Periodic every_;
   Fetch fetch_;
   std::shared_ptr<spdlog::logger> logger_;
-  std::chrono::steady_clock::time_point next_{};
-  bool attempted_ = false;
   uint64_t xmin_ = 0;
 };
 

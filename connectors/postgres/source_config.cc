@@ -62,6 +62,12 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   out.stream.status_interval_ms = interval;
   SLUICE_ASSIGN_OR_RETURN(out.slot_health_interval_ms, c.GetInt("slot.health.interval.ms", 10000));
   SLUICE_ASSIGN_OR_RETURN(out.xmin_fetch_interval_ms, c.GetInt("xmin.fetch.interval.ms", 0));
+  SLUICE_ASSIGN_OR_RETURN(out.heartbeat_interval_ms, c.GetInt("heartbeat.interval.ms", 0));
+  out.heartbeat_action_query = c.Get("heartbeat.action.query");
+  if (!out.heartbeat_action_query.empty() && out.heartbeat_interval_ms <= 0) {
+    return core::InvalidArgumentError(
+        "heartbeat.action.query runs at each heartbeat: set heartbeat.interval.ms above 0 too");
+  }
   SLUICE_ASSIGN_OR_RETURN(out.slot_warn_bytes, c.GetInt("slot.retained.warn.bytes", int64_t{1} << 30));
   if (std::string limit = c.Get("slot.max.retained.wal"); !limit.empty()) {
     SLUICE_ASSIGN_OR_RETURN(out.slot_max_retained_bytes,
@@ -160,6 +166,20 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   int_key("slot.health.interval.ms", "10000",
           "how often the replication slot's retention (retained WAL, wal_status, safe_wal_size) "
           "is sampled while streaming, on a connection of its own", 100, 3600000);
+  // No default filled in for heartbeat.interval.ms: with the Kafka sink the key also asks for
+  // Debezium's heartbeat records, which are off unless set.
+  auto hb = core::MakeConfigKey("heartbeat.interval.ms", ConfigType::kInt, "",
+                                "how often heartbeat.action.query runs while streaming; with the "
+                                "Kafka sink also Debezium's heartbeat records");
+  hb.min = 0;
+  hb.max = 3600000;
+  keys.push_back(hb);
+  keys.push_back(core::MakeConfigKey(
+      "heartbeat.action.query", ConfigType::kString, "",
+      "Debezium's key: a statement run on the source every heartbeat.interval.ms while streaming, "
+      "on a connection of its own (e.g. an upsert into a heartbeat table, so that an idle "
+      "captured database still produces WAL); a failure fails the connector (a broken "
+      "connection is retried)"));
   int_key("xmin.fetch.interval.ms", "0",
           "Debezium's key: how often the replication slot's catalog_xmin is read (on a "
           "connection of its own) for source.xmin of the streamed transactions that begin after "

@@ -343,5 +343,38 @@ TEST_F(MariadbToFileTest, WrongPasswordStopsWithAClearMessage) {
   EXPECT_NE((r.err + r.out).find("database.password"), std::string::npos) << r.err << r.out;
 }
 
+// heartbeat.action.query: run on the source every heartbeat.interval.ms while streaming (an
+// insert into a table the connector does not capture); a query that fails stops the connector
+// with the query and the server's error.
+TEST_F(MariadbToFileTest, HeartbeatActionQueryRunsWhileStreamingAndItsFailureStopsTheConnector) {
+  my_.Exec("CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(20), amt DECIMAL(10,2), d DATE,"
+           " b VARBINARY(8)); INSERT INTO items VALUES (1, 'a', 1.50, '2024-02-03', X'00');"
+           "CREATE TABLE heartbeat (ts DATETIME(6) NOT NULL)");
+  TempDir out;
+  auto config = Config(out.path().string());
+  config["database.user"] = TestEnv::MysqlUser();  // the CDC user may not insert
+  config.erase("database.password");
+  config["table.include.list"] = db_ + ".items";
+  config["heartbeat.action.query"] = "INSERT INTO " + db_ + ".heartbeat VALUES (NOW(6))";
+  sluice_.emplace(SluiceProcess::Run(config));
+  WaitUntil([&] { return TablesMatch(my_.Query(kSourceSql), Replay(out.path())); }, 60s,
+            "the snapshot arrives", 200ms);
+  WaitUntil([&] { return std::stoi(my_.QueryValue("SELECT count(*) FROM heartbeat")) >= 5; }, 30s,
+            "the heartbeat query runs every 200 ms; sluice log:\n" + sluice_->LogTail());
+  my_.Exec("INSERT INTO items VALUES (2, 'b', 2.00, NULL, NULL)");
+  WaitUntil([&] { return TablesMatch(my_.Query(kSourceSql), Replay(out.path())); }, 60s,
+            "the stream goes on", 200ms);
+  EXPECT_FALSE(std::filesystem::exists(out.path() / (db_ + ".heartbeat.jsonl")));
+
+  my_.Exec("DROP TABLE heartbeat");
+  auto exited = sluice_->WaitFor(60s);
+  ASSERT_TRUE(exited.has_value()) << "a failing heartbeat query stops the connector";
+  EXPECT_FALSE(exited->Success());
+  const std::string log = sluice_->Stdout() + sluice_->Stderr();
+  EXPECT_NE(log.find("heartbeat.action.query 'INSERT INTO " + db_ + ".heartbeat"),
+            std::string::npos) << sluice_->LogTail();
+  EXPECT_NE(log.find("doesn't exist"), std::string::npos) << sluice_->LogTail();
+}
+
 }  // namespace
 }  // namespace sluice::itest

@@ -449,5 +449,46 @@ TEST_F(PostgresSourceTest, SetupErrorsAreReportedBeforeAnythingIsWritten) {
   holder.Kill();
 }
 
+// heartbeat.action.query: run on the source every heartbeat.interval.ms while streaming (here an
+// insert into a table the connector does not capture); a query that fails stops the connector
+// with the query and the server's error; the query without an interval is refused up front.
+TEST_F(PostgresSourceTest, HeartbeatActionQueryRunsWhileStreamingAndItsFailureStopsTheConnector) {
+  CreateItems(10);
+  src_.Exec("CREATE TABLE heartbeat (ts timestamptz NOT NULL)");
+  TempDir out;
+  auto config = Config(out.path());
+  config["table.include.list"] = "public.items";
+  config["heartbeat.action.query"] = "INSERT INTO heartbeat VALUES (now())";
+
+  auto no_interval = SluiceProcess::RunToCompletion("validate", config, 60s);
+  EXPECT_FALSE(no_interval.Success());
+  EXPECT_NE((no_interval.err + no_interval.out).find("heartbeat.interval.ms"), std::string::npos)
+      << no_interval.err << no_interval.out;
+
+  config["heartbeat.interval.ms"] = "200";
+  Run(config);
+  WaitForItems(out.path(), 60s);
+  WaitUntil([&] { return std::stoi(src_.QueryValue("SELECT count(*) FROM heartbeat")) >= 5; }, 30s,
+            "the heartbeat query runs every 200 ms; sluice log:\n" + sluice_->LogTail());
+  // At most once per interval (a generous bound for a loaded machine: 2 s hold 10 at the most).
+  const int before = std::stoi(src_.QueryValue("SELECT count(*) FROM heartbeat"));
+  std::this_thread::sleep_for(2s);
+  const int after = std::stoi(src_.QueryValue("SELECT count(*) FROM heartbeat"));
+  EXPECT_GE(after - before, 3);
+  EXPECT_LE(after - before, 11);
+  // The stream goes on meanwhile.
+  src_.Exec("INSERT INTO items VALUES (100, 'hb', 1, 1.00)");
+  WaitForItems(out.path(), 60s);
+
+  src_.Exec("DROP TABLE heartbeat");
+  auto exited = sluice_->WaitFor(60s);
+  ASSERT_TRUE(exited.has_value()) << "a failing heartbeat query stops the connector";
+  EXPECT_FALSE(exited->Success());
+  const std::string log = sluice_->Stdout() + sluice_->Stderr();
+  EXPECT_NE(log.find("heartbeat.action.query 'INSERT INTO heartbeat VALUES (now())' failed"),
+            std::string::npos) << sluice_->LogTail();
+  EXPECT_NE(log.find("does not exist"), std::string::npos) << sluice_->LogTail();
+}
+
 }  // namespace
 }  // namespace sluice::itest

@@ -144,7 +144,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"incremental.snapshot.chunk.size", "both", kNone, "", "implemented by both sources (their own key; MariaDB only among mysql servers)"},
     DebeziumProperty{"incremental.snapshot.watermarking.strategy", "both", kNone, "", "changes no output"},
     DebeziumProperty{"incremental.snapshot.allow.schema.changes", "mysql", kNone, "", "changes no output"},
-    DebeziumProperty{"signal.data.collection", "both", kRef, "", "the postgres source implements it (its own key: execute-snapshot signals); mysql has no signals yet"},
+    DebeziumProperty{"signal.data.collection", "both", kImpl, "", "execute-snapshot signals (incremental snapshots) from a captured table; nothing is written to it"},
     DebeziumProperty{"signal.enabled.channels", "both", kNone, "source", "signals are not implemented"},
     DebeziumProperty{"signal.kafka.", "both", kRef, "", "signals are not implemented", true},
     DebeziumProperty{"notification.enabled.channels", "both", kRef, "", "notifications are not implemented yet"},

@@ -326,6 +326,32 @@ std::optional<std::map<std::string, std::string>> IncrementalFilterBefore(
   return before;
 }
 
+void TakeSnapshotSignals(IncrementalSnapshots& tracker, const EventBatch& batch,
+                         const TableId& table, spdlog::logger& logger, std::string_view source) {
+  for (const ChangeEvent& e : batch.events()) {
+    if (e.op != Op::kCreate || e.after == kNoRow || e.table->id != table) continue;
+    const int type = e.table->FindColumn("type");
+    const int data = e.table->FindColumn("data");
+    if (type < 0 || data < 0) {
+      logger.warn("{} signal table {} has no 'type' and 'data' columns; signals ignored", source,
+                  table.ToString());
+      return;
+    }
+    RowView row = batch.row(e.after);
+    if (!row.is_present(type) || row.text(type) != "execute-snapshot") continue;
+    std::string body = row.is_present(data) ? std::string(row.text(data)) : std::string();
+    auto request = ParseIncrementalSnapshotRequest(body);
+    Status st = request.ok() ? tracker.Request(*request) : request.status();
+    if (st.ok()) {
+      logger.info("{}: incremental snapshot requested by a signal in {}: {}", source,
+                  table.ToString(), body);
+    } else {
+      logger.warn("{}: signal in {} refused: {} ({})", source, table.ToString(), st.message(),
+                  body);
+    }
+  }
+}
+
 void RequestAddedTables(IncrementalSnapshots& tracker, const std::vector<TableId>& added,
                         spdlog::logger& logger, std::string_view source) {
   for (const TableId& t : added) {

@@ -146,6 +146,13 @@ std::optional<std::map<std::string, std::string>> IncrementalFilterBefore(
 // logging each request or why a table is only streamed.
 void RequestAddedTables(IncrementalSnapshots& tracker, const std::vector<TableId>& added,
                         spdlog::logger& logger, std::string_view source);
+// Debezium's signalling table (signal.data.collection): each 'execute-snapshot' row inserted into
+// `table` among `batch`'s events (a successful stream Poll's; the table must be captured) is
+// requested as POST /connectors/{name}/snapshots would ("data" is Debezium's
+// {"data-collections": [...], "type": "incremental"}). A refused request is logged with its
+// reason; a table without 'type' and 'data' columns is logged once per batch.
+void TakeSnapshotSignals(IncrementalSnapshots& tracker, const EventBatch& batch,
+                         const TableId& table, spdlog::logger& logger, std::string_view source);
 // Appends a chunk (`rows`, one row per event, in key order) to `batch` as op "r" events of
 // `schema`, in one snapshot transaction described by `info`.
 void AppendChunkRows(EventBatch& batch, const EventBatch& rows, const TableSchemaPtr& schema,

@@ -41,6 +41,7 @@ class MysqlSource final : public core::Source {
     filter_ = std::move(config.filter);
     health_interval_ms_ = config.health_interval_ms;
     retained_warn_bytes_ = config.retained_warn_bytes;
+    signal_table_ = config.signal_table;
     if (!config.heartbeat_action_query.empty()) {
       auto conn = std::make_shared<std::unique_ptr<MysqlConnection>>();
       heartbeat_ = std::make_unique<core::HeartbeatAction>(
@@ -154,6 +155,9 @@ class MysqlSource final : public core::Source {
                    ? core::PollWithIncremental(*incremental_, *pacer_, *stream_, batch, limits, stop_)
                    : stream_->Poll(batch, limits);
     if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
+    if (res.ok() && signal_table_) {
+      core::TakeSnapshotSignals(*incremental_->tracker(), batch, *signal_table_, *logger_, "mysql");
+    }
     return res;
   }
 
@@ -372,6 +376,7 @@ class MysqlSource final : public core::Source {
   bool finished_ = false;
   std::unique_ptr<core::ChunkPacer> pacer_;  // created by Configure()
   std::unique_ptr<core::HeartbeatAction> heartbeat_;  // heartbeat.action.query, streaming
+  std::optional<core::TableId> signal_table_;         // signal.data.collection
 };
 
 }  // namespace

@@ -57,6 +57,14 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SLUICE_ASSIGN_OR_RETURN(int64_t incremental_rows,
                           c.GetInt("incremental.snapshot.chunk.size", 1024));
   out.incremental_chunk_rows = static_cast<size_t>(std::max<int64_t>(1, incremental_rows));
+  if (std::string signal = c.Get("signal.data.collection"); !signal.empty()) {
+    size_t dot = signal.find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == signal.size()) {
+      return core::InvalidArgumentError("signal.data.collection '" + signal +
+                                        "' must name a table as database.table");
+    }
+    out.signal_table = core::TableId{signal.substr(0, dot), signal.substr(dot + 1)};
+  }
   return out;
 }
 
@@ -146,6 +154,11 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   incremental.min = 1;
   incremental.max = 1000000;
   keys.push_back(incremental);
+  keys.push_back(core::MakeConfigKey(
+      "signal.data.collection", ConfigType::kString, "",
+      "Debezium's signalling table (database.table with columns id, type, data), captured by "
+      "table.include.list: an inserted 'execute-snapshot' row starts an incremental snapshot, as "
+      "POST /connectors/{name}/snapshots does (MariaDB); never required"));
   return keys;
 }
 

@@ -5,6 +5,8 @@
 // Thread-safety: a value type; the functions are pure.
 #pragma once
 
+#include <optional>
+
 #include "connectors/mysql/mysql_connection.h"
 #include "connectors/mysql/mysql_schema.h"
 #include "connectors/mysql/snapshot_reader.h"
@@ -24,6 +26,7 @@ struct SourceConfig {
   int64_t retained_warn_bytes = int64_t{1} << 30;  // binlog.retained.warn.bytes
   size_t incremental_chunk_rows = 1024;            // incremental.snapshot.chunk.size
   std::string heartbeat_action_query;  // heartbeat.action.query; empty: none
+  std::optional<core::TableId> signal_table;  // signal.data.collection (database.table), when set
   int64_t heartbeat_action_ms = 0;     // heartbeat.interval.ms as set (the action's period)
 };
 

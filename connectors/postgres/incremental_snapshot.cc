@@ -372,30 +372,7 @@ void PgIncrementalSnapshot::HandOver(core::EventBatch& batch) {
 }
 
 void PgIncrementalSnapshot::TakeSignals(const core::EventBatch& batch, const core::TableId& table) {
-  for (const core::ChangeEvent& e : batch.events()) {
-    if (e.op != core::Op::kCreate || e.after == core::kNoRow || e.table->id != table) {
-      continue;
-    }
-    const int type = e.table->FindColumn("type");
-    const int data = e.table->FindColumn("data");
-    if (type < 0 || data < 0) {
-      logger_->warn("postgres signal table {} has no 'type' and 'data' columns; signals ignored",
-                    table.ToString());
-      return;
-    }
-    core::RowView row = batch.row(e.after);
-    if (!row.is_present(type) || row.text(type) != "execute-snapshot") continue;
-    std::string body = row.is_present(data) ? std::string(row.text(data)) : std::string();
-    auto request = core::ParseIncrementalSnapshotRequest(body);
-    core::Status st = request.ok() ? tracker_->Request(*request) : request.status();
-    if (st.ok()) {
-      logger_->info("postgres: incremental snapshot requested by a signal in {}: {}",
-                    table.ToString(), body);
-    } else {
-      logger_->warn("postgres: signal in {} refused: {} ({})", table.ToString(), st.message(),
-                    body);
-    }
-  }
+  core::TakeSnapshotSignals(*tracker_, batch, table, *logger_, "postgres");
 }
 
 void PgIncrementalSnapshot::PollFailed() {

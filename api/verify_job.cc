@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "connectors/mysql/source_config.h"
 #include "connectors/mysql/verify_side.h"
 #include "connectors/postgres/verify_side.h"
 #include "core/config_providers.h"
@@ -54,7 +55,7 @@ core::Result<Sides> BuildSides(const core::ConnectorConfig& c) {
     p.port = port_or_zero != 0 ? static_cast<int>(port_or_zero) : 3306;
     p.user = c.Get("database.user");
     p.password = c.Get("database.password");
-    p.ssl_mode = c.Get("database.sslmode", "preferred");
+    SLUICE_ASSIGN_OR_RETURN(p.ssl_mode, mysql::SslModeFromConfig(c));
     SLUICE_ASSIGN_OR_RETURN(mysql::CaptureFilter filter, mysql::CaptureFilter::FromConfig(c));
     auto side = std::make_unique<mysql::MysqlVerifySide>(p, std::move(filter));
     SLUICE_RETURN_IF_ERROR(side->Connect().WithContext("verify: source"));

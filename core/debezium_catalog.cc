@@ -39,7 +39,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"database.sslrootcert", "postgres", kImpl, "", "libpq's sslrootcert: the certificate authorities' file"},
     DebeziumProperty{"database.sslfactory", "postgres", kRef, "", "a JDBC socket factory has no meaning in sluice"},
     DebeziumProperty{"database.tcpKeepAlive", "postgres", kNone, "", "libpq keepalives are on"},
-    DebeziumProperty{"database.ssl.mode", "mysql", kRef, "", "use database.sslmode (disabled, preferred, required, verify_ca, verify_identity)"},
+    DebeziumProperty{"database.ssl.mode", "mysql", kImpl, "", "disabled, preferred, required, verify_ca, verify_identity (sluice's database.sslmode takes the same values)"},
     DebeziumProperty{"database.ssl.keystore", "mysql", kRef, "", "client certificates are not implemented yet"},
     DebeziumProperty{"database.ssl.keystore.password", "mysql", kRef, "", "client certificates are not implemented yet"},
     DebeziumProperty{"database.ssl.truststore", "mysql", kRef, "", "a custom trust store is not implemented yet"},

@@ -18,6 +18,18 @@ uint32_t DefaultServerId(const std::string& name) {
 
 }  // namespace
 
+core::Result<std::string> SslModeFromConfig(const core::ConnectorConfig& c) {
+  const std::string plain = c.Get("database.sslmode");
+  const std::string debezium = c.Get("database.ssl.mode");
+  if (debezium.empty()) return plain.empty() ? std::string("preferred") : plain;
+  if (!plain.empty() && plain != debezium && c.Has("database.sslmode") && plain != "preferred") {
+    return core::InvalidArgumentError("database.ssl.mode '" + debezium +
+                                      "' and database.sslmode '" + plain +
+                                      "' disagree: set one of them");
+  }
+  return debezium;
+}
+
 core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SourceConfig out;
   out.params.host = c.Get("database.hostname", "127.0.0.1");
@@ -25,7 +37,7 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   out.params.port = static_cast<int>(port);
   out.params.user = c.Get("database.user");
   out.params.password = c.Get("database.password");
-  out.params.ssl_mode = c.Get("database.sslmode", "preferred");
+  SLUICE_ASSIGN_OR_RETURN(out.params.ssl_mode, SslModeFromConfig(c));
   SLUICE_ASSIGN_OR_RETURN(int64_t timeout, c.GetInt("connect.timeout.ms", 30000));
   out.params.connect_timeout_s = static_cast<int>(std::max<int64_t>(1, timeout / 1000));
   int64_t default_id = DefaultServerId(c.name());
@@ -97,6 +109,11 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
                  "disabled, preferred, required, verify_ca, verify_identity");
   ssl.allowed = {"disabled", "preferred", "required", "verify_ca", "verify_identity"};
   keys.push_back(ssl);
+  auto dbz_ssl = core::MakeConfigKey("database.ssl.mode", ConfigType::kEnum, "",
+                                     "Debezium's name of database.sslmode (the same values); it "
+                                     "wins when both are set");
+  dbz_ssl.allowed = {"disabled", "preferred", "required", "verify_ca", "verify_identity"};
+  keys.push_back(dbz_ssl);
   // No default filled in: with the Kafka sink the key also asks for Debezium's heartbeat
   // records, which are off unless set.
   auto hb = core::MakeConfigKey("heartbeat.interval.ms", ConfigType::kInt, "",

@@ -33,4 +33,8 @@ struct SourceConfig {
 // kInvalidArgument naming the key for a malformed value.
 core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& config);
 
+// The TLS mode: Debezium's database.ssl.mode when set, else database.sslmode (preferred by
+// default); kInvalidArgument when both are set to different values.
+core::Result<std::string> SslModeFromConfig(const core::ConnectorConfig& config);
+
 }  // namespace sluice::mysql

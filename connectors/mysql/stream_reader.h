@@ -31,9 +31,10 @@
 // Restarted in the same process (the pipeline reopens a failed stream from the last committed
 // position while the batches read since are still on their way to the sink), a reader must not
 // hand those over a second time: a keyless table would get its rows twice. `Emitted` is the
-// binlog location of the last change-producing event (ROWS, or a TRUNCATE/CREATE query) or
-// transaction boundary (GTID/BEGIN, XID/COMMIT) that a successful Poll returned; a reader given it
-// with SkipEmitted() reads that far without emitting (TABLE_MAPs, DDL and commits still count).
+// binlog location of the last change-producing event (ROWS, a TRUNCATE/CREATE query, a table
+// DDL published as a schema change) or transaction boundary (GTID/BEGIN, XID/COMMIT) that a
+// successful Poll returned; a reader given it with SkipEmitted() reads that far without emitting
+// (TABLE_MAPs, DDL and commits still count).
 // A ROWS event is never split between batches.
 //
 // Lifecycle: Open() then Poll()*; Cancel() from any thread unblocks a blocked fetch.

@@ -496,9 +496,10 @@ core::Status KafkaSink::ProduceSchemaChanges(const core::EventBatch& batch, size
   envelope.include_schema = options_.schemas_enable;
   while (next < changes.size() && changes[next].event_index <= before_event) {
     const core::SchemaChange& change = changes[next];
-    const std::string& name = options_.schema_change_topic.empty()
-                                  ? kafka_sink::TopicName("${prefix}", options_.envelope.name, {})
-                                  : options_.schema_change_topic;
+    // Options built by hand (tests) may leave the topic unset: it is the prefix.
+    const std::string name = options_.schema_change_topic.empty()
+                                 ? kafka_sink::TopicName("${prefix}", options_.envelope.name, {})
+                                 : options_.schema_change_topic;
     SLUICE_ASSIGN_OR_RETURN(rd_kafka_topic_t * topic, TopicNamed(name));
     // DDL is rare: building the record fresh each time costs nothing that matters.
     std::string key;

@@ -329,7 +329,8 @@ class EventBatch {
   // snapshot marks its final row this way, as Debezium's "snapshot":"last"). No-op when empty.
   void MarkLastSnapshotEvent();
   size_t size() const { return events_.size(); }
-  // True when the batch carries no event (it may still carry announced tables or a checkpoint).
+  // True when the batch carries no event (it may still carry announced tables, schema changes
+  // or a checkpoint).
   bool empty() const { return events_.empty(); }
 
   // Tables the source announces without (or before) any row: a snapshot announces every table

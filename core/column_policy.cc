@@ -354,6 +354,7 @@ Result<const EventBatch*> ColumnRewriter::Apply(const EventBatch& in) {
   // Events keep their order and count, so the BEGIN / COMMIT boundaries keep their indexes
   // (provide.transaction.metadata would otherwise lose them for a rewritten batch).
   for (const auto& boundary : in.boundaries()) out_.AddBoundary(boundary);
+  for (const auto& change : in.schema_changes()) out_.AddSchemaChange(change);  // same indexes
   for (uint32_t q = 0; q < in.query_count(); ++q) out_.AddQuery(in.query(q));  // same indexes
   for (const auto& table : in.announced_tables()) out_.AnnounceTable(plans_.at(table.get()).plan.schema);
   for (const auto& event : in.events()) {

@@ -113,4 +113,24 @@ void AppendValueSchemaJson(std::string& out, const TableSchema& schema, std::str
 void AppendEnvelopeSchemaJson(std::string& out, const TableSchema& schema,
                               const EnvelopeOptions& options);
 
+// The "source" field's schema (Debezium's io.debezium.connector.<mysql|postgresql>.Source), as
+// a struct field of a record's value schema.
+void AppendSourceSchemaJson(std::string& out, std::string_view connector);
+
+// Debezium's MySQL schema-change records (include.schema.changes; envelope_schema_change.cc),
+// topic <topic.prefix>:
+//   key:   {"databaseName": <db>}                    (io.debezium.connector.mysql.SchemaChangeKey)
+//   value: {"source": {...}, "ts_ms": <the DDL's source time>, "databaseName": <db>,
+//           "schemaName": null, "ddl": <statement>, "tableChanges": [{"type", "id", "table"}]}
+//                                                      (io.debezium.connector.mysql.SchemaChangeValue)
+// `id` is "\"db\".\"table\""; `table` is null for a DROP, else {"defaultCharsetName",
+// "primaryKeyColumnNames", "columns": [...], "comment"} (Debezium 2.x's
+// io.debezium.connector.schema.Table/Column; 2.5's "attributes" is not written). The source
+// block is the one of the DDL's transaction, "table" the tables named, comma-separated, "pos"
+// where the DDL's event starts, "row" 0, "query" null. With options.include_schema each record is
+// {"schema": …, "payload": …}.
+void AppendSchemaChangeKeyJson(std::string& out, const SchemaChange& change, bool include_schema);
+void AppendSchemaChangeValueJson(std::string& out, const EventBatch& batch,
+                                 const SchemaChange& change, const EnvelopeOptions& options);
+
 }  // namespace sluice::core

@@ -172,26 +172,8 @@ void AppendKeySchemaJson(std::string& out, const TableSchema& schema,
   out += '}';
 }
 
-void AppendValueSchemaJson(std::string& out, const TableSchema& schema,
-                           std::string_view record_name, std::string_view connector,
-                           const ValueModes& modes) {
-  auto row_schema = [&](const char* field) {
-    out += "{\"type\":\"struct\",\"fields\":[";
-    for (size_t i = 0; i < schema.columns.size(); ++i) {
-      if (i) out += ',';
-      AppendFieldSchemaJson(out, schema.columns[i], modes);
-    }
-    out += "],\"optional\":true,\"name\":";
-    AppendJsonString(out, std::string(record_name) + ".Value");
-    out += ",\"field\":\"";
-    out += field;
-    out += "\"}";
-  };
-  out += "{\"type\":\"struct\",\"fields\":[";
-  row_schema("before");
-  out += ',';
-  row_schema("after");
-  out += ",{\"type\":\"struct\",\"fields\":["
+void AppendSourceSchemaJson(std::string& out, std::string_view connector) {
+  out += "{\"type\":\"struct\",\"fields\":["
          "{\"type\":\"string\",\"optional\":false,\"field\":\"version\"},"
          "{\"type\":\"string\",\"optional\":false,\"field\":\"connector\"},"
          "{\"type\":\"string\",\"optional\":false,\"field\":\"name\"},"
@@ -221,8 +203,31 @@ void AppendValueSchemaJson(std::string& out, const TableSchema& schema,
   }
   out += "],\"optional\":false,\"name\":\"io.debezium.connector.";
   out += connector == "mysql" ? "mysql" : "postgresql";
-  out += ".Source\",\"field\":\"source\"},"
-         "{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
+  out += ".Source\",\"field\":\"source\"}";
+}
+
+void AppendValueSchemaJson(std::string& out, const TableSchema& schema,
+                           std::string_view record_name, std::string_view connector,
+                           const ValueModes& modes) {
+  auto row_schema = [&](const char* field) {
+    out += "{\"type\":\"struct\",\"fields\":[";
+    for (size_t i = 0; i < schema.columns.size(); ++i) {
+      if (i) out += ',';
+      AppendFieldSchemaJson(out, schema.columns[i], modes);
+    }
+    out += "],\"optional\":true,\"name\":";
+    AppendJsonString(out, std::string(record_name) + ".Value");
+    out += ",\"field\":\"";
+    out += field;
+    out += "\"}";
+  };
+  out += "{\"type\":\"struct\",\"fields\":[";
+  row_schema("before");
+  out += ',';
+  row_schema("after");
+  out += ',';
+  AppendSourceSchemaJson(out, connector);
+  out += ",{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
          "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},"
          "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_us\"},"
          "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"},"

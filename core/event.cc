@@ -36,6 +36,7 @@ void EventBatch::Clear() {
   txns_.clear();
   events_.clear();
   boundaries_.clear();
+  schema_changes_.clear();
   announced_.clear();
   query_text_.clear();
   query_spans_.clear();
@@ -119,7 +120,27 @@ void EventBatch::MarkLastSnapshotEvent() {
 size_t EventBatch::ByteSize() const {
   return data_.size() + cells_.size() * sizeof(Cell) + rows_.size() * sizeof(RowSpan) +
          events_.size() * sizeof(ChangeEvent) + txns_.size() * sizeof(TxnInfo) +
-         query_text_.size();
+         query_text_.size() + SchemaChangeBytes();
+}
+
+size_t EventBatch::SchemaChangeBytes() const {
+  size_t bytes = 0;
+  for (const SchemaChange& c : schema_changes_) {
+    bytes += sizeof(SchemaChange) + c.ddl.size() + c.database.size();
+    for (const SchemaChangeTable& t : c.tables) {
+      bytes += sizeof(SchemaChangeTable) + t.columns.size() * sizeof(SchemaChangeColumn);
+    }
+  }
+  return bytes;
+}
+
+std::string_view SchemaChangeTypeName(SchemaChangeTable::Type type) {
+  switch (type) {
+    case SchemaChangeTable::Type::kCreate: return "CREATE";
+    case SchemaChangeTable::Type::kAlter: return "ALTER";
+    case SchemaChangeTable::Type::kDrop: return "DROP";
+  }
+  return "ALTER";
 }
 
 uint32_t EventBatch::AddQuery(std::string_view sql) {

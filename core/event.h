@@ -202,6 +202,51 @@ struct ChangeEvent {
   uint32_t query = kNoQuery;
 };
 
+// A schema change (a DDL statement) as Debezium's MySQL connector publishes it on its schema-change
+// topic (include.schema.changes): the statement, the database it applies to and, per table it
+// changed, the table's structure afterwards. Sources that emit them: MySQL/MariaDB. Sinks that
+// keep no schema topic (databases, files) skip them. Rare (one per DDL), so the model favours
+// plain strings over the batch's shared buffers.
+struct SchemaChangeColumn {
+  std::string name;
+  int32_t jdbc_type = 0;          // java.sql.Types code, as Debezium's DDL parser maps the type
+  std::string type_name;          // "INT UNSIGNED", "VARCHAR", "ENUM"
+  std::string type_expression;    // Debezium's MySQL connector writes the type name here too
+  std::optional<std::string> charset_name;
+  std::optional<int32_t> length;  // varchar(n), int(n), decimal(p,_), datetime(n)
+  std::optional<int32_t> scale;   // decimal(_,s)
+  int32_t position = 0;           // 1-based, in the table's column order
+  bool optional = true;           // nullable
+  bool auto_incremented = false;
+  bool generated = false;         // Debezium: AUTO_INCREMENT columns and generated columns
+  std::optional<std::string> comment;
+  bool has_default_value = false;
+  std::optional<std::string> default_value_expression;
+  std::vector<std::string> enum_values;  // ENUM/SET labels; empty: null
+};
+
+struct SchemaChangeTable {
+  enum class Type : uint8_t { kCreate, kAlter, kDrop };
+  Type type = Type::kAlter;
+  TableId id;
+  bool has_table = false;  // false: "table" is null (a DROP)
+  std::optional<std::string> default_charset_name;
+  std::vector<std::string> primary_key_column_names;
+  std::vector<SchemaChangeColumn> columns;
+  std::optional<std::string> comment;
+};
+
+std::string_view SchemaChangeTypeName(SchemaChangeTable::Type type);
+
+struct SchemaChange {
+  uint32_t event_index = 0;  // how many of the batch's events come before it
+  uint32_t txn = 0;          // index into EventBatch::txns(): the source block's transaction
+  uint64_t source_pos = 0;   // where the DDL's binlog event starts (source "pos")
+  std::string database;      // databaseName (and the key)
+  std::string ddl;           // the statement as the source logged it
+  std::vector<SchemaChangeTable> tables;  // tableChanges, in the statement's order
+};
+
 class EventBatch;
 
 // Read access to one row of a batch; valid while the batch is not modified.
@@ -275,6 +320,11 @@ class EventBatch {
   }
   uint32_t query_count() const { return static_cast<uint32_t>(query_spans_.size()); }
 
+  // Schema changes (see SchemaChange), in event order. A batch that carries one is not empty
+  // for the pipeline (it is always handed to the sink), though empty() still counts events only.
+  void AddSchemaChange(SchemaChange change) { schema_changes_.push_back(std::move(change)); }
+  const std::vector<SchemaChange>& schema_changes() const { return schema_changes_; }
+
   // Events.
   void AddEvent(ChangeEvent event) { events_.push_back(std::move(event)); }
   const std::vector<ChangeEvent>& events() const { return events_; }
@@ -282,7 +332,8 @@ class EventBatch {
   // snapshot marks its final row this way, as Debezium's "snapshot":"last"). No-op when empty.
   void MarkLastSnapshotEvent();
   size_t size() const { return events_.size(); }
-  // True when the batch carries no event (it may still carry announced tables or a checkpoint).
+  // True when the batch carries no event (it may still carry announced tables, schema changes
+  // or a checkpoint).
   bool empty() const { return events_.empty(); }
 
   // Tables the source announces without (or before) any row: a snapshot announces every table
@@ -307,6 +358,7 @@ class EventBatch {
     uint32_t first_cell;
     uint32_t cell_count;
   };
+  size_t SchemaChangeBytes() const;
   void AppendCell(CellState state, uint32_t offset, uint32_t length) {
     cells_.push_back(Cell{offset, length, state});
   }
@@ -317,6 +369,7 @@ class EventBatch {
   std::vector<TxnInfo> txns_;
   std::vector<ChangeEvent> events_;
   std::vector<TxnBoundary> boundaries_;
+  std::vector<SchemaChange> schema_changes_;
   std::vector<TableSchemaPtr> announced_;
   std::string query_text_;
   std::vector<std::pair<uint32_t, uint32_t>> query_spans_;  // offset, length in query_text_

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
+#include <optional>
 
 #include "core/parse_number.h"
 
@@ -131,9 +133,16 @@ core::Result<LoadedTable> SchemaLoader::Load(const core::TableId& id, uint64_t v
                       " AND TABLE_NAME = " + conn_->Quote(id.table);
   SLUICE_ASSIGN_OR_RETURN(auto cols, conn_->Query(
       "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_SET_NAME, "
-      "CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION "
+      "CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, "
+      "ORDINAL_POSITION, EXTRA, COLUMN_DEFAULT, COLUMN_COMMENT "
       "FROM information_schema.COLUMNS WHERE " + where + " ORDER BY ORDINAL_POSITION"));
   if (cols.empty()) return core::NotFoundError("table " + id.ToString() + " not found");
+  // The table's default character set and comment (schema-change records only; one row).
+  SLUICE_ASSIGN_OR_RETURN(auto table_rows, conn_->Query(
+      "SELECT c.CHARACTER_SET_NAME, t.TABLE_COMMENT FROM information_schema.TABLES t "
+      "LEFT JOIN information_schema.COLLATIONS c ON c.COLLATION_NAME = t.TABLE_COLLATION "
+      "WHERE t.TABLE_SCHEMA = " + conn_->Quote(id.schema) +
+      " AND t.TABLE_NAME = " + conn_->Quote(id.table)));
   SLUICE_ASSIGN_OR_RETURN(auto keys, conn_->Query(
       "SELECT COLUMN_NAME FROM information_schema.STATISTICS WHERE " + where +
       " AND INDEX_NAME = 'PRIMARY' ORDER BY SEQ_IN_INDEX"));
@@ -168,6 +177,10 @@ core::Result<LoadedTable> SchemaLoader::Load(const core::TableId& id, uint64_t v
     c.numeric_precision = to_int(r[6]);
     c.numeric_scale = to_int(r[7]);
     c.datetime_precision = to_int(r[8]);
+    c.position = static_cast<int32_t>(to_int(r[9]));
+    c.extra = r[10].value_or("");
+    c.column_default = r[11];
+    c.comment = r[12].value_or("");
     if (c.data_type == "longtext") {
       for (const auto& chk : checks) {
         if (chk[0] && IsJsonValidCheck(*chk[0], c.name)) c.is_json = true;
@@ -208,6 +221,139 @@ core::Result<LoadedTable> SchemaLoader::Load(const core::TableId& id, uint64_t v
     schema->key.push_back(static_cast<uint32_t>(idx));
   }
   out.schema = std::move(schema);
+  if (!table_rows.empty()) {
+    out.table_charset = table_rows[0][0].value_or("");
+    out.table_comment = table_rows[0][1].value_or("");
+  }
+  return out;
+}
+
+int32_t JdbcTypeOf(std::string_view t) {
+  // java.sql.Types, as Debezium's MySQL DDL parser maps the types.
+  if (t == "bit") return -7;
+  if (t == "tinyint" || t == "smallint") return 5;
+  if (t == "mediumint" || t == "int" || t == "integer" || t == "year") return 4;
+  if (t == "bigint") return -5;
+  if (t == "float") return 6;
+  if (t == "double" || t == "double precision") return 8;
+  if (t == "real") return 7;
+  if (t == "decimal") return 3;
+  if (t == "numeric") return 2;
+  if (t == "bool" || t == "boolean") return 16;
+  if (t == "char" || t == "enum" || t == "set") return 1;
+  if (t == "varchar" || t == "tinytext" || t == "text" || t == "mediumtext" ||
+      t == "longtext") {
+    return 12;
+  }
+  if (t == "binary") return -2;
+  if (t == "varbinary") return -3;
+  if (t == "tinyblob" || t == "blob" || t == "mediumblob" || t == "longblob") return 2004;
+  if (t == "date") return 91;
+  if (t == "time") return 92;
+  if (t == "datetime") return 93;
+  if (t == "timestamp") return 2014;  // TIMESTAMP_WITH_TIMEZONE
+  return 1111;                        // OTHER: json, geometry, uuid, inet6, ...
+}
+
+namespace {
+
+std::string UpperAscii(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'a' && c <= 'z') c = static_cast<char>(c - 'a' + 'A');
+  }
+  return out;
+}
+
+// The default as Debezium's defaultValueExpression holds it: MariaDB quotes string defaults
+// ('abc', quotes inside doubled) and shows NULL as the word NULL; MySQL shows the bare value.
+void SetDefault(core::SchemaChangeColumn& out, const std::optional<std::string>& shown) {
+  if (!shown) return;
+  out.has_default_value = true;
+  const std::string& d = *shown;
+  if (d == "NULL") return;
+  if (d.size() >= 2 && d.front() == '\'' && d.back() == '\'') {
+    std::string v;
+    for (size_t i = 1; i + 1 < d.size(); ++i) {
+      v += d[i];
+      if (d[i] == '\'' && i + 2 < d.size() && d[i + 1] == '\'') ++i;
+    }
+    out.default_value_expression = std::move(v);
+    return;
+  }
+  out.default_value_expression = d;
+}
+
+}  // namespace
+
+core::SchemaChangeTable TableChangeFromLoaded(const LoadedTable& table,
+                                              core::SchemaChangeTable::Type type,
+                                              bool include_comments) {
+  core::SchemaChangeTable out;
+  out.type = type;
+  out.id = table.schema->id;
+  out.has_table = true;
+  if (!table.table_charset.empty()) out.default_charset_name = table.table_charset;
+  for (uint32_t k : table.schema->key) {
+    out.primary_key_column_names.push_back(table.schema->columns[k].name);
+  }
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    if (i < table.excluded.size() && table.excluded[i]) continue;
+    const InformationSchemaColumn& c = table.columns[i];
+    core::SchemaChangeColumn col;
+    col.name = c.name;
+    std::string_view ct = c.column_type;
+    const size_t base_end = std::min(ct.find('('), ct.find(' '));
+    std::string base = UpperAscii(ct.substr(0, base_end));
+    const bool labels = c.data_type == "enum" || c.data_type == "set";
+    size_t rest = base_end == std::string_view::npos ? ct.size() : base_end;
+    if (rest < ct.size() && ct[rest] == '(') {
+      const size_t close = labels ? ct.rfind(')') : ct.find(')', rest);
+      if (!labels && close != std::string_view::npos) {
+        std::string_view args = ct.substr(rest + 1, close - rest - 1);
+        const size_t comma = args.find(',');
+        auto number = [](std::string_view n) -> std::optional<int32_t> {
+          int32_t v = 0;
+          if (n.empty()) return std::nullopt;
+          for (char ch : n) {
+            if (ch < '0' || ch > '9' || v > 100000000) return std::nullopt;
+            v = v * 10 + (ch - '0');
+          }
+          return v;
+        };
+        col.length = number(args.substr(0, comma));
+        if (comma != std::string_view::npos) col.scale = number(args.substr(comma + 1));
+      }
+      rest = close == std::string_view::npos ? ct.size() : close + 1;
+    }
+    // " unsigned", " zerofill" after the type, as Debezium names them ("INT UNSIGNED").
+    std::string_view tail = rest < ct.size() ? ct.substr(rest) : std::string_view{};
+    std::string type_name = c.is_json ? std::string("JSON") : base;
+    if (!c.is_json) {
+      for (std::string_view word : {std::string_view(" unsigned"), std::string_view(" zerofill")}) {
+        if (tail.find(word) != std::string_view::npos) type_name += UpperAscii(word);
+      }
+    }
+    col.jdbc_type = c.is_json ? 1111 : JdbcTypeOf(c.data_type);
+    col.type_name = type_name;
+    col.type_expression = type_name;
+    if (!c.charset.empty()) col.charset_name = c.charset;
+    if (!col.length && (c.data_type == "char" || c.data_type == "varchar" ||
+                        c.data_type == "binary" || c.data_type == "varbinary") &&
+        c.char_max_length > 0) {
+      col.length = static_cast<int32_t>(std::min<int64_t>(c.char_max_length, INT32_MAX));
+    }
+    col.position = c.position > 0 ? c.position : static_cast<int32_t>(i + 1);
+    col.optional = c.nullable;
+    const std::string extra = UpperAscii(c.extra);
+    col.auto_incremented = extra.find("AUTO_INCREMENT") != std::string::npos;
+    col.generated = col.auto_incremented || extra.find("GENERATED") != std::string::npos;
+    if (include_comments && !c.comment.empty()) col.comment = c.comment;
+    SetDefault(col, c.column_default);
+    if (labels) col.enum_values = ParseEnumLabels(c.column_type);
+    out.columns.push_back(std::move(col));
+  }
+  if (include_comments && !table.table_comment.empty()) out.comment = table.table_comment;
   return out;
 }
 

@@ -23,7 +23,20 @@ struct LoadedTable {
   std::vector<InformationSchemaColumn> columns;  // every column, table order
   std::vector<SchemaColumnInfo> info;            // every column
   std::vector<bool> excluded;                    // every column
+  // For schema-change records: the table's default character set and comment.
+  std::string table_charset;
+  std::string table_comment;
 };
+
+// A schema-change record's table (Debezium's tableChanges entry) from a table as loaded: the
+// columns not excluded by column.exclude.list, with Debezium's JDBC type codes and type names
+// (best effort from COLUMN_TYPE), the primary key and charset; the comments only with
+// `include_comments` (Debezium's include.schema.comments, whose default false gives null). Pure.
+core::SchemaChangeTable TableChangeFromLoaded(const LoadedTable& table,
+                                              core::SchemaChangeTable::Type type,
+                                              bool include_comments = false);
+// Debezium's java.sql.Types code for a MySQL DATA_TYPE ("int", "varchar", "datetime", ...).
+int32_t JdbcTypeOf(std::string_view data_type);
 
 // Database-level filters (database.include.list / database.exclude.list) plus the table filter.
 class CaptureFilter {

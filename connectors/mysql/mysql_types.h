@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,6 +84,11 @@ struct InformationSchemaColumn {
   int64_t numeric_scale = 0;
   int64_t datetime_precision = 0;
   bool is_json = false;     // MariaDB JSON: LONGTEXT with a json_valid() check
+  // For schema-change records (include.schema.changes) only:
+  int32_t position = 0;     // ORDINAL_POSITION (1-based)
+  std::string extra;        // EXTRA: "auto_increment", "VIRTUAL GENERATED", "STORED GENERATED", ...
+  std::optional<std::string> column_default;  // COLUMN_DEFAULT as the server shows it (SQL NULL: none)
+  std::string comment;      // COLUMN_COMMENT
 };
 
 // The core column for an information_schema row (logical type, source_type, details).

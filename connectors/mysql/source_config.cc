@@ -62,6 +62,8 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
                           ParseZeroDateMode(c.Get(kZeroDateModeKey, "fail")));
   out.snapshot.zero_dates = out.stream.zero_dates = zero_dates;
   SLUICE_ASSIGN_OR_RETURN(out.stream.include_query, c.GetBool("include.query", false));
+  SLUICE_ASSIGN_OR_RETURN(out.stream.include_schema_changes,
+                          c.GetBool("include.schema.changes", true));
   SLUICE_ASSIGN_OR_RETURN(out.filter, CaptureFilter::FromConfig(c));
   SLUICE_ASSIGN_OR_RETURN(out.health_interval_ms, c.GetInt("binlog.health.interval.ms", 10000));
   SLUICE_ASSIGN_OR_RETURN(out.retained_warn_bytes,
@@ -153,6 +155,11 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
       "write each binlog change's SQL statement into source.query (Debezium's); needs "
       "binlog_annotate_row_events=ON (MariaDB) or binlog_rows_query_log_events=ON (MySQL). "
       "Snapshot records have query null"));
+  keys.push_back(core::MakeConfigKey(
+      "include.schema.changes", ConfigType::kBool, "true",
+      "publish each table DDL on a captured table (CREATE/ALTER/DROP/RENAME TABLE) as "
+      "Debezium's schema-change record on the topic <topic.prefix> (Kafka sink; other sinks "
+      "skip them). Debezium's default, true; false turns the topic off"));
   auto interval = core::MakeConfigKey("binlog.health.interval.ms", ConfigType::kInt, "10000",
                       "how often the binlog retention (SHOW BINARY LOGS, the expiry settings) is "
                       "sampled while streaming, on a connection of its own");

@@ -27,6 +27,11 @@ std::string GtidText(const std::map<uint32_t, std::pair<uint32_t, uint64_t>>& st
   return out;
 }
 
+// Events, or a schema change (which the pipeline hands to the sink like an event).
+bool Carries(const core::EventBatch& batch) {
+  return !batch.empty() || !batch.schema_changes().empty();
+}
+
 }  // namespace
 
 int BinlogReadTimeoutSeconds(int heartbeat_ms) {
@@ -286,9 +291,28 @@ core::Status StreamReader::HandleQuery(const EventHeader& h, std::string_view bo
                   at.ToString(), std::string(sql.substr(0, 200)));
     schemas_.clear();
   }
+  // include.schema.changes: table DDL naming a captured table, unless an earlier reader of this
+  // process handed it over already. It goes before the truncate a CREATE emits.
+  const bool table_ddl = ddl.kind == DdlInfo::Kind::kCreate || ddl.kind == DdlInfo::Kind::kAlter ||
+                         ddl.kind == DdlInfo::Kind::kDrop || ddl.kind == DdlInfo::Kind::kRename;
+  std::optional<core::SchemaChange> change;
+  if (options_.include_schema_changes && table_ddl &&
+      std::any_of(ddl.tables.begin(), ddl.tables.end(),
+                  [&](const core::TableId& id) { return filter_->IncludesTable(id); }) &&
+      !AlreadyEmitted(at)) {
+    change.emplace();
+    change->event_index = static_cast<uint32_t>(batch.size());
+    change->source_pos = at.pos;
+    change->ddl = std::string(sql);
+  }
   for (const auto& id : ddl.tables) {
     if (!filter_->IncludesTable(id)) continue;
     schemas_.erase(id);
+    if (change) {
+      SLUICE_ASSIGN_OR_RETURN(auto entry, TableChange(ddl, id, at));
+      if (change->database.empty()) change->database = id.schema;
+      if (entry) change->tables.push_back(std::move(*entry));
+    }
     // A table created at the source starts empty, so the target's table of that name is
     // emptied too: after DROP + CREATE of the same name (a rebuilt table) the dropped table's
     // rows must not stay in the target. CREATE TABLE IF NOT EXISTS is logged even when the
@@ -311,10 +335,38 @@ core::Status StreamReader::HandleQuery(const EventHeader& h, std::string_view bo
       logger_->info("mysql DDL on {} at {}: schema will be re-read", id.ToString(), at.ToString());
     }
   }
+  if (change) {
+    change->txn = CurrentTxn(batch, h, at.pos);
+    batch.AddSchemaChange(std::move(*change));
+  }
   // DDL is its own transaction (MariaDB: a standalone GTID, no XID): commit after it.
   AddBoundary(batch, false, h, at);
   Commit(batch, h.next_position);
   return core::Status::Ok();
+}
+
+core::Result<std::optional<core::SchemaChangeTable>> StreamReader::TableChange(
+    const DdlInfo& ddl, const core::TableId& id, const BinlogLocation& at) {
+  using Type = core::SchemaChangeTable::Type;
+  if (ddl.kind == DdlInfo::Kind::kDrop) {
+    core::SchemaChangeTable dropped;
+    dropped.type = Type::kDrop;
+    dropped.id = id;
+    return std::optional<core::SchemaChangeTable>(std::move(dropped));
+  }
+  auto loaded = Schema(id);
+  if (!loaded.ok()) {
+    if (loaded.status().code() != core::StatusCode::kNotFound) {
+      return loaded.status().WithContext("mysql schema change at " + at.ToString() +
+                                         ": reading " + id.ToString());
+    }
+    // The old name of a RENAME, or a table a later DDL dropped before we read it.
+    logger_->info("mysql schema change at {}: {} does not exist now; left out of tableChanges",
+                  at.ToString(), id.ToString());
+    return std::optional<core::SchemaChangeTable>();
+  }
+  return std::optional<core::SchemaChangeTable>(TableChangeFromLoaded(
+      **loaded, ddl.kind == DdlInfo::Kind::kCreate ? Type::kCreate : Type::kAlter));
 }
 
 core::Status StreamReader::FetchFailed() {
@@ -330,7 +382,7 @@ core::Status StreamReader::FetchFailed() {
 core::PollStatus StreamReader::Finish(core::EventBatch& batch, core::PollStatus status) {
   auto now = clock_->Now();
   auto period = std::chrono::milliseconds(options_.heartbeat_ms);
-  if (!batch.empty()) {
+  if (Carries(batch)) {
     // A held-back position precedes this batch's events: safe to resume from once they are
     // durable. The batch's own checkpoint, when it has one, is past it.
     if (batch.checkpoint().empty() && !pending_checkpoint_.empty()) {
@@ -412,7 +464,7 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
       if (checksum_ && hb_file.size() >= kChecksumSize) hb_file.remove_suffix(kChecksumSize);
       if (hb_file == file_) read_to_ = std::max(read_to_, event.next_pos);
       // The server had nothing to send for a heartbeat period: we are caught up.
-      return Finish(batch, batch.empty() ? core::PollStatus::kIdle : core::PollStatus::kHaveMore);
+      return Finish(batch, Carries(batch) ? core::PollStatus::kHaveMore : core::PollStatus::kIdle);
     }
     bool artificial = (event.flags & 0x20) != 0 || event.next_pos == 0;
     if (!artificial) read_to_ = std::max(read_to_, event.next_pos);
@@ -520,7 +572,7 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
     // However busy the server is with tables we do not capture, Poll returns in time; mid-
     // transaction too (the batch then has no checkpoint, or an earlier one).
     if (now >= deadline) {
-      return Finish(batch, batch.empty() ? core::PollStatus::kIdle : core::PollStatus::kHaveMore);
+      return Finish(batch, Carries(batch) ? core::PollStatus::kHaveMore : core::PollStatus::kIdle);
     }
   }
   return Finish(batch, core::PollStatus::kHaveMore);

@@ -14,7 +14,10 @@
 // events switch files. DDL on captured tables (QUERY events) invalidates the cached schema,
 // which is re-read from information_schema at the next TABLE_MAP (or rebuilt from the
 // TABLE_MAP's own metadata when the server's current schema no longer matches an old event);
-// TRUNCATE emits a truncate event.
+// TRUNCATE emits a truncate event. With include_schema_changes a table DDL on a captured table
+// also adds a core::SchemaChange at its place among the batch's events (before the truncate a
+// CREATE TABLE emits); the checkpoint after the DDL covers it, so a restart from an earlier
+// position reads it again (at-least-once), and a reader told SkipEmitted() does not repeat it.
 //
 // Poll returns kHaveMore with events, kIdle when caught up (a heartbeat came, or the wait ran
 // out with nothing to send). The deadline (PollLimits::max_wait) is checked after every event,
@@ -28,9 +31,10 @@
 // Restarted in the same process (the pipeline reopens a failed stream from the last committed
 // position while the batches read since are still on their way to the sink), a reader must not
 // hand those over a second time: a keyless table would get its rows twice. `Emitted` is the
-// binlog location of the last change-producing event (ROWS, or a TRUNCATE/CREATE query) or
-// transaction boundary (GTID/BEGIN, XID/COMMIT) that a successful Poll returned; a reader given it
-// with SkipEmitted() reads that far without emitting (TABLE_MAPs, DDL and commits still count).
+// binlog location of the last change-producing event (ROWS, a TRUNCATE/CREATE query, a table
+// DDL published as a schema change) or transaction boundary (GTID/BEGIN, XID/COMMIT) that a
+// successful Poll returned; a reader given it with SkipEmitted() reads that far without emitting
+// (TABLE_MAPs, DDL and commits still count).
 // A ROWS event is never split between batches.
 //
 // Lifecycle: Open() then Poll()*; Cancel() from any thread unblocks a blocked fetch.
@@ -42,6 +46,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "connectors/mysql/binlog_decoder.h"
@@ -63,6 +68,10 @@ struct StreamOptions {
   // include.query: give each row event its statement's SQL (ROWS_QUERY / ANNOTATE_ROWS events;
   // MariaDB sends the latter only when the dump asks for them).
   bool include_query = false;
+  // include.schema.changes: a core::SchemaChange for each table DDL (CREATE/ALTER/DROP/RENAME
+  // TABLE) naming a captured table, at the DDL's position, with the tables as information_schema
+  // shows them when the DDL is read. Off here; the connector's config defaults it on.
+  bool include_schema_changes = false;
 };
 
 // A connection that delivers nothing, not even a heartbeat, for this many heartbeat periods
@@ -163,6 +172,11 @@ class StreamReader {
   core::Status HandleTableMap(std::string_view body, const BinlogLocation& at);
   core::Status HandleQuery(const EventHeader& h, std::string_view body, const BinlogLocation& at,
                            core::EventBatch& batch);
+  // include.schema.changes: the tableChanges entry of captured table `id` after DDL `ddl`
+  // (loaded now; nullopt when the table is gone and the DDL is no DROP), or an error to retry.
+  core::Result<std::optional<core::SchemaChangeTable>> TableChange(const DdlInfo& ddl,
+                                                                   const core::TableId& id,
+                                                                   const BinlogLocation& at);
   uint32_t CurrentTxn(core::EventBatch& batch, const EventHeader& h, uint64_t event_pos);
   // Reports the BEGIN (GTID event or BEGIN query) or COMMIT (XID, COMMIT, the end of a DDL
   // group) of a transaction for Debezium's transaction metadata; a COMMIT only when its BEGIN was.

@@ -161,6 +161,7 @@ core::Result<KafkaSinkOptions> KafkaSinkOptionsFromConfig(const core::ConnectorC
   std::string txn_topic = config.Get("topic.transaction");
   if (txn_topic.empty()) txn_topic = kafka_sink::kDefaultTransactionTopic;
   o.transaction_topic = o.envelope.name + "." + txn_topic;
+  o.schema_change_topic = kafka_sink::TopicName("${prefix}", o.envelope.name, core::TableId{});
   return o;
 }
 
@@ -487,6 +488,30 @@ core::Status KafkaSink::ProduceBoundaries(const core::EventBatch& batch, size_t&
   return core::Status::Ok();
 }
 
+core::Status KafkaSink::ProduceSchemaChanges(const core::EventBatch& batch, size_t& next,
+                                            size_t before_event) {
+  const auto& changes = batch.schema_changes();
+  if (next >= changes.size()) return core::Status::Ok();
+  core::EnvelopeOptions envelope = options_.envelope;
+  envelope.include_schema = options_.schemas_enable;
+  while (next < changes.size() && changes[next].event_index <= before_event) {
+    const core::SchemaChange& change = changes[next];
+    // Options built by hand (tests) may leave the topic unset: it is the prefix.
+    const std::string name = options_.schema_change_topic.empty()
+                                 ? kafka_sink::TopicName("${prefix}", options_.envelope.name, {})
+                                 : options_.schema_change_topic;
+    SLUICE_ASSIGN_OR_RETURN(rd_kafka_topic_t * topic, TopicNamed(name));
+    // DDL is rare: building the record fresh each time costs nothing that matters.
+    std::string key;
+    core::AppendSchemaChangeKeyJson(key, change, options_.schemas_enable);
+    std::string value;
+    core::AppendSchemaChangeValueJson(value, batch, change, envelope);
+    SLUICE_RETURN_IF_ERROR(Produce(topic, &key, &value, nullptr));
+    ++next;
+  }
+  return core::Status::Ok();
+}
+
 core::Status KafkaSink::Write(const core::EventBatch& batch) {
   if (!producer_) return core::FailedPreconditionError("kafka sink: Write before Open");
   if (!delivery_error_.ok()) return delivery_error_;
@@ -499,8 +524,10 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
            options_.skipped_ops.find(static_cast<char>(op)) != std::string::npos;
   };
   size_t next_boundary = 0;
+  size_t next_schema_change = 0;
   for (size_t i = 0; i < batch.events().size(); ++i) {
     const core::ChangeEvent& event = batch.events()[i];
+    SLUICE_RETURN_IF_ERROR(ProduceSchemaChanges(batch, next_schema_change, i));
     SLUICE_RETURN_IF_ERROR(ProduceBoundaries(batch, next_boundary, i));
     // A key change, as Debezium writes it: a delete (and its tombstone) under the old key, then
     // a create under the new one, so a compacted topic keeps no row under the old key. Each of
@@ -532,6 +559,7 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
       SLUICE_RETURN_IF_ERROR(ProduceEvent(batch, created, topic, now_ns));
     }
   }
+  SLUICE_RETURN_IF_ERROR(ProduceSchemaChanges(batch, next_schema_change, batch.events().size()));
   SLUICE_RETURN_IF_ERROR(ProduceBoundaries(batch, next_boundary, batch.events().size()));
   bool heartbeat = false;
   SLUICE_RETURN_IF_ERROR(MaybeProduceHeartbeat(&heartbeat));

@@ -2,6 +2,9 @@
 // table (<topic.prefix>.<schema>.<table>), keyed by the primary key so that every change of one
 // row lands in one partition, in order.
 //
+// A batch's schema changes (MySQL DDL, include.schema.changes) go to the schema-change topic
+// <topic.prefix>, in order with the batch's events (core/envelope.h has the record shapes).
+//
 // Delivery: an idempotent producer (enable.idempotence=true, acks=all). Write() produces
 // asynchronously; Flush() waits for the delivery report of every message produced since the last
 // flush and fails if any failed, so the pipeline commits a position only once everything up to
@@ -57,6 +60,9 @@ struct KafkaSinkOptions {
   // <topic.prefix>.<topic.transaction>.
   bool transaction_metadata = false;
   std::string transaction_topic;
+  // Debezium's MySQL schema-change topic: <topic.prefix> (sanitized). The source decides
+  // whether there are schema changes (include.schema.changes); the sink writes those it gets.
+  std::string schema_change_topic;
 };
 
 // Reads KafkaSinkOptions from the connector config (sink.kafka.* keys).
@@ -107,6 +113,9 @@ class KafkaSink final : public core::Sink {
   core::Status ProduceTxnRecord(const core::TxnBoundary& boundary);
   // Produces the batch's boundaries from `next` on that come before event `before_event`.
   core::Status ProduceBoundaries(const core::EventBatch& batch, size_t& next, size_t before_event);
+  // Produces the batch's schema changes (include.schema.changes) from `next` on that come
+  // before event `before_event`, to the schema-change topic.
+  core::Status ProduceSchemaChanges(const core::EventBatch& batch, size_t& next, size_t before_event);
   // Produces a heartbeat record when one is due (see Idle); `produced` tells whether it did.
   core::Status MaybeProduceHeartbeat(bool* produced);
   core::Status EnsureOffsetsTopic();

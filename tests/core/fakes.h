@@ -35,6 +35,9 @@ class FakeSource : public core::Source {
 
   // The first Poll after each Start returns a batch that only announces the table.
   void set_announce_first(bool v) { announce_first_ = v; }
+  // The first Poll after each Start returns a batch that only holds a schema change (no event,
+  // no checkpoint), as a DDL read just before a poll's deadline would.
+  void set_schema_change_first(bool v) { schema_change_first_ = v; }
   // Poll blocks (until RequestStop) once every event was emitted, instead of finishing.
   void set_block_when_done(bool v) { block_when_done_ = v; }
   // The op of every event (kCreate unless set; kRead makes snapshot rows).
@@ -56,6 +59,7 @@ class FakeSource : public core::Source {
     next_ = resume ? std::stoi(resume->value) + 1 : 0;
     started_from_.push_back(next_);
     announce_pending_ = announce_first_;
+    schema_change_pending_ = schema_change_first_;
     stop_ = false;
     return core::Status::Ok();
   }
@@ -67,6 +71,15 @@ class FakeSource : public core::Source {
         --poll_failures_;
         return poll_error_;
       }
+    }
+    if (schema_change_pending_) {
+      schema_change_pending_ = false;
+      core::SchemaChange change;
+      change.txn = batch.AddTxn(core::TxnInfo{});
+      change.database = "public";
+      change.ddl = "ALTER TABLE items ADD COLUMN note text";
+      batch.AddSchemaChange(std::move(change));
+      return core::PollStatus::kHaveMore;
     }
     if (announce_pending_) {
       announce_pending_ = false;
@@ -138,6 +151,8 @@ class FakeSource : public core::Source {
   std::string fixed_checkpoint_;
   bool no_checkpoint_ = false;
   bool announce_first_ = false;
+  bool schema_change_first_ = false;
+  bool schema_change_pending_ = false;
   bool announce_pending_ = false;
   std::atomic<int> starts_{0};
   std::atomic<int> closes_{0};
@@ -158,6 +173,7 @@ struct DurableLog {
   std::mutex mu;
   std::vector<int> ids;                        // flushed event ids, in order
   std::vector<std::string> announced;          // tables announced to the sink, "schema.table"
+  std::vector<std::string> schema_changes;     // the ddl of each schema change written
   std::optional<core::SourcePosition> stored;  // for exactly-once mode
 };
 
@@ -193,6 +209,10 @@ class RecordingSink : public core::Sink {
     for (const core::TableSchemaPtr& t : batch.announced_tables()) {
       std::lock_guard lock(log_->mu);
       log_->announced.push_back(t->id.ToString());
+    }
+    for (const core::SchemaChange& c : batch.schema_changes()) {
+      std::lock_guard lock(log_->mu);
+      log_->schema_changes.push_back(c.ddl);
     }
     for (size_t i = 0; i < batch.size(); ++i) unflushed_.push_back(IdOf(batch, i));
     if (!batch.checkpoint().empty()) checkpoint_ = batch.checkpoint();

@@ -42,6 +42,18 @@ TEST_F(PipelineTest, DeliversABatchThatOnlyAnnouncesATable) {
   EXPECT_TRUE(log_.ids.empty());
 }
 
+TEST_F(PipelineTest, DeliversABatchThatOnlyHoldsASchemaChange) {
+  FakeSource* source;
+  auto p = MakePipeline(3, 1, FastOptions(), &source);
+  source->set_schema_change_first(true);
+  p->Start();
+  ASSERT_TRUE(p->Wait().ok()) << p->last_error().ToString();
+  ExpectNoGap(3);
+  std::lock_guard lock(log_.mu);
+  EXPECT_EQ(log_.schema_changes, std::vector<std::string>{"ALTER TABLE items ADD COLUMN note text"})
+      << "a DDL alone in its batch must still reach the Kafka sink's schema-change topic";
+}
+
 // A stream catching up: a transaction's commit often arrives in a batch of its own, after
 // its rows. Such checkpoint-only batches are flushed at once only when nothing is queued
 // behind them; otherwise every commit would become a target transaction of its own.

@@ -87,6 +87,7 @@ struct FakeBinlogServer {
   bool checksum = true;
   std::map<core::TableId, LoadedTable> tables;
   size_t loads = 0;                             // catalog Load() calls
+  core::Status load_error = core::Status::Ok();  // every Load() fails with it when set
   core::Status open_error = core::Status::Ok();
   std::optional<size_t> drop_after;             // fetches fail after this many more events
   FetchFailure drop_failure{2013, "Lost connection to server during query", 0, "", false, 0, 0, 0};
@@ -191,6 +192,7 @@ class FakeBinlogCatalog final : public BinlogCatalog {
   core::Result<bool> ChecksumEnabled() override { return server_->checksum; }
   core::Result<LoadedTable> Load(const core::TableId& id, uint64_t version) override {
     ++server_->loads;
+    if (!server_->load_error.ok()) return server_->load_error;
     auto it = server_->tables.find(id);
     if (it == server_->tables.end()) return core::NotFoundError("table " + id.ToString() + " not found");
     LoadedTable out = it->second;

@@ -99,6 +99,118 @@ TEST(ClassifyDdl, ExecutableCommentsAreNotSkipped) {
 
 // MariaDB's JSON is LONGTEXT with CHECK (json_valid(`col`)), shown so in
 // information_schema.CHECK_CONSTRAINTS; SchemaLoader marks such columns as JSON.
+// include.schema.changes: a table as loaded from information_schema -> Debezium's tableChanges
+// entry. MariaDB shows string defaults quoted and NULL as the word NULL.
+InformationSchemaColumn IsCol(std::string name, std::string data_type, std::string column_type,
+                              int32_t position) {
+  InformationSchemaColumn c;
+  c.name = std::move(name);
+  c.data_type = std::move(data_type);
+  c.column_type = std::move(column_type);
+  c.position = position;
+  return c;
+}
+
+TEST(TableChangeFromLoaded, MapsColumnsAsDebeziumDescribesThem) {
+  LoadedTable t;
+  auto schema = std::make_shared<core::TableSchema>();
+  schema->id = {"shop", "items"};
+  std::vector<InformationSchemaColumn> cols = {
+      IsCol("id", "int", "int(10) unsigned", 1), IsCol("price", "decimal", "decimal(12,2)", 2),
+      IsCol("name", "varchar", "varchar(64)", 3), IsCol("size", "enum", "enum('S','M,L','it''s')", 4),
+      IsCol("doc", "longtext", "longtext", 5),  IsCol("secret", "varchar", "varchar(8)", 6),
+      IsCol("at", "datetime", "datetime(6)", 7), IsCol("code", "char", "char(3)", 8)};
+  cols[0].nullable = false;
+  cols[0].extra = "auto_increment";
+  cols[0].comment = "the key";
+  cols[2].charset = "utf8mb4";
+  cols[2].column_default = "'it''s'";
+  cols[3].column_default = "NULL";
+  cols[4].is_json = true;
+  cols[6].extra = "VIRTUAL GENERATED";
+  cols[6].column_default = "current_timestamp(6)";
+  cols[7].char_max_length = 3;
+  for (size_t i = 0; i < cols.size(); ++i) {
+    if (i != 5) schema->columns.push_back(MapColumn(cols[i]));
+    t.columns.push_back(cols[i]);
+    t.excluded.push_back(i == 5);  // column.exclude.list
+  }
+  schema->key = {0};
+  t.schema = schema;
+  t.table_charset = "utf8mb4";
+  t.table_comment = "items for sale";
+
+  core::SchemaChangeTable c = TableChangeFromLoaded(t, core::SchemaChangeTable::Type::kCreate);
+  EXPECT_EQ(c.type, core::SchemaChangeTable::Type::kCreate);
+  EXPECT_EQ(c.id, (core::TableId{"shop", "items"}));
+  EXPECT_TRUE(c.has_table);
+  EXPECT_EQ(c.default_charset_name, "utf8mb4");
+  EXPECT_EQ(c.primary_key_column_names, std::vector<std::string>{"id"});
+  EXPECT_FALSE(c.comment.has_value()) << "include.schema.comments=false";
+  ASSERT_EQ(c.columns.size(), 7u) << "the excluded column is left out";
+  const auto& id = c.columns[0];
+  EXPECT_EQ(id.type_name, "INT UNSIGNED");
+  EXPECT_EQ(id.type_expression, "INT UNSIGNED");
+  EXPECT_EQ(id.jdbc_type, 4);
+  EXPECT_EQ(id.length, 10);
+  EXPECT_FALSE(id.scale.has_value());
+  EXPECT_FALSE(id.optional);
+  EXPECT_TRUE(id.auto_incremented);
+  EXPECT_TRUE(id.generated);
+  EXPECT_FALSE(id.comment.has_value());
+  EXPECT_FALSE(id.has_default_value);
+  const auto& price = c.columns[1];
+  EXPECT_EQ(price.type_name, "DECIMAL");
+  EXPECT_EQ(price.jdbc_type, 3);
+  EXPECT_EQ(price.length, 12);
+  EXPECT_EQ(price.scale, 2);
+  const auto& name = c.columns[2];
+  EXPECT_EQ(name.type_name, "VARCHAR");
+  EXPECT_EQ(name.jdbc_type, 12);
+  EXPECT_EQ(name.charset_name, "utf8mb4");
+  EXPECT_EQ(name.length, 64);
+  EXPECT_TRUE(name.has_default_value);
+  EXPECT_EQ(name.default_value_expression, "it's");
+  const auto& size = c.columns[3];
+  EXPECT_EQ(size.type_name, "ENUM");
+  EXPECT_EQ(size.jdbc_type, 1);
+  EXPECT_FALSE(size.length.has_value());
+  EXPECT_EQ(size.enum_values, (std::vector<std::string>{"S", "M,L", "it's"}));
+  EXPECT_TRUE(size.has_default_value);
+  EXPECT_FALSE(size.default_value_expression.has_value()) << "DEFAULT NULL";
+  const auto& doc = c.columns[4];
+  EXPECT_EQ(doc.type_name, "JSON");
+  EXPECT_EQ(doc.jdbc_type, 1111);
+  EXPECT_FALSE(doc.has_default_value);
+  const auto& at = c.columns[5];
+  EXPECT_EQ(at.name, "at");
+  EXPECT_EQ(at.position, 7) << "positions stay the table's, excluded columns counted";
+  EXPECT_EQ(at.type_name, "DATETIME");
+  EXPECT_EQ(at.jdbc_type, 93);
+  EXPECT_EQ(at.length, 6);
+  EXPECT_TRUE(at.generated);
+  EXPECT_FALSE(at.auto_incremented);
+  EXPECT_EQ(at.default_value_expression, "current_timestamp(6)");
+  EXPECT_EQ(c.columns[6].length, 3);
+
+  core::SchemaChangeTable with_comments =
+      TableChangeFromLoaded(t, core::SchemaChangeTable::Type::kAlter, true);
+  EXPECT_EQ(with_comments.type, core::SchemaChangeTable::Type::kAlter);
+  EXPECT_EQ(with_comments.comment, "items for sale");
+  EXPECT_EQ(with_comments.columns[0].comment, "the key");
+}
+
+TEST(JdbcTypeOf, FollowsDebeziumsMysqlMapping) {
+  EXPECT_EQ(JdbcTypeOf("tinyint"), 5);
+  EXPECT_EQ(JdbcTypeOf("bigint"), -5);
+  EXPECT_EQ(JdbcTypeOf("bit"), -7);
+  EXPECT_EQ(JdbcTypeOf("timestamp"), 2014);
+  EXPECT_EQ(JdbcTypeOf("blob"), 2004);
+  EXPECT_EQ(JdbcTypeOf("text"), 12);
+  EXPECT_EQ(JdbcTypeOf("varbinary"), -3);
+  EXPECT_EQ(JdbcTypeOf("geometry"), 1111);
+}
+
 TEST(IsJsonValidCheck, FindsTheColumnsCheck) {
   EXPECT_TRUE(IsJsonValidCheck("json_valid(`j`)", "j"));
   EXPECT_TRUE(IsJsonValidCheck("JSON_VALID( `doc` )", "doc"));

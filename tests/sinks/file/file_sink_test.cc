@@ -54,6 +54,36 @@ class FileSinkTest : public ::testing::Test {
   std::string dir_;
 };
 
+// Schema changes (a MySQL source's include.schema.changes) are skipped without error: no file
+// of their own, the table's file holds its rows only, and the batch's checkpoint still counts.
+TEST_F(FileSinkTest, SchemaChangesAreSkipped) {
+  auto sink = Make();
+  auto a = Schema("a");
+  core::EventBatch batch;
+  AddInsert(batch, a, 1, "x");
+  core::SchemaChange change;
+  change.event_index = 1;
+  change.database = "public";
+  change.ddl = "DROP TABLE a";
+  core::SchemaChangeTable dropped;
+  dropped.type = core::SchemaChangeTable::Type::kDrop;
+  dropped.id = a->id;
+  change.tables.push_back(dropped);
+  batch.AddSchemaChange(change);
+  batch.set_checkpoint({"pos-2"});
+  ASSERT_TRUE(sink->Write(batch).ok());
+  auto flushed = sink->Flush();
+  ASSERT_TRUE(flushed.ok());
+  ASSERT_TRUE(flushed->has_value());
+  EXPECT_EQ((*flushed)->value, "pos-2");
+  EXPECT_EQ(ReadLines(sink->PathFor(a->id)).size(), 1u);
+  size_t files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
+    files += entry.is_regular_file() ? 1 : 0;
+  }
+  EXPECT_EQ(files, 1u);
+}
+
 TEST_F(FileSinkTest, OneFilePerTableAndFlushReturnsTheCheckpoint) {
   auto sink = Make();
   auto a = Schema("a"), b = Schema("b");

@@ -61,7 +61,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"slot.retry.delay.ms", "postgres", kNone, "", "sluice retries with backoff"},
     DebeziumProperty{"publication.name", "postgres", kImpl, "", "default sluice_pub_<connector name>"},
     DebeziumProperty{"publication.autocreate.mode", "postgres", kImpl, "", "filtered (sluice's default), all_tables, disabled"},
-    DebeziumProperty{"replica.identity.autoset.values", "postgres", kRef, "", kNotYet},
+    DebeziumProperty{"replica.identity.autoset.values", "postgres", kImpl, "", "<schema.table regex>:DEFAULT, FULL, NOTHING or INDEX <index>; set on the captured tables at each start (needs the table's owner)"},
     DebeziumProperty{"status.update.interval.ms", "postgres", kImpl, "", ""},
     DebeziumProperty{"xmin.fetch.interval.ms", "postgres", kImpl, "", "source.xmin of streamed transactions: the slot's catalog_xmin, read at most once per interval on a connection of its own; 0 (the default) leaves it null"},
     DebeziumProperty{"flush.lsn.source", "postgres", kNone, "true", "sluice always confirms the flushed LSN to the slot"},

@@ -60,6 +60,8 @@ class PostgresSource final : public core::Source {
     SLUICE_RETURN_IF_ERROR(slots_.CheckServer(/*for_start=*/true));
     PgConnection conn;
     SLUICE_RETURN_IF_ERROR(conn.Connect(config_.params, false));
+    SLUICE_RETURN_IF_ERROR(
+        ApplyReplicaIdentities(conn, config_.replica_identity_rules, config_.filter, *logger_));
     SLUICE_ASSIGN_OR_RETURN(SlotState slot, slots_.WaitSlotInactive(conn, stop_));
     SLUICE_ASSIGN_OR_RETURN(StartDecision decision,
                             DecideStart(from, slot, config_.mode, slots_.slot(), ctx_.config.name()));

@@ -64,6 +64,8 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SLUICE_ASSIGN_OR_RETURN(out.xmin_fetch_interval_ms, c.GetInt("xmin.fetch.interval.ms", 0));
   SLUICE_ASSIGN_OR_RETURN(out.heartbeat_interval_ms, c.GetInt("heartbeat.interval.ms", 0));
   out.heartbeat_action_query = c.Get("heartbeat.action.query");
+  SLUICE_ASSIGN_OR_RETURN(out.replica_identity_rules,
+                          ParseReplicaIdentityRules(c.Get("replica.identity.autoset.values")));
   if (!out.heartbeat_action_query.empty() && out.heartbeat_interval_ms <= 0) {
     return core::InvalidArgumentError(
         "heartbeat.action.query runs at each heartbeat: set heartbeat.interval.ms above 0 too");
@@ -174,6 +176,11 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   hb.min = 0;
   hb.max = 3600000;
   keys.push_back(hb);
+  keys.push_back(core::MakeConfigKey(
+      "replica.identity.autoset.values", ConfigType::kString, "",
+      "Debezium's key: <schema.table regex>:DEFAULT|FULL|NOTHING|INDEX <index>, comma-separated; "
+      "at each start the captured tables a rule matches get that REPLICA IDENTITY (first match; "
+      "needs the table's owner)"));
   keys.push_back(core::MakeConfigKey(
       "heartbeat.action.query", ConfigType::kString, "",
       "Debezium's key: a statement run on the source every heartbeat.interval.ms while streaming, "

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "connectors/postgres/pg_connection.h"
+#include "connectors/postgres/replica_identity.h"
 #include "connectors/postgres/snapshot_reader.h"
 #include "connectors/postgres/stream_reader.h"
 #include "core/config.h"
@@ -28,6 +29,7 @@ struct SourceConfig {
   int64_t xmin_fetch_interval_ms = 0;          // xmin.fetch.interval.ms; 0: source.xmin null
   int64_t heartbeat_interval_ms = 0;           // heartbeat.interval.ms; 0: none
   std::string heartbeat_action_query;          // heartbeat.action.query; empty: none
+  std::vector<ReplicaIdentityRule> replica_identity_rules;  // replica.identity.autoset.values
   SnapshotOptions snapshot;
   size_t incremental_chunk_rows = 1024;       // incremental.snapshot.chunk.size
   std::optional<core::TableId> signal_table;  // signal.data.collection, when set

@@ -490,5 +490,39 @@ TEST_F(PostgresSourceTest, HeartbeatActionQueryRunsWhileStreamingAndItsFailureSt
   EXPECT_NE(log.find("does not exist"), std::string::npos) << sluice_->LogTail();
 }
 
+// replica.identity.autoset.values: the connector sets REPLICA IDENTITY FULL on the captured table
+// it names at start, so a DELETE carries every column of the old row; a malformed value is
+// refused before anything starts.
+TEST_F(PostgresSourceTest, ReplicaIdentityAutosetGivesDeletesTheirFullBeforeImage) {
+  CreateItems(10);
+  TempDir out;
+  auto config = Config(out.path());
+  config["replica.identity.autoset.values"] = "public\\.nosuch:NOTHING,public\\.items:FULL";
+  ASSERT_EQ(src_.QueryValue("SELECT relreplident FROM pg_class WHERE oid = 'items'::regclass"), "d");
+  Run(config);
+  WaitForItems(out.path(), 60s);
+  EXPECT_EQ(src_.QueryValue("SELECT relreplident FROM pg_class WHERE oid = 'items'::regclass"), "f");
+  src_.Exec("DELETE FROM items WHERE id = 5");
+  WaitForItems(out.path(), 60s);
+  std::ifstream in(out.path() / "public.items.jsonl");
+  std::string line;
+  int deletes = 0;
+  while (std::getline(in, line)) {
+    auto e = nlohmann::json::parse(line, nullptr, false);
+    if (!e.is_object() || e.value("op", "") != "d") continue;
+    ++deletes;
+    EXPECT_EQ(e["before"]["name"], "n5") << line;
+    EXPECT_EQ(e["before"]["qty"], 5) << line;
+  }
+  EXPECT_EQ(deletes, 1);
+
+  auto bad = Config(out.path());
+  bad["replica.identity.autoset.values"] = "public\\.items:EVERYTHING";
+  CommandResult refused = SluiceProcess::RunToCompletion("validate", bad, 60s);
+  EXPECT_FALSE(refused.Success());
+  EXPECT_NE((refused.out + refused.err).find("replica.identity.autoset.values"), std::string::npos)
+      << refused.out << refused.err;
+}
+
 }  // namespace
 }  // namespace sluice::itest

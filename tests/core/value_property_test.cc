@@ -164,7 +164,9 @@ TEST_F(ValueProperty, Utf8AndJsonStringsRoundTrip) {
     AppendJsonString(json, bytes);
     auto parsed = nlohmann::json::parse(json, nullptr, false);
     ASSERT_FALSE(parsed.is_discarded()) << json;
-    if (IsValidUtf8(bytes)) ASSERT_EQ(parsed.get<std::string>(), bytes);
+    if (IsValidUtf8(bytes)) {
+      ASSERT_EQ(parsed.get<std::string>(), bytes);
+    }
   }
 }
 

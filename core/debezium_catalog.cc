@@ -132,7 +132,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"snapshot.locking.mode.custom.name", "both", kRef, "", "custom lockers have no meaning in sluice"},
     DebeziumProperty{"snapshot.query.mode", "both", kNone, "select_all", "other query modes are not implemented"},
     DebeziumProperty{"snapshot.query.mode.custom.name", "both", kRef, "", "custom query modes have no meaning in sluice"},
-    DebeziumProperty{"snapshot.include.collection.list", "both", kRef, "", "not implemented yet; use table.include.list or an incremental snapshot"},
+    DebeziumProperty{"snapshot.include.collection.list", "both", kImpl, "", "the captured tables the initial snapshot reads; the others are only streamed"},
     DebeziumProperty{"snapshot.select.statement.overrides", "both", kImpl, "", "with snapshot.select.statement.overrides.<schema.table>: the statement must return every captured column by name"},
     DebeziumProperty{"snapshot.lock.timeout.ms", "both", kNone, "", "sluice takes no table locks"},
     DebeziumProperty{"snapshot.delay.ms", "both", kNone, "", "changes no output"},

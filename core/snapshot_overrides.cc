@@ -30,6 +30,10 @@ std::vector<ConfigKey> SelectOverrideConfigKeys() {
                                       "return every captured column by name");
   per_table.is_prefix = true;
   keys.push_back(per_table);
+  keys.push_back(MakeConfigKey("snapshot.include.collection.list", ConfigType::kRegexList, "",
+                               "regexes on the captured tables (schema.table; MySQL: "
+                               "database.table) the initial snapshot reads; the others are only "
+                               "streamed; empty: every captured table"));
   return keys;
 }
 

@@ -123,6 +123,11 @@ core::Status SnapshotReader::Open(bool restarted) {
   SLUICE_RETURN_IF_ERROR(control_.Connect(params_));
   SchemaLoader loader(&control_, filter_);
   SLUICE_ASSIGN_OR_RETURN(tables_, loader.ListTables());
+  if (!options_.include_tables.empty()) {  // snapshot.include.collection.list
+    std::erase_if(tables_, [&](const core::TableId& id) {
+      return !core::AnyFullMatch(options_.include_tables, id.ToString());
+    });
+  }
   // Schemas before the snapshot: information_schema is not transactional anyway, and a table
   // changed in between is caught by the stream, which re-reads schemas at its TABLE_MAPs.
   loaded_.clear();

@@ -49,6 +49,7 @@
 #include "connectors/mysql/mysql_position.h"
 #include "connectors/mysql/mysql_schema.h"
 #include "connectors/mysql/snapshot_rows.h"
+#include "core/user_regex.h"
 #include "core/progress.h"
 #include "core/snapshot_batches.h"
 #include "core/snapshot_overrides.h"
@@ -63,6 +64,9 @@ struct SnapshotOptions {
   size_t batch_bytes = 8 << 20;
   ZeroDateMode zero_dates = ZeroDateMode::kFail;  // zero.date.handling.mode
   core::SelectOverrides select_overrides;  // snapshot.select.statement.overrides
+  // snapshot.include.collection.list: the captured tables ("database.table") the initial
+  // snapshot reads; the others are only streamed. Empty: every captured table.
+  std::vector<core::UserRegex> include_tables;
 };
 
 class SnapshotReader {

@@ -58,6 +58,8 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SLUICE_ASSIGN_OR_RETURN(int64_t chunk_rows, c.GetInt("snapshot.chunk.rows", 200000));
   out.snapshot.chunk_rows = static_cast<uint64_t>(chunk_rows);
   SLUICE_ASSIGN_OR_RETURN(out.snapshot.select_overrides, core::SelectOverridesFromConfig(c));
+  SLUICE_ASSIGN_OR_RETURN(out.snapshot.include_tables,
+                          core::CompileRegexList(c, "snapshot.include.collection.list"));
   SLUICE_ASSIGN_OR_RETURN(ZeroDateMode zero_dates,
                           ParseZeroDateMode(c.Get(kZeroDateModeKey, "fail")));
   out.snapshot.zero_dates = out.stream.zero_dates = zero_dates;

@@ -379,6 +379,11 @@ class PostgresSource final : public core::Source {
     SLUICE_RETURN_IF_ERROR(cat.Exec("SET TRANSACTION SNAPSHOT " + QuoteLiteral(snapshot_name)));
     SLUICE_ASSIGN_OR_RETURN(std::vector<TableEntry> entries,
                             ListCapturedTables(cat, config_.filter));
+    if (!config_.snapshot.include_tables.empty()) {  // snapshot.include.collection.list
+      std::erase_if(entries, [&](const TableEntry& e) {
+        return !core::AnyFullMatch(config_.snapshot.include_tables, e.id.ToString());
+      });
+    }
     TypeResolver types(&cat);
     std::vector<SnapshotTable> tables;
     for (auto& e : entries) {

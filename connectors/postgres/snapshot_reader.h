@@ -27,6 +27,7 @@
 
 #include "connectors/postgres/pg_connection.h"
 #include "connectors/postgres/pg_schema.h"
+#include "core/user_regex.h"
 #include "core/event.h"
 #include "core/snapshot_overrides.h"
 #include "core/metrics.h"
@@ -48,6 +49,9 @@ struct SnapshotOptions {
   bool emit_truncates = false;
   bool binary = true;  // COPY (FORMAT binary) for tables whose columns all decode in binary
   core::SelectOverrides select_overrides;  // snapshot.select.statement.overrides
+  // snapshot.include.collection.list: the captured tables ("schema.table") the initial snapshot
+  // reads; the others are only streamed. Empty: every captured table.
+  std::vector<core::UserRegex> include_tables;
 };
 
 struct SnapshotTable {

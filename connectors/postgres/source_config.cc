@@ -57,6 +57,8 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
     out.signal_table = core::TableId{signal.substr(0, dot), signal.substr(dot + 1)};
   }
   SLUICE_ASSIGN_OR_RETURN(out.snapshot.select_overrides, core::SelectOverridesFromConfig(c));
+  SLUICE_ASSIGN_OR_RETURN(out.snapshot.include_tables,
+                          core::CompileRegexList(c, "snapshot.include.collection.list"));
   SLUICE_ASSIGN_OR_RETURN(out.drop_on_stop, c.GetBool("slot.drop.on.stop", false));
   SLUICE_ASSIGN_OR_RETURN(int64_t interval, c.GetInt("status.update.interval.ms", 10000));
   out.stream.status_interval_ms = interval;

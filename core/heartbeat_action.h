@@ -17,6 +17,7 @@
 #include <string>
 #include <utility>
 
+#include "core/config.h"
 #include "core/periodic.h"
 #include "core/status.h"
 
@@ -43,5 +44,17 @@ class HeartbeatAction {
   Periodic every_;
   Run run_;
 };
+
+// heartbeat.action.query and the heartbeat.interval.ms it runs at, as set in a config.
+struct HeartbeatActionSettings {
+  std::string query;       // empty: none
+  int64_t interval_ms = 0;  // heartbeat.interval.ms as set (0 when unset)
+};
+// kInvalidArgument when the query is set without an interval above 0.
+Result<HeartbeatActionSettings> HeartbeatActionFromConfig(const ConnectorConfig& config);
+// The heartbeat.interval.ms key (no default filled in: with the Kafka sink it also asks for
+// Debezium's heartbeat records, off unless set), documented as `interval_doc`, and the
+// heartbeat.action.query key.
+std::vector<ConfigKey> HeartbeatConfigKeys(std::string interval_doc);
 
 }  // namespace sluice::core

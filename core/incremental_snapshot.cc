@@ -352,6 +352,26 @@ void TakeSnapshotSignals(IncrementalSnapshots& tracker, const EventBatch& batch,
   }
 }
 
+Result<std::optional<TableId>> SignalTableFromConfig(const ConnectorConfig& config,
+                                                     std::string_view form) {
+  const std::string signal = config.Get("signal.data.collection");
+  if (signal.empty()) return std::optional<TableId>();
+  size_t dot = signal.find('.');
+  if (dot == std::string::npos || dot == 0 || dot + 1 == signal.size()) {
+    return InvalidArgumentError("signal.data.collection '" + signal + "' must name a table as " +
+                                std::string(form));
+  }
+  return std::optional<TableId>(TableId{signal.substr(0, dot), signal.substr(dot + 1)});
+}
+
+ConfigKey SignalTableConfigKey(std::string_view form) {
+  return MakeConfigKey(
+      "signal.data.collection", ConfigType::kString, "",
+      "Debezium's signalling table (" + std::string(form) + " with columns id, type, data), "
+      "captured by table.include.list: an inserted 'execute-snapshot' row starts an incremental "
+      "snapshot, as POST /connectors/{name}/snapshots does; never required");
+}
+
 void RequestAddedTables(IncrementalSnapshots& tracker, const std::vector<TableId>& added,
                         spdlog::logger& logger, std::string_view source) {
   for (const TableId& t : added) {

@@ -153,6 +153,12 @@ void RequestAddedTables(IncrementalSnapshots& tracker, const std::vector<TableId
 // reason; a table without 'type' and 'data' columns is logged once per batch.
 void TakeSnapshotSignals(IncrementalSnapshots& tracker, const EventBatch& batch,
                          const TableId& table, spdlog::logger& logger, std::string_view source);
+// signal.data.collection of `config` as a table (nullopt when unset); kInvalidArgument naming
+// the key when it is not "<namespace>.<table>" (`form`: "schema.table", "database.table").
+Result<std::optional<TableId>> SignalTableFromConfig(const ConnectorConfig& config,
+                                                     std::string_view form);
+// The signal.data.collection key, documented for a source whose tables are named as `form`.
+ConfigKey SignalTableConfigKey(std::string_view form);
 // Appends a chunk (`rows`, one row per event, in key order) to `batch` as op "r" events of
 // `schema`, in one snapshot transaction described by `info`.
 void AppendChunkRows(EventBatch& batch, const EventBatch& rows, const TableSchemaPtr& schema,

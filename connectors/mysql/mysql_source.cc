@@ -42,10 +42,10 @@ class MysqlSource final : public core::Source {
     health_interval_ms_ = config.health_interval_ms;
     retained_warn_bytes_ = config.retained_warn_bytes;
     signal_table_ = config.signal_table;
-    if (!config.heartbeat_action_query.empty()) {
+    if (!config.heartbeat.query.empty()) {
       auto conn = std::make_shared<std::unique_ptr<MysqlConnection>>();
       heartbeat_ = std::make_unique<core::HeartbeatAction>(
-          config.heartbeat_action_query, std::chrono::milliseconds(config.heartbeat_action_ms),
+          config.heartbeat.query, std::chrono::milliseconds(config.heartbeat.interval_ms),
           [conn, params = params_](const std::string& query) {
             if (!*conn) {
               auto fresh = std::make_unique<MysqlConnection>();

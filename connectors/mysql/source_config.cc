@@ -46,12 +46,7 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SLUICE_ASSIGN_OR_RETURN(int64_t hb, c.GetInt("heartbeat.interval.ms", 1000));
   // 0 is Debezium's "no heartbeat records" (the Kafka sink's reading): the binlog keeps 1000.
   out.stream.heartbeat_ms = static_cast<int>(hb == 0 ? 1000 : hb);
-  SLUICE_ASSIGN_OR_RETURN(out.heartbeat_action_ms, c.GetInt("heartbeat.interval.ms", 0));
-  out.heartbeat_action_query = c.Get("heartbeat.action.query");
-  if (!out.heartbeat_action_query.empty() && out.heartbeat_action_ms <= 0) {
-    return core::InvalidArgumentError(
-        "heartbeat.action.query runs at each heartbeat: set heartbeat.interval.ms above 0 too");
-  }
+  SLUICE_ASSIGN_OR_RETURN(out.heartbeat, core::HeartbeatActionFromConfig(c));
   SLUICE_ASSIGN_OR_RETURN(out.mode, core::ParseSnapshotMode(c.Get("snapshot.mode", "initial")));
   SLUICE_ASSIGN_OR_RETURN(int64_t threads, c.GetInt("snapshot.max.threads", 1));
   out.snapshot.threads = static_cast<int>(threads);
@@ -73,14 +68,7 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SLUICE_ASSIGN_OR_RETURN(int64_t incremental_rows,
                           c.GetInt("incremental.snapshot.chunk.size", 1024));
   out.incremental_chunk_rows = static_cast<size_t>(std::max<int64_t>(1, incremental_rows));
-  if (std::string signal = c.Get("signal.data.collection"); !signal.empty()) {
-    size_t dot = signal.find('.');
-    if (dot == std::string::npos || dot == 0 || dot + 1 == signal.size()) {
-      return core::InvalidArgumentError("signal.data.collection '" + signal +
-                                        "' must name a table as database.table");
-    }
-    out.signal_table = core::TableId{signal.substr(0, dot), signal.substr(dot + 1)};
-  }
+  SLUICE_ASSIGN_OR_RETURN(out.signal_table, core::SignalTableFromConfig(c, "database.table"));
   return out;
 }
 
@@ -118,19 +106,12 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
                                      "wins when both are set");
   dbz_ssl.allowed = {"disabled", "preferred", "required", "verify_ca", "verify_identity"};
   keys.push_back(dbz_ssl);
-  // No default filled in: with the Kafka sink the key also asks for Debezium's heartbeat
-  // records, which are off unless set.
-  auto hb = core::MakeConfigKey("heartbeat.interval.ms", ConfigType::kInt, "",
-                "binlog heartbeat period asked of the server while idle (1000 when unset or 0); "
-                "with the Kafka sink also Debezium's heartbeat records");
-  hb.min = 0;
-  hb.max = 3600000;
-  keys.push_back(hb);
-  keys.push_back(core::MakeConfigKey(
-      "heartbeat.action.query", ConfigType::kString, "",
-      "Debezium's key: a statement run on the source every heartbeat.interval.ms while streaming, "
-      "on a connection of its own (e.g. an upsert into a heartbeat table); a failure fails the "
-      "connector (a broken connection is retried)"));
+  for (auto& key : core::HeartbeatConfigKeys(
+           "binlog heartbeat period asked of the server while idle (1000 when unset or 0); how "
+           "often heartbeat.action.query runs; with the Kafka sink also Debezium's heartbeat "
+           "records")) {
+    keys.push_back(std::move(key));
+  }
   auto ct = core::MakeConfigKey("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");
   ct.min = 1000;
   keys.push_back(ct);
@@ -180,11 +161,7 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   incremental.min = 1;
   incremental.max = 1000000;
   keys.push_back(incremental);
-  keys.push_back(core::MakeConfigKey(
-      "signal.data.collection", ConfigType::kString, "",
-      "Debezium's signalling table (database.table with columns id, type, data), captured by "
-      "table.include.list: an inserted 'execute-snapshot' row starts an incremental snapshot, as "
-      "POST /connectors/{name}/snapshots does (MariaDB); never required"));
+  keys.push_back(core::SignalTableConfigKey("database.table"));
   return keys;
 }
 

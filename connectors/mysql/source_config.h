@@ -12,6 +12,7 @@
 #include "connectors/mysql/snapshot_reader.h"
 #include "connectors/mysql/stream_reader.h"
 #include "core/config.h"
+#include "core/heartbeat_action.h"
 #include "core/snapshot_mode.h"
 
 namespace sluice::mysql {
@@ -25,9 +26,8 @@ struct SourceConfig {
   int64_t health_interval_ms = 10000;            // binlog.health.interval.ms
   int64_t retained_warn_bytes = int64_t{1} << 30;  // binlog.retained.warn.bytes
   size_t incremental_chunk_rows = 1024;            // incremental.snapshot.chunk.size
-  std::string heartbeat_action_query;  // heartbeat.action.query; empty: none
+  core::HeartbeatActionSettings heartbeat;     // heartbeat.action.query and its interval
   std::optional<core::TableId> signal_table;  // signal.data.collection (database.table), when set
-  int64_t heartbeat_action_ms = 0;     // heartbeat.interval.ms as set (the action's period)
 };
 
 // kInvalidArgument naming the key for a malformed value.

@@ -423,10 +423,10 @@ class PostgresSource final : public core::Source {
     reader->SkipEmitted(emitted_);
     reader->SetObserver(incremental_.get());
     reader->SetLastCommitLsn(last_commit_lsn);
-    if (!config_.heartbeat_action_query.empty()) {
+    if (!config_.heartbeat.query.empty()) {
       auto conn = std::make_shared<PgConnection>();
       heartbeat_ = std::make_unique<core::HeartbeatAction>(
-          config_.heartbeat_action_query, std::chrono::milliseconds(config_.heartbeat_interval_ms),
+          config_.heartbeat.query, std::chrono::milliseconds(config_.heartbeat.interval_ms),
           [conn, params = config_.params](const std::string& query) {
             core::Status s = conn->connected() ? core::Status::Ok() : conn->Connect(params, false);
             if (s.ok()) s = conn->Exec(query);

@@ -48,14 +48,7 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   out.snapshot.binary = c.Get("snapshot.copy.format", "binary") == "binary";
   SLUICE_ASSIGN_OR_RETURN(int64_t chunk_rows, c.GetInt("incremental.snapshot.chunk.size", 1024));
   out.incremental_chunk_rows = static_cast<size_t>(std::max<int64_t>(1, chunk_rows));
-  if (std::string signal = c.Get("signal.data.collection"); !signal.empty()) {
-    size_t dot = signal.find('.');
-    if (dot == std::string::npos || dot == 0 || dot + 1 == signal.size()) {
-      return core::InvalidArgumentError("signal.data.collection '" + signal +
-                                        "' must name a table as schema.table");
-    }
-    out.signal_table = core::TableId{signal.substr(0, dot), signal.substr(dot + 1)};
-  }
+  SLUICE_ASSIGN_OR_RETURN(out.signal_table, core::SignalTableFromConfig(c, "schema.table"));
   SLUICE_ASSIGN_OR_RETURN(out.snapshot.select_overrides, core::SelectOverridesFromConfig(c));
   SLUICE_ASSIGN_OR_RETURN(out.snapshot.include_tables,
                           core::CompileRegexList(c, "snapshot.include.collection.list"));
@@ -64,14 +57,9 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   out.stream.status_interval_ms = interval;
   SLUICE_ASSIGN_OR_RETURN(out.slot_health_interval_ms, c.GetInt("slot.health.interval.ms", 10000));
   SLUICE_ASSIGN_OR_RETURN(out.xmin_fetch_interval_ms, c.GetInt("xmin.fetch.interval.ms", 0));
-  SLUICE_ASSIGN_OR_RETURN(out.heartbeat_interval_ms, c.GetInt("heartbeat.interval.ms", 0));
-  out.heartbeat_action_query = c.Get("heartbeat.action.query");
+  SLUICE_ASSIGN_OR_RETURN(out.heartbeat, core::HeartbeatActionFromConfig(c));
   SLUICE_ASSIGN_OR_RETURN(out.replica_identity_rules,
                           ParseReplicaIdentityRules(c.Get("replica.identity.autoset.values")));
-  if (!out.heartbeat_action_query.empty() && out.heartbeat_interval_ms <= 0) {
-    return core::InvalidArgumentError(
-        "heartbeat.action.query runs at each heartbeat: set heartbeat.interval.ms above 0 too");
-  }
   SLUICE_ASSIGN_OR_RETURN(out.slot_warn_bytes, c.GetInt("slot.retained.warn.bytes", int64_t{1} << 30));
   if (std::string limit = c.Get("slot.max.retained.wal"); !limit.empty()) {
     SLUICE_ASSIGN_OR_RETURN(out.slot_max_retained_bytes,
@@ -151,11 +139,7 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   int_key("incremental.snapshot.chunk.size", "1024",
           "rows per chunk of an incremental snapshot (POST /connectors/{name}/snapshots); the "
           "stream waits at most while one chunk is read", 1, 1000000);
-  keys.push_back(core::MakeConfigKey(
-      "signal.data.collection", ConfigType::kString, "",
-      "Debezium's signalling table (schema.table with columns id, type, data), captured by "
-      "table.include.list: an inserted 'execute-snapshot' row starts an incremental snapshot, as "
-      "POST /connectors/{name}/snapshots does; never required"));
+  keys.push_back(core::SignalTableConfigKey("schema.table"));
   auto format = core::MakeConfigKey("snapshot.copy.format", ConfigType::kEnum, "binary",
                     "binary: COPY in binary format (cheaper for the server) for every table whose "
                     "column types all have a binary decoder, text COPY for the others; text: "
@@ -170,25 +154,16 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   int_key("slot.health.interval.ms", "10000",
           "how often the replication slot's retention (retained WAL, wal_status, safe_wal_size) "
           "is sampled while streaming, on a connection of its own", 100, 3600000);
-  // No default filled in for heartbeat.interval.ms: with the Kafka sink the key also asks for
-  // Debezium's heartbeat records, which are off unless set.
-  auto hb = core::MakeConfigKey("heartbeat.interval.ms", ConfigType::kInt, "",
-                                "how often heartbeat.action.query runs while streaming; with the "
-                                "Kafka sink also Debezium's heartbeat records");
-  hb.min = 0;
-  hb.max = 3600000;
-  keys.push_back(hb);
+  for (auto& key : core::HeartbeatConfigKeys("how often heartbeat.action.query runs while "
+                                              "streaming; with the Kafka sink also Debezium's "
+                                              "heartbeat records")) {
+    keys.push_back(std::move(key));
+  }
   keys.push_back(core::MakeConfigKey(
       "replica.identity.autoset.values", ConfigType::kString, "",
       "Debezium's key: <schema.table regex>:DEFAULT|FULL|NOTHING|INDEX <index>, comma-separated; "
       "at each start the captured tables a rule matches get that REPLICA IDENTITY (first match; "
       "needs the table's owner)"));
-  keys.push_back(core::MakeConfigKey(
-      "heartbeat.action.query", ConfigType::kString, "",
-      "Debezium's key: a statement run on the source every heartbeat.interval.ms while streaming, "
-      "on a connection of its own (e.g. an upsert into a heartbeat table, so that an idle "
-      "captured database still produces WAL); a failure fails the connector (a broken "
-      "connection is retried)"));
   int_key("xmin.fetch.interval.ms", "0",
           "Debezium's key: how often the replication slot's catalog_xmin is read (on a "
           "connection of its own) for source.xmin of the streamed transactions that begin after "

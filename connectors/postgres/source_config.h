@@ -13,6 +13,7 @@
 #include "connectors/postgres/snapshot_reader.h"
 #include "connectors/postgres/stream_reader.h"
 #include "core/config.h"
+#include "core/heartbeat_action.h"
 #include "core/snapshot_mode.h"
 #include "core/table_filter.h"
 
@@ -27,8 +28,7 @@ struct SourceConfig {
   int64_t slot_warn_bytes = int64_t{1} << 30;  // slot.retained.warn.bytes
   int64_t slot_max_retained_bytes = 0;         // slot.max.retained.wal; 0: no limit
   int64_t xmin_fetch_interval_ms = 0;          // xmin.fetch.interval.ms; 0: source.xmin null
-  int64_t heartbeat_interval_ms = 0;           // heartbeat.interval.ms; 0: none
-  std::string heartbeat_action_query;          // heartbeat.action.query; empty: none
+  core::HeartbeatActionSettings heartbeat;      // heartbeat.action.query and its interval
   std::vector<ReplicaIdentityRule> replica_identity_rules;  // replica.identity.autoset.values
   SnapshotOptions snapshot;
   size_t incremental_chunk_rows = 1024;       // incremental.snapshot.chunk.size

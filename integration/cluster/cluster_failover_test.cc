@@ -382,6 +382,11 @@ TEST_F(ClusterFailoverTest, RestartPauseAndDeleteThroughAWorkerThatDoesNotOwnThe
   ASSERT_NE(other, nullptr);
   const std::string started = "connector " + Name(0) + ": started";
   WaitUntil([&] { return CountInLog(*owner, started) == 1; }, 30s, "c0 started once");
+  // Every worker reads the configs topic on its own: the one that does not own c0 may learn of
+  // it after the owner started it (on a loaded machine, seconds later). Until then it answers
+  // 404, as its view has no c0 yet.
+  WaitUntil([&] { return other->client().Call("GET", "/connectors/" + Name(0)).status == 200; },
+            30s, "the other worker's view has c0");
   OwnershipSampler sampler({workers_[0].get(), workers_[1].get(), workers_[2].get()});
 
   other->client().Expect(204, "POST", "/connectors/" + Name(0) + "/restart");

@@ -22,7 +22,8 @@ core::Result<std::string> SslModeFromConfig(const core::ConnectorConfig& c) {
   const std::string plain = c.Get("database.sslmode");
   const std::string debezium = c.Get("database.ssl.mode");
   if (debezium.empty()) return plain.empty() ? std::string("preferred") : plain;
-  if (!plain.empty() && plain != debezium && c.Has("database.sslmode") && plain != "preferred") {
+  // "preferred" is also the default ConfigDef fills in: only another value is a disagreement.
+  if (!plain.empty() && plain != debezium && plain != "preferred") {
     return core::InvalidArgumentError("database.ssl.mode '" + debezium +
                                       "' and database.sslmode '" + plain +
                                       "' disagree: set one of them");

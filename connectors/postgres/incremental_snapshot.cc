@@ -371,10 +371,6 @@ void PgIncrementalSnapshot::HandOver(core::EventBatch& batch) {
   h.handed_over = true;
 }
 
-void PgIncrementalSnapshot::TakeSignals(const core::EventBatch& batch, const core::TableId& table) {
-  core::TakeSnapshotSignals(*tracker_, batch, table, *logger_, "postgres");
-}
-
 void PgIncrementalSnapshot::PollFailed() {
   if (held_ && held_->handed_over) held_.reset();
 }

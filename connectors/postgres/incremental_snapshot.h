@@ -90,10 +90,6 @@ class PgIncrementalSnapshot final : public TransactionObserver {
   // has passed every transaction the chunk's snapshot saw (see above), then records what this
   // Poll handed over. True when it appended events.
   bool AfterPoll(StreamReader& stream, core::EventBatch& batch);
-  // Debezium's signalling table (`signal.data.collection`): 'execute-snapshot' rows inserted into
-  // `table` in `batch` (a successful Poll's) are requested like POST …/snapshots; a refused one is
-  // logged. Blocks while the tables are checked.
-  void TakeSignals(const core::EventBatch& batch, const core::TableId& table);
   // The stream Poll failed: its batch is dropped, so a chunk it carried is read again.
   void PollFailed();
   // Interrupts a chunk query; any thread.

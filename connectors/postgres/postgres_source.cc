@@ -157,7 +157,8 @@ class PostgresSource final : public core::Source {
                    : stream->Poll(batch, limits);
     if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
     if (res.ok() && config_.signal_table) {
-      incremental_->TakeSignals(batch, *config_.signal_table);
+      core::TakeSnapshotSignals(*incremental_->tracker(), batch, *config_.signal_table, *logger_,
+                                "postgres");
     }
     return res;
   }

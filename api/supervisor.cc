@@ -94,11 +94,19 @@ core::Status Supervisor::Start() {
   return core::Status::Ok();
 }
 
-std::shared_ptr<Supervisor::Entry> Supervisor::Find(const std::string& name) const {
+std::shared_ptr<Supervisor::Entry> Supervisor::FindLocal(const std::string& name) const {
   std::lock_guard lock(mu_);
   auto it = entries_.find(name);
   if (it == entries_.end() || it->second->removed.load()) return nullptr;
   return it->second;
+}
+
+std::shared_ptr<Supervisor::Entry> Supervisor::Find(const std::string& name) const {
+  std::shared_ptr<Entry> e = FindLocal(name);
+  if (e != nullptr || !options_.refresh_missing) return e;
+  // Cluster mode: another worker may have written it a moment ago.
+  options_.refresh_missing(name);
+  return FindLocal(name);
 }
 
 bool Supervisor::accepting() const { return accepting_.load(); }
@@ -177,6 +185,12 @@ ConnectorView Supervisor::ViewLocked(const Entry& e) const {
 
 core::Result<ConnectorView> Supervisor::Create(core::ConnectorConfig config,
                                                const std::string& initial_state) {
+  return CreateEntry(std::move(config), initial_state, /*view_refreshed=*/false);
+}
+
+core::Result<ConnectorView> Supervisor::CreateEntry(core::ConnectorConfig config,
+                                                    const std::string& initial_state,
+                                                    bool view_refreshed) {
   SLUICE_RETURN_IF_ERROR(CheckAccepting());
   if (config.name().empty()) return core::InvalidArgumentError("the connector needs a 'name'");
   if (initial_state != kRunning && initial_state != kPaused && initial_state != kStopped) {
@@ -184,6 +198,11 @@ core::Result<ConnectorView> Supervisor::Create(core::ConnectorConfig config,
                                       initial_state + "'");
   }
   SLUICE_RETURN_IF_ERROR(options_.validator(config));
+  // Cluster mode: a connector created through another worker a moment ago is known here
+  // before the check below (else this worker's write would replace its config).
+  if (!view_refreshed && options_.refresh_missing && FindLocal(config.name()) == nullptr) {
+    options_.refresh_missing(config.name());
+  }
   auto e = std::make_shared<Entry>(config.name());
   e->config = std::move(config);
   e->created_unix_ms = NowMs();
@@ -218,7 +237,7 @@ core::Result<ConnectorView> Supervisor::PutConfig(const std::string& name,
   std::shared_ptr<Entry> e = Find(name);
   if (e == nullptr) {
     *created = true;
-    return Create(std::move(config));
+    return CreateEntry(std::move(config), kRunning, /*view_refreshed=*/true);
   }
   *created = false;
   {

@@ -92,6 +92,10 @@ struct SupervisorOptions {
   // Cluster mode: Restart of a connector that `owns` returns false for calls this instead (it
   // asks the owning worker to restart it).
   std::function<core::Status(const std::string&)> forward_restart;
+  // Cluster mode: called when a request names a connector this worker's view does not hold
+  // (before the answer "not found", and before a create); it brings the view up to date with
+  // the state topics and loads that connector if it exists (ClusterWorker: ViewRefresh).
+  std::function<void(const std::string&)> refresh_missing;
   // Which failures restart with backoff; unset: core::Status::IsRetriable. Cluster mode adds a
   // slot held by another process (the previous owner, until its stream ends).
   std::function<bool(const core::Status&)> retriable;
@@ -208,7 +212,13 @@ class Supervisor {
  private:
   struct Entry;
 
+  // The connector a request names, or null. In cluster mode a name missing from this worker's
+  // view is looked up again after options_.refresh_missing (must be called without mu_ held).
   std::shared_ptr<Entry> Find(const std::string& name) const;
+  std::shared_ptr<Entry> FindLocal(const std::string& name) const;  // this worker's view only
+  // Create; `view_refreshed`: the caller already ran refresh_missing for this name.
+  core::Result<ConnectorView> CreateEntry(core::ConnectorConfig config,
+                                          const std::string& initial_state, bool view_refreshed);
   // A source built from the connector's config for the offsets calls (never started).
   core::Result<std::unique_ptr<core::Source>> AdminSource(const std::string& name);
   core::Status CheckAccepting() const;

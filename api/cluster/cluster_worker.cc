@@ -71,6 +71,19 @@ void ClusterWorker::ConfigureSupervisor(SupervisorOptions& options) {
     spdlog::info("connector {}: restart requested; its owner carries it out", name);
     return store_->RequestRestart(name);
   };
+  options.refresh_missing = [this](const std::string& name) {
+    view_refresh_.Run();
+    // Loads it if the view has it now (the housekeeping thread reloads it too, later: Reload
+    // is idempotent, and does nothing for a name the view does not hold).
+    supervisor_->Reload(name);
+  };
+}
+
+void ClusterWorker::CatchUpView() {
+  if (core::Status s = store_->CatchUp(std::chrono::seconds(2)); !s.ok()) {
+    spdlog::warn("cluster: cannot catch the state view up before answering a request: {}",
+                 s.ToString());
+  }
 }
 
 bool ClusterWorker::WorkerAlive(const nlohmann::json& record, int64_t now_ms) const {

@@ -42,6 +42,7 @@
 
 #include "api/cluster/cluster_options.h"
 #include "api/cluster/kafka_state_store.h"
+#include "api/cluster/view_refresh.h"
 #include "api/supervisor.h"
 #include "connectors/kafka/client/kafka_client.h"
 #include "core/metrics.h"
@@ -63,7 +64,8 @@ class ClusterWorker {
   ~ClusterWorker();  // Stop()
 
   KafkaStateStore* store() { return store_.get(); }
-  // Sets `owns` and `remote_status` of the Supervisor's options to this worker's.
+  // Sets the cluster hooks of the Supervisor's options (`owns`, `remote_status`,
+  // `forward_restart`, `retriable`, `refresh_missing`) to this worker's.
   void ConfigureSupervisor(SupervisorOptions& options);
   // Joins the group. `supervisor` (started) must outlive Stop().
   core::Status Start(Supervisor* supervisor);
@@ -91,6 +93,8 @@ class ClusterWorker {
   void HandleRestarts();
   std::optional<RemoteStatus> RemoteStatusOf(const std::string& connector) const;
   bool WorkerAlive(const nlohmann::json& record, int64_t now_ms) const;
+  void CatchUpView();
+  static constexpr std::chrono::milliseconds kRefreshInterval{100};
 
   ClusterOptions options_;
   const std::string worker_id_;
@@ -98,6 +102,9 @@ class ClusterWorker {
   std::unique_ptr<KafkaStateStore> store_;
   kafka::client::KafkaHandle consumer_;
   Supervisor* supervisor_ = nullptr;
+  // Catches the state view up before a request is answered "not found" (read-your-writes
+  // across workers), at most once per kRefreshInterval.
+  ViewRefresh view_refresh_{[this] { CatchUpView(); }, kRefreshInterval};
 
   mutable std::mutex mu_;  // guards owned_, reloads_, restarts_ and stale_restarts_
   std::set<int32_t> owned_;

@@ -1,5 +1,7 @@
 // Supervisor::Entry, shared by the files that implement the Supervisor (supervisor.cc: the
-// lifecycle and the reconcile loop; supervisor_admin.cc: offsets, server objects). Internal.
+// lifecycle and the REST-facing calls; supervisor_reconcile.cc: the reconcile loop;
+// supervisor_admin.cc: offsets, server objects; cluster/supervisor_cluster.cc: cluster mode).
+// Internal.
 #pragma once
 
 #include <atomic>
@@ -42,6 +44,18 @@ struct Supervisor::Entry {
   // binlog files), see WatchIdleLocked; the next time one may be built.
   std::unique_ptr<core::RetentionWatch> idle_watch;
   std::chrono::steady_clock::time_point idle_watch_at;
+
+  // A new config (PUT here, or a change written by another worker): restart a running pipeline
+  // with it, retry at once, and rebuild the idle watch from it. Call with mu held.
+  void Reconfigure(core::ConnectorConfig new_config) {
+    config = std::move(new_config);
+    idle_watch.reset();
+    idle_watch_at = {};
+    restart_pending = pipeline != nullptr;
+    failure.clear();
+    backoff = std::chrono::milliseconds(0);
+    attempts = 0;
+  }
 };
 
 }  // namespace sluice::api

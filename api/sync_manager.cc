@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/progress_view.h"
+#include "core/clock.h"
 #include "core/logging.h"
 #include "core/redact.h"
 #include "core/snapshot_mode.h"
@@ -16,17 +17,11 @@ namespace {
 constexpr auto kWatchInterval = std::chrono::milliseconds(250);
 constexpr auto kPersistInterval = std::chrono::seconds(2);
 
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // "sync_" + 12 lowercase hex digits: usable as a slot or table-name suffix by any connector.
 std::string NewSyncId() {
   static std::mutex mu;
   static std::mt19937_64 rng(std::random_device{}() ^
-                             static_cast<uint64_t>(NowMs()));
+                             static_cast<uint64_t>(core::NowUnixMs()));
   std::lock_guard lock(mu);
   char buf[32];
   std::snprintf(buf, sizeof buf, "sync_%012llx",
@@ -61,7 +56,7 @@ core::Status SyncManager::Start() {
   for (auto& s : syncs) {
     if (s.state != "RUNNING") continue;
     s.state = "FAILED";
-    s.finished_unix_ms = NowMs();
+    s.finished_unix_ms = core::NowUnixMs();
     s.result_json = nlohmann::json{{"status", "error"},
                                    {"message", "interrupted: the server stopped during the sync; "
                                                "start a new sync"}}
@@ -97,13 +92,13 @@ core::Result<core::SyncRecord> SyncManager::Create(core::ConnectorConfig config)
   job->record.id = id;
   job->record.config_json = config.ToJson().dump();
   job->record.state = "RUNNING";
-  job->record.started_unix_ms = NowMs();
+  job->record.started_unix_ms = core::NowUnixMs();
   auto built = builder_(run_config, metrics_, &job->progress);
   if (!built.ok()) {
     metrics_->RemoveSeriesWithLabel("connector", id);
     if (built.status().code() == core::StatusCode::kInvalidArgument) return built.status();
     job->record.state = "FAILED";
-    job->record.finished_unix_ms = NowMs();
+    job->record.finished_unix_ms = core::NowUnixMs();
     job->record.result_json =
         nlohmann::json{{"status", "error"},
                        {"message", core::RedactSecrets(built.status().ToString(), config)}}
@@ -205,7 +200,7 @@ void SyncManager::Finish(Job& job) {
   core::PipelineState ended = job.pipeline->state();
   uint64_t events = job.pipeline->events_written();
   job.pipeline.reset();
-  job.record.finished_unix_ms = NowMs();
+  job.record.finished_unix_ms = core::NowUnixMs();
   double elapsed_s = (job.record.finished_unix_ms - job.record.started_unix_ms) / 1000.0;
   nlohmann::json r = {{"events_written", events}, {"elapsed_s", elapsed_s}};
   if (job.cancelled) {
@@ -269,7 +264,7 @@ void SyncManager::WatchLoop(std::stop_token stop) {
                                                         std::current_exception());
           spdlog::error("{}", failed.message());
           job->record.state = "FAILED";
-          job->record.finished_unix_ms = NowMs();
+          job->record.finished_unix_ms = core::NowUnixMs();
           job->record.result_json =
               nlohmann::json{{"status", "error"}, {"message", failed.ToString()}}.dump();
           core::Status saved = store_->PutSync(job->record);

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "api/cluster/cluster_topics.h"
+#include "core/clock.h"
 #include "core/logging.h"
 
 namespace sluice::api::cluster {
@@ -10,12 +11,6 @@ namespace sluice::api::cluster {
 namespace {
 
 constexpr auto kHeartbeatInterval = std::chrono::seconds(2);
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::map<std::string, std::string> ClientSettings(const ClusterOptions& o,
                                                   const std::string& worker_id) {
@@ -98,7 +93,7 @@ std::optional<RemoteStatus> ClusterWorker::RemoteStatusOf(const std::string& con
   if (!last) return std::nullopt;
   RemoteStatus status{last->record.state, last->record.trace, last->worker_id};
   auto workers = store_->Workers();
-  const int64_t now = NowMs();
+  const int64_t now = core::NowUnixMs();
   if (status.state == "UNASSIGNED") {
     // A worker that released the connector records UNASSIGNED once its pipeline has flushed,
     // which can be after the new owner recorded RUNNING (a worker frozen past its session
@@ -346,7 +341,7 @@ void ClusterWorker::Heartbeat() {
   nlohmann::json record = {{"worker_id", worker_id_},
                            {"partitions", partitions},
                            {"connectors", running},
-                           {"ts_unix_ms", NowMs()}};
+                           {"ts_unix_ms", core::NowUnixMs()}};
   if (core::Status s = store_->PutWorker(record); !s.ok()) {
     spdlog::warn("cluster worker {}: heartbeat record not written: {}", worker_id_,
                  s.ToString());
@@ -378,7 +373,7 @@ void ClusterWorker::Stop() {
 }
 
 nlohmann::json ClusterWorker::ClusterJson() const {
-  const int64_t now = NowMs();
+  const int64_t now = core::NowUnixMs();
   nlohmann::json workers = nlohmann::json::array();
   std::map<int32_t, std::string> owner_of;
   for (const auto& [id, record] : store_->Workers()) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/clock.h"
 #include "core/logging.h"
 
 namespace sluice::api::cluster {
@@ -13,12 +14,6 @@ constexpr std::string_view kSyncPrefix = "sync-";
 constexpr std::string_view kStatusPrefix = "status-";
 constexpr std::string_view kWorkerPrefix = "worker-";
 constexpr std::string_view kRestartPrefix = "restart-connector-";
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 bool StartsWith(const std::string& s, std::string_view prefix) {
   return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
@@ -161,7 +156,7 @@ core::Status KafkaStateStore::PutConnector(const core::StoredConnector& connecto
     exists = it != connectors_.end();
     if (exists) c.created_unix_ms = it->second.created_unix_ms;
   }
-  if (!exists && c.created_unix_ms == 0) c.created_unix_ms = NowMs();
+  if (!exists && c.created_unix_ms == 0) c.created_unix_ms = core::NowUnixMs();
   return WriteConnector(c);
 }
 
@@ -234,7 +229,7 @@ core::Status KafkaStateStore::ClearPosition(const std::string& connector) {
 
 core::Status KafkaStateStore::AppendStatus(const std::string& connector,
                                            const core::StatusRecord& record) {
-  nlohmann::json value = {{"ts_unix_ms", record.ts_unix_ms == 0 ? NowMs() : record.ts_unix_ms},
+  nlohmann::json value = {{"ts_unix_ms", record.ts_unix_ms == 0 ? core::NowUnixMs() : record.ts_unix_ms},
                           {"state", record.state},
                           {"trace", record.trace},
                           {"worker_id", options_.worker_id}};
@@ -310,7 +305,7 @@ core::Status KafkaStateStore::RequestRestart(const std::string& connector) {
   // connector and its one task.
   nlohmann::json value = {{"only-failed", false},
                           {"include-tasks", true},
-                          {"requested_unix_ms", NowMs()},
+                          {"requested_unix_ms", core::NowUnixMs()},
                           {"worker_id", options_.worker_id}};
   return log_->Write(options_.configs_topic, std::string(kRestartPrefix) + connector,
                      value.dump());

@@ -113,13 +113,7 @@ void Supervisor::Reload(const std::string& name) {
   } else {
     std::lock_guard lock(e->mu);
     if (config.ok() && e->config.ToJson().dump() != config->ToJson().dump()) {
-      e->config = *config;
-      e->idle_watch.reset();  // rebuilt from the new config
-      e->idle_watch_at = {};
-      e->restart_pending = e->pipeline != nullptr;
-      e->failure.clear();
-      e->backoff = std::chrono::milliseconds(0);
-      e->attempts = 0;
+      e->Reconfigure(*config);
       spdlog::info("connector {}: reconfigured on another worker", name);
     }
     if (!s.target_state.empty() && e->target_state != s.target_state) {

@@ -54,10 +54,24 @@ cd "$WORK"
 # --- sync ---------------------------------------------------------------------------------------
 # The reference's input: the records of an untimed first sync, key TAB value per line (JSON
 # escapes every tab and newline inside a string, so neither occurs raw in a key or a value).
+# The test broker keeps only about 5 MB per partition (librdkafka's mock cluster drops the
+# oldest records beyond that), so the records are read while the sync writes them: the topic
+# is created first, and a consumer polling every 5 ms reads it from offset 0. An offset that
+# falls out of the log before it is read fails the run (auto.offset.reset=error).
+python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(("create " + sys.argv[2] + " 4\n").encode()); reply = s.recv(200).decode()
+sys.exit(0 if reply.startswith("ok") else "cannot create the topic: " + reply)' \
+  "$(grep '^SLUICE_TEST_KAFKA_CONTROL=' "$BENCH_WORK/tgt/servers.env" | cut -d= -f2-)" "$P.render.public.t"
+timeout 600 kcat -b "$B" -C -o beginning -c "$ROWS" -q -t "$P.render.public.t" -f '%k\t%s\n' \
+  -X fetch.wait.max.ms=5 -X fetch.error.backoff.ms=5 -X fetch.max.bytes=104857600 \
+  -X max.partition.fetch.bytes=52428800 -X auto.offset.reset=error > records.tsv &
+reader=$!
 cfg "${P}_render" "$P.render" initial_only > render.json
 "$BENCH_SLUICE" sync render.json > render.log 2>&1 || { tail -5 render.log >&2; exit 1; }
-kcat -b "$B" -C -e -q -t "$P.render.public.t" -f '%k\t%s\n' > records.tsv
-[[ $(wc -l < records.tsv) == "$ROWS" ]] || { echo "pre-rendered $(wc -l < records.tsv) records, expected $ROWS" >&2; exit 1; }
+wait "$reader" || { echo "reading the pre-rendered records failed" >&2; exit 1; }
+[[ $(wc -l < records.tsv) == "$ROWS" && $(cut -f1 records.tsv | sort -u | wc -l) == "$ROWS" ]] ||
+  { echo "pre-rendered $(wc -l < records.tsv) records, expected $ROWS distinct keys" >&2; exit 1; }
 t_run= sluice_best= sluice_cpu= sluice_rss= kcat_best=
 run_kcat() {
   local topic=$P.ref$1 t0

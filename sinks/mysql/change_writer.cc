@@ -1,7 +1,9 @@
 #include "sinks/mysql/change_writer.h"
 
+#include <algorithm>
 #include <charconv>
 
+#include "core/logging.h"
 #include "core/text_codec.h"
 
 namespace sluice::sinks::mysql_sink {
@@ -130,6 +132,7 @@ core::Status ChangeWriter::ExecuteStatement(const std::string& sql,
 core::Status ChangeWriter::ExecutePending(const core::EventBatch& batch) {
   if (pending_ == Pending::kNone) return core::Status::Ok();
   const TablePlan& plan = *pending_plan_;
+  if (pending_ == Pending::kLoad) return ExecuteLoad(batch, plan);
   if (pending_ == Pending::kUpsert) {
     sql_ += plan.upsert_suffix;
   } else if (plan.schema->key.size() == 1) {
@@ -174,6 +177,54 @@ core::Status ChangeWriter::AddUpsert(const core::EventBatch& batch, const TableP
   }
   sql_rows_.push_back(row);
   return core::Status::Ok();
+}
+
+core::Status ChangeWriter::AddLoad(const core::EventBatch& batch, const TablePlan& plan,
+                                   uint32_t row) {
+  bool continues = pending_ == Pending::kLoad && pending_plan_ == &plan &&
+                   sql_.size() < max_statement_bytes_;
+  if (!continues) {
+    SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
+    sql_.clear();
+    pending_ = Pending::kLoad;
+    pending_plan_ = &plan;
+  }
+  core::RowView view = batch.row(row);
+  ValueError e = AppendLoadRow(sql_, plan, view);
+  if (!e.ok()) return ValueFailure(plan, view, e);
+  sql_rows_.push_back(row);
+  return core::Status::Ok();
+}
+
+core::Status ChangeWriter::ExecuteLoad(const core::EventBatch& batch, const TablePlan& plan) {
+  pending_ = Pending::kNone;
+  pending_plan_ = nullptr;
+  std::vector<uint32_t> rows;
+  rows.swap(sql_rows_);
+  core::Status s = runner_.Execute("SAVEPOINT sluice_load");
+  unsigned int warnings = 0;
+  if (s.ok()) s = runner_.LoadData(plan.load_statement, sql_, &warnings);
+  sql_.clear();
+  if (s.ok() && warnings == 0) return s;
+  const int code = runner_.last_error_code();
+  // The server refuses LOAD DATA LOCAL (local_infile=OFF): ER_NOT_ALLOWED_COMMAND, MySQL 8's
+  // ER_CLIENT_LOCAL_FILES_DISABLED.
+  const bool refused = !s.ok() && (code == 1148 || code == 3948);
+  if (refused) {
+    spdlog::info("mysql sink: the target refuses LOAD DATA LOCAL INFILE ({}); snapshot rows go "
+                 "in as INSERT statements (set local_infile=ON on the server for faster loads)",
+                 s.message());
+    load_refused_ = true;
+  } else if (!s.ok() && mysql::ClassifyMysqlErrorKind(static_cast<unsigned int>(code)) !=
+                            mysql::MysqlErrorKind::kData) {
+    return s.WithContext("table " + plan.qualified);  // the connection or the server: retry
+  }
+  // A duplicate key or a value the server would clip: undo the load and write the rows as
+  // INSERT, which upserts them or fails naming the row.
+  SLUICE_RETURN_IF_ERROR(runner_.Execute("ROLLBACK TO SAVEPOINT sluice_load"));
+  no_load_.push_back(&plan);
+  for (uint32_t row : rows) SLUICE_RETURN_IF_ERROR(AddUpsert(batch, plan, row));
+  return ExecutePending(batch);
 }
 
 core::Status ChangeWriter::AddDelete(const core::EventBatch& batch, const TablePlan& plan,
@@ -236,6 +287,12 @@ core::Status ChangeWriter::ApplyEvent(const core::EventBatch& batch, const core:
   const core::TableSchema& schema = *event.table;
   switch (event.op) {
     case core::Op::kRead:
+      if (event.after == core::kNoRow) return core::Status::Ok();
+      if (!plan->load_statement.empty() && !load_refused_ && runner_.supports_load_data() &&
+          std::find(no_load_.begin(), no_load_.end(), plan) == no_load_.end()) {
+        return AddLoad(batch, *plan, event.after);
+      }
+      return AddUpsert(batch, *plan, event.after);
     case core::Op::kCreate:
       if (event.after == core::kNoRow) return core::Status::Ok();
       return AddUpsert(batch, *plan, event.after);

@@ -1,11 +1,19 @@
 // ChangeWriter: applies the events of one batch to the MySQL target inside the sink's open
 // transaction. Events are grouped table by table, in order within each table: runs of
-// inserts/updates/snapshot rows of a table become one multi-row INSERT ... ON DUPLICATE KEY
-// UPDATE, runs of deletes one DELETE (IN (...) for a one-column key); an update with unchanged
+// inserts/updates of a table become one multi-row INSERT ... ON DUPLICATE KEY UPDATE, runs of
+// snapshot rows one LOAD DATA LOCAL INFILE from memory (below), runs of deletes one DELETE (IN (...) for a one-column key); an update with unchanged
 // (TOAST) cells or of a keyless table becomes a precise UPDATE, a keyless delete a DELETE ...
 // LIMIT 1, a truncate a DELETE (TRUNCATE would commit). Statements stay under
 // sink.mysql.statement.bytes and the server's max_allowed_packet. A value the target rejects is
 // kFailedPrecondition naming the table, the key and the reason.
+//
+// LOAD DATA for snapshot rows (about 1.4x faster on the server than the same rows as INSERT):
+// only when the runner supports it and the plan has a load_statement. LOAD DATA LOCAL turns
+// what INSERT refuses (a duplicate key, a value out of range) into warnings and skips or
+// clips the row, so each load runs after a SAVEPOINT and any warning rolls it back and writes
+// the same rows again as INSERT ... ON DUPLICATE KEY UPDATE (which upserts, or fails naming
+// the row); that table then stays on INSERT for the rest of the run (a target already holding
+// the rows would pay the load twice).
 //
 // Lifecycle: owned by MysqlSink; SetLimits() once connected, Apply() per batch, Discard() on
 // Reset(). It owns the statement being built; the catalog owns the tables, the sink the
@@ -44,10 +52,12 @@ class ChangeWriter {
   void Discard();
 
  private:
-  enum class Pending { kNone, kUpsert, kDelete };
+  enum class Pending { kNone, kUpsert, kDelete, kLoad };
 
   core::Status ApplyEvent(const core::EventBatch& batch, const core::ChangeEvent& event);
   core::Status AddUpsert(const core::EventBatch& batch, const TablePlan& plan, uint32_t row);
+  core::Status AddLoad(const core::EventBatch& batch, const TablePlan& plan, uint32_t row);
+  core::Status ExecuteLoad(const core::EventBatch& batch, const TablePlan& plan);
   core::Status AddDelete(const core::EventBatch& batch, const TablePlan& plan, uint32_t row);
   core::Status RunUpdate(const core::EventBatch& batch, const TablePlan& plan, uint32_t row,
                          uint32_t key_row, bool set_key);
@@ -68,6 +78,10 @@ class ChangeWriter {
   std::string sql_;
   std::vector<uint32_t> sql_rows_;
   std::string scratch_;
+  // Tables whose load came back with warnings: INSERT from then on (plans live as long as the
+  // catalog keeps them; a replaced plan starts over with LOAD DATA).
+  std::vector<const TablePlan*> no_load_;
+  bool load_refused_ = false;  // the server does not allow LOAD DATA LOCAL
   // Grouping of a batch's events by table (reused between batches).
   std::vector<const core::TableSchema*> group_tables_;
   std::vector<uint32_t> event_group_;

@@ -2,12 +2,25 @@
 
 #include <mysql.h>
 
+#include <algorithm>
 #include <charconv>
+#include <cstdio>
+#include <cstring>
 
 #include "core/redact.h"
 #include "core/text_codec.h"
 
 namespace sluice::sinks::mysql_sink {
+
+// The local-infile handler (mysql_set_local_infile_handler) of the sink's connection serves
+// `data` for kLoadDataFile while MysqlClient::LoadData runs (`active`), and refuses anything
+// else, so a server can never read a file of this machine.
+struct LoadDataFeed {
+  std::string_view data;
+  size_t offset = 0;
+  bool active = false;
+  bool refused = false;
+};
 
 namespace {
 
@@ -25,6 +38,31 @@ core::Status WithUserHint(core::Status s) {
     return {s.code(), s.message() + "; check the user and its privileges"};
   }
   return s;
+}
+
+int InfileInit(void** ptr, const char* file, void* userdata) {
+  auto* state = static_cast<LoadDataFeed*>(userdata);
+  *ptr = state;
+  state->refused = !state->active || file == nullptr || std::string_view(file) != kLoadDataFile;
+  return state->refused ? 1 : 0;
+}
+
+int InfileRead(void* ptr, char* buf, unsigned int len) {
+  auto* state = static_cast<LoadDataFeed*>(ptr);
+  size_t n = std::min<size_t>(len, state->data.size() - state->offset);
+  std::memcpy(buf, state->data.data() + state->offset, n);
+  state->offset += n;
+  return static_cast<int>(n);
+}
+
+void InfileEnd(void*) {}
+
+int InfileError(void* ptr, char* buf, unsigned int len) {
+  auto* state = static_cast<LoadDataFeed*>(ptr);
+  std::snprintf(buf, len, "%s",
+                state->refused ? "sluice refuses LOAD DATA LOCAL INFILE requests it did not make"
+                               : "LOAD DATA LOCAL INFILE failed");
+  return 2000;  // CR_UNKNOWN_ERROR
 }
 
 }  // namespace
@@ -124,7 +162,7 @@ core::Result<MysqlUrl> ParseMysqlUrlUnredacted(std::string_view url) {
 
 }  // namespace
 
-MysqlClient::MysqlClient() = default;
+MysqlClient::MysqlClient() : feed_(std::make_unique<LoadDataFeed>()) {}
 MysqlClient::~MysqlClient() { Close(); }
 
 core::Status MysqlClient::Fail(std::string_view context) {
@@ -149,9 +187,12 @@ core::Status MysqlClient::Connect(const MysqlUrl& url) {
   options.write_timeout_s = 3600;
   options.sql_mode = "STRICT_ALL_TABLES,NO_BACKSLASH_ESCAPES,NO_ENGINE_SUBSTITUTION";
   options.autocommit = false;
+  options.local_infile = true;  // served by the handler set below, from memory only
   auto conn = mysql::ConnectMysql(options, where);
   if (!conn.ok()) return WithUserHint(conn.status());
   conn_ = std::move(*conn);
+  mysql_set_local_infile_handler(conn_.get(), &InfileInit, &InfileRead, &InfileEnd, &InfileError,
+                                 feed_.get());
   auto rows = Query("SELECT CONNECTION_ID(), VERSION()");
   if (!rows.ok()) {
     conn_.reset();
@@ -177,6 +218,19 @@ core::Status MysqlClient::Execute(const std::string& sql) {
     return Fail("mysql sink");
   }
   return core::Status::Ok();
+}
+
+core::Status MysqlClient::LoadData(const std::string& sql, std::string_view data,
+                                  unsigned int* warnings) {
+  *warnings = 0;
+  feed_->data = data;
+  feed_->offset = 0;
+  feed_->active = true;
+  core::Status s = Execute(sql);
+  feed_->active = false;
+  feed_->data = {};
+  if (s.ok()) *warnings = mysql_warning_count(conn_.get());
+  return s;
 }
 
 core::Result<std::vector<MysqlRow>> MysqlClient::Query(const std::string& sql) {

@@ -53,7 +53,19 @@ class StatementRunner {
   virtual StringEscaper escaper() const = 0;
   virtual int last_error_code() const = 0;
   virtual const std::string& last_error_message() const = 0;
+  // LOAD DATA LOCAL INFILE from memory: runs `sql` (a LOAD DATA LOCAL INFILE statement naming
+  // kLoadDataFile) feeding it `data`; *warnings is the statement's warning count. Runners that
+  // cannot (unit-test fakes) return false from supports_load_data() and are never asked.
+  virtual bool supports_load_data() const { return false; }
+  virtual core::Status LoadData(const std::string& sql, std::string_view data,
+                                unsigned int* warnings) {
+    (void)sql, (void)data, (void)warnings;
+    return core::UnimplementedError("LOAD DATA is not supported by this runner");
+  }
 };
+
+
+struct LoadDataFeed;  // mysql_client.cc
 
 class MysqlClient final : public StatementRunner {
  public:
@@ -72,6 +84,10 @@ class MysqlClient final : public StatementRunner {
   core::Status Execute(const std::string& sql) override;
   // Runs a query and returns every row as text (NULL -> nullopt).
   core::Result<std::vector<MysqlRow>> Query(const std::string& sql);
+
+  bool supports_load_data() const override { return true; }
+  core::Status LoadData(const std::string& sql, std::string_view data,
+                        unsigned int* warnings) override;
 
   core::Status Commit();
   // Escapes string literals for this connection (its character set and sql_mode); valid until
@@ -95,6 +111,8 @@ class MysqlClient final : public StatementRunner {
   core::Status Fail(std::string_view context);
 
   mysql::MysqlPtr conn_;
+  // What the connection's local-infile handler serves: data only while LoadData runs.
+  std::unique_ptr<LoadDataFeed> feed_;
   uint64_t connection_id_ = 0;
   std::string server_version_;
   int last_error_code_ = 0;

@@ -156,6 +156,28 @@ TablePlan BuildTablePlan(core::TableSchemaPtr schema, std::string_view database,
       plan.upsert_suffix += k + "=" + k;
     }
   }
+  // Session sql_mode has NO_BACKSLASH_ESCAPES: '\' is one backslash, and the terminators are
+  // the TAB and LF bytes themselves.
+  std::string columns;
+  std::string sets;
+  bool exact = true;
+  for (size_t i = 0; i < schema->columns.size(); ++i) {
+    exact = exact && LoadDataStoresExactly(schema->columns[i], plan.kinds[i]);
+    if (i > 0) columns += ',';
+    if (plan.kinds[i] == LiteralKind::kBytes) {
+      std::string var = "@c" + std::to_string(i);
+      columns += var;
+      sets += (sets.empty() ? " SET " : ",") + plan.quoted[i] + "=UNHEX(" + var + ")";
+    } else {
+      columns += plan.quoted[i];
+    }
+  }
+  if (exact) {
+    plan.load_statement = "LOAD DATA LOCAL INFILE '" + std::string(kLoadDataFile) +
+                          "' INTO TABLE " + plan.qualified +
+                          " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\t' ESCAPED BY '\\' "
+                          "LINES TERMINATED BY '\n' (" + columns + ")" + sets;
+  }
   plan.schema = std::move(schema);
   return plan;
 }
@@ -185,6 +207,20 @@ ValueError AppendRowValues(std::string& out, const TablePlan& plan, const core::
   // A row shorter than the schema (should not happen): the rest is NULL.
   for (uint32_t i = n; i < plan.kinds.size(); ++i) out += ",NULL";
   out += ')';
+  return {};
+}
+
+ValueError AppendLoadRow(std::string& out, const TablePlan& plan, const core::RowView& row) {
+  uint32_t n = std::min<uint32_t>(row.size(), static_cast<uint32_t>(plan.kinds.size()));
+  for (uint32_t i = 0; i < plan.kinds.size(); ++i) {
+    if (i > 0) out += '\t';
+    if (i >= n || !row.is_present(i)) {
+      out += "\\N";
+      continue;
+    }
+    if (const char* why = AppendLoadField(out, plan.kinds[i], row.text(i))) return {i, why};
+  }
+  out += '\n';
   return {};
 }
 

@@ -61,6 +61,10 @@ struct TablePlan {
   std::vector<std::string> quoted;     // per column, backtick-quoted name
   std::string insert_prefix;           // INSERT INTO `db`.`t` (`a`,`b`) VALUES
   std::string upsert_suffix;           //  ON DUPLICATE KEY UPDATE `b`=VALUES(`b`) (empty: keyless)
+  // LOAD DATA LOCAL INFILE 'kLoadDataFile' INTO TABLE `db`.`t` ... (`a`,@c1) SET `b`=UNHEX(@c1):
+  // snapshot rows in bulk (ChangeWriter); empty when a column's values would not be stored
+  // exactly as the INSERT literals store them (LoadDataStoresExactly).
+  std::string load_statement;
 };
 
 TablePlan BuildTablePlan(core::TableSchemaPtr schema, std::string_view database,
@@ -76,6 +80,10 @@ struct ValueError {
 // Appends "(v1,v2,...)" for every column of `row` (unchanged cells must not occur here).
 ValueError AppendRowValues(std::string& out, const TablePlan& plan, const core::RowView& row,
                            const StringEscaper& escaper);
+
+// Appends the row as one line of the plan's load_statement (fields AppendLoadField writes,
+// NULL as \N).
+ValueError AppendLoadRow(std::string& out, const TablePlan& plan, const core::RowView& row);
 
 // Appends a predicate matching the row's key ("`k1`<=>1 AND `k2`<=>'x'"), or every present
 // column of the row when the table has no key (a full before image).

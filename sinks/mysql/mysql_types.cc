@@ -199,7 +199,77 @@ const char* CheckDate(std::string_view t) {
   return nullptr;
 }
 
+// Checks a date/time value and leaves in `t` the text the target column takes: canonical
+// timestamptz text is UTC with a "+00" suffix, and the target column holds the UTC wall clock.
+const char* DateTimeText(LiteralKind kind, std::string_view& t) {
+  if (const char* why = CheckDate(t)) return why;
+  if (kind != LiteralKind::kDateTimeTz) return nullptr;
+  size_t zone = t.find_first_of("+-", 19);
+  if (zone != std::string_view::npos) {
+    std::string_view offset = t.substr(zone);
+    if (offset != "+00" && offset != "+00:00" && offset != "-00") {
+      return "timestamp with time zone not in UTC";
+    }
+    t = t.substr(0, zone);
+  } else if (!t.empty() && t.back() == 'Z') {
+    t.remove_suffix(1);
+  }
+  return nullptr;
+}
+
+void AppendHexDigits(std::string& out, std::string_view bytes) {
+  static const char kHex[] = "0123456789ABCDEF";
+  out.reserve(out.size() + bytes.size() * 2 + 3);
+  for (unsigned char c : bytes) {
+    out += kHex[c >> 4];
+    out += kHex[c & 15];
+  }
+}
+
+// LOAD DATA's escapes (ESCAPED BY '\\'): the escape character, the field and line terminators,
+// and NUL (so that a field is never read as \N, NULL).
+void AppendLoadEscaped(std::string& out, std::string_view t) {
+  size_t start = 0;
+  for (size_t i = 0; i < t.size(); ++i) {
+    const char c = t[i];
+    const char* escape = c == '\\' ? "\\\\" : c == '\t' ? "\\t" : c == '\n' ? "\\n"
+                       : c == '\0' ? "\\0" : nullptr;
+    if (escape == nullptr) continue;
+    out.append(t.data() + start, i - start);
+    out += escape;
+    start = i + 1;
+  }
+  out.append(t.data() + start, t.size() - start);
+}
+
 }  // namespace
+
+const char* AppendLoadField(std::string& out, LiteralKind kind, std::string_view t) {
+  switch (kind) {
+    case LiteralKind::kDecimalText:
+    case LiteralKind::kString:
+      AppendLoadEscaped(out, t);
+      return nullptr;
+    case LiteralKind::kBytes:
+      AppendHexDigits(out, t);
+      return nullptr;
+    case LiteralKind::kDate:
+    case LiteralKind::kDateTime:
+    case LiteralKind::kDateTimeTz:
+      if (const char* why = DateTimeText(kind, t)) return why;
+      AppendLoadEscaped(out, t);
+      return nullptr;
+    default:
+      return AppendLiteral(out, kind, t, StringEscaper(nullptr));  // bare: never escapes
+  }
+}
+
+bool LoadDataStoresExactly(const core::Column& column, LiteralKind kind) {
+  if (kind != LiteralKind::kBytes || column.source_type.empty()) return true;
+  std::string type = Lower(column.source_type);
+  return type == "bytea" || type.find("blob") != std::string::npos ||
+         type.find("binary") != std::string::npos;
+}
 
 const char* AppendLiteral(std::string& out, LiteralKind kind, std::string_view t,
                           const StringEscaper& escaper) {
@@ -260,38 +330,17 @@ const char* AppendLiteral(std::string& out, LiteralKind kind, std::string_view t
     case LiteralKind::kString:
       escaper.AppendQuoted(out, t);
       return nullptr;
-    case LiteralKind::kBytes: {
-      static const char kHex[] = "0123456789ABCDEF";
-      out.reserve(out.size() + t.size() * 2 + 3);
+    case LiteralKind::kBytes:
       out += "X'";
-      for (unsigned char c : t) {
-        out += kHex[c >> 4];
-        out += kHex[c & 15];
-      }
+      AppendHexDigits(out, t);
       out += '\'';
       return nullptr;
-    }
     case LiteralKind::kDate:
     case LiteralKind::kDateTime:
-      if (const char* why = CheckDate(t)) return why;
+    case LiteralKind::kDateTimeTz:
+      if (const char* why = DateTimeText(kind, t)) return why;
       escaper.AppendQuoted(out, t);
       return nullptr;
-    case LiteralKind::kDateTimeTz: {
-      if (const char* why = CheckDate(t)) return why;
-      // Canonical text is UTC with a "+00" suffix; the target column holds the UTC wall clock.
-      size_t zone = t.find_first_of("+-", 19);
-      if (zone != std::string_view::npos) {
-        std::string_view offset = t.substr(zone);
-        if (offset != "+00" && offset != "+00:00" && offset != "-00") {
-          return "timestamp with time zone not in UTC";
-        }
-        t = t.substr(0, zone);
-      } else if (!t.empty() && t.back() == 'Z') {
-        t.remove_suffix(1);
-      }
-      escaper.AppendQuoted(out, t);
-      return nullptr;
-    }
   }
   return "unsupported type";
 }

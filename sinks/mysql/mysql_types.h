@@ -76,4 +76,19 @@ LiteralKind LiteralKindFor(const core::Column& column, const TypeOptions& option
 const char* AppendLiteral(std::string& out, LiteralKind kind, std::string_view text,
                           const StringEscaper& escaper);
 
+// The file name of the LOAD DATA LOCAL INFILE statements the sink runs; the connection's
+// handler serves the sink's rows for this name only and refuses any other file a server asks for.
+inline constexpr std::string_view kLoadDataFile = "sluice-rows";
+
+// Appends `text` as one field of a LOAD DATA statement with FIELDS TERMINATED BY TAB, ESCAPED
+// BY '\' and LINES TERMINATED BY LF, with the same checks as AppendLiteral: text kinds with
+// backslash, TAB, LF and NUL escaped; kBytes as hex digits (the statement stores UNHEX of
+// them); every other kind as AppendLiteral writes it bare.
+const char* AppendLoadField(std::string& out, LiteralKind kind, std::string_view text);
+
+// Whether LOAD DATA stores `column`'s values exactly as AppendLiteral's INSERT literals do:
+// every kind goes through the same string -> column conversion, except bytes, which are safe
+// only into a binary string or BLOB column (not BIT, GEOMETRY, ... from a MySQL source).
+bool LoadDataStoresExactly(const core::Column& column, LiteralKind kind);
+
 }  // namespace sluice::sinks::mysql_sink

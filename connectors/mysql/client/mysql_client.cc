@@ -145,6 +145,8 @@ core::Result<MysqlPtr> ConnectMysql(const ConnectOptions& o, std::string_view wh
   }
   my_bool no = 0;
   mysql_optionsv(m, MYSQL_OPT_RECONNECT, &no);
+  unsigned int local_infile = o.local_infile ? 1 : 0;
+  mysql_optionsv(m, MYSQL_OPT_LOCAL_INFILE, &local_infile);
   mysql_optionsv(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
   if (o.ssl_mode == "disabled") {
     mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &no);

@@ -100,6 +100,10 @@ struct ConnectOptions {
   // read. NO_BACKSLASH_ESCAPES in it is checked to be reported back (the escaper relies on it).
   std::string sql_mode;
   bool autocommit = true;
+  // LOAD DATA LOCAL INFILE: off unless the caller installs a local-infile handler that serves
+  // only its own data (MysqlSink). With the library's default handler a hostile or compromised
+  // server could answer any statement with a request for any file this process can read.
+  bool local_infile = false;
 };
 
 // Connects and sets the canonical session: utf8mb4 (client character set and SET NAMES),

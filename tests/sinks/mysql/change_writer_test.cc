@@ -47,6 +47,19 @@ class RecordingRunner final : public StatementRunner {
   StringEscaper escaper() const override { return StringEscaper(handle_.get()); }
   int last_error_code() const override { return last_code_; }
   const std::string& last_error_message() const override { return last_message_; }
+  // With load_data set, LoadData logs "LOAD <statement>" and "DATA <rows>", and answers with
+  // load_warnings warnings, or fails as fail_when says for the statement.
+  bool supports_load_data() const override { return load_data; }
+  core::Status LoadData(const std::string& sql, std::string_view data,
+                        unsigned int* warnings) override {
+    *warnings = 0;
+    core::Status s = Execute("LOAD " + sql);
+    log.push_back("DATA " + std::string(data));
+    if (s.ok()) *warnings = load_warnings;
+    return s;
+  }
+  bool load_data = false;
+  unsigned int load_warnings = 0;
 
   void SinkRejects(std::function<bool(const std::string&)> when, int code, std::string message) {
     fail_when = std::move(when);
@@ -291,6 +304,64 @@ TEST_F(ChangeWriterTest, ADeadlockIsRetriedAsALostTransaction) {
   core::Status s = writer_.Apply(batch_);
   EXPECT_EQ(s.code(), core::StatusCode::kAborted) << s.ToString();
   EXPECT_TRUE(s.IsRetriable());
+}
+
+// Snapshot rows go in as one LOAD DATA LOCAL INFILE from memory, in LOAD DATA's escaped text
+// format; changes stay INSERT/DELETE statements.
+TEST_F(ChangeWriterTest, SnapshotRowsAreLoadedInBulkAfterASavepoint) {
+  runner_.load_data = true;
+  SourceEmits(Op::kRead, orders_, {}, {"1", "tab\there"});
+  SourceEmits(Op::kRead, orders_, {}, {"2", "NULL"});
+  SourceEmits(Op::kRead, orders_, {}, {"3", "back\\slash\nline \\N"});
+  SourceEmits(Op::kCreate, orders_, {}, {"4", "d"});
+  ASSERT_TRUE(writer_.Apply(batch_).ok());
+  ASSERT_EQ(runner_.log.size(), 5u) << ::testing::PrintToString(runner_.log);
+  EXPECT_EQ(runner_.log[1], "SAVEPOINT sluice_load");
+  EXPECT_EQ(runner_.log[2],
+            "LOAD LOAD DATA LOCAL INFILE 'sluice-rows' INTO TABLE `db`.`orders` CHARACTER SET "
+            "utf8mb4 FIELDS TERMINATED BY '\t' ESCAPED BY '\\' LINES TERMINATED BY '\n' "
+            "(`id`,`note`)");
+  EXPECT_EQ(runner_.log[3], "DATA 1\ttab\\there\n2\t\\N\n3\tback\\\\slash\\nline \\\\N\n");
+  EXPECT_EQ(runner_.log[4], std::string(kOrdersUpsert) + "(4,'d')" + kOrdersSuffix);
+}
+
+// LOAD DATA LOCAL skips a duplicate key and clips a bad value with a warning: the load is
+// rolled back and the same rows are upserted as INSERT, and the table stays on INSERT.
+TEST_F(ChangeWriterTest, ALoadWithWarningsIsUndoneAndWrittenAsUpserts) {
+  runner_.load_data = true;
+  runner_.load_warnings = 1;
+  SourceEmits(Op::kRead, orders_, {}, {"1", "a"});
+  SourceEmits(Op::kRead, orders_, {}, {"2", "b"});
+  ASSERT_TRUE(writer_.Apply(batch_).ok());
+  ASSERT_EQ(runner_.log.size(), 6u) << ::testing::PrintToString(runner_.log);
+  EXPECT_EQ(runner_.log[4], "ROLLBACK TO SAVEPOINT sluice_load");
+  EXPECT_EQ(runner_.log[5], std::string(kOrdersUpsert) + "(1,'a'),(2,'b')" + kOrdersSuffix);
+  runner_.log.clear();
+  ASSERT_TRUE(writer_.Apply(batch_).ok());
+  ASSERT_EQ(runner_.log.size(), 1u) << ::testing::PrintToString(runner_.log);
+  EXPECT_EQ(runner_.log[0], std::string(kOrdersUpsert) + "(1,'a'),(2,'b')" + kOrdersSuffix);
+}
+
+// A server with local_infile=OFF: one refused load, then INSERT for every table; a lost
+// connection during a load is a retriable error, not a fallback.
+TEST_F(ChangeWriterTest, ARefusedLoadFallsBackForGoodAndALostConnectionIsRetried) {
+  runner_.load_data = true;
+  runner_.SinkRejects([](const std::string& sql) { return sql.starts_with("LOAD "); }, 1148,
+                      "The used command is not allowed with this MariaDB version");
+  SourceEmits(Op::kRead, orders_, {}, {"1", "a"});
+  SourceEmits(Op::kRead, items_, {}, {"7", "3"});
+  ASSERT_TRUE(writer_.Apply(batch_).ok());
+  int loads = 0;
+  for (const std::string& sql : runner_.log) loads += sql.starts_with("LOAD ");
+  EXPECT_EQ(loads, 1) << ::testing::PrintToString(runner_.log);
+  EXPECT_EQ(runner_.log.back(), "INSERT INTO `db`.`items` (`id`,`qty`) VALUES (7,3) "
+                                "ON DUPLICATE KEY UPDATE `qty`=VALUES(`qty`)");
+
+  ChangeWriter fresh(runner_, plans_);
+  runner_.SinkRejects([](const std::string& sql) { return sql.starts_with("LOAD "); }, 2013,
+                      "Lost connection to server during query");
+  core::Status s = fresh.Apply(batch_);
+  EXPECT_EQ(s.code(), core::StatusCode::kUnavailable) << s.ToString();
 }
 
 }  // namespace

@@ -127,6 +127,12 @@ std::vector<ConfigKey> CommonConfigKeys() {
   keys.push_back(k("column.include.list", ConfigType::kRegexList, "",
                    "regexes on schema.table.column; empty includes all"));
   for (auto& key : ColumnPolicyConfigKeys()) keys.push_back(std::move(key));
+  keys.push_back(k("column.propagate.source.type", ConfigType::kRegexList, "",
+                   "regexes on schema.table.column: these columns' schemas carry "
+                   "__debezium.source.column.type/length/scale (Kafka sink with schemas)"));
+  keys.push_back(k("datatype.propagate.source.type", ConfigType::kRegexList, "",
+                   "regexes on schema.table.<type name>, e.g. .+\\.NUMERIC: as "
+                   "column.propagate.source.type, by type"));
   for (auto& key : SelectOverrideConfigKeys()) keys.push_back(std::move(key));
   keys.push_back(k("topic.prefix", ConfigType::kString, "sluice",
                    "logical source name; Kafka topics are <prefix>.<schema>.<table>"));

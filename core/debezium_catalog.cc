@@ -98,8 +98,8 @@ constexpr std::array kProperties = {
     DebeziumProperty{"message.key.columns", "both", kImpl, "", "Kafka and file sinks; refused with a database sink, which keys rows by the primary key"},
     DebeziumProperty{"column.truncate.to.", "both", kImpl, "", "column.truncate.to.<n>.chars: character columns only (others refused); n counts UTF-16 units as Java", true},
     DebeziumProperty{"column.mask.", "both", kImpl, "", "column.mask.with.<n>.chars and column.mask.hash[.v2].<algorithm>.with.salt.<salt>: character columns only (others refused)", true},
-    DebeziumProperty{"column.propagate.source.type", "both", kRef, "", "not implemented yet (the schema block always carries __debezium.source.column.type)"},
-    DebeziumProperty{"datatype.propagate.source.type", "both", kRef, "", "not implemented yet (the schema block always carries __debezium.source.column.type)"},
+    DebeziumProperty{"column.propagate.source.type", "both", kImpl, "", "regexes on schema.table.column (MySQL database.table.column), case-insensitive; Kafka sink with schemas; length/scale only where the type declares them (Debezium also gives JDBC display sizes, e.g. int4 10)"},
+    DebeziumProperty{"datatype.propagate.source.type", "both", kImpl, "", "regexes on schema.table.<type name> (pg_type names such as int4, varchar; MySQL's such as BIGINT UNSIGNED), case-insensitive; as column.propagate.source.type"},
     DebeziumProperty{"converters", "both", kRef, "", "custom converters have no meaning in sluice"},
     DebeziumProperty{"post.processors", "both", kRef, "", kNotYet},
     // Value encodings.

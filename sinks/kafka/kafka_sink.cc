@@ -109,6 +109,9 @@ core::Result<KafkaSinkOptions> KafkaSinkOptionsFromConfig(const core::ConnectorC
   o.envelope.name = config.Get("topic.prefix", "sluice");
   o.envelope.include_schema = false;  // the encoder wraps records itself
   SLUICE_ASSIGN_OR_RETURN(o.envelope.modes, core::ValueModesFromConfig(config));
+  SLUICE_ASSIGN_OR_RETURN(o.envelope.source_types,
+                          core::SourceTypePropagation::FromConfig(
+                              config, o.envelope.connector == "mysql"));
   // Kafka Connect's JsonConverter keys take precedence over sluice's own (the catalogue refuses
   // them when they disagree); sluice's default stays false, Kafka Connect's is true.
   SLUICE_ASSIGN_OR_RETURN(bool own_schemas, config.GetBool("sink.kafka.schemas.enable", false));

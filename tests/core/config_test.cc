@@ -60,6 +60,8 @@ TEST(ConfigTest, BadValuesAreNamed) {
            {"sink.batch.size", "0", "must be in"},
            {"snapshot.mode", "sometimes", "must be one of"},
            {"table.include.list", "public.(", "invalid regular expression"},
+           {"column.propagate.source.type", "public.t.(a", "invalid regular expression"},
+           {"datatype.propagate.source.type", ".+\\.int4,(?<=x)", "invalid regular expression"},
            {"connector.class", "oracle", "is not known"},
            {"sink.type", "s3", "must be one of"},
            {"slot.max.retained.wal", "50XB", "unknown unit 'XB'"},

@@ -57,6 +57,28 @@ std::vector<std::string> SplitConfigList(std::string_view text) {
   return out;
 }
 
+std::vector<std::string> SplitSqlStatements(std::string_view text) {
+  std::vector<std::string> out;
+  std::string current;
+  auto finish = [&] {
+    std::string_view item = Trim(current);
+    if (!item.empty()) out.emplace_back(item);
+    current.clear();
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != ';') {
+      current += text[i];
+    } else if (i + 1 < text.size() && text[i + 1] == ';') {
+      current += ';';  // ";;": an escaped semicolon
+      ++i;
+    } else {
+      finish();
+    }
+  }
+  finish();
+  return out;
+}
+
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;

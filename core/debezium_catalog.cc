@@ -46,7 +46,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"database.ssl.truststore.password", "mysql", kRef, "", "a custom trust store is not implemented yet"},
     DebeziumProperty{"database.jdbc.driver", "mysql", kNone, "", "no JDBC: sluice speaks the protocol through libmariadb"},
     DebeziumProperty{"database.protocol", "mysql", kNone, "", "no JDBC: sluice speaks the protocol through libmariadb"},
-    DebeziumProperty{"database.initial.statements", "both", kRef, "", "session statements could change the values read; not implemented yet"},
+    DebeziumProperty{"database.initial.statements", "both", kImpl, "", "run on every connection but the one reading the log (snapshot, chunk readers, catalog, verify), before sluice sets its session again: PostgreSQL DateStyle, TimeZone, IntervalStyle, extra_float_digits, bytea_output, client_encoding; MySQL time_zone, NAMES, sql_mode, autocommit (a statement cannot change them); a failing statement fails the start naming it"},
     DebeziumProperty{"database.query.timeout.ms", "both", kNone, "", "changes no output"},
     DebeziumProperty{"connect.timeout.ms", "mysql", kImpl, "", "sluice also takes it for PostgreSQL"},
     DebeziumProperty{"connect.keep.alive", "mysql", kNone, "", "sluice reconnects with backoff"},

@@ -177,3 +177,20 @@ TEST(EditDistanceTest, Basics) {
 
 }  // namespace
 }  // namespace sluice::core
+
+namespace sluice::core {
+namespace {
+
+// Debezium's JdbcConnection rule for database.initial.statements.
+TEST(SplitSqlStatementsTest, SemicolonsSeparateAndDoubledOnesEscape) {
+  EXPECT_EQ(SplitSqlStatements(""), std::vector<std::string>{});
+  EXPECT_EQ(SplitSqlStatements(" SET a = 1 ;SET b = 2;"),
+            (std::vector<std::string>{"SET a = 1", "SET b = 2"}));
+  EXPECT_EQ(SplitSqlStatements("SET t = 'x;;y';; ;SELECT 1"),
+            (std::vector<std::string>{"SET t = 'x;y';", "SELECT 1"}));
+  EXPECT_EQ(SplitSqlStatements(";;;"), std::vector<std::string>{";"});
+  EXPECT_EQ(SplitSqlStatements("; ;\n;"), std::vector<std::string>{});
+}
+
+}  // namespace
+}  // namespace sluice::core

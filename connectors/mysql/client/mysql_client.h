@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -100,6 +101,11 @@ struct ConnectOptions {
   // read. NO_BACKSLASH_ESCAPES in it is checked to be reported back (the escaper relies on it).
   std::string sql_mode;
   bool autocommit = true;
+  // Debezium's database.initial.statements: run in order right after connecting, before the
+  // canonical session is set (so that time_zone, NAMES, sql_mode and autocommit stay Sluice's);
+  // a failing one fails the connect (kFailedPrecondition naming it). Empty for the binlog
+  // connection, as in Debezium.
+  std::vector<std::string> initial_statements;
 };
 
 // Connects and sets the canonical session: utf8mb4 (client character set and SET NAMES),

@@ -158,23 +158,14 @@ TEST(RecordEncoderTest, PlainRecordsHaveNoSchemaBlock) {
 }
 
 TEST(RecordEncoderTest, SchemaBlocksFollowDebezium) {
-  core::EventBatch b;
-  uint32_t txn = b.AddTxn({});
-  uint32_t row = b.BeginRow();
-  for (auto v : {"1", "12.50", "[1,2]", "2024-01-02", "ok"}) b.AppendValue(v);
-  b.EndRow();
-  core::ChangeEvent e{core::Op::kUpdate, core::kNoRow, row, txn, Orders()};
-  core::EnvelopeOptions o;
-  o.name = "srv";
-  RecordEncoder enc(o, true);
-  ASSERT_TRUE(enc.EncodeKey(b, e));
+  auto encoder = EncodeOrders({});
+  const RecordEncoder& enc = *encoder;
   json k = json::parse(enc.key());
   EXPECT_EQ(k["payload"], json({{"id", 1}}));
   EXPECT_EQ(k["schema"]["name"], "srv.public.orders.Key");
   EXPECT_EQ(k["schema"]["fields"][0]["type"], "int64");
   EXPECT_EQ(k["schema"]["fields"][0]["optional"], false);
 
-  enc.EncodeValue(b, e, 7);
   json v = json::parse(enc.value());
   EXPECT_EQ(v["payload"]["op"], "u");
   EXPECT_EQ(v["schema"]["name"], "srv.public.orders.Envelope");

@@ -64,6 +64,13 @@ core::Status PgConnection::RunInitialStatements(const ConnectionParams& p) {
           p.dbname + ": " + msg + "; fix or remove it");
     }
   }
+  // Session settings only: a transaction left open would hold the snapshot's BEGIN.
+  if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+    return core::FailedPreconditionError(
+        "database.initial.statements: the statements leave a transaction open on the postgres "
+        "connection to " + p.host + ":" + std::to_string(p.port) + "/" + p.dbname +
+        "; they are for session settings: end it or remove the BEGIN");
+  }
   // The statements may have changed what Sluice pins: set it again.
   return Exec(PinnedSetStatements());
 }

@@ -119,6 +119,12 @@ TEST_F(DbzInitialStatementsTest, PostgresSnapshotSeesTheStatementsButNotTheirSes
   config = ToKafka(PgSource(), UniqueName("dbzi"));
   config["database.initial.statements"] = "SET dbz.tag = 'ok';SET no_such_setting TO 1";
   ExpectRefusedNaming(config, "SET no_such_setting TO 1");
+  // They are for session settings: one that leaves a transaction open is refused.
+  config["database.initial.statements"] = "BEGIN";
+  CommandResult open = SluiceProcess::RunToCompletion("run", config, 60s);
+  EXPECT_FALSE(open.Success());
+  EXPECT_NE((open.out + open.err).find("leave a transaction open"), std::string::npos)
+      << open.out << open.err;
 }
 
 TEST_F(DbzInitialStatementsTest, MariadbSnapshotSeesTheStatementsButNotTheirSessionSettings) {
@@ -143,6 +149,11 @@ TEST_F(DbzInitialStatementsTest, MariadbSnapshotSeesTheStatementsButNotTheirSess
   config = ToKafka(MySource(), UniqueName("dbzi"));
   config["database.initial.statements"] = "SET @tag = 'ok'; SET SESSION no_such_variable = 1";
   ExpectRefusedNaming(config, "SET SESSION no_such_variable = 1");
+  config["database.initial.statements"] = "START TRANSACTION";
+  CommandResult open = SluiceProcess::RunToCompletion("run", config, 60s);
+  EXPECT_FALSE(open.Success());
+  EXPECT_NE((open.out + open.err).find("leave a transaction open"), std::string::npos)
+      << open.out << open.err;
 }
 
 }  // namespace

@@ -182,6 +182,12 @@ core::Result<MysqlPtr> ConnectMysql(const ConnectOptions& o, std::string_view wh
       MysqlResultPtr res(mysql_store_result(m));
     } while (mysql_next_result(m) == 0);
   }
+  // Session settings only: a transaction left open would swallow the snapshot's own.
+  if (!o.initial_statements.empty() && (m->server_status & SERVER_STATUS_IN_TRANS) != 0) {
+    return core::FailedPreconditionError(
+        std::string(where) + ": database.initial.statements leave a transaction open; they are "
+        "for session settings: end it or remove the START TRANSACTION");
+  }
   std::string session = "SET SESSION time_zone='+00:00', NAMES utf8mb4, sql_mode=" +
                         StringEscaper(m).Quoted(o.sql_mode) +
                         ", autocommit=" + (o.autocommit ? "1" : "0");

@@ -57,6 +57,28 @@ std::vector<std::string> SplitConfigList(std::string_view text) {
   return out;
 }
 
+std::vector<std::string> SplitSqlStatements(std::string_view text) {
+  std::vector<std::string> out;
+  std::string current;
+  auto finish = [&] {
+    std::string_view item = Trim(current);
+    if (!item.empty()) out.emplace_back(item);
+    current.clear();
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] != ';') {
+      current += text[i];
+    } else if (i + 1 < text.size() && text[i + 1] == ';') {
+      current += ';';  // ";;": an escaped semicolon
+      ++i;
+    } else {
+      finish();
+    }
+  }
+  finish();
+  return out;
+}
+
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
@@ -127,6 +149,12 @@ std::vector<ConfigKey> CommonConfigKeys() {
   keys.push_back(k("column.include.list", ConfigType::kRegexList, "",
                    "regexes on schema.table.column; empty includes all"));
   for (auto& key : ColumnPolicyConfigKeys()) keys.push_back(std::move(key));
+  keys.push_back(k("column.propagate.source.type", ConfigType::kRegexList, "",
+                   "regexes on schema.table.column: these columns' schemas carry "
+                   "__debezium.source.column.type/length/scale (Kafka sink with schemas)"));
+  keys.push_back(k("datatype.propagate.source.type", ConfigType::kRegexList, "",
+                   "regexes on schema.table.<type name>, e.g. .+\\.NUMERIC: as "
+                   "column.propagate.source.type, by type"));
   for (auto& key : SelectOverrideConfigKeys()) keys.push_back(std::move(key));
   keys.push_back(k("topic.prefix", ConfigType::kString, "sluice",
                    "logical source name; Kafka topics are <prefix>.<schema>.<table>"));

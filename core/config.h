@@ -59,6 +59,10 @@ struct ConfigIssue {
 // A comma-separated list value: items trimmed of blanks, empty items dropped.
 std::vector<std::string> SplitConfigList(std::string_view text);
 
+// Debezium's database.initial.statements: statements separated by ';', where ";;" stands for
+// one ';' inside a statement; each trimmed, empty ones dropped (JdbcConnection's rule).
+std::vector<std::string> SplitSqlStatements(std::string_view text);
+
 class ConnectorConfig;
 
 class ConfigDef {

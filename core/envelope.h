@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "core/envelope_modes.h"
+#include "core/envelope_source_type.h"
 #include "core/event.h"
 #include "core/status.h"
 
@@ -35,6 +36,8 @@ struct EnvelopeOptions {
   std::string version = "0.1.0";         // source.version
   bool include_schema = false;           // wrap as {"schema": …, "payload": …}
   ValueModes modes;                      // Debezium's value encodings (its defaults)
+  // column/datatype.propagate.source.type: which columns' schemas carry the source type.
+  SourceTypePropagation source_types;
 };
 
 // Appends one value in its envelope representation (see above) under `modes`. Returns false
@@ -100,15 +103,20 @@ Status EnvelopeValueError(const EventBatch& batch, const ChangeEvent& event,
                           const ValueModes& modes = {});
 
 // Kafka Connect schema blocks, as Debezium writes them (envelope_schema.cc).
-// The schema of one column.
-void AppendFieldSchemaJson(std::string& out, const Column& column, const ValueModes& modes = {});
-// {"type":"struct","fields":[key columns],"optional":false,"name":"<record>.Key"}
+// The schema of one column; with the __debezium.source.column.* parameters when
+// `source_type_name` (SourceTypePropagation::TypeParameterFor) is not empty.
+void AppendFieldSchemaJson(std::string& out, const Column& column, const ValueModes& modes = {},
+                           std::string_view source_type_name = {});
+// {"type":"struct","fields":[key columns],"optional":false,"name":"<record>.Key"}; the columns
+// `propagation` selects carry their source type (nullptr: none).
 void AppendKeySchemaJson(std::string& out, const TableSchema& schema, std::string_view record_name,
-                         const ValueModes& modes = {});
+                         const ValueModes& modes = {},
+                         const SourceTypePropagation* propagation = nullptr);
 // The envelope schema (before/after/source/op/ts_ms/transaction) named "<record>.Envelope";
-// `connector` picks the source block ("mysql" or PostgreSQL's).
+// `connector` picks the source block ("mysql" or PostgreSQL's); `propagation` as above.
 void AppendValueSchemaJson(std::string& out, const TableSchema& schema, std::string_view record_name,
-                           std::string_view connector, const ValueModes& modes = {});
+                           std::string_view connector, const ValueModes& modes = {},
+                           const SourceTypePropagation* propagation = nullptr);
 // The envelope schema of `schema`'s table, named "<options.name>.<schema>.<table>".
 void AppendEnvelopeSchemaJson(std::string& out, const TableSchema& schema,
                               const EnvelopeOptions& options);

@@ -5,10 +5,12 @@
 // Bits' length, Enum/EnumSet's allowed; a decimal.handling.mode=string decimal has none), array
 // items carry their element type, the key has its own `<record>.Key` schema, the MySQL source
 // block declares server_id and row, `snapshot` is the io.debezium.data.Enum Debezium declares,
-// and source column types travel as column.propagate.source.type parameters.
+// and source column types travel as parameters for the columns column.propagate.source.type /
+// datatype.propagate.source.type select (core/envelope_source_type.h; none by default).
 #include <cctype>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/envelope.h"
 #include "core/envelope_types.h"
@@ -35,35 +37,26 @@ const char* ArrayItemType(std::string_view source_type) {
   return "string";
 }
 
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
-// Debezium's column.propagate.source.type parameters; the Kafka source reads them back.
-void AppendSourceTypeParameters(std::string& out, const Column& c, bool has_more) {
-  std::string_view t = c.source_type;
-  size_t paren = t.find('(');
-  std::string_view base = t.substr(0, paren);
-  while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+// Debezium's column.propagate.source.type parameters (core/envelope_source_type.h) with
+// `type_name` as the type; the Kafka source reads them back.
+void AppendSourceTypeParameters(std::string& out, const Column& c, std::string_view type_name) {
   out += "\"__debezium.source.column.type\":";
-  std::string upper = Upper(base);
-  if (c.is_unsigned && upper.find("UNSIGNED") == std::string::npos) upper += " UNSIGNED";
-  AppendJsonString(out, upper);
+  AppendJsonString(out, type_name);
   int32_t length = c.type == LogicalType::kDecimal ? c.precision : c.length;
   if (length > 0) {
     out += ",\"__debezium.source.column.length\":\"" + std::to_string(length) + "\"";
   }
-  if (c.type == LogicalType::kDecimal && c.precision > 0) {
+  // A BIGINT UNSIGNED held as a decimal declares no scale (Debezium writes none).
+  bool integer = c.is_unsigned && type_name.starts_with("BIGINT");
+  if (c.type == LogicalType::kDecimal && c.precision > 0 && !integer) {
     out += ",\"__debezium.source.column.scale\":\"" + std::to_string(c.scale) + "\"";
   }
-  if (has_more) out += ',';
 }
 
 }  // namespace
 
-void AppendFieldSchemaJson(std::string& out, const Column& c, const ValueModes& modes) {
+void AppendFieldSchemaJson(std::string& out, const Column& c, const ValueModes& modes,
+                           std::string_view source_type_name) {
   EnvelopeKind kind = EnvelopeKindOf(c, modes);
   const char* type = EnvelopeSchemaType(kind, c, modes);
   const char* name = EnvelopeSchemaName(kind, modes);
@@ -128,10 +121,10 @@ void AppendFieldSchemaJson(std::string& out, const Column& c, const ValueModes& 
     param("allowed", allowed);
   }
   for (const auto& [key, value] : c.schema_parameters) param(key, value);
-  if (!c.source_type.empty()) {
+  if (!source_type_name.empty()) {
     out += first ? ",\"parameters\":{" : ",";
     first = false;
-    AppendSourceTypeParameters(out, c, false);
+    AppendSourceTypeParameters(out, c, source_type_name);
   }
   if (!first) out += '}';
   // Debezium's array converters of timetz[] and hstore[] declare their elements' logical types.
@@ -156,7 +149,8 @@ void AppendFieldSchemaJson(std::string& out, const Column& c, const ValueModes& 
 }
 
 void AppendKeySchemaJson(std::string& out, const TableSchema& schema,
-                         std::string_view record_name, const ValueModes& modes) {
+                         std::string_view record_name, const ValueModes& modes,
+                         const SourceTypePropagation* propagation) {
   out += "{\"type\":\"struct\",\"fields\":[";
   bool first = true;
   for (uint32_t k : schema.key) {
@@ -165,7 +159,8 @@ void AppendKeySchemaJson(std::string& out, const TableSchema& schema,
     first = false;
     Column c = schema.columns[k];
     c.nullable = false;
-    AppendFieldSchemaJson(out, c, modes);
+    AppendFieldSchemaJson(out, c, modes,
+                          propagation ? propagation->TypeParameterFor(schema, c) : std::string());
   }
   out += "],\"optional\":false,\"name\":";
   AppendJsonString(out, std::string(record_name) + ".Key");
@@ -208,12 +203,18 @@ void AppendSourceSchemaJson(std::string& out, std::string_view connector) {
 
 void AppendValueSchemaJson(std::string& out, const TableSchema& schema,
                            std::string_view record_name, std::string_view connector,
-                           const ValueModes& modes) {
+                           const ValueModes& modes, const SourceTypePropagation* propagation) {
+  std::vector<std::string> type_names(schema.columns.size());
+  if (propagation) {
+    for (size_t i = 0; i < schema.columns.size(); ++i) {
+      type_names[i] = propagation->TypeParameterFor(schema, schema.columns[i]);
+    }
+  }
   auto row_schema = [&](const char* field) {
     out += "{\"type\":\"struct\",\"fields\":[";
     for (size_t i = 0; i < schema.columns.size(); ++i) {
       if (i) out += ',';
-      AppendFieldSchemaJson(out, schema.columns[i], modes);
+      AppendFieldSchemaJson(out, schema.columns[i], modes, type_names[i]);
     }
     out += "],\"optional\":true,\"name\":";
     AppendJsonString(out, std::string(record_name) + ".Value");
@@ -244,7 +245,7 @@ void AppendValueSchemaJson(std::string& out, const TableSchema& schema,
 void AppendEnvelopeSchemaJson(std::string& out, const TableSchema& schema,
                               const EnvelopeOptions& options) {
   AppendValueSchemaJson(out, schema, options.name + "." + schema.id.schema + "." + schema.id.table,
-                        options.connector, options.modes);
+                        options.connector, options.modes, &options.source_types);
 }
 
 }  // namespace sluice::core

@@ -8,7 +8,8 @@
 // lookaround (they cannot run in linear time); such patterns are refused with a clear message.
 //
 // Every pattern matches the whole name (RE2::FullMatch), as Debezium's filters do, and is
-// case-sensitive. A pattern longer than kMaxRegexPatternBytes, a list longer than
+// case-sensitive unless compiled with RegexCase::kInsensitive (Debezium's column mappers,
+// e.g. column.propagate.source.type, match without regard to case). A pattern longer than kMaxRegexPatternBytes, a list longer than
 // kMaxRegexListBytes, or a pattern RE2 refuses (syntax, nesting too deep, program larger than
 // its memory budget) is a kInvalidArgument naming the config key and the problem.
 //
@@ -17,6 +18,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,10 +42,13 @@ inline constexpr size_t kMaxRegexListBytes = 65536;
 // RE2's memory budget per compiled pattern (its default is 8 MiB).
 inline constexpr int64_t kMaxRegexMemoryBytes = 1 << 20;
 
+enum class RegexCase : uint8_t { kSensitive, kInsensitive };
+
 class UserRegex {
  public:
   // Compiles `pattern`; kInvalidArgument "<key>: …" when it is too long or RE2 refuses it.
-  static Result<UserRegex> Compile(std::string_view key, std::string_view pattern);
+  static Result<UserRegex> Compile(std::string_view key, std::string_view pattern,
+                                   RegexCase letter_case = RegexCase::kSensitive);
 
   // True when the pattern matches all of `text` (not a substring).
   bool FullMatch(std::string_view text) const;
@@ -56,9 +61,11 @@ class UserRegex {
 
 // Every pattern of the comma-separated list `value` of `key`; the first problem as a
 // kInvalidArgument naming the key. An empty list gives an empty vector.
-Result<std::vector<UserRegex>> CompileRegexList(std::string_view key, std::string_view value);
+Result<std::vector<UserRegex>> CompileRegexList(std::string_view key, std::string_view value,
+                                                RegexCase letter_case = RegexCase::kSensitive);
 // Same for the value of `key` in `config` (absent: empty).
-Result<std::vector<UserRegex>> CompileRegexList(const ConnectorConfig& config, std::string_view key);
+Result<std::vector<UserRegex>> CompileRegexList(const ConnectorConfig& config, std::string_view key,
+                                                RegexCase letter_case = RegexCase::kSensitive);
 
 // True when any of `patterns` matches all of `text`.
 bool AnyFullMatch(const std::vector<UserRegex>& patterns, std::string_view text);

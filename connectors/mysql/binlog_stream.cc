@@ -13,6 +13,7 @@ MariadbBinlogStream::~MariadbBinlogStream() {
 core::Status MariadbBinlogStream::Open(const BinlogDumpRequest& request) {
   ConnectionParams binlog_params = params_;
   binlog_params.read_timeout_s = request.read_timeout_s;
+  binlog_params.initial_statements.clear();  // not on the binlog reader's connection (Debezium)
   SLUICE_RETURN_IF_ERROR(conn_.Connect(binlog_params));
   SLUICE_RETURN_IF_ERROR(conn_.Execute("SET @master_binlog_checksum = @@global.binlog_checksum"));
   SLUICE_RETURN_IF_ERROR(conn_.Execute("SET @mariadb_slave_capability = 4"));

@@ -38,6 +38,7 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   out.params.port = static_cast<int>(port);
   out.params.user = c.Get("database.user");
   out.params.password = c.Get("database.password");
+  out.params.initial_statements = core::SplitSqlStatements(c.Get("database.initial.statements"));
   SLUICE_ASSIGN_OR_RETURN(out.params.ssl_mode, SslModeFromConfig(c));
   SLUICE_ASSIGN_OR_RETURN(int64_t timeout, c.GetInt("connect.timeout.ms", 30000));
   out.params.connect_timeout_s = static_cast<int>(std::max<int64_t>(1, timeout / 1000));
@@ -88,6 +89,11 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   user.required = true;
   keys.push_back(user);
   keys.push_back(core::MakeConfigKey("database.password", ConfigType::kPassword, "", "password of database.user"));
+  keys.push_back(core::MakeConfigKey(
+      "database.initial.statements", ConfigType::kString, "",
+      "statements separated by ';' (';;' for a ';' inside one) run on every connection but the "
+      "binlog reader's as it opens, before sluice sets its session (time_zone, NAMES, sql_mode, "
+      "autocommit)"));
   auto sid = core::MakeConfigKey("database.server.id", ConfigType::kInt, "",
                  "replica server id of the binlog reader, unique among the server's replicas; "
                  "default 5400 + a hash of the connector name");

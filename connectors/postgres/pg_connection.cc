@@ -1,6 +1,7 @@
 #include "connectors/postgres/pg_connection.h"
 
 #include <cstring>
+#include <utility>
 
 namespace sluice::pg {
 namespace {
@@ -26,7 +27,53 @@ std::string Trimmed(const char* msg) {
   return s;
 }
 
+// The session settings every connection pins: the canonical text of every value.
+constexpr std::pair<std::string_view, std::string_view> kPinnedSettings[] = {
+    {"DateStyle", "ISO"},       {"TimeZone", "UTC"},    {"IntervalStyle", "iso_8601"},
+    {"extra_float_digits", "3"}, {"bytea_output", "hex"}, {"client_encoding", "UTF8"}};
+
+std::string PinnedOptions() {
+  std::string out;
+  for (const auto& [name, value] : kPinnedSettings) {
+    if (!out.empty()) out += ' ';
+    out += "-c " + std::string(name) + "=" + std::string(value);
+  }
+  return out;
+}
+
+std::string PinnedSetStatements() {
+  std::string out;
+  for (const auto& [name, value] : kPinnedSettings) {
+    out += "SET " + std::string(name) + " TO '" + std::string(value) + "';";
+  }
+  return out;
+}
+
 }  // namespace
+
+core::Status PgConnection::RunInitialStatements(const ConnectionParams& p) {
+  for (const std::string& statement : p.initial_statements) {
+    PgResultPtr res(PQexec(conn_, statement.c_str()));
+    ExecStatusType st = PQresultStatus(res.get());
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+      std::string msg = Trimmed(PQresultErrorMessage(res.get()));
+      if (msg.empty()) msg = LastError();
+      return core::FailedPreconditionError(
+          "database.initial.statements: the statement '" + statement.substr(0, 200) +
+          "' failed on the postgres connection to " + p.host + ":" + std::to_string(p.port) + "/" +
+          p.dbname + ": " + msg + "; fix or remove it");
+    }
+  }
+  // Session settings only: a transaction left open would hold the snapshot's BEGIN.
+  if (PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+    return core::FailedPreconditionError(
+        "database.initial.statements: the statements leave a transaction open on the postgres "
+        "connection to " + p.host + ":" + std::to_string(p.port) + "/" + p.dbname +
+        "; they are for session settings: end it or remove the BEGIN");
+  }
+  // The statements may have changed what Sluice pins: set it again.
+  return Exec(PinnedSetStatements());
+}
 
 core::Status PgConnection::Connect(const ConnectionParams& p, bool replication) {
   Close();
@@ -35,9 +82,7 @@ core::Status PgConnection::Connect(const ConnectionParams& p, bool replication) 
                    " connect_timeout=" + std::to_string(p.connect_timeout_s) +
                    " application_name=" + ConnValue(p.application_name) +
                    // Canonical text for every value, snapshot and walsender alike.
-                   " options=" +
-                   ConnValue("-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=iso_8601 "
-                             "-c extra_float_digits=3 -c client_encoding=UTF8") +
+                   " options=" + ConnValue(PinnedOptions()) +
                    " client_encoding=UTF8";
   if (!p.user.empty()) ci += " user=" + ConnValue(p.user);
   if (!p.password.empty()) ci += " password=" + ConnValue(p.password);
@@ -84,8 +129,18 @@ core::Status PgConnection::Connect(const ConnectionParams& p, bool replication) 
     return core::UnavailableError(where + ": " + msg);
   }
   conn_ = conn;
-  std::lock_guard lock(cancel_mu_);
-  cancel_ = PQgetCancel(conn_);
+  {
+    std::lock_guard lock(cancel_mu_);
+    cancel_ = PQgetCancel(conn_);
+  }
+  // Debezium runs them on its JDBC connections, never on the one reading the log.
+  if (!replication && !p.initial_statements.empty()) {
+    core::Status s = RunInitialStatements(p);
+    if (!s.ok()) {
+      Close();
+      return s;
+    }
+  }
   return core::Status::Ok();
 }
 

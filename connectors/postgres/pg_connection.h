@@ -4,8 +4,11 @@
 // CopyBoth stream.
 //
 // Every connection is opened with canonical session settings (DateStyle=ISO, TimeZone=UTC,
-// IntervalStyle=iso_8601, extra_float_digits=3) passed as `options=-c …` in the conninfo, so a
-// walsender's pgoutput text values come out in the same form as a snapshot's COPY text.
+// IntervalStyle=iso_8601, extra_float_digits=3, bytea_output=hex, client_encoding=UTF8) passed
+// as `options=-c …` in the conninfo, so a walsender's pgoutput text values come out in the same
+// form as a snapshot's COPY text. A regular connection then runs the user's
+// database.initial.statements and sets those settings again, so that a statement cannot change
+// the text of the values read; a failing statement fails Connect (kFailedPrecondition naming it).
 //
 // Lifecycle: Connect() once, then queries; the destructor closes. Cancel() may be called from
 // another thread (it uses a PGcancel object prepared at connect time) to interrupt a blocking
@@ -41,6 +44,9 @@ struct ConnectionParams {
   std::string sslpassword;
   int connect_timeout_s = 30;
   std::string application_name = "sluice";
+  // database.initial.statements: run in order on every regular (not replication) connection
+  // right after it opens; the pinned session settings are set again after them.
+  std::vector<std::string> initial_statements;
 };
 
 // A query result: rows of optional text values (nullopt = NULL).
@@ -81,6 +87,8 @@ class PgConnection {
 
  private:
   core::Status ResultStatus(PGresult* res, std::string_view sql);
+  // database.initial.statements, then the pinned settings again.
+  core::Status RunInitialStatements(const ConnectionParams& params);
 
   PGconn* conn_ = nullptr;
   std::mutex cancel_mu_;

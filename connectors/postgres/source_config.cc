@@ -26,6 +26,7 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   params.port = static_cast<int>(port);
   params.user = c.Get("database.user", "postgres");
   params.password = c.Get("database.password");
+  params.initial_statements = core::SplitSqlStatements(c.Get("database.initial.statements"));
   params.dbname = c.Get("database.dbname");
   if (params.dbname.empty()) {
     return core::InvalidArgumentError("database.dbname is required for connector.class=postgres");
@@ -81,6 +82,11 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   keys.push_back(core::MakeConfigKey("database.user", ConfigType::kString, "postgres",
                      "user with LOGIN and REPLICATION (and SELECT on the captured tables)"));
   keys.push_back(core::MakeConfigKey("database.password", ConfigType::kPassword, "", "password of database.user"));
+  keys.push_back(core::MakeConfigKey(
+      "database.initial.statements", ConfigType::kString, "",
+      "statements separated by ';' (';;' for a ';' inside one) run on every regular connection "
+      "as it opens, before sluice sets its session (DateStyle, TimeZone, IntervalStyle, "
+      "extra_float_digits, bytea_output, client_encoding) again"));
   auto db = core::MakeConfigKey("database.dbname", ConfigType::kString, "", "the database to capture");
   db.required = true;
   keys.push_back(db);

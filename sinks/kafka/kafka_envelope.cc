@@ -47,8 +47,9 @@ const RecordEncoder::SchemaBlocks& RecordEncoder::BlocksFor(const core::TableSch
   // Debezium names records after the topic: <prefix>.<schema>.<table>.
   std::string record = TopicName(kDefaultTopicFormat, options_.name, schema->id);
   SchemaBlocks b;
-  core::AppendKeySchemaJson(b.key, *schema, record, options_.modes);
-  core::AppendValueSchemaJson(b.value, *schema, record, options_.connector, options_.modes);
+  core::AppendKeySchemaJson(b.key, *schema, record, options_.modes, &options_.source_types);
+  core::AppendValueSchemaJson(b.value, *schema, record, options_.connector, options_.modes,
+                              &options_.source_types);
   for (size_t i = 0; i < schema->columns.size(); ++i) {
     std::string prefix = i ? "," : "";
     core::AppendJsonString(prefix, schema->columns[i].name);

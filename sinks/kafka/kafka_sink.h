@@ -25,6 +25,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/config.h"
@@ -36,6 +37,10 @@
 
 namespace sluice::sinks {
 
+// The prefix of the sink's own keys; other keys under it go to librdkafka.
+inline constexpr std::string_view kKafkaSinkPrefix = "sink.kafka.";
+
+// kafka_sink_config.cc: the keys, and the options parsed from a config.
 std::vector<core::ConfigKey> KafkaSinkConfigKeys();
 core::Result<std::unique_ptr<core::Sink>> MakeKafkaSink(const core::ConnectorContext& context);
 

@@ -95,7 +95,8 @@ void RecordEncoder::AppendFlatSchemas(SchemaBlocks& b, const core::TableSchema& 
     out += "{\"type\":\"struct\",\"fields\":[";
     for (size_t i = 0; i < schema.columns.size(); ++i) {
       if (i) out += ',';
-      core::AppendFieldSchemaJson(out, schema.columns[i], options_.modes);
+      core::AppendFieldSchemaJson(out, schema.columns[i], options_.modes,
+                                  options_.source_types.TypeParameterFor(schema, schema.columns[i]));
     }
     extra(out, !schema.columns.empty());
     out += optional ? "],\"optional\":true,\"name\":" : "],\"optional\":false,\"name\":";

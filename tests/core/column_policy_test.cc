@@ -219,6 +219,10 @@ TEST_F(RewriterTest, MasksHashesAndTruncatesEveryRowOfTheTable) {
   EXPECT_EQ(columns[4].schema_parameters, (Params{{"truncateLength", "3"}}));
   std::string field;
   AppendFieldSchemaJson(field, columns[4], ValueModes{});
+  EXPECT_NE(field.find("\"parameters\":{\"truncateLength\":\"3\"}"), std::string::npos) << field;
+  // With column.propagate.source.type matching it, the source type follows the mapper's.
+  field.clear();
+  AppendFieldSchemaJson(field, columns[4], ValueModes{}, DebeziumSourceTypeName(columns[4], false));
   EXPECT_NE(field.find("\"parameters\":{\"truncateLength\":\"3\",\"__debezium.source.column.type\""),
             std::string::npos)
       << field;

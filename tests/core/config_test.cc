@@ -60,6 +60,8 @@ TEST(ConfigTest, BadValuesAreNamed) {
            {"sink.batch.size", "0", "must be in"},
            {"snapshot.mode", "sometimes", "must be one of"},
            {"table.include.list", "public.(", "invalid regular expression"},
+           {"column.propagate.source.type", "public.t.(a", "invalid regular expression"},
+           {"datatype.propagate.source.type", ".+\\.int4,(?<=x)", "invalid regular expression"},
            {"connector.class", "oracle", "is not known"},
            {"sink.type", "s3", "must be one of"},
            {"slot.max.retained.wal", "50XB", "unknown unit 'XB'"},
@@ -171,6 +173,23 @@ TEST(TableFilterTest, IncludeExcludeAndColumns) {
 TEST(EditDistanceTest, Basics) {
   EXPECT_EQ(EditDistance("kitten", "sitting"), 3u);
   EXPECT_EQ(EditDistance("", "abc"), 3u);
+}
+
+}  // namespace
+}  // namespace sluice::core
+
+namespace sluice::core {
+namespace {
+
+// Debezium's JdbcConnection rule for database.initial.statements.
+TEST(SplitSqlStatementsTest, SemicolonsSeparateAndDoubledOnesEscape) {
+  EXPECT_EQ(SplitSqlStatements(""), std::vector<std::string>{});
+  EXPECT_EQ(SplitSqlStatements(" SET a = 1 ;SET b = 2;"),
+            (std::vector<std::string>{"SET a = 1", "SET b = 2"}));
+  EXPECT_EQ(SplitSqlStatements("SET t = 'x;;y';; ;SELECT 1"),
+            (std::vector<std::string>{"SET t = 'x;y';", "SELECT 1"}));
+  EXPECT_EQ(SplitSqlStatements(";;;"), std::vector<std::string>{";"});
+  EXPECT_EQ(SplitSqlStatements("; ;\n;"), std::vector<std::string>{});
 }
 
 }  // namespace

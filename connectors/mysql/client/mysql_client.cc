@@ -173,6 +173,23 @@ core::Result<MysqlPtr> ConnectMysql(const ConnectOptions& o, std::string_view wh
     }
     return core::UnavailableError(s.message());
   }
+  for (const std::string& statement : o.initial_statements) {
+    if (mysql_real_query(m, statement.data(), statement.size()) != 0) {
+      core::Status s = StatusFromMysql(m, std::string(where) +
+                                              ": database.initial.statements: the statement '" +
+                                              statement.substr(0, 200) + "' failed");
+      return core::FailedPreconditionError(s.message() + "; fix or remove it");
+    }
+    do {  // drain its results, if any (SELECT, SHOW)
+      MysqlResultPtr res(mysql_store_result(m));
+    } while (mysql_next_result(m) == 0);
+  }
+  // Session settings only: a transaction left open would swallow the snapshot's own.
+  if (!o.initial_statements.empty() && (m->server_status & SERVER_STATUS_IN_TRANS) != 0) {
+    return core::FailedPreconditionError(
+        std::string(where) + ": database.initial.statements leave a transaction open; they are "
+        "for session settings: end it or remove the START TRANSACTION");
+  }
   std::string session = "SET SESSION time_zone='+00:00', NAMES utf8mb4, sql_mode=" +
                         StringEscaper(m).Quoted(o.sql_mode) +
                         ", autocommit=" + (o.autocommit ? "1" : "0");

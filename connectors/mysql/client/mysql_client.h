@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/status.h"
 
@@ -104,6 +105,11 @@ struct ConnectOptions {
   // only its own data (MysqlSink). With the library's default handler a hostile or compromised
   // server could answer any statement with a request for any file this process can read.
   bool local_infile = false;
+  // Debezium's database.initial.statements: run in order right after connecting, before the
+  // canonical session is set (so that time_zone, NAMES, sql_mode and autocommit stay Sluice's);
+  // a failing one fails the connect (kFailedPrecondition naming it). Empty for the binlog
+  // connection, as in Debezium.
+  std::vector<std::string> initial_statements;
 };
 
 // Connects and sets the canonical session: utf8mb4 (client character set and SET NAMES),

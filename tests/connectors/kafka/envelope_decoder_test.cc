@@ -282,6 +282,9 @@ void RoundTrip(const std::map<std::string, std::string>& modes,
   auto parsed = core::ValueModesFromConfig(config);
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
   o.modes = *parsed;
+  auto propagation = core::SourceTypePropagation::FromConfig(config, false);
+  ASSERT_TRUE(propagation.ok()) << propagation.status().ToString();
+  o.source_types = *propagation;
   sinks::kafka_sink::RecordEncoder enc(o, true);
   ASSERT_TRUE(enc.EncodeKey(in, e));
   ASSERT_TRUE(enc.EncodeValue(in, e, 1));
@@ -313,15 +316,65 @@ TEST(EnvelopeRoundTripTest, DefaultModesDecodeToTheSameValues) {
   RoundTrip({}, {{13, "PT37091106.5S"}});
 }
 
+// The alternative modes need the source types (column.propagate.source.type): a decimal held as a
+// string or a double, and binary held as a string, are told apart from text by them.
 TEST(EnvelopeRoundTripTest, AlternativeModesDecodeToTheSameValues) {
   RoundTrip({{"decimal.handling.mode", "string"}, {"interval.handling.mode", "string"},
-             {"binary.handling.mode", "hex"}, {"time.precision.mode", "adaptive_time_microseconds"}},
+             {"binary.handling.mode", "hex"}, {"time.precision.mode", "adaptive_time_microseconds"},
+             {"column.propagate.source.type", ".*"}},
             {});
-  RoundTrip({{"binary.handling.mode", "base64-url-safe"}, {"interval.handling.mode", "string"}}, {});
-  RoundTrip({{"binary.handling.mode", "base64"}, {"interval.handling.mode", "string"}}, {});
+  RoundTrip({{"binary.handling.mode", "base64-url-safe"}, {"interval.handling.mode", "string"},
+             {"datatype.propagate.source.type", ".+\\.bytea"}},
+            {});
+  RoundTrip({{"binary.handling.mode", "base64"}, {"interval.handling.mode", "string"},
+             {"column.propagate.source.type", "public\\.all_types\\.raw"}},
+            {});
   // double: the double's digits (trailing zeros and digits beyond 17 significant ones go).
-  RoundTrip({{"decimal.handling.mode", "double"}, {"interval.handling.mode", "string"}},
+  RoundTrip({{"decimal.handling.mode", "double"}, {"interval.handling.mode", "string"},
+             {"datatype.propagate.source.type", ".+\\.NUMERIC"}},
             {{4, "-1234.5"}, {15, "-9.876543210987654e+19"}});
+}
+
+// Debezium's default (no source types): what the Kafka source cannot tell without them. A string
+// decimal stays a string and hex bytes stay their hex text (the same text, another type); a
+// decimal's precision and scale are still read from the Decimal schema in precise mode.
+TEST(EnvelopeRoundTripTest, WithoutSourceTypesStringDecimalsAndTextBinaryStayStrings) {
+  auto s = std::make_shared<core::TableSchema>();
+  s->id = {"public", "n"};
+  core::Column id{"id", LogicalType::kInt64, "bigint", false};
+  core::Column num{"num", LogicalType::kDecimal, "numeric(10,3)"};
+  num.precision = 10;
+  num.scale = 3;
+  core::Column raw{"raw", LogicalType::kBytes, "bytea"};
+  s->columns = {id, num, raw};
+  s->key = {0};
+  core::ConnectorConfig config("c", {{"decimal.handling.mode", "string"},
+                                     {"binary.handling.mode", "hex"}});
+  core::EnvelopeOptions o;
+  o.name = "srv";
+  o.modes = *core::ValueModesFromConfig(config);
+  sinks::kafka_sink::RecordEncoder enc(o, true);
+  core::EventBatch in;
+  uint32_t txn = in.AddTxn({});
+  uint32_t row = in.BeginRow();
+  in.AppendValue("1");
+  in.AppendValue("-1234.500");
+  in.AppendValue(std::string("\x00\xff", 2));
+  in.EndRow();
+  core::ChangeEvent e{core::Op::kCreate, core::kNoRow, row, txn, s};
+  ASSERT_TRUE(enc.EncodeValue(in, e, 1));
+  EXPECT_EQ(enc.value().find("__debezium.source"), std::string::npos);
+  std::string key = "{\"id\":1}", value = enc.value();
+  EnvelopeDecoder d;
+  d.set_binary_mode(o.modes.binary);
+  core::EventBatch out;
+  ASSERT_TRUE(d.Decode(Rec("srv.public.n", &key, &value), out).ok());
+  const auto& got = *out.events()[0].table;
+  EXPECT_EQ(got.columns[1].type, LogicalType::kString);
+  EXPECT_EQ(got.columns[2].type, LogicalType::kString);
+  auto texts = Texts(out, out.events()[0].after);
+  EXPECT_EQ(texts[1], "-1234.500");
+  EXPECT_EQ(texts[2], "00ff");
 }
 
 // Debezium's geometry structs: MariaDB's SRID + WKB bytes and PostgreSQL's point come back.
@@ -398,10 +451,13 @@ TEST(EnvelopeRoundTripTest, TimetzAndHstoreDecodeToPostgresText) {
       {"00:00:00.000001+00", "11:32:53.5+00", R"("k"=>",=> \"")"}};
   for (std::string hstore_mode : {"json", "map"}) {
     SCOPED_TRACE(hstore_mode);
-    core::ConnectorConfig config("c", {{"hstore.handling.mode", hstore_mode}});
+    // hstore is told from other JSON by its source type (datatype.propagate.source.type).
+    core::ConnectorConfig config("c", {{"hstore.handling.mode", hstore_mode},
+                                       {"datatype.propagate.source.type", ".+\\.hstore"}});
     core::EnvelopeOptions o;
     o.name = "srv";
     o.modes = *core::ValueModesFromConfig(config);
+    o.source_types = *core::SourceTypePropagation::FromConfig(config, false);
     sinks::kafka_sink::RecordEncoder enc(o, true);
     for (size_t r = 0; r < rows.size(); ++r) {
       core::EventBatch in;

@@ -47,8 +47,15 @@ std::pair<json, json> Encode(const json& entry, const std::string& connector) {
   auto parsed = ValueModesFromConfig(config);
   EXPECT_TRUE(parsed.ok()) << entry.dump();
   if (parsed.ok()) modes = *parsed;
+  // column/datatype.propagate.source.type as the entry's config says (Debezium's default: none).
+  auto propagation = SourceTypePropagation::FromConfig(config, connector == "mysql");
+  EXPECT_TRUE(propagation.ok()) << entry.dump();
+  TableSchema table;
+  table.id = {"db", "t"};
+  table.columns = {c};
   std::string schema;
-  AppendFieldSchemaJson(schema, c, modes);
+  AppendFieldSchemaJson(schema, c, modes,
+                        propagation.ok() ? propagation->TypeParameterFor(table, c) : "");
   EventBatch b;
   uint32_t row = b.BeginRow();
   // Bytes that are not UTF-8 (MariaDB's geometry) come as text_base64.
@@ -62,18 +69,12 @@ std::pair<json, json> Encode(const json& entry, const std::string& connector) {
   return {json::parse(schema), json::parse(value)};
 }
 
-// The parts of a field schema Debezium documents: type, semantic name, parameters (without the
-// __debezium.source.column.* ones, which Debezium adds with column.propagate.source.type).
+// The parts of a field schema Debezium documents: type, semantic name, parameters (all of them:
+// the __debezium.source.column.* ones only where column/datatype.propagate.source.type asks).
 json Documented(const json& schema) {
   json out = {{"type", schema["type"]}};
   if (schema.contains("name")) out["name"] = schema["name"];
-  if (schema.contains("parameters")) {
-    json params = json::object();
-    for (const auto& [k, v] : schema["parameters"].items()) {
-      if (!k.starts_with("__debezium")) params[k] = v;
-    }
-    if (!params.empty()) out["parameters"] = params;
-  }
+  if (schema.contains("parameters")) out["parameters"] = schema["parameters"];
   return out;
 }
 

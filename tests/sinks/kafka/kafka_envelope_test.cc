@@ -36,6 +36,105 @@ TEST(TopicNameTest, DefaultFormatAndSanitizing) {
   EXPECT_EQ(TopicName("${prefix}_${schema}__${table}", "p", {"s", "t"}), "p_s__t");
 }
 
+// The value schema's field `name` in the `after` struct of `enc`'s last value.
+json AfterField(const RecordEncoder& enc, const std::string& name) {
+  json v = json::parse(enc.value());
+  for (const json& f : v["schema"]["fields"][1]["fields"]) {
+    if (f["field"] == name) return f;
+  }
+  return json();
+}
+
+// Encodes one update of Orders() with schemas under `propagation` and returns the encoder.
+std::unique_ptr<RecordEncoder> EncodeOrders(core::SourceTypePropagation propagation) {
+  core::EventBatch b;
+  uint32_t txn = b.AddTxn({});
+  uint32_t row = b.BeginRow();
+  for (auto v : {"1", "12.50", "[1,2]", "2024-01-02", "ok"}) b.AppendValue(v);
+  b.EndRow();
+  core::ChangeEvent e{core::Op::kUpdate, core::kNoRow, row, txn, Orders()};
+  core::EnvelopeOptions o;
+  o.name = "srv";
+  o.source_types = std::move(propagation);
+  auto enc = std::make_unique<RecordEncoder>(o, true);
+  EXPECT_TRUE(enc->EncodeKey(b, e));
+  EXPECT_TRUE(enc->EncodeValue(b, e, 7));
+  return enc;
+}
+
+TEST(SourceTypePropagationTest, ColumnPropagateMatchesSchemaTableColumnWithoutCase) {
+  auto p = core::SourceTypePropagation::FromLists("PUBLIC\\.orders\\.pri.e", "", false);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  auto enc = EncodeOrders(*p);
+  json price = AfterField(*enc, "price");
+  EXPECT_EQ(price["parameters"], json({{"scale", "2"},
+                                       {"connect.decimal.precision", "12"},
+                                       {"__debezium.source.column.type", "NUMERIC"},
+                                       {"__debezium.source.column.length", "12"},
+                                       {"__debezium.source.column.scale", "2"}}));
+  // Other columns have none; the key's id is not matched either.
+  EXPECT_FALSE(AfterField(*enc, "id").contains("parameters"));
+  EXPECT_FALSE(AfterField(*enc, "d").contains("parameters"));
+  EXPECT_EQ(json::parse(enc->key())["schema"]["fields"][0].contains("parameters"), false);
+}
+
+TEST(SourceTypePropagationTest, DatatypePropagateMatchesDebeziumTypeNames) {
+  // PostgreSQL's pg_type names: bigint is int8, integer[] is _int4; the key field too.
+  auto p = core::SourceTypePropagation::FromLists("", ".+\\.INT8,public\\.orders\\._int4", false);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  auto enc = EncodeOrders(*p);
+  EXPECT_EQ(AfterField(*enc, "id")["parameters"],
+            json({{"__debezium.source.column.type", "INT8"}}));
+  EXPECT_EQ(AfterField(*enc, "tags")["parameters"],
+            json({{"__debezium.source.column.type", "_INT4"}}));
+  EXPECT_FALSE(AfterField(*enc, "price")["parameters"].contains("__debezium.source.column.type"));
+  EXPECT_EQ(json::parse(enc->key())["schema"]["fields"][0]["parameters"],
+            json({{"__debezium.source.column.type", "INT8"}}));
+  // A bare type name does not match: Debezium matches <schema>.<table>.<type>.
+  auto bare = core::SourceTypePropagation::FromLists("", "int8", false);
+  ASSERT_TRUE(bare.ok());
+  EXPECT_FALSE(AfterField(*EncodeOrders(*bare), "id").contains("parameters"));
+}
+
+TEST(SourceTypePropagationTest, TypeNamesAreDebeziums) {
+  using core::Column;
+  using core::DebeziumSourceTypeName;
+  auto pg = [](const char* t) { return DebeziumSourceTypeName(Column{"c", LogicalType::kString, t}, false); };
+  EXPECT_EQ(pg("character varying(64)"), "VARCHAR");
+  EXPECT_EQ(pg("character(3)"), "BPCHAR");
+  EXPECT_EQ(pg("timestamp(3) without time zone"), "TIMESTAMP");
+  EXPECT_EQ(pg("timestamp with time zone"), "TIMESTAMPTZ");
+  EXPECT_EQ(pg("double precision"), "FLOAT8");
+  EXPECT_EQ(pg("numeric(12,2)"), "NUMERIC");
+  EXPECT_EQ(pg("public.hstore"), "HSTORE");
+  EXPECT_EQ(pg("\"My Schema\".\"Mood\""), "MOOD");
+  EXPECT_EQ(pg("text[]"), "_TEXT");
+  auto my = [](const char* t, bool is_unsigned = false) {
+    Column c{"c", LogicalType::kString, t};
+    c.is_unsigned = is_unsigned;
+    return DebeziumSourceTypeName(c, true);
+  };
+  EXPECT_EQ(my("bigint(20) unsigned"), "BIGINT UNSIGNED");
+  EXPECT_EQ(my("int(10)", true), "INT UNSIGNED");
+  EXPECT_EQ(my("enum('a(',')b')"), "ENUM");
+  EXPECT_EQ(my("decimal(12,2)"), "DECIMAL");
+  EXPECT_EQ(my("varchar(64)"), "VARCHAR");
+}
+
+TEST(SourceTypePropagationTest, InvalidRegexIsRefusedNamingTheKey) {
+  for (const char* key : {"column.propagate.source.type", "datatype.propagate.source.type"}) {
+    core::ConnectorConfig config;
+    config.mutable_values()["connector.class"] = "postgres";
+    config.mutable_values()["sink.type"] = "kafka";
+    config.mutable_values()["sink.kafka.bootstrap.servers"] = "localhost:9092";
+    config.mutable_values()[key] = "public.t.(a";
+    auto options = KafkaSinkOptionsFromConfig(config);
+    ASSERT_FALSE(options.ok()) << key;
+    EXPECT_EQ(options.status().code(), core::StatusCode::kInvalidArgument);
+    EXPECT_NE(options.status().message().find(key), std::string::npos) << options.status().message();
+  }
+}
+
 TEST(RecordEncoderTest, PlainRecordsHaveNoSchemaBlock) {
   core::EventBatch b;
   uint32_t txn = b.AddTxn({1700000000000, false, false, 5, 99, "", 0, ""});
@@ -59,23 +158,14 @@ TEST(RecordEncoderTest, PlainRecordsHaveNoSchemaBlock) {
 }
 
 TEST(RecordEncoderTest, SchemaBlocksFollowDebezium) {
-  core::EventBatch b;
-  uint32_t txn = b.AddTxn({});
-  uint32_t row = b.BeginRow();
-  for (auto v : {"1", "12.50", "[1,2]", "2024-01-02", "ok"}) b.AppendValue(v);
-  b.EndRow();
-  core::ChangeEvent e{core::Op::kUpdate, core::kNoRow, row, txn, Orders()};
-  core::EnvelopeOptions o;
-  o.name = "srv";
-  RecordEncoder enc(o, true);
-  ASSERT_TRUE(enc.EncodeKey(b, e));
+  auto encoder = EncodeOrders({});
+  const RecordEncoder& enc = *encoder;
   json k = json::parse(enc.key());
   EXPECT_EQ(k["payload"], json({{"id", 1}}));
   EXPECT_EQ(k["schema"]["name"], "srv.public.orders.Key");
   EXPECT_EQ(k["schema"]["fields"][0]["type"], "int64");
   EXPECT_EQ(k["schema"]["fields"][0]["optional"], false);
 
-  enc.EncodeValue(b, e, 7);
   json v = json::parse(enc.value());
   EXPECT_EQ(v["payload"]["op"], "u");
   EXPECT_EQ(v["schema"]["name"], "srv.public.orders.Envelope");
@@ -87,9 +177,9 @@ TEST(RecordEncoderTest, SchemaBlocksFollowDebezium) {
   EXPECT_EQ(after["fields"][1]["name"], "org.apache.kafka.connect.data.Decimal");
   EXPECT_EQ(after["fields"][1]["parameters"]["scale"], "2");
   EXPECT_EQ(after["fields"][1]["parameters"]["connect.decimal.precision"], "12");
-  EXPECT_EQ(after["fields"][1]["parameters"]["__debezium.source.column.type"], "NUMERIC");
-  EXPECT_EQ(after["fields"][1]["parameters"]["__debezium.source.column.length"], "12");
-  EXPECT_EQ(after["fields"][1]["parameters"]["__debezium.source.column.scale"], "2");
+  // Without column/datatype.propagate.source.type, as Debezium: no source type parameters.
+  EXPECT_EQ(after["fields"][1]["parameters"].size(), 2u) << after["fields"][1].dump();
+  EXPECT_EQ(enc.value().find("__debezium.source"), std::string::npos);
   EXPECT_EQ(after["fields"][2]["items"]["type"], "int32");
   EXPECT_EQ(after["fields"][3]["name"], "io.debezium.time.Date");
   EXPECT_EQ(after["fields"][4]["name"], "io.debezium.data.Enum");

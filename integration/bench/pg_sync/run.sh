@@ -15,8 +15,10 @@
 # usage: integration/bench/pg_sync/run.sh [SCALE]
 #        SCALE default 20. BUILD=build dir; ROUNDS=n (default 3); SYNC_EXTRA='"key": "value", …'
 #        adds settings to the sync's configuration (e.g. "snapshot.max.threads": "1");
-#        KEEP_LOGS=dir keeps sluice's logs and the servers' logs. Starts its own servers and
-#        stops everything it started on exit (lib.sh's one EXIT trap).
+#        SLUICE_INTO_DUMP=1 makes Sluice load into the `pg_dump -s` table (key in place) instead
+#        of creating the table itself (key built after the load); KEEP_LOGS=dir keeps sluice's
+#        logs and the target server's log. Starts its own servers and stops everything it
+#        started on exit (lib.sh's one EXIT trap).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=integration/bench/lib.sh
@@ -78,6 +80,7 @@ sluice_best= sluice_cpu= sluice_rss=
 run_sluice() {  # one `sluice sync` into an empty database (its own connector name and state)
   local db=bsync_$1 lsn c0 wall user sys rss
   T postgres -c "CREATE DATABASE $db"
+  [[ -z ${SLUICE_INTO_DUMP:-} ]] || T "$db" -f "$work/schema.sql" >/dev/null
   cat >"$work/sync.json" <<EOF
 {"name": "bench_sync_$1", "connector.class": "postgres", "database.hostname": "$SRC_PG_HOST",
  "database.port": "$SRC_PG_PORT", "database.user": "$SRC_PG_USER", "database.dbname": "$src",

@@ -169,12 +169,28 @@ Status PgApplier::EmptyForReplacement(const TableState& t, const EventBatch& bat
     return Status::Ok();
   }
   SLUICE_RETURN_IF_ERROR(Activate(Role::kCatalog, &batch));
+  emptying_.insert(t.qualified);
+  // TRUNCATE refuses a table that a foreign key references (and CASCADE would empty tables
+  // this sync does not copy): such a table keeps its rows, and the re-run upserts over them.
+  auto referenced = session_.conn().ExecParams(
+      "SELECT 1 FROM pg_constraint WHERE confrelid = to_regclass($1) AND contype = 'f' LIMIT 1",
+      {t.qualified.c_str()});
+  if (!referenced.ok()) {
+    return referenced.status().WithContext("postgres sink: table " + t.qualified);
+  }
+  if (PQntuples(referenced->get()) > 0) {
+    if (logger_) {
+      logger_->warn("postgres sink: {} is referenced by a foreign key, so this sync does not "
+                    "empty it: rows deleted at the source since the earlier run stay",
+                    t.qualified);
+    }
+    return Status::Ok();
+  }
   auto r = session_.conn().Exec("TRUNCATE " + t.qualified);
   if (!r.ok()) {
     return r.status().WithContext("postgres sink: emptying " + t.qualified +
                                   " for a sync that replaces an earlier run's rows");
   }
-  emptying_.insert(t.qualified);
   if (logger_) {
     logger_->info("postgres sink: {} emptied: this sync replaces the rows of an earlier run",
                   t.qualified);

@@ -352,7 +352,9 @@ Status Pipeline::OpenSinkAndResume(std::stop_token stop, std::optional<SourcePos
   if (options_.one_shot) {
     if (from_sink->has_value()) {
       logger_->info("one-shot sync: the position the target holds from an earlier run ({}) is "
-                    "ignored; copying from the start", (*from_sink)->value);
+                    "ignored; copying from the start, each table's rows replaced",
+                    (*from_sink)->value);
+      sink_->ReplaceSnapshotTables();
     }
     return Status::Ok();
   }

@@ -42,6 +42,14 @@ class Sink {
   // heartbeats) writes and flushes them here. An error is handled as a Flush error.
   virtual Status Idle() { return Status::Ok(); }
 
+  // A one-shot sync (`sluice sync`) over a target holding the position of an earlier run with
+  // the same name (one that finished, or one killed mid-load): the copy starts from the
+  // beginning, and a sink that keeps tables replaces the rows of every table the snapshot
+  // announces (emptied before its first row), so that rows deleted at the source since that
+  // run go too. Called after LoadCommittedPosition, before the first Write. Default: nothing
+  // (a sink that appends records has nothing to replace).
+  virtual void ReplaceSnapshotTables() {}
+
   // Discards unflushed work and reconnects if needed, after a retriable error.
   virtual Status Reset() = 0;
 

@@ -64,6 +64,7 @@ void PgApplier::Disconnect() {
   catalog_.Clear();
   loader_.SessionLost();
   writer_.SessionLost();
+  emptying_.clear();  // rolled back with the transaction
 }
 
 core::Result<std::optional<std::string>> PgApplier::LoadOffset() {
@@ -155,6 +156,45 @@ Status PgApplier::CommitTransaction(const std::optional<core::SourcePosition>& c
   if (!s.ok()) return s;
   mode_.AfterCommit();
   loader_.Committed();
+  emptied_.merge(emptying_);
+  return Status::Ok();
+}
+
+Status PgApplier::EmptyForReplacement(const TableState& t, const EventBatch& batch) {
+  if (emptied_.count(t.qualified) > 0 || emptying_.count(t.qualified) > 0) return Status::Ok();
+  // A table this run created holds nothing to replace (and, with two source tables mapped to
+  // it, may hold the other one's rows by the time the second is announced).
+  if (t.created) {
+    emptying_.insert(t.qualified);
+    return Status::Ok();
+  }
+  SLUICE_RETURN_IF_ERROR(Activate(Role::kCatalog, &batch));
+  emptying_.insert(t.qualified);
+  // TRUNCATE refuses a table that a foreign key references (and CASCADE would empty tables
+  // this sync does not copy): such a table keeps its rows, and the re-run upserts over them.
+  auto referenced = session_.conn().ExecParams(
+      "SELECT 1 FROM pg_constraint WHERE confrelid = to_regclass($1) AND contype = 'f' LIMIT 1",
+      {t.qualified.c_str()});
+  if (!referenced.ok()) {
+    return referenced.status().WithContext("postgres sink: table " + t.qualified);
+  }
+  if (PQntuples(referenced->get()) > 0) {
+    if (logger_) {
+      logger_->warn("postgres sink: {} is referenced by a foreign key, so this sync does not "
+                    "empty it: rows deleted at the source since the earlier run stay",
+                    t.qualified);
+    }
+    return Status::Ok();
+  }
+  auto r = session_.conn().Exec("TRUNCATE " + t.qualified);
+  if (!r.ok()) {
+    return r.status().WithContext("postgres sink: emptying " + t.qualified +
+                                  " for a sync that replaces an earlier run's rows");
+  }
+  if (logger_) {
+    logger_->info("postgres sink: {} emptied: this sync replaces the rows of an earlier run",
+                  t.qualified);
+  }
   return Status::Ok();
 }
 
@@ -177,7 +217,8 @@ Status PgApplier::ApplyBatch(const EventBatch& batch) {
   // Announced tables (a snapshot's, even empty ones) are created or brought up to date first,
   // in the transaction that commits with the batch's position.
   for (const core::TableSchemaPtr& table : batch.announced_tables()) {
-    SLUICE_RETURN_IF_ERROR(Ensure(table, batch, /*for_snapshot=*/true).status());
+    SLUICE_ASSIGN_OR_RETURN(const TableState* t, Ensure(table, batch, /*for_snapshot=*/true));
+    if (replace_tables_) SLUICE_RETURN_IF_ERROR(EmptyForReplacement(*t, batch));
   }
   const auto& events = batch.events();
   size_t i = 0;

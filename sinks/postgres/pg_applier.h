@@ -18,6 +18,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 #include <spdlog/logger.h>
@@ -87,6 +88,11 @@ class PgApplier final : private TableResolver {
   // Stores `checkpoint` (when given) in the offsets table and commits.
   core::Status Commit(const std::optional<core::SourcePosition>& checkpoint);
 
+  // From now on every table a snapshot announces that this run did not create is emptied
+  // (TRUNCATE, in the announcing transaction) before its rows arrive, once per run
+  // (core::Sink::ReplaceSnapshotTables).
+  void ReplaceSnapshotTables() { replace_tables_ = true; }
+
   // Adds the primary keys of tables created without them for a snapshot load (the snapshot
   // ended, a change for them arrived, or the sink closes), in the open transaction or, when
   // none is open, in one of its own.
@@ -94,6 +100,8 @@ class PgApplier final : private TableResolver {
 
  private:
   core::Status ApplyBatch(const core::EventBatch& batch);
+  // ReplaceSnapshotTables: empties announced table `t` unless done already in this run.
+  core::Status EmptyForReplacement(const TableState& t, const core::EventBatch& batch);
   core::Status CommitTransaction(const std::optional<core::SourcePosition>& checkpoint);
   // `batch`: the batch being applied (names a failed row), nullptr outside Apply().
   core::Status BuildKeys(const core::EventBatch* batch);
@@ -116,6 +124,12 @@ class PgApplier final : private TableResolver {
   SnapshotLoader loader_;
   ChangeWriter writer_;
   ApplyMode mode_;
+  bool replace_tables_ = false;
+  // Target tables (qualified names: two source tables may map to one) emptied for
+  // ReplaceSnapshotTables: committed, and in the open transaction (lost with it: the replay
+  // empties them again).
+  std::set<std::string> emptied_;
+  std::set<std::string> emptying_;
 };
 
 }  // namespace sluice::sinks::pgsink

@@ -141,6 +141,10 @@ core::Result<std::optional<core::SourcePosition>> PostgresSink::Flush() {
   return done;
 }
 
+void PostgresSink::ReplaceSnapshotTables() {
+  if (applier_) applier_->ReplaceSnapshotTables();
+}
+
 Status PostgresSink::Reset() {
   pending_checkpoint_.reset();
   if (!applier_) applier_ = std::make_unique<pgsink::PgApplier>(options_, logger_);

@@ -15,7 +15,7 @@ using core::Status;
 
 namespace {
 
-constexpr size_t kCopyChunkBytes = 1 << 20;
+constexpr size_t kCopyChunkBytes = 64 << 10;
 
 // The row number in COPY's error context ("COPY t, line 3, column x: …"), 0 when absent.
 size_t CopyErrorLine(const PGresult* result) {

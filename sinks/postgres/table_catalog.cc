@@ -113,6 +113,7 @@ Status TableCatalog::CreateOrEvolve(TableState& t, bool for_snapshot) {
     auto r = conn_.Exec(CreateTableSql(t.target, schema, types, !defer));
     if (!r.ok()) return r.status().WithContext(where + ": create table");
     if (defer) deferred_keys_.insert(schema.id);
+    t.created = true;
     if (logger_) {
       logger_->info("postgres sink: created table {}{}", t.qualified,
                     defer ? " (primary key built after its snapshot rows are loaded)" : "");

@@ -40,6 +40,7 @@ struct TableState {
   std::vector<char> delimiters;    // per column: array element delimiter (pg_type.typdelim)
   std::vector<std::string> types;  // per column: the target type (TargetType)
   std::vector<uint32_t> all_columns;
+  bool created = false;  // CREATE TABLE ran for this state (in the open transaction)
 };
 
 // Whether a table created now gets its primary key only after its snapshot rows are loaded:

@@ -175,6 +175,7 @@ struct DurableLog {
   std::vector<std::string> announced;          // tables announced to the sink, "schema.table"
   std::vector<std::string> schema_changes;     // the ddl of each schema change written
   std::optional<core::SourcePosition> stored;  // for exactly-once mode
+  bool replace_tables = false;                 // ReplaceSnapshotTables() was called
 };
 
 class RecordingSink : public core::Sink {
@@ -248,6 +249,10 @@ class RecordingSink : public core::Sink {
   }
   core::Status Check() override { return core::Status::Ok(); }
   void Close() override {}
+  void ReplaceSnapshotTables() override {
+    std::lock_guard lock(log_->mu);
+    log_->replace_tables = true;
+  }
 
  private:
   static int IdOf(const core::EventBatch& batch, size_t i) {

@@ -169,6 +169,7 @@ TEST_F(PipelineTest, PrefersThePositionStoredInAnExactlyOnceSink) {
   p->Start();
   ASSERT_TRUE(p->Wait().ok());
   EXPECT_EQ(source->started_from().front(), 500);
+  EXPECT_FALSE(log_.replace_tables) << "a resumed connector keeps the target's rows";
 }
 
 TEST_F(PipelineTest, AOneShotSyncIgnoresThePositionTheTargetHoldsFromAnEarlierRun) {
@@ -180,6 +181,7 @@ TEST_F(PipelineTest, AOneShotSyncIgnoresThePositionTheTargetHoldsFromAnEarlierRu
   p->Start();
   ASSERT_TRUE(p->Wait().ok());
   EXPECT_EQ(source->started_from().front(), 0) << "a sync copies from the start";
+  EXPECT_TRUE(log_.replace_tables) << "the earlier run's rows are replaced, deleted ones too";
   ExpectNoGap(1000);
 }
 

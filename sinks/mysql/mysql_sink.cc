@@ -173,6 +173,8 @@ core::Result<std::optional<core::SourcePosition>> MysqlSink::Flush() {
   return out;
 }
 
+void MysqlSink::ReplaceSnapshotTables() { catalog_.ReplaceExistingTables(); }
+
 core::Status MysqlSink::Reset() {
   writer_.Discard();
   pending_checkpoint_.reset();

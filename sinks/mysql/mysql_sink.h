@@ -56,6 +56,7 @@ class MysqlSink final : public core::Sink {
   core::Result<std::optional<core::SourcePosition>> LoadCommittedPosition() override;
   core::Status Write(const core::EventBatch& batch) override;
   core::Result<std::optional<core::SourcePosition>> Flush() override;
+  void ReplaceSnapshotTables() override;
   core::Status Reset() override;
   core::Status Check() override;
   void Close() override;

@@ -59,6 +59,27 @@ core::Status TableCatalog::LoadTargetColumns(TargetTable& target) {
   return core::Status::Ok();
 }
 
+core::Status TableCatalog::EmptyForReplacement(const TargetTable& target,
+                                               const std::string& qualified) {
+  auto referenced = client_.Query(
+      "SELECT 1 FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE "
+      "UNIQUE_CONSTRAINT_SCHEMA = " + QuoteString(options_.url.database, client_.escaper()) +
+      " AND REFERENCED_TABLE_NAME = " + QuoteString(target.name, client_.escaper()) + " LIMIT 1");
+  if (!referenced.ok()) return referenced.status().WithContext("mysql sink: table " + qualified);
+  if (!referenced->empty()) {
+    if (logger_) {
+      logger_->warn("mysql sink: {} is referenced by a foreign key, so this sync does not empty "
+                    "it: rows deleted at the source since the earlier run stay", qualified);
+    }
+    return core::Status::Ok();
+  }
+  // TRUNCATE commits the open transaction, like any DDL here: harmless, since a one-shot sync
+  // that stops before its end starts over from the beginning.
+  return ExecuteDdl("TRUNCATE TABLE " + qualified,
+                    "emptying " + qualified + ": this sync replaces the rows of an earlier run",
+                    &target);
+}
+
 core::Status TableCatalog::ApplySchema(TargetTable& target, const core::TableSchemaPtr& schema) {
   const std::string qualified = QuoteIdentifier(options_.url.database) + "." +
                                 QuoteIdentifier(target.name);
@@ -71,6 +92,10 @@ core::Status TableCatalog::ApplySchema(TargetTable& target, const core::TableSch
     }
   }
   if (!target.loaded) SLUICE_RETURN_IF_ERROR(LoadTargetColumns(target));
+  if (replace_ && !replaced_.count(target.name)) {
+    replaced_.insert(target.name);
+    if (!target.columns.empty()) SLUICE_RETURN_IF_ERROR(EmptyForReplacement(target, qualified));
+  }
   if (target.columns.empty()) {
     // DDL commits implicitly: rows applied so far in this transaction become durable without the
     // checkpoint, which is harmless because applying them again is idempotent.

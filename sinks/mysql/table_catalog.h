@@ -15,6 +15,7 @@
 
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -67,6 +68,12 @@ class TableCatalog final : public PlanSource {
   core::Result<const TablePlan*> PlanFor(const core::TableSchemaPtr& schema, bool touch,
                                          const std::function<core::Status()>& before_ddl) override;
 
+  // core::Sink::ReplaceSnapshotTables: a one-shot sync over an earlier run's rows empties each
+  // existing table once, when this run first writes it (a table this run creates has nothing
+  // to replace). A table that a foreign key references keeps its rows (TRUNCATE refuses it,
+  // and a DELETE would cascade into tables the sync does not copy): logged.
+  void ReplaceExistingTables() { replace_ = true; }
+
   // After a commit: no table is written by an open transaction.
   void ClearTouched();
   // After a reset: a DDL statement may have completed on the server while its reply was lost,
@@ -95,6 +102,7 @@ class TableCatalog final : public PlanSource {
   // mapped one and replace a different primary key (changes made while the connector was down).
   core::Status ReconcileTypesAndKey(TargetTable& target, const core::TableSchema& schema);
   core::Status LoadTargetColumns(TargetTable& target);
+  core::Status EmptyForReplacement(const TargetTable& target, const std::string& qualified);
   // `target`: the table the DDL changes (nullptr for the database/offsets set-up).
   core::Status ExecuteDdl(const std::string& sql, const std::string& what,
                           const TargetTable* target = nullptr);
@@ -106,6 +114,8 @@ class TableCatalog final : public PlanSource {
   MysqlClient ddl_client_;  // DDL for tables the open transaction has not written
   std::string collation_;
   std::string offsets_qualified_;
+  bool replace_ = false;
+  std::set<std::string> replaced_;  // target tables emptied (or created) in this run
   std::map<core::TableId, TargetTable> targets_;
   std::vector<TargetTable*> touched_;
   // The plan of the previous event (most events follow one of the same table).

@@ -1,6 +1,6 @@
 // What the two retention samplers (connectors/postgres/slot_health: a replication slot's
 // retained WAL; connectors/mysql/binlog_health: the binlog files a connector still needs) share:
-// the sampling thread's loop and the cadence of their warnings. Each sampler keeps its own
+// the sampling thread's loop, the rate window and the cadence of their warnings. Each sampler keeps its own
 // queries, assessment and metrics.
 //
 // Thread-safety: RunSampling runs on the sampler's own thread; RetentionLog belongs to it.
@@ -8,10 +8,12 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <exception>
 #include <mutex>
 #include <stop_token>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -23,6 +25,30 @@ namespace sluice::core {
 
 // The samples' sliding window for growth rates: the last 5 minutes.
 inline constexpr double kRetentionRateWindowS = 300;
+
+// Monotonic seconds, the samples' `at_s` (for rates; not a wall-clock time).
+inline double MonotonicSeconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// The samples of the last kRetentionRateWindowS (at least two once two were added), for growth
+// rates. `Sample` has `at_s`.
+template <class Sample>
+class RateWindow {
+ public:
+  // Adds `sample`; the oldest sample still in the window, the base of the rate.
+  const Sample& Add(const Sample& sample) {
+    window_.push_back(sample);
+    while (window_.size() > 2 && sample.at_s - window_[1].at_s >= kRetentionRateWindowS) {
+      window_.pop_front();
+    }
+    return window_.front();
+  }
+
+ private:
+  std::deque<Sample> window_;
+};
 
 // Calls `step` now and then every `interval` until `stop` (woken early through `wake` under
 // `mu`). `step()` returns Result<bool>: true to go on, false to end the loop (the sampler found
@@ -89,6 +115,21 @@ class RetentionLog {
     }
     level_ = level;
     return line;
+  }
+
+  // Next(), with its line written to `logger`: `warning` as a warning, `back_to_normal` as info.
+  void Log(spdlog::logger& logger, int level, double at_s, std::string_view warning,
+           std::string_view back_to_normal) {
+    switch (Next(level, at_s)) {
+      case Line::kWarn:
+        logger.warn("{}", warning);
+        break;
+      case Line::kBackToNormal:
+        logger.info("{}", back_to_normal);
+        break;
+      case Line::kNone:
+        break;
+    }
   }
 
  private:

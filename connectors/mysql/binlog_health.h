@@ -182,7 +182,7 @@ class BinlogHealthMonitor {
 
   std::unique_ptr<MysqlConnection> conn_;  // the sampling thread's; set only once connected
   std::mutex conn_mu_;                     // guards conn_ (not its use) against Stop's Cancel
-  std::deque<BinlogSample> window_;
+  core::RateWindow<BinlogSample> window_;
   core::RetentionLog log_;
   std::mutex mu_;
   std::condition_variable_any wake_;

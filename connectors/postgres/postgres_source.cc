@@ -92,7 +92,10 @@ class PostgresSource final : public core::Source, private PhaseIo {
   core::Result<core::PollStatus> Poll(core::EventBatch& batch,
                                       const core::PollLimits& limits) override {
     auto result = phases_.Poll(batch, limits);
-    if (result.ok()) CarryIncrementalState(batch);
+    if (result.ok()) {
+      core::CarryIncrementalState<PgPosition>(batch, *incremental_, ctx_.config,
+                                              [](const PgPosition& p) { return p.ToSource(); });
+    }
     return result;
   }
 
@@ -108,32 +111,10 @@ class PostgresSource final : public core::Source, private PhaseIo {
     if (!stream) return core::UnavailableError("postgres source is not started");
     if (health_ && health_->lost()) return SlotLostWhileStreaming();
     const auto now = std::chrono::steady_clock::now();
-    if (heartbeat_) {
-      if (core::Status beat = heartbeat_->MaybeRun(now); !beat.ok()) {
-        if (stop_.load()) return core::PollStatus::kIdle;
-        return beat;
-      }
-    }
     if (xmin_) stream->SetSlotXmin(xmin_->Current(now));
-    auto res = incremental_->Busy()
-                   ? core::PollWithIncremental(*incremental_, *pacer_, *stream, batch, limits, stop_)
-                   : stream->Poll(batch, limits);
-    if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
-    if (res.ok() && config_.signal_table) {
-      core::TakeSnapshotSignals(*incremental_->tracker(), batch, *config_.signal_table, *logger_,
-                                "postgres");
-    }
-    return res;
-  }
-
-  // Every streaming checkpoint carries the incremental snapshots' progress and the table
-  // filter, so that they are durable exactly with the chunks they count.
-  void CarryIncrementalState(core::EventBatch& batch) {
-    if (batch.checkpoint().empty()) return;
-    auto pos = PgPosition::Parse(batch.checkpoint().value);
-    if (!pos.ok() || pos->snapshot_running) return;
-    pos->incremental = incremental_->PositionField(ctx_.config);
-    batch.set_checkpoint(pos->ToSource());
+    return core::PollStreaming(*incremental_, *pacer_, *stream,
+                               {heartbeat_.get(), &config_.signal_table, logger_.get(), "postgres"},
+                               now, batch, limits, stop_);
   }
 
   void Acknowledge(const core::SourcePosition& position) override {

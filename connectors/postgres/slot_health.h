@@ -142,7 +142,7 @@ class SlotHealthMonitor {
   core::Gauge* level_ = nullptr;
 
   PgConnection conn_;  // the sampling thread's
-  std::deque<SlotSample> window_;
+  core::RateWindow<SlotSample> window_;
   core::RetentionLog log_;
   std::atomic<bool> lost_{false};
   std::mutex mu_;

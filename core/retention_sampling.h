@@ -14,6 +14,7 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -82,6 +83,33 @@ void RunSampling(std::stop_token stop, std::mutex& mu, std::condition_variable_a
     logger.error("{} stopped: unknown exception", what);
   }
 }
+
+// A sampler's thread. Start() runs `run(stop_token)` on it (once; again after Stop()). Stop()
+// requests the stop, wakes RunSampling's wait (`wake` under `mu`), calls `cancel` (to end a
+// query that blocks) and joins. The owner calls Stop() from its destructor, before its own
+// members go. Start and Stop from one thread.
+class SamplerThread {
+ public:
+  template <class Run>
+  void Start(Run run) {
+    if (thread_.joinable()) return;
+    thread_ = std::jthread(std::move(run));
+  }
+  template <class Cancel>
+  void Stop(std::mutex& mu, std::condition_variable_any& wake, Cancel cancel) {
+    if (!thread_.joinable()) return;
+    thread_.request_stop();
+    {
+      std::lock_guard lock(mu);
+      wake.notify_all();
+    }
+    cancel();
+    thread_.join();
+  }
+
+ private:
+  std::jthread thread_;
+};
 
 // A sampler (SlotHealthMonitor, BinlogHealthMonitor) as a core::RetentionWatch: built with the
 // monitor's own arguments, sampling from construction until destruction (the monitor's

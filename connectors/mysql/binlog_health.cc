@@ -234,22 +234,14 @@ BinlogHealthMonitor::BinlogHealthMonitor(BinlogHealthOptions options,
 BinlogHealthMonitor::~BinlogHealthMonitor() { Stop(); }
 
 void BinlogHealthMonitor::Start() {
-  if (thread_.joinable()) return;
-  thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+  thread_.Start([this](std::stop_token stop) { Run(stop); });
 }
 
 void BinlogHealthMonitor::Stop() {
-  if (!thread_.joinable()) return;
-  thread_.request_stop();
-  {
-    std::lock_guard lock(mu_);
-    wake_.notify_all();
-  }
-  {
+  thread_.Stop(mu_, wake_, [this] {
     std::lock_guard lock(conn_mu_);
     if (conn_) conn_->Cancel();
-  }
-  thread_.join();
+  });
 }
 
 core::Result<BinlogSample> BinlogHealthMonitor::SampleOnce() {

@@ -194,19 +194,11 @@ SlotHealthMonitor::SlotHealthMonitor(SlotHealthOptions options, core::MetricsReg
 SlotHealthMonitor::~SlotHealthMonitor() { Stop(); }
 
 void SlotHealthMonitor::Start() {
-  if (thread_.joinable()) return;
-  thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+  thread_.Start([this](std::stop_token stop) { Run(stop); });
 }
 
 void SlotHealthMonitor::Stop() {
-  if (!thread_.joinable()) return;
-  thread_.request_stop();
-  {
-    std::lock_guard lock(mu_);
-    wake_.notify_all();
-  }
-  conn_.Cancel();
-  thread_.join();
+  thread_.Stop(mu_, wake_, [this] { conn_.Cancel(); });
 }
 
 std::optional<SlotSample> SlotHealthMonitor::TakeLost() {

@@ -26,13 +26,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
-#include <thread>
 
 #include "connectors/postgres/pg_connection.h"
 #include "core/retention_sampling.h"
@@ -148,7 +146,7 @@ class SlotHealthMonitor {
   std::mutex mu_;
   std::optional<SlotSample> lost_sample_;
   std::condition_variable_any wake_;
-  std::jthread thread_;
+  core::SamplerThread thread_;
 };
 
 // A monitor sampling from now on, as a core::RetentionWatch: the source's watch while no

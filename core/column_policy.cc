@@ -129,16 +129,11 @@ std::vector<ConfigKey> ColumnPolicyConfigKeys() {
   keys.push_back(MakeConfigKey("message.key.columns", ConfigType::kString, "",
                                "<table regex>:<column>,<column>;… — message keys from these "
                                "columns instead of the primary key (Kafka and file sinks)"));
-  ConfigKey mask = MakeConfigKey(std::string(kMaskPrefix), ConfigType::kString, "",
-                                 "column.mask.with.<n>.chars, column.mask.hash[.v2].<algorithm>"
-                                 ".with.salt.<salt>: regexes on schema.table.column");
-  mask.is_prefix = true;
-  keys.push_back(mask);
-  ConfigKey truncate = MakeConfigKey(std::string(kTruncatePrefix), ConfigType::kString, "",
-                                     "column.truncate.to.<n>.chars: regexes on "
-                                     "schema.table.column");
-  truncate.is_prefix = true;
-  keys.push_back(truncate);
+  keys.push_back(MakePrefixConfigKey(std::string(kMaskPrefix),
+                                     "column.mask.with.<n>.chars, column.mask.hash[.v2].<algorithm>"
+                                     ".with.salt.<salt>: regexes on schema.table.column"));
+  keys.push_back(MakePrefixConfigKey(std::string(kTruncatePrefix),
+                                     "column.truncate.to.<n>.chars: regexes on schema.table.column"));
   return keys;
 }
 

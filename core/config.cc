@@ -128,6 +128,21 @@ ConfigKey MakeConfigKey(std::string name, ConfigType type, std::string default_v
   return key;
 }
 
+ConfigKey MakePrefixConfigKey(std::string prefix, std::string doc) {
+  ConfigKey key = MakeConfigKey(std::move(prefix), ConfigType::kString, "", std::move(doc));
+  key.is_prefix = true;
+  return key;
+}
+
+ConfigKey MakeIntConfigKey(std::string name, std::string default_value, std::string doc,
+                           int64_t min, int64_t max) {
+  ConfigKey key =
+      MakeConfigKey(std::move(name), ConfigType::kInt, std::move(default_value), std::move(doc));
+  key.min = min;
+  key.max = max;
+  return key;
+}
+
 std::vector<ConfigKey> CommonConfigKeys() {
   const auto k = MakeConfigKey;
   std::vector<ConfigKey> keys;
@@ -164,37 +179,25 @@ std::vector<ConfigKey> CommonConfigKeys() {
   keys.push_back(sink);
   keys.push_back(k("sink.url", ConfigType::kString, "",
                    "target: postgresql://…, mysql://…, or a directory for file"));
-  ConfigKey bs = k("sink.batch.size", ConfigType::kInt, "10000", "events per sink flush");
-  bs.min = 1;
-  keys.push_back(bs);
-  ConfigKey bms = k("sink.batch.ms", ConfigType::kInt, "500", "longest wait before a flush");
-  bms.min = 0;
-  keys.push_back(bms);
-  ConfigKey bidle = k("sink.batch.idle.ms", ConfigType::kInt, "20",
-                      "flush early once the source has sent nothing for this long (caught up)");
-  bidle.min = 0;
-  keys.push_back(bidle);
-  ConfigKey sbb = k("sink.snapshot.batch.bytes", ConfigType::kInt, "0",
-                    "while only snapshot rows are pending, flush once they reach this many bytes "
-                    "(or after 30 s, or sink.batch.ms without a new batch); 0: like other events");
-  sbb.min = 0;
-  keys.push_back(sbb);
+  keys.push_back(MakeIntConfigKey("sink.batch.size", "10000", "events per sink flush", 1));
+  keys.push_back(MakeIntConfigKey("sink.batch.ms", "500", "longest wait before a flush", 0));
+  keys.push_back(MakeIntConfigKey(
+      "sink.batch.idle.ms", "20",
+      "flush early once the source has sent nothing for this long (caught up)", 0));
+  keys.push_back(MakeIntConfigKey(
+      "sink.snapshot.batch.bytes", "0",
+      "while only snapshot rows are pending, flush once they reach this many bytes "
+      "(or after 30 s, or sink.batch.ms without a new batch); 0: like other events",
+      0));
   keys.push_back(k("sink.table.name.format", ConfigType::kString, "",
                    "target table name with ${schema} and ${table}"));
-  ConfigKey mbs = k("max.batch.size", ConfigType::kInt, "4096", "events per source poll");
-  mbs.min = 1;
-  keys.push_back(mbs);
-  ConfigKey mqs = k("max.queue.size", ConfigType::kInt, "100000", "queue bound in events");
-  mqs.min = 1;
-  keys.push_back(mqs);
-  ConfigKey mqb = k("max.queue.size.in.bytes", ConfigType::kInt, "268435456",
-                    "queue bound in bytes");
-  mqb.min = 1024;
-  keys.push_back(mqb);
-  ConfigKey retry = k("errors.retry.timeout", ConfigType::kInt, "300000",
-                      "ms to keep retrying retriable errors before failing; -1 forever");
-  retry.min = -1;
-  keys.push_back(retry);
+  keys.push_back(MakeIntConfigKey("max.batch.size", "4096", "events per source poll", 1));
+  keys.push_back(MakeIntConfigKey("max.queue.size", "100000", "queue bound in events", 1));
+  keys.push_back(
+      MakeIntConfigKey("max.queue.size.in.bytes", "268435456", "queue bound in bytes", 1024));
+  keys.push_back(MakeIntConfigKey("errors.retry.timeout", "300000",
+                                  "ms to keep retrying retriable errors before failing; -1 forever",
+                                  -1));
   keys.push_back(k("slot.drop.on.delete", ConfigType::kBool, "true",
                    "DELETE /connectors/{name} drops the replication slot and the publication the "
                    "connector created (PostgreSQL); false keeps them"));

@@ -50,6 +50,11 @@ struct ConfigKey {
 // `min`/`max` or `is_prefix` on the result as needed.
 ConfigKey MakeConfigKey(std::string name, ConfigType type, std::string default_value,
                         std::string doc);
+// A key that stands for every key starting with `prefix` ("sink.kafka."), all strings.
+ConfigKey MakePrefixConfigKey(std::string prefix, std::string doc);
+// A kInt key accepting [min, max].
+ConfigKey MakeIntConfigKey(std::string name, std::string default_value, std::string doc,
+                           int64_t min, int64_t max = INT64_MAX);
 
 struct ConfigIssue {
   std::string key;

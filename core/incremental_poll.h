@@ -1,5 +1,6 @@
-// The Poll loop that interleaves incremental-snapshot chunks with a source's stream; where a
-// chunk goes in the stream is each source's own rule (its incremental_snapshot.h).
+// The Poll loop that interleaves incremental-snapshot chunks with a source's stream, and the
+// streaming Poll around it that both sources share; where a chunk goes in the stream is each
+// source's own rule (its incremental_snapshot.h).
 //
 // Thread-safety: the source thread only.
 #pragma once
@@ -7,7 +8,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <optional>
+#include <string_view>
 
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/heartbeat_action.h"
 #include "core/incremental_snapshot.h"
 #include "core/source.h"
 #include "core/status.h"
@@ -53,6 +59,55 @@ Result<PollStatus> PollWithIncremental(Incremental& incremental, ChunkPacer& pac
   if (incremental.AfterPoll(stream, batch)) return PollStatus::kHaveMore;
   if (incremental.Busy() && *polled == PollStatus::kIdle) return PollStatus::kHaveMore;
   return polled;
+}
+
+// What a streaming source runs around its stream's Poll besides incremental snapshots.
+struct StreamExtras {
+  HeartbeatAction* heartbeat = nullptr;                 // heartbeat.action.query, when set
+  const std::optional<TableId>* signal_table = nullptr;  // signal.data.collection, when set
+  spdlog::logger* logger = nullptr;                      // for the signals' log lines
+  std::string_view source;                               // "postgres", "mysql"
+};
+
+// One streaming Poll, the same in every source: heartbeat.action.query when due (its failure
+// fails the Poll), the stream (through PollWithIncremental while incremental snapshots run), then
+// the signalling table's 'execute-snapshot' rows among the batch's events are requested.
+// `Incremental` is as PollWithIncremental's, with tracker(). A failure while `stop` is set reads
+// as kIdle (the source is stopping).
+template <typename Incremental, typename Stream>
+Result<PollStatus> PollStreaming(Incremental& incremental, ChunkPacer& pacer, Stream& stream,
+                                 const StreamExtras& extras, Clock::TimePoint now,
+                                 EventBatch& batch, const PollLimits& limits,
+                                 const std::atomic<bool>& stop) {
+  if (extras.heartbeat) {
+    if (Status beat = extras.heartbeat->MaybeRun(now); !beat.ok()) {
+      if (stop.load()) return PollStatus::kIdle;
+      return beat;
+    }
+  }
+  Result<PollStatus> res = incremental.Busy()
+                               ? PollWithIncremental(incremental, pacer, stream, batch, limits, stop)
+                               : stream.Poll(batch, limits);
+  if (!res.ok() && stop.load()) return PollStatus::kIdle;
+  if (res.ok() && extras.signal_table && extras.signal_table->has_value()) {
+    TakeSnapshotSignals(*incremental.tracker(), batch, **extras.signal_table, *extras.logger,
+                        extras.source);
+  }
+  return res;
+}
+
+// Every streaming checkpoint carries the incremental snapshots' progress and the table filter,
+// so that they are durable exactly with the chunks they count. `Position` has
+// Parse(text) -> Result<Position>, snapshot_running and incremental; `to_source` turns it back
+// into a SourcePosition. A "snapshot running" checkpoint is left as it is.
+template <typename Position, typename Incremental, typename ToSource>
+void CarryIncrementalState(EventBatch& batch, const Incremental& incremental,
+                           const ConnectorConfig& config, ToSource to_source) {
+  if (batch.checkpoint().empty()) return;
+  auto pos = Position::Parse(batch.checkpoint().value);
+  if (!pos.ok() || pos->snapshot_running) return;
+  pos->incremental = incremental.PositionField(config);
+  batch.set_checkpoint(to_source(*pos));
 }
 
 }  // namespace sluice::core

@@ -92,22 +92,29 @@ MetricsRegistry::Family& MetricsRegistry::FamilyFor(std::string_view name, std::
   return it->second;
 }
 
+namespace {
+
+// The series of `labels` in a family's map of one metric kind, made with `args` when new.
+template <class Metric, class... Args>
+Metric& SeriesIn(std::map<Labels, std::unique_ptr<Metric>>& series, const Labels& labels,
+                 Args&&... args) {
+  auto& slot = series[labels];
+  if (!slot) slot = std::make_unique<Metric>(std::forward<Args>(args)...);
+  return *slot;
+}
+
+}  // namespace
+
 Counter& MetricsRegistry::GetCounter(std::string_view name, std::string_view help,
                                      const Labels& labels) {
   std::lock_guard lock(mu_);
-  auto& f = FamilyFor(name, help, Kind::kCounter);
-  auto& slot = f.counters[labels];
-  if (!slot) slot = std::make_unique<Counter>();
-  return *slot;
+  return SeriesIn<Counter>(FamilyFor(name, help, Kind::kCounter).counters, labels);
 }
 
 Gauge& MetricsRegistry::GetGauge(std::string_view name, std::string_view help,
                                  const Labels& labels) {
   std::lock_guard lock(mu_);
-  auto& f = FamilyFor(name, help, Kind::kGauge);
-  auto& slot = f.gauges[labels];
-  if (!slot) slot = std::make_unique<Gauge>();
-  return *slot;
+  return SeriesIn<Gauge>(FamilyFor(name, help, Kind::kGauge).gauges, labels);
 }
 
 Histogram& MetricsRegistry::GetHistogram(std::string_view name, std::string_view help,
@@ -116,10 +123,8 @@ Histogram& MetricsRegistry::GetHistogram(std::string_view name, std::string_view
     upper_bounds = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
   }
   std::lock_guard lock(mu_);
-  auto& f = FamilyFor(name, help, Kind::kHistogram);
-  auto& slot = f.histograms[labels];
-  if (!slot) slot = std::make_unique<Histogram>(std::move(upper_bounds));
-  return *slot;
+  return SeriesIn<Histogram>(FamilyFor(name, help, Kind::kHistogram).histograms, labels,
+                             std::move(upper_bounds));
 }
 
 void MetricsRegistry::RemoveSeriesWithLabel(std::string_view key, std::string_view value) {

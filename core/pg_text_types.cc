@@ -130,22 +130,10 @@ void AppendJacksonString(std::string& out, std::string_view s) {
   out += '"';
   for (char ch : s) {
     auto c = static_cast<uint8_t>(ch);
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\f': out += "\\f"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHexUpper[c >> 4];
-          out += kHexUpper[c & 15];
-        } else {
-          out += ch;
-        }
+    if (c < 0x20 || c == '"' || c == '\\') {
+      AppendJsonEscape(out, c, kHexUpper);
+    } else {
+      out += ch;
     }
   }
   out += '"';

@@ -25,11 +25,9 @@ std::vector<ConfigKey> SelectOverrideConfigKeys() {
   keys.push_back(MakeConfigKey(std::string(kListKey), ConfigType::kList, "",
                                "schema.table names whose snapshot runs the statement in "
                                "snapshot.select.statement.overrides.<schema.table>"));
-  ConfigKey per_table = MakeConfigKey(std::string(kTablePrefix), ConfigType::kString, "",
-                                      "the SELECT the snapshot reads that table with; it must "
-                                      "return every captured column by name");
-  per_table.is_prefix = true;
-  keys.push_back(per_table);
+  keys.push_back(MakePrefixConfigKey(std::string(kTablePrefix),
+                                     "the SELECT the snapshot reads that table with; it must "
+                                     "return every captured column by name"));
   keys.push_back(MakeConfigKey("snapshot.include.collection.list", ConfigType::kRegexList, "",
                                "regexes on the captured tables (schema.table; MySQL: "
                                "database.table) the initial snapshot reads; the others are only "

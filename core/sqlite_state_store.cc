@@ -58,6 +58,15 @@ class Stmt {
   int rc_;
 };
 
+// The one row `st` returns, read by `read(st)`; nullopt when it returns none.
+template <class T, class Read>
+Result<std::optional<T>> OptionalRow(Stmt& st, std::string_view what, Read read) {
+  int rc = st.Step();
+  if (rc == SQLITE_DONE) return std::optional<T>();
+  if (rc != SQLITE_ROW) return st.Error(what);
+  return std::optional<T>(read(st));
+}
+
 Status RunDone(Stmt& st, std::string_view what) {
   if (!st.ok()) return st.Error(what);
   int rc = st.Step();
@@ -197,10 +206,9 @@ Result<std::optional<StoredConnector>> SqliteStateStore::GetConnector(const std:
   Stmt st(db_, "SELECT name, config, target_state, created_ms FROM connectors WHERE name=?");
   if (!st.ok()) return st.Error("read connector");
   st.Bind(1, name);
-  int rc = st.Step();
-  if (rc == SQLITE_DONE) return std::optional<StoredConnector>();
-  if (rc != SQLITE_ROW) return st.Error("read connector " + name);
-  return std::optional<StoredConnector>(StoredConnector{st.Text(0), st.Text(1), st.Text(2), st.Int(3)});
+  return OptionalRow<StoredConnector>(st, "read connector " + name, [](Stmt& row) {
+    return StoredConnector{row.Text(0), row.Text(1), row.Text(2), row.Int(3)};
+  });
 }
 
 Result<std::vector<StoredConnector>> SqliteStateStore::ListConnectors() {
@@ -244,10 +252,8 @@ Result<std::optional<SourcePosition>> SqliteStateStore::LoadPosition(const std::
   Stmt st(db_, "SELECT position FROM positions WHERE connector=?");
   if (!st.ok()) return st.Error("read position");
   st.Bind(1, connector);
-  int rc = st.Step();
-  if (rc == SQLITE_DONE) return std::optional<SourcePosition>();
-  if (rc != SQLITE_ROW) return st.Error("read position of " + connector);
-  return std::optional<SourcePosition>(SourcePosition{st.Text(0)});
+  return OptionalRow<SourcePosition>(st, "read position of " + connector,
+                                     [](Stmt& row) { return SourcePosition{row.Text(0)}; });
 }
 
 Status SqliteStateStore::SavePosition(const std::string& connector,
@@ -319,10 +325,7 @@ Result<std::optional<SyncRecord>> SqliteStateStore::GetSync(const std::string& i
           "id=?");
   if (!st.ok()) return st.Error("read sync");
   st.Bind(1, id);
-  int rc = st.Step();
-  if (rc == SQLITE_DONE) return std::optional<SyncRecord>();
-  if (rc != SQLITE_ROW) return st.Error("read sync " + id);
-  return std::optional<SyncRecord>(ReadSync(st));
+  return OptionalRow<SyncRecord>(st, "read sync " + id, [](Stmt& row) { return ReadSync(row); });
 }
 
 Result<std::vector<SyncRecord>> SqliteStateStore::ListSyncs() {

@@ -22,6 +22,10 @@ inline void AppendInt(std::string& out, int64_t v) {
 // Appends `text` to `out` as a JSON string literal (with quotes), escaping control characters.
 // Invalid UTF-8 bytes are replaced by U+FFFD so the output is always valid JSON.
 void AppendJsonString(std::string& out, std::string_view text);
+// Appends the JSON escape of `c`, one of '"', '\\' and the control characters below 0x20: the
+// short forms (\" \\ \b \t \n \f \r), else \u00XX written with `hex` ("0123456789abcdef", or upper
+// case for Jackson's output).
+void AppendJsonEscape(std::string& out, unsigned char c, const char* hex);
 
 // Standard base64 with padding; `url_safe`: RFC 4648's URL-safe alphabet ('-', '_'), padded.
 void AppendBase64(std::string& out, std::string_view bytes, bool url_safe = false);

@@ -234,22 +234,14 @@ BinlogHealthMonitor::BinlogHealthMonitor(BinlogHealthOptions options,
 BinlogHealthMonitor::~BinlogHealthMonitor() { Stop(); }
 
 void BinlogHealthMonitor::Start() {
-  if (thread_.joinable()) return;
-  thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+  thread_.Start([this](std::stop_token stop) { Run(stop); });
 }
 
 void BinlogHealthMonitor::Stop() {
-  if (!thread_.joinable()) return;
-  thread_.request_stop();
-  {
-    std::lock_guard lock(mu_);
-    wake_.notify_all();
-  }
-  {
+  thread_.Stop(mu_, wake_, [this] {
     std::lock_guard lock(conn_mu_);
     if (conn_) conn_->Cancel();
-  }
-  thread_.join();
+  });
 }
 
 core::Result<BinlogSample> BinlogHealthMonitor::SampleOnce() {
@@ -295,37 +287,24 @@ core::Result<BinlogSample> BinlogHealthMonitor::SampleOnce() {
 }
 
 void BinlogHealthMonitor::Publish(const BinlogSample& sample) {
-  window_.push_back(sample);
-  while (window_.size() > 2 && sample.at_s - window_[1].at_s >= core::kRetentionRateWindowS) {
-    window_.pop_front();
-  }
+  const BinlogSample& base = window_.Add(sample);
   const BinlogNeed need = retention_->Need();
-  const BinlogHealth h = AssessBinlog(sample, window_.front(), need, options_.warn_bytes);
+  const BinlogHealth h = AssessBinlog(sample, base, need, options_.warn_bytes);
   if (retained_) {
     retained_->Set(static_cast<double>(std::max<int64_t>(h.retained_bytes, 0)));
     time_left_->Set(h.time_left_s);
     level_->Set(static_cast<double>(h.level));
   }
   if (progress_) progress_->SetDetail("binlog", BinlogHealthJson(sample, need, h, NowUnixMs()));
-  switch (log_.Next(static_cast<int>(h.level), sample.at_s)) {
-    case core::RetentionLog::Line::kWarn:
-      logger_->warn("mysql: {}", h.warning);
-      break;
-    case core::RetentionLog::Line::kBackToNormal:
-      logger_->info("mysql: binlog retention is back to normal (needed file {})", need.file);
-      break;
-    case core::RetentionLog::Line::kNone:
-      break;
-  }
+  log_.Log(*logger_, static_cast<int>(h.level), sample.at_s, "mysql: " + h.warning,
+           "mysql: binlog retention is back to normal (needed file " + need.file + ")");
 }
 
 void BinlogHealthMonitor::Run(std::stop_token stop) {
   core::RunSampling(stop, mu_, wake_, std::chrono::milliseconds(options_.interval_ms), *logger_,
                     "mysql: binlog retention sampling", [&]() -> core::Result<bool> {
                       SLUICE_ASSIGN_OR_RETURN(BinlogSample sample, SampleOnce());
-                      sample.at_s = std::chrono::duration<double>(
-                                        std::chrono::steady_clock::now().time_since_epoch())
-                                        .count();
+                      sample.at_s = core::MonotonicSeconds();
                       Publish(sample);
                       return true;
                     });

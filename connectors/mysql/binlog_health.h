@@ -38,14 +38,12 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "connectors/mysql/mysql_connection.h"
@@ -182,11 +180,11 @@ class BinlogHealthMonitor {
 
   std::unique_ptr<MysqlConnection> conn_;  // the sampling thread's; set only once connected
   std::mutex conn_mu_;                     // guards conn_ (not its use) against Stop's Cancel
-  std::deque<BinlogSample> window_;
+  core::RateWindow<BinlogSample> window_;
   core::RetentionLog log_;
   std::mutex mu_;
   std::condition_variable_any wake_;
-  std::jthread thread_;
+  core::SamplerThread thread_;
 };
 
 // A monitor sampling from now on, as a core::RetentionWatch: the source's watch while no

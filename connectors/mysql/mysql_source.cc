@@ -116,7 +116,11 @@ class MysqlSource final : public core::Source {
 
   core::Result<core::PollStatus> Poll(core::EventBatch& batch, const core::PollLimits& limits) override {
     auto result = PollInner(batch, limits);
-    if (result.ok() && stream_) CarryIncrementalState(batch);
+    if (result.ok() && stream_) {
+      core::CarryIncrementalState<BinlogPosition>(
+          batch, *incremental_, ctx_.config,
+          [](const BinlogPosition& p) { return core::SourcePosition{p.ToJson()}; });
+    }
     return result;
   }
 
@@ -145,30 +149,9 @@ class MysqlSource final : public core::Source {
     }
     if (finished_) return core::PollStatus::kFinished;
     if (!stream_) return core::UnavailableError("mysql source is not started");
-    if (heartbeat_) {
-      if (core::Status beat = heartbeat_->MaybeRun(std::chrono::steady_clock::now()); !beat.ok()) {
-        if (stop_.load()) return core::PollStatus::kIdle;
-        return beat;
-      }
-    }
-    auto res = incremental_->Busy()
-                   ? core::PollWithIncremental(*incremental_, *pacer_, *stream_, batch, limits, stop_)
-                   : stream_->Poll(batch, limits);
-    if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
-    if (res.ok() && signal_table_) {
-      core::TakeSnapshotSignals(*incremental_->tracker(), batch, *signal_table_, *logger_, "mysql");
-    }
-    return res;
-  }
-
-  // Every streaming checkpoint carries the incremental snapshots' progress and the table
-  // filter, so that they are durable exactly with the chunks they count.
-  void CarryIncrementalState(core::EventBatch& batch) {
-    if (batch.checkpoint().empty()) return;
-    auto pos = BinlogPosition::Parse(batch.checkpoint().value);
-    if (!pos.ok() || pos->snapshot_running) return;
-    pos->incremental = incremental_->PositionField(ctx_.config);
-    batch.set_checkpoint({pos->ToJson()});
+    return core::PollStreaming(*incremental_, *pacer_, *stream_,
+                               {heartbeat_.get(), &signal_table_, logger_.get(), "mysql"},
+                               std::chrono::steady_clock::now(), batch, limits, stop_);
   }
 
   // The binlog needs no release; the committed position is the file the retention guardrails

@@ -80,10 +80,7 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   auto host = core::MakeConfigKey("database.hostname", ConfigType::kString, "", "MySQL/MariaDB host");
   host.required = true;
   keys.push_back(host);
-  auto port = core::MakeConfigKey("database.port", ConfigType::kInt, "3306", "MySQL/MariaDB port");
-  port.min = 1;
-  port.max = 65535;
-  keys.push_back(port);
+  keys.push_back(core::MakeIntConfigKey("database.port", "3306", "MySQL/MariaDB port", 1, 65535));
   auto user = core::MakeConfigKey("database.user", ConfigType::kString, "", "user with SELECT, RELOAD, "
                   "REPLICATION SLAVE, REPLICATION CLIENT (BINLOG MONITOR on MariaDB)");
   user.required = true;
@@ -94,12 +91,11 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
       "statements separated by ';' (';;' for a ';' inside one) run on every connection but the "
       "binlog reader's as it opens, before sluice sets its session (time_zone, NAMES, sql_mode, "
       "autocommit)"));
-  auto sid = core::MakeConfigKey("database.server.id", ConfigType::kInt, "",
-                 "replica server id of the binlog reader, unique among the server's replicas; "
-                 "default 5400 + a hash of the connector name");
-  sid.min = 1;
-  sid.max = 4294967295LL;
-  keys.push_back(sid);
+  keys.push_back(core::MakeIntConfigKey(
+      "database.server.id", "",
+      "replica server id of the binlog reader, unique among the server's replicas; "
+      "default 5400 + a hash of the connector name",
+      1, 4294967295LL));
   keys.push_back(core::MakeConfigKey("database.include.list", ConfigType::kRegexList, "",
                      "regexes on database names to capture; empty captures all but system ones"));
   keys.push_back(core::MakeConfigKey("database.exclude.list", ConfigType::kRegexList, "",
@@ -119,21 +115,18 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
            "records")) {
     keys.push_back(std::move(key));
   }
-  auto ct = core::MakeConfigKey("connect.timeout.ms", ConfigType::kInt, "30000", "connection timeout");
-  ct.min = 1000;
-  keys.push_back(ct);
-  auto threads = core::MakeConfigKey("snapshot.max.threads", ConfigType::kInt, "1",
-                     "connections reading the snapshot in parallel (tables and primary-key "
-                     "ranges); more than one takes a brief FLUSH TABLES WITH READ LOCK (RELOAD), "
-                     "one needs no lock on MariaDB");
-  threads.min = 1;
-  threads.max = 64;
-  keys.push_back(threads);
-  auto chunk = core::MakeConfigKey("snapshot.chunk.rows", ConfigType::kInt, "200000",
-                   "a table with a single integer primary key and more rows than this is read "
-                   "in primary-key ranges of about this many rows, in parallel");
-  chunk.min = 1000;
-  keys.push_back(chunk);
+  keys.push_back(core::MakeIntConfigKey("connect.timeout.ms", "30000", "connection timeout", 1000));
+  keys.push_back(core::MakeIntConfigKey(
+      "snapshot.max.threads", "1",
+      "connections reading the snapshot in parallel (tables and primary-key "
+      "ranges); more than one takes a brief FLUSH TABLES WITH READ LOCK (RELOAD), "
+      "one needs no lock on MariaDB",
+      1, 64));
+  keys.push_back(core::MakeIntConfigKey(
+      "snapshot.chunk.rows", "200000",
+      "a table with a single integer primary key and more rows than this is read "
+      "in primary-key ranges of about this many rows, in parallel",
+      1000));
   auto zero = core::MakeConfigKey(kZeroDateModeKey, ConfigType::kEnum, "fail",
                   "a zero date or a date with a zero month or day ('0000-00-00', '2024-00-15'), "
                   "which no target holds: fail (stop, naming table, row, column and value) or "
@@ -150,24 +143,21 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
       "publish each table DDL on a captured table (CREATE/ALTER/DROP/RENAME TABLE) as "
       "Debezium's schema-change record on the topic <topic.prefix> (Kafka sink; other sinks "
       "skip them). Debezium's default, true; false turns the topic off"));
-  auto interval = core::MakeConfigKey("binlog.health.interval.ms", ConfigType::kInt, "10000",
-                      "how often the binlog retention (SHOW BINARY LOGS, the expiry settings) is "
-                      "sampled while streaming, on a connection of its own");
-  interval.min = 100;
-  interval.max = 3600000;
-  keys.push_back(interval);
-  auto warn = core::MakeConfigKey("binlog.retained.warn.bytes", ConfigType::kInt, "1073741824",
-                  "status and log warn when the server keeps at least this many binlog bytes "
-                  "from the file of the committed position on; 0 turns this warning off");
-  warn.min = 0;
-  keys.push_back(warn);
-  auto incremental = core::MakeConfigKey(
-      "incremental.snapshot.chunk.size", ConfigType::kInt, "1024",
+  keys.push_back(core::MakeIntConfigKey(
+      "binlog.health.interval.ms", "10000",
+      "how often the binlog retention (SHOW BINARY LOGS, the expiry settings) is "
+      "sampled while streaming, on a connection of its own",
+      100, 3600000));
+  keys.push_back(core::MakeIntConfigKey(
+      "binlog.retained.warn.bytes", "1073741824",
+      "status and log warn when the server keeps at least this many binlog bytes "
+      "from the file of the committed position on; 0 turns this warning off",
+      0));
+  keys.push_back(core::MakeIntConfigKey(
+      "incremental.snapshot.chunk.size", "1024",
       "rows per chunk of an incremental snapshot (POST /connectors/{name}/snapshots, MariaDB "
-      "only); the stream waits at most while one chunk is read");
-  incremental.min = 1;
-  incremental.max = 1000000;
-  keys.push_back(incremental);
+      "only); the stream waits at most while one chunk is read",
+      1, 1000000));
   keys.push_back(core::SignalTableConfigKey("database.table"));
   return keys;
 }

@@ -10,18 +10,18 @@
 // Lifecycle: Connect(), then the VerifySide calls. Thread-safety: one thread at a time.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "connectors/mysql/mysql_connection.h"
 #include "connectors/mysql/mysql_schema.h"
-#include "core/verify.h"
+#include "core/verify_sql.h"
 
 namespace sluice::mysql {
 
-class MysqlVerifySide final : public core::VerifySide {
+class MysqlVerifySide final : public core::SqlVerifySide<LoadedTable> {
  public:
   // `filter`: the source connector's filters; for a target, CaptureFilter::FromConfig of an
   // empty config (everything).
@@ -31,31 +31,23 @@ class MysqlVerifySide final : public core::VerifySide {
   core::Result<std::vector<core::TableId>> ListTables();
 
   std::string engine() const override { return "mysql"; }
-  core::Result<core::TableSchemaPtr> Describe(const core::TableId& table) override;
-  core::Result<std::optional<std::pair<int64_t, int64_t>>> KeyBounds(const core::TableId& table,
-                                                                     uint32_t key) override;
-  core::Result<uint64_t> CountRows(const core::TableId& table, uint32_t key,
-                                   const core::KeyRange& range) override;
-  core::Result<std::optional<core::RangeDigest>> Digest(const core::TableId& table,
-                                                        const std::vector<uint32_t>& columns,
-                                                        uint32_t key,
-                                                        const core::KeyRange& range) override;
   core::Status ReadRows(const core::TableId& table, const std::vector<uint32_t>& columns,
                         uint32_t key, const core::KeyRange& range, core::EventBatch& out) override;
 
   MysqlConnection& connection() { return conn_; }
 
  private:
-  const LoadedTable* Find(const core::TableId& table) const;
-  // Find, or kInternal when the table was not described first.
-  core::Result<const LoadedTable*> Described(const core::TableId& table) const;
-  std::string Where(const LoadedTable& t, uint32_t key, const core::KeyRange& range) const;
-  static std::string Qualified(const core::TableId& table);
+  std::string Quote(std::string_view name) const override;
+  core::Result<core::TextRows> QueryText(const std::string& sql) override;
+  core::Result<LoadedTable> Load(const core::TableId& table) override;
+  // SUM of the first 64 bits of MD5 over each row's columns.
+  std::string HashSum(const LoadedTable& t, const std::vector<uint32_t>& columns) const override;
+  // FLOAT as a DOUBLE: the text protocol prints FLOAT with 6 significant digits.
+  std::string ReadColumn(const core::Column& c) const override;
 
   ConnectionParams params_;
   CaptureFilter filter_;
   MysqlConnection conn_;
-  std::map<core::TableId, LoadedTable> tables_;
 };
 
 }  // namespace sluice::mysql

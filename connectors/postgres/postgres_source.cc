@@ -18,6 +18,7 @@
 #include "connectors/postgres/slot_manager.h"
 #include "connectors/postgres/slot_xmin.h"
 #include "connectors/postgres/source_config.h"
+#include "connectors/postgres/source_phases.h"
 #include "connectors/postgres/start_decision.h"
 #include "connectors/postgres/snapshot_reader.h"
 #include "connectors/postgres/stream_reader.h"
@@ -29,10 +30,28 @@
 namespace sluice::pg {
 namespace {
 
-class PostgresSource final : public core::Source {
+// The rows of the exported snapshot, read by a SnapshotReader.
+class ReaderRows final : public SnapshotRows {
+ public:
+  explicit ReaderRows(std::unique_ptr<SnapshotReader> reader) : reader_(std::move(reader)) {}
+  core::Result<bool> Next(core::EventBatch& batch, const core::PollLimits& limits) override {
+    return reader_->Next(batch, limits);
+  }
+  void Cancel() override { reader_->Cancel(); }
+
+ private:
+  std::unique_ptr<SnapshotReader> reader_;
+};
+
+// The phases' moves (source_phases.h) run here on the server; this class owns the slot, the
+// connections, the stream reader and the monitors.
+class PostgresSource final : public core::Source, private PhaseIo {
  public:
   explicit PostgresSource(const core::ConnectorContext& ctx)
-      : ctx_(ctx), logger_(ctx.logger), slots_(&config_, ctx.config.name(), ctx.logger) {}
+      : ctx_(ctx),
+        logger_(ctx.logger),
+        slots_(&config_, ctx.config.name(), ctx.logger),
+        phases_(this, &stop_, ctx.logger) {}
   ~PostgresSource() override { Close(); }
 
   core::Status Configure() {
@@ -47,8 +66,6 @@ class PostgresSource final : public core::Source {
   core::Status Start(const std::optional<core::SourcePosition>& resume) override {
     Close();
     stop_.store(false);
-    finished_ = false;
-    announce_ = Announce::kNone;
     std::optional<PgPosition> from;
     if (resume && !resume->empty()) {
       SLUICE_ASSIGN_OR_RETURN(PgPosition p, PgPosition::Parse(resume->value));
@@ -60,6 +77,7 @@ class PostgresSource final : public core::Source {
     SLUICE_RETURN_IF_ERROR(slots_.CheckServer(/*for_start=*/true));
     PgConnection conn;
     SLUICE_RETURN_IF_ERROR(conn.Connect(config_.params, false));
+    ControlScope control(this, &conn, from ? &*from : nullptr);
     SLUICE_RETURN_IF_ERROR(
         ApplyReplicaIdentities(conn, config_.replica_identity_rules, config_.filter, *logger_));
     SLUICE_ASSIGN_OR_RETURN(SlotState slot, slots_.WaitSlotInactive(conn, stop_));
@@ -67,37 +85,17 @@ class PostgresSource final : public core::Source {
                             DecideStart(from, slot, config_.mode, slots_.slot(), ctx_.config.name()));
     if (!decision.warning.empty()) logger_->warn("{}", decision.warning);
     if (decision.drop_slot) SLUICE_RETURN_IF_ERROR(slots_.DropSlot(conn));
-    switch (decision.action) {
-      case StartAction::kSnapshotNow:
-        return StartSnapshot(conn, decision.restarted);
-      case StartAction::kAnnounceSnapshot:
-        return AnnounceSnapshot(conn, decision.restarted);
-      case StartAction::kStream:
-        SLUICE_RETURN_IF_ERROR(slots_.EnsurePublication(conn));
-        if (from && (config_.mode == core::SnapshotMode::kInitial ||
-                     config_.mode == core::SnapshotMode::kWhenNeeded)) {
-          // Tables the filter captures now and did not when the position was taken.
-          incremental_->RequestNewTables(conn, from->incremental, ctx_.config);
-        }
-        // The stored position is where the last committed transaction ended: Debezium's
-        // lsn_commit, which its "sequence" starts with until the next commit.
-        return StartStream(decision.lsn, nullptr, from ? decision.lsn : 0);
-      case StartAction::kStreamNewSlot: {
-        SLUICE_RETURN_IF_ERROR(slots_.EnsurePublication(conn));
-        auto repl = std::make_unique<PgConnection>();
-        SLUICE_RETURN_IF_ERROR(repl->Connect(config_.params, true));
-        SLUICE_ASSIGN_OR_RETURN(SlotManager::CreatedSlot created,
-                                slots_.CreateSlot(*repl, SlotManager::SlotKind::kNoSnapshot));
-        return StartStream(created.consistent_lsn, std::move(repl), 0);
-      }
-    }
-    return core::InternalError("postgres: unknown start decision");
+    return phases_.Begin(decision, from.has_value(),
+                         config_.mode == core::SnapshotMode::kInitialOnly);
   }
 
   core::Result<core::PollStatus> Poll(core::EventBatch& batch,
                                       const core::PollLimits& limits) override {
-    auto result = PollInner(batch, limits);
-    if (result.ok()) CarryIncrementalState(batch);
+    auto result = phases_.Poll(batch, limits);
+    if (result.ok()) {
+      core::CarryIncrementalState<PgPosition>(batch, *incremental_, ctx_.config,
+                                              [](const PgPosition& p) { return p.ToSource(); });
+    }
     return result;
   }
 
@@ -105,79 +103,25 @@ class PostgresSource final : public core::Source {
     return incremental_->tracker();
   }
 
-  core::Result<core::PollStatus> PollInner(core::EventBatch& batch, const core::PollLimits& limits) {
-    if (stop_.load()) return core::PollStatus::kIdle;
-    if (finished_) return core::PollStatus::kFinished;
-    if (announce_ != Announce::kNone) {
-      SLUICE_ASSIGN_OR_RETURN(bool ready, PollAnnounce(batch, limits));
-      if (!ready) return batch.checkpoint().empty() ? core::PollStatus::kIdle
-                                                    : core::PollStatus::kHaveMore;
-    }
-    if (snapshot_) {
-      if (health_ && health_->lost()) return SlotLostDuringSnapshot();
-      auto done = snapshot_->Next(batch, limits);
-      if (!done.ok()) {
-        if (stop_.load()) return core::PollStatus::kIdle;
-        return done.status();
-      }
-      if (!*done) return core::PollStatus::kHaveMore;
-      {
-        std::lock_guard lock(mu_);
-        snapshot_.reset();
-      }
-      PgPosition pos;
-      pos.lsn = consistent_lsn_;
-      pos.slot = slots_.slot();
-      if (config_.mode == core::SnapshotMode::kInitialOnly) {
-        logger_->info("postgres snapshot finished (snapshot.mode=initial_only)");
-        if (ctx_.progress) ctx_.progress->SetPhase("finished");
-        health_.reset();  // before the slot goes, so that no sample reports it missing
-        snapshot_repl_.reset();  // drops the temporary slot
-        finished_ = true;
-        return core::PollStatus::kFinished;
-      }
-      // The snapshot is complete: from here on a restart streams from the consistent point.
-      batch.set_checkpoint(pos.ToSource());
-      SLUICE_RETURN_IF_ERROR(StartStream(consistent_lsn_, std::move(snapshot_repl_), 0));
-      return core::PollStatus::kHaveMore;
-    }
+  // PhaseIo::PollStream: the stream, with the slot's health, the heartbeat action, the catalog
+  // xmin, incremental snapshots and signals.
+  core::Result<core::PollStatus> PollStream(core::EventBatch& batch,
+                                            const core::PollLimits& limits) override {
     StreamReader* stream = stream_.get();
     if (!stream) return core::UnavailableError("postgres source is not started");
     if (health_ && health_->lost()) return SlotLostWhileStreaming();
     const auto now = std::chrono::steady_clock::now();
-    if (heartbeat_) {
-      if (core::Status beat = heartbeat_->MaybeRun(now); !beat.ok()) {
-        if (stop_.load()) return core::PollStatus::kIdle;
-        return beat;
-      }
-    }
     if (xmin_) stream->SetSlotXmin(xmin_->Current(now));
-    auto res = incremental_->Busy()
-                   ? core::PollWithIncremental(*incremental_, *pacer_, *stream, batch, limits, stop_)
-                   : stream->Poll(batch, limits);
-    if (!res.ok() && stop_.load()) return core::PollStatus::kIdle;
-    if (res.ok() && config_.signal_table) {
-      core::TakeSnapshotSignals(*incremental_->tracker(), batch, *config_.signal_table, *logger_,
-                                "postgres");
-    }
-    return res;
-  }
-
-  // Every streaming checkpoint carries the incremental snapshots' progress and the table
-  // filter, so that they are durable exactly with the chunks they count.
-  void CarryIncrementalState(core::EventBatch& batch) {
-    if (batch.checkpoint().empty()) return;
-    auto pos = PgPosition::Parse(batch.checkpoint().value);
-    if (!pos.ok() || pos->snapshot_running) return;
-    pos->incremental = incremental_->PositionField(ctx_.config);
-    batch.set_checkpoint(pos->ToSource());
+    return core::PollStreaming(*incremental_, *pacer_, *stream,
+                               {heartbeat_.get(), &config_.signal_table, logger_.get(), "postgres"},
+                               now, batch, limits, stop_);
   }
 
   void Acknowledge(const core::SourcePosition& position) override {
     auto p = PgPosition::Parse(position.value);
     if (!p.ok()) return;
     if (p->snapshot_running) {
-      announce_acked_.store(true);
+      phases_.AnnouncementAcknowledged();
       return;
     }
     acked_lsn_.store(p->lsn);
@@ -197,19 +141,16 @@ class PostgresSource final : public core::Source {
     incremental_->Cancel();
     std::lock_guard lock(mu_);
     if (stream_) stream_->Cancel();
-    if (snapshot_) snapshot_->Cancel();
+    phases_.Cancel();
   }
 
   void Close() override {
-    std::unique_ptr<SnapshotReader> snap;
+    phases_.Close();
     std::unique_ptr<StreamReader> stream;
     {
       std::lock_guard lock(mu_);
-      snap = std::move(snapshot_);
       stream = std::move(stream_);
     }
-    if (snap) snap->Cancel();
-    snap.reset();
     if (incremental_) incremental_->Close();
     health_.reset();  // stops its thread
     // What the stream handed over stays ours: a restart in this process skips it (the
@@ -305,57 +246,70 @@ class PostgresSource final : public core::Source {
             config_.publication_mode, config_.mode == core::SnapshotMode::kInitialOnly};
   }
 
-  // A new snapshot (no stored position, or snapshot.mode=when_needed replacing a lost slot) is
-  // first announced: Poll emits an empty batch checkpointed with a "snapshot running" position
-  // and waits until the pipeline acknowledges it (it is durable) before the slot is created.
-  // Without this, a crash between creating the slot and the first durable checkpoint would
-  // leave a slot behind and no stored position (a restart then reports a slot clash) or, for
-  // when_needed, a new slot under an old streaming position (a restart would stream from the
-  // new slot and miss the snapshot). With it, any restart after the slot exists resumes from a
-  // "running" position: the slot is dropped and the snapshot restarts with truncates.
-  core::Status AnnounceSnapshot(PgConnection& conn, bool restarted) {
-    // Fail early (before anything is written) when the publication cannot be made.
-    SLUICE_RETURN_IF_ERROR(slots_.EnsurePublication(conn));
-    announce_ = Announce::kPending;
-    announce_restarted_ = restarted;
-    announce_acked_.store(false);
-    announce_started_ = std::chrono::steady_clock::now();
+  // The connection Start() runs on, and its stored position, for the moves Begin() makes.
+  struct ControlScope {
+    ControlScope(PostgresSource* source, PgConnection* conn, const PgPosition* from)
+        : source_(source) {
+      source_->control_ = conn;
+      source_->from_ = from;
+    }
+    ~ControlScope() {
+      source_->control_ = nullptr;
+      source_->from_ = nullptr;
+    }
+    PostgresSource* source_;
+  };
+
+  // PhaseIo.
+  std::string slot() const override { return slots_.slot(); }
+
+  core::Status PreparePublication() override { return slots_.EnsurePublication(*control_); }
+
+  // Start()'s connection, or (after an announcement) a new one.
+  core::Result<OpenedSnapshot> OpenSnapshot(bool restarted) override {
+    if (control_) return StartSnapshot(*control_, restarted);
+    PgConnection conn;
+    SLUICE_RETURN_IF_ERROR(conn.Connect(config_.params, false));
+    return StartSnapshot(conn, restarted);
+  }
+
+  core::Status SnapshotSlotHealthy() override {
+    if (health_ && health_->lost()) return SlotLostDuringSnapshot();
     return core::Status::Ok();
   }
 
-  // True when the slot and snapshot are now set up; false with a checkpointed empty batch (the
-  // announcement) or an empty batch (still waiting for its acknowledgement).
-  core::Result<bool> PollAnnounce(core::EventBatch& batch, const core::PollLimits& limits) {
-    if (announce_ == Announce::kPending) {
-      PgPosition pos;
-      pos.slot = slots_.slot();
-      pos.snapshot_running = true;
-      batch.set_checkpoint(pos.ToSource());
-      announce_ = Announce::kSent;
-      return false;
-    }
-    auto deadline = std::chrono::steady_clock::now() + limits.max_wait;
-    while (!announce_acked_.load() && !stop_.load() &&
-           std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
-    if (stop_.load()) return false;
-    if (!announce_acked_.load()) {
-      // A sink that never reports positions would wait forever: go ahead after a while.
-      if (std::chrono::steady_clock::now() - announce_started_ < std::chrono::seconds(30)) {
-        return false;
-      }
-      logger_->warn("postgres: the snapshot's start position was not acknowledged within 30 s; "
-                    "starting anyway");
-    }
-    announce_ = Announce::kNone;
-    PgConnection conn;
-    SLUICE_RETURN_IF_ERROR(conn.Connect(config_.params, false));
-    SLUICE_RETURN_IF_ERROR(StartSnapshot(conn, announce_restarted_));
-    return true;
+  void SnapshotOnlyFinished() override {
+    logger_->info("postgres snapshot finished (snapshot.mode=initial_only)");
+    if (ctx_.progress) ctx_.progress->SetPhase("finished");
+    health_.reset();  // before the slot goes, so that no sample reports it missing
+    snapshot_repl_.reset();  // drops the temporary slot
   }
 
-  core::Status StartSnapshot(PgConnection& conn, bool restarted) {
+  core::Status OpenStream(StreamFrom from, uint64_t lsn, uint64_t last_commit_lsn) override {
+    switch (from) {
+      case StreamFrom::kStoredPosition:
+        SLUICE_RETURN_IF_ERROR(slots_.EnsurePublication(*control_));
+        if (from_ && (config_.mode == core::SnapshotMode::kInitial ||
+                      config_.mode == core::SnapshotMode::kWhenNeeded)) {
+          // Tables the filter captures now and did not when the position was taken.
+          incremental_->RequestNewTables(*control_, from_->incremental, ctx_.config);
+        }
+        return StartStream(lsn, nullptr, last_commit_lsn);
+      case StreamFrom::kNewSlot: {
+        SLUICE_RETURN_IF_ERROR(slots_.EnsurePublication(*control_));
+        auto repl = std::make_unique<PgConnection>();
+        SLUICE_RETURN_IF_ERROR(repl->Connect(config_.params, true));
+        SLUICE_ASSIGN_OR_RETURN(SlotManager::CreatedSlot created,
+                                slots_.CreateSlot(*repl, SlotManager::SlotKind::kNoSnapshot));
+        return StartStream(created.consistent_lsn, std::move(repl), 0);
+      }
+      case StreamFrom::kSnapshotEnd:
+        return StartStream(lsn, std::move(snapshot_repl_), last_commit_lsn);
+    }
+    return core::InternalError("postgres: unknown stream start");
+  }
+
+  core::Result<OpenedSnapshot> StartSnapshot(PgConnection& conn, bool restarted) {
     // A snapshot (with truncates when restarted) supersedes whatever a stream handed over.
     emitted_ = {};
     SLUICE_RETURN_IF_ERROR(slots_.EnsurePublication(conn));
@@ -368,10 +322,10 @@ class PostgresSource final : public core::Source {
         slots_.CreateSlot(*repl, config_.mode == core::SnapshotMode::kInitialOnly
                                      ? SlotManager::SlotKind::kTemporaryExportSnapshot
                                      : SlotManager::SlotKind::kExportSnapshot));
-    consistent_lsn_ = created.consistent_lsn;
+    const uint64_t consistent_lsn = created.consistent_lsn;
     const std::string& snapshot_name = created.snapshot_name;
     logger_->info("postgres: created slot {} at {} with snapshot {}", slots_.slot(),
-                  LsnToString(consistent_lsn_), snapshot_name);
+                  LsnToString(consistent_lsn), snapshot_name);
     // Tables and their columns as the snapshot sees them.
     const ConnectionParams& params = config_.params;
     PgConnection cat;
@@ -395,15 +349,13 @@ class PostgresSource final : public core::Source {
     SnapshotOptions opts = config_.snapshot;
     opts.emit_truncates = restarted;
     auto reader = std::make_unique<SnapshotReader>(params, std::move(tables), snapshot_name,
-                                                   consistent_lsn_, slots_.slot(), opts, logger_,
+                                                   consistent_lsn, slots_.slot(), opts, logger_,
                                                    ctx_.progress, ctx_.metrics, ctx_.config.name());
     SLUICE_RETURN_IF_ERROR(reader->Open());
     cat.Exec("COMMIT").ok();
     snapshot_repl_ = std::move(repl);
     StartHealth();
-    std::lock_guard lock(mu_);
-    snapshot_ = std::move(reader);
-    return core::Status::Ok();
+    return OpenedSnapshot{std::make_unique<ReaderRows>(std::move(reader)), consistent_lsn};
   }
 
   // `last_commit_lsn`: where the transaction committed before `lsn` ends; 0 when unknown (after
@@ -493,10 +445,8 @@ class PostgresSource final : public core::Source {
   SlotManager slots_;  // points at config_
   bool slot_dropped_ = false;
   SchemaCache schemas_;
-  uint64_t consistent_lsn_ = 0;
   std::unique_ptr<PgConnection> snapshot_repl_;  // the exporting connection, idle while snapshotting
-  std::mutex mu_;  // guards the reader pointers against calls from other threads
-  std::unique_ptr<SnapshotReader> snapshot_;
+  std::mutex mu_;  // guards stream_ against calls from other threads
   std::unique_ptr<StreamReader> stream_;
   std::unique_ptr<SlotHealthMonitor> health_;  // from the slot's creation on (source thread)
   std::unique_ptr<SlotXminFetcher> xmin_;      // xmin.fetch.interval.ms > 0, while streaming
@@ -504,14 +454,11 @@ class PostgresSource final : public core::Source {
   std::atomic<uint64_t> acked_lsn_{0};          // the last acknowledged LSN, for messages
   StreamReader::Emitted emitted_;  // by the streams of this process (source thread)
   std::atomic<bool> stop_{false};
-  bool finished_ = false;
   std::unique_ptr<PgIncrementalSnapshot> incremental_;  // created by Configure()
   std::unique_ptr<core::ChunkPacer> pacer_;              // created by Configure()
-  enum class Announce { kNone, kPending, kSent };
-  Announce announce_ = Announce::kNone;
-  bool announce_restarted_ = false;
-  std::atomic<bool> announce_acked_{false};
-  std::chrono::steady_clock::time_point announce_started_{};
+  PgConnection* control_ = nullptr;    // Start()'s connection, while it runs (ControlScope)
+  const PgPosition* from_ = nullptr;    // Start()'s stored position, while it runs
+  SourcePhases phases_;  // last: it calls back into the members above
 };
 
 }  // namespace

@@ -194,19 +194,11 @@ SlotHealthMonitor::SlotHealthMonitor(SlotHealthOptions options, core::MetricsReg
 SlotHealthMonitor::~SlotHealthMonitor() { Stop(); }
 
 void SlotHealthMonitor::Start() {
-  if (thread_.joinable()) return;
-  thread_ = std::jthread([this](std::stop_token stop) { Run(stop); });
+  thread_.Start([this](std::stop_token stop) { Run(stop); });
 }
 
 void SlotHealthMonitor::Stop() {
-  if (!thread_.joinable()) return;
-  thread_.request_stop();
-  {
-    std::lock_guard lock(mu_);
-    wake_.notify_all();
-  }
-  conn_.Cancel();
-  thread_.join();
+  thread_.Stop(mu_, wake_, [this] { conn_.Cancel(); });
 }
 
 std::optional<SlotSample> SlotHealthMonitor::TakeLost() {
@@ -233,11 +225,8 @@ core::Result<SlotSample> SlotHealthMonitor::SampleOnce() {
 }
 
 void SlotHealthMonitor::Publish(const SlotSample& sample) {
-  window_.push_back(sample);
-  while (window_.size() > 2 && sample.at_s - window_[1].at_s >= core::kRetentionRateWindowS) {
-    window_.pop_front();
-  }
-  const SlotHealth h = AssessSlot(options_.slot, sample, window_.front(), options_.warn_bytes,
+  const SlotSample& base = window_.Add(sample);
+  const SlotHealth h = AssessSlot(options_.slot, sample, base, options_.warn_bytes,
                                   options_.max_retained_bytes);
   if (retained_) {
     retained_->Set(static_cast<double>(std::max<int64_t>(sample.retained_bytes, 0)));
@@ -253,16 +242,8 @@ void SlotHealthMonitor::Publish(const SlotSample& sample) {
                             .count();
     progress_->SetDetail("slot", SlotHealthJson(options_.slot, sample, h, now_ms, options_.max_retained_bytes));
   }
-  switch (log_.Next(static_cast<int>(h.level), sample.at_s)) {
-    case core::RetentionLog::Line::kWarn:
-      logger_->warn("postgres: {}", h.warning);
-      break;
-    case core::RetentionLog::Line::kBackToNormal:
-      logger_->info("postgres: replication slot {} retention is back to normal", options_.slot);
-      break;
-    case core::RetentionLog::Line::kNone:
-      break;
-  }
+  log_.Log(*logger_, static_cast<int>(h.level), sample.at_s, "postgres: " + h.warning,
+           "postgres: replication slot " + options_.slot + " retention is back to normal");
 }
 
 void SlotHealthMonitor::Run(std::stop_token stop) {
@@ -270,9 +251,7 @@ void SlotHealthMonitor::Run(std::stop_token stop) {
                     "postgres: slot health sampling of " + options_.slot,
                     [&]() -> core::Result<bool> {
                       SLUICE_ASSIGN_OR_RETURN(SlotSample sample, SampleOnce());
-                      sample.at_s = std::chrono::duration<double>(
-                                        std::chrono::steady_clock::now().time_since_epoch())
-                                        .count();
+                      sample.at_s = core::MonotonicSeconds();
                       Publish(sample);
                       if (sample.exists && sample.wal_status != "lost") return true;
                       std::lock_guard lock(mu_);

@@ -26,13 +26,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
-#include <thread>
 
 #include "connectors/postgres/pg_connection.h"
 #include "core/retention_sampling.h"
@@ -142,13 +140,13 @@ class SlotHealthMonitor {
   core::Gauge* level_ = nullptr;
 
   PgConnection conn_;  // the sampling thread's
-  std::deque<SlotSample> window_;
+  core::RateWindow<SlotSample> window_;
   core::RetentionLog log_;
   std::atomic<bool> lost_{false};
   std::mutex mu_;
   std::optional<SlotSample> lost_sample_;
   std::condition_variable_any wake_;
-  std::jthread thread_;
+  core::SamplerThread thread_;
 };
 
 // A monitor sampling from now on, as a core::RetentionWatch: the source's watch while no

@@ -75,10 +75,7 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   using core::ConfigType;
   std::vector<core::ConfigKey> keys;
   keys.push_back(core::MakeConfigKey("database.hostname", ConfigType::kString, "127.0.0.1", "PostgreSQL host"));
-  auto port = core::MakeConfigKey("database.port", ConfigType::kInt, "5432", "PostgreSQL port");
-  port.min = 1;
-  port.max = 65535;
-  keys.push_back(port);
+  keys.push_back(core::MakeIntConfigKey("database.port", "5432", "PostgreSQL port", 1, 65535));
   keys.push_back(core::MakeConfigKey("database.user", ConfigType::kString, "postgres",
                      "user with LOGIN and REPLICATION (and SELECT on the captured tables)"));
   keys.push_back(core::MakeConfigKey("database.password", ConfigType::kPassword, "", "password of database.user"));

@@ -58,23 +58,7 @@ core::Result<std::vector<core::TableId>> PgVerifySide::ListTables() {
   return ids;
 }
 
-std::string PgVerifySide::Qualified(const core::TableId& table) {
-  return QuoteIdent(table.schema) + "." + QuoteIdent(table.table);
-}
-
-const RelationInfo* PgVerifySide::Find(const core::TableId& table) const {
-  auto it = relations_.find(table);
-  return it == relations_.end() ? nullptr : &it->second;
-}
-
-core::Result<const RelationInfo*> PgVerifySide::Described(const core::TableId& table) const {
-  const RelationInfo* rel = Find(table);
-  if (rel == nullptr) return core::InternalError("verify: " + table.ToString() + " not described");
-  return rel;
-}
-
-core::Result<core::TableSchemaPtr> PgVerifySide::Describe(const core::TableId& table) {
-  if (const RelationInfo* rel = Find(table)) return rel->schema;
+core::Result<RelationInfo> PgVerifySide::Load(const core::TableId& table) {
   SLUICE_ASSIGN_OR_RETURN(
       PgRows rows, conn_.Query("SELECT c.oid, c.relreplident FROM pg_class c JOIN pg_namespace n "
                                "ON n.oid = c.relnamespace WHERE n.nspname = " +
@@ -86,71 +70,25 @@ core::Result<core::TableSchemaPtr> PgVerifySide::Describe(const core::TableId& t
   SLUICE_ASSIGN_OR_RETURN(entry.relid,
                           core::ParseNumber<uint32_t>(rows[0][0].value_or(""), "pg_class.oid"));
   entry.replident = rows[0][1].value_or("d").empty() ? 'd' : (*rows[0][1])[0];
-  SLUICE_ASSIGN_OR_RETURN(RelationInfo rel,
-                          LoadRelation(conn_, *types_, entry, params_.dbname, filter_, cache_));
-  auto schema = rel.schema;
-  relations_[table] = std::move(rel);
-  return schema;
+  return LoadRelation(conn_, *types_, entry, params_.dbname, filter_, cache_);
 }
 
-std::string PgVerifySide::Where(const RelationInfo& rel, uint32_t key,
-                                const core::KeyRange& range) const {
-  if (range.whole) return "";
-  return " WHERE " + QuoteIdent(rel.schema->columns[key].name) + " BETWEEN " +
-         std::to_string(range.lo) + " AND " + std::to_string(range.hi);
-}
-
-core::Result<std::optional<std::pair<int64_t, int64_t>>> PgVerifySide::KeyBounds(
-    const core::TableId& table, uint32_t key) {
-  SLUICE_ASSIGN_OR_RETURN(const RelationInfo* rel, Described(table));
-  const std::string col = QuoteIdent(rel->schema->columns[key].name);
-  SLUICE_ASSIGN_OR_RETURN(PgRows rows, conn_.Query("SELECT min(" + col + ")::text, max(" + col +
-                                                   ")::text FROM " + Qualified(table)));
-  if (rows.empty() || !rows[0][0] || !rows[0][1]) return std::optional<std::pair<int64_t, int64_t>>();
-  SLUICE_ASSIGN_OR_RETURN(int64_t lo, core::ParseNumber<int64_t>(*rows[0][0], "min(key)"));
-  SLUICE_ASSIGN_OR_RETURN(int64_t hi, core::ParseNumber<int64_t>(*rows[0][1], "max(key)"));
-  return std::optional<std::pair<int64_t, int64_t>>(std::make_pair(lo, hi));
-}
-
-core::Result<uint64_t> PgVerifySide::CountRows(const core::TableId& table, uint32_t key,
-                                               const core::KeyRange& range) {
-  SLUICE_ASSIGN_OR_RETURN(const RelationInfo* rel, Described(table));
-  SLUICE_ASSIGN_OR_RETURN(PgRows rows, conn_.Query("SELECT count(*) FROM " + Qualified(table) +
-                                                   Where(*rel, key, range)));
-  return core::ParseNumber<uint64_t>(rows.at(0).at(0).value_or("0"), "count(*)");
-}
-
-core::Result<std::optional<core::RangeDigest>> PgVerifySide::Digest(
-    const core::TableId& table, const std::vector<uint32_t>& columns, uint32_t key,
-    const core::KeyRange& range) {
-  SLUICE_ASSIGN_OR_RETURN(const RelationInfo* rel, Described(table));
+std::string PgVerifySide::HashSum(const RelationInfo& rel,
+                                  const std::vector<uint32_t>& columns) const {
   std::string row = "ROW(";
   for (size_t i = 0; i < columns.size(); ++i) {
     if (i > 0) row += ", ";
-    row += QuoteIdent(rel->schema->columns[columns[i]].name);
+    row += Quote(rel.schema->columns[columns[i]].name);
   }
   row += ")::text";
-  SLUICE_ASSIGN_OR_RETURN(
-      PgRows rows, conn_.Query("SELECT count(*), coalesce(sum(hashtextextended(" + row +
-                               ", 0)), 0)::text FROM " + Qualified(table) + Where(*rel, key, range)));
-  core::RangeDigest digest;
-  SLUICE_ASSIGN_OR_RETURN(digest.rows,
-                          core::ParseNumber<uint64_t>(rows.at(0).at(0).value_or("0"), "count(*)"));
-  digest.hash = rows.at(0).at(1).value_or("");
-  return std::optional<core::RangeDigest>(std::move(digest));
+  return "coalesce(sum(hashtextextended(" + row + ", 0)), 0)::text";
 }
 
 core::Status PgVerifySide::ReadRows(const core::TableId& table, const std::vector<uint32_t>& columns,
                                     uint32_t key, const core::KeyRange& range,
                                     core::EventBatch& out) {
   SLUICE_ASSIGN_OR_RETURN(const RelationInfo* rel, Described(table));
-  std::string select = "SELECT ";
-  for (size_t i = 0; i < columns.size(); ++i) {
-    if (i > 0) select += ", ";
-    select += QuoteIdent(rel->schema->columns[columns[i]].name);
-  }
-  if (columns.empty()) select += "1";
-  select += " FROM " + Qualified(table) + Where(*rel, key, range);
+  const std::string select = SelectRows(table, *rel, columns, key, range);
   SLUICE_ASSIGN_OR_RETURN(PgResultPtr res, conn_.QueryRaw(select));
   const int n = PQntuples(res.get());
   std::string scratch;

@@ -9,15 +9,15 @@
 // Lifecycle: Connect(), then the VerifySide calls. Thread-safety: one thread at a time.
 #pragma once
 
-#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "connectors/postgres/pg_connection.h"
 #include "connectors/postgres/pg_schema.h"
 #include "core/table_filter.h"
-#include "core/verify.h"
+#include "core/verify_sql.h"
 
 namespace sluice::pg {
 
@@ -25,7 +25,7 @@ namespace sluice::pg {
 // kInvalidArgument naming what is malformed.
 core::Result<ConnectionParams> ParamsFromUrl(const std::string& url);
 
-class PgVerifySide final : public core::VerifySide {
+class PgVerifySide final : public core::SqlVerifySide<RelationInfo> {
  public:
   // `filter`: the source connector's table and column filters (columns it excludes are not
   // compared); a default TableFilter for a target.
@@ -36,33 +36,25 @@ class PgVerifySide final : public core::VerifySide {
   core::Result<std::vector<core::TableId>> ListTables();
 
   std::string engine() const override { return "postgres"; }
-  core::Result<core::TableSchemaPtr> Describe(const core::TableId& table) override;
-  core::Result<std::optional<std::pair<int64_t, int64_t>>> KeyBounds(const core::TableId& table,
-                                                                     uint32_t key) override;
-  core::Result<uint64_t> CountRows(const core::TableId& table, uint32_t key,
-                                   const core::KeyRange& range) override;
-  core::Result<std::optional<core::RangeDigest>> Digest(const core::TableId& table,
-                                                        const std::vector<uint32_t>& columns,
-                                                        uint32_t key,
-                                                        const core::KeyRange& range) override;
   core::Status ReadRows(const core::TableId& table, const std::vector<uint32_t>& columns,
                         uint32_t key, const core::KeyRange& range, core::EventBatch& out) override;
 
   PgConnection& connection() { return conn_; }
 
  private:
-  const RelationInfo* Find(const core::TableId& table) const;
-  // Find, or kInternal when the table was not described first.
-  core::Result<const RelationInfo*> Described(const core::TableId& table) const;
-  std::string Where(const RelationInfo& rel, uint32_t key, const core::KeyRange& range) const;
-  static std::string Qualified(const core::TableId& table);
+  std::string Quote(std::string_view name) const override { return QuoteIdent(name); }
+  core::Result<core::TextRows> QueryText(const std::string& sql) override {
+    return conn_.Query(sql);
+  }
+  core::Result<RelationInfo> Load(const core::TableId& table) override;
+  // sum(hashtextextended(ROW(columns)::text, 0)).
+  std::string HashSum(const RelationInfo& rel, const std::vector<uint32_t>& columns) const override;
 
   ConnectionParams params_;
   core::TableFilter filter_;
   PgConnection conn_;
   std::unique_ptr<TypeResolver> types_;
   SchemaCache cache_;
-  std::map<core::TableId, RelationInfo> relations_;
 };
 
 }  // namespace sluice::pg

@@ -57,7 +57,9 @@ core::Status ChangeWriter::Apply(const core::EventBatch& batch) {
       if (!s.ok()) break;
     }
   }
-  if (s.ok()) s = ExecutePending(batch);
+  // A load stays open across batches until Finish() (before the commit), a statement of
+  // another kind, or kMaxLoadBytes: fewer, larger loads.
+  if (s.ok() && pending_ != Pending::kLoad) s = ExecutePending(batch);
   if (!s.ok()) Discard();
   return s;
 }
@@ -132,7 +134,7 @@ core::Status ChangeWriter::ExecuteStatement(const std::string& sql,
 core::Status ChangeWriter::ExecutePending(const core::EventBatch& batch) {
   if (pending_ == Pending::kNone) return core::Status::Ok();
   const TablePlan& plan = *pending_plan_;
-  if (pending_ == Pending::kLoad) return ExecuteLoad(batch, plan);
+  if (pending_ == Pending::kLoad) return ExecuteLoad(plan);
   if (pending_ == Pending::kUpsert) {
     sql_ += plan.upsert_suffix;
   } else if (plan.schema->key.size() == 1) {
@@ -182,7 +184,7 @@ core::Status ChangeWriter::AddUpsert(const core::EventBatch& batch, const TableP
 core::Status ChangeWriter::AddLoad(const core::EventBatch& batch, const TablePlan& plan,
                                    uint32_t row) {
   bool continues = pending_ == Pending::kLoad && pending_plan_ == &plan &&
-                   sql_.size() < max_statement_bytes_;
+                   sql_.size() < kMaxLoadBytes;
   if (!continues) {
     SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
     sql_.clear();
@@ -192,39 +194,96 @@ core::Status ChangeWriter::AddLoad(const core::EventBatch& batch, const TablePla
   core::RowView view = batch.row(row);
   ValueError e = AppendLoadRow(sql_, plan, view);
   if (!e.ok()) return ValueFailure(plan, view, e);
-  sql_rows_.push_back(row);
   return core::Status::Ok();
 }
 
-core::Status ChangeWriter::ExecuteLoad(const core::EventBatch& batch, const TablePlan& plan) {
+core::Status ChangeWriter::Finish() {
+  if (pending_ != Pending::kLoad) return core::Status::Ok();
+  return ExecuteLoad(*pending_plan_);
+}
+
+namespace {
+
+// One field of a load line back to the text AppendLoadField was given (or an equivalent one:
+// kBool 1/0, a float32's double text, a timestamp without its "+00"); `null` for \N.
+void UnescapeLoadField(std::string_view field, LiteralKind kind, std::string& out, bool& null) {
+  out.clear();
+  null = field == "\\N";
+  if (null) return;
+  if (kind == LiteralKind::kBytes) {
+    auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'A' + 10; };
+    for (size_t i = 0; i + 1 < field.size(); i += 2) {
+      out += static_cast<char>(nibble(field[i]) * 16 + nibble(field[i + 1]));
+    }
+    return;
+  }
+  for (size_t i = 0; i < field.size(); ++i) {
+    char c = field[i];
+    if (c == '\\' && i + 1 < field.size()) {
+      char next = field[++i];
+      c = next == 't' ? '\t' : next == 'n' ? '\n' : next == '0' ? '\0' : next;
+    }
+    out += c;
+  }
+}
+
+}  // namespace
+
+core::Status ChangeWriter::ExecuteLoad(const TablePlan& plan) {
   pending_ = Pending::kNone;
   pending_plan_ = nullptr;
-  std::vector<uint32_t> rows;
-  rows.swap(sql_rows_);
   core::Status s = runner_.Execute("SAVEPOINT sluice_load");
   unsigned int warnings = 0;
   if (s.ok()) s = runner_.LoadData(plan.load_statement, sql_, &warnings);
-  sql_.clear();
-  if (s.ok() && warnings == 0) return s;
+  if (s.ok() && warnings == 0) {
+    sql_.clear();
+    return s;
+  }
   const int code = runner_.last_error_code();
   // The server refuses LOAD DATA LOCAL (local_infile=OFF): ER_NOT_ALLOWED_COMMAND, MySQL 8's
   // ER_CLIENT_LOCAL_FILES_DISABLED.
-  const bool refused = !s.ok() && (code == 1148 || code == 3948);
-  if (refused) {
+  if (!s.ok() && (code == 1148 || code == 3948)) {
     spdlog::info("mysql sink: the target refuses LOAD DATA LOCAL INFILE ({}); snapshot rows go "
                  "in as INSERT statements (set local_infile=ON on the server for faster loads)",
                  s.message());
     load_refused_ = true;
   } else if (!s.ok() && mysql::ClassifyMysqlErrorKind(static_cast<unsigned int>(code)) !=
                             mysql::MysqlErrorKind::kData) {
+    sql_.clear();
     return s.WithContext("table " + plan.qualified);  // the connection or the server: retry
   }
-  // A duplicate key or a value the server would clip: undo the load and write the rows as
-  // INSERT, which upserts them or fails naming the row.
+  // A duplicate key or a value the server would clip: undo the load and write its rows again
+  // as INSERT, which upserts them or fails naming the row. The rows come back from the load's
+  // own text (the batches they came from may be gone: a load spans batches).
   SLUICE_RETURN_IF_ERROR(runner_.Execute("ROLLBACK TO SAVEPOINT sluice_load"));
-  no_load_.push_back(&plan);
-  for (uint32_t row : rows) SLUICE_RETURN_IF_ERROR(AddUpsert(batch, plan, row));
-  return ExecutePending(batch);
+  no_load_.insert(plan.qualified);
+  core::EventBatch rows;
+  std::string value;
+  bool null = false;
+  std::string_view text = sql_;
+  while (!text.empty()) {
+    size_t eol = text.find('\n');
+    std::string_view line = text.substr(0, eol);
+    text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+    uint32_t row = rows.BeginRow();
+    for (size_t column = 0; column < plan.kinds.size(); ++column) {
+      size_t tab = line.find('\t');
+      UnescapeLoadField(line.substr(0, tab), plan.kinds[column], value, null);
+      line.remove_prefix(tab == std::string_view::npos ? line.size() : tab + 1);
+      if (null) {
+        rows.AppendNull();
+      } else {
+        rows.AppendValue(value);
+      }
+    }
+    rows.EndRow();
+    rows.AddEvent({core::Op::kRead, core::kNoRow, row, 0, plan.schema});
+  }
+  sql_.clear();
+  for (uint32_t i = 0; i < rows.events().size(); ++i) {
+    SLUICE_RETURN_IF_ERROR(AddUpsert(rows, plan, rows.events()[i].after));
+  }
+  return ExecutePending(rows);
 }
 
 core::Status ChangeWriter::AddDelete(const core::EventBatch& batch, const TablePlan& plan,
@@ -289,7 +348,7 @@ core::Status ChangeWriter::ApplyEvent(const core::EventBatch& batch, const core:
     case core::Op::kRead:
       if (event.after == core::kNoRow) return core::Status::Ok();
       if (!plan->load_statement.empty() && !load_refused_ && runner_.supports_load_data() &&
-          std::find(no_load_.begin(), no_load_.end(), plan) == no_load_.end()) {
+          !no_load_.count(plan->qualified)) {
         return AddLoad(batch, *plan, event.after);
       }
       return AddUpsert(batch, *plan, event.after);

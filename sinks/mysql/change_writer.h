@@ -8,12 +8,14 @@
 // kFailedPrecondition naming the table, the key and the reason.
 //
 // LOAD DATA for snapshot rows (about 1.4x faster on the server than the same rows as INSERT):
-// only when the runner supports it and the plan has a load_statement. LOAD DATA LOCAL turns
-// what INSERT refuses (a duplicate key, a value out of range) into warnings and skips or
-// clips the row, so each load runs after a SAVEPOINT and any warning rolls it back and writes
-// the same rows again as INSERT ... ON DUPLICATE KEY UPDATE (which upserts, or fails naming
-// the row); that table then stays on INSERT for the rest of the run (a target already holding
-// the rows would pay the load twice).
+// only when the runner supports it and the plan has a load_statement. A run of one table's
+// snapshot rows stays open across batches (up to kMaxLoadBytes) and runs at Finish(), before
+// the commit, or before a statement of another kind. LOAD DATA LOCAL turns what INSERT refuses
+// (a duplicate key, a value out of range) into warnings and skips or clips the row, so each
+// load runs after a SAVEPOINT, and any warning rolls it back and writes the same rows, read
+// back from the load's text, as INSERT ... ON DUPLICATE KEY UPDATE (which upserts, or fails
+// naming the row); that table then stays on INSERT for the rest of the run (a target already
+// holding the rows would pay the load twice).
 //
 // Lifecycle: owned by MysqlSink; SetLimits() once connected, Apply() per batch, Discard() on
 // Reset(). It owns the statement being built; the catalog owns the tables, the sink the
@@ -23,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -48,6 +51,9 @@ class ChangeWriter {
   // Creates or updates the batch's announced tables, then applies its events. On an error the
   // statement in progress is dropped; the caller rolls back (the pipeline resets the sink).
   core::Status Apply(const core::EventBatch& batch);
+  // Runs the load still open (Apply leaves snapshot rows pending across batches); call before
+  // the commit.
+  core::Status Finish();
   // Drops the statement in progress (after a reset).
   void Discard();
 
@@ -57,7 +63,7 @@ class ChangeWriter {
   core::Status ApplyEvent(const core::EventBatch& batch, const core::ChangeEvent& event);
   core::Status AddUpsert(const core::EventBatch& batch, const TablePlan& plan, uint32_t row);
   core::Status AddLoad(const core::EventBatch& batch, const TablePlan& plan, uint32_t row);
-  core::Status ExecuteLoad(const core::EventBatch& batch, const TablePlan& plan);
+  core::Status ExecuteLoad(const TablePlan& plan);
   core::Status AddDelete(const core::EventBatch& batch, const TablePlan& plan, uint32_t row);
   core::Status RunUpdate(const core::EventBatch& batch, const TablePlan& plan, uint32_t row,
                          uint32_t key_row, bool set_key);
@@ -78,9 +84,10 @@ class ChangeWriter {
   std::string sql_;
   std::vector<uint32_t> sql_rows_;
   std::string scratch_;
-  // Tables whose load came back with warnings: INSERT from then on (plans live as long as the
-  // catalog keeps them; a replaced plan starts over with LOAD DATA).
-  std::vector<const TablePlan*> no_load_;
+  // Tables (qualified) whose load came back with warnings: INSERT from then on.
+  std::set<std::string> no_load_;
+  // The largest load (its rows are held in sql_ until it runs).
+  static constexpr size_t kMaxLoadBytes = 64u << 20;
   bool load_refused_ = false;  // the server does not allow LOAD DATA LOCAL
   // Grouping of a batch's events by table (reused between batches).
   std::vector<const core::TableSchema*> group_tables_;

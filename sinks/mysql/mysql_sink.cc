@@ -151,6 +151,10 @@ core::Result<std::optional<core::SourcePosition>> MysqlSink::Flush() {
     pending_checkpoint_.reset();
     return out;
   }
+  if (core::Status s = writer_.Finish(); !s.ok()) {
+    writer_.Discard();
+    return s;
+  }
   if (pending_checkpoint_) {
     core::Status s = client_.Execute(
         "INSERT INTO " + catalog_.offsets_qualified() + " (connector, position, updated_at) VALUES (" +

@@ -326,13 +326,16 @@ TEST_F(ChangeWriterTest, SnapshotRowsAreLoadedInBulkAfterASavepoint) {
 }
 
 // LOAD DATA LOCAL skips a duplicate key and clips a bad value with a warning: the load is
-// rolled back and the same rows are upserted as INSERT, and the table stays on INSERT.
+// rolled back and the same rows, read back from its text, are upserted as INSERT; the table
+// stays on INSERT.
 TEST_F(ChangeWriterTest, ALoadWithWarningsIsUndoneAndWrittenAsUpserts) {
   runner_.load_data = true;
   runner_.load_warnings = 1;
   SourceEmits(Op::kRead, orders_, {}, {"1", "a"});
   SourceEmits(Op::kRead, orders_, {}, {"2", "b"});
   ASSERT_TRUE(writer_.Apply(batch_).ok());
+  EXPECT_EQ(runner_.log.size(), 1u) << "the load waits for more rows or the commit";
+  ASSERT_TRUE(writer_.Finish().ok());
   ASSERT_EQ(runner_.log.size(), 6u) << ::testing::PrintToString(runner_.log);
   EXPECT_EQ(runner_.log[4], "ROLLBACK TO SAVEPOINT sluice_load");
   EXPECT_EQ(runner_.log[5], std::string(kOrdersUpsert) + "(1,'a'),(2,'b')" + kOrdersSuffix);
@@ -340,6 +343,30 @@ TEST_F(ChangeWriterTest, ALoadWithWarningsIsUndoneAndWrittenAsUpserts) {
   ASSERT_TRUE(writer_.Apply(batch_).ok());
   ASSERT_EQ(runner_.log.size(), 1u) << ::testing::PrintToString(runner_.log);
   EXPECT_EQ(runner_.log[0], std::string(kOrdersUpsert) + "(1,'a'),(2,'b')" + kOrdersSuffix);
+}
+
+// A load spans batches (the first batch is gone when it runs); its warning fallback reads every
+// kind of value back from the load's text: escapes, NULL, the word NULL, bytes.
+TEST_F(ChangeWriterTest, ALoadSpansBatchesAndItsFallbackReadsTheRowsBack) {
+  runner_.load_data = true;
+  runner_.load_warnings = 2;
+  auto blobs = MakeSchema("public", "blobs",
+                          {Col("id", LogicalType::kInt64), Col("note", LogicalType::kString),
+                           Col("data", LogicalType::kBytes)});
+  SourceEmits(Op::kRead, blobs, {}, {"1", "tab\there\\N", std::string("\0\xff\\", 3)});
+  ASSERT_TRUE(writer_.Apply(batch_).ok());
+  batch_ = core::EventBatch();
+  SourceEmits(Op::kRead, blobs, {}, {"2", "NULL", "NULL"});
+  SourceEmits(Op::kRead, blobs, {}, {"3", "\\N", ""});
+  ASSERT_TRUE(writer_.Apply(batch_).ok());
+  batch_ = core::EventBatch();
+  ASSERT_TRUE(writer_.Finish().ok());
+  ASSERT_EQ(runner_.log.size(), 6u) << ::testing::PrintToString(runner_.log);
+  EXPECT_EQ(runner_.log[3], "DATA 1\ttab\\there\\\\N\t00FF5C\n2\t\\N\t\\N\n3\t\\\\N\t\n");
+  EXPECT_EQ(runner_.log[5],
+            "INSERT INTO `db`.`blobs` (`id`,`note`,`data`) VALUES (1,'tab\there\\N',X'00FF5C'),"
+            "(2,NULL,NULL),(3,'\\N',X'') ON DUPLICATE KEY UPDATE `note`=VALUES(`note`),"
+            "`data`=VALUES(`data`)");
 }
 
 // A server with local_infile=OFF: one refused load, then INSERT for every table; a lost

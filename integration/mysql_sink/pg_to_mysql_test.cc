@@ -153,7 +153,8 @@ TEST_F(PgToMysqlTest, ResumesAfterKillDuringSnapshot) {
   SeedOrders(kRows);
   SeedOthers();
   // Small flushes: the target commits the snapshot in many steps, so the kill lands between.
-  StartSluice({{"sink.batch.size", "2000"}, {"max.batch.size", "1000"}});
+  StartSluice({{"sink.batch.size", "2000"}, {"max.batch.size", "1000"},
+               {"sink.snapshot.batch.bytes", "0"}});
   auto target_rows = [&]() -> long {
     SqlResult r = my_.TryQuery("SELECT COUNT(*) FROM orders");
     return r.ok && !r.rows.empty() && r.rows[0][0] ? std::stol(*r.rows[0][0]) : 0;
@@ -184,7 +185,8 @@ TEST_F(PgToMysqlTest, SyncKilledMidLoadThenRunAgainReplacesTheRows) {
   SeedOthers();
   const nlohmann::json config = Config({{"name", slot_ + "_sync"},
                                         {"sink.batch.size", "2000"},
-                                        {"max.batch.size", "1000"}});
+                                        {"max.batch.size", "1000"},
+                                        {"sink.snapshot.batch.bytes", "0"}});
   SluiceProcess sync = SluiceProcess::StartWithConfig("sync", config);
   auto target_rows = [&]() -> long {
     SqlResult r = my_.TryQuery("SELECT COUNT(*) FROM orders");

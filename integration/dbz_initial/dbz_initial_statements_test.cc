@@ -26,11 +26,7 @@ class DbzInitialStatementsTest : public ::testing::Test {
   void TearDown() override {
     if (sluice_) sluice_->Kill();
     sluice_.reset();
-    for (const std::string& slot : slots_) {
-      PgClient("postgres").TryQuery(
-          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" +
-          slot + "'");
-    }
+    for (const std::string& slot : slots_) DropPgSlot(slot);
     if (!pg_db_.empty()) DropPgDatabase(pg_db_);
     if (!my_db_.empty()) MysqlClient().TryQuery("DROP DATABASE IF EXISTS `" + my_db_ + "`");
   }

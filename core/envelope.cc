@@ -50,12 +50,15 @@ class RowKeyCache {
   size_t next_ = 0;
 };
 
-bool AppendRowJsonWithKeys(std::string& out, const TableSchema& schema, const std::vector<std::string>& keys,
-                           const RowView& row, bool before_image, const ValueModes& modes) {
+// {"a":1,"b":null,...}: `write_key(i)` writes column i's `"name":` (with its comma); in a
+// before image an unchanged (TOAST) cell is null.
+template <typename WriteKey>
+bool AppendRowObject(std::string& out, const TableSchema& schema, const RowView& row,
+                     bool before_image, const ValueModes& modes, WriteKey write_key) {
   bool exact = true;
   out += '{';
   for (uint32_t i = 0; i < schema.columns.size(); ++i) {
-    out += keys[i];
+    write_key(i);
     if (before_image && i < row.size() && row.is_unchanged(i)) {
       out += "null";
       continue;
@@ -66,24 +69,22 @@ bool AppendRowJsonWithKeys(std::string& out, const TableSchema& schema, const st
   return exact;
 }
 
+bool AppendRowJsonWithKeys(std::string& out, const TableSchema& schema,
+                           const std::vector<std::string>& keys, const RowView& row,
+                           bool before_image, const ValueModes& modes) {
+  return AppendRowObject(out, schema, row, before_image, modes,
+                         [&](uint32_t i) { out += keys[i]; });
+}
+
 }  // namespace
 
 bool AppendRowJson(std::string& out, const TableSchema& schema, const RowView& row,
                    bool before_image, const ValueModes& modes) {
-  bool exact = true;
-  out += '{';
-  for (uint32_t i = 0; i < schema.columns.size(); ++i) {
+  return AppendRowObject(out, schema, row, before_image, modes, [&](uint32_t i) {
     if (i) out += ',';
     AppendJsonString(out, schema.columns[i].name);
     out += ':';
-    if (before_image && i < row.size() && row.is_unchanged(i)) {
-      out += "null";
-      continue;
-    }
-    exact &= AppendEnvelopeValue(out, schema.columns[i], row, i, modes);
-  }
-  out += '}';
-  return exact;
+  });
 }
 
 bool AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,

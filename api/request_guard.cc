@@ -1,4 +1,5 @@
 #include "api/request_guard.h"
+#include "core/text_codec.h"
 
 #include <arpa/inet.h>
 
@@ -14,12 +15,6 @@ bool IsControl(uint32_t cp) { return cp < 0x20 || (cp >= 0x7F && cp <= 0x9F); }
 std::string Hex2(unsigned value) {
   static const char* kDigits = "0123456789ABCDEF";
   return {kDigits[(value >> 4) & 0xF], kDigits[value & 0xF]};
-}
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
 }
 
 std::string Trim(std::string_view s) {
@@ -44,7 +39,7 @@ bool IsBracketedIpv6(const std::string& host) {
 // The host part of a Host header value, lowercased, a v6 literal kept in brackets; "" when the
 // value is not host[:port].
 std::string HostPart(const std::string& value) {
-  std::string v = Lower(Trim(value));
+  std::string v = core::AsciiLower(Trim(value));
   std::string host, port;
   if (!v.empty() && v[0] == '[') {
     size_t close = v.find(']');
@@ -76,11 +71,11 @@ std::string HostPart(const std::string& value) {
 
 // A listen address as it appears in a Host header: v6 in brackets.
 std::string UrlHost(const std::string& address) {
-  return address.find(':') != std::string::npos ? "[" + Lower(address) + "]" : Lower(address);
+  return address.find(':') != std::string::npos ? "[" + core::AsciiLower(address) + "]" : core::AsciiLower(address);
 }
 
 std::string NormalizeOrigin(std::string_view origin) {
-  std::string o = Lower(Trim(origin));
+  std::string o = core::AsciiLower(Trim(origin));
   while (!o.empty() && o.back() == '/') o.pop_back();
   return o;
 }
@@ -136,7 +131,7 @@ std::string PercentEncodeSegment(std::string_view text) {
 
 RequestGuard::RequestGuard(RequestGuardOptions options) : options_(std::move(options)) {
   for (auto& h : options_.allowed_hosts) {
-    h = Lower(Trim(h));
+    h = core::AsciiLower(Trim(h));
     if (h.find(':') != std::string::npos && h.front() != '[') h = "[" + h + "]";
   }
   for (auto& o : options_.allowed_origins) o = NormalizeOrigin(o);
@@ -174,7 +169,7 @@ std::optional<GuardRefusal> RequestGuard::CheckOrigin(const HttpRequest& request
   if (it == request.headers.end()) return std::nullopt;
   std::string origin = NormalizeOrigin(it->second);
   std::vector<std::string> same;
-  if (std::string host = Lower(Trim(request.Header("host"))); !host.empty()) {
+  if (std::string host = core::AsciiLower(Trim(request.Header("host"))); !host.empty()) {
     same = {"http://" + host, "https://" + host};
   }
   if (options_.listen_port != 0) {
@@ -200,7 +195,7 @@ std::optional<GuardRefusal> RequestGuard::CheckContentType(const HttpRequest& re
   const std::string& m = request.method;
   if (m != "POST" && m != "PUT" && m != "PATCH") return std::nullopt;
   std::string type = request.Header("content-type");
-  std::string media = Lower(Trim(std::string_view(type).substr(0, type.find(';'))));
+  std::string media = core::AsciiLower(Trim(std::string_view(type).substr(0, type.find(';'))));
   // A bodyless call carries nothing to parse: lifecycle calls (pause, resume, stop, restart) are
   // made that way, and routes that need a body answer 400 without one.
   if (media == "application/json" || request.body.empty()) return std::nullopt;

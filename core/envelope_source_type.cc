@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/config.h"
+#include "core/text_codec.h"
 
 namespace sluice::core {
 namespace {
@@ -89,18 +90,12 @@ std::string_view PgTypname(std::string_view sql_name) {
   return sql_name;
 }
 
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
-}
-
 }  // namespace
 
 std::string DebeziumSourceTypeName(const Column& column, bool mysql) {
   if (column.source_type.empty()) return "";
   if (mysql) {
-    std::string name = Upper(WithoutModifiers(column.source_type));
+    std::string name = AsciiUpper(WithoutModifiers(column.source_type));
     if (column.is_unsigned && name.find("UNSIGNED") == std::string::npos) name += " UNSIGNED";
     return name;
   }
@@ -113,7 +108,7 @@ std::string DebeziumSourceTypeName(const Column& column, bool mysql) {
   std::string base = WithoutModifiers(text);
   std::string name(PgTypname(base));
   if (name == base) name = UnqualifiedPgName(base);
-  return Upper(array ? "_" + name : name);
+  return AsciiUpper(array ? "_" + name : name);
 }
 
 Result<SourceTypePropagation> SourceTypePropagation::FromLists(std::string_view columns,

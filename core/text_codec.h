@@ -1,10 +1,11 @@
-// Small byte-level text codecs that several layers need: hex digits, UTF-8 encoding, decoding
-// and validation, percent-decoding, and SafeText (text made safe to echo into an error message,
+// Small byte-level text codecs that several layers need: hex digits (both ways), ASCII case,
+// UTF-8 encoding, decoding and validation, percent-decoding, and SafeText (text made safe to echo into an error message,
 // a log line or a JSON reply). One copy here instead of one per module.
 //
 // Thread-safety: pure functions.
 #pragma once
 
+#include <cctype>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -19,6 +20,28 @@ inline int HexDigitValue(char c) {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// `bytes` as upper-case hex digits, two per byte, appended to `out`.
+inline void AppendHexUpper(std::string& out, std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789ABCDEF";
+  out.reserve(out.size() + bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+}
+
+// `s` with ASCII letters in upper / lower case (std::toupper/tolower in the "C" locale).
+inline std::string AsciiUpper(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+inline std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
 }
 
 // Appends the UTF-8 encoding of `code_point` (at most U+10FFFF; the caller checks).

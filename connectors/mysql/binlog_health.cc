@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "core/clock.h"
 #include "core/human_units.h"
 #include "core/metrics.h"
 #include "core/parse_number.h"
@@ -32,12 +33,6 @@ std::optional<double> ParseDouble(const std::map<std::string, std::string>& v, c
   auto out = core::ParseNumber<double>(it->second, name);
   if (!out.ok()) return std::nullopt;
   return *out;
-}
-
-int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 }  // namespace
@@ -295,7 +290,7 @@ void BinlogHealthMonitor::Publish(const BinlogSample& sample) {
     time_left_->Set(h.time_left_s);
     level_->Set(static_cast<double>(h.level));
   }
-  if (progress_) progress_->SetDetail("binlog", BinlogHealthJson(sample, need, h, NowUnixMs()));
+  if (progress_) progress_->SetDetail("binlog", BinlogHealthJson(sample, need, h, core::NowUnixMs()));
   log_.Log(*logger_, static_cast<int>(h.level), sample.at_s, "mysql: " + h.warning,
            "mysql: binlog retention is back to normal (needed file " + need.file + ")");
 }

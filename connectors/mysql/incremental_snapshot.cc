@@ -6,15 +6,11 @@
 #include <spdlog/spdlog.h>
 
 #include "connectors/mysql/snapshot_rows.h"
+#include "core/clock.h"
+#include "core/text_codec.h"
 
 namespace sluice::mysql {
 namespace {
-
-int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // "database.table" (split at the first dot); kInvalidArgument without one.
 core::Result<core::TableId> SplitTableName(const std::string& name) {
@@ -37,13 +33,8 @@ bool IsBinaryType(const std::string& data_type) {
 }
 
 std::string Hex(std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789ABCDEF";
   std::string out;
-  out.reserve(bytes.size() * 2);
-  for (unsigned char c : bytes) {
-    out.push_back(kDigits[c >> 4]);
-    out.push_back(kDigits[c & 15]);
-  }
+  core::AppendHexUpper(out, bytes);
   return out;
 }
 
@@ -247,7 +238,7 @@ core::Result<MysqlIncrementalSnapshot::Held> MysqlIncrementalSnapshot::ReadChunk
   SLUICE_RETURN_IF_ERROR(conn.Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"));
   Held held;
   held.task = task;
-  held.read_unix_ms = NowUnixMs();
+  held.read_unix_ms = core::NowUnixMs();
   SLUICE_ASSIGN_OR_RETURN(held.at, SnapshotPoint(conn));
   SLUICE_ASSIGN_OR_RETURN(core::TableId id, SplitTableName(task.table));
   if (!filter_->IncludesTable(id)) {

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "core/parse_number.h"
+#include "core/text_codec.h"
 
 namespace sluice::mysql {
 namespace {
@@ -13,12 +14,6 @@ namespace {
 bool IsSystemDatabase(const std::string& db) {
   return db == "mysql" || db == "information_schema" || db == "performance_schema" ||
          db == "sys";
-}
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
 }
 
 constexpr const char* kExecutableComment = "\x02/*!";
@@ -360,7 +355,7 @@ core::SchemaChangeTable TableChangeFromLoaded(const LoadedTable& table,
 bool IsJsonValidCheck(std::string_view check_clause, std::string_view column) {
   auto t = Tokens(check_clause, 4096);
   for (size_t i = 0; i + 3 < t.size(); ++i) {
-    if (t[i][0] == '\x01' || Upper(t[i]) != "JSON_VALID" || t[i + 1] != "(") continue;
+    if (t[i][0] == '\x01' || core::AsciiUpper(t[i]) != "JSON_VALID" || t[i + 1] != "(") continue;
     if (Ident(t[i + 2]) == column && t[i + 3] == ")") return true;
   }
   return false;
@@ -375,7 +370,7 @@ DdlInfo ClassifyDdl(std::string_view sql, std::string_view default_db) {
     info.kind = DdlInfo::Kind::kOther;
     return info;
   }
-  std::string head = Upper(t[0]);
+  std::string head = core::AsciiUpper(t[0]);
   if (head == "BEGIN" || head == "COMMIT" || head == "XA" || head == "SAVEPOINT" ||
       head == "ROLLBACK" || head == "INSERT" || head == "UPDATE" || head == "DELETE" ||
       head == "REPLACE" || head == "SET") {
@@ -384,7 +379,7 @@ DdlInfo ClassifyDdl(std::string_view sql, std::string_view default_db) {
   size_t k = 1;
   auto skip_words = [&](std::initializer_list<const char*> words) {
     while (k < t.size()) {
-      std::string w = Upper(t[k]);
+      std::string w = core::AsciiUpper(t[k]);
       bool hit = false;
       for (const char* x : words) hit = hit || w == x;
       if (!hit) break;
@@ -401,7 +396,7 @@ DdlInfo ClassifyDdl(std::string_view sql, std::string_view default_db) {
     }
   } else if (head == "ALTER" || head == "CREATE" || head == "DROP") {
     skip_words({"ONLINE", "OFFLINE", "IGNORE", "OR", "REPLACE", "TEMPORARY"});
-    if (k < t.size() && Upper(t[k]) == "TABLE") {
+    if (k < t.size() && core::AsciiUpper(t[k]) == "TABLE") {
       ++k;
       const size_t before_if = k;
       skip_words({"IF", "NOT", "EXISTS"});
@@ -418,9 +413,9 @@ DdlInfo ClassifyDdl(std::string_view sql, std::string_view default_db) {
         // ALTER TABLE a RENAME [TO|AS] b: the new name is affected as well. RENAME COLUMN,
         // RENAME INDEX and RENAME KEY rename something inside the table, not the table.
         for (size_t j = k; j + 1 < t.size(); ++j) {
-          if (t[j][0] == '\x01' || Upper(t[j]) != "RENAME") continue;
+          if (t[j][0] == '\x01' || core::AsciiUpper(t[j]) != "RENAME") continue;
           size_t m = j + 1;
-          std::string what = Upper(t[m]);
+          std::string what = core::AsciiUpper(t[m]);
           if (what == "COLUMN" || what == "INDEX" || what == "KEY") continue;
           if (what == "TO" || what == "AS") ++m;
           if (ReadTableName(t, m, default_db, id)) info.tables.push_back(id);
@@ -434,7 +429,7 @@ DdlInfo ClassifyDdl(std::string_view sql, std::string_view default_db) {
     info.kind = DdlInfo::Kind::kRename;
     while (ReadTableName(t, k, default_db, id)) {
       info.tables.push_back(id);
-      if (k < t.size() && Upper(t[k]) == "TO") {
+      if (k < t.size() && core::AsciiUpper(t[k]) == "TO") {
         ++k;
         continue;
       }

@@ -10,12 +10,6 @@
 namespace sluice::mysql {
 namespace {
 
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
 // cp1252 code points for bytes 0x80..0x9F (MySQL's latin1 is cp1252; the five bytes cp1252
 // leaves undefined map to the C1 control of the same value, as MySQL does).
 constexpr uint16_t kCp1252High[32] = {
@@ -60,7 +54,7 @@ constexpr int kDigToBytes[10] = {0, 1, 1, 2, 2, 3, 3, 4, 4, 4};
 }  // namespace
 
 CharsetKind CharsetKindFromName(std::string_view name) {
-  std::string n = Lower(name);
+  std::string n = core::AsciiLower(name);
   if (n.empty() || n == "binary") return CharsetKind::kBinary;
   if (n == "utf8" || n == "utf8mb3" || n == "utf8mb4" || n == "ascii") return CharsetKind::kUtf8;
   if (n == "latin1") return CharsetKind::kLatin1;
@@ -126,8 +120,8 @@ core::Column MapColumn(const InformationSchemaColumn& c) {
   col.name = c.name;
   col.source_type = c.column_type;
   col.nullable = c.nullable;
-  std::string dt = Lower(c.data_type);
-  std::string ct = Lower(c.column_type);
+  std::string dt = core::AsciiLower(c.data_type);
+  std::string ct = core::AsciiLower(c.column_type);
   col.is_unsigned = ct.find("unsigned") != std::string::npos;
   col.precision = static_cast<int32_t>(c.numeric_precision);
   col.scale = static_cast<int32_t>(c.numeric_scale);
@@ -201,7 +195,7 @@ core::Column MapColumn(const InformationSchemaColumn& c) {
 }
 
 FixedBinaryText FixedBinaryTextOf(std::string_view data_type) {
-  std::string dt = Lower(data_type);
+  std::string dt = core::AsciiLower(data_type);
   if (dt == "inet4") return FixedBinaryText::kInet4;
   if (dt == "inet6") return FixedBinaryText::kInet6;
   if (dt == "uuid") return FixedBinaryText::kUuid;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "connectors/postgres/pgoutput_decoder.h"
+#include "core/clock.h"
 #include "core/parse_number.h"
 
 namespace sluice::pg {
@@ -18,12 +19,6 @@ constexpr size_t kHandedXidsKept = 1024;
 // The config keys that decide which tables are captured, kept in the position.
 const std::vector<std::string> kFilterKeys = {"table.include.list", "table.exclude.list",
                                               "schema.include.list", "schema.exclude.list"};
-
-int64_t NowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // One statement through the extended protocol, which refuses a second statement: a filter
 // cannot end the read-only transaction and run something after it.
@@ -238,7 +233,7 @@ core::Result<std::optional<PgIncrementalSnapshot::Held>> PgIncrementalSnapshot::
                           conn.Query("SELECT pg_current_snapshot()::text, pg_current_wal_lsn()::text"));
   Held held;
   held.task = task;
-  held.read_unix_ms = NowUnixMs();
+  held.read_unix_ms = core::NowUnixMs();
   SLUICE_ASSIGN_OR_RETURN(held.xids, PgSnapshotXids::Parse(at.at(0).at(0).value_or("")));
   if (!ParseLsn(at[0].at(1).value_or(""), held.wal_lsn)) {
     return core::DataLossError(context + ": pg_current_wal_lsn() is malformed");

@@ -1,4 +1,5 @@
 #include "connectors/postgres/replica_identity.h"
+#include "core/text_codec.h"
 
 #include <spdlog/spdlog.h>
 
@@ -15,12 +16,6 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front()))) s.remove_prefix(1);
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back()))) s.remove_suffix(1);
   return s;
-}
-
-std::string Upper(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return out;
 }
 
 }  // namespace
@@ -50,7 +45,7 @@ core::Result<std::vector<ReplicaIdentityRule>> ParseReplicaIdentityRules(std::st
     std::string_view identity = Trim(entry.substr(colon + 1));
     ReplicaIdentityRule rule;
     SLUICE_ASSIGN_OR_RETURN(rule.table, core::UserRegex::Compile(kKey, Trim(entry.substr(0, colon))));
-    const std::string upper = Upper(identity);
+    const std::string upper = core::AsciiUpper(identity);
     if (upper == "DEFAULT") {
       rule.replident = 'd';
     } else if (upper == "FULL") {

@@ -7,15 +7,10 @@
 
 #include "connectors/postgres/pg_binary.h"
 #include "connectors/postgres/pg_position.h"
+#include "core/clock.h"
 
 namespace sluice::pg {
 namespace {
-
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 uint32_t BigEndian(const char* p, int bytes) {
   uint32_t v = 0;
@@ -94,7 +89,7 @@ SnapshotReader::~SnapshotReader() {
 }
 
 core::Status SnapshotReader::Open() {
-  started_ms_ = NowMs();
+  started_ms_ = core::NowUnixMs();
   last_progress_log_ms_.store(started_ms_);
   for (size_t t = 0; t < tables_.size(); ++t) {
     const TableEntry& e = tables_[t].entry;
@@ -172,7 +167,7 @@ void SnapshotReader::TableRowsDone(size_t table, uint64_t rows, uint64_t bytes) 
         .Set(static_cast<double>(rows_done_[table]->load()));
   }
   // A progress line at most every kProgressLogMs, by whichever worker passes the mark first.
-  int64_t now = NowMs();
+  int64_t now = core::NowUnixMs();
   int64_t last = last_progress_log_ms_.load();
   if (now - last >= kProgressLogMs && last_progress_log_ms_.compare_exchange_strong(last, now)) {
     const uint64_t done = rows_done_[table]->load();
@@ -258,7 +253,7 @@ core::Status SnapshotReader::ReadChunk(PgConnection& conn, const Chunk& chunk,
     batch_ptr = batches_->Acquire();
     core::TxnInfo info;
     // Debezium's snapshot source ts_ms is when the row was read: here its batch's first row.
-    info.ts_ms = NowMs();
+    info.ts_ms = core::NowUnixMs();
     info.snapshot = true;
     info.lsn = lsn_;
     txn = batch_ptr->AddTxn(info);
@@ -443,7 +438,7 @@ core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::Pol
     return false;
   }
   if (state == core::SnapshotBatches::State::kFinished) {
-    logger_->info("postgres snapshot done in {} ms", NowMs() - started_ms_);
+    logger_->info("postgres snapshot done in {} ms", core::NowUnixMs() - started_ms_);
     return true;
   }
   return false;

@@ -197,6 +197,11 @@ core::Status ChangeWriter::AddLoad(const core::EventBatch& batch, const TablePla
   return core::Status::Ok();
 }
 
+bool ChangeWriter::Loads(const TablePlan& plan) const {
+  return !plan.load_statement.empty() && !load_refused_ && runner_.supports_load_data() &&
+         !no_load_.count(plan.qualified);
+}
+
 core::Status ChangeWriter::Finish() {
   if (pending_ != Pending::kLoad) return core::Status::Ok();
   return ExecuteLoad(*pending_plan_);
@@ -211,9 +216,9 @@ void UnescapeLoadField(std::string_view field, LiteralKind kind, std::string& ou
   null = field == "\\N";
   if (null) return;
   if (kind == LiteralKind::kBytes) {
-    auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'A' + 10; };
     for (size_t i = 0; i + 1 < field.size(); i += 2) {
-      out += static_cast<char>(nibble(field[i]) * 16 + nibble(field[i + 1]));
+      out += static_cast<char>(core::HexDigitValue(field[i]) * 16 +
+                               core::HexDigitValue(field[i + 1]));
     }
     return;
   }
@@ -347,8 +352,8 @@ core::Status ChangeWriter::ApplyEvent(const core::EventBatch& batch, const core:
   switch (event.op) {
     case core::Op::kRead:
       if (event.after == core::kNoRow) return core::Status::Ok();
-      if (!plan->load_statement.empty() && !load_refused_ && runner_.supports_load_data() &&
-          !no_load_.count(plan->qualified)) {
+      // A row joining the load in progress skips the checks (one per run, not one per row).
+      if ((pending_ == Pending::kLoad && pending_plan_ == plan) || Loads(*plan)) {
         return AddLoad(batch, *plan, event.after);
       }
       return AddUpsert(batch, *plan, event.after);

@@ -62,6 +62,8 @@ class ChangeWriter {
 
   core::Status ApplyEvent(const core::EventBatch& batch, const core::ChangeEvent& event);
   core::Status AddUpsert(const core::EventBatch& batch, const TablePlan& plan, uint32_t row);
+  // Whether snapshot rows of `plan`'s table go in as LOAD DATA.
+  bool Loads(const TablePlan& plan) const;
   core::Status AddLoad(const core::EventBatch& batch, const TablePlan& plan, uint32_t row);
   core::Status ExecuteLoad(const TablePlan& plan);
   core::Status AddDelete(const core::EventBatch& batch, const TablePlan& plan, uint32_t row);

@@ -1,4 +1,5 @@
 #include "sinks/mysql/mysql_types.h"
+#include "core/text_codec.h"
 
 #include <algorithm>
 #include <cctype>
@@ -11,12 +12,6 @@ namespace sluice::sinks::mysql_sink {
 namespace {
 
 using core::LogicalType;
-
-std::string Lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
 
 // A MySQL source type that cannot be a primary key column without a prefix length.
 bool IsLobType(std::string_view lower) {
@@ -94,7 +89,7 @@ bool IsCompleteMysqlType(std::string_view lower) {
 std::string MysqlColumnType(const core::Column& c, bool is_key, int key_chars,
                             const TypeOptions& options) {
   if (options.reuse_source_type && !c.source_type.empty()) {
-    std::string lower = Lower(c.source_type);
+    std::string lower = core::AsciiLower(c.source_type);
     if (IsCompleteMysqlType(lower) && (!is_key || !IsLobType(lower))) {
       bool numeric = lower.find("int") != std::string::npos || lower.starts_with("decimal") ||
                      lower.starts_with("float") || lower.starts_with("double");
@@ -217,15 +212,6 @@ const char* DateTimeText(LiteralKind kind, std::string_view& t) {
   return nullptr;
 }
 
-void AppendHexDigits(std::string& out, std::string_view bytes) {
-  static const char kHex[] = "0123456789ABCDEF";
-  out.reserve(out.size() + bytes.size() * 2 + 3);
-  for (unsigned char c : bytes) {
-    out += kHex[c >> 4];
-    out += kHex[c & 15];
-  }
-}
-
 // LOAD DATA's escapes (ESCAPED BY '\\'): the escape character, the field and line terminators,
 // and NUL (so that a field is never read as \N, NULL).
 void AppendLoadEscaped(std::string& out, std::string_view t) {
@@ -251,7 +237,7 @@ const char* AppendLoadField(std::string& out, LiteralKind kind, std::string_view
       AppendLoadEscaped(out, t);
       return nullptr;
     case LiteralKind::kBytes:
-      AppendHexDigits(out, t);
+      core::AppendHexUpper(out, t);
       return nullptr;
     case LiteralKind::kDate:
     case LiteralKind::kDateTime:
@@ -266,7 +252,7 @@ const char* AppendLoadField(std::string& out, LiteralKind kind, std::string_view
 
 bool LoadDataStoresExactly(const core::Column& column, LiteralKind kind) {
   if (kind != LiteralKind::kBytes || column.source_type.empty()) return true;
-  std::string type = Lower(column.source_type);
+  std::string type = core::AsciiLower(column.source_type);
   return type == "bytea" || type.find("blob") != std::string::npos ||
          type.find("binary") != std::string::npos;
 }
@@ -332,7 +318,7 @@ const char* AppendLiteral(std::string& out, LiteralKind kind, std::string_view t
       return nullptr;
     case LiteralKind::kBytes:
       out += "X'";
-      AppendHexDigits(out, t);
+      core::AppendHexUpper(out, t);
       out += '\'';
       return nullptr;
     case LiteralKind::kDate:

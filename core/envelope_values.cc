@@ -18,6 +18,21 @@ namespace sluice::core {
 
 namespace {
 
+// A value with no exact form in the envelope: its text is appended as a JSON string, and false
+// tells the caller to refuse the event (see AppendEnvelopeValue).
+bool AppendUnmapped(std::string& out, std::string_view text) {
+  AppendJsonString(out, text);
+  return false;
+}
+
+// Debezium's bytes: a JSON string of base64.
+bool AppendBase64String(std::string& out, std::string_view bytes) {
+  out += '"';
+  AppendBase64(out, bytes);
+  out += '"';
+  return true;
+}
+
 // A number as JSON when it is one; otherwise (NaN, Infinity, unexpected text) a JSON string.
 void AppendNumberOrString(std::string& out, std::string_view text) {
   if (IsJsonNumber(text)) {
@@ -267,8 +282,7 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
       double d = 0;
       auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), d);
       if (ec != std::errc() || end != t.data() + t.size() || !std::isfinite(d)) {
-        AppendJsonString(out, t);
-        return false;
+        return AppendUnmapped(out, t);
       }
       char buf[32];
       char* p = std::to_chars(buf, buf + sizeof buf, d).ptr;
@@ -279,19 +293,14 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
     case EnvelopeKind::kUnsignedDecimal: {
       int32_t scale = kind == EnvelopeKind::kDecimal ? column.scale : 0;
       if (IsDecimalSpecial(t) || !UnscaledBytes(t, scale, false, nullptr, digits, limbs, bytes)) {
-        AppendJsonString(out, t);
-        return false;
+        return AppendUnmapped(out, t);
       }
-      out += '"';
-      AppendBase64(out, bytes);
-      out += '"';
-      return true;
+      return AppendBase64String(out, bytes);
     }
     case EnvelopeKind::kVariableDecimal: {
       int32_t scale = 0;
       if (IsDecimalSpecial(t) || !UnscaledBytes(t, 0, true, &scale, digits, limbs, bytes)) {
-        AppendJsonString(out, t);
-        return false;
+        return AppendUnmapped(out, t);
       }
       out += "{\"scale\":";
       AppendInt(out, scale);
@@ -357,8 +366,7 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
     case EnvelopeKind::kMicroDuration: {
       int64_t m = 0;
       if (!IsoDurationToMicros(t, m)) {
-        AppendJsonString(out, t);
-        return false;
+        return AppendUnmapped(out, t);
       }
       AppendInt(out, m);
       return true;
@@ -372,15 +380,11 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
       for (size_t j = 0; j < t.size(); ++j) {
         char c = t[t.size() - 1 - j];
         if (c != '0' && c != '1') {
-          AppendJsonString(out, t);
-          return false;
+          return AppendUnmapped(out, t);
         }
         if (c == '1') bytes[j / 8] = static_cast<char>(bytes[j / 8] | (1 << (j % 8)));
       }
-      out += '"';
-      AppendBase64(out, bytes);
-      out += '"';
-      return true;
+      return AppendBase64String(out, bytes);
     }
     case EnvelopeKind::kBitsFromBytes: {
       // MySQL's big-endian bytes -> little-endian, sized to the column's bit count.
@@ -391,19 +395,14 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
         if (j < size) {
           bytes[j] = c;
         } else if (c != '\0') {
-          AppendJsonString(out, t);
-          return false;
+          return AppendUnmapped(out, t);
         }
       }
-      out += '"';
-      AppendBase64(out, bytes);
-      out += '"';
-      return true;
+      return AppendBase64String(out, bytes);
     }
     case EnvelopeKind::kMoney: {
       if (!MoneyToDecimal(t, plain)) {
-        AppendJsonString(out, t);
-        return false;
+        return AppendUnmapped(out, t);
       }
       if (modes.decimal == DecimalMode::kString) {
         AppendJsonString(out, plain);
@@ -417,19 +416,14 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
         return true;
       }
       if (!UnscaledBytes(plain, 2, false, nullptr, digits, limbs, bytes)) {
-        AppendJsonString(out, t);
-        return false;
+        return AppendUnmapped(out, t);
       }
-      out += '"';
-      AppendBase64(out, bytes);
-      out += '"';
-      return true;
+      return AppendBase64String(out, bytes);
     }
     case EnvelopeKind::kGeometry: {
       // MariaDB's value: the SRID (4 bytes, little-endian), then the WKB.
       if (t.size() < 5) {
-        AppendJsonString(out, t);
-        return false;
+        return AppendUnmapped(out, t);
       }
       uint32_t srid = 0;
       for (int k = 3; k >= 0; --k) srid = srid << 8 | static_cast<uint8_t>(t[static_cast<size_t>(k)]);
@@ -454,8 +448,7 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
         ok = ec == std::errc() && end == part.data() + part.size() && std::isfinite(xy[k]);
       }
       if (!ok) {
-        AppendJsonString(out, t);
-        return false;
+        return AppendUnmapped(out, t);
       }
       bytes.assign("\x01\x01\x00\x00\x00", 5);
       for (double v : xy) {
@@ -477,8 +470,7 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
     case EnvelopeKind::kHstoreJson:
     case EnvelopeKind::kHstoreMap:
       if (!AppendPgTextValue(out, kind, t)) {
-        AppendJsonString(out, t);
-        return false;
+        return AppendUnmapped(out, t);
       }
       return true;
     case EnvelopeKind::kZonedTimeArray:
@@ -497,8 +489,7 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
       const size_t start = out.size();
       if (array.is_discarded() || !AppendPgTextArray(out, element, array)) {
         out.resize(start);
-        AppendJsonString(out, t);
-        return false;
+        return AppendUnmapped(out, t);
       }
       return true;
     }

@@ -70,14 +70,22 @@ core::Status SnapshotReader::StartOneSnapshot(MysqlConnection& conn) {
   return SetPositionFromMasterStatus(*master);
 }
 
-core::Status SnapshotReader::SetPositionFromMasterStatus(const std::vector<ResultRow>& master) {
+core::Result<BinlogPosition> PositionFromMasterStatus(const std::vector<ResultRow>& master) {
   if (master.empty()) {
     return core::FailedPreconditionError("mysql: binary logging is off; start the server with "
                                          "log_bin, binlog_format=ROW, binlog_row_image=FULL");
   }
-  position_.file = master[0][0].value_or("");
-  SLUICE_ASSIGN_OR_RETURN(position_.pos, core::ParseNumber<uint64_t>(master[0][1].value_or(""),
-                                                                     "mysql SHOW MASTER STATUS position"));
+  BinlogPosition at;
+  at.file = master[0][0].value_or("");
+  SLUICE_ASSIGN_OR_RETURN(at.pos, core::ParseNumber<uint64_t>(master[0][1].value_or(""),
+                                                              "mysql SHOW MASTER STATUS position"));
+  return at;
+}
+
+core::Status SnapshotReader::SetPositionFromMasterStatus(const std::vector<ResultRow>& master) {
+  SLUICE_ASSIGN_OR_RETURN(BinlogPosition at, PositionFromMasterStatus(master));
+  position_.file = std::move(at.file);
+  position_.pos = at.pos;
   return core::Status::Ok();
 }
 
@@ -344,7 +352,6 @@ core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::Pol
                   "(zero.date.handling.mode=null)", zero_dates_.load());
   }
   logger_->info("mysql snapshot done in {} ms", core::NowUnixMs() - started_ms_);
-  batch.set_checkpoint({position_.ToJson()});
   return true;
 }
 

@@ -69,6 +69,10 @@ struct SnapshotOptions {
   std::vector<core::UserRegex> include_tables;
 };
 
+// The binlog file/position of a SHOW MASTER STATUS result; kFailedPrecondition when binary
+// logging is off (no row).
+core::Result<BinlogPosition> PositionFromMasterStatus(const std::vector<ResultRow>& master);
+
 class SnapshotReader {
  public:
   SnapshotReader(ConnectionParams params, const CaptureFilter* filter, SnapshotOptions options,
@@ -81,8 +85,9 @@ class SnapshotReader {
   core::Status Open(bool restarted);
   const BinlogPosition& position() const { return position_; }
 
-  // Swaps the next batch of snapshot reads into `batch`; true once every table has been read
-  // (the batch then carries the streaming checkpoint). Waits at most limits.max_wait.
+  // Swaps the next batch of snapshot reads into `batch`, checkpointed with position() marked
+  // "snapshot running"; true once every table has been read (the source's phases then checkpoint
+  // position() itself, source_phases.h). Waits at most limits.max_wait.
   core::Result<bool> Next(core::EventBatch& batch, const core::PollLimits& limits);
 
   void Cancel();

@@ -13,7 +13,8 @@
 //                    stream opens there on the snapshot's exporting connection -> streaming
 //   streaming        PhaseIo::PollStream
 //
-// Ownership: SourcePhases owns the phase, the snapshot's rows and its consistent LSN; the stream
+// Ownership: SourcePhases owns the phase, the snapshot's rows (core::SnapshotInProgress) and its
+// consistent LSN; the stream
 // reader, the slot and every connection belong to the PhaseIo (PostgresSource), which it calls
 // and never outlives.
 //
@@ -25,10 +26,10 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "connectors/postgres/start_decision.h"
+#include "core/snapshot_phase.h"
 #include "core/source.h"
 #include "core/status.h"
 
@@ -38,16 +39,8 @@ class logger;
 
 namespace sluice::pg {
 
-// The rows of an initial snapshot (SnapshotReader on a server).
-class SnapshotRows {
- public:
-  virtual ~SnapshotRows() = default;
-  // Appends the next rows to `batch`: true once every table is read, false when more follow.
-  // An error is the snapshot's (the caller restarts the source).
-  virtual core::Result<bool> Next(core::EventBatch& batch, const core::PollLimits& limits) = 0;
-  // From any thread: a blocked Next() returns soon.
-  virtual void Cancel() = 0;
-};
+// The rows of an initial snapshot (SnapshotReader on a server): the skeleton both sources share.
+using SnapshotRows = core::SnapshotRows;
 
 // Where a stream starts.
 enum class StreamFrom {
@@ -97,7 +90,7 @@ class SourcePhases {
   // The pipeline acknowledged the announcement's "snapshot running" position.
   void AnnouncementAcknowledged() { announce_acked_.store(true); }
   // A blocked snapshot read returns soon.
-  void Cancel();
+  void Cancel() { snapshot_.Cancel(); }
   // Cancels and drops the snapshot's rows; the phase is forgotten (Begin starts afresh).
   void Close();
 
@@ -119,8 +112,7 @@ class SourcePhases {
   bool announce_restarted_ = false;
   std::atomic<bool> announce_acked_{false};
   std::chrono::steady_clock::time_point announce_started_{};
-  std::mutex mu_;  // guards snapshot_ against Cancel() from other threads
-  std::unique_ptr<SnapshotRows> snapshot_;
+  core::SnapshotInProgress snapshot_;
 };
 
 }  // namespace sluice::pg

@@ -1,7 +1,7 @@
 // The part of the snapshot -> stream skeleton that the two database sources share
 // (connectors/postgres/source_phases.h, connectors/mysql/source_phases.h): the rows of an initial
-// snapshot behind one interface, and the handle a source's phases keep them in while they are
-// read, so that a stop from another thread reaches a blocked read and a stopping source polls
+// snapshot behind one interface, and the handle a source's phases keep them (with the position
+// the stream continues from) in while they are read, so that a stop from another thread reaches a blocked read and a stopping source polls
 // idle instead of failing. What happens before the snapshot (PostgreSQL's announcement, the
 // binlog look-ups) and at its end (where the stream opens, what is checkpointed) stays with each
 // source's phases.
@@ -31,6 +31,29 @@ class SnapshotRows {
   virtual void Cancel() = 0;
 };
 
+// The rows of a snapshot read by a source's SnapshotReader (anything with Next and Cancel as
+// above), which it owns.
+template <class Reader>
+class ReaderRows final : public SnapshotRows {
+ public:
+  explicit ReaderRows(std::unique_ptr<Reader> reader) : reader_(std::move(reader)) {}
+  Result<bool> Next(EventBatch& batch, const PollLimits& limits) override {
+    return reader_->Next(batch, limits);
+  }
+  void Cancel() override { reader_->Cancel(); }
+
+ private:
+  std::unique_ptr<Reader> reader_;
+};
+
+// A snapshot just opened: its rows, and the source position the stream continues from once they
+// are read (PostgreSQL: the slot's consistent LSN; MySQL: the snapshot's binlog position).
+template <class Position>
+struct OpenedSnapshot {
+  std::unique_ptr<SnapshotRows> rows;
+  Position position{};
+};
+
 // What one read of the snapshot's rows came to.
 enum class SnapshotStep {
   kMore,     // rows (or nothing yet) in the batch; more follow
@@ -38,15 +61,19 @@ enum class SnapshotStep {
   kStopped,  // the read failed while the source is stopping: poll idle, report nothing
 };
 
+template <class Position>
 class SnapshotInProgress {
  public:
-  // Keeps `rows` until they are read whole or Close().
-  void Open(std::unique_ptr<SnapshotRows> rows) {
+  // Keeps the rows until they are read whole or Close(), and the position until the next Open.
+  void Open(OpenedSnapshot<Position> opened) {
+    position_ = std::move(opened.position);
     std::lock_guard lock(mu_);
-    rows_ = std::move(rows);
+    rows_ = std::move(opened.rows);
   }
   // Whether rows are being read (source thread).
   bool open() const { return rows_ != nullptr; }
+  // Where the stream continues once the rows are read (source thread).
+  const Position& position() const { return position_; }
 
   // Reads the next rows into `batch`. An error of the rows is returned as it is, unless `stop` is
   // set by then (a stop cancels the read, which then fails): kStopped.
@@ -85,6 +112,7 @@ class SnapshotInProgress {
  private:
   std::mutex mu_;  // guards rows_ against Cancel() from other threads
   std::unique_ptr<SnapshotRows> rows_;
+  Position position_{};
 };
 
 }  // namespace sluice::core

@@ -28,19 +28,6 @@
 namespace sluice::mysql {
 namespace {
 
-// A ReaderRows for the phases: the rows of the consistent snapshot, read by a SnapshotReader.
-class ReaderRows final : public core::SnapshotRows {
- public:
-  explicit ReaderRows(std::unique_ptr<SnapshotReader> reader) : reader_(std::move(reader)) {}
-  core::Result<bool> Next(core::EventBatch& batch, const core::PollLimits& limits) override {
-    return reader_->Next(batch, limits);
-  }
-  void Cancel() override { reader_->Cancel(); }
-
- private:
-  std::unique_ptr<SnapshotReader> reader_;
-};
-
 // The phases' moves (source_phases.h) run here on the server; this class owns the connections,
 // the stream reader, the retention monitors and incremental snapshots.
 class MysqlSource final : public core::Source, private PhaseIo {
@@ -265,7 +252,8 @@ class MysqlSource final : public core::Source, private PhaseIo {
                                                    config_.snapshot, logger_, ctx_.progress);
     SLUICE_RETURN_IF_ERROR(reader->Open(restarted));
     BinlogPosition at = reader->position();
-    return OpenedSnapshot{std::make_unique<ReaderRows>(std::move(reader)), std::move(at)};
+    return OpenedSnapshot{std::make_unique<core::ReaderRows<SnapshotReader>>(std::move(reader)),
+                          std::move(at)};
   }
 
   void SnapshotOnlyFinished() override {

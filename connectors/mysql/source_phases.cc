@@ -46,8 +46,7 @@ core::Status SourcePhases::Begin(const std::optional<BinlogPosition>& stored,
 
 core::Status SourcePhases::BeginSnapshot(bool restarted) {
   SLUICE_ASSIGN_OR_RETURN(PhaseIo::OpenedSnapshot opened, io_->OpenSnapshot(restarted));
-  snapshot_position_ = opened.position;
-  snapshot_.Open(std::move(opened.rows));
+  snapshot_.Open(std::move(opened));
   return core::Status::Ok();
 }
 
@@ -65,7 +64,7 @@ core::Result<core::PollStatus> SourcePhases::Poll(core::EventBatch& batch,
     SLUICE_ASSIGN_OR_RETURN(core::SnapshotStep step, snapshot_.Next(batch, limits, *stop_));
     if (step == core::SnapshotStep::kStopped) return core::PollStatus::kIdle;
     if (step == core::SnapshotStep::kMore) return core::PollStatus::kHaveMore;
-    const BinlogPosition& at = snapshot_position_;
+    const BinlogPosition& at = snapshot_.position();
     logger_->info("mysql snapshot finished at {}:{}{}", at.file, at.pos,
                   at.gtid.empty() ? "" : " (GTID " + at.gtid + ")");
     // The snapshot is complete: from here on a restart streams from its position.

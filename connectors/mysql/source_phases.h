@@ -16,9 +16,9 @@
 //                        finished; otherwise the stream opens there -> streaming
 //   streaming            PhaseIo::PollStream
 //
-// Ownership: SourcePhases owns the phase, the snapshot's rows (core::SnapshotInProgress) and its
-// binlog position; the stream reader, the connections and the retention monitors belong to the
-// PhaseIo (MysqlSource), which it calls and never outlives.
+// Ownership: SourcePhases owns the phase, the snapshot's rows and their binlog position
+// (core::SnapshotInProgress); the stream reader, the connections and the retention monitors
+// belong to the PhaseIo (MysqlSource), which it calls and never outlives.
 //
 // Thread-safety: the source thread, except Cancel(), which may be called from any thread.
 #pragma once
@@ -53,10 +53,8 @@ class PhaseIo {
  public:
   virtual ~PhaseIo() = default;
 
-  struct OpenedSnapshot {
-    std::unique_ptr<core::SnapshotRows> rows;
-    BinlogPosition position;  // where the stream continues once the rows are read
-  };
+  // The rows, and the snapshot's binlog position where the stream continues once they are read.
+  using OpenedSnapshot = core::OpenedSnapshot<BinlogPosition>;
 
   // Whether SHOW BINARY LOGS still lists `file`.
   virtual core::Result<bool> BinlogFileOnServer(const std::string& file) = 0;
@@ -103,8 +101,7 @@ class SourcePhases {
   bool initial_only_ = false;
   bool finished_ = false;
   bool streaming_ = false;
-  BinlogPosition snapshot_position_;
-  core::SnapshotInProgress snapshot_;
+  core::SnapshotInProgress<BinlogPosition> snapshot_;  // the rows and their binlog position
 };
 
 }  // namespace sluice::mysql

@@ -30,19 +30,6 @@
 namespace sluice::pg {
 namespace {
 
-// The rows of the exported snapshot, read by a SnapshotReader.
-class ReaderRows final : public SnapshotRows {
- public:
-  explicit ReaderRows(std::unique_ptr<SnapshotReader> reader) : reader_(std::move(reader)) {}
-  core::Result<bool> Next(core::EventBatch& batch, const core::PollLimits& limits) override {
-    return reader_->Next(batch, limits);
-  }
-  void Cancel() override { reader_->Cancel(); }
-
- private:
-  std::unique_ptr<SnapshotReader> reader_;
-};
-
 // The phases' moves (source_phases.h) run here on the server; this class owns the slot, the
 // connections, the stream reader and the monitors.
 class PostgresSource final : public core::Source, private PhaseIo {
@@ -355,7 +342,8 @@ class PostgresSource final : public core::Source, private PhaseIo {
     cat.Exec("COMMIT").ok();
     snapshot_repl_ = std::move(repl);
     StartHealth();
-    return OpenedSnapshot{std::make_unique<ReaderRows>(std::move(reader)), consistent_lsn};
+    return OpenedSnapshot{std::make_unique<core::ReaderRows<SnapshotReader>>(std::move(reader)),
+                          consistent_lsn};
   }
 
   // `last_commit_lsn`: where the transaction committed before `lsn` ends; 0 when unknown (after

@@ -47,8 +47,7 @@ core::Status SourcePhases::Begin(const StartDecision& decision, bool resumed, bo
 
 core::Status SourcePhases::BeginSnapshot(bool restarted) {
   SLUICE_ASSIGN_OR_RETURN(PhaseIo::OpenedSnapshot opened, io_->OpenSnapshot(restarted));
-  consistent_lsn_ = opened.consistent_lsn;
-  snapshot_.Open(std::move(opened.rows));
+  snapshot_.Open(std::move(opened));
   return core::Status::Ok();
 }
 
@@ -74,10 +73,10 @@ core::Result<core::PollStatus> SourcePhases::Poll(core::EventBatch& batch,
     }
     // The snapshot is complete: from here on a restart streams from the consistent point.
     PgPosition pos;
-    pos.lsn = consistent_lsn_;
+    pos.lsn = snapshot_.position();
     pos.slot = io_->slot();
     batch.set_checkpoint(pos.ToSource());
-    SLUICE_RETURN_IF_ERROR(io_->OpenStream(StreamFrom::kSnapshotEnd, consistent_lsn_, 0));
+    SLUICE_RETURN_IF_ERROR(io_->OpenStream(StreamFrom::kSnapshotEnd, pos.lsn, 0));
     return core::PollStatus::kHaveMore;
   }
   return io_->PollStream(batch, limits);

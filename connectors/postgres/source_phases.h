@@ -13,10 +13,9 @@
 //                    stream opens there on the snapshot's exporting connection -> streaming
 //   streaming        PhaseIo::PollStream
 //
-// Ownership: SourcePhases owns the phase, the snapshot's rows (core::SnapshotInProgress) and its
-// consistent LSN; the stream
-// reader, the slot and every connection belong to the PhaseIo (PostgresSource), which it calls
-// and never outlives.
+// Ownership: SourcePhases owns the phase, the snapshot's rows and its consistent LSN
+// (core::SnapshotInProgress); the stream reader, the slot and every connection belong to the
+// PhaseIo (PostgresSource), which it calls and never outlives.
 //
 // Thread-safety: the source thread, except AnnouncementAcknowledged() and Cancel(), which may be
 // called from any thread.
@@ -55,10 +54,8 @@ class PhaseIo {
  public:
   virtual ~PhaseIo() = default;
 
-  struct OpenedSnapshot {
-    std::unique_ptr<SnapshotRows> rows;
-    uint64_t consistent_lsn = 0;  // where the stream continues once the rows are read
-  };
+  // The rows, and the consistent LSN where the stream continues once they are read.
+  using OpenedSnapshot = core::OpenedSnapshot<uint64_t>;
 
   // The replication slot's name, for the checkpoints.
   virtual std::string slot() const = 0;
@@ -107,12 +104,11 @@ class SourcePhases {
   std::shared_ptr<spdlog::logger> logger_;
   bool initial_only_ = false;
   bool finished_ = false;
-  uint64_t consistent_lsn_ = 0;
   Announce announce_ = Announce::kNone;
   bool announce_restarted_ = false;
   std::atomic<bool> announce_acked_{false};
   std::chrono::steady_clock::time_point announce_started_{};
-  core::SnapshotInProgress snapshot_;
+  core::SnapshotInProgress<uint64_t> snapshot_;  // the rows and the consistent LSN
 };
 
 }  // namespace sluice::pg

@@ -19,6 +19,7 @@
 #include "connectors/mysql/source_phases.h"
 #include "connectors/mysql/start_decision.h"
 #include "connectors/mysql/stream_reader.h"
+#include "core/debezium_offsets.h"
 #include "core/heartbeat_action.h"
 #include "core/incremental_poll.h"
 #include "core/parse_number.h"
@@ -30,10 +31,13 @@ namespace {
 
 // The phases' moves (source_phases.h) run here on the server; this class owns the connections,
 // the stream reader, the retention monitors and incremental snapshots.
-class MysqlSource final : public core::Source, private PhaseIo {
+class MysqlSource final : public core::DebeziumOffsetSource<BinlogPosition>, private PhaseIo {
  public:
   explicit MysqlSource(const core::ConnectorContext& ctx)
-      : ctx_(ctx), logger_(ctx.logger), phases_(this, &stop_, ctx.logger) {}
+      : DebeziumOffsetSource(ctx.config.Get("topic.prefix", "sluice")),
+        ctx_(ctx),
+        logger_(ctx.logger),
+        phases_(this, &stop_, ctx.logger) {}
   ~MysqlSource() override { Close(); }
 
   core::Status Configure() {
@@ -106,8 +110,7 @@ class MysqlSource final : public core::Source, private PhaseIo {
     needed->SetNeeded(p->file, p->pos);
     ConnectionParams params = config_.params;
     params.connect_timeout_s = std::min(params.connect_timeout_s, 5);
-    return WatchBinlog(HealthOptions(params),
-                       std::move(needed), ctx_.metrics, progress, logger_);
+    return WatchBinlog(HealthOptions(params), std::move(needed), ctx_.metrics, progress, logger_);
   }
 
   void RequestStop() override {
@@ -159,15 +162,6 @@ class MysqlSource final : public core::Source, private PhaseIo {
       const std::optional<core::SourcePosition>& /*stored*/) const override {
     return {"replica server id " + std::to_string(config_.stream.server_id) +
             " (database.server.id) on " + config_.params.host + ":" + std::to_string(config_.params.port)};
-  }
-
-  nlohmann::json OffsetPartition(const std::string& /*connector*/) const override {
-    return {{"server", ctx_.config.Get("topic.prefix", "sluice")}};
-  }
-
-  core::Result<nlohmann::json> ExportOffset(const core::SourcePosition& position) const override {
-    SLUICE_ASSIGN_OR_RETURN(BinlogPosition p, BinlogPosition::Parse(position.value));
-    return p.ToDebeziumOffset();
   }
 
   core::Result<core::SourcePosition> ImportOffset(const nlohmann::json& offset) const override {

@@ -52,6 +52,7 @@
 #include "core/user_regex.h"
 #include "core/progress.h"
 #include "core/snapshot_batches.h"
+#include "core/snapshot_chunks.h"
 #include "core/snapshot_overrides.h"
 #include "core/source.h"
 
@@ -126,8 +127,7 @@ class SnapshotReader {
   std::vector<int64_t> estimated_rows_;  // per table; -1 when it cannot be chunked
   std::vector<Chunk> chunks_;
   std::atomic<size_t> next_chunk_{0};
-  std::vector<std::unique_ptr<std::atomic<size_t>>> chunks_left_;  // per table
-  std::vector<std::unique_ptr<std::atomic<uint64_t>>> rows_done_;  // per table
+  core::SnapshotTableCounts counts_;  // chunks left and rows read, per table
   std::atomic<uint64_t> zero_dates_{0};
   std::vector<std::thread> workers_;
 

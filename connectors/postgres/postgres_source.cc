@@ -22,6 +22,7 @@
 #include "connectors/postgres/start_decision.h"
 #include "connectors/postgres/snapshot_reader.h"
 #include "connectors/postgres/stream_reader.h"
+#include "core/debezium_offsets.h"
 #include "core/heartbeat_action.h"
 #include "core/incremental_poll.h"
 #include "core/progress.h"
@@ -32,10 +33,11 @@ namespace {
 
 // The phases' moves (source_phases.h) run here on the server; this class owns the slot, the
 // connections, the stream reader and the monitors.
-class PostgresSource final : public core::Source, private PhaseIo {
+class PostgresSource final : public core::DebeziumOffsetSource<PgPosition>, private PhaseIo {
  public:
   explicit PostgresSource(const core::ConnectorContext& ctx)
-      : ctx_(ctx),
+      : DebeziumOffsetSource(ctx.config.Get("topic.prefix", "sluice")),
+        ctx_(ctx),
         logger_(ctx.logger),
         slots_(&config_, ctx.config.name(), ctx.logger),
         phases_(this, &stop_, ctx.logger) {}
@@ -168,15 +170,6 @@ class PostgresSource final : public core::Source, private PhaseIo {
                            const std::optional<core::SourcePosition>& stored,
                            bool force) override {
     return CheckOffsetOnServer(Admin(stored), proposed, force);
-  }
-
-  nlohmann::json OffsetPartition(const std::string& /*connector*/) const override {
-    return {{"server", ctx_.config.Get("topic.prefix", "sluice")}};
-  }
-
-  core::Result<nlohmann::json> ExportOffset(const core::SourcePosition& position) const override {
-    SLUICE_ASSIGN_OR_RETURN(PgPosition p, PgPosition::Parse(position.value));
-    return p.ToDebeziumOffset();
   }
 
   // Debezium's offsets do not name the slot: the imported position is for this connector's.

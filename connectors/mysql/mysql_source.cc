@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <mutex>
 
 #include <nlohmann/json.hpp>
@@ -17,7 +16,6 @@
 #include "connectors/mysql/snapshot_reader.h"
 #include "connectors/mysql/source_config.h"
 #include "connectors/mysql/source_phases.h"
-#include "connectors/mysql/start_decision.h"
 #include "connectors/mysql/stream_reader.h"
 #include "core/debezium_offsets.h"
 #include "core/heartbeat_action.h"

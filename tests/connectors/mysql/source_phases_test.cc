@@ -359,6 +359,10 @@ TEST_F(MysqlSourcePhasesTest, SwitchAtAFilePositionWithoutGtid) {
   EXPECT_EQ(io_.server.opens[0].pos, io_.xid_ends[2]);
   std::vector<BinlogPosition> streamed;
   EXPECT_EQ(Drain(&streamed), kAfterA);
+  ASSERT_FALSE(streamed.empty());
+  EXPECT_EQ(streamed.front().pos, io_.xid_ends[3]);
+  // The stream learns the GTID state from the next GTID event: D's.
+  EXPECT_EQ(streamed.front().gtid, "0-1-" + std::to_string(io_.gtids - 1));
 }
 
 // initial_only: the rows, then kFinished with the snapshot's position checkpointed; no stream
@@ -411,8 +415,11 @@ TEST_F(MysqlSourcePhasesTest, RestartDuringTheSnapshotSnapshotsAgainWithTruncate
   ASSERT_EQ(checkpoints.size(), 3u);
   EXPECT_TRUE(checkpoints[0].snapshot_running);
   EXPECT_FALSE(checkpoints[2].snapshot_running);
+  EXPECT_EQ(checkpoints[2].pos, io_.xid_ends[0]);
   std::vector<BinlogPosition> streamed;
   EXPECT_EQ(Drain(&streamed), kAfterA);
+  ASSERT_FALSE(streamed.empty());
+  EXPECT_EQ(streamed.back().file, "mysql-bin.000002");
 }
 
 // never and no_data without a stored position: the stream opens at the server's current
@@ -427,6 +434,9 @@ TEST_F(MysqlSourcePhasesTest, NeverAndNoDataStreamFromTheServersPosition) {
     EXPECT_EQ(io_.server.opens.back().pos, io_.xid_ends[2]);
     std::vector<BinlogPosition> streamed;
     EXPECT_EQ(Drain(&streamed), kAfterA);
+    ASSERT_FALSE(streamed.empty());
+    EXPECT_EQ(streamed.front().pos, io_.xid_ends[3]);  // D's end: the first commit after it
+    EXPECT_EQ(streamed.back().file, "mysql-bin.000002");
   }
   EXPECT_EQ(io_.rows(), nullptr);
 }

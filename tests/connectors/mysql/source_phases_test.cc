@@ -281,6 +281,20 @@ class MysqlSourcePhasesTest : public ::testing::Test {
     return out;
   }
 
+  // The stream opened after C (its dump at C's end) delivers D and the TRUNCATE; the first
+  // position it commits is D's end with D's GTID (the stream learns the GTID state from D's GTID
+  // event), the last one is past FLUSH BINARY LOGS's ROTATE.
+  void ExpectStreamFromTheEndOfC() {
+    ASSERT_FALSE(io_.server.opens.empty());
+    EXPECT_EQ(io_.server.opens.back().pos, io_.xid_ends[2]);
+    std::vector<BinlogPosition> streamed;
+    EXPECT_EQ(Drain(&streamed), kAfterA);
+    ASSERT_FALSE(streamed.empty());
+    EXPECT_EQ(streamed.front().pos, io_.xid_ends[3]);
+    EXPECT_EQ(streamed.front().gtid, "0-1-" + std::to_string(io_.gtids - 1));
+    EXPECT_EQ(streamed.back().file, "mysql-bin.000002");
+  }
+
   BinlogPosition StreamingAt(uint64_t pos, std::string gtid = "") {
     return {io_.server.file, pos, std::move(gtid), false, ""};
   }
@@ -355,14 +369,8 @@ TEST_F(MysqlSourcePhasesTest, SwitchAtAFilePositionWithoutGtid) {
   EXPECT_FALSE(checkpoints.back().snapshot_running);
   EXPECT_EQ(checkpoints.back().pos, io_.xid_ends[2]);
   EXPECT_EQ(checkpoints.back().gtid, "");
-  ASSERT_EQ(io_.server.opens.size(), 1u);
-  EXPECT_EQ(io_.server.opens[0].pos, io_.xid_ends[2]);
-  std::vector<BinlogPosition> streamed;
-  EXPECT_EQ(Drain(&streamed), kAfterA);
-  ASSERT_FALSE(streamed.empty());
-  EXPECT_EQ(streamed.front().pos, io_.xid_ends[3]);
-  // The stream learns the GTID state from the next GTID event: D's.
-  EXPECT_EQ(streamed.front().gtid, "0-1-" + std::to_string(io_.gtids - 1));
+  EXPECT_EQ(io_.server.opens.size(), 1u);
+  ExpectStreamFromTheEndOfC();
 }
 
 // initial_only: the rows, then kFinished with the snapshot's position checkpointed; no stream
@@ -392,13 +400,8 @@ TEST_F(MysqlSourcePhasesTest, RestartFromACommittedPositionStreamsFromIt) {
                   .ok());
   EXPECT_EQ(io_.moves,
             std::vector<std::string>({"look up mysql-bin.000001", "stream from stored position"}));
-  ASSERT_EQ(io_.server.opens.size(), 1u);
-  EXPECT_EQ(io_.server.opens[0].pos, io_.xid_ends[2]);
-  std::vector<BinlogPosition> streamed;
-  EXPECT_EQ(Drain(&streamed), kAfterA);
-  ASSERT_FALSE(streamed.empty());
-  EXPECT_EQ(streamed.front().pos, io_.xid_ends[3]);
-  EXPECT_EQ(streamed.front().gtid, "0-1-" + std::to_string(io_.gtids - 1));
+  EXPECT_EQ(io_.server.opens.size(), 1u);
+  ExpectStreamFromTheEndOfC();
 }
 
 // A restart from a position stored while the snapshot ran: no look-up (a snapshot's
@@ -431,12 +434,7 @@ TEST_F(MysqlSourcePhasesTest, NeverAndNoDataStreamFromTheServersPosition) {
     ASSERT_TRUE(Begin(std::nullopt, mode).ok());
     EXPECT_EQ(io_.moves,
               std::vector<std::string>({"server position", "stream from server position"}));
-    EXPECT_EQ(io_.server.opens.back().pos, io_.xid_ends[2]);
-    std::vector<BinlogPosition> streamed;
-    EXPECT_EQ(Drain(&streamed), kAfterA);
-    ASSERT_FALSE(streamed.empty());
-    EXPECT_EQ(streamed.front().pos, io_.xid_ends[3]);  // D's end: the first commit after it
-    EXPECT_EQ(streamed.back().file, "mysql-bin.000002");
+    ExpectStreamFromTheEndOfC();
   }
   EXPECT_EQ(io_.rows(), nullptr);
 }

@@ -24,6 +24,11 @@
 
 namespace sluice::core {
 
+// What a sampler's constructor takes (the monitors' headers need no more than these names).
+class Gauge;
+class MetricsRegistry;
+class ProgressTracker;
+
 // The samples' sliding window for growth rates: the last 5 minutes.
 inline constexpr double kRetentionRateWindowS = 300;
 

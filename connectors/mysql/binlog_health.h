@@ -51,16 +51,6 @@
 #include "core/retention_sampling.h"
 #include "core/source.h"
 
-namespace spdlog {
-class logger;
-}
-
-namespace sluice::core {
-class Gauge;
-class MetricsRegistry;
-class ProgressTracker;
-}  // namespace sluice::core
-
 namespace sluice::mysql {
 
 struct BinlogFileInfo {

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <functional>
 #include <mutex>
 
 #include <nlohmann/json.hpp>
@@ -16,8 +15,9 @@
 #include "connectors/mysql/mysql_schema.h"
 #include "connectors/mysql/snapshot_reader.h"
 #include "connectors/mysql/source_config.h"
-#include "connectors/mysql/start_decision.h"
+#include "connectors/mysql/source_phases.h"
 #include "connectors/mysql/stream_reader.h"
+#include "core/debezium_offsets.h"
 #include "core/heartbeat_action.h"
 #include "core/incremental_poll.h"
 #include "core/parse_number.h"
@@ -27,26 +27,24 @@
 namespace sluice::mysql {
 namespace {
 
-class MysqlSource final : public core::Source {
+// The phases' moves (source_phases.h) run here on the server; this class owns the connections,
+// the stream reader, the retention monitors and incremental snapshots.
+class MysqlSource final : public core::DebeziumOffsetSource<BinlogPosition>, private PhaseIo {
  public:
-  explicit MysqlSource(const core::ConnectorContext& ctx) : ctx_(ctx), logger_(ctx.logger) {}
+  explicit MysqlSource(const core::ConnectorContext& ctx)
+      : DebeziumOffsetSource(ctx.config.Get("topic.prefix", "sluice")),
+        ctx_(ctx),
+        logger_(ctx.logger),
+        phases_(this, &stop_, ctx.logger) {}
   ~MysqlSource() override { Close(); }
 
   core::Status Configure() {
-    SLUICE_ASSIGN_OR_RETURN(SourceConfig config, ParseSourceConfig(ctx_.config));
-    params_ = std::move(config.params);
-    stream_options_ = config.stream;
-    snapshot_options_ = config.snapshot;
-    mode_ = config.mode;
-    filter_ = std::move(config.filter);
-    health_interval_ms_ = config.health_interval_ms;
-    retained_warn_bytes_ = config.retained_warn_bytes;
-    signal_table_ = config.signal_table;
-    if (!config.heartbeat.query.empty()) {
+    SLUICE_ASSIGN_OR_RETURN(config_, ParseSourceConfig(ctx_.config));
+    if (!config_.heartbeat.query.empty()) {
       auto conn = std::make_shared<std::unique_ptr<MysqlConnection>>();
       heartbeat_ = std::make_unique<core::HeartbeatAction>(
-          config.heartbeat.query, std::chrono::milliseconds(config.heartbeat.interval_ms),
-          [conn, params = params_](const std::string& query) {
+          config_.heartbeat.query, std::chrono::milliseconds(config_.heartbeat.interval_ms),
+          [conn, params = config_.params](const std::string& query) {
             if (!*conn) {
               auto fresh = std::make_unique<MysqlConnection>();
               SLUICE_RETURN_IF_ERROR(fresh->Connect(params));
@@ -57,9 +55,10 @@ class MysqlSource final : public core::Source {
             return s;
           });
     }
-    pacer_ = std::make_unique<core::ChunkPacer>(config.incremental_chunk_rows);
+    pacer_ = std::make_unique<core::ChunkPacer>(config_.incremental_chunk_rows);
     incremental_ = std::make_unique<MysqlIncrementalSnapshot>(
-        params_, &filter_, stream_options_.zero_dates, config.incremental_chunk_rows, logger_);
+        config_.params, &config_.filter, config_.stream.zero_dates, config_.incremental_chunk_rows,
+        logger_);
     return core::Status::Ok();
   }
 
@@ -73,50 +72,12 @@ class MysqlSource final : public core::Source {
       from = p;
     }
     SLUICE_RETURN_IF_ERROR(incremental_->Restart(from ? from->incremental : ""));
-    bool file_on_server = false;
-    if (from && !from->snapshot_running) {
-      SLUICE_ASSIGN_OR_RETURN(file_on_server, BinlogFileOnServer(from->file));
-    }
-    SLUICE_ASSIGN_OR_RETURN(StartDecision d, DecideStart(from, file_on_server, mode_));
-    if (!d.warning.empty()) logger_->warn("{}", d.warning);
-    switch (d.action) {
-      case StartAction::kSnapshot:
-        return StartSnapshot(d.restarted);
-      case StartAction::kStream: {
-        if (from && (mode_ == core::SnapshotMode::kInitial ||
-                     mode_ == core::SnapshotMode::kWhenNeeded)) {
-          // Tables the filter captures now and did not when the position was taken.
-          incremental_->RequestNewTables(from->incremental, ctx_.config);
-        }
-        core::Status st = StartStream(d.from);
-        if (st.code() == core::StatusCode::kFailedPrecondition &&
-            mode_ == core::SnapshotMode::kWhenNeeded) {
-          // Purged since the look-up above: decide again with the file gone.
-          SLUICE_ASSIGN_OR_RETURN(bool still_there, BinlogFileOnServer(d.from.file));
-          if (still_there) return st;
-          SLUICE_ASSIGN_OR_RETURN(d, DecideStart(from, false, mode_));
-          logger_->warn("{}", d.warning);
-          return StartSnapshot(d.restarted);
-        }
-        return st;
-      }
-      case StartAction::kStreamFromServer:
-        break;
-    }
-    MysqlConnection conn;
-    SLUICE_RETURN_IF_ERROR(conn.Connect(params_));
-    SLUICE_ASSIGN_OR_RETURN(auto master, conn.Query("SHOW MASTER STATUS"));
-    if (master.empty()) return core::FailedPreconditionError("mysql: binary logging is off");
-    BinlogPosition p;
-    p.file = master[0][0].value_or("");
-    SLUICE_ASSIGN_OR_RETURN(p.pos, core::ParseNumber<uint64_t>(
-                                       master[0][1].value_or(""), "mysql SHOW MASTER STATUS position"));
-    return StartStream(p);
+    return phases_.Begin(from, config_.mode);
   }
 
   core::Result<core::PollStatus> Poll(core::EventBatch& batch, const core::PollLimits& limits) override {
-    auto result = PollInner(batch, limits);
-    if (result.ok() && stream_) {
+    auto result = phases_.Poll(batch, limits);
+    if (result.ok() && phases_.streaming()) {
       core::CarryIncrementalState<BinlogPosition>(
           batch, *incremental_, ctx_.config,
           [](const BinlogPosition& p) { return core::SourcePosition{p.ToJson()}; });
@@ -126,32 +87,6 @@ class MysqlSource final : public core::Source {
 
   std::shared_ptr<core::IncrementalSnapshots> incremental_snapshots() const override {
     return incremental_->tracker();
-  }
-
-  core::Result<core::PollStatus> PollInner(core::EventBatch& batch, const core::PollLimits& limits) {
-    if (stop_.load()) return core::PollStatus::kIdle;
-    if (snapshot_) {
-      SLUICE_ASSIGN_OR_RETURN(bool done, snapshot_->Next(batch, limits));
-      if (!done) return core::PollStatus::kHaveMore;
-      BinlogPosition at = snapshot_->position();
-      logger_->info("mysql snapshot finished at {}:{}", at.file, at.pos);
-      {
-        std::lock_guard lock(mu_);
-        snapshot_.reset();
-      }
-      if (mode_ == core::SnapshotMode::kInitialOnly) {
-        if (ctx_.progress) ctx_.progress->SetPhase("finished");
-        finished_ = true;
-        return core::PollStatus::kFinished;
-      }
-      SLUICE_RETURN_IF_ERROR(StartStream(at));
-      return core::PollStatus::kHaveMore;
-    }
-    if (finished_) return core::PollStatus::kFinished;
-    if (!stream_) return core::UnavailableError("mysql source is not started");
-    return core::PollStreaming(*incremental_, *pacer_, *stream_,
-                               {heartbeat_.get(), &signal_table_, logger_.get(), "mysql"},
-                               std::chrono::steady_clock::now(), batch, limits, stop_);
   }
 
   // The binlog needs no release; the committed position is the file the retention guardrails
@@ -171,10 +106,9 @@ class MysqlSource final : public core::Source {
     if (!p.ok() || p->snapshot_running || p->file.empty()) return nullptr;
     auto needed = std::make_shared<BinlogRetention>();
     needed->SetNeeded(p->file, p->pos);
-    ConnectionParams params = params_;
+    ConnectionParams params = config_.params;
     params.connect_timeout_s = std::min(params.connect_timeout_s, 5);
-    return WatchBinlog({params, ctx_.config.name(), health_interval_ms_, retained_warn_bytes_},
-                       std::move(needed), ctx_.metrics, progress, logger_);
+    return WatchBinlog(HealthOptions(params), std::move(needed), ctx_.metrics, progress, logger_);
   }
 
   void RequestStop() override {
@@ -182,11 +116,12 @@ class MysqlSource final : public core::Source {
     incremental_->Cancel();
     std::lock_guard lock(mu_);
     if (stream_) stream_->Cancel();
-    if (snapshot_) snapshot_->Cancel();
+    phases_.Cancel();
   }
 
   void Close() override {
     health_.reset();  // stops its thread
+    phases_.Close();
     std::lock_guard lock(mu_);
     // What the stream handed over stays ours: a restart in this process skips it (the
     // pipeline still holds it), see StreamReader::Emitted.
@@ -195,13 +130,12 @@ class MysqlSource final : public core::Source {
       schema_version_ = stream_->schema_version();
     }
     stream_.reset();
-    snapshot_.reset();
     if (incremental_) incremental_->Close();
   }
 
   core::Status Check() override {
     MysqlConnection conn;
-    SLUICE_RETURN_IF_ERROR(conn.Connect(params_));
+    SLUICE_RETURN_IF_ERROR(conn.Connect(config_.params));
     std::string sql = "SHOW GLOBAL VARIABLES WHERE Variable_name IN (";
     bool first = true;
     for (const auto& name : CheckedServerVariables()) {
@@ -214,7 +148,7 @@ class MysqlSource final : public core::Source {
     for (const auto& r : rows) {
       if (r.size() >= 2 && r[0]) variables[*r[0]] = r[1].value_or("");
     }
-    SLUICE_RETURN_IF_ERROR(CheckBinlogSettings(variables, stream_options_.include_query));
+    SLUICE_RETURN_IF_ERROR(CheckBinlogSettings(variables, config_.stream.include_query));
     auto master = conn.Query("SHOW MASTER STATUS");
     if (!master.ok()) return master.status();
     return core::Status::Ok();
@@ -224,17 +158,8 @@ class MysqlSource final : public core::Source {
   // ending the other's stream: no two connectors of a service may share one.
   std::vector<std::string> ExclusiveServerObjects(
       const std::optional<core::SourcePosition>& /*stored*/) const override {
-    return {"replica server id " + std::to_string(stream_options_.server_id) +
-            " (database.server.id) on " + params_.host + ":" + std::to_string(params_.port)};
-  }
-
-  nlohmann::json OffsetPartition(const std::string& /*connector*/) const override {
-    return {{"server", ctx_.config.Get("topic.prefix", "sluice")}};
-  }
-
-  core::Result<nlohmann::json> ExportOffset(const core::SourcePosition& position) const override {
-    SLUICE_ASSIGN_OR_RETURN(BinlogPosition p, BinlogPosition::Parse(position.value));
-    return p.ToDebeziumOffset();
+    return {"replica server id " + std::to_string(config_.stream.server_id) +
+            " (database.server.id) on " + config_.params.host + ":" + std::to_string(config_.params.port)};
   }
 
   core::Result<core::SourcePosition> ImportOffset(const nlohmann::json& offset) const override {
@@ -269,10 +194,10 @@ class MysqlSource final : public core::Source {
     }
     SLUICE_ASSIGN_OR_RETURN(BinlogPosition position, BinlogPosition::Parse(proposed.value));
     MysqlConnection conn;
-    core::Status connected = conn.Connect(params_);
+    core::Status connected = conn.Connect(config_.params);
     if (!connected.ok()) {
-      return core::UnavailableError("cannot check the offset against " + params_.host + ":" +
-                                    std::to_string(params_.port) + ": " + connected.message() +
+      return core::UnavailableError("cannot check the offset against " + config_.params.host + ":" +
+                                    std::to_string(config_.params.port) + ": " + connected.message() +
                                     "; retry when the server is reachable");
     }
     SLUICE_ASSIGN_OR_RETURN(auto logs, conn.Query("SHOW BINARY LOGS"));
@@ -294,21 +219,10 @@ class MysqlSource final : public core::Source {
   }
 
  private:
-  core::Status StartSnapshot(bool restarted) {
-    // A snapshot (with truncates when restarted) supersedes whatever a stream handed over.
-    emitted_ = {};
-    auto reader = std::make_unique<SnapshotReader>(params_, &filter_, snapshot_options_, logger_,
-                                                   ctx_.progress);
-    SLUICE_RETURN_IF_ERROR(reader->Open(restarted));
-    std::lock_guard lock(mu_);
-    snapshot_ = std::move(reader);
-    return core::Status::Ok();
-  }
-
-  // Whether SHOW BINARY LOGS still lists `file`.
-  core::Result<bool> BinlogFileOnServer(const std::string& file) {
+  // PhaseIo.
+  core::Result<bool> BinlogFileOnServer(const std::string& file) override {
     MysqlConnection conn;
-    SLUICE_RETURN_IF_ERROR(conn.Connect(params_));
+    SLUICE_RETURN_IF_ERROR(conn.Connect(config_.params));
     SLUICE_ASSIGN_OR_RETURN(auto logs, conn.Query("SHOW BINARY LOGS"));
     for (const auto& r : logs) {
       if (!r.empty() && r[0].value_or("") == file) return true;
@@ -316,50 +230,80 @@ class MysqlSource final : public core::Source {
     return false;
   }
 
-  core::Status StartStream(const BinlogPosition& from) {
-    auto reader = std::make_unique<StreamReader>(params_, &filter_, stream_options_, logger_);
+  core::Result<BinlogPosition> ServerPosition() override {
+    MysqlConnection conn;
+    SLUICE_RETURN_IF_ERROR(conn.Connect(config_.params));
+    SLUICE_ASSIGN_OR_RETURN(auto master, conn.Query("SHOW MASTER STATUS"));
+    return PositionFromMasterStatus(master);
+  }
+
+  core::Result<OpenedSnapshot> OpenSnapshot(bool restarted) override {
+    // A snapshot (with truncates when restarted) supersedes whatever a stream handed over.
+    emitted_ = {};
+    auto reader = std::make_unique<SnapshotReader>(config_.params, &config_.filter,
+                                                   config_.snapshot, logger_, ctx_.progress);
+    SLUICE_RETURN_IF_ERROR(reader->Open(restarted));
+    BinlogPosition at = reader->position();
+    return OpenedSnapshot{std::make_unique<core::ReaderRows<SnapshotReader>>(std::move(reader)),
+                          std::move(at)};
+  }
+
+  void SnapshotOnlyFinished() override {
+    if (ctx_.progress) ctx_.progress->SetPhase("finished");
+  }
+
+  core::Status OpenStream(StreamFrom from, const BinlogPosition& at) override {
+    if (from == StreamFrom::kStoredPosition && (config_.mode == core::SnapshotMode::kInitial ||
+                                                config_.mode == core::SnapshotMode::kWhenNeeded)) {
+      // Tables the filter captures now and did not when the position was taken.
+      incremental_->RequestNewTables(at.incremental, ctx_.config);
+    }
+    auto reader =
+        std::make_unique<StreamReader>(config_.params, &config_.filter, config_.stream, logger_);
     reader->SkipEmitted(emitted_);
     reader->ContinueSchemaVersions(schema_version_);
     reader->TrackRetention(retention_.get());
     reader->SetObserver(incremental_.get());
-    SLUICE_RETURN_IF_ERROR(reader->Open(from));
+    SLUICE_RETURN_IF_ERROR(reader->Open(at));
     if (ctx_.progress) ctx_.progress->SetPhase("streaming");
-    retention_->SetNeeded(from.file, from.pos);
+    retention_->SetNeeded(at.file, at.pos);
     {
       std::lock_guard lock(mu_);
       stream_ = std::move(reader);
     }
-    BinlogHealthOptions health{params_, ctx_.config.name(), health_interval_ms_,
-                               retained_warn_bytes_};
-    health_ = std::make_unique<BinlogHealthMonitor>(std::move(health), retention_, ctx_.metrics,
-                                                    ctx_.progress, logger_);
+    health_ = std::make_unique<BinlogHealthMonitor>(HealthOptions(config_.params), retention_,
+                                                    ctx_.metrics, ctx_.progress, logger_);
     health_->Start();
     return core::Status::Ok();
   }
 
+  core::Result<core::PollStatus> PollStream(core::EventBatch& batch,
+                                            const core::PollLimits& limits) override {
+    if (!stream_) return core::UnavailableError("mysql source is not started");
+    return core::PollStreaming(*incremental_, *pacer_, *stream_,
+                               {heartbeat_.get(), &config_.signal_table, logger_.get(), "mysql"},
+                               std::chrono::steady_clock::now(), batch, limits, stop_);
+  }
+
+  BinlogHealthOptions HealthOptions(const ConnectionParams& params) const {
+    return {params, ctx_.config.name(), config_.health_interval_ms, config_.retained_warn_bytes};
+  }
+
   core::ConnectorContext ctx_;
   std::shared_ptr<spdlog::logger> logger_;
-  ConnectionParams params_;
-  StreamOptions stream_options_;
-  SnapshotOptions snapshot_options_;
-  core::SnapshotMode mode_ = core::SnapshotMode::kInitial;
-  CaptureFilter filter_;
-  std::mutex mu_;  // guards the reader pointers against RequestStop from another thread
+  SourceConfig config_;
+  std::mutex mu_;  // guards stream_ against RequestStop from another thread
   StreamReader::Emitted emitted_;  // by the streams of this process (source thread)
   uint64_t schema_version_ = 1;    // the last schema version a stream of this process gave
-  std::unique_ptr<SnapshotReader> snapshot_;
   std::unique_ptr<StreamReader> stream_;
   // Retention guardrails: what the source needs (any thread), sampled while streaming.
   std::shared_ptr<BinlogRetention> retention_ = std::make_shared<BinlogRetention>();
   std::unique_ptr<BinlogHealthMonitor> health_;  // source thread
-  int64_t health_interval_ms_ = 10000;
-  int64_t retained_warn_bytes_ = int64_t{1} << 30;
   std::unique_ptr<MysqlIncrementalSnapshot> incremental_;  // created by Configure()
   std::atomic<bool> stop_{false};
-  bool finished_ = false;
   std::unique_ptr<core::ChunkPacer> pacer_;  // created by Configure()
   std::unique_ptr<core::HeartbeatAction> heartbeat_;  // heartbeat.action.query, streaming
-  std::optional<core::TableId> signal_table_;         // signal.data.collection
+  SourcePhases phases_;  // last: it calls back into the members above
 };
 
 }  // namespace

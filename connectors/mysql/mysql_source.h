@@ -1,7 +1,8 @@
 // The MySQL/MariaDB source connector: a consistent snapshot (SnapshotReader) followed by binlog
 // streaming (StreamReader) from the snapshot's binlog position, as one core::Source.
 //
-// States: starting -> snapshotting -> streaming (or finished for snapshot.mode=initial_only).
+// States: starting -> snapshotting -> streaming (or finished for snapshot.mode=initial_only),
+// moved through by SourcePhases (source_phases.h) over the PhaseIo the source implements.
 // Positions: see mysql_position.h. Resuming from a streaming position continues after the last
 // committed transaction; resuming from a position taken while a snapshot ran restarts the
 // snapshot (each table is truncated, then re-read); a purged binlog is kFailedPrecondition, or a

@@ -70,14 +70,22 @@ core::Status SnapshotReader::StartOneSnapshot(MysqlConnection& conn) {
   return SetPositionFromMasterStatus(*master);
 }
 
-core::Status SnapshotReader::SetPositionFromMasterStatus(const std::vector<ResultRow>& master) {
+core::Result<BinlogPosition> PositionFromMasterStatus(const std::vector<ResultRow>& master) {
   if (master.empty()) {
     return core::FailedPreconditionError("mysql: binary logging is off; start the server with "
                                          "log_bin, binlog_format=ROW, binlog_row_image=FULL");
   }
-  position_.file = master[0][0].value_or("");
-  SLUICE_ASSIGN_OR_RETURN(position_.pos, core::ParseNumber<uint64_t>(master[0][1].value_or(""),
-                                                                     "mysql SHOW MASTER STATUS position"));
+  BinlogPosition at;
+  at.file = master[0][0].value_or("");
+  SLUICE_ASSIGN_OR_RETURN(at.pos, core::ParseNumber<uint64_t>(master[0][1].value_or(""),
+                                                              "mysql SHOW MASTER STATUS position"));
+  return at;
+}
+
+core::Status SnapshotReader::SetPositionFromMasterStatus(const std::vector<ResultRow>& master) {
+  SLUICE_ASSIGN_OR_RETURN(BinlogPosition at, PositionFromMasterStatus(master));
+  position_.file = std::move(at.file);
+  position_.pos = at.pos;
   return core::Status::Ok();
 }
 
@@ -153,9 +161,6 @@ core::Status SnapshotReader::Open(bool restarted) {
   SLUICE_RETURN_IF_ERROR(PlanChunks());
   workers = static_cast<int>(std::min(conns_.size(), std::max<size_t>(1, chunks_.size())));
   conns_.resize(static_cast<size_t>(workers));  // spare connections end their snapshots here
-  for (size_t t = 0; t < tables_.size(); ++t) {
-    rows_done_.push_back(std::make_unique<std::atomic<uint64_t>>(0));
-  }
   if (progress_ != nullptr) {
     progress_->SetPhase("snapshot");
     for (const auto& t : tables_) {
@@ -177,7 +182,7 @@ core::Status SnapshotReader::Open(bool restarted) {
 core::Status SnapshotReader::PlanChunks() {
   MysqlConnection& conn = *conns_[0];
   chunks_.clear();
-  chunks_left_.clear();
+  counts_.Clear();
   for (size_t t = 0; t < tables_.size(); ++t) {
     const core::TableSchema& schema = *loaded_[t].schema;
     size_t before = chunks_.size();
@@ -210,7 +215,7 @@ core::Status SnapshotReader::PlanChunks() {
       }
     }
     if (chunks_.size() == before) chunks_.push_back({t, ""});
-    chunks_left_.push_back(std::make_unique<std::atomic<size_t>>(chunks_.size() - before));
+    counts_.AddTable(chunks_.size() - before);
   }
   return core::Status::Ok();
 }
@@ -247,17 +252,15 @@ core::TxnInfo SnapshotReader::SnapshotTxn() const {
 void SnapshotReader::Worker(size_t index) {
   MysqlConnection& conn = *conns_[index];
   uint32_t txn = 0;
-  core::RunSnapshotWorker(
-      *batches_, next_chunk_, chunks_.size(), stop_,
-      [&](size_t c, std::unique_ptr<core::EventBatch>& batch) {
-        return ReadChunk(conn, chunks_[c], batch, txn);
+  core::RunTableChunks(
+      *batches_, next_chunk_, chunks_, counts_, stop_,
+      [&](const Chunk& chunk, std::unique_ptr<core::EventBatch>& batch) {
+        return ReadChunk(conn, chunk, batch, txn);
       },
-      [&](size_t c) {
-        const size_t table = chunks_[c].table;
-        if (chunks_left_[table]->fetch_sub(1) != 1) return;
+      [&](size_t table) {
         const std::string name = tables_[table].ToString();
         if (progress_ != nullptr) progress_->MarkDone(name);
-        logger_->info("mysql snapshot of {}: {} rows", name, rows_done_[table]->load());
+        logger_->info("mysql snapshot of {}: {} rows", name, counts_.rows(table));
       });
   (void)conn.Execute("COMMIT");
   batches_->WorkerExited();
@@ -285,7 +288,7 @@ core::Status SnapshotReader::ReadChunk(MysqlConnection& conn, const Chunk& chunk
   const std::string table_name = id.ToString();
   uint64_t rows = 0, bytes = 0, zero_dates = 0;
   auto report = [&] {
-    rows_done_[chunk.table]->fetch_add(rows);
+    counts_.AddRows(chunk.table, rows);
     if (progress_ != nullptr && rows > 0) progress_->AddRows(table_name, rows, bytes);
     zero_dates_.fetch_add(zero_dates);
     rows = bytes = zero_dates = 0;
@@ -344,7 +347,6 @@ core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::Pol
                   "(zero.date.handling.mode=null)", zero_dates_.load());
   }
   logger_->info("mysql snapshot done in {} ms", core::NowUnixMs() - started_ms_);
-  batch.set_checkpoint({position_.ToJson()});
   return true;
 }
 

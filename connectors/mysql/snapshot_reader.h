@@ -52,6 +52,7 @@
 #include "core/user_regex.h"
 #include "core/progress.h"
 #include "core/snapshot_batches.h"
+#include "core/snapshot_chunks.h"
 #include "core/snapshot_overrides.h"
 #include "core/source.h"
 
@@ -69,6 +70,10 @@ struct SnapshotOptions {
   std::vector<core::UserRegex> include_tables;
 };
 
+// The binlog file/position of a SHOW MASTER STATUS result; kFailedPrecondition when binary
+// logging is off (no row).
+core::Result<BinlogPosition> PositionFromMasterStatus(const std::vector<ResultRow>& master);
+
 class SnapshotReader {
  public:
   SnapshotReader(ConnectionParams params, const CaptureFilter* filter, SnapshotOptions options,
@@ -81,8 +86,9 @@ class SnapshotReader {
   core::Status Open(bool restarted);
   const BinlogPosition& position() const { return position_; }
 
-  // Swaps the next batch of snapshot reads into `batch`; true once every table has been read
-  // (the batch then carries the streaming checkpoint). Waits at most limits.max_wait.
+  // Swaps the next batch of snapshot reads into `batch`, checkpointed with position() marked
+  // "snapshot running"; true once every table has been read (the source's phases then checkpoint
+  // position() itself, source_phases.h). Waits at most limits.max_wait.
   core::Result<bool> Next(core::EventBatch& batch, const core::PollLimits& limits);
 
   void Cancel();
@@ -121,8 +127,7 @@ class SnapshotReader {
   std::vector<int64_t> estimated_rows_;  // per table; -1 when it cannot be chunked
   std::vector<Chunk> chunks_;
   std::atomic<size_t> next_chunk_{0};
-  std::vector<std::unique_ptr<std::atomic<size_t>>> chunks_left_;  // per table
-  std::vector<std::unique_ptr<std::atomic<uint64_t>>> rows_done_;  // per table
+  core::SnapshotTableCounts counts_;  // chunks left and rows read, per table
   std::atomic<uint64_t> zero_dates_{0};
   std::vector<std::thread> workers_;
 

@@ -4,6 +4,7 @@
 
 #include "connectors/mysql/mysql_source.h"
 #include "connectors/mysql/mysql_types.h"
+#include "core/database_config_keys.h"
 
 namespace sluice::mysql {
 namespace {
@@ -85,12 +86,10 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
                   "REPLICATION SLAVE, REPLICATION CLIENT (BINLOG MONITOR on MariaDB)");
   user.required = true;
   keys.push_back(user);
-  keys.push_back(core::MakeConfigKey("database.password", ConfigType::kPassword, "", "password of database.user"));
-  keys.push_back(core::MakeConfigKey(
-      "database.initial.statements", ConfigType::kString, "",
-      "statements separated by ';' (';;' for a ';' inside one) run on every connection but the "
-      "binlog reader's as it opens, before sluice sets its session (time_zone, NAMES, sql_mode, "
-      "autocommit)"));
+  for (auto& key : core::DatabaseSessionConfigKeys("every connection but the binlog reader's",
+                                                   "time_zone, NAMES, sql_mode, autocommit")) {
+    keys.push_back(std::move(key));
+  }
   keys.push_back(core::MakeIntConfigKey(
       "database.server.id", "",
       "replica server id of the binlog reader, unique among the server's replicas; "

@@ -22,6 +22,7 @@
 #include "connectors/postgres/start_decision.h"
 #include "connectors/postgres/snapshot_reader.h"
 #include "connectors/postgres/stream_reader.h"
+#include "core/debezium_offsets.h"
 #include "core/heartbeat_action.h"
 #include "core/incremental_poll.h"
 #include "core/progress.h"
@@ -30,25 +31,13 @@
 namespace sluice::pg {
 namespace {
 
-// The rows of the exported snapshot, read by a SnapshotReader.
-class ReaderRows final : public SnapshotRows {
- public:
-  explicit ReaderRows(std::unique_ptr<SnapshotReader> reader) : reader_(std::move(reader)) {}
-  core::Result<bool> Next(core::EventBatch& batch, const core::PollLimits& limits) override {
-    return reader_->Next(batch, limits);
-  }
-  void Cancel() override { reader_->Cancel(); }
-
- private:
-  std::unique_ptr<SnapshotReader> reader_;
-};
-
 // The phases' moves (source_phases.h) run here on the server; this class owns the slot, the
 // connections, the stream reader and the monitors.
-class PostgresSource final : public core::Source, private PhaseIo {
+class PostgresSource final : public core::DebeziumOffsetSource<PgPosition>, private PhaseIo {
  public:
   explicit PostgresSource(const core::ConnectorContext& ctx)
-      : ctx_(ctx),
+      : DebeziumOffsetSource(ctx.config.Get("topic.prefix", "sluice")),
+        ctx_(ctx),
         logger_(ctx.logger),
         slots_(&config_, ctx.config.name(), ctx.logger),
         phases_(this, &stop_, ctx.logger) {}
@@ -181,15 +170,6 @@ class PostgresSource final : public core::Source, private PhaseIo {
                            const std::optional<core::SourcePosition>& stored,
                            bool force) override {
     return CheckOffsetOnServer(Admin(stored), proposed, force);
-  }
-
-  nlohmann::json OffsetPartition(const std::string& /*connector*/) const override {
-    return {{"server", ctx_.config.Get("topic.prefix", "sluice")}};
-  }
-
-  core::Result<nlohmann::json> ExportOffset(const core::SourcePosition& position) const override {
-    SLUICE_ASSIGN_OR_RETURN(PgPosition p, PgPosition::Parse(position.value));
-    return p.ToDebeziumOffset();
   }
 
   // Debezium's offsets do not name the slot: the imported position is for this connector's.
@@ -355,7 +335,8 @@ class PostgresSource final : public core::Source, private PhaseIo {
     cat.Exec("COMMIT").ok();
     snapshot_repl_ = std::move(repl);
     StartHealth();
-    return OpenedSnapshot{std::make_unique<ReaderRows>(std::move(reader)), consistent_lsn};
+    return OpenedSnapshot{std::make_unique<core::ReaderRows<SnapshotReader>>(std::move(reader)),
+                          consistent_lsn};
   }
 
   // `last_commit_lsn`: where the transaction committed before `lsn` ends; 0 when unknown (after

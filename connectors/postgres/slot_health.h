@@ -36,16 +36,6 @@
 #include "core/retention_sampling.h"
 #include "core/source.h"
 
-namespace spdlog {
-class logger;
-}
-
-namespace sluice::core {
-class Gauge;
-class MetricsRegistry;
-class ProgressTracker;
-}  // namespace sluice::core
-
 namespace sluice::pg {
 
 // One reading of pg_replication_slots for the connector's slot.

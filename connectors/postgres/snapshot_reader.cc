@@ -106,8 +106,7 @@ core::Status SnapshotReader::Open() {
     } else {
       chunks_.push_back({t, 0, 0, true});
     }
-    chunks_left_.push_back(std::make_unique<std::atomic<size_t>>(chunks_.size() - before));
-    rows_done_.push_back(std::make_unique<std::atomic<uint64_t>>(0));
+    counts_.AddTable(chunks_.size() - before);
     std::string name = e.id.ToString();
     const auto& generated = tables_[t].relation.schema->generated;
     if (!generated.empty()) {
@@ -158,19 +157,19 @@ core::Status SnapshotReader::Open() {
 }
 
 void SnapshotReader::TableRowsDone(size_t table, uint64_t rows, uint64_t bytes) {
-  rows_done_[table]->fetch_add(rows);
+  counts_.AddRows(table, rows);
   const std::string name = tables_[table].entry.id.ToString();
   if (progress_) progress_->AddRows(name, rows, bytes);
   if (metrics_) {
     metrics_->GetGauge("sluice_snapshot_rows_done", "rows of a table read by the snapshot",
                        {{"connector", connector_}, {"table", name}})
-        .Set(static_cast<double>(rows_done_[table]->load()));
+        .Set(static_cast<double>(counts_.rows(table)));
   }
   // A progress line at most every kProgressLogMs, by whichever worker passes the mark first.
   int64_t now = core::NowUnixMs();
   int64_t last = last_progress_log_ms_.load();
   if (now - last >= kProgressLogMs && last_progress_log_ms_.compare_exchange_strong(last, now)) {
-    const uint64_t done = rows_done_[table]->load();
+    const uint64_t done = counts_.rows(table);
     const uint64_t estimated = tables_[table].entry.estimated_rows;
     if (estimated > 0) {
       logger_->info("postgres snapshot of {}: {} of ~{} rows ({}%), {} s in", name, done,
@@ -185,18 +184,16 @@ void SnapshotReader::TableRowsDone(size_t table, uint64_t rows, uint64_t bytes) 
 void SnapshotReader::Worker(size_t index) {
   PgConnection& conn = *conns_[index];
   uint32_t txn = 0;
-  core::RunSnapshotWorker(
-      *batches_, next_chunk_, chunks_.size(), stop_,
-      [&](size_t c, std::unique_ptr<core::EventBatch>& batch) {
-        return ReadChunk(conn, chunks_[c], batch, txn);
+  core::RunTableChunks(
+      *batches_, next_chunk_, chunks_, counts_, stop_,
+      [&](const Chunk& chunk, std::unique_ptr<core::EventBatch>& batch) {
+        return ReadChunk(conn, chunk, batch, txn);
       },
-      [&](size_t c) {
-        const size_t table = chunks_[c].table;
-        if (chunks_left_[table]->fetch_sub(1) != 1) return;
+      [&](size_t table) {
         const std::string name = tables_[table].entry.id.ToString();
         if (progress_) progress_->MarkDone(name);
         logger_->info("postgres snapshot of {}: {} rows (estimated {}), done", name,
-                      rows_done_[table]->load(), tables_[table].entry.estimated_rows);
+                      counts_.rows(table), tables_[table].entry.estimated_rows);
       });
   conn.Exec("COMMIT").ok();
   batches_->WorkerExited();

@@ -33,6 +33,7 @@
 #include "core/metrics.h"
 #include "core/progress.h"
 #include "core/snapshot_batches.h"
+#include "core/snapshot_chunks.h"
 #include "core/source.h"
 
 namespace spdlog {
@@ -106,8 +107,7 @@ class SnapshotReader {
   std::vector<Chunk> chunks_;
   std::vector<uint8_t> binary_;  // per table: read with COPY (FORMAT binary)
   std::atomic<size_t> next_chunk_{0};
-  std::vector<std::unique_ptr<std::atomic<size_t>>> chunks_left_;  // per table
-  std::vector<std::unique_ptr<std::atomic<uint64_t>>> rows_done_;  // per table
+  core::SnapshotTableCounts counts_;  // chunks left and rows read, per table
   std::vector<std::unique_ptr<PgConnection>> conns_;
   std::vector<std::thread> workers_;
 

@@ -5,6 +5,7 @@
 
 #include "connectors/postgres/pg_names.h"
 #include "connectors/postgres/postgres_source.h"
+#include "core/database_config_keys.h"
 #include "core/human_units.h"
 
 namespace sluice::pg {
@@ -78,12 +79,12 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
   keys.push_back(core::MakeIntConfigKey("database.port", "5432", "PostgreSQL port", 1, 65535));
   keys.push_back(core::MakeConfigKey("database.user", ConfigType::kString, "postgres",
                      "user with LOGIN and REPLICATION (and SELECT on the captured tables)"));
-  keys.push_back(core::MakeConfigKey("database.password", ConfigType::kPassword, "", "password of database.user"));
-  keys.push_back(core::MakeConfigKey(
-      "database.initial.statements", ConfigType::kString, "",
-      "statements separated by ';' (';;' for a ';' inside one) run on every regular connection "
-      "as it opens, before sluice sets its session (DateStyle, TimeZone, IntervalStyle, "
-      "extra_float_digits, bytea_output, client_encoding) again"));
+  for (auto& key : core::DatabaseSessionConfigKeys(
+           "every regular connection",
+           "DateStyle, TimeZone, IntervalStyle, extra_float_digits, bytea_output, "
+           "client_encoding")) {
+    keys.push_back(std::move(key));
+  }
   auto db = core::MakeConfigKey("database.dbname", ConfigType::kString, "", "the database to capture");
   db.required = true;
   keys.push_back(db);

@@ -47,9 +47,7 @@ core::Status SourcePhases::Begin(const StartDecision& decision, bool resumed, bo
 
 core::Status SourcePhases::BeginSnapshot(bool restarted) {
   SLUICE_ASSIGN_OR_RETURN(PhaseIo::OpenedSnapshot opened, io_->OpenSnapshot(restarted));
-  consistent_lsn_ = opened.consistent_lsn;
-  std::lock_guard lock(mu_);
-  snapshot_ = std::move(opened.rows);
+  snapshot_.Open(std::move(opened));
   return core::Status::Ok();
 }
 
@@ -63,18 +61,11 @@ core::Result<core::PollStatus> SourcePhases::Poll(core::EventBatch& batch,
       return batch.checkpoint().empty() ? core::PollStatus::kIdle : core::PollStatus::kHaveMore;
     }
   }
-  if (snapshot_) {
+  if (snapshot_.open()) {
     SLUICE_RETURN_IF_ERROR(io_->SnapshotSlotHealthy());
-    auto done = snapshot_->Next(batch, limits);
-    if (!done.ok()) {
-      if (stop_->load()) return core::PollStatus::kIdle;
-      return done.status();
-    }
-    if (!*done) return core::PollStatus::kHaveMore;
-    {
-      std::lock_guard lock(mu_);
-      snapshot_.reset();
-    }
+    SLUICE_ASSIGN_OR_RETURN(core::SnapshotStep step, snapshot_.Next(batch, limits, *stop_));
+    if (step == core::SnapshotStep::kStopped) return core::PollStatus::kIdle;
+    if (step == core::SnapshotStep::kMore) return core::PollStatus::kHaveMore;
     if (initial_only_) {
       io_->SnapshotOnlyFinished();
       finished_ = true;
@@ -82,10 +73,10 @@ core::Result<core::PollStatus> SourcePhases::Poll(core::EventBatch& batch,
     }
     // The snapshot is complete: from here on a restart streams from the consistent point.
     PgPosition pos;
-    pos.lsn = consistent_lsn_;
+    pos.lsn = snapshot_.position();
     pos.slot = io_->slot();
     batch.set_checkpoint(pos.ToSource());
-    SLUICE_RETURN_IF_ERROR(io_->OpenStream(StreamFrom::kSnapshotEnd, consistent_lsn_, 0));
+    SLUICE_RETURN_IF_ERROR(io_->OpenStream(StreamFrom::kSnapshotEnd, pos.lsn, 0));
     return core::PollStatus::kHaveMore;
   }
   return io_->PollStream(batch, limits);
@@ -120,19 +111,8 @@ core::Result<bool> SourcePhases::PollAnnounce(core::EventBatch& batch,
   return true;
 }
 
-void SourcePhases::Cancel() {
-  std::lock_guard lock(mu_);
-  if (snapshot_) snapshot_->Cancel();
-}
-
 void SourcePhases::Close() {
-  std::unique_ptr<SnapshotRows> snap;
-  {
-    std::lock_guard lock(mu_);
-    snap = std::move(snapshot_);
-  }
-  if (snap) snap->Cancel();
-  snap.reset();
+  snapshot_.Close();
   finished_ = false;
   announce_ = Announce::kNone;
 }

@@ -13,9 +13,9 @@
 //                    stream opens there on the snapshot's exporting connection -> streaming
 //   streaming        PhaseIo::PollStream
 //
-// Ownership: SourcePhases owns the phase, the snapshot's rows and its consistent LSN; the stream
-// reader, the slot and every connection belong to the PhaseIo (PostgresSource), which it calls
-// and never outlives.
+// Ownership: SourcePhases owns the phase, the snapshot's rows and its consistent LSN
+// (core::SnapshotInProgress); the stream reader, the slot and every connection belong to the
+// PhaseIo (PostgresSource), which it calls and never outlives.
 //
 // Thread-safety: the source thread, except AnnouncementAcknowledged() and Cancel(), which may be
 // called from any thread.
@@ -25,10 +25,10 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 
 #include "connectors/postgres/start_decision.h"
+#include "core/snapshot_phase.h"
 #include "core/source.h"
 #include "core/status.h"
 
@@ -38,16 +38,8 @@ class logger;
 
 namespace sluice::pg {
 
-// The rows of an initial snapshot (SnapshotReader on a server).
-class SnapshotRows {
- public:
-  virtual ~SnapshotRows() = default;
-  // Appends the next rows to `batch`: true once every table is read, false when more follow.
-  // An error is the snapshot's (the caller restarts the source).
-  virtual core::Result<bool> Next(core::EventBatch& batch, const core::PollLimits& limits) = 0;
-  // From any thread: a blocked Next() returns soon.
-  virtual void Cancel() = 0;
-};
+// The rows of an initial snapshot (SnapshotReader on a server): the skeleton both sources share.
+using SnapshotRows = core::SnapshotRows;
 
 // Where a stream starts.
 enum class StreamFrom {
@@ -62,10 +54,8 @@ class PhaseIo {
  public:
   virtual ~PhaseIo() = default;
 
-  struct OpenedSnapshot {
-    std::unique_ptr<SnapshotRows> rows;
-    uint64_t consistent_lsn = 0;  // where the stream continues once the rows are read
-  };
+  // The rows, and the consistent LSN where the stream continues once they are read.
+  using OpenedSnapshot = core::OpenedSnapshot<uint64_t>;
 
   // The replication slot's name, for the checkpoints.
   virtual std::string slot() const = 0;
@@ -97,7 +87,7 @@ class SourcePhases {
   // The pipeline acknowledged the announcement's "snapshot running" position.
   void AnnouncementAcknowledged() { announce_acked_.store(true); }
   // A blocked snapshot read returns soon.
-  void Cancel();
+  void Cancel() { snapshot_.Cancel(); }
   // Cancels and drops the snapshot's rows; the phase is forgotten (Begin starts afresh).
   void Close();
 
@@ -114,13 +104,11 @@ class SourcePhases {
   std::shared_ptr<spdlog::logger> logger_;
   bool initial_only_ = false;
   bool finished_ = false;
-  uint64_t consistent_lsn_ = 0;
   Announce announce_ = Announce::kNone;
   bool announce_restarted_ = false;
   std::atomic<bool> announce_acked_{false};
   std::chrono::steady_clock::time_point announce_started_{};
-  std::mutex mu_;  // guards snapshot_ against Cancel() from other threads
-  std::unique_ptr<SnapshotRows> snapshot_;
+  core::SnapshotInProgress<uint64_t> snapshot_;  // the rows and the consistent LSN
 };
 
 }  // namespace sluice::pg

@@ -1,0 +1,205 @@
+// A network partition of one worker of `sluice serve --cluster`: each of three workers reaches
+// the test broker through a KafkaProxy of its own (kafka_proxy.h; the proxy rewrites the
+// broker address Kafka advertises, so every connection of the worker's Kafka clients goes
+// through it). The worker running the most PostgreSQL -> file connectors is cut off: its proxy
+// stops forwarding both ways with the sockets kept open, as a dropped network. It must stop
+// its connectors (fenced by its own lost membership: its pipelines end and its walsenders
+// release the slots) and show the membership lost BEFORE any other worker starts them, sampled
+// every 100 ms; they resume on the others within the failover bound; after the partition heals
+// the worker rejoins with no connector running twice, every target equals its source, and the
+// status records the cut-off worker wrote late (older assignment generation) do not replace
+// the new owners' in any worker's status.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "integration/cluster/cluster_fixture.h"
+#include "integration/cluster/kafka_proxy.h"
+
+namespace sluice::itest {
+namespace {
+
+class ClusterPartitionTest : public ClusterTest {
+ protected:
+  // slot name -> active_pid ("" when no walsender holds it).
+  std::map<std::string, std::string> SlotHolders() {
+    std::map<std::string, std::string> holders;
+    for (const auto& row : src_.Query("SELECT slot_name, coalesce(active_pid::text, '') FROM "
+                                      "pg_replication_slots WHERE slot_name LIKE 's_" + db_ +
+                                      "_%'")) {
+      holders[row[0].value_or("")] = row[1].value_or("");
+    }
+    return holders;
+  }
+  std::string Slot(const std::string& connector) const {
+    return "s_" + db_ + "_" + connector.substr(1);  // c<k> streams from s_<db>_<k>
+  }
+};
+
+int64_t UnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// When, after the partition, each of the cut-off worker's connectors was seen stopped there,
+// its slot released by the cut-off worker's walsender, and running on another worker.
+struct Handover {
+  std::optional<std::chrono::milliseconds> stopped, released, started;
+};
+
+TEST_F(ClusterPartitionTest, CutOffWorkerStopsItsConnectorsBeforeTheyStartElsewhere) {
+  std::vector<std::unique_ptr<KafkaProxy>> proxies;
+  std::vector<std::string> bootstraps;
+  for (int i = 0; i < 3; ++i) {
+    proxies.push_back(std::make_unique<KafkaProxy>(TestEnv::KafkaBootstrap()));
+    bootstraps.push_back(proxies.back()->bootstrap());
+  }
+  StartThreeWorkers(bootstraps);
+  for (auto& proxy : proxies) {
+    EXPECT_GT(proxy->rewritten(), 0u) << "a worker's clients did not learn the proxy's address";
+  }
+  OwnershipSampler sampler({workers_[0].get(), workers_[1].get(), workers_[2].get()});
+  CreateConnectorsThroughEachWorker();
+
+  std::atomic<int> batches{0};
+  std::jthread load([&](std::stop_token stop) { Load(stop, batches); });
+  size_t victim = 0;
+  std::set<std::string> moved;
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    auto running = workers_[i]->Running();
+    if (running.size() > moved.size()) {
+      victim = i;
+      moved = running;
+    }
+  }
+  ASSERT_FALSE(moved.empty());
+  ClusterWorkerProcess& cut = *workers_[victim];
+  auto holders = SlotHolders();
+  std::map<std::string, std::string> victim_pid;
+  for (const std::string& c : moved) {
+    victim_pid[c] = holders[Slot(c)];
+    ASSERT_FALSE(victim_pid[c].empty()) << c << "'s slot is not streaming before the partition";
+  }
+  std::this_thread::sleep_for(1s);
+
+  const int64_t cut_unix_ms = UnixMs();
+  proxies[victim]->Partition();
+  const auto cut_at = std::chrono::steady_clock::now();
+  auto since = [&] {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 cut_at);
+  };
+  std::map<std::string, Handover> handover;
+  std::optional<std::chrono::milliseconds> lost_shown;
+  std::vector<std::string> overlaps;
+  WaitUntil([&] {
+    // The others first, the cut-off worker last: a connector seen elsewhere and then still on
+    // the cut-off worker (or its slot still held by that worker's walsender) ran on both.
+    std::set<std::string> elsewhere;
+    for (size_t i = 0; i < workers_.size(); ++i) {
+      if (i == victim) continue;
+      for (const std::string& c : workers_[i]->Running()) elsewhere.insert(c);
+    }
+    auto slots = SlotHolders();
+    auto cluster = cut.Cluster();
+    const auto now = since();
+    if (!cluster) throw HarnessError("the cut-off worker's REST API stopped answering");
+    std::set<std::string> there = (*cluster)["running"].get<std::set<std::string>>();
+    if (!lost_shown && (*cluster)["membership"]["state"] == "lost") lost_shown = now;
+    bool all_started = true;
+    for (const std::string& c : moved) {
+      Handover& h = handover[c];
+      const bool held = slots[Slot(c)] == victim_pid[c];
+      if (!h.stopped && !there.count(c)) h.stopped = now;
+      if (!h.released && !held) h.released = now;
+      if (elsewhere.count(c)) {
+        if (!h.started) h.started = now;
+        if (there.count(c) || held) {
+          overlaps.push_back(c + " ran on another worker at " + std::to_string(now.count()) +
+                             " ms while the cut-off worker " +
+                             (there.count(c) ? "still ran it" : "still held its slot"));
+        }
+      }
+      all_started = all_started && h.started;
+    }
+    return all_started;
+  }, kFailoverBound, "the cut-off worker's connectors run on the others", 100ms);
+  const auto resumed = since();
+
+  EXPECT_TRUE(overlaps.empty()) << overlaps.size() << " overlaps, first: " << overlaps.front();
+  ASSERT_TRUE(lost_shown.has_value()) << "the cut-off worker's GET /cluster never showed its "
+                                         "membership lost";
+  for (const auto& [c, h] : handover) {
+    ASSERT_TRUE(h.stopped && h.released && h.started) << c;
+    // Fenced: stopped there and its walsender gone before another worker started it.
+    EXPECT_LT(*h.stopped, *h.started) << c;
+    EXPECT_LE(*h.released, *h.started) << c;
+    EXPECT_LE(*lost_shown, *h.started) << c;
+    std::cout << c << ": stopped on the cut-off worker " << h.stopped->count()
+              << " ms after the partition, slot released " << h.released->count()
+              << " ms, started elsewhere " << h.started->count() << " ms\n";
+  }
+  std::cout << "membership lost shown " << lost_shown->count() << " ms after the partition; "
+            << moved.size() << " connectors resumed elsewhere after " << resumed.count()
+            << " ms\n";
+
+  // Heal: the worker rejoins (its held bytes go out first, as TCP would retransmit them), the
+  // group spreads the partitions again, and no connector runs twice on the way.
+  const int64_t heal_unix_ms = UnixMs();
+  proxies[victim]->Heal();
+  WaitUntil([&] {
+    auto cluster = cut.Cluster();
+    return cluster && (*cluster)["membership"]["state"] == "member";
+  }, std::chrono::milliseconds(kSessionTimeoutMs) + 60s, "the healed worker rejoins the group");
+  WaitGroupSettled();
+  WaitUntil([&] { return AllPlacedOnLiveWorkers(); }, 60s, "every connector runs after the heal");
+  std::this_thread::sleep_for(1s);
+  load.request_stop();
+  load.join();
+  EXPECT_GT(batches.load(), 20) << "the load ran during the partition";
+  WaitUntil([&] { return TargetsEqualSources(); }, 60s, "every target equals its source");
+  WaitUntil([&] { return StatusShowsOwners(); }, 20s, "every worker's status names the owners");
+  ExpectNoDoubleRuns(sampler, 50);
+  EXPECT_EQ(src_.QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 's_" +
+                            db_ + "_%' AND active_pid IS NOT NULL"),
+            std::to_string(kConnectors));
+
+  // The status topic, read with kcat: the records the cut-off worker wrote about the connectors
+  // it lost while cut off (they reach the topic after the heal) carry an older assignment
+  // generation than the new owners' RUNNING records, so no worker's view lets them replace
+  // those (StatusShowsOwners above).
+  std::map<std::string, int64_t> victim_generation, owner_generation;
+  for (const KafkaMessage& m : ConsumeTopic(group_ + "-status")) {
+    if (!m.key || !m.value || m.key->rfind("status-", 0) != 0) continue;
+    const std::string c = m.key->substr(7);
+    auto record = nlohmann::json::parse(*m.value);
+    const int64_t ts = record["ts_unix_ms"].get<int64_t>();
+    if (!moved.count(c) || ts < cut_unix_ms || ts > heal_unix_ms) continue;
+    ASSERT_TRUE(record.contains("generation")) << *m.value;
+    const int64_t generation = record["generation"].get<int64_t>();
+    if (record["worker_id"] == cut.id()) {
+      victim_generation.try_emplace(c, generation);
+      victim_generation[c] = std::max(victim_generation[c], generation);
+    } else if (record["state"] == "RUNNING" && !owner_generation.count(c)) {
+      owner_generation[c] = generation;
+    }
+  }
+  std::cout << victim_generation.size() << " of " << moved.size()
+            << " lost connectors have a late record of the cut-off worker\n";
+  for (const std::string& c : moved) {
+    ASSERT_TRUE(owner_generation.count(c)) << c << ": no RUNNING record of a new owner";
+    if (victim_generation.count(c)) {
+      EXPECT_LT(victim_generation[c], owner_generation[c]) << c;
+    }
+  }
+  for (auto& w : workers_) EXPECT_TRUE(w->Stop().Success()) << w->process().LogTail();
+}
+
+}  // namespace
+}  // namespace sluice::itest

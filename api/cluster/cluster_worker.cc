@@ -40,7 +40,8 @@ int32_t GroupGeneration(rd_kafka_t* rk) {
   }
   int32_t generation = -1;
   const std::string_view bytes(static_cast<const char*>(buffer), size);
-  if (bytes.size() >= kMagic.size() + sizeof generation && bytes.substr(0, kMagic.size()) == kMagic) {
+  if (bytes.size() >= kMagic.size() + sizeof generation &&
+      bytes.substr(0, kMagic.size()) == kMagic) {
     std::memcpy(&generation, bytes.data() + kMagic.size(), sizeof generation);
   } else {
     spdlog::warn("cluster: this librdkafka's group metadata format is unknown; status records "

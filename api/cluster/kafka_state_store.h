@@ -17,8 +17,9 @@
 //            lost the connector, e.g. behind a network partition, writes its last status late,
 //            after the new owner's), unless it is stamped more than kGenerationResetMs after
 //            that newest record (the group was deleted and its generations began again). A
-//            record without "generation" (written before it existed) is always taken. Key "worker-<worker_id>": the worker's heartbeat
-//            {"worker_id", "partitions", "connectors", "ts_unix_ms"}; null = the worker left.
+//            record without "generation" (written before it existed) is always taken.
+//            Key "worker-<worker_id>": the worker's heartbeat {"worker_id", "partitions",
+//            "connectors", "generation", "ts_unix_ms"}; null = the worker left.
 //
 // Every worker reads every topic to its end at Open() and then tails them (api/cluster/
 // topic_log.h): reads answer from the view, writes go to the topics and return once this
@@ -29,7 +30,7 @@
 // configs tombstone, so that a delete cut short by a crash leaves a connector without position
 // (it starts again from its snapshot), never a stale position that a new connector of the same
 // name would resume. Concurrent writers on different workers: the last record wins (as in
-// Kafka Connect).
+// Kafka Connect), except for status records (by generation, above).
 //
 // Thread-safety: thread-safe. The connector listener runs on the reader thread: it must return
 // quickly and must not call this store's write methods.

@@ -63,17 +63,7 @@ TEST_F(ClusterFailoverTest, ConnectorsRunOnOneWorkerAndResumeAfterKillUnderLoad)
   EXPECT_LT(ours, kResumeAfterAssignment)
       << "the connectors started " << ours.count() << " ms after the group reassigned them";
   std::this_thread::sleep_for(2s);
-  load.request_stop();
-  load.join();
-  EXPECT_GT(batches.load(), 20) << "the load ran during the failover";
-
-  WaitUntil([&] { return TargetsEqualSources(); }, 60s, "every target equals its source");
-  WaitUntil([&] { return StatusShowsOwners(); }, 20s, "the survivors' status names the owners");
-  ExpectNoDoubleRuns(sampler, 50);
-  // Each slot is streaming again (PostgreSQL lets one walsender hold a slot: active_pid).
-  EXPECT_EQ(src_.QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 's_" +
-                            db_ + "_%' AND active_pid IS NOT NULL"),
-            std::to_string(kConnectors));
+  StopLoadAndExpectConverged(load, batches, sampler, 50);
   std::cout << "failover took "
             << std::chrono::duration_cast<std::chrono::milliseconds>(failover).count()
             << " ms, of which " << ours.count() << " ms after the group reassigned the "
@@ -113,12 +103,7 @@ TEST_F(ClusterFailoverTest, GracefulScaleOutOneToThreeAndBackMovesConnectorsWith
   WaitUntil([&] {
     return first.Running().size() == static_cast<size_t>(kConnectors);
   }, 60s, "scale-in: every connector runs on the remaining worker");
-  load.request_stop();
-  load.join();
-  EXPECT_GT(batches.load(), 20) << "the load ran during the rebalances";
-  WaitUntil([&] { return TargetsEqualSources(); }, 60s, "every target equals its source");
-  WaitUntil([&] { return StatusShowsOwners(); }, 20s, "the status names the remaining worker");
-  ExpectNoDoubleRuns(sampler, 20);
+  StopLoadAndExpectConverged(load, batches, sampler, 20);
   EXPECT_TRUE(first.Stop().Success()) << first.process().LogTail();
 }
 
@@ -168,12 +153,7 @@ TEST_F(ClusterFailoverTest, SilentWorkerIsFencedBySlotsUntilItStopsItsConnectors
             // the slot) on a loaded machine.
             std::chrono::milliseconds(kSessionTimeoutMs) + 60s,
             "the woken worker gives its connectors up and the new owners stream");
-  load.request_stop();
-  load.join();
-  WaitUntil([&] { return TargetsEqualSources(); }, 60s, "every target equals its source");
-  WaitUntil([&] { return StatusShowsOwners(); }, 20s, "the status names the owners");
-  ExpectNoDoubleRuns(sampler, 20);
-  EXPECT_GT(batches.load(), 20);
+  StopLoadAndExpectConverged(load, batches, sampler, 20);
 }
 
 // How often a worker's log says `needle`.

@@ -315,6 +315,23 @@ class ClusterTest : public ::testing::Test {
     EXPECT_GT(sampler.rounds(), min_rounds);
   }
 
+  // Ends the load, which must have run (more than 20 batches), then expects: every target equals
+  // its source, every live worker's status names the owners, no double run in more than
+  // `min_rounds` samples, and every slot streaming again (PostgreSQL lets one walsender hold a
+  // slot: active_pid).
+  void StopLoadAndExpectConverged(std::jthread& load, const std::atomic<int>& batches,
+                                  OwnershipSampler& sampler, int min_rounds) {
+    load.request_stop();
+    load.join();
+    EXPECT_GT(batches.load(), 20) << "the load ran while the connectors moved";
+    WaitUntil([&] { return TargetsEqualSources(); }, 60s, "every target equals its source");
+    WaitUntil([&] { return StatusShowsOwners(); }, 20s, "every worker's status names the owners");
+    ExpectNoDoubleRuns(sampler, min_rounds);
+    EXPECT_EQ(src_.QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE "
+                              "'s_" + db_ + "_%' AND active_pid IS NOT NULL"),
+              std::to_string(kConnectors));
+  }
+
   // `bootstraps`: worker i's cluster.bootstrap.servers (default: the broker).
   void StartThreeWorkers(const std::vector<std::string>& bootstraps = {}) {
     for (size_t i = 0; i < 3; ++i) {

@@ -160,15 +160,7 @@ TEST_F(ClusterPartitionTest, CutOffWorkerStopsItsConnectorsBeforeTheyStartElsewh
   WaitGroupSettled();
   WaitUntil([&] { return AllPlacedOnLiveWorkers(); }, 60s, "every connector runs after the heal");
   std::this_thread::sleep_for(1s);
-  load.request_stop();
-  load.join();
-  EXPECT_GT(batches.load(), 20) << "the load ran during the partition";
-  WaitUntil([&] { return TargetsEqualSources(); }, 60s, "every target equals its source");
-  WaitUntil([&] { return StatusShowsOwners(); }, 20s, "every worker's status names the owners");
-  ExpectNoDoubleRuns(sampler, 50);
-  EXPECT_EQ(src_.QueryValue("SELECT count(*) FROM pg_replication_slots WHERE slot_name LIKE 's_" +
-                            db_ + "_%' AND active_pid IS NOT NULL"),
-            std::to_string(kConnectors));
+  StopLoadAndExpectConverged(load, batches, sampler, 50);
 
   // The status topic, read with kcat: the records the cut-off worker wrote about the connectors
   // it lost while cut off (they reach the topic after the heal) carry an older assignment

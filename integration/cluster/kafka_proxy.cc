@@ -17,9 +17,9 @@ constexpr int16_t kFindCoordinator = 10;
 constexpr int32_t kMaxFrame = 256 << 20;
 
 uint32_t ReadBe32(std::string_view b, size_t at) {
-  return (uint32_t{static_cast<uint8_t>(b[at])} << 24) |
-         (uint32_t{static_cast<uint8_t>(b[at + 1])} << 16) |
-         (uint32_t{static_cast<uint8_t>(b[at + 2])} << 8) | uint32_t{static_cast<uint8_t>(b[at + 3])};
+  uint32_t v = 0;
+  for (size_t i = 0; i < 4; ++i) v = (v << 8) | static_cast<uint8_t>(b[at + i]);
+  return v;
 }
 
 std::string Be32(uint32_t v) {

@@ -43,7 +43,7 @@ int32_t GroupGeneration(rd_kafka_t* rk) {
   if (bytes.size() >= kMagic.size() + sizeof generation &&
       bytes.substr(0, kMagic.size()) == kMagic) {
     std::memcpy(&generation, bytes.data() + kMagic.size(), sizeof generation);
-  } else {
+  } else if (static std::atomic<bool> warned{false}; !warned.exchange(true)) {
     spdlog::warn("cluster: this librdkafka's group metadata format is unknown; status records "
                  "carry generation -1");
   }

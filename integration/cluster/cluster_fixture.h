@@ -1,7 +1,8 @@
 // Workers of `sluice serve --cluster` on the test broker, for the cluster suites: one group and
 // its topics per fixture (created through the broker's control socket, as the test broker has
-// no CreateTopics), workers started on free loopback ports, and a sampler that checks every
-// 100 ms that no connector runs on two workers at once.
+// no CreateTopics), workers started on free loopback ports, a sampler that checks every
+// 100 ms that no connector runs on two workers at once, and ClusterTest, the fixture of
+// cluster_failover_test and cluster_partition_test (PostgreSQL -> file connectors under load).
 #pragma once
 
 #include <signal.h>

@@ -258,7 +258,7 @@ void ClusterWorker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     // A lost assignment is no longer this worker's: what it records about the connectors it
     // stops (it may reach the topic long after, e.g. when a partition heals) must never replace
     // what their new owners record.
-    if (lost) SetMembership("lost", -1);
+    if (lost) SetMembership("lost", -1);  // the generation it lost stays on show
     {
       std::lock_guard lock(mu_);
       if (!cooperative || err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -286,31 +286,32 @@ void ClusterWorker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 }
 
 void ClusterWorker::SetMembership(const std::string& state, int32_t generation) {
-  store_->SetGeneration(generation);
+  const bool lost = state == "lost";
+  store_->SetGeneration(lost ? -1 : generation);
   // Fenced while lost: the stop of its connectors must not wait on a broker this worker may not
   // reach (a network partition), and their positions and statuses are their new owners' now.
-  store_->Fence(state == "lost" ? "worker " + worker_id_ + " lost its membership of group " +
-                                      options_.group_id + "; it writes nothing until it rejoins"
-                                : "");
+  store_->Fence(lost ? "worker " + worker_id_ + " lost its membership of group " +
+                           options_.group_id + "; it writes nothing until it rejoins"
+                     : "");
   std::lock_guard lock(mu_);
   if (membership_.state != state) membership_.since_unix_ms = core::NowUnixMs();
   membership_.state = state;
-  membership_.generation = generation;
+  if (!lost) membership_.generation = generation;
 }
 
 void ClusterWorker::RefreshGeneration() {
-  // A rebalance that leaves this worker's partitions as they were calls no callback here, yet
-  // the group's generation moved on: stamp the new one, so that this worker's status records
-  // do not rank below those a worker of the new generation writes about its connectors (a
-  // pause through another worker). Only while a member: a lost membership stays -1 until the
-  // next assignment.
+  // The group's generation moves on in rebalances that call no callback here (one that leaves
+  // this worker's partitions as they were; a rejoin after a lost membership that brings no
+  // partition): a newer generation than the one on record means this worker is a member of
+  // it. Stamp it, so that this worker's status records do not rank below those a worker of
+  // the new generation writes (a pause through another worker), and lift a lost membership's
+  // fence: its connectors were stopped in the callback that reported the loss.
   const int32_t generation = GroupGeneration(consumer_.get());
   {
     std::lock_guard lock(mu_);
-    if (membership_.state != "member" || generation <= membership_.generation) return;
-    membership_.generation = generation;
+    if (generation <= membership_.generation) return;
   }
-  store_->SetGeneration(generation);
+  SetMembership("member", generation);
 }
 
 void ClusterWorker::MembershipLoop(std::stop_token stop) {

@@ -3,15 +3,16 @@
 // broker address Kafka advertises, so every connection of the worker's Kafka clients goes
 // through it). The worker running the most PostgreSQL -> file connectors is cut off: its proxy
 // stops forwarding both ways with the sockets kept open, as a dropped network. It must stop
-// its connectors (fenced by its own lost membership: its pipelines end and its walsenders
-// release the slots) and show the membership lost BEFORE any other worker starts them, sampled
-// every 100 ms; they resume on the others within the failover bound; after the partition heals
-// the worker rejoins with no connector running twice, every target equals its source, and
-// status records of the cut-off worker that arrive late (its older assignment generation) do
-// not replace the owners' in any worker's status.
+// its connectors (fenced by its own lost membership: its pipelines end, its target files stop
+// growing and its walsenders release the slots) and show the membership lost BEFORE any other
+// worker starts them, sampled every 100 ms; they resume on the others within the failover
+// bound; after the partition heals the worker rejoins with no connector running twice, every
+// target equals its source, and status records of the cut-off worker that arrive late (its
+// older assignment generation) do not replace the owners' in any worker's status.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -35,6 +36,13 @@ class ClusterPartitionTest : public ClusterTest {
       holders[row[0].value_or("")] = row[1].value_or("");
     }
     return holders;
+  }
+  // The size of connector c<k>'s target file (0 before it exists).
+  uintmax_t TargetBytes(const std::string& connector) const {
+    std::error_code error;
+    auto bytes = std::filesystem::file_size(
+        out_.path() / connector / ("public.t" + connector.substr(1) + ".jsonl"), error);
+    return error ? 0 : bytes;
   }
   std::string Slot(const std::string& connector) const {
     return "s_" + db_ + "_" + connector.substr(1);  // c<k> streams from s_<db>_<k>
@@ -101,9 +109,14 @@ TEST_F(ClusterPartitionTest, CutOffWorkerStopsItsConnectorsBeforeTheyStartElsewh
   std::map<std::string, Handover> handover;
   std::optional<std::chrono::milliseconds> lost_shown;
   std::vector<std::string> overlaps;
+  std::map<std::string, uintmax_t> frozen_size;  // a stopped connector's file, seen since
   WaitUntil([&] {
-    // The others first, the cut-off worker last: a connector seen elsewhere and then still on
-    // the cut-off worker (or its slot still held by that worker's walsender) ran on both.
+    // The target files first: a file that grows after the connector stopped on the cut-off
+    // worker, while no other worker runs it (read next), grew by the cut-off worker's hand.
+    std::map<std::string, uintmax_t> sizes;
+    for (const std::string& c : moved) sizes[c] = TargetBytes(c);
+    // The others, then the cut-off worker: a connector seen elsewhere and then still on the
+    // cut-off worker (or its slot still held by that worker's walsender) ran on both.
     std::set<std::string> elsewhere;
     for (size_t i = 0; i < workers_.size(); ++i) {
       if (i == victim) continue;
@@ -119,6 +132,17 @@ TEST_F(ClusterPartitionTest, CutOffWorkerStopsItsConnectorsBeforeTheyStartElsewh
     for (const std::string& c : moved) {
       Handover& h = handover[c];
       const bool held = slots[Slot(c)] == victim_pid[c];
+      if (h.stopped && !elsewhere.count(c)) {
+        // Stopped in an earlier sample: its file must not grow until another worker runs it.
+        auto [frozen, first] = frozen_size.try_emplace(c, sizes[c]);
+        if (!first && frozen->second != sizes[c]) {
+          overlaps.push_back(c + "'s target grew from " + std::to_string(frozen->second) +
+                             " to " + std::to_string(sizes[c]) + " bytes at " +
+                             std::to_string(now.count()) + " ms after the cut-off worker "
+                             "stopped it, with no other worker running it");
+          frozen->second = sizes[c];
+        }
+      }
       if (!h.stopped && !there.count(c)) h.stopped = now;
       if (!h.released && !held) h.released = now;
       if (elsewhere.count(c)) {

@@ -20,6 +20,37 @@ std::map<std::string, std::string> ClientSettings(const ClusterOptions& o,
   return client;
 }
 
+// The group generation this consumer is a member of, -1 when it is not one. librdkafka 2.0.2
+// has no getter for it; its serialized group metadata (rd_kafka_consumer_group_metadata_write,
+// format "CGMDv2:" then the generation as a host-order int32) carries it. Another format: -1,
+// which orders this worker's status records below every other worker's (see
+// kafka_state_store.h), and a warning.
+int32_t GroupGeneration(rd_kafka_t* rk) {
+  static constexpr std::string_view kMagic = "CGMDv2:";
+  rd_kafka_consumer_group_metadata_t* metadata = rd_kafka_consumer_group_metadata(rk);
+  if (metadata == nullptr) return -1;
+  void* buffer = nullptr;
+  size_t size = 0;
+  rd_kafka_error_t* error = rd_kafka_consumer_group_metadata_write(metadata, &buffer, &size);
+  rd_kafka_consumer_group_metadata_destroy(metadata);
+  if (error != nullptr) {
+    spdlog::warn("cluster: cannot read the group generation: {}", rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+    return -1;
+  }
+  int32_t generation = -1;
+  const std::string_view bytes(static_cast<const char*>(buffer), size);
+  if (bytes.size() >= kMagic.size() + sizeof generation &&
+      bytes.substr(0, kMagic.size()) == kMagic) {
+    std::memcpy(&generation, bytes.data() + kMagic.size(), sizeof generation);
+  } else if (static std::atomic<bool> warned{false}; !warned.exchange(true)) {
+    spdlog::warn("cluster: this librdkafka's group metadata format is unknown; status records "
+                 "carry generation -1");
+  }
+  rd_kafka_mem_free(rk, buffer);
+  return generation;
+}
+
 }  // namespace
 
 bool ClusterRetriable(const core::Status& status) {
@@ -155,6 +186,7 @@ core::Status ClusterWorker::Start(Supervisor* supervisor) {
     return core::UnavailableError("cluster: joining group " + options_.group_id + ": " +
                                   rd_kafka_err2str(sub));
   }
+  SetMembership("joining", -1);
   membership_thread_ = std::jthread([this](std::stop_token stop) { MembershipLoop(stop); });
   housekeeping_thread_ = std::jthread([this](std::stop_token stop) { HousekeepingLoop(stop); });
   spdlog::info("cluster worker {} joining group {} (topics {}, {}, {}, {}; {} partitions, {})",
@@ -189,6 +221,9 @@ void ClusterWorker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     if (core::Status s = store_->CatchUp(std::chrono::seconds(30)); !s.ok()) {
       spdlog::warn("cluster: state not caught up before starting connectors: {}", s.ToString());
     }
+    // Stamped on every status record from now on, before any connector of these partitions
+    // starts here.
+    SetMembership("member", GroupGeneration(rk));
     {
       std::lock_guard lock(mu_);
       if (!cooperative) owned_.clear();
@@ -220,6 +255,10 @@ void ClusterWorker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                      .count());
   } else {
     const bool lost = rd_kafka_assignment_lost(rk);
+    // A lost assignment is no longer this worker's: what it records about the connectors it
+    // stops (it may reach the topic long after, e.g. when a partition heals) must never replace
+    // what their new owners record.
+    if (lost) SetMembership("lost", -1);  // the generation it lost stays on show
     {
       std::lock_guard lock(mu_);
       if (!cooperative || err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) {
@@ -246,6 +285,35 @@ void ClusterWorker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   heartbeat_now_ = true;
 }
 
+void ClusterWorker::SetMembership(const std::string& state, int32_t generation) {
+  const bool lost = state == "lost";
+  store_->SetGeneration(lost ? -1 : generation);
+  // Fenced while lost: the stop of its connectors must not wait on a broker this worker may not
+  // reach (a network partition), and their positions and statuses are their new owners' now.
+  store_->Fence(lost ? "worker " + worker_id_ + " lost its membership of group " +
+                           options_.group_id + "; it writes nothing until it rejoins"
+                     : "");
+  std::lock_guard lock(mu_);
+  if (membership_.state != state) membership_.since_unix_ms = core::NowUnixMs();
+  membership_.state = state;
+  if (!lost) membership_.generation = generation;
+}
+
+void ClusterWorker::RefreshGeneration() {
+  // The group's generation moves on in rebalances that call no callback here (one that leaves
+  // this worker's partitions as they were; a rejoin after a lost membership that brings no
+  // partition): a newer generation than the one on record means this worker is a member of
+  // it. Stamp it, so that this worker's status records do not rank below those a worker of
+  // the new generation writes (a pause through another worker), and lift a lost membership's
+  // fence: its connectors were stopped in the callback that reported the loss.
+  const int32_t generation = GroupGeneration(consumer_.get());
+  {
+    std::lock_guard lock(mu_);
+    if (generation <= membership_.generation) return;
+  }
+  SetMembership("member", generation);
+}
+
 void ClusterWorker::MembershipLoop(std::stop_token stop) {
   // Only the group: a rebalance callback must not wait behind a state-store write.
   while (!stop.stop_requested()) {
@@ -256,6 +324,7 @@ void ClusterWorker::MembershipLoop(std::stop_token stop) {
         }
         rd_kafka_message_destroy(m);
       }
+      RefreshGeneration();
     } catch (...) {
       core::Status s = core::ExceptionToStatus("cluster membership", std::current_exception());
       spdlog::error("{}", s.ToString());
@@ -341,6 +410,7 @@ void ClusterWorker::Heartbeat() {
   nlohmann::json record = {{"worker_id", worker_id_},
                            {"partitions", partitions},
                            {"connectors", running},
+                           {"generation", store_->generation()},
                            {"ts_unix_ms", core::NowUnixMs()}};
   if (core::Status s = store_->PutWorker(record); !s.ok()) {
     spdlog::warn("cluster worker {}: heartbeat record not written: {}", worker_id_,
@@ -398,8 +468,19 @@ nlohmann::json ClusterWorker::ClusterJson() const {
   }
   std::vector<std::string> running =
       supervisor_ ? supervisor_->RunningHere() : std::vector<std::string>{};
+  nlohmann::json membership;
+  std::vector<int32_t> partitions;
+  {
+    std::lock_guard lock(mu_);
+    membership = {{"state", membership_.state},
+                  {"since_unix_ms", membership_.since_unix_ms},
+                  {"generation", membership_.generation}};
+    partitions.assign(owned_.begin(), owned_.end());
+  }
   return {{"group_id", options_.group_id},
           {"worker_id", worker_id_},
+          {"membership", membership},
+          {"partitions", partitions},
           {"running", running},
           {"assignment_strategy", options_.assignment_strategy},
           {"assignments_topic", options_.assignments_topic},

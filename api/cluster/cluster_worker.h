@@ -73,8 +73,10 @@ class ClusterWorker {
   // Idempotent.
   void Stop();
 
-  // GET /cluster: this worker and the connectors running here now ("running"), every worker's
-  // last heartbeat (partitions, connectors, "alive"), and each connector's partition and owner.
+  // GET /cluster: this worker, its membership ("membership": state, since_unix_ms, generation),
+  // the partitions it holds and the connectors running here now ("partitions", "running"),
+  // every worker's last heartbeat (partitions, connectors, "alive"), and each connector's
+  // partition and owner.
   nlohmann::json ClusterJson() const;
   bool Owns(const std::string& connector) const;
 
@@ -94,6 +96,11 @@ class ClusterWorker {
   std::optional<RemoteStatus> RemoteStatusOf(const std::string& connector) const;
   bool WorkerAlive(const nlohmann::json& record, int64_t now_ms) const;
   void CatchUpView();
+  // Records the membership, sets the generation the state store stamps on status records (-1
+  // while lost) and fences the store while lost. `generation` is ignored for "lost".
+  void SetMembership(const std::string& state, int32_t generation);
+  // Follows the group's generation (on the membership thread).
+  void RefreshGeneration();
   static constexpr std::chrono::milliseconds kRefreshInterval{100};
 
   ClusterOptions options_;
@@ -106,8 +113,15 @@ class ClusterWorker {
   // across workers), at most once per kRefreshInterval.
   ViewRefresh view_refresh_{[this] { CatchUpView(); }, kRefreshInterval};
 
-  mutable std::mutex mu_;  // guards owned_, reloads_, restarts_ and stale_restarts_
+  mutable std::mutex mu_;  // guards owned_, membership_, reloads_, restarts_, stale_restarts_
   std::set<int32_t> owned_;
+  // This worker's membership: "joining" (before it joined), "member", or "lost" (the session
+  // expired: its connectors were stopped and its state store fenced until it rejoins).
+  struct Membership {
+    std::string state = "joining";
+    int64_t since_unix_ms = 0;
+    int32_t generation = -1;  // the last group generation it was a member of
+  } membership_;
   std::deque<std::string> reloads_;  // connectors changed in the configs topic, to Reload
   std::deque<std::string> restarts_;  // connectors with a new restart request
   // Requests pending when this worker took the connector's partition: name, requested_unix_ms.

@@ -110,6 +110,12 @@ void KafkaStateStore::ApplyConfig(const TopicRecord& record) {
   }
 }
 
+bool KafkaStateStore::Stale(const StatusEntry& record, const StatusEntry& newest) {
+  return record.generation && newest.generation && record.worker_id != newest.worker_id &&
+         *record.generation < *newest.generation &&
+         record.record.ts_unix_ms - newest.record.ts_unix_ms <= kGenerationResetMs;
+}
+
 void KafkaStateStore::ApplyStatus(const TopicRecord& record) {
   std::lock_guard lock(mu_);
   if (StartsWith(record.key, kWorkerPrefix)) {
@@ -131,10 +137,20 @@ void KafkaStateStore::ApplyStatus(const TopicRecord& record) {
     return;
   }
   auto j = nlohmann::json::parse(*record.value);
+  StatusEntry entry{{j.at("ts_unix_ms").get<int64_t>(), j.at("state").get<std::string>(),
+                     j.at("trace").get<std::string>()},
+                    j.at("worker_id").get<std::string>(),
+                    j.contains("generation") ? std::optional(j["generation"].get<int64_t>())
+                                             : std::nullopt};
   auto& history = statuses_[name];
-  history.push_back({{j.at("ts_unix_ms").get<int64_t>(), j.at("state").get<std::string>(),
-                      j.at("trace").get<std::string>()},
-                     j.at("worker_id").get<std::string>()});
+  if (!history.empty() && Stale(entry, history.back())) {
+    spdlog::info("connector {}: status {} from worker {} (generation {}) is older than worker "
+                 "{}'s (generation {}); not shown",
+                 name, entry.record.state, entry.worker_id, *entry.generation,
+                 history.back().worker_id, *history.back().generation);
+    return;
+  }
+  history.push_back(std::move(entry));
   while (history.size() > core::kStatusHistoryMax) history.pop_front();
 }
 
@@ -232,7 +248,8 @@ core::Status KafkaStateStore::AppendStatus(const std::string& connector,
   nlohmann::json value = {{"ts_unix_ms", record.ts_unix_ms == 0 ? core::NowUnixMs() : record.ts_unix_ms},
                           {"state", record.state},
                           {"trace", record.trace},
-                          {"worker_id", options_.worker_id}};
+                          {"worker_id", options_.worker_id},
+                          {"generation", generation_.load()}};
   return log_->Write(options_.status_topic, std::string(kStatusPrefix) + connector,
                      value.dump());
 }

@@ -7,11 +7,19 @@
 //            "requested_unix_ms", "worker_id"}, tombstoned once the owner carried it out;
 //            null value = deleted.
 //   offsets  key = connector name, value = the committed SourcePosition text; null = cleared.
-//   status   key "status-<name>": {"state", "trace", "ts_unix_ms", "worker_id"}, one record
-//            per status change (the view keeps the newest kStatusHistoryMax per connector, read
-//            from the log; after a real broker compacted the topic only the last one remains);
-//            null = history deleted. Key "worker-<worker_id>": the worker's heartbeat
-//            {"worker_id", "partitions", "connectors", "ts_unix_ms"}; null = the worker left.
+//   status   key "status-<name>": {"state", "trace", "ts_unix_ms", "worker_id", "generation"},
+//            one record per status change (the view keeps the newest kStatusHistoryMax per
+//            connector, read from the log; after a real broker compacted the topic only the last
+//            one remains); null = history deleted. "generation" is the consumer-group generation
+//            in which the writer was assigned the connector (-1: it had lost its membership).
+//            Records are ordered by generation, then by the log: a record of an older generation
+//            than the newest in the view, written by another worker, is dropped (a worker that
+//            lost the connector, e.g. behind a network partition, writes its last status late,
+//            after the new owner's), unless it is stamped more than kGenerationResetMs after
+//            that newest record (the group was deleted and its generations began again). A
+//            record without "generation" (written before it existed) is always taken.
+//            Key "worker-<worker_id>": the worker's heartbeat {"worker_id", "partitions",
+//            "connectors", "generation", "ts_unix_ms"}; null = the worker left.
 //
 // Every worker reads every topic to its end at Open() and then tails them (api/cluster/
 // topic_log.h): reads answer from the view, writes go to the topics and return once this
@@ -22,12 +30,13 @@
 // configs tombstone, so that a delete cut short by a crash leaves a connector without position
 // (it starts again from its snapshot), never a stale position that a new connector of the same
 // name would resume. Concurrent writers on different workers: the last record wins (as in
-// Kafka Connect).
+// Kafka Connect), except for status records (by generation, above).
 //
 // Thread-safety: thread-safe. The connector listener runs on the reader thread: it must return
 // quickly and must not call this store's write methods.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -62,6 +71,10 @@ struct OwnedStatus {
 
 class KafkaStateStore final : public core::StateStore {
  public:
+  // How much later than the newest status record a record of an older generation must be
+  // stamped to be taken (the group started its generations again).
+  static constexpr int64_t kGenerationResetMs = 60 * 60 * 1000;
+
   // Reads the topics to their end. kFailedPrecondition for a missing topic, kUnavailable when
   // the brokers do not answer, kInvalidArgument for a bad client property.
   static core::Result<std::unique_ptr<KafkaStateStore>> Open(KafkaStateStoreOptions options);
@@ -99,6 +112,11 @@ class KafkaStateStore final : public core::StateStore {
   // Waits until the view holds everything the topics held when called.
   core::Status CatchUp(std::chrono::milliseconds timeout) { return log_->CatchUp(timeout); }
   const std::string& worker_id() const { return options_.worker_id; }
+  // While `reason` is not empty, every write is refused at once naming it (TopicLog::Fence).
+  void Fence(std::string reason) { log_->Fence(std::move(reason)); }
+  // The generation stamped on the status records this worker writes from now on.
+  void SetGeneration(int32_t generation) { generation_ = generation; }
+  int32_t generation() const { return generation_.load(); }
 
   // Restart requests (cluster_worker.h says who writes and who carries them out).
   core::Status RequestRestart(const std::string& connector);
@@ -113,18 +131,22 @@ class KafkaStateStore final : public core::StateStore {
   struct StatusEntry {
     core::StatusRecord record;
     std::string worker_id;
+    std::optional<int64_t> generation;  // nullopt: a record without one
   };
 
   explicit KafkaStateStore(KafkaStateStoreOptions options) : options_(std::move(options)) {}
   void Apply(const TopicRecord& record);
   void ApplyConfig(const TopicRecord& record);
   void ApplyStatus(const TopicRecord& record);
+  // Whether `record` must not replace `newest` (the ordering above).
+  static bool Stale(const StatusEntry& record, const StatusEntry& newest);
   core::Status WriteConnector(const core::StoredConnector& connector);
 
   KafkaStateStoreOptions options_;
   std::unique_ptr<TopicLog> log_;
   // Serialises this process's read-modify-write calls on the configs topic.
   std::mutex write_mu_;
+  std::atomic<int32_t> generation_{-1};
   mutable std::mutex mu_;  // guards the views below
   std::map<std::string, core::StoredConnector> connectors_;
   std::map<std::string, core::SyncRecord> syncs_;

@@ -16,8 +16,10 @@ core::Status KafkaError(rd_kafka_resp_err_t err, const std::string& what) {
   return kafka::client::MapError(err, what, "", kHints);
 }
 
-// What a delivery report tells the writer; shared with the delivery callback through the
-// message's opaque pointer.
+// What a delivery report tells the writer. The message's opaque pointer is a heap copy of a
+// shared_ptr that the delivery callback deletes: a writer that stopped waiting (deadline,
+// fence) may be gone when the report comes, at the latest at message.timeout.ms or when the
+// destructor purges the queue.
 struct Delivery {
   std::atomic<bool> done{false};
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -26,12 +28,14 @@ struct Delivery {
 };
 
 void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
-  auto* d = static_cast<Delivery*>(m->_private);
-  if (d == nullptr) return;
-  d->err = m->err;
-  d->partition = m->partition;
-  d->offset = m->offset;
-  d->done.store(true);
+  auto* holder = static_cast<std::shared_ptr<Delivery>*>(m->_private);
+  if (holder == nullptr) return;
+  Delivery& d = **holder;
+  d.err = m->err;
+  d.partition = m->partition;
+  d.offset = m->offset;
+  d.done.store(true);
+  delete holder;
 }
 
 struct PartitionListDeleter {
@@ -72,7 +76,20 @@ TopicLog::~TopicLog() {
     reader_thread_.join();
   }
   if (reader_) rd_kafka_consumer_close(reader_.get());
-  if (producer_) rd_kafka_flush(producer_.get(), 5000);
+  if (producer_) {
+    rd_kafka_flush(producer_.get(), 5000);
+    // What did not go out: its reports (and their holders) are served by the poll.
+    rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+    rd_kafka_poll(producer_.get(), 0);
+  }
+}
+
+void TopicLog::Fence(std::string reason) {
+  {
+    std::lock_guard lock(mu_);
+    fence_ = std::move(reason);
+  }
+  applied_cv_.notify_all();
 }
 
 core::Status TopicLog::Connect(const std::map<std::string, std::string>& client,
@@ -181,8 +198,13 @@ core::Status TopicLog::WaitApplied(const Partition& partition, int64_t offset,
                                    std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(mu_);
   bool reached = applied_cv_.wait_until(lock, deadline, [&] {
-    return next_offset_[partition] > offset;
+    return next_offset_[partition] > offset || !fence_.empty();
   });
+  if (reached && next_offset_[partition] <= offset) {
+    return core::UnavailableError("cluster: " + fence_ + ": stopped waiting for " +
+                                  partition.first + "/" + std::to_string(partition.second) +
+                                  " offset " + std::to_string(offset));
+  }
   if (!reached) {
     return core::UnavailableError("cluster: the state reader did not reach " + partition.first +
                                   "/" + std::to_string(partition.second) + " offset " +
@@ -192,27 +214,45 @@ core::Status TopicLog::WaitApplied(const Partition& partition, int64_t offset,
   return core::Status::Ok();
 }
 
+core::Status TopicLog::FencedError(const std::string& key, const std::string& topic) {
+  std::lock_guard lock(mu_);
+  if (fence_.empty()) return core::Status::Ok();
+  return core::UnavailableError("cluster: " + fence_ + ": " + key + " not written to " +
+                                topic);
+}
+
 core::Status TopicLog::Write(const std::string& topic, const std::string& key,
                              const std::optional<std::string>& value) {
   auto deadline = std::chrono::steady_clock::now() + timeout_;
-  Delivery delivery;
+  if (core::Status f = FencedError(key, topic); !f.ok()) return f;
+  auto delivery = std::make_shared<Delivery>();
+  auto* holder = new std::shared_ptr<Delivery>(delivery);
   char* payload = value ? const_cast<char*>(value->data()) : nullptr;
   size_t payload_len = value ? value->size() : 0;
   rd_kafka_resp_err_t err = rd_kafka_producev(
       producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
       RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
       RD_KAFKA_V_VALUE(payload, payload_len),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(&delivery), RD_KAFKA_V_END);
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(holder), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    delete holder;  // not queued: no report will come
     return KafkaError(err, "cluster: writing " + key + " to " + topic);
   }
-  // Any thread's poll may serve this report; `delivery` must outlive it, so wait for it even
-  // past the deadline (librdkafka reports every message, at the latest at message.timeout.ms).
-  while (!delivery.done.load()) rd_kafka_poll(producer_.get(), 10);
-  if (delivery.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return KafkaError(delivery.err, "cluster: writing " + key + " to " + topic);
+  // Any thread's poll may serve this report.
+  while (!delivery->done.load()) {
+    if (core::Status f = FencedError(key, topic); !f.ok()) return f;
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return core::UnavailableError("cluster: writing " + key + " to " + topic +
+                                    ": not acknowledged within " +
+                                    std::to_string(timeout_.count()) +
+                                    " ms (it may still land)");
+    }
+    rd_kafka_poll(producer_.get(), 10);
   }
-  return WaitApplied({topic, delivery.partition}, delivery.offset, deadline);
+  if (delivery->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaError(delivery->err, "cluster: writing " + key + " to " + topic);
+  }
+  return WaitApplied({topic, delivery->partition}, delivery->offset, deadline);
 }
 
 core::Status TopicLog::CatchUp(std::chrono::milliseconds timeout) {

@@ -57,11 +57,16 @@ class TopicLog {
 
   // Appends one record and waits until the reader applied it. kUnavailable when the broker does
   // not acknowledge it or the reader does not reach it within the timeout (the write may still
-  // land: callers retry, and every record here is idempotent).
+  // land: callers retry, and every record here is idempotent), or when fenced (Fence).
   core::Status Write(const std::string& topic, const std::string& key,
                      const std::optional<std::string>& value);
   // Waits until the reader applied every record the topics held when called.
   core::Status CatchUp(std::chrono::milliseconds timeout);
+  // While `reason` is not empty, Write refuses at once with kUnavailable naming it, and writes
+  // waiting for their acknowledgement stop waiting (their records may still land): a worker
+  // that lost its group membership must not block its connectors' stop on a broker it cannot
+  // reach, nor commit for connectors that are no longer its own. Empty: writes go out again.
+  void Fence(std::string reason);
 
  private:
   using Partition = std::pair<std::string, int32_t>;
@@ -81,10 +86,13 @@ class TopicLog {
   kafka::client::KafkaHandle reader_;
   std::vector<Partition> partitions_;
 
-  std::mutex mu_;  // guards next_offset_ and reader_error_
+  core::Status FencedError(const std::string& key, const std::string& topic);
+
+  std::mutex mu_;  // guards next_offset_, reader_error_ and fence_
   std::condition_variable applied_cv_;
   std::map<Partition, int64_t> next_offset_;  // the next offset the reader will apply
   std::string reader_error_;                  // last fatal reader error, empty when none
+  std::string fence_;                         // why writes are refused; empty: they are not
   std::jthread reader_thread_;
 };
 

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <exception>
+#include <iostream>
 #include <string_view>
 
 #include "integration/common/test_env.h"
@@ -23,6 +25,7 @@ struct TcpProxy::Connection {
   std::atomic<int> finished{0};  // directions that have ended (2: both threads are done)
   std::atomic<bool> cut_on_reply{false};  // CutAfterReplyTo matched on this connection
   bool sent_after = false;                // it sent CutAfterReplyTo's `after` (under mu_)
+  std::unique_ptr<StreamFilter> filter;  // null: bytes pass unchanged
   std::thread to_server;
   std::thread to_client;
 };
@@ -61,7 +64,8 @@ bool SendAll(int fd, const char* data, size_t size) {
 
 }  // namespace
 
-TcpProxy::TcpProxy(int upstream_port) : upstream_port_(upstream_port) {
+TcpProxy::TcpProxy(int upstream_port, FilterFactory make_filter)
+    : upstream_port_(upstream_port), make_filter_(std::move(make_filter)) {
   listen_fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (listen_fd_ < 0) throw HarnessError(std::string("tcp proxy: socket: ") + strerror(errno));
   int one = 1;
@@ -112,6 +116,7 @@ void TcpProxy::AcceptLoop() {
     auto conn = std::make_shared<Connection>();
     conn->client_fd = client;
     conn->server_fd = server;
+    if (make_filter_) conn->filter = make_filter_();
     std::lock_guard lock(mu_);
     connections_.push_back(conn);
     conn->to_server = std::thread([this, conn] { Forward(conn, true); });
@@ -159,7 +164,19 @@ void TcpProxy::Forward(const std::shared_ptr<Connection>& conn, bool client_to_s
         }
       }
     }
-    if (conn->cut || !SendAll(to, buffer.data(), static_cast<size_t>(n))) break;
+    std::string_view out(buffer.data(), static_cast<size_t>(n));
+    std::string filtered;
+    if (conn->filter) {
+      try {
+        filtered = client_to_server ? conn->filter->FromClient(out) : conn->filter->FromServer(out);
+      } catch (const std::exception& e) {
+        // Nothing escapes this thread: the connection is cut, as a broken peer would be.
+        std::cerr << "tcp proxy: connection cut: " << e.what() << std::endl;
+        break;
+      }
+      out = filtered;
+    }
+    if (conn->cut || !SendAll(to, out.data(), out.size())) break;
     if (rate > 0) std::this_thread::sleep_for(std::chrono::microseconds(n * 1'000'000 / rate));
   }
   // One side ended or failed: end the other too (neither protocol here uses half-closed

@@ -8,8 +8,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
+#include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -30,11 +32,27 @@ namespace sluice::itest {
 //              accepted and connected upstream but carry nothing, until Resume() (which
 //              forwards what was held) or DropAll().
 //
+// A StreamFilter (optional, one per connection) sees the bytes of each direction before they
+// are forwarded and returns what to forward now: it may rewrite them, or hold some back until
+// more arrive (to see a protocol's whole frames). It is called from both forwarding threads of
+// its connection at once: each direction's state is its own, shared state needs a lock. A filter
+// that throws cuts its connection.
+//
 // The destructor cuts everything and joins its threads. Thread-safe: every method may be called
 // from any thread.
+class StreamFilter {
+ public:
+  virtual ~StreamFilter() = default;
+  virtual std::string FromClient(std::string_view bytes) = 0;
+  virtual std::string FromServer(std::string_view bytes) = 0;
+};
+
 class TcpProxy {
  public:
-  explicit TcpProxy(int upstream_port);
+  using FilterFactory = std::function<std::unique_ptr<StreamFilter>()>;
+
+  // `make_filter` (optional) makes the filter of each accepted connection.
+  explicit TcpProxy(int upstream_port, FilterFactory make_filter = {});
   ~TcpProxy();
   TcpProxy(const TcpProxy&) = delete;
   TcpProxy& operator=(const TcpProxy&) = delete;
@@ -66,6 +84,7 @@ class TcpProxy {
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<int> upstream_port_;
+  const FilterFactory make_filter_;
   std::atomic<bool> closing_{false};
   std::atomic<uint64_t> accepted_{0};
   std::atomic<int64_t> rate_limit_{0};

@@ -1,7 +1,9 @@
 // The StateStore contract (tests/core/state_store_conformance.h) run against KafkaStateStore on
 // librdkafka's mock cluster, started once inside this process. Each test uses topics of its own
 // (named after its directory); "reopening" opens a new store, which reads the topics again.
-// Then the restart requests of cluster mode (key "restart-connector-<name>" in the configs topic).
+// Then the restart requests of cluster mode (key "restart-connector-<name>" in the configs topic),
+// the status records' order by assignment generation, and the fence of a worker that lost its
+// membership.
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
@@ -110,6 +112,85 @@ TEST(KafkaRestartRequests, DeleteConnectorDropsItsPendingRequest) {
   ASSERT_TRUE(reopened);
   EXPECT_FALSE(reopened->PendingRestart("c2").has_value());
   EXPECT_TRUE(reopened->PendingRestarts().empty());
+}
+
+// The newest status record of `connector` in `store`'s view: "STATE@worker".
+std::string Last(KafkaStateStore& store, const std::string& connector) {
+  EXPECT_TRUE(store.CatchUp(std::chrono::seconds(10)).ok());
+  auto last = store.LastStatus(connector);
+  return last ? last->record.state + "@" + last->worker_id : "none";
+}
+
+// Status records are ordered by assignment generation: what a worker that lost the connector
+// writes late (its old generation, or -1 once it knows it lost its membership) never replaces
+// the new owner's, in any view, including one read from the log's beginning; the same
+// worker's records follow the log, and so does a record of an older generation stamped long
+// after (the group began its generations again).
+TEST(KafkaStatusGenerations, AnOlderGenerationFromAnotherWorkerNeverReplacesTheNewOwners) {
+  auto old_owner = OpenStore("generation-a", "127.0.0.1:1");
+  auto new_owner = OpenStore("generation-a", "127.0.0.1:2");
+  ASSERT_TRUE(old_owner && new_owner);
+  old_owner->SetGeneration(3);
+  ASSERT_TRUE(old_owner->AppendStatus("c1", {0, "RUNNING", ""}).ok());
+  new_owner->SetGeneration(5);
+  ASSERT_TRUE(new_owner->AppendStatus("c1", {0, "RUNNING", ""}).ok());
+  // The old owner's last words, arriving after the new owner's record.
+  ASSERT_TRUE(old_owner->AppendStatus("c1", {0, "UNASSIGNED", ""}).ok());
+  old_owner->SetGeneration(-1);
+  ASSERT_TRUE(old_owner->AppendStatus("c1", {0, "FAILED", "lost"}).ok());
+  auto later = OpenStore("generation-a", "127.0.0.1:3");
+  ASSERT_TRUE(later);
+  for (KafkaStateStore* view : {old_owner.get(), new_owner.get(), later.get()}) {
+    EXPECT_EQ(Last(*view, "c1"), "RUNNING@127.0.0.1:2") << view->worker_id();
+    auto history = view->StatusHistory("c1", 10);
+    ASSERT_TRUE(history.ok());
+    EXPECT_EQ(history->size(), 2u) << "the stale records are not in the history either";
+  }
+  // The owner's own records follow the log, whatever their generation.
+  ASSERT_TRUE(new_owner->AppendStatus("c1", {0, "PAUSED", ""}).ok());
+  EXPECT_EQ(Last(*later, "c1"), "PAUSED@127.0.0.1:2");
+  new_owner->SetGeneration(-1);
+  ASSERT_TRUE(new_owner->AppendStatus("c1", {0, "UNASSIGNED", ""}).ok());
+  EXPECT_EQ(Last(*later, "c1"), "UNASSIGNED@127.0.0.1:2");
+  // Another worker of the same generation follows the log too (a pause sent to a worker that
+  // does not own the connector).
+  new_owner->SetGeneration(7);
+  ASSERT_TRUE(new_owner->AppendStatus("c2", {0, "RUNNING", ""}).ok());
+  later->SetGeneration(7);
+  ASSERT_TRUE(later->AppendStatus("c2", {0, "PAUSED", ""}).ok());
+  EXPECT_EQ(Last(*new_owner, "c2"), "PAUSED@127.0.0.1:3");
+  // A group deleted and started again: generation 1, stamped more than kGenerationResetMs
+  // after the newest record.
+  old_owner->SetGeneration(1);
+  const int64_t much_later = later->LastStatus("c2")->record.ts_unix_ms +
+                             KafkaStateStore::kGenerationResetMs + 1000;
+  ASSERT_TRUE(old_owner->AppendStatus("c2", {much_later, "RUNNING", ""}).ok());
+  EXPECT_EQ(Last(*later, "c2"), "RUNNING@127.0.0.1:1");
+}
+
+// A fenced store (its worker lost its membership) refuses every write at once, naming why,
+// and writes again once the fence is lifted.
+TEST(KafkaStatusGenerations, AFencedStoreRefusesWritesAtOnce) {
+  auto store = OpenStore("generation-b", "127.0.0.1:1");
+  ASSERT_TRUE(store);
+  store->Fence("worker 127.0.0.1:1 lost its membership");
+  const auto began = std::chrono::steady_clock::now();
+  core::Status refused = store->SavePosition("c1", {"0/16B3748"});
+  EXPECT_EQ(refused.code(), core::StatusCode::kUnavailable);
+  EXPECT_NE(refused.message().find("lost its membership"), std::string::npos) << refused.message();
+  EXPECT_NE(refused.message().find("c1"), std::string::npos) << refused.message();
+  EXPECT_FALSE(store->AppendStatus("c1", {0, "UNASSIGNED", ""}).ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(1));
+  auto position = store->LoadPosition("c1");
+  ASSERT_TRUE(position.ok());
+  EXPECT_FALSE(position->has_value());
+  store->Fence("");
+  ASSERT_TRUE(store->SavePosition("c1", {"0/16B3748"}).ok());
+  auto reopened = OpenStore("generation-b", "127.0.0.1:2");
+  ASSERT_TRUE(reopened);
+  auto saved = reopened->LoadPosition("c1");
+  ASSERT_TRUE(saved.ok() && saved->has_value());
+  EXPECT_EQ((*saved)->value, "0/16B3748");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include "core/config.h"
 #include "core/debezium_transforms.h"
+#include "core/envelope_modes.h"
 
 namespace sluice::core {
 
@@ -94,7 +95,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"column.include.list", "both", kImpl, "", "not with column.exclude.list; a filter that leaves out a key column is refused (Debezium keeps it in the key only)"},
     DebeziumProperty{"column.exclude.list", "both", kImpl, "", "not with column.include.list; a filter that leaves out a key column is refused (Debezium keeps it in the key only)"},
     DebeziumProperty{"skip.messages.without.change", "both", kNone, "false", kNotYet},
-    DebeziumProperty{"skipped.operations", "both", kImpl, "none", "the Kafka sink takes c, u, d, t (other sinks only none); sluice's default is none, truncates are written (Debezium's is t)"},
+    DebeziumProperty{"skipped.operations", "both", kImpl, "none", "the Kafka and file sinks take c, u, d, t or none, default t (truncates dropped) as Debezium's; database sinks apply truncates, so that the target equals the source, and take only none"},
     DebeziumProperty{"message.key.columns", "both", kImpl, "", "Kafka and file sinks; refused with a database sink, which keys rows by the primary key"},
     DebeziumProperty{"column.truncate.to.", "both", kImpl, "", "column.truncate.to.<n>.chars: character columns only (others refused); n counts UTF-16 units as Java", true},
     DebeziumProperty{"column.mask.", "both", kImpl, "", "column.mask.with.<n>.chars and column.mask.hash[.v2].<algorithm>.with.salt.<salt>: character columns only (others refused)", true},
@@ -259,6 +260,14 @@ std::vector<ConfigIssue> DebeziumConfigIssues(const ConnectorConfig& config) {
     std::optional<ConfigIssue> issue;
     NewRecordStateFromConfig(config, issue);
     if (issue) out.push_back(std::move(*issue));
+  }
+  // The envelope sinks declare skipped.operations (the catalogue accepts only none for the
+  // others); its letters are checked here so that create, PUT and validate refuse a bad one.
+  if ((config.Get("sink.type") == "kafka" || config.Get("sink.type") == "file") &&
+      config.Has("skipped.operations")) {
+    if (auto ops = SkippedOperationsFromConfig(config); !ops.ok()) {
+      out.push_back({"skipped.operations", ops.status().message()});
+    }
   }
   // Transaction metadata is written by the Kafka sink only (which checks the source).
   if (config.Get("sink.type") != "kafka" && config.Get("provide.transaction.metadata") == "true") {

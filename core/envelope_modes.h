@@ -30,12 +30,15 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "core/status.h"
 
 namespace sluice::core {
 
 class ConnectorConfig;
+struct ConfigKey;
 
 enum class DecimalMode : uint8_t { kPrecise, kDouble, kString };
 enum class TimePrecisionMode : uint8_t { kAdaptive, kAdaptiveTimeMicroseconds, kConnect, kMicros };
@@ -63,6 +66,17 @@ inline constexpr ValueModes kSluiceText{DecimalMode::kString, TimePrecisionMode:
 // The modes a config selects with Debezium's keys (absent keys: Debezium's defaults);
 // kInvalidArgument naming the key for an unknown value.
 Result<ValueModes> ValueModesFromConfig(const ConnectorConfig& config);
+
+// Debezium's skipped.operations, as the envelope sinks (Kafka, file) apply it: the op letters
+// (c, u, d, t) whose records are not written. Debezium's default, "t", is theirs: truncates are
+// dropped unless the key says otherwise ("none" keeps every operation). Database sinks do not
+// declare the key: they apply truncates so that the target equals the source, and the
+// catalogue accepts only "none" there.
+inline constexpr std::string_view kDefaultSkippedOperations = "t";
+ConfigKey SkippedOperationsConfigKey();
+// The letters `config` selects (the default when the key is absent); kInvalidArgument naming
+// the key and the value for anything but c, u, d, t and none.
+Result<std::string> SkippedOperationsFromConfig(const ConnectorConfig& config);
 
 // The binary.handling.mode of `text` ("bytes", "base64", "base64-url-safe", "hex").
 Result<BinaryMode> BinaryModeFromName(std::string_view text);

@@ -80,7 +80,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"min.row.count.to.stream.results", "mysql", kNone, "", "sluice always streams snapshot rows"},
     DebeziumProperty{"include.query", "mysql", kImpl, "", "source.query from ANNOTATE_ROWS (MariaDB) / ROWS_QUERY (MySQL) events; refused at start when the server does not log them"},
     DebeziumProperty{"include.schema.changes", "mysql", kImpl, "", "the schema-change topic <topic.prefix>: the snapshot's SET, DROP TABLE IF EXISTS, DROP/CREATE DATABASE, USE and CREATE TABLE records, then each CREATE/ALTER/DROP/RENAME TABLE on a captured table, tableChanges read from information_schema after the DDL (Kafka sink; database and file sinks skip it); default true, as Debezium's"},
-    DebeziumProperty{"include.schema.comments", "mysql", kNone, "false", "tableChanges comments are null, as with Debezium's default false; true is not implemented yet"},
+    DebeziumProperty{"include.schema.comments", "both", kImpl, "true,false", "true: each column's comment (PostgreSQL col_description, MySQL COLUMN_COMMENT) as its field schema's doc (Kafka sink, schemas on), and the column and table comments in MySQL's tableChanges; default false"},
     DebeziumProperty{"inconsistent.schema.handling.mode", "mysql", kNone, "fail", "sluice stops on a row it cannot map"},
     DebeziumProperty{"event.deserialization.failure.handling.mode", "mysql", kNone, "fail", "sluice never skips an event"},
     DebeziumProperty{"schema.history.internal.", "mysql", kNone, "", "sluice keeps table schemas itself; no history topic", true},

@@ -23,6 +23,9 @@
 //             a JSON object string ({"k":"v","n":null}). map: a Connect map<string, string> with
 //             optional values, a JSON object in the envelope.
 //
+//   comments  include.schema.comments=true: a column's comment (Column::comment) is its field
+//             schema's "doc", after "version", as JsonConverter writes a Connect schema's doc.
+//
 // kSluiceText is the file sink's own representation (decimals and intervals as text, every time
 // in µs, no Debezium-only logical types); it is not a Debezium mode and no key selects it.
 //
@@ -57,6 +60,8 @@ struct ValueModes {
   // kSluiceText.
   bool debezium_types = true;
   HstoreMode hstore = HstoreMode::kJson;
+  // include.schema.comments: each column's comment as its field schema's "doc" (schemas on).
+  bool schema_comments = false;
 };
 
 inline constexpr ValueModes kSluiceText{DecimalMode::kString, TimePrecisionMode::kMicros,

@@ -108,6 +108,7 @@ Result<ValueModes> ValueModesFromConfig(const ConnectorConfig& config) {
                                 {"precise", BigintUnsignedMode::kPrecise}}));
   SLUICE_ASSIGN_OR_RETURN(m.hstore, Pick(config, "hstore.handling.mode", HstoreMode::kJson,
                                          {{"json", HstoreMode::kJson}, {"map", HstoreMode::kMap}}));
+  SLUICE_ASSIGN_OR_RETURN(m.schema_comments, config.GetBool("include.schema.comments", false));
   return m;
 }
 

@@ -139,7 +139,8 @@ core::Status SnapshotReader::Open(bool restarted) {
     loaded_.push_back(std::move(*loaded));
   }
   if (options_.include_schema_changes) {
-    SLUICE_ASSIGN_OR_RETURN(schema_changes_, ReadSnapshotSchemaChanges(control_, loaded_));
+    SLUICE_ASSIGN_OR_RETURN(schema_changes_, ReadSnapshotSchemaChanges(control_, loaded_,
+                                                                      options_.include_schema_comments));
   }
   // After loaded_ is complete: each codec points into it.
   for (const LoadedTable& t : loaded_) codecs_.emplace_back(&t, options_.zero_dates);

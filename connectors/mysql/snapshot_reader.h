@@ -70,6 +70,7 @@ struct SnapshotOptions {
   // include.schema.changes: Debezium's snapshot DDL records (snapshot_schema_changes.h) in the
   // first batch, before any truncate or row.
   bool include_schema_changes = false;
+  bool include_schema_comments = false;  // include.schema.comments: comments in tableChanges
 };
 
 class SnapshotReader {

@@ -58,7 +58,8 @@ std::vector<core::SchemaChange> SnapshotSchemaChanges(const SnapshotDdlInput& in
       const LoadedTable& table = *input.tables[t];
       if (table.schema->id.schema != db.name) continue;
       core::SchemaChange created = DatabaseRecord(db.name, input.create_statements[t]);
-      created.tables.push_back(TableChangeFromLoaded(table, core::SchemaChangeTable::Type::kCreate));
+      created.tables.push_back(TableChangeFromLoaded(table, core::SchemaChangeTable::Type::kCreate,
+                                                     input.include_comments));
       out.push_back(std::move(created));
     }
   }
@@ -66,8 +67,9 @@ std::vector<core::SchemaChange> SnapshotSchemaChanges(const SnapshotDdlInput& in
 }
 
 core::Result<std::vector<core::SchemaChange>> ReadSnapshotSchemaChanges(
-    MysqlConnection& conn, const std::vector<LoadedTable>& tables) {
+    MysqlConnection& conn, const std::vector<LoadedTable>& tables, bool include_comments) {
   SnapshotDdlInput input;
+  input.include_comments = include_comments;
   SLUICE_ASSIGN_OR_RETURN(
       auto vars, conn.Query("SHOW VARIABLES WHERE Variable_name IN "
                             "('character_set_server','collation_server')"));

@@ -32,6 +32,7 @@ struct SnapshotDdlInput {
   std::vector<Database> databases;           // in the order their first table appears
   std::vector<const LoadedTable*> tables;    // the captured tables the snapshot reads
   std::vector<std::string> create_statements;  // SHOW CREATE TABLE, aligned with `tables`
+  bool include_comments = false;  // include.schema.comments: comments in tableChanges
 };
 
 // Debezium's ConnectionContext.setStatementFor: "SET a=x, b=y;" with the names sorted and a
@@ -44,6 +45,6 @@ std::vector<core::SchemaChange> SnapshotSchemaChanges(const SnapshotDdlInput& in
 // Reads the input for `tables` on `conn` (SHOW VARIABLES, information_schema.SCHEMATA,
 // SHOW CREATE TABLE) and returns SnapshotSchemaChanges of it; errors name the table.
 core::Result<std::vector<core::SchemaChange>> ReadSnapshotSchemaChanges(
-    MysqlConnection& conn, const std::vector<LoadedTable>& tables);
+    MysqlConnection& conn, const std::vector<LoadedTable>& tables, bool include_comments);
 
 }  // namespace sluice::mysql

@@ -194,11 +194,14 @@ TEST_F(DbzSchemaChangesMariadbTest, TableDdlWhileStreamingIsPublishedInOrder) {
   EXPECT_EQ(ConsumeTopic(prefix).size(), kSnapshotRecordsOfOneTable + 3);
 }
 
-// With the JsonConverter's schemas on, key and value carry Debezium's schema blocks.
+// With the JsonConverter's schemas on, key and value carry Debezium's schema blocks. With
+// include.schema.comments=true, the column comments are in tableChanges and each row's field
+// schema has its column's as "doc".
 TEST_F(DbzSchemaChangesMariadbTest, WithSchemasTheRecordsNameDebeziumsSchemas) {
   db_ = CreateScratchMysqlDatabase("dscs");
   MysqlClient my(db_);
-  my.Exec("CREATE TABLE t (id int PRIMARY KEY) ENGINE=InnoDB; INSERT INTO t VALUES (0)");
+  my.Exec("CREATE TABLE t (id int PRIMARY KEY COMMENT 'the key') ENGINE=InnoDB COMMENT 'tee';"
+          "INSERT INTO t VALUES (0)");
   const std::string prefix = UniqueName("dss");
   const std::string t_topic = prefix + "." + db_ + ".t";
   CreateKafkaTopic(prefix, 1);
@@ -206,9 +209,10 @@ TEST_F(DbzSchemaChangesMariadbTest, WithSchemasTheRecordsNameDebeziumsSchemas) {
   json config = BaseConfig("dss_" + db_, prefix);
   config["key.converter.schemas.enable"] = "true";
   config["value.converter.schemas.enable"] = "true";
+  config["include.schema.comments"] = "true";
   sluice_.emplace(SluiceProcess::Run(config));
   WaitForMessages(t_topic, 1, 60s);
-  const std::string alter = "ALTER TABLE t ADD COLUMN note varchar(10) DEFAULT 'n'";
+  const std::string alter = "ALTER TABLE t ADD COLUMN note varchar(10) DEFAULT 'n' COMMENT 'a note'";
   my.Exec(alter);
   auto all_changes = WaitForMessages(prefix, kSnapshotRecordsOfOneTable + 1, 60s);
   ASSERT_EQ(all_changes.size(), kSnapshotRecordsOfOneTable + 1);
@@ -225,6 +229,25 @@ TEST_F(DbzSchemaChangesMariadbTest, WithSchemasTheRecordsNameDebeziumsSchemas) {
   ASSERT_EQ(table["columns"].size(), 2u) << table.dump();
   EXPECT_EQ(table["columns"][1]["name"], "note");
   EXPECT_EQ(table["columns"][1]["defaultValueExpression"], "n");
+  // Comments as information_schema has them (an independent read).
+  EXPECT_EQ(table["columns"][0]["comment"],
+            my.QueryValue("SELECT COLUMN_COMMENT FROM information_schema.COLUMNS WHERE "
+                          "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't' AND COLUMN_NAME = 'id'"));
+  EXPECT_EQ(table["columns"][1]["comment"], "a note");
+  EXPECT_EQ(table["comment"], "tee");
+  json snapshot_create = json::parse(*all_changes[kSnapshotRecordsOfOneTable - 1].value);
+  EXPECT_EQ(snapshot_create["payload"]["tableChanges"][0]["table"]["columns"][0]["comment"],
+            "the key");
+  // The row after the ALTER: each field's doc is its column's comment.
+  my.Exec("INSERT INTO t VALUES (1, 'x')");
+  auto rows = WaitForMessages(t_topic, 2, 60s);
+  ASSERT_EQ(rows.size(), 2u);
+  json after = json::parse(*rows[1].value)["schema"]["fields"][1]["fields"];
+  ASSERT_EQ(after.size(), 2u) << after.dump();
+  EXPECT_EQ(after[0]["doc"], "the key");
+  EXPECT_EQ(after[1]["doc"], "a note");
+  json key_fields = json::parse(*rows[1].key)["schema"]["fields"];
+  EXPECT_EQ(key_fields[0]["doc"], "the key") << key_fields.dump();
 }
 
 // Killed (SIGKILL) right after a DDL ran, wherever the pipeline was: restarted from the last

@@ -4,6 +4,7 @@
 
 #include "core/config.h"
 #include "core/debezium_transforms.h"
+#include "core/envelope_modes.h"
 
 namespace sluice::core {
 
@@ -67,8 +68,8 @@ constexpr std::array kProperties = {
     DebeziumProperty{"flush.lsn.source", "postgres", kNone, "true", "sluice always confirms the flushed LSN to the slot"},
     DebeziumProperty{"lsn.flush.timeout.ms", "postgres", kNone, "", "changes no output"},
     DebeziumProperty{"schema.refresh.mode", "postgres", kNone, "", "sluice follows every relation message"},
-    DebeziumProperty{"message.prefix.include.list", "postgres", kRef, "", "logical decoding messages are not emitted; not implemented yet"},
-    DebeziumProperty{"message.prefix.exclude.list", "postgres", kRef, "", "logical decoding messages are not emitted; not implemented yet"},
+    DebeziumProperty{"message.prefix.include.list", "postgres", kRef, "", "logical decoding messages (pg_logical_emit_message) are not read: pgoutput is started without messages 'true', so there are no <topic.prefix>.message records (op m); not implemented yet"},
+    DebeziumProperty{"message.prefix.exclude.list", "postgres", kRef, "", "logical decoding messages (pg_logical_emit_message) are not read: pgoutput is started without messages 'true', so there are no <topic.prefix>.message records (op m); not implemented yet"},
     // MySQL binlog.
     DebeziumProperty{"gtid.source.includes", "mysql", kRef, "", kNotYet},
     DebeziumProperty{"gtid.source.excludes", "mysql", kRef, "", kNotYet},
@@ -78,8 +79,8 @@ constexpr std::array kProperties = {
     DebeziumProperty{"read.only", "mysql", kNone, "false", "incremental snapshots never write to the source (no signalling table), so there is nothing to switch"},
     DebeziumProperty{"min.row.count.to.stream.results", "mysql", kNone, "", "sluice always streams snapshot rows"},
     DebeziumProperty{"include.query", "mysql", kImpl, "", "source.query from ANNOTATE_ROWS (MariaDB) / ROWS_QUERY (MySQL) events; refused at start when the server does not log them"},
-    DebeziumProperty{"include.schema.changes", "mysql", kImpl, "", "the schema-change topic <topic.prefix>: each CREATE/ALTER/DROP/RENAME TABLE on a captured table, tableChanges read from information_schema after the DDL (Kafka sink; database and file sinks skip it); default true, as Debezium's"},
-    DebeziumProperty{"include.schema.comments", "mysql", kNone, "false", "tableChanges comments are null, as with Debezium's default false; true is not implemented yet"},
+    DebeziumProperty{"include.schema.changes", "mysql", kImpl, "", "the schema-change topic <topic.prefix>: the snapshot's SET, DROP TABLE IF EXISTS, DROP/CREATE DATABASE, USE and CREATE TABLE records, then each CREATE/ALTER/DROP/RENAME TABLE on a captured table, tableChanges read from information_schema after the DDL (Kafka sink; database and file sinks skip it); default true, as Debezium's"},
+    DebeziumProperty{"include.schema.comments", "both", kImpl, "true,false", "true: each column's comment (PostgreSQL col_description, MySQL COLUMN_COMMENT) as its field schema's doc (Kafka sink, schemas on), and the column and table comments in MySQL's tableChanges; default false"},
     DebeziumProperty{"inconsistent.schema.handling.mode", "mysql", kNone, "fail", "sluice stops on a row it cannot map"},
     DebeziumProperty{"event.deserialization.failure.handling.mode", "mysql", kNone, "fail", "sluice never skips an event"},
     DebeziumProperty{"schema.history.internal.", "mysql", kNone, "", "sluice keeps table schemas itself; no history topic", true},
@@ -94,7 +95,7 @@ constexpr std::array kProperties = {
     DebeziumProperty{"column.include.list", "both", kImpl, "", "not with column.exclude.list; a filter that leaves out a key column is refused (Debezium keeps it in the key only)"},
     DebeziumProperty{"column.exclude.list", "both", kImpl, "", "not with column.include.list; a filter that leaves out a key column is refused (Debezium keeps it in the key only)"},
     DebeziumProperty{"skip.messages.without.change", "both", kNone, "false", kNotYet},
-    DebeziumProperty{"skipped.operations", "both", kImpl, "none", "the Kafka sink takes c, u, d, t (other sinks only none); sluice's default is none, truncates are written (Debezium's is t)"},
+    DebeziumProperty{"skipped.operations", "both", kImpl, "none", "the Kafka and file sinks take c, u, d, t or none, default t (truncates dropped) as Debezium's; database sinks apply truncates, so that the target equals the source, and take only none"},
     DebeziumProperty{"message.key.columns", "both", kImpl, "", "Kafka and file sinks; refused with a database sink, which keys rows by the primary key"},
     DebeziumProperty{"column.truncate.to.", "both", kImpl, "", "column.truncate.to.<n>.chars: character columns only (others refused); n counts UTF-16 units as Java", true},
     DebeziumProperty{"column.mask.", "both", kImpl, "", "column.mask.with.<n>.chars and column.mask.hash[.v2].<algorithm>.with.salt.<salt>: character columns only (others refused)", true},
@@ -259,6 +260,14 @@ std::vector<ConfigIssue> DebeziumConfigIssues(const ConnectorConfig& config) {
     std::optional<ConfigIssue> issue;
     NewRecordStateFromConfig(config, issue);
     if (issue) out.push_back(std::move(*issue));
+  }
+  // The envelope sinks declare skipped.operations (the catalogue accepts only none for the
+  // others); its letters are checked here so that create, PUT and validate refuse a bad one.
+  if ((config.Get("sink.type") == "kafka" || config.Get("sink.type") == "file") &&
+      config.Has("skipped.operations")) {
+    if (auto ops = SkippedOperationsFromConfig(config); !ops.ok()) {
+      out.push_back({"skipped.operations", ops.status().message()});
+    }
   }
   // Transaction metadata is written by the Kafka sink only (which checks the source).
   if (config.Get("sink.type") != "kafka" && config.Get("provide.transaction.metadata") == "true") {

@@ -148,7 +148,11 @@ void AppendSourceBlock(std::string& out, size_t& sequence_at, const TableSchema&
   AppendInt(out, ts_us * 1000);
   if (options.connector == "mysql") {
     out += ",\"table\":";
-    AppendJsonString(out, schema.id.table);
+    if (schema.id.table.empty()) {
+      out += "null";  // a schema change of a database (SET, CREATE DATABASE, USE), as Debezium's
+    } else {
+      AppendJsonString(out, schema.id.table);
+    }
     out += ",\"server_id\":";
     AppendUInt(out, txn.server_id);
     out += ",\"gtid\":";

@@ -102,6 +102,15 @@ void AppendEnvelopeTimes(std::string& out, int64_t now_ns);
 Status EnvelopeValueError(const EventBatch& batch, const ChangeEvent& event,
                           const ValueModes& modes = {});
 
+// Whether skipped.operations' letters `skipped_ops` (SkippedOperationsFromConfig) drop `op`.
+bool SkipsOperation(std::string_view skipped_ops, Op op);
+
+// What a sink logs when it drops `event` by skipped.operations and the event is the truncate a
+// restarted snapshot sends before reading its table again (rows deleted at the source between
+// the two attempts then stay in the output): a warning naming the table and the fix; "" for
+// every other event.
+std::string SkippedSnapshotTruncateWarning(const EventBatch& batch, const ChangeEvent& event);
+
 // Kafka Connect schema blocks, as Debezium writes them (envelope_schema.cc).
 // The schema of one column; with the __debezium.source.column.* parameters when
 // `source_type_name` (SourceTypePropagation::TypeParameterFor) is not empty.

@@ -23,6 +23,9 @@
 //             a JSON object string ({"k":"v","n":null}). map: a Connect map<string, string> with
 //             optional values, a JSON object in the envelope.
 //
+//   comments  include.schema.comments=true: a column's comment (Column::comment) is its field
+//             schema's "doc", after "version", as JsonConverter writes a Connect schema's doc.
+//
 // kSluiceText is the file sink's own representation (decimals and intervals as text, every time
 // in µs, no Debezium-only logical types); it is not a Debezium mode and no key selects it.
 //
@@ -30,12 +33,15 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "core/status.h"
 
 namespace sluice::core {
 
 class ConnectorConfig;
+struct ConfigKey;
 
 enum class DecimalMode : uint8_t { kPrecise, kDouble, kString };
 enum class TimePrecisionMode : uint8_t { kAdaptive, kAdaptiveTimeMicroseconds, kConnect, kMicros };
@@ -54,6 +60,8 @@ struct ValueModes {
   // kSluiceText.
   bool debezium_types = true;
   HstoreMode hstore = HstoreMode::kJson;
+  // include.schema.comments: each column's comment as its field schema's "doc" (schemas on).
+  bool schema_comments = false;
 };
 
 inline constexpr ValueModes kSluiceText{DecimalMode::kString, TimePrecisionMode::kMicros,
@@ -63,6 +71,17 @@ inline constexpr ValueModes kSluiceText{DecimalMode::kString, TimePrecisionMode:
 // The modes a config selects with Debezium's keys (absent keys: Debezium's defaults);
 // kInvalidArgument naming the key for an unknown value.
 Result<ValueModes> ValueModesFromConfig(const ConnectorConfig& config);
+
+// Debezium's skipped.operations, as the envelope sinks (Kafka, file) apply it: the op letters
+// (c, u, d, t) whose records are not written. Debezium's default, "t", is theirs: truncates are
+// dropped unless the key says otherwise ("none" keeps every operation). Database sinks do not
+// declare the key: they apply truncates so that the target equals the source, and the
+// catalogue accepts only "none" there.
+inline constexpr std::string_view kDefaultSkippedOperations = "t";
+ConfigKey SkippedOperationsConfigKey();
+// The letters `config` selects (the default when the key is absent); kInvalidArgument naming
+// the key and the value for anything but c, u, d, t and none.
+Result<std::string> SkippedOperationsFromConfig(const ConnectorConfig& config);
 
 // The binary.handling.mode of `text` ("bytes", "base64", "base64-url-safe", "hex").
 Result<BinaryMode> BinaryModeFromName(std::string_view text);

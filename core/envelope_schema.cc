@@ -93,6 +93,10 @@ void AppendFieldSchemaJson(std::string& out, const Column& c, const ValueModes& 
     out += name;
     out += "\",\"version\":1";
   }
+  if (modes.schema_comments && !c.comment.empty()) {  // JsonConverter: after version, before parameters
+    out += ",\"doc\":";
+    AppendJsonString(out, c.comment);
+  }
   // Parameters: the logical type's (Debezium's), then column.propagate.source.type's.
   bool first = true;
   auto param = [&](std::string_view key, const std::string& value) {

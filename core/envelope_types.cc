@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/config.h"
+#include "core/envelope.h"
 
 namespace sluice::core {
 
@@ -107,7 +108,42 @@ Result<ValueModes> ValueModesFromConfig(const ConnectorConfig& config) {
                                 {"precise", BigintUnsignedMode::kPrecise}}));
   SLUICE_ASSIGN_OR_RETURN(m.hstore, Pick(config, "hstore.handling.mode", HstoreMode::kJson,
                                          {{"json", HstoreMode::kJson}, {"map", HstoreMode::kMap}}));
+  SLUICE_ASSIGN_OR_RETURN(m.schema_comments, config.GetBool("include.schema.comments", false));
   return m;
+}
+
+ConfigKey SkippedOperationsConfigKey() {
+  return MakeConfigKey("skipped.operations", ConfigType::kList,
+                       std::string(kDefaultSkippedOperations),
+                       "Debezium's key: operations not written, a comma-separated list of c, u, "
+                       "d, t, or none; the default, t, drops truncates as Debezium does");
+}
+
+Result<std::string> SkippedOperationsFromConfig(const ConnectorConfig& config) {
+  if (!config.Has("skipped.operations")) return std::string(kDefaultSkippedOperations);
+  std::string ops;
+  for (const std::string& op : config.GetList("skipped.operations")) {
+    if (op == "none") continue;
+    if (op != "c" && op != "u" && op != "d" && op != "t") {
+      return InvalidArgumentError("skipped.operations: '" + op +
+                                  "' is not an operation; use c, u, d, t or none");
+    }
+    if (ops.find(op) == std::string::npos) ops += op;
+  }
+  return ops;
+}
+
+bool SkipsOperation(std::string_view skipped_ops, Op op) {
+  return skipped_ops.find(static_cast<char>(op)) != std::string_view::npos;
+}
+
+std::string SkippedSnapshotTruncateWarning(const EventBatch& batch, const ChangeEvent& event) {
+  if (event.op != Op::kTruncate || !batch.txn(event.txn).snapshot) return "";
+  return "skipped.operations (Debezium's default, t) drops the truncate of " +
+         event.table->id.schema + "." + event.table->id.table +
+         " that the restarted snapshot sends before reading the table again: rows deleted at the "
+         "source between the two snapshot attempts stay in the output; set "
+         "skipped.operations=none to write it";
 }
 
 bool MoneyToDecimal(std::string_view t, std::string& out) {

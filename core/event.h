@@ -84,6 +84,10 @@ struct Column {
   // Extra Kafka Connect schema parameters a column rule adds, in order (Debezium's column
   // mappers: column.mask.* gives masked=true, column.truncate.to.* truncateLength=<n>).
   std::vector<std::pair<std::string, std::string>> schema_parameters;
+  // The column's comment at the source (PostgreSQL col_description, MySQL COLUMN_COMMENT), ""
+  // when none or not read. The envelope writes it as the field schema's "doc" with Debezium's
+  // include.schema.comments=true (ValueModes::schema_comments).
+  std::string comment;
 };
 
 // A stored generated column (PostgreSQL `GENERATED ALWAYS AS (expression) STORED`): computed by

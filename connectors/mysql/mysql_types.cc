@@ -120,6 +120,7 @@ core::Column MapColumn(const InformationSchemaColumn& c) {
   col.name = c.name;
   col.source_type = c.column_type;
   col.nullable = c.nullable;
+  col.comment = c.comment;
   std::string dt = core::AsciiLower(c.data_type);
   std::string ct = core::AsciiLower(c.column_type);
   col.is_unsigned = ct.find("unsigned") != std::string::npos;

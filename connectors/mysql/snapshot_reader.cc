@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "connectors/mysql/snapshot_schema_changes.h"
 #include "core/clock.h"
 #include "core/parse_number.h"
 
@@ -144,6 +145,10 @@ core::Status SnapshotReader::Open(bool restarted) {
     auto loaded = loader.Load(id, 1);
     if (!loaded.ok()) return loaded.status().WithContext("mysql snapshot of " + id.ToString());
     loaded_.push_back(std::move(*loaded));
+  }
+  if (options_.include_schema_changes) {
+    SLUICE_ASSIGN_OR_RETURN(schema_changes_, ReadSnapshotSchemaChanges(control_, loaded_,
+                                                                      options_.include_schema_comments));
   }
   // After loaded_ is complete: each codec points into it.
   for (const LoadedTable& t : loaded_) codecs_.emplace_back(&t, options_.zero_dates);
@@ -327,6 +332,15 @@ core::Result<bool> SnapshotReader::Next(core::EventBatch& batch, const core::Pol
     // a restarted snapshot's truncates, before any row.
     announced_ = true;
     for (const auto& t : loaded_) batch.AnnounceTable(t.schema);
+    if (!schema_changes_.empty()) {  // Debezium's snapshot DDL, at the snapshot's position
+      uint32_t txn = batch.AddTxn(SnapshotTxn());
+      for (core::SchemaChange& change : schema_changes_) {
+        change.txn = txn;
+        change.source_pos = position_.pos;
+        batch.AddSchemaChange(std::move(change));
+      }
+      schema_changes_.clear();
+    }
     if (restarted_) {
       uint32_t txn = batch.AddTxn(SnapshotTxn());
       for (const auto& t : loaded_) {

@@ -68,6 +68,10 @@ struct SnapshotOptions {
   // snapshot.include.collection.list: the captured tables ("database.table") the initial
   // snapshot reads; the others are only streamed. Empty: every captured table.
   std::vector<core::UserRegex> include_tables;
+  // include.schema.changes: Debezium's snapshot DDL records (snapshot_schema_changes.h) in the
+  // first batch, before any truncate or row.
+  bool include_schema_changes = false;
+  bool include_schema_comments = false;  // include.schema.comments: comments in tableChanges
 };
 
 // The binlog file/position of a SHOW MASTER STATUS result; kFailedPrecondition when binary
@@ -119,6 +123,7 @@ class SnapshotReader {
   BinlogPosition position_;
   bool restarted_ = false;
   int64_t started_ms_ = 0;
+  std::vector<core::SchemaChange> schema_changes_;  // include_schema_changes: sent by Next()
   std::vector<core::TableId> tables_;
   // Every table's schema, loaded at Open so that the first batch announces them all (empty
   // tables too) before any row.

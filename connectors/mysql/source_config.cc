@@ -64,6 +64,10 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SLUICE_ASSIGN_OR_RETURN(out.stream.include_query, c.GetBool("include.query", false));
   SLUICE_ASSIGN_OR_RETURN(out.stream.include_schema_changes,
                           c.GetBool("include.schema.changes", true));
+  out.snapshot.include_schema_changes = out.stream.include_schema_changes;
+  SLUICE_ASSIGN_OR_RETURN(out.stream.include_schema_comments,
+                          c.GetBool("include.schema.comments", false));
+  out.snapshot.include_schema_comments = out.stream.include_schema_comments;
   SLUICE_ASSIGN_OR_RETURN(out.filter, CaptureFilter::FromConfig(c));
   SLUICE_ASSIGN_OR_RETURN(out.health_interval_ms, c.GetInt("binlog.health.interval.ms", 10000));
   SLUICE_ASSIGN_OR_RETURN(out.retained_warn_bytes,

@@ -366,7 +366,8 @@ core::Result<std::optional<core::SchemaChangeTable>> StreamReader::TableChange(
     return std::optional<core::SchemaChangeTable>();
   }
   return std::optional<core::SchemaChangeTable>(TableChangeFromLoaded(
-      **loaded, ddl.kind == DdlInfo::Kind::kCreate ? Type::kCreate : Type::kAlter));
+      **loaded, ddl.kind == DdlInfo::Kind::kCreate ? Type::kCreate : Type::kAlter,
+      options_.include_schema_comments));
 }
 
 core::Status StreamReader::FetchFailed() {

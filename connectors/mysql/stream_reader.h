@@ -72,6 +72,8 @@ struct StreamOptions {
   // TABLE) naming a captured table, at the DDL's position, with the tables as information_schema
   // shows them when the DDL is read. Off here; the connector's config defaults it on.
   bool include_schema_changes = false;
+  // include.schema.comments: the column and table comments in tableChanges.
+  bool include_schema_comments = false;
 };
 
 // A connection that delivers nothing, not even a heartbeat, for this many heartbeat periods

@@ -105,6 +105,16 @@ core::Result<RelationInfo> Build(PgConnection& conn, TypeResolver& types, uint32
       if (!filter.IncludesColumn(id, name)) continue;
       schema.generated.push_back({std::move(name), r[1].value_or(""), r[2].value_or("")});
     }
+    // Column comments: the fields' "doc" with Debezium's include.schema.comments=true.
+    SLUICE_ASSIGN_OR_RETURN(
+        PgRows comments,
+        conn.Query("SELECT attname, col_description(attrelid, attnum) FROM pg_attribute WHERE "
+                   "attrelid = " + std::to_string(relid) + " AND attnum > 0 AND NOT attisdropped "
+                   "AND col_description(attrelid, attnum) IS NOT NULL"));
+    for (const PgRow& r : comments) {
+      int idx = schema.FindColumn(r[0].value_or(""));
+      if (idx >= 0) schema.columns[static_cast<size_t>(idx)].comment = r[1].value_or("");
+    }
   }
   info.schema = cache.Intern(std::move(schema));
   return info;

@@ -69,6 +69,52 @@ class DbzColumnsTest : public ::testing::Test {
   std::string pg_db_, target_db_, my_db_;
 };
 
+// include.schema.comments=true: each column's comment (COMMENT ON COLUMN, read back with psql's
+// col_description) is its field schema's "doc", in the snapshot and after a comment set while
+// streaming and a column added (a new relation message); columns without one have none.
+TEST_F(DbzColumnsTest, PostgresColumnCommentsAreFieldDocsWithIncludeSchemaComments) {
+  pg_db_ = CreateScratchPgDatabase("dbzcm");
+  PgClient pg(pg_db_);
+  pg.Exec("CREATE TABLE items (id int PRIMARY KEY, price numeric(8,2), note text);"
+          "COMMENT ON COLUMN items.price IS 'net price, \"EUR\"';"
+          "INSERT INTO items VALUES (1, 1.50, 'a')");
+  const std::string prefix = UniqueName("dbzcm");
+  json config = PgSource("dbzcm");
+  config.update({{"topic.prefix", prefix},
+                 {"sink.type", "kafka"},
+                 {"sink.kafka.bootstrap.servers", TestEnv::KafkaBootstrap()},
+                 {"value.converter.schemas.enable", "true"},
+                 {"key.converter.schemas.enable", "true"},
+                 {"include.schema.comments", "true"}});
+  sluice_.emplace(SluiceProcess::Run(config));
+  const std::string topic = prefix + ".public.items";
+  WaitForMessages(topic, 1, 60s);
+  pg.Exec("COMMENT ON COLUMN items.note IS 'free text'; ALTER TABLE items ADD COLUMN qty int;"
+          "COMMENT ON COLUMN items.qty IS 'pieces'; INSERT INTO items VALUES (2, 2.00, 'b', 3)");
+  auto messages = WaitForMessages(topic, 2, 60s);
+  ASSERT_EQ(messages.size(), 2u) << sluice_->LogTail();
+  auto field = [](const json& fields, const std::string& name) {
+    for (const json& f : fields) {
+      if (f.at("field") == name) return f;
+    }
+    return json();
+  };
+  const std::string price_doc =
+      PgClient(pg_db_).QueryValue("SELECT col_description('items'::regclass, 2)");
+  ASSERT_EQ(price_doc, "net price, \"EUR\"");
+  json snapshot_after = json::parse(*messages[0].value)["schema"]["fields"][1]["fields"];
+  EXPECT_EQ(field(snapshot_after, "price")["doc"], price_doc) << snapshot_after.dump();
+  EXPECT_FALSE(field(snapshot_after, "id").contains("doc")) << snapshot_after.dump();
+  EXPECT_FALSE(field(snapshot_after, "note").contains("doc")) << snapshot_after.dump();
+  // JsonConverter's order: name, version, doc, parameters.
+  EXPECT_NE(messages[0].value->find(R"("version":1,"doc":"net price, \"EUR\"","parameters")"),
+            std::string::npos) << *messages[0].value;
+  json streamed_after = json::parse(*messages[1].value)["schema"]["fields"][1]["fields"];
+  EXPECT_EQ(field(streamed_after, "note")["doc"], "free text") << streamed_after.dump();
+  EXPECT_EQ(field(streamed_after, "qty")["doc"], "pieces") << streamed_after.dump();
+  EXPECT_EQ(field(streamed_after, "price")["doc"], price_doc);
+}
+
 TEST_F(DbzColumnsTest, PostgresToKafkaKeysMasksHashesTruncatesAndFilters) {
   pg_db_ = CreateScratchPgDatabase("dbzc");
   PgClient pg(pg_db_);

@@ -4,7 +4,9 @@
 // record on the topic <topic.prefix>: key {"databaseName"}, the statement as MariaDB logged it,
 // tableChanges with the table after the DDL (null for the DROP); their binlog positions sit
 // between those of the row changes around them. A stop and restart does not publish them again;
-// a kill right after a DDL loses nothing.
+// a kill right after a DDL loses nothing. The snapshot writes Debezium's records first: the
+// server's charset SET, DROP TABLE IF EXISTS per table, DROP DATABASE IF EXISTS, CREATE DATABASE,
+// USE, and each table's CREATE TABLE as SHOW CREATE TABLE gives it.
 // With schemas on, Debezium's schema blocks; with include.schema.changes=false the topic stays
 // empty.
 #include <gtest/gtest.h>
@@ -32,6 +34,13 @@ std::pair<std::string, int64_t> BinlogAt(const json& value) {
 }
 
 json Column(const json& table, size_t i) { return table["columns"].at(i); }
+
+// The records of the snapshot (source.snapshot "true"), which come first on the topic.
+constexpr size_t kSnapshotRecordsOfOneTable = 6;
+
+bool IsSnapshotRecord(const KafkaMessage& m) {
+  return json::parse(*m.value)["source"]["snapshot"] != "false";
+}
 
 TEST_F(DbzSchemaChangesMariadbTest, TableDdlWhileStreamingIsPublishedInOrder) {
   db_ = CreateScratchMysqlDatabase("dsch");
@@ -61,12 +70,51 @@ TEST_F(DbzSchemaChangesMariadbTest, TableDdlWhileStreamingIsPublishedInOrder) {
   my.Exec("INSERT INTO t VALUES (2, 'after')");
   ASSERT_TRUE(sluice_->IsRunning()) << sluice_->LogTail();
 
-  auto changes = WaitForMessages(prefix, 3, 60s);
+  auto all_changes = WaitForMessages(prefix, kSnapshotRecordsOfOneTable + 3, 60s);
   auto t_rows = WaitForMessages(t_topic, 3, 60s);
-  // n: its CREATE's truncate record, then the two inserts.
-  auto n_rows = WaitForMessages(n_topic, 3, 60s);
-  ASSERT_EQ(changes.size(), 3u);
+  // n: the two inserts (its CREATE's truncate record is skipped: skipped.operations' default, t).
+  auto n_rows = WaitForMessages(n_topic, 2, 60s);
+  ASSERT_EQ(all_changes.size(), kSnapshotRecordsOfOneTable + 3);
   ASSERT_EQ(t_rows.size(), 3u);
+
+  // The snapshot's records, checked against the server's own statements (an independent client).
+  std::vector<json> snap;
+  for (size_t i = 0; i < kSnapshotRecordsOfOneTable; ++i) {
+    ASSERT_TRUE(all_changes[i].key && all_changes[i].value);
+    snap.push_back(json::parse(*all_changes[i].value));
+    EXPECT_EQ(snap[i]["source"]["snapshot"], "true") << snap[i].dump();
+    EXPECT_EQ(json::parse(*all_changes[i].key), json({{"databaseName", snap[i]["databaseName"]}}));
+  }
+  const SqlRows charset = my.Query("SELECT @@character_set_server, @@collation_server");
+  EXPECT_EQ(snap[0]["ddl"], "SET character_set_server=" + *charset[0][0] +
+                                ", collation_server=" + *charset[0][1] + ";");
+  EXPECT_EQ(snap[0]["databaseName"], "");
+  EXPECT_TRUE(snap[0]["source"]["table"].is_null()) << snap[0].dump();
+  EXPECT_EQ(snap[1]["ddl"], "DROP TABLE IF EXISTS `" + db_ + "`.`t`");
+  EXPECT_EQ(snap[1]["source"]["table"], "t");
+  ASSERT_EQ(snap[1]["tableChanges"].size(), 1u);
+  EXPECT_EQ(snap[1]["tableChanges"][0]["type"], "DROP");
+  EXPECT_EQ(snap[2]["ddl"], "DROP DATABASE IF EXISTS `" + db_ + "`");
+  const SqlRows locale = my.Query(
+      "SELECT DEFAULT_CHARACTER_SET_NAME, DEFAULT_COLLATION_NAME FROM information_schema.SCHEMATA "
+      "WHERE SCHEMA_NAME = '" + db_ + "'");
+  EXPECT_EQ(snap[3]["ddl"], "CREATE DATABASE `" + db_ + "` CHARSET " + *locale[0][0] +
+                                " COLLATE " + *locale[0][1]);
+  EXPECT_EQ(snap[4]["ddl"], "USE `" + db_ + "`");
+  for (size_t i : {2, 3, 4}) {
+    EXPECT_EQ(snap[i]["databaseName"], db_);
+    EXPECT_TRUE(snap[i]["source"]["table"].is_null()) << snap[i].dump();
+    EXPECT_EQ(snap[i]["tableChanges"], json::array());
+  }
+  EXPECT_EQ(snap[5]["ddl"], *my.Query("SHOW CREATE TABLE t")[0][1]);
+  ASSERT_EQ(snap[5]["tableChanges"].size(), 1u);
+  EXPECT_EQ(snap[5]["tableChanges"][0]["type"], "CREATE");
+  EXPECT_EQ(snap[5]["tableChanges"][0]["table"]["primaryKeyColumnNames"], json::array({"id"}));
+  // At the snapshot's binlog position: before the first streamed change.
+  EXPECT_LT(BinlogAt(snap[5]), BinlogAt(json::parse(*t_rows[1].value)));
+
+  std::vector<KafkaMessage> changes(all_changes.begin() + kSnapshotRecordsOfOneTable,
+                                    all_changes.end());
 
   std::vector<json> v;
   for (const auto& m : changes) {
@@ -126,9 +174,9 @@ TEST_F(DbzSchemaChangesMariadbTest, TableDdlWhileStreamingIsPublishedInOrder) {
   EXPECT_TRUE(v[2]["tableChanges"][0]["table"].is_null());
 
   // Binlog order: t(1) < CREATE < n(1) < ALTER < n(2) < DROP < t(2).
-  ASSERT_EQ(n_rows.size(), 3u);
-  json n1 = json::parse(*n_rows[1].value);
-  json n2 = json::parse(*n_rows[2].value);
+  ASSERT_EQ(n_rows.size(), 2u);
+  json n1 = json::parse(*n_rows[0].value);
+  json n2 = json::parse(*n_rows[1].value);
   EXPECT_EQ(n1["after"]["id"], 1);
   EXPECT_EQ(n2["after"]["qty"], 5);
   std::vector<std::pair<std::string, int64_t>> order = {
@@ -143,14 +191,17 @@ TEST_F(DbzSchemaChangesMariadbTest, TableDdlWhileStreamingIsPublishedInOrder) {
   sluice_->Restart();
   my.Exec("INSERT INTO t VALUES (3, 'restarted')");
   ASSERT_EQ(WaitForMessages(t_topic, 4, 60s).size(), 4u);
-  EXPECT_EQ(ConsumeTopic(prefix).size(), 3u);
+  EXPECT_EQ(ConsumeTopic(prefix).size(), kSnapshotRecordsOfOneTable + 3);
 }
 
-// With the JsonConverter's schemas on, key and value carry Debezium's schema blocks.
+// With the JsonConverter's schemas on, key and value carry Debezium's schema blocks. With
+// include.schema.comments=true, the column comments are in tableChanges and each row's field
+// schema has its column's as "doc".
 TEST_F(DbzSchemaChangesMariadbTest, WithSchemasTheRecordsNameDebeziumsSchemas) {
   db_ = CreateScratchMysqlDatabase("dscs");
   MysqlClient my(db_);
-  my.Exec("CREATE TABLE t (id int PRIMARY KEY) ENGINE=InnoDB; INSERT INTO t VALUES (0)");
+  my.Exec("CREATE TABLE t (id int PRIMARY KEY COMMENT 'the key') ENGINE=InnoDB COMMENT 'tee';"
+          "INSERT INTO t VALUES (0)");
   const std::string prefix = UniqueName("dss");
   const std::string t_topic = prefix + "." + db_ + ".t";
   CreateKafkaTopic(prefix, 1);
@@ -158,12 +209,14 @@ TEST_F(DbzSchemaChangesMariadbTest, WithSchemasTheRecordsNameDebeziumsSchemas) {
   json config = BaseConfig("dss_" + db_, prefix);
   config["key.converter.schemas.enable"] = "true";
   config["value.converter.schemas.enable"] = "true";
+  config["include.schema.comments"] = "true";
   sluice_.emplace(SluiceProcess::Run(config));
   WaitForMessages(t_topic, 1, 60s);
-  const std::string alter = "ALTER TABLE t ADD COLUMN note varchar(10) DEFAULT 'n'";
+  const std::string alter = "ALTER TABLE t ADD COLUMN note varchar(10) DEFAULT 'n' COMMENT 'a note'";
   my.Exec(alter);
-  auto changes = WaitForMessages(prefix, 1, 60s);
-  ASSERT_EQ(changes.size(), 1u);
+  auto all_changes = WaitForMessages(prefix, kSnapshotRecordsOfOneTable + 1, 60s);
+  ASSERT_EQ(all_changes.size(), kSnapshotRecordsOfOneTable + 1);
+  std::vector<KafkaMessage> changes(all_changes.end() - 1, all_changes.end());
   ASSERT_TRUE(changes[0].key && changes[0].value);
   json k = json::parse(*changes[0].key);
   EXPECT_EQ(k["schema"]["name"], "io.debezium.connector.mysql.SchemaChangeKey");
@@ -176,6 +229,25 @@ TEST_F(DbzSchemaChangesMariadbTest, WithSchemasTheRecordsNameDebeziumsSchemas) {
   ASSERT_EQ(table["columns"].size(), 2u) << table.dump();
   EXPECT_EQ(table["columns"][1]["name"], "note");
   EXPECT_EQ(table["columns"][1]["defaultValueExpression"], "n");
+  // Comments as information_schema has them (an independent read).
+  EXPECT_EQ(table["columns"][0]["comment"],
+            my.QueryValue("SELECT COLUMN_COMMENT FROM information_schema.COLUMNS WHERE "
+                          "TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 't' AND COLUMN_NAME = 'id'"));
+  EXPECT_EQ(table["columns"][1]["comment"], "a note");
+  EXPECT_EQ(table["comment"], "tee");
+  json snapshot_create = json::parse(*all_changes[kSnapshotRecordsOfOneTable - 1].value);
+  EXPECT_EQ(snapshot_create["payload"]["tableChanges"][0]["table"]["columns"][0]["comment"],
+            "the key");
+  // The row after the ALTER: each field's doc is its column's comment.
+  my.Exec("INSERT INTO t VALUES (1, 'x')");
+  auto rows = WaitForMessages(t_topic, 2, 60s);
+  ASSERT_EQ(rows.size(), 2u);
+  json after = json::parse(*rows[1].value)["schema"]["fields"][1]["fields"];
+  ASSERT_EQ(after.size(), 2u) << after.dump();
+  EXPECT_EQ(after[0]["doc"], "the key");
+  EXPECT_EQ(after[1]["doc"], "a note");
+  json key_fields = json::parse(*rows[1].key)["schema"]["fields"];
+  EXPECT_EQ(key_fields[0]["doc"], "the key") << key_fields.dump();
 }
 
 // Killed (SIGKILL) right after a DDL ran, wherever the pipeline was: restarted from the last
@@ -199,7 +271,8 @@ TEST_F(DbzSchemaChangesMariadbTest, KilledRightAfterTheDdlLosesNothing) {
   auto rows = WaitForMessages(t_topic, 2, 60s);
   json last = json::parse(*rows.back().value);
   EXPECT_EQ(last["after"]["note"], "after");
-  auto changes = WaitForMessages(prefix, 1, 60s);
+  auto changes = WaitForMessages(prefix, kSnapshotRecordsOfOneTable + 1, 60s);
+  std::erase_if(changes, IsSnapshotRecord);  // a restarted snapshot writes them again
   ASSERT_GE(changes.size(), 1u);
   for (const auto& m : changes) {
     json v = json::parse(*m.value);

@@ -51,7 +51,7 @@ std::vector<core::ConfigKey> FileSinkConfigKeys() {
   fsync.type = core::ConfigType::kBool;
   fsync.default_value = "true";
   fsync.doc = "fdatasync on every flush (false trades durability for speed)";
-  return {fsync};
+  return {fsync, core::SkippedOperationsConfigKey()};
 }
 
 core::Result<std::unique_ptr<core::Sink>> MakeFileSink(const core::ConnectorContext& context) {
@@ -66,11 +66,17 @@ core::Result<std::unique_ptr<core::Sink>> MakeFileSink(const core::ConnectorCont
   options.connector = config.connector_class() == "mysql" ? "mysql" : "postgresql";
   options.name = config.Get("topic.prefix", "sluice");
   options.modes = core::kSluiceText;  // sluice's own representation (Debezium's keys are refused)
-  return std::unique_ptr<core::Sink>(new FileSink(dir, options, fsync));
+  SLUICE_ASSIGN_OR_RETURN(std::string skipped_ops, core::SkippedOperationsFromConfig(config));
+  return std::unique_ptr<core::Sink>(new FileSink(dir, options, fsync, std::move(skipped_ops), context.logger));
 }
 
-FileSink::FileSink(std::string directory, core::EnvelopeOptions options, bool fsync)
-    : directory_(std::move(directory)), options_(std::move(options)), fsync_(fsync) {}
+FileSink::FileSink(std::string directory, core::EnvelopeOptions options, bool fsync,
+                   std::string skipped_ops, std::shared_ptr<spdlog::logger> logger)
+    : directory_(std::move(directory)),
+      options_(std::move(options)),
+      fsync_(fsync),
+      skipped_ops_(std::move(skipped_ops)),
+      logger_(logger ? std::move(logger) : spdlog::default_logger()) {}
 
 FileSink::~FileSink() { Close(); }
 
@@ -161,6 +167,11 @@ core::Status FileSink::Write(const core::EventBatch& batch) {
   const core::TableSchema* last_schema = nullptr;
   TableFile* file = nullptr;
   for (const core::ChangeEvent& event : batch.events()) {
+    if (core::SkipsOperation(skipped_ops_, event.op)) {
+      std::string warning = core::SkippedSnapshotTruncateWarning(batch, event);
+      if (!warning.empty()) logger_->warn("file sink: {}", warning);
+      continue;
+    }
     if (event.table.get() != last_schema) {
       SLUICE_ASSIGN_OR_RETURN(file, FileFor(event.table->id));
       last_schema = event.table.get();

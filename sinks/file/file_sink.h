@@ -1,10 +1,11 @@
 // FileSink: JSON-lines files, one per table (<dir>/<schema>.<table>.jsonl), each line one
-// Debezium-style envelope (core/envelope.h). Flush() writes and fdatasyncs every file touched and
+// Debezium-style envelope (core/envelope.h), except the operations `skipped_ops` names
+// (Debezium's skipped.operations; truncates by default, as Debezium). Flush() writes and fdatasyncs every file touched and
 // returns the checkpoint now durable.
 //
 // Delivery: at-least-once. After a crash, events written after the last committed position are
 // written again, so a file may hold duplicates; replaying the file by key in order gives the
-// source's state. On open, a partial last line left by a crash mid-write is cut off; Reset()
+// source's state when no operation is skipped (skipped.operations=none). On open, a partial last line left by a crash mid-write is cut off; Reset()
 // (after a retriable error) truncates each file back to its last durable length.
 //
 // Thread-safety: one thread (the sink thread).
@@ -15,6 +16,8 @@
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <spdlog/spdlog.h>
 
 #include "core/config.h"
 #include "core/envelope.h"
@@ -27,7 +30,9 @@ core::Result<std::unique_ptr<core::Sink>> MakeFileSink(const core::ConnectorCont
 
 class FileSink final : public core::Sink {
  public:
-  FileSink(std::string directory, core::EnvelopeOptions options, bool fsync);
+  // `skipped_ops`: the op letters not written (c, u, d, t; core::SkippedOperationsFromConfig).
+  FileSink(std::string directory, core::EnvelopeOptions options, bool fsync,
+           std::string skipped_ops = "", std::shared_ptr<spdlog::logger> logger = nullptr);
   ~FileSink() override;
 
   core::Status Open() override;
@@ -56,6 +61,8 @@ class FileSink final : public core::Sink {
   std::string directory_;
   core::EnvelopeOptions options_;
   bool fsync_;
+  std::string skipped_ops_;
+  std::shared_ptr<spdlog::logger> logger_;  // the connector's; nullptr: spdlog's default
   std::map<core::TableId, TableFile> files_;
   std::optional<core::SourcePosition> pending_checkpoint_;
 };

@@ -251,10 +251,7 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
   int64_t now_ns = core::EnvelopeNowNs();
   const core::TableSchema* last_table = nullptr;
   rd_kafka_topic_t* topic = nullptr;
-  auto skipped = [&](core::Op op) {
-    return !options_.skipped_ops.empty() &&
-           options_.skipped_ops.find(static_cast<char>(op)) != std::string::npos;
-  };
+  auto skipped = [&](core::Op op) { return core::SkipsOperation(options_.skipped_ops, op); };
   size_t next_boundary = 0;
   size_t next_schema_change = 0;
   for (size_t i = 0; i < batch.events().size(); ++i) {
@@ -268,6 +265,10 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
                       event.after != core::kNoRow && event.table->HasKey() &&
                       !core::SameKey(*event.table, batch.row(event.before), batch.row(event.after));
     if (key_change ? skipped(core::Op::kDelete) && skipped(core::Op::kCreate) : skipped(event.op)) {
+      if (std::string warning = core::SkippedSnapshotTruncateWarning(batch, event);
+          !warning.empty() && logger_) {
+        logger_->warn("kafka sink: {}", warning);
+      }
       continue;
     }
     if (event.table.get() != last_table) {

@@ -51,6 +51,7 @@ struct KafkaSinkOptions {
   bool schemas_enable = false;                  // {"schema", "payload"} records
   bool tombstones_on_delete = true;
   std::string skipped_ops;                      // Debezium's skipped.operations: op letters
+                                                // (a config without the key gives "t")
   std::string topic_format = std::string(kafka_sink::kDefaultTopicFormat);
   // transforms=<alias> with io.debezium.transforms.ExtractNewRecordState: flat row values.
   std::optional<core::NewRecordStateOptions> unwrap;

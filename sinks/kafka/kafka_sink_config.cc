@@ -25,9 +25,7 @@ std::vector<core::ConfigKey> KafkaSinkConfigKeys() {
                      "schemas.enable=true does"));
   keys.push_back(core::MakeConfigKey("sink.kafka.tombstones.on.delete", core::ConfigType::kBool, "true",
                      "follow each delete by a tombstone (key, null value) for log compaction"));
-  keys.push_back(core::MakeConfigKey("skipped.operations", core::ConfigType::kList, "none",
-                     "Debezium's key: operations not written, a comma-separated list of c, u, d, "
-                     "t, or none; sluice's default is none (Debezium's is t)"));
+  keys.push_back(core::SkippedOperationsConfigKey());
   keys.push_back(core::MakeConfigKey("sink.kafka.topic.format", core::ConfigType::kString,
                      std::string(kafka_sink::kDefaultTopicFormat),
                      "topic name with ${prefix}, ${schema}, ${table}"));
@@ -104,14 +102,7 @@ core::Result<KafkaSinkOptions> KafkaSinkOptionsFromConfig(const core::ConnectorC
                           config.GetBool("sink.kafka.tombstones.on.delete", true));
   SLUICE_ASSIGN_OR_RETURN(o.tombstones_on_delete,
                           config.GetBool("tombstones.on.delete", own_tombstones));
-  for (const std::string& op : config.GetList("skipped.operations")) {
-    if (op == "none") continue;
-    if (op != "c" && op != "u" && op != "d" && op != "t") {
-      return core::InvalidArgumentError("skipped.operations: '" + op +
-                                        "' is not an operation; use c, u, d, t or none");
-    }
-    o.skipped_ops += op;
-  }
+  SLUICE_ASSIGN_OR_RETURN(o.skipped_ops, core::SkippedOperationsFromConfig(config));
   std::optional<core::ConfigIssue> issue;
   o.unwrap = core::NewRecordStateFromConfig(config, issue);
   if (issue) return core::InvalidArgumentError(issue->message);

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "core/config.h"
+#include "core/envelope_modes.h"
 
 namespace sluice::core {
 namespace {
@@ -212,6 +213,35 @@ TEST(DebeziumCatalogTest, TransformsAreRefusedOutsideTheKafkaSink) {
     EXPECT_NE(s.message().find("'" + key + "'"), std::string::npos) << s.message();
     EXPECT_NE(s.message().find("Kafka sink only"), std::string::npos) << s.message();
   }
+}
+
+// skipped.operations: Debezium's default (t, truncates dropped) in the envelope sinks, which
+// declare the key; database sinks apply truncates and take only none.
+TEST(DebeziumCatalogTest, SkippedOperationsDefaultsToDebeziumsTruncatesDropped) {
+  ConnectorConfig c = Valid();
+  auto ops = SkippedOperationsFromConfig(c);
+  ASSERT_TRUE(ops.ok());
+  EXPECT_EQ(*ops, "t");
+  c.mutable_values()["skipped.operations"] = "none";
+  EXPECT_EQ(*SkippedOperationsFromConfig(c), "");
+  c.mutable_values()["skipped.operations"] = "c, t,c";
+  EXPECT_EQ(*SkippedOperationsFromConfig(c), "ct");
+
+  ConfigDef envelope_sink = Def();
+  envelope_sink.Add(SkippedOperationsConfigKey());  // as the Kafka and file sinks declare it
+  EXPECT_TRUE(envelope_sink.Validate(c).ok()) << envelope_sink.Validate(c).message();
+  c.mutable_values()["skipped.operations"] = "truncate";
+  Status s = envelope_sink.Validate(c);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("skipped.operations: 'truncate'"), std::string::npos) << s.message();
+
+  c.mutable_values()["sink.type"] = "postgres";
+  c.mutable_values()["skipped.operations"] = "t";
+  s = Def().Validate(c);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("skipped.operations must be 'none'"), std::string::npos) << s.message();
+  c.mutable_values()["skipped.operations"] = "none";
+  EXPECT_TRUE(Def().Validate(c).ok()) << Def().Validate(c).message();
 }
 
 TEST(DebeziumCatalogTest, KeysOfAnotherConnectorAreUnknown) {

@@ -134,6 +134,21 @@ TEST(SchemaChangeEnvelopeTest, DropHasANullTableAndSourceNamesEveryTable) {
   EXPECT_EQ(value.substr(value.size() - tail.size()), tail);
 }
 
+// A database-level statement of the snapshot (SET, DROP/CREATE DATABASE, USE): no table in the
+// source block (null, as Debezium's) and no tableChanges.
+TEST(SchemaChangeEnvelopeTest, DatabaseStatementHasANullSourceTableAndNoTableChanges) {
+  EventBatch batch;
+  SchemaChange change = AlterItems(batch);
+  change.ddl = "USE `shop`";
+  change.tables.clear();
+  std::string value;
+  AppendSchemaChangeValueJson(value, batch, change, MysqlOptions(false));
+  nlohmann::json v = nlohmann::json::parse(value);
+  EXPECT_TRUE(v["source"]["table"].is_null()) << value;
+  EXPECT_EQ(v["source"]["db"], "shop");
+  EXPECT_EQ(v["tableChanges"], nlohmann::json::array());
+}
+
 // With schemas: {"schema": SchemaChangeValue, "payload": <the same payload>}. The schema is
 // checked field by field against Debezium 2.x's (SchemaChangeValue, io.debezium.connector.
 // schema.Change / Table / Column), and its bytes against a literal for the parts outside the

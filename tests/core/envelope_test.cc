@@ -1,5 +1,7 @@
 #include "core/envelope.h"
 
+#include "core/config.h"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -177,6 +179,38 @@ TEST(EnvelopeTest, SchemaBlockIsValidJson) {
   auto j = nlohmann::json::parse(out);
   EXPECT_EQ(j["name"], "srv.public.t.Envelope");
   EXPECT_EQ(j["fields"][1]["fields"][4]["name"], "io.debezium.time.Date");
+}
+
+// include.schema.comments=true: a column's comment is its field schema's "doc", after
+// "version" and before "parameters", as JsonConverter writes a Connect schema's doc; off (the
+// default) or without a comment, no "doc".
+TEST(EnvelopeTest, ColumnCommentIsTheFieldDocWithIncludeSchemaComments) {
+  Column c;
+  c.name = "price";
+  c.type = LogicalType::kDecimal;
+  c.precision = 12;
+  c.scale = 2;
+  c.nullable = false;
+  c.comment = "net \"price\"";
+  ValueModes modes;
+  std::string out;
+  AppendFieldSchemaJson(out, c, modes);
+  EXPECT_EQ(out.find("doc"), std::string::npos) << out;
+  modes.schema_comments = true;
+  out.clear();
+  AppendFieldSchemaJson(out, c, modes);
+  EXPECT_EQ(out, R"({"type":"bytes","optional":false,"name":"org.apache.kafka.connect.data.Decimal",)"
+                 R"("version":1,"doc":"net \"price\"","parameters":{"scale":"2",)"
+                 R"("connect.decimal.precision":"12"},"field":"price"})");
+  c.comment.clear();
+  out.clear();
+  AppendFieldSchemaJson(out, c, modes);
+  EXPECT_EQ(out.find("doc"), std::string::npos) << out;
+  ConnectorConfig config("c", {{"include.schema.comments", "true"}});
+  auto from_config = ValueModesFromConfig(config);
+  ASSERT_TRUE(from_config.ok());
+  EXPECT_TRUE(from_config->schema_comments);
+  EXPECT_FALSE(ValueModesFromConfig(ConnectorConfig("c", {}))->schema_comments);
 }
 
 // Issue 22 item 4: PostgreSQL's last timestamp (294276-12-31 23:59:59.999999) was written as

@@ -6,6 +6,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+
+#include <spdlog/sinks/ostream_sink.h>
 
 #include "tests/common/schema_builders.h"
 
@@ -161,6 +164,63 @@ TEST_F(FileSinkTest, FactoryValidatesTheDirectory) {
   EXPECT_EQ(MakeFileSink(ctx).status().code(), core::StatusCode::kInvalidArgument);
   ctx.config.mutable_values()["sink.url"] = dir_;
   EXPECT_TRUE(MakeFileSink(ctx).ok());
+}
+
+// skipped.operations: a config without the key drops truncates, as Debezium's default (t);
+// none writes them, so that replaying the file by key gives the source's state again.
+TEST_F(FileSinkTest, TruncatesAreSkippedByDefaultAndWrittenWithNone) {
+  auto schema = Schema("items");
+  for (const char* skipped : {"", "none"}) {
+    std::filesystem::remove_all(dir_);
+    core::ConnectorContext ctx;
+    ctx.config = core::ConnectorConfig("c", {{"connector.class", "postgres"}, {"sink.url", dir_}});
+    if (*skipped != '\0') ctx.config.mutable_values()["skipped.operations"] = skipped;
+    auto sink = MakeFileSink(ctx);
+    ASSERT_TRUE(sink.ok()) << sink.status().ToString();
+    ASSERT_TRUE((*sink)->Open().ok());
+    core::EventBatch batch;
+    AddInsert(batch, schema, 1, "a");
+    batch.AddEvent({core::Op::kTruncate, core::kNoRow, core::kNoRow, 0, schema});
+    AddInsert(batch, schema, 2, "b");
+    ASSERT_TRUE((*sink)->Write(batch).ok());
+    ASSERT_TRUE((*sink)->Flush().ok());
+    std::vector<std::string> ops;
+    for (const auto& line : ReadLines(dir_ + "/public.items.jsonl")) ops.push_back(line["op"]);
+    EXPECT_EQ(ops, (*skipped == '\0' ? std::vector<std::string>{"c", "c"}
+                                     : std::vector<std::string>{"c", "t", "c"}))
+        << "skipped.operations=" << skipped;
+    (*sink)->Close();
+  }
+  core::ConnectorContext bad;
+  bad.config = core::ConnectorConfig("c", {{"connector.class", "postgres"}, {"sink.url", dir_},
+                                           {"skipped.operations", "r"}});
+  auto refused = MakeFileSink(bad);
+  EXPECT_EQ(refused.status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_NE(refused.status().message().find("skipped.operations"), std::string::npos);
+}
+
+// A restarted snapshot's truncate (its transaction is a snapshot's) dropped by the default is
+// said: a warning names the table and skipped.operations=none.
+TEST_F(FileSinkTest, ASkippedSnapshotTruncateIsLoggedWithTheFix) {
+  std::ostringstream written;
+  auto logger = std::make_shared<spdlog::logger>(
+      "t", std::make_shared<spdlog::sinks::ostream_sink_mt>(written));
+  core::EnvelopeOptions o;
+  o.name = "srv";
+  FileSink sink(dir_, o, false, "t", logger);
+  ASSERT_TRUE(sink.Open().ok());
+  auto schema = Schema("items");
+  core::EventBatch batch;
+  core::TxnInfo snapshot;
+  snapshot.snapshot = true;
+  uint32_t txn = batch.AddTxn(snapshot);
+  batch.AddEvent({core::Op::kTruncate, core::kNoRow, core::kNoRow, txn, schema});
+  ASSERT_TRUE(sink.Write(batch).ok());
+  ASSERT_TRUE(sink.Flush().ok());
+  EXPECT_FALSE(std::filesystem::exists(sink.PathFor(schema->id)));
+  logger->flush();
+  EXPECT_NE(written.str().find("public.items"), std::string::npos) << written.str();
+  EXPECT_NE(written.str().find("skipped.operations=none"), std::string::npos) << written.str();
 }
 
 // Issue 22 item 4: a timestamp beyond int64 microseconds was written as a wrapped number; the

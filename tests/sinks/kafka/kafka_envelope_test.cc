@@ -371,6 +371,10 @@ TEST(KafkaSinkConfigTest, DebeziumConverterAndTombstoneKeysAreHonoured) {
   EXPECT_TRUE(o->schemas_enable);
   EXPECT_FALSE(o->tombstones_on_delete);
   EXPECT_EQ(o->librdkafka.count("tombstones.on.delete"), 0u);
+  EXPECT_EQ(o->skipped_ops, "t");  // Debezium's default: truncates are not written
+  config.mutable_values()["skipped.operations"] = "none";
+  o = KafkaSinkOptionsFromConfig(config);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
   EXPECT_EQ(o->skipped_ops, "");
   config.mutable_values()["skipped.operations"] = "t, d";
   o = KafkaSinkOptionsFromConfig(config);

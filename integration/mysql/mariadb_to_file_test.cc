@@ -54,7 +54,7 @@ std::string CivilDate(int64_t days) {
   int64_t d = doy - (153 * mp + 2) / 5 + 1;
   int64_t m = mp < 10 ? mp + 3 : mp - 9;
   int64_t y = yoe + era * 400 + (m <= 2 ? 1 : 0);
-  char buf[48];  // room for any int64 year, so the compiler sees no truncation
+  char buf[72];  // room for any int64 year, so the compiler sees no truncation
   std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lld", static_cast<long long>(y),
                 static_cast<long long>(m), static_cast<long long>(d));
   return buf;

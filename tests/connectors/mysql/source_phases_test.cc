@@ -22,6 +22,7 @@
 #include <spdlog/spdlog.h>
 
 #include "connectors/mysql/stream_reader.h"
+#include "tests/common/render_events.h"
 #include "tests/common/schema_builders.h"
 #include "tests/connectors/mysql/fake_binlog_stream.h"
 
@@ -42,28 +43,7 @@ constexpr int kHeartbeatMs = 1000;
 // The events of a batch as text: "r shop.customers (1,ann)", "d shop.customers (2,bob)->",
 // "t shop.orders".
 std::vector<std::string> Rendered(const core::EventBatch& batch) {
-  std::vector<std::string> out;
-  for (const core::ChangeEvent& e : batch.events()) {
-    auto row = [&](uint32_t index) {
-      if (index == core::kNoRow) return std::string();
-      core::RowView r = batch.row(index);
-      std::string text = "(";
-      for (uint32_t i = 0; i < r.size(); ++i) {
-        if (i) text += ',';
-        text += r.is_null(i) ? "null" : std::string(r.text(i));
-      }
-      return text + ")";
-    };
-    const char* op = e.op == core::Op::kRead     ? "r"
-                     : e.op == core::Op::kCreate ? "c"
-                     : e.op == core::Op::kUpdate ? "u"
-                     : e.op == core::Op::kDelete ? "d"
-                                                 : "t";
-    std::string before = row(e.before);
-    std::string rows = before.empty() ? row(e.after) : before + "->" + row(e.after);
-    out.push_back(std::string(op) + " " + e.table->id.ToString() + (rows.empty() ? "" : " " + rows));
-  }
-  return out;
+  return sluice::testing::RenderEvents(batch);
 }
 
 std::optional<BinlogPosition> Checkpoint(const core::EventBatch& batch) {

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "connectors/mysql/stream_reader.h"
+#include "tests/common/render_events.h"
 #include "tests/connectors/mysql/fake_binlog_stream.h"
 
 namespace sluice::mysql::stream_test {
@@ -38,23 +39,7 @@ inline uint64_t EndOf(const testing::CapturedEvent& e) { return e.pos + e.bytes.
 
 // One event as text: "c shop.orders (10,1,9.50)", "d shop.customers (2,bob)->", "t shop.orders".
 inline std::string Render(const core::EventBatch& batch, const core::ChangeEvent& e) {
-  auto row = [&](uint32_t index) {
-    if (index == core::kNoRow) return std::string();
-    core::RowView r = batch.row(index);
-    std::string out = "(";
-    for (uint32_t i = 0; i < r.size(); ++i) {
-      if (i) out += ',';
-      out += r.is_null(i) ? "null" : std::string(r.text(i));
-    }
-    return out + ")";
-  };
-  const char* op = e.op == core::Op::kCreate   ? "c"
-                   : e.op == core::Op::kUpdate ? "u"
-                   : e.op == core::Op::kDelete ? "d"
-                                               : "t";
-  std::string before = row(e.before);
-  std::string rows = before.empty() ? row(e.after) : before + "->" + row(e.after);
-  return std::string(op) + " " + e.table->id.ToString() + (rows.empty() ? "" : " " + rows);
+  return sluice::testing::RenderEvent(batch, e);
 }
 
 inline BinlogPosition Checkpoint(const core::EventBatch& batch) {

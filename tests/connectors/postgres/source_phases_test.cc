@@ -20,6 +20,7 @@
 #include "connectors/postgres/pg_position.h"
 #include "connectors/postgres/start_decision.h"
 #include "connectors/postgres/stream_reader.h"
+#include "tests/common/render_events.h"
 #include "tests/common/schema_builders.h"
 #include "tests/connectors/postgres/fake_replication_stream.h"
 #include "tests/connectors/postgres/pgoutput_capture.h"
@@ -37,25 +38,7 @@ constexpr char kSlot[] = "sluice_c";
 
 // The events of a batch as text: "r public.a (1,one)", "c public.b (10,ten)".
 std::vector<std::string> Rendered(const core::EventBatch& batch) {
-  std::vector<std::string> out;
-  for (const core::ChangeEvent& e : batch.events()) {
-    const char* op = e.op == core::Op::kRead     ? "r"
-                     : e.op == core::Op::kCreate ? "c"
-                     : e.op == core::Op::kUpdate ? "u"
-                     : e.op == core::Op::kDelete ? "d"
-                                                 : "t";
-    const uint32_t index = e.after != core::kNoRow ? e.after : e.before;
-    std::string row = "(";
-    if (index != core::kNoRow) {
-      core::RowView r = batch.row(index);
-      for (uint32_t i = 0; i < r.size(); ++i) {
-        if (i) row += ',';
-        row += r.is_null(i) ? "null" : r.is_unchanged(i) ? "~" : std::string(r.text(i));
-      }
-    }
-    out.push_back(std::string(op) + " " + e.table->id.ToString() + " " + row + ")");
-  }
-  return out;
+  return sluice::testing::RenderEvents(batch);
 }
 
 std::optional<PgPosition> Checkpoint(const core::EventBatch& batch) {
@@ -179,7 +162,7 @@ const std::vector<std::string> kSnapshotRows = {"r public.a (1,name1)", "r publi
 // The capture's changes (stream_reader_test.cc renders them the same way).
 const std::vector<std::string> kStreamed = {
     "c public.a (1,one,1.50)",  "c public.b (10,ten)",         "c public.a (2,two,null)",
-    "u public.b (10,TEN)",      "d public.a (2,~,~)",          "c public.a (3,three,3.25)",
+    "u public.b (10,TEN)",      "d public.a (2,~,~)->",          "c public.a (3,three,3.25)",
     "c public.b (20,twenty)",   "c public.b (21,twenty-one)",
 };
 

@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "connectors/postgres/pg_position.h"
+#include "tests/common/render_events.h"
 #include "tests/connectors/postgres/fake_replication_stream.h"
 #include "tests/connectors/postgres/pgoutput_capture.h"
 
@@ -25,23 +26,7 @@ using testing::FakeWalSender;
 
 // One event as text: "c public.a (1,one,1.50)", "d public.a (2,~,~)->" (~ unchanged).
 std::string Render(const core::EventBatch& batch, const core::ChangeEvent& e) {
-  auto row = [&](uint32_t index) {
-    if (index == core::kNoRow) return std::string();
-    core::RowView r = batch.row(index);
-    std::string out = "(";
-    for (uint32_t i = 0; i < r.size(); ++i) {
-      if (i) out += ',';
-      out += r.is_null(i) ? "null" : r.is_unchanged(i) ? "~" : std::string(r.text(i));
-    }
-    return out + ")";
-  };
-  const char* op = e.op == core::Op::kCreate   ? "c"
-                   : e.op == core::Op::kUpdate ? "u"
-                   : e.op == core::Op::kDelete ? "d"
-                                               : "t";
-  std::string before = row(e.before);
-  return std::string(op) + " " + e.table->id.ToString() + " " +
-         (before.empty() ? row(e.after) : before + "->" + row(e.after));
+  return sluice::testing::RenderEvent(batch, e);
 }
 
 uint64_t CheckpointLsn(const core::EventBatch& batch) {

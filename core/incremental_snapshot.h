@@ -164,6 +164,22 @@ ConfigKey SignalTableConfigKey(std::string_view form);
 void AppendChunkRows(EventBatch& batch, const EventBatch& rows, const TableSchemaPtr& schema,
                      const TxnInfo& info);
 
+// A chunk a source has read and holds until its place in the stream comes; `Point` is where it
+// belongs, in the source's own terms (PostgreSQL: the snapshot's xids and WAL LSN; MariaDB: the
+// binlog position of its consistent snapshot). Source thread only.
+template <typename Point>
+struct HeldChunk {
+  IncrementalSnapshots::Task task;
+  TableSchemaPtr schema;
+  EventBatch rows;  // the chunk's rows, in key order
+  KeyText last_key;
+  bool last = false;  // fewer rows than a chunk: the table's end
+  Point at;
+  int64_t read_unix_ms = 0;
+  std::chrono::steady_clock::time_point read_at;  // the read ended; placement waits from here
+  bool handed_over = false;
+};
+
 // Where a table's incremental snapshot spent its time on the source thread, logged when the table
 // finishes: reading chunks (the snapshot transaction and its rows) and waiting for each chunk's
 // place in the stream. Source thread only.

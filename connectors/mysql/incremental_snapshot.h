@@ -93,16 +93,7 @@ class MysqlIncrementalSnapshot final : public TransactionObserver {
   void Close();
 
  private:
-  struct Held {
-    core::IncrementalSnapshots::Task task;
-    core::TableSchemaPtr schema;
-    core::EventBatch rows;  // the chunk's rows, in key order
-    core::KeyText last_key;
-    bool last = false;  // fewer rows than a chunk: the table's end
-    BinlogPoint at;     // P
-    int64_t read_unix_ms = 0;
-    bool handed_over = false;
-  };
+  using Held = core::HeldChunk<BinlogPoint>;  // `at`: P
   // Reads the chunk after `task.last_key`.
   core::Result<Held> ReadChunk(const core::IncrementalSnapshots::Task& task, StreamReader& stream);
   // The schema the chunk's rows are emitted with: the stream's when it has the shape just

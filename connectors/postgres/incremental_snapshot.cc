@@ -287,8 +287,8 @@ core::Result<std::optional<PgIncrementalSnapshot::Held>> PgIncrementalSnapshot::
   Held held;
   held.task = task;
   held.read_unix_ms = core::NowUnixMs();
-  SLUICE_ASSIGN_OR_RETURN(held.xids, PgSnapshotXids::Parse(at.at(0).at(0).value_or("")));
-  if (!ParseLsn(at[0].at(1).value_or(""), held.wal_lsn)) {
+  SLUICE_ASSIGN_OR_RETURN(held.at.xids, PgSnapshotXids::Parse(at.at(0).at(0).value_or("")));
+  if (!ParseLsn(at[0].at(1).value_or(""), held.at.wal_lsn)) {
     return core::DataLossError(context + ": pg_current_wal_lsn() is malformed");
   }
   if (!at[0].at(2)) return core::FailedPreconditionError(context + ": the table no longer exists");
@@ -338,7 +338,7 @@ core::Result<std::optional<PgIncrementalSnapshot::Held>> PgIncrementalSnapshot::
   // A transaction handed over already that this snapshot did not see (it committed in the WAL
   // just before the snapshot, but was still in progress for it): the chunk would undo it.
   for (uint32_t xid : handed_xids_) {
-    if (!held.xids.Sees(xid)) {
+    if (!held.at.xids.Sees(xid)) {
       logger_->debug("{}: transaction {} was streamed but is not in the chunk's snapshot; "
                      "reading the chunk again", context, xid);
       return std::optional<Held>();
@@ -389,7 +389,7 @@ core::Status PgIncrementalSnapshot::BeforeTransaction(uint32_t xid, bool may_emi
   handed_xids_.push_back(xid);
   if (handed_xids_.size() > kHandedXidsKept) handed_xids_.pop_front();
   for (Held& h : held_) {
-    if (h.handed_over || h.xids.Sees(xid)) continue;
+    if (h.handed_over || h.at.xids.Sees(xid)) continue;
     // The first streamed transaction the chunk's snapshot did not see: the chunk belongs here.
     if (!may_emit) {
       DropUnplaced();  // handed over before (a replay being skipped): read the chunks again
@@ -404,7 +404,7 @@ bool PgIncrementalSnapshot::AfterPoll(StreamReader& stream, core::EventBatch& ba
   bool appended = false;
   if (stream.between_transactions()) {
     for (Held& h : held_) {
-      if (h.handed_over || stream.server_wal_end() < h.wal_lsn) continue;
+      if (h.handed_over || stream.server_wal_end() < h.at.wal_lsn) continue;
       HandOver(h, batch);
       appended = true;
     }
@@ -426,7 +426,7 @@ void PgIncrementalSnapshot::HandOver(Held& h, core::EventBatch& batch) {
   core::TxnInfo info;
   info.ts_ms = h.read_unix_ms;
   info.snapshot = true;
-  info.lsn = h.wal_lsn;
+  info.lsn = h.at.wal_lsn;
   core::AppendChunkRows(batch, h.rows, h.schema, info);
   h.handed_over = true;
   ++timings_.chunks;

@@ -114,18 +114,12 @@ class PgIncrementalSnapshot final : public TransactionObserver {
   void Close();
 
  private:
-  struct Held {
-    core::IncrementalSnapshots::Task task;
-    core::TableSchemaPtr schema;
-    core::EventBatch rows;  // the chunk's rows, in key order
-    core::KeyText last_key;
-    bool last = false;      // fewer rows than a chunk: the table's end
+  // Where a chunk belongs: its snapshot, and the WAL LSN read just after taking it.
+  struct Point {
     PgSnapshotXids xids;
     uint64_t wal_lsn = 0;
-    int64_t read_unix_ms = 0;
-    std::chrono::steady_clock::time_point read_at;  // the read ended; placement waits from here
-    bool handed_over = false;
   };
+  using Held = core::HeldChunk<Point>;
   // Reads the chunk after `task.last_key` (nullopt: it must be read again, see above).
   // The relation of the table last read, kept while its catalog fingerprint stays the same.
   struct CachedRelation {

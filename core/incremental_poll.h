@@ -21,35 +21,49 @@
 namespace sluice::core {
 
 // The stream Poll of a source while incremental snapshots run (the PostgreSQL and MySQL/MariaDB
-// sources'). `Incremental` has holding(), Busy(), Prepare(stream, batch) -> Result<bool> (read
-// the next chunk when none is held; true: it already handed a chunk over into `batch`, the Poll
-// is done), AfterPoll(stream, batch) -> bool (hand a held chunk over at the batch's end once its
-// point has passed; true when it appended) and PollFailed(); `Stream` has Poll(batch, limits).
+// sources'). `Incremental` has holding(), can_read_ahead(), Busy(),
+// Prepare(stream, batch, may_read) -> Result<bool> (reads the next chunk when `may_read` and it
+// has room for one; true: it already handed a chunk over into `batch`, the Poll is done),
+// AfterPoll(stream, batch) -> bool (hand a held chunk over at the batch's end once its point has
+// passed; true when it appended) and PollFailed(); `Stream` has Poll(batch, limits).
 // While more than a chunk's worth of events waits for the sink, the next chunk waits (up to
-// ChunkPacer::kMaxDefer) and the stream goes on meanwhile, so that the stream's changes do not
-// queue behind several chunks. A held or deferred chunk bounds the stream's wait to
-// kHeldChunkWait: it waits for the next transaction, a keepalive or the sink, not for the full
-// idle wait. A failure while `stop` is set reads as kIdle (the source is stopping).
+// ChunkPacer::kMaxDefer when none is held; a read ahead of a held chunk waits for the sink as
+// long as it takes) and the stream goes on meanwhile, so that the stream's changes do not queue
+// behind several chunks. The stream's wait is bounded: to zero while the next chunk may be read
+// ahead (the held chunk's keepalive arrives while it is read); to kHeldChunkWait while a chunk
+// is held (it waits for the next transaction or the keepalive it asked for, not the full idle
+// wait); to kDeferredChunkWait while a read is deferred (the sink takes a chunk in a few
+// milliseconds). A failure while `stop` is set reads as kIdle (the source is stopping).
 inline constexpr std::chrono::milliseconds kHeldChunkWait{10};
+inline constexpr std::chrono::milliseconds kDeferredChunkWait{2};
 
 template <typename Incremental, typename Stream>
 Result<PollStatus> PollWithIncremental(Incremental& incremental, ChunkPacer& pacer, Stream& stream,
                                        EventBatch& batch, const PollLimits& limits,
                                        const std::atomic<bool>& stop) {
-  const bool defer = !incremental.holding() && !pacer.ReadNow(limits.sink_backlog_events);
-  if (!defer) {
-    Result<bool> handed_over = incremental.Prepare(stream, batch);
-    if (!handed_over.ok()) {
-      if (stop.load()) return PollStatus::kIdle;
-      return handed_over.status();
-    }
-    if (*handed_over) {
-      incremental.AfterPoll(stream, batch);
-      return PollStatus::kHaveMore;
-    }
+  const bool holding = incremental.holding();
+  const bool may_read = holding ? pacer.ReadAheadNow(limits.sink_backlog_events)
+                                : pacer.ReadNow(limits.sink_backlog_events);
+  const bool defer = !holding && !may_read;
+  Result<bool> handed_over = incremental.Prepare(stream, batch, may_read);
+  if (!handed_over.ok()) {
+    if (stop.load()) return PollStatus::kIdle;
+    return handed_over.status();
+  }
+  if (*handed_over) {
+    incremental.AfterPoll(stream, batch);
+    return PollStatus::kHaveMore;
   }
   PollLimits bounded = limits;
-  if (incremental.holding() || defer) bounded.max_wait = std::min(limits.max_wait, kHeldChunkWait);
+  if (incremental.can_read_ahead() && pacer.ReadAheadNow(limits.sink_backlog_events)) {
+    // Take what the stream has and come back to read the next chunk: the held one's keepalive
+    // arrives meanwhile, so reading overlaps the wait for it.
+    bounded.max_wait = std::chrono::milliseconds(0);
+  } else if (incremental.holding()) {
+    bounded.max_wait = std::min(limits.max_wait, kHeldChunkWait);
+  } else if (defer) {
+    bounded.max_wait = std::min(limits.max_wait, kDeferredChunkWait);
+  }
   Result<PollStatus> polled = stream.Poll(batch, bounded);
   if (!polled.ok()) {
     incremental.PollFailed();

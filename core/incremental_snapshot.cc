@@ -405,6 +405,18 @@ void AppendChunkRows(EventBatch& batch, const EventBatch& rows, const TableSchem
   }
 }
 
+std::string ChunkTimings::Summary() const {
+  using Ms = std::chrono::duration<double, std::milli>;
+  const double n = static_cast<double>(std::max<uint64_t>(chunks, 1));
+  const double read_ms = Ms(read).count();
+  const double placement_ms = Ms(placement).count();
+  const double between_ms = Ms(between).count();
+  return fmt::format("{} chunks, read {:.0f} ms ({:.2f} ms each), placement wait {:.0f} ms "
+                     "({:.2f} ms each), between chunks {:.0f} ms ({:.2f} ms each), {} read again",
+                     chunks, read_ms, read_ms / n, placement_ms, placement_ms / n, between_ms,
+                     between_ms / n, rereads);
+}
+
 bool ChunkPacer::ReadNow(size_t sink_backlog_events) {
   if (sink_backlog_events <= chunk_rows_) {
     deferred_since_.reset();

@@ -164,6 +164,45 @@ ConfigKey SignalTableConfigKey(std::string_view form);
 void AppendChunkRows(EventBatch& batch, const EventBatch& rows, const TableSchemaPtr& schema,
                      const TxnInfo& info);
 
+// A chunk a source has read and holds until its place in the stream comes; `Point` is where it
+// belongs, in the source's own terms (PostgreSQL: the snapshot's xids and WAL LSN; MariaDB: the
+// binlog position of its consistent snapshot). Source thread only.
+template <typename Point>
+struct HeldChunk {
+  IncrementalSnapshots::Task task;
+  TableSchemaPtr schema;
+  EventBatch rows;  // the chunk's rows, in key order
+  KeyText last_key;
+  bool last = false;  // fewer rows than a chunk: the table's end
+  Point at;
+  int64_t read_unix_ms = 0;
+  std::chrono::steady_clock::time_point read_at;  // the read ended; placement waits from here
+  bool handed_over = false;
+};
+
+// Where a table's incremental snapshot spent its time on the source thread, logged when the table
+// finishes: reading chunks (the snapshot transaction and its rows) and waiting for each chunk's
+// place in the stream. Source thread only.
+struct ChunkTimings {
+  uint64_t chunks = 0;
+  uint64_t rereads = 0;  // chunks thrown away and read again
+  std::chrono::steady_clock::duration read{};
+  std::chrono::steady_clock::duration placement{};
+  // From a chunk's hand-over to the next read's start: the pipeline's queue, the pacer, the
+  // stream's Polls in between.
+  std::chrono::steady_clock::duration between{};
+  std::optional<std::chrono::steady_clock::time_point> handed_at;  // the last hand-over
+  // A read starts at `now`: the time since the last hand-over counts as `between`.
+  void ReadStarts(std::chrono::steady_clock::time_point now) {
+    if (handed_at) between += now - *handed_at;
+    handed_at.reset();
+  }
+  void Reset() { *this = ChunkTimings(); }
+  // "N chunks, read X ms (Y ms each), placement wait Z ms (W ms each), between chunks B ms
+  // (C ms each), R read again".
+  std::string Summary() const;
+};
+
 // When a source reads its next chunk. Not while more than a chunk's worth of events waits for
 // the sink (PollLimits::sink_backlog_events): the stream's changes would queue behind chunks,
 // and their latency with them. But never deferred for longer than kMaxDefer, so that a stream
@@ -176,6 +215,9 @@ class ChunkPacer {
       : chunk_rows_(chunk_rows), clock_(clock) {}
   // True: read the next chunk now. Called only when no chunk is held.
   bool ReadNow(size_t sink_backlog_events);
+  // True: read the chunk after a held one now (the sink has at most a chunk's worth waiting).
+  // Never forced: held chunks already keep the snapshot going.
+  bool ReadAheadNow(size_t sink_backlog_events) const { return sink_backlog_events <= chunk_rows_; }
 
  private:
   size_t chunk_rows_;

@@ -142,9 +142,9 @@ class Pipeline {
   // When a time-driven flush of batches due at `deadline` happens (transaction_hold later
   // while the pending batches end inside a transaction).
   Clock::TimePoint TimedFlushAt(Clock::TimePoint deadline) const;
-  // When changes pending among snapshot rows are due (pending_reads_, live_since_):
-  // sink.batch.idle.ms after the first of them arrived; max() when none wait, or while the
-  // pending batches end inside a transaction.
+  // When changes pending among snapshot rows are due (pending_reads_, live_since_): as soon as
+  // the first of them is written; max() when none wait, or while the pending batches end inside
+  // a transaction.
   Clock::TimePoint LiveFlushAt() const;
   Status Fault(PipelineOptions::Step step);
   void Fail(Status status);
@@ -176,9 +176,10 @@ class Pipeline {
   // Every pending batch is snapshot rows at the committed position (or nothing is pending).
   bool pending_snapshot_only_ = true;
   // Snapshot rows are pending, and changes too since live_since_ (an incremental snapshot's
-  // chunks interleaved with the stream): the changes are flushed batch_idle after the first of
-  // them arrived although rows keep coming, so that the stream's latency stays close to that of
-  // an idle stream instead of waiting for batch_events of chunk rows. max(): no change pending.
+  // chunks interleaved with the stream): the changes are flushed as soon as they are written.
+  // Chunk rows keep coming, so the source never looks idle; waiting (for batch_idle, or for
+  // batch_events of chunk rows) would only add more chunk rows to the change's transaction,
+  // whose commit it waits for. max(): no change pending.
   bool pending_reads_ = false;
   Clock::TimePoint live_since_ = Clock::TimePoint::max();
   bool needs_rewrite_ = false;  // a Write failed: Reset and write all pending before flushing

@@ -112,7 +112,7 @@ Clock::TimePoint Pipeline::LiveFlushAt() const {
   if (!pending_reads_ || live_since_ == TimePoint::max() || EndsInsideTransaction()) {
     return TimePoint::max();
   }
-  return live_since_ + options_.batch_idle;
+  return live_since_;
 }
 
 Clock::TimePoint Pipeline::TimedFlushAt(Clock::TimePoint deadline) const {

@@ -179,9 +179,11 @@ core::Result<core::IncrementalTableInfo> MysqlIncrementalSnapshot::Check(const s
   return core::IncrementalTableInfo{id.ToString(), estimated};
 }
 
-core::Result<bool> MysqlIncrementalSnapshot::Prepare(StreamReader& stream, core::EventBatch& batch) {
+core::Result<bool> MysqlIncrementalSnapshot::Prepare(StreamReader& stream, core::EventBatch& batch,
+                                                     bool may_read) {
   if (held_ && !tracker_->Wanted(held_->task)) Drop();  // cancelled
   if (!held_) {
+    if (!may_read) return false;
     std::optional<core::IncrementalSnapshots::Task> task = tracker_->Next();
     if (!task) return false;
     auto chunk = ReadChunk(*task, stream);

@@ -70,13 +70,16 @@ class MysqlIncrementalSnapshot final : public TransactionObserver {
   // True when a table is queued or a chunk is held.
   bool Busy() const { return held_.has_value() || tracker_->Active(); }
   bool holding() const { return held_.has_value(); }
+  // Never: a MariaDB chunk is read only when none is held.
+  bool can_read_ahead() const { return false; }
 
-  // Before a stream Poll: reads the next chunk when none is held (blocks for one chunk). Then,
+  // Before a stream Poll: reads the next chunk when none is held and `may_read` (the pacer lets
+  // it; blocks for one chunk). Then,
   // when the stream has already read every transaction the chunk's snapshot saw, hands it over
   // into `batch` (with the stream's committed position as checkpoint when the batch has none)
   // and returns true: the caller returns the batch without polling. kUnavailable when the
   // chunk connection broke; a table that cannot be read any more is marked FAILED instead.
-  core::Result<bool> Prepare(StreamReader& stream, core::EventBatch& batch);
+  core::Result<bool> Prepare(StreamReader& stream, core::EventBatch& batch, bool may_read);
   core::Status BeforeTransaction(const BinlogLocation& start, bool may_emit,
                                  core::EventBatch& batch) override;
   // After a successful stream Poll: hands a held chunk over at the batch's end when the stream
@@ -90,16 +93,7 @@ class MysqlIncrementalSnapshot final : public TransactionObserver {
   void Close();
 
  private:
-  struct Held {
-    core::IncrementalSnapshots::Task task;
-    core::TableSchemaPtr schema;
-    core::EventBatch rows;  // the chunk's rows, in key order
-    core::KeyText last_key;
-    bool last = false;  // fewer rows than a chunk: the table's end
-    BinlogPoint at;     // P
-    int64_t read_unix_ms = 0;
-    bool handed_over = false;
-  };
+  using Held = core::HeldChunk<BinlogPoint>;  // `at`: P
   // Reads the chunk after `task.last_key`.
   core::Result<Held> ReadChunk(const core::IncrementalSnapshots::Task& task, StreamReader& stream);
   // The schema the chunk's rows are emitted with: the stream's when it has the shape just

@@ -52,6 +52,30 @@ core::Result<std::optional<TableEntry>> FindTable(PgConnection& conn, const std:
   return std::optional<TableEntry>(std::move(t));
 }
 
+// The statement each chunk's transaction starts with, prepared once per connection (planning it
+// cost more than running it): its snapshot, the LSN read after it, and the catalog fingerprint
+// of the table named by $1.
+constexpr char kChunkPointStatement[] = "sluice_chunk_point";
+
+// One text that changes whenever what LoadRelation reads for `table` ("schema.table", matched as
+// FindTable does) changes: its oid and replica identity, its columns (name, type, typmod, NOT
+// NULL, generation expression) and its primary key and replica identity index. NULL when the
+// table does not exist.
+std::string CatalogFingerprintSql(std::string_view table) {
+  return "(SELECT c.oid::text || ' ' || c.relreplident::text || ' ' || coalesce((SELECT "
+         "string_agg(a.attnum || ' ' || quote_ident(a.attname) || ' ' || a.atttypid || ' ' || "
+         "a.atttypmod || ' ' || a.attnotnull || ' ' || a.attgenerated::text || coalesce(' ' || "
+         "(SELECT pg_get_expr(d.adbin, d.adrelid) FROM pg_attrdef d WHERE d.adrelid = "
+         "a.attrelid AND d.adnum = a.attnum AND a.attgenerated <> ''), ''), ',' ORDER BY "
+         "a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT "
+         "a.attisdropped), '') || ' ' || coalesce((SELECT string_agg(i.indexrelid || ' ' || "
+         "i.indkey::text || ' ' || i.indisprimary || ' ' || i.indisreplident, ',' ORDER BY "
+         "i.indexrelid) FROM pg_index i WHERE i.indrelid = c.oid AND (i.indisprimary OR "
+         "i.indisreplident)), '') FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+         "WHERE c.relkind = 'r' AND n.nspname || '.' || c.relname = " + std::string(table) +
+         " ORDER BY n.nspname LIMIT 1)";
+}
+
 std::string Relation(const core::TableId& id) {
   return QuoteIdent(id.schema) + "." + QuoteIdent(id.table);
 }
@@ -82,7 +106,7 @@ std::string PgIncrementalSnapshot::PositionField(const core::ConnectorConfig& co
 }
 
 core::Status PgIncrementalSnapshot::Restart(const std::string& field) {
-  held_.reset();
+  held_.clear();
   stop_.store(false);
   if (restored_) return core::Status::Ok();
   restored_ = true;
@@ -177,12 +201,25 @@ core::Result<core::IncrementalTableInfo> PgIncrementalSnapshot::Check(const std:
   return core::IncrementalTableInfo{entry->id.ToString(), entry->estimated_rows};
 }
 
-core::Status PgIncrementalSnapshot::Prepare(StreamReader& stream) {
-  if (held_ && !tracker_->Wanted(held_->task)) held_.reset();  // cancelled
-  if (!held_) {
-    std::optional<core::IncrementalSnapshots::Task> task = tracker_->Next();
-    if (!task) return core::Status::Ok();
+std::optional<core::IncrementalSnapshots::Task> PgIncrementalSnapshot::NextTask() {
+  if (held_.empty()) return tracker_->Next();
+  const Held& back = held_.back();
+  if (back.last) return std::nullopt;
+  core::IncrementalSnapshots::Task task = back.task;
+  task.last_key = back.last_key;
+  return task;
+}
+
+core::Status PgIncrementalSnapshot::Prepare(StreamReader& stream, bool may_read) {
+  if (!held_.empty() && !tracker_->Wanted(held_.front().task)) held_.clear();  // cancelled
+  std::optional<core::IncrementalSnapshots::Task> task;
+  if (may_read && held_.size() < kMaxHeldChunks) task = NextTask();
+  if (task) {
+    const auto read_start = std::chrono::steady_clock::now();
+    timings_.ReadStarts(read_start);
     auto chunk = ReadChunk(*task);
+    const auto read_end = std::chrono::steady_clock::now();
+    timings_.read += read_end - read_start;
     if (!chunk.ok()) {
       {
         std::lock_guard lock(conn_mu_);
@@ -199,18 +236,28 @@ core::Status PgIncrementalSnapshot::Prepare(StreamReader& stream) {
       }
       logger_->error("postgres incremental snapshot of {} failed: {}", task->table, st.message());
       tracker_->Fail(*task, st.message());
+      held_.clear();
       return core::Status::Ok();
     }
-    if (!*chunk) return core::Status::Ok();  // read again at the next Poll
-    if ((*chunk)->rows.row_count() == 0) {
-      tracker_->ChunkHandedOver(task.value(), {}, 0, true);
-      logger_->info("postgres incremental snapshot of {} finished", task->table);
-      return core::Status::Ok();
+    if (!*chunk) {
+      ++timings_.rereads;  // read again at the next Poll
+    } else if ((*chunk)->rows.row_count() == 0) {
+      if (held_.empty()) {
+        tracker_->ChunkHandedOver(*task, {}, 0, true);
+        logger_->info("postgres incremental snapshot of {} finished: {}", task->table,
+                      timings_.Summary());
+        timings_.Reset();
+      } else {
+        held_.back().last = true;  // the table ends with the chunk held before
+      }
+    } else {
+      held_.push_back(std::move(**chunk));
+      held_.back().read_at = read_end;
     }
-    held_ = std::move(**chunk);
   }
-  if (!held_->handed_over) return stream.RequestKeepalive();
-  return core::Status::Ok();
+  const bool waiting = std::any_of(held_.begin(), held_.end(),
+                                   [](const Held& h) { return !h.handed_over; });
+  return waiting ? stream.RequestKeepalive() : core::Status::Ok();
 }
 
 core::Result<std::optional<PgIncrementalSnapshot::Held>> PgIncrementalSnapshot::ReadChunk(
@@ -220,28 +267,40 @@ core::Result<std::optional<PgIncrementalSnapshot::Held>> PgIncrementalSnapshot::
     if (!conn_) {
       auto conn = std::make_unique<PgConnection>();
       SLUICE_RETURN_IF_ERROR(conn->Connect(params_, false));
+      SLUICE_RETURN_IF_ERROR(conn->Exec(std::string("PREPARE ") + kChunkPointStatement +
+                                        "(text) AS SELECT pg_current_snapshot()::text, "
+                                        "pg_current_wal_lsn()::text, " +
+                                        CatalogFingerprintSql("$1")));
       conn_ = std::move(conn);
       types_ = std::make_unique<TypeResolver>(conn_.get());
     }
   }
   PgConnection& conn = *conn_;
   const std::string context = "postgres incremental snapshot of " + task.table;
-  SLUICE_RETURN_IF_ERROR(conn.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-  // The first statement takes the transaction's snapshot; the LSN is read after it, so every
-  // transaction the snapshot sees committed below it.
-  SLUICE_ASSIGN_OR_RETURN(PgRows at,
-                          conn.Query("SELECT pg_current_snapshot()::text, pg_current_wal_lsn()::text"));
+  // One round trip: the transaction, its snapshot (taken by its first statement), the LSN read
+  // after it (so every transaction the snapshot sees committed below it) and a fingerprint of
+  // the table's catalog rows; the relation is loaded again only when the fingerprint changed.
+  SLUICE_ASSIGN_OR_RETURN(
+      PgRows at,
+      conn.Query(std::string("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; EXECUTE ") +
+                 kChunkPointStatement + "(" + QuoteLiteral(task.table) + ")"));
   Held held;
   held.task = task;
   held.read_unix_ms = core::NowUnixMs();
-  SLUICE_ASSIGN_OR_RETURN(held.xids, PgSnapshotXids::Parse(at.at(0).at(0).value_or("")));
-  if (!ParseLsn(at[0].at(1).value_or(""), held.wal_lsn)) {
+  SLUICE_ASSIGN_OR_RETURN(held.at.xids, PgSnapshotXids::Parse(at.at(0).at(0).value_or("")));
+  if (!ParseLsn(at[0].at(1).value_or(""), held.at.wal_lsn)) {
     return core::DataLossError(context + ": pg_current_wal_lsn() is malformed");
   }
-  SLUICE_ASSIGN_OR_RETURN(std::optional<TableEntry> entry, FindTable(conn, task.table));
-  if (!entry) return core::FailedPreconditionError(context + ": the table no longer exists");
-  SLUICE_ASSIGN_OR_RETURN(RelationInfo rel,
-                          LoadRelation(conn, *types_, *entry, params_.dbname, *filter_, *schemas_));
+  if (!at[0].at(2)) return core::FailedPreconditionError(context + ": the table no longer exists");
+  if (!relation_ || relation_->table != task.table || relation_->fingerprint != *at[0][2]) {
+    relation_.reset();
+    SLUICE_ASSIGN_OR_RETURN(std::optional<TableEntry> entry, FindTable(conn, task.table));
+    if (!entry) return core::FailedPreconditionError(context + ": the table no longer exists");
+    SLUICE_ASSIGN_OR_RETURN(RelationInfo loaded, LoadRelation(conn, *types_, *entry, params_.dbname,
+                                                              *filter_, *schemas_));
+    relation_ = CachedRelation{task.table, *at[0][2], std::move(loaded)};
+  }
+  const RelationInfo& rel = relation_->rel;
   const core::TableSchema& schema = *rel.schema;
   if (!rel.captured) {
     return core::FailedPreconditionError(context + ": table.include.list no longer includes it");
@@ -279,7 +338,7 @@ core::Result<std::optional<PgIncrementalSnapshot::Held>> PgIncrementalSnapshot::
   // A transaction handed over already that this snapshot did not see (it committed in the WAL
   // just before the snapshot, but was still in progress for it): the chunk would undo it.
   for (uint32_t xid : handed_xids_) {
-    if (!held.xids.Sees(xid)) {
+    if (!held.at.xids.Sees(xid)) {
       logger_->debug("{}: transaction {} was streamed but is not in the chunk's snapshot; "
                      "reading the chunk again", context, xid);
       return std::optional<Held>();
@@ -329,45 +388,63 @@ core::Status PgIncrementalSnapshot::BeforeTransaction(uint32_t xid, bool may_emi
                                                       core::EventBatch& batch) {
   handed_xids_.push_back(xid);
   if (handed_xids_.size() > kHandedXidsKept) handed_xids_.pop_front();
-  if (!held_ || held_->handed_over || held_->xids.Sees(xid)) return core::Status::Ok();
-  // The first streamed transaction the chunk's snapshot did not see: the chunk belongs here.
-  if (may_emit) {
-    HandOver(batch);
-  } else {
-    held_.reset();  // handed over before (a replay being skipped): read the chunk again
+  for (Held& h : held_) {
+    if (h.handed_over || h.at.xids.Sees(xid)) continue;
+    // The first streamed transaction the chunk's snapshot did not see: the chunk belongs here.
+    if (!may_emit) {
+      DropUnplaced();  // handed over before (a replay being skipped): read the chunks again
+      break;
+    }
+    HandOver(h, batch);
   }
   return core::Status::Ok();
 }
 
 bool PgIncrementalSnapshot::AfterPoll(StreamReader& stream, core::EventBatch& batch) {
   bool appended = false;
-  if (held_ && !held_->handed_over && stream.between_transactions() &&
-      stream.server_wal_end() >= held_->wal_lsn) {
-    HandOver(batch);
-    appended = true;
-  }
-  if (held_ && held_->handed_over) {
-    tracker_->ChunkHandedOver(held_->task, held_->last_key, held_->rows.row_count(), held_->last);
-    if (held_->last) {
-      logger_->info("postgres incremental snapshot of {} finished", held_->task.table);
+  if (stream.between_transactions()) {
+    for (Held& h : held_) {
+      if (h.handed_over || stream.server_wal_end() < h.at.wal_lsn) continue;
+      HandOver(h, batch);
+      appended = true;
     }
-    held_.reset();
+  }
+  while (!held_.empty() && held_.front().handed_over) {
+    const Held& h = held_.front();
+    tracker_->ChunkHandedOver(h.task, h.last_key, h.rows.row_count(), h.last);
+    if (h.last) {
+      logger_->info("postgres incremental snapshot of {} finished: {}", h.task.table,
+                    timings_.Summary());
+      timings_.Reset();
+    }
+    held_.pop_front();
   }
   return appended;
 }
 
-void PgIncrementalSnapshot::HandOver(core::EventBatch& batch) {
-  Held& h = *held_;
+void PgIncrementalSnapshot::HandOver(Held& h, core::EventBatch& batch) {
   core::TxnInfo info;
   info.ts_ms = h.read_unix_ms;
   info.snapshot = true;
-  info.lsn = h.wal_lsn;
+  info.lsn = h.at.wal_lsn;
   core::AppendChunkRows(batch, h.rows, h.schema, info);
   h.handed_over = true;
+  ++timings_.chunks;
+  timings_.handed_at = std::chrono::steady_clock::now();
+  timings_.placement += *timings_.handed_at - h.read_at;
+}
+
+void PgIncrementalSnapshot::DropUnplaced() {
+  auto first =
+      std::find_if(held_.begin(), held_.end(), [](const Held& h) { return !h.handed_over; });
+  held_.erase(first, held_.end());
 }
 
 void PgIncrementalSnapshot::PollFailed() {
-  if (held_ && held_->handed_over) held_.reset();
+  // The batch carried the chunks handed over; those read after them continue from their keys.
+  if (std::any_of(held_.begin(), held_.end(), [](const Held& h) { return h.handed_over; })) {
+    held_.clear();
+  }
 }
 
 void PgIncrementalSnapshot::Cancel() {
@@ -377,7 +454,7 @@ void PgIncrementalSnapshot::Cancel() {
 }
 
 void PgIncrementalSnapshot::Close() {
-  held_.reset();
+  held_.clear();
   std::lock_guard lock(conn_mu_);
   types_.reset();
   conn_.reset();

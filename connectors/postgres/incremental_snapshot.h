@@ -18,6 +18,13 @@
 // (commit order and visibility order can differ by a hair in PostgreSQL) is thrown away and
 // read again. The stream waits only while one chunk is read.
 //
+// Read ahead: while a chunk waits for its place, the next chunk of the same table is read (up to
+// kMaxHeldChunks held), so that reading overlaps the wait. Each held chunk is placed by its own
+// snapshot; a later snapshot sees every transaction an earlier one saw, so they are handed over
+// in the order they were read, and the tracker records them in that order. A held chunk that is
+// dropped (a failed Poll, a replay being skipped) drops every chunk read after it, whose keys
+// continue from its own.
+//
 // Progress (core::IncrementalSnapshots) advances when the Poll that handed a chunk over
 // succeeded, and is stored in the source position, so that it is durable with the chunk.
 //
@@ -26,6 +33,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -70,19 +78,28 @@ class PgIncrementalSnapshot final : public TransactionObserver {
   // that cannot be snapshotted (no key) is logged and only streamed. Connects with `conn`.
   void RequestNewTables(PgConnection& conn, const std::string& field,
                         const core::ConnectorConfig& config);
-  // True when a table is queued or a chunk is held.
-  bool Busy() const { return held_.has_value() || tracker_->Active(); }
-  bool holding() const { return held_.has_value(); }
+  // Chunks held at most: one placed, the next read ahead.
+  static constexpr size_t kMaxHeldChunks = 2;
 
-  // Before a stream Poll: reads the next chunk when none is held (blocks for one chunk), and
-  // asks the server for a keepalive so that an idle stream learns its WAL end soon. kUnavailable
-  // when the connection broke (the source restarts); a table that cannot be read any more
-  // (dropped, filter no longer valid) is marked FAILED instead of failing the connector.
-  core::Status Prepare(StreamReader& stream);
+  // True when a table is queued or a chunk is held.
+  bool Busy() const { return !held_.empty() || tracker_->Active(); }
+  bool holding() const { return !held_.empty(); }
+  // True when a chunk is held and the next one may be read ahead (room for it, same table).
+  bool can_read_ahead() const {
+    return !held_.empty() && held_.size() < kMaxHeldChunks && !held_.back().last;
+  }
+
+  // Before a stream Poll: when `may_read`, reads the next chunk (blocks for one chunk): the first
+  // of the next table when none is held, else the one after the last held chunk (read ahead),
+  // up to kMaxHeldChunks. Then asks the server for a keepalive while a chunk waits, so that an
+  // idle stream learns its WAL end soon. kUnavailable when the connection broke (the source
+  // restarts); a table that cannot be read any more (dropped, filter no longer valid) is marked
+  // FAILED instead of failing the connector.
+  core::Status Prepare(StreamReader& stream, bool may_read);
   // Prepare as core::PollWithIncremental calls it: never hands a chunk over before polling (a
   // chunk waits for the keepalive it asked for), so always false.
-  core::Result<bool> Prepare(StreamReader& stream, core::EventBatch& /*batch*/) {
-    SLUICE_RETURN_IF_ERROR(Prepare(stream));
+  core::Result<bool> Prepare(StreamReader& stream, core::EventBatch& /*batch*/, bool may_read) {
+    SLUICE_RETURN_IF_ERROR(Prepare(stream, may_read));
     return false;
   }
   core::Status BeforeTransaction(uint32_t xid, bool may_emit, core::EventBatch& batch) override;
@@ -97,21 +114,27 @@ class PgIncrementalSnapshot final : public TransactionObserver {
   void Close();
 
  private:
-  struct Held {
-    core::IncrementalSnapshots::Task task;
-    core::TableSchemaPtr schema;
-    core::EventBatch rows;  // the chunk's rows, in key order
-    core::KeyText last_key;
-    bool last = false;      // fewer rows than a chunk: the table's end
+  // Where a chunk belongs: its snapshot, and the WAL LSN read just after taking it.
+  struct Point {
     PgSnapshotXids xids;
     uint64_t wal_lsn = 0;
-    int64_t read_unix_ms = 0;
-    bool handed_over = false;
   };
+  using Held = core::HeldChunk<Point>;
   // Reads the chunk after `task.last_key` (nullopt: it must be read again, see above).
+  // The relation of the table last read, kept while its catalog fingerprint stays the same.
+  struct CachedRelation {
+    std::string table;
+    std::string fingerprint;
+    RelationInfo rel;
+  };
   core::Result<std::optional<Held>> ReadChunk(const core::IncrementalSnapshots::Task& task);
   core::Status ReadRows(const std::string& sql, Held& held, const std::vector<ColumnCodec>& codecs);
-  void HandOver(core::EventBatch& batch);
+  // The task to read next: the oldest queued table's (nullopt: none), or the read ahead after
+  // the last held chunk (nullopt: it was its table's last).
+  std::optional<core::IncrementalSnapshots::Task> NextTask();
+  void HandOver(Held& held, core::EventBatch& batch);
+  // Drops the held chunks from the first one not handed over on (they are read again).
+  void DropUnplaced();
   // Checks a requested table (the tracker's checker), on a connection of its own.
   core::Result<core::IncrementalTableInfo> Check(const std::string& table, const std::string& filter);
 
@@ -128,7 +151,9 @@ class PgIncrementalSnapshot final : public TransactionObserver {
   bool restored_ = false;
   std::unique_ptr<PgConnection> conn_;  // chunk reads (source thread)
   std::unique_ptr<TypeResolver> types_;
-  std::optional<Held> held_;
+  std::optional<CachedRelation> relation_;
+  std::deque<Held> held_;  // in the order read; handed over in that order
+  core::ChunkTimings timings_;         // of the running table, logged when it finishes
   std::deque<uint32_t> handed_xids_;  // the newest transactions the stream handed over
   std::string scratch_;
   std::atomic<bool> stop_{false};

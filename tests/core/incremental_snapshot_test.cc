@@ -236,6 +236,35 @@ TEST(ChunkPacerTest, DefersWhileTheSinkIsBehindButNeverLongerThanMaxDefer) {
   EXPECT_FALSE(pacer.ReadNow(5000)) << "a catch-up restarts the wait";
 }
 
+TEST(ChunkPacerTest, ReadsAheadOnlyWhileTheSinkHasAtMostAChunkWaiting) {
+  ManualClock clock;
+  ChunkPacer pacer(1024, &clock);
+  EXPECT_TRUE(pacer.ReadAheadNow(0));
+  EXPECT_TRUE(pacer.ReadAheadNow(1024));
+  EXPECT_FALSE(pacer.ReadAheadNow(1025));
+  clock.Advance(ChunkPacer::kMaxDefer * 10);
+  EXPECT_FALSE(pacer.ReadAheadNow(5000)) << "never forced: a held chunk keeps the snapshot going";
+}
+
+TEST(ChunkTimingsTest, SummarySaysWhereTheTimeWent) {
+  using namespace std::chrono_literals;
+  ChunkTimings t;
+  const auto t0 = std::chrono::steady_clock::time_point{} + 1s;
+  t.ReadStarts(t0);  // no hand-over yet: nothing between chunks
+  t.chunks = 2;
+  t.rereads = 1;
+  t.read = 10ms;
+  t.placement = 4ms;
+  t.handed_at = t0 + 14ms;
+  t.ReadStarts(t0 + 20ms);
+  EXPECT_EQ(t.Summary(),
+            "2 chunks, read 10 ms (5.00 ms each), placement wait 4 ms (2.00 ms each), between "
+            "chunks 6 ms (3.00 ms each), 1 read again");
+  EXPECT_FALSE(t.handed_at.has_value());
+  t.Reset();
+  EXPECT_EQ(t.chunks, 0u);
+}
+
 // PollWithIncremental, on scripted stand-ins for a source's stream and incremental snapshots.
 struct ScriptedStream {
   Result<PollStatus> result = PollStatus::kIdle;
@@ -251,11 +280,14 @@ struct ScriptedIncremental {
   bool busy = true;
   Result<bool> prepare_result = false;
   bool after_poll_appends = false;
-  int prepares = 0, after_polls = 0, poll_failures = 0;
+  int prepares = 0, reads_allowed = 0, after_polls = 0, poll_failures = 0;
+  bool read_ahead = false;
   bool holding() const { return held; }
+  bool can_read_ahead() const { return read_ahead; }
   bool Busy() const { return busy; }
-  Result<bool> Prepare(ScriptedStream& /*stream*/, EventBatch& /*batch*/) {
+  Result<bool> Prepare(ScriptedStream& /*stream*/, EventBatch& /*batch*/, bool may_read) {
     ++prepares;
+    if (may_read) ++reads_allowed;
     return prepare_result;
   }
   bool AfterPoll(ScriptedStream& /*stream*/, EventBatch& /*batch*/) {
@@ -297,22 +329,43 @@ TEST(PollWithIncrementalTest, AHeldOrDeferredChunkBoundsTheStreamWait) {
     ASSERT_EQ(stream.waits.size(), 1u);
     EXPECT_EQ(stream.waits[0], kHeldChunkWait);
     EXPECT_EQ(inc.prepares, 1) << "a held chunk is still offered to Prepare";
+    EXPECT_EQ(inc.reads_allowed, 1) << "the sink caught up: the next chunk may be read ahead";
+  }
+  {
+    ScriptedIncremental inc;  // a chunk held, room for the next: the stream is not waited for
+    inc.held = true;
+    inc.read_ahead = true;
+    ScriptedStream stream;
+    limits.sink_backlog_events = 0;
+    ASSERT_TRUE(PollWithIncremental(inc, pacer, stream, batch, limits, stop).ok());
+    EXPECT_EQ(stream.waits.at(0), 0ms) << "the next Poll reads ahead while the keepalive comes";
+  }
+  {
+    ScriptedIncremental inc;  // a chunk held, the sink 5000 events behind: no read ahead
+    inc.held = true;
+    inc.read_ahead = true;
+    ScriptedStream stream;
+    limits.sink_backlog_events = 5000;
+    ASSERT_TRUE(PollWithIncremental(inc, pacer, stream, batch, limits, stop).ok());
+    EXPECT_EQ(inc.prepares, 1);
+    EXPECT_EQ(inc.reads_allowed, 0);
+    EXPECT_EQ(stream.waits.at(0), kHeldChunkWait);
   }
   {
     ScriptedIncremental inc;  // nothing held, the sink 5000 events behind: the chunk waits
     ScriptedStream stream;
     limits.sink_backlog_events = 5000;
     ASSERT_TRUE(PollWithIncremental(inc, pacer, stream, batch, limits, stop).ok());
-    EXPECT_EQ(inc.prepares, 0);
+    EXPECT_EQ(inc.reads_allowed, 0);
     ASSERT_EQ(stream.waits.size(), 1u);
-    EXPECT_EQ(stream.waits[0], kHeldChunkWait);
+    EXPECT_EQ(stream.waits[0], kDeferredChunkWait) << "the sink takes a chunk in milliseconds";
   }
   {
     ScriptedIncremental inc;  // nothing held, the sink caught up, no chunk to hold: full wait
     ScriptedStream stream;
     limits.sink_backlog_events = 0;
     ASSERT_TRUE(PollWithIncremental(inc, pacer, stream, batch, limits, stop).ok());
-    EXPECT_EQ(inc.prepares, 1);
+    EXPECT_EQ(inc.reads_allowed, 1);
     EXPECT_EQ(stream.waits.at(0), 200ms);
   }
 }

@@ -90,6 +90,10 @@ p99_lag_ms() {  # db from_epoch to_epoch -> p99 of (target commit - source inser
              WHERE t.at >= to_timestamp($2) AND t.at < to_timestamp($3)"
 }
 
+sink_flushes() {  # connector -> "flushes seconds" (sluice_flushes_total, sluice_batch_seconds_sum)
+  curl -fs "$api/metrics" | awk -v c="connector=\"$1\"" 'index($0, c) && /^sluice_flushes_total/ { n = $NF }
+    index($0, c) && /^sluice_batch_seconds_sum/ { s = $NF } END { print n + 0, s + 0 }'
+}
 initial_round() {  # r -> $initial_s
   local db=binit_$1 t0
   T postgres -c "CREATE DATABASE $db"
@@ -117,6 +121,7 @@ incremental_round() {  # r -> $incremental_s, $idle_p99 and $during_p99 (ms)
   t_idle=$(date +%s.%N)
   sleep "$IDLE_S"
   t_post=$(date +%s.%N)
+  read -r flushes_before flush_s_before < <(sink_flushes "$name")
   t0=$(bench_now)
   post POST "/connectors/$name/snapshots" '{"tables": ["public.big"]}' >/dev/null
   wait_rows "$db"
@@ -128,6 +133,10 @@ print(" ".join(t["table"] + "=" + t["state"] for t in json.load(sys.stdin)["tabl
   read -r idle_p99 idle_n < <(p99_lag_ms "$db" "$t_idle" "$t_post")
   read -r during_p99 during_n < <(p99_lag_ms "$db" "$t_post" "$t_done")
   echo "  incremental: $state; lag samples idle $idle_n, during $during_n"
+  # Where the time went: the sink's flushes during the snapshot and the source's chunk timings.
+  read -r flushes_after flush_s_after < <(sink_flushes "$name")
+  echo "  sink: $((flushes_after - flushes_before)) flushes, $(awk -v a="$flush_s_after" -v b="$flush_s_before" 'BEGIN { printf "%.3f", a - b }') s writing and flushing"
+  grep -o "incremental snapshot of public.big finished: .*" "$BENCH_WORK/serve/out.log" | tail -1 | sed 's/^/  /'
   # The target equals the source for the snapshotted table.
   local a b
   a=$(S "$src" -c "SELECT count(*) || ' ' || md5(string_agg(t::text, '|' ORDER BY id)) FROM big t")

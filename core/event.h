@@ -262,6 +262,9 @@ struct LogicalMessage {
   uint32_t txn = 0;          // index into EventBatch::txns(): the source block's transaction
   bool transactional = false;
   uint64_t lsn = 0;          // the message's LSN as the server reports it
+  // The source block's database (TableSchema::database); schema and table are empty, as
+  // Debezium's source block of a message has them. Shared by every message of a source.
+  TableSchemaPtr source;
   uint32_t prefix_offset = 0;
   uint32_t prefix_length = 0;
   uint32_t content_offset = 0;

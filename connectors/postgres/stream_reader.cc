@@ -20,7 +20,11 @@ StreamReader::StreamReader(std::unique_ptr<ReplicationStream> stream,
       catalog_(std::move(catalog)),
       options_(std::move(options)),
       logger_(std::move(logger)),
-      clock_(clock) {}
+      clock_(clock) {
+  auto source = std::make_shared<core::TableSchema>();
+  source->database = options_.database;
+  message_source_ = std::move(source);
+}
 
 StreamReader::~StreamReader() = default;
 
@@ -292,7 +296,8 @@ void StreamReader::HandleLogicalMessage(core::EventBatch& batch) {
   }
   core::LogicalMessage m{.event_index = static_cast<uint32_t>(batch.size()),
                          .transactional = msg_.message_transactional,
-                         .lsn = msg_.message_lsn};
+                         .lsn = msg_.message_lsn,
+                         .source = message_source_};
   if (m.transactional && in_txn_) {
     m.txn = CurrentTxn(batch);
   } else {

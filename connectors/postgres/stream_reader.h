@@ -173,6 +173,7 @@ class StreamReader {
 
   std::map<uint32_t, RelationInfo> relations_;
   PgoutputMessage msg_;
+  core::TableSchemaPtr message_source_;  // LogicalMessage::source: the database, no table
   std::string scratch_;
   uint64_t start_lsn_ = 0;
   uint64_t received_lsn_ = 0;

@@ -143,10 +143,10 @@ void AppendTransactionBlockSchemaJson(std::string& out);
 
 // Debezium's PostgreSQL logical decoding message records (envelope_message.cc), topic
 // <topic.prefix>.message:
-//   key:   {"prefix": <prefix>}                               (io.debezium.connector.postgresql.MessageKey)
+//   key:   {"prefix": <prefix>}                  (io.debezium.connector.postgresql.MessageKey)
 //   value: {"op": "m", "ts_ms": <processing time>, "source": {...}, "transaction": null,
 //           "message": {"prefix": <prefix>, "content": <bytes under binary.handling.mode>}}
-//                                                             (io.debezium.connector.postgresql.MessageValue)
+//                                                (io.debezium.connector.postgresql.MessageValue)
 // The source block is the PostgreSQL one with "schema" and "table" empty, "lsn" the message's,
 // and "txId" its transaction's (null for a non-transactional message). With
 // options.include_schema each record is {"schema": …, "payload": …}.

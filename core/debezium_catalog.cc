@@ -68,8 +68,8 @@ constexpr std::array kProperties = {
     DebeziumProperty{"flush.lsn.source", "postgres", kNone, "true", "sluice always confirms the flushed LSN to the slot"},
     DebeziumProperty{"lsn.flush.timeout.ms", "postgres", kNone, "", "changes no output"},
     DebeziumProperty{"schema.refresh.mode", "postgres", kNone, "", "sluice follows every relation message"},
-    DebeziumProperty{"message.prefix.include.list", "postgres", kRef, "", "logical decoding messages (pg_logical_emit_message) are not read: pgoutput is started without messages 'true', so there are no <topic.prefix>.message records (op m); not implemented yet"},
-    DebeziumProperty{"message.prefix.exclude.list", "postgres", kRef, "", "logical decoding messages (pg_logical_emit_message) are not read: pgoutput is started without messages 'true', so there are no <topic.prefix>.message records (op m); not implemented yet"},
+    DebeziumProperty{"message.prefix.include.list", "postgres", kImpl, "", "regexes (full match) on the prefix of logical decoding messages (pg_logical_emit_message, PostgreSQL 14+) written to <topic.prefix>.message; empty: all, as Debezium; not with message.prefix.exclude.list"},
+    DebeziumProperty{"message.prefix.exclude.list", "postgres", kImpl, "", "regexes (full match) on the prefix of logical decoding messages left out; not with message.prefix.include.list"},
     // MySQL binlog.
     DebeziumProperty{"gtid.source.includes", "mysql", kRef, "", kNotYet},
     DebeziumProperty{"gtid.source.excludes", "mysql", kRef, "", kNotYet},

@@ -90,6 +90,10 @@ void AppendSourceEventFields(std::string& out, const ChangeEvent& event, const T
                              const EnvelopeOptions& options,
                              const std::string_view* query = nullptr);
 
+// Appends `bytes` as a JSON string under binary.handling.mode `mode`: base64 (bytes, base64),
+// base64url with padding (base64-url-safe) or lowercase hex (hex).
+void AppendBinaryJson(std::string& out, std::string_view bytes, BinaryMode mode);
+
 // Nanoseconds since 1970 by the system clock: the `now_ns` of AppendEnvelopeJson.
 int64_t EnvelopeNowNs();
 
@@ -133,6 +137,23 @@ void AppendEnvelopeSchemaJson(std::string& out, const TableSchema& schema,
 // The "source" field's schema (Debezium's io.debezium.connector.<mysql|postgresql>.Source), as
 // a struct field of a record's value schema.
 void AppendSourceSchemaJson(std::string& out, std::string_view connector);
+
+// The optional "transaction" block's schema (event.block) of Debezium's value envelopes.
+void AppendTransactionBlockSchemaJson(std::string& out);
+
+// Debezium's PostgreSQL logical decoding message records (envelope_message.cc), topic
+// <topic.prefix>.message:
+//   key:   {"prefix": <prefix>}                  (io.debezium.connector.postgresql.MessageKey)
+//   value: {"op": "m", "ts_ms": <processing time>, "source": {...}, "transaction": null,
+//           "message": {"prefix": <prefix>, "content": <bytes under binary.handling.mode>}}
+//                                                (io.debezium.connector.postgresql.MessageValue)
+// The source block is the PostgreSQL one with "schema" and "table" empty, "lsn" the message's,
+// and "txId" its transaction's (null for a non-transactional message). With
+// options.include_schema each record is {"schema": …, "payload": …}.
+void AppendLogicalMessageKeyJson(std::string& out, std::string_view prefix, bool include_schema);
+void AppendLogicalMessageValueJson(std::string& out, const EventBatch& batch,
+                                   const LogicalMessage& message, const EnvelopeOptions& options,
+                                   int64_t now_ns);
 
 // Debezium's MySQL schema-change records (include.schema.changes; envelope_schema_change.cc),
 // topic <topic.prefix>:

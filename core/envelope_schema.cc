@@ -235,13 +235,9 @@ void AppendValueSchemaJson(std::string& out, const TableSchema& schema,
   out += ",{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},"
          "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},"
          "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_us\"},"
-         "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"},"
-         "{\"type\":\"struct\",\"fields\":["
-         "{\"type\":\"string\",\"optional\":false,\"field\":\"id\"},"
-         "{\"type\":\"int64\",\"optional\":false,\"field\":\"total_order\"},"
-         "{\"type\":\"int64\",\"optional\":false,\"field\":\"data_collection_order\"}],"
-         "\"optional\":true,\"name\":\"event.block\",\"version\":1,\"field\":\"transaction\"}],"
-         "\"optional\":false,\"name\":";
+         "{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"},";
+  AppendTransactionBlockSchemaJson(out);
+  out += "],\"optional\":false,\"name\":";
   AppendJsonString(out, std::string(record_name) + ".Envelope");
   out += '}';
 }
@@ -250,6 +246,14 @@ void AppendEnvelopeSchemaJson(std::string& out, const TableSchema& schema,
                               const EnvelopeOptions& options) {
   AppendValueSchemaJson(out, schema, options.name + "." + schema.id.schema + "." + schema.id.table,
                         options.connector, options.modes, &options.source_types);
+}
+
+void AppendTransactionBlockSchemaJson(std::string& out) {
+  out += "{\"type\":\"struct\",\"fields\":["
+         "{\"type\":\"string\",\"optional\":false,\"field\":\"id\"},"
+         "{\"type\":\"int64\",\"optional\":false,\"field\":\"total_order\"},"
+         "{\"type\":\"int64\",\"optional\":false,\"field\":\"data_collection_order\"}],"
+         "\"optional\":true,\"name\":\"event.block\",\"version\":1,\"field\":\"transaction\"}";
 }
 
 }  // namespace sluice::core

@@ -259,17 +259,7 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
       out += '"';
       return true;
     case EnvelopeKind::kBytesText:
-      out += '"';
-      if (modes.binary == BinaryMode::kHex) {
-        static constexpr char kHex[] = "0123456789abcdef";
-        for (char c : t) {
-          out += kHex[static_cast<uint8_t>(c) >> 4];
-          out += kHex[static_cast<uint8_t>(c) & 15];
-        }
-      } else {
-        AppendBase64(out, t, modes.binary == BinaryMode::kBase64UrlSafe);
-      }
-      out += '"';
+      AppendBinaryJson(out, t, modes.binary);
       return true;
     case EnvelopeKind::kDecimalString:
       AppendJsonString(out, t);
@@ -576,6 +566,20 @@ std::string_view EnvelopeValueProblem(const Column& column, std::string_view tex
              "set lc_monetary=C on the server, or use column.exclude.list";
     default: return "the value has no representation in the envelope";
   }
+}
+
+void AppendBinaryJson(std::string& out, std::string_view bytes, BinaryMode mode) {
+  out += '"';
+  if (mode == BinaryMode::kHex) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    for (char c : bytes) {
+      out += kHex[static_cast<uint8_t>(c) >> 4];
+      out += kHex[static_cast<uint8_t>(c) & 15];
+    }
+  } else {
+    AppendBase64(out, bytes, mode == BinaryMode::kBase64UrlSafe);
+  }
+  out += '"';
 }
 
 }  // namespace sluice::core

@@ -37,6 +37,7 @@ void EventBatch::Clear() {
   events_.clear();
   boundaries_.clear();
   schema_changes_.clear();
+  messages_.clear();
   announced_.clear();
   query_text_.clear();
   query_spans_.clear();
@@ -120,7 +121,19 @@ void EventBatch::MarkLastSnapshotEvent() {
 size_t EventBatch::ByteSize() const {
   return data_.size() + cells_.size() * sizeof(Cell) + rows_.size() * sizeof(RowSpan) +
          events_.size() * sizeof(ChangeEvent) + txns_.size() * sizeof(TxnInfo) +
-         query_text_.size() + SchemaChangeBytes();
+         query_text_.size() + SchemaChangeBytes() + messages_.size() * sizeof(LogicalMessage);
+}
+
+void EventBatch::AddLogicalMessage(LogicalMessage message, std::string_view prefix,
+                                   std::string_view content) {
+  assert(!row_open_);
+  message.prefix_offset = static_cast<uint32_t>(data_.size());
+  message.prefix_length = static_cast<uint32_t>(prefix.size());
+  data_.append(prefix);
+  message.content_offset = static_cast<uint32_t>(data_.size());
+  message.content_length = static_cast<uint32_t>(content.size());
+  data_.append(content);
+  messages_.push_back(message);
 }
 
 size_t EventBatch::SchemaChangeBytes() const {

@@ -251,6 +251,26 @@ struct SchemaChange {
   std::vector<SchemaChangeTable> tables;  // tableChanges, in the statement's order
 };
 
+// A logical decoding message (PostgreSQL's pg_logical_emit_message(transactional, prefix,
+// content)), as Debezium's PostgreSQL connector publishes it on `<topic.prefix>.message`. A
+// transactional one belongs to its transaction and sits among its changes; a non-transactional
+// one stands alone, outside any transaction. Prefix and content live in the batch's buffer
+// (EventBatch::message_prefix/message_content), so a message costs no allocation of its own.
+// Sinks that keep no such topic (databases) skip them, as they skip schema changes.
+struct LogicalMessage {
+  uint32_t event_index = 0;  // how many of the batch's events come before it
+  uint32_t txn = 0;          // index into EventBatch::txns(): the source block's transaction
+  bool transactional = false;
+  uint64_t lsn = 0;          // the message's LSN as the server reports it
+  // The source block's database (TableSchema::database); schema and table are empty, as
+  // Debezium's source block of a message has them. Shared by every message of a source.
+  TableSchemaPtr source;
+  uint32_t prefix_offset = 0;
+  uint32_t prefix_length = 0;
+  uint32_t content_offset = 0;
+  uint32_t content_length = 0;
+};
+
 class EventBatch;
 
 // Read access to one row of a batch; valid while the batch is not modified.
@@ -329,6 +349,18 @@ class EventBatch {
   void AddSchemaChange(SchemaChange change) { schema_changes_.push_back(std::move(change)); }
   const std::vector<SchemaChange>& schema_changes() const { return schema_changes_; }
 
+  // Logical decoding messages (see LogicalMessage), in event order. Like a schema change, a
+  // batch that carries one is handed to the sink even without events. `message`'s offsets and
+  // lengths are set here; prefix and content are copied into the batch's buffer.
+  void AddLogicalMessage(LogicalMessage message, std::string_view prefix, std::string_view content);
+  const std::vector<LogicalMessage>& logical_messages() const { return messages_; }
+  std::string_view message_prefix(const LogicalMessage& m) const {
+    return std::string_view(data_).substr(m.prefix_offset, m.prefix_length);
+  }
+  std::string_view message_content(const LogicalMessage& m) const {
+    return std::string_view(data_).substr(m.content_offset, m.content_length);
+  }
+
   // Events.
   void AddEvent(ChangeEvent event) { events_.push_back(std::move(event)); }
   const std::vector<ChangeEvent>& events() const { return events_; }
@@ -374,6 +406,7 @@ class EventBatch {
   std::vector<ChangeEvent> events_;
   std::vector<TxnBoundary> boundaries_;
   std::vector<SchemaChange> schema_changes_;
+  std::vector<LogicalMessage> messages_;
   std::vector<TableSchemaPtr> announced_;
   std::string query_text_;
   std::vector<std::pair<uint32_t, uint32_t>> query_spans_;  // offset, length in query_text_

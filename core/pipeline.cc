@@ -289,7 +289,8 @@ void Pipeline::SourceLoop(std::stop_token stop) {
     // passed on too: the Kafka sink's transaction metadata needs every one; so is a schema
     // change alone, for the Kafka sink's schema-change topic.)
     if (!batch->empty() || !batch->checkpoint().empty() || !batch->announced_tables().empty() ||
-        !batch->boundaries().empty() || !batch->schema_changes().empty()) {
+        !batch->boundaries().empty() || !batch->schema_changes().empty() ||
+        !batch->logical_messages().empty()) {
       size_t events = std::max<size_t>(batch->size(), 1);
       size_t bytes = batch->ByteSize();
       // While the queue is full (a slow sink) the source is not polled: let it keep its

@@ -154,6 +154,8 @@ core::Result<DecodeOutcome> EnvelopeDecoder::DecodeJson(const KafkaRecord& recor
     }
     return core::InvalidArgumentError("the envelope has no \"op\"");
   }
+  // A PostgreSQL logical decoding message (<topic.prefix>.message): no row to apply.
+  if (op == "m" && payload.contains("message")) return DecodeOutcome::kNotChange;
   if (op.size() != 1 || std::string_view("crudt").find(op[0]) == std::string_view::npos) {
     return core::InvalidArgumentError("unknown op \"" + op + "\"");
   }

@@ -265,11 +265,14 @@ core::Status DecodePgoutput(std::string_view bytes, uint64_t lsn, PgoutputMessag
       break;
     }
     case 'M': {
-      r.Int(1);
-      r.Int(8);
-      r.String(m.relname);
+      // Message (proto 1, not streamed): Int8 flags (1: transactional), Int64 LSN, String
+      // prefix, Int32 content length, Byte(n) content.
+      uint8_t flags = static_cast<uint8_t>(r.Int(1));
+      m.message_transactional = (flags & 1) != 0;
+      m.message_lsn = r.Int(8);
+      r.String(m.message_prefix);
       uint32_t len = static_cast<uint32_t>(r.Int(4));
-      r.Bytes(len);
+      m.message_content = r.Bytes(len);
       break;
     }
     default:

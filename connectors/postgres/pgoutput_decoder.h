@@ -80,6 +80,12 @@ struct PgoutputMessage {
   // Truncate
   uint8_t truncate_options = 0;  // 1 CASCADE, 2 RESTART IDENTITY
   std::vector<uint32_t> relids;
+  // Message (pg_logical_emit_message; sent with START_REPLICATION's messages 'true', PostgreSQL
+  // 14+): `message_content` is a view into the input bytes, valid while they live.
+  bool message_transactional = false;  // flags bit 1: part of the transaction around it
+  uint64_t message_lsn = 0;            // the LSN of the logical decoding message
+  std::string message_prefix;
+  std::string_view message_content;
 };
 
 // Decodes one pgoutput message; `lsn` (the XLogData's wal_start) names the position in errors.

@@ -350,6 +350,7 @@ class PostgresSource final : public core::DebeziumOffsetSource<PgPosition>, priv
     StreamOptions options = config_.stream;
     options.slot = slots_.slot();
     options.publication = slots_.publication();
+    options.messages = PQserverVersion(repl->raw()) >= 140000;  // pgoutput's messages option: 14+
     auto reader = std::make_unique<StreamReader>(
         std::make_unique<PgReplicationStream>(std::move(repl), options.slot),
         std::make_unique<PgRelationCatalog>(config_.params, &config_.filter, &schemas_), options,

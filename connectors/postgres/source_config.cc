@@ -68,6 +68,15 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
                             core::ParseHumanBytes(limit, "slot.max.retained.wal"));
   }
   out.stream.database = params.dbname;
+  SLUICE_ASSIGN_OR_RETURN(out.stream.message_prefix_include,
+                          core::CompileRegexList(c, "message.prefix.include.list"));
+  SLUICE_ASSIGN_OR_RETURN(out.stream.message_prefix_exclude,
+                          core::CompileRegexList(c, "message.prefix.exclude.list"));
+  if (!out.stream.message_prefix_include.empty() && !out.stream.message_prefix_exclude.empty()) {
+    return core::InvalidArgumentError(
+        "message.prefix.include.list and message.prefix.exclude.list are both set; set at most "
+        "one of them");
+  }
   SLUICE_ASSIGN_OR_RETURN(out.filter, core::TableFilter::FromConfig(c));
   return out;
 }
@@ -101,6 +110,11 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
                                      "regexes on the schema name; empty includes all"));
   keys.push_back(core::MakeConfigKey("schema.exclude.list", ConfigType::kRegexList, "",
                                      "regexes on the schema name"));
+  keys.push_back(core::MakeConfigKey(
+      "message.prefix.include.list", ConfigType::kRegexList, "",
+      "regexes on the prefix of logical decoding messages to capture; empty captures all"));
+  keys.push_back(core::MakeConfigKey("message.prefix.exclude.list", ConfigType::kRegexList, "",
+                                     "regexes on the prefix of logical decoding messages to leave out"));
   auto ssl = core::MakeConfigKey("database.sslmode", ConfigType::kEnum, "prefer",
                  "libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full");
   ssl.allowed = {"disable", "allow", "prefer", "require", "verify-ca", "verify-full"};

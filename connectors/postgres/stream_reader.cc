@@ -20,7 +20,11 @@ StreamReader::StreamReader(std::unique_ptr<ReplicationStream> stream,
       catalog_(std::move(catalog)),
       options_(std::move(options)),
       logger_(std::move(logger)),
-      clock_(clock) {}
+      clock_(clock) {
+  auto source = std::make_shared<core::TableSchema>();
+  source->database = options_.database;
+  message_source_ = std::move(source);
+}
 
 StreamReader::~StreamReader() = default;
 
@@ -33,7 +37,8 @@ core::Status StreamReader::Open(uint64_t start_lsn) {
   SLUICE_RETURN_IF_ERROR(catalog_->Open());
   std::string sql = "START_REPLICATION SLOT " + QuoteIdent(options_.slot) + " LOGICAL " +
                     LsnToString(start_lsn) + " (proto_version '1', publication_names " +
-                    QuoteReplicationLiteral(QuoteIdent(options_.publication)) + ")";
+                    QuoteReplicationLiteral(QuoteIdent(options_.publication)) +
+                    (options_.messages ? ", messages 'true')" : ")");
   if (core::Status st = stream_->Start(sql); !st.ok()) {
     std::string msg = st.message();
     if (msg.find("does not exist") != std::string::npos && msg.find("publication") != std::string::npos) {
@@ -273,9 +278,41 @@ core::Status StreamReader::Handle(const CopyDataFrame& frame, core::EventBatch& 
       }
       return core::Status::Ok();
     }
+    case 'M':
+      if (msg_.message_transactional && (skip_txn_ || AlreadyEmitted())) return core::Status::Ok();
+      HandleLogicalMessage(batch);
+      return core::Status::Ok();
     default:
-      return core::Status::Ok();  // Origin, Message
+      return core::Status::Ok();  // Origin
   }
+}
+
+void StreamReader::HandleLogicalMessage(core::EventBatch& batch) {
+  const std::string& prefix = msg_.message_prefix;
+  if (core::AnyFullMatch(options_.message_prefix_exclude, prefix)) return;
+  if (!options_.message_prefix_include.empty() &&
+      !core::AnyFullMatch(options_.message_prefix_include, prefix)) {
+    return;
+  }
+  core::LogicalMessage m{.event_index = static_cast<uint32_t>(batch.size()),
+                         .transactional = msg_.message_transactional,
+                         .lsn = msg_.message_lsn,
+                         .source = message_source_};
+  if (m.transactional && in_txn_) {
+    m.txn = CurrentTxn(batch);
+  } else {
+    core::TxnInfo info;
+    info.ts_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                     clock_->WallNow().time_since_epoch())
+                     .count();
+    info.ts_ms = info.ts_us / 1000;
+    info.lsn = msg_.message_lsn;
+    info.last_commit_lsn = last_commit_lsn_;
+    info.xmin = slot_xmin_;
+    m.txn = batch.AddTxn(info);
+    // The transaction's own TxnInfo, if already in the batch, stays the current one.
+  }
+  batch.AddLogicalMessage(m, prefix, msg_.message_content);
 }
 
 core::Status StreamReader::HandleRow(core::EventBatch& batch, uint64_t lsn) {

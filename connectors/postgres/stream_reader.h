@@ -7,6 +7,8 @@
 //   Insert/Update/Delete  events; 'u' values become CellState::kUnchanged; a key-only old tuple
 //                    ('K') carries the key columns and marks the others unchanged
 //   Truncate         one Op::kTruncate event per captured table
+//   Message          a core::LogicalMessage (StreamOptions::messages), placed among the
+//                    transaction's changes, or alone when not transactional
 //   Commit           the batch checkpoint {lsn: commit end LSN}
 //
 // A batch that fills up mid-transaction keeps the checkpoint of the last commit it holds (or
@@ -49,6 +51,7 @@
 #include "core/clock.h"
 #include "core/event.h"
 #include "core/source.h"
+#include "core/user_regex.h"
 
 namespace spdlog {
 class logger;
@@ -62,6 +65,13 @@ struct StreamOptions {
   std::string database;
   int64_t status_interval_ms = 10000;
   int64_t idle_checkpoint_ms = 2000;
+  // Logical decoding messages (pg_logical_emit_message): asked for with messages 'true' when
+  // set (PostgreSQL 14+). A message is captured when its prefix fully matches none of
+  // `message_prefix_exclude` and, if `message_prefix_include` is not empty, one of those
+  // (Debezium's message.prefix.include.list / exclude.list; at most one of them is set).
+  bool messages = false;
+  std::vector<core::UserRegex> message_prefix_include;
+  std::vector<core::UserRegex> message_prefix_exclude;
 };
 
 // Told about every transaction the reader meets, at its Begin, before any of its changes are
@@ -144,6 +154,9 @@ class StreamReader {
   // message whose own text does not name them (rows and Relation messages).
   core::Status AtMessage(core::Status status, const CopyDataFrame& frame) const;
   core::Status HandleRow(core::EventBatch& batch, uint64_t lsn);
+  // A Message ('M'): a transactional one among its transaction's changes, a non-transactional
+  // one on its own (a TxnInfo of its own: no xid, the time it was received).
+  void HandleLogicalMessage(core::EventBatch& batch);
   // Records the BEGIN (or COMMIT) of txn_, at message LSN `lsn`, for transaction metadata.
   void AddBoundary(core::EventBatch& batch, bool begin, uint64_t lsn);
   core::Status AppendTuple(core::EventBatch& batch, const RelationInfo& rel,
@@ -160,6 +173,7 @@ class StreamReader {
 
   std::map<uint32_t, RelationInfo> relations_;
   PgoutputMessage msg_;
+  core::TableSchemaPtr message_source_;  // LogicalMessage::source: the database, no table
   std::string scratch_;
   uint64_t start_lsn_ = 0;
   uint64_t received_lsn_ = 0;

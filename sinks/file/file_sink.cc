@@ -162,11 +162,28 @@ core::Status FileSink::WriteBuffer(TableFile& f) {
   return core::Status::Ok();
 }
 
+core::Status FileSink::WriteMessages(const core::EventBatch& batch, size_t& next,
+                                     size_t before_event, int64_t now_ns) {
+  const auto& messages = batch.logical_messages();
+  if (next >= messages.size()) return core::Status::Ok();
+  SLUICE_ASSIGN_OR_RETURN(TableFile * file, FileFor(core::TableId{options_.name, "message"}));
+  while (next < messages.size() && messages[next].event_index <= before_event) {
+    core::AppendLogicalMessageValueJson(file->buffer, batch, messages[next], options_, now_ns);
+    file->buffer += '\n';
+    ++next;
+  }
+  if (file->buffer.size() >= kWriteThreshold) SLUICE_RETURN_IF_ERROR(WriteBuffer(*file));
+  return core::Status::Ok();
+}
+
 core::Status FileSink::Write(const core::EventBatch& batch) {
   int64_t now_ns = core::EnvelopeNowNs();
   const core::TableSchema* last_schema = nullptr;
   TableFile* file = nullptr;
-  for (const core::ChangeEvent& event : batch.events()) {
+  size_t next_message = 0;
+  for (size_t i = 0; i < batch.events().size(); ++i) {
+    const core::ChangeEvent& event = batch.events()[i];
+    SLUICE_RETURN_IF_ERROR(WriteMessages(batch, next_message, i, now_ns));
     if (core::SkipsOperation(skipped_ops_, event.op)) {
       std::string warning = core::SkippedSnapshotTruncateWarning(batch, event);
       if (!warning.empty()) logger_->warn("file sink: {}", warning);
@@ -184,6 +201,7 @@ core::Status FileSink::Write(const core::EventBatch& batch) {
     file->buffer += '\n';
     if (file->buffer.size() >= kWriteThreshold) SLUICE_RETURN_IF_ERROR(WriteBuffer(*file));
   }
+  SLUICE_RETURN_IF_ERROR(WriteMessages(batch, next_message, batch.events().size(), now_ns));
   if (!batch.checkpoint().empty()) pending_checkpoint_ = batch.checkpoint();
   return core::Status::Ok();
 }

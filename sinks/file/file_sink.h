@@ -57,6 +57,10 @@ class FileSink final : public core::Sink {
   };
   core::Result<TableFile*> FileFor(const core::TableId& table);
   core::Status WriteBuffer(TableFile& file);
+  // Appends the batch's logical decoding messages from `next` that come before event
+  // `before_event` to <topic.prefix>.message.jsonl, as the Kafka sink's values.
+  core::Status WriteMessages(const core::EventBatch& batch, size_t& next, size_t before_event,
+                             int64_t now_ns);
 
   std::string directory_;
   core::EnvelopeOptions options_;

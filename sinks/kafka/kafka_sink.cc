@@ -244,6 +244,29 @@ core::Status KafkaSink::ProduceSchemaChanges(const core::EventBatch& batch, size
   return core::Status::Ok();
 }
 
+core::Status KafkaSink::ProduceMessages(const core::EventBatch& batch, size_t& next,
+                                       size_t before_event, int64_t now_ns) {
+  const auto& messages = batch.logical_messages();
+  if (next >= messages.size()) return core::Status::Ok();
+  core::EnvelopeOptions envelope = options_.envelope;
+  envelope.include_schema = options_.schemas_enable;
+  // Options built by hand (tests) may leave the topic unset.
+  const std::string name =
+      options_.message_topic.empty() ? options_.envelope.name + ".message" : options_.message_topic;
+  SLUICE_ASSIGN_OR_RETURN(rd_kafka_topic_t * topic, TopicNamed(name));
+  std::string key, value;
+  while (next < messages.size() && messages[next].event_index <= before_event) {
+    const core::LogicalMessage& m = messages[next];
+    key.clear();
+    value.clear();
+    core::AppendLogicalMessageKeyJson(key, batch.message_prefix(m), options_.schemas_enable);
+    core::AppendLogicalMessageValueJson(value, batch, m, envelope, now_ns);
+    SLUICE_RETURN_IF_ERROR(Produce(topic, &key, &value, nullptr));
+    ++next;
+  }
+  return core::Status::Ok();
+}
+
 core::Status KafkaSink::Write(const core::EventBatch& batch) {
   if (!producer_) return core::FailedPreconditionError("kafka sink: Write before Open");
   if (!delivery_error_.ok()) return delivery_error_;
@@ -254,10 +277,12 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
   auto skipped = [&](core::Op op) { return core::SkipsOperation(options_.skipped_ops, op); };
   size_t next_boundary = 0;
   size_t next_schema_change = 0;
+  size_t next_message = 0;
   for (size_t i = 0; i < batch.events().size(); ++i) {
     const core::ChangeEvent& event = batch.events()[i];
     SLUICE_RETURN_IF_ERROR(ProduceSchemaChanges(batch, next_schema_change, i));
     SLUICE_RETURN_IF_ERROR(ProduceBoundaries(batch, next_boundary, i));
+    SLUICE_RETURN_IF_ERROR(ProduceMessages(batch, next_message, i, now_ns));
     // A key change, as Debezium writes it: a delete (and its tombstone) under the old key, then
     // a create under the new one, so a compacted topic keeps no row under the old key. Each of
     // the two is skipped by its own operation (skipped.operations=d keeps the create).
@@ -293,6 +318,7 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
     }
   }
   SLUICE_RETURN_IF_ERROR(ProduceSchemaChanges(batch, next_schema_change, batch.events().size()));
+  SLUICE_RETURN_IF_ERROR(ProduceMessages(batch, next_message, batch.events().size(), now_ns));
   SLUICE_RETURN_IF_ERROR(ProduceBoundaries(batch, next_boundary, batch.events().size()));
   bool heartbeat = false;
   SLUICE_RETURN_IF_ERROR(MaybeProduceHeartbeat(&heartbeat));

@@ -69,6 +69,9 @@ struct KafkaSinkOptions {
   // Debezium's MySQL schema-change topic: <topic.prefix> (sanitized). The source decides
   // whether there are schema changes (include.schema.changes); the sink writes those it gets.
   std::string schema_change_topic;
+  // Debezium's PostgreSQL logical decoding message topic: <topic.prefix>.message (the source
+  // decides which messages there are: message.prefix.include.list / exclude.list).
+  std::string message_topic;
 };
 
 // Reads KafkaSinkOptions from the connector config (sink.kafka.* keys).
@@ -122,6 +125,9 @@ class KafkaSink final : public core::Sink {
   // Produces the batch's schema changes (include.schema.changes) from `next` on that come
   // before event `before_event`, to the schema-change topic.
   core::Status ProduceSchemaChanges(const core::EventBatch& batch, size_t& next, size_t before_event);
+  // The batch's logical decoding messages from `next` that come before event `before_event`.
+  core::Status ProduceMessages(const core::EventBatch& batch, size_t& next, size_t before_event,
+                               int64_t now_ns);
   // Produces a heartbeat record when one is due (see Idle); `produced` tells whether it did.
   core::Status MaybeProduceHeartbeat(bool* produced);
   core::Status EnsureOffsetsTopic();

@@ -137,6 +137,7 @@ core::Result<KafkaSinkOptions> KafkaSinkOptionsFromConfig(const core::ConnectorC
   if (txn_topic.empty()) txn_topic = kafka_sink::kDefaultTransactionTopic;
   o.transaction_topic = o.envelope.name + "." + txn_topic;
   o.schema_change_topic = kafka_sink::TopicName("${prefix}", o.envelope.name, core::TableId{});
+  o.message_topic = o.envelope.name + ".message";
   return o;
 }
 

@@ -66,6 +66,31 @@ TEST(EventBatchTest, ClearKeepsNothingButCapacity) {
   EXPECT_TRUE(b.txns().empty());
 }
 
+TEST(EventBatchTest, LogicalMessagesKeepPrefixContentAndPlace) {
+  EventBatch b;
+  uint32_t txn = b.AddTxn({});
+  uint32_t row = b.BeginRow();
+  b.AppendValue("1");
+  b.EndRow();
+  b.AddEvent({Op::kCreate, kNoRow, row, txn, nullptr});
+  const std::string binary("\xff\x00\x80", 3);
+  b.AddLogicalMessage({.event_index = 1, .txn = txn, .transactional = true, .lsn = 42}, "audit",
+                      binary);
+  b.AddLogicalMessage({.event_index = 1, .txn = txn, .lsn = 43}, "", "");
+  ASSERT_EQ(b.logical_messages().size(), 2u);
+  const LogicalMessage& m = b.logical_messages()[0];
+  EXPECT_EQ(b.message_prefix(m), "audit");
+  EXPECT_EQ(b.message_content(m), binary);
+  EXPECT_TRUE(m.transactional);
+  EXPECT_EQ(m.event_index, 1u);
+  EXPECT_EQ(m.lsn, 42u);
+  EXPECT_EQ(b.message_prefix(b.logical_messages()[1]), "");
+  EXPECT_FALSE(b.logical_messages()[1].transactional);
+  EXPECT_EQ(b.row(row).text(0), "1");  // the row's value is untouched
+  b.Clear();
+  EXPECT_TRUE(b.logical_messages().empty());
+}
+
 TEST(LogicalTypeTest, NamesRoundTrip) {
   for (int i = 0; i <= static_cast<int>(LogicalType::kUnknown); ++i) {
     auto t = static_cast<LogicalType>(i);

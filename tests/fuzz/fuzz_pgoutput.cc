@@ -34,6 +34,11 @@ void CheckMessage(std::string_view bytes, uint64_t lsn, pg::PgoutputMessage& m) 
             "tuple value outside the message");
     }
   }
+  if (m.type == 'M' && !m.message_content.empty()) {
+    Check(m.message_content.data() >= bytes.data() &&
+              m.message_content.data() + m.message_content.size() <= bytes.data() + bytes.size(),
+          "message content outside the message");
+  }
 }
 
 }  // namespace

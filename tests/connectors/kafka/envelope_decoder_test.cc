@@ -176,6 +176,13 @@ TEST(EnvelopeDecoderTest, TombstonesTruncatesAndNonChangeRecords) {
   auto nc = d.Decode(Rec("m", nullptr, &ddl), b);
   ASSERT_TRUE(nc.ok());
   EXPECT_EQ(*nc, DecodeOutcome::kNotChange);
+  // A logical decoding message (<topic.prefix>.message) is no change either.
+  std::string msg_key = R"({"prefix":"audit"})";
+  std::string msg = R"({"op":"m","ts_ms":1,"source":{"schema":"","table":""},"message":{"prefix":"audit","content":"AA=="}})";
+  auto m = d.Decode(Rec("p.message", &msg_key, &msg), b);
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(*m, DecodeOutcome::kNotChange);
+  EXPECT_EQ(b.size(), 0u);
   std::string trunc = R"({"before":null,"after":null,"source":{"schema":"public","table":"t"},"op":"t"})";
   auto t = d.Decode(Rec("p.public.t", nullptr, &trunc), b);
   ASSERT_TRUE(t.ok()) << t.status().ToString();

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "connectors/postgres/pgoutput_decoder.h"
@@ -44,6 +45,22 @@ inline std::vector<Captured> LoadCapture(const std::string& name) {
     out.push_back(std::move(c));
   }
   return out;
+}
+
+// A Message as PostgreSQL 15 sends it for pg_logical_emit_message(true, 'audit', '\xff0080'::bytea)
+// (55.9: Byte1('M') Int8 flags Int64 lsn String prefix Int32 length Byte(n) content).
+// The message's LSN is 0/16A2B40.
+inline std::string LogicalMessageBytes(uint8_t flags, std::string_view prefix,
+                                       std::string_view content) {
+  std::string b = "M";
+  b += static_cast<char>(flags);
+  b += std::string("\x00\x00\x00\x00\x01\x6a\x2b\x40", 8);
+  b += prefix;
+  b += '\0';
+  uint32_t n = static_cast<uint32_t>(content.size());
+  for (int i = 3; i >= 0; --i) b += static_cast<char>((n >> (i * 8)) & 0xff);
+  b += content;
+  return b;
 }
 
 }  // namespace sluice::pg

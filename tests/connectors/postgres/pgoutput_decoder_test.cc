@@ -123,6 +123,35 @@ TEST(PgoutputDecoder, TruncatedAndCorruptedInputsGiveErrorsNamingTheLsn) {
   EXPECT_FALSE(DecodePgoutput(msgs[0].bytes + "x", 5, m).ok());
 }
 
+TEST(PgoutputDecoder, LogicalDecodingMessage) {
+  PgoutputMessage m;
+  const std::string content("\xff\x00\x80", 3);
+  ASSERT_TRUE(DecodePgoutput(LogicalMessageBytes(1, "audit", content), 7, m).ok());
+  EXPECT_EQ(m.type, 'M');
+  EXPECT_TRUE(m.message_transactional);
+  EXPECT_EQ(m.message_lsn, 0x16A2B40u);
+  EXPECT_EQ(m.message_prefix, "audit");
+  EXPECT_EQ(m.message_content, content);
+
+  ASSERT_TRUE(DecodePgoutput(LogicalMessageBytes(0, "", ""), 7, m).ok());
+  EXPECT_FALSE(m.message_transactional);
+  EXPECT_EQ(m.message_prefix, "");
+  EXPECT_TRUE(m.message_content.empty());
+
+  // Truncated anywhere, or a length past the end: an error naming the LSN.
+  const std::string whole = LogicalMessageBytes(1, "audit", content);
+  for (size_t cut = 1; cut < whole.size(); ++cut) {
+    auto st = DecodePgoutput(std::string_view(whole).substr(0, cut), 0x16B374D848, m);
+    ASSERT_FALSE(st.ok()) << "cut " << cut;
+    EXPECT_EQ(st.code(), core::StatusCode::kDataLoss);
+    EXPECT_NE(st.message().find("Message at lsn 16/B374D848"), std::string::npos) << st.message();
+  }
+  std::string long_length = whole;
+  long_length[whole.size() - content.size() - 1] = 9;
+  EXPECT_FALSE(DecodePgoutput(long_length, 7, m).ok());
+  EXPECT_FALSE(DecodePgoutput(whole + "x", 7, m).ok());
+}
+
 TEST(PgoutputDecoder, CopyDataFramesAndStatusUpdate) {
   std::string k = std::string("k") + std::string("\0\0\0\x01\0\0\0\x10", 8) + std::string(8, '\0') + "\x01";
   CopyDataFrame f;

@@ -84,6 +84,30 @@ TEST(SourceConfig, ErrorsNameTheKey) {
   EXPECT_EQ(mode.status().code(), core::StatusCode::kInvalidArgument);
 }
 
+TEST(SourceConfig, MessagePrefixListsCaptureAllByDefaultAndRefuseBothOrABadRegex) {
+  auto all = ParseSourceConfig(Config({}));
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->stream.message_prefix_include.empty());
+  EXPECT_TRUE(all->stream.message_prefix_exclude.empty());
+
+  auto include = ParseSourceConfig(Config({{"message.prefix.include.list", "audit.*,x"}}));
+  ASSERT_TRUE(include.ok()) << include.status().message();
+  ASSERT_EQ(include->stream.message_prefix_include.size(), 2u);
+  EXPECT_TRUE(core::AnyFullMatch(include->stream.message_prefix_include, "audit_log"));
+  EXPECT_FALSE(core::AnyFullMatch(include->stream.message_prefix_include, "xy"));
+
+  auto both = ParseSourceConfig(Config({{"message.prefix.include.list", "a"},
+                                        {"message.prefix.exclude.list", "b"}}));
+  ASSERT_FALSE(both.ok());
+  EXPECT_EQ(both.status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_NE(both.status().message().find("message.prefix.exclude.list"), std::string::npos);
+
+  auto bad = ParseSourceConfig(Config({{"message.prefix.exclude.list", "a("}}));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().code(), core::StatusCode::kInvalidArgument);
+  EXPECT_NE(bad.status().message().find("message.prefix.exclude.list"), std::string::npos);
+}
+
 TEST(SourceConfig, EveryParsedKeyIsDeclared) {
   std::map<std::string, bool> declared;
   for (const auto& k : SourceConfigKeys()) declared[k.name] = true;
@@ -93,7 +117,8 @@ TEST(SourceConfig, EveryParsedKeyIsDeclared) {
                           "snapshot.max.threads", "snapshot.chunk.pages", "snapshot.copy.format",
                           "slot.drop.on.stop", "status.update.interval.ms", "connect.timeout.ms",
                           "slot.health.interval.ms", "slot.retained.warn.bytes",
-                          "slot.max.retained.wal"}) {
+                          "slot.max.retained.wal", "message.prefix.include.list",
+                          "message.prefix.exclude.list"}) {
     EXPECT_TRUE(declared.count(key)) << key;
   }
 }

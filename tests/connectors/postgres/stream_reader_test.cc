@@ -67,6 +67,8 @@ class StreamReaderTest : public ::testing::Test {
     options.publication = "sluice_pub_test";
     options.database = "shop";
     options.status_interval_ms = status_interval_ms_;
+    options.messages = messages_;
+    options.message_prefix_exclude = message_prefix_exclude_;
     return std::make_unique<StreamReader>(std::make_unique<FakeReplicationStream>(&server),
                                           std::make_unique<FakeRelationCatalog>(&schemas_),
                                           options, logger_, &clock_);
@@ -96,6 +98,8 @@ class StreamReaderTest : public ::testing::Test {
       std::make_shared<spdlog::logger>("stream-reader-test",
                                        std::make_shared<spdlog::sinks::null_sink_mt>());
   int64_t status_interval_ms_ = 10000;
+  bool messages_ = false;
+  std::vector<core::UserRegex> message_prefix_exclude_;
   std::vector<Captured> capture_;
   std::vector<uint64_t> commit_ends_;
   std::vector<uint64_t> final_lsns_;  // per transaction, from its Begin
@@ -423,6 +427,57 @@ TEST_F(StreamReaderMalformedTest, TupleWithMoreColumnsThanItsRelation) {
   insert.replace(1, 4, capture_[4].bytes.substr(1, 4));
   server.XLogData(capture_[2].lsn, insert);
   ExpectDataLoss(server, {"public.b has 3 columns, its Relation message 2"});
+}
+
+// pg_logical_emit_message: a transactional message sits among its transaction's changes (after
+// the first Insert here) with its transaction's source; a non-transactional one, between
+// transactions, stands alone; a prefix of message.prefix.exclude.list is left out.
+TEST_F(StreamReaderTest, LogicalMessagesInPlaceAndFilteredByPrefix) {
+  messages_ = true;
+  message_prefix_exclude_ = *core::CompileRegexList("message.prefix.exclude.list", "noise.*");
+  FakeWalSender server(&clock_);
+  const std::string binary("\xff\x00\x80", 3);
+  size_t first_commit = 0;
+  while (capture_[first_commit].bytes[0] != 'C') ++first_commit;
+  bool placed = false;
+  for (size_t i = 0; i <= first_commit; ++i) {
+    server.XLogData(capture_[i].lsn, capture_[i].bytes);
+    if (capture_[i].bytes[0] == 'I' && !placed) {
+      server.XLogData(capture_[i].lsn + 1, LogicalMessageBytes(1, "audit", binary));
+      server.XLogData(capture_[i].lsn + 2, LogicalMessageBytes(1, "noise_in_txn", "x"));
+      placed = true;
+    }
+  }
+  server.XLogData(capture_[first_commit].lsn + 1, LogicalMessageBytes(0, "alone", "plain"));
+  server.XLogData(capture_[first_commit].lsn + 2, LogicalMessageBytes(0, "noise", "x"));
+  auto reader = NewReader(server, false);
+  ASSERT_TRUE(reader->Open(kStart).ok());
+  EXPECT_NE(server.start_command.find("messages 'true'"), std::string::npos)
+      << server.start_command;
+  core::EventBatch batch;
+  ASSERT_TRUE(reader->Poll(batch, core::PollLimits{}).ok());
+  ASSERT_EQ(batch.logical_messages().size(), 2u);
+  const core::LogicalMessage& in_txn = batch.logical_messages()[0];
+  EXPECT_TRUE(in_txn.transactional);
+  EXPECT_EQ(in_txn.event_index, 1u);  // after the first change
+  EXPECT_EQ(batch.message_prefix(in_txn), "audit");
+  EXPECT_EQ(batch.message_content(in_txn), binary);
+  EXPECT_EQ(in_txn.lsn, 0x16A2B40u);
+  EXPECT_EQ(in_txn.txn, batch.events()[0].txn);
+  EXPECT_GT(batch.txn(in_txn.txn).txid, 0u);
+  const core::LogicalMessage& alone = batch.logical_messages()[1];
+  EXPECT_FALSE(alone.transactional);
+  EXPECT_EQ(alone.event_index, batch.size());
+  EXPECT_EQ(batch.message_prefix(alone), "alone");
+  EXPECT_EQ(batch.message_content(alone), "plain");
+  EXPECT_EQ(batch.txn(alone.txn).txid, 0u);  // outside any transaction
+}
+
+TEST_F(StreamReaderTest, MessagesAreNotAskedForUnlessEnabled) {
+  FakeWalSender server(&clock_);
+  auto reader = NewReader(server);
+  ASSERT_TRUE(reader->Open(kStart).ok());
+  EXPECT_EQ(server.start_command.find("messages"), std::string::npos) << server.start_command;
 }
 
 TEST_F(StreamReaderTest, StartErrorsSayWhatToDo) {

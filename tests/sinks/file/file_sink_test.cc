@@ -87,6 +87,28 @@ TEST_F(FileSinkTest, SchemaChangesAreSkipped) {
   EXPECT_EQ(files, 1u);
 }
 
+// Logical decoding messages go to <topic.prefix>.message.jsonl, one value per line as the Kafka
+// sink writes them, in batch order; the table's file keeps its rows only.
+TEST_F(FileSinkTest, LogicalMessagesGoToTheirOwnFile) {
+  auto sink = Make();
+  auto a = Schema("a");
+  core::EventBatch batch;
+  AddInsert(batch, a, 1, "x");
+  batch.AddLogicalMessage({.event_index = 1, .transactional = true, .lsn = 9}, "audit",
+                          std::string("\xff\x00", 2));
+  batch.AddLogicalMessage({.event_index = 1, .lsn = 10}, "second", "plain");
+  ASSERT_TRUE(sink->Write(batch).ok());
+  ASSERT_TRUE(sink->Flush().ok());
+  EXPECT_EQ(ReadLines(sink->PathFor(a->id)).size(), 1u);
+  auto lines = ReadLines(sink->PathFor({"srv", "message"}));
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["op"], "m");
+  EXPECT_EQ(lines[0]["message"]["prefix"], "audit");
+  EXPECT_EQ(lines[0]["message"]["content"], "/wA=");
+  EXPECT_EQ(lines[0]["source"]["lsn"], 9);
+  EXPECT_EQ(lines[1]["message"]["content"], "cGxhaW4=");
+}
+
 TEST_F(FileSinkTest, OneFilePerTableAndFlushReturnsTheCheckpoint) {
   auto sink = Make();
   auto a = Schema("a"), b = Schema("b");

@@ -350,6 +350,9 @@ Result<const EventBatch*> ColumnRewriter::Apply(const EventBatch& in) {
   // (provide.transaction.metadata would otherwise lose them for a rewritten batch).
   for (const auto& boundary : in.boundaries()) out_.AddBoundary(boundary);
   for (const auto& change : in.schema_changes()) out_.AddSchemaChange(change);  // same indexes
+  for (const LogicalMessage& m : in.logical_messages()) {  // same indexes; their bytes are copied
+    out_.AddLogicalMessage(m, in.message_prefix(m), in.message_content(m));
+  }
   for (uint32_t q = 0; q < in.query_count(); ++q) out_.AddQuery(in.query(q));  // same indexes
   for (const auto& table : in.announced_tables()) out_.AnnounceTable(plans_.at(table.get()).plan.schema);
   for (const auto& event : in.events()) {

@@ -193,6 +193,9 @@ TEST_F(RewriterTest, MasksHashesAndTruncatesEveryRowOfTheTable) {
   in.AddBoundary({0, true, 42, 100, 1700000000000, ""});
   in.AddEvent({Op::kUpdate, before, after, txn, schema});
   in.AddBoundary({1, false, 42, 200, 1700000000001, ""});
+  // A logical decoding message after the change, in its transaction.
+  in.AddLogicalMessage({.event_index = 1, .txn = txn, .transactional = true, .lsn = 150}, "audit",
+                       std::string("\xff\x00\x80", 3));
   in.set_checkpoint({"pos"});
 
   auto out = rewriter.Apply(in);
@@ -200,6 +203,13 @@ TEST_F(RewriterTest, MasksHashesAndTruncatesEveryRowOfTheTable) {
   const EventBatch& b = **out;
   ASSERT_EQ(b.size(), 1u);
   EXPECT_EQ(b.checkpoint().value, "pos");
+  // The message survives the rewrite at its place, with its bytes.
+  ASSERT_EQ(b.logical_messages().size(), 1u);
+  EXPECT_EQ(b.logical_messages()[0].event_index, 1u);
+  EXPECT_EQ(b.logical_messages()[0].lsn, 150u);
+  EXPECT_TRUE(b.logical_messages()[0].transactional);
+  EXPECT_EQ(b.message_prefix(b.logical_messages()[0]), "audit");
+  EXPECT_EQ(b.message_content(b.logical_messages()[0]), std::string("\xff\x00\x80", 3));
   // The transaction's BEGIN and COMMIT survive the rewrite (transaction metadata needs them).
   ASSERT_EQ(b.boundaries().size(), 2u);
   EXPECT_TRUE(b.boundaries()[0].begin);

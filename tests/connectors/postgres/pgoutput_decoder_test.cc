@@ -126,14 +126,17 @@ TEST(PgoutputDecoder, TruncatedAndCorruptedInputsGiveErrorsNamingTheLsn) {
 TEST(PgoutputDecoder, LogicalDecodingMessage) {
   PgoutputMessage m;
   const std::string content("\xff\x00\x80", 3);
-  ASSERT_TRUE(DecodePgoutput(LogicalMessageBytes(1, "audit", content), 7, m).ok());
+  // The decoded prefix and content are views into the input: it must outlive `m`'s use.
+  const std::string audit = LogicalMessageBytes(1, "audit", content);
+  ASSERT_TRUE(DecodePgoutput(audit, 7, m).ok());
   EXPECT_EQ(m.type, 'M');
   EXPECT_TRUE(m.message_transactional);
   EXPECT_EQ(m.message_lsn, 0x16A2B40u);
   EXPECT_EQ(m.message_prefix, "audit");
   EXPECT_EQ(m.message_content, content);
 
-  ASSERT_TRUE(DecodePgoutput(LogicalMessageBytes(0, "", ""), 7, m).ok());
+  const std::string empty = LogicalMessageBytes(0, "", "");
+  ASSERT_TRUE(DecodePgoutput(empty, 7, m).ok());
   EXPECT_FALSE(m.message_transactional);
   EXPECT_EQ(m.message_prefix, "");
   EXPECT_TRUE(m.message_content.empty());

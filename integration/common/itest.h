@@ -3,6 +3,7 @@
 #define SLUICE_INTEGRATION_COMMON_ITEST_H_
 
 #include "integration/common/kafka_client.h"    // ConsumeTopic, ProduceMessage, CreateKafkaTopic
+#include "integration/common/pg_sluice_test.h"  // PgSluiceTest
 #include "integration/common/sluice_process.h"  // SluiceProcess
 #include "integration/common/sql_client.h"      // PgClient, MysqlClient, CreateScratch*Database
 #include "integration/common/subprocess.h"      // Subprocess, RunCommand

@@ -21,17 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-class DbzMessageTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    if (sluice_) sluice_->Kill();
-    sluice_.reset();
-    if (!db_.empty()) DropPgSourceDatabase(db_, true);
-  }
-
-  std::optional<SluiceProcess> sluice_;
-  std::string db_;
-};
+class DbzMessageTest : public PgSluiceTest {};
 
 TEST_F(DbzMessageTest, MessagesReachTheirTopicInPlaceAndFiltered) {
   db_ = CreateScratchPgDatabase("dmsg");

@@ -25,17 +25,7 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-class DbzTxnTest : public ::testing::Test {
- protected:
-  void TearDown() override {
-    if (sluice_) sluice_->Kill();
-    sluice_.reset();
-    if (!db_.empty()) DropPgSourceDatabase(db_, true);
-  }
-
-  std::optional<SluiceProcess> sluice_;
-  std::string db_;
-};
+class DbzTxnTest : public PgSluiceTest {};
 
 // "<xid>:<lsn>" -> xid.
 std::string XidOf(const std::string& id) { return id.substr(0, id.find(':')); }

@@ -146,6 +146,8 @@ class Pipeline {
   // the first of them is written; max() when none wait, or while the pending batches end inside
   // a transaction.
   Clock::TimePoint LiveFlushAt() const;
+  // The batch carries snapshot rows (op r).
+  static bool HoldsReads(const EventBatch& batch);
   Status Fault(PipelineOptions::Step step);
   void Fail(Status status);
   enum Side { kSourceSide = 0, kSinkSide = 1 };

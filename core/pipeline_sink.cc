@@ -100,6 +100,11 @@ Pipeline::BatchKinds Pipeline::RecordEvents(const EventBatch& batch) {
   return kinds;
 }
 
+bool Pipeline::HoldsReads(const EventBatch& batch) {
+  return std::any_of(batch.events().begin(), batch.events().end(),
+                     [](const ChangeEvent& e) { return e.op == Op::kRead; });
+}
+
 bool Pipeline::EndsInsideTransaction() const {
   if (pending_.empty() || !pending_.back()->checkpoint().empty()) return false;
   // Snapshot rows last (an incremental snapshot's chunk handed over between two transactions,
@@ -245,6 +250,18 @@ void Pipeline::SinkLoop(std::stop_token stop) {
       bool prompt = false;
       if (popped) {
         EventBatch& batch = **popped;
+        // Changes wait for sink.batch.idle.ms while no snapshot rows are pending. When an
+        // incremental snapshot's chunk arrives meanwhile, they are committed before its rows are
+        // written, rather than waiting for the chunk's write and commit too.
+        if (!pending_reads_ && live_since_ != TimePoint::max() && !EndsInsideTransaction() &&
+            HoldsReads(batch)) {
+          s = FlushPending(stop);
+          if (!s.ok()) {
+            if (s.code() != StatusCode::kCancelled || crashed_) Fail(s);
+            break;
+          }
+          deadline = TimePoint::max();
+        }
         prompt = batch.empty() && !batch.checkpoint().empty() && queue_.items() == 0;
         metrics_->queue_events->Set(static_cast<double>(queue_.items()));
         metrics_->queue_bytes->Set(static_cast<double>(queue_.bytes()));

@@ -282,6 +282,42 @@ TEST_F(PipelineTest, AChangeAmongIncrementalSnapshotRowsIsFlushedAtOnce) {
   ASSERT_TRUE(p.Wait().ok()) << p.last_error().ToString();
 }
 
+// A change waiting out sink.batch.idle.ms when an incremental snapshot's chunk arrives is
+// committed before the chunk's rows are written, not with them: it would otherwise wait for
+// their write and commit too (the stream's lag during an incremental snapshot).
+TEST_F(PipelineTest, AChangeWaitingWhenAChunkArrivesIsCommittedBeforeTheChunk) {
+  ManualClock clock;
+  PipelineOptions o = FastOptions();
+  o.batch_events = 100000;
+  o.batch_wait = 30s;
+  o.batch_idle = 20ms;
+  o.clock = &clock;
+  auto owned_source = std::make_unique<StepSource>();
+  StepSource* source = owned_source.get();
+  auto owned_sink = std::make_unique<RecordingSink>(&log_);
+  RecordingSink* sink = owned_sink.get();
+  Pipeline p("test", std::move(owned_source), std::move(owned_sink), &positions_, o, &metrics_,
+             nullptr);
+  p.Start();
+  source->Emit(Op::kCreate);  // id 0, position "0"
+  ASSERT_TRUE(Eventually([&] { return sink->written() == 1; }));
+  ASSERT_TRUE(ArrivalSeen(clock));
+  EXPECT_EQ(sink->flushes(), 0) << "the change was flushed before sink.batch.idle.ms";
+  source->Emit(Op::kRead, false);  // id 1: a chunk without a position
+  ASSERT_TRUE(Eventually([&] { return sink->written() == 2; }));
+  ASSERT_TRUE(Eventually([&] { return positions_.position().has_value(); }));
+  EXPECT_EQ(positions_.position()->value, "0");
+  {
+    std::lock_guard lock(log_.mu);
+    EXPECT_EQ(log_.ids, std::vector<int>{0}) << "the change was committed with the chunk's rows";
+  }
+  EXPECT_EQ(sink->flushes(), 1);
+  p.RequestStop();
+  ASSERT_TRUE(p.Wait().ok()) << p.last_error().ToString();
+  std::lock_guard lock(log_.mu);
+  EXPECT_EQ(log_.ids, (std::vector<int>{0, 1})) << "the chunk was not delivered at the stop";
+}
+
 // A snapshot that keeps trickling rows is flushed snapshot_batch_wait after the oldest.
 TEST_F(PipelineClockTest, SnapshotRowsAreFlushedOnceTheSnapshotBatchWaitHasPassed) {
   PipelineOptions o = FastOptions();

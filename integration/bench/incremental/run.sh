@@ -90,6 +90,14 @@ p99_lag_ms() {  # db from_epoch to_epoch -> p99 of (target commit - source inser
              WHERE t.at >= to_timestamp($2) AND t.at < to_timestamp($3)"
 }
 
+worst_ticks() {  # db from_epoch to_epoch -> the three slowest ticks written then, "offset:lag" in ms
+  T "$1" -c "SELECT string_agg(o || ':' || l, ' ') FROM (
+               SELECT round(extract(epoch FROM t.at - to_timestamp($2)) * 1000)::bigint AS o,
+                      round(extract(epoch FROM pg_xact_commit_timestamp(l.xid::text::xid) - t.at) * 1000)::bigint AS l
+                 FROM public.ticks t JOIN tick_landed l USING (id)
+                WHERE t.at >= to_timestamp($2) AND t.at < to_timestamp($3)
+                ORDER BY 2 DESC LIMIT 3) w"
+}
 sink_flushes() {  # connector -> "flushes seconds" (sluice_flushes_total, sluice_batch_seconds_sum)
   curl -fs "$api/metrics" | awk -v c="connector=\"$1\"" 'index($0, c) && /^sluice_flushes_total/ { n = $NF }
     index($0, c) && /^sluice_batch_seconds_sum/ { s = $NF } END { print n + 0, s + 0 }'
@@ -133,6 +141,7 @@ print(" ".join(t["table"] + "=" + t["state"] for t in json.load(sys.stdin)["tabl
   read -r idle_p99 idle_n < <(p99_lag_ms "$db" "$t_idle" "$t_post")
   read -r during_p99 during_n < <(p99_lag_ms "$db" "$t_post" "$t_done")
   echo "  incremental: $state; lag samples idle $idle_n, during $during_n"
+  echo "  slowest ticks during (ms after the request: lag ms): $(worst_ticks "$db" "$t_post" "$t_done")"
   # Where the time went: the sink's flushes during the snapshot and the source's chunk timings.
   read -r flushes_after flush_s_after < <(sink_flushes "$name")
   echo "  sink: $((flushes_after - flushes_before)) flushes, $(awk -v a="$flush_s_after" -v b="$flush_s_before" 'BEGIN { printf "%.3f", a - b }') s writing and flushing"

@@ -260,19 +260,23 @@ core::Result<bool> MysqlIncrementalSnapshot::Prepare(StreamReader& stream, core:
   }
   const BinlogPosition committed = stream.committed();
   prepare_committed_ = {committed.file, committed.pos};
-  if (stream.between_transactions()) tracking_ = true;
+  if (stream.between_transactions()) StartTracking();
   if (held_ && !tracker_->Wanted(held_->task)) Drop();  // cancelled
   if (!held_) {
     if (!may_read) return false;
-    // The window must hold the keys of the transaction the stream is inside: wait until it has
-    // been seen from its start (at the latest, the next transaction).
-    if (!tracking_ && consistency_ != SnapshotConsistency::kExact && window_mode_ != false) {
-      return false;
-    }
     std::optional<core::IncrementalSnapshots::Task> task = tracker_->Next();
     if (!task) return false;
     std::optional<ChunkWindow> window;
-    auto chunk = ReadChunk(*task, stream, window);
+    auto use_window = Connected();
+    if (use_window.ok() && *use_window &&
+        (!tracking_ || std::chrono::steady_clock::now() - tracking_since_ < kTouchLookback)) {
+      // The window's seeds must cover the transaction the stream is inside, from its start, and
+      // kTouchLookback before W: the stream goes on until they do (once per snapshot request
+      // or stream restart).
+      return false;
+    }
+    auto chunk = use_window.ok() ? ReadChunk(*task, stream, window)
+                                 : core::Result<Held>(use_window.status());
     if (!chunk.ok()) {
       {
         std::lock_guard lock(conn_mu_);
@@ -313,10 +317,7 @@ core::Result<bool> MysqlIncrementalSnapshot::Prepare(StreamReader& stream, core:
   return HandOverIfCaughtUp(stream, batch);
 }
 
-core::Result<MysqlIncrementalSnapshot::Held> MysqlIncrementalSnapshot::ReadChunk(
-    const core::IncrementalSnapshots::Task& task, StreamReader& stream,
-    std::optional<ChunkWindow>& window) {
-  window.reset();
+core::Result<bool> MysqlIncrementalSnapshot::Connected() {
   {
     std::lock_guard lock(conn_mu_);
     if (!conn_) {
@@ -326,12 +327,20 @@ core::Result<MysqlIncrementalSnapshot::Held> MysqlIncrementalSnapshot::ReadChunk
       window_mode_.reset();
     }
   }
-  MysqlConnection& conn = *conn_;
-  const std::string context = "mysql incremental snapshot of " + task.table;
   if (!window_mode_) {
-    SLUICE_ASSIGN_OR_RETURN(bool use_window, DecideWindow(conn));
+    SLUICE_ASSIGN_OR_RETURN(bool use_window, DecideWindow(*conn_));
     window_mode_ = use_window;
   }
+  return *window_mode_;
+}
+
+core::Result<MysqlIncrementalSnapshot::Held> MysqlIncrementalSnapshot::ReadChunk(
+    const core::IncrementalSnapshots::Task& task, StreamReader& stream,
+    std::optional<ChunkWindow>& window) {
+  window.reset();
+  SLUICE_RETURN_IF_ERROR(Connected().status());
+  MysqlConnection& conn = *conn_;
+  const std::string context = "mysql incremental snapshot of " + task.table;
   SLUICE_ASSIGN_OR_RETURN(core::TableId id, SplitTableName(task.table));
   std::map<std::string, std::string> collations;  // window: key column -> COLLATION_NAME
   if (*window_mode_) {
@@ -421,7 +430,7 @@ core::Result<MysqlIncrementalSnapshot::Held> MysqlIncrementalSnapshot::ReadChunk
                                  collations[name]));
     }
     window.emplace(id, held.rows, schema.key, std::move(folds));
-    window->Apply(touches_.All());
+    window->Apply(touches_);
   }
   if (held.rows.row_count() > 0) held.last_key = std::move(row_key);
   held.last = held.rows.row_count() < chunk_rows_;
@@ -503,6 +512,12 @@ bool MysqlIncrementalSnapshot::AfterPoll(StreamReader& stream, core::EventBatch&
   return appended;
 }
 
+void MysqlIncrementalSnapshot::StartTracking() {
+  if (tracking_) return;
+  tracking_ = true;
+  tracking_since_ = std::chrono::steady_clock::now();
+}
+
 bool MysqlIncrementalSnapshot::ApplyWindow(const core::EventBatch& batch) {
   const bool ok = window_->Apply(TouchedKeys(batch, scan_from_, batch.size()));
   scan_from_ = batch.size();
@@ -519,8 +534,7 @@ void MysqlIncrementalSnapshot::RecordTouches(StreamReader& stream, const core::E
   const BinlogPosition c = stream.committed();
   const BinlogPoint committed{c.file, c.pos};
   // A commit in this Poll: the transaction open at its end (if any) began within it.
-  if (!(committed == prepare_committed_)) tracking_ = true;
-  if (stream.between_transactions()) tracking_ = true;
+  if (!(committed == prepare_committed_) || stream.between_transactions()) StartTracking();
   // Recorded while the method may be the window (before the first chunk, in auto mode, too).
   if (consistency_ == SnapshotConsistency::kExact || window_mode_ == false) return;
   // The open transaction's events are the batch's last ones, from its start (>= committed) on.

@@ -20,7 +20,8 @@
 // binlog end before and after it); the chunk is held, every row whose key a streamed
 // transaction handed over since the read began (or just before it: StreamTouches) touched is
 // dropped, and the rest is handed over at H by the rule above. While a table is read this way,
-// every Poll's touched keys are recorded (AfterPoll).
+// every Poll's touched keys are recorded (AfterPoll); the first chunk after a request or a
+// stream restart waits until they cover kTouchLookback and the open transaction from its start.
 //
 // The stream waits only while one chunk is read. The bookkeeping (queue, progress, persisted
 // form, REST) is core::IncrementalSnapshots'; progress advances when the Poll that handed a
@@ -32,6 +33,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -107,6 +109,10 @@ class MysqlIncrementalSnapshot final : public TransactionObserver {
                                std::optional<ChunkWindow>& window);
   // Whether this server's chunks are read with the window method (asked once per connection).
   core::Result<bool> DecideWindow(MysqlConnection& conn);
+  // Opens the chunk connection when there is none; returns DecideWindow's answer for it.
+  core::Result<bool> Connected();
+  // From now on every Poll's touched keys are recorded from a transaction's start.
+  void StartTracking();
   // Window method: the streamed changes of `batch` from scan_from_ on drop their keys from the
   // held chunk. False (chunk dropped, to be read again) when the key's shape changed.
   bool ApplyWindow(const core::EventBatch& batch);
@@ -140,6 +146,7 @@ class MysqlIncrementalSnapshot final : public TransactionObserver {
   std::optional<ChunkWindow> window_;   // of the held chunk
   StreamTouches touches_;
   bool tracking_ = false;               // every Poll since the open transaction began was seen
+  std::chrono::steady_clock::time_point tracking_since_{};
   std::optional<BinlogPoint> observed_to_;     // the stream's read_to() after the last AfterPoll
   std::optional<BinlogPoint> open_committed_;  // committed() at a Poll end inside a transaction
   BinlogPoint prepare_committed_;              // committed() when this Poll began

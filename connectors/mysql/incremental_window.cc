@@ -151,31 +151,40 @@ void ChunkWindow::DropAll() {
   rows_by_key_.clear();
 }
 
+bool ChunkWindow::ApplyOne(const TouchedKey& t) {
+  if (t.table != table_) return true;
+  if (t.truncate) {
+    DropAll();  // every row deleted: deletes win
+    return true;
+  }
+  if (t.key.size() != folds_.size()) return false;
+  values_.assign(t.key.size(), std::string_view());
+  nulls_.assign(t.key.size(), false);
+  for (size_t k = 0; k < t.key.size(); ++k) {
+    nulls_[k] = !t.key[k].has_value();
+    if (t.key[k]) values_[k] = *t.key[k];
+  }
+  auto it = rows_by_key_.find(KeyFingerprint(values_, nulls_, folds_));
+  if (it == rows_by_key_.end()) return true;
+  for (uint32_t r : it->second) {
+    if (!dropped_[r]) ++dropped_count_;
+    dropped_[r] = true;
+  }
+  rows_by_key_.erase(it);
+  return true;
+}
+
 bool ChunkWindow::Apply(const std::vector<TouchedKey>& touched) {
-  std::vector<std::string_view> values;
-  std::vector<bool> nulls;
   for (const TouchedKey& t : touched) {
-    if (t.table != table_) continue;
-    if (t.truncate) {
-      DropAll();  // every row deleted: deletes win
-      continue;
-    }
-    if (t.key.size() != folds_.size()) return false;
-    values.assign(t.key.size(), std::string_view());
-    nulls.assign(t.key.size(), false);
-    for (size_t k = 0; k < t.key.size(); ++k) {
-      nulls[k] = !t.key[k].has_value();
-      if (t.key[k]) values[k] = *t.key[k];
-    }
-    auto it = rows_by_key_.find(KeyFingerprint(values, nulls, folds_));
-    if (it == rows_by_key_.end()) continue;
-    for (uint32_t r : it->second) {
-      if (!dropped_[r]) ++dropped_count_;
-      dropped_[r] = true;
-    }
-    rows_by_key_.erase(it);
+    if (!ApplyOne(t)) return false;
   }
   return true;
+}
+
+void ChunkWindow::Apply(const StreamTouches& touches) {
+  // A seed of another key shape predates a DDL that changed the key: it names no current row.
+  for (const TouchedKey& t : touches.recent()) ApplyOne(t);
+  for (const TouchedKey& t : touches.open()) ApplyOne(t);
 }
 
 void StreamTouches::Record(std::vector<TouchedKey> touched, size_t open_from, bool continues,
@@ -211,12 +220,6 @@ void StreamTouches::Clear() {
   recent_.clear();
   recent_at_.clear();
   open_.clear();
-}
-
-std::vector<TouchedKey> StreamTouches::All() const {
-  std::vector<TouchedKey> out(recent_.begin(), recent_.end());
-  out.insert(out.end(), open_.begin(), open_.end());
-  return out;
 }
 
 }  // namespace sluice::mysql

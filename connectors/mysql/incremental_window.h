@@ -105,6 +105,8 @@ struct TouchedKey {
 // c/u/d; t as a truncate). Snapshot reads (op r, snapshot transactions) are skipped.
 std::vector<TouchedKey> TouchedKeys(const core::EventBatch& batch, size_t from, size_t to);
 
+class StreamTouches;
+
 // One held chunk's window: which of its rows the stream touched.
 class ChunkWindow {
  public:
@@ -116,23 +118,29 @@ class ChunkWindow {
   // this table has another number of columns than the chunk's key (the key changed by DDL in
   // the window): the chunk must be read again.
   bool Apply(const std::vector<TouchedKey>& touched);
+  // The same for the keys `touches` keeps (the seeds of a new window), without copying them;
+  // keys of another shape (from before a DDL that changed the key) are skipped.
+  void Apply(const StreamTouches& touches);
   bool dropped(uint32_t row) const { return dropped_[row]; }
   uint64_t dropped_count() const { return dropped_count_; }
   const core::TableId& table() const { return table_; }
 
  private:
   void DropAll();
+  bool ApplyOne(const TouchedKey& t);  // false: the key's shape differs
   core::TableId table_;
   std::vector<KeyFold> folds_;
   std::unordered_map<std::string, std::vector<uint32_t>> rows_by_key_;
   std::vector<bool> dropped_;
+  std::vector<std::string_view> values_;  // ApplyOne's scratch
+  std::vector<bool> nulls_;
   uint64_t dropped_count_ = 0;
 };
 
 // The keys the stream handed over recently, to seed a window with what was read just before W
 // (see the header comment): those of the open transaction (kept until it commits, however long)
 // and those of committed ones for kTouchLookback, at most kTouchLookbackKeys of them.
-inline constexpr std::chrono::milliseconds kTouchLookback{2000};
+inline constexpr std::chrono::milliseconds kTouchLookback{1000};
 inline constexpr size_t kTouchLookbackKeys = 200000;
 class StreamTouches {
  public:
@@ -146,8 +154,6 @@ class StreamTouches {
   void Clear();
   const std::deque<TouchedKey>& recent() const { return recent_; }
   const std::vector<TouchedKey>& open() const { return open_; }
-  // Everything kept, for ChunkWindow::Apply.
-  std::vector<TouchedKey> All() const;
 
  private:
   void Prune(TimePoint now);

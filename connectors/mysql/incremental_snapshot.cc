@@ -1,7 +1,6 @@
 #include "connectors/mysql/incremental_snapshot.h"
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 
 #include <spdlog/spdlog.h>
@@ -76,25 +75,6 @@ core::Result<BinlogPoint> BinlogEnd(MysqlConnection& conn) {
     rows = std::move(renamed);
   }
   return ParseBinlogEnd(rows->empty() ? nullptr : &(*rows)[0]);
-}
-
-// The chunk rows the window left (a copy; chunks are small).
-core::EventBatch KeptRows(const core::EventBatch& rows, const ChunkWindow& window) {
-  core::EventBatch out;
-  for (uint32_t r = 0; r < rows.row_count(); ++r) {
-    if (window.dropped(r)) continue;
-    core::RowView v = rows.row(r);
-    out.BeginRow();
-    for (uint32_t c = 0; c < v.size(); ++c) {
-      if (v.is_present(c)) {
-        out.AppendValue(v.text(c));
-      } else {
-        out.AppendNull();
-      }
-    }
-    out.EndRow();
-  }
-  return out;
 }
 
 bool operator==(const BinlogPoint& a, const BinlogPoint& b) {
@@ -234,15 +214,7 @@ core::Result<bool> MysqlIncrementalSnapshot::DecideWindow(MysqlConnection& conn)
   for (const auto& r : rows) {
     if (r.size() >= 2 && r[0]) status[*r[0]] = r[1].value_or("");
   }
-  // Both names present (even empty, with binary logging off): the server can place chunks
-  // exactly (MariaDB); MySQL has neither.
-  int names = 0;
-  for (const auto& [name, value] : status) {
-    std::string lower = name;
-    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    names += lower == "binlog_snapshot_file" || lower == "binlog_snapshot_position";
-  }
-  const bool has = names == 2;
+  const bool has = HasBinlogSnapshotStatus(status);
   return UseWindow(consistency_, has);
 }
 
@@ -473,6 +445,7 @@ core::Status MysqlIncrementalSnapshot::BeforeTransaction(const BinlogLocation& s
     HandOver(batch);
   } else {
     held_.reset();  // a replay being skipped, handed over before: read the chunk again
+    window_.reset();
   }
   return core::Status::Ok();
 }
@@ -576,7 +549,7 @@ void MysqlIncrementalSnapshot::HandOver(core::EventBatch& batch) {
   if (!window_) {
     core::AppendChunkRows(batch, h.rows, h.schema, info);
   } else if (window_->dropped_count() < h.rows.row_count()) {
-    core::AppendChunkRows(batch, KeptRows(h.rows, *window_), h.schema, info);
+    core::AppendChunkRows(batch, window_->KeptRows(h.rows), h.schema, info);
   }
   h.handed_over = true;
 }

@@ -1,6 +1,7 @@
 #include "connectors/mysql/incremental_window.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "core/parse_number.h"
 
@@ -39,6 +40,16 @@ core::Result<SnapshotConsistency> ParseSnapshotConsistency(std::string_view valu
   return core::InvalidArgumentError(std::string(kSnapshotConsistencyKey) + ": '" +
                                     std::string(value) +
                                     "' is not accepted; use auto, exact or window");
+}
+
+bool HasBinlogSnapshotStatus(const std::map<std::string, std::string>& status) {
+  int names = 0;
+  for (const auto& [name, value] : status) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    names += lower == "binlog_snapshot_file" || lower == "binlog_snapshot_position";
+  }
+  return names == 2;
 }
 
 core::Result<bool> UseWindow(SnapshotConsistency wanted, bool has_snapshot_status) {
@@ -141,6 +152,24 @@ ChunkWindow::ChunkWindow(core::TableId table, const core::EventBatch& rows,
     }
     rows_by_key_[KeyFingerprint(values, nulls, folds_)].push_back(r);
   }
+}
+
+core::EventBatch ChunkWindow::KeptRows(const core::EventBatch& rows) const {
+  core::EventBatch out;
+  for (uint32_t r = 0; r < rows.row_count(); ++r) {
+    if (r < dropped_.size() && dropped_[r]) continue;
+    core::RowView v = rows.row(r);
+    out.BeginRow();
+    for (uint32_t c = 0; c < v.size(); ++c) {
+      if (v.is_present(c)) {
+        out.AppendValue(v.text(c));
+      } else {
+        out.AppendNull();
+      }
+    }
+    out.EndRow();
+  }
+  return out;
 }
 
 void ChunkWindow::DropAll() {

@@ -71,6 +71,10 @@ enum class SnapshotConsistency {
 inline constexpr const char* kSnapshotConsistencyKey = "incremental.snapshot.consistency";
 // kInvalidArgument naming the key, the value and the accepted values.
 core::Result<SnapshotConsistency> ParseSnapshotConsistency(std::string_view value);
+// True when SHOW STATUS LIKE 'binlog_snapshot_%' (name, in any case -> value) has both
+// binlog_snapshot_file and binlog_snapshot_position (MariaDB; even empty, with binary logging
+// off); MySQL has neither.
+bool HasBinlogSnapshotStatus(const std::map<std::string, std::string>& status);
 // The method a table is read with: `has_snapshot_status` says whether the server reports
 // binlog_snapshot_file/_position. kFailedPrecondition for kExact on a server without them.
 core::Result<bool> UseWindow(SnapshotConsistency wanted, bool has_snapshot_status);
@@ -122,6 +126,9 @@ class ChunkWindow {
   // keys of another shape (from before a DDL that changed the key) are skipped.
   void Apply(const StreamTouches& touches);
   bool dropped(uint32_t row) const { return dropped_[row]; }
+  // The rows of `rows` (the chunk this window was built on) not dropped, in order (a copy;
+  // chunks are small).
+  core::EventBatch KeptRows(const core::EventBatch& rows) const;
   uint64_t dropped_count() const { return dropped_count_; }
   const core::TableId& table() const { return table_; }
 

@@ -46,7 +46,8 @@ class StreamBatch {
     batch_.AddEvent({core::Op::kCreate, core::kNoRow, Row(batch_, {k, "new"}), txn_, t});
     return *this;
   }
-  StreamBatch& Update(const core::TableSchemaPtr& t, const std::string& from, const std::string& to) {
+  StreamBatch& Update(const core::TableSchemaPtr& t, const std::string& from,
+                      const std::string& to) {
     uint32_t before = Row(batch_, {from, "old"});
     batch_.AddEvent({core::Op::kUpdate, before, Row(batch_, {to, "new"}), txn_, t});
     return *this;
@@ -99,6 +100,10 @@ TEST(MysqlChunkWindow, StreamedKeysDropChunkRowsAndDeletesWin) {
   ASSERT_TRUE(w.Apply(s.Touched()));
   EXPECT_EQ(Dropped(w, 6), (std::vector<uint32_t>{1, 3, 4, 5}));
   EXPECT_EQ(w.dropped_count(), 4u);
+  core::EventBatch kept = w.KeptRows(chunk);
+  ASSERT_EQ(kept.row_count(), 2u);
+  EXPECT_EQ(kept.row(0).text(0), "1");
+  EXPECT_EQ(kept.row(1).text(0), "3");
   // The same keys again count once.
   ASSERT_TRUE(w.Apply(s.Touched()));
   EXPECT_EQ(w.dropped_count(), 4u);
@@ -211,6 +216,11 @@ TEST(MysqlSnapshotConsistency, ValuesAndTheMethodChosen) {
   EXPECT_EQ(bad.status().code(), core::StatusCode::kInvalidArgument);
   EXPECT_EQ(bad.status().message(), "incremental.snapshot.consistency: 'dblog' is not accepted; "
                                     "use auto, exact or window");
+  EXPECT_TRUE(HasBinlogSnapshotStatus(
+      {{"Binlog_snapshot_file", "mysql-bin.000004"}, {"Binlog_snapshot_position", "1234"}}));
+  EXPECT_TRUE(HasBinlogSnapshotStatus(  // binary logging off: still MariaDB
+      {{"Binlog_snapshot_file", ""}, {"Binlog_snapshot_position", "0"}}));
+  EXPECT_FALSE(HasBinlogSnapshotStatus({}));  // MySQL 8
   EXPECT_FALSE(*UseWindow(SnapshotConsistency::kAuto, true));   // MariaDB
   EXPECT_TRUE(*UseWindow(SnapshotConsistency::kAuto, false));   // MySQL 8
   EXPECT_TRUE(*UseWindow(SnapshotConsistency::kWindow, true));

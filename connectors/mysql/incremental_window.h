@@ -17,8 +17,8 @@
 //
 // Why this is correct. The read view lies somewhere in [W, H]: every transaction it saw was
 // written to the binlog before H (InnoDB commits after the binlog write, and H is read after
-// the SELECT); every transaction the stream read before W ... is assumed visible (see the
-// limit below). Take a key k of the chunk's range.
+// the SELECT); every transaction the stream read before W is taken to be visible to it (but
+// see "Before W" below). Take a key k of the chunk's range.
 //  - k not touched in [W, H): no transaction written in [W, H) changed k, so k had one value
 //    from W to H, and the chunk read exactly that value; at H it is the current value, and every
 //    later change arrives from the stream after the chunk.

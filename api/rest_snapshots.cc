@@ -31,6 +31,10 @@ nlohmann::json ProgressJson(const core::IncrementalTableProgress& p, int64_t now
                       {"started_ms", p.started_unix_ms},
                       {"finished_ms", p.finished_unix_ms}};
   if (!p.filter.empty()) j["filter"] = p.filter;
+  if (!p.consistency.empty()) {
+    j["consistency"] = p.consistency;
+    j["dropped_rows"] = p.dropped_rows;
+  }
   if (!p.error.empty()) j["error"] = p.error;
   int64_t eta = p.EtaMs(now_ms);
   j["eta_ms"] = eta < 0 ? nlohmann::json(nullptr) : nlohmann::json(eta);

@@ -113,6 +113,7 @@ Status IncrementalSnapshots::Request(const IncrementalSnapshotRequest& request) 
     p.filter = filter;
     p.state = "PENDING";
     p.estimated_rows = info.estimated_rows;
+    p.consistency = info.consistency;
     p.requested_unix_ms = NowUnixMs();
     checked.push_back(std::move(p));
   }
@@ -180,13 +181,14 @@ bool IncrementalSnapshots::Wanted(const Task& task) const {
 }
 
 void IncrementalSnapshots::ChunkHandedOver(const Task& task, const KeyText& last_key, uint64_t rows,
-                                           bool done) {
+                                           bool done, uint64_t dropped) {
   std::lock_guard lock(mu_);
   for (auto& e : entries_) {
     if (e.id != task.id || !IsActive(e.progress)) continue;
     IncrementalTableProgress& p = e.progress;
     ++p.chunks;
     p.rows += rows;
+    p.dropped_rows += dropped;
     if (!last_key.empty()) p.last_key = last_key;
     if (done) {
       p.state = "DONE";
@@ -219,6 +221,8 @@ std::string IncrementalSnapshots::StateJson() const {
                         {"estimated_rows", p.estimated_rows},
                         {"requested_ms", p.requested_unix_ms}, {"started_ms", p.started_unix_ms}};
     if (!p.filter.empty()) t["filter"] = p.filter;
+    if (!p.consistency.empty()) t["consistency"] = p.consistency;
+    if (p.dropped_rows) t["dropped_rows"] = p.dropped_rows;
     if (!p.last_key.empty()) t["last_key"] = KeyJson(p.last_key);
     out.push_back(std::move(t));
   }
@@ -237,6 +241,8 @@ Status IncrementalSnapshots::Restore(std::string_view text) {
       p.chunks = t.value("chunks", uint64_t{0});
       p.rows = t.value("rows", uint64_t{0});
       p.estimated_rows = t.value("estimated_rows", uint64_t{0});
+      p.consistency = t.value("consistency", "");
+      p.dropped_rows = t.value("dropped_rows", uint64_t{0});
       p.requested_unix_ms = t.value("requested_ms", int64_t{0});
       p.started_unix_ms = t.value("started_ms", int64_t{0});
       p.state = p.started_unix_ms ? "RUNNING" : "PENDING";

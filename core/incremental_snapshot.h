@@ -51,6 +51,9 @@ Result<IncrementalSnapshotRequest> ParseIncrementalSnapshotRequest(std::string_v
 struct IncrementalTableInfo {
   std::string table;  // canonical "schema.table"
   uint64_t estimated_rows = 0;
+  // How the source makes its chunks consistent with its stream, when it has a choice (MySQL:
+  // "exact" or "window"); empty when it has one way only.
+  std::string consistency;
 };
 
 struct IncrementalTableProgress {
@@ -61,6 +64,8 @@ struct IncrementalTableProgress {
   uint64_t chunks = 0;
   uint64_t rows = 0;
   uint64_t estimated_rows = 0;
+  std::string consistency;    // IncrementalTableInfo::consistency
+  uint64_t dropped_rows = 0;  // chunk rows a de-duplication left out (the stream had them)
   KeyText last_key;  // of the last chunk handed over; empty before the first
   int64_t requested_unix_ms = 0;
   int64_t started_unix_ms = 0;   // first chunk read (0: not yet)
@@ -100,8 +105,10 @@ class IncrementalSnapshots {
   // False once `task` was cancelled.
   bool Wanted(const Task& task) const;
   // A chunk of `task` (rows up to `last_key`) was handed over to the pipeline; `done`: it was
-  // the table's last. No-op for a cancelled task.
-  void ChunkHandedOver(const Task& task, const KeyText& last_key, uint64_t rows, bool done);
+  // the table's last; `dropped`: rows read but left out by a de-duplication. No-op for a
+  // cancelled task.
+  void ChunkHandedOver(const Task& task, const KeyText& last_key, uint64_t rows, bool done,
+                       uint64_t dropped = 0);
   // `task` cannot go on (its table was dropped, its filter no longer valid): FAILED with `error`.
   void Fail(const Task& task, const std::string& error);
   // A JSON array of the queued and running tables and their progress, for the resume position;

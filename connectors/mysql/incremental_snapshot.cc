@@ -62,6 +62,25 @@ core::Result<BinlogPoint> SnapshotPoint(MysqlConnection& conn) {
   return ParseBinlogSnapshotStatus(status);
 }
 
+// The binlog's current end: SHOW MASTER STATUS, which MySQL 8.4 renamed SHOW BINARY LOG STATUS.
+core::Result<BinlogPoint> BinlogEnd(MysqlConnection& conn) {
+  auto rows = conn.Query("SHOW MASTER STATUS");
+  if (!rows.ok()) {
+    if (rows.status().code() == core::StatusCode::kUnavailable) return rows.status();
+    auto renamed = conn.Query("SHOW BINARY LOG STATUS");
+    if (!renamed.ok()) {
+      return rows.status().WithContext("the binlog end (SHOW MASTER STATUS, SHOW BINARY LOG "
+                                       "STATUS: " + renamed.status().message() + ")");
+    }
+    rows = std::move(renamed);
+  }
+  return ParseBinlogEnd(rows->empty() ? nullptr : &(*rows)[0]);
+}
+
+bool operator==(const BinlogPoint& a, const BinlogPoint& b) {
+  return a.file == b.file && a.pos == b.pos;
+}
+
 }  // namespace
 
 const std::vector<std::string>& IncrementalFilterKeys() {
@@ -73,11 +92,13 @@ const std::vector<std::string>& IncrementalFilterKeys() {
 MysqlIncrementalSnapshot::MysqlIncrementalSnapshot(ConnectionParams params,
                                                    const CaptureFilter* filter,
                                                    ZeroDateMode zero_dates, size_t chunk_rows,
+                                                   SnapshotConsistency consistency,
                                                    std::shared_ptr<spdlog::logger> logger)
     : params_(std::move(params)),
       filter_(filter),
       zero_dates_(zero_dates),
       chunk_rows_(std::max<size_t>(1, chunk_rows)),
+      consistency_(consistency),
       logger_(std::move(logger)) {
   tracker_ = std::make_shared<core::IncrementalSnapshots>(
       [this](const std::string& table, const std::string& cond) { return Check(table, cond); });
@@ -92,6 +113,11 @@ std::string MysqlIncrementalSnapshot::PositionField(const core::ConnectorConfig&
 core::Status MysqlIncrementalSnapshot::Restart(const std::string& field) {
   Drop();
   placement_.Reset();
+  touches_.Clear();
+  tracking_ = false;
+  observed_to_.reset();
+  open_committed_.reset();
+  window_mode_.reset();
   stop_.store(false);
   if (restored_) return core::Status::Ok();
   restored_ = true;
@@ -135,7 +161,10 @@ core::Result<core::IncrementalTableInfo> MysqlIncrementalSnapshot::Check(const s
   params.connect_timeout_s = std::min(params.connect_timeout_s, 5);
   MysqlConnection conn;
   SLUICE_RETURN_IF_ERROR(conn.Connect(params));
-  SLUICE_RETURN_IF_ERROR(SnapshotPoint(conn).status());
+  SLUICE_ASSIGN_OR_RETURN(bool window, DecideWindow(conn));
+  // Binary logging on: a position to read (outside a transaction, the snapshot status is the
+  // binlog's end too).
+  SLUICE_RETURN_IF_ERROR(window ? BinlogEnd(conn).status() : SnapshotPoint(conn).status());
   SLUICE_ASSIGN_OR_RETURN(core::TableId id, SplitTableName(table));
   SLUICE_ASSIGN_OR_RETURN(
       auto found,
@@ -176,17 +205,50 @@ core::Result<core::IncrementalTableInfo> MysqlIncrementalSnapshot::Check(const s
   }
   uint64_t estimated = 0;
   if (!found[0].empty() && found[0][0]) estimated = std::strtoull(found[0][0]->c_str(), nullptr, 10);
-  return core::IncrementalTableInfo{id.ToString(), estimated};
+  return core::IncrementalTableInfo{id.ToString(), estimated, window ? "window" : "exact"};
+}
+
+core::Result<bool> MysqlIncrementalSnapshot::DecideWindow(MysqlConnection& conn) {
+  SLUICE_ASSIGN_OR_RETURN(auto rows, conn.Query("SHOW STATUS LIKE 'binlog_snapshot_%'"));
+  std::map<std::string, std::string> status;
+  for (const auto& r : rows) {
+    if (r.size() >= 2 && r[0]) status[*r[0]] = r[1].value_or("");
+  }
+  const bool has = HasBinlogSnapshotStatus(status);
+  return UseWindow(consistency_, has);
 }
 
 core::Result<bool> MysqlIncrementalSnapshot::Prepare(StreamReader& stream, core::EventBatch& batch,
                                                      bool may_read) {
+  poll_from_ = scan_from_ = batch.size();
+  const BinlogLocation read_to = stream.read_to();
+  const BinlogPoint now_read{std::string(read_to.file), read_to.pos};
+  if (observed_to_ && !(*observed_to_ == now_read)) {
+    // The stream moved in Polls this object did not see (no snapshot was running): what it
+    // touched then is unknown.
+    touches_.Clear();
+    tracking_ = false;
+    open_committed_.reset();
+  }
+  const BinlogPosition committed = stream.committed();
+  prepare_committed_ = {committed.file, committed.pos};
+  if (stream.between_transactions()) StartTracking();
   if (held_ && !tracker_->Wanted(held_->task)) Drop();  // cancelled
   if (!held_) {
     if (!may_read) return false;
     std::optional<core::IncrementalSnapshots::Task> task = tracker_->Next();
     if (!task) return false;
-    auto chunk = ReadChunk(*task, stream);
+    std::optional<ChunkWindow> window;
+    auto use_window = Connected();
+    if (use_window.ok() && *use_window &&
+        (!tracking_ || std::chrono::steady_clock::now() - tracking_since_ < kTouchLookback)) {
+      // The window's seeds must cover the transaction the stream is inside, from its start, and
+      // kTouchLookback before W: the stream goes on until they do (once per snapshot request
+      // or stream restart).
+      return false;
+    }
+    auto chunk = use_window.ok() ? ReadChunk(*task, stream, window)
+                                 : core::Result<Held>(use_window.status());
     if (!chunk.ok()) {
       {
         std::lock_guard lock(conn_mu_);
@@ -204,6 +266,7 @@ core::Result<bool> MysqlIncrementalSnapshot::Prepare(StreamReader& stream, core:
     }
     if (chunk->rows.row_count() == 0) {
       tracker_->ChunkHandedOver(*task, {}, 0, true);
+      window_.reset();
       logger_->info("mysql incremental snapshot of {} finished", task->table);
       return false;
     }
@@ -221,28 +284,57 @@ core::Result<bool> MysqlIncrementalSnapshot::Prepare(StreamReader& stream, core:
       return false;
     }
     held_ = std::move(*chunk);
+    window_ = std::move(window);
   }
   return HandOverIfCaughtUp(stream, batch);
 }
 
-core::Result<MysqlIncrementalSnapshot::Held> MysqlIncrementalSnapshot::ReadChunk(
-    const core::IncrementalSnapshots::Task& task, StreamReader& stream) {
+core::Result<bool> MysqlIncrementalSnapshot::Connected() {
   {
     std::lock_guard lock(conn_mu_);
     if (!conn_) {
       auto conn = std::make_unique<MysqlConnection>();
       SLUICE_RETURN_IF_ERROR(conn->Connect(params_));
       conn_ = std::move(conn);
+      window_mode_.reset();
     }
   }
+  if (!window_mode_) {
+    SLUICE_ASSIGN_OR_RETURN(bool use_window, DecideWindow(*conn_));
+    window_mode_ = use_window;
+  }
+  return *window_mode_;
+}
+
+core::Result<MysqlIncrementalSnapshot::Held> MysqlIncrementalSnapshot::ReadChunk(
+    const core::IncrementalSnapshots::Task& task, StreamReader& stream,
+    std::optional<ChunkWindow>& window) {
+  window.reset();
+  SLUICE_RETURN_IF_ERROR(Connected().status());
   MysqlConnection& conn = *conn_;
   const std::string context = "mysql incremental snapshot of " + task.table;
+  SLUICE_ASSIGN_OR_RETURN(core::TableId id, SplitTableName(task.table));
+  std::map<std::string, std::string> collations;  // window: key column -> COLLATION_NAME
+  if (*window_mode_) {
+    SLUICE_ASSIGN_OR_RETURN(
+        auto cols, conn.Query("SELECT COLUMN_NAME, COALESCE(COLLATION_NAME, '') FROM "
+                              "information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
+                              conn.Quote(id.schema) + " AND TABLE_NAME = " + conn.Quote(id.table)));
+    for (const auto& r : cols) {
+      if (r.size() >= 2 && r[0]) collations[*r[0]] = r[1].value_or("");
+    }
+    // L: the window's low mark. Logged for diagnosis; the window itself starts earlier, where
+    // the stream stood (the seeds of StreamTouches), which is at or before L.
+    SLUICE_ASSIGN_OR_RETURN(BinlogPoint low, BinlogEnd(conn));
+    logger_->trace("{}: low mark {}:{}", context, low.file, low.pos);
+  }
   SLUICE_RETURN_IF_ERROR(conn.Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"));
   Held held;
   held.task = task;
   held.read_unix_ms = core::NowUnixMs();
-  SLUICE_ASSIGN_OR_RETURN(held.at, SnapshotPoint(conn));
-  SLUICE_ASSIGN_OR_RETURN(core::TableId id, SplitTableName(task.table));
+  if (!*window_mode_) {
+    SLUICE_ASSIGN_OR_RETURN(held.at, SnapshotPoint(conn));
+  }
   if (!filter_->IncludesTable(id)) {
     return core::FailedPreconditionError(context + ": table.include.list no longer includes it");
   }
@@ -298,6 +390,20 @@ core::Result<MysqlIncrementalSnapshot::Held> MysqlIncrementalSnapshot::ReadChunk
   SLUICE_RETURN_IF_ERROR(conn.stream_status().WithContext(context));
   conn.EndStream();
   SLUICE_RETURN_IF_ERROR(conn.Execute("COMMIT"));
+  if (*window_mode_) {
+    // H: every transaction the read view saw was written to the binlog before it.
+    SLUICE_ASSIGN_OR_RETURN(held.at, BinlogEnd(conn));
+    std::vector<KeyFold> folds;
+    for (uint32_t k : schema.key) {
+      const std::string& name = schema.columns[k].name;
+      auto col = std::find_if(loaded.columns.begin(), loaded.columns.end(),
+                              [&](const InformationSchemaColumn& c) { return c.name == name; });
+      folds.push_back(KeyFoldFor(col == loaded.columns.end() ? "" : col->data_type,
+                                 collations[name]));
+    }
+    window.emplace(id, held.rows, schema.key, std::move(folds));
+    window->Apply(touches_);
+  }
   if (held.rows.row_count() > 0) held.last_key = std::move(row_key);
   held.last = held.rows.row_count() < chunk_rows_;
   held.schema = EmittedSchema(loaded, stream);
@@ -333,11 +439,13 @@ core::Status MysqlIncrementalSnapshot::BeforeTransaction(const BinlogLocation& s
     return core::Status::Ok();
   }
   if (!*now || !held_ || held_->handed_over) return core::Status::Ok();
-  // The first streamed transaction at or after P: the chunk belongs here.
+  // The first streamed transaction at or after P (or H): the chunk belongs here.
   if (may_emit) {
+    if (window_ && !ApplyWindow(batch)) return core::Status::Ok();
     HandOver(batch);
   } else {
     held_.reset();  // a replay being skipped, handed over before: read the chunk again
+    window_.reset();
   }
   return core::Status::Ok();
 }
@@ -363,13 +471,72 @@ bool MysqlIncrementalSnapshot::HandOverIfCaughtUp(StreamReader& stream, core::Ev
 }
 
 bool MysqlIncrementalSnapshot::AfterPoll(StreamReader& stream, core::EventBatch& batch) {
+  if (window_ && held_ && !held_->handed_over) ApplyWindow(batch);
   const bool appended = HandOverIfCaughtUp(stream, batch);
   if (held_ && held_->handed_over) {
-    tracker_->ChunkHandedOver(held_->task, held_->last_key, held_->rows.row_count(), held_->last);
+    const uint64_t dropped = window_ ? window_->dropped_count() : 0;
+    tracker_->ChunkHandedOver(held_->task, held_->last_key, held_->rows.row_count() - dropped,
+                              held_->last, dropped);
     if (held_->last) logger_->info("mysql incremental snapshot of {} finished", held_->task.table);
     held_.reset();
+    window_.reset();
   }
+  RecordTouches(stream, batch);
   return appended;
+}
+
+void MysqlIncrementalSnapshot::StartTracking() {
+  if (tracking_) return;
+  tracking_ = true;
+  tracking_since_ = std::chrono::steady_clock::now();
+}
+
+bool MysqlIncrementalSnapshot::ApplyWindow(const core::EventBatch& batch) {
+  const bool ok = window_->Apply(TouchedKeys(batch, scan_from_, batch.size()));
+  scan_from_ = batch.size();
+  if (ok) return true;
+  logger_->info("mysql incremental snapshot of {}: the table's key changed while a chunk was "
+                "held; reading the chunk again", held_->task.table);
+  Drop();
+  return false;
+}
+
+void MysqlIncrementalSnapshot::RecordTouches(StreamReader& stream, const core::EventBatch& batch) {
+  const BinlogLocation read_to = stream.read_to();
+  observed_to_ = BinlogPoint{std::string(read_to.file), read_to.pos};
+  const BinlogPosition c = stream.committed();
+  const BinlogPoint committed{c.file, c.pos};
+  // A commit in this Poll: the transaction open at its end (if any) began within it.
+  if (!(committed == prepare_committed_) || stream.between_transactions()) StartTracking();
+  // Recorded while the method may be the window (before the first chunk, in auto mode, too).
+  if (consistency_ == SnapshotConsistency::kExact || window_mode_ == false) return;
+  // The open transaction's events are the batch's last ones, from its start (>= committed) on.
+  size_t open_event = batch.size();
+  if (!stream.between_transactions()) {
+    const auto& events = batch.events();
+    while (open_event > poll_from_) {
+      const core::ChangeEvent& e = events[open_event - 1];
+      const core::TxnInfo& t = batch.txn(e.txn);
+      if (!t.snapshot && e.op != core::Op::kRead) {
+        auto cmp = CompareBinlogPoints({t.file, t.pos}, committed);
+        if (cmp.ok() && *cmp < 0) break;
+      }
+      --open_event;
+    }
+  }
+  std::vector<TouchedKey> touched = TouchedKeys(batch, poll_from_, open_event);
+  const size_t open_from = touched.size();
+  for (TouchedKey& t : TouchedKeys(batch, open_event, batch.size())) {
+    touched.push_back(std::move(t));
+  }
+  const bool continues = !stream.between_transactions() && open_committed_ &&
+                         *open_committed_ == committed;
+  touches_.Record(std::move(touched), open_from, continues, std::chrono::steady_clock::now());
+  if (stream.between_transactions()) {
+    open_committed_.reset();
+  } else {
+    open_committed_ = committed;
+  }
 }
 
 void MysqlIncrementalSnapshot::HandOver(core::EventBatch& batch) {
@@ -379,17 +546,25 @@ void MysqlIncrementalSnapshot::HandOver(core::EventBatch& batch) {
   info.snapshot = true;
   info.file = h.at.file;
   info.pos = h.at.pos;
-  core::AppendChunkRows(batch, h.rows, h.schema, info);
+  if (!window_) {
+    core::AppendChunkRows(batch, h.rows, h.schema, info);
+  } else if (window_->dropped_count() < h.rows.row_count()) {
+    core::AppendChunkRows(batch, window_->KeptRows(h.rows), h.schema, info);
+  }
   h.handed_over = true;
 }
 
 void MysqlIncrementalSnapshot::Drop() {
   held_.reset();
+  window_.reset();
   placement_.Drop();
 }
 
 void MysqlIncrementalSnapshot::PollFailed() {
-  if (held_ && held_->handed_over) held_.reset();
+  if (held_ && held_->handed_over) {
+    held_.reset();
+    window_.reset();
+  }
 }
 
 void MysqlIncrementalSnapshot::Cancel() {

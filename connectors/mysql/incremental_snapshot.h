@@ -1,10 +1,10 @@
-// MysqlIncrementalSnapshot: incremental snapshots of a MariaDB source — chosen tables re-read in
-// key-ordered chunks while the binlog stream runs, each chunk placed at the one point of the
-// stream where it is consistent, without writing anything to the source (README.md of this
-// connector, "Incremental snapshots", has the argument in full; the placement rule and its proof
-// are in incremental_placement.h).
+// MysqlIncrementalSnapshot: incremental snapshots of a MySQL/MariaDB source — chosen tables
+// re-read in key-ordered chunks while the binlog stream runs, each chunk made consistent with the
+// stream without writing anything to the source (README.md of this connector, "Incremental
+// snapshots", has the argument in full). Two methods (incremental.snapshot.consistency):
 //
-// A chunk is read on a connection of its own (never the binlog connection):
+// exact (MariaDB; incremental_placement.h has the rule and its proof). A chunk is read on a
+// connection of its own (never the binlog connection):
 //   START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY
 //   SHOW STATUS LIKE 'binlog_snapshot_%'          -> P, the binlog position of the snapshot
 //   SELECT <columns>, <key> FROM t WHERE (<filter>) AND <key after the last key>
@@ -13,20 +13,27 @@
 // The chunk is the table's state at P. It is held while the stream goes on and handed over (op
 // "r" rows, between two transactions) just before the first streamed transaction that starts at
 // or after P, or at the end of a Poll that left the stream between transactions having read to P
-// or beyond. The stream waits only while one chunk is read.
+// or beyond.
 //
-// The bookkeeping (queue, progress, persisted form, REST) is core::IncrementalSnapshots';
-// progress advances when the Poll that handed a chunk over succeeded and travels in the source
-// position ("incremental"), so it is durable with the chunk.
+// window (MySQL 8, which has no binlog_snapshot_*; DBLog's de-duplication, incremental_window.h
+// has the rule and its proof). The same SELECT between a low mark L and a high mark H (the
+// binlog end before and after it); the chunk is held, every row whose key a streamed
+// transaction handed over since the read began (or just before it: StreamTouches) touched is
+// dropped, and the rest is handed over at H by the rule above. While a table is read this way,
+// every Poll's touched keys are recorded (AfterPoll); the first chunk after a request or a
+// stream restart waits until they cover kTouchLookback and the open transaction from its start.
 //
-// Servers: MariaDB 10.0+ (binlog_snapshot_file/_position). MySQL has no exact binlog position
-// of a consistent snapshot: requests are refused naming the missing status variables.
+// The stream waits only while one chunk is read. The bookkeeping (queue, progress, persisted
+// form, REST) is core::IncrementalSnapshots'; progress advances when the Poll that handed a
+// chunk over succeeded and travels in the source position ("incremental"), so it is durable
+// with the chunk.
 //
 // Thread-safety: the tracker is thread-safe (REST calls); Cancel() from any thread; everything
 // else on the source thread.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,6 +42,7 @@
 #include <vector>
 
 #include "connectors/mysql/incremental_placement.h"
+#include "connectors/mysql/incremental_window.h"
 #include "connectors/mysql/mysql_connection.h"
 #include "connectors/mysql/mysql_schema.h"
 #include "connectors/mysql/stream_reader.h"
@@ -54,6 +62,7 @@ class MysqlIncrementalSnapshot final : public TransactionObserver {
   // `filter` must outlive this object.
   MysqlIncrementalSnapshot(ConnectionParams params, const CaptureFilter* filter,
                            ZeroDateMode zero_dates, size_t chunk_rows,
+                           SnapshotConsistency consistency,
                            std::shared_ptr<spdlog::logger> logger);
   ~MysqlIncrementalSnapshot() override;
 
@@ -94,8 +103,21 @@ class MysqlIncrementalSnapshot final : public TransactionObserver {
 
  private:
   using Held = core::HeldChunk<BinlogPoint>;  // `at`: P
-  // Reads the chunk after `task.last_key`.
-  core::Result<Held> ReadChunk(const core::IncrementalSnapshots::Task& task, StreamReader& stream);
+  // Reads the chunk after `task.last_key`; with the window method also its window (seeded with
+  // the keys the stream touched just before), else `window` is left empty.
+  core::Result<Held> ReadChunk(const core::IncrementalSnapshots::Task& task, StreamReader& stream,
+                               std::optional<ChunkWindow>& window);
+  // Whether this server's chunks are read with the window method (asked once per connection).
+  core::Result<bool> DecideWindow(MysqlConnection& conn);
+  // Opens the chunk connection when there is none; returns DecideWindow's answer for it.
+  core::Result<bool> Connected();
+  // From now on every Poll's touched keys are recorded from a transaction's start.
+  void StartTracking();
+  // Window method: the streamed changes of `batch` from scan_from_ on drop their keys from the
+  // held chunk. False (chunk dropped, to be read again) when the key's shape changed.
+  bool ApplyWindow(const core::EventBatch& batch);
+  // Window method: records the keys this Poll's streamed changes touched (StreamTouches).
+  void RecordTouches(StreamReader& stream, const core::EventBatch& batch);
   // The schema the chunk's rows are emitted with: the stream's when it has the shape just
   // loaded, else the loaded one under a fresh version.
   core::TableSchemaPtr EmittedSchema(const LoadedTable& loaded, StreamReader& stream);
@@ -110,6 +132,7 @@ class MysqlIncrementalSnapshot final : public TransactionObserver {
   const CaptureFilter* filter_;
   ZeroDateMode zero_dates_;
   size_t chunk_rows_;
+  SnapshotConsistency consistency_;
   std::shared_ptr<spdlog::logger> logger_;
   std::shared_ptr<core::IncrementalSnapshots> tracker_;
 
@@ -118,6 +141,17 @@ class MysqlIncrementalSnapshot final : public TransactionObserver {
   std::map<core::TableId, core::TableSchemaPtr> loaded_schemas_;  // by EmittedSchema
   ChunkPlacement placement_;
   std::optional<Held> held_;
+  // Window method (see incremental_window.h).
+  std::optional<bool> window_mode_;     // per chunk connection; unset: not asked yet
+  std::optional<ChunkWindow> window_;   // of the held chunk
+  StreamTouches touches_;
+  bool tracking_ = false;               // every Poll since the open transaction began was seen
+  std::chrono::steady_clock::time_point tracking_since_{};
+  std::optional<BinlogPoint> observed_to_;     // the stream's read_to() after the last AfterPoll
+  std::optional<BinlogPoint> open_committed_;  // committed() at a Poll end inside a transaction
+  BinlogPoint prepare_committed_;              // committed() when this Poll began
+  size_t poll_from_ = 0;  // the batch's size when this Poll began
+  size_t scan_from_ = 0;  // batch events up to here were applied to window_
   std::string scratch_;
   std::atomic<bool> stop_{false};
   std::mutex conn_mu_;  // guards conn_ against Cancel()

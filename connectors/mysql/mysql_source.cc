@@ -58,6 +58,7 @@ class MysqlSource final : public core::DebeziumOffsetSource<BinlogPosition>, pri
     pacer_ = std::make_unique<core::ChunkPacer>(config_.incremental_chunk_rows);
     incremental_ = std::make_unique<MysqlIncrementalSnapshot>(
         config_.params, &config_.filter, config_.stream.zero_dates, config_.incremental_chunk_rows,
+        config_.incremental_consistency,
         logger_);
     return core::Status::Ok();
   }

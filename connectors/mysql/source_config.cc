@@ -75,6 +75,8 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SLUICE_ASSIGN_OR_RETURN(int64_t incremental_rows,
                           c.GetInt("incremental.snapshot.chunk.size", 1024));
   out.incremental_chunk_rows = static_cast<size_t>(std::max<int64_t>(1, incremental_rows));
+  SLUICE_ASSIGN_OR_RETURN(out.incremental_consistency,
+                          ParseSnapshotConsistency(c.Get(kSnapshotConsistencyKey, "auto")));
   SLUICE_ASSIGN_OR_RETURN(out.signal_table, core::SignalTableFromConfig(c, "database.table"));
   return out;
 }
@@ -158,9 +160,17 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
       0));
   keys.push_back(core::MakeIntConfigKey(
       "incremental.snapshot.chunk.size", "1024",
-      "rows per chunk of an incremental snapshot (POST /connectors/{name}/snapshots, MariaDB "
-      "only); the stream waits at most while one chunk is read",
+      "rows per chunk of an incremental snapshot (POST /connectors/{name}/snapshots); the "
+      "stream waits at most while one chunk is read",
       1, 1000000));
+  auto consistency = core::MakeConfigKey(
+      kSnapshotConsistencyKey, ConfigType::kEnum, "auto",
+      "how an incremental-snapshot chunk is made consistent with the binlog stream: exact "
+      "(MariaDB's binlog position of the chunk's snapshot; refused on a server without it), "
+      "window (DBLog's de-duplication between a low and a high binlog mark; MySQL 8), auto "
+      "(exact where the server can, else window); neither writes to the source");
+  consistency.allowed = {"auto", "exact", "window"};
+  keys.push_back(consistency);
   keys.push_back(core::SignalTableConfigKey("database.table"));
   return keys;
 }

@@ -7,6 +7,7 @@
 
 #include <optional>
 
+#include "connectors/mysql/incremental_window.h"
 #include "connectors/mysql/mysql_connection.h"
 #include "connectors/mysql/mysql_schema.h"
 #include "connectors/mysql/snapshot_reader.h"
@@ -26,6 +27,8 @@ struct SourceConfig {
   int64_t health_interval_ms = 10000;            // binlog.health.interval.ms
   int64_t retained_warn_bytes = int64_t{1} << 30;  // binlog.retained.warn.bytes
   size_t incremental_chunk_rows = 1024;            // incremental.snapshot.chunk.size
+  // incremental.snapshot.consistency
+  SnapshotConsistency incremental_consistency = SnapshotConsistency::kAuto;
   core::HeartbeatActionSettings heartbeat;     // heartbeat.action.query and its interval
   std::optional<core::TableId> signal_table;  // signal.data.collection (database.table), when set
 };

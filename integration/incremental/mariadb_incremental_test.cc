@@ -3,7 +3,11 @@
 // writer updates, deletes and re-inserts random keys of that same table, ending with the
 // PostgreSQL target equal to the source (count and md5 over every column, each side read with
 // its own command-line client); a kill -9 in the middle that resumes from the last durable chunk;
-// cancel and re-trigger; a table added through PATCH …/config; bad requests.
+// cancel and re-trigger; a table added through PATCH …/config; bad requests. The same writer
+// with incremental.snapshot.consistency=window (DBLog's window de-duplication, the method MySQL 8
+// gets), which must drop chunk rows; keys of every type the window compares (INT, BIGINT
+// UNSIGNED, VARCHAR under a _ci collation, VARBINARY, BINARY, DATETIME(6), DECIMAL) matched
+// between the chunk's and the binlog's text; an unknown consistency value refused.
 //
 // Size: SLUICE_INCR_ROWS rows (default 20000, bounded for `make test`).
 #include <gmock/gmock.h>
@@ -18,6 +22,7 @@
 namespace sluice::itest {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::HasSubstr;
 using nlohmann::json;
 
@@ -191,9 +196,81 @@ TEST_F(MariadbIncrementalSnapshot, TargetEqualsSourceUnderRandomWrites) {
   MarkerArrives();  // the stream keeps flowing while chunks are read
   json done = WaitDone(serve, Qualified("big"));
   EXPECT_GE(done["chunks"].get<int>(), Rows() / 500 / 2) << done.dump();
+  EXPECT_EQ(done["consistency"], "exact") << done.dump();  // auto, on MariaDB
   EXPECT_GT(writer_.rounds(), 1);
   writer_.Stop();
   ExpectBigEqual();
+}
+
+// The window method on MariaDB (forced): chunk rows whose keys the writer touched while a chunk
+// was read are dropped, the rest placed at the high mark; the target ends equal to the source.
+TEST_F(MariadbIncrementalSnapshot, WindowMethodDropsTouchedRowsUnderRandomWrites) {
+  extra_ = {{"incremental.snapshot.consistency", "window"}};
+  ServeProcess serve;
+  StartStreaming(serve, "live,big", 500);
+  StartWriter();
+  serve.client().Expect(202, "POST", "/connectors/" + name_ + "/snapshots", Request("big"));
+  MarkerArrives();
+  json done = WaitDone(serve, Qualified("big"));
+  EXPECT_EQ(done["consistency"], "window") << done.dump();
+  EXPECT_GT(done["dropped_rows"].get<int>(), 0) << done.dump();
+  EXPECT_GE(done["chunks"].get<int>(), Rows() / 500 / 2) << done.dump();
+  EXPECT_GT(writer_.rounds(), 1);
+  writer_.Stop();
+  ExpectBigEqual();
+}
+
+// Each key type the window compares: a writer rewrites every row of every table in a loop, so
+// every key of every chunk was touched within the second before its read (the window's seeds)
+// or while it was read, and the window drops every row it read (the stream carries them all).
+// A key whose chunk text differed from the binlog's would leave its row in the chunk.
+TEST_F(MariadbIncrementalSnapshot, WindowMatchesKeysOfEveryType) {
+  const std::vector<std::pair<std::string, std::string>> keys = {
+      {"k_int", "int"},
+      {"k_ubig", "bigint unsigned"},
+      {"k_ci", "varchar(20) CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"},
+      {"k_vbin", "varbinary(16)"},
+      {"k_bin", "binary(6)"},
+      {"k_dt", "datetime(6)"},
+      {"k_dec", "decimal(12,3)"}};
+  const std::vector<std::string> values = {
+      "i", "18446744073709551615 - i", "concat(if(i % 2, 'Ab', 'aB'), i, '  ')",
+      "unhex(concat('00ff', hex(i)))", "unhex(hex(i))",
+      "timestamp('2024-02-29 23:59:59.000001') + interval i second", "i / 8"};
+  std::string ddl = "SET SESSION max_recursive_iterations = 1000000;";
+  std::string tables;
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const std::string& t = keys[i].first;
+    ddl += "CREATE TABLE " + t + " (k " + keys[i].second + " NOT NULL PRIMARY KEY, n int);"
+           "INSERT INTO " + t + " " + Numbers(200) + "SELECT " + values[i] + ", 0 FROM g;";
+    tables += "," + t;
+  }
+  MysqlClient(source_db_).Exec(ddl);
+  extra_ = {{"incremental.snapshot.consistency", "window"}};
+  ServeProcess serve;
+  StartStreaming(serve, "live" + tables, 50);
+  writer_.Start([this, keys] {
+    std::string sql;
+    for (const auto& [t, type] : keys) sql += "UPDATE " + t + " SET n = n + 1;";
+    MysqlClient(source_db_).TryQuery(sql);
+  });
+  json request = {{"tables", json::array()}};
+  for (const auto& [t, type] : keys) request["tables"].push_back(Qualified(t));
+  serve.client().Expect(202, "POST", "/connectors/" + name_ + "/snapshots", request.dump());
+  for (const auto& [t, type] : keys) {
+    json done = WaitDone(serve, Qualified(t));
+    EXPECT_EQ(done["consistency"], "window") << done.dump();
+    // Every key was rewritten within the last second of every chunk read: every row dropped.
+    EXPECT_EQ(done["dropped_rows"].get<int>(), 200) << type << ": " << done.dump();
+    EXPECT_EQ(done["rows"].get<int>(), 0) << type << ": " << done.dump();
+  }
+  writer_.Stop();
+  MarkerArrives();
+  for (const auto& [t, type] : keys) {
+    EXPECT_EQ(PgClient(target_db_).QueryValue("SELECT count(*) || ' ' || sum(n) FROM " + Target(t)),
+              MysqlClient(source_db_).QueryValue("SELECT concat(count(*), ' ', sum(n)) FROM " + t))
+        << type;
+  }
 }
 
 TEST_F(MariadbIncrementalSnapshot, KillDuringSnapshotResumesFromTheLastChunk) {
@@ -315,6 +392,15 @@ TEST_F(MariadbIncrementalSnapshot, BadRequestsAreRefusedWithJsonErrors) {
   expect(400, json{{"tables", {Qualified("big")}}, {"filter", "1); DROP TABLE big; --"}}.dump(),
          "filter");
   EXPECT_EQ(MysqlClient(source_db_).QueryValue("SELECT count(*) > 0 FROM big"), "1");
+  // An unknown consistency method: the config is refused naming the key, the value and the
+  // accepted ones; PATCH leaves the running connector as it was.
+  auto patched = api.Call("PATCH", "/connectors/" + name_ + "/config",
+                          json{{"incremental.snapshot.consistency", "dblog"}}.dump());
+  EXPECT_EQ(patched.status, 400) << patched.body;
+  EXPECT_THAT(patched.Json()["message"].get<std::string>(),
+              AllOf(HasSubstr("incremental.snapshot.consistency"), HasSubstr("'dblog'"),
+                    HasSubstr("auto, exact, window")));
+  EXPECT_EQ(serve.State(name_), "RUNNING");
 }
 
 }  // namespace

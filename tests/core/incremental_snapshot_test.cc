@@ -129,6 +129,25 @@ TEST(IncrementalSnapshotsTest, StateRoundTripsThroughThePosition) {
   EXPECT_EQ(restored.Restore("{").code(), StatusCode::kInvalidArgument);
 }
 
+// A source's method (MySQL: "exact" or "window") and the rows its de-duplication left out are
+// kept in the progress and survive a restart through the position.
+TEST(IncrementalSnapshotsTest, ConsistencyAndDroppedRowsAreKept) {
+  IncrementalSnapshots s([](const std::string& table, const std::string&) {
+    return Result<IncrementalTableInfo>(IncrementalTableInfo{table, 100, "window"});
+  });
+  ASSERT_TRUE(s.Request({{"db.a"}, {}}).ok());
+  auto t = s.Next();
+  s.ChunkHandedOver(*t, {std::string("10")}, 7, false, 3);
+  s.ChunkHandedOver(*t, {std::string("20")}, 9, false, 1);
+  EXPECT_EQ(s.Progress()[0].consistency, "window");
+  EXPECT_EQ(s.Progress()[0].rows, 16u);
+  EXPECT_EQ(s.Progress()[0].dropped_rows, 4u);
+  IncrementalSnapshots restored(AcceptAll());
+  ASSERT_TRUE(restored.Restore(s.StateJson()).ok());
+  EXPECT_EQ(restored.Progress()[0].consistency, "window");
+  EXPECT_EQ(restored.Progress()[0].dropped_rows, 4u);
+}
+
 TEST(IncrementalSnapshotsTest, FailedTableStopsAndSaysWhy) {
   IncrementalSnapshots s(AcceptAll());
   ASSERT_TRUE(s.Request({{"public.a"}, {}}).ok());

@@ -61,6 +61,9 @@ enum class Role : uint8_t {
 
 // What the session must end before `role` may use it, in this order.
 struct RoleSwitch {
+  // The change writer's open runs go out (in the pipeline) before anything else uses the
+  // session: DDL, a COPY, the position and COMMIT all must follow the changes before them.
+  bool send_runs = false;
   bool build_deferred_keys = false;
   bool end_copy = false;
   bool exit_pipeline = false;

@@ -108,8 +108,8 @@ class PgApplier final : private TableResolver {
   core::Status CommitTransaction(const std::optional<core::SourcePosition>& checkpoint);
   // `batch`: the batch being applied (names a failed row), nullptr outside Apply().
   core::Status BuildKeys(const core::EventBatch* batch);
-  // Ends whatever the session holds that `role` may not meet (the open COPY, the pipeline,
-  // deferred keys): the one place where the sink switches between its roles.
+  // Ends whatever the session holds that `role` may not meet (the writer's open runs, the open
+  // COPY, the pipeline, deferred keys): the one place where the sink switches between its roles.
   core::Status Activate(Role role, const core::EventBatch* batch);
   // The mode after a public call: a failure may have asked for a precise replay.
   core::Status Settle(core::Status status);

@@ -18,8 +18,8 @@
 // checkpoint record — is confirmed with it), then at most every `idle_checkpoint_ms` (a
 // database sink in the same cluster writes WAL for each position it stores, which would
 // otherwise feed itself). Standby status updates report flush = the acknowledged LSN, on
-// keepalives that ask for a reply, within 50 ms of an acknowledgement and at least every
-// `status_interval_ms`.
+// keepalives that ask for a reply, within 50 ms of an acknowledgement (at once when it covers
+// everything received) and at least every `status_interval_ms`.
 //
 // Restarted in the same process (the pipeline reopens a failed stream from the last committed
 // position while the batches read since are still on their way to the sink), a reader must not

@@ -3,6 +3,8 @@
 // hostile identifiers, keyless tables, truncates and table renames. Fixture: pg_sink_fixture.h.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -252,6 +254,78 @@ TEST_F(PgSinkTest, InterleavedTablesAndRepeatedKeysEndInTheSourceState) {
             "; DELETE FROM ref_b WHERE ctid = (SELECT min(ctid) FROM ref_b)");
   itest::ExpectTablesEqual(Query("SELECT * FROM ref_a"), Query("SELECT * FROM a"));
   itest::ExpectTablesEqual(Query("SELECT * FROM ref_b"), Query("SELECT * FROM b"));
+}
+
+// One target transaction over many small batches, as a catching-up stream writes them (a source
+// poll is a few dozen events): a table's run of upserts stays open across the batches and is
+// sent when it fills a statement or at the commit. Deletes and re-inserts of a key in one batch
+// and across batches, key changes, a hot key, extreme values, and a keyless table interleaved
+// must end as the source: checked against a model through psql.
+TEST_F(PgSinkTest, RunsHeldAcrossTheBatchesOfOneTransactionEndInTheSourceState) {
+  auto t = Schema("public", "acct", {Col("id", LogicalType::kInt64, "bigint", 0, 0, 0, false),
+                                     Col("v", LogicalType::kString, "text"),
+                                     Col("n", LogicalType::kInt64, "bigint")}, {0});
+  auto log = Schema("public", "hist", {Col("id", LogicalType::kInt64, "bigint"),
+                                       Col("v", LogicalType::kString, "text")}, {});
+  const std::vector<std::string> extremes = {"", "it's \"q\" \\ \t\n", "ünïcødé ☃ 𝄞",
+                                             std::string(3000, 'x')};
+  const std::vector<std::string> numbers = {"-9223372036854775808", "9223372036854775807", "0"};
+  std::map<long, std::pair<std::optional<std::string>, std::string>> model;  // id -> (v, n)
+  long appended = 0;
+  core::Sink& sink = OpenSink();
+  int step = 0;
+  for (int flush = 0; flush < 2; ++flush) {
+    for (int batch_no = 0; batch_no < 40; ++batch_no) {
+      core::EventBatch batch;
+      for (int i = 0; i < 12; ++i, ++step) {
+        const long cold = 1000 + step;  // a new key each step: the run fills 256 rows
+        std::optional<std::string> v = step % 5 == 0 ? std::nullopt
+                                                     : std::optional(extremes[step % 4]);
+        const std::string& n = numbers[step % 3];
+        Event(batch, Op::kCreate, t, {},
+              {std::to_string(cold), v ? std::string_view(*v) : kNull, n});
+        model[cold] = {v, n};
+        // The hot key, updated twice in every step: coalesces across the batches, the last row
+        // winning.
+        Event(batch, Op::kUpdate, t, {}, {"7", "tmp", "-1"});
+        Event(batch, Op::kUpdate, t, {}, {"7", "hot" + std::to_string(step), std::to_string(step)});
+        model[7] = {"hot" + std::to_string(step), std::to_string(step)};
+        Event(batch, Op::kCreate, log, {}, {std::to_string(step), "h"});
+        ++appended;
+        if (step % 9 == 4) {  // deleted and inserted again in the same batch
+          Event(batch, Op::kDelete, t, {std::to_string(cold - 3), kNull, kNull}, {});
+          Event(batch, Op::kCreate, t, {}, {std::to_string(cold - 3), "again", "1"});
+          model[cold - 3] = {"again", "1"};
+        }
+        if (step % 11 == 6) {  // deleted here, inserted again in a later batch (step % 11 == 0)
+          Event(batch, Op::kDelete, t, {std::to_string(cold - 5), kNull, kNull}, {});
+          model.erase(cold - 5);
+        }
+        if (step % 11 == 0 && step >= 11) {
+          Event(batch, Op::kCreate, t, {}, {std::to_string(cold - 10), "back", "2"});
+          model[cold - 10] = {"back", "2"};
+        }
+        if (step % 13 == 12) {  // a key change: the old row takes the new key
+          const long from = cold - 1, to = 500000 + step;
+          if (model.count(from) > 0 && model.count(to) == 0) {
+            Event(batch, Op::kUpdate, t, {std::to_string(from), "x", "0"},
+                  {std::to_string(to), "moved", "3"});
+            model.erase(from);
+            model[to] = {"moved", "3"};
+          }
+        }
+      }
+      batch.set_checkpoint({"p" + std::to_string(step)});
+      ASSERT_TRUE(sink.Write(batch).ok());
+    }
+    ASSERT_TRUE(sink.Flush().ok());
+  }
+  itest::SqlRows want;
+  for (const auto& [id, row] : model) want.push_back({std::to_string(id), row.first, row.second});
+  itest::ExpectTablesEqual(want, Query("SELECT id::text, v, n::text FROM acct"));
+  EXPECT_EQ(Value("SELECT count(*) FROM hist"), std::to_string(appended));
+  EXPECT_EQ(Value("SELECT count(DISTINCT id) FROM hist"), std::to_string(appended));
+  EXPECT_EQ(Value("SELECT position FROM sluice_offsets"), "p" + std::to_string(step));
 }
 
 TEST_F(PgSinkTest, AddedColumnsAreAddedAndDroppedOnesKeptOrDropped) {

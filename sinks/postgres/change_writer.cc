@@ -11,10 +11,6 @@ using core::Status;
 
 namespace {
 
-constexpr size_t kMaxRunRows = 4096;
-constexpr size_t kMaxRowsPerStatement = 256;
-constexpr size_t kMaxParams = 65535;
-
 bool AnyUnchanged(const core::RowView& row) {
   for (uint32_t c = 0; c < row.size(); ++c) {
     if (row.is_unchanged(c)) return true;
@@ -24,16 +20,6 @@ bool AnyUnchanged(const core::RowView& row) {
 
 bool IsKeyColumn(const core::TableSchema& schema, uint32_t column) {
   return std::find(schema.key.begin(), schema.key.end(), column) != schema.key.end();
-}
-
-uint64_t KeyHash(const core::RowView& row, const core::TableSchema& schema) {
-  uint64_t h = 1469598103934665603ULL;  // FNV-1a
-  for (uint32_t k : schema.key) {
-    h = (h ^ static_cast<uint8_t>(row.state(k))) * 1099511628211ULL;
-    for (char c : row.text(k)) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ULL;
-    h = (h ^ 0xff) * 1099511628211ULL;
-  }
-  return h;
 }
 
 // The columns of `row` that carry a value or NULL (not an unchanged TOAST cell).
@@ -54,108 +40,27 @@ void AppendColumnsKey(const std::vector<uint32_t>& columns, std::string& key) {
 
 }  // namespace
 
-ChangeRoute RouteChange(const EventBatch& batch, const core::ChangeEvent& e) {
-  const core::TableSchema& schema = *e.table;
-  switch (e.op) {
-    case Op::kCreate:
-      if (e.after == core::kNoRow || AnyUnchanged(batch.row(e.after))) return {};
-      return {schema.HasKey() ? RunKind::kUpsert : RunKind::kAppend, e.after};
-    case Op::kUpdate:
-      if (!schema.HasKey() || e.after == core::kNoRow || AnyUnchanged(batch.row(e.after)) ||
-          (e.before != core::kNoRow && !core::SameKey(schema, batch.row(e.before), batch.row(e.after)))) {
-        return {};
-      }
-      return {RunKind::kUpsert, e.after};
-    case Op::kDelete: {
-      uint32_t row = e.before != core::kNoRow ? e.before : e.after;
-      if (!schema.HasKey() || row == core::kNoRow) return {};
-      return {RunKind::kDelete, row};
-    }
-    case Op::kTruncate:
-    case Op::kRead:
-      return {};
-  }
-  return {};
-}
-
-void ChangeRun::Start(const TableState* table, RunKind kind) {
-  table_ = table;
-  kind_ = kind;
-  rows_.clear();
-  slots_.clear();
-}
-
-ChangeRun::Added ChangeRun::Add(const EventBatch& batch, uint32_t event, uint32_t row) {
-  if (kind_ != RunKind::kAppend) {
-    const core::TableSchema& schema = *table_->schema;
-    core::RowView view = batch.row(row);
-    uint64_t h = KeyHash(view, schema);
-    auto [it, inserted] = slots_.try_emplace(h, static_cast<uint32_t>(rows_.size()));
-    if (!inserted) {
-      Row& prev = rows_[it->second];
-      if (!core::SameKey(schema, batch.row(prev.row), view)) return Added::kCollision;
-      // Same key again: the later full row wins; a second delete adds nothing.
-      if (kind_ == RunKind::kUpsert) prev = {event, row};
-      return Added::kCoalesced;
-    }
-  }
-  rows_.push_back({event, row});
-  return Added::kAdded;
-}
-
-size_t MaxRowsPerStatement(size_t width) {
-  if (width == 0) width = 1;
-  return std::max<size_t>(1, std::min(kMaxRowsPerStatement, kMaxParams / width));
-}
-
-size_t StatementRows(size_t remaining, size_t max_rows) {
-  for (size_t size : {max_rows, size_t{64}, size_t{16}, size_t{4}}) {
-    if (size <= max_rows && remaining >= size) return size;
-  }
-  return 1;
-}
-
 Status ChangeWriter::WriteGrouped(const EventBatch& batch, size_t begin, size_t end,
                                   TableResolver& tables) {
   const auto& events = batch.events();
-  for (auto& g : groups_) g.second.clear();
-  size_t used = 0;
-  size_t last = 0;
+  const core::TableSchema* last_schema = nullptr;
+  const TableState* t = nullptr;
   for (size_t i = begin; i < end; ++i) {
-    const core::TableSchema* schema = events[i].table.get();
-    size_t g = last;
-    if (g >= used || (groups_[g].first != schema && groups_[g].first->id != schema->id)) {
-      for (g = 0; g < used; ++g) {
-        if (groups_[g].first == schema || groups_[g].first->id == schema->id) break;
-      }
-      if (g == used) {
-        if (used == groups_.size()) groups_.emplace_back();
-        groups_[used].first = schema;
-        ++used;
-      }
+    const core::ChangeEvent& e = events[i];
+    if (e.table.get() != last_schema) {
+      // Resolving may run DDL outside the pipeline (the open runs are sent first, through
+      // PgApplier::Activate).
+      SLUICE_ASSIGN_OR_RETURN(t, tables.Resolve(e.table, batch));
+      last_schema = e.table.get();
     }
-    groups_[g].second.push_back(static_cast<uint32_t>(i));
-    last = g;
-  }
-
-  for (size_t g = 0; g < used; ++g) {
-    const TableState* t = nullptr;
-    for (uint32_t index : groups_[g].second) {
-      const core::ChangeEvent& e = events[index];
-      if (t == nullptr || t->schema.get() != e.table.get()) {
-        // Resolving may run DDL outside the pipeline: send what was collected first.
-        SLUICE_RETURN_IF_ERROR(FlushRun(batch));
-        SLUICE_ASSIGN_OR_RETURN(t, tables.Resolve(e.table, batch));
-      }
-      ChangeRoute route = RouteChange(batch, e);
-      if (route.kind != RunKind::kNone) {
-        SLUICE_RETURN_IF_ERROR(AddToRun(batch, *t, route.kind, index, route.row));
-        continue;
-      }
-      SLUICE_RETURN_IF_ERROR(FlushRun(batch));
-      SLUICE_RETURN_IF_ERROR(WriteOne(batch, *t, index));
+    const auto index = static_cast<uint32_t>(i);
+    ChangeRoute route = RouteChange(batch, e);
+    if (route.kind != RunKind::kNone) {
+      SLUICE_RETURN_IF_ERROR(AddToRun(batch, *t, route.kind, index, route.row));
+      continue;
     }
-    SLUICE_RETURN_IF_ERROR(FlushRun(batch));
+    SLUICE_RETURN_IF_ERROR(SendRunOf(*t));
+    SLUICE_RETURN_IF_ERROR(WriteOne(batch, *t, index));
   }
   return Status::Ok();
 }
@@ -180,62 +85,90 @@ Status ChangeWriter::UpsertRows(const EventBatch& batch, const TableState& t, si
 
 void ChangeWriter::SessionLost() {
   statements_.clear();  // prepared in the lost session
-  run_.Clear();
+  runs_.clear();        // their rows are replayed by the pipeline
+}
+
+bool ChangeWriter::has_open_runs() const {
+  for (const auto& run : runs_) {
+    if (!run->empty()) return true;
+  }
+  return false;
+}
+
+Status ChangeWriter::SendRuns() {
+  for (auto& run : runs_) {
+    if (!run->empty()) SLUICE_RETURN_IF_ERROR(SendRun(*run));
+  }
+  return Status::Ok();
+}
+
+ChangeRun& ChangeWriter::RunOf(const TableState& t) {
+  ChangeRun* unused = nullptr;
+  for (auto& run : runs_) {
+    if (!run->empty() && run->table() == &t) return *run;
+    if (unused == nullptr && run->empty()) unused = run.get();
+  }
+  if (unused == nullptr) unused = runs_.emplace_back(std::make_unique<ChangeRun>()).get();
+  return *unused;
+}
+
+Status ChangeWriter::SendRunOf(const TableState& t) {
+  for (auto& run : runs_) {
+    if (!run->empty() && run->table() == &t) return SendRun(*run);
+  }
+  return Status::Ok();
 }
 
 Status ChangeWriter::AddToRun(const EventBatch& batch, const TableState& t, RunKind kind,
                               uint32_t event, uint32_t row) {
-  if (!run_.Holds(&t, kind)) {
-    SLUICE_RETURN_IF_ERROR(FlushRun(batch));
-    run_.Start(&t, kind);
+  ChangeRun& run = RunOf(t);
+  if (!run.Holds(&t, kind)) {
+    // The other kind for this table (an upsert after deletes, …): source order within the
+    // table is kept by sending what came before.
+    if (!run.empty()) SLUICE_RETURN_IF_ERROR(SendRun(run));
+    run.Start(&t, kind);
   }
-  ChangeRun::Added added = run_.Add(batch, event, row);
-  if (added == ChangeRun::Added::kCoalesced) return Status::Ok();
+  SLUICE_ASSIGN_OR_RETURN(ChangeRun::Added added,
+                          run.Add(batch, event, row, session_.batch_seq()));
   if (added == ChangeRun::Added::kCollision) {
     // A hash collision between two keys: send what we have and start over.
-    SLUICE_RETURN_IF_ERROR(FlushRun(batch));
-    run_.Start(&t, kind);
-    run_.Add(batch, event, row);
+    SLUICE_RETURN_IF_ERROR(SendRun(run));
+    run.Start(&t, kind);
+    SLUICE_ASSIGN_OR_RETURN(added, run.Add(batch, event, row, session_.batch_seq()));
   }
-  if (run_.size() >= kMaxRunRows) return FlushRun(batch);
+  if (run.size() >= run.full_rows()) return SendRun(run);
   return Status::Ok();
 }
 
-Status ChangeWriter::FlushRun(const EventBatch& batch) {
-  if (run_.empty() || run_.table() == nullptr) {
-    run_.Clear();
-    return Status::Ok();
-  }
-  const TableState& t = *run_.table();
+Status ChangeWriter::SendRun(ChangeRun& run) {
+  const TableState& t = *run.table();
   const core::TableSchema& schema = *t.schema;
-  const RunKind kind = run_.kind();
-  const auto& rows = run_.rows();
-  if (kind == RunKind::kDelete) {
-    columns2_.assign(schema.key.begin(), schema.key.end());
-  } else {
-    columns2_ = t.all_columns;
-  }
-  const size_t max_rows = MaxRowsPerStatement(columns2_.size());
+  const RunKind kind = run.kind();
+  const auto& rows = run.rows();
+  const size_t max_rows = run.full_rows();
+  const uint64_t current = session_.batch_seq();
   Status status;
   for (size_t i = 0; i < rows.size() && status.ok();) {
     const size_t chunk = StatementRows(rows.size() - i, max_rows);
-    ClearParams();
-    for (size_t r = i; r < i + chunk && status.ok(); ++r) {
-      status = AddParams(batch, t, rows[r].row, columns2_, rows[r].event);
-    }
-    if (!status.ok()) break;
+    param_values_.clear();
+    run.Params(i, i + chunk, param_values_);
     key_.assign(kind == RunKind::kDelete ? "MD" : kind == RunKind::kUpsert ? "MU" : "MA");
     key_ += std::to_string(chunk);
-    status = Send(
+    // A one-row statement names its event when it fails, if that event's batch is the one
+    // being applied; a row from an earlier batch is named by the precise replay instead.
+    const bool many = chunk > 1 || rows[i].batch_seq != current;
+    status = SendParams(
         t,
         [&] {
           return kind == RunKind::kDelete ? DeleteByKeySql(t.target, schema, chunk)
                                           : UpsertSql(t.target, schema, t.all_columns, chunk);
         },
-        rows[i].event, chunk > 1);
+        rows[i].event, many);
     i += chunk;
   }
-  run_.Clear();
+  // Unbound: a run names its table only while it holds rows (the catalog may replace an idle
+  // table's state).
+  run.Clear();
   return status;
 }
 
@@ -288,15 +221,21 @@ Status ChangeWriter::AddParams(const EventBatch& batch, const TableState& t, uin
 
 template <typename MakeSql>
 Status ChangeWriter::Send(const TableState& t, MakeSql make_sql, uint32_t event, bool many) {
+  param_values_.clear();
+  for (uint32_t off : param_offsets_) {
+    param_values_.push_back(off == kNullParam ? nullptr : param_buf_.data() + off);
+  }
+  return SendParams(t, make_sql, event, many);
+}
+
+template <typename MakeSql>
+Status ChangeWriter::SendParams(const TableState& t, MakeSql make_sql, uint32_t event,
+                                bool many) {
   std::map<std::string, std::string>& statements = statements_[t.id];
   auto it = statements.find(key_);
   if (it == statements.end()) {
     SLUICE_ASSIGN_OR_RETURN(std::string name, session_.Prepare(make_sql(), event, &t.qualified));
     it = statements.emplace(key_, std::move(name)).first;
-  }
-  param_values_.clear();
-  for (uint32_t off : param_offsets_) {
-    param_values_.push_back(off == kNullParam ? nullptr : param_buf_.data() + off);
   }
   return session_.SendPrepared(it->second, param_values_, event, &t.qualified, many);
 }

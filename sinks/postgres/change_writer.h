@@ -1,26 +1,34 @@
 // ChangeWriter: change events (c, u, d, t) as prepared statements in libpq pipeline mode.
 //
 // Grouped (fast) mode: within one target transaction only the final state is visible, so events
-// of different tables may be applied in any order; within a table the source order is kept. A
-// run of upserts or of deletes coalesces consecutive rows of one key (the last full row wins)
-// and goes out as multi-row statements; a row that needs its own statement — partial update,
-// key change, keyless change, truncate — cuts the run. Precise mode: one statement per event in
-// source order, so that a failure names its row.
+// of different tables may be applied in any order; within a table the source order is kept.
+// Each table has at most one open run (change_run.h) of upserts, deletes or keyless appends,
+// which stays open across the batches of the transaction: it coalesces the rows of one key (the
+// last full row wins) and is sent as one statement as soon as it fills one (256 rows, fewer for
+// wide tables), the rest when the transaction commits or the session changes role
+// (SendRuns). A change that needs its own statement — partial update, key change, keyless
+// change, truncate — or a change of the other run kind sends its table's run first. Precise
+// mode: one statement per event in source order, so that a failure names its row.
 //
-// Owns the statement text cache (per table state, prepared once per session), the run being
-// collected and the parameter buffers (no allocation per value once warm). PgApplier activates
-// it (no COPY open; deferred keys built) before each call.
-// Lifecycle: Write*() ... SessionLost() when the session is gone (prepared statements with it).
+// Owns the statement text cache (per table state, prepared once per session), the open runs
+// and the parameter buffers (no allocation per value once warm). PgApplier activates it (no
+// COPY open; deferred keys built) before each call, and calls SendRuns() before anything else
+// uses the session (DDL, COPY, the position and COMMIT): a run points at its TableState, so
+// it is sent before the catalog may replace that state.
+// Lifecycle: Write*() … SendRuns() … SessionLost() when the session is gone (prepared
+// statements and open runs with it).
 // Thread-safety: none; one thread at a time (the sink thread).
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "core/event.h"
 #include "core/status.h"
+#include "sinks/postgres/change_run.h"
 #include "sinks/postgres/pg_session.h"
 #include "sinks/postgres/table_catalog.h"
 
@@ -37,60 +45,6 @@ class TableResolver {
   ~TableResolver() = default;
 };
 
-// How a change event joins a multi-row statement.
-enum class RunKind : uint8_t {
-  kNone,    // it needs a statement of its own
-  kUpsert,  // INSERT … VALUES (…),(…) ON CONFLICT (key) DO UPDATE
-  kDelete,  // DELETE … WHERE (key) IN (…)
-  kAppend,  // INSERT of a keyless table
-};
-struct ChangeRoute {
-  RunKind kind = RunKind::kNone;
-  uint32_t row = core::kNoRow;  // the row the run takes (the after image; a delete's before)
-};
-// The grouping decision for `e` of `batch`: a run kind, or kNone (partial update, key change,
-// keyless update/delete, truncate, snapshot row, an event without its row).
-ChangeRoute RouteChange(const core::EventBatch& batch, const core::ChangeEvent& e);
-
-// Rows of one table and kind collected for multi-row statements; one row per key (coalesced).
-class ChangeRun {
- public:
-  enum class Added : uint8_t {
-    kAdded,
-    kCoalesced,  // same key as a row already in the run: the later full row won (upsert)
-    kCollision,  // another key with the same hash: flush the run, then add again
-  };
-  bool empty() const { return rows_.empty(); }
-  size_t size() const { return rows_.size(); }
-  bool Holds(const TableState* table, RunKind kind) const {
-    return table_ == table && kind_ == kind;
-  }
-  const TableState* table() const { return table_; }
-  RunKind kind() const { return kind_; }
-  struct Row {
-    uint32_t event;
-    uint32_t row;
-  };
-  const std::vector<Row>& rows() const { return rows_; }
-
-  // Empties the run and starts one for `table` and `kind`.
-  void Start(const TableState* table, RunKind kind);
-  void Clear() { Start(nullptr, RunKind::kNone); }
-  Added Add(const core::EventBatch& batch, uint32_t event, uint32_t row);
-
- private:
-  const TableState* table_ = nullptr;
-  RunKind kind_ = RunKind::kNone;
-  std::vector<Row> rows_;
-  std::unordered_map<uint64_t, uint32_t> slots_;  // key hash -> index in rows_
-};
-
-// Rows per multi-row statement: the largest of {max_rows, 64, 16, 4, 1} that is at most
-// `max_rows` and `remaining` (few statement shapes, each prepared once).
-size_t StatementRows(size_t remaining, size_t max_rows);
-// The most rows of `width` parameters one statement may carry.
-size_t MaxRowsPerStatement(size_t width);
-
 class ChangeWriter {
  public:
   explicit ChangeWriter(PgSession& session) : session_(session) {}
@@ -104,15 +58,23 @@ class ChangeWriter {
   // Snapshot rows [begin, end) of table `t` as upserts (rows with unchanged cells).
   core::Status UpsertRows(const core::EventBatch& batch, const TableState& t, size_t begin,
                           size_t end);
+  // Sends every open run (still in the pipeline; results are read at the commit).
+  core::Status SendRuns();
+  bool has_open_runs() const;
   void SessionLost();
   // The table state `table_id` was replaced (a new schema version): its statements go.
   void Forget(uint64_t table_id) { statements_.erase(table_id); }
 
  private:
   core::Status WriteOne(const core::EventBatch& batch, const TableState& t, uint32_t event);
+  // The open run of table `t` (one is made when it has none).
+  ChangeRun& RunOf(const TableState& t);
   core::Status AddToRun(const core::EventBatch& batch, const TableState& t, RunKind kind,
                         uint32_t event, uint32_t row);
-  core::Status FlushRun(const core::EventBatch& batch);
+  // Sends `run` as multi-row statements and empties it.
+  core::Status SendRun(ChangeRun& run);
+  // Sends the open run of table `t`, if any (before a statement of its own for the table).
+  core::Status SendRunOf(const TableState& t);
 
   core::Status SendUpsert(const core::EventBatch& batch, const TableState& t, uint32_t event,
                           uint32_t row);
@@ -125,6 +87,9 @@ class ChangeWriter {
   // parameters collected by AddParams().
   template <typename MakeSql>
   core::Status Send(const TableState& t, MakeSql make_sql, uint32_t event, bool many = false);
+  // The same with param_values_ filled by the caller.
+  template <typename MakeSql>
+  core::Status SendParams(const TableState& t, MakeSql make_sql, uint32_t event, bool many);
 
   // Parameters: NUL-terminated values in one buffer, pointers computed at send time.
   void ClearParams();
@@ -136,8 +101,8 @@ class ChangeWriter {
   PgSession& session_;
   // Prepared statement names by table state id, then by statement shape (key_).
   std::unordered_map<uint64_t, std::map<std::string, std::string>> statements_;
-  ChangeRun run_;
-  std::vector<std::pair<const core::TableSchema*, std::vector<uint32_t>>> groups_;
+  // Open runs, one per table (a handful: looked up by a scan); empty runs are reused.
+  std::vector<std::unique_ptr<ChangeRun>> runs_;
 
   // Reused scratch buffers.
   std::string param_buf_;

@@ -92,13 +92,16 @@ RoleSwitch SwitchTo(Role role, bool keys_deferred) {
   RoleSwitch s;
   switch (role) {
     case Role::kCommit:
+      s.send_runs = true;
       s.end_copy = true;  // the position and COMMIT may follow the pipeline's statements
       break;
     case Role::kCatalog:
+      s.send_runs = true;
       s.end_copy = true;
       s.exit_pipeline = true;
       break;
     case Role::kLoader:
+      s.send_runs = true;
       s.exit_pipeline = true;  // the loader ends or keeps its own COPY
       break;
     case Role::kWriter:
@@ -113,6 +116,7 @@ RoleSwitch SwitchTo(Role role, bool keys_deferred) {
 
 Status PgApplier::Activate(Role role, const EventBatch* batch) {
   RoleSwitch s = SwitchTo(role, catalog_.has_deferred_keys());
+  if (s.send_runs && writer_.has_open_runs()) SLUICE_RETURN_IF_ERROR(writer_.SendRuns());
   if (s.build_deferred_keys) SLUICE_RETURN_IF_ERROR(BuildKeys(batch));
   if (s.end_copy) SLUICE_RETURN_IF_ERROR(loader_.EndStream());
   if (s.exit_pipeline) SLUICE_RETURN_IF_ERROR(session_.ExitPipeline(batch));

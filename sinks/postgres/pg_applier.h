@@ -61,6 +61,9 @@ enum class Role : uint8_t {
 
 // What the session must end before `role` may use it, in this order.
 struct RoleSwitch {
+  // The change writer's open runs go out (in the pipeline) before anything else uses the
+  // session: DDL, a COPY, the position and COMMIT all must follow the changes before them.
+  bool send_runs = false;
   bool build_deferred_keys = false;
   bool end_copy = false;
   bool exit_pipeline = false;
@@ -105,8 +108,8 @@ class PgApplier final : private TableResolver {
   core::Status CommitTransaction(const std::optional<core::SourcePosition>& checkpoint);
   // `batch`: the batch being applied (names a failed row), nullptr outside Apply().
   core::Status BuildKeys(const core::EventBatch* batch);
-  // Ends whatever the session holds that `role` may not meet (the open COPY, the pipeline,
-  // deferred keys): the one place where the sink switches between its roles.
+  // Ends whatever the session holds that `role` may not meet (the writer's open runs, the open
+  // COPY, the pipeline, deferred keys): the one place where the sink switches between its roles.
   core::Status Activate(Role role, const core::EventBatch* batch);
   // The mode after a public call: a failure may have asked for a precise replay.
   core::Status Settle(core::Status status);

@@ -56,6 +56,8 @@ class PgSession {
 
   // An Apply() call starts: results sent from now on name events of its batch.
   void NextBatch() { ++batch_seq_; }
+  // The Apply() call in progress (its events are the ones a failure can name).
+  uint64_t batch_seq() const { return batch_seq_; }
 
   // BEGIN when no transaction is open (queued in the pipeline when in pipeline mode).
   core::Status Begin();

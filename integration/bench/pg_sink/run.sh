@@ -14,14 +14,19 @@
 #      (goal >= 1.5x).
 #   3. streaming: `sluice run` catching up a backlog of TRANSACTIONS pgbench transactions vs
 #      CREATE SUBSCRIPTION on the target server catching up the same backlog (synchronous_commit
-#      on for both; goal >= 1.5x).
+#      on for both; goal >= 1.5x). ROUNDS rounds, a new backlog for each, sides in rotating
+#      order; every round is printed (the ratio's range, worst included) and the best of each
+#      side is recorded.
 #   Sluice's CPU-seconds per million rows and peak RSS are printed beside each ratio and
 #   recorded in $BENCH_RESULTS for `make bench`'s summary.
 #
 # usage: integration/bench/pg_sink/run.sh [SCALE [TRANSACTIONS]]
 #        SCALE default 5; TRANSACTIONS default 20000. BUILD=build dir; ROUNDS=n (default 3);
-#        SKIP_SINK_BENCH=1 skips part 1; SKIP_STREAM=1 stops after part 2; KEEP_LOGS=dir keeps
-#        sluice's logs. Starts its own servers and stops everything it started on exit.
+#        SKIP_SINK_BENCH=1 skips part 1; SKIP_SYNC=1 skips part 2; SKIP_STREAM=1 stops after
+#        part 2; KEEP_LOGS=dir keeps sluice's logs; SLUICE_BASE=binary adds a third side to part 3,
+#        another sluice binary (a baseline build) measured in the same rounds; STREAM_EXTRA=', "k":
+#        "v"' adds keys to part 3's connector config. Starts its own
+#        servers and stops everything it started on exit.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=integration/bench/lib.sh
@@ -48,13 +53,16 @@ if [[ -z ${SKIP_SINK_BENCH:-} ]]; then
     "$bench" "$scale" "$txns" 2>/dev/null
 fi
 
+tables="pgbench_accounts pgbench_branches pgbench_history pgbench_tellers"
+checksum_sql="SELECT (SELECT count(*) || ':' || sum(hashtext(aid || '|' || bid || '|' || abalance || '|' || filler)) FROM pgbench_accounts) || '/' || (SELECT sum(tbalance) FROM pgbench_tellers) || '/' || (SELECT sum(bbalance) FROM pgbench_branches) || '/' || (CASE WHEN to_regclass('pgbench_history') IS NULL THEN '0' ELSE (xpath('/row/c/text()', query_to_xml('SELECT count(*) AS c FROM pgbench_history', false, true, '')))[1]::text END)"
+
+# Part 2 (not indented: its here-documents end at column 0).
+if [[ -z ${SKIP_SYNC:-} ]]; then
 echo "== 2. sync, pgbench scale $scale, source and target in separate servers"
 src=bsrc
 S postgres -c "CREATE DATABASE $src"
 pgbench -q -i -s "$scale" -h "$SRC_PG_HOST" -p "$SRC_PG_PORT" -U "$SRC_PG_USER" "$src" >/dev/null 2>&1
 rows=$(S "$src" -c "SELECT (SELECT count(*) FROM pgbench_accounts) + (SELECT count(*) FROM pgbench_tellers) + (SELECT count(*) FROM pgbench_branches)")
-tables="pgbench_accounts pgbench_branches pgbench_history pgbench_tellers"
-checksum_sql="SELECT (SELECT count(*) || ':' || sum(hashtext(aid || '|' || bid || '|' || abalance || '|' || filler)) FROM pgbench_accounts) || '/' || (SELECT sum(tbalance) FROM pgbench_tellers) || '/' || (SELECT sum(bbalance) FROM pgbench_branches) || '/' || (CASE WHEN to_regclass('pgbench_history') IS NULL THEN '0' ELSE (xpath('/row/c/text()', query_to_xml('SELECT count(*) AS c FROM pgbench_history', false, true, '')))[1]::text END)"
 want=$(S "$src" -c "$checksum_sql")
 check_and_drop() {
   [[ $(T "$1" -c "$checksum_sql") == "$want" ]] || { echo "target $1 differs from the source" >&2; exit 1; }
@@ -138,66 +146,129 @@ echo "  sluice vs COPY pipe : $(bench_ratio "$t_pipe" "$sluice_best")x (goal >= 
 echo "  sluice vs pgcopydb  : $(bench_ratio "$t_copydb" "$sluice_best")x (goal >= 1.5x)"
 bench_record "PG → PG sync (scale $scale)" "binary COPY pipe" "$t_pipe" "$sluice_best" 0.95 "$rows" "$sluice_cpu" "$sluice_rss"
 bench_record "PG → PG whole database (scale $scale)" "pgcopydb clone" "$t_copydb" "$sluice_best" 1.5 "$rows" "$sluice_cpu" "$sluice_rss"
+fi
 [[ -z ${SKIP_STREAM:-} ]] || exit 0
 
-echo "== 3. streaming catch-up, $txns pgbench transactions"
-# Both targets start equal to the source; the backlog is written while nothing consumes it;
-# then each catches up alone.
+echo "== 3. streaming catch-up, $txns pgbench transactions, $rounds rounds"
+# Both targets start equal to the source; each round writes a new backlog while nothing consumes
+# it; then each side catches up alone, in rotating order (each after CHECKPOINT and sync).
 ssrc=bssrc stgt=bstgt nat=bnat
 S postgres -c "CREATE DATABASE $ssrc"
 T postgres -c "CREATE DATABASE $stgt"
 T postgres -c "CREATE DATABASE $nat"
 pgbench -q -i -s "$scale" -h "$SRC_PG_HOST" -p "$SRC_PG_PORT" -U "$SRC_PG_USER" "$ssrc" >/dev/null 2>&1
 pgbench -q -i -s "$scale" -h "$TGT_PG_HOST" -p "$TGT_PG_PORT" -U "$TGT_PG_USER" "$nat" >/dev/null 2>&1
-cat >"$work/run.json" <<EOF
-{"name": "bench_run", "connector.class": "postgres", "database.hostname": "$SRC_PG_HOST",
+run_json() {  # run_json FILE TARGET_DB NAME: the streaming connector's config
+  cat >"$1" <<EOF
+{"name": "$3", "connector.class": "postgres", "database.hostname": "$SRC_PG_HOST",
  "database.port": "$SRC_PG_PORT", "database.user": "$SRC_PG_USER", "database.dbname": "$ssrc",
- "slot.name": "brun", "publication.name": "brun", "snapshot.mode": "initial",
- "sink.type": "postgres", "sink.url": "$(tgt_url "$stgt")"}
+ "slot.name": "$3", "publication.name": "$3", "snapshot.mode": "initial",
+ "sink.type": "postgres", "sink.url": "$(tgt_url "$2")"${STREAM_EXTRA:-}}
 EOF
-(cd "$work" && exec "$BENCH_SLUICE" run "$work/run.json" >"$work/run1.log" 2>&1) &
-pid=$!
-bench_on_exit "kill -9 $pid"
-want=$(S "$ssrc" -c "$checksum_sql")
-for _ in $(seq 1 600); do
-  [[ $(T "$stgt" -c "$checksum_sql" 2>/dev/null || true) == "$want" ]] && break
-  sleep 0.5
-done
-[[ $(T "$stgt" -c "$checksum_sql") == "$want" ]] || { echo "sluice snapshot did not finish" >&2; tail "$work/run1.log" >&2; exit 1; }
-kill -TERM "$pid"; wait "$pid" || true
+}
+sides=(sluice native)
+base_db=
+if [[ -n ${SLUICE_BASE:-} ]]; then
+  SLUICE_BASE=$(realpath "$SLUICE_BASE")
+  sides+=(base)
+  base_db=bbase
+  T postgres -c "CREATE DATABASE $base_db"
+fi
+initial_snapshot() {  # initial_snapshot BINARY TARGET_DB NAME: snapshot, then stopped
+  local pid
+  run_json "$work/$3.json" "$2" "$3"
+  (cd "$work" && exec "$1" run "$work/$3.json" >"$work/$3_snapshot.log" 2>&1) &
+  pid=$!
+  bench_on_exit "kill -9 $pid"
+  want=$(S "$ssrc" -c "$checksum_sql")
+  for _ in $(seq 1 600); do
+    [[ $(T "$2" -c "$checksum_sql" 2>/dev/null || true) == "$want" ]] && break
+    sleep 0.5
+  done
+  [[ $(T "$2" -c "$checksum_sql") == "$want" ]] || { echo "sluice snapshot did not finish" >&2; tail "$work/$3_snapshot.log" >&2; exit 1; }
+  kill -TERM "$pid"; wait "$pid" || true
+}
+initial_snapshot "$BENCH_SLUICE" "$stgt" brun
+[[ -z $base_db ]] || initial_snapshot "$SLUICE_BASE" "$base_db" bbase
 S "$ssrc" -c "CREATE PUBLICATION bnat FOR ALL TABLES" >/dev/null
 S "$ssrc" -c "SELECT pg_create_logical_replication_slot('bnat', 'pgoutput')" >/dev/null
-pgbench -n -c 1 -t "$txns" -h "$SRC_PG_HOST" -p "$SRC_PG_PORT" -U "$SRC_PG_USER" "$ssrc" >/dev/null 2>&1
-want=$(S "$ssrc" -c "$checksum_sql")
-end=$(S "$ssrc" -c "SELECT pg_current_wal_lsn()")
 # Caught up = the slot's confirmed_flush_lsn reached the end of the backlog: both Sluice and the
 # subscription confirm a position only once the target has committed (and flushed) it. One
 # session polls the slot every 10 ms inside the source server.
 wait_caught_up() {
   S postgres -c "DO \$\$ BEGIN WHILE NOT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = '$1' AND confirmed_flush_lsn >= '$end') LOOP PERFORM pg_sleep(0.01); END LOOP; END \$\$"
 }
-bench_settle
-t0=$(bench_now)
-(cd "$work" && exec /usr/bin/time -o "$work/run2.time" -f '%e %U %S %M' "$BENCH_SLUICE" run "$work/run.json" >"$work/run2.log" 2>&1) &
-pid=$!
-bench_on_exit "pkill -9 -P $pid"
-wait_caught_up brun
-t_stream=$(awk -v a="$(bench_now)" -v b="$t0" 'BEGIN { print a - b }')
-pkill -TERM -P "$pid" || true
-wait "$pid" || true
-read -r _ user sys stream_rss <"$work/run2.time"
-stream_cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')
-[[ $(T "$stgt" -c "$checksum_sql") == "$want" ]] || { echo "sluice target differs from the source" >&2; exit 1; }
-
-bench_settle
-t0=$(bench_now)
-T "$nat" -c "CREATE SUBSCRIPTION bnat CONNECTION 'host=$SRC_PG_HOST port=$SRC_PG_PORT user=$SRC_PG_USER dbname=$ssrc' PUBLICATION bnat WITH (create_slot = false, slot_name = 'bnat', copy_data = false, synchronous_commit = 'on')" >/dev/null
-wait_caught_up bnat
-t_native=$(awk -v a="$(bench_now)" -v b="$t0" 'BEGIN { print a - b }')
-[[ $(T "$nat" -c "$checksum_sql") == "$want" ]] || { echo "subscription target differs from the source" >&2; exit 1; }
-T "$nat" -c "ALTER SUBSCRIPTION bnat DISABLE" -c "ALTER SUBSCRIPTION bnat SET (slot_name = NONE)" -c "DROP SUBSCRIPTION bnat" >/dev/null
-printf 'streaming %s pgbench transactions: native subscription %.2f s, sluice %.2f s (load %s)\n' \
-  "$txns" "$t_native" "$t_stream" "$(bench_load)"
-echo "  sluice vs native logical replication: $(bench_ratio "$t_native" "$t_stream")x (goal >= 1.5x)   sluice CPU $(awk -v c="$stream_cpu" -v r="$txns" 'BEGIN { printf "%.2f", c * 1000000 / (r * 4) }') s per M changes, peak RSS $((stream_rss / 1024)) MB"
+t_side= cpu_side= rss_side=
+run_stream_sluice() {  # run_stream_sluice BINARY TARGET_DB NAME ROUND: one `sluice run` catch-up
+  local t0 pid user sys
+  bench_settle
+  t0=$(bench_now)
+  (cd "$work" && exec /usr/bin/time -o "$work/$3.time" -f '%e %U %S %M' "$1" run "$work/$3.json" >"$work/$3_round$4.log" 2>&1) &
+  pid=$!
+  bench_on_exit "pkill -9 -P $pid"
+  wait_caught_up "$3"
+  t_side=$(awk -v a="$(bench_now)" -v b="$t0" 'BEGIN { print a - b }')
+  pkill -TERM -P "$pid" || true
+  wait "$pid" || true
+  read -r _ user sys rss_side <"$work/$3.time"
+  cpu_side=$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')
+  [[ $(T "$2" -c "$checksum_sql") == "$want" ]] || { echo "sluice target $2 differs from the source" >&2; exit 1; }
+}
+run_stream_native() {  # one CREATE SUBSCRIPTION catch-up (dropped again, keeping its slot)
+  local t0
+  bench_settle
+  t0=$(bench_now)
+  T "$nat" -c "CREATE SUBSCRIPTION bnat CONNECTION 'host=$SRC_PG_HOST port=$SRC_PG_PORT user=$SRC_PG_USER dbname=$ssrc' PUBLICATION bnat WITH (create_slot = false, slot_name = 'bnat', copy_data = false, synchronous_commit = 'on')" >/dev/null
+  wait_caught_up bnat
+  t_side=$(awk -v a="$(bench_now)" -v b="$t0" 'BEGIN { print a - b }')
+  [[ $(T "$nat" -c "$checksum_sql") == "$want" ]] || { echo "subscription target differs from the source" >&2; exit 1; }
+  T "$nat" -c "ALTER SUBSCRIPTION bnat DISABLE" -c "ALTER SUBSCRIPTION bnat SET (slot_name = NONE)" -c "DROP SUBSCRIPTION bnat" >/dev/null
+  # The walsender of the dropped subscription releases the slot a moment later.
+  for _ in $(seq 1 100); do
+    [[ $(S postgres -c "SELECT active FROM pg_replication_slots WHERE slot_name = 'bnat'") == f ]] && break
+    sleep 0.05
+  done
+}
+t_native= t_stream= t_base= stream_cpu= stream_rss= ratios=() base_ratios=()
+for round in $(seq 1 "$rounds"); do
+  pgbench -n -c 1 -t "$txns" -h "$SRC_PG_HOST" -p "$SRC_PG_PORT" -U "$SRC_PG_USER" "$ssrc" >/dev/null 2>&1
+  want=$(S "$ssrc" -c "$checksum_sql")
+  end=$(S "$ssrc" -c "SELECT pg_current_wal_lsn()")
+  order=("${sides[@]}")
+  shift_by=$(( (round - 1) % ${#order[@]} ))
+  order=("${order[@]:$shift_by}" "${order[@]:0:$shift_by}")
+  line="  round $round:" r_native= r_sluice= r_base=
+  for side in "${order[@]}"; do
+    case $side in
+      sluice)
+        run_stream_sluice "$BENCH_SLUICE" "$stgt" brun "$round"; r_sluice=$t_side
+        if [[ -z $t_stream || $(bench_best "$t_side" "$t_stream") == "$t_side" ]]; then
+          stream_cpu=$cpu_side stream_rss=$rss_side
+        fi
+        t_stream=$(bench_best "$t_side" "$t_stream")
+        line+=" sluice ${t_side:0:5} s (CPU ${cpu_side} s)," ;;
+      base)
+        run_stream_sluice "$SLUICE_BASE" "$base_db" bbase "$round"; r_base=$t_side
+        t_base=$(bench_best "$t_side" "$t_base")
+        line+=" baseline ${t_side:0:5} s (CPU ${cpu_side} s)," ;;
+      native)
+        run_stream_native; r_native=$t_side
+        t_native=$(bench_best "$t_side" "$t_native")
+        line+=" native ${t_side:0:5} s," ;;
+    esac
+  done
+  ratios+=("$(bench_ratio "$r_native" "$r_sluice")")
+  line+=" ratio ${ratios[-1]}x"
+  if [[ -n $r_base ]]; then
+    base_ratios+=("$(bench_ratio "$r_native" "$r_base")")
+    line+=", baseline ${base_ratios[-1]}x"
+  fi
+  echo "$line, load $(bench_load)"
+done
+range() { printf '%s\n' "$@" | sort -g | sed -n '1p;$p' | paste -sd- -; }
+printf 'streaming %s pgbench transactions, best of %s: native subscription %.2f s, sluice %.2f s (load %s)\n' \
+  "$txns" "$rounds" "$t_native" "$t_stream" "$(bench_load)"
+echo "  sluice vs native logical replication: $(bench_ratio "$t_native" "$t_stream")x best of each side, rounds $(range "${ratios[@]}")x (goal >= 1.5x)   sluice CPU $(awk -v c="$stream_cpu" -v r="$txns" 'BEGIN { printf "%.2f", c * 1000000 / (r * 4) }') s per M changes, peak RSS $((stream_rss / 1024)) MB"
+[[ -z $t_base ]] || echo "  baseline binary vs native: $(bench_ratio "$t_native" "$t_base")x best of each side, rounds $(range "${base_ratios[@]}")x"
 # A pgbench (TPC-B-like) transaction makes 4 changes: 3 updates and an insert.
 bench_record "PG → PG streaming catch-up ($txns txns)" "native logical replication" "$t_native" "$t_stream" 1.5 $((txns * 4)) "$stream_cpu" "$stream_rss"

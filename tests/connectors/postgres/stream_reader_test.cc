@@ -264,6 +264,28 @@ TEST_F(StreamReaderTest, AcknowledgedPositionIsReportedAsFlush) {
   EXPECT_EQ(server.Updates().size(), 1u);
 }
 
+TEST_F(StreamReaderTest, AnAcknowledgementOfEverythingReceivedIsReportedWithoutDelay) {
+  FakeWalSender server(&clock_);
+  auto reader = NewReader(server);
+  ASSERT_TRUE(reader->Open(kStart).ok());
+  ASSERT_EQ(Drain(*reader), kAllEvents);
+  ASSERT_TRUE(reader->RequestKeepalive().ok());  // a status update now: the cadence restarts
+  server.sent.clear();
+  const auto before = clock_.Now();
+
+  // Part of what was received: the update waits for the 50 ms cadence.
+  reader->Acknowledge(commit_ends_[1]);
+  ASSERT_TRUE(reader->KeepAlive().ok());
+  EXPECT_TRUE(server.Updates().empty());
+  // Everything received (the stream caught up): reported at once, no time passed.
+  reader->Acknowledge(commit_ends_[2]);
+  ASSERT_TRUE(reader->KeepAlive().ok());
+  auto updates = server.Updates();
+  ASSERT_EQ(updates.size(), 1u);
+  EXPECT_EQ(updates[0].flush_lsn, commit_ends_[2]);
+  EXPECT_EQ(clock_.Now(), before);
+}
+
 TEST_F(StreamReaderTest, StatusUpdatesEveryIntervalWhileIdle) {
   status_interval_ms_ = 1000;
   FakeWalSender server(&clock_);

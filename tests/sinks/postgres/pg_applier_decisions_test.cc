@@ -8,9 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "sinks/postgres/change_run.h"
 #include "sinks/postgres/change_writer.h"
 #include "sinks/postgres/pg_applier.h"
 #include "sinks/postgres/pg_session.h"
+#include "sinks/postgres/postgres_types.h"
 #include "sinks/postgres/snapshot_loader.h"
 #include "sinks/postgres/table_catalog.h"
 
@@ -104,10 +106,45 @@ TEST(RouteChange, KeylessTablesAppendInsertsAndChangeOneRowAtATime) {
   EXPECT_EQ(b.Route(del).kind, RunKind::kNone);
 }
 
-TEST(ChangeRun, SameKeyCoalescesToTheLastFullRow) {
-  auto schema = Schema(true);
+// The state the catalog loads for `schema`: every column plain text.
+TableState StateOf(const core::TableSchemaPtr& schema) {
   TableState t;
   t.schema = schema;
+  for (uint32_t c = 0; c < schema->columns.size(); ++c) {
+    t.kinds.push_back(ValueKind::kPlain);
+    t.delimiters.push_back(',');
+    t.all_columns.push_back(c);
+  }
+  return t;
+}
+
+// The run's parameters, row by row ("~" for NULL).
+std::vector<std::string> Params(const ChangeRun& run) {
+  std::vector<const char*> values;
+  run.Params(0, run.size(), values);
+  std::vector<std::string> out;
+  const size_t width = run.columns().size();
+  for (size_t r = 0; r < run.size(); ++r) {
+    std::string row;
+    for (size_t c = 0; c < width; ++c) {
+      const char* v = values[r * width + c];
+      row += (c > 0 ? "|" : "") + std::string(v == nullptr ? "~" : v);
+    }
+    out.push_back(row);
+  }
+  return out;
+}
+
+ChangeRun::Added Add(ChangeRun& run, const core::EventBatch& batch, uint32_t event, uint32_t row,
+                     uint64_t seq = 1) {
+  auto added = run.Add(batch, event, row, seq);
+  EXPECT_TRUE(added.ok()) << added.status().ToString();
+  return added.ok() ? *added : ChangeRun::Added::kCollision;
+}
+
+TEST(ChangeRun, SameKeyCoalescesToTheLastFullRow) {
+  auto schema = Schema(true);
+  TableState t = StateOf(schema);
   BatchBuilder b;
   auto first = b.Event(Op::kCreate, schema, std::nullopt, {{"1", "a"}});
   auto other = b.Event(Op::kCreate, schema, std::nullopt, {{"2", "x"}});
@@ -117,13 +154,14 @@ TEST(ChangeRun, SameKeyCoalescesToTheLastFullRow) {
   run.Start(&t, RunKind::kUpsert);
   EXPECT_TRUE(run.Holds(&t, RunKind::kUpsert));
   EXPECT_FALSE(run.Holds(&t, RunKind::kDelete));
-  EXPECT_EQ(run.Add(b.batch(), first, events[first].after), ChangeRun::Added::kAdded);
-  EXPECT_EQ(run.Add(b.batch(), other, events[other].after), ChangeRun::Added::kAdded);
-  EXPECT_EQ(run.Add(b.batch(), again, events[again].after), ChangeRun::Added::kCoalesced);
+  EXPECT_EQ(Add(run, b.batch(), first, events[first].after), ChangeRun::Added::kAdded);
+  EXPECT_EQ(Add(run, b.batch(), other, events[other].after), ChangeRun::Added::kAdded);
+  EXPECT_EQ(Add(run, b.batch(), again, events[again].after, 2), ChangeRun::Added::kCoalesced);
   ASSERT_EQ(run.size(), 2u);
   EXPECT_EQ(run.rows()[0].event, again);  // in the first row's place: order of keys kept
-  EXPECT_EQ(run.rows()[0].row, events[again].after);
+  EXPECT_EQ(run.rows()[0].batch_seq, 2u);
   EXPECT_EQ(run.rows()[1].event, other);
+  EXPECT_EQ(Params(run), (std::vector<std::string>{"1|b", "2|x"}));
   run.Clear();
   EXPECT_TRUE(run.empty());
   EXPECT_EQ(run.table(), nullptr);
@@ -132,8 +170,8 @@ TEST(ChangeRun, SameKeyCoalescesToTheLastFullRow) {
 TEST(ChangeRun, ASecondDeleteOfAKeyAddsNothingAndKeylessAppendsNeverCoalesce) {
   auto keyed = Schema(true);
   auto keyless = Schema(false);
-  TableState t{.schema = keyed};
-  TableState log{.schema = keyless};
+  TableState t = StateOf(keyed);
+  TableState log = StateOf(keyless);
   BatchBuilder b;
   auto d1 = b.Event(Op::kDelete, keyed, {{"1", "a"}}, std::nullopt);
   auto d2 = b.Event(Op::kDelete, keyed, {{"1", "z"}}, std::nullopt);
@@ -142,14 +180,51 @@ TEST(ChangeRun, ASecondDeleteOfAKeyAddsNothingAndKeylessAppendsNeverCoalesce) {
   const auto& events = b.batch().events();
   ChangeRun run;
   run.Start(&t, RunKind::kDelete);
-  EXPECT_EQ(run.Add(b.batch(), d1, events[d1].before), ChangeRun::Added::kAdded);
-  EXPECT_EQ(run.Add(b.batch(), d2, events[d2].before), ChangeRun::Added::kCoalesced);
+  EXPECT_EQ(Add(run, b.batch(), d1, events[d1].before), ChangeRun::Added::kAdded);
+  EXPECT_EQ(Add(run, b.batch(), d2, events[d2].before), ChangeRun::Added::kCoalesced);
   ASSERT_EQ(run.size(), 1u);
   EXPECT_EQ(run.rows()[0].event, d1);
+  EXPECT_EQ(Params(run), (std::vector<std::string>{"1"}));  // a delete carries the key only
   run.Start(&log, RunKind::kAppend);
-  EXPECT_EQ(run.Add(b.batch(), a1, events[a1].after), ChangeRun::Added::kAdded);
-  EXPECT_EQ(run.Add(b.batch(), a2, events[a2].after), ChangeRun::Added::kAdded);
+  EXPECT_EQ(Add(run, b.batch(), a1, events[a1].after), ChangeRun::Added::kAdded);
+  EXPECT_EQ(Add(run, b.batch(), a2, events[a2].after), ChangeRun::Added::kAdded);
   EXPECT_EQ(run.size(), 2u);
+}
+
+// A run owns its values: it stays open while the batches it came from are gone (the run of a
+// target transaction spans the source's batches), and a hot key coalesces across them.
+TEST(ChangeRun, HoldsItsValuesAcrossBatchesAndCoalescesAHotKeyOverThem) {
+  auto schema = Schema(true);
+  TableState t = StateOf(schema);
+  ChangeRun run;
+  run.Start(&t, RunKind::kUpsert);
+  for (int batch = 0; batch < 3; ++batch) {
+    auto b = std::make_unique<BatchBuilder>();
+    auto hot = b->Event(Op::kUpdate, schema, std::nullopt, {{"7", "v" + std::to_string(batch)}});
+    auto cold = b->Event(Op::kCreate, schema, std::nullopt, {{std::to_string(100 + batch), "~"}});
+    Add(run, b->batch(), hot, b->batch().events()[hot].after, batch);
+    Add(run, b->batch(), cold, b->batch().events()[cold].after, batch);
+  }  // each batch is freed here
+  EXPECT_EQ(Params(run), (std::vector<std::string>{"7|v2", "100|~", "101|~", "102|~"}));
+  EXPECT_EQ(run.rows()[0].batch_seq, 2u);
+  EXPECT_EQ(run.full_rows(), 256u);
+}
+
+TEST(ChangeRun, AValueTheTargetCannotTakeIsNamedAndLeavesTheRunAsItWas) {
+  auto schema = Schema(true);
+  TableState t = StateOf(schema);
+  t.kinds[1] = ValueKind::kArray;
+  BatchBuilder b;
+  auto good = b.Event(Op::kCreate, schema, std::nullopt, {{"1", "[1,2]"}});
+  auto bad = b.Event(Op::kCreate, schema, std::nullopt, {{"2", "not json"}});
+  ChangeRun run;
+  run.Start(&t, RunKind::kUpsert);
+  Add(run, b.batch(), good, b.batch().events()[good].after);
+  auto added = run.Add(b.batch(), bad, b.batch().events()[bad].after, 1);
+  ASSERT_FALSE(added.ok());
+  EXPECT_NE(added.status().message().find("key (id=2)"), std::string::npos)
+      << added.status().message();
+  EXPECT_EQ(Params(run), (std::vector<std::string>{"1|{1,2}"}));
 }
 
 TEST(StatementRows, FewShapesWithinTheParameterLimit) {
@@ -240,18 +315,22 @@ TEST(ApplyMode, PreciseAfterAnUnnamedFailureUntilTheNextCommit) {
 TEST(SwitchTo, ACopyAndThePipelineAreNeverOpenTogetherAndDdlMeetsNeither) {
   for (bool deferred : {false, true}) {
     RoleSwitch commit = SwitchTo(Role::kCommit, deferred);
+    EXPECT_TRUE(commit.send_runs);  // the position and COMMIT follow every change
     EXPECT_TRUE(commit.end_copy);
     EXPECT_FALSE(commit.exit_pipeline);  // COMMIT follows the statements in the pipeline
     EXPECT_FALSE(commit.build_deferred_keys);
     RoleSwitch catalog = SwitchTo(Role::kCatalog, deferred);
+    EXPECT_TRUE(catalog.send_runs);  // DDL may replace the table state a run points at
     EXPECT_TRUE(catalog.end_copy);
     EXPECT_TRUE(catalog.exit_pipeline);
     EXPECT_FALSE(catalog.build_deferred_keys);
     RoleSwitch loader = SwitchTo(Role::kLoader, deferred);
+    EXPECT_TRUE(loader.send_runs);  // snapshot rows of a table follow its changes
     EXPECT_FALSE(loader.end_copy);  // its own streaming COPY stays open across batches
     EXPECT_TRUE(loader.exit_pipeline);
     EXPECT_FALSE(loader.build_deferred_keys);
     RoleSwitch writer = SwitchTo(Role::kWriter, deferred);
+    EXPECT_FALSE(writer.send_runs);  // runs stay open across the transaction's batches
     EXPECT_TRUE(writer.end_copy);
     EXPECT_FALSE(writer.exit_pipeline);  // changes go into the pipeline
     EXPECT_EQ(writer.build_deferred_keys, deferred);  // changes go by key

@@ -16,7 +16,9 @@
 namespace sluice::core {
 namespace {
 
+using sluice::testing::DurableLog;
 using sluice::testing::FakeSource;
+using sluice::testing::MemoryPositionStore;
 using sluice::testing::RecordingSink;
 using namespace std::chrono_literals;
 
@@ -245,24 +247,39 @@ class StepSource : public Source {
   bool stop_ = false;
 };
 
-// An incremental snapshot's chunks keep arriving, so the source never looks idle and
-// sink.batch.idle.ms would not flush; a stream change among them is flushed as soon as it is
-// written, not after sink.batch.size rows of chunks or sink.batch.ms (waiting would only add
-// chunk rows to its transaction).
-TEST_F(PipelineTest, AChangeAmongIncrementalSnapshotRowsIsFlushedAtOnce) {
-  ManualClock clock;
+// A started pipeline of a StepSource into a RecordingSink on `clock`, which never moves by
+// itself: sink.batch.idle.ms (20 ms) and sink.batch.ms (30 s) never pass and sink.batch.size is
+// never reached, so every flush comes from the rule under test.
+std::unique_ptr<Pipeline> StartStepPipeline(ManualClock& clock, DurableLog& log,
+                                            MemoryPositionStore& positions,
+                                            MetricsRegistry& metrics, StepSource** source,
+                                            RecordingSink** sink) {
   PipelineOptions o = FastOptions();
   o.batch_events = 100000;
   o.batch_wait = 30s;
   o.batch_idle = 20ms;
   o.clock = &clock;
   auto owned_source = std::make_unique<StepSource>();
-  StepSource* source = owned_source.get();
-  auto owned_sink = std::make_unique<RecordingSink>(&log_);
-  RecordingSink* sink = owned_sink.get();
-  Pipeline p("test", std::move(owned_source), std::move(owned_sink), &positions_, o, &metrics_,
-             nullptr);
-  p.Start();
+  *source = owned_source.get();
+  auto owned_sink = std::make_unique<RecordingSink>(&log);
+  *sink = owned_sink.get();
+  auto p = std::make_unique<Pipeline>("test", std::move(owned_source), std::move(owned_sink),
+                                      &positions, o, &metrics, nullptr);
+  p->Start();
+  return p;
+}
+
+// An incremental snapshot's chunks keep arriving, so the source never looks idle and
+// sink.batch.idle.ms would not flush; a stream change among them is flushed as soon as it is
+// written, not after sink.batch.size rows of chunks or sink.batch.ms (waiting would only add
+// chunk rows to its transaction).
+TEST_F(PipelineTest, AChangeAmongIncrementalSnapshotRowsIsFlushedAtOnce) {
+  ManualClock clock;
+  StepSource* source = nullptr;
+  RecordingSink* sink = nullptr;
+  std::unique_ptr<Pipeline> started =
+      StartStepPipeline(clock, log_, positions_, metrics_, &source, &sink);
+  Pipeline& p = *started;
   // Chunk rows alone (no change) are not flushed by the rule: only by idle or size or time.
   source->Emit(Op::kRead);
   ASSERT_TRUE(Eventually([&] { return sink->written() == 1; }));
@@ -287,18 +304,11 @@ TEST_F(PipelineTest, AChangeAmongIncrementalSnapshotRowsIsFlushedAtOnce) {
 // their write and commit too (the stream's lag during an incremental snapshot).
 TEST_F(PipelineTest, AChangeWaitingWhenAChunkArrivesIsCommittedBeforeTheChunk) {
   ManualClock clock;
-  PipelineOptions o = FastOptions();
-  o.batch_events = 100000;
-  o.batch_wait = 30s;
-  o.batch_idle = 20ms;
-  o.clock = &clock;
-  auto owned_source = std::make_unique<StepSource>();
-  StepSource* source = owned_source.get();
-  auto owned_sink = std::make_unique<RecordingSink>(&log_);
-  RecordingSink* sink = owned_sink.get();
-  Pipeline p("test", std::move(owned_source), std::move(owned_sink), &positions_, o, &metrics_,
-             nullptr);
-  p.Start();
+  StepSource* source = nullptr;
+  RecordingSink* sink = nullptr;
+  std::unique_ptr<Pipeline> started =
+      StartStepPipeline(clock, log_, positions_, metrics_, &source, &sink);
+  Pipeline& p = *started;
   source->Emit(Op::kCreate);  // id 0, position "0"
   ASSERT_TRUE(Eventually([&] { return sink->written() == 1; }));
   ASSERT_TRUE(ArrivalSeen(clock));

@@ -16,14 +16,14 @@ namespace {
 constexpr size_t kMaxRowsPerStatement = 256;
 constexpr size_t kMaxParams = 65535;
 
+}  // namespace
+
 bool AnyUnchanged(const core::RowView& row) {
   for (uint32_t c = 0; c < row.size(); ++c) {
     if (row.is_unchanged(c)) return true;
   }
   return false;
 }
-
-}  // namespace
 
 ChangeRoute RouteChange(const EventBatch& batch, const core::ChangeEvent& e) {
   const core::TableSchema& schema = *e.table;

@@ -34,6 +34,8 @@ struct ChangeRoute {
   RunKind kind = RunKind::kNone;
   uint32_t row = core::kNoRow;  // the row the run takes (the after image; a delete's before)
 };
+// The row holds an unchanged TOAST cell (a value the source did not send).
+bool AnyUnchanged(const core::RowView& row);
 // The grouping decision for `e` of `batch`: a run kind, or kNone (partial update, key change,
 // keyless update/delete, truncate, snapshot row, an event without its row).
 ChangeRoute RouteChange(const core::EventBatch& batch, const core::ChangeEvent& e);

@@ -11,13 +11,6 @@ using core::Status;
 
 namespace {
 
-bool AnyUnchanged(const core::RowView& row) {
-  for (uint32_t c = 0; c < row.size(); ++c) {
-    if (row.is_unchanged(c)) return true;
-  }
-  return false;
-}
-
 bool IsKeyColumn(const core::TableSchema& schema, uint32_t column) {
   return std::find(schema.key.begin(), schema.key.end(), column) != schema.key.end();
 }

@@ -82,6 +82,21 @@ bool RecordEncoder::EncodeKey(const core::EventBatch& batch, const core::ChangeE
 bool RecordEncoder::EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event,
                                 int64_t now_ns) {
   value_.clear();
+  return AppendValueBytes(batch, event, now_ns);
+}
+
+bool RecordEncoder::AppendValue(std::string& out, const core::EventBatch& batch,
+                                const core::ChangeEvent& event, int64_t now_ns) {
+  // The writers below append to value_: lend them `out` (a swap moves no bytes).
+  value_.clear();
+  value_.swap(out);
+  const bool exact = AppendValueBytes(batch, event, now_ns);
+  value_.swap(out);
+  return exact;
+}
+
+bool RecordEncoder::AppendValueBytes(const core::EventBatch& batch, const core::ChangeEvent& event,
+                                     int64_t now_ns) {
   const SchemaBlocks& blocks = BlocksFor(event.table);
   if (schemas_enable_) {
     value_ += "{\"schema\":";

@@ -150,11 +150,17 @@ bool RecordEncoder::AppendPayload(const core::EventBatch& batch, const core::Cha
   } else {
     value_ += "null";
   }
-  value_ += SourceJson(batch, event);
+  value_ += ",\"source\":";  // written in place: SourceJson() would copy it once more
+  core::AppendSourceJson(value_, batch, event, options_);
   value_ += ",\"op\":\"";
   value_ += static_cast<char>(event.op);
   value_ += '"';
-  core::AppendEnvelopeTimes(value_, now_ns);
+  if (now_ns != times_ns_ || times_.empty()) {  // one time per Write: rendered once
+    times_.clear();
+    core::AppendEnvelopeTimes(times_, now_ns);
+    times_ns_ = now_ns;
+  }
+  value_ += times_;
   value_ += ",\"transaction\":";
   value_ += transaction_block_ ? std::string_view(*transaction_block_) : std::string_view("null");
   value_ += '}';

@@ -107,6 +107,9 @@ class RecordEncoder {
   std::string value_;
   std::string source_json_;  // ,"source":{...} of the last event (core caches its shared part)
   const std::string* transaction_block_ = nullptr;
+  // The ,"ts_ms",... fields of the last now_ns (the sink passes one per Write).
+  std::string times_;
+  int64_t times_ns_ = 0;
   // Keyed by the schema object; the shared_ptr keeps it alive so the address is never reused.
   std::map<const core::TableSchema*, std::pair<core::TableSchemaPtr, SchemaBlocks>> blocks_;
 };

@@ -95,6 +95,8 @@ core::Result<kafka_sink::KafkaHandle> KafkaSink::NewProducer(bool for_check) {
 core::Status KafkaSink::Open() {
   if (producer_) return core::Status::Ok();
   SLUICE_ASSIGN_OR_RETURN(producer_, NewProducer(false));
+  // With the producer, so that no path leaves a producer without its stage producer.
+  stager_ = std::make_unique<kafka_sink::StageProducer>(producer_.get(), queue_max_messages_);
   ClearDeliveryError();
   in_transaction_ = false;
   if (!options_.transactional_id.empty()) {
@@ -106,7 +108,6 @@ core::Status KafkaSink::Open() {
       return s;
     }
   }
-  stager_ = std::make_unique<kafka_sink::StageProducer>(producer_.get(), queue_max_messages_);
   return core::Status::Ok();
 }
 
@@ -413,13 +414,14 @@ core::Result<std::optional<core::SourcePosition>> KafkaSink::Flush() {
 
 void KafkaSink::DestroyProducer() {
   if (!producer_) return;
+  // First drop what is not produced yet, so that nothing reaches librdkafka after the abort.
+  stager_.reset();  // drops what it holds (records of the producer's topics) and joins
   if (in_transaction_) {
     if (rd_kafka_error_t* e = rd_kafka_abort_transaction(producer_.get(), 10000)) {
       rd_kafka_error_destroy(e);
     }
     in_transaction_ = false;
   }
-  stager_.reset();  // drops what it holds (records of the producer's topics) and joins
   rd_kafka_purge(producer_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   rd_kafka_poll(producer_.get(), 0);
   table_topics_.clear();

@@ -82,6 +82,21 @@ bool RecordEncoder::EncodeKey(const core::EventBatch& batch, const core::ChangeE
 bool RecordEncoder::EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event,
                                 int64_t now_ns) {
   value_.clear();
+  return AppendValueBytes(batch, event, now_ns);
+}
+
+bool RecordEncoder::AppendValue(std::string& out, const core::EventBatch& batch,
+                                const core::ChangeEvent& event, int64_t now_ns) {
+  // The writers below append to value_: lend them `out` (a swap moves no bytes).
+  value_.clear();
+  value_.swap(out);
+  const bool exact = AppendValueBytes(batch, event, now_ns);
+  value_.swap(out);
+  return exact;
+}
+
+bool RecordEncoder::AppendValueBytes(const core::EventBatch& batch, const core::ChangeEvent& event,
+                                     int64_t now_ns) {
   const SchemaBlocks& blocks = BlocksFor(event.table);
   if (schemas_enable_) {
     value_ += "{\"schema\":";
@@ -135,11 +150,17 @@ bool RecordEncoder::AppendPayload(const core::EventBatch& batch, const core::Cha
   } else {
     value_ += "null";
   }
-  value_ += SourceJson(batch, event);
+  value_ += ",\"source\":";  // written in place: SourceJson() would copy it once more
+  core::AppendSourceJson(value_, batch, event, options_);
   value_ += ",\"op\":\"";
   value_ += static_cast<char>(event.op);
   value_ += '"';
-  core::AppendEnvelopeTimes(value_, now_ns);
+  if (now_ns != times_ns_ || times_.empty()) {  // one time per Write: rendered once
+    times_.clear();
+    core::AppendEnvelopeTimes(times_, now_ns);
+    times_ns_ = now_ns;
+  }
+  value_ += times_;
   value_ += ",\"transaction\":";
   value_ += transaction_block_ ? std::string_view(*transaction_block_) : std::string_view("null");
   value_ += '}';

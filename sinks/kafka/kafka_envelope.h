@@ -61,6 +61,10 @@ class RecordEncoder {
   // representation (core::AppendEnvelopeValue): refuse the event with core::EnvelopeValueError.
   // The key holds only columns of the value's rows, so this check covers it too.
   bool EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event, int64_t now_ns);
+  // Same bytes, appended to `out` instead of replacing value() (the sink renders a batch's
+  // values into one arena: kafka_stage.h). value() is left empty.
+  bool AppendValue(std::string& out, const core::EventBatch& batch, const core::ChangeEvent& event,
+                   int64_t now_ns);
 
   // The envelope's "transaction" block for the next EncodeValue calls (provide.transaction.
   // metadata): the JSON text, or nullptr for null. Must outlive those calls.
@@ -78,6 +82,9 @@ class RecordEncoder {
     std::string flat;        // ExtractNewRecordState: the value schema of the flat row
     std::string flat_null;   // ... of delete.handling.mode=none's null value (the after struct)
   };
+  // EncodeValue's bytes, appended to value_.
+  bool AppendValueBytes(const core::EventBatch& batch, const core::ChangeEvent& event,
+                        int64_t now_ns);
   // ExtractNewRecordState's value: the flat row and the added fields.
   bool AppendFlat(const core::EventBatch& batch, const core::ChangeEvent& event,
                   const SchemaBlocks& blocks, int64_t now_ns);
@@ -100,6 +107,9 @@ class RecordEncoder {
   std::string value_;
   std::string source_json_;  // ,"source":{...} of the last event (core caches its shared part)
   const std::string* transaction_block_ = nullptr;
+  // The ,"ts_ms",... fields of the last now_ns (the sink passes one per Write).
+  std::string times_;
+  int64_t times_ns_ = 0;
   // Keyed by the schema object; the shared_ptr keeps it alive so the address is never reused.
   std::map<const core::TableSchema*, std::pair<core::TableSchemaPtr, SchemaBlocks>> blocks_;
 };

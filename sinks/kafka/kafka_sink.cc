@@ -2,7 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <set>
 
 #include "core/clock.h"
@@ -35,6 +37,8 @@ KafkaSink::~KafkaSink() { Close(); }
 void KafkaSink::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
   auto* self = static_cast<KafkaSink*>(opaque);
+  // Delivery reports are served by the stage producer's thread and by the sink thread's flushes.
+  std::lock_guard lock(self->delivery_mu_);
   ++self->failed_deliveries_;
   if (!self->delivery_error_.ok()) return;
   std::string topic = message->rkt ? rd_kafka_topic_name(message->rkt) : "?";
@@ -64,6 +68,12 @@ core::Result<kafka_sink::KafkaHandle> KafkaSink::NewProducer(bool for_check) {
   if (for_check) settings.erase("transactional.id");
   SLUICE_ASSIGN_OR_RETURN(kafka_sink::KafkaConf conf,
                           kafka_sink::MakeConf(settings, std::string(kKafkaSinkPrefix)));
+  char queue_max[32];
+  size_t queue_max_size = sizeof queue_max;
+  if (rd_kafka_conf_get(conf.get(), "queue.buffering.max.messages", queue_max, &queue_max_size) ==
+      RD_KAFKA_CONF_OK) {
+    queue_max_messages_ = std::max<size_t>(1, std::strtoull(queue_max, nullptr, 10));
+  }
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &KafkaSink::OnDelivery);
   rd_kafka_conf_set_opaque(conf.get(), this);
   char err[512];
@@ -85,8 +95,9 @@ core::Result<kafka_sink::KafkaHandle> KafkaSink::NewProducer(bool for_check) {
 core::Status KafkaSink::Open() {
   if (producer_) return core::Status::Ok();
   SLUICE_ASSIGN_OR_RETURN(producer_, NewProducer(false));
-  delivery_error_ = core::Status::Ok();
-  failed_deliveries_ = 0;
+  // With the producer, so that no path leaves a producer without its stage producer.
+  stager_ = std::make_unique<kafka_sink::StageProducer>(producer_.get(), queue_max_messages_);
+  ClearDeliveryError();
   in_transaction_ = false;
   if (!options_.transactional_id.empty()) {
     SLUICE_RETURN_IF_ERROR(EnsureOffsetsTopic());
@@ -123,30 +134,28 @@ core::Result<rd_kafka_topic_t*> KafkaSink::TopicFor(const core::TableSchemaPtr& 
 
 core::Status KafkaSink::Produce(rd_kafka_topic_t* topic, const std::string* key,
                                 const std::string* value, const core::TableSchema* table) {
-  void* payload = value ? const_cast<char*>(value->data()) : nullptr;
-  size_t len = value ? value->size() : 0;
-  const void* key_ptr = key ? key->data() : nullptr;
-  size_t key_len = key ? key->size() : 0;
-  while (rd_kafka_produce(topic, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, payload, len,
-                          key_ptr, key_len, nullptr) != 0) {
-    rd_kafka_resp_err_t err = rd_kafka_last_error();
-    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      rd_kafka_poll(producer_.get(), 50);  // serve delivery reports to make room
-      continue;
-    }
-    std::string row = table ? table->id.ToString() : std::string(rd_kafka_topic_name(topic));
-    std::string key_text = key ? core::SafeText(*key, 200) : "null";
-    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
-      return core::FailedPreconditionError(
-          "kafka sink: the change of " + row + " with key " + key_text + " is " +
-          std::to_string(len + key_len) +
-          " bytes, more than message.max.bytes; raise sink.kafka.message.max.bytes (and the "
-          "topic's max.message.bytes) or exclude the big columns with column.exclude.list");
-    }
-    return KafkaError(err, "kafka sink: produce to " + std::string(rd_kafka_topic_name(topic)) +
-                               " (" + row + ", key " + key_text + ")");
+  stager_->stage().Add(topic, key, value, table);
+  return SubmitIfFull();
+}
+
+core::Status KafkaSink::SubmitIfFull() {
+  const kafka_sink::RecordStage& stage = stager_->stage();
+  if (stage.size() < kafka_sink::RecordStage::kMaxRecordsPerCall && stage.bytes() < kStageBytes) {
+    return core::Status::Ok();
   }
-  return core::Status::Ok();
+  stager_->Submit();
+  return stager_->error();
+}
+
+core::Status KafkaSink::DeliveryError() {
+  std::lock_guard lock(delivery_mu_);
+  return delivery_error_;
+}
+
+void KafkaSink::ClearDeliveryError() {
+  std::lock_guard lock(delivery_mu_);
+  delivery_error_ = core::Status::Ok();
+  failed_deliveries_ = 0;
 }
 
 core::Status KafkaSink::BeginTransactionIfNeeded() {
@@ -180,17 +189,21 @@ core::Status KafkaSink::ProduceEvent(const core::EventBatch& batch, const core::
   bool has_key = encoder_.EncodeKey(batch, event);
   const std::string* key = has_key ? &encoder_.key() : nullptr;
   if (!encoder_.DropsValue(event)) {
-    if (!encoder_.EncodeValue(batch, event, now_ns)) {
+    kafka_sink::RecordStage& stage = stager_->stage();
+    std::string& arena = stage.arena();
+    const size_t begin = arena.size();
+    if (!encoder_.AppendValue(arena, batch, event, now_ns)) {
+      arena.resize(begin);
       return core::EnvelopeValueError(batch, event, options_.envelope.modes)
           .WithContext("kafka sink");
     }
-    SLUICE_RETURN_IF_ERROR(Produce(topic, key, &encoder_.value(), event.table.get()));
+    stage.Add(topic, key, begin, event.table.get());
   }
   if (event.op == core::Op::kDelete && options_.tombstones_on_delete && has_key &&
       !encoder_.DropsTombstones()) {
-    SLUICE_RETURN_IF_ERROR(Produce(topic, key, nullptr, event.table.get()));
+    stager_->stage().Add(topic, key, kafka_sink::RecordStage::kNoValue, event.table.get());
   }
-  return core::Status::Ok();
+  return SubmitIfFull();
 }
 
 core::Status KafkaSink::ProduceTxnRecord(const core::TxnBoundary& boundary) {
@@ -269,7 +282,8 @@ core::Status KafkaSink::ProduceMessages(const core::EventBatch& batch, size_t& n
 
 core::Status KafkaSink::Write(const core::EventBatch& batch) {
   if (!producer_) return core::FailedPreconditionError("kafka sink: Write before Open");
-  if (!delivery_error_.ok()) return delivery_error_;
+  SLUICE_RETURN_IF_ERROR(DeliveryError());
+  SLUICE_RETURN_IF_ERROR(stager_->error());
   SLUICE_RETURN_IF_ERROR(BeginTransactionIfNeeded());
   int64_t now_ns = core::EnvelopeNowNs();
   const core::TableSchema* last_table = nullptr;
@@ -322,8 +336,11 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
   SLUICE_RETURN_IF_ERROR(ProduceBoundaries(batch, next_boundary, batch.events().size()));
   bool heartbeat = false;
   SLUICE_RETURN_IF_ERROR(MaybeProduceHeartbeat(&heartbeat));
-  rd_kafka_poll(producer_.get(), 0);
-  if (!delivery_error_.ok()) return delivery_error_;
+  // The batch's records go to librdkafka on the stage producer's thread, which also serves
+  // the delivery reports; the next batch renders meanwhile.
+  stager_->Submit();
+  SLUICE_RETURN_IF_ERROR(stager_->error());
+  SLUICE_RETURN_IF_ERROR(DeliveryError());
   if (!batch.checkpoint().empty()) pending_checkpoint_ = batch.checkpoint();
   return core::Status::Ok();
 }
@@ -367,13 +384,15 @@ core::Result<std::optional<core::SourcePosition>> KafkaSink::Flush() {
       const std::string& name = options_.connector_name;
       SLUICE_RETURN_IF_ERROR(Produce(offsets, &name, &pending_checkpoint_->value, nullptr));
     }
+    SLUICE_RETURN_IF_ERROR(stager_->Sync());
     if (rd_kafka_error_t* e = rd_kafka_commit_transaction(producer_.get(), options_.flush_timeout_ms)) {
       core::Status s = KafkaError(e, "kafka sink: commit transaction");
-      if (!delivery_error_.ok()) s = delivery_error_;
+      if (core::Status d = DeliveryError(); !d.ok()) s = d;
       return s;
     }
     in_transaction_ = false;
   } else {
+    SLUICE_RETURN_IF_ERROR(stager_->Sync());
     rd_kafka_resp_err_t err = rd_kafka_flush(producer_.get(), options_.flush_timeout_ms);
     if (err == RD_KAFKA_RESP_ERR__TIMED_OUT) {
       return core::UnavailableError(
@@ -382,7 +401,7 @@ core::Result<std::optional<core::SourcePosition>> KafkaSink::Flush() {
           std::to_string(options_.flush_timeout_ms) + "; is the cluster reachable?");
     }
   }
-  if (!delivery_error_.ok()) return delivery_error_;
+  SLUICE_RETURN_IF_ERROR(DeliveryError());
   char fatal[512];
   if (rd_kafka_resp_err_t err = rd_kafka_fatal_error(producer_.get(), fatal, sizeof fatal)) {
     return KafkaError(err, "kafka sink: producer failed", fatal);
@@ -395,6 +414,8 @@ core::Result<std::optional<core::SourcePosition>> KafkaSink::Flush() {
 
 void KafkaSink::DestroyProducer() {
   if (!producer_) return;
+  // First drop what is not produced yet, so that nothing reaches librdkafka after the abort.
+  stager_.reset();  // drops what it holds (records of the producer's topics) and joins
   if (in_transaction_) {
     if (rd_kafka_error_t* e = rd_kafka_abort_transaction(producer_.get(), 10000)) {
       rd_kafka_error_destroy(e);
@@ -414,8 +435,7 @@ core::Status KafkaSink::Reset() {
   // A fresh producer: the simplest state that is certainly clean after any failure (fatal
   // idempotence errors, abortable transactions, purged queues).
   DestroyProducer();
-  delivery_error_ = core::Status::Ok();
-  failed_deliveries_ = 0;
+  ClearDeliveryError();
   return Open();
 }
 

@@ -16,13 +16,17 @@
 //
 // Lifecycle: Open() -> LoadCommittedPosition() -> (Write()* Flush())* -> Close(); Reset()
 // discards the unflushed work (aborts the open transaction) and recreates the producer.
-// Thread-safety: one thread (the sink thread). librdkafka's delivery callbacks run inside
-// Write()/Flush() on that thread.
+// Thread-safety: one thread (the sink thread) calls the methods. Write() renders the records;
+// a thread of the sink's own (kafka_stage_producer.h) hands them to librdkafka in order and
+// serves the delivery reports, so rendering overlaps producing. Flush() first waits for that
+// thread to hand over everything written. Delivery callbacks run on either thread
+// (delivery_mu_ guards what they set).
 #pragma once
 
 #include <chrono>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +37,7 @@
 #include "core/sink.h"
 #include "sinks/kafka/kafka_envelope.h"
 #include "sinks/kafka/kafka_producer.h"
+#include "sinks/kafka/kafka_stage_producer.h"
 #include "sinks/kafka/kafka_txn.h"
 
 namespace sluice::sinks {
@@ -91,7 +96,9 @@ class KafkaSink final : public core::Sink {
   core::Result<std::optional<core::SourcePosition>> LoadCommittedPosition() override;
   // Produces every event of the batch (and a tombstone after each delete; an update that changes
   // the key becomes a delete + tombstone under the old key and a create under the new key, as
-  // Debezium writes it); blocks only while librdkafka's queue is full. kFailedPrecondition for a record larger than message.max.bytes.
+  // Debezium writes it); blocks only while the stage producer is two stages behind.
+  // kFailedPrecondition for a record larger than message.max.bytes: records are produced on
+  // the stage producer's thread, so the error is returned by this Write, a later one or Flush.
   core::Status Write(const core::EventBatch& batch) override;
   // Waits for all delivery reports (or commits the transaction). kUnavailable on timeout or a
   // retriable delivery failure, kAborted when the transaction must be replayed.
@@ -113,10 +120,16 @@ class KafkaSink final : public core::Sink {
   // Encodes and produces one event (and the tombstone after a delete when enabled).
   core::Status ProduceEvent(const core::EventBatch& batch, const core::ChangeEvent& event,
                             rd_kafka_topic_t* topic, int64_t now_ns);
-  // Produces one record, polling while the queue is full. `table` and `key` name the row in
-  // errors. A null `value` is a tombstone.
+  // Stages one record (kafka_stage.h: produced in order, by the next drain). `table` and `key`
+  // name the row in errors. A null `value` is a tombstone.
   core::Status Produce(rd_kafka_topic_t* topic, const std::string* key, const std::string* value,
                        const core::TableSchema* table);
+  // Hands the stage to the stage producer once a call's worth is staged (Write hands the rest;
+  // Flush waits for all of it).
+  core::Status SubmitIfFull();
+  // The first failed delivery since the last Reset (delivery_mu_).
+  core::Status DeliveryError();
+  void ClearDeliveryError();
   core::Status BeginTransactionIfNeeded();
   // Transaction metadata: produces the BEGIN or END record of `boundary`.
   core::Status ProduceTxnRecord(const core::TxnBoundary& boundary);
@@ -138,12 +151,19 @@ class KafkaSink final : public core::Sink {
   kafka_sink::RecordEncoder encoder_;
   kafka_sink::TxnMetadata txn_;
   kafka_sink::KafkaHandle producer_;
+  // Renders go into its stage; its thread hands them to librdkafka (kafka_stage_producer.h).
+  // Created by Open() with the producer, destroyed before it.
+  std::unique_ptr<kafka_sink::StageProducer> stager_;
+  static constexpr size_t kStageBytes = 4 << 20;  // arena bytes that trigger a submit
+  size_t queue_max_messages_ = 100000;            // queue.buffering.max.messages
   std::map<std::string, kafka_sink::KafkaTopic> topics_;
   std::map<const core::TableSchema*, std::pair<core::TableSchemaPtr, rd_kafka_topic_t*>> table_topics_;
   std::optional<core::SourcePosition> pending_checkpoint_;
   bool in_transaction_ = false;
   std::chrono::steady_clock::time_point last_heartbeat_{};
-  // First failed delivery since the last Reset (set by OnDelivery).
+  // First failed delivery since the last Reset (set by OnDelivery, on the stage producer's
+  // thread or the sink thread: guarded by delivery_mu_).
+  std::mutex delivery_mu_;
   core::Status delivery_error_;
   uint64_t failed_deliveries_ = 0;
 };

@@ -332,12 +332,22 @@ TEST(RecordEncoderTest, PayloadIsByteForByteCoreEnvelope) {
     o.name = "srv";
     o.connector = connector;
     RecordEncoder enc(o, false);
-    for (const auto& e : events) {
+    // The times are rendered once per now_ns (one per Write): a new one must show.
+    int64_t now_ns = 1234;
+    std::string arena = "earlier records";
+    for (size_t i = 0; i < events.size(); ++i) {
+      const core::ChangeEvent& e = events[i];
+      if (i % 4 == 3) now_ns += 1000000007;
       std::string expected;
-      core::AppendEnvelopeJson(expected, b, e, o, 1234);
-      enc.EncodeValue(b, e, 1234);
+      core::AppendEnvelopeJson(expected, b, e, o, now_ns);
+      enc.EncodeValue(b, e, now_ns);
       EXPECT_EQ(enc.value(), expected);
+      // The sink's path: appended to its arena, after what is there.
+      const size_t begin = arena.size();
+      enc.AppendValue(arena, b, e, now_ns);
+      EXPECT_EQ(arena.substr(begin), expected);
     }
+    EXPECT_TRUE(arena.starts_with("earlier records"));
   }
 }
 

@@ -80,6 +80,9 @@ void StageProducer::Run(std::stop_token stop) {
     } catch (const std::exception& e) {
       stage->Clear();
       status = core::InternalError(std::string("kafka sink: producing failed: ") + e.what());
+    } catch (...) {
+      stage->Clear();
+      status = core::InternalError("kafka sink: producing failed: unknown exception");
     }
     {
       std::lock_guard lock(mu_);

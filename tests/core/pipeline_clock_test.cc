@@ -250,23 +250,25 @@ class StepSource : public Source {
 // A started pipeline of a StepSource into a RecordingSink on `clock`, which never moves by
 // itself: sink.batch.idle.ms (20 ms) and sink.batch.ms (30 s) never pass and sink.batch.size is
 // never reached, so every flush comes from the rule under test.
-std::unique_ptr<Pipeline> StartStepPipeline(ManualClock& clock, DurableLog& log,
-                                            MemoryPositionStore& positions,
-                                            MetricsRegistry& metrics, StepSource** source,
-                                            RecordingSink** sink) {
+struct StepRun {
+  StepSource* source;
+  RecordingSink* sink;
+  std::unique_ptr<Pipeline> pipeline;
+};
+StepRun StartStepPipeline(ManualClock& clock, DurableLog& log, MemoryPositionStore& positions,
+                          MetricsRegistry& metrics) {
   PipelineOptions o = FastOptions();
   o.batch_events = 100000;
   o.batch_wait = 30s;
   o.batch_idle = 20ms;
   o.clock = &clock;
   auto owned_source = std::make_unique<StepSource>();
-  *source = owned_source.get();
   auto owned_sink = std::make_unique<RecordingSink>(&log);
-  *sink = owned_sink.get();
-  auto p = std::make_unique<Pipeline>("test", std::move(owned_source), std::move(owned_sink),
-                                      &positions, o, &metrics, nullptr);
-  p->Start();
-  return p;
+  StepRun run{owned_source.get(), owned_sink.get(), nullptr};
+  run.pipeline = std::make_unique<Pipeline>("test", std::move(owned_source), std::move(owned_sink),
+                                            &positions, o, &metrics, nullptr);
+  run.pipeline->Start();
+  return run;
 }
 
 // An incremental snapshot's chunks keep arriving, so the source never looks idle and
@@ -275,10 +277,7 @@ std::unique_ptr<Pipeline> StartStepPipeline(ManualClock& clock, DurableLog& log,
 // chunk rows to its transaction).
 TEST_F(PipelineTest, AChangeAmongIncrementalSnapshotRowsIsFlushedAtOnce) {
   ManualClock clock;
-  StepSource* source = nullptr;
-  RecordingSink* sink = nullptr;
-  std::unique_ptr<Pipeline> started =
-      StartStepPipeline(clock, log_, positions_, metrics_, &source, &sink);
+  auto [source, sink, started] = StartStepPipeline(clock, log_, positions_, metrics_);
   Pipeline& p = *started;
   // Chunk rows alone (no change) are not flushed by the rule: only by idle or size or time.
   source->Emit(Op::kRead);
@@ -304,10 +303,7 @@ TEST_F(PipelineTest, AChangeAmongIncrementalSnapshotRowsIsFlushedAtOnce) {
 // their write and commit too (the stream's lag during an incremental snapshot).
 TEST_F(PipelineTest, AChangeWaitingWhenAChunkArrivesIsCommittedBeforeTheChunk) {
   ManualClock clock;
-  StepSource* source = nullptr;
-  RecordingSink* sink = nullptr;
-  std::unique_ptr<Pipeline> started =
-      StartStepPipeline(clock, log_, positions_, metrics_, &source, &sink);
+  auto [source, sink, started] = StartStepPipeline(clock, log_, positions_, metrics_);
   Pipeline& p = *started;
   source->Emit(Op::kCreate);  // id 0, position "0"
   ASSERT_TRUE(Eventually([&] { return sink->written() == 1; }));

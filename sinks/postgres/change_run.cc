@@ -18,6 +18,30 @@ constexpr size_t kMaxParams = 65535;
 
 }  // namespace
 
+core::Status AppendRowParams(const EventBatch& batch, uint32_t event, const TableState& t,
+                             uint32_t row_index, const std::vector<uint32_t>& columns,
+                             std::string& text, std::vector<uint32_t>& offsets) {
+  const size_t text_mark = text.size();
+  const size_t first = offsets.size();
+  core::RowView row = batch.row(row_index);
+  for (uint32_t column : columns) {
+    if (!row.is_present(column)) {
+      offsets.push_back(kParamNull);
+      continue;
+    }
+    offsets.push_back(static_cast<uint32_t>(text.size()));
+    if (!AppendPgText(t.kinds[column], row.text(column), text, t.delimiters[column])) {
+      offsets.resize(first);
+      text.resize(text_mark);
+      return core::FailedPreconditionError("postgres sink: " + DescribeEvent(batch, event) +
+                                           ": column " + t.schema->columns[column].name +
+                                           ": value is not a JSON array");
+    }
+    text.push_back('\0');
+  }
+  return core::Status::Ok();
+}
+
 bool AnyUnchanged(const core::RowView& row) {
   for (uint32_t c = 0; c < row.size(); ++c) {
     if (row.is_unchanged(c)) return true;
@@ -92,7 +116,7 @@ uint64_t ChangeRun::KeyHash(size_t first) const {
   uint64_t h = 1469598103934665603ULL;  // FNV-1a over the key's encoded values
   for (uint32_t p : key_positions_) {
     const uint32_t off = offsets_[first + p];
-    if (off == kNull) {
+    if (off == kParamNull) {
       h = (h ^ 0x100) * 1099511628211ULL;
       continue;
     }
@@ -107,7 +131,7 @@ uint64_t ChangeRun::KeyHash(size_t first) const {
 bool ChangeRun::SameKey(size_t a, size_t b) const {
   for (uint32_t p : key_positions_) {
     const uint32_t x = offsets_[a + p], y = offsets_[b + p];
-    if (x == kNull || y == kNull) {
+    if (x == kParamNull || y == kParamNull) {
       if (x != y) return false;
       continue;
     }
@@ -118,26 +142,11 @@ bool ChangeRun::SameKey(size_t a, size_t b) const {
 
 core::Result<ChangeRun::Added> ChangeRun::Add(const EventBatch& batch, uint32_t event,
                                               uint32_t row_index, uint64_t batch_seq) {
-  const TableState& t = *table_;
   const size_t width = columns_.size();
   const size_t text_mark = text_.size();
   const size_t first = offsets_.size();  // the new row's values, appended after the others
-  core::RowView row = batch.row(row_index);
-  for (uint32_t column : columns_) {
-    if (!row.is_present(column)) {
-      offsets_.push_back(kNull);
-      continue;
-    }
-    offsets_.push_back(static_cast<uint32_t>(text_.size()));
-    if (!AppendPgText(t.kinds[column], row.text(column), text_, t.delimiters[column])) {
-      offsets_.resize(first);
-      text_.resize(text_mark);
-      return core::FailedPreconditionError("postgres sink: " + DescribeEvent(batch, event) +
-                                           ": column " + t.schema->columns[column].name +
-                                           ": value is not a JSON array");
-    }
-    text_.push_back('\0');
-  }
+  SLUICE_RETURN_IF_ERROR(
+      AppendRowParams(batch, event, *table_, row_index, columns_, text_, offsets_));
   if (kind_ != RunKind::kAppend) {
     auto [it, inserted] = slots_.try_emplace(KeyHash(first), static_cast<uint32_t>(rows_.size()));
     if (!inserted) {
@@ -167,7 +176,7 @@ core::Result<ChangeRun::Added> ChangeRun::Add(const EventBatch& batch, uint32_t 
 void ChangeRun::Params(size_t begin, size_t end, std::vector<const char*>& values) const {
   const size_t width = columns_.size();
   for (size_t i = begin * width; i < end * width; ++i) {
-    values.push_back(offsets_[i] == kNull ? nullptr : text_.data() + offsets_[i]);
+    values.push_back(offsets_[i] == kParamNull ? nullptr : text_.data() + offsets_[i]);
   }
 }
 

@@ -40,6 +40,16 @@ bool AnyUnchanged(const core::RowView& row);
 // keyless update/delete, truncate, snapshot row, an event without its row).
 ChangeRoute RouteChange(const core::EventBatch& batch, const core::ChangeEvent& e);
 
+// Statement parameters encoded as PostgreSQL input text: `text` holds the values, each
+// NUL-terminated; `offsets` one entry per value, into `text`, kParamNull for NULL.
+inline constexpr uint32_t kParamNull = UINT32_MAX;
+// Appends `columns` of row `row` (of event `event` of `batch`) to `text` and `offsets`.
+// kFailedPrecondition naming the event and column when a value cannot be written as
+// PostgreSQL text (an array that is not JSON); what was appended for the row is then taken back.
+core::Status AppendRowParams(const core::EventBatch& batch, uint32_t event, const TableState& t,
+                             uint32_t row, const std::vector<uint32_t>& columns,
+                             std::string& text, std::vector<uint32_t>& offsets);
+
 // Rows per multi-row statement: the largest of {max_rows, 64, 16, 4, 1} that is at most
 // `max_rows` and `remaining` (few statement shapes, each prepared once).
 size_t StatementRows(size_t remaining, size_t max_rows);
@@ -85,8 +95,6 @@ class ChangeRun {
   void Params(size_t begin, size_t end, std::vector<const char*>& values) const;
 
  private:
-  static constexpr uint32_t kNull = UINT32_MAX;
-
   uint64_t KeyHash(size_t first) const;
   bool SameKey(size_t a, size_t b) const;  // rows' first parameter indexes
 
@@ -96,7 +104,7 @@ class ChangeRun {
   std::vector<uint32_t> key_positions_;  // the key's places in columns_ (none: append)
   size_t full_rows_ = 1;
   std::string text_;               // encoded values, each NUL-terminated
-  std::vector<uint32_t> offsets_;  // columns_.size() per row, into text_; kNull = NULL
+  std::vector<uint32_t> offsets_;  // columns_.size() per row, into text_ (AppendRowParams)
   std::vector<Row> rows_;
   std::unordered_map<uint64_t, uint32_t> slots_;  // key hash -> index in rows_
 };

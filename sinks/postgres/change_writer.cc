@@ -195,28 +195,14 @@ void ChangeWriter::ClearParams() {
 
 Status ChangeWriter::AddParams(const EventBatch& batch, const TableState& t, uint32_t row_index,
                                const std::vector<uint32_t>& columns, uint32_t event) {
-  core::RowView row = batch.row(row_index);
-  for (uint32_t column : columns) {
-    if (!row.is_present(column)) {
-      param_offsets_.push_back(kNullParam);
-      continue;
-    }
-    param_offsets_.push_back(static_cast<uint32_t>(param_buf_.size()));
-    if (!AppendPgText(t.kinds[column], row.text(column), param_buf_, t.delimiters[column])) {
-      return core::FailedPreconditionError("postgres sink: " + DescribeEvent(batch, event) +
-                                           ": column " + t.schema->columns[column].name +
-                                           ": value is not a JSON array");
-    }
-    param_buf_.push_back('\0');
-  }
-  return Status::Ok();
+  return AppendRowParams(batch, event, t, row_index, columns, param_buf_, param_offsets_);
 }
 
 template <typename MakeSql>
 Status ChangeWriter::Send(const TableState& t, MakeSql make_sql, uint32_t event, bool many) {
   param_values_.clear();
   for (uint32_t off : param_offsets_) {
-    param_values_.push_back(off == kNullParam ? nullptr : param_buf_.data() + off);
+    param_values_.push_back(off == kParamNull ? nullptr : param_buf_.data() + off);
   }
   return SendParams(t, make_sql, event, many);
 }

@@ -96,7 +96,6 @@ class ChangeWriter {
   core::Status AddParams(const core::EventBatch& batch, const TableState& t, uint32_t row,
                          const std::vector<uint32_t>& columns, uint32_t event);
 
-  static constexpr uint32_t kNullParam = UINT32_MAX;
 
   PgSession& session_;
   // Prepared statement names by table state id, then by statement shape (key_).
@@ -106,7 +105,7 @@ class ChangeWriter {
 
   // Reused scratch buffers.
   std::string param_buf_;
-  std::vector<uint32_t> param_offsets_;  // kNullParam = NULL
+  std::vector<uint32_t> param_offsets_;  // kParamNull = NULL
   std::vector<const char*> param_values_;
   std::vector<uint32_t> columns_;
   std::vector<uint32_t> columns2_;

@@ -86,6 +86,19 @@ void EventBatch::EndRow() {
                           static_cast<uint32_t>(cells_.size()) - open_row_first_cell_});
 }
 
+uint32_t EventBatch::AppendValuesOf(const RowView& row) {
+  const uint32_t index = BeginRow();
+  for (uint32_t c = 0; c < row.size(); ++c) {
+    if (row.is_present(c)) {
+      AppendValue(row.text(c));
+    } else {
+      AppendNull();
+    }
+  }
+  EndRow();
+  return index;
+}
+
 void EventBatch::AbandonRow() {
   assert(row_open_);
   row_open_ = false;

@@ -322,6 +322,9 @@ class EventBatch {
   // Appends `suffix` to the last appended present value (values built in pieces).
   void ExtendLastValue(std::string_view suffix);
   void EndRow();
+  // Copies a row of another batch as a new row: its present values, NULL for every other cell
+  // (NULL or unchanged). Returns the new row's index.
+  uint32_t AppendValuesOf(const RowView& row);
   // Drops the row begun last (e.g. a decode error half way).
   void AbandonRow();
   RowView row(uint32_t index) const;

@@ -397,16 +397,7 @@ void AppendChunkRows(EventBatch& batch, const EventBatch& rows, const TableSchem
   uint32_t txn = batch.AddTxn(info);
   const uint32_t n = rows.row_count();
   for (uint32_t i = 0; i < n; ++i) {
-    RowView v = rows.row(i);
-    uint32_t row = batch.BeginRow();
-    for (uint32_t c = 0; c < v.size(); ++c) {
-      if (v.is_present(c)) {
-        batch.AppendValue(v.text(c));
-      } else {
-        batch.AppendNull();
-      }
-    }
-    batch.EndRow();
+    const uint32_t row = batch.AppendValuesOf(rows.row(i));
     batch.AddEvent({Op::kRead, kNoRow, row, txn, schema});
   }
 }

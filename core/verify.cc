@@ -374,15 +374,7 @@ class TableVerifier {
       if (kind == DiffKind::kDocumented) continue;
       const bool extra = kind == DiffKind::kExtra;
       RowView row = extra ? found.target.row(found.rows_of[d]) : found.source.row(found.rows_of[d]);
-      const uint32_t r = batch.BeginRow();
-      for (uint32_t i = 0; i < row.size(); ++i) {
-        if (row.is_present(i)) {
-          batch.AppendValue(row.text(i));
-        } else {
-          batch.AppendNull();
-        }
-      }
-      batch.EndRow();
+      const uint32_t r = batch.AppendValuesOf(row);
       if (extra) {
         batch.AddEvent({Op::kDelete, r, kNoRow, txn, src_schema_});
       } else {

@@ -158,16 +158,7 @@ core::EventBatch ChunkWindow::KeptRows(const core::EventBatch& rows) const {
   core::EventBatch out;
   for (uint32_t r = 0; r < rows.row_count(); ++r) {
     if (r < dropped_.size() && dropped_[r]) continue;
-    core::RowView v = rows.row(r);
-    out.BeginRow();
-    for (uint32_t c = 0; c < v.size(); ++c) {
-      if (v.is_present(c)) {
-        out.AppendValue(v.text(c));
-      } else {
-        out.AppendNull();
-      }
-    }
-    out.EndRow();
+    out.AppendValuesOf(rows.row(r));
   }
   return out;
 }

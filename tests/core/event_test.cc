@@ -50,6 +50,30 @@ TEST(EventBatchTest, AbandonedRowLeavesNoTrace) {
   EXPECT_EQ(b.row(0).text(0), "keep");
 }
 
+TEST(EventBatchTest, ValuesOfAnotherBatchsRowAreCopiedNullForTheRest) {
+  EventBatch from;
+  from.BeginRow();
+  from.AppendValue("first");
+  from.EndRow();
+  from.BeginRow();
+  from.AppendValue("");
+  from.AppendNull();
+  from.AppendUnchanged();
+  from.AppendValue(std::string_view("x\0y", 3));
+  from.EndRow();
+  EventBatch to;
+  EXPECT_EQ(to.AppendValuesOf(from.row(0)), 0u);
+  EXPECT_EQ(to.AppendValuesOf(from.row(1)), 1u);
+  RowView r = to.row(1);
+  ASSERT_EQ(r.size(), 4u);
+  EXPECT_TRUE(r.is_present(0));
+  EXPECT_EQ(r.text(0), "");
+  EXPECT_TRUE(r.is_null(1));
+  EXPECT_TRUE(r.is_null(2)) << "an unchanged cell is copied as NULL";
+  EXPECT_EQ(r.text(3), std::string_view("x\0y", 3));
+  EXPECT_EQ(to.row(0).text(0), "first");
+}
+
 TEST(EventBatchTest, ClearKeepsNothingButCapacity) {
   EventBatch b;
   b.AddTxn({});

@@ -314,20 +314,8 @@ core::Result<MysqlIncrementalSnapshot::Held> MysqlIncrementalSnapshot::ReadChunk
   MysqlConnection& conn = *conn_;
   const std::string context = "mysql incremental snapshot of " + task.table;
   SLUICE_ASSIGN_OR_RETURN(core::TableId id, SplitTableName(task.table));
-  std::map<std::string, std::string> collations;  // window: key column -> COLLATION_NAME
-  if (*window_mode_) {
-    SLUICE_ASSIGN_OR_RETURN(
-        auto cols, conn.Query("SELECT COLUMN_NAME, COALESCE(COLLATION_NAME, '') FROM "
-                              "information_schema.COLUMNS WHERE TABLE_SCHEMA = " +
-                              conn.Quote(id.schema) + " AND TABLE_NAME = " + conn.Quote(id.table)));
-    for (const auto& r : cols) {
-      if (r.size() >= 2 && r[0]) collations[*r[0]] = r[1].value_or("");
-    }
-    // L: the window's low mark. Logged for diagnosis; the window itself starts earlier, where
-    // the stream stood (the seeds of StreamTouches), which is at or before L.
-    SLUICE_ASSIGN_OR_RETURN(BinlogPoint low, BinlogEnd(conn));
-    logger_->trace("{}: low mark {}:{}", context, low.file, low.pos);
-  }
+  // Window: no low mark is read from the server. The window starts where the stream stood (W,
+  // with the seeds of StreamTouches), which is at or before the binlog's end L at this point.
   SLUICE_RETURN_IF_ERROR(conn.Execute("START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"));
   Held held;
   held.task = task;
@@ -398,8 +386,8 @@ core::Result<MysqlIncrementalSnapshot::Held> MysqlIncrementalSnapshot::ReadChunk
       const std::string& name = schema.columns[k].name;
       auto col = std::find_if(loaded.columns.begin(), loaded.columns.end(),
                               [&](const InformationSchemaColumn& c) { return c.name == name; });
-      folds.push_back(KeyFoldFor(col == loaded.columns.end() ? "" : col->data_type,
-                                 collations[name]));
+      folds.push_back(col == loaded.columns.end() ? KeyFold::kExact
+                                                  : KeyFoldFor(col->data_type, col->collation));
     }
     window.emplace(id, held.rows, schema.key, std::move(folds));
     window->Apply(touches_);

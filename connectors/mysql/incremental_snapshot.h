@@ -16,8 +16,8 @@
 // or beyond.
 //
 // window (MySQL 8, which has no binlog_snapshot_*; DBLog's de-duplication, incremental_window.h
-// has the rule and its proof). The same SELECT between a low mark L and a high mark H (the
-// binlog end before and after it); the chunk is held, every row whose key a streamed
+// has the rule and its proof). The same SELECT, then a high mark H (the binlog end after
+// it); the chunk is held, every row whose key a streamed
 // transaction handed over since the read began (or just before it: StreamTouches) touched is
 // dropped, and the rest is handed over at H by the rule above. While a table is read this way,
 // every Poll's touched keys are recorded (AfterPoll); the first chunk after a request or a

@@ -4,9 +4,10 @@
 // as pure logic without a server (issue #17). Nothing is written to the source.
 //
 // Per chunk, on the chunk connection:
-//   L = the binlog end (SHOW MASTER STATUS, or SHOW BINARY LOG STATUS on MySQL 8.4+)
 //   START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY; SELECT <chunk>; COMMIT
-//   H = the binlog end again
+//   H = the binlog end (SHOW MASTER STATUS, or SHOW BINARY LOG STATUS on MySQL 8.4+)
+// L, the binlog end when the read begins, is DBLog's low mark; it is not read from the server,
+// since the window starts earlier anyway:
 // The window starts at W, where the stream stood when the chunk read began: the start of the
 // transaction it was inside, else the end of the last one it read (W <= L). The chunk is held;
 // every row of a streamed transaction handed over in [W, H) — before the chunk — removes from

@@ -129,7 +129,7 @@ core::Result<LoadedTable> SchemaLoader::Load(const core::TableId& id, uint64_t v
   SLUICE_ASSIGN_OR_RETURN(auto cols, conn_->Query(
       "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, IS_NULLABLE, CHARACTER_SET_NAME, "
       "CHARACTER_MAXIMUM_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION, "
-      "ORDINAL_POSITION, EXTRA, COLUMN_DEFAULT, COLUMN_COMMENT "
+      "ORDINAL_POSITION, EXTRA, COLUMN_DEFAULT, COLUMN_COMMENT, COLLATION_NAME "
       "FROM information_schema.COLUMNS WHERE " + where + " ORDER BY ORDINAL_POSITION"));
   if (cols.empty()) return core::NotFoundError("table " + id.ToString() + " not found");
   // The table's default character set and comment (schema-change records only; one row).
@@ -176,6 +176,7 @@ core::Result<LoadedTable> SchemaLoader::Load(const core::TableId& id, uint64_t v
     c.extra = r[10].value_or("");
     c.column_default = r[11];
     c.comment = r[12].value_or("");
+    c.collation = r[13].value_or("");
     if (c.data_type == "longtext") {
       for (const auto& chk : checks) {
         if (chk[0] && IsJsonValidCheck(*chk[0], c.name)) c.is_json = true;

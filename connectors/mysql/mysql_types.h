@@ -79,6 +79,7 @@ struct InformationSchemaColumn {
   std::string column_type;  // COLUMN_TYPE, e.g. "int(10) unsigned", "enum('a','b')"
   bool nullable = true;
   std::string charset;      // CHARACTER_SET_NAME, empty for non-character columns
+  std::string collation;    // COLLATION_NAME, empty for non-character columns
   int64_t char_max_length = 0;
   int64_t numeric_precision = 0;
   int64_t numeric_scale = 0;

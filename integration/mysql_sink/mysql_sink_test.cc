@@ -382,6 +382,87 @@ TEST_F(MysqlSinkTest, RetriesAfterTheConnectionIsKilled) {
   EXPECT_EQ(Value("SELECT COUNT(*) FROM killed"), "200");
 }
 
+// Snapshot rows go in as one LOAD DATA streamed across batches (pieces handed to the server
+// while later batches are written): the whole load arrives; a second load of the same keys with
+// new values comes back with warnings (duplicate keys) and is rewritten as upserts from its
+// pieces; a load whose connection is killed while it streams is retried without loss; a load
+// discarded by a reset leaves nothing behind.
+TEST_F(MysqlSinkTest, StreamedSnapshotLoadsArriveWholeAndFailSafely) {
+  auto schema = Schema("loaded",
+                       {Col("id", LogicalType::kInt64, "bigint", 0, 0, 0, false),
+                        Col("v", LogicalType::kString, "text")},
+                       {0});
+  const std::string pad(300, 'p');
+  // Six batches of 2,000 rows (~0.6 MB each, so several pieces), keys from `first`.
+  auto snapshot = [&](int first, const std::string& tag) {
+    std::vector<core::EventBatch> batches(6);
+    std::vector<std::string> values;
+    for (int b = 0; b < 6; ++b) {
+      for (int i = 0; i < 2000; ++i) {
+        std::string id = std::to_string(first + b * 2000 + i);
+        std::string v = tag + id + pad;
+        Event(batches[b], Op::kRead, schema, {}, {id.c_str(), v.c_str()});
+      }
+    }
+    batches.back().set_checkpoint({tag});
+    return batches;
+  };
+  auto write_all = [](MysqlSink& sink, const std::vector<core::EventBatch>& batches) {
+    for (const core::EventBatch& b : batches) {
+      core::Status s = sink.Write(b);
+      if (!s.ok()) return s;
+    }
+    return sink.Flush().status();
+  };
+  auto sums = [&] {
+    return Value("SELECT CONCAT(COUNT(*), ':', SUM(id), ':', SUM(CRC32(v))) FROM loaded");
+  };
+  auto expected = [&](int first, int count, const std::string& tag) {
+    return Value("SELECT CONCAT(COUNT(*), ':', SUM(seq), ':', SUM(CRC32(CONCAT('" + tag +
+                 "', seq, REPEAT('p', 300))))) FROM seq_" + std::to_string(first) + "_to_" +
+                 std::to_string(first + count - 1));
+  };
+  auto sink = OpenSink();
+  core::Status s = write_all(*sink, snapshot(0, "a"));
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(sums(), expected(0, 12000, "a"));
+
+  // The same keys again with new values: LOAD DATA would skip them (warnings); the sink undoes
+  // the load and upserts the rows read back from every piece.
+  s = write_all(*sink, snapshot(0, "b"));
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(sums(), expected(0, 12000, "b"));
+
+  // The connection is killed while a load streams (started by the first batches): the next
+  // write or the flush fails as retriable, and the replay loads everything.
+  auto more = snapshot(12000, "c");
+  auto fresh = OpenSink();  // a table the second sink has not loaded yet: LOAD DATA again
+  ASSERT_TRUE(fresh->LoadCommittedPosition().ok());
+  ASSERT_TRUE(fresh->Write(more[0]).ok());
+  ASSERT_TRUE(fresh->Write(more[1]).ok());
+  itest::MysqlClient().Exec("KILL " + std::to_string(fresh->connection_id()));
+  s = core::Status::Ok();
+  for (size_t b = 2; b < more.size() && s.ok(); ++b) s = fresh->Write(more[b]);
+  if (s.ok()) s = fresh->Flush().status();
+  ASSERT_FALSE(s.ok());
+  EXPECT_TRUE(s.IsRetriable()) << s.ToString();
+  ASSERT_TRUE(fresh->Reset().ok());
+  s = write_all(*fresh, more);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Value("SELECT COUNT(*) FROM loaded WHERE id >= 12000"), "12000");
+  EXPECT_EQ(Value("SELECT position FROM sluice_offsets WHERE connector='itest'"), "c");
+
+  // A load in progress when the pipeline resets the sink: nothing of it stays.
+  auto dropped = snapshot(24000, "d");
+  auto third = OpenSink();
+  ASSERT_TRUE(third->Write(dropped[0]).ok());
+  ASSERT_TRUE(third->Write(dropped[1]).ok());
+  ASSERT_TRUE(third->Reset().ok());
+  ASSERT_TRUE(third->Flush().ok());
+  EXPECT_EQ(Value("SELECT COUNT(*) FROM loaded WHERE id >= 24000"), "0");
+  EXPECT_EQ(Value("SELECT COUNT(*) FROM loaded"), "24000");
+}
+
 // A real deadlock between the sink's open transaction and an outside session: the sink holds
 // row 1 (first batch), the outside session locks row 2 and waits for row 1, then the sink's
 // second batch asks for row 2. InnoDB rolls back the lighter transaction: the outside session

@@ -58,13 +58,22 @@ core::Status ChangeWriter::Apply(const core::EventBatch& batch) {
     }
   }
   // A load stays open across batches until Finish() (before the commit), a statement of
-  // another kind, or kMaxLoadBytes: fewer, larger loads.
+  // another kind, or kMaxLoadBytes: fewer, larger loads. The server gets each batch's rows
+  // now, so that it never waits longer for the next piece than the pipeline waits for the
+  // next batch (the server's net_read_timeout ends a load whose file stalls).
+  if (s.ok() && pending_ == Pending::kLoad) s = HandOverLoadPiece();
   if (s.ok() && pending_ != Pending::kLoad) s = ExecutePending(batch);
   if (!s.ok()) Discard();
   return s;
 }
 
+ChangeWriter::~ChangeWriter() { Discard(); }
+
 void ChangeWriter::Discard() {
+  if (load_started_) runner_.AbortLoad();  // the load's thread reads load_pieces_
+  load_started_ = false;
+  load_pieces_.clear();
+  load_bytes_ = 0;
   pending_ = Pending::kNone;
   pending_plan_ = nullptr;
   sql_.clear();
@@ -184,7 +193,7 @@ core::Status ChangeWriter::AddUpsert(const core::EventBatch& batch, const TableP
 core::Status ChangeWriter::AddLoad(const core::EventBatch& batch, const TablePlan& plan,
                                    uint32_t row) {
   bool continues = pending_ == Pending::kLoad && pending_plan_ == &plan &&
-                   sql_.size() < kMaxLoadBytes;
+                   load_bytes_ + sql_.size() < kMaxLoadBytes;
   if (!continues) {
     SLUICE_RETURN_IF_ERROR(ExecutePending(batch));
     sql_.clear();
@@ -194,6 +203,26 @@ core::Status ChangeWriter::AddLoad(const core::EventBatch& batch, const TablePla
   core::RowView view = batch.row(row);
   ValueError e = AppendLoadRow(sql_, plan, view);
   if (!e.ok()) return ValueFailure(plan, view, e);
+  if (sql_.size() >= kLoadPieceBytes) return HandOverLoadPiece();
+  return core::Status::Ok();
+}
+
+core::Status ChangeWriter::HandOverLoadPiece() {
+  if (sql_.empty()) return core::Status::Ok();
+  if (!load_started_) {
+    SLUICE_RETURN_IF_ERROR(runner_.Execute("SAVEPOINT sluice_load"));
+    SLUICE_RETURN_IF_ERROR(runner_.BeginLoad(pending_plan_->load_statement));
+    load_started_ = true;
+  }
+  // Pieces are kept until the load ends: a small one (the end of a batch) gives back the room
+  // it did not use; after a full one, the next starts with room for a piece and its last row.
+  const bool full = sql_.size() >= kLoadPieceBytes;
+  if (!full && sql_.capacity() > 2 * sql_.size() + 4096) sql_.shrink_to_fit();
+  load_bytes_ += sql_.size();
+  load_pieces_.push_back(std::move(sql_));
+  sql_ = std::string();
+  if (full) sql_.reserve(kLoadPieceBytes + (kLoadPieceBytes >> 2));
+  runner_.AppendLoad(load_pieces_.back());
   return core::Status::Ok();
 }
 
@@ -235,13 +264,15 @@ void UnescapeLoadField(std::string_view field, LiteralKind kind, std::string& ou
 }  // namespace
 
 core::Status ChangeWriter::ExecuteLoad(const TablePlan& plan) {
+  core::Status s = HandOverLoadPiece();
   pending_ = Pending::kNone;
   pending_plan_ = nullptr;
-  core::Status s = runner_.Execute("SAVEPOINT sluice_load");
   unsigned int warnings = 0;
-  if (s.ok()) s = runner_.LoadData(plan.load_statement, sql_, &warnings);
+  if (s.ok() && load_started_) s = runner_.EndLoad(&warnings);
+  load_started_ = false;
   if (s.ok() && warnings == 0) {
-    sql_.clear();
+    load_pieces_.clear();
+    load_bytes_ = 0;
     return s;
   }
   const int code = runner_.last_error_code();
@@ -254,7 +285,8 @@ core::Status ChangeWriter::ExecuteLoad(const TablePlan& plan) {
     load_refused_ = true;
   } else if (!s.ok() && mysql::ClassifyMysqlErrorKind(static_cast<unsigned int>(code)) !=
                             mysql::MysqlErrorKind::kData) {
-    sql_.clear();
+    load_pieces_.clear();
+    load_bytes_ = 0;
     return s.WithContext("table " + plan.qualified);  // the connection or the server: retry
   }
   // A duplicate key or a value the server would clip: undo the load and write its rows again
@@ -265,26 +297,28 @@ core::Status ChangeWriter::ExecuteLoad(const TablePlan& plan) {
   core::EventBatch rows;
   std::string value;
   bool null = false;
-  std::string_view text = sql_;
-  while (!text.empty()) {
-    size_t eol = text.find('\n');
-    std::string_view line = text.substr(0, eol);
-    text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
-    uint32_t row = rows.BeginRow();
-    for (size_t column = 0; column < plan.kinds.size(); ++column) {
-      size_t tab = line.find('\t');
-      UnescapeLoadField(line.substr(0, tab), plan.kinds[column], value, null);
-      line.remove_prefix(tab == std::string_view::npos ? line.size() : tab + 1);
-      if (null) {
-        rows.AppendNull();
-      } else {
-        rows.AppendValue(value);
+  for (std::string_view text : load_pieces_) {  // pieces end at row boundaries
+    while (!text.empty()) {
+      size_t eol = text.find('\n');
+      std::string_view line = text.substr(0, eol);
+      text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+      uint32_t row = rows.BeginRow();
+      for (size_t column = 0; column < plan.kinds.size(); ++column) {
+        size_t tab = line.find('\t');
+        UnescapeLoadField(line.substr(0, tab), plan.kinds[column], value, null);
+        line.remove_prefix(tab == std::string_view::npos ? line.size() : tab + 1);
+        if (null) {
+          rows.AppendNull();
+        } else {
+          rows.AppendValue(value);
+        }
       }
+      rows.EndRow();
+      rows.AddEvent({core::Op::kRead, core::kNoRow, row, 0, plan.schema});
     }
-    rows.EndRow();
-    rows.AddEvent({core::Op::kRead, core::kNoRow, row, 0, plan.schema});
   }
-  sql_.clear();
+  load_pieces_.clear();
+  load_bytes_ = 0;
   for (uint32_t i = 0; i < rows.events().size(); ++i) {
     SLUICE_RETURN_IF_ERROR(AddUpsert(rows, plan, rows.events()[i].after));
   }

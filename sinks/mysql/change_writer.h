@@ -9,13 +9,15 @@
 //
 // LOAD DATA for snapshot rows (about 1.4x faster on the server than the same rows as INSERT):
 // only when the runner supports it and the plan has a load_statement. A run of one table's
-// snapshot rows stays open across batches (up to kMaxLoadBytes) and runs at Finish(), before
-// the commit, or before a statement of another kind. LOAD DATA LOCAL turns what INSERT refuses
-// (a duplicate key, a value out of range) into warnings and skips or clips the row, so each
-// load runs after a SAVEPOINT, and any warning rolls it back and writes the same rows, read
-// back from the load's text, as INSERT ... ON DUPLICATE KEY UPDATE (which upserts, or fails
-// naming the row); that table then stays on INSERT for the rest of the run (a target already
-// holding the rows would pay the load twice).
+// snapshot rows stays open across batches (up to kMaxLoadBytes) until Finish(), before the
+// commit, or before a statement of another kind. It is streamed: the statement starts with its
+// first piece of rows (after a SAVEPOINT) and the server loads each piece, every
+// kLoadPieceBytes and at the end of every batch, while the sink renders the next ones
+// (StreamingLoad). LOAD DATA LOCAL turns what INSERT refuses (a duplicate key, a value out of
+// range) into warnings and skips or clips the row, so any warning rolls the load back to its
+// savepoint and writes the same rows, read back from the load's pieces, as INSERT ... ON
+// DUPLICATE KEY UPDATE (which upserts, or fails naming the row); that table then stays on
+// INSERT for the rest of the run (a target already holding the rows would pay the load twice).
 //
 // Lifecycle: owned by MysqlSink; SetLimits() once connected, Apply() per batch, Discard() on
 // Reset(). It owns the statement being built; the catalog owns the tables, the sink the
@@ -25,6 +27,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <set>
 #include <string>
 #include <vector>
@@ -41,6 +44,9 @@ class ChangeWriter {
  public:
   // `runner` (the sink's connection) and `plans` (its table catalog) outlive the writer.
   ChangeWriter(StatementRunner& runner, PlanSource& plans);
+  ~ChangeWriter();  // aborts a load still open (its thread reads this writer's pieces)
+  ChangeWriter(const ChangeWriter&) = delete;
+  ChangeWriter& operator=(const ChangeWriter&) = delete;
 
   // The largest multi-row statement to build and the server's max_allowed_packet.
   void SetLimits(size_t max_statement_bytes, size_t max_packet_bytes) {
@@ -65,6 +71,8 @@ class ChangeWriter {
   // Whether snapshot rows of `plan`'s table go in as LOAD DATA.
   bool Loads(const TablePlan& plan) const;
   core::Status AddLoad(const core::EventBatch& batch, const TablePlan& plan, uint32_t row);
+  // Hands the rows rendered into sql_ to the load (starting it at its first piece).
+  core::Status HandOverLoadPiece();
   core::Status ExecuteLoad(const TablePlan& plan);
   core::Status AddDelete(const core::EventBatch& batch, const TablePlan& plan, uint32_t row);
   core::Status RunUpdate(const core::EventBatch& batch, const TablePlan& plan, uint32_t row,
@@ -88,8 +96,14 @@ class ChangeWriter {
   std::string scratch_;
   // Tables (qualified) whose load came back with warnings: INSERT from then on.
   std::set<std::string> no_load_;
-  // The largest load (its rows are held in sql_ until it runs).
+  // The load in progress: its pieces, handed to the server as they fill and kept until it
+  // ends (to write them again as INSERTs after warnings). A deque: a piece never moves.
+  std::deque<std::string> load_pieces_;
+  size_t load_bytes_ = 0;      // in load_pieces_
+  bool load_started_ = false;  // SAVEPOINT taken and the statement running on the runner
+  // The largest load (its rows are held until it ends), and the piece handed over at a time.
   static constexpr size_t kMaxLoadBytes = 64u << 20;
+  static constexpr size_t kLoadPieceBytes = 256u << 10;
   bool load_refused_ = false;  // the server does not allow LOAD DATA LOCAL
   // Grouping of a batch's events by table (reused between batches).
   std::vector<const core::TableSchema*> group_tables_;

@@ -2,25 +2,12 @@
 
 #include <mysql.h>
 
-#include <algorithm>
 #include <charconv>
-#include <cstdio>
-#include <cstring>
 
 #include "core/redact.h"
 #include "core/text_codec.h"
 
 namespace sluice::sinks::mysql_sink {
-
-// The local-infile handler (mysql_set_local_infile_handler) of the sink's connection serves
-// `data` for kLoadDataFile while MysqlClient::LoadData runs (`active`), and refuses anything
-// else, so a server can never read a file of this machine.
-struct LoadDataFeed {
-  std::string_view data;
-  size_t offset = 0;
-  bool active = false;
-  bool refused = false;
-};
 
 namespace {
 
@@ -38,31 +25,6 @@ core::Status WithUserHint(core::Status s) {
     return {s.code(), s.message() + "; check the user and its privileges"};
   }
   return s;
-}
-
-int InfileInit(void** ptr, const char* file, void* userdata) {
-  auto* state = static_cast<LoadDataFeed*>(userdata);
-  *ptr = state;
-  state->refused = !state->active || file == nullptr || std::string_view(file) != kLoadDataFile;
-  return state->refused ? 1 : 0;
-}
-
-int InfileRead(void* ptr, char* buf, unsigned int len) {
-  auto* state = static_cast<LoadDataFeed*>(ptr);
-  size_t n = std::min<size_t>(len, state->data.size() - state->offset);
-  std::memcpy(buf, state->data.data() + state->offset, n);
-  state->offset += n;
-  return static_cast<int>(n);
-}
-
-void InfileEnd(void*) {}
-
-int InfileError(void* ptr, char* buf, unsigned int len) {
-  auto* state = static_cast<LoadDataFeed*>(ptr);
-  std::snprintf(buf, len, "%s",
-                state->refused ? "sluice refuses LOAD DATA LOCAL INFILE requests it did not make"
-                               : "LOAD DATA LOCAL INFILE failed");
-  return 2000;  // CR_UNKNOWN_ERROR
 }
 
 }  // namespace
@@ -162,7 +124,7 @@ core::Result<MysqlUrl> ParseMysqlUrlUnredacted(std::string_view url) {
 
 }  // namespace
 
-MysqlClient::MysqlClient() : feed_(std::make_unique<LoadDataFeed>()) {}
+MysqlClient::MysqlClient() = default;
 MysqlClient::~MysqlClient() { Close(); }
 
 core::Status MysqlClient::Fail(std::string_view context) {
@@ -191,8 +153,7 @@ core::Status MysqlClient::Connect(const MysqlUrl& url) {
   auto conn = mysql::ConnectMysql(options, where);
   if (!conn.ok()) return WithUserHint(conn.status());
   conn_ = std::move(*conn);
-  mysql_set_local_infile_handler(conn_.get(), &InfileInit, &InfileRead, &InfileEnd, &InfileError,
-                                 feed_.get());
+  load_.Attach(conn_.get());
   auto rows = Query("SELECT CONNECTION_ID(), VERSION()");
   if (!rows.ok()) {
     conn_.reset();
@@ -220,18 +181,28 @@ core::Status MysqlClient::Execute(const std::string& sql) {
   return core::Status::Ok();
 }
 
-core::Status MysqlClient::LoadData(const std::string& sql, std::string_view data,
-                                  unsigned int* warnings) {
-  *warnings = 0;
-  feed_->data = data;
-  feed_->offset = 0;
-  feed_->active = true;
-  core::Status s = Execute(sql);
-  feed_->active = false;
-  feed_->data = {};
-  if (s.ok()) *warnings = mysql_warning_count(conn_.get());
-  return s;
+core::Status MysqlClient::BeginLoad(const std::string& sql) {
+  last_error_code_ = 0;
+  if (!conn_) return core::UnavailableError("mysql sink: not connected");
+  load_.Start(conn_.get(), sql);
+  return core::Status::Ok();
 }
+
+void MysqlClient::AppendLoad(std::string_view piece) { load_.Append(piece); }
+
+core::Status MysqlClient::EndLoad(unsigned int* warnings) {
+  *warnings = 0;
+  if (!load_.open()) return core::FailedPreconditionError("mysql sink: no LOAD DATA is open");
+  StreamingLoad::Outcome out = load_.Finish();
+  if (!out.exception.empty()) {
+    return core::InternalError("mysql sink: LOAD DATA LOCAL INFILE: " + out.exception);
+  }
+  if (out.failed) return Fail("mysql sink");
+  *warnings = out.warnings;
+  return core::Status::Ok();
+}
+
+void MysqlClient::AbortLoad() { load_.Abort(); }
 
 core::Result<std::vector<MysqlRow>> MysqlClient::Query(const std::string& sql) {
   last_error_code_ = 0;
@@ -276,6 +247,7 @@ void MysqlClient::Rollback() {
 StringEscaper MysqlClient::escaper() const { return StringEscaper(conn_.get()); }
 
 void MysqlClient::Close() {
+  load_.Abort();  // the load's thread uses the connection
   conn_.reset();
   connection_id_ = 0;
 }

@@ -9,7 +9,8 @@
 // Lifecycle: Connect() -> Execute()/Query()/Commit()/Rollback()* -> Close() (or destruction).
 // The session runs with autocommit off, sql_mode STRICT_ALL_TABLES + NO_BACKSLASH_ESCAPES,
 // time_zone '+00:00' and utf8mb4.
-// Thread-safety: one thread at a time.
+// Thread-safety: one thread at a time (a streamed LOAD DATA runs on a thread of its own, but
+// only between BeginLoad and EndLoad/AbortLoad, when the caller leaves the connection alone).
 #pragma once
 
 #include <cstdint>
@@ -22,6 +23,7 @@
 #include "core/status.h"
 #include "connectors/mysql/client/mysql_client.h"
 #include "sinks/mysql/mysql_types.h"
+#include "sinks/mysql/streaming_load.h"
 
 namespace sluice::sinks::mysql_sink {
 
@@ -53,19 +55,26 @@ class StatementRunner {
   virtual StringEscaper escaper() const = 0;
   virtual int last_error_code() const = 0;
   virtual const std::string& last_error_message() const = 0;
-  // LOAD DATA LOCAL INFILE from memory: runs `sql` (a LOAD DATA LOCAL INFILE statement naming
-  // kLoadDataFile) feeding it `data`; *warnings is the statement's warning count. Runners that
-  // cannot (unit-test fakes) return false from supports_load_data() and are never asked.
+  // LOAD DATA LOCAL INFILE from memory, streamed: BeginLoad(sql) starts `sql` (a LOAD DATA
+  // LOCAL INFILE statement naming kLoadDataFile), AppendLoad hands over pieces of whole rows
+  // (borrowed until EndLoad/AbortLoad returns) while the server loads the earlier ones,
+  // EndLoad ends the file and returns the statement's status (*warnings: its warning count);
+  // AbortLoad ends it early with an error. Nothing else may run on the connection in between.
+  // Runners that cannot (unit-test fakes) return false from supports_load_data() and are never
+  // asked.
   virtual bool supports_load_data() const { return false; }
-  virtual core::Status LoadData(const std::string& sql, std::string_view data,
-                                unsigned int* warnings) {
-    (void)sql, (void)data, (void)warnings;
+  virtual core::Status BeginLoad(const std::string& sql) {
+    (void)sql;
     return core::UnimplementedError("LOAD DATA is not supported by this runner");
   }
+  virtual void AppendLoad(std::string_view piece) { (void)piece; }
+  virtual core::Status EndLoad(unsigned int* warnings) {
+    *warnings = 0;
+    return core::UnimplementedError("LOAD DATA is not supported by this runner");
+  }
+  virtual void AbortLoad() {}
 };
 
-
-struct LoadDataFeed;  // mysql_client.cc
 
 class MysqlClient final : public StatementRunner {
  public:
@@ -86,8 +95,10 @@ class MysqlClient final : public StatementRunner {
   core::Result<std::vector<MysqlRow>> Query(const std::string& sql);
 
   bool supports_load_data() const override { return true; }
-  core::Status LoadData(const std::string& sql, std::string_view data,
-                        unsigned int* warnings) override;
+  core::Status BeginLoad(const std::string& sql) override;
+  void AppendLoad(std::string_view piece) override;
+  core::Status EndLoad(unsigned int* warnings) override;
+  void AbortLoad() override;
 
   core::Status Commit();
   // Escapes string literals for this connection (its character set and sql_mode); valid until
@@ -111,8 +122,8 @@ class MysqlClient final : public StatementRunner {
   core::Status Fail(std::string_view context);
 
   mysql::MysqlPtr conn_;
-  // What the connection's local-infile handler serves: data only while LoadData runs.
-  std::unique_ptr<LoadDataFeed> feed_;
+  // The connection's local-infile handler and the load in progress (its thread uses conn_).
+  StreamingLoad load_;
   uint64_t connection_id_ = 0;
   std::string server_version_;
   int last_error_code_ = 0;

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <mysql.h>
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -47,17 +48,28 @@ class RecordingRunner final : public StatementRunner {
   StringEscaper escaper() const override { return StringEscaper(handle_.get()); }
   int last_error_code() const override { return last_code_; }
   const std::string& last_error_message() const override { return last_message_; }
-  // With load_data set, LoadData logs "LOAD <statement>" and "DATA <rows>", and answers with
-  // load_warnings warnings, or fails as fail_when says for the statement.
+  // With load_data set, a load keeps its statement and pieces; EndLoad logs "LOAD <statement>"
+  // and "DATA <every piece>", and answers with load_warnings warnings, or fails as fail_when
+  // says for the statement (the server's reply comes at the end of a streamed load).
   bool supports_load_data() const override { return load_data; }
-  core::Status LoadData(const std::string& sql, std::string_view data,
-                        unsigned int* warnings) override {
+  core::Status BeginLoad(const std::string& sql) override {
+    load_sql = sql;
+    pieces.clear();
+    return core::Status::Ok();
+  }
+  void AppendLoad(std::string_view piece) override { pieces.emplace_back(piece); }
+  core::Status EndLoad(unsigned int* warnings) override {
     *warnings = 0;
-    core::Status s = Execute("LOAD " + sql);
-    log.push_back("DATA " + std::string(data));
+    core::Status s = Execute("LOAD " + load_sql);
+    std::string data;
+    for (const std::string& piece : pieces) data += piece;
+    log.push_back("DATA " + data);
     if (s.ok()) *warnings = load_warnings;
     return s;
   }
+  void AbortLoad() override { log.push_back("ABORT LOAD"); }
+  std::string load_sql;
+  std::vector<std::string> pieces;  // of the load in progress or the last one
   bool load_data = false;
   unsigned int load_warnings = 0;
 
@@ -334,7 +346,11 @@ TEST_F(ChangeWriterTest, ALoadWithWarningsIsUndoneAndWrittenAsUpserts) {
   SourceEmits(Op::kRead, orders_, {}, {"1", "a"});
   SourceEmits(Op::kRead, orders_, {}, {"2", "b"});
   ASSERT_TRUE(writer_.Apply(batch_).ok());
-  EXPECT_EQ(runner_.log.size(), 1u) << "the load waits for more rows or the commit";
+  // The rows reach the server at the end of the batch; the statement's reply waits for more
+  // rows or the commit.
+  ASSERT_EQ(runner_.log.size(), 2u) << ::testing::PrintToString(runner_.log);
+  EXPECT_EQ(runner_.log[1], "SAVEPOINT sluice_load");
+  EXPECT_EQ(runner_.pieces, std::vector<std::string>{"1\ta\n2\tb\n"});
   ASSERT_TRUE(writer_.Finish().ok());
   ASSERT_EQ(runner_.log.size(), 6u) << ::testing::PrintToString(runner_.log);
   EXPECT_EQ(runner_.log[4], "ROLLBACK TO SAVEPOINT sluice_load");
@@ -360,6 +376,7 @@ TEST_F(ChangeWriterTest, ALoadSpansBatchesAndItsFallbackReadsTheRowsBack) {
   SourceEmits(Op::kRead, blobs, {}, {"3", "\\N", ""});
   ASSERT_TRUE(writer_.Apply(batch_).ok());
   batch_ = core::EventBatch();
+  EXPECT_EQ(runner_.pieces.size(), 2u) << "one piece per batch";
   ASSERT_TRUE(writer_.Finish().ok());
   ASSERT_EQ(runner_.log.size(), 6u) << ::testing::PrintToString(runner_.log);
   EXPECT_EQ(runner_.log[3], "DATA 1\ttab\\there\\\\N\t00FF5C\n2\t\\N\t\\N\n3\t\\\\N\t\n");
@@ -367,6 +384,36 @@ TEST_F(ChangeWriterTest, ALoadSpansBatchesAndItsFallbackReadsTheRowsBack) {
             "INSERT INTO `db`.`blobs` (`id`,`note`,`data`) VALUES (1,'tab\there\\N',X'00FF5C'),"
             "(2,NULL,NULL),(3,'\\N',X'') ON DUPLICATE KEY UPDATE `note`=VALUES(`note`),"
             "`data`=VALUES(`data`)");
+}
+
+// A large batch goes to the server in pieces of whole rows while it is rendered; a batch that
+// fails mid-load aborts the load (its thread reads the writer's pieces), and so does Discard.
+TEST_F(ChangeWriterTest, ALargeLoadIsHandedOverInPiecesAndAbortedWithItsBatch) {
+  runner_.load_data = true;
+  const std::string note(1000, 'x');
+  for (int i = 0; i < 600; ++i) SourceEmits(Op::kRead, orders_, {}, {std::to_string(i), note});
+  ASSERT_TRUE(writer_.Apply(batch_).ok());
+  ASSERT_GE(runner_.pieces.size(), 2u);
+  size_t rows = 0;
+  for (const std::string& piece : runner_.pieces) {
+    ASSERT_FALSE(piece.empty());
+    EXPECT_EQ(piece.back(), '\n') << "a piece ends at a row boundary";
+    rows += static_cast<size_t>(std::count(piece.begin(), piece.end(), '\n'));
+  }
+  EXPECT_EQ(rows, 600u);
+  writer_.Discard();
+  EXPECT_EQ(runner_.log.back(), "ABORT LOAD");
+
+  // A value the target cannot hold, in a load started by the batch before: the batch fails and
+  // the load ends.
+  runner_.log.clear();
+  batch_ = core::EventBatch();
+  SourceEmits(Op::kRead, items_, {}, {"1", "2"});
+  ASSERT_TRUE(writer_.Apply(batch_).ok());
+  batch_ = core::EventBatch();
+  SourceEmits(Op::kRead, items_, {}, {"2", "not a number"});
+  EXPECT_FALSE(writer_.Apply(batch_).ok());
+  EXPECT_EQ(runner_.log.back(), "ABORT LOAD") << ::testing::PrintToString(runner_.log);
 }
 
 // A server with local_infile=OFF: one refused load, then INSERT for every table; a lost

@@ -170,6 +170,7 @@ core::Status MysqlClient::Connect(const MysqlUrl& url) {
 core::Status MysqlClient::Execute(const std::string& sql) {
   last_error_code_ = 0;
   if (!conn_) return core::UnavailableError("mysql sink: not connected");
+  if (load_.open()) return LoadOpenError();
   MYSQL* m = conn_.get();
   if (mysql_real_query(m, sql.data(), sql.size()) != 0) return Fail("mysql sink");
   // Drain any result set so the connection is ready for the next statement.
@@ -179,6 +180,12 @@ core::Status MysqlClient::Execute(const std::string& sql) {
     return Fail("mysql sink");
   }
   return core::Status::Ok();
+}
+
+// A statement while a streamed load runs on the connection: a bug of the caller, refused
+// rather than racing the load's thread for the connection.
+core::Status MysqlClient::LoadOpenError() {
+  return core::InternalError("mysql sink: a statement was sent while a LOAD DATA is streaming");
 }
 
 core::Status MysqlClient::BeginLoad(const std::string& sql) {
@@ -207,6 +214,7 @@ void MysqlClient::AbortLoad() { load_.Abort(); }
 core::Result<std::vector<MysqlRow>> MysqlClient::Query(const std::string& sql) {
   last_error_code_ = 0;
   if (!conn_) return core::UnavailableError("mysql sink: not connected");
+  if (load_.open()) return LoadOpenError();
   MYSQL* m = conn_.get();
   if (mysql_real_query(m, sql.data(), sql.size()) != 0) return Fail("mysql sink");
   std::unique_ptr<MYSQL_RES, decltype(&mysql_free_result)> res(mysql_store_result(m),
@@ -236,11 +244,13 @@ core::Result<std::vector<MysqlRow>> MysqlClient::Query(const std::string& sql) {
 
 core::Status MysqlClient::Commit() {
   if (!conn_) return core::UnavailableError("mysql sink: not connected");
+  if (load_.open()) return LoadOpenError();
   if (mysql_commit(conn_.get()) != 0) return Fail("mysql sink: commit");
   return core::Status::Ok();
 }
 
 void MysqlClient::Rollback() {
+  load_.Abort();
   if (conn_) mysql_rollback(conn_.get());  // best effort: the connection may be gone
 }
 

@@ -120,6 +120,7 @@ class MysqlClient final : public StatementRunner {
  private:
   // Records the connection's error and maps it, prefixed by `context`.
   core::Status Fail(std::string_view context);
+  static core::Status LoadOpenError();
 
   mysql::MysqlPtr conn_;
   // The connection's local-infile handler and the load in progress (its thread uses conn_).

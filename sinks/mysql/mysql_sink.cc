@@ -210,6 +210,7 @@ core::Status MysqlSink::Check() {
 }
 
 void MysqlSink::Close() {
+  writer_.Discard();  // ends a load still open: its thread uses the connection
   if (client_.connected()) client_.Rollback();
   client_.Close();
   catalog_.Close();

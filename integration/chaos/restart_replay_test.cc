@@ -63,8 +63,11 @@ class RestartReplayTest : public ::testing::Test {
   void CutMidTransaction(const std::function<void()>& write_transaction,
                          const std::function<int64_t()> target_count,
                          const std::function<SqlResult(const std::string&)>& target) {
-    write_transaction();
+    // Slowed before the transaction is written: set after it, the source could read all of it
+    // at full speed first (a reader that returns as soon as it has caught up gets far in the
+    // milliseconds between), and no cut would land inside it.
     proxy_->SetRateLimit(kBytesPerSecond);
+    write_transaction();
     // Each cut lands once more of the transaction has reached the target (committed by a
     // partial flush), so that the restarted source re-reads rows the target already has.
     int cuts = 0;

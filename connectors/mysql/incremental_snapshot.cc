@@ -247,8 +247,12 @@ core::Result<bool> MysqlIncrementalSnapshot::Prepare(StreamReader& stream, core:
       // or stream restart).
       return false;
     }
+    const auto read_start = std::chrono::steady_clock::now();
+    timings_.ReadStarts(read_start);
     auto chunk = use_window.ok() ? ReadChunk(*task, stream, window)
                                  : core::Result<Held>(use_window.status());
+    const auto read_end = std::chrono::steady_clock::now();
+    timings_.read += read_end - read_start;
     if (!chunk.ok()) {
       {
         std::lock_guard lock(conn_mu_);
@@ -267,7 +271,9 @@ core::Result<bool> MysqlIncrementalSnapshot::Prepare(StreamReader& stream, core:
     if (chunk->rows.row_count() == 0) {
       tracker_->ChunkHandedOver(*task, {}, 0, true);
       window_.reset();
-      logger_->info("mysql incremental snapshot of {} finished", task->table);
+      logger_->info("mysql incremental snapshot of {} finished: {}", task->table,
+                    timings_.Summary());
+      timings_.Reset();
       return false;
     }
     auto verdict = placement_.ChunkRead(chunk->at);
@@ -281,9 +287,11 @@ core::Result<bool> MysqlIncrementalSnapshot::Prepare(StreamReader& stream, core:
       logger_->debug("mysql incremental snapshot of {}: the stream is past the chunk's binlog "
                      "position {}:{}; reading the chunk again", task->table, chunk->at.file,
                      chunk->at.pos);
+      ++timings_.rereads;
       return false;
     }
     held_ = std::move(*chunk);
+    held_->read_at = read_end;
     window_ = std::move(window);
   }
   return HandOverIfCaughtUp(stream, batch);
@@ -465,7 +473,11 @@ bool MysqlIncrementalSnapshot::AfterPoll(StreamReader& stream, core::EventBatch&
     const uint64_t dropped = window_ ? window_->dropped_count() : 0;
     tracker_->ChunkHandedOver(held_->task, held_->last_key, held_->rows.row_count() - dropped,
                               held_->last, dropped);
-    if (held_->last) logger_->info("mysql incremental snapshot of {} finished", held_->task.table);
+    if (held_->last) {
+      logger_->info("mysql incremental snapshot of {} finished: {}", held_->task.table,
+                    timings_.Summary());
+      timings_.Reset();
+    }
     held_.reset();
     window_.reset();
   }
@@ -540,6 +552,9 @@ void MysqlIncrementalSnapshot::HandOver(core::EventBatch& batch) {
     core::AppendChunkRows(batch, window_->KeptRows(h.rows), h.schema, info);
   }
   h.handed_over = true;
+  ++timings_.chunks;
+  timings_.handed_at = std::chrono::steady_clock::now();
+  timings_.placement += *timings_.handed_at - h.read_at;
 }
 
 void MysqlIncrementalSnapshot::Drop() {

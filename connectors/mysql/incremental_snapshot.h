@@ -141,6 +141,7 @@ class MysqlIncrementalSnapshot final : public TransactionObserver {
   std::map<core::TableId, core::TableSchemaPtr> loaded_schemas_;  // by EmittedSchema
   ChunkPlacement placement_;
   std::optional<Held> held_;
+  core::ChunkTimings timings_;  // of the running table, logged when it finishes
   // Window method (see incremental_window.h).
   std::optional<bool> window_mode_;     // per chunk connection; unset: not asked yet
   std::optional<ChunkWindow> window_;   // of the held chunk

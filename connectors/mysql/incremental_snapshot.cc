@@ -77,6 +77,25 @@ core::Result<BinlogPoint> BinlogEnd(MysqlConnection& conn) {
   return ParseBinlogEnd(rows->empty() ? nullptr : &(*rows)[0]);
 }
 
+// SHOW CREATE TABLE's text without the table option AUTO_INCREMENT=N, which every insert may
+// move: what stays equal while the table's definition does.
+std::string TableDefinition(std::string_view create) {
+  static constexpr std::string_view kOption = "AUTO_INCREMENT=";
+  std::string out;
+  out.reserve(create.size());
+  size_t at = 0;
+  while (true) {
+    const size_t found = create.find(kOption, at);
+    if (found == std::string_view::npos) break;
+    size_t end = found + kOption.size();
+    while (end < create.size() && create[end] >= '0' && create[end] <= '9') ++end;
+    out.append(create.substr(at, found - at));
+    at = end;
+  }
+  out.append(create.substr(at));
+  return out;
+}
+
 bool operator==(const BinlogPoint& a, const BinlogPoint& b) {
   return a.file == b.file && a.pos == b.pos;
 }
@@ -112,6 +131,7 @@ std::string MysqlIncrementalSnapshot::PositionField(const core::ConnectorConfig&
 
 core::Status MysqlIncrementalSnapshot::Restart(const std::string& field) {
   Drop();
+  table_cache_.reset();
   placement_.Reset();
   touches_.Clear();
   tracking_ = false;
@@ -334,12 +354,8 @@ core::Result<MysqlIncrementalSnapshot::Held> MysqlIncrementalSnapshot::ReadChunk
   if (!filter_->IncludesTable(id)) {
     return core::FailedPreconditionError(context + ": table.include.list no longer includes it");
   }
-  auto loaded_or = SchemaLoader(&conn, filter_).Load(id, 1);
-  if (loaded_or.status().code() == core::StatusCode::kNotFound) {
-    return core::FailedPreconditionError(context + ": the table no longer exists");
-  }
-  SLUICE_RETURN_IF_ERROR(loaded_or.status());
-  const LoadedTable& loaded = *loaded_or;
+  SLUICE_ASSIGN_OR_RETURN(const LoadedTable* current, CurrentTable(conn, id, context));
+  const LoadedTable& loaded = *current;
   const core::TableSchema& schema = *loaded.schema;
   if (!schema.HasKey()) return core::FailedPreconditionError(context + ": it has no key any more");
   if (!task.last_key.empty() && task.last_key.size() != schema.key.size()) {
@@ -404,6 +420,33 @@ core::Result<MysqlIncrementalSnapshot::Held> MysqlIncrementalSnapshot::ReadChunk
   held.last = held.rows.row_count() < chunk_rows_;
   held.schema = EmittedSchema(loaded, stream);
   return held;
+}
+
+core::Result<const LoadedTable*> MysqlIncrementalSnapshot::CurrentTable(
+    MysqlConnection& conn, const core::TableId& id, const std::string& context) {
+  auto shown = conn.Query("SHOW CREATE TABLE " + Relation(id));
+  std::string definition;
+  if (shown.ok()) {
+    if (!shown->empty() && (*shown)[0].size() >= 2 && (*shown)[0][1]) {
+      definition = TableDefinition(*(*shown)[0][1]);
+    }
+  } else if (shown.status().code() == core::StatusCode::kUnavailable) {
+    return shown.status();
+  }  // else (dropped, no privilege): the loader below says why
+  if (!definition.empty() && table_cache_ && table_cache_->id == id &&
+      table_cache_->definition == definition) {
+    return &table_cache_->loaded;
+  }
+  table_cache_.reset();
+  auto loaded_or = SchemaLoader(&conn, filter_).Load(id, 1);
+  if (loaded_or.status().code() == core::StatusCode::kNotFound) {
+    return core::FailedPreconditionError(context + ": the table no longer exists");
+  }
+  SLUICE_RETURN_IF_ERROR(loaded_or.status());
+  // Read before the loader: a DDL in between leaves an older definition, which the next chunk's
+  // no longer matches, so the table is loaded again then.
+  table_cache_ = CachedTable{id, std::move(definition), std::move(*loaded_or)};
+  return &table_cache_->loaded;
 }
 
 core::TableSchemaPtr MysqlIncrementalSnapshot::EmittedSchema(const LoadedTable& loaded,

@@ -118,6 +118,11 @@ class MysqlIncrementalSnapshot final : public TransactionObserver {
   bool ApplyWindow(const core::EventBatch& batch);
   // Window method: records the keys this Poll's streamed changes touched (StreamTouches).
   void RecordTouches(StreamReader& stream, const core::EventBatch& batch);
+  // The table as loaded by SchemaLoader, kept while SHOW CREATE TABLE (one round trip, read in
+  // the chunk's transaction) shows the same definition: the loader's four information_schema
+  // queries ran for every chunk. kFailedPrecondition when the table is gone.
+  core::Result<const LoadedTable*> CurrentTable(MysqlConnection& conn, const core::TableId& id,
+                                                const std::string& context);
   // The schema the chunk's rows are emitted with: the stream's when it has the shape just
   // loaded, else the loaded one under a fresh version.
   core::TableSchemaPtr EmittedSchema(const LoadedTable& loaded, StreamReader& stream);
@@ -139,6 +144,12 @@ class MysqlIncrementalSnapshot final : public TransactionObserver {
   bool restored_ = false;
   std::unique_ptr<MysqlConnection> conn_;  // chunk reads (source thread)
   std::map<core::TableId, core::TableSchemaPtr> loaded_schemas_;  // by EmittedSchema
+  struct CachedTable {
+    core::TableId id;
+    std::string definition;  // SHOW CREATE TABLE without AUTO_INCREMENT=N; empty: not reused
+    LoadedTable loaded;
+  };
+  std::optional<CachedTable> table_cache_;  // the table last read (CurrentTable)
   ChunkPlacement placement_;
   std::optional<Held> held_;
   core::ChunkTimings timings_;  // of the running table, logged when it finishes

@@ -77,25 +77,6 @@ core::Result<BinlogPoint> BinlogEnd(MysqlConnection& conn) {
   return ParseBinlogEnd(rows->empty() ? nullptr : &(*rows)[0]);
 }
 
-// SHOW CREATE TABLE's text without the table option AUTO_INCREMENT=N, which every insert may
-// move: what stays equal while the table's definition does.
-std::string TableDefinition(std::string_view create) {
-  static constexpr std::string_view kOption = "AUTO_INCREMENT=";
-  std::string out;
-  out.reserve(create.size());
-  size_t at = 0;
-  while (true) {
-    const size_t found = create.find(kOption, at);
-    if (found == std::string_view::npos) break;
-    size_t end = found + kOption.size();
-    while (end < create.size() && create[end] >= '0' && create[end] <= '9') ++end;
-    out.append(create.substr(at, found - at));
-    at = end;
-  }
-  out.append(create.substr(at));
-  return out;
-}
-
 bool operator==(const BinlogPoint& a, const BinlogPoint& b) {
   return a.file == b.file && a.pos == b.pos;
 }

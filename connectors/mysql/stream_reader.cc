@@ -463,7 +463,8 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
         wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - before);
       }
       if (!stream_->WaitReadable(wait)) {
-        return Finish(batch, Carries(batch) ? core::PollStatus::kHaveMore : core::PollStatus::kIdle);
+        return Finish(batch,
+                      Carries(batch) ? core::PollStatus::kHaveMore : core::PollStatus::kIdle);
       }
     }
     FetchedEvent event;

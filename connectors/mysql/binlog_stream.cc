@@ -1,6 +1,12 @@
 #include "connectors/mysql/binlog_stream.h"
 
+#include <poll.h>
+
+#include <algorithm>
+#include <cstdint>
+
 #include <mysql.h>
+#include <ma_pvio.h>
 #include <mariadb_rpl.h>
 
 namespace sluice::mysql {
@@ -56,6 +62,22 @@ bool MariadbBinlogStream::Fetch(FetchedEvent& out) {
   out.next_pos = event_->next_event_pos;
   out.flags = event_->flags;
   return true;
+}
+
+bool MariadbBinlogStream::WaitReadable(std::chrono::milliseconds timeout) {
+  MYSQL* mysql = conn_.raw();
+  if (mysql == nullptr) return true;
+  MARIADB_PVIO* pvio = mysql->net.pvio;
+  if (pvio == nullptr || pvio->ctls != nullptr || mysql->net.compress) return true;
+  // libmariadb reads the socket ahead into the pvio cache: bytes there are not in the socket.
+  if (pvio->cache != nullptr && pvio->cache_pos < pvio->cache + pvio->cache_size) return true;
+  pollfd fd{};
+  fd.fd = mysql_get_socket(mysql);
+  if (fd.fd < 0) return true;
+  fd.events = POLLIN;
+  const int ms = static_cast<int>(std::max<int64_t>(0, timeout.count()));
+  // Readable, hung up or an error: Fetch() meets it. EINTR reads as "nothing yet".
+  return ::poll(&fd, 1, ms) > 0;
 }
 
 FetchFailure MariadbBinlogStream::Failure() {

@@ -13,6 +13,7 @@
 // from any thread. The destructor closes the connection.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -72,6 +73,13 @@ class BinlogStream {
   virtual FetchFailure Failure() = 0;
   // Unblocks a blocked Fetch(). Any thread.
   virtual void Cancel() = 0;
+  // Waits up to `timeout` for an event to fetch: true when one can be fetched without waiting
+  // (bytes already read by the client library, or the connection turned readable or closed in
+  // time), false when nothing arrived. A stream that cannot tell says true, and Fetch() blocks.
+  virtual bool WaitReadable(std::chrono::milliseconds timeout) {
+    (void)timeout;
+    return true;
+  }
 };
 
 class BinlogCatalog {
@@ -98,6 +106,9 @@ class MariadbBinlogStream final : public BinlogStream {
   bool Fetch(FetchedEvent& event) override;
   FetchFailure Failure() override;
   void Cancel() override { conn_.Cancel(); }
+  // poll(2) on the connection's socket, after libmariadb's read-ahead cache; with TLS or
+  // compression (buffers of their own, not visible here) always true.
+  bool WaitReadable(std::chrono::milliseconds timeout) override;
 
  private:
   ConnectionParams params_;

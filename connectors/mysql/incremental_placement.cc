@@ -98,6 +98,23 @@ std::string ChunkQuery(const std::string& select_list, const std::string& table,
   return sql;
 }
 
+std::string TableDefinition(std::string_view create) {
+  static constexpr std::string_view kOption = "AUTO_INCREMENT=";
+  std::string out;
+  out.reserve(create.size());
+  size_t at = 0;
+  while (true) {
+    const size_t found = create.find(kOption, at);
+    if (found == std::string_view::npos) break;
+    size_t end = found + kOption.size();
+    while (end < create.size() && create[end] >= '0' && create[end] <= '9') ++end;
+    out.append(create.substr(at, found - at));
+    at = end;
+  }
+  out.append(create.substr(at));
+  return out;
+}
+
 core::Result<ChunkPlacement::Verdict> ChunkPlacement::ChunkRead(const BinlogPoint& at) {
   held_.reset();
   if (last_txn_start_) {

@@ -32,6 +32,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/status.h"
@@ -64,6 +65,11 @@ core::Result<BinlogPoint> ParseBinlogSnapshotStatus(const std::map<std::string, 
 std::string ChunkQuery(const std::string& select_list, const std::string& table,
                        const std::vector<std::string>& key_columns, const std::string& filter,
                        const std::vector<std::string>& last_key, size_t limit);
+
+// SHOW CREATE TABLE's text without the table option AUTO_INCREMENT=N, which every insert may
+// move: what stays equal while the table's definition does (the chunk reader keeps a table's
+// loaded schema while it does).
+std::string TableDefinition(std::string_view create);
 
 // The stream side of the placement, fed by the stream reader. One per stream; Reset() when the
 // stream is reopened.

@@ -112,6 +112,7 @@ std::string MysqlIncrementalSnapshot::PositionField(const core::ConnectorConfig&
 
 core::Status MysqlIncrementalSnapshot::Restart(const std::string& field) {
   Drop();
+  table_cache_.reset();
   placement_.Reset();
   touches_.Clear();
   tracking_ = false;
@@ -247,8 +248,12 @@ core::Result<bool> MysqlIncrementalSnapshot::Prepare(StreamReader& stream, core:
       // or stream restart).
       return false;
     }
+    const auto read_start = std::chrono::steady_clock::now();
+    timings_.ReadStarts(read_start);
     auto chunk = use_window.ok() ? ReadChunk(*task, stream, window)
                                  : core::Result<Held>(use_window.status());
+    const auto read_end = std::chrono::steady_clock::now();
+    timings_.read += read_end - read_start;
     if (!chunk.ok()) {
       {
         std::lock_guard lock(conn_mu_);
@@ -267,7 +272,9 @@ core::Result<bool> MysqlIncrementalSnapshot::Prepare(StreamReader& stream, core:
     if (chunk->rows.row_count() == 0) {
       tracker_->ChunkHandedOver(*task, {}, 0, true);
       window_.reset();
-      logger_->info("mysql incremental snapshot of {} finished", task->table);
+      logger_->info("mysql incremental snapshot of {} finished: {}", task->table,
+                    timings_.Summary());
+      timings_.Reset();
       return false;
     }
     auto verdict = placement_.ChunkRead(chunk->at);
@@ -281,9 +288,11 @@ core::Result<bool> MysqlIncrementalSnapshot::Prepare(StreamReader& stream, core:
       logger_->debug("mysql incremental snapshot of {}: the stream is past the chunk's binlog "
                      "position {}:{}; reading the chunk again", task->table, chunk->at.file,
                      chunk->at.pos);
+      ++timings_.rereads;
       return false;
     }
     held_ = std::move(*chunk);
+    held_->read_at = read_end;
     window_ = std::move(window);
   }
   return HandOverIfCaughtUp(stream, batch);
@@ -326,12 +335,8 @@ core::Result<MysqlIncrementalSnapshot::Held> MysqlIncrementalSnapshot::ReadChunk
   if (!filter_->IncludesTable(id)) {
     return core::FailedPreconditionError(context + ": table.include.list no longer includes it");
   }
-  auto loaded_or = SchemaLoader(&conn, filter_).Load(id, 1);
-  if (loaded_or.status().code() == core::StatusCode::kNotFound) {
-    return core::FailedPreconditionError(context + ": the table no longer exists");
-  }
-  SLUICE_RETURN_IF_ERROR(loaded_or.status());
-  const LoadedTable& loaded = *loaded_or;
+  SLUICE_ASSIGN_OR_RETURN(const LoadedTable* current, CurrentTable(conn, id, context));
+  const LoadedTable& loaded = *current;
   const core::TableSchema& schema = *loaded.schema;
   if (!schema.HasKey()) return core::FailedPreconditionError(context + ": it has no key any more");
   if (!task.last_key.empty() && task.last_key.size() != schema.key.size()) {
@@ -396,6 +401,33 @@ core::Result<MysqlIncrementalSnapshot::Held> MysqlIncrementalSnapshot::ReadChunk
   held.last = held.rows.row_count() < chunk_rows_;
   held.schema = EmittedSchema(loaded, stream);
   return held;
+}
+
+core::Result<const LoadedTable*> MysqlIncrementalSnapshot::CurrentTable(
+    MysqlConnection& conn, const core::TableId& id, const std::string& context) {
+  auto shown = conn.Query("SHOW CREATE TABLE " + Relation(id));
+  std::string definition;
+  if (shown.ok()) {
+    if (!shown->empty() && (*shown)[0].size() >= 2 && (*shown)[0][1]) {
+      definition = TableDefinition(*(*shown)[0][1]);
+    }
+  } else if (shown.status().code() == core::StatusCode::kUnavailable) {
+    return shown.status();
+  }  // else (dropped, no privilege): the loader below says why
+  if (!definition.empty() && table_cache_ && table_cache_->id == id &&
+      table_cache_->definition == definition) {
+    return &table_cache_->loaded;
+  }
+  table_cache_.reset();
+  auto loaded_or = SchemaLoader(&conn, filter_).Load(id, 1);
+  if (loaded_or.status().code() == core::StatusCode::kNotFound) {
+    return core::FailedPreconditionError(context + ": the table no longer exists");
+  }
+  SLUICE_RETURN_IF_ERROR(loaded_or.status());
+  // Read before the loader: a DDL in between leaves an older definition, which the next chunk's
+  // no longer matches, so the table is loaded again then.
+  table_cache_ = CachedTable{id, std::move(definition), std::move(*loaded_or)};
+  return &table_cache_->loaded;
 }
 
 core::TableSchemaPtr MysqlIncrementalSnapshot::EmittedSchema(const LoadedTable& loaded,
@@ -465,7 +497,11 @@ bool MysqlIncrementalSnapshot::AfterPoll(StreamReader& stream, core::EventBatch&
     const uint64_t dropped = window_ ? window_->dropped_count() : 0;
     tracker_->ChunkHandedOver(held_->task, held_->last_key, held_->rows.row_count() - dropped,
                               held_->last, dropped);
-    if (held_->last) logger_->info("mysql incremental snapshot of {} finished", held_->task.table);
+    if (held_->last) {
+      logger_->info("mysql incremental snapshot of {} finished: {}", held_->task.table,
+                    timings_.Summary());
+      timings_.Reset();
+    }
     held_.reset();
     window_.reset();
   }
@@ -540,6 +576,9 @@ void MysqlIncrementalSnapshot::HandOver(core::EventBatch& batch) {
     core::AppendChunkRows(batch, window_->KeptRows(h.rows), h.schema, info);
   }
   h.handed_over = true;
+  ++timings_.chunks;
+  timings_.handed_at = std::chrono::steady_clock::now();
+  timings_.placement += *timings_.handed_at - h.read_at;
 }
 
 void MysqlIncrementalSnapshot::Drop() {

@@ -23,6 +23,9 @@
 // every Poll's touched keys are recorded (AfterPoll); the first chunk after a request or a
 // stream restart waits until they cover kTouchLookback and the open transaction from its start.
 //
+// The table's schema is loaded once and kept while SHOW CREATE TABLE, read in each chunk's
+// transaction, shows the same definition (CurrentTable).
+//
 // The stream waits only while one chunk is read. The bookkeeping (queue, progress, persisted
 // form, REST) is core::IncrementalSnapshots'; progress advances when the Poll that handed a
 // chunk over succeeded and travels in the source position ("incremental"), so it is durable
@@ -79,7 +82,8 @@ class MysqlIncrementalSnapshot final : public TransactionObserver {
   // True when a table is queued or a chunk is held.
   bool Busy() const { return held_.has_value() || tracker_->Active(); }
   bool holding() const { return held_.has_value(); }
-  // Never: a MariaDB chunk is read only when none is held.
+  // Never: a MariaDB chunk is read only when none is held. A read ahead (the PostgreSQL source's)
+  // would overlap nothing: a chunk waits ~0.1 ms for its place (README.md, "Speed").
   bool can_read_ahead() const { return false; }
 
   // Before a stream Poll: reads the next chunk when none is held and `may_read` (the pacer lets
@@ -118,6 +122,11 @@ class MysqlIncrementalSnapshot final : public TransactionObserver {
   bool ApplyWindow(const core::EventBatch& batch);
   // Window method: records the keys this Poll's streamed changes touched (StreamTouches).
   void RecordTouches(StreamReader& stream, const core::EventBatch& batch);
+  // The table as loaded by SchemaLoader, kept while SHOW CREATE TABLE (one round trip, read in
+  // the chunk's transaction) shows the same definition: the loader's four information_schema
+  // queries ran for every chunk. kFailedPrecondition when the table is gone.
+  core::Result<const LoadedTable*> CurrentTable(MysqlConnection& conn, const core::TableId& id,
+                                                const std::string& context);
   // The schema the chunk's rows are emitted with: the stream's when it has the shape just
   // loaded, else the loaded one under a fresh version.
   core::TableSchemaPtr EmittedSchema(const LoadedTable& loaded, StreamReader& stream);
@@ -139,8 +148,15 @@ class MysqlIncrementalSnapshot final : public TransactionObserver {
   bool restored_ = false;
   std::unique_ptr<MysqlConnection> conn_;  // chunk reads (source thread)
   std::map<core::TableId, core::TableSchemaPtr> loaded_schemas_;  // by EmittedSchema
+  struct CachedTable {
+    core::TableId id;
+    std::string definition;  // SHOW CREATE TABLE without AUTO_INCREMENT=N; empty: not reused
+    LoadedTable loaded;
+  };
+  std::optional<CachedTable> table_cache_;  // the table last read (CurrentTable)
   ChunkPlacement placement_;
   std::optional<Held> held_;
+  core::ChunkTimings timings_;  // of the running table, logged when it finishes
   // Window method (see incremental_window.h).
   std::optional<bool> window_mode_;     // per chunk connection; unset: not asked yet
   std::optional<ChunkWindow> window_;   // of the held chunk

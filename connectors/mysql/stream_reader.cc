@@ -451,6 +451,22 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
   txn_index_ = UINT32_MAX;  // a new batch: transactions get a new TxnInfo entry
   statement_query_index_ = core::kNoQuery;  // and statements a new query entry
   while (batch.size() < limits.max_events && batch.ByteSize() < limits.max_bytes) {
+    // Poll blocks at most max_wait when nothing comes, and returns what it read as soon as the
+    // server has nothing more right now between transactions (caught up): a blocking Fetch
+    // would hold the batch until the next event, however late (a held incremental chunk
+    // waited for the next transaction; the stream's lag grew by its gap). Once no event, not
+    // even a heartbeat, came for the read timeout, Fetch runs anyway and meets the dead link.
+    const auto before = clock_->Now();
+    if (before - last_event_at_ < std::chrono::seconds(read_timeout_s_)) {
+      std::chrono::milliseconds wait{0};
+      if ((in_txn_ || !Carries(batch)) && deadline > before) {
+        wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - before);
+      }
+      if (!stream_->WaitReadable(wait)) {
+        return Finish(batch,
+                      Carries(batch) ? core::PollStatus::kHaveMore : core::PollStatus::kIdle);
+      }
+    }
     FetchedEvent event;
     if (!stream_->Fetch(event)) return FetchFailed();
     auto now = clock_->Now();

@@ -3,7 +3,8 @@
 // writer updates, deletes and re-inserts random keys of that same table, ending with the
 // PostgreSQL target equal to the source (count and md5 over every column, each side read with
 // its own command-line client); a kill -9 in the middle that resumes from the last durable chunk;
-// cancel and re-trigger; a table added through PATCH …/config; bad requests. The same writer
+// cancel and re-trigger; a snapshot after an ALTER (the chunk reader's cached schema); a table
+// added through PATCH …/config; bad requests. The same writer
 // with incremental.snapshot.consistency=window (DBLog's window de-duplication, the method MySQL 8
 // gets), which must drop chunk rows; keys of every type the window compares (INT, BIGINT
 // UNSIGNED, VARCHAR under a _ci collation, VARBINARY, BINARY, DATETIME(6), DECIMAL) matched
@@ -328,6 +329,26 @@ TEST_F(MariadbIncrementalSnapshot, CancelThenTriggerAgain) {
   serve.client().Expect(202, "POST", path, Request("big"));
   WaitDone(serve, Qualified("big"));
   ExpectBigEqual();
+}
+
+// The chunk reader keeps a table's loaded schema while SHOW CREATE TABLE shows the same
+// definition: a snapshot after an ALTER reads the new column (the target's rows are deleted
+// first, so only the snapshot brings them back).
+TEST_F(MariadbIncrementalSnapshot, SnapshotAfterAlterReadsTheNewColumn) {
+  MysqlClient(source_db_).Exec("CREATE TABLE shape (id int PRIMARY KEY, v varchar(8));"
+                               "INSERT INTO shape " + Numbers(300) + "SELECT i, 'a' FROM g;");
+  ServeProcess serve;
+  StartStreaming(serve, "live,shape", 100);
+  const std::string path = "/connectors/" + name_ + "/snapshots";
+  serve.client().Expect(202, "POST", path, Request("shape"));
+  WaitDone(serve, Qualified("shape"));
+  MysqlClient(source_db_).Exec("ALTER TABLE shape ADD COLUMN w int;"
+                               "UPDATE shape SET w = id * 3;");
+  MarkerArrives();
+  PgClient(target_db_).Exec("DELETE FROM " + Target("shape"));
+  serve.client().Expect(202, "POST", path, Request("shape"));
+  WaitDone(serve, Qualified("shape"));
+  ExpectEqual("shape", "id, v, w", "id");
 }
 
 // With snapshot.mode=initial, a table that a config change adds to the captured tables is

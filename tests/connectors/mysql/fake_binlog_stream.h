@@ -14,6 +14,7 @@
 // Single-threaded.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -94,6 +95,10 @@ struct FakeBinlogServer {
   // Called with each replayed event's start position and bytes (may change or cut them).
   std::function<void(uint64_t pos, std::string& bytes)> damage;
   std::vector<BinlogDumpRequest> opens;
+  // WaitReadable answers like MariadbBinlogStream: true while replayed events remain, else the
+  // wait passes on the clock and says false (the heartbeat comes at the next Fetch). Off: the
+  // interface's default (always true, Fetch blocks).
+  bool tells_readable = false;
 };
 
 class FakeBinlogStream final : public BinlogStream {
@@ -155,6 +160,11 @@ class FakeBinlogStream final : public BinlogStream {
 
   FetchFailure Failure() override { return failure_; }
   void Cancel() override {}
+  bool WaitReadable(std::chrono::milliseconds timeout) override {
+    if (!server_->tells_readable || refuse_ || next_ < queue_.size()) return true;
+    server_->clock->Advance(timeout);
+    return false;
+  }
 
  private:
   // An event the server makes up (no checksum verified: artificial or a heartbeat).

@@ -57,6 +57,25 @@ TEST(MysqlBinlogSnapshotStatus, BinaryLoggingOffAndGarbageAreRefused) {
   EXPECT_FALSE(garbage.ok());
 }
 
+// The chunk reader keeps a table's schema while this stays equal: inserts that move the
+// AUTO_INCREMENT table option do not change it, a column or key change does.
+TEST(MysqlTableDefinition, IgnoresOnlyTheAutoIncrementCounter) {
+  const std::string before =
+      "CREATE TABLE `t` (\n  `id` int(11) NOT NULL AUTO_INCREMENT,\n  `v` varchar(8) DEFAULT "
+      "NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB AUTO_INCREMENT=17 DEFAULT CHARSET=latin1";
+  std::string after = before;
+  after.replace(after.find("=17"), 3, "=90210");
+  EXPECT_EQ(TableDefinition(before), TableDefinition(after));
+  EXPECT_EQ(TableDefinition(before).find("AUTO_INCREMENT=1"), std::string::npos);
+  EXPECT_NE(TableDefinition(before).find("NOT NULL AUTO_INCREMENT,"), std::string::npos);
+  std::string altered = before;
+  altered.replace(altered.find("varchar(8)"), 10, "varchar(9)");
+  EXPECT_NE(TableDefinition(before), TableDefinition(altered));
+  std::string rekeyed = before;
+  rekeyed.replace(rekeyed.find("(`id`)\n)"), 6, "(`v`)");
+  EXPECT_NE(TableDefinition(before), TableDefinition(rekeyed));
+}
+
 TEST(MysqlChunkQuery, FirstChunkReadsFromTheStartInKeyOrder) {
   EXPECT_EQ(ChunkQuery("`id`, `name`", "`shop`.`orders`", {"`id`"}, "", {}, 1024),
             "SELECT `id`, `name`, `id` FROM `shop`.`orders` WHERE (1) ORDER BY `id` LIMIT 1024");

@@ -281,6 +281,31 @@ TEST_F(MysqlStreamReaderTest, UncapturedTransactionsAndHeartbeatsAdvanceThePosit
   EXPECT_TRUE(idle.checkpoint().empty());
 }
 
+// Poll's contract on a live server (MariadbBinlogStream::WaitReadable): it returns what it read
+// as soon as nothing more is there between transactions, instead of blocking in the next fetch
+// until an event or a heartbeat (an incremental chunk waited for the next transaction to be
+// placed, and the stream's lag grew by the gap); with nothing at all it returns at max_wait.
+TEST_F(MysqlStreamReaderTest, PollReturnsWhenCaughtUpAndAtMaxWaitWhenIdle) {
+  server_.tells_readable = true;
+  auto reader = NewReader();
+  ASSERT_TRUE(reader->Open(At(txn_starts_[0])).ok());
+  core::PollLimits limits;
+  limits.max_wait = std::chrono::milliseconds(200);
+  const auto start = clock_.Now();
+  core::EventBatch batch;
+  auto status = reader->Poll(batch, limits);
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  EXPECT_FALSE(batch.empty());
+  EXPECT_TRUE(reader->between_transactions());
+  EXPECT_EQ(clock_.Now(), start) << "returned only after waiting for more";
+  core::EventBatch idle;
+  status = reader->Poll(idle, limits);
+  ASSERT_TRUE(status.ok());
+  EXPECT_EQ(*status, core::PollStatus::kIdle);
+  EXPECT_TRUE(idle.empty());
+  EXPECT_EQ(clock_.Now() - start, std::chrono::milliseconds(200));
+}
+
 // Issue 16, Debezium's MySQL source block: "server_id" from the binlog event header, "pos" where
 // the row's ROWS event starts and "row" its index in that event, "thread" from the query event
 // that ran it (the TRUNCATE; MariaDB DML has a GTID event instead of a BEGIN query: null).

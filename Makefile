@@ -50,6 +50,9 @@ bench: deps build
 	@set -e; for script in integration/bench/*/run.sh; do \
 	  echo "==== $$script"; BUILD=$(abspath $(BUILD_DIR)) \
 	  BENCH_RESULTS=$(abspath $(BUILD_DIR))/bench-results.jsonl $$script; done
+	@echo "==== integration/bench/incremental/run.sh (SOURCE=mariadb)"; \
+	  SOURCE=mariadb BUILD=$(abspath $(BUILD_DIR)) \
+	  BENCH_RESULTS=$(abspath $(BUILD_DIR))/bench-results.jsonl integration/bench/incremental/run.sh
 	@echo "==== every ratio (load average: $$(cut -d' ' -f1-3 /proc/loadavg))"
 	@integration/bench/summary.py $(BUILD_DIR)/bench-results.jsonl $(BUILD_DIR)/bench-results.json
 

@@ -75,6 +75,20 @@ bool UnscaledBytes(std::string_view t, int32_t scale, bool variable, int32_t* us
     for (size_t i = digits.size() - drop; i < digits.size(); ++i) if (digits[i] != '0') return false;
     digits.resize(digits.size() - drop);
   }
+  if (digits.size() <= 18) {
+    // Fits an int64 (below 10^18): its minimal big-endian two's complement directly, the same
+    // bytes as the limb path below writes (a unit test compares both on many values).
+    int64_t v = 0;
+    for (char c : digits) v = v * 10 + (c - '0');
+    if (negative) v = -v;
+    size_t n = 1;
+    while (n < 8 && (v >> (8 * n - 1)) != 0 && (v >> (8 * n - 1)) != -1) ++n;
+    bytes.resize(n);
+    for (size_t k = 0; k < n; ++k) {
+      bytes[n - 1 - k] = static_cast<char>(static_cast<uint64_t>(v) >> (8 * k));
+    }
+    return true;
+  }
   // Decimal digits -> little-endian 32-bit limbs, nine digits at a time.
   limbs.clear();
   size_t i = digits.find_first_not_of('0');
@@ -248,10 +262,14 @@ bool AppendEnvelopeValue(std::string& out, const Column& column, const RowView& 
 
 bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view t,
                         const ValueModes& modes) {
+  return AppendEnvelopeTextAs(out, column, EnvelopeKindOf(column, modes), t, modes);
+}
+
+bool AppendEnvelopeTextAs(std::string& out, const Column& column, EnvelopeKind kind,
+                          std::string_view t, const ValueModes& modes) {
   thread_local std::string digits, bytes, plain;
   thread_local std::vector<uint32_t> limbs;
   bool out_of_range = false;
-  const EnvelopeKind kind = EnvelopeKindOf(column, modes);
   switch (kind) {
     case EnvelopeKind::kBytes:
       out += '"';

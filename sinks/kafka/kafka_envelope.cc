@@ -55,6 +55,7 @@ const RecordEncoder::SchemaBlocks& RecordEncoder::BlocksFor(const core::TableSch
     core::AppendJsonString(prefix, schema->columns[i].name);
     prefix += ':';
     b.field_prefixes.push_back(std::move(prefix));
+    b.kinds.push_back(core::EnvelopeKindOf(schema->columns[i], options_.modes));
   }
   if (unwrap_ && schemas_enable_) AppendFlatSchemas(b, *schema, record);
   if (blocks_.size() > 4096) blocks_.clear();  // schemas replaced many times: drop stale ones
@@ -128,7 +129,15 @@ bool RecordEncoder::AppendRow(const core::TableSchema& schema, const SchemaBlock
       value_ += "null";  // not sent by the source (REPLICA IDENTITY DEFAULT): as Debezium
       continue;
     }
-    exact &= core::AppendEnvelopeValue(value_, schema.columns[i], row, i, options_.modes);
+    // core::AppendEnvelopeValue with the column's kind decided once per table schema.
+    if (i >= row.size() || row.is_null(i)) {
+      value_ += "null";
+    } else if (row.is_unchanged(i)) {
+      core::AppendJsonString(value_, core::kUnavailableValuePlaceholder);
+    } else {
+      exact &= core::AppendEnvelopeTextAs(value_, schema.columns[i], blocks.kinds[i], row.text(i),
+                                          options_.modes);
+    }
   }
   value_ += '}';
   return exact;

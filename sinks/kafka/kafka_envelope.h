@@ -79,6 +79,7 @@ class RecordEncoder {
     std::string key;    // key schema JSON
     std::string value;  // value schema JSON
     std::vector<std::string> field_prefixes;  // "\"col\":" (with a leading ',' after the first)
+    std::vector<core::EnvelopeKind> kinds;    // each column's EnvelopeKindOf under the modes
     std::string flat;        // ExtractNewRecordState: the value schema of the flat row
     std::string flat_null;   // ... of delete.handling.mode=none's null value (the after struct)
   };

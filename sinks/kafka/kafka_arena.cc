@@ -12,6 +12,9 @@ RecordArena* ArenaPool::Take() {
     all_.push_back(std::make_unique<RecordArena>());
     arena = all_.back().get();
     arena->pool = this;
+    // A stage's worth (up to 2,048 records of a few hundred bytes) without regrowing; pages
+    // are only touched as records are written.
+    arena->bytes.reserve(kInitialBytes);
   }
   arena->bytes.clear();
   arena->refs.store(1, std::memory_order_relaxed);

@@ -37,6 +37,8 @@ struct RecordArena {
 
 class ArenaPool {
  public:
+  static constexpr size_t kInitialBytes = 1 << 20;  // capacity of a new arena
+
   ArenaPool() = default;
   ArenaPool(const ArenaPool&) = delete;
   ArenaPool& operator=(const ArenaPool&) = delete;

@@ -83,6 +83,7 @@ bool RecordEncoder::EncodeKey(const core::EventBatch& batch, const core::ChangeE
 bool RecordEncoder::EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event,
                                 int64_t now_ns) {
   value_.clear();
+  BeginBatch();  // a caller of its own: `batch` may be a new one at an old address
   return AppendValueBytes(batch, event, now_ns);
 }
 
@@ -159,8 +160,21 @@ bool RecordEncoder::AppendPayload(const core::EventBatch& batch, const core::Cha
   } else {
     value_ += "null";
   }
-  value_ += ",\"source\":";  // written in place: SourceJson() would copy it once more
-  core::AppendSourceJson(value_, batch, event, options_);
+  value_ += ",\"source\":";
+  if (source_batch_ != &batch || source_table_ != event.table.get() || source_txn_ != event.txn ||
+      source_lsn_ != event.lsn || source_pos_ != event.source_pos ||
+      source_row_ != event.source_row || source_query_ != event.query) {
+    source_.clear();
+    core::AppendSourceJson(source_, batch, event, options_);
+    source_batch_ = &batch;
+    source_table_ = event.table.get();
+    source_txn_ = event.txn;
+    source_lsn_ = event.lsn;
+    source_pos_ = event.source_pos;
+    source_row_ = event.source_row;
+    source_query_ = event.query;
+  }
+  value_ += source_;
   value_ += ",\"op\":\"";
   value_ += static_cast<char>(event.op);
   value_ += '"';

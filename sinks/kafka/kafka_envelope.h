@@ -62,9 +62,14 @@ class RecordEncoder {
   // The key holds only columns of the value's rows, so this check covers it too.
   bool EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event, int64_t now_ns);
   // Same bytes, appended to `out` instead of replacing value() (the sink renders a batch's
-  // values into one arena: kafka_stage.h). value() is left empty.
+  // values into one arena: kafka_stage.h). value() is left empty. The caller calls BeginBatch()
+  // before the first event of each batch.
   bool AppendValue(std::string& out, const core::EventBatch& batch, const core::ChangeEvent& event,
                    int64_t now_ns);
+
+  // Called before the events of each new batch (KafkaSink::Write): the source block kept from
+  // the last event (see source_) may belong to a batch now freed whose address is reused.
+  void BeginBatch() { source_batch_ = nullptr; }
 
   // The envelope's "transaction" block for the next EncodeValue calls (provide.transaction.
   // metadata): the JSON text, or nullptr for null. Must outlive those calls.
@@ -108,6 +113,14 @@ class RecordEncoder {
   std::string value_;
   std::string source_json_;  // ,"source":{...} of the last event (core caches its shared part)
   const std::string* transaction_block_ = nullptr;
+  // The "source" object of the last event and what it depends on (core::AppendSourceJson: the
+  // table, the transaction, the event's LSN, binlog position, row and query): every row of a
+  // snapshot chunk has the same one, so it is rendered once and copied.
+  const core::EventBatch* source_batch_ = nullptr;  // nullptr: nothing kept
+  const core::TableSchema* source_table_ = nullptr;
+  uint32_t source_txn_ = 0, source_row_ = 0, source_query_ = 0;
+  uint64_t source_lsn_ = 0, source_pos_ = 0;
+  std::string source_;
   // The ,"ts_ms",... fields of the last now_ns (the sink passes one per Write).
   std::string times_;
   int64_t times_ns_ = 0;

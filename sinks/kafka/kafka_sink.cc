@@ -291,6 +291,7 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
   SLUICE_RETURN_IF_ERROR(stager_->error());
   SLUICE_RETURN_IF_ERROR(BeginTransactionIfNeeded());
   int64_t now_ns = core::EnvelopeNowNs();
+  encoder_.BeginBatch();
   const core::TableSchema* last_table = nullptr;
   rd_kafka_topic_t* topic = nullptr;
   auto skipped = [&](core::Op op) { return core::SkipsOperation(options_.skipped_ops, op); };

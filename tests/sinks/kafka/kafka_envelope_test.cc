@@ -351,6 +351,58 @@ TEST(RecordEncoderTest, PayloadIsByteForByteCoreEnvelope) {
   }
 }
 
+// The sink's path renders a batch's events one after the other (BeginBatch, then AppendValue),
+// copying the source block of the previous event while nothing it depends on changed: every
+// event still gets exactly core::AppendEnvelopeJson's bytes, when the table, transaction, LSN,
+// binlog position, row or query changes between neighbours and when they are all the same.
+TEST(RecordEncoderTest, ConsecutiveEventsOfABatchGetTheirOwnSourceBlock) {
+  core::EventBatch b;
+  uint32_t t1 = b.AddTxn({1700000000000, true, false, 5, 99, "bin.1", 4, "0-1-2"});
+  uint32_t t2 = b.AddTxn({1700000000000, true, true, 5, 99, "bin.1", 4, "0-1-2"});  // "last"
+  uint32_t q1 = b.AddQuery("INSERT INTO t VALUES (1)");
+  uint32_t q2 = b.AddQuery("INSERT INTO t VALUES (2)");
+  auto other = std::make_shared<core::TableSchema>(*Orders());
+  other->id.table = "other";
+  uint32_t row = b.BeginRow();
+  for (auto v : {"1", "12.50", "[1,2]", "2024-01-02", "ok"}) b.AppendValue(v);
+  b.EndRow();
+  auto orders = Orders();
+  std::vector<core::ChangeEvent> events;
+  auto add = [&](uint32_t txn, core::TableSchemaPtr table, uint64_t lsn, uint64_t pos,
+                 uint32_t source_row, uint32_t query) {
+    core::ChangeEvent e{core::Op::kRead, core::kNoRow, row, txn, std::move(table), lsn};
+    e.source_pos = pos;
+    e.source_row = source_row;
+    e.query = query;
+    events.push_back(e);
+  };
+  add(t1, orders, 0, 0, 0, core::kNoQuery);
+  add(t1, orders, 0, 0, 0, core::kNoQuery);  // the same source block
+  add(t1, other, 0, 0, 0, core::kNoQuery);   // another table
+  add(t1, other, 700, 0, 0, core::kNoQuery);  // another LSN
+  add(t1, other, 700, 120, 0, core::kNoQuery);  // another binlog position
+  add(t1, other, 700, 120, 1, core::kNoQuery);  // another row of the statement
+  add(t1, other, 700, 120, 1, q1);             // a query
+  add(t1, other, 700, 120, 1, q2);             // another query
+  add(t2, other, 700, 120, 1, q2);             // another transaction (the last snapshot row)
+  add(t2, other, 700, 120, 1, q2);
+  for (const char* connector : {"postgresql", "mysql"}) {
+    core::EnvelopeOptions o;
+    o.name = "srv";
+    o.connector = connector;
+    RecordEncoder enc(o, false);
+    std::string arena;
+    enc.BeginBatch();
+    for (const core::ChangeEvent& e : events) {
+      std::string expected;
+      core::AppendEnvelopeJson(expected, b, e, o, 42);
+      const size_t begin = arena.size();
+      enc.AppendValue(arena, b, e, 42);
+      EXPECT_EQ(arena.substr(begin), expected) << connector;
+    }
+  }
+}
+
 TEST(KafkaSinkConfigTest, OwnKeysAreNotPassedToLibrdkafka) {
   core::ConnectorConfig config("c1", {{"connector.class", "postgres"},
                                       {"topic.prefix", "srv"},

@@ -57,10 +57,34 @@ const RecordEncoder::SchemaBlocks& RecordEncoder::BlocksFor(const core::TableSch
     b.field_prefixes.push_back(std::move(prefix));
     b.kinds.push_back(core::EnvelopeKindOf(schema->columns[i], options_.modes));
   }
+  for (size_t j = 0; j < schema->key.size(); ++j) {
+    std::string prefix = j ? "," : "";
+    core::AppendJsonString(prefix, schema->columns[schema->key[j]].name);
+    prefix += ':';
+    b.key_prefixes.push_back(std::move(prefix));
+  }
   if (unwrap_ && schemas_enable_) AppendFlatSchemas(b, *schema, record);
   if (blocks_.size() > 4096) blocks_.clear();  // schemas replaced many times: drop stale ones
   return blocks_.emplace(schema.get(), std::make_pair(schema, std::move(b))).first->second.second;
 }
+
+namespace {
+
+// core::AppendEnvelopeValue, with the column's kind decided by the caller.
+bool AppendValueAs(std::string& out, const core::Column& column, core::EnvelopeKind kind,
+                   const core::RowView& row, uint32_t i, const core::ValueModes& modes) {
+  if (i >= row.size() || row.is_null(i)) {
+    out += "null";
+    return true;
+  }
+  if (row.is_unchanged(i)) {
+    core::AppendJsonString(out, core::kUnavailableValuePlaceholder);
+    return true;
+  }
+  return core::AppendEnvelopeTextAs(out, column, kind, row.text(i), modes);
+}
+
+}  // namespace
 
 bool RecordEncoder::EncodeKey(const core::EventBatch& batch, const core::ChangeEvent& event) {
   key_.clear();
@@ -68,16 +92,39 @@ bool RecordEncoder::EncodeKey(const core::EventBatch& batch, const core::ChangeE
       (event.after == core::kNoRow && event.before == core::kNoRow)) {
     return false;
   }
+  const SchemaBlocks& blocks = BlocksFor(event.table);
   if (schemas_enable_) {
     key_ += "{\"schema\":";
-    key_ += BlocksFor(event.table).key;
+    key_ += blocks.key;
     key_ += ",\"payload\":";
-    core::AppendKeyJson(key_, batch, event, options_.modes);
+    AppendKeyObject(batch, event, blocks);
     key_ += '}';
   } else {
-    core::AppendKeyJson(key_, batch, event, options_.modes);
+    AppendKeyObject(batch, event, blocks);
   }
   return true;
+}
+
+void RecordEncoder::AppendKeyObject(const core::EventBatch& batch, const core::ChangeEvent& event,
+                                    const SchemaBlocks& blocks) {
+  // core::AppendKeyJson's bytes (a unit test compares), names escaped once per table schema.
+  const core::TableSchema& schema = *event.table;
+  core::RowView row = batch.row(event.after != core::kNoRow ? event.after : event.before);
+  if (event.after != core::kNoRow && event.before != core::kNoRow) {
+    for (uint32_t k : schema.key) {
+      if (k < row.size() && row.is_unchanged(k)) {
+        row = batch.row(event.before);
+        break;
+      }
+    }
+  }
+  key_ += '{';
+  for (size_t j = 0; j < schema.key.size(); ++j) {
+    const uint32_t k = schema.key[j];
+    key_ += blocks.key_prefixes[j];
+    AppendValueAs(key_, schema.columns[k], blocks.kinds[k], row, k, options_.modes);
+  }
+  key_ += '}';
 }
 
 bool RecordEncoder::EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event,
@@ -130,15 +177,7 @@ bool RecordEncoder::AppendRow(const core::TableSchema& schema, const SchemaBlock
       value_ += "null";  // not sent by the source (REPLICA IDENTITY DEFAULT): as Debezium
       continue;
     }
-    // core::AppendEnvelopeValue with the column's kind decided once per table schema.
-    if (i >= row.size() || row.is_null(i)) {
-      value_ += "null";
-    } else if (row.is_unchanged(i)) {
-      core::AppendJsonString(value_, core::kUnavailableValuePlaceholder);
-    } else {
-      exact &= core::AppendEnvelopeTextAs(value_, schema.columns[i], blocks.kinds[i], row.text(i),
-                                          options_.modes);
-    }
+    exact &= AppendValueAs(value_, schema.columns[i], blocks.kinds[i], row, i, options_.modes);
   }
   value_ += '}';
   return exact;
@@ -175,18 +214,20 @@ bool RecordEncoder::AppendPayload(const core::EventBatch& batch, const core::Cha
     source_query_ = event.query;
   }
   value_ += source_;
-  value_ += ",\"op\":\"";
-  value_ += static_cast<char>(event.op);
-  value_ += '"';
-  if (now_ns != times_ns_ || times_.empty()) {  // one time per Write: rendered once
-    times_.clear();
-    core::AppendEnvelopeTimes(times_, now_ns);
-    times_ns_ = now_ns;
+  // ,"op":"…","ts_ms":…,"ts_us":…,"ts_ns":…,"transaction":…} : one time per Write, so without
+  // a transaction block the whole tail is rendered once per operation and Write.
+  if (now_ns != tail_ns_ || event.op != tail_op_ || tail_.empty()) {
+    tail_.assign(",\"op\":\"");
+    tail_ += static_cast<char>(event.op);
+    tail_ += '"';
+    core::AppendEnvelopeTimes(tail_, now_ns);
+    tail_ += ",\"transaction\":";
+    tail_ns_ = now_ns;
+    tail_op_ = event.op;
   }
-  value_ += times_;
-  value_ += ",\"transaction\":";
-  value_ += transaction_block_ ? std::string_view(*transaction_block_) : std::string_view("null");
-  value_ += '}';
+  value_ += tail_;
+  value_ += transaction_block_ ? std::string_view(*transaction_block_) : std::string_view("null}");
+  if (transaction_block_) value_ += '}';
   return exact;
 }
 

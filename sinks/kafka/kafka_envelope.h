@@ -85,6 +85,7 @@ class RecordEncoder {
     std::string value;  // value schema JSON
     std::vector<std::string> field_prefixes;  // "\"col\":" (with a leading ',' after the first)
     std::vector<core::EnvelopeKind> kinds;    // each column's EnvelopeKindOf under the modes
+    std::vector<std::string> key_prefixes;    // the same as field_prefixes for the key columns
     std::string flat;        // ExtractNewRecordState: the value schema of the flat row
     std::string flat_null;   // ... of delete.handling.mode=none's null value (the after struct)
   };
@@ -102,6 +103,9 @@ class RecordEncoder {
   // the source block built once per transaction and table and column names escaped once.
   bool AppendPayload(const core::EventBatch& batch, const core::ChangeEvent& event,
                      const SchemaBlocks& blocks, int64_t now_ns);
+  // The key object (core::AppendKeyJson's bytes) into key_.
+  void AppendKeyObject(const core::EventBatch& batch, const core::ChangeEvent& event,
+                       const SchemaBlocks& blocks);
   bool AppendRow(const core::TableSchema& schema, const SchemaBlocks& blocks,
                  const core::RowView& row, bool before_image);
   const SchemaBlocks& BlocksFor(const core::TableSchemaPtr& schema);
@@ -121,9 +125,11 @@ class RecordEncoder {
   uint32_t source_txn_ = 0, source_row_ = 0, source_query_ = 0;
   uint64_t source_lsn_ = 0, source_pos_ = 0;
   std::string source_;
-  // The ,"ts_ms",... fields of the last now_ns (the sink passes one per Write).
-  std::string times_;
-  int64_t times_ns_ = 0;
+  // The payload's tail up to the transaction block, for the last now_ns (the sink passes one
+  // per Write) and operation.
+  std::string tail_;
+  int64_t tail_ns_ = 0;
+  core::Op tail_op_ = core::Op::kRead;
   // Keyed by the schema object; the shared_ptr keeps it alive so the address is never reused.
   std::map<const core::TableSchema*, std::pair<core::TableSchemaPtr, SchemaBlocks>> blocks_;
 };

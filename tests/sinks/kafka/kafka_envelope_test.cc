@@ -528,3 +528,67 @@ TEST(KafkaEnvelopeTest, HeartbeatRecordsAreDebeziumsBytes) {
 
 }  // namespace
 }  // namespace sluice::sinks::kafka_sink
+
+namespace sluice::sinks::kafka_sink {
+namespace {
+
+// The key the encoder renders (names escaped and kinds decided once per table schema) is
+// core::AppendKeyJson's bytes: a composite key in key order (not column order) with a name to
+// escape, a decimal and a timestamp key column, null key values, and an update whose new image
+// lacks the key (unchanged): the old image's key then; with and without schema blocks.
+TEST(RecordEncoderTest, KeyIsByteForByteCoreKey) {
+  auto s = std::make_shared<core::TableSchema>();
+  s->id = {"public", "k"};
+  core::Column name{"na\"me", LogicalType::kString, "text"};
+  core::Column amount{"amount", LogicalType::kDecimal, "numeric(12,2)"};
+  amount.precision = 12;
+  amount.scale = 2;
+  core::Column at{"at", LogicalType::kTimestamp, "timestamp"};
+  s->columns = {name, amount, at};
+  s->key = {2, 0, 1};
+  core::EventBatch b;
+  uint32_t txn = b.AddTxn({});
+  auto row = [&b](std::initializer_list<const char*> values) {
+    uint32_t r = b.BeginRow();
+    for (const char* v : values) {
+      if (v == nullptr) {
+        b.AppendNull();
+      } else if (std::string_view(v) == "~") {
+        b.AppendUnchanged();
+      } else {
+        b.AppendValue(v);
+      }
+    }
+    b.EndRow();
+    return r;
+  };
+  uint32_t full = row({"a\tb", "-12.50", "2024-01-02 03:04:05.123456"});
+  uint32_t nulls = row({"x", nullptr, "2024-01-02 03:04:05"});
+  uint32_t unchanged = row({"~", "1.00", "2024-01-03 00:00:00"});
+  std::vector<core::ChangeEvent> events = {
+      {core::Op::kCreate, core::kNoRow, full, txn, s},
+      {core::Op::kCreate, core::kNoRow, nulls, txn, s},
+      {core::Op::kUpdate, full, unchanged, txn, s},
+      {core::Op::kDelete, nulls, core::kNoRow, txn, s},
+  };
+  for (bool schemas : {false, true}) {
+    core::EnvelopeOptions o;
+    o.name = "srv";
+    RecordEncoder enc(o, schemas);
+    for (const core::ChangeEvent& e : events) {
+      std::string expected;
+      core::AppendKeyJson(expected, b, e, o.modes);
+      ASSERT_TRUE(enc.EncodeKey(b, e));
+      if (schemas) {
+        json k = json::parse(enc.key());
+        EXPECT_EQ(k["payload"], json::parse(expected));
+        EXPECT_TRUE(enc.key().ends_with(",\"payload\":" + expected + "}")) << enc.key();
+      } else {
+        EXPECT_EQ(enc.key(), expected);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sluice::sinks::kafka_sink

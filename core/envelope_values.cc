@@ -62,6 +62,24 @@ bool UnscaledBytes(std::string_view t, int32_t scale, bool variable, int32_t* us
   for (char c : frac) if (c < '0' || c > '9') return false;
   if (variable) scale = static_cast<int32_t>(frac.size());
   if (used_scale) *used_scale = scale;
+  if (scale >= 0 && whole.size() + static_cast<size_t>(scale) <= 18) {
+    // Below 10^18, an int64: its minimal big-endian two's complement directly, the same bytes
+    // as the limb path below writes (a unit test compares both with BigInteger's on many values).
+    const size_t keep = std::min(frac.size(), static_cast<size_t>(scale));
+    for (size_t i = keep; i < frac.size(); ++i) if (frac[i] != '0') return false;
+    int64_t v = 0;
+    for (char c : whole) v = v * 10 + (c - '0');
+    for (size_t i = 0; i < keep; ++i) v = v * 10 + (frac[i] - '0');
+    for (size_t i = keep; i < static_cast<size_t>(scale); ++i) v *= 10;
+    if (negative) v = -v;
+    size_t n = 1;
+    while (n < 8 && (v >> (8 * n - 1)) != 0 && (v >> (8 * n - 1)) != -1) ++n;
+    bytes.resize(n);
+    for (size_t k = 0; k < n; ++k) {
+      bytes[n - 1 - k] = static_cast<char>(static_cast<uint64_t>(v) >> (8 * k));
+    }
+    return true;
+  }
   digits.assign(whole);
   if (scale >= 0) {
     size_t keep = std::min(frac.size(), static_cast<size_t>(scale));
@@ -74,20 +92,6 @@ bool UnscaledBytes(std::string_view t, int32_t scale, bool variable, int32_t* us
     if (digits.size() < drop) drop = digits.size();
     for (size_t i = digits.size() - drop; i < digits.size(); ++i) if (digits[i] != '0') return false;
     digits.resize(digits.size() - drop);
-  }
-  if (digits.size() <= 18) {
-    // Fits an int64 (below 10^18): its minimal big-endian two's complement directly, the same
-    // bytes as the limb path below writes (a unit test compares both on many values).
-    int64_t v = 0;
-    for (char c : digits) v = v * 10 + (c - '0');
-    if (negative) v = -v;
-    size_t n = 1;
-    while (n < 8 && (v >> (8 * n - 1)) != 0 && (v >> (8 * n - 1)) != -1) ++n;
-    bytes.resize(n);
-    for (size_t k = 0; k < n; ++k) {
-      bytes[n - 1 - k] = static_cast<char>(static_cast<uint64_t>(v) >> (8 * k));
-    }
-    return true;
   }
   // Decimal digits -> little-endian 32-bit limbs, nine digits at a time.
   limbs.clear();

@@ -42,8 +42,13 @@ std::string TopicName(std::string_view format, std::string_view prefix, const co
 }
 
 const RecordEncoder::SchemaBlocks& RecordEncoder::BlocksFor(const core::TableSchemaPtr& schema) {
+  if (schema.get() == last_schema_) return *last_blocks_;  // twice per record: key and value
   auto it = blocks_.find(schema.get());
-  if (it != blocks_.end()) return it->second.second;
+  if (it != blocks_.end()) {
+    last_schema_ = schema.get();
+    last_blocks_ = &it->second.second;
+    return *last_blocks_;
+  }
   // Debezium names records after the topic: <prefix>.<schema>.<table>.
   std::string record = TopicName(kDefaultTopicFormat, options_.name, schema->id);
   SchemaBlocks b;
@@ -65,7 +70,10 @@ const RecordEncoder::SchemaBlocks& RecordEncoder::BlocksFor(const core::TableSch
   }
   if (unwrap_ && schemas_enable_) AppendFlatSchemas(b, *schema, record);
   if (blocks_.size() > 4096) blocks_.clear();  // schemas replaced many times: drop stale ones
-  return blocks_.emplace(schema.get(), std::make_pair(schema, std::move(b))).first->second.second;
+  last_schema_ = schema.get();
+  last_blocks_ =
+      &blocks_.emplace(schema.get(), std::make_pair(schema, std::move(b))).first->second.second;
+  return *last_blocks_;
 }
 
 namespace {

@@ -132,6 +132,9 @@ class RecordEncoder {
   core::Op tail_op_ = core::Op::kRead;
   // Keyed by the schema object; the shared_ptr keeps it alive so the address is never reused.
   std::map<const core::TableSchema*, std::pair<core::TableSchemaPtr, SchemaBlocks>> blocks_;
+  // The last lookup (map nodes do not move; both reset when blocks_ is cleared).
+  const core::TableSchema* last_schema_ = nullptr;
+  const SchemaBlocks* last_blocks_ = nullptr;
 };
 
 }  // namespace sluice::sinks::kafka_sink

@@ -401,10 +401,18 @@ TEST(EnvelopeTest, PreciseDecimalBytesMatchJavaAcrossByteBoundaries) {
     expected += '"';
     ASSERT_EQ(out, expected) << text;
   }
-  // Trailing zeros beyond the scale are exact; other digits there are refused.
+  // Fewer digits than the scale, trailing zeros beyond it and leading zeros are the same
+  // numbers; other digits beyond the scale are refused.
+  for (auto [text, unscaled] : std::vector<std::pair<std::string, __int128>>{
+           {"12.5", 1250}, {"-7", -700}, {"-12.3400", -1234}, {"0000000000000000000012.5", 1250},
+           {"+3.", 300}, {".5", 50}, {"-0.00", 0}, {"92233720368547758.07", INT64_MAX}}) {
+    std::string out, expected = "\"";
+    ASSERT_TRUE(AppendEnvelopeText(out, c, text)) << text;
+    AppendBase64(expected, JavaBytes(unscaled));
+    expected += '"';
+    EXPECT_EQ(out, expected) << text;
+  }
   std::string out;
-  EXPECT_TRUE(AppendEnvelopeText(out, c, "-12.3400"));
-  out.clear();
   EXPECT_FALSE(AppendEnvelopeText(out, c, "12.345"));
 }
 

@@ -347,7 +347,9 @@ namespace {
 // plain way (independent of envelope_values.cc, which has an int64 fast path and a limb path).
 std::string JavaBytes(__int128 v) {
   std::string be;
-  for (int k = 15; k >= 0; --k) be += static_cast<char>(static_cast<unsigned __int128>(v) >> (8 * k));
+  for (int k = 15; k >= 0; --k) {
+    be += static_cast<char>(static_cast<unsigned __int128>(v) >> (8 * k));
+  }
   size_t drop = 0;
   while (drop + 1 < be.size()) {
     auto lead = static_cast<uint8_t>(be[drop]), next = static_cast<uint8_t>(be[drop + 1]);
@@ -360,7 +362,10 @@ std::string DecimalText(__int128 v, int scale) {
   bool negative = v < 0;
   unsigned __int128 u = negative ? -static_cast<unsigned __int128>(v) : v;
   std::string digits;
-  do { digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(u % 10))); u /= 10; } while (u);
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(u % 10)));
+    u /= 10;
+  } while (u);
   while (static_cast<int>(digits.size()) <= scale) digits.insert(digits.begin(), '0');
   if (scale > 0) digits.insert(digits.end() - scale, '.');
   return (negative ? "-" : "") + digits;

@@ -1,6 +1,7 @@
 // How the envelope encodes one column under the value modes: the Debezium representation that
-// both the value (envelope_values.cc) and its field schema (envelope_schema.cc) follow. Internal
-// to core's envelope files.
+// both the value (envelope_values.cc) and its field schema (envelope_schema.cc) follow. Used by
+// core's envelope files, and by sinks that decide each column's kind once per table schema
+// (AppendEnvelopeTextAs in envelope.h).
 //
 // Thread-safety: pure functions.
 #pragma once

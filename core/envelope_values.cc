@@ -62,6 +62,24 @@ bool UnscaledBytes(std::string_view t, int32_t scale, bool variable, int32_t* us
   for (char c : frac) if (c < '0' || c > '9') return false;
   if (variable) scale = static_cast<int32_t>(frac.size());
   if (used_scale) *used_scale = scale;
+  if (scale >= 0 && whole.size() + static_cast<size_t>(scale) <= 18) {
+    // Below 10^18, an int64: its minimal big-endian two's complement directly, the same bytes
+    // as the limb path below writes (a unit test compares both with BigInteger's on many values).
+    const size_t keep = std::min(frac.size(), static_cast<size_t>(scale));
+    for (size_t i = keep; i < frac.size(); ++i) if (frac[i] != '0') return false;
+    int64_t v = 0;
+    for (char c : whole) v = v * 10 + (c - '0');
+    for (size_t i = 0; i < keep; ++i) v = v * 10 + (frac[i] - '0');
+    for (size_t i = keep; i < static_cast<size_t>(scale); ++i) v *= 10;
+    if (negative) v = -v;
+    size_t n = 1;
+    while (n < 8 && (v >> (8 * n - 1)) != 0 && (v >> (8 * n - 1)) != -1) ++n;
+    bytes.resize(n);
+    for (size_t k = 0; k < n; ++k) {
+      bytes[n - 1 - k] = static_cast<char>(static_cast<uint64_t>(v) >> (8 * k));
+    }
+    return true;
+  }
   digits.assign(whole);
   if (scale >= 0) {
     size_t keep = std::min(frac.size(), static_cast<size_t>(scale));
@@ -248,10 +266,14 @@ bool AppendEnvelopeValue(std::string& out, const Column& column, const RowView& 
 
 bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view t,
                         const ValueModes& modes) {
+  return AppendEnvelopeTextAs(out, column, EnvelopeKindOf(column, modes), t, modes);
+}
+
+bool AppendEnvelopeTextAs(std::string& out, const Column& column, EnvelopeKind kind,
+                          std::string_view t, const ValueModes& modes) {
   thread_local std::string digits, bytes, plain;
   thread_local std::vector<uint32_t> limbs;
   bool out_of_range = false;
-  const EnvelopeKind kind = EnvelopeKindOf(column, modes);
   switch (kind) {
     case EnvelopeKind::kBytes:
       out += '"';

@@ -42,8 +42,13 @@ std::string TopicName(std::string_view format, std::string_view prefix, const co
 }
 
 const RecordEncoder::SchemaBlocks& RecordEncoder::BlocksFor(const core::TableSchemaPtr& schema) {
+  if (schema.get() == last_schema_) return *last_blocks_;  // twice per record: key and value
   auto it = blocks_.find(schema.get());
-  if (it != blocks_.end()) return it->second.second;
+  if (it != blocks_.end()) {
+    last_schema_ = schema.get();
+    last_blocks_ = &it->second.second;
+    return *last_blocks_;
+  }
   // Debezium names records after the topic: <prefix>.<schema>.<table>.
   std::string record = TopicName(kDefaultTopicFormat, options_.name, schema->id);
   SchemaBlocks b;
@@ -55,11 +60,39 @@ const RecordEncoder::SchemaBlocks& RecordEncoder::BlocksFor(const core::TableSch
     core::AppendJsonString(prefix, schema->columns[i].name);
     prefix += ':';
     b.field_prefixes.push_back(std::move(prefix));
+    b.kinds.push_back(core::EnvelopeKindOf(schema->columns[i], options_.modes));
+  }
+  for (size_t j = 0; j < schema->key.size(); ++j) {
+    std::string prefix = j ? "," : "";
+    core::AppendJsonString(prefix, schema->columns[schema->key[j]].name);
+    prefix += ':';
+    b.key_prefixes.push_back(std::move(prefix));
   }
   if (unwrap_ && schemas_enable_) AppendFlatSchemas(b, *schema, record);
   if (blocks_.size() > 4096) blocks_.clear();  // schemas replaced many times: drop stale ones
-  return blocks_.emplace(schema.get(), std::make_pair(schema, std::move(b))).first->second.second;
+  last_schema_ = schema.get();
+  last_blocks_ =
+      &blocks_.emplace(schema.get(), std::make_pair(schema, std::move(b))).first->second.second;
+  return *last_blocks_;
 }
+
+namespace {
+
+// core::AppendEnvelopeValue, with the column's kind decided by the caller.
+bool AppendValueAs(std::string& out, const core::Column& column, core::EnvelopeKind kind,
+                   const core::RowView& row, uint32_t i, const core::ValueModes& modes) {
+  if (i >= row.size() || row.is_null(i)) {
+    out += "null";
+    return true;
+  }
+  if (row.is_unchanged(i)) {
+    core::AppendJsonString(out, core::kUnavailableValuePlaceholder);
+    return true;
+  }
+  return core::AppendEnvelopeTextAs(out, column, kind, row.text(i), modes);
+}
+
+}  // namespace
 
 bool RecordEncoder::EncodeKey(const core::EventBatch& batch, const core::ChangeEvent& event) {
   key_.clear();
@@ -67,21 +100,45 @@ bool RecordEncoder::EncodeKey(const core::EventBatch& batch, const core::ChangeE
       (event.after == core::kNoRow && event.before == core::kNoRow)) {
     return false;
   }
+  const SchemaBlocks& blocks = BlocksFor(event.table);
   if (schemas_enable_) {
     key_ += "{\"schema\":";
-    key_ += BlocksFor(event.table).key;
+    key_ += blocks.key;
     key_ += ",\"payload\":";
-    core::AppendKeyJson(key_, batch, event, options_.modes);
+    AppendKeyObject(batch, event, blocks);
     key_ += '}';
   } else {
-    core::AppendKeyJson(key_, batch, event, options_.modes);
+    AppendKeyObject(batch, event, blocks);
   }
   return true;
+}
+
+void RecordEncoder::AppendKeyObject(const core::EventBatch& batch, const core::ChangeEvent& event,
+                                    const SchemaBlocks& blocks) {
+  // core::AppendKeyJson's bytes (a unit test compares), names escaped once per table schema.
+  const core::TableSchema& schema = *event.table;
+  core::RowView row = batch.row(event.after != core::kNoRow ? event.after : event.before);
+  if (event.after != core::kNoRow && event.before != core::kNoRow) {
+    for (uint32_t k : schema.key) {
+      if (k < row.size() && row.is_unchanged(k)) {
+        row = batch.row(event.before);
+        break;
+      }
+    }
+  }
+  key_ += '{';
+  for (size_t j = 0; j < schema.key.size(); ++j) {
+    const uint32_t k = schema.key[j];
+    key_ += blocks.key_prefixes[j];
+    AppendValueAs(key_, schema.columns[k], blocks.kinds[k], row, k, options_.modes);
+  }
+  key_ += '}';
 }
 
 bool RecordEncoder::EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event,
                                 int64_t now_ns) {
   value_.clear();
+  BeginBatch();  // a caller of its own: `batch` may be a new one at an old address
   return AppendValueBytes(batch, event, now_ns);
 }
 
@@ -128,7 +185,7 @@ bool RecordEncoder::AppendRow(const core::TableSchema& schema, const SchemaBlock
       value_ += "null";  // not sent by the source (REPLICA IDENTITY DEFAULT): as Debezium
       continue;
     }
-    exact &= core::AppendEnvelopeValue(value_, schema.columns[i], row, i, options_.modes);
+    exact &= AppendValueAs(value_, schema.columns[i], blocks.kinds[i], row, i, options_.modes);
   }
   value_ += '}';
   return exact;
@@ -150,20 +207,35 @@ bool RecordEncoder::AppendPayload(const core::EventBatch& batch, const core::Cha
   } else {
     value_ += "null";
   }
-  value_ += ",\"source\":";  // written in place: SourceJson() would copy it once more
-  core::AppendSourceJson(value_, batch, event, options_);
-  value_ += ",\"op\":\"";
-  value_ += static_cast<char>(event.op);
-  value_ += '"';
-  if (now_ns != times_ns_ || times_.empty()) {  // one time per Write: rendered once
-    times_.clear();
-    core::AppendEnvelopeTimes(times_, now_ns);
-    times_ns_ = now_ns;
+  value_ += ",\"source\":";
+  if (source_batch_ != &batch || source_table_ != event.table.get() || source_txn_ != event.txn ||
+      source_lsn_ != event.lsn || source_pos_ != event.source_pos ||
+      source_row_ != event.source_row || source_query_ != event.query) {
+    source_.clear();
+    core::AppendSourceJson(source_, batch, event, options_);
+    source_batch_ = &batch;
+    source_table_ = event.table.get();
+    source_txn_ = event.txn;
+    source_lsn_ = event.lsn;
+    source_pos_ = event.source_pos;
+    source_row_ = event.source_row;
+    source_query_ = event.query;
   }
-  value_ += times_;
-  value_ += ",\"transaction\":";
-  value_ += transaction_block_ ? std::string_view(*transaction_block_) : std::string_view("null");
-  value_ += '}';
+  value_ += source_;
+  // ,"op":"…","ts_ms":…,"ts_us":…,"ts_ns":…,"transaction":…} : one time per Write, so without
+  // a transaction block the whole tail is rendered once per operation and Write.
+  if (now_ns != tail_ns_ || event.op != tail_op_ || tail_.empty()) {
+    tail_.assign(",\"op\":\"");
+    tail_ += static_cast<char>(event.op);
+    tail_ += '"';
+    core::AppendEnvelopeTimes(tail_, now_ns);
+    tail_ += ",\"transaction\":";
+    tail_ns_ = now_ns;
+    tail_op_ = event.op;
+  }
+  value_ += tail_;
+  value_ += transaction_block_ ? std::string_view(*transaction_block_) : std::string_view("null}");
+  if (transaction_block_) value_ += '}';
   return exact;
 }
 

@@ -62,9 +62,14 @@ class RecordEncoder {
   // The key holds only columns of the value's rows, so this check covers it too.
   bool EncodeValue(const core::EventBatch& batch, const core::ChangeEvent& event, int64_t now_ns);
   // Same bytes, appended to `out` instead of replacing value() (the sink renders a batch's
-  // values into one arena: kafka_stage.h). value() is left empty.
+  // values into one arena: kafka_stage.h). value() is left empty. The caller calls BeginBatch()
+  // before the first event of each batch.
   bool AppendValue(std::string& out, const core::EventBatch& batch, const core::ChangeEvent& event,
                    int64_t now_ns);
+
+  // Called before the events of each new batch (KafkaSink::Write): the source block kept from
+  // the last event (see source_) may belong to a batch now freed whose address is reused.
+  void BeginBatch() { source_batch_ = nullptr; }
 
   // The envelope's "transaction" block for the next EncodeValue calls (provide.transaction.
   // metadata): the JSON text, or nullptr for null. Must outlive those calls.
@@ -79,6 +84,8 @@ class RecordEncoder {
     std::string key;    // key schema JSON
     std::string value;  // value schema JSON
     std::vector<std::string> field_prefixes;  // "\"col\":" (with a leading ',' after the first)
+    std::vector<core::EnvelopeKind> kinds;    // each column's EnvelopeKindOf under the modes
+    std::vector<std::string> key_prefixes;    // the same as field_prefixes for the key columns
     std::string flat;        // ExtractNewRecordState: the value schema of the flat row
     std::string flat_null;   // ... of delete.handling.mode=none's null value (the after struct)
   };
@@ -96,6 +103,9 @@ class RecordEncoder {
   // the source block built once per transaction and table and column names escaped once.
   bool AppendPayload(const core::EventBatch& batch, const core::ChangeEvent& event,
                      const SchemaBlocks& blocks, int64_t now_ns);
+  // The key object (core::AppendKeyJson's bytes) into key_.
+  void AppendKeyObject(const core::EventBatch& batch, const core::ChangeEvent& event,
+                       const SchemaBlocks& blocks);
   bool AppendRow(const core::TableSchema& schema, const SchemaBlocks& blocks,
                  const core::RowView& row, bool before_image);
   const SchemaBlocks& BlocksFor(const core::TableSchemaPtr& schema);
@@ -107,11 +117,24 @@ class RecordEncoder {
   std::string value_;
   std::string source_json_;  // ,"source":{...} of the last event (core caches its shared part)
   const std::string* transaction_block_ = nullptr;
-  // The ,"ts_ms",... fields of the last now_ns (the sink passes one per Write).
-  std::string times_;
-  int64_t times_ns_ = 0;
+  // The "source" object of the last event and what it depends on (core::AppendSourceJson: the
+  // table, the transaction, the event's LSN, binlog position, row and query): every row of a
+  // snapshot chunk has the same one, so it is rendered once and copied.
+  const core::EventBatch* source_batch_ = nullptr;  // nullptr: nothing kept
+  const core::TableSchema* source_table_ = nullptr;
+  uint32_t source_txn_ = 0, source_row_ = 0, source_query_ = 0;
+  uint64_t source_lsn_ = 0, source_pos_ = 0;
+  std::string source_;
+  // The payload's tail up to the transaction block, for the last now_ns (the sink passes one
+  // per Write) and operation.
+  std::string tail_;
+  int64_t tail_ns_ = 0;
+  core::Op tail_op_ = core::Op::kRead;
   // Keyed by the schema object; the shared_ptr keeps it alive so the address is never reused.
   std::map<const core::TableSchema*, std::pair<core::TableSchemaPtr, SchemaBlocks>> blocks_;
+  // The last lookup (map nodes do not move; both reset when blocks_ is cleared).
+  const core::TableSchema* last_schema_ = nullptr;
+  const SchemaBlocks* last_blocks_ = nullptr;
 };
 
 }  // namespace sluice::sinks::kafka_sink

@@ -35,6 +35,10 @@ KafkaSink::KafkaSink(KafkaSinkOptions options, std::shared_ptr<spdlog::logger> l
 KafkaSink::~KafkaSink() { Close(); }
 
 void KafkaSink::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  // The record's bytes live in its arena until now (kafka_stage.h: produced without a copy).
+  if (message->_private != nullptr) {
+    kafka_sink::ArenaPool::Release(static_cast<kafka_sink::RecordArena*>(message->_private));
+  }
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) return;
   auto* self = static_cast<KafkaSink*>(opaque);
   // Delivery reports are served by the stage producer's thread and by the sink thread's flushes.
@@ -96,7 +100,8 @@ core::Status KafkaSink::Open() {
   if (producer_) return core::Status::Ok();
   SLUICE_ASSIGN_OR_RETURN(producer_, NewProducer(false));
   // With the producer, so that no path leaves a producer without its stage producer.
-  stager_ = std::make_unique<kafka_sink::StageProducer>(producer_.get(), queue_max_messages_);
+  stager_ = std::make_unique<kafka_sink::StageProducer>(producer_.get(), queue_max_messages_,
+                                                         &arenas_);
   ClearDeliveryError();
   in_transaction_ = false;
   if (!options_.transactional_id.empty()) {
@@ -286,6 +291,7 @@ core::Status KafkaSink::Write(const core::EventBatch& batch) {
   SLUICE_RETURN_IF_ERROR(stager_->error());
   SLUICE_RETURN_IF_ERROR(BeginTransactionIfNeeded());
   int64_t now_ns = core::EnvelopeNowNs();
+  encoder_.BeginBatch();
   const core::TableSchema* last_table = nullptr;
   rd_kafka_topic_t* topic = nullptr;
   auto skipped = [&](core::Op op) { return core::SkipsOperation(options_.skipped_ops, op); };
@@ -427,6 +433,8 @@ void KafkaSink::DestroyProducer() {
   table_topics_.clear();
   topics_.clear();
   producer_.reset();
+  // Records the handle dropped without a report held their arenas: nothing refers to any now.
+  arenas_.ReclaimAll();
 }
 
 core::Status KafkaSink::Reset() {

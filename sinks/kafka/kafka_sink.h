@@ -150,6 +150,9 @@ class KafkaSink final : public core::Sink {
   std::shared_ptr<spdlog::logger> logger_;
   kafka_sink::RecordEncoder encoder_;
   kafka_sink::TxnMetadata txn_;
+  // The records' memory until their delivery reports (kafka_arena.h): declared before the
+  // handle so that it outlives it.
+  kafka_sink::ArenaPool arenas_;
   kafka_sink::KafkaHandle producer_;
   // Renders go into its stage; its thread hands them to librdkafka (kafka_stage_producer.h).
   // Created by Open() with the producer, destroyed before it.

@@ -9,12 +9,13 @@ namespace sluice::sinks::kafka_sink {
 
 void RecordStage::Add(rd_kafka_topic_t* topic, const std::string* key, size_t value_begin,
                       const core::TableSchema* table) {
+  std::string& bytes = arena();
   Record r{topic, kNoValue, 0, value_begin, 0, table};
-  if (value_begin != kNoValue) r.value_size = arena_.size() - value_begin;
+  if (value_begin != kNoValue) r.value_size = bytes.size() - value_begin;
   if (key != nullptr) {
-    r.key_begin = arena_.size();
+    r.key_begin = bytes.size();
     r.key_size = key->size();
-    arena_ += *key;
+    bytes += *key;
   }
   records_.push_back(r);
 }
@@ -23,14 +24,15 @@ void RecordStage::Add(rd_kafka_topic_t* topic, const std::string* key, const std
                       const core::TableSchema* table) {
   size_t begin = kNoValue;
   if (value != nullptr) {
-    begin = arena_.size();
-    arena_ += *value;
+    begin = arena().size();
+    arena() += *value;
   }
   Add(topic, key, begin, table);
 }
 
 void RecordStage::Clear() {
-  arena_.clear();
+  if (arena_ != nullptr) ArenaPool::Release(arena_);
+  arena_ = nullptr;
   records_.clear();
 }
 
@@ -56,7 +58,7 @@ core::Status RecordStage::ProduceRun(rd_kafka_t* rk, size_t begin, size_t end,
   // means librdkafka refuses none of its records for the count (the byte bound may still).
   const size_t per_call =
       std::max<size_t>(1, std::min(kMaxRecordsPerCall, queue_max_messages / 2));
-  char* base = arena_.data();
+  char* base = arena_->bytes.data();  // records_ is not empty: the arena was taken
   while (begin < end) {
     const size_t n = std::min(per_call, end - begin);
     while (static_cast<size_t>(rd_kafka_outq_len(rk)) + n > queue_max_messages) {
@@ -67,6 +69,7 @@ core::Status RecordStage::ProduceRun(rd_kafka_t* rk, size_t begin, size_t end,
     for (size_t i = 0; i < n; ++i) {
       const Record& r = records_[begin + i];
       rd_kafka_message_t& m = messages_[i];
+      m._private = arena_;  // the msg_opaque: its delivery report releases the arena
       if (r.value_begin != kNoValue) {
         m.payload = base + r.value_begin;
         m.len = r.value_size;
@@ -76,9 +79,12 @@ core::Status RecordStage::ProduceRun(rd_kafka_t* rk, size_t begin, size_t end,
         m.key_len = r.key_size;
       }
     }
+    // One reference per record before the call: reports may come before it returns.
+    arena_->refs.fetch_add(n, std::memory_order_relaxed);
     const int accepted = rd_kafka_produce_batch(records_[begin].topic, RD_KAFKA_PARTITION_UA,
-                                                RD_KAFKA_MSG_F_COPY, messages_.data(),
-                                                static_cast<int>(n));
+                                                0, messages_.data(), static_cast<int>(n));
+    // Refused records get no report: their references go now (the stage still holds one).
+    ArenaPool::Release(arena_, n - static_cast<size_t>(std::max(accepted, 0)));
     if (static_cast<size_t>(accepted) == n) {
       begin += n;
       continue;
@@ -111,7 +117,7 @@ core::Status RecordStage::RecordError(const Record& r, rd_kafka_resp_err_t err) 
   const std::string key =
       r.key_begin == kNoValue
           ? std::string("null")
-          : core::SafeText(std::string_view(arena_).substr(r.key_begin, r.key_size), 200);
+          : core::SafeText(std::string_view(arena_->bytes).substr(r.key_begin, r.key_size), 200);
   if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
     return core::FailedPreconditionError(
         "kafka sink: the change of " + row + " with key " + key + " is " +

@@ -2,9 +2,11 @@
 //
 // Why: producing record by record (rd_kafka_produce) costs librdkafka two clock reads and a
 // topic lock per record; rd_kafka_produce_batch takes them once per call. Keys and values are
-// rendered into one reused arena (no allocation per record once warm), then handed to
-// librdkafka in order, one call per run of records of the same topic, with RD_KAFKA_MSG_F_COPY
-// (librdkafka copies each record into its own message, so the arena is reused at once).
+// rendered into an arena of `pool` (kafka_arena.h: no allocation per record once warm), then
+// handed to librdkafka in order, one call per run of records of the same topic, without
+// RD_KAFKA_MSG_F_COPY: each message points into the arena and carries it as its msg_opaque, and
+// its delivery report releases it (KafkaSink::OnDelivery calls ArenaPool::Release). After a
+// drain the stage takes a fresh arena; the old one is reused once every report is in.
 //
 // Order: records are produced exactly in the order they were staged. librdkafka may refuse
 // records of a call when its queue is full (queue.buffering.max.messages / .kbytes); Drain()
@@ -27,6 +29,7 @@
 
 #include "core/event.h"
 #include "core/status.h"
+#include "sinks/kafka/kafka_arena.h"
 
 namespace sluice::sinks::kafka_sink {
 
@@ -35,9 +38,18 @@ class RecordStage {
   // Records per rd_kafka_produce_batch call at most (and bounded by the queue's size).
   static constexpr size_t kMaxRecordsPerCall = 2048;
 
+  // `pool` (outliving the stage) provides the arenas.
+  explicit RecordStage(ArenaPool* pool) : pool_(pool) {}
+  ~RecordStage() { Clear(); }
+  RecordStage(const RecordStage&) = delete;
+  RecordStage& operator=(const RecordStage&) = delete;
+
   // The arena that values are rendered into: append a value to it, then call Add() with the
   // offset where it began. Its contents up to that offset must not change.
-  std::string& arena() { return arena_; }
+  std::string& arena() {
+    if (arena_ == nullptr) arena_ = pool_->Take();
+    return arena_->bytes;
+  }
   // Stages a record of `topic`: `key` (copied into the arena; nullptr: a null key) and the
   // value from `value_begin` to the end of the arena (kNoValue: a null value, a tombstone).
   // `table` names the row in errors (nullptr for the sink's own records).
@@ -49,7 +61,7 @@ class RecordStage {
            const core::TableSchema* table);
 
   size_t size() const { return records_.size(); }
-  size_t bytes() const { return arena_.size(); }
+  size_t bytes() const { return arena_ ? arena_->bytes.size() : 0; }
 
   // Produces every staged record in order and empties the stage (also on error). Blocks,
   // polling `rk`, while librdkafka's queue has no room (`queue_max_messages`: the producer's
@@ -59,7 +71,8 @@ class RecordStage {
   // otherwise.
   core::Status Drain(rd_kafka_t* rk, size_t queue_max_messages,
                      const std::atomic<bool>* cancel = nullptr);
-  // Drops the staged records (after a failure, before the producer is recreated).
+  // Drops the staged records (after a failure, before the producer is recreated) and lets go
+  // of the arena (records already produced from it keep it alive until their reports).
   void Clear();
 
  private:
@@ -73,7 +86,8 @@ class RecordStage {
                           const std::atomic<bool>* cancel);
   core::Status RecordError(const Record& record, rd_kafka_resp_err_t err) const;
 
-  std::string arena_;
+  ArenaPool* const pool_;
+  RecordArena* arena_ = nullptr;  // taken on first use, released by Clear()
   std::vector<Record> records_;
   std::vector<rd_kafka_message_t> messages_;  // reused per call
 };

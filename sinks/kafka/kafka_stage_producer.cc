@@ -5,10 +5,11 @@
 
 namespace sluice::sinks::kafka_sink {
 
-StageProducer::StageProducer(rd_kafka_t* rk, size_t queue_max_messages)
+StageProducer::StageProducer(rd_kafka_t* rk, size_t queue_max_messages, ArenaPool* pool)
     : rk_(rk),
       queue_max_messages_(queue_max_messages),
-      filling_(std::make_unique<RecordStage>()),
+      pool_(pool),
+      filling_(std::make_unique<RecordStage>(pool)),
       thread_([this](std::stop_token stop) { Run(stop); }) {}
 
 StageProducer::~StageProducer() {
@@ -27,7 +28,7 @@ void StageProducer::Submit() {
     filling_ = std::move(spare_.back());
     spare_.pop_back();
   } else {
-    filling_ = std::make_unique<RecordStage>();
+    filling_ = std::make_unique<RecordStage>(pool_);
   }
   lock.unlock();
   cv_.notify_all();

@@ -43,7 +43,8 @@ class StageProducer {
   // stage holds at most RecordStage::kMaxRecordsPerCall records or a few MB).
   static constexpr size_t kMaxQueuedStages = 2;
 
-  StageProducer(rd_kafka_t* rk, size_t queue_max_messages);
+  // `pool` provides the stages' arenas; it must outlive this object and `rk`.
+  StageProducer(rd_kafka_t* rk, size_t queue_max_messages, ArenaPool* pool);
   ~StageProducer();
   StageProducer(const StageProducer&) = delete;
   StageProducer& operator=(const StageProducer&) = delete;
@@ -67,6 +68,7 @@ class StageProducer {
 
   rd_kafka_t* const rk_;
   const size_t queue_max_messages_;
+  ArenaPool* const pool_;
   std::unique_ptr<RecordStage> filling_;
   mutable std::mutex mu_;
   std::condition_variable_any cv_;

@@ -1,6 +1,7 @@
 #include "core/envelope.h"
 
 #include "core/config.h"
+#include "core/value_text.h"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -334,6 +335,90 @@ TEST(EnvelopeModesTest, IsoDurationsAsDebeziumsMicroDuration) {
   EXPECT_FALSE(IsoDurationToMicros("P178000000Y", us));  // beyond int64 microseconds
   EXPECT_FALSE(IsoDurationToMicros("1 day", us));
   EXPECT_FALSE(IsoDurationToMicros("PT0.0000001S", us));  // below a microsecond
+}
+
+}  // namespace
+}  // namespace sluice::core
+
+namespace sluice::core {
+namespace {
+
+// Java's BigInteger.toByteArray() of `v`: the minimal big-endian two's complement, written the
+// plain way (independent of envelope_values.cc, which has an int64 fast path and a limb path).
+std::string JavaBytes(__int128 v) {
+  std::string be;
+  for (int k = 15; k >= 0; --k) {
+    be += static_cast<char>(static_cast<unsigned __int128>(v) >> (8 * k));
+  }
+  size_t drop = 0;
+  while (drop + 1 < be.size()) {
+    auto lead = static_cast<uint8_t>(be[drop]), next = static_cast<uint8_t>(be[drop + 1]);
+    if ((lead == 0 && !(next & 0x80)) || (lead == 0xff && (next & 0x80))) ++drop; else break;
+  }
+  return be.substr(drop);
+}
+
+std::string DecimalText(__int128 v, int scale) {
+  bool negative = v < 0;
+  unsigned __int128 u = negative ? -static_cast<unsigned __int128>(v) : v;
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(u % 10)));
+    u /= 10;
+  } while (u);
+  while (static_cast<int>(digits.size()) <= scale) digits.insert(digits.begin(), '0');
+  if (scale > 0) digits.insert(digits.end() - scale, '.');
+  return (negative ? "-" : "") + digits;
+}
+
+// The decimal encoding (decimal.handling.mode=precise) of values around every byte boundary, of
+// random ones, and of 19 to 37 digits (past the int64 fast path) equals Java's bytes.
+TEST(EnvelopeTest, PreciseDecimalBytesMatchJavaAcrossByteBoundaries) {
+  Column c;
+  c.name = "amount";
+  c.type = LogicalType::kDecimal;
+  c.precision = 38;
+  c.scale = 2;
+  std::vector<__int128> values = {0, 1, -1, 99, -99};
+  for (int bits = 7; bits < 126; bits += 8) {
+    for (int d = -2; d <= 2; ++d) {
+      __int128 edge = (static_cast<__int128>(1) << bits) + d;
+      values.push_back(edge);
+      values.push_back(-edge);
+    }
+  }
+  __int128 ten = 1;
+  for (int k = 0; k < 37; ++k, ten *= 10) {
+    values.push_back(ten - 1);
+    values.push_back(-(ten - 1));
+    values.push_back(ten);
+  }
+  uint64_t x = 88172645463325252ull;
+  for (int k = 0; k < 2000; ++k) {
+    x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+    values.push_back(static_cast<int64_t>(x) >> (k % 60));
+  }
+  for (__int128 v : values) {
+    std::string text = DecimalText(v, 2);
+    std::string out, expected = "\"";
+    ASSERT_TRUE(AppendEnvelopeText(out, c, text)) << text;
+    AppendBase64(expected, JavaBytes(v));
+    expected += '"';
+    ASSERT_EQ(out, expected) << text;
+  }
+  // Fewer digits than the scale, trailing zeros beyond it and leading zeros are the same
+  // numbers; other digits beyond the scale are refused.
+  for (auto [text, unscaled] : std::vector<std::pair<std::string, __int128>>{
+           {"12.5", 1250}, {"-7", -700}, {"-12.3400", -1234}, {"0000000000000000000012.5", 1250},
+           {"+3.", 300}, {".5", 50}, {"-0.00", 0}, {"92233720368547758.07", INT64_MAX}}) {
+    std::string out, expected = "\"";
+    ASSERT_TRUE(AppendEnvelopeText(out, c, text)) << text;
+    AppendBase64(expected, JavaBytes(unscaled));
+    expected += '"';
+    EXPECT_EQ(out, expected) << text;
+  }
+  std::string out;
+  EXPECT_FALSE(AppendEnvelopeText(out, c, "12.345"));
 }
 
 }  // namespace

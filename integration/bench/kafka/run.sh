@@ -58,28 +58,41 @@ cd "$WORK"
 # oldest records beyond that), so the records are read while the sync writes them: the topic
 # is created first, and a consumer polling every 5 ms reads it from offset 0. An offset that
 # falls out of the log before it is read fails the run (auto.offset.reset=error).
-python3 -c 'import socket, sys
+# The reader can still fall behind on a busy machine (seen once at 1 M rows: 988,196 read):
+# the render is retried, up to 3 times, on a fresh topic; a short or duplicated read fails it.
+render_once() {  # render_once ATTEMPT: 0 when records.tsv holds ROWS records with distinct keys
+  local topic=$P.render$1 reader i
+  python3 -c 'import socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 s.sendall(("create " + sys.argv[2] + " 4\n").encode()); reply = s.recv(200).decode()
 sys.exit(0 if reply.startswith("ok") else "cannot create the topic: " + reply)' \
-  "$(grep '^SLUICE_TEST_KAFKA_CONTROL=' "$BENCH_WORK/tgt/servers.env" | cut -d= -f2-)" "$P.render.public.t"
-timeout 600 kcat -b "$B" -C -o beginning -c "$ROWS" -q -t "$P.render.public.t" -f '%k\t%s\n' \
-  -X fetch.wait.max.ms=5 -X fetch.error.backoff.ms=5 -X fetch.max.bytes=104857600 \
-  -X max.partition.fetch.bytes=52428800 -X auto.offset.reset=error > records.tsv &
-reader=$!
-# Untimed, so it may go slower: a flush (every delivery report awaited) every 5,000 records
-# keeps it from running more than the broker's window ahead of the reader.
-cfg "${P}_render" "$P.render" initial_only | sed 's/}$/, "sink.batch.size": "5000"}/' > render.json
-"$BENCH_SLUICE" sync render.json > render.log 2>&1 || { tail -5 render.log >&2; exit 1; }
-# Once the sync is done the reader has its records within seconds; one the test broker dropped
-# before it was read would otherwise hold the run for the whole 600 s timeout (seen on a loaded
-# machine): 60 s at most, then the run fails with the count.
-for ((i = 0; i < 600; i++)); do kill -0 "$reader" 2>/dev/null || break; sleep 0.1; done
-kill "$reader" 2>/dev/null || true
-wait "$reader" ||
-  { echo "reading the pre-rendered records failed: $(wc -l < records.tsv) of $ROWS" >&2; exit 1; }
-[[ $(wc -l < records.tsv) == "$ROWS" && $(cut -f1 records.tsv | sort -u | wc -l) == "$ROWS" ]] ||
-  { echo "pre-rendered $(wc -l < records.tsv) records, expected $ROWS distinct keys" >&2; exit 1; }
+    "$(grep '^SLUICE_TEST_KAFKA_CONTROL=' "$BENCH_WORK/tgt/servers.env" | cut -d= -f2-)" \
+    "$topic.public.t"
+  timeout 600 kcat -b "$B" -C -o beginning -c "$ROWS" -q -t "$topic.public.t" -f '%k\t%s\n' \
+    -X fetch.wait.max.ms=5 -X fetch.error.backoff.ms=5 -X fetch.max.bytes=104857600 \
+    -X max.partition.fetch.bytes=52428800 -X auto.offset.reset=error > records.tsv &
+  reader=$!
+  # Untimed, so it may go slower: a flush (every delivery report awaited) every 5,000 records
+  # keeps it from running more than the broker's window ahead of the reader.
+  cfg "${P}_render$1" "$topic" initial_only | sed 's/}$/, "sink.batch.size": "5000"}/' > render.json
+  "$BENCH_SLUICE" sync render.json > render.log 2>&1 || { tail -5 render.log >&2; exit 1; }
+  # Once the sync is done the reader has its records within seconds; one the test broker
+  # dropped before it was read would otherwise hold the run for the whole 600 s timeout (seen
+  # on a loaded machine): 60 s at most.
+  for ((i = 0; i < 600; i++)); do kill -0 "$reader" 2>/dev/null || break; sleep 0.1; done
+  kill "$reader" 2>/dev/null || true
+  if ! wait "$reader"; then
+    echo "attempt $1: reading the pre-rendered records failed: $(wc -l < records.tsv) of $ROWS" >&2
+    return 1
+  fi
+  [[ $(wc -l < records.tsv) == "$ROWS" && $(cut -f1 records.tsv | sort -u | wc -l) == "$ROWS" ]] ||
+    { echo "attempt $1: pre-rendered $(wc -l < records.tsv) records, expected $ROWS distinct" \
+        "keys" >&2; return 1; }
+}
+for attempt in 1 2 3; do
+  render_once "$attempt" && break
+  ((attempt < 3)) || exit 1
+done
 t_run= sluice_best= sluice_cpu= sluice_rss= kcat_best=
 run_kcat() {
   local topic=$P.ref$1 t0

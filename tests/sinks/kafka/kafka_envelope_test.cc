@@ -351,6 +351,58 @@ TEST(RecordEncoderTest, PayloadIsByteForByteCoreEnvelope) {
   }
 }
 
+// The sink's path renders a batch's events one after the other (BeginBatch, then AppendValue),
+// copying the source block of the previous event while nothing it depends on changed: every
+// event still gets exactly core::AppendEnvelopeJson's bytes, when the table, transaction, LSN,
+// binlog position, row or query changes between neighbours and when they are all the same.
+TEST(RecordEncoderTest, ConsecutiveEventsOfABatchGetTheirOwnSourceBlock) {
+  core::EventBatch b;
+  uint32_t t1 = b.AddTxn({1700000000000, true, false, 5, 99, "bin.1", 4, "0-1-2"});
+  uint32_t t2 = b.AddTxn({1700000000000, true, true, 5, 99, "bin.1", 4, "0-1-2"});  // "last"
+  uint32_t q1 = b.AddQuery("INSERT INTO t VALUES (1)");
+  uint32_t q2 = b.AddQuery("INSERT INTO t VALUES (2)");
+  auto other = std::make_shared<core::TableSchema>(*Orders());
+  other->id.table = "other";
+  uint32_t row = b.BeginRow();
+  for (auto v : {"1", "12.50", "[1,2]", "2024-01-02", "ok"}) b.AppendValue(v);
+  b.EndRow();
+  auto orders = Orders();
+  std::vector<core::ChangeEvent> events;
+  auto add = [&](uint32_t txn, core::TableSchemaPtr table, uint64_t lsn, uint64_t pos,
+                 uint32_t source_row, uint32_t query) {
+    core::ChangeEvent e{core::Op::kRead, core::kNoRow, row, txn, std::move(table), lsn};
+    e.source_pos = pos;
+    e.source_row = source_row;
+    e.query = query;
+    events.push_back(e);
+  };
+  add(t1, orders, 0, 0, 0, core::kNoQuery);
+  add(t1, orders, 0, 0, 0, core::kNoQuery);  // the same source block
+  add(t1, other, 0, 0, 0, core::kNoQuery);   // another table
+  add(t1, other, 700, 0, 0, core::kNoQuery);  // another LSN
+  add(t1, other, 700, 120, 0, core::kNoQuery);  // another binlog position
+  add(t1, other, 700, 120, 1, core::kNoQuery);  // another row of the statement
+  add(t1, other, 700, 120, 1, q1);             // a query
+  add(t1, other, 700, 120, 1, q2);             // another query
+  add(t2, other, 700, 120, 1, q2);             // another transaction (the last snapshot row)
+  add(t2, other, 700, 120, 1, q2);
+  for (const char* connector : {"postgresql", "mysql"}) {
+    core::EnvelopeOptions o;
+    o.name = "srv";
+    o.connector = connector;
+    RecordEncoder enc(o, false);
+    std::string arena;
+    enc.BeginBatch();
+    for (const core::ChangeEvent& e : events) {
+      std::string expected;
+      core::AppendEnvelopeJson(expected, b, e, o, 42);
+      const size_t begin = arena.size();
+      enc.AppendValue(arena, b, e, 42);
+      EXPECT_EQ(arena.substr(begin), expected) << connector;
+    }
+  }
+}
+
 TEST(KafkaSinkConfigTest, OwnKeysAreNotPassedToLibrdkafka) {
   core::ConnectorConfig config("c1", {{"connector.class", "postgres"},
                                       {"topic.prefix", "srv"},
@@ -472,6 +524,70 @@ TEST(KafkaEnvelopeTest, HeartbeatRecordsAreDebeziumsBytes) {
             R"("field":"ts_ms"}],"optional":false,"name":"io.debezium.connector.common.Heartbeat"},)"
             R"("payload":{"ts_ms":1700000000123}})");
   EXPECT_EQ(HeartbeatKey("a\"b", false), R"({"serverName":"a\"b"})");
+}
+
+}  // namespace
+}  // namespace sluice::sinks::kafka_sink
+
+namespace sluice::sinks::kafka_sink {
+namespace {
+
+// The key the encoder renders (names escaped and kinds decided once per table schema) is
+// core::AppendKeyJson's bytes: a composite key in key order (not column order) with a name to
+// escape, a decimal and a timestamp key column, null key values, and an update whose new image
+// lacks the key (unchanged): the old image's key then; with and without schema blocks.
+TEST(RecordEncoderTest, KeyIsByteForByteCoreKey) {
+  auto s = std::make_shared<core::TableSchema>();
+  s->id = {"public", "k"};
+  core::Column name{"na\"me", LogicalType::kString, "text"};
+  core::Column amount{"amount", LogicalType::kDecimal, "numeric(12,2)"};
+  amount.precision = 12;
+  amount.scale = 2;
+  core::Column at{"at", LogicalType::kTimestamp, "timestamp"};
+  s->columns = {name, amount, at};
+  s->key = {2, 0, 1};
+  core::EventBatch b;
+  uint32_t txn = b.AddTxn({});
+  auto row = [&b](std::initializer_list<const char*> values) {
+    uint32_t r = b.BeginRow();
+    for (const char* v : values) {
+      if (v == nullptr) {
+        b.AppendNull();
+      } else if (std::string_view(v) == "~") {
+        b.AppendUnchanged();
+      } else {
+        b.AppendValue(v);
+      }
+    }
+    b.EndRow();
+    return r;
+  };
+  uint32_t full = row({"a\tb", "-12.50", "2024-01-02 03:04:05.123456"});
+  uint32_t nulls = row({"x", nullptr, "2024-01-02 03:04:05"});
+  uint32_t unchanged = row({"~", "1.00", "2024-01-03 00:00:00"});
+  std::vector<core::ChangeEvent> events = {
+      {core::Op::kCreate, core::kNoRow, full, txn, s},
+      {core::Op::kCreate, core::kNoRow, nulls, txn, s},
+      {core::Op::kUpdate, full, unchanged, txn, s},
+      {core::Op::kDelete, nulls, core::kNoRow, txn, s},
+  };
+  for (bool schemas : {false, true}) {
+    core::EnvelopeOptions o;
+    o.name = "srv";
+    RecordEncoder enc(o, schemas);
+    for (const core::ChangeEvent& e : events) {
+      std::string expected;
+      core::AppendKeyJson(expected, b, e, o.modes);
+      ASSERT_TRUE(enc.EncodeKey(b, e));
+      if (schemas) {
+        json k = json::parse(enc.key());
+        EXPECT_EQ(k["payload"], json::parse(expected));
+        EXPECT_TRUE(enc.key().ends_with(",\"payload\":" + expected + "}")) << enc.key();
+      } else {
+        EXPECT_EQ(enc.key(), expected);
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -298,7 +298,9 @@ void Pipeline::SourceLoop(std::stop_token stop) {
       BatchQueue::PushResult pushed;
       const milliseconds push_wait = std::min(kKeepAliveInterval, clock_->MaxBlock());
       TimePoint waiting_since = clock_->Now();
-      while ((pushed = queue_.PushFor(batch, events, bytes, stop, push_wait)) ==
+      // The caught-up fact rides on the batch it was read with (see the header comment).
+      QueuedBatch queued{std::move(batch), *polled == PollStatus::kIdle};
+      while ((pushed = queue_.PushFor(queued, events, bytes, stop, push_wait)) ==
              BatchQueue::PushResult::kTimedOut) {
         if (clock_->Now() - waiting_since < kKeepAliveInterval) continue;
         waiting_since = clock_->Now();

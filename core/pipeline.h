@@ -1,10 +1,25 @@
 // Pipeline: one source thread, a bounded queue, one sink thread, and the commit protocol.
 //
-//   source thread: Poll -> push batch to the queue (blocks when full)
-//   sink thread:   pop batches until sink.batch.size events, sink.batch.ms elapsed or nothing
-//                  arrived for sink.batch.idle.ms,
+//   source thread: Poll -> push batch to the queue (blocks when full), marked caught-up when
+//                  the Poll returned kIdle
+//   sink thread:   pop batches until sink.batch.size events, sink.batch.ms elapsed, nothing
+//                  arrived for sink.batch.idle.ms, or the source caught up (below),
 //                  Write each, Flush, save the returned position, then Acknowledge it
 //                  to the source.
+//
+// Caught up: a steady trickle of small transactions (a busy OLTP source that the pipeline
+// keeps up with) never leaves a sink.batch.idle.ms gap, so without this rule every change would
+// wait out sink.batch.ms. The fact that the source had nothing more to read travels with the
+// batch it read (QueuedBatch::caught_up, set when its Poll returned kIdle), in order, never as a
+// shared flag that a later batch could overtake. The sink flushes at once when the newest
+// pending batch is so marked, nothing is queued behind it, and it ends at a transaction boundary
+// (it carries a checkpoint); not while snapshot rows are pending (they keep their own rules:
+// sink.snapshot.batch.bytes, the changes-among-chunks rule) and not sooner than
+// sink.batch.idle.ms after the previous flush: that floor bounds the flush rate of a source that
+// reports kIdle too eagerly (a catch-up whose reader momentarily drains its socket) to one per
+// sink.batch.idle.ms, as the idle rule already did. Under a backlog the source returns kHaveMore
+// or the queue holds more, and the flush stays by size. A caught-up Poll that read nothing needs
+// no marker: the idle rule flushes what is pending once nothing arrives.
 //
 // A crash anywhere means replay from the last saved position: duplicates possible, gaps never.
 // Resume position: the sink's own committed position (exactly-once sinks) when it has one,
@@ -41,7 +56,8 @@ struct PipelineOptions {
   size_t batch_events = 10000;        // sink.batch.size: events per flush
   std::chrono::milliseconds batch_wait{500};  // sink.batch.ms: longest wait before a flush
   // sink.batch.idle.ms: pending events are flushed as soon as nothing has arrived for this
-  // long (the source caught up), instead of waiting out batch_wait.
+  // long (the source caught up), instead of waiting out batch_wait. Also the shortest interval
+  // from the previous flush to a flush because the source reported it caught up (see above).
   std::chrono::milliseconds batch_idle{20};
   // sink.snapshot.batch.bytes: while everything pending is snapshot rows (op r) whose
   // checkpoint is the position already committed (a PostgreSQL snapshot's, until it ends),
@@ -146,6 +162,10 @@ class Pipeline {
   // the first of them is written; max() when none wait, or while the pending batches end inside
   // a transaction.
   Clock::TimePoint LiveFlushAt() const;
+  // When the pending batches are flushed because the source caught up (caught_up_): the
+  // previous flush plus batch_idle; max() when the rule does not apply (see the file comment).
+  // The caller also checks that nothing is queued.
+  Clock::TimePoint CaughtUpFlushAt() const;
   // The batch carries snapshot rows (op r).
   static bool HoldsReads(const EventBatch& batch);
   Status Fault(PipelineOptions::Step step);
@@ -170,7 +190,13 @@ class Pipeline {
   std::unique_ptr<ConnectorMetrics> metrics_;
   std::shared_ptr<spdlog::logger> logger_;
 
-  using BatchQueue = BoundedQueue<std::unique_ptr<EventBatch>>;
+  // A polled batch on its way to the sink thread. `caught_up`: its Poll returned kIdle, the
+  // source had nothing more to read right then.
+  struct QueuedBatch {
+    std::unique_ptr<EventBatch> batch;
+    bool caught_up = false;
+  };
+  using BatchQueue = BoundedQueue<QueuedBatch>;
   BatchQueue queue_;
   std::vector<std::unique_ptr<EventBatch>> pending_;  // written since the last flush (sink thread)
   size_t pending_events_ = 0;
@@ -185,6 +211,10 @@ class Pipeline {
   bool pending_reads_ = false;
   Clock::TimePoint live_since_ = Clock::TimePoint::max();
   bool needs_rewrite_ = false;  // a Write failed: Reset and write all pending before flushing
+  // The newest pending batch was read when the source had caught up (QueuedBatch::caught_up).
+  bool caught_up_ = false;
+  // When the last flush ended (min(): none yet); the floor of the caught-up rule counts from it.
+  Clock::TimePoint last_flush_at_ = Clock::TimePoint::min();
 
   // Batches flow back from the sink thread to the source thread for reuse.
   std::mutex pool_mu_;

@@ -120,6 +120,18 @@ Clock::TimePoint Pipeline::LiveFlushAt() const {
   return live_since_;
 }
 
+Clock::TimePoint Pipeline::CaughtUpFlushAt() const {
+  // Snapshot rows pending keep their own rules: an initial snapshot's wait for
+  // sink.snapshot.batch.bytes, and an incremental snapshot's chunks, which must not be committed
+  // one by one because the stream between them is quiet (LiveFlushAt commits the changes).
+  if (!caught_up_ || pending_.empty() || pending_.back()->checkpoint().empty() ||
+      EndsInsideTransaction() || pending_reads_ ||
+      (options_.snapshot_batch_bytes > 0 && pending_snapshot_only_)) {
+    return TimePoint::max();
+  }
+  return last_flush_at_ + options_.batch_idle;
+}
+
 Clock::TimePoint Pipeline::TimedFlushAt(Clock::TimePoint deadline) const {
   return EndsInsideTransaction() ? deadline + options_.transaction_hold : deadline;
 }
@@ -191,6 +203,8 @@ Status Pipeline::FlushPending(std::stop_token stop) {
   pending_snapshot_only_ = true;
   pending_reads_ = false;
   live_since_ = TimePoint::max();
+  caught_up_ = false;
+  last_flush_at_ = clock_->Now();
   return Status::Ok();
 }
 
@@ -229,13 +243,15 @@ void Pipeline::SinkLoop(std::stop_token stop) {
           wait = until_idle;
           idle_wait = true;
         }
-        if (const TimePoint live_at = LiveFlushAt(); live_at != TimePoint::max()) {
-          wait = std::min(wait, std::max(milliseconds(0),
-                                         std::chrono::ceil<milliseconds>(live_at - now)));
+        for (const TimePoint at : {LiveFlushAt(), CaughtUpFlushAt()}) {
+          if (at == TimePoint::max()) continue;
+          // (Compared first: a caught-up flush due since the start is near TimePoint::min().)
+          wait = at <= now ? milliseconds(0)
+                           : std::min(wait, std::chrono::ceil<milliseconds>(at - now));
         }
         wait = std::min(wait, clock_->MaxBlock());
       }
-      std::optional<std::unique_ptr<EventBatch>> popped = queue_.Pop(wait, never.get_token());
+      std::optional<QueuedBatch> popped = queue_.Pop(wait, never.get_token());
       bool drained = !popped && queue_.closed_and_empty();
       // Nothing came for sink.batch.idle.ms: the source has caught up (a stream's backlog is
       // read, a snapshot is done); what is pending would only wait out sink.batch.ms.
@@ -249,7 +265,7 @@ void Pipeline::SinkLoop(std::stop_token stop) {
       // bounds like any other, or every such commit would be a target transaction of its own.
       bool prompt = false;
       if (popped) {
-        EventBatch& batch = **popped;
+        EventBatch& batch = *popped->batch;
         // Changes wait for sink.batch.idle.ms while no snapshot rows are pending. When an
         // incremental snapshot's chunk arrives meanwhile, they are committed before its rows are
         // written, rather than waiting for the chunk's write and commit too.
@@ -273,7 +289,8 @@ void Pipeline::SinkLoop(std::stop_token stop) {
             options_.snapshot_batch_bytes > 0 && pending_snapshot_only_;
         pending_snapshot_only_ =
             pending_snapshot_only_ && SnapshotRowsAtCommitted(batch, last_committed());
-        pending_.push_back(std::move(*popped));
+        pending_.push_back(std::move(popped->batch));
+        caught_up_ = popped->caught_up;
         last_arrival = clock_->Now();
         pending_reads_ = pending_reads_ || kinds.reads;
         if (kinds.changes && live_since_ == TimePoint::max()) live_since_ = last_arrival;
@@ -301,7 +318,9 @@ void Pipeline::SinkLoop(std::stop_token stop) {
                             : pending_events_ >= options_.batch_events;
       // Changes interleaved with snapshot rows have waited sink.batch.idle.ms (see live_since_).
       const bool live_due = clock_->Now() >= LiveFlushAt();
-      bool due = prompt || idle || full || needs_rewrite_ || live_due ||
+      // The source caught up and nothing is queued behind what is pending (pipeline.h).
+      const bool caught_up_due = clock_->Now() >= CaughtUpFlushAt() && queue_.items() == 0;
+      bool due = prompt || idle || full || needs_rewrite_ || live_due || caught_up_due ||
                  (deadline != TimePoint::max() && clock_->Now() >= TimedFlushAt(deadline)) ||
                  drained;
       if (due && !pending_.empty()) {

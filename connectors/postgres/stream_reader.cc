@@ -145,7 +145,14 @@ core::Result<core::PollStatus> StreamReader::PollFrames(core::EventBatch& batch,
       }
       continue;
     }
-    if (!batch.empty() || !batch.checkpoint().empty()) return core::PollStatus::kHaveMore;
+    // Nothing more is buffered: between transactions that is "caught up" (kIdle), which lets
+    // the pipeline flush now instead of waiting for a quiet gap that a steady trickle never
+    // leaves; inside one, its commit is on the way (kHaveMore). A reader that drains its socket
+    // during a catch-up reports kIdle too; the pipeline's floor (sink.batch.idle.ms between such
+    // flushes, and nothing queued behind) keeps that from turning into many small flushes.
+    if (!batch.empty() || !batch.checkpoint().empty()) {
+      return in_txn_ ? core::PollStatus::kHaveMore : core::PollStatus::kIdle;
+    }
     auto now = clock_->Now();
     if (!in_txn_ && server_wal_end_ > last_checkpoint_lsn_ &&
         (commit_since_idle_checkpoint_ ||

@@ -124,7 +124,8 @@ TEST_F(StreamReaderTest, MultiTableTransactionDecodesIntoEvents) {
   core::EventBatch batch;
   auto status = reader->Poll(batch, core::PollLimits{});
   ASSERT_TRUE(status.ok()) << status.status().message();
-  EXPECT_EQ(*status, core::PollStatus::kHaveMore);
+  // Everything the server sent was read and the batch ends at a commit: caught up.
+  EXPECT_EQ(*status, core::PollStatus::kIdle);
   std::vector<std::string> events;
   for (const auto& e : batch.events()) events.push_back(Render(batch, e));
   EXPECT_EQ(events, kAllEvents);
@@ -284,6 +285,30 @@ TEST_F(StreamReaderTest, AnAcknowledgementOfEverythingReceivedIsReportedWithoutD
   ASSERT_EQ(updates.size(), 1u);
   EXPECT_EQ(updates[0].flush_lsn, commit_ends_[2]);
   EXPECT_EQ(clock_.Now(), before);
+}
+
+// Nothing more buffered reads as caught up (kIdle) only between transactions: in the middle of
+// one its commit is on the way (kHaveMore), so the pipeline does not flush part of it early.
+TEST_F(StreamReaderTest, NothingBufferedIsCaughtUpOnlyBetweenTransactions) {
+  FakeWalSender server(&clock_);
+  auto reader = NewReader(server, /*replay=*/false);
+  ASSERT_TRUE(reader->Open(kStart).ok());
+  size_t first_commit = 0;
+  while (first_commit < capture_.size() && capture_[first_commit].bytes[0] != 'C') ++first_commit;
+  ASSERT_LT(first_commit, capture_.size());
+  for (size_t i = 0; i < first_commit; ++i) server.XLogData(capture_[i].lsn, capture_[i].bytes);
+  core::EventBatch open;
+  auto status = reader->Poll(open, core::PollLimits{});
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  EXPECT_FALSE(open.empty());
+  EXPECT_TRUE(open.checkpoint().empty());
+  EXPECT_EQ(*status, core::PollStatus::kHaveMore) << "caught up in the middle of a transaction";
+  server.XLogData(capture_[first_commit].lsn, capture_[first_commit].bytes);
+  core::EventBatch committed;
+  status = reader->Poll(committed, core::PollLimits{});
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  EXPECT_EQ(CheckpointLsn(committed), commit_ends_[0]);
+  EXPECT_EQ(*status, core::PollStatus::kIdle) << "not caught up at a commit with nothing more";
 }
 
 TEST_F(StreamReaderTest, StatusUpdatesEveryIntervalWhileIdle) {

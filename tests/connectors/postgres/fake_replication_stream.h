@@ -15,6 +15,7 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -82,6 +83,8 @@ struct FakeWalSender {
   std::vector<std::string> sent;        // CopyData messages from the client
   std::atomic<bool> woken{false};
   bool broken = false;
+  // Runs at the start of every Wait: the walsender sending more while the reader waits.
+  std::function<void()> on_wait;
 };
 
 class FakeReplicationStream final : public ReplicationStream {
@@ -106,6 +109,7 @@ class FakeReplicationStream final : public ReplicationStream {
   }
   core::Result<bool> Wait(std::chrono::milliseconds timeout) override {
     if (server_->broken) return core::UnavailableError("fake replication connection lost");
+    if (server_->on_wait) server_->on_wait();
     if (server_->woken.exchange(false) || !server_->pending.empty()) return true;
     server_->clock->Advance(timeout);
     return false;

@@ -311,6 +311,36 @@ TEST_F(StreamReaderTest, NothingBufferedIsCaughtUpOnlyBetweenTransactions) {
   EXPECT_EQ(*status, core::PollStatus::kIdle) << "not caught up at a commit with nothing more";
 }
 
+// A pause in a backlog is not "caught up": when the next transaction comes while the reader
+// waits after a commit (kCaughtUpProbe), it joins the same batch, and the batch is called caught
+// up only when a wait ends with nothing (so a catch-up is not flushed in small pieces).
+TEST_F(StreamReaderTest, APauseShorterThanTheProbeKeepsTheBatchFilling) {
+  FakeWalSender server(&clock_);
+  auto reader = NewReader(server, /*replay=*/false);
+  ASSERT_TRUE(reader->Open(kStart).ok());
+  std::vector<size_t> commits;
+  for (size_t i = 0; i < capture_.size(); ++i) {
+    if (capture_[i].bytes[0] == 'C') commits.push_back(i);
+  }
+  ASSERT_GE(commits.size(), 2u);
+  for (size_t i = 0; i <= commits[0]; ++i) server.XLogData(capture_[i].lsn, capture_[i].bytes);
+  int waits = 0;
+  server.on_wait = [&] {
+    if (++waits != 1) return;  // the second transaction arrives during the first pause only
+    for (size_t i = commits[0] + 1; i <= commits[1]; ++i) {
+      server.XLogData(capture_[i].lsn, capture_[i].bytes);
+    }
+  };
+  core::EventBatch batch;
+  const auto before = clock_.Now();
+  auto status = reader->Poll(batch, core::PollLimits{});
+  ASSERT_TRUE(status.ok()) << status.status().message();
+  EXPECT_EQ(*status, core::PollStatus::kIdle);
+  EXPECT_EQ(CheckpointLsn(batch), commit_ends_[1]) << "the second transaction joined the batch";
+  EXPECT_EQ(waits, 2);
+  EXPECT_EQ(clock_.Now() - before, std::chrono::milliseconds(5)) << "one empty probe";
+}
+
 TEST_F(StreamReaderTest, StatusUpdatesEveryIntervalWhileIdle) {
   status_interval_ms_ = 1000;
   FakeWalSender server(&clock_);

@@ -6,9 +6,6 @@
 // advances the clock that far after an arrival.
 #include <gtest/gtest.h>
 
-#include <condition_variable>
-#include <deque>
-#include <mutex>
 #include <string>
 
 #include "core/clock.h"
@@ -21,56 +18,6 @@ namespace {
 using sluice::testing::RecordingSink;
 using namespace std::chrono_literals;
 
-// A source whose batches the test hands out one at a time, each with the PollStatus its Poll
-// returns: one event (id = its sequence number), with or without a checkpoint (the id).
-class ScriptedSource : public Source {
- public:
-  ScriptedSource() : schema_(sluice::testing::TestSchema()) {}
-  void Emit(PollStatus status, bool checkpoint = true, Op op = Op::kCreate) {
-    std::lock_guard lock(mu_);
-    script_.push_back({status, checkpoint, op});
-    cv_.notify_all();
-  }
-  Status Start(const std::optional<SourcePosition>&) override { return Status::Ok(); }
-  Result<PollStatus> Poll(EventBatch& batch, const PollLimits&) override {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, 5ms, [&] { return !script_.empty() || stop_; });
-    if (script_.empty()) return PollStatus::kIdle;  // nothing read: nothing is pushed
-    const Step step = script_.front();
-    script_.pop_front();
-    const int id = next_++;
-    uint32_t txn = batch.AddTxn(TxnInfo{});
-    uint32_t row = batch.BeginRow();
-    batch.AppendValue(std::to_string(id));
-    batch.AppendValue("trickle");
-    batch.EndRow();
-    batch.AddEvent({step.op, kNoRow, row, txn, schema_});
-    if (step.checkpoint) batch.set_checkpoint(SourcePosition{std::to_string(id)});
-    return step.status;
-  }
-  void Acknowledge(const SourcePosition&) override {}
-  void RequestStop() override {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-    cv_.notify_all();
-  }
-  void Close() override {}
-  Status Check() override { return Status::Ok(); }
-
- private:
-  struct Step {
-    PollStatus status;
-    bool checkpoint;
-    Op op;
-  };
-  TableSchemaPtr schema_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Step> script_;
-  int next_ = 0;
-  bool stop_ = false;
-};
-
 class PipelineCaughtUpTest : public PipelineTest {
  protected:
   void SetUp() override {
@@ -79,7 +26,7 @@ class PipelineCaughtUpTest : public PipelineTest {
     o.batch_wait = 30s;
     o.batch_idle = 20ms;
     o.clock = &clock_;
-    auto source = std::make_unique<ScriptedSource>();
+    auto source = std::make_unique<StepSource>();
     auto sink = std::make_unique<RecordingSink>(&log_);
     source_ = source.get();
     sink_ = sink.get();
@@ -95,7 +42,7 @@ class PipelineCaughtUpTest : public PipelineTest {
   // (reading the clock) after it.
   void EmitAndSettle(PollStatus status, bool checkpoint = true, Op op = Op::kCreate) {
     const int before = sink_->written();
-    source_->Emit(status, checkpoint, op);
+    source_->Emit(op, checkpoint, status);
     ASSERT_TRUE(Eventually([&] { return sink_->written() == before + 1; }));
     ASSERT_TRUE(clock_.WaitForReads(20, kHangGuard));
   }
@@ -105,7 +52,7 @@ class PipelineCaughtUpTest : public PipelineTest {
   }
 
   ManualClock clock_;
-  ScriptedSource* source_ = nullptr;
+  StepSource* source_ = nullptr;
   RecordingSink* sink_ = nullptr;
   std::unique_ptr<Pipeline> pipeline_;
 };
@@ -114,7 +61,7 @@ class PipelineCaughtUpTest : public PipelineTest {
 // batch is flushed without waiting for sink.batch.ms; the second within 20 ms of the first waits
 // for the floor (20 ms after the previous flush), not for 20 ms of quiet (which would be 30 ms).
 TEST_F(PipelineCaughtUpTest, ATrickleIsFlushedAtEachCaughtUpPointWithinTheFloor) {
-  source_->Emit(PollStatus::kIdle);
+  source_->Emit(Op::kCreate, true, PollStatus::kIdle);
   ASSERT_TRUE(Eventually([&] { return Committed() == "0"; }))
       << "a caught-up transaction waited for sink.batch.idle.ms or sink.batch.ms";
   EXPECT_EQ(sink_->flushes(), 1);
@@ -136,7 +83,7 @@ TEST_F(PipelineCaughtUpTest, ATrickleIsFlushedAtEachCaughtUpPointWithinTheFloor)
 TEST_F(PipelineCaughtUpTest, ABacklogIsNotFlushedBeforeItsSizeOrTime) {
   for (int i = 0; i < 3; ++i) EmitAndSettle(PollStatus::kHaveMore);
   EXPECT_EQ(sink_->flushes(), 0) << "a backlog's batches were flushed one by one";
-  source_->Emit(PollStatus::kIdle);
+  source_->Emit(Op::kCreate, true, PollStatus::kIdle);
   ASSERT_TRUE(Eventually([&] { return Committed() == "3"; }));
   EXPECT_EQ(sink_->flushes(), 1);
 }
@@ -146,7 +93,7 @@ TEST_F(PipelineCaughtUpTest, ABacklogIsNotFlushedBeforeItsSizeOrTime) {
 TEST_F(PipelineCaughtUpTest, APartialTransactionIsNotFlushed) {
   EmitAndSettle(PollStatus::kIdle, /*checkpoint=*/false);
   EXPECT_EQ(sink_->flushes(), 0) << "part of a transaction was flushed";
-  source_->Emit(PollStatus::kIdle);
+  source_->Emit(Op::kCreate, true, PollStatus::kIdle);
   ASSERT_TRUE(Eventually([&] { return Committed() == "1"; }))
       << "the transaction's caught-up commit was not flushed";
   EXPECT_EQ(sink_->flushes(), 1);

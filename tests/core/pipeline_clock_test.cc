@@ -200,53 +200,6 @@ TEST_F(PipelineClockTest, ATimedFlushWaitsForTheOpenTransactionToEnd) {
   ASSERT_TRUE(p->Wait().ok());
 }
 
-// A source whose events the test hands out one at a time (Emit): each Poll returns the next
-// one, committed (a checkpoint per event), or waits for it.
-class StepSource : public Source {
- public:
-  StepSource() : schema_(sluice::testing::TestSchema()) {}
-  // `checkpoint` false: the batch carries none (an incremental snapshot's chunk handed over
-  // between two stream transactions, without a new stream position).
-  void Emit(Op op, bool checkpoint = true) {
-    std::lock_guard lock(mu_);
-    ops_.push_back({op, checkpoint});
-    cv_.notify_all();
-  }
-  Status Start(const std::optional<SourcePosition>&) override { return Status::Ok(); }
-  Result<PollStatus> Poll(EventBatch& batch, const PollLimits&) override {
-    std::unique_lock lock(mu_);
-    cv_.wait_for(lock, std::chrono::milliseconds(5), [&] { return !ops_.empty() || stop_; });
-    if (ops_.empty()) return PollStatus::kIdle;
-    const auto [op, checkpoint] = ops_.front();
-    ops_.pop_front();
-    const int id = next_++;
-    uint32_t txn = batch.AddTxn(TxnInfo{});
-    uint32_t row = batch.BeginRow();
-    batch.AppendValue(std::to_string(id));
-    batch.AppendValue(op == Op::kRead ? "chunk" : "change");
-    batch.EndRow();
-    batch.AddEvent({op, kNoRow, row, txn, schema_});
-    if (checkpoint) batch.set_checkpoint(SourcePosition{std::to_string(id)});
-    return PollStatus::kHaveMore;
-  }
-  void Acknowledge(const SourcePosition&) override {}
-  void RequestStop() override {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-    cv_.notify_all();
-  }
-  void Close() override {}
-  Status Check() override { return Status::Ok(); }
-
- private:
-  TableSchemaPtr schema_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<std::pair<Op, bool>> ops_;
-  int next_ = 0;
-  bool stop_ = false;
-};
-
 // A started pipeline of a StepSource into a RecordingSink on `clock`, which never moves by
 // itself: sink.batch.idle.ms (20 ms) and sink.batch.ms (30 s) never pass and sink.batch.size is
 // never reached, so every flush comes from the rule under test.

@@ -6,9 +6,12 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "core/pipeline.h"
@@ -43,6 +46,59 @@ inline PipelineOptions FastOptions() {
 
 // A script-like fixture: build a pipeline over a fake source and a recording sink, run it,
 // "crash" it, restart it, and check what the sink made durable.
+// A source whose events the test hands out one at a time (Emit): each Poll returns the next
+// one, or waits 5 ms for it (kIdle with nothing read: nothing is pushed). One event per batch,
+// id = its sequence number, with a checkpoint (the id) or without (`checkpoint` false: an
+// incremental snapshot's chunk handed over between two stream transactions, or part of an open
+// transaction), and the PollStatus its Poll returns (kIdle: read when the source had caught up).
+class StepSource : public Source {
+ public:
+  StepSource() : schema_(sluice::testing::TestSchema()) {}
+  void Emit(Op op, bool checkpoint = true, PollStatus status = PollStatus::kHaveMore) {
+    std::lock_guard lock(mu_);
+    steps_.push_back({op, checkpoint, status});
+    cv_.notify_all();
+  }
+  Status Start(const std::optional<SourcePosition>&) override { return Status::Ok(); }
+  Result<PollStatus> Poll(EventBatch& batch, const PollLimits&) override {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::milliseconds(5), [&] { return !steps_.empty() || stop_; });
+    if (steps_.empty()) return PollStatus::kIdle;
+    const Step step = steps_.front();
+    steps_.pop_front();
+    const int id = next_++;
+    uint32_t txn = batch.AddTxn(TxnInfo{});
+    uint32_t row = batch.BeginRow();
+    batch.AppendValue(std::to_string(id));
+    batch.AppendValue(step.op == Op::kRead ? "chunk" : "change");
+    batch.EndRow();
+    batch.AddEvent({step.op, kNoRow, row, txn, schema_});
+    if (step.checkpoint) batch.set_checkpoint(SourcePosition{std::to_string(id)});
+    return step.status;
+  }
+  void Acknowledge(const SourcePosition&) override {}
+  void RequestStop() override {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+    cv_.notify_all();
+  }
+  void Close() override {}
+  Status Check() override { return Status::Ok(); }
+
+ private:
+  struct Step {
+    Op op;
+    bool checkpoint;
+    PollStatus status;
+  };
+  TableSchemaPtr schema_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Step> steps_;
+  int next_ = 0;
+  bool stop_ = false;
+};
+
 class PipelineTest : public ::testing::Test {
  protected:
   std::unique_ptr<Pipeline> MakePipeline(int events, int txn_size, PipelineOptions options,

@@ -276,7 +276,9 @@ TEST_F(MariadbIncrementalSnapshot, WindowMatchesKeysOfEveryType) {
 
 TEST_F(MariadbIncrementalSnapshot, KillDuringSnapshotResumesFromTheLastChunk) {
   ServeProcess serve;
-  StartStreaming(serve, "live,big", 100);
+  // Chunks of 25 (800 for the table, ~3 s): with 100 the whole snapshot (200 chunks, ~0.7 s)
+  // can end within the half second this test waits before the kill.
+  StartStreaming(serve, "live,big", 25);
   StartWriter();
   serve.client().Expect(202, "POST", "/connectors/" + name_ + "/snapshots", Request("big"));
   WaitUntil([&] {
@@ -305,7 +307,7 @@ TEST_F(MariadbIncrementalSnapshot, KillDuringSnapshotResumesFromTheLastChunk) {
 
 TEST_F(MariadbIncrementalSnapshot, CancelThenTriggerAgain) {
   ServeProcess serve;
-  StartStreaming(serve, "live,big", 100);
+  StartStreaming(serve, "live,big", 50);  // 400 chunks: the cancel lands while it runs
   const std::string path = "/connectors/" + name_ + "/snapshots";
   serve.client().Expect(202, "POST", path, Request("big"));
   WaitUntil([&] {

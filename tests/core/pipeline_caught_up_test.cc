@@ -21,18 +21,10 @@ using namespace std::chrono_literals;
 class PipelineCaughtUpTest : public PipelineTest {
  protected:
   void SetUp() override {
-    PipelineOptions o = FastOptions();
-    o.batch_events = 100000;
-    o.batch_wait = 30s;
-    o.batch_idle = 20ms;
-    o.clock = &clock_;
-    auto source = std::make_unique<StepSource>();
-    auto sink = std::make_unique<RecordingSink>(&log_);
-    source_ = source.get();
-    sink_ = sink.get();
-    pipeline_ = std::make_unique<Pipeline>("test", std::move(source), std::move(sink),
-                                           &positions_, o, &metrics_, nullptr);
-    pipeline_->Start();
+    StepRun run = StartStepPipeline(clock_, log_, positions_, metrics_);
+    source_ = run.source;
+    sink_ = run.sink;
+    pipeline_ = std::move(run.pipeline);
   }
   void TearDown() override {
     pipeline_->RequestStop();

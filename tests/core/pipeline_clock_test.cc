@@ -200,30 +200,6 @@ TEST_F(PipelineClockTest, ATimedFlushWaitsForTheOpenTransactionToEnd) {
   ASSERT_TRUE(p->Wait().ok());
 }
 
-// A started pipeline of a StepSource into a RecordingSink on `clock`, which never moves by
-// itself: sink.batch.idle.ms (20 ms) and sink.batch.ms (30 s) never pass and sink.batch.size is
-// never reached, so every flush comes from the rule under test.
-struct StepRun {
-  StepSource* source;
-  RecordingSink* sink;
-  std::unique_ptr<Pipeline> pipeline;
-};
-StepRun StartStepPipeline(ManualClock& clock, DurableLog& log, MemoryPositionStore& positions,
-                          MetricsRegistry& metrics) {
-  PipelineOptions o = FastOptions();
-  o.batch_events = 100000;
-  o.batch_wait = 30s;
-  o.batch_idle = 20ms;
-  o.clock = &clock;
-  auto owned_source = std::make_unique<StepSource>();
-  auto owned_sink = std::make_unique<RecordingSink>(&log);
-  StepRun run{owned_source.get(), owned_sink.get(), nullptr};
-  run.pipeline = std::make_unique<Pipeline>("test", std::move(owned_source), std::move(owned_sink),
-                                            &positions, o, &metrics, nullptr);
-  run.pipeline->Start();
-  return run;
-}
-
 // An incremental snapshot's chunks keep arriving, so the source never looks idle and
 // sink.batch.idle.ms would not flush; a stream change among them is flushed as soon as it is
 // written, not after sink.batch.size rows of chunks or sink.batch.ms (waiting would only add

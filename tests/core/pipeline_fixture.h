@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "core/clock.h"
 #include "core/pipeline.h"
 #include "tests/core/fakes.h"
 
@@ -98,6 +99,31 @@ class StepSource : public Source {
   int next_ = 0;
   bool stop_ = false;
 };
+
+// A started pipeline of a StepSource into a RecordingSink on `clock`, which never moves by
+// itself: sink.batch.idle.ms (20 ms) and sink.batch.ms (30 s) never pass and sink.batch.size is
+// never reached, so every flush comes from the rule under test.
+struct StepRun {
+  StepSource* source;
+  sluice::testing::RecordingSink* sink;
+  std::unique_ptr<Pipeline> pipeline;
+};
+inline StepRun StartStepPipeline(ManualClock& clock, sluice::testing::DurableLog& log,
+                                 sluice::testing::MemoryPositionStore& positions,
+                                 MetricsRegistry& metrics) {
+  PipelineOptions o = FastOptions();
+  o.batch_events = 100000;
+  o.batch_wait = std::chrono::seconds(30);
+  o.batch_idle = std::chrono::milliseconds(20);
+  o.clock = &clock;
+  auto owned_source = std::make_unique<StepSource>();
+  auto owned_sink = std::make_unique<sluice::testing::RecordingSink>(&log);
+  StepRun run{owned_source.get(), owned_sink.get(), nullptr};
+  run.pipeline = std::make_unique<Pipeline>("test", std::move(owned_source), std::move(owned_sink),
+                                            &positions, o, &metrics, nullptr);
+  run.pipeline->Start();
+  return run;
+}
 
 class PipelineTest : public ::testing::Test {
  protected:

@@ -87,25 +87,26 @@ bool AppendRowJson(std::string& out, const TableSchema& schema, const RowView& r
   });
 }
 
-bool AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
-                   const ValueModes& modes) {
-  const TableSchema& schema = *event.table;
-  uint32_t row_index = event.after != kNoRow ? event.after : event.before;
-  if (!schema.HasKey() || row_index == kNoRow) {
-    out += "null";
-    return true;
-  }
-  RowView row = batch.row(row_index);
+RowView KeyRow(const EventBatch& batch, const ChangeEvent& event) {
+  RowView row = batch.row(event.after != kNoRow ? event.after : event.before);
   // An update whose key columns were not sent in the new image (cannot happen for keys, but be
   // safe) falls back to the old image.
   if (event.after != kNoRow && event.before != kNoRow) {
-    for (uint32_t k : schema.key) {
-      if (k < row.size() && row.is_unchanged(k)) {
-        row = batch.row(event.before);
-        break;
-      }
+    for (uint32_t k : event.table->key) {
+      if (k < row.size() && row.is_unchanged(k)) return batch.row(event.before);
     }
   }
+  return row;
+}
+
+bool AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
+                   const ValueModes& modes) {
+  const TableSchema& schema = *event.table;
+  if (!schema.HasKey() || (event.after == kNoRow && event.before == kNoRow)) {
+    out += "null";
+    return true;
+  }
+  const RowView row = KeyRow(batch, event);
   bool exact = true;
   out += '{';
   bool first = true;

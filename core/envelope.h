@@ -58,6 +58,9 @@ bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view
 // once per value (the kind's source-type prefix tests were ~8% of the Kafka sink's rendering).
 bool AppendEnvelopeTextAs(std::string& out, const Column& column, EnvelopeKind kind,
                           std::string_view text, const ValueModes& modes);
+// AppendEnvelopeValue with the column's kind computed by the caller (as AppendEnvelopeTextAs).
+bool AppendEnvelopeValueAs(std::string& out, const Column& column, EnvelopeKind kind,
+                           const RowView& row, uint32_t i, const ValueModes& modes);
 // Why AppendEnvelopeText refused `text` (what the field holds, and the mode that would keep it).
 std::string_view EnvelopeValueProblem(const Column& column, std::string_view text,
                                       const ValueModes& modes);
@@ -74,6 +77,9 @@ bool AppendRowJson(std::string& out, const TableSchema& schema, const RowView& r
 // "null" for a table without a key or for truncate. False as AppendEnvelopeValue.
 bool AppendKeyJson(std::string& out, const EventBatch& batch, const ChangeEvent& event,
                    const ValueModes& modes = {});
+// The row AppendKeyJson reads the key from: the after image, else the before image, and the
+// before image of an update whose new image lacks a key column. `event` has an image.
+RowView KeyRow(const EventBatch& batch, const ChangeEvent& event);
 
 // Appends the value envelope, with `now_ns` (processing time, ns since 1970) as the top-level
 // ts_ms/ts_us/ts_ns; false as AppendEnvelopeValue.

@@ -253,6 +253,11 @@ bool IsoDurationToMicros(std::string_view t, int64_t& out) {
 
 bool AppendEnvelopeValue(std::string& out, const Column& column, const RowView& row, uint32_t i,
                          const ValueModes& modes) {
+  return AppendEnvelopeValueAs(out, column, EnvelopeKindOf(column, modes), row, i, modes);
+}
+
+bool AppendEnvelopeValueAs(std::string& out, const Column& column, EnvelopeKind kind,
+                           const RowView& row, uint32_t i, const ValueModes& modes) {
   if (i >= row.size() || row.is_null(i)) {
     out += "null";
     return true;
@@ -261,7 +266,7 @@ bool AppendEnvelopeValue(std::string& out, const Column& column, const RowView& 
     AppendJsonString(out, kUnavailableValuePlaceholder);
     return true;
   }
-  return AppendEnvelopeText(out, column, row.text(i), modes);
+  return AppendEnvelopeTextAs(out, column, kind, row.text(i), modes);
 }
 
 bool AppendEnvelopeText(std::string& out, const Column& column, std::string_view t,

@@ -76,24 +76,6 @@ const RecordEncoder::SchemaBlocks& RecordEncoder::BlocksFor(const core::TableSch
   return *last_blocks_;
 }
 
-namespace {
-
-// core::AppendEnvelopeValue, with the column's kind decided by the caller.
-bool AppendValueAs(std::string& out, const core::Column& column, core::EnvelopeKind kind,
-                   const core::RowView& row, uint32_t i, const core::ValueModes& modes) {
-  if (i >= row.size() || row.is_null(i)) {
-    out += "null";
-    return true;
-  }
-  if (row.is_unchanged(i)) {
-    core::AppendJsonString(out, core::kUnavailableValuePlaceholder);
-    return true;
-  }
-  return core::AppendEnvelopeTextAs(out, column, kind, row.text(i), modes);
-}
-
-}  // namespace
-
 bool RecordEncoder::EncodeKey(const core::EventBatch& batch, const core::ChangeEvent& event) {
   key_.clear();
   if (event.op == core::Op::kTruncate || !event.table->HasKey() ||
@@ -117,20 +99,12 @@ void RecordEncoder::AppendKeyObject(const core::EventBatch& batch, const core::C
                                     const SchemaBlocks& blocks) {
   // core::AppendKeyJson's bytes (a unit test compares), names escaped once per table schema.
   const core::TableSchema& schema = *event.table;
-  core::RowView row = batch.row(event.after != core::kNoRow ? event.after : event.before);
-  if (event.after != core::kNoRow && event.before != core::kNoRow) {
-    for (uint32_t k : schema.key) {
-      if (k < row.size() && row.is_unchanged(k)) {
-        row = batch.row(event.before);
-        break;
-      }
-    }
-  }
+  const core::RowView row = core::KeyRow(batch, event);
   key_ += '{';
   for (size_t j = 0; j < schema.key.size(); ++j) {
     const uint32_t k = schema.key[j];
     key_ += blocks.key_prefixes[j];
-    AppendValueAs(key_, schema.columns[k], blocks.kinds[k], row, k, options_.modes);
+    core::AppendEnvelopeValueAs(key_, schema.columns[k], blocks.kinds[k], row, k, options_.modes);
   }
   key_ += '}';
 }
@@ -185,7 +159,8 @@ bool RecordEncoder::AppendRow(const core::TableSchema& schema, const SchemaBlock
       value_ += "null";  // not sent by the source (REPLICA IDENTITY DEFAULT): as Debezium
       continue;
     }
-    exact &= AppendValueAs(value_, schema.columns[i], blocks.kinds[i], row, i, options_.modes);
+    exact &= core::AppendEnvelopeValueAs(value_, schema.columns[i], blocks.kinds[i], row, i,
+                                         options_.modes);
   }
   value_ += '}';
   return exact;

@@ -45,6 +45,13 @@ enum class PollStatus {
   kFinished,  // nothing more will come (one-shot snapshot done); the pipeline drains and ends
 };
 
+// How long a stream reader that has emptied its socket between transactions waits for more
+// before it calls the stream caught up (kIdle): long enough to ride over the server's own pauses
+// while it streams a backlog (descheduled on a busy machine, decoding a large record), so that a
+// catch-up is not reported caught up every time the reader outpaces it and flushed in small
+// pieces; short next to the latency it saves a steady trickle (sink.batch.ms).
+inline constexpr std::chrono::milliseconds kCaughtUpProbe{5};
+
 struct PollLimits {
   size_t max_events = 4096;
   size_t max_bytes = 8 << 20;

@@ -14,10 +14,6 @@
 namespace sluice::mysql {
 namespace {
 
-// How long a reader that has read everything between transactions waits for more before it
-// calls the stream caught up (see PollEvents).
-constexpr std::chrono::milliseconds kCaughtUpProbe{5};
-
 // MySQL 8's TRANSACTION_PAYLOAD_EVENT (binlog_transaction_compression): not in libmariadb's enum.
 constexpr uint8_t kTransactionPayloadEvent = 40;
 constexpr int kSchemaReadTimeoutS = 60;
@@ -456,9 +452,9 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
   statement_query_index_ = core::kNoQuery;  // and statements a new query entry
   while (batch.size() < limits.max_events && batch.ByteSize() < limits.max_bytes) {
     // Poll blocks at most max_wait when nothing comes, and returns what it read as soon as the
-    // server has nothing more between transactions for kCaughtUpProbe (caught up: kIdle, which
-    // lets the pipeline flush at once, core/pipeline.h): a blocking Fetch would hold the batch
-    // until the next event, however late (a held incremental chunk waited for the next
+    // server has nothing more between transactions for core::kCaughtUpProbe (caught up: kIdle,
+    // which lets the pipeline flush at once, core/pipeline.h): a blocking Fetch would hold the
+    // batch until the next event, however late (a held incremental chunk waited for the next
     // transaction; the stream's lag grew by its gap). The probe rides over the server's pauses
     // in a backlog, so a catch-up is not flushed in small pieces. Inside a transaction it waits
     // for the rest up to max_wait (kHaveMore). Once no event, not even a heartbeat, came for the
@@ -468,7 +464,7 @@ core::Result<core::PollStatus> StreamReader::PollEvents(core::EventBatch& batch,
       std::chrono::milliseconds wait{0};
       if (deadline > before) {
         wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - before);
-        if (!in_txn_ && Carries(batch)) wait = std::min(wait, kCaughtUpProbe);
+        if (!in_txn_ && Carries(batch)) wait = std::min(wait, core::kCaughtUpProbe);
       }
       if (!stream_->WaitReadable(wait)) {
         return Finish(batch, in_txn_ ? core::PollStatus::kHaveMore : core::PollStatus::kIdle);

@@ -10,12 +10,6 @@ namespace sluice::pg {
 namespace {
 
 constexpr std::chrono::milliseconds kAckReportDelay{50};
-// How long a reader that has emptied its socket between transactions waits for more before it
-// calls the stream caught up (kIdle): long enough to ride over the walsender's own pauses while
-// it streams a backlog (descheduled on a busy machine, decoding a large record), so that a
-// catch-up is not reported caught up every time the reader outpaces it and flushed in small
-// pieces; short next to the latency it saves a steady trickle (sink.batch.ms).
-constexpr std::chrono::milliseconds kCaughtUpProbe{5};
 
 }  // namespace
 
@@ -152,14 +146,14 @@ core::Result<core::PollStatus> StreamReader::PollFrames(core::EventBatch& batch,
       continue;
     }
     // Nothing more is buffered. Inside a transaction its commit is on the way (kHaveMore).
-    // Between transactions, when nothing more comes within kCaughtUpProbe, the stream has
+    // Between transactions, when nothing more comes within core::kCaughtUpProbe, the stream has
     // caught up (kIdle), which lets the pipeline flush now instead of waiting for a quiet gap
     // that a steady trickle never leaves; when more comes, it was a pause in a backlog, and the
     // batch goes on filling. The pipeline's floor (sink.batch.idle.ms between caught-up
     // flushes, and nothing queued behind) bounds what a longer pause costs.
     if (!batch.empty() || !batch.checkpoint().empty()) {
       if (in_txn_) return core::PollStatus::kHaveMore;
-      SLUICE_ASSIGN_OR_RETURN(bool woke, stream_->Wait(kCaughtUpProbe));
+      SLUICE_ASSIGN_OR_RETURN(bool woke, stream_->Wait(core::kCaughtUpProbe));
       if (!woke || stop_.load()) return core::PollStatus::kIdle;
       continue;
     }

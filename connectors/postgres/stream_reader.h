@@ -23,9 +23,9 @@
 //
 // Poll returns kHaveMore when the batch filled up, or when nothing more is buffered in the
 // middle of a transaction (its commit is on the way); kIdle when nothing more came within
-// 5 ms (kCaughtUpProbe) of emptying the socket between transactions (caught up, whether or not
-// the batch holds events: the pipeline may flush it at once, core/pipeline.h) or the wait ran
-// out.
+// 5 ms (core::kCaughtUpProbe, core/source.h) of emptying the socket between transactions
+// (caught up, whether or not the batch holds events: the pipeline may flush it at once,
+// core/pipeline.h) or the wait ran out.
 //
 // Restarted in the same process (the pipeline reopens a failed stream from the last committed
 // position while the batches read since are still on their way to the sink), a reader must not

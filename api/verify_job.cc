@@ -55,7 +55,7 @@ core::Result<Sides> BuildSides(const core::ConnectorConfig& c) {
     p.port = port_or_zero != 0 ? static_cast<int>(port_or_zero) : 3306;
     p.user = c.Get("database.user");
     p.password = c.Get("database.password");
-    SLUICE_ASSIGN_OR_RETURN(p.ssl_mode, mysql::SslModeFromConfig(c));
+    SLUICE_RETURN_IF_ERROR(mysql::ApplyTlsConfig(c, p));
     SLUICE_ASSIGN_OR_RETURN(mysql::CaptureFilter filter, mysql::CaptureFilter::FromConfig(c));
     auto side = std::make_unique<mysql::MysqlVerifySide>(p, std::move(filter));
     SLUICE_RETURN_IF_ERROR(side->Connect().WithContext("verify: source"));

@@ -13,7 +13,11 @@ namespace {
 // The connector's own advice for the operator, after the server's message.
 core::Status WithOperatorHint(core::Status s) {
   if (s.code() == core::StatusCode::kUnauthenticated) {
-    return {s.code(), s.message() + "; check database.user and database.password"};
+    // MariaDB says the same for a user created REQUIRE SSL or X509 that came without TLS or
+    // without its client certificate.
+    return {s.code(), s.message() + "; check database.user and database.password (and, for a "
+                                    "user that requires TLS, database.sslmode, database.sslcert "
+                                    "and database.sslkey)"};
   }
   if (s.code() == core::StatusCode::kPermissionDenied) {
     return {s.code(), s.message() + "; the connector's user needs SELECT, RELOAD, REPLICATION "

@@ -1,6 +1,10 @@
 #include "connectors/mysql/source_config.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <utility>
 
 #include "connectors/mysql/mysql_source.h"
 #include "connectors/mysql/mysql_types.h"
@@ -32,6 +36,40 @@ core::Result<std::string> SslModeFromConfig(const core::ConnectorConfig& c) {
   return debezium;
 }
 
+core::Status ApplyTlsConfig(const core::ConnectorConfig& c, ConnectionParams& params) {
+  SLUICE_ASSIGN_OR_RETURN(params.ssl_mode, SslModeFromConfig(c));
+  params.ssl_ca = c.Get("database.sslrootcert");
+  params.ssl_cert = c.Get("database.sslcert");
+  params.ssl_key = c.Get("database.sslkey");
+  for (const auto& [key, path] : {std::pair<const char*, const std::string&>{
+                                      "database.sslrootcert", params.ssl_ca},
+                                  {"database.sslcert", params.ssl_cert},
+                                  {"database.sslkey", params.ssl_key}}) {
+    if (path.empty()) continue;
+    if (params.ssl_mode == "disabled") {
+      return core::InvalidArgumentError(std::string(key) + " is set but database.sslmode is "
+                                        "'disabled': remove it or enable TLS");
+    }
+    std::ifstream file(path);
+    if (!file) {
+      return core::InvalidArgumentError(std::string(key) + ": cannot read '" + path + "': " +
+                                        std::strerror(errno));
+    }
+  }
+  if (params.ssl_cert.empty() != params.ssl_key.empty()) {
+    return core::InvalidArgumentError(
+        "database.sslcert and database.sslkey go together (a client certificate and its "
+        "private key): set both or neither");
+  }
+  if (!params.ssl_ca.empty() && params.ssl_mode != "verify_ca" &&
+      params.ssl_mode != "verify_identity") {
+    return core::InvalidArgumentError(
+        "database.sslrootcert is only used to verify the server, and database.sslmode '" +
+        params.ssl_mode + "' does not: set database.sslmode to verify_identity (or verify_ca)");
+  }
+  return core::Status::Ok();
+}
+
 core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   SourceConfig out;
   out.params.host = c.Get("database.hostname", "127.0.0.1");
@@ -40,7 +78,7 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
   out.params.user = c.Get("database.user");
   out.params.password = c.Get("database.password");
   out.params.initial_statements = core::SplitSqlStatements(c.Get("database.initial.statements"));
-  SLUICE_ASSIGN_OR_RETURN(out.params.ssl_mode, SslModeFromConfig(c));
+  SLUICE_RETURN_IF_ERROR(ApplyTlsConfig(c, out.params));
   SLUICE_ASSIGN_OR_RETURN(int64_t timeout, c.GetInt("connect.timeout.ms", 30000));
   out.params.connect_timeout_s = static_cast<int>(std::max<int64_t>(1, timeout / 1000));
   int64_t default_id = DefaultServerId(c.name());
@@ -114,6 +152,15 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
                                      "wins when both are set");
   dbz_ssl.allowed = {"disabled", "preferred", "required", "verify_ca", "verify_identity"};
   keys.push_back(dbz_ssl);
+  keys.push_back(core::MakeConfigKey(
+      "database.sslrootcert", ConfigType::kString, "",
+      "PEM file of the certificate authorities that verify the server (verify_ca, "
+      "verify_identity); empty: the system's"));
+  keys.push_back(core::MakeConfigKey(
+      "database.sslcert", ConfigType::kString, "",
+      "PEM file of a client certificate, for users created REQUIRE X509 (with database.sslkey)"));
+  keys.push_back(core::MakeConfigKey("database.sslkey", ConfigType::kString, "",
+                                     "PEM file of the client certificate's private key"));
   for (auto& key : core::HeartbeatConfigKeys(
            "binlog heartbeat period asked of the server while idle (1000 when unset or 0); how "
            "often heartbeat.action.query runs; with the Kafka sink also Debezium's heartbeat "

@@ -40,4 +40,11 @@ core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& config
 // default); kInvalidArgument when both are set to different values.
 core::Result<std::string> SslModeFromConfig(const core::ConnectorConfig& config);
 
+// Sets `params`' TLS mode and files from database.ssl.mode/database.sslmode,
+// database.sslrootcert, database.sslcert and database.sslkey. kInvalidArgument naming the key
+// for a file that cannot be read, a certificate without its key (or the reverse), files with
+// TLS disabled, and certificate authorities with a mode that does not verify the server (they
+// would be silently unused).
+core::Status ApplyTlsConfig(const core::ConnectorConfig& config, ConnectionParams& params);
+
 }  // namespace sluice::mysql

@@ -3,8 +3,9 @@
 // never touches the shared test server): start-up refusal of settings the binlog reader cannot
 // use, a binlog purged while the connector was stopped (an error naming the file, or a new
 // snapshot with snapshot.mode=when_needed), the dump thread killed mid-stream, a server that
-// stops answering (no heartbeats), and a server busy with tables that are not captured (the
-// committed position must still advance). Tests where data flows end with the count + checksum
+// stops answering (no heartbeats), a server busy with tables that are not captured (the
+// committed position must still advance), and a server that admits the connector only over
+// verified TLS with a client certificate. Tests where data flows end with the count + checksum
 // comparator, MariaDB -> PostgreSQL.
 #include <gtest/gtest.h>
 
@@ -17,6 +18,7 @@
 #include <string>
 #include <thread>
 
+#include "integration/common/certificates.h"
 #include "integration/common/itest.h"
 #include "integration/common/scratch_server.h"
 
@@ -444,6 +446,64 @@ TEST_F(MariadbRecoveryTest, BusyServerWithOtherTablesStillAdvancesThePosition) {
   ASSERT_TRUE(mid.has_value() && final_pos.has_value());
   EXPECT_TRUE(AtOrPast(*final_pos, *mid));
   EXPECT_TRUE(TargetMatches(Source()));
+}
+
+// TLS end to end: a mariadbd with a certificate of a test authority, and a connector user
+// created REQUIRE X509, so that only a TLS connection with a client certificate of that
+// authority gets in. With database.sslmode=verify_identity and the three PEM files the snapshot
+// and the binlog stream arrive (the binlog reader over TLS keeps the blocking fetch, bounded by
+// the heartbeat: connectors/mysql/README.md). Without the authority the server's certificate
+// does not verify; without the client certificate the user is refused: each a clear error that
+// names what to check, not retried.
+TEST_F(MariadbRecoveryTest, TlsWithVerifiedServerAndClientCertificateSnapshotsAndStreams) {
+  TempDir certs("mytls-certs");
+  MakeCertificates(certs.path(), "tlsuser");
+  auto file = [&](const char* name) { return (certs.path() / name).string(); };
+  server_.emplace(std::vector<std::string>{"--ssl-ca=" + file("ca.crt"),
+                                           "--ssl-cert=" + file("server.crt"),
+                                           "--ssl-key=" + file("server.key")});
+  ASSERT_EQ(server_->QueryValue("SELECT @@have_ssl"), "YES") << "the server did not load TLS";
+  server_->Exec("CREATE DATABASE `" + db_ + "` CHARACTER SET utf8mb4;"
+                "CREATE USER 'tlsuser'@'%' IDENTIFIED BY '" + std::string(kTestPassword) +
+                "' REQUIRE X509;"
+                "GRANT SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO "
+                "'tlsuser'@'%'");
+  CreateItems(500);
+  nlohmann::json config = Config();
+  config["database.user"] = "tlsuser";
+  config["database.sslmode"] = "verify_identity";
+  config["database.sslrootcert"] = file("ca.crt");
+  config["database.sslcert"] = file("client.crt");
+  config["database.sslkey"] = file("client.key");
+
+  nlohmann::json no_ca = config;
+  no_ca.erase("database.sslrootcert");
+  CommandResult unverified = SluiceProcess::RunToCompletion("run", no_ca, 60s);
+  EXPECT_FALSE(unverified.timed_out) << "an unverified server must not be retried";
+  EXPECT_FALSE(unverified.Success());
+  EXPECT_NE((unverified.out + unverified.err).find("database.sslrootcert"), std::string::npos)
+      << unverified.out << unverified.err;
+  nlohmann::json no_cert = config;
+  no_cert.erase("database.sslcert");
+  no_cert.erase("database.sslkey");
+  CommandResult refused = SluiceProcess::RunToCompletion("run", no_cert, 60s);
+  EXPECT_FALSE(refused.timed_out) << "a refused user must not be retried";
+  EXPECT_FALSE(refused.Success());
+  EXPECT_NE((refused.out + refused.err).find("Access denied"), std::string::npos)
+      << refused.out << refused.err;
+
+  StartSluice(config);
+  WaitForMatch();
+  for (int round = 1; round <= 3; ++round) {
+    WriteItems(round);
+    WaitForMatch();
+  }
+  // The binlog dump runs as the user that can only connect with TLS.
+  EXPECT_FALSE(server_->Query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE "
+                              "'Binlog Dump%' AND USER = 'tlsuser'")
+                   .empty());
+  ExitStatus st = sluice_->Stop();
+  EXPECT_TRUE(st.Success()) << st.Describe() << "\n" << sluice_->LogTail();
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "integration/common/certificates.h"
 #include "integration/common/itest.h"
 #include "integration/common/scratch_server.h"
 #include "integration/postgres/replay.h"
@@ -25,28 +26,6 @@ using namespace std::chrono_literals;
 void MustRunCommand(const std::vector<std::string>& argv) {
   CommandResult r = RunCommand(argv, {.timeout = 60s});
   if (!r.Success()) throw HarnessError(r.Describe(argv));
-}
-
-// A CA, a server certificate for 127.0.0.1 and a client certificate for `user`, in `dir`.
-void MakeCertificates(const std::filesystem::path& dir, const std::string& user) {
-  auto p = [&](const char* name) { return (dir / name).string(); };
-  MustRunCommand({"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-                  "-subj", "/CN=sluice-test-ca", "-keyout", p("ca.key"), "-out", p("ca.crt")});
-  std::ofstream(p("san.ext")) << "subjectAltName=IP:127.0.0.1\n";
-  for (const auto& [name, cn] : {std::pair<std::string, std::string>{"server", "127.0.0.1"},
-                                 std::pair<std::string, std::string>{"client", user}}) {
-    MustRunCommand({"openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + cn,
-                    "-keyout", p((name + ".key").c_str()), "-out", p((name + ".csr").c_str())});
-    std::vector<std::string> sign = {"openssl", "x509", "-req", "-days", "2", "-in",
-                                     p((name + ".csr").c_str()), "-CA", p("ca.crt"), "-CAkey",
-                                     p("ca.key"), "-CAcreateserial", "-out",
-                                     p((name + ".crt").c_str())};
-    if (name == "server") sign.insert(sign.end(), {"-extfile", p("san.ext")});
-    MustRunCommand(sign);
-  }
-  // libpq refuses a client key that others can read.
-  std::filesystem::permissions(p("client.key"), std::filesystem::perms::owner_read |
-                                                    std::filesystem::perms::owner_write);
 }
 
 // The server's copies: owned by the user the server runs as, the key readable by it alone.

@@ -1,5 +1,6 @@
 #include "connectors/mysql/client/mysql_client.h"
 
+#include <errmsg.h>
 #include <mysql.h>
 
 #include <mutex>
@@ -157,6 +158,11 @@ core::Result<MysqlPtr> ConnectMysql(const ConnectOptions& o, std::string_view wh
       mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
     }
   }
+  if (o.ssl_mode != "disabled") {
+    if (!o.ssl_ca.empty()) mysql_optionsv(m, MYSQL_OPT_SSL_CA, o.ssl_ca.c_str());
+    if (!o.ssl_cert.empty()) mysql_optionsv(m, MYSQL_OPT_SSL_CERT, o.ssl_cert.c_str());
+    if (!o.ssl_key.empty()) mysql_optionsv(m, MYSQL_OPT_SSL_KEY, o.ssl_key.c_str());
+  }
   if (!o.socket.empty()) {
     unsigned int protocol = MYSQL_PROTOCOL_SOCKET;
     mysql_optionsv(m, MYSQL_OPT_PROTOCOL, &protocol);
@@ -165,6 +171,13 @@ core::Result<MysqlPtr> ConnectMysql(const ConnectOptions& o, std::string_view wh
                          o.password.c_str(), nullptr, static_cast<unsigned int>(o.port),
                          o.socket.empty() ? nullptr : o.socket.c_str(), 0) == nullptr) {
     core::Status s = StatusFromMysql(m, where);
+    // TLS set-up: a certificate or key that cannot be read or does not verify, a server without
+    // TLS where it is required. Retrying would not help.
+    if (mysql_errno(m) == CR_SSL_CONNECTION_ERROR) {
+      return core::FailedPreconditionError(
+          s.message() + "; check database.sslmode, database.sslrootcert, database.sslcert and "
+                        "database.sslkey");
+    }
     // A connect failure that is not about credentials or privileges is worth retrying (the
     // server is starting, unreachable for now, or out of connections).
     if (s.code() == core::StatusCode::kUnauthenticated ||

@@ -91,6 +91,12 @@ struct ConnectOptions {
   std::string user;
   std::string password;
   std::string ssl_mode = "preferred";  // disabled, preferred, required, verify_ca, verify_identity
+  // PEM files for TLS (database.sslrootcert, database.sslcert, database.sslkey): the certificate
+  // authorities that verify_ca and verify_identity trust (empty: the system's), and a client
+  // certificate with its key for servers that ask for one (REQUIRE X509). Empty: not used.
+  std::string ssl_ca;
+  std::string ssl_cert;
+  std::string ssl_key;
   int connect_timeout_s = 30;
   // Longest wait for one network read/write before the connection counts as lost
   // (CR_SERVER_LOST, kUnavailable); 0 keeps the library's default (no limit).

@@ -1,10 +1,6 @@
 #include "connectors/mysql/source_config.h"
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <utility>
 
 #include "connectors/mysql/mysql_source.h"
 #include "connectors/mysql/mysql_types.h"
@@ -41,33 +37,10 @@ core::Status ApplyTlsConfig(const core::ConnectorConfig& c, ConnectionParams& pa
   params.ssl_ca = c.Get("database.sslrootcert");
   params.ssl_cert = c.Get("database.sslcert");
   params.ssl_key = c.Get("database.sslkey");
-  for (const auto& [key, path] : {std::pair<const char*, const std::string&>{
-                                      "database.sslrootcert", params.ssl_ca},
-                                  {"database.sslcert", params.ssl_cert},
-                                  {"database.sslkey", params.ssl_key}}) {
-    if (path.empty()) continue;
-    if (params.ssl_mode == "disabled") {
-      return core::InvalidArgumentError(std::string(key) + " is set but database.sslmode is "
-                                        "'disabled': remove it or enable TLS");
-    }
-    std::ifstream file(path);
-    if (!file) {
-      return core::InvalidArgumentError(std::string(key) + ": cannot read '" + path + "': " +
-                                        std::strerror(errno));
-    }
-  }
-  if (params.ssl_cert.empty() != params.ssl_key.empty()) {
-    return core::InvalidArgumentError(
-        "database.sslcert and database.sslkey go together (a client certificate and its "
-        "private key): set both or neither");
-  }
-  if (!params.ssl_ca.empty() && params.ssl_mode != "verify_ca" &&
-      params.ssl_mode != "verify_identity") {
-    return core::InvalidArgumentError(
-        "database.sslrootcert is only used to verify the server, and database.sslmode '" +
-        params.ssl_mode + "' does not: set database.sslmode to verify_identity (or verify_ca)");
-  }
-  return core::Status::Ok();
+  return CheckTlsSettings(params, {.mode = "database.sslmode",
+                                   .ca = "database.sslrootcert",
+                                   .cert = "database.sslcert",
+                                   .key = "database.sslkey"});
 }
 
 core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {

@@ -454,7 +454,8 @@ TEST_F(MariadbRecoveryTest, BusyServerWithOtherTablesStillAdvancesThePosition) {
 // and the binlog stream arrive (the binlog reader over TLS keeps the blocking fetch, bounded by
 // the heartbeat: connectors/mysql/README.md). Without the authority the server's certificate
 // does not verify; without the client certificate the user is refused: each a clear error that
-// names what to check, not retried.
+// names what to check, not retried. Then the MySQL sink writes to the same server over the same
+// verified TLS.
 TEST_F(MariadbRecoveryTest, TlsWithVerifiedServerAndClientCertificateSnapshotsAndStreams) {
   TempDir certs("mytls-certs");
   MakeCertificates(certs.path(), "tlsuser");
@@ -504,6 +505,32 @@ TEST_F(MariadbRecoveryTest, TlsWithVerifiedServerAndClientCertificateSnapshotsAn
                    .empty());
   ExitStatus st = sluice_->Stop();
   EXPECT_TRUE(st.Success()) << st.Describe() << "\n" << sluice_->LogTail();
+
+  // The MySQL sink over the same verified TLS (sink.url's sslmode, sslrootcert, sslcert,
+  // sslkey): a one-shot sync of the copy just made in PostgreSQL back into this server.
+  server_->Exec("CREATE DATABASE tls_copy; GRANT ALL PRIVILEGES ON tls_copy.* TO 'tlsuser'@'%'");
+  auto encode = [](const std::string& path) {
+    std::string out;
+    for (char c : path) out += c == '/' ? std::string("%2F") : std::string(1, c);
+    return out;
+  };
+  const nlohmann::json sync = {
+      {"name", "mytls_sync_" + db_},
+      {"connector.class", "postgres"},
+      {"database.hostname", TestEnv::PgHost()},
+      {"database.port", std::to_string(TestEnv::PgPort())},
+      {"database.user", TestEnv::PgUser()},
+      {"database.dbname", pg_db_},
+      {"table.include.list", db_ + "\\.items"},
+      {"sink.type", "mysql"},
+      {"sink.url", "mysql://tlsuser:" + std::string(kTestPassword) + "@127.0.0.1:" +
+                       std::to_string(server_->port()) +
+                       "/tls_copy?sslmode=verify_identity&sslrootcert=" + encode(file("ca.crt")) +
+                       "&sslcert=" + encode(file("client.crt")) +
+                       "&sslkey=" + encode(file("client.key"))}};
+  CommandResult synced = SluiceProcess::RunToCompletion("sync", sync, 120s);
+  ASSERT_TRUE(synced.Success()) << synced.out << synced.err;
+  EXPECT_TRUE(TablesMatch(Source(), server_->Query("SELECT id, name, qty FROM items", "tls_copy")));
 }
 
 }  // namespace

@@ -2,7 +2,9 @@
 
 #include <mysql.h>
 
+#include <algorithm>
 #include <charconv>
+#include <iterator>
 
 #include "core/redact.h"
 #include "core/text_codec.h"
@@ -17,6 +19,23 @@ bool ParseInt(std::string_view s, int& out) {
 }
 
 core::Result<MysqlUrl> ParseMysqlUrlUnredacted(std::string_view url);
+
+// The TLS settings as sink.url names them.
+constexpr mysql::TlsSettingNames kUrlTlsNames = {.mode = "sink.url's sslmode",
+                                                 .ca = "sink.url's sslrootcert",
+                                                 .cert = "sink.url's sslcert",
+                                                 .key = "sink.url's sslkey"};
+constexpr const char* kUrlTlsSettings = "sink.url's sslmode, sslrootcert, sslcert and sslkey";
+
+mysql::ConnectOptions TlsOptions(const MysqlUrl& url) {
+  mysql::ConnectOptions options;
+  options.ssl_mode = url.ssl_mode;
+  options.ssl_ca = url.ssl_ca;
+  options.ssl_cert = url.ssl_cert;
+  options.ssl_key = url.ssl_key;
+  options.tls_settings = kUrlTlsSettings;
+  return options;
+}
 
 // The sink's advice for the operator, after the server's message.
 core::Status WithUserHint(core::Status s) {
@@ -114,11 +133,28 @@ core::Result<MysqlUrl> ParseMysqlUrlUnredacted(std::string_view url) {
       if (!ParseInt(*value, out.connect_timeout_s) || out.connect_timeout_s <= 0) {
         return core::InvalidArgumentError("sink.url: connect_timeout must be a positive number of seconds");
       }
+    } else if (key == "sslmode") {
+      static constexpr std::string_view kModes[] = {"disabled", "preferred", "required",
+                                                    "verify_ca", "verify_identity"};
+      if (std::find(std::begin(kModes), std::end(kModes), *value) == std::end(kModes)) {
+        return core::InvalidArgumentError("sink.url: sslmode '" + *value +
+                                          "' is not one of disabled, preferred, required, "
+                                          "verify_ca, verify_identity");
+      }
+      out.ssl_mode = *value;
+    } else if (key == "sslrootcert") {
+      out.ssl_ca = *value;
+    } else if (key == "sslcert") {
+      out.ssl_cert = *value;
+    } else if (key == "sslkey") {
+      out.ssl_key = *value;
     } else {
-      return core::InvalidArgumentError("sink.url: unknown parameter '" + std::string(key) +
-                                        "' (known: socket, connect_timeout)");
+      return core::InvalidArgumentError(
+          "sink.url: unknown parameter '" + std::string(key) +
+          "' (known: socket, connect_timeout, sslmode, sslrootcert, sslcert, sslkey)");
     }
   }
+  SLUICE_RETURN_IF_ERROR(mysql::CheckTlsSettings(TlsOptions(out), kUrlTlsNames));
   return out;
 }
 
@@ -138,7 +174,7 @@ core::Status MysqlClient::Connect(const MysqlUrl& url) {
   Close();
   std::string where = "mysql sink: connecting to " + url.user + "@" +
                       (url.socket.empty() ? url.host + ":" + std::to_string(url.port) : url.socket);
-  mysql::ConnectOptions options;
+  mysql::ConnectOptions options = TlsOptions(url);
   options.host = url.host;
   options.port = url.port;
   options.socket = url.socket;

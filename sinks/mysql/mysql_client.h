@@ -36,6 +36,12 @@ struct MysqlUrl {
   std::string database;
   std::string socket;
   int connect_timeout_s = 10;
+  // TLS: the parameters sslmode (disabled, preferred, required, verify_ca, verify_identity),
+  // sslrootcert, sslcert and sslkey (PEM files), as the MySQL source's database.ssl* keys.
+  std::string ssl_mode = "preferred";
+  std::string ssl_ca;
+  std::string ssl_cert;
+  std::string ssl_key;
 };
 
 // Parses sink.url; kInvalidArgument naming what is wrong (the password never appears).

@@ -3,7 +3,11 @@
 #include <errmsg.h>
 #include <mysql.h>
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
 #include <mutex>
+#include <utility>
 
 namespace sluice::mysql {
 
@@ -174,9 +178,7 @@ core::Result<MysqlPtr> ConnectMysql(const ConnectOptions& o, std::string_view wh
     // TLS set-up: a certificate or key that cannot be read or does not verify, a server without
     // TLS where it is required. Retrying would not help.
     if (mysql_errno(m) == CR_SSL_CONNECTION_ERROR) {
-      return core::FailedPreconditionError(
-          s.message() + "; check database.sslmode, database.sslrootcert, database.sslcert and "
-                        "database.sslkey");
+      return core::FailedPreconditionError(s.message() + "; check " + o.tls_settings);
     }
     // A connect failure that is not about credentials or privileges is worth retrying (the
     // server is starting, unreachable for now, or out of connections).
@@ -217,6 +219,36 @@ core::Result<MysqlPtr> ConnectMysql(const ConnectOptions& o, std::string_view wh
         "the client library could not escape values for this session");
   }
   return conn;
+}
+
+core::Status CheckTlsSettings(const ConnectOptions& o, const TlsSettingNames& names) {
+  using Setting = std::pair<std::string_view, const std::string&>;
+  for (const auto& [name, path] :
+       {Setting{names.ca, o.ssl_ca}, Setting{names.cert, o.ssl_cert}, Setting{names.key, o.ssl_key}}) {
+    if (path.empty()) continue;
+    if (o.ssl_mode == "disabled") {
+      return core::InvalidArgumentError(std::string(name) + " is set but " +
+                                        std::string(names.mode) +
+                                        " is 'disabled': remove it or enable TLS");
+    }
+    std::ifstream file(path);
+    if (!file) {
+      return core::InvalidArgumentError(std::string(name) + ": cannot read '" + path + "': " +
+                                        std::strerror(errno));
+    }
+  }
+  if (o.ssl_cert.empty() != o.ssl_key.empty()) {
+    return core::InvalidArgumentError(
+        std::string(names.cert) + " and " + std::string(names.key) +
+        " go together (a client certificate and its private key): set both or neither");
+  }
+  if (!o.ssl_ca.empty() && o.ssl_mode != "verify_ca" && o.ssl_mode != "verify_identity") {
+    return core::InvalidArgumentError(
+        std::string(names.ca) + " is only used to verify the server, and " +
+        std::string(names.mode) + " '" + o.ssl_mode + "' does not: set " +
+        std::string(names.mode) + " to verify_identity (or verify_ca)");
+  }
+  return core::Status::Ok();
 }
 
 }  // namespace sluice::mysql

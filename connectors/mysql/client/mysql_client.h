@@ -97,6 +97,10 @@ struct ConnectOptions {
   std::string ssl_ca;
   std::string ssl_cert;
   std::string ssl_key;
+  // How the user names these TLS settings (config keys or URL parameters), for the advice after
+  // a TLS set-up error.
+  std::string tls_settings = "database.sslmode, database.sslrootcert, database.sslcert and "
+                             "database.sslkey";
   int connect_timeout_s = 30;
   // Longest wait for one network read/write before the connection counts as lost
   // (CR_SERVER_LOST, kUnavailable); 0 keeps the library's default (no limit).
@@ -124,5 +128,15 @@ struct ConnectOptions {
 // password, kPermissionDenied for a missing privilege, kUnavailable for anything else at connect
 // time (unreachable, starting, too many connections: worth retrying).
 core::Result<MysqlPtr> ConnectMysql(const ConnectOptions& options, std::string_view where);
+
+// What each TLS setting of ConnectOptions is called where the user set it.
+struct TlsSettingNames {
+  std::string_view mode, ca, cert, key;
+};
+
+// kInvalidArgument naming the setting for TLS files that would go unused or cannot work: a file
+// that cannot be read, a certificate without its key (or the reverse), files with TLS disabled,
+// certificate authorities with a mode that does not verify the server.
+core::Status CheckTlsSettings(const ConnectOptions& options, const TlsSettingNames& names);
 
 }  // namespace sluice::mysql

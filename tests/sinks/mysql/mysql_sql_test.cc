@@ -325,6 +325,31 @@ TEST(MysqlUrlTest, ParsesUserPasswordHostPortDatabase) {
   EXPECT_EQ(bad.status().message().find("secret"), std::string::npos);
 }
 
+// TLS parameters reach the URL, checked as the MySQL source's keys are (named as parameters).
+TEST(MysqlUrlTest, TlsParametersAreParsedAndChecked) {
+  auto u = ParseMysqlUrl("mysql://u@h/db?sslmode=verify_identity&sslrootcert=%2Fetc%2Fhostname");
+  ASSERT_TRUE(u.ok()) << u.status().ToString();
+  EXPECT_EQ(u->ssl_mode, "verify_identity");
+  EXPECT_EQ(u->ssl_ca, "/etc/hostname");
+  EXPECT_EQ(ParseMysqlUrl("mysql://u@h/db")->ssl_mode, "preferred");
+  auto message = [](const char* url) { return ParseMysqlUrl(url).status().message(); };
+  EXPECT_NE(message("mysql://u@h/db?sslmode=verify-full").find("sslmode 'verify-full' is not one"),
+            std::string::npos);
+  EXPECT_NE(message("mysql://u@h/db?sslmode=required&sslrootcert=%2Fetc%2Fhostname")
+                .find("sink.url's sslrootcert is only used to verify the server"),
+            std::string::npos);
+  EXPECT_NE(message("mysql://u@h/db?sslcert=%2Fetc%2Fhostname")
+                .find("sink.url's sslcert and sink.url's sslkey go together"),
+            std::string::npos);
+  EXPECT_NE(message("mysql://u@h/db?sslmode=verify_ca&sslrootcert=%2Fno%2Fsuch.pem")
+                .find("sink.url's sslrootcert: cannot read '/no/such.pem'"),
+            std::string::npos);
+  EXPECT_NE(message("mysql://u@h/db?sslmode=disabled&sslkey=%2Fetc%2Fhostname"
+                    "&sslcert=%2Fetc%2Fhostname")
+                .find("is set but sink.url's sslmode is 'disabled'"),
+            std::string::npos);
+}
+
 // An unencoded '/' or '?' in the password ends the userinfo early; the parser then reads a piece
 // of the password as the port and must not quote it.
 TEST(MysqlUrlTest, PiecesOfAPasswordNeverAppearInErrors) {

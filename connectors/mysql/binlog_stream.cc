@@ -4,10 +4,16 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <string_view>
 
 #include <mysql.h>
+// ma_pvio.h declares the TLS layer (MARIADB_TLS, ma_tls.h) only with HAVE_TLS, and ma_tls.h
+// uses `uchar` before ma_pvio.h defines it. The structure's layout does not depend on either.
+typedef unsigned char uchar;
+#define HAVE_TLS 1
 #include <ma_pvio.h>
 #include <mariadb_rpl.h>
+#include <openssl/ssl.h>
 
 namespace sluice::mysql {
 
@@ -21,6 +27,10 @@ core::Status MariadbBinlogStream::Open(const BinlogDumpRequest& request) {
   binlog_params.read_timeout_s = request.read_timeout_s;
   binlog_params.initial_statements.clear();  // not on the binlog reader's connection (Debezium)
   SLUICE_RETURN_IF_ERROR(conn_.Connect(binlog_params));
+  const char* tls_library = nullptr;
+  mariadb_get_infov(conn_.raw(), MARIADB_TLS_LIBRARY, &tls_library);
+  tls_is_openssl_ =
+      tls_library != nullptr && std::string_view(tls_library).starts_with("OpenSSL");
   SLUICE_RETURN_IF_ERROR(conn_.Execute("SET @master_binlog_checksum = @@global.binlog_checksum"));
   SLUICE_RETURN_IF_ERROR(conn_.Execute("SET @mariadb_slave_capability = 4"));
   uint64_t heartbeat_ns = static_cast<uint64_t>(request.heartbeat_ms) * 1000000ULL;
@@ -68,9 +78,18 @@ bool MariadbBinlogStream::WaitReadable(std::chrono::milliseconds timeout) {
   MYSQL* mysql = conn_.raw();
   if (mysql == nullptr) return true;
   MARIADB_PVIO* pvio = mysql->net.pvio;
-  if (pvio == nullptr || pvio->ctls != nullptr || mysql->net.compress) return true;
-  // libmariadb reads the socket ahead into the pvio cache: bytes there are not in the socket.
+  if (pvio == nullptr || mysql->net.compress) return true;
+  // libmariadb reads ahead into the pvio cache (above TLS: plain bytes): they are not in the
+  // socket.
   if (pvio->cache != nullptr && pvio->cache_pos < pvio->cache + pvio->cache_size) return true;
+  if (pvio->ctls != nullptr) {
+    // OpenSSL holds what it has read of a record and not handed over yet (SSL_pending: a
+    // decrypted record's rest; SSL_has_pending: also raw bytes read ahead). Anything else is
+    // still in the socket. Another TLS library: its buffers are not visible, Fetch decides.
+    if (!tls_is_openssl_) return true;
+    SSL* ssl = static_cast<SSL*>(pvio->ctls->ssl);
+    if (ssl == nullptr || SSL_pending(ssl) > 0 || SSL_has_pending(ssl) == 1) return true;
+  }
   pollfd fd{};
   fd.fd = mysql_get_socket(mysql);
   if (fd.fd < 0) return true;

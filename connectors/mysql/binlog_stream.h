@@ -106,13 +106,15 @@ class MariadbBinlogStream final : public BinlogStream {
   bool Fetch(FetchedEvent& event) override;
   FetchFailure Failure() override;
   void Cancel() override { conn_.Cancel(); }
-  // poll(2) on the connection's socket, after libmariadb's read-ahead cache; with TLS or
-  // compression (buffers of their own, not visible here) always true.
+  // poll(2) on the connection's socket, after libmariadb's read-ahead cache and, over TLS with
+  // OpenSSL (Debian's libmariadb), after OpenSSL's buffered record; with compression or another
+  // TLS library (buffers of their own, not visible here) always true.
   bool WaitReadable(std::chrono::milliseconds timeout) override;
 
  private:
   ConnectionParams params_;
   MysqlConnection conn_;
+  bool tls_is_openssl_ = false;  // libmariadb's TLS library (MARIADB_TLS_LIBRARY) is OpenSSL
   st_mariadb_rpl* rpl_ = nullptr;
   st_mariadb_rpl_event* event_ = nullptr;
 };

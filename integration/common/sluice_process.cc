@@ -87,4 +87,23 @@ std::string SluiceProcess::LogTail(int lines) const {
          "--- stdout ---\n" + TailFile(process_->stdout_path(), lines);
 }
 
+::testing::AssertionResult RefusedAtStart(const nlohmann::json& config,
+                                          const std::vector<std::string>& says,
+                                          std::chrono::milliseconds timeout) {
+  CommandResult r = SluiceProcess::RunToCompletion("run", config, timeout);
+  const std::string text = r.out + r.err;
+  if (r.timed_out) {
+    return ::testing::AssertionFailure() << "still running (retrying?) after " << timeout.count()
+                                         << " ms:\n" << text;
+  }
+  if (r.Success()) return ::testing::AssertionFailure() << "it succeeded:\n" << text;
+  for (const std::string& phrase : says) {
+    if (text.find(phrase) == std::string::npos) {
+      return ::testing::AssertionFailure() << "the output does not say '" << phrase << "':\n"
+                                           << text;
+    }
+  }
+  return ::testing::AssertionSuccess();
+}
+
 }  // namespace sluice::itest

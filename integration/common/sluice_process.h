@@ -2,6 +2,8 @@
 #ifndef SLUICE_INTEGRATION_COMMON_SLUICE_PROCESS_H_
 #define SLUICE_INTEGRATION_COMMON_SLUICE_PROCESS_H_
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -72,6 +74,13 @@ class SluiceProcess {
   int generation_ = 0;
   std::optional<Subprocess> process_;
 };
+
+// `sluice run` with `config` gives up at start: it fails before `timeout` (a refusal that is not
+// retried) and its output contains each of `says`. The failure message quotes the output.
+::testing::AssertionResult RefusedAtStart(const nlohmann::json& config,
+                                          const std::vector<std::string>& says,
+                                          std::chrono::milliseconds timeout =
+                                              std::chrono::seconds(60));
 
 }  // namespace sluice::itest
 

@@ -170,7 +170,8 @@ Status Pipeline::FlushPending(std::stop_token stop) {
   if (flushed->has_value()) {
     const SourcePosition& position = **flushed;
     if (positions_ != nullptr) {
-      Status saved = positions_->SavePosition(name_, position);
+      Status saved = sink_->StoresPosition() ? positions_->SavePositionCopy(name_, position)
+                                             : positions_->SavePosition(name_, position);
       if (!saved.ok()) return saved.WithContext("saving the committed position");
     }
     SLUICE_RETURN_IF_ERROR(Fault(PipelineOptions::Step::kAfterSave));

@@ -259,6 +259,20 @@ Result<std::optional<SourcePosition>> SqliteStateStore::LoadPosition(const std::
 Status SqliteStateStore::SavePosition(const std::string& connector,
                                       const SourcePosition& position) {
   std::lock_guard lock(mu_);
+  return WritePosition(connector, position);
+}
+
+Status SqliteStateStore::SavePositionCopy(const std::string& connector,
+                                          const SourcePosition& position) {
+  std::lock_guard lock(mu_);
+  SLUICE_RETURN_IF_ERROR(Exec("PRAGMA synchronous=NORMAL"));
+  Status saved = WritePosition(connector, position);
+  Status restored = Exec("PRAGMA synchronous=FULL");
+  return saved.ok() ? restored : saved;
+}
+
+Status SqliteStateStore::WritePosition(const std::string& connector,
+                                       const SourcePosition& position) {
   Stmt st(db_,
           "INSERT INTO positions(connector, position, updated_ms) VALUES(?,?,?) "
           "ON CONFLICT(connector) DO UPDATE SET position=excluded.position, "

@@ -39,6 +39,9 @@ class SqliteStateStore final : public StateStore {
 
   Result<std::optional<SourcePosition>> LoadPosition(const std::string& connector) override;
   Status SavePosition(const std::string& connector, const SourcePosition& position) override;
+  // Committed with synchronous=NORMAL (the WAL reaches the OS, not the disk; the next FULL
+  // commit or checkpoint syncs it).
+  Status SavePositionCopy(const std::string& connector, const SourcePosition& position) override;
   Status ClearPosition(const std::string& connector) override;
 
   Status AppendStatus(const std::string& connector, const StatusRecord& record) override;
@@ -52,6 +55,7 @@ class SqliteStateStore final : public StateStore {
  private:
   SqliteStateStore(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
   Status Exec(const char* sql);
+  Status WritePosition(const std::string& connector, const SourcePosition& position);  // mu_ held
 
   std::string path_;
   sqlite3* db_;

@@ -30,6 +30,12 @@ class PositionStore {
   virtual ~PositionStore() = default;
   virtual Result<std::optional<SourcePosition>> LoadPosition(const std::string& connector) = 0;
   virtual Status SavePosition(const std::string& connector, const SourcePosition& position) = 0;
+  // A copy of a position the sink also stores with the data (Sink::StoresPosition): the
+  // pipeline resumes from the sink's, so this copy may be lost with a power failure (not with a
+  // process crash) and need not wait for the disk. Default: SavePosition.
+  virtual Status SavePositionCopy(const std::string& connector, const SourcePosition& position) {
+    return SavePosition(connector, position);
+  }
 };
 
 struct StoredConnector {

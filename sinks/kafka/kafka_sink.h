@@ -94,6 +94,8 @@ class KafkaSink final : public core::Sink {
   // Transactions: the newest committed checkpoint in the offsets topic (read_committed), nullopt
   // when there is none. Without transactions: nullopt (the state store keeps the position).
   core::Result<std::optional<core::SourcePosition>> LoadCommittedPosition() override;
+  // Transactional: the checkpoint record commits with the records.
+  bool StoresPosition() const override { return !options_.transactional_id.empty(); }
   // Produces every event of the batch (and a tombstone after each delete; an update that changes
   // the key becomes a delete + tombstone under the old key and a create under the new key, as
   // Debezium writes it); blocks only while the stage producer is two stages behind.

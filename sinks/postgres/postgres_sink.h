@@ -52,6 +52,7 @@ class PostgresSink final : public core::Sink {
 
   core::Status Open() override;
   core::Result<std::optional<core::SourcePosition>> LoadCommittedPosition() override;
+  bool StoresPosition() const override { return true; }  // the offsets row, with the data
   core::Status Write(const core::EventBatch& batch) override;
   core::Result<std::optional<core::SourcePosition>> Flush() override;
   void ReplaceSnapshotTables() override;

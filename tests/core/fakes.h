@@ -196,6 +196,7 @@ class RecordingSink : public core::Sink {
     std::lock_guard lock(log_->mu);
     return exactly_once_ ? log_->stored : std::nullopt;
   }
+  bool StoresPosition() const override { return exactly_once_; }
   core::Status Write(const core::EventBatch& batch) override {
     if (write_delay_.count() > 0) std::this_thread::sleep_for(write_delay_);
     {
@@ -284,13 +285,21 @@ class MemoryPositionStore : public core::PositionStore {
     ++saves_;
     return core::Status::Ok();
   }
+  core::Status SavePositionCopy(const std::string&, const core::SourcePosition& p) override {
+    std::lock_guard l(mu_);
+    position_ = p;
+    ++copies_;
+    return core::Status::Ok();
+  }
   std::optional<core::SourcePosition> position() { std::lock_guard l(mu_); return position_; }
-  int saves() { std::lock_guard l(mu_); return saves_; }
+  int saves() { std::lock_guard l(mu_); return saves_; }    // SavePosition calls
+  int copies() { std::lock_guard l(mu_); return copies_; }  // SavePositionCopy calls
 
  private:
   std::mutex mu_;
   std::optional<core::SourcePosition> position_;
   int saves_ = 0;
+  int copies_ = 0;
 };
 
 }  // namespace sluice::testing

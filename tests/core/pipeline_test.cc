@@ -172,6 +172,31 @@ TEST_F(PipelineTest, PrefersThePositionStoredInAnExactlyOnceSink) {
   EXPECT_FALSE(log_.replace_tables) << "a resumed connector keeps the target's rows";
 }
 
+// A sink that stores positions with its data is where the pipeline resumes from: the state
+// store's copy is saved without waiting for the disk. Any other sink's position is durable in
+// the state store alone.
+TEST_F(PipelineTest, SavesOnlyACopyOfThePositionAnExactlyOnceSinkStores) {
+  FakeSource* source;
+  auto p = MakePipeline(1000, 10, FastOptions(), &source, nullptr, /*exactly_once=*/true);
+  p->Start();
+  ASSERT_TRUE(p->Wait().ok());
+  EXPECT_GT(positions_.copies(), 0);
+  EXPECT_EQ(positions_.saves(), 0);
+  ASSERT_TRUE(positions_.position().has_value());
+  EXPECT_EQ(positions_.position()->value, "999");
+}
+
+TEST_F(PipelineTest, SavesThePositionDurablyForASinkThatDoesNotStoreIt) {
+  FakeSource* source;
+  auto p = MakePipeline(1000, 10, FastOptions(), &source);
+  p->Start();
+  ASSERT_TRUE(p->Wait().ok());
+  EXPECT_GT(positions_.saves(), 0);
+  EXPECT_EQ(positions_.copies(), 0);
+  ASSERT_TRUE(positions_.position().has_value());
+  EXPECT_EQ(positions_.position()->value, "999");
+}
+
 TEST_F(PipelineTest, AOneShotSyncIgnoresThePositionTheTargetHoldsFromAnEarlierRun) {
   log_.stored = SourcePosition{"499"};
   FakeSource* source;

@@ -8,6 +8,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 
@@ -53,6 +55,46 @@ TEST_F(SqliteStateStoreTest, KilledWriterLeavesTheLastCommittedPosition) {
   ASSERT_TRUE(pos.ok()) << pos.status().ToString();
   ASSERT_TRUE(pos->has_value());
   EXPECT_GE(std::stoi((*pos)->value), 0);
+}
+
+// A position copy (SavePositionCopy: not waiting for the disk) survives a process crash: every
+// copy the killed writer saw committed is there when the store is reopened.
+TEST_F(SqliteStateStoreTest, KilledWriterKeepsEveryCopyItSawCommitted) {
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(fds[0]);
+    auto s = SqliteStateStore::Open(path_);
+    if (!s.ok()) ::_exit(3);
+    for (uint32_t i = 0;; ++i) {
+      if (!(*s)->SavePositionCopy("a", {std::to_string(i)}).ok()) ::_exit(4);
+      if (i % 10 == 0 && !(*s)->SavePosition("b", {std::to_string(i)}).ok()) ::_exit(5);
+      if (::write(fds[1], &i, sizeof i) != static_cast<ssize_t>(sizeof i)) ::_exit(6);
+    }
+  }
+  ::close(fds[1]);
+  uint32_t last = 0;
+  bool any = false;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+  while (std::chrono::steady_clock::now() < until) {
+    uint32_t i = 0;
+    if (::read(fds[0], &i, sizeof i) != static_cast<ssize_t>(sizeof i)) break;
+    last = i;
+    any = true;
+  }
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  ::close(fds[0]);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "child exited early with " << WEXITSTATUS(status);
+  ASSERT_TRUE(any);
+  auto s = SqliteStateStore::Open(path_);
+  ASSERT_TRUE(s.ok()) << s.status().ToString();
+  auto pos = (*s)->LoadPosition("a");
+  ASSERT_TRUE(pos.ok() && pos->has_value());
+  EXPECT_GE(std::stoul((*pos)->value), last);
 }
 
 TEST_F(SqliteStateStoreTest, RejectsAFileThatIsNotAStateStore) {

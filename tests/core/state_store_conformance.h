@@ -112,6 +112,11 @@ TYPED_TEST_P(StateStoreConformance, PositionsAreKeptPerConnectorAndCleared) {
   EXPECT_FALSE(s.LoadPosition("a")->has_value());
   EXPECT_TRUE(s.LoadPosition("b")->has_value());
   EXPECT_TRUE(s.ClearPosition("nobody").ok());
+  // A copy (SavePositionCopy) reads back like any saved position, and a later save replaces it.
+  ASSERT_TRUE(s.SavePositionCopy("a", {"{\"lsn\":\"0/3\"}"}).ok());
+  EXPECT_EQ((*s.LoadPosition("a"))->value, "{\"lsn\":\"0/3\"}");
+  ASSERT_TRUE(s.SavePosition("a", {"{\"lsn\":\"0/4\"}"}).ok());
+  EXPECT_EQ((*s.LoadPosition("a"))->value, "{\"lsn\":\"0/4\"}");
 }
 
 TYPED_TEST_P(StateStoreConformance, DeletingAConnectorRemovesItsPositionAndHistoryOnly) {

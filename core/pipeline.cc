@@ -259,7 +259,6 @@ void Pipeline::SourceLoop(std::stop_token stop) {
     batch->Clear();
     PollLimits limits = options_.poll;
     limits.sink_backlog_events = queue_.items();
-    const auto lt_poll_at = std::chrono::steady_clock::now();
     Result<PollStatus> polled = source_->Poll(*batch, limits);
     if (!polled.ok()) {
       const Status& err = polled.status();
@@ -301,10 +300,6 @@ void Pipeline::SourceLoop(std::stop_token stop) {
       TimePoint waiting_since = clock_->Now();
       // The caught-up fact rides on the batch it was read with (see the header comment).
       QueuedBatch queued{std::move(batch), *polled == PollStatus::kIdle};
-      queued.poll_at = lt_poll_at;
-      queued.pushed_at = std::chrono::steady_clock::now();
-      queued.pushed_wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
-          std::chrono::system_clock::now().time_since_epoch()).count();
       while ((pushed = queue_.PushFor(queued, events, bytes, stop, push_wait)) ==
              BatchQueue::PushResult::kTimedOut) {
         if (clock_->Now() - waiting_since < kKeepAliveInterval) continue;

@@ -195,16 +195,7 @@ class Pipeline {
   struct QueuedBatch {
     std::unique_ptr<EventBatch> batch;
     bool caught_up = false;
-    // LAGTRACE (temporary): when the Poll started and the batch was pushed.
-    std::chrono::steady_clock::time_point poll_at{}, pushed_at{};
-    int64_t pushed_wall_us = 0;
   };
-  // LAGTRACE (temporary): the first change pending since the last flush.
-  struct LagTrace {
-    bool any = false;
-    std::chrono::steady_clock::time_point poll_at, pushed_at, popped_at;
-    int64_t pushed_wall_us = 0, ts_us = 0;
-  } lag_trace_;
   using BatchQueue = BoundedQueue<QueuedBatch>;
   BatchQueue queue_;
   std::vector<std::unique_ptr<EventBatch>> pending_;  // written since the last flush (sink thread)

@@ -5,7 +5,6 @@
 #include "core/pipeline.h"
 
 #include <algorithm>
-#include <cstdlib>
 
 #include <spdlog/spdlog.h>
 
@@ -137,15 +136,9 @@ Clock::TimePoint Pipeline::TimedFlushAt(Clock::TimePoint deadline) const {
   return EndsInsideTransaction() ? deadline + options_.transaction_hold : deadline;
 }
 
-static bool LagTraceOn() {
-  static const bool on = std::getenv("SLUICE_LAG_TRACE") != nullptr;
-  return on;
-}
-
 Status Pipeline::FlushPending(std::stop_token stop) {
   if (pending_.empty()) return Status::Ok();
   auto started = clock_->Now();
-  const auto lt_started = std::chrono::steady_clock::now();
   milliseconds delay = options_.retry_initial;
   std::optional<TimePoint> first_failure;
   // After a failed Write the sink may hold a partial batch: reset and write everything again.
@@ -186,23 +179,6 @@ Status Pipeline::FlushPending(std::stop_token stop) {
     std::lock_guard lock(mu_);
     committed_ = position;
   }
-  if (LagTraceOn() && lag_trace_.any) {
-    using Us = std::chrono::microseconds;
-    auto us = [](auto d) { return std::chrono::duration_cast<Us>(d).count(); };
-    size_t reads = 0, changes = 0, batches = pending_.size();
-    for (const auto& b : pending_) {
-      for (const ChangeEvent& e : b->events()) (e.op == Op::kRead ? reads : changes)++;
-    }
-    const auto lt_end = std::chrono::steady_clock::now();
-    logger_->info("LAGTRACE src_us={} poll_us={} queue_us={} hold_us={} flush_us={} "
-                  "reads={} changes={} batches={} queued_now={}",
-                  lag_trace_.ts_us ? lag_trace_.pushed_wall_us - lag_trace_.ts_us : -1,
-                  us(lag_trace_.pushed_at - lag_trace_.poll_at),
-                  us(lag_trace_.popped_at - lag_trace_.pushed_at),
-                  us(lt_started - lag_trace_.popped_at), us(lt_end - lt_started), reads, changes,
-                  batches, queue_.items());
-  }
-  lag_trace_.any = false;
   uint64_t events = 0;
   for (const auto& b : pending_) events += b->size();
   events_written_ += events;
@@ -307,19 +283,6 @@ void Pipeline::SinkLoop(std::stop_token stop) {
         metrics_->queue_bytes->Set(static_cast<double>(queue_.bytes()));
         s = sink_->Write(batch);
         const BatchKinds kinds = RecordEvents(batch);
-        if (LagTraceOn() && kinds.changes && !lag_trace_.any) {
-          lag_trace_.any = true;
-          lag_trace_.poll_at = popped->poll_at;
-          lag_trace_.pushed_at = popped->pushed_at;
-          lag_trace_.popped_at = std::chrono::steady_clock::now();
-          lag_trace_.pushed_wall_us = popped->pushed_wall_us;
-          lag_trace_.ts_us = 0;
-          for (const ChangeEvent& e : batch.events()) {
-            if (e.op == Op::kRead) continue;
-            const int64_t t = batch.txns()[e.txn].ts_us;
-            if (t > 0 && (lag_trace_.ts_us == 0 || t < lag_trace_.ts_us)) lag_trace_.ts_us = t;
-          }
-        }
         pending_events_ += batch.size();
         pending_bytes_ += batch.ByteSize();
         const bool was_snapshot_batch =

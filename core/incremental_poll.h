@@ -26,7 +26,7 @@ namespace sluice::core {
 // has room for one; true: it already handed a chunk over into `batch`, the Poll is done),
 // AfterPoll(stream, batch) -> bool (hand a held chunk over at the batch's end once its point has
 // passed; true when it appended) and PollFailed(); `Stream` has Poll(batch, limits).
-// While anything waits in the queue for the sink, the next chunk waits (up to
+// While more than a chunk's worth of events waits for the sink, the next chunk waits (up to
 // ChunkPacer::kMaxDefer when none is held; a read ahead of a held chunk waits for the sink as
 // long as it takes) and the stream goes on meanwhile, so that the stream's changes do not queue
 // behind several chunks. The stream's wait is bounded: to zero while the next chunk may be read

@@ -415,7 +415,7 @@ std::string ChunkTimings::Summary() const {
 }
 
 bool ChunkPacer::ReadNow(size_t sink_backlog_events) {
-  if (sink_backlog_events == 0) {
+  if (sink_backlog_events <= chunk_rows_) {
     deferred_since_.reset();
     return true;
   }

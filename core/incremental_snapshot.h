@@ -210,14 +210,10 @@ struct ChunkTimings {
   std::string Summary() const;
 };
 
-// When a source reads its next chunk. Not while anything waits in the queue for the sink
-// (PollLimits::sink_backlog_events > 0): a stream change that arrives while a chunk is read, or
-// just after, queues behind the chunks ahead of it and waits for the sink to write each (a
-// 1024-row chunk took 5-10 ms into a PostgreSQL target in integration/bench/incremental). With
-// one chunk allowed in the queue (the rule before 2026-12-07) a change waited behind two; now
-// behind the one being written and at most one more. But never deferred for longer than
-// kMaxDefer, so that a stream that keeps the sink saturated does not starve the snapshot.
-// Source thread only.
+// When a source reads its next chunk. Not while more than a chunk's worth of events waits for
+// the sink (PollLimits::sink_backlog_events): the stream's changes would queue behind chunks,
+// and their latency with them. But never deferred for longer than kMaxDefer, so that a stream
+// that keeps the sink saturated does not starve the snapshot. Source thread only.
 class ChunkPacer {
  public:
   static constexpr std::chrono::milliseconds kMaxDefer{200};
@@ -226,9 +222,9 @@ class ChunkPacer {
       : chunk_rows_(chunk_rows), clock_(clock) {}
   // True: read the next chunk now. Called only when no chunk is held.
   bool ReadNow(size_t sink_backlog_events);
-  // True: read the chunk after a held one now (nothing waits in the queue for the sink).
+  // True: read the chunk after a held one now (the sink has at most a chunk's worth waiting).
   // Never forced: held chunks already keep the snapshot going.
-  bool ReadAheadNow(size_t sink_backlog_events) const { return sink_backlog_events == 0; }
+  bool ReadAheadNow(size_t sink_backlog_events) const { return sink_backlog_events <= chunk_rows_; }
 
  private:
   size_t chunk_rows_;

@@ -111,14 +111,20 @@ core::Status SnapshotReader::ConnectWorkers(int threads, std::unique_ptr<PgConne
       }
       results[i] = s;
       if (s.ok()) opened[i] = std::move(conn);
-    } catch (const std::exception& e) {
-      results[i] = core::InternalError(std::string("postgres snapshot: connecting a reader: ") +
-                                       e.what());
+    } catch (...) {  // nothing may escape a thread
+      results[i] = core::ExceptionToStatus("postgres snapshot: connecting a reader",
+                                           std::current_exception());
     }
   };
   std::vector<std::thread> connecting;
-  for (size_t i = 1; i < more; ++i) connecting.emplace_back(connect, i);
-  connect(0);  // the last one on this thread
+  for (size_t i = 1; i < more; ++i) {
+    try {
+      connecting.emplace_back(connect, i);
+    } catch (...) {  // no thread to spare: this one connects it
+      connect(i);
+    }
+  }
+  connect(0);  // one of them on this thread
   for (auto& t : connecting) t.join();
   for (size_t i = 0; i < more; ++i) {
     SLUICE_RETURN_IF_ERROR(results[i]);

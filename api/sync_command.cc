@@ -121,15 +121,23 @@ int SyncCommand(const std::string& config_path) {
   // and builds the keys (0.5-1 s for 2 M rows), rather than after them: one connection and two
   // statements (20-40 ms) off the end of every sync. Whatever the outcome, it is released (here,
   // or below if the source never finished) before the command returns.
-  std::optional<std::thread> release;
-  auto start_release = [&release, &config] {
-    if (release) return;
-    release.emplace([&config] {
-      try {
-        ReleaseConnectorObjects(SourceBuilderFor(nullptr), config, std::nullopt, /*drop=*/true);
-      } catch (...) {  // it catches everything itself; nothing may escape a thread
-      }
-    });
+  // A jthread: joined on every way out of this function, exceptions included.
+  std::optional<std::jthread> release;
+  bool released = false;
+  auto release_now = [&config] {
+    try {
+      ReleaseConnectorObjects(SourceBuilderFor(nullptr), config, std::nullopt, /*drop=*/true);
+    } catch (...) {  // it catches everything itself; nothing may escape a thread
+    }
+  };
+  auto start_release = [&] {
+    if (released) return;
+    released = true;
+    try {
+      release.emplace(release_now);
+    } catch (...) {  // no thread to be had: release here
+      release_now();
+    }
   };
 
   const bool tty = isatty(STDERR_FILENO) == 1;
@@ -162,7 +170,7 @@ int SyncCommand(const std::string& config_path) {
   // Whatever the outcome, drop what the sync made on the source (its publication; the slot was
   // temporary): nothing else would ever use it.
   start_release();
-  release->join();
+  if (release) release->join();
   if (!result.ok()) {
     std::cerr << "sluice sync: failed: " << result.ToString() << "\n";
     return result.code() == core::StatusCode::kInvalidArgument ? 2 : 1;

@@ -308,7 +308,8 @@ class PostgresSource final : public core::DebeziumOffsetSource<PgPosition>, priv
                   LsnToString(consistent_lsn), snapshot_name);
     // Tables and their columns as the snapshot sees them.
     const ConnectionParams& params = config_.params;
-    PgConnection cat;
+    auto cat_conn = std::make_unique<PgConnection>();
+    PgConnection& cat = *cat_conn;
     SLUICE_RETURN_IF_ERROR(cat.Connect(params, false));
     SLUICE_RETURN_IF_ERROR(cat.Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
     SLUICE_RETURN_IF_ERROR(cat.Exec("SET TRANSACTION SNAPSHOT " + QuoteLiteral(snapshot_name)));
@@ -331,8 +332,8 @@ class PostgresSource final : public core::DebeziumOffsetSource<PgPosition>, priv
     auto reader = std::make_unique<SnapshotReader>(params, std::move(tables), snapshot_name,
                                                    consistent_lsn, slots_.slot(), opts, logger_,
                                                    ctx_.progress, ctx_.metrics, ctx_.config.name());
-    SLUICE_RETURN_IF_ERROR(reader->Open());
-    cat.Exec("COMMIT").ok();
+    // The catalog's connection, in the snapshot already, becomes the first reader's.
+    SLUICE_RETURN_IF_ERROR(reader->Open(std::move(cat_conn)));
     snapshot_repl_ = std::move(repl);
     StartHealth();
     return OpenedSnapshot{std::make_unique<core::ReaderRows<SnapshotReader>>(std::move(reader)),

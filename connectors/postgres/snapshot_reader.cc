@@ -88,7 +88,52 @@ SnapshotReader::~SnapshotReader() {
   }
 }
 
-core::Status SnapshotReader::Open() {
+core::Status SnapshotReader::ConnectWorkers(int threads, std::unique_ptr<PgConnection> first) {
+  conns_.clear();
+  if (first) conns_.push_back(std::move(first));
+  const size_t have = conns_.size();
+  if (have >= static_cast<size_t>(threads)) return core::Status::Ok();
+  // Each connection costs the server a backend start (5-10 ms on a busy 2-core machine): open
+  // them side by side rather than one after the other, since the first COPY waits for them all.
+  // Every one of them has imported the snapshot when this returns (the threads are joined), so
+  // the exporting connection's next command cannot come first.
+  const size_t more = static_cast<size_t>(threads) - have;
+  std::vector<std::unique_ptr<PgConnection>> opened(more);
+  std::vector<core::Status> results(more, core::Status::Ok());
+  auto connect = [this, &opened, &results](size_t i) {
+    try {
+      auto conn = std::make_unique<PgConnection>();
+      core::Status s = conn->Connect(params_, false);
+      if (s.ok()) s = conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      if (s.ok()) {
+        s = conn->Exec("SET TRANSACTION SNAPSHOT " + QuoteLiteral(snapshot_name_))
+                .WithContext("importing the slot's exported snapshot");
+      }
+      results[i] = s;
+      if (s.ok()) opened[i] = std::move(conn);
+    } catch (...) {  // nothing may escape a thread
+      results[i] = core::ExceptionToStatus("postgres snapshot: connecting a reader",
+                                           std::current_exception());
+    }
+  };
+  std::vector<std::thread> connecting;
+  for (size_t i = 1; i < more; ++i) {
+    try {
+      connecting.emplace_back(connect, i);
+    } catch (...) {  // no thread to spare: this one connects it
+      connect(i);
+    }
+  }
+  connect(0);  // one of them on this thread
+  for (auto& t : connecting) t.join();
+  for (size_t i = 0; i < more; ++i) {
+    SLUICE_RETURN_IF_ERROR(results[i]);
+    conns_.push_back(std::move(opened[i]));
+  }
+  return core::Status::Ok();
+}
+
+core::Status SnapshotReader::Open(std::unique_ptr<PgConnection> first) {
   started_ms_ = core::NowUnixMs();
   last_progress_log_ms_.store(started_ms_);
   for (size_t t = 0; t < tables_.size(); ++t) {
@@ -129,15 +174,7 @@ core::Status SnapshotReader::Open() {
   }
   if (progress_) progress_->SetPhase("snapshot");
   int threads = std::max(1, std::min<int>(options_.threads, static_cast<int>(chunks_.size())));
-  for (int i = 0; i < threads; ++i) {
-    auto conn = std::make_unique<PgConnection>();
-    SLUICE_RETURN_IF_ERROR(conn->Connect(params_, false));
-    SLUICE_RETURN_IF_ERROR(conn->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
-    SLUICE_RETURN_IF_ERROR(
-        conn->Exec("SET TRANSACTION SNAPSHOT " + QuoteLiteral(snapshot_name_))
-            .WithContext("importing the slot's exported snapshot"));
-    conns_.push_back(std::move(conn));
-  }
+  SLUICE_RETURN_IF_ERROR(ConnectWorkers(threads, std::move(first)));
   // Binary COPY where every column has a binary decoder (pg_binary.h), else text COPY.
   size_t binary_tables = 0;
   binary_.assign(tables_.size(), options_.binary);

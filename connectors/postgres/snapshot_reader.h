@@ -70,8 +70,10 @@ class SnapshotReader {
   ~SnapshotReader();
 
   // Connects the workers and imports the snapshot; must run before the exporting connection
-  // runs another command. Starts the workers.
-  core::Status Open();
+  // runs another command. Starts the workers. `first`, when given, is a connection already in
+  // a REPEATABLE READ transaction that imported this snapshot (the catalog's): the first worker
+  // reads on it instead of a new connection (one backend start less before the first row).
+  core::Status Open(std::unique_ptr<PgConnection> first = nullptr);
   // Swaps the next batch of rows into `batch` (with a snapshot checkpoint); true when every
   // table is done and nothing is left. Waits at most limits.max_wait.
   core::Result<bool> Next(core::EventBatch& batch, const core::PollLimits& limits);
@@ -84,6 +86,9 @@ class SnapshotReader {
     uint64_t to_page;  // 0 = to the end
     bool whole;
   };
+  // conns_ = `first` (if any) + new connections, each in its own thread, up to `threads`;
+  // every one has imported the snapshot when it returns.
+  core::Status ConnectWorkers(int threads, std::unique_ptr<PgConnection> first);
   void Worker(size_t index);
   core::Status ReadChunk(PgConnection& conn, const Chunk& chunk,
                          std::unique_ptr<core::EventBatch>& batch,

@@ -189,6 +189,29 @@ TEST_F(PgToPgTest, SyncKilledMidLoadThenRunAgainEndsEqual) {
   EXPECT_TRUE(AllTablesMatch());
 }
 
+// `sluice sync` releases what it made on the source (its publication; the slot is temporary)
+// as soon as the source has read everything, while the target still loads and builds the keys
+// of the tables it created, not after: the drop is logged before the pipeline finishes, and
+// the publication is gone when the command returns.
+TEST_F(PgToPgTest, SyncDropsItsPublicationBeforeTheLoadEnds) {
+  InsertRows(0, 3000);
+  const nlohmann::json config =
+      Config({{"name", "p2p_sync_release"}, {"publication.name", "p2p_sync_release_pub"}});
+  CommandResult sync = SluiceProcess::RunToCompletion("sync", config, 120s);
+  ASSERT_TRUE(sync.Success()) << sync.out << sync.err;
+  const std::string log = sync.err + sync.out;
+  const size_t dropped = log.find("dropped publication 'p2p_sync_release_pub'");
+  const size_t finished = log.find("pipeline FINISHED");
+  ASSERT_NE(dropped, std::string::npos) << log;
+  ASSERT_NE(finished, std::string::npos) << log;
+  EXPECT_LT(dropped, finished) << "released after the load instead of during it:\n" << log;
+  EXPECT_EQ(src_.Query("SELECT count(*) FROM pg_publication WHERE pubname = "
+                       "'p2p_sync_release_pub'")[0][0].value_or(""),
+            "0");
+  EXPECT_TRUE(AllTablesMatch());
+  ExpectPrimaryKeys();
+}
+
 TEST_F(PgToPgTest, ResumesAfterKillDuringStreaming) {
   InsertRows(0, 2000);
   sluice_ = SluiceProcess::Run(Config());

@@ -17,8 +17,10 @@
 #        adds settings to the sync's configuration (e.g. "snapshot.max.threads": "1");
 #        SLUICE_INTO_DUMP=1 makes Sluice load into the `pg_dump -s` table (key in place) instead
 #        of creating the table itself (key built after the load); KEEP_LOGS=dir keeps sluice's
-#        logs and the target server's log. Starts its own servers and stops everything it
-#        started on exit (lib.sh's one EXIT trap).
+#        logs and the target server's log. SLUICE_BASE=path/to/sluice adds a fourth side, another
+#        binary (main's build, for an A/B in the same rounds; BASE_EXTRA instead of SYNC_EXTRA
+#        for its settings), printed with its own best and ratio. Starts its own servers and
+#        stops everything it started on exit (lib.sh's one EXIT trap).
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=integration/bench/lib.sh
@@ -77,26 +79,28 @@ run_pipe() {  # run_pipe ROUND key|after
 }
 
 sluice_best= sluice_cpu= sluice_rss=
-run_sluice() {  # one `sluice sync` into an empty database (its own connector name and state)
-  local db=bsync_$1 lsn c0 wall user sys rss
+run_sluice() {  # run_sluice ROUND [base]: one `sluice sync` into an empty database
+  local db=bsync_$1${2:+_base} lsn c0 wall user sys rss bin=$BENCH_SLUICE extra_conf=${SYNC_EXTRA:-}
+  [[ -z ${2:-} ]] || bin=$SLUICE_BASE extra_conf=${BASE_EXTRA:-}
   T postgres -c "CREATE DATABASE $db"
   [[ -z ${SLUICE_INTO_DUMP:-} ]] || T "$db" -f "$work/schema.sql" >/dev/null
   cat >"$work/sync.json" <<EOF
-{"name": "bench_sync_$1", "connector.class": "postgres", "database.hostname": "$SRC_PG_HOST",
+{"name": "bench_$db", "connector.class": "postgres", "database.hostname": "$SRC_PG_HOST",
  "database.port": "$SRC_PG_PORT", "database.user": "$SRC_PG_USER", "database.dbname": "$src",
- "table.include.list": "public.$table", "slot.name": "bsync_$1", "publication.name": "bsync_$1",
+ "table.include.list": "public.$table", "slot.name": "$db", "publication.name": "$db",
  "snapshot.mode": "initial_only", "sink.type": "postgres",
- "sink.url": "postgresql://$TGT_PG_USER@$TGT_PG_HOST:$TGT_PG_PORT/$db"${SYNC_EXTRA:+, $SYNC_EXTRA}}
+ "sink.url": "postgresql://$TGT_PG_USER@$TGT_PG_HOST:$TGT_PG_PORT/$db"${extra_conf:+, $extra_conf}}
 EOF
   bench_settle
   lsn=$(wal_now) c0=$(commits "$db")
-  if ! (cd "$work" && bench_timed "$work/sync.time" "$BENCH_SLUICE" sync "$work/sync.json" >"$work/sync_$1.log" 2>&1); then
+  if ! (cd "$work" && bench_timed "$work/sync.time" "$bin" sync "$work/sync.json" >"$work/$db.log" 2>&1); then
     echo "sluice sync failed:" >&2
-    tail -5 "$work/sync_$1.log" >&2
+    tail -5 "$work/$db.log" >&2
     exit 1
   fi
   read -r wall user sys rss <"$work/sync.time"
   t_run=$wall
+  [[ -z ${2:-} ]] || { side_stats "$db" "$lsn" "$c0"; extra+=", CPU ${user}+${sys} s"; check_and_drop "$db"; return; }
   if [[ -z $sluice_best || $(bench_best "$wall" "$sluice_best") == "$wall" ]]; then
     sluice_cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')
     sluice_rss=$rss
@@ -106,16 +110,26 @@ EOF
   check_and_drop "$db"
 }
 
-t_key= t_after=
+t_key= t_after= base_best=
+sides=(pipe_key pipe_after sluice)
+[[ -z ${SLUICE_BASE:-} ]] || sides+=(base)
 for round in $(seq 1 "$rounds"); do
-  order=(pipe_key pipe_after sluice)
+  order=("${sides[@]}")
   shift_by=$(( (round - 1) % ${#order[@]} ))
   order=("${order[@]:$shift_by}" "${order[@]:0:$shift_by}")
+  # Whichever of two Sluice sides runs second in a round was 0.6-1.9 s faster in every round of
+  # 2026-12-07 19:32-19:42 (either binary): even rounds run them in the other order.
+  if [[ -n ${SLUICE_BASE:-} ]] && (( round % 2 == 0 )); then
+    for i in "${!order[@]}"; do
+      case ${order[$i]} in sluice) order[$i]=base ;; base) order[$i]=sluice ;; esac
+    done
+  fi
   for side in "${order[@]}"; do
     case $side in
       pipe_key) run_pipe "$round" key; t_key=$(bench_best "$t_run" "$t_key"); name="pipe, key in place" ;;
       pipe_after) run_pipe "$round" after; t_after=$(bench_best "$t_run" "$t_after"); name="pipe, key after" ;;
       sluice) run_sluice "$round"; sluice_best=$(bench_best "$t_run" "$sluice_best"); name="sluice sync" ;;
+      base) run_sluice "$round" base; base_best=$(bench_best "$t_run" "$base_best"); name="sluice base" ;;
     esac
     printf '  round %s: %-18s %6.2f s  (%s; load %s)\n' "$round" "$name" "$t_run" "$extra" "$(bench_load)"
   done
@@ -125,5 +139,8 @@ cpu_per_m=$(awk -v c="$sluice_cpu" -v r="$rows" 'BEGIN { printf "%.2f", c * 1000
 printf 'best of %s: binary COPY pipe %.2f s (key in place %.2f s, key after %.2f s), sluice sync %.2f s\n' \
   "$rounds" "$t_pipe" "$t_key" "$t_after" "$sluice_best"
 echo "  sluice vs COPY pipe: $(bench_ratio "$t_pipe" "$sluice_best")x (goal >= 0.95x)   sluice CPU ${cpu_per_m} s per M rows, peak RSS $((sluice_rss / 1024)) MB, load $(bench_load)"
+if [[ -n $base_best ]]; then
+  echo "  sluice base ($SLUICE_BASE) vs COPY pipe: $(bench_ratio "$t_pipe" "$base_best")x (best $base_best s)"
+fi
 bench_record "PG → PG sync of pgbench_accounts (scale $scale, separate servers)" "binary COPY pipe" \
   "$t_pipe" "$sluice_best" 0.95 "$rows" "$sluice_cpu" "$sluice_rss"

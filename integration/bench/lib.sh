@@ -15,6 +15,10 @@
 #   bench_record PATH REF_NAME REF_S SLUICE_S GOAL ROWS CPU_S RSS_KB
 #                             appends one JSON line to $BENCH_RESULTS (build/bench-results.jsonl)
 #   bench_load                the 1-minute load average
+#   bench_sync_config NAME DB TABLE SLOT SINK_URL [EXTRA]
+#                             the JSON of a one-shot PostgreSQL -> SINK_URL sync of TABLE in the
+#                             source database DB (slot and publication SLOT; EXTRA: more
+#                             `"key": "value"` pairs); the sink type follows the URL's scheme
 #   bench_free_port           a free TCP port on 127.0.0.1
 #
 # Rounds rotate their order (round r starts with side r mod n) and each side keeps its best
@@ -85,6 +89,17 @@ bench_timed() {
   local out=$1
   shift
   /usr/bin/time -o "$out" -f '%e %U %S %M' "$@"
+}
+
+bench_sync_config() {
+  local sink=postgres
+  [[ $5 != mysql://* ]] || sink=mysql
+  cat <<EOF
+{"name": "$1", "connector.class": "postgres", "database.hostname": "$SRC_PG_HOST",
+ "database.port": "$SRC_PG_PORT", "database.user": "$SRC_PG_USER", "database.dbname": "$2",
+ "table.include.list": "$3", "slot.name": "$4", "publication.name": "$4",
+ "snapshot.mode": "initial_only", "sink.type": "$sink", "sink.url": "$5"${6:+, $6}}
+EOF
 }
 
 bench_now() { date +%s.%N; }

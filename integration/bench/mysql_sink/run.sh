@@ -42,13 +42,8 @@ n=$(bench_src_psql "$src" -c "SELECT count(*) FROM pgbench_accounts")
 want=$(bench_src_psql "$src" -c "SELECT count(*) || ':' || sum(aid::bigint * 7 + bid * 3 + abalance) FROM pgbench_accounts")
 got() { M -e "SELECT CONCAT(COUNT(*), ':', SUM(aid * 7 + bid * 3 + abalance)) FROM \`$1\`.pgbench_accounts"; }
 sync_config() {  # sync_config DB
-  cat <<EOF
-{"name": "bench_$1", "connector.class": "postgres", "database.hostname": "$SRC_PG_HOST",
- "database.port": "$SRC_PG_PORT", "database.user": "$SRC_PG_USER", "database.dbname": "$src",
- "table.include.list": "public.pgbench_accounts", "slot.name": "b_$1", "publication.name": "b_$1",
- "snapshot.mode": "initial_only", "sink.type": "mysql",
- "sink.url": "mysql://$TGT_MYSQL_USER@$TGT_MYSQL_HOST:$TGT_MYSQL_PORT/$1"${SYNC_EXTRA:+, $SYNC_EXTRA}}
-EOF
+  bench_sync_config "bench_$1" "$src" public.pgbench_accounts "b_$1" \
+    "mysql://$TGT_MYSQL_USER@$TGT_MYSQL_HOST:$TGT_MYSQL_PORT/$1" "${SYNC_EXTRA:-}"
 }
 t_run=
 sluice_best= sluice_cpu= sluice_rss=

@@ -84,13 +84,8 @@ run_sluice() {  # run_sluice ROUND [base]: one `sluice sync` into an empty datab
   [[ -z ${2:-} ]] || bin=$SLUICE_BASE extra_conf=${BASE_EXTRA:-}
   T postgres -c "CREATE DATABASE $db"
   [[ -z ${SLUICE_INTO_DUMP:-} ]] || T "$db" -f "$work/schema.sql" >/dev/null
-  cat >"$work/sync.json" <<EOF
-{"name": "bench_$db", "connector.class": "postgres", "database.hostname": "$SRC_PG_HOST",
- "database.port": "$SRC_PG_PORT", "database.user": "$SRC_PG_USER", "database.dbname": "$src",
- "table.include.list": "public.$table", "slot.name": "$db", "publication.name": "$db",
- "snapshot.mode": "initial_only", "sink.type": "postgres",
- "sink.url": "postgresql://$TGT_PG_USER@$TGT_PG_HOST:$TGT_PG_PORT/$db"${extra_conf:+, $extra_conf}}
-EOF
+  bench_sync_config "bench_$db" "$src" "public.$table" "$db" \
+    "postgresql://$TGT_PG_USER@$TGT_PG_HOST:$TGT_PG_PORT/$db" "$extra_conf" >"$work/sync.json"
   bench_settle
   lsn=$(wal_now) c0=$(commits "$db")
   if ! (cd "$work" && bench_timed "$work/sync.time" "$bin" sync "$work/sync.json" >"$work/$db.log" 2>&1); then

@@ -106,13 +106,8 @@ T postgres -c "DROP DATABASE $db WITH (FORCE)" >/dev/null
 # Sluice sync into an empty database.
 db=tsync
 T postgres -c "CREATE DATABASE $db"
-cat >"$work/sync.json" <<EOF
-{"name": "timeline_sync", "connector.class": "postgres", "database.hostname": "$SRC_PG_HOST",
- "database.port": "$SRC_PG_PORT", "database.user": "$SRC_PG_USER", "database.dbname": "$src",
- "table.include.list": "public.$table", "slot.name": "tsync", "publication.name": "tsync",
- "snapshot.mode": "initial_only", "sink.type": "postgres",
- "sink.url": "postgresql://$TGT_PG_USER@$TGT_PG_HOST:$TGT_PG_PORT/$db"${SYNC_EXTRA:+, $SYNC_EXTRA}}
-EOF
+bench_sync_config timeline_sync "$src" "public.$table" tsync \
+  "postgresql://$TGT_PG_USER@$TGT_PG_HOST:$TGT_PG_PORT/$db" "${SYNC_EXTRA:-}" >"$work/sync.json"
 bench_settle
 log_from=$(wc -l <"$tgt_log") src_from=$(wc -l <"$src_log")
 start_samplers sync

@@ -37,10 +37,7 @@ core::Status ApplyTlsConfig(const core::ConnectorConfig& c, ConnectionParams& pa
   params.ssl_ca = c.Get("database.sslrootcert");
   params.ssl_cert = c.Get("database.sslcert");
   params.ssl_key = c.Get("database.sslkey");
-  return CheckTlsSettings(params, {.mode = "database.sslmode",
-                                   .ca = "database.sslrootcert",
-                                   .cert = "database.sslcert",
-                                   .key = "database.sslkey"});
+  return CheckTlsSettings(params);
 }
 
 core::Result<SourceConfig> ParseSourceConfig(const core::ConnectorConfig& c) {
@@ -118,12 +115,12 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
                      "regexes on database names not to capture"));
   auto ssl = core::MakeConfigKey("database.sslmode", ConfigType::kEnum, "preferred",
                  "disabled, preferred, required, verify_ca, verify_identity");
-  ssl.allowed = {"disabled", "preferred", "required", "verify_ca", "verify_identity"};
+  ssl.allowed.assign(kSslModes.begin(), kSslModes.end());
   keys.push_back(ssl);
   auto dbz_ssl = core::MakeConfigKey("database.ssl.mode", ConfigType::kEnum, "",
                                      "Debezium's name of database.sslmode (the same values); it "
                                      "wins when both are set");
-  dbz_ssl.allowed = {"disabled", "preferred", "required", "verify_ca", "verify_identity"};
+  dbz_ssl.allowed.assign(kSslModes.begin(), kSslModes.end());
   keys.push_back(dbz_ssl);
   keys.push_back(core::MakeConfigKey(
       "database.sslrootcert", ConfigType::kString, "",

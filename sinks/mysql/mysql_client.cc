@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <charconv>
-#include <iterator>
 
 #include "core/redact.h"
 #include "core/text_codec.h"
@@ -20,20 +19,17 @@ bool ParseInt(std::string_view s, int& out) {
 
 core::Result<MysqlUrl> ParseMysqlUrlUnredacted(std::string_view url);
 
-// The TLS settings as sink.url names them.
-constexpr mysql::TlsSettingNames kUrlTlsNames = {.mode = "sink.url's sslmode",
-                                                 .ca = "sink.url's sslrootcert",
-                                                 .cert = "sink.url's sslcert",
-                                                 .key = "sink.url's sslkey"};
-constexpr const char* kUrlTlsSettings = "sink.url's sslmode, sslrootcert, sslcert and sslkey";
-
+// The connection's TLS settings, named as sink.url names them.
 mysql::ConnectOptions TlsOptions(const MysqlUrl& url) {
   mysql::ConnectOptions options;
   options.ssl_mode = url.ssl_mode;
   options.ssl_ca = url.ssl_ca;
   options.ssl_cert = url.ssl_cert;
   options.ssl_key = url.ssl_key;
-  options.tls_settings = kUrlTlsSettings;
+  options.tls_names = {.mode = "sink.url's sslmode",
+                       .ca = "sink.url's sslrootcert",
+                       .cert = "sink.url's sslcert",
+                       .key = "sink.url's sslkey"};
   return options;
 }
 
@@ -134,9 +130,8 @@ core::Result<MysqlUrl> ParseMysqlUrlUnredacted(std::string_view url) {
         return core::InvalidArgumentError("sink.url: connect_timeout must be a positive number of seconds");
       }
     } else if (key == "sslmode") {
-      static constexpr std::string_view kModes[] = {"disabled", "preferred", "required",
-                                                    "verify_ca", "verify_identity"};
-      if (std::find(std::begin(kModes), std::end(kModes), *value) == std::end(kModes)) {
+      if (std::find(mysql::kSslModes.begin(), mysql::kSslModes.end(), *value) ==
+          mysql::kSslModes.end()) {
         return core::InvalidArgumentError("sink.url: sslmode '" + *value +
                                           "' is not one of disabled, preferred, required, "
                                           "verify_ca, verify_identity");
@@ -154,7 +149,7 @@ core::Result<MysqlUrl> ParseMysqlUrlUnredacted(std::string_view url) {
           "' (known: socket, connect_timeout, sslmode, sslrootcert, sslcert, sslkey)");
     }
   }
-  SLUICE_RETURN_IF_ERROR(mysql::CheckTlsSettings(TlsOptions(out), kUrlTlsNames));
+  SLUICE_RETURN_IF_ERROR(mysql::CheckTlsSettings(TlsOptions(out)));
   return out;
 }
 

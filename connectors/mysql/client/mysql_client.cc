@@ -178,7 +178,10 @@ core::Result<MysqlPtr> ConnectMysql(const ConnectOptions& o, std::string_view wh
     // TLS set-up: a certificate or key that cannot be read or does not verify, a server without
     // TLS where it is required. Retrying would not help.
     if (mysql_errno(m) == CR_SSL_CONNECTION_ERROR) {
-      return core::FailedPreconditionError(s.message() + "; check " + o.tls_settings);
+      const TlsSettingNames& n = o.tls_names;
+      return core::FailedPreconditionError(s.message() + "; check " + std::string(n.mode) + ", " +
+                                           std::string(n.ca) + ", " + std::string(n.cert) +
+                                           " and " + std::string(n.key));
     }
     // A connect failure that is not about credentials or privileges is worth retrying (the
     // server is starting, unreachable for now, or out of connections).
@@ -221,7 +224,8 @@ core::Result<MysqlPtr> ConnectMysql(const ConnectOptions& o, std::string_view wh
   return conn;
 }
 
-core::Status CheckTlsSettings(const ConnectOptions& o, const TlsSettingNames& names) {
+core::Status CheckTlsSettings(const ConnectOptions& o) {
+  const TlsSettingNames& names = o.tls_names;
   using Setting = std::pair<std::string_view, const std::string&>;
   for (const auto& [name, path] :
        {Setting{names.ca, o.ssl_ca}, Setting{names.cert, o.ssl_cert}, Setting{names.key, o.ssl_key}}) {

@@ -8,6 +8,7 @@
 // used by one thread at a time (mariadb_cancel from another thread is the callers' business).
 #pragma once
 
+#include <array>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -83,6 +84,19 @@ class StringEscaper {
   st_mysql* mysql_;
 };
 
+// The TLS modes (database.sslmode, Debezium's database.ssl.mode, sink.url's sslmode).
+inline constexpr std::array<std::string_view, 5> kSslModes = {
+    "disabled", "preferred", "required", "verify_ca", "verify_identity"};
+
+// What each TLS setting of ConnectOptions is called where the user set it (config keys or URL
+// parameters), for the errors that name them.
+struct TlsSettingNames {
+  std::string_view mode = "database.sslmode";
+  std::string_view ca = "database.sslrootcert";
+  std::string_view cert = "database.sslcert";
+  std::string_view key = "database.sslkey";
+};
+
 // Where and how to connect, and the session to set up.
 struct ConnectOptions {
   std::string host = "127.0.0.1";
@@ -97,10 +111,7 @@ struct ConnectOptions {
   std::string ssl_ca;
   std::string ssl_cert;
   std::string ssl_key;
-  // How the user names these TLS settings (config keys or URL parameters), for the advice after
-  // a TLS set-up error.
-  std::string tls_settings = "database.sslmode, database.sslrootcert, database.sslcert and "
-                             "database.sslkey";
+  TlsSettingNames tls_names;  // how the user named ssl_mode and the files
   int connect_timeout_s = 30;
   // Longest wait for one network read/write before the connection counts as lost
   // (CR_SERVER_LOST, kUnavailable); 0 keeps the library's default (no limit).
@@ -129,14 +140,9 @@ struct ConnectOptions {
 // time (unreachable, starting, too many connections: worth retrying).
 core::Result<MysqlPtr> ConnectMysql(const ConnectOptions& options, std::string_view where);
 
-// What each TLS setting of ConnectOptions is called where the user set it.
-struct TlsSettingNames {
-  std::string_view mode, ca, cert, key;
-};
-
-// kInvalidArgument naming the setting for TLS files that would go unused or cannot work: a file
-// that cannot be read, a certificate without its key (or the reverse), files with TLS disabled,
-// certificate authorities with a mode that does not verify the server.
-core::Status CheckTlsSettings(const ConnectOptions& options, const TlsSettingNames& names);
+// kInvalidArgument naming the setting (options.tls_names) for TLS files that would go unused or
+// cannot work: a file that cannot be read, a certificate without its key (or the reverse), files
+// with TLS disabled, certificate authorities with a mode that does not verify the server.
+core::Status CheckTlsSettings(const ConnectOptions& options);
 
 }  // namespace sluice::mysql

@@ -11,6 +11,14 @@ namespace sluice::api::cluster {
 namespace {
 
 constexpr auto kHeartbeatInterval = std::chrono::seconds(2);
+// How often librdkafka reports its statistics, which carry the coordinator's contact for the
+// lease: a report can be this late, so a worker could fence itself this much early.
+constexpr int kLeaseReportIntervalMs = 250;
+
+// The group heartbeat: five per session, at most one per 100 ms.
+std::chrono::milliseconds GroupHeartbeatInterval(const ClusterOptions& o) {
+  return std::chrono::milliseconds(std::max(o.session_timeout_ms / 5, 100));
+}
 
 std::map<std::string, std::string> ClientSettings(const ClusterOptions& o,
                                                   const std::string& worker_id) {
@@ -80,6 +88,14 @@ core::Result<std::unique_ptr<ClusterWorker>> ClusterWorker::Create(
   SLUICE_ASSIGN_OR_RETURN(worker->store_, KafkaStateStore::Open(std::move(store)));
   return worker;
 }
+
+ClusterWorker::ClusterWorker(ClusterOptions options, std::string worker_id,
+                             core::MetricsRegistry* metrics)
+    : options_(std::move(options)),
+      worker_id_(std::move(worker_id)),
+      metrics_(metrics),
+      lease_(std::chrono::milliseconds(options_.session_timeout_ms),
+             GroupHeartbeatInterval(options_)) {}
 
 ClusterWorker::~ClusterWorker() { Stop(); }
 
@@ -165,12 +181,14 @@ core::Status ClusterWorker::Start(Supervisor* supervisor) {
   settings["group.id"] = options_.group_id;
   settings["partition.assignment.strategy"] = options_.assignment_strategy;
   settings["session.timeout.ms"] = std::to_string(options_.session_timeout_ms);
-  settings["heartbeat.interval.ms"] = std::to_string(std::max(options_.session_timeout_ms / 5, 100));
+  settings["heartbeat.interval.ms"] = std::to_string(GroupHeartbeatInterval(options_).count());
+  settings["statistics.interval.ms"] = std::to_string(kLeaseReportIntervalMs);
   settings["enable.auto.commit"] = "false";
   settings["enable.auto.offset.store"] = "false";
   SLUICE_ASSIGN_OR_RETURN(auto conf, kafka::client::MakeConf(settings, "cluster."));
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &ClusterWorker::OnRebalance);
+  rd_kafka_conf_set_stats_cb(conf.get(), &ClusterWorker::OnStats);
   char err[512];
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), err, sizeof err);
   if (rk == nullptr) return core::InvalidArgumentError(std::string("cluster consumer: ") + err);
@@ -196,6 +214,34 @@ core::Status ClusterWorker::Start(Supervisor* supervisor) {
   return core::Status::Ok();
 }
 
+int ClusterWorker::OnStats(rd_kafka_t*, char* json, size_t json_len, void* opaque) {
+  auto* worker = static_cast<ClusterWorker*>(opaque);
+  // Served by consumer_poll on the membership thread (Stop: the closing thread, after it).
+  try {
+    if (auto error = worker->lease_.Observe(std::string_view(json, json_len))) {
+      static std::atomic<bool> warned{false};
+      if (!warned.exchange(true)) {
+        spdlog::warn("cluster worker {}: librdkafka's statistics report cannot be read ({}): "
+                     "the worker cannot tell when its group coordinator last answered, and "
+                     "fences itself only when librdkafka's session expires",
+                     worker->worker_id_, *error);
+      }
+    }
+    const int64_t now = CoordinatorLease::NowUs();
+    worker->metrics_
+        ->GetGauge("sluice_cluster_coordinator_silence_seconds",
+                   "time since this worker last heard from its group coordinator")
+        .Set(static_cast<double>(worker->lease_.Silence(now).count()) / 1000.0);
+    std::lock_guard lock(worker->mu_);
+    worker->membership_.coordinator_contact_us = worker->lease_.contact_us();
+    worker->membership_.join_state = worker->lease_.join_state();
+  } catch (...) {
+    core::Status s = core::ExceptionToStatus("cluster statistics", std::current_exception());
+    spdlog::error("{}", s.ToString());
+  }
+  return 0;  // librdkafka frees `json`
+}
+
 void ClusterWorker::OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* partitions, void* opaque) {
   auto* worker = static_cast<ClusterWorker*>(opaque);
@@ -212,6 +258,7 @@ void ClusterWorker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                               rd_kafka_topic_partition_list_t* partitions) {
   const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
   const auto began = std::chrono::steady_clock::now();
+  const int64_t called_us = CoordinatorLease::NowUs();  // the coordinator has just answered
   std::vector<int32_t> changed;
   for (int i = 0; i < partitions->cnt; ++i) changed.push_back(partitions->elems[i].partition);
   metrics_->GetCounter("sluice_cluster_rebalances_total", "rebalances this worker took part in")
@@ -221,21 +268,19 @@ void ClusterWorker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     if (core::Status s = store_->CatchUp(std::chrono::seconds(30)); !s.ok()) {
       spdlog::warn("cluster: state not caught up before starting connectors: {}", s.ToString());
     }
-    // Stamped on every status record from now on, before any connector of these partitions
-    // starts here.
-    SetMembership("member", GroupGeneration(rk));
+    std::set<int32_t> fresh(changed.begin(), changed.end());
     {
       std::lock_guard lock(mu_);
       if (!cooperative) owned_.clear();
-      owned_.insert(changed.begin(), changed.end());
-      std::set<int32_t> fresh(changed.begin(), changed.end());
-      for (const std::string& name : store_->PendingRestarts()) {
-        auto ts = store_->PendingRestart(name);
-        if (ts && fresh.count(AssignmentPartition(name, options_.assignment_partitions))) {
-          stale_restarts_.emplace_back(name, *ts);
-        }
-      }
+      // Fenced by its lease, this worker kept librdkafka's assignment: what it still holds is
+      // its own again in this generation, next to what this round adds.
+      if (cooperative && membership_.state == "lost") fresh.merge(Assigned());
     }
+    // Stamped on every status record from now on, before any connector of these partitions
+    // starts here.
+    SetMembership("member", GroupGeneration(rk));
+    lease_.Renew(called_us);
+    Own(fresh);
     rd_kafka_error_t* e = nullptr;
     if (cooperative) {
       e = rd_kafka_incremental_assign(rk, partitions);
@@ -285,6 +330,30 @@ void ClusterWorker::Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   heartbeat_now_ = true;
 }
 
+void ClusterWorker::Own(const std::set<int32_t>& partitions) {
+  std::lock_guard lock(mu_);
+  owned_.insert(partitions.begin(), partitions.end());
+  for (const std::string& name : store_->PendingRestarts()) {
+    auto ts = store_->PendingRestart(name);
+    if (ts && partitions.count(AssignmentPartition(name, options_.assignment_partitions))) {
+      stale_restarts_.emplace_back(name, *ts);
+    }
+  }
+}
+
+std::set<int32_t> ClusterWorker::Assigned() const {
+  std::set<int32_t> partitions;
+  rd_kafka_topic_partition_list_t* assignment = nullptr;
+  if (rd_kafka_resp_err_t err = rd_kafka_assignment(consumer_.get(), &assignment); err) {
+    spdlog::error("cluster worker {}: cannot read its assignment: {}", worker_id_,
+                  rd_kafka_err2str(err));
+    return partitions;
+  }
+  for (int i = 0; i < assignment->cnt; ++i) partitions.insert(assignment->elems[i].partition);
+  rd_kafka_topic_partition_list_destroy(assignment);
+  return partitions;
+}
+
 void ClusterWorker::SetMembership(const std::string& state, int32_t generation) {
   const bool lost = state == "lost";
   store_->SetGeneration(lost ? -1 : generation);
@@ -307,11 +376,60 @@ void ClusterWorker::RefreshGeneration() {
   // the new generation writes (a pause through another worker), and lift a lost membership's
   // fence: its connectors were stopped in the callback that reported the loss.
   const int32_t generation = GroupGeneration(consumer_.get());
+  bool was_lost = false;
   {
     std::lock_guard lock(mu_);
     if (generation <= membership_.generation) return;
+    was_lost = membership_.state == "lost";
   }
   SetMembership("member", generation);
+  lease_.Renew(CoordinatorLease::NowUs());  // it has just answered a JoinGroup
+  if (was_lost) {
+    // A fence of the lease leaves librdkafka's assignment in place: it is this worker's in the
+    // new generation (after a lost session, librdkafka emptied it).
+    Own(Assigned());
+    if (supervisor_ != nullptr) supervisor_->Wake();
+    heartbeat_now_ = true;
+  }
+}
+
+void ClusterWorker::EnforceLease() {
+  std::string state;
+  int32_t generation = -1;
+  {
+    std::lock_guard lock(mu_);
+    state = membership_.state;
+    generation = membership_.generation;
+  }
+  if (lease_.fenced()) {
+    if (state != "lost" || !lease_.Confirmed()) return;
+    spdlog::info("cluster worker {}: group {}'s coordinator answers again and this worker is "
+                 "still a member of generation {}: it runs its connectors again",
+                 worker_id_, options_.group_id, generation);
+    SetMembership("member", generation);
+    Own(Assigned());
+    if (supervisor_ != nullptr) supervisor_->Wake();
+    heartbeat_now_ = true;
+    return;
+  }
+  if (state != "member") return;
+  const int64_t now = CoordinatorLease::NowUs();
+  auto silence = lease_.Expired(now);
+  if (!silence) return;
+  spdlog::warn("cluster worker {}: nothing from group {}'s coordinator for {} ms "
+               "(cluster.session.timeout.ms is {}; librdkafka's join state: {}): the group may "
+               "have handed its partitions to other workers, so it stops its connectors and "
+               "writes nothing until the coordinator answers",
+               worker_id_, options_.group_id, silence->count(), options_.session_timeout_ms,
+               lease_.join_state());
+  lease_.Fenced(now);
+  SetMembership("lost", -1);
+  {
+    std::lock_guard lock(mu_);
+    owned_.clear();
+  }
+  if (supervisor_ != nullptr) supervisor_->ReleaseUnowned();
+  heartbeat_now_ = true;
 }
 
 void ClusterWorker::MembershipLoop(std::stop_token stop) {
@@ -325,6 +443,7 @@ void ClusterWorker::MembershipLoop(std::stop_token stop) {
         rd_kafka_message_destroy(m);
       }
       RefreshGeneration();
+      EnforceLease();
     } catch (...) {
       core::Status s = core::ExceptionToStatus("cluster membership", std::current_exception());
       spdlog::error("{}", s.ToString());
@@ -474,7 +593,15 @@ nlohmann::json ClusterWorker::ClusterJson() const {
     std::lock_guard lock(mu_);
     membership = {{"state", membership_.state},
                   {"since_unix_ms", membership_.since_unix_ms},
-                  {"generation", membership_.generation}};
+                  {"generation", membership_.generation},
+                  {"join_state", membership_.join_state},
+                  {"coordinator_silence_ms",
+                   membership_.coordinator_contact_us == 0
+                       ? nlohmann::json(nullptr)
+                       : nlohmann::json(std::max<int64_t>(CoordinatorLease::NowUs() -
+                                                              membership_.coordinator_contact_us,
+                                                          0) /
+                                        1000)}};
     partitions.assign(owned_.begin(), owned_.end());
   }
   return {{"group_id", options_.group_id},

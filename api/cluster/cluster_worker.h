@@ -14,6 +14,11 @@
 // writes a heartbeat record (its partitions and running connectors) to the status topic;
 // GET /cluster shows them.
 //
+// Cut off: librdkafka declares the assignment lost only when its session expires in its steady
+// state; the worker also fences itself when its CoordinatorLease runs out (nothing came from the
+// group coordinator for session.timeout.ms, whatever the join state: coordinator_lease.h), and
+// takes its partitions back once the coordinator confirms it still a member, or it rejoins.
+//
 // Restarts: POST …/restart on a worker that does not own the connector writes a restart request
 // to the configs topic (KafkaStateStore::RequestRestart, key "restart-connector-<name>", as
 // Kafka Connect does); the owner's housekeeping thread sees it, restarts the connector and
@@ -41,6 +46,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/cluster/cluster_options.h"
+#include "api/cluster/coordinator_lease.h"
 #include "api/cluster/kafka_state_store.h"
 #include "api/cluster/view_refresh.h"
 #include "api/supervisor.h"
@@ -81,8 +87,8 @@ class ClusterWorker {
   bool Owns(const std::string& connector) const;
 
  private:
-  ClusterWorker(ClusterOptions options, std::string worker_id, core::MetricsRegistry* metrics)
-      : options_(std::move(options)), worker_id_(std::move(worker_id)), metrics_(metrics) {}
+  ClusterWorker(ClusterOptions options, std::string worker_id, core::MetricsRegistry* metrics);
+  static int OnStats(rd_kafka_t* rk, char* json, size_t json_len, void* opaque);
   static void OnRebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                           rd_kafka_topic_partition_list_t* partitions, void* opaque);
   void Rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -101,6 +107,14 @@ class ClusterWorker {
   void SetMembership(const std::string& state, int32_t generation);
   // Follows the group's generation (on the membership thread).
   void RefreshGeneration();
+  // Fences this worker when its lease ran out, and lifts that fence when the coordinator
+  // confirms it still a member (on the membership thread).
+  void EnforceLease();
+  // Takes `partitions` (assigned by librdkafka) as this worker's again; a pending restart
+  // request of their connectors is dropped, as for newly assigned partitions.
+  void Own(const std::set<int32_t>& partitions);
+  // The partitions of librdkafka's current assignment.
+  std::set<int32_t> Assigned() const;
   static constexpr std::chrono::milliseconds kRefreshInterval{100};
 
   ClusterOptions options_;
@@ -121,7 +135,12 @@ class ClusterWorker {
     std::string state = "joining";
     int64_t since_unix_ms = 0;
     int32_t generation = -1;  // the last group generation it was a member of
+    // From librdkafka's statistics (CoordinatorLease): when the coordinator last spoke, and
+    // librdkafka's join state.
+    int64_t coordinator_contact_us = 0;
+    std::string join_state;
   } membership_;
+  CoordinatorLease lease_;  // membership thread only
   std::deque<std::string> reloads_;  // connectors changed in the configs topic, to Reload
   std::deque<std::string> restarts_;  // connectors with a new restart request
   // Requests pending when this worker took the connector's partition: name, requested_unix_ms.

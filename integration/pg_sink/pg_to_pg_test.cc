@@ -190,11 +190,19 @@ TEST_F(PgToPgTest, SyncKilledMidLoadThenRunAgainEndsEqual) {
 }
 
 // `sluice sync` releases what it made on the source (its publication; the slot is temporary)
-// as soon as the source has read everything, while the target still loads and builds the keys
-// of the tables it created, not after: the drop is logged before the pipeline finishes, and
-// the publication is gone when the command returns.
+// as soon as the source has read everything, while the target still loads, not after: the drop
+// is logged before the pipeline finishes, and the publication is gone when the command
+// returns. The target is made slow on purpose (a statement trigger sleeps 1 s after each load
+// into shop.lines, which exists there beforehand): without it a 3000-row target finishes in
+// less time than the drop takes, and the order would be a race.
 TEST_F(PgToPgTest, SyncDropsItsPublicationBeforeTheLoadEnds) {
   InsertRows(0, 3000);
+  dst_.Exec("CREATE SCHEMA shop;"
+            "CREATE TABLE shop.lines (region text, line int, qty int, PRIMARY KEY (region, line));"
+            "CREATE FUNCTION slow_load() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$;"
+            "CREATE TRIGGER slow_load AFTER INSERT ON shop.lines FOR EACH STATEMENT "
+            "EXECUTE FUNCTION slow_load()");
   const nlohmann::json config =
       Config({{"name", "p2p_sync_release"}, {"publication.name", "p2p_sync_release_pub"}});
   CommandResult sync = SluiceProcess::RunToCompletion("sync", config, 120s);

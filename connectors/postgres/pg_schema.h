@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -90,11 +91,19 @@ class RelationCatalog {
 // Over its own regular connection; `filter` and `cache` must outlive it.
 class PgRelationCatalog final : public RelationCatalog {
  public:
-  PgRelationCatalog(ConnectionParams params, const core::TableFilter* filter, SchemaCache* cache)
-      : params_(std::move(params)), filter_(filter), cache_(cache) {}
-  core::Status Open() override { return conn_.Connect(params_, false); }
+  // `conn`: a regular connection already open to use (the source start's, saving a connection
+  // setup), or null: Open() connects.
+  PgRelationCatalog(ConnectionParams params, const core::TableFilter* filter, SchemaCache* cache,
+                    std::unique_ptr<PgConnection> conn = nullptr)
+      : params_(std::move(params)),
+        filter_(filter),
+        cache_(cache),
+        conn_(conn ? std::move(conn) : std::make_unique<PgConnection>()) {}
+  core::Status Open() override {
+    return conn_->connected() ? core::Status::Ok() : conn_->Connect(params_, false);
+  }
   core::Result<RelationInfo> Describe(const PgoutputMessage& relation) override {
-    return RelationFromMessage(conn_, types_, relation, params_.dbname, *filter_, *cache_);
+    return RelationFromMessage(*conn_, types_, relation, params_.dbname, *filter_, *cache_);
   }
   void TypesChanged() override { types_.Clear(); }
 
@@ -102,8 +111,8 @@ class PgRelationCatalog final : public RelationCatalog {
   ConnectionParams params_;
   const core::TableFilter* filter_;
   SchemaCache* cache_;
-  PgConnection conn_;
-  TypeResolver types_{&conn_};
+  std::unique_ptr<PgConnection> conn_;
+  TypeResolver types_{conn_.get()};
 };
 
 }  // namespace sluice::pg

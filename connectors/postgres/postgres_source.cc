@@ -63,9 +63,14 @@ class PostgresSource final : public core::DebeziumOffsetSource<PgPosition>, priv
     slots_.UseNames(ResolveServerObjectNames(ctx_.config, from ? from->slot : ""));
     incremental_->SetPublication(slots_.publication());
     SLUICE_RETURN_IF_ERROR(incremental_->Restart(from ? from->incremental : ""));
-    SLUICE_RETURN_IF_ERROR(slots_.CheckServer(/*for_start=*/true));
-    PgConnection conn;
-    SLUICE_RETURN_IF_ERROR(conn.Connect(config_.params, false));
+    // The check's connections serve the start: its regular one becomes Start()'s (and then the
+    // stream's relation catalog's), its replication one the stream's or the snapshot's
+    // (ReplicationConnection). A resumed stream opens two connections instead of five.
+    SlotManager::CheckedConnections checked;
+    SLUICE_RETURN_IF_ERROR(slots_.CheckServer(/*for_start=*/true, &checked));
+    spare_repl_ = std::move(checked.repl);
+    start_conn_ = std::move(checked.conn);
+    PgConnection& conn = *start_conn_;
     ControlScope control(this, &conn, from ? &*from : nullptr);
     SLUICE_RETURN_IF_ERROR(
         ApplyReplicaIdentities(conn, config_.replica_identity_rules, config_.filter, *logger_));
@@ -74,8 +79,21 @@ class PostgresSource final : public core::DebeziumOffsetSource<PgPosition>, priv
                             DecideStart(from, slot, config_.mode, slots_.slot(), ctx_.config.name()));
     if (!decision.warning.empty()) logger_->warn("{}", decision.warning);
     if (decision.drop_slot) SLUICE_RETURN_IF_ERROR(slots_.DropSlot(conn));
-    return phases_.Begin(decision, from.has_value(),
-                         config_.mode == core::SnapshotMode::kInitialOnly);
+    core::Status begun = phases_.Begin(decision, from.has_value(),
+                                       config_.mode == core::SnapshotMode::kInitialOnly);
+    // What the start did not take (a snapshot's start, a failure) is closed, as before.
+    spare_repl_.reset();
+    start_conn_.reset();
+    return begun;
+  }
+
+  // A logical replication connection: the one the start-up check left idle, else a new one.
+  core::Result<std::unique_ptr<PgConnection>> ReplicationConnection() {
+    if (spare_repl_ && spare_repl_->connected()) return std::move(spare_repl_);
+    spare_repl_.reset();
+    auto repl = std::make_unique<PgConnection>();
+    SLUICE_RETURN_IF_ERROR(repl->Connect(config_.params, true));
+    return repl;
   }
 
   core::Result<core::PollStatus> Poll(core::EventBatch& batch,
@@ -153,6 +171,8 @@ class PostgresSource final : public core::DebeziumOffsetSource<PgPosition>, priv
     }
     stream.reset();
     snapshot_repl_.reset();
+    spare_repl_.reset();
+    start_conn_.reset();
     if (config_.drop_on_stop && stop_.load() && !slot_dropped_) {
       slots_.DropWhenReleased();
       slot_dropped_ = true;
@@ -277,8 +297,7 @@ class PostgresSource final : public core::DebeziumOffsetSource<PgPosition>, priv
         return StartStream(lsn, nullptr, last_commit_lsn);
       case StreamFrom::kNewSlot: {
         SLUICE_RETURN_IF_ERROR(slots_.EnsurePublication(*control_));
-        auto repl = std::make_unique<PgConnection>();
-        SLUICE_RETURN_IF_ERROR(repl->Connect(config_.params, true));
+        SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> repl, ReplicationConnection());
         SLUICE_ASSIGN_OR_RETURN(SlotManager::CreatedSlot created,
                                 slots_.CreateSlot(*repl, SlotManager::SlotKind::kNoSnapshot));
         return StartStream(created.consistent_lsn, std::move(repl), 0);
@@ -293,8 +312,7 @@ class PostgresSource final : public core::DebeziumOffsetSource<PgPosition>, priv
     // A snapshot (with truncates when restarted) supersedes whatever a stream handed over.
     emitted_ = {};
     SLUICE_RETURN_IF_ERROR(slots_.EnsurePublication(conn));
-    auto repl = std::make_unique<PgConnection>();
-    SLUICE_RETURN_IF_ERROR(repl->Connect(config_.params, true));
+    SLUICE_ASSIGN_OR_RETURN(std::unique_ptr<PgConnection> repl, ReplicationConnection());
     // Waits for every transaction running now to end; the snapshot it exports is the state at
     // the consistent point, from which streaming continues.
     SLUICE_ASSIGN_OR_RETURN(
@@ -345,8 +363,14 @@ class PostgresSource final : public core::DebeziumOffsetSource<PgPosition>, priv
   core::Status StartStream(uint64_t lsn, std::unique_ptr<PgConnection> repl,
                            uint64_t last_commit_lsn) {
     if (!repl) {
-      repl = std::make_unique<PgConnection>();
-      SLUICE_RETURN_IF_ERROR(repl->Connect(config_.params, true));
+      SLUICE_ASSIGN_OR_RETURN(repl, ReplicationConnection());
+    }
+    // Start()'s connection, when this runs inside Start() (nothing uses it after the stream
+    // opens), becomes the relation catalog's instead of a new one.
+    std::unique_ptr<PgConnection> catalog_conn;
+    if (start_conn_ && control_ == start_conn_.get()) {
+      catalog_conn = std::move(start_conn_);
+      control_ = nullptr;
     }
     StreamOptions options = config_.stream;
     options.slot = slots_.slot();
@@ -354,7 +378,9 @@ class PostgresSource final : public core::DebeziumOffsetSource<PgPosition>, priv
     options.messages = PQserverVersion(repl->raw()) >= 140000;  // pgoutput's messages option: 14+
     auto reader = std::make_unique<StreamReader>(
         std::make_unique<PgReplicationStream>(std::move(repl), options.slot),
-        std::make_unique<PgRelationCatalog>(config_.params, &config_.filter, &schemas_), options,
+        std::make_unique<PgRelationCatalog>(config_.params, &config_.filter, &schemas_,
+                                            std::move(catalog_conn)),
+        options,
         logger_);
     reader->SkipEmitted(emitted_);
     reader->SetObserver(incremental_.get());
@@ -429,6 +455,10 @@ class PostgresSource final : public core::DebeziumOffsetSource<PgPosition>, priv
   bool slot_dropped_ = false;
   SchemaCache schemas_;
   std::unique_ptr<PgConnection> snapshot_repl_;  // the exporting connection, idle while snapshotting
+  // From the start-up check (SlotManager::CheckServer), for Start() only: its replication
+  // connection until the stream or snapshot takes it, and Start()'s own connection.
+  std::unique_ptr<PgConnection> spare_repl_;
+  std::unique_ptr<PgConnection> start_conn_;
   std::mutex mu_;  // guards stream_ against calls from other threads
   std::unique_ptr<StreamReader> stream_;
   std::unique_ptr<SlotHealthMonitor> health_;  // from the slot's creation on (source thread)

@@ -9,9 +9,10 @@
 
 namespace sluice::pg {
 
-core::Status SlotManager::CheckServer(bool for_start) {
+core::Status SlotManager::CheckServer(bool for_start, CheckedConnections* keep) {
   const ConnectionParams& params = config_->params;
-  PgConnection conn;
+  auto conn_owner = std::make_unique<PgConnection>();
+  PgConnection& conn = *conn_owner;
   SLUICE_RETURN_IF_ERROR(conn.Connect(params, false));
   SLUICE_ASSIGN_OR_RETURN(PgRows rows,
                           conn.Query("SELECT current_setting('wal_level'), "
@@ -30,10 +31,9 @@ core::Status SlotManager::CheckServer(bool for_start) {
         "postgres user '" + params.user + "' lacks the REPLICATION privilege: ALTER ROLE " +
         QuoteIdent(params.user) + " REPLICATION (or use a superuser)");
   }
-  {
-    PgConnection repl;
-    SLUICE_RETURN_IF_ERROR(repl.Connect(params, true));
-  }
+  auto repl = std::make_unique<PgConnection>();
+  SLUICE_RETURN_IF_ERROR(repl->Connect(params, true));
+  if (keep == nullptr) repl.reset();
   SLUICE_ASSIGN_OR_RETURN(std::vector<TableEntry> tables, ListCapturedTables(conn, config_->filter));
   if (!for_start) {
     SLUICE_ASSIGN_OR_RETURN(SlotState state, ReadSlot(conn, names_.slot));
@@ -60,6 +60,10 @@ core::Status SlotManager::CheckServer(bool for_start) {
                         : "its UPDATEs and DELETEs fail at the source unless it gets a "
                           "REPLICA IDENTITY (USING INDEX or FULL); add a primary key");
     }
+  }
+  if (keep != nullptr) {
+    keep->conn = std::move(conn_owner);
+    keep->repl = std::move(repl);
   }
   return core::Status::Ok();
 }

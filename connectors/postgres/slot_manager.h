@@ -38,7 +38,15 @@ class SlotManager {
   // as CheckSlotOwner sees it, in use, invalidated) and a
   // publication that must exist. kFailedPrecondition / kInvalidArgument say what to change;
   // with for_start, a table without a primary key is logged as a warning.
-  core::Status CheckServer(bool for_start);
+  // `keep` (non-null): after checks that pass, the check's regular connection and its
+  // replication connection (nothing sent on it yet) are handed over instead of closed, for the
+  // start that follows: each connection is a backend start and an authentication on the server,
+  // and a resumed stream opened five of them one after the other before its first change.
+  struct CheckedConnections {
+    std::unique_ptr<PgConnection> conn;  // regular
+    std::unique_ptr<PgConnection> repl;  // logical replication, idle
+  };
+  core::Status CheckServer(bool for_start, CheckedConnections* keep = nullptr);
 
   // The slot's state once it is not in use: a slot still marked active right after our own
   // connection dropped is released within moments, so it waits about 10 s (or until `stop`)

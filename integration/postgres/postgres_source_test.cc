@@ -156,6 +156,46 @@ TEST_F(PostgresSourceTest, ResumesAfterKillDuringStreaming) {
   }, 30s, "confirmed_flush_lsn advances");
 }
 
+// A resumed stream opens few connections before its first change (each is a backend start and
+// an authentication on the server, part of every catch-up's time): the start-up check's regular
+// connection serves the start and then the relation catalog, and its replication connection
+// the stream. Sessions are counted by the server (pg_stat_database.sessions counts regular
+// backends, not walsenders), read from another database so that the reads do not count.
+TEST_F(PostgresSourceTest, ResumedStreamReusesTheStartUpCheckConnections) {
+  CreateItems(100);
+  TempDir out;
+  Run(Config(out.path()));
+  WaitForItems(out.path(), 60s);
+  PgClient admin;
+  auto sessions_after_exit = [&] {
+    sluice_->Stop();
+    WaitUntil([&] {
+      return admin.QueryValue("SELECT count(*) FROM pg_stat_activity WHERE datname = '" + db_ +
+                              "'") == "0";
+    }, 30s, "the connector's backends end");
+    // Each backend reports its session when it exits; read until two reads agree.
+    std::string last, now = "-";
+    while (last != now) {
+      last = now;
+      std::this_thread::sleep_for(200ms);
+      now = admin.QueryValue("SELECT sessions FROM pg_stat_database WHERE datname = '" + db_ +
+                             "'");
+    }
+    return std::stol(now);
+  };
+  const long before = sessions_after_exit();
+  sluice_->Restart();
+  WaitUntil([&] {
+    return (sluice_->Stderr() + sluice_->Stdout()).find("postgres streaming from slot") !=
+           std::string::npos;
+  }, 60s, "the stream starts");
+  const long opened = sessions_after_exit() - before;
+  // One regular connection for the check, the start and the catalog (three before), plus the
+  // slot health monitor's.
+  EXPECT_LE(opened, 2) << sluice_->LogTail();
+  EXPECT_GE(opened, 1);
+}
+
 TEST_F(PostgresSourceTest, EveryTypeRoundTrips) {
   src_.Exec(
       "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');"

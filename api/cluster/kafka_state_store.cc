@@ -235,6 +235,16 @@ core::Status KafkaStateStore::SavePosition(const std::string& connector,
   return log_->Write(options_.offsets_topic, connector, position.value);
 }
 
+core::Status KafkaStateStore::SavePositionCopy(const std::string& connector,
+                                               const core::SourcePosition& position) {
+  SLUICE_RETURN_IF_ERROR(log_->Send(options_.offsets_topic, connector, position.value));
+  // The reader applies the same record when it reads it; until then a copy read back from the
+  // topic that is older than this one can put the view back briefly (status only).
+  std::lock_guard lock(mu_);
+  positions_[connector] = position.value;
+  return core::Status::Ok();
+}
+
 core::Status KafkaStateStore::ClearPosition(const std::string& connector) {
   {
     std::lock_guard lock(mu_);

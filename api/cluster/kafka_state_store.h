@@ -90,6 +90,15 @@ class KafkaStateStore final : public core::StateStore {
       const std::string& connector) override;
   core::Status SavePosition(const std::string& connector,
                             const core::SourcePosition& position) override;
+  // The copy of a position the sink keeps with its data (Sink::StoresPosition) goes out without
+  // waiting for the broker or the reader (TopicLog::Send): SavePosition's round trip through
+  // the topic, on the sink thread after every flush, buys nothing for a copy that resume does not
+  // read. The view has it at once; a copy that fails to land is logged and replaced by the next.
+  // Until the reader has read the copies still in flight, a store opened elsewhere (a worker
+  // taking the connector over) sees an older copy: that connector resumes from its sink's
+  // position all the same.
+  core::Status SavePositionCopy(const std::string& connector,
+                                const core::SourcePosition& position) override;
   core::Status ClearPosition(const std::string& connector) override;
 
   core::Status AppendStatus(const std::string& connector, const core::StatusRecord& record) override;

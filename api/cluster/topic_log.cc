@@ -29,7 +29,14 @@ struct Delivery {
 
 void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void*) {
   auto* holder = static_cast<std::shared_ptr<Delivery>*>(m->_private);
-  if (holder == nullptr) return;
+  if (holder == nullptr) {  // TopicLog::Send: nobody waits for it
+    if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      spdlog::warn("cluster: a record sent to {} without waiting was not written: {} (the next "
+                   "one of its key replaces it)",
+                   m->rkt != nullptr ? rd_kafka_topic_name(m->rkt) : "?", rd_kafka_err2str(m->err));
+    }
+    return;
+  }
   Delivery& d = **holder;
   d.err = m->err;
   d.partition = m->partition;
@@ -253,6 +260,21 @@ core::Status TopicLog::Write(const std::string& topic, const std::string& key,
     return KafkaError(delivery->err, "cluster: writing " + key + " to " + topic);
   }
   return WaitApplied({topic, delivery->partition}, delivery->offset, deadline);
+}
+
+core::Status TopicLog::Send(const std::string& topic, const std::string& key,
+                            const std::string& value) {
+  if (core::Status f = FencedError(key, topic); !f.ok()) return f;
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(nullptr), RD_KAFKA_V_END);
+  rd_kafka_poll(producer_.get(), 0);  // the reports of earlier sends
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return KafkaError(err, "cluster: writing " + key + " to " + topic);
+  }
+  return core::Status::Ok();
 }
 
 core::Status TopicLog::CatchUp(std::chrono::milliseconds timeout) {

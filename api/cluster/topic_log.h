@@ -60,6 +60,11 @@ class TopicLog {
   // land: callers retry, and every record here is idempotent), or when fenced (Fence).
   core::Status Write(const std::string& topic, const std::string& key,
                      const std::optional<std::string>& value);
+  // Appends one record without waiting for the broker's acknowledgement or the reader, for a
+  // record whose loss does no harm (KafkaStateStore::SavePositionCopy): a failed delivery is
+  // logged. Records of one key keep their order with every other write of this log (one
+  // idempotent producer). kUnavailable when fenced, or when the producer's queue refuses it.
+  core::Status Send(const std::string& topic, const std::string& key, const std::string& value);
   // Waits until the reader applied every record the topics held when called.
   core::Status CatchUp(std::chrono::milliseconds timeout);
   // While `reason` is not empty, Write refuses at once with kUnavailable naming it, and writes

@@ -9,8 +9,10 @@
 
 #include <atomic>
 #include <filesystem>
+#include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -20,16 +22,20 @@
 namespace sluice::api::cluster {
 namespace {
 
-// The mock cluster lives until the process ends.
-const std::string& Bootstrap() {
-  static const std::string bootstrap = [] {
+// The mock cluster (one broker, id 1) lives until the process ends.
+rd_kafka_mock_cluster_t* Mock() {
+  static rd_kafka_mock_cluster_t* const mock = [] {
     char err[256];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "log_level", "3", err, sizeof err);
     rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
-    rd_kafka_mock_cluster_t* mock = rd_kafka_mock_cluster_new(rk, 1);
-    return std::string(rd_kafka_mock_cluster_bootstraps(mock));
+    return rd_kafka_mock_cluster_new(rk, 1);
   }();
+  return mock;
+}
+
+const std::string& Bootstrap() {
+  static const std::string bootstrap = rd_kafka_mock_cluster_bootstraps(Mock());
   return bootstrap;
 }
 
@@ -49,14 +55,16 @@ struct KafkaImplementation {
   }
 };
 
-std::unique_ptr<KafkaStateStore> OpenStore(const std::string& prefix, const std::string& worker) {
+std::unique_ptr<KafkaStateStore> OpenStore(
+    const std::string& prefix, const std::string& worker,
+    std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
   KafkaStateStoreOptions options;
   options.client = {{"bootstrap.servers", Bootstrap()}, {"log_level", "3"}};
   options.configs_topic = prefix + "-configs";
   options.offsets_topic = prefix + "-offsets";
   options.status_topic = prefix + "-status";
   options.worker_id = worker;
-  options.timeout = std::chrono::seconds(20);
+  options.timeout = timeout;
   auto store = KafkaStateStore::Open(std::move(options));
   EXPECT_TRUE(store.ok()) << store.status().ToString();
   return store.ok() ? std::move(*store) : nullptr;
@@ -191,6 +199,81 @@ TEST(KafkaStatusGenerations, AFencedStoreRefusesWritesAtOnce) {
   auto saved = reopened->LoadPosition("c1");
   ASSERT_TRUE(saved.ok() && saved->has_value());
   EXPECT_EQ((*saved)->value, "0/16B3748");
+}
+
+// Position copies (the sink keeps the position with its data) go out without waiting: the view
+// has each at once, they reach a store opened later in order (the last one wins), one sent while
+// the broker is down returns at once and arrives once it is back (a save waits and fails), and a
+// fenced store refuses them at once. The time of 200 copies against 200 saves is printed.
+TEST(KafkaPositionCopies, GoOutWithoutWaitingInOrderAndAreFenced) {
+  auto store = OpenStore("copies-a", "127.0.0.1:1");
+  ASSERT_TRUE(store);
+  constexpr int kSaves = 200;
+  auto timed = [&](auto save) {
+    const auto began = std::chrono::steady_clock::now();
+    for (int i = 0; i < kSaves; ++i) {
+      core::Status s = save(i);
+      if (!s.ok()) {
+        ADD_FAILURE() << s.ToString();
+        break;
+      }
+    }
+    return std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - began);
+  };
+  const auto waited = timed([&](int i) {
+    return store->SavePosition("waited", {"w" + std::to_string(i)});
+  });
+  const auto copied = timed([&](int i) {
+    core::Status s = store->SavePositionCopy("c1", {"p" + std::to_string(i)});
+    auto back = store->LoadPosition("c1");  // read back at once
+    EXPECT_TRUE(back.ok() && back->has_value() && (*back)->value == "p" + std::to_string(i));
+    return s;
+  });
+  std::cout << kSaves << " positions on the test broker: SavePosition " << waited.count() / kSaves
+            << " us each, SavePositionCopy " << copied.count() / kSaves << " us each\n";
+
+  auto reopened = OpenStore("copies-a", "127.0.0.1:2");
+  ASSERT_TRUE(reopened);
+  const std::string last = "p" + std::to_string(kSaves - 1);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  std::string seen;
+  while (std::chrono::steady_clock::now() < deadline) {
+    ASSERT_TRUE(reopened->CatchUp(std::chrono::seconds(10)).ok());
+    auto position = reopened->LoadPosition("c1");
+    ASSERT_TRUE(position.ok());
+    seen = position->has_value() ? (*position)->value : "";
+    if (seen == last) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(seen, last) << "the last copy did not reach a store opened later";
+
+  // With the broker down, a save waits out its timeout and fails; a copy returns at once and
+  // goes out once the broker is back.
+  auto slow = OpenStore("copies-a", "127.0.0.1:3", std::chrono::seconds(2));
+  ASSERT_TRUE(slow);
+  ASSERT_EQ(rd_kafka_mock_broker_set_down(Mock(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(slow->SavePosition("waited", {"down"}).code(), core::StatusCode::kUnavailable);
+  ASSERT_TRUE(slow->SavePositionCopy("c1", {"sent while down"}).ok());
+  ASSERT_EQ(rd_kafka_mock_broker_set_up(Mock(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_TRUE(reopened->CatchUp(std::chrono::seconds(10)).ok());
+    auto position = reopened->LoadPosition("c1");
+    ASSERT_TRUE(position.ok());
+    seen = position->has_value() ? (*position)->value : "";
+    if (seen == "sent while down") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_EQ(seen, "sent while down") << "a copy sent while the broker was down never arrived";
+
+  store->Fence("worker 127.0.0.1:1 lost its membership");
+  core::Status refused = store->SavePositionCopy("c1", {"after the fence"});
+  EXPECT_EQ(refused.code(), core::StatusCode::kUnavailable);
+  EXPECT_NE(refused.message().find("lost its membership"), std::string::npos) << refused.message();
+  auto kept = store->LoadPosition("c1");
+  ASSERT_TRUE(kept.ok() && kept->has_value());
+  EXPECT_NE((*kept)->value, "after the fence");
 }
 
 }  // namespace

@@ -384,13 +384,15 @@ void ClusterWorker::RefreshGeneration() {
   }
   SetMembership("member", generation);
   lease_.Renew(CoordinatorLease::NowUs());  // it has just answered a JoinGroup
-  if (was_lost) {
-    // A fence of the lease leaves librdkafka's assignment in place: it is this worker's in the
-    // new generation (after a lost session, librdkafka emptied it).
-    Own(Assigned());
-    if (supervisor_ != nullptr) supervisor_->Wake();
-    heartbeat_now_ = true;
-  }
+  // A fence of the lease leaves librdkafka's assignment in place: it is this worker's in the
+  // new generation (after a lost session, librdkafka emptied it).
+  if (was_lost) Reclaim();
+}
+
+void ClusterWorker::Reclaim() {
+  Own(Assigned());
+  if (supervisor_ != nullptr) supervisor_->Wake();
+  heartbeat_now_ = true;
 }
 
 void ClusterWorker::EnforceLease() {
@@ -407,9 +409,7 @@ void ClusterWorker::EnforceLease() {
                  "still a member of generation {}: it runs its connectors again",
                  worker_id_, options_.group_id, generation);
     SetMembership("member", generation);
-    Own(Assigned());
-    if (supervisor_ != nullptr) supervisor_->Wake();
-    heartbeat_now_ = true;
+    Reclaim();
     return;
   }
   if (state != "member") return;
@@ -598,10 +598,10 @@ nlohmann::json ClusterWorker::ClusterJson() const {
                   {"coordinator_silence_ms",
                    membership_.coordinator_contact_us == 0
                        ? nlohmann::json(nullptr)
-                       : nlohmann::json(std::max<int64_t>(CoordinatorLease::NowUs() -
-                                                              membership_.coordinator_contact_us,
-                                                          0) /
-                                        1000)}};
+                       : nlohmann::json(CoordinatorLease::SilenceSince(
+                                            membership_.coordinator_contact_us,
+                                            CoordinatorLease::NowUs())
+                                            .count())}};
     partitions.assign(owned_.begin(), owned_.end());
   }
   return {{"group_id", options_.group_id},

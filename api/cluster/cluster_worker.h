@@ -115,6 +115,9 @@ class ClusterWorker {
   void Own(const std::set<int32_t>& partitions);
   // The partitions of librdkafka's current assignment.
   std::set<int32_t> Assigned() const;
+  // After a fence of the lease is lifted: owns what librdkafka still assigns and starts its
+  // connectors now.
+  void Reclaim();
   static constexpr std::chrono::milliseconds kRefreshInterval{100};
 
   ClusterOptions options_;

@@ -76,8 +76,9 @@ bool CoordinatorLease::Confirmed() {
   return true;
 }
 
-std::chrono::milliseconds CoordinatorLease::Silence(int64_t now_us) const {
-  return std::chrono::milliseconds(contact_us_ == 0 ? 0 : std::max<int64_t>(now_us - contact_us_, 0) / 1000);
+std::chrono::milliseconds CoordinatorLease::SilenceSince(int64_t contact_us, int64_t now_us) {
+  return std::chrono::milliseconds(contact_us == 0 ? 0
+                                                   : std::max<int64_t>(now_us - contact_us, 0) / 1000);
 }
 
 }  // namespace sluice::api::cluster

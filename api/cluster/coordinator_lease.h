@@ -58,7 +58,11 @@ class CoordinatorLease {
 
   // For GET /cluster and metrics: the coordinator's silence at `now_us`, librdkafka's join
   // state ("" before the first report).
-  std::chrono::milliseconds Silence(int64_t now_us) const;
+  std::chrono::milliseconds Silence(int64_t now_us) const {
+    return SilenceSince(contact_us_, now_us);
+  }
+  // The same from a contact time read off another thread (0: none yet).
+  static std::chrono::milliseconds SilenceSince(int64_t contact_us, int64_t now_us);
   int64_t contact_us() const { return contact_us_; }
   const std::string& join_state() const { return join_state_; }
 

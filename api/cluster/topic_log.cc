@@ -234,16 +234,9 @@ core::Status TopicLog::Write(const std::string& topic, const std::string& key,
   if (core::Status f = FencedError(key, topic); !f.ok()) return f;
   auto delivery = std::make_shared<Delivery>();
   auto* holder = new std::shared_ptr<Delivery>(delivery);
-  char* payload = value ? const_cast<char*>(value->data()) : nullptr;
-  size_t payload_len = value ? value->size() : 0;
-  rd_kafka_resp_err_t err = rd_kafka_producev(
-      producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-      RD_KAFKA_V_VALUE(payload, payload_len),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(holder), RD_KAFKA_V_END);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  if (core::Status queued = Produce(topic, key, value ? &*value : nullptr, holder); !queued.ok()) {
     delete holder;  // not queued: no report will come
-    return KafkaError(err, "cluster: writing " + key + " to " + topic);
+    return queued;
   }
   // Any thread's poll may serve this report.
   while (!delivery->done.load()) {
@@ -265,12 +258,19 @@ core::Status TopicLog::Write(const std::string& topic, const std::string& key,
 core::Status TopicLog::Send(const std::string& topic, const std::string& key,
                             const std::string& value) {
   if (core::Status f = FencedError(key, topic); !f.ok()) return f;
+  core::Status queued = Produce(topic, key, &value, nullptr);
+  rd_kafka_poll(producer_.get(), 0);  // the reports of earlier sends
+  return queued;
+}
+
+core::Status TopicLog::Produce(const std::string& topic, const std::string& key,
+                               const std::string* value, void* opaque) {
   rd_kafka_resp_err_t err = rd_kafka_producev(
       producer_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
       RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(nullptr), RD_KAFKA_V_END);
-  rd_kafka_poll(producer_.get(), 0);  // the reports of earlier sends
+      RD_KAFKA_V_VALUE(value ? const_cast<char*>(value->data()) : nullptr,
+                       value ? value->size() : 0),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return KafkaError(err, "cluster: writing " + key + " to " + topic);
   }

@@ -81,6 +81,10 @@ class TopicLog {
   core::Status Connect(const std::map<std::string, std::string>& client,
                        const std::string& key_prefix, const std::vector<std::string>& topics);
   void ReadLoop(std::stop_token stop);
+  // Queues one record (`value` null: a tombstone); `opaque` comes back in its delivery report
+  // (OnDelivery: a Delivery holder, or null for Send).
+  core::Status Produce(const std::string& topic, const std::string& key,
+                       const std::string* value, void* opaque);
   // Waits until the next offset to read of `partition` is past `offset`.
   core::Status WaitApplied(const Partition& partition, int64_t offset,
                            std::chrono::steady_clock::time_point deadline);

@@ -75,8 +75,17 @@ void ScratchServer::Start() {
   }
 }
 
+void ScratchServer::Freeze() {
+  if (server_) server_->Signal(SIGSTOP);
+}
+
+void ScratchServer::Resume() {
+  if (server_) server_->Signal(SIGCONT);
+}
+
 void ScratchServer::Stop(ServerStop how) {
   if (!server_) return;
+  Resume();  // a frozen server would never act on the stop signal
   server_->Signal(StopSignal(how));
   // A clean stop may wait on clients (a PostgreSQL fast shutdown waits until each walsender's
   // client confirms the end of WAL): after 30 s it becomes a crash. SIGKILL only as a last
@@ -148,7 +157,8 @@ std::string ScratchPostgres::LogTail() const { return TailFile(dir_ / "server.er
 
 // --- ScratchMariadb -----------------------------------------------------------------------------
 
-ScratchMariadb::ScratchMariadb() : ScratchServer("scratch-my") {
+ScratchMariadb::ScratchMariadb(std::vector<std::string> extra_args)
+    : ScratchServer("scratch-my"), extra_args_(std::move(extra_args)) {
   const std::string data = (dir_ / "data").string();
   std::filesystem::create_directories(dir_ / "binlog");
   std::filesystem::create_directories(dir_ / "tmp");
@@ -178,7 +188,7 @@ void CreateMariadbTestUsers(const std::string& socket, const std::string& server
 ScratchMariadb::~ScratchMariadb() { Stop(ServerStop::kCrash); }
 
 std::vector<std::string> ScratchMariadb::Command(int port) const {
-  return {"mariadbd", "--no-defaults", "--user=root", "--datadir=" + (dir_ / "data").string(),
+  std::vector<std::string> argv = {"mariadbd", "--no-defaults", "--user=root", "--datadir=" + (dir_ / "data").string(),
           "--socket=" + socket_, "--port=" + std::to_string(port), "--bind-address=127.0.0.1",
           "--skip-name-resolve", "--log-error=" + (dir_ / "error.log").string(),
           "--tmpdir=" + (dir_ / "tmp").string(), "--pid-file=" + (dir_ / "mariadbd.pid").string(),
@@ -189,6 +199,8 @@ std::vector<std::string> ScratchMariadb::Command(int port) const {
           "--innodb-flush-log-at-trx-commit=2", "--sync-binlog=0",
           "--innodb-buffer-pool-size=128M", "--character-set-server=utf8mb4",
           "--collation-server=utf8mb4_general_ci"};
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  return argv;
 }
 
 int ScratchMariadb::StopSignal(ServerStop how) const {

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "integration/common/sql_client.h"
 #include "integration/common/subprocess.h"
@@ -43,6 +44,10 @@ class ScratchServer {
     Stop(how);
     Start();
   }
+  // Freezes the server (SIGSTOP): its sockets stay open but nothing is sent, a half-open
+  // connection as a client sees it. Resume() thaws it; Stop() and the destructor thaw it first.
+  void Freeze();
+  void Resume();
   const std::filesystem::path& dir() const { return dir_.path(); }
   // The server's own log, for failure messages.
   virtual std::string LogTail() const = 0;
@@ -88,9 +93,10 @@ void CreateMariadbTestUsers(const std::string& socket, const std::string& server
 // MariaDB 10.11 with a ROW/FULL binlog, root without password over TCP, and the CDC user
 // kPasswordUser (SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT). Commits reach the OS at
 // each commit (innodb_flush_log_at_trx_commit=2), so a crash (SIGKILL) loses nothing committed.
+// `extra_args` are appended to mariadbd's command line (TLS files, for instance).
 class ScratchMariadb : public ScratchServer {
  public:
-  ScratchMariadb();
+  explicit ScratchMariadb(std::vector<std::string> extra_args = {});
   ~ScratchMariadb() override;
   MysqlClient Client(const std::string& dbname = "") const;
   std::string LogTail() const override;
@@ -101,6 +107,7 @@ class ScratchMariadb : public ScratchServer {
   bool Ready() const override;
   bool PortTaken() const override;
   std::string socket_;
+  std::vector<std::string> extra_args_;
 };
 
 }  // namespace sluice::itest

@@ -9,8 +9,6 @@
 // comparator, MariaDB -> PostgreSQL.
 #include <gtest/gtest.h>
 
-#include <signal.h>
-
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -27,117 +25,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// One mariadbd of our own, started as integration/servers/up.sh starts the shared one (binlog
-// in ROW/FULL format, root without password on 127.0.0.1, the CDC user kPasswordUser), on a
-// free loopback port. The destructor kills it and its data directory goes with its TempDir.
-// Not thread-safe, except Query/Exec (each a client process).
-class ThrowawayMariadb {
- public:
-  explicit ThrowawayMariadb(std::vector<std::string> extra_args = {}) : dir_("mariadb-rec") {
-    const std::string data = (dir_ / "data").string();
-    std::filesystem::create_directories(dir_ / "binlog");
-    std::filesystem::create_directories(dir_ / "tmp");
-    CommandResult installed = RunCommand(
-        {"mariadb-install-db", "--no-defaults", "--user=root", "--datadir=" + data,
-         "--auth-root-authentication-method=normal", "--skip-test-db"},
-        {.timeout = 120s});
-    if (!installed.Success()) throw HarnessError("mariadb-install-db: " + installed.err + installed.out);
-    socket_ = (dir_ / "mysqld.sock").string();
-    for (int attempt = 1; attempt <= 5; ++attempt) {
-      port_ = FreeLoopbackPort();
-      ProcessOptions o;
-      o.argv = {"mariadbd", "--no-defaults", "--user=root", "--datadir=" + data,
-                "--socket=" + socket_, "--port=" + std::to_string(port_),
-                "--bind-address=127.0.0.1", "--skip-name-resolve",
-                "--log-error=" + (dir_ / "error.log").string(), "--tmpdir=" + (dir_ / "tmp").string(),
-                "--pid-file=" + (dir_ / "mariadbd.pid").string(),
-                "--log-bin=" + (dir_ / "binlog" / "mysql-bin").string(), "--binlog-format=ROW",
-                "--binlog-row-image=FULL", "--binlog-row-metadata=FULL", "--server-id=1",
-                "--innodb-flush-log-at-trx-commit=0", "--sync-binlog=0",
-                "--innodb-buffer-pool-size=64M", "--character-set-server=utf8mb4"};
-      o.argv.insert(o.argv.end(), extra_args.begin(), extra_args.end());
-      server_.emplace(o);
-      if (WaitUntilUp()) break;
-      std::string log = TailFile(dir_ / "error.log");
-      server_->Kill();
-      server_.reset();
-      if (log.find("Address already in use") == std::string::npos || attempt == 5) {
-        throw HarnessError("mariadbd did not start on port " + std::to_string(port_) + ":\n" + log);
-      }
-    }
-    CreateMariadbTestUsers(socket_, "the throwaway mariadbd");
-  }
-  ~ThrowawayMariadb() {
-    if (server_) {
-      Resume();
-      server_->Kill();
-    }
-  }
-
-  int port() const { return port_; }
-
-  SqlResult TryQuery(std::string_view sql, const std::string& db = "") const {
-    std::vector<std::string> argv = {"mariadb", "--no-defaults", "--protocol=TCP",
-                                     "--host=127.0.0.1", "--port=" + std::to_string(port_),
-                                     "--user=root", "--xml", "--default-character-set=utf8mb4",
-                                     "--connect-timeout=10"};
-    if (!db.empty()) argv.push_back("--database=" + db);
-    CommandResult r = RunCommand(argv, {.stdin_data = std::string(sql) + "\n", .timeout = 120s});
-    SqlResult out;
-    out.ok = r.Success();
-    if (out.ok) {
-      out.rows = ParseMysqlXml(r.out);
-    } else {
-      out.error = (r.timed_out ? "mariadb timed out\n" : "") + r.err;
-    }
-    return out;
-  }
-  SqlRows Query(std::string_view sql, const std::string& db = "") const {
-    SqlResult r = TryQuery(sql, db);
-    if (!r.ok) throw HarnessError("mariadb on port " + std::to_string(port_) + " failed for `" +
-                                  std::string(sql.substr(0, 200)) + "`: " + r.error);
-    return r.rows;
-  }
-  void Exec(std::string_view sql, const std::string& db = "") const { Query(sql, db); }
-  std::string QueryValue(std::string_view sql) const {
-    SqlRows rows = Query(sql);
-    if (rows.empty() || rows[0].empty() || !rows[0][0]) {
-      throw HarnessError("no value for `" + std::string(sql) + "`");
-    }
-    return *rows[0][0];
-  }
-
-  // Freezes the server (SIGSTOP): its sockets stay open but nothing is sent — a half-open
-  // connection as the client sees it. Resume() thaws it.
-  void Freeze() { server_->Signal(SIGSTOP); }
-  void Resume() { server_->Signal(SIGCONT); }
-
- private:
-  bool WaitUntilUp() {
-    auto deadline = std::chrono::steady_clock::now() + 60s;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (!server_->IsRunning()) return false;
-      CommandResult ping = RunCommand({"mariadb-admin", "--no-defaults", "-S", socket_, "-uroot",
-                                       "--connect-timeout=1", "ping"},
-                                      {.timeout = 10s});
-      if (ping.Success()) return true;
-      std::this_thread::sleep_for(100ms);
-    }
-    return false;
-  }
-
-  TempDir dir_;
-  std::string socket_;
-  int port_ = 0;
-  std::optional<Subprocess> server_;
-};
-
 class MariadbRecoveryTest : public ::testing::Test {
  protected:
   void SetUp() override {
     server_.emplace();
     db_ = UniqueName("myrec");
-    server_->Exec("CREATE DATABASE `" + db_ + "` CHARACTER SET utf8mb4");
+    server_->Client().Exec("CREATE DATABASE `" + db_ + "` CHARACTER SET utf8mb4");
     pg_db_ = CreateScratchPgDatabase("myrec_target");
     pg_ = PgClient(pg_db_);
     std::random_device rd;
@@ -170,24 +63,22 @@ class MariadbRecoveryTest : public ::testing::Test {
   void StartSluice(const nlohmann::json& config) { sluice_.emplace(SluiceProcess::Run(config)); }
 
   void CreateItems(int rows) {
-    server_->Exec("CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(40), qty INT);"
-                  "INSERT INTO items SELECT seq, CONCAT('n', seq), seq % 13 FROM seq_1_to_" +
-                      std::to_string(rows),
-                  db_);
+    server_->Client(db_).Exec(
+        "CREATE TABLE items (id INT PRIMARY KEY, name VARCHAR(40), qty INT);"
+        "INSERT INTO items SELECT seq, CONCAT('n', seq), seq % 13 FROM seq_1_to_" +
+        std::to_string(rows));
   }
   void WriteItems(int round) {
     std::string r = std::to_string(round);
-    server_->Exec("START TRANSACTION;"
-                  "INSERT INTO items SELECT 100000 * " + r + " + seq, CONCAT('r', " + r +
-                      "), seq FROM seq_1_to_50;"
-                  "UPDATE items SET qty = qty + 1 WHERE id % 7 = " + std::to_string(round % 7) +
-                      ";"
-                  "DELETE FROM items WHERE id % 31 = " + std::to_string(round % 31) +
-                      " AND id < 1000;"
-                  "COMMIT;",
-                  db_);
+    server_->Client(db_).Exec(
+        "START TRANSACTION;"
+        "INSERT INTO items SELECT 100000 * " + r + " + seq, CONCAT('r', " + r +
+        "), seq FROM seq_1_to_50;"
+        "UPDATE items SET qty = qty + 1 WHERE id % 7 = " + std::to_string(round % 7) + ";"
+        "DELETE FROM items WHERE id % 31 = " + std::to_string(round % 31) + " AND id < 1000;"
+        "COMMIT;");
   }
-  SqlRows Source() const { return server_->Query("SELECT id, name, qty FROM items", db_); }
+  SqlRows Source() const { return server_->Client(db_).Query("SELECT id, name, qty FROM items"); }
   ::testing::AssertionResult TargetMatches(const SqlRows& expected) const {
     SqlResult target = pg_.TryQuery("SELECT id::text, name, qty::text FROM \"" + db_ + "\".items");
     if (!target.ok) return ::testing::AssertionFailure() << "target not ready: " << target.error;
@@ -209,7 +100,7 @@ class MariadbRecoveryTest : public ::testing::Test {
   }
   // SHOW MASTER STATUS as {"file", "pos"}.
   nlohmann::json ServerPosition() const {
-    SqlRows rows = server_->Query("SHOW MASTER STATUS");
+    SqlRows rows = server_->Client().Query("SHOW MASTER STATUS");
     if (rows.empty()) throw HarnessError("SHOW MASTER STATUS returned nothing");
     return {{"file", *rows[0][0]}, {"pos", std::stoull(*rows[0][1])}};
   }
@@ -219,7 +110,7 @@ class MariadbRecoveryTest : public ::testing::Test {
     return a.at("pos").get<uint64_t>() >= b.at("pos").get<uint64_t>();
   }
   std::string DumpThreadId() const {
-    SqlRows rows = server_->Query(
+    SqlRows rows = server_->Client().Query(
         "SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'"
         " AND USER = '" + std::string(kPasswordUser) + "'");
     return rows.empty() || !rows[0][0] ? std::string() : *rows[0][0];
@@ -230,19 +121,19 @@ class MariadbRecoveryTest : public ::testing::Test {
     ExitStatus st = sluice_->Stop();
     ASSERT_TRUE(st.Success()) << st.Describe() << "\n" << sluice_->LogTail();
     WriteItems(5);
-    server_->Exec("DELETE FROM items WHERE id BETWEEN 10 AND 20", db_);
-    server_->Exec("FLUSH BINARY LOGS; FLUSH BINARY LOGS");
+    server_->Client(db_).Exec("DELETE FROM items WHERE id BETWEEN 10 AND 20");
+    server_->Client().Exec("FLUSH BINARY LOGS; FLUSH BINARY LOGS");
     std::string current = ServerPosition().at("file");
     // MariaDB keeps a file until its binlog checkpoint (InnoDB's flush) has moved past it.
     WaitUntil(
         [&] {
-          server_->Exec("PURGE BINARY LOGS TO '" + current + "'");
-          return server_->Query("SHOW BINARY LOGS").size() == 1;
+          server_->Client().Exec("PURGE BINARY LOGS TO '" + current + "'");
+          return server_->Client().Query("SHOW BINARY LOGS").size() == 1;
         },
         30s, "the purge removes every binlog before " + current, 300ms);
   }
 
-  std::optional<ThrowawayMariadb> server_;
+  std::optional<ScratchMariadb> server_;
   std::string db_, pg_db_;
   PgClient pg_;
   uint32_t server_id_ = 0;
@@ -268,7 +159,7 @@ TEST_F(MariadbRecoveryTest, StartupRefusesBinlogSettingsItCannotReadWithTheFix) 
        "log_bin_compress=ON", "set log_bin_compress=OFF"},
   };
   for (const Case& c : cases) {
-    server_->Exec(c.set);
+    server_->Client().Exec(c.set);
     for (const char* command : {"validate", "run"}) {
       CommandResult result = SluiceProcess::RunToCompletion(command, config, 60s);
       EXPECT_FALSE(result.Success()) << c.set << ": sluice " << command << " accepted it";
@@ -279,7 +170,7 @@ TEST_F(MariadbRecoveryTest, StartupRefusesBinlogSettingsItCannotReadWithTheFix) 
   }
   EXPECT_TRUE(std::filesystem::is_empty(out.path())) << "nothing may be written before the check";
   // With the settings fixed the same config is accepted and the data flows.
-  server_->Exec("SET GLOBAL log_bin_compress = OFF");
+  server_->Client().Exec("SET GLOBAL log_bin_compress = OFF");
   CreateItems(300);
   config = Config();
   CommandResult ok = SluiceProcess::RunToCompletion("validate", config, 60s);
@@ -341,7 +232,7 @@ TEST_F(MariadbRecoveryTest, ReconnectsAfterTheDumpThreadIsKilled) {
     WaitUntil([&] { id = DumpThreadId(); return !id.empty() && id != previous; }, 60s,
               "a (new) binlog dump thread for the connector");
     WriteItems(10 + round);
-    server_->Exec("KILL CONNECTION " + id);
+    server_->Client().Exec("KILL CONNECTION " + id);
     WriteItems(20 + round);
     WaitForMatch();
     previous = id;
@@ -374,7 +265,7 @@ TEST_F(MariadbRecoveryTest, ReconnectsWhenTheServerStopsAnsweringHeartbeats) {
 
 TEST_F(MariadbRecoveryTest, BusyServerWithOtherTablesStillAdvancesThePosition) {
   CreateItems(500);
-  server_->Exec("CREATE DATABASE other; CREATE TABLE other.noise (id INT AUTO_INCREMENT PRIMARY KEY,"
+  server_->Client().Exec("CREATE DATABASE other; CREATE TABLE other.noise (id INT AUTO_INCREMENT PRIMARY KEY,"
                 " v INT) ENGINE=InnoDB");
   StartSluice(Config());
   WaitForMatch();
@@ -389,9 +280,10 @@ TEST_F(MariadbRecoveryTest, BusyServerWithOtherTablesStillAdvancesThePosition) {
   std::atomic<bool> writer_failed{false};
   std::thread writer([&] {
     while (!stop.load()) {
-      SqlResult r = server_->TryQuery("DELIMITER //\nBEGIN NOT ATOMIC DECLARE i INT DEFAULT 0;"
-                                      " WHILE i < 300 DO INSERT INTO other.noise (v) VALUES (i);"
-                                      " SET i = i + 1; END WHILE; END //");
+      SqlResult r = server_->Client().TryQuery(
+          "DELIMITER //\nBEGIN NOT ATOMIC DECLARE i INT DEFAULT 0;"
+          " WHILE i < 300 DO INSERT INTO other.noise (v) VALUES (i);"
+          " SET i = i + 1; END WHILE; END //");
       if (!r.ok) {
         writer_error = r.error;
         writer_failed.store(true);
@@ -463,8 +355,8 @@ TEST_F(MariadbRecoveryTest, TlsWithVerifiedServerAndClientCertificateSnapshotsAn
   server_.emplace(std::vector<std::string>{"--ssl-ca=" + file("ca.crt"),
                                            "--ssl-cert=" + file("server.crt"),
                                            "--ssl-key=" + file("server.key")});
-  ASSERT_EQ(server_->QueryValue("SELECT @@have_ssl"), "YES") << "the server did not load TLS";
-  server_->Exec("CREATE DATABASE `" + db_ + "` CHARACTER SET utf8mb4;"
+  ASSERT_EQ(server_->Client().QueryValue("SELECT @@have_ssl"), "YES") << "the server did not load TLS";
+  server_->Client().Exec("CREATE DATABASE `" + db_ + "` CHARACTER SET utf8mb4;"
                 "CREATE USER 'tlsuser'@'%' IDENTIFIED BY '" + std::string(kTestPassword) +
                 "' REQUIRE X509;"
                 "GRANT SELECT, RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO "
@@ -497,7 +389,7 @@ TEST_F(MariadbRecoveryTest, TlsWithVerifiedServerAndClientCertificateSnapshotsAn
     WaitForMatch(10s);
   }
   // The binlog dump runs as the user that can only connect with TLS.
-  EXPECT_FALSE(server_->Query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE "
+  EXPECT_FALSE(server_->Client().Query("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE "
                               "'Binlog Dump%' AND USER = 'tlsuser'")
                    .empty());
   ExitStatus st = sluice_->Stop();
@@ -505,7 +397,7 @@ TEST_F(MariadbRecoveryTest, TlsWithVerifiedServerAndClientCertificateSnapshotsAn
 
   // The MySQL sink over the same verified TLS (sink.url's sslmode, sslrootcert, sslcert,
   // sslkey): a one-shot sync of the copy just made in PostgreSQL back into this server.
-  server_->Exec("CREATE DATABASE tls_copy; GRANT ALL PRIVILEGES ON tls_copy.* TO 'tlsuser'@'%'");
+  server_->Client().Exec("CREATE DATABASE tls_copy; GRANT ALL PRIVILEGES ON tls_copy.* TO 'tlsuser'@'%'");
   auto encode = [](const std::string& path) {
     std::string out;
     for (char c : path) out += c == '/' ? std::string("%2F") : std::string(1, c);
@@ -527,7 +419,8 @@ TEST_F(MariadbRecoveryTest, TlsWithVerifiedServerAndClientCertificateSnapshotsAn
                        "&sslkey=" + encode(file("client.key"))}};
   CommandResult synced = SluiceProcess::RunToCompletion("sync", sync, 120s);
   ASSERT_TRUE(synced.Success()) << synced.out << synced.err;
-  EXPECT_TRUE(TablesMatch(Source(), server_->Query("SELECT id, name, qty FROM items", "tls_copy")));
+  EXPECT_TRUE(TablesMatch(Source(),
+                          server_->Client("tls_copy").Query("SELECT id, name, qty FROM items")));
 }
 
 }  // namespace

@@ -299,7 +299,8 @@ void Pipeline::SourceLoop(std::stop_token stop) {
       const milliseconds push_wait = std::min(kKeepAliveInterval, clock_->MaxBlock());
       TimePoint waiting_since = clock_->Now();
       // The caught-up fact rides on the batch it was read with (see the header comment).
-      QueuedBatch queued{std::move(batch), *polled == PollStatus::kIdle};
+      OvertakeKind overtake = ClassifyForOvertaking(*batch);
+      QueuedBatch queued{std::move(batch), *polled == PollStatus::kIdle, std::move(overtake)};
       while ((pushed = queue_.PushFor(queued, events, bytes, stop, push_wait)) ==
              BatchQueue::PushResult::kTimedOut) {
         if (clock_->Now() - waiting_since < kKeepAliveInterval) continue;

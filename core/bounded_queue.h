@@ -53,12 +53,6 @@ class BoundedQueue {
 
   // Waits up to `timeout` for an item; nullopt on timeout, stop, or closed and empty.
   std::optional<T> Pop(std::chrono::milliseconds timeout, std::stop_token stop) {
-    return Pop(timeout, stop, [](size_t, auto&&) { return size_t{0}; });
-  }
-  // As Pop, but takes the item at the index `choose(count, at)` returns (below `count`; 0 is the
-  // oldest), where at(i) is the i-th queued item. `choose` runs under the queue's lock.
-  template <typename Choose>
-  std::optional<T> Pop(std::chrono::milliseconds timeout, std::stop_token stop, Choose choose) {
     // The callback is registered before taking the lock: it runs at once if stop was already
     // requested, and it takes the lock itself.
     std::stop_callback wake(stop, [this] { NotifyAll(); });
@@ -66,10 +60,8 @@ class BoundedQueue {
     not_empty_.wait_for(lock, timeout,
                         [&] { return !queue_.empty() || closed_ || stop.stop_requested(); });
     if (queue_.empty() || stop.stop_requested()) return std::nullopt;
-    size_t index = choose(queue_.size(), [this](size_t i) -> const T& { return queue_[i].value; });
-    if (index >= queue_.size()) index = 0;
-    Entry e = std::move(queue_[index]);
-    queue_.erase(queue_.begin() + static_cast<std::ptrdiff_t>(index));
+    Entry e = std::move(queue_.front());
+    queue_.pop_front();
     items_ -= e.items;
     bytes_ -= e.bytes;
     not_full_.notify_one();

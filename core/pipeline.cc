@@ -299,8 +299,7 @@ void Pipeline::SourceLoop(std::stop_token stop) {
       const milliseconds push_wait = std::min(kKeepAliveInterval, clock_->MaxBlock());
       TimePoint waiting_since = clock_->Now();
       // The caught-up fact rides on the batch it was read with (see the header comment).
-      OvertakeKind overtake = ClassifyForOvertaking(*batch);
-      QueuedBatch queued{std::move(batch), *polled == PollStatus::kIdle, std::move(overtake)};
+      QueuedBatch queued{std::move(batch), *polled == PollStatus::kIdle};
       while ((pushed = queue_.PushFor(queued, events, bytes, stop, push_wait)) ==
              BatchQueue::PushResult::kTimedOut) {
         if (clock_->Now() - waiting_since < kKeepAliveInterval) continue;

@@ -21,10 +21,6 @@
 // or the queue holds more, and the flush stays by size. A caught-up Poll that read nothing needs
 // no marker: the idle rule flushes what is pending once nothing arrives.
 //
-// Overtaking: a batch of stream changes queued behind an incremental snapshot's chunks of other
-// tables is taken before them and committed at once, without its checkpoint
-// (pipeline_overtake.h has the rule and why it loses and reorders nothing that matters).
-//
 // A crash anywhere means replay from the last saved position: duplicates possible, gaps never.
 // Resume position: the sink's own committed position (exactly-once sinks) when it has one,
 // else the state store's.
@@ -46,7 +42,6 @@
 #include <thread>
 
 #include "core/bounded_queue.h"
-#include "core/pipeline_overtake.h"
 #include "core/clock.h"
 #include "core/event.h"
 #include "core/metrics.h"
@@ -200,7 +195,6 @@ class Pipeline {
   struct QueuedBatch {
     std::unique_ptr<EventBatch> batch;
     bool caught_up = false;
-    OvertakeKind overtake;  // pipeline_overtake.h
   };
   using BatchQueue = BoundedQueue<QueuedBatch>;
   BatchQueue queue_;

@@ -252,17 +252,7 @@ void Pipeline::SinkLoop(std::stop_token stop) {
         }
         wait = std::min(wait, clock_->MaxBlock());
       }
-      // Stream changes may be taken before the chunks queued ahead of them
-      // (pipeline_overtake.h): then they are committed at once, without their checkpoint.
-      size_t chosen = 0;
-      std::optional<QueuedBatch> popped =
-          queue_.Pop(wait, never.get_token(), [&chosen](size_t n, const auto& at) {
-            chosen = ChooseOvertaking(n, [&](size_t i) -> const OvertakeKind& {
-              return at(i).overtake;
-            });
-            return chosen;
-          });
-      const bool overtook = popped && chosen > 0;
+      std::optional<QueuedBatch> popped = queue_.Pop(wait, never.get_token());
       bool drained = !popped && queue_.closed_and_empty();
       // Nothing came for sink.batch.idle.ms: the source has caught up (a stream's backlog is
       // read, a snapshot is done); what is pending would only wait out sink.batch.ms.
@@ -289,7 +279,6 @@ void Pipeline::SinkLoop(std::stop_token stop) {
           }
           deadline = TimePoint::max();
         }
-        if (overtook) batch.set_checkpoint(SourcePosition{});
         prompt = batch.empty() && !batch.checkpoint().empty() && queue_.items() == 0;
         metrics_->queue_events->Set(static_cast<double>(queue_.items()));
         metrics_->queue_bytes->Set(static_cast<double>(queue_.bytes()));
@@ -332,8 +321,7 @@ void Pipeline::SinkLoop(std::stop_token stop) {
       const bool live_due = clock_->Now() >= LiveFlushAt();
       // The source caught up and nothing is queued behind what is pending (pipeline.h).
       const bool caught_up_due = clock_->Now() >= CaughtUpFlushAt() && queue_.items() == 0;
-      bool due = overtook || prompt || idle || full || needs_rewrite_ || live_due ||
-                 caught_up_due ||
+      bool due = prompt || idle || full || needs_rewrite_ || live_due || caught_up_due ||
                  (deadline != TimePoint::max() && clock_->Now() >= TimedFlushAt(deadline)) ||
                  drained;
       if (due && !pending_.empty()) {

@@ -56,21 +56,11 @@ class StepSource : public Source {
  public:
   StepSource() : schema_(sluice::testing::TestSchema()) {}
   void Emit(Op op, bool checkpoint = true, PollStatus status = PollStatus::kHaveMore) {
-    EmitOf(schema_, op, checkpoint, status);
-  }
-  // As Emit, an event of `table` (Emit's: public.items).
-  void EmitOf(TableSchemaPtr table, Op op, bool checkpoint = true,
-              PollStatus status = PollStatus::kHaveMore) {
     std::lock_guard lock(mu_);
-    steps_.push_back({op, checkpoint, status, std::move(table)});
+    steps_.push_back({op, checkpoint, status});
     cv_.notify_all();
   }
   Status Start(const std::optional<SourcePosition>&) override { return Status::Ok(); }
-  // Steps emitted and not yet polled.
-  size_t unpolled() {
-    std::lock_guard lock(mu_);
-    return steps_.size();
-  }
   Result<PollStatus> Poll(EventBatch& batch, const PollLimits&) override {
     std::unique_lock lock(mu_);
     cv_.wait_for(lock, std::chrono::milliseconds(5), [&] { return !steps_.empty() || stop_; });
@@ -83,7 +73,7 @@ class StepSource : public Source {
     batch.AppendValue(std::to_string(id));
     batch.AppendValue(step.op == Op::kRead ? "chunk" : "change");
     batch.EndRow();
-    batch.AddEvent({step.op, kNoRow, row, txn, step.table});
+    batch.AddEvent({step.op, kNoRow, row, txn, schema_});
     if (step.checkpoint) batch.set_checkpoint(SourcePosition{std::to_string(id)});
     return step.status;
   }
@@ -101,7 +91,6 @@ class StepSource : public Source {
     Op op;
     bool checkpoint;
     PollStatus status;
-    TableSchemaPtr table;
   };
   TableSchemaPtr schema_;
   std::mutex mu_;

@@ -16,7 +16,11 @@
 # incremental round; the throughput record keeps each side's best time, the lag record the
 # worst round.
 # Usage: [SOURCE=postgres|mariadb] run.sh [rows=200000]. Env: ROUNDS, CHUNK (1024), TICK_MS (50),
-# IDLE_S (10), KEEP_LOG. Not part of `make test`; `make bench` runs it with the others.
+# IDLE_S (10), KEEP_LOG, SLUICE_BASE. Not part of `make test`; `make bench` runs it with the others.
+# SLUICE_BASE=path/to/sluice: A/B. A second `sluice serve` runs that binary, and each round also
+# runs an incremental round with it (the two alternate which goes first), against the round's
+# one initial snapshot (by SLUICE_BIN's binary); its figures print as "base" lines. The record
+# (bench_record) keeps SLUICE_BIN's figures only.
 #
 # The source's part is source_$SOURCE.sh; it defines SRC_LABEL, SNAP_TABLE (the table as the
 # snapshot request names it), BIG and TICKS (the target's tables), TICK_AT (SQL: a tick's source
@@ -46,17 +50,28 @@ case ${SOURCE:=postgres} in
 esac
 src_setup
 
-port=$(bench_free_port)
-api=http://127.0.0.1:$port
-mkdir -p "$BENCH_WORK/serve"
-(cd "$BENCH_WORK/serve" && exec "$BENCH_SLUICE" serve --listen "127.0.0.1:$port" --insecure-no-auth \
-   >"$BENCH_WORK/serve/out.log" 2>&1) &
-serve_pid=$!
-bench_on_exit "kill -9 $serve_pid"
+start_serve() {  # binary dir -> $serve_api
+  local port pid
+  port=$(bench_free_port)
+  serve_api=http://127.0.0.1:$port
+  mkdir -p "$2"
+  (cd "$2" && exec "$1" serve --listen "127.0.0.1:$port" --insecure-no-auth >"$2/out.log" 2>&1) &
+  pid=$!
+  bench_on_exit "kill -9 $pid"
+  for _ in $(seq 300); do curl -fs "$serve_api/healthz" >/dev/null && break; sleep 0.1; done
+  curl -fs "$serve_api/healthz" >/dev/null || { echo "sluice serve ($1) did not start: $(tail -5 "$2/out.log")" >&2; exit 1; }
+}
+start_serve "$BENCH_SLUICE" "$BENCH_WORK/serve"
+api=$serve_api main_api=$serve_api serve_log=$BENCH_WORK/serve/out.log
 # KEEP_LOG=FILE: the serve log is copied there at exit (the work directory is removed).
 [[ -z ${KEEP_LOG:-} ]] || bench_on_exit "cp '$BENCH_WORK/serve/out.log' '$KEEP_LOG'"
-for _ in $(seq 300); do curl -fs "$api/healthz" >/dev/null && break; sleep 0.1; done
-curl -fs "$api/healthz" >/dev/null || { echo "sluice serve did not start: $(tail -5 "$BENCH_WORK/serve/out.log")" >&2; exit 1; }
+if [[ -n ${SLUICE_BASE:-} ]]; then
+  SLUICE_BASE=$(realpath "$SLUICE_BASE")
+  start_serve "$SLUICE_BASE" "$BENCH_WORK/serve_base"
+  base_api=$serve_api
+  [[ -z ${KEEP_LOG:-} ]] || bench_on_exit "cp '$BENCH_WORK/serve_base/out.log' '$KEEP_LOG.base'"
+  echo "A/B: SLUICE_BIN $BENCH_SLUICE, SLUICE_BASE $SLUICE_BASE"
+fi
 
 # The tick writer, for the whole run.
 src_ticker &
@@ -105,8 +120,8 @@ initial_round() {  # r -> $initial_s
   initial_s=$(elapsed "$t0")
   post DELETE "/connectors/binit_$1" >/dev/null
 }
-incremental_round() {  # r -> $incremental_s, $idle_p99 and $during_p99 (ms)
-  local db=binc_$1 name=binc_$1 t0 t_idle t_post t_done state i
+incremental_round() {  # r [suffix] -> $incremental_s, $idle_p99 and $during_p99 (ms)
+  local db=binc_$1${2:-} name=binc_$1${2:-} t0 t_idle t_post t_done state i
   T postgres -c "CREATE DATABASE $db"
   post POST /connectors "$(src_connector "$name" "$db" no_data)" >/dev/null
   # The stream creates the target's ticks table with its first row; then a trigger records
@@ -139,7 +154,7 @@ print(" ".join(t["table"] + "=" + t["state"] for t in json.load(sys.stdin)["tabl
   # Where the time went: the sink's flushes during the snapshot and the source's chunk timings.
   read -r flushes_after flush_s_after < <(sink_flushes "$name")
   echo "  sink: $((flushes_after - flushes_before)) flushes, $(awk -v a="$flush_s_after" -v b="$flush_s_before" 'BEGIN { printf "%.3f", a - b }') s writing and flushing"
-  { grep -o "incremental snapshot of $SNAP_TABLE finished: .*" "$BENCH_WORK/serve/out.log" || true; } |
+  { grep -o "incremental snapshot of $SNAP_TABLE finished: .*" "$serve_log" || true; } |
     tail -1 | sed 's/^/  /'
   # The target equals the source for the snapshotted table.
   local a b
@@ -152,14 +167,33 @@ print(" ".join(t["table"] + "=" + t["state"] for t in json.load(sys.stdin)["tabl
 
 echo "== $SRC_LABEL: incremental snapshot of $ROWS rows (chunks of $CHUNK) vs initial, ticks every ${TICK_MS} ms, $ROUNDS rounds"
 best_init= best_inc= worst_lag_ratio= worst_idle= worst_during= summary=()
+base_summary=()
+base_round() {  # r -> a "base" line, with the base binary's serve
+  local keep_s=$incremental_s keep_idle=$idle_p99 keep_during=$during_p99 line
+  api=$base_api serve_log=$BENCH_WORK/serve_base/out.log
+  echo "  (base binary)"
+  incremental_round "$1" _base
+  api=$main_api serve_log=$BENCH_WORK/serve/out.log
+  base_inc=$incremental_s base_idle=$idle_p99 base_during=$during_p99
+  incremental_s=$keep_s idle_p99=$keep_idle during_p99=$keep_during
+}
 for r in $(seq "$ROUNDS"); do
   bench_settle
-  if ((r % 2)); then initial_round "$r"; incremental_round "$r"
-  else incremental_round "$r"; initial_round "$r"; fi
+  if ((r % 2)); then
+    initial_round "$r"; incremental_round "$r"
+    [[ -z ${base_api:-} ]] || base_round "$r"
+  else
+    [[ -z ${base_api:-} ]] || base_round "$r"
+    incremental_round "$r"; initial_round "$r"
+  fi
   ratio=$(bench_ratio "$initial_s" "$incremental_s")
   lag_ratio=$(bench_ratio "$idle_p99" "$during_p99")
   line="round $r: initial ${initial_s}s, incremental ${incremental_s}s (ratio ${ratio}x, goal >= 0.5); stream p99 lag idle ${idle_p99} ms, during ${during_p99} ms ($(bench_ratio "$during_p99" "$idle_p99")x, goal <= 2x); load $(bench_load)"
   echo "$line"; summary+=("$line")
+  if [[ -n ${base_api:-} ]]; then
+    line="round $r base: initial ${initial_s}s, incremental ${base_inc}s (ratio $(bench_ratio "$initial_s" "$base_inc")x); stream p99 lag idle ${base_idle} ms, during ${base_during} ms ($(bench_ratio "$base_during" "$base_idle")x); load $(bench_load)"
+    echo "$line"; summary+=("$line")
+  fi
   best_init=$(bench_best "$initial_s" "$best_init")
   best_inc=$(bench_best "$incremental_s" "$best_inc")
   if [[ -z $worst_lag_ratio ]] || awk -v a="$lag_ratio" -v b="$worst_lag_ratio" 'BEGIN { exit !(a < b) }'; then

@@ -13,7 +13,13 @@
 #              `pg_recvlogical` draining the same backlog (pgoutput) to /dev/null — goal >= 0.9x.
 #
 # Usage: run.sh [ROWS]   (default 200000). BUILD: the build directory (default ./build);
-# ROUNDS=n (default 3). Starts its own servers and stops everything it started on exit.
+# ROUNDS=n (default 3). SLUICE_BASE=path/to/sluice adds a third side to the sync rounds, another
+# binary (main's build, an A/B in the same rounds; the two Sluice sides swap places every other
+# round), printed with its own best and ratio, and drains the streaming backlog a second time
+# with it (a second slot made with the first). SYNC_EXTRA='"key": "value", …' adds settings to
+# the timed syncs' configuration (BASE_EXTRA for the base side), KCAT_EXTRA='-X k=v …' to kcat's
+# (a librdkafka setting given to Sluice goes to the reference too); STREAMING=0 skips the
+# streaming part. Starts its own servers and stops everything it started on exit.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=integration/bench/lib.sh
@@ -40,13 +46,13 @@ psql -qX -d "$DB" -c "CREATE TABLE t (id bigint PRIMARY KEY, name text, amount n
   '2024-01-01'::timestamp + i * interval '1.5 second' FROM generate_series(1, $ROWS) i; ANALYZE t"
 echo "rows: $ROWS, load $(bench_load)"
 
-cfg() {  # cfg NAME PREFIX MODE
+cfg() {  # cfg NAME PREFIX MODE [EXTRA]
   cat <<JSON
 {"name": "$1", "connector.class": "postgres", "database.hostname": "$PGHOST",
  "database.port": "$PGPORT", "database.user": "$PGUSER", "database.dbname": "$DB",
  "slot.name": "$1", "publication.name": "${P}_pub", "snapshot.mode": "$3",
  "topic.prefix": "$2", "sink.type": "kafka", "sink.kafka.bootstrap.servers": "$B",
- "sink.kafka.linger.ms": "20"}
+ "sink.kafka.linger.ms": "20"${4:+, $4}}
 JSON
 }
 cd "$WORK"
@@ -93,34 +99,47 @@ for attempt in 1 2 3; do
   render_once "$attempt" && break
   ((attempt < 3)) || exit 1
 done
-t_run= sluice_best= sluice_cpu= sluice_rss= kcat_best=
+t_run= t_cpu= sluice_best= sluice_cpu= sluice_rss= kcat_best= base_best=
 run_kcat() {
   local topic=$P.ref$1 t0
   t0=$(bench_now)
+  # shellcheck disable=SC2086  # KCAT_EXTRA: -X options, word-split on purpose
   kcat -b "$B" -P -t "$topic" -K $'\t' -X partitioner=murmur2_random -X enable.idempotence=true \
-    -X acks=all -X linger.ms=20 < records.tsv
+    -X acks=all -X linger.ms=20 ${KCAT_EXTRA:-} < records.tsv
   t_run=$(awk -v a="$(bench_now)" -v b="$t0" 'BEGIN { print a - b }')
   [[ $(count "$topic") == "$ROWS" ]] || { echo "kcat wrote $(count "$topic") records to $topic" >&2; exit 1; }
 }
-run_sluice() {
-  local wall user sys rss
-  cfg "${P}_sync$1" "$P.sync$1" initial_only > sync.json
-  bench_timed sync.time "$BENCH_SLUICE" sync sync.json > sync.log 2>&1 || { tail -5 sync.log >&2; exit 1; }
+run_sluice() {  # run_sluice ROUND [base]
+  local wall user sys rss bin=$BENCH_SLUICE extra=${SYNC_EXTRA:-} name=${P}_sync$1${2:+_base}
+  [[ -z ${2:-} ]] || bin=$SLUICE_BASE extra=${BASE_EXTRA:-}
+  cfg "$name" "$name" initial_only "$extra" > sync.json
+  bench_timed sync.time "$bin" sync sync.json > sync.log 2>&1 || { tail -5 sync.log >&2; exit 1; }
   read -r wall user sys rss < sync.time
   t_run=$wall
-  if [[ -z $sluice_best || $(bench_best "$wall" "$sluice_best") == "$wall" ]]; then
-    sluice_cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')
+  t_cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')
+  if [[ -z ${2:-} ]] && [[ -z $sluice_best || $(bench_best "$wall" "$sluice_best") == "$wall" ]]; then
+    sluice_cpu=$t_cpu
     sluice_rss=$rss
   fi
-  [[ $(count "$P.sync$1.public.t") == "$ROWS" ]] || { echo "sluice wrote $(count "$P.sync$1.public.t") records" >&2; exit 1; }
+  [[ $(count "$name.public.t") == "$ROWS" ]] || { echo "sluice wrote $(count "$name.public.t") records" >&2; exit 1; }
 }
+sides=(kcat sluice)
+[[ -z ${SLUICE_BASE:-} ]] || { SLUICE_BASE=$(realpath "$SLUICE_BASE"); sides+=(base); }
 for round in $(seq 1 "$rounds"); do
-  if ((round % 2)); then order=(kcat sluice); else order=(sluice kcat); fi
+  order=("${sides[@]}")
+  shift_by=$(( (round - 1) % ${#order[@]} ))
+  order=("${order[@]:$shift_by}" "${order[@]:0:$shift_by}")
+  if [[ -n ${SLUICE_BASE:-} ]] && (( round % 2 == 0 )); then
+    for i in "${!order[@]}"; do
+      case ${order[$i]} in sluice) order[$i]=base ;; base) order[$i]=sluice ;; esac
+    done
+  fi
   line="  round $round:"
   for side in "${order[@]}"; do
     case $side in
       kcat) run_kcat "$round"; kcat_best=$(bench_best "$t_run" "$kcat_best"); line+=" kcat -P ${t_run:0:5} s," ;;
-      sluice) run_sluice "$round"; sluice_best=$(bench_best "$t_run" "$sluice_best"); line+=" sluice sync ${t_run:0:5} s," ;;
+      sluice) run_sluice "$round"; sluice_best=$(bench_best "$t_run" "$sluice_best"); line+=" sluice sync ${t_run:0:5} s (CPU ${t_cpu:0:5} s)," ;;
+      base) run_sluice "$round" base; base_best=$(bench_best "$t_run" "$base_best"); line+=" base ${t_run:0:5} s (CPU ${t_cpu:0:5} s)," ;;
     esac
   done
   echo "$line load $(bench_load)"
@@ -128,17 +147,25 @@ done
 printf 'sync PG -> Kafka, %s records, best of %s: kcat -P of the pre-rendered records %.2f s, sluice sync %.2f s\n' \
   "$ROWS" "$rounds" "$kcat_best" "$sluice_best"
 echo "  sluice vs kcat -P: $(bench_ratio "$kcat_best" "$sluice_best")x (goal >= 0.9x)   sluice CPU $(awk -v c="$sluice_cpu" -v r="$ROWS" 'BEGIN { printf "%.2f", c * 1000000 / r }') s per M rows, peak RSS $((sluice_rss / 1024)) MB"
+[[ -z $base_best ]] || echo "  sluice base ($SLUICE_BASE) vs kcat -P: $(bench_ratio "$kcat_best" "$base_best")x (best $base_best s)"
 bench_record "PG → Kafka sync ($ROWS rows)" "kcat -P, identical records" "$kcat_best" "$sluice_best" 0.9 "$ROWS" "$sluice_cpu" "$sluice_rss"
+[[ ${STREAMING:-1} != 0 ]] || exit 0
 
 # --- streaming: both slots exist before the backlog; each drains the same WAL -------------------
 psql -qX -d "$DB" -c "CREATE PUBLICATION ${P}_pub FOR TABLE t" >/dev/null 2>&1 || true
 psql -qX -d "$DB" -c "SELECT pg_create_logical_replication_slot('${P}_ref', 'pgoutput')" >/dev/null
-cfg "${P}_stream" "$P.stream" never > stream.json
-"$BENCH_SLUICE" run stream.json > stream.log 2>&1 &
-pid=$!
-bench_on_exit "kill -9 $pid"
-sleep 3
-kill -TERM "$pid"; wait "$pid" || true
+stream_sides=(sluice)
+[[ -z ${SLUICE_BASE:-} ]] || stream_sides+=(base)
+for side in "${stream_sides[@]}"; do  # each side's slot exists before the backlog
+  bin=$BENCH_SLUICE
+  [[ $side == sluice ]] || bin=$SLUICE_BASE
+  cfg "${P}_stream_$side" "$P.stream_$side" never > "stream_$side.json"
+  "$bin" run "stream_$side.json" > "stream_$side.log" 2>&1 &
+  pid=$!
+  bench_on_exit "kill -9 $pid"
+  sleep 3
+  kill -TERM "$pid"; wait "$pid" || true
+done
 for ((i = 0; i < 20; i++)); do
   psql -qX -d "$DB" -c "UPDATE t SET amount = amount + 1 WHERE id % 20 = $i" >/dev/null
 done
@@ -148,21 +175,27 @@ t0=$(bench_now)
 pg_recvlogical -d "$DB" --slot "${P}_ref" --start -E "$END_LSN" -o proto_version=1 \
   -o publication_names="${P}_pub" -f /dev/null
 rl_secs=$(awk -v a="$(bench_now)" -v b="$t0" 'BEGIN { print a - b }')
-bench_settle
-t0=$(bench_now)
-/usr/bin/time -o stream2.time -f '%e %U %S %M' "$BENCH_SLUICE" run stream.json > stream2.log 2>&1 &
-pid=$!
-bench_on_exit "pkill -9 -P $pid"
-while (( $(count "$P.stream.public.t") < ROWS )); do
-  kill -0 "$pid" 2>/dev/null || { echo "sluice run exited:"; tail -5 stream2.log; exit 1; }
-  sleep 0.05
-done
-st_secs=$(awk -v a="$(bench_now)" -v b="$t0" 'BEGIN { print a - b }')
-pkill -TERM -P "$pid" || true
-wait "$pid" || true
-read -r _ user sys rss < stream2.time
-cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')
 echo "stream:   pg_recvlogical drain  $(awk -v r="$ROWS" -v s="$rl_secs" 'BEGIN { printf "%.0f", r / s }') changes/s (${rl_secs:0:5} s)"
-echo "stream:   sluice run PG->Kafka  $(awk -v r="$ROWS" -v s="$st_secs" 'BEGIN { printf "%.0f", r / s }') changes/s (${st_secs:0:5} s)   ratio $(bench_ratio "$rl_secs" "$st_secs")x (goal >= 0.9x), load $(bench_load)"
-bench_record "PG → Kafka streaming drain ($ROWS changes)" "pg_recvlogical to /dev/null" "$rl_secs" "$st_secs" 0.9 "$ROWS" "$cpu" "$rss"
+for side in "${stream_sides[@]}"; do
+  bin=$BENCH_SLUICE
+  [[ $side == sluice ]] || bin=$SLUICE_BASE
+  bench_settle
+  t0=$(bench_now)
+  /usr/bin/time -o stream2.time -f '%e %U %S %M' "$bin" run "stream_$side.json" > stream2.log 2>&1 &
+  pid=$!
+  bench_on_exit "pkill -9 -P $pid"
+  while (( $(count "$P.stream_$side.public.t") < ROWS )); do
+    kill -0 "$pid" 2>/dev/null || { echo "sluice run exited:"; tail -5 stream2.log; exit 1; }
+    sleep 0.05
+  done
+  secs=$(awk -v a="$(bench_now)" -v b="$t0" 'BEGIN { print a - b }')
+  pkill -TERM -P "$pid" || true
+  wait "$pid" || true
+  read -r _ user sys rss < stream2.time
+  [[ $side == sluice ]] || { echo "stream:   base ($SLUICE_BASE)  $(awk -v r="$ROWS" -v s="$secs" 'BEGIN { printf "%.0f", r / s }') changes/s (${secs:0:5} s, CPU $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') s)   ratio $(bench_ratio "$rl_secs" "$secs")x, load $(bench_load)"; continue; }
+  st_secs=$secs st_rss=$rss
+  cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')
+  echo "stream:   sluice run PG->Kafka  $(awk -v r="$ROWS" -v s="$st_secs" 'BEGIN { printf "%.0f", r / s }') changes/s (${st_secs:0:5} s, CPU $cpu s)   ratio $(bench_ratio "$rl_secs" "$st_secs")x (goal >= 0.9x), load $(bench_load)"
+done
+bench_record "PG → Kafka streaming drain ($ROWS changes)" "pg_recvlogical to /dev/null" "$rl_secs" "$st_secs" 0.9 "$ROWS" "$cpu" "$st_rss"
 psql -qX -d "$DB" -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE '${P}_%' AND NOT active" >/dev/null 2>&1 || true

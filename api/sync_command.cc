@@ -12,6 +12,7 @@
 #include "api/plugins.h"
 #include "api/progress_view.h"
 #include "api/stop_signals.h"
+#include "api/sync_defaults.h"
 #include "api/supervisor.h"
 #include "core/logging.h"
 #include "core/metrics.h"
@@ -85,6 +86,7 @@ int SyncCommand(const std::string& config_path) {
               << " replaced by initial_only (a sync copies the tables once)\n";
   }
   config.mutable_values()["snapshot.mode"] = one_shot;
+  const std::vector<std::string> sync_defaults = ApplySyncDefaults(config);
   if (config.name().empty()) config.set_name("sync");
   if (core::Status s = ValidateConfig(config); !s.ok()) {
     std::cerr << "sluice sync: " << config_path << ": " << s.message() << "\n";
@@ -102,6 +104,9 @@ int SyncCommand(const std::string& config_path) {
   }
   auto logger = core::ConnectorLogger(config.name());
   logger->info("sync starting: {}", config.RedactedJson().dump());
+  for (const std::string& setting : sync_defaults) {
+    logger->info("sync: {} (a sync's default where the config leaves it out)", setting);
+  }
   // No position store: a sync copies everything from scratch.
   built->options.one_shot = true;  // copies from the start whatever the target holds
   core::Pipeline pipeline(config.name(), std::move(built->source), std::move(built->sink), nullptr,

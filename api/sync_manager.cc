@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "api/progress_view.h"
+#include "api/sync_defaults.h"
 #include "core/clock.h"
 #include "core/logging.h"
 #include "core/redact.h"
@@ -76,6 +77,9 @@ core::Result<core::SyncRecord> SyncManager::Create(core::ConnectorConfig config)
   const std::string one_shot(core::SnapshotModeName(core::SnapshotMode::kInitialOnly));
   std::string requested_mode = config.Get("snapshot.mode", one_shot);
   config.mutable_values()["snapshot.mode"] = one_shot;
+  for (const std::string& setting : ApplySyncDefaults(config)) {
+    spdlog::info("sync {}: {} (a sync's default where the config leaves it out)", id, setting);
+  }
   if (config.name().empty()) config.set_name(id);
   SLUICE_RETURN_IF_ERROR(validator_(config));
   if (requested_mode != one_shot) {

@@ -2,9 +2,10 @@
 // in parallel, with COPY … TO STDOUT, decoding rows straight into EventBatches. Binary format
 // where every column of the table has a binary decoder (pg_binary.h), text format otherwise.
 //
-// Work is split into chunks: a table larger than `chunk_pages` blocks is read as ctid ranges
-// (TID range scans, PostgreSQL 14+), so several threads share one large table; smaller tables
-// are one chunk each. `threads` worker connections each import the snapshot
+// Work is split into chunks: with more than one thread, a table larger than `chunk_pages` blocks
+// is read as ctid ranges (TID range scans, PostgreSQL 14+), so several threads share one large
+// table; smaller tables are one chunk each, and so is every table when one thread reads (a
+// plain COPY TO is cheaper for the server). `threads` worker connections each import the snapshot
 // (SET TRANSACTION SNAPSHOT) in Open(), while the exporting replication connection stays idle,
 // so every chunk sees exactly the state at the slot's consistent point: streaming from that
 // point afterwards has no gap and no duplicate.
@@ -54,6 +55,10 @@ struct SnapshotOptions {
   // reads; the others are only streamed. Empty: every captured table.
   std::vector<core::UserRegex> include_tables;
 };
+
+// Whether a table of `pages` heap pages is read as ctid-range chunks rather than whole
+// (`overridden`: it has a snapshot.select.statement.overrides query, always read whole).
+bool ReadInChunks(const SnapshotOptions& options, uint64_t pages, bool overridden);
 
 struct SnapshotTable {
   TableEntry entry;

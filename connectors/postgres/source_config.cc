@@ -153,7 +153,7 @@ std::vector<core::ConfigKey> SourceConfigKeys() {
           "connections reading the snapshot in parallel (tables and chunks)", 1, 64);
   int_key("snapshot.chunk.pages", "16384",
           "a table larger than this many 8 KiB pages is read in ctid-range chunks in parallel; 0 "
-          "reads every table whole", 0, std::nullopt);
+          "reads every table whole, and so does snapshot.max.threads=1", 0, std::nullopt);
   int_key("incremental.snapshot.chunk.size", "1024",
           "rows per chunk of an incremental snapshot (POST /connectors/{name}/snapshots); the "
           "stream waits at most while one chunk is read", 1, 1000000);

@@ -9,6 +9,14 @@
 
 namespace sluice::pg {
 
+bool SamePublicationTables(std::vector<core::TableId> have, std::vector<core::TableId> want) {
+  for (auto* v : {&have, &want}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+  return have == want;
+}
+
 core::Status SlotManager::CheckServer(bool for_start, CheckedConnections* keep) {
   const ConnectionParams& params = config_->params;
   auto conn_owner = std::make_unique<PgConnection>();
@@ -132,15 +140,15 @@ core::Status SlotManager::EnsurePublication(PgConnection& conn) {
     return conn.Exec(comment).WithContext("commenting publication " + publication);
   }
   if (pub[0][0].value_or("f") == "t") return core::Status::Ok();
-  SLUICE_ASSIGN_OR_RETURN(
-      PgRows have, conn.Query("SELECT quote_ident(schemaname) || '.' || quote_ident(tablename) "
-                              "FROM pg_publication_tables WHERE pubname = " +
-                              QuoteLiteral(publication) + " ORDER BY 1"));
-  std::vector<std::string> want_v, have_v;
-  for (const auto& t : tables) want_v.push_back(QuoteIdent(t.id.schema) + "." + QuoteIdent(t.id.table));
-  for (const auto& r : have) have_v.push_back(r[0].value_or(""));
-  std::sort(want_v.begin(), want_v.end());
-  if (want_v == have_v || list.empty()) return core::Status::Ok();
+  SLUICE_ASSIGN_OR_RETURN(PgRows have_rows,
+                          conn.Query("SELECT schemaname, tablename FROM pg_publication_tables "
+                                     "WHERE pubname = " + QuoteLiteral(publication)));
+  std::vector<core::TableId> have, want;
+  for (const auto& r : have_rows) have.push_back({r[0].value_or(""), r[1].value_or("")});
+  for (const auto& t : tables) want.push_back(t.id);
+  if (list.empty() || SamePublicationTables(std::move(have), std::move(want))) {
+    return core::Status::Ok();
+  }
   return conn.Exec("ALTER PUBLICATION " + name + " SET TABLE " + list)
       .WithContext("updating publication " + publication);
 }

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <spdlog/logger.h>
 
@@ -22,6 +23,12 @@
 #include "core/status.h"
 
 namespace sluice::pg {
+
+// Whether a publication that lists `have` already publishes exactly `want` (order and
+// duplicates aside), compared as names, not as quoted SQL: EnsurePublication then leaves it
+// alone instead of running ALTER PUBLICATION … SET TABLE, which needs ownership of the
+// publication and takes a lock on every table at each start.
+bool SamePublicationTables(std::vector<core::TableId> have, std::vector<core::TableId> want);
 
 class SlotManager {
  public:

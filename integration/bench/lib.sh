@@ -104,6 +104,24 @@ EOF
 
 bench_now() { date +%s.%N; }
 bench_best() { awk -v a="$1" -v b="${2:-}" 'BEGIN { print (b == "" || a < b) ? a : b }'; }
+
+# The order of round ROUND's sides into the array named $1: bench_round_order order ROUND SIDE...
+# Each round starts one side later (rotating order). When both "sluice" and "base" (a second
+# binary, SLUICE_BASE) run, even rounds also swap those two: whichever Sluice side ran second in
+# a round was 0.6-1.9 s faster in every round of 2026-12-07 19:32-19:42 (either binary).
+bench_round_order() {
+  local -n _bench_order=$1
+  local round=$2
+  shift 2
+  local sides=("$@") i
+  local shift_by=$(((round - 1) % ${#sides[@]}))
+  _bench_order=("${sides[@]:$shift_by}" "${sides[@]:0:$shift_by}")
+  if [[ " ${sides[*]} " == *" base "* ]] && ((round % 2 == 0)); then
+    for i in "${!_bench_order[@]}"; do
+      case ${_bench_order[$i]} in sluice) _bench_order[$i]=base ;; base) _bench_order[$i]=sluice ;; esac
+    done
+  fi
+}
 bench_ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 bench_load() { cut -d' ' -f1 /proc/loadavg; }
 bench_free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }

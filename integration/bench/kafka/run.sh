@@ -126,14 +126,7 @@ run_sluice() {  # run_sluice ROUND [base]
 sides=(kcat sluice)
 [[ -z ${SLUICE_BASE:-} ]] || { SLUICE_BASE=$(realpath "$SLUICE_BASE"); sides+=(base); }
 for round in $(seq 1 "$rounds"); do
-  order=("${sides[@]}")
-  shift_by=$(( (round - 1) % ${#order[@]} ))
-  order=("${order[@]:$shift_by}" "${order[@]:0:$shift_by}")
-  if [[ -n ${SLUICE_BASE:-} ]] && (( round % 2 == 0 )); then
-    for i in "${!order[@]}"; do
-      case ${order[$i]} in sluice) order[$i]=base ;; base) order[$i]=sluice ;; esac
-    done
-  fi
+  bench_round_order order "$round" "${sides[@]}"
   line="  round $round:"
   for side in "${order[@]}"; do
     case $side in

@@ -109,16 +109,7 @@ t_key= t_after= base_best=
 sides=(pipe_key pipe_after sluice)
 [[ -z ${SLUICE_BASE:-} ]] || sides+=(base)
 for round in $(seq 1 "$rounds"); do
-  order=("${sides[@]}")
-  shift_by=$(( (round - 1) % ${#order[@]} ))
-  order=("${order[@]:$shift_by}" "${order[@]:0:$shift_by}")
-  # Whichever of two Sluice sides runs second in a round was 0.6-1.9 s faster in every round of
-  # 2026-12-07 19:32-19:42 (either binary): even rounds run them in the other order.
-  if [[ -n ${SLUICE_BASE:-} ]] && (( round % 2 == 0 )); then
-    for i in "${!order[@]}"; do
-      case ${order[$i]} in sluice) order[$i]=base ;; base) order[$i]=sluice ;; esac
-    done
-  fi
+  bench_round_order order "$round" "${sides[@]}"
   for side in "${order[@]}"; do
     case $side in
       pipe_key) run_pipe "$round" key; t_key=$(bench_best "$t_run" "$t_key"); name="pipe, key in place" ;;

@@ -235,18 +235,27 @@ TEST(KafkaPositionCopies, GoOutWithoutWaitingInOrderAndAreFenced) {
 
   auto reopened = OpenStore("copies-a", "127.0.0.1:2");
   ASSERT_TRUE(reopened);
+  // c1's position as `reopened` reads it, once it is `want` or when `timeout` has passed.
+  auto read_until = [&](const std::string& want, std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::string seen;
+    while (std::chrono::steady_clock::now() < deadline) {
+      core::Status caught = reopened->CatchUp(std::chrono::seconds(10));
+      auto position = reopened->LoadPosition("c1");
+      if (!caught.ok() || !position.ok()) {  // a failure here ends the wait, as an ASSERT would
+        ADD_FAILURE() << "reading c1 back: " << caught.ToString() << " / "
+                      << position.status().ToString();
+        return std::string();
+      }
+      seen = position->has_value() ? (*position)->value : "";
+      if (seen == want) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return seen;
+  };
   const std::string last = "p" + std::to_string(kSaves - 1);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  std::string seen;
-  while (std::chrono::steady_clock::now() < deadline) {
-    ASSERT_TRUE(reopened->CatchUp(std::chrono::seconds(10)).ok());
-    auto position = reopened->LoadPosition("c1");
-    ASSERT_TRUE(position.ok());
-    seen = position->has_value() ? (*position)->value : "";
-    if (seen == last) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_EQ(seen, last) << "the last copy did not reach a store opened later";
+  EXPECT_EQ(read_until(last, std::chrono::seconds(20)), last)
+      << "the last copy did not reach a store opened later";
 
   // With the broker down, a save waits out its timeout and fails; a copy returns at once and
   // goes out once the broker is back.
@@ -256,16 +265,8 @@ TEST(KafkaPositionCopies, GoOutWithoutWaitingInOrderAndAreFenced) {
   EXPECT_EQ(slow->SavePosition("waited", {"down"}).code(), core::StatusCode::kUnavailable);
   ASSERT_TRUE(slow->SavePositionCopy("c1", {"sent while down"}).ok());
   ASSERT_EQ(rd_kafka_mock_broker_set_up(Mock(), 1), RD_KAFKA_RESP_ERR_NO_ERROR);
-  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (std::chrono::steady_clock::now() < until) {
-    ASSERT_TRUE(reopened->CatchUp(std::chrono::seconds(10)).ok());
-    auto position = reopened->LoadPosition("c1");
-    ASSERT_TRUE(position.ok());
-    seen = position->has_value() ? (*position)->value : "";
-    if (seen == "sent while down") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  EXPECT_EQ(seen, "sent while down") << "a copy sent while the broker was down never arrived";
+  EXPECT_EQ(read_until("sent while down", std::chrono::seconds(30)), "sent while down")
+      << "a copy sent while the broker was down never arrived";
 
   store->Fence("worker 127.0.0.1:1 lost its membership");
   core::Status refused = store->SavePositionCopy("c1", {"after the fence"});

@@ -149,9 +149,9 @@ psql -qX -d "$DB" -c "CREATE PUBLICATION ${P}_pub FOR TABLE t" >/dev/null 2>&1 |
 psql -qX -d "$DB" -c "SELECT pg_create_logical_replication_slot('${P}_ref', 'pgoutput')" >/dev/null
 stream_sides=(sluice)
 [[ -z ${SLUICE_BASE:-} ]] || stream_sides+=(base)
+side_bin() { if [[ $1 == sluice ]]; then echo "$BENCH_SLUICE"; else echo "$SLUICE_BASE"; fi; }
 for side in "${stream_sides[@]}"; do  # each side's slot exists before the backlog
-  bin=$BENCH_SLUICE
-  [[ $side == sluice ]] || bin=$SLUICE_BASE
+  bin=$(side_bin "$side")
   cfg "${P}_stream_$side" "$P.stream_$side" never > "stream_$side.json"
   "$bin" run "stream_$side.json" > "stream_$side.log" 2>&1 &
   pid=$!
@@ -170,8 +170,7 @@ pg_recvlogical -d "$DB" --slot "${P}_ref" --start -E "$END_LSN" -o proto_version
 rl_secs=$(awk -v a="$(bench_now)" -v b="$t0" 'BEGIN { print a - b }')
 echo "stream:   pg_recvlogical drain  $(awk -v r="$ROWS" -v s="$rl_secs" 'BEGIN { printf "%.0f", r / s }') changes/s (${rl_secs:0:5} s)"
 for side in "${stream_sides[@]}"; do
-  bin=$BENCH_SLUICE
-  [[ $side == sluice ]] || bin=$SLUICE_BASE
+  bin=$(side_bin "$side")
   bench_settle
   t0=$(bench_now)
   /usr/bin/time -o stream2.time -f '%e %U %S %M' "$bin" run "stream_$side.json" > stream2.log 2>&1 &
@@ -185,10 +184,10 @@ for side in "${stream_sides[@]}"; do
   pkill -TERM -P "$pid" || true
   wait "$pid" || true
   read -r _ user sys rss < stream2.time
-  [[ $side == sluice ]] || { echo "stream:   base ($SLUICE_BASE)  $(awk -v r="$ROWS" -v s="$secs" 'BEGIN { printf "%.0f", r / s }') changes/s (${secs:0:5} s, CPU $(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }') s)   ratio $(bench_ratio "$rl_secs" "$secs")x, load $(bench_load)"; continue; }
-  st_secs=$secs st_rss=$rss
   cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')
+  [[ $side == sluice ]] || { echo "stream:   base ($SLUICE_BASE)  $(awk -v r="$ROWS" -v s="$secs" 'BEGIN { printf "%.0f", r / s }') changes/s (${secs:0:5} s, CPU $cpu s)   ratio $(bench_ratio "$rl_secs" "$secs")x, load $(bench_load)"; continue; }
+  st_secs=$secs st_rss=$rss st_cpu=$cpu
   echo "stream:   sluice run PG->Kafka  $(awk -v r="$ROWS" -v s="$st_secs" 'BEGIN { printf "%.0f", r / s }') changes/s (${st_secs:0:5} s, CPU $cpu s)   ratio $(bench_ratio "$rl_secs" "$st_secs")x (goal >= 0.9x), load $(bench_load)"
 done
-bench_record "PG → Kafka streaming drain ($ROWS changes)" "pg_recvlogical to /dev/null" "$rl_secs" "$st_secs" 0.9 "$ROWS" "$cpu" "$st_rss"
+bench_record "PG → Kafka streaming drain ($ROWS changes)" "pg_recvlogical to /dev/null" "$rl_secs" "$st_secs" 0.9 "$ROWS" "$st_cpu" "$st_rss"
 psql -qX -d "$DB" -c "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name LIKE '${P}_%' AND NOT active" >/dev/null 2>&1 || true
